@@ -1,0 +1,24 @@
+// Bundles the library with esbuild: the Node entry, the browser entry (which must not pull
+// in any Node module) and the command-line tools. `.wgsl` shaders are inlined as strings.
+// Types and declarations come from `tsc` (see package.json), not from here.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
+// Node bundles keep their npm dependencies external: webgpu and bufferutil are native addons.
+const nodeExternal = ['webgpu', 'ws', 'bufferutil'];
+
+const bins = {
+  'webccl': 'bench/webccl.ts',
+  'webccl-perf': 'bench/webccl-perf.ts',
+  'webccl-run': 'bench/webccl-run.ts',
+};
+
+await Promise.all([
+  build({ ...common, platform: 'node', entryPoints: ['lib/index.node.ts'], outfile: 'dist/node/index.js', external: nodeExternal }),
+  build({ ...common, platform: 'browser', entryPoints: ['lib/index.browser.ts'], outfile: 'dist/browser/index.js' }),
+  ...Object.entries(bins).filter(([, src]) => existsSync(src)).map(([name, src]) => build({
+    ...common, platform: 'node', entryPoints: [src], outfile: `dist/bin/${name}.js`, external: nodeExternal,
+    banner: { js: '#!/usr/bin/env node' },
+  })),
+]);

@@ -1,0 +1,47 @@
+// Errors mirror ncclResult_t so that users of NCCL know what each one means:
+//  InvalidArgument  the call was rejected before anything happened (bad count, dtype, buffer);
+//  InvalidUsage     ranks disagree (mismatched collectives) or the API was misused;
+//  RemoteError      another rank failed or aborted;
+//  SystemError      the transport or the device failed (connection dropped, device lost);
+//  Timeout          a peer stayed silent past the configured timeout;
+//  InternalError    a bug in webccl.
+
+export type ErrorCode = 'InvalidArgument' | 'InvalidUsage' | 'RemoteError' | 'SystemError' | 'Timeout' | 'InternalError';
+
+export class WebcclError extends Error {
+  override readonly name = 'WebcclError';
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+  }
+}
+
+export function invalidArgument(message: string): WebcclError {
+  return new WebcclError('InvalidArgument', message);
+}
+
+export function invalidUsage(message: string): WebcclError {
+  return new WebcclError('InvalidUsage', message);
+}
+
+export function remoteError(message: string, cause?: unknown): WebcclError {
+  return new WebcclError('RemoteError', message, { cause });
+}
+
+export function systemError(message: string, cause?: unknown): WebcclError {
+  return new WebcclError('SystemError', message, { cause });
+}
+
+export function timeoutError(message: string): WebcclError {
+  return new WebcclError('Timeout', message);
+}
+
+export function internalError(message: string, cause?: unknown): WebcclError {
+  return new WebcclError('InternalError', message, { cause });
+}
+
+/** Wraps anything thrown into a WebcclError, keeping one that already is. */
+export function asWebcclError(error: unknown, code: ErrorCode, context: string): WebcclError {
+  if (error instanceof WebcclError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WebcclError(code, `${context}: ${detail}`, { cause: error });
+}

@@ -1,0 +1,44 @@
+// The one place that reads WEBCCL_* environment variables. Options passed in code override
+// them. In a browser there is no environment, so every setting takes its default.
+
+export type LogLevel = 'NONE' | 'WARN' | 'INFO' | 'TRACE';
+export type AlgorithmSetting = 'ring' | 'tree' | 'auto';
+export type TransportSetting = 'inproc' | 'websocket';
+
+export interface Settings {
+  readonly debug: LogLevel;
+  readonly algorithm: AlgorithmSetting;
+  readonly transport: TransportSetting;
+  readonly timeoutMs: number;
+}
+
+const DEFAULTS: Settings = { debug: 'NONE', algorithm: 'auto', transport: 'websocket', timeoutMs: 30_000 };
+
+function environment(): Record<string, string | undefined> {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env ?? {};
+}
+
+function pick<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined || raw === '') return fallback;
+  if (allowed.includes(raw as T)) return raw as T;
+  throw new Error(`${name}=${raw} is not one of ${allowed.join(', ')}`);
+}
+
+/** Reads the environment now (not at import), so tests and launchers can set it first. */
+export function readSettings(env: Record<string, string | undefined> = environment()): Settings {
+  const timeout = env['WEBCCL_TIMEOUT_MS'];
+  const timeoutMs = timeout === undefined || timeout === '' ? DEFAULTS.timeoutMs : Number(timeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`WEBCCL_TIMEOUT_MS=${timeout} is not a positive number of milliseconds`);
+  return {
+    debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
+    algorithm: pick('WEBCCL_ALGO', env['WEBCCL_ALGO']?.toLowerCase(), ['ring', 'tree', 'auto'], DEFAULTS.algorithm),
+    transport: pick('WEBCCL_TRANSPORT', env['WEBCCL_TRANSPORT']?.toLowerCase(), ['inproc', 'websocket'], DEFAULTS.transport),
+    timeoutMs,
+  };
+}
+
+/** Any other WEBCCL_* variable, raw (for settings owned by one subsystem, e.g. WEBCCL_CHUNK_BYTES). */
+export function readEnv(name: string): string | undefined {
+  return environment()[name];
+}

@@ -1,0 +1,80 @@
+// The Transport interface: the only thing collectives know about how bytes travel.
+// Like Gloo's transport::Pair, it moves framed messages between two ranks in order; unlike
+// NCCL's proxies it is promise-based. Every implementation (inproc, websocket, rdma) lives in
+// its own folder and passes the same conformance tests.
+
+/** Collective kinds as carried in headers (numeric codes are the wire encoding). */
+export type CollectiveKind =
+  | 'allReduce' | 'broadcast' | 'reduce' | 'allGather' | 'reduceScatter' | 'allToAll'
+  | 'send' | 'barrier' | 'control';
+
+/**
+ * What a collective call is, as every participating rank must agree on it. Carried in every
+ * message so that a receiver can detect that the sender is running a different call.
+ * `dtype`/`op` are the names from lib/dtype.ts ('none' where they do not apply);
+ * `root` is -1 where there is none. `count` is the per-rank count the API was called with.
+ */
+export interface Signature {
+  readonly kind: CollectiveKind;
+  readonly count: number;
+  readonly dtype: string;
+  readonly op: string;
+  readonly root: number;
+}
+
+export interface Header {
+  /** Communicator id: split communicators share their parent's transport and are told apart by this. */
+  readonly comm: number;
+  /** Collective sequence number on that communicator (the n-th call, counting from 0). */
+  readonly seq: number;
+  readonly signature: Signature;
+  /** Index of this message within the call (chunk or step), for ordering checks and tracing. */
+  readonly chunk: number;
+}
+
+export interface Message {
+  readonly from: number;
+  readonly header: Header;
+  /** The payload; owned by the receiver (the transport will not reuse it). */
+  readonly payload: Uint8Array;
+}
+
+/** Why a transport stopped: the peer it concerns (if one) and the error every waiter gets. */
+export interface TransportFailure {
+  readonly peer: number | undefined;
+  readonly error: Error;
+}
+
+export interface Transport {
+  readonly rank: number;
+  readonly size: number;
+  /** A short name for logs and benchmark headers, e.g. 'inproc', 'websocket(bufferutil)'. */
+  readonly description: string;
+
+  /**
+   * Sends one message to `peer`. Resolves once `payload` may be reused by the caller and the
+   * transport has room for more (backpressure: a slow receiver makes this wait). Rejects with a
+   * WebcclError (SystemError/RemoteError) if the connection is gone.
+   */
+  send(peer: number, header: Header, payload: Uint8Array): Promise<void>;
+
+  /**
+   * The next message from `peer` for communicator `comm` whose sequence number is `seq`, in the
+   * order the peer sent them. Messages for other (comm, seq) keys are kept until asked for.
+   * Rejects when the connection to `peer` fails or the transport is closed; never times out on
+   * its own (the communicator owns deadlines).
+   */
+  recv(peer: number, comm: number, seq: number): Promise<Message>;
+
+  /**
+   * Messages whose signature kind is 'control' (abort notices and other out-of-band news) are
+   * not queued for recv: they go to these listeners as soon as they arrive.
+   */
+  onControl(listener: (message: Message) => void): void;
+
+  /** Called once per failure (peer connection lost, garbage frame, remote abort notice). */
+  onFailure(listener: (failure: TransportFailure) => void): void;
+
+  /** Closes every connection; pending and later recv/send calls reject. Idempotent. */
+  close(): Promise<void>;
+}

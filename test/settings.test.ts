@@ -1,0 +1,41 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readSettings } from '../lib/settings.js';
+import { elementBytes, isDataType, isReduceOp, opName, premulSum } from '../lib/dtype.js';
+import { WebcclError, asWebcclError, invalidArgument } from '../lib/errors.js';
+
+test('settings: defaults without environment', () => {
+  assert.equal(readSettings({}), { debug: 'NONE', algorithm: 'auto', transport: 'websocket', timeoutMs: 30_000 });
+});
+
+test('settings: WEBCCL_* variables are read and normalised', () => {
+  const s = readSettings({ WEBCCL_DEBUG: 'info', WEBCCL_ALGO: 'RING', WEBCCL_TRANSPORT: 'inproc', WEBCCL_TIMEOUT_MS: '1500' });
+  assert.equal(s, { debug: 'INFO', algorithm: 'ring', transport: 'inproc', timeoutMs: 1500 });
+});
+
+test('settings: bad values name the variable', () => {
+  assert.throws(() => readSettings({ WEBCCL_ALGO: 'butterfly' }), /WEBCCL_ALGO=butterfly/);
+  assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
+});
+
+test('dtype: sizes and guards', () => {
+  assert.is(elementBytes('float16'), 2);
+  assert.is(elementBytes('uint32'), 4);
+  assert.ok(isDataType('bfloat16'));
+  assert.not.ok(isDataType('float64'));
+  assert.ok(isReduceOp('avg'));
+  assert.ok(isReduceOp(premulSum(0.5)));
+  assert.not.ok(isReduceOp({ premulSum: Number.NaN }));
+  assert.is(opName(premulSum(2)), 'premulSum');
+});
+
+test('errors: codes prefix messages and wrapping keeps WebcclErrors', () => {
+  const e = invalidArgument('count must be >= 0');
+  assert.ok(e instanceof WebcclError);
+  assert.is(e.code, 'InvalidArgument');
+  assert.is(e.message, 'InvalidArgument: count must be >= 0');
+  assert.is(asWebcclError(e, 'SystemError', 'x'), e);
+  assert.is(asWebcclError(new Error('boom'), 'SystemError', 'connect').message, 'SystemError: connect: boom');
+});
+
+test.run();
