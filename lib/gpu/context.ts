@@ -1,0 +1,121 @@
+// Per-device state for running kernels: capabilities, the pipeline cache and the dispatch
+// helper. A caller's own GPUDevice is injected here (TypeGPU-style): webccl never needs to
+// own the device, and one GpuContext is shared by everything that uses the same device.
+import { internalError, systemError } from '../errors.js';
+import { adapterName } from './device.js';
+import { bindRegion, type Binding, type GpuRegion } from './region.js';
+import common from '../../shaders/common.wgsl';
+
+/**
+ * One compiled variant of a kernel family. Variants differ only in the prelude: WGSL alias
+ * and const declarations prepended to the family's source (never copied shader text).
+ */
+export interface KernelVariant {
+  /** The family's WGSL source (a file in shaders/). */
+  readonly source: string;
+  readonly entryPoint: string;
+  /** Declarations such as `alias T = f32;` or `const OP = 2u;`, one per line. */
+  readonly prelude: readonly string[];
+  readonly workgroupSize: number;
+}
+
+export class GpuContext {
+  private static readonly contexts = new WeakMap<GPUDevice, GpuContext>();
+
+  /** The context of an existing device (created on first use, then shared). */
+  static for(device: GPUDevice): GpuContext {
+    let context = GpuContext.contexts.get(device);
+    if (!context) {
+      context = new GpuContext(device);
+      GpuContext.contexts.set(device, context);
+    }
+    return context;
+  }
+
+  readonly hasF16: boolean;
+  readonly hasTimestamps: boolean;
+  readonly adapterName: string;
+  /** Largest byte range one storage binding may cover. */
+  readonly maxBindingBytes: number;
+  readonly bindingAlignment: number;
+  readonly maxWorkgroupsPerDimension: number;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  private constructor(readonly device: GPUDevice) {
+    this.hasF16 = device.features.has('shader-f16');
+    this.hasTimestamps = device.features.has('timestamp-query');
+    this.adapterName = adapterName(device);
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    this.bindingAlignment = device.limits.minStorageBufferOffsetAlignment;
+    this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
+  }
+
+  /** The compiled pipeline for a variant, built once per distinct (source, entry, prelude, size). */
+  pipeline(variant: KernelVariant): GPUComputePipeline {
+    const prelude = [...variant.prelude, `const WORKGROUP_SIZE = ${variant.workgroupSize}u;`];
+    const key = `${variant.entryPoint}\n${prelude.join('\n')}\n${variant.source}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const code = `${prelude.join('\n')}\n${common}\n${variant.source}`;
+      const module = this.device.createShaderModule({ code, label: variant.entryPoint });
+      pipeline = this.device.createComputePipeline({
+        layout: 'auto', compute: { module, entryPoint: variant.entryPoint }, label: variant.entryPoint,
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  bind(r: GpuRegion, byteLength: number): Binding {
+    return bindRegion(r, byteLength, this.bindingAlignment);
+  }
+
+  /**
+   * Records one dispatch of `invocations` threads. Binding 0 is a uniform buffer holding
+   * `params` (32-bit words); bindings 1.. are the storage ranges, in order. Grids larger than
+   * one dimension allows are folded into two (see linear_index in shaders/common.wgsl).
+   */
+  dispatch(
+    encoder: GPUCommandEncoder, variant: KernelVariant, params: Uint32Array,
+    storage: readonly GPUBufferBinding[], invocations: number,
+  ): void {
+    if (invocations <= 0) return;
+    const workgroups = Math.ceil(invocations / variant.workgroupSize);
+    const x = Math.min(workgroups, this.maxWorkgroupsPerDimension);
+    const y = Math.ceil(workgroups / x);
+    if (y > this.maxWorkgroupsPerDimension) throw internalError(`dispatch of ${workgroups} workgroups exceeds the device's grid`);
+    // params[0] is reserved for the thread count so that padded threads can exit early.
+    const words = new Uint32Array(Math.max(4, Math.ceil((params.length + 1) / 4) * 4));
+    words[0] = invocations;
+    words.set(params, 1);
+    const uniform = this.device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    new Uint32Array(uniform.getMappedRange()).set(words);
+    uniform.unmap();
+    const pipeline = this.pipeline(variant);
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: uniform } }, ...storage.map((resource, i) => ({ binding: i + 1, resource }))],
+    });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+    pass.end();
+  }
+
+  /**
+   * Encodes with `record`, submits, and resolves when the GPU has finished. Validation and
+   * out-of-memory errors raised by the work become a rejected promise instead of a console line.
+   */
+  async run(record: (encoder: GPUCommandEncoder) => void): Promise<void> {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const encoder = this.device.createCommandEncoder();
+    record(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    const [validation, memory] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
+    const error = validation ?? memory;
+    if (error) throw systemError(`GPU rejected the work: ${error.message}`);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+}
