@@ -1,0 +1,14 @@
+// The `ws` package's WebSocket as a WebSocketConstructor for the platform-neutral clients
+// (Node 20 has no global WebSocket), with webccl's settings: no compression, bounded messages.
+import { WebSocket } from 'ws';
+import { maxWebSocketPayload, withLimits, type WireLimits } from '../transport/websocket/limits.js';
+import type { WebSocketConstructor } from './web-socket-like.js';
+
+export function nodeWebSocket(limits?: Partial<WireLimits>): WebSocketConstructor {
+  const maxPayload = maxWebSocketPayload(withLimits(limits));
+  return class extends WebSocket {
+    constructor(url: string) {
+      super(url, { perMessageDeflate: false, maxPayload });
+    }
+  } as unknown as WebSocketConstructor;
+}

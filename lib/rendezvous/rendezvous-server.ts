@@ -1,0 +1,103 @@
+// The rendezvous server (Node only): the key-value store and the browser relay behind one
+// WebSocket port, like torch's TCPStore. Started in-process by rank 0 (getUniqueId) or
+// standalone with `webccl serve`. Every connection must open with a hello carrying the secret.
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { systemError } from '../errors.js';
+import { logger } from '../log.js';
+import { readEnv } from '../settings.js';
+import { maxWebSocketPayload, withLimits, type WireLimits } from '../transport/websocket/limits.js';
+import {
+  CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, WELCOME, closeReason, parseHello, sameSecret, type Hello,
+} from './handshake.js';
+import { KeyValueStore } from './key-value-store.js';
+import { RelayHub } from './relay-hub.js';
+import { serveStore } from './store-session.js';
+import { formatUniqueId, generateSecret } from './unique-id.js';
+
+const log = logger('STORE');
+
+export interface RendezvousServerOptions {
+  /** Interface to listen on: option, else WEBCCL_SOCKET_HOST, else 127.0.0.1. */
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Reuse a known secret (e.g. one given to a standalone server); a fresh one otherwise. */
+  readonly secret?: string;
+  /** How long a connection may stay silent before its hello. */
+  readonly helloTimeoutMs?: number;
+  readonly limits?: Partial<WireLimits>;
+}
+
+export class RendezvousServer {
+  private readonly store = new KeyValueStore();
+  private readonly relay: RelayHub;
+
+  private constructor(
+    private readonly server: WebSocketServer,
+    readonly host: string,
+    readonly port: number,
+    private readonly secret: string,
+    private readonly helloTimeoutMs: number,
+    limits: WireLimits,
+  ) {
+    this.relay = new RelayHub(limits);
+    server.on('connection', (socket, request) => this.accept(socket, request));
+  }
+
+  /** The id clients connect with: webccl://host:port/secret. */
+  get id(): string {
+    return formatUniqueId({ host: this.host, port: this.port, secret: this.secret });
+  }
+
+  static async start(options: RendezvousServerOptions = {}): Promise<RendezvousServer> {
+    const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
+    const limits = withLimits(options.limits);
+    const server = new WebSocketServer({ host, port: options.port ?? 0, perMessageDeflate: false, maxPayload: maxWebSocketPayload(limits) });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', (error) => reject(systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error)));
+    });
+    const { port } = server.address() as AddressInfo;
+    const started = new RendezvousServer(server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? 10_000, limits);
+    log.info(`rendezvous server listening on ${host}:${port}`);
+    return started;
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    for (const client of this.server.clients) client.terminate();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const refuse = (code: number, reason: string) => {
+      log.warn(`rendezvous: refusing ${peer}: ${reason}`);
+      socket.close(code, closeReason(reason));
+    };
+    const timer = setTimeout(() => refuse(CLOSE_HELLO_TIMEOUT, `no hello within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      let hello: Hello;
+      try {
+        if (isBinary) throw new Error('first message is binary, not a hello');
+        hello = parseHello(String(data));
+      } catch (error) {
+        return refuse(CLOSE_BAD_HELLO, (error as Error).message.replace(/^InvalidUsage: /, ''));
+      }
+      if (!sameSecret(hello.secret, this.secret)) return refuse(CLOSE_WRONG_SECRET, 'wrong secret');
+      const welcome = () => socket.send(WELCOME);
+      if (hello.role === 'store') {
+        welcome();
+        serveStore(socket, this.store, peer);
+      } else if (hello.role === 'relay') {
+        this.relay.join(socket, hello, welcome);
+      } else {
+        refuse(CLOSE_BAD_HELLO, `role '${hello.role}' is not served here`);
+      }
+    });
+  }
+}

@@ -1,0 +1,56 @@
+// The unique id every rank is given to find the others, like ncclUniqueId but printable:
+// `webccl://host:port/<secret>`. host:port is the rendezvous server (store + relay); the secret
+// is 16 random bytes as 32 lowercase hex digits that every connection must present.
+import { invalidArgument } from '../errors.js';
+
+export interface UniqueId {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+}
+
+const SCHEME = 'webccl://';
+const SECRET_BYTES = 16;
+const SECRET_PATTERN = /^[0-9a-f]{32}$/;
+const EXPECTED = 'expected webccl://host:port/<32 hex digits>';
+
+/** A fresh random secret (Web Crypto: the same in Node >= 20 and browsers). */
+export function generateSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** IPv6 literals need brackets wherever a port follows them (URLs, ids). */
+export function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+export function formatUniqueId(id: UniqueId): string {
+  if (!SECRET_PATTERN.test(id.secret)) throw invalidArgument(`unique id: the secret must be 32 lowercase hex digits`);
+  if (!Number.isInteger(id.port) || id.port < 1 || id.port > 65535) throw invalidArgument(`unique id: port ${id.port} is not in 1..65535`);
+  if (id.host === '' || /[\s/]/.test(id.host)) throw invalidArgument(`unique id: host '${id.host}' is not a host name or address`);
+  return `${SCHEME}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
+}
+
+/** Parses an id, naming the part that is wrong (never echoing the secret). */
+export function parseUniqueId(text: string): UniqueId {
+  if (typeof text !== 'string') throw invalidArgument(`malformed unique id: not a string; ${EXPECTED}`);
+  if (!text.startsWith(SCHEME)) throw invalidArgument(`malformed unique id: does not start with '${SCHEME}'; ${EXPECTED}`);
+  const rest = text.slice(SCHEME.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) throw invalidArgument(`malformed unique id: no '/' before the secret; ${EXPECTED}`);
+  const authority = rest.slice(0, slash);
+  const secret = rest.slice(slash + 1);
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s[\]:/]+):(\d{1,5})$/.exec(authority);
+  if (!match) throw invalidArgument(`malformed unique id: '${authority}' is not host:port; ${EXPECTED}`);
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) throw invalidArgument(`malformed unique id: port ${match[2]} is not in 1..65535`);
+  if (!SECRET_PATTERN.test(secret)) throw invalidArgument(`malformed unique id: the secret is not 32 lowercase hex digits; ${EXPECTED}`);
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
+  return { host, port, secret };
+}
+
+/** The WebSocket URL of the rendezvous server an id names. */
+export function rendezvousUrl(id: UniqueId): string {
+  return `ws://${hostForUrl(id.host)}:${id.port}/`;
+}

@@ -1,0 +1,27 @@
+// Size bounds shared by the websocket mesh, the relay client and the relay server. Segment size
+// bounds every frame (and so ws's maxPayload); the high-water marks bound what may sit in
+// queues on either side of a connection before the sender is made to wait.
+import { HEADER_BYTES, type FrameLimits } from '../frame.js';
+
+export interface WireLimits extends FrameLimits {
+  /** Bytes handed to a socket but not yet written, past which send() waits. */
+  readonly sendHighWaterBytes: number;
+  /** Bytes received from one peer but not yet claimed by recv(), past which reading pauses. */
+  readonly receiveHighWaterBytes: number;
+}
+
+export const DEFAULT_LIMITS: WireLimits = {
+  maxSegmentBytes: 4 << 20,
+  maxMessageBytes: 2 ** 31,
+  sendHighWaterBytes: 8 << 20,
+  receiveHighWaterBytes: 16 << 20,
+};
+
+/** The largest WebSocket message a webccl endpoint accepts: one frame of one full segment. */
+export function maxWebSocketPayload(limits: FrameLimits): number {
+  return HEADER_BYTES + limits.maxSegmentBytes;
+}
+
+export function withLimits(overrides: Partial<WireLimits> | undefined): WireLimits {
+  return { ...DEFAULT_LIMITS, ...overrides };
+}
