@@ -1,0 +1,34 @@
+// The Open MPI contestant: MPI_Allreduce over the TCP BTL on loopback (shared memory disabled, so
+// that it moves bytes the way webccl's websocket transport does). The C source is compiled with
+// mpicc into a temporary directory on every run, so nothing is built ahead of time.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findRepoFile } from '../launch.js';
+import { runCommand, tail } from './exec.js';
+import { parseTimingLines, type CompareSweep, type PeerResult } from './peer.js';
+
+const NAME = 'mpi';
+
+export async function measureMpi(sweep: CompareSweep): Promise<PeerResult> {
+  const source = findRepoFile('bench/peers/mpi_allreduce.c');
+  if (source === undefined) return { name: NAME, missing: 'bench/peers/mpi_allreduce.c not found' };
+  if ((await runCommand('mpicc', ['--version'])).code !== 0) return { name: NAME, missing: 'mpicc not found (apt-get install libopenmpi-dev)' };
+  if ((await runCommand('mpirun', ['--version'])).code !== 0) return { name: NAME, missing: 'mpirun not found (apt-get install openmpi-bin)' };
+
+  const dir = await mkdtemp(join(tmpdir(), 'webccl-mpi-'));
+  try {
+    const binary = join(dir, 'mpi_allreduce');
+    const compiled = await runCommand('mpicc', ['-O2', '-o', binary, source]);
+    if (compiled.code !== 0) return { name: NAME, missing: `mpicc failed: ${tail(compiled.stderr)}` };
+    const run = await runCommand('mpirun', [
+      '--allow-run-as-root', '--oversubscribe', '-np', String(sweep.ranks),
+      '--mca', 'btl', 'tcp,self', '--mca', 'btl_tcp_if_include', 'lo',
+      binary, String(sweep.minBytes), String(sweep.maxBytes), String(sweep.stepFactor), String(sweep.iters), String(sweep.warmup),
+    ]);
+    if (run.code !== 0) return { name: NAME, missing: `mpirun failed (code ${run.code}): ${tail(run.stderr)}` };
+    return { name: NAME, timesUs: parseTimingLines(run.stdout.split('\n')) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,163 @@
+// Starts N local ranks of one command, torchrun-style: each child gets RANK, WORLD_SIZE,
+// LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Used by webccl-run, by webccl-perf --np and by the
+// peer comparison (which launches Python ranks the same way). When one rank fails, the others
+// are stopped: a collective job with a dead rank can only hang or fail, so waiting is pointless.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LaunchOptions {
+  readonly np: number;
+  /** Executable and arguments every rank runs (e.g. process.execPath and a script). */
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly masterAddr?: string;
+  /** A fixed rendezvous port; by default a free one is picked. */
+  readonly masterPort?: number;
+  /** Added to the parent's environment (on top of which the rank variables are set). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where each output line goes; by default to the parent's stdout/stderr with a `[rankN]: ` prefix. */
+  readonly onLine?: (rank: number, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Rank 0 shares the parent's terminal (mpirun-like: its table and TTY progress pass through untouched). */
+  readonly inheritRank0?: boolean;
+  /** How long stopped ranks get between SIGTERM and SIGKILL. */
+  readonly killGraceMs?: number;
+}
+
+export interface LaunchResult {
+  /** 0 when every rank exited 0; otherwise the first failing rank's code (128 + signal number for a signal). */
+  readonly exitCode: number;
+  /** The first rank that failed, if one did. */
+  readonly failedRank?: number;
+  /** Human-readable account of the first failure (or of an interrupt). */
+  readonly reason?: string;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+/** A port that was free a moment ago on `host` (the usual bind-to-0 trick; the rank 0 store binds it next). */
+export function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** Walks up from this module (bench/ in the repo, dist/bin/ in a build) to a file of the repo. */
+export function findRepoFile(relativePath: string): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, relativePath);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * Node arguments that run `script`: `.ts` scripts go through the repo's TypeScript hooks,
+ * since Node 20 cannot run TypeScript by itself.
+ */
+export function nodeArgsFor(script: string): string[] {
+  if (!/\.(m|c)?ts$/.test(script)) return [script];
+  const register = findRepoFile('test/register.mjs');
+  if (register === undefined) throw new Error(`cannot run ${script}: .ts scripts need test/register.mjs from the webccl repository`);
+  return ['--import', register, resolve(script)];
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal !== null) return 128 + (SIGNAL_NUMBERS[signal] ?? 1);
+  return code ?? 1;
+}
+
+function defaultOnLine(rank: number, stream: 'stdout' | 'stderr', line: string): void {
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank${rank}]: ${line}\n`);
+}
+
+function forwardLines(child: ChildProcess, rank: number, onLine: NonNullable<LaunchOptions['onLine']>): Promise<void>[] {
+  const streams = [['stdout', child.stdout], ['stderr', child.stderr]] as const;
+  return streams.flatMap(([name, stream]) => {
+    if (stream === null) return [];
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', (line) => onLine(rank, name, line));
+    return [new Promise<void>((done) => lines.once('close', done))];
+  });
+}
+
+export async function launchRanks(options: LaunchOptions): Promise<LaunchResult> {
+  if (!Number.isInteger(options.np) || options.np < 1) throw new Error(`-np must be a positive integer, got ${options.np}`);
+  const masterAddr = options.masterAddr ?? '127.0.0.1';
+  const masterPort = options.masterPort ?? await findFreePort(masterAddr);
+  const onLine = options.onLine ?? defaultOnLine;
+  const graceMs = options.killGraceMs ?? 3000;
+
+  let result: LaunchResult | undefined;
+  const running = new Set<ChildProcess>();
+  const killTimers: NodeJS.Timeout[] = [];
+
+  const stopAll = (signal: NodeJS.Signals): void => {
+    for (const child of running) child.kill(signal);
+    // A rank that ignores SIGTERM (stuck in a native call) must not keep the job alive.
+    killTimers.push(setTimeout(() => { for (const child of running) child.kill('SIGKILL'); }, graceMs).unref());
+  };
+
+  const onInterrupt = (signal: NodeJS.Signals): void => {
+    result ??= { exitCode: exitCodeOf(null, signal), reason: `interrupted by ${signal}` };
+    stopAll(signal);
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+
+  const exits = Array.from({ length: options.np }, (_, rank) => {
+    const inherit = rank === 0 && options.inheritRank0 === true;
+    const child = spawn(options.command, [...options.args], {
+      stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env, ...options.env,
+        RANK: String(rank), WORLD_SIZE: String(options.np), LOCAL_RANK: String(rank),
+        LOCAL_WORLD_SIZE: String(options.np), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
+      },
+    });
+    running.add(child);
+    const outputDone = inherit ? [] : forwardLines(child, rank, onLine);
+    const exited = new Promise<void>((done) => {
+      child.on('error', (error) => {
+        result ??= { exitCode: 127, failedRank: rank, reason: `rank ${rank} could not start: ${error.message}` };
+        running.delete(child);
+        stopAll('SIGTERM');
+        done();
+      });
+      child.on('exit', (code, signal) => {
+        running.delete(child);
+        const exitCode = exitCodeOf(code, signal);
+        if (exitCode !== 0 && result === undefined) {
+          const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+          result = { exitCode, failedRank: rank, reason: `rank ${rank} ${how}` };
+          stopAll('SIGTERM');
+        }
+        done();
+      });
+    });
+    // Wait for the output too, so no line is lost after the exit event.
+    return Promise.all([exited, ...outputDone]);
+  });
+
+  try {
+    await Promise.all(exits);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    for (const timer of killTimers) clearTimeout(timer);
+  }
+  return result ?? { exitCode: 0 };
+}

@@ -1,0 +1,139 @@
+// webccl-perf's command line: nccl-tests' flags (short and long spellings, `-b 8`, `-b8`,
+// `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
+// error that names the flag; nothing is silently ignored.
+import type { DataType, SimpleOp } from '../../lib/dtype.js';
+import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
+import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
+import { parseBytes, type SizeSweep } from './sizes.js';
+
+/** nccl-tests' -a: how per-rank times become the one printed (0 rank 0, 1 mean, 2 min, 3 max). */
+export type AverageMode = 0 | 1 | 2 | 3;
+export type MemorySetting = 'gpu' | 'cpu' | 'auto';
+
+export interface PerfOptions extends SizeSweep {
+  readonly collective: PerfCollective;
+  readonly iters: number;
+  readonly warmup: number;
+  readonly check: boolean;
+  readonly ops: readonly SimpleOp[];
+  readonly dtypes: readonly DataType[];
+  readonly root: number;
+  readonly average: AverageMode;
+  /** -J/--json: a file, or "-" for JSON on stdout instead of the table. */
+  readonly jsonFile: string | undefined;
+  /** --np: start this many local ranks (websocket) or in-process ranks (inproc). */
+  readonly np: number | undefined;
+  readonly transport: TransportSetting;
+  readonly algorithm: AlgorithmSetting;
+  readonly mem: MemorySetting;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Flag {
+  readonly short?: string;
+  readonly long: readonly string[];
+  readonly apply: (options: Mutable<PerfOptions>, value: string) => void;
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer >= ${min}, got "${text}"`);
+  return value;
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  const found = allowed.find((value) => value === text.toLowerCase());
+  if (found === undefined) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got "${text}"`);
+  return found;
+}
+
+function bytes(flag: string, text: string): number {
+  try {
+    return parseBytes(text);
+  } catch (error) {
+    throw new Error(`${flag}: ${(error as Error).message}`);
+  }
+}
+
+const FLAGS: readonly Flag[] = [
+  { short: 'b', long: ['minbytes'], apply: (o, v) => { o.minBytes = bytes('-b', v); } },
+  { short: 'e', long: ['maxbytes'], apply: (o, v) => { o.maxBytes = bytes('-e', v); } },
+  { short: 'i', long: ['stepbytes'], apply: (o, v) => { o.stepBytes = bytes('-i', v); } },
+  { short: 'f', long: ['stepfactor'], apply: (o, v) => { o.stepFactor = integer('-f', v, 1); } },
+  { short: 'n', long: ['iters'], apply: (o, v) => { o.iters = integer('-n', v, 1); } },
+  { short: 'w', long: ['warmup_iters', 'warmup-iters'], apply: (o, v) => { o.warmup = integer('-w', v, 0); } },
+  { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
+  { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
+  { short: 'd', long: ['datatype', 'dtype'], apply: (o, v) => { o.dtypes = parseDataTypes(v); } },
+  { short: 'r', long: ['root'], apply: (o, v) => { o.root = integer('-r', v, 0); } },
+  { short: 'a', long: ['average'], apply: (o, v) => { o.average = integer('-a', v, 0) as AverageMode; if (o.average > 3) throw new Error(`-a must be 0, 1, 2 or 3, got ${v}`); } },
+  { short: 'J', long: ['json', 'output_file'], apply: (o, v) => { o.jsonFile = v; } },
+  { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
+  { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, ['inproc', 'websocket']); } },
+  { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ['ring', 'tree', 'auto']); } },
+  { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
+];
+
+export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter|broadcast|reduce|alltoall|sendrecv> [options]
+  -b, --minbytes N      smallest message (K/M/G suffixes; default 32M)
+  -e, --maxbytes N      largest message (default 32M)
+  -f, --stepfactor N    multiply the size by N each step (default 1: add -i instead)
+  -i, --stepbytes N     add N bytes each step (default 1M)
+  -n, --iters N         timed iterations per size (default 20)
+  -w, --warmup_iters N  untimed iterations before timing (default 1)
+  -c, --check 0|1       count wrong elements against the expected result (default 1)
+  -o, --op OP           sum, prod, min, max, avg or all (default sum)
+  -d, --datatype T      float, half, bfloat16, int32, uint32 or all (default float)
+  -r, --root N          root rank of broadcast and reduce (default 0)
+  -a, --average 0-3     time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks (default 1)
+  -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table)
+  --np N                start N local ranks (like mpirun -np N)
+  --transport T         inproc (all ranks in this process) or websocket (default WEBCCL_TRANSPORT or websocket)
+  --algo A              ring, tree or auto (default WEBCCL_ALGO or auto)
+  --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
+
+export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
+  const settings = readSettings();
+  return {
+    collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
+    iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    jsonFile: undefined, np: undefined, transport: settings.transport, algorithm: settings.algorithm, mem: 'auto',
+  };
+}
+
+function findFlag(name: string): Flag | undefined {
+  return name.startsWith('--')
+    ? FLAGS.find((flag) => flag.long.includes(name.slice(2)))
+    : FLAGS.find((flag) => flag.short === name.slice(1));
+}
+
+/** Splits one argument into the flag and an inline value: `--op=sum`, `-b8`, `-b` (value follows). */
+function splitFlag(arg: string): { name: string; inline: string | undefined } {
+  if (arg === '-np') return { name: '--np', inline: undefined }; // mpirun's spelling
+  if (arg.startsWith('--')) {
+    const eq = arg.indexOf('=');
+    return eq < 0 ? { name: arg, inline: undefined } : { name: arg.slice(0, eq), inline: arg.slice(eq + 1) };
+  }
+  return { name: arg.slice(0, 2), inline: arg.length > 2 ? arg.slice(2) : undefined };
+}
+
+/** Parses argv (without node and the script). Returns 'help' for -h/--help. */
+export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
+  if (argv.includes('-h') || argv.includes('--help')) return 'help';
+  const [first, ...rest] = argv;
+  if (first === undefined || first.startsWith('-')) throw new Error('name the collective first, e.g. webccl-perf allreduce -b 8 -e 128M -f 2');
+  const options: Mutable<PerfOptions> = { ...defaultPerfOptions(parseCollective(first)) };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith('-') || arg === '-') throw new Error(`unexpected argument "${arg}"`);
+    const { name, inline } = splitFlag(arg);
+    const flag = findFlag(name);
+    if (flag === undefined) throw new Error(`unknown option ${name} (webccl-perf --help lists them)`);
+    const value = inline ?? rest[++i];
+    if (value === undefined) throw new Error(`${name} needs a value`);
+    flag.apply(options, value);
+  }
+  if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
+  return options;
+}

@@ -1,0 +1,29 @@
+// webccl-run: `webccl-run -np N script.js [args]` starts N local ranks of a Node script with
+// torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), prefixes
+// their output with the rank, and exits non-zero (stopping the others) as soon as one fails.
+import { launchRanks, nodeArgsFor } from './launch.js';
+import { parseRunArgs, RUN_USAGE, type RunCommand } from './run-args.js';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help') {
+    console.log(RUN_USAGE);
+    return;
+  }
+  let command: RunCommand;
+  try {
+    command = parseRunArgs(argv);
+  } catch (error) {
+    console.error(`webccl-run: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const result = await launchRanks({
+    np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs],
+    ...(command.masterAddr !== undefined ? { masterAddr: command.masterAddr } : {}),
+    ...(command.masterPort !== undefined ? { masterPort: command.masterPort } : {}),
+  });
+  if (result.reason !== undefined) console.error(`webccl-run: ${result.reason}; stopped the other ranks`);
+  process.exitCode = result.exitCode;
+}
+
+await main();
