@@ -1,0 +1,57 @@
+// Casts between f32 and the 16-bit float types (float16, bfloat16 as raw bits), RNE when
+// narrowing, exact when widening; see half.ts for the rounding rules. The loops here are also
+// what the CPU reduction uses to widen 16-bit inputs to f32 lanes and round results back.
+import { invalidArgument } from '../errors.js';
+import { checkCount } from './reduction.js';
+import { bf16BitsToF32Bits, f16ToF32BitsTable, f32BitsToBf16Bits, f32BitsToF16Bits } from './half.js';
+import { checkViewLength, readElements, writeBackElements } from './views.js';
+
+export type HalfType = 'float16' | 'bfloat16';
+
+export function isHalfType(value: unknown): value is HalfType {
+  return value === 'float16' || value === 'bfloat16';
+}
+
+/** dst[i] = round(f32 with bits src[i]) for i < dst.length. */
+export function narrowBits(to: HalfType, dst: Uint16Array, src: Uint32Array): void {
+  if (to === 'float16') {
+    for (let i = 0; i < dst.length; i++) dst[i] = f32BitsToF16Bits(src[i]!);
+  } else {
+    for (let i = 0; i < dst.length; i++) dst[i] = f32BitsToBf16Bits(src[i]!);
+  }
+}
+
+/** dst[i] = f32 bits of the 16-bit value src[i] for i < dst.length. */
+export function widenBits(from: HalfType, dst: Uint32Array, src: Uint16Array): void {
+  if (from === 'float16') {
+    const table = f16ToF32BitsTable();
+    for (let i = 0; i < dst.length; i++) dst[i] = table[src[i]!]!;
+  } else {
+    for (let i = 0; i < dst.length; i++) dst[i] = bf16BitsToF32Bits(src[i]!);
+  }
+}
+
+/** `count` f32 values from `src` rounded to `to`, written to `dst` (2 bytes each). */
+export function castFromFloat32(dst: ArrayBufferView, src: ArrayBufferView, count: number, to: HalfType): void {
+  checkCast('castFromFloat32', to, count);
+  checkViewLength('castFromFloat32 src', src, count * 4);
+  checkViewLength('castFromFloat32 dst', dst, count * 2);
+  const out = readElements('float16', dst, count) as Uint16Array;
+  narrowBits(to, out, readElements('uint32', src, count) as Uint32Array);
+  writeBackElements(dst, out);
+}
+
+/** `count` 16-bit values of type `from` in `src` widened to f32 in `dst` (4 bytes each). */
+export function castToFloat32(dst: ArrayBufferView, src: ArrayBufferView, count: number, from: HalfType): void {
+  checkCast('castToFloat32', from, count);
+  checkViewLength('castToFloat32 src', src, count * 2);
+  checkViewLength('castToFloat32 dst', dst, count * 4);
+  const out = readElements('uint32', dst, count) as Uint32Array;
+  widenBits(from, out, readElements('float16', src, count) as Uint16Array);
+  writeBackElements(dst, out);
+}
+
+function checkCast(what: string, type: HalfType, count: number): void {
+  if (!isHalfType(type)) throw invalidArgument(`${what}: unknown 16-bit type ${String(type)} (expected float16 or bfloat16)`);
+  checkCount(what, count);
+}
