@@ -1,0 +1,87 @@
+// npm run bench:compare: one allreduce sweep (float32 sum, in place, CPU memory) through webccl
+// over each of its transports, then torch.distributed/gloo and Open MPI over TCP, one after the
+// other on this machine, with busbw side by side and webccl's ratio to each peer. Peers that are
+// not installed are reported by name.
+//
+//   npm run bench:compare -- [--np 2|4] [-b 8] [-e 64M] [-f 2] [-n 20] [-w 3] [--json FILE]
+import { writeFile } from 'node:fs/promises';
+import { cpus, hostname } from 'node:os';
+import { parseBytes, sweepSizes } from './perf/sizes.js';
+import { measureGloo } from './compare/gloo.js';
+import { measureMpi } from './compare/mpi.js';
+import { measureWebccl } from './compare/webccl.js';
+import { comparisonTable, latencyLines, missingLines } from './compare/report.js';
+import type { CompareSweep, PeerResult } from './compare/peer.js';
+import { bufferutilLoaded } from './perf/environment.js';
+
+interface CompareOptions {
+  readonly sweep: CompareSweep;
+  readonly jsonFile: string | undefined;
+}
+
+function parseCompareArgs(argv: readonly string[]): CompareOptions {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    if (!['--np', '-b', '-e', '-f', '-n', '-w', '--json'].includes(flag)) throw new Error(`unknown option ${flag} (options: --np -b -e -f -n -w --json)`);
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    values.set(flag, value);
+  }
+  const integer = (flag: string, fallback: number): number => {
+    const raw = values.get(flag);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer, got ${raw}`);
+    return value;
+  };
+  const sweep: CompareSweep = {
+    ranks: integer('--np', 2),
+    minBytes: parseBytes(values.get('-b') ?? '8'),
+    maxBytes: parseBytes(values.get('-e') ?? '64M'),
+    stepFactor: integer('-f', 2),
+    stepBytes: 0,
+    iters: integer('-n', 20),
+    warmup: integer('-w', 3),
+  };
+  if (sweep.stepFactor < 2) throw new Error('-f must be 2 or more (the peers step by a factor)');
+  return { sweep, jsonFile: values.get('--json') };
+}
+
+async function main(): Promise<void> {
+  const { sweep, jsonFile } = parseCompareArgs(process.argv.slice(2));
+  const contestants: Array<[string, () => Promise<PeerResult>]> = [
+    ['webccl-inproc', () => measureWebccl(sweep, 'inproc')],
+    ['webccl-ws', () => measureWebccl(sweep, 'websocket')],
+    ['gloo', () => measureGloo(sweep)],
+    ['mpi', () => measureMpi(sweep)],
+  ];
+  const results: PeerResult[] = [];
+  // One after the other: they would otherwise fight over the same cores.
+  for (const [name, measure] of contestants) {
+    process.stderr.write(`# measuring ${name} ...\n`);
+    const started = Date.now();
+    results.push(await measure());
+    process.stderr.write(`# ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }
+  const webccl = ['webccl-inproc', 'webccl-ws'];
+  const sizes = sweepSizes(sweep);
+  const lines = [
+    `# machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, bufferutil ${bufferutilLoaded() ? 'loaded' : 'not loaded'}`,
+    `# iterations ${sweep.iters}, warmup ${sweep.warmup}; time = mean over ranks of each rank's time per call`,
+    ...comparisonTable(results, webccl, sizes, sweep.ranks),
+    ...latencyLines(results, webccl, sizes[0]!),
+    ...missingLines(results),
+  ];
+  console.log(lines.join('\n'));
+  if (jsonFile !== undefined) {
+    const serializable = results.map((r) => ('timesUs' in r ? { name: r.name, timesUs: Object.fromEntries(r.timesUs) } : r));
+    await writeFile(jsonFile, JSON.stringify({ sweep, results: serializable }, null, 2));
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`bench:compare: ${(error as Error).message}`);
+  process.exitCode = 2;
+}

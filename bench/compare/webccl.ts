@@ -1,0 +1,31 @@
+// The webccl contestant: webccl-perf itself, run as a user would (--np N over one transport,
+// -c 0 so that only the collective is timed), reading back its JSON report. In-place times are
+// used because torch's all_reduce is always in place and the MPI peer is run that way too.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findRepoFile, nodeArgsFor } from '../launch.js';
+import { runCommand, tail } from './exec.js';
+import type { CompareSweep, PeerResult } from './peer.js';
+import type { PerfReport } from '../perf/report.js';
+
+export async function measureWebccl(sweep: CompareSweep, transport: 'inproc' | 'websocket'): Promise<PeerResult> {
+  const name = `webccl-${transport === 'websocket' ? 'ws' : transport}`;
+  const perf = findRepoFile('bench/webccl-perf.ts');
+  if (perf === undefined) return { name, missing: 'bench/webccl-perf.ts not found' };
+  const dir = await mkdtemp(join(tmpdir(), 'webccl-compare-'));
+  try {
+    const json = join(dir, 'report.json');
+    const run = await runCommand(process.execPath, [
+      ...nodeArgsFor(perf), 'allreduce', '--np', String(sweep.ranks), '--transport', transport, '--mem', 'cpu',
+      '-d', 'float', '-o', 'sum', '-c', '0', '-a', '1',
+      '-b', String(sweep.minBytes), '-e', String(sweep.maxBytes), '-f', String(sweep.stepFactor),
+      '-n', String(sweep.iters), '-w', String(sweep.warmup), '-J', json,
+    ]);
+    if (run.code !== 0) return { name, missing: `webccl-perf failed (code ${run.code}): ${tail(run.stderr)}` };
+    const report = JSON.parse(await readFile(json, 'utf8')) as PerfReport;
+    return { name, timesUs: new Map(report.rows.map((row) => [row.bytes, row.inPlace.timeUs])) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,63 @@
+// The output each rank must hold after a collective, computed on the CPU from the inputs every
+// rank fills deterministically (data.ts). Reductions run through lib/cpu's kernels, the library's
+// own oracle, so the check and the library agree on what sum/avg/... mean for every dtype.
+import type { DataType, ElementArray, SimpleOp } from '../../lib/dtype.js';
+import { finishAverage, reduceAccumulate } from '../../lib/cpu/reduce.js';
+import { allocateElements, rankInput } from './data.js';
+import type { BufferLayout } from './layout.js';
+import type { PerfCollective } from './names.js';
+
+export interface CallShape {
+  readonly collective: PerfCollective;
+  readonly dtype: DataType;
+  readonly op: SimpleOp;
+  readonly root: number;
+  readonly ranks: number;
+  readonly layout: BufferLayout;
+}
+
+/** Folds the ranks' inputs left to right (any rank count, not just the kernel's 8 inputs). */
+function reduceAll(dtype: DataType, op: SimpleOp, inputs: readonly ElementArray[], count: number): ElementArray {
+  const [first, ...rest] = inputs;
+  const out = first!.slice();
+  // avg folds as a sum (reduceAccumulate's rule) and divides once at the end.
+  for (const input of rest) reduceAccumulate(out, [input], count, dtype, op);
+  if (op === 'avg') finishAverage(out, out, count, dtype, inputs.length);
+  return out;
+}
+
+function ranks(n: number): number[] {
+  return Array.from({ length: n }, (_, k) => k);
+}
+
+/** What `rank`'s receive buffer must hold; undefined where the collective defines nothing (reduce off the root). */
+export function expectedOutput(shape: CallShape, rank: number): ElementArray | undefined {
+  const { collective, dtype, op, root, layout } = shape;
+  const n = shape.ranks;
+  const piece = layout.callCount;
+  switch (collective) {
+    case 'allreduce':
+      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, layout.sendCount)), layout.sendCount);
+    case 'reduce':
+      return rank === root ? reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, layout.sendCount)), layout.sendCount) : undefined;
+    case 'reducescatter':
+      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, piece, rank * piece)), piece);
+    case 'broadcast':
+      return rankInput(dtype, root, layout.sendCount);
+    case 'sendrecv':
+      return rankInput(dtype, (rank - 1 + n) % n, layout.sendCount);
+    case 'allgather':
+    case 'alltoall': {
+      // Block k comes from rank k: its whole input (allgather) or the block it addressed to us (alltoall).
+      const out = allocateElements(dtype, layout.recvCount);
+      const firstIndex = collective === 'alltoall' ? rank * piece : 0;
+      for (const k of ranks(n)) out.set(rankInput(dtype, k, piece, firstIndex), k * piece);
+      return out;
+    }
+  }
+}
+
+/** The send buffer `rank` fills: its input (for reducescatter and alltoall, n blocks of it). */
+export function sendInput(shape: CallShape, rank: number): ElementArray {
+  return rankInput(shape.dtype, rank, shape.layout.sendCount);
+}
