@@ -13,6 +13,8 @@ export interface SessionOptions {
   readonly timeoutMs: number;
   /** Names the caller in errors, e.g. 'rank 2 store client'. */
   readonly who: string;
+  /** 'arraybuffer' (the default, what browsers can do) or, with `ws` in Node, 'nodebuffer'. */
+  readonly binaryType?: string;
   /** Every message after the welcome. */
   readonly onMessage: (data: unknown) => void;
   /** The socket closed after the welcome (code and reason as the peer or the stack gave them). */
@@ -29,7 +31,7 @@ export function openSession(options: SessionOptions): Promise<WebSocketLike> {
       reject(systemError(`${who}: cannot open ${url}`, error));
       return;
     }
-    socket.binaryType = 'arraybuffer';
+    socket.binaryType = options.binaryType ?? 'arraybuffer';
     let welcomed = false;
     let failed = false;
     const fail = (error: Error) => {

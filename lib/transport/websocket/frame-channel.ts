@@ -1,0 +1,18 @@
+// One way of putting frames on a wire, as FramedTransport sees it: a mesh connection to one
+// peer (WsChannel) or the single relay connection every peer is reached through (SocketChannel).
+
+export interface FrameChannel {
+  /**
+   * Writes one frame, given as its header and its payload segment. Resolves once both buffers
+   * may be reused by the caller; rejects if the connection is gone.
+   */
+  write(header: Uint8Array, segment: Uint8Array): Promise<void>;
+  /** Stops reading from the connection (receive backpressure); a no-op where impossible. */
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Closes the connection with a WebSocket close code and a reason the other side will log. */
+  close(code: number, reason: string): void;
+}
+
+/** Normal closure: the other side closed its transport on purpose. */
+export const CLOSE_NORMAL = 1000;

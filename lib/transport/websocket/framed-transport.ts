@@ -1,0 +1,217 @@
+// A Transport over frame channels: segmentation, ordering, keyed receive queues, backpressure
+// and failure propagation, shared by the Node mesh (one channel per peer) and the browser relay
+// (one channel for all). Platform-neutral; the channels do the I/O.
+import { WebcclError, invalidArgument, remoteError, systemError } from '../../errors.js';
+import { logger, type Logger } from '../../log.js';
+import { decodeFrame, encodeFrameHeader } from '../frame.js';
+import type { Header, Message, Transport, TransportFailure } from '../transport.js';
+import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
+import { Inbox } from './inbox.js';
+import type { WireLimits } from './limits.js';
+import { MessageAssembler } from './message-assembler.js';
+import { CLOSE_BAD_FRAME } from '../../rendezvous/handshake.js';
+
+export interface FramedTransportOptions {
+  readonly rank: number;
+  readonly size: number;
+  readonly description: string;
+  readonly limits: WireLimits;
+  /** The route field of frames sent to `peer`: our own rank (mesh) or the destination (relay). */
+  readonly routeTo: (peer: number) => number;
+  /** Releases what the transport's maker holds besides the channels (listening socket, ...). */
+  readonly release?: () => void;
+}
+
+export class FramedTransport implements Transport {
+  readonly rank: number;
+  readonly size: number;
+  readonly description: string;
+  private readonly limits: WireLimits;
+  private readonly channels = new Map<number, FrameChannel>();
+  private readonly paused = new Set<number>();
+  private readonly assemblers: MessageAssembler[];
+  private readonly inbox: Inbox;
+  /** Per peer: resolves when the previous message's segments have all been handed to the channel. */
+  private readonly sendTails = new Map<number, Promise<void>>();
+  private readonly controlListeners: ((message: Message) => void)[] = [];
+  private readonly failureListeners: ((failure: TransportFailure) => void)[] = [];
+  private closedWith: WebcclError | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: FramedTransportOptions) {
+    const { rank, size } = options;
+    this.rank = rank;
+    this.size = size;
+    this.description = options.description;
+    this.limits = options.limits;
+    this.log = logger('NET', rank);
+    this.assemblers = Array.from({ length: size }, (_, peer) => new MessageAssembler(peer));
+    this.inbox = new Inbox(size, (peer) => this.applyReceivePressure(peer));
+  }
+
+  /** Connects `peer`'s channel; frames from it are then fed to receiveFrame. */
+  attach(peer: number, channel: FrameChannel): void {
+    this.channels.set(peer, channel);
+  }
+
+  async send(peer: number, header: Header, payload: Uint8Array): Promise<void> {
+    this.checkPeer(peer, 'send to');
+    if (this.closedWith) throw this.closedWith;
+    const failure = this.inbox.failureOf(peer);
+    if (failure) throw failure;
+    if (peer === this.rank) return this.sendToSelf(header, payload);
+    const channel = this.channels.get(peer);
+    if (!channel) throw systemError(`rank ${this.rank}: no connection to peer ${peer}`);
+    // Frames of one message must go out back to back: wait until the previous message is issued.
+    const previous = this.sendTails.get(peer) ?? Promise.resolve();
+    let issued!: () => void;
+    this.sendTails.set(peer, new Promise<void>((resolve) => { issued = resolve; }));
+    await previous;
+    try {
+      await this.writeSegments(peer, channel, header, payload, issued);
+    } finally {
+      issued();
+    }
+  }
+
+  recv(peer: number, comm: number, seq: number): Promise<Message> {
+    try {
+      this.checkPeer(peer, 'receive from');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    return this.inbox.take(peer, comm, seq);
+  }
+
+  onControl(listener: (message: Message) => void): void {
+    this.controlListeners.push(listener);
+  }
+
+  onFailure(listener: (failure: TransportFailure) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closedWith) return;
+    this.closedWith = systemError(`rank ${this.rank}: transport closed`);
+    for (let peer = 0; peer < this.size; peer++) this.inbox.fail(peer, this.closedWith);
+    for (const channel of new Set(this.channels.values())) channel.close(CLOSE_NORMAL, `rank ${this.rank} closed its transport`);
+    this.options.release?.();
+  }
+
+  /** Feeds one frame that arrived on `from`'s connection (undefined: a relay, trust the route). */
+  receiveFrame(bytes: Uint8Array, from: number | undefined): void {
+    if (this.closedWith) return;
+    let message: Message | undefined;
+    let peer = from;
+    try {
+      const frame = decodeFrame(bytes, this.limits);
+      if (from !== undefined && frame.route !== from) throw new Error(`frame claims to come from rank ${frame.route}`);
+      peer = frame.route;
+      this.checkPeer(peer, 'receive from');
+      message = this.assemblers[peer]!.accept(frame);
+    } catch (error) {
+      const detail = (error as Error).message.replace(/^\w+: /, '');
+      if (from !== undefined) {
+        this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
+      } else {
+        this.everyPeerFailed(systemError(`rank ${this.rank}: closing the relay connection: ${detail}`), CLOSE_BAD_FRAME);
+      }
+      return;
+    }
+    if (message) this.dispatch(message);
+  }
+
+  /**
+   * The connection to `peer` is gone (or untrustworthy): every pending and later recv/send that
+   * needs it rejects, listeners hear of it once, and the connection is closed with `closeCode`.
+   */
+  peerFailed(peer: number, error: Error, closeCode?: number): void {
+    if (this.closedWith || peer < 0 || this.inbox.failureOf(peer)) return;
+    this.log.warn(error.message);
+    this.inbox.fail(peer, error);
+    if (closeCode !== undefined) this.channels.get(peer)?.close(closeCode, error.message.slice(0, 120));
+    for (const listener of this.failureListeners) listener({ peer, error });
+  }
+
+  /** The one connection every peer is reached through (relay) is gone. */
+  everyPeerFailed(error: Error, closeCode?: number): void {
+    for (let peer = 0; peer < this.size; peer++) if (peer !== this.rank) this.peerFailed(peer, error, closeCode);
+  }
+
+  /** The close of `peer`'s connection, as an error for the waiters on it. */
+  connectionLost(peer: number, code: number, reason: string): void {
+    const detail = `${code}${reason ? `: ${reason}` : ''}`;
+    const error = code === CLOSE_NORMAL
+      ? remoteError(`rank ${this.rank}: peer ${peer} closed its connection (${detail})`)
+      : systemError(`rank ${this.rank}: connection to peer ${peer} lost (${detail})`);
+    this.peerFailed(peer, error);
+  }
+
+  private async writeSegments(peer: number, channel: FrameChannel, header: Header, payload: Uint8Array, issued: () => void): Promise<void> {
+    const messageBytes = payload.byteLength;
+    const route = this.options.routeTo(peer);
+    const inFlight: { bytes: number; done: Promise<void> }[] = [];
+    let inFlightBytes = 0;
+    let offset = 0;
+    do {
+      const segment = payload.subarray(offset, offset + this.limits.maxSegmentBytes);
+      const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, segment.byteLength);
+      const done = this.whileConnected(peer, channel.write(frameHeader, segment));
+      inFlight.push({ bytes: segment.byteLength, done });
+      inFlightBytes += segment.byteLength;
+      offset += segment.byteLength;
+      // Send backpressure: no more than the high-water mark handed to the socket unwritten.
+      while (inFlightBytes > this.limits.sendHighWaterBytes) {
+        const oldest = inFlight.shift()!;
+        await oldest.done;
+        inFlightBytes -= oldest.bytes;
+      }
+    } while (offset < messageBytes);
+    issued();
+    await Promise.all(inFlight.map((entry) => entry.done));
+  }
+
+  /** A failed write rejects with the peer's failure, which names the cause better than the socket. */
+  private whileConnected(peer: number, write: Promise<void>): Promise<void> {
+    return write.catch((error: unknown) => {
+      throw this.inbox.failureOf(peer) ?? this.closedWith ?? systemError(`rank ${this.rank}: send to peer ${peer} failed`, error);
+    });
+  }
+
+  private sendToSelf(header: Header, payload: Uint8Array): void {
+    this.dispatch({ from: this.rank, header, payload: payload.slice() });
+  }
+
+  private dispatch(message: Message): void {
+    if (message.header.signature.kind !== 'control') return this.inbox.deliver(message);
+    for (const listener of this.controlListeners) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.log.warn(`control listener threw: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Receive backpressure: stop reading from a peer whose unclaimed messages pile up, unless
+   * someone is waiting on it (its awaited message may be behind the pile). */
+  private applyReceivePressure(peer: number): void {
+    const channel = this.channels.get(peer);
+    if (!channel) return;
+    const shouldPause = this.inbox.queuedBytes(peer) > this.limits.receiveHighWaterBytes && !this.inbox.hasWaiters(peer);
+    if (shouldPause === this.paused.has(peer)) return;
+    if (shouldPause) {
+      this.paused.add(peer);
+      channel.pauseReading();
+    } else {
+      this.paused.delete(peer);
+      channel.resumeReading();
+    }
+  }
+
+  private checkPeer(peer: number, what: string): void {
+    if (!Number.isInteger(peer) || peer < 0 || peer >= this.size) throw invalidArgument(`rank ${this.rank}: cannot ${what} peer ${peer}: not a rank of a world of ${this.size}`);
+  }
+}

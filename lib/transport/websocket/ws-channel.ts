@@ -1,0 +1,53 @@
+// A mesh connection to one peer over a `ws` WebSocket (Node). A frame goes out as one
+// WebSocket message in two fragments, header then payload, so the payload is never copied
+// here; ws holds on to the caller's buffer until the socket has written it, which is why write()
+// resolves only then.
+import type { WebSocket } from 'ws';
+import { systemError } from '../../errors.js';
+import type { FrameChannel } from './frame-channel.js';
+
+/** What the channel reports to: FramedTransport. */
+export interface ChannelSink {
+  readonly rank: number;
+  peerFailed(peer: number, error: Error): void;
+}
+
+export class WsChannel implements FrameChannel {
+  private readonly pending = new Set<(error: Error) => void>();
+
+  constructor(private readonly socket: WebSocket, private readonly peer: number, sink: ChannelSink) {
+    // ws reports protocol violations (e.g. a message over maxPayload) here, then closes.
+    socket.on('error', (error) => sink.peerFailed(peer, systemError(`rank ${sink.rank}: connection to peer ${peer} failed: ${error.message}`, error)));
+    socket.on('close', (code) => {
+      const error = systemError(`rank ${sink.rank}: connection to peer ${peer} closed (${code}) with a send in flight`);
+      for (const reject of this.pending) reject(error);
+      this.pending.clear();
+    });
+  }
+
+  write(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    if (this.socket.readyState !== this.socket.OPEN) return Promise.reject(systemError(`connection to peer ${this.peer} is not open`));
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error | null) => {
+        this.pending.delete(reject);
+        if (error) reject(error);
+        else resolve();
+      };
+      this.pending.add(reject);
+      this.socket.send(header, { binary: true, fin: false });
+      this.socket.send(segment, { binary: true, fin: true }, settle);
+    });
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+}
