@@ -17,7 +17,10 @@ export interface BufferLayout {
 export function bufferLayout(collective: PerfCollective, bytes: number, dtype: DataType, ranks: number): BufferLayout {
   const size = elementBytes(dtype);
   const whole = Math.floor(bytes / size);
-  const perRank = Math.floor(whole / ranks);
+  // Per-rank pieces are whole 4-byte words (nccl-tests aligns them too), so that a rank's slot in
+  // a shared buffer starts where a GPU copy may start.
+  const wordElements = Math.max(1, 4 / size);
+  const perRank = Math.floor(whole / ranks / wordElements) * wordElements;
   switch (collective) {
     case 'allreduce':
     case 'broadcast':

@@ -1,0 +1,113 @@
+// One rank's part of a webccl-perf run: for every type, op and size, check the collective once
+// (-c 1), warm up, then time -n back-to-back calls, out of place and in place. Every rank runs
+// this same loop; the ranks' times and wrong counts are then shared so that every rank holds
+// the same rows (only rank 0 prints them).
+import type { DataType, SimpleOp } from '../../lib/dtype.js';
+import type { PerfOptions } from './args.js';
+import { busBandwidth, algorithmBandwidth } from './bandwidth.js';
+import { combineTimes } from './combine.js';
+import { countWrong } from './data.js';
+import { expectedOutput, sendInput, type CallShape } from './expected.js';
+import { bufferLayout } from './layout.js';
+import { hasRoot, ncclTypeName, reduces } from './names.js';
+import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
+import type { Measurement, ResultRow } from './results.js';
+import { formatBytes, sweepSizes } from './sizes.js';
+import type { Operand } from './store.js';
+
+/** What the sweep needs from a communicator (adapted from lib/comm by the CLI). */
+export interface PerfComm {
+  readonly rank: number;
+  readonly size: number;
+  /** Runs the benchmarked collective once. */
+  run(shape: CallShape, send: Operand, recv: Operand): Promise<void>;
+  /** Every rank's `values`, concatenated in rank order. */
+  allGather(values: Float32Array): Promise<Float32Array>;
+  allGather(values: Uint32Array): Promise<Uint32Array>;
+  barrier(): Promise<void>;
+}
+
+export interface SweepHooks {
+  readonly onRow?: (row: ResultRow) => void;
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+const PLACEMENTS: readonly PlacementKind[] = ['out-of-place', 'in-place'];
+
+interface RankMeasurement {
+  readonly timeUs: number;
+  /** undefined when not checked. */
+  readonly wrong: number | undefined;
+}
+
+async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory): Promise<RankMeasurement> {
+  const placement = createPlacement(kind, shape.collective, shape.dtype, shape.layout, comm.rank, makeStore);
+  try {
+    const call = () => comm.run(shape, placement.send, placement.recv);
+    const input = sendInput(shape, comm.rank);
+    await placement.prepare(input);
+    let wrong: number | undefined;
+    if (options.check) {
+      await call();
+      const expected = expectedOutput(shape, comm.rank);
+      wrong = expected === undefined ? 0 : countWrong(shape.dtype, await placement.output(), expected, shape.ranks);
+      await placement.prepare(input);
+    }
+    for (let i = 0; i < options.warmup; i++) await call();
+    // Start together, so that no rank's time includes waiting for a late peer to arrive.
+    await comm.barrier();
+    const started = performance.now();
+    for (let i = 0; i < options.iters; i++) await call();
+    return { timeUs: ((performance.now() - started) * 1000) / options.iters, wrong };
+  } finally {
+    placement.destroy();
+  }
+}
+
+/** Shares every rank's times and wrong counts; each rank gets the same combined measurements. */
+async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallShape, mine: readonly RankMeasurement[]): Promise<Measurement[]> {
+  const times = await comm.allGather(Float32Array.from(mine, (m) => m.timeUs));
+  const wrongs = await comm.allGather(Uint32Array.from(mine, (m) => m.wrong ?? 0));
+  return mine.map((_, column) => {
+    const perRank = (values: Float32Array | Uint32Array) => Array.from({ length: comm.size }, (_, r) => values[r * mine.length + column]!);
+    const timeUs = combineTimes(perRank(times), options.average);
+    return {
+      timeUs,
+      algbw: algorithmBandwidth(shape.layout.bytes, timeUs),
+      busbw: busBandwidth(shape.collective, comm.size, shape.layout.bytes, timeUs),
+      wrong: options.check ? perRank(wrongs).reduce((a, b) => a + b, 0) : undefined,
+    };
+  });
+}
+
+export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {
+  const sizes = sweepSizes(options);
+  // Collectives that do not reduce run once per type, not once per op.
+  const ops: readonly SimpleOp[] = reduces(options.collective) ? options.ops : options.ops.slice(0, 1);
+  const root = hasRoot(options.collective) ? options.root : -1;
+  if (root >= comm.size) throw new Error(`-r ${root} is not a rank of this ${comm.size}-rank run`);
+  const total = options.dtypes.length * ops.length * sizes.length;
+  const rows: ResultRow[] = [];
+  for (const dtype of options.dtypes) {
+    for (const op of ops) {
+      for (const bytes of sizes) {
+        hooks.onProgress?.(rows.length, total, `${ncclTypeName(dtype)} ${formatBytes(bytes)}`);
+        const shape: CallShape = {
+          collective: options.collective, dtype, op, root: Math.max(root, 0), ranks: comm.size,
+          layout: bufferLayout(options.collective, bytes, dtype, comm.size),
+        };
+        const mine: RankMeasurement[] = [];
+        for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore(dtype)));
+        const [outOfPlace, inPlace] = await combineRanks(comm, options, shape, mine);
+        const row: ResultRow = {
+          bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
+          redop: reduces(options.collective) ? op : 'none', root, outOfPlace: outOfPlace!, inPlace: inPlace!,
+        };
+        rows.push(row);
+        hooks.onRow?.(row);
+      }
+    }
+  }
+  hooks.onProgress?.(total, total, 'done');
+  return rows;
+}
