@@ -41,7 +41,7 @@ export class RelayHub {
     joined.members.set(rank, { socket, unsent: 0, pausedSources: new Set() });
     welcome();
     socket.on('message', (data, isBinary) => this.forward(joined, rank, data as Buffer, isBinary));
-    socket.on('close', (code, reason) => this.leave(name, joined, rank, `connection closed (${code}${reason.length ? `: ${reason}` : ''})`));
+    socket.on('close', (code, reason) => this.leave(name, joined, rank, code, reason.toString()));
     if (joined.members.size === size) this.broadcast(joined, { t: 'ready' });
   }
 
@@ -53,7 +53,7 @@ export class RelayHub {
       destination = decodeFrame(data, this.limits).route;
       if (destination >= world.size) throw new Error(`destination rank ${destination} is not in a world of ${world.size}`);
     } catch (error) {
-      const reason = `relay: garbage from rank ${from}: ${(error as Error).message}`;
+      const reason = `relay: garbage from rank ${from}: ${(error as Error).message.replace(/^\w+: /, '')}`;
       log.warn(`${reason}; closing its connection`);
       source.close(CLOSE_BAD_FRAME, closeReason(reason));
       return;
@@ -78,13 +78,13 @@ export class RelayHub {
     member.pausedSources.clear();
   }
 
-  private leave(name: string, world: World, rank: number, why: string): void {
+  private leave(name: string, world: World, rank: number, code: number, reason: string): void {
     const member = world.members.get(rank);
     if (!member) return;
     world.members.delete(rank);
     this.resumeSources(member);
-    log.info(`relay world '${name}': rank ${rank} left: ${why}`);
-    this.broadcast(world, { t: 'lost', rank, reason: why });
+    log.info(`relay world '${name}': rank ${rank} left (${code}${reason ? `: ${reason}` : ''})`);
+    this.broadcast(world, { t: 'lost', rank, code, reason });
     if (world.members.size === 0) this.worlds.delete(name);
   }
 

@@ -2,7 +2,7 @@
 // publishes host:port in the rendezvous store, and dials every lower rank (so each pair has
 // exactly one connection); every connection opens with a hello carrying the id's secret.
 import type { WebSocket } from 'ws';
-import { invalidArgument, timeoutError, asWebcclError } from '../../errors.js';
+import { asWebcclError, invalidArgument } from '../../errors.js';
 import { logger } from '../../log.js';
 import { readEnv, readSettings } from '../../settings.js';
 import { nodeWebSocket } from '../../rendezvous/node-web-socket.js';
@@ -15,6 +15,7 @@ import { FramedTransport } from './framed-transport.js';
 import { maxWebSocketPayload, withLimits, type WireLimits } from './limits.js';
 import { MeshListener } from './mesh-listener.js';
 import { WsChannel } from './ws-channel.js';
+import { withDeadline } from './deadline.js';
 
 export interface WebSocketMeshOptions {
   /** The unique id: webccl://host:port/secret of a running rendezvous server. */
@@ -65,10 +66,10 @@ export async function connectWebSocketMesh(options: WebSocketMeshOptions): Promi
       adopt(peer, socket);
     });
     const address = `${hostForUrl(host)}:${listener.port}`;
-    await store.set(addressKey(world, size, rank), address);
+    await store.set(meshAddressKey(world, size, rank), address);
     log.info(`listening on ${address}; dialling ranks 0..${rank - 1}`);
     const dialled = Array.from({ length: rank }, async (_, peer) => {
-      const peerAddress = await store.getString(addressKey(world, size, peer), timeoutMs);
+      const peerAddress = await store.getString(meshAddressKey(world, size, peer), timeoutMs);
       const socket = await openSession({
         WebSocket: WebSocketClass, url: `ws://${peerAddress}/`, timeoutMs, who: `rank ${rank} dialling rank ${peer}`, binaryType: 'nodebuffer',
         hello: { t: 'hello', secret, role: 'mesh', world, rank, size, to: peer },
@@ -96,20 +97,11 @@ function receive(transport: FramedTransport, peer: number, data: unknown, isBina
   transport.receiveFrame(isBinary ? data as Uint8Array : new Uint8Array(0), peer);
 }
 
-function addressKey(world: string, size: number, rank: number): string {
+/** The store key under which a rank publishes its host:port. */
+export function meshAddressKey(world: string, size: number, rank: number): string {
   return `webccl/${world}/${size}/mesh-address/${rank}`;
 }
 
 function missing(size: number, rank: number, connected: Set<number>): number[] {
   return Array.from({ length: size }, (_, peer) => peer).filter((peer) => peer !== rank && !connected.has(peer));
-}
-
-async function withDeadline<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(timeoutError(message())), ms); });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,0 +1,73 @@
+// The browser's transport: a page cannot listen, so every rank keeps one WebSocket to the
+// rendezvous server, which relays frames (the frame's route field names the destination on the
+// way in and the source on the way out). Platform-neutral: in Node, pass the `ws` constructor.
+import { asWebcclError, invalidArgument, systemError } from '../../errors.js';
+import { readSettings } from '../../settings.js';
+import { openSession } from '../../rendezvous/open-session.js';
+import type { RelayNotice } from '../../rendezvous/relay-notice.js';
+import { parseUniqueId, rendezvousUrl } from '../../rendezvous/unique-id.js';
+import { globalWebSocket, type WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
+import type { Transport } from '../transport.js';
+import { withDeadline } from './deadline.js';
+import { FramedTransport } from './framed-transport.js';
+import { withLimits, type WireLimits } from './limits.js';
+import { SocketChannel } from './socket-channel.js';
+
+export interface RelayTransportOptions {
+  /** The unique id: webccl://host:port/secret of the rendezvous server that relays. */
+  readonly id: string;
+  readonly rank: number;
+  readonly size: number;
+  /** Deadline for every rank to join (default WEBCCL_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** Separates several worlds that share one server (default 'world'). */
+  readonly world?: string;
+  /** Defaults to the global WebSocket (browsers); in Node pass nodeWebSocket(). */
+  readonly WebSocket?: WebSocketConstructor;
+  readonly limits?: Partial<WireLimits>;
+}
+
+export async function connectRelay(options: RelayTransportOptions): Promise<Transport> {
+  const { rank, size } = options;
+  if (!Number.isInteger(size) || size < 1) throw invalidArgument(`relay transport: size ${size} is not a positive integer`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw invalidArgument(`relay transport: rank ${rank} is not in 0..${size - 1}`);
+  const WebSocket = options.WebSocket ?? globalWebSocket();
+  if (!WebSocket) throw invalidArgument('relay transport: no global WebSocket here; pass one (in Node: nodeWebSocket())');
+  const parsed = parseUniqueId(options.id);
+  const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
+  const world = options.world ?? 'world';
+  const limits = withLimits(options.limits);
+  const transport = new FramedTransport({ rank, size, limits, description: 'websocket(relay)', routeTo: (peer) => peer });
+
+  let everyoneJoined!: () => void;
+  const ready = new Promise<void>((resolve) => { everyoneJoined = resolve; });
+  const onNotice = (text: string) => {
+    let notice: RelayNotice;
+    try {
+      notice = JSON.parse(text) as RelayNotice;
+    } catch {
+      return transport.everyPeerFailed(systemError(`rank ${rank}: the relay sent a text message that is not a notice`));
+    }
+    if (notice.t === 'ready') everyoneJoined();
+    else transport.connectionLost(notice.rank, notice.code, `via the relay${notice.reason ? `: ${notice.reason}` : ''}`);
+  };
+
+  try {
+    const socket = await openSession({
+      WebSocket, url: rendezvousUrl(parsed), timeoutMs, who: `rank ${rank} relay client`,
+      hello: { t: 'hello', secret: parsed.secret, role: 'relay', world, rank, size },
+      onMessage: (data) => {
+        if (typeof data === 'string') onNotice(data);
+        else transport.receiveFrame(new Uint8Array(data as ArrayBuffer), undefined);
+      },
+      onClose: (code, reason) => transport.everyPeerFailed(systemError(`rank ${rank}: relay connection closed (${code}${reason ? `: ${reason}` : ''})`)),
+    });
+    const channel = new SocketChannel(socket, limits.sendHighWaterBytes);
+    for (let peer = 0; peer < size; peer++) if (peer !== rank) transport.attach(peer, channel);
+    await withDeadline(ready, timeoutMs, () => `rank ${rank}: not every rank of ${size} joined the relay within ${timeoutMs} ms`);
+    return transport;
+  } catch (error) {
+    await transport.close();
+    throw asWebcclError(error, 'SystemError', `rank ${rank}: relay transport`);
+  }
+}

@@ -1,0 +1,86 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocket } from 'ws';
+import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
+import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { connectRelay } from '../lib/transport/websocket/relay-client.js';
+import type { Transport } from '../lib/transport/transport.js';
+import { encodeFrame } from '../lib/transport/frame.js';
+import { header, pattern, registerTransportConformance } from './transport-conformance.js';
+import { rejection, within } from './within.js';
+
+const WS = nodeWebSocket();
+const server = await RendezvousServer.start();
+let worlds = 0;
+
+function relayWorld(size: number, world = `r${worlds++}`): Promise<Transport[]> {
+  return Promise.all(Array.from({ length: size }, (_, rank) => connectRelay({ id: server.id, rank, size, world, WebSocket: WS, timeoutMs: 5000 })));
+}
+
+registerTransportConformance('relay', (size) => relayWorld(size));
+
+/** A raw member of a relay world that says hello properly and then does what a test wants. */
+async function rawMember(world: string, rank: number, size: number): Promise<WebSocket> {
+  const { port, secret } = parseUniqueId(server.id);
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await within(new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); }), 2000, 'raw open');
+  socket.send(JSON.stringify({ t: 'hello', secret, role: 'relay', world, rank, size }));
+  await within(new Promise((resolve) => socket.once('message', resolve)), 2000, 'raw welcome');
+  return socket;
+}
+
+test('relay: two clients exchange through the server; description says relay', async () => {
+  const [a, b] = await within(relayWorld(2), 5000, 'world');
+  assert.is(a!.description, 'websocket(relay)');
+  await within(a!.send(1, header(0, 0), pattern(1000, 1)), 2000, 'send');
+  assert.equal([...(await within(b!.recv(0, 0, 0), 2000, 'recv')).payload], [...pattern(1000, 1)]);
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('relay: a wrong secret is refused', async () => {
+  const { host, port } = parseUniqueId(server.id);
+  const id = formatUniqueId({ host, port, secret: generateSecret() });
+  const error = await rejection(connectRelay({ id, rank: 0, size: 1, WebSocket: WS, timeoutMs: 2000 }), 3000, 'connect');
+  assert.match(error.message, /refused the connection \(4401: wrong secret\)/);
+});
+
+test('relay: an incomplete world times out naming the deadline', async () => {
+  const error = await rejection(connectRelay({ id: server.id, rank: 0, size: 2, world: 'lonely', WebSocket: WS, timeoutMs: 300 }), 3000, 'connect');
+  assert.match(error.message, /^Timeout: rank 0: not every rank of 2 joined the relay within 300 ms/);
+});
+
+test('relay: garbage is never forwarded; the sender is cut off, the others told, the rest keep working', async () => {
+  const world = 'garbage';
+  const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000 })));
+  const raw = await rawMember(world, 2, 3);
+  const [a, b] = await within(joining, 5000, 'join');
+  const received: unknown[] = [];
+  raw.on('message', (data) => received.push(data));
+  const closed = new Promise<[number, string]>((resolve) => raw.on('close', (code, reason) => resolve([code, reason.toString()])));
+  const pending = rejection(a!.recv(2, 0, 0), 4000, 'recv from the cut-off rank');
+  const garbage = new Uint8Array(100).fill(0xab);
+  raw.send(garbage);
+  const [code, reason] = await within(closed, 2000, 'raw close');
+  assert.is(code, 4402);
+  assert.match(reason, /garbage from rank 2: bad frame: wrong magic/);
+  const error = await pending;
+  assert.match(error.message, /rank 0: .*peer 2/);
+  await within(a!.send(1, header(0, 1), pattern(10, 2)), 2000, 'a->b');
+  assert.equal([...(await within(b!.recv(0, 0, 1), 2000, 'b'))!.payload], [...pattern(10, 2)]);
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('relay: a frame addressed outside the world is garbage too', async () => {
+  const world = 'outside';
+  const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000 });
+  const raw = await rawMember(world, 1, 2);
+  const a = await within(joining, 5000, 'join');
+  const closed = new Promise<string>((resolve) => raw.on('close', (_, reason) => resolve(reason.toString())));
+  raw.send(encodeFrame(header(0, 0), { route: 9, messageBytes: 1, offset: 0 }, new Uint8Array(1)));
+  assert.match(await within(closed, 2000, 'close'), /destination rank 9 is not in a world of 2/);
+  await a.close();
+});
+
+test.after(() => server.close());
+test.run();
