@@ -1,0 +1,44 @@
+// Rank 0's output: the header and table on stdout as rows complete (or JSON on stdout with
+// -J -), the JSON report file, and progress on a terminal's stderr.
+import { writeFile } from 'node:fs/promises';
+import type { PerfOptions } from './args.js';
+import { createProgress, type Progress } from './progress.js';
+import { buildReport, headerLines, type RunFacts } from './report.js';
+import type { ResultRow } from './results.js';
+import type { SweepHooks } from './sweep.js';
+import { formatRow, tableFooter, tableHeader } from './table.js';
+
+export class PerfOutput {
+  private readonly table: boolean;
+  private readonly progress: Progress;
+
+  constructor(private readonly options: PerfOptions, private readonly facts: RunFacts) {
+    this.table = options.jsonFile !== '-';
+    this.progress = createProgress();
+  }
+
+  begin(): void {
+    if (this.table) this.print([...headerLines(this.options, this.facts), ...tableHeader()]);
+  }
+
+  hooks(): SweepHooks {
+    return {
+      onRow: (row) => { this.progress.finish(); if (this.table) this.print([formatRow(row)]); },
+      onProgress: (done, total, label) => this.progress.update(done, total, label),
+    };
+  }
+
+  async end(rows: readonly ResultRow[]): Promise<void> {
+    this.progress.finish();
+    if (this.table) this.print(tableFooter(rows, this.options.check));
+    const file = this.options.jsonFile;
+    if (file === undefined) return;
+    const json = JSON.stringify(buildReport(this.options, this.facts, rows), null, 2);
+    if (file === '-') this.print([json]);
+    else await writeFile(file, json + '\n');
+  }
+
+  private print(lines: readonly string[]): void {
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+}

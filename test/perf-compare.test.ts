@@ -1,0 +1,39 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { comparisonTable, latencyLines, missingLines } from '../bench/compare/report.js';
+import { parseTimingLines, type PeerResult } from '../bench/compare/peer.js';
+import { combineTimes } from '../bench/perf/combine.js';
+
+const results: PeerResult[] = [
+  { name: 'webccl-ws', timesUs: new Map([[8, 30], [1048576, 1000]]) },
+  { name: 'mpi', timesUs: new Map([[8, 10], [1048576, 500]]) },
+  { name: 'gloo', missing: 'python3 torch not found' },
+];
+
+test('peers: timing lines are parsed, other output ignored', () => {
+  const times = parseTimingLines(['warning: something', '{"bytes": 8, "timeUs": 12.5}', '', '{"bytes": 16, "timeUs": 13}']);
+  assert.equal([...times], [[8, 12.5], [16, 13]]);
+});
+
+test('compare: busbw side by side with webccl/peer ratios', () => {
+  const lines = comparisonTable(results, ['webccl-ws'], [8, 1048576], 2);
+  assert.match(lines[1]!, /size\s+webccl-ws\s+mpi\s+webccl-ws\/mpi/);
+  // 1 MiB in 1000 us at 2 ranks: busbw = 1.048576 GB/s x 2(n-1)/n = 1.049; MPI twice as fast.
+  assert.match(lines[3]!, /1 MiB\s+1\.049\s+2\.097\s+0\.50/);
+});
+
+test('compare: latency ratio and missing peers by name', () => {
+  const latency = latencyLines(results, ['webccl-ws'], 8);
+  assert.match(latency[0]!, /webccl-ws 30\.0, mpi 10\.0/);
+  assert.match(latency[1]!, /webccl-ws takes 3\.00x the time of mpi/);
+  assert.equal(missingLines(results), ['# gloo: not measured, python3 torch not found']);
+});
+
+test('average modes of nccl-tests -a', () => {
+  assert.is(combineTimes([4, 2, 6], 0), 4);
+  assert.is(combineTimes([4, 2, 6], 1), 4);
+  assert.is(combineTimes([4, 2, 6], 2), 2);
+  assert.is(combineTimes([4, 2, 6], 3), 6);
+});
+
+test.run();
