@@ -1,0 +1,157 @@
+// Reductions on the GPU: the accumulate and n-ary forms and the two scale operations, with the
+// semantics of lib/cpu/reduction.ts (the CPU layer is the oracle; results are bit-identical to
+// it on adapters that keep f32 subnormals, and always for integers and for 16-bit floats whose
+// values stay in f32's normal range). `encode*` functions record into a caller's encoder so
+// collectives can batch; `gpu*` functions submit and await.
+//
+// Regions are (buffer, byte offset) with offsets a multiple of 4; 16-bit dtypes must therefore
+// start on an even element. The buffer must hold count*elementBytes rounded up to 4 bytes; an
+// odd 16-bit count leaves the other half of the last word untouched. dst may be the same region
+// as a source (in place); partially overlapping regions are not supported.
+import { elementBytes, isFloat, type DataType, type ReduceOp } from '../dtype.js';
+import { f32ToBits } from '../cpu/half.js';
+import {
+  accumulatePlan, averagePlan, checkCount, MAX_INPUTS, naryPlan, premultiplyPlan, type CombineOp, type ReductionPlan,
+} from '../cpu/reduction.js';
+import type { GpuContext, KernelVariant } from './context.js';
+import { splitIntoPieces } from './pieces.js';
+import { checkRegion, region, type GpuRegion } from './region.js';
+import { placeholderBinding } from './placeholder.js';
+import { checkWorkgroupSize, type KernelOptions } from './options.js';
+import halfSource from '../../shaders/half.wgsl';
+import reduceSource from '../../shaders/reduce.wgsl';
+
+const SOURCE = `${halfSource}\n${reduceSource}`;
+
+export function encodeReduceAccumulate(
+  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, sources: readonly GpuRegion[], count: number,
+  dtype: DataType, op: ReduceOp, options: KernelOptions = {},
+): void {
+  prepare(ctx, accumulatePlan(dtype, op, sources.length), dst, sources, count, options)(encoder);
+}
+
+export function encodeReduceNary(
+  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, sources: readonly GpuRegion[], count: number,
+  dtype: DataType, op: ReduceOp, options: KernelOptions = {},
+): void {
+  prepare(ctx, naryPlan(dtype, op, sources.length), dst, sources, count, options)(encoder);
+}
+
+export function encodePremultiply(
+  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, src: GpuRegion, count: number,
+  dtype: DataType, scalar: number, options: KernelOptions = {},
+): void {
+  prepare(ctx, premultiplyPlan(dtype, scalar), dst, [src], count, options)(encoder);
+}
+
+export function encodeFinishAverage(
+  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, src: GpuRegion, count: number,
+  dtype: DataType, divisor: number, options: KernelOptions = {},
+): void {
+  prepare(ctx, averagePlan(dtype, divisor), dst, [src], count, options)(encoder);
+}
+
+export async function gpuReduceAccumulate(
+  ctx: GpuContext, dst: GpuRegion, sources: readonly GpuRegion[], count: number, dtype: DataType, op: ReduceOp, options: KernelOptions = {},
+): Promise<void> {
+  await ctx.run(prepare(ctx, accumulatePlan(dtype, op, sources.length), dst, sources, count, options));
+}
+
+export async function gpuReduceNary(
+  ctx: GpuContext, dst: GpuRegion, sources: readonly GpuRegion[], count: number, dtype: DataType, op: ReduceOp, options: KernelOptions = {},
+): Promise<void> {
+  await ctx.run(prepare(ctx, naryPlan(dtype, op, sources.length), dst, sources, count, options));
+}
+
+export async function gpuPremultiply(
+  ctx: GpuContext, dst: GpuRegion, src: GpuRegion, count: number, dtype: DataType, scalar: number, options: KernelOptions = {},
+): Promise<void> {
+  await ctx.run(prepare(ctx, premultiplyPlan(dtype, scalar), dst, [src], count, options));
+}
+
+export async function gpuFinishAverage(
+  ctx: GpuContext, dst: GpuRegion, src: GpuRegion, count: number, dtype: DataType, divisor: number, options: KernelOptions = {},
+): Promise<void> {
+  await ctx.run(prepare(ctx, averagePlan(dtype, divisor), dst, [src], count, options));
+}
+
+const STORAGE: Record<DataType, string> = {
+  float32: 'STORAGE_WORD', int32: 'STORAGE_WORD', uint32: 'STORAGE_WORD', float16: 'STORAGE_F16', bfloat16: 'STORAGE_BF16',
+};
+const ACC: Record<DataType, string> = { float32: 'f32', float16: 'f32', bfloat16: 'f32', int32: 'i32', uint32: 'u32' };
+const OP: Record<CombineOp, string> = { sum: 'OP_SUM', prod: 'OP_PROD', min: 'OP_MIN', max: 'OP_MAX', premulSum: 'OP_PREMUL_SUM' };
+
+function reduceVariant(plan: ReductionPlan, workgroupSize: number): KernelVariant {
+  return {
+    source: SOURCE, entryPoint: 'reduce', workgroupSize,
+    prelude: [
+      `alias Acc = ${ACC[plan.dtype]};`,
+      `const STORAGE = ${STORAGE[plan.dtype]};`,
+      `const LANES = ${4 / elementBytes(plan.dtype)}u;`,
+      `const IS_FLOAT = ${isFloat(plan.dtype)};`,
+      `const OP = ${OP[plan.combine]};`,
+    ],
+  };
+}
+
+/**
+ * Validates everything and returns the recording step, which cannot fail on arguments: a bad
+ * call throws (or, through ctx.run, rejects) before anything is encoded. The plan's inputs are
+ * `sources`, preceded by dst itself in the accumulate form (plan.inputs = sources + 1).
+ */
+function prepare(
+  ctx: GpuContext, plan: ReductionPlan, dst: GpuRegion, sources: readonly GpuRegion[], count: number, options: KernelOptions,
+): (encoder: GPUCommandEncoder) => void {
+  const what = `reduce ${plan.dtype}`;
+  checkCount(what, count);
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const bytesPerElement = elementBytes(plan.dtype);
+  const byteLength = align4(count * bytesPerElement);
+  checkRegion(`${what} dst`, dst, byteLength);
+  sources.forEach((source, j) => checkRegion(`${what} source ${j}`, source, byteLength));
+  const inputs = plan.inputs > sources.length ? [dst, ...sources] : sources;
+  const viaDst = inputs.map((input) => input.buffer === dst.buffer);
+  const spread = Math.max(0, ...inputs.filter((_, j) => viaDst[j]).map((input) => Math.abs(input.byteOffset - dst.byteOffset)));
+  const lanes = 4 / bytesPerElement;
+  const pieces = splitIntoPieces(ctx, what, count, {
+    maxBytesPerUnit: bytesPerElement, extraSpanBytes: spread, granule: lanes,
+    ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
+  });
+  const variant = reduceVariant(plan, workgroupSize);
+  const scalarBits = isFloat(plan.dtype) ? f32ToBits(plan.scalar) : plan.scalar >>> 0;
+  const inverseBits = f32ToBits(1 / plan.divisor);
+  const viaDstMask = viaDst.reduce((mask, via, j) => (via ? mask | (1 << j) : mask), 0);
+  return (encoder) => {
+    for (const piece of pieces) {
+      const skip = piece.start * bytesPerElement;
+      const pieceBytes = align4(piece.count * bytesPerElement);
+      // dst and every input in dst's buffer share one binding spanning all of them.
+      const sharedStart = Math.min(dst.byteOffset, ...inputs.filter((_, j) => viaDst[j]).map((r) => r.byteOffset)) + skip;
+      const sharedEnd = Math.max(dst.byteOffset, ...inputs.filter((_, j) => viaDst[j]).map((r) => r.byteOffset)) + skip + pieceBytes;
+      const shared = ctx.bind(region(dst.buffer, sharedStart), sharedEnd - sharedStart);
+      const wordIn = (r: GpuRegion) => shared.wordOffset + (r.byteOffset + skip - sharedStart) / 4;
+      const storage: GPUBufferBinding[] = [shared.resource];
+      const offsets = new Uint32Array(MAX_INPUTS);
+      inputs.forEach((input, j) => {
+        if (viaDst[j]) {
+          offsets[j] = wordIn(input);
+          storage.push(placeholderBinding(ctx.device));
+        } else {
+          const binding = ctx.bind(region(input.buffer, input.byteOffset + skip), pieceBytes);
+          offsets[j] = binding.wordOffset;
+          storage.push(binding.resource);
+        }
+      });
+      while (storage.length < MAX_INPUTS + 1) storage.push(placeholderBinding(ctx.device));
+      // Params after word 0 (the thread count, written by dispatch); offsets start at word 12.
+      const params = new Uint32Array(19);
+      params.set([piece.count, wordIn(dst), plan.inputs, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
+      params.set(offsets, 11);
+      ctx.dispatch(encoder, variant, params, storage, Math.ceil(piece.count / lanes));
+    }
+  };
+}
+
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}

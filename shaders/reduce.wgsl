@@ -1,0 +1,129 @@
+// The reduce family: dst = fold(⊕, inputs) with an optional first-input scale and final
+// division; the plan and its semantics are documented in lib/cpu/reduction.ts. Each thread
+// owns one 32-bit word of dst: one element of a 32-bit dtype, two of a 16-bit float.
+//
+// The prelude (lib/gpu/reduce.ts) declares:
+//   alias Acc = f32 | i32 | u32;   arithmetic type (16-bit floats are computed in f32)
+//   const STORAGE: u32;            STORAGE_WORD, STORAGE_F16 or STORAGE_BF16
+//   const LANES: u32;              elements per word (1 or 2)
+//   const IS_FLOAT: bool;
+//   const OP: u32;                 OP_SUM, OP_PROD, OP_MIN, OP_MAX or OP_PREMUL_SUM
+// shaders/half.wgsl (the 16-bit codecs) and shaders/common.wgsl are prepended as well.
+
+const STORAGE_WORD = 0u;
+const STORAGE_F16 = 1u;
+const STORAGE_BF16 = 2u;
+
+const OP_SUM = 0u;
+const OP_PROD = 1u;
+const OP_MIN = 2u;
+const OP_MAX = 3u;
+const OP_PREMUL_SUM = 4u;
+
+const MAX_INPUTS = 8u;
+
+struct Params {
+  threads: u32,       // words of dst to write (set by GpuContext.dispatch)
+  count: u32,         // elements; with 2 lanes the last word may hold only one
+  dst_offset: u32,    // in words, from the start of the dst binding
+  inputs: u32,        // 1 .. MAX_INPUTS
+  scalar: u32,        // premulSum's factor, bits of an Acc
+  first_scaled: u32,  // 1: multiply input 0 by the scalar
+  divisor: u32,       // 1: no final division
+  inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
+  via_dst: u32,       // bit j: input j lies in dst's buffer and is read through the dst binding
+  offsets: array<vec4u, 2>, // word offset of input j within its binding
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<storage, read> in0: array<u32>;
+@group(0) @binding(3) var<storage, read> in1: array<u32>;
+@group(0) @binding(4) var<storage, read> in2: array<u32>;
+@group(0) @binding(5) var<storage, read> in3: array<u32>;
+@group(0) @binding(6) var<storage, read> in4: array<u32>;
+@group(0) @binding(7) var<storage, read> in5: array<u32>;
+@group(0) @binding(8) var<storage, read> in6: array<u32>;
+@group(0) @binding(9) var<storage, read> in7: array<u32>;
+
+// A buffer bound read-only may not also be bound writable in the same dispatch, so inputs that
+// share dst's buffer (in place, or the accumulate form's own dst) are read through dst.
+fn input_word(j: u32, w: u32) -> u32 {
+  let at = params.offsets[j / 4u][j % 4u] + w;
+  if ((params.via_dst & (1u << j)) != 0u) { return dst[at]; }
+  switch j {
+    case 0u: { return in0[at]; }
+    case 1u: { return in1[at]; }
+    case 2u: { return in2[at]; }
+    case 3u: { return in3[at]; }
+    case 4u: { return in4[at]; }
+    case 5u: { return in5[at]; }
+    case 6u: { return in6[at]; }
+    default: { return in7[at]; }
+  }
+}
+
+fn widen(word: u32, lane: u32) -> Acc {
+  let half = (word >> (16u * lane)) & 0xffffu;
+  switch STORAGE {
+    case STORAGE_F16: { return bitcast<Acc>(f16_bits_to_f32_bits(half)); }
+    case STORAGE_BF16: { return bitcast<Acc>(bf16_bits_to_f32_bits(half)); }
+    default: { return bitcast<Acc>(word); }
+  }
+}
+
+fn narrow(value: Acc) -> u32 {
+  let bits = bitcast<u32>(value);
+  switch STORAGE {
+    case STORAGE_F16: { return f32_bits_to_f16_bits(bits); }
+    case STORAGE_BF16: { return f32_bits_to_bf16_bits(bits); }
+    default: { return bits; }
+  }
+}
+
+// NaN is tested on the bits: WGSL lets compilers assume float comparisons never see NaN.
+fn is_nan(value: Acc) -> bool {
+  return IS_FLOAT && (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// min and max propagate NaN; among equal values (+0 and -0) the earlier operand wins.
+fn combine(a: Acc, x: Acc) -> Acc {
+  switch OP {
+    case OP_SUM: { return a + x; }
+    case OP_PROD: { return a * x; }
+    case OP_MIN: { return select(x, a, a <= x || is_nan(a)); }
+    case OP_MAX: { return select(x, a, a >= x || is_nan(a)); }
+    default: { return a + bitcast<Acc>(params.scalar) * x; }
+  }
+}
+
+fn divide(value: Acc) -> Acc {
+  if (IS_FLOAT) { return value * bitcast<Acc>(params.inv_divisor); }
+  return value / Acc(params.divisor);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let w = linear_index(wg, groups, local);
+  if (w >= params.threads) { return; }
+  var acc: array<Acc, LANES>;
+  let first = input_word(0u, w);
+  for (var lane = 0u; lane < LANES; lane++) {
+    acc[lane] = widen(first, lane);
+    if (params.first_scaled != 0u) { acc[lane] = acc[lane] * bitcast<Acc>(params.scalar); }
+  }
+  for (var j = 1u; j < params.inputs; j++) {
+    let word = input_word(j, w);
+    for (var lane = 0u; lane < LANES; lane++) { acc[lane] = combine(acc[lane], widen(word, lane)); }
+  }
+  // The last word of an odd 16-bit count holds one of our elements and one that is not ours.
+  let lanes = min(LANES, params.count - w * LANES);
+  var out = 0u;
+  if (lanes < LANES) { out = dst[params.dst_offset + w] & 0xffff0000u; }
+  for (var lane = 0u; lane < lanes; lane++) {
+    var value = acc[lane];
+    if (params.divisor > 1u) { value = divide(value); }
+    out |= narrow(value) << (16u * lane);
+  }
+  dst[params.dst_offset + w] = out;
+}

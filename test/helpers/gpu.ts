@@ -1,0 +1,79 @@
+// Shared by the GPU kernel suites: one device per process, buffers mirrored by host memory so
+// a kernel and its CPU oracle run on identical bytes (same offsets, same neighbours), and a
+// comparison that is bit-exact except that any NaN equals any NaN (payloads are not specified).
+import * as assert from 'uvu/assert';
+import type { DataType } from '../../lib/dtype.js';
+import { createNodeDevice } from '../../lib/gpu/node-device.js';
+import { GpuContext } from '../../lib/gpu/context.js';
+import { region, type GpuRegion } from '../../lib/gpu/region.js';
+import { readRegion, writeRegion } from '../../lib/gpu/transfer.js';
+
+export const device = await createNodeDevice();
+export const ctx = GpuContext.for(device);
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A GPU buffer and a host copy of the same bytes. */
+export class Mirrored {
+  readonly gpu: GPUBuffer;
+  readonly host: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    this.host = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+    this.host.set(bytes);
+    this.gpu = device.createBuffer({ size: Math.max(4, this.host.byteLength), usage: USAGE });
+    writeRegion(device, region(this.gpu), this.host);
+  }
+
+  region(byteOffset: number): GpuRegion {
+    return region(this.gpu, byteOffset);
+  }
+
+  /** The host bytes from `byteOffset` (a view, for the CPU oracle to work in place). */
+  view(byteOffset: number): Uint8Array {
+    return this.host.subarray(byteOffset);
+  }
+
+  readBack(): Promise<Uint8Array> {
+    return readRegion(device, region(this.gpu), this.host.byteLength);
+  }
+
+  destroy(): void {
+    this.gpu.destroy();
+  }
+}
+
+/** Deterministic pseudo-random 32-bit words. */
+export function randomWords(count: number, seed: number): Uint32Array {
+  const out = new Uint32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = state >>> 0;
+  }
+  return out;
+}
+
+function isNanBits(dtype: DataType, bits: number): boolean {
+  switch (dtype) {
+    case 'float32': return (bits & 0x7fffffff) > 0x7f800000;
+    case 'float16': return (bits & 0x7fff) > 0x7c00;
+    case 'bfloat16': return (bits & 0x7fff) > 0x7f80;
+    default: return false;
+  }
+}
+
+/** Bit-exact comparison of two byte images holding `dtype` elements; NaN matches NaN. */
+export function assertSameElements(got: Uint8Array, want: Uint8Array, dtype: DataType, what: string): void {
+  assert.is(got.byteLength, want.byteLength, `${what}: length`);
+  const wide = dtype === 'float32' || dtype === 'int32' || dtype === 'uint32';
+  const g = wide ? new Uint32Array(got.buffer, got.byteOffset, got.byteLength / 4) : new Uint16Array(got.buffer, got.byteOffset, got.byteLength / 2);
+  const w = wide ? new Uint32Array(want.buffer, want.byteOffset, want.byteLength / 4) : new Uint16Array(want.buffer, want.byteOffset, want.byteLength / 2);
+  for (let i = 0; i < g.length; i++) {
+    if (g[i] !== w[i] && !(isNanBits(dtype, g[i]!) && isNanBits(dtype, w[i]!))) {
+      assert.unreachable(`${what}: element ${i} of the buffer is ${g[i]!.toString(16)}, expected ${w[i]!.toString(16)}`);
+    }
+  }
+}
