@@ -1,0 +1,41 @@
+// How algorithms cut a buffer: into per-rank segments and segments into chunks.
+
+/** A contiguous run of elements: [offset, offset + length). */
+export interface Span {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Splits `count` elements into `parts` segments as evenly as alignment allows: every
+ * segment but the last few starts on a multiple of `align`; trailing segments may be empty.
+ */
+export function evenSegments(count: number, parts: number, align: number): Span[] {
+  const per = Math.ceil(count / parts / align) * align;
+  return Array.from({ length: parts }, (_, i) => {
+    const offset = Math.min(count, i * per);
+    return { offset, length: Math.min(count, offset + per) - offset };
+  });
+}
+
+/** Segment i is the i-th block of `blockLength` elements (allGather, reduceScatter, allToAll). */
+export function blockSegments(blockLength: number, parts: number): Span[] {
+  return Array.from({ length: parts }, (_, i) => ({ offset: i * blockLength, length: blockLength }));
+}
+
+/** Number of chunks of at most `chunk` elements needed to cover `length` elements. */
+export function chunkCount(length: number, chunk: number): number {
+  return Math.ceil(length / chunk);
+}
+
+/** Chunk `index` of a segment; empty when the segment is shorter than that. */
+export function chunkOf(segment: Span, index: number, chunk: number): Span {
+  const start = Math.min(segment.length, index * chunk);
+  const end = Math.min(segment.length, start + chunk);
+  return { offset: segment.offset + start, length: end - start };
+}
+
+/** Ranks are arranged on a ring; this is the rank `distance` steps along it (either way). */
+export function ringPeer(rank: number, distance: number, size: number): number {
+  return (((rank + distance) % size) + size) % size;
+}

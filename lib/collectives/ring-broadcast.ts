@@ -1,0 +1,27 @@
+// Ring (chain) broadcast: the root's data flows root -> root+1 -> ... -> root-1 in chunks; each
+// rank stores a chunk and forwards the very bytes it received, so all links are busy at once
+// once the pipeline is full.
+import type { CollectiveContext, Region } from './context.js';
+import { chunkCount, chunkOf, ringPeer } from './partition.js';
+import { runPipelines } from './pipeline.js';
+
+/** `work` holds the data on `root`; afterwards it does on every rank. */
+export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  if (size === 1) return;
+  const position = ringPeer(rank, -root, size);
+  const next = ringPeer(rank, 1, size);
+  const prev = ringPeer(rank, -1, size);
+  const whole = { offset: 0, length: work.length };
+  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
+    const piece = chunkOf(whole, chunk, chunkElements);
+    let bytes: Uint8Array;
+    if (position === 0) {
+      bytes = await memory.read(work, piece.offset, piece.length);
+    } else {
+      bytes = await link.recv(prev, chunk);
+      await memory.write(work, piece.offset, bytes);
+    }
+    if (position < size - 1) await link.send(next, chunk, bytes);
+  });
+}

@@ -1,0 +1,23 @@
+// Ring (chain) reduce: partial sums flow root+1 -> root+2 -> ... -> root in chunks; each rank
+// folds its contribution in and passes the chunk on; the root finalizes the result.
+import type { CollectiveContext, Region } from './context.js';
+import { chunkCount, chunkOf, ringPeer } from './partition.js';
+import { runPipelines } from './pipeline.js';
+
+/**
+ * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
+ * afterwards the root's `work` holds the reduction.
+ */
+export async function ringReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  const position = ringPeer(rank, -root - 1, size); // 0 starts the chain, size-1 is the root
+  const next = ringPeer(rank, 1, size);
+  const prev = ringPeer(rank, -1, size);
+  const whole = { offset: 0, length: work.length };
+  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
+    const piece = chunkOf(whole, chunk, chunkElements);
+    if (position > 0) await memory.accumulate(work, piece.offset, await link.recv(prev, chunk));
+    if (rank === root) await memory.finalize(work, piece.offset, piece.length);
+    else await link.send(next, chunk, await memory.read(work, piece.offset, piece.length));
+  });
+}

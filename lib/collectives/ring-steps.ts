@@ -1,0 +1,69 @@
+// The two halves of every ring algorithm, for one chunk index of every segment. With n ranks
+// each half takes n - 1 steps; at each step a rank passes one segment's chunk to the next rank
+// and takes another from the previous one. Rank r ends reduce-scatter owning segment r fully
+// reduced, and starts all-gather owning segment r.
+import type { CollectiveContext, Region } from './context.js';
+import { chunkOf, ringPeer, type Span } from './partition.js';
+import type { SendQueue } from './pipeline.js';
+
+/** One chunk pipeline around the ring: which chunk, and how its messages are tagged. */
+export interface RingChunk {
+  readonly work: Region;
+  readonly segments: readonly Span[];
+  readonly chunk: number;
+  readonly sends: SendQueue;
+  /** Tag of this pipeline's message at `step` (0 .. n-2 within one half). */
+  readonly tag: (step: number) => number;
+}
+
+/**
+ * Reduce-scatter: at step s rank r sends its partial sum of segment r-s-1 and folds what the
+ * previous rank sends (segment r-s-2) into its own. After n-1 steps segment r holds every
+ * rank's contribution; it is finalized (avg) here, where it is complete.
+ */
+export async function ringReduceScatterChunk(ctx: CollectiveContext, ring: RingChunk): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  const next = ringPeer(rank, 1, size);
+  const prev = ringPeer(rank, -1, size);
+  const piece = (step: number) => chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
+  if (size > 1) {
+    const first = piece(0);
+    const bytes = await memory.read(ring.work, first.offset, first.length);
+    await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
+  }
+  for (let step = 0; step < size - 1; step++) {
+    const incoming = piece(step + 1);
+    await memory.accumulate(ring.work, incoming.offset, await link.recv(prev, ring.tag(step)));
+    if (step < size - 2) {
+      const bytes = await memory.read(ring.work, incoming.offset, incoming.length);
+      await ring.sends.post(() => link.send(next, ring.tag(step + 1), bytes));
+    }
+  }
+  const owned = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
+  await memory.finalize(ring.work, owned.offset, owned.length);
+}
+
+/**
+ * All-gather: at step s rank r sends segment r-s (its own first, then what it just received)
+ * and stores segment r-s-1 from the previous rank, forwarding the same bytes next step.
+ */
+export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  if (size === 1) return;
+  const next = ringPeer(rank, 1, size);
+  const prev = ringPeer(rank, -1, size);
+  const own = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
+  let outgoing = await memory.read(ring.work, own.offset, own.length);
+  for (let step = 0; step < size - 1; step++) {
+    const bytes = outgoing;
+    await ring.sends.post(() => link.send(next, ring.tag(step), bytes));
+    const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
+    outgoing = await link.recv(prev, ring.tag(step));
+    await memory.write(ring.work, incoming.offset, outgoing);
+  }
+}
+
+/** Chunk pipelines needed to cover the longest segment. */
+export function ringChunks(segments: readonly Span[], chunkElements: number): number {
+  return Math.ceil(Math.max(0, ...segments.map((s) => s.length)) / chunkElements);
+}

@@ -1,0 +1,24 @@
+// Tree broadcast: chunks flow from the root down a binary tree rooted at it; each rank
+// stores a chunk and forwards the bytes it received to its children. log(n) hops deep.
+import type { CollectiveContext, Region } from './context.js';
+import { chunkCount, chunkOf } from './partition.js';
+import { runPipelines } from './pipeline.js';
+import { rootedTree } from './tree-topology.js';
+
+/** `work` holds the data on `root`; afterwards it does on every rank. */
+export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  const node = rootedTree(rank, size, root);
+  const whole = { offset: 0, length: work.length };
+  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
+    const piece = chunkOf(whole, chunk, chunkElements);
+    let bytes: Uint8Array;
+    if (node.parent < 0) {
+      bytes = await memory.read(work, piece.offset, piece.length);
+    } else {
+      bytes = await link.recv(node.parent, chunk);
+      await memory.write(work, piece.offset, bytes);
+    }
+    await Promise.all(node.children.map((child) => link.send(child, chunk, bytes)));
+  });
+}

@@ -1,0 +1,22 @@
+// Tree reduce: partial results flow up a binary tree rooted at the root, chunk by chunk; each
+// rank folds its children's chunks into its own before passing it up. log(n) hops deep.
+import type { CollectiveContext, Region } from './context.js';
+import { chunkCount, chunkOf } from './partition.js';
+import { runPipelines } from './pipeline.js';
+import { rootedTree } from './tree-topology.js';
+
+/**
+ * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
+ * afterwards the root's `work` holds the reduction.
+ */
+export async function treeReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
+  const { rank, size, link, memory, chunkElements } = ctx;
+  const node = rootedTree(rank, size, root);
+  const whole = { offset: 0, length: work.length };
+  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
+    const piece = chunkOf(whole, chunk, chunkElements);
+    for (const child of node.children) await memory.accumulate(work, piece.offset, await link.recv(child, chunk));
+    if (node.parent >= 0) await link.send(node.parent, chunk, await memory.read(work, piece.offset, piece.length));
+    else await memory.finalize(work, piece.offset, piece.length);
+  });
+}

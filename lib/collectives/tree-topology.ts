@@ -1,0 +1,70 @@
+// Binary trees over ranks, and NCCL's double binary tree built from two of them.
+//
+// The base tree is an in-order tree on labels 0..n-1: a label whose lowest set bit is b spans
+// the labels within b of it, its children are the labels b/2 below and above it (the upper one
+// pulled down while it falls outside 0..n-1), and label 0 is a root whose single child is the
+// largest power of two below n. Odd labels are the leaves, so half the ranks are leaves.
+// The second tree relabels the first so that its leaves are the first's inner nodes: mirrored
+// (label n-1-r) when n is even, shifted by one (label r-1) when n is odd. Each rank then does
+// inner-node work in at most one tree, and the two halves of the data share the links evenly.
+
+export interface TreeNode {
+  /** The parent's rank, or -1 at the root. */
+  readonly parent: number;
+  readonly children: readonly number[];
+}
+
+function lowestBit(label: number): number {
+  return label & -label;
+}
+
+function childLabels(label: number, size: number): number[] {
+  if (label === 0) {
+    if (size === 1) return [];
+    let top = 1;
+    while (top * 2 < size) top *= 2;
+    return [top];
+  }
+  const children: number[] = [];
+  let half = lowestBit(label) >> 1;
+  if (half === 0) return children;
+  children.push(label - half);
+  while (half > 0 && label + half >= size) half >>= 1;
+  if (half > 0) children.push(label + half);
+  return children;
+}
+
+const treeCache = new Map<number, TreeNode[]>();
+
+/** The base tree on labels, every node of it (built once per size). */
+function labelTree(size: number): TreeNode[] {
+  let tree = treeCache.get(size);
+  if (!tree) {
+    const parents = new Array<number>(size).fill(-1);
+    const children = Array.from({ length: size }, (_, label) => childLabels(label, size));
+    children.forEach((list, label) => { for (const child of list) parents[child] = label; });
+    tree = children.map((list, label) => ({ parent: parents[label]!, children: list }));
+    treeCache.set(size, tree);
+  }
+  return tree;
+}
+
+/** The base tree seen from `rank`, with ranks relabeled by `toLabel`/`toRank` (inverses). */
+function relabeled(rank: number, size: number, toLabel: (r: number) => number, toRank: (l: number) => number): TreeNode {
+  const node = labelTree(size)[toLabel(rank)]!;
+  return { parent: node.parent < 0 ? -1 : toRank(node.parent), children: node.children.map(toRank) };
+}
+
+/** A binary tree rooted at `root` (broadcast, reduce). */
+export function rootedTree(rank: number, size: number, root: number): TreeNode {
+  return relabeled(rank, size, (r) => (r - root + size) % size, (l) => (l + root) % size);
+}
+
+/** The two trees of NCCL's double binary tree, as seen from `rank`. */
+export function doubleBinaryTree(rank: number, size: number): readonly [TreeNode, TreeNode] {
+  const first = relabeled(rank, size, (r) => r, (l) => l);
+  const second = size % 2 === 0
+    ? relabeled(rank, size, (r) => size - 1 - r, (l) => size - 1 - l)
+    : relabeled(rank, size, (r) => (r - 1 + size) % size, (l) => (l + 1) % size);
+  return [first, second];
+}

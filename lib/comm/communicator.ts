@@ -1,0 +1,479 @@
+// The communicator: NCCL's API as promises. Each call is checked and planned synchronously
+// (bad arguments reject before anything is sent), given the next sequence number, and run in
+// call order (like a CUDA stream: a call sees the results of the calls before it). Failures of
+// any kind poison the communicator: pending and later calls reject until it is destroyed.
+import type { CollectiveContext } from '../collectives/context.js';
+import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
+import {
+  asWebcclError, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError,
+} from '../errors.js';
+import { logger, type Logger } from '../log.js';
+import { readEnv, readSettings } from '../settings.js';
+import type { Transport, TransportFailure } from '../transport/transport.js';
+import type { CommBuffer, Located } from './buffers.js';
+import { CallLink, type LinkOwner } from './call-link.js';
+import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
+import { decodeConfig, encodeConfig, proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
+import { CpuMemorySpace } from './cpu-memory.js';
+import { handledRejection, PendingGroup } from './group.js';
+import { Health } from './health.js';
+import type { MemorySpace } from './memory.js';
+import {
+  planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
+  type CallOptions, type CallPlan, type PlanEnv,
+} from './plans.js';
+import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
+import { formatCall, formatSignature, signature } from './signature.js';
+import { providerForId, providerForTransport, type UniqueIdOptions } from './world.js';
+
+export interface InitOptions extends ConfigOptions {
+  /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
+  readonly id?: string;
+  readonly rank: number;
+  readonly size: number;
+  /** The device that owns the GPUBuffers this communicator will be given. */
+  readonly device?: GPUDevice;
+  /** A transport already connected for (rank, size); it is then not closed by destroy(). */
+  readonly transport?: Transport;
+  /** How long a peer may stay silent before calls fail with Timeout (default WEBCCL_TIMEOUT_MS, 30 s). */
+  readonly timeoutMs?: number;
+  /** This process's index among the ranks on its host (torchrun's LOCAL_RANK); informational. */
+  readonly localRank?: number;
+}
+
+/** Creates a world id on one rank, to be given to every rank (ncclGetUniqueId). */
+export function getUniqueId(options: UniqueIdOptions = {}): Promise<string> {
+  try {
+    return providerForTransport(options.transport ?? readSettings().transport).createId(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const BOOTSTRAP = signature('broadcast', 0, 'none', 'none', 0);
+const HELLO_TAG = 0;
+const CONFIG_TAG = 1;
+
+interface CommunicatorParts {
+  readonly shared: SharedTransport;
+  readonly channels: Channels;
+  /** Transport rank of each communicator rank. */
+  readonly members: readonly number[];
+  readonly rank: number;
+  readonly timeoutMs: number;
+  readonly device: GPUDevice | undefined;
+  readonly localRank: number;
+  readonly config: AgreedConfig | undefined;
+}
+
+export class Communicator implements LinkOwner, Endpoint {
+  /** Creates the world communicator of `id` (ncclCommInitRank); every rank must call it. */
+  static async init(options: InitOptions): Promise<Communicator> {
+    const { rank, size } = options;
+    if (!Number.isInteger(size) || size < 1) throw invalidArgument(`init: size ${size} is not a positive integer`);
+    if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw invalidArgument(`init: rank ${rank} is not in 0..${size - 1}`);
+    const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalidArgument(`init: timeoutMs ${timeoutMs} is not a positive number`);
+    let proposal: AgreedConfig;
+    try {
+      proposal = proposeConfig(options);
+    } catch (error) {
+      throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
+    }
+    const transport = options.transport ?? await connectWorld(options.id, rank, size, timeoutMs);
+    if (transport.rank !== rank || transport.size !== size) {
+      throw invalidArgument(`init: the transport is rank ${transport.rank} of ${transport.size}, not rank ${rank} of ${size}`);
+    }
+    const shared = SharedTransport.of(transport);
+    if (!options.transport) shared.owned = true;
+    const comm = new Communicator({
+      shared, channels: WORLD_CHANNELS, members: Array.from({ length: size }, (_, r) => r), rank, timeoutMs,
+      device: options.device, localRank: options.localRank ?? rank, config: undefined,
+    });
+    try {
+      await comm.bootstrap(proposal);
+    } catch (error) {
+      await comm.destroy().catch(() => undefined);
+      throw error;
+    }
+    comm.initLog.info(`rank ${rank} of ${size} ready on ${transport.description}, config ${JSON.stringify(comm.config)}`);
+    return comm;
+  }
+
+  /**
+   * Creates the world communicator from the environment: WEBCCL_ID, or torchrun's MASTER_ADDR
+   * and MASTER_PORT (through the websocket provider); rank and size from WEBCCL_RANK /
+   * WEBCCL_WORLD_SIZE or RANK / WORLD_SIZE; LOCAL_RANK. Options override the environment.
+   */
+  static fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
+    try {
+      const rank = options.rank ?? envInteger('WEBCCL_RANK', 'RANK');
+      const size = options.size ?? envInteger('WEBCCL_WORLD_SIZE', 'WORLD_SIZE');
+      if (rank === undefined || size === undefined) {
+        throw invalidArgument('fromEnv: set RANK and WORLD_SIZE (or WEBCCL_RANK and WEBCCL_WORLD_SIZE)');
+      }
+      const id = options.id ?? readEnv('WEBCCL_ID') ?? torchrunId();
+      const localRank = options.localRank ?? envInteger('LOCAL_RANK') ?? rank;
+      return Communicator.init({ ...options, ...(id === undefined ? {} : { id }), rank, size, localRank });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  readonly rank: number;
+  readonly size: number;
+  readonly localRank: number;
+  readonly device: GPUDevice | undefined;
+  readonly health: Health;
+  readonly name: string;
+  readonly channels: readonly number[];
+
+  private readonly shared: SharedTransport;
+  private readonly channelIds: Channels;
+  private readonly members: readonly number[];
+  private agreed: AgreedConfig | undefined;
+  private readonly initLog: Logger;
+  private readonly log: Logger;
+  private readonly cpuSpace = new CpuMemorySpace();
+  private gpuSpace: MemorySpace | undefined;
+  /** Calls run one after another (groups as one); this is the last one queued. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Sequence number of the next collective; 0 is the bootstrap exchange. */
+  private nextSeq = 1;
+  private readonly p2pSeq = { send: new Map<number, number>(), recv: new Map<number, number>() };
+  private group: PendingGroup | undefined;
+  /** Ranks that destroyed their side cleanly: their transport going away is not a failure. */
+  private readonly departed = new Set<number>();
+  private destroying: Promise<void> | undefined;
+
+  private constructor(parts: CommunicatorParts) {
+    this.shared = parts.shared;
+    this.channelIds = parts.channels;
+    this.channels = [parts.channels.collective, parts.channels.p2p];
+    this.members = parts.members;
+    this.rank = parts.rank;
+    this.size = parts.members.length;
+    this.localRank = parts.localRank;
+    this.device = parts.device;
+    this.agreed = parts.config;
+    this.health = new Health(parts.timeoutMs);
+    this.name = `rank ${this.rank} of ${this.size} (communicator ${parts.channels.collective})`;
+    const transportRank = this.transport.rank;
+    this.initLog = logger('INIT', transportRank);
+    this.log = logger('COLL', transportRank);
+    this.health.onFail((error) => this.log.warn(`${this.name}: ${error.message}`));
+    this.shared.register(this);
+  }
+
+  get transport(): Transport {
+    return this.shared.transport;
+  }
+
+  /** The configuration every rank agreed on at init (rank 0's). */
+  get config(): AgreedConfig {
+    if (!this.agreed) throw invalidUsage(`${this.name}: not initialized`);
+    return this.agreed;
+  }
+
+  transportRank(peer: number): number {
+    return this.members[peer]!;
+  }
+
+  // ---- collectives -------------------------------------------------------------------------
+
+  allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
+    return this.submit(() => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options));
+  }
+
+  broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {
+    return this.submit(() => planBroadcast(this.planEnv(), send, recv, count, dtype, root, options));
+  }
+
+  reduce(send: CommBuffer, recv: CommBuffer | null, count: number, dtype: DataType, op: ReduceOp, root: number, options?: CallOptions): Promise<void> {
+    return this.submit(() => planReduce(this.planEnv(), send, recv, count, dtype, op, root, options));
+  }
+
+  allGather(send: CommBuffer, recv: CommBuffer, sendCount: number, dtype: DataType): Promise<void> {
+    return this.submit(() => planAllGather(this.planEnv(), send, recv, sendCount, dtype));
+  }
+
+  reduceScatter(send: CommBuffer, recv: CommBuffer, recvCount: number, dtype: DataType, op: ReduceOp): Promise<void> {
+    return this.submit(() => planReduceScatter(this.planEnv(), send, recv, recvCount, dtype, op));
+  }
+
+  allToAll(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType): Promise<void> {
+    return this.submit(() => planAllToAll(this.planEnv(), send, recv, count, dtype));
+  }
+
+  send(buffer: CommBuffer, count: number, dtype: DataType, peer: number): Promise<void> {
+    return this.submit(() => planSend(this.planEnv(), buffer, count, dtype, peer));
+  }
+
+  recv(buffer: CommBuffer, count: number, dtype: DataType, peer: number): Promise<void> {
+    return this.submit(() => planRecv(this.planEnv(), buffer, count, dtype, peer));
+  }
+
+  barrier(): Promise<void> {
+    return this.submit(() => planBarrier(this.cpuSpace));
+  }
+
+  // ---- groups ------------------------------------------------------------------------------
+
+  groupStart(): void {
+    if (this.group) this.group.depth++;
+    else this.group = new PendingGroup();
+  }
+
+  /** Runs the calls queued since the outermost groupStart together; rejects with the first error. */
+  groupEnd(): Promise<void> {
+    const group = this.group;
+    if (!group) return Promise.reject(invalidUsage(`groupEnd on ${this.name} without groupStart`));
+    if (--group.depth > 0) return Promise.resolve();
+    this.group = undefined;
+    if (group.invalid) {
+      const cancelled = invalidArgument(`${this.name}: group cancelled, nothing was sent: ${group.invalid.message.replace(/^InvalidArgument: /, '')}`);
+      for (const entry of group.entries) entry.reject(cancelled);
+      return Promise.reject(group.invalid);
+    }
+    // Sequence numbers in call order, so that every rank numbers the group's calls alike.
+    const seqs = group.entries.map((entry) => this.assignSeq(entry.plan));
+    const ran = this.enqueue(async () => {
+      const outcomes = await Promise.allSettled(group.entries.map((entry, i) => this.execute(entry.plan, seqs[i]!)));
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') group.entries[i]!.resolve();
+        else group.entries[i]!.reject(outcome.reason);
+      });
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    });
+    // If the group never ran (communicator already poisoned), its calls fail as it did.
+    ran.catch((error: unknown) => { for (const entry of group.entries) entry.reject(error); });
+    return ran;
+  }
+
+  // ---- split, abort, destroy ---------------------------------------------------------------
+
+  /**
+   * Splits this communicator (ncclCommSplit): ranks passing the same color form a new one,
+   * ordered by key (then by rank here). A null color takes part but gets no communicator.
+   * Every rank must call it. The child shares this communicator's transport and configuration.
+   */
+  async split(color: number | null, key: number = this.rank): Promise<Communicator | null> {
+    const what = `split on ${this.name}`;
+    if (this.group) throw invalidUsage(`${what}: split cannot be called inside a group`);
+    if (color !== null && (!Number.isInteger(color) || color < 0 || color > 0x7fffffff)) {
+      throw invalidArgument(`${what}: color ${color} is not null or an integer in 0..2^31-1`);
+    }
+    if (!Number.isInteger(key) || key < -0x80000000 || key > 0x7fffffff) throw invalidArgument(`${what}: key ${key} is not a 32-bit integer`);
+    const seq = this.nextSeq;
+    const everyone = new Int32Array(2 * this.size);
+    await this.allGather(Int32Array.of(color ?? -1, key), everyone, 2, 'int32');
+    if (color === null) return null;
+    const chosen = Array.from({ length: this.size }, (_, r) => r)
+      .filter((r) => everyone[2 * r] === color)
+      .sort((a, b) => everyone[2 * a + 1]! - everyone[2 * b + 1]! || a - b);
+    const child = new Communicator({
+      shared: this.shared, channels: splitChannels(this.channelIds, seq, color), members: chosen.map((r) => this.members[r]!),
+      rank: chosen.indexOf(this.rank), timeoutMs: this.health.timeoutMs, device: this.device, localRank: this.localRank,
+      config: this.config,
+    });
+    this.initLog.info(`${this.name}: split color ${color} key ${key} -> ${child.name}, parent ranks [${chosen.join(', ')}]`);
+    return child;
+  }
+
+  /** Fails every pending and later call here and on every other rank (ncclCommAbort). */
+  async abort(): Promise<void> {
+    if (this.health.fail(invalidUsage(`${this.name}: aborted by abort() on this rank`))) {
+      await this.notifyAll({ type: 'abort' });
+    }
+  }
+
+  /** Waits for queued calls, then releases this communicator (and its transport if it is the last). */
+  destroy(): Promise<void> {
+    this.destroying ??= (async () => {
+      await this.tail;
+      await this.notifyAll({ type: 'bye' });
+      this.health.fail(invalidUsage(`${this.name} was destroyed`));
+      await this.shared.unregister(this);
+      this.cpuSpace.release();
+      this.gpuSpace?.release();
+    })();
+    return this.destroying;
+  }
+
+  // ---- LinkOwner and Endpoint --------------------------------------------------------------
+
+  reportUsageError(error: WebcclError): void {
+    if (this.health.fail(error)) void this.notifyAll({ type: 'error', code: error.code, message: error.message });
+  }
+
+  onControl(fromTransportRank: number, notice: ControlNotice): void {
+    const peer = this.members.indexOf(fromTransportRank);
+    if (peer < 0) return;
+    switch (notice.type) {
+      case 'abort':
+        this.health.fail(remoteError(`${this.name}: rank ${peer} aborted the communicator`));
+        break;
+      case 'error':
+        this.health.fail(new WebcclError(notice.code, `${this.name}: rank ${peer} reported: ${notice.message.replace(/^\w+: /, '')}`));
+        break;
+      case 'bye':
+        this.departed.add(peer);
+        break;
+    }
+  }
+
+  onTransportFailure(failure: TransportFailure): void {
+    const peer = failure.peer === undefined ? undefined : this.members.indexOf(failure.peer);
+    if (peer === -1 || (peer !== undefined && this.departed.has(peer))) return;
+    const detail = failure.error.message.replace(/^\w+: /, '');
+    const code = failure.error instanceof WebcclError ? failure.error.code : 'SystemError';
+    const about = peer === undefined ? 'the transport failed' : `lost rank ${peer}`;
+    this.health.fail(new WebcclError(code, `${this.name}: ${about}: ${detail}`, { cause: failure.error }));
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private planEnv(): PlanEnv {
+    return { rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located) };
+  }
+
+  private spaceOf(what: string, located: Located): MemorySpace {
+    if (located.kind === 'cpu') return this.cpuSpace;
+    if (!this.device) throw invalidArgument(`${what}: a GPUBuffer needs the device passed to Communicator.init({ device })`);
+    this.gpuSpace ??= createGpuSpace(this.device);
+    return this.gpuSpace;
+  }
+
+  /** Checks and plans a call now; queues it (or adds it to the open group). */
+  private submit(build: () => CallPlan): Promise<void> {
+    let plan: CallPlan;
+    try {
+      if (this.destroying) throw invalidUsage(`${this.name} was destroyed`);
+      this.health.check();
+      plan = build();
+    } catch (error) {
+      if (this.group && error instanceof WebcclError && error.code === 'InvalidArgument') {
+        this.group.invalid ??= error;
+        return handledRejection(error);
+      }
+      return Promise.reject(error);
+    }
+    if (this.group) return this.group.add(plan);
+    const seq = this.assignSeq(plan);
+    return this.enqueue(() => this.execute(plan, seq));
+  }
+
+  private assignSeq(plan: CallPlan): number {
+    if (!plan.p2p) return this.nextSeq++;
+    const counters = this.p2pSeq[plan.p2p.direction];
+    const seq = counters.get(plan.p2p.peer) ?? 0;
+    counters.set(plan.p2p.peer, seq + 1);
+    return seq;
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(() => {
+      this.health.check();
+      return task();
+    });
+    this.tail = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async execute(plan: CallPlan, seq: number): Promise<void> {
+    const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
+    const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
+    const memory = plan.space.bind(plan.dtype, plan.op, this.size);
+    const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype) };
+    const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
+    if (traced) this.log.trace(`${this.name}: ${traced} start`);
+    try {
+      await plan.run(ctx, memory);
+    } catch (error) {
+      const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
+      this.health.fail(failure);
+      throw this.health.error ?? failure;
+    }
+    if (traced) this.log.trace(`${this.name}: ${traced} done`);
+  }
+
+  private chunking(dtype: DataType): Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'> {
+    const bytes = elementBytes(dtype);
+    const alignElements = 16 / bytes;
+    const chunkElements = Math.max(alignElements, Math.floor(this.config.chunkBytes / bytes / alignElements) * alignElements);
+    return { chunkElements, alignElements, pipelineDepth: this.config.pipelineDepth };
+  }
+
+  /** Rank 0 waits for every rank, then sends them its configuration: the one all will use. */
+  private async bootstrap(proposal: AgreedConfig): Promise<void> {
+    const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP, schedule: 'bootstrap' });
+    const others = Array.from({ length: this.size - 1 }, (_, i) => i + 1);
+    if (this.rank === 0) {
+      await Promise.all(others.map((peer) => link.recv(peer, HELLO_TAG)));
+      const bytes = encodeConfig(proposal);
+      await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
+      this.agreed = proposal;
+    } else {
+      await link.send(0, HELLO_TAG, EMPTY);
+      this.agreed = decodeConfig(await link.recv(0, CONFIG_TAG));
+      if (JSON.stringify(this.agreed) !== JSON.stringify(proposal)) {
+        this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
+      }
+    }
+  }
+
+  /** Best effort: tells every other rank, giving up on any that does not accept within the timeout. */
+  private async notifyAll(notice: ControlNotice): Promise<void> {
+    const sends = this.members
+      .filter((_, peer) => peer !== this.rank)
+      .map((member) => withDeadline(this.shared.sendControl(member, this.channelIds.collective, notice), this.health.timeoutMs));
+    await Promise.allSettled(sends);
+  }
+}
+
+let createGpuSpace: (device: GPUDevice) => MemorySpace = () => {
+  throw invalidArgument('GPUBuffers are not supported in this build (no GPU memory space registered)');
+};
+
+/** Installs the GPU memory implementation (kept out of this file so the host path needs no GPU code). */
+export function registerGpuMemorySpace(factory: (device: GPUDevice) => MemorySpace): void {
+  createGpuSpace = factory;
+}
+
+async function connectWorld(id: string | undefined, rank: number, size: number, timeoutMs: number): Promise<Transport> {
+  if (id === undefined) throw invalidArgument('init: pass an id (from getUniqueId) or a transport');
+  const provider = providerForId(id);
+  return withDeadline(provider.connect(id, rank, size, { timeoutMs }), timeoutMs, () => timeoutError(
+    `init: rank ${rank} of ${size} could not join ${provider.scheme} world within ${timeoutMs} ms`,
+  ));
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout?: () => WebcclError): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout ? onTimeout() : timeoutError(`no answer within ${ms} ms`)), ms);
+    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error: unknown) => { clearTimeout(timer); reject(error); });
+  });
+}
+
+function envInteger(...names: string[]): number | undefined {
+  for (const name of names) {
+    const raw = readEnv(name);
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) throw invalidArgument(`fromEnv: ${name}=${raw} is not a non-negative integer`);
+    return value;
+  }
+  return undefined;
+}
+
+/** torchrun's MASTER_ADDR/MASTER_PORT, turned into an id by the provider that understands them. */
+function torchrunId(): string | undefined {
+  const host = readEnv('MASTER_ADDR');
+  const port = readEnv('MASTER_PORT');
+  if (!host || !port) throw invalidArgument('fromEnv: set WEBCCL_ID, or MASTER_ADDR and MASTER_PORT');
+  const provider = providerForTransport('websocket');
+  if (!provider.idFromAddress) throw invalidArgument('fromEnv: the websocket transport cannot join MASTER_ADDR:MASTER_PORT; set WEBCCL_ID');
+  return provider.idFromAddress(host, Number(port));
+}

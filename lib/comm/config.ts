@@ -1,0 +1,62 @@
+// The configuration every rank of a communicator must share (NCCL hung when ranks computed
+// such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
+// init and sends it to every rank; split communicators inherit their parent's.
+import { internalError } from '../errors.js';
+import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
+import { DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
+
+export interface AgreedConfig extends TuningConfig {
+  /** Bytes per pipelined message. */
+  readonly chunkBytes: number;
+  /** Chunk pipelines in flight per call. */
+  readonly pipelineDepth: number;
+}
+
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+export const DEFAULT_PIPELINE_DEPTH = 4;
+
+export interface ConfigOptions {
+  readonly algorithm?: AlgorithmSetting;
+  readonly chunkBytes?: number;
+  readonly treeThresholdBytes?: number;
+  readonly pipelineDepth?: number;
+}
+
+function positiveIntegerEnv(name: string): number | undefined {
+  const raw = readEnv(name);
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name}=${raw} is not a positive integer`);
+  return value;
+}
+
+/** What this rank would propose: options, then WEBCCL_* settings, then defaults. */
+export function proposeConfig(options: ConfigOptions): AgreedConfig {
+  return validateConfig({
+    algorithm: options.algorithm ?? readSettings().algorithm,
+    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
+    treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
+    pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
+  });
+}
+
+export function validateConfig(config: AgreedConfig): AgreedConfig {
+  const { algorithm, chunkBytes, treeThresholdBytes, pipelineDepth } = config;
+  if (!['ring', 'tree', 'auto'].includes(algorithm)) throw new Error(`algorithm '${String(algorithm)}' is not ring, tree or auto`);
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
+  if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
+  if (!Number.isSafeInteger(pipelineDepth) || pipelineDepth < 1) throw new Error(`pipeline depth ${pipelineDepth} is not a positive integer`);
+  return { algorithm, chunkBytes, treeThresholdBytes, pipelineDepth };
+}
+
+export function encodeConfig(config: AgreedConfig): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(config));
+}
+
+export function decodeConfig(bytes: Uint8Array): AgreedConfig {
+  try {
+    return validateConfig(JSON.parse(new TextDecoder().decode(bytes)) as AgreedConfig);
+  } catch (error) {
+    throw internalError('the configuration rank 0 sent cannot be read', error);
+  }
+}

@@ -1,0 +1,84 @@
+// Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them);
+// writes and reductions land in the user's array.
+import type { Region } from '../collectives/context.js';
+import { finishAverage, premultiply, reduceAccumulate } from '../cpu/reduce.js';
+import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
+import { internalError } from '../errors.js';
+import type { Located } from './buffers.js';
+import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+
+export class CpuRegion implements Region {
+  constructor(readonly bytes: Uint8Array, readonly length: number) {}
+}
+
+function asCpu(region: Region): CpuRegion {
+  if (!(region instanceof CpuRegion)) throw internalError('a host-memory call was given a region of another memory');
+  return region;
+}
+
+export class CpuMemorySpace implements MemorySpace {
+  readonly kind = 'cpu';
+
+  region(located: Located, dtype: DataType, first: number, count: number): Region {
+    if (located.kind !== 'cpu') throw internalError('host memory was given a GPU buffer');
+    const size = elementBytes(dtype);
+    return new CpuRegion(located.bytes.subarray(first * size, (first + count) * size), count);
+  }
+
+  scratch(dtype: DataType, count: number): Scratch {
+    return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
+  }
+
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
+    return new CpuCallMemory(dtype, op, ranks);
+  }
+
+  release(): void {}
+}
+
+class CpuCallMemory implements CallMemory {
+  private readonly size: number;
+  /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
+  private readonly combineOp: ReduceOp;
+
+  constructor(private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+    this.size = elementBytes(dtype);
+    this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
+  }
+
+  private view(region: Region, at: number, count: number): Uint8Array {
+    const { bytes, length } = asCpu(region);
+    if (at < 0 || at + count > length) throw internalError(`elements [${at}, ${at + count}) are outside a region of ${length}`);
+    return bytes.subarray(at * this.size, (at + count) * this.size);
+  }
+
+  async read(source: Region, at: number, count: number): Promise<Uint8Array> {
+    return this.view(source, at, count).slice();
+  }
+
+  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
+    this.view(target, at, bytes.byteLength / this.size).set(bytes);
+  }
+
+  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
+    const count = bytes.byteLength / this.size;
+    reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
+  }
+
+  async finalize(target: Region, at: number, count: number): Promise<void> {
+    if (this.op !== 'avg') return;
+    const view = this.view(target, at, count);
+    finishAverage(view, view, count, this.dtype, this.ranks);
+  }
+
+  async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
+    // TypedArray.set copies through a temporary when both views share a buffer, so overlap is fine.
+    this.view(target, targetAt, count).set(this.view(source, sourceAt, count));
+  }
+
+  async premultiply(target: Region, at: number, count: number): Promise<void> {
+    if (this.op === undefined || typeof this.op === 'string') return;
+    const view = this.view(target, at, count);
+    premultiply(view, view, count, this.dtype, this.op.premulSum);
+  }
+}

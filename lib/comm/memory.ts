@@ -1,0 +1,31 @@
+// Where a communicator's data lives. A MemorySpace (host or one GPU device) makes regions of
+// checked buffers and binds a call's dtype and op into a CallMemory: the collectives' Memory
+// plus the two steps the communicator itself takes before an algorithm runs (copying the input
+// into the working buffer and premultiplying it for premulSum).
+import type { Memory, Region } from '../collectives/context.js';
+import type { DataType, ReduceOp } from '../dtype.js';
+import type { Located } from './buffers.js';
+
+export interface CallMemory extends Memory {
+  /** Copies `count` elements; the two ranges may overlap. */
+  copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void>;
+  /** premulSum: multiplies this rank's own input by the scalar before anything combines it. */
+  premultiply(target: Region, at: number, count: number): Promise<void>;
+}
+
+/** Working memory borrowed for one call. */
+export interface Scratch {
+  readonly region: Region;
+  release(): void;
+}
+
+export interface MemorySpace {
+  readonly kind: Located['kind'];
+  /** Elements [first, first + count) of a located buffer of this space's kind. */
+  region(located: Located, dtype: DataType, first: number, count: number): Region;
+  scratch(dtype: DataType, count: number): Scratch;
+  /** Binds a call: dtype, op (undefined where none), and the rank count avg divides by. */
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory;
+  /** Frees pooled staging and scratch memory. */
+  release(): void;
+}

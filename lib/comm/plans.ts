@@ -1,0 +1,263 @@
+// Each API call becomes a plan: its signature, the schedule (algorithm) it runs, and what it
+// does with its buffers around that schedule (copy the input into place, premultiply, borrow
+// scratch, copy a result out). Building a plan checks every argument, so a bad call is
+// rejected before anything is sent; running it is left to the communicator.
+import type { CollectiveContext, Region } from '../collectives/context.js';
+import { pairwiseAllToAll } from '../collectives/alltoall-pairwise.js';
+import { disseminationBarrier } from '../collectives/barrier-dissemination.js';
+import { recvFrom, sendTo } from '../collectives/point-to-point.js';
+import { ringAllGather } from '../collectives/ring-allgather.js';
+import { ringAllReduce } from '../collectives/ring-allreduce.js';
+import { ringBroadcast } from '../collectives/ring-broadcast.js';
+import { ringReduce } from '../collectives/ring-reduce.js';
+import { ringReduceScatter } from '../collectives/ring-reducescatter.js';
+import { treeAllReduce } from '../collectives/tree-allreduce.js';
+import { treeBroadcast } from '../collectives/tree-broadcast.js';
+import { treeReduce } from '../collectives/tree-reduce.js';
+import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
+import { invalidArgument } from '../errors.js';
+import type { AlgorithmSetting } from '../settings.js';
+import type { Signature } from '../transport/transport.js';
+import { selectAlgorithm } from '../tune/select.js';
+import { checkFits, locate, overlaps, sameStart, type Located } from './buffers.js';
+import type { AgreedConfig } from './config.js';
+import type { CallMemory, MemorySpace } from './memory.js';
+import { signature, type Schedule } from './signature.js';
+import { checkAlgorithm, checkCount, checkDtype, checkOp, checkRank } from './validate.js';
+
+/** What planning needs to know about the communicator. */
+export interface PlanEnv {
+  readonly rank: number;
+  readonly size: number;
+  /** e.g. `rank 1 of 4 (communicator 0)`, to start error messages. */
+  readonly name: string;
+  readonly config: AgreedConfig;
+  /** The memory space that holds a located buffer (throws InvalidArgument if none can). */
+  spaceOf(what: string, located: Located): MemorySpace;
+}
+
+export interface CallPlan {
+  readonly signature: Signature;
+  readonly schedule: Schedule;
+  /** Point-to-point calls: the peer, and which way the data goes (they use their own sequence). */
+  readonly p2p?: { readonly peer: number; readonly direction: 'send' | 'recv' };
+  readonly space: MemorySpace;
+  readonly dtype: DataType;
+  readonly op: ReduceOp | undefined;
+  run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
+}
+
+export interface CallOptions {
+  /** Overrides the communicator's algorithm for this call; every rank must pass the same. */
+  readonly algorithm?: AlgorithmSetting;
+}
+
+/** A checked buffer argument: where it lives and its elements [first, first + count). */
+interface Operand {
+  readonly located: Located;
+  readonly space: MemorySpace;
+  region(first: number, count: number): Region;
+}
+
+function operand(env: PlanEnv, what: string, buffer: unknown, dtype: DataType, count: number): Operand {
+  const located = locate(what, buffer, dtype);
+  checkFits(what, located, dtype, 0, count);
+  const space = env.spaceOf(what, located);
+  return { located, space, region: (first, n) => space.region(located, dtype, first, n) };
+}
+
+function sameSpace(what: string, a: Operand, b: Operand): MemorySpace {
+  if (a.space !== b.space) throw invalidArgument(`${what}: send and recv buffers must live in the same memory (both TypedArrays or both GPUBuffers of one device)`);
+  return a.space;
+}
+
+/** The common head of every call: its name in messages and its count and dtype checked. */
+function head(env: PlanEnv, call: string, count: unknown, dtype: unknown): string {
+  const what = `${call} on ${env.name}`;
+  checkCount(what, count);
+  checkDtype(what, dtype);
+  return what;
+}
+
+/** Input and output must be the same elements or not share any (partial overlap is ambiguous). */
+function inPlace(what: string, send: Operand, sendFirst: number, recv: Operand, recvFirst: number, count: number, dtype: DataType): boolean {
+  if (sameStart(send.located, sendFirst, recv.located, recvFirst, dtype)) return true;
+  if (overlaps(send.located, sendFirst, count, recv.located, recvFirst, count, dtype)) {
+    throw invalidArgument(`${what}: send and recv buffers partially overlap`);
+  }
+  return false;
+}
+
+function algorithmFor(env: PlanEnv, what: string, count: number, dtype: DataType, options: CallOptions | undefined): Schedule {
+  checkAlgorithm(what, options?.algorithm);
+  return selectAlgorithm(count * elementBytes(dtype), env.config, options?.algorithm);
+}
+
+export function planAllReduce(
+  env: PlanEnv, send: unknown, recv: unknown, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions,
+): CallPlan {
+  const what = head(env, 'allReduce', count, dtype);
+  checkOp(what, op, dtype);
+  const input = operand(env, `${what}: send buffer`, send, dtype, count);
+  const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
+  const space = sameSpace(what, input, output);
+  const copyNeeded = !inPlace(what, input, 0, output, 0, count, dtype);
+  const schedule = algorithmFor(env, what, count, dtype, options);
+  return {
+    signature: signature('allReduce', count, dtype, opName(op)), schedule, space, dtype, op,
+    async run(ctx, memory) {
+      const work = output.region(0, count);
+      if (copyNeeded) await memory.copy(work, 0, input.region(0, count), 0, count);
+      await memory.premultiply(work, 0, count);
+      await (schedule === 'tree' ? treeAllReduce(ctx, work) : ringAllReduce(ctx, work));
+    },
+  };
+}
+
+export function planBroadcast(
+  env: PlanEnv, send: unknown, recv: unknown, count: number, dtype: DataType, root: number, options?: CallOptions,
+): CallPlan {
+  const what = head(env, 'broadcast', count, dtype);
+  checkRank(what, 'root', root, env.size);
+  const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
+  // Only the root reads a send buffer (as in NCCL); other ranks may pass anything.
+  const input = env.rank === root ? operand(env, `${what}: send buffer`, send, dtype, count) : undefined;
+  const copyNeeded = input !== undefined && (sameSpace(what, input, output), !inPlace(what, input, 0, output, 0, count, dtype));
+  const schedule = algorithmFor(env, what, count, dtype, options);
+  return {
+    signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, dtype, op: undefined,
+    async run(ctx, memory) {
+      const work = output.region(0, count);
+      if (copyNeeded) await memory.copy(work, 0, input!.region(0, count), 0, count);
+      await (schedule === 'tree' ? treeBroadcast(ctx, work, root) : ringBroadcast(ctx, work, root));
+    },
+  };
+}
+
+export function planReduce(
+  env: PlanEnv, send: unknown, recv: unknown, count: number, dtype: DataType, op: ReduceOp, root: number, options?: CallOptions,
+): CallPlan {
+  const what = head(env, 'reduce', count, dtype);
+  checkOp(what, op, dtype);
+  checkRank(what, 'root', root, env.size);
+  const input = operand(env, `${what}: send buffer`, send, dtype, count);
+  // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
+  const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
+  const copyNeeded = output === undefined || (sameSpace(what, input, output), !inPlace(what, input, 0, output, 0, count, dtype));
+  const schedule = algorithmFor(env, what, count, dtype, options);
+  return {
+    signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, dtype, op,
+    async run(ctx, memory) {
+      const scratch = output ? undefined : input.space.scratch(dtype, count);
+      try {
+        const work = output ? output.region(0, count) : scratch!.region;
+        if (copyNeeded) await memory.copy(work, 0, input.region(0, count), 0, count);
+        await memory.premultiply(work, 0, count);
+        await (schedule === 'tree' ? treeReduce(ctx, work, root) : ringReduce(ctx, work, root));
+      } finally {
+        scratch?.release();
+      }
+    },
+  };
+}
+
+export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCount: number, dtype: DataType): CallPlan {
+  const what = head(env, 'allGather', sendCount, dtype);
+  const total = sendCount * env.size;
+  const input = operand(env, `${what}: send buffer`, send, dtype, sendCount);
+  const output = operand(env, `${what}: recv buffer`, recv, dtype, total);
+  const space = sameSpace(what, input, output);
+  // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
+  const own = env.rank * sendCount;
+  const copyNeeded = !sameStart(input.located, 0, output.located, own, dtype);
+  return {
+    signature: signature('allGather', sendCount, dtype), schedule: 'ring', space, dtype, op: undefined,
+    async run(ctx, memory) {
+      const work = output.region(0, total);
+      if (copyNeeded) await memory.copy(work, own, input.region(0, sendCount), 0, sendCount);
+      await ringAllGather(ctx, work, sendCount);
+    },
+  };
+}
+
+export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, recvCount: number, dtype: DataType, op: ReduceOp): CallPlan {
+  const what = head(env, 'reduceScatter', recvCount, dtype);
+  checkOp(what, op, dtype);
+  const total = recvCount * env.size;
+  const input = operand(env, `${what}: send buffer`, send, dtype, total);
+  const output = operand(env, `${what}: recv buffer`, recv, dtype, recvCount);
+  const space = sameSpace(what, input, output);
+  const own = env.rank * recvCount;
+  return {
+    signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule: 'ring', space, dtype, op,
+    async run(ctx, memory) {
+      // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
+      const scratch = space.scratch(dtype, total);
+      try {
+        await memory.copy(scratch.region, 0, input.region(0, total), 0, total);
+        await memory.premultiply(scratch.region, 0, total);
+        await ringReduceScatter(ctx, scratch.region, recvCount);
+        await memory.copy(output.region(0, recvCount), 0, scratch.region, own, recvCount);
+      } finally {
+        scratch.release();
+      }
+    },
+  };
+}
+
+export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: number, dtype: DataType): CallPlan {
+  const what = head(env, 'allToAll', count, dtype);
+  const total = count * env.size;
+  const input = operand(env, `${what}: send buffer`, send, dtype, total);
+  const output = operand(env, `${what}: recv buffer`, recv, dtype, total);
+  const space = sameSpace(what, input, output);
+  const shared = overlaps(input.located, 0, total, output.located, 0, total, dtype);
+  const own = env.rank * count;
+  return {
+    signature: signature('allToAll', count, dtype), schedule: 'pairwise', space, dtype, op: undefined,
+    async run(ctx, memory) {
+      // Blocks still to be sent must not be overwritten by blocks received: work from a copy.
+      const scratch = shared ? space.scratch(dtype, total) : undefined;
+      try {
+        const target = output.region(0, total);
+        let source = input.region(0, total);
+        if (scratch) {
+          await memory.copy(scratch.region, 0, source, 0, total);
+          source = scratch.region;
+        }
+        await memory.copy(target, own, source, own, count);
+        await pairwiseAllToAll(ctx, source, target, count);
+      } finally {
+        scratch?.release();
+      }
+    },
+  };
+}
+
+export function planSend(env: PlanEnv, buffer: unknown, count: number, dtype: DataType, peer: number): CallPlan {
+  const what = head(env, 'send', count, dtype);
+  checkRank(what, 'peer', peer, env.size, env.rank);
+  const data = operand(env, `${what}: buffer`, buffer, dtype, count);
+  return {
+    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'send' }, space: data.space, dtype, op: undefined,
+    run: (ctx) => sendTo(ctx, data.region(0, count), peer),
+  };
+}
+
+export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: DataType, peer: number): CallPlan {
+  const what = head(env, 'recv', count, dtype);
+  checkRank(what, 'peer', peer, env.size, env.rank);
+  const data = operand(env, `${what}: buffer`, buffer, dtype, count);
+  return {
+    // Both ends of a transfer carry the sender's signature, so that they can be compared.
+    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'recv' }, space: data.space, dtype, op: undefined,
+    run: (ctx) => recvFrom(ctx, data.region(0, count), peer),
+  };
+}
+
+export function planBarrier(space: MemorySpace): CallPlan {
+  return {
+    signature: signature('barrier', 0), schedule: 'dissemination', space, dtype: 'uint32', op: undefined,
+    run: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size),
+  };
+}

@@ -1,0 +1,68 @@
+// How a communicator finds its world from an id string. Each id scheme has a provider: the
+// core registers `inproc://` (all ranks in this process); the Node and browser entries
+// register `webccl://` (rendezvous + websocket) when they can. Keeping the registry here lets
+// lib/comm stay platform-neutral: it never imports a transport that needs Node.
+import { invalidArgument } from '../errors.js';
+import { connectInproc, INPROC_SCHEME, inprocName } from '../transport/inproc.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface UniqueIdOptions {
+  /** Which kind of world the id names; default WEBCCL_TRANSPORT (websocket). */
+  readonly transport?: 'inproc' | 'websocket';
+  /** Provider-specific options (e.g. the rendezvous host and port for websocket). */
+  readonly [option: string]: unknown;
+}
+
+export interface ConnectOptions {
+  readonly timeoutMs: number;
+}
+
+export interface WorldProvider {
+  /** The id prefix this provider handles, e.g. 'inproc://'. */
+  readonly scheme: string;
+  /** The `transport` setting whose ids this provider makes. */
+  readonly transport: 'inproc' | 'websocket';
+  createId(options: UniqueIdOptions): Promise<string>;
+  connect(id: string, rank: number, size: number, options: ConnectOptions): Promise<Transport>;
+  /** The id of the world whose rendezvous is at host:port (torchrun's MASTER_ADDR/MASTER_PORT). */
+  idFromAddress?(host: string, port: number): string;
+}
+
+function randomName(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const inprocProvider: WorldProvider = {
+  scheme: INPROC_SCHEME,
+  transport: 'inproc',
+  async createId() {
+    return `${INPROC_SCHEME}${randomName()}`;
+  },
+  async connect(id, rank, size) {
+    return connectInproc(inprocName(id)!, rank, size);
+  },
+};
+
+const providers: WorldProvider[] = [inprocProvider];
+
+/** Adds (or replaces) the provider of a scheme. */
+export function registerWorldProvider(provider: WorldProvider): void {
+  const existing = providers.findIndex((p) => p.scheme === provider.scheme);
+  if (existing >= 0) providers.splice(existing, 1, provider);
+  else providers.push(provider);
+}
+
+export function providerForId(id: string): WorldProvider {
+  if (typeof id !== 'string') throw invalidArgument(`communicator id must be a string, got ${typeof id}`);
+  const provider = providers.find((p) => id.startsWith(p.scheme));
+  if (!provider) {
+    throw invalidArgument(`no transport knows the id '${id.split('/').slice(0, 3).join('/')}...' (known: ${providers.map((p) => p.scheme).join(', ')})`);
+  }
+  return provider;
+}
+
+export function providerForTransport(transport: 'inproc' | 'websocket'): WorldProvider {
+  const provider = providers.find((p) => p.transport === transport);
+  if (!provider) throw invalidArgument(`the ${transport} transport is not available in this environment`);
+  return provider;
+}
