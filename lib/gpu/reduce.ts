@@ -15,7 +15,8 @@ import {
 } from '../cpu/reduction.js';
 import type { GpuContext, KernelVariant } from './context.js';
 import { splitIntoPieces } from './pieces.js';
-import { checkRegion, region, type GpuRegion } from './region.js';
+import { checkRegion, type GpuRegion } from './region.js';
+import { bindWithDst, readsThroughDst, sharedSpanBytes } from './bind-with-dst.js';
 import { placeholderBinding } from './placeholder.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import halfSource from '../../shaders/half.wgsl';
@@ -110,11 +111,10 @@ function prepare(
   checkRegion(`${what} dst`, dst, byteLength);
   sources.forEach((source, j) => checkRegion(`${what} source ${j}`, source, byteLength));
   const inputs = plan.inputs > sources.length ? [dst, ...sources] : sources;
-  const viaDst = inputs.map((input) => input.buffer === dst.buffer);
-  const spread = Math.max(0, ...inputs.filter((_, j) => viaDst[j]).map((input) => Math.abs(input.byteOffset - dst.byteOffset)));
+  const viaDst = inputs.map((input) => readsThroughDst(dst, input));
   const lanes = 4 / bytesPerElement;
   const pieces = splitIntoPieces(ctx, what, count, {
-    maxBytesPerUnit: bytesPerElement, extraSpanBytes: spread, granule: lanes,
+    maxBytesPerUnit: bytesPerElement, extraSpanBytes: sharedSpanBytes(dst, inputs), granule: lanes,
     ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
   });
   const variant = reduceVariant(plan, workgroupSize);
@@ -124,29 +124,14 @@ function prepare(
   return (encoder) => {
     for (const piece of pieces) {
       const skip = piece.start * bytesPerElement;
-      const pieceBytes = align4(piece.count * bytesPerElement);
-      // dst and every input in dst's buffer share one binding spanning all of them.
-      const sharedStart = Math.min(dst.byteOffset, ...inputs.filter((_, j) => viaDst[j]).map((r) => r.byteOffset)) + skip;
-      const sharedEnd = Math.max(dst.byteOffset, ...inputs.filter((_, j) => viaDst[j]).map((r) => r.byteOffset)) + skip + pieceBytes;
-      const shared = ctx.bind(region(dst.buffer, sharedStart), sharedEnd - sharedStart);
-      const wordIn = (r: GpuRegion) => shared.wordOffset + (r.byteOffset + skip - sharedStart) / 4;
-      const storage: GPUBufferBinding[] = [shared.resource];
-      const offsets = new Uint32Array(MAX_INPUTS);
-      inputs.forEach((input, j) => {
-        if (viaDst[j]) {
-          offsets[j] = wordIn(input);
-          storage.push(placeholderBinding(ctx.device));
-        } else {
-          const binding = ctx.bind(region(input.buffer, input.byteOffset + skip), pieceBytes);
-          offsets[j] = binding.wordOffset;
-          storage.push(binding.resource);
-        }
-      });
+      const bytes = align4(piece.count * bytesPerElement);
+      const bound = bindWithDst(ctx, { region: dst, skip, bytes }, inputs.map((input) => ({ region: input, skip, bytes })));
+      const storage = [bound.dst.resource, ...bound.inputs.map((input) => input.resource ?? placeholderBinding(ctx.device))];
       while (storage.length < MAX_INPUTS + 1) storage.push(placeholderBinding(ctx.device));
-      // Params after word 0 (the thread count, written by dispatch); offsets start at word 12.
+      // Params after word 0 (the thread count, written by dispatch); input offsets start at word 12.
       const params = new Uint32Array(19);
-      params.set([piece.count, wordIn(dst), plan.inputs, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
-      params.set(offsets, 11);
+      params.set([piece.count, bound.dst.wordOffset, plan.inputs, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
+      params.set(bound.inputs.map((input) => input.wordOffset), 11);
       ctx.dispatch(encoder, variant, params, storage, Math.ceil(piece.count / lanes));
     }
   };

@@ -1,0 +1,55 @@
+// The cast family: f32 <-> a 16-bit float packed two per u32 word (element 2i in the low
+// half). Rounding is RNE through shaders/half.wgsl (prepended), bit-identical to lib/cpu/cast.ts.
+// One thread per packed word. An odd count leaves the upper half of the last packed word as it
+// was (narrowing) and writes only the f32 elements that exist (widening).
+//
+// The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`.
+
+const HALF_F16 = 0u;
+const HALF_BF16 = 1u;
+
+struct Params {
+  threads: u32,     // packed words (set by GpuContext.dispatch)
+  count: u32,       // elements
+  dst_offset: u32,  // words, from the start of the dst binding
+  src_offset: u32,  // words, from the start of the binding src is read through
+  src_via_dst: u32, // 1: src lies in dst's buffer and is read through the dst binding
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<storage, read> src: array<u32>;
+
+fn src_word(i: u32) -> u32 {
+  if (params.src_via_dst != 0u) { return dst[params.src_offset + i]; }
+  return src[params.src_offset + i];
+}
+
+fn to_half(bits: u32) -> u32 {
+  if (HALF == HALF_F16) { return f32_bits_to_f16_bits(bits); }
+  return f32_bits_to_bf16_bits(bits);
+}
+
+fn from_half(half: u32) -> u32 {
+  if (HALF == HALF_F16) { return f16_bits_to_f32_bits(half); }
+  return bf16_bits_to_f32_bits(half);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let w = linear_index(wg, groups, local);
+  if (w >= params.threads) { return; }
+  let low = to_half(src_word(2u * w));
+  var high = dst[params.dst_offset + w] & 0xffff0000u;
+  if (2u * w + 1u < params.count) { high = to_half(src_word(2u * w + 1u)) << 16u; }
+  dst[params.dst_offset + w] = high | low;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn widen(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let w = linear_index(wg, groups, local);
+  if (w >= params.threads) { return; }
+  let packed = src_word(w);
+  dst[params.dst_offset + 2u * w] = from_half(packed & 0xffffu);
+  if (2u * w + 1u < params.count) { dst[params.dst_offset + 2u * w + 1u] = from_half(packed >> 16u); }
+}
