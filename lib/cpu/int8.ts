@@ -1,0 +1,119 @@
+// Block int8 codec: each block of `blockSize` elements (the last one may be shorter) is stored
+// as one f32 scale and one signed byte per element, 4 bytes to a u32 word.
+//
+// Format:
+//   absmax a_b   max |x| over the block, taken on the bit patterns (u32 max of the sign-cleared
+//                bits orders non-negative floats exactly, so any order agrees).
+//   scale  s_b   f32 per block, fl(a_b * fl(1/127)); 0 when a_b < 2^-118 (a "flushed" block:
+//                all its bytes are 0, keeping every f32 operation clear of subnormals); NaN
+//                (0x7fc00000) when the block holds NaN or ±Inf (bytes 0, result NaN: the
+//                non-finite value poisons its block).
+//   byte   q    int8, q = roundHalfEven(127 * x / a_b), in [-127, 127] (never -128), computed
+//                exactly with integer arithmetic on the f32 fields.
+//   packing      element i in word floor(i / 4), bits 8*(i % 4) .. 8*(i % 4) + 7, two's
+//                complement: an Int8Array view of the words on a little-endian host. The last
+//                word of a ragged tensor is padded with zero bytes. blockSize must be a
+//                multiple of 4, so no word spans two blocks.
+//   dequantize   y = fl(q * s_b); NaN for every element of a block whose scale is NaN or ±Inf; a
+//                subnormal scale (never produced here) counts as 0.
+//
+// Precision (normal blocks): |q - 127 x / a| <= 1/2, so |q a / 127 - x| <= a / 254; the scale
+// and the product round three times in all (fl(1/127), a*C, q*s), so
+//   |y - x| <= a / 254 + 3.0000002 * 2^-24 * a.
+// Flushed blocks: |y - x| = |x| <= a < 2^-118.
+import { blockCount, checkArrayLength, checkBlockSize, checkCount } from './blocks.js';
+import { bitsOf, effectiveExponent, F32_MANTISSA, F32_QUIET_NAN, F32_SIGN, flushBits, isNonFiniteBits, significand } from './f32-fields.js';
+import { bitsToF32, f32ToBits } from './half.js';
+
+export const INT8_LEVELS = 127;
+/** fl(1/127): the scale is absmax times this. */
+export const INT8_INVERSE_LEVELS = Math.fround(1 / INT8_LEVELS);
+/** Bits of 2^-118: blocks whose absmax is below it are flushed (scale 0). */
+export const INT8_MIN_ABSMAX_BITS = (127 - 118) << 23;
+/** Packed bytes are 4 to a word, so blocks hold whole words. */
+export const INT8_BLOCK_MULTIPLE = 4;
+
+export interface Int8Blocks {
+  /** ceil(count / 4) words, 4 signed bytes each. */
+  readonly packed: Uint32Array;
+  /** One f32 scale per block. */
+  readonly scales: Float32Array;
+}
+
+export function int8PackedWords(count: number): number {
+  return Math.ceil(count / 4);
+}
+
+/** The scale's bit pattern for a block whose absmax has bits `absmaxBits` (sign cleared). */
+export function int8ScaleBits(absmaxBits: number): number {
+  if (isNonFiniteBits(absmaxBits)) return F32_QUIET_NAN;
+  if (absmaxBits < INT8_MIN_ABSMAX_BITS) return 0;
+  return f32ToBits(bitsToF32(absmaxBits) * INT8_INVERSE_LEVELS);
+}
+
+export function int8Quantize(
+  x: Float32Array, count: number, blockSize: number,
+  out: Int8Blocks = { packed: new Uint32Array(int8PackedWords(count)), scales: new Float32Array(blockCount(count, blockSize)) },
+): Int8Blocks {
+  checkArguments('int8 quantize', count, blockSize);
+  checkArrayLength('int8 quantize: x', x, count);
+  checkArrayLength('int8 quantize: packed', out.packed, int8PackedWords(count));
+  checkArrayLength('int8 quantize: scales', out.scales, blockCount(count, blockSize));
+  const bits = bitsOf(x);
+  const scaleBits = bitsOf(out.scales);
+  out.packed.fill(0, 0, int8PackedWords(count));
+  for (let block = 0; block * blockSize < count; block++) {
+    const start = block * blockSize;
+    const end = Math.min(count, start + blockSize);
+    let absmaxBits = 0;
+    for (let i = start; i < end; i++) absmaxBits = Math.max(absmaxBits, bits[i]! & ~F32_SIGN);
+    scaleBits[block] = int8ScaleBits(absmaxBits);
+    if (scaleBits[block] === 0 || scaleBits[block] === F32_QUIET_NAN) continue; // bytes stay 0
+    for (let i = start; i < end; i++) {
+      const byte = int8QuantizeElement(bits[i]!, absmaxBits) & 0xff;
+      out.packed[i >>> 2] = (out.packed[i >>> 2]! | (byte << (8 * (i & 3)))) >>> 0;
+    }
+  }
+  return out;
+}
+
+export function int8Dequantize(
+  packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out = new Float32Array(count),
+): Float32Array {
+  checkArguments('int8 dequantize', count, blockSize);
+  checkArrayLength('int8 dequantize: packed', packed, int8PackedWords(count));
+  checkArrayLength('int8 dequantize: scales', scales, blockCount(count, blockSize));
+  checkArrayLength('int8 dequantize: out', out, count);
+  const scaleBits = bitsOf(scales);
+  const outBits = bitsOf(out);
+  for (let i = 0; i < count; i++) {
+    const block = Math.floor(i / blockSize);
+    const q = (packed[i >>> 2]! << (24 - 8 * (i & 3))) >> 24; // sign-extend byte i % 4
+    const scale = flushBits(scaleBits[block]!);
+    if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
+    else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+  }
+  return out;
+}
+
+/**
+ * roundHalfEven(127 * |x| / a) with the sign of x, for |x| <= a and a normal, a >= 2^-118.
+ * With x = mx * 2^(ex - 150) and a = ma * 2^(ea - 150), 127|x|/a = 127 mx / (ma * 2^(ea - ex)):
+ * a quotient of integers below 2^31 and 2^32 (ea - ex > 8 gives a value below 1/2).
+ */
+export function int8QuantizeElement(bits: number, absmaxBits: number): number {
+  const gap = ((absmaxBits >>> 23) & 0xff) - effectiveExponent(bits);
+  if (gap > 8) return 0;
+  const numerator = INT8_LEVELS * significand(bits);
+  const denominator = ((absmaxBits & F32_MANTISSA) | 0x800000) * 2 ** gap;
+  const quotient = Math.floor(numerator / denominator); // exact: the true quotient is at most 127
+  const remainder = numerator - quotient * denominator;
+  const roundUp = remainder > denominator - remainder || (remainder === denominator - remainder && (quotient & 1) === 1);
+  const magnitude = roundUp ? quotient + 1 : quotient;
+  return (bits & F32_SIGN) !== 0 ? -magnitude : magnitude;
+}
+
+function checkArguments(what: string, count: number, blockSize: number): void {
+  checkCount(what, count);
+  checkBlockSize(what, blockSize, INT8_BLOCK_MULTIPLE);
+}

@@ -1,0 +1,87 @@
+// Block int8 codec: per-block absmax scale and signed bytes, 4 to a word, and its dequantize.
+// Format and precision bound: lib/cpu/int8.ts (the CPU twin, bit for bit).
+// Prelude constants: LEVELS (127u), INVERSE_LEVELS_BITS (fl(1/127)), MIN_ABSMAX_BITS.
+
+// ---- quantize: one workgroup per block (block sizes are multiples of 4: no shared words). ----
+
+struct QuantizeParams { threads: u32, count: u32, block_size: u32, src_offset: u32, packed_offset: u32, scales_offset: u32 }
+@group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
+@group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> quantize_packed: array<u32>;
+@group(0) @binding(3) var<storage, read_write> quantize_scales: array<u32>;
+
+// Zero-initialized by WGSL, which is the absmax of nothing.
+var<workgroup> block_absmax: atomic<u32>;
+
+fn scale_bits(absmax_bits: u32) -> u32 {
+  if (is_nonfinite_bits(absmax_bits)) { return F32_QUIET_NAN; }
+  if (absmax_bits < MIN_ABSMAX_BITS) { return 0u; } // keeps the scale and every product normal
+  return bitcast<u32>(bitcast<f32>(absmax_bits) * bitcast<f32>(INVERSE_LEVELS_BITS));
+}
+
+// roundHalfEven(127 * x / absmax) from the integer fields: with gap = ea - ex (>= 0 as |x| <= a),
+// 127|x|/a = 127 mx / (ma << gap), a quotient of integers below 2^31 and 2^32.
+fn quantize_element(bits: u32, absmax_bits: u32) -> i32 {
+  let gap = ((absmax_bits >> 23u) & 0xffu) - effective_exponent(bits);
+  if (gap > 8u) { return 0; } // 127|x|/a < 127 * 2 / 2^9 < 1/2
+  let numerator = LEVELS * significand(bits);
+  let denominator = ((absmax_bits & F32_MANTISSA) | 0x800000u) << gap;
+  let quotient = numerator / denominator;
+  let remainder = numerator - quotient * denominator;
+  let rest = denominator - remainder;
+  let round_up = remainder > rest || (remainder == rest && (quotient & 1u) == 1u);
+  let magnitude = i32(quotient + select(0u, 1u, round_up));
+  return select(magnitude, -magnitude, (bits & F32_SIGN) != 0u);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = quantize_params;
+  let block = workgroup_linear_index(wg, groups);
+  if (block >= block_count(p.count, p.block_size)) { return; }
+  let start = p.src_offset + block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+  var absmax = 0u;
+  for (var j = local; j < length; j += WORKGROUP_SIZE) {
+    absmax = max(absmax, quantize_src[start + j] & ~F32_SIGN);
+  }
+  // u32 max of sign-cleared bits orders non-negative floats (NaN above Inf): exact, order-free.
+  atomicMax(&block_absmax, absmax);
+  workgroupBarrier();
+  let absmax_bits = atomicLoad(&block_absmax);
+  let scale = scale_bits(absmax_bits);
+  if (local == 0u) { quantize_scales[p.scales_offset + block] = scale; }
+  let quantized = scale != 0u && scale != F32_QUIET_NAN;
+  let first_word = p.packed_offset + block * p.block_size / 4u;
+  for (var w = local; w * 4u < length; w += WORKGROUP_SIZE) {
+    var word = 0u;
+    for (var lane = 0u; quantized && lane < 4u && w * 4u + lane < length; lane++) {
+      let q = quantize_element(quantize_src[start + w * 4u + lane], absmax_bits);
+      word |= (bitcast<u32>(q) & 0xffu) << (8u * lane);
+    }
+    quantize_packed[first_word + w] = word;
+  }
+}
+
+// ---- dequantize: one thread per element; y = fl(q * scale). ----
+
+struct DequantizeParams { threads: u32, block_size: u32, packed_offset: u32, scales_offset: u32, dst_offset: u32 }
+@group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
+@group(0) @binding(1) var<storage, read> dequantize_packed: array<u32>;
+@group(0) @binding(2) var<storage, read> dequantize_scales: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dequantize_dst: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = dequantize_params;
+  let i = linear_index(wg, groups, local);
+  if (i >= p.threads) { return; }
+  let scale = flush_bits(dequantize_scales[p.scales_offset + i / p.block_size]);
+  if (is_nonfinite_bits(scale)) {
+    dequantize_dst[p.dst_offset + i] = F32_QUIET_NAN;
+    return;
+  }
+  // Byte i % 4 moved to the top, then an arithmetic shift sign-extends it.
+  let q = bitcast<i32>(dequantize_packed[p.packed_offset + i / 4u] << (24u - 8u * (i & 3u))) >> 24u;
+  dequantize_dst[p.dst_offset + i] = bitcast<u32>(f32(q) * bitcast<f32>(scale));
+}

@@ -1,0 +1,96 @@
+// 1-bit sign compression with a per-block mean-|v| scale and fused error feedback, and its
+// decompression. Format, summation order and bounds: lib/cpu/onebit.ts (the CPU twin, bit for
+// bit). compress runs with WORKGROUP_SIZE = ONEBIT_SUM_LANES (64): the lanes of the fixed
+// summation order are the workgroup's threads.
+
+// ---- compress: one workgroup per block (block sizes are multiples of 32: no shared words). ----
+
+struct CompressParams {
+  threads: u32, count: u32, block_size: u32,
+  inverse_length_bits: u32, inverse_last_length_bits: u32, // fl(1/len) of full blocks and of the last block
+  x_offset: u32, residual_offset: u32, signs_offset: u32, scales_offset: u32,
+}
+@group(0) @binding(0) var<uniform> compress_params: CompressParams;
+@group(0) @binding(1) var<storage, read> compress_x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> compress_residual: array<u32>;
+@group(0) @binding(3) var<storage, read_write> compress_signs: array<u32>;
+@group(0) @binding(4) var<storage, read_write> compress_scales: array<u32>;
+
+var<workgroup> lane_sums: array<f32, WORKGROUP_SIZE>;
+var<workgroup> block_poisoned: atomic<u32>;
+
+// v = x + residual, with subnormals flushed on the way in and out.
+fn carried(x_bits: u32, residual_bits: u32) -> f32 {
+  let v = bitcast<f32>(flush_bits(x_bits)) + bitcast<f32>(flush_bits(residual_bits));
+  return bitcast<f32>(flush_bits(bitcast<u32>(v)));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = compress_params;
+  let blocks = block_count(p.count, p.block_size);
+  let block = workgroup_linear_index(wg, groups);
+  if (block >= blocks) { return; }
+  let start = block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+
+  // Lane `local` adds |v_j| for j = local, local + 64, ... in order, then the halving tree.
+  var lane_sum = 0.0;
+  var poisoned = false;
+  for (var j = local; j < length; j += WORKGROUP_SIZE) {
+    let x_bits = compress_x[p.x_offset + start + j];
+    let residual_bits = compress_residual[p.residual_offset + start + j];
+    poisoned = poisoned || is_nonfinite_bits(x_bits) || is_nonfinite_bits(residual_bits);
+    lane_sum = lane_sum + abs(carried(x_bits, residual_bits));
+  }
+  lane_sums[local] = lane_sum;
+  if (poisoned) { atomicOr(&block_poisoned, 1u); }
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride >>= 1u) {
+    if (local < stride) { lane_sums[local] = lane_sums[local] + lane_sums[local + stride]; }
+    workgroupBarrier();
+  }
+
+  let first_word = p.signs_offset + start / 32u;
+  if (atomicLoad(&block_poisoned) != 0u) {
+    // NaN or Inf in the block: NaN scale, no signs, residual untouched.
+    if (local == 0u) { compress_scales[p.scales_offset + block] = F32_QUIET_NAN; }
+    for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) { compress_signs[first_word + w] = 0u; }
+    return;
+  }
+  let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
+  let scale_bits = flush_bits(bitcast<u32>(lane_sums[0] * bitcast<f32>(inverse_length)));
+  let scale = bitcast<f32>(scale_bits);
+  if (local == 0u) { compress_scales[p.scales_offset + block] = scale_bits; }
+
+  // One thread per sign word: it re-reads its 32 elements (cached), packs their signs and
+  // writes their residuals. Phase 1's reads all happened before the barriers above.
+  for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) {
+    var word = 0u;
+    for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
+      let i = start + w * 32u + bit;
+      let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
+      let negative = v < 0.0;
+      word |= select(0u, 1u << bit, negative);
+      compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+    }
+    compress_signs[first_word + w] = word;
+  }
+}
+
+// ---- decompress: one thread per element; y = ±scale (the scale's sign bit flipped: exact). ----
+
+struct DecompressParams { threads: u32, block_size: u32, signs_offset: u32, scales_offset: u32, dst_offset: u32 }
+@group(0) @binding(0) var<uniform> decompress_params: DecompressParams;
+@group(0) @binding(1) var<storage, read> decompress_signs: array<u32>;
+@group(0) @binding(2) var<storage, read> decompress_scales: array<u32>;
+@group(0) @binding(3) var<storage, read_write> decompress_dst: array<u32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decompress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = decompress_params;
+  let i = linear_index(wg, groups, local);
+  if (i >= p.threads) { return; }
+  let sign = ((decompress_signs[p.signs_offset + i / 32u] >> (i & 31u)) & 1u) << 31u;
+  decompress_dst[p.dst_offset + i] = decompress_scales[p.scales_offset + i / p.block_size] ^ sign;
+}

@@ -1,0 +1,48 @@
+// Shared by the quantization families (switchml.wgsl, int8.wgsl, onebit.wgsl); lib/gpu/codec.ts
+// prepends it to their source. These are the WGSL twins of lib/cpu/f32-fields.ts and
+// lib/cpu/blocks.ts: the codecs read f32 values through their bit patterns, because WGSL
+// leaves f32 division, rounding int-to-float conversions, NaN/Inf arithmetic and subnormals to
+// the implementation, while integer operations are exact everywhere.
+//
+// Every buffer is declared as words (u32/i32) and floats are bitcast, so NaN payloads and
+// signed zeros travel unchanged.
+
+const F32_SIGN = 0x80000000u;
+const F32_EXPONENT = 0x7f800000u;
+const F32_MANTISSA = 0x007fffffu;
+const F32_QUIET_NAN = 0x7fc00000u;
+
+fn is_nonfinite_bits(bits: u32) -> bool {
+  return (bits & F32_EXPONENT) == F32_EXPONENT;
+}
+
+// |x| = significand(x) * 2^(effective_exponent(x) - 150) for every finite x (zeros and
+// subnormals count as biased exponent 1 without the implicit bit).
+fn effective_exponent(bits: u32) -> u32 {
+  return max((bits >> 23u) & 0xffu, 1u);
+}
+
+fn significand(bits: u32) -> u32 {
+  let mantissa = bits & F32_MANTISSA;
+  return select(mantissa | 0x800000u, mantissa, (bits & F32_EXPONENT) == 0u);
+}
+
+// Zeros and subnormals become +0: applied to the inputs and results of f32 arithmetic that could
+// meet subnormals, it makes GPUs that flush them compute exactly what the CPU computes.
+fn flush_bits(bits: u32) -> u32 {
+  return select(bits, 0u, (bits & F32_EXPONENT) == 0u);
+}
+
+// Block kernels run one workgroup per block; the block is the workgroup's index in the
+// (possibly folded 2-D) grid, which is uniform across the workgroup as barriers require.
+fn workgroup_linear_index(workgroup: vec3u, groups: vec3u) -> u32 {
+  return workgroup.x + workgroup.y * groups.x;
+}
+
+fn block_count(count: u32, block_size: u32) -> u32 {
+  return (count + block_size - 1u) / block_size;
+}
+
+fn block_length(count: u32, block_size: u32, block: u32) -> u32 {
+  return min(block_size, count - block * block_size);
+}

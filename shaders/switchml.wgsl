@@ -1,0 +1,129 @@
+// SwitchML codec: block exponents, f32 -> i32 quantization with an agreed per-block exponent,
+// and i32 sum -> f32 dequantization. Format, overflow proof and precision bound: lib/cpu/switchml.ts
+// (the CPU twin, bit for bit). Prelude constants: MIN_EXPONENT, MAX_EXPONENT, NONFINITE_EXPONENT.
+
+// ---- block_exponents: one workgroup per block; exponents[b] = max e(x) over block b. ----
+
+struct ExponentParams { threads: u32, count: u32, block_size: u32, src_offset: u32, exponents_offset: u32 }
+@group(0) @binding(0) var<uniform> exponent_params: ExponentParams;
+@group(0) @binding(1) var<storage, read> exponent_src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> exponent_dst: array<i32>;
+
+var<workgroup> block_exponent: atomic<i32>;
+
+fn element_exponent(bits: u32) -> i32 {
+  return select(i32(effective_exponent(bits)) - 126, NONFINITE_EXPONENT, is_nonfinite_bits(bits));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = exponent_params;
+  let block = workgroup_linear_index(wg, groups);
+  if (block >= block_count(p.count, p.block_size)) { return; }
+  if (local == 0u) { atomicStore(&block_exponent, MIN_EXPONENT); }
+  workgroupBarrier();
+  let start = p.src_offset + block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+  var exponent = MIN_EXPONENT;
+  for (var j = local; j < length; j += WORKGROUP_SIZE) {
+    exponent = max(exponent, element_exponent(exponent_src[start + j]));
+  }
+  // max is exact and order-free: any interleaving of the atomics gives the CPU's answer.
+  atomicMax(&block_exponent, exponent);
+  workgroupBarrier();
+  if (local == 0u) { exponent_dst[p.exponents_offset + block] = atomicLoad(&block_exponent); }
+}
+
+// ---- quantize: one thread per element; q = roundHalfEven(x * M * 2^-emax), integers only. ----
+
+struct QuantizeParams { threads: u32, block_size: u32, budget: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
+@group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
+@group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
+@group(0) @binding(2) var<storage, read> quantize_exponents: array<i32>;
+@group(0) @binding(3) var<storage, read_write> quantize_dst: array<i32>;
+
+// The 64-bit product a * b as (low word, high word), from 16-bit halves (WGSL has no u64).
+fn multiply_wide(a: u32, b: u32) -> vec2u {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let p00 = a0 * b0;
+  let p01 = a0 * b1;
+  let p10 = a1 * b0;
+  let middle = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return vec2u((p00 & 0xffffu) | (middle << 16u), a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (middle >> 16u));
+}
+
+// roundHalfEven((whole + fraction / 2^24) / 2^shift) for whole < 2^31, fraction < 2^24, shift <= 31.
+fn round_shift_half_even(whole: u32, fraction: u32, shift: u32) -> u32 {
+  let kept = whole >> shift;
+  var round_up: bool;
+  if (shift == 0u) {
+    round_up = fraction > 0x800000u || (fraction == 0x800000u && (kept & 1u) == 1u);
+  } else {
+    let dropped = whole & ((1u << shift) - 1u);
+    let half = 1u << (shift - 1u);
+    round_up = dropped > half || (dropped == half && (fraction > 0u || (kept & 1u) == 1u));
+  }
+  return kept + select(0u, 1u, round_up);
+}
+
+fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
+  let m = significand(bits);
+  if (is_nonfinite_bits(bits) || agreed > MAX_EXPONENT || m == 0u) { return 0; }
+  // Clamping keeps the subtraction from wrapping on absurd exponents (any emax below
+  // MIN_EXPONENT already saturates, as on the CPU).
+  let shift = max(agreed, MIN_EXPONENT - 64) - (i32(effective_exponent(bits)) - 126);
+  var magnitude = 0u;
+  if (shift < 0) {
+    magnitude = budget; // above the agreed exponent: saturate, keeping |q| <= M
+  } else if (shift <= 31) {
+    let product = multiply_wide(m, budget); // m * M < 2^55
+    magnitude = round_shift_half_even((product.y << 8u) | (product.x >> 24u), product.x & 0xffffffu, u32(shift));
+  }
+  let q = i32(magnitude);
+  return select(q, -q, (bits & F32_SIGN) != 0u);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = quantize_params;
+  let i = linear_index(wg, groups, local);
+  if (i >= p.threads) { return; }
+  let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
+  quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
+}
+
+// ---- dequantize: one thread per element; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
+
+struct DequantizeParams { threads: u32, block_size: u32, factor_bits: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
+@group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
+@group(0) @binding(1) var<storage, read> dequantize_src: array<u32>;
+@group(0) @binding(2) var<storage, read> dequantize_exponents: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dequantize_dst: array<u32>;
+
+fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
+  if (agreed > MAX_EXPONENT) { return F32_QUIET_NAN; }
+  if (sum_bits == 0u) { return 0u; }
+  let sign = sum_bits & F32_SIGN;
+  let magnitude = select(sum_bits, 0u - sum_bits, sign != 0u); // |S| <= 2^31 as u32
+  // fl(|S|): the high half times 2^16 is exact, so the addition rounds once, to nearest even
+  // (a fused multiply-add would give the same). f32(u32) alone may round either way.
+  let rounded = f32(magnitude >> 16u) * 65536.0 + f32(magnitude & 0xffffu);
+  let scaled = bitcast<u32>(rounded * factor); // normal: in [2^-31, 2^31]
+  // Times 2^emax on the exponent field: exact, with flush to +0 below 2^-126 and Inf from 2^128.
+  let exponent = i32((scaled >> 23u) & 0xffu) + agreed;
+  if (exponent >= 255) { return sign | F32_EXPONENT; }
+  if (exponent <= 0) { return 0u; }
+  return sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = dequantize_params;
+  let i = linear_index(wg, groups, local);
+  if (i >= p.threads) { return; }
+  let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
+  dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
+}
