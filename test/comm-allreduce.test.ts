@@ -1,0 +1,89 @@
+// allReduce on the inproc transport against the serial oracle: every rank count, count,
+// dtype, op, in place and out of place, ring and tree (and auto).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Communicator } from '../lib/comm/communicator.js';
+import type { DataType, ReduceOp } from '../lib/dtype.js';
+import {
+  allocate, createWorld, destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements,
+} from './helpers/comm-world.js';
+
+const RANKS = [1, 2, 3, 4, 5, 8];
+const SMALL_COUNTS = [0, 1, 7, 1000];
+const BIG = 2 ** 20 + 3;
+
+async function checkAllReduce(
+  comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto',
+): Promise<void> {
+  const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
+  const expected = oracleReduce(inputs, count, dtype, op);
+  const sends = inputs.map((input) => input.slice());
+  const recvs = inPlace ? sends : comms.map(() => allocate(dtype, count));
+  await Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, recvs[r]!, count, dtype, op, { algorithm })));
+  const label = `allReduce n=${comms.length} count=${count} ${dtype} ${opLabel(op)} ${inPlace ? 'in-place' : 'out-of-place'} ${algorithm}`;
+  comms.forEach((c, r) => {
+    sameElements(recvs[r]!, expected, `${label} rank ${r}`);
+    if (!inPlace) sameElements(sends[r]!, inputs[r]!, `${label} rank ${r} send buffer changed`);
+  });
+}
+
+for (const size of RANKS) {
+  test(`allReduce: ${size} ranks, counts ${SMALL_COUNTS.join('/')}, every dtype, op, placement and algorithm`, async () => {
+    // Small chunks, so that even 1000 elements travel as many pipelined chunks.
+    const comms = await createWorld(size, { chunkBytes: 64, pipelineDepth: 3 });
+    try {
+      for (const count of SMALL_COUNTS) {
+        for (const dtype of DTYPES) {
+          for (const op of opsFor(dtype)) {
+            for (const algorithm of ['ring', 'tree'] as const) {
+              for (const inPlace of [false, true]) await checkAllReduce(comms, count, dtype, op, inPlace, algorithm);
+            }
+          }
+        }
+      }
+    } finally {
+      await destroyWorld(comms);
+    }
+  });
+}
+
+test(`allReduce: 2^20+3 elements, ring and tree, a subset of ranks, dtypes and ops`, async () => {
+  for (const size of [2, 5, 8]) {
+    const comms = await createWorld(size);
+    try {
+      for (const [dtype, op] of [['float32', 'sum'], ['bfloat16', 'avg'], ['int32', 'max'], ['float16', 'sum']] as const) {
+        const algorithm = size === 5 && dtype !== 'float32' ? 'tree' : dtype === 'int32' ? 'tree' : 'ring';
+        await checkAllReduce(comms, BIG, dtype, op, size !== 5, algorithm);
+      }
+    } finally {
+      await destroyWorld(comms);
+    }
+  }
+});
+
+test('allReduce: auto picks by size and every rank agrees', async () => {
+  const comms = await createWorld(3, { treeThresholdBytes: 1024 });
+  try {
+    for (const count of [10, 256, 257, 5000]) await checkAllReduce(comms, count, 'float32', 'sum', false, 'auto');
+    assert.is(comms[1]!.config.treeThresholdBytes, 1024);
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('allReduce: rank 0 configuration is the one every rank uses', async () => {
+  const { getUniqueId, Communicator } = await import('../lib/comm/communicator.js');
+  const id = await getUniqueId({ transport: 'inproc' });
+  const comms = await Promise.all([0, 1, 2].map((rank) => Communicator.init({
+    id, rank, size: 3, chunkBytes: rank === 0 ? 128 : 4096, algorithm: rank === 0 ? 'tree' : 'ring',
+  })));
+  try {
+    for (const comm of comms) assert.equal(comm.config.chunkBytes, 128);
+    for (const comm of comms) assert.is(comm.config.algorithm, 'tree');
+    await checkAllReduce(comms, 777, 'int32', 'sum', true, 'auto');
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test.run();
