@@ -1,0 +1,59 @@
+// GPU bit packing against the CPU oracle on identical bytes: every width, sizes 0/1/odd/not a
+// word or workgroup multiple/beyond 65535 workgroups, offsets, pieces, a shared buffer, and
+// bad arguments. Bit-exact.
+import { test } from 'uvu';
+import { LANE_BITS, packBits, packedWords, unpackBits, type LaneBits } from '../lib/cpu/bitpack.js';
+import { gpuPackBits, gpuUnpackBits } from '../lib/gpu/bitpack.js';
+import type { KernelOptions } from '../lib/gpu/options.js';
+import { assertSameElements, ctx, Mirrored, randomWords } from './helpers/gpu.js';
+import { rejects } from './helpers/assert.js';
+
+let seed = 11;
+
+async function roundTrip(bits: LaneBits, count: number, srcOffset: number, dstOffset: number, options: KernelOptions = {}): Promise<void> {
+  const what = `${bits} bits, count ${count}, src@${srcOffset} dst@${dstOffset}`;
+  const words = packedWords(count, bits);
+  const values = new Mirrored(new Uint8Array(randomWords(srcOffset / 4 + count + 1, seed++).buffer)); // high bits set: must be masked
+  const packed = new Mirrored(new Uint8Array(randomWords(dstOffset / 4 + words + 1, seed++).buffer));
+  await gpuPackBits(ctx, packed.region(dstOffset), values.region(srcOffset), count, bits, options);
+  packBits(packed.view(dstOffset), values.view(srcOffset), count, bits);
+  assertSameElements(await packed.readBack(), packed.host, 'uint32', `pack ${what}`);
+  const back = new Mirrored(new Uint8Array(randomWords(count + 3, seed++).buffer));
+  await gpuUnpackBits(ctx, back.region(8), packed.region(dstOffset), count, bits, options);
+  unpackBits(back.view(8), packed.view(dstOffset), count, bits);
+  assertSameElements(await back.readBack(), back.host, 'uint32', `unpack ${what}`);
+  for (const b of [values, packed, back]) b.destroy();
+}
+
+test('bitpack: every width, sizes 0, 1, odd, word and workgroup boundaries, offsets', async () => {
+  for (const bits of LANE_BITS) {
+    for (const count of [0, 1, 3, 32, 33, 1001]) await roundTrip(bits, count, 4 * (count % 3), 260 + 4 * (count % 2));
+    await roundTrip(bits, 4099, 0, 0, { workgroupSize: 16 });
+  }
+});
+
+test('bitpack: more than 65535 workgroups, and pieces at a binding limit', async () => {
+  // unpack runs one thread per value: 8 per workgroup beyond the grid's first dimension.
+  await roundTrip(16, 8 * (ctx.maxWorkgroupsPerDimension + 5) + 3, 4, 4, { workgroupSize: 8 });
+  await roundTrip(1, 32 * 2 * (ctx.maxWorkgroupsPerDimension + 5) + 3, 0, 0, { workgroupSize: 2 });
+  for (const bits of [1, 4, 16] as const) await roundTrip(bits, 20001, 12, 8, { maxBindingBytes: 8192 });
+});
+
+test('bitpack: src and dst in one buffer', async () => {
+  const count = 1000;
+  const buffer = new Mirrored(new Uint8Array(randomWords(count + 130, 5).buffer));
+  await gpuPackBits(ctx, buffer.region(4 * count + 16), buffer.region(0), count, 4);
+  packBits(buffer.view(4 * count + 16), buffer.view(0), count, 4);
+  assertSameElements(await buffer.readBack(), buffer.host, 'uint32', 'same-buffer pack');
+  buffer.destroy();
+});
+
+test('bitpack: bad arguments are named', async () => {
+  const b = new Mirrored(new Uint8Array(64));
+  await rejects(gpuPackBits(ctx, b.region(0), b.region(0), 4, 5 as never), /packBits: lane width 5 bits/);
+  await rejects(gpuPackBits(ctx, b.region(1), b.region(0), 4, 8), /packBits dst: byte offset 1/);
+  await rejects(gpuUnpackBits(ctx, b.region(0), b.region(0), 17, 8), /unpackBits dst: needs 68 bytes/);
+  b.destroy();
+});
+
+test.run();
