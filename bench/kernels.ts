@@ -1,0 +1,87 @@
+// `npm run bench:kernels [-- --json] [--mib N] [--runs N] [--filter REGEX]`: every kernel case in
+// bench/kernel-cases/*.ts at a 64 MiB payload, as GB/s of bytes read plus written, next to the
+// same device's copyBufferToBuffer GB/s measured in the same run, and their ratio (the figure
+// to compare across machines; DESIGN.md: never a bare number). Median of the timed runs.
+import { readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createNodeDevice } from '../lib/gpu/node-device.js';
+import { GpuContext } from '../lib/gpu/context.js';
+import type { KernelCase, KernelCaseList } from './kernel-cases/case.js';
+import { KernelTimer } from './kernel-timer.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    mib: { type: 'string', default: '64' },
+    runs: { type: 'string', default: '5' },
+    filter: { type: 'string' },
+  },
+});
+const payloadBytes = Number(args.mib) * 1024 * 1024;
+const runs = Number(args.runs);
+const filter = args.filter ? new RegExp(args.filter) : undefined;
+
+async function loadCases(): Promise<KernelCase[]> {
+  const cases: KernelCase[] = [];
+  for (const file of readdirSync(new URL('./kernel-cases/', import.meta.url)).filter((f) => f.endsWith('.ts')).sort()) {
+    // A relative './x.js' specifier, like every source import, so the .ts loader finds it.
+    const module = (await import(`./kernel-cases/${file.replace(/\.ts$/, '.js')}`)) as { kernelCases?: KernelCaseList };
+    if (module.kernelCases) cases.push(...module.kernelCases(payloadBytes));
+  }
+  return cases.filter((c) => !filter || filter.test(c.name));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** One warm-up run, then the median of `runs` timed ones. */
+async function measure(timer: KernelTimer, record: (encoder: GPUCommandEncoder) => void): Promise<number> {
+  await timer.time(record);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timer.time(record));
+  return median(times);
+}
+
+const gbps = (bytes: number, ms: number) => bytes / (ms / 1e3) / 1e9;
+
+const device = await createNodeDevice();
+const ctx = GpuContext.for(device);
+const timer = new KernelTimer(ctx);
+
+// The reference: copyBufferToBuffer reads and writes the payload once.
+const usage = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const from = device.createBuffer({ size: payloadBytes, usage });
+const to = device.createBuffer({ size: payloadBytes, usage });
+const copyMs = await measure(timer, (encoder) => encoder.copyBufferToBuffer(from, 0, to, 0, payloadBytes));
+const copyGbps = gbps(2 * payloadBytes, copyMs);
+from.destroy();
+to.destroy();
+
+const rows: { name: string; bytesMoved: number; ms: number; gbps: number; ratioToCopy: number }[] = [];
+for (const kernelCase of await loadCases()) {
+  const prepared = kernelCase.setup(ctx);
+  const ms = await measure(timer, (encoder) => prepared.record(encoder));
+  prepared.dispose();
+  const rate = gbps(kernelCase.bytesMoved, ms);
+  rows.push({ name: kernelCase.name, bytesMoved: kernelCase.bytesMoved, ms, gbps: rate, ratioToCopy: rate / copyGbps });
+  if (!args.json) process.stderr.write('.');
+}
+timer.dispose();
+
+if (args.json) {
+  console.log(JSON.stringify({ adapter: ctx.adapterName, timing: timer.method, payloadBytes, runs, copy: { ms: copyMs, gbps: copyGbps }, kernels: rows }, null, 2));
+} else {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  process.stderr.write('\n');
+  console.log(`adapter: ${ctx.adapterName}`);
+  console.log(`timing: ${timer.method}, median of ${runs} runs, payload ${mib(payloadBytes)}`);
+  console.log(`copyBufferToBuffer: ${mib(2 * payloadBytes)} moved in ${copyMs.toFixed(2)} ms = ${copyGbps.toFixed(2)} GB/s\n`);
+  const width = Math.max(...rows.map((r) => r.name.length), 6);
+  console.log(`${'kernel'.padEnd(width)}  ${'moved'.padStart(8)}  ${'ms'.padStart(8)}  ${'GB/s'.padStart(7)}  ${'vs copy'.padStart(7)}`);
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(width)}  ${mib(r.bytesMoved).padStart(8)}  ${r.ms.toFixed(2).padStart(8)}  ${r.gbps.toFixed(2).padStart(7)}  ${(100 * r.ratioToCopy).toFixed(0).padStart(6)}%`);
+  }
+}
+device.destroy();
