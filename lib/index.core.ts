@@ -10,3 +10,19 @@ export type { CallOptions } from './comm/plans.js';
 export type { AgreedConfig } from './comm/config.js';
 export { registerWorldProvider, type WorldProvider, type UniqueIdOptions } from './comm/world.js';
 export { connectInproc, InprocTransport } from './transport/inproc.js';
+// Kernels. CPU layer: the fallback without a GPU (and the GPU's test oracle). GPU layer: runs on
+// a caller's GPUDevice through its GpuContext; encode* records into an encoder, gpu* submits.
+export { requestGpuDevice, type DeviceOptions } from './gpu/device.js';
+export { GpuContext } from './gpu/context.js';
+export { region, type GpuRegion } from './gpu/region.js';
+export type { KernelOptions } from './gpu/options.js';
+export { reduceAccumulate, reduceNary, premultiply, finishAverage } from './cpu/reduce.js';
+export { castFromFloat32, castToFloat32, type HalfType } from './cpu/cast.js';
+export { packBits, unpackBits, packedWords, type LaneBits } from './cpu/bitpack.js';
+export { f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32 } from './cpu/half.js';
+export {
+  encodeReduceAccumulate, encodeReduceNary, encodePremultiply, encodeFinishAverage,
+  gpuReduceAccumulate, gpuReduceNary, gpuPremultiply, gpuFinishAverage,
+} from './gpu/reduce.js';
+export { encodeCastFromFloat32, encodeCastToFloat32, gpuCastFromFloat32, gpuCastToFloat32 } from './gpu/cast.js';
+export { encodePackBits, encodeUnpackBits, gpuPackBits, gpuUnpackBits } from './gpu/bitpack.js';
