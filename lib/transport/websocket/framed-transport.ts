@@ -100,6 +100,11 @@ export class FramedTransport implements Transport {
     this.options.release?.();
   }
 
+  /** Bytes received from `peer` that no recv() has claimed yet (diagnostics and tests). */
+  queuedBytes(peer: number): number {
+    return this.inbox.queuedBytes(peer);
+  }
+
   /** Feeds one frame that arrived on `from`'s connection (undefined: a relay, trust the route). */
   receiveFrame(bytes: Uint8Array, from: number | undefined): void {
     if (this.closedWith) return;
