@@ -12,7 +12,7 @@ import { measureMpi } from './compare/mpi.js';
 import { measureWebccl } from './compare/webccl.js';
 import { comparisonTable, latencyLines, missingLines } from './compare/report.js';
 import type { CompareSweep, PeerResult } from './compare/peer.js';
-import { bufferutilLoaded } from './perf/environment.js';
+import { bufferutilLoaded } from '../lib/transport/websocket/bufferutil-status.js';
 
 interface CompareOptions {
   readonly sweep: CompareSweep;

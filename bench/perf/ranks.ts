@@ -1,0 +1,104 @@
+// Opens this process's ranks for webccl-perf: all of them with --transport inproc, otherwise the
+// one rank the environment names (webccl-run, webccl-perf --np, torchrun-style launchers), or a
+// lone rank 0 of 1. Also resolves where buffers live and what the header states about it.
+import { Communicator, createNodeDevice, getUniqueId, type DataType } from '../../lib/index.node.js';
+import { adapterName } from '../../lib/gpu/device.js';
+import { bufferutilLoaded } from '../../lib/transport/websocket/bufferutil-status.js';
+import type { PerfOptions } from './args.js';
+import type { CallShape } from './expected.js';
+import type { StoreFactory } from './placement.js';
+import type { RunFacts } from './report.js';
+import { GpuStore, HostStore, type Operand } from './store.js';
+import type { PerfComm } from './sweep.js';
+
+export interface OpenRanks {
+  readonly comms: readonly PerfComm[];
+  readonly facts: RunFacts;
+  readonly storeFactory: (dtype: DataType) => StoreFactory;
+  close(): Promise<void>;
+}
+
+/** Runs the collective of `shape` on a webccl communicator (sendrecv: to the next rank, from the previous). */
+function runCollective(comm: Communicator, shape: CallShape, send: Operand, recv: Operand): Promise<void> {
+  const { dtype, op, root } = shape;
+  const count = shape.layout.callCount;
+  switch (shape.collective) {
+    case 'allreduce': return comm.allReduce(send, recv, count, dtype, op);
+    case 'allgather': return comm.allGather(send, recv, count, dtype);
+    case 'reducescatter': return comm.reduceScatter(send, recv, count, dtype, op);
+    case 'broadcast': return comm.broadcast(send, recv, count, dtype, root);
+    case 'reduce': return comm.reduce(send, recv, count, dtype, op, root);
+    case 'alltoall': return comm.allToAll(send, recv, count, dtype);
+    case 'sendrecv': {
+      comm.groupStart();
+      const sent = comm.send(send, count, dtype, (comm.rank + 1) % comm.size);
+      const received = comm.recv(recv, count, dtype, (comm.rank - 1 + comm.size) % comm.size);
+      return comm.groupEnd().then(() => Promise.all([sent, received])).then(() => undefined);
+    }
+  }
+}
+
+function asPerfComm(comm: Communicator): PerfComm {
+  return {
+    rank: comm.rank,
+    size: comm.size,
+    run: (shape, send, recv) => runCollective(comm, shape, send, recv),
+    allGather: (async (values: Float32Array | Uint32Array) => {
+      const out = new (values.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(values.length * comm.size);
+      await comm.allGather(values, out, values.length, values instanceof Float32Array ? 'float32' : 'uint32');
+      return out;
+    }) as PerfComm['allGather'],
+    barrier: () => comm.barrier(),
+  };
+}
+
+/** --mem: gpu needs an adapter; auto takes one when there is one. */
+async function openDevice(options: PerfOptions): Promise<GPUDevice | undefined> {
+  if (options.mem === 'cpu') return undefined;
+  try {
+    return await createNodeDevice();
+  } catch (error) {
+    if (options.mem === 'gpu') throw error;
+    return undefined;
+  }
+}
+
+function envSize(): number | undefined {
+  const raw = process.env['WORLD_SIZE'];
+  return raw === undefined ? undefined : Number(raw);
+}
+
+async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined): Promise<Communicator[]> {
+  const common = { algorithm: options.algorithm, ...(device !== undefined ? { device } : {}) };
+  if (options.transport === 'inproc') {
+    if (process.env['RANK'] !== undefined && options.np === undefined) {
+      throw new Error('--transport inproc runs every rank in this one process: use --np N instead of a launcher');
+    }
+    const size = options.np ?? 1;
+    const id = await getUniqueId({ transport: 'inproc' });
+    return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...common })));
+  }
+  if (process.env['RANK'] !== undefined) return [await Communicator.fromEnv(common)];
+  if ((envSize() ?? 1) !== 1) throw new Error('WORLD_SIZE is set but RANK is not');
+  const id = await getUniqueId({ transport: 'websocket' });
+  return [await Communicator.init({ id, rank: 0, size: 1, ...common })];
+}
+
+export async function openRanks(options: PerfOptions): Promise<OpenRanks> {
+  const device = await openDevice(options);
+  const comms = await openCommunicators(options, device);
+  const first = comms[0]!;
+  return {
+    comms: comms.map(asPerfComm),
+    facts: {
+      ranks: first.size, transport: first.transport.description, algorithm: options.algorithm,
+      mem: device !== undefined ? 'gpu' : 'cpu', device: device !== undefined ? adapterName(device) : 'cpu',
+      bufferutil: bufferutilLoaded(),
+    },
+    storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length)),
+    async close() {
+      await Promise.all(comms.map((comm) => comm.destroy()));
+      device?.destroy();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// webccl-perf: nccl-tests for webccl.
+//   webccl-perf allreduce -b 8 -e 128M -f 2 --np 4            4 local ranks over WebSockets
+//   webccl-perf allreduce --np 4 --transport inproc            4 ranks inside this process
+//   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
+// Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
+import { launchRanks } from './launch.js';
+import { parsePerfArgs, PERF_USAGE, type PerfOptions } from './perf/args.js';
+import { openRanks } from './perf/ranks.js';
+import { PerfOutput } from './perf/output.js';
+import { runSweep } from './perf/sweep.js';
+import { totalWrong } from './perf/results.js';
+
+/** --np with the websocket transport: become mpirun, start N copies of this command as ranks. */
+async function launchSelf(np: number): Promise<number> {
+  const result = await launchRanks({
+    np, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], inheritRank0: true,
+  });
+  if (result.reason !== undefined) console.error(`webccl-perf: ${result.reason}; stopped the other ranks`);
+  return result.exitCode;
+}
+
+async function runRanks(options: PerfOptions): Promise<number> {
+  const ranks = await openRanks(options);
+  try {
+    const output = ranks.comms[0]!.rank === 0 ? new PerfOutput(options, ranks.facts) : undefined;
+    output?.begin();
+    // In-process ranks run their loops concurrently; rank 0 (if here) reports.
+    const results = await Promise.all(ranks.comms.map((comm) => runSweep(comm, options, ranks.storeFactory, comm.rank === 0 ? output?.hooks() : {})));
+    const rows = results[0]!;
+    await output?.end(rows);
+    return options.check && totalWrong(rows) > 0 ? 1 : 0;
+  } finally {
+    await ranks.close();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: PerfOptions | 'help';
+  try {
+    options = parsePerfArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`webccl-perf: ${(error as Error).message}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(PERF_USAGE);
+    return 0;
+  }
+  const isLaunchedRank = process.env['RANK'] !== undefined;
+  if (options.np !== undefined && options.transport === 'websocket' && !isLaunchedRank) return launchSelf(options.np);
+  return runRanks(options);
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  console.error(`webccl-perf: rank ${process.env['RANK'] ?? 0}: ${(error as Error).stack ?? String(error)}`);
+  process.exitCode = 1;
+}
