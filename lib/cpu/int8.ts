@@ -52,10 +52,10 @@ export function int8ScaleBits(absmaxBits: number): number {
 }
 
 export function int8Quantize(
-  x: Float32Array, count: number, blockSize: number,
-  out: Int8Blocks = { packed: new Uint32Array(int8PackedWords(count)), scales: new Float32Array(blockCount(count, blockSize)) },
+  x: Float32Array, count: number, blockSize: number, out?: Int8Blocks,
 ): Int8Blocks {
   checkArguments('int8 quantize', count, blockSize);
+  out ??= { packed: new Uint32Array(int8PackedWords(count)), scales: new Float32Array(blockCount(count, blockSize)) };
   checkArrayLength('int8 quantize: x', x, count);
   checkArrayLength('int8 quantize: packed', out.packed, int8PackedWords(count));
   checkArrayLength('int8 quantize: scales', out.scales, blockCount(count, blockSize));
@@ -78,9 +78,10 @@ export function int8Quantize(
 }
 
 export function int8Dequantize(
-  packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out = new Float32Array(count),
+  packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
   checkArguments('int8 dequantize', count, blockSize);
+  out ??= new Float32Array(count);
   checkArrayLength('int8 dequantize: packed', packed, int8PackedWords(count));
   checkArrayLength('int8 dequantize: scales', scales, blockCount(count, blockSize));
   checkArrayLength('int8 dequantize: out', out, count);

@@ -56,10 +56,10 @@ export function onebitInverseLength(length: number): number {
 
 /** Compresses x + residual into signs and scales, and overwrites residual with what was lost. */
 export function onebitCompress(
-  x: Float32Array, residual: Float32Array, count: number, blockSize: number,
-  out: OnebitBlocks = { signs: new Uint32Array(onebitSignWords(count)), scales: new Float32Array(blockCount(count, blockSize)) },
+  x: Float32Array, residual: Float32Array, count: number, blockSize: number, out?: OnebitBlocks,
 ): OnebitBlocks {
   checkArguments('onebit compress', count, blockSize);
+  out ??= { signs: new Uint32Array(onebitSignWords(count)), scales: new Float32Array(blockCount(count, blockSize)) };
   checkArrayLength('onebit compress: x', x, count);
   checkArrayLength('onebit compress: residual', residual, count);
   checkArrayLength('onebit compress: signs', out.signs, onebitSignWords(count));
@@ -104,9 +104,10 @@ export function onebitCompress(
 
 /** y_i = ±scale of its block, by its sign bit. */
 export function onebitDecompress(
-  signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out = new Float32Array(count),
+  signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
   checkArguments('onebit decompress', count, blockSize);
+  out ??= new Float32Array(count);
   checkArrayLength('onebit decompress: signs', signs, onebitSignWords(count));
   checkArrayLength('onebit decompress: scales', scales, blockCount(count, blockSize));
   checkArrayLength('onebit decompress: out', out, count);

@@ -70,10 +70,11 @@ export function switchmlElementExponent(bits: number): number {
 
 /** The local exponent of every block of x[0..count). */
 export function switchmlBlockExponents(
-  x: Float32Array, count: number, blockSize: number, out = new Int32Array(blockCount(count, blockSize)),
+  x: Float32Array, count: number, blockSize: number, out?: Int32Array,
 ): Int32Array {
   checkCount('switchml exponents', count);
   checkBlockSize('switchml exponents', blockSize);
+  out ??= new Int32Array(blockCount(count, blockSize));
   checkArrayLength('switchml exponents: x', x, count);
   checkArrayLength('switchml exponents: out', out, blockCount(count, blockSize));
   const bits = bitsOf(x);
@@ -99,9 +100,10 @@ export function switchmlHasNonFinite(exponents: Int32Array): boolean {
 
 /** q for every element, given the agreed exponents. */
 export function switchmlQuantize(
-  x: Float32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out = new Int32Array(count),
+  x: Float32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out?: Int32Array,
 ): Int32Array {
   checkCount('switchml quantize', count);
+  out ??= new Int32Array(count);
   checkBlockSize('switchml quantize', blockSize);
   const budget = switchmlWorkerBudget(workers);
   checkArrayLength('switchml quantize: x', x, count);
@@ -114,9 +116,10 @@ export function switchmlQuantize(
 
 /** y for every element of an n-worker sum, given the agreed exponents. */
 export function switchmlDequantize(
-  sums: Int32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out = new Float32Array(count),
+  sums: Int32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out?: Float32Array,
 ): Float32Array {
   checkCount('switchml dequantize', count);
+  out ??= new Float32Array(count);
   checkBlockSize('switchml dequantize', blockSize);
   const factor = switchmlDequantizeFactor(workers);
   checkArrayLength('switchml dequantize: sums', sums, count);

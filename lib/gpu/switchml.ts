@@ -9,7 +9,7 @@
 // InvalidArgument and records nothing); `gpu*` submit and resolve when the GPU is done.
 // A buffer a kernel writes must hold no other region of the same call.
 import { f32ToBits } from '../cpu/half.js';
-import { blockCount, checkBlockSize, checkCount } from '../cpu/blocks.js';
+import { checkBlockSize, checkCount } from '../cpu/blocks.js';
 import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
@@ -139,9 +139,4 @@ function prepareElementwise(
 function checkLayout(what: string, count: number, blockSize: number): void {
   checkCount(what, count);
   checkBlockSize(what, blockSize);
-}
-
-/** Bytes of the per-block exponent array for count elements. */
-export function switchmlExponentBytes(count: number, blockSize: number): number {
-  return blockCount(count, blockSize) * 4;
 }

@@ -1,0 +1,99 @@
+// Block int8 codec on the GPU (shaders/int8.wgsl): the format and precision bound of
+// lib/cpu/int8.ts, bit for bit. `encode*` record into a caller's encoder (arguments are checked
+// first: a bad call throws InvalidArgument and records nothing); `gpu*` submit and resolve when
+// the GPU is done. A buffer a kernel writes must hold no other region of the same call.
+import { f32ToBits } from '../cpu/half.js';
+import { checkBlockSize, checkCount } from '../cpu/blocks.js';
+import { INT8_BLOCK_MULTIPLE, INT8_INVERSE_LEVELS, INT8_LEVELS, INT8_MIN_ABSMAX_BITS } from '../cpu/int8.js';
+import type { GpuContext } from './context.js';
+import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { checkWorkgroupSize, type KernelOptions } from './options.js';
+import type { GpuRegion } from './region.js';
+import int8Source from '../../shaders/int8.wgsl';
+
+export interface Int8QuantizeArgs {
+  /** count f32 values. */
+  readonly src: GpuRegion;
+  /** Receives ceil(count / 4) words of 4 signed bytes. */
+  readonly packed: GpuRegion;
+  /** Receives one f32 scale per block. */
+  readonly scales: GpuRegion;
+  readonly count: number;
+  /** A multiple of 4. */
+  readonly blockSize: number;
+}
+
+export interface Int8DequantizeArgs {
+  readonly packed: GpuRegion;
+  readonly scales: GpuRegion;
+  /** Receives count f32 values. */
+  readonly dst: GpuRegion;
+  readonly count: number;
+  readonly blockSize: number;
+}
+
+const PRELUDE = [
+  `const LEVELS = ${INT8_LEVELS}u;`,
+  `const INVERSE_LEVELS_BITS = 0x${f32ToBits(INT8_INVERSE_LEVELS).toString(16)}u;`,
+  `const MIN_ABSMAX_BITS = 0x${INT8_MIN_ABSMAX_BITS.toString(16)}u;`,
+];
+
+type Recorder = (encoder: GPUCommandEncoder) => void;
+
+export function encodeInt8Quantize(ctx: GpuContext, encoder: GPUCommandEncoder, args: Int8QuantizeArgs, options: KernelOptions = {}): void {
+  prepareQuantize(ctx, args, options)(encoder);
+}
+
+export function encodeInt8Dequantize(ctx: GpuContext, encoder: GPUCommandEncoder, args: Int8DequantizeArgs, options: KernelOptions = {}): void {
+  prepareDequantize(ctx, args, options)(encoder);
+}
+
+export async function gpuInt8Quantize(ctx: GpuContext, args: Int8QuantizeArgs, options: KernelOptions = {}): Promise<void> {
+  await ctx.run(prepareQuantize(ctx, args, options));
+}
+
+export async function gpuInt8Dequantize(ctx: GpuContext, args: Int8DequantizeArgs, options: KernelOptions = {}): Promise<void> {
+  await ctx.run(prepareDequantize(ctx, args, options));
+}
+
+function prepareQuantize(ctx: GpuContext, args: Int8QuantizeArgs, options: KernelOptions): Recorder {
+  const what = 'int8 quantize';
+  checkLayout(what, args.count, args.blockSize);
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
+    { name: 'src', region: args.src, writable: false, words: wordsPerElement },
+    { name: 'packed', region: args.packed, writable: true, words: packedWords(4) },
+    { name: 'scales', region: args.scales, writable: true, words: wordsPerBlock(args.blockSize) },
+  ], options.maxBindingBytes);
+  const variant = codecVariant(int8Source, 'quantize', workgroupSize, PRELUDE);
+  return (encoder) => {
+    for (const piece of pieces) {
+      // One workgroup per block.
+      const params = new Uint32Array([piece.elements, args.blockSize, ...piece.wordOffsets]);
+      ctx.dispatch(encoder, variant, params, piece.storage, piece.blocks * workgroupSize);
+    }
+  };
+}
+
+function prepareDequantize(ctx: GpuContext, args: Int8DequantizeArgs, options: KernelOptions): Recorder {
+  const what = 'int8 dequantize';
+  checkLayout(what, args.count, args.blockSize);
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
+    { name: 'packed', region: args.packed, writable: false, words: packedWords(4) },
+    { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
+    { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
+  ], options.maxBindingBytes);
+  const variant = codecVariant(int8Source, 'dequantize', workgroupSize, PRELUDE);
+  return (encoder) => {
+    for (const piece of pieces) {
+      const params = new Uint32Array([args.blockSize, ...piece.wordOffsets]);
+      ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
+    }
+  };
+}
+
+function checkLayout(what: string, count: number, blockSize: number): void {
+  checkCount(what, count);
+  checkBlockSize(what, blockSize, INT8_BLOCK_MULTIPLE);
+}
