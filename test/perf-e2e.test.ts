@@ -1,0 +1,73 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
+import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
+import { HostStore } from '../bench/perf/store.js';
+import type { PerfReport } from '../bench/perf/report.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'webccl-perf-test-'));
+
+function perf(...args: string[]) {
+  const json = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-perf.ts', ...args, '-J', json],
+    { encoding: 'utf8', timeout: 60_000 });
+  const report = run.status === 0 || run.status === 1 ? JSON.parse(readFileSync(json, 'utf8')) as PerfReport : undefined;
+  return { ...run, report };
+}
+
+function options(...argv: string[]): PerfOptions {
+  const parsed = parsePerfArgs(argv);
+  if (parsed === 'help') throw new Error('help');
+  return parsed;
+}
+
+test('#wrong is real: a collective that does nothing is caught', async () => {
+  // One rank whose "allreduce" never writes: out of place the receive buffer keeps its poison.
+  const idle: PerfComm = {
+    rank: 0, size: 1,
+    run: async () => {},
+    allGather: (async (values: Float32Array | Uint32Array) => values) as PerfComm['allGather'],
+    barrier: async () => {},
+  };
+  const rows = await runSweep(idle, options('allreduce', '-b', '64', '-e', '64', '-n', '1', '-w', '0'), (dtype) => (n) => new HostStore(dtype, n));
+  assert.is(rows[0]!.outOfPlace.wrong, 16);
+  assert.is(rows[0]!.inPlace.wrong, 0); // in place, the input already is the 1-rank result
+});
+
+test('every collective, every dtype and op, 3 in-process ranks: #wrong 0', () => {
+  for (const collective of ['allreduce', 'allgather', 'reducescatter', 'broadcast', 'reduce', 'alltoall', 'sendrecv']) {
+    const run = perf(collective, '--np', '3', '--transport', 'inproc', '--mem', 'cpu', '-b', '4', '-e', '40K', '-f', '10',
+      '-n', '1', '-w', '0', '-c', '1', '-d', 'all', '-o', 'all', '-r', '2');
+    assert.is(run.status, 0, `${collective}: ${run.stderr}`);
+    assert.is(run.report!.wrong, 0, collective);
+    assert.ok(run.report!.rows.length >= 5 * 5, `${collective}: ${run.report!.rows.length} rows`);
+    assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+  }
+});
+
+test('table and JSON agree; header states the run', () => {
+  const run = perf('allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '1K', '-e', '4K', '-f', '2', '-n', '3', '-w', '1');
+  assert.is(run.status, 0, run.stderr);
+  const report = run.report!;
+  assert.equal(report.rows.map((r) => r.bytes), [1024, 2048, 4096]);
+  assert.is(report.ranks, 2);
+  assert.is(report.transport, 'inproc');
+  assert.match(run.stdout, /# ranks: 2 {2}transport: inproc {2}algorithm: auto {2}memory: cpu {2}device: cpu {2}bufferutil: (loaded|not loaded)/);
+  const row = run.stdout.split('\n').find((line) => /^\s+4096\s+1024\s+float\s+sum\s+-1/.test(line));
+  assert.ok(row, run.stdout);
+  assert.match(run.stdout, /# Avg bus bandwidth {4}: [\d.e-]+/);
+});
+
+test('bad flags exit 2 with a clear message', () => {
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-perf.ts', 'allreduce', '-b', 'huge'], { encoding: 'utf8' });
+  assert.is(run.status, 2);
+  assert.match(run.stderr, /webccl-perf: -b: "huge" is not a size/);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
