@@ -26,3 +26,8 @@ export {
 } from './gpu/reduce.js';
 export { encodeCastFromFloat32, encodeCastToFloat32, gpuCastFromFloat32, gpuCastToFloat32 } from './gpu/cast.js';
 export { encodePackBits, encodeUnpackBits, gpuPackBits, gpuUnpackBits } from './gpu/bitpack.js';
+// Rendezvous ids and platform-neutral clients (inject a WebSocket constructor where there is no global one).
+export { formatUniqueId, parseUniqueId, generateSecret, type UniqueId } from './rendezvous/unique-id.js';
+export { StoreClient, type StoreClientOptions } from './rendezvous/store-client.js';
+export type { WebSocketConstructor, WebSocketLike } from './rendezvous/web-socket-like.js';
+export { connectRelay, type RelayTransportOptions } from './transport/websocket/relay-client.js';

@@ -2,3 +2,10 @@
 // `webgpu` package, listening sockets, spawning ranks).
 export * from './index.core.js';
 export { createNodeDevice } from './gpu/node-device.js';
+// Rendezvous server and websocket mesh (Node only); getUniqueId/init use them for webccl:// ids.
+export { RendezvousServer, type RendezvousServerOptions } from './rendezvous/rendezvous-server.js';
+export { nodeWebSocket } from './rendezvous/node-web-socket.js';
+export { connectWebSocketMesh, type WebSocketMeshOptions } from './transport/websocket/websocket-mesh.js';
+import { registerWorldProvider as registerNodeWorld } from './comm/world.js';
+import { nodeWebSocketWorld } from './transport/websocket/node-world.js';
+registerNodeWorld(nodeWebSocketWorld);

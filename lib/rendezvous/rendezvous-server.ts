@@ -2,7 +2,7 @@
 // WebSocket port, like torch's TCPStore. Started in-process by rank 0 (getUniqueId) or
 // standalone with `webccl serve`. Every connection must open with a hello carrying the secret.
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
@@ -28,6 +28,11 @@ export interface RendezvousServerOptions {
   /** How long a connection may stay silent before its hello. */
   readonly helloTimeoutMs?: number;
   readonly limits?: Partial<WireLimits>;
+  /**
+   * Do not keep the process alive just for listening (getUniqueId's in-process server: the
+   * process lives as long as its ranks do). Open connections still keep it alive.
+   */
+  readonly unref?: boolean;
 }
 
 export class RendezvousServer {
@@ -35,6 +40,7 @@ export class RendezvousServer {
   private readonly relay: RelayHub;
 
   private constructor(
+    private readonly http: Server,
     private readonly server: WebSocketServer,
     readonly host: string,
     readonly port: number,
@@ -54,13 +60,15 @@ export class RendezvousServer {
   static async start(options: RendezvousServerOptions = {}): Promise<RendezvousServer> {
     const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
     const limits = withLimits(options.limits);
-    const server = new WebSocketServer({ host, port: options.port ?? 0, perMessageDeflate: false, maxPayload: maxWebSocketPayload(limits) });
+    const http = createServer((_, response) => response.writeHead(426).end('webccl rendezvous: WebSocket only\n'));
     await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', (error) => reject(systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error)));
+      http.once('error', (error) => reject(systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error)));
+      http.listen(options.port ?? 0, host, resolve);
     });
-    const { port } = server.address() as AddressInfo;
-    const started = new RendezvousServer(server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? 10_000, limits);
+    if (options.unref) http.unref();
+    const server = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxWebSocketPayload(limits) });
+    const { port } = http.address() as AddressInfo;
+    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? 10_000, limits);
     log.info(`rendezvous server listening on ${host}:${port}`);
     return started;
   }
@@ -68,7 +76,8 @@ export class RendezvousServer {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     for (const client of this.server.clients) client.terminate();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {

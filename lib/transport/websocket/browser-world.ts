@@ -1,0 +1,16 @@
+// The `webccl://` world in a browser: a page cannot listen, so the id must come from a running
+// server (`npx webccl serve`, or a Node rank's getUniqueId) and ranks talk through its relay.
+import type { WorldProvider } from '../../comm/world.js';
+import { invalidUsage } from '../../errors.js';
+import { connectRelay } from './relay-client.js';
+
+export const browserRelayWorld: WorldProvider = {
+  scheme: 'webccl://',
+  transport: 'websocket',
+  async createId() {
+    throw invalidUsage('getUniqueId: a browser cannot host the rendezvous server; start one with `npx webccl serve` and pass its id to every rank');
+  },
+  connect(id, rank, size, { timeoutMs }) {
+    return connectRelay({ id, rank, size, timeoutMs });
+  },
+};

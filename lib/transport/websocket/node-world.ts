@@ -1,0 +1,27 @@
+// The `webccl://` world in Node: getUniqueId starts a rendezvous server in this process and
+// every rank joins a websocket mesh through it. Registered by the Node entry.
+import type { WorldProvider } from '../../comm/world.js';
+import { invalidArgument } from '../../errors.js';
+import { RendezvousServer } from '../../rendezvous/rendezvous-server.js';
+import { connectWebSocketMesh } from './websocket-mesh.js';
+
+function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== type) throw invalidArgument(`getUniqueId: option ${name} must be a ${type}`);
+  return value as T;
+}
+
+export const nodeWebSocketWorld: WorldProvider = {
+  scheme: 'webccl://',
+  transport: 'websocket',
+  async createId(options) {
+    const host = optional<string>(options['host'], 'string', 'host');
+    const port = optional<number>(options['port'], 'number', 'port');
+    // Unreferenced: the server lives while ranks are connected, and never holds the process alone.
+    const server = await RendezvousServer.start({ ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), unref: true });
+    return server.id;
+  },
+  connect(id, rank, size, { timeoutMs }) {
+    return connectWebSocketMesh({ id, rank, size, timeoutMs });
+  },
+};
