@@ -8,6 +8,8 @@
 //   const LANES: u32;              elements per word (1 or 2)
 //   const IS_FLOAT: bool;
 //   const OP: u32;                 OP_SUM, OP_PROD, OP_MIN, OP_MAX or OP_PREMUL_SUM
+//   const INPUTS: u32;             1 .. MAX_INPUTS (a constant, so the fold over inputs unrolls
+//                                  and input_word's switch folds away)
 // shaders/half.wgsl (the 16-bit codecs) and shaders/common.wgsl are prepended as well.
 
 const STORAGE_WORD = 0u;
@@ -26,13 +28,12 @@ struct Params {
   threads: u32,       // words of dst to write (set by GpuContext.dispatch)
   count: u32,         // elements; with 2 lanes the last word may hold only one
   dst_offset: u32,    // in words, from the start of the dst binding
-  inputs: u32,        // 1 .. MAX_INPUTS
   scalar: u32,        // premulSum's factor, bits of an Acc
   first_scaled: u32,  // 1: multiply input 0 by the scalar
   divisor: u32,       // 1: no final division
   inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
   via_dst: u32,       // bit j: input j lies in dst's buffer and is read through the dst binding
-  offsets: array<vec4u, 2>, // word offset of input j within its binding
+  offsets: array<vec4u, 2>, // word offset of input j within its binding (starts at word 8)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -112,7 +113,7 @@ fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec
     acc[lane] = widen(first, lane);
     if (params.first_scaled != 0u) { acc[lane] = acc[lane] * bitcast<Acc>(params.scalar); }
   }
-  for (var j = 1u; j < params.inputs; j++) {
+  for (var j = 1u; j < INPUTS; j++) {
     let word = input_word(j, w);
     for (var lane = 0u; lane < LANES; lane++) { acc[lane] = combine(acc[lane], widen(word, lane)); }
   }

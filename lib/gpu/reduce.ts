@@ -91,6 +91,7 @@ function reduceVariant(plan: ReductionPlan, workgroupSize: number): KernelVarian
       `const LANES = ${4 / elementBytes(plan.dtype)}u;`,
       `const IS_FLOAT = ${isFloat(plan.dtype)};`,
       `const OP = ${OP[plan.combine]};`,
+      `const INPUTS = ${plan.inputs}u;`,
     ],
   };
 }
@@ -128,10 +129,10 @@ function prepare(
       const bound = bindWithDst(ctx, { region: dst, skip, bytes }, inputs.map((input) => ({ region: input, skip, bytes })));
       const storage = [bound.dst.resource, ...bound.inputs.map((input) => input.resource ?? placeholderBinding(ctx.device))];
       while (storage.length < MAX_INPUTS + 1) storage.push(placeholderBinding(ctx.device));
-      // Params after word 0 (the thread count, written by dispatch); input offsets start at word 12.
-      const params = new Uint32Array(19);
-      params.set([piece.count, bound.dst.wordOffset, plan.inputs, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
-      params.set(bound.inputs.map((input) => input.wordOffset), 11);
+      // Params after word 0 (the thread count, written by dispatch); input offsets start at word 8.
+      const params = new Uint32Array(15);
+      params.set([piece.count, bound.dst.wordOffset, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
+      params.set(bound.inputs.map((input) => input.wordOffset), 7);
       ctx.dispatch(encoder, variant, params, storage, Math.ceil(piece.count / lanes));
     }
   };
