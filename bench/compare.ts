@@ -5,7 +5,7 @@
 //
 //   npm run bench:compare -- [--np 2|4] [-b 8] [-e 64M] [-f 2] [-n 20] [-w 3] [--json FILE]
 import { writeFile } from 'node:fs/promises';
-import { cpus, hostname } from 'node:os';
+import { cpus, hostname, loadavg } from 'node:os';
 import { parseBytes, sweepSizes } from './perf/sizes.js';
 import { measureGloo } from './compare/gloo.js';
 import { measureMpi } from './compare/mpi.js';
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     ['gloo', () => measureGloo(sweep)],
     ['mpi', () => measureMpi(sweep)],
   ];
+  // Other work on the machine distorts every number: say how busy it was.
+  const loadBefore = loadavg()[0]!;
   const results: PeerResult[] = [];
   // One after the other: they would otherwise fight over the same cores.
   for (const [name, measure] of contestants) {
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
   const sizes = sweepSizes(sweep);
   const lines = [
     `# machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, bufferutil ${bufferutilLoaded() ? 'loaded' : 'not loaded'}`,
-    `# iterations ${sweep.iters}, warmup ${sweep.warmup}; time = mean over ranks of each rank's time per call`,
+    `# iterations ${sweep.iters}, warmup ${sweep.warmup}; time = mean over ranks of each rank's time per call; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`,
     ...comparisonTable(results, webccl, sizes, sweep.ranks),
     ...latencyLines(results, webccl, sizes[0]!),
     ...missingLines(results),

@@ -19,7 +19,8 @@ export function runCommand(command: string, args: readonly string[], env?: Reado
   });
 }
 
-/** The last few lines of a failed command's stderr, for a one-line "not measured" reason. */
+/** The last few lines of a failed command's stderr (stack frames left out), for a one-line "not measured" reason. */
 export function tail(text: string, lines = 3): string {
-  return text.trim().split('\n').slice(-lines).join(' | ');
+  const meaningful = text.trim().split('\n').filter((line) => !/^\s+at /.test(line) && line.trim() !== '');
+  return meaningful.slice(-lines).join(' | ');
 }
