@@ -11,6 +11,7 @@ import { logger, type Logger } from '../log.js';
 import { readEnv, readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
 import type { CommBuffer, Located } from './buffers.js';
+import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { decodeConfig, encodeConfig, proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
@@ -390,7 +391,8 @@ export class Communicator implements LinkOwner, Endpoint {
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
-      await plan.run(ctx, memory);
+      // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
+      await Promise.all([plan.run(ctx, memory), plan.p2p ? undefined : ringCheck(link, this.rank, this.size)]);
     } catch (error) {
       const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
       this.health.fail(failure);
