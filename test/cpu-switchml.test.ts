@@ -46,6 +46,8 @@ test('quantize: hand-computed values, ties to even, subnormals, saturation', () 
   assert.equal(Array.from(switchmlQuantize(f32(0.5, 0.75, -0.25), i32(0), 3, 3, 2 ** 30)), [0, 1, 0]);
   // n = 2^29 gives M = 3: 0.5 * 3 = 1.5 is a tie and goes to even 2.
   assert.is(switchmlQuantize(f32(0.5), i32(0), 1, 1, 2 ** 29)[0], 2);
+  // n = 2047, M = 2^9 * 2049 = 1049088, emax 1: 1 gives M/2; 3 * 2^-9 gives 3073.5 -> 3074; 2^-9 gives 1024.5 -> 1024.
+  assert.equal(Array.from(switchmlQuantize(f32(1, 3 * 2 ** -9, 1, 2 ** -9), i32(1, 1), 4, 2, 2047)), [524544, 3074, 524544, 1024]);
   // An element above the agreed exponent (caller broke the contract) saturates at ±M.
   assert.is(switchmlQuantize(f32(-8), i32(1), 1, 1, 3)[0], -switchmlWorkerBudget(3));
   // Zeros quantize to 0 whatever the exponent.

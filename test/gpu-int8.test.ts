@@ -1,0 +1,66 @@
+// The block int8 kernels on the real device against the CPU codec, bit for bit. Sizes 0, 1,
+// odd and ragged, more than 65535 workgroups, regions at unaligned offsets, work split at the
+// binding limit, NaN/Inf/subnormal inputs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { int8Dequantize, int8PackedWords, int8Quantize } from '../lib/cpu/int8.js';
+import { encodeInt8Quantize, gpuInt8Dequantize, gpuInt8Quantize } from '../lib/gpu/int8.js';
+import type { KernelOptions } from '../lib/gpu/options.js';
+import { region } from '../lib/gpu/region.js';
+import { codecInputs } from './helpers/codec-inputs.js';
+import { Placed } from './helpers/codec-gpu.js';
+import { ctx, device } from './helpers/gpu.js';
+import { rejects } from './helpers/assert.js';
+
+async function roundTrip(count: number, blockSize: number, offset: number, options: KernelOptions = {}): Promise<void> {
+  const what = `count ${count}, block ${blockSize}, offset ${offset}`;
+  const input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true });
+  const want = int8Quantize(input, count, blockSize);
+  const x = new Placed(offset, input);
+  const packed = Placed.empty(offset + 4, int8PackedWords(count) * 4);
+  const scales = Placed.empty(offset + 8, want.scales.byteLength);
+  await gpuInt8Quantize(ctx, { src: x.region, packed: packed.region, scales: scales.region, count, blockSize }, options);
+  await packed.expect(want.packed, `${what}: packed`);
+  await scales.expect(want.scales, `${what}: scales`);
+
+  const y = Placed.empty(offset, count * 4);
+  await gpuInt8Dequantize(ctx, { packed: packed.region, scales: scales.region, dst: y.region, count, blockSize }, options);
+  await y.expect(int8Dequantize(want.packed, want.scales, count, blockSize), `${what}: dequantize`);
+  for (const placed of [x, packed, scales, y]) placed.destroy();
+}
+
+test('sizes 0, 1, odd and ragged, at offset 0', async () => {
+  for (const count of [0, 1, 7, 1001]) await roundTrip(count, 36, 0);
+  await roundTrip(4096, 256, 0);
+});
+
+test('regions at offsets that are not binding-aligned; workgroups smaller than blocks', async () => {
+  await roundTrip(1001, 64, 4, { workgroupSize: 16 });
+  await roundTrip(515, 4, 260);
+});
+
+test('more than 65535 workgroups (2-D grid), per element and per block', async () => {
+  await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { workgroupSize: 4 });
+});
+
+test('work split into pieces at the binding limit', async () => {
+  await roundTrip(5000, 64, 20, { maxBindingBytes: 2048 });
+});
+
+test('bad arguments are rejected before anything is recorded', async () => {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const a = device.createBuffer({ size: 1024, usage });
+  const b = device.createBuffer({ size: 1024, usage });
+  const c = device.createBuffer({ size: 64, usage });
+  const base = { src: region(a), packed: region(b), scales: region(c), count: 64, blockSize: 8 };
+  const encoder = device.createCommandEncoder();
+  assert.throws(() => encodeInt8Quantize(ctx, encoder, { ...base, packed: region(b, 6) }), /int8 quantize: packed: byte offset 6/);
+  assert.throws(() => encodeInt8Quantize(ctx, encoder, { ...base, count: 80, blockSize: 4 }), /int8 quantize: scales: needs 80 bytes at offset 0 but the buffer holds 64/);
+  assert.throws(() => encodeInt8Quantize(ctx, encoder, { ...base, blockSize: 2 }), /block size 2 is not a multiple of 4/);
+  assert.throws(() => encodeInt8Quantize(ctx, encoder, { ...base, scales: region(b, 512) }), /packed and scales are in the same buffer/);
+  encoder.finish();
+  await rejects(gpuInt8Dequantize(ctx, { packed: region(b), scales: region(c), dst: region(a), count: 300, blockSize: 4 }), /InvalidArgument: int8 dequantize: scales: needs 300 bytes/);
+  for (const buffer of [a, b, c]) buffer.destroy();
+});
+
+test.run();

@@ -1,0 +1,116 @@
+// The SwitchML kernels on the real device against the CPU codec, bit for bit: block exponents,
+// quantize with agreed exponents, dequantize of a 3-worker sum. Sizes 0, 1, odd, ragged, more
+// than 65535 workgroups, regions at unaligned offsets, work split at the binding limit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { switchmlBlockExponents, switchmlDequantize, switchmlMergeExponents, switchmlQuantize } from '../lib/cpu/switchml.js';
+import {
+  encodeSwitchmlQuantize, gpuSwitchmlBlockExponents, gpuSwitchmlDequantize, gpuSwitchmlQuantize,
+} from '../lib/gpu/switchml.js';
+import type { KernelOptions } from '../lib/gpu/options.js';
+import { region } from '../lib/gpu/region.js';
+import { codecInputs } from './helpers/codec-inputs.js';
+import { Placed } from './helpers/codec-gpu.js';
+import { ctx, device } from './helpers/gpu.js';
+import { rejects } from './helpers/assert.js';
+
+const WORKERS = 3;
+
+async function roundTrip(count: number, blockSize: number, offset: number, options: KernelOptions = {}): Promise<void> {
+  const what = `count ${count}, block ${blockSize}, offset ${offset}`;
+  const blocks = Math.ceil(count / blockSize);
+  const xs = Array.from({ length: WORKERS }, (_, w) => codecInputs(count, count + 17 * w, { band: 29, nonFinite: w === 0 }));
+  const x = new Placed(offset, xs[0]!);
+  const exponents = Placed.empty(offset + 4, blocks * 4);
+  await gpuSwitchmlBlockExponents(ctx, { src: x.region, exponents: exponents.region, count, blockSize }, options);
+  const local = switchmlBlockExponents(xs[0]!, count, blockSize);
+  await exponents.expect(local, `${what}: exponents`);
+
+  const agreed = local.slice();
+  for (const other of xs.slice(1)) switchmlMergeExponents(agreed, switchmlBlockExponents(other, count, blockSize));
+  const agreedOnGpu = new Placed(offset + 8, agreed);
+  const q = Placed.empty(offset, count * 4);
+  await gpuSwitchmlQuantize(ctx, { src: x.region, exponents: agreedOnGpu.region, dst: q.region, count, blockSize, workers: WORKERS }, options);
+  await q.expect(switchmlQuantize(xs[0]!, agreed, count, blockSize, WORKERS), `${what}: quantize`);
+
+  const sums = new Int32Array(count);
+  for (const other of xs) {
+    const contribution = switchmlQuantize(other, agreed, count, blockSize, WORKERS);
+    for (let i = 0; i < count; i++) sums[i] = sums[i]! + contribution[i]!;
+  }
+  const sumsOnGpu = new Placed(offset + 12, sums);
+  const y = Placed.empty(offset + 4, count * 4);
+  await gpuSwitchmlDequantize(ctx, { src: sumsOnGpu.region, exponents: agreedOnGpu.region, dst: y.region, count, blockSize, workers: WORKERS }, options);
+  await y.expect(switchmlDequantize(sums, agreed, count, blockSize, WORKERS), `${what}: dequantize`);
+  for (const placed of [x, exponents, agreedOnGpu, q, sumsOnGpu, y]) placed.destroy();
+}
+
+test('sizes 0, 1, odd and ragged, at offset 0', async () => {
+  for (const count of [0, 1, 7, 1001]) await roundTrip(count, 37, 0);
+  await roundTrip(4096, 256, 0);
+});
+
+test('regions at offsets that are not binding-aligned', async () => {
+  await roundTrip(1001, 64, 4);
+  await roundTrip(513, 1, 260);
+});
+
+test('more than 65535 workgroups (2-D grid), per element and per block', async () => {
+  const count = (ctx.maxWorkgroupsPerDimension + 1) * 4 + 3;
+  await roundTrip(count, 4, 4, { workgroupSize: 4 });
+});
+
+test('work split into pieces at the binding limit', async () => {
+  await roundTrip(5000, 64, 20, { maxBindingBytes: 2048 });
+});
+
+test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => {
+  // Powers of two and odd multiples of halves: exact ties for small budgets M and at the block top.
+  const values = [];
+  for (let e = -149; e <= 127; e++) values.push(2 ** e, -(2 ** e) * 1.5, 2 ** e * 2.5);
+  const powers = Float32Array.from(values);
+  const cases = [1, 2, 3, 2 ** 29, 2 ** 30, 2 ** 31 - 1].flatMap((workers) => [
+    { x: powers, blockSize: 1, workers }, { x: powers, blockSize: 3, workers },
+  ]);
+  // n = 2047 gives M = 2^9 * 2049: j * 2^-10 * M (j odd) is a tie 8 bits below the block top,
+  // rounding up for j = 3, 7, ... (odd kept part) and down for j = 1, 5, ...
+  const below = Float32Array.from([1, 3, 1, -7, 1, 5, 1, 1].map((v, i) => (i % 2 ? v * 2 ** -9 : v)));
+  cases.push({ x: below, blockSize: 2, workers: 2047 });
+  for (const { x, blockSize, workers } of cases) {
+    const count = x.length;
+    const exponents = switchmlBlockExponents(x, count, blockSize);
+    const src = new Placed(0, x);
+    const agreed = new Placed(4, exponents);
+    const q = Placed.empty(8, count * 4);
+    await gpuSwitchmlQuantize(ctx, { src: src.region, exponents: agreed.region, dst: q.region, count, blockSize, workers });
+    const want = switchmlQuantize(x, exponents, count, blockSize, workers);
+    await q.expect(want, `workers ${workers}, block ${blockSize}: quantize`);
+    const y = Placed.empty(0, count * 4);
+    await gpuSwitchmlDequantize(ctx, { src: q.region, exponents: agreed.region, dst: y.region, count, blockSize, workers });
+    await y.expect(switchmlDequantize(want, exponents, count, blockSize, workers), `workers ${workers}, block ${blockSize}: dequantize`);
+    for (const placed of [src, agreed, q, y]) placed.destroy();
+  }
+});
+
+test('bad arguments are rejected before anything is recorded', async () => {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const a = device.createBuffer({ size: 1024, usage });
+  const b = device.createBuffer({ size: 1024, usage });
+  const c = device.createBuffer({ size: 64, usage });
+  const base = { src: region(a), exponents: region(b), dst: region(c), count: 16, blockSize: 8, workers: 2 };
+  const encoder = device.createCommandEncoder();
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, src: region(a, 2) }), /switchml quantize: src: byte offset 2 is not a non-negative multiple of 4/);
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, count: 17 }), /switchml quantize: dst: needs 68 bytes at offset 0 but the buffer holds 64/);
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, blockSize: 0 }), /block size 0 is not an integer/);
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, workers: 0 }), /workers 0 is not an integer in \[1/);
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, dst: region(a, 512) }), /dst and src are in the same buffer/);
+  assert.throws(() => encodeSwitchmlQuantize(ctx, encoder, { ...base, count: -1 }), /count -1/);
+  await rejects(gpuSwitchmlDequantize(ctx, { ...base, workers: 1.5 }), /InvalidArgument: .*workers 1.5/);
+  await rejects(gpuSwitchmlBlockExponents(ctx, { src: region(a), exponents: region(c), count: 200, blockSize: 1 }), /exponents: needs 800 bytes/);
+  encoder.finish();
+  // Nothing was recorded, and the device still works.
+  await roundTrip(9, 4, 0);
+  for (const buffer of [a, b, c]) buffer.destroy();
+});
+
+test.run();
