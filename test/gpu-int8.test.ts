@@ -12,9 +12,11 @@ import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
-async function roundTrip(count: number, blockSize: number, offset: number, options: KernelOptions = {}): Promise<void> {
+async function roundTrip(
+  count: number, blockSize: number, offset: number, options: KernelOptions = {},
+  input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true }),
+): Promise<void> {
   const what = `count ${count}, block ${blockSize}, offset ${offset}`;
-  const input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true });
   const want = int8Quantize(input, count, blockSize);
   const x = new Placed(offset, input);
   const packed = Placed.empty(offset + 4, int8PackedWords(count) * 4);
@@ -32,6 +34,13 @@ async function roundTrip(count: number, blockSize: number, offset: number, optio
 test('sizes 0, 1, odd and ragged, at offset 0', async () => {
   for (const count of [0, 1, 7, 1001]) await roundTrip(count, 36, 0);
   await roundTrip(4096, 256, 0);
+});
+
+test('rounding ties (127 x / a exactly k + 1/2) go to even', async () => {
+  // a = 1: x = (k + 0.5) / 127 is not dyadic, so ties need a = 127 * 2^j: x = k + 0.5 for a = 127.
+  const values = [127];
+  for (let k = 0; k < 127; k++) values.push(k + 0.5, -(k + 0.5), k);
+  await roundTrip(values.length, 4 * Math.ceil(values.length / 4), 0, {}, Float32Array.from(values));
 });
 
 test('regions at offsets that are not binding-aligned; workgroups smaller than blocks', async () => {
