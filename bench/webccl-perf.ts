@@ -4,6 +4,7 @@
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
 import { launchRanks } from './launch.js';
+import { hostRendezvous } from './rendezvous-env.js';
 import { parsePerfArgs, PERF_USAGE, type PerfOptions } from './perf/args.js';
 import { openRanks } from './perf/ranks.js';
 import { PerfOutput } from './perf/output.js';
@@ -12,8 +13,9 @@ import { totalWrong } from './perf/results.js';
 
 /** --np with the websocket transport: become mpirun, start N copies of this command as ranks. */
 async function launchSelf(np: number): Promise<number> {
+  const rendezvous = await hostRendezvous();
   const result = await launchRanks({
-    np, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], inheritRank0: true,
+    np, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], inheritRank0: true, ...rendezvous,
   });
   if (result.reason !== undefined) console.error(`webccl-perf: ${result.reason}; stopped the other ranks`);
   return result.exitCode;

@@ -3,6 +3,7 @@
 // their output with the rank, and exits non-zero (stopping the others) as soon as one fails.
 import { launchRanks, nodeArgsFor } from './launch.js';
 import { parseRunArgs, RUN_USAGE, type RunCommand } from './run-args.js';
+import { hostRendezvous } from './rendezvous-env.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -17,10 +18,9 @@ async function main(): Promise<void> {
     console.error(`webccl-run: ${(error as Error).message}`);
     process.exit(2);
   }
+  const rendezvous = await hostRendezvous(command.masterAddr, command.masterPort);
   const result = await launchRanks({
-    np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs],
-    ...(command.masterAddr !== undefined ? { masterAddr: command.masterAddr } : {}),
-    ...(command.masterPort !== undefined ? { masterPort: command.masterPort } : {}),
+    np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs], ...rendezvous,
   });
   if (result.reason !== undefined) console.error(`webccl-run: ${result.reason}; stopped the other ranks`);
   process.exitCode = result.exitCode;

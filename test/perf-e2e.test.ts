@@ -49,6 +49,16 @@ test('every collective, every dtype and op, 3 in-process ranks: #wrong 0', () =>
   }
 });
 
+test('websocket, 2 processes launched by --np: #wrong 0 and the transport in the header', () => {
+  const run = perf('allreduce', '--np', '2', '--transport', 'websocket', '--mem', 'cpu', '-b', '4', '-e', '256K', '-f', '8',
+    '-n', '2', '-w', '1', '-c', '1', '-d', 'all', '-o', 'sum');
+  assert.is(run.status, 0, run.stderr);
+  assert.is(run.report!.wrong, 0);
+  assert.is(run.report!.rows.length, 5 * 6);
+  assert.match(run.report!.transport, /^websocket/);
+  assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+});
+
 test('table and JSON agree; header states the run', () => {
   const run = perf('allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '1K', '-e', '4K', '-f', '2', '-n', '3', '-w', '1');
   assert.is(run.status, 0, run.stderr);
