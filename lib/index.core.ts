@@ -26,6 +26,25 @@ export {
 } from './gpu/reduce.js';
 export { encodeCastFromFloat32, encodeCastToFloat32, gpuCastFromFloat32, gpuCastToFloat32 } from './gpu/cast.js';
 export { encodePackBits, encodeUnpackBits, gpuPackBits, gpuUnpackBits } from './gpu/bitpack.js';
+// Quantization codecs (formats, precision bounds and the SwitchML no-overflow proof: lib/cpu/*.ts).
+export {
+  switchmlBlockExponents, switchmlMergeExponents, switchmlHasNonFinite, switchmlQuantize, switchmlDequantize,
+  switchmlWorkerBudget, SWITCHML_MIN_EXPONENT, SWITCHML_MAX_EXPONENT, SWITCHML_NONFINITE_EXPONENT,
+} from './cpu/switchml.js';
+export { int8Quantize, int8Dequantize, int8PackedWords, type Int8Blocks } from './cpu/int8.js';
+export { onebitCompress, onebitDecompress, onebitSignWords, type OnebitBlocks } from './cpu/onebit.js';
+export {
+  encodeSwitchmlBlockExponents, encodeSwitchmlQuantize, encodeSwitchmlDequantize,
+  gpuSwitchmlBlockExponents, gpuSwitchmlQuantize, gpuSwitchmlDequantize,
+  type SwitchmlExponentsArgs, type SwitchmlQuantizeArgs, type SwitchmlDequantizeArgs,
+} from './gpu/switchml.js';
+export {
+  encodeInt8Quantize, encodeInt8Dequantize, gpuInt8Quantize, gpuInt8Dequantize, type Int8QuantizeArgs, type Int8DequantizeArgs,
+} from './gpu/int8.js';
+export {
+  encodeOnebitCompress, encodeOnebitDecompress, gpuOnebitCompress, gpuOnebitDecompress,
+  type OnebitCompressArgs, type OnebitDecompressArgs,
+} from './gpu/onebit.js';
 // Rendezvous ids and platform-neutral clients (inject a WebSocket constructor where there is no global one).
 export { formatUniqueId, parseUniqueId, generateSecret, type UniqueId } from './rendezvous/unique-id.js';
 export { StoreClient, type StoreClientOptions } from './rendezvous/store-client.js';
