@@ -16,6 +16,7 @@ import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { decodeConfig, encodeConfig, proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
 import { CpuMemorySpace } from './cpu-memory.js';
+import { GpuMemorySpace } from './gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
 import { Health } from './health.js';
 import type { MemorySpace } from './memory.js';
@@ -137,7 +138,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private readonly initLog: Logger;
   private readonly log: Logger;
   private readonly cpuSpace = new CpuMemorySpace();
-  private gpuSpace: MemorySpace | undefined;
+  private gpuSpace: GpuMemorySpace | undefined;
   /** Calls run one after another (groups as one); this is the last one queued. */
   private tail: Promise<void> = Promise.resolve();
   /** Sequence number of the next collective; 0 is the bootstrap exchange. */
@@ -175,6 +176,11 @@ export class Communicator implements LinkOwner, Endpoint {
   get config(): AgreedConfig {
     if (!this.agreed) throw invalidUsage(`${this.name}: not initialized`);
     return this.agreed;
+  }
+
+  /** Staging and scratch GPU buffers this communicator created so far (they are pooled and reused). */
+  get gpuBuffersCreated(): number {
+    return this.gpuSpace?.buffersCreated ?? 0;
   }
 
   transportRank(peer: number): number {
@@ -343,7 +349,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private spaceOf(what: string, located: Located): MemorySpace {
     if (located.kind === 'cpu') return this.cpuSpace;
     if (!this.device) throw invalidArgument(`${what}: a GPUBuffer needs the device passed to Communicator.init({ device })`);
-    this.gpuSpace ??= createGpuSpace(this.device);
+    this.gpuSpace ??= new GpuMemorySpace(this.device);
     return this.gpuSpace;
   }
 
@@ -433,15 +439,6 @@ export class Communicator implements LinkOwner, Endpoint {
       .map((member) => withDeadline(this.shared.sendControl(member, this.channelIds.collective, notice), this.health.timeoutMs));
     await Promise.allSettled(sends);
   }
-}
-
-let createGpuSpace: (device: GPUDevice) => MemorySpace = () => {
-  throw invalidArgument('GPUBuffers are not supported in this build (no GPU memory space registered)');
-};
-
-/** Installs the GPU memory implementation (kept out of this file so the host path needs no GPU code). */
-export function registerGpuMemorySpace(factory: (device: GPUDevice) => MemorySpace): void {
-  createGpuSpace = factory;
 }
 
 async function connectWorld(id: string | undefined, rank: number, size: number, timeoutMs: number): Promise<Transport> {

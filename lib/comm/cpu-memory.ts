@@ -19,6 +19,14 @@ function asCpu(region: Region): CpuRegion {
 export class CpuMemorySpace implements MemorySpace {
   readonly kind = 'cpu';
 
+  check(): void {
+    // Host arrays have no constraints beyond the size and type checks every call makes.
+  }
+
+  startAlignment(): number {
+    return 1;
+  }
+
   region(located: Located, dtype: DataType, first: number, count: number): Region {
     if (located.kind !== 'cpu') throw internalError('host memory was given a GPU buffer');
     const size = elementBytes(dtype);

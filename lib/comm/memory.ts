@@ -21,6 +21,10 @@ export interface Scratch {
 
 export interface MemorySpace {
   readonly kind: Located['kind'];
+  /** Checks, before anything is sent, that `count` elements of the buffer are usable here. */
+  check(what: string, located: Located, dtype: DataType, count: number): void;
+  /** Sub-regions (blocks of allGather and the like) must start on a multiple of this many elements. */
+  startAlignment(dtype: DataType): number;
   /** Elements [first, first + count) of a located buffer of this space's kind. */
   region(located: Located, dtype: DataType, first: number, count: number): Region;
   scratch(dtype: DataType, count: number): Scratch;

@@ -63,12 +63,21 @@ function operand(env: PlanEnv, what: string, buffer: unknown, dtype: DataType, c
   const located = locate(what, buffer, dtype);
   checkFits(what, located, dtype, 0, count);
   const space = env.spaceOf(what, located);
+  space.check(what, located, dtype, count);
   return { located, space, region: (first, n) => space.region(located, dtype, first, n) };
 }
 
 function sameSpace(what: string, a: Operand, b: Operand): MemorySpace {
   if (a.space !== b.space) throw invalidArgument(`${what}: send and recv buffers must live in the same memory (both TypedArrays or both GPUBuffers of one device)`);
   return a.space;
+}
+
+/** Per-rank blocks start at multiples of the block count, which the memory must be able to address. */
+function checkBlocks(what: string, space: MemorySpace, dtype: DataType, blockCount: number): void {
+  const alignment = space.startAlignment(dtype);
+  if (blockCount % alignment !== 0) {
+    throw invalidArgument(`${what}: with ${dtype} in GPU buffers the per-rank count must be a multiple of ${alignment} (got ${blockCount})`);
+  }
 }
 
 /** The common head of every call: its name in messages and its count and dtype checked. */
@@ -167,6 +176,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   const input = operand(env, `${what}: send buffer`, send, dtype, sendCount);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, total);
   const space = sameSpace(what, input, output);
+  checkBlocks(what, space, dtype, sendCount);
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
   const copyNeeded = !sameStart(input.located, 0, output.located, own, dtype);
@@ -187,6 +197,7 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const input = operand(env, `${what}: send buffer`, send, dtype, total);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, recvCount);
   const space = sameSpace(what, input, output);
+  checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
   return {
     signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule: 'ring', space, dtype, op,
@@ -211,6 +222,7 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
   const input = operand(env, `${what}: send buffer`, send, dtype, total);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, total);
   const space = sameSpace(what, input, output);
+  checkBlocks(what, space, dtype, count);
   const shared = overlaps(input.located, 0, total, output.located, 0, total, dtype);
   const own = env.rank * count;
   return {

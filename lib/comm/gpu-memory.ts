@@ -1,0 +1,230 @@
+// Device memory: GPUBuffers of one device, reduced by the WGSL kernels of lib/gpu. Bytes
+// reach the host through pooled MAP_READ staging buffers and reach the device through
+// queue.writeBuffer (or pooled STORAGE staging when a kernel must read them); scratch regions
+// come from a pool too. Pools grow to what a call's pipelines hold at once and are then reused,
+// never re-created per chunk.
+//
+// WebGPU copies move whole 4-byte words, so a region must start on a word: 16-bit elements
+// come in pairs (block-structured calls need even per-rank counts), and an odd 16-bit tail is
+// written by read-modify-write of its last word, whose other half is left as it was.
+import type { Region } from '../collectives/context.js';
+import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
+import { internalError, invalidArgument } from '../errors.js';
+import { GpuContext } from '../gpu/context.js';
+import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from '../gpu/reduce.js';
+import type { GpuRegion } from '../gpu/region.js';
+import { readRegion, writeRegion } from '../gpu/transfer.js';
+import type { Located } from './buffers.js';
+import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+
+/** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
+const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+export class GpuSpan implements Region {
+  constructor(readonly buffer: GPUBuffer, readonly byteOffset: number, readonly length: number) {}
+
+  at(element: number, bytesPerElement: number): GpuRegion {
+    return { buffer: this.buffer, byteOffset: this.byteOffset + element * bytesPerElement };
+  }
+}
+
+function asGpu(region: Region): GpuSpan {
+  if (!(region instanceof GpuSpan)) throw internalError('a GPU call was given a region of another memory');
+  return region;
+}
+
+/** Buffers of one usage, handed out and taken back; a request is met by any free one big enough. */
+class BufferPool {
+  private readonly free: GPUBuffer[] = [];
+  private readonly all: GPUBuffer[] = [];
+
+  constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags, private readonly label: string) {}
+
+  /** How many buffers this pool ever created (tests check that steady state creates none). */
+  get created(): number {
+    return this.all.length;
+  }
+
+  acquire(bytes: number): GPUBuffer {
+    const size = Math.max(16, align4(bytes));
+    const index = this.free.findIndex((buffer) => buffer.size >= size);
+    if (index >= 0) return this.free.splice(index, 1)[0]!;
+    const buffer = this.device.createBuffer({ size, usage: this.usage, label: this.label });
+    this.all.push(buffer);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.free.push(buffer);
+  }
+
+  destroy(): void {
+    for (const buffer of this.all) buffer.destroy();
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}
+
+export class GpuMemorySpace implements MemorySpace {
+  readonly kind = 'gpu';
+  readonly context: GpuContext;
+  /** Host-visible copies of device bytes on their way out. */
+  readonly readback: BufferPool;
+  /** Received bytes on their way into a kernel. */
+  readonly upload: BufferPool;
+  readonly scratchPool: BufferPool;
+
+  constructor(readonly device: GPUDevice) {
+    this.context = GpuContext.for(device);
+    this.readback = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'webccl readback');
+    this.upload = new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, 'webccl upload');
+    this.scratchPool = new BufferPool(device, requiredUsage(), 'webccl scratch');
+  }
+
+  /** Staging and scratch buffers created so far (for tests and diagnostics). */
+  get buffersCreated(): number {
+    return this.readback.created + this.upload.created + this.scratchPool.created;
+  }
+
+  startAlignment(dtype: DataType): number {
+    return 4 / Math.min(4, elementBytes(dtype));
+  }
+
+  check(what: string, located: Located, dtype: DataType, count: number): void {
+    if (located.kind !== 'gpu') throw internalError('GPU memory was given host memory');
+    if ((located.buffer.usage & requiredUsage()) !== requiredUsage()) {
+      throw invalidArgument(`${what}: the GPUBuffer needs usage STORAGE | COPY_SRC | COPY_DST (has ${located.buffer.usage})`);
+    }
+    const needed = located.byteOffset + align4(count * elementBytes(dtype));
+    if (needed > located.buffer.size) {
+      throw invalidArgument(`${what}: needs ${needed} bytes (offset, then ${count} ${dtype} elements rounded up to whole words) but the GPUBuffer holds ${located.buffer.size}`);
+    }
+  }
+
+  region(located: Located, dtype: DataType, first: number, count: number): Region {
+    if (located.kind !== 'gpu') throw internalError('GPU memory was given host memory');
+    return new GpuSpan(located.buffer, located.byteOffset + first * elementBytes(dtype), count);
+  }
+
+  scratch(dtype: DataType, count: number): Scratch {
+    const buffer = this.scratchPool.acquire(count * elementBytes(dtype));
+    return { region: new GpuSpan(buffer, 0, count), release: () => this.scratchPool.release(buffer) };
+  }
+
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
+    return new GpuCallMemory(this, dtype, op, ranks);
+  }
+
+  release(): void {
+    this.readback.destroy();
+    this.upload.destroy();
+    this.scratchPool.destroy();
+  }
+}
+
+class GpuCallMemory implements CallMemory {
+  private readonly size: number;
+  /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
+  private readonly combineOp: ReduceOp;
+
+  constructor(private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+    this.size = elementBytes(dtype);
+    this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
+  }
+
+  private place(region: Region, at: number, count: number): GpuRegion {
+    const span = asGpu(region);
+    if (at < 0 || at + count > span.length) throw internalError(`elements [${at}, ${at + count}) are outside a region of ${span.length}`);
+    const place = span.at(at, this.size);
+    if (place.byteOffset % 4 !== 0) throw internalError(`element ${at} of a ${this.dtype} GPU region does not start on a word`);
+    return place;
+  }
+
+  async read(source: Region, at: number, count: number): Promise<Uint8Array> {
+    const bytes = count * this.size;
+    if (bytes === 0) return new Uint8Array(0);
+    const staging = this.space.readback.acquire(bytes);
+    try {
+      return await readRegion(this.space.device, this.place(source, at, count), bytes, staging);
+    } finally {
+      this.space.readback.release(staging);
+    }
+  }
+
+  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
+    const count = bytes.byteLength / this.size;
+    if (count === 0) return;
+    const place = this.place(target, at, count);
+    const whole = bytes.byteLength - (bytes.byteLength % 4);
+    if (whole > 0) writeRegion(this.space.device, place, bytes.subarray(0, whole));
+    if (whole < bytes.byteLength) {
+      // An odd 16-bit tail: keep the other half of its word, which is not ours.
+      const tail = { buffer: place.buffer, byteOffset: place.byteOffset + whole };
+      const word = await this.read(new GpuSpan(tail.buffer, tail.byteOffset, 4 / this.size), 0, 4 / this.size);
+      word.set(bytes.subarray(whole));
+      writeRegion(this.space.device, tail, word);
+    }
+  }
+
+  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
+    const count = bytes.byteLength / this.size;
+    if (count === 0) return;
+    const dst = this.place(target, at, count);
+    const staging = this.space.upload.acquire(bytes.byteLength);
+    try {
+      const padded = bytes.byteLength % 4 === 0 ? bytes : copyPadded(bytes);
+      writeRegion(this.space.device, { buffer: staging, byteOffset: 0 }, padded);
+      await this.space.context.run((encoder) => encodeReduceAccumulate(
+        this.space.context, encoder, dst, [{ buffer: staging, byteOffset: 0 }], count, this.dtype, this.combineOp,
+      ));
+    } finally {
+      this.space.upload.release(staging);
+    }
+  }
+
+  async finalize(target: Region, at: number, count: number): Promise<void> {
+    if (this.op !== 'avg' || count === 0) return;
+    const place = this.place(target, at, count);
+    await this.space.context.run((encoder) => encodeFinishAverage(this.space.context, encoder, place, place, count, this.dtype, this.ranks));
+  }
+
+  async premultiply(target: Region, at: number, count: number): Promise<void> {
+    if (this.op === undefined || typeof this.op === 'string' || count === 0) return;
+    const place = this.place(target, at, count);
+    const scalar = this.op.premulSum;
+    await this.space.context.run((encoder) => encodePremultiply(this.space.context, encoder, place, place, count, this.dtype, scalar));
+  }
+
+  async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
+    if (count === 0) return;
+    const to = this.place(target, targetAt, count);
+    const from = this.place(source, sourceAt, count);
+    const whole = count * this.size - ((count * this.size) % 4);
+    if (whole > 0) {
+      const encoder = this.space.device.createCommandEncoder();
+      const overlapping = to.buffer === from.buffer && to.byteOffset < from.byteOffset + whole && from.byteOffset < to.byteOffset + whole;
+      if (overlapping) {
+        // WebGPU refuses overlapping copies within one buffer: go through scratch.
+        const bounce = this.space.scratchPool.acquire(whole);
+        encoder.copyBufferToBuffer(from.buffer, from.byteOffset, bounce, 0, whole);
+        encoder.copyBufferToBuffer(bounce, 0, to.buffer, to.byteOffset, whole);
+        this.space.device.queue.submit([encoder.finish()]);
+        this.space.scratchPool.release(bounce); // later users are ordered after this submit
+      } else {
+        encoder.copyBufferToBuffer(from.buffer, from.byteOffset, to.buffer, to.byteOffset, whole);
+        this.space.device.queue.submit([encoder.finish()]);
+      }
+    }
+    if (whole < count * this.size) {
+      const last = count - 1;
+      await this.write(target, targetAt + last, await this.read(source, sourceAt + last, 1));
+    }
+  }
+}
+
+function copyPadded(bytes: Uint8Array): Uint8Array {
+  const padded = new Uint8Array(align4(bytes.byteLength));
+  padded.set(bytes);
+  return padded;
+}

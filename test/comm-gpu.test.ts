@@ -1,0 +1,176 @@
+// Collectives on GPUBuffers (a real WebGPU device: lavapipe in CI): the reduction runs in the
+// WGSL kernels, staging buffers are pooled, and results match the same serial oracle as the
+// host path bit for bit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Communicator } from '../lib/comm/communicator.js';
+import type { GpuBufferRange } from '../lib/comm/buffers.js';
+import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
+import { WebcclError } from '../lib/errors.js';
+import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
+import { device } from './helpers/gpu.js';
+import {
+  allocate, createWorld, destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements,
+} from './helpers/comm-world.js';
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Not a multiple of the binding alignment: offsets must work anywhere a word starts. */
+const OFFSET = 260;
+
+function gpuBuffer(bytes: number): GPUBuffer {
+  return device.createBuffer({ size: Math.max(16, Math.ceil((OFFSET + bytes) / 4) * 4 + 8), usage: USAGE });
+}
+
+function upload(data: ElementArray): GpuBufferRange {
+  const buffer = gpuBuffer(data.byteLength);
+  const bytes = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (bytes.byteLength > 0) writeRegion(device, { buffer, byteOffset: OFFSET }, bytes);
+  return { buffer, byteOffset: OFFSET };
+}
+
+async function download(range: GpuBufferRange, dtype: DataType, count: number): Promise<ElementArray> {
+  const bytes = await readRegion(device, { buffer: range.buffer, byteOffset: range.byteOffset ?? 0 }, count * elementBytes(dtype));
+  const out = allocate(dtype, count);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+function worldOf(size: number, chunkBytes = 4096): Promise<Communicator[]> {
+  return createWorld(size, { device, chunkBytes, timeoutMs: 60_000 });
+}
+
+async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree') {
+  const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
+  const expected = oracleReduce(inputs, count, dtype, op);
+  const sends = inputs.map(upload);
+  const recvs = inPlace ? sends : comms.map(() => upload(allocate(dtype, count)));
+  await Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, recvs[r]!, count, dtype, op, { algorithm })));
+  const label = `GPU allReduce n=${comms.length} count=${count} ${dtype} ${opLabel(op)} ${inPlace ? 'in-place' : 'out-of-place'} ${algorithm}`;
+  for (const [r, recv] of recvs.entries()) sameElements(await download(recv, dtype, count), expected, `${label} rank ${r}`);
+  if (!inPlace) for (const [r, send] of sends.entries()) sameElements(await download(send, dtype, count), inputs[r]!, `${label} rank ${r} send changed`);
+  for (const range of new Set([...sends, ...recvs])) range.buffer.destroy();
+}
+
+test('GPU allReduce: every dtype and op, ring and tree, in and out of place, odd counts', async () => {
+  const comms = await worldOf(3, 64);
+  try {
+    for (const dtype of DTYPES) {
+      for (const op of opsFor(dtype)) {
+        await checkAllReduce(comms, 7, dtype, op, false, 'ring');
+        await checkAllReduce(comms, 7, dtype, op, true, 'tree');
+      }
+      await checkAllReduce(comms, 1, dtype, 'sum', true, 'ring');
+      await checkAllReduce(comms, 0, dtype, 'sum', false, 'tree');
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('GPU allReduce: larger counts on 2, 4 and 5 ranks; staging buffers are reused, not re-created', async () => {
+  for (const size of [2, 4, 5]) {
+    const comms = await worldOf(size);
+    try {
+      await checkAllReduce(comms, 10_001, 'float32', 'avg', false, 'ring');
+      const warm = comms.map((c) => c.gpuBuffersCreated);
+      assert.ok(warm.every((n) => n > 0), 'staging was used');
+      await checkAllReduce(comms, 10_001, 'float32', 'avg', false, 'ring');
+      await checkAllReduce(comms, 9_999, 'bfloat16', 'sum', true, 'ring');
+      assert.equal(comms.map((c) => c.gpuBuffersCreated), warm, 'no staging buffer was created for the later calls');
+      await checkAllReduce(comms, 4_097, 'float16', 'max', true, 'tree');
+    } finally {
+      await destroyWorld(comms);
+    }
+  }
+});
+
+test('GPU broadcast, reduce, allGather, reduceScatter, allToAll and send/recv', async () => {
+  const comms = await worldOf(3, 256);
+  const n = comms.length;
+  try {
+    for (const [dtype, count] of [['float32', 333], ['float16', 334], ['int32', 1]] as const) {
+      const label = `${dtype} count=${count}`;
+      // broadcast from rank 2, tree then ring
+      for (const algorithm of ['tree', 'ring'] as const) {
+        const data = inputFor(dtype, 'sum', 2, count, 3);
+        const bufs = comms.map((c) => upload(c.rank === 2 ? data : allocate(dtype, count)));
+        await Promise.all(comms.map((c, r) => c.broadcast(bufs[r]!, bufs[r]!, count, dtype, 2, { algorithm })));
+        for (const buf of bufs) sameElements(await download(buf, dtype, count), data, `broadcast ${label} ${algorithm}`);
+      }
+      // reduce to rank 1
+      for (const algorithm of ['tree', 'ring'] as const) {
+        const inputs = comms.map((c) => inputFor(dtype, 'sum', c.rank, count));
+        const sends = inputs.map(upload);
+        const recv = upload(allocate(dtype, count));
+        await Promise.all(comms.map((c, r) => c.reduce(sends[r]!, r === 1 ? recv : null, count, dtype, 'sum', 1, { algorithm })));
+        sameElements(await download(recv, dtype, count), oracleReduce(inputs, count, dtype, 'sum'), `reduce ${label} ${algorithm}`);
+        for (const [r, send] of sends.entries()) sameElements(await download(send, dtype, count), inputs[r]!, `reduce ${label} send unchanged`);
+      }
+      if (count % 2 === 0 || elementBytes(dtype) === 4) {
+        // allGather in place
+        const inputs = comms.map((c) => inputFor(dtype, 'sum', c.rank, count, 5));
+        const whole = allocate(dtype, n * count);
+        inputs.forEach((input, r) => whole.set(input, r * count));
+        const recvs = comms.map((c, r) => {
+          const start = allocate(dtype, n * count);
+          start.set(inputs[r]!, r * count);
+          return upload(start);
+        });
+        const sends = recvs.map((recv, r) => ({ buffer: recv.buffer, byteOffset: OFFSET + r * count * elementBytes(dtype) }));
+        await Promise.all(comms.map((c, r) => c.allGather(sends[r]!, recvs[r]!, count, dtype)));
+        for (const recv of recvs) sameElements(await download(recv, dtype, n * count), whole, `allGather ${label}`);
+        // reduceScatter (avg) and allToAll out of place
+        const big = comms.map((c) => inputFor(dtype, 'avg', c.rank, n * count, 7));
+        const expected = oracleReduce(big, n * count, dtype, 'avg');
+        const bigSends = big.map(upload);
+        const parts = comms.map(() => upload(allocate(dtype, count)));
+        await Promise.all(comms.map((c, r) => c.reduceScatter(bigSends[r]!, parts[r]!, count, dtype, 'avg')));
+        for (const [r, part] of parts.entries()) sameElements(await download(part, dtype, count), expected.subarray(r * count, (r + 1) * count), `reduceScatter ${label}`);
+        const exchanged = comms.map(() => upload(allocate(dtype, n * count)));
+        await Promise.all(comms.map((c, r) => c.allToAll(bigSends[r]!, exchanged[r]!, count, dtype)));
+        for (const [r, got] of exchanged.entries()) {
+          const mine = await download(got, dtype, n * count);
+          for (let from = 0; from < n; from++) {
+            sameElements(mine.subarray(from * count, (from + 1) * count), big[from]!.subarray(r * count, (r + 1) * count), `allToAll ${label}`);
+          }
+        }
+      }
+      // send/recv around the ring, in a group
+      const data = comms.map((c) => inputFor(dtype, 'sum', c.rank, count, 9));
+      const outs = comms.map(() => upload(allocate(dtype, count)));
+      const ins = data.map(upload);
+      await Promise.all(comms.map(async (c, r) => {
+        c.groupStart();
+        void c.send(ins[r]!, count, dtype, (r + 1) % n);
+        void c.recv(outs[r]!, count, dtype, (r + n - 1) % n);
+        await c.groupEnd();
+      }));
+      for (const [r, out] of outs.entries()) sameElements(await download(out, dtype, count), data[(r + n - 1) % n]!, `send/recv ${label}`);
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('GPU arguments: no device, missing usage, odd 16-bit blocks, mixed memories', async () => {
+  const plain = await createWorld(1);
+  const comms = await worldOf(2);
+  const buffer = gpuBuffer(64);
+  const code = async (promise: Promise<unknown>) => {
+    try { await promise; return 'resolved'; } catch (error) { return error instanceof WebcclError ? `${error.code}: ${error.message}` : String(error); }
+  };
+  assert.match(await code(plain[0]!.allReduce(buffer, buffer, 4, 'float32', 'sum')), /InvalidArgument: .*device passed to Communicator.init/);
+  const mapOnly = device.createBuffer({ size: 64, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  assert.match(await code(comms[0]!.allReduce(mapOnly, mapOnly, 4, 'float32', 'sum')), /InvalidArgument: .*usage STORAGE/);
+  assert.match(await code(comms[0]!.allGather(buffer, buffer, 3, 'float16')), /InvalidArgument: .*multiple of 2/);
+  assert.match(await code(comms[0]!.allReduce(new Float32Array(4), buffer, 4, 'float32', 'sum')), /InvalidArgument: .*same memory/);
+  assert.match(await code(comms[0]!.allReduce(buffer, buffer, 100, 'float32', 'sum')), /InvalidArgument: .*holds/);
+  assert.match(await code(comms[0]!.allReduce({ buffer, byteOffset: 2 }, buffer, 4, 'float32', 'sum')), /InvalidArgument: .*byte offset 2/);
+  buffer.destroy();
+  mapOnly.destroy();
+  await destroyWorld(plain);
+  await destroyWorld(comms);
+});
+
+test.run();
