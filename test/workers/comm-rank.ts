@@ -1,0 +1,41 @@
+// One rank of a communicator in its own process, for the multi-process tests. Joins through
+// Communicator.fromEnv (WEBCCL_ID, RANK, WORLD_SIZE) and reports JSON lines on stdout.
+//   allreduce  ring and tree allReduce of a known input; report the checked result; exit 0
+//   victim     allReduce in a loop until it fails (the parent kills one rank); report how
+import { Communicator, WebcclError } from '../../lib/index.node.js';
+
+const mode = process.argv[2];
+const started = Date.now();
+const comm = await Communicator.fromEnv();
+const report = (event: Record<string, unknown>) => console.log(JSON.stringify({ rank: comm.rank, ...event }));
+// Never outlive a test that forgot us.
+setTimeout(() => { report({ event: 'expired' }); process.exit(3); }, 60_000).unref();
+report({ event: 'ready', description: comm.transport.description, initMs: Date.now() - started });
+
+if (mode === 'allreduce') {
+  for (const [algorithm, count] of [['ring', 2 ** 18 + 3], ['tree', 1001]] as const) {
+    const data = Float32Array.from({ length: count }, (_, i) => comm.rank + 1 + (i % 7));
+    await comm.allReduce(data, data, count, 'float32', 'sum', { algorithm });
+    const ranks = comm.size;
+    const wrong = data.findIndex((value, i) => value !== (ranks * (ranks + 1)) / 2 + ranks * (i % 7));
+    report({ event: 'reduced', algorithm, count, wrong });
+  }
+  await comm.destroy();
+  process.exit(0);
+}
+
+if (mode === 'victim') {
+  const data = new Float32Array(2 ** 20);
+  for (let round = 0; ; round++) {
+    try {
+      await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: 'ring' });
+      report({ event: 'round', round });
+    } catch (error) {
+      const failure = error as WebcclError;
+      report({ event: 'rejected', code: failure.code, message: failure.message, at: Date.now() });
+      break;
+    }
+  }
+  await comm.destroy();
+  process.exit(0);
+}
