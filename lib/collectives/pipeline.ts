@@ -4,19 +4,21 @@
 
 export async function runPipelines(count: number, depth: number, pipeline: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
-  let failure: { error: unknown } | undefined;
+  let failed = false;
+  // The first failure rejects at once (the caller then poisons the communicator, which
+  // releases the pipelines still waiting on peers); no new pipeline starts after it.
   const worker = async (): Promise<void> => {
-    while (next < count && !failure) {
+    while (next < count && !failed) {
       const index = next++;
       try {
         await pipeline(index);
       } catch (error) {
-        failure ??= { error };
+        failed = true;
+        throw error;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(count, Math.max(1, depth)) }, worker));
-  if (failure) throw failure.error;
 }
 
 /**

@@ -75,14 +75,15 @@ export class Communicator implements LinkOwner, Endpoint {
     const { rank, size } = options;
     if (!Number.isInteger(size) || size < 1) throw invalidArgument(`init: size ${size} is not a positive integer`);
     if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw invalidArgument(`init: rank ${rank} is not in 0..${size - 1}`);
-    const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalidArgument(`init: timeoutMs ${timeoutMs} is not a positive number`);
+    let timeoutMs: number;
     let proposal: AgreedConfig;
     try {
+      timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
       proposal = proposeConfig(options);
     } catch (error) {
       throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
     }
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalidArgument(`init: timeoutMs ${timeoutMs} is not a positive number`);
     const transport = options.transport ?? await connectWorld(options.id, rank, size, timeoutMs);
     if (transport.rank !== rank || transport.size !== size) {
       throw invalidArgument(`init: the transport is rank ${transport.rank} of ${transport.size}, not rank ${rank} of ${size}`);
