@@ -75,6 +75,16 @@ test('mismatched ops, collectives, roots and algorithms are all InvalidUsage', a
   }
 });
 
+test('send/recv with different counts: the receiver reports InvalidUsage naming both ranks; the sender learns of it', async () => {
+  const comms = await createWorld(2, { timeoutMs: 20_000 });
+  const receiving = rejection(comms[1]!.recv(new Float32Array(4), 4, 'float32', 0));
+  await comms[0]!.send(new Float32Array(3), 3, 'float32', 1);
+  const received = await within(3000, receiving);
+  expectCode(received, 'InvalidUsage', /rank 1 called send\(count=4, float32\) \[p2p\] but rank 0 called send\(count=3, float32\) \[p2p\]/);
+  expectCode(await within(3000, rejection(comms[0]!.barrier())), 'InvalidUsage', /rank 1 reported/);
+  await destroyWorld(comms);
+});
+
 /** A transport that counts what it sends, to prove that rejected calls sent nothing. */
 function counting(inner: Transport): Transport & { sent: number } {
   const wrapper = {
