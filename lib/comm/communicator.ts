@@ -5,10 +5,10 @@
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import {
-  asWebcclError, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError,
+  asWebcclError, invalidArgument, invalidUsage, remoteError, WebcclError,
 } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import { readEnv, readSettings } from '../settings.js';
+import { readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
 import type { CommBuffer, Located } from './buffers.js';
 import { ringCheck } from './agreement.js';
@@ -26,7 +26,9 @@ import {
 } from './plans.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
 import { formatCall, formatSignature, signature } from './signature.js';
-import { providerForId, providerForTransport, type UniqueIdOptions } from './world.js';
+import { withDeadline } from './deadline.js';
+import { worldFromEnvironment } from './environment.js';
+import { connectWorld } from './world.js';
 
 export interface InitOptions extends ConfigOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -43,14 +45,7 @@ export interface InitOptions extends ConfigOptions {
   readonly localRank?: number;
 }
 
-/** Creates a world id on one rank, to be given to every rank (ncclGetUniqueId). */
-export function getUniqueId(options: UniqueIdOptions = {}): Promise<string> {
-  try {
-    return providerForTransport(options.transport ?? readSettings().transport).createId(options);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
+export { getUniqueId } from './world.js';
 
 const EMPTY = new Uint8Array(0);
 const BOOTSTRAP = signature('broadcast', 0, 'none', 'none', 0);
@@ -111,14 +106,7 @@ export class Communicator implements LinkOwner, Endpoint {
    */
   static fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
     try {
-      const rank = options.rank ?? envInteger('WEBCCL_RANK', 'RANK');
-      const size = options.size ?? envInteger('WEBCCL_WORLD_SIZE', 'WORLD_SIZE');
-      if (rank === undefined || size === undefined) {
-        throw invalidArgument('fromEnv: set RANK and WORLD_SIZE (or WEBCCL_RANK and WEBCCL_WORLD_SIZE)');
-      }
-      const id = options.id ?? readEnv('WEBCCL_ID') ?? torchrunId();
-      const localRank = options.localRank ?? envInteger('LOCAL_RANK') ?? rank;
-      return Communicator.init({ ...options, ...(id === undefined ? {} : { id }), rank, size, localRank });
+      return Communicator.init({ ...options, ...worldFromEnvironment(options) });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -440,40 +428,4 @@ export class Communicator implements LinkOwner, Endpoint {
       .map((member) => withDeadline(this.shared.sendControl(member, this.channelIds.collective, notice), this.health.timeoutMs));
     await Promise.allSettled(sends);
   }
-}
-
-async function connectWorld(id: string | undefined, rank: number, size: number, timeoutMs: number): Promise<Transport> {
-  if (id === undefined) throw invalidArgument('init: pass an id (from getUniqueId) or a transport');
-  const provider = providerForId(id);
-  return withDeadline(provider.connect(id, rank, size, { timeoutMs }), timeoutMs, () => timeoutError(
-    `init: rank ${rank} of ${size} could not join ${provider.scheme} world within ${timeoutMs} ms`,
-  ));
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout?: () => WebcclError): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout ? onTimeout() : timeoutError(`no answer within ${ms} ms`)), ms);
-    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error: unknown) => { clearTimeout(timer); reject(error); });
-  });
-}
-
-function envInteger(...names: string[]): number | undefined {
-  for (const name of names) {
-    const raw = readEnv(name);
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 0) throw invalidArgument(`fromEnv: ${name}=${raw} is not a non-negative integer`);
-    return value;
-  }
-  return undefined;
-}
-
-/** torchrun's MASTER_ADDR/MASTER_PORT, turned into an id by the provider that understands them. */
-function torchrunId(): string | undefined {
-  const host = readEnv('MASTER_ADDR');
-  const port = readEnv('MASTER_PORT');
-  if (!host || !port) throw invalidArgument('fromEnv: set WEBCCL_ID, or MASTER_ADDR and MASTER_PORT');
-  const provider = providerForTransport('websocket');
-  if (!provider.idFromAddress) throw invalidArgument('fromEnv: the websocket transport cannot join MASTER_ADDR:MASTER_PORT; set WEBCCL_ID');
-  return provider.idFromAddress(host, Number(port));
 }

@@ -2,9 +2,11 @@
 // core registers `inproc://` (all ranks in this process); the Node and browser entries
 // register `webccl://` (rendezvous + websocket) when they can. Keeping the registry here lets
 // lib/comm stay platform-neutral: it never imports a transport that needs Node.
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, timeoutError } from '../errors.js';
+import { readSettings } from '../settings.js';
 import { connectInproc, INPROC_SCHEME, inprocName } from '../transport/inproc.js';
 import type { Transport } from '../transport/transport.js';
+import { withDeadline } from './deadline.js';
 
 export interface UniqueIdOptions {
   /** Which kind of world the id names; default WEBCCL_TRANSPORT (websocket). */
@@ -65,4 +67,26 @@ export function providerForTransport(transport: 'inproc' | 'websocket'): WorldPr
   const provider = providers.find((p) => p.transport === transport);
   if (!provider) throw invalidArgument(`the ${transport} transport is not available in this environment`);
   return provider;
+}
+
+/** Creates a world id on one rank, to be given to every rank (ncclGetUniqueId). */
+export function getUniqueId(options: UniqueIdOptions = {}): Promise<string> {
+  try {
+    return providerForTransport(options.transport ?? readSettings().transport).createId(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Joins the world an id names, as `rank` of `size`, within `timeoutMs`. */
+export function connectWorld(id: string | undefined, rank: number, size: number, timeoutMs: number): Promise<Transport> {
+  if (id === undefined) return Promise.reject(invalidArgument('init: pass an id (from getUniqueId) or a transport'));
+  try {
+    const provider = providerForId(id);
+    return withDeadline(provider.connect(id, rank, size, { timeoutMs }), timeoutMs, () => timeoutError(
+      `init: rank ${rank} of ${size} could not join the ${provider.scheme} world within ${timeoutMs} ms`,
+    ));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
