@@ -104,12 +104,8 @@ export class Communicator implements LinkOwner, Endpoint {
    * and MASTER_PORT (through the websocket provider); rank and size from WEBCCL_RANK /
    * WEBCCL_WORLD_SIZE or RANK / WORLD_SIZE; LOCAL_RANK. Options override the environment.
    */
-  static fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
-    try {
-      return Communicator.init({ ...options, ...worldFromEnvironment(options) });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  static async fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
+    return Communicator.init({ ...options, ...await worldFromEnvironment(options) });
   }
 
   readonly rank: number;

@@ -23,20 +23,20 @@ function envInteger(...names: string[]): number | undefined {
   return undefined;
 }
 
-function torchrunId(): string {
+function torchrunId(rank: number, size: number): Promise<string> {
   const host = readEnv('MASTER_ADDR');
-  const port = readEnv('MASTER_PORT');
-  if (!host || !port) throw invalidArgument('fromEnv: set WEBCCL_ID, or MASTER_ADDR and MASTER_PORT');
+  const port = envInteger('MASTER_PORT');
+  if (!host || port === undefined) throw invalidArgument('fromEnv: set WEBCCL_ID, or MASTER_ADDR and MASTER_PORT');
   const provider = providerForTransport('websocket');
-  if (!provider.idFromAddress) throw invalidArgument('fromEnv: the websocket transport cannot join MASTER_ADDR:MASTER_PORT; set WEBCCL_ID');
-  return provider.idFromAddress(host, Number(port));
+  if (!provider.idFromAddress) throw invalidArgument('fromEnv: the websocket transport cannot join MASTER_ADDR:MASTER_PORT here; set WEBCCL_ID');
+  return provider.idFromAddress(host, port, rank, size);
 }
 
 /** The world described by the environment; explicit values take precedence. */
-export function worldFromEnvironment(given: { id?: string; rank?: number; size?: number; localRank?: number }): EnvironmentWorld {
+export async function worldFromEnvironment(given: { id?: string; rank?: number; size?: number; localRank?: number }): Promise<EnvironmentWorld> {
   const rank = given.rank ?? envInteger('WEBCCL_RANK', 'RANK');
   const size = given.size ?? envInteger('WEBCCL_WORLD_SIZE', 'WORLD_SIZE');
   if (rank === undefined || size === undefined) throw invalidArgument('fromEnv: set RANK and WORLD_SIZE (or WEBCCL_RANK and WEBCCL_WORLD_SIZE)');
-  const id = given.id ?? readEnv('WEBCCL_ID') ?? torchrunId();
+  const id = given.id ?? readEnv('WEBCCL_ID') ?? await torchrunId(rank, size);
   return { id, rank, size, localRank: given.localRank ?? envInteger('LOCAL_RANK') ?? rank };
 }

@@ -26,8 +26,11 @@ export interface WorldProvider {
   readonly transport: 'inproc' | 'websocket';
   createId(options: UniqueIdOptions): Promise<string>;
   connect(id: string, rank: number, size: number, options: ConnectOptions): Promise<Transport>;
-  /** The id of the world whose rendezvous is at host:port (torchrun's MASTER_ADDR/MASTER_PORT). */
-  idFromAddress?(host: string, port: number): string;
+  /**
+   * The id of the world whose rendezvous is at host:port (torchrun's MASTER_ADDR/MASTER_PORT).
+   * Rank 0 hosts that rendezvous, as rank 0 hosts torch's TCPStore under `env://`.
+   */
+  idFromAddress?(host: string, port: number, rank: number, size: number): Promise<string>;
 }
 
 function randomName(): string {

@@ -21,6 +21,13 @@ export interface SessionOptions {
   readonly onClose: (code: number, reason: string) => void;
 }
 
+/** Failures to reach the server at all (nothing listening yet), as opposed to a refusal. */
+const unreachable = new WeakSet<Error>();
+
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof Error && unreachable.has(error);
+}
+
 export function openSession(options: SessionOptions): Promise<WebSocketLike> {
   const { url, who } = options;
   return new Promise((resolve, reject) => {
@@ -42,7 +49,11 @@ export function openSession(options: SessionOptions): Promise<WebSocketLike> {
       reject(error);
     };
     const timer = setTimeout(() => fail(timeoutError(`${who}: no welcome from ${url} within ${options.timeoutMs} ms`)), options.timeoutMs);
-    socket.addEventListener('open', () => socket.send(JSON.stringify(options.hello)));
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      socket.send(JSON.stringify(options.hello));
+    });
     socket.addEventListener('message', (event) => {
       if (welcomed) return options.onMessage(event.data);
       if (event.data !== WELCOME) return fail(systemError(`${who}: ${url} answered the hello with something other than a welcome`));
@@ -50,7 +61,12 @@ export function openSession(options: SessionOptions): Promise<WebSocketLike> {
       clearTimeout(timer);
       resolve(socket);
     });
-    socket.addEventListener('error', (event) => fail(systemError(`${who}: cannot connect to ${url}${event.message ? `: ${event.message}` : ''}`)));
+    socket.addEventListener('error', (event) => {
+      if (welcomed) return;
+      const error = systemError(`${who}: cannot connect to ${url}${event.message ? `: ${event.message}` : ''}`);
+      if (!opened) unreachable.add(error);
+      fail(error);
+    });
     socket.addEventListener('close', (event) => {
       const code = event.code ?? 1006;
       const reason = event.reason ?? '';

@@ -2,7 +2,7 @@
 // key), wait, add. Platform-neutral: the WebSocket constructor is injected (Node 20 has none).
 import { WebcclError, invalidArgument, invalidUsage, systemError, timeoutError } from '../errors.js';
 import { logger } from '../log.js';
-import { openSession } from './open-session.js';
+import { isUnreachable, openSession } from './open-session.js';
 import { base64ToBytes, bytesToBase64, type StoreReply, type StoreRequest } from './store-protocol.js';
 import { parseUniqueId, rendezvousUrl } from './unique-id.js';
 import { globalWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket-like.js';
@@ -43,13 +43,23 @@ export class StoreClient {
     const url = rendezvousUrl(parsed);
     const who = `${options.who ?? 'client'} of store ${parsed.host}:${parsed.port}`;
     const client = new StoreClient(url, who, options.timeoutMs);
-    client.socket = await openSession({
-      WebSocket, url, who, timeoutMs: options.timeoutMs,
-      hello: { t: 'hello', secret: parsed.secret, role: 'store' },
-      onMessage: (data) => client.onReply(data),
-      onClose: (code, reason) => client.fail(systemError(`${who}: connection closed (${code}${reason ? `: ${reason}` : ''})`)),
-    });
-    return client;
+    // Like torch's TCPStore clients, keep knocking while nothing listens yet: under torchrun-style
+    // launches rank 0 starts the server at the same time as the others start connecting.
+    const deadline = Date.now() + options.timeoutMs;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 500)) {
+      try {
+        client.socket = await openSession({
+          WebSocket, url, who, timeoutMs: Math.max(1, deadline - Date.now()),
+          hello: { t: 'hello', secret: parsed.secret, role: 'store' },
+          onMessage: (data) => client.onReply(data),
+          onClose: (code, reason) => client.fail(systemError(`${who}: connection closed (${code}${reason ? `: ${reason}` : ''})`)),
+        });
+        return client;
+      } catch (error) {
+        if (!isUnreachable(error) || Date.now() + pause >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   async set(key: string, value: Uint8Array | string): Promise<void> {

@@ -2,7 +2,9 @@
 // every rank joins a websocket mesh through it. Registered by the Node entry.
 import type { WorldProvider } from '../../comm/world.js';
 import { invalidArgument } from '../../errors.js';
+import { secretForAddress } from '../../rendezvous/address-secret.js';
 import { RendezvousServer } from '../../rendezvous/rendezvous-server.js';
+import { formatUniqueId } from '../../rendezvous/unique-id.js';
 import { connectWebSocketMesh } from './websocket-mesh.js';
 
 function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
@@ -20,6 +22,12 @@ export const nodeWebSocketWorld: WorldProvider = {
     // Unreferenced: the server lives while ranks are connected, and never holds the process alone.
     const server = await RendezvousServer.start({ ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), unref: true });
     return server.id;
+  },
+  async idFromAddress(host, port, rank, size) {
+    const secret = await secretForAddress(host, port, size);
+    // Rank 0 hosts the rendezvous at MASTER_ADDR:MASTER_PORT for as long as its process lives.
+    if (rank === 0) await RendezvousServer.start({ host, port, secret, unref: true });
+    return formatUniqueId({ host, port, secret });
   },
   connect(id, rank, size, { timeoutMs }) {
     return connectWebSocketMesh({ id, rank, size, timeoutMs });
