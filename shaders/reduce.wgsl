@@ -1,6 +1,9 @@
 // The reduce family: dst = fold(⊕, inputs) with an optional first-input scale and final
-// division; the plan and its semantics are documented in lib/cpu/reduction.ts. Each thread
-// owns one 32-bit word of dst: one element of a 32-bit dtype, two of a 16-bit float.
+// division; the plan and its semantics are documented in lib/cpu/reduction.ts. The unit of work
+// is a 32-bit word of dst (one element of a 32-bit dtype, two of a 16-bit float): `reduce`
+// handles UNITS_PER_THREAD words per thread through u32 views of the bindings, `reduce_vec4` as
+// many vec4s of words through vec4 views (lib/gpu/vec4-spans.ts says which words each gets;
+// the vec4 form never sees the half-used last word of an odd 16-bit count).
 //
 // The prelude (lib/gpu/reduce.ts) declares:
 //   alias Acc = f32 | i32 | u32;   arithmetic type (16-bit floats are computed in f32)
@@ -25,15 +28,15 @@ const OP_PREMUL_SUM = 4u;
 const MAX_INPUTS = 8u;
 
 struct Params {
-  threads: u32,       // words of dst to write (set by GpuContext.dispatch)
+  units: u32,         // words (reduce) or vec4s of words (reduce_vec4) to write; set by GpuContext.dispatch
   count: u32,         // elements; with 2 lanes the last word may hold only one
-  dst_offset: u32,    // in words, from the start of the dst binding
+  dst_offset: u32,    // in units, from the start of the dst binding
   scalar: u32,        // premulSum's factor, bits of an Acc
   first_scaled: u32,  // 1: multiply input 0 by the scalar
   divisor: u32,       // 1: no final division
   inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
   via_dst: u32,       // bit j: input j lies in dst's buffer and is read through the dst binding
-  offsets: array<vec4u, 2>, // word offset of input j within its binding (starts at word 8)
+  offsets: array<vec4u, 2>, // unit offset of input j within its binding (starts at word 8)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,8 +50,20 @@ struct Params {
 @group(0) @binding(8) var<storage, read> in6: array<u32>;
 @group(0) @binding(9) var<storage, read> in7: array<u32>;
 
+// The same bindings seen as vec4s, for reduce_vec4 (an entry point uses one view or the other).
+@group(0) @binding(1) var<storage, read_write> dst4: array<vec4u>;
+@group(0) @binding(2) var<storage, read> in0_4: array<vec4u>;
+@group(0) @binding(3) var<storage, read> in1_4: array<vec4u>;
+@group(0) @binding(4) var<storage, read> in2_4: array<vec4u>;
+@group(0) @binding(5) var<storage, read> in3_4: array<vec4u>;
+@group(0) @binding(6) var<storage, read> in4_4: array<vec4u>;
+@group(0) @binding(7) var<storage, read> in5_4: array<vec4u>;
+@group(0) @binding(8) var<storage, read> in6_4: array<vec4u>;
+@group(0) @binding(9) var<storage, read> in7_4: array<vec4u>;
+
 // A buffer bound read-only may not also be bound writable in the same dispatch, so inputs that
 // share dst's buffer (in place, or the accumulate form's own dst) are read through dst.
+// input_vec4 is the same choice on the vec4 views (WGSL has no generics over the two).
 fn input_word(j: u32, w: u32) -> u32 {
   let at = params.offsets[j / 4u][j % 4u] + w;
   if ((params.via_dst & (1u << j)) != 0u) { return dst[at]; }
@@ -61,6 +76,21 @@ fn input_word(j: u32, w: u32) -> u32 {
     case 5u: { return in5[at]; }
     case 6u: { return in6[at]; }
     default: { return in7[at]; }
+  }
+}
+
+fn input_vec4(j: u32, v: u32) -> vec4u {
+  let at = params.offsets[j / 4u][j % 4u] + v;
+  if ((params.via_dst & (1u << j)) != 0u) { return dst4[at]; }
+  switch j {
+    case 0u: { return in0_4[at]; }
+    case 1u: { return in1_4[at]; }
+    case 2u: { return in2_4[at]; }
+    case 3u: { return in3_4[at]; }
+    case 4u: { return in4_4[at]; }
+    case 5u: { return in5_4[at]; }
+    case 6u: { return in6_4[at]; }
+    default: { return in7_4[at]; }
   }
 }
 
@@ -103,28 +133,63 @@ fn divide(value: Acc) -> Acc {
   return value / Acc(params.divisor);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let w = linear_index(wg, groups, local);
-  if (w >= params.threads) { return; }
+// One word's elements through the fold: input 0 (scaled when asked), then ⊕ each further
+// input in order, then the final division; both entry points run exactly this per word.
+fn first_lanes(word: u32) -> array<Acc, LANES> {
   var acc: array<Acc, LANES>;
-  let first = input_word(0u, w);
   for (var lane = 0u; lane < LANES; lane++) {
-    acc[lane] = widen(first, lane);
+    acc[lane] = widen(word, lane);
     if (params.first_scaled != 0u) { acc[lane] = acc[lane] * bitcast<Acc>(params.scalar); }
   }
-  for (var j = 1u; j < INPUTS; j++) {
-    let word = input_word(j, w);
-    for (var lane = 0u; lane < LANES; lane++) { acc[lane] = combine(acc[lane], widen(word, lane)); }
-  }
-  // The last word of an odd 16-bit count holds one of our elements and one that is not ours.
-  let lanes = min(LANES, params.count - w * LANES);
+  return acc;
+}
+
+fn fold_lanes(acc: array<Acc, LANES>, word: u32) -> array<Acc, LANES> {
+  var folded = acc;
+  for (var lane = 0u; lane < LANES; lane++) { folded[lane] = combine(acc[lane], widen(word, lane)); }
+  return folded;
+}
+
+// The first `lanes` elements packed into a word (the other half, if any, left zero).
+fn finish_lanes(acc: array<Acc, LANES>, lanes: u32) -> u32 {
   var out = 0u;
-  if (lanes < LANES) { out = dst[params.dst_offset + w] & 0xffff0000u; }
   for (var lane = 0u; lane < lanes; lane++) {
     var value = acc[lane];
     if (params.divisor > 1u) { value = divide(value); }
     out |= narrow(value) << (16u * lane);
   }
-  dst[params.dst_offset + w] = out;
+  return out;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let first = first_unit(wg, groups, local);
+  let end = min(first + UNITS_PER_THREAD, params.units);
+  for (var w = first; w < end; w++) {
+    var acc = first_lanes(input_word(0u, w));
+    for (var j = 1u; j < INPUTS; j++) { acc = fold_lanes(acc, input_word(j, w)); }
+    // The last word of an odd 16-bit count holds one of our elements and one that is not ours.
+    let lanes = min(LANES, params.count - w * LANES);
+    var kept = 0u;
+    if (lanes < LANES) { kept = dst[params.dst_offset + w] & 0xffff0000u; }
+    dst[params.dst_offset + w] = kept | finish_lanes(acc, lanes);
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn reduce_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let first = first_unit(wg, groups, local);
+  let end = min(first + UNITS_PER_THREAD, params.units);
+  for (var v = first; v < end; v++) {
+    var acc: array<array<Acc, LANES>, 4>;
+    let words = input_vec4(0u, v);
+    for (var c = 0u; c < 4u; c++) { acc[c] = first_lanes(words[c]); }
+    for (var j = 1u; j < INPUTS; j++) {
+      let more = input_vec4(j, v);
+      for (var c = 0u; c < 4u; c++) { acc[c] = fold_lanes(acc[c], more[c]); }
+    }
+    var out: vec4u;
+    for (var c = 0u; c < 4u; c++) { out[c] = finish_lanes(acc[c], LANES); }
+    dst4[params.dst_offset + v] = out;
+  }
 }

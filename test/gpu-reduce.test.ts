@@ -81,11 +81,27 @@ for (const dtype of DTYPES) {
   });
 }
 
-test('reduce: more than 65535 workgroups (folded 2-D grid), every dtype', async () => {
+test('reduce: more than 65535 workgroups (folded 2-D grid), every dtype, vec4 and scalar forms', async () => {
+  // One-thread workgroups: the vec4 form's threads take 4 vec4s (16 words), the scalar form's 4 words.
   const workgroups = ctx.maxWorkgroupsPerDimension + 100;
   for (const dtype of DTYPES) {
-    const count = workgroups * 4 * (4 / elementBytes(dtype)) - 1;
-    await check('nary', dtype, 'sum', { count, sources: 2, options: { workgroupSize: 4 } });
+    const count = workgroups * 16 * (4 / elementBytes(dtype)) - 1;
+    await check('nary', dtype, 'sum', { count, sources: 2, sourceOffsets: [0, 0], options: { workgroupSize: 1 } });
+    await check('nary', dtype, 'sum', { count: (count + 1) / 4 - 1, sources: 2, sourceOffsets: [0, 4], options: { workgroupSize: 1 } });
+  }
+});
+
+test('reduce: vec4 body and scalar edges at every word residue, regions in step and not', async () => {
+  // Counts cover: all head, head + tail, head + body + tail, partial last 16-bit word, and
+  // threads whose 4 units run past the end.
+  for (const dtype of ['float32', 'float16'] as const) {
+    for (let residue = 0; residue < 4; residue++) {
+      for (const count of [1, 2, 3, 5, 8, 9, 17, 31, 64, 67, 263]) {
+        const inStep = [4 * residue + 16, 4 * residue + 272];
+        await check('accumulate', dtype, 'sum', { count, sources: 2, dstOffset: 4 * residue, sourceOffsets: inStep });
+        await check('nary', dtype, 'min', { count, sources: 3, dstOffset: 4 * residue, sourceOffsets: [...inStep, 4 * ((residue + 1) % 4)] });
+      }
+    }
   }
 });
 
