@@ -1,6 +1,6 @@
 // The cast family: f32 <-> a 16-bit float packed two per u32 word (element 2i in the low
 // half). Rounding is RNE through shaders/half.wgsl (prepended), bit-identical to lib/cpu/cast.ts.
-// One thread per packed word. An odd count leaves the upper half of the last packed word as it
+// UNITS_PER_THREAD packed words per thread. An odd count leaves the upper half of the last packed word as it
 // was (narrowing) and writes only the f32 elements that exist (widening).
 //
 // The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`.
@@ -9,7 +9,7 @@ const HALF_F16 = 0u;
 const HALF_BF16 = 1u;
 
 struct Params {
-  threads: u32,     // packed words (set by GpuContext.dispatch)
+  units: u32,       // packed words (set by GpuContext.dispatch)
   count: u32,       // elements
   dst_offset: u32,  // words, from the start of the dst binding
   src_offset: u32,  // words, from the start of the binding src is read through
@@ -37,19 +37,21 @@ fn from_half(half: u32) -> u32 {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn narrow(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let w = linear_index(wg, groups, local);
-  if (w >= params.threads) { return; }
-  let low = to_half(src_word(2u * w));
-  var high = dst[params.dst_offset + w] & 0xffff0000u;
-  if (2u * w + 1u < params.count) { high = to_half(src_word(2u * w + 1u)) << 16u; }
-  dst[params.dst_offset + w] = high | low;
+  let first = first_unit(wg, groups, local);
+  for (var w = first; w < min(first + UNITS_PER_THREAD, params.units); w++) {
+    let low = to_half(src_word(2u * w));
+    var high = dst[params.dst_offset + w] & 0xffff0000u;
+    if (2u * w + 1u < params.count) { high = to_half(src_word(2u * w + 1u)) << 16u; }
+    dst[params.dst_offset + w] = high | low;
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn widen(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let w = linear_index(wg, groups, local);
-  if (w >= params.threads) { return; }
-  let packed = src_word(w);
-  dst[params.dst_offset + 2u * w] = from_half(packed & 0xffffu);
-  if (2u * w + 1u < params.count) { dst[params.dst_offset + 2u * w + 1u] = from_half(packed >> 16u); }
+  let first = first_unit(wg, groups, local);
+  for (var w = first; w < min(first + UNITS_PER_THREAD, params.units); w++) {
+    let packed = src_word(w);
+    dst[params.dst_offset + 2u * w] = from_half(packed & 0xffffu);
+    if (2u * w + 1u < params.count) { dst[params.dst_offset + 2u * w + 1u] = from_half(packed >> 16u); }
+  }
 }

@@ -34,9 +34,9 @@ fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   if (local == 0u) { exponent_dst[p.exponents_offset + block] = atomicLoad(&block_exponent); }
 }
 
-// ---- quantize: one thread per element; q = roundHalfEven(x * M * 2^-emax), integers only. ----
+// ---- quantize: UNITS_PER_THREAD elements per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
 
-struct QuantizeParams { threads: u32, block_size: u32, budget: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
+struct QuantizeParams { units: u32, block_size: u32, budget: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
 @group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read> quantize_exponents: array<i32>;
@@ -89,15 +89,16 @@ fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = quantize_params;
-  let i = linear_index(wg, groups, local);
-  if (i >= p.threads) { return; }
-  let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
-  quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
+  let first = first_unit(wg, groups, local);
+  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+    let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
+    quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
+  }
 }
 
-// ---- dequantize: one thread per element; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
+// ---- dequantize: UNITS_PER_THREAD elements per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
 
-struct DequantizeParams { threads: u32, block_size: u32, factor_bits: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
+struct DequantizeParams { units: u32, block_size: u32, factor_bits: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
 @group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
 @group(0) @binding(1) var<storage, read> dequantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read> dequantize_exponents: array<i32>;
@@ -122,8 +123,9 @@ fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = dequantize_params;
-  let i = linear_index(wg, groups, local);
-  if (i >= p.threads) { return; }
-  let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
-  dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
+  let first = first_unit(wg, groups, local);
+  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+    let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
+    dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
+  }
 }

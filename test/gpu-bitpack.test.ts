@@ -32,9 +32,16 @@ test('bitpack: every width, sizes 0, 1, odd, word and workgroup boundaries, offs
   }
 });
 
+test('bitpack: every residue of the values a thread takes (16 or more)', async () => {
+  for (const bits of [1, 2, 4, 8, 16] as const) {
+    for (let count = 1; count <= 33; count++) await roundTrip(bits, count, 4 * (count % 4), 4 * (count % 3));
+  }
+});
+
 test('bitpack: more than 65535 workgroups, and pieces at a binding limit', async () => {
   // unpack runs one thread per value: 8 per workgroup beyond the grid's first dimension.
-  await roundTrip(16, 8 * (ctx.maxWorkgroupsPerDimension + 5) + 3, 4, 4, { workgroupSize: 8 });
+  // Threads take 16 values (8 packed words of 16-bit lanes, one of 1-bit lanes).
+  await roundTrip(16, 16 * (ctx.maxWorkgroupsPerDimension + 5) + 3, 4, 4, { workgroupSize: 1 });
   await roundTrip(1, 32 * 2 * (ctx.maxWorkgroupsPerDimension + 5) + 3, 0, 0, { workgroupSize: 2 });
   for (const bits of [1, 4, 16] as const) await roundTrip(bits, 20001, 12, 8, { maxBindingBytes: 8192 });
 });

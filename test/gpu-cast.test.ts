@@ -35,13 +35,20 @@ async function roundTrip(half: HalfType, count: number, srcOffset: number, dstOf
   for (const b of [floats, halves, back]) b.destroy();
 }
 
+test('cast: every residue of the 4 packed words (8 elements) a thread takes', async () => {
+  for (const half of ['float16', 'bfloat16'] as const) {
+    for (let count = 1; count <= 17; count++) await roundTrip(half, count, 4 * (count % 3), 4 * (count % 4));
+  }
+});
+
 for (const half of HALVES) {
   test(`cast ${half}: sizes 0, 1, odd, not a workgroup multiple, at offsets`, async () => {
     for (const count of [0, 1, 2, 3, 1001, 4097]) await roundTrip(half, count, 4 * (count % 5), 260);
     await roundTrip(half, 777, 0, 0, { workgroupSize: 32 });
   });
   test(`cast ${half}: more than 65535 workgroups, and pieces at a binding limit`, async () => {
-    await roundTrip(half, 2 * 4 * (ctx.maxWorkgroupsPerDimension + 9) - 1, 12, 8, { workgroupSize: 4 });
+    // One-thread workgroups, each taking 4 packed words.
+    await roundTrip(half, 2 * 4 * (ctx.maxWorkgroupsPerDimension + 9) - 1, 12, 8, { workgroupSize: 1 });
     await roundTrip(half, 5001, 4, 4, { maxBindingBytes: 2048 });
   });
 }

@@ -48,8 +48,13 @@ test('regions at offsets that are not binding-aligned; workgroups smaller than b
   await roundTrip(515, 4, 260);
 });
 
+test('every residue of the 4 elements a thread takes', async () => {
+  for (let count = 1; count <= 9; count++) await roundTrip(count, 4, 4 * (count % 4));
+});
+
 test('more than 65535 workgroups (2-D grid), per element and per block', async () => {
-  await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { workgroupSize: 4 });
+  // One-thread workgroups: a thread takes 4 elements, a workgroup one block of 4.
+  await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { workgroupSize: 1 });
 });
 
 test('work split into pieces at the binding limit', async () => {

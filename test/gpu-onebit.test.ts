@@ -50,8 +50,13 @@ test('regions at offsets that are not binding-aligned', async () => {
   await steps(700, 96, 260, 2);
 });
 
+test('every residue of the 4 elements a decompress thread takes', async () => {
+  for (let count = 1; count <= 9; count++) await steps(count, 32, 4 * (count % 4), 1);
+});
+
 test('more than 65535 workgroups (2-D grid)', async () => {
-  await steps((ctx.maxWorkgroupsPerDimension + 1) * 32 + 5, 32, 4, 1, { workgroupSize: 32 });
+  // decompress threads take 4 elements: 8-thread workgroups cover 32 elements each.
+  await steps((ctx.maxWorkgroupsPerDimension + 1) * 32 + 5, 32, 4, 1, { workgroupSize: 8 });
 });
 
 test('work split into pieces at the binding limit', async () => {

@@ -55,9 +55,14 @@ test('regions at offsets that are not binding-aligned', async () => {
   await roundTrip(513, 1, 260);
 });
 
+test('every residue of the 4 elements a thread takes', async () => {
+  for (let count = 1; count <= 9; count++) await roundTrip(count, 4, 4 * (count % 4));
+});
+
 test('more than 65535 workgroups (2-D grid), per element and per block', async () => {
+  // One-thread workgroups: a thread takes 4 elements, a workgroup one block of 4.
   const count = (ctx.maxWorkgroupsPerDimension + 1) * 4 + 3;
-  await roundTrip(count, 4, 4, { workgroupSize: 4 });
+  await roundTrip(count, 4, 4, { workgroupSize: 1 });
 });
 
 test('work split into pieces at the binding limit', async () => {

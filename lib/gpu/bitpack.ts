@@ -55,7 +55,11 @@ function prepare(
     maxBytesPerUnit: 4 * perWord, extraSpanBytes: sharedSpanBytes(dst, [src], words * 4 * (perWord - 1)),
     ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
   });
-  const variant: KernelVariant = { source: bitpackSource, entryPoint: direction, workgroupSize, prelude: [`const LANE_BITS = ${bits}u;`] };
+  const variant: KernelVariant = {
+    source: bitpackSource, entryPoint: direction, workgroupSize, prelude: [`const LANE_BITS = ${bits}u;`],
+    // Packed words per thread: enough that each thread moves 16 values or more.
+    unitsPerThread: Math.max(1, 16 / perWord),
+  };
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, count - piece.start * perWord);
@@ -65,7 +69,7 @@ function prepare(
       const input = bound.inputs[0]!;
       const params = new Uint32Array([values, bound.dst.wordOffset, input.wordOffset, input.resource ? 0 : 1]);
       const storage = [bound.dst.resource, input.resource ?? placeholderBinding(ctx.device)];
-      ctx.dispatch(encoder, variant, params, storage, packing ? piece.count : values);
+      ctx.dispatch(encoder, variant, params, storage, piece.count);
     }
   };
 }

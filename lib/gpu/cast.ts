@@ -19,6 +19,9 @@ const SOURCE = `${halfSource}\n${castSource}`;
 
 type Direction = 'narrow' | 'widen';
 
+/** Packed words per thread: a thread per word is what lavapipe runs slowest (cost per invocation). */
+const WORDS_PER_THREAD = 4;
+
 export function encodeCastFromFloat32(
   ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, src: GpuRegion, count: number, to: HalfType, options: KernelOptions = {},
 ): void {
@@ -63,7 +66,7 @@ function prepare(
     ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
   });
   const variant: KernelVariant = {
-    source: SOURCE, entryPoint: direction, workgroupSize,
+    source: SOURCE, entryPoint: direction, workgroupSize, unitsPerThread: WORDS_PER_THREAD,
     prelude: [`const HALF = ${half === 'float16' ? 'HALF_F16' : 'HALF_BF16'};`],
   };
   return (encoder) => {

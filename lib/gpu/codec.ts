@@ -81,7 +81,15 @@ function checkWritableBuffersUnshared(what: string, streams: readonly Stream[]):
   }
 }
 
+/**
+ * Elements per thread of the per-element kernels (quantize, dequantize, decompress): a thread
+ * per element is what lavapipe runs slowest (its cost is mostly per invocation).
+ */
+export const ELEMENTS_PER_THREAD = 4;
+
 /** A family's kernel with the shared quantization helpers in front of its source. */
-export function codecVariant(familySource: string, entryPoint: string, workgroupSize: number, prelude: readonly string[]): KernelVariant {
-  return { source: `${quantizeCommon}\n${familySource}`, entryPoint, workgroupSize, prelude };
+export function codecVariant(
+  familySource: string, entryPoint: string, workgroupSize: number, prelude: readonly string[], unitsPerThread = 1,
+): KernelVariant {
+  return { source: `${quantizeCommon}\n${familySource}`, entryPoint, workgroupSize, prelude, unitsPerThread };
 }

@@ -6,7 +6,7 @@ import { f32ToBits } from '../cpu/half.js';
 import { checkBlockSize, checkCount } from '../cpu/blocks.js';
 import { INT8_BLOCK_MULTIPLE, INT8_INVERSE_LEVELS, INT8_LEVELS, INT8_MIN_ABSMAX_BITS } from '../cpu/int8.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import int8Source from '../../shaders/int8.wgsl';
@@ -84,7 +84,7 @@ function prepareDequantize(ctx: GpuContext, args: Int8DequantizeArgs, options: K
     { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
     { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
   ], options.maxBindingBytes);
-  const variant = codecVariant(int8Source, 'dequantize', workgroupSize, PRELUDE);
+  const variant = codecVariant(int8Source, 'dequantize', workgroupSize, PRELUDE, ELEMENTS_PER_THREAD);
   return (encoder) => {
     for (const piece of pieces) {
       const params = new Uint32Array([args.blockSize, ...piece.wordOffsets]);

@@ -9,7 +9,7 @@ import { f32ToBits } from '../cpu/half.js';
 import { checkBlockSize, checkCount, lastBlockLength } from '../cpu/blocks.js';
 import { ONEBIT_BLOCK_MULTIPLE, ONEBIT_SUM_LANES, onebitInverseLength } from '../cpu/onebit.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import onebitSource from '../../shaders/onebit.wgsl';
@@ -85,7 +85,7 @@ function prepareDecompress(ctx: GpuContext, args: OnebitDecompressArgs, options:
     { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
     { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
   ], options.maxBindingBytes);
-  const variant = codecVariant(onebitSource, 'decompress', workgroupSize, []);
+  const variant = codecVariant(onebitSource, 'decompress', workgroupSize, [], ELEMENTS_PER_THREAD);
   return (encoder) => {
     for (const piece of pieces) {
       const params = new Uint32Array([args.blockSize, ...piece.wordOffsets]);

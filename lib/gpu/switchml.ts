@@ -14,7 +14,7 @@ import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import switchmlSource from '../../shaders/switchml.wgsl';
@@ -117,7 +117,7 @@ function prepareDequantize(ctx: GpuContext, args: SwitchmlDequantizeArgs, option
   return prepareElementwise(ctx, what, 'dequantize', args, factorBits, options);
 }
 
-/** quantize and dequantize share a shape: src, exponents and dst, one thread per element. */
+/** quantize and dequantize share a shape: src, exponents and dst, elementwise. */
 function prepareElementwise(
   ctx: GpuContext, what: string, entryPoint: string, args: SwitchmlQuantizeArgs | SwitchmlDequantizeArgs, constant: number, options: KernelOptions,
 ): Recorder {
@@ -127,7 +127,7 @@ function prepareElementwise(
     { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
     { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
   ], options.maxBindingBytes);
-  const variant = codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE);
+  const variant = codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD);
   return (encoder) => {
     for (const piece of pieces) {
       const params = new Uint32Array([args.blockSize, constant, ...piece.wordOffsets]);
