@@ -7,7 +7,7 @@ import { checkBlockSize, checkCount } from '../cpu/blocks.js';
 import { INT8_BLOCK_MULTIPLE, INT8_INVERSE_LEVELS, INT8_LEVELS, INT8_MIN_ABSMAX_BITS } from '../cpu/int8.js';
 import type { GpuContext } from './context.js';
 import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
-import { checkWorkgroupSize, type KernelOptions } from './options.js';
+import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import int8Source from '../../shaders/int8.wgsl';
 
@@ -59,7 +59,7 @@ export async function gpuInt8Dequantize(ctx: GpuContext, args: Int8DequantizeArg
 function prepareQuantize(ctx: GpuContext, args: Int8QuantizeArgs, options: KernelOptions): Recorder {
   const what = 'int8 quantize';
   checkLayout(what, args.count, args.blockSize);
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
   const pieces = planPieces(ctx, what, args.count, args.blockSize, [
     { name: 'src', region: args.src, writable: false, words: wordsPerElement },
     { name: 'packed', region: args.packed, writable: true, words: packedWords(4) },

@@ -15,7 +15,7 @@ import {
 } from '../cpu/switchml.js';
 import type { GpuContext } from './context.js';
 import { codecVariant, ELEMENTS_PER_THREAD, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
-import { checkWorkgroupSize, type KernelOptions } from './options.js';
+import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import switchmlSource from '../../shaders/switchml.wgsl';
 
@@ -88,7 +88,7 @@ export async function gpuSwitchmlDequantize(ctx: GpuContext, args: SwitchmlDequa
 function prepareExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions): Recorder {
   const what = 'switchml exponents';
   checkLayout(what, args.count, args.blockSize);
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
   const pieces = planPieces(ctx, what, args.count, args.blockSize, [
     { name: 'src', region: args.src, writable: false, words: wordsPerElement },
     { name: 'exponents', region: args.exponents, writable: true, words: wordsPerBlock(args.blockSize) },
