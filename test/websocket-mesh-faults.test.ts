@@ -8,7 +8,7 @@ import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectWebSocketMesh, meshAddressKey } from '../lib/transport/websocket/websocket-mesh.js';
 import type { FramedTransport } from '../lib/transport/websocket/framed-transport.js';
-import { HEADER_BYTES, encodeFrame } from '../lib/transport/frame.js';
+import { HEADER_BYTES, encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
 import { header, pattern } from './transport-conformance.js';
 import { rejection, within } from './within.js';
@@ -118,6 +118,22 @@ test('a frame whose header lies about its length or sender is garbage too', asyn
   assert.match((await fromA).message, /declares 10 payload bytes but 4 arrived/);
   assert.match((await fromB).message, /frame claims to come from rank 0/);
   await stillTalking(a!, b!, 3);
+  fake.forEach((s) => s.terminate());
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('a header sent alone must be followed by exactly its payload', async () => {
+  const { real: [a, b], fake } = await worldWithImpostor('split-liars');
+  const fromA = rejection(a!.recv(2, 0, 0), 3000, 'a from impostor');
+  const fromB = rejection(b!.recv(2, 0, 0), 3000, 'b from impostor');
+  const head = encodeFrameHeader(header(0, 0), { route: 2, messageBytes: 40_000, offset: 0 }, 40_000);
+  fake[0]!.send(head);
+  fake[0]!.send(new Uint8Array(39_999));
+  fake[1]!.send(head);
+  fake[1]!.send('a text message');
+  assert.match((await fromA).message, /closing the connection to peer 2: bad frame: header declares 40000 payload bytes but 39999 arrived/);
+  assert.match((await fromB).message, /closing the connection to peer 2: bad frame: header declares 40000 payload bytes but 0 arrived/);
+  await stillTalking(a!, b!, 4);
   fake.forEach((s) => s.terminate());
   await Promise.all([a!.close(), b!.close()]);
 });

@@ -19,6 +19,8 @@
 //
 // A message larger than one segment travels as consecutive frames with equal headers, so that
 // no single frame can be larger than a small bound (and a receiver never has to accept one).
+// A channel may also carry a frame as two buffers, the header alone and then the payload (the
+// websocket mesh does for large payloads: see split-frames.ts); decodeFrameParts reads those.
 import type { CollectiveKind, Header, Signature } from './transport.js';
 import type { DataType, ReduceOpName } from '../dtype.js';
 import { WebcclError, invalidArgument } from '../errors.js';
@@ -161,10 +163,24 @@ export function rewriteFrameRoute(bytes: Uint8Array, route: number): void {
   new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).setUint32(32, route, true);
 }
 
+/** Payload bytes a header declares for its own frame (whether or not they came with it). */
+export function readSegmentBytes(head: Uint8Array): number {
+  return new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(36, true);
+}
+
 /** Strictly decodes one frame; any inconsistency throws a SystemError naming what was wrong. */
 export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
   if (bytes.byteLength < HEADER_BYTES) throw frameError(`${bytes.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  return decodeFrameParts(bytes.subarray(0, HEADER_BYTES), bytes.subarray(HEADER_BYTES), limits);
+}
+
+/**
+ * decodeFrame for a frame whose header and payload arrived as separate buffers (a channel that
+ * sends large payloads on their own, so that they are never copied to sit behind a header).
+ */
+export function decodeFrameParts(head: Uint8Array, payload: Uint8Array, limits: FrameLimits): Frame {
+  if (head.byteLength !== HEADER_BYTES) throw frameError(`a ${head.byteLength}-byte header is not ${HEADER_BYTES} bytes`);
+  const view = new DataView(head.buffer, head.byteOffset, HEADER_BYTES);
   const magic = view.getUint32(0, true);
   if (magic !== FRAME_MAGIC) throw frameError(`wrong magic 0x${magic.toString(16).padStart(8, '0')}`);
   const version = view.getUint8(4);
@@ -180,11 +196,11 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
   const segmentBytes = view.getUint32(36, true);
   const messageBytes = readU64(view, 40, 'message bytes');
   const offset = readU64(view, 48, 'offset');
-  const actual = bytes.byteLength - HEADER_BYTES;
+  const actual = payload.byteLength;
   if (segmentBytes !== actual) throw frameError(`header declares ${segmentBytes} payload bytes but ${actual} arrived`);
   if (segmentBytes > limits.maxSegmentBytes) throw frameError(`segment of ${segmentBytes} bytes exceeds the ${limits.maxSegmentBytes}-byte limit`);
   if (messageBytes > limits.maxMessageBytes) throw frameError(`message of ${messageBytes} bytes exceeds the ${limits.maxMessageBytes}-byte limit`);
   if (offset + segmentBytes > messageBytes) throw frameError(`segment [${offset}, +${segmentBytes}) lies outside the ${messageBytes}-byte message`);
   const header: Header = { comm: view.getUint32(8, true), seq: view.getUint32(12, true), chunk: view.getUint32(16, true), signature };
-  return { header, route: view.getUint32(32, true), messageBytes, offset, payload: bytes.subarray(HEADER_BYTES) };
+  return { header, route: view.getUint32(32, true), messageBytes, offset, payload };
 }

@@ -3,7 +3,7 @@
 // (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, encodeFrameHeader } from '../frame.js';
+import { decodeFrame, decodeFrameParts, encodeFrameHeader } from '../frame.js';
 import type { Header, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
@@ -105,13 +105,16 @@ export class FramedTransport implements Transport {
     return this.inbox.queuedBytes(peer);
   }
 
-  /** Feeds one frame that arrived on `from`'s connection (undefined: a relay, trust the route). */
-  receiveFrame(bytes: Uint8Array, from: number | undefined): void {
+  /**
+   * Feeds one frame that arrived on `from`'s connection (undefined: a relay, trust the route):
+   * whole in `bytes`, or its header in `bytes` and its payload in `payload`.
+   */
+  receiveFrame(bytes: Uint8Array, from: number | undefined, payload?: Uint8Array): void {
     if (this.closedWith) return;
     let message: Message | undefined;
     let peer = from;
     try {
-      const frame = decodeFrame(bytes, this.limits);
+      const frame = payload ? decodeFrameParts(bytes, payload, this.limits) : decodeFrame(bytes, this.limits);
       if (from !== undefined && frame.route !== from) throw new Error(`frame claims to come from rank ${frame.route}`);
       peer = frame.route;
       this.checkPeer(peer, 'receive from');

@@ -14,6 +14,8 @@ import { websocketDescription } from './bufferutil-status.js';
 import { FramedTransport } from './framed-transport.js';
 import { maxWebSocketPayload, withLimits, type WireLimits } from './limits.js';
 import { MeshListener } from './mesh-listener.js';
+import { meshWebSocket } from './mesh-web-socket.js';
+import { SplitFrameReader } from './split-frames.js';
 import { WsChannel } from './ws-channel.js';
 import { withDeadline } from './deadline.js';
 
@@ -61,7 +63,7 @@ export async function connectWebSocketMesh(options: WebSocketMeshOptions): Promi
   const store = await StoreClient.connect({ id: options.id, WebSocket: WebSocketClass, timeoutMs, who: `rank ${rank}` });
   try {
     listener = await MeshListener.listen(host, maxWebSocketPayload(limits), identity, timeoutMs, log, (peer, socket) => {
-      socket.on('message', (data, isBinary) => receive(transport, peer, data, isBinary));
+      socket.on('message', receiver(transport, peer));
       socket.on('close', (code, reason) => transport.connectionLost(peer, code, reason.toString()));
       adopt(peer, socket);
     });
@@ -70,10 +72,11 @@ export async function connectWebSocketMesh(options: WebSocketMeshOptions): Promi
     log.info(`listening on ${address}; dialling ranks 0..${rank - 1}`);
     const dialled = Array.from({ length: rank }, async (_, peer) => {
       const peerAddress = await store.getString(meshAddressKey(world, size, peer), timeoutMs);
+      const onFrameMessage = receiver(transport, peer);
       const socket = await openSession({
-        WebSocket: WebSocketClass, url: `ws://${peerAddress}/`, timeoutMs, who: `rank ${rank} dialling rank ${peer}`, binaryType: 'nodebuffer',
+        WebSocket: meshWebSocket(limits), url: `ws://${peerAddress}/`, timeoutMs, who: `rank ${rank} dialling rank ${peer}`, binaryType: 'nodebuffer',
         hello: { t: 'hello', secret, role: 'mesh', world, rank, size, to: peer },
-        onMessage: (data) => receive(transport, peer, data, typeof data !== 'string'),
+        onMessage: (data) => onFrameMessage(data, typeof data !== 'string'),
         onClose: (code, reason) => transport.connectionLost(peer, code, reason),
       });
       adopt(peer, socket as unknown as WebSocket);
@@ -92,9 +95,14 @@ export async function connectWebSocketMesh(options: WebSocketMeshOptions): Promi
   }
 }
 
-function receive(transport: FramedTransport, peer: number, data: unknown, isBinary: boolean): void {
-  // A text message after the hello is as much garbage as a bad frame; an empty view fails decoding.
-  transport.receiveFrame(isBinary ? data as Uint8Array : new Uint8Array(0), peer);
+/** Feeds one connection's messages to the transport as frames (see split-frames.ts). */
+function receiver(transport: FramedTransport, peer: number): (data: unknown, isBinary: boolean) => void {
+  const reader = new SplitFrameReader();
+  return (data, isBinary) => {
+    // A text message after the hello is as much garbage as a bad frame; an empty view fails decoding.
+    const frame = reader.accept(isBinary ? data as Uint8Array : new Uint8Array(0));
+    if (frame) transport.receiveFrame(frame.bytes, peer, frame.payload);
+  };
 }
 
 /** The store key under which a rank publishes its host:port. */

@@ -1,10 +1,11 @@
-// A mesh connection to one peer over a `ws` WebSocket (Node). A frame goes out as one
-// WebSocket message in two fragments, header then payload, so the payload is never copied
-// here; ws holds on to the caller's buffer until the socket has written it, which is why write()
-// resolves only then.
+// A mesh connection to one peer over a `ws` WebSocket (Node). A frame goes out as the messages
+// of split-frames.ts: large payloads are handed to ws as they are (never copied here; frames are
+// unmasked, see mesh-web-socket.ts), and ws holds on to the caller's buffer until the socket has
+// written it, which is why write() resolves only then.
 import type { WebSocket } from 'ws';
 import { systemError } from '../../errors.js';
 import type { FrameChannel } from './frame-channel.js';
+import { frameMessages } from './split-frames.js';
 
 /** What the channel reports to: FramedTransport. */
 export interface ChannelSink {
@@ -34,8 +35,10 @@ export class WsChannel implements FrameChannel {
         else resolve();
       };
       this.pending.add(reject);
-      this.socket.send(header, { binary: true, fin: false });
-      this.socket.send(segment, { binary: true, fin: true }, settle);
+      const messages = frameMessages(header, segment);
+      const last = messages.length - 1;
+      // ws writes in order, so the last message's callback means all of them were written.
+      messages.forEach((message, i) => this.socket.send(message, { binary: true }, i === last ? settle : undefined));
     });
   }
 

@@ -1,0 +1,79 @@
+// Raw transport numbers for two ranks, below the collectives: one-way throughput each way
+// (dialler -> acceptor and back) and ping-pong latency of small messages. Isolates the websocket
+// data path from the collective schedules when the transport is being tuned.
+//
+//   node --import ./test/register.mjs bench/mesh-throughput.ts            (self-launches 2 ranks)
+//   MESH_BYTES=4194304 MESH_MESSAGES=64 MESH_PINGS=2000 ... (optional knobs)
+import { Communicator } from '../lib/index.node.js';
+import { signature } from '../lib/comm/signature.js';
+import type { Header, Transport } from '../lib/transport/transport.js';
+import { launchRanks } from './launch.js';
+import { hostRendezvous } from './rendezvous-env.js';
+
+/** A channel no communicator uses, so raw messages cannot be mistaken for collective ones. */
+const RAW_CHANNEL = 0x7fff0000;
+const knob = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+function header(seq: number, bytes: number): Header {
+  return { comm: RAW_CHANNEL, seq, signature: signature('send', bytes, 'uint32'), chunk: 0 };
+}
+
+/** `from` sends `messages` messages of `bytes` to `to` with a window of 4 sends in flight. */
+async function oneWay(t: Transport, from: number, to: number, seq: number, bytes: number, messages: number): Promise<number> {
+  const started = performance.now();
+  if (t.rank === from) {
+    const payload = new Uint8Array(bytes);
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < messages; i++) {
+      inFlight.push(t.send(to, header(seq, bytes), payload));
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+    await t.recv(to, RAW_CHANNEL, seq); // the receiver's acknowledgement
+  } else {
+    for (let i = 0; i < messages; i++) await t.recv(from, RAW_CHANNEL, seq);
+    await t.send(from, header(seq, 0), new Uint8Array(0));
+  }
+  return (bytes * messages) / ((performance.now() - started) / 1000) / 2 ** 30;
+}
+
+async function pingPong(t: Transport, seq: number, bytes: number, rounds: number): Promise<number> {
+  const peer = 1 - t.rank;
+  const payload = new Uint8Array(bytes);
+  const started = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    if (t.rank === 0) {
+      await t.send(peer, header(seq, bytes), payload);
+      await t.recv(peer, RAW_CHANNEL, seq);
+    } else {
+      await t.recv(peer, RAW_CHANNEL, seq);
+      await t.send(peer, header(seq, bytes), payload);
+    }
+  }
+  return ((performance.now() - started) * 1000) / rounds / 2;
+}
+
+async function rank(): Promise<void> {
+  const comm = await Communicator.fromEnv();
+  const t = comm.transport;
+  const bytes = knob('MESH_BYTES', 4 << 20);
+  const messages = knob('MESH_MESSAGES', 64);
+  const pings = knob('MESH_PINGS', 2000);
+  await oneWay(t, 1, 0, 1, bytes, 4); // warm-up
+  const up = await oneWay(t, 1, 0, 2, bytes, messages);
+  const down = await oneWay(t, 0, 1, 3, bytes, messages);
+  await pingPong(t, 4, 8, 100);
+  const latency = await pingPong(t, 5, 8, pings);
+  if (t.rank === 0) {
+    console.log(`# ${t.description}, ${bytes} B messages x ${messages}`);
+    console.log(`dialler -> acceptor ${up.toFixed(3)} GiB/s, acceptor -> dialler ${down.toFixed(3)} GiB/s, 8 B one-way ${latency.toFixed(1)} us`);
+  }
+  await comm.destroy();
+}
+
+if (process.env['RANK'] !== undefined) {
+  await rank();
+} else {
+  const result = await launchRanks({ np: 2, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], ...await hostRendezvous() });
+  process.exitCode = result.exitCode;
+}
