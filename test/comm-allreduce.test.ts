@@ -47,6 +47,37 @@ for (const size of RANKS) {
   });
 }
 
+for (const size of RANKS) {
+  test(`allReduce: ${size} ranks, direct exchange (auto under a threshold), counts ${SMALL_COUNTS.join('/')}, every dtype, op and placement`, async () => {
+    // A threshold above every count here: 'auto' picks the direct exchange for all of them.
+    const comms = await createWorld(size, { directThresholdBytes: 2 ** 30 });
+    try {
+      for (const count of SMALL_COUNTS) {
+        for (const dtype of DTYPES) {
+          for (const op of opsFor(dtype)) {
+            for (const inPlace of [false, true]) await checkAllReduce(comms, count, dtype, op, inPlace, 'auto');
+          }
+        }
+      }
+    } finally {
+      await destroyWorld(comms);
+    }
+  });
+}
+
+test('allReduce: direct exchange results are bit-identical on every rank (rank-order fold)', async () => {
+  // Inexact float sums: a different fold order on some rank would show as differing bits.
+  const comms = await createWorld(5, { directThresholdBytes: 2 ** 30 });
+  try {
+    const count = 4096;
+    const sends = comms.map((c) => Float32Array.from({ length: count }, (_, i) => Math.sin(i * 7.1 + c.rank * 13.3) * 10 ** ((i + c.rank) % 9)));
+    await Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, sends[r]!, count, 'float32', 'sum')));
+    for (const r of [1, 2, 3, 4]) sameElements(sends[r]!, sends[0]!, `rank ${r} vs rank 0`);
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test(`allReduce: 2^20+3 elements, ring and tree, a subset of ranks, dtypes and ops`, async () => {
   for (const size of [2, 5, 8]) {
     const comms = await createWorld(size);
@@ -62,10 +93,11 @@ test(`allReduce: 2^20+3 elements, ring and tree, a subset of ranks, dtypes and o
 });
 
 test('allReduce: auto picks by size and every rank agrees', async () => {
-  const comms = await createWorld(3, { treeThresholdBytes: 1024 });
+  const comms = await createWorld(3, { treeThresholdBytes: 1024, directThresholdBytes: 64 });
   try {
-    for (const count of [10, 256, 257, 5000]) await checkAllReduce(comms, count, 'float32', 'sum', false, 'auto');
+    for (const count of [2, 8, 9, 10, 256, 257, 5000]) await checkAllReduce(comms, count, 'float32', 'sum', false, 'auto');
     assert.is(comms[1]!.config.treeThresholdBytes, 1024);
+    assert.is(comms[1]!.config.directThresholdBytes, 64);
   } finally {
     await destroyWorld(comms);
   }

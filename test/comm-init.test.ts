@@ -59,7 +59,7 @@ test('agreed configuration: WEBCCL_ALGO / WEBCCL_CHUNK_BYTES as read by rank 0 h
   Object.assign(process.env, { WEBCCL_ALGO: 'ring', WEBCCL_CHUNK_BYTES: '65536' });
   const second = Communicator.init({ id, rank: 1, size: 2 });
   const comms = await Promise.all([first, second]);
-  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, pipelineDepth: 4 });
+  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, directThresholdBytes: 32768, pipelineDepth: 4 });
   await Promise.all(comms.map((c) => c.destroy()));
   process.env['WEBCCL_ALGO'] = 'butterfly';
   assert.match(await code(Communicator.init({ id: await getUniqueId({ transport: 'inproc' }), rank: 0, size: 1 })), /InvalidArgument: .*WEBCCL_ALGO=butterfly/);

@@ -383,7 +383,8 @@ export class Communicator implements LinkOwner, Endpoint {
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
-      await Promise.all([plan.run(ctx, memory), plan.p2p ? undefined : ringCheck(link, this.rank, this.size)]);
+      const checked = plan.p2p !== undefined || plan.hearsFromEveryRank === true;
+      await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
     } catch (error) {
       const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
       this.health.fail(failure);

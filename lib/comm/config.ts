@@ -3,7 +3,7 @@
 // init and sends it to every rank; split communicators inherit their parent's.
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
-import { DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
+import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
 
 export interface AgreedConfig extends TuningConfig {
   /** Bytes per pipelined message. */
@@ -19,16 +19,21 @@ export interface ConfigOptions {
   readonly algorithm?: AlgorithmSetting;
   readonly chunkBytes?: number;
   readonly treeThresholdBytes?: number;
+  readonly directThresholdBytes?: number;
   readonly pipelineDepth?: number;
 }
 
-function positiveIntegerEnv(name: string): number | undefined {
+function integerEnv(name: string, least: number, what: string): number | undefined {
   const raw = readEnv(name);
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name}=${raw} is not a positive integer`);
+  if (!Number.isSafeInteger(value) || value < least) throw new Error(`${name}=${raw} is not a ${what} integer`);
   return value;
 }
+
+const positiveIntegerEnv = (name: string) => integerEnv(name, 1, 'positive');
+/** 0 is a meaningful threshold: it turns an algorithm off. */
+const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negative');
 
 /** What this rank would propose: options, then WEBCCL_* settings, then defaults. */
 export function proposeConfig(options: ConfigOptions): AgreedConfig {
@@ -36,17 +41,19 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     algorithm: options.algorithm ?? readSettings().algorithm,
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
+    directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
   });
 }
 
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, pipelineDepth } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth } = config;
   if (!['ring', 'tree', 'auto'].includes(algorithm)) throw new Error(`algorithm '${String(algorithm)}' is not ring, tree or auto`);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
+  if (!Number.isSafeInteger(directThresholdBytes) || directThresholdBytes < 0) throw new Error(`direct threshold ${directThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(pipelineDepth) || pipelineDepth < 1) throw new Error(`pipeline depth ${pipelineDepth} is not a positive integer`);
-  return { algorithm, chunkBytes, treeThresholdBytes, pipelineDepth };
+  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -4,6 +4,7 @@
 // rejected before anything is sent; running it is left to the communicator.
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { pairwiseAllToAll } from '../collectives/alltoall-pairwise.js';
+import { directAllReduce } from '../collectives/direct-allreduce.js';
 import { disseminationBarrier } from '../collectives/barrier-dissemination.js';
 import { recvFrom, sendTo } from '../collectives/point-to-point.js';
 import { ringAllGather } from '../collectives/ring-allgather.js';
@@ -18,7 +19,7 @@ import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js'
 import { invalidArgument } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
-import { selectAlgorithm } from '../tune/select.js';
+import { selectAlgorithm, selectAllReduceAlgorithm } from '../tune/select.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from './buffers.js';
 import type { AgreedConfig } from './config.js';
 import type { CallMemory, MemorySpace } from './memory.js';
@@ -44,6 +45,11 @@ export interface CallPlan {
   readonly space: MemorySpace;
   readonly dtype: DataType;
   readonly op: ReduceOp | undefined;
+  /**
+   * The schedule reads a message from every other rank, so it checks every neighbour's
+   * signature by itself and the communicator's ring agreement check would only add messages.
+   */
+  readonly hearsFromEveryRank?: boolean;
   run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
 }
 
@@ -111,14 +117,16 @@ export function planAllReduce(
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const space = sameSpace(what, input, output);
   const copyNeeded = !inPlace(what, input, 0, output, 0, count, dtype);
-  const schedule = algorithmFor(env, what, count, dtype, options);
+  checkAlgorithm(what, options?.algorithm);
+  const schedule = selectAllReduceAlgorithm(count * elementBytes(dtype), env.size, env.config, options?.algorithm);
+  const algorithm = { direct: directAllReduce, tree: treeAllReduce, ring: ringAllReduce }[schedule];
   return {
-    signature: signature('allReduce', count, dtype, opName(op)), schedule, space, dtype, op,
+    signature: signature('allReduce', count, dtype, opName(op)), schedule, space, dtype, op, hearsFromEveryRank: schedule === 'direct',
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyNeeded) await memory.copy(work, 0, input.region(0, count), 0, count);
       await memory.premultiply(work, 0, count);
-      await (schedule === 'tree' ? treeAllReduce(ctx, work) : ringAllReduce(ctx, work));
+      await algorithm(ctx, work);
     },
   };
 }

@@ -7,9 +7,9 @@ import { internalError } from '../errors.js';
 import type { CollectiveKind, Signature } from '../transport/transport.js';
 
 /** Schedules a call may run; each has a wire code. Never renumber, only append. */
-export type Schedule = 'bootstrap' | 'ring' | 'tree' | 'pairwise' | 'p2p' | 'dissemination';
+export type Schedule = 'bootstrap' | 'ring' | 'tree' | 'pairwise' | 'p2p' | 'dissemination' | 'direct';
 
-const SCHEDULE_CODES: Record<Schedule, number> = { bootstrap: 1, ring: 2, tree: 3, pairwise: 4, p2p: 5, dissemination: 6 };
+const SCHEDULE_CODES: Record<Schedule, number> = { bootstrap: 1, ring: 2, tree: 3, pairwise: 4, p2p: 5, dissemination: 6, direct: 7 };
 const SCHEDULES = Object.fromEntries(Object.entries(SCHEDULE_CODES).map(([name, code]) => [code, name])) as Record<number, Schedule>;
 
 const TAG_BITS = 27;

@@ -1,0 +1,27 @@
+// Direct allreduce for small counts: every rank sends its whole buffer to every other rank and
+// reduces all contributions itself. One message hop (n-1 messages out and in, all in flight at
+// once) instead of the ring's 2(n-1) steps or the tree's up-and-down 2 log n: latency-optimal,
+// at the price of (n-1) times the data per rank, so it only pays for small counts.
+// Every rank folds the contributions in rank order (x0 ⊕ x1 ⊕ ... ⊕ xn-1), so all ranks get
+// bit-identical results, as with the other algorithms.
+import type { CollectiveContext, Region } from './context.js';
+
+/** One message per peer per call: its tag. */
+const CONTRIBUTION = 0;
+
+/** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
+export async function directAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
+  const { rank, size, link, memory } = ctx;
+  const count = work.length;
+  // A copy: `work` is overwritten below, while this rank's contribution is still to be folded in.
+  const own = await memory.read(work, 0, count);
+  const peers = Array.from({ length: size }, (_, r) => r).filter((r) => r !== rank);
+  const [, ...received] = await Promise.all([
+    Promise.all(peers.map((peer) => link.send(peer, CONTRIBUTION, own))),
+    ...peers.map((peer) => link.recv(peer, CONTRIBUTION)),
+  ]);
+  const contributions = Array.from({ length: size }, (_, r) => (r === rank ? own : received[r < rank ? r : r - 1] as Uint8Array));
+  if (rank !== 0) await memory.write(work, 0, contributions[0]!);
+  for (let r = 1; r < size; r++) await memory.accumulate(work, 0, contributions[r]!);
+  await memory.finalize(work, 0, count);
+}
