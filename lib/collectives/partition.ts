@@ -39,3 +39,15 @@ export function chunkOf(segment: Span, index: number, chunk: number): Span {
 export function ringPeer(rank: number, distance: number, size: number): number {
   return (((rank + distance) % size) + size) % size;
 }
+
+/**
+ * Elements per chunk when pipelining segments of up to `longest` elements: the agreed chunk
+ * size, made smaller when that would leave fewer than `depth` chunks to overlap, but never
+ * below a quarter of it (per-message costs would then outweigh the overlap). A function of
+ * agreed values and the call's count only, so every rank cuts alike.
+ */
+export function pipelinedChunkElements(longest: number, chunkElements: number, depth: number, align: number): number {
+  const floor = Math.max(align, Math.floor(chunkElements / 4 / align) * align);
+  const spread = Math.ceil(longest / Math.max(1, depth) / align) * align;
+  return Math.min(chunkElements, Math.max(floor, spread));
+}

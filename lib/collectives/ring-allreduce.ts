@@ -4,11 +4,12 @@
 import type { CollectiveContext, Region } from './context.js';
 import { evenSegments } from './partition.js';
 import { runPipelines, SendQueue } from './pipeline.js';
-import { ringAllGatherChunk, ringChunks, ringReduceScatterChunk } from './ring-steps.js';
+import { ringAllGatherChunk, ringChunks, ringReduceScatterChunk, withPipelinedChunks } from './ring-steps.js';
 
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
-export async function ringAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
-  const segments = evenSegments(work.length, ctx.size, ctx.alignElements);
+export async function ringAllReduce(base: CollectiveContext, work: Region): Promise<void> {
+  const segments = evenSegments(work.length, base.size, base.alignElements);
+  const ctx = withPipelinedChunks(base, segments);
   const steps = ctx.size - 1;
   await runPipelines(ringChunks(segments, ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
     const sends = new SendQueue();

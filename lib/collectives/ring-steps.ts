@@ -3,7 +3,7 @@
 // and takes another from the previous one. Rank r ends reduce-scatter owning segment r fully
 // reduced, and starts all-gather owning segment r.
 import type { CollectiveContext, Region } from './context.js';
-import { chunkOf, ringPeer, type Span } from './partition.js';
+import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import type { SendQueue } from './pipeline.js';
 
 /** One chunk pipeline around the ring: which chunk, and how its messages are tagged. */
@@ -66,4 +66,10 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
 /** Chunk pipelines needed to cover the longest segment. */
 export function ringChunks(segments: readonly Span[], chunkElements: number): number {
   return Math.ceil(Math.max(0, ...segments.map((s) => s.length)) / chunkElements);
+}
+
+/** The context with its chunk size fitted to these segments (see pipelinedChunkElements). */
+export function withPipelinedChunks(ctx: CollectiveContext, segments: readonly Span[]): CollectiveContext {
+  const longest = Math.max(0, ...segments.map((s) => s.length));
+  return { ...ctx, chunkElements: pipelinedChunkElements(longest, ctx.chunkElements, ctx.pipelineDepth, ctx.alignElements) };
 }

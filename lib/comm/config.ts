@@ -12,7 +12,7 @@ export interface AgreedConfig extends TuningConfig {
   readonly pipelineDepth: number;
 }
 
-export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export const DEFAULT_PIPELINE_DEPTH = 4;
 
 export interface ConfigOptions {
