@@ -3,27 +3,11 @@
 // directions work in packed words, UNITS_PER_THREAD of them per thread: `pack` zero-fills the
 // unused lanes of the last word, `unpack` writes only the values that exist.
 //
-// The prelude (lib/gpu/bitpack.ts) declares `const LANE_BITS = <bits>u;`.
+// The prelude (lib/gpu/bitpack.ts) declares `const LANE_BITS = <bits>u;`; shaders/packed-io.wgsl
+// (prepended) declares the bindings and src_word.
 
 const LANES_PER_WORD = 32u / LANE_BITS;
 const LANE_MASK = (1u << LANE_BITS) - 1u;
-
-struct Params {
-  units: u32,       // packed words (set by GpuContext.dispatch)
-  count: u32,       // values
-  dst_offset: u32,  // words, from the start of the dst binding
-  src_offset: u32,  // words, from the start of the binding src is read through
-  src_via_dst: u32, // 1: src lies in dst's buffer and is read through the dst binding
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<storage, read> src: array<u32>;
-
-fn src_word(i: u32) -> u32 {
-  if (params.src_via_dst != 0u) { return dst[params.src_offset + i]; }
-  return src[params.src_offset + i];
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn pack(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {

@@ -3,27 +3,11 @@
 // UNITS_PER_THREAD packed words per thread. An odd count leaves the upper half of the last packed word as it
 // was (narrowing) and writes only the f32 elements that exist (widening).
 //
-// The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`.
+// The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`;
+// shaders/packed-io.wgsl (prepended) declares the bindings and src_word.
 
 const HALF_F16 = 0u;
 const HALF_BF16 = 1u;
-
-struct Params {
-  units: u32,       // packed words (set by GpuContext.dispatch)
-  count: u32,       // elements
-  dst_offset: u32,  // words, from the start of the dst binding
-  src_offset: u32,  // words, from the start of the binding src is read through
-  src_via_dst: u32, // 1: src lies in dst's buffer and is read through the dst binding
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<storage, read> src: array<u32>;
-
-fn src_word(i: u32) -> u32 {
-  if (params.src_via_dst != 0u) { return dst[params.src_offset + i]; }
-  return src[params.src_offset + i];
-}
 
 fn to_half(bits: u32) -> u32 {
   if (HALF == HALF_F16) { return f32_bits_to_f16_bits(bits); }

@@ -63,23 +63,14 @@ fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   }
 }
 
-// ---- dequantize: UNITS_PER_THREAD elements per thread; y = fl(q * scale). ----
+// ---- dequantize: shaders/block-decode.wgsl (prepended) with y = fl(q * scale). ----
 
-struct DequantizeParams { units: u32, block_size: u32, packed_offset: u32, scales_offset: u32, dst_offset: u32 }
-@group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
-@group(0) @binding(1) var<storage, read> dequantize_packed: array<u32>;
-@group(0) @binding(2) var<storage, read> dequantize_scales: array<u32>;
-@group(0) @binding(3) var<storage, read_write> dequantize_dst: array<u32>;
+const PACKED_PER_WORD = 4u;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let p = dequantize_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
-    let scale = flush_bits(dequantize_scales[p.scales_offset + i / p.block_size]);
-    // Byte i % 4 moved to the top, then an arithmetic shift sign-extends it.
-    let q = bitcast<i32>(dequantize_packed[p.packed_offset + i / 4u] << (24u - 8u * (i & 3u))) >> 24u;
-    let y = bitcast<u32>(f32(q) * bitcast<f32>(scale));
-    dequantize_dst[p.dst_offset + i] = select(y, F32_QUIET_NAN, is_nonfinite_bits(scale));
-  }
+fn decode_value(word: u32, lane: u32, scale_bits: u32) -> u32 {
+  let scale = flush_bits(scale_bits);
+  // Byte `lane` moved to the top, then an arithmetic shift sign-extends it.
+  let q = bitcast<i32>(word << (24u - 8u * lane)) >> 24u;
+  let y = bitcast<u32>(f32(q) * bitcast<f32>(scale));
+  return select(y, F32_QUIET_NAN, is_nonfinite_bits(scale));
 }

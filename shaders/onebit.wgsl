@@ -78,20 +78,10 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   }
 }
 
-// ---- decompress: UNITS_PER_THREAD elements per thread; y = ±scale (the scale's sign bit flipped: exact). ----
+// ---- decompress: shaders/block-decode.wgsl (prepended) with y = ±scale (the scale's sign bit flipped: exact). ----
 
-struct DecompressParams { units: u32, block_size: u32, signs_offset: u32, scales_offset: u32, dst_offset: u32 }
-@group(0) @binding(0) var<uniform> decompress_params: DecompressParams;
-@group(0) @binding(1) var<storage, read> decompress_signs: array<u32>;
-@group(0) @binding(2) var<storage, read> decompress_scales: array<u32>;
-@group(0) @binding(3) var<storage, read_write> decompress_dst: array<u32>;
+const PACKED_PER_WORD = 32u;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn decompress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let p = decompress_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
-    let sign = ((decompress_signs[p.signs_offset + i / 32u] >> (i & 31u)) & 1u) << 31u;
-    decompress_dst[p.dst_offset + i] = decompress_scales[p.scales_offset + i / p.block_size] ^ sign;
-  }
+fn decode_value(word: u32, lane: u32, scale_bits: u32) -> u32 {
+  return scale_bits ^ (((word >> lane) & 1u) << 31u);
 }

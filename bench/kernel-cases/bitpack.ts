@@ -2,25 +2,16 @@
 import { packedWords, type LaneBits } from '../../lib/cpu/bitpack.js';
 import { encodePackBits, encodeUnpackBits } from '../../lib/gpu/bitpack.js';
 import { region } from '../../lib/gpu/region.js';
-import { filledBuffer, type KernelCase, type KernelCaseList } from './case.js';
+import { caseWithBuffers, filledBuffer, type KernelCase, type KernelCaseList } from './case.js';
 
 function bitpackCase(direction: 'pack' | 'unpack', bits: LaneBits, payloadBytes: number): KernelCase {
   const count = payloadBytes / 4;
   const packedBytes = packedWords(count, bits) * 4;
-  return {
-    name: `${direction} ${bits}-bit lanes`,
-    bytesMoved: payloadBytes + packedBytes,
-    setup(ctx) {
-      const values = filledBuffer(ctx, payloadBytes);
-      const packed = filledBuffer(ctx, packedBytes);
-      return {
-        record: (encoder) => (direction === 'pack'
-          ? encodePackBits(ctx, encoder, region(packed), region(values), count, bits)
-          : encodeUnpackBits(ctx, encoder, region(values), region(packed), count, bits)),
-        dispose: () => { values.destroy(); packed.destroy(); },
-      };
-    },
-  };
+  return caseWithBuffers(`${direction} ${bits}-bit lanes`, payloadBytes + packedBytes,
+    (ctx) => [filledBuffer(ctx, payloadBytes), filledBuffer(ctx, packedBytes)],
+    (ctx, encoder, [values, packed]) => (direction === 'pack'
+      ? encodePackBits(ctx, encoder, region(packed!), region(values!), count, bits)
+      : encodeUnpackBits(ctx, encoder, region(values!), region(packed!), count, bits)));
 }
 
 export const kernelCases: KernelCaseList = (payloadBytes) => [

@@ -38,3 +38,17 @@ export function filledBuffer(ctx: GpuContext, bytes: number): GPUBuffer {
   ctx.device.queue.writeBuffer(buffer, 0, pattern.buffer, 0, size);
   return buffer;
 }
+
+/** A case whose buffers are made by `make` when it is set up and destroyed after it is timed. */
+export function caseWithBuffers(
+  name: string, bytesMoved: number, make: (ctx: GpuContext) => GPUBuffer[],
+  record: (ctx: GpuContext, encoder: GPUCommandEncoder, buffers: GPUBuffer[]) => void,
+): KernelCase {
+  return {
+    name, bytesMoved,
+    setup(ctx) {
+      const buffers = make(ctx);
+      return { record: (encoder) => record(ctx, encoder, buffers), dispose: () => { for (const b of buffers) b.destroy(); } };
+    },
+  };
+}

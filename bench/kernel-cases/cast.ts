@@ -2,24 +2,15 @@
 import type { HalfType } from '../../lib/cpu/cast.js';
 import { encodeCastFromFloat32, encodeCastToFloat32 } from '../../lib/gpu/cast.js';
 import { region } from '../../lib/gpu/region.js';
-import { filledBuffer, type KernelCase, type KernelCaseList } from './case.js';
+import { caseWithBuffers, filledBuffer, type KernelCase, type KernelCaseList } from './case.js';
 
 function castCase(direction: 'narrow' | 'widen', half: HalfType, payloadBytes: number): KernelCase {
   const count = payloadBytes / 4;
-  return {
-    name: direction === 'narrow' ? `cast float32 -> ${half}` : `cast ${half} -> float32`,
-    bytesMoved: payloadBytes + payloadBytes / 2,
-    setup(ctx) {
-      const floats = filledBuffer(ctx, payloadBytes);
-      const halves = filledBuffer(ctx, payloadBytes / 2);
-      return {
-        record: (encoder) => (direction === 'narrow'
-          ? encodeCastFromFloat32(ctx, encoder, region(halves), region(floats), count, half)
-          : encodeCastToFloat32(ctx, encoder, region(floats), region(halves), count, half)),
-        dispose: () => { floats.destroy(); halves.destroy(); },
-      };
-    },
-  };
+  return caseWithBuffers(direction === 'narrow' ? `cast float32 -> ${half}` : `cast ${half} -> float32`, payloadBytes + payloadBytes / 2,
+    (ctx) => [filledBuffer(ctx, payloadBytes), filledBuffer(ctx, payloadBytes / 2)],
+    (ctx, encoder, [floats, halves]) => (direction === 'narrow'
+      ? encodeCastFromFloat32(ctx, encoder, region(halves!), region(floats!), count, half)
+      : encodeCastToFloat32(ctx, encoder, region(floats!), region(halves!), count, half)));
 }
 
 export const kernelCases: KernelCaseList = (payloadBytes) => [

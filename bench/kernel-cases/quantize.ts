@@ -9,7 +9,7 @@ import { encodeInt8Dequantize, encodeInt8Quantize } from '../../lib/gpu/int8.js'
 import { encodeOnebitCompress, encodeOnebitDecompress } from '../../lib/gpu/onebit.js';
 import { region } from '../../lib/gpu/region.js';
 import { encodeSwitchmlBlockExponents, encodeSwitchmlDequantize, encodeSwitchmlQuantize } from '../../lib/gpu/switchml.js';
-import { filledBuffer, type KernelCase, type KernelCaseList } from './case.js';
+import { caseWithBuffers, filledBuffer, type KernelCaseList } from './case.js';
 
 const BLOCK = 256;
 const WORKERS = 8;
@@ -36,45 +36,31 @@ function shape(payloadBytes: number): Shape {
   return { count, blocks, payload: payloadBytes, perBlock: blocks * 4 };
 }
 
-/** A case whose buffers are made by `make` (sizes in bytes) and destroyed afterwards. */
-function codecCase(
-  name: string, bytesMoved: number, make: (ctx: GpuContext) => GPUBuffer[],
-  record: (ctx: GpuContext, encoder: GPUCommandEncoder, buffers: GPUBuffer[]) => void,
-): KernelCase {
-  return {
-    name, bytesMoved,
-    setup(ctx) {
-      const buffers = make(ctx);
-      return { record: (encoder) => record(ctx, encoder, buffers), dispose: () => { for (const b of buffers) b.destroy(); } };
-    },
-  };
-}
-
 export const kernelCases: KernelCaseList = (payloadBytes) => {
   const s = shape(payloadBytes);
   const int8Bytes = int8PackedWords(s.count) * 4;
   const signBytes = onebitSignWords(s.count) * 4;
   const layout = { count: s.count, blockSize: BLOCK };
   return [
-    codecCase(`switchml exponents k=${BLOCK}`, s.payload + s.perBlock,
+    caseWithBuffers(`switchml exponents k=${BLOCK}`, s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, ex]) => encodeSwitchmlBlockExponents(ctx, e, { src: region(x!), exponents: region(ex!), ...layout })),
-    codecCase(`switchml quantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
+    caseWithBuffers(`switchml quantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), exponentBuffer(ctx, s.blocks), filledBuffer(ctx, s.payload)],
       (ctx, e, [x, ex, q]) => encodeSwitchmlQuantize(ctx, e, { src: region(x!), exponents: region(ex!), dst: region(q!), workers: WORKERS, ...layout })),
-    codecCase(`switchml dequantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
+    caseWithBuffers(`switchml dequantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), exponentBuffer(ctx, s.blocks), filledBuffer(ctx, s.payload)],
       (ctx, e, [q, ex, y]) => encodeSwitchmlDequantize(ctx, e, { src: region(q!), exponents: region(ex!), dst: region(y!), workers: WORKERS, ...layout })),
-    codecCase(`int8 quantize k=${BLOCK}`, s.payload + int8Bytes + s.perBlock,
+    caseWithBuffers(`int8 quantize k=${BLOCK}`, s.payload + int8Bytes + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, int8Bytes), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, packed, scales]) => encodeInt8Quantize(ctx, e, { src: region(x!), packed: region(packed!), scales: region(scales!), ...layout })),
-    codecCase(`int8 dequantize k=${BLOCK}`, int8Bytes + s.perBlock + s.payload,
+    caseWithBuffers(`int8 dequantize k=${BLOCK}`, int8Bytes + s.perBlock + s.payload,
       (ctx) => [filledBuffer(ctx, int8Bytes), filledBuffer(ctx, s.perBlock), filledBuffer(ctx, s.payload)],
       (ctx, e, [packed, scales, y]) => encodeInt8Dequantize(ctx, e, { packed: region(packed!), scales: region(scales!), dst: region(y!), ...layout })),
-    codecCase(`onebit compress+EF k=${BLOCK}`, 3 * s.payload + signBytes + s.perBlock,
+    caseWithBuffers(`onebit compress+EF k=${BLOCK}`, 3 * s.payload + signBytes + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.payload), filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, r, signs, scales]) => encodeOnebitCompress(ctx, e, { x: region(x!), residual: region(r!), signs: region(signs!), scales: region(scales!), ...layout })),
-    codecCase(`onebit decompress k=${BLOCK}`, signBytes + s.perBlock + s.payload,
+    caseWithBuffers(`onebit decompress k=${BLOCK}`, signBytes + s.perBlock + s.payload,
       (ctx) => [filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock), filledBuffer(ctx, s.payload)],
       (ctx, e, [signs, scales, y]) => encodeOnebitDecompress(ctx, e, { signs: region(signs!), scales: region(scales!), dst: region(y!), ...layout })),
   ];

@@ -21,15 +21,9 @@ export function packedWords(count: number, bits: LaneBits): number {
 }
 
 export function packBits(dst: ArrayBufferView, src: ArrayBufferView, count: number, bits: LaneBits): void {
-  checkLaneBits('packBits', bits);
-  checkCount('packBits', count);
-  const words = packedWords(count, bits);
-  checkViewLength('packBits src', src, count * 4);
-  checkViewLength('packBits dst', dst, words * 4);
+  const { words, perWord, mask } = checkCall('packBits', dst, src, count, bits, 'pack');
   const values = readElements('uint32', src, count) as Uint32Array;
   const packed = readElements('uint32', dst, words) as Uint32Array;
-  const perWord = 32 / bits;
-  const mask = (1 << bits) - 1;
   for (let w = 0; w < words; w++) {
     const first = w * perWord;
     const last = Math.min(count, first + perWord);
@@ -41,15 +35,22 @@ export function packBits(dst: ArrayBufferView, src: ArrayBufferView, count: numb
 }
 
 export function unpackBits(dst: ArrayBufferView, src: ArrayBufferView, count: number, bits: LaneBits): void {
-  checkLaneBits('unpackBits', bits);
-  checkCount('unpackBits', count);
-  const words = packedWords(count, bits);
-  checkViewLength('unpackBits src', src, words * 4);
-  checkViewLength('unpackBits dst', dst, count * 4);
+  const { words, perWord, mask } = checkCall('unpackBits', dst, src, count, bits, 'unpack');
   const packed = readElements('uint32', src, words) as Uint32Array;
   const values = readElements('uint32', dst, count) as Uint32Array;
-  const perWord = 32 / bits;
-  const mask = (1 << bits) - 1;
   for (let i = 0; i < count; i++) values[i] = (packed[(i / perWord) | 0]! >>> ((i % perWord) * bits)) & mask;
   writeBackElements(dst, values);
+}
+
+/** Checks a call's arguments (src's length before dst's) and returns the layout both directions walk. */
+function checkCall(
+  what: string, dst: ArrayBufferView, src: ArrayBufferView, count: number, bits: LaneBits, direction: 'pack' | 'unpack',
+): { words: number; perWord: number; mask: number } {
+  checkLaneBits(what, bits);
+  checkCount(what, count);
+  const words = packedWords(count, bits);
+  const packing = direction === 'pack';
+  checkViewLength(`${what} src`, src, packing ? count * 4 : words * 4);
+  checkViewLength(`${what} dst`, dst, packing ? words * 4 : count * 4);
+  return { words, perWord: 32 / bits, mask: (1 << bits) - 1 };
 }

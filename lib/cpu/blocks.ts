@@ -25,6 +25,12 @@ export function checkBlockSize(what: string, blockSize: number, multipleOf = 1):
   }
 }
 
+/** A codec call's count and block size (what every codec checks first). */
+export function checkBlockLayout(what: string, count: number, blockSize: number, multipleOf = 1): void {
+  checkCount(what, count);
+  checkBlockSize(what, blockSize, multipleOf);
+}
+
 export function blockCount(count: number, blockSize: number): number {
   return Math.ceil(count / blockSize);
 }

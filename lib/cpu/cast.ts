@@ -33,9 +33,7 @@ export function widenBits(from: HalfType, dst: Uint32Array, src: Uint16Array): v
 
 /** `count` f32 values from `src` rounded to `to`, written to `dst` (2 bytes each). */
 export function castFromFloat32(dst: ArrayBufferView, src: ArrayBufferView, count: number, to: HalfType): void {
-  checkCast('castFromFloat32', to, count);
-  checkViewLength('castFromFloat32 src', src, count * 4);
-  checkViewLength('castFromFloat32 dst', dst, count * 2);
+  checkCast('castFromFloat32', to, count, { dst, dstBytes: 2, src, srcBytes: 4 });
   const out = readElements('float16', dst, count) as Uint16Array;
   narrowBits(to, out, readElements('uint32', src, count) as Uint32Array);
   writeBackElements(dst, out);
@@ -43,15 +41,23 @@ export function castFromFloat32(dst: ArrayBufferView, src: ArrayBufferView, coun
 
 /** `count` 16-bit values of type `from` in `src` widened to f32 in `dst` (4 bytes each). */
 export function castToFloat32(dst: ArrayBufferView, src: ArrayBufferView, count: number, from: HalfType): void {
-  checkCast('castToFloat32', from, count);
-  checkViewLength('castToFloat32 src', src, count * 2);
-  checkViewLength('castToFloat32 dst', dst, count * 4);
+  checkCast('castToFloat32', from, count, { dst, dstBytes: 4, src, srcBytes: 2 });
   const out = readElements('uint32', dst, count) as Uint32Array;
   widenBits(from, out, readElements('float16', src, count) as Uint16Array);
   writeBackElements(dst, out);
 }
 
-function checkCast(what: string, type: HalfType, count: number): void {
+/** The views of a cast and their element sizes in bytes; src is checked before dst. */
+interface CastViews {
+  readonly dst: ArrayBufferView;
+  readonly dstBytes: 2 | 4;
+  readonly src: ArrayBufferView;
+  readonly srcBytes: 2 | 4;
+}
+
+function checkCast(what: string, type: HalfType, count: number, views: CastViews): void {
   if (!isHalfType(type)) throw invalidArgument(`${what}: unknown 16-bit type ${String(type)} (expected float16 or bfloat16)`);
   checkCount(what, count);
+  checkViewLength(`${what} src`, views.src, count * views.srcBytes);
+  checkViewLength(`${what} dst`, views.dst, count * views.dstBytes);
 }

@@ -21,7 +21,7 @@
 // and the product round three times in all (fl(1/127), a*C, q*s), so
 //   |y - x| <= a / 254 + 3.0000002 * 2^-24 * a.
 // Flushed blocks: |y - x| = |x| <= a < 2^-118.
-import { blockCount, checkArrayLength, checkBlockSize, checkCount } from './blocks.js';
+import { blockCount, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, effectiveExponent, F32_MANTISSA, F32_QUIET_NAN, F32_SIGN, flushBits, isNonFiniteBits, significand } from './f32-fields.js';
 import { bitsToF32, f32ToBits } from './half.js';
 
@@ -54,7 +54,7 @@ export function int8ScaleBits(absmaxBits: number): number {
 export function int8Quantize(
   x: Float32Array, count: number, blockSize: number, out?: Int8Blocks,
 ): Int8Blocks {
-  checkArguments('int8 quantize', count, blockSize);
+  checkBlockLayout('int8 quantize', count, blockSize, INT8_BLOCK_MULTIPLE);
   out ??= { packed: new Uint32Array(int8PackedWords(count)), scales: new Float32Array(blockCount(count, blockSize)) };
   checkArrayLength('int8 quantize: x', x, count);
   checkArrayLength('int8 quantize: packed', out.packed, int8PackedWords(count));
@@ -80,7 +80,7 @@ export function int8Quantize(
 export function int8Dequantize(
   packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
-  checkArguments('int8 dequantize', count, blockSize);
+  checkBlockLayout('int8 dequantize', count, blockSize, INT8_BLOCK_MULTIPLE);
   out ??= new Float32Array(count);
   checkArrayLength('int8 dequantize: packed', packed, int8PackedWords(count));
   checkArrayLength('int8 dequantize: scales', scales, blockCount(count, blockSize));
@@ -112,9 +112,4 @@ export function int8QuantizeElement(bits: number, absmaxBits: number): number {
   const roundUp = remainder > denominator - remainder || (remainder === denominator - remainder && (quotient & 1) === 1);
   const magnitude = roundUp ? quotient + 1 : quotient;
   return (bits & F32_SIGN) !== 0 ? -magnitude : magnitude;
-}
-
-function checkArguments(what: string, count: number, blockSize: number): void {
-  checkCount(what, count);
-  checkBlockSize(what, blockSize, INT8_BLOCK_MULTIPLE);
 }

@@ -29,7 +29,7 @@
 // stays bounded: the sign compressor with mean scale satisfies ||v - C(v)||² = ||v||² - ||v||₁²/len
 // <= (1 - 1/len) ||v||², so per block ||r_t|| <= ρ (||x_t|| + ||r_{t-1}||) with ρ = sqrt(1 - 1/len),
 // hence ||r_t|| <= ρ / (1 - ρ) * max_t ||x_t|| (plus f32 rounding).
-import { blockCount, blockLength, checkArrayLength, checkBlockSize, checkCount } from './blocks.js';
+import { blockCount, blockLength, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, F32_QUIET_NAN, flushBits, flushToZero, isNonFiniteBits } from './f32-fields.js';
 import { bitsToF32 } from './half.js';
 
@@ -58,7 +58,7 @@ export function onebitInverseLength(length: number): number {
 export function onebitCompress(
   x: Float32Array, residual: Float32Array, count: number, blockSize: number, out?: OnebitBlocks,
 ): OnebitBlocks {
-  checkArguments('onebit compress', count, blockSize);
+  checkBlockLayout('onebit compress', count, blockSize, ONEBIT_BLOCK_MULTIPLE);
   out ??= { signs: new Uint32Array(onebitSignWords(count)), scales: new Float32Array(blockCount(count, blockSize)) };
   checkArrayLength('onebit compress: x', x, count);
   checkArrayLength('onebit compress: residual', residual, count);
@@ -106,7 +106,7 @@ export function onebitCompress(
 export function onebitDecompress(
   signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
-  checkArguments('onebit decompress', count, blockSize);
+  checkBlockLayout('onebit decompress', count, blockSize, ONEBIT_BLOCK_MULTIPLE);
   out ??= new Float32Array(count);
   checkArrayLength('onebit decompress: signs', signs, onebitSignWords(count));
   checkArrayLength('onebit decompress: scales', scales, blockCount(count, blockSize));
@@ -118,9 +118,4 @@ export function onebitDecompress(
     outBits[i] = (scaleBits[Math.floor(i / blockSize)]! ^ sign) >>> 0;
   }
   return out;
-}
-
-function checkArguments(what: string, count: number, blockSize: number): void {
-  checkCount(what, count);
-  checkBlockSize(what, blockSize, ONEBIT_BLOCK_MULTIPLE);
 }

@@ -36,7 +36,7 @@
 // correctly rounded f32 product and exponent-field arithmetic, never a division, a rounded
 // int-to-float conversion or a subnormal.
 import { invalidArgument } from '../errors.js';
-import { blockCount, checkArrayLength, checkBlockSize, checkCount } from './blocks.js';
+import { blockCount, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, effectiveExponent, F32_EXPONENT, F32_MANTISSA, F32_QUIET_NAN, F32_SIGN, isNonFiniteBits, significand } from './f32-fields.js';
 import { f32ToBits } from './half.js';
 
@@ -72,8 +72,7 @@ export function switchmlElementExponent(bits: number): number {
 export function switchmlBlockExponents(
   x: Float32Array, count: number, blockSize: number, out?: Int32Array,
 ): Int32Array {
-  checkCount('switchml exponents', count);
-  checkBlockSize('switchml exponents', blockSize);
+  checkBlockLayout('switchml exponents', count, blockSize);
   out ??= new Int32Array(blockCount(count, blockSize));
   checkArrayLength('switchml exponents: x', x, count);
   checkArrayLength('switchml exponents: out', out, blockCount(count, blockSize));
@@ -102,13 +101,10 @@ export function switchmlHasNonFinite(exponents: Int32Array): boolean {
 export function switchmlQuantize(
   x: Float32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out?: Int32Array,
 ): Int32Array {
-  checkCount('switchml quantize', count);
-  out ??= new Int32Array(count);
-  checkBlockSize('switchml quantize', blockSize);
+  checkBlockLayout('switchml quantize', count, blockSize);
   const budget = switchmlWorkerBudget(workers);
-  checkArrayLength('switchml quantize: x', x, count);
-  checkArrayLength('switchml quantize: exponents', exponents, blockCount(count, blockSize));
-  checkArrayLength('switchml quantize: out', out, count);
+  out ??= new Int32Array(count);
+  checkElementwiseArrays('switchml quantize', 'x', x, exponents, out, count, blockSize);
   const bits = bitsOf(x);
   for (let i = 0; i < count; i++) out[i] = quantizeElement(bits[i]!, exponents[Math.floor(i / blockSize)]!, budget);
   return out;
@@ -118,16 +114,22 @@ export function switchmlQuantize(
 export function switchmlDequantize(
   sums: Int32Array, exponents: Int32Array, count: number, blockSize: number, workers: number, out?: Float32Array,
 ): Float32Array {
-  checkCount('switchml dequantize', count);
-  out ??= new Float32Array(count);
-  checkBlockSize('switchml dequantize', blockSize);
+  checkBlockLayout('switchml dequantize', count, blockSize);
   const factor = switchmlDequantizeFactor(workers);
-  checkArrayLength('switchml dequantize: sums', sums, count);
-  checkArrayLength('switchml dequantize: exponents', exponents, blockCount(count, blockSize));
-  checkArrayLength('switchml dequantize: out', out, count);
+  out ??= new Float32Array(count);
+  checkElementwiseArrays('switchml dequantize', 'sums', sums, exponents, out, count, blockSize);
   const outBits = bitsOf(out);
   for (let i = 0; i < count; i++) outBits[i] = dequantizeElement(sums[i]!, exponents[Math.floor(i / blockSize)]!, factor);
   return out;
+}
+
+/** The arrays of quantize and dequantize: one input and out per element, exponents per block. */
+function checkElementwiseArrays(
+  what: string, inputName: string, input: ArrayLike<number>, exponents: Int32Array, out: ArrayLike<number>, count: number, blockSize: number,
+): void {
+  checkArrayLength(`${what}: ${inputName}`, input, count);
+  checkArrayLength(`${what}: exponents`, exponents, blockCount(count, blockSize));
+  checkArrayLength(`${what}: out`, out, count);
 }
 
 function quantizeElement(bits: number, emax: number, budget: number): number {

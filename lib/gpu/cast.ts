@@ -6,16 +6,15 @@
 import { invalidArgument } from '../errors.js';
 import { isHalfType, type HalfType } from '../cpu/cast.js';
 import { checkCount } from '../cpu/reduction.js';
-import { bindWithDst, sharedSpanBytes } from './bind-with-dst.js';
 import type { GpuContext, KernelVariant } from './context.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
-import { splitIntoPieces } from './pieces.js';
-import { placeholderBinding } from './placeholder.js';
-import { checkRegion, type GpuRegion } from './region.js';
+import { preparePackedTransform } from './packed-transform.js';
+import type { GpuRegion } from './region.js';
+import packedIoSource from '../../shaders/packed-io.wgsl';
 import halfSource from '../../shaders/half.wgsl';
 import castSource from '../../shaders/cast.wgsl';
 
-const SOURCE = `${halfSource}\n${castSource}`;
+const SOURCE = `${packedIoSource}\n${halfSource}\n${castSource}`;
 
 type Direction = 'narrow' | 'widen';
 
@@ -53,31 +52,12 @@ function prepare(
   if (!isHalfType(half)) throw invalidArgument(`${what}: unknown 16-bit type ${String(half)} (expected float16 or bfloat16)`);
   checkCount(what, count);
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
-  // Work in packed words: each holds two elements, 4 bytes on the 16-bit side and up to 8 bytes
-  // on the f32 side (4 for the lone element of an odd count).
-  const words = Math.ceil(count / 2);
-  const halfBytes = (packedWords: number) => packedWords * 4;
-  const floatBytes = (elements: number) => elements * 4;
-  const narrowing = direction === 'narrow';
-  checkRegion(`${what} dst`, dst, narrowing ? halfBytes(words) : floatBytes(count));
-  checkRegion(`${what} src`, src, narrowing ? floatBytes(count) : halfBytes(words));
-  const pieces = splitIntoPieces(ctx, what, words, {
-    maxBytesPerUnit: 8, extraSpanBytes: sharedSpanBytes(dst, [src], words * 4),
-    ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
-  });
   const variant: KernelVariant = {
     source: SOURCE, entryPoint: direction, workgroupSize, unitsPerThread: WORDS_PER_THREAD,
     prelude: [`const HALF = ${half === 'float16' ? 'HALF_F16' : 'HALF_BF16'};`],
   };
-  return (encoder) => {
-    for (const piece of pieces) {
-      const elements = Math.min(2 * piece.count, count - 2 * piece.start);
-      const halfSlice = (r: GpuRegion) => ({ region: r, skip: halfBytes(piece.start), bytes: halfBytes(piece.count) });
-      const floatSlice = (r: GpuRegion) => ({ region: r, skip: floatBytes(2 * piece.start), bytes: floatBytes(elements) });
-      const bound = narrowing ? bindWithDst(ctx, halfSlice(dst), [floatSlice(src)]) : bindWithDst(ctx, floatSlice(dst), [halfSlice(src)]);
-      const input = bound.inputs[0]!;
-      const params = new Uint32Array([elements, bound.dst.wordOffset, input.wordOffset, input.resource ? 0 : 1]);
-      ctx.dispatch(encoder, variant, params, [bound.dst.resource, input.resource ?? placeholderBinding(ctx.device)], piece.count);
-    }
-  };
+  return preparePackedTransform(ctx, {
+    what, variant, direction: direction === 'narrow' ? 'pack' : 'unpack', dst, src, count, valuesPerWord: 2,
+    maxBindingBytes: options.maxBindingBytes,
+  });
 }

@@ -81,6 +81,9 @@ function checkWritableBuffersUnshared(what: string, streams: readonly Stream[]):
   }
 }
 
+/** Records a prepared call's dispatches into an encoder. */
+export type Recorder = (encoder: GPUCommandEncoder) => void;
+
 /**
  * Elements per thread of the per-element kernels (quantize, dequantize, decompress): a thread
  * per element is what lavapipe runs slowest (its cost is mostly per invocation).

@@ -3,10 +3,11 @@
 // first: a bad call throws InvalidArgument and records nothing); `gpu*` submit and resolve when
 // the GPU is done. A buffer a kernel writes must hold no other region of the same call.
 import { f32ToBits } from '../cpu/half.js';
-import { checkBlockSize, checkCount } from '../cpu/blocks.js';
+import { checkBlockLayout } from '../cpu/blocks.js';
 import { INT8_BLOCK_MULTIPLE, INT8_INVERSE_LEVELS, INT8_LEVELS, INT8_MIN_ABSMAX_BITS } from '../cpu/int8.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { prepareBlockDecode } from './block-decode.js';
+import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import int8Source from '../../shaders/int8.wgsl';
@@ -38,8 +39,6 @@ const PRELUDE = [
   `const MIN_ABSMAX_BITS = 0x${INT8_MIN_ABSMAX_BITS.toString(16)}u;`,
 ];
 
-type Recorder = (encoder: GPUCommandEncoder) => void;
-
 export function encodeInt8Quantize(ctx: GpuContext, encoder: GPUCommandEncoder, args: Int8QuantizeArgs, options: KernelOptions = {}): void {
   prepareQuantize(ctx, args, options)(encoder);
 }
@@ -58,7 +57,7 @@ export async function gpuInt8Dequantize(ctx: GpuContext, args: Int8DequantizeArg
 
 function prepareQuantize(ctx: GpuContext, args: Int8QuantizeArgs, options: KernelOptions): Recorder {
   const what = 'int8 quantize';
-  checkLayout(what, args.count, args.blockSize);
+  checkBlockLayout(what, args.count, args.blockSize, INT8_BLOCK_MULTIPLE);
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
   const pieces = planPieces(ctx, what, args.count, args.blockSize, [
     { name: 'src', region: args.src, writable: false, words: wordsPerElement },
@@ -77,23 +76,9 @@ function prepareQuantize(ctx: GpuContext, args: Int8QuantizeArgs, options: Kerne
 
 function prepareDequantize(ctx: GpuContext, args: Int8DequantizeArgs, options: KernelOptions): Recorder {
   const what = 'int8 dequantize';
-  checkLayout(what, args.count, args.blockSize);
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
-  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
-    { name: 'packed', region: args.packed, writable: false, words: packedWords(4) },
-    { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
-    { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
-  ], options.maxBindingBytes);
-  const variant = codecVariant(int8Source, 'dequantize', workgroupSize, PRELUDE, ELEMENTS_PER_THREAD);
-  return (encoder) => {
-    for (const piece of pieces) {
-      const params = new Uint32Array([args.blockSize, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
-    }
-  };
-}
-
-function checkLayout(what: string, count: number, blockSize: number): void {
-  checkCount(what, count);
-  checkBlockSize(what, blockSize, INT8_BLOCK_MULTIPLE);
+  checkBlockLayout(what, args.count, args.blockSize, INT8_BLOCK_MULTIPLE);
+  return prepareBlockDecode(ctx, {
+    what, familySource: int8Source, prelude: PRELUDE, packed: { name: 'packed', region: args.packed, valuesPerWord: 4 },
+    scales: args.scales, dst: args.dst, count: args.count, blockSize: args.blockSize,
+  }, options);
 }

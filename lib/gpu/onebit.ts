@@ -6,11 +6,12 @@
 // submit and resolve when the GPU is done. A buffer a kernel writes must hold no other region
 // of the same call (so x and residual live in different buffers).
 import { f32ToBits } from '../cpu/half.js';
-import { checkBlockSize, checkCount, lastBlockLength } from '../cpu/blocks.js';
+import { checkBlockLayout, lastBlockLength } from '../cpu/blocks.js';
 import { ONEBIT_BLOCK_MULTIPLE, ONEBIT_SUM_LANES, onebitInverseLength } from '../cpu/onebit.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
-import { checkWorkgroupSize, type KernelOptions } from './options.js';
+import { prepareBlockDecode } from './block-decode.js';
+import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
+import type { KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import onebitSource from '../../shaders/onebit.wgsl';
 
@@ -37,8 +38,6 @@ export interface OnebitDecompressArgs {
   readonly blockSize: number;
 }
 
-type Recorder = (encoder: GPUCommandEncoder) => void;
-
 export function encodeOnebitCompress(ctx: GpuContext, encoder: GPUCommandEncoder, args: OnebitCompressArgs, options: KernelOptions = {}): void {
   prepareCompress(ctx, args, options)(encoder);
 }
@@ -57,7 +56,7 @@ export async function gpuOnebitDecompress(ctx: GpuContext, args: OnebitDecompres
 
 function prepareCompress(ctx: GpuContext, args: OnebitCompressArgs, options: KernelOptions): Recorder {
   const what = 'onebit compress';
-  checkLayout(what, args.count, args.blockSize);
+  checkBlockLayout(what, args.count, args.blockSize, ONEBIT_BLOCK_MULTIPLE);
   const pieces = planPieces(ctx, what, args.count, args.blockSize, [
     { name: 'x', region: args.x, writable: false, words: wordsPerElement },
     { name: 'residual', region: args.residual, writable: true, words: wordsPerElement },
@@ -78,23 +77,9 @@ function prepareCompress(ctx: GpuContext, args: OnebitCompressArgs, options: Ker
 
 function prepareDecompress(ctx: GpuContext, args: OnebitDecompressArgs, options: KernelOptions): Recorder {
   const what = 'onebit decompress';
-  checkLayout(what, args.count, args.blockSize);
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
-  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
-    { name: 'signs', region: args.signs, writable: false, words: packedWords(32) },
-    { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
-    { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
-  ], options.maxBindingBytes);
-  const variant = codecVariant(onebitSource, 'decompress', workgroupSize, [], ELEMENTS_PER_THREAD);
-  return (encoder) => {
-    for (const piece of pieces) {
-      const params = new Uint32Array([args.blockSize, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
-    }
-  };
-}
-
-function checkLayout(what: string, count: number, blockSize: number): void {
-  checkCount(what, count);
-  checkBlockSize(what, blockSize, ONEBIT_BLOCK_MULTIPLE);
+  checkBlockLayout(what, args.count, args.blockSize, ONEBIT_BLOCK_MULTIPLE);
+  return prepareBlockDecode(ctx, {
+    what, familySource: onebitSource, prelude: [], packed: { name: 'signs', region: args.signs, valuesPerWord: 32 },
+    scales: args.scales, dst: args.dst, count: args.count, blockSize: args.blockSize,
+  }, options);
 }

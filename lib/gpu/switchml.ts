@@ -9,12 +9,12 @@
 // InvalidArgument and records nothing); `gpu*` submit and resolve when the GPU is done.
 // A buffer a kernel writes must hold no other region of the same call.
 import { f32ToBits } from '../cpu/half.js';
-import { checkBlockSize, checkCount } from '../cpu/blocks.js';
+import { checkBlockLayout } from '../cpu/blocks.js';
 import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, planPieces, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import switchmlSource from '../../shaders/switchml.wgsl';
@@ -59,8 +59,6 @@ const PRELUDE = [
   `const NONFINITE_EXPONENT = ${SWITCHML_NONFINITE_EXPONENT}i;`,
 ];
 
-type Recorder = (encoder: GPUCommandEncoder) => void;
-
 export function encodeSwitchmlBlockExponents(ctx: GpuContext, encoder: GPUCommandEncoder, args: SwitchmlExponentsArgs, options: KernelOptions = {}): void {
   prepareExponents(ctx, args, options)(encoder);
 }
@@ -87,7 +85,7 @@ export async function gpuSwitchmlDequantize(ctx: GpuContext, args: SwitchmlDequa
 
 function prepareExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions): Recorder {
   const what = 'switchml exponents';
-  checkLayout(what, args.count, args.blockSize);
+  checkBlockLayout(what, args.count, args.blockSize);
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
   const pieces = planPieces(ctx, what, args.count, args.blockSize, [
     { name: 'src', region: args.src, writable: false, words: wordsPerElement },
@@ -105,14 +103,14 @@ function prepareExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options:
 
 function prepareQuantize(ctx: GpuContext, args: SwitchmlQuantizeArgs, options: KernelOptions): Recorder {
   const what = 'switchml quantize';
-  checkLayout(what, args.count, args.blockSize);
+  checkBlockLayout(what, args.count, args.blockSize);
   const budget = switchmlWorkerBudget(args.workers);
   return prepareElementwise(ctx, what, 'quantize', args, budget, options);
 }
 
 function prepareDequantize(ctx: GpuContext, args: SwitchmlDequantizeArgs, options: KernelOptions): Recorder {
   const what = 'switchml dequantize';
-  checkLayout(what, args.count, args.blockSize);
+  checkBlockLayout(what, args.count, args.blockSize);
   const factorBits = f32ToBits(switchmlDequantizeFactor(args.workers));
   return prepareElementwise(ctx, what, 'dequantize', args, factorBits, options);
 }
@@ -134,9 +132,4 @@ function prepareElementwise(
       ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
     }
   };
-}
-
-function checkLayout(what: string, count: number, blockSize: number): void {
-  checkCount(what, count);
-  checkBlockSize(what, blockSize);
 }
