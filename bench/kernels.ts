@@ -1,9 +1,10 @@
-// `npm run bench:kernels [-- --json] [--mib N] [--runs N] [--filter REGEX]`: every kernel case in
+// `npm run bench:kernels [-- --json] [--mib N] [--runs N] [--filter REGEX] [--dispatches N]`: every kernel case in
 // bench/kernel-cases/*.ts at a 64 MiB payload, as GB/s of bytes read plus written, next to the
 // same device's copyBufferToBuffer GB/s measured in the same run, and their ratio (the figure
 // to compare across machines; DESIGN.md: never a bare number). Median of the timed runs. The
 // copy is timed again between the runs of every kernel and each ratio uses that case's own
 // copy figure, so load that comes and goes on a shared machine skews both sides alike.
+// --dispatches N measures the per-dispatch host cost instead (see kernel-cases/dispatch-overhead.ts).
 import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
@@ -17,6 +18,7 @@ const { values: args } = parseArgs({
     mib: { type: 'string', default: '64' },
     runs: { type: 'string', default: '5' },
     filter: { type: 'string' },
+    dispatches: { type: 'string' },
   },
 });
 const payloadBytes = Number(args.mib) * 1024 * 1024;
@@ -55,6 +57,16 @@ const gbps = (bytes: number, ms: number) => bytes / (ms / 1e3) / 1e9;
 
 const device = await createNodeDevice();
 const ctx = GpuContext.for(device);
+
+if (args.dispatches !== undefined) {
+  // Imported once the device exists: case modules read the WebGPU globals when they load.
+  const { measureDispatchOverhead } = await import('./kernel-cases/dispatch-overhead.js');
+  const result = await measureDispatchOverhead(ctx, Number(args.dispatches), runs);
+  if (args.json) console.log(JSON.stringify({ adapter: ctx.adapterName, runs, ...result }, null, 2));
+  else console.log(`adapter: ${ctx.adapterName}\n${result.dispatches} tiny float32 sum dispatches, median of ${runs} rounds: recording ${result.recordUs.toFixed(1)} us/dispatch, through completion ${result.totalUs.toFixed(1)} us/dispatch`);
+  device.destroy();
+  process.exit(0);
+}
 const timer = new KernelTimer(ctx);
 
 // The reference: copyBufferToBuffer reads and writes the payload once.

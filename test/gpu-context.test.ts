@@ -6,6 +6,8 @@ import { createNodeDevice } from '../lib/gpu/node-device.js';
 import { GpuContext, type KernelVariant } from '../lib/gpu/context.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { checkRegion, region } from '../lib/gpu/region.js';
+import { UniformCache } from '../lib/gpu/uniform-cache.js';
+import { BindGroupCache } from '../lib/gpu/bind-group-cache.js';
 import { rejects } from './helpers/assert.js';
 
 // A test-only kernel: out[i] = in[i] + i, touching exactly `count` words from each region's start.
@@ -63,6 +65,54 @@ test('regions: misaligned offsets and short buffers are named', () => {
   assert.throws(() => checkRegion('src', region(b, 2), 4), /src: byte offset 2 is not a non-negative multiple of 4/);
   assert.throws(() => checkRegion('dst', region(b, 32), 64), /dst: needs 64 bytes at offset 32 but the buffer holds 64/);
   b.destroy();
+});
+
+test('uniform cache: same words give the same buffer; the least recently used entry is dropped', () => {
+  const cache = new UniformCache(device, 2);
+  const a = cache.get(new Uint32Array([1, 2, 3, 4]));
+  assert.is(cache.get(new Uint32Array([1, 2, 3, 4])), a);
+  const b = cache.get(new Uint32Array([5, 6, 7, 8]));
+  assert.is.not(b, a);
+  cache.get(new Uint32Array([1, 2, 3, 4])); // a is now the most recent
+  cache.get(new Uint32Array([9, 9, 9, 9])); // evicts b
+  assert.is(cache.size, 2);
+  assert.is(cache.get(new Uint32Array([1, 2, 3, 4])), a);
+  assert.is.not(cache.get(new Uint32Array([5, 6, 7, 8])), b);
+});
+
+test('bind group cache: one group per (pipeline, uniform, storage ranges)', () => {
+  const cache = new BindGroupCache(device);
+  const pipeline = ctx.pipeline({ source: ADD_INDEX, entryPoint: 'main', prelude: [], workgroupSize: 64 });
+  const uniform = new UniformCache(device).get(new Uint32Array([1, 0, 0, 0]));
+  const src = device.createBuffer({ size: 512, usage });
+  const dst = device.createBuffer({ size: 512, usage });
+  const group = cache.get(pipeline, uniform, [{ buffer: src, offset: 0, size: 256 }, { buffer: dst, offset: 0, size: 256 }]);
+  assert.is(cache.get(pipeline, uniform, [{ buffer: src, offset: 0, size: 256 }, { buffer: dst, offset: 0, size: 256 }]), group);
+  assert.is.not(cache.get(pipeline, uniform, [{ buffer: src, offset: 256, size: 256 }, { buffer: dst, offset: 0, size: 256 }]), group);
+  assert.is.not(cache.get(pipeline, uniform, [{ buffer: dst, offset: 0, size: 256 }, { buffer: src, offset: 0, size: 256 }]), group);
+  src.destroy();
+  dst.destroy();
+});
+
+test('dispatch: the same parameters on other buffers, in one encoder and across submits', async () => {
+  // Same count and offsets, so every dispatch shares one cached uniform buffer; the bind groups must differ.
+  const variant: KernelVariant = { source: ADD_INDEX, entryPoint: 'main', prelude: [], workgroupSize: 64 };
+  for (let round = 0; round < 2; round++) {
+    const pairs = [1, 2].map((fill) => {
+      const src = device.createBuffer({ size: 64, usage });
+      writeRegion(device, region(src), new Uint8Array(new Uint32Array(16).fill(fill * 1000 + round).buffer));
+      return { src, dst: device.createBuffer({ size: 64, usage }), fill };
+    });
+    await ctx.run((encoder) => {
+      for (const { src, dst } of pairs) ctx.dispatch(encoder, variant, new Uint32Array([0, 0]), [{ buffer: src }, { buffer: dst }], 16);
+    });
+    for (const { src, dst, fill } of pairs) {
+      const out = new Uint32Array((await readRegion(device, region(dst), 64)).buffer);
+      assert.equal([...out], Array.from({ length: 16 }, (_, i) => fill * 1000 + round + i));
+      src.destroy();
+      dst.destroy();
+    }
+  }
 });
 
 test('run: validation errors reject instead of printing', async () => {

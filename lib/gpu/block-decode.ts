@@ -3,7 +3,7 @@
 // family's decode_value). Arguments are checked first: a bad call throws InvalidArgument and
 // records nothing.
 import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, joinedSource, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import blockDecodeSource from '../../shaders/block-decode.wgsl';
@@ -30,7 +30,7 @@ export function prepareBlockDecode(ctx: GpuContext, d: BlockDecode, options: Ker
     { name: 'scales', region: d.scales, writable: false, words: wordsPerBlock(d.blockSize) },
     { name: 'dst', region: d.dst, writable: true, words: wordsPerElement },
   ], options.maxBindingBytes);
-  const variant = codecVariant(`${blockDecodeSource}\n${d.familySource}`, 'decode', workgroupSize, d.prelude, ELEMENTS_PER_THREAD);
+  const variant = codecVariant(joinedSource(blockDecodeSource, d.familySource), 'decode', workgroupSize, d.prelude, ELEMENTS_PER_THREAD);
   return (encoder) => {
     for (const piece of pieces) {
       const params = new Uint32Array([d.blockSize, ...piece.wordOffsets]);

@@ -94,5 +94,19 @@ export const ELEMENTS_PER_THREAD = 4;
 export function codecVariant(
   familySource: string, entryPoint: string, workgroupSize: number, prelude: readonly string[], unitsPerThread = 1,
 ): KernelVariant {
-  return { source: `${quantizeCommon}\n${familySource}`, entryPoint, workgroupSize, prelude, unitsPerThread };
+  return { source: joinedSource(quantizeCommon, familySource), entryPoint, workgroupSize, prelude, unitsPerThread };
+}
+
+const joined = new Map<string, Map<string, string>>();
+
+/**
+ * `first` and `second` joined by a newline, the same string object on every call for the same
+ * pair, as KernelVariant.source asks (the pipeline cache hashes it on every dispatch).
+ */
+export function joinedSource(first: string, second: string): string {
+  let byFirst = joined.get(first);
+  if (!byFirst) joined.set(first, (byFirst = new Map()));
+  let source = byFirst.get(second);
+  if (source === undefined) byFirst.set(second, (source = `${first}\n${second}`));
+  return source;
 }

@@ -2,8 +2,10 @@
 // helper. A caller's own GPUDevice is injected here (TypeGPU-style): webccl never needs to
 // own the device, and one GpuContext is shared by everything that uses the same device.
 import { internalError, systemError } from '../errors.js';
+import { BindGroupCache } from './bind-group-cache.js';
 import { adapterName } from './device.js';
 import { bindRegion, type Binding, type GpuRegion } from './region.js';
+import { UniformCache } from './uniform-cache.js';
 import common from '../../shaders/common.wgsl';
 
 /**
@@ -11,7 +13,10 @@ import common from '../../shaders/common.wgsl';
  * and const declarations prepended to the family's source (never copied shader text).
  */
 export interface KernelVariant {
-  /** The family's WGSL source (a file in shaders/). */
+  /**
+   * The family's WGSL source (a file in shaders/, or several joined). Pass the same string
+   * object every time (a module constant, or memoized): it is the pipeline cache's first key.
+   */
   readonly source: string;
   readonly entryPoint: string;
   /** Declarations such as `alias T = f32;` or `const OP = 2u;`, one per line. */
@@ -45,7 +50,10 @@ export class GpuContext {
   readonly maxBindingBytes: number;
   readonly bindingAlignment: number;
   readonly maxWorkgroupsPerDimension: number;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** source -> (entry point and prelude) -> pipeline. */
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
+  private readonly uniforms: UniformCache;
+  private readonly bindGroups: BindGroupCache;
 
   private constructor(readonly device: GPUDevice) {
     this.hasF16 = device.features.has('shader-f16');
@@ -54,6 +62,8 @@ export class GpuContext {
     this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
     this.bindingAlignment = device.limits.minStorageBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
+    this.uniforms = new UniformCache(device);
+    this.bindGroups = new BindGroupCache(device);
   }
 
   /** The compiled pipeline for a variant, built once per distinct (source, entry, prelude, size). */
@@ -61,15 +71,20 @@ export class GpuContext {
     const prelude = [
       ...variant.prelude, `const WORKGROUP_SIZE = ${variant.workgroupSize}u;`, `const UNITS_PER_THREAD = ${variant.unitsPerThread ?? 1}u;`,
     ];
-    const key = `${variant.entryPoint}\n${prelude.join('\n')}\n${variant.source}`;
-    let pipeline = this.pipelines.get(key);
+    // Looked up by source first, never by a key containing it: a family's source is a string
+    // of several KiB made once per module (V8 keeps its hash), while building a key around it
+    // on every dispatch cost ~30 us per dispatch on small messages (allocation, hashing, GC).
+    let variants = this.pipelines.get(variant.source);
+    if (!variants) this.pipelines.set(variant.source, (variants = new Map()));
+    const key = `${variant.entryPoint}\n${prelude.join('\n')}`;
+    let pipeline = variants.get(key);
     if (!pipeline) {
       const code = `${prelude.join('\n')}\n${common}\n${variant.source}`;
       const module = this.device.createShaderModule({ code, label: variant.entryPoint });
       pipeline = this.device.createComputePipeline({
         layout: 'auto', compute: { module, entryPoint: variant.entryPoint }, label: variant.entryPoint,
       });
-      this.pipelines.set(key, pipeline);
+      variants.set(key, pipeline);
     }
     return pipeline;
   }
@@ -82,7 +97,8 @@ export class GpuContext {
    * Records one dispatch over `units` units of work, variant.unitsPerThread to a thread.
    * Binding 0 is a uniform buffer holding `params` (32-bit words); bindings 1.. are the storage
    * ranges, in order. Grids larger than one dimension allows are folded into two (see
-   * linear_index in shaders/common.wgsl).
+   * linear_index in shaders/common.wgsl). Uniform buffers and bind groups are reused across
+   * dispatches with the same contents (uniform-cache.ts, bind-group-cache.ts).
    */
   dispatch(
     encoder: GPUCommandEncoder, variant: KernelVariant, params: Uint32Array,
@@ -97,14 +113,9 @@ export class GpuContext {
     const words = new Uint32Array(Math.max(4, Math.ceil((params.length + 1) / 4) * 4));
     words[0] = units;
     words.set(params, 1);
-    const uniform = this.device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-    new Uint32Array(uniform.getMappedRange()).set(words);
-    uniform.unmap();
     const pipeline = this.pipeline(variant);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: uniform } }, ...storage.map((resource, i) => ({ binding: i + 1, resource }))],
-    });
+    const uniform = this.uniforms.get(words);
+    const bindGroup = this.bindGroups.get(pipeline, uniform, storage);
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
