@@ -2,30 +2,12 @@
 // dtype, op, in place and out of place, ring and tree (and auto).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Communicator } from '../lib/comm/communicator.js';
-import type { DataType, ReduceOp } from '../lib/dtype.js';
-import {
-  allocate, createWorld, destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements,
-} from './helpers/comm-world.js';
+import { checkAllReduce } from './helpers/collective-checks.js';
+import { createWorld, destroyWorld, DTYPES, opsFor, sameElements } from './helpers/comm-world.js';
 
 const RANKS = [1, 2, 3, 4, 5, 8];
 const SMALL_COUNTS = [0, 1, 7, 1000];
 const BIG = 2 ** 20 + 3;
-
-async function checkAllReduce(
-  comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto',
-): Promise<void> {
-  const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
-  const expected = oracleReduce(inputs, count, dtype, op);
-  const sends = inputs.map((input) => input.slice());
-  const recvs = inPlace ? sends : comms.map(() => allocate(dtype, count));
-  await Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, recvs[r]!, count, dtype, op, { algorithm })));
-  const label = `allReduce n=${comms.length} count=${count} ${dtype} ${opLabel(op)} ${inPlace ? 'in-place' : 'out-of-place'} ${algorithm}`;
-  comms.forEach((c, r) => {
-    sameElements(recvs[r]!, expected, `${label} rank ${r}`);
-    if (!inPlace) sameElements(sends[r]!, inputs[r]!, `${label} rank ${r} send buffer changed`);
-  });
-}
 
 for (const size of RANKS) {
   test(`allReduce: ${size} ranks, counts ${SMALL_COUNTS.join('/')}, every dtype, op, placement and algorithm`, async () => {

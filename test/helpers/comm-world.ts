@@ -19,8 +19,9 @@ export function opLabel(op: ReduceOp): string {
 
 export type WorldOptions = Partial<Omit<InitOptions, 'rank' | 'size' | 'id'>>;
 
-export async function createWorld(size: number, options: WorldOptions = {}): Promise<Communicator[]> {
-  const id = await getUniqueId({ transport: 'inproc' });
+/** `size` communicators in this process, on the inproc transport or over real websocket connections. */
+export async function createWorld(size: number, options: WorldOptions = {}, transport: 'inproc' | 'websocket' = 'inproc'): Promise<Communicator[]> {
+  const id = await getUniqueId({ transport });
   return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ ...options, id, rank, size })));
 }
 
