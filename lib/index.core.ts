@@ -15,6 +15,7 @@ export { connectInproc, InprocTransport } from './transport/inproc.js';
 export { requestGpuDevice, type DeviceOptions } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
 export { region, type GpuRegion } from './gpu/region.js';
+export { readRegion, writeRegion } from './gpu/transfer.js';
 export type { KernelOptions } from './gpu/options.js';
 export { reduceAccumulate, reduceNary, premultiply, finishAverage } from './cpu/reduce.js';
 export { castFromFloat32, castToFloat32, type HalfType } from './cpu/cast.js';
