@@ -1,0 +1,36 @@
+// The package as users get it: the bundles that `exports` and `bin` point to exist after the
+// build (npm test builds first) and expose the same API from the Node and browser entries.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  exports: { '.': Record<string, string> }; bin: Record<string, string>;
+};
+
+test('exports: types first, then browser and node bundles that exist', () => {
+  const conditions = Object.keys(pkg.exports['.']);
+  assert.is(conditions[0], 'types');
+  assert.ok(conditions.includes('browser') && conditions.includes('node'));
+  for (const condition of ['browser', 'node']) assert.ok(existsSync(pkg.exports['.'][condition]!), `${condition} bundle missing`);
+});
+
+test('bin entries exist and start with a node shebang', () => {
+  for (const [name, path] of Object.entries(pkg.bin)) {
+    assert.ok(existsSync(path), `${name}: ${path} missing`);
+    assert.match(readFileSync(path, 'utf8').split('\n')[0]!, /^#!\/usr\/bin\/env node/);
+  }
+});
+
+test('the package imports itself by name, and both entries export the same core API', async () => {
+  // Through a variable: the type checker runs before any build, when dist/types does not exist yet.
+  const self = 'webccl';
+  const node = await import(self) as Record<string, unknown>;
+  const browserSource = readFileSync(pkg.exports['.']['browser']!, 'utf8');
+  for (const name of ['Communicator', 'getUniqueId', 'WebcclError', 'reduceAccumulate', 'encodeReduceAccumulate', 'premulSum']) {
+    assert.type(node[name], 'function', `node entry lacks ${name}`);
+    assert.match(browserSource, new RegExp(`\\b${name}\\b`), `browser bundle lacks ${name}`);
+  }
+});
+
+test.run();
