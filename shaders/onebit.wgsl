@@ -1,7 +1,8 @@
 // 1-bit sign compression with a per-block mean-|v| scale and fused error feedback, and its
 // decompression. Format, summation order and bounds: lib/cpu/onebit.ts (the CPU twin, bit for
-// bit). compress runs with WORKGROUP_SIZE = ONEBIT_SUM_LANES (64): the lanes of the fixed
-// summation order are the workgroup's threads.
+// bit). Compress comes in two layouts that add in the same order (lib/gpu/onebit.ts picks one):
+// `compress` runs with WORKGROUP_SIZE = SUM_LANES (64), the lanes being the workgroup's
+// threads; `compress_per_thread` replays the 64 lanes in one thread.
 
 // ---- compress: one workgroup per block (block sizes are multiples of 32: no shared words). ----
 
@@ -66,6 +67,56 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   // One thread per sign word: it re-reads its 32 elements (cached), packs their signs and
   // writes their residuals. Phase 1's reads all happened before the barriers above.
   for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) {
+    var word = 0u;
+    for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
+      let i = start + w * 32u + bit;
+      let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
+      let negative = v < 0.0;
+      word |= select(0u, 1u << bit, negative);
+      compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+    }
+    compress_signs[first_word + w] = word;
+  }
+}
+
+// ---- compress_per_thread: one thread per block, the same arithmetic in the same order. ----
+// SUM_LANES (prelude, = ONEBIT_SUM_LANES) running sums in a private array stand for the 64
+// threads of `compress`: lane j % SUM_LANES adds |v_j| in increasing j, then the same halving
+// tree, so every f32 addition, and therefore the scale, is bit-identical. No barriers.
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = compress_params;
+  let blocks = block_count(p.count, p.block_size);
+  let block = linear_index(wg, groups, local);
+  if (block >= blocks) { return; }
+  let start = block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+
+  var lanes: array<f32, SUM_LANES>; // zero-initialized
+  var poisoned = false;
+  for (var j = 0u; j < length; j++) {
+    let x_bits = compress_x[p.x_offset + start + j];
+    let residual_bits = compress_residual[p.residual_offset + start + j];
+    poisoned = poisoned || is_nonfinite_bits(x_bits) || is_nonfinite_bits(residual_bits);
+    let lane = j % SUM_LANES;
+    lanes[lane] = lanes[lane] + abs(carried(x_bits, residual_bits));
+  }
+  for (var stride = SUM_LANES / 2u; stride > 0u; stride >>= 1u) {
+    for (var l = 0u; l < stride; l++) { lanes[l] = lanes[l] + lanes[l + stride]; }
+  }
+
+  let first_word = p.signs_offset + start / 32u;
+  if (poisoned) {
+    compress_scales[p.scales_offset + block] = F32_QUIET_NAN;
+    for (var w = 0u; w * 32u < length; w++) { compress_signs[first_word + w] = 0u; }
+    return;
+  }
+  let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
+  let scale_bits = flush_bits(bitcast<u32>(lanes[0] * bitcast<f32>(inverse_length)));
+  let scale = bitcast<f32>(scale_bits);
+  compress_scales[p.scales_offset + block] = scale_bits;
+  for (var w = 0u; w * 32u < length; w++) {
     var word = 0u;
     for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
       let i = start + w * 32u + bit;

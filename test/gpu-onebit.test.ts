@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { onebitCompress, onebitDecompress, onebitSignWords } from '../lib/cpu/onebit.js';
 import { encodeOnebitCompress, gpuOnebitCompress, gpuOnebitDecompress } from '../lib/gpu/onebit.js';
-import type { KernelOptions } from '../lib/gpu/options.js';
+import type { OnebitOptions } from '../lib/gpu/onebit.js';
 import { region } from '../lib/gpu/region.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { codecInputs } from './helpers/codec-inputs.js';
@@ -14,7 +14,7 @@ import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
-async function steps(count: number, blockSize: number, offset: number, stepCount: number, options: KernelOptions = {}): Promise<void> {
+async function steps(count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}): Promise<void> {
   const blocks = Math.ceil(count / blockSize);
   const residual = new Float32Array(count);
   const residualOnGpu = Placed.empty(offset + 8, count * 4);
@@ -61,6 +61,14 @@ test('more than 65535 workgroups (2-D grid)', async () => {
 
 test('work split into pieces at the binding limit', async () => {
   await steps(5000, 64, 20, 2, { maxBindingBytes: 2048 });
+});
+
+test('both compress layouts give the same bits (the default depends on the adapter)', async () => {
+  for (const compressLayout of ['workgroup-per-block', 'thread-per-block'] as const) {
+    await steps(1000, 64, 0, 3, { compressLayout });
+    await steps(257, 32, 8, 2, { compressLayout, maxBindingBytes: 1024 });
+  }
+  await steps((ctx.maxWorkgroupsPerDimension + 1) * 32 + 5, 32, 4, 1, { compressLayout: 'thread-per-block', workgroupSize: 1 });
 });
 
 test('bad arguments are rejected before anything is recorded', async () => {

@@ -3,7 +3,7 @@
 // own the device, and one GpuContext is shared by everything that uses the same device.
 import { internalError, systemError } from '../errors.js';
 import { BindGroupCache } from './bind-group-cache.js';
-import { adapterName } from './device.js';
+import { adapterName, isSoftwareAdapter } from './device.js';
 import { bindRegion, type Binding, type GpuRegion } from './region.js';
 import { UniformCache } from './uniform-cache.js';
 import common from '../../shaders/common.wgsl';
@@ -46,6 +46,11 @@ export class GpuContext {
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
   readonly adapterName: string;
+  /**
+   * A CPU implementation of WebGPU (lavapipe, SwiftShader): invocations run one after another,
+   * so barriers cost per thread and kernels may pick a layout with fewer of them.
+   */
+  readonly isSoftwareAdapter: boolean;
   /** Largest byte range one storage binding may cover. */
   readonly maxBindingBytes: number;
   readonly bindingAlignment: number;
@@ -59,6 +64,7 @@ export class GpuContext {
     this.hasF16 = device.features.has('shader-f16');
     this.hasTimestamps = device.features.has('timestamp-query');
     this.adapterName = adapterName(device);
+    this.isSoftwareAdapter = isSoftwareAdapter(device);
     this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
     this.bindingAlignment = device.limits.minStorageBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;

@@ -52,3 +52,10 @@ export function adapterName(device: GPUDevice): string {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   return info ? describeAdapter(info) : 'unknown adapter';
 }
+
+/** Whether the device runs on a CPU implementation (Dawn marks them fallback adapters, Mesa as 'software'). */
+export function isSoftwareAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
+  if (!info) return false;
+  return info.isFallbackAdapter === true || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(info.description);
+}
