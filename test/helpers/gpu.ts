@@ -13,16 +13,16 @@ export const ctx = GpuContext.for(device);
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** A GPU buffer and a host copy of the same bytes. */
+/** A GPU buffer and a host copy of the same bytes (on the shared device unless told otherwise). */
 export class Mirrored {
   readonly gpu: GPUBuffer;
   readonly host: Uint8Array;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, private readonly owner: GPUDevice = device) {
     this.host = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
     this.host.set(bytes);
-    this.gpu = device.createBuffer({ size: Math.max(4, this.host.byteLength), usage: USAGE });
-    writeRegion(device, region(this.gpu), this.host);
+    this.gpu = owner.createBuffer({ size: Math.max(4, this.host.byteLength), usage: USAGE });
+    writeRegion(owner, region(this.gpu), this.host);
   }
 
   region(byteOffset: number): GpuRegion {
@@ -35,7 +35,7 @@ export class Mirrored {
   }
 
   readBack(): Promise<Uint8Array> {
-    return readRegion(device, region(this.gpu), this.host.byteLength);
+    return readRegion(this.owner, region(this.gpu), this.host.byteLength);
   }
 
   destroy(): void {
