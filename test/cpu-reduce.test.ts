@@ -126,6 +126,21 @@ test('in place, byte views (aligned and misaligned), chunk boundaries and count 
   assert.equal([...half], [f32ToF16Bits(2), f32ToF16Bits(4), 0xabcd]);
 });
 
+test('32-bit outputs that are also a later input (through another view) are read before written', () => {
+  const n = 10000; // several internal chunks
+  const a = new Float32Array(n).map((_, i) => i);
+  const d = new Float32Array(n).map((_, i) => 0.5 * i);
+  const alias = new Uint8Array(d.buffer); // same memory, another object
+  reduceNary(d, [a, alias], n, 'float32', 'sum'); // dst = a + dst
+  assert.ok(d.every((x, i) => x === 1.5 * i));
+  const x = new Int32Array(n).fill(7);
+  reduceNary(x, [i32(...new Array(n).fill(1)), new Uint8Array(x.buffer), new Uint8Array(x.buffer)], n, 'int32', 'prod'); // 1*x*x
+  assert.ok(x.every((v) => v === 49));
+  const y = new Float32Array(n).fill(3);
+  reduceAccumulate(y, [new Uint8Array(y.buffer)], n, 'float32', 'max'); // dst given twice: fine either way
+  assert.ok(y.every((v) => v === 3));
+});
+
 test('bad arguments are named', () => {
   const v = new Float32Array(4);
   assert.throws(() => reduceNary(v, [v], 4, 'float64' as never, 'sum'), /InvalidArgument: unknown dtype float64/);

@@ -49,18 +49,27 @@ export function executePlan(plan: ReductionPlan, dst: ArrayBufferView, inputs: r
   inputs.forEach((view, i) => checkViewLength(`reduce input ${i}`, view, bytes));
   const out = readElements(dtype, dst, count);
   const elements = inputs.map((view) => (view === dst ? out : readElements(dtype, view, count)));
-  const acc = newLanes(dtype, Math.min(CHUNK, count));
-  const widened = new Uint32Array(acc.length);
+  // 32-bit lanes need no widening, so the output itself can be the accumulator: no pass to copy
+  // each chunk into scratch and back (that was two of the three passes of an accumulate). Not
+  // when a later input is the output's memory: the first stores would clobber it before it is read.
+  const direct = !isHalfType(dtype) && !elements.slice(1).some((input) => sameMemory(input, out));
+  const acc = direct ? undefined : newLanes(dtype, Math.min(CHUNK, count));
+  const widened = direct ? undefined : new Uint32Array(acc!.length);
   for (let start = 0; start < count; start += CHUNK) {
     const end = Math.min(count, start + CHUNK);
-    const chunk = acc.subarray(0, end - start);
-    chunk.set(lanesOf(dtype, elements[0]!, start, end, widened));
+    const chunk = acc ? acc.subarray(0, end - start) : out.subarray(start, end) as Lanes;
+    const first = elements[0]!;
+    if (acc || !sameMemory(first, out)) chunk.set(lanesOf(dtype, first, start, end, widened));
     if (plan.firstScaled) scale(plan, chunk);
     for (let j = 1; j < elements.length; j++) combine(plan, chunk, lanesOf(dtype, elements[j]!, start, end, widened));
     if (plan.divisor > 1) divide(plan, chunk);
-    store(dtype, out, start, chunk);
+    if (acc) store(dtype, out, start, chunk);
   }
   writeBackElements(dst, out);
+}
+
+function sameMemory(a: ElementArray, b: ElementArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
 }
 
 function newLanes(dtype: DataType, length: number): Lanes {
@@ -69,9 +78,9 @@ function newLanes(dtype: DataType, length: number): Lanes {
 }
 
 /** Elements [start, end) as 32-bit lanes: a view for 32-bit types, widened into `scratch` for 16-bit floats. */
-function lanesOf(dtype: DataType, elements: ElementArray, start: number, end: number, scratch: Uint32Array): Lanes {
+function lanesOf(dtype: DataType, elements: ElementArray, start: number, end: number, scratch: Uint32Array | undefined): Lanes {
   if (!isHalfType(dtype)) return elements.subarray(start, end) as Lanes;
-  const bits = scratch.subarray(0, end - start);
+  const bits = scratch!.subarray(0, end - start);
   widenBits(dtype, bits, (elements as Uint16Array).subarray(start, end));
   return new Float32Array(bits.buffer, bits.byteOffset, bits.length);
 }
