@@ -55,4 +55,18 @@ test('websocket: 2^20+3 elements, every collective, 3 ranks', async () => {
   }
 });
 
+for (const size of [2, 4]) {
+  test(`websocket: ${size} ranks, ring allReduce of 2^20+3 in place, sent straight from the user's array`, async () => {
+    // 64 KiB chunks travel as their own WebSocket messages, without a copy (split-frames.ts), so
+    // a chunk written while its send were still queued would arrive corrupted.
+    const comms = await createWorld(size, { chunkBytes: 64 * 1024, pipelineDepth: 4 }, 'websocket');
+    try {
+      await checkAllReduce(comms, BIG, 'float32', 'sum', true, 'ring');
+      await checkAllReduce(comms, BIG, 'int32', 'max', false, 'ring');
+    } finally {
+      await destroyWorld(comms);
+    }
+  });
+}
+
 test.run();

@@ -17,6 +17,12 @@ export interface Region {
 export interface Memory {
   /** A copy of `count` elements at `at`, as bytes the caller owns (e.g. to send them). */
   read(source: Region, at: number, count: number): Promise<Uint8Array>;
+  /**
+   * `count` elements at `at` as bytes to send: the region's own memory where it can be sent
+   * from directly (host arrays: no copy), else a copy. The caller must not change those
+   * elements until the send has resolved, nor hand the bytes to anyone who keeps them.
+   */
+  outgoing(source: Region, at: number, count: number): Promise<Uint8Array>;
   /** Overwrites the elements at `at` with `bytes` (received from a peer). */
   write(target: Region, at: number, bytes: Uint8Array): Promise<void>;
   /** `target[at..] = target[at..] ⊕ bytes`: folds a peer's partial result into ours. */

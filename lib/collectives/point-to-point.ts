@@ -13,7 +13,7 @@ export async function sendTo(ctx: CollectiveContext, source: Region, peer: numbe
   const whole = { offset: 0, length: source.length };
   await runPipelines(messages(source.length, ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, ctx.chunkElements);
-    await ctx.link.send(peer, chunk, await ctx.memory.read(source, piece.offset, piece.length));
+    await ctx.link.send(peer, chunk, await ctx.memory.outgoing(source, piece.offset, piece.length));
   });
 }
 

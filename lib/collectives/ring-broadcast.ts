@@ -17,7 +17,7 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
     const piece = chunkOf(whole, chunk, chunkElements);
     let bytes: Uint8Array;
     if (position === 0) {
-      bytes = await memory.read(work, piece.offset, piece.length);
+      bytes = await memory.outgoing(work, piece.offset, piece.length); // the root never writes `work`
     } else {
       bytes = await link.recv(prev, chunk);
       await memory.write(work, piece.offset, bytes);

@@ -18,6 +18,7 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
     const piece = chunkOf(whole, chunk, chunkElements);
     if (position > 0) await memory.accumulate(work, piece.offset, await link.recv(prev, chunk));
     if (rank === root) await memory.finalize(work, piece.offset, piece.length);
-    else await link.send(next, chunk, await memory.read(work, piece.offset, piece.length));
+    // Sent from `work` itself: nothing writes this chunk again.
+    else await link.send(next, chunk, await memory.outgoing(work, piece.offset, piece.length));
   });
 }

@@ -2,6 +2,9 @@
 // each half takes n - 1 steps; at each step a rank passes one segment's chunk to the next rank
 // and takes another from the previous one. Rank r ends reduce-scatter owning segment r fully
 // reduced, and starts all-gather owning segment r.
+// Chunks are sent straight from `work` (memory.outgoing, no copy on host memory): a chunk that
+// was sent is written again only at a later all-gather step of the same pipeline, and by then
+// its send has completed, since a SendQueue starts each send only after the previous one.
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import type { SendQueue } from './pipeline.js';
@@ -28,14 +31,14 @@ export async function ringReduceScatterChunk(ctx: CollectiveContext, ring: RingC
   const piece = (step: number) => chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
   if (size > 1) {
     const first = piece(0);
-    const bytes = await memory.read(ring.work, first.offset, first.length);
+    const bytes = await memory.outgoing(ring.work, first.offset, first.length);
     await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
   }
   for (let step = 0; step < size - 1; step++) {
     const incoming = piece(step + 1);
     await memory.accumulate(ring.work, incoming.offset, await link.recv(prev, ring.tag(step)));
     if (step < size - 2) {
-      const bytes = await memory.read(ring.work, incoming.offset, incoming.length);
+      const bytes = await memory.outgoing(ring.work, incoming.offset, incoming.length);
       await ring.sends.post(() => link.send(next, ring.tag(step + 1), bytes));
     }
   }
@@ -53,7 +56,7 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
   const next = ringPeer(rank, 1, size);
   const prev = ringPeer(rank, -1, size);
   const own = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
-  let outgoing = await memory.read(ring.work, own.offset, own.length);
+  let outgoing = await memory.outgoing(ring.work, own.offset, own.length);
   for (let step = 0; step < size - 1; step++) {
     const bytes = outgoing;
     await ring.sends.post(() => link.send(next, ring.tag(step), bytes));

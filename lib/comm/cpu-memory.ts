@@ -1,5 +1,5 @@
-// Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them);
-// writes and reductions land in the user's array.
+// Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
+// outgoing bytes are views of the user's array; writes and reductions land in the user's array.
 import type { Region } from '../collectives/context.js';
 import { finishAverage, premultiply, reduceAccumulate } from '../cpu/reduce.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
@@ -62,6 +62,17 @@ class CpuCallMemory implements CallMemory {
 
   async read(source: Region, at: number, count: number): Promise<Uint8Array> {
     return this.view(source, at, count).slice();
+  }
+
+  /**
+   * A view of the caller's array: transports send straight from it (the kernel's copy is the
+   * only one). Should a call fail with such a send still in the socket's queue, the caller may
+   * change the array before it is written, so that peer receives bytes of neither version; a
+   * failure poisons the communicator on every rank and the peers discard the call, so nobody
+   * ever uses them.
+   */
+  async outgoing(source: Region, at: number, count: number): Promise<Uint8Array> {
+    return this.view(source, at, count);
   }
 
   async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {

@@ -152,6 +152,11 @@ class GpuCallMemory implements CallMemory {
     }
   }
 
+  /** GPU memory cannot be sent from: bytes to send are a staged copy. */
+  outgoing(source: Region, at: number, count: number): Promise<Uint8Array> {
+    return this.read(source, at, count);
+  }
+
   async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
     const count = bytes.byteLength / this.size;
     if (count === 0) return;
