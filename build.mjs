@@ -1,5 +1,6 @@
 // Bundles the library with esbuild: the Node entry, the browser entry (which must not pull
-// in any Node module) and the command-line tools. `.wgsl` shaders are inlined as strings.
+// in any Node module), the browser demo's page script and the command-line tools. `.wgsl`
+// shaders are inlined as strings.
 // Types and declarations come from `tsc` (see package.json), not from here.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,12 @@ import { existsSync } from 'node:fs';
 const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
 // Node bundles keep their npm dependencies external: webgpu and bufferutil are native addons.
 const nodeExternal = ['webgpu', 'ws', 'bufferutil'];
+
+// Browser bundles: the library's browser entry, and the demo page's script (library included).
+const browserBundles = {
+  'dist/browser/index.js': 'lib/index.browser.ts',
+  'dist/demo/demo.js': 'demo/demo.ts',
+};
 
 const bins = {
   'webccl': 'bench/webccl.ts',
@@ -16,7 +23,7 @@ const bins = {
 
 await Promise.all([
   build({ ...common, platform: 'node', entryPoints: ['lib/index.node.ts'], outfile: 'dist/node/index.js', external: nodeExternal }),
-  build({ ...common, platform: 'browser', entryPoints: ['lib/index.browser.ts'], outfile: 'dist/browser/index.js' }),
+  ...Object.entries(browserBundles).map(([outfile, src]) => build({ ...common, platform: 'browser', entryPoints: [src], outfile })),
   ...Object.entries(bins).filter(([, src]) => existsSync(src)).map(([name, src]) => build({
     ...common, platform: 'node', entryPoints: [src], outfile: `dist/bin/${name}.js`, external: nodeExternal,
     banner: { js: '#!/usr/bin/env node' },

@@ -1,6 +1,7 @@
 // The browser entry: the same API as the Node entry, on navigator.gpu and the browser's own
 // WebSocket. Must never import a Node module (build.mjs bundles it for platform 'browser').
 export * from './index.core.js';
+export { createBrowserDevice } from './gpu/browser-device.js';
 // webccl:// ids in a browser: ranks talk through the rendezvous server's relay.
 import { registerWorldProvider as registerBrowserWorld } from './comm/world.js';
 import { browserRelayWorld } from './transport/websocket/browser-world.js';
