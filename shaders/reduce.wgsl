@@ -12,7 +12,10 @@
 //   const IS_FLOAT: bool;
 //   const OP: u32;                 OP_SUM, OP_PROD, OP_MIN, OP_MAX or OP_PREMUL_SUM
 //   const INPUTS: u32;             1 .. MAX_INPUTS (a constant, so the fold over inputs unrolls
-//                                  and input_word's switch folds away)
+//                                  and the readers' switches fold away)
+//   the input bindings in0.. (u32 views) and in0_4.. (vec4 views), only for inputs that do not
+//   lie in dst's buffer, and their readers read_input(j, at) and read_input_vec4(j, at)
+//   (lib/gpu/input-bindings.ts): a variant declares only the storage buffers it binds.
 // shaders/half.wgsl (the 16-bit codecs) and shaders/common.wgsl are prepended as well.
 
 const STORAGE_WORD = 0u;
@@ -35,63 +38,23 @@ struct Params {
   first_scaled: u32,  // 1: multiply input 0 by the scalar
   divisor: u32,       // 1: no final division
   inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
-  via_dst: u32,       // bit j: input j lies in dst's buffer and is read through the dst binding
-  offsets: array<vec4u, 2>, // unit offset of input j within its binding (starts at word 8)
+  offsets: array<vec4u, 2>, // unit offset of input j within the binding it is read through (word 8, after padding)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<storage, read> in0: array<u32>;
-@group(0) @binding(3) var<storage, read> in1: array<u32>;
-@group(0) @binding(4) var<storage, read> in2: array<u32>;
-@group(0) @binding(5) var<storage, read> in3: array<u32>;
-@group(0) @binding(6) var<storage, read> in4: array<u32>;
-@group(0) @binding(7) var<storage, read> in5: array<u32>;
-@group(0) @binding(8) var<storage, read> in6: array<u32>;
-@group(0) @binding(9) var<storage, read> in7: array<u32>;
-
-// The same bindings seen as vec4s, for reduce_vec4 (an entry point uses one view or the other).
+// The same binding seen as vec4s, for reduce_vec4 (an entry point uses one view or the other).
 @group(0) @binding(1) var<storage, read_write> dst4: array<vec4u>;
-@group(0) @binding(2) var<storage, read> in0_4: array<vec4u>;
-@group(0) @binding(3) var<storage, read> in1_4: array<vec4u>;
-@group(0) @binding(4) var<storage, read> in2_4: array<vec4u>;
-@group(0) @binding(5) var<storage, read> in3_4: array<vec4u>;
-@group(0) @binding(6) var<storage, read> in4_4: array<vec4u>;
-@group(0) @binding(7) var<storage, read> in5_4: array<vec4u>;
-@group(0) @binding(8) var<storage, read> in6_4: array<vec4u>;
-@group(0) @binding(9) var<storage, read> in7_4: array<vec4u>;
 
-// A buffer bound read-only may not also be bound writable in the same dispatch, so inputs that
-// share dst's buffer (in place, or the accumulate form's own dst) are read through dst.
-// input_vec4 is the same choice on the vec4 views (WGSL has no generics over the two).
+// Element w of input j, in the entry point's view. Inputs in dst's buffer are read through dst
+// (a buffer bound writable may not be bound read-only in the same dispatch); the prelude's
+// read_input / read_input_vec4 know which.
 fn input_word(j: u32, w: u32) -> u32 {
-  let at = params.offsets[j / 4u][j % 4u] + w;
-  if ((params.via_dst & (1u << j)) != 0u) { return dst[at]; }
-  switch j {
-    case 0u: { return in0[at]; }
-    case 1u: { return in1[at]; }
-    case 2u: { return in2[at]; }
-    case 3u: { return in3[at]; }
-    case 4u: { return in4[at]; }
-    case 5u: { return in5[at]; }
-    case 6u: { return in6[at]; }
-    default: { return in7[at]; }
-  }
+  return read_input(j, params.offsets[j / 4u][j % 4u] + w);
 }
 
 fn input_vec4(j: u32, v: u32) -> vec4u {
-  let at = params.offsets[j / 4u][j % 4u] + v;
-  if ((params.via_dst & (1u << j)) != 0u) { return dst4[at]; }
-  switch j {
-    case 0u: { return in0_4[at]; }
-    case 1u: { return in1_4[at]; }
-    case 2u: { return in2_4[at]; }
-    case 3u: { return in3_4[at]; }
-    case 4u: { return in4_4[at]; }
-    case 5u: { return in5_4[at]; }
-    case 6u: { return in6_4[at]; }
-    default: { return in7_4[at]; }
-  }
+  return read_input_vec4(j, params.offsets[j / 4u][j % 4u] + v);
 }
 
 fn widen(word: u32, lane: u32) -> Acc {

@@ -6,39 +6,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { elementBytes, premulSum, type DataType, type ReduceOp } from '../lib/dtype.js';
-import { f32ToBf16Bits, f32ToF16Bits } from '../lib/cpu/half.js';
 import { finishAverage, premultiply, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
 import {
   encodeReduceNary, gpuFinishAverage, gpuPremultiply, gpuReduceAccumulate, gpuReduceNary,
 } from '../lib/gpu/reduce.js';
 import type { KernelOptions } from '../lib/gpu/options.js';
 import { region } from '../lib/gpu/region.js';
-import { assertSameElements, ctx, device, Mirrored, randomWords } from './helpers/gpu.js';
+import { assertSameElements, ctx, device, Mirrored, randomBytes, scalarFor } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
 const DTYPES: readonly DataType[] = ['float32', 'float16', 'bfloat16', 'int32', 'uint32'];
 const OPS: readonly ReduceOp[] = ['sum', 'prod', 'min', 'max', 'avg', premulSum(0.3)];
-
-/** Values of `dtype` suited to `op`: wide ranges with specials, or near 1 for products. */
-function randomBytes(dtype: DataType, op: ReduceOp, count: number, seed: number): Uint8Array {
-  const words = randomWords(count, seed);
-  const special = [0, -0, Infinity, -Infinity, NaN];
-  const value = (w: number): number => {
-    if (op === 'prod') return (w & 1 ? -1 : 1) * (0.5 + (w >>> 8) / 2 ** 24 * 1.5);
-    if (w % 97 === 0) return special[(w >>> 8) % special.length]!;
-    return (w & 1 ? -1 : 1) * (1 + (w >>> 9) / 2 ** 23) * 2 ** (((w >>> 1) & 63) - 32);
-  };
-  switch (dtype) {
-    case 'int32':
-    case 'uint32': return new Uint8Array(words.buffer);
-    case 'float32': return new Uint8Array(Float32Array.from(words, value).buffer);
-    case 'bfloat16': return new Uint8Array(Uint16Array.from(words, (w) => f32ToBf16Bits(value(w))).buffer);
-    // Every f16 bit pattern is an f32 normal: any bits will do, except for products.
-    case 'float16': return new Uint8Array(Uint16Array.from(words, (w) => (op === 'prod' ? f32ToF16Bits(value(w)) : w & 0xffff)).buffer);
-  }
-}
-
-const scalarFor = (dtype: DataType, op: ReduceOp): ReduceOp => (typeof op !== 'string' && (dtype === 'int32' || dtype === 'uint32') ? premulSum(-3) : op);
 
 interface Layout {
   readonly count: number;

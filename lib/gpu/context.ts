@@ -57,6 +57,8 @@ export class GpuContext {
   readonly maxWorkgroupsPerDimension: number;
   /** source -> (entry point and prelude) -> pipeline. */
   private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
+  /** Variant objects a family reuses across calls (reduce's): found without building the key. */
+  private readonly byVariant = new WeakMap<KernelVariant, GPUComputePipeline>();
   private readonly uniforms: UniformCache;
   private readonly bindGroups: BindGroupCache;
 
@@ -74,6 +76,8 @@ export class GpuContext {
 
   /** The compiled pipeline for a variant, built once per distinct (source, entry, prelude, size). */
   pipeline(variant: KernelVariant): GPUComputePipeline {
+    const known = this.byVariant.get(variant);
+    if (known) return known;
     const prelude = [
       ...variant.prelude, `const WORKGROUP_SIZE = ${variant.workgroupSize}u;`, `const UNITS_PER_THREAD = ${variant.unitsPerThread ?? 1}u;`,
     ];
@@ -92,6 +96,7 @@ export class GpuContext {
       });
       variants.set(key, pipeline);
     }
+    this.byVariant.set(variant, pipeline);
     return pipeline;
   }
 

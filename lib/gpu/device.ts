@@ -7,7 +7,11 @@ import { logger } from '../log.js';
 /** Features the kernels use when offered; each has a fallback path when it is not. */
 const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups'];
 
-/** Limits raised to whatever the adapter allows (defaults are far below what kernels can use). */
+/**
+ * Limits raised to whatever the adapter allows (defaults are far below what kernels can use).
+ * Every kernel also runs within the defaults, as on an injected device, except an n-ary
+ * reduce of 8 sources in 8 other buffers: 9 storage buffers where the default allows 8.
+ */
 const RAISED_LIMITS = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension',
   'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage',

@@ -1,18 +1,19 @@
 // What bitpack.ts and cast.ts share: a kernel that converts between a stream of 32-bit values
 // and a stream of packed u32 words holding `valuesPerWord` of them (bit lanes, 16-bit halves).
 // The work is counted in packed words; each piece binds its words and the values they hold,
-// reading src through dst's binding when both share a buffer (see bind-with-dst.ts). The
-// kernels take the uniform words [count, dst offset, src offset, src via dst] after the unit
-// count (the Params struct of shaders/packed-io.wgsl).
-import { bindWithDst, sharedSpanBytes, type Slice } from './bind-with-dst.js';
+// reading src through dst's binding when both share a buffer (see bind-with-dst.ts; the variant
+// then declares no src binding, input-bindings.ts). The kernels take the uniform words
+// [count, dst offset, src offset] after the unit count (the Params struct of shaders/packed-io.wgsl).
+import { bindWithDst, readsThroughDst, sharedSpanBytes, type Slice } from './bind-with-dst.js';
 import type { GpuContext, KernelVariant } from './context.js';
+import { inputBindingsPrelude, inputStorage, WORD_VIEW } from './input-bindings.js';
 import { splitIntoPieces } from './pieces.js';
-import { placeholderBinding } from './placeholder.js';
 import { checkRegion, type GpuRegion } from './region.js';
 
 export interface PackedTransform {
   /** The caller's name in error messages, e.g. "packBits". */
   readonly what: string;
+  /** The family's variant; src's binding and reader are added to its prelude here. */
   readonly variant: KernelVariant;
   /** 'pack': src holds the values, dst the packed words; 'unpack': the other way round. */
   readonly direction: 'pack' | 'unpack';
@@ -37,16 +38,16 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): (en
     maxBytesPerUnit: 4 * perWord, extraSpanBytes: sharedSpanBytes(t.dst, [t.src], words * 4 * (perWord - 1)),
     ...(t.maxBindingBytes !== undefined && { maxBindingBytes: t.maxBindingBytes }),
   });
+  const srcViaDst = readsThroughDst(t.dst, t.src) ? 1 : 0;
+  const variant: KernelVariant = { ...t.variant, prelude: [...t.variant.prelude, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW])] };
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);
       const packedSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * 4, bytes: piece.count * 4 });
       const valueSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * perWord * 4, bytes: values * 4 });
       const bound = packing ? bindWithDst(ctx, packedSlice(t.dst), [valueSlice(t.src)]) : bindWithDst(ctx, valueSlice(t.dst), [packedSlice(t.src)]);
-      const input = bound.inputs[0]!;
-      const params = new Uint32Array([values, bound.dst.wordOffset, input.wordOffset, input.resource ? 0 : 1]);
-      const storage = [bound.dst.resource, input.resource ?? placeholderBinding(ctx.device)];
-      ctx.dispatch(encoder, t.variant, params, storage, piece.count);
+      const params = new Uint32Array([values, bound.dst.wordOffset, bound.inputs[0]!.wordOffset]);
+      ctx.dispatch(encoder, variant, params, inputStorage(bound), piece.count);
     }
   };
 }

@@ -11,13 +11,13 @@
 import { elementBytes, isFloat, type DataType, type ReduceOp } from '../dtype.js';
 import { f32ToBits } from '../cpu/half.js';
 import {
-  accumulatePlan, averagePlan, checkCount, MAX_INPUTS, naryPlan, premultiplyPlan, type CombineOp, type ReductionPlan,
+  accumulatePlan, averagePlan, checkCount, naryPlan, premultiplyPlan, type CombineOp, type ReductionPlan,
 } from '../cpu/reduction.js';
 import type { GpuContext, KernelVariant } from './context.js';
 import { splitIntoPieces } from './pieces.js';
 import { checkRegion, type GpuRegion } from './region.js';
 import { bindWithDst, readsThroughDst, sharedSpanBytes } from './bind-with-dst.js';
-import { placeholderBinding } from './placeholder.js';
+import { checkStorageBuffers, inputBindingsPrelude, inputStorage, VEC4_VIEW, viaDstMask, WORD_VIEW } from './input-bindings.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import { vec4Spans } from './vec4-spans.js';
 import halfSource from '../../shaders/half.wgsl';
@@ -86,18 +86,35 @@ const OP: Record<CombineOp, string> = { sum: 'OP_SUM', prod: 'OP_PROD', min: 'OP
 /** Words (scalar form) or vec4s (vec4 form) per thread: the fastest measured on lavapipe. */
 const UNITS_PER_THREAD = 4;
 
-function reduceVariant(plan: ReductionPlan, workgroupSize: number, vec4: boolean): KernelVariant {
-  return {
-    source: SOURCE, entryPoint: vec4 ? 'reduce_vec4' : 'reduce', workgroupSize, unitsPerThread: UNITS_PER_THREAD,
-    prelude: [
+interface ReduceVariants {
+  readonly scalar: KernelVariant;
+  readonly vec4: KernelVariant;
+}
+
+/**
+ * Variants are made once per (plan shape, inputs read through dst, workgroup size) and reused:
+ * their preludes carry the generated input bindings, and the same object on every dispatch
+ * lets GpuContext find its pipeline without rebuilding a key from that text.
+ */
+const variantCache = new Map<string, ReduceVariants>();
+
+function reduceVariants(plan: ReductionPlan, viaDst: number, workgroupSize: number): ReduceVariants {
+  const key = `${plan.dtype} ${plan.combine} ${plan.inputs} ${viaDst} ${workgroupSize}`;
+  let variants = variantCache.get(key);
+  if (!variants) {
+    const prelude = [
       `alias Acc = ${ACC[plan.dtype]};`,
       `const STORAGE = ${STORAGE[plan.dtype]};`,
       `const LANES = ${4 / elementBytes(plan.dtype)}u;`,
       `const IS_FLOAT = ${isFloat(plan.dtype)};`,
       `const OP = ${OP[plan.combine]};`,
       `const INPUTS = ${plan.inputs}u;`,
-    ],
-  };
+      ...inputBindingsPrelude(plan.inputs, viaDst, [WORD_VIEW, VEC4_VIEW]),
+    ];
+    const variant = (entryPoint: string): KernelVariant => ({ source: SOURCE, entryPoint, workgroupSize, unitsPerThread: UNITS_PER_THREAD, prelude });
+    variantCache.set(key, (variants = { scalar: variant('reduce'), vec4: variant('reduce_vec4') }));
+  }
+  return variants;
 }
 
 /**
@@ -117,22 +134,21 @@ function prepare(
   sources.forEach((source, j) => checkRegion(`${what} source ${j}`, source, byteLength));
   const inputs = plan.inputs > sources.length ? [dst, ...sources] : sources;
   const viaDst = inputs.map((input) => readsThroughDst(dst, input));
+  checkStorageBuffers(ctx, what, viaDst);
   const lanes = 4 / bytesPerElement;
   const pieces = splitIntoPieces(ctx, what, count, {
     maxBytesPerUnit: bytesPerElement, extraSpanBytes: sharedSpanBytes(dst, inputs), granule: lanes,
     ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
   });
-  const variants = { scalar: reduceVariant(plan, workgroupSize, false), vec4: reduceVariant(plan, workgroupSize, true) };
+  const variants = reduceVariants(plan, viaDstMask(viaDst), workgroupSize);
   const scalarBits = isFloat(plan.dtype) ? f32ToBits(plan.scalar) : plan.scalar >>> 0;
   const inverseBits = f32ToBits(1 / plan.divisor);
-  const viaDstMask = viaDst.reduce((mask, via, j) => (via ? mask | (1 << j) : mask), 0);
   return (encoder) => {
     for (const piece of pieces) {
       const skip = piece.start * bytesPerElement;
       const bytes = align4(piece.count * bytesPerElement);
       const bound = bindWithDst(ctx, { region: dst, skip, bytes }, inputs.map((input) => ({ region: input, skip, bytes })));
-      const storage = [bound.dst.resource, ...bound.inputs.map((input) => input.resource ?? placeholderBinding(ctx.device))];
-      while (storage.length < MAX_INPUTS + 1) storage.push(placeholderBinding(ctx.device));
+      const storage = inputStorage(bound);
       const wordOffsets = [bound.dst.wordOffset, ...bound.inputs.map((input) => input.wordOffset)];
       const words = Math.ceil(piece.count / lanes);
       for (const span of vec4Spans(words, wordOffsets, piece.count % lanes !== 0)) {
@@ -140,9 +156,10 @@ function prepare(
         const unit = span.vec4 ? 4 : 1;
         const [dstOffset, ...inputOffsets] = wordOffsets.map((offset) => (offset + span.start) / unit);
         const elements = Math.min(span.words * lanes, piece.count - span.start * lanes);
-        // Params after word 0 (the unit count, written by dispatch); input offsets start at word 8.
+        // Params after word 0 (the unit count, written by dispatch); input offsets start at
+        // word 8, after a word of padding (a vec4 array is 16-byte aligned).
         const params = new Uint32Array(15);
-        params.set([elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, viaDstMask]);
+        params.set([elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits]);
         params.set(inputOffsets, 7);
         ctx.dispatch(encoder, span.vec4 ? variants.vec4 : variants.scalar, params, storage, span.words / unit);
       }

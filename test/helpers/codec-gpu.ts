@@ -10,16 +10,16 @@ const TAIL = 12;
 export class Placed {
   readonly mirror: Mirrored;
 
-  /** `content` (a TypedArray) at `offset`, fill bytes around it. */
-  constructor(readonly offset: number, content: ArrayBufferView) {
+  /** `content` (a TypedArray) at `offset`, fill bytes around it (on the shared device unless told otherwise). */
+  constructor(readonly offset: number, content: ArrayBufferView, owner?: GPUDevice) {
     const bytes = new Uint8Array(offset + content.byteLength + TAIL).fill(FILL);
     bytes.set(new Uint8Array(content.buffer, content.byteOffset, content.byteLength), offset);
-    this.mirror = new Mirrored(bytes);
+    this.mirror = new Mirrored(bytes, owner);
   }
 
   /** A zero-filled region of `byteLength` bytes at `offset`. */
-  static empty(offset: number, byteLength: number): Placed {
-    return new Placed(offset, new Uint8Array(byteLength));
+  static empty(offset: number, byteLength: number, owner?: GPUDevice): Placed {
+    return new Placed(offset, new Uint8Array(byteLength), owner);
   }
 
   get region(): GpuRegion {

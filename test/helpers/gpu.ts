@@ -2,7 +2,8 @@
 // a kernel and its CPU oracle run on identical bytes (same offsets, same neighbours), and a
 // comparison that is bit-exact except that any NaN equals any NaN (payloads are not specified).
 import * as assert from 'uvu/assert';
-import type { DataType } from '../../lib/dtype.js';
+import { premulSum, type DataType, type ReduceOp } from '../../lib/dtype.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../../lib/cpu/half.js';
 import { createNodeDevice } from '../../lib/gpu/node-device.js';
 import { GpuContext } from '../../lib/gpu/context.js';
 import { region, type GpuRegion } from '../../lib/gpu/region.js';
@@ -55,6 +56,31 @@ export function randomWords(count: number, seed: number): Uint32Array {
   }
   return out;
 }
+
+/**
+ * Reduction inputs of `dtype` suited to `op`: wide ranges with specials, or near 1 for products.
+ * f32 values stay out of the subnormal range, where WGSL lets the device flush to zero.
+ */
+export function randomBytes(dtype: DataType, op: ReduceOp, count: number, seed: number): Uint8Array {
+  const words = randomWords(count, seed);
+  const special = [0, -0, Infinity, -Infinity, NaN];
+  const value = (w: number): number => {
+    if (op === 'prod') return (w & 1 ? -1 : 1) * (0.5 + (w >>> 8) / 2 ** 24 * 1.5);
+    if (w % 97 === 0) return special[(w >>> 8) % special.length]!;
+    return (w & 1 ? -1 : 1) * (1 + (w >>> 9) / 2 ** 23) * 2 ** (((w >>> 1) & 63) - 32);
+  };
+  switch (dtype) {
+    case 'int32':
+    case 'uint32': return new Uint8Array(words.buffer);
+    case 'float32': return new Uint8Array(Float32Array.from(words, value).buffer);
+    case 'bfloat16': return new Uint8Array(Uint16Array.from(words, (w) => f32ToBf16Bits(value(w))).buffer);
+    // Every f16 bit pattern is an f32 normal: any bits will do, except for products.
+    case 'float16': return new Uint8Array(Uint16Array.from(words, (w) => (op === 'prod' ? f32ToF16Bits(value(w)) : w & 0xffff)).buffer);
+  }
+}
+
+/** premulSum's scalar made an integer for integer dtypes (their scalars must be). */
+export const scalarFor = (dtype: DataType, op: ReduceOp): ReduceOp => (typeof op !== 'string' && (dtype === 'int32' || dtype === 'uint32') ? premulSum(-3) : op);
 
 function isNanBits(dtype: DataType, bits: number): boolean {
   switch (dtype) {
