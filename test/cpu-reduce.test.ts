@@ -126,6 +126,15 @@ test('in place, byte views (aligned and misaligned), chunk boundaries and count 
   assert.equal([...half], [f32ToF16Bits(2), f32ToF16Bits(4), 0xabcd]);
 });
 
+test('sum at every length residue around the unrolled loop and the chunk boundary', () => {
+  for (const n of [1, 2, 3, 4, 5, 6, 7, 4095, 4097, 4098, 4099]) {
+    const d = new Float32Array(n).map((_, i) => i + 0.25);
+    const s = new Float32Array(n).map((_, i) => -2 * i);
+    reduceAccumulate(d, [s], n, 'float32', 'sum');
+    assert.ok(d.every((x, i) => x === Math.fround(0.25 - i)), `length ${n}`);
+  }
+});
+
 test('32-bit outputs that are also a later input (through another view) are read before written', () => {
   const n = 10000; // several internal chunks
   const a = new Float32Array(n).map((_, i) => i);
