@@ -34,35 +34,42 @@ function asGpu(region: Region): GpuSpan {
   return region;
 }
 
-/** Buffers of one usage, handed out and taken back; a request is met by any free one big enough. */
+/**
+ * Buffers of one usage, handed out and taken back. Sizes are rounded up to a power of two, so
+ * a freed buffer serves every later request of its class: how many buffers a pool ever holds is
+ * then set by how many are in use at once (the pipeline depth), not by the order in which
+ * chunks of different sizes happen to come and go.
+ */
 class BufferPool {
-  private readonly free: GPUBuffer[] = [];
+  private readonly free = new Map<number, GPUBuffer[]>();
   private readonly all: GPUBuffer[] = [];
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags, private readonly label: string) {}
 
-  /** How many buffers this pool ever created (tests check that steady state creates none). */
+  /** How many buffers this pool ever created (tests check that it stays bounded). */
   get created(): number {
     return this.all.length;
   }
 
   acquire(bytes: number): GPUBuffer {
-    const size = Math.max(16, align4(bytes));
-    const index = this.free.findIndex((buffer) => buffer.size >= size);
-    if (index >= 0) return this.free.splice(index, 1)[0]!;
+    const size = 2 ** Math.ceil(Math.log2(Math.max(256, align4(bytes))));
+    const reused = this.free.get(size)?.pop();
+    if (reused) return reused;
     const buffer = this.device.createBuffer({ size, usage: this.usage, label: this.label });
     this.all.push(buffer);
     return buffer;
   }
 
   release(buffer: GPUBuffer): void {
-    this.free.push(buffer);
+    const list = this.free.get(buffer.size);
+    if (list) list.push(buffer);
+    else this.free.set(buffer.size, [buffer]);
   }
 
   destroy(): void {
     for (const buffer of this.all) buffer.destroy();
     this.all.length = 0;
-    this.free.length = 0;
+    this.free.clear();
   }
 }
 
