@@ -42,7 +42,7 @@ test('relay: a wrong secret is refused', async () => {
   const { host, port } = parseUniqueId(server.id);
   const id = formatUniqueId({ host, port, secret: generateSecret() });
   const error = await rejection(connectRelay({ id, rank: 0, size: 1, WebSocket: WS, timeoutMs: 2000 }), 3000, 'connect');
-  assert.match(error.message, /refused the connection \(4401: wrong secret\)/);
+  assert.match(error.message, /refused the connection \(4401: wrong secret from a caller claiming rank \d+\)/);
 });
 
 test('relay: an incomplete world times out naming the deadline', async () => {

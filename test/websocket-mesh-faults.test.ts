@@ -6,8 +6,9 @@ import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
 import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
-import { connectWebSocketMesh, meshAddressKey } from '../lib/transport/websocket/websocket-mesh.js';
-import type { FramedTransport } from '../lib/transport/websocket/framed-transport.js';
+import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
+import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
+import type { FramedTransport } from '../lib/transport/framed/framed-transport.js';
 import { HEADER_BYTES, encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
 import { header, pattern } from './transport-conformance.js';
@@ -19,7 +20,7 @@ const limits = { maxSegmentBytes: 64 << 10 };
 /** Dials a real rank the way a rank would, with whatever hello the test wants. */
 async function dial(world: string, size: number, to: number, hello: Record<string, unknown>): Promise<WebSocket> {
   const store = await StoreClient.connect({ id: server.id, WebSocket: nodeWebSocket(), timeoutMs: 3000 });
-  const address = await within(store.getString(meshAddressKey(world, size, to)), 3000, 'address');
+  const address = await within(store.getString(meshAddressKey('websocket', world, size, to)), 3000, 'address');
   store.close();
   const socket = new WebSocket(`ws://${address}/`, { perMessageDeflate: false });
   await within(new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); }), 2000, 'open');

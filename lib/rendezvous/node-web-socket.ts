@@ -1,11 +1,11 @@
 // The `ws` package's WebSocket as a WebSocketConstructor for the platform-neutral clients
 // (Node 20 has no global WebSocket), with webccl's settings: no compression, bounded messages.
 import { WebSocket } from 'ws';
-import { maxWebSocketPayload, withLimits, type WireLimits } from '../transport/websocket/limits.js';
+import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 
 export function nodeWebSocket(limits?: Partial<WireLimits>): WebSocketConstructor {
-  const maxPayload = maxWebSocketPayload(withLimits(limits));
+  const maxPayload = maxFrameBytes(withLimits(limits));
   return class extends WebSocket {
     constructor(url: string) {
       super(url, { perMessageDeflate: false, maxPayload });

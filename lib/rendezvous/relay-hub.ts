@@ -4,7 +4,7 @@
 // is decoded before it is forwarded: garbage closes the sender's connection, never reaches a peer.
 import type { WebSocket } from 'ws';
 import { decodeFrame, rewriteFrameRoute } from '../transport/frame.js';
-import type { WireLimits } from '../transport/websocket/limits.js';
+import type { WireLimits } from '../transport/framed/limits.js';
 import { logger } from '../log.js';
 import { CLOSE_BAD_FRAME, CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, closeReason, type Hello } from './handshake.js';
 import type { RelayNotice } from './relay-notice.js';

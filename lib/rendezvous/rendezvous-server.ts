@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { readEnv } from '../settings.js';
-import { maxWebSocketPayload, withLimits, type WireLimits } from '../transport/websocket/limits.js';
-import {
-  CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, WELCOME, closeReason, parseHello, sameSecret, type Hello,
-} from './handshake.js';
+import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
+import { CLOSE_BAD_HELLO, WELCOME } from './handshake.js';
+import { awaitHello } from './hello-gate.js';
 import { KeyValueStore } from './key-value-store.js';
 import { RelayHub } from './relay-hub.js';
 import { serveStore } from './store-session.js';
+import { webSocketDoor } from './web-socket-door.js';
 import { formatUniqueId, generateSecret } from './unique-id.js';
 
 const log = logger('STORE');
@@ -66,7 +66,7 @@ export class RendezvousServer {
       http.listen(options.port ?? 0, host, resolve);
     });
     if (options.unref) http.unref();
-    const server = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxWebSocketPayload(limits) });
+    const server = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxFrameBytes(limits) });
     const { port } = http.address() as AddressInfo;
     const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? 10_000, limits);
     log.info(`rendezvous server listening on ${host}:${port}`);
@@ -82,22 +82,8 @@ export class RendezvousServer {
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const refuse = (code: number, reason: string) => {
-      log.warn(`rendezvous: refusing ${peer}: ${reason}`);
-      socket.close(code, closeReason(reason));
-    };
-    const timer = setTimeout(() => refuse(CLOSE_HELLO_TIMEOUT, `no hello within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('message', (data, isBinary) => {
-      clearTimeout(timer);
-      let hello: Hello;
-      try {
-        if (isBinary) throw new Error('first message is binary, not a hello');
-        hello = parseHello(String(data));
-      } catch (error) {
-        return refuse(CLOSE_BAD_HELLO, (error as Error).message.replace(/^InvalidUsage: /, ''));
-      }
-      if (!sameSecret(hello.secret, this.secret)) return refuse(CLOSE_WRONG_SECRET, 'wrong secret');
+    const gate = { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer}` };
+    awaitHello(webSocketDoor(socket), gate, (hello) => {
       const welcome = () => socket.send(WELCOME);
       if (hello.role === 'store') {
         welcome();
@@ -105,8 +91,9 @@ export class RendezvousServer {
       } else if (hello.role === 'relay') {
         this.relay.join(socket, hello, welcome);
       } else {
-        refuse(CLOSE_BAD_HELLO, `role '${hello.role}' is not served here`);
+        return { code: CLOSE_BAD_HELLO, reason: `role '${hello.role}' is not served here` };
       }
+      return undefined;
     });
   }
 }

@@ -1,5 +1,5 @@
 // The wire format of one message segment, shared by every byte-stream transport (websocket
-// mesh, browser relay). A fixed 56-byte little-endian header followed by the payload bytes:
+// mesh, browser relay, tcp mesh). A fixed 56-byte little-endian header followed by the payload bytes:
 //
 //   off size field
 //     0   4  magic 'WCCL'
@@ -20,7 +20,8 @@
 // A message larger than one segment travels as consecutive frames with equal headers, so that
 // no single frame can be larger than a small bound (and a receiver never has to accept one).
 // A channel may also carry a frame as two buffers, the header alone and then the payload (the
-// websocket mesh does for large payloads: see split-frames.ts); decodeFrameParts reads those.
+// websocket mesh does for large payloads: see split-frames.ts); decodeFrameParts reads those,
+// and decodeFrameHead reads a header before its payload has arrived (the tcp mesh).
 import type { CollectiveKind, Header, Signature } from './transport.js';
 import type { DataType, ReduceOpName } from '../dtype.js';
 import { WebcclError, invalidArgument } from '../errors.js';
@@ -179,6 +180,23 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
  * sends large payloads on their own, so that they are never copied to sit behind a header).
  */
 export function decodeFrameParts(head: Uint8Array, payload: Uint8Array, limits: FrameLimits): Frame {
+  const { segmentBytes, ...frame } = decodeFrameHead(head, limits);
+  const actual = payload.byteLength;
+  if (segmentBytes !== actual) throw frameError(`header declares ${segmentBytes} payload bytes but ${actual} arrived`);
+  return { ...frame, payload };
+}
+
+/** A decoded header whose payload has not arrived yet: how many bytes it has and where they belong. */
+export interface FrameHead extends FrameRouting {
+  readonly header: Header;
+  readonly segmentBytes: number;
+}
+
+/**
+ * Strictly decodes a header alone, for a stream reader that then reads the payload straight to
+ * where it belongs (the tcp transport). Checks everything that can be checked without the payload.
+ */
+export function decodeFrameHead(head: Uint8Array, limits: FrameLimits): FrameHead {
   if (head.byteLength !== HEADER_BYTES) throw frameError(`a ${head.byteLength}-byte header is not ${HEADER_BYTES} bytes`);
   const view = new DataView(head.buffer, head.byteOffset, HEADER_BYTES);
   const magic = view.getUint32(0, true);
@@ -196,11 +214,9 @@ export function decodeFrameParts(head: Uint8Array, payload: Uint8Array, limits: 
   const segmentBytes = view.getUint32(36, true);
   const messageBytes = readU64(view, 40, 'message bytes');
   const offset = readU64(view, 48, 'offset');
-  const actual = payload.byteLength;
-  if (segmentBytes !== actual) throw frameError(`header declares ${segmentBytes} payload bytes but ${actual} arrived`);
   if (segmentBytes > limits.maxSegmentBytes) throw frameError(`segment of ${segmentBytes} bytes exceeds the ${limits.maxSegmentBytes}-byte limit`);
   if (messageBytes > limits.maxMessageBytes) throw frameError(`message of ${messageBytes} bytes exceeds the ${limits.maxMessageBytes}-byte limit`);
   if (offset + segmentBytes > messageBytes) throw frameError(`segment [${offset}, +${segmentBytes}) lies outside the ${messageBytes}-byte message`);
   const header: Header = { comm: view.getUint32(8, true), seq: view.getUint32(12, true), chunk: view.getUint32(16, true), signature };
-  return { header, route: view.getUint32(32, true), messageBytes, offset, payload };
+  return { header, route: view.getUint32(32, true), messageBytes, offset, segmentBytes };
 }

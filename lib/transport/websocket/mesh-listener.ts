@@ -1,31 +1,30 @@
-// The accepting side of the mesh (Node): listens, and admits exactly one connection from each
-// higher rank of the same world that presents the secret. Everything else is refused with a
-// close code and a reason, and logged.
+// The accepting side of the websocket mesh (Node): listens, and admits exactly one connection
+// from each higher rank of the same world that presents the secret (hello-gate.ts checks the
+// hello, mesh-admission.ts who may join). Everything else is refused with a close code and a
+// reason, and logged.
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import {
-  CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, WELCOME, closeReason, parseHello, sameSecret, type Hello,
-} from '../../rendezvous/handshake.js';
+import { WELCOME } from '../../rendezvous/handshake.js';
+import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
+import { webSocketDoor } from '../../rendezvous/web-socket-door.js';
+import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
+import type { MeshListening } from '../mesh/form-mesh.js';
 
-export interface MeshIdentity {
-  readonly rank: number;
-  readonly size: number;
-  readonly world: string;
-  readonly secret: string;
-}
-
-export class MeshListener {
-  private readonly admitted = new Set<number>();
+export class MeshListener implements MeshListening {
+  private readonly admission: MeshAdmission;
+  private readonly gate: HelloGate;
 
   private constructor(
     private readonly server: WebSocketServer,
-    private readonly identity: MeshIdentity,
-    private readonly helloTimeoutMs: number,
-    private readonly log: Logger,
+    identity: MeshIdentity,
+    helloTimeoutMs: number,
+    log: Logger,
     private readonly onPeer: (peer: number, socket: WebSocket) => void,
   ) {
+    this.admission = new MeshAdmission(identity);
+    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a mesh connection` };
     server.on('connection', (socket) => this.greet(socket));
   }
 
@@ -51,38 +50,12 @@ export class MeshListener {
   }
 
   private greet(socket: WebSocket): void {
-    const { rank } = this.identity;
-    const refuse = (code: number, reason: string) => {
-      this.log.warn(`rank ${rank}: refusing a mesh connection: ${reason}`);
-      socket.close(code, closeReason(reason));
-    };
-    const timer = setTimeout(() => refuse(CLOSE_HELLO_TIMEOUT, `no hello within ${this.helloTimeoutMs} ms`), this.helloTimeoutMs);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('message', (data, isBinary) => {
-      clearTimeout(timer);
-      let hello: Hello;
-      try {
-        if (isBinary) throw new Error('first message is binary, not a hello');
-        hello = parseHello(String(data));
-      } catch (error) {
-        return refuse(CLOSE_BAD_HELLO, (error as Error).message.replace(/^\w+: /, ''));
-      }
-      const problem = this.problemWith(hello);
-      if (problem) return refuse(problem.code, problem.reason);
-      this.admitted.add(hello.rank!);
+    awaitHello(webSocketDoor(socket), this.gate, (hello) => {
+      const refusal = this.admission.admit(hello);
+      if (refusal) return refusal;
       socket.send(WELCOME);
       this.onPeer(hello.rank!, socket);
+      return undefined;
     });
-  }
-
-  private problemWith(hello: Hello): { code: number; reason: string } | undefined {
-    const { rank, size, world, secret } = this.identity;
-    if (!sameSecret(hello.secret, secret)) return { code: CLOSE_WRONG_SECRET, reason: `wrong secret from a caller claiming rank ${hello.rank}` };
-    if (hello.role !== 'mesh') return { code: CLOSE_BAD_HELLO, reason: `role '${hello.role}' is not served by a mesh rank` };
-    if (hello.world !== world || hello.size !== size) return { code: CLOSE_BAD_HELLO, reason: `rank ${hello.rank} is in world '${hello.world}' of size ${hello.size}, not '${world}' of size ${size}` };
-    // Higher ranks dial lower ones, so a caller must be a higher rank that meant to reach us.
-    if (hello.rank! <= rank || hello.to !== rank) return { code: CLOSE_BAD_HELLO, reason: `unknown rank ${hello.rank} (dialling rank ${hello.to}) for rank ${rank}` };
-    if (this.admitted.has(hello.rank!)) return { code: CLOSE_DUPLICATE_RANK, reason: `rank ${hello.rank} is already connected` };
-    return undefined;
   }
 }

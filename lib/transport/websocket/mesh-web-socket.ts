@@ -7,14 +7,14 @@
 // and the copy it implies, and the receiver skips unmasking a zero key.
 import { WebSocket, type ClientOptions } from 'ws';
 import type { WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
-import { maxWebSocketPayload, type WireLimits } from './limits.js';
+import { maxFrameBytes, type WireLimits } from '../framed/limits.js';
 
 const zeroMask = (mask: Uint8Array): void => {
   mask.fill(0);
 };
 
 export function meshWebSocket(limits: WireLimits): WebSocketConstructor {
-  const options: ClientOptions = { perMessageDeflate: false, maxPayload: maxWebSocketPayload(limits), generateMask: zeroMask };
+  const options: ClientOptions = { perMessageDeflate: false, maxPayload: maxFrameBytes(limits), generateMask: zeroMask };
   return class extends WebSocket {
     constructor(url: string) {
       super(url, options);

@@ -8,9 +8,10 @@ import type { RelayNotice } from '../../rendezvous/relay-notice.js';
 import { parseUniqueId, rendezvousUrl } from '../../rendezvous/unique-id.js';
 import { globalWebSocket, type WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
 import type { Transport } from '../transport.js';
-import { withDeadline } from './deadline.js';
-import { FramedTransport } from './framed-transport.js';
-import { withLimits, type WireLimits } from './limits.js';
+import { withDeadline } from '../deadline.js';
+import { FramedTransport } from '../framed/framed-transport.js';
+import { withLimits, type WireLimits } from '../framed/limits.js';
+import { checkWorldShape } from '../world-shape.js';
 import { SocketChannel } from './socket-channel.js';
 
 export interface RelayTransportOptions {
@@ -29,8 +30,7 @@ export interface RelayTransportOptions {
 
 export async function connectRelay(options: RelayTransportOptions): Promise<Transport> {
   const { rank, size } = options;
-  if (!Number.isInteger(size) || size < 1) throw invalidArgument(`relay transport: size ${size} is not a positive integer`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw invalidArgument(`relay transport: rank ${rank} is not in 0..${size - 1}`);
+  checkWorldShape('relay transport', rank, size);
   const WebSocket = options.WebSocket ?? globalWebSocket();
   if (!WebSocket) throw invalidArgument('relay transport: no global WebSocket here; pass one (in Node: nodeWebSocket())');
   const parsed = parseUniqueId(options.id);

@@ -5,7 +5,7 @@
 import { systemError } from '../../errors.js';
 import { HEADER_BYTES } from '../frame.js';
 import { WEB_SOCKET_OPEN, type WebSocketLike } from '../../rendezvous/web-socket-like.js';
-import type { FrameChannel } from './frame-channel.js';
+import type { FrameChannel } from '../framed/frame-channel.js';
 
 const MAX_POLL_MS = 8;
 

@@ -4,7 +4,7 @@
 // written it, which is why write() resolves only then.
 import type { WebSocket } from 'ws';
 import { systemError } from '../../errors.js';
-import type { FrameChannel } from './frame-channel.js';
+import type { FrameChannel } from '../framed/frame-channel.js';
 import { frameMessages } from './split-frames.js';
 
 /** What the channel reports to: FramedTransport. */

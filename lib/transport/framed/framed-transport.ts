@@ -1,9 +1,9 @@
 // A Transport over frame channels: segmentation, ordering, keyed receive queues, backpressure
-// and failure propagation, shared by the Node mesh (one channel per peer) and the browser relay
-// (one channel for all). Platform-neutral; the channels do the I/O.
+// and failure propagation, shared by the Node meshes (websocket and tcp: one channel per peer)
+// and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, decodeFrameParts, encodeFrameHeader } from '../frame.js';
+import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader } from '../frame.js';
 import type { Header, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
@@ -112,22 +112,36 @@ export class FramedTransport implements Transport {
   receiveFrame(bytes: Uint8Array, from: number | undefined, payload?: Uint8Array): void {
     if (this.closedWith) return;
     let message: Message | undefined;
-    let peer = from;
     try {
       const frame = payload ? decodeFrameParts(bytes, payload, this.limits) : decodeFrame(bytes, this.limits);
-      if (from !== undefined && frame.route !== from) throw new Error(`frame claims to come from rank ${frame.route}`);
-      peer = frame.route;
-      this.checkPeer(peer, 'receive from');
-      message = this.assemblers[peer]!.accept(frame);
+      message = this.assemblerFor(frame.route, from).accept(frame);
     } catch (error) {
-      const detail = (error as Error).message.replace(/^\w+: /, '');
-      if (from !== undefined) {
-        this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
-      } else {
-        this.everyPeerFailed(systemError(`rank ${this.rank}: closing the relay connection: ${detail}`), CLOSE_BAD_FRAME);
-      }
-      return;
+      return this.untrusted(from, error);
     }
+    if (message) this.dispatch(message);
+  }
+
+  /**
+   * A stream reader's first half of receiveFrame: the 56-byte header of a frame from `from`,
+   * whose payload has not been read yet. Returns the buffer the payload must be read into
+   * (exactly its length; a view into the message being assembled), then receivePayload(from)
+   * once it is there. Returns undefined if the header is bad: the connection is then failed.
+   */
+  receiveFrameHead(head: Uint8Array, from: number): Uint8Array | undefined {
+    if (this.closedWith) return undefined;
+    try {
+      const frame = decodeFrameHead(head, this.limits);
+      return this.assemblerFor(frame.route, from).reserve(frame);
+    } catch (error) {
+      this.untrusted(from, error);
+      return undefined;
+    }
+  }
+
+  /** The payload receiveFrameHead asked for has been written into the buffer it returned. */
+  receivePayload(from: number): void {
+    if (this.closedWith) return;
+    const message = this.assemblers[from]!.commit();
     if (message) this.dispatch(message);
   }
 
@@ -179,6 +193,23 @@ export class FramedTransport implements Transport {
     } while (offset < messageBytes);
     issued();
     await Promise.all(inFlight.map((entry) => entry.done));
+  }
+
+  /** The assembler for frames routed `route` that arrived on `from`'s connection (undefined: the relay's). */
+  private assemblerFor(route: number, from: number | undefined): MessageAssembler {
+    if (from !== undefined && route !== from) throw new Error(`frame claims to come from rank ${route}`);
+    this.checkPeer(route, 'receive from');
+    return this.assemblers[route]!;
+  }
+
+  /** A connection delivered something undecodable: it cannot be trusted any further. */
+  private untrusted(from: number | undefined, error: unknown): void {
+    const detail = (error as Error).message.replace(/^\w+: /, '');
+    if (from !== undefined) {
+      this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
+    } else {
+      this.everyPeerFailed(systemError(`rank ${this.rank}: closing the relay connection: ${detail}`), CLOSE_BAD_FRAME);
+    }
   }
 
   /** A failed write rejects with the peer's failure, which names the cause better than the socket. */

@@ -1,6 +1,6 @@
-// Size bounds shared by the websocket mesh, the relay client and the relay server. Segment size
-// bounds every frame (and so ws's maxPayload); the high-water marks bound what may sit in
-// queues on either side of a connection before the sender is made to wait.
+// Size bounds shared by every framed transport (websocket mesh, relay client and server, tcp
+// mesh). Segment size bounds every frame (and so ws's maxPayload); the high-water marks bound
+// what may sit in queues on either side of a connection before the sender is made to wait.
 import { HEADER_BYTES, type FrameLimits } from '../frame.js';
 
 export interface WireLimits extends FrameLimits {
@@ -17,8 +17,8 @@ export const DEFAULT_LIMITS: WireLimits = {
   receiveHighWaterBytes: 16 << 20,
 };
 
-/** The largest WebSocket message a webccl endpoint accepts: one frame of one full segment. */
-export function maxWebSocketPayload(limits: FrameLimits): number {
+/** The largest frame (header and payload) a webccl endpoint accepts: one full segment; ws's maxPayload. */
+export function maxFrameBytes(limits: FrameLimits): number {
   return HEADER_BYTES + limits.maxSegmentBytes;
 }
 

@@ -1,0 +1,57 @@
+// The accepting side of the hello, for every listener (rendezvous server, websocket mesh, tcp
+// mesh): a connection gets a deadline for its hello, must send a well-formed one with the
+// shared secret (compared in constant time), and is otherwise refused with a close code and a
+// reason that the caller turns into its error. What an authenticated caller may do is up to
+// each listener's `admit`.
+import type { Logger } from '../log.js';
+import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, parseHello, sameSecret, type Hello } from './handshake.js';
+
+export interface Refusal {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** One accepted connection before its hello, as each kind of socket presents it. */
+export interface HelloDoor {
+  /** Calls `listener` once, with the first message's text, or undefined when it is not text. */
+  onFirstMessage(listener: (text: string | undefined) => void): void;
+  onClose(listener: () => void): void;
+  refuse(refusal: Refusal): void;
+}
+
+export interface HelloGate {
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+  /** Starts the log line of a refusal, e.g. 'rendezvous: refusing 127.0.0.1:5000'. */
+  readonly refusing: string;
+}
+
+/**
+ * Waits for the hello on `door`. An authenticated hello goes to `admit`, which either takes
+ * the connection (and welcomes it) and returns undefined, or returns why it is refused.
+ */
+export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hello) => Refusal | undefined): void {
+  const refuse = (refusal: Refusal) => {
+    gate.log.warn(`${gate.refusing}: ${refusal.reason}`);
+    door.refuse(refusal);
+  };
+  const timer = setTimeout(() => refuse({ code: CLOSE_HELLO_TIMEOUT, reason: `no hello within ${gate.timeoutMs} ms` }), gate.timeoutMs);
+  door.onClose(() => clearTimeout(timer));
+  door.onFirstMessage((text) => {
+    clearTimeout(timer);
+    let hello: Hello;
+    try {
+      if (text === undefined) throw new Error('first message is binary, not a hello');
+      hello = parseHello(text);
+    } catch (error) {
+      return refuse({ code: CLOSE_BAD_HELLO, reason: (error as Error).message.replace(/^\w+: /, '') });
+    }
+    if (!sameSecret(hello.secret, gate.secret)) {
+      const claim = hello.rank === undefined ? '' : ` from a caller claiming rank ${hello.rank}`;
+      return refuse({ code: CLOSE_WRONG_SECRET, reason: `wrong secret${claim}` });
+    }
+    const refusal = admit(hello);
+    if (refusal) refuse(refusal);
+  });
+}

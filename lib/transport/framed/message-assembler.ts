@@ -1,0 +1,79 @@
+// Reassembles the segments of messages from one peer. Segments of a message arrive back to
+// back with equal headers; anything else means the byte stream cannot be trusted.
+//
+// Two ways in: accept() takes a frame whose payload already sits in some buffer (websocket,
+// relay), and reserve()/commit() let a stream reader learn where a segment's payload belongs
+// before it arrives, so that the kernel writes it straight into the message (tcp).
+import { frameError, type Frame, type FrameHead } from '../frame.js';
+import type { Header, Message } from '../transport.js';
+
+interface PartialMessage {
+  readonly header: Header;
+  readonly payload: Uint8Array;
+  received: number;
+}
+
+/** Typed-array views over a payload need its start aligned to the widest element (8 bytes). */
+const ALIGNMENT = 8;
+
+export class MessageAssembler {
+  private partial: PartialMessage | undefined;
+  /** The segment reserve() handed out and commit() has not yet counted. */
+  private reserved = 0;
+
+  constructor(private readonly from: number) {}
+
+  /** Takes one frame; returns the message it completes, if any. Throws on inconsistency. */
+  accept(frame: Frame): Message | undefined {
+    // A whole message in one frame needs no assembly buffer: hand out the frame's own bytes.
+    if (!this.partial && frame.offset === 0 && frame.payload.byteLength === frame.messageBytes) {
+      return this.message(frame.header, ownedAligned(frame.payload));
+    }
+    this.reserve({ ...frame, segmentBytes: frame.payload.byteLength }).set(frame.payload);
+    return this.commit();
+  }
+
+  /**
+   * Where the payload of the frame `head` announces must be written: a view into its message's
+   * buffer (fresh, so 8-byte aligned). Throws if the frame does not continue the stream.
+   */
+  reserve(head: FrameHead): Uint8Array {
+    if (!this.partial) {
+      if (head.offset !== 0) throw frameError(`from rank ${this.from}: message starts at offset ${head.offset}, not 0`);
+      this.partial = { header: head.header, payload: new Uint8Array(head.messageBytes), received: 0 };
+    }
+    const partial = this.partial;
+    if (head.offset !== partial.received) throw frameError(`from rank ${this.from}: segment at offset ${head.offset}, expected ${partial.received}`);
+    if (head.messageBytes !== partial.payload.byteLength || !sameHeader(head.header, partial.header)) {
+      throw frameError(`from rank ${this.from}: a segment's header differs from its message's first segment`);
+    }
+    this.reserved = head.segmentBytes;
+    return partial.payload.subarray(head.offset, head.offset + head.segmentBytes);
+  }
+
+  /** The reserved segment has been written; returns the message it completes, if any. */
+  commit(): Message | undefined {
+    const partial = this.partial!;
+    partial.received += this.reserved;
+    this.reserved = 0;
+    if (partial.received < partial.payload.byteLength) return undefined;
+    this.partial = undefined;
+    return this.message(partial.header, partial.payload);
+  }
+
+  private message(header: Header, payload: Uint8Array): Message {
+    return { from: this.from, header, payload };
+  }
+}
+
+/** A whole message in one frame is handed out as a view when aligned (no copy), else copied. */
+function ownedAligned(payload: Uint8Array): Uint8Array {
+  return payload.byteOffset % ALIGNMENT === 0 ? payload : payload.slice();
+}
+
+function sameHeader(a: Header, b: Header): boolean {
+  const x = a.signature;
+  const y = b.signature;
+  return a.comm === b.comm && a.seq === b.seq && a.chunk === b.chunk
+    && x.kind === y.kind && x.count === y.count && x.dtype === y.dtype && x.op === y.op && x.root === y.root;
+}

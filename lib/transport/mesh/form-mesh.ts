@@ -1,0 +1,123 @@
+// How a full mesh forms, whatever carries its connections (websocket or raw tcp): each rank
+// listens, publishes host:port in the rendezvous store, and dials every lower rank (so each
+// pair has exactly one connection); every connection opens with a hello carrying the id's
+// secret. A MeshKind supplies the sockets; this file supplies the order, the deadline and the
+// cleanup when any of it fails.
+import { asWebcclError } from '../../errors.js';
+import { logger, type Logger } from '../../log.js';
+import { readEnv, readSettings } from '../../settings.js';
+import type { Hello } from '../../rendezvous/handshake.js';
+import { nodeWebSocket } from '../../rendezvous/node-web-socket.js';
+import { StoreClient } from '../../rendezvous/store-client.js';
+import { hostForUrl, parseUniqueId } from '../../rendezvous/unique-id.js';
+import { withDeadline } from '../deadline.js';
+import { FramedTransport } from '../framed/framed-transport.js';
+import { withLimits, type WireLimits } from '../framed/limits.js';
+import { checkWorldShape } from '../world-shape.js';
+import type { MeshIdentity } from './mesh-admission.js';
+
+/** What a caller says about the mesh it joins (the same for every kind of mesh). */
+export interface MeshOptions {
+  /** The unique id of a running rendezvous server (its scheme names the kind of mesh). */
+  readonly id: string;
+  readonly rank: number;
+  readonly size: number;
+  /** Interface to listen on and advertise: option, else WEBCCL_SOCKET_HOST, else 127.0.0.1. */
+  readonly host?: string;
+  /** Deadline for the whole mesh to form (default WEBCCL_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** Separates several worlds that share one rendezvous server (default 'world'). */
+  readonly world?: string;
+  readonly limits?: Partial<WireLimits>;
+}
+
+/** Everything a kind of mesh needs to open its sockets, resolved once. */
+export interface MeshSetup {
+  readonly identity: MeshIdentity;
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly limits: WireLimits;
+  readonly log: Logger;
+  readonly transport: FramedTransport;
+}
+
+export interface MeshListening {
+  readonly port: number;
+  /** Stops accepting; admitted connections stay open. */
+  stop(): void;
+}
+
+export interface MeshSockets {
+  /** Starts accepting higher ranks; calls `attached(peer)` once each is attached to the transport. */
+  listen(attached: (peer: number) => void): Promise<MeshListening>;
+  /** Dials lower rank `peer` at `address` with `hello`; resolves once it is attached to the transport. */
+  dial(peer: number, address: string, hello: Hello): Promise<void>;
+}
+
+export interface MeshKind {
+  /** Names the mesh in logs and errors, e.g. 'websocket mesh'. */
+  readonly name: string;
+  /** The transport's description, e.g. 'tcp'. */
+  readonly description: string;
+  /** Keeps the addresses of different kinds of mesh apart in one store. */
+  readonly addressKind: 'websocket' | 'tcp';
+  sockets(setup: MeshSetup): MeshSockets;
+}
+
+/** The store key under which a rank publishes the host:port its `kind` of mesh listens on. */
+export function meshAddressKey(kind: MeshKind['addressKind'], world: string, size: number, rank: number): string {
+  return `webccl/${world}/${size}/${kind}-address/${rank}`;
+}
+
+export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<FramedTransport> {
+  const { rank, size } = options;
+  checkWorldShape(kind.name, rank, size);
+  const { secret } = parseUniqueId(options.id);
+  const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
+  const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
+  const world = options.world ?? 'world';
+  const limits = withLimits(options.limits);
+  const log = logger('NET', rank);
+
+  let listening: MeshListening | undefined;
+  const transport = new FramedTransport({
+    rank, size, limits, description: kind.description, routeTo: () => rank, release: () => listening?.stop(),
+  });
+  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host, timeoutMs, limits, log, transport });
+  const connected = new Set<number>();
+  let allConnected!: () => void;
+  const ready = new Promise<void>((resolve) => { allConnected = resolve; });
+  const attached = (peer: number) => {
+    connected.add(peer);
+    if (connected.size === size - 1) allConnected();
+  };
+  if (size === 1) allConnected();
+
+  const store = await StoreClient.connect({ id: options.id, WebSocket: nodeWebSocket(limits), timeoutMs, who: `rank ${rank}` });
+  try {
+    listening = await sockets.listen(attached);
+    const address = `${hostForUrl(host)}:${listening.port}`;
+    await store.set(meshAddressKey(kind.addressKind, world, size, rank), address);
+    log.info(`${kind.name}: listening on ${address}; dialling ranks 0..${rank - 1}`);
+    const dialled = Array.from({ length: rank }, async (_, peer) => {
+      const peerAddress = await store.getString(meshAddressKey(kind.addressKind, world, size, peer), timeoutMs);
+      await sockets.dial(peer, peerAddress, { t: 'hello', secret, role: 'mesh', world, rank, size, to: peer });
+      attached(peer);
+    });
+    await withDeadline(Promise.all([...dialled, ready]), timeoutMs, () =>
+      `rank ${rank}: ${kind.name} not formed within ${timeoutMs} ms; missing peers ${missing(size, rank, connected).join(', ')}`);
+    listening.stop();
+    log.info(`mesh of ${size} formed (${transport.description})`);
+    return transport;
+  } catch (error) {
+    await transport.close();
+    listening?.stop();
+    throw asWebcclError(error, 'SystemError', `rank ${rank}: ${kind.name}`);
+  } finally {
+    store.close();
+  }
+}
+
+function missing(size: number, rank: number, connected: Set<number>): number[] {
+  return Array.from({ length: size }, (_, peer) => peer).filter((peer) => peer !== rank && !connected.has(peer));
+}
