@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   const contestants: Array<[string, () => Promise<PeerResult>]> = [
     ['webccl-inproc', () => measureWebccl(sweep, 'inproc')],
     ['webccl-ws', () => measureWebccl(sweep, 'websocket')],
+    ['webccl-tcp', () => measureWebccl(sweep, 'tcp')],
     ['gloo', () => measureGloo(sweep)],
     ['mpi', () => measureMpi(sweep)],
   ];
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     results.push(await measure());
     process.stderr.write(`# ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
-  const webccl = ['webccl-inproc', 'webccl-ws'];
+  const webccl = ['webccl-inproc', 'webccl-ws', 'webccl-tcp'];
   const sizes = sweepSizes(sweep);
   const lines = [
     `# machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, bufferutil ${bufferutilLoaded() ? 'loaded' : 'not loaded'}`,

@@ -1,7 +1,10 @@
 // The launcher hosts the job's rendezvous, as torchrun's agent does: it starts webccl's store on
 // the MASTER_PORT it hands out and passes the world id (with its secret) as WEBCCL_ID, which
-// Communicator.fromEnv() prefers. The ranks then need nothing but the environment.
+// Communicator.fromEnv() prefers. The ranks then need nothing but the environment; the id's
+// scheme tells them which mesh to form (decided here, once, not by each rank).
 import { getUniqueId } from '../lib/index.node.js';
+import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
+import { readSettings } from '../lib/settings.js';
 import { findFreePort } from './launch.js';
 
 export interface HostedRendezvous {
@@ -10,8 +13,18 @@ export interface HostedRendezvous {
   readonly env: Record<string, string>;
 }
 
-export async function hostRendezvous(masterAddr = '127.0.0.1', masterPort?: number): Promise<HostedRendezvous> {
-  const port = masterPort ?? await findFreePort(masterAddr);
-  const id = await getUniqueId({ transport: 'websocket', host: masterAddr, port });
+export interface RendezvousPlan {
+  /** The mesh the ranks form; default WEBCCL_TRANSPORT when it names one, else websocket. */
+  readonly transport?: MeshTransport;
+  readonly masterAddr?: string | undefined;
+  /** A fixed port; by default a free one. */
+  readonly masterPort?: number | undefined;
+}
+
+export async function hostRendezvous(plan: RendezvousPlan = {}): Promise<HostedRendezvous> {
+  const transport = plan.transport ?? (readSettings().transport === 'tcp' ? 'tcp' : 'websocket');
+  const masterAddr = plan.masterAddr ?? '127.0.0.1';
+  const port = plan.masterPort ?? await findFreePort(masterAddr);
+  const id = await getUniqueId({ transport, host: masterAddr, port });
   return { masterAddr, masterPort: port, env: { WEBCCL_ID: id } };
 }

@@ -1,6 +1,7 @@
 // webccl-perf: nccl-tests for webccl.
 //   webccl-perf allreduce -b 8 -e 128M -f 2 --np 4            4 local ranks over WebSockets
 //   webccl-perf allreduce --np 4 --transport inproc            4 ranks inside this process
+//   webccl-perf allreduce --np 4 --transport tcp               4 local ranks over raw tcp
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
 import { launchRanks } from './launch.js';
@@ -10,10 +11,11 @@ import { openRanks } from './perf/ranks.js';
 import { PerfOutput } from './perf/output.js';
 import { runSweep } from './perf/sweep.js';
 import { totalWrong } from './perf/results.js';
+import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 
-/** --np with the websocket transport: become mpirun, start N copies of this command as ranks. */
-async function launchSelf(np: number): Promise<number> {
-  const rendezvous = await hostRendezvous();
+/** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
+async function launchSelf(np: number, transport: MeshTransport): Promise<number> {
+  const rendezvous = await hostRendezvous({ transport });
   const result = await launchRanks({
     np, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], inheritRank0: true, ...rendezvous,
   });
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;
-  if (options.np !== undefined && options.transport === 'websocket' && !isLaunchedRank) return launchSelf(options.np);
+  if (options.np !== undefined && options.transport !== 'inproc' && !isLaunchedRank) return launchSelf(options.np, options.transport);
   return runRanks(options);
 }
 

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     console.error(`webccl-run: ${(error as Error).message}`);
     process.exit(2);
   }
-  const rendezvous = await hostRendezvous(command.masterAddr, command.masterPort);
+  const rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort });
   const result = await launchRanks({
     np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs], ...rendezvous,
   });

@@ -3,7 +3,8 @@
 
 export type LogLevel = 'NONE' | 'WARN' | 'INFO' | 'TRACE';
 export type AlgorithmSetting = 'ring' | 'tree' | 'auto';
-export type TransportSetting = 'inproc' | 'websocket';
+/** Which transport getUniqueId's world uses: 'tcp' is Node-to-Node only; websocket works everywhere. */
+export type TransportSetting = 'inproc' | 'websocket' | 'tcp';
 
 export interface Settings {
   readonly debug: LogLevel;
@@ -33,7 +34,7 @@ export function readSettings(env: Record<string, string | undefined> = environme
   return {
     debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
     algorithm: pick('WEBCCL_ALGO', env['WEBCCL_ALGO']?.toLowerCase(), ['ring', 'tree', 'auto'], DEFAULTS.algorithm),
-    transport: pick('WEBCCL_TRANSPORT', env['WEBCCL_TRANSPORT']?.toLowerCase(), ['inproc', 'websocket'], DEFAULTS.transport),
+    transport: pick('WEBCCL_TRANSPORT', env['WEBCCL_TRANSPORT']?.toLowerCase(), ['inproc', 'websocket', 'tcp'], DEFAULTS.transport),
     timeoutMs,
   };
 }

@@ -49,6 +49,18 @@ test('allReduce across 4 processes (ring and tree) gives the right sums', async 
   }
 });
 
+test('allReduce across 4 processes over the tcp transport (ring and tree) gives the right sums', async () => {
+  const id = await getUniqueId({ transport: 'tcp', host: '127.0.0.1' });
+  assert.match(id, /^webccl\+tcp:\/\//);
+  const ranks = [0, 1, 2, 3].map((rank) => startRank(id, rank, 4, 'allreduce'));
+  const codes = await within(Promise.all(ranks.map((r) => r.exited)), 60_000, 'ranks exit');
+  assert.equal(codes, [0, 0, 0, 0]);
+  for (const r of ranks) {
+    assert.equal(r.reports.filter((x) => x.event === 'reduced').map((x) => [x['algorithm'], x['wrong']]), [['ring', -1], ['tree', -1]]);
+    assert.is(r.reports[0]?.['description'], 'tcp');
+  }
+});
+
 test('a rank killed mid-allReduce: every survivor rejects within the timeout and exits', async () => {
   const id = await getUniqueId({ transport: 'websocket', host: '127.0.0.1' });
   const timeoutMs = 5000;

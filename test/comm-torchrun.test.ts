@@ -39,6 +39,16 @@ test('MASTER_ADDR/MASTER_PORT without WEBCCL_ID: 3 processes, non-zero ranks sta
   }
 });
 
+test('WEBCCL_TRANSPORT=tcp under MASTER_ADDR/MASTER_PORT: every rank forms the tcp mesh', async () => {
+  const port = String(await findFreePort('127.0.0.1'));
+  const results = await within(Promise.all([0, 1].map((rank) => startRank(rank, 2, { MASTER_PORT: port, WEBCCL_TRANSPORT: 'tcp' }))), 60_000, 'ranks exit');
+  for (const { code, out } of results) {
+    assert.is(code, 0, out);
+    assert.match(out, /"description":"tcp"/);
+    assert.equal(reducedLines(out), [['ring', -1], ['tree', -1]], out);
+  }
+});
+
 test('WEBCCL_SECRET is used when given, and must be well formed', async () => {
   const port = String(await findFreePort('127.0.0.1'));
   const secret = 'a1'.repeat(16);

@@ -2,71 +2,7 @@
 // rendezvous and a real socket mesh (the multi-process runs are in comm-processes.test.ts).
 import { test } from 'uvu';
 import '../lib/index.node.js'; // registers the webccl:// (websocket) world
-import {
-  ALGORITHMS, checkAllGather, checkAllReduce, checkAllToAll, checkBroadcast, checkReduce, checkReduceScatter, rootsOf,
-} from './helpers/collective-checks.js';
-import { createWorld, destroyWorld, DTYPES, opsFor } from './helpers/comm-world.js';
+import { registerCollectiveMatrix } from './helpers/collective-matrix.js';
 
-const RANKS = [1, 2, 3, 4, 5, 8];
-const COUNTS = [0, 1, 7, 1000];
-const BIG = 2 ** 20 + 3;
-
-for (const size of RANKS) {
-  test(`websocket: ${size} ranks, every collective, count, dtype and placement (every op for allReduce)`, async () => {
-    // Small chunks, so that 1000 elements travel as several pipelined messages.
-    const comms = await createWorld(size, { chunkBytes: 256, pipelineDepth: 2 }, 'websocket');
-    try {
-      for (const count of COUNTS) {
-        for (const dtype of DTYPES) {
-          const ops = opsFor(dtype);
-          const op = ops[count % ops.length]!;
-          for (const inPlace of [false, true]) {
-            for (const algorithm of ALGORITHMS) {
-              for (const each of ops) await checkAllReduce(comms, count, dtype, each, inPlace, algorithm);
-              const root = rootsOf(size)[count % rootsOf(size).length]!;
-              await checkBroadcast(comms, count, dtype, root, inPlace, algorithm);
-              await checkReduce(comms, count, dtype, op, root, inPlace, algorithm);
-            }
-            await checkAllReduce(comms, count, dtype, op, inPlace, 'auto');
-            await checkAllGather(comms, count, dtype, inPlace);
-            await checkReduceScatter(comms, count, dtype, op, inPlace);
-            await checkAllToAll(comms, count, dtype, inPlace);
-          }
-        }
-      }
-    } finally {
-      await destroyWorld(comms);
-    }
-  });
-}
-
-test('websocket: 2^20+3 elements, every collective, 3 ranks', async () => {
-  const comms = await createWorld(3, {}, 'websocket');
-  try {
-    await checkAllReduce(comms, BIG, 'float32', 'sum', false, 'ring');
-    await checkAllReduce(comms, BIG, 'bfloat16', 'avg', true, 'tree');
-    await checkBroadcast(comms, BIG, 'int32', 2, false, 'ring');
-    await checkReduce(comms, BIG, 'uint32', 'max', 1, true, 'tree');
-    await checkAllGather(comms, BIG, 'float16', false);
-    await checkReduceScatter(comms, BIG, 'float32', 'sum', true);
-    await checkAllToAll(comms, BIG, 'int32', false);
-  } finally {
-    await destroyWorld(comms);
-  }
-});
-
-for (const size of [2, 4]) {
-  test(`websocket: ${size} ranks, ring allReduce of 2^20+3 in place, sent straight from the user's array`, async () => {
-    // 64 KiB chunks travel as their own WebSocket messages, without a copy (split-frames.ts), so
-    // a chunk written while its send were still queued would arrive corrupted.
-    const comms = await createWorld(size, { chunkBytes: 64 * 1024, pipelineDepth: 4 }, 'websocket');
-    try {
-      await checkAllReduce(comms, BIG, 'float32', 'sum', true, 'ring');
-      await checkAllReduce(comms, BIG, 'int32', 'max', false, 'ring');
-    } finally {
-      await destroyWorld(comms);
-    }
-  });
-}
-
+registerCollectiveMatrix('websocket');
 test.run();

@@ -90,7 +90,8 @@ test('args: mistakes are errors that name the flag', () => {
   assert.throws(() => parse('allreduce', '-o', 'xor'), /unknown op "xor"/);
   assert.throws(() => parse('allreduce', '-d', 'int8'), /dtype int8 is not supported by webccl/);
   assert.throws(() => parse('allreduce', '-d', 'quux'), /unknown dtype "quux"/);
-  assert.throws(() => parse('allreduce', '--transport', 'carrier-pigeon'), /--transport must be one of inproc, websocket/);
+  assert.throws(() => parse('allreduce', '--transport', 'carrier-pigeon'), /--transport must be one of inproc, websocket, tcp/);
+  assert.is((parse('allreduce', '--transport', 'tcp') as { transport: string }).transport, 'tcp');
   assert.throws(() => parse('allreduce', '-b', '1M', '-e', '1K'), /-b \(1048576\) is above -e \(1024\)/);
   assert.throws(() => parse('allmangle'), /unknown collective "allmangle"/);
   assert.throws(() => parse('-b', '8'), /name the collective first/);

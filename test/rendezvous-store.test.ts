@@ -33,10 +33,13 @@ test('unique id: format and parse round trip, IPv6 in brackets', () => {
   assert.is.not(secret, generateSecret());
   const id = formatUniqueId({ host: '10.1.2.3', port: 29500, secret });
   assert.is(id, `webccl://10.1.2.3:29500/${secret}`);
-  assert.equal(parseUniqueId(id), { host: '10.1.2.3', port: 29500, secret });
+  assert.equal(parseUniqueId(id), { host: '10.1.2.3', port: 29500, secret, transport: 'websocket' });
   const v6 = formatUniqueId({ host: '::1', port: 80, secret });
   assert.is(v6, `webccl://[::1]:80/${secret}`);
-  assert.equal(parseUniqueId(v6), { host: '::1', port: 80, secret });
+  assert.equal(parseUniqueId(v6), { host: '::1', port: 80, secret, transport: 'websocket' });
+  const tcp = formatUniqueId({ host: '10.1.2.3', port: 29500, secret, transport: 'tcp' });
+  assert.is(tcp, `webccl+tcp://10.1.2.3:29500/${secret}`);
+  assert.equal(parseUniqueId(tcp), { host: '10.1.2.3', port: 29500, secret, transport: 'tcp' });
 });
 
 test('unique id: malformed ids are refused with the part that is wrong', () => {

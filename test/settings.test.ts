@@ -13,6 +13,11 @@ test('settings: WEBCCL_* variables are read and normalised', () => {
   assert.equal(s, { debug: 'INFO', algorithm: 'ring', transport: 'inproc', timeoutMs: 1500 });
 });
 
+test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
+  assert.is(readSettings({ WEBCCL_TRANSPORT: 'TCP' }).transport, 'tcp');
+  assert.throws(() => readSettings({ WEBCCL_TRANSPORT: 'udp' }), /WEBCCL_TRANSPORT=udp is not one of inproc, websocket, tcp/);
+});
+
 test('settings: bad values name the variable', () => {
   assert.throws(() => readSettings({ WEBCCL_ALGO: 'butterfly' }), /WEBCCL_ALGO=butterfly/);
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);

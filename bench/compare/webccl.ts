@@ -8,8 +8,9 @@ import { findRepoFile, nodeArgsFor } from '../launch.js';
 import { runCommand, tail } from './exec.js';
 import type { CompareSweep, PeerResult } from './peer.js';
 import type { PerfReport } from '../perf/report.js';
+import type { TransportSetting } from '../../lib/settings.js';
 
-export async function measureWebccl(sweep: CompareSweep, transport: 'inproc' | 'websocket'): Promise<PeerResult> {
+export async function measureWebccl(sweep: CompareSweep, transport: TransportSetting): Promise<PeerResult> {
   const name = `webccl-${transport === 'websocket' ? 'ws' : transport}`;
   const perf = findRepoFile('bench/webccl-perf.ts');
   if (perf === undefined) return { name, missing: 'bench/webccl-perf.ts not found' };

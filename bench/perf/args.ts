@@ -21,7 +21,7 @@ export interface PerfOptions extends SizeSweep {
   readonly average: AverageMode;
   /** -J/--json: a file, or "-" for JSON on stdout instead of the table. */
   readonly jsonFile: string | undefined;
-  /** --np: start this many local ranks (websocket) or in-process ranks (inproc). */
+  /** --np: start this many local ranks (websocket, tcp) or in-process ranks (inproc). */
   readonly np: number | undefined;
   readonly transport: TransportSetting;
   readonly algorithm: AlgorithmSetting;
@@ -70,7 +70,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'a', long: ['average'], apply: (o, v) => { o.average = integer('-a', v, 0) as AverageMode; if (o.average > 3) throw new Error(`-a must be 0, 1, 2 or 3, got ${v}`); } },
   { short: 'J', long: ['json', 'output_file'], apply: (o, v) => { o.jsonFile = v; } },
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
-  { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, ['inproc', 'websocket']); } },
+  { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, ['inproc', 'websocket', 'tcp']); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ['ring', 'tree', 'auto']); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
 ];
@@ -89,7 +89,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -a, --average 0-3     time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks (default 1)
   -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table)
   --np N                start N local ranks (like mpirun -np N)
-  --transport T         inproc (all ranks in this process) or websocket (default WEBCCL_TRANSPORT or websocket)
+  --transport T         inproc (all ranks in this process), websocket or tcp (Node ranks only)
+                        (default WEBCCL_TRANSPORT or websocket)
   --algo A              ring, tree or auto (default WEBCCL_ALGO or auto)
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
 

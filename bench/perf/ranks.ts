@@ -80,7 +80,7 @@ async function openCommunicators(options: PerfOptions, device: GPUDevice | undef
   }
   if (process.env['RANK'] !== undefined) return [await Communicator.fromEnv(common)];
   if ((envSize() ?? 1) !== 1) throw new Error('WORLD_SIZE is set but RANK is not');
-  const id = await getUniqueId({ transport: 'websocket' });
+  const id = await getUniqueId({ transport: options.transport });
   return [await Communicator.init({ id, rank: 0, size: 1, ...common })];
 }
 

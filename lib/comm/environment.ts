@@ -1,9 +1,9 @@
 // What Communicator.fromEnv reads: WEBCCL_ID, or torchrun's MASTER_ADDR/MASTER_PORT (turned
-// into an id by the websocket provider, if it knows how); rank and size from WEBCCL_RANK /
-// WEBCCL_WORLD_SIZE or torchrun's RANK / WORLD_SIZE; LOCAL_RANK.
+// into an id by the provider of WEBCCL_TRANSPORT, websocket by default, if it knows how); rank
+// and size from WEBCCL_RANK / WEBCCL_WORLD_SIZE or torchrun's RANK / WORLD_SIZE; LOCAL_RANK.
 import { invalidArgument } from '../errors.js';
 import { readEnv } from '../settings.js';
-import { providerForTransport } from './world.js';
+import { idFromAddress } from './world.js';
 
 export interface EnvironmentWorld {
   readonly id: string;
@@ -27,9 +27,7 @@ function torchrunId(rank: number, size: number): Promise<string> {
   const host = readEnv('MASTER_ADDR');
   const port = envInteger('MASTER_PORT');
   if (!host || port === undefined) throw invalidArgument('fromEnv: set WEBCCL_ID, or MASTER_ADDR and MASTER_PORT');
-  const provider = providerForTransport('websocket');
-  if (!provider.idFromAddress) throw invalidArgument('fromEnv: the websocket transport cannot join MASTER_ADDR:MASTER_PORT here; set WEBCCL_ID');
-  return provider.idFromAddress(host, port, rank, size);
+  return idFromAddress(host, port, rank, size);
 }
 
 /** The world described by the environment; explicit values take precedence. */

@@ -1,16 +1,18 @@
 // How a communicator finds its world from an id string. Each id scheme has a provider: the
 // core registers `inproc://` (all ranks in this process); the Node and browser entries
-// register `webccl://` (rendezvous + websocket) when they can. Keeping the registry here lets
+// register `webccl://` (rendezvous + websocket) when they can, and the Node entry
+// `webccl+tcp://` (rendezvous + raw tcp). The transport is decided once, by whoever makes the
+// id; every rank then follows the id's scheme. Keeping the registry here lets
 // lib/comm stay platform-neutral: it never imports a transport that needs Node.
 import { invalidArgument, timeoutError } from '../errors.js';
-import { readSettings } from '../settings.js';
+import { readSettings, type TransportSetting } from '../settings.js';
 import { connectInproc, INPROC_SCHEME, inprocName } from '../transport/inproc.js';
 import type { Transport } from '../transport/transport.js';
 import { withDeadline } from './deadline.js';
 
 export interface UniqueIdOptions {
   /** Which kind of world the id names; default WEBCCL_TRANSPORT (websocket). */
-  readonly transport?: 'inproc' | 'websocket';
+  readonly transport?: TransportSetting;
   /** Provider-specific options (e.g. the rendezvous host and port for websocket). */
   readonly [option: string]: unknown;
 }
@@ -23,7 +25,7 @@ export interface WorldProvider {
   /** The id prefix this provider handles, e.g. 'inproc://'. */
   readonly scheme: string;
   /** The `transport` setting whose ids this provider makes. */
-  readonly transport: 'inproc' | 'websocket';
+  readonly transport: TransportSetting;
   createId(options: UniqueIdOptions): Promise<string>;
   connect(id: string, rank: number, size: number, options: ConnectOptions): Promise<Transport>;
   /**
@@ -66,10 +68,25 @@ export function providerForId(id: string): WorldProvider {
   return provider;
 }
 
-export function providerForTransport(transport: 'inproc' | 'websocket'): WorldProvider {
+export function providerForTransport(transport: TransportSetting): WorldProvider {
   const provider = providers.find((p) => p.transport === transport);
   if (!provider) throw invalidArgument(`the ${transport} transport is not available in this environment`);
   return provider;
+}
+
+/**
+ * The id of a world given only the address of its rendezvous (torchrun's MASTER_ADDR and
+ * MASTER_PORT), for the transport WEBCCL_TRANSPORT names: every rank reads the same environment.
+ */
+export function idFromAddress(host: string, port: number, rank: number, size: number): Promise<string> {
+  try {
+    const { transport } = readSettings();
+    const provider = providerForTransport(transport);
+    if (!provider.idFromAddress) throw invalidArgument(`fromEnv: the ${transport} transport cannot join MASTER_ADDR:MASTER_PORT here; set WEBCCL_ID`);
+    return provider.idFromAddress(host, port, rank, size);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Creates a world id on one rank, to be given to every rank (ncclGetUniqueId). */

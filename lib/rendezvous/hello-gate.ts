@@ -42,7 +42,7 @@ export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hell
     clearTimeout(timer);
     let hello: Hello;
     try {
-      if (text === undefined) throw new Error('first message is binary, not a hello');
+      if (text === undefined) throw new Error('first message is not a text hello');
       hello = parseHello(text);
     } catch (error) {
       return refuse({ code: CLOSE_BAD_HELLO, reason: (error as Error).message.replace(/^\w+: /, '') });

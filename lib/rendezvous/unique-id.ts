@@ -1,18 +1,26 @@
 // The unique id every rank is given to find the others, like ncclUniqueId but printable:
 // `webccl://host:port/<secret>`. host:port is the rendezvous server (store + relay); the secret
-// is 16 random bytes as 32 lowercase hex digits that every connection must present.
+// is 16 random bytes as 32 lowercase hex digits that every connection must present. The scheme
+// says which mesh the ranks form, decided once by whoever made the id: `webccl://` a websocket
+// mesh (or the relay, in a browser), `webccl+tcp://` a raw tcp mesh (Node only); the rendezvous
+// server behind either is the same.
 import { invalidArgument } from '../errors.js';
+
+/** The kinds of world a rendezvous id can name. */
+export type MeshTransport = 'websocket' | 'tcp';
 
 export interface UniqueId {
   readonly host: string;
   readonly port: number;
   readonly secret: string;
+  /** Which mesh the ranks form; 'websocket' when left out. */
+  readonly transport?: MeshTransport;
 }
 
-const SCHEME = 'webccl://';
+export const ID_SCHEMES: Readonly<Record<MeshTransport, string>> = { websocket: 'webccl://', tcp: 'webccl+tcp://' };
 const SECRET_BYTES = 16;
 const SECRET_PATTERN = /^[0-9a-f]{32}$/;
-const EXPECTED = 'expected webccl://host:port/<32 hex digits>';
+const EXPECTED = 'expected webccl://host:port/<32 hex digits> (or webccl+tcp://...)';
 
 /** A fresh random secret (Web Crypto: the same in Node >= 20 and browsers). */
 export function generateSecret(): string {
@@ -29,14 +37,15 @@ export function formatUniqueId(id: UniqueId): string {
   if (!SECRET_PATTERN.test(id.secret)) throw invalidArgument(`unique id: the secret must be 32 lowercase hex digits`);
   if (!Number.isInteger(id.port) || id.port < 1 || id.port > 65535) throw invalidArgument(`unique id: port ${id.port} is not in 1..65535`);
   if (id.host === '' || /[\s/]/.test(id.host)) throw invalidArgument(`unique id: host '${id.host}' is not a host name or address`);
-  return `${SCHEME}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
+  return `${ID_SCHEMES[id.transport ?? 'websocket']}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
 }
 
 /** Parses an id, naming the part that is wrong (never echoing the secret). */
 export function parseUniqueId(text: string): UniqueId {
   if (typeof text !== 'string') throw invalidArgument(`malformed unique id: not a string; ${EXPECTED}`);
-  if (!text.startsWith(SCHEME)) throw invalidArgument(`malformed unique id: does not start with '${SCHEME}'; ${EXPECTED}`);
-  const rest = text.slice(SCHEME.length);
+  const transport = (Object.keys(ID_SCHEMES) as MeshTransport[]).find((kind) => text.startsWith(ID_SCHEMES[kind]));
+  if (transport === undefined) throw invalidArgument(`malformed unique id: does not start with '${ID_SCHEMES.websocket}' or '${ID_SCHEMES.tcp}'; ${EXPECTED}`);
+  const rest = text.slice(ID_SCHEMES[transport].length);
   const slash = rest.indexOf('/');
   if (slash < 0) throw invalidArgument(`malformed unique id: no '/' before the secret; ${EXPECTED}`);
   const authority = rest.slice(0, slash);
@@ -47,7 +56,7 @@ export function parseUniqueId(text: string): UniqueId {
   if (port < 1 || port > 65535) throw invalidArgument(`malformed unique id: port ${match[2]} is not in 1..65535`);
   if (!SECRET_PATTERN.test(secret)) throw invalidArgument(`malformed unique id: the secret is not 32 lowercase hex digits; ${EXPECTED}`);
   const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
-  return { host, port, secret };
+  return { host, port, secret, transport };
 }
 
 /** The WebSocket URL of the rendezvous server an id names. */

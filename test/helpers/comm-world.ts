@@ -5,6 +5,7 @@ import { Communicator, getUniqueId, type InitOptions } from '../../lib/comm/comm
 import { f32ToBf16Bits, f32ToF16Bits } from '../../lib/cpu/half.js';
 import { reduceNary } from '../../lib/cpu/reduce.js';
 import { elementBytes, premulSum, type DataType, type ElementArray, type ReduceOp } from '../../lib/dtype.js';
+import type { TransportSetting } from '../../lib/settings.js';
 
 export const DTYPES: readonly DataType[] = ['float32', 'float16', 'bfloat16', 'int32', 'uint32'];
 
@@ -19,8 +20,8 @@ export function opLabel(op: ReduceOp): string {
 
 export type WorldOptions = Partial<Omit<InitOptions, 'rank' | 'size' | 'id'>>;
 
-/** `size` communicators in this process, on the inproc transport or over real websocket connections. */
-export async function createWorld(size: number, options: WorldOptions = {}, transport: 'inproc' | 'websocket' = 'inproc'): Promise<Communicator[]> {
+/** `size` communicators in this process, on the inproc transport or over real websocket or tcp connections. */
+export async function createWorld(size: number, options: WorldOptions = {}, transport: TransportSetting = 'inproc'): Promise<Communicator[]> {
   const id = await getUniqueId({ transport });
   return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ ...options, id, rank, size })));
 }

@@ -128,7 +128,8 @@ export class FramedTransport implements Transport {
    * once it is there. Returns undefined if the header is bad: the connection is then failed.
    */
   receiveFrameHead(head: Uint8Array, from: number): Uint8Array | undefined {
-    if (this.closedWith) return undefined;
+    // Nothing more is read from a connection that failed (the reader stops when told undefined).
+    if (this.closedWith || this.inbox.failureOf(from)) return undefined;
     try {
       const frame = decodeFrameHead(head, this.limits);
       return this.assemblerFor(frame.route, from).reserve(frame);
@@ -202,8 +203,11 @@ export class FramedTransport implements Transport {
     return this.assemblers[route]!;
   }
 
-  /** A connection delivered something undecodable: it cannot be trusted any further. */
-  private untrusted(from: number | undefined, error: unknown): void {
+  /**
+   * A connection delivered something undecodable (`from`: the peer whose connection it is;
+   * undefined: the relay's): it cannot be trusted any further and is closed.
+   */
+  untrusted(from: number | undefined, error: unknown): void {
     const detail = (error as Error).message.replace(/^\w+: /, '');
     if (from !== undefined) {
       this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);

@@ -1,0 +1,29 @@
+// The ids a Node world hands out, for either kind of mesh (the rendezvous server behind them is
+// the same; only the id's scheme differs): getUniqueId starts a rendezvous server in this
+// process, and under torchrun's MASTER_ADDR/MASTER_PORT rank 0 hosts it at that address.
+import { invalidArgument } from '../errors.js';
+import { secretForAddress } from './address-secret.js';
+import { RendezvousServer } from './rendezvous-server.js';
+import { formatUniqueId, parseUniqueId, type MeshTransport } from './unique-id.js';
+
+function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== type) throw invalidArgument(`getUniqueId: option ${name} must be a ${type}`);
+  return value as T;
+}
+
+/** getUniqueId: a fresh rendezvous server here (options host and port), named for `transport`. */
+export async function hostedRendezvousId(options: Readonly<Record<string, unknown>>, transport: MeshTransport): Promise<string> {
+  const host = optional<string>(options['host'], 'string', 'host');
+  const port = optional<number>(options['port'], 'number', 'port');
+  // Unreferenced: the server lives while ranks are connected, and never holds the process alone.
+  const server = await RendezvousServer.start({ ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), unref: true });
+  return formatUniqueId({ ...parseUniqueId(server.id), transport });
+}
+
+/** The id of the world whose rendezvous is at host:port; rank 0 hosts it for as long as its process lives. */
+export async function rendezvousIdForAddress(host: string, port: number, rank: number, size: number, transport: MeshTransport): Promise<string> {
+  const secret = await secretForAddress(host, port, size);
+  if (rank === 0) await RendezvousServer.start({ host, port, secret, unref: true });
+  return formatUniqueId({ host, port, secret, transport });
+}

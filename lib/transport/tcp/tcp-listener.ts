@@ -1,0 +1,67 @@
+// The accepting side of the tcp mesh: listens, and admits exactly one connection from each
+// higher rank of the same world that presents the secret (hello-gate.ts checks the hello,
+// mesh-admission.ts who may join). Everything else is refused with a code and a reason.
+//
+// net.Server cannot give accepted sockets the `onread` option that lets the kernel write
+// payloads straight into their messages, so each accepted connection is paused on arrival and
+// its handle handed to a new net.Socket that has it (nothing has been read by then).
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
+import { systemError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { WELCOME } from '../../rendezvous/handshake.js';
+import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
+import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
+import type { MeshListening } from '../mesh/form-mesh.js';
+import { RecordReader } from './record-reader.js';
+import { tcpDoor } from './tcp-door.js';
+import { encodeTextRecord } from './text-record.js';
+
+export type TcpPeerHandler = (peer: number, socket: Socket, reader: RecordReader) => void;
+
+export class TcpListener implements MeshListening {
+  private readonly admission: MeshAdmission;
+  private readonly gate: HelloGate;
+
+  private constructor(private readonly server: Server, identity: MeshIdentity, helloTimeoutMs: number, log: Logger, private readonly onPeer: TcpPeerHandler) {
+    this.admission = new MeshAdmission(identity);
+    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a tcp mesh connection` };
+    server.on('connection', (accepted) => this.greet(accepted));
+  }
+
+  static async listen(host: string, identity: MeshIdentity, helloTimeoutMs: number, log: Logger, onPeer: TcpPeerHandler): Promise<TcpListener> {
+    const server = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(systemError(`rank ${identity.rank}: cannot listen on ${host}`, error)));
+      server.listen(0, host, resolve);
+    });
+    return new TcpListener(server, identity, helloTimeoutMs, log, onPeer);
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting; admitted connections stay open. */
+  stop(): void {
+    this.server.close();
+  }
+
+  private greet(accepted: Socket): void {
+    const reader = new RecordReader();
+    const handle = (accepted as unknown as { _handle: unknown })._handle;
+    const socket = new Socket({
+      handle, onread: { buffer: () => reader.nextBuffer(), callback: (bytes: number) => { reader.arrived(bytes); return true; } },
+    } as unknown as ConstructorParameters<typeof Socket>[0]);
+    socket.setNoDelay(true);
+    // Errors before the handshake completes end in 'close', which the door reports.
+    socket.on('error', () => {});
+    awaitHello(tcpDoor(socket, reader), this.gate, (hello) => {
+      const refusal = this.admission.admit(hello);
+      if (refusal) return refusal;
+      socket.write(encodeTextRecord(WELCOME));
+      this.onPeer(hello.rank!, socket, reader);
+      return undefined;
+    });
+    socket.resume();
+  }
+}

@@ -1,0 +1,39 @@
+// A full mesh of raw tcp connections between the ranks of a world (Node only), for Node-to-Node
+// jobs where every byte counts: the same frames, hello and rendezvous as the websocket mesh,
+// without WebSocket framing on top, and with payloads received straight into their messages
+// (record-reader.ts) and sent straight from the caller's memory (tcp-channel.ts).
+import type { Socket } from 'node:net';
+import type { Transport } from '../transport.js';
+import { formMesh, type MeshKind, type MeshOptions } from '../mesh/form-mesh.js';
+import type { RecordReader } from './record-reader.js';
+import { TcpChannel } from './tcp-channel.js';
+import { dialTcp } from './tcp-dialer.js';
+import { TcpListener } from './tcp-listener.js';
+
+/** The id is webccl+tcp://host:port/secret of a running rendezvous server. */
+export type TcpMeshOptions = MeshOptions;
+
+export const TCP_DESCRIPTION = 'tcp';
+
+const tcpMesh: MeshKind = {
+  name: 'tcp mesh',
+  addressKind: 'tcp',
+  description: TCP_DESCRIPTION,
+  sockets: ({ identity, host, timeoutMs, log, transport }) => {
+    const adopt = (peer: number, socket: Socket, reader: RecordReader) => transport.attach(peer, new TcpChannel(socket, reader, peer, transport));
+    return {
+      listen: (attached) => TcpListener.listen(host, identity, timeoutMs, log, (peer, socket, reader) => {
+        adopt(peer, socket, reader);
+        attached(peer);
+      }),
+      dial: (peer, address, hello) => dialTcp({
+        address, hello, timeoutMs, who: `rank ${identity.rank} dialling rank ${peer}`,
+        adopt: (socket, reader) => adopt(peer, socket, reader),
+      }),
+    };
+  },
+};
+
+export function connectTcpMesh(options: TcpMeshOptions): Promise<Transport> {
+  return formMesh(options, tcpMesh);
+}
