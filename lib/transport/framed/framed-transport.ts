@@ -147,6 +147,19 @@ export class FramedTransport implements Transport {
   }
 
   /**
+   * A connection delivered something undecodable (`from`: the peer whose connection it is;
+   * undefined: the relay's): it cannot be trusted any further and is closed.
+   */
+  untrusted(from: number | undefined, error: unknown): void {
+    const detail = (error as Error).message.replace(/^\w+: /, '');
+    if (from !== undefined) {
+      this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
+    } else {
+      this.everyPeerFailed(systemError(`rank ${this.rank}: closing the relay connection: ${detail}`), CLOSE_BAD_FRAME);
+    }
+  }
+
+  /**
    * The connection to `peer` is gone (or untrustworthy): every pending and later recv/send that
    * needs it rejects, listeners hear of it once, and the connection is closed with `closeCode`.
    */
@@ -201,19 +214,6 @@ export class FramedTransport implements Transport {
     if (from !== undefined && route !== from) throw new Error(`frame claims to come from rank ${route}`);
     this.checkPeer(route, 'receive from');
     return this.assemblers[route]!;
-  }
-
-  /**
-   * A connection delivered something undecodable (`from`: the peer whose connection it is;
-   * undefined: the relay's): it cannot be trusted any further and is closed.
-   */
-  untrusted(from: number | undefined, error: unknown): void {
-    const detail = (error as Error).message.replace(/^\w+: /, '');
-    if (from !== undefined) {
-      this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
-    } else {
-      this.everyPeerFailed(systemError(`rank ${this.rank}: closing the relay connection: ${detail}`), CLOSE_BAD_FRAME);
-    }
   }
 
   /** A failed write rejects with the peer's failure, which names the cause better than the socket. */
