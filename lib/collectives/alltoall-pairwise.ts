@@ -22,6 +22,10 @@ export async function pairwiseAllToAll(ctx: CollectiveContext, source: Region, t
     const incoming = chunkOf({ offset: from * blockLength, length: blockLength }, chunk, chunkElements);
     const sent = link.send(to, chunk, await memory.read(source, outgoing.offset, outgoing.length));
     const received = link.recv(from, chunk);
-    await Promise.all([sent, received.then((bytes) => memory.write(target, incoming.offset, bytes))]);
+    const stored = received.then(async (bytes) => {
+      await memory.write(target, incoming.offset, bytes);
+      link.release(bytes);
+    });
+    await Promise.all([sent, stored]);
   });
 }

@@ -42,6 +42,12 @@ export interface Memory {
 export interface Link {
   send(peer: number, tag: number, payload: Uint8Array): Promise<void>;
   recv(peer: number, tag: number): Promise<Uint8Array>;
+  /**
+   * The algorithm is done with bytes recv returned: written, folded in, and forwarded by sends
+   * that have resolved. Their memory may then serve a later message, so they must not be
+   * touched again. Never calling it is safe (the memory is then garbage-collected).
+   */
+  release(payload: Uint8Array): void;
 }
 
 export interface CollectiveContext {

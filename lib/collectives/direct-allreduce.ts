@@ -23,5 +23,6 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
   const contributions = Array.from({ length: size }, (_, r) => (r === rank ? own : received[r < rank ? r : r - 1] as Uint8Array));
   if (rank !== 0) await memory.write(work, 0, contributions[0]!);
   for (let r = 1; r < size; r++) await memory.accumulate(work, 0, contributions[r]!);
+  for (const bytes of received) link.release(bytes as Uint8Array);
   await memory.finalize(work, 0, count);
 }

@@ -21,6 +21,8 @@ export async function recvFrom(ctx: CollectiveContext, target: Region, peer: num
   const whole = { offset: 0, length: target.length };
   await runPipelines(messages(target.length, ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, ctx.chunkElements);
-    await ctx.memory.write(target, piece.offset, await ctx.link.recv(peer, chunk));
+    const bytes = await ctx.link.recv(peer, chunk);
+    await ctx.memory.write(target, piece.offset, bytes);
+    ctx.link.release(bytes);
   });
 }

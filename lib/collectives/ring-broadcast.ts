@@ -23,5 +23,6 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
       await memory.write(work, piece.offset, bytes);
     }
     if (position < size - 1) await link.send(next, chunk, bytes);
+    link.release(bytes); // received, written and forwarded (a no-op on the root)
   });
 }

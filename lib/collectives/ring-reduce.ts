@@ -16,7 +16,11 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
-    if (position > 0) await memory.accumulate(work, piece.offset, await link.recv(prev, chunk));
+    if (position > 0) {
+      const received = await link.recv(prev, chunk);
+      await memory.accumulate(work, piece.offset, received);
+      link.release(received);
+    }
     if (rank === root) await memory.finalize(work, piece.offset, piece.length);
     // Sent from `work` itself: nothing writes this chunk again.
     else await link.send(next, chunk, await memory.outgoing(work, piece.offset, piece.length));

@@ -5,6 +5,8 @@
 // Chunks are sent straight from `work` (memory.outgoing, no copy on host memory): a chunk that
 // was sent is written again only at a later all-gather step of the same pipeline, and by then
 // its send has completed, since a SendQueue starts each send only after the previous one.
+// Received bytes are released once folded in (reduce-scatter), or written and forwarded
+// (all-gather: the send that forwards them has resolved).
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import type { SendQueue } from './pipeline.js';
@@ -36,7 +38,9 @@ export async function ringReduceScatterChunk(ctx: CollectiveContext, ring: RingC
   }
   for (let step = 0; step < size - 1; step++) {
     const incoming = piece(step + 1);
-    await memory.accumulate(ring.work, incoming.offset, await link.recv(prev, ring.tag(step)));
+    const received = await link.recv(prev, ring.tag(step));
+    await memory.accumulate(ring.work, incoming.offset, received);
+    link.release(received);
     if (step < size - 2) {
       const bytes = await memory.outgoing(ring.work, incoming.offset, incoming.length);
       await ring.sends.post(() => link.send(next, ring.tag(step + 1), bytes));
@@ -59,11 +63,18 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
   let outgoing = await memory.outgoing(ring.work, own.offset, own.length);
   for (let step = 0; step < size - 1; step++) {
     const bytes = outgoing;
-    await ring.sends.post(() => link.send(next, ring.tag(step), bytes));
+    // From step 1 on, the bytes forwarded are the previous step's received ones: released once sent.
+    const forwarded = step > 0;
+    await ring.sends.post(() => {
+      const sent = link.send(next, ring.tag(step), bytes);
+      return forwarded ? sent.then(() => link.release(bytes)) : sent;
+    });
     const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
     outgoing = await link.recv(prev, ring.tag(step));
     await memory.write(ring.work, incoming.offset, outgoing);
   }
+  // The last step's bytes are not forwarded.
+  link.release(outgoing);
 }
 
 /** Chunk pipelines needed to cover the longest segment. */

@@ -30,7 +30,11 @@ async function reduceUpThenBroadcastDown(
   ctx: CollectiveContext, node: TreeNode, work: Region, offset: number, length: number, tag: (direction: number) => number,
 ): Promise<void> {
   const { link, memory } = ctx;
-  for (const child of node.children) await memory.accumulate(work, offset, await link.recv(child, tag(UP)));
+  for (const child of node.children) {
+    const partial = await link.recv(child, tag(UP));
+    await memory.accumulate(work, offset, partial);
+    link.release(partial);
+  }
   let result: Uint8Array;
   if (node.parent >= 0) {
     await link.send(node.parent, tag(UP), await memory.read(work, offset, length));
@@ -41,4 +45,6 @@ async function reduceUpThenBroadcastDown(
     result = await memory.read(work, offset, length);
   }
   await Promise.all(node.children.map((child) => link.send(child, tag(DOWN), result)));
+  // Received from the parent and forwarded to the children (a no-op for the root's own copy).
+  link.release(result);
 }

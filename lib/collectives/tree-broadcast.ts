@@ -20,5 +20,6 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
       await memory.write(work, piece.offset, bytes);
     }
     await Promise.all(node.children.map((child) => link.send(child, chunk, bytes)));
+    link.release(bytes); // received, written and forwarded (a no-op on the root)
   });
 }

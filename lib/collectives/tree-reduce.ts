@@ -15,7 +15,11 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
-    for (const child of node.children) await memory.accumulate(work, piece.offset, await link.recv(child, chunk));
+    for (const child of node.children) {
+      const partial = await link.recv(child, chunk);
+      await memory.accumulate(work, piece.offset, partial);
+      link.release(partial);
+    }
     if (node.parent >= 0) await link.send(node.parent, chunk, await memory.read(work, piece.offset, piece.length));
     else await memory.finalize(work, piece.offset, piece.length);
   });

@@ -46,6 +46,8 @@ interface Mailbox {
 
 export class CallLink implements Link {
   private readonly mailboxes = new Map<number, Mailbox>();
+  /** Payloads handed to the algorithm whose transport recycles them, until it releases them. */
+  private readonly held = new Map<Uint8Array, () => void>();
   private readonly description: string;
 
   constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {
@@ -74,6 +76,13 @@ export class CallLink implements Link {
     return this.owner.health.watch(arrival, () => timeoutError(
       `${this.owner.name} waited ${this.owner.health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
     ));
+  }
+
+  release(payload: Uint8Array): void {
+    const release = this.held.get(payload);
+    if (!release) return;
+    this.held.delete(payload);
+    release();
   }
 
   private mailbox(peer: number): Mailbox {
@@ -116,6 +125,7 @@ export class CallLink implements Link {
       this.owner.reportUsageError(error);
       throw error;
     }
+    if (message.release) this.held.set(message.payload, message.release);
     const waiter = mailbox.waiting.get(tag);
     if (waiter) {
       mailbox.waiting.delete(tag);

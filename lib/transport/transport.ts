@@ -35,8 +35,14 @@ export interface Header {
 export interface Message {
   readonly from: number;
   readonly header: Header;
-  /** The payload; owned by the receiver (the transport will not reuse it). */
+  /** The payload; the receiver's until it calls release (if it never does, for good). */
   readonly payload: Uint8Array;
+  /**
+   * The receiver is done with the payload: the transport may reuse its memory, so nothing may
+   * read it afterwards (not even a send still in flight). Optional on both sides: transports
+   * that do not recycle leave it out, and receivers that keep payloads never call it.
+   */
+  readonly release?: () => void;
 }
 
 /** Why a transport stopped: the peer it concerns (if one) and the error every waiter gets. */

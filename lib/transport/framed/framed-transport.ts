@@ -9,6 +9,7 @@ import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
 import { MessageAssembler } from './message-assembler.js';
+import { PayloadPool } from './payload-pool.js';
 import { CLOSE_BAD_FRAME } from '../../rendezvous/handshake.js';
 
 export interface FramedTransportOptions {
@@ -20,6 +21,11 @@ export interface FramedTransportOptions {
   readonly routeTo: (peer: number) => number;
   /** Releases what the transport's maker holds besides the channels (listening socket, ...). */
   readonly release?: () => void;
+  /**
+   * Overwrite received payloads with a pattern when their receiver releases them, so that a
+   * use after release shows up as wrong data (tests). Default: on when WEBCCL_DEBUG=TRACE.
+   */
+  readonly poisonReleased?: boolean | undefined;
 }
 
 export class FramedTransport implements Transport {
@@ -45,7 +51,9 @@ export class FramedTransport implements Transport {
     this.description = options.description;
     this.limits = options.limits;
     this.log = logger('NET', rank);
-    this.assemblers = Array.from({ length: size }, (_, peer) => new MessageAssembler(peer));
+    // Released payloads are kept up to what receive backpressure lets pile up from two peers.
+    const pool = new PayloadPool({ retainBytes: 2 * this.limits.receiveHighWaterBytes, poison: options.poisonReleased ?? this.log.traceEnabled });
+    this.assemblers = Array.from({ length: size }, (_, peer) => new MessageAssembler(peer, pool));
     this.inbox = new Inbox(size, (peer) => this.applyReceivePressure(peer));
   }
 

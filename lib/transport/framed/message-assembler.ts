@@ -6,10 +6,12 @@
 // before it arrives, so that the kernel writes it straight into the message (tcp).
 import { frameError, type Frame, type FrameHead } from '../frame.js';
 import type { Header, Message } from '../transport.js';
+import type { PayloadPool, PooledPayload } from './payload-pool.js';
 
 interface PartialMessage {
   readonly header: Header;
   readonly payload: Uint8Array;
+  readonly release: () => void;
   received: number;
 }
 
@@ -21,7 +23,7 @@ export class MessageAssembler {
   /** The segment reserve() handed out and commit() has not yet counted. */
   private reserved = 0;
 
-  constructor(private readonly from: number) {}
+  constructor(private readonly from: number, private readonly pool: PayloadPool) {}
 
   /** Takes one frame; returns the message it completes, if any. Throws on inconsistency. */
   accept(frame: Frame): Message | undefined {
@@ -35,12 +37,13 @@ export class MessageAssembler {
 
   /**
    * Where the payload of the frame `head` announces must be written: a view into its message's
-   * buffer (fresh, so 8-byte aligned). Throws if the frame does not continue the stream.
+   * buffer (from the pool, 8-byte aligned). Throws if the frame does not continue the stream.
    */
   reserve(head: FrameHead): Uint8Array {
     if (!this.partial) {
       if (head.offset !== 0) throw frameError(`from rank ${this.from}: message starts at offset ${head.offset}, not 0`);
-      this.partial = { header: head.header, payload: new Uint8Array(head.messageBytes), received: 0 };
+      const { bytes, release }: PooledPayload = this.pool.take(head.messageBytes);
+      this.partial = { header: head.header, payload: bytes, release, received: 0 };
     }
     const partial = this.partial;
     if (head.offset !== partial.received) throw frameError(`from rank ${this.from}: segment at offset ${head.offset}, expected ${partial.received}`);
@@ -58,7 +61,7 @@ export class MessageAssembler {
     this.reserved = 0;
     if (partial.received < partial.payload.byteLength) return undefined;
     this.partial = undefined;
-    return this.message(partial.header, partial.payload);
+    return { from: this.from, header: partial.header, payload: partial.payload, release: partial.release };
   }
 
   private message(header: Header, payload: Uint8Array): Message {

@@ -29,6 +29,8 @@ export interface MeshOptions {
   /** Separates several worlds that share one rendezvous server (default 'world'). */
   readonly world?: string;
   readonly limits?: Partial<WireLimits>;
+  /** See FramedTransportOptions.poisonReleased. */
+  readonly poisonReleased?: boolean;
 }
 
 /** Everything a kind of mesh needs to open its sockets, resolved once. */
@@ -82,6 +84,7 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
   let listening: MeshListening | undefined;
   const transport = new FramedTransport({
     rank, size, limits, description: kind.description, routeTo: () => rank, release: () => listening?.stop(),
+    poisonReleased: options.poisonReleased,
   });
   const sockets = kind.sockets({ identity: { rank, size, world, secret }, host, timeoutMs, limits, log, transport });
   const connected = new Set<number>();
