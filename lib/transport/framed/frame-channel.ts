@@ -1,5 +1,6 @@
 // One way of putting frames on a wire, as FramedTransport sees it: a mesh connection to one
-// peer (WsChannel) or the single relay connection every peer is reached through (SocketChannel).
+// peer (WsChannel, TcpChannel) or the single relay connection every peer is reached through
+// (SocketChannel).
 
 export interface FrameChannel {
   /**

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { FrameChannel } from '../framed/frame-channel.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
+import { PendingWrites } from '../framed/pending-writes.js';
 import { endPolitely } from './end-politely.js';
 import type { RecordReader } from './record-reader.js';
 import { encodeTextRecord, parseClosing } from './text-record.js';
@@ -15,7 +16,7 @@ import { encodeTextRecord, parseClosing } from './text-record.js';
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
 export class TcpChannel implements FrameChannel {
-  private readonly pending = new Set<(error: Error) => void>();
+  private readonly pending = new PendingWrites();
   private goodbye: { code: number; reason: string } | undefined;
   private lastError: Error | undefined;
 
@@ -32,9 +33,7 @@ export class TcpChannel implements FrameChannel {
     };
     socket.on('error', (error) => { this.lastError = error; });
     socket.on('close', () => {
-      const error = systemError(`rank ${transport.rank}: connection to peer ${peer} closed with a send in flight`);
-      for (const reject of this.pending) reject(error);
-      this.pending.clear();
+      this.pending.failAll(systemError(`rank ${transport.rank}: connection to peer ${peer} closed with a send in flight`));
       const { code, reason } = this.goodbye ?? { code: CLOSED_WITHOUT_GOODBYE, reason: this.lastError?.message ?? 'ended without a goodbye' };
       transport.connectionLost(peer, code, reason);
     });
@@ -42,21 +41,15 @@ export class TcpChannel implements FrameChannel {
 
   write(header: Uint8Array, segment: Uint8Array): Promise<void> {
     if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(systemError(`connection to peer ${this.peer} is not open`));
-    return new Promise((resolve, reject) => {
-      const settle = (error?: Error | null) => {
-        this.pending.delete(reject);
-        if (error) reject(error);
-        else resolve();
-      };
-      this.pending.add(reject);
+    return this.pending.start((done) => {
       // Corked, the two buffers leave in one writev; the socket writes in order, so the last
       // buffer's callback means both were written.
       this.socket.cork();
       if (segment.byteLength === 0) {
-        this.socket.write(header, settle);
+        this.socket.write(header, done);
       } else {
         this.socket.write(header);
-        this.socket.write(segment, settle);
+        this.socket.write(segment, done);
       }
       this.socket.uncork();
     });

@@ -5,6 +5,7 @@
 import type { WebSocket } from 'ws';
 import { systemError } from '../../errors.js';
 import type { FrameChannel } from '../framed/frame-channel.js';
+import { PendingWrites } from '../framed/pending-writes.js';
 import { frameMessages } from './split-frames.js';
 
 /** What the channel reports to: FramedTransport. */
@@ -14,31 +15,23 @@ export interface ChannelSink {
 }
 
 export class WsChannel implements FrameChannel {
-  private readonly pending = new Set<(error: Error) => void>();
+  private readonly pending = new PendingWrites();
 
   constructor(private readonly socket: WebSocket, private readonly peer: number, sink: ChannelSink) {
     // ws reports protocol violations (e.g. a message over maxPayload) here, then closes.
     socket.on('error', (error) => sink.peerFailed(peer, systemError(`rank ${sink.rank}: connection to peer ${peer} failed: ${error.message}`, error)));
     socket.on('close', (code) => {
-      const error = systemError(`rank ${sink.rank}: connection to peer ${peer} closed (${code}) with a send in flight`);
-      for (const reject of this.pending) reject(error);
-      this.pending.clear();
+      this.pending.failAll(systemError(`rank ${sink.rank}: connection to peer ${peer} closed (${code}) with a send in flight`));
     });
   }
 
   write(header: Uint8Array, segment: Uint8Array): Promise<void> {
     if (this.socket.readyState !== this.socket.OPEN) return Promise.reject(systemError(`connection to peer ${this.peer} is not open`));
-    return new Promise((resolve, reject) => {
-      const settle = (error?: Error | null) => {
-        this.pending.delete(reject);
-        if (error) reject(error);
-        else resolve();
-      };
-      this.pending.add(reject);
+    return this.pending.start((done) => {
       const messages = frameMessages(header, segment);
       const last = messages.length - 1;
       // ws writes in order, so the last message's callback means all of them were written.
-      messages.forEach((message, i) => this.socket.send(message, { binary: true }, i === last ? settle : undefined));
+      messages.forEach((message, i) => this.socket.send(message, { binary: true }, i === last ? done : undefined));
     });
   }
 
