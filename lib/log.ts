@@ -4,16 +4,12 @@ import { readSettings, type LogLevel } from './settings.js';
 
 const RANK_OF: Record<LogLevel, number> = { NONE: 0, WARN: 1, INFO: 2, TRACE: 3 };
 
+/** WEBCCL_DEBUG, read at the first log call (not at import, so launchers can set it first). */
 let threshold: number | undefined;
 
 function enabled(level: Exclude<LogLevel, 'NONE'>): boolean {
   threshold ??= RANK_OF[readSettings().debug];
   return RANK_OF[level] <= threshold;
-}
-
-/** Re-reads WEBCCL_DEBUG (tests and launchers that change it after import). */
-export function resetLogLevel(): void {
-  threshold = undefined;
 }
 
 export interface Logger {

@@ -101,7 +101,7 @@ export class Communicator implements LinkOwner, Endpoint {
 
   /**
    * Creates the world communicator from the environment: WEBCCL_ID, or torchrun's MASTER_ADDR
-   * and MASTER_PORT (through the websocket provider); rank and size from WEBCCL_RANK /
+   * and MASTER_PORT (through the provider WEBCCL_TRANSPORT names); rank and size from WEBCCL_RANK /
    * WEBCCL_WORLD_SIZE or RANK / WORLD_SIZE; LOCAL_RANK. Options override the environment.
    */
   static async fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
