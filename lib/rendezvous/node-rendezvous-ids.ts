@@ -1,10 +1,13 @@
 // The ids a Node world hands out, for either kind of mesh (the rendezvous server behind them is
 // the same; only the id's scheme differs): getUniqueId starts a rendezvous server in this
 // process, and under torchrun's MASTER_ADDR/MASTER_PORT rank 0 hosts it at that address.
+import type { WorldProvider } from '../comm/world.js';
 import { invalidArgument } from '../errors.js';
+import type { MeshOptions } from '../transport/mesh/form-mesh.js';
+import type { Transport } from '../transport/transport.js';
 import { secretForAddress } from './address-secret.js';
 import { RendezvousServer } from './rendezvous-server.js';
-import { formatUniqueId, parseUniqueId, type MeshTransport } from './unique-id.js';
+import { formatUniqueId, ID_SCHEMES, parseUniqueId, type MeshTransport } from './unique-id.js';
 
 function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
   if (value === undefined) return undefined;
@@ -26,4 +29,15 @@ export async function rendezvousIdForAddress(host: string, port: number, rank: n
   const secret = await secretForAddress(host, port, size);
   if (rank === 0) await RendezvousServer.start({ host, port, secret, unref: true });
   return formatUniqueId({ host, port, secret, transport });
+}
+
+/** The provider of a Node world of `transport`'s id scheme: ids from a rendezvous server, ranks joined by `connectMesh`. */
+export function hostedMeshWorld(transport: MeshTransport, connectMesh: (options: MeshOptions) => Promise<Transport>): WorldProvider {
+  return {
+    scheme: ID_SCHEMES[transport],
+    transport,
+    createId: (options) => hostedRendezvousId(options, transport),
+    idFromAddress: (host, port, rank, size) => rendezvousIdForAddress(host, port, rank, size, transport),
+    connect: (id, rank, size, { timeoutMs }) => connectMesh({ id, rank, size, timeoutMs }),
+  };
 }
