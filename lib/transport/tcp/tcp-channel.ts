@@ -19,8 +19,10 @@ export class TcpChannel implements FrameChannel {
   private readonly pending = new PendingWrites();
   private goodbye: { code: number; reason: string } | undefined;
   private lastError: Error | undefined;
+  private readonly rank: number;
 
   constructor(private readonly socket: Socket, reader: RecordReader, private readonly peer: number, transport: FramedTransport) {
+    this.rank = transport.rank;
     reader.sink = {
       text: (text) => {
         const goodbye = parseClosing(text, 'bye');
@@ -40,7 +42,7 @@ export class TcpChannel implements FrameChannel {
   }
 
   write(header: Uint8Array, segment: Uint8Array): Promise<void> {
-    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(systemError(`connection to peer ${this.peer} is not open`));
+    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(systemError(`rank ${this.rank}: connection to peer ${this.peer} is not open`));
     return this.pending.start((done) => {
       // Corked, the two buffers leave in one writev; the socket writes in order, so the last
       // buffer's callback means both were written.

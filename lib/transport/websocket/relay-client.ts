@@ -62,7 +62,7 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
       },
       onClose: (code, reason) => transport.everyPeerFailed(systemError(`rank ${rank}: relay connection closed (${code}${reason ? `: ${reason}` : ''})`)),
     });
-    const channel = new SocketChannel(socket, limits.sendHighWaterBytes);
+    const channel = new SocketChannel(socket, rank, limits.sendHighWaterBytes);
     for (let peer = 0; peer < size; peer++) if (peer !== rank) transport.attach(peer, channel);
     await withDeadline(ready, timeoutMs, () => `rank ${rank}: not every rank of ${size} joined the relay within ${timeoutMs} ms`);
     return transport;

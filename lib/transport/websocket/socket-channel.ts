@@ -10,7 +10,7 @@ import type { FrameChannel } from '../framed/frame-channel.js';
 const MAX_POLL_MS = 8;
 
 export class SocketChannel implements FrameChannel {
-  constructor(private readonly socket: WebSocketLike, private readonly highWaterBytes: number) {}
+  constructor(private readonly socket: WebSocketLike, private readonly rank: number, private readonly highWaterBytes: number) {}
 
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
     this.checkOpen();
@@ -34,6 +34,6 @@ export class SocketChannel implements FrameChannel {
   }
 
   private checkOpen(): void {
-    if (this.socket.readyState !== WEB_SOCKET_OPEN) throw systemError('the relay connection is not open');
+    if (this.socket.readyState !== WEB_SOCKET_OPEN) throw systemError(`rank ${this.rank}: the relay connection is not open`);
   }
 }

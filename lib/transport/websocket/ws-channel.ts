@@ -16,8 +16,10 @@ export interface ChannelSink {
 
 export class WsChannel implements FrameChannel {
   private readonly pending = new PendingWrites();
+  private readonly rank: number;
 
   constructor(private readonly socket: WebSocket, private readonly peer: number, sink: ChannelSink) {
+    this.rank = sink.rank;
     // ws reports protocol violations (e.g. a message over maxPayload) here, then closes.
     socket.on('error', (error) => sink.peerFailed(peer, systemError(`rank ${sink.rank}: connection to peer ${peer} failed: ${error.message}`, error)));
     socket.on('close', (code) => {
@@ -26,7 +28,7 @@ export class WsChannel implements FrameChannel {
   }
 
   write(header: Uint8Array, segment: Uint8Array): Promise<void> {
-    if (this.socket.readyState !== this.socket.OPEN) return Promise.reject(systemError(`connection to peer ${this.peer} is not open`));
+    if (this.socket.readyState !== this.socket.OPEN) return Promise.reject(systemError(`rank ${this.rank}: connection to peer ${this.peer} is not open`));
     return this.pending.start((done) => {
       const messages = frameMessages(header, segment);
       const last = messages.length - 1;
