@@ -14,7 +14,8 @@ import type { CommBuffer, Located } from './buffers.js';
 import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
-import { decodeConfig, encodeConfig, proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
+import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
+import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
 import { CpuMemorySpace } from './cpu-memory.js';
 import { GpuMemorySpace } from './gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -25,7 +26,7 @@ import {
   type CallOptions, type CallPlan, type PlanEnv,
 } from './plans.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
-import { formatCall, formatSignature, signature } from './signature.js';
+import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from './deadline.js';
 import { worldFromEnvironment } from './environment.js';
 import { connectWorld } from './world.js';
@@ -46,11 +47,6 @@ export interface InitOptions extends ConfigOptions {
 }
 
 export { getUniqueId } from './world.js';
-
-const EMPTY = new Uint8Array(0);
-const BOOTSTRAP = signature('broadcast', 0, 'none', 'none', 0);
-const HELLO_TAG = 0;
-const CONFIG_TAG = 1;
 
 interface CommunicatorParts {
   readonly shared: SharedTransport;
@@ -400,21 +396,12 @@ export class Communicator implements LinkOwner, Endpoint {
     return { chunkElements, alignElements, pipelineDepth: this.config.pipelineDepth };
   }
 
-  /** Rank 0 waits for every rank, then sends them its configuration: the one all will use. */
+  /** Adopts the configuration every rank will use (rank 0's; see bootstrap.ts). */
   private async bootstrap(proposal: AgreedConfig): Promise<void> {
-    const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP, schedule: 'bootstrap' });
-    const others = Array.from({ length: this.size - 1 }, (_, i) => i + 1);
-    if (this.rank === 0) {
-      await Promise.all(others.map((peer) => link.recv(peer, HELLO_TAG)));
-      const bytes = encodeConfig(proposal);
-      await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
-      this.agreed = proposal;
-    } else {
-      await link.send(0, HELLO_TAG, EMPTY);
-      this.agreed = decodeConfig(await link.recv(0, CONFIG_TAG));
-      if (JSON.stringify(this.agreed) !== JSON.stringify(proposal)) {
-        this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
-      }
+    const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP_SIGNATURE, schedule: 'bootstrap' });
+    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal);
+    if (JSON.stringify(this.agreed) !== JSON.stringify(proposal)) {
+      this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }
 
