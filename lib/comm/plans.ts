@@ -94,13 +94,18 @@ function head(env: PlanEnv, call: string, count: unknown, dtype: unknown): strin
   return what;
 }
 
-/** Input and output must be the same elements or not share any (partial overlap is ambiguous). */
-function inPlace(what: string, send: Operand, sendFirst: number, recv: Operand, recvFirst: number, count: number, dtype: DataType): boolean {
-  if (sameStart(send.located, sendFirst, recv.located, recvFirst, dtype)) return true;
-  if (overlaps(send.located, sendFirst, count, recv.located, recvFirst, count, dtype)) {
+/**
+ * Whether `count` elements of the input must first be copied into the output: not when the call
+ * is in place (both are the same elements). They must live in one memory, and be the same
+ * elements or share none (a partial overlap is ambiguous).
+ */
+function copyNeeded(what: string, send: Operand, recv: Operand, count: number, dtype: DataType): boolean {
+  sameSpace(what, send, recv);
+  if (sameStart(send.located, 0, recv.located, 0, dtype)) return false;
+  if (overlaps(send.located, 0, count, recv.located, 0, count, dtype)) {
     throw invalidArgument(`${what}: send and recv buffers partially overlap`);
   }
-  return false;
+  return true;
 }
 
 function algorithmFor(env: PlanEnv, what: string, count: number, dtype: DataType, options: CallOptions | undefined): Schedule {
@@ -115,16 +120,15 @@ export function planAllReduce(
   checkOp(what, op, dtype);
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
-  const space = sameSpace(what, input, output);
-  const copyNeeded = !inPlace(what, input, 0, output, 0, count, dtype);
+  const copyInput = copyNeeded(what, input, output, count, dtype);
   checkAlgorithm(what, options?.algorithm);
   const schedule = selectAllReduceAlgorithm(count * elementBytes(dtype), env.size, env.config, options?.algorithm);
   const algorithm = { direct: directAllReduce, tree: treeAllReduce, ring: ringAllReduce }[schedule];
   return {
-    signature: signature('allReduce', count, dtype, opName(op)), schedule, space, dtype, op, hearsFromEveryRank: schedule === 'direct',
+    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, dtype, op, hearsFromEveryRank: schedule === 'direct',
     async run(ctx, memory) {
       const work = output.region(0, count);
-      if (copyNeeded) await memory.copy(work, 0, input.region(0, count), 0, count);
+      if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
       await memory.premultiply(work, 0, count);
       await algorithm(ctx, work);
     },
@@ -139,13 +143,13 @@ export function planBroadcast(
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   // Only the root reads a send buffer (as in NCCL); other ranks may pass anything.
   const input = env.rank === root ? operand(env, `${what}: send buffer`, send, dtype, count) : undefined;
-  const copyNeeded = input !== undefined && (sameSpace(what, input, output), !inPlace(what, input, 0, output, 0, count, dtype));
+  const copyInput = input !== undefined && copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, count, dtype, options);
   return {
     signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, count);
-      if (copyNeeded) await memory.copy(work, 0, input!.region(0, count), 0, count);
+      if (copyInput) await memory.copy(work, 0, input!.region(0, count), 0, count);
       await (schedule === 'tree' ? treeBroadcast(ctx, work, root) : ringBroadcast(ctx, work, root));
     },
   };
@@ -160,7 +164,7 @@ export function planReduce(
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
-  const copyNeeded = output === undefined || (sameSpace(what, input, output), !inPlace(what, input, 0, output, 0, count, dtype));
+  const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, count, dtype, options);
   return {
     signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, dtype, op,
@@ -168,7 +172,7 @@ export function planReduce(
       const scratch = output ? undefined : input.space.scratch(dtype, count);
       try {
         const work = output ? output.region(0, count) : scratch!.region;
-        if (copyNeeded) await memory.copy(work, 0, input.region(0, count), 0, count);
+        if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
         await memory.premultiply(work, 0, count);
         await (schedule === 'tree' ? treeReduce(ctx, work, root) : ringReduce(ctx, work, root));
       } finally {
@@ -187,12 +191,12 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   checkBlocks(what, space, dtype, sendCount);
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
-  const copyNeeded = !sameStart(input.located, 0, output.located, own, dtype);
+  const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
   return {
     signature: signature('allGather', sendCount, dtype), schedule: 'ring', space, dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, total);
-      if (copyNeeded) await memory.copy(work, own, input.region(0, sendCount), 0, sendCount);
+      if (copyInput) await memory.copy(work, own, input.region(0, sendCount), 0, sendCount);
       await ringAllGather(ctx, work, sendCount);
     },
   };
