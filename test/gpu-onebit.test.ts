@@ -8,7 +8,6 @@ import { onebitCompress, onebitDecompress, onebitSignWords } from '../lib/cpu/on
 import { encodeOnebitCompress, gpuOnebitCompress, gpuOnebitDecompress } from '../lib/gpu/onebit.js';
 import type { OnebitOptions } from '../lib/gpu/onebit.js';
 import { region } from '../lib/gpu/region.js';
-import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { codecInputs } from './helpers/codec-inputs.js';
 import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';

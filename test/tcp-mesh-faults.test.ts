@@ -10,7 +10,7 @@ import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
 import { connectTcpMesh } from '../lib/transport/tcp/tcp-mesh.js';
 import { encodeTextRecord, MAX_TEXT_BYTES, TEXT_MAGIC } from '../lib/transport/tcp/text-record.js';
 import type { FramedTransport } from '../lib/transport/framed/framed-transport.js';
-import { HEADER_BYTES, encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
+import { encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
 import { RawTcpPeer } from './helpers/raw-tcp-peer.js';
 import { header, pattern } from './transport-conformance.js';

@@ -32,7 +32,7 @@ export class StoreClient {
   private socket!: WebSocketLike;
   private readonly log;
 
-  private constructor(private readonly url: string, private readonly who: string, private readonly timeoutMs: number) {
+  private constructor(private readonly who: string, private readonly timeoutMs: number) {
     this.log = logger('STORE');
   }
 
@@ -42,7 +42,7 @@ export class StoreClient {
     if (!WebSocket) throw invalidArgument('store client: no global WebSocket here; pass one (in Node: nodeWebSocket())');
     const url = rendezvousUrl(parsed);
     const who = `${options.who ?? 'client'} of store ${parsed.host}:${parsed.port}`;
-    const client = new StoreClient(url, who, options.timeoutMs);
+    const client = new StoreClient(who, options.timeoutMs);
     // Like torch's TCPStore clients, keep knocking while nothing listens yet: under torchrun-style
     // launches rank 0 starts the server at the same time as the others start connecting.
     const deadline = Date.now() + options.timeoutMs;
