@@ -1,7 +1,8 @@
 // The Transport interface: the only thing collectives know about how bytes travel.
 // Like Gloo's transport::Pair, it moves framed messages between two ranks in order; unlike
-// NCCL's proxies it is promise-based. Every implementation (inproc, websocket, rdma) lives in
-// its own folder and passes the same conformance tests.
+// NCCL's proxies it is promise-based. Every implementation (inproc.ts; framed/FramedTransport
+// under the websocket and tcp meshes and the browser relay) passes the same conformance tests
+// (test/transport-conformance.ts).
 
 /** Collective kinds as carried in headers (numeric codes are the wire encoding). */
 export type CollectiveKind =

@@ -57,7 +57,10 @@ export class FramedTransport implements Transport {
     this.inbox = new Inbox(size, (peer) => this.applyReceivePressure(peer));
   }
 
-  /** Connects `peer`'s channel; frames from it are then fed to receiveFrame. */
+  /**
+   * Sends to `peer` go out on `channel` (the relay's one channel serves every peer). Whoever
+   * reads the connection feeds its frames in: receiveFrame, or receiveFrameHead and receivePayload.
+   */
   attach(peer: number, channel: FrameChannel): void {
     this.channels.set(peer, channel);
   }
