@@ -2,17 +2,9 @@
 // ring until each has all of them.
 import type { CollectiveContext, Region } from './context.js';
 import { blockSegments } from './partition.js';
-import { runPipelines, SendQueue } from './pipeline.js';
-import { ringAllGatherChunk, ringChunks, withPipelinedChunks } from './ring-steps.js';
+import { ringAllGatherChunk, runRing } from './ring-steps.js';
 
 /** `work` holds size blocks of `blockLength`, block `rank` filled; afterwards all are. */
-export async function ringAllGather(base: CollectiveContext, work: Region, blockLength: number): Promise<void> {
-  const segments = blockSegments(blockLength, base.size);
-  const ctx = withPipelinedChunks(base, segments);
-  const steps = ctx.size - 1;
-  await runPipelines(ringChunks(segments, ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
-    const sends = new SendQueue();
-    await ringAllGatherChunk(ctx, { work, segments, chunk, sends, tag: (step) => chunk * steps + step });
-    await sends.drain();
-  });
+export async function ringAllGather(ctx: CollectiveContext, work: Region, blockLength: number): Promise<void> {
+  return runRing(ctx, work, blockSegments(blockLength, ctx.size), [ringAllGatherChunk]);
 }

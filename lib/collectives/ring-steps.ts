@@ -9,10 +9,10 @@
 // (all-gather: the send that forwards them has resolved).
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
-import type { SendQueue } from './pipeline.js';
+import { runPipelines, SendQueue } from './pipeline.js';
 
 /** One chunk pipeline around the ring: which chunk, and how its messages are tagged. */
-export interface RingChunk {
+interface RingChunk {
   readonly work: Region;
   readonly segments: readonly Span[];
   readonly chunk: number;
@@ -77,13 +77,24 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
   link.release(outgoing);
 }
 
-/** Chunk pipelines needed to cover the longest segment. */
-export function ringChunks(segments: readonly Span[], chunkElements: number): number {
-  return Math.ceil(Math.max(0, ...segments.map((s) => s.length)) / chunkElements);
-}
+/** One half of a ring algorithm (ringReduceScatterChunk or ringAllGatherChunk). */
+export type RingHalf = (ctx: CollectiveContext, ring: RingChunk) => Promise<void>;
 
-/** The context with its chunk size fitted to these segments (see pipelinedChunkElements). */
-export function withPipelinedChunks(ctx: CollectiveContext, segments: readonly Span[]): CollectiveContext {
+/**
+ * Runs `halves` one after the other on every chunk pipeline around the ring over `segments`,
+ * with the chunk size fitted to them (see pipelinedChunkElements). Pipeline c's messages of
+ * half h at step s are tagged ((c * halves + h) * (n - 1) + s): distinct across pipelines.
+ */
+export async function runRing(base: CollectiveContext, work: Region, segments: readonly Span[], halves: readonly RingHalf[]): Promise<void> {
   const longest = Math.max(0, ...segments.map((s) => s.length));
-  return { ...ctx, chunkElements: pipelinedChunkElements(longest, ctx.chunkElements, ctx.pipelineDepth, ctx.alignElements) };
+  const ctx = { ...base, chunkElements: pipelinedChunkElements(longest, base.chunkElements, base.pipelineDepth, base.alignElements) };
+  const steps = ctx.size - 1;
+  await runPipelines(Math.ceil(longest / ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
+    const sends = new SendQueue();
+    for (const [h, half] of halves.entries()) {
+      const first = (chunk * halves.length + h) * steps;
+      await half(ctx, { work, segments, chunk, sends, tag: (step) => first + step });
+    }
+    await sends.drain();
+  });
 }
