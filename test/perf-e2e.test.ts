@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
@@ -12,10 +12,14 @@ import type { PerfReport } from '../bench/perf/report.js';
 const dir = mkdtempSync(join(tmpdir(), 'webccl-perf-test-'));
 
 function perf(...args: string[]) {
+  return perfWithEnv({}, ...args);
+}
+
+function perfWithEnv(env: Record<string, string | undefined>, ...args: string[]) {
   const json = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
   const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-perf.ts', ...args, '-J', json],
-    { encoding: 'utf8', timeout: 60_000 });
-  const report = run.status === 0 || run.status === 1 ? JSON.parse(readFileSync(json, 'utf8')) as PerfReport : undefined;
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  const report = existsSync(json) ? JSON.parse(readFileSync(json, 'utf8')) as PerfReport : undefined;
   return { ...run, report };
 }
 
@@ -57,6 +61,26 @@ test('websocket, 2 processes launched by --np: #wrong 0 and the transport in the
   assert.is(run.report!.rows.length, 5 * 6);
   assert.match(run.report!.transport, /^websocket/);
   assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+});
+
+/** A port nothing listens on now (for a hand-started rank 0's rendezvous). */
+function freePort(): number {
+  const probe = spawnSync(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"], { encoding: 'utf8' });
+  return Number(probe.stdout.trim());
+}
+
+test('a rank started by hand (RANK, WORLD_SIZE, MASTER_*) uses --transport, not the WEBCCL_TRANSPORT default', () => {
+  const env = { RANK: '0', WORLD_SIZE: '1', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(freePort()), WEBCCL_TRANSPORT: undefined, WEBCCL_ID: undefined };
+  const run = perfWithEnv(env, 'allreduce', '--transport', 'tcp', '--mem', 'cpu', '-b', '1K', '-e', '1K', '-n', '1', '-w', '0');
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.report!.transport, /^tcp/);
+});
+
+test('a hand-started rank whose WEBCCL_ID names another transport than --transport: an error naming both', () => {
+  const env = { RANK: '0', WORLD_SIZE: '1', WEBCCL_ID: `webccl://127.0.0.1:1/${'0'.repeat(32)}`, WEBCCL_TRANSPORT: undefined };
+  const run = perfWithEnv(env, 'allreduce', '--transport', 'tcp', '--mem', 'cpu', '-b', '1K', '-e', '1K', '-n', '1', '-w', '0');
+  assert.is(run.status, 1);
+  assert.match(run.stderr, /WEBCCL_ID is a websocket world id but the transport is tcp/);
 });
 
 test('table and JSON agree; header states the run', () => {

@@ -90,7 +90,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table)
   --np N                start N local ranks (like mpirun -np N)
   --transport T         inproc (all ranks in this process), websocket or tcp (Node ranks only)
-                        (default WEBCCL_TRANSPORT or websocket)
+                        (default WEBCCL_TRANSPORT or websocket; a rank started by hand
+                        with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ring, tree or auto (default WEBCCL_ALGO or auto)
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
 

@@ -3,6 +3,7 @@
 // lone rank 0 of 1. Also resolves where buffers live and what the header states about it.
 import { Communicator, createNodeDevice, getUniqueId, type DataType } from '../../lib/index.node.js';
 import { adapterName } from '../../lib/gpu/device.js';
+import { providerForId } from '../../lib/comm/world.js';
 import { bufferutilLoaded } from '../../lib/transport/websocket/bufferutil-status.js';
 import type { PerfOptions } from './args.js';
 import type { CallShape } from './expected.js';
@@ -68,6 +69,25 @@ function envSize(): number | undefined {
   return raw === undefined ? undefined : Number(raw);
 }
 
+/**
+ * A rank started by a launcher or by hand (RANK, WORLD_SIZE set) joins the world the environment
+ * names, over the transport the options name. With WEBCCL_ID the id's scheme decides, so a
+ * different --transport is an error that names both; with MASTER_ADDR/MASTER_PORT the id is made
+ * by the provider of WEBCCL_TRANSPORT, which --transport therefore sets for this process.
+ */
+function joinFromEnv(options: PerfOptions, common: Parameters<typeof Communicator.fromEnv>[0]): Promise<Communicator> {
+  const id = process.env['WEBCCL_ID'];
+  if (id !== undefined && id !== '') {
+    const named = providerForId(id).transport;
+    if (named !== options.transport) {
+      throw new Error(`WEBCCL_ID is a ${named} world id but the transport is ${options.transport} (--transport, else WEBCCL_TRANSPORT, else websocket): make them agree`);
+    }
+  } else {
+    process.env['WEBCCL_TRANSPORT'] = options.transport;
+  }
+  return Communicator.fromEnv(common);
+}
+
 async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined): Promise<Communicator[]> {
   const common = { algorithm: options.algorithm, ...(device !== undefined ? { device } : {}) };
   if (options.transport === 'inproc') {
@@ -78,7 +98,7 @@ async function openCommunicators(options: PerfOptions, device: GPUDevice | undef
     const id = await getUniqueId({ transport: 'inproc' });
     return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...common })));
   }
-  if (process.env['RANK'] !== undefined) return [await Communicator.fromEnv(common)];
+  if (process.env['RANK'] !== undefined) return [await joinFromEnv(options, common)];
   if ((envSize() ?? 1) !== 1) throw new Error('WORLD_SIZE is set but RANK is not');
   const id = await getUniqueId({ transport: options.transport });
   return [await Communicator.init({ id, rank: 0, size: 1, ...common })];
