@@ -1,5 +1,6 @@
 // The one place that reads WEBCCL_* environment variables. Options passed in code override
 // them. In a browser there is no environment, so every setting takes its default.
+import { invalidArgument } from './errors.js';
 
 export type LogLevel = 'NONE' | 'WARN' | 'INFO' | 'TRACE';
 export type AlgorithmSetting = 'ring' | 'tree' | 'auto';
@@ -23,14 +24,14 @@ function environment(): Record<string, string | undefined> {
 function pick<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
   if (raw === undefined || raw === '') return fallback;
   if (allowed.includes(raw as T)) return raw as T;
-  throw new Error(`${name}=${raw} is not one of ${allowed.join(', ')}`);
+  throw invalidArgument(`${name}=${raw} is not one of ${allowed.join(', ')}`);
 }
 
 /** Reads the environment now (not at import), so tests and launchers can set it first. */
 export function readSettings(env: Record<string, string | undefined> = environment()): Settings {
   const timeout = env['WEBCCL_TIMEOUT_MS'];
   const timeoutMs = timeout === undefined || timeout === '' ? DEFAULTS.timeoutMs : Number(timeout);
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`WEBCCL_TIMEOUT_MS=${timeout} is not a positive number of milliseconds`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalidArgument(`WEBCCL_TIMEOUT_MS=${timeout} is not a positive number of milliseconds`);
   return {
     debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
     algorithm: pick('WEBCCL_ALGO', env['WEBCCL_ALGO']?.toLowerCase(), ['ring', 'tree', 'auto'], DEFAULTS.algorithm),

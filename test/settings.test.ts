@@ -21,6 +21,7 @@ test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
 test('settings: bad values name the variable', () => {
   assert.throws(() => readSettings({ WEBCCL_ALGO: 'butterfly' }), /WEBCCL_ALGO=butterfly/);
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
+  assert.throws(() => readSettings({ WEBCCL_TRANSPORT: 'carrier-pigeon' }), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/);
 });
 
 test('dtype: sizes and guards', () => {
