@@ -26,6 +26,22 @@ fn carried(x_bits: u32, residual_bits: u32) -> f32 {
   return bitcast<f32>(flush_bits(bitcast<u32>(v)));
 }
 
+// Sign word w of a block (elements start + 32w .. +32, clipped to the block's length): packs the
+// signs of v = x + residual and writes each element's new residual v - ±scale. Both compress
+// layouts call it, so the bit layout and the residual arithmetic exist once.
+fn pack_sign_word(start: u32, length: u32, w: u32, scale: f32) -> u32 {
+  let p = compress_params;
+  var word = 0u;
+  for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
+    let i = start + w * 32u + bit;
+    let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
+    let negative = v < 0.0;
+    word |= select(0u, 1u << bit, negative);
+    compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+  }
+  return word;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = compress_params;
@@ -67,15 +83,7 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   // One thread per sign word: it re-reads its 32 elements (cached), packs their signs and
   // writes their residuals. Phase 1's reads all happened before the barriers above.
   for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) {
-    var word = 0u;
-    for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
-      let i = start + w * 32u + bit;
-      let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
-      let negative = v < 0.0;
-      word |= select(0u, 1u << bit, negative);
-      compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
-    }
-    compress_signs[first_word + w] = word;
+    compress_signs[first_word + w] = pack_sign_word(start, length, w, scale);
   }
 }
 
@@ -117,15 +125,7 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   let scale = bitcast<f32>(scale_bits);
   compress_scales[p.scales_offset + block] = scale_bits;
   for (var w = 0u; w * 32u < length; w++) {
-    var word = 0u;
-    for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
-      let i = start + w * 32u + bit;
-      let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
-      let negative = v < 0.0;
-      word |= select(0u, 1u << bit, negative);
-      compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
-    }
-    compress_signs[first_word + w] = word;
+    compress_signs[first_word + w] = pack_sign_word(start, length, w, scale);
   }
 }
 
