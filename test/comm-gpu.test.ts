@@ -7,6 +7,8 @@ import type { Communicator } from '../lib/comm/communicator.js';
 import type { GpuBufferRange } from '../lib/comm/buffers.js';
 import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../lib/cpu/half.js';
+import { reduceAccumulate } from '../lib/cpu/reduce.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { device } from './helpers/gpu.js';
 import {
@@ -40,7 +42,7 @@ function worldOf(size: number, chunkBytes = 4096): Promise<Communicator[]> {
   return createWorld(size, { device, chunkBytes, timeoutMs: 60_000 });
 }
 
-async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree') {
+async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto') {
   const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
   const expected = oracleReduce(inputs, count, dtype, op);
   const sends = inputs.map(upload);
@@ -62,6 +64,55 @@ test('GPU allReduce: every dtype and op, ring and tree, in and out of place, odd
       }
       await checkAllReduce(comms, 1, dtype, 'sum', true, 'ring');
       await checkAllReduce(comms, 0, dtype, 'sum', false, 'tree');
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('GPU allReduce, direct exchange (small counts): every dtype and op on 2, 4 and 8 ranks, folded in one submission', async () => {
+  // 8 ranks fold 7 payloads into rank 0 (the most one accumulate dispatch takes) and write one
+  // then fold 7 elsewhere; 16-bit dtypes use one dispatch per payload.
+  for (const size of [2, 4, 8]) {
+    const comms = await worldOf(size);
+    try {
+      for (const dtype of DTYPES) {
+        for (const op of opsFor(dtype)) {
+          await checkAllReduce(comms, 7, dtype, op, false, 'auto');
+          await checkAllReduce(comms, 8, dtype, op, true, 'auto');
+        }
+        await checkAllReduce(comms, 1, dtype, 'avg', true, 'auto');
+      }
+      const warm = comms.map((c) => c.gpuBuffersCreated);
+      for (let again = 0; again < 3; again++) await checkAllReduce(comms, 100, 'float32', 'sum', false, 'auto');
+      const grown = comms.map((c, r) => c.gpuBuffersCreated - warm[r]!);
+      assert.ok(grown.every((n) => n <= 2), `direct allReduce: ${grown.join(', ')} buffers created by repeated calls`);
+    } finally {
+      await destroyWorld(comms);
+    }
+  }
+});
+
+test('GPU allReduce, direct exchange: 16-bit sums round after every step, as one-by-one accumulates do', async () => {
+  // 1 + 2^-11 + 2^-11 in rank order: each step rounds back to 1 in float16 (ties to even),
+  // while an f32 accumulator would give 1 + 2^-10. The same with 2^-8 steps in bfloat16.
+  const comms = await worldOf(3);
+  try {
+    for (const [dtype, step, toBits] of [['float16', 2 ** -11, f32ToF16Bits], ['bfloat16', 2 ** -8, f32ToBf16Bits]] as const) {
+      const count = 6;
+      const inputs = comms.map((c) => {
+        const out = allocate(dtype, count);
+        out.fill(toBits(c.rank === 0 ? 1 : step));
+        return out;
+      });
+      const expected = allocate(dtype, count);
+      expected.set(inputs[0]!);
+      for (const input of inputs.slice(1)) reduceAccumulate(expected, [input], count, dtype, 'sum');
+      assert.is(expected[0], toBits(1), `${dtype}: the one-by-one fold rounds to 1`);
+      const sends = inputs.map(upload);
+      await Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, sends[r]!, count, dtype, 'sum')));
+      for (const [r, send] of sends.entries()) sameElements(await download(send, dtype, count), expected, `${dtype} direct allReduce rank ${r}`);
+      for (const range of sends) range.buffer.destroy();
     }
   } finally {
     await destroyWorld(comms);

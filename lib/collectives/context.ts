@@ -32,6 +32,14 @@ export interface Memory {
    * after reduce-scatter): avg divides by the rank count; other ops leave the data as it is.
    */
   finalize(target: Region, at: number, count: number): Promise<void>;
+  /**
+   * Optional batched form of a whole small reduction: `write(target, at, payloads[0])` when
+   * `overwrite` (else payloads[0] is accumulated too), `accumulate` of each later payload in
+   * order, then `finalize` over the `count` elements. Every payload holds `count` elements. Results
+   * are bit-identical to those calls made one by one; a GPU memory records them all into one
+   * submission instead of one round trip per step. Memories without it get the calls.
+   */
+  fold?(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void>;
 }
 
 /**

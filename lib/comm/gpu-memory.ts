@@ -8,6 +8,7 @@
 // come in pairs (block-structured calls need even per-rank counts), and an odd 16-bit tail is
 // written by read-modify-write of its last word, whose other half is left as it was.
 import type { Region } from '../collectives/context.js';
+import { MAX_INPUTS } from '../cpu/reduction.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
 import { GpuContext } from '../gpu/context.js';
@@ -20,6 +21,8 @@ import type { CallMemory, MemorySpace, Scratch } from './memory.js';
 /** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
 const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
+/** Sources one accumulate dispatch reads besides its destination. */
+const MAX_ACCUMULATE_SOURCES = MAX_INPUTS - 1;
 
 export class GpuSpan implements Region {
   constructor(readonly buffer: GPUBuffer, readonly byteOffset: number, readonly length: number) {}
@@ -192,6 +195,51 @@ class GpuCallMemory implements CallMemory {
       ));
     } finally {
       this.space.upload.release(staging);
+    }
+  }
+
+  /**
+   * The whole reduction of a small call in one submission: the payloads go into one pooled
+   * upload buffer (queue.writeBuffer, no round trip), and the write, the accumulates (in payload
+   * order) and avg's division are recorded into one encoder. 32-bit dtypes fold up to seven
+   * payloads per dispatch: the kernel combines them in order in the same 32-bit type as
+   * one-by-one accumulates do, so the bits are the same. 16-bit dtypes keep one dispatch per
+   * payload, because the kernel's f32 accumulator would round only once where one-by-one
+   * accumulates round after every step.
+   */
+  async fold(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+    if (count === 0) return;
+    const dst = this.place(target, at, count);
+    const bytes = count * this.size;
+    for (const payload of payloads) {
+      if (payload.byteLength !== bytes) throw internalError(`fold: a payload of ${payload.byteLength} bytes for ${count} ${this.dtype} elements`);
+    }
+    let sources = payloads;
+    if (overwrite && payloads.length > 0) {
+      if (bytes % 4 === 0) writeRegion(this.space.device, dst, payloads[0]!);
+      else await this.write(target, at, payloads[0]!); // an odd 16-bit tail: read-modify-write
+      sources = payloads.slice(1);
+    }
+    const average = this.op === 'avg';
+    if (sources.length === 0 && !average) return;
+    const context = this.space.context;
+    const stride = Math.ceil(bytes / context.bindingAlignment) * context.bindingAlignment;
+    const staging = sources.length > 0 ? this.space.upload.acquire(stride * sources.length) : undefined;
+    try {
+      const places = sources.map((payload, i) => {
+        const place = { buffer: staging!, byteOffset: i * stride };
+        writeRegion(this.space.device, place, payload.byteLength % 4 === 0 ? payload : copyPadded(payload));
+        return place;
+      });
+      const perDispatch = this.size === 4 ? MAX_ACCUMULATE_SOURCES : 1;
+      await context.run((encoder) => {
+        for (let i = 0; i < places.length; i += perDispatch) {
+          encodeReduceAccumulate(context, encoder, dst, places.slice(i, i + perDispatch), count, this.dtype, this.combineOp);
+        }
+        if (average) encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks);
+      });
+    } finally {
+      if (staging) this.space.upload.release(staging);
     }
   }
 

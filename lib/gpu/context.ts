@@ -144,9 +144,11 @@ export class GpuContext {
     const encoder = this.device.createCommandEncoder();
     record(encoder);
     this.device.queue.submit([encoder.finish()]);
-    const [validation, memory] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
+    // The scopes and the completion are awaited together: one wait, not a pop and then a wait.
+    const [validation, memory] = await Promise.all([
+      this.device.popErrorScope(), this.device.popErrorScope(), this.device.queue.onSubmittedWorkDone(),
+    ]);
     const error = validation ?? memory;
     if (error) throw systemError(`GPU rejected the work: ${error.message}`);
-    await this.device.queue.onSubmittedWorkDone();
   }
 }
