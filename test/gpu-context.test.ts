@@ -120,4 +120,18 @@ test('run: validation errors reject instead of printing', async () => {
   await rejects(ctx.run((encoder) => encoder.copyBufferToBuffer(b, 0, b, 0, 16)), /GPU rejected the work/);
 });
 
+test('submit: validation errors reject too; work it does not wait for is seen by a later read', async () => {
+  const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+  await rejects(ctx.submit((encoder) => encoder.copyBufferToBuffer(b, 0, b, 0, 16)), /GPU rejected the work/);
+  b.destroy();
+  const src = device.createBuffer({ size: 64, usage });
+  const dst = device.createBuffer({ size: 64, usage });
+  const words = Uint32Array.from({ length: 16 }, (_, i) => 7000 + i);
+  writeRegion(device, region(src), new Uint8Array(words.buffer));
+  await ctx.submit((encoder) => encoder.copyBufferToBuffer(src, 0, dst, 0, 64));
+  assert.equal([...new Uint32Array((await readRegion(device, region(dst), 64)).buffer)], [...words]);
+  src.destroy();
+  dst.destroy();
+});
+
 test.run();

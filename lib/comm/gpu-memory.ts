@@ -253,7 +253,9 @@ class GpuCallMemory implements CallMemory {
     if (this.op === undefined || typeof this.op === 'string' || count === 0) return;
     const place = this.place(target, at, count);
     const scalar = this.op.premulSum;
-    await this.space.context.run((encoder) => encodePremultiply(this.space.context, encoder, place, place, count, this.dtype, scalar));
+    // Nothing reads the premultiplied input but later queue work (a read's mapAsync, a kernel),
+    // which the queue orders after this dispatch: no need to wait for the GPU here.
+    await this.space.context.submit((encoder) => encodePremultiply(this.space.context, encoder, place, place, count, this.dtype, scalar));
   }
 
   async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {

@@ -139,6 +139,14 @@ export class GpuContext {
    * out-of-memory errors raised by the work become a rejected promise instead of a console line.
    */
   async run(record: (encoder: GPUCommandEncoder) => void): Promise<void> {
+    await this.submit(record, true);
+  }
+
+  /**
+   * Like run, but resolves once the error scopes are known, without waiting for the GPU to
+   * finish: for work that later queue operations (a mapAsync, another submit) are ordered after.
+   */
+  async submit(record: (encoder: GPUCommandEncoder) => void, waitForCompletion = false): Promise<void> {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     const encoder = this.device.createCommandEncoder();
@@ -146,7 +154,7 @@ export class GpuContext {
     this.device.queue.submit([encoder.finish()]);
     // The scopes and the completion are awaited together: one wait, not a pop and then a wait.
     const [validation, memory] = await Promise.all([
-      this.device.popErrorScope(), this.device.popErrorScope(), this.device.queue.onSubmittedWorkDone(),
+      this.device.popErrorScope(), this.device.popErrorScope(), waitForCompletion ? this.device.queue.onSubmittedWorkDone() : undefined,
     ]);
     const error = validation ?? memory;
     if (error) throw systemError(`GPU rejected the work: ${error.message}`);
