@@ -9,12 +9,12 @@ import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous
 import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
 import { connectTcpMesh } from '../lib/transport/tcp/tcp-mesh.js';
 import { encodeTextRecord, MAX_TEXT_BYTES, TEXT_MAGIC } from '../lib/transport/tcp/text-record.js';
-import type { FramedTransport } from '../lib/transport/framed/framed-transport.js';
 import { encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
 import { RawTcpPeer } from './helpers/raw-tcp-peer.js';
-import { header, pattern } from './transport-conformance.js';
+import { header } from './transport-conformance.js';
 import { rejection, within } from './within.js';
+import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking } from './helpers/mesh-faults.js';
 
 const server = await RendezvousServer.start();
 const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'tcp' });
@@ -37,11 +37,6 @@ async function worldWithImpostor(world: string): Promise<{ real: Transport[]; fa
     return peer;
   }));
   return { real: await within(joining, 5000, 'mesh'), fake };
-}
-
-async function stillTalking(a: Transport, b: Transport, seq: number): Promise<void> {
-  await within(a.send(b.rank, header(0, seq), pattern(300, seq)), 2000, 'send');
-  assert.equal([...(await within(b.recv(a.rank, 0, seq), 2000, 'recv')).payload], [...pattern(300, seq)]);
 }
 
 async function closeAll(real: Transport[], fake: RawTcpPeer[]): Promise<void> {
@@ -152,31 +147,8 @@ test('frames that lie about their sender or their place in the message, and stra
   await closeAll(second.real, second.fake);
 });
 
-test('backpressure: a slow reader holds the sender back and its queue stays bounded', async () => {
-  const small = { maxSegmentBytes: 256 << 10, sendHighWaterBytes: 1 << 20, receiveHighWaterBytes: 2 << 20 };
-  const [a, b] = await within(Promise.all([0, 1].map((rank) => connectTcpMesh({ id, rank, size: 2, world: 'slow', limits: small, timeoutMs: 5000 }))), 5000, 'mesh');
-  const messages = 48;
-  const bytes = 1 << 20;
-  let sent = 0;
-  const sending = (async () => {
-    for (let i = 0; i < messages; i++) {
-      await a!.send(1, header(0, 0, i), pattern(bytes, i));
-      sent++;
-    }
-  })();
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  const queued = (b as FramedTransport).queuedBytes(0);
-  assert.ok(sent < messages, `all ${messages} MiB were accepted with nobody reading`);
-  // Kernel socket buffers hold some more, but not the whole 48 MiB.
-  assert.ok(queued <= small.receiveHighWaterBytes + bytes, `receiver queued ${queued} bytes`);
-  for (let i = 0; i < messages; i++) {
-    const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
-    assert.is(m.header.chunk, i);
-    assert.is(m.payload[12345], pattern(bytes, i)[12345]);
-  }
-  await within(sending, 5000, 'sender finishes once the reader drains');
-  await Promise.all([a!.close(), b!.close()]);
-});
+test('backpressure: a slow reader holds the sender back and its queue stays bounded', () =>
+  checkBoundedBackpressure((rank) => connectTcpMesh({ id, rank, size: 2, world: 'slow', limits: SLOW_READER_LIMITS, timeoutMs: 5000 })));
 
 test.after(() => server.close());
 test.run();

@@ -8,11 +8,11 @@ import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
 import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
-import type { FramedTransport } from '../lib/transport/framed/framed-transport.js';
 import { HEADER_BYTES, encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
-import { header, pattern } from './transport-conformance.js';
+import { header } from './transport-conformance.js';
 import { rejection, within } from './within.js';
+import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking } from './helpers/mesh-faults.js';
 
 const server = await RendezvousServer.start();
 const limits = { maxSegmentBytes: 64 << 10 };
@@ -46,11 +46,6 @@ async function worldWithImpostor(world: string): Promise<{ real: Transport[]; fa
     return socket;
   }));
   return { real: await within(joining, 5000, 'mesh'), fake };
-}
-
-async function stillTalking(a: Transport, b: Transport, seq: number): Promise<void> {
-  await within(a.send(b.rank, header(0, seq), pattern(300, seq)), 2000, 'send');
-  assert.equal([...(await within(b.recv(a.rank, 0, seq), 2000, 'recv')).payload], [...pattern(300, seq)]);
 }
 
 test('strangers are refused with a reason (wrong secret, unknown or duplicate rank); the mesh still forms', async () => {
@@ -139,30 +134,8 @@ test('a header sent alone must be followed by exactly its payload', async () => 
   await Promise.all([a!.close(), b!.close()]);
 });
 
-test('backpressure: a slow reader holds the sender back and its queue stays bounded', async () => {
-  const small = { maxSegmentBytes: 256 << 10, sendHighWaterBytes: 1 << 20, receiveHighWaterBytes: 2 << 20 };
-  const [a, b] = await within(Promise.all([0, 1].map((rank) => connectWebSocketMesh({ id: server.id, rank, size: 2, world: 'slow', limits: small, timeoutMs: 5000 }))), 5000, 'mesh');
-  const messages = 48;
-  const bytes = 1 << 20;
-  let sent = 0;
-  const sending = (async () => {
-    for (let i = 0; i < messages; i++) {
-      await a!.send(1, header(0, 0, i), pattern(bytes, i));
-      sent++;
-    }
-  })();
-  await new Promise((resolve) => setTimeout(resolve, 800));
-  const queued = (b as FramedTransport).queuedBytes(0);
-  assert.ok(sent < messages, `all ${messages} MiB were accepted with nobody reading`);
-  assert.ok(queued <= small.receiveHighWaterBytes + bytes, `receiver queued ${queued} bytes`);
-  for (let i = 0; i < messages; i++) {
-    const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
-    assert.is(m.header.chunk, i);
-    assert.is(m.payload[12345], pattern(bytes, i)[12345]);
-  }
-  await within(sending, 5000, 'sender finishes once the reader drains');
-  await Promise.all([a!.close(), b!.close()]);
-});
+test('backpressure: a slow reader holds the sender back and its queue stays bounded', () =>
+  checkBoundedBackpressure((rank) => connectWebSocketMesh({ id: server.id, rank, size: 2, world: 'slow', limits: SLOW_READER_LIMITS, timeoutMs: 5000 })));
 
 test.after(() => server.close());
 test.run();
