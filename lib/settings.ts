@@ -40,6 +40,24 @@ export function readSettings(env: Record<string, string | undefined> = environme
   };
 }
 
+/** What guards a world that was given only an address (torchrun's MASTER_ADDR/MASTER_PORT). */
+export interface SecuritySettings {
+  /** WEBCCL_SECRET as given (checked for form where it is used); undefined when unset or empty. */
+  readonly secret: string | undefined;
+  /** WEBCCL_INSECURE=1: a non-loopback job may run on a secret derived from its address. */
+  readonly insecure: boolean;
+}
+
+/** Read apart from readSettings: a malformed secret must fail the launch that uses it, not every log call. */
+export function readSecurity(env: Record<string, string | undefined> = environment()): SecuritySettings {
+  const secret = env['WEBCCL_SECRET'];
+  const insecure = env['WEBCCL_INSECURE'];
+  if (insecure !== undefined && insecure !== '' && insecure !== '0' && insecure !== '1') {
+    throw invalidArgument(`WEBCCL_INSECURE=${insecure} is not one of 0, 1`);
+  }
+  return { secret: secret === undefined || secret === '' ? undefined : secret, insecure: insecure === '1' };
+}
+
 /** Any other WEBCCL_* variable, raw (for settings owned by one subsystem, e.g. WEBCCL_CHUNK_BYTES). */
 export function readEnv(name: string): string | undefined {
   return environment()[name];
