@@ -1,9 +1,11 @@
 // The launcher hosts the job's rendezvous, as torchrun's agent does: it starts webccl's store on
 // the MASTER_PORT it hands out and passes the world id (with its secret) as WEBCCL_ID, which
 // Communicator.fromEnv() prefers. The ranks then need nothing but the environment; the id's
-// scheme tells them which mesh to form (decided here, once, not by each rank).
+// scheme tells them which mesh to form (decided here, once, not by each rank). The secret is
+// fresh and random for every launch (never derived from the address, which any local user can
+// see), and is also passed as WEBCCL_SECRET, for whatever in the ranks builds its own id.
 import { getUniqueId } from '../lib/index.node.js';
-import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
+import { parseUniqueId, type MeshTransport } from '../lib/rendezvous/unique-id.js';
 import { readSettings } from '../lib/settings.js';
 import { findFreePort } from './launch.js';
 
@@ -26,5 +28,5 @@ export async function hostRendezvous(plan: RendezvousPlan = {}): Promise<HostedR
   const masterAddr = plan.masterAddr ?? '127.0.0.1';
   const port = plan.masterPort ?? await findFreePort(masterAddr);
   const id = await getUniqueId({ transport, host: masterAddr, port });
-  return { masterAddr, masterPort: port, env: { WEBCCL_ID: id } };
+  return { masterAddr, masterPort: port, env: { WEBCCL_ID: id, WEBCCL_SECRET: parseUniqueId(id).secret } };
 }

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseRunArgs } from '../bench/run-args.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webccl-run-test-'));
@@ -86,6 +87,52 @@ test('a rank killed by a signal fails the job with 128 + signal', () => {
   const run = webcclRun('-np', '2', killed);
   assert.is(run.status, 137);
   assert.match(run.stderr, /rank 0 was killed by SIGKILL/);
+});
+
+const libUrl = (path: string) => JSON.stringify(pathToFileURL(resolve(path)).href);
+
+test('every launch gives its ranks a fresh random WEBCCL_SECRET, the one in WEBCCL_ID', () => {
+  const show = script('secret.js', `console.log('secret', process.env.WEBCCL_SECRET, process.env.WEBCCL_ID);`);
+  const secrets = [1, 2].map(() => {
+    const run = webcclRun('-np', '2', show);
+    assert.is(run.status, 0, run.stderr);
+    const seen = run.stdout.trim().split('\n').map((line) => /secret (\S+) (\S+)$/.exec(line)!.slice(1));
+    assert.is(seen.length, 2);
+    const [secret, id] = seen[0]!;
+    assert.match(secret!, /^[0-9a-f]{32}$/);
+    assert.ok(id!.endsWith(`/${secret}`), `${secret} is not the secret of ${id}`);
+    assert.equal(seen[1], seen[0]);
+    return secret;
+  });
+  assert.is.not(secrets[0], secrets[1]);
+});
+
+test('a stranger who derives the address secret is refused by a webccl-run job\'s store', () => {
+  // Rank 0 plays the stranger: it knows MASTER_ADDR, MASTER_PORT and WORLD_SIZE like any local user.
+  const stranger = script('stranger.ts', `
+    import { deriveAddressSecret } from ${libUrl('lib/rendezvous/address-secret.ts')};
+    import { StoreClient } from ${libUrl('lib/rendezvous/store-client.ts')};
+    import { nodeWebSocket } from ${libUrl('lib/rendezvous/node-web-socket.ts')};
+    import { formatUniqueId } from ${libUrl('lib/rendezvous/unique-id.ts')};
+    const { MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, WEBCCL_ID } = process.env;
+    if (RANK === '0') {
+      const secret = await deriveAddressSecret(MASTER_ADDR!, Number(MASTER_PORT), Number(WORLD_SIZE), '');
+      const id = formatUniqueId({ host: MASTER_ADDR!, port: Number(MASTER_PORT), secret });
+      try {
+        (await StoreClient.connect({ id, WebSocket: nodeWebSocket(), timeoutMs: 5000 })).close();
+        console.log('stranger admitted');
+      } catch (error) {
+        console.log('stranger refused:', (error as Error).message);
+      }
+      const member = await StoreClient.connect({ id: WEBCCL_ID!, WebSocket: nodeWebSocket(), timeoutMs: 5000 });
+      console.log('member admitted');
+      member.close();
+    }
+  `);
+  const run = webcclRun('-np', '2', stranger);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stdout, /\[rank0\]: stranger refused: SystemError: .*wrong secret/);
+  assert.match(run.stdout, /\[rank0\]: member admitted/);
 });
 
 test('bad command lines exit 2 with the usage', () => {
