@@ -1,11 +1,19 @@
-// `webccl`: the package's command. `webccl serve [--host H] [--port P] [--secret S]` runs a
+// `webccl`: the package's command. `webccl serve [--host H] [--port P] [--secret-file F]` runs a
 // standalone rendezvous server (store + browser relay) and prints the id to give every rank.
+// The secret comes from --secret-file, else WEBCCL_SECRET, else is fresh and random; never
+// derived from the address. `--secret S` still works but warns: any local user can read a
+// process's arguments (ps, /proc/PID/cmdline), while its environment and a 0600 file are private.
+import { readFileSync } from 'node:fs';
+import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { readSecurity } from '../lib/settings.js';
 
-const USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret 32-HEX-DIGITS]';
+const USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
 
-function parseServeFlags(args: string[]): { host?: string; port?: number; secret?: string } {
-  const flags: { host?: string; port?: number; secret?: string } = {};
+interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string }
+
+function parseServeFlags(args: string[]): ServeFlags {
+  const flags: ServeFlags = {};
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
@@ -13,16 +21,44 @@ function parseServeFlags(args: string[]): { host?: string; port?: number; secret
     else if (flag === '--port') {
       flags.port = Number(value);
       if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new Error(`--port ${value} is not a port number`);
-    } else if (flag === '--secret') {
-      if (!/^[0-9a-f]{32}$/.test(value)) throw new Error('--secret must be 32 lowercase hex digits');
-      flags.secret = value;
-    } else throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    } else if (flag === '--secret-file') flags.secretFile = value;
+    else if (flag === '--secret') flags.secret = value;
+    else throw new Error(`unknown flag ${flag}\n${USAGE}`);
   }
+  if (flags.secret !== undefined && flags.secretFile !== undefined) throw new Error('give --secret-file or --secret, not both');
   return flags;
 }
 
+/** A file holding the secret: 32 lowercase hex digits, optionally followed by one newline. */
+function readSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`--secret-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return checkSecret(text.replace(/\r?\n$/, ''), `the content of --secret-file ${path} (one trailing newline allowed)`);
+}
+
+/** The secret to serve with, or undefined for a fresh random one. */
+function chooseSecret(flags: ServeFlags): string | undefined {
+  if (flags.secretFile !== undefined) return readSecretFile(flags.secretFile);
+  if (flags.secret !== undefined) {
+    console.error('webccl: warning: --secret is visible to every local user in the process list; use --secret-file PATH or WEBCCL_SECRET instead');
+    return checkSecret(flags.secret, '--secret');
+  }
+  const given = readSecurity().secret;
+  return given === undefined ? undefined : checkSecret(given, 'WEBCCL_SECRET');
+}
+
 async function serve(args: string[]): Promise<void> {
-  const server = await RendezvousServer.start(parseServeFlags(args));
+  const flags = parseServeFlags(args);
+  const secret = chooseSecret(flags);
+  const server = await RendezvousServer.start({
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(secret === undefined ? {} : { secret }),
+  });
   console.log(server.id);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
