@@ -64,7 +64,7 @@ export function chooseAddressSecret(host: string, port: number, socketHost: stri
   if (security.insecure) return { kind: 'derived', because: 'insecure' };
   const where = exposed.map(([name, value]) => `${name}=${value}`).join(' and ');
   throw invalidArgument(
-    `${where} is not a loopback address and WEBCCL_SECRET is not set: anyone who can reach ${host}:${port} could derive this job's `
+    `${where} ${exposed.length === 1 ? 'is not a loopback address' : 'are not loopback addresses'} and WEBCCL_SECRET is not set: anyone who can reach ${host}:${port} could derive this job's `
     + `secret and take a rank's seat. Give every rank the same secret, e.g. run \`export WEBCCL_SECRET=$(openssl rand -hex 16)\` once `
     + `and pass that same value to each rank's environment, or set WEBCCL_INSECURE=1 to trust everyone `
     + `who can reach the port (torch TCPStore's model)`);
