@@ -8,11 +8,21 @@
 
 export type ErrorCode = 'InvalidArgument' | 'InvalidUsage' | 'RemoteError' | 'SystemError' | 'Timeout' | 'InternalError';
 
+/**
+ * `message` is composed as `<code>: <detail>`; code that passes an error's text on (to a peer,
+ * into a close reason, into another error) takes `detail`, so the code never appears twice.
+ */
 export class WebcclError extends Error {
   override readonly name = 'WebcclError';
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(`${code}: ${message}`, options);
+  constructor(readonly code: ErrorCode, readonly detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
   }
+}
+
+/** What went wrong, without the code: a WebcclError's detail, else the error's message. */
+export function detailOf(error: unknown): string {
+  if (error instanceof WebcclError) return error.detail;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export function invalidArgument(message: string): WebcclError {
@@ -42,6 +52,5 @@ export function internalError(message: string, cause?: unknown): WebcclError {
 /** Wraps anything thrown into a WebcclError, keeping one that already is. */
 export function asWebcclError(error: unknown, code: ErrorCode, context: string): WebcclError {
   if (error instanceof WebcclError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new WebcclError(code, `${context}: ${detail}`, { cause: error });
+  return new WebcclError(code, `${context}: ${detailOf(error)}`, { cause: error });
 }

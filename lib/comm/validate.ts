@@ -2,7 +2,7 @@
 // rejected call has had no effect: nothing was sent and no sequence number was used.
 import { isDataType, isReduceOp, type DataType, type ReduceOp } from '../dtype.js';
 import { accumulatePlan } from '../cpu/reduction.js';
-import { invalidArgument } from '../errors.js';
+import { detailOf, invalidArgument } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 
 export function checkCount(what: string, count: unknown): asserts count is number {
@@ -23,7 +23,7 @@ export function checkOp(what: string, op: unknown, dtype: DataType): asserts op 
   try {
     accumulatePlan(dtype, op, 1);
   } catch (error) {
-    throw invalidArgument(`${what}: ${(error as Error).message.replace(/^InvalidArgument: /, '')}`);
+    throw invalidArgument(`${what}: ${detailOf(error)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // A Transport over frame channels: segmentation, ordering, keyed receive queues, backpressure
 // and failure propagation, shared by the Node meshes (websocket and tcp: one channel per peer)
 // and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
-import { WebcclError, invalidArgument, remoteError, systemError } from '../../errors.js';
+import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
 import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader } from '../frame.js';
 import type { Header, Message, Transport, TransportFailure } from '../transport.js';
@@ -162,7 +162,7 @@ export class FramedTransport implements Transport {
    * undefined: the relay's): it cannot be trusted any further and is closed.
    */
   untrusted(from: number | undefined, error: unknown): void {
-    const detail = (error as Error).message.replace(/^\w+: /, '');
+    const detail = detailOf(error);
     if (from !== undefined) {
       this.peerFailed(from, systemError(`rank ${this.rank}: closing the connection to peer ${from}: ${detail}`), CLOSE_BAD_FRAME);
     } else {
