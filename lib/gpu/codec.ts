@@ -45,7 +45,7 @@ export interface Piece {
  * Checks every stream (length, alignment, usage, no buffer both written and bound again) and
  * returns the bound pieces. Throws InvalidArgument before anything is encoded.
  */
-export function planPieces(
+function planPieces(
   ctx: GpuContext, what: string, count: number, blockSize: number, streams: readonly Stream[], maxBindingBytes?: number,
 ): Piece[] {
   for (const stream of streams) checkRegion(`${what}: ${stream.name}`, stream.region, stream.words(count) * 4);
