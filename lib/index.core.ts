@@ -11,22 +11,28 @@ export type { AgreedConfig } from './comm/config.js';
 export { registerWorldProvider, type WorldProvider, type UniqueIdOptions } from './comm/world.js';
 export { connectInproc, InprocTransport } from './transport/inproc.js';
 // Kernels. CPU layer: the fallback without a GPU (and the GPU's test oracle). GPU layer: runs on
-// a caller's GPUDevice through its GpuContext; encode* records into an encoder, gpu* submits.
+// a caller's GPUDevice through its GpuContext; prepare* checks a call and returns its Recorder
+// (several recorded into one encoder make one submission: ctx.run((e) => { a(e); b(e); })),
+// encode* records into an encoder, gpu* submits on its own.
 export { requestGpuDevice, type DeviceOptions } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
 export { region, type GpuRegion } from './gpu/region.js';
 export { readRegion, writeRegion } from './gpu/transfer.js';
 export type { KernelOptions } from './gpu/options.js';
+export type { Recorder } from './gpu/kernel.js';
 export { reduceAccumulate, reduceNary, premultiply, finishAverage } from './cpu/reduce.js';
 export { castFromFloat32, castToFloat32, type HalfType } from './cpu/cast.js';
 export { packBits, unpackBits, packedWords, type LaneBits } from './cpu/bitpack.js';
 export { f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32 } from './cpu/half.js';
 export {
+  prepareReduceAccumulate, prepareReduceNary, preparePremultiply, prepareFinishAverage,
   encodeReduceAccumulate, encodeReduceNary, encodePremultiply, encodeFinishAverage,
   gpuReduceAccumulate, gpuReduceNary, gpuPremultiply, gpuFinishAverage,
 } from './gpu/reduce.js';
-export { encodeCastFromFloat32, encodeCastToFloat32, gpuCastFromFloat32, gpuCastToFloat32 } from './gpu/cast.js';
-export { encodePackBits, encodeUnpackBits, gpuPackBits, gpuUnpackBits } from './gpu/bitpack.js';
+export {
+  prepareCastFromFloat32, prepareCastToFloat32, encodeCastFromFloat32, encodeCastToFloat32, gpuCastFromFloat32, gpuCastToFloat32,
+} from './gpu/cast.js';
+export { preparePackBits, prepareUnpackBits, encodePackBits, encodeUnpackBits, gpuPackBits, gpuUnpackBits } from './gpu/bitpack.js';
 // Quantization codecs (formats, precision bounds and the SwitchML no-overflow proof: lib/cpu/*.ts).
 export {
   switchmlBlockExponents, switchmlMergeExponents, switchmlHasNonFinite, switchmlQuantize, switchmlDequantize,
@@ -35,14 +41,17 @@ export {
 export { int8Quantize, int8Dequantize, int8PackedWords, type Int8Blocks } from './cpu/int8.js';
 export { onebitCompress, onebitDecompress, onebitSignWords, type OnebitBlocks } from './cpu/onebit.js';
 export {
+  prepareSwitchmlBlockExponents, prepareSwitchmlQuantize, prepareSwitchmlDequantize,
   encodeSwitchmlBlockExponents, encodeSwitchmlQuantize, encodeSwitchmlDequantize,
   gpuSwitchmlBlockExponents, gpuSwitchmlQuantize, gpuSwitchmlDequantize,
   type SwitchmlExponentsArgs, type SwitchmlQuantizeArgs, type SwitchmlDequantizeArgs,
 } from './gpu/switchml.js';
 export {
+  prepareInt8Quantize, prepareInt8Dequantize,
   encodeInt8Quantize, encodeInt8Dequantize, gpuInt8Quantize, gpuInt8Dequantize, type Int8QuantizeArgs, type Int8DequantizeArgs,
 } from './gpu/int8.js';
 export {
+  prepareOnebitCompress, prepareOnebitDecompress,
   encodeOnebitCompress, encodeOnebitDecompress, gpuOnebitCompress, gpuOnebitDecompress,
   type OnebitCompressArgs, type OnebitDecompressArgs,
 } from './gpu/onebit.js';

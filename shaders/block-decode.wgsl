@@ -5,7 +5,7 @@
 //   fn decode_value(word: u32, lane: u32, scale_bits: u32) -> u32   value `lane` of `word`, as f32 bits
 // UNITS_PER_THREAD elements per thread.
 
-struct DecodeParams { units: u32, block_size: u32, packed_offset: u32, scales_offset: u32, dst_offset: u32 }
+// DecodeParams, the uniform block: declared in lib/gpu/block-decode.ts (DECODE_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> decode_params: DecodeParams;
 @group(0) @binding(1) var<storage, read> decode_packed: array<u32>;
 @group(0) @binding(2) var<storage, read> decode_scales: array<u32>;

@@ -4,7 +4,7 @@
 
 // ---- quantize: one workgroup per block (block sizes are multiples of 4: no shared words). ----
 
-struct QuantizeParams { threads: u32, count: u32, block_size: u32, src_offset: u32, packed_offset: u32, scales_offset: u32 }
+// QuantizeParams, the uniform block: declared in lib/gpu/int8.ts (QUANTIZE_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
 @group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> quantize_packed: array<u32>;

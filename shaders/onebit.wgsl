@@ -6,11 +6,7 @@
 
 // ---- compress: one workgroup per block (block sizes are multiples of 32: no shared words). ----
 
-struct CompressParams {
-  threads: u32, count: u32, block_size: u32,
-  inverse_length_bits: u32, inverse_last_length_bits: u32, // fl(1/len) of full blocks and of the last block
-  x_offset: u32, residual_offset: u32, signs_offset: u32, scales_offset: u32,
-}
+// CompressParams, the uniform block: declared in lib/gpu/onebit.ts (COMPRESS_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> compress_params: CompressParams;
 @group(0) @binding(1) var<storage, read> compress_x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> compress_residual: array<u32>;

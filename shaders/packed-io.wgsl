@@ -5,12 +5,7 @@
 // through dst: the prelude declares its binding if it has one, and read_input(0u, at), which
 // knows which (lib/gpu/input-bindings.ts).
 
-struct Params {
-  units: u32,       // packed words (set by GpuContext.dispatch)
-  count: u32,       // values
-  dst_offset: u32,  // words, from the start of the dst binding
-  src_offset: u32,  // words, from the start of the binding src is read through
-}
+// Params, the uniform block: declared in lib/gpu/packed-transform.ts (PACKED_IO_LAYOUT), which prepends it.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;

@@ -4,7 +4,8 @@
 
 // ---- block_exponents: one workgroup per block; exponents[b] = max e(x) over block b. ----
 
-struct ExponentParams { threads: u32, count: u32, block_size: u32, src_offset: u32, exponents_offset: u32 }
+// ExponentParams, QuantizeParams and DequantizeParams, the uniform blocks: declared in
+// lib/gpu/switchml.ts (*_LAYOUT), which prepends them.
 @group(0) @binding(0) var<uniform> exponent_params: ExponentParams;
 @group(0) @binding(1) var<storage, read> exponent_src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> exponent_dst: array<i32>;
@@ -36,7 +37,6 @@ fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
 
 // ---- quantize: UNITS_PER_THREAD elements per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
 
-struct QuantizeParams { units: u32, block_size: u32, budget: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
 @group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read> quantize_exponents: array<i32>;
@@ -98,7 +98,6 @@ fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
 
 // ---- dequantize: UNITS_PER_THREAD elements per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
 
-struct DequantizeParams { units: u32, block_size: u32, factor_bits: u32, src_offset: u32, exponents_offset: u32, dst_offset: u32 }
 @group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
 @group(0) @binding(1) var<storage, read> dequantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read> dequantize_exponents: array<i32>;

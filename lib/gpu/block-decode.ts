@@ -1,40 +1,55 @@
 // What int8 dequantize and onebit decompress share: an elementwise decode from a stream of
 // packed words and one f32 scale per block into f32 values (shaders/block-decode.wgsl, with the
-// family's decode_value). Arguments are checked first: a bad call throws InvalidArgument and
-// records nothing.
-import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, joinedSource, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
+// family's decode_value). Each family declares its decode once and gets its prepare function.
+import { checkBlockLayout } from '../cpu/blocks.js';
+import { codecVariant, ELEMENTS_PER_THREAD, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import type { Prepare } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
+import { UniformLayout } from './uniform-layout.js';
 import blockDecodeSource from '../../shaders/block-decode.wgsl';
 
-export interface BlockDecode {
-  /** The caller's name in error messages, e.g. "int8 dequantize". */
+/** What a family's decode is: its source and prelude, its packed stream, its block rule. */
+export interface BlockDecodeFamily<K extends string> {
+  /** The name in error messages, e.g. "int8 dequantize". */
   readonly what: string;
   /** The family's WGSL source: it defines PACKED_PER_WORD and decode_value. */
   readonly familySource: string;
   readonly prelude: readonly string[];
-  /** The packed stream, named as the family's API names it ("packed", "signs"). */
-  readonly packed: { readonly name: string; readonly region: GpuRegion; readonly valuesPerWord: number };
+  /** The packed stream's name in the family's arguments and error messages ("packed", "signs"). */
+  readonly packed: K;
+  readonly valuesPerWord: number;
+  /** Block sizes must be multiples of this. */
+  readonly blockMultiple: number;
+}
+
+/** A decode call: the packed stream under the family's name, one f32 scale per block, count f32 values out. */
+export type BlockDecodeArgs<K extends string> = { readonly [name in K]: GpuRegion } & {
   readonly scales: GpuRegion;
-  /** Receives count f32 values. */
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
-}
+};
 
-export function prepareBlockDecode(ctx: GpuContext, d: BlockDecode, options: KernelOptions): Recorder {
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
-  const pieces = planPieces(ctx, d.what, d.count, d.blockSize, [
-    { name: d.packed.name, region: d.packed.region, writable: false, words: packedWords(d.packed.valuesPerWord) },
-    { name: 'scales', region: d.scales, writable: false, words: wordsPerBlock(d.blockSize) },
-    { name: 'dst', region: d.dst, writable: true, words: wordsPerElement },
-  ], options.maxBindingBytes);
-  const variant = codecVariant(joinedSource(blockDecodeSource, d.familySource), 'decode', workgroupSize, d.prelude, ELEMENTS_PER_THREAD);
-  return (encoder) => {
-    for (const piece of pieces) {
-      const params = new Uint32Array([d.blockSize, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
-    }
+/** `decode`'s uniform block; units are elements. */
+const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['block_size', 'packed_offset', 'scales_offset', 'dst_offset']);
+
+/** The family's prepare function. */
+export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Prepare<[args: BlockDecodeArgs<K>, options?: KernelOptions]> {
+  const source = joinedSource(blockDecodeSource, family.familySource);
+  const prelude = [...family.prelude, DECODE_LAYOUT.wgsl];
+  return (ctx, args, options = {}) => {
+    checkBlockLayout(family.what, args.count, args.blockSize, family.blockMultiple);
+    const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+    return prepareCodecCall(ctx, {
+      what: family.what, variant: codecVariant(source, 'decode', workgroupSize, prelude, ELEMENTS_PER_THREAD),
+      count: args.count, blockSize: args.blockSize,
+      streams: [
+        { name: family.packed, region: args[family.packed], writable: false, words: packedWords(family.valuesPerWord) },
+        { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
+        { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
+      ],
+      layout: DECODE_LAYOUT, fields: () => [args.blockSize], units: (piece) => piece.elements, maxBindingBytes: options.maxBindingBytes,
+    });
   };
 }

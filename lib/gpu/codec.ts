@@ -1,7 +1,7 @@
 // What the GPU quantization codecs (switchml.ts, int8.ts, onebit.ts) share: checking a call's
 // regions before anything is recorded, splitting the work into pieces of whole blocks that fit
-// the device's storage binding limit, binding each piece, and the WGSL source of a family with
-// the shared helpers in front.
+// the device's storage binding limit, binding each piece, recording one dispatch per piece, and
+// the WGSL source of a family with the shared helpers in front.
 //
 // A codec call touches several streams (f32 elements, packed words, one word per block), each
 // a region whose length follows from the element count. A piece is a run of whole blocks, so
@@ -10,8 +10,10 @@
 import { invalidArgument } from '../errors.js';
 import { blockCount } from '../cpu/blocks.js';
 import type { GpuContext, KernelVariant } from './context.js';
+import type { Recorder } from './kernel.js';
 import { splitIntoPieces } from './pieces.js';
 import { checkRegion, region, type GpuRegion } from './region.js';
+import type { UniformLayout } from './uniform-layout.js';
 import quantizeCommon from '../../shaders/quantize-common.wgsl';
 
 export interface Stream {
@@ -43,7 +45,7 @@ export interface Piece {
  * Checks every stream (length, alignment, usage, no buffer both written and bound again) and
  * returns the bound pieces. Throws InvalidArgument before anything is encoded.
  */
-export function planPieces(
+function planPieces(
   ctx: GpuContext, what: string, count: number, blockSize: number, streams: readonly Stream[], maxBindingBytes?: number,
 ): Piece[] {
   for (const stream of streams) checkRegion(`${what}: ${stream.name}`, stream.region, stream.words(count) * 4);
@@ -81,8 +83,32 @@ function checkWritableBuffersUnshared(what: string, streams: readonly Stream[]):
   }
 }
 
-/** Records a prepared call's dispatches into an encoder. */
-export type Recorder = (encoder: GPUCommandEncoder) => void;
+/** One codec kernel call, as every codec kernel is shaped: streams in, one dispatch per piece. */
+export interface CodecCall {
+  readonly what: string;
+  readonly variant: KernelVariant;
+  readonly count: number;
+  readonly blockSize: number;
+  /** Bound in this order from binding 1; their word offsets are the layout's last fields, in the same order. */
+  readonly streams: readonly Stream[];
+  readonly layout: UniformLayout;
+  /** The layout's fields before the stream offsets, for one piece. */
+  readonly fields: (piece: Piece) => readonly number[];
+  /** Units of work of one piece (GpuContext.dispatch's count: threads of per-block kernels, else elements). */
+  readonly units: (piece: Piece) => number;
+  readonly maxBindingBytes?: number | undefined;
+}
+
+/** Checks the call's streams (throws before anything is recorded) and returns what records it. */
+export function prepareCodecCall(ctx: GpuContext, call: CodecCall): Recorder {
+  const pieces = planPieces(ctx, call.what, call.count, call.blockSize, call.streams, call.maxBindingBytes);
+  return (encoder) => {
+    for (const piece of pieces) {
+      const params = call.layout.words([...call.fields(piece), ...piece.wordOffsets]);
+      ctx.dispatch(encoder, call.variant, params, piece.storage, call.units(piece));
+    }
+  };
+}
 
 /**
  * Elements per thread of the per-element kernels (quantize, dequantize, decompress): a thread

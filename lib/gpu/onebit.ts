@@ -1,18 +1,19 @@
 // 1-bit sign compression with error feedback on the GPU (shaders/onebit.wgsl): the format,
 // summation order and bounds of lib/cpu/onebit.ts, bit for bit. Compress has two layouts with
 // identical results (see OnebitOptions.compressLayout); options.workgroupSize applies to
-// decompress and to the thread-per-block compress. `encode*` record into a caller's encoder
-// (arguments are checked first: a bad call throws InvalidArgument and records nothing); `gpu*`
-// submit and resolve when the GPU is done. A buffer a kernel writes must hold no other region
-// of the same call (so x and residual live in different buffers).
+// decompress and to the thread-per-block compress. prepare* check a call and return its
+// recorder; encode* and gpu* are its two forms (kernel.ts). A buffer a kernel writes must hold
+// no other region of the same call (so x and residual live in different buffers).
 import { f32ToBits } from '../cpu/half.js';
 import { checkBlockLayout, lastBlockLength } from '../cpu/blocks.js';
 import { ONEBIT_BLOCK_MULTIPLE, ONEBIT_SUM_LANES, onebitInverseLength } from '../cpu/onebit.js';
 import type { GpuContext } from './context.js';
-import { prepareBlockDecode } from './block-decode.js';
-import { codecVariant, packedWords, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
+import { blockDecoder } from './block-decode.js';
+import { codecVariant, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import { kernelForms, type Prepare, type Recorder } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
+import { UniformLayout } from './uniform-layout.js';
 import onebitSource from '../../shaders/onebit.wgsl';
 
 export interface OnebitCompressArgs {
@@ -38,24 +39,16 @@ export interface OnebitDecompressArgs {
   readonly blockSize: number;
 }
 
-export function encodeOnebitCompress(ctx: GpuContext, encoder: GPUCommandEncoder, args: OnebitCompressArgs, options: OnebitOptions = {}): void {
-  prepareCompress(ctx, args, options)(encoder);
-}
+/**
+ * The uniform block of both compress layouts: inverse_length_bits and inverse_last_length_bits
+ * are fl(1/len) of full blocks and of the piece's last block.
+ */
+const COMPRESS_LAYOUT = new UniformLayout('CompressParams', [
+  'count', 'block_size', 'inverse_length_bits', 'inverse_last_length_bits', 'x_offset', 'residual_offset', 'signs_offset', 'scales_offset',
+]);
 
-export function encodeOnebitDecompress(ctx: GpuContext, encoder: GPUCommandEncoder, args: OnebitDecompressArgs, options: KernelOptions = {}): void {
-  prepareDecompress(ctx, args, options)(encoder);
-}
-
-export async function gpuOnebitCompress(ctx: GpuContext, args: OnebitCompressArgs, options: OnebitOptions = {}): Promise<void> {
-  await ctx.run(prepareCompress(ctx, args, options));
-}
-
-export async function gpuOnebitDecompress(ctx: GpuContext, args: OnebitDecompressArgs, options: KernelOptions = {}): Promise<void> {
-  await ctx.run(prepareDecompress(ctx, args, options));
-}
-
-/** Every variant compiles the whole family source, which sizes the per-thread lane array. */
-const PRELUDE = [`const SUM_LANES = ${ONEBIT_SUM_LANES}u;`];
+/** Every variant compiles the whole family source, which sizes the per-thread lane array and uses compress's block. */
+const PRELUDE = [`const SUM_LANES = ${ONEBIT_SUM_LANES}u;`, COMPRESS_LAYOUT.wgsl];
 
 /**
  * How compress maps blocks to threads. Both replay the format's summation order exactly, so the
@@ -75,36 +68,34 @@ export interface OnebitOptions extends KernelOptions {
   readonly compressLayout?: OnebitCompressLayout;
 }
 
-function prepareCompress(ctx: GpuContext, args: OnebitCompressArgs, options: OnebitOptions): Recorder {
+export function prepareOnebitCompress(ctx: GpuContext, args: OnebitCompressArgs, options: OnebitOptions = {}): Recorder {
   const what = 'onebit compress';
   checkBlockLayout(what, args.count, args.blockSize, ONEBIT_BLOCK_MULTIPLE);
   const layout = options.compressLayout ?? (ctx.isSoftwareAdapter ? 'thread-per-block' : 'workgroup-per-block');
   const perThread = layout === 'thread-per-block';
   const workgroupSize = perThread ? checkWorkgroupSize(ctx, options.workgroupSize, ONEBIT_SUM_LANES) : ONEBIT_SUM_LANES;
-  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
-    { name: 'x', region: args.x, writable: false, words: wordsPerElement },
-    { name: 'residual', region: args.residual, writable: true, words: wordsPerElement },
-    { name: 'signs', region: args.signs, writable: true, words: packedWords(32) },
-    { name: 'scales', region: args.scales, writable: true, words: wordsPerBlock(args.blockSize) },
-  ], options.maxBindingBytes);
   const entryPoint = perThread ? 'compress_per_thread' : 'compress';
-  const variant = codecVariant(onebitSource, entryPoint, workgroupSize, PRELUDE);
   const inverseFull = f32ToBits(onebitInverseLength(args.blockSize));
-  return (encoder) => {
-    for (const piece of pieces) {
-      // The piece's last block is ragged only in the tensor's last piece.
-      const inverseLast = f32ToBits(onebitInverseLength(lastBlockLength(piece.elements, args.blockSize)));
-      const params = new Uint32Array([piece.elements, args.blockSize, inverseFull, inverseLast, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, perThread ? piece.blocks : piece.blocks * ONEBIT_SUM_LANES);
-    }
-  };
+  return prepareCodecCall(ctx, {
+    what, variant: codecVariant(onebitSource, entryPoint, workgroupSize, PRELUDE), count: args.count, blockSize: args.blockSize,
+    streams: [
+      { name: 'x', region: args.x, writable: false, words: wordsPerElement },
+      { name: 'residual', region: args.residual, writable: true, words: wordsPerElement },
+      { name: 'signs', region: args.signs, writable: true, words: packedWords(32) },
+      { name: 'scales', region: args.scales, writable: true, words: wordsPerBlock(args.blockSize) },
+    ],
+    layout: COMPRESS_LAYOUT,
+    // The piece's last block is ragged only in the tensor's last piece.
+    fields: (piece) => [
+      piece.elements, args.blockSize, inverseFull, f32ToBits(onebitInverseLength(lastBlockLength(piece.elements, args.blockSize))),
+    ],
+    units: (piece) => (perThread ? piece.blocks : piece.blocks * ONEBIT_SUM_LANES), maxBindingBytes: options.maxBindingBytes,
+  });
 }
 
-function prepareDecompress(ctx: GpuContext, args: OnebitDecompressArgs, options: KernelOptions): Recorder {
-  const what = 'onebit decompress';
-  checkBlockLayout(what, args.count, args.blockSize, ONEBIT_BLOCK_MULTIPLE);
-  return prepareBlockDecode(ctx, {
-    what, familySource: onebitSource, prelude: PRELUDE, packed: { name: 'signs', region: args.signs, valuesPerWord: 32 },
-    scales: args.scales, dst: args.dst, count: args.count, blockSize: args.blockSize,
-  }, options);
-}
+export const prepareOnebitDecompress: Prepare<[args: OnebitDecompressArgs, options?: KernelOptions]> = blockDecoder({
+  what: 'onebit decompress', familySource: onebitSource, prelude: PRELUDE, packed: 'signs', valuesPerWord: 32, blockMultiple: ONEBIT_BLOCK_MULTIPLE,
+});
+
+export const { encode: encodeOnebitCompress, run: gpuOnebitCompress } = kernelForms(prepareOnebitCompress);
+export const { encode: encodeOnebitDecompress, run: gpuOnebitDecompress } = kernelForms(prepareOnebitDecompress);

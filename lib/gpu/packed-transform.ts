@@ -2,13 +2,15 @@
 // and a stream of packed u32 words holding `valuesPerWord` of them (bit lanes, 16-bit halves).
 // The work is counted in packed words; each piece binds its words and the values they hold,
 // reading src through dst's binding when both share a buffer (see bind-with-dst.ts; the variant
-// then declares no src binding, input-bindings.ts). The kernels take the uniform words
-// [count, dst offset, src offset] after the unit count (the Params struct of shaders/packed-io.wgsl).
+// then declares no src binding, input-bindings.ts). The uniform block shaders/packed-io.wgsl
+// reads is declared here (PACKED_IO_LAYOUT).
 import { bindWithDst, readsThroughDst, sharedSpanBytes, type Slice } from './bind-with-dst.js';
 import type { GpuContext, KernelVariant } from './context.js';
 import { inputBindingsPrelude, inputStorage, WORD_VIEW } from './input-bindings.js';
 import { splitIntoPieces } from './pieces.js';
+import type { Recorder } from './kernel.js';
 import { checkRegion, type GpuRegion } from './region.js';
+import { UniformLayout } from './uniform-layout.js';
 
 export interface PackedTransform {
   /** The caller's name in error messages, e.g. "packBits". */
@@ -25,8 +27,14 @@ export interface PackedTransform {
   readonly maxBindingBytes?: number | undefined;
 }
 
+/**
+ * Units are packed words; count is in values; the offsets are in words from the start of dst's
+ * binding and of the binding src is read through.
+ */
+const PACKED_IO_LAYOUT = new UniformLayout('Params', ['count', 'dst_offset', 'src_offset']);
+
 /** Checks both regions and returns what records the dispatches (nothing is recorded on error). */
-export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): (encoder: GPUCommandEncoder) => void {
+export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Recorder {
   const perWord = t.valuesPerWord;
   const words = Math.ceil(t.count / perWord);
   const packing = t.direction === 'pack';
@@ -39,14 +47,16 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): (en
     ...(t.maxBindingBytes !== undefined && { maxBindingBytes: t.maxBindingBytes }),
   });
   const srcViaDst = readsThroughDst(t.dst, t.src) ? 1 : 0;
-  const variant: KernelVariant = { ...t.variant, prelude: [...t.variant.prelude, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW])] };
+  const variant: KernelVariant = {
+    ...t.variant, prelude: [...t.variant.prelude, PACKED_IO_LAYOUT.wgsl, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW])],
+  };
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);
       const packedSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * 4, bytes: piece.count * 4 });
       const valueSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * perWord * 4, bytes: values * 4 });
       const bound = packing ? bindWithDst(ctx, packedSlice(t.dst), [valueSlice(t.src)]) : bindWithDst(ctx, valueSlice(t.dst), [packedSlice(t.src)]);
-      const params = new Uint32Array([values, bound.dst.wordOffset, bound.inputs[0]!.wordOffset]);
+      const params = PACKED_IO_LAYOUT.words([values, bound.dst.wordOffset, bound.inputs[0]!.wordOffset]);
       ctx.dispatch(encoder, variant, params, inputStorage(bound), piece.count);
     }
   };

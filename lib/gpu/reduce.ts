@@ -1,8 +1,9 @@
 // Reductions on the GPU: the accumulate and n-ary forms and the two scale operations, with the
 // semantics of lib/cpu/reduction.ts (the CPU layer is the oracle; results are bit-identical to
 // it on adapters that keep f32 subnormals, and always for integers and for 16-bit floats whose
-// values stay in f32's normal range). `encode*` functions record into a caller's encoder so
-// collectives can batch; `gpu*` functions submit and await.
+// values stay in f32's normal range). prepare* check a call and return its recorder, which
+// collectives record with other work into one submission; encode* and gpu* are its two forms
+// (kernel.ts).
 //
 // Regions are (buffer, byte offset) with offsets a multiple of 4; 16-bit dtypes must therefore
 // start on an even element. The buffer must hold count*elementBytes rounded up to 4 bytes; an
@@ -14,6 +15,7 @@ import {
   accumulatePlan, averagePlan, checkCount, naryPlan, premultiplyPlan, type CombineOp, type ReductionPlan,
 } from '../cpu/reduction.js';
 import type { GpuContext, KernelVariant } from './context.js';
+import { kernelForms, type Recorder } from './kernel.js';
 import { splitIntoPieces } from './pieces.js';
 import { checkRegion, type GpuRegion } from './region.js';
 import { bindWithDst, readsThroughDst, sharedSpanBytes } from './bind-with-dst.js';
@@ -25,57 +27,38 @@ import reduceSource from '../../shaders/reduce.wgsl';
 
 const SOURCE = `${halfSource}\n${reduceSource}`;
 
-export function encodeReduceAccumulate(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, sources: readonly GpuRegion[], count: number,
-  dtype: DataType, op: ReduceOp, options: KernelOptions = {},
-): void {
-  prepare(ctx, accumulatePlan(dtype, op, sources.length), dst, sources, count, options)(encoder);
-}
-
-export function encodeReduceNary(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, sources: readonly GpuRegion[], count: number,
-  dtype: DataType, op: ReduceOp, options: KernelOptions = {},
-): void {
-  prepare(ctx, naryPlan(dtype, op, sources.length), dst, sources, count, options)(encoder);
-}
-
-export function encodePremultiply(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, src: GpuRegion, count: number,
-  dtype: DataType, scalar: number, options: KernelOptions = {},
-): void {
-  prepare(ctx, premultiplyPlan(dtype, scalar), dst, [src], count, options)(encoder);
-}
-
-export function encodeFinishAverage(
-  ctx: GpuContext, encoder: GPUCommandEncoder, dst: GpuRegion, src: GpuRegion, count: number,
-  dtype: DataType, divisor: number, options: KernelOptions = {},
-): void {
-  prepare(ctx, averagePlan(dtype, divisor), dst, [src], count, options)(encoder);
-}
-
-export async function gpuReduceAccumulate(
+/** dst = op(dst, sources...), elementwise (dst is the first input). */
+export function prepareReduceAccumulate(
   ctx: GpuContext, dst: GpuRegion, sources: readonly GpuRegion[], count: number, dtype: DataType, op: ReduceOp, options: KernelOptions = {},
-): Promise<void> {
-  await ctx.run(prepare(ctx, accumulatePlan(dtype, op, sources.length), dst, sources, count, options));
+): Recorder {
+  return prepare(ctx, accumulatePlan(dtype, op, sources.length), dst, sources, count, options);
 }
 
-export async function gpuReduceNary(
+/** dst = op(sources...), elementwise; dst may be one of them. */
+export function prepareReduceNary(
   ctx: GpuContext, dst: GpuRegion, sources: readonly GpuRegion[], count: number, dtype: DataType, op: ReduceOp, options: KernelOptions = {},
-): Promise<void> {
-  await ctx.run(prepare(ctx, naryPlan(dtype, op, sources.length), dst, sources, count, options));
+): Recorder {
+  return prepare(ctx, naryPlan(dtype, op, sources.length), dst, sources, count, options);
 }
 
-export async function gpuPremultiply(
+/** dst = scalar * src (premulSum's scaling of the local input). */
+export function preparePremultiply(
   ctx: GpuContext, dst: GpuRegion, src: GpuRegion, count: number, dtype: DataType, scalar: number, options: KernelOptions = {},
-): Promise<void> {
-  await ctx.run(prepare(ctx, premultiplyPlan(dtype, scalar), dst, [src], count, options));
+): Recorder {
+  return prepare(ctx, premultiplyPlan(dtype, scalar), dst, [src], count, options);
 }
 
-export async function gpuFinishAverage(
+/** dst = src / divisor (avg's last step). */
+export function prepareFinishAverage(
   ctx: GpuContext, dst: GpuRegion, src: GpuRegion, count: number, dtype: DataType, divisor: number, options: KernelOptions = {},
-): Promise<void> {
-  await ctx.run(prepare(ctx, averagePlan(dtype, divisor), dst, [src], count, options));
+): Recorder {
+  return prepare(ctx, averagePlan(dtype, divisor), dst, [src], count, options);
 }
+
+export const { encode: encodeReduceAccumulate, run: gpuReduceAccumulate } = kernelForms(prepareReduceAccumulate);
+export const { encode: encodeReduceNary, run: gpuReduceNary } = kernelForms(prepareReduceNary);
+export const { encode: encodePremultiply, run: gpuPremultiply } = kernelForms(preparePremultiply);
+export const { encode: encodeFinishAverage, run: gpuFinishAverage } = kernelForms(prepareFinishAverage);
 
 const STORAGE: Record<DataType, string> = {
   float32: 'STORAGE_WORD', int32: 'STORAGE_WORD', uint32: 'STORAGE_WORD', float16: 'STORAGE_F16', bfloat16: 'STORAGE_BF16',
@@ -124,7 +107,7 @@ function reduceVariants(plan: ReductionPlan, viaDst: number, workgroupSize: numb
  */
 function prepare(
   ctx: GpuContext, plan: ReductionPlan, dst: GpuRegion, sources: readonly GpuRegion[], count: number, options: KernelOptions,
-): (encoder: GPUCommandEncoder) => void {
+): Recorder {
   const what = `reduce ${plan.dtype}`;
   checkCount(what, count);
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);

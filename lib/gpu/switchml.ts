@@ -5,8 +5,7 @@
 //   3. encodeSwitchmlQuantize with the agreed exponents: i32 per element;
 //   4. the integer sum over workers (switch or allreduce), which cannot overflow;
 //   5. encodeSwitchmlDequantize of the sum with the same agreed exponents: f32 per element.
-// `encode*` record into a caller's encoder (arguments are checked first: a bad call throws
-// InvalidArgument and records nothing); `gpu*` submit and resolve when the GPU is done.
+// prepare* check a call and return its recorder; encode* and gpu* are its two forms (kernel.ts).
 // A buffer a kernel writes must hold no other region of the same call.
 import { f32ToBits } from '../cpu/half.js';
 import { checkBlockLayout } from '../cpu/blocks.js';
@@ -14,9 +13,11 @@ import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
 import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, planPieces, wordsPerBlock, wordsPerElement, type Recorder } from './codec.js';
+import { codecVariant, ELEMENTS_PER_THREAD, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import { kernelForms, type Recorder } from './kernel.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
+import { UniformLayout } from './uniform-layout.js';
 import switchmlSource from '../../shaders/switchml.wgsl';
 
 export interface SwitchmlExponentsArgs {
@@ -28,108 +29,87 @@ export interface SwitchmlExponentsArgs {
   readonly blockSize: number;
 }
 
-export interface SwitchmlQuantizeArgs {
+/** What quantize and dequantize share: elementwise over src, with the agreed exponents. */
+export interface SwitchmlElementwiseArgs {
+  /** The agreed (max over workers) exponent of every block: the same for quantize and dequantize. */
+  readonly exponents: GpuRegion;
+  readonly count: number;
+  readonly blockSize: number;
+  /** Number of workers whose values are summed (n >= 1). */
+  readonly workers: number;
+}
+
+export interface SwitchmlQuantizeArgs extends SwitchmlElementwiseArgs {
   /** count f32 values. */
   readonly src: GpuRegion;
-  /** The agreed (max over workers) exponent of every block. */
-  readonly exponents: GpuRegion;
   /** Receives count i32 values. */
   readonly dst: GpuRegion;
-  readonly count: number;
-  readonly blockSize: number;
-  /** Number of workers whose values will be summed (n >= 1). */
-  readonly workers: number;
 }
 
-export interface SwitchmlDequantizeArgs {
+export interface SwitchmlDequantizeArgs extends SwitchmlElementwiseArgs {
   /** count i32 sums over the workers. */
   readonly src: GpuRegion;
-  /** The same agreed exponents the workers quantized with. */
-  readonly exponents: GpuRegion;
   /** Receives count f32 values. */
   readonly dst: GpuRegion;
-  readonly count: number;
-  readonly blockSize: number;
-  readonly workers: number;
 }
 
+/** The uniform blocks: one workgroup per block for exponents, elements for the other two. */
+const EXPONENT_LAYOUT = new UniformLayout('ExponentParams', ['count', 'block_size', 'src_offset', 'exponents_offset']);
+const QUANTIZE_LAYOUT = new UniformLayout('QuantizeParams', ['block_size', 'budget', 'src_offset', 'exponents_offset', 'dst_offset']);
+const DEQUANTIZE_LAYOUT = new UniformLayout('DequantizeParams', ['block_size', 'factor_bits', 'src_offset', 'exponents_offset', 'dst_offset']);
+
+/** Every variant compiles the whole family source, every uniform block included. */
 const PRELUDE = [
   `const MIN_EXPONENT = ${SWITCHML_MIN_EXPONENT}i;`,
   `const MAX_EXPONENT = ${SWITCHML_MAX_EXPONENT}i;`,
   `const NONFINITE_EXPONENT = ${SWITCHML_NONFINITE_EXPONENT}i;`,
+  EXPONENT_LAYOUT.wgsl, QUANTIZE_LAYOUT.wgsl, DEQUANTIZE_LAYOUT.wgsl,
 ];
 
-export function encodeSwitchmlBlockExponents(ctx: GpuContext, encoder: GPUCommandEncoder, args: SwitchmlExponentsArgs, options: KernelOptions = {}): void {
-  prepareExponents(ctx, args, options)(encoder);
-}
-
-export function encodeSwitchmlQuantize(ctx: GpuContext, encoder: GPUCommandEncoder, args: SwitchmlQuantizeArgs, options: KernelOptions = {}): void {
-  prepareQuantize(ctx, args, options)(encoder);
-}
-
-export function encodeSwitchmlDequantize(ctx: GpuContext, encoder: GPUCommandEncoder, args: SwitchmlDequantizeArgs, options: KernelOptions = {}): void {
-  prepareDequantize(ctx, args, options)(encoder);
-}
-
-export async function gpuSwitchmlBlockExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions = {}): Promise<void> {
-  await ctx.run(prepareExponents(ctx, args, options));
-}
-
-export async function gpuSwitchmlQuantize(ctx: GpuContext, args: SwitchmlQuantizeArgs, options: KernelOptions = {}): Promise<void> {
-  await ctx.run(prepareQuantize(ctx, args, options));
-}
-
-export async function gpuSwitchmlDequantize(ctx: GpuContext, args: SwitchmlDequantizeArgs, options: KernelOptions = {}): Promise<void> {
-  await ctx.run(prepareDequantize(ctx, args, options));
-}
-
-function prepareExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions): Recorder {
+export function prepareSwitchmlBlockExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions = {}): Recorder {
   const what = 'switchml exponents';
   checkBlockLayout(what, args.count, args.blockSize);
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
-  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
-    { name: 'src', region: args.src, writable: false, words: wordsPerElement },
-    { name: 'exponents', region: args.exponents, writable: true, words: wordsPerBlock(args.blockSize) },
-  ], options.maxBindingBytes);
-  const variant = codecVariant(switchmlSource, 'block_exponents', workgroupSize, PRELUDE);
-  return (encoder) => {
-    for (const piece of pieces) {
-      // One workgroup per block.
-      const params = new Uint32Array([piece.elements, args.blockSize, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, piece.blocks * workgroupSize);
-    }
-  };
+  return prepareCodecCall(ctx, {
+    what, variant: codecVariant(switchmlSource, 'block_exponents', workgroupSize, PRELUDE), count: args.count, blockSize: args.blockSize,
+    streams: [
+      { name: 'src', region: args.src, writable: false, words: wordsPerElement },
+      { name: 'exponents', region: args.exponents, writable: true, words: wordsPerBlock(args.blockSize) },
+    ],
+    layout: EXPONENT_LAYOUT, fields: (piece) => [piece.elements, args.blockSize],
+    units: (piece) => piece.blocks * workgroupSize, maxBindingBytes: options.maxBindingBytes,
+  });
 }
 
-function prepareQuantize(ctx: GpuContext, args: SwitchmlQuantizeArgs, options: KernelOptions): Recorder {
+export function prepareSwitchmlQuantize(ctx: GpuContext, args: SwitchmlQuantizeArgs, options: KernelOptions = {}): Recorder {
   const what = 'switchml quantize';
   checkBlockLayout(what, args.count, args.blockSize);
-  const budget = switchmlWorkerBudget(args.workers);
-  return prepareElementwise(ctx, what, 'quantize', args, budget, options);
+  return prepareElementwise(ctx, what, QUANTIZE_LAYOUT, 'quantize', args, switchmlWorkerBudget(args.workers), options);
 }
 
-function prepareDequantize(ctx: GpuContext, args: SwitchmlDequantizeArgs, options: KernelOptions): Recorder {
+export function prepareSwitchmlDequantize(ctx: GpuContext, args: SwitchmlDequantizeArgs, options: KernelOptions = {}): Recorder {
   const what = 'switchml dequantize';
   checkBlockLayout(what, args.count, args.blockSize);
-  const factorBits = f32ToBits(switchmlDequantizeFactor(args.workers));
-  return prepareElementwise(ctx, what, 'dequantize', args, factorBits, options);
+  return prepareElementwise(ctx, what, DEQUANTIZE_LAYOUT, 'dequantize', args, f32ToBits(switchmlDequantizeFactor(args.workers)), options);
 }
 
-/** quantize and dequantize share a shape: src, exponents and dst, elementwise. */
+export const { encode: encodeSwitchmlBlockExponents, run: gpuSwitchmlBlockExponents } = kernelForms(prepareSwitchmlBlockExponents);
+export const { encode: encodeSwitchmlQuantize, run: gpuSwitchmlQuantize } = kernelForms(prepareSwitchmlQuantize);
+export const { encode: encodeSwitchmlDequantize, run: gpuSwitchmlDequantize } = kernelForms(prepareSwitchmlDequantize);
+
+/** quantize and dequantize share a shape: src, exponents and dst, elementwise, and one constant (budget, factor). */
 function prepareElementwise(
-  ctx: GpuContext, what: string, entryPoint: string, args: SwitchmlQuantizeArgs | SwitchmlDequantizeArgs, constant: number, options: KernelOptions,
+  ctx: GpuContext, what: string, layout: UniformLayout, entryPoint: string, args: SwitchmlQuantizeArgs | SwitchmlDequantizeArgs,
+  constant: number, options: KernelOptions,
 ): Recorder {
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
-  const pieces = planPieces(ctx, what, args.count, args.blockSize, [
-    { name: 'src', region: args.src, writable: false, words: wordsPerElement },
-    { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
-    { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
-  ], options.maxBindingBytes);
-  const variant = codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD);
-  return (encoder) => {
-    for (const piece of pieces) {
-      const params = new Uint32Array([args.blockSize, constant, ...piece.wordOffsets]);
-      ctx.dispatch(encoder, variant, params, piece.storage, piece.elements);
-    }
-  };
+  return prepareCodecCall(ctx, {
+    what, variant: codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), count: args.count, blockSize: args.blockSize,
+    streams: [
+      { name: 'src', region: args.src, writable: false, words: wordsPerElement },
+      { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
+      { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
+    ],
+    layout, fields: () => [args.blockSize, constant], units: (piece) => piece.elements, maxBindingBytes: options.maxBindingBytes,
+  });
 }

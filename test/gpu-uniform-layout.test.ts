@@ -1,0 +1,28 @@
+// A kernel's uniform block declared once (lib/gpu/uniform-layout.ts): the WGSL struct made from
+// the declaration, and a dispatch's words counted against it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebcclError } from '../lib/errors.js';
+import { UniformLayout } from '../lib/gpu/uniform-layout.js';
+
+const layout = new UniformLayout('DemoParams', ['count', 'block_size', 'src_offset']);
+
+test('the WGSL struct starts with the unit count and lists every field as a u32, in order', () => {
+  assert.is(layout.wgsl, 'struct DemoParams { units: u32, count: u32, block_size: u32, src_offset: u32 }');
+});
+
+test('words are the values in field order; a count that differs from the fields is an internal error', () => {
+  assert.equal([...layout.words([7, 36, 2])], [7, 36, 2]);
+  for (const values of [[7, 36], [7, 36, 2, 9]]) {
+    try {
+      layout.words(values);
+      assert.unreachable('expected an InternalError');
+    } catch (error) {
+      assert.instance(error, WebcclError);
+      assert.is((error as WebcclError).code, 'InternalError');
+      assert.match((error as Error).message, /DemoParams: \d values for 3 fields \(count, block_size, src_offset\)/);
+    }
+  }
+});
+
+test.run();
