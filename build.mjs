@@ -16,9 +16,9 @@ const browserBundles = {
 };
 
 const bins = {
-  'webccl': 'bench/webccl.ts',
-  'webccl-perf': 'bench/webccl-perf.ts',
-  'webccl-run': 'bench/webccl-run.ts',
+  'webccl': 'bin/webccl.ts',
+  'webccl-perf': 'bin/webccl-perf.ts',
+  'webccl-run': 'bin/webccl-run.ts',
 };
 
 await Promise.all([

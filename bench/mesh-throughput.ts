@@ -7,8 +7,8 @@
 import { Communicator } from '../lib/index.node.js';
 import { signature } from '../lib/comm/signature.js';
 import type { Header, Transport } from '../lib/transport/transport.js';
-import { launchRanks } from './launch.js';
-import { hostRendezvous } from './rendezvous-env.js';
+import { launchRanks } from '../bin/launch/launch.js';
+import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
 
 /** A channel no communicator uses, so raw messages cannot be mistaken for collective ones. */
 const RAW_CHANNEL = 0x7fff0000;

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 
 test('examples/data-parallel.ts averages GPU gradients across 3 ranks', () => {
-  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-run.ts', '-np', '3', 'examples/data-parallel.ts'], {
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-run.ts', '-np', '3', 'examples/data-parallel.ts'], {
     encoding: 'utf8', timeout: 120_000,
   });
   const lines = run.stdout.split('\n').filter((line) => line.includes('averaged'));

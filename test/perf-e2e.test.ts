@@ -17,7 +17,7 @@ function perf(...args: string[]) {
 
 function perfWithEnv(env: Record<string, string | undefined>, ...args: string[]) {
   const json = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
-  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-perf.ts', ...args, '-J', json],
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', ...args, '-J', json],
     { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   const report = existsSync(json) ? JSON.parse(readFileSync(json, 'utf8')) as PerfReport : undefined;
   return { ...run, report };
@@ -97,7 +97,7 @@ test('table and JSON agree; header states the run', () => {
 });
 
 test('bad flags exit 2 with a clear message', () => {
-  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bench/webccl-perf.ts', 'allreduce', '-b', 'huge'], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', 'allreduce', '-b', 'huge'], { encoding: 'utf8' });
   assert.is(run.status, 2);
   assert.match(run.stderr, /webccl-perf: -b: "huge" is not a size/);
 });

@@ -5,10 +5,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseRunArgs } from '../bench/run-args.js';
+import { parseRunArgs } from '../bin/launch/run-args.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webccl-run-test-'));
-const CLI = ['--import', './test/register.mjs', 'bench/webccl-run.ts'];
+const CLI = ['--import', './test/register.mjs', 'bin/webccl-run.ts'];
 
 function script(name: string, source: string): string {
   const path = join(dir, name);

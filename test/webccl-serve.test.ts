@@ -12,7 +12,7 @@ import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { within } from './within.js';
 
-const CLI = ['--import', './test/register.mjs', 'bench/webccl.ts', 'serve', '--host', '127.0.0.1'];
+const CLI = ['--import', './test/register.mjs', 'bin/webccl.ts', 'serve', '--host', '127.0.0.1'];
 const dir = mkdtempSync(join(tmpdir(), 'webccl-serve-test-'));
 const SECRET = 'c0ffee'.padEnd(32, '7');
 test.after(() => rmSync(dir, { recursive: true, force: true }));

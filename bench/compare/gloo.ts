@@ -1,7 +1,7 @@
 // The Gloo contestant: torch.distributed's gloo backend, one Python process per rank, started by
 // the same launcher as webccl's ranks. Debian's python3-torch installs torch for /usr/bin/python3,
 // which a pyenv or venv `python3` on PATH may hide, so both are tried.
-import { launchRanks, findRepoFile } from '../launch.js';
+import { launchRanks, findRepoFile } from '../../bin/launch/launch.js';
 import { runCommand, tail } from './exec.js';
 import { parseTimingLines, type CompareSweep, type PeerResult } from './peer.js';
 

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoFile } from '../launch.js';
+import { findRepoFile } from '../../bin/launch/launch.js';
 import { runCommand, tail } from './exec.js';
 import { parseTimingLines, type CompareSweep, type PeerResult } from './peer.js';
 

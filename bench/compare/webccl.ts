@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoFile, nodeArgsFor } from '../launch.js';
+import { findRepoFile, nodeArgsFor } from '../../bin/launch/launch.js';
 import { runCommand, tail } from './exec.js';
 import type { CompareSweep, PeerResult } from './peer.js';
 import type { PerfReport } from '../perf/report.js';
@@ -12,8 +12,8 @@ import type { TransportSetting } from '../../lib/settings.js';
 
 export async function measureWebccl(sweep: CompareSweep, transport: TransportSetting): Promise<PeerResult> {
   const name = `webccl-${transport === 'websocket' ? 'ws' : transport}`;
-  const perf = findRepoFile('bench/webccl-perf.ts');
-  if (perf === undefined) return { name, missing: 'bench/webccl-perf.ts not found' };
+  const perf = findRepoFile('bin/webccl-perf.ts');
+  if (perf === undefined) return { name, missing: 'bin/webccl-perf.ts not found' };
   const dir = await mkdtemp(join(tmpdir(), 'webccl-compare-'));
   try {
     const json = join(dir, 'report.json');

@@ -52,7 +52,7 @@ export function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** Walks up from this module (bench/ in the repo, dist/bin/ in a build) to a file of the repo. */
+/** Walks up from this module (bin/launch/ in the repo, dist/bin/ in a build) to a file of the repo. */
 export function findRepoFile(relativePath: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -4,13 +4,13 @@
 //   webccl-perf allreduce --np 4 --transport tcp               4 local ranks over raw tcp
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
-import { launchRanks } from './launch.js';
-import { hostRendezvous } from './rendezvous-env.js';
-import { parsePerfArgs, PERF_USAGE, type PerfOptions } from './perf/args.js';
-import { openRanks } from './perf/ranks.js';
-import { PerfOutput } from './perf/output.js';
-import { runSweep } from './perf/sweep.js';
-import { totalWrong } from './perf/results.js';
+import { launchRanks } from './launch/launch.js';
+import { hostRendezvous } from './launch/rendezvous-env.js';
+import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../bench/perf/args.js';
+import { openRanks } from '../bench/perf/ranks.js';
+import { PerfOutput } from '../bench/perf/output.js';
+import { runSweep } from '../bench/perf/sweep.js';
+import { totalWrong } from '../bench/perf/results.js';
 import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */

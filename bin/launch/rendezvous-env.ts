@@ -4,9 +4,9 @@
 // scheme tells them which mesh to form (decided here, once, not by each rank). The secret is
 // fresh and random for every launch (never derived from the address, which any local user can
 // see), and is also passed as WEBCCL_SECRET, for whatever in the ranks builds its own id.
-import { getUniqueId } from '../lib/index.node.js';
-import { parseUniqueId, type MeshTransport } from '../lib/rendezvous/unique-id.js';
-import { readSettings } from '../lib/settings.js';
+import { getUniqueId } from '../../lib/index.node.js';
+import { parseUniqueId, type MeshTransport } from '../../lib/rendezvous/unique-id.js';
+import { readSettings } from '../../lib/settings.js';
 import { findFreePort } from './launch.js';
 
 export interface HostedRendezvous {

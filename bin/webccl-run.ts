@@ -1,9 +1,9 @@
 // webccl-run: `webccl-run -np N script.js [args]` starts N local ranks of a Node script with
 // torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), prefixes
 // their output with the rank, and exits non-zero (stopping the others) as soon as one fails.
-import { launchRanks, nodeArgsFor } from './launch.js';
-import { parseRunArgs, RUN_USAGE, type RunCommand } from './run-args.js';
-import { hostRendezvous } from './rendezvous-env.js';
+import { launchRanks, nodeArgsFor } from './launch/launch.js';
+import { parseRunArgs, RUN_USAGE, type RunCommand } from './launch/run-args.js';
+import { hostRendezvous } from './launch/rendezvous-env.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
