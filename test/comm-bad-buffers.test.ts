@@ -153,6 +153,20 @@ for (const transport of TRANSPORTS) {
   }
 }
 
+test('a GPUBuffer destroyed after a call that used it is caught on the next call', async () => {
+  const comms = await createWorld(2, { device, timeoutMs: TIMEOUT_MS });
+  try {
+    const buffers = comms.map((_, r) => gpuBuffer(Float32Array.of(r, r)));
+    await within(Promise.all(comms.map((c, r) => c.allReduce(buffers[r]!, buffers[r]!, 2, 'float32', 'sum'))), FAST_MS, 'first call');
+    buffers[1]!.destroy();
+    const outcome = await allReject(comms.map((c, r) => c.allReduce(buffers[r]!, buffers[r]!, 2, 'float32', 'sum')), 'second call');
+    expectFailure(outcome, 2, 'InvalidArgument', /send buffer/, /GPUBuffer was destroyed/, 'second call');
+    buffers[0]!.destroy();
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 /**
  * A transport that detaches `array` right after this rank's first message of a collective
  * went out: the call is then surely under way, and the detach is certain to happen.
