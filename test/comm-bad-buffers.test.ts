@@ -3,10 +3,10 @@
 // naming the argument, every peer must reject within a round trip (far below the timeout)
 // with a RemoteError naming that rank, and nobody may resolve with wrong data. Afterwards the
 // communicator is aborted on every rank (documented in lib/comm/communicator.ts) and a new
-// one works. Run at 2 and 3 ranks, in process (inproc) and over real tcp sockets.
+// one works. Run at 2 and 3 ranks, in process (inproc) and over real tcp and websocket connections.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import '../lib/index.node.js'; // registers the webccl+tcp:// world
+import '../lib/index.node.js'; // registers the webccl+tcp:// and webccl:// (websocket) worlds
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { connectWorld } from '../lib/comm/world.js';
 import { GpuMemorySpace } from '../lib/comm/gpu-memory.js';
@@ -23,7 +23,7 @@ const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.
 const TIMEOUT_MS = 30_000;
 /** Peers must hear of the failure in a round trip; this bound only leaves room for a loaded machine. */
 const FAST_MS = 10_000;
-const TRANSPORTS: TransportSetting[] = ['inproc', 'tcp'];
+const TRANSPORTS: TransportSetting[] = ['inproc', 'tcp', 'websocket'];
 const SIZES = [2, 3];
 /** The rank whose buffer is bad: the last, so that rank 0 (first to send in a ring) is a peer. */
 const culprit = (size: number) => size - 1;
