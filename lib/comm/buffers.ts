@@ -1,8 +1,14 @@
 // The buffers a call may be given, told apart and checked once, before anything is sent:
 // a TypedArray matching the dtype (16-bit floats as Uint16Array bits; use subarray for an
 // offset), a GPUBuffer, or a GPUBuffer with a byte offset ({ buffer, byteOffset }).
+//
+// Two kinds of bad buffer are told apart. A wrong shape (type, size, usage, offset) is what the
+// program asked for: it is rejected here with no effect, like any bad argument. A buffer in a
+// bad state (a detached ArrayBuffer; a destroyed GPUBuffer or one of another device, which
+// only the GPU can tell: see GpuMemorySpace.verify) is a failure of this rank while its peers
+// are already in the call: the communicator reports it to them (see communicator.ts).
 import { elementBytes, type DataType, type ElementArray } from '../dtype.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidUsage, type WebcclError } from '../errors.js';
 
 export interface GpuBufferRange {
   readonly buffer: GPUBuffer;
@@ -12,10 +18,43 @@ export interface GpuBufferRange {
 
 export type CommBuffer = ElementArray | GPUBuffer | GpuBufferRange;
 
-/** A checked buffer: host bytes, or a GPU buffer and the offset of element 0. */
+/**
+ * A checked buffer: host bytes, or a GPU buffer and the offset of element 0; `what` names the
+ * argument in errors (e.g. `allReduce on rank 1 of 2 (communicator 0): send buffer`).
+ */
 export type Located =
-  | { readonly kind: 'cpu'; readonly bytes: Uint8Array }
-  | { readonly kind: 'gpu'; readonly buffer: GPUBuffer; readonly byteOffset: number };
+  | { readonly kind: 'cpu'; readonly what: string; readonly bytes: Uint8Array }
+  | { readonly kind: 'gpu'; readonly what: string; readonly buffer: GPUBuffer; readonly byteOffset: number };
+
+/** Errors about a buffer's state rather than its shape (see the top of this file). */
+const stateErrors = new WeakSet<WebcclError>();
+
+/** The buffer cannot be used as it is now: InvalidArgument before the call, InvalidUsage during it. */
+export function bufferStateError(what: string, problem: string, during = false): WebcclError {
+  const error = during ? invalidUsage(`${what}: ${problem} while the call ran`) : invalidArgument(`${what}: ${problem}`);
+  stateErrors.add(error);
+  return error;
+}
+
+export function isBufferStateError(error: unknown): error is WebcclError {
+  return stateErrors.has(error as WebcclError);
+}
+
+/** Whether an ArrayBuffer was detached (transferred, e.g. by postMessage or structuredClone). */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: boolean }).detached;
+  if (typeof flag === 'boolean') return flag;
+  // Before ArrayBuffer.prototype.detached (Node < 22): only a detached buffer refuses a view.
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export const DETACHED = 'its ArrayBuffer is detached (it was transferred, e.g. by postMessage or structuredClone)';
 
 const ARRAY_FOR: Record<DataType, string> = {
   float32: 'Float32Array', float16: 'Uint16Array', bfloat16: 'Uint16Array', int32: 'Int32Array', uint32: 'Uint32Array',
@@ -39,15 +78,16 @@ export function locate(what: string, buffer: unknown, dtype: DataType): Located 
     if (typedArrayName(buffer) !== expected) {
       throw invalidArgument(`${what}: a ${typedArrayName(buffer)} cannot hold ${dtype} (expected a ${expected})`);
     }
-    return { kind: 'cpu', bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
+    if (isDetached(buffer.buffer)) throw bufferStateError(what, DETACHED);
+    return { kind: 'cpu', what, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
   }
-  if (isGpuBuffer(buffer)) return { kind: 'gpu', buffer, byteOffset: 0 };
+  if (isGpuBuffer(buffer)) return { kind: 'gpu', what, buffer, byteOffset: 0 };
   if (typeof buffer === 'object' && buffer !== null && isGpuBuffer((buffer as GpuBufferRange).buffer)) {
     const { buffer: gpu, byteOffset = 0 } = buffer as GpuBufferRange;
     if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
       throw invalidArgument(`${what}: byte offset ${byteOffset} is not a non-negative multiple of 4`);
     }
-    return { kind: 'gpu', buffer: gpu, byteOffset };
+    return { kind: 'gpu', what, buffer: gpu, byteOffset };
   }
   throw invalidArgument(`${what}: expected a TypedArray, a GPUBuffer or { buffer: GPUBuffer, byteOffset }, got ${describe(buffer)}`);
 }

@@ -2,6 +2,15 @@
 // (bad arguments reject before anything is sent), given the next sequence number, and run in
 // call order (like a CUDA stream: a call sees the results of the calls before it). Failures of
 // any kind poison the communicator: pending and later calls reject until it is destroyed.
+//
+// A failure of this rank's own (a buffer found detached, destroyed or of another device when the
+// call's turn comes, a GPU error, a buffer detached while the call runs) is also told to every
+// peer, so that each fails the same call within a round trip with a RemoteError naming this
+// rank, instead of waiting out the timeout. As with NCCL's asynchronous errors (which need
+// ncclCommAbort), the communicator is then unusable on every rank: its peers may have exchanged
+// part of the call among themselves, so no later call could be trusted to line up. Destroy it
+// and create a new one. Arguments of the wrong shape (type, size, usage) are different: they
+// are rejected before the call is queued, with no effect on any rank.
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import {
@@ -10,7 +19,7 @@ import {
 import { logger, type Logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
-import type { CommBuffer, Located } from './buffers.js';
+import { isBufferStateError, type CommBuffer, type Located } from './buffers.js';
 import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
@@ -227,7 +236,9 @@ export class Communicator implements LinkOwner, Endpoint {
     // Sequence numbers in call order, so that every rank numbers the group's calls alike.
     const seqs = group.entries.map((entry) => this.assignSeq(entry.plan));
     const ran = this.enqueue(async () => {
-      const outcomes = await Promise.allSettled(group.entries.map((entry, i) => this.execute(entry.plan, seqs[i]!)));
+      // Every call's buffers are checked before any of them sends.
+      await this.verify(group.entries.map((entry) => entry.plan));
+      const outcomes = await Promise.allSettled(group.entries.map((entry, i) => this.execute(entry.plan, seqs[i]!, false)));
       outcomes.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled') group.entries[i]!.resolve();
         else group.entries[i]!.reject(outcome.reason);
@@ -296,6 +307,11 @@ export class Communicator implements LinkOwner, Endpoint {
     if (this.health.fail(error)) void this.notifyAll({ type: 'error', code: error.code, message: error.message });
   }
 
+  /** A call failed here first: poison, and tell the peers (see the top of this file). */
+  private reportLocalFailure(error: WebcclError): void {
+    if (this.health.fail(error)) void this.notifyAll({ type: 'failed', code: error.code, message: error.message });
+  }
+
   onControl(fromTransportRank: number, notice: ControlNotice): void {
     const peer = this.members.indexOf(fromTransportRank);
     if (peer < 0) return;
@@ -305,6 +321,9 @@ export class Communicator implements LinkOwner, Endpoint {
         break;
       case 'error':
         this.health.fail(new WebcclError(notice.code, `${this.name}: rank ${peer} reported: ${notice.message.replace(/^\w+: /, '')}`));
+        break;
+      case 'failed':
+        this.health.fail(remoteError(`${this.name}: rank ${peer} failed: ${notice.message}`));
         break;
       case 'bye':
         this.departed.add(peer);
@@ -342,6 +361,9 @@ export class Communicator implements LinkOwner, Endpoint {
       this.health.check();
       plan = build();
     } catch (error) {
+      // A buffer in a bad state fails the call on every rank when its turn comes (in a group,
+      // before the group's turn: the group then fails with it).
+      if (isBufferStateError(error)) return this.enqueue(async () => this.failHere(error));
       if (this.group && error instanceof WebcclError && error.code === 'InvalidArgument') {
         this.group.invalid ??= error;
         return handledRejection(error);
@@ -370,7 +392,22 @@ export class Communicator implements LinkOwner, Endpoint {
     return run;
   }
 
-  private async execute(plan: CallPlan, seq: number): Promise<void> {
+  private failHere(error: WebcclError): never {
+    this.reportLocalFailure(error);
+    throw error;
+  }
+
+  /** Checks the state of the calls' buffers before any of them sends (a failure is reported). */
+  private async verify(plans: readonly CallPlan[]): Promise<void> {
+    try {
+      for (const plan of plans) await plan.space.verify(plan.buffers);
+    } catch (error) {
+      this.failHere(asWebcclError(error, 'InternalError', `${this.name}: checking the buffers of a call`));
+    }
+  }
+
+  private async execute(plan: CallPlan, seq: number, verify = true): Promise<void> {
+    if (verify) await this.verify([plan]);
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
     const memory = plan.space.bind(plan.dtype, plan.op, this.size);
@@ -381,9 +418,11 @@ export class Communicator implements LinkOwner, Endpoint {
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       const checked = plan.p2p !== undefined || plan.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
+      await memory.finish();
     } catch (error) {
       const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
-      this.health.fail(failure);
+      // Only a failure nobody reported yet (this rank's own) is news to the peers.
+      this.reportLocalFailure(failure);
       throw this.health.error ?? failure;
     }
     if (traced) this.log.trace(`${this.name}: ${traced} done`);

@@ -4,11 +4,17 @@ import type { Region } from '../collectives/context.js';
 import { finishAverage, premultiply, reduceAccumulate } from '../cpu/reduce.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
-import type { Located } from './buffers.js';
+import { bufferStateError, DETACHED, isDetached, type Located } from './buffers.js';
 import type { CallMemory, MemorySpace, Scratch } from './memory.js';
 
 export class CpuRegion implements Region {
-  constructor(readonly bytes: Uint8Array, readonly length: number) {}
+  /** `what` names the argument the bytes belong to (for a buffer detached during the call). */
+  constructor(readonly bytes: Uint8Array, readonly length: number, readonly what = 'scratch memory') {}
+}
+
+/** A caller's array may be transferred while a call runs: fail clearly, never on a TypeError. */
+function checkAttached(bytes: Uint8Array, what: string): void {
+  if (isDetached(bytes.buffer)) throw bufferStateError(what, DETACHED, true);
 }
 
 function asCpu(region: Region): CpuRegion {
@@ -23,14 +29,21 @@ export class CpuMemorySpace implements MemorySpace {
     // Host arrays have no constraints beyond the size and type checks every call makes.
   }
 
+  async verify(buffers: readonly Located[]): Promise<void> {
+    for (const located of buffers) {
+      if (located.kind === 'cpu' && isDetached(located.bytes.buffer)) throw bufferStateError(located.what, DETACHED);
+    }
+  }
+
   startAlignment(): number {
     return 1;
   }
 
   region(located: Located, dtype: DataType, first: number, count: number): Region {
     if (located.kind !== 'cpu') throw internalError('host memory was given a GPU buffer');
+    checkAttached(located.bytes, located.what);
     const size = elementBytes(dtype);
-    return new CpuRegion(located.bytes.subarray(first * size, (first + count) * size), count);
+    return new CpuRegion(located.bytes.subarray(first * size, (first + count) * size), count, located.what);
   }
 
   scratch(dtype: DataType, count: number): Scratch {
@@ -55,7 +68,8 @@ class CpuCallMemory implements CallMemory {
   }
 
   private view(region: Region, at: number, count: number): Uint8Array {
-    const { bytes, length } = asCpu(region);
+    const { bytes, length, what } = asCpu(region);
+    checkAttached(bytes, what);
     if (at < 0 || at + count > length) throw internalError(`elements [${at}, ${at + count}) are outside a region of ${length}`);
     return bytes.subarray(at * this.size, (at + count) * this.size);
   }
@@ -99,5 +113,9 @@ class CpuCallMemory implements CallMemory {
     if (this.op === undefined || typeof this.op === 'string') return;
     const view = this.view(target, at, count);
     premultiply(view, view, count, this.dtype, this.op.premulSum);
+  }
+
+  async finish(): Promise<void> {
+    // Host work is done when its method returns.
   }
 }

@@ -4,23 +4,30 @@
 // come from a pool too. Pools grow to what a call's pipelines hold at once and are then reused,
 // never re-created per chunk.
 //
+// No GPU work whose result may be sent goes unchecked: the caller's buffers are probed before
+// a call sends anything (verify), and every submission runs in an error scope (lib/gpu/
+// error-scope.ts). Writes and copies are not waited for one by one; their scopes are awaited
+// before the next read (whose bytes may be sent) and before the call resolves.
+//
 // WebGPU copies move whole 4-byte words, so a region must start on a word: 16-bit elements
 // come in pairs (block-structured calls need even per-rank counts), and an odd 16-bit tail is
 // written by read-modify-write of its last word, whose other half is left as it was.
 import type { Region } from '../collectives/context.js';
 import { MAX_INPUTS } from '../cpu/reduction.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
-import { internalError, invalidArgument } from '../errors.js';
+import { internalError, invalidArgument, systemError } from '../errors.js';
 import { GpuContext } from '../gpu/context.js';
+import { captureErrors, gpuErrorSummary } from '../gpu/error-scope.js';
 import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from '../gpu/reduce.js';
 import type { GpuRegion } from '../gpu/region.js';
 import { readRegion, writeRegion } from '../gpu/transfer.js';
-import type { Located } from './buffers.js';
+import { bufferStateError, type Located } from './buffers.js';
 import type { CallMemory, MemorySpace, Scratch } from './memory.js';
 
 /** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
 const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
+const EMPTY = new Uint8Array(0);
 /** Sources one accumulate dispatch reads besides its destination. */
 const MAX_ACCUMULATE_SOURCES = MAX_INPUTS - 1;
 
@@ -84,6 +91,10 @@ export class GpuMemorySpace implements MemorySpace {
   /** Received bytes on their way into a kernel. */
   readonly upload: BufferPool;
   readonly scratchPool: BufferPool;
+  /** The destination of verify's empty probe copies. */
+  private probeTarget: GPUBuffer | undefined;
+  /** Caller's buffers verify found to be of this device (that never changes). */
+  private readonly owned = new WeakSet<GPUBuffer>();
 
   constructor(readonly device: GPUDevice) {
     this.context = GpuContext.for(device);
@@ -112,6 +123,60 @@ export class GpuMemorySpace implements MemorySpace {
     }
   }
 
+  /**
+   * WebGPU has no way to ask a GPUBuffer whether it was destroyed or which device made it
+   * (Dawn's size, usage and mapState stay as they were after destroy()), so buffers are probed:
+   * recording a copy from a buffer of another device fails (checked once per buffer: a buffer
+   * never changes device), and an empty queue.writeBuffer to a destroyed one fails. All of a
+   * call's buffers share one scope; only when it caught something is each probed alone, to
+   * name the argument. Cost: a wait for the scope (~10-40 us on lavapipe), not for the GPU.
+   */
+  async verify(buffers: readonly Located[]): Promise<void> {
+    const unique = new Map<GPUBuffer, Located>();
+    for (const located of buffers) if (located.kind === 'gpu' && !unique.has(located.buffer)) unique.set(located.buffer, located);
+    if (unique.size === 0) return;
+    for (const [buffer, located] of unique) {
+      if (buffer.mapState !== 'unmapped') throw bufferStateError(located.what, `the GPUBuffer is ${buffer.mapState === 'mapped' ? 'mapped' : 'being mapped'} (unmap it first)`);
+    }
+    const strangers = [...unique].filter(([buffer]) => !this.owned.has(buffer));
+    const [foreign, refused] = await Promise.all([
+      Promise.all(strangers.map(([buffer]) => this.recordProbe(buffer))),
+      this.writeProbe([...unique.keys()]),
+    ]);
+    const index = foreign.findIndex((error) => error !== null);
+    if (index >= 0) {
+      throw bufferStateError(strangers[index]![1].what, `the GPUBuffer belongs to another GPUDevice than the communicator's (${gpuErrorSummary(foreign[index]!)})`);
+    }
+    for (const [buffer] of strangers) this.owned.add(buffer);
+    if (!refused) return;
+    for (const [buffer, located] of unique) {
+      const error = await this.writeProbe([buffer]);
+      if (error) {
+        const problem = /destroy/i.test(error.message) ? 'the GPUBuffer was destroyed' : `the GPU refused the GPUBuffer (${gpuErrorSummary(error)})`;
+        throw bufferStateError(located.what, problem);
+      }
+    }
+    throw bufferStateError(buffers.map((located) => located.what).join(', '), `the GPU refused a buffer (${gpuErrorSummary(refused)})`);
+  }
+
+  /** Fails if `buffer` cannot be used with this device at all. */
+  private recordProbe(buffer: GPUBuffer): Promise<GPUError | null> {
+    this.probeTarget ??= this.device.createBuffer({ size: 4, usage: GPUBufferUsage.COPY_DST, label: 'webccl probe' });
+    const target = this.probeTarget;
+    return captureErrors(this.device, () => {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, target, 0, 0);
+      encoder.finish();
+    });
+  }
+
+  /** Fails if one of the buffers (of this device) was destroyed: writing nothing still checks. */
+  private writeProbe(buffers: readonly GPUBuffer[]): Promise<GPUError | null> {
+    return captureErrors(this.device, () => {
+      for (const buffer of buffers) this.device.queue.writeBuffer(buffer, 0, EMPTY);
+    });
+  }
+
   region(located: Located, dtype: DataType, first: number, count: number): Region {
     if (located.kind !== 'gpu') throw internalError('GPU memory was given host memory');
     return new GpuSpan(located.buffer, located.byteOffset + first * elementBytes(dtype), count);
@@ -130,6 +195,8 @@ export class GpuMemorySpace implements MemorySpace {
     this.readback.destroy();
     this.upload.destroy();
     this.scratchPool.destroy();
+    this.probeTarget?.destroy();
+    this.probeTarget = undefined;
   }
 }
 
@@ -137,6 +204,8 @@ class GpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: ReduceOp;
+  /** Error scopes of writes and copies not yet awaited (see the top of this file). */
+  private unchecked: Promise<void>[] = [];
 
   constructor(private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
     this.size = elementBytes(dtype);
@@ -151,15 +220,41 @@ class GpuCallMemory implements CallMemory {
     return place;
   }
 
+  /** Submits `action`'s work now; its error scopes are checked by the next read or finish. */
+  private unawaited(what: string, action: () => void): void {
+    const check = captureErrors(this.space.device, action).then((error) => {
+      if (error) throw systemError(`GPU rejected a ${what}: ${gpuErrorSummary(error)}`);
+    });
+    check.catch(() => undefined); // reported where it is awaited
+    this.unchecked.push(check);
+  }
+
+  private async checkEarlier(): Promise<void> {
+    if (this.unchecked.length === 0) return;
+    const pending = this.unchecked;
+    this.unchecked = [];
+    await Promise.all(pending);
+  }
+
+  private writeChecked(place: GpuRegion, bytes: Uint8Array): void {
+    this.unawaited('write', () => writeRegion(this.space.device, place, bytes));
+  }
+
   async read(source: Region, at: number, count: number): Promise<Uint8Array> {
     const bytes = count * this.size;
     if (bytes === 0) return new Uint8Array(0);
     const staging = this.space.readback.acquire(bytes);
     try {
-      return await readRegion(this.space.device, this.place(source, at, count), bytes, staging);
+      // The bytes read may be sent: every earlier write and copy must have been accepted too.
+      const [data] = await Promise.all([readRegion(this.space.device, this.place(source, at, count), bytes, staging), this.checkEarlier()]);
+      return data;
     } finally {
       this.space.readback.release(staging);
     }
+  }
+
+  finish(): Promise<void> {
+    return this.checkEarlier();
   }
 
   /** GPU memory cannot be sent from: bytes to send are a staged copy. */
@@ -172,13 +267,13 @@ class GpuCallMemory implements CallMemory {
     if (count === 0) return;
     const place = this.place(target, at, count);
     const whole = bytes.byteLength - (bytes.byteLength % 4);
-    if (whole > 0) writeRegion(this.space.device, place, bytes.subarray(0, whole));
+    if (whole > 0) this.writeChecked(place, bytes.subarray(0, whole));
     if (whole < bytes.byteLength) {
       // An odd 16-bit tail: keep the other half of its word, which is not ours.
       const tail = { buffer: place.buffer, byteOffset: place.byteOffset + whole };
       const word = await this.read(new GpuSpan(tail.buffer, tail.byteOffset, 4 / this.size), 0, 4 / this.size);
       word.set(bytes.subarray(whole));
-      writeRegion(this.space.device, tail, word);
+      this.writeChecked(tail, word);
     }
   }
 
@@ -189,7 +284,7 @@ class GpuCallMemory implements CallMemory {
     const staging = this.space.upload.acquire(bytes.byteLength);
     try {
       const padded = bytes.byteLength % 4 === 0 ? bytes : copyPadded(bytes);
-      writeRegion(this.space.device, { buffer: staging, byteOffset: 0 }, padded);
+      this.writeChecked({ buffer: staging, byteOffset: 0 }, padded);
       await this.space.context.run((encoder) => encodeReduceAccumulate(
         this.space.context, encoder, dst, [{ buffer: staging, byteOffset: 0 }], count, this.dtype, this.combineOp,
       ));
@@ -216,7 +311,7 @@ class GpuCallMemory implements CallMemory {
     }
     let sources = payloads;
     if (overwrite && payloads.length > 0) {
-      if (bytes % 4 === 0) writeRegion(this.space.device, dst, payloads[0]!);
+      if (bytes % 4 === 0) this.writeChecked(dst, payloads[0]!);
       else await this.write(target, at, payloads[0]!); // an odd 16-bit tail: read-modify-write
       sources = payloads.slice(1);
     }
@@ -228,7 +323,7 @@ class GpuCallMemory implements CallMemory {
     try {
       const places = sources.map((payload, i) => {
         const place = { buffer: staging!, byteOffset: i * stride };
-        writeRegion(this.space.device, place, payload.byteLength % 4 === 0 ? payload : copyPadded(payload));
+        this.writeChecked(place, payload.byteLength % 4 === 0 ? payload : copyPadded(payload));
         return place;
       });
       const perDispatch = this.size === 4 ? MAX_ACCUMULATE_SOURCES : 1;
@@ -264,19 +359,20 @@ class GpuCallMemory implements CallMemory {
     const from = this.place(source, sourceAt, count);
     const whole = count * this.size - ((count * this.size) % 4);
     if (whole > 0) {
-      const encoder = this.space.device.createCommandEncoder();
       const overlapping = to.buffer === from.buffer && to.byteOffset < from.byteOffset + whole && from.byteOffset < to.byteOffset + whole;
-      if (overlapping) {
-        // WebGPU refuses overlapping copies within one buffer: go through scratch.
-        const bounce = this.space.scratchPool.acquire(whole);
-        encoder.copyBufferToBuffer(from.buffer, from.byteOffset, bounce, 0, whole);
-        encoder.copyBufferToBuffer(bounce, 0, to.buffer, to.byteOffset, whole);
+      // WebGPU refuses overlapping copies within one buffer: those go through scratch.
+      const bounce = overlapping ? this.space.scratchPool.acquire(whole) : undefined;
+      this.unawaited('copy', () => {
+        const encoder = this.space.device.createCommandEncoder();
+        if (bounce) {
+          encoder.copyBufferToBuffer(from.buffer, from.byteOffset, bounce, 0, whole);
+          encoder.copyBufferToBuffer(bounce, 0, to.buffer, to.byteOffset, whole);
+        } else {
+          encoder.copyBufferToBuffer(from.buffer, from.byteOffset, to.buffer, to.byteOffset, whole);
+        }
         this.space.device.queue.submit([encoder.finish()]);
-        this.space.scratchPool.release(bounce); // later users are ordered after this submit
-      } else {
-        encoder.copyBufferToBuffer(from.buffer, from.byteOffset, to.buffer, to.byteOffset, whole);
-        this.space.device.queue.submit([encoder.finish()]);
-      }
+      });
+      if (bounce) this.space.scratchPool.release(bounce); // later users are ordered after this submit
     }
     if (whole < count * this.size) {
       const last = count - 1;

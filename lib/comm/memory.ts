@@ -11,6 +11,11 @@ export interface CallMemory extends Memory {
   copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void>;
   /** premulSum: multiplies this rank's own input by the scalar before anything combines it. */
   premultiply(target: Region, at: number, count: number): Promise<void>;
+  /**
+   * Resolves once every piece of work the call left unchecked (GPU writes and copies nobody
+   * waited for) is known to have been accepted; rejects otherwise. Awaited before a call resolves.
+   */
+  finish(): Promise<void>;
 }
 
 /** Working memory borrowed for one call. */
@@ -23,6 +28,11 @@ export interface MemorySpace {
   readonly kind: Located['kind'];
   /** Checks, before anything is sent, that `count` elements of the buffer are usable here. */
   check(what: string, located: Located, dtype: DataType, count: number): void;
+  /**
+   * Checks, when the call's turn comes and before anything is sent, that the buffers are still
+   * usable (not detached, destroyed or of another device); rejects with a buffer state error.
+   */
+  verify(buffers: readonly Located[]): Promise<void>;
   /** Sub-regions (blocks of allGather and the like) must start on a multiple of this many elements. */
   startAlignment(dtype: DataType): number;
   /** Elements [first, first + count) of a located buffer of this space's kind. */

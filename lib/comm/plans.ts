@@ -43,6 +43,8 @@ export interface CallPlan {
   /** Point-to-point calls: the peer, and which way the data goes (they use their own sequence). */
   readonly p2p?: { readonly peer: number; readonly direction: 'send' | 'recv' };
   readonly space: MemorySpace;
+  /** The caller's buffers, whose state (space.verify) is checked when the call's turn comes. */
+  readonly buffers: readonly Located[];
   readonly dtype: DataType;
   readonly op: ReduceOp | undefined;
   /**
@@ -86,6 +88,11 @@ function checkBlocks(what: string, space: MemorySpace, dtype: DataType, blockCou
   }
 }
 
+/** The located buffers of the operands a call was given (some are optional by rank). */
+function buffersOf(...operands: (Operand | undefined)[]): Located[] {
+  return operands.flatMap((o) => (o ? [o.located] : []));
+}
+
 /** The common head of every call: its name in messages and its count and dtype checked. */
 function head(env: PlanEnv, call: string, count: unknown, dtype: unknown): string {
   const what = `${call} on ${env.name}`;
@@ -125,7 +132,7 @@ export function planAllReduce(
   const schedule = selectAllReduceAlgorithm(count * elementBytes(dtype), env.size, env.config, options?.algorithm);
   const algorithm = { direct: directAllReduce, tree: treeAllReduce, ring: ringAllReduce }[schedule];
   return {
-    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, dtype, op, hearsFromEveryRank: schedule === 'direct',
+    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op, hearsFromEveryRank: schedule === 'direct',
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
@@ -146,7 +153,7 @@ export function planBroadcast(
   const copyInput = input !== undefined && copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, count, dtype, options);
   return {
-    signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, dtype, op: undefined,
+    signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyInput) await memory.copy(work, 0, input!.region(0, count), 0, count);
@@ -167,7 +174,7 @@ export function planReduce(
   const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, count, dtype, options);
   return {
-    signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, dtype, op,
+    signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
       const scratch = output ? undefined : input.space.scratch(dtype, count);
       try {
@@ -193,7 +200,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   const own = env.rank * sendCount;
   const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
   return {
-    signature: signature('allGather', sendCount, dtype), schedule: 'ring', space, dtype, op: undefined,
+    signature: signature('allGather', sendCount, dtype), schedule: 'ring', space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, total);
       if (copyInput) await memory.copy(work, own, input.region(0, sendCount), 0, sendCount);
@@ -212,7 +219,7 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
   return {
-    signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule: 'ring', space, dtype, op,
+    signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule: 'ring', space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
       // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
       const scratch = space.scratch(dtype, total);
@@ -238,7 +245,7 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
   const shared = overlaps(input.located, 0, total, output.located, 0, total, dtype);
   const own = env.rank * count;
   return {
-    signature: signature('allToAll', count, dtype), schedule: 'pairwise', space, dtype, op: undefined,
+    signature: signature('allToAll', count, dtype), schedule: 'pairwise', space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       // Blocks still to be sent must not be overwritten by blocks received: work from a copy.
       const scratch = shared ? space.scratch(dtype, total) : undefined;
@@ -263,7 +270,7 @@ export function planSend(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
   return {
-    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'send' }, space: data.space, dtype, op: undefined,
+    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'send' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
     run: (ctx) => sendTo(ctx, data.region(0, count), peer),
   };
 }
@@ -274,14 +281,14 @@ export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
   return {
     // Both ends of a transfer carry the sender's signature, so that they can be compared.
-    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'recv' }, space: data.space, dtype, op: undefined,
+    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'recv' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
     run: (ctx) => recvFrom(ctx, data.region(0, count), peer),
   };
 }
 
 export function planBarrier(space: MemorySpace): CallPlan {
   return {
-    signature: signature('barrier', 0), schedule: 'dissemination', space, dtype: 'uint32', op: undefined,
+    signature: signature('barrier', 0), schedule: 'dissemination', space, buffers: [], dtype: 'uint32', op: undefined,
     run: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size),
   };
 }

@@ -10,6 +10,8 @@ import { signature } from './signature.js';
 export type ControlNotice =
   | { readonly type: 'abort' }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
+  /** A call failed on the sender itself (a bad buffer, a GPU error): its peers fail it too. */
+  | { readonly type: 'failed'; readonly code: ErrorCode; readonly message: string }
   /** The sender destroyed the communicator cleanly: its going away later is not a failure. */
   | { readonly type: 'bye' };
 
@@ -75,7 +77,7 @@ export class SharedTransport {
 function decodeNotice(payload: Uint8Array): ControlNotice | undefined {
   try {
     const notice = JSON.parse(new TextDecoder().decode(payload)) as ControlNotice;
-    return ['abort', 'error', 'bye'].includes(notice.type) ? notice : undefined;
+    return ['abort', 'error', 'failed', 'bye'].includes(notice.type) ? notice : undefined;
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@
 // own the device, and one GpuContext is shared by everything that uses the same device.
 import { internalError, systemError } from '../errors.js';
 import { BindGroupCache } from './bind-group-cache.js';
+import { captureErrors, gpuErrorSummary } from './error-scope.js';
 import { adapterName, isSoftwareAdapter } from './device.js';
 import { bindRegion, type Binding, type GpuRegion } from './region.js';
 import { UniformCache } from './uniform-cache.js';
@@ -147,16 +148,13 @@ export class GpuContext {
    * finish: for work that later queue operations (a mapAsync, another submit) are ordered after.
    */
   async submit(record: (encoder: GPUCommandEncoder) => void, waitForCompletion = false): Promise<void> {
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
-    const encoder = this.device.createCommandEncoder();
-    record(encoder);
-    this.device.queue.submit([encoder.finish()]);
+    const accepted = captureErrors(this.device, () => {
+      const encoder = this.device.createCommandEncoder();
+      record(encoder);
+      this.device.queue.submit([encoder.finish()]);
+    });
     // The scopes and the completion are awaited together: one wait, not a pop and then a wait.
-    const [validation, memory] = await Promise.all([
-      this.device.popErrorScope(), this.device.popErrorScope(), waitForCompletion ? this.device.queue.onSubmittedWorkDone() : undefined,
-    ]);
-    const error = validation ?? memory;
-    if (error) throw systemError(`GPU rejected the work: ${error.message}`);
+    const [error] = await Promise.all([accepted, waitForCompletion ? this.device.queue.onSubmittedWorkDone() : undefined]);
+    if (error) throw systemError(`GPU rejected the work: ${gpuErrorSummary(error)}`);
   }
 }

@@ -1,6 +1,7 @@
 // Moving bytes between GPU regions and host memory. queue.writeBuffer and a mapped read-back
 // copy are the only two ways WebGPU offers; both need 4-byte-aligned offsets and sizes.
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, systemError } from '../errors.js';
+import { captureErrors, gpuErrorSummary } from './error-scope.js';
 import { checkRegion, type GpuRegion } from './region.js';
 
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
@@ -25,12 +26,20 @@ export async function readRegion(device: GPUDevice, r: GpuRegion, byteLength: nu
   if (byteLength === 0) return out;
   const buffer = staging ?? device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   if (buffer.size < size) throw invalidArgument(`read: staging buffer of ${buffer.size} bytes is smaller than ${size}`);
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(r.buffer, r.byteOffset, buffer, 0, size);
-  device.queue.submit([encoder.finish()]);
-  await buffer.mapAsync(GPUMapMode.READ, 0, size);
-  out.set(new Uint8Array(buffer.getMappedRange(0, size), 0, byteLength));
-  buffer.unmap();
-  if (!staging) buffer.destroy();
+  // The copy runs in an error scope: a refused copy (the region's buffer destroyed, or of
+  // another device) would leave the staging buffer with whatever it held before.
+  const copied = captureErrors(device, () => {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(r.buffer, r.byteOffset, buffer, 0, size);
+    device.queue.submit([encoder.finish()]);
+  });
+  try {
+    const [error] = await Promise.all([copied, buffer.mapAsync(GPUMapMode.READ, 0, size)]);
+    if (error) throw systemError(`read: GPU rejected the copy: ${gpuErrorSummary(error)}`);
+    out.set(new Uint8Array(buffer.getMappedRange(0, size), 0, byteLength));
+  } finally {
+    if (buffer.mapState === 'mapped') buffer.unmap();
+    if (!staging) buffer.destroy();
+  }
   return out;
 }
