@@ -38,7 +38,8 @@ struct Params {
   first_scaled: u32,  // 1: multiply input 0 by the scalar
   divisor: u32,       // 1: no final division
   inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
-  offsets: array<vec4u, 2>, // unit offset of input j within the binding it is read through (word 8, after padding)
+  opaque_zero: u32,   // always 0, but unknown to the compiler: see rounded_product
+  offsets: array<vec4u, 2>, // unit offset of input j within the binding it is read through (word 8)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -80,6 +81,18 @@ fn is_nan(value: Acc) -> bool {
   return IS_FLOAT && (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// x * scalar rounded to an Acc before anything uses it, so that `acc + rounded_product(..)`
+// is two roundings on every adapter, as on the CPU. WGSL has no way to forbid contraction:
+// Vulkan drivers may fuse a multiply that feeds an add into one FMA (NVIDIA's does, which made
+// premulSum differ from the CPU by 1 ulp), and WGSL's fma() may itself be unfused, so neither
+// spelling is portable. The product's bits are xor-ed with a uniform the compiler cannot know
+// (it is 0 at run time): the add's operand is then an integer result, not a multiply, and a
+// bitcast round trip with a run-time operand cannot be folded away, so no compiler can fuse it.
+// Two integer operations per product; only the premulSum paths pay them.
+fn rounded_product(x: Acc, scalar: Acc) -> Acc {
+  return bitcast<Acc>(bitcast<u32>(x * scalar) ^ params.opaque_zero);
+}
+
 // min and max propagate NaN; among equal values (+0 and -0) the earlier operand wins.
 fn combine(a: Acc, x: Acc) -> Acc {
   switch OP {
@@ -87,7 +100,7 @@ fn combine(a: Acc, x: Acc) -> Acc {
     case OP_PROD: { return a * x; }
     case OP_MIN: { return select(x, a, a <= x || is_nan(a)); }
     case OP_MAX: { return select(x, a, a >= x || is_nan(a)); }
-    default: { return a + bitcast<Acc>(params.scalar) * x; }
+    default: { return a + rounded_product(x, bitcast<Acc>(params.scalar)); }
   }
 }
 
@@ -102,7 +115,8 @@ fn first_lanes(word: u32) -> array<Acc, LANES> {
   var acc: array<Acc, LANES>;
   for (var lane = 0u; lane < LANES; lane++) {
     acc[lane] = widen(word, lane);
-    if (params.first_scaled != 0u) { acc[lane] = acc[lane] * bitcast<Acc>(params.scalar); }
+    // Rounded on its own too: n-ary premulSum adds this product to the next one.
+    if (params.first_scaled != 0u) { acc[lane] = rounded_product(acc[lane], bitcast<Acc>(params.scalar)); }
   }
   return acc;
 }

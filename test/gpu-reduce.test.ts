@@ -12,7 +12,7 @@ import {
 } from '../lib/gpu/reduce.js';
 import type { KernelOptions } from '../lib/gpu/options.js';
 import { region } from '../lib/gpu/region.js';
-import { assertSameElements, ctx, device, Mirrored, randomBytes, scalarFor } from './helpers/gpu.js';
+import { assertSameElements, ctx, device, Mirrored, randomBytes, randomWords, scalarFor } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
 const DTYPES: readonly DataType[] = ['float32', 'float16', 'bfloat16', 'int32', 'uint32'];
@@ -118,6 +118,124 @@ test('scale operations: premultiply and finishAverage, every dtype, odd counts a
       src.destroy();
       dst.destroy();
     }
+  }
+});
+
+// ---- premulSum on adapters whose compilers contract a*b+c into an FMA (NVIDIA's do) ----
+
+const PREMUL_SCALAR = Math.fround(0.3);
+
+/** round_f32(a*b + c) with one rounding, or undefined where this test cannot get it exactly. */
+function fusedOrUndefined(a: number, b: number, c: number): number | undefined {
+  const product = a * b; // exact: two 24-bit significands fit in f64's 53
+  const sum = product + c;
+  // TwoSum's error term: 0 when the f64 sum is exact, so a single fround is the fused result
+  // (no double rounding). Inputs whose sum is not exact in f64 are skipped.
+  const back = sum - product;
+  return (product - (sum - back)) + (c - back) === 0 ? Math.fround(sum) : undefined;
+}
+
+const unfused = (a: number, b: number, c: number): number => Math.fround(Math.fround(a * b) + c);
+
+/** f32 values near 1 whose exponents are close, so that the f64 sums above stay exact. */
+function nearOne(count: number, seed: number): Float32Array {
+  return Float32Array.from(randomWords(count, seed), (w) => (w & 1 ? -1 : 1) * (1 + (w >>> 9) / 2 ** 23) * 2 ** (((w >>> 1) & 3) - 2));
+}
+
+/**
+ * Accumulate inputs (dst c, source x) and n-ary inputs (x0, x1) for which a fused multiply-add
+ * in any position gives different f32 bits from the two roundings premulSum specifies.
+ */
+function discriminatingInputs(count: number): { c: Float32Array; x: Float32Array; x0: Float32Array; x1: Float32Array } {
+  const s = PREMUL_SCALAR;
+  const pick = (keep: (a: number, b: number) => boolean, seed: number): [Float32Array, Float32Array] => {
+    const a = new Float32Array(count);
+    const b = new Float32Array(count);
+    const candidates = nearOne(64 * count, seed);
+    let n = 0;
+    for (let i = 0; i + 1 < candidates.length && n < count; i += 2) {
+      if (keep(candidates[i]!, candidates[i + 1]!)) { a[n] = candidates[i]!; b[n] = candidates[i + 1]!; n++; }
+    }
+    assert.is(n, count, 'enough discriminating inputs');
+    return [a, b];
+  };
+  const differs = (fused: number | undefined, plain: number) => fused !== undefined && fused !== plain;
+  const [c, x] = pick((c, x) => differs(fusedOrUndefined(x, s, c), unfused(x, s, c)), 11);
+  const [x0, x1] = pick((x0, x1) => {
+    const plain = Math.fround(Math.fround(x0 * s) + Math.fround(x1 * s));
+    return differs(fusedOrUndefined(x1, s, Math.fround(x0 * s)), plain) && differs(fusedOrUndefined(x0, s, Math.fround(x1 * s)), plain);
+  }, 12);
+  return { c, x, x0, x1 };
+}
+
+const bytesOf = (values: Float32Array) => new Uint8Array(values.buffer.slice(0));
+
+test('fusedOrUndefined: one rounding where double rounding through f64 would differ, or no answer', () => {
+  // 1 + 2^-24 is a tie in f32; with 2^-60 above it the exact sum rounds up, but rounding
+  // first to f64 drops the 2^-60 and the tie then rounds to even (down): the helper must not
+  // answer there.
+  assert.is(fusedOrUndefined(1, 1 + 2 ** -24, 2 ** -60), undefined);
+  // (1 + 2^-12)^2 - 1 = 2^-11 + 2^-24 exactly, an f32; rounding the product first loses 2^-24.
+  const a = 1 + 2 ** -12;
+  assert.is(fusedOrUndefined(a, a, -1), 2 ** -11 + 2 ** -24);
+  assert.is(unfused(a, a, -1), 2 ** -11);
+  assert.is(fusedOrUndefined(3, 5, 7), 22);
+});
+
+test('premulSum: each product is rounded to f32 before it is added, on every adapter (no FMA contraction)', async () => {
+  // Every element is chosen so that a fused multiply-add gives other bits: a contracting
+  // compiler fails this test on every element unless the kernel stops it.
+  const count = 263; // vec4 body and scalar edges
+  const { c, x, x0, x1 } = discriminatingInputs(count);
+  const op = premulSum(PREMUL_SCALAR);
+  const dst = new Mirrored(bytesOf(c));
+  const src = new Mirrored(bytesOf(x));
+  await gpuReduceAccumulate(ctx, dst.region(0), [src.region(0)], count, 'float32', op);
+  reduceAccumulate(dst.view(0), [src.view(0)], count, 'float32', op);
+  assert.equal(new Float32Array(dst.host.buffer, 0, count), Float32Array.from(c, (ci, i) => unfused(x[i]!, PREMUL_SCALAR, ci)), 'the CPU oracle rounds twice');
+  assertSameElements(await dst.readBack(), dst.host, 'float32', 'accumulate premulSum');
+  const a = new Mirrored(bytesOf(x0));
+  const b = new Mirrored(bytesOf(x1));
+  const out = new Mirrored(new Uint8Array(4 * count));
+  await gpuReduceNary(ctx, out.region(0), [a.region(0), b.region(0)], count, 'float32', op);
+  reduceNary(out.view(0), [a.view(0), b.view(0)], count, 'float32', op);
+  assertSameElements(await out.readBack(), out.host, 'float32', 'n-ary premulSum');
+  for (const m of [dst, src, a, b, out]) m.destroy();
+});
+
+test('premulSum: the products pass through the kernel\'s run-time rounding barrier (Params.opaque_zero)', async () => {
+  // With opaque_zero = 1 instead of 0, every product's lowest bit flips before it is added: the
+  // GPU must then give exactly that, which shows the barrier sits on both products and that the
+  // compiler could not fold it (had it been folded, a contracting driver could fuse again).
+  const count = 263;
+  const { c, x, x0, x1 } = discriminatingInputs(count);
+  const word = new Float32Array(1);
+  const bits = new Uint32Array(word.buffer);
+  const flipped = (product: number) => { word[0] = product; bits[0]! ^= 1; return word[0]!; };
+  const s = PREMUL_SCALAR;
+  const dispatch = ctx.dispatch;
+  // params excludes word 0 (the unit count), so Params word 7 (opaque_zero) is index 6.
+  ctx.dispatch = (encoder, variant, params, ...rest) => {
+    const patched = params.slice();
+    if (variant.entryPoint.startsWith('reduce')) patched[6] = 1;
+    dispatch.call(ctx, encoder, variant, patched, ...rest);
+  };
+  try {
+    const op = premulSum(s);
+    const dst = new Mirrored(bytesOf(c));
+    const src = new Mirrored(bytesOf(x));
+    await gpuReduceAccumulate(ctx, dst.region(0), [src.region(0)], count, 'float32', op);
+    const want = Float32Array.from(c, (ci, i) => Math.fround(ci + flipped(Math.fround(x[i]! * s))));
+    assertSameElements(await dst.readBack(), bytesOf(want), 'float32', 'accumulate with the barrier at 1');
+    const a = new Mirrored(bytesOf(x0));
+    const b = new Mirrored(bytesOf(x1));
+    const out = new Mirrored(new Uint8Array(4 * count));
+    await gpuReduceNary(ctx, out.region(0), [a.region(0), b.region(0)], count, 'float32', op);
+    const wantNary = Float32Array.from(x0, (v, i) => Math.fround(flipped(Math.fround(v * s)) + flipped(Math.fround(x1[i]! * s))));
+    assertSameElements(await out.readBack(), bytesOf(wantNary), 'float32', 'n-ary with the barrier at 1');
+    for (const m of [dst, src, a, b, out]) m.destroy();
+  } finally {
+    ctx.dispatch = dispatch;
   }
 });
 

@@ -49,7 +49,11 @@ export function maxInto(acc: Lanes, x: Lanes): void {
   }
 }
 
-/** acc + f32(s * x): the product is rounded to f32 before the sum, as two f32 operations. */
+/**
+ * acc + f32(s * x): the product is rounded to f32 before the sum, as two f32 operations, never
+ * a fused multiply-add. The GPU kernel is made to do the same on drivers that would fuse them
+ * (rounded_product in shaders/reduce.wgsl).
+ */
 export function premulAddFloatInto(acc: Float32Array, x: Float32Array, scalar: number): void {
   for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + Math.fround(scalar * x[i]!);
 }

@@ -13,7 +13,8 @@
 //               premulSum(s) adds s*src (dst is already premultiplied).
 //   n-ary       dst = src0 ⊕ ... ⊕ src_{k-1}: avg is sum / k, premulSum(s) is Σ s*src_i.
 //   premultiply dst = s*src;  finish-average dst = src / n.
-// Floats are computed in f32; integer sum and product wrap (two's complement).
+// Floats are computed in f32, each operation rounded on its own (premulSum's s*x is rounded
+// before it is added: no fused multiply-add anywhere); integer sum and product wrap (two's complement).
 import { isDataType, isFloat, isReduceOp, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 

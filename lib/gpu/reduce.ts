@@ -1,9 +1,10 @@
 // Reductions on the GPU: the accumulate and n-ary forms and the two scale operations, with the
 // semantics of lib/cpu/reduction.ts (the CPU layer is the oracle; results are bit-identical to
 // it on adapters that keep f32 subnormals, and always for integers and for 16-bit floats whose
-// values stay in f32's normal range). prepare* check a call and return its recorder, which
-// collectives record with other work into one submission; encode* and gpu* are its two forms
-// (kernel.ts).
+// values stay in f32's normal range; premulSum's products are rounded before they are added on
+// every adapter, including those whose compilers fuse multiply-add, see reduce.wgsl). prepare*
+// check a call and return its recorder, which collectives record with other work into one
+// submission; encode* and gpu* are its two forms (kernel.ts).
 //
 // Regions are (buffer, byte offset) with offsets a multiple of 4; 16-bit dtypes must therefore
 // start on an even element. The buffer must hold count*elementBytes rounded up to 4 bytes; an
@@ -65,6 +66,13 @@ const STORAGE: Record<DataType, string> = {
 };
 const ACC: Record<DataType, string> = { float32: 'f32', float16: 'f32', bfloat16: 'f32', int32: 'i32', uint32: 'u32' };
 const OP: Record<CombineOp, string> = { sum: 'OP_SUM', prod: 'OP_PROD', min: 'OP_MIN', max: 'OP_MAX', premulSum: 'OP_PREMUL_SUM' };
+
+/**
+ * Params.opaque_zero: xor-ed into every premulSum product, which must therefore be 0. Being a
+ * run-time value, it stops compilers from contracting the product and the following add into
+ * an FMA (shaders/reduce.wgsl, rounded_product).
+ */
+const OPAQUE_ZERO = 0;
 
 /** Words (scalar form) or vec4s (vec4 form) per thread: the fastest measured on lavapipe. */
 const UNITS_PER_THREAD = 4;
@@ -139,10 +147,11 @@ function prepare(
         const unit = span.vec4 ? 4 : 1;
         const [dstOffset, ...inputOffsets] = wordOffsets.map((offset) => (offset + span.start) / unit);
         const elements = Math.min(span.words * lanes, piece.count - span.start * lanes);
-        // Params after word 0 (the unit count, written by dispatch); input offsets start at
-        // word 8, after a word of padding (a vec4 array is 16-byte aligned).
+        // Params after word 0 (the unit count, written by dispatch); word 7 is opaque_zero (0:
+        // what keeps premulSum's products from being fused into its adds, see reduce.wgsl),
+        // input offsets start at word 8 (a vec4 array is 16-byte aligned).
         const params = new Uint32Array(15);
-        params.set([elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits]);
+        params.set([elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, OPAQUE_ZERO]);
         params.set(inputOffsets, 7);
         ctx.dispatch(encoder, span.vec4 ? variants.vec4 : variants.scalar, params, storage, span.words / unit);
       }

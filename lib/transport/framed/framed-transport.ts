@@ -206,6 +206,9 @@ export class FramedTransport implements Transport {
       const segment = payload.subarray(offset, offset + this.limits.maxSegmentBytes);
       const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, segment.byteLength);
       const done = this.whileConnected(peer, channel.write(frameHeader, segment));
+      // A dropped connection fails every segment in flight at once, but only the one awaited
+      // first reports it (the loop below stops there): the others must not go unhandled.
+      done.catch(() => {});
       inFlight.push({ bytes: segment.byteLength, done });
       inFlightBytes += segment.byteLength;
       offset += segment.byteLength;
