@@ -3,7 +3,11 @@
 import { invalidArgument } from './errors.js';
 
 export type LogLevel = 'NONE' | 'WARN' | 'INFO' | 'TRACE';
-export type AlgorithmSetting = 'ring' | 'tree' | 'auto';
+/**
+ * A name from the algorithm registry, or 'auto'. Read here as given (lowercased) and checked
+ * against the registry (lib/collectives/algorithms.ts) by the configuration that adopts it.
+ */
+export type AlgorithmSetting = string;
 /** Which transport getUniqueId's world uses: 'tcp' is Node-to-Node only; websocket works everywhere. */
 export type TransportSetting = 'inproc' | 'websocket' | 'tcp';
 
@@ -34,7 +38,7 @@ export function readSettings(env: Record<string, string | undefined> = environme
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw invalidArgument(`WEBCCL_TIMEOUT_MS=${timeout} is not a positive number of milliseconds`);
   return {
     debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
-    algorithm: pick('WEBCCL_ALGO', env['WEBCCL_ALGO']?.toLowerCase(), ['ring', 'tree', 'auto'], DEFAULTS.algorithm),
+    algorithm: env['WEBCCL_ALGO']?.toLowerCase() || DEFAULTS.algorithm,
     transport: pick('WEBCCL_TRANSPORT', env['WEBCCL_TRANSPORT']?.toLowerCase(), ['inproc', 'websocket', 'tcp'], DEFAULTS.transport),
     timeoutMs,
   };

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSettings } from '../lib/settings.js';
+import { proposeConfig } from '../lib/comm/config.js';
 import { elementBytes, isDataType, isReduceOp, opName, premulSum } from '../lib/dtype.js';
 import { WebcclError, asWebcclError, invalidArgument } from '../lib/errors.js';
 
@@ -19,7 +20,13 @@ test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
 });
 
 test('settings: bad values name the variable', () => {
-  assert.throws(() => readSettings({ WEBCCL_ALGO: 'butterfly' }), /WEBCCL_ALGO=butterfly/);
+  // An algorithm name is checked against the registry by the configuration that adopts it.
+  process.env['WEBCCL_ALGO'] = 'butterfly';
+  try {
+    assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, auto/);
+  } finally {
+    delete process.env['WEBCCL_ALGO'];
+  }
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
   assert.throws(() => readSettings({ WEBCCL_TRANSPORT: 'carrier-pigeon' }), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/);
 });

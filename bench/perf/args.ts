@@ -1,6 +1,7 @@
 // webccl-perf's command line: nccl-tests' flags (short and long spellings, `-b 8`, `-b8`,
 // `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
+import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import type { DataType, SimpleOp } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
 import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
@@ -71,7 +72,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'J', long: ['json', 'output_file'], apply: (o, v) => { o.jsonFile = v; } },
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, ['inproc', 'websocket', 'tcp']); } },
-  { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ['ring', 'tree', 'auto']); } },
+  { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
 ];
 
@@ -92,11 +93,12 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   --transport T         inproc (all ranks in this process), websocket or tcp (Node ranks only)
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
-  --algo A              ring, tree or auto (default WEBCCL_ALGO or auto)
+  --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
 
 export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   const settings = readSettings();
+  checkAlgorithmChoice(`WEBCCL_ALGO=${settings.algorithm}`, settings.algorithm);
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,

@@ -11,6 +11,7 @@
 // part of the call among themselves, so no later call could be trusted to line up. Destroy it
 // and create a new one. Arguments of the wrong shape (type, size, usage) are different: they
 // are rejected before the call is queued, with no effect on any rank.
+import { algorithmNamed } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import {
@@ -212,7 +213,7 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   barrier(): Promise<void> {
-    return this.submit(() => planBarrier(this.cpuSpace));
+    return this.submit(() => planBarrier(this.planEnv(), this.cpuSpace));
   }
 
   // ---- groups ------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ export class Communicator implements LinkOwner, Endpoint {
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
-      const checked = plan.p2p !== undefined || plan.hearsFromEveryRank === true;
+      const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
       await memory.finish();
     } catch (error) {

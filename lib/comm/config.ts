@@ -1,6 +1,7 @@
 // The configuration every rank of a communicator must share (NCCL hung when ranks computed
 // such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
 // init and sends it to every rank; split communicators inherit their parent's.
+import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
@@ -37,8 +38,10 @@ const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negativ
 
 /** What this rank would propose: options, then WEBCCL_* settings, then defaults. */
 export function proposeConfig(options: ConfigOptions): AgreedConfig {
+  const algorithm = options.algorithm ?? readSettings().algorithm;
+  if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   return validateConfig({
-    algorithm: options.algorithm ?? readSettings().algorithm,
+    algorithm,
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
@@ -48,7 +51,7 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
 
 export function validateConfig(config: AgreedConfig): AgreedConfig {
   const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth } = config;
-  if (!['ring', 'tree', 'auto'].includes(algorithm)) throw new Error(`algorithm '${String(algorithm)}' is not ring, tree or auto`);
+  checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(directThresholdBytes) || directThresholdBytes < 0) throw new Error(`direct threshold ${directThresholdBytes} is not a non-negative integer`);

@@ -2,24 +2,13 @@
 // does with its buffers around that schedule (copy the input into place, premultiply, borrow
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
+import { scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
-import { pairwiseAllToAll } from '../collectives/alltoall-pairwise.js';
-import { directAllReduce } from '../collectives/direct-allreduce.js';
-import { disseminationBarrier } from '../collectives/barrier-dissemination.js';
-import { recvFrom, sendTo } from '../collectives/point-to-point.js';
-import { ringAllGather } from '../collectives/ring-allgather.js';
-import { ringAllReduce } from '../collectives/ring-allreduce.js';
-import { ringBroadcast } from '../collectives/ring-broadcast.js';
-import { ringReduce } from '../collectives/ring-reduce.js';
-import { ringReduceScatter } from '../collectives/ring-reducescatter.js';
-import { treeAllReduce } from '../collectives/tree-allreduce.js';
-import { treeBroadcast } from '../collectives/tree-broadcast.js';
-import { treeReduce } from '../collectives/tree-reduce.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
-import { selectAlgorithm, selectAllReduceAlgorithm } from '../tune/select.js';
+import { selectAlgorithm } from '../tune/select.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from './buffers.js';
 import type { AgreedConfig } from './config.js';
 import type { CallMemory, MemorySpace } from './memory.js';
@@ -47,11 +36,6 @@ export interface CallPlan {
   readonly buffers: readonly Located[];
   readonly dtype: DataType;
   readonly op: ReduceOp | undefined;
-  /**
-   * The schedule reads a message from every other rank, so it checks every neighbour's
-   * signature by itself and the communicator's ring agreement check would only add messages.
-   */
-  readonly hearsFromEveryRank?: boolean;
   run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
 }
 
@@ -115,9 +99,12 @@ function copyNeeded(what: string, send: Operand, recv: Operand, count: number, d
   return true;
 }
 
-function algorithmFor(env: PlanEnv, what: string, count: number, dtype: DataType, options: CallOptions | undefined): Schedule {
+/** The agreed choice of algorithm for a call: the same on every rank (see lib/tune/select.ts). */
+function algorithmFor(
+  env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions,
+): Schedule {
   checkAlgorithm(what, options?.algorithm);
-  return selectAlgorithm(count * elementBytes(dtype), env.config, options?.algorithm);
+  return selectAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm);
 }
 
 export function planAllReduce(
@@ -128,11 +115,10 @@ export function planAllReduce(
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const copyInput = copyNeeded(what, input, output, count, dtype);
-  checkAlgorithm(what, options?.algorithm);
-  const schedule = selectAllReduceAlgorithm(count * elementBytes(dtype), env.size, env.config, options?.algorithm);
-  const algorithm = { direct: directAllReduce, tree: treeAllReduce, ring: ringAllReduce }[schedule];
+  const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options);
+  const algorithm = scheduleOf(schedule, 'allReduce');
   return {
-    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op, hearsFromEveryRank: schedule === 'direct',
+    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
@@ -151,13 +137,14 @@ export function planBroadcast(
   // Only the root reads a send buffer (as in NCCL); other ranks may pass anything.
   const input = env.rank === root ? operand(env, `${what}: send buffer`, send, dtype, count) : undefined;
   const copyInput = input !== undefined && copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, count, dtype, options);
+  const schedule = algorithmFor(env, what, 'broadcast', count, dtype, options);
+  const algorithm = scheduleOf(schedule, 'broadcast');
   return {
     signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyInput) await memory.copy(work, 0, input!.region(0, count), 0, count);
-      await (schedule === 'tree' ? treeBroadcast(ctx, work, root) : ringBroadcast(ctx, work, root));
+      await algorithm(ctx, work, root);
     },
   };
 }
@@ -172,7 +159,8 @@ export function planReduce(
   // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
   const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, count, dtype, options);
+  const schedule = algorithmFor(env, what, 'reduce', count, dtype, options);
+  const algorithm = scheduleOf(schedule, 'reduce');
   return {
     signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
@@ -181,7 +169,7 @@ export function planReduce(
         const work = output ? output.region(0, count) : scratch!.region;
         if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
         await memory.premultiply(work, 0, count);
-        await (schedule === 'tree' ? treeReduce(ctx, work, root) : ringReduce(ctx, work, root));
+        await algorithm(ctx, work, root);
       } finally {
         scratch?.release();
       }
@@ -199,12 +187,14 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
   const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
+  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype);
+  const algorithm = scheduleOf(schedule, 'allGather');
   return {
-    signature: signature('allGather', sendCount, dtype), schedule: 'ring', space, buffers: buffersOf(input, output), dtype, op: undefined,
+    signature: signature('allGather', sendCount, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       const work = output.region(0, total);
       if (copyInput) await memory.copy(work, own, input.region(0, sendCount), 0, sendCount);
-      await ringAllGather(ctx, work, sendCount);
+      await algorithm(ctx, work, sendCount);
     },
   };
 }
@@ -218,15 +208,17 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const space = sameSpace(what, input, output);
   checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
+  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype);
+  const algorithm = scheduleOf(schedule, 'reduceScatter');
   return {
-    signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule: 'ring', space, buffers: buffersOf(input, output), dtype, op,
+    signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule, space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
       // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
       const scratch = space.scratch(dtype, total);
       try {
         await memory.copy(scratch.region, 0, input.region(0, total), 0, total);
         await memory.premultiply(scratch.region, 0, total);
-        await ringReduceScatter(ctx, scratch.region, recvCount);
+        await algorithm(ctx, scratch.region, recvCount);
         await memory.copy(output.region(0, recvCount), 0, scratch.region, own, recvCount);
       } finally {
         scratch.release();
@@ -244,8 +236,10 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
   checkBlocks(what, space, dtype, count);
   const shared = overlaps(input.located, 0, total, output.located, 0, total, dtype);
   const own = env.rank * count;
+  const schedule = algorithmFor(env, what, 'allToAll', count, dtype);
+  const algorithm = scheduleOf(schedule, 'allToAll');
   return {
-    signature: signature('allToAll', count, dtype), schedule: 'pairwise', space, buffers: buffersOf(input, output), dtype, op: undefined,
+    signature: signature('allToAll', count, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
     async run(ctx, memory) {
       // Blocks still to be sent must not be overwritten by blocks received: work from a copy.
       const scratch = shared ? space.scratch(dtype, total) : undefined;
@@ -257,7 +251,7 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
           source = scratch.region;
         }
         await memory.copy(target, own, source, own, count);
-        await pairwiseAllToAll(ctx, source, target, count);
+        await algorithm(ctx, source, target, count);
       } finally {
         scratch?.release();
       }
@@ -269,9 +263,10 @@ export function planSend(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   const what = head(env, 'send', count, dtype);
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
+  const schedule = algorithmFor(env, what, 'send', count, dtype);
   return {
-    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'send' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
-    run: (ctx) => sendTo(ctx, data.region(0, count), peer),
+    signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'send' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
+    run: (ctx) => scheduleOf(schedule, 'send')(ctx, data.region(0, count), peer),
   };
 }
 
@@ -279,16 +274,18 @@ export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   const what = head(env, 'recv', count, dtype);
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
+  const schedule = algorithmFor(env, what, 'recv', count, dtype);
   return {
     // Both ends of a transfer carry the sender's signature, so that they can be compared.
-    signature: signature('send', count, dtype), schedule: 'p2p', p2p: { peer, direction: 'recv' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
-    run: (ctx) => recvFrom(ctx, data.region(0, count), peer),
+    signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'recv' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
+    run: (ctx) => scheduleOf(schedule, 'recv')(ctx, data.region(0, count), peer),
   };
 }
 
-export function planBarrier(space: MemorySpace): CallPlan {
+export function planBarrier(env: PlanEnv, space: MemorySpace): CallPlan {
+  const schedule = algorithmFor(env, `barrier on ${env.name}`, 'barrier', 0, 'uint32');
   return {
-    signature: signature('barrier', 0), schedule: 'dissemination', space, buffers: [], dtype: 'uint32', op: undefined,
-    run: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size),
+    signature: signature('barrier', 0), schedule, space, buffers: [], dtype: 'uint32', op: undefined,
+    run: (ctx) => scheduleOf(schedule, 'barrier')(ctx),
   };
 }

@@ -3,14 +3,12 @@
 // the top bits of the header's chunk field (below them, the message's tag within the call),
 // so that ranks running different calls, or the same call with different algorithms, are
 // caught on the first message instead of exchanging wrong data.
+import { algorithmNamed, algorithmWithCode } from '../collectives/algorithms.js';
 import { internalError } from '../errors.js';
 import type { CollectiveKind, Signature } from '../transport/transport.js';
 
-/** Schedules a call may run; each has a wire code. Never renumber, only append. */
-export type Schedule = 'bootstrap' | 'ring' | 'tree' | 'pairwise' | 'p2p' | 'dissemination' | 'direct';
-
-const SCHEDULE_CODES: Record<Schedule, number> = { bootstrap: 1, ring: 2, tree: 3, pairwise: 4, p2p: 5, dissemination: 6, direct: 7 };
-const SCHEDULES = Object.fromEntries(Object.entries(SCHEDULE_CODES).map(([name, code]) => [code, name])) as Record<number, Schedule>;
+/** The name of a row of the algorithm registry; its wire code is the row's. */
+export type Schedule = string;
 
 const TAG_BITS = 27;
 export const TAG_LIMIT = 2 ** TAG_BITS;
@@ -18,11 +16,13 @@ export const TAG_LIMIT = 2 ** TAG_BITS;
 /** The header's chunk field: the schedule's code above TAG_BITS, the tag below. */
 export function encodeChunkField(schedule: Schedule, tag: number): number {
   if (!Number.isInteger(tag) || tag < 0 || tag >= TAG_LIMIT) throw internalError(`message tag ${tag} is outside 0..2^${TAG_BITS}-1`);
-  return SCHEDULE_CODES[schedule] * TAG_LIMIT + tag;
+  const row = algorithmNamed(schedule);
+  if (row === undefined) throw internalError(`schedule '${schedule}' is not in the algorithm registry`);
+  return row.wireCode * TAG_LIMIT + tag;
 }
 
 export function decodeChunkField(chunk: number): { schedule: Schedule | undefined; tag: number } {
-  return { schedule: SCHEDULES[Math.floor(chunk / TAG_LIMIT)], tag: chunk % TAG_LIMIT };
+  return { schedule: algorithmWithCode(Math.floor(chunk / TAG_LIMIT))?.name, tag: chunk % TAG_LIMIT };
 }
 
 export function signature(kind: CollectiveKind, count: number, dtype = 'none', op = 'none', root = -1): Signature {

@@ -2,6 +2,7 @@
 // rejected call has had no effect: nothing was sent and no sequence number was used.
 import { isDataType, isReduceOp, type DataType, type ReduceOp } from '../dtype.js';
 import { accumulatePlan } from '../cpu/reduction.js';
+import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { detailOf, invalidArgument } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 
@@ -35,7 +36,5 @@ export function checkRank(what: string, role: string, value: unknown, size: numb
 }
 
 export function checkAlgorithm(what: string, algorithm: unknown): asserts algorithm is AlgorithmSetting | undefined {
-  if (algorithm !== undefined && algorithm !== 'ring' && algorithm !== 'tree' && algorithm !== 'auto') {
-    throw invalidArgument(`${what}: algorithm ${JSON.stringify(algorithm)} is not ring, tree or auto`);
-  }
+  if (algorithm !== undefined) checkAlgorithmChoice(what, algorithm);
 }

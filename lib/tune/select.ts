@@ -1,12 +1,12 @@
-// Algorithm selection. 'auto' goes by size: the direct exchange (one hop) for the smallest
-// allreduces, the double binary tree (latency grows with log n) below a threshold, the ring
-// (bandwidth-optimal) above it. The thresholds are part of the communicator's agreed
-// configuration, so every rank picks the same algorithm for the same call; the choice depends
-// only on what is in the call's signature and the communicator's size.
-import type { AlgorithmSetting } from '../settings.js';
-
-export type Algorithm = 'ring' | 'tree';
-export type AllReduceAlgorithm = Algorithm | 'direct';
+// Algorithm selection among the rows of the registry (lib/collectives/algorithms.ts) that
+// serve a collective. A name the user chose holds where that algorithm serves the call; 'auto'
+// goes by size: the direct exchange (one hop) for the smallest allreduces, the double binary
+// tree (latency grows with log n) below a threshold, the ring (bandwidth-optimal) above it.
+// The thresholds are part of the communicator's agreed configuration, so every rank picks the
+// same algorithm for the same call; the choice depends only on what is in the call's signature
+// and the communicator's size.
+import { algorithmsServing, type ScheduledCollective } from '../collectives/algorithms.js';
+import { internalError } from '../errors.js';
 
 /** Messages up to this many bytes per rank use the tree when the algorithm is 'auto'. */
 export const DEFAULT_TREE_THRESHOLD_BYTES = 64 * 1024;
@@ -14,25 +14,23 @@ export const DEFAULT_TREE_THRESHOLD_BYTES = 64 * 1024;
 export const DEFAULT_DIRECT_THRESHOLD_BYTES = 32 * 1024;
 
 export interface TuningConfig {
-  readonly algorithm: AlgorithmSetting;
+  /** A selectable algorithm's name, or 'auto'. */
+  readonly algorithm: string;
   readonly treeThresholdBytes: number;
   readonly directThresholdBytes: number;
 }
 
 /**
- * The algorithm for a collective that has both variants (allReduce, broadcast, reduce).
- * `requested` is the call's own option, which takes precedence over the communicator's.
+ * The algorithm for one call of `collective` moving `bytes` per rank among `ranks`. `requested`
+ * is the call's own option, which takes precedence over the communicator's setting.
  */
-export function selectAlgorithm(bytes: number, config: TuningConfig, requested?: AlgorithmSetting): Algorithm {
+export function selectAlgorithm(collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, requested?: string): string {
+  const serving = algorithmsServing(collective).map((row) => row.name);
+  if (serving.length === 0) throw internalError(`no algorithm implements ${collective}`);
   const setting = requested ?? config.algorithm;
-  if (setting !== 'auto') return setting;
-  return bytes <= config.treeThresholdBytes ? 'tree' : 'ring';
-}
-
-/** allReduce also has the direct exchange, which sends `bytes` to each of the other ranks. */
-export function selectAllReduceAlgorithm(bytes: number, ranks: number, config: TuningConfig, requested?: AlgorithmSetting): AllReduceAlgorithm {
-  const setting = requested ?? config.algorithm;
+  if (serving.includes(setting)) return setting;
   const direct = config.directThresholdBytes > 0 && ranks > 1 && bytes * (ranks - 1) <= config.directThresholdBytes;
-  if (setting === 'auto' && direct) return 'direct';
-  return selectAlgorithm(bytes, config, requested);
+  if (serving.includes('direct') && setting === 'auto' && direct) return 'direct';
+  if (serving.includes('tree') && bytes <= config.treeThresholdBytes) return 'tree';
+  return serving.includes('ring') ? 'ring' : serving[0]!;
 }

@@ -1,0 +1,93 @@
+// The algorithm registry: one row per schedule a call may run. Everything that names an
+// algorithm reads it: settings and options are checked against the selectable rows, a message
+// header carries the row's wire code, selection picks among the rows that serve a collective,
+// plans run the row's function, and the perf CLI lists the names. A new algorithm is its own
+// file plus one row here.
+import { internalError, invalidArgument } from '../errors.js';
+import type { CollectiveContext, Region } from './context.js';
+import { pairwiseAllToAll } from './alltoall-pairwise.js';
+import { disseminationBarrier } from './barrier-dissemination.js';
+import { directAllReduce } from './direct-allreduce.js';
+import { recvFrom, sendTo } from './point-to-point.js';
+import { ringAllGather } from './ring-allgather.js';
+import { ringAllReduce } from './ring-allreduce.js';
+import { ringBroadcast } from './ring-broadcast.js';
+import { ringReduce } from './ring-reduce.js';
+import { ringReduceScatter } from './ring-reducescatter.js';
+import { treeAllReduce } from './tree-allreduce.js';
+import { treeBroadcast } from './tree-broadcast.js';
+import { treeReduce } from './tree-reduce.js';
+
+/** The collectives a schedule may implement, with the arguments each is run with. */
+export interface Schedules {
+  allReduce(ctx: CollectiveContext, work: Region): Promise<void>;
+  broadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void>;
+  reduce(ctx: CollectiveContext, work: Region, root: number): Promise<void>;
+  allGather(ctx: CollectiveContext, work: Region, blockLength: number): Promise<void>;
+  reduceScatter(ctx: CollectiveContext, work: Region, blockLength: number): Promise<void>;
+  allToAll(ctx: CollectiveContext, source: Region, target: Region, blockLength: number): Promise<void>;
+  barrier(ctx: CollectiveContext): Promise<void>;
+  send(ctx: CollectiveContext, source: Region, peer: number): Promise<void>;
+  recv(ctx: CollectiveContext, target: Region, peer: number): Promise<void>;
+}
+
+export type ScheduledCollective = keyof Schedules;
+
+export interface AlgorithmRow {
+  readonly name: string;
+  /** Travels in every message header (see lib/comm/signature.ts): never renumber, only append. */
+  readonly wireCode: number;
+  /** Users may ask for it by name (WEBCCL_ALGO, init and call options, webccl-perf --algo). */
+  readonly selectable: boolean;
+  /**
+   * It reads a message from every other rank, so it checks every neighbour's signature by
+   * itself and the communicator's agreement check would only add messages.
+   */
+  readonly hearsFromEveryRank: boolean;
+  readonly serves: Partial<Schedules>;
+}
+
+export const ALGORITHMS: readonly AlgorithmRow[] = [
+  // The communicator's own init-time exchange of the agreed configuration (lib/comm/bootstrap.ts).
+  { name: 'bootstrap', wireCode: 1, selectable: false, hearsFromEveryRank: false, serves: {} },
+  {
+    name: 'ring', wireCode: 2, selectable: true, hearsFromEveryRank: false,
+    serves: { allReduce: ringAllReduce, broadcast: ringBroadcast, reduce: ringReduce, allGather: ringAllGather, reduceScatter: ringReduceScatter },
+  },
+  { name: 'tree', wireCode: 3, selectable: true, hearsFromEveryRank: false, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce } },
+  { name: 'pairwise', wireCode: 4, selectable: false, hearsFromEveryRank: false, serves: { allToAll: pairwiseAllToAll } },
+  { name: 'p2p', wireCode: 5, selectable: false, hearsFromEveryRank: false, serves: { send: sendTo, recv: recvFrom } },
+  { name: 'dissemination', wireCode: 6, selectable: false, hearsFromEveryRank: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
+  // Chosen only automatically, for the smallest allreduces (lib/tune/select.ts).
+  { name: 'direct', wireCode: 7, selectable: false, hearsFromEveryRank: true, serves: { allReduce: directAllReduce } },
+];
+
+/** What a user may name: every selectable row, and 'auto' (lib/tune decides per call). */
+export const ALGORITHM_CHOICES: readonly string[] = [...ALGORITHMS.filter((row) => row.selectable).map((row) => row.name), 'auto'];
+
+export function algorithmNamed(name: string): AlgorithmRow | undefined {
+  return ALGORITHMS.find((row) => row.name === name);
+}
+
+export function algorithmWithCode(code: number): AlgorithmRow | undefined {
+  return ALGORITHMS.find((row) => row.wireCode === code);
+}
+
+/** Checks a user's choice; `what` starts the error message (e.g. 'WEBCCL_ALGO', 'allReduce on rank 0 of 2'). */
+export function checkAlgorithmChoice(what: string, choice: unknown): asserts choice is string {
+  if (typeof choice !== 'string' || !ALGORITHM_CHOICES.includes(choice)) {
+    throw invalidArgument(`${what}: algorithm ${JSON.stringify(choice)} is not one of ${ALGORITHM_CHOICES.join(', ')}`);
+  }
+}
+
+/** The rows that implement a collective, in registry order. */
+export function algorithmsServing(collective: ScheduledCollective): readonly AlgorithmRow[] {
+  return ALGORITHMS.filter((row) => row.serves[collective] !== undefined);
+}
+
+/** The function of `name` for `collective`. */
+export function scheduleOf<K extends ScheduledCollective>(name: string, collective: K): Schedules[K] {
+  const run = algorithmNamed(name)?.serves[collective];
+  if (run === undefined) throw internalError(`the ${name} algorithm does not implement ${collective}`);
+  return run as Schedules[K];
+}
