@@ -6,6 +6,12 @@
 import type { Logger } from '../log.js';
 import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, parseHello, sameSecret, type Hello } from './handshake.js';
 
+/**
+ * How long an accepted connection may stay silent before its hello, unless a listener says less.
+ * A rank sends its hello the moment the connection opens, so only strangers come near this.
+ */
+export const HELLO_TIMEOUT_MS = 5000;
+
 export interface Refusal {
   readonly code: number;
   readonly reason: string;

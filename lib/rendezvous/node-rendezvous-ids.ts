@@ -1,11 +1,13 @@
 // The ids a Node world hands out, for either kind of mesh (the rendezvous server behind them is
 // the same; only the id's scheme differs): getUniqueId starts a rendezvous server in this
-// process, and under torchrun's MASTER_ADDR/MASTER_PORT rank 0 hosts it at that address.
+// process, and under torchrun's MASTER_ADDR/MASTER_PORT rank 0 hosts it at that address. How
+// long such a server lives: hosted-rendezvous.ts.
 import type { WorldProvider } from '../comm/world.js';
 import { invalidArgument } from '../errors.js';
 import type { MeshOptions } from '../transport/mesh/form-mesh.js';
 import type { Transport } from '../transport/transport.js';
 import { secretForAddress } from './address-secret.js';
+import { hostRendezvous, joinHostedRendezvous } from './hosted-rendezvous.js';
 import { RendezvousServer } from './rendezvous-server.js';
 import { formatUniqueId, ID_SCHEMES, parseUniqueId, type MeshTransport } from './unique-id.js';
 
@@ -21,14 +23,17 @@ export async function hostedRendezvousId(options: Readonly<Record<string, unknow
   const port = optional<number>(options['port'], 'number', 'port');
   // Unreferenced: the server lives while ranks are connected, and never holds the process alone.
   const server = await RendezvousServer.start({ ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), unref: true });
-  return formatUniqueId({ ...parseUniqueId(server.id), transport });
+  const id = formatUniqueId({ ...parseUniqueId(server.id), transport });
+  hostRendezvous(id, server);
+  return id;
 }
 
-/** The id of the world whose rendezvous is at host:port; rank 0 hosts it for as long as its process lives. */
+/** The id of the world whose rendezvous is at host:port; rank 0 hosts it until its ranks here are done with it. */
 export async function rendezvousIdForAddress(host: string, port: number, rank: number, size: number, transport: MeshTransport): Promise<string> {
   const secret = await secretForAddress(host, port, size);
-  if (rank === 0) await RendezvousServer.start({ host, port, secret, unref: true });
-  return formatUniqueId({ host, port, secret, transport });
+  const id = formatUniqueId({ host, port, secret, transport });
+  if (rank === 0) hostRendezvous(id, await RendezvousServer.start({ host, port, secret, unref: true }));
+  return id;
 }
 
 /** The provider of a Node world of `transport`'s id scheme: ids from a rendezvous server, ranks joined by `connectMesh`. */
@@ -38,6 +43,15 @@ export function hostedMeshWorld(transport: MeshTransport, connectMesh: (options:
     transport,
     createId: (options) => hostedRendezvousId(options, transport),
     idFromAddress: (host, port, rank, size) => rendezvousIdForAddress(host, port, rank, size, transport),
-    connect: (id, rank, size, { timeoutMs }) => connectMesh({ id, rank, size, timeoutMs }),
+    connect: async (id, rank, size, { timeoutMs }) => {
+      // A server hosted here for this id stays up while this rank's transport is open.
+      const leave = joinHostedRendezvous(id);
+      try {
+        return await connectMesh({ id, rank, size, timeoutMs, onClose: leave });
+      } catch (error) {
+        leave();
+        throw error;
+      }
+    },
   };
 }

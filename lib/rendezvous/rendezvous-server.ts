@@ -2,18 +2,20 @@
 // WebSocket port, like torch's TCPStore. Started in-process by rank 0 (getUniqueId) or
 // standalone with `webccl serve`. Every connection must open with a hello carrying the secret.
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { readEnv } from '../settings.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { CLOSE_BAD_HELLO, WELCOME } from './handshake.js';
-import { awaitHello } from './hello-gate.js';
+import { awaitHello, HELLO_TIMEOUT_MS } from './hello-gate.js';
 import { KeyValueStore } from './key-value-store.js';
 import { RelayHub } from './relay-hub.js';
 import { serveStore } from './store-session.js';
+import { listenForUpgrades } from './upgrade-server.js';
 import { webSocketDoor } from './web-socket-door.js';
+import { WS_SOCKET_OPTIONS } from './ws-options.js';
 import { formatUniqueId, generateSecret } from './unique-id.js';
 
 const log = logger('STORE');
@@ -25,7 +27,7 @@ export interface RendezvousServerOptions {
   readonly port?: number;
   /** Reuse a known secret (e.g. one given to a standalone server); a fresh one otherwise. */
   readonly secret?: string;
-  /** How long a connection may stay silent before its hello. */
+  /** How long a connection may stay silent before its hello (default 5 s). */
   readonly helloTimeoutMs?: number;
   readonly limits?: Partial<WireLimits>;
   /**
@@ -60,24 +62,22 @@ export class RendezvousServer {
   static async start(options: RendezvousServerOptions = {}): Promise<RendezvousServer> {
     const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
     const limits = withLimits(options.limits);
-    const http = createServer((_, response) => response.writeHead(426).end('webccl rendezvous: WebSocket only\n'));
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', (error) => reject(systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error)));
-      http.listen(options.port ?? 0, host, resolve);
-    });
+    const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error));
     if (options.unref) http.unref();
-    const server = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxFrameBytes(limits) });
+    const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
     const { port } = http.address() as AddressInfo;
-    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? 10_000, limits);
+    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits);
     log.info(`rendezvous server listening on ${host}:${port}`);
     return started;
   }
 
-  /** Stops listening and closes every connection. */
+  /** Stops listening and closes every connection, upgraded or not (the port is free once this resolves). */
   async close(): Promise<void> {
     for (const client of this.server.clients) client.terminate();
     this.server.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    await closed;
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {

@@ -7,6 +7,7 @@ import { asWebcclError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
 import { readEnv, readSettings } from '../../settings.js';
 import type { Hello } from '../../rendezvous/handshake.js';
+import { HELLO_TIMEOUT_MS } from '../../rendezvous/hello-gate.js';
 import { nodeWebSocket } from '../../rendezvous/node-web-socket.js';
 import { StoreClient } from '../../rendezvous/store-client.js';
 import { hostForUrl, parseUniqueId } from '../../rendezvous/unique-id.js';
@@ -31,6 +32,8 @@ export interface MeshOptions {
   readonly limits?: Partial<WireLimits>;
   /** See FramedTransportOptions.poisonReleased. */
   readonly poisonReleased?: boolean;
+  /** Called once when the transport closes, or when the mesh fails to form (releases what the caller holds for it). */
+  readonly onClose?: () => void;
 }
 
 /** Everything a kind of mesh needs to open its sockets, resolved once. */
@@ -38,6 +41,8 @@ export interface MeshSetup {
   readonly identity: MeshIdentity;
   readonly host: string;
   readonly timeoutMs: number;
+  /** How long an accepted connection may stay silent before its hello (a rank says it at once). */
+  readonly helloTimeoutMs: number;
   readonly limits: WireLimits;
   readonly log: Logger;
   readonly transport: FramedTransport;
@@ -83,10 +88,14 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
 
   let listening: MeshListening | undefined;
   const transport = new FramedTransport({
-    rank, size, limits, description: kind.description, routeTo: () => rank, release: () => listening?.stop(),
-    poisonReleased: options.poisonReleased,
+    rank, size, limits, description: kind.description, routeTo: () => rank, poisonReleased: options.poisonReleased,
+    release: () => {
+      listening?.stop();
+      options.onClose?.();
+    },
   });
-  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host, timeoutMs, limits, log, transport });
+  const helloTimeoutMs = Math.min(timeoutMs, HELLO_TIMEOUT_MS);
+  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host, timeoutMs, helloTimeoutMs, limits, log, transport });
   const connected = new Set<number>();
   let allConnected!: () => void;
   const ready = new Promise<void>((resolve) => { allConnected = resolve; });

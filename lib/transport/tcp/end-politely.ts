@@ -1,11 +1,10 @@
 // Ends a tcp connection after a last record (a refusal or a goodbye): the record is flushed
 // before the FIN, and a peer that never closes its side is cut off after a grace period.
 import type { Socket } from 'node:net';
-
-const GRACE_MS = 2000;
+import { CLOSE_GRACE_MS } from '../close-grace.js';
 
 export function endPolitely(socket: Socket, lastRecord: Uint8Array): void {
   if (socket.destroyed || socket.writableEnded) return;
   socket.end(lastRecord);
-  setTimeout(() => socket.destroy(), GRACE_MS).unref();
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }

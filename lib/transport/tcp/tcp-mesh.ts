@@ -19,10 +19,10 @@ const tcpMesh: MeshKind = {
   name: 'tcp mesh',
   addressKind: 'tcp',
   description: TCP_DESCRIPTION,
-  sockets: ({ identity, host, timeoutMs, log, transport }) => {
+  sockets: ({ identity, host, timeoutMs, helloTimeoutMs, log, transport }) => {
     const adopt = (peer: number, socket: Socket, reader: RecordReader) => transport.attach(peer, new TcpChannel(socket, reader, peer, transport));
     return {
-      listen: (attached) => TcpListener.listen(host, identity, timeoutMs, log, (peer, socket, reader) => {
+      listen: (attached) => TcpListener.listen(host, identity, helloTimeoutMs, log, (peer, socket, reader) => {
         adopt(peer, socket, reader);
         attached(peer);
       }),

@@ -1,22 +1,29 @@
 // The accepting side of the websocket mesh (Node): listens, and admits exactly one connection
 // from each higher rank of the same world that presents the secret (hello-gate.ts checks the
 // hello, mesh-admission.ts who may join). Everything else is refused with a close code and a
-// reason, and logged.
+// reason, and logged. The WebSocket server sits on an upgrade-only http server with tight
+// timeouts, so that a connection that never upgrades is dropped within seconds.
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { WELCOME } from '../../rendezvous/handshake.js';
 import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
+import { listenForUpgrades } from '../../rendezvous/upgrade-server.js';
 import { webSocketDoor } from '../../rendezvous/web-socket-door.js';
+import { WS_SOCKET_OPTIONS } from '../../rendezvous/ws-options.js';
 import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
 import type { MeshListening } from '../mesh/form-mesh.js';
 
 export class MeshListener implements MeshListening {
   private readonly admission: MeshAdmission;
   private readonly gate: HelloGate;
+  /** Accepted connections still waiting for their hello. */
+  private readonly unadmitted = new Set<WebSocket>();
 
   private constructor(
+    private readonly http: Server,
     private readonly server: WebSocketServer,
     identity: MeshIdentity,
     helloTimeoutMs: number,
@@ -32,27 +39,32 @@ export class MeshListener implements MeshListening {
     host: string, maxPayload: number, identity: MeshIdentity, helloTimeoutMs: number, log: Logger,
     onPeer: (peer: number, socket: WebSocket) => void,
   ): Promise<MeshListener> {
-    const server = new WebSocketServer({ host, port: 0, perMessageDeflate: false, maxPayload });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', (error) => reject(systemError(`rank ${identity.rank}: cannot listen on ${host}`, error)));
-    });
-    return new MeshListener(server, identity, helloTimeoutMs, log, onPeer);
+    const http = await listenForUpgrades(host, 0, (error) => systemError(`rank ${identity.rank}: cannot listen on ${host}`, error));
+    const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload });
+    return new MeshListener(http, server, identity, helloTimeoutMs, log, onPeer);
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return (this.http.address() as AddressInfo).port;
   }
 
-  /** Stops accepting; admitted connections stay open. */
+  /**
+   * Stops accepting; admitted connections stay open. Connections still without a hello are
+   * strangers now (every rank that belongs has been admitted, or the mesh failed): cut them.
+   */
   stop(): void {
     this.server.close();
+    this.http.close();
+    for (const socket of this.unadmitted) socket.terminate();
   }
 
   private greet(socket: WebSocket): void {
+    this.unadmitted.add(socket);
+    socket.once('close', () => this.unadmitted.delete(socket));
     awaitHello(webSocketDoor(socket), this.gate, (hello) => {
       const refusal = this.admission.admit(hello);
       if (refusal) return refusal;
+      this.unadmitted.delete(socket);
       socket.send(WELCOME);
       this.onPeer(hello.rank!, socket);
       return undefined;

@@ -7,6 +7,7 @@
 // and the copy it implies, and the receiver skips unmasking a zero key.
 import { WebSocket, type ClientOptions } from 'ws';
 import type { WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
+import { WS_SOCKET_OPTIONS } from '../../rendezvous/ws-options.js';
 import { maxFrameBytes, type WireLimits } from '../framed/limits.js';
 
 const zeroMask = (mask: Uint8Array): void => {
@@ -14,7 +15,7 @@ const zeroMask = (mask: Uint8Array): void => {
 };
 
 export function meshWebSocket(limits: WireLimits): WebSocketConstructor {
-  const options: ClientOptions = { perMessageDeflate: false, maxPayload: maxFrameBytes(limits), generateMask: zeroMask };
+  const options: ClientOptions = { ...WS_SOCKET_OPTIONS, maxPayload: maxFrameBytes(limits), generateMask: zeroMask };
   return class extends WebSocket {
     constructor(url: string) {
       super(url, options);

@@ -22,10 +22,10 @@ const websocketMesh: MeshKind = {
   get description() {
     return websocketDescription();
   },
-  sockets: ({ identity, host, timeoutMs, limits, log, transport }) => {
+  sockets: ({ identity, host, timeoutMs, helloTimeoutMs, limits, log, transport }) => {
     const adopt = (peer: number, socket: WebSocket) => transport.attach(peer, new WsChannel(socket, peer, transport));
     return {
-      listen: (attached) => MeshListener.listen(host, maxFrameBytes(limits), identity, timeoutMs, log, (peer, socket) => {
+      listen: (attached) => MeshListener.listen(host, maxFrameBytes(limits), identity, helloTimeoutMs, log, (peer, socket) => {
         socket.on('message', receiver(transport, peer));
         socket.on('close', (code, reason) => transport.connectionLost(peer, code, reason.toString()));
         adopt(peer, socket);
