@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { findFreePort } from '../bench/launch.js';
+import { findFreePort } from '../bin/launch/launch.js';
 import { RawStranger } from './helpers/raw-stranger.js';
 import { within } from './within.js';
 

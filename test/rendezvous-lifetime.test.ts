@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import '../lib/index.node.js';
 import { parseUniqueId } from '../lib/rendezvous/unique-id.js';
-import { findFreePort } from '../bench/launch.js';
+import { findFreePort } from '../bin/launch/launch.js';
 import { within } from './within.js';
 
 const saved = { ...process.env };
