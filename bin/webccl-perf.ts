@@ -12,6 +12,7 @@ import { PerfOutput } from '../bench/perf/output.js';
 import { runSweep } from '../bench/perf/sweep.js';
 import { totalWrong } from '../bench/perf/results.js';
 import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
+import { transportNamed } from '../lib/transport/registry.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
 async function launchSelf(np: number, transport: MeshTransport): Promise<number> {
@@ -51,7 +52,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;
-  if (options.np !== undefined && options.transport !== 'inproc' && !isLaunchedRank) return launchSelf(options.np, options.transport);
+  const betweenProcesses = transportNamed(options.transport)?.rendezvous === true;
+  if (options.np !== undefined && betweenProcesses && !isLaunchedRank) return launchSelf(options.np, options.transport);
   return runRanks(options);
 }
 

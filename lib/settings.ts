@@ -8,8 +8,11 @@ export type LogLevel = 'NONE' | 'WARN' | 'INFO' | 'TRACE';
  * against the registry (lib/collectives/algorithms.ts) by the configuration that adopts it.
  */
 export type AlgorithmSetting = string;
-/** Which transport getUniqueId's world uses: 'tcp' is Node-to-Node only; websocket works everywhere. */
-export type TransportSetting = 'inproc' | 'websocket' | 'tcp';
+/**
+ * Which transport getUniqueId's world uses: a name from the transport registry, read here as
+ * given (lowercased) and checked against the registry (lib/transport/registry.ts) where it is used.
+ */
+export type TransportSetting = string;
 
 export interface Settings {
   readonly debug: LogLevel;
@@ -39,7 +42,7 @@ export function readSettings(env: Record<string, string | undefined> = environme
   return {
     debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
     algorithm: env['WEBCCL_ALGO']?.toLowerCase() || DEFAULTS.algorithm,
-    transport: pick('WEBCCL_TRANSPORT', env['WEBCCL_TRANSPORT']?.toLowerCase(), ['inproc', 'websocket', 'tcp'], DEFAULTS.transport),
+    transport: env['WEBCCL_TRANSPORT']?.toLowerCase() || DEFAULTS.transport,
     timeoutMs,
   };
 }

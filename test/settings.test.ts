@@ -2,6 +2,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSettings } from '../lib/settings.js';
 import { proposeConfig } from '../lib/comm/config.js';
+import { transportSetting } from '../lib/transport/registry.js';
+
+function withEnv(name: string, value: string, body: () => void): void {
+  process.env[name] = value;
+  try {
+    body();
+  } finally {
+    delete process.env[name];
+  }
+}
 import { elementBytes, isDataType, isReduceOp, opName, premulSum } from '../lib/dtype.js';
 import { WebcclError, asWebcclError, invalidArgument } from '../lib/errors.js';
 
@@ -16,19 +26,14 @@ test('settings: WEBCCL_* variables are read and normalised', () => {
 
 test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
   assert.is(readSettings({ WEBCCL_TRANSPORT: 'TCP' }).transport, 'tcp');
-  assert.throws(() => readSettings({ WEBCCL_TRANSPORT: 'udp' }), /WEBCCL_TRANSPORT=udp is not one of inproc, websocket, tcp/);
+  withEnv('WEBCCL_TRANSPORT', 'udp', () => assert.throws(() => transportSetting(), /WEBCCL_TRANSPORT=udp is not one of inproc, websocket, tcp/));
 });
 
 test('settings: bad values name the variable', () => {
-  // An algorithm name is checked against the registry by the configuration that adopts it.
-  process.env['WEBCCL_ALGO'] = 'butterfly';
-  try {
-    assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, auto/);
-  } finally {
-    delete process.env['WEBCCL_ALGO'];
-  }
+  // Algorithm and transport names are checked against their registries where they are used.
+  withEnv('WEBCCL_ALGO', 'butterfly', () => assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, auto/));
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
-  assert.throws(() => readSettings({ WEBCCL_TRANSPORT: 'carrier-pigeon' }), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/);
+  withEnv('WEBCCL_TRANSPORT', 'carrier-pigeon', () => assert.throws(() => transportSetting(), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/));
 });
 
 test('dtype: sizes and guards', () => {

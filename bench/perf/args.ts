@@ -2,6 +2,7 @@
 // `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
+import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
 import type { DataType, SimpleOp } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
 import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
@@ -71,7 +72,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'a', long: ['average'], apply: (o, v) => { o.average = integer('-a', v, 0) as AverageMode; if (o.average > 3) throw new Error(`-a must be 0, 1, 2 or 3, got ${v}`); } },
   { short: 'J', long: ['json', 'output_file'], apply: (o, v) => { o.jsonFile = v; } },
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
-  { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, ['inproc', 'websocket', 'tcp']); } },
+  { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
 ];
@@ -90,7 +91,7 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -a, --average 0-3     time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks (default 1)
   -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table)
   --np N                start N local ranks (like mpirun -np N)
-  --transport T         inproc (all ranks in this process), websocket or tcp (Node ranks only)
+  --transport T         ${TRANSPORTS.map((row) => `${row.name} (${row.reach})`).join(',\n                        ')}
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
@@ -102,7 +103,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
-    jsonFile: undefined, np: undefined, transport: settings.transport, algorithm: settings.algorithm, mem: 'auto',
+    jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
   };
 }
 

@@ -4,6 +4,7 @@
 import { Communicator, createNodeDevice, getUniqueId, type DataType } from '../../lib/index.node.js';
 import { adapterName } from '../../lib/gpu/device.js';
 import { providerForId } from '../../lib/comm/world.js';
+import { transportNamed } from '../../lib/transport/registry.js';
 import { bufferutilLoaded } from '../../lib/transport/websocket/bufferutil-status.js';
 import type { PerfOptions } from './args.js';
 import type { CallShape } from './expected.js';
@@ -90,12 +91,12 @@ function joinFromEnv(options: PerfOptions, common: Parameters<typeof Communicato
 
 async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined): Promise<Communicator[]> {
   const common = { algorithm: options.algorithm, ...(device !== undefined ? { device } : {}) };
-  if (options.transport === 'inproc') {
+  if (transportNamed(options.transport)?.rendezvous === false) {
     if (process.env['RANK'] !== undefined && options.np === undefined) {
-      throw new Error('--transport inproc runs every rank in this one process: use --np N instead of a launcher');
+      throw new Error(`--transport ${options.transport} runs every rank in this one process: use --np N instead of a launcher`);
     }
     const size = options.np ?? 1;
-    const id = await getUniqueId({ transport: 'inproc' });
+    const id = await getUniqueId({ transport: options.transport });
     return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...common })));
   }
   if (process.env['RANK'] !== undefined) return [await joinFromEnv(options, common)];

@@ -6,7 +6,7 @@
 // see), and is also passed as WEBCCL_SECRET, for whatever in the ranks builds its own id.
 import { getUniqueId } from '../../lib/index.node.js';
 import { parseUniqueId, type MeshTransport } from '../../lib/rendezvous/unique-id.js';
-import { readSettings } from '../../lib/settings.js';
+import { transportNamed, transportSetting } from '../../lib/transport/registry.js';
 import { findFreePort } from './launch.js';
 
 export interface HostedRendezvous {
@@ -24,7 +24,8 @@ export interface RendezvousPlan {
 }
 
 export async function hostRendezvous(plan: RendezvousPlan = {}): Promise<HostedRendezvous> {
-  const transport = plan.transport ?? (readSettings().transport === 'tcp' ? 'tcp' : 'websocket');
+  const setting = transportSetting();
+  const transport = plan.transport ?? (transportNamed(setting)?.rendezvous ? setting : 'websocket');
   const masterAddr = plan.masterAddr ?? '127.0.0.1';
   const port = plan.masterPort ?? await findFreePort(masterAddr);
   const id = await getUniqueId({ transport, host: masterAddr, port });

@@ -5,8 +5,9 @@
 // id; every rank then follows the id's scheme. Keeping the registry here lets
 // lib/comm stay platform-neutral: it never imports a transport that needs Node.
 import { invalidArgument, timeoutError } from '../errors.js';
-import { readSettings, type TransportSetting } from '../settings.js';
+import type { TransportSetting } from '../settings.js';
 import { connectInproc, INPROC_SCHEME, inprocName } from '../transport/inproc.js';
+import { checkTransportChoice, transportSetting } from '../transport/registry.js';
 import type { Transport } from '../transport/transport.js';
 import { withDeadline } from './deadline.js';
 
@@ -69,6 +70,7 @@ export function providerForId(id: string): WorldProvider {
 }
 
 export function providerForTransport(transport: TransportSetting): WorldProvider {
+  checkTransportChoice(`transport ${JSON.stringify(transport)}`, transport);
   const provider = providers.find((p) => p.transport === transport);
   if (!provider) throw invalidArgument(`the ${transport} transport is not available in this environment`);
   return provider;
@@ -80,7 +82,7 @@ export function providerForTransport(transport: TransportSetting): WorldProvider
  */
 export function idFromAddress(host: string, port: number, rank: number, size: number): Promise<string> {
   try {
-    const { transport } = readSettings();
+    const transport = transportSetting();
     const provider = providerForTransport(transport);
     if (!provider.idFromAddress) throw invalidArgument(`fromEnv: the ${transport} transport cannot join MASTER_ADDR:MASTER_PORT here; set WEBCCL_ID`);
     return provider.idFromAddress(host, port, rank, size);
@@ -92,7 +94,7 @@ export function idFromAddress(host: string, port: number, rank: number, size: nu
 /** Creates a world id on one rank, to be given to every rank (ncclGetUniqueId). */
 export function getUniqueId(options: UniqueIdOptions = {}): Promise<string> {
   try {
-    return providerForTransport(options.transport ?? readSettings().transport).createId(options);
+    return providerForTransport(options.transport ?? transportSetting()).createId(options);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -9,7 +9,7 @@ import type { Transport } from '../transport/transport.js';
 import { secretForAddress } from './address-secret.js';
 import { hostRendezvous, joinHostedRendezvous } from './hosted-rendezvous.js';
 import { RendezvousServer } from './rendezvous-server.js';
-import { formatUniqueId, ID_SCHEMES, parseUniqueId, type MeshTransport } from './unique-id.js';
+import { formatUniqueId, idScheme, parseUniqueId, type MeshTransport } from './unique-id.js';
 
 function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
   if (value === undefined) return undefined;
@@ -39,7 +39,7 @@ export async function rendezvousIdForAddress(host: string, port: number, rank: n
 /** The provider of a Node world of `transport`'s id scheme: ids from a rendezvous server, ranks joined by `connectMesh`. */
 export function hostedMeshWorld(transport: MeshTransport, connectMesh: (options: MeshOptions) => Promise<Transport>): WorldProvider {
   return {
-    scheme: ID_SCHEMES[transport],
+    scheme: idScheme(transport),
     transport,
     createId: (options) => hostedRendezvousId(options, transport),
     idFromAddress: (host, port, rank, size) => rendezvousIdForAddress(host, port, rank, size, transport),

@@ -5,9 +5,10 @@
 // mesh (or the relay, in a browser), `webccl+tcp://` a raw tcp mesh (Node only); the rendezvous
 // server behind either is the same.
 import { invalidArgument } from '../errors.js';
+import { TRANSPORTS } from '../transport/registry.js';
 
-/** The kinds of world a rendezvous id can name. */
-export type MeshTransport = 'websocket' | 'tcp';
+/** The kinds of world a rendezvous id can name: the registry's transports that meet at a rendezvous. */
+export type MeshTransport = string;
 
 export interface UniqueId {
   readonly host: string;
@@ -17,10 +18,20 @@ export interface UniqueId {
   readonly transport?: MeshTransport;
 }
 
-export const ID_SCHEMES: Readonly<Record<MeshTransport, string>> = { websocket: 'webccl://', tcp: 'webccl+tcp://' };
+export const ID_SCHEMES: Readonly<Record<MeshTransport, string>> = Object.fromEntries(
+  TRANSPORTS.filter((row) => row.rendezvous).map((row) => [row.name, row.scheme]),
+);
+const DEFAULT_MESH = 'websocket';
 const SECRET_BYTES = 16;
 const SECRET_PATTERN = /^[0-9a-f]{32}$/;
-const EXPECTED = 'expected webccl://host:port/<32 hex digits> (or webccl+tcp://...)';
+const EXPECTED = `expected ${Object.values(ID_SCHEMES).map((scheme, i) => (i === 0 ? `${scheme}host:port/<32 hex digits>` : `${scheme}...`)).join(' or ')}`;
+
+/** The id scheme of a transport that meets at a rendezvous. */
+export function idScheme(transport: MeshTransport): string {
+  const scheme = ID_SCHEMES[transport];
+  if (scheme === undefined) throw invalidArgument(`unique id: '${transport}' is not a transport that meets at a rendezvous (${Object.keys(ID_SCHEMES).join(', ')})`);
+  return scheme;
+}
 
 /** A fresh random secret (Web Crypto: the same in Node >= 20 and browsers). */
 export function generateSecret(): string {
@@ -37,15 +48,15 @@ export function formatUniqueId(id: UniqueId): string {
   if (!SECRET_PATTERN.test(id.secret)) throw invalidArgument(`unique id: the secret must be 32 lowercase hex digits`);
   if (!Number.isInteger(id.port) || id.port < 1 || id.port > 65535) throw invalidArgument(`unique id: port ${id.port} is not in 1..65535`);
   if (id.host === '' || /[\s/]/.test(id.host)) throw invalidArgument(`unique id: host '${id.host}' is not a host name or address`);
-  return `${ID_SCHEMES[id.transport ?? 'websocket']}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
+  return `${idScheme(id.transport ?? DEFAULT_MESH)}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
 }
 
 /** Parses an id, naming the part that is wrong (never echoing the secret). */
 export function parseUniqueId(text: string): UniqueId {
   if (typeof text !== 'string') throw invalidArgument(`malformed unique id: not a string; ${EXPECTED}`);
-  const transport = (Object.keys(ID_SCHEMES) as MeshTransport[]).find((kind) => text.startsWith(ID_SCHEMES[kind]));
-  if (transport === undefined) throw invalidArgument(`malformed unique id: does not start with '${ID_SCHEMES.websocket}' or '${ID_SCHEMES.tcp}'; ${EXPECTED}`);
-  const rest = text.slice(ID_SCHEMES[transport].length);
+  const transport = Object.keys(ID_SCHEMES).find((kind) => text.startsWith(ID_SCHEMES[kind]!));
+  if (transport === undefined) throw invalidArgument(`malformed unique id: does not start with ${Object.values(ID_SCHEMES).map((s) => `'${s}'`).join(' or ')}; ${EXPECTED}`);
+  const rest = text.slice(ID_SCHEMES[transport]!.length);
   const slash = rest.indexOf('/');
   if (slash < 0) throw invalidArgument(`malformed unique id: no '/' before the secret; ${EXPECTED}`);
   const authority = rest.slice(0, slash);

@@ -5,8 +5,9 @@
 // failures included, so that what passes here is what the websocket transport must also pass.
 import { systemError } from '../errors.js';
 import type { Header, Message, Transport, TransportFailure } from './transport.js';
+import { transportNamed } from './registry.js';
 
-export const INPROC_SCHEME = 'inproc://';
+export const INPROC_SCHEME = transportNamed('inproc')!.scheme;
 
 interface Waiter {
   resolve(message: Message): void;

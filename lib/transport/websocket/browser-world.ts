@@ -2,11 +2,11 @@
 // server (`npx webccl serve`, or a Node rank's getUniqueId) and ranks talk through its relay.
 import type { WorldProvider } from '../../comm/world.js';
 import { invalidUsage } from '../../errors.js';
-import { ID_SCHEMES } from '../../rendezvous/unique-id.js';
+import { idScheme } from '../../rendezvous/unique-id.js';
 import { connectRelay } from './relay-client.js';
 
 export const browserRelayWorld: WorldProvider = {
-  scheme: ID_SCHEMES.websocket,
+  scheme: idScheme('websocket'),
   transport: 'websocket',
   async createId() {
     throw invalidUsage('getUniqueId: a browser cannot host the rendezvous server; start one with `npx webccl serve` and pass its id to every rank');
