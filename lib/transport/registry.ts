@@ -24,8 +24,8 @@ export interface TransportRow {
 
 export const TRANSPORTS: readonly TransportRow[] = [
   { name: 'inproc', scheme: 'inproc://', rendezvous: false, reach: 'all ranks in one process' },
-  { name: 'websocket', scheme: 'webccl://', rendezvous: true, reach: 'Node processes and browser tabs (mesh between Node ranks, relay for browsers)' },
-  { name: 'tcp', scheme: 'webccl+tcp://', rendezvous: true, reach: 'Node processes (raw TCP mesh)' },
+  { name: 'websocket', scheme: 'webccl://', rendezvous: true, reach: 'Node processes and browser tabs; a mesh between Node ranks, the relay for browsers' },
+  { name: 'tcp', scheme: 'webccl+tcp://', rendezvous: true, reach: 'Node processes only; a raw TCP mesh' },
 ];
 
 export const TRANSPORT_NAMES: readonly string[] = TRANSPORTS.map((row) => row.name);
