@@ -1,0 +1,113 @@
+// Every WebSocket port survives a stranger's protocol violations: the rendezvous server (store
+// and relay), a websocket mesh rank's listener and `webccl serve` as its own process. Each
+// violation is sent as raw bytes on a net.Socket after an upgrade done by hand, before the
+// hello, after a refused hello and after an accepted one; it must close that one connection and
+// nothing else, and a correct job must work afterwards.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { StoreClient } from '../lib/rendezvous/store-client.js';
+import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
+import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
+import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
+import { connectRelay } from '../lib/transport/websocket/relay-client.js';
+import { OPCODE, PROTOCOL_VIOLATIONS, RawWebSocket, wsFrame } from './helpers/raw-web-socket.js';
+import { stillTalking } from './helpers/mesh-faults.js';
+import { startServe } from './helpers/serve-process.js';
+import { within } from './within.js';
+
+// An 'error' event nobody listens to throws out of ws's socket handler; catch it here so that
+// the test fails with what went wrong instead of the process dying.
+const uncaught: Error[] = [];
+process.on('uncaughtException', (error) => uncaught.push(error));
+
+type Phase = 'before the hello' | 'after a refused hello' | 'after a store hello' | 'after a relay hello';
+
+let worlds = 0;
+
+/** Opens a raw connection to host:port and brings it to `phase`. */
+async function reach(host: string, port: number, secret: string, phase: Phase): Promise<RawWebSocket> {
+  if (phase === 'after a store hello') return RawWebSocket.welcomed(host, port, { secret, role: 'store' });
+  if (phase === 'after a relay hello') return RawWebSocket.welcomed(host, port, { secret, role: 'relay', world: `garbage-${worlds++}`, rank: 0, size: 2 });
+  const raw = await RawWebSocket.open(host, port);
+  if (phase === 'after a refused hello') {
+    raw.send(wsFrame({ opcode: OPCODE.text, payload: Buffer.from(JSON.stringify({ t: 'hello', secret: generateSecret(), role: 'store' })) }));
+    await within(new Promise<void>((resolve) => raw.socket.once('data', () => resolve())), 3000, 'refusal');
+  }
+  return raw;
+}
+
+/** Sends every violation in every phase to host:port; each must end its own connection. */
+async function attack(id: string, phases: readonly Phase[]): Promise<void> {
+  const { host, port, secret } = parseUniqueId(id);
+  for (const phase of phases) {
+    for (const violation of PROTOCOL_VIOLATIONS) {
+      const raw = await reach(host, port, secret, phase);
+      raw.send(violation.bytes);
+      await within(raw.closed, 5000, `the connection to close after ${violation.name} ${phase}`);
+    }
+  }
+  assert.equal(uncaught.map((error) => error.message), []);
+}
+
+async function storeStillWorks(id: string): Promise<void> {
+  const client = await within(StoreClient.connect({ id, WebSocket: nodeWebSocket(), timeoutMs: 3000 }), 4000, 'store connect');
+  await within(client.set('after-garbage', 'fine'), 2000, 'set');
+  assert.is(await within(client.getString('after-garbage'), 2000, 'get'), 'fine');
+  client.close();
+}
+
+async function relayStillWorks(id: string): Promise<void> {
+  const world = `after-garbage-${worlds++}`;
+  const ranks = await within(Promise.all([0, 1].map((rank) => connectRelay({ id, rank, size: 2, world, WebSocket: nodeWebSocket(), timeoutMs: 5000 }))), 6000, 'relay world');
+  await stillTalking(ranks[0]!, ranks[1]!, 0);
+  await Promise.all(ranks.map((rank) => rank.close()));
+}
+
+const ALL_PHASES: readonly Phase[] = ['before the hello', 'after a refused hello', 'after a store hello', 'after a relay hello'];
+
+test('rendezvous server: each protocol violation, before and after the hello, closes only its own connection', async () => {
+  const server = await RendezvousServer.start();
+  try {
+    await attack(server.id, ALL_PHASES);
+    await storeStillWorks(server.id);
+    await relayStillWorks(server.id);
+  } finally {
+    await server.close();
+  }
+});
+
+test('websocket mesh listener: each protocol violation closes only its own connection; the mesh still forms', async () => {
+  const server = await RendezvousServer.start();
+  try {
+    const world = 'garbage-mesh';
+    const rank0 = connectWebSocketMesh({ id: server.id, rank: 0, size: 2, world, timeoutMs: 30_000 });
+    const store = await within(StoreClient.connect({ id: server.id, WebSocket: nodeWebSocket(), timeoutMs: 3000 }), 4000, 'store');
+    const [host, port] = (await within(store.getString(meshAddressKey('websocket', world, 2, 0)), 5000, 'rank 0 address')).split(':');
+    store.close();
+    const meshId = `webccl://${host}:${port}/${parseUniqueId(server.id).secret}`;
+    await attack(meshId, ['before the hello', 'after a refused hello']);
+    const rank1 = connectWebSocketMesh({ id: server.id, rank: 1, size: 2, world, timeoutMs: 10_000 });
+    const [a, b] = await within(Promise.all([rank0, rank1]), 10_000, 'mesh forms after the garbage');
+    await stillTalking(a, b, 0);
+    await Promise.all([a.close(), b.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('webccl serve: survives each protocol violation in every phase; store and relay work afterwards', async () => {
+  const serve = await startServe();
+  try {
+    await attack(serve.id, ALL_PHASES);
+    serve.assertAlive();
+    await storeStillWorks(serve.id);
+    await relayStillWorks(serve.id);
+    serve.assertAlive();
+  } finally {
+    assert.is(await serve.stop(), 0, `webccl serve should exit cleanly on SIGTERM:\n${serve.stderrTail()}`);
+  }
+});
+
+test.run();
