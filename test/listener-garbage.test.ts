@@ -11,9 +11,9 @@ import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
 import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
-import { connectRelay } from '../lib/transport/websocket/relay-client.js';
 import { OPCODE, PROTOCOL_VIOLATIONS, RawWebSocket, wsFrame } from './helpers/raw-web-socket.js';
 import { stillTalking } from './helpers/mesh-faults.js';
+import { relayStillWorks, storeStillWorks } from './helpers/rendezvous-checks.js';
 import { startServe } from './helpers/serve-process.js';
 import { within } from './within.js';
 
@@ -49,20 +49,6 @@ async function attack(id: string, phases: readonly Phase[]): Promise<void> {
     }
   }
   assert.equal(uncaught.map((error) => error.message), []);
-}
-
-async function storeStillWorks(id: string): Promise<void> {
-  const client = await within(StoreClient.connect({ id, WebSocket: nodeWebSocket(), timeoutMs: 3000 }), 4000, 'store connect');
-  await within(client.set('after-garbage', 'fine'), 2000, 'set');
-  assert.is(await within(client.getString('after-garbage'), 2000, 'get'), 'fine');
-  client.close();
-}
-
-async function relayStillWorks(id: string): Promise<void> {
-  const world = `after-garbage-${worlds++}`;
-  const ranks = await within(Promise.all([0, 1].map((rank) => connectRelay({ id, rank, size: 2, world, WebSocket: nodeWebSocket(), timeoutMs: 5000 }))), 6000, 'relay world');
-  await stillTalking(ranks[0]!, ranks[1]!, 0);
-  await Promise.all(ranks.map((rank) => rank.close()));
 }
 
 const ALL_PHASES: readonly Phase[] = ['before the hello', 'after a refused hello', 'after a store hello', 'after a relay hello'];

@@ -17,7 +17,7 @@ export interface FrameSpec {
   /** Client frames must be masked (RFC 6455 5.1); defaults to true. */
   readonly mask?: boolean;
   /** The length the header claims, when it should differ from the payload's. */
-  readonly claimedLength?: number;
+  readonly claimedLength?: number | undefined;
 }
 
 export const OPCODE = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const;
