@@ -11,6 +11,8 @@ import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
 import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
 import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
+import { connectTcpMesh } from '../lib/transport/tcp/tcp-mesh.js';
+import { RawTcpPeer } from './helpers/raw-tcp-peer.js';
 import { OPCODE, PROTOCOL_VIOLATIONS, RawWebSocket, wsFrame } from './helpers/raw-web-socket.js';
 import { stillTalking } from './helpers/mesh-faults.js';
 import { relayStillWorks, storeStillWorks } from './helpers/rendezvous-checks.js';
@@ -93,6 +95,36 @@ test('webccl serve: survives each protocol violation in every phase; store and r
     serve.assertAlive();
   } finally {
     assert.is(await serve.stop(), 0, `webccl serve should exit cleanly on SIGTERM:\n${serve.stderrTail()}`);
+  }
+});
+
+test('a hello whose refusal would quote long, multi-byte or control text is refused with a bounded reason (websocket and tcp ports)', async () => {
+  const server = await RendezvousServer.start();
+  try {
+    const { port, secret } = parseUniqueId(server.id);
+    const tcpId = server.id.replace(/^webccl:/, 'webccl+tcp:');
+    const tcpRank0 = connectTcpMesh({ id: tcpId, rank: 0, size: 2, world: 'quoting', timeoutMs: 30_000 });
+    const store = await within(StoreClient.connect({ id: server.id, WebSocket: nodeWebSocket(), timeoutMs: 3000 }), 4000, 'store');
+    const tcpAddress = await within(store.getString(meshAddressKey('tcp', 'quoting', 2, 0)), 5000, 'tcp rank 0 address');
+    store.close();
+    // ws refuses to send a close reason over 123 bytes (it throws); the tcp mesh's refusal record stops at 4 KiB.
+    for (const role of ['\u00e9'.repeat(100), '\u0001'.repeat(50), 'a'.repeat(3000)]) {
+      const raw = await RawWebSocket.open('127.0.0.1', port);
+      raw.send(wsFrame({ opcode: OPCODE.text, payload: Buffer.from(JSON.stringify({ t: 'hello', secret, role })) }));
+      assert.is(await raw.closeFrame(), 4400);
+      raw.destroy();
+    }
+    const peer = await RawTcpPeer.dial(tcpAddress, { secret, role: 'a'.repeat(3990) });
+    const refused = await peer.nextText();
+    assert.is(refused['code'], 4400);
+    assert.ok(Buffer.byteLength(String(refused['reason'])) <= 123, String(refused['reason']));
+    assert.equal(uncaught.map((error) => error.message), []);
+    const rank1 = connectTcpMesh({ id: tcpId, rank: 1, size: 2, world: 'quoting', timeoutMs: 10_000 });
+    const [a, b] = await within(Promise.all([tcpRank0, rank1]), 10_000, 'tcp mesh forms');
+    await stillTalking(a, b, 0);
+    await Promise.all([a.close(), b.close()]);
+  } finally {
+    await server.close();
   }
 });
 

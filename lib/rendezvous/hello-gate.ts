@@ -5,7 +5,7 @@
 // each listener's `admit`. Until then a connection is a stranger's: it may send only a few
 // bytes, and only so many strangers may wait at once (pending-hellos.ts).
 import type { Logger } from '../log.js';
-import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, parseHello, sameSecret, type Hello } from './handshake.js';
+import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, closeReason, parseHello, sameSecret, type Hello } from './handshake.js';
 import type { PendingHellos } from './pending-hellos.js';
 
 /**
@@ -45,9 +45,11 @@ export interface HelloGate {
  * the connection (and welcomes it) and returns undefined, or returns why it is refused.
  */
 export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hello) => Refusal | undefined): void {
-  const refuse = (refusal: Refusal) => {
-    gate.log.warn(`${gate.refusing}: ${refusal.reason}`);
-    door.refuse(refusal);
+  const refuse = ({ code, reason }: Refusal) => {
+    // A reason may quote what a stranger sent (e.g. its role): cut to what a close frame takes.
+    const told = closeReason(reason);
+    gate.log.warn(`${gate.refusing}: ${told}`);
+    door.refuse({ code, reason: told });
   };
   const timer = setTimeout(() => refuse({ code: CLOSE_HELLO_TIMEOUT, reason: `no hello within ${gate.timeoutMs} ms` }), gate.timeoutMs);
   const leave = gate.pending.enter(() => {

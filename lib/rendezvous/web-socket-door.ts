@@ -10,7 +10,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.js';
-import { closeReason } from './handshake.js';
 import { MAX_UNADMITTED_BYTES, type HelloDoor } from './hello-gate.js';
 
 /**
@@ -44,7 +43,7 @@ export function webSocketDoor(socket: WebSocket, stream: Duplex, who: string, lo
     onClose: (listener) => socket.once('close', listener),
     refuse: ({ code, reason }) => {
       refused = true;
-      socket.close(code, closeReason(reason));
+      socket.close(code, reason);
     },
     drop: () => socket.terminate(),
   };

@@ -63,7 +63,11 @@ function randomLength(random: Random): number {
 // Never the job's world or its store keys: a stranger with the secret must not take a seat of,
 // or overwrite an address for, the job that runs after the fuzz.
 function randomString(random: Random): string {
-  return pick(random, ['', 'k', 'fuzz', 'webccl/fuzz/2/websocket-address/0', '\u0000', '\ud800', 'x'.repeat(int(random, 300)), randomBytes(random, 12).toString('latin1')]);
+  return pick(random, [
+    '', 'k', 'fuzz', 'webccl/fuzz/2/websocket-address/0', '\u0000', '\ud800', 'x'.repeat(int(random, 300)), randomBytes(random, 12).toString('latin1'),
+    // Quoted in refusals: multi-byte and control text, and near the tcp mesh's 4 KiB record limit.
+    '\u00e9'.repeat(int(random, 200)), '\u0001'.repeat(int(random, 100)), 'a'.repeat(3900 + int(random, 200)),
+  ]);
 }
 
 function randomValue(random: Random): unknown {

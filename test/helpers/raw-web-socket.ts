@@ -96,6 +96,12 @@ export class RawWebSocket {
     return this.closeCode;
   }
 
+  /** The code of the server's close frame, once it has come. */
+  async closeFrame(): Promise<number> {
+    await this.until(() => this.closeCode !== undefined, 'close frame');
+    return this.closeCode!;
+  }
+
   async nextText(): Promise<string> {
     await this.until(() => this.texts.length > 0, 'text message');
     return this.texts.shift()!;
