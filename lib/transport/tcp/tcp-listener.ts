@@ -58,8 +58,10 @@ export class TcpListener implements MeshListening {
       handle, onread: { buffer: () => reader.nextBuffer(), callback: (bytes: number) => { reader.arrived(bytes); return true; } },
     } as unknown as ConstructorParameters<typeof Socket>[0]);
     socket.setNoDelay(true);
-    // Errors before the handshake completes end in 'close', which the door reports.
-    socket.on('error', () => {});
+    // A socket error (e.g. a reset) destroys the socket, and its 'close' reaches the door or,
+    // once admitted, the channel; this handler, for the socket's whole life, only logs it.
+    const peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    socket.on('error', (error) => this.gate.log.info(`rank ${this.admission.identity.rank}: tcp mesh connection from ${peer}: ${error.message}`));
     awaitHello(tcpDoor(socket, reader), this.gate, (hello) => {
       const refusal = this.admission.admit(hello);
       if (refusal) return refusal;
