@@ -53,7 +53,18 @@ export function parseHello(text: string): Hello {
   return hello as Hello;
 }
 
-/** Close reasons are limited to 123 UTF-8 bytes by the protocol. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * A message as a close reason: limited to 123 UTF-8 bytes by the protocol (ws throws past
+ * that, and a reason may quote a stranger's multi-byte text), with control characters shown
+ * as '?' so that a quoted value cannot forge lines in a log.
+ */
 export function closeReason(message: string): string {
-  return message.length <= 120 ? message : `${message.slice(0, 117)}...`;
+  const encoder = new TextEncoder();
+  let reason = message.replace(/[\u0000-\u001f\u007f]/g, '?');
+  if (encoder.encode(reason).byteLength <= MAX_CLOSE_REASON_BYTES) return reason;
+  reason = reason.slice(0, MAX_CLOSE_REASON_BYTES - 3);
+  while (encoder.encode(reason).byteLength > MAX_CLOSE_REASON_BYTES - 3) reason = reason.slice(0, -1);
+  return `${reason}...`;
 }

@@ -2,9 +2,18 @@
 // mesh): a connection gets a deadline for its hello, must send a well-formed one with the
 // shared secret (compared in constant time), and is otherwise refused with a close code and a
 // reason that the caller turns into its error. What an authenticated caller may do is up to
-// each listener's `admit`.
+// each listener's `admit`. Until then a connection is a stranger's: it may send only a few
+// bytes, and only so many strangers may wait at once (pending-hellos.ts).
 import type { Logger } from '../log.js';
-import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, parseHello, sameSecret, type Hello } from './handshake.js';
+import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, closeReason, parseHello, sameSecret, type Hello } from './handshake.js';
+import type { PendingHellos } from './pending-hellos.js';
+
+/**
+ * What a connection may send before it is admitted, framing included: a hello is a few hundred
+ * bytes (the tcp mesh's text records, hellos among them, stop at 4 KiB), so this leaves room
+ * to spare while bounding what a stranger can make a listener hold.
+ */
+export const MAX_UNADMITTED_BYTES = 8 * 1024;
 
 /**
  * How long an accepted connection may stay silent before its hello, unless a listener says less.
@@ -23,6 +32,8 @@ export interface HelloDoor {
   onFirstMessage(listener: (text: string | undefined) => void): void;
   onClose(listener: () => void): void;
   refuse(refusal: Refusal): void;
+  /** Cuts the connection off at once, without a word (a stranger evicted to make room). */
+  drop(): void;
 }
 
 export interface HelloGate {
@@ -31,6 +42,8 @@ export interface HelloGate {
   readonly log: Logger;
   /** Starts the log line of a refusal, e.g. 'rendezvous: refusing 127.0.0.1:5000'. */
   readonly refusing: string;
+  /** The listener's connections that are waiting for their hello. */
+  readonly pending: PendingHellos;
 }
 
 /**
@@ -38,14 +51,25 @@ export interface HelloGate {
  * the connection (and welcomes it) and returns undefined, or returns why it is refused.
  */
 export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hello) => Refusal | undefined): void {
-  const refuse = (refusal: Refusal) => {
-    gate.log.warn(`${gate.refusing}: ${refusal.reason}`);
-    door.refuse(refusal);
+  const refuse = ({ code, reason }: Refusal) => {
+    // A reason may quote what a stranger sent (e.g. its role): cut to what a close frame takes.
+    const told = closeReason(reason);
+    gate.log.warn(`${gate.refusing}: ${told}`);
+    door.refuse({ code, reason: told });
   };
   const timer = setTimeout(() => refuse({ code: CLOSE_HELLO_TIMEOUT, reason: `no hello within ${gate.timeoutMs} ms` }), gate.timeoutMs);
-  door.onClose(() => clearTimeout(timer));
+  const leave = gate.pending.enter(() => {
+    clearTimeout(timer);
+    gate.log.warn(`${gate.refusing}: too many connections waiting for a hello; dropping the one that waited longest`);
+    door.drop();
+  });
+  door.onClose(() => {
+    clearTimeout(timer);
+    leave();
+  });
   door.onFirstMessage((text) => {
     clearTimeout(timer);
+    leave();
     let hello: Hello;
     try {
       if (text === undefined) throw new Error('first message is not a text hello');

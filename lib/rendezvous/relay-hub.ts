@@ -2,6 +2,8 @@
 // Each world is `size` connections; a frame's route field names its destination on the way in
 // and is rewritten to its source on the way out, so a rank cannot pose as another. Every frame
 // is decoded before it is forwarded: garbage closes the sender's connection, never reaches a peer.
+// A member's 'error' events (protocol violations) are heard by its door (web-socket-door.ts);
+// ws then closes the socket, and its 'close' tells the others that the member is lost.
 import type { WebSocket } from 'ws';
 import { decodeFrame, rewriteFrameRoute } from '../transport/frame.js';
 import type { WireLimits } from '../transport/framed/limits.js';

@@ -11,6 +11,8 @@ import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/
 import { CLOSE_BAD_HELLO, WELCOME } from './handshake.js';
 import { awaitHello, HELLO_TIMEOUT_MS } from './hello-gate.js';
 import { KeyValueStore } from './key-value-store.js';
+import { guardListener } from './listener-guards.js';
+import { PendingHellos } from './pending-hellos.js';
 import { RelayHub } from './relay-hub.js';
 import { serveStore } from './store-session.js';
 import { listenForUpgrades } from './upgrade-server.js';
@@ -40,6 +42,7 @@ export interface RendezvousServerOptions {
 export class RendezvousServer {
   private readonly store = new KeyValueStore();
   private readonly relay: RelayHub;
+  private readonly pending = new PendingHellos();
 
   private constructor(
     private readonly http: Server,
@@ -65,6 +68,7 @@ export class RendezvousServer {
     const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error));
     if (options.unref) http.unref();
     const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
+    guardListener(http, server, 'rendezvous server', log);
     const { port } = http.address() as AddressInfo;
     const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits);
     log.info(`rendezvous server listening on ${host}:${port}`);
@@ -82,8 +86,8 @@ export class RendezvousServer {
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const gate = { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer}` };
-    awaitHello(webSocketDoor(socket), gate, (hello) => {
+    const gate = { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer}`, pending: this.pending };
+    awaitHello(webSocketDoor(socket, request.socket, `rendezvous: connection from ${peer}`, log), gate, (hello) => {
       const welcome = () => socket.send(WELCOME);
       if (hello.role === 'store') {
         welcome();

@@ -1,4 +1,6 @@
 // Serves store requests on one accepted connection (Node side of the rendezvous server).
+// The socket's 'error' events (protocol violations) are heard by its door (web-socket-door.ts)
+// for its whole life; ws then closes it, which ends the session through 'close' below.
 import type { WebSocket } from 'ws';
 import { logger } from '../log.js';
 import { CLOSE_BAD_FRAME, closeReason } from './handshake.js';

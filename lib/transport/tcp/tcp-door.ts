@@ -25,5 +25,9 @@ export function tcpDoor(socket: Socket, reader: RecordReader): HelloDoor {
       reader.stop();
       endPolitely(socket, encodeTextRecord(JSON.stringify({ t: 'refused', code, reason })));
     },
+    drop: () => {
+      reader.stop();
+      socket.destroy();
+    },
   };
 }

@@ -10,6 +10,7 @@ import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { WELCOME } from '../../rendezvous/handshake.js';
 import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
+import { PendingHellos } from '../../rendezvous/pending-hellos.js';
 import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
 import type { MeshListening } from '../mesh/form-mesh.js';
 import { RecordReader } from './record-reader.js';
@@ -24,7 +25,11 @@ export class TcpListener implements MeshListening {
 
   private constructor(private readonly server: Server, identity: MeshIdentity, helloTimeoutMs: number, log: Logger, private readonly onPeer: TcpPeerHandler) {
     this.admission = new MeshAdmission(identity);
-    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a tcp mesh connection` };
+    // Before its hello a connection holds at most its reader's staging buffer (record-reader.ts);
+    // how many may wait is capped here.
+    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a tcp mesh connection`, pending: new PendingHellos() };
+    // An unheard server error (e.g. accept() failing for want of file descriptors) would end the process.
+    server.on('error', (error) => log.warn(`rank ${identity.rank}: tcp mesh listener: ${error.message}`));
     server.on('connection', (accepted) => this.greet(accepted));
   }
 
@@ -53,8 +58,10 @@ export class TcpListener implements MeshListening {
       handle, onread: { buffer: () => reader.nextBuffer(), callback: (bytes: number) => { reader.arrived(bytes); return true; } },
     } as unknown as ConstructorParameters<typeof Socket>[0]);
     socket.setNoDelay(true);
-    // Errors before the handshake completes end in 'close', which the door reports.
-    socket.on('error', () => {});
+    // A socket error (e.g. a reset) destroys the socket, and its 'close' reaches the door or,
+    // once admitted, the channel; this handler, for the socket's whole life, only logs it.
+    const peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    socket.on('error', (error) => this.gate.log.info(`rank ${this.admission.identity.rank}: tcp mesh connection from ${peer}: ${error.message}`));
     awaitHello(tcpDoor(socket, reader), this.gate, (hello) => {
       const refusal = this.admission.admit(hello);
       if (refusal) return refusal;

@@ -4,12 +4,14 @@
 // reason, and logged. The WebSocket server sits on an upgrade-only http server with tight
 // timeouts, so that a connection that never upgrades is dropped within seconds.
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { WELCOME } from '../../rendezvous/handshake.js';
 import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
+import { guardListener } from '../../rendezvous/listener-guards.js';
+import { PendingHellos } from '../../rendezvous/pending-hellos.js';
 import { listenForUpgrades } from '../../rendezvous/upgrade-server.js';
 import { webSocketDoor } from '../../rendezvous/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../../rendezvous/ws-options.js';
@@ -31,8 +33,9 @@ export class MeshListener implements MeshListening {
     private readonly onPeer: (peer: number, socket: WebSocket) => void,
   ) {
     this.admission = new MeshAdmission(identity);
-    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a mesh connection` };
-    server.on('connection', (socket) => this.greet(socket));
+    this.gate = { secret: identity.secret, timeoutMs: helloTimeoutMs, log, refusing: `rank ${identity.rank}: refusing a mesh connection`, pending: new PendingHellos() };
+    guardListener(http, server, `rank ${identity.rank}: mesh listener`, log);
+    server.on('connection', (socket, request) => this.greet(socket, request));
   }
 
   static async listen(
@@ -58,10 +61,11 @@ export class MeshListener implements MeshListening {
     for (const socket of this.unadmitted) socket.terminate();
   }
 
-  private greet(socket: WebSocket): void {
+  private greet(socket: WebSocket, request: IncomingMessage): void {
     this.unadmitted.add(socket);
     socket.once('close', () => this.unadmitted.delete(socket));
-    awaitHello(webSocketDoor(socket), this.gate, (hello) => {
+    const who = `rank ${this.admission.identity.rank}: mesh connection from ${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    awaitHello(webSocketDoor(socket, request.socket, who, this.gate.log), this.gate, (hello) => {
       const refusal = this.admission.admit(hello);
       if (refusal) return refusal;
       this.unadmitted.delete(socket);
