@@ -9,9 +9,11 @@
       # -O2 for all code; the reduction adds its own AVX2 copies (#pragma GCC target) chosen at
       # run time, so the shipped binary runs on any x86-64 (never -march=native).
       # -ffp-contract=off: no a*b+c fusion, results stay bit-identical to the TS oracle.
+      # -fno-trapping-math: lets the vectorizer compute both sides of a float select (min/max,
+      # NaN picks); it changes no result, only which FP exception flags may be raised.
       "cflags!": ["-O3", "-fno-exceptions"],
       "cflags_cc!": ["-O3", "-fno-exceptions"],
-      "cflags_cc": ["-O2", "-std=c++17", "-fvect-cost-model=dynamic", "-ftree-vectorize", "-ffp-contract=off", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-O2", "-std=c++17", "-fvect-cost-model=dynamic", "-ftree-vectorize", "-ffp-contract=off", "-fno-trapping-math", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]
