@@ -37,6 +37,7 @@ async function startPeer(): Promise<Peer> {
 const newSecret = () => randomBytes(16).toString('hex');
 const leftovers = (secret: string) => readdirSync('/dev/shm').filter((name) => name.includes(shmPrefix(secret)));
 const fdCount = () => readdirSync('/proc/self/fd').length;
+const threadCount = () => readdirSync('/proc/self/task').length;
 const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** A connected pair: this process (context, 8 MiB region, endpoint) and a forked peer. */
@@ -127,7 +128,9 @@ test('shm: bad keys, bounds, lengths and use after destroy throw InvalidArgument
 test('shm: a peer killed with SIGKILL fails pending operations with RemoteError; nothing is left behind', async () => {
   const secret = newSecret();
   const fds = fdCount();
+  const threads = threadCount();
   const { peer, context, key, endpoint } = await pair(secret);
+  assert.is(threadCount(), threads + 1, 'one progress thread per connected endpoint');
   const pendingRecv = endpoint.recv(key, 0, 100);
   peer.child.kill('SIGKILL');
   const error = await rejects(pendingRecv, /^RemoteError: shm recv: peer process \d+ died/);
@@ -136,6 +139,7 @@ test('shm: a peer killed with SIGKILL fails pending operations with RemoteError;
   context.destroy();
   assert.equal(leftovers(secret), []);
   assert.is(fdCount(), fds);
+  assert.is(threadCount(), threads, 'the progress thread is joined');
 });
 
 test('shm: a stale segment of a crashed job is replaced; a live one is refused', async () => {
