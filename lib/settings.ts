@@ -69,3 +69,15 @@ export function readSecurity(env: Record<string, string | undefined> = environme
 export function readEnv(name: string): string | undefined {
   return environment()[name];
 }
+
+/**
+ * WEBCCL_NATIVE: `0` keeps the native addon (native/) unloaded, so every path runs its pure-TS
+ * fallback; `1` or unset loads it where it was built. Read apart from readSettings so that
+ * loading the addon does not depend on every other variable being well formed.
+ */
+export function readNativeEnabled(env: Record<string, string | undefined> = environment()): boolean {
+  const raw = env['WEBCCL_NATIVE'];
+  if (raw === undefined || raw === '' || raw === '1') return true;
+  if (raw === '0') return false;
+  throw invalidArgument(`WEBCCL_NATIVE=${raw} is not one of 0, 1`);
+}

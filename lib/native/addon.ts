@@ -1,0 +1,41 @@
+// The shape of the native addon's exports (native/src/addon.cc), as the loader hands it out.
+// Node-only: the browser entry never imports lib/native.
+import type { DataType, SimpleOp } from '../dtype.js';
+
+export interface NativeAddon extends NativeShmAddon {
+  /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
+  readonly reduceVariant: string;
+  /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
+  reduceAccumulate(dtype: DataType, op: SimpleOp, dst: ArrayBufferView, src: ArrayBufferView): void;
+  /** dst[i] = src[i] / divisor (floats multiply by f32(1/divisor), integers truncate). */
+  finishAverage(dtype: DataType, dst: ArrayBufferView, src: ArrayBufferView, divisor: number): void;
+  /** A plain memmove of equal-length views: the bandwidth reference for benchmarks. */
+  memcpy(dst: ArrayBufferView, src: ArrayBufferView): void;
+}
+
+/** What the loader found: the addon, or why there is none. */
+export type NativeLoad = { readonly addon: NativeAddon } | { readonly unavailable: string };
+
+/** The shm provider's native objects (native/src/shm.cc); lib/native/shm.ts wraps them. */
+export interface NativeShmContext {
+  registerMemory(view: ArrayBufferView): number;
+  deregisterMemory(key: number): void;
+  createEndpoint(label: string): NativeShmEndpoint;
+  destroy(): void;
+}
+
+export interface NativeShmEndpoint {
+  address(): string;
+  connect(address: string): void;
+  postSend(wrId: number, key: number, offset: number, length: number): void;
+  postRecv(wrId: number, key: number, offset: number, length: number): void;
+  postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
+  destroy(): void;
+}
+
+/** (wrId, error or null, opcode, bytes, immediate) */
+export type NativeCompletionCallback = (wrId: number, error: string | null, opcode: string, bytes: number, imm: number | undefined) => void;
+
+export interface NativeShmAddon {
+  readonly ShmContext: new (prefix: string, onCompletion: NativeCompletionCallback) => NativeShmContext;
+}

@@ -1,0 +1,102 @@
+// The shm provider of the RDMA-semantics API (native/src/shm.cc), for ranks on one host, as
+// promises: every post returns the promise of its completion (the native progress thread
+// delivers completions through a threadsafe function; nothing polls). Vocabulary of ibverbs:
+// registerMemory ~ ibv_reg_mr (the key is lkey and rkey at once), an endpoint ~ an RC queue
+// pair formed from exchanged address blobs, send/recv ~ IBV_WR_SEND / ibv_post_recv, write ~
+// IBV_WR_RDMA_WRITE(_WITH_IMM); a write with an immediate consumes a posted receive at the target.
+// Bad arguments throw InvalidArgument at the call (nothing was posted); a peer that dies or
+// closes turns every pending operation into a RemoteError.
+import { createHash } from 'node:crypto';
+import { invalidArgument, remoteError, systemError, type WebcclError } from '../errors.js';
+import type { NativeAddon, NativeShmContext, NativeShmEndpoint } from './addon.js';
+import { callNative } from './call.js';
+
+export interface ShmCompletion {
+  readonly opcode: 'send' | 'recv' | 'write' | 'write-imm';
+  /** Bytes sent, received or written. */
+  readonly bytes: number;
+  /** The immediate of a write-with-immediate (on the target's receive completion). */
+  readonly imm?: number;
+}
+
+type Pending = { resolve(completion: ShmCompletion): void; reject(error: WebcclError): void };
+
+/** Shared-memory names of a job: a digest of its secret, so only holders of the secret find them. */
+export function shmPrefix(secret: string): string {
+  return createHash('sha256').update(`webccl-shm\0${secret}`).digest('hex').slice(0, 24);
+}
+
+export class ShmContext {
+  private readonly native: NativeShmContext;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
+  constructor(addon: NativeAddon, secret: string) {
+    if (typeof secret !== 'string' || secret.length < 16) throw invalidArgument('shm: the job secret must be a string of 16 or more characters');
+    this.native = callNative('shm context', () => new addon.ShmContext(shmPrefix(secret), (wrId, error, opcode, bytes, imm) => {
+      const waiter = this.pending.get(wrId);
+      if (!waiter) return;
+      this.pending.delete(wrId);
+      if (error === null) waiter.resolve({ opcode: opcode as ShmCompletion['opcode'], bytes, ...(imm === undefined ? {} : { imm }) });
+      else waiter.reject(/peer process \d+ (died|closed)/.test(error) ? remoteError(`shm ${opcode}: ${error}`) : systemError(`shm ${opcode}: ${error}`));
+    }));
+  }
+
+  /** Registers memory that peers may write into and posts may read from; returns its key. */
+  registerMemory(memory: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number {
+    const view = ArrayBuffer.isView(memory) ? memory : memory instanceof ArrayBuffer || memory instanceof SharedArrayBuffer ? new Uint8Array(memory) : memory;
+    return callNative('shm registerMemory', () => this.native.registerMemory(view as ArrayBufferView));
+  }
+
+  deregisterMemory(key: number): void {
+    callNative('shm deregisterMemory', () => this.native.deregisterMemory(key));
+  }
+
+  /** An endpoint toward one peer; `label` names its segment and must be unique in the job (e.g. "0-1"). */
+  createEndpoint(label: string): ShmEndpoint {
+    return new ShmEndpoint(callNative('shm createEndpoint', () => this.native.createEndpoint(label)), this);
+  }
+
+  /** Stops every endpoint (their pending operations reject), unmaps and unlinks segments. */
+  destroy(): void {
+    this.native.destroy();
+  }
+
+  /** @internal Posts through `post` and returns the promise of its completion. */
+  track(what: string, post: (wrId: number) => void): Promise<ShmCompletion> {
+    const wrId = this.nextId++;
+    callNative(what, () => post(wrId));
+    return new Promise((resolve, reject) => this.pending.set(wrId, { resolve, reject }));
+  }
+}
+
+export class ShmEndpoint {
+  constructor(private readonly native: NativeShmEndpoint, private readonly context: ShmContext) {}
+
+  /** The blob the peer passes to connect() (exchanged through the rendezvous). */
+  address(): string {
+    return callNative('shm address', () => this.native.address());
+  }
+
+  connect(peerAddress: string): void {
+    callNative('shm connect', () => this.native.connect(peerAddress));
+  }
+
+  send(key: number, offset: number, length: number): Promise<ShmCompletion> {
+    return this.context.track('shm postSend', (id) => this.native.postSend(id, key, offset, length));
+  }
+
+  recv(key: number, offset: number, length: number): Promise<ShmCompletion> {
+    return this.context.track('shm postRecv', (id) => this.native.postRecv(id, key, offset, length));
+  }
+
+  /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */
+  write(key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): Promise<ShmCompletion> {
+    return this.context.track('shm postWrite', (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));
+  }
+
+  destroy(): void {
+    this.native.destroy();
+  }
+}

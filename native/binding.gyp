@@ -1,0 +1,20 @@
+# Built by native/build.mjs (npm's install script), never by npm's implicit `node-gyp rebuild`:
+# this file lives in native/, not at the package root, so an install on a machine without a
+# compiler cannot fail on it. Plain N-API (node_api.h): no npm dependency, ABI-stable across Node.
+{
+  "targets": [
+    {
+      "target_name": "webccl_native",
+      "sources": ["src/addon.cc", "src/reduce.cc", "src/shm.cc"],
+      # -O2 for all code; the reduction adds its own AVX2 copies (#pragma GCC target) chosen at
+      # run time, so the shipped binary runs on any x86-64 (never -march=native).
+      # -ffp-contract=off: no a*b+c fusion, results stay bit-identical to the TS oracle.
+      # -fno-trapping-math: lets the vectorizer compute both sides of a float select (min/max,
+      # NaN picks); it changes no result, only which FP exception flags may be raised.
+      "cflags!": ["-O3", "-fno-exceptions"],
+      "cflags_cc!": ["-O3", "-fno-exceptions"],
+      "cflags_cc": ["-O2", "-std=c++17", "-fvect-cost-model=dynamic", "-ftree-vectorize", "-ffp-contract=off", "-fno-trapping-math", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

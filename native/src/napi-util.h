@@ -1,0 +1,91 @@
+// Small helpers over plain N-API (node_api.h): argument reading that throws a JS Error with a
+// clear message instead of crashing. Every exported function validates through these.
+#pragma once
+#include <node_api.h>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace webccl {
+
+/** Thrown-error marker: a helper that returns false has already raised a JS exception. */
+inline bool fail(napi_env env, const std::string& message) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, "ERR_WEBCCL_NATIVE", message.c_str());
+  return false;
+}
+
+#define WEBCCL_CHECK(env, call) \
+  do { if ((call) != napi_ok) { webccl::fail(env, "N-API call failed: " #call); return nullptr; } } while (0)
+
+struct Args {
+  size_t count = 8;
+  napi_value values[8];
+  napi_value self = nullptr;
+  void* data = nullptr;
+};
+
+inline bool get_args(napi_env env, napi_callback_info info, Args& args, size_t needed, const char* what) {
+  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
+  if (args.count < needed) return fail(env, std::string(what) + ": expected " + std::to_string(needed) + " arguments, got " + std::to_string(args.count));
+  return true;
+}
+
+inline bool get_string(napi_env env, napi_value value, std::string& out, const char* what) {
+  napi_valuetype type;
+  napi_typeof(env, value, &type);
+  if (type != napi_string) return fail(env, std::string(what) + " must be a string");
+  char buffer[64];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, buffer, sizeof buffer, &length) != napi_ok) return fail(env, std::string(what) + ": unreadable string");
+  out.assign(buffer, length);
+  return true;
+}
+
+/** A non-negative integer below 2^53 (offsets, lengths, keys). */
+inline bool get_index(napi_env env, napi_value value, uint64_t& out, const char* what) {
+  napi_valuetype type;
+  napi_typeof(env, value, &type);
+  double number = 0;
+  if (type != napi_number || napi_get_value_double(env, value, &number) != napi_ok || !(number >= 0) || number > 9007199254740991.0 || number != (double)(uint64_t)number) {
+    return fail(env, std::string(what) + " must be a non-negative integer");
+  }
+  out = (uint64_t)number;
+  return true;
+}
+
+/** The bytes of any TypedArray or DataView (a detached one has none). */
+inline bool get_bytes(napi_env env, napi_value value, uint8_t*& data, size_t& length, const char* what) {
+  bool is_typed = false, is_view = false;
+  napi_is_typedarray(env, value, &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    size_t elements = 0, offset = 0;
+    void* raw = nullptr;
+    napi_value buffer;
+    if (napi_get_typedarray_info(env, value, &type, &elements, &raw, &buffer, &offset) != napi_ok) return fail(env, std::string(what) + ": unreadable TypedArray");
+    napi_value byte_length;
+    uint32_t bytes = 0;
+    napi_get_named_property(env, value, "byteLength", &byte_length);
+    double b = 0;
+    napi_get_value_double(env, byte_length, &b);
+    (void)bytes;
+    data = (uint8_t*)raw;
+    length = (size_t)b;
+    if (data == nullptr && length != 0) return fail(env, std::string(what) + ": detached buffer");
+    return true;
+  }
+  napi_is_dataview(env, value, &is_view);
+  if (is_view) {
+    void* raw = nullptr;
+    napi_value buffer;
+    size_t offset = 0;
+    if (napi_get_dataview_info(env, value, &length, &raw, &buffer, &offset) != napi_ok) return fail(env, std::string(what) + ": unreadable DataView");
+    data = (uint8_t*)raw;
+    return true;
+  }
+  return fail(env, std::string(what) + " must be a TypedArray or DataView");
+}
+
+}  // namespace webccl

@@ -1,0 +1,51 @@
+// Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64) and AVX2 builds of
+// the same loops (kernels.inc). __builtin_cpu_supports is asked once; a binary built here
+// runs on any CPU of its architecture.
+#include "reduce.h"
+
+namespace webccl {
+
+namespace baseline {
+#include "kernels.inc"
+}
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace avx2 {
+#include "kernels.inc"
+}
+#pragma GCC pop_options
+#endif
+
+namespace {
+struct Variant {
+  void (*accumulate)(DType, Op, void*, const void*, size_t);
+  void (*average)(DType, void*, const void*, size_t, uint32_t);
+  const char* name;
+};
+
+Variant choose() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return {avx2::accumulate, avx2::average, "avx2"};
+#endif
+  return {baseline::accumulate, baseline::average, "baseline"};
+}
+
+const Variant variant = choose();
+}  // namespace
+
+size_t element_bytes(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16 ? 2 : 4; }
+
+void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t count) {
+  variant.accumulate(dtype, op, dst, src, count);
+}
+
+void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor) {
+  variant.average(dtype, dst, src, count, divisor);
+}
+
+const char* reduce_variant() { return variant.name; }
+
+}  // namespace webccl

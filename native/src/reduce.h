@@ -1,0 +1,25 @@
+// Element-wise reductions on CPU memory, bit-identical to the TypeScript oracle
+// (lib/cpu/reduce.ts, semantics in lib/cpu/reduction.ts): f32 arithmetic with round to nearest
+// even, 16-bit floats widened to f32 and rounded once (RNE) on the way back, integer sum and
+// product wrapping, min/max propagating NaN with the earlier operand winning ties.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace webccl {
+
+enum class DType { f32, f16, bf16, i32, u32 };
+enum class Op { sum, prod, min, max };
+
+size_t element_bytes(DType dtype);
+
+/** dst[i] = dst[i] op src[i] for i < count; dst may be the same memory as src. */
+void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t count);
+
+/** dst[i] = src[i] / divisor: floats multiply by f32(1/divisor), integers truncate toward zero. */
+void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor);
+
+/** Which variant the loops run: "avx2" or "baseline" (decided once, at load). */
+const char* reduce_variant();
+
+}  // namespace webccl

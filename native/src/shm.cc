@@ -1,0 +1,706 @@
+// The shm provider of the RDMA-semantics API: ranks on one host. Modelled on ibverbs:
+//   ShmContext      ~ ibv_context + protection domain: registers memory regions (MR) and owns
+//                     the completion callback (the CQ, delivered through a threadsafe function);
+//   ShmEndpoint     ~ a reliable-connected QP between two ranks, formed from exchanged address
+//                     blobs; postSend/postRecv (two-sided) and postWrite (one-sided RDMA write,
+//                     optionally with immediate, which consumes a posted receive at the target).
+// Each endpoint has one progress thread that sleeps on a futex doorbell in its own inbox
+// segment (no busy polling, in native code or in JS) and wakes for: data from the peer, ring
+// space freed by the peer, a local post, destroy, or a 50 ms tick that checks the peer's pidfd.
+// Every argument is validated on the JS thread and throws an Error (ERR_WEBCCL_NATIVE); the
+// progress thread revalidates what can change (keys, bounds) before it touches memory.
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "napi-util.h"
+#include "shm-segment.h"
+
+namespace webccl {
+namespace {
+
+constexpr uint32_t kDefaultCapacity = 4u << 20;
+constexpr uint64_t kMaxFragment = 1u << 20;
+
+void ring_bell(std::atomic<uint32_t>* bell) {
+  bell->fetch_add(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(bell), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+void wait_bell(std::atomic<uint32_t>* bell, uint32_t seen, long nanoseconds) {
+  timespec timeout{0, nanoseconds};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(bell), FUTEX_WAIT, seen, &timeout, nullptr, 0);
+}
+
+bool process_alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+// ---- memory regions -------------------------------------------------------------------------
+
+struct Region {
+  uint8_t* data = nullptr;
+  uint64_t length = 0;
+  uint32_t generation = 0;
+  napi_ref buffer = nullptr;  // keeps the ArrayBuffer (and so the memory) alive while registered
+  bool valid = false;
+};
+
+struct Completion {
+  double wr_id;
+  std::string error;  // empty: success
+  const char* opcode;
+  double bytes;
+  uint32_t imm;
+  bool has_imm;
+};
+
+struct Endpoint;
+
+struct Context {
+  std::mutex mutex;  // regions and endpoints; held by progress threads while they copy
+  Region regions[kMaxRegions];
+  std::vector<Endpoint*> endpoints;
+  napi_threadsafe_function completions = nullptr;
+  std::string prefix;
+  bool destroyed = false;
+
+  /** The region of `key` when [offset, offset + length) lies inside it; else nullptr and why. */
+  uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
+    uint64_t slot = key & 0xff;
+    uint64_t generation = key >> 8;
+    Region& r = regions[slot];
+    if (key == 0 || !r.valid || r.generation != generation) {
+      why = "unknown or deregistered memory key " + std::to_string(key);
+      return nullptr;
+    }
+    if (offset > r.length || length > r.length - offset) {
+      why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
+            " of " + std::to_string(r.length) + " bytes";
+      return nullptr;
+    }
+    return r.data + offset;
+  }
+
+  void complete(Completion* completion) {
+    if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
+  }
+
+  void publish(uint32_t slot);
+};
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+struct Op {
+  RecordType type;
+  double wr_id;
+  uint64_t local_key, local_offset, length;
+  uint64_t remote_key = 0, remote_offset = 0;
+  uint32_t imm = 0;
+  bool has_imm = false;
+  uint64_t pushed = 0;
+};
+
+struct Recv {
+  double wr_id;
+  uint64_t key, offset, length;
+};
+
+struct Endpoint {
+  Context* context;
+  std::string name;
+  SegmentHeader* inbox = nullptr;  // mine: the peer writes, I read
+  SegmentHeader* outbox = nullptr; // the peer's inbox: I write
+  bool inbox_unlinked = false;
+  int peer_pid = -1;
+  int pidfd = -1;
+  std::thread thread;
+  std::atomic<bool> stop{false};
+  std::mutex mutex;  // ops, recvs, broken
+  std::deque<Op> ops;
+  std::deque<Recv> recvs;
+  std::string broken;  // non-empty: why the endpoint cannot be used any more
+  // The receive being filled by a multi-fragment send (valid while receiving).
+  bool receiving = false;
+  Recv current{};
+  std::string current_error;
+  bool destroyed = false;
+
+  bool connected() const { return outbox != nullptr; }
+  void run();
+  bool drain();
+  bool push();
+  void fail_all(const std::string& why);
+  void shutdown();
+};
+
+void Context::publish(uint32_t slot) {
+  const Region& r = regions[slot];
+  uint64_t word = r.valid ? region_word(r.generation, r.length) : 0;
+  for (Endpoint* endpoint : endpoints) {
+    if (endpoint->inbox) endpoint->inbox->regions[slot].store(word, std::memory_order_release);
+  }
+}
+
+void* map_segment(int fd, uint32_t capacity) {
+  void* memory = mmap(nullptr, segment_bytes(capacity), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  return memory == MAP_FAILED ? nullptr : memory;
+}
+
+/** Creates the inbox `name`, replacing a stale one whose owner is dead. */
+SegmentHeader* create_inbox(const std::string& name, uint32_t capacity, std::string& why) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 && errno == EEXIST && attempt == 0) {
+      int old = shm_open(name.c_str(), O_RDONLY, 0);
+      int owner = -1;
+      struct stat st {};
+      if (old >= 0 && fstat(old, &st) == 0 && (size_t)st.st_size >= sizeof(SegmentHeader)) {
+        void* memory = mmap(nullptr, sizeof(SegmentHeader), PROT_READ, MAP_SHARED, old, 0);
+        if (memory != MAP_FAILED) {
+          owner = static_cast<SegmentHeader*>(memory)->owner_pid;
+          munmap(memory, sizeof(SegmentHeader));
+        }
+      }
+      if (old >= 0) close(old);
+      if (process_alive(owner) && owner != getpid()) {
+        why = "shared memory segment " + name + " is in use by live process " + std::to_string(owner);
+        return nullptr;
+      }
+      shm_unlink(name.c_str());  // stale: left by a crashed job of the same secret
+      continue;
+    }
+    if (fd < 0) { why = errno_text(("shm_open " + name).c_str()); return nullptr; }
+    void* memory = nullptr;
+    if (ftruncate(fd, segment_bytes(capacity)) == 0) memory = map_segment(fd, capacity);
+    if (!memory) why = errno_text(("creating " + name).c_str());
+    close(fd);
+    if (!memory) { shm_unlink(name.c_str()); return nullptr; }
+    auto* header = new (memory) SegmentHeader();
+    header->capacity = capacity;
+    header->owner_pid = getpid();
+    header->magic = kSegmentMagic;
+    return header;
+  }
+  why = "shared memory segment " + name + " could not be replaced";
+  return nullptr;
+}
+
+void Endpoint::fail_all(const std::string& why) {
+  std::deque<Op> failed_ops;
+  std::deque<Recv> failed_recvs;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (broken.empty()) broken = why;
+    failed_ops.swap(ops);
+    failed_recvs.swap(recvs);
+    if (receiving) { failed_recvs.push_front(current); receiving = false; }
+  }
+  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
+  for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
+}
+
+/** Applies records from the inbox; stops at a record that needs a receive none is posted for. */
+bool Endpoint::drain() {
+  uint8_t* ring = ring_of(inbox);
+  uint64_t capacity = inbox->capacity;
+  uint64_t tail = inbox->tail.load(std::memory_order_relaxed);
+  uint64_t head = inbox->head.load(std::memory_order_acquire);
+  bool progressed = false;
+  while (tail < head) {
+    const Record* record = reinterpret_cast<const Record*>(ring + tail % capacity);
+    const uint8_t* payload = reinterpret_cast<const uint8_t*>(record + 1);
+    uint64_t size = record->type == kWrap ? capacity - tail % capacity : align_record(sizeof(Record) + record->length);
+    bool needs_recv = (record->type == kSend && (record->flags & kFirst)) || (record->type == kWrite && (record->flags & kImm) && (record->flags & kLast));
+    Recv recv{};
+    if (needs_recv) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (recvs.empty()) break;  // receiver not ready: the peer waits, as an RNR retry would
+      recv = recvs.front();
+      recvs.pop_front();
+    }
+    if (record->type == kSend) {
+      if (record->flags & kFirst) {
+        receiving = true;
+        current = recv;
+        current_error.clear();
+        if (record->total > recv.length) {
+          current_error = "message of " + std::to_string(record->total) + " bytes exceeds the posted receive of " + std::to_string(recv.length) + " bytes";
+        }
+      }
+      if (current_error.empty()) {
+        std::lock_guard<std::mutex> lock(context->mutex);
+        uint8_t* target = context->locate(current.key, current.offset + record->offset, record->length, current_error);
+        if (target) memcpy(target, payload, record->length);
+      }
+      if (record->flags & kLast) {
+        receiving = false;
+        context->complete(new Completion{current.wr_id, current_error, "recv", (double)record->total, 0, false});
+      }
+    } else if (record->type == kWrite) {
+      std::string why;
+      {
+        std::lock_guard<std::mutex> lock(context->mutex);
+        uint8_t* target = context->locate(record->key, record->offset, record->length, why);
+        if (target) memcpy(target, payload, record->length);
+      }
+      // A write that fails here (the region was deregistered after the peer checked it) is
+      // reported on the receive its immediate consumes; verbs would fail the writer's QP.
+      if (needs_recv) context->complete(new Completion{recv.wr_id, why.empty() ? "" : "remote write: " + why, "write-imm", (double)record->total, record->imm, true});
+    }
+    tail += size;
+    inbox->tail.store(tail, std::memory_order_release);
+    progressed = true;
+  }
+  if (progressed) ring_bell(&outbox->bell);  // space freed for the peer's writes
+  return progressed;
+}
+
+/** Pushes queued operations into the peer's inbox as far as its ring has room. */
+bool Endpoint::push() {
+  uint8_t* ring = ring_of(outbox);
+  uint64_t capacity = outbox->capacity;
+  uint64_t head = outbox->head.load(std::memory_order_relaxed);
+  bool progressed = false;
+  for (;;) {
+    Op* op;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (ops.empty()) break;
+      op = &ops.front();  // only this thread pops; JS pushes to the back (deque keeps front stable)
+    }
+    uint64_t free = capacity - (head - outbox->tail.load(std::memory_order_acquire));
+    uint64_t contiguous = capacity - head % capacity;
+    if (contiguous < capacity && contiguous < kRecordAlign * 2) {
+      if (free < contiguous) break;
+      reinterpret_cast<Record*>(ring + head % capacity)->type = kWrap;
+      head += contiguous;
+      outbox->head.store(head, std::memory_order_release);
+      continue;
+    }
+    uint64_t room = std::min(free, contiguous);
+    if (room < kRecordAlign * 2 && !(op->length == 0 && room >= kRecordAlign)) break;
+    uint64_t chunk = std::min<uint64_t>({op->length - op->pushed, kMaxFragment, room - sizeof(Record)});
+    if (chunk < op->length - op->pushed && contiguous < free && contiguous < capacity / 4) {
+      // Little room before the end of the ring: wrap rather than send a sliver.
+      reinterpret_cast<Record*>(ring + head % capacity)->type = kWrap;
+      head += contiguous;
+      outbox->head.store(head, std::memory_order_release);
+      continue;
+    }
+    Record* record = reinterpret_cast<Record*>(ring + head % capacity);
+    std::string why;
+    {
+      std::lock_guard<std::mutex> lock(context->mutex);
+      uint8_t* source = context->locate(op->local_key, op->local_offset + op->pushed, chunk, why);
+      if (source) memcpy(record + 1, source, chunk);
+    }
+    if (!why.empty() && op->pushed == 0) {
+      // Deregistered before anything was sent: fail this operation alone.
+      Op failed = *op;
+      { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
+      context->complete(new Completion{failed.wr_id, "local " + why, failed.type == kSend ? "send" : "write", 0, 0, false});
+      continue;
+    }
+    record->type = op->type;
+    record->flags = (op->pushed == 0 ? (uint32_t)kFirst : 0u) | (op->pushed + chunk == op->length ? (uint32_t)kLast : 0u) | (op->has_imm ? (uint32_t)kImm : 0u);
+    record->length = (uint32_t)chunk;
+    record->imm = op->imm;
+    record->key = op->remote_key;
+    record->offset = op->type == kWrite ? op->remote_offset + op->pushed : op->pushed;
+    record->total = op->length;
+    head += align_record(sizeof(Record) + chunk);
+    outbox->head.store(head, std::memory_order_release);
+    op->pushed += chunk;
+    progressed = true;
+    if (op->pushed == op->length) {
+      Op done = *op;
+      { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
+      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)done.length, 0, false});
+    }
+  }
+  if (progressed) ring_bell(&outbox->bell);
+  return progressed;
+}
+
+void Endpoint::run() {
+  while (!stop.load(std::memory_order_acquire)) {
+    uint32_t seen = inbox->bell.load(std::memory_order_acquire);
+    bool progressed = drain();
+    progressed = push() || progressed;
+    if (outbox->owner_closed.load() || inbox->writer_closed.load()) {
+      drain();  // what the peer wrote before it closed
+      fail_all("peer process " + std::to_string(peer_pid) + " closed the endpoint");
+      return;
+    }
+    pollfd dead{pidfd, POLLIN, 0};
+    if (pidfd >= 0 ? poll(&dead, 1, 0) > 0 : !process_alive(peer_pid)) {
+      fail_all("peer process " + std::to_string(peer_pid) + " died");
+      return;
+    }
+    if (!progressed) wait_bell(&inbox->bell, seen, 50 * 1000 * 1000);
+  }
+}
+
+void Endpoint::shutdown() {
+  if (destroyed) return;
+  destroyed = true;
+  if (thread.joinable()) {
+    stop.store(true, std::memory_order_release);
+    ring_bell(&inbox->bell);
+    thread.join();
+  }
+  if (outbox) { outbox->writer_closed.store(1); ring_bell(&outbox->bell); }
+  if (inbox) { inbox->owner_closed.store(1); }
+  fail_all("endpoint destroyed");
+  if (inbox && inbox->writer_pid.load() == 0) shm_unlink(name.c_str());  // never attached: the name is still ours
+  if (inbox) munmap(inbox, segment_bytes(inbox->capacity));
+  if (outbox) munmap(outbox, segment_bytes(outbox->capacity));
+  inbox = outbox = nullptr;
+  if (pidfd >= 0) close(pidfd);
+  pidfd = -1;
+}
+
+// ---- JS surface ---------------------------------------------------------------------------
+
+napi_ref endpoint_constructor = nullptr;
+
+template <class T>
+T* unwrap(napi_env env, napi_value self, const char* what) {
+  void* object = nullptr;
+  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
+  return static_cast<T*>(object);
+}
+
+void deliver(napi_env env, napi_value callback, void*, void* data) {
+  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
+  if (!env) return;  // the context is gone: drop it
+  napi_value args[5], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_double(env, completion->wr_id, &args[0]);
+  if (completion->error.empty()) napi_get_null(env, &args[1]);
+  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
+  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
+  napi_create_double(env, completion->bytes, &args[3]);
+  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
+  else args[4] = undefined;
+  napi_call_function(env, undefined, callback, 5, args, nullptr);
+}
+
+bool live_context(napi_env env, Context* context, const char* what) {
+  if (!context) return false;
+  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
+  return true;
+}
+
+napi_value ContextNew(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string prefix;
+  if (!get_args(env, info, args, 2, "new ShmContext(prefix, onCompletion)") || !get_string(env, args.values[0], prefix, "prefix")) return nullptr;
+  for (char c : prefix) {
+    if (!isalnum((unsigned char)c) && c != '-') return fail(env, "prefix may hold only letters, digits and '-'"), nullptr;
+  }
+  if (prefix.empty() || prefix.size() > 48) return fail(env, "prefix must hold 1 to 48 characters"), nullptr;
+  napi_valuetype type;
+  napi_typeof(env, args.values[1], &type);
+  if (type != napi_function) return fail(env, "onCompletion must be a function"), nullptr;
+  auto* context = new Context();
+  context->prefix = prefix;
+  napi_value name;
+  napi_create_string_utf8(env, "webccl-shm-completions", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
+    delete context;
+    return fail(env, "could not create the completion queue"), nullptr;
+  }
+  napi_wrap(env, args.self, context, [](napi_env, void* data, void*) {
+    // Collected without destroy(): the endpoints' threads still run, so the memory is leaked
+    // on purpose rather than freed under them. destroy() is the way to release a context.
+    (void)data;
+  }, nullptr, nullptr);
+  return args.self;
+}
+
+napi_value ContextRegister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "registerMemory");
+  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
+  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
+  std::lock_guard<std::mutex> lock(context->mutex);
+  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
+    Region& r = context->regions[slot];
+    if (r.valid) continue;
+    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
+    r.data = data;
+    r.length = length;
+    r.generation = (r.generation + 1) & 0xffffff;
+    if (r.generation == 0) r.generation = 1;
+    r.valid = true;
+    context->publish(slot);
+    napi_value key;
+    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
+    return key;
+  }
+  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
+}
+
+napi_value ContextDeregister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint64_t key;
+  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "deregisterMemory");
+  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
+  napi_ref held = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(context->mutex);
+    std::string why;
+    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
+    Region& r = context->regions[key & 0xff];
+    r.valid = false;
+    held = r.buffer;
+    r.buffer = nullptr;
+    context->publish((uint32_t)(key & 0xff));
+  }
+  napi_delete_reference(env, held);  // after the lock: no progress thread copies into it any more
+  return nullptr;
+}
+
+napi_value ContextDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "destroy");
+  if (!context || context->destroyed) return nullptr;
+  std::vector<Endpoint*> endpoints;
+  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
+  for (Endpoint* endpoint : endpoints) endpoint->shutdown();
+  context->destroyed = true;
+  for (Region& r : context->regions) {
+    if (r.buffer) napi_delete_reference(env, r.buffer);
+    r.buffer = nullptr;
+    r.valid = false;
+  }
+  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
+  return nullptr;
+}
+
+napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string label;
+  if (!get_args(env, info, args, 1, "createEndpoint(label)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "createEndpoint");
+  if (!live_context(env, context, "createEndpoint") || !get_string(env, args.values[0], label, "label")) return nullptr;
+  for (char c : label) {
+    if (!isalnum((unsigned char)c) && c != '-') return fail(env, "label may hold only letters, digits and '-'"), nullptr;
+  }
+  std::string name = "/webccl-" + context->prefix + "-" + label;
+  std::string why;
+  SegmentHeader* inbox = create_inbox(name, kDefaultCapacity, why);
+  if (!inbox) return fail(env, "createEndpoint: " + why), nullptr;
+  auto* endpoint = new Endpoint();
+  endpoint->context = context;
+  endpoint->name = name;
+  endpoint->inbox = inbox;
+  {
+    std::lock_guard<std::mutex> lock(context->mutex);
+    context->endpoints.push_back(endpoint);
+    for (uint32_t slot = 0; slot < kMaxRegions; slot++) {
+      const Region& r = context->regions[slot];
+      inbox->regions[slot].store(r.valid ? region_word(r.generation, r.length) : 0);
+    }
+  }
+  napi_value constructor, object;
+  napi_get_reference_value(env, endpoint_constructor, &constructor);
+  napi_new_instance(env, constructor, 0, nullptr, &object);
+  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
+  return object;
+}
+
+napi_value EndpointNew(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "ShmEndpoint");
+  return args.self;
+}
+
+Endpoint* live_endpoint(napi_env env, napi_value self, const char* what) {
+  Endpoint* endpoint = unwrap<Endpoint>(env, self, what);
+  if (!endpoint) return nullptr;
+  if (endpoint->destroyed) return fail(env, std::string(what) + ": the endpoint was destroyed"), nullptr;
+  return endpoint;
+}
+
+napi_value EndpointAddress(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "address()");
+  Endpoint* endpoint = live_endpoint(env, args.self, "address");
+  if (!endpoint) return nullptr;
+  std::string blob = endpoint->name + " " + std::to_string(getpid());
+  napi_value value;
+  napi_create_string_utf8(env, blob.c_str(), blob.size(), &value);
+  return value;
+}
+
+napi_value EndpointConnect(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string blob;
+  if (!get_args(env, info, args, 1, "connect(address)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, "connect");
+  if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
+  if (endpoint->connected()) return fail(env, "connect: already connected"), nullptr;
+  size_t space = blob.find(' ');
+  if (blob.rfind("/webccl-", 0) != 0 || space == std::string::npos || blob.find('/', 1) != std::string::npos) {
+    return fail(env, "connect: malformed address"), nullptr;
+  }
+  std::string name = blob.substr(0, space);
+  int pid = atoi(blob.c_str() + space + 1);
+  if (pid <= 0) return fail(env, "connect: malformed address"), nullptr;
+  if (name == endpoint->name) return fail(env, "connect: an endpoint cannot connect to itself"), nullptr;
+  int fd = shm_open(name.c_str(), O_RDWR, 0);
+  if (fd < 0) return fail(env, errno_text(("connect: shm_open " + name).c_str())), nullptr;
+  struct stat st {};
+  void* memory = nullptr;
+  if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(SegmentHeader)) {
+    memory = mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (memory == MAP_FAILED) memory = nullptr;
+  }
+  close(fd);
+  auto* outbox = static_cast<SegmentHeader*>(memory);
+  if (!outbox || outbox->magic != kSegmentMagic || outbox->owner_pid != pid || segment_bytes(outbox->capacity) != (size_t)st.st_size ||
+      outbox->writer_pid.load() != 0) {
+    if (memory) munmap(memory, st.st_size);
+    return fail(env, "connect: " + name + " is not a fresh endpoint of process " + std::to_string(pid)), nullptr;
+  }
+  shm_unlink(name.c_str());  // both sides have it mapped now: nothing can be left behind
+  outbox->writer_pid.store(getpid());
+  endpoint->outbox = outbox;
+  endpoint->peer_pid = pid;
+  endpoint->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  endpoint->thread = std::thread([endpoint] { endpoint->run(); });
+  return nullptr;
+}
+
+/** postSend(wrId, localKey, offset, length) / postRecv(wrId, localKey, offset, length). */
+napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
+  const char* what = send ? "postSend" : "postRecv";
+  Args args;
+  double wr_id;
+  uint64_t key, offset, length;
+  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, what);
+  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
+      !get_index(env, args.values[3], length, "length")) {
+    return nullptr;
+  }
+  napi_get_value_double(env, args.values[0], &wr_id);
+  if (!endpoint->connected()) return fail(env, std::string(what) + ": not connected"), nullptr;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
+    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(endpoint->mutex);
+    if (!endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
+    if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
+    else endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
+  }
+  ring_bell(&endpoint->inbox->bell);
+  return nullptr;
+}
+
+napi_value EndpointPostSend(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, true); }
+napi_value EndpointPostRecv(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, false); }
+
+/** postWrite(wrId, localKey, localOffset, length, remoteKey, remoteOffset, imm?) */
+napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
+  Args args;
+  double wr_id;
+  uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
+  if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, "postWrite");
+  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
+      !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
+      !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
+    return nullptr;
+  }
+  napi_get_value_double(env, args.values[0], &wr_id);
+  napi_valuetype type = napi_undefined;
+  if (args.count > 6) napi_typeof(env, args.values[6], &type);
+  bool has_imm = type != napi_undefined;
+  if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
+  if (!endpoint->connected()) return fail(env, "postWrite: not connected"), nullptr;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
+    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, "postWrite: local " + why), nullptr;
+  }
+  // The remote key and bounds, checked against the table the peer publishes in its segment.
+  uint64_t word = endpoint->outbox->regions[remote_key & 0xff].load(std::memory_order_acquire);
+  uint64_t remote_length = word & ((1ull << 40) - 1);
+  if (remote_key == 0 || remote_key >= (1ull << 32) || word == 0 || (word >> 40) != (remote_key >> 8)) {
+    return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
+  }
+  if (remote_offset > remote_length || length > remote_length - remote_offset) {
+    return fail(env, "postWrite: bytes [" + std::to_string(remote_offset) + ", " + std::to_string(remote_offset + length) +
+                         ") lie outside remote region " + std::to_string(remote_key) + " of " + std::to_string(remote_length) + " bytes"), nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(endpoint->mutex);
+    if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
+    Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
+    endpoint->ops.push_back(op);
+  }
+  ring_bell(&endpoint->inbox->bell);
+  return nullptr;
+}
+
+napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "destroy()");
+  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "destroy");
+  if (endpoint) endpoint->shutdown();
+  return nullptr;
+}
+
+napi_property_descriptor method(const char* name, napi_callback callback) {
+  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
+}
+
+}  // namespace
+
+napi_value init_shm(napi_env env, napi_value exports) {
+  napi_property_descriptor endpoint_methods[] = {
+      method("address", EndpointAddress), method("connect", EndpointConnect), method("postSend", EndpointPostSend),
+      method("postRecv", EndpointPostRecv), method("postWrite", EndpointPostWrite), method("destroy", EndpointDestroy),
+  };
+  napi_value endpoint_class;
+  napi_define_class(env, "ShmEndpoint", NAPI_AUTO_LENGTH, EndpointNew, nullptr, sizeof endpoint_methods / sizeof endpoint_methods[0],
+                    endpoint_methods, &endpoint_class);
+  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
+  napi_property_descriptor context_methods[] = {
+      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
+      method("createEndpoint", ContextCreateEndpoint), method("destroy", ContextDestroy),
+  };
+  napi_value context_class;
+  napi_define_class(env, "ShmContext", NAPI_AUTO_LENGTH, ContextNew, nullptr, sizeof context_methods / sizeof context_methods[0],
+                    context_methods, &context_class);
+  napi_set_named_property(env, exports, "ShmContext", context_class);
+  return exports;
+}
+
+}  // namespace webccl

@@ -1,0 +1,64 @@
+// The native loader: the built addon loads (when this machine built it), and every way of not
+// having it ends in { unavailable: reason } without throwing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { defaultAddonPath, describeUnavailable, loadNative } from '../lib/native/load.js';
+import { readNativeEnabled } from '../lib/settings.js';
+
+test('native: the addon built by native/build.mjs loads and reports its reduction variant', () => {
+  const result = loadNative();
+  assert.ok('addon' in result, describeUnavailable(result));
+  if ('addon' in result) assert.match(result.addon.reduceVariant, /^(avx2|baseline)$/);
+});
+
+test('native: a missing file gives "unavailable: <reason>"', () => {
+  const result = loadNative('/nonexistent/webccl_native.node');
+  assert.equal(describeUnavailable(result), 'unavailable: /nonexistent/webccl_native.node not found (build it with `node native/build.mjs`)');
+});
+
+test('native: a file that is no addon gives a reason, not a crash', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webccl-native-'));
+  try {
+    const bogus = join(dir, 'webccl_native.node');
+    writeFileSync(bogus, 'not an ELF file');
+    const reason = describeUnavailable(loadNative(bogus));
+    assert.match(reason ?? '', /^unavailable: loading .*webccl_native\.node failed: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('native: WEBCCL_NATIVE=0 forces the fallback, other values are refused', () => {
+  assert.is(readNativeEnabled({ WEBCCL_NATIVE: '0' }), false);
+  assert.is(readNativeEnabled({}), true);
+  assert.throws(() => readNativeEnabled({ WEBCCL_NATIVE: 'yes' }), /^InvalidArgument: WEBCCL_NATIVE=yes is not one of 0, 1/);
+  // The loader reads the environment itself: a child with WEBCCL_NATIVE=0 gets the reason.
+  const child = spawnSync(process.execPath, ['--import', './test/register.mjs', '-e',
+    "import('./lib/native/load.ts').then((m) => console.log(m.describeUnavailable(m.loadNative())))"], {
+    env: { ...process.env, WEBCCL_NATIVE: '0' }, encoding: 'utf8',
+  });
+  assert.is(child.stdout.trim(), 'unavailable: WEBCCL_NATIVE=0', child.stderr);
+  assert.ok(defaultAddonPath().endsWith('native/build/Release/webccl_native.node'));
+});
+
+test('native: the install script exits 0 with "unavailable: <reason>" on a machine without a compiler', () => {
+  // A PATH holding only sh and node: g++, make and python3 are all missing.
+  const bin = mkdtempSync(join(tmpdir(), 'webccl-path-'));
+  try {
+    for (const tool of ['sh', process.execPath]) {
+      const which = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(which, join(bin, tool === 'sh' ? 'sh' : 'node'));
+    }
+    const child = spawnSync(join(bin, 'node'), ['native/build.mjs'], { env: { PATH: bin }, encoding: 'utf8' });
+    assert.is(child.status, 0, child.stderr);
+    assert.is(child.stdout.trim(), 'webccl native: unavailable: g++, make, python3 not found (install them and run `node native/build.mjs`)');
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -1,0 +1,170 @@
+// The native reduction against the TypeScript oracle (lib/cpu/reduce.ts), byte for byte: every
+// dtype × op on random bit patterns laced with NaN (quiet and signalling, both signs), ±Inf,
+// ±0, subnormals, 16-bit rounding ties and integer wrap-around, at lengths that leave vector
+// tails and at odd byte offsets; then finishAverage; then bad arguments.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DATA_TYPES, elementBytes, type DataType, type SimpleOp } from '../lib/dtype.js';
+import { WebcclError } from '../lib/errors.js';
+import { finishAverage, reduceAccumulate } from '../lib/cpu/reduce.js';
+import { loadNative, describeUnavailable } from '../lib/native/load.js';
+import { nativeFinishAverage, nativeReduceAccumulate } from '../lib/native/reduce.js';
+
+const loaded = loadNative();
+if (!('addon' in loaded)) throw new Error(`the native suite needs the addon: ${describeUnavailable(loaded)}`);
+const addon = loaded.addon;
+
+const OPS: SimpleOp[] = ['sum', 'prod', 'min', 'max', 'avg'];
+
+// A deterministic generator (xorshift32), so a failure reproduces.
+let seed = 0x9e3779b9;
+function next(): number {
+  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5; seed >>>= 0;
+  return seed;
+}
+
+const SPECIAL32 = [0x7fc00000, 0xffc00000, 0x7f800001, 0xff812345, 0x7fbfffff, 0x7f800000, 0xff800000, 0, 0x80000000,
+  0x00000001, 0x807fffff, 0x00400000, 0x3f800000, 0x7f7fffff, 0xff7fffff, 0x477ff000, 0x477fefff, 0x33000000, 0x33000001,
+  0x38800000, 0x387fffff, 0x80000001, 0x7fffffff, 0x80000000 | 0x3f800000];
+const SPECIAL16 = [0x7e00, 0xfe00, 0x7c01, 0xfd55, 0x7c00, 0xfc00, 0, 0x8000, 0x0001, 0x83ff, 0x03ff, 0x0400, 0x3c00,
+  0x7bff, 0xfbff, 0x7f81, 0xff80, 0x7fc0, 0x0080, 0x807f];
+const SPECIAL_INT = [0, 1, 0xffffffff, 0x7fffffff, 0x80000000, 0x80000001, 2, 0xfffffffe, 0x10000, 0xffff];
+
+/** `count` elements of random bits, one in four from the special list of the dtype. */
+function randomBytes(dtype: DataType, count: number): Uint8Array {
+  const bytes = elementBytes(dtype);
+  const out = new Uint8Array(count * bytes);
+  const view = new DataView(out.buffer);
+  const specials = bytes === 2 ? SPECIAL16 : dtype === 'float32' ? SPECIAL32 : SPECIAL_INT;
+  for (let i = 0; i < count; i++) {
+    let bits = next();
+    const pick = next();
+    if ((pick & 3) === 0) bits = specials[(pick >>> 2) % specials.length]!;
+    else if (dtype === 'float32' && (pick & 12) === 0) bits = (bits & 0x807fffff) | ((0x7a + (bits & 15)) << 23); // near 1: sums round
+    if (bytes === 2) view.setUint16(i * 2, bits & 0xffff, true);
+    else view.setUint32(i * 4, bits >>> 0, true);
+  }
+  return out;
+}
+
+/** A copy of `bytes` placed at byte `offset` of a fresh buffer (misaligned when odd). */
+function at(bytes: Uint8Array, offset: number): Uint8Array {
+  const copy = new Uint8Array(bytes.length + offset).subarray(offset);
+  copy.set(bytes);
+  return copy;
+}
+
+function isNaNBits(dtype: DataType, bits: number): boolean {
+  if (dtype === 'float32') return (bits & 0x7fffffff) >>> 0 > 0x7f800000;
+  if (dtype === 'float16') return (bits & 0x7fff) > 0x7c00;
+  return dtype === 'bfloat16' && (bits & 0x7fff) > 0x7f80;
+}
+
+function elementAt(view: Uint8Array, index: number, width: number): number {
+  const data = new DataView(view.buffer, view.byteOffset, view.byteLength);
+  return width === 2 ? data.getUint16(index * 2, true) : data.getUint32(index * 4, true);
+}
+
+/**
+ * The first element where native and oracle differ, or 'none'. One difference is allowed: when
+ * both inputs are NaN, V8's choice of payload depends on the operand order its JIT emits (the
+ * oracle takes dst's NaN in one loop and src's in another); native always returns the first
+ * operand's NaN, quieted, so there it is checked against that rule instead.
+ */
+function firstDifference(dtype: DataType, actual: Uint8Array, expected: Uint8Array, inputs?: [Uint8Array, Uint8Array]): string {
+  const width = elementBytes(dtype);
+  const quietBit = { float32: 0x00400000, float16: 0x200, bfloat16: 0x40, int32: 0, uint32: 0 }[dtype];
+  for (let i = 0; i < actual.length / width; i++) {
+    const a = elementAt(actual, i, width);
+    const e = elementAt(expected, i, width);
+    if (a === e) continue;
+    if (inputs && isNaNBits(dtype, elementAt(inputs[0], i, width)) && isNaNBits(dtype, elementAt(inputs[1], i, width))
+      && isNaNBits(dtype, e) && a === ((elementAt(inputs[0], i, width) | quietBit) >>> 0)) continue;
+    return `element ${i}: native 0x${a.toString(16)}, oracle 0x${e.toString(16)}`;
+  }
+  return 'none';
+}
+
+for (const dtype of DATA_TYPES) {
+  test(`native reduceAccumulate ${dtype}: every op bit-identical to the oracle`, () => {
+    for (const count of [1, 7, 33, 1000, 4099]) {
+      for (const op of OPS) {
+        for (const offset of count === 1000 ? [0, 1, 3] : [0]) {
+          const dst = randomBytes(dtype, count);
+          const src = randomBytes(dtype, count);
+          const expected = at(dst, offset);
+          reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
+          const actual = at(dst, offset);
+          nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
+          const difference = firstDifference(dtype, actual, expected, [dst, src]);
+          assert.is(difference, 'none', `${dtype} ${op} count ${count} offset ${offset}: ${difference}`);
+        }
+      }
+      // In place: dst and src are the same memory.
+      const both = randomBytes(dtype, count);
+      const expected = both.slice();
+      reduceAccumulate(expected, [expected], count, dtype, 'sum');
+      const inputs: [Uint8Array, Uint8Array] = [both.slice(), both.slice()];
+      nativeReduceAccumulate(addon, dtype, 'sum', both, both);
+      assert.is(firstDifference(dtype, both, expected, inputs), 'none', `${dtype} in place`);
+    }
+  });
+
+  test(`native finishAverage ${dtype}: bit-identical to the oracle for divisors 1, 2, 3, 7 and 2^31-1`, () => {
+    for (const divisor of [1, 2, 3, 7, 0x7fffffff]) {
+      const src = randomBytes(dtype, 517);
+      const expected = new Uint8Array(src.length);
+      finishAverage(expected, src, 517, dtype, divisor);
+      const actual = new Uint8Array(src.length);
+      nativeFinishAverage(addon, dtype, actual, src, divisor);
+      assert.ok(Buffer.compare(actual, expected) === 0, `${dtype} / ${divisor}: ${firstDifference(dtype, actual, expected)}`);
+    }
+  });
+}
+
+test('native reduce: every float16 and bfloat16 value sums with every 16th other value as the oracle does', () => {
+  // All 65536 bit patterns as dst, shifted patterns as src: covers every exponent, NaN payload and rounding tie.
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    for (const shift of [1, 4099, 30001]) {
+      const dst = new Uint16Array(65536).map((_, i) => i);
+      const src = new Uint16Array(65536).map((_, i) => (i * 16 + shift) & 0xffff);
+      const expected = dst.slice();
+      reduceAccumulate(expected, [src], 65536, dtype, 'sum');
+      nativeReduceAccumulate(addon, dtype, 'sum', dst, src);
+      const inputs: [Uint8Array, Uint8Array] = [new Uint8Array(new Uint16Array(65536).map((_, i) => i).buffer), new Uint8Array(src.buffer)];
+      const difference = firstDifference(dtype, new Uint8Array(dst.buffer), new Uint8Array(expected.buffer), inputs);
+      assert.is(difference, 'none', `${dtype} shift ${shift}`);
+    }
+  }
+});
+
+test('native reduce: bad arguments throw InvalidArgument and leave dst untouched', () => {
+  const dst = new Uint8Array(8).fill(7);
+  const cases: Array<[() => void, RegExp]> = [
+    [() => nativeReduceAccumulate(addon, 'float64' as DataType, 'sum', dst, new Uint8Array(8)), /unknown dtype float64/],
+    [() => nativeReduceAccumulate(addon, 'float32', 'xor' as SimpleOp, dst, new Uint8Array(8)), /unknown op xor/],
+    [() => nativeReduceAccumulate(addon, 'float32', 'sum', dst, new Uint8Array(4)), /dst holds 8 bytes but src 4/],
+    [() => nativeReduceAccumulate(addon, 'float32', 'sum', new Uint8Array(6), new Uint8Array(6)), /6 bytes is not a whole number of 4-byte elements/],
+    [() => nativeReduceAccumulate(addon, 'float32', 'sum', dst, [1, 2] as unknown as Uint8Array), /src must be a TypedArray or DataView/],
+    [() => { const b = new ArrayBuffer(12); nativeReduceAccumulate(addon, 'int32', 'sum', new Uint8Array(b, 0, 8), new Uint8Array(b, 4, 8)); }, /overlap partially/],
+    [() => nativeFinishAverage(addon, 'float32', dst, new Uint8Array(8), 0), /divisor 0 is not an integer/],
+    [() => nativeFinishAverage(addon, 'float32', dst, new Uint8Array(8), 1.5), /divisor must be a non-negative integer/],
+  ];
+  for (const [call, message] of cases) {
+    try {
+      call();
+      assert.unreachable(`expected ${message}`);
+    } catch (error) {
+      assert.ok(error instanceof WebcclError && error.code === 'InvalidArgument', String(error));
+      assert.match((error as Error).message, message);
+    }
+  }
+  assert.equal([...dst], [7, 7, 7, 7, 7, 7, 7, 7]);
+  const detached = new Uint8Array(new ArrayBuffer(8));
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  assert.throws(() => nativeReduceAccumulate(addon, 'float32', 'sum', detached, new Uint8Array(8)), /dst holds 0 bytes but src 8/);
+});
+
+test.run();

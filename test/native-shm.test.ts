@@ -1,0 +1,196 @@
+// The shm provider between two processes: two-sided messages (inline and fragmented), one-sided
+// writes with and without immediate in both directions, bounds and key errors, a peer killed
+// with SIGKILL, stale segments of a crashed job, no /dev/shm or fd leftovers, and a fuzz run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { WebcclError } from '../lib/errors.js';
+import { describeUnavailable, loadNative } from '../lib/native/load.js';
+import { ShmContext, shmPrefix } from '../lib/native/shm.js';
+import { pattern, REGION_BYTES } from './workers/shm-peer.js';
+import { rejects } from './helpers/assert.js';
+
+const loaded = loadNative();
+if (!('addon' in loaded)) throw new Error(`the shm suite needs the addon: ${describeUnavailable(loaded)}`);
+const addon = loaded.addon;
+
+interface Peer { child: ChildProcess; ask(message: object): Promise<any> }
+
+async function startPeer(): Promise<Peer> {
+  const child = fork('test/workers/shm-peer.ts', { execArgv: ['--import', './test/register.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies: Array<(reply: any) => void> = [];
+  child.on('message', (reply: any) => replies.shift()?.(reply));
+  await new Promise<void>((resolve, reject) => { replies.push(() => resolve()); child.once('exit', () => reject(new Error('peer exited'))); });
+  return {
+    child,
+    ask(message) {
+      return new Promise((resolve, reject) => {
+        replies.push((reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
+        child.send(message);
+      });
+    },
+  };
+}
+
+const newSecret = () => randomBytes(16).toString('hex');
+const leftovers = (secret: string) => readdirSync('/dev/shm').filter((name) => name.includes(shmPrefix(secret)));
+const fdCount = () => readdirSync('/proc/self/fd').length;
+const threadCount = () => readdirSync('/proc/self/task').length;
+const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** A connected pair: this process (context, 8 MiB region, endpoint) and a forked peer. */
+async function pair(secret: string) {
+  const peer = await startPeer();
+  const context = new ShmContext(addon, secret);
+  const region = new Uint8Array(REGION_BYTES);
+  const key = context.registerMemory(region);
+  const endpoint = context.createEndpoint('0-1');
+  const remote = await peer.ask({ cmd: 'start', secret, label: '1-0' });
+  endpoint.connect(remote.address);
+  await peer.ask({ cmd: 'connect', address: endpoint.address() });
+  return { peer, context, region, key, endpoint, remoteKey: remote.key as number };
+}
+
+test('shm: messages and one-sided writes between two processes carry the right bytes', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const { peer, context, region, key, endpoint, remoteKey } = await pair(secret);
+  assert.equal(leftovers(secret), [], 'connected endpoints leave no names in /dev/shm');
+  // Two-sided: a small message and one of 5 MiB (larger than the 4 MiB ring: fragmented).
+  const small = endpoint.recv(key, 100, 1000);
+  const large = endpoint.recv(key, 2 << 20, 5 << 20);
+  assert.equal(await peer.ask({ cmd: 'send', offset: 0, length: 77, fill: 1 }), { opcode: 'send', bytes: 77 });
+  assert.equal(await small, { opcode: 'recv', bytes: 77 });
+  assert.is(digest(region.subarray(100, 177)), digest(pattern(77, 1)));
+  await peer.ask({ cmd: 'send', offset: 0, length: 5 << 20, fill: 2 });
+  assert.equal(await large, { opcode: 'recv', bytes: 5 << 20 });
+  assert.is(digest(region.subarray(2 << 20, 7 << 20)), digest(pattern(5 << 20, 2)));
+  // One-sided from the peer into our region, with an immediate that consumes our receive.
+  const notice = endpoint.recv(key, 0, 0);
+  assert.equal(await peer.ask({ cmd: 'write', offset: 4096, length: 3 << 20, rkey: key, roffset: 12345, imm: 0xdeadbeef, fill: 3 }), { opcode: 'write', bytes: 3 << 20 });
+  assert.equal(await notice, { opcode: 'write-imm', bytes: 3 << 20, imm: 0xdeadbeef });
+  assert.is(digest(region.subarray(12345, 12345 + (3 << 20))), digest(pattern(3 << 20, 3)));
+  // And from us into the peer's region, without an immediate.
+  region.set(pattern(65536, 4), 0);
+  assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
+  assert.equal(await peer.ask({ cmd: 'digest', offset: 999, length: 65536 }), { digest: digest(pattern(65536, 4)) });
+  // Too long for the posted receive: the receive fails, the data does not overflow it.
+  const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: shm recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
+  await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
+  await short;
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve)); // its IPC channel closes with it
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+  assert.is(fdCount(), fds, 'no file descriptor left open');
+});
+
+test('shm: bad keys, bounds, lengths and use after destroy throw InvalidArgument', async () => {
+  const secret = newSecret();
+  const { peer, context, key, endpoint, remoteKey } = await pair(secret);
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => endpoint.write(key, 0, 16, remoteKey, REGION_BYTES - 8), /lie outside remote region/],
+    [() => endpoint.write(key, 0, 16, remoteKey + 256, 0), /unknown or deregistered remote key/],
+    [() => endpoint.write(key, REGION_BYTES, 1, remoteKey, 0), /local bytes \[8388608, 8388609\) lie outside region/],
+    [() => endpoint.send(key + 1, 0, 1), /unknown or deregistered memory key/],
+    [() => endpoint.recv(key, -1, 1), /offset must be a non-negative integer/],
+    [() => endpoint.send(key, 0, 1.5), /length must be a non-negative integer/],
+    [() => endpoint.write(key, 0, 1, remoteKey, 0, 2 ** 32), /imm must be a 32-bit unsigned integer/],
+    [() => endpoint.connect(endpoint.address()), /already connected/],
+    [() => context.createEndpoint('spare').connect('/etc/passwd 1'), /malformed address/],
+    [() => context.createEndpoint('spare2').connect('/webccl-nothing-here 1'), /shm_open \/webccl-nothing-here: No such file/],
+    [() => context.registerMemory(new Uint8Array(0)), /holds no bytes/],
+  ];
+  for (const [call, message] of cases) {
+    try {
+      call();
+      assert.unreachable(`expected ${message}`);
+    } catch (error) {
+      assert.ok(error instanceof WebcclError && error.code === 'InvalidArgument', String(error));
+      assert.match((error as Error).message, message);
+    }
+  }
+  const extra = context.registerMemory(new ArrayBuffer(64));
+  context.deregisterMemory(extra);
+  assert.throws(() => endpoint.send(extra, 0, 1), /unknown or deregistered memory key/);
+  assert.throws(() => context.deregisterMemory(extra), /unknown or deregistered memory key/);
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  endpoint.destroy();
+  assert.throws(() => endpoint.send(key, 0, 1), /the endpoint was destroyed/);
+  context.destroy();
+  assert.throws(() => context.registerMemory(new Uint8Array(8)), /the context was destroyed/);
+  assert.throws(() => context.createEndpoint('x'), /the context was destroyed/);
+});
+
+test('shm: a peer killed with SIGKILL fails pending operations with RemoteError; nothing is left behind', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const threads = threadCount();
+  const { peer, context, key, endpoint } = await pair(secret);
+  assert.is(threadCount(), threads + 1, 'one progress thread per connected endpoint');
+  const pendingRecv = endpoint.recv(key, 0, 100);
+  peer.child.kill('SIGKILL');
+  const error = await rejects(pendingRecv, /^RemoteError: shm recv: peer process \d+ died/);
+  assert.ok(error instanceof WebcclError);
+  assert.throws(() => endpoint.send(key, 0, 1), /peer process \d+ died/);
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+  assert.is(fdCount(), fds);
+  assert.is(threadCount(), threads, 'the progress thread is joined');
+});
+
+test('shm: a stale segment of a crashed job is replaced; a live one is refused', async () => {
+  const secret = newSecret();
+  const peer = await startPeer();
+  await peer.ask({ cmd: 'start', secret, label: '5-6' }); // created, never connected
+  assert.is(leftovers(secret).length, 1);
+  const context = new ShmContext(addon, secret);
+  assert.throws(() => context.createEndpoint('5-6'), /is in use by live process/);
+  peer.child.kill('SIGKILL');
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  const endpoint = context.createEndpoint('5-6'); // the dead owner's segment is replaced
+  assert.ok(endpoint.address().includes(shmPrefix(secret)));
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+});
+
+test('shm: thousands of calls with random arguments never crash the process', () => {
+  const secret = newSecret();
+  const context = new ShmContext(addon, secret);
+  const key = context.registerMemory(new Uint8Array(4096));
+  const endpoint = context.createEndpoint('fuzz');
+  const values: unknown[] = [undefined, null, -1, 0, 1, 2.5, NaN, Infinity, 2 ** 53, 2 ** 64, key, key + 256, '', 'x', '/webccl-x 1',
+    `${endpoint.address()}`, {}, [], new Uint8Array(3), new Float64Array(2), new DataView(new ArrayBuffer(4)), () => 0, Symbol('s'), 10n];
+  const pick = () => values[Math.floor(Math.random() * values.length)];
+  const calls: Array<(...args: unknown[]) => unknown> = [
+    (a, b, c) => endpoint.send(a as number, b as number, c as number),
+    (a, b, c) => endpoint.recv(a as number, b as number, c as number),
+    (a, b, c, d, e, f) => endpoint.write(a as number, b as number, c as number, d as number, e as number, f as number),
+    (a) => endpoint.connect(a as string),
+    (a) => context.registerMemory(a as Uint8Array),
+    (a) => context.deregisterMemory(a as number),
+    (a) => context.createEndpoint(a as string),
+    (a, b, c, d) => addon.reduceAccumulate(a as 'float32', b as 'sum', c as Uint8Array, d as Uint8Array),
+    (a, b, c, d) => addon.finishAverage(a as 'float32', b as Uint8Array, c as Uint8Array, d as number),
+    (a, b) => addon.memcpy(a as Uint8Array, b as Uint8Array),
+  ];
+  let threw = 0;
+  for (let i = 0; i < 5000; i++) {
+    try {
+      const result = calls[i % calls.length]!(pick(), pick(), pick(), pick(), pick(), pick());
+      if (result instanceof Promise) result.catch(() => undefined);
+      if (result && typeof result === 'object' && 'destroy' in result) (result as { destroy(): void }).destroy();
+    } catch (error) {
+      threw++;
+      assert.ok(error instanceof Error, String(error));
+    }
+  }
+  assert.ok(threw > 1000, `most random calls are refused (${threw})`);
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+});
+
+test.run();
