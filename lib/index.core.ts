@@ -8,7 +8,7 @@ export { Communicator, getUniqueId, type InitOptions } from './comm/communicator
 export type { CommBuffer, GpuBufferRange } from './comm/buffers.js';
 export type { CallOptions } from './comm/plans.js';
 export type { AgreedConfig } from './comm/config.js';
-export { registerWorldProvider, type WorldProvider, type UniqueIdOptions } from './comm/world.js';
+export { registerWorldProvider, type WorldProvider, type UniqueIdOptions } from './transport/world.js';
 export { connectInproc, InprocTransport } from './transport/inproc.js';
 // Kernels. CPU layer: the fallback without a GPU (and the GPU's test oracle). GPU layer: runs on
 // a caller's GPUDevice through its GpuContext; prepare* checks a call and returns its Recorder
@@ -58,5 +58,5 @@ export {
 // Rendezvous ids and platform-neutral clients (inject a WebSocket constructor where there is no global one).
 export { formatUniqueId, parseUniqueId, generateSecret, type UniqueId } from './rendezvous/unique-id.js';
 export { StoreClient, type StoreClientOptions } from './rendezvous/store-client.js';
-export type { WebSocketConstructor, WebSocketLike } from './rendezvous/web-socket-like.js';
-export { connectRelay, type RelayTransportOptions } from './transport/websocket/relay-client.js';
+export type { WebSocketConstructor, WebSocketLike } from './transport/handshake/web-socket-like.js';
+export { connectRelay, type RelayTransportOptions } from './rendezvous/relay-client.js';

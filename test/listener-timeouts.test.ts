@@ -6,9 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
-import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
-import { meshAddressKey } from '../lib/transport/mesh/form-mesh.js';
-import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
+import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
+import { meshAddressKey } from '../lib/rendezvous/form-mesh.js';
+import { connectWebSocketMesh } from '../lib/rendezvous/worlds/websocket-world.js';
 import { RawStranger } from './helpers/raw-stranger.js';
 import { within } from './within.js';
 

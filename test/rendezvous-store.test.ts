@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
-import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
+import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
-import { openSession } from '../lib/rendezvous/open-session.js';
+import { openSession } from '../lib/transport/handshake/open-session.js';
 import { WebSocket } from 'ws';
 import { rejection, within } from './within.js';
 

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
-import { connectTcpMesh } from '../lib/transport/tcp/tcp-mesh.js';
+import { connectTcpMesh } from '../lib/rendezvous/worlds/tcp-world.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
 import { within } from './within.js';

@@ -112,7 +112,7 @@ test('a stranger who derives the address secret is refused by a webccl-run job\'
   const stranger = script('stranger.ts', `
     import { deriveAddressSecret } from ${libUrl('lib/rendezvous/address-secret.ts')};
     import { StoreClient } from ${libUrl('lib/rendezvous/store-client.ts')};
-    import { nodeWebSocket } from ${libUrl('lib/rendezvous/node-web-socket.ts')};
+    import { nodeWebSocket } from ${libUrl('lib/transport/handshake/node-web-socket.ts')};
     import { formatUniqueId } from ${libUrl('lib/rendezvous/unique-id.ts')};
     const { MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, WEBCCL_ID } = process.env;
     if (RANK === '0') {

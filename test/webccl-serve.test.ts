@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
-import { nodeWebSocket } from '../lib/rendezvous/node-web-socket.js';
+import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { within } from './within.js';
 

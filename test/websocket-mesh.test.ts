@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
-import { connectWebSocketMesh } from '../lib/transport/websocket/websocket-mesh.js';
+import { connectWebSocketMesh } from '../lib/rendezvous/worlds/websocket-world.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { registerTransportConformance } from './transport-conformance.js';
 import { within } from './within.js';

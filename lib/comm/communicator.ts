@@ -37,9 +37,9 @@ import {
 } from './plans.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
 import { formatCall, formatSignature } from './signature.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../transport/deadline.js';
 import { worldFromEnvironment } from './environment.js';
-import { connectWorld } from './world.js';
+import { connectWorld } from '../transport/world.js';
 
 export interface InitOptions extends ConfigOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -56,7 +56,7 @@ export interface InitOptions extends ConfigOptions {
   readonly localRank?: number;
 }
 
-export { getUniqueId } from './world.js';
+export { getUniqueId } from '../transport/world.js';
 
 interface CommunicatorParts {
   readonly shared: SharedTransport;

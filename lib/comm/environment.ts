@@ -3,7 +3,7 @@
 // and size from WEBCCL_RANK / WEBCCL_WORLD_SIZE or torchrun's RANK / WORLD_SIZE; LOCAL_RANK.
 import { invalidArgument } from '../errors.js';
 import { readEnv } from '../settings.js';
-import { idFromAddress } from './world.js';
+import { idFromAddress } from '../transport/world.js';
 
 export interface EnvironmentWorld {
   readonly id: string;

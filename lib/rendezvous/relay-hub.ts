@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { decodeFrame, rewriteFrameRoute } from '../transport/frame.js';
 import type { WireLimits } from '../transport/framed/limits.js';
 import { logger } from '../log.js';
-import { CLOSE_BAD_FRAME, CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, closeReason, type Hello } from './handshake.js';
+import { CLOSE_BAD_FRAME, CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, closeReason, type Hello } from '../transport/handshake/handshake.js';
 import type { RelayNotice } from './relay-notice.js';
 
 const log = logger('NET');

@@ -2,10 +2,10 @@
 // key), wait, add. Platform-neutral: the WebSocket constructor is injected (Node 20 has none).
 import { WebcclError, invalidArgument, invalidUsage, systemError, timeoutError } from '../errors.js';
 import { logger } from '../log.js';
-import { isUnreachable, openSession } from './open-session.js';
+import { isUnreachable, openSession } from '../transport/handshake/open-session.js';
 import { base64ToBytes, bytesToBase64, type StoreReply, type StoreRequest } from './store-protocol.js';
 import { parseUniqueId, rendezvousUrl } from './unique-id.js';
-import { globalWebSocket, type WebSocketConstructor, type WebSocketLike } from './web-socket-like.js';
+import { globalWebSocket, type WebSocketConstructor, type WebSocketLike } from '../transport/handshake/web-socket-like.js';
 
 export interface StoreClientOptions {
   /** The unique id (webccl://host:port/secret) naming the server and its secret. */

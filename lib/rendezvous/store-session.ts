@@ -3,7 +3,7 @@
 // for its whole life; ws then closes it, which ends the session through 'close' below.
 import type { WebSocket } from 'ws';
 import { logger } from '../log.js';
-import { CLOSE_BAD_FRAME, closeReason } from './handshake.js';
+import { CLOSE_BAD_FRAME, closeReason } from '../transport/handshake/handshake.js';
 import type { KeyValueStore } from './key-value-store.js';
 import { base64ToBytes, bytesToBase64, parseStoreRequest, type StoreReply, type StoreRequest } from './store-protocol.js';
 

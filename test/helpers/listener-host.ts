@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { Communicator } from '../../lib/index.node.js';
 import { StoreClient } from '../../lib/rendezvous/store-client.js';
-import { nodeWebSocket } from '../../lib/rendezvous/node-web-socket.js';
+import { nodeWebSocket } from '../../lib/transport/handshake/node-web-socket.js';
 import { parseUniqueId } from '../../lib/rendezvous/unique-id.js';
-import { meshAddressKey } from '../../lib/transport/mesh/form-mesh.js';
+import { meshAddressKey } from '../../lib/rendezvous/form-mesh.js';
 import { within } from '../within.js';
 
 export interface Port {

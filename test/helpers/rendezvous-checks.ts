@@ -2,8 +2,8 @@
 // its relay carries a 2-rank world's messages.
 import * as assert from 'uvu/assert';
 import { StoreClient } from '../../lib/rendezvous/store-client.js';
-import { nodeWebSocket } from '../../lib/rendezvous/node-web-socket.js';
-import { connectRelay } from '../../lib/transport/websocket/relay-client.js';
+import { nodeWebSocket } from '../../lib/transport/handshake/node-web-socket.js';
+import { connectRelay } from '../../lib/rendezvous/relay-client.js';
 import { stillTalking } from './mesh-faults.js';
 import { within } from '../within.js';
 

@@ -4,8 +4,8 @@
 //   exchange      send a message to every other rank, check every one received, close, exit 0
 //   await-victim  exchange, then wait on a recv from the last rank (which the parent kills) and
 //                 report how it ended; the last rank itself just reports ready and waits
-import { connectWebSocketMesh } from '../../lib/transport/websocket/websocket-mesh.js';
-import { connectTcpMesh } from '../../lib/transport/tcp/tcp-mesh.js';
+import { connectWebSocketMesh } from '../../lib/rendezvous/worlds/websocket-world.js';
+import { connectTcpMesh } from '../../lib/rendezvous/worlds/tcp-world.js';
 import { parseUniqueId } from '../../lib/rendezvous/unique-id.js';
 import type { Header } from '../../lib/transport/transport.js';
 

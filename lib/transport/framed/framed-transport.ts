@@ -10,7 +10,7 @@ import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
 import { MessageAssembler } from './message-assembler.js';
 import { PayloadPool } from './payload-pool.js';
-import { CLOSE_BAD_FRAME } from '../../rendezvous/handshake.js';
+import { CLOSE_BAD_FRAME } from '../handshake/handshake.js';
 
 export interface FramedTransportOptions {
   readonly rank: number;

@@ -1,8 +1,8 @@
 // Who may join a mesh rank's listener (websocket or tcp alike), once the hello gate has checked
 // the secret: a mesh rank of the same world and size, higher than us (higher ranks dial lower
 // ones), that meant to reach us, and only once.
-import { CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, type Hello } from '../../rendezvous/handshake.js';
-import type { Refusal } from '../../rendezvous/hello-gate.js';
+import { CLOSE_BAD_HELLO, CLOSE_DUPLICATE_RANK, type Hello } from '../handshake/handshake.js';
+import type { Refusal } from '../handshake/hello-gate.js';
 
 export interface MeshIdentity {
   readonly rank: number;

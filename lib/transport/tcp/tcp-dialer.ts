@@ -3,7 +3,7 @@
 // the acceptor's close code and reason into the error, as a WebSocket close would.
 import { connect, type Socket } from 'node:net';
 import { systemError, timeoutError } from '../../errors.js';
-import { WELCOME, type Hello } from '../../rendezvous/handshake.js';
+import { WELCOME, type Hello } from '../handshake/handshake.js';
 import { RecordReader } from './record-reader.js';
 import { encodeTextRecord, parseClosing } from './text-record.js';
 

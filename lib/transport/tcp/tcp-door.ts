@@ -1,7 +1,7 @@
 // An accepted tcp connection as a HelloDoor (see hello-gate.ts): its first record is the hello
 // if it is a text record, and a refusal is a text record followed by the end of the connection.
 import type { Socket } from 'node:net';
-import type { HelloDoor } from '../../rendezvous/hello-gate.js';
+import type { HelloDoor } from '../handshake/hello-gate.js';
 import { endPolitely } from './end-politely.js';
 import type { RecordReader } from './record-reader.js';
 import { encodeTextRecord } from './text-record.js';

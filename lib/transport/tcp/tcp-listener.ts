@@ -8,11 +8,11 @@
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { WELCOME } from '../../rendezvous/handshake.js';
-import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
-import { PendingHellos } from '../../rendezvous/pending-hellos.js';
+import { WELCOME } from '../handshake/handshake.js';
+import { awaitHello, type HelloGate } from '../handshake/hello-gate.js';
+import { PendingHellos } from '../handshake/pending-hellos.js';
 import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
-import type { MeshListening } from '../mesh/form-mesh.js';
+import type { MeshListening } from '../mesh/mesh-kind.js';
 import { RecordReader } from './record-reader.js';
 import { tcpDoor } from './tcp-door.js';
 import { encodeTextRecord } from './text-record.js';

@@ -3,19 +3,16 @@
 // without WebSocket framing on top, and with payloads received straight into their messages
 // (record-reader.ts) and sent straight from the caller's memory (tcp-channel.ts).
 import type { Socket } from 'node:net';
-import type { Transport } from '../transport.js';
-import { formMesh, type MeshKind, type MeshOptions } from '../mesh/form-mesh.js';
+import type { MeshKind } from '../mesh/mesh-kind.js';
 import type { RecordReader } from './record-reader.js';
 import { TcpChannel } from './tcp-channel.js';
 import { dialTcp } from './tcp-dialer.js';
 import { TcpListener } from './tcp-listener.js';
 
-/** The id is webccl+tcp://host:port/secret of a running rendezvous server. */
-export type TcpMeshOptions = MeshOptions;
 
 export const TCP_DESCRIPTION = 'tcp';
 
-const tcpMesh: MeshKind = {
+export const tcpMesh: MeshKind = {
   name: 'tcp mesh',
   addressKind: 'tcp',
   description: TCP_DESCRIPTION,
@@ -34,6 +31,3 @@ const tcpMesh: MeshKind = {
   },
 };
 
-export function connectTcpMesh(options: TcpMeshOptions): Promise<Transport> {
-  return formMesh(options, tcpMesh);
-}

@@ -8,15 +8,15 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { WELCOME } from '../../rendezvous/handshake.js';
-import { awaitHello, type HelloGate } from '../../rendezvous/hello-gate.js';
-import { guardListener } from '../../rendezvous/listener-guards.js';
-import { PendingHellos } from '../../rendezvous/pending-hellos.js';
-import { listenForUpgrades } from '../../rendezvous/upgrade-server.js';
-import { webSocketDoor } from '../../rendezvous/web-socket-door.js';
-import { WS_SOCKET_OPTIONS } from '../../rendezvous/ws-options.js';
+import { WELCOME } from '../handshake/handshake.js';
+import { awaitHello, type HelloGate } from '../handshake/hello-gate.js';
+import { guardListener } from '../handshake/listener-guards.js';
+import { PendingHellos } from '../handshake/pending-hellos.js';
+import { listenForUpgrades } from '../handshake/upgrade-server.js';
+import { webSocketDoor } from '../handshake/web-socket-door.js';
+import { WS_SOCKET_OPTIONS } from '../handshake/ws-options.js';
 import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
-import type { MeshListening } from '../mesh/form-mesh.js';
+import type { MeshListening } from '../mesh/mesh-kind.js';
 
 export class MeshListener implements MeshListening {
   private readonly admission: MeshAdmission;

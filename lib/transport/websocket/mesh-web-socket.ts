@@ -6,8 +6,8 @@
 // ws accepts a generated all-zero key as "no masking" on both ends: the sender skips the XOR
 // and the copy it implies, and the receiver skips unmasking a zero key.
 import { WebSocket, type ClientOptions } from 'ws';
-import type { WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
-import { WS_SOCKET_OPTIONS } from '../../rendezvous/ws-options.js';
+import type { WebSocketConstructor } from '../handshake/web-socket-like.js';
+import { WS_SOCKET_OPTIONS } from '../handshake/ws-options.js';
 import { maxFrameBytes, type WireLimits } from '../framed/limits.js';
 
 const zeroMask = (mask: Uint8Array): void => {

@@ -4,7 +4,7 @@
 // bufferedAmount is back under the high-water mark: that is the backpressure a page can have.
 import { systemError } from '../../errors.js';
 import { HEADER_BYTES } from '../frame.js';
-import { WEB_SOCKET_OPEN, type WebSocketLike } from '../../rendezvous/web-socket-like.js';
+import { WEB_SOCKET_OPEN, type WebSocketLike } from '../handshake/web-socket-like.js';
 import type { FrameChannel } from '../framed/frame-channel.js';
 
 const MAX_POLL_MS = 8;

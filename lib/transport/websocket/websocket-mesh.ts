@@ -2,21 +2,18 @@
 // mesh does (../mesh/form-mesh.ts); this file supplies the WebSocket side of it: a ws server
 // to accept on, ws clients to dial with, and frames laid onto messages as split-frames.ts says.
 import type { WebSocket } from 'ws';
-import { openSession } from '../../rendezvous/open-session.js';
-import type { Transport } from '../transport.js';
+import { openSession } from '../handshake/open-session.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
 import { maxFrameBytes } from '../framed/limits.js';
-import { formMesh, type MeshKind, type MeshOptions } from '../mesh/form-mesh.js';
+import type { MeshKind } from '../mesh/mesh-kind.js';
 import { websocketDescription } from './bufferutil-status.js';
 import { MeshListener } from './mesh-listener.js';
 import { meshWebSocket } from './mesh-web-socket.js';
 import { SplitFrameReader } from './split-frames.js';
 import { WsChannel } from './ws-channel.js';
 
-/** The id is webccl://host:port/secret of a running rendezvous server. */
-export type WebSocketMeshOptions = MeshOptions;
 
-const websocketMesh: MeshKind = {
+export const websocketMesh: MeshKind = {
   name: 'websocket mesh',
   addressKind: 'websocket',
   get description() {
@@ -45,9 +42,6 @@ const websocketMesh: MeshKind = {
   },
 };
 
-export function connectWebSocketMesh(options: WebSocketMeshOptions): Promise<Transport> {
-  return formMesh(options, websocketMesh);
-}
 
 /** Feeds one connection's messages to the transport as frames (see split-frames.ts). */
 function receiver(transport: FramedTransport, peer: number): (data: unknown, isBinary: boolean) => void {

@@ -1,9 +1,9 @@
 // The `webccl://` world in a browser: a page cannot listen, so the id must come from a running
 // server (`npx webccl serve`, or a Node rank's getUniqueId) and ranks talk through its relay.
-import type { WorldProvider } from '../../comm/world.js';
+import type { WorldProvider } from '../../transport/world.js';
 import { invalidUsage } from '../../errors.js';
-import { idScheme } from '../../rendezvous/unique-id.js';
-import { connectRelay } from './relay-client.js';
+import { idScheme } from '../unique-id.js';
+import { connectRelay } from '../relay-client.js';
 
 export const browserRelayWorld: WorldProvider = {
   scheme: idScheme('websocket'),

@@ -6,9 +6,9 @@
 // lib/comm stay platform-neutral: it never imports a transport that needs Node.
 import { invalidArgument, timeoutError } from '../errors.js';
 import type { TransportSetting } from '../settings.js';
-import { connectInproc, INPROC_SCHEME, inprocName } from '../transport/inproc.js';
-import { checkTransportChoice, transportSetting } from '../transport/registry.js';
-import type { Transport } from '../transport/transport.js';
+import { connectInproc, INPROC_SCHEME, inprocName } from './inproc.js';
+import { checkTransportChoice, transportSetting } from './registry.js';
+import type { Transport } from './transport.js';
 import { withDeadline } from './deadline.js';
 
 export interface UniqueIdOptions {

@@ -2,7 +2,7 @@
 // WebSocket constructor is injected. Handlers for the session are installed before the socket
 // opens, because messages may follow the welcome in the same network read, before any promise
 // continuation could attach a listener.
-import { systemError, timeoutError } from '../errors.js';
+import { systemError, timeoutError } from '../../errors.js';
 import { WELCOME, type Hello } from './handshake.js';
 import type { WebSocketConstructor, WebSocketLike } from './web-socket-like.js';
 

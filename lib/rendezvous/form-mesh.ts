@@ -3,19 +3,18 @@
 // pair has exactly one connection); every connection opens with a hello carrying the id's
 // secret. A MeshKind supplies the sockets; this file supplies the order, the deadline and the
 // cleanup when any of it fails.
-import { asWebcclError } from '../../errors.js';
-import { logger, type Logger } from '../../log.js';
-import { readEnv, readSettings } from '../../settings.js';
-import type { Hello } from '../../rendezvous/handshake.js';
-import { HELLO_TIMEOUT_MS } from '../../rendezvous/hello-gate.js';
-import { nodeWebSocket } from '../../rendezvous/node-web-socket.js';
-import { StoreClient } from '../../rendezvous/store-client.js';
-import { hostForUrl, parseUniqueId } from '../../rendezvous/unique-id.js';
-import { withDeadline } from '../deadline.js';
-import { FramedTransport } from '../framed/framed-transport.js';
-import { withLimits, type WireLimits } from '../framed/limits.js';
-import { checkWorldShape } from '../world-shape.js';
-import type { MeshIdentity } from './mesh-admission.js';
+import { asWebcclError } from '../errors.js';
+import { logger } from '../log.js';
+import { readEnv, readSettings } from '../settings.js';
+import { HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
+import { nodeWebSocket } from '../transport/handshake/node-web-socket.js';
+import { StoreClient } from './store-client.js';
+import { hostForUrl, parseUniqueId } from './unique-id.js';
+import { withDeadline } from '../transport/deadline.js';
+import { FramedTransport } from '../transport/framed/framed-transport.js';
+import { withLimits, type WireLimits } from '../transport/framed/limits.js';
+import { checkWorldShape } from '../transport/world-shape.js';
+import type { MeshKind, MeshListening } from '../transport/mesh/mesh-kind.js';
 
 /** What a caller says about the mesh it joins (the same for every kind of mesh). */
 export interface MeshOptions {
@@ -34,41 +33,6 @@ export interface MeshOptions {
   readonly poisonReleased?: boolean;
   /** Called once when the transport closes, or when the mesh fails to form (releases what the caller holds for it). */
   readonly onClose?: () => void;
-}
-
-/** Everything a kind of mesh needs to open its sockets, resolved once. */
-export interface MeshSetup {
-  readonly identity: MeshIdentity;
-  readonly host: string;
-  readonly timeoutMs: number;
-  /** How long an accepted connection may stay silent before its hello (a rank says it at once). */
-  readonly helloTimeoutMs: number;
-  readonly limits: WireLimits;
-  readonly log: Logger;
-  readonly transport: FramedTransport;
-}
-
-export interface MeshListening {
-  readonly port: number;
-  /** Stops accepting; admitted connections stay open. */
-  stop(): void;
-}
-
-export interface MeshSockets {
-  /** Starts accepting higher ranks; calls `attached(peer)` once each is attached to the transport. */
-  listen(attached: (peer: number) => void): Promise<MeshListening>;
-  /** Dials lower rank `peer` at `address` with `hello`; resolves once it is attached to the transport. */
-  dial(peer: number, address: string, hello: Hello): Promise<void>;
-}
-
-export interface MeshKind {
-  /** Names the mesh in logs and errors, e.g. 'websocket mesh'. */
-  readonly name: string;
-  /** The transport's description, e.g. 'tcp'. */
-  readonly description: string;
-  /** Keeps the addresses of different kinds of mesh apart in one store. */
-  readonly addressKind: 'websocket' | 'tcp';
-  sockets(setup: MeshSetup): MeshSockets;
 }
 
 /** The store key under which a rank publishes the host:port its `kind` of mesh listens on. */

@@ -4,7 +4,7 @@
 // reason that the caller turns into its error. What an authenticated caller may do is up to
 // each listener's `admit`. Until then a connection is a stranger's: it may send only a few
 // bytes, and only so many strangers may wait at once (pending-hellos.ts).
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, closeReason, parseHello, sameSecret, type Hello } from './handshake.js';
 import type { PendingHellos } from './pending-hellos.js';
 

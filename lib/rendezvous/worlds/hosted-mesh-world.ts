@@ -2,14 +2,14 @@
 // the same; only the id's scheme differs): getUniqueId starts a rendezvous server in this
 // process, and under torchrun's MASTER_ADDR/MASTER_PORT rank 0 hosts it at that address. How
 // long such a server lives: hosted-rendezvous.ts.
-import type { WorldProvider } from '../comm/world.js';
-import { invalidArgument } from '../errors.js';
-import type { MeshOptions } from '../transport/mesh/form-mesh.js';
-import type { Transport } from '../transport/transport.js';
-import { secretForAddress } from './address-secret.js';
-import { hostRendezvous, joinHostedRendezvous } from './hosted-rendezvous.js';
-import { RendezvousServer } from './rendezvous-server.js';
-import { formatUniqueId, idScheme, parseUniqueId, type MeshTransport } from './unique-id.js';
+import type { WorldProvider } from '../../transport/world.js';
+import { invalidArgument } from '../../errors.js';
+import type { MeshOptions } from '../form-mesh.js';
+import type { Transport } from '../../transport/transport.js';
+import { secretForAddress } from '../address-secret.js';
+import { hostRendezvous, joinHostedRendezvous } from '../hosted-rendezvous.js';
+import { RendezvousServer } from '../rendezvous-server.js';
+import { formatUniqueId, idScheme, parseUniqueId, type MeshTransport } from '../unique-id.js';
 
 function optional<T>(value: unknown, type: 'string' | 'number', name: string): T | undefined {
   if (value === undefined) return undefined;

@@ -1,18 +1,18 @@
 // The browser's transport: a page cannot listen, so every rank keeps one WebSocket to the
 // rendezvous server, which relays frames (the frame's route field names the destination on the
 // way in and the source on the way out). Platform-neutral: in Node, pass the `ws` constructor.
-import { asWebcclError, invalidArgument, systemError } from '../../errors.js';
-import { readSettings } from '../../settings.js';
-import { openSession } from '../../rendezvous/open-session.js';
-import type { RelayNotice } from '../../rendezvous/relay-notice.js';
-import { parseUniqueId, rendezvousUrl } from '../../rendezvous/unique-id.js';
-import { globalWebSocket, type WebSocketConstructor } from '../../rendezvous/web-socket-like.js';
-import type { Transport } from '../transport.js';
-import { withDeadline } from '../deadline.js';
-import { FramedTransport } from '../framed/framed-transport.js';
-import { withLimits, type WireLimits } from '../framed/limits.js';
-import { checkWorldShape } from '../world-shape.js';
-import { SocketChannel } from './socket-channel.js';
+import { asWebcclError, invalidArgument, systemError } from '../errors.js';
+import { readSettings } from '../settings.js';
+import { openSession } from '../transport/handshake/open-session.js';
+import type { RelayNotice } from './relay-notice.js';
+import { parseUniqueId, rendezvousUrl } from './unique-id.js';
+import { globalWebSocket, type WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
+import type { Transport } from '../transport/transport.js';
+import { withDeadline } from '../transport/deadline.js';
+import { FramedTransport } from '../transport/framed/framed-transport.js';
+import { withLimits, type WireLimits } from '../transport/framed/limits.js';
+import { checkWorldShape } from '../transport/world-shape.js';
+import { SocketChannel } from '../transport/websocket/socket-channel.js';
 
 export interface RelayTransportOptions {
   /** The unique id: webccl://host:port/secret of the rendezvous server that relays. */

@@ -9,7 +9,7 @@
 //   bounded by that and one socket read. A refused connection stays counted until it closes.
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 import { MAX_UNADMITTED_BYTES, type HelloDoor } from './hello-gate.js';
 
 /**

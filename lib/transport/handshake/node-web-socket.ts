@@ -2,7 +2,7 @@
 // (Node 20 has no global WebSocket), with webccl's settings: no compression, bounded messages,
 // a close cut short when the server does not finish it (ws-options.ts).
 import { WebSocket } from 'ws';
-import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
+import { maxFrameBytes, withLimits, type WireLimits } from '../framed/limits.js';
 import type { WebSocketConstructor } from './web-socket-like.js';
 import { WS_SOCKET_OPTIONS } from './ws-options.js';
 

@@ -1,7 +1,7 @@
 // The hello every connection opens with (store, relay and mesh alike): one JSON text message
 // carrying the shared secret and who is calling. The accepting side answers `welcome` or closes
 // the connection with one of the codes below and a reason the caller turns into its error.
-import { invalidUsage } from '../errors.js';
+import { invalidUsage } from '../../errors.js';
 
 export type HelloRole = 'store' | 'relay' | 'mesh';
 

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocketServer } from 'ws';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 
 export function guardListener(http: Server, server: WebSocketServer, who: string, log: Logger): void {
   server.on('error', (error) => log.warn(`${who}: ${error.message}`));
