@@ -3,7 +3,7 @@
 // lone rank 0 of 1. Also resolves where buffers live and what the header states about it.
 import { Communicator, createNodeDevice, getUniqueId, type DataType } from '../../lib/index.node.js';
 import { adapterName } from '../../lib/gpu/device.js';
-import { providerForId } from '../../lib/comm/world.js';
+import { providerForId } from '../../lib/transport/world.js';
 import { transportNamed } from '../../lib/transport/registry.js';
 import { bufferutilLoaded } from '../../lib/transport/websocket/bufferutil-status.js';
 import type { PerfOptions } from './args.js';
