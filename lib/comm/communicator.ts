@@ -19,17 +19,17 @@ import {
 import { logger, type Logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
-import { isBufferStateError, type CommBuffer, type Located } from './buffers.js';
+import { isBufferStateError, type CommBuffer, type Located } from '../memory/buffers.js';
 import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
-import { CpuMemorySpace } from './cpu-memory.js';
-import { GpuMemorySpace } from './gpu-memory.js';
+import { CpuMemorySpace } from '../cpu/cpu-memory.js';
+import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
 import { Health } from './health.js';
-import type { MemorySpace } from './memory.js';
+import type { MemorySpace } from '../memory/memory.js';
 import {
   planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
   type CallOptions, type CallPlan, type PlanEnv,

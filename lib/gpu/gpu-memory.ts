@@ -12,17 +12,17 @@
 // WebGPU copies move whole 4-byte words, so a region must start on a word: 16-bit elements
 // come in pairs (block-structured calls need even per-rank counts), and an odd 16-bit tail is
 // written by read-modify-write of its last word, whose other half is left as it was.
-import type { Region } from '../collectives/context.js';
 import { MAX_INPUTS } from '../cpu/reduction.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError, invalidArgument, systemError } from '../errors.js';
-import { GpuContext } from '../gpu/context.js';
-import { captureErrors, gpuErrorSummary } from '../gpu/error-scope.js';
-import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from '../gpu/reduce.js';
-import type { GpuRegion } from '../gpu/region.js';
-import { readRegion, writeRegion } from '../gpu/transfer.js';
-import { bufferStateError, type Located } from './buffers.js';
-import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+import { bufferStateError, type Located } from '../memory/buffers.js';
+import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { BufferPool } from './buffer-pool.js';
+import { GpuContext } from './context.js';
+import { captureErrors, gpuErrorSummary } from './error-scope.js';
+import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from './reduce.js';
+import type { GpuRegion } from './region.js';
+import { readRegion, writeRegion } from './transfer.js';
 
 /** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
 const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -42,45 +42,6 @@ export class GpuSpan implements Region {
 function asGpu(region: Region): GpuSpan {
   if (!(region instanceof GpuSpan)) throw internalError('a GPU call was given a region of another memory');
   return region;
-}
-
-/**
- * Buffers of one usage, handed out and taken back. Sizes are rounded up to a power of two, so
- * a freed buffer serves every later request of its class: how many buffers a pool ever holds is
- * then set by how many are in use at once (the pipeline depth), not by the order in which
- * chunks of different sizes happen to come and go.
- */
-class BufferPool {
-  private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly all: GPUBuffer[] = [];
-
-  constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags, private readonly label: string) {}
-
-  /** How many buffers this pool ever created (tests check that it stays bounded). */
-  get created(): number {
-    return this.all.length;
-  }
-
-  acquire(bytes: number): GPUBuffer {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(256, align4(bytes))));
-    const reused = this.free.get(size)?.pop();
-    if (reused) return reused;
-    const buffer = this.device.createBuffer({ size, usage: this.usage, label: this.label });
-    this.all.push(buffer);
-    return buffer;
-  }
-
-  release(buffer: GPUBuffer): void {
-    const list = this.free.get(buffer.size);
-    if (list) list.push(buffer);
-    else this.free.set(buffer.size, [buffer]);
-  }
-
-  destroy(): void {
-    for (const buffer of this.all) buffer.destroy();
-    this.all.length = 0;
-    this.free.clear();
-  }
 }
 
 export class GpuMemorySpace implements MemorySpace {

@@ -1,11 +1,10 @@
 // Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
 // outgoing bytes are views of the user's array; writes and reductions land in the user's array.
-import type { Region } from '../collectives/context.js';
-import { finishAverage, premultiply, reduceAccumulate } from '../cpu/reduce.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
-import { bufferStateError, DETACHED, isDetached, type Located } from './buffers.js';
-import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
+import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
 
 export class CpuRegion implements Region {
   /** `what` names the argument the bytes belong to (for a buffer detached during the call). */
