@@ -25,8 +25,8 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
     // Rank 0's own contribution is already in `work`: it folds the others into it.
     await memory.fold(work, 0, count, rank === 0 ? contributions.slice(1) : contributions, rank !== 0);
   } else {
-    if (rank !== 0) await memory.write(work, 0, contributions[0]!);
-    for (let r = 1; r < size; r++) await memory.accumulate(work, 0, contributions[r]!);
+    if (rank !== 0) await memory.write(work, 0, count, contributions[0]!);
+    for (let r = 1; r < size; r++) await memory.accumulate(work, 0, count, contributions[r]!);
   }
   for (const bytes of received) link.release(bytes as Uint8Array);
   if (!memory.fold) await memory.finalize(work, 0, count);

@@ -20,7 +20,7 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
       bytes = await memory.outgoing(work, piece.offset, piece.length); // the root never writes `work`
     } else {
       bytes = await link.recv(prev, chunk);
-      await memory.write(work, piece.offset, bytes);
+      await memory.write(work, piece.offset, piece.length, bytes);
     }
     if (position < size - 1) await link.send(next, chunk, bytes);
     link.release(bytes); // received, written and forwarded (a no-op on the root)

@@ -18,7 +18,7 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
     const piece = chunkOf(whole, chunk, chunkElements);
     if (position > 0) {
       const received = await link.recv(prev, chunk);
-      await memory.accumulate(work, piece.offset, received);
+      await memory.accumulate(work, piece.offset, piece.length, received);
       link.release(received);
     }
     if (rank === root) await memory.finalize(work, piece.offset, piece.length);

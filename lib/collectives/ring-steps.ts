@@ -39,7 +39,7 @@ export async function ringReduceScatterChunk(ctx: CollectiveContext, ring: RingC
   for (let step = 0; step < size - 1; step++) {
     const incoming = piece(step + 1);
     const received = await link.recv(prev, ring.tag(step));
-    await memory.accumulate(ring.work, incoming.offset, received);
+    await memory.accumulate(ring.work, incoming.offset, incoming.length, received);
     link.release(received);
     if (step < size - 2) {
       const bytes = await memory.outgoing(ring.work, incoming.offset, incoming.length);
@@ -71,7 +71,7 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
     });
     const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
     outgoing = await link.recv(prev, ring.tag(step));
-    await memory.write(ring.work, incoming.offset, outgoing);
+    await memory.write(ring.work, incoming.offset, incoming.length, outgoing);
   }
   // The last step's bytes are not forwarded.
   link.release(outgoing);

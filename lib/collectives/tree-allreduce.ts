@@ -32,14 +32,14 @@ async function reduceUpThenBroadcastDown(
   const { link, memory } = ctx;
   for (const child of node.children) {
     const partial = await link.recv(child, tag(UP));
-    await memory.accumulate(work, offset, partial);
+    await memory.accumulate(work, offset, length, partial);
     link.release(partial);
   }
   let result: Uint8Array;
   if (node.parent >= 0) {
     await link.send(node.parent, tag(UP), await memory.read(work, offset, length));
     result = await link.recv(node.parent, tag(DOWN));
-    await memory.write(work, offset, result);
+    await memory.write(work, offset, length, result);
   } else {
     await memory.finalize(work, offset, length);
     result = await memory.read(work, offset, length);

@@ -17,7 +17,7 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
       bytes = await memory.read(work, piece.offset, piece.length);
     } else {
       bytes = await link.recv(node.parent, chunk);
-      await memory.write(work, piece.offset, bytes);
+      await memory.write(work, piece.offset, piece.length, bytes);
     }
     await Promise.all(node.children.map((child) => link.send(child, chunk, bytes)));
     link.release(bytes); // received, written and forwarded (a no-op on the root)

@@ -17,7 +17,7 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
     const piece = chunkOf(whole, chunk, chunkElements);
     for (const child of node.children) {
       const partial = await link.recv(child, chunk);
-      await memory.accumulate(work, piece.offset, partial);
+      await memory.accumulate(work, piece.offset, piece.length, partial);
       link.release(partial);
     }
     if (node.parent >= 0) await link.send(node.parent, chunk, await memory.read(work, piece.offset, piece.length));

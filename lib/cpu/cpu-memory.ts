@@ -4,6 +4,7 @@ import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js'
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { checkPayload } from '../memory/payload.js';
 import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
 
 export class CpuRegion implements Region {
@@ -88,12 +89,13 @@ class CpuCallMemory implements CallMemory {
     return this.view(source, at, count);
   }
 
-  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    this.view(target, at, bytes.byteLength / this.size).set(bytes);
+  async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype);
+    this.view(target, at, count).set(bytes);
   }
 
-  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype);
     reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
   }
 

@@ -17,6 +17,7 @@ import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js'
 import { internalError, invalidArgument, systemError } from '../errors.js';
 import { bufferStateError, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { checkPayload } from '../memory/payload.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuContext } from './context.js';
 import { captureErrors, gpuErrorSummary } from './error-scope.js';
@@ -223,8 +224,8 @@ class GpuCallMemory implements CallMemory {
     return this.read(source, at, count);
   }
 
-  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype);
     if (count === 0) return;
     const place = this.place(target, at, count);
     const whole = bytes.byteLength - (bytes.byteLength % 4);
@@ -238,8 +239,8 @@ class GpuCallMemory implements CallMemory {
     }
   }
 
-  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const staging = this.space.upload.acquire(bytes.byteLength);
@@ -264,16 +265,14 @@ class GpuCallMemory implements CallMemory {
    * accumulates round after every step.
    */
   async fold(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+    for (const payload of payloads) checkPayload(payload, count, this.dtype);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const bytes = count * this.size;
-    for (const payload of payloads) {
-      if (payload.byteLength !== bytes) throw internalError(`fold: a payload of ${payload.byteLength} bytes for ${count} ${this.dtype} elements`);
-    }
     let sources = payloads;
     if (overwrite && payloads.length > 0) {
       if (bytes % 4 === 0) this.writeChecked(dst, payloads[0]!);
-      else await this.write(target, at, payloads[0]!); // an odd 16-bit tail: read-modify-write
+      else await this.write(target, at, count, payloads[0]!); // an odd 16-bit tail: read-modify-write
       sources = payloads.slice(1);
     }
     const average = this.op === 'avg';
@@ -337,7 +336,7 @@ class GpuCallMemory implements CallMemory {
     }
     if (whole < count * this.size) {
       const last = count - 1;
-      await this.write(target, targetAt + last, await this.read(source, sourceAt + last, 1));
+      await this.write(target, targetAt + last, 1, await this.read(source, sourceAt + last, 1));
     }
   }
 }

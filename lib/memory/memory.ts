@@ -27,17 +27,22 @@ export interface Memory {
    * elements until the send has resolved, nor hand the bytes to anyone who keeps them.
    */
   outgoing(source: Region, at: number, count: number): Promise<Uint8Array>;
-  /** Overwrites the elements at `at` with `bytes` (received from a peer). */
-  write(target: Region, at: number, bytes: Uint8Array): Promise<void>;
-  /** `target[at..] = target[at..] ⊕ bytes`: folds a peer's partial result into ours. */
-  accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void>;
+  /**
+   * Overwrites `count` elements at `at` with `bytes` (received from a peer). Every method that
+   * takes received bytes states their element count and checks the payload's size against it
+   * (see payload.ts): a payload of another size is an error naming the sender's side, never
+   * taken for fewer elements.
+   */
+  write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void>;
+  /** `target[at..at+count) = target[at..at+count) ⊕ bytes`: folds a peer's partial result into ours. */
+  accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void>;
   /**
    * The last step of a reduction, on the fully reduced elements this rank owns (NCCL does it
    * after reduce-scatter): avg divides by the rank count; other ops leave the data as it is.
    */
   finalize(target: Region, at: number, count: number): Promise<void>;
   /**
-   * Optional batched form of a whole small reduction: `write(target, at, payloads[0])` when
+   * Optional batched form of a whole small reduction: `write(target, at, count, payloads[0])` when
    * `overwrite` (else payloads[0] is accumulated too), `accumulate` of each later payload in
    * order, then `finalize` over the `count` elements. Every payload holds `count` elements. Results
    * are bit-identical to those calls made one by one; a GPU memory records them all into one
