@@ -45,4 +45,19 @@ test('a payload of the wrong size is an error naming the sender, never folded as
   assert.equal([...array], [1, 2, 3, 4], 'nothing was changed');
 });
 
+test('fused primitives are the separate calls: same memory, same bytes to send', async () => {
+  const memory = space.bind('float32', 'avg', 2);
+  const { array, located: buffer } = located([1, 2, 3, 4]);
+  const region = space.region(buffer, 'float32', 0, 4);
+  assert.equal([...new Float32Array((await memory.recvReduceSend(region, 1, 2, bytesOf([10, 20]))).slice().buffer)], [12, 23]);
+  assert.equal([...new Float32Array((await memory.recvReduceCopySend(region, 1, 2, bytesOf([2, 1]))).slice().buffer)], [7, 12]);
+  const received = bytesOf([5, 6]);
+  assert.is(await memory.recvCopySend(region, 0, 2, received), received, 'recvCopySend forwards what it received');
+  assert.equal([...array], [5, 6, 12, 4]);
+  await memory.recvReduceAll(region, 2, 2, [bytesOf([1, 1]), bytesOf([3, 3])], true);
+  assert.equal([...array], [5, 6, 2, 2]);
+  await memory.recvReduceAll(region, 2, 2, [bytesOf([2, 2])], false);
+  assert.equal([...array], [5, 6, 2, 2]);
+});
+
 test.run();

@@ -105,6 +105,32 @@ class CpuCallMemory implements CallMemory {
     finishAverage(view, view, count, this.dtype, this.ranks);
   }
 
+  // The fused primitives are the separate steps: host memory has no round trip to save.
+
+  async recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.accumulate(target, at, count, received);
+    return this.outgoing(target, at, count);
+  }
+
+  async recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.accumulate(target, at, count, received);
+    await this.finalize(target, at, count);
+    return this.outgoing(target, at, count);
+  }
+
+  async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.write(target, at, count, received);
+    return received;
+  }
+
+  async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+    for (const [i, payload] of payloads.entries()) {
+      if (i === 0 && overwrite) await this.write(target, at, count, payload);
+      else await this.accumulate(target, at, count, payload);
+    }
+    await this.finalize(target, at, count);
+  }
+
   async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
     // TypedArray.set copies through a temporary when both views share a buffer, so overlap is fine.
     this.view(target, targetAt, count).set(this.view(source, sourceAt, count));

@@ -255,6 +255,56 @@ class GpuCallMemory implements CallMemory {
     }
   }
 
+  recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    return this.reduceAndRead(target, at, count, received, false);
+  }
+
+  recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    return this.reduceAndRead(target, at, count, received, this.op === 'avg');
+  }
+
+  /** Received bytes go to the device by queue.writeBuffer (no wait) and are forwarded as they came. */
+  async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.write(target, at, count, received);
+    return received;
+  }
+
+  /**
+   * One submission and one wait for what accumulate, finalize and read do in three: the
+   * received bytes go into a pooled upload buffer (queue.writeBuffer, ordered before the
+   * submission), and the reduce, avg's division and the copy of the result into a readback
+   * buffer are recorded into one encoder, whose mapping is the only wait.
+   */
+  private async reduceAndRead(target: Region, at: number, count: number, received: Uint8Array, average: boolean): Promise<Uint8Array> {
+    checkPayload(received, count, this.dtype);
+    if (count === 0) return new Uint8Array(0);
+    const dst = this.place(target, at, count);
+    const bytes = count * this.size;
+    const size = align4(bytes);
+    const { context, device } = this.space;
+    const upload = this.space.upload.acquire(bytes);
+    const readback = this.space.readback.acquire(bytes);
+    try {
+      const source = { buffer: upload, byteOffset: 0 };
+      const submitted = captureErrors(device, () => {
+        writeRegion(device, source, bytes % 4 === 0 ? received : copyPadded(received));
+        const encoder = device.createCommandEncoder();
+        encodeReduceAccumulate(context, encoder, dst, [source], count, this.dtype, this.combineOp);
+        if (average) encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks);
+        encoder.copyBufferToBuffer(dst.buffer, dst.byteOffset, readback, 0, size);
+        device.queue.submit([encoder.finish()]);
+      });
+      // The bytes may be sent: earlier writes and copies must have been accepted too.
+      const [error] = await Promise.all([submitted, context.mapForRead(readback, size), this.checkEarlier()]);
+      if (error) throw systemError(`GPU rejected a reduce: ${gpuErrorSummary(error)}`);
+      return new Uint8Array(readback.getMappedRange(0, size), 0, bytes).slice();
+    } finally {
+      if (readback.mapState === 'mapped') readback.unmap();
+      this.space.upload.release(upload);
+      this.space.readback.release(readback);
+    }
+  }
+
   /**
    * The whole reduction of a small call in one submission: the payloads go into one pooled
    * upload buffer (queue.writeBuffer, no round trip), and the write, the accumulates (in payload
@@ -264,7 +314,7 @@ class GpuCallMemory implements CallMemory {
    * payload, because the kernel's f32 accumulator would round only once where one-by-one
    * accumulates round after every step.
    */
-  async fold(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+  async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
     for (const payload of payloads) checkPayload(payload, count, this.dtype);
     if (count === 0) return;
     const dst = this.place(target, at, count);

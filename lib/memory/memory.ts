@@ -41,14 +41,37 @@ export interface Memory {
    * after reduce-scatter): avg divides by the rank count; other ops leave the data as it is.
    */
   finalize(target: Region, at: number, count: number): Promise<void>;
+
+  // NCCL-style fused primitives: one step of a schedule as one call, so that a memory whose
+  // work goes through a queue (a GPU) makes one round trip where separate calls made two.
+  // Bytes they return are to be sent on, with `outgoing`'s contract: the caller does not change
+  // those elements until the send has resolved, nor hands the bytes to anyone who keeps them.
+  // Results are bit-identical to the separate calls named in each.
+
   /**
-   * Optional batched form of a whole small reduction: `write(target, at, count, payloads[0])` when
-   * `overwrite` (else payloads[0] is accumulated too), `accumulate` of each later payload in
-   * order, then `finalize` over the `count` elements. Every payload holds `count` elements. Results
-   * are bit-identical to those calls made one by one; a GPU memory records them all into one
-   * submission instead of one round trip per step. Memories without it get the calls.
+   * NCCL's recvReduceSend: folds a peer's partial result into ours and returns the result to
+   * forward (`accumulate`, then `outgoing` of the same elements).
    */
-  fold?(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void>;
+  recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array>;
+  /**
+   * NCCL's recvReduceCopySend: folds, finalizes (avg) and stores the final result, and returns
+   * it to forward (`accumulate`, `finalize`, then `outgoing`): the last reduce-scatter step of
+   * allreduce, whose bytes start the all-gather.
+   */
+  recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array>;
+  /**
+   * NCCL's recvCopySend: stores received bytes and returns the bytes to forward (`write`, then
+   * the received bytes themselves, or bytes made from them). The caller releases `received`
+   * once the returned bytes have been sent.
+   */
+  recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The whole reduction of a small call at once (direct allreduce): `write(target, at, count,
+   * payloads[0])` when `overwrite` (else payloads[0] is accumulated too), `accumulate` of each
+   * later payload in order, then `finalize`. Every payload holds `count` elements. A GPU
+   * memory records it all into one submission instead of one round trip per payload.
+   */
+  recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void>;
 }
 
 export interface CallMemory extends Memory {
