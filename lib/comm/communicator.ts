@@ -39,6 +39,8 @@ import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from './deadline.js';
 import { worldFromEnvironment } from './environment.js';
 import { connectWorld } from './world.js';
+import { codecNamed } from '../collectives/codecs.js';
+import { NO_CODEC, type Codec } from '../memory/codec.js';
 
 export interface InitOptions extends ConfigOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -166,6 +168,11 @@ export class Communicator implements LinkOwner, Endpoint {
   get config(): AgreedConfig {
     if (!this.agreed) throw invalidUsage(`${this.name}: not initialized`);
     return this.agreed;
+  }
+
+  /** The agreed codec, which every call's memory applies (validated against the registry). */
+  private get codec(): Codec {
+    return codecNamed(this.config.codec) ?? NO_CODEC;
   }
 
   /** Staging and scratch GPU buffers this communicator created so far (they are pooled and reused). */
@@ -410,7 +417,7 @@ export class Communicator implements LinkOwner, Endpoint {
     if (verify) await this.verify([plan]);
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
-    const memory = plan.space.bind(plan.dtype, plan.op, this.size);
+    const memory = plan.space.bind(plan.dtype, plan.op, this.size, this.codec);
     const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype) };
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);

@@ -5,6 +5,7 @@ import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
 import { checkPayload } from '../memory/payload.js';
+import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
 import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
 
 export class CpuRegion implements Region {
@@ -50,8 +51,8 @@ export class CpuMemorySpace implements MemorySpace {
     return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
-    return new CpuCallMemory(dtype, op, ranks);
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
+    return new CpuCallMemory(dtype, op, ranks, requireIdentityCodec('host memory', codec));
   }
 
   release(): void {}
@@ -62,7 +63,9 @@ class CpuCallMemory implements CallMemory {
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: ReduceOp;
 
-  constructor(private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+  constructor(
+    private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
+  ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
   }
@@ -90,12 +93,12 @@ class CpuCallMemory implements CallMemory {
   }
 
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    checkPayload(bytes, count, this.dtype);
+    checkPayload(bytes, count, this.dtype, this.codec);
     this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    checkPayload(bytes, count, this.dtype);
+    checkPayload(bytes, count, this.dtype, this.codec);
     reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
   }
 

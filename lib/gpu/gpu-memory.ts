@@ -18,6 +18,7 @@ import { internalError, invalidArgument, systemError } from '../errors.js';
 import { bufferStateError, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
 import { checkPayload } from '../memory/payload.js';
+import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuContext } from './context.js';
 import { captureErrors, gpuErrorSummary } from './error-scope.js';
@@ -149,8 +150,8 @@ export class GpuMemorySpace implements MemorySpace {
     return { region: new GpuSpan(buffer, 0, count), release: () => this.scratchPool.release(buffer) };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
-    return new GpuCallMemory(this, dtype, op, ranks);
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
+    return new GpuCallMemory(this, dtype, op, ranks, requireIdentityCodec('GPU memory', codec));
   }
 
   release(): void {
@@ -169,7 +170,10 @@ class GpuCallMemory implements CallMemory {
   /** Error scopes of writes and copies not yet awaited (see the top of this file). */
   private unchecked: Promise<void>[] = [];
 
-  constructor(private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+  constructor(
+    private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined,
+    private readonly ranks: number, private readonly codec: Codec,
+  ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
   }
@@ -225,7 +229,7 @@ class GpuCallMemory implements CallMemory {
   }
 
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    checkPayload(bytes, count, this.dtype);
+    checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
     const place = this.place(target, at, count);
     const whole = bytes.byteLength - (bytes.byteLength % 4);
@@ -240,7 +244,7 @@ class GpuCallMemory implements CallMemory {
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    checkPayload(bytes, count, this.dtype);
+    checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const staging = this.space.upload.acquire(bytes.byteLength);
@@ -276,7 +280,7 @@ class GpuCallMemory implements CallMemory {
    * buffer are recorded into one encoder, whose mapping is the only wait.
    */
   private async reduceAndRead(target: Region, at: number, count: number, received: Uint8Array, average: boolean): Promise<Uint8Array> {
-    checkPayload(received, count, this.dtype);
+    checkPayload(received, count, this.dtype, this.codec);
     if (count === 0) return new Uint8Array(0);
     const dst = this.place(target, at, count);
     const bytes = count * this.size;
@@ -315,7 +319,7 @@ class GpuCallMemory implements CallMemory {
    * accumulates round after every step.
    */
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
-    for (const payload of payloads) checkPayload(payload, count, this.dtype);
+    for (const payload of payloads) checkPayload(payload, count, this.dtype, this.codec);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const bytes = count * this.size;

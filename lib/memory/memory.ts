@@ -6,6 +6,7 @@
 // an algorithm runs (copying the input into the working buffer and premultiplying it for premulSum).
 import type { DataType, ReduceOp } from '../dtype.js';
 import type { Located } from './buffers.js';
+import type { Codec } from './codec.js';
 
 /** A span of elements the Memory knows how to reach. Opaque to algorithms but for its length. */
 export interface Region {
@@ -106,8 +107,12 @@ export interface MemorySpace {
   /** Elements [first, first + count) of a located buffer of this space's kind. */
   region(located: Located, dtype: DataType, first: number, count: number): Region;
   scratch(dtype: DataType, count: number): Scratch;
-  /** Binds a call: dtype, op (undefined where none), and the rank count avg divides by. */
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory;
+  /**
+   * Binds a call: dtype, op (undefined where none), the rank count avg divides by, and the
+   * communicator's codec (default none), which the memory applies to what it sends and receives.
+   * A codec this memory cannot run is refused here (InvalidArgument), before anything is sent.
+   */
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec?: Codec): CallMemory;
   /** Frees pooled staging and scratch memory. */
   release(): void;
 }
