@@ -5,9 +5,7 @@ import { NO_CODEC, type Codec } from '../memory/codec.js';
 
 export const CODECS: readonly Codec[] = [NO_CODEC];
 
-export type CodecName = string;
-
-export const DEFAULT_CODEC: CodecName = NO_CODEC.name;
+export const DEFAULT_CODEC = NO_CODEC.name;
 
 /** The registered codec of that name, or undefined. */
 export function codecNamed(name: string): Codec | undefined {
