@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the webccl+tcp:// and webccl:// (websocket) worlds
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { connectWorld } from '../lib/transport/world.js';
-import { GpuMemorySpace } from '../lib/comm/gpu-memory.js';
+import { GpuMemorySpace } from '../lib/gpu/gpu-memory.js';
 import { WebcclError, type ErrorCode } from '../lib/errors.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';

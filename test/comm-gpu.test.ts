@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Communicator } from '../lib/comm/communicator.js';
-import type { GpuBufferRange } from '../lib/comm/buffers.js';
+import type { GpuBufferRange } from '../lib/memory/buffers.js';
 import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../lib/cpu/half.js';

@@ -59,10 +59,20 @@ test('agreed configuration: WEBCCL_ALGO / WEBCCL_CHUNK_BYTES as read by rank 0 h
   Object.assign(process.env, { WEBCCL_ALGO: 'ring', WEBCCL_CHUNK_BYTES: '65536' });
   const second = Communicator.init({ id, rank: 1, size: 2 });
   const comms = await Promise.all([first, second]);
-  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, directThresholdBytes: 32768, pipelineDepth: 4 });
+  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, directThresholdBytes: 32768, pipelineDepth: 4, codec: 'none' });
   await Promise.all(comms.map((c) => c.destroy()));
   process.env['WEBCCL_ALGO'] = 'butterfly';
   assert.match(await code(Communicator.init({ id: await getUniqueId({ transport: 'inproc' }), rank: 0, size: 1 })), /InvalidArgument: .*WEBCCL_ALGO=butterfly/);
+});
+
+test('agreed configuration: the codec is the one rank 0 proposes, checked against the CODECS registry', async () => {
+  delete process.env['WEBCCL_ALGO'];
+  const id = await getUniqueId({ transport: 'inproc' });
+  const comms = await Promise.all([0, 1].map((rank) => Communicator.init(rank === 0 ? { id, rank, size: 2, codec: 'none' } : { id, rank, size: 2 })));
+  for (const comm of comms) assert.is(comm.config.codec, 'none');
+  await Promise.all(comms.map((c) => c.destroy()));
+  const lone = await getUniqueId({ transport: 'inproc' });
+  assert.match(await code(Communicator.init({ id: lone, rank: 0, size: 1, codec: 'zstd' })), /InvalidArgument: .*codec 'zstd' is not one of none/);
 });
 
 test('init with a given transport: it must match rank and size, and destroy leaves it open', async () => {

@@ -23,7 +23,7 @@ export async function pairwiseAllToAll(ctx: CollectiveContext, source: Region, t
     const sent = link.send(to, chunk, await memory.read(source, outgoing.offset, outgoing.length));
     const received = link.recv(from, chunk);
     const stored = received.then(async (bytes) => {
-      await memory.write(target, incoming.offset, bytes);
+      await memory.write(target, incoming.offset, incoming.length, bytes);
       link.release(bytes);
     });
     await Promise.all([sent, stored]);

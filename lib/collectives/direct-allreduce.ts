@@ -21,13 +21,7 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
     ...peers.map((peer) => link.recv(peer, CONTRIBUTION)),
   ]);
   const contributions = Array.from({ length: size }, (_, r) => (r === rank ? own : received[r < rank ? r : r - 1] as Uint8Array));
-  if (memory.fold) {
-    // Rank 0's own contribution is already in `work`: it folds the others into it.
-    await memory.fold(work, 0, count, rank === 0 ? contributions.slice(1) : contributions, rank !== 0);
-  } else {
-    if (rank !== 0) await memory.write(work, 0, contributions[0]!);
-    for (let r = 1; r < size; r++) await memory.accumulate(work, 0, contributions[r]!);
-  }
+  // Rank 0's own contribution is already in `work`: it folds the others into it.
+  await memory.recvReduceAll(work, 0, count, rank === 0 ? contributions.slice(1) : contributions, rank !== 0);
   for (const bytes of received) link.release(bytes as Uint8Array);
-  if (!memory.fold) await memory.finalize(work, 0, count);
 }

@@ -22,7 +22,7 @@ export async function recvFrom(ctx: CollectiveContext, target: Region, peer: num
   await runPipelines(messages(target.length, ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, ctx.chunkElements);
     const bytes = await ctx.link.recv(peer, chunk);
-    await ctx.memory.write(target, piece.offset, bytes);
+    await ctx.memory.write(target, piece.offset, piece.length, bytes);
     ctx.link.release(bytes);
   });
 }

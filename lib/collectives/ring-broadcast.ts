@@ -15,14 +15,13 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
-    let bytes: Uint8Array;
     if (position === 0) {
-      bytes = await memory.outgoing(work, piece.offset, piece.length); // the root never writes `work`
-    } else {
-      bytes = await link.recv(prev, chunk);
-      await memory.write(work, piece.offset, bytes);
+      await link.send(next, chunk, await memory.outgoing(work, piece.offset, piece.length)); // the root never writes `work`
+      return;
     }
-    if (position < size - 1) await link.send(next, chunk, bytes);
-    link.release(bytes); // received, written and forwarded (a no-op on the root)
+    const received = await link.recv(prev, chunk);
+    if (position < size - 1) await link.send(next, chunk, await memory.recvCopySend(work, piece.offset, piece.length, received));
+    else await memory.write(work, piece.offset, piece.length, received);
+    link.release(received); // written and forwarded
   });
 }

@@ -16,13 +16,24 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
+    if (rank === root) {
+      if (position > 0) {
+        const received = await link.recv(prev, chunk);
+        await memory.accumulate(work, piece.offset, piece.length, received);
+        link.release(received);
+      }
+      await memory.finalize(work, piece.offset, piece.length);
+      return;
+    }
+    // Sent from `work` itself (or its copy): nothing writes this chunk again.
+    let bytes: Uint8Array;
     if (position > 0) {
       const received = await link.recv(prev, chunk);
-      await memory.accumulate(work, piece.offset, received);
+      bytes = await memory.recvReduceSend(work, piece.offset, piece.length, received);
       link.release(received);
+    } else {
+      bytes = await memory.outgoing(work, piece.offset, piece.length);
     }
-    if (rank === root) await memory.finalize(work, piece.offset, piece.length);
-    // Sent from `work` itself: nothing writes this chunk again.
-    else await link.send(next, chunk, await memory.outgoing(work, piece.offset, piece.length));
+    await link.send(next, chunk, bytes);
   });
 }

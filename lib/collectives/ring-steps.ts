@@ -6,7 +6,8 @@
 // was sent is written again only at a later all-gather step of the same pipeline, and by then
 // its send has completed, since a SendQueue starts each send only after the previous one.
 // Received bytes are released once folded in (reduce-scatter), or written and forwarded
-// (all-gather: the send that forwards them has resolved).
+// (all-gather: the send that forwards them has resolved). Each step is one fused memory
+// primitive (NCCL's recvReduceSend, recvReduceCopySend, recvCopySend): one GPU round trip.
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import { runPipelines, SendQueue } from './pipeline.js';
@@ -23,62 +24,85 @@ interface RingChunk {
 
 /**
  * Reduce-scatter: at step s rank r sends its partial sum of segment r-s-1 and folds what the
- * previous rank sends (segment r-s-2) into its own. After n-1 steps segment r holds every
- * rank's contribution; it is finalized (avg) here, where it is complete.
+ * previous rank sends (segment r-s-2) into its own, forwarding the result at once (memory.
+ * recvReduceSend: one GPU round trip a step). After n-1 steps segment r holds every rank's
+ * contribution; it is finalized (avg) here, where it is complete. When all-gather follows
+ * (allreduce), the last step is recvReduceCopySend and its bytes, the final segment r, are
+ * handed on: they are the all-gather's first message, so nothing reads them again.
  */
-export async function ringReduceScatterChunk(ctx: CollectiveContext, ring: RingChunk): Promise<void> {
+export async function ringReduceScatterChunk(
+  ctx: CollectiveContext, ring: RingChunk, _handedOn?: Uint8Array, handOn = false,
+): Promise<Uint8Array | undefined> {
   const { rank, size, link, memory, chunkElements } = ctx;
   const next = ringPeer(rank, 1, size);
   const prev = ringPeer(rank, -1, size);
   const piece = (step: number) => chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
-  if (size > 1) {
-    const first = piece(0);
-    const bytes = await memory.outgoing(ring.work, first.offset, first.length);
-    await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
+  const owned = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
+  if (size === 1) {
+    await memory.finalize(ring.work, owned.offset, owned.length);
+    return undefined; // nothing to gather
   }
-  for (let step = 0; step < size - 1; step++) {
+  const first = piece(0);
+  const bytes = await memory.outgoing(ring.work, first.offset, first.length);
+  await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
+  for (let step = 0; step < size - 2; step++) {
     const incoming = piece(step + 1);
     const received = await link.recv(prev, ring.tag(step));
-    await memory.accumulate(ring.work, incoming.offset, received);
+    const reduced = await memory.recvReduceSend(ring.work, incoming.offset, incoming.length, received);
     link.release(received);
-    if (step < size - 2) {
-      const bytes = await memory.outgoing(ring.work, incoming.offset, incoming.length);
-      await ring.sends.post(() => link.send(next, ring.tag(step + 1), bytes));
-    }
+    await ring.sends.post(() => link.send(next, ring.tag(step + 1), reduced));
   }
-  const owned = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
+  // The last step's incoming piece is the owned one (piece(size - 1) is segment r).
+  const received = await link.recv(prev, ring.tag(size - 2));
+  try {
+    if (handOn) return await memory.recvReduceCopySend(ring.work, owned.offset, owned.length, received);
+    await memory.accumulate(ring.work, owned.offset, owned.length, received);
+  } finally {
+    link.release(received);
+  }
   await memory.finalize(ring.work, owned.offset, owned.length);
+  return undefined;
 }
 
 /**
  * All-gather: at step s rank r sends segment r-s (its own first, then what it just received)
- * and stores segment r-s-1 from the previous rank, forwarding the same bytes next step.
+ * and stores segment r-s-1 from the previous rank, forwarding the same bytes next step
+ * (memory.recvCopySend). `own` is segment r's bytes when reduce-scatter handed them on.
  */
-export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk): Promise<void> {
+export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk, own?: Uint8Array): Promise<undefined> {
   const { rank, size, link, memory, chunkElements } = ctx;
-  if (size === 1) return;
+  if (size === 1) return undefined;
   const next = ringPeer(rank, 1, size);
   const prev = ringPeer(rank, -1, size);
-  const own = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
-  let outgoing = await memory.outgoing(ring.work, own.offset, own.length);
+  const mine = chunkOf(ring.segments[rank]!, ring.chunk, chunkElements);
+  let outgoing = own ?? await memory.outgoing(ring.work, mine.offset, mine.length);
+  /** The received payload `outgoing` was made from (released once it has been sent), if any. */
+  let source: Uint8Array | undefined;
   for (let step = 0; step < size - 1; step++) {
-    const bytes = outgoing;
-    // From step 1 on, the bytes forwarded are the previous step's received ones: released once sent.
-    const forwarded = step > 0;
+    const [bytes, forwarded] = [outgoing, source];
     await ring.sends.post(() => {
       const sent = link.send(next, ring.tag(step), bytes);
-      return forwarded ? sent.then(() => link.release(bytes)) : sent;
+      return forwarded ? sent.then(() => link.release(forwarded)) : sent;
     });
     const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
-    outgoing = await link.recv(prev, ring.tag(step));
-    await memory.write(ring.work, incoming.offset, outgoing);
+    const received = await link.recv(prev, ring.tag(step));
+    if (step < size - 2) {
+      outgoing = await memory.recvCopySend(ring.work, incoming.offset, incoming.length, received);
+      source = received;
+    } else {
+      // The last step's bytes are not forwarded.
+      await memory.write(ring.work, incoming.offset, incoming.length, received);
+      link.release(received);
+    }
   }
-  // The last step's bytes are not forwarded.
-  link.release(outgoing);
+  return undefined;
 }
 
-/** One half of a ring algorithm (ringReduceScatterChunk or ringAllGatherChunk). */
-export type RingHalf = (ctx: CollectiveContext, ring: RingChunk) => Promise<void>;
+/**
+ * One half of a ring algorithm (ringReduceScatterChunk or ringAllGatherChunk): given what the
+ * previous half handed on (if anything) and whether another half follows, it may hand bytes on.
+ */
+export type RingHalf = (ctx: CollectiveContext, ring: RingChunk, handedOn: Uint8Array | undefined, followed: boolean) => Promise<Uint8Array | undefined>;
 
 /**
  * Runs `halves` one after the other on every chunk pipeline around the ring over `segments`,
@@ -91,9 +115,10 @@ export async function runRing(base: CollectiveContext, work: Region, segments: r
   const steps = ctx.size - 1;
   await runPipelines(Math.ceil(longest / ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
     const sends = new SendQueue();
+    let handedOn: Uint8Array | undefined;
     for (const [h, half] of halves.entries()) {
       const first = (chunk * halves.length + h) * steps;
-      await half(ctx, { work, segments, chunk, sends, tag: (step) => first + step });
+      handedOn = await half(ctx, { work, segments, chunk, sends, tag: (step) => first + step }, handedOn, h < halves.length - 1);
     }
     await sends.drain();
   });

@@ -30,21 +30,36 @@ async function reduceUpThenBroadcastDown(
   ctx: CollectiveContext, node: TreeNode, work: Region, offset: number, length: number, tag: (direction: number) => number,
 ): Promise<void> {
   const { link, memory } = ctx;
-  for (const child of node.children) {
+  const isRoot = node.parent < 0;
+  // Children's partials are folded in order; the last fold also yields the bytes that go on
+  // (up to the parent, or, at the root, finalized and down), in one memory step.
+  let up: Uint8Array | undefined;
+  for (const [i, child] of node.children.entries()) {
     const partial = await link.recv(child, tag(UP));
-    await memory.accumulate(work, offset, partial);
+    if (i < node.children.length - 1) await memory.accumulate(work, offset, length, partial);
+    else if (isRoot) up = await memory.recvReduceCopySend(work, offset, length, partial);
+    else up = await memory.recvReduceSend(work, offset, length, partial);
     link.release(partial);
   }
   let result: Uint8Array;
-  if (node.parent >= 0) {
-    await link.send(node.parent, tag(UP), await memory.read(work, offset, length));
-    result = await link.recv(node.parent, tag(DOWN));
-    await memory.write(work, offset, result);
+  let received: Uint8Array | undefined;
+  if (!isRoot) {
+    await link.send(node.parent, tag(UP), up ?? await memory.read(work, offset, length));
+    received = await link.recv(node.parent, tag(DOWN));
+    if (node.children.length > 0) {
+      result = await memory.recvCopySend(work, offset, length, received);
+    } else {
+      await memory.write(work, offset, length, received);
+      result = received;
+    }
+  } else if (up) {
+    result = up;
   } else {
+    // A root without children (a world of one).
     await memory.finalize(work, offset, length);
     result = await memory.read(work, offset, length);
   }
   await Promise.all(node.children.map((child) => link.send(child, tag(DOWN), result)));
-  // Received from the parent and forwarded to the children (a no-op for the root's own copy).
-  link.release(result);
+  // Received from the parent, written and forwarded to the children (the root received nothing).
+  if (received) link.release(received);
 }

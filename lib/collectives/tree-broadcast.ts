@@ -13,13 +13,19 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
     let bytes: Uint8Array;
+    let received: Uint8Array | undefined;
     if (node.parent < 0) {
       bytes = await memory.read(work, piece.offset, piece.length);
     } else {
-      bytes = await link.recv(node.parent, chunk);
-      await memory.write(work, piece.offset, bytes);
+      received = await link.recv(node.parent, chunk);
+      if (node.children.length > 0) {
+        bytes = await memory.recvCopySend(work, piece.offset, piece.length, received);
+      } else {
+        await memory.write(work, piece.offset, piece.length, received);
+        bytes = received;
+      }
     }
     await Promise.all(node.children.map((child) => link.send(child, chunk, bytes)));
-    link.release(bytes); // received, written and forwarded (a no-op on the root)
+    if (received) link.release(received); // written and forwarded
   });
 }

@@ -15,12 +15,16 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
-    for (const child of node.children) {
+    const isRoot = node.parent < 0;
+    let up: Uint8Array | undefined;
+    for (const [i, child] of node.children.entries()) {
       const partial = await link.recv(child, chunk);
-      await memory.accumulate(work, piece.offset, partial);
+      // Below the root, the last child's fold yields the bytes to send up (one memory step).
+      if (i === node.children.length - 1 && !isRoot) up = await memory.recvReduceSend(work, piece.offset, piece.length, partial);
+      else await memory.accumulate(work, piece.offset, piece.length, partial);
       link.release(partial);
     }
-    if (node.parent >= 0) await link.send(node.parent, chunk, await memory.read(work, piece.offset, piece.length));
+    if (!isRoot) await link.send(node.parent, chunk, up ?? await memory.read(work, piece.offset, piece.length));
     else await memory.finalize(work, piece.offset, piece.length);
   });
 }

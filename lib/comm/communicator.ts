@@ -20,17 +20,17 @@ import {
 import { logger, type Logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
-import { isBufferStateError, type CommBuffer, type Located } from './buffers.js';
+import { isBufferStateError, type CommBuffer, type Located } from '../memory/buffers.js';
 import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
-import { CpuMemorySpace } from './cpu-memory.js';
-import { GpuMemorySpace } from './gpu-memory.js';
+import { CpuMemorySpace } from '../cpu/cpu-memory.js';
+import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
 import { Health } from './health.js';
-import type { MemorySpace } from './memory.js';
+import type { MemorySpace } from '../memory/memory.js';
 import {
   planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
   type CallOptions, type CallPlan, type PlanEnv,
@@ -40,6 +40,8 @@ import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from '../transport/deadline.js';
 import { worldFromEnvironment } from './environment.js';
 import { connectWorld } from '../transport/world.js';
+import { codecNamed } from '../collectives/codecs.js';
+import { NO_CODEC, type Codec } from '../memory/codec.js';
 
 export interface InitOptions extends ConfigOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -167,6 +169,11 @@ export class Communicator implements LinkOwner, Endpoint {
   get config(): AgreedConfig {
     if (!this.agreed) throw invalidUsage(`${this.name}: not initialized`);
     return this.agreed;
+  }
+
+  /** The agreed codec, which every call's memory applies (validated against the registry). */
+  private get codec(): Codec {
+    return codecNamed(this.config.codec) ?? NO_CODEC;
   }
 
   /** Staging and scratch GPU buffers this communicator created so far (they are pooled and reused). */
@@ -411,7 +418,7 @@ export class Communicator implements LinkOwner, Endpoint {
     if (verify) await this.verify([plan]);
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
-    const memory = plan.space.bind(plan.dtype, plan.op, this.size);
+    const memory = plan.space.bind(plan.dtype, plan.op, this.size, this.codec);
     const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype) };
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);

@@ -2,6 +2,7 @@
 // such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
 // init and sends it to every rank; split communicators inherit their parent's.
 import { checkAlgorithmChoice } from '../collectives/algorithms.js';
+import { codecNamed, codecNames, DEFAULT_CODEC } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
@@ -11,6 +12,8 @@ export interface AgreedConfig extends TuningConfig {
   readonly chunkBytes: number;
   /** Chunk pipelines in flight per call. */
   readonly pipelineDepth: number;
+  /** How elements travel on the wire: a codec of lib/collectives/codecs.ts (default 'none'). */
+  readonly codec: string;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -22,6 +25,8 @@ export interface ConfigOptions {
   readonly treeThresholdBytes?: number;
   readonly directThresholdBytes?: number;
   readonly pipelineDepth?: number;
+  /** A codec of lib/collectives/codecs.ts; rank 0's holds for every rank. Default 'none'. */
+  readonly codec?: string;
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -46,17 +51,19 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
+    codec: options.codec ?? DEFAULT_CODEC,
   });
 }
 
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(directThresholdBytes) || directThresholdBytes < 0) throw new Error(`direct threshold ${directThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(pipelineDepth) || pipelineDepth < 1) throw new Error(`pipeline depth ${pipelineDepth} is not a positive integer`);
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth };
+  if (typeof codec !== 'string' || !codecNamed(codec)) throw new Error(`codec '${String(codec)}' is not one of ${codecNames()}`);
+  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -9,9 +9,9 @@ import { invalidArgument } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
 import { selectAlgorithm } from '../tune/select.js';
-import { checkFits, locate, overlaps, sameStart, type Located } from './buffers.js';
+import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
 import type { AgreedConfig } from './config.js';
-import type { CallMemory, MemorySpace } from './memory.js';
+import type { CallMemory, MemorySpace } from '../memory/memory.js';
 import { signature, type Schedule } from './signature.js';
 import { checkAlgorithm, checkCount, checkDtype, checkOp, checkRank } from './validate.js';
 

@@ -60,6 +60,11 @@ export class GpuContext {
   private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   /** Variant objects a family reuses across calls (reduce's): found without building the key. */
   private readonly byVariant = new WeakMap<KernelVariant, GPUComputePipeline>();
+  /**
+   * GPU round trips waited for on this device so far: run()'s completions and mapAsync reads
+   * (readRegion, GPU memory). Counters only, for tests and benchmarks to count a schedule's waits.
+   */
+  readonly waits = { completions: 0, maps: 0 };
   private readonly uniforms: UniformCache;
   private readonly bindGroups: BindGroupCache;
 
@@ -99,6 +104,12 @@ export class GpuContext {
     }
     this.byVariant.set(variant, pipeline);
     return pipeline;
+  }
+
+  /** buffer.mapAsync for reading, counted in `waits`. */
+  mapForRead(buffer: GPUBuffer, size: number): Promise<void> {
+    this.waits.maps++;
+    return buffer.mapAsync(GPUMapMode.READ, 0, size);
   }
 
   bind(r: GpuRegion, byteLength: number): Binding {
@@ -153,6 +164,7 @@ export class GpuContext {
       record(encoder);
       this.device.queue.submit([encoder.finish()]);
     });
+    if (waitForCompletion) this.waits.completions++;
     // The scopes and the completion are awaited together: one wait, not a pop and then a wait.
     const [error] = await Promise.all([accepted, waitForCompletion ? this.device.queue.onSubmittedWorkDone() : undefined]);
     if (error) throw systemError(`GPU rejected the work: ${gpuErrorSummary(error)}`);

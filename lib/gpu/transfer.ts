@@ -1,6 +1,7 @@
 // Moving bytes between GPU regions and host memory. queue.writeBuffer and a mapped read-back
 // copy are the only two ways WebGPU offers; both need 4-byte-aligned offsets and sizes.
 import { invalidArgument, systemError } from '../errors.js';
+import { GpuContext } from './context.js';
 import { captureErrors, gpuErrorSummary } from './error-scope.js';
 import { checkRegion, type GpuRegion } from './region.js';
 
@@ -34,7 +35,7 @@ export async function readRegion(device: GPUDevice, r: GpuRegion, byteLength: nu
     device.queue.submit([encoder.finish()]);
   });
   try {
-    const [error] = await Promise.all([copied, buffer.mapAsync(GPUMapMode.READ, 0, size)]);
+    const [error] = await Promise.all([copied, GpuContext.for(device).mapForRead(buffer, size)]);
     if (error) throw systemError(`read: GPU rejected the copy: ${gpuErrorSummary(error)}`);
     out.set(new Uint8Array(buffer.getMappedRange(0, size), 0, byteLength));
   } finally {

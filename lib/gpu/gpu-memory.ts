@@ -12,17 +12,19 @@
 // WebGPU copies move whole 4-byte words, so a region must start on a word: 16-bit elements
 // come in pairs (block-structured calls need even per-rank counts), and an odd 16-bit tail is
 // written by read-modify-write of its last word, whose other half is left as it was.
-import type { Region } from '../collectives/context.js';
 import { MAX_INPUTS } from '../cpu/reduction.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError, invalidArgument, systemError } from '../errors.js';
-import { GpuContext } from '../gpu/context.js';
-import { captureErrors, gpuErrorSummary } from '../gpu/error-scope.js';
-import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from '../gpu/reduce.js';
-import type { GpuRegion } from '../gpu/region.js';
-import { readRegion, writeRegion } from '../gpu/transfer.js';
-import { bufferStateError, type Located } from './buffers.js';
-import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+import { bufferStateError, type Located } from '../memory/buffers.js';
+import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { checkPayload } from '../memory/payload.js';
+import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
+import { BufferPool } from './buffer-pool.js';
+import { GpuContext } from './context.js';
+import { captureErrors, gpuErrorSummary } from './error-scope.js';
+import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from './reduce.js';
+import type { GpuRegion } from './region.js';
+import { readRegion, writeRegion } from './transfer.js';
 
 /** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
 const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -42,45 +44,6 @@ export class GpuSpan implements Region {
 function asGpu(region: Region): GpuSpan {
   if (!(region instanceof GpuSpan)) throw internalError('a GPU call was given a region of another memory');
   return region;
-}
-
-/**
- * Buffers of one usage, handed out and taken back. Sizes are rounded up to a power of two, so
- * a freed buffer serves every later request of its class: how many buffers a pool ever holds is
- * then set by how many are in use at once (the pipeline depth), not by the order in which
- * chunks of different sizes happen to come and go.
- */
-class BufferPool {
-  private readonly free = new Map<number, GPUBuffer[]>();
-  private readonly all: GPUBuffer[] = [];
-
-  constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags, private readonly label: string) {}
-
-  /** How many buffers this pool ever created (tests check that it stays bounded). */
-  get created(): number {
-    return this.all.length;
-  }
-
-  acquire(bytes: number): GPUBuffer {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(256, align4(bytes))));
-    const reused = this.free.get(size)?.pop();
-    if (reused) return reused;
-    const buffer = this.device.createBuffer({ size, usage: this.usage, label: this.label });
-    this.all.push(buffer);
-    return buffer;
-  }
-
-  release(buffer: GPUBuffer): void {
-    const list = this.free.get(buffer.size);
-    if (list) list.push(buffer);
-    else this.free.set(buffer.size, [buffer]);
-  }
-
-  destroy(): void {
-    for (const buffer of this.all) buffer.destroy();
-    this.all.length = 0;
-    this.free.clear();
-  }
 }
 
 export class GpuMemorySpace implements MemorySpace {
@@ -187,8 +150,8 @@ export class GpuMemorySpace implements MemorySpace {
     return { region: new GpuSpan(buffer, 0, count), release: () => this.scratchPool.release(buffer) };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
-    return new GpuCallMemory(this, dtype, op, ranks);
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
+    return new GpuCallMemory(this, dtype, op, ranks, requireIdentityCodec('GPU memory', codec));
   }
 
   release(): void {
@@ -207,7 +170,10 @@ class GpuCallMemory implements CallMemory {
   /** Error scopes of writes and copies not yet awaited (see the top of this file). */
   private unchecked: Promise<void>[] = [];
 
-  constructor(private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+  constructor(
+    private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined,
+    private readonly ranks: number, private readonly codec: Codec,
+  ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
   }
@@ -262,8 +228,8 @@ class GpuCallMemory implements CallMemory {
     return this.read(source, at, count);
   }
 
-  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
     const place = this.place(target, at, count);
     const whole = bytes.byteLength - (bytes.byteLength % 4);
@@ -277,8 +243,8 @@ class GpuCallMemory implements CallMemory {
     }
   }
 
-  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const staging = this.space.upload.acquire(bytes.byteLength);
@@ -293,6 +259,56 @@ class GpuCallMemory implements CallMemory {
     }
   }
 
+  recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    return this.reduceAndRead(target, at, count, received, false);
+  }
+
+  recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    return this.reduceAndRead(target, at, count, received, this.op === 'avg');
+  }
+
+  /** Received bytes go to the device by queue.writeBuffer (no wait) and are forwarded as they came. */
+  async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.write(target, at, count, received);
+    return received;
+  }
+
+  /**
+   * One submission and one wait for what accumulate, finalize and read do in three: the
+   * received bytes go into a pooled upload buffer (queue.writeBuffer, ordered before the
+   * submission), and the reduce, avg's division and the copy of the result into a readback
+   * buffer are recorded into one encoder, whose mapping is the only wait.
+   */
+  private async reduceAndRead(target: Region, at: number, count: number, received: Uint8Array, average: boolean): Promise<Uint8Array> {
+    checkPayload(received, count, this.dtype, this.codec);
+    if (count === 0) return new Uint8Array(0);
+    const dst = this.place(target, at, count);
+    const bytes = count * this.size;
+    const size = align4(bytes);
+    const { context, device } = this.space;
+    const upload = this.space.upload.acquire(bytes);
+    const readback = this.space.readback.acquire(bytes);
+    try {
+      const source = { buffer: upload, byteOffset: 0 };
+      const submitted = captureErrors(device, () => {
+        writeRegion(device, source, bytes % 4 === 0 ? received : copyPadded(received));
+        const encoder = device.createCommandEncoder();
+        encodeReduceAccumulate(context, encoder, dst, [source], count, this.dtype, this.combineOp);
+        if (average) encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks);
+        encoder.copyBufferToBuffer(dst.buffer, dst.byteOffset, readback, 0, size);
+        device.queue.submit([encoder.finish()]);
+      });
+      // The bytes may be sent: earlier writes and copies must have been accepted too.
+      const [error] = await Promise.all([submitted, context.mapForRead(readback, size), this.checkEarlier()]);
+      if (error) throw systemError(`GPU rejected a reduce: ${gpuErrorSummary(error)}`);
+      return new Uint8Array(readback.getMappedRange(0, size), 0, bytes).slice();
+    } finally {
+      if (readback.mapState === 'mapped') readback.unmap();
+      this.space.upload.release(upload);
+      this.space.readback.release(readback);
+    }
+  }
+
   /**
    * The whole reduction of a small call in one submission: the payloads go into one pooled
    * upload buffer (queue.writeBuffer, no round trip), and the write, the accumulates (in payload
@@ -302,17 +318,15 @@ class GpuCallMemory implements CallMemory {
    * payload, because the kernel's f32 accumulator would round only once where one-by-one
    * accumulates round after every step.
    */
-  async fold(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+  async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+    for (const payload of payloads) checkPayload(payload, count, this.dtype, this.codec);
     if (count === 0) return;
     const dst = this.place(target, at, count);
     const bytes = count * this.size;
-    for (const payload of payloads) {
-      if (payload.byteLength !== bytes) throw internalError(`fold: a payload of ${payload.byteLength} bytes for ${count} ${this.dtype} elements`);
-    }
     let sources = payloads;
     if (overwrite && payloads.length > 0) {
       if (bytes % 4 === 0) this.writeChecked(dst, payloads[0]!);
-      else await this.write(target, at, payloads[0]!); // an odd 16-bit tail: read-modify-write
+      else await this.write(target, at, count, payloads[0]!); // an odd 16-bit tail: read-modify-write
       sources = payloads.slice(1);
     }
     const average = this.op === 'avg';
@@ -376,7 +390,7 @@ class GpuCallMemory implements CallMemory {
     }
     if (whole < count * this.size) {
       const last = count - 1;
-      await this.write(target, targetAt + last, await this.read(source, sourceAt + last, 1));
+      await this.write(target, targetAt + last, 1, await this.read(source, sourceAt + last, 1));
     }
   }
 }

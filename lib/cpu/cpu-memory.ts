@@ -1,11 +1,12 @@
 // Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
 // outgoing bytes are views of the user's array; writes and reductions land in the user's array.
-import type { Region } from '../collectives/context.js';
-import { finishAverage, premultiply, reduceAccumulate } from '../cpu/reduce.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
-import { bufferStateError, DETACHED, isDetached, type Located } from './buffers.js';
-import type { CallMemory, MemorySpace, Scratch } from './memory.js';
+import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
+import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import { checkPayload } from '../memory/payload.js';
+import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
+import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
 
 export class CpuRegion implements Region {
   /** `what` names the argument the bytes belong to (for a buffer detached during the call). */
@@ -50,8 +51,8 @@ export class CpuMemorySpace implements MemorySpace {
     return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number): CallMemory {
-    return new CpuCallMemory(dtype, op, ranks);
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
+    return new CpuCallMemory(dtype, op, ranks, requireIdentityCodec('host memory', codec));
   }
 
   release(): void {}
@@ -62,7 +63,9 @@ class CpuCallMemory implements CallMemory {
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: ReduceOp;
 
-  constructor(private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number) {
+  constructor(
+    private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
+  ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
   }
@@ -89,12 +92,13 @@ class CpuCallMemory implements CallMemory {
     return this.view(source, at, count);
   }
 
-  async write(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    this.view(target, at, bytes.byteLength / this.size).set(bytes);
+  async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype, this.codec);
+    this.view(target, at, count).set(bytes);
   }
 
-  async accumulate(target: Region, at: number, bytes: Uint8Array): Promise<void> {
-    const count = bytes.byteLength / this.size;
+  async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    checkPayload(bytes, count, this.dtype, this.codec);
     reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
   }
 
@@ -102,6 +106,32 @@ class CpuCallMemory implements CallMemory {
     if (this.op !== 'avg') return;
     const view = this.view(target, at, count);
     finishAverage(view, view, count, this.dtype, this.ranks);
+  }
+
+  // The fused primitives are the separate steps: host memory has no round trip to save.
+
+  async recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.accumulate(target, at, count, received);
+    return this.outgoing(target, at, count);
+  }
+
+  async recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.accumulate(target, at, count, received);
+    await this.finalize(target, at, count);
+    return this.outgoing(target, at, count);
+  }
+
+  async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    await this.write(target, at, count, received);
+    return received;
+  }
+
+  async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
+    for (const [i, payload] of payloads.entries()) {
+      if (i === 0 && overwrite) await this.write(target, at, count, payload);
+      else await this.accumulate(target, at, count, payload);
+    }
+    await this.finalize(target, at, count);
   }
 
   async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
