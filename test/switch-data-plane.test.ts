@@ -26,7 +26,7 @@ test('the last arrival completes the copy: multicast of the sums, max exponents,
   assert.is(plane.receive(2, update(101, 0, [10, 20, 30], { e0: 9, e1: -9 })).kind, 'absorbed');
   const r = result(plane.receive(1, update(101, 0, [100, 200, 300], { e0: -1, e1: -8 })));
   assert.equal(r, { kind: 'multicast', values: [111, 222, 333], e0: 9, e1: -7, slot: 101, copy: 0, packetId: 141, type: MSG_RESULT });
-  assert.equal(plane.counters, { packetsIn: 3, packetsOut: 3, retransmissions: 0, droppedIncomplete: 0, wrongJob: 0, malformed: 0 });
+  assert.equal(plane.counters, { packetsIn: 3, packetsOut: 3, retransmissions: 0, stale: 0, droppedIncomplete: 0, wrongJob: 0, malformed: 0 });
 });
 
 test('sums wrap around in int32', () => {
@@ -66,6 +66,24 @@ test('the next round on the other copy clears the worker\'s bit in this one; an 
   plane.receive(1, update(100, 0, [7, 7, 7], { e0: -120 }));
   const r = result(plane.receive(0, update(100, 0, [1, 0, 0], { e0: -125 })));
   assert.equal([r.values, r.e0], [[8, 7, 7], -120]);
+});
+
+test('rule 0: a delayed duplicate of an older packet in the slot is dropped, not allowed to clear a bit', () => {
+  const plane = new JobDataPlane({ ...shape, workers: 2 });
+  const at = (copy: 0 | 1, packetId: number, values: number[]) => update(100, copy, values, { packetId });
+  plane.receive(0, at(0, 10, [1, 1, 1]));
+  plane.receive(1, at(0, 10, [1, 1, 1])); // packet 10 complete
+  plane.receive(0, at(1, 14, [5, 5, 5])); // worker 0 moves on to packet 14 (W = 4)
+  // A stale duplicate of packet 10 from worker 0 arrives late: without rule 0 it would clear
+  // worker 0's bit in copy 1, and its retransmission of 14 would then be added twice.
+  assert.equal(plane.receive(0, at(0, 10, [1, 1, 1])), { kind: 'drop', reason: 'packet 10 is older than 14 in this slot' });
+  assert.is(plane.receive(0, at(1, 14, [5, 5, 5])).kind, 'drop'); // a true retransmission, copy incomplete
+  assert.equal(result(plane.receive(1, at(1, 14, [6, 6, 6]))).values, [11, 11, 11]);
+  assert.is(plane.counters.stale, 1);
+  // Packet ids wrap: 2^32 - 1 is older than 3.
+  const wrap = new JobDataPlane({ ...shape, workers: 2 });
+  wrap.receive(0, update(100, 0, [1], { packetId: 3 }));
+  assert.is(wrap.receive(0, update(100, 1, [1], { packetId: 0xffffffff })).kind, 'drop');
 });
 
 test('slots are the job\'s only: out of range, wrong size class, a result, or another job number are dropped and counted', () => {

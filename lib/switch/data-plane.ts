@@ -12,6 +12,12 @@
 //      worker of the job (multicast).
 // A copy's counter is not lowered by step 1, so a completed copy keeps answering stragglers'
 // retransmissions until the packet one window later reuses it (SwitchML's shadow copy).
+// One rule comes before these, because a software switch sees networks that duplicate and
+// reorder (SwitchML's hardware assumes they do not):
+//   0. a packet older than the last one this worker sent to this slot (by packet id, modulo
+//      2^32) is a delayed duplicate: dropped. Without it, a stale copy of packet p - W arriving
+//      after packet p would clear the worker's bit in p's copy, and p's retransmission would
+//      then be added twice.
 import { invalidArgument } from '../errors.js';
 import { MSG_RESULT, MSG_UPDATE, MIN_WIRE_EXPONENT, packetBytes, valuesOf, writeHeader, HEADER_BYTES, type Packet } from './packet.js';
 
@@ -31,6 +37,8 @@ export interface JobCounters {
   packetsIn: number;
   packetsOut: number;
   retransmissions: number;
+  /** Delayed duplicates of packets older than the worker's latest in their slot (rule 0). */
+  stale: number;
   /** Retransmissions to a copy still incomplete (step 2, dropped). */
   droppedIncomplete: number;
   wrongJob: number;
@@ -65,13 +73,18 @@ class Copies {
 const ABSORBED: Verdict = { kind: 'absorbed' };
 
 export class JobDataPlane {
-  readonly counters: JobCounters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, droppedIncomplete: 0, wrongJob: 0, malformed: 0 };
+  readonly counters: JobCounters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, stale: 0, droppedIncomplete: 0, wrongJob: 0, malformed: 0 };
   private readonly copies: readonly [Copies, Copies];
   private readonly values: number;
+  /** Per slot and worker: the latest packet id seen, and whether one was. */
+  private readonly latest: Uint32Array;
+  private readonly seen: Uint8Array;
 
   constructor(readonly shape: JobShape) {
     checkShape(shape);
     this.values = valuesOf(shape.sizeClass);
+    this.latest = new Uint32Array(shape.slots * shape.workers);
+    this.seen = new Uint8Array(shape.slots * shape.workers);
     this.copies = [new Copies(shape.slots, this.values), new Copies(shape.slots, this.values)];
   }
 
@@ -93,6 +106,14 @@ export class JobDataPlane {
     if (packet.sizeClass !== shape.sizeClass) return this.malformed(`size class ${packet.sizeClass}, job uses ${shape.sizeClass}`);
     const slot = packet.slot - shape.slotBase;
     if (slot < 0 || slot >= shape.slots) return this.malformed(`slot ${packet.slot} outside the job's [${shape.slotBase}, ${shape.slotBase + shape.slots})`);
+
+    const latest = slot * shape.workers + worker;
+    if (this.seen[latest] === 1 && ((packet.packetId - this.latest[latest]!) | 0) < 0) {
+      this.counters.stale++;
+      return { kind: 'drop', reason: `packet ${packet.packetId} is older than ${this.latest[latest]} in this slot` };
+    }
+    this.seen[latest] = 1;
+    this.latest[latest] = packet.packetId;
 
     const bit = (1 << worker) >>> 0;
     const own = this.copies[packet.copy];
