@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { readSecurity } from '../lib/settings.js';
+import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
-const USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
+const USAGE = [
+  'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)',
+  '       webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--stats] [--drop P] [--dup P] [--reorder P]',
+].join('\n');
 
 interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string }
 
@@ -65,9 +69,62 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+interface SwitchFlags { host?: string; port?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number }
+
+function parseSwitchFlags(args: string[]): SwitchFlags {
+  const flags: SwitchFlags = { stats: false };
+  const number = (flag: string, value: string, integer: boolean) => {
+    const n = Number(value);
+    if (value === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Error(`${flag} ${value} is not ${integer ? 'an integer' : 'a number'}`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (flag === '--stats') { flags.stats = true; continue; }
+    const value = args[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+    if (flag === '--host') flags.host = value;
+    else if (flag === '--port') flags.port = number(flag, value, true);
+    else if (flag === '--slots') flags.slots = number(flag, value, true);
+    else if (flag === '--max-workers') flags.maxWorkers = number(flag, value, true);
+    else if (flag === '--secret-file') flags.secretFile = value;
+    else if (flag === '--drop') flags.drop = number(flag, value, false);
+    else if (flag === '--dup') flags.dup = number(flag, value, false);
+    else if (flag === '--reorder') flags.reorder = number(flag, value, false);
+    else throw new Error(`unknown flag ${flag}\n${USAGE}`);
+  }
+  return flags;
+}
+
+/** `webccl switch`: a software SwitchML switch until SIGINT/SIGTERM, then its counters. */
+async function runSwitch(args: string[]): Promise<void> {
+  const flags = parseSwitchFlags(args);
+  const secret = chooseSecret({ ...(flags.secretFile === undefined ? {} : { secretFile: flags.secretFile }) });
+  const faults = { ...(flags.drop === undefined ? {} : { drop: flags.drop }), ...(flags.dup === undefined ? {} : { dup: flags.dup }), ...(flags.reorder === undefined ? {} : { reorder: flags.reorder }) };
+  const server = await SwitchServer.start({
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(flags.slots === undefined ? {} : { slots: flags.slots }),
+    ...(flags.maxWorkers === undefined ? {} : { maxWorkers: flags.maxWorkers }),
+    ...(secret === undefined ? {} : { secret }),
+    faults,
+  });
+  console.log(`switch ${server.address}`);
+  if (secret === undefined) console.log(`secret ${server.secret}`);
+  const stats = flags.stats ? setInterval(() => console.error(formatCounters(server.counters())), 1000) : undefined;
+  const stop = () => {
+    clearInterval(stats);
+    // Writing to a pipe is asynchronous: exit once the counters are out.
+    void server.close().then(() => process.stdout.write(`${formatCounters(server.counters())}\n`, () => process.exit(0)));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'serve') await serve(rest);
+  else if (command === 'switch') await runSwitch(rest);
   else {
     console.error(USAGE);
     process.exit(command === undefined || command === '--help' ? 0 : 2);

@@ -1,0 +1,166 @@
+// One allreduce as a stream of SwitchML packets, without sockets: which packet may go out
+// when, what each carries, and what each result means. The worker (worker.ts) moves the bytes.
+//
+// Packets are numbered by a sequence that continues across calls, so that every slot's
+// successive uses alternate copies (slot = seq mod W, copy = floor(seq / W) mod 2) and a
+// packet id is never reused while a straggler may still retransmit it.
+//
+// int32: packet q carries chunk q; no exponents. P = chunks packets.
+// float32 (SwitchML's scheme, one exponent per half packet): packet q carries the exponents
+// of chunk q and the data of chunk q - L, quantized with the exponents agreed by the result
+// of packet q - L. SwitchML uses L = W; we use L = min(W, chunks), which is the same for
+// calls of at least W chunks and saves W - chunks exponent-only packets on small calls.
+// P = chunks + L packets.
+// Packet q may leave once its slot is free (the result of q - W is in) and, for float32, its
+// exponents are agreed (the result of q - L is in): the window is clocked by results.
+import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from '../cpu/switchml.js';
+import { fromWireExponent, HEADER_BYTES, MIN_WIRE_EXPONENT, MSG_UPDATE, packetBytes, toWireExponent, valuesOf, writeHeader, type Packet } from './packet.js';
+
+export type SwitchData = Int32Array | Float32Array;
+export type SwitchOp = 'sum' | 'avg';
+
+export interface StreamJob {
+  readonly job: number;
+  readonly workers: number;
+  readonly slotBase: number;
+  readonly window: number;
+  readonly sizeClass: number;
+}
+
+export class AllReduceStream<T extends SwitchData> {
+  readonly packets: number;
+  readonly out: T;
+  private readonly values: number;
+  private readonly chunks: number;
+  private readonly lead: number;
+  private readonly float: boolean;
+  private readonly sent: Uint8Array;
+  private readonly done: Uint8Array;
+  private readonly agreed: Int32Array;
+  private readonly scratch: Int32Array;
+  private completed = 0;
+
+  constructor(private readonly job: StreamJob, private readonly data: T, private readonly op: SwitchOp, readonly baseSeq: number) {
+    this.values = valuesOf(job.sizeClass);
+    this.float = data instanceof Float32Array;
+    this.chunks = Math.ceil(data.length / this.values);
+    this.lead = this.float ? Math.min(job.window, this.chunks) : 0;
+    this.packets = this.chunks + this.lead;
+    this.sent = new Uint8Array(this.packets);
+    this.done = new Uint8Array(this.packets);
+    this.agreed = new Int32Array(this.float ? 2 * this.chunks : 0);
+    this.scratch = new Int32Array(this.values);
+    this.out = (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+  }
+
+  get finished(): boolean {
+    return this.completed === this.packets;
+  }
+
+  /** The packets that may leave at the start. */
+  initial(): number[] {
+    const ready: number[] = [];
+    for (let q = 0; q < Math.min(this.job.window, this.packets); q++) if (this.ready(q)) ready.push(q);
+    return ready;
+  }
+
+  localSlot(q: number): number {
+    return (this.baseSeq + q) % this.job.window;
+  }
+
+  packetId(q: number): number {
+    return (this.baseSeq + q) >>> 0;
+  }
+
+  copy(q: number): 0 | 1 {
+    return (Math.floor((this.baseSeq + q) / this.job.window) % 2) as 0 | 1;
+  }
+
+  /** The UPDATE datagram of packet q (marks it sent). */
+  encode(q: number): Uint8Array {
+    this.sent[q] = 1;
+    const { job } = this;
+    const bytes = new Uint8Array(packetBytes(job.sizeClass));
+    const view = new DataView(bytes.buffer, HEADER_BYTES);
+    let e0 = MIN_WIRE_EXPONENT;
+    let e1 = MIN_WIRE_EXPONENT;
+    if (!this.float) {
+      const [start, end] = this.span(q);
+      writeValues(view, (this.data as Int32Array).subarray(start, end));
+    } else {
+      if (q < this.chunks) [e0, e1] = this.localExponents(q);
+      if (q >= this.lead) writeValues(view, this.quantize(q - this.lead));
+    }
+    writeHeader(bytes, { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: this.packetId(q), slot: job.slotBase + this.localSlot(q), copy: this.copy(q), e0, e1 });
+    return bytes;
+  }
+
+  /** Takes the result of packet q; returns the packets that became ready to leave. */
+  accept(q: number, packet: Packet): number[] {
+    this.done[q] = 1;
+    this.completed++;
+    if (!this.float) this.readChunk(packet.values, q);
+    else {
+      if (q < this.chunks) {
+        this.agreed[2 * q] = fromWireExponent(packet.e0);
+        this.agreed[2 * q + 1] = fromWireExponent(packet.e1);
+      }
+      if (q >= this.lead) this.dequantize(packet.values, q - this.lead);
+    }
+    return (this.lead === 0 ? [q + this.job.window] : [q + this.job.window, q + this.lead]).filter((next) => this.ready(next));
+  }
+
+  private ready(q: number): boolean {
+    const { window } = this.job;
+    return q < this.packets && this.sent[q] === 0 && (q < window || this.done[q - window] === 1) && (this.lead === 0 || q < this.lead || this.done[q - this.lead] === 1);
+  }
+
+  private span(chunk: number): [number, number] {
+    const start = chunk * this.values;
+    return [start, Math.min(this.data.length, start + this.values)];
+  }
+
+  private readChunk(values: DataView, chunk: number): void {
+    const [start, end] = this.span(chunk);
+    const out = this.out as Int32Array;
+    const n = this.job.workers;
+    for (let i = start; i < end; i++) {
+      const sum = values.getInt32(4 * (i - start));
+      out[i] = this.op === 'avg' ? Math.trunc(sum / n) : sum;
+    }
+  }
+
+  private blocks(chunk: number): [number, number, number] {
+    const [start, end] = this.span(chunk);
+    const half = this.values / 2;
+    return [start, end, end - start > half ? 2 : 1];
+  }
+
+  private localExponents(chunk: number): [number, number] {
+    const [start, end, blocks] = this.blocks(chunk);
+    const exponents = switchmlBlockExponents((this.data as Float32Array).subarray(start, end), end - start, this.values / 2);
+    return [toWireExponent(exponents[0]!), blocks === 2 ? toWireExponent(exponents[1]!) : MIN_WIRE_EXPONENT];
+  }
+
+  private quantize(chunk: number): Int32Array {
+    const [start, end, blocks] = this.blocks(chunk);
+    const count = end - start;
+    const exponents = this.agreed.subarray(2 * chunk, 2 * chunk + blocks);
+    return switchmlQuantize((this.data as Float32Array).subarray(start, end), exponents, count, this.values / 2, this.job.workers, this.scratch.subarray(0, count));
+  }
+
+  private dequantize(values: DataView, chunk: number): void {
+    const [start, end, blocks] = this.blocks(chunk);
+    const count = end - start;
+    const sums = this.scratch.subarray(0, count);
+    for (let i = 0; i < count; i++) sums[i] = values.getInt32(4 * i);
+    const out = (this.out as Float32Array).subarray(start, end);
+    switchmlDequantize(sums, this.agreed.subarray(2 * chunk, 2 * chunk + blocks), count, this.values / 2, this.job.workers, out);
+    if (this.op === 'avg') for (let i = 0; i < count; i++) out[i] = Math.fround(out[i]! / this.job.workers);
+  }
+}
+
+/** Big-endian int32 values into a packet's value area (the rest stays zero). */
+function writeValues(view: DataView, values: Int32Array): void {
+  for (let i = 0; i < values.length; i++) view.setInt32(4 * i, values[i]!);
+}

@@ -1,0 +1,101 @@
+// The switch's control plane: one TCP connection per worker, carrying JSON messages one per
+// line. The worker opens with a join (the hello of lib/rendezvous/handshake.ts with role
+// 'switch': the switch's secret, which job, which rank of how many, and the job's parameters);
+// once every rank of the job has joined, each gets a `welcome` with its worker id, the job
+// number and slot range. A refusal is one `refused` line, then the switch closes. The
+// connection stays open for the job's lifetime: when it closes, the worker has left, the job
+// ends and the others get `ended`.
+import { invalidUsage } from '../errors.js';
+import { isSizeClass, MAX_SLOTS } from './packet.js';
+
+/** Lines longer than this are garbage (a join is well under 1 KiB); the connection is refused. */
+export const MAX_LINE_BYTES = 4096;
+export const DEFAULT_WINDOW = 256;
+
+export interface Join {
+  readonly t: 'hello';
+  readonly role: 'switch';
+  readonly secret: string;
+  /** The job's name: every rank of one communicator gives the same one. */
+  readonly world: string;
+  readonly rank: number;
+  readonly size: number;
+  /** Where the worker receives results (the switch takes the host from the control connection). */
+  readonly udpPort: number;
+  /** Slots the job asks for (its window W). */
+  readonly window: number;
+  readonly sizeClass: number;
+}
+
+export interface Welcome {
+  readonly t: 'welcome';
+  readonly job: number;
+  readonly worker: number;
+  readonly workers: number;
+  readonly slotBase: number;
+  readonly window: number;
+  readonly sizeClass: number;
+  /** Where the data plane listens (UDP). */
+  readonly udpPort: number;
+}
+
+export interface Refused { readonly t: 'refused'; readonly reason: string }
+export interface Ended { readonly t: 'ended'; readonly reason: string }
+export type SwitchMessage = Welcome | Refused | Ended;
+
+/** Parses a join; throws InvalidUsage naming what is wrong (sent back as the refusal). */
+export function parseJoin(text: string): Join {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalidUsage('first line is not a JSON hello');
+  }
+  const join = value as Partial<Join> | null;
+  if (join === null || typeof join !== 'object' || join.t !== 'hello' || join.role !== 'switch') throw invalidUsage('first line is not a switch hello');
+  if (typeof join.secret !== 'string') throw invalidUsage('hello carries no secret');
+  if (typeof join.world !== 'string' || join.world.length === 0 || join.world.length > 256) throw invalidUsage('hello names no job');
+  if (!Number.isInteger(join.size) || join.size! < 1) throw invalidUsage(`hello has bad job size ${String(join.size)}`);
+  if (!Number.isInteger(join.rank) || join.rank! < 0 || join.rank! >= join.size!) throw invalidUsage(`hello has rank ${String(join.rank)} for size ${String(join.size)}`);
+  if (!Number.isInteger(join.udpPort) || join.udpPort! < 1 || join.udpPort! > 65535) throw invalidUsage(`hello has bad udp port ${String(join.udpPort)}`);
+  if (!Number.isInteger(join.window) || join.window! < 1 || join.window! > MAX_SLOTS) throw invalidUsage(`hello asks for ${String(join.window)} slots`);
+  if (!isSizeClass(join.sizeClass!)) throw invalidUsage(`hello has size class ${String(join.sizeClass)}, not one of 0-7`);
+  return join as Join;
+}
+
+export function parseSwitchMessage(text: string): SwitchMessage {
+  const message = JSON.parse(text) as SwitchMessage;
+  if (message?.t !== 'welcome' && message?.t !== 'refused' && message?.t !== 'ended') throw invalidUsage(`unexpected switch message ${text.slice(0, 80)}`);
+  return message;
+}
+
+/**
+ * Splits a byte stream into lines of at most MAX_LINE_BYTES; `onLine` gets each, `onOverflow`
+ * is called once when a line grows past the bound (the caller drops the connection), so
+ * nobody can make the switch buffer more than that per connection.
+ */
+export class LineSplitter {
+  private pending = '';
+  private overflowed = false;
+  constructor(private readonly onLine: (line: string) => void, private readonly onOverflow: () => void) {}
+
+  push(chunk: string): void {
+    if (this.overflowed) return;
+    this.pending += chunk;
+    let newline: number;
+    while ((newline = this.pending.indexOf('\n')) >= 0) {
+      const line = this.pending.slice(0, newline);
+      this.pending = this.pending.slice(newline + 1);
+      if (line.length > MAX_LINE_BYTES) return this.overflow();
+      this.onLine(line);
+      if (this.overflowed) return;
+    }
+    if (this.pending.length > MAX_LINE_BYTES) this.overflow();
+  }
+
+  private overflow(): void {
+    this.overflowed = true;
+    this.pending = '';
+    this.onOverflow();
+  }
+}

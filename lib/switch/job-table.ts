@@ -1,0 +1,175 @@
+// Which jobs the switch serves: admission (does the job fit: workers, slots, a free job
+// number), the gathering of its ranks, the map from a worker's UDP address to its job and
+// worker id (the only way a datagram reaches a job's slots), and the release of everything
+// when a worker leaves. No sockets: `C` is whatever the server uses for a control connection.
+import { JobDataPlane, MAX_WORKERS } from './data-plane.js';
+import type { Join, Welcome } from './control-protocol.js';
+
+export interface SwitchLimits {
+  /** Slots in the switch's pool, shared by all jobs (each job takes `window` of them). */
+  readonly slots: number;
+  /** Workers per job, at most 32 (the bitmap width). */
+  readonly maxWorkers: number;
+}
+
+export interface Member<C> {
+  readonly rank: number;
+  /** Where the worker's results go; `address` is the two as one key. */
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly conn: C;
+}
+
+export interface Job<C> {
+  readonly world: string;
+  readonly number: number;
+  readonly size: number;
+  readonly window: number;
+  readonly sizeClass: number;
+  readonly slotBase: number;
+  readonly members: Map<number, Member<C>>;
+  /** Set once every rank has joined. */
+  plane?: JobDataPlane;
+}
+
+export type JoinOutcome<C> =
+  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'started'; readonly job: Job<C>; readonly welcomes: ReadonlyArray<{ conn: C; welcome: Welcome }> };
+
+/** `host:port` as the data plane sees a sender (IPv4-mapped IPv6 spelled as IPv4). */
+export function udpAddressKey(host: string, port: number): string {
+  return `${plainHost(host)}:${port}`;
+}
+
+function plainHost(host: string): string {
+  return host.startsWith('::ffff:') ? host.slice(7) : host;
+}
+
+export class JobTable<C> {
+  private readonly byWorld = new Map<string, Job<C>>();
+  private readonly byNumber = new Map<number, Job<C>>();
+  private readonly byConn = new Map<C, Job<C>>();
+  private readonly bySender = new Map<string, { job: Job<C>; worker: number }>();
+
+  constructor(readonly limits: SwitchLimits, private readonly udpPort: () => number) {}
+
+  get jobs(): IterableIterator<Job<C>> {
+    return this.byWorld.values();
+  }
+
+  sender(key: string): { job: Job<C>; worker: number } | undefined {
+    return this.bySender.get(key);
+  }
+
+  join(join: Join, host: string, conn: C): JoinOutcome<C> {
+    const address = udpAddressKey(host, join.udpPort);
+    if (this.bySender.has(address) || [...this.byWorld.values()].some((job) => [...job.members.values()].some((m) => m.address === address))) {
+      return { kind: 'refused', reason: `udp address ${address} is already a worker` };
+    }
+    let job = this.byWorld.get(join.world);
+    if (job === undefined) {
+      const created = this.create(join);
+      if (typeof created === 'string') return { kind: 'refused', reason: created };
+      job = created;
+    } else {
+      const mismatch = this.mismatch(job, join);
+      if (mismatch !== undefined) return { kind: 'refused', reason: mismatch };
+    }
+    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort, address, conn });
+    this.byConn.set(conn, job);
+    if (job.members.size < job.size) return { kind: 'waiting' };
+    return { kind: 'started', job, welcomes: this.start(job) };
+  }
+
+  /** A control connection closed: its job ends (if it had started) or loses the member. */
+  leave(conn: C): { job: Job<C>; others: C[]; started: boolean } | undefined {
+    const job = this.byConn.get(conn);
+    if (job === undefined) return undefined;
+    this.byConn.delete(conn);
+    const started = job.plane !== undefined;
+    if (!started) {
+      for (const [rank, member] of job.members) if (member.conn === conn) job.members.delete(rank);
+      if (job.members.size === 0) this.release(job);
+      return { job, others: [], started };
+    }
+    const others = [...job.members.values()].map((m) => m.conn).filter((c) => c !== conn);
+    for (const other of others) this.byConn.delete(other);
+    this.release(job);
+    return { job, others, started };
+  }
+
+  private create(join: Join): Job<C> | string {
+    const { limits } = this;
+    const max = Math.min(limits.maxWorkers, MAX_WORKERS);
+    if (join.size > max) return `job '${join.world}' has ${join.size} workers; this switch takes at most ${max} per job${join.size > MAX_WORKERS ? ` (the worker bitmap is ${MAX_WORKERS} bits wide)` : ''}`;
+    const number = this.freeNumber();
+    if (number === undefined) return 'all 256 job numbers are in use';
+    const slotBase = this.freeSlots(join.window);
+    if (slotBase === undefined) {
+      return `job '${join.world}' asks for ${join.window} slots; this switch has ${this.largestFree()} contiguous free of ${limits.slots}`;
+    }
+    const job: Job<C> = { world: join.world, number, size: join.size, window: join.window, sizeClass: join.sizeClass, slotBase, members: new Map() };
+    this.byWorld.set(job.world, job);
+    this.byNumber.set(number, job);
+    return job;
+  }
+
+  private mismatch(job: Job<C>, join: Join): string | undefined {
+    if (job.plane !== undefined) return `job '${job.world}' is already running`;
+    if (join.size !== job.size || join.window !== job.window || join.sizeClass !== job.sizeClass) {
+      return `job '${job.world}' was opened with size ${job.size}, window ${job.window}, size class ${job.sizeClass}; rank ${join.rank} asks for ${join.size}, ${join.window}, ${join.sizeClass}`;
+    }
+    if (job.members.has(join.rank)) return `rank ${join.rank} of job '${job.world}' has already joined`;
+    return undefined;
+  }
+
+  private start(job: Job<C>): Array<{ conn: C; welcome: Welcome }> {
+    job.plane = new JobDataPlane({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass });
+    const udpPort = this.udpPort();
+    return [...job.members.values()].map((member) => {
+      this.bySender.set(member.address, { job, worker: member.rank });
+      return {
+        conn: member.conn,
+        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.size, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort },
+      };
+    });
+  }
+
+  private release(job: Job<C>): void {
+    this.byWorld.delete(job.world);
+    this.byNumber.delete(job.number);
+    for (const member of job.members.values()) this.bySender.delete(member.address);
+  }
+
+  private freeNumber(): number | undefined {
+    for (let n = 0; n < 256; n++) if (!this.byNumber.has(n)) return n;
+    return undefined;
+  }
+
+  /** Taken slot ranges, sorted. */
+  private taken(): Array<[number, number]> {
+    return [...this.byWorld.values()].map((job): [number, number] => [job.slotBase, job.slotBase + job.window]).sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Gaps between taken ranges, as [start, end). */
+  private gaps(): Array<[number, number]> {
+    const gaps: Array<[number, number]> = [];
+    let start = 0;
+    for (const [from, to] of this.taken()) {
+      if (from > start) gaps.push([start, from]);
+      start = Math.max(start, to);
+    }
+    if (start < this.limits.slots) gaps.push([start, this.limits.slots]);
+    return gaps;
+  }
+
+  private freeSlots(count: number): number | undefined {
+    return this.gaps().find(([from, to]) => to - from >= count)?.[0];
+  }
+
+  private largestFree(): number {
+    return Math.max(0, ...this.gaps().map(([from, to]) => to - from));
+  }
+}

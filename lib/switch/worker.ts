@@ -1,0 +1,302 @@
+// A worker of a switch job (Node): joins the job on the switch's control connection, then
+// runs allreduces as streams of SwitchML packets over UDP (allreduce-stream.ts decides what
+// goes out when). Loss is repaired per slot: a packet without a result after `retransmitMs`
+// is sent again, identical, and each further timeout doubles that slot's wait (up to 1 s).
+// `retransmitMs` (SwitchML's 10 ms) is the floor of the first wait; when results take longer
+// (a switch and workers sharing busy cores), the wait follows the measured round trip as TCP's
+// does (srtt + 4 rttvar, from packets sent once: Karn's rule), so a slow loop is not mistaken
+// for loss.
+// Results of another job, or for a packet not in flight (a duplicate, a stale unicast), are
+// dropped. Nothing hangs: a call with no new result for `timeoutMs` rejects with a Timeout
+// naming the switch, and the end of the job or of the control connection rejects at once.
+// Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
+import { logger } from '../log.js';
+import { readSettings } from '../settings.js';
+import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
+import { DEFAULT_WINDOW, LineSplitter, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+import { FaultInjector, type FaultOptions } from './faults.js';
+import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
+import { setBufferSizes } from './switch-server.js';
+
+export interface SwitchWorkerOptions {
+  /** 'host:port' of the switch (TCP control and UDP data share the port). */
+  readonly switch: string;
+  readonly secret: string;
+  /** The job's name; every worker of the job gives the same one, and the same size, window and size class. */
+  readonly world: string;
+  readonly rank: number;
+  readonly size: number;
+  readonly window?: number;
+  readonly sizeClass?: number;
+  /** How long a call may go without a new result (and how long joining may take). Default WEBCCL_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+  readonly retransmitMs?: number;
+  /** Test hook: faults on this worker's sends and receives. */
+  readonly faults?: FaultOptions;
+}
+
+export interface WorkerCounters {
+  sent: number;
+  retransmitted: number;
+  results: number;
+  /** Results for a packet not in flight (duplicates, stale unicasts). */
+  duplicates: number;
+  wrongJob: number;
+  malformed: number;
+}
+
+const MAX_RETRANSMIT_MS = 1000;
+
+interface Active {
+  readonly stream: AllReduceStream<SwitchData>;
+  /** Per local slot: the packet in flight there (-1: none), its bytes, deadline and current wait. */
+  readonly inFlight: Int32Array;
+  readonly bytes: Array<Uint8Array | undefined>;
+  readonly deadline: Float64Array;
+  readonly wait: Float64Array;
+  readonly sentAt: Float64Array;
+  readonly retried: Uint8Array;
+  lastProgress: number;
+  resolve(out: SwitchData): void;
+  reject(error: Error): void;
+}
+
+export class SwitchWorker {
+  readonly counters: WorkerCounters = { sent: 0, retransmitted: 0, results: 0, duplicates: 0, wrongJob: 0, malformed: 0 };
+  private readonly log;
+  private readonly faults: FaultInjector;
+  private nextSeq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private active: Active | undefined;
+  private sweep: ReturnType<typeof setInterval> | undefined;
+  private failure: WebcclError | undefined;
+  private srtt = 0;
+  private rttvar = 0;
+
+  private constructor(
+    private readonly udp: UdpSocket,
+    private readonly control: Socket,
+    readonly welcome: Welcome,
+    private readonly name: string,
+    private readonly timeoutMs: number,
+    private readonly retransmitMs: number,
+    faults: FaultInjector,
+  ) {
+    this.log = logger('SWITCH', welcome.worker);
+    this.faults = faults;
+    udp.on('message', (msg) => this.faults.pass(() => this.onResult(msg)));
+    endedListeners.set(control, (reason) => this.fail(remoteError(`${this.name}: ${reason}`)));
+    control.on('close', () => this.fail(systemError(`${this.name}: the control connection closed`)));
+  }
+
+  static async connect(options: SwitchWorkerOptions): Promise<SwitchWorker> {
+    const { host, port } = parseSwitchAddress(options.switch);
+    const name = `switch ${options.switch}`;
+    const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
+    const faults = new FaultInjector(options.faults);
+    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    udp.on('error', () => {}); // surfaced through the call's deadline
+    await new Promise<void>((resolve) => udp.bind(0, host.includes(':') ? '::1' : '127.0.0.1', resolve));
+    setBufferSizes(udp);
+    const join: Join = {
+      t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
+      udpPort: udp.address().port, window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
+    };
+    let control: Socket | undefined;
+    try {
+      const opened = await openControl(host, port, join, name, timeoutMs);
+      control = opened.control;
+      const welcome = opened.welcome;
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.connect(welcome.udpPort, host, () => { udp.off('error', reject); resolve(); });
+      });
+      return new SwitchWorker(udp, control, welcome, name, timeoutMs, options.retransmitMs ?? 10, faults);
+    } catch (error) {
+      control?.destroy();
+      udp.close();
+      throw error;
+    }
+  }
+
+  /** The element-wise sum (or average) of `data` over every worker of the job; `data` is not changed. */
+  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum'): Promise<T> {
+    if (!(data instanceof Int32Array) && !(data instanceof Float32Array)) return Promise.reject(invalidArgument('switch allreduce takes an Int32Array or a Float32Array'));
+    if (op !== 'sum' && op !== 'avg') return Promise.reject(invalidArgument(`switch allreduce supports sum and avg, not ${String(op)}`));
+    const call = this.queue.then(() => this.run(data, op));
+    this.queue = call.catch(() => undefined);
+    return call;
+  }
+
+  close(): void {
+    this.fail(invalidUsage(`${this.name}: the worker was closed`));
+  }
+
+  private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq);
+    this.nextSeq += stream.packets;
+    if (stream.finished) return Promise.resolve(stream.out);
+    const { window } = this.welcome;
+    return new Promise<T>((resolve, reject) => {
+      this.active = {
+        stream, inFlight: new Int32Array(window).fill(-1), bytes: new Array(window), deadline: new Float64Array(window), wait: new Float64Array(window),
+        sentAt: new Float64Array(window), retried: new Uint8Array(window),
+        lastProgress: performance.now(), resolve: resolve as (out: SwitchData) => void, reject,
+      };
+      for (const q of stream.initial()) this.send(q);
+      // Timers run before the loop polls sockets: checking from setImmediate reads the results
+      // already queued first, so a busy loop does not turn into spurious retransmissions.
+      this.sweep = setInterval(() => setImmediate(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
+    });
+  }
+
+  private send(q: number): void {
+    const active = this.active!;
+    const slot = active.stream.localSlot(q);
+    const bytes = active.stream.encode(q);
+    active.inFlight[slot] = q;
+    active.bytes[slot] = bytes;
+    const now = performance.now();
+    active.wait[slot] = Math.max(this.retransmitMs, this.srtt + 4 * this.rttvar);
+    active.deadline[slot] = now + active.wait[slot]!;
+    active.sentAt[slot] = now;
+    active.retried[slot] = 0;
+    this.counters.sent++;
+    this.transmit(bytes);
+  }
+
+  private transmit(bytes: Uint8Array): void {
+    this.faults.pass(() => {
+      if (this.failure === undefined) this.udp.send(bytes);
+    });
+  }
+
+  private onResult(msg: Buffer): void {
+    const active = this.active;
+    const decoded = decodePacket(msg);
+    if (!decoded.ok || decoded.packet.type !== MSG_RESULT || decoded.packet.sizeClass !== this.welcome.sizeClass) {
+      this.counters.malformed++;
+      return;
+    }
+    const packet = decoded.packet;
+    if (packet.job !== this.welcome.job) {
+      this.counters.wrongJob++;
+      return;
+    }
+    const slot = packet.slot - this.welcome.slotBase;
+    const q = active === undefined || slot < 0 || slot >= this.welcome.window ? -1 : active.inFlight[slot]!;
+    if (active === undefined || q < 0 || active.stream.packetId(q) !== packet.packetId || active.stream.copy(q) !== packet.copy) {
+      this.counters.duplicates++;
+      return;
+    }
+    this.counters.results++;
+    const now = performance.now();
+    if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);
+    active.inFlight[slot] = -1;
+    active.bytes[slot] = undefined;
+    active.lastProgress = now;
+    for (const next of active.stream.accept(q, packet)) this.send(next);
+    if (active.stream.finished) this.settle(undefined);
+  }
+
+  private sampleRtt(sample: number): void {
+    if (this.srtt === 0) [this.srtt, this.rttvar] = [sample, sample / 2];
+    else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
+      this.srtt = 0.875 * this.srtt + 0.125 * sample;
+    }
+  }
+
+  private retransmit(): void {
+    const active = this.active;
+    if (active === undefined) return;
+    const now = performance.now();
+    if (now - active.lastProgress > this.timeoutMs) {
+      const outstanding = Array.from(active.inFlight).filter((q) => q >= 0).length;
+      return this.fail(timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`));
+    }
+    for (let slot = 0; slot < active.inFlight.length; slot++) {
+      if (active.inFlight[slot]! < 0 || active.deadline[slot]! > now) continue;
+      active.wait[slot] = Math.min(MAX_RETRANSMIT_MS, 2 * active.wait[slot]!);
+      active.deadline[slot] = now + active.wait[slot]!;
+      active.retried[slot] = 1;
+      this.counters.retransmitted++;
+      this.transmit(active.bytes[slot]!);
+    }
+  }
+
+  /** Ends the call in flight: with its result, or with `error`. */
+  private settle(error: Error | undefined): void {
+    const active = this.active;
+    if (active === undefined) return;
+    this.active = undefined;
+    clearInterval(this.sweep);
+    if (error) active.reject(error);
+    else active.resolve(active.stream.out);
+  }
+
+  /** The worker cannot go on: the call in flight and every later call reject with `error`. */
+  private fail(error: WebcclError): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.log.info(error.message);
+    this.settle(error);
+    this.faults.clear();
+    this.control.destroy();
+    try {
+      this.udp.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export function parseSwitchAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+/** Opens the control connection, sends the join and waits for the welcome (every rank must join). */
+function openControl(host: string, port: number, join: Join, name: string, timeoutMs: number): Promise<{ control: Socket; welcome: Welcome }> {
+  return new Promise((resolve, reject) => {
+    const control = connect({ host, port });
+    control.setNoDelay(true);
+    control.setEncoding('utf8');
+    let settled = false;
+    const finish = (error: Error | undefined, welcome?: Welcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        control.destroy();
+        reject(error);
+      } else resolve({ control, welcome: welcome! });
+    };
+    const timer = setTimeout(() => finish(timeoutError(`${name}: job '${join.world}' did not start within ${timeoutMs} ms (waiting for all ${join.size} workers to join)`)), timeoutMs);
+    const splitter = new LineSplitter((text) => {
+      let message;
+      try {
+        message = parseSwitchMessage(text);
+      } catch {
+        return finish(systemError(`${name} sent something that is not a switch message`));
+      }
+      if (message.t === 'welcome') return finish(undefined, message);
+      if (message.t === 'refused') return finish(invalidUsage(`${name} refused rank ${join.rank} of job '${join.world}': ${message.reason}`));
+      // 'ended' after the welcome is handled by the worker (see below).
+      endedListeners.get(control)?.(message.reason);
+    }, () => finish(systemError(`${name} sent an overlong line`)));
+    control.on('data', (chunk: string) => splitter.push(chunk));
+    control.on('error', (error) => finish(systemError(`${name}: ${error.message}`, error)));
+    control.on('close', () => finish(systemError(`${name} closed the control connection before the job started`)));
+    control.write(`${JSON.stringify(join)}\n`);
+  });
+}
+
+/** The worker that owns each control connection, for the switch's 'ended' message. */
+const endedListeners = new WeakMap<Socket, (reason: string) => void>();

@@ -1,0 +1,70 @@
+// Starts n switch workers of one job against a switch, and the oracles their results are checked against.
+import { SwitchWorker, type SwitchWorkerOptions } from '../../lib/switch/worker.js';
+import type { SwitchServer } from '../../lib/switch/switch-server.js';
+import { switchmlBlockExponents, switchmlWorkerBudget } from '../../lib/cpu/switchml.js';
+import { within } from '../within.js';
+
+let worlds = 0;
+
+export async function joinJob(
+  server: SwitchServer, size: number, extra: Partial<SwitchWorkerOptions> | ((rank: number) => Partial<SwitchWorkerOptions>) = {},
+): Promise<SwitchWorker[]> {
+  const world = `job-${process.pid}-${worlds++}`;
+  const options = (rank: number) => ({ switch: server.address, secret: server.secret, world, rank, size, timeoutMs: 10_000, ...(typeof extra === 'function' ? extra(rank) : extra) });
+  return within(Promise.all(Array.from({ length: size }, (_, rank) => SwitchWorker.connect(options(rank)))), 15_000, `${size} workers joining`);
+}
+
+/** A deterministic pseudo-random generator (xorshift32). */
+export function generator(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x;
+  };
+}
+
+export function randomInt32(count: number, seed: number): Int32Array {
+  const next = generator(seed);
+  return Int32Array.from({ length: count }, () => next() | 0);
+}
+
+/** Floats of mixed sign and magnitude (2^-20 to 2^20), with some zeros. */
+export function randomFloat32(count: number, seed: number): Float32Array {
+  const next = generator(seed);
+  return Float32Array.from({ length: count }, () => {
+    const r = next();
+    if (r % 17 === 0) return 0;
+    return ((r & 1) ? -1 : 1) * (next() / 2 ** 32) * 2 ** ((r >>> 8) % 41 - 20);
+  });
+}
+
+export function int32Sum(inputs: Int32Array[]): Int32Array {
+  const out = new Int32Array(inputs[0]!.length);
+  for (const input of inputs) for (let i = 0; i < out.length; i++) out[i] = (out[i]! + input[i]!) | 0;
+  return out;
+}
+
+/**
+ * Checks every element of a float32 switch sum against the float64 sum of the inputs, within
+ * the codec's bound n * 2^emax / (2M) + 3.0000002 * 2^-24 * n * 2^emax (lib/cpu/switchml.ts;
+ * |S/f| <= n * 2^emax), where emax is the agreed exponent of the element's half packet.
+ * Returns the first violation, or undefined.
+ */
+export function float32Violation(inputs: Float32Array[], result: Float32Array, valuesPerPacket: number, divisor = 1): string | undefined {
+  const n = inputs.length;
+  const block = valuesPerPacket / 2;
+  const emax = new Int32Array(Math.ceil(result.length / block)).fill(-1000);
+  for (const input of inputs) {
+    const local = switchmlBlockExponents(input, input.length, block);
+    for (let b = 0; b < emax.length; b++) emax[b] = Math.max(emax[b]!, local[b]!);
+  }
+  const budget = switchmlWorkerBudget(n);
+  for (let i = 0; i < result.length; i++) {
+    let exact = 0;
+    for (const input of inputs) exact += input[i]!;
+    const scale = 2 ** emax[Math.floor(i / block)]!;
+    const bound = (n * scale / (2 * budget) + 3.0000002 * 2 ** -24 * n * scale) / divisor;
+    if (!(Math.abs(result[i]! - exact / divisor) <= bound)) return `element ${i}: ${result[i]} vs ${exact / divisor} (bound ${bound})`;
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+// `webccl switch` as a standalone process: a job of two workers runs through it, and SIGTERM
+// stops it cleanly, printing the job's counters; bad flags exit with a message.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SwitchWorker } from '../lib/switch/worker.js';
+import { within } from './within.js';
+
+const CLI = ['--import', './test/register.mjs', 'bin/webccl.ts', 'switch', '--host', '127.0.0.1', '--port', '0'];
+const SECRET = 'beef'.padEnd(32, '5');
+const dir = mkdtempSync(join(tmpdir(), 'webccl-switch-test-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('runs a job, stops on SIGTERM and prints per-job counters', async () => {
+  const secretFile = join(dir, 'secret');
+  writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+  const child = spawn(process.execPath, [...CLI, '--secret-file', secretFile, '--slots', '512', '--drop', '0.01'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const address = await within(new Promise<string>((resolve) => {
+      child.stdout.on('data', () => { const m = /switch (\S+)/.exec(stdout); if (m) resolve(m[1]!); });
+    }), 15_000, 'address');
+    assert.not.match(stdout, /secret/, 'a secret from a file is not printed');
+    const workers = await within(Promise.all([0, 1].map((rank) => SwitchWorker.connect({ switch: address, secret: SECRET, world: 'cli', rank, size: 2, timeoutMs: 10_000 }))), 10_000, 'join');
+    const got = await within(Promise.all(workers.map((w, r) => w.allReduce(new Int32Array(5000).fill(r + 1)))), 20_000, 'allreduce');
+    for (const g of got) assert.ok(g.every((v) => v === 3));
+    for (const w of workers) w.close();
+    child.kill('SIGTERM');
+    assert.is(await within(exited, 10_000, 'exit'), 0);
+    assert.match(stdout, /job 0 'cli' \(2 workers\): in \d+, out \d+, retransmissions \d+, wrong-job 0, malformed 0/);
+    assert.match(stdout, /injected \d+ drops/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('bad flags exit with status 2 and a reason', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
+  assert.match(run('--max-workers', '40').stderr, /--max-workers 40 is not in \[1, 32\]/);
+  assert.match(run('--reorder', 'x').stderr, /--reorder x is not a number/);
+  const status = run('--bogus', '1');
+  assert.is(status.status, 2);
+  assert.match(status.stderr, /unknown flag --bogus/);
+});
+
+test.run();
