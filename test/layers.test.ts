@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['dtype', 'errors', 'log', 'settings'],
   ['memory', 'cpu', 'native'],
   ['gpu', 'transport'],
-  ['rendezvous', 'collectives'],
+  ['rendezvous', 'collectives', 'switch'],
   ['tune'],
   ['comm'],
   ['index.core', 'index.node', 'index.browser'],

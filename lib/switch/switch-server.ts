@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
-import { sameSecret } from '../rendezvous/handshake.js';
+import { sameSecret } from '../transport/handshake/handshake.js';
 import { LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
 import { MAX_WORKERS, type JobCounters } from './data-plane.js';
 import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.js';
