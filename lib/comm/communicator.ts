@@ -14,9 +14,7 @@
 import { algorithmNamed } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
-import {
-  asWebcclError, invalidArgument, invalidUsage, remoteError, WebcclError,
-} from '../errors.js';
+import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, WebcclError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
@@ -237,7 +235,7 @@ export class Communicator implements LinkOwner, Endpoint {
     if (--group.depth > 0) return Promise.resolve();
     this.group = undefined;
     if (group.invalid) {
-      const cancelled = invalidArgument(`${this.name}: group cancelled, nothing was sent: ${group.invalid.message.replace(/^InvalidArgument: /, '')}`);
+      const cancelled = invalidArgument(`${this.name}: group cancelled, nothing was sent: ${detailOf(group.invalid)}`);
       for (const entry of group.entries) entry.reject(cancelled);
       return Promise.reject(group.invalid);
     }
@@ -312,7 +310,7 @@ export class Communicator implements LinkOwner, Endpoint {
   // ---- LinkOwner and Endpoint --------------------------------------------------------------
 
   reportUsageError(error: WebcclError): void {
-    if (this.health.fail(error)) void this.notifyAll({ type: 'error', code: error.code, message: error.message });
+    if (this.health.fail(error)) void this.notifyAll({ type: 'error', code: error.code, message: error.detail });
   }
 
   /** A call failed here first: poison, and tell the peers (see the top of this file). */
@@ -328,7 +326,7 @@ export class Communicator implements LinkOwner, Endpoint {
         this.health.fail(remoteError(`${this.name}: rank ${peer} aborted the communicator`));
         break;
       case 'error':
-        this.health.fail(new WebcclError(notice.code, `${this.name}: rank ${peer} reported: ${notice.message.replace(/^\w+: /, '')}`));
+        this.health.fail(new WebcclError(notice.code, `${this.name}: rank ${peer} reported: ${notice.message}`));
         break;
       case 'failed':
         this.health.fail(remoteError(`${this.name}: rank ${peer} failed: ${notice.message}`));
@@ -342,7 +340,7 @@ export class Communicator implements LinkOwner, Endpoint {
   onTransportFailure(failure: TransportFailure): void {
     const peer = failure.peer === undefined ? undefined : this.members.indexOf(failure.peer);
     if (peer === -1 || (peer !== undefined && this.departed.has(peer))) return;
-    const detail = failure.error.message.replace(/^\w+: /, '');
+    const detail = detailOf(failure.error);
     const code = failure.error instanceof WebcclError ? failure.error.code : 'SystemError';
     const about = peer === undefined ? 'the transport failed' : `lost rank ${peer}`;
     this.health.fail(new WebcclError(code, `${this.name}: ${about}: ${detail}`, { cause: failure.error }));

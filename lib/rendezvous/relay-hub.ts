@@ -4,6 +4,7 @@
 // is decoded before it is forwarded: garbage closes the sender's connection, never reaches a peer.
 // A member's 'error' events (protocol violations) are heard by its door (web-socket-door.ts);
 // ws then closes the socket, and its 'close' tells the others that the member is lost.
+import { detailOf } from '../errors.js';
 import type { WebSocket } from 'ws';
 import { decodeFrame, rewriteFrameRoute } from '../transport/frame.js';
 import type { WireLimits } from '../transport/framed/limits.js';
@@ -55,7 +56,7 @@ export class RelayHub {
       destination = decodeFrame(data, this.limits).route;
       if (destination >= world.size) throw new Error(`destination rank ${destination} is not in a world of ${world.size}`);
     } catch (error) {
-      const reason = `relay: garbage from rank ${from}: ${(error as Error).message.replace(/^\w+: /, '')}`;
+      const reason = `relay: garbage from rank ${from}: ${detailOf(error)}`;
       log.warn(`${reason}; closing its connection`);
       source.close(CLOSE_BAD_FRAME, closeReason(reason));
       return;

@@ -7,7 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { systemError } from '../errors.js';
+import { detailOf, systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { sameSecret } from '../transport/handshake/handshake.js';
 import { LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
@@ -180,7 +180,7 @@ export class SwitchServer {
     try {
       join = parseJoin(text);
     } catch (error) {
-      return refuse((error as Error).message.replace(/^\w+: /, ''));
+      return refuse(detailOf(error));
     }
     if (!sameSecret(join.secret, this.secret)) return refuse(`wrong secret from a caller claiming rank ${join.rank} of job '${join.world}'`);
     const outcome = this.table.join(join, socket.remoteAddress ?? '', socket);

@@ -4,6 +4,7 @@
 // reason that the caller turns into its error. What an authenticated caller may do is up to
 // each listener's `admit`. Until then a connection is a stranger's: it may send only a few
 // bytes, and only so many strangers may wait at once (pending-hellos.ts).
+import { detailOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { CLOSE_BAD_HELLO, CLOSE_HELLO_TIMEOUT, CLOSE_WRONG_SECRET, closeReason, parseHello, sameSecret, type Hello } from './handshake.js';
 import type { PendingHellos } from './pending-hellos.js';
@@ -75,7 +76,7 @@ export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hell
       if (text === undefined) throw new Error('first message is not a text hello');
       hello = parseHello(text);
     } catch (error) {
-      return refuse({ code: CLOSE_BAD_HELLO, reason: (error as Error).message.replace(/^\w+: /, '') });
+      return refuse({ code: CLOSE_BAD_HELLO, reason: detailOf(error) });
     }
     if (!sameSecret(hello.secret, gate.secret)) {
       const claim = hello.rank === undefined ? '' : ` from a caller claiming rank ${hello.rank}`;
