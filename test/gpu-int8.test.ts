@@ -52,6 +52,15 @@ test('every residue of the 4 elements a thread takes', async () => {
   for (let count = 1; count <= 9; count++) await roundTrip(count, 4, 4 * (count % 4));
 });
 
+test('dequantize as vec4 quads and as scalar quads, in both unit layouts', async () => {
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    for (const offset of [0, 4, 8, 12, 16, 256]) {
+      await roundTrip(4 * 64 * 9, 64, offset, { unitLayout, workgroupSize: 4 }); // whole quads: vec4 where dst is aligned
+      await roundTrip(4 * 64 * 9 - 3, 64, offset, { unitLayout, workgroupSize: 4 }); // a ragged last quad: scalar
+    }
+  }
+});
+
 test('more than 65535 workgroups (2-D grid), per element and per block', async () => {
   // One-thread workgroups: a thread takes 4 elements, a workgroup one block of 4.
   await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { workgroupSize: 1 });
