@@ -49,8 +49,9 @@ const PRELUDE = [
 /**
  * quantize's src binding and its quad reader (src_quad in shaders/int8.wgsl): a vec4 view where
  * the piece's src words start on a vec4 boundary of the binding (block sizes are multiples of
- * 4, so every quad is then aligned) and the binding holds a whole vec4, else four word loads.
- * A ragged last quad reads past the count (robust access: some value), in lanes never used.
+ * 4, so every quad is then aligned) and holds whole quads, else four word loads. A vec4 load
+ * reaching past the binding's end may return zeros in every lane (SwiftShader does), so a
+ * ragged last quad is read as words; its words past the count are never used.
  */
 const SRC_WORDS = [
   '@group(0) @binding(1) var<storage, read> quantize_src: array<u32>;',
@@ -83,7 +84,7 @@ export function prepareInt8Quantize(ctx: GpuContext, args: Int8QuantizeArgs, opt
   const entryPoint = perThread ? 'quantize_per_thread' : 'quantize';
   const [words, vec4] = [SRC_WORDS, SRC_VEC4].map((src) => codecVariant(int8Source, entryPoint, workgroupSize, [...PRELUDE, ...src]));
   return prepareCodecCall(ctx, {
-    what, variant: (piece) => (piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[0]! + piece.elements >= 4 ? vec4! : words!), count: args.count, blockSize: args.blockSize,
+    what, variant: (piece) => (piece.wordOffsets[0]! % 4 === 0 && piece.elements % 4 === 0 ? vec4! : words!), count: args.count, blockSize: args.blockSize,
     streams: [
       { name: 'src', region: args.src, writable: false, words: wordsPerElement },
       { name: 'packed', region: args.packed, writable: true, words: packedWords(4) },
