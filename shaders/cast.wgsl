@@ -1,6 +1,7 @@
 // The cast family: f32 <-> a 16-bit float packed two per u32 word (element 2i in the low
 // half). Rounding is RNE through shaders/half.wgsl (prepended), bit-identical to lib/cpu/cast.ts.
-// UNITS_PER_THREAD packed words per thread. An odd count leaves the upper half of the last packed word as it
+// The scalar entry points take UNITS_PER_THREAD packed words per thread, the vec4 ones
+// (packed-io.wgsl) the whole words of aligned runs. An odd count leaves the upper half of the last packed word as it
 // was (narrowing) and writes only the f32 elements that exist (widening).
 //
 // The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`;
@@ -17,6 +18,17 @@ fn to_half(bits: u32) -> u32 {
 fn from_half(half: u32) -> u32 {
   if (HALF == HALF_F16) { return f16_bits_to_f32_bits(half); }
   return bf16_bits_to_f32_bits(half);
+}
+
+// What packed-io.wgsl's vec4 entry points (pack_vec4 = narrow, unpack_vec4 = widen) call.
+const VALUES_PER_WORD = 2u;
+
+fn encode_lane(value: u32, lane: u32) -> u32 {
+  return to_half(value) << (16u * lane);
+}
+
+fn decode_lane(word: u32, lane: u32) -> u32 {
+  return from_half((word >> (16u * lane)) & 0xffffu);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -15,3 +15,18 @@ fn linear_index(workgroup: vec3u, groups: vec3u, local: u32) -> u32 {
 fn first_unit(workgroup: vec3u, groups: vec3u, local: u32) -> u32 {
   return linear_index(workgroup, groups, local) * UNITS_PER_THREAD;
 }
+
+// The k-th unit (k < UNITS_PER_THREAD) of a thread; increasing in k, so a loop over k stops at
+// the first one past the unit count. A workgroup owns the tile of WORKGROUP_SIZE *
+// UNITS_PER_THREAD units from group * tile in both layouts (GpuContext picks one per device,
+// the prelude says which):
+// - COALESCED_UNITS: thread `local` takes every WORKGROUP_SIZE-th unit of the tile from
+//   `local`, so the threads of a warp touch neighbouring addresses at every step, which a
+//   GPU's memory system serves in whole lines (on NVIDIA, adjacent threads 16*UPT bytes apart
+//   waste most of every transaction);
+// - otherwise UNITS_PER_THREAD consecutive units, what lavapipe prefers (first_unit's layout).
+fn thread_unit(workgroup: vec3u, groups: vec3u, local: u32, k: u32) -> u32 {
+  let group = workgroup.x + workgroup.y * groups.x;
+  if (COALESCED_UNITS) { return (group * UNITS_PER_THREAD + k) * WORKGROUP_SIZE + local; }
+  return (group * WORKGROUP_SIZE + local) * UNITS_PER_THREAD + k;
+}

@@ -2,11 +2,15 @@
 // Format and precision bound: lib/cpu/int8.ts (the CPU twin, bit for bit).
 // Prelude constants: LEVELS (127u), INVERSE_LEVELS_BITS (fl(1/127)), MIN_ABSMAX_BITS.
 
-// ---- quantize: one workgroup per block (block sizes are multiples of 4: no shared words). ----
+// ---- quantize: per block, absmax then the packed words (block sizes are multiples of 4: no shared words). ----
+// Two layouts that compute the same bits (lib/gpu/int8.ts picks one): `quantize` runs one
+// workgroup per block, `quantize_per_thread` one thread per block (no barrier, no atomic: what
+// lavapipe runs fastest). Both read the block as quads of 4 elements through src_quad, which
+// the prelude defines over a vec4 view of src where src's words are vec4-aligned, else over
+// words (lib/gpu/int8.ts); a quad may reach past the block's end, whose lanes are never used.
 
 // QuantizeParams, the uniform block: declared in lib/gpu/int8.ts (QUANTIZE_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
-@group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> quantize_packed: array<u32>;
 @group(0) @binding(3) var<storage, read_write> quantize_scales: array<u32>;
 
@@ -34,6 +38,30 @@ fn quantize_element(bits: u32, absmax_bits: u32) -> i32 {
   return select(magnitude, -magnitude, (bits & F32_SIGN) != 0u);
 }
 
+// The largest sign-cleared bits of quad w of the block (elements 4w .. 4w + 3 below length).
+// u32 max of sign-cleared bits orders non-negative floats (NaN above Inf): exact, order-free.
+fn quad_absmax(start: u32, length: u32, w: u32) -> u32 {
+  let quad = src_quad(start + 4u * w) & vec4u(~F32_SIGN);
+  var absmax = 0u;
+  for (var lane = 0u; lane < 4u && w * 4u + lane < length; lane++) { absmax = max(absmax, quad[lane]); }
+  return absmax;
+}
+
+// Packed word w of the block: its elements' bytes, low lane first (zero when not quantized).
+fn quantize_word(start: u32, length: u32, w: u32, absmax_bits: u32, quantized: bool) -> u32 {
+  if (!quantized) { return 0u; }
+  let quad = src_quad(start + 4u * w);
+  var word = 0u;
+  for (var lane = 0u; lane < 4u && w * 4u + lane < length; lane++) {
+    word |= (bitcast<u32>(quantize_element(quad[lane], absmax_bits)) & 0xffu) << (8u * lane);
+  }
+  return word;
+}
+
+fn is_quantized(scale: u32) -> bool {
+  return scale != 0u && scale != F32_QUIET_NAN;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = quantize_params;
@@ -42,24 +70,32 @@ fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   let start = p.src_offset + block * p.block_size;
   let length = block_length(p.count, p.block_size, block);
   var absmax = 0u;
-  for (var j = local; j < length; j += WORKGROUP_SIZE) {
-    absmax = max(absmax, quantize_src[start + j] & ~F32_SIGN);
-  }
-  // u32 max of sign-cleared bits orders non-negative floats (NaN above Inf): exact, order-free.
+  for (var w = local; w * 4u < length; w += WORKGROUP_SIZE) { absmax = max(absmax, quad_absmax(start, length, w)); }
   atomicMax(&block_absmax, absmax);
   workgroupBarrier();
   let absmax_bits = atomicLoad(&block_absmax);
   let scale = scale_bits(absmax_bits);
   if (local == 0u) { quantize_scales[p.scales_offset + block] = scale; }
-  let quantized = scale != 0u && scale != F32_QUIET_NAN;
   let first_word = p.packed_offset + block * p.block_size / 4u;
   for (var w = local; w * 4u < length; w += WORKGROUP_SIZE) {
-    var word = 0u;
-    for (var lane = 0u; quantized && lane < 4u && w * 4u + lane < length; lane++) {
-      let q = quantize_element(quantize_src[start + w * 4u + lane], absmax_bits);
-      word |= (bitcast<u32>(q) & 0xffu) << (8u * lane);
-    }
-    quantize_packed[first_word + w] = word;
+    quantize_packed[first_word + w] = quantize_word(start, length, w, absmax_bits, is_quantized(scale));
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = quantize_params;
+  let block = linear_index(wg, groups, local);
+  if (block >= block_count(p.count, p.block_size)) { return; }
+  let start = p.src_offset + block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+  var absmax_bits = 0u;
+  for (var w = 0u; w * 4u < length; w++) { absmax_bits = max(absmax_bits, quad_absmax(start, length, w)); }
+  let scale = scale_bits(absmax_bits);
+  quantize_scales[p.scales_offset + block] = scale;
+  let first_word = p.packed_offset + block * p.block_size / 4u;
+  for (var w = 0u; w * 4u < length; w++) {
+    quantize_packed[first_word + w] = quantize_word(start, length, w, absmax_bits, is_quantized(scale));
   }
 }
 

@@ -1,15 +1,61 @@
 // Shared by the families that convert between 32-bit values and packed u32 words (bitpack.wgsl,
-// cast.wgsl); lib/gpu/packed-transform.ts binds and fills it. Work is counted in packed words.
-// dst is always bound writable; src, the one input, is bound on its own or, when it lies in
-// dst's buffer (WebGPU forbids binding one buffer writable and read-only in one dispatch), read
-// through dst: the prelude declares its binding if it has one, and read_input(0u, at), which
-// knows which (lib/gpu/input-bindings.ts).
+// cast.wgsl); lib/gpu/packed-transform.ts binds and fills it. Work is counted in packed words
+// (the scalar entry points of the families) or in vec4s of packed words (pack_vec4 and
+// unpack_vec4 below, for the whole words of a run whose streams are vec4-aligned: see
+// packed-transform.ts). dst is always bound writable; src, the one input, is bound on its own
+// or, when it lies in dst's buffer (WebGPU forbids binding one buffer writable and read-only in
+// one dispatch), read through dst: the prelude declares its binding if it has one, and
+// read_input(0u, at) / read_input_vec4(0u, at), which know which (lib/gpu/input-bindings.ts).
+//
+// The family defines:
+//   const VALUES_PER_WORD: u32                       values in one packed word (2 .. 32)
+//   fn encode_lane(value: u32, lane: u32) -> u32     value (a u32 of the unpacked side) placed in lane `lane`
+//   fn decode_lane(word: u32, lane: u32) -> u32      lane `lane` of a packed word, as the unpacked u32
 
 // Params, the uniform block: declared in lib/gpu/packed-transform.ts (PACKED_IO_LAYOUT), which prepends it.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+// The same binding seen as vec4s, for the vec4 entry points (an entry point uses one view).
+@group(0) @binding(1) var<storage, read_write> dst4: array<vec4u>;
 
 fn src_word(i: u32) -> u32 {
   return read_input(0u, params.src_offset + i);
+}
+
+// One unit: 4 packed words <-> 4 * VALUES_PER_WORD values, i.e. VALUES_PER_WORD vec4s; value t
+// of the unit lies in word t / VALUES_PER_WORD, lane t % VALUES_PER_WORD. The loops have
+// constant bounds and unroll. Offsets (params) are in vec4s.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pack_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let v = thread_unit(wg, groups, local, k);
+    if (v >= params.units) { return; }
+    var words = vec4u();
+    for (var q = 0u; q < VALUES_PER_WORD; q++) {
+      let values = read_input_vec4(0u, params.src_offset + v * VALUES_PER_WORD + q);
+      for (var e = 0u; e < 4u; e++) {
+        let t = q * 4u + e;
+        words[t / VALUES_PER_WORD] |= encode_lane(values[e], t % VALUES_PER_WORD);
+      }
+    }
+    dst4[params.dst_offset + v] = words;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn unpack_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let v = thread_unit(wg, groups, local, k);
+    if (v >= params.units) { return; }
+    let words = read_input_vec4(0u, params.src_offset + v);
+    for (var q = 0u; q < VALUES_PER_WORD; q++) {
+      var values: vec4u;
+      for (var e = 0u; e < 4u; e++) {
+        let t = q * 4u + e;
+        values[e] = decode_lane(words[t / VALUES_PER_WORD], t % VALUES_PER_WORD);
+      }
+      dst4[params.dst_offset + v * VALUES_PER_WORD + q] = values;
+    }
+  }
 }

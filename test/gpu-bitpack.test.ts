@@ -46,12 +46,27 @@ test('bitpack: more than 65535 workgroups, and pieces at a binding limit', async
   for (const bits of [1, 4, 16] as const) await roundTrip(bits, 20001, 12, 8, { maxBindingBytes: 8192 });
 });
 
+test('bitpack: vec4 bodies and scalar edges at every offset residue, in both unit layouts', async () => {
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    for (const bits of LANE_BITS) {
+      for (let residue = 0; residue < 16; residue++) {
+        await roundTrip(bits, 900 + residue * 37, 4 * (residue % 4), 4 * (residue >> 2), { unitLayout, workgroupSize: 4 });
+      }
+      await roundTrip(bits, 4 * 32 * 4 * 50 + 5, 0, 16, { unitLayout, workgroupSize: 4 });
+    }
+  }
+});
+
 test('bitpack: src and dst in one buffer', async () => {
   const count = 1000;
   const buffer = new Mirrored(new Uint8Array(randomWords(count + 130, 5).buffer));
   await gpuPackBits(ctx, buffer.region(4 * count + 16), buffer.region(0), count, 4);
   packBits(buffer.view(4 * count + 16), buffer.view(0), count, 4);
   assertSameElements(await buffer.readBack(), buffer.host, 'uint32', 'same-buffer pack');
+  // And back, read through dst's binding by the vec4 form too.
+  await gpuUnpackBits(ctx, buffer.region(0), buffer.region(4 * count + 16), count, 4);
+  unpackBits(buffer.view(0), buffer.view(4 * count + 16), count, 4);
+  assertSameElements(await buffer.readBack(), buffer.host, 'uint32', 'same-buffer unpack');
   buffer.destroy();
 });
 

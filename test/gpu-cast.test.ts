@@ -53,6 +53,17 @@ for (const half of HALVES) {
   });
 }
 
+test('cast: vec4 bodies and scalar edges at every offset residue, in both unit layouts', async () => {
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    for (const half of HALVES) {
+      for (let residue = 0; residue < 16; residue++) {
+        await roundTrip(half, 200 + residue, 4 * (residue % 4), 4 * (residue >> 2), { unitLayout, workgroupSize: 4 });
+      }
+      await roundTrip(half, 2 * 4 * 8 * 4 * 70 + 6, 16, 32, { unitLayout, workgroupSize: 4 }); // many workgroups of 4 threads
+    }
+  }
+});
+
 test('cast: src and dst in one buffer (read through the dst binding)', async () => {
   const count = 301;
   const buffer = new Mirrored(floatWords(2 * count, 3));

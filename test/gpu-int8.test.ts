@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { int8Dequantize, int8PackedWords, int8Quantize } from '../lib/cpu/int8.js';
 import { encodeInt8Quantize, gpuInt8Dequantize, gpuInt8Quantize } from '../lib/gpu/int8.js';
-import type { KernelOptions } from '../lib/gpu/options.js';
+import type { Int8Options } from '../lib/gpu/int8.js';
 import { region } from '../lib/gpu/region.js';
 import { codecInputs } from './helpers/codec-inputs.js';
 import { Placed } from './helpers/codec-gpu.js';
@@ -13,7 +13,7 @@ import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
 async function roundTrip(
-  count: number, blockSize: number, offset: number, options: KernelOptions = {},
+  count: number, blockSize: number, offset: number, options: Int8Options = {},
   input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true }),
 ): Promise<void> {
   const what = `count ${count}, block ${blockSize}, offset ${offset}`;
@@ -50,6 +50,23 @@ test('regions at offsets that are not binding-aligned; workgroups smaller than b
 
 test('every residue of the 4 elements a thread takes', async () => {
   for (let count = 1; count <= 9; count++) await roundTrip(count, 4, 4 * (count % 4));
+});
+
+test('dequantize as vec4 quads and as scalar quads, in both unit layouts', async () => {
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    for (const offset of [0, 4, 8, 12, 16, 256]) {
+      await roundTrip(4 * 64 * 9, 64, offset, { unitLayout, workgroupSize: 4 }); // whole quads: vec4 where dst is aligned
+      await roundTrip(4 * 64 * 9 - 3, 64, offset, { unitLayout, workgroupSize: 4 }); // a ragged last quad: scalar
+    }
+  }
+});
+
+test('quantize in both block layouts, src read as vec4 quads and as words', async () => {
+  for (const quantizeLayout of ['workgroup-per-block', 'thread-per-block'] as const) {
+    for (const offset of [0, 4, 8, 16]) {
+      for (const count of [1, 3, 4 * 64 * 5, 4 * 64 * 5 - 3]) await roundTrip(count, 64, offset, { quantizeLayout, workgroupSize: 8 });
+    }
+  }
 });
 
 test('more than 65535 workgroups (2-D grid), per element and per block', async () => {

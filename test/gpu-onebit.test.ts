@@ -53,6 +53,15 @@ test('every residue of the 4 elements a decompress thread takes', async () => {
   for (let count = 1; count <= 9; count++) await steps(count, 32, 4 * (count % 4), 1);
 });
 
+test('decompress as vec4 quads and as scalar quads, in both unit layouts', async () => {
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    for (const offset of [0, 4, 16, 260]) {
+      await steps(32 * 8 * 5, 64, offset, 1, { unitLayout, workgroupSize: 4 });
+      await steps(32 * 8 * 5 - 5, 64, offset, 1, { unitLayout, workgroupSize: 4 });
+    }
+  }
+});
+
 test('more than 65535 workgroups (2-D grid)', async () => {
   // decompress threads take 4 elements: 8-thread workgroups cover 32 elements each.
   await steps((ctx.maxWorkgroupsPerDimension + 1) * 32 + 5, 32, 4, 1, { workgroupSize: 8 });

@@ -28,6 +28,7 @@ function preparer(direction: Direction) {
       source: SOURCE, entryPoint: direction, workgroupSize, prelude: [`const LANE_BITS = ${bits}u;`],
       // Packed words per thread: enough that each thread moves 16 values or more.
       unitsPerThread: Math.max(1, 16 / perWord),
+      ...(options.unitLayout && { unitLayout: options.unitLayout }),
     };
     return preparePackedTransform(ctx, {
       what, variant, direction, dst, src, count, valuesPerWord: perWord, maxBindingBytes: options.maxBindingBytes,

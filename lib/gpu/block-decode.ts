@@ -2,7 +2,7 @@
 // packed words and one f32 scale per block into f32 values (shaders/block-decode.wgsl, with the
 // family's decode_value). Each family declares its decode once and gets its prepare function.
 import { checkBlockLayout } from '../cpu/blocks.js';
-import { codecVariant, ELEMENTS_PER_THREAD, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
 import type { Prepare } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
@@ -31,8 +31,11 @@ export type BlockDecodeArgs<K extends string> = { readonly [name in K]: GpuRegio
   readonly blockSize: number;
 };
 
-/** `decode`'s uniform block; units are elements. */
-const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['block_size', 'packed_offset', 'scales_offset', 'dst_offset']);
+/** The decode entry points' uniform block; units are quads of 4 elements, count is in elements. */
+const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['count', 'block_size', 'packed_offset', 'scales_offset', 'dst_offset']);
+
+/** Quads per thread. */
+const QUADS_PER_THREAD = 2;
 
 /** The family's prepare function. */
 export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Prepare<[args: BlockDecodeArgs<K>, options?: KernelOptions]> {
@@ -41,15 +44,21 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
   return (ctx, args, options = {}) => {
     checkBlockLayout(family.what, args.count, args.blockSize, family.blockMultiple);
     const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+    const variant = (entryPoint: string) => ({
+      ...codecVariant(source, entryPoint, workgroupSize, prelude, QUADS_PER_THREAD), ...(options.unitLayout && { unitLayout: options.unitLayout }),
+    });
+    const [scalar, vec4] = [variant('decode'), variant('decode_vec4')];
     return prepareCodecCall(ctx, {
-      what: family.what, variant: codecVariant(source, 'decode', workgroupSize, prelude, ELEMENTS_PER_THREAD),
+      what: family.what,
+      // Whole quads into a dst on a vec4 boundary of its binding: one vec4 store per quad.
+      variant: (piece) => (piece.elements % 4 === 0 && piece.wordOffsets[2]! % 4 === 0 ? vec4 : scalar),
       count: args.count, blockSize: args.blockSize,
       streams: [
         { name: family.packed, region: args[family.packed], writable: false, words: packedWords(family.valuesPerWord) },
         { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
         { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
       ],
-      layout: DECODE_LAYOUT, fields: () => [args.blockSize], units: (piece) => piece.elements, maxBindingBytes: options.maxBindingBytes,
+      layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, args.blockSize], units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: options.maxBindingBytes,
     });
   };
 }

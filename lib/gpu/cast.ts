@@ -32,6 +32,7 @@ function preparer(direction: Direction) {
     const variant: KernelVariant = {
       source: SOURCE, entryPoint: direction, workgroupSize, unitsPerThread: WORDS_PER_THREAD,
       prelude: [`const HALF = ${half === 'float16' ? 'HALF_F16' : 'HALF_BF16'};`],
+      ...(options.unitLayout && { unitLayout: options.unitLayout }),
     };
     return preparePackedTransform(ctx, {
       what, variant, direction: direction === 'narrow' ? 'pack' : 'unpack', dst, src, count, valuesPerWord: 2,

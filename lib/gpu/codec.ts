@@ -86,7 +86,8 @@ function checkWritableBuffersUnshared(what: string, streams: readonly Stream[]):
 /** One codec kernel call, as every codec kernel is shaped: streams in, one dispatch per piece. */
 export interface CodecCall {
   readonly what: string;
-  readonly variant: KernelVariant;
+  /** The kernel, or the kernel for a piece (e.g. a vec4 form where the piece's streams allow it). */
+  readonly variant: KernelVariant | ((piece: Piece) => KernelVariant);
   readonly count: number;
   readonly blockSize: number;
   /** Bound in this order from binding 1; their word offsets are the layout's last fields, in the same order. */
@@ -105,7 +106,8 @@ export function prepareCodecCall(ctx: GpuContext, call: CodecCall): Recorder {
   return (encoder) => {
     for (const piece of pieces) {
       const params = call.layout.words([...call.fields(piece), ...piece.wordOffsets]);
-      ctx.dispatch(encoder, call.variant, params, piece.storage, call.units(piece));
+      const variant = typeof call.variant === 'function' ? call.variant(piece) : call.variant;
+      ctx.dispatch(encoder, variant, params, piece.storage, call.units(piece));
     }
   };
 }

@@ -29,7 +29,16 @@ export interface KernelVariant {
    * several times faster, and real GPUs lose nothing by it.
    */
   readonly unitsPerThread?: number;
+  /** How a thread's units lie in memory (thread_unit in shaders/common.wgsl); default: the context's unitLayout. */
+  readonly unitLayout?: UnitLayout;
 }
+
+/**
+ * 'coalesced': a workgroup's threads take neighbouring units at each step (what GPU memory
+ * needs); 'consecutive': each thread takes a run of neighbouring units (what lavapipe, which
+ * runs an invocation's loop on one CPU core, prefers). Only kernels that use thread_unit heed it.
+ */
+export type UnitLayout = 'coalesced' | 'consecutive';
 
 export class GpuContext {
   private static readonly contexts = new WeakMap<GPUDevice, GpuContext>();
@@ -56,6 +65,8 @@ export class GpuContext {
   readonly maxBindingBytes: number;
   readonly bindingAlignment: number;
   readonly maxWorkgroupsPerDimension: number;
+  /** The unit layout of variants that name none: 'consecutive' on software adapters, else 'coalesced'. */
+  readonly unitLayout: UnitLayout;
   /** source -> (entry point and prelude) -> pipeline. */
   private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   /** Variant objects a family reuses across calls (reduce's): found without building the key. */
@@ -76,6 +87,7 @@ export class GpuContext {
     this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
     this.bindingAlignment = device.limits.minStorageBufferOffsetAlignment;
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension;
+    this.unitLayout = this.isSoftwareAdapter ? 'consecutive' : 'coalesced';
     this.uniforms = new UniformCache(device);
     this.bindGroups = new BindGroupCache(device);
   }
@@ -86,6 +98,7 @@ export class GpuContext {
     if (known) return known;
     const prelude = [
       ...variant.prelude, `const WORKGROUP_SIZE = ${variant.workgroupSize}u;`, `const UNITS_PER_THREAD = ${variant.unitsPerThread ?? 1}u;`,
+      `const COALESCED_UNITS = ${(variant.unitLayout ?? this.unitLayout) === 'coalesced'};`,
     ];
     // Looked up by source first, never by a key containing it: a family's source is a string
     // of several KiB made once per module (V8 keeps its hash), while building a key around it

@@ -1,12 +1,17 @@
 // Options every kernel family accepts.
 import { invalidArgument } from '../errors.js';
-import type { GpuContext } from './context.js';
+import type { GpuContext, UnitLayout } from './context.js';
 
 export interface KernelOptions {
   /** Threads per workgroup (default 256, or BLOCK_WORKGROUP_SIZE for per-block kernels; capped by the device). Part of the pipeline cache key. */
   readonly workgroupSize?: number;
   /** Split work into pieces bound within this many bytes (default: the device's limit); for tests. */
   readonly maxBindingBytes?: number;
+  /**
+   * The unit layout of the kernels that use thread_unit (default: the context's, by device
+   * kind); for tests, which run the hardware GPUs' 'coalesced' layout on lavapipe too.
+   */
+  readonly unitLayout?: UnitLayout;
 }
 
 export const DEFAULT_WORKGROUP_SIZE = 256;

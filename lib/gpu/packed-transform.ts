@@ -3,19 +3,25 @@
 // The work is counted in packed words; each piece binds its words and the values they hold,
 // reading src through dst's binding when both share a buffer (see bind-with-dst.ts; the variant
 // then declares no src binding, input-bindings.ts). The uniform block shaders/packed-io.wgsl
-// reads is declared here (PACKED_IO_LAYOUT).
+// reads is declared here (PACKED_IO_LAYOUT). The whole words of a piece whose streams are
+// vec4-aligned together go to the vec4 entry points (pack_vec4, unpack_vec4: four packed words
+// and their values per unit, vec4 loads and stores), the rest to the family's scalar ones.
 import { bindWithDst, readsThroughDst, sharedSpanBytes, type Slice } from './bind-with-dst.js';
 import type { GpuContext, KernelVariant } from './context.js';
-import { inputBindingsPrelude, inputStorage, WORD_VIEW } from './input-bindings.js';
+import { inputBindingsPrelude, inputStorage, VEC4_VIEW, WORD_VIEW } from './input-bindings.js';
 import { splitIntoPieces } from './pieces.js';
 import type { Recorder } from './kernel.js';
 import { checkRegion, type GpuRegion } from './region.js';
 import { UniformLayout } from './uniform-layout.js';
+import type { WordSpan } from './vec4-spans.js';
 
 export interface PackedTransform {
   /** The caller's name in error messages, e.g. "packBits". */
   readonly what: string;
-  /** The family's variant; src's binding and reader are added to its prelude here. */
+  /**
+   * The family's scalar variant; src's binding and readers are added to its prelude here, and
+   * the vec4 variant is the same with packed-io.wgsl's vec4 entry point.
+   */
   readonly variant: KernelVariant;
   /** 'pack': src holds the values, dst the packed words; 'unpack': the other way round. */
   readonly direction: 'pack' | 'unpack';
@@ -47,17 +53,47 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Rec
     ...(t.maxBindingBytes !== undefined && { maxBindingBytes: t.maxBindingBytes }),
   });
   const srcViaDst = readsThroughDst(t.dst, t.src) ? 1 : 0;
-  const variant: KernelVariant = {
-    ...t.variant, prelude: [...t.variant.prelude, PACKED_IO_LAYOUT.wgsl, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW])],
-  };
+  const prelude = [...t.variant.prelude, PACKED_IO_LAYOUT.wgsl, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW, VEC4_VIEW])];
+  const scalar: KernelVariant = { ...t.variant, prelude };
+  // A unit of the vec4 form is 4 packed words, perWord vec4s of values: a thread takes 8 or more vec4s.
+  const vec4: KernelVariant = { ...scalar, entryPoint: packing ? 'pack_vec4' : 'unpack_vec4', unitsPerThread: Math.max(1, 8 / perWord) };
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);
       const packedSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * 4, bytes: piece.count * 4 });
       const valueSlice = (r: GpuRegion): Slice => ({ region: r, skip: piece.start * perWord * 4, bytes: values * 4 });
       const bound = packing ? bindWithDst(ctx, packedSlice(t.dst), [valueSlice(t.src)]) : bindWithDst(ctx, valueSlice(t.dst), [packedSlice(t.src)]);
-      const params = PACKED_IO_LAYOUT.words([values, bound.dst.wordOffset, bound.inputs[0]!.wordOffset]);
-      ctx.dispatch(encoder, variant, params, inputStorage(bound), piece.count);
+      const storage = inputStorage(bound);
+      const [packedOffset, valueOffset] = packing ? [bound.dst.wordOffset, bound.inputs[0]!.wordOffset] : [bound.inputs[0]!.wordOffset, bound.dst.wordOffset];
+      const offsets = (packedWord: number, unit: number) => {
+        const [packedAt, valueAt] = [(packedOffset + packedWord) / unit, (valueOffset + packedWord * perWord) / unit];
+        return packing ? [packedAt, valueAt] : [valueAt, packedAt];
+      };
+      for (const span of wordSpans(Math.floor(values / perWord), piece.count, packedOffset, valueOffset, perWord)) {
+        if (span.vec4) {
+          ctx.dispatch(encoder, vec4, PACKED_IO_LAYOUT.words([0, ...offsets(span.start, 4)]), storage, span.words / 4);
+        } else {
+          const [dstAt, srcAt] = offsets(span.start, 1);
+          ctx.dispatch(encoder, scalar, PACKED_IO_LAYOUT.words([values - span.start * perWord, dstAt!, srcAt!]), storage, span.words);
+        }
+      }
     }
   };
+}
+
+/**
+ * The piece's packed words as scalar and vec4 spans: the vec4 span starts at the first packed
+ * word where both streams sit on a vec4 boundary (the value side moves perWord words per packed
+ * word) and takes whole vec4s of the `full` words whose values all exist; the rest is scalar.
+ */
+function wordSpans(full: number, words: number, packedOffset: number, valueOffset: number, perWord: number): WordSpan[] {
+  const head = [0, 1, 2, 3].find((h) => (packedOffset + h) % 4 === 0 && (valueOffset + h * perWord) % 4 === 0);
+  if (head === undefined || full < head + 4) return [{ start: 0, words, vec4: false }];
+  const body = Math.floor((full - head) / 4) * 4;
+  const spans: WordSpan[] = [
+    { start: 0, words: head, vec4: false },
+    { start: head, words: body, vec4: true },
+    { start: head + body, words: words - head - body, vec4: false },
+  ];
+  return spans.filter((span) => span.words > 0);
 }
