@@ -7,6 +7,9 @@ export type { Transport, Header, Message, Signature, CollectiveKind } from './tr
 export { Communicator, getUniqueId, type InitOptions } from './comm/communicator.js';
 export type { CommBuffer, GpuBufferRange } from './memory/buffers.js';
 export type { CallOptions } from './comm/plans.js';
+export type { FeedbackKey } from './comm/error-feedback.js';
+export { CODECS, codecNamed } from './collectives/codecs.js';
+export type { Codec } from './memory/codec.js';
 export type { AgreedConfig } from './comm/config.js';
 export { registerWorldProvider, type WorldProvider, type UniqueIdOptions } from './transport/world.js';
 export { connectInproc, InprocTransport } from './transport/inproc.js';

@@ -14,14 +14,21 @@ export type AlgorithmSetting = string;
  */
 export type TransportSetting = string;
 
+/**
+ * The default compression of allreduce calls: a name from the codec registry, read here as
+ * given (lowercased) and checked against the registry (lib/collectives/codecs.ts) where it is used.
+ */
+export type CompressionSetting = string;
+
 export interface Settings {
   readonly debug: LogLevel;
   readonly algorithm: AlgorithmSetting;
+  readonly compression: CompressionSetting;
   readonly transport: TransportSetting;
   readonly timeoutMs: number;
 }
 
-const DEFAULTS: Settings = { debug: 'NONE', algorithm: 'auto', transport: 'websocket', timeoutMs: 30_000 };
+const DEFAULTS: Settings = { debug: 'NONE', algorithm: 'auto', compression: 'none', transport: 'websocket', timeoutMs: 30_000 };
 
 function environment(): Record<string, string | undefined> {
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -42,6 +49,7 @@ export function readSettings(env: Record<string, string | undefined> = environme
   return {
     debug: pick('WEBCCL_DEBUG', env['WEBCCL_DEBUG']?.toUpperCase(), ['NONE', 'WARN', 'INFO', 'TRACE'], DEFAULTS.debug),
     algorithm: env['WEBCCL_ALGO']?.toLowerCase() || DEFAULTS.algorithm,
+    compression: env['WEBCCL_COMPRESSION']?.toLowerCase() || DEFAULTS.compression,
     transport: env['WEBCCL_TRANSPORT']?.toLowerCase() || DEFAULTS.transport,
     timeoutMs,
   };

@@ -68,11 +68,11 @@ test('agreed configuration: WEBCCL_ALGO / WEBCCL_CHUNK_BYTES as read by rank 0 h
 test('agreed configuration: the codec is the one rank 0 proposes, checked against the CODECS registry', async () => {
   delete process.env['WEBCCL_ALGO'];
   const id = await getUniqueId({ transport: 'inproc' });
-  const comms = await Promise.all([0, 1].map((rank) => Communicator.init(rank === 0 ? { id, rank, size: 2, codec: 'none' } : { id, rank, size: 2 })));
-  for (const comm of comms) assert.is(comm.config.codec, 'none');
+  const comms = await Promise.all([0, 1].map((rank) => Communicator.init(rank === 0 ? { id, rank, size: 2, compression: 'int8' } : { id, rank, size: 2, codec: 'bf16' })));
+  for (const comm of comms) assert.is(comm.config.codec, 'int8');
   await Promise.all(comms.map((c) => c.destroy()));
   const lone = await getUniqueId({ transport: 'inproc' });
-  assert.match(await code(Communicator.init({ id: lone, rank: 0, size: 1, codec: 'zstd' })), /InvalidArgument: .*codec 'zstd' is not one of none/);
+  assert.match(await code(Communicator.init({ id: lone, rank: 0, size: 1, codec: 'zstd' })), /InvalidArgument: .*compression "zstd" is not one of none, bf16, fp16, int8, onebit, switchml/);
 });
 
 test('init with a given transport: it must match rank and size, and destroy leaves it open', async () => {

@@ -56,6 +56,18 @@ test('every kind, dtype and op survives', () => {
   }
 });
 
+test('the codec code shares the op byte and survives; none leaves the byte as it was', () => {
+  for (const codec of [1, 5, 15]) {
+    const h: Header = { comm: 1, seq: 2, chunk: 3, signature: { kind: 'allReduce', count: 9, dtype: 'float32', op: 'avg', root: -1, codec } };
+    const bytes = encodeFrame(h, { route: 0, messageBytes: 0, offset: 0 }, new Uint8Array(0));
+    assert.is(bytes[7], 5 | (codec << 4));
+    assert.equal(decodeFrame(bytes, limits).header, h);
+  }
+  const plain = encodeFrame({ ...header, signature: { ...header.signature, codec: 0 } }, routing, new Uint8Array(40));
+  assert.equal(plain.subarray(0, HEADER_BYTES), frame().subarray(0, HEADER_BYTES));
+  assert.throws(() => encodeFrame({ ...header, signature: { ...header.signature, codec: 16 } }, routing, new Uint8Array(40)), /codec code 16/);
+});
+
 test('header-only encoding matches the single-buffer encoding', () => {
   const bytes = frame();
   assert.equal(encodeFrameHeader(header, routing, 40), bytes.subarray(0, HEADER_BYTES));
@@ -92,7 +104,7 @@ test('decoding rejects wrong magic and version', () => {
 test('decoding rejects unknown codes', () => {
   rejects(patched((v) => v.setUint8(5, 200)), /unknown signature kind code 200/);
   rejects(patched((v) => v.setUint8(6, 77)), /unknown signature dtype code 77/);
-  rejects(patched((v) => v.setUint8(7, 99)), /unknown signature op code 99/);
+  rejects(patched((v) => v.setUint8(7, 0x3c)), /unknown signature op code 12/); // low 4 bits: op, high 4: codec
   rejects(patched((v) => v.setInt32(20, -5, true)), /root -5/);
 });
 

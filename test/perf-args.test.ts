@@ -80,6 +80,15 @@ test('args: names from nccl-tests and webccl both work; all expands', () => {
   assert.equal(parse('allreduce', '-o', 'all').ops, ['sum', 'prod', 'min', 'max', 'avg']);
 });
 
+test('args: -Z/--compression picks a codec; a lossy one turns validation off', () => {
+  assert.is(parse('allreduce').compression, 'none');
+  assert.is(parse('allreduce', '-Z', 'bf16').compression, 'bf16');
+  assert.is(parse('allreduce', '-Z', 'bf16').check, false);
+  assert.is(parse('allreduce', '--compression=INT8', '-c', '1').check, false);
+  assert.is(parse('allreduce', '--compression', 'none').check, true);
+  assert.throws(() => parse('allreduce', '-Z', 'zip'), /--compression must be one of none, bf16, fp16, int8, onebit, switchml/);
+});
+
 test('args: mistakes are errors that name the flag', () => {
   assert.throws(() => parse('allreduce', '-q', '1'), /unknown option -q/);
   assert.throws(() => parse('allreduce', '--frobnicate'), /unknown option --frobnicate/);

@@ -16,12 +16,12 @@ import { elementBytes, isDataType, isReduceOp, opName, premulSum } from '../lib/
 import { WebcclError, asWebcclError, invalidArgument } from '../lib/errors.js';
 
 test('settings: defaults without environment', () => {
-  assert.equal(readSettings({}), { debug: 'NONE', algorithm: 'auto', transport: 'websocket', timeoutMs: 30_000 });
+  assert.equal(readSettings({}), { debug: 'NONE', algorithm: 'auto', compression: 'none', transport: 'websocket', timeoutMs: 30_000 });
 });
 
 test('settings: WEBCCL_* variables are read and normalised', () => {
-  const s = readSettings({ WEBCCL_DEBUG: 'info', WEBCCL_ALGO: 'RING', WEBCCL_TRANSPORT: 'inproc', WEBCCL_TIMEOUT_MS: '1500' });
-  assert.equal(s, { debug: 'INFO', algorithm: 'ring', transport: 'inproc', timeoutMs: 1500 });
+  const s = readSettings({ WEBCCL_DEBUG: 'info', WEBCCL_ALGO: 'RING', WEBCCL_COMPRESSION: 'INT8', WEBCCL_TRANSPORT: 'inproc', WEBCCL_TIMEOUT_MS: '1500' });
+  assert.equal(s, { debug: 'INFO', algorithm: 'ring', compression: 'int8', transport: 'inproc', timeoutMs: 1500 });
 });
 
 test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {

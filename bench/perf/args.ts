@@ -2,6 +2,7 @@
 // `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
+import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
 import type { DataType, SimpleOp } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
@@ -28,6 +29,8 @@ export interface PerfOptions extends SizeSweep {
   readonly transport: TransportSetting;
   readonly algorithm: AlgorithmSetting;
   readonly mem: MemorySetting;
+  /** -Z/--compression: the communicators' default codec (float32 sum/avg allreduce calls use it). */
+  readonly compression: string;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -75,6 +78,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
+  { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); } },
 ];
 
 export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter|broadcast|reduce|alltoall|sendrecv> [options]
@@ -95,15 +99,21 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
-  --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
+  --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)
+  -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
+                        sum/avg allreduce payloads travel encoded; algbw and busbw are computed
+                        from the uncompressed bytes; a lossy codec turns -c off (its bounds are
+                        checked by the test suites)`;
 
 export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   const settings = readSettings();
   checkAlgorithmChoice(`WEBCCL_ALGO=${settings.algorithm}`, settings.algorithm);
+  checkCodecChoice(`WEBCCL_COMPRESSION=${settings.compression}`, settings.compression);
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
+    compression: settings.compression,
   };
 }
 
@@ -140,5 +150,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     flag.apply(options, value);
   }
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
+  // A lossy codec's results differ from the exact ones by design: #wrong would count that.
+  if (!codecNamed(options.compression)!.lossless) options.check = false;
   return options;
 }

@@ -90,7 +90,7 @@ function joinFromEnv(options: PerfOptions, common: Parameters<typeof Communicato
 }
 
 async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined): Promise<Communicator[]> {
-  const common = { algorithm: options.algorithm, ...(device !== undefined ? { device } : {}) };
+  const common = { algorithm: options.algorithm, compression: options.compression, ...(device !== undefined ? { device } : {}) };
   if (transportNamed(options.transport)?.rendezvous === false) {
     if (process.env['RANK'] !== undefined && options.np === undefined) {
       throw new Error(`--transport ${options.transport} runs every rank in this one process: use --np N instead of a launcher`);

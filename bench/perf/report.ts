@@ -35,8 +35,12 @@ export function buildReport(options: PerfOptions, facts: RunFacts, rows: readonl
 /** The header lines above the table (nccl-tests' "# nThread ..." line, then webccl's facts). */
 export function headerLines(options: PerfOptions, facts: RunFacts): string[] {
   const step = options.stepFactor > 1 ? `${options.stepFactor}(factor)` : `${options.stepBytes}(bytes)`;
+  const compression = options.compression === 'none' ? [] : [
+    `# compression: ${options.compression} (float32 sum/avg allreduce; algbw and busbw from the uncompressed bytes${options.check ? '' : '; lossy, so no validation'})`,
+  ];
   return [
     `# webccl-perf ${options.collective}: minBytes ${options.minBytes} maxBytes ${options.maxBytes} step: ${step} warmup iters: ${options.warmup} iters: ${options.iters} validation: ${options.check ? 1 : 0} average: ${options.average}`,
     `# ranks: ${facts.ranks}  transport: ${facts.transport}  algorithm: ${facts.algorithm}  memory: ${facts.mem}  device: ${facts.device}  bufferutil: ${facts.bufferutil ? 'loaded' : 'not loaded'}`,
+    ...compression,
   ];
 }

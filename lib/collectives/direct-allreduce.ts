@@ -3,7 +3,7 @@
 // once) instead of the ring's 2(n-1) steps or the tree's up-and-down 2 log n: latency-optimal,
 // at the price of (n-1) times the data per rank, so it only pays for small counts.
 // Every rank folds the contributions in rank order (x0 ⊕ x1 ⊕ ... ⊕ xn-1), so all ranks get
-// bit-identical results, as with the other algorithms.
+// bit-identical results, as with the other algorithms, also when a codec encodes the payloads.
 import type { CollectiveContext, Region } from './context.js';
 
 /** One message per peer per call: its tag. */
@@ -21,7 +21,8 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
     ...peers.map((peer) => link.recv(peer, CONTRIBUTION)),
   ]);
   const contributions = Array.from({ length: size }, (_, r) => (r === rank ? own : received[r < rank ? r : r - 1] as Uint8Array));
-  // Rank 0's own contribution is already in `work`: it folds the others into it.
-  await memory.recvReduceAll(work, 0, count, rank === 0 ? contributions.slice(1) : contributions, rank !== 0);
+  // Every rank folds the same n payloads, its own as sent included: with a lossy codec the
+  // payloads' decodings, not the raw input still in `work`, are what every rank must sum.
+  await memory.recvReduceAll(work, 0, count, contributions, true);
   for (const bytes of received) link.release(bytes as Uint8Array);
 }

@@ -38,8 +38,9 @@ import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from '../transport/deadline.js';
 import { worldFromEnvironment } from './environment.js';
 import { connectWorld } from '../transport/world.js';
-import { codecNamed } from '../collectives/codecs.js';
-import { NO_CODEC, type Codec } from '../memory/codec.js';
+import { NO_CODEC } from '../memory/codec.js';
+import type { Region, Scratch } from '../memory/memory.js';
+import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 
 export interface InitOptions extends ConfigOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -169,9 +170,42 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.agreed;
   }
 
-  /** The agreed codec, which every call's memory applies (validated against the registry). */
-  private get codec(): Codec {
-    return codecNamed(this.config.codec) ?? NO_CODEC;
+  /** Error-feedback residuals by the keys calls named (see error-feedback.ts). */
+  private readonly feedback = new ErrorFeedback();
+
+  /**
+   * Frees the error-feedback residual of `key` (every key's when none is given) once the calls
+   * queued before have run; the key's next call starts from zeros. destroy() frees them all.
+   */
+  resetErrorFeedback(key?: FeedbackKey): Promise<void> {
+    try {
+      checkFeedbackKey(`resetErrorFeedback on ${this.name}`, key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const done = this.tail.then(() => this.feedback.reset(key));
+    this.tail = done;
+    return done;
+  }
+
+  /**
+   * A copy of the error-feedback residual of `key` once the calls queued before have run
+   * (undefined if it has none): what this rank's encodings have lost so far and will add back.
+   */
+  readErrorFeedback(key: FeedbackKey): Promise<Float32Array | undefined> {
+    const read = this.tail.then(async () => {
+      const found = this.feedback.find(key);
+      if (!found) return undefined;
+      const bytes = await found.space.bind('float32', undefined, 1).read(found.region, 0, found.count);
+      return new Float32Array(bytes.buffer, bytes.byteOffset, found.count);
+    });
+    this.tail = read.then(() => undefined, () => undefined);
+    return read;
+  }
+
+  /** Float32 elements of error-feedback residual this communicator holds (4 bytes each, per key). */
+  get errorFeedbackElements(): number {
+    return this.feedback.elements;
   }
 
   /** Staging and scratch GPU buffers this communicator created so far (they are pooled and reused). */
@@ -301,6 +335,7 @@ export class Communicator implements LinkOwner, Endpoint {
       await this.notifyAll({ type: 'bye' });
       this.health.fail(invalidUsage(`${this.name} was destroyed`));
       await this.shared.unregister(this);
+      this.feedback.reset();
       this.cpuSpace.release();
       this.gpuSpace?.release();
     })();
@@ -349,7 +384,10 @@ export class Communicator implements LinkOwner, Endpoint {
   // ---- internals ---------------------------------------------------------------------------
 
   private planEnv(): PlanEnv {
-    return { rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located) };
+    return {
+      rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
+      checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
+    };
   }
 
   private spaceOf(what: string, located: Located): MemorySpace {
@@ -416,7 +454,16 @@ export class Communicator implements LinkOwner, Endpoint {
     if (verify) await this.verify([plan]);
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
-    const memory = plan.space.bind(plan.dtype, plan.op, this.size, this.codec);
+    const codec = plan.codec ?? NO_CODEC;
+    // An error-feedback codec's residual: the key's (kept), or zeros for this call alone.
+    let transient: Scratch | undefined;
+    let residual: Region | undefined;
+    if (codec.errorFeedback) {
+      const count = plan.signature.count;
+      if (plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
+      else residual = (transient = plan.space.residual(count)).region;
+    }
+    const memory = plan.space.bind(plan.dtype, plan.op, this.size, codec, residual);
     const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype) };
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
@@ -425,7 +472,9 @@ export class Communicator implements LinkOwner, Endpoint {
       const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
       await memory.finish();
+      transient?.release();
     } catch (error) {
+      transient?.release();
       const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
       // Only a failure nobody reported yet (this rank's own) is news to the peers.
       this.reportLocalFailure(failure);

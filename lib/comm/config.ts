@@ -2,7 +2,7 @@
 // such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
 // init and sends it to every rank; split communicators inherit their parent's.
 import { checkAlgorithmChoice } from '../collectives/algorithms.js';
-import { codecNamed, codecNames, DEFAULT_CODEC } from '../collectives/codecs.js';
+import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
@@ -12,7 +12,10 @@ export interface AgreedConfig extends TuningConfig {
   readonly chunkBytes: number;
   /** Chunk pipelines in flight per call. */
   readonly pipelineDepth: number;
-  /** How elements travel on the wire: a codec of lib/collectives/codecs.ts (default 'none'). */
+  /**
+   * The default compression of allreduce calls that can use it (float32 sum and avg): a codec
+   * of lib/collectives/codecs.ts (default 'none'). A call's own `compression` overrides it.
+   */
   readonly codec: string;
 }
 
@@ -25,7 +28,12 @@ export interface ConfigOptions {
   readonly treeThresholdBytes?: number;
   readonly directThresholdBytes?: number;
   readonly pipelineDepth?: number;
-  /** A codec of lib/collectives/codecs.ts; rank 0's holds for every rank. Default 'none'. */
+  /**
+   * The communicator's default compression for allreduce (float32 sum and avg calls): a codec
+   * of lib/collectives/codecs.ts; rank 0's holds for every rank. Default WEBCCL_COMPRESSION, else 'none'.
+   */
+  readonly compression?: string;
+  /** The same as `compression` (its earlier name). */
   readonly codec?: string;
 }
 
@@ -45,13 +53,16 @@ const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negativ
 export function proposeConfig(options: ConfigOptions): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
+  const explicit = options.compression ?? options.codec;
+  const codec = explicit ?? readSettings().compression;
+  checkCodecChoice(explicit === undefined ? `WEBCCL_COMPRESSION=${codec}` : 'Communicator.init', codec);
   return validateConfig({
     algorithm,
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
-    codec: options.codec ?? DEFAULT_CODEC,
+    codec,
   });
 }
 

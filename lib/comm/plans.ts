@@ -11,6 +11,10 @@ import type { Signature } from '../transport/transport.js';
 import { selectAlgorithm } from '../tune/select.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
 import type { AgreedConfig } from './config.js';
+import { checkCodecChoice, codecNamed } from '../collectives/codecs.js';
+import { COMPRESSIBLE, NO_CODEC, type Codec } from '../memory/codec.js';
+import { checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
+import { integerAllReduce } from './integer-allreduce.js';
 import type { CallMemory, MemorySpace } from '../memory/memory.js';
 import { signature, type Schedule } from './signature.js';
 import { checkAlgorithm, checkCount, checkDtype, checkOp, checkRank } from './validate.js';
@@ -24,6 +28,8 @@ export interface PlanEnv {
   readonly config: AgreedConfig;
   /** The memory space that holds a located buffer (throws InvalidArgument if none can). */
   spaceOf(what: string, located: Located): MemorySpace;
+  /** Throws InvalidArgument if the key's residual was made for another count, memory or codec. */
+  checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
 }
 
 export interface CallPlan {
@@ -36,12 +42,44 @@ export interface CallPlan {
   readonly buffers: readonly Located[];
   readonly dtype: DataType;
   readonly op: ReduceOp | undefined;
+  /** How the call's payloads travel (allReduce only; none elsewhere, and in a world of one). */
+  readonly codec?: Codec;
+  /** Where an error-feedback codec keeps its residual between calls (undefined: this call only). */
+  readonly feedback?: FeedbackKey;
   run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
 }
 
 export interface CallOptions {
   /** Overrides the communicator's algorithm for this call; every rank must pass the same. */
   readonly algorithm?: AlgorithmSetting;
+  /**
+   * allReduce: how payloads travel (a codec of lib/collectives/codecs.ts: none, bf16, fp16, int8,
+   * onebit, switchml), overriding the communicator's default; float32 sum and avg only. Every
+   * rank must pass the same: it is part of the call's signature.
+   */
+  readonly compression?: string;
+  /**
+   * allReduce with a codec that keeps error feedback (onebit): the key of the residual carried
+   * from call to call (a string, or an object the caller holds). Without one, the call starts
+   * from zeros and its residual is dropped. Codecs without error feedback ignore it.
+   */
+  readonly errorFeedback?: FeedbackKey;
+}
+
+/**
+ * The codec of an allReduce: the call's own `compression` (refused unless it can serve the
+ * call), else the communicator's default where it can serve the call, else none.
+ */
+function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options?: CallOptions): Codec {
+  const serves = dtype === 'float32' && (op === 'sum' || op === 'avg');
+  const chosen = options?.compression;
+  if (chosen === undefined) return serves ? codecNamed(env.config.codec) ?? NO_CODEC : NO_CODEC;
+  checkCodecChoice(what, chosen);
+  const codec = codecNamed(chosen)!;
+  if (!codec.identity && !serves) {
+    throw invalidArgument(`${what}: compression '${chosen}' serves ${COMPRESSIBLE} only (this call is ${dtype} ${opName(op)}); use compression 'none' here`);
+  }
+  return codec;
 }
 
 /** A checked buffer argument: where it lives and its elements [first, first + count). */
@@ -117,13 +155,22 @@ export function planAllReduce(
   const copyInput = copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options);
   const algorithm = scheduleOf(schedule, 'allReduce');
+  const codec = codecFor(what, env, dtype, op, options);
+  checkFeedbackKey(what, options?.errorFeedback);
+  const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
+  if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
   return {
-    signature: signature('allReduce', count, dtype, opName(op)), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
+    signature: signature('allReduce', count, dtype, opName(op), -1, codec.code), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
+    // Nothing travels in a world of one (the result is exact); the integer scheme binds its own memories.
+    codec: env.size > 1 && codec.format.kind !== 'integer' ? codec : NO_CODEC,
+    ...(feedback !== undefined && { feedback }),
     async run(ctx, memory) {
       const work = output.region(0, count);
       if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
       await memory.premultiply(work, 0, count);
-      await algorithm(ctx, work);
+      const { format } = codec;
+      if (format.kind === 'integer' && env.size > 1) await integerAllReduce(ctx, memory, output.space, algorithm, work, format.blockSize);
+      else await algorithm(ctx, work);
     },
   };
 }

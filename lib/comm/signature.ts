@@ -4,6 +4,7 @@
 // so that ranks running different calls, or the same call with different algorithms, are
 // caught on the first message instead of exchanging wrong data.
 import { algorithmNamed, algorithmWithCode } from '../collectives/algorithms.js';
+import { codecWithCode } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import type { CollectiveKind, Signature } from '../transport/transport.js';
 
@@ -25,20 +26,23 @@ export function decodeChunkField(chunk: number): { schedule: Schedule | undefine
   return { schedule: algorithmWithCode(Math.floor(chunk / TAG_LIMIT))?.name, tag: chunk % TAG_LIMIT };
 }
 
-export function signature(kind: CollectiveKind, count: number, dtype = 'none', op = 'none', root = -1): Signature {
-  return { kind, count, dtype, op, root };
+/** `codec` is a codec's wire code (0, none, is left out of the signature). */
+export function signature(kind: CollectiveKind, count: number, dtype = 'none', op = 'none', root = -1, codec = 0): Signature {
+  return codec === 0 ? { kind, count, dtype, op, root } : { kind, count, dtype, op, root, codec };
 }
 
 export function sameSignature(a: Signature, b: Signature): boolean {
-  return a.kind === b.kind && a.count === b.count && a.dtype === b.dtype && a.op === b.op && a.root === b.root;
+  return a.kind === b.kind && a.count === b.count && a.dtype === b.dtype && a.op === b.op && a.root === b.root
+    && (a.codec ?? 0) === (b.codec ?? 0);
 }
 
-/** e.g. `allReduce(count=1000, float32, sum)`, `broadcast(count=7, int32, root=2)`. */
+/** e.g. `allReduce(count=1000, float32, sum)`, `broadcast(count=7, int32, root=2)`, `allReduce(count=9, float32, avg, compression=int8)`. */
 export function formatSignature(s: Signature): string {
   const parts = [`count=${s.count}`];
   if (s.dtype !== 'none') parts.push(s.dtype);
   if (s.op !== 'none') parts.push(s.op);
   if (s.root >= 0) parts.push(`root=${s.root}`);
+  if ((s.codec ?? 0) !== 0) parts.push(`compression=${codecWithCode(s.codec!)?.name ?? `code ${s.codec}`}`);
   return `${s.kind}(${parts.join(', ')})`;
 }
 

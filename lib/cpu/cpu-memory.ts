@@ -3,10 +3,13 @@
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
-import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
-import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
+import { NO_CODEC, type Codec } from '../memory/codec.js';
+import { hostCodec, type HostCodec } from './host-codec.js';
 import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
+import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
   /** `what` names the argument the bytes belong to (for a buffer detached during the call). */
@@ -16,6 +19,19 @@ export class CpuRegion implements Region {
 /** A caller's array may be transferred while a call runs: fail clearly, never on a TypeError. */
 function checkAttached(bytes: Uint8Array, what: string): void {
   if (isDetached(bytes.buffer)) throw bufferStateError(what, DETACHED, true);
+}
+
+/** A region's first `count` elements as 32-bit words (host regions are aligned: TypedArrays or scratch). */
+function f32(region: Region, count: number): Float32Array {
+  const { bytes } = asCpu(region);
+  checkAttached(bytes, asCpu(region).what);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+}
+
+function i32(region: Region, count: number): Int32Array {
+  const { bytes } = asCpu(region);
+  checkAttached(bytes, asCpu(region).what);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, count);
 }
 
 function asCpu(region: Region): CpuRegion {
@@ -51,8 +67,27 @@ export class CpuMemorySpace implements MemorySpace {
     return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
-    return new CpuCallMemory(dtype, op, ranks, requireIdentityCodec('host memory', codec));
+  readonly switchml: SwitchmlSteps = {
+    exponents: async (src, count, blockSize, out) => {
+      switchmlBlockExponents(f32(src, count), count, blockSize, i32(out, Math.ceil(count / blockSize)));
+    },
+    quantize: async (src, exponents, count, blockSize, workers, out) => {
+      switchmlQuantize(f32(src, count), i32(exponents, Math.ceil(count / blockSize)), count, blockSize, workers, i32(out, count));
+    },
+    dequantize: async (sums, exponents, count, blockSize, workers, out) => {
+      switchmlDequantize(i32(sums, count), i32(exponents, Math.ceil(count / blockSize)), count, blockSize, workers, f32(out, count));
+    },
+  };
+
+  residual(count: number): Scratch {
+    return { region: new CpuRegion(new Uint8Array(count * 4), count, 'an error-feedback residual'), release: () => undefined };
+  }
+
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
+    if (codec.identity) return new CpuCallMemory(dtype, op, ranks, codec);
+    if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
+    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), codec.errorFeedback ? asCpu(residual!) : undefined);
   }
 
   release(): void {}
@@ -65,6 +100,9 @@ class CpuCallMemory implements CallMemory {
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
+    /** The hop codec's kernels (float32 only), or undefined for the identity. */
+    private readonly encoding?: HostCodec,
+    private readonly residual?: CpuRegion,
   ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
@@ -78,7 +116,23 @@ class CpuCallMemory implements CallMemory {
   }
 
   async read(source: Region, at: number, count: number): Promise<Uint8Array> {
+    if (this.encoding) return this.encode(source, at, count);
     return this.view(source, at, count).slice();
+  }
+
+  /** Elements [at, at + count) encoded (error feedback: with the same elements of the residual). */
+  private encode(source: Region, at: number, count: number): Uint8Array {
+    const x = readElements('float32', this.view(source, at, count), count) as Float32Array;
+    const residual = this.residual ? new Float32Array(this.residual.bytes.buffer, this.residual.bytes.byteOffset + at * 4, count) : undefined;
+    return this.encoding!.encode(x, residual);
+  }
+
+  /** Decodes a payload over elements [at, at + count) of `target`. */
+  private decodeInto(target: Region, at: number, count: number, payload: Uint8Array): void {
+    const view = this.view(target, at, count);
+    const out = readElements('float32', view, count) as Float32Array;
+    this.encoding!.decode(payload, count, out);
+    writeBackElements(view, out);
   }
 
   /**
@@ -89,17 +143,25 @@ class CpuCallMemory implements CallMemory {
    * ever uses them.
    */
   async outgoing(source: Region, at: number, count: number): Promise<Uint8Array> {
+    if (this.encoding) return this.encode(source, at, count);
     return this.view(source, at, count);
   }
 
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
-    this.view(target, at, count).set(bytes);
+    if (this.encoding) this.decodeInto(target, at, count, bytes);
+    else this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
-    reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
+    let source = bytes;
+    if (this.encoding) {
+      const decoded = new Float32Array(count);
+      this.encoding.decode(bytes, count, decoded);
+      source = new Uint8Array(decoded.buffer);
+    }
+    reduceAccumulate(this.view(target, at, count), [source], count, this.dtype, this.combineOp);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
@@ -115,10 +177,16 @@ class CpuCallMemory implements CallMemory {
     return this.outgoing(target, at, count);
   }
 
+  /**
+   * With a lossy codec the final elements are replaced by the decoding of the bytes returned:
+   * every other rank stores that decoding, so all ranks end with the same bits.
+   */
   async recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
     await this.accumulate(target, at, count, received);
     await this.finalize(target, at, count);
-    return this.outgoing(target, at, count);
+    const sent = await this.outgoing(target, at, count);
+    if (this.encoding && !this.codec.lossless) this.decodeInto(target, at, count, sent);
+    return sent;
   }
 
   async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {

@@ -16,12 +16,15 @@ import { MAX_INPUTS } from '../cpu/reduction.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { internalError, invalidArgument, systemError } from '../errors.js';
 import { bufferStateError, type Located } from '../memory/buffers.js';
-import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
+import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import { prepareSwitchmlBlockExponents, prepareSwitchmlDequantize, prepareSwitchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
-import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
+import { NO_CODEC, type Codec } from '../memory/codec.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuContext } from './context.js';
 import { captureErrors, gpuErrorSummary } from './error-scope.js';
+import { gpuHopCodec, type GpuHopCodec } from './hop-codec.js';
+import type { Recorder } from './kernel.js';
 import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from './reduce.js';
 import type { GpuRegion } from './region.js';
 import { readRegion, writeRegion } from './transfer.js';
@@ -150,8 +153,33 @@ export class GpuMemorySpace implements MemorySpace {
     return { region: new GpuSpan(buffer, 0, count), release: () => this.scratchPool.release(buffer) };
   }
 
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC): CallMemory {
-    return new GpuCallMemory(this, dtype, op, ranks, requireIdentityCodec('GPU memory', codec));
+  /** Each step is one submission; the integer allreduce between them waits for it anyway (its reads map). */
+  readonly switchml: SwitchmlSteps = {
+    exponents: (src, count, blockSize, out) => this.submitStep(
+      prepareSwitchmlBlockExponents(this.context, { src: asGpu(src).at(0, 4), exponents: asGpu(out).at(0, 4), count, blockSize })),
+    quantize: (src, exponents, count, blockSize, workers, out) => this.submitStep(prepareSwitchmlQuantize(this.context, {
+      src: asGpu(src).at(0, 4), exponents: asGpu(exponents).at(0, 4), dst: asGpu(out).at(0, 4), count, blockSize, workers,
+    })),
+    dequantize: (sums, exponents, count, blockSize, workers, out) => this.submitStep(prepareSwitchmlDequantize(this.context, {
+      src: asGpu(sums).at(0, 4), exponents: asGpu(exponents).at(0, 4), dst: asGpu(out).at(0, 4), count, blockSize, workers,
+    })),
+  };
+
+  private async submitStep(record: Recorder): Promise<void> {
+    await this.context.submit(record);
+  }
+
+  /** A buffer of its own (WebGPU zero-fills new buffers), destroyed on release. */
+  residual(count: number): Scratch {
+    const buffer = this.device.createBuffer({ size: Math.max(4, count * 4), usage: requiredUsage(), label: 'webccl error-feedback residual' });
+    return { region: new GpuSpan(buffer, 0, count), release: () => buffer.destroy() };
+  }
+
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
+    if (codec.identity) return new GpuCallMemory(this, dtype, op, ranks, codec);
+    if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
+    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    return new GpuCallMemory(this, dtype, op, ranks, codec, gpuHopCodec(codec.format), codec.errorFeedback ? asGpu(residual!) : undefined);
   }
 
   release(): void {
@@ -173,6 +201,9 @@ class GpuCallMemory implements CallMemory {
   constructor(
     private readonly space: GpuMemorySpace, private readonly dtype: DataType, private readonly op: ReduceOp | undefined,
     private readonly ranks: number, private readonly codec: Codec,
+    /** The hop codec's kernels (float32 only), or undefined for the identity. */
+    private readonly encoding?: GpuHopCodec,
+    private readonly residual?: GpuSpan,
   ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
@@ -207,6 +238,7 @@ class GpuCallMemory implements CallMemory {
   }
 
   async read(source: Region, at: number, count: number): Promise<Uint8Array> {
+    if (this.encoding) return this.codecStep(source, at, count, { encode: true });
     const bytes = count * this.size;
     if (bytes === 0) return new Uint8Array(0);
     const staging = this.space.readback.acquire(bytes);
@@ -231,6 +263,20 @@ class GpuCallMemory implements CallMemory {
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
+    if (this.encoding) {
+      // Decoded straight into place; nothing waits for it but the next read or finish.
+      const place = this.place(target, at, count);
+      const upload = this.space.upload.acquire(bytes.byteLength);
+      const decode = this.encoding.prepareDecode(this.space.context, { buffer: upload, byteOffset: 0 }, place, count);
+      this.unawaited('decode', () => {
+        writeRegion(this.space.device, { buffer: upload, byteOffset: 0 }, bytes.byteLength % 4 === 0 ? bytes : copyPadded(bytes));
+        const encoder = this.space.device.createCommandEncoder();
+        decode(encoder);
+        this.space.device.queue.submit([encoder.finish()]);
+      });
+      this.space.upload.release(upload); // later users are ordered after this submission
+      return;
+    }
     const place = this.place(target, at, count);
     const whole = bytes.byteLength - (bytes.byteLength % 4);
     if (whole > 0) this.writeChecked(place, bytes.subarray(0, whole));
@@ -246,6 +292,10 @@ class GpuCallMemory implements CallMemory {
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (count === 0) return;
+    if (this.encoding) {
+      await this.codecStep(target, at, count, { received: bytes });
+      return;
+    }
     const dst = this.place(target, at, count);
     const staging = this.space.upload.acquire(bytes.byteLength);
     try {
@@ -260,11 +310,108 @@ class GpuCallMemory implements CallMemory {
   }
 
   recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    if (this.encoding) return this.codecStep(target, at, count, { received, encode: true });
     return this.reduceAndRead(target, at, count, received, false);
   }
 
+  /**
+   * With a lossy codec the final elements are replaced by the decoding of the bytes returned
+   * (in the same submission): every other rank stores that decoding, so all end with the same bits.
+   */
   recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
+    if (this.encoding) {
+      return this.codecStep(target, at, count, { received, average: this.op === 'avg', encode: true, writeBack: !this.codec.lossless });
+    }
     return this.reduceAndRead(target, at, count, received, this.op === 'avg');
+  }
+
+  /**
+   * One submission of a compressed step on elements [at, at + count) of `target`: decode the
+   * received payload into scratch and fold it in (decode + accumulate), divide (avg), encode the
+   * result into staging streams copied to a readback buffer (reduce + encode), and decode those
+   * streams back over the result (writeBack). Waits once: for the mapping when it encodes,
+   * else for the GPU.
+   */
+  private async codecStep(
+    target: Region, at: number, count: number,
+    step: { received?: Uint8Array; average?: boolean; encode?: boolean; writeBack?: boolean },
+  ): Promise<Uint8Array> {
+    const encoding = this.encoding!;
+    if (step.received) checkPayload(step.received, count, this.dtype, this.codec);
+    if (count === 0) return new Uint8Array(0);
+    const { context, device } = this.space;
+    const dst = this.place(target, at, count);
+    const payloadBytes = this.codec.encodedBytes(count, this.dtype);
+    const held: [BufferPool, GPUBuffer][] = [];
+    const take = (pool: BufferPool, bytes: number) => {
+      const buffer = pool.acquire(bytes);
+      held.push([pool, buffer]);
+      return buffer;
+    };
+    let readback: GPUBuffer | undefined;
+    try {
+      // Every recorder is prepared (and so checked) before anything is submitted.
+      const recorders: Recorder[] = [];
+      let upload: GPUBuffer | undefined;
+      if (step.received) {
+        upload = take(this.space.upload, step.received.byteLength);
+        const decoded = take(this.space.scratchPool, count * 4);
+        recorders.push(encoding.prepareDecode(context, { buffer: upload, byteOffset: 0 }, { buffer: decoded, byteOffset: 0 }, count));
+        recorders.push((encoder) => encodeReduceAccumulate(context, encoder, dst, [{ buffer: decoded, byteOffset: 0 }], count, this.dtype, this.combineOp));
+      }
+      if (step.average) recorders.push((encoder) => encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks));
+      if (step.encode) {
+        const sizes = encoding.streams(count);
+        const streams = sizes.map((bytes) => take(this.space.scratchPool, bytes));
+        const residual = this.residual?.at(at, 4);
+        recorders.push(encoding.prepareEncode(context, dst, count, streams, residual));
+        readback = this.space.readback.acquire(align4(payloadBytes));
+        const into = readback;
+        recorders.push((encoder) => {
+          let offset = 0;
+          for (const [i, stream] of streams.entries()) {
+            encoder.copyBufferToBuffer(stream, 0, into, offset, sizes[i]!);
+            offset += sizes[i]!;
+          }
+        });
+        if (step.writeBack) {
+          // The streams are the payload's parts in order; decode them back as one payload.
+          if (streams.length === 1) recorders.push(encoding.prepareDecode(context, { buffer: streams[0]!, byteOffset: 0 }, dst, count));
+          else {
+            const joined = take(this.space.scratchPool, align4(payloadBytes));
+            recorders.push((encoder) => {
+              let offset = 0;
+              for (const [i, stream] of streams.entries()) {
+                encoder.copyBufferToBuffer(stream, 0, joined, offset, sizes[i]!);
+                offset += sizes[i]!;
+              }
+            });
+            recorders.push(encoding.prepareDecode(context, { buffer: joined, byteOffset: 0 }, dst, count));
+          }
+        }
+      }
+      const received = step.received;
+      const submitted = captureErrors(device, () => {
+        if (upload && received) writeRegion(device, { buffer: upload, byteOffset: 0 }, received.byteLength % 4 === 0 ? received : copyPadded(received));
+        const encoder = device.createCommandEncoder();
+        for (const record of recorders) record(encoder);
+        device.queue.submit([encoder.finish()]);
+      });
+      // The bytes may be sent: earlier writes and copies must have been accepted too.
+      const [error] = await Promise.all([
+        submitted,
+        readback ? context.mapForRead(readback, align4(payloadBytes)) : device.queue.onSubmittedWorkDone(),
+        this.checkEarlier(),
+      ]);
+      if (error) throw systemError(`GPU rejected a ${this.codec.name} step: ${gpuErrorSummary(error)}`);
+      return readback ? new Uint8Array(readback.getMappedRange(0, align4(payloadBytes)), 0, payloadBytes).slice() : new Uint8Array(0);
+    } finally {
+      if (readback) {
+        if (readback.mapState === 'mapped') readback.unmap();
+        this.space.readback.release(readback);
+      }
+      for (const [pool, buffer] of held) pool.release(buffer);
+    }
   }
 
   /** Received bytes go to the device by queue.writeBuffer (no wait) and are forwarded as they came. */
@@ -321,6 +468,15 @@ class GpuCallMemory implements CallMemory {
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
     for (const payload of payloads) checkPayload(payload, count, this.dtype, this.codec);
     if (count === 0) return;
+    if (this.encoding) {
+      // Payload by payload, in order, as one-by-one writes and accumulates do.
+      for (const [i, payload] of payloads.entries()) {
+        if (i === 0 && overwrite) await this.write(target, at, count, payload);
+        else await this.codecStep(target, at, count, { received: payload });
+      }
+      await this.finalize(target, at, count);
+      return;
+    }
     const dst = this.place(target, at, count);
     const bytes = count * this.size;
     let sources = payloads;

@@ -1,17 +1,40 @@
-// How a call's elements travel on the wire. A codec is chosen once per communicator (rank 0's
-// choice, in the agreed configuration: every rank must encode and decode alike) and handed to
-// the memory a call is bound to. Encoding and decoding are the memory's: bytes that `read`,
-// `outgoing` and the fused primitives return are encoded, and received payloads are decoded
-// where they are written or folded, so a GPU memory can run a codec in a kernel beside the
-// reduce, and schedules never see the difference. A received payload's size is checked
-// against `encodedBytes`, not against count × element size.
+// How a call's elements travel on the wire. A codec is chosen per allreduce call (or by the
+// communicator's default, rank 0's choice) and handed to the memory a call is bound to.
+// Encoding and decoding are the memory's: bytes that `read`, `outgoing` and the fused
+// primitives return are encoded, and received payloads are decoded where they are written or
+// folded, so a GPU memory can run a codec in kernels beside the reduce, and schedules never
+// see the difference. A received payload's size is checked against `encodedBytes`, not
+// against count × element size.
+//
+// Two schemes:
+// - 'hop': every message is encoded by its sender and decoded by its receiver (a ring re-encodes
+//   its partial sums at every hop). A lossy codec's memory writes the decoded form of the final
+//   result it sends back over its own copy (recvReduceCopySend), so every rank ends with the
+//   same bits: each holds the decoding of the same bytes.
+// - 'integer': values are quantized once into integers that sum exactly (SwitchML), the sum
+//   runs as a plain int32 allreduce, and the result is dequantized once; the memory never
+//   encodes a message. The communicator composes it (lib/comm/integer-allreduce.ts).
 import { elementBytes, type DataType } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 
+/** How a codec's payloads are laid out; each memory adapter implements every format. */
+export type CodecFormat =
+  | { readonly kind: 'identity' }
+  /** 16-bit floats, 2 bytes per element, rounded to nearest even (lib/cpu/cast.ts). */
+  | { readonly kind: 'half'; readonly half: 'float16' | 'bfloat16' }
+  /**
+   * One f32 scale per block of `blockSize` elements, then ceil(count / valuesPerWord) u32 words
+   * of packed values (lib/cpu/int8.ts, lib/cpu/onebit.ts). Blocks start at the payload's first
+   * element.
+   */
+  | { readonly kind: 'blocks'; readonly family: 'int8' | 'onebit'; readonly blockSize: number; readonly valuesPerWord: number }
+  /** Shared-exponent int32 (lib/cpu/switchml.ts): one exponent per block of `blockSize`. */
+  | { readonly kind: 'integer'; readonly blockSize: number };
+
 export interface Codec {
-  /** Its name in options and the agreed configuration. */
+  /** Its name in options, WEBCCL_COMPRESSION and the agreed configuration. */
   readonly name: string;
-  /** Its number on the wire (a byte), should message headers come to carry it. */
+  /** Its number on the wire: message headers carry it (4 bits, see lib/transport/frame.ts). */
   readonly code: number;
   /** Bytes a payload of `count` elements of `dtype` takes on the wire. */
   encodedBytes(count: number, dtype: DataType): number;
@@ -20,6 +43,14 @@ export interface Codec {
    * are (host memory straight from the caller's array). Every memory implements this case.
    */
   readonly identity: boolean;
+  /** Decoding gives back exactly what was encoded. */
+  readonly lossless: boolean;
+  /**
+   * The codec keeps a residual per (communicator, key) that carries what encoding lost into the
+   * next call's encoding (error feedback). Without a key a call starts from zeros and drops it.
+   */
+  readonly errorFeedback: boolean;
+  readonly format: CodecFormat;
 }
 
 /** No encoding: elements travel as they are. */
@@ -28,9 +59,20 @@ export const NO_CODEC: Codec = {
   code: 0,
   encodedBytes: (count, dtype) => count * elementBytes(dtype),
   identity: true,
+  lossless: true,
+  errorFeedback: false,
+  format: { kind: 'identity' },
 };
 
-/** For a memory that runs no encoding kernels (yet): refuses any codec but the identity. */
+/** Payload bytes of a block format: the scales, then the packed words. */
+export function blockPayloadBytes(count: number, blockSize: number, valuesPerWord: number): { scales: number; packed: number } {
+  return { scales: 4 * Math.ceil(count / blockSize), packed: 4 * Math.ceil(count / valuesPerWord) };
+}
+
+/** The dtypes and ops a codec other than none serves (messages name them). */
+export const COMPRESSIBLE = 'float32 with sum or avg';
+
+/** For a memory that runs no encoding kernels: refuses any codec but the identity. */
 export function requireIdentityCodec(memory: string, codec: Codec): Codec {
   if (!codec.identity) throw invalidArgument(`${memory} cannot run codec '${codec.name}'`);
   return codec;

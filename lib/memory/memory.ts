@@ -108,11 +108,32 @@ export interface MemorySpace {
   region(located: Located, dtype: DataType, first: number, count: number): Region;
   scratch(dtype: DataType, count: number): Scratch;
   /**
-   * Binds a call: dtype, op (undefined where none), the rank count avg divides by, and the
-   * communicator's codec (default none), which the memory applies to what it sends and receives.
-   * A codec this memory cannot run is refused here (InvalidArgument), before anything is sent.
+   * `count` float32 zeros that live until released (an error-feedback residual: on the device
+   * for a GPU space, so encoding never moves it to the host). Not pooled: it outlives calls.
    */
-  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec?: Codec): CallMemory;
+  residual(count: number): Scratch;
+  /**
+   * Binds a call: dtype, op (undefined where none), the rank count avg divides by, and the
+   * call's codec (default none), which the memory applies to what it sends and receives. A
+   * codec with error feedback encodes element `at + i` of a call's work region with element
+   * `at + i` of `residual` (zeros for the call alone when none is given). A codec this memory
+   * cannot run is refused here (InvalidArgument), before anything is sent.
+   */
+  bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec?: Codec, residual?: Region): CallMemory;
+  /** The shared-exponent integer codec's three local steps on this memory's regions. */
+  readonly switchml: SwitchmlSteps;
   /** Frees pooled staging and scratch memory. */
   release(): void;
+}
+
+/**
+ * SwitchML's local steps (lib/cpu/switchml.ts, shaders/switchml.wgsl) for the 'integer' codec
+ * scheme: every rank computes its block exponents, the ranks agree on their max, quantize to
+ * int32 with it, sum the integers exactly and dequantize the sum. Regions hold float32 values,
+ * int32 values or one int32 exponent per block of `blockSize`.
+ */
+export interface SwitchmlSteps {
+  exponents(src: Region, count: number, blockSize: number, out: Region): Promise<void>;
+  quantize(src: Region, exponents: Region, count: number, blockSize: number, workers: number, out: Region): Promise<void>;
+  dequantize(sums: Region, exponents: Region, count: number, blockSize: number, workers: number, out: Region): Promise<void>;
 }

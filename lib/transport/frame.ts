@@ -6,7 +6,8 @@
 //     4   1  version
 //     5   1  signature kind   (KIND_CODES)
 //     6   1  signature dtype  (DTYPE_CODES)
-//     7   1  signature op     (OP_CODES)
+//     7   1  signature op     (OP_CODES) in the low 4 bits, the codec's wire code in the high 4
+//                             (0 for none, so uncompressed calls' headers are what they always were)
 //     8   4  comm             u32
 //    12   4  seq              u32
 //    16   4  chunk            u32
@@ -119,6 +120,8 @@ export function writeFrameHeader(target: Uint8Array, header: Header, routing: Fr
   checkSafeCount('message bytes', routing.messageBytes);
   checkSafeCount('offset', routing.offset);
   if (!Number.isInteger(s.root) || s.root < -1 || s.root >= 2 ** 31) throw invalidArgument(`frame: root ${s.root} is not -1 or a rank`);
+  const codec = s.codec ?? 0;
+  if (!Number.isInteger(codec) || codec < 0 || codec > 15) throw invalidArgument(`frame: codec code ${codec} is not in 0..15`);
   if (routing.offset + segmentBytes > routing.messageBytes) {
     throw invalidArgument(`frame: segment [${routing.offset}, +${segmentBytes}) exceeds the message's ${routing.messageBytes} bytes`);
   }
@@ -127,7 +130,7 @@ export function writeFrameHeader(target: Uint8Array, header: Header, routing: Fr
   view.setUint8(4, FRAME_VERSION);
   view.setUint8(5, KINDS.encode(s.kind));
   view.setUint8(6, DTYPES.encode(s.dtype));
-  view.setUint8(7, OPS.encode(s.op));
+  view.setUint8(7, OPS.encode(s.op) | (codec << 4));
   view.setUint32(8, header.comm, true);
   view.setUint32(12, header.seq, true);
   view.setUint32(16, header.chunk, true);
@@ -203,12 +206,14 @@ export function decodeFrameHead(head: Uint8Array, limits: FrameLimits): FrameHea
   if (magic !== FRAME_MAGIC) throw frameError(`wrong magic 0x${magic.toString(16).padStart(8, '0')}`);
   const version = view.getUint8(4);
   if (version !== FRAME_VERSION) throw frameError(`unsupported version ${version} (this build speaks ${FRAME_VERSION})`);
+  const opByte = view.getUint8(7);
   const signature: Signature = {
     kind: KINDS.decode(view.getUint8(5)),
     dtype: DTYPES.decode(view.getUint8(6)),
-    op: OPS.decode(view.getUint8(7)),
+    op: OPS.decode(opByte & 0x0f),
     root: view.getInt32(20, true),
     count: readU64(view, 24, 'count'),
+    ...(opByte >>> 4 !== 0 && { codec: opByte >>> 4 }),
   };
   if (signature.root < -1) throw frameError(`root ${signature.root} is neither -1 nor a rank`);
   const segmentBytes = view.getUint32(36, true);

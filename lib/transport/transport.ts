@@ -21,6 +21,11 @@ export interface Signature {
   readonly dtype: string;
   readonly op: string;
   readonly root: number;
+  /**
+   * The wire code of the codec an allreduce's payloads travel in (lib/collectives/codecs.ts);
+   * absent or 0 for none. 0..15: it shares the op's byte in frame headers.
+   */
+  readonly codec?: number;
 }
 
 export interface Header {

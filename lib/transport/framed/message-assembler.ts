@@ -78,5 +78,6 @@ function sameHeader(a: Header, b: Header): boolean {
   const x = a.signature;
   const y = b.signature;
   return a.comm === b.comm && a.seq === b.seq && a.chunk === b.chunk
-    && x.kind === y.kind && x.count === y.count && x.dtype === y.dtype && x.op === y.op && x.root === y.root;
+    && x.kind === y.kind && x.count === y.count && x.dtype === y.dtype && x.op === y.op && x.root === y.root
+    && (x.codec ?? 0) === (y.codec ?? 0);
 }

@@ -1,0 +1,47 @@
+// The 'integer' codec scheme (switchml) as a composition of plain allreduces: each rank takes
+// its block exponents, the ranks agree on the max (an int32 max allreduce of 4 bytes per block),
+// quantize to int32 with it, sum the integers exactly (an int32 sum allreduce: any algorithm,
+// any order, the same sum) and dequantize it. Every rank dequantizes the same integers with the
+// same exponents, so every rank ends with the same bits. The schedules run unchanged over
+// memories bound to int32; their messages are told apart from each other by tag ranges.
+import type { CollectiveContext, Link, Region } from '../collectives/context.js';
+import type { CallMemory, MemorySpace } from '../memory/memory.js';
+import { TAG_LIMIT } from './signature.js';
+
+/** Tags of the exponent agreement start here; the sum's start at 0 (both far below the ring check's). */
+const EXPONENT_TAGS = TAG_LIMIT / 2;
+
+function offsetLink(link: Link, base: number): Link {
+  return {
+    send: (peer, tag, payload) => link.send(peer, base + tag, payload),
+    recv: (peer, tag) => link.recv(peer, base + tag),
+    release: (payload) => link.release(payload),
+  };
+}
+
+export type AllReduceSchedule = (ctx: CollectiveContext, work: Region) => Promise<void>;
+
+/**
+ * Reduces `work` (count float32 values, this rank's input) in place on every rank. `memory` is
+ * the call's float32 memory (avg's division runs there, on the dequantized sum).
+ */
+export async function integerAllReduce(
+  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, schedule: AllReduceSchedule, work: Region, blockSize: number,
+): Promise<void> {
+  const count = work.length;
+  const { size } = ctx;
+  const blocks = Math.ceil(count / blockSize);
+  const exponents = space.scratch('int32', blocks);
+  const sums = space.scratch('int32', count);
+  try {
+    if (count > 0) await space.switchml.exponents(work, count, blockSize, exponents.region);
+    await schedule({ ...ctx, link: offsetLink(ctx.link, EXPONENT_TAGS), memory: space.bind('int32', 'max', size) }, exponents.region);
+    if (count > 0) await space.switchml.quantize(work, exponents.region, count, blockSize, size, sums.region);
+    await schedule({ ...ctx, memory: space.bind('int32', 'sum', size) }, sums.region);
+    if (count > 0) await space.switchml.dequantize(sums.region, exponents.region, count, blockSize, size, work);
+    await memory.finalize(work, 0, count);
+  } finally {
+    exponents.release();
+    sums.release();
+  }
+}

@@ -1,0 +1,69 @@
+// The hop codecs' payload formats (lib/memory/codec.ts) as GPU kernels, bit-identical to
+// lib/cpu/host-codec.ts. An encoding writes one or two streams (kernels may not write two
+// regions of one buffer in one call), each into its own staging buffer; the payload is the
+// streams one after the other, copied into a readback buffer in the same submission. A
+// decoding reads the streams straight from the uploaded payload (read-only regions of one
+// buffer are fine) and writes f32 values.
+import { internalError } from '../errors.js';
+import { blockPayloadBytes, type CodecFormat } from '../memory/codec.js';
+import { prepareCastFromFloat32, prepareCastToFloat32 } from './cast.js';
+import type { GpuContext } from './context.js';
+import { prepareInt8Dequantize, prepareInt8Quantize } from './int8.js';
+import type { Recorder } from './kernel.js';
+import { prepareOnebitCompress, prepareOnebitDecompress } from './onebit.js';
+import { region, type GpuRegion } from './region.js';
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+export interface GpuHopCodec {
+  /** Byte sizes of the streams an encoding of `count` elements writes (multiples of 4), in payload order. */
+  streams(count: number): number[];
+  /** Records encoding `count` f32 values at `src` into `out` (one buffer per stream); with error feedback, `residual` too. */
+  prepareEncode(ctx: GpuContext, src: GpuRegion, count: number, out: readonly GPUBuffer[], residual: GpuRegion | undefined): Recorder;
+  /** Records decoding a payload whose streams start at `payload` (laid out as `streams` says) into `dst`. */
+  prepareDecode(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
+}
+
+function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
+  return {
+    streams: (count) => [align4(2 * count)],
+    prepareEncode: (ctx, src, count, out) => prepareCastFromFloat32(ctx, region(out[0]!), src, count, half),
+    prepareDecode: (ctx, payload, dst, count) => prepareCastToFloat32(ctx, dst, payload, count, half),
+  };
+}
+
+function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): GpuHopCodec {
+  const sizes = (count: number) => blockPayloadBytes(count, blockSize, valuesPerWord);
+  return {
+    streams: (count) => [sizes(count).scales, sizes(count).packed],
+    prepareEncode(ctx, src, count, out, residual) {
+      const scales = region(out[0]!);
+      const packed = region(out[1]!);
+      if (family === 'int8') return prepareInt8Quantize(ctx, { src, packed, scales, count, blockSize });
+      if (!residual) throw internalError('onebit encoding needs a residual');
+      return prepareOnebitCompress(ctx, { x: src, residual, signs: packed, scales, count, blockSize });
+    },
+    prepareDecode(ctx, payload, dst, count) {
+      const scales = payload;
+      const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
+      if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize });
+      return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize });
+    },
+  };
+}
+
+const cache = new Map<string, GpuHopCodec>();
+
+/** The GPU implementation of a hop codec's format. */
+export function gpuHopCodec(format: CodecFormat): GpuHopCodec {
+  const key = JSON.stringify(format);
+  let codec = cache.get(key);
+  if (codec) return codec;
+  switch (format.kind) {
+    case 'half': codec = halfCodec(format.half); break;
+    case 'blocks': codec = blockCodec(format.family, format.blockSize, format.valuesPerWord); break;
+    default: throw internalError(`GPU memory has no hop encoding for a '${format.kind}' codec`);
+  }
+  cache.set(key, codec);
+  return codec;
+}
