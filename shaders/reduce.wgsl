@@ -30,17 +30,9 @@ const OP_PREMUL_SUM = 4u;
 
 const MAX_INPUTS = 8u;
 
-struct Params {
-  units: u32,         // words (reduce) or vec4s of words (reduce_vec4) to write; set by GpuContext.dispatch
-  count: u32,         // elements; with 2 lanes the last word may hold only one
-  dst_offset: u32,    // in units, from the start of the dst binding
-  scalar: u32,        // premulSum's factor, bits of an Acc
-  first_scaled: u32,  // 1: multiply input 0 by the scalar
-  divisor: u32,       // 1: no final division
-  inv_divisor: u32,   // f32 bits of f32(1 / divisor), what float division multiplies by
-  opaque_zero: u32,   // always 0, but unknown to the compiler: see rounded_product
-  offsets: array<vec4u, 2>, // unit offset of input j within the binding it is read through (word 8)
-}
+// The uniform block `Params` (units, count, dst_offset, scalar, first_scaled, divisor,
+// inv_divisor, opaque_zero, offsets: array<vec4u, 2>) is declared once, in lib/gpu/reduce.ts
+// (REDUCE_LAYOUT), and prepended to this source.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;

@@ -18,6 +18,7 @@ import {
 import type { GpuContext, KernelVariant } from './context.js';
 import { kernelForms, type Recorder } from './kernel.js';
 import { splitIntoPieces } from './pieces.js';
+import { UniformLayout } from './uniform-layout.js';
 import { checkRegion, type GpuRegion } from './region.js';
 import { bindWithDst, readsThroughDst, sharedSpanBytes } from './bind-with-dst.js';
 import { checkStorageBuffers, inputBindingsPrelude, inputStorage, VEC4_VIEW, viaDstMask, WORD_VIEW } from './input-bindings.js';
@@ -26,7 +27,21 @@ import { vec4Spans } from './vec4-spans.js';
 import halfSource from '../../shaders/half.wgsl';
 import reduceSource from '../../shaders/reduce.wgsl';
 
-const SOURCE = `${halfSource}\n${reduceSource}`;
+/**
+ * The uniform block of every reduce variant. After `units` (words (reduce) or vec4s of words
+ * (reduce_vec4) to write): count (elements; with 2 lanes the last word may hold only one),
+ * dst_offset (in units, from the start of the dst binding), scalar (premulSum's factor, bits of
+ * an Acc), first_scaled (1: multiply input 0 by the scalar), divisor (1: no final division),
+ * inv_divisor (f32 bits of f32(1 / divisor), what float division multiplies by), opaque_zero
+ * (always 0, but unknown to the compiler: what keeps premulSum's products from being fused into
+ * its adds, see rounded_product in reduce.wgsl), then the unit offset of input j within the
+ * binding it is read through.
+ */
+const REDUCE_LAYOUT = new UniformLayout('Params', [
+  'count', 'dst_offset', 'scalar', 'first_scaled', 'divisor', 'inv_divisor', 'opaque_zero',
+], { name: 'offsets', vec4s: 2 });
+
+const SOURCE = `${halfSource}\n${REDUCE_LAYOUT.wgsl}\n${reduceSource}`;
 
 /** dst = op(dst, sources...), elementwise (dst is the first input). */
 export function prepareReduceAccumulate(
@@ -147,12 +162,9 @@ function prepare(
         const unit = span.vec4 ? 4 : 1;
         const [dstOffset, ...inputOffsets] = wordOffsets.map((offset) => (offset + span.start) / unit);
         const elements = Math.min(span.words * lanes, piece.count - span.start * lanes);
-        // Params after word 0 (the unit count, written by dispatch); word 7 is opaque_zero (0:
-        // what keeps premulSum's products from being fused into its adds, see reduce.wgsl),
-        // input offsets start at word 8 (a vec4 array is 16-byte aligned).
-        const params = new Uint32Array(15);
-        params.set([elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, OPAQUE_ZERO]);
-        params.set(inputOffsets, 7);
+        const params = REDUCE_LAYOUT.words(
+          [elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, OPAQUE_ZERO], inputOffsets,
+        );
         ctx.dispatch(encoder, span.vec4 ? variants.vec4 : variants.scalar, params, storage, span.words / unit);
       }
     }
