@@ -16,6 +16,11 @@ import { nodeWebSocketWorld } from './rendezvous/worlds/websocket-world.js';
 import { nodeTcpWorld } from './rendezvous/worlds/tcp-world.js';
 import { nodeShmWorld } from './rendezvous/worlds/shm-world.js';
 import { loadNative } from './native/load.js';
+import { useCpuReducer } from './cpu/cpu-reducer.js';
+import { nativeCpuReducer } from './cpu/native-reducer.js';
 registerNodeWorld(nodeWebSocketWorld);
 registerNodeWorld(nodeTcpWorld);
-registerNodeWorld(nodeShmWorld(loadNative()));
+const native = loadNative();
+registerNodeWorld(nodeShmWorld(native));
+// Host-memory reductions run the addon's SIMD loops (bit-identical to lib/cpu) when it loaded.
+if ('addon' in native) useCpuReducer(nativeCpuReducer(native.addon));

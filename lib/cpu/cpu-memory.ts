@@ -1,12 +1,13 @@
 // Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
 // outgoing bytes are views of the user's array; writes and reductions land in the user's array.
-import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
+import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch } from '../memory/memory.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, requireIdentityCodec, type Codec } from '../memory/codec.js';
-import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
+import { cpuReducer } from './cpu-reducer.js';
+import { premultiply } from './reduce.js';
 
 export class CpuRegion implements Region {
   /** `what` names the argument the bytes belong to (for a buffer detached during the call). */
@@ -61,13 +62,13 @@ export class CpuMemorySpace implements MemorySpace {
 class CpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
-  private readonly combineOp: ReduceOp;
+  private readonly combineOp: SimpleOp;
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
   ) {
     this.size = elementBytes(dtype);
-    this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
+    this.combineOp = op === undefined || typeof op !== 'string' ? 'sum' : op;
   }
 
   private view(region: Region, at: number, count: number): Uint8Array {
@@ -99,13 +100,13 @@ class CpuCallMemory implements CallMemory {
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
-    reduceAccumulate(this.view(target, at, count), [bytes], count, this.dtype, this.combineOp);
+    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
     if (this.op !== 'avg') return;
     const view = this.view(target, at, count);
-    finishAverage(view, view, count, this.dtype, this.ranks);
+    cpuReducer().finishAverage(this.dtype, view, view, count, this.ranks);
   }
 
   // The fused primitives are the separate steps: host memory has no round trip to save.
