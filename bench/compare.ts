@@ -1,7 +1,8 @@
 // npm run bench:compare: one allreduce sweep (float32 sum, in place, CPU memory) through webccl
-// over each of its transports, then torch.distributed/gloo and Open MPI over TCP, one after the
-// other on this machine, with busbw side by side and webccl's ratio to each peer. Peers that are
-// not installed are reported by name.
+// over each of its transports (shm reports why when the addon is unavailable), then
+// torch.distributed/gloo and Open MPI over TCP, one after the other on this machine, with
+// busbw side by side and webccl's ratio to each peer. Peers that are not installed are
+// reported by name.
 //
 //   npm run bench:compare -- [--np 2|4] [-b 8] [-e 64M] [-f 2] [-n 20] [-w 3] [--json FILE]
 import { writeFile } from 'node:fs/promises';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     ['webccl-inproc', () => measureWebccl(sweep, 'inproc')],
     ['webccl-ws', () => measureWebccl(sweep, 'websocket')],
     ['webccl-tcp', () => measureWebccl(sweep, 'tcp')],
+    ['webccl-shm', () => measureWebccl(sweep, 'shm')],
     ['gloo', () => measureGloo(sweep)],
     ['mpi', () => measureMpi(sweep)],
   ];
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     results.push(await measure());
     process.stderr.write(`# ${name} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
-  const webccl = ['webccl-inproc', 'webccl-ws', 'webccl-tcp'];
+  const webccl = ['webccl-inproc', 'webccl-ws', 'webccl-tcp', 'webccl-shm'];
   const sizes = sweepSizes(sweep);
   const lines = [
     `# machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, bufferutil ${bufferutilLoaded() ? 'loaded' : 'not loaded'}`,

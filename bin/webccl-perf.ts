@@ -13,6 +13,7 @@ import { runSweep } from '../bench/perf/sweep.js';
 import { totalWrong } from '../bench/perf/results.js';
 import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 import { transportNamed } from '../lib/transport/registry.js';
+import { WebcclError } from '../lib/errors.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
 async function launchSelf(np: number, transport: MeshTransport): Promise<number> {
@@ -60,6 +61,9 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (error) {
-  console.error(`webccl-perf: rank ${process.env['RANK'] ?? 0}: ${(error as Error).stack ?? String(error)}`);
+  // A WebcclError says what went wrong in its message (e.g. "shm transport unavailable: ...");
+  // anything else is a bug, whose stack helps.
+  const text = error instanceof WebcclError ? error.message : (error as Error).stack ?? String(error);
+  console.error(`webccl-perf: rank ${process.env['RANK'] ?? 0}: ${text}`);
   process.exitCode = 1;
 }

@@ -8,8 +8,19 @@ export { nodeWebSocket } from './transport/handshake/node-web-socket.js';
 export { connectWebSocketMesh, type WebSocketMeshOptions } from './rendezvous/worlds/websocket-world.js';
 // Raw tcp mesh (Node to Node only): getUniqueId({ transport: 'tcp' }) / WEBCCL_TRANSPORT=tcp make webccl+tcp:// ids.
 export { connectTcpMesh, type TcpMeshOptions } from './rendezvous/worlds/tcp-world.js';
+// Shared memory between Node processes on one host (the native addon's shm provider):
+// getUniqueId({ transport: 'shm' }) / WEBCCL_TRANSPORT=shm; without the addon, a clear error.
+export { connectShmMesh, type ShmMeshOptions } from './rendezvous/worlds/shm-world.js';
 import { registerWorldProvider as registerNodeWorld } from './transport/world.js';
 import { nodeWebSocketWorld } from './rendezvous/worlds/websocket-world.js';
 import { nodeTcpWorld } from './rendezvous/worlds/tcp-world.js';
+import { nodeShmWorld } from './rendezvous/worlds/shm-world.js';
+import { loadNative } from './native/load.js';
+import { useCpuReducer } from './cpu/cpu-reducer.js';
+import { nativeCpuReducer } from './cpu/native-reducer.js';
 registerNodeWorld(nodeWebSocketWorld);
 registerNodeWorld(nodeTcpWorld);
+const native = loadNative();
+registerNodeWorld(nodeShmWorld(native));
+// Host-memory reductions run the addon's SIMD loops (bit-identical to lib/cpu) when it loaded.
+if ('addon' in native) useCpuReducer(nativeCpuReducer(native.addon));

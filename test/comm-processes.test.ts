@@ -2,40 +2,9 @@
 // algorithms, and a rank killed mid-allReduce (every survivor rejects within the timeout and exits).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { getUniqueId } from '../lib/index.node.js';
+import { killLeftoverRanks, startRank } from './helpers/rank-process.js';
 import { within } from './within.js';
-
-interface Report { rank: number; event: string; [field: string]: unknown }
-
-const children: ChildProcess[] = [];
-
-function startRank(id: string, rank: number, size: number, mode: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', './test/register.mjs', 'test/workers/comm-rank.ts', mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, WEBCCL_ID: id, RANK: String(rank), WORLD_SIZE: String(size), LOCAL_RANK: String(rank), ...env },
-  });
-  children.push(child);
-  const reports: Report[] = [];
-  const waiting: (() => void)[] = [];
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) reports.push(JSON.parse(line) as Report);
-    waiting.splice(0).forEach((wake) => wake());
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const next = (event: string) => new Promise<Report>((resolve) => {
-    const look = () => {
-      const found = reports.find((r) => r.event === event);
-      if (found) resolve(found);
-      else waiting.push(look);
-    };
-    look();
-  });
-  return { child, reports, exited, next };
-}
 
 test('allReduce across 4 processes (ring and tree) gives the right sums', async () => {
   const id = await getUniqueId({ transport: 'websocket', host: '127.0.0.1' });
@@ -77,8 +46,6 @@ test('a rank killed mid-allReduce: every survivor rejects within the timeout and
   assert.equal(codes, [0, 0, 0]);
 });
 
-test.after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+test.after(killLeftoverRanks);
 
 test.run();

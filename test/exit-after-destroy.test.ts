@@ -82,7 +82,7 @@ for (const size of [1, 2]) {
   });
 }
 
-for (const transport of ['websocket', 'tcp']) {
+for (const transport of ['websocket', 'tcp', 'shm']) {
   test(`${transport}: the survivor of a frozen (SIGSTOPped) peer exits promptly after destroy()`, async () => {
     const port = await findFreePort('127.0.0.1');
     const ranks = [0, 1].map((rank) => startRank(rank, 2, { MASTER_PORT: String(port), WEBCCL_TRANSPORT: transport }));

@@ -1,14 +1,15 @@
 // Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
 // outgoing bytes are views of the user's array; writes and reductions land in the user's array.
-import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
+import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
+import { cpuReducer } from './cpu-reducer.js';
 import { hostCodec, type HostCodec } from './host-codec.js';
-import { finishAverage, premultiply, reduceAccumulate } from './reduce.js';
+import { premultiply } from './reduce.js';
 import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
@@ -96,7 +97,7 @@ export class CpuMemorySpace implements MemorySpace {
 class CpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
-  private readonly combineOp: ReduceOp;
+  private readonly combineOp: SimpleOp;
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
@@ -105,7 +106,7 @@ class CpuCallMemory implements CallMemory {
     private readonly residual?: CpuRegion,
   ) {
     this.size = elementBytes(dtype);
-    this.combineOp = op === undefined || opName(op) === 'premulSum' ? 'sum' : op;
+    this.combineOp = op === undefined || typeof op !== 'string' ? 'sum' : op;
   }
 
   private view(region: Region, at: number, count: number): Uint8Array {
@@ -161,13 +162,13 @@ class CpuCallMemory implements CallMemory {
       this.encoding.decode(bytes, count, decoded);
       source = new Uint8Array(decoded.buffer);
     }
-    reduceAccumulate(this.view(target, at, count), [source], count, this.dtype, this.combineOp);
+    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), source, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
     if (this.op !== 'avg') return;
     const view = this.view(target, at, count);
-    finishAverage(view, view, count, this.dtype, this.ranks);
+    cpuReducer().finishAverage(this.dtype, view, view, count, this.ranks);
   }
 
   // The fused primitives are the separate steps: host memory has no round trip to save.

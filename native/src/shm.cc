@@ -134,6 +134,7 @@ struct Endpoint {
   std::deque<Op> ops;
   std::deque<Recv> recvs;
   std::string broken;  // non-empty: why the endpoint cannot be used any more
+  std::string peer_gone;  // non-empty: the peer closed or died; sends fail, receives drain what it left
   // The receive being filled by a multi-fragment send (valid while receiving).
   bool receiving = false;
   Recv current{};
@@ -145,6 +146,8 @@ struct Endpoint {
   bool drain();
   bool push();
   void fail_all(const std::string& why);
+  void fail_ops(const std::string& why);
+  bool inbox_empty() const { return inbox->tail.load(std::memory_order_acquire) == inbox->head.load(std::memory_order_acquire); }
   void shutdown();
 };
 
@@ -212,6 +215,17 @@ void Endpoint::fail_all(const std::string& why) {
   }
   for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
   for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
+}
+
+/** The peer is gone: what it can no longer receive fails now, and later posts of sends throw. */
+void Endpoint::fail_ops(const std::string& why) {
+  std::deque<Op> failed_ops;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (peer_gone.empty()) peer_gone = why;
+    failed_ops.swap(ops);
+  }
+  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
 }
 
 /** Applies records from the inbox; stops at a record that needs a receive none is posted for. */
@@ -338,18 +352,27 @@ bool Endpoint::push() {
 }
 
 void Endpoint::run() {
+  std::string gone;
   while (!stop.load(std::memory_order_acquire)) {
     uint32_t seen = inbox->bell.load(std::memory_order_acquire);
     bool progressed = drain();
-    progressed = push() || progressed;
-    if (outbox->owner_closed.load() || inbox->writer_closed.load()) {
-      drain();  // what the peer wrote before it closed
-      fail_all("peer process " + std::to_string(peer_pid) + " closed the endpoint");
-      return;
+    if (gone.empty()) {
+      progressed = push() || progressed;
+      pollfd dead{pidfd, POLLIN, 0};
+      if (outbox->owner_closed.load() || inbox->writer_closed.load()) {
+        gone = "peer process " + std::to_string(peer_pid) + " closed the endpoint";
+      } else if (pidfd >= 0 ? poll(&dead, 1, 0) > 0 : !process_alive(peer_pid)) {
+        gone = "peer process " + std::to_string(peer_pid) + " died";
+      }
+      if (!gone.empty()) {
+        fail_ops(gone);
+        progressed = drain() || progressed;
+      }
     }
-    pollfd dead{pidfd, POLLIN, 0};
-    if (pidfd >= 0 ? poll(&dead, 1, 0) > 0 : !process_alive(peer_pid)) {
-      fail_all("peer process " + std::to_string(peer_pid) + " died");
+    // Like a TCP FIN: what the peer wrote before it went is still delivered, as receives are
+    // posted for it; once its ring is empty every receive fails (a message cut short included).
+    if (!gone.empty() && inbox_empty()) {
+      fail_all(gone);
       return;
     }
     if (!progressed) wait_bell(&inbox->bell, seen, 50 * 1000 * 1000);
@@ -613,11 +636,20 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     std::lock_guard<std::mutex> lock(endpoint->context->mutex);
     if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
   }
+  std::string flushed;
   {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
-    if (!endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
+    if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
+    if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
     if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
-    else endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
+    else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
+    else flushed = endpoint->broken;
+  }
+  if (!flushed.empty()) {
+    // Like ibv_post_recv on a QP in the error state: accepted and completed with the error,
+    // after every completion of what the peer sent before it went (a throw here would overtake them).
+    endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
+    return nullptr;
   }
   ring_bell(&endpoint->inbox->bell);
   return nullptr;
@@ -662,6 +694,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
+    if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
     Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
     endpoint->ops.push_back(op);
   }

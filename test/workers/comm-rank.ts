@@ -1,16 +1,21 @@
 // One rank of a communicator in its own process, for the multi-process tests. Joins through
 // Communicator.fromEnv (WEBCCL_ID, RANK, WORLD_SIZE) and reports JSON lines on stdout.
 //   allreduce  ring and tree allReduce of a known input; report the checked result; exit 0
-//   victim     allReduce in a loop until it fails (the parent kills one rank); report how
+//   victim     allReduce in a loop until it fails (the parent kills or stops one rank); report
+//              how, destroy, and report the descriptors and threads left
+import { readdirSync } from 'node:fs';
 import { Communicator, WebcclError } from '../../lib/index.node.js';
 
 const mode = process.argv[2];
 const started = Date.now();
+/** Open file descriptors and threads of this process (what a destroyed communicator must give back). */
+const resources = () => ({ fds: readdirSync('/proc/self/fd').length, threads: readdirSync('/proc/self/task').length });
+const before = resources();
 const comm = await Communicator.fromEnv();
 const report = (event: Record<string, unknown>) => console.log(JSON.stringify({ rank: comm.rank, ...event }));
 // Never outlive a test that forgot us.
 setTimeout(() => { report({ event: 'expired' }); process.exit(3); }, 60_000).unref();
-report({ event: 'ready', description: comm.transport.description, initMs: Date.now() - started });
+report({ event: 'ready', description: comm.transport.description, initMs: Date.now() - started, before, ...resources() });
 
 if (mode === 'allreduce') {
   for (const [algorithm, count] of [['ring', 2 ** 18 + 3], ['tree', 1001]] as const) {
@@ -37,5 +42,8 @@ if (mode === 'victim') {
     }
   }
   await comm.destroy();
+  // Closed sockets give their descriptors back on the next turns of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  report({ event: 'destroyed', ...resources() });
   process.exit(0);
 }

@@ -1,0 +1,32 @@
+// Which code folds received bytes into host memory: the TypeScript kernels of lib/cpu (the
+// oracle, everywhere), or a faster reducer with the same bits that an entry installs — the Node
+// entry installs the native addon's SIMD loops when it loads (lib/cpu/native-reducer.ts). The
+// core never imports the addon itself: the browser bundle must not pull in Node-only code.
+import type { DataType, SimpleOp } from '../dtype.js';
+import { finishAverage, reduceAccumulate } from './reduce.js';
+
+export interface CpuReducer {
+  /** 'typescript', or 'native(<variant>)' (for logs, benchmark headers and tests). */
+  readonly name: string;
+  /** dst[i] = dst[i] ⊕ src[i] over `count` elements (avg accumulates as sum). */
+  accumulate(dtype: DataType, op: SimpleOp, dst: Uint8Array, src: Uint8Array, count: number): void;
+  /** dst[i] = src[i] / divisor (floats multiply by f32(1/divisor), integers truncate). */
+  finishAverage(dtype: DataType, dst: Uint8Array, src: Uint8Array, count: number, divisor: number): void;
+}
+
+export const TYPESCRIPT_REDUCER: CpuReducer = {
+  name: 'typescript',
+  accumulate: (dtype, op, dst, src, count) => reduceAccumulate(dst, [src], count, dtype, op),
+  finishAverage: (dtype, dst, src, count, divisor) => finishAverage(dst, src, count, dtype, divisor),
+};
+
+let installed: CpuReducer = TYPESCRIPT_REDUCER;
+
+/** Installs `reducer` for every host-memory call from now on (undefined: back to TypeScript). */
+export function useCpuReducer(reducer: CpuReducer | undefined): void {
+  installed = reducer ?? TYPESCRIPT_REDUCER;
+}
+
+export function cpuReducer(): CpuReducer {
+  return installed;
+}

@@ -1,0 +1,75 @@
+// The shm side of a world on one host (Node only): one ShmContext per transport (named by the
+// job secret's digest), one endpoint per peer whose address blob the rendezvous carries, and
+// one ShmChannel per connected endpoint under a FramedTransport. How the blobs are exchanged
+// and under which deadline is lib/rendezvous/worlds/shm-world.ts's business.
+import { createHash } from 'node:crypto';
+import type { NativeAddon } from '../../native/addon.js';
+import { ShmContext, type ShmEndpoint } from '../../native/shm.js';
+import { HEADER_BYTES } from '../frame.js';
+import type { FramedTransport } from '../framed/framed-transport.js';
+import { withLimits, type WireLimits } from '../framed/limits.js';
+import { ShmChannel } from './shm-channel.js';
+
+export const SHM_DESCRIPTION = 'shm';
+
+/**
+ * Segments of 512 KiB: a frame then fits one fragment of the provider's 4 MiB ring (fragments
+ * are at most 1 MiB), several frames are in flight per peer, and a rank's staging stays small
+ * (2 × 4 slots × 512 KiB per peer). Messages of any size still go through: the framed
+ * transport cuts them into segments.
+ */
+export const SHM_SEGMENT_BYTES = 512 << 10;
+export const SHM_SEND_SLOTS = 4;
+export const SHM_RECEIVE_SLOTS = 4;
+
+export function shmLimits(overrides?: Partial<WireLimits>): WireLimits {
+  return withLimits({ maxSegmentBytes: SHM_SEGMENT_BYTES, ...overrides });
+}
+
+/** The part of a segment's name that tells this world's endpoints from another's of the same job. */
+function worldTag(world: string, size: number): string {
+  const plain = /^[A-Za-z0-9]{1,24}$/.test(world) ? world : createHash('sha256').update(world).digest('hex').slice(0, 16);
+  return `${plain}-${size}`;
+}
+
+export class ShmMesh {
+  private readonly context: ShmContext;
+  private readonly endpoints = new Map<number, ShmEndpoint>();
+  private destroyed = false;
+
+  /** Creates this rank's endpoint (its inbox segment) toward every other rank. */
+  constructor(addon: NativeAddon, secret: string, rank: number, size: number, world: string, private readonly limits: WireLimits) {
+    this.context = new ShmContext(addon, secret);
+    try {
+      const tag = worldTag(world, size);
+      for (let peer = 0; peer < size; peer++) {
+        if (peer !== rank) this.endpoints.set(peer, this.context.createEndpoint(`${tag}-${rank}-${peer}`));
+      }
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
+  }
+
+  /** The address blob of the endpoint toward each peer, for the rendezvous to carry. */
+  addresses(): Record<number, string> {
+    return Object.fromEntries([...this.endpoints].map(([peer, endpoint]) => [peer, endpoint.address()]));
+  }
+
+  /** Connects to `peer`'s endpoint toward this rank and attaches the channel to `transport`. */
+  connect(peer: number, address: string, transport: FramedTransport): void {
+    const endpoint = this.endpoints.get(peer)!;
+    endpoint.connect(address);
+    transport.attach(peer, new ShmChannel({
+      context: this.context, endpoint, peer, transport, frameBytes: HEADER_BYTES + this.limits.maxSegmentBytes,
+      sendSlots: SHM_SEND_SLOTS, receiveSlots: SHM_RECEIVE_SLOTS,
+    }));
+  }
+
+  /** Stops every endpoint's thread, unmaps and unlinks what is left; idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.context.destroy();
+  }
+}
