@@ -3,7 +3,7 @@
 // then a tiny Node project and a tiny browser project type-checked against it with
 // skipLibCheck: false (GPUDevice/GPUBuffer come from TypeScript's DOM lib, part of the default
 // lib in Node projects too; the browser project sees createBrowserDevice), and the Node entry loaded with import and with
-// require() (what `engines` promises).
+// require() (what `engines` promises), also without the optional dependencies (Dawn).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
@@ -108,6 +108,29 @@ test('the Node entry loads with import and with require(), and runs a CPU allRed
   }, ['ws', 'webgpu', 'bufferutil']);
   const out = execFileSync(process.execPath, ['run.cjs'], { cwd: dir, encoding: 'utf8' });
   assert.equal(JSON.parse(out.trim().split('\n').pop()!), { sums: [[11, 22], [11, 22]], sameClass: true });
+});
+
+test('installed without optional dependencies (no Dawn): import works, a CPU allReduce runs, createNodeDevice says what is missing', () => {
+  // What `npm install --omit=optional` leaves: ws only, neither webgpu nor bufferutil.
+  const dir = join(packed.dir, 'no-optional');
+  makeConsumer(packed, dir, {
+    'package.json': JSON.stringify({ name: 'consumer-no-optional', private: true, type: 'module' }),
+    'run.mjs': [
+      "import { Communicator, createNodeDevice, getUniqueId } from 'webccl';",
+      "const id = await getUniqueId({ transport: 'inproc' });",
+      'const comms = await Promise.all([0, 1].map((rank) => Communicator.init({ id, rank, size: 2 })));',
+      'const data = [new Int32Array([1, 2, 3]), new Int32Array([4, 5, 6])];',
+      "await Promise.all(comms.map((c, r) => c.allReduce(data[r], data[r], 3, 'int32', 'max')));",
+      'await Promise.all(comms.map((c) => c.destroy()));',
+      'const error = await createNodeDevice().then(() => null, (e) => e);',
+      'console.log(JSON.stringify({ result: [...data[0]], code: error?.code, message: error?.message }));',
+    ].join('\n'),
+  }, ['ws']);
+  const out = execFileSync(process.execPath, ['run.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const report = JSON.parse(out.trim().split('\n').pop()!) as { result: number[]; code: string; message: string };
+  assert.equal(report.result, [4, 5, 6]);
+  assert.is(report.code, 'SystemError');
+  assert.match(report.message, /optional dependency 'webgpu'.*not installed/);
 });
 
 test.after(() => packed.remove());

@@ -56,6 +56,18 @@ test('runs N ranks with the torchrun environment and prefixes their lines', () =
   assert.match(run.stderr, /\[rank2\]: to stderr 2/);
 });
 
+test("Dawn's two harmless limit notices are dropped from the ranks' stderr, other lines kept", () => {
+  const noisy = script('noisy.js', `
+    for (const kind of ['Uniform', 'Storage']) {
+      console.error('Warning: maxDynamic' + kind + 'BuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.');
+    }
+    console.error('Warning: something a user must read');
+  `);
+  const run = webcclRun('-np', '2', noisy);
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(run.stderr.trim().split('\n').sort(), ['[rank0]: Warning: something a user must read', '[rank1]: Warning: something a user must read']);
+});
+
 test('runs .ts scripts through the repo TypeScript hooks', () => {
   const typed = script('typed.ts', `const rank: number = Number(process.env.RANK); console.log(\`typed \${rank satisfies number}\`);`);
   const run = webcclRun('-np', '2', typed);

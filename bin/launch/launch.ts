@@ -84,12 +84,21 @@ function defaultOnLine(rank: number, stream: 'stdout' | 'stderr', line: string):
   (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank${rank}]: ${line}\n`);
 }
 
+/**
+ * Dawn (the `webgpu` package) prints these two lines from native code in every process that
+ * creates a device on a driver reporting more dynamic buffers per pipeline layout than Dawn can
+ * offset (Mesa's lavapipe says 1000000): Dawn's Limits.cpp clamps them to 16 and says so. webccl
+ * uses no dynamic offsets, so nobody has to act on them; a launcher that reads its ranks' output
+ * drops them (a process writing straight to a terminal cannot be stopped from printing them).
+ */
+const DAWN_LIMIT_NOTICE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
+
 function forwardLines(child: ChildProcess, rank: number, onLine: NonNullable<LaunchOptions['onLine']>): Promise<void>[] {
   const streams = [['stdout', child.stdout], ['stderr', child.stderr]] as const;
   return streams.flatMap(([name, stream]) => {
     if (stream === null) return [];
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    lines.on('line', (line) => onLine(rank, name, line));
+    lines.on('line', (line) => { if (name === 'stdout' || !DAWN_LIMIT_NOTICE.test(line)) onLine(rank, name, line); });
     return [new Promise<void>((done) => lines.once('close', done))];
   });
 }
