@@ -4,19 +4,20 @@
 import { launchRanks, nodeArgsFor } from './launch/launch.js';
 import { parseRunArgs, RUN_USAGE, type RunCommand } from './launch/run-args.js';
 import { hostRendezvous } from './launch/rendezvous-env.js';
+import { packageVersion } from './cli.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help') {
-    console.log(RUN_USAGE);
-    return;
-  }
-  let command: RunCommand;
+  let command: RunCommand | 'help' | 'version';
   try {
-    command = parseRunArgs(argv);
+    command = argv.length === 0 ? 'help' : parseRunArgs(argv);
   } catch (error) {
     console.error(`webccl-run: ${(error as Error).message}`);
     process.exit(2);
+  }
+  if (command === 'help' || command === 'version') {
+    console.log(command === 'help' ? RUN_USAGE : packageVersion());
+    return;
   }
   const rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort });
   const result = await launchRanks({
