@@ -108,9 +108,10 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /**
-   * Creates the world communicator from the environment: WEBCCL_ID, or torchrun's MASTER_ADDR
-   * and MASTER_PORT (through the provider WEBCCL_TRANSPORT names); rank and size from WEBCCL_RANK /
-   * WEBCCL_WORLD_SIZE or RANK / WORLD_SIZE; LOCAL_RANK. Options override the environment.
+   * Creates the world communicator from the environment: WEBCCL_ID, or the rendezvous address
+   * (MASTER_ADDR/MASTER_PORT or what the launcher implies, through the provider WEBCCL_TRANSPORT
+   * names); rank, size and local rank from torchrun's, Open MPI's, PMI's or Slurm's variables
+   * (launchers.ts). Options override the environment.
    */
   static async fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
     return Communicator.init({ ...options, ...await worldFromEnvironment(options) });
