@@ -1,5 +1,6 @@
 // `webccl`: the package's command. `webccl serve [--host H] [--port P] [--secret-file F]` runs a
-// standalone rendezvous server (store + browser relay) and prints the id to give every rank.
+// standalone rendezvous server (store + browser relay) and prints the id to give every rank, a
+// webccl+relay:// id: Node ranks given it join the browser tabs through the relay.
 // The secret comes from --secret-file, else WEBCCL_SECRET, else is fresh and random; never
 // derived from the address. `--secret S` still works but warns: any local user can read a
 // process's arguments (ps, /proc/PID/cmdline), while its environment and a 0600 file are private.
@@ -7,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { packageVersion, parseOptions, stringOption, type OptionSpecs, type ParsedOptions } from './cli.js';
 import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
@@ -79,7 +81,14 @@ async function serve(args: string[]): Promise<void> {
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(secret === undefined ? {} : { secret }),
   });
-  console.log(server.id);
+  // A relay id: browser tabs can only use the relay, and Node ranks given this id join them there.
+  const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });
+  console.log(id);
+  console.log([
+    '# give this id to every rank (it carries the secret: hand it out like a password)',
+    '#   browser tabs: Communicator.init({ id, rank, size }) from the browser entry',
+    `#   Node ranks:   WEBCCL_ID=${id} RANK=<r> WORLD_SIZE=<n> node your-script.js   (Communicator.fromEnv())`,
+  ].join('\n'));
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -15,5 +15,8 @@ export { connectTcpMesh, type TcpMeshOptions } from './rendezvous/worlds/tcp-wor
 import { registerWorldProvider as registerNodeWorld } from './transport/world.js';
 import { nodeWebSocketWorld } from './rendezvous/worlds/websocket-world.js';
 import { nodeTcpWorld } from './rendezvous/worlds/tcp-world.js';
+import { nodeRelayWorld } from './rendezvous/worlds/relay-world.js';
 registerNodeWorld(nodeWebSocketWorld);
 registerNodeWorld(nodeTcpWorld);
+// webccl+relay:// ids (webccl serve's): Node ranks join browser tabs through the server's relay.
+registerNodeWorld(nodeRelayWorld);

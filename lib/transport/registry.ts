@@ -26,6 +26,7 @@ export const TRANSPORTS: readonly TransportRow[] = [
   { name: 'inproc', scheme: 'inproc://', rendezvous: false, reach: 'all ranks in one process' },
   { name: 'websocket', scheme: 'webccl://', rendezvous: true, reach: 'Node processes and browser tabs; a mesh between Node ranks, the relay for browsers' },
   { name: 'tcp', scheme: 'webccl+tcp://', rendezvous: true, reach: 'Node processes only; a raw TCP mesh' },
+  { name: 'relay', scheme: 'webccl+relay://', rendezvous: true, reach: 'Node processes and browser tabs together, all through the rendezvous server (webccl serve prints such ids)' },
 ];
 
 export const TRANSPORT_NAMES: readonly string[] = TRANSPORTS.map((row) => row.name);
