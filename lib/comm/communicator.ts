@@ -142,6 +142,8 @@ export class Communicator implements LinkOwner, Endpoint {
   /** Ranks that destroyed their side cleanly: their transport going away is not a failure. */
   private readonly departed = new Set<number>();
   private destroying: Promise<void> | undefined;
+  /** The error later calls get after a clean destroy(). */
+  private destroyedError: WebcclError | undefined;
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -158,7 +160,8 @@ export class Communicator implements LinkOwner, Endpoint {
     const transportRank = this.transport.rank;
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
-    this.health.onFail((error) => this.log.warn(`${this.name}: ${error.message}`));
+    // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
+    this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     this.shared.register(this);
   }
 
@@ -302,7 +305,8 @@ export class Communicator implements LinkOwner, Endpoint {
     this.destroying ??= (async () => {
       await this.tail;
       await this.notifyAll({ type: 'bye' });
-      this.health.fail(invalidUsage(`${this.name} was destroyed`));
+      this.destroyedError = invalidUsage(`${this.name} was destroyed`);
+      this.health.fail(this.destroyedError);
       await this.shared.unregister(this);
       this.cpuSpace.release();
       this.gpuSpace?.release();
