@@ -49,22 +49,33 @@ export function parseOptions(args: readonly string[], options: OptionSpecs, allo
   }
 }
 
-let version: string | undefined;
-
 /** A string option's value (undefined when absent). */
 export function stringOption(values: ParsedOptions['values'], name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-/** webccl's version, from the package.json above this file (bin/ in the repository, dist/bin/ when installed). */
-export function packageVersion(): string {
-  if (version) return version;
+let root: { dir: string; version: string } | null | undefined;
+
+/** webccl's own folder (the repository, or node_modules/webccl) and version, from the package.json above this file. */
+function packageRoot(): { dir: string; version: string } | null {
+  if (root !== undefined) return root;
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     const path = join(dir, 'package.json');
     if (!existsSync(path)) continue;
     const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'webccl' && pkg.version) return version = pkg.version;
+    if (pkg.name === 'webccl') return root = { dir, version: pkg.version ?? 'unknown' };
   }
-  return version = 'unknown';
+  return root = null;
+}
+
+/** webccl's version (bin/ in the repository, dist/bin/ when installed). */
+export function packageVersion(): string {
+  return packageRoot()?.version ?? 'unknown';
+}
+
+/** A file of webccl's own folder, if it is there (test/register.mjs is, in a checkout; not in the package). */
+export function ownFile(relativePath: string): string | undefined {
+  const dir = packageRoot()?.dir;
+  return dir !== undefined && existsSync(join(dir, relativePath)) ? join(dir, relativePath) : undefined;
 }

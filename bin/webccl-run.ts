@@ -19,10 +19,15 @@ async function main(): Promise<void> {
     console.log(command === 'help' ? RUN_USAGE : packageVersion());
     return;
   }
+  let scriptArgs: string[];
+  try {
+    scriptArgs = [...nodeArgsFor(command.script), ...command.scriptArgs];
+  } catch (error) {
+    console.error(`webccl-run: ${(error as Error).message}`);
+    process.exit(2);
+  }
   const rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort });
-  const result = await launchRanks({
-    np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs], ...rendezvous,
-  });
+  const result = await launchRanks({ np: command.np, command: process.execPath, args: scriptArgs, ...rendezvous });
   if (result.reason !== undefined) console.error(`webccl-run: ${result.reason}; stopped the other ranks`);
   process.exitCode = result.exitCode;
 }

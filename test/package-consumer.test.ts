@@ -6,8 +6,8 @@
 // require() (what `engines` promises), also without the optional dependencies (Dawn).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkManifest, type Manifest } from './helpers/manifest-check.js';
 import { makeConsumer, packPackage, readJson, typeCheck } from './helpers/packed.js';
@@ -131,6 +131,29 @@ test('installed without optional dependencies (no Dawn): import works, a CPU all
   assert.equal(report.result, [4, 5, 6]);
   assert.is(report.code, 'SystemError');
   assert.match(report.message, /optional dependency 'webgpu'.*not installed/);
+});
+
+test('webccl-run from the package runs a .ts script through the project\'s tsx, and without one says so in one line', () => {
+  const dir = join(packed.dir, 'run-ts');
+  // A stand-in for tsx: what matters is that webccl-run finds it in the project and imports it.
+  const fakeTsxHooks = "export async function load(url, context, next) { return url.endsWith('.ts') ? next(url, { ...context, format: 'module' }) : next(url, context); }";
+  makeConsumer(packed, dir, {
+    'package.json': JSON.stringify({ name: 'consumer-run-ts', private: true, type: 'module' }),
+    'rank.ts': "console.log('rank', process.env.RANK, 'of', process.env.WORLD_SIZE);\n",
+  }, ['ws']);
+  const webcclRun = (...args: string[]) => spawnSync(process.execPath, [join(dir, 'node_modules/webccl/dist/bin/webccl-run.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  if (!(process.features as { typescript?: string }).typescript) {
+    const refused = webcclRun('-np', '2', 'rank.ts');
+    assert.is(refused.status, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /^webccl-run: cannot run rank\.ts: .*install tsx in your project/);
+    assert.is(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+  }
+  mkdirSync(join(dir, 'node_modules', 'tsx'));
+  writeFileSync(join(dir, 'node_modules/tsx/package.json'), JSON.stringify({ name: 'tsx', type: 'module', exports: { '.': './loader.mjs', './package.json': './package.json' } }));
+  writeFileSync(join(dir, 'node_modules/tsx/loader.mjs'), `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(fakeTsxHooks)}));\n`);
+  const ran = webcclRun('-np', '2', 'rank.ts');
+  assert.is(ran.status, 0, ran.stdout + ran.stderr);
+  assert.equal(ran.stdout.trim().split('\n').sort(), ['[rank0]: rank 0 of 2', '[rank1]: rank 1 of 2']);
 });
 
 test.after(() => packed.remove());

@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ownFile } from '../cli.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,14 +67,29 @@ export function findRepoFile(relativePath: string): string | undefined {
 }
 
 /**
- * Node arguments that run `script`: `.ts` scripts go through the repo's TypeScript hooks,
- * since Node 20 cannot run TypeScript by itself.
+ * Node arguments that run `script`. A `.ts` script runs through, in order: this repository's
+ * TypeScript hooks (a checkout), `tsx` where the user's project has it (`--import tsx`, resolved
+ * from the working directory as Node resolves --import), or Node's own type stripping (Node
+ * >= 22.18 and 23.6 strip types by default). Otherwise a one-line error says what to install.
  */
 export function nodeArgsFor(script: string): string[] {
   if (!/\.(m|c)?ts$/.test(script)) return [script];
-  const register = findRepoFile('test/register.mjs');
-  if (register === undefined) throw new Error(`cannot run ${script}: .ts scripts need test/register.mjs from the webccl repository`);
-  return ['--import', register, resolve(script)];
+  const path = resolve(script);
+  const register = ownFile('test/register.mjs');
+  if (register !== undefined) return ['--import', register, path];
+  if (hasTsx()) return ['--import', 'tsx', path];
+  if ((process.features as { typescript?: string }).typescript) return [path];
+  throw new Error(`cannot run ${script}: Node ${process.version} does not run TypeScript by itself; `
+    + 'install tsx in your project (npm install -D tsx), use Node >= 22.18, or compile the script to .js');
+}
+
+function hasTsx(): boolean {
+  try {
+    createRequire(join(process.cwd(), 'package.json')).resolve('tsx/package.json');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
