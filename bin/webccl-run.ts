@@ -26,8 +26,15 @@ async function main(): Promise<void> {
     console.error(`webccl-run: ${(error as Error).message}`);
     process.exit(2);
   }
-  const rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort });
-  const result = await launchRanks({ np: command.np, command: process.execPath, args: scriptArgs, ...rendezvous });
+  const node = { rank: command.nodeRank, count: command.nnodes };
+  let rendezvous;
+  try {
+    rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort, node });
+  } catch (error) {
+    console.error(`webccl-run: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const result = await launchRanks({ np: command.np, node, command: process.execPath, args: scriptArgs, ...rendezvous });
   if (result.reason !== undefined) console.error(`webccl-run: ${result.reason}; stopped the other ranks`);
   process.exitCode = result.exitCode;
 }

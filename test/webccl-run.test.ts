@@ -32,8 +32,12 @@ function isAlive(pid: number): boolean {
 }
 
 test('args: -np, master address and port, script args pass through untouched', () => {
-  assert.equal(parseRunArgs(['-np', '3', 'train.js', '-np', '9', '--lr=1']), { np: 3, script: 'train.js', scriptArgs: ['-np', '9', '--lr=1'] });
-  assert.equal(parseRunArgs(['--np=2', '--master-port', '2950', 'a.ts']), { np: 2, masterPort: 2950, script: 'a.ts', scriptArgs: [] });
+  assert.equal(parseRunArgs(['-np', '3', 'train.js', '-np', '9', '--lr=1']), { np: 3, nnodes: 1, nodeRank: 0, script: 'train.js', scriptArgs: ['-np', '9', '--lr=1'] });
+  assert.equal(parseRunArgs(['--np=2', '--master-port', '2950', 'a.ts']), { np: 2, nnodes: 1, nodeRank: 0, masterPort: 2950, script: 'a.ts', scriptArgs: [] });
+  assert.equal(parseRunArgs(['-np', '2', '--nnodes=2', '--node-rank', '1', '--master-addr', '10.0.0.1', '--master-port', '29400', 'a.js']),
+    { np: 2, nnodes: 2, nodeRank: 1, masterAddr: '10.0.0.1', masterPort: 29400, script: 'a.js', scriptArgs: [] });
+  assert.throws(() => parseRunArgs(['-np', '2', '--nnodes', '2', '--node-rank', '2', '--master-addr', 'a', '--master-port', '1', 'a.js']), /--node-rank needs an integer in \[0, 1\], got 2/);
+  assert.throws(() => parseRunArgs(['-np', '2', '--nnodes', '2', 'a.js']), /every host needs the same --master-addr/);
   assert.throws(() => parseRunArgs(['a.js']), /-np N is required/);
   assert.throws(() => parseRunArgs(['-np', 'two', 'a.js']), /-np needs a positive integer, got two/);
   assert.throws(() => parseRunArgs(['-np', '2']), /no script given/);

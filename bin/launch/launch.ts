@@ -12,7 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface LaunchOptions {
+  /** Ranks started here. */
   readonly np: number;
+  /** A job over several hosts: this host's index and the number of hosts (ranks are numbered host by host). */
+  readonly node?: { readonly rank: number; readonly count: number };
   /** Executable and arguments every rank runs (e.g. process.execPath and a script). */
   readonly command: string;
   readonly args: readonly string[];
@@ -144,13 +147,15 @@ export async function launchRanks(options: LaunchOptions): Promise<LaunchResult>
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
 
-  const exits = Array.from({ length: options.np }, (_, rank) => {
+  const node = options.node ?? { rank: 0, count: 1 };
+  const exits = Array.from({ length: options.np }, (_, localRank) => {
+    const rank = node.rank * options.np + localRank;
     const inherit = rank === 0 && options.inheritRank0 === true;
     const child = spawn(options.command, [...options.args], {
       stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, ...options.env,
-        RANK: String(rank), WORLD_SIZE: String(options.np), LOCAL_RANK: String(rank),
+        RANK: String(rank), WORLD_SIZE: String(options.np * node.count), LOCAL_RANK: String(localRank),
         LOCAL_WORLD_SIZE: String(options.np), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
       },
     });

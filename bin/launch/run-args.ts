@@ -2,10 +2,16 @@
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, parseOptions, stringOption, type OptionSpecs } from '../cli.js';
 
-export const RUN_USAGE = `usage: webccl-run -np N [--master-addr ADDR] [--master-port PORT] script.(js|ts) [args...]\n       webccl-run --help | --version`;
+export const RUN_USAGE = `usage: webccl-run -np N [--master-addr ADDR] [--master-port PORT] script.(js|ts) [args...]
+       webccl-run -np N --nnodes M --node-rank R --master-addr ADDR --master-port PORT script [args...]   (one per host; WEBCCL_SECRET shared)
+       webccl-run --help | --version`;
 
 export interface RunCommand {
+  /** Ranks on this host. */
   readonly np: number;
+  /** Hosts in the job and this one's index (torchrun's --nnodes, --node-rank); 1 and 0 by default. */
+  readonly nnodes: number;
+  readonly nodeRank: number;
   readonly masterAddr?: string;
   readonly masterPort?: number;
   readonly script: string;
@@ -21,6 +27,7 @@ function positiveInteger(flag: string, raw: string | undefined): number {
 const RUN_OPTIONS = {
   np: { type: 'string', short: 'n' }, 'nproc-per-node': { type: 'string' },
   'master-addr': { type: 'string' }, 'master-port': { type: 'string' },
+  nnodes: { type: 'string' }, 'node-rank': { type: 'string' },
 } as const satisfies OptionSpecs;
 
 /** Options end at the script name: everything after it belongs to the script. Returns 'help' or 'version' for those. */
@@ -41,8 +48,16 @@ export function parseRunArgs(argv: readonly string[]): RunCommand | 'help' | 've
   if (npText === undefined) throw new Error(`-np N is required\n${RUN_USAGE}`);
   const np = positiveInteger('-np', npText);
   if (script === undefined) throw new Error(`no script given\n${RUN_USAGE}`);
+  const nnodesText = stringOption(values, 'nnodes');
+  const nodeRankText = stringOption(values, 'node-rank');
+  const nnodes = nnodesText === undefined ? 1 : positiveInteger('--nnodes', nnodesText);
+  const nodeRank = nodeRankText === undefined ? 0 : Number(nodeRankText);
+  if (!Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= nnodes) throw new Error(`--node-rank needs an integer in [0, ${nnodes - 1}], got ${nodeRankText}`);
+  if (nnodes > 1 && (masterAddr === undefined || masterPortText === undefined)) {
+    throw new Error(`--nnodes ${nnodes}: every host needs the same --master-addr (node 0's address) and --master-port`);
+  }
   return {
-    np, script, scriptArgs: argv.slice(scriptAt + 1),
+    np, nnodes, nodeRank, script, scriptArgs: argv.slice(scriptAt + 1),
     ...(masterAddr !== undefined ? { masterAddr } : {}),
     ...(masterPortText !== undefined ? { masterPort: positiveInteger('--master-port', masterPortText) } : {}),
   };

@@ -6,7 +6,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
-import { readEnv } from '../settings.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { CLOSE_BAD_HELLO, WELCOME } from '../transport/handshake/handshake.js';
 import { awaitHello, HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
@@ -14,6 +13,7 @@ import { KeyValueStore } from './key-value-store.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
 import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { RelayHub } from './relay-hub.js';
+import { listenHost } from './socket-host.js';
 import { serveStore } from './store-session.js';
 import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
@@ -23,7 +23,7 @@ import { formatUniqueId, generateSecret } from './unique-id.js';
 const log = logger('STORE');
 
 export interface RendezvousServerOptions {
-  /** Interface to listen on: option, else WEBCCL_SOCKET_HOST, else 127.0.0.1. */
+  /** Interface to listen on: option, else WEBCCL_SOCKET_HOST, else WEBCCL_SOCKET_IFNAME's address, else 127.0.0.1. */
   readonly host?: string;
   /** 0 (the default) picks a free port. */
   readonly port?: number;
@@ -63,7 +63,7 @@ export class RendezvousServer {
   }
 
   static async start(options: RendezvousServerOptions = {}): Promise<RendezvousServer> {
-    const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
+    const host = options.host ?? listenHost();
     const limits = withLimits(options.limits);
     const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error));
     if (options.unref) http.unref();
