@@ -12,7 +12,7 @@ import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
-const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
+const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
 const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--stats] [--drop P] [--dup P] [--reorder P]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
@@ -32,13 +32,14 @@ function subcommandOptions(args: string[], options: OptionSpecs, usage: string):
   return parsed.values;
 }
 
-interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string }
+interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string }
 
 function parseServeFlags(args: string[]): ServeFlags {
   const given = subcommandOptions(args, {
     host: { type: 'string' }, port: { type: 'string' }, 'secret-file': { type: 'string' }, secret: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
   }, SERVE_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret'].map((name) => [name, stringOption(given, name)]));
+  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key'].map((name) => [name, stringOption(given, name)]));
   const flags: ServeFlags = {};
   if (values.host !== undefined) flags.host = values.host;
   if (values.port !== undefined) {
@@ -48,6 +49,9 @@ function parseServeFlags(args: string[]): ServeFlags {
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
   if (values.secret !== undefined) flags.secret = values.secret;
   if (flags.secret !== undefined && flags.secretFile !== undefined) throw new Error('give --secret-file or --secret, not both');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (values['tls-cert'] !== undefined) flags.tlsCert = values['tls-cert'];
+  if (values['tls-key'] !== undefined) flags.tlsKey = values['tls-key'];
   return flags;
 }
 
@@ -60,6 +64,14 @@ function readSecretFile(path: string): string {
     throw new Error(`--secret-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   return checkSecret(text.replace(/\r?\n$/, ''), `the content of --secret-file ${path} (one trailing newline allowed)`);
+}
+
+function readPem(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** The secret to serve with, or undefined for a fresh random one. */
@@ -76,10 +88,13 @@ function chooseSecret(flags: ServeFlags): string | undefined {
 async function serve(args: string[]): Promise<void> {
   const flags = parseServeFlags(args);
   const secret = chooseSecret(flags);
+  const tls = flags.tlsCert === undefined || flags.tlsKey === undefined ? undefined
+    : { cert: readPem('--tls-cert', flags.tlsCert), key: readPem('--tls-key', flags.tlsKey) };
   const server = await RendezvousServer.start({
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(secret === undefined ? {} : { secret }),
+    ...(tls === undefined ? {} : { tls }),
   });
   // A relay id: browser tabs can only use the relay, and Node ranks given this id join them there.
   const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });

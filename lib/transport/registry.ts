@@ -35,9 +35,26 @@ export function transportNamed(name: string): TransportRow | undefined {
   return TRANSPORTS.find((row) => row.name === name);
 }
 
+/**
+ * An id whose rendezvous speaks TLS (wss://) carries `+tls` before its `://` (webccl+tls://,
+ * webccl+relay+tls://); which world it names is read without that mark.
+ */
+const TLS_MARK = '+tls://';
+
+export function withoutTls(id: string): string {
+  const at = id.indexOf(TLS_MARK);
+  return at > 0 && at === id.indexOf('://') - 4 ? `${id.slice(0, at)}://${id.slice(at + TLS_MARK.length)}` : id;
+}
+
+/** The scheme of `scheme`'s TLS ids: webccl:// -> webccl+tls://. */
+export function tlsScheme(scheme: string): string {
+  return scheme.replace('://', TLS_MARK);
+}
+
 /** The row whose scheme starts `id`. */
 export function transportOfId(id: string): TransportRow | undefined {
-  return TRANSPORTS.find((row) => id.startsWith(row.scheme));
+  const plain = withoutTls(id);
+  return TRANSPORTS.find((row) => plain.startsWith(row.scheme));
 }
 
 /** Checks a user's choice; `what` starts the error message (e.g. 'WEBCCL_TRANSPORT=udp'). */
