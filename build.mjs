@@ -3,7 +3,7 @@
 // shaders are inlined as strings.
 // Types and declarations come from `tsc` (see package.json), not from here.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
 // Node bundles keep their npm dependencies external: webgpu and bufferutil are native addons.
@@ -29,3 +29,11 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   })),
 ]);
+
+// TypeScript < 6 has no WebGPU in its DOM lib: package.json's `types@<6` conditions point to these
+// entries, which add @webgpu/types to the consumer's program. On TypeScript >= 6 the DOM lib has
+// the WebGPU globals and @webgpu/types would clash with it, so the plain entries reference nothing.
+mkdirSync('dist/types', { recursive: true });
+for (const entry of ['index.node', 'index.browser']) {
+  writeFileSync(`dist/types/${entry}.ts5.d.ts`, `/// <reference types="@webgpu/types" />\nexport * from './${entry}.js';\n`);
+}

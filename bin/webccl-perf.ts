@@ -5,6 +5,7 @@
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
 import { launchRanks } from './launch/launch.js';
+import { packageVersion } from './cli.js';
 import { hostRendezvous } from './launch/rendezvous-env.js';
 import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../bench/perf/args.js';
 import { openRanks } from '../bench/perf/ranks.js';
@@ -41,15 +42,15 @@ async function runRanks(options: PerfOptions): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  let options: PerfOptions | 'help';
+  let options: PerfOptions | 'help' | 'version';
   try {
     options = parsePerfArgs(process.argv.slice(2));
   } catch (error) {
     console.error(`webccl-perf: ${(error as Error).message}`);
     return 2;
   }
-  if (options === 'help') {
-    console.log(PERF_USAGE);
+  if (options === 'help' || options === 'version') {
+    console.log(options === 'help' ? PERF_USAGE : packageVersion());
     return 0;
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;

@@ -4,24 +4,37 @@
 import { launchRanks, nodeArgsFor } from './launch/launch.js';
 import { parseRunArgs, RUN_USAGE, type RunCommand } from './launch/run-args.js';
 import { hostRendezvous } from './launch/rendezvous-env.js';
+import { packageVersion } from './cli.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help') {
-    console.log(RUN_USAGE);
-    return;
-  }
-  let command: RunCommand;
+  let command: RunCommand | 'help' | 'version';
   try {
-    command = parseRunArgs(argv);
+    command = argv.length === 0 ? 'help' : parseRunArgs(argv);
   } catch (error) {
     console.error(`webccl-run: ${(error as Error).message}`);
     process.exit(2);
   }
-  const rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort });
-  const result = await launchRanks({
-    np: command.np, command: process.execPath, args: [...nodeArgsFor(command.script), ...command.scriptArgs], ...rendezvous,
-  });
+  if (command === 'help' || command === 'version') {
+    console.log(command === 'help' ? RUN_USAGE : packageVersion());
+    return;
+  }
+  let scriptArgs: string[];
+  try {
+    scriptArgs = [...nodeArgsFor(command.script), ...command.scriptArgs];
+  } catch (error) {
+    console.error(`webccl-run: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const node = { rank: command.nodeRank, count: command.nnodes };
+  let rendezvous;
+  try {
+    rendezvous = await hostRendezvous({ masterAddr: command.masterAddr, masterPort: command.masterPort, node });
+  } catch (error) {
+    console.error(`webccl-run: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const result = await launchRanks({ np: command.np, node, command: process.execPath, args: scriptArgs, ...rendezvous });
   if (result.reason !== undefined) console.error(`webccl-run: ${result.reason}; stopped the other ranks`);
   process.exitCode = result.exitCode;
 }

@@ -1,35 +1,57 @@
 // `webccl`: the package's command. `webccl serve [--host H] [--port P] [--secret-file F]` runs a
-// standalone rendezvous server (store + browser relay) and prints the id to give every rank.
+// standalone rendezvous server (store + browser relay) and prints the id to give every rank, a
+// webccl+relay:// id: Node ranks given it join the browser tabs through the relay.
 // The secret comes from --secret-file, else WEBCCL_SECRET, else is fresh and random; never
 // derived from the address. `--secret S` still works but warns: any local user can read a
 // process's arguments (ps, /proc/PID/cmdline), while its environment and a 0600 file are private.
 import { readFileSync } from 'node:fs';
+import { packageVersion, parseOptions, stringOption, type OptionSpecs, type ParsedOptions } from './cli.js';
 import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
-const USAGE = [
-  'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)',
-  '       webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--stats] [--drop P] [--dup P] [--reorder P]',
-].join('\n');
+const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
+const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--stats] [--drop P] [--dup P] [--reorder P]';
+const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
-interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string }
+/** Thrown for -h/--help and --version: print the text, exit 0. */
+class Done extends Error {}
+
+/** A subcommand's options, or Done for its -h/--help and --version. */
+function subcommandOptions(args: string[], options: OptionSpecs, usage: string): ParsedOptions['values'] {
+  let parsed;
+  try {
+    parsed = parseOptions(args, options);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${usage}`);
+  }
+  if (parsed.values.help) throw new Done(usage);
+  if (parsed.values.version) throw new Done(packageVersion());
+  return parsed.values;
+}
+
+interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string }
 
 function parseServeFlags(args: string[]): ServeFlags {
+  const given = subcommandOptions(args, {
+    host: { type: 'string' }, port: { type: 'string' }, 'secret-file': { type: 'string' }, secret: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+  }, SERVE_USAGE);
+  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key'].map((name) => [name, stringOption(given, name)]));
   const flags: ServeFlags = {};
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    if (flag === '--host') flags.host = value;
-    else if (flag === '--port') {
-      flags.port = Number(value);
-      if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new Error(`--port ${value} is not a port number`);
-    } else if (flag === '--secret-file') flags.secretFile = value;
-    else if (flag === '--secret') flags.secret = value;
-    else throw new Error(`unknown flag ${flag}\n${USAGE}`);
+  if (values.host !== undefined) flags.host = values.host;
+  if (values.port !== undefined) {
+    flags.port = Number(values.port);
+    if (values.port === '' || !Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new Error(`--port ${values.port} is not a port number`);
   }
+  if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
+  if (values.secret !== undefined) flags.secret = values.secret;
   if (flags.secret !== undefined && flags.secretFile !== undefined) throw new Error('give --secret-file or --secret, not both');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (values['tls-cert'] !== undefined) flags.tlsCert = values['tls-cert'];
+  if (values['tls-key'] !== undefined) flags.tlsKey = values['tls-key'];
   return flags;
 }
 
@@ -42,6 +64,14 @@ function readSecretFile(path: string): string {
     throw new Error(`--secret-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   return checkSecret(text.replace(/\r?\n$/, ''), `the content of --secret-file ${path} (one trailing newline allowed)`);
+}
+
+function readPem(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** The secret to serve with, or undefined for a fresh random one. */
@@ -58,12 +88,22 @@ function chooseSecret(flags: ServeFlags): string | undefined {
 async function serve(args: string[]): Promise<void> {
   const flags = parseServeFlags(args);
   const secret = chooseSecret(flags);
+  const tls = flags.tlsCert === undefined || flags.tlsKey === undefined ? undefined
+    : { cert: readPem('--tls-cert', flags.tlsCert), key: readPem('--tls-key', flags.tlsKey) };
   const server = await RendezvousServer.start({
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(secret === undefined ? {} : { secret }),
+    ...(tls === undefined ? {} : { tls }),
   });
-  console.log(server.id);
+  // A relay id: browser tabs can only use the relay, and Node ranks given this id join them there.
+  const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });
+  console.log(id);
+  console.log([
+    '# give this id to every rank (it carries the secret: hand it out like a password)',
+    '#   browser tabs: Communicator.init({ id, rank, size }) from the browser entry',
+    `#   Node ranks:   WEBCCL_ID=${id} RANK=<r> WORLD_SIZE=<n> node your-script.js   (Communicator.fromEnv())`,
+  ].join('\n'));
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -78,21 +118,20 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
     if (value === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Error(`${flag} ${value} is not ${integer ? 'an integer' : 'a number'}`);
     return n;
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    if (flag === '--stats') { flags.stats = true; continue; }
-    const value = args[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    if (flag === '--host') flags.host = value;
-    else if (flag === '--port') flags.port = number(flag, value, true);
-    else if (flag === '--slots') flags.slots = number(flag, value, true);
-    else if (flag === '--max-workers') flags.maxWorkers = number(flag, value, true);
-    else if (flag === '--secret-file') flags.secretFile = value;
-    else if (flag === '--drop') flags.drop = number(flag, value, false);
-    else if (flag === '--dup') flags.dup = number(flag, value, false);
-    else if (flag === '--reorder') flags.reorder = number(flag, value, false);
-    else throw new Error(`unknown flag ${flag}\n${USAGE}`);
-  }
+  const text = { type: 'string' } as const;
+  const given = subcommandOptions(args, {
+    host: text, port: text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text,
+  }, SWITCH_USAGE);
+  const values = Object.fromEntries(['host', 'port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder'].map((n) => [n, stringOption(given, n)]));
+  flags.stats = given['stats'] === true;
+  if (values.host !== undefined) flags.host = values.host;
+  if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
+  if (values.port !== undefined) flags.port = number('--port', values.port, true);
+  if (values.slots !== undefined) flags.slots = number('--slots', values.slots, true);
+  if (values['max-workers'] !== undefined) flags.maxWorkers = number('--max-workers', values['max-workers'], true);
+  if (values.drop !== undefined) flags.drop = number('--drop', values.drop, false);
+  if (values.dup !== undefined) flags.dup = number('--dup', values.dup, false);
+  if (values.reorder !== undefined) flags.reorder = number('--reorder', values.reorder, false);
   return flags;
 }
 
@@ -125,11 +164,17 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'serve') await serve(rest);
   else if (command === 'switch') await runSwitch(rest);
+  else if (command === '--version') console.log(packageVersion());
+  else if (command === undefined || command === '-h' || command === '--help') console.log(USAGE);
   else {
-    console.error(USAGE);
-    process.exit(command === undefined || command === '--help' ? 0 : 2);
+    console.error(`webccl: unknown command ${command}\n${USAGE}`);
+    process.exit(2);
   }
 } catch (error) {
+  if (error instanceof Done) {
+    console.log(error.message);
+    process.exit(0);
+  }
   console.error(`webccl: ${(error as Error).message}`);
   process.exit(2);
 }

@@ -4,5 +4,6 @@ export * from './index.core.js';
 export { createBrowserDevice } from './gpu/browser-device.js';
 // webccl:// ids in a browser: ranks talk through the rendezvous server's relay.
 import { registerWorldProvider as registerBrowserWorld } from './transport/world.js';
-import { browserRelayWorld } from './rendezvous/worlds/browser-world.js';
+import { browserRelayOnlyWorld, browserRelayWorld } from './rendezvous/worlds/browser-world.js';
 registerBrowserWorld(browserRelayWorld);
+registerBrowserWorld(browserRelayOnlyWorld);

@@ -1,5 +1,9 @@
+/// <reference types="node" preserve="true" />
 // The Node.js entry: the core API plus what only Node can do (Dawn's WebGPU through the
-// `webgpu` package, listening sockets, spawning ranks).
+// `webgpu` package, listening sockets, spawning ranks). The reference above keeps Node's types
+// in a consumer's program that reads this entry's declarations (they name node:net, node:http).
+// The WebGPU globals (GPUDevice, GPUBuffer) come from the consumer's DOM lib on TypeScript >= 6,
+// or from @webgpu/types (package.json's `types@<6` entries add it on older TypeScript).
 export * from './index.core.js';
 export { createNodeDevice } from './gpu/node-device.js';
 // Rendezvous server and websocket mesh (Node only); getUniqueId/init use them for webccl:// ids.
@@ -18,8 +22,11 @@ import { nodeShmWorld } from './rendezvous/worlds/shm-world.js';
 import { loadNative } from './native/load.js';
 import { useCpuReducer } from './cpu/cpu-reducer.js';
 import { nativeCpuReducer } from './cpu/native-reducer.js';
+import { nodeRelayWorld } from './rendezvous/worlds/relay-world.js';
 registerNodeWorld(nodeWebSocketWorld);
 registerNodeWorld(nodeTcpWorld);
+// webccl+relay:// ids (webccl serve's): Node ranks join browser tabs through the server's relay.
+registerNodeWorld(nodeRelayWorld);
 const native = loadNative();
 registerNodeWorld(nodeShmWorld(native));
 // Host-memory reductions run the addon's SIMD loops (bit-identical to lib/cpu) when it loaded.

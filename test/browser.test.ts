@@ -9,6 +9,8 @@ import type { DataType, ElementArray } from '../lib/dtype.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { connectRelay } from '../lib/rendezvous/relay-client.js';
+import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { Communicator as NodeCommunicator } from '../lib/index.node.js';
 import type { StaticServer } from '../demo/static-server.js';
 import { CHROMIUM_FLAGS, Chromium, type BrowserTab } from './helpers/browser.js';
 import { serveTestPage } from './helpers/browser-page.js';
@@ -123,6 +125,39 @@ test('3 tabs, one rank each: float32 sum and avg on GPUBuffers, int32 sum on Typ
   )));
   for (const outcome of outcomes) assert.match(outcome.adapter, /swiftshader/i, `tab ran on ${outcome.adapter}`);
   checkOutputs(outcomes.map((o) => o.outputs), outcomes.map((o) => `tab on ${o.adapter}`));
+});
+
+/** What `webccl serve` prints: the relay id of a rendezvous server. */
+const relayIdOf = (id: string) => formatUniqueId({ ...parseUniqueId(id), transport: 'relay' });
+
+test('a Node rank given the relay id joins 2 tabs with Communicator.fromEnv alone (WEBCCL_ID, RANK, WORLD_SIZE)', async () => {
+  const size = 3;
+  const nodeRankIndex = 2;
+  const outputs = await withRendezvous((serverId) => withTabs(size - 1, async (tabs) => {
+    const id = relayIdOf(serverId);
+    const node = (async () => {
+      Object.assign(process.env, { WEBCCL_ID: id, RANK: String(nodeRankIndex), WORLD_SIZE: String(size) });
+      const comm = await NodeCommunicator.fromEnv({ timeoutMs: COMM_TIMEOUT_MS });
+      for (const name of ['WEBCCL_ID', 'RANK', 'WORLD_SIZE']) delete process.env[name];
+      try {
+        assert.is(comm.transport.description, 'websocket(relay)');
+        const results: number[][] = [];
+        for (const c of CASES) {
+          const recv = allocate(c.dtype, c.count);
+          await comm.allReduce(inputOf(nodeRankIndex, c), recv, c.count, c.dtype, c.op);
+          results.push(Array.from(recv));
+        }
+        return results;
+      } finally {
+        await comm.destroy();
+      }
+    })();
+    return within(Promise.all([
+      ...tabs.map((tab, rank) => runInTab(tab, { id, rank, size, timeoutMs: COMM_TIMEOUT_MS, runs: runsFor(rank) }).then((o) => o.outputs)),
+      node,
+    ]), RANK_MS, '2 browser ranks and a Node rank on a relay id');
+  }));
+  checkOutputs(outputs, outputs.map((_, rank) => (rank === nodeRankIndex ? 'Node' : 'tab')));
 });
 
 test('2 tabs and a Node rank in one relay world', async () => {

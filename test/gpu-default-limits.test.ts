@@ -30,7 +30,7 @@ import { Placed } from './helpers/codec-gpu.js';
 import { allocate, createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { assertSameElements, Mirrored, randomBytes, randomWords, scalarFor } from './helpers/gpu.js';
 
-const adapter = await nodeGpu().requestAdapter();
+const adapter = await (await nodeGpu()).requestAdapter();
 if (!adapter) throw new Error('no WebGPU adapter');
 const bare = await adapter.requestDevice();
 const ctx = GpuContext.for(bare);

@@ -15,7 +15,7 @@ import { nodeGpu } from '../lib/gpu/node-device.js';
 import { gpuReduceAccumulate, gpuReduceNary } from '../lib/gpu/reduce.js';
 import { assertSameElements, Mirrored, randomWords } from './helpers/gpu.js';
 
-const adapter = await nodeGpu().requestAdapter();
+const adapter = await (await nodeGpu()).requestAdapter();
 if (!adapter) throw new Error('no WebGPU adapter');
 const bare = await adapter.requestDevice();
 const ctx = GpuContext.for(bare);

@@ -4,15 +4,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 
+type Conditions = Record<string, string>;
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
-  exports: { '.': Record<string, string> }; bin: Record<string, string>;
+  exports: { '.': Record<string, Conditions> }; bin: Record<string, string>;
 };
 
-test('exports: types first, then browser and node bundles that exist', () => {
+test('exports: browser and node conditions, each with its types first and a bundle that exists', () => {
   const conditions = Object.keys(pkg.exports['.']);
-  assert.is(conditions[0], 'types');
   assert.ok(conditions.includes('browser') && conditions.includes('node'));
-  for (const condition of ['browser', 'node']) assert.ok(existsSync(pkg.exports['.'][condition]!), `${condition} bundle missing`);
+  for (const condition of ['browser', 'node']) {
+    const target = pkg.exports['.'][condition]!;
+    assert.ok(Object.keys(target)[0]!.startsWith('types'), `${condition}: types must come first`);
+    assert.ok(existsSync(target['default']!), `${condition} bundle missing`);
+  }
 });
 
 test('bin entries exist and start with a node shebang', () => {
@@ -26,7 +30,7 @@ test('the package imports itself by name, and both entries export the same core 
   // Through a variable: the type checker runs before any build, when dist/types does not exist yet.
   const self = 'webccl';
   const node = await import(self) as Record<string, unknown>;
-  const browserSource = readFileSync(pkg.exports['.']['browser']!, 'utf8');
+  const browserSource = readFileSync(pkg.exports['.']['browser']!['default']!, 'utf8');
   for (const name of ['Communicator', 'getUniqueId', 'WebcclError', 'reduceAccumulate', 'encodeReduceAccumulate', 'premulSum']) {
     assert.type(node[name], 'function', `node entry lacks ${name}`);
     assert.match(browserSource, new RegExp(`\\b${name}\\b`), `browser bundle lacks ${name}`);

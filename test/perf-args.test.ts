@@ -6,7 +6,7 @@ import { parseCollective, parseDataTypes } from '../bench/perf/names.js';
 
 function parse(...argv: string[]): PerfOptions {
   const options = parsePerfArgs(argv);
-  if (options === 'help') throw new Error('unexpected help');
+  if (options === 'help' || options === 'version') throw new Error(`unexpected ${options}`);
   return options;
 }
 

@@ -25,7 +25,7 @@ function perfWithEnv(env: Record<string, string | undefined>, ...args: string[])
 
 function options(...argv: string[]): PerfOptions {
   const parsed = parsePerfArgs(argv);
-  if (parsed === 'help') throw new Error('help');
+  if (parsed === 'help' || parsed === 'version') throw new Error(parsed);
   return parsed;
 }
 

@@ -5,6 +5,7 @@ import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectRelay } from '../lib/rendezvous/relay-client.js';
+import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { encodeFrame } from '../lib/transport/frame.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
@@ -29,6 +30,19 @@ async function rawMember(world: string, rank: number, size: number): Promise<Web
   await within(new Promise((resolve) => socket.once('message', resolve)), 2000, 'raw welcome');
   return socket;
 }
+
+test('webccl+relay:// ids: Node ranks join through the relay with Communicator.init alone; getUniqueId makes them too', async () => {
+  const relayId = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });
+  for (const id of [relayId, await getUniqueId({ transport: 'relay' })]) {
+    assert.match(id, /^webccl\+relay:\/\//);
+    const comms = await within(Promise.all([0, 1].map((rank) => Communicator.init({ id, rank, size: 2, timeoutMs: 5000 }))), 10_000, 'init');
+    assert.equal(comms.map((c) => c.transport.description), ['websocket(relay)', 'websocket(relay)']);
+    const data = [Int32Array.of(1, 2), Int32Array.of(30, 40)];
+    await within(Promise.all(comms.map((c, r) => c.allReduce(data[r]!, data[r]!, 2, 'int32', 'sum'))), 10_000, 'allReduce');
+    assert.equal(data.map((d) => [...d]), [[31, 42], [31, 42]]);
+    await Promise.all(comms.map((c) => c.destroy()));
+  }
+});
 
 test('relay: two clients exchange through the server; description says relay', async () => {
   const [a, b] = await within(relayWorld(2), 5000, 'world');

@@ -32,8 +32,12 @@ function isAlive(pid: number): boolean {
 }
 
 test('args: -np, master address and port, script args pass through untouched', () => {
-  assert.equal(parseRunArgs(['-np', '3', 'train.js', '-np', '9', '--lr=1']), { np: 3, script: 'train.js', scriptArgs: ['-np', '9', '--lr=1'] });
-  assert.equal(parseRunArgs(['--np=2', '--master-port', '2950', 'a.ts']), { np: 2, masterPort: 2950, script: 'a.ts', scriptArgs: [] });
+  assert.equal(parseRunArgs(['-np', '3', 'train.js', '-np', '9', '--lr=1']), { np: 3, nnodes: 1, nodeRank: 0, script: 'train.js', scriptArgs: ['-np', '9', '--lr=1'] });
+  assert.equal(parseRunArgs(['--np=2', '--master-port', '2950', 'a.ts']), { np: 2, nnodes: 1, nodeRank: 0, masterPort: 2950, script: 'a.ts', scriptArgs: [] });
+  assert.equal(parseRunArgs(['-np', '2', '--nnodes=2', '--node-rank', '1', '--master-addr', '10.0.0.1', '--master-port', '29400', 'a.js']),
+    { np: 2, nnodes: 2, nodeRank: 1, masterAddr: '10.0.0.1', masterPort: 29400, script: 'a.js', scriptArgs: [] });
+  assert.throws(() => parseRunArgs(['-np', '2', '--nnodes', '2', '--node-rank', '2', '--master-addr', 'a', '--master-port', '1', 'a.js']), /--node-rank needs an integer in \[0, 1\], got 2/);
+  assert.throws(() => parseRunArgs(['-np', '2', '--nnodes', '2', 'a.js']), /every host needs the same --master-addr/);
   assert.throws(() => parseRunArgs(['a.js']), /-np N is required/);
   assert.throws(() => parseRunArgs(['-np', 'two', 'a.js']), /-np needs a positive integer, got two/);
   assert.throws(() => parseRunArgs(['-np', '2']), /no script given/);
@@ -54,6 +58,18 @@ test('runs N ranks with the torchrun environment and prefixes their lines', () =
   assert.ok(port !== undefined && Number(port) > 0, lines[0]);
   lines.forEach((line, rank) => assert.is(line, `[rank${rank}]: env ${rank} 3 ${rank} 127.0.0.1 ${port} x,--flag`));
   assert.match(run.stderr, /\[rank2\]: to stderr 2/);
+});
+
+test("Dawn's two harmless limit notices are dropped from the ranks' stderr, other lines kept", () => {
+  const noisy = script('noisy.js', `
+    for (const kind of ['Uniform', 'Storage']) {
+      console.error('Warning: maxDynamic' + kind + 'BuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.');
+    }
+    console.error('Warning: something a user must read');
+  `);
+  const run = webcclRun('-np', '2', noisy);
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(run.stderr.trim().split('\n').sort(), ['[rank0]: Warning: something a user must read', '[rank1]: Warning: something a user must read']);
 });
 
 test('runs .ts scripts through the repo TypeScript hooks', () => {

@@ -30,7 +30,7 @@ async function serveOnce(args: string[], env: Record<string, string | undefined>
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk; });
   try {
-    const id = await within(new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))), 15_000, 'id');
+    const id = await within(new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().split('\n')[0]!.trim()))), 15_000, 'id');
     assert.is(parseUniqueId(id).host, '127.0.0.1');
     const client = await within(StoreClient.connect({ id, WebSocket: nodeWebSocket(), timeoutMs: 3000 }), 3000, 'connect');
     await within(client.set('k', 'v'), 2000, 'set');

@@ -45,7 +45,7 @@ test('bad flags exit with status 2 and a reason', () => {
   assert.match(run('--reorder', 'x').stderr, /--reorder x is not a number/);
   const status = run('--bogus', '1');
   assert.is(status.status, 2);
-  assert.match(status.stderr, /unknown flag --bogus/);
+  assert.match(status.stderr, /unknown option --bogus/);
 });
 
 test.run();

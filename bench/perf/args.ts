@@ -1,5 +1,5 @@
 // webccl-perf's command line: nccl-tests' flags (short and long spellings, `-b 8`, `-b8`,
-// `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
+// `--minbytes=8`, parsed by node:util's parseArgs) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
@@ -8,6 +8,7 @@ import type { DataType, SimpleOp } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
 import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
 import { parseBytes, type SizeSweep } from './sizes.js';
+import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
 
 /** nccl-tests' -a: how per-rank times become the one printed (0 rank 0, 1 mean, 2 min, 3 max). */
 export type AverageMode = 0 | 1 | 2 | 3;
@@ -117,37 +118,28 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   };
 }
 
-function findFlag(name: string): Flag | undefined {
-  return name.startsWith('--')
-    ? FLAGS.find((flag) => flag.long.includes(name.slice(2)))
-    : FLAGS.find((flag) => flag.short === name.slice(1));
-}
-
-/** Splits one argument into the flag and an inline value: `--op=sum`, `-b8`, `-b` (value follows). */
-function splitFlag(arg: string): { name: string; inline: string | undefined } {
-  if (arg === '-np') return { name: '--np', inline: undefined }; // mpirun's spelling
-  if (arg.startsWith('--')) {
-    const eq = arg.indexOf('=');
-    return eq < 0 ? { name: arg, inline: undefined } : { name: arg.slice(0, eq), inline: arg.slice(eq + 1) };
+/** parseArgs' configuration from FLAGS: every long spelling is an option, the first one carries the short letter. */
+function parseArgsOptions(): OptionSpecs {
+  const options: Record<string, { type: 'string'; short?: string }> = {};
+  for (const flag of FLAGS) {
+    flag.long.forEach((name, i) => { options[name] = { type: 'string', ...(i === 0 && flag.short ? { short: flag.short } : {}) }; });
   }
-  return { name: arg.slice(0, 2), inline: arg.length > 2 ? arg.slice(2) : undefined };
+  return options;
 }
 
-/** Parses argv (without node and the script). Returns 'help' for -h/--help. */
-export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
+/** Parses argv (without node and the script). Returns 'help' for -h/--help and 'version' for --version. */
+export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' | 'version' {
   if (argv.includes('-h') || argv.includes('--help')) return 'help';
+  if (argv.includes('--version')) return 'version';
   const [first, ...rest] = argv;
   if (first === undefined || first.startsWith('-')) throw new Error('name the collective first, e.g. webccl-perf allreduce -b 8 -e 128M -f 2');
   const options: Mutable<PerfOptions> = { ...defaultPerfOptions(parseCollective(first)) };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (!arg.startsWith('-') || arg === '-') throw new Error(`unexpected argument "${arg}"`);
-    const { name, inline } = splitFlag(arg);
-    const flag = findFlag(name);
-    if (flag === undefined) throw new Error(`unknown option ${name} (webccl-perf --help lists them)`);
-    const value = inline ?? rest[++i];
-    if (value === undefined) throw new Error(`${name} needs a value`);
-    flag.apply(options, value);
+  // mpirun's single-dash -np (parseArgs would read it as -n with the value "p").
+  const args = rest.map((arg) => (arg === '-np' ? '--np' : arg.startsWith('-np=') ? `--np=${arg.slice(4)}` : arg));
+  // In command-line order, as nccl-tests applies them (-b8, -b 8, --minbytes=8 alike).
+  for (const token of parseOptions(args, parseArgsOptions()).tokens) {
+    if (token.kind !== 'option') continue;
+    FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value!);
   }
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
   // A lossy codec's results differ from the exact ones by design: #wrong would count that.

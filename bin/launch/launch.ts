@@ -6,11 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ownFile } from '../cli.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface LaunchOptions {
+  /** Ranks started here. */
   readonly np: number;
+  /** A job over several hosts: this host's index and the number of hosts (ranks are numbered host by host). */
+  readonly node?: { readonly rank: number; readonly count: number };
   /** Executable and arguments every rank runs (e.g. process.execPath and a script). */
   readonly command: string;
   readonly args: readonly string[];
@@ -65,14 +70,29 @@ export function findRepoFile(relativePath: string): string | undefined {
 }
 
 /**
- * Node arguments that run `script`: `.ts` scripts go through the repo's TypeScript hooks,
- * since Node 20 cannot run TypeScript by itself.
+ * Node arguments that run `script`. A `.ts` script runs through, in order: this repository's
+ * TypeScript hooks (a checkout), `tsx` where the user's project has it (`--import tsx`, resolved
+ * from the working directory as Node resolves --import), or Node's own type stripping (Node
+ * >= 22.18 and 23.6 strip types by default). Otherwise a one-line error says what to install.
  */
 export function nodeArgsFor(script: string): string[] {
   if (!/\.(m|c)?ts$/.test(script)) return [script];
-  const register = findRepoFile('test/register.mjs');
-  if (register === undefined) throw new Error(`cannot run ${script}: .ts scripts need test/register.mjs from the webccl repository`);
-  return ['--import', register, resolve(script)];
+  const path = resolve(script);
+  const register = ownFile('test/register.mjs');
+  if (register !== undefined) return ['--import', register, path];
+  if (hasTsx()) return ['--import', 'tsx', path];
+  if ((process.features as { typescript?: string }).typescript) return [path];
+  throw new Error(`cannot run ${script}: Node ${process.version} does not run TypeScript by itself; `
+    + 'install tsx in your project (npm install -D tsx), use Node >= 22.18, or compile the script to .js');
+}
+
+function hasTsx(): boolean {
+  try {
+    createRequire(join(process.cwd(), 'package.json')).resolve('tsx/package.json');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -84,12 +104,21 @@ function defaultOnLine(rank: number, stream: 'stdout' | 'stderr', line: string):
   (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank${rank}]: ${line}\n`);
 }
 
+/**
+ * Dawn (the `webgpu` package) prints these two lines from native code in every process that
+ * creates a device on a driver reporting more dynamic buffers per pipeline layout than Dawn can
+ * offset (Mesa's lavapipe says 1000000): Dawn's Limits.cpp clamps them to 16 and says so. webccl
+ * uses no dynamic offsets, so nobody has to act on them; a launcher that reads its ranks' output
+ * drops them (a process writing straight to a terminal cannot be stopped from printing them).
+ */
+const DAWN_LIMIT_NOTICE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
+
 function forwardLines(child: ChildProcess, rank: number, onLine: NonNullable<LaunchOptions['onLine']>): Promise<void>[] {
   const streams = [['stdout', child.stdout], ['stderr', child.stderr]] as const;
   return streams.flatMap(([name, stream]) => {
     if (stream === null) return [];
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    lines.on('line', (line) => onLine(rank, name, line));
+    lines.on('line', (line) => { if (name === 'stdout' || !DAWN_LIMIT_NOTICE.test(line)) onLine(rank, name, line); });
     return [new Promise<void>((done) => lines.once('close', done))];
   });
 }
@@ -118,13 +147,15 @@ export async function launchRanks(options: LaunchOptions): Promise<LaunchResult>
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
 
-  const exits = Array.from({ length: options.np }, (_, rank) => {
+  const node = options.node ?? { rank: 0, count: 1 };
+  const exits = Array.from({ length: options.np }, (_, localRank) => {
+    const rank = node.rank * options.np + localRank;
     const inherit = rank === 0 && options.inheritRank0 === true;
     const child = spawn(options.command, [...options.args], {
       stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, ...options.env,
-        RANK: String(rank), WORLD_SIZE: String(options.np), LOCAL_RANK: String(rank),
+        RANK: String(rank), WORLD_SIZE: String(options.np * node.count), LOCAL_RANK: String(localRank),
         LOCAL_WORLD_SIZE: String(options.np), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
       },
     });

@@ -107,9 +107,10 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /**
-   * Creates the world communicator from the environment: WEBCCL_ID, or torchrun's MASTER_ADDR
-   * and MASTER_PORT (through the provider WEBCCL_TRANSPORT names); rank and size from WEBCCL_RANK /
-   * WEBCCL_WORLD_SIZE or RANK / WORLD_SIZE; LOCAL_RANK. Options override the environment.
+   * Creates the world communicator from the environment: WEBCCL_ID, or the rendezvous address
+   * (MASTER_ADDR/MASTER_PORT or what the launcher implies, through the provider WEBCCL_TRANSPORT
+   * names); rank, size and local rank from torchrun's, Open MPI's, PMI's or Slurm's variables
+   * (launchers.ts). Options override the environment.
    */
   static async fromEnv(options: Partial<InitOptions> = {}): Promise<Communicator> {
     return Communicator.init({ ...options, ...await worldFromEnvironment(options) });
@@ -140,6 +141,8 @@ export class Communicator implements LinkOwner, Endpoint {
   /** Ranks that destroyed their side cleanly: their transport going away is not a failure. */
   private readonly departed = new Set<number>();
   private destroying: Promise<void> | undefined;
+  /** The error later calls get after a clean destroy(). */
+  private destroyedError: WebcclError | undefined;
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -156,7 +159,8 @@ export class Communicator implements LinkOwner, Endpoint {
     const transportRank = this.transport.rank;
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
-    this.health.onFail((error) => this.log.warn(`${this.name}: ${error.message}`));
+    // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
+    this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     this.shared.register(this);
   }
 
@@ -333,7 +337,8 @@ export class Communicator implements LinkOwner, Endpoint {
     this.destroying ??= (async () => {
       await this.tail;
       await this.notifyAll({ type: 'bye' });
-      this.health.fail(invalidUsage(`${this.name} was destroyed`));
+      this.destroyedError = invalidUsage(`${this.name} was destroyed`);
+      this.health.fail(this.destroyedError);
       await this.shared.unregister(this);
       this.feedback.reset();
       this.cpuSpace.release();

@@ -25,9 +25,10 @@ export interface DeviceOptions {
 
 const adapterNames = new WeakMap<GPUDevice, string>();
 
-export async function requestGpuDevice(gpu: GPU, options: DeviceOptions = {}): Promise<GPUDevice> {
+/** `noAdapterHint`: what the platform's user can do when no adapter is found. */
+export async function requestGpuDevice(gpu: GPU, options: DeviceOptions = {}, noAdapterHint?: string): Promise<GPUDevice> {
   const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
-  if (!adapter) throw systemError('no WebGPU adapter found (on a CPU-only Linux machine install Mesa lavapipe: bash .ci/setup)');
+  if (!adapter) throw systemError(`no WebGPU adapter found${noAdapterHint ? ` (${noAdapterHint})` : ''}`);
   if (options.requireF16 && !adapter.features.has('shader-f16')) {
     throw systemError(`adapter ${describeAdapter(adapter.info)} lacks shader-f16, which was required`);
   }

@@ -77,8 +77,9 @@ export async function deriveAddressSecret(host: string, port: number, size: numb
   return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function secretForAddress(host: string, port: number, size: number): Promise<string> {
-  const choice = chooseAddressSecret(host, port, readEnv('WEBCCL_SOCKET_HOST'), readSecurity());
+/** `socketHost`: where this rank's mesh listens (socket-host.ts's listenHost(), passed in: this file stays free of Node modules). */
+export async function secretForAddress(host: string, port: number, size: number, socketHost = readEnv('WEBCCL_SOCKET_HOST')): Promise<string> {
+  const choice = chooseAddressSecret(host, port, socketHost, readSecurity());
   if (choice.kind === 'given') return choice.secret;
   const log = logger('INIT');
   if (choice.because === 'loopback') {

@@ -5,11 +5,12 @@
 // cleanup when any of it fails.
 import { asWebcclError } from '../errors.js';
 import { logger } from '../log.js';
-import { readEnv, readSettings } from '../settings.js';
+import { readSettings } from '../settings.js';
 import { HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
 import { nodeWebSocket } from '../transport/handshake/node-web-socket.js';
 import { StoreClient } from './store-client.js';
 import { hostForUrl, parseUniqueId } from './unique-id.js';
+import { socketHosts } from './socket-host.js';
 import { withDeadline } from '../transport/deadline.js';
 import { FramedTransport } from '../transport/framed/framed-transport.js';
 import { withLimits, type WireLimits } from '../transport/framed/limits.js';
@@ -22,7 +23,7 @@ export interface MeshOptions {
   readonly id: string;
   readonly rank: number;
   readonly size: number;
-  /** Interface to listen on and advertise: option, else WEBCCL_SOCKET_HOST, else 127.0.0.1. */
+  /** Interface to listen on and advertise: option, else socket-host.ts's choice (WEBCCL_SOCKET_HOST, WEBCCL_SOCKET_IFNAME). */
   readonly host?: string;
   /** Deadline for the whole mesh to form (default WEBCCL_TIMEOUT_MS). */
   readonly timeoutMs?: number;
@@ -44,7 +45,7 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
   const { rank, size } = options;
   checkWorldShape(kind.name, rank, size);
   const { secret } = parseUniqueId(options.id);
-  const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
+  const { listen, advertise } = options.host !== undefined ? { listen: options.host, advertise: options.host } : socketHosts();
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
   const world = options.world ?? 'world';
   const limits = withLimits(options.limits);
@@ -59,7 +60,7 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
     },
   });
   const helloTimeoutMs = Math.min(timeoutMs, HELLO_TIMEOUT_MS);
-  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host, timeoutMs, helloTimeoutMs, limits, log, transport });
+  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host: listen, timeoutMs, helloTimeoutMs, limits, log, transport });
   const connected = new Set<number>();
   let allConnected!: () => void;
   const ready = new Promise<void>((resolve) => { allConnected = resolve; });
@@ -72,7 +73,7 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
   const store = await StoreClient.connect({ id: options.id, WebSocket: nodeWebSocket(limits), timeoutMs, who: `rank ${rank}` });
   try {
     listening = await sockets.listen(attached);
-    const address = `${hostForUrl(host)}:${listening.port}`;
+    const address = `${hostForUrl(advertise)}:${listening.port}`;
     await store.set(meshAddressKey(kind.addressKind, world, size, rank), address);
     log.info(`${kind.name}: listening on ${address}; dialling ranks 0..${rank - 1}`);
     const dialled = Array.from({ length: rank }, async (_, peer) => {

@@ -15,7 +15,7 @@ import { checkWorldShape } from '../transport/world-shape.js';
 import { SocketChannel } from '../transport/websocket/socket-channel.js';
 
 export interface RelayTransportOptions {
-  /** The unique id: webccl://host:port/secret of the rendezvous server that relays. */
+  /** The unique id: webccl+relay:// (or webccl://) host:port/secret of the rendezvous server that relays. */
   readonly id: string;
   readonly rank: number;
   readonly size: number;
@@ -26,6 +26,8 @@ export interface RelayTransportOptions {
   /** Defaults to the global WebSocket (browsers); in Node pass nodeWebSocket(). */
   readonly WebSocket?: WebSocketConstructor;
   readonly limits?: Partial<WireLimits>;
+  /** Called once when the transport closes, or when joining fails (releases what the caller holds for it). */
+  readonly onClose?: () => void;
 }
 
 export async function connectRelay(options: RelayTransportOptions): Promise<Transport> {
@@ -37,7 +39,9 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
   const world = options.world ?? 'world';
   const limits = withLimits(options.limits);
-  const transport = new FramedTransport({ rank, size, limits, description: 'websocket(relay)', routeTo: (peer) => peer });
+  const transport = new FramedTransport({
+    rank, size, limits, description: 'websocket(relay)', routeTo: (peer) => peer, ...(options.onClose ? { release: options.onClose } : {}),
+  });
 
   let everyoneJoined!: () => void;
   const ready = new Promise<void>((resolve) => { everyoneJoined = resolve; });

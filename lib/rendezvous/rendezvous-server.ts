@@ -6,7 +6,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
-import { readEnv } from '../settings.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { CLOSE_BAD_HELLO, WELCOME } from '../transport/handshake/handshake.js';
 import { awaitHello, HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
@@ -14,8 +13,9 @@ import { KeyValueStore } from './key-value-store.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
 import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { RelayHub } from './relay-hub.js';
+import { listenHost } from './socket-host.js';
 import { serveStore } from './store-session.js';
-import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
+import { listenForUpgrades, type TlsFiles } from '../transport/handshake/upgrade-server.js';
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
 import { formatUniqueId, generateSecret } from './unique-id.js';
@@ -23,7 +23,7 @@ import { formatUniqueId, generateSecret } from './unique-id.js';
 const log = logger('STORE');
 
 export interface RendezvousServerOptions {
-  /** Interface to listen on: option, else WEBCCL_SOCKET_HOST, else 127.0.0.1. */
+  /** Interface to listen on: option, else WEBCCL_SOCKET_HOST, else WEBCCL_SOCKET_IFNAME's address, else 127.0.0.1. */
   readonly host?: string;
   /** 0 (the default) picks a free port. */
   readonly port?: number;
@@ -37,6 +37,8 @@ export interface RendezvousServerOptions {
    * process lives as long as its ranks do). Open connections still keep it alive.
    */
   readonly unref?: boolean;
+  /** Serve wss:// with this certificate and key (ids then carry `+tls`); plain ws:// otherwise. */
+  readonly tls?: TlsFiles;
 }
 
 export class RendezvousServer {
@@ -52,26 +54,27 @@ export class RendezvousServer {
     private readonly secret: string,
     private readonly helloTimeoutMs: number,
     limits: WireLimits,
+    private readonly tls: boolean,
   ) {
     this.relay = new RelayHub(limits);
     server.on('connection', (socket, request) => this.accept(socket, request));
   }
 
-  /** The id clients connect with: webccl://host:port/secret. */
+  /** The id clients connect with: webccl://host:port/secret (webccl+tls:// when it serves wss://). */
   get id(): string {
-    return formatUniqueId({ host: this.host, port: this.port, secret: this.secret });
+    return formatUniqueId({ host: this.host, port: this.port, secret: this.secret, ...(this.tls ? { tls: true } : {}) });
   }
 
   static async start(options: RendezvousServerOptions = {}): Promise<RendezvousServer> {
-    const host = options.host ?? readEnv('WEBCCL_SOCKET_HOST') ?? '127.0.0.1';
+    const host = options.host ?? listenHost();
     const limits = withLimits(options.limits);
-    const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error));
+    const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error), options.tls);
     if (options.unref) http.unref();
     const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
     guardListener(http, server, 'rendezvous server', log);
     const { port } = http.address() as AddressInfo;
-    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits);
-    log.info(`rendezvous server listening on ${host}:${port}`);
+    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits, options.tls !== undefined);
+    log.info(`rendezvous server listening on ${host}:${port}${options.tls ? ' (TLS)' : ''}`);
     return started;
   }
 

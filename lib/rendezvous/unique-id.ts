@@ -1,11 +1,12 @@
 // The unique id every rank is given to find the others, like ncclUniqueId but printable:
-// `webccl://host:port/<secret>`. host:port is the rendezvous server (store + relay); the secret
+// `webccl://host:port/<secret>`. host:port is the rendezvous server (store + relay; `+tls` in the
+// scheme when it speaks wss://, e.g. webccl+relay+tls://); the secret
 // is 16 random bytes as 32 lowercase hex digits that every connection must present. The scheme
 // says which mesh the ranks form, decided once by whoever made the id: `webccl://` a websocket
 // mesh (or the relay, in a browser), `webccl+tcp://` a raw tcp mesh (Node only); the rendezvous
 // server behind either is the same.
 import { invalidArgument } from '../errors.js';
-import { TRANSPORTS } from '../transport/registry.js';
+import { TRANSPORTS, tlsScheme, withoutTls } from '../transport/registry.js';
 
 /** The kinds of world a rendezvous id can name: the registry's transports that meet at a rendezvous. */
 export type MeshTransport = string;
@@ -16,6 +17,8 @@ export interface UniqueId {
   readonly secret: string;
   /** Which mesh the ranks form; 'websocket' when left out. */
   readonly transport?: MeshTransport;
+  /** The rendezvous speaks TLS (wss://): the id's scheme carries `+tls` (webccl+relay+tls://). */
+  readonly tls?: boolean;
 }
 
 export const ID_SCHEMES: Readonly<Record<MeshTransport, string>> = Object.fromEntries(
@@ -48,12 +51,15 @@ export function formatUniqueId(id: UniqueId): string {
   if (!SECRET_PATTERN.test(id.secret)) throw invalidArgument(`unique id: the secret must be 32 lowercase hex digits`);
   if (!Number.isInteger(id.port) || id.port < 1 || id.port > 65535) throw invalidArgument(`unique id: port ${id.port} is not in 1..65535`);
   if (id.host === '' || /[\s/]/.test(id.host)) throw invalidArgument(`unique id: host '${id.host}' is not a host name or address`);
-  return `${idScheme(id.transport ?? DEFAULT_MESH)}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
+  const scheme = idScheme(id.transport ?? DEFAULT_MESH);
+  return `${id.tls ? tlsScheme(scheme) : scheme}${hostForUrl(id.host)}:${id.port}/${id.secret}`;
 }
 
 /** Parses an id, naming the part that is wrong (never echoing the secret). */
-export function parseUniqueId(text: string): UniqueId {
-  if (typeof text !== 'string') throw invalidArgument(`malformed unique id: not a string; ${EXPECTED}`);
+export function parseUniqueId(given: string): UniqueId {
+  if (typeof given !== 'string') throw invalidArgument(`malformed unique id: not a string; ${EXPECTED}`);
+  const text = withoutTls(given);
+  const tls = text !== given;
   const transport = Object.keys(ID_SCHEMES).find((kind) => text.startsWith(ID_SCHEMES[kind]!));
   if (transport === undefined) throw invalidArgument(`malformed unique id: does not start with ${Object.values(ID_SCHEMES).map((s) => `'${s}'`).join(' or ')}; ${EXPECTED}`);
   const rest = text.slice(ID_SCHEMES[transport]!.length);
@@ -67,10 +73,10 @@ export function parseUniqueId(text: string): UniqueId {
   if (port < 1 || port > 65535) throw invalidArgument(`malformed unique id: port ${match[2]} is not in 1..65535`);
   if (!SECRET_PATTERN.test(secret)) throw invalidArgument(`malformed unique id: the secret is not 32 lowercase hex digits; ${EXPECTED}`);
   const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
-  return { host, port, secret, transport };
+  return { host, port, secret, transport, ...(tls ? { tls } : {}) };
 }
 
 /** The WebSocket URL of the rendezvous server an id names. */
 export function rendezvousUrl(id: UniqueId): string {
-  return `ws://${hostForUrl(id.host)}:${id.port}/`;
+  return `${id.tls ? 'wss' : 'ws'}://${hostForUrl(id.host)}:${id.port}/`;
 }

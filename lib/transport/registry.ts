@@ -27,6 +27,7 @@ export const TRANSPORTS: readonly TransportRow[] = [
   { name: 'websocket', scheme: 'webccl://', rendezvous: true, reach: 'Node processes and browser tabs; a mesh between Node ranks, the relay for browsers' },
   { name: 'tcp', scheme: 'webccl+tcp://', rendezvous: true, reach: 'Node processes only; a raw TCP mesh' },
   { name: 'shm', scheme: 'webccl+shm://', rendezvous: true, reach: 'Node processes on one host; shared memory through the native addon' },
+  { name: 'relay', scheme: 'webccl+relay://', rendezvous: true, reach: 'Node processes and browser tabs together, all through the rendezvous server (webccl serve prints such ids)' },
 ];
 
 export const TRANSPORT_NAMES: readonly string[] = TRANSPORTS.map((row) => row.name);
@@ -35,9 +36,26 @@ export function transportNamed(name: string): TransportRow | undefined {
   return TRANSPORTS.find((row) => row.name === name);
 }
 
+/**
+ * An id whose rendezvous speaks TLS (wss://) carries `+tls` before its `://` (webccl+tls://,
+ * webccl+relay+tls://); which world it names is read without that mark.
+ */
+const TLS_MARK = '+tls://';
+
+export function withoutTls(id: string): string {
+  const at = id.indexOf(TLS_MARK);
+  return at > 0 && at === id.indexOf('://') - 4 ? `${id.slice(0, at)}://${id.slice(at + TLS_MARK.length)}` : id;
+}
+
+/** The scheme of `scheme`'s TLS ids: webccl:// -> webccl+tls://. */
+export function tlsScheme(scheme: string): string {
+  return scheme.replace('://', TLS_MARK);
+}
+
 /** The row whose scheme starts `id`. */
 export function transportOfId(id: string): TransportRow | undefined {
-  return TRANSPORTS.find((row) => id.startsWith(row.scheme));
+  const plain = withoutTls(id);
+  return TRANSPORTS.find((row) => plain.startsWith(row.scheme));
 }
 
 /** Checks a user's choice; `what` starts the error message (e.g. 'WEBCCL_TRANSPORT=udp'). */

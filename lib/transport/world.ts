@@ -7,7 +7,7 @@
 import { invalidArgument, timeoutError } from '../errors.js';
 import type { TransportSetting } from '../settings.js';
 import { connectInproc, INPROC_SCHEME, inprocName } from './inproc.js';
-import { checkTransportChoice, transportSetting } from './registry.js';
+import { checkTransportChoice, transportSetting, withoutTls } from './registry.js';
 import type { Transport } from './transport.js';
 import { withDeadline } from './deadline.js';
 
@@ -62,7 +62,8 @@ export function registerWorldProvider(provider: WorldProvider): void {
 
 export function providerForId(id: string): WorldProvider {
   if (typeof id !== 'string') throw invalidArgument(`communicator id must be a string, got ${typeof id}`);
-  const provider = providers.find((p) => id.startsWith(p.scheme));
+  const plain = withoutTls(id);
+  const provider = providers.find((p) => plain.startsWith(p.scheme));
   if (!provider) {
     throw invalidArgument(`no transport knows the id '${id.split('/').slice(0, 3).join('/')}...' (known: ${providers.map((p) => p.scheme).join(', ')})`);
   }

@@ -9,8 +9,8 @@ const PAGE = `<!doctype html>
 `;
 
 export function browserBundlePath(): string {
-  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: { '.': { browser: string } } };
-  return pkg.exports['.'].browser;
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: { '.': { browser: { default: string } } } };
+  return pkg.exports['.'].browser.default;
 }
 
 export function serveTestPage(): Promise<StaticServer> {

@@ -20,7 +20,7 @@ export async function startServe(env: Record<string, string> = {}): Promise<Serv
   child.stderr!.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-4096); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const id = await within(new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().split('\n')[0]!.trim()));
     child.once('exit', (code) => reject(new Error(`webccl serve exited (${code}) before printing an id: ${tail}`)));
   }), 20_000, 'webccl serve id');
   return {

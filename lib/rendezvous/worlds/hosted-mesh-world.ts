@@ -7,6 +7,7 @@ import { invalidArgument } from '../../errors.js';
 import type { MeshOptions } from '../form-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { secretForAddress } from '../address-secret.js';
+import { listenHost } from '../socket-host.js';
 import { hostRendezvous, joinHostedRendezvous } from '../hosted-rendezvous.js';
 import { RendezvousServer } from '../rendezvous-server.js';
 import { formatUniqueId, idScheme, parseUniqueId, type MeshTransport } from '../unique-id.js';
@@ -17,12 +18,18 @@ function optional<T>(value: unknown, type: 'string' | 'number', name: string): T
   return value as T;
 }
 
-/** getUniqueId: a fresh rendezvous server here (options host and port), named for `transport`. */
+/**
+ * getUniqueId: a fresh rendezvous server here (options host, port and secret: a launcher whose
+ * other nodes build the same id from the shared WEBCCL_SECRET), named for `transport`.
+ */
 export async function hostedRendezvousId(options: Readonly<Record<string, unknown>>, transport: MeshTransport): Promise<string> {
   const host = optional<string>(options['host'], 'string', 'host');
   const port = optional<number>(options['port'], 'number', 'port');
+  const secret = optional<string>(options['secret'], 'string', 'secret');
   // Unreferenced: the server lives while ranks are connected, and never holds the process alone.
-  const server = await RendezvousServer.start({ ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), unref: true });
+  const server = await RendezvousServer.start({
+    ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), ...(secret === undefined ? {} : { secret }), unref: true,
+  });
   const id = formatUniqueId({ ...parseUniqueId(server.id), transport });
   hostRendezvous(id, server);
   return id;
@@ -30,7 +37,7 @@ export async function hostedRendezvousId(options: Readonly<Record<string, unknow
 
 /** The id of the world whose rendezvous is at host:port; rank 0 hosts it until its ranks here are done with it. */
 export async function rendezvousIdForAddress(host: string, port: number, rank: number, size: number, transport: MeshTransport): Promise<string> {
-  const secret = await secretForAddress(host, port, size);
+  const secret = await secretForAddress(host, port, size, listenHost());
   const id = formatUniqueId({ host, port, secret, transport });
   if (rank === 0) hostRendezvous(id, await RendezvousServer.start({ host, port, secret, unref: true }));
   return id;
