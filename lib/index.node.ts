@@ -1,7 +1,7 @@
 // The Node.js entry: the core API plus what only Node can do (Dawn's WebGPU through the
 // `webgpu` package, listening sockets, spawning ranks).
 export * from './index.core.js';
-export { createNodeDevice } from './gpu/node-device.js';
+export { createNodeDevice, nodeGpu, type NodeDeviceOptions } from './gpu/node-device.js';
 // Rendezvous server and websocket mesh (Node only); getUniqueId/init use them for webccl:// ids.
 export { RendezvousServer, type RendezvousServerOptions } from './rendezvous/rendezvous-server.js';
 export { nodeWebSocket } from './transport/handshake/node-web-socket.js';
