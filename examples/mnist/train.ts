@@ -85,12 +85,12 @@ async function checkIdentical(step: number): Promise<void> {
   log(`step ${step}: weights identical on all ${comm.size} ranks (checksum ${all[0]!.toString(16).padStart(8, '0')})`);
 }
 
-function accuracy(set: Dataset): number {
-  return tf.tidy(() => {
-    const x = tf.tensor2d(set.images, [set.count, PIXELS]);
-    const predicted = Array.from((model.predict(x) as tf.Tensor).argMax(-1).dataSync());
-    return predicted.reduce((n, p, i) => n + (p === set.labels[i] ? 1 : 0), 0) / set.count;
-  });
+async function accuracy(set: Dataset): Promise<number> {
+  // data(), not dataSync(): the webgpu backend cannot read synchronously outside a browser.
+  const argmax = tf.tidy(() => (model.predict(tf.tensor2d(set.images, [set.count, PIXELS])) as tf.Tensor).argMax(-1));
+  const predicted = Array.from(await argmax.data());
+  argmax.dispose();
+  return predicted.reduce((n, p, i) => n + (p === set.labels[i] ? 1 : 0), 0) / set.count;
 }
 
 const globalBatch = config.batch * comm.size;
@@ -118,7 +118,7 @@ for (let epoch = 1; epoch <= config.epochs && step < config.maxSteps; epoch++) {
     log(`epoch ${epoch} step ${step + 1}: loss ${mean[0]!.toFixed(4)} (${stepMs[stepMs.length - 1]!.toFixed(1)} ms, ${wireBytes} B sent)`);
     if ((step + 1) % config.checkEvery === 0) await checkIdentical(step + 1);
   }
-  const testAccuracy = accuracy(data.test);
+  const testAccuracy = await accuracy(data.test);
   epochs.push({ epoch, testAccuracy });
   log(`epoch ${epoch}: test accuracy ${(100 * testAccuracy).toFixed(2)}%`);
 }
