@@ -1,9 +1,10 @@
 // Bundles the library with esbuild: the Node entry, the browser entry (which must not pull
-// in any Node module), the browser demo's page script and the command-line tools. `.wgsl`
-// shaders are inlined as strings.
+// in any Node module), the webccl/tfjs entries, the browser demo's page script and the
+// command-line tools. `.wgsl` shaders are inlined as strings.
 // Types and declarations come from `tsc` (see package.json), not from here.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
 // Node bundles keep their npm dependencies external: webgpu and bufferutil are native addons.
@@ -15,6 +16,24 @@ const browserBundles = {
   'dist/demo/demo.js': 'demo/demo.ts',
 };
 
+// webccl/tfjs: TF.js stays external (the user's copy, an optional peer), and so does webccl
+// itself: lib/tfjs imports the core only through lib/index.*.ts, which this plugin turns into
+// the package's own name, so Communicator, WebcclError & co. are the objects users import.
+const tfjsExternal = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs'];
+const coreAsPackage = {
+  name: 'webccl-core-as-package',
+  setup(b) {
+    b.onResolve({ filter: /\/index\.(core|node|browser)\.js$/ }, (args) => {
+      const target = resolve(args.resolveDir, args.path);
+      return target.startsWith(resolve('lib') + '/') && !target.includes('/lib/tfjs/') ? { path: 'webccl', external: true } : undefined;
+    });
+  },
+};
+const tfjsBundles = [
+  { outfile: 'dist/tfjs/node.js', entry: 'lib/tfjs/index.node.ts', platform: 'node' },
+  { outfile: 'dist/tfjs/browser.js', entry: 'lib/tfjs/index.browser.ts', platform: 'browser' },
+];
+
 const bins = {
   'webccl': 'bin/webccl.ts',
   'webccl-perf': 'bin/webccl-perf.ts',
@@ -24,6 +43,9 @@ const bins = {
 await Promise.all([
   build({ ...common, platform: 'node', entryPoints: ['lib/index.node.ts'], outfile: 'dist/node/index.js', external: nodeExternal }),
   ...Object.entries(browserBundles).map(([outfile, src]) => build({ ...common, platform: 'browser', entryPoints: [src], outfile })),
+  ...tfjsBundles.map(({ outfile, entry, platform }) => build({
+    ...common, platform, entryPoints: [entry], outfile, external: tfjsExternal, plugins: [coreAsPackage],
+  })),
   ...Object.entries(bins).filter(([, src]) => existsSync(src)).map(([name, src]) => build({
     ...common, platform: 'node', entryPoints: [src], outfile: `dist/bin/${name}.js`, external: nodeExternal,
     banner: { js: '#!/usr/bin/env node' },

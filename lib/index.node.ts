@@ -5,7 +5,7 @@
 // The WebGPU globals (GPUDevice, GPUBuffer) come from the consumer's DOM lib on TypeScript >= 6,
 // or from @webgpu/types (package.json's `types@<6` entries add it on older TypeScript).
 export * from './index.core.js';
-export { createNodeDevice } from './gpu/node-device.js';
+export { createNodeDevice, nodeGpu, type NodeDeviceOptions } from './gpu/node-device.js';
 // Rendezvous server and websocket mesh (Node only); getUniqueId/init use them for webccl:// ids.
 export { RendezvousServer, type RendezvousServerOptions } from './rendezvous/rendezvous-server.js';
 export { nodeWebSocket } from './transport/handshake/node-web-socket.js';

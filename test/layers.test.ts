@@ -18,6 +18,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['tune'],
   ['comm'],
   ['index.core', 'index.node', 'index.browser'],
+  // webccl/tfjs: above the entries (it imports the core only through them), imported by none.
+  ['tfjs'],
 ];
 
 function layerOf(path: string): number {
