@@ -7,13 +7,17 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
-  exports: Record<string, Record<string, string>>; peerDependenciesMeta: Record<string, { optional: boolean }>;
+  exports: Record<string, Record<string, Record<string, string>>>; peerDependenciesMeta: Record<string, { optional: boolean }>;
 };
 
 test('exports ./tfjs: types first, node and browser bundles that exist; TF.js peers are optional', () => {
   const entry = pkg.exports['./tfjs']!;
-  assert.is(Object.keys(entry)[0], 'types');
-  for (const condition of ['browser', 'node']) assert.ok(existsSync(entry[condition]!), `${condition} bundle missing`);
+  for (const condition of ['browser', 'node', 'default']) {
+    const target = entry[condition]!;
+    assert.is(Object.keys(target)[0], 'types', `${condition}: types first`);
+    assert.ok(existsSync(target['default']!), `${condition} bundle missing`);
+    assert.match(target['types']!, /^\.\/dist\/types\/tfjs\/index\.(node|browser)\.d\.ts$/, `${condition} types`);
+  }
   for (const name of ['@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu']) assert.ok(pkg.peerDependenciesMeta[name]?.optional, name);
 });
 
