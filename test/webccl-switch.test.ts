@@ -32,7 +32,8 @@ test('runs a job, stops on SIGTERM and prints per-job counters', async () => {
     for (const w of workers) w.close();
     child.kill('SIGTERM');
     assert.is(await within(exited, 10_000, 'exit'), 0);
-    assert.match(stdout, /job 0 'cli' \(2 workers\): in \d+, out \d+, retransmissions \d+, wrong-job 0, malformed 0/);
+    // The workers' goodbyes race the SIGTERM: the job is reported finished or still running.
+    assert.match(stdout, /job 0 'cli' \(2 workers(, running)?\): in \d+, out \d+, retransmissions \d+, wrong-job 0, malformed 0/);
     assert.match(stdout, /injected \d+ drops/);
   } finally {
     child.kill('SIGKILL');
