@@ -4,9 +4,9 @@
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
-import type { DataType, SimpleOp } from '../../lib/dtype.js';
+import type { DataType } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
-import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
+import { parseCollective, parseDataTypes, parseOps, type PerfCollective, type PerfOp } from './names.js';
 import { parseBytes, type SizeSweep } from './sizes.js';
 import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
 
@@ -19,7 +19,7 @@ export interface PerfOptions extends SizeSweep {
   readonly iters: number;
   readonly warmup: number;
   readonly check: boolean;
-  readonly ops: readonly SimpleOp[];
+  readonly ops: readonly PerfOp[];
   readonly dtypes: readonly DataType[];
   readonly root: number;
   readonly average: AverageMode;
@@ -90,7 +90,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -n, --iters N         timed iterations per size (default 20)
   -w, --warmup_iters N  untimed iterations before timing (default 1)
   -c, --check 0|1       count wrong elements against the expected result (default 1)
-  -o, --op OP           sum, prod, min, max, avg or all (default sum)
+  -o, --op OP           sum, prod, min, max, avg, mulsum (premulSum by 1 on even ranks,
+                        2 on odd ones, as nccl-tests) or all (default sum)
   -d, --datatype T      float, half, bfloat16, int32, uint32 or all (default float)
   -r, --root N          root rank of broadcast and reduce (default 0)
   -a, --average 0-3     time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks (default 1)
