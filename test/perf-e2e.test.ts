@@ -61,6 +61,10 @@ test('websocket, 2 processes launched by --np: #wrong 0 and the transport in the
   assert.is(run.report!.results.length, 5 * 6);
   assert.match(run.report!.webccl.transport, /^websocket/);
   assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+  // Each process named its own device through the communicator: two ranks, two processes.
+  const devices = run.report!.config.devices;
+  assert.equal(devices.map((d) => d.rank), [0, 1]);
+  assert.is(new Set(devices.map((d) => d.pid)).size, 2);
 });
 
 /** A port nothing listens on now (for a hand-started rank 0's rendezvous). */
