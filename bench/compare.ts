@@ -4,13 +4,15 @@
 // busbw side by side and webccl's ratio to each peer. Peers that are not installed are
 // reported by name.
 //
-//   npm run bench:compare -- [--np 2|4] [-b 8] [-e 64M] [-f 2] [-n 20] [-w 3] [--json FILE]
+//   npm run bench:compare -- [--np 2|4] [-b 8] [-e 64M] [-f 2] [-n 20] [-w 3] [--json FILE] [--plot FILE.svg]
 import { writeFile } from 'node:fs/promises';
 import { cpus, hostname, loadavg } from 'node:os';
 import { parseBytes, sweepSizes } from './perf/sizes.js';
 import { measureGloo } from './compare/gloo.js';
 import { measureMpi } from './compare/mpi.js';
 import { measureWebccl } from './compare/webccl.js';
+import { writeComparePlot } from './compare/plot.js';
+import { plotFile } from './perf/args.js';
 import { comparisonTable, latencyLines, missingLines } from './compare/report.js';
 import type { CompareSweep, PeerResult } from './compare/peer.js';
 import { bufferutilLoaded } from '../lib/transport/websocket/bufferutil-status.js';
@@ -18,6 +20,7 @@ import { bufferutilLoaded } from '../lib/transport/websocket/bufferutil-status.j
 interface CompareOptions {
   readonly sweep: CompareSweep;
   readonly jsonFile: string | undefined;
+  readonly plotFile: string | undefined;
 }
 
 function parseCompareArgs(argv: readonly string[]): CompareOptions {
@@ -25,7 +28,7 @@ function parseCompareArgs(argv: readonly string[]): CompareOptions {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
-    if (!['--np', '-b', '-e', '-f', '-n', '-w', '--json'].includes(flag)) throw new Error(`unknown option ${flag} (options: --np -b -e -f -n -w --json)`);
+    if (!['--np', '-b', '-e', '-f', '-n', '-w', '--json', '--plot'].includes(flag)) throw new Error(`unknown option ${flag} (options: --np -b -e -f -n -w --json --plot)`);
     if (value === undefined) throw new Error(`${flag} needs a value`);
     values.set(flag, value);
   }
@@ -45,11 +48,12 @@ function parseCompareArgs(argv: readonly string[]): CompareOptions {
     warmup: integer('-w', 3),
   };
   if (sweep.stepFactor < 2) throw new Error('-f must be 2 or more (the peers step by a factor)');
-  return { sweep, jsonFile: values.get('--json') };
+  const plot = values.get('--plot');
+  return { sweep, jsonFile: values.get('--json'), plotFile: plot === undefined ? undefined : plotFile(plot) };
 }
 
 async function main(): Promise<void> {
-  const { sweep, jsonFile } = parseCompareArgs(process.argv.slice(2));
+  const { sweep, jsonFile, plotFile } = parseCompareArgs(process.argv.slice(2));
   const contestants: Array<[string, () => Promise<PeerResult>]> = [
     ['webccl-inproc', () => measureWebccl(sweep, 'inproc')],
     ['webccl-ws', () => measureWebccl(sweep, 'websocket')],
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
     ...missingLines(results),
   ];
   console.log(lines.join('\n'));
+  if (plotFile !== undefined) await writeComparePlot(plotFile, results, sweep.ranks);
   if (jsonFile !== undefined) {
     const serializable = results.map((r) => ('timesUs' in r ? { name: r.name, timesUs: Object.fromEntries(r.timesUs) } : r));
     await writeFile(jsonFile, JSON.stringify({ sweep, results: serializable }, null, 2));

@@ -4,6 +4,7 @@
 //   webccl-perf allreduce --np 4 --transport tcp               4 local ranks over raw tcp
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
+import { hostname } from 'node:os';
 import { launchRanks } from './launch/launch.js';
 import { packageVersion } from './cli.js';
 import { hostRendezvous } from './launch/rendezvous-env.js';
@@ -11,6 +12,7 @@ import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../bench/perf/args.
 import { openRanks } from '../bench/perf/ranks.js';
 import { PerfOutput } from '../bench/perf/output.js';
 import { runSweep } from '../bench/perf/sweep.js';
+import { gatherDevices } from '../bench/perf/devices.js';
 import { totalWrong } from '../bench/perf/results.js';
 import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 import { transportNamed } from '../lib/transport/registry.js';
@@ -27,9 +29,13 @@ async function launchSelf(np: number, transport: MeshTransport): Promise<number>
 }
 
 async function runRanks(options: PerfOptions): Promise<number> {
+  const start = { args: process.argv.slice(1), env: process.env, startTime: new Date() };
   const ranks = await openRanks(options);
   try {
-    const output = ranks.comms[0]!.rank === 0 ? new PerfOutput(options, ranks.facts) : undefined;
+    // Every rank names its adapter; rank 0 prints them all ("# Using devices").
+    const mine = { pid: process.pid, hostname: hostname(), memory: ranks.facts.mem, device: ranks.facts.device };
+    const [devices] = await Promise.all(ranks.comms.map((comm) => gatherDevices(comm, mine)));
+    const output = ranks.comms[0]!.rank === 0 ? new PerfOutput(options, ranks.facts, devices!, start, packageVersion()) : undefined;
     output?.begin();
     // In-process ranks run their loops concurrently; rank 0 (if here) reports.
     const results = await Promise.all(ranks.comms.map((comm) => runSweep(comm, options, ranks.storeFactory, comm.rank === 0 ? output?.hooks() : {})));

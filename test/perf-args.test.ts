@@ -77,7 +77,7 @@ test('args: names from nccl-tests and webccl both work; all expands', () => {
   assert.equal(parseDataTypes('float32'), ['float32']);
   assert.equal(parseDataTypes('uint32'), ['uint32']);
   assert.equal(parseDataTypes('all'), ['float32', 'float16', 'bfloat16', 'int32', 'uint32']);
-  assert.equal(parse('allreduce', '-o', 'all').ops, ['sum', 'prod', 'min', 'max', 'avg']);
+  assert.equal(parse('allreduce', '-o', 'all').ops, ['sum', 'prod', 'min', 'max', 'avg', 'mulsum']);
 });
 
 test('args: -Z/--compression picks a codec; a lossy one turns validation off', () => {

@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { comparisonTable, latencyLines, missingLines } from '../bench/compare/report.js';
 import { parseTimingLines, type PeerResult } from '../bench/compare/peer.js';
 import { combineTimes } from '../bench/perf/combine.js';
+import { compareSeries } from '../bench/compare/plot.js';
+import { renderBusbwSvg } from '../bench/perf/plot.js';
 
 const results: PeerResult[] = [
   { name: 'webccl-ws', timesUs: new Map([[8, 30], [1048576, 1000]]) },
@@ -34,6 +36,16 @@ test('average modes of nccl-tests -a', () => {
   assert.is(combineTimes([4, 2, 6], 1), 4);
   assert.is(combineTimes([4, 2, 6], 2), 2);
   assert.is(combineTimes([4, 2, 6], 3), 6);
+});
+
+test('compare --plot: webccl and the peers that ran overlaid, a missing peer left out', () => {
+  const series = compareSeries([...results, { name: 'gloo-ran', timesUs: new Map([[1048576, 2000]]) }], 2);
+  assert.equal(series.map((s) => s.name), ['webccl-ws', 'mpi', 'gloo-ran']);
+  // 1 MiB in 500 us at 2 ranks: busbw 2.097 GB/s.
+  assert.ok(Math.abs(series[1]!.points[1]!.busbw - 2.097152) < 1e-9);
+  const svg = renderBusbwSvg('compare', series);
+  const names = [...svg.matchAll(/<text class="legend"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.equal(names, ['webccl-ws', 'mpi', 'gloo-ran']);
 });
 
 test.run();

@@ -47,8 +47,8 @@ test('every collective, every dtype and op, 3 in-process ranks: #wrong 0', () =>
     const run = perf(collective, '--np', '3', '--transport', 'inproc', '--mem', 'cpu', '-b', '4', '-e', '40K', '-f', '10',
       '-n', '1', '-w', '0', '-c', '1', '-d', 'all', '-o', 'all', '-r', '2');
     assert.is(run.status, 0, `${collective}: ${run.stderr}`);
-    assert.is(run.report!.wrong, 0, collective);
-    assert.ok(run.report!.rows.length >= 5 * 5, `${collective}: ${run.report!.rows.length} rows`);
+    assert.is(run.report!.out_of_bounds.count, 0, collective);
+    assert.ok(run.report!.results.length >= 5 * 5, `${collective}: ${run.report!.results.length} rows`);
     assert.match(run.stdout, /# Out of bounds values : 0 OK/);
   }
 });
@@ -57,10 +57,14 @@ test('websocket, 2 processes launched by --np: #wrong 0 and the transport in the
   const run = perf('allreduce', '--np', '2', '--transport', 'websocket', '--mem', 'cpu', '-b', '4', '-e', '256K', '-f', '8',
     '-n', '2', '-w', '1', '-c', '1', '-d', 'all', '-o', 'sum');
   assert.is(run.status, 0, run.stderr);
-  assert.is(run.report!.wrong, 0);
-  assert.is(run.report!.rows.length, 5 * 6);
-  assert.match(run.report!.transport, /^websocket/);
+  assert.is(run.report!.out_of_bounds.count, 0);
+  assert.is(run.report!.results.length, 5 * 6);
+  assert.match(run.report!.webccl.transport, /^websocket/);
   assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+  // Each process named its own device through the communicator: two ranks, two processes.
+  const devices = run.report!.config.devices;
+  assert.equal(devices.map((d) => d.rank), [0, 1]);
+  assert.is(new Set(devices.map((d) => d.pid)).size, 2);
 });
 
 /** A port nothing listens on now (for a hand-started rank 0's rendezvous). */
@@ -73,7 +77,7 @@ test('a rank started by hand (RANK, WORLD_SIZE, MASTER_*) uses --transport, not 
   const env = { RANK: '0', WORLD_SIZE: '1', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(freePort()), WEBCCL_TRANSPORT: undefined, WEBCCL_ID: undefined };
   const run = perfWithEnv(env, 'allreduce', '--transport', 'tcp', '--mem', 'cpu', '-b', '1K', '-e', '1K', '-n', '1', '-w', '0');
   assert.is(run.status, 0, run.stderr);
-  assert.match(run.report!.transport, /^tcp/);
+  assert.match(run.report!.webccl.transport, /^tcp/);
 });
 
 test('a hand-started rank whose WEBCCL_ID names another transport than --transport: an error naming both', () => {
@@ -87,9 +91,9 @@ test('table and JSON agree; header states the run', () => {
   const run = perf('allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '1K', '-e', '4K', '-f', '2', '-n', '3', '-w', '1');
   assert.is(run.status, 0, run.stderr);
   const report = run.report!;
-  assert.equal(report.rows.map((r) => r.bytes), [1024, 2048, 4096]);
-  assert.is(report.ranks, 2);
-  assert.is(report.transport, 'inproc');
+  assert.equal(report.results.map((r) => r.size), [1024, 2048, 4096]);
+  assert.is(report.webccl.ranks, 2);
+  assert.is(report.webccl.transport, 'inproc');
   assert.match(run.stdout, /# ranks: 2 {2}transport: inproc {2}algorithm: auto {2}memory: cpu {2}device: cpu {2}bufferutil: (loaded|not loaded)/);
   const row = run.stdout.split('\n').find((line) => /^\s+4096\s+1024\s+float\s+sum\s+-1/.test(line));
   assert.ok(row, run.stdout);

@@ -25,7 +25,7 @@ export async function measureWebccl(sweep: CompareSweep, transport: TransportSet
     ]);
     if (run.code !== 0) return { name, missing: `webccl-perf failed (code ${run.code}): ${tail(run.stderr)}` };
     const report = JSON.parse(await readFile(json, 'utf8')) as PerfReport;
-    return { name, timesUs: new Map(report.rows.map((row) => [row.bytes, row.inPlace.timeUs])) };
+    return { name, timesUs: new Map(report.results.map((row) => [row.size, row.in_place.time])) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,9 +4,9 @@
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
-import type { DataType, SimpleOp } from '../../lib/dtype.js';
+import type { DataType } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
-import { parseCollective, parseDataTypes, parseOps, type PerfCollective } from './names.js';
+import { parseCollective, parseDataTypes, parseOps, type PerfCollective, type PerfOp } from './names.js';
 import { parseBytes, type SizeSweep } from './sizes.js';
 import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
 
@@ -19,7 +19,7 @@ export interface PerfOptions extends SizeSweep {
   readonly iters: number;
   readonly warmup: number;
   readonly check: boolean;
-  readonly ops: readonly SimpleOp[];
+  readonly ops: readonly PerfOp[];
   readonly dtypes: readonly DataType[];
   readonly root: number;
   readonly average: AverageMode;
@@ -32,6 +32,8 @@ export interface PerfOptions extends SizeSweep {
   readonly mem: MemorySetting;
   /** -Z/--compression: the communicators' default codec (float32 sum/avg allreduce calls use it). */
   readonly compression: string;
+  /** --plot: an SVG file of busbw against size, one series per (algorithm, transport, op/type). */
+  readonly plotFile: string | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -62,6 +64,12 @@ function bytes(flag: string, text: string): number {
   }
 }
 
+/** --plot writes SVG (our own few lines of code); a PNG would need a rasterizer we do not ship. */
+export function plotFile(path: string): string {
+  if (/\.svg$/i.test(path)) return path;
+  throw new Error(`--plot writes an SVG file (FILE.svg), got "${path}"${/\.png$/i.test(path) ? ': for a PNG convert the SVG, e.g. rsvg-convert -o plot.png plot.svg' : ''}`);
+}
+
 const FLAGS: readonly Flag[] = [
   { short: 'b', long: ['minbytes'], apply: (o, v) => { o.minBytes = bytes('-b', v); } },
   { short: 'e', long: ['maxbytes'], apply: (o, v) => { o.maxBytes = bytes('-e', v); } },
@@ -79,6 +87,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
+  { long: ['plot'], apply: (o, v) => { o.plotFile = plotFile(v); } },
   { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); } },
 ];
 
@@ -90,11 +99,15 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -n, --iters N         timed iterations per size (default 20)
   -w, --warmup_iters N  untimed iterations before timing (default 1)
   -c, --check 0|1       count wrong elements against the expected result (default 1)
-  -o, --op OP           sum, prod, min, max, avg or all (default sum)
+  -o, --op OP           sum, prod, min, max, avg, mulsum (premulSum by 1 on even ranks,
+                        2 on odd ones, as nccl-tests) or all (default sum)
   -d, --datatype T      float, half, bfloat16, int32, uint32 or all (default float)
   -r, --root N          root rank of broadcast and reduce (default 0)
   -a, --average 0-3     time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks (default 1)
-  -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table)
+  -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table),
+                        in nccl-tests' -J layout (version 3) plus a "webccl" object
+  --plot FILE.svg       also draw busbw against size (log axes), one line per
+                        algorithm/transport/op/type of the run
   --np N                start N local ranks (like mpirun -np N)
   --transport T         ${TRANSPORTS.map((row) => `${row.name} (${row.reach})`).join(',\n                        ')}
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
@@ -110,11 +123,12 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   const settings = readSettings();
   checkAlgorithmChoice(`WEBCCL_ALGO=${settings.algorithm}`, settings.algorithm);
   checkCodecChoice(`WEBCCL_COMPRESSION=${settings.compression}`, settings.compression);
+  // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
-    compression: settings.compression,
+    compression: settings.compression, plotFile: undefined,
   };
 }
 

@@ -1,23 +1,28 @@
 // The output each rank must hold after a collective, computed on the CPU from the inputs every
 // rank fills deterministically (data.ts). Reductions run through lib/cpu's kernels, the library's
 // own oracle, so the check and the library agree on what sum/avg/... mean for every dtype.
-import type { DataType, ElementArray, SimpleOp } from '../../lib/dtype.js';
-import { finishAverage, reduceAccumulate } from '../../lib/cpu/reduce.js';
+import type { DataType, ElementArray } from '../../lib/dtype.js';
+import { finishAverage, premultiply, reduceAccumulate } from '../../lib/cpu/reduce.js';
 import { allocateElements, rankInput } from './data.js';
 import type { BufferLayout } from './layout.js';
-import type { PerfCollective } from './names.js';
+import { mulsumScalar, type PerfCollective, type PerfOp } from './names.js';
 
 export interface CallShape {
   readonly collective: PerfCollective;
   readonly dtype: DataType;
-  readonly op: SimpleOp;
+  readonly op: PerfOp;
   readonly root: number;
   readonly ranks: number;
   readonly layout: BufferLayout;
 }
 
-/** Folds the ranks' inputs left to right (any rank count, not just the kernel's 8 inputs). */
-function reduceAll(dtype: DataType, op: SimpleOp, inputs: readonly ElementArray[], count: number): ElementArray {
+/** Folds the ranks' inputs (rank order) left to right (any rank count, not just the kernel's 8 inputs). */
+function reduceAll(dtype: DataType, op: PerfOp, inputs: readonly ElementArray[], count: number): ElementArray {
+  if (op === 'mulsum') {
+    // Each rank scales its own input by its own scalar, then the scaled inputs are summed.
+    const scaled = inputs.map((input, k) => { const out = input.slice(); premultiply(out, input, count, dtype, mulsumScalar(k)); return out; });
+    return reduceAll(dtype, 'sum', scaled, count);
+  }
   const [first, ...rest] = inputs;
   const out = first!.slice();
   // avg folds as a sum (reduceAccumulate's rule) and divides once at the end.

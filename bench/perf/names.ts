@@ -1,6 +1,6 @@
 // nccl-tests' names for element types and collectives, mapped to webccl's vocabulary.
 // The table prints nccl-tests' spelling ("float", "half") so that existing scripts can read it.
-import { DATA_TYPES, SIMPLE_OPS, type DataType, type SimpleOp } from '../../lib/dtype.js';
+import { DATA_TYPES, premulSum, SIMPLE_OPS, type DataType, type ReduceOp, type SimpleOp } from '../../lib/dtype.js';
 
 export const COLLECTIVES = ['allreduce', 'allgather', 'reducescatter', 'broadcast', 'reduce', 'alltoall', 'sendrecv'] as const;
 export type PerfCollective = typeof COLLECTIVES[number];
@@ -37,12 +37,30 @@ export function parseDataTypes(text: string): DataType[] {
   throw new Error(`unknown dtype "${text}" (one of ${known}, all)`);
 }
 
-/** An op name or "all" (sum, prod, max, min, avg as nccl-tests' -o all). */
-export function parseOps(text: string): SimpleOp[] {
+/**
+ * nccl-tests' ops: the simple ones plus mulsum, a premulSum whose scalar is each rank's own
+ * (nccl-tests' ncclVerifiablePremulScalar: 1 on even ranks, 2 on odd ones).
+ */
+export type PerfOp = SimpleOp | 'mulsum';
+
+export const PERF_OPS: readonly PerfOp[] = [...SIMPLE_OPS, 'mulsum'];
+
+/** The scalar rank `rank` multiplies its input by under mulsum (exact in every dtype). */
+export function mulsumScalar(rank: number): number {
+  return rank % 2 === 0 ? 1 : 2;
+}
+
+/** The op `rank` passes to webccl for a perf op: mulsum becomes that rank's premulSum. */
+export function rankReduceOp(op: PerfOp, rank: number): ReduceOp {
+  return op === 'mulsum' ? premulSum(mulsumScalar(rank)) : op;
+}
+
+/** An op name or "all" (sum, prod, max, min, avg, mulsum as nccl-tests' -o all). */
+export function parseOps(text: string): PerfOp[] {
   const lower = text.toLowerCase();
-  if (lower === 'all') return [...SIMPLE_OPS];
-  const op = SIMPLE_OPS.find((name) => name === lower);
-  if (op === undefined) throw new Error(`unknown op "${text}" (one of ${SIMPLE_OPS.join(', ')}, all)`);
+  if (lower === 'all') return [...PERF_OPS];
+  const op = PERF_OPS.find((name) => name === lower);
+  if (op === undefined) throw new Error(`unknown op "${text}" (one of ${PERF_OPS.join(', ')}, all)`);
   return [op];
 }
 

@@ -1,9 +1,11 @@
 // Rank 0's output: the header and table on stdout as rows complete (or JSON on stdout with
-// -J -), the JSON report file, and progress on a terminal's stderr.
+// -J -), the JSON report file, the --plot SVG, and progress on a terminal's stderr.
 import { writeFile } from 'node:fs/promises';
 import type { PerfOptions } from './args.js';
+import type { RankDevice } from './devices.js';
+import { writePerfPlot } from './plot-series.js';
 import { createProgress, type Progress } from './progress.js';
-import { buildReport, headerLines, type RunFacts } from './report.js';
+import { buildReport, headerLines, type RunFacts, type RunStart } from './report.js';
 import type { ResultRow } from './results.js';
 import type { SweepHooks } from './sweep.js';
 import { formatRow, tableFooter, tableHeader } from './table.js';
@@ -12,13 +14,16 @@ export class PerfOutput {
   private readonly table: boolean;
   private readonly progress: Progress;
 
-  constructor(private readonly options: PerfOptions, private readonly facts: RunFacts) {
+  constructor(
+    private readonly options: PerfOptions, private readonly facts: RunFacts, private readonly devices: readonly RankDevice[],
+    private readonly start: RunStart, private readonly version: string,
+  ) {
     this.table = options.jsonFile !== '-';
     this.progress = createProgress();
   }
 
   begin(): void {
-    if (this.table) this.print([...headerLines(this.options, this.facts), ...tableHeader()]);
+    if (this.table) this.print([...headerLines(this.options, this.facts, this.devices), ...tableHeader()]);
   }
 
   hooks(): SweepHooks {
@@ -31,9 +36,10 @@ export class PerfOutput {
   async end(rows: readonly ResultRow[]): Promise<void> {
     this.progress.finish();
     if (this.table) this.print(tableFooter(rows, this.options.check));
+    if (this.options.plotFile !== undefined) await writePerfPlot(this.options.plotFile, this.options, this.facts, rows);
     const file = this.options.jsonFile;
     if (file === undefined) return;
-    const json = JSON.stringify(buildReport(this.options, this.facts, rows), null, 2);
+    const json = JSON.stringify(buildReport(this.options, this.facts, this.devices, this.start, rows, this.version), null, 2);
     if (file === '-') this.print([json]);
     else await writeFile(file, json + '\n');
   }

@@ -12,6 +12,7 @@ import type { StoreFactory } from './placement.js';
 import type { RunFacts } from './report.js';
 import { GpuStore, HostStore, type Operand } from './store.js';
 import type { PerfComm } from './sweep.js';
+import { rankReduceOp } from './names.js';
 
 export interface OpenRanks {
   readonly comms: readonly PerfComm[];
@@ -22,7 +23,8 @@ export interface OpenRanks {
 
 /** Runs the collective of `shape` on a webccl communicator (sendrecv: to the next rank, from the previous). */
 function runCollective(comm: Communicator, shape: CallShape, send: Operand, recv: Operand): Promise<void> {
-  const { dtype, op, root } = shape;
+  const { dtype, root } = shape;
+  const op = rankReduceOp(shape.op, comm.rank);
   const count = shape.layout.callCount;
   switch (shape.collective) {
     case 'allreduce': return comm.allReduce(send, recv, count, dtype, op);

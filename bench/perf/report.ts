@@ -1,6 +1,11 @@
-// The machine-readable form of one webccl-perf run (-J/--json): the header facts and every row.
+// The machine-readable form of one webccl-perf run (-J/--json), in nccl-tests' JSON layout
+// (its src/util.cu, JSON_FILE_VERSION 3): the same keys, nesting and value kinds, so that tools
+// written for nccl-tests' -J output read ours. Where nccl-tests writes a boolean it writes the
+// string "true"/"false", and the root as its "%6i" text: kept as it does. webccl's own facts
+// (transport, algorithm, ...) sit under one extra key, "webccl".
 import type { PerfOptions } from './args.js';
-import { averageBusBandwidth, totalWrong, type ResultRow } from './results.js';
+import { deviceLines, type RankDevice } from './devices.js';
+import { averageBusBandwidth, totalWrong, type Measurement, type ResultRow } from './results.js';
 
 /** What the header states: how the run was set up, as resolved (not as requested). */
 export interface RunFacts {
@@ -12,28 +17,134 @@ export interface RunFacts {
   readonly bufferutil: boolean;
 }
 
-export interface PerfReport extends RunFacts {
-  readonly tool: 'webccl-perf';
-  readonly collective: string;
-  readonly iters: number;
-  readonly warmup: number;
-  readonly check: boolean;
-  readonly average: number;
-  readonly rows: readonly ResultRow[];
-  readonly avgBusBw: number;
-  readonly wrong: number | null;
+/** The run as started: argv and the start time, which nccl-tests records first. */
+export interface RunStart {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly startTime: Date;
 }
 
-export function buildReport(options: PerfOptions, facts: RunFacts, rows: readonly ResultRow[]): PerfReport {
+type JsonBool = 'true' | 'false';
+
+export interface NcclTestsMeasurement {
+  readonly time: number;
+  readonly alg_bw: number;
+  readonly bus_bw: number;
+  readonly nwrong: number | null;
+}
+
+export interface NcclTestsResult {
+  readonly size: number;
+  readonly count: number;
+  readonly type: string;
+  readonly redop: string;
+  readonly root: string;
+  readonly out_of_place: NcclTestsMeasurement;
+  readonly in_place: NcclTestsMeasurement;
+  readonly actual_iterations: number;
+  readonly experiment_name: string;
+}
+
+export interface NcclTestsDevice {
+  readonly rank: number;
+  readonly group: number;
+  readonly pid: number;
+  readonly hostname: string;
+  readonly device: number;
+  readonly device_hex: string;
+  readonly device_info: string;
+}
+
+export interface PerfReport {
+  readonly version: 3;
+  readonly start_time: string;
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  /** Not NCCL: null (webccl's version is under webccl.version). */
+  readonly nccl_version: null;
+  readonly config: {
+    readonly nthreads: number;
+    readonly ngpus: number;
+    readonly minimum_bytes: number;
+    readonly maximum_bytes: number;
+    readonly step_factor?: number;
+    readonly step_bytes?: number;
+    readonly warmup_iters: number;
+    readonly iterations: number;
+    readonly aggregated_iterations: number;
+    readonly validation: number;
+    readonly graph: number;
+    readonly blocking_collectives: JsonBool;
+    readonly per_iter_timing: JsonBool;
+    readonly per_iter_skip: number;
+    readonly parallel_init: JsonBool;
+    readonly devices: readonly NcclTestsDevice[];
+  };
+  readonly results: readonly NcclTestsResult[];
+  readonly out_of_bounds: { readonly count: number; readonly okay: JsonBool };
+  readonly average_bus_bandwidth: { readonly bandwidth: number; readonly okay: 'unchecked' };
+  readonly errors: readonly string[];
+  readonly end_time: string;
+  readonly webccl: RunFacts & { readonly version: string; readonly collective: string; readonly average: number; readonly compression: string };
+}
+
+/** nccl-tests' strftime format, "%Y-%m-%d %H:%M:%S" in local time. */
+export function formatTimestamp(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/**
+ * nccl-tests records the whole environment; webccl records only the variables that shape a run
+ * (WEBCCL_*, the launchers' rank variables), and never the shared secret.
+ */
+export function runEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
+  const shapes = /^(WEBCCL_|RANK$|WORLD_SIZE$|LOCAL_RANK$|MASTER_ADDR$|MASTER_PORT$|OMPI_COMM_WORLD_|PMI_|PMIX_|SLURM_(PROCID|NTASKS|LOCALID)$)/;
+  return Object.entries(env)
+    .filter(([name, value]) => value !== undefined && shapes.test(name) && !/SECRET|TOKEN|KEY|PASSWORD/i.test(name))
+    .map(([name, value]) => `${name}=${value}`)
+    .sort();
+}
+
+function measurement(m: Measurement): NcclTestsMeasurement {
+  return { time: m.timeUs, alg_bw: m.algbw, bus_bw: m.busbw, nwrong: m.wrong === undefined ? null : m.wrong };
+}
+
+function result(row: ResultRow, iters: number): NcclTestsResult {
   return {
-    tool: 'webccl-perf', collective: options.collective, ...facts,
-    iters: options.iters, warmup: options.warmup, check: options.check, average: options.average,
-    rows, avgBusBw: averageBusBandwidth(rows), wrong: options.check ? totalWrong(rows) : null,
+    size: row.bytes, count: row.count, type: row.type, redop: row.redop, root: String(row.root).padStart(6),
+    out_of_place: measurement(row.outOfPlace), in_place: measurement(row.inPlace), actual_iterations: iters, experiment_name: '',
   };
 }
 
-/** The header lines above the table (nccl-tests' "# nThread ..." line, then webccl's facts). */
-export function headerLines(options: PerfOptions, facts: RunFacts): string[] {
+function device(d: RankDevice): NcclTestsDevice {
+  return { rank: d.rank, group: 0, pid: d.pid, hostname: d.hostname, device: 0, device_hex: d.memory, device_info: d.device };
+}
+
+export function buildReport(options: PerfOptions, facts: RunFacts, devices: readonly RankDevice[], start: RunStart, rows: readonly ResultRow[], version: string): PerfReport {
+  const wrong = options.check ? totalWrong(rows) : 0;
+  return {
+    version: 3, start_time: formatTimestamp(start.startTime), args: start.args, env: runEnvironment(start.env), nccl_version: null,
+    config: {
+      // One rank (thread) per process unless --transport inproc runs them all here.
+      nthreads: 1, ngpus: devices.filter((d) => d.pid === devices[0]?.pid).length,
+      minimum_bytes: options.minBytes, maximum_bytes: options.maxBytes,
+      ...(options.stepFactor > 1 ? { step_factor: options.stepFactor } : { step_bytes: options.stepBytes }),
+      warmup_iters: options.warmup, iterations: options.iters, aggregated_iterations: 1, validation: options.check ? 1 : 0,
+      graph: 0, blocking_collectives: 'false', per_iter_timing: 'false', per_iter_skip: 0, parallel_init: 'false',
+      devices: devices.map(device),
+    },
+    results: rows.map((row) => result(row, options.iters)),
+    out_of_bounds: { count: wrong, okay: wrong === 0 ? 'true' : 'false' },
+    average_bus_bandwidth: { bandwidth: averageBusBandwidth(rows), okay: 'unchecked' },
+    errors: [],
+    end_time: formatTimestamp(new Date()),
+    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression },
+  };
+}
+
+/** The header lines above the table (nccl-tests' "# nThread ..." line, webccl's facts, then "# Using devices"). */
+export function headerLines(options: PerfOptions, facts: RunFacts, devices: readonly RankDevice[]): string[] {
   const step = options.stepFactor > 1 ? `${options.stepFactor}(factor)` : `${options.stepBytes}(bytes)`;
   const compression = options.compression === 'none' ? [] : [
     `# compression: ${options.compression} (float32 sum/avg allreduce; algbw and busbw from the uncompressed bytes${options.check ? '' : '; lossy, so no validation'})`,
@@ -42,5 +153,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts): string[] {
     `# webccl-perf ${options.collective}: minBytes ${options.minBytes} maxBytes ${options.maxBytes} step: ${step} warmup iters: ${options.warmup} iters: ${options.iters} validation: ${options.check ? 1 : 0} average: ${options.average}`,
     `# ranks: ${facts.ranks}  transport: ${facts.transport}  algorithm: ${facts.algorithm}  memory: ${facts.mem}  device: ${facts.device}  bufferutil: ${facts.bufferutil ? 'loaded' : 'not loaded'}`,
     ...compression,
+    '#',
+    ...deviceLines(devices),
   ];
 }

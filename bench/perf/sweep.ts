@@ -2,14 +2,14 @@
 // (-c 1), warm up, then time -n back-to-back calls, out of place and in place. Every rank runs
 // this same loop; the ranks' times and wrong counts are then shared so that every rank holds
 // the same rows (only rank 0 prints them).
-import type { DataType, SimpleOp } from '../../lib/dtype.js';
+import type { DataType } from '../../lib/dtype.js';
 import type { PerfOptions } from './args.js';
 import { busBandwidth, algorithmBandwidth } from './bandwidth.js';
 import { combineTimes } from './combine.js';
 import { countWrong } from './data.js';
 import { expectedOutput, sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
-import { hasRoot, ncclTypeName, reduces } from './names.js';
+import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
 import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
 import type { Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
@@ -83,7 +83,7 @@ async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallSha
 export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {
   const sizes = sweepSizes(options);
   // Collectives that do not reduce run once per type, not once per op.
-  const ops: readonly SimpleOp[] = reduces(options.collective) ? options.ops : options.ops.slice(0, 1);
+  const ops: readonly PerfOp[] = reduces(options.collective) ? options.ops : options.ops.slice(0, 1);
   const root = hasRoot(options.collective) ? options.root : -1;
   if (root >= comm.size) throw new Error(`-r ${root} is not a rank of this ${comm.size}-rank run`);
   const total = options.dtypes.length * ops.length * sizes.length;

@@ -1,0 +1,29 @@
+// webccl-perf's --plot: the run's rows as plot series, one per (algorithm, transport, op/type),
+// drawing the out-of-place busbw (the column nccl-tests users usually quote).
+import { writeFile } from 'node:fs/promises';
+import type { PerfOptions } from './args.js';
+import { renderBusbwSvg, type PlotSeries } from './plot.js';
+import type { RunFacts } from './report.js';
+import type { ResultRow } from './results.js';
+
+/** "ring tcp sum/float"; collectives that do not reduce name the type alone. */
+export function seriesName(facts: RunFacts, row: ResultRow): string {
+  // The transport's description may carry details after its name ("websocket (...)").
+  const transport = facts.transport.split(/\s/)[0]!;
+  return `${facts.algorithm} ${transport} ${row.redop === 'none' ? row.type : `${row.redop}/${row.type}`}`;
+}
+
+export function perfSeries(facts: RunFacts, rows: readonly ResultRow[]): PlotSeries[] {
+  const byName = new Map<string, { bytes: number; busbw: number }[]>();
+  for (const row of rows) {
+    const name = seriesName(facts, row);
+    if (!byName.has(name)) byName.set(name, []);
+    byName.get(name)!.push({ bytes: row.bytes, busbw: row.outOfPlace.busbw });
+  }
+  return [...byName].map(([name, points]) => ({ name, points }));
+}
+
+export async function writePerfPlot(file: string, options: PerfOptions, facts: RunFacts, rows: readonly ResultRow[]): Promise<void> {
+  const title = `webccl-perf ${options.collective}, ${facts.ranks} ranks, ${facts.mem} memory (${facts.device}), out-of-place busbw`;
+  await writeFile(file, renderBusbwSvg(title, perfSeries(facts, rows)));
+}
