@@ -3,7 +3,8 @@
 // (their URLs ask for different ones), follow rank 0 when its codec select changes mid-run, end
 // with the same weights checksum after every step, and see the loss fall. A screenshot of rank
 // 0's tab is taken (to $WEBCCL_DEMO_SCREENSHOT when set: that is how docs/demo.png is made).
-// Uses TF.js's CPU backend in the worker unless WEBCCL_DEMO_BACKEND says otherwise (see README).
+// Runs twice: TF.js on WebGPU in the workers (SwiftShader here; gradients allreduced as
+// GPUBuffers), and on TF.js's CPU backend (TypedArray allreduce, the fallback of backend=auto).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,6 @@ import { within } from './within.js';
 const STEP_MS = 20_000;
 const RUN_MS = 75_000;
 const STEPS = 24;
-const BACKEND = process.env['WEBCCL_DEMO_BACKEND'] ?? 'cpu';
 
 interface PageState {
   readonly rank: number;
@@ -41,12 +41,12 @@ async function until(tab: BrowserTab, ready: (s: PageState) => boolean, ms: numb
   }
 }
 
-test('two tabs train MNIST together: rank 0 picks the algorithm and codec, the loss falls, the weights agree', async () => {
+async function trainTwoTabs(backend: 'webgpu' | 'cpu', screenshot: boolean): Promise<void> {
   const demo = await within(startDemo({ train: 1200, test: 300 }), STEP_MS, 'demo server');
   const chromium = await Chromium.launch(STEP_MS, ['--window-size=820,720']).catch(async (error) => { await demo.close(); throw error; });
   const scratch = mkdtempSync(join(tmpdir(), 'webccl-demo-'));
   try {
-    const url = (algo: string, codec: string) => `${demo.origin}/?size=2&steps=${STEPS}&eval=4&batch=16&backend=${BACKEND}&algo=${algo}&codec=${codec}`;
+    const url = (algo: string, codec: string) => `${demo.origin}/?size=2&steps=${STEPS}&eval=4&batch=16&backend=${backend}&algo=${algo}&codec=${codec}`;
     const tabs = [await chromium.openTab(url('tree', 'int8'), STEP_MS), await chromium.openTab(url('ring', 'none'), STEP_MS)];
     const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
     const leader = tabs[seated.findIndex((s) => s.rank === 0)]!;
@@ -59,6 +59,7 @@ test('two tabs train MNIST together: rank 0 picks the algorithm and codec, the l
     const finals = await Promise.all(tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run')));
 
     for (const state of finals) {
+      assert.is(state.backend, backend, `rank ${state.rank}'s TF.js backend`);
       assert.is(state.reports.length, STEPS, `rank ${state.rank} reported every step`);
       assert.equal(state.reports[0]!.controls, leaderAsked, `rank ${state.rank} ran step 1 with rank 0's choice`);
       assert.is(state.reports.at(-1)!.controls.codec, 'onebit', `rank ${state.rank} followed rank 0 to onebit`);
@@ -76,6 +77,7 @@ test('two tabs train MNIST together: rank 0 picks the algorithm and codec, the l
     assert.ok(Math.max(...bytesOf('onebit')) < Math.min(...a!.reports.filter((r) => r.controls.codec !== 'onebit').map((r) => r.bytes)), 'onebit sends fewer bytes');
     console.log(`# demo: backend ${a!.backend}; loss ${a!.reports[0]!.loss.toFixed(3)} -> ${a!.reports.at(-1)!.loss.toFixed(3)}; bytes/step ${[...new Set(a!.reports.map((r) => `${r.controls.codec}:${r.bytes}`))].join(' ')}`);
 
+    if (!screenshot) return;
     const png = await chromium.screenshot(leader, STEP_MS);
     assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'the screenshot is a PNG');
     writeFileSync(process.env['WEBCCL_DEMO_SCREENSHOT'] ?? join(scratch, 'demo.png'), png);
@@ -84,6 +86,10 @@ test('two tabs train MNIST together: rank 0 picks the algorithm and codec, the l
     await demo.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-});
+}
+
+test('two tabs train MNIST on WebGPU in their workers: rank 0 picks algorithm and codec, the loss falls, the weights agree; screenshot', () => trainTwoTabs('webgpu', true));
+
+test('the same on TF.js\'s CPU backend (TypedArray allreduce)', () => trainTwoTabs('cpu', false));
 
 test.run();
