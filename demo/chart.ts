@@ -11,6 +11,8 @@ const ACCURACY = '#1d4ed8';
 const GRID = '#e5e7eb';
 const INK = '#4b5563';
 const PAD = { left: 44, right: 48, top: 14, bottom: 26 };
+/** Grid intervals: with axis maxima of 1, 2, 2.5 or 5 x 10^k every tick is a round number. */
+const TICKS = 5;
 
 export function drawChart(canvas: HTMLCanvasElement, loss: readonly Point[], accuracy: readonly Point[]): void {
   const ratio = globalThis.devicePixelRatio || 1;
@@ -35,13 +37,13 @@ export function drawChart(canvas: HTMLCanvasElement, loss: readonly Point[], acc
   // Grid, with loss ticks on the left and accuracy ticks on the right.
   g.strokeStyle = GRID;
   g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const y = PAD.top + (plotH * i) / 4;
+  for (let i = 0; i <= TICKS; i++) {
+    const y = PAD.top + (plotH * i) / TICKS;
     g.beginPath(); g.moveTo(PAD.left, y); g.lineTo(PAD.left + plotW, y); g.stroke();
     g.fillStyle = LOSS; g.textAlign = 'right';
-    g.fillText((maxLoss * (1 - i / 4)).toFixed(2), PAD.left - 6, y + 4);
+    g.fillText(String(Number((maxLoss * (1 - i / TICKS)).toFixed(2))), PAD.left - 6, y + 4);
     g.fillStyle = ACCURACY; g.textAlign = 'left';
-    g.fillText(`${100 - 25 * i}%`, PAD.left + plotW + 6, y + 4);
+    g.fillText(`${100 - (100 / TICKS) * i}%`, PAD.left + plotW + 6, y + 4);
   }
   g.fillStyle = INK;
   g.textAlign = 'center';
@@ -51,8 +53,10 @@ export function drawChart(canvas: HTMLCanvasElement, loss: readonly Point[], acc
   line(g, loss.map((p) => [x(p.step), yLoss(p.value)]), LOSS);
   line(g, accuracy.map((p) => [x(p.step), yAcc(p.value)]), ACCURACY);
   g.textAlign = 'left';
-  g.fillStyle = LOSS; g.fillText('● loss', PAD.left + 8, PAD.top + 12);
-  g.fillStyle = ACCURACY; g.fillText('● test accuracy', PAD.left + 60, PAD.top + 12);
+  // The legend sits under the plot, where no line can cross it.
+  const legendX = PAD.left + plotW / 2 - 60;
+  g.fillStyle = LOSS; g.fillText('● loss', legendX, height - 8);
+  g.fillStyle = ACCURACY; g.fillText('● test accuracy', legendX + 52, height - 8);
 }
 
 function line(g: CanvasRenderingContext2D, points: readonly (readonly [number, number])[], color: string): void {

@@ -43,7 +43,7 @@ async function until(tab: BrowserTab, ready: (s: PageState) => boolean, ms: numb
 
 async function trainTwoTabs(backend: 'webgpu' | 'cpu', screenshot: boolean): Promise<void> {
   const demo = await within(startDemo({ train: 1200, test: 300 }), STEP_MS, 'demo server');
-  const chromium = await Chromium.launch(STEP_MS, ['--window-size=820,720']).catch(async (error) => { await demo.close(); throw error; });
+  const chromium = await Chromium.launch(STEP_MS, ['--window-size=800,840']).catch(async (error) => { await demo.close(); throw error; });
   const scratch = mkdtempSync(join(tmpdir(), 'webccl-demo-'));
   try {
     const url = (algo: string, codec: string) => `${demo.origin}/?size=2&steps=${STEPS}&eval=4&batch=16&backend=${backend}&algo=${algo}&codec=${codec}`;
