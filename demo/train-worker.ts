@@ -1,20 +1,17 @@
-// The demo's training loop, in a dedicated worker (bundled into dist/demo/train-worker.js): a
-// background tab throttles its page's timers, not its workers, so a hidden tab keeps its ranks'
+// The demo's training, in a dedicated worker (bundled into dist/demo/train-worker.js): a
+// background tab throttles its page's timers, not its workers, so a hidden tab keeps its rank's
 // steps going. Each worker is one rank: it loads MNIST from the server, joins the relay world
-// its page was seated in, and trains the shared MLP data-parallel with webccl/tfjs, reporting
-// every step to the page. TF.js runs on WebGPU (navigator.gpu exists in workers) on the
-// communicator's device, else on its CPU backend with TypedArray allreduce (backend 'auto').
+// its page was seated in, and runs train-loop.ts, reporting every step to the page. TF.js runs
+// on WebGPU (navigator.gpu exists in workers) on the communicator's device, else on its CPU
+// backend with TypedArray allreduce (backend 'auto' falls back; 'webgpu' and 'cpu' insist).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { Communicator, connectRelay } from '../lib/index.browser.js';
-import { broadcastVariables, DistributedOptimizer, setupTfjsWebgpu } from '../lib/tfjs/index.browser.js';
-import { shuffled } from '../examples/mnist/order.js';
-import { accuracy, batchOf, checksum, lossOf, mlp } from '../examples/mnist/model.js';
-import { meterAllReduceBytes } from '../examples/mnist/wire-meter.js';
+import { setupTfjsWebgpu } from '../lib/tfjs/index.browser.js';
 import { decodeMnist } from './mnist-wire.js';
-import { ALGORITHM_CHOICES, CODEC_CHOICES, type Controls, type FromWorker, type ToWorker, type TrainSettings } from './protocol.js';
+import type { Controls, FromWorker, ToWorker, TrainSettings } from './protocol.js';
+import { trainRank } from './train-loop.js';
 
-const SEED = 1;
 const post = (message: FromWorker) => (self as unknown as Worker).postMessage(message);
 
 let wanted: Controls = { algorithm: 'ring', codec: 'none' };
@@ -26,7 +23,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   else if (!started) {
     started = true;
     wanted = message.controls;
-    train(message).catch((error: Error) => {
+    run(message).catch((error: Error) => {
       console.error(error);
       post({ type: 'error', message: error.message });
     });
@@ -46,17 +43,10 @@ async function startBackend(choice: TrainSettings['backend']): Promise<{ device?
     }
   }
   await tf.setBackend('cpu');
-  return { backend: choice === 'cpu' ? 'cpu' : 'cpu (webgpu fallback)', adapter: 'none: TypedArray allreduce' };
+  return { backend: choice === 'cpu' ? 'cpu' : 'cpu (webgpu fallback)', adapter: 'no GPU: TypedArray allreduce' };
 }
 
-/** Rank 0's controls for this step: its own choice, broadcast (two int32 indices) so that every rank runs the same call. */
-async function agreedControls(comm: Communicator): Promise<Controls> {
-  const choice = Int32Array.of(ALGORITHM_CHOICES.indexOf(wanted.algorithm), CODEC_CHOICES.indexOf(wanted.codec));
-  await comm.broadcast(comm.rank === 0 ? choice : null, choice, 2, 'int32', 0);
-  return { algorithm: ALGORITHM_CHOICES[choice[0]!] ?? 'ring', codec: CODEC_CHOICES[choice[1]!] ?? 'none' };
-}
-
-async function train({ seat, settings, joinTimeoutMs }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+async function run({ seat, settings, joinTimeoutMs }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   post({ type: 'status', text: 'loading MNIST' });
   const response = await fetch('/mnist.bin');
   if (!response.ok) throw new Error(`GET /mnist.bin: ${response.status}`);
@@ -67,48 +57,15 @@ async function train({ seat, settings, joinTimeoutMs }: Extract<ToWorker, { type
   post({ type: 'status', text: seat.size > 1 ? `waiting for all ${seat.size} ranks` : 'connecting' });
   const transport = await connectRelay({ id: seat.id, rank: seat.rank, size: seat.size, world: seat.world, timeoutMs: joinTimeoutMs });
   const comm = await Communicator.init({ rank: seat.rank, size: seat.size, transport, ...(device && { device }) });
-  const meter = meterAllReduceBytes(comm);
-
-  const { model, variables, params } = mlp(settings.hidden, SEED);
-  await broadcastVariables(comm, variables, 0);
-  post({ type: 'ready', backend, adapter, params, float32Bytes: params * 4, transport: comm.transport.description });
-
-  // One wrapper per (algorithm, codec): each keeps its own error-feedback residuals (onebit).
-  const sgd = tf.train.sgd(settings.lr);
-  const optimizers = new Map<string, DistributedOptimizer>();
-  const optimizerFor = ({ algorithm, codec }: Controls) => {
-    const key = `${algorithm}/${codec}`;
-    if (!optimizers.has(key)) optimizers.set(key, new DistributedOptimizer(comm, sgd, { algorithm, compression: codec }));
-    return optimizers.get(key)!;
-  };
-
-  const globalBatch = settings.batch * seat.size;
-  const stepsPerEpoch = Math.floor(data.train.count / globalBatch);
-  let order = shuffled(data.train.count, SEED * 1000 + 1);
-  for (let step = 1; settings.steps === 0 || step <= settings.steps; step++) {
-    const t = (step - 1) % stepsPerEpoch;
-    if (t === 0 && step > 1) order = shuffled(data.train.count, SEED * 1000 + 1 + Math.floor((step - 1) / stepsPerEpoch));
-    const controls = await agreedControls(comm);
-    const { x, y } = batchOf(data.train, order, t * globalBatch + seat.rank * settings.batch, settings.batch);
-    const begun = performance.now();
-    meter.start();
-    const loss = await optimizerFor(controls).step(() => lossOf(model, x, y), variables);
-    const bytes = meter.stop();
-    const ms = performance.now() - begun;
-    const mean = Float32Array.of((await loss.data())[0]!);
-    tf.dispose([x, y, loss]);
-    await comm.allReduce(mean, mean, 1, 'float32', 'avg');
-    const measure = step === 1 || step % settings.evalEvery === 0 || step === settings.steps;
-    post({
-      type: 'step',
-      report: {
-        step, loss: mean[0]!, bytes, ms, controls,
-        ...(measure && { accuracy: await accuracy(model, data.test) }),
-        checksum: (await checksum(variables)).toString(16).padStart(8, '0'),
-      },
+  try {
+    const steps = await trainRank(comm, data, settings, {
+      controls: () => wanted,
+      ready: (params) => post({ type: 'ready', backend, adapter, params, float32Bytes: params * 4, transport: comm.transport.description }),
+      report: (report) => post({ type: 'step', report }),
     });
+    post({ type: 'done', steps });
+  } finally {
+    await comm.destroy();
+    await transport.close();
   }
-  await comm.destroy();
-  await transport.close();
-  post({ type: 'done', steps: settings.steps });
 }
