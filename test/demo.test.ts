@@ -3,10 +3,12 @@
 // (their URLs ask for different ones), follow rank 0 when its codec select changes mid-run, end
 // with the same weights checksum after every step, and see the loss fall. A screenshot of rank
 // 0's tab is taken (to $WEBCCL_DEMO_SCREENSHOT when set: that is how docs/demo.png is made).
+// A third case adds a Node rank (demo/node-rank.ts) to two tabs.
 // Runs twice: TF.js on WebGPU in the workers (SwiftShader here; gradients allreduced as
 // GPUBuffers), and on TF.js's CPU backend (TypedArray allreduce, the fallback of backend=auto).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,5 +93,34 @@ async function trainTwoTabs(backend: 'webgpu' | 'cpu', screenshot: boolean): Pro
 test('two tabs train MNIST on WebGPU in their workers: rank 0 picks algorithm and codec, the loss falls, the weights agree; screenshot', () => trainTwoTabs('webgpu', true));
 
 test('the same on TF.js\'s CPU backend (TypedArray allreduce)', () => trainTwoTabs('cpu', false));
+
+/** demo/node-rank.ts as a child process: its stdout, once it exits 0. */
+function nodeRank(origin: string, size: number, steps: number): Promise<string> {
+  const child = spawn(process.execPath, ['--import', './test/register.mjs', 'demo/node-rank.ts', '--url', origin, '--size', String(size), '--steps', String(steps), '--eval', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => { out += String(chunk); });
+  child.stderr.on('data', (chunk) => { out += String(chunk); });
+  const exited = new Promise<string>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node rank exited ${code}:\n${out}`)))));
+  return within(exited, RUN_MS, 'the Node rank').finally(() => child.kill('SIGKILL'));
+}
+
+test('a Node rank (demo/node-rank.ts) trains with two tabs in one relay world: same weights after every step', async () => {
+  const demo = await within(startDemo({ train: 1200, test: 300 }), STEP_MS, 'demo server');
+  const chromium = await Chromium.launch(STEP_MS).catch(async (error) => { await demo.close(); throw error; });
+  try {
+    const steps = 8;
+    const url = `${demo.origin}/?size=3&steps=${steps}&eval=4&backend=cpu&codec=bf16`;
+    const node = nodeRank(demo.origin, 3, steps);
+    const tabs = [await chromium.openTab(url, STEP_MS), await chromium.openTab(url, STEP_MS)];
+    const [out, ...finals] = await Promise.all([node, ...tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run'))]);
+    const nodeSums = [...out!.matchAll(/^step (\d+):.*weights ([0-9a-f]{8})$/gm)].map((m) => m[2]);
+    assert.is(nodeSums.length, steps, `the Node rank printed every step:\n${out}`);
+    for (const state of finals as PageState[]) assert.equal(state.reports.map((r) => r.checksum), nodeSums, `tab rank ${state.rank} and the Node rank hold the same weights`);
+    assert.equal((finals as PageState[]).map((s) => s.rank).concat(Number(/rank (\d) of 3/.exec(out!)![1])).sort(), [0, 1, 2], 'three seats');
+  } finally {
+    await chromium.close();
+    await demo.close();
+  }
+});
 
 test.run();
