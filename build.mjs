@@ -14,6 +14,8 @@ const nodeExternal = ['webgpu', 'ws', 'bufferutil'];
 const browserBundles = {
   'dist/browser/index.js': 'lib/index.browser.ts',
   'dist/demo/demo.js': 'demo/demo.ts',
+  // The demo's training worker: TF.js (core, layers, cpu and webgpu backends) and the library.
+  'dist/demo/train-worker.js': 'demo/train-worker.ts',
 };
 
 // webccl/tfjs: TF.js stays external (the user's copy, an optional peer), and so does webccl

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 export interface Route {
   readonly type: string;
   /** Read on every request, so a rebuilt bundle is served without a restart. */
-  body(): string | Promise<string | Buffer>;
+  body(): string | Buffer | Promise<string | Buffer>;
 }
 
 export const fileRoute = (path: string, type: string): Route => ({ type, body: () => readFile(path) });

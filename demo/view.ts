@@ -1,5 +1,5 @@
-// The demo page's fields (demo/index.html): one <dd> per value, addressed by id.
-export type Field = 'rank' | 'adapter' | 'status' | 'count' | 'calls' | 'time' | 'busbw' | 'result' | 'check';
+// The demo page's fields (demo/index.html): one element per value, addressed by id.
+export type Field = 'rank' | 'backend' | 'status' | 'step' | 'loss' | 'accuracy' | 'bytes' | 'codec' | 'algorithm' | 'time' | 'checksum';
 
 export function show(field: Field, text: string, tone?: 'ok' | 'bad'): void {
   const element = document.getElementById(field);

@@ -55,7 +55,9 @@ test('different shapes, names, order, or options: InvalidUsage on every rank', a
     return r === 0 ? named([list[1]!, list[0]!, ...list.slice(2)], ['g1', 'g0', 'g2', 'g3', 'g4']) : named(list);
   }, usage, /different tensor lists/);
   // An option: rank 1 asks for bf16.
-  await refused((r) => rankTensors(r), usage, /options \(op, bucketBytes, compression\)/, (r) => (r === 1 ? { compression: 'bf16' } : {}));
+  await refused((r) => rankTensors(r), usage, /options \(op, bucketBytes, compression, algorithm\)/, (r) => (r === 1 ? { compression: 'bf16' } : {}));
+  // An algorithm: rank 2 asks for tree (the demo's control; rank 0's choice must reach every rank).
+  await refused((r) => rankTensors(r), usage, /options \(op, bucketBytes, compression, algorithm\)/, (r) => (r === 2 ? { algorithm: 'tree' } : { algorithm: 'ring' }));
 });
 
 test('broadcastVariables: a list that differs on one rank is refused everywhere and no variable changes', async () => {

@@ -118,4 +118,22 @@ test('onebit with an errorFeedback prefix: identical on every rank, and the resi
   }
 });
 
+test('algorithm: the allReduce of every bucket runs with the given algorithm', async () => {
+  const comms = await createWorld(2);
+  try {
+    const seen: unknown[] = [];
+    for (const comm of comms) {
+      const original = comm.allReduce.bind(comm);
+      comm.allReduce = (...args: Parameters<typeof original>) => { seen.push(args[5]?.algorithm); return original(...args); };
+    }
+    const inputs = comms.map((_, r) => rankTensors(r));
+    const results = await Promise.all(comms.map((comm, r) => allReduceGradients(comm, inputs[r]!, { algorithm: 'tree', bucketBytes: 4 * 64 })));
+    assert.ok(seen.length >= 4, `${seen.length} allReduce calls`);
+    assert.equal(new Set(seen), new Set(['tree']), 'the algorithm of every call');
+    tf.dispose([...results.flat(), ...inputs.flat()]);
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test.run();

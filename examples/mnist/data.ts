@@ -2,37 +2,9 @@
 // in [0, 1]; nothing is downloaded). One fixed, seeded order decides the test set and the
 // training set, so every rank (and every run) sees the same split without talking.
 import { createRequire } from 'node:module';
+import { PIXELS, shuffled, type Dataset } from './order.js';
 
-export interface Dataset {
-  /** count x 784 pixels in [0, 1]. */
-  readonly images: Float32Array;
-  /** count labels 0..9. */
-  readonly labels: Int32Array;
-  readonly count: number;
-}
-
-export const PIXELS = 784;
-
-/** A small seeded generator (xorshift32) for shuffles every rank repeats identically. */
-export function generator(seed: number): () => number {
-  let state = (seed * 2654435761) >>> 0 || 1;
-  return () => {
-    state ^= state << 13; state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
-
-export function shuffled(count: number, seed: number): Int32Array {
-  const order = Int32Array.from({ length: count }, (_, i) => i);
-  const next = generator(seed);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
+export { generator, PIXELS, shuffled, type Dataset } from './order.js';
 
 /** Per digit, that digit's images end to end (as the package ships them: digit d's `data`). */
 function loadDigits(): number[][] {

@@ -12,9 +12,11 @@
 // In your own project import from 'webccl' and 'webccl/tfjs' instead of the lib/ paths.
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
-import { Communicator, type Header } from '../../lib/index.node.js';
+import { Communicator } from '../../lib/index.node.js';
 import { broadcastVariables, DistributedOptimizer, setupTfjsWebgpu } from '../../lib/tfjs/index.node.js';
-import { loadMnist, PIXELS, shuffled, type Dataset } from './data.js';
+import { loadMnist, shuffled } from './data.js';
+import { accuracy, batchOf, checksum as weightsChecksum, lossOf, mlp } from './model.js';
+import { meterAllReduceBytes } from './wire-meter.js';
 
 function flags(argv: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -38,59 +40,21 @@ const comm = await Communicator.fromEnv(device ? { device } : {});
 const log = (line: string) => { if (comm.rank === 0) console.log(line); };
 
 // Bytes this rank puts on the wire for gradient allreduces (counted while a step runs).
-let counting = false;
-let wireBytes = 0;
-const transport = comm.transport as { send: (peer: number, header: Header, payload: Uint8Array) => Promise<void> };
-const send = transport.send.bind(transport);
-transport.send = (peer, header, payload) => {
-  if (counting && header.signature.kind === 'allReduce') wireBytes += payload.byteLength;
-  return send(peer, header, payload);
-};
+const meter = meterAllReduceBytes(comm);
 
 const data = loadMnist(config.train, config.test, config.seed);
-const model = tf.sequential({
-  layers: [
-    tf.layers.dense({ inputShape: [PIXELS], units: config.hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed }) }),
-    tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: config.seed + 1 }) }),
-  ],
-});
-const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-const params = variables.reduce((n, v) => n + v.size, 0);
+const { model, variables, params } = mlp(config.hidden, config.seed);
 await broadcastVariables(comm, variables, 0);
 const optimizer = new DistributedOptimizer(comm, tf.train.sgd(config.lr), { compression: config.codec });
 log(`mnist: ${comm.size} ranks, ${params} parameters, ${config.train} training / ${config.test} test digits, batch ${config.batch} per rank (${config.batch * comm.size} global), codec ${config.codec}, TF.js ${tf.getBackend()} on ${comm.transport.description}`);
 
-function batchOf(set: Dataset, order: Int32Array, from: number, count: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const images = new Float32Array(count * PIXELS);
-  const labels = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const k = order[from + i]!;
-    images.set(set.images.subarray(k * PIXELS, (k + 1) * PIXELS), i * PIXELS);
-    labels[i] = set.labels[k]!;
-  }
-  return tf.tidy(() => ({ x: tf.tensor2d(images, [count, PIXELS]), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() as tf.Tensor2D }));
-}
-
-/** FNV-1a over the weights' bytes: equal on every rank iff every bit is. */
-async function checksum(): Promise<number> {
-  let hash = 0x811c9dc5;
-  for (const v of variables) for (const word of new Uint32Array((await v.data() as Float32Array).slice().buffer)) hash = Math.imul(hash ^ word, 16777619) >>> 0;
-  return hash;
-}
+const checksum = () => weightsChecksum(variables);
 
 async function checkIdentical(step: number): Promise<void> {
   const all = new Uint32Array(comm.size);
   await comm.allGather(Uint32Array.of(await checksum()), all, 1, 'uint32');
   if (all.some((h) => h !== all[0])) throw new Error(`step ${step}: weights differ between ranks (checksums ${[...all].map((h) => h.toString(16)).join(' ')})`);
   log(`step ${step}: weights identical on all ${comm.size} ranks (checksum ${all[0]!.toString(16).padStart(8, '0')})`);
-}
-
-async function accuracy(set: Dataset): Promise<number> {
-  // data(), not dataSync(): the webgpu backend cannot read synchronously outside a browser.
-  const argmax = tf.tidy(() => (model.predict(tf.tensor2d(set.images, [set.count, PIXELS])) as tf.Tensor).argMax(-1));
-  const predicted = Array.from(await argmax.data());
-  argmax.dispose();
-  return predicted.reduce((n, p, i) => n + (p === set.labels[i] ? 1 : 0), 0) / set.count;
 }
 
 const globalBatch = config.batch * comm.size;
@@ -104,12 +68,11 @@ for (let epoch = 1; epoch <= config.epochs && step < config.maxSteps; epoch++) {
   const order = shuffled(data.train.count, config.seed * 1000 + epoch);
   for (let t = 0; t < stepsPerEpoch && step < config.maxSteps; t++, step++) {
     const { x, y } = batchOf(data.train, order, t * globalBatch + comm.rank * config.batch, config.batch);
-    wireBytes = 0;
-    counting = true;
+    meter.start();
     const started = performance.now();
-    const loss = await optimizer.step(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, variables);
+    const loss = await optimizer.step(() => lossOf(model, x, y), variables);
     stepMs.push(performance.now() - started);
-    counting = false;
+    const wireBytes = meter.stop();
     wirePerStep.push(wireBytes);
     const mean = Float32Array.of((await loss.data())[0]!);
     await comm.allReduce(mean, mean, 1, 'float32', 'avg');
@@ -118,7 +81,7 @@ for (let epoch = 1; epoch <= config.epochs && step < config.maxSteps; epoch++) {
     log(`epoch ${epoch} step ${step + 1}: loss ${mean[0]!.toFixed(4)} (${stepMs[stepMs.length - 1]!.toFixed(1)} ms, ${wireBytes} B sent)`);
     if ((step + 1) % config.checkEvery === 0) await checkIdentical(step + 1);
   }
-  const testAccuracy = await accuracy(data.test);
+  const testAccuracy = await accuracy(model, data.test);
   epochs.push({ epoch, testAccuracy });
   log(`epoch ${epoch}: test accuracy ${(100 * testAccuracy).toFixed(2)}%`);
 }

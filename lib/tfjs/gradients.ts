@@ -17,6 +17,8 @@ export interface GradientOptions {
   readonly bucketBytes?: number;
   /** A codec name (none, bf16, fp16, int8, onebit, switchml); default: the communicator's default. */
   readonly compression?: string;
+  /** The allreduce algorithm (ring, tree, auto, ...); default: the communicator's. */
+  readonly algorithm?: string;
   /**
    * Error feedback key prefix (onebit): bucket i keeps its residual under `${prefix}/${i}`.
    * Without it a onebit call drops what it could not send; give one to carry it to the next step.
@@ -71,11 +73,12 @@ export async function allReduceGradients<T extends TensorList>(comm: Communicato
   await agreeOnEntries(comm, what, entries, {
     checkNames: options.checkNames ?? true,
     // errorFeedback keys are local to each rank's communicator: not part of the agreement.
-    settings: { op, bucketBytes, compression: options.compression ?? null },
+    settings: { op, bucketBytes, compression: options.compression ?? null, algorithm: options.algorithm ?? null },
   });
   const buckets = planBuckets(entries.map((e) => e.tensor.size), bucketBytes);
   const reduced = await runBuckets(comm, entries, buckets, (bucket, i) => (buffer) => comm.allReduce(buffer, buffer, bucket.count, 'float32', op, {
     ...(options.compression !== undefined && { compression: options.compression }),
+    ...(options.algorithm !== undefined && { algorithm: options.algorithm }),
     ...(options.errorFeedback !== undefined && { errorFeedback: `${options.errorFeedback}/${i}` }),
   }));
   return restructure(grads, entries, reduced) as T;

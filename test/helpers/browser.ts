@@ -103,8 +103,9 @@ export class Chromium {
     return tab;
   }
 
-  /** A PNG of the tab's viewport. */
+  /** A PNG of the tab's viewport (brought to the front first: a background tab never paints). */
   async screenshot(tab: BrowserTab, timeoutMs: number): Promise<Buffer> {
+    await this.cdp.send('Page.bringToFront', {}, timeoutMs, tab.sessionId);
     const { data } = await this.cdp.send<{ data: string }>('Page.captureScreenshot', { format: 'png' }, timeoutMs, tab.sessionId);
     return Buffer.from(data, 'base64');
   }
