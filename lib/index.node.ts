@@ -13,3 +13,9 @@ import { nodeWebSocketWorld } from './rendezvous/worlds/websocket-world.js';
 import { nodeTcpWorld } from './rendezvous/worlds/tcp-world.js';
 registerNodeWorld(nodeWebSocketWorld);
 registerNodeWorld(nodeTcpWorld);
+// The switch (SwitchML over UDP, Node only): `webccl switch` or SwitchServer runs one; the
+// communicator's switch algorithm joins it through the aggregator provider registered here.
+export { SwitchServer, formatCounters as formatSwitchCounters, type SwitchServerOptions, type SwitchCounters } from './switch/switch-server.js';
+import { registerAggregatorProvider } from './memory/aggregator.js';
+import { switchAggregatorProvider } from './switch/switch-aggregator.js';
+registerAggregatorProvider(switchAggregatorProvider);

@@ -9,6 +9,11 @@
 // Results of another job, or for a packet not in flight (a duplicate, a stale unicast), are
 // dropped. Nothing hangs: a call with no new result for `timeoutMs` rejects with a Timeout
 // naming the switch, and the end of the job or of the control connection rejects at once.
+// When another worker leaves (the switch says 'ended', then closes the control connection),
+// the call in flight may still finish: the switch multicast its last results before the
+// leaver could have seen its own, so they are on their way. The call goes on while results
+// keep arriving and fails once none came for ENDED_GRACE_MS (a loss could no longer be
+// repaired); later calls reject at once. A switch that closes without 'ended' fails at once.
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -16,7 +21,9 @@ import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, 
 import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
-import { DEFAULT_WINDOW, LineSplitter, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+import { DEFAULT_WINDOW, LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+
+export { parseSwitchAddress } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
 import { setBufferSizes } from './switch-server.js';
@@ -49,6 +56,8 @@ export interface WorkerCounters {
 }
 
 const MAX_RETRANSMIT_MS = 1000;
+/** After the job ended, how long the call in flight may go without a result. */
+const ENDED_GRACE_MS = 250;
 
 interface Active {
   readonly stream: AllReduceStream<SwitchData>;
@@ -73,6 +82,8 @@ export class SwitchWorker {
   private active: Active | undefined;
   private sweep: ReturnType<typeof setInterval> | undefined;
   private failure: WebcclError | undefined;
+  /** The job ended (another worker left): why, and when. */
+  private ending: { error: WebcclError; at: number } | undefined;
   private srtt = 0;
   private rttvar = 0;
 
@@ -88,8 +99,8 @@ export class SwitchWorker {
     this.log = logger('SWITCH', welcome.worker);
     this.faults = faults;
     udp.on('message', (msg) => this.faults.pass(() => this.onResult(msg)));
-    endedListeners.set(control, (reason) => this.fail(remoteError(`${this.name}: ${reason}`)));
-    control.on('close', () => this.fail(systemError(`${this.name}: the control connection closed`)));
+    endedListeners.set(control, (reason) => this.end(remoteError(`${this.name}: ${reason}`)));
+    control.on('close', () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))));
   }
 
   static async connect(options: SwitchWorkerOptions): Promise<SwitchWorker> {
@@ -136,6 +147,7 @@ export class SwitchWorker {
   }
 
   private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
+    if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
     const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq);
     this.nextSeq += stream.packets;
@@ -215,6 +227,7 @@ export class SwitchWorker {
     const active = this.active;
     if (active === undefined) return;
     const now = performance.now();
+    if (this.ending && now - Math.max(active.lastProgress, this.ending.at) > ENDED_GRACE_MS) return this.fail(this.ending.error);
     if (now - active.lastProgress > this.timeoutMs) {
       const outstanding = Array.from(active.inFlight).filter((q) => q >= 0).length;
       return this.fail(timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`));
@@ -237,6 +250,13 @@ export class SwitchWorker {
     clearInterval(this.sweep);
     if (error) active.reject(error);
     else active.resolve(active.stream.out);
+    if (this.ending) this.fail(this.ending.error);
+  }
+
+  /** The job ended: the call in flight may finish with results already sent (see the top). */
+  private end(error: WebcclError): void {
+    this.ending ??= { error, at: performance.now() };
+    if (this.active === undefined) this.fail(this.ending.error);
   }
 
   /** The worker cannot go on: the call in flight and every later call reject with `error`. */
@@ -253,13 +273,6 @@ export class SwitchWorker {
       // already closed
     }
   }
-}
-
-export function parseSwitchAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
-  return { host: match[1] ?? match[2]!, port };
 }
 
 /** Opens the control connection, sends the join and waits for the welcome (every rank must join). */
