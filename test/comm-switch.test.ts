@@ -179,6 +179,22 @@ test('auto with a switch: supported calls go through it; max falls back to the s
   }
 });
 
+test('split: each child is its own job on the switch; siblings run at once and stay exact', async () => {
+  const comms = await switchWorld(4, 'inproc', { algorithm: 'switch' });
+  try {
+    const jobsBefore = server.counters().jobs.length;
+    const children = await within(Promise.all(comms.map((c) => c.split(c.rank % 2))), 10_000, 'split');
+    const ints = comms.map((_, r) => randomInt32(5000, r + 77));
+    const outs = ints.map(() => new Int32Array(5000));
+    await within(Promise.all(children.map((child, r) => child!.allReduce(ints[r]!, outs[r]!, 5000, 'int32', 'sum'))), 30_000, 'children');
+    for (const [r, out] of outs.entries()) sameElements(out, oracleReduce([ints[r % 2]!, ints[r % 2 + 2]!], 5000, 'int32', 'sum'), `rank ${r}`);
+    assert.is(server.counters().jobs.length, jobsBefore + 2, 'two new jobs');
+    await Promise.all(children.map((child) => child!.destroy()));
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test('the switch dies mid-call: every rank rejects within the timeout, naming the switch', async () => {
   const own = await SwitchServer.start({ port: 0 });
   const comms = await switchWorld(3, 'inproc', { algorithm: 'switch', timeoutMs: 30_000, chunkBytes: 1 << 20 }, own);
