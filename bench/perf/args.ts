@@ -2,6 +2,7 @@
 // `--minbytes=8`) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
+import { parseSwitchAddress } from '../../lib/switch/control-protocol.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
 import type { DataType, SimpleOp } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
@@ -28,6 +29,8 @@ export interface PerfOptions extends SizeSweep {
   readonly transport: TransportSetting;
   readonly algorithm: AlgorithmSetting;
   readonly mem: MemorySetting;
+  /** --switch host:port: the switch the switch algorithm uses (else, with --algo switch, one started here). */
+  readonly switch: string | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -74,6 +77,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
+  { long: ['switch'], apply: (o, v) => { parseSwitchAddress(v); o.switch = v; } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
 ];
 
@@ -95,6 +99,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
+  --switch HOST:PORT    the switch for --algo switch (and auto); without it --algo switch starts
+                        one in this process (its counters are printed after the table)
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)`;
 
 export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
@@ -104,6 +110,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
+    switch: undefined,
   };
 }
 
