@@ -2,6 +2,7 @@
 //   webccl-perf allreduce -b 8 -e 128M -f 2 --np 4            4 local ranks over WebSockets
 //   webccl-perf allreduce --np 4 --transport inproc            4 ranks inside this process
 //   webccl-perf allreduce --np 4 --transport tcp               4 local ranks over raw tcp
+//   webccl-perf allreduce --np 4 --algo switch                 through a switch started here (or --switch host:port)
 //   webccl-run -np 4 webccl-perf.js allreduce ...              one rank per process, launched outside
 // Without --np and without RANK/WORLD_SIZE in the environment it runs a single rank.
 import { hostname } from 'node:os';
@@ -17,20 +18,22 @@ import { totalWrong } from '../bench/perf/results.js';
 import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 import { transportNamed } from '../lib/transport/registry.js';
 import { WebcclError } from '../lib/errors.js';
+import { perfSwitch, type PerfSwitch } from '../bench/perf/switch.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
-async function launchSelf(np: number, transport: MeshTransport): Promise<number> {
+async function launchSelf(np: number, transport: MeshTransport, switched: PerfSwitch | undefined): Promise<number> {
   const rendezvous = await hostRendezvous({ transport });
   const result = await launchRanks({
     np, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], inheritRank0: true, ...rendezvous,
+    ...(switched ? { env: { ...rendezvous.env, ...switched.env } } : {}),
   });
   if (result.reason !== undefined) console.error(`webccl-perf: ${result.reason}; stopped the other ranks`);
   return result.exitCode;
 }
 
-async function runRanks(options: PerfOptions): Promise<number> {
+async function runRanks(options: PerfOptions, switched: PerfSwitch | undefined): Promise<number> {
   const start = { args: process.argv.slice(1), env: process.env, startTime: new Date() };
-  const ranks = await openRanks(options);
+  const ranks = await openRanks(options, switched?.init);
   try {
     // Every rank names its adapter; rank 0 prints them all ("# Using devices").
     const mine = { pid: process.pid, hostname: hostname(), memory: ranks.facts.mem, device: ranks.facts.device };
@@ -41,6 +44,7 @@ async function runRanks(options: PerfOptions): Promise<number> {
     const results = await Promise.all(ranks.comms.map((comm) => runSweep(comm, options, ranks.storeFactory, comm.rank === 0 ? output?.hooks() : {})));
     const rows = results[0]!;
     await output?.end(rows);
+    if (output && switched && process.env['RANK'] === undefined) console.log(switched.report());
     return options.check && totalWrong(rows) > 0 ? 1 : 0;
   } finally {
     await ranks.close();
@@ -61,8 +65,17 @@ async function main(): Promise<number> {
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;
   const betweenProcesses = transportNamed(options.transport)?.rendezvous === true;
-  if (options.np !== undefined && betweenProcesses && !isLaunchedRank) return launchSelf(options.np, options.transport);
-  return runRanks(options);
+  const switched = await perfSwitch(options);
+  try {
+    if (options.np !== undefined && betweenProcesses && !isLaunchedRank) {
+      const code = await launchSelf(options.np, options.transport, switched);
+      if (switched) console.log(switched.report());
+      return code;
+    }
+    return await runRanks(options, switched);
+  } finally {
+    await switched?.close();
+  }
 }
 
 try {

@@ -59,7 +59,7 @@ test('agreed configuration: WEBCCL_ALGO / WEBCCL_CHUNK_BYTES as read by rank 0 h
   Object.assign(process.env, { WEBCCL_ALGO: 'ring', WEBCCL_CHUNK_BYTES: '65536' });
   const second = Communicator.init({ id, rank: 1, size: 2 });
   const comms = await Promise.all([first, second]);
-  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, directThresholdBytes: 32768, pipelineDepth: 4, codec: 'none' });
+  for (const comm of comms) assert.equal(comm.config, { algorithm: 'tree', chunkBytes: 4096, treeThresholdBytes: 10, directThresholdBytes: 32768, pipelineDepth: 4, codec: 'none', switch: '', switchJob: '' });
   await Promise.all(comms.map((c) => c.destroy()));
   process.env['WEBCCL_ALGO'] = 'butterfly';
   assert.match(await code(Communicator.init({ id: await getUniqueId({ transport: 'inproc' }), rank: 0, size: 1 })), /InvalidArgument: .*WEBCCL_ALGO=butterfly/);
@@ -73,6 +73,26 @@ test('agreed configuration: the codec is the one rank 0 proposes, checked agains
   await Promise.all(comms.map((c) => c.destroy()));
   const lone = await getUniqueId({ transport: 'inproc' });
   assert.match(await code(Communicator.init({ id: lone, rank: 0, size: 1, codec: 'zstd' })), /InvalidArgument: .*compression "zstd" is not one of none, bf16, fp16, int8, onebit, switchml/);
+});
+
+test('agreed configuration: WEBCCL_SWITCH / the switch option as rank 0 reads it, with rank 0\'s job name; a bad address or switch without one is refused', async () => {
+  delete process.env['WEBCCL_ALGO'];
+  const id = await getUniqueId({ transport: 'inproc' });
+  process.env['WEBCCL_SWITCH'] = '127.0.0.1:48864';
+  const first = Communicator.init({ id, rank: 0, size: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = Communicator.init({ id, rank: 1, size: 2, switch: '10.0.0.9:1' });
+  const comms = await Promise.all([first, second]);
+  for (const comm of comms) {
+    assert.is(comm.config.switch, '127.0.0.1:48864');
+    assert.match(comm.config.switchJob, /^webccl-[0-9a-f]{16}$/);
+    assert.is(comm.config.switchJob, comms[0]!.config.switchJob, 'one job name, rank 0\'s');
+  }
+  await Promise.all(comms.map((c) => c.destroy()));
+  delete process.env['WEBCCL_SWITCH'];
+  const lone = async () => getUniqueId({ transport: 'inproc' });
+  assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, switch: 'nowhere' })), /InvalidArgument: .*switch address 'nowhere' is not host:port/);
+  assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, algorithm: 'switch' })), /InvalidArgument: .*algorithm 'switch' needs a switch address/);
 });
 
 test('init with a given transport: it must match rank and size, and destroy leaves it open', async () => {

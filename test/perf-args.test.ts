@@ -106,6 +106,9 @@ test('args: mistakes are errors that name the flag', () => {
   assert.throws(() => parse('-b', '8'), /name the collective first/);
   assert.throws(() => parse('allreduce', 'stray'), /unexpected argument "stray"/);
   assert.is(parsePerfArgs(['allreduce', '--help']), 'help');
+  assert.throws(() => parse('allreduce', '--switch', 'nowhere'), /switch address 'nowhere' is not host:port/);
+  const switched = parse('allreduce', '--algo', 'switch', '--switch', '127.0.0.1:48864') as { algorithm: string; switch: string };
+  assert.equal([switched.algorithm, switched.switch], ['switch', '127.0.0.1:48864']);
 });
 
 test.run();

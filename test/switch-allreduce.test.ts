@@ -81,6 +81,20 @@ test('NaN or Inf in a float32 input turns its half packet into NaN on every rank
   }
 });
 
+test('float32 calls of at least W chunks send each packet once (the data of q - W and the exponents of q are one packet)', async () => {
+  const workers = await joinJob(server, 2, { window: 16 });
+  try {
+    const chunks = 100;
+    const floats = workers.map((_, r) => randomFloat32(64 * chunks, r + 3));
+    const got = await within(Promise.all(workers.map((w, r) => w.allReduce(floats[r]!))), 30_000, 'float32');
+    for (const g of got) assert.is(float32Violation(floats, g, 64), undefined);
+    // chunks + L packets, L = min(W, chunks) = 16; a packet offered twice would be sent twice.
+    for (const w of workers) assert.is(w.counters.sent, chunks + 16, `worker sent ${w.counters.sent}`);
+  } finally {
+    for (const w of workers) w.close();
+  }
+});
+
 test('calls are serialized per worker and packet ids continue across calls', async () => {
   const workers = await joinJob(server, 2, { window: 4 });
   try {

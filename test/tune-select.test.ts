@@ -2,7 +2,7 @@
 // agreed configuration, so every rank picks alike.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { selectAlgorithm, type TuningConfig } from '../lib/tune/select.js';
+import { chooseAlgorithm, selectAlgorithm, type TuningConfig } from '../lib/tune/select.js';
 
 const config: TuningConfig = { algorithm: 'auto', treeThresholdBytes: 65536, directThresholdBytes: 32768 };
 
@@ -30,6 +30,23 @@ test('a collective that a chosen algorithm does not serve gets one that does', (
   assert.is(selectAlgorithm('allToAll', 8, 4, config, 'ring'), 'pairwise');
   assert.is(selectAlgorithm('barrier', 0, 4, config), 'dissemination');
   assert.is(selectAlgorithm('send', 8, 2, config), 'p2p');
+});
+
+test('switch: auto picks it only with an address and for calls it supports, else says why; named, it refuses', () => {
+  const sum = { dtype: 'float32', op: 'sum' } as const;
+  const max = { dtype: 'float32', op: 'max' } as const;
+  assert.equal(chooseAlgorithm('allReduce', 1 << 20, 4, config, undefined, sum), { algorithm: 'ring' });
+  const withSwitch = { ...config, switch: '127.0.0.1:48864' };
+  assert.equal(chooseAlgorithm('allReduce', 8, 4, withSwitch, undefined, sum), { algorithm: 'switch' });
+  assert.equal(chooseAlgorithm('allReduce', 8, 4, withSwitch, undefined, { dtype: 'int32', op: { premulSum: 3 } }), { algorithm: 'switch' });
+  const fallback = chooseAlgorithm('allReduce', 1 << 20, 4, withSwitch, undefined, max);
+  assert.is(fallback.algorithm, 'ring');
+  assert.match(fallback.fallback ?? '', /does not support op max/);
+  assert.is(chooseAlgorithm('allReduce', 1 << 20, 33, withSwitch, undefined, sum).algorithm, 'ring', 'more ranks than the bitmap');
+  assert.is(chooseAlgorithm('broadcast', 1 << 20, 4, withSwitch).algorithm, 'ring', 'the switch serves allReduce only');
+  assert.throws(() => chooseAlgorithm('allReduce', 8, 4, withSwitch, 'switch', max), /InvalidArgument: the switch algorithm does not support op max/);
+  assert.throws(() => chooseAlgorithm('allReduce', 8, 4, { ...withSwitch, algorithm: 'switch' }, undefined, max), /InvalidArgument/);
+  assert.throws(() => chooseAlgorithm('allReduce', 8, 4, config, 'switch', sum), /needs a switch address/);
 });
 
 test.run();

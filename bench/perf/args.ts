@@ -3,6 +3,7 @@
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
+import { parseSwitchAddress } from '../../lib/switch/control-protocol.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
 import type { DataType } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
@@ -34,6 +35,8 @@ export interface PerfOptions extends SizeSweep {
   readonly compression: string;
   /** --plot: an SVG file of busbw against size, one series per (algorithm, transport, op/type). */
   readonly plotFile: string | undefined;
+  /** --switch host:port: the switch the switch algorithm uses (else, with --algo switch, one started here). */
+  readonly switch: string | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -86,6 +89,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
+  { long: ['switch'], apply: (o, v) => { parseSwitchAddress(v); o.switch = v; } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
   { long: ['plot'], apply: (o, v) => { o.plotFile = plotFile(v); } },
   { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); } },
@@ -113,6 +117,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
+  --switch HOST:PORT    the switch for --algo switch (and auto); without it --algo switch starts
+                        one in this process (its counters are printed after the table)
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
@@ -128,7 +134,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
-    compression: settings.compression, plotFile: undefined,
+    compression: settings.compression, plotFile: undefined, switch: undefined,
   };
 }
 

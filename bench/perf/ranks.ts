@@ -13,6 +13,7 @@ import type { RunFacts } from './report.js';
 import { GpuStore, HostStore, type Operand } from './store.js';
 import type { PerfComm } from './sweep.js';
 import { rankReduceOp } from './names.js';
+import type { PerfSwitch } from './switch.js';
 
 export interface OpenRanks {
   readonly comms: readonly PerfComm[];
@@ -91,8 +92,8 @@ function joinFromEnv(options: PerfOptions, common: Parameters<typeof Communicato
   return Communicator.fromEnv(common);
 }
 
-async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined): Promise<Communicator[]> {
-  const common = { algorithm: options.algorithm, compression: options.compression, ...(device !== undefined ? { device } : {}) };
+async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined, switchInit: PerfSwitch['init'] | undefined): Promise<Communicator[]> {
+  const common = { algorithm: options.algorithm, compression: options.compression, ...(device !== undefined ? { device } : {}), ...switchInit };
   if (transportNamed(options.transport)?.rendezvous === false) {
     if (process.env['RANK'] !== undefined && options.np === undefined) {
       throw new Error(`--transport ${options.transport} runs every rank in this one process: use --np N instead of a launcher`);
@@ -107,9 +108,9 @@ async function openCommunicators(options: PerfOptions, device: GPUDevice | undef
   return [await Communicator.init({ id, rank: 0, size: 1, ...common })];
 }
 
-export async function openRanks(options: PerfOptions): Promise<OpenRanks> {
+export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['init']): Promise<OpenRanks> {
   const device = await openDevice(options);
-  const comms = await openCommunicators(options, device);
+  const comms = await openCommunicators(options, device, switchInit);
   const first = comms[0]!;
   return {
     comms: comms.map(asPerfComm),

@@ -5,6 +5,8 @@
 // file plus one row here.
 import { internalError, invalidArgument } from '../errors.js';
 import type { CollectiveContext, Region } from './context.js';
+import type { DataType, ReduceOp } from '../dtype.js';
+import { switchAllReduce, switchRefusal } from './aggregator-allreduce.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce } from './direct-allreduce.js';
@@ -45,6 +47,21 @@ export interface AlgorithmRow {
    */
   readonly hearsFromEveryRank: boolean;
   readonly serves: Partial<Schedules>;
+  /**
+   * It reduces through an aggregator: the provider of this name (lib/memory/aggregator.ts),
+   * which the communicator joins and binds into the call's context. Such a row is chosen
+   * under 'auto' only when the agreed configuration names an aggregator (a switch address).
+   */
+  readonly aggregator?: string;
+  /** Why it cannot run a reduction of this signature (undefined: it can). */
+  readonly refuses?: (call: ReductionCall) => string | undefined;
+}
+
+/** What a support check sees of a reduction call: its signature and the rank count. */
+export interface ReductionCall {
+  readonly dtype: DataType;
+  readonly op: ReduceOp;
+  readonly ranks: number;
 }
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [
@@ -60,6 +77,8 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   { name: 'dissemination', wireCode: 6, selectable: false, hearsFromEveryRank: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
   // Chosen only automatically, for the smallest allreduces (lib/tune/select.ts).
   { name: 'direct', wireCode: 7, selectable: false, hearsFromEveryRank: true, serves: { allReduce: directAllReduce } },
+  // In-network aggregation through a SwitchML switch (lib/switch); needs a switch address.
+  { name: 'switch', wireCode: 8, selectable: true, hearsFromEveryRank: false, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal },
 ];
 
 /** What a user may name: every selectable row, and 'auto' (lib/tune decides per call). */

@@ -3,6 +3,7 @@
 // interfaces: they never know whether bytes travel in-process or over a socket, nor whether
 // the data lives in a TypedArray (reduced on the CPU) or a GPUBuffer (reduced in WGSL).
 // The data side (Region, Memory) is the memory seam of lib/memory, shared with the adapters.
+import type { Aggregation } from '../memory/aggregator.js';
 import type { Memory } from '../memory/memory.js';
 
 export type { Memory, Region } from '../memory/memory.js';
@@ -37,4 +38,6 @@ export interface CollectiveContext {
   readonly alignElements: number;
   /** How many chunk pipelines an algorithm keeps in flight at once. */
   readonly pipelineDepth: number;
+  /** Calls of an algorithm that reduces through an aggregator (switch): it, and the call's dtype and op. */
+  readonly aggregation?: Aggregation;
 }

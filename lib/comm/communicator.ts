@@ -14,9 +14,10 @@
 import { algorithmNamed } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
-import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, WebcclError } from '../errors.js';
+import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import { readSettings } from '../settings.js';
+import { readEnv, readSettings } from '../settings.js';
+import { aggregatorProvider, type Aggregation, type AggregatorSession } from '../memory/aggregator.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
 import { isBufferStateError, type CommBuffer, type Located } from '../memory/buffers.js';
 import { ringCheck } from './agreement.js';
@@ -55,6 +56,11 @@ export interface InitOptions extends ConfigOptions {
   readonly timeoutMs?: number;
   /** This process's index among the ranks on its host (torchrun's LOCAL_RANK); informational. */
   readonly localRank?: number;
+  /**
+   * The secret the switch (algorithm 'switch') admits workers with: `webccl switch` prints it or
+   * reads it from --secret-file. Default WEBCCL_SWITCH_SECRET, else WEBCCL_SECRET. Each rank's own.
+   */
+  readonly switchSecret?: string;
 }
 
 export { getUniqueId } from '../transport/world.js';
@@ -69,6 +75,7 @@ interface CommunicatorParts {
   readonly device: GPUDevice | undefined;
   readonly localRank: number;
   readonly config: AgreedConfig | undefined;
+  readonly switchSecret: string | undefined;
 }
 
 export class Communicator implements LinkOwner, Endpoint {
@@ -95,6 +102,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const comm = new Communicator({
       shared, channels: WORLD_CHANNELS, members: Array.from({ length: size }, (_, r) => r), rank, timeoutMs,
       device: options.device, localRank: options.localRank ?? rank, config: undefined,
+      switchSecret: options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || undefined),
     });
     try {
       await comm.bootstrap(proposal);
@@ -143,6 +151,11 @@ export class Communicator implements LinkOwner, Endpoint {
   private destroying: Promise<void> | undefined;
   /** The error later calls get after a clean destroy(). */
   private destroyedError: WebcclError | undefined;
+  private readonly switchSecret: string | undefined;
+  /** This communicator's job on the switch, joined at its first switch call (every rank's first is the same call). */
+  private switchSession: Promise<AggregatorSession> | undefined;
+  /** Fallbacks from the switch already logged (once per reason, not once per call). */
+  private readonly fallbacksLogged = new Set<string>();
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -159,8 +172,11 @@ export class Communicator implements LinkOwner, Endpoint {
     const transportRank = this.transport.rank;
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
+    this.switchSecret = parts.switchSecret;
     // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
     this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
+    // Leaving the job makes the switch tell every other rank, whose call in flight then ends.
+    this.health.onFail(() => this.leaveSwitch());
     this.shared.register(this);
   }
 
@@ -319,7 +335,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const child = new Communicator({
       shared: this.shared, channels: splitChannels(this.channelIds, seq, color), members: chosen.map((r) => this.members[r]!),
       rank: chosen.indexOf(this.rank), timeoutMs: this.health.timeoutMs, device: this.device, localRank: this.localRank,
-      config: this.config,
+      config: this.config, switchSecret: this.switchSecret,
     });
     this.initLog.info(`${this.name}: split color ${color} key ${key} -> ${child.name}, parent ranks [${chosen.join(', ')}]`);
     return child;
@@ -339,6 +355,7 @@ export class Communicator implements LinkOwner, Endpoint {
       await this.notifyAll({ type: 'bye' });
       this.destroyedError = invalidUsage(`${this.name} was destroyed`);
       this.health.fail(this.destroyedError);
+      this.leaveSwitch();
       await this.shared.unregister(this);
       this.feedback.reset();
       this.cpuSpace.release();
@@ -392,7 +409,33 @@ export class Communicator implements LinkOwner, Endpoint {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
+      fellBack: (what, reason, algorithm) => {
+        if (this.fallbacksLogged.has(reason)) return;
+        this.fallbacksLogged.add(reason);
+        this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
+      },
     };
+  }
+
+  /** The call's aggregator, for an algorithm that reduces through one (joining the switch's job first). */
+  private async aggregation(plan: CallPlan): Promise<Aggregation | undefined> {
+    const kind = algorithmNamed(plan.schedule)?.aggregator;
+    if (kind === undefined) return undefined;
+    const { switch: address, switchJob } = this.config;
+    this.switchSession ??= (async () => {
+      if (!this.switchSecret) {
+        throw invalidArgument(`${this.name}: the switch at ${address} needs its secret (init option switchSecret, WEBCCL_SWITCH_SECRET or WEBCCL_SECRET; webccl switch prints it, or reads it with --secret-file)`);
+      }
+      // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
+      const job = `${switchJob}.${this.channelIds.collective}`;
+      return aggregatorProvider(kind).join({ address, secret: this.switchSecret, job, rank: this.rank, size: this.size, timeoutMs: this.health.timeoutMs });
+    })();
+    const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
+    return { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
+  }
+
+  private leaveSwitch(): void {
+    this.switchSession?.then((session) => session.close(), () => undefined);
   }
 
   private spaceOf(what: string, located: Located): MemorySpace {
@@ -469,10 +512,11 @@ export class Communicator implements LinkOwner, Endpoint {
       else residual = (transient = plan.space.residual(count)).region;
     }
     const memory = plan.space.bind(plan.dtype, plan.op, this.size, codec, residual);
-    const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype) };
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
+      const aggregation = await this.aggregation(plan);
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...(aggregation ? { aggregation } : {}) };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
@@ -499,7 +543,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private async bootstrap(proposal: AgreedConfig): Promise<void> {
     const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP_SIGNATURE, schedule: 'bootstrap' });
     this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal);
-    if (JSON.stringify(this.agreed) !== JSON.stringify(proposal)) {
+    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news.
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob: this.agreed.switchJob })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

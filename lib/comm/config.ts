@@ -5,6 +5,7 @@ import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
+import { parseSwitchAddress } from '../switch/control-protocol.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
 
 export interface AgreedConfig extends TuningConfig {
@@ -17,6 +18,13 @@ export interface AgreedConfig extends TuningConfig {
    * of lib/collectives/codecs.ts (default 'none'). A call's own `compression` overrides it.
    */
   readonly codec: string;
+  /** The switch's 'host:port' for the switch algorithm ('' when none): rank 0's, like the algorithm. */
+  readonly switch: string;
+  /**
+   * Rank 0's random name for this world's job on the switch ('' without a switch); a split
+   * child's job is this name and the child's channel, which every member derives alike.
+   */
+  readonly switchJob: string;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -35,6 +43,8 @@ export interface ConfigOptions {
   readonly compression?: string;
   /** The same as `compression` (its earlier name). */
   readonly codec?: string;
+  /** A switch's 'host:port' for the switch algorithm (default WEBCCL_SWITCH); rank 0's holds for every rank. */
+  readonly switch?: string;
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -63,18 +73,35 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
+    ...switchFields(options.switch ?? readEnv('WEBCCL_SWITCH') ?? ''),
   });
 }
 
+function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob'> {
+  if (address === '') return { switch: '', switchJob: '' };
+  const job = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return { switch: address, switchJob: `webccl-${job}` };
+}
+
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(directThresholdBytes) || directThresholdBytes < 0) throw new Error(`direct threshold ${directThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(pipelineDepth) || pipelineDepth < 1) throw new Error(`pipeline depth ${pipelineDepth} is not a positive integer`);
   if (typeof codec !== 'string' || !codecNamed(codec)) throw new Error(`codec '${String(codec)}' is not one of ${codecNames()}`);
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec };
+  if (typeof address !== 'string' || typeof switchJob !== 'string') throw new Error('switch address and job must be strings');
+  if (address !== '') {
+    try {
+      parseSwitchAddress(address);
+    } catch {
+      throw new Error(`switch address '${address}' is not host:port`);
+    }
+    if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
+  }
+  if (algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
+  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -5,10 +5,10 @@
 import { scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, WebcclError } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
-import { selectAlgorithm } from '../tune/select.js';
+import { chooseAlgorithm } from '../tune/select.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
 import type { AgreedConfig } from './config.js';
 import { checkCodecChoice, codecNamed } from '../collectives/codecs.js';
@@ -30,6 +30,8 @@ export interface PlanEnv {
   spaceOf(what: string, located: Located): MemorySpace;
   /** Throws InvalidArgument if the key's residual was made for another count, memory or codec. */
   checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
+  /** 'auto' passed over the switch for a call it does not support: `reason` says why (logged at INFO). */
+  fellBack(what: string, reason: string, algorithm: string): void;
 }
 
 export interface CallPlan {
@@ -139,10 +141,19 @@ function copyNeeded(what: string, send: Operand, recv: Operand, count: number, d
 
 /** The agreed choice of algorithm for a call: the same on every rank (see lib/tune/select.ts). */
 function algorithmFor(
-  env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions,
+  env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions, op?: ReduceOp,
 ): Schedule {
   checkAlgorithm(what, options?.algorithm);
-  return selectAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm);
+  let choice;
+  try {
+    choice = chooseAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm, op === undefined ? undefined : { dtype, op });
+  } catch (error) {
+    // A named algorithm that cannot run this call: the call has no effect on any rank.
+    if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);
+    throw error;
+  }
+  if (choice.fallback !== undefined) env.fellBack(what, choice.fallback, choice.algorithm);
+  return choice.algorithm;
 }
 
 export function planAllReduce(
@@ -153,7 +164,7 @@ export function planAllReduce(
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const copyInput = copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options);
+  const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options, op);
   const algorithm = scheduleOf(schedule, 'allReduce');
   const codec = codecFor(what, env, dtype, op, options);
   checkFeedbackKey(what, options?.errorFeedback);

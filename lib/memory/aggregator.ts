@@ -1,8 +1,11 @@
 // A place outside the ranks that reduces what every rank sends and returns the total: NCCL's
-// CollNet, SwitchML's programmable switch. The switch will implement it; a schedule over it
-// (lib/collectives/aggregator-allreduce.ts) sends each chunk once and receives the total once,
-// instead of the ring's 2(n-1) steps.
-import type { DataType } from '../dtype.js';
+// CollNet, SwitchML's programmable switch. A schedule over it (lib/collectives/aggregator-allreduce.ts)
+// sends each chunk once and receives the total once, instead of the ring's 2(n-1) steps.
+// Providers (the switch worker of lib/switch, Node only) register here, as world providers do
+// in lib/transport/world.ts, so that the communicator (lib/comm, platform-neutral) can join a
+// job without importing anything that needs Node.
+import type { DataType, ReduceOp } from '../dtype.js';
+import { invalidArgument } from '../errors.js';
 
 /**
  * How an aggregator combines contributions. avg and premulSum arrive as sum: ranks premultiply
@@ -18,4 +21,52 @@ export interface Aggregator {
    * independent (pipelined chunks), and totals must not depend on the order ranks arrive in.
    */
   allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array>;
+}
+
+/** What a call over an aggregator is given (the communicator binds it per call). */
+export interface Aggregation {
+  readonly aggregator: Aggregator;
+  readonly dtype: DataType;
+  readonly op: ReduceOp;
+}
+
+/** One communicator's membership of a job on an aggregator. */
+export interface AggregatorJob {
+  /** Where the aggregator is, e.g. 'host:port' of a switch. */
+  readonly address: string;
+  /** What the aggregator wants to see before it admits a worker. */
+  readonly secret: string;
+  /** The job's name: the same on every rank of the communicator, unique among running jobs. */
+  readonly job: string;
+  readonly rank: number;
+  readonly size: number;
+  readonly timeoutMs: number;
+}
+
+export interface AggregatorSession {
+  /** An aggregator for one call, whose slots count from 0. Calls are made one after another. */
+  forCall(): Aggregator;
+  /** Leaves the job (the aggregator tells the other ranks); a call in flight rejects. */
+  close(): void;
+}
+
+export interface AggregatorProvider {
+  /** The algorithm that uses it, e.g. 'switch'. */
+  readonly name: string;
+  /** Joins the job; resolves once every rank has joined (the aggregator starts the job then). */
+  join(job: AggregatorJob): Promise<AggregatorSession>;
+}
+
+const providers = new Map<string, AggregatorProvider>();
+
+/** Adds (or replaces) the provider of an aggregator kind (the Node entry registers 'switch'). */
+export function registerAggregatorProvider(provider: AggregatorProvider): void {
+  providers.set(provider.name, provider);
+}
+
+/** The provider of `name`; InvalidArgument when this build has none (e.g. 'switch' in a browser). */
+export function aggregatorProvider(name: string): AggregatorProvider {
+  const provider = providers.get(name);
+  if (!provider) throw invalidArgument(`no ${name} aggregator in this build (the switch worker needs Node's UDP: import webccl's Node entry)`);
+  return provider;
 }

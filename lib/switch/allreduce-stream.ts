@@ -39,6 +39,7 @@ export class AllReduceStream<T extends SwitchData> {
   private readonly agreed: Int32Array;
   private readonly scratch: Int32Array;
   private completed = 0;
+  private undone = 0;
 
   constructor(private readonly job: StreamJob, private readonly data: T, private readonly op: SwitchOp, readonly baseSeq: number) {
     this.values = valuesOf(job.sizeClass);
@@ -51,6 +52,12 @@ export class AllReduceStream<T extends SwitchData> {
     this.agreed = new Int32Array(this.float ? 2 * this.chunks : 0);
     this.scratch = new Int32Array(this.values);
     this.out = (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+  }
+
+  /** The lowest packet whose result has not come back yet (packets when all have). */
+  get firstUndone(): number {
+    while (this.undone < this.packets && this.done[this.undone] === 1) this.undone++;
+    return this.undone;
   }
 
   get finished(): boolean {
@@ -107,7 +114,9 @@ export class AllReduceStream<T extends SwitchData> {
       }
       if (q >= this.lead) this.dequantize(packet.values, q - this.lead);
     }
-    return (this.lead === 0 ? [q + this.job.window] : [q + this.job.window, q + this.lead]).filter((next) => this.ready(next));
+    // With L = W (calls of at least W chunks) both are the same packet: offered once.
+    const next = this.lead === 0 || this.lead === this.job.window ? [q + this.job.window] : [q + this.job.window, q + this.lead];
+    return next.filter((p) => this.ready(p));
   }
 
   private ready(q: number): boolean {

@@ -5,7 +5,7 @@
 // number and slot range. A refusal is one `refused` line, then the switch closes. The
 // connection stays open for the job's lifetime: when it closes, the worker has left, the job
 // ends and the others get `ended`.
-import { invalidUsage } from '../errors.js';
+import { invalidArgument, invalidUsage } from '../errors.js';
 import { isSizeClass, MAX_SLOTS } from './packet.js';
 
 /** Lines longer than this are garbage (a join is well under 1 KiB); the connection is refused. */
@@ -98,4 +98,12 @@ export class LineSplitter {
     this.pending = '';
     this.onOverflow();
   }
+}
+
+/** 'host:port' or '[v6]:port' of a switch (TCP control and UDP data share the port). */
+export function parseSwitchAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
+  return { host: match[1] ?? match[2]!, port };
 }

@@ -9,6 +9,26 @@
 // Results of another job, or for a packet not in flight (a duplicate, a stale unicast), are
 // dropped. Nothing hangs: a call with no new result for `timeoutMs` rejects with a Timeout
 // naming the switch, and the end of the job or of the control connection rejects at once.
+// Congestion control (TCP's AIMD, per worker): at most `cwnd` packets are in flight, fewer
+// than the window W when the switch cannot keep up. A software switch serves a job's n workers
+// from one socket, so n·W packets queue at it at once: past what it drains within the
+// retransmission timeout, every late result is a retransmission that adds to the queue, and
+// the job ends up sending most packets twice (bench/switch-rate.ts measured retransmissions
+// at 30-90% of packets at 4-8 workers). cwnd starts at W, halves when a quarter of the packets
+// in flight are overdue at once (at most once per round trip; isolated timeouts are random loss,
+// repaired without a cut), never below W/n (the workers' fair share of one window at the
+// switch, so random loss cannot collapse it), and grows back by one per window of results;
+// packets that are ready while cwnd is full wait, lowest first. It persists across calls.
+// Workers' windows differ, so a worker could fill its cwnd with packets that wait for another
+// worker, which waits for this one: the lowest packet whose result has not come back may
+// therefore always leave. Every packet below the lowest unfinished one at the switch has been
+// sent by every worker, so that packet is each worker's lowest as soon as the results before it
+// arrive, and the job always progresses.
+// When another worker leaves (the switch says 'ended', then closes the control connection),
+// the call in flight may still finish: the switch multicast its last results before the
+// leaver could have seen its own, so they are on their way. The call goes on while results
+// keep arriving and fails once none came for ENDED_GRACE_MS (a loss could no longer be
+// repaired); later calls reject at once. A switch that closes without 'ended' fails at once.
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -16,7 +36,9 @@ import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, 
 import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
-import { DEFAULT_WINDOW, LineSplitter, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+import { DEFAULT_WINDOW, LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+
+export { parseSwitchAddress } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
 import { setBufferSizes } from './switch-server.js';
@@ -46,9 +68,21 @@ export interface WorkerCounters {
   duplicates: number;
   wrongJob: number;
   malformed: number;
+  /** Times congestion control halved the packets in flight. */
+  windowCuts: number;
 }
 
 const MAX_RETRANSMIT_MS = 1000;
+/** cwnd never drops below this many packets (nor below W/n), and a cut needs this many overdue. */
+const MIN_CWND = 4;
+/**
+ * A sweep that finds more than this fraction of the packets in flight overdue is congestion
+ * (a queue the switch did not drain in time); fewer are random loss, which shrinking cwnd does
+ * not cure (TCP Reno's weakness on lossy links).
+ */
+const CONGESTED_FRACTION = 0.25;
+/** After the job ended, how long the call in flight may go without a result. */
+const ENDED_GRACE_MS = 250;
 
 interface Active {
   readonly stream: AllReduceStream<SwitchData>;
@@ -59,13 +93,17 @@ interface Active {
   readonly wait: Float64Array;
   readonly sentAt: Float64Array;
   readonly retried: Uint8Array;
+  /** Packets ready to leave while cwnd was full, in increasing order. */
+  readonly held: number[];
+  /** Packets in flight. */
+  flying: number;
   lastProgress: number;
   resolve(out: SwitchData): void;
   reject(error: Error): void;
 }
 
 export class SwitchWorker {
-  readonly counters: WorkerCounters = { sent: 0, retransmitted: 0, results: 0, duplicates: 0, wrongJob: 0, malformed: 0 };
+  readonly counters: WorkerCounters = { sent: 0, retransmitted: 0, results: 0, duplicates: 0, wrongJob: 0, malformed: 0, windowCuts: 0 };
   private readonly log;
   private readonly faults: FaultInjector;
   private nextSeq = 0;
@@ -73,8 +111,15 @@ export class SwitchWorker {
   private active: Active | undefined;
   private sweep: ReturnType<typeof setInterval> | undefined;
   private failure: WebcclError | undefined;
+  /** The job ended (another worker left): why, and when. */
+  private ending: { error: WebcclError; at: number } | undefined;
   private srtt = 0;
   private rttvar = 0;
+  private cwnd: number;
+  private ssthresh: number;
+  private lastCut = -Infinity;
+  /** W/n: the job's n workers together keep about one window W in flight at the switch. */
+  private readonly minCwnd: number;
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -86,10 +131,13 @@ export class SwitchWorker {
     faults: FaultInjector,
   ) {
     this.log = logger('SWITCH', welcome.worker);
+    this.cwnd = welcome.window;
+    this.minCwnd = Math.max(MIN_CWND, Math.floor(welcome.window / welcome.workers));
+    this.ssthresh = welcome.window;
     this.faults = faults;
     udp.on('message', (msg) => this.faults.pass(() => this.onResult(msg)));
-    endedListeners.set(control, (reason) => this.fail(remoteError(`${this.name}: ${reason}`)));
-    control.on('close', () => this.fail(systemError(`${this.name}: the control connection closed`)));
+    endedListeners.set(control, (reason) => this.end(remoteError(`${this.name}: ${reason}`)));
+    control.on('close', () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))));
   }
 
   static async connect(options: SwitchWorkerOptions): Promise<SwitchWorker> {
@@ -136,6 +184,7 @@ export class SwitchWorker {
   }
 
   private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
+    if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
     const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq);
     this.nextSeq += stream.packets;
@@ -144,18 +193,29 @@ export class SwitchWorker {
     return new Promise<T>((resolve, reject) => {
       this.active = {
         stream, inFlight: new Int32Array(window).fill(-1), bytes: new Array(window), deadline: new Float64Array(window), wait: new Float64Array(window),
-        sentAt: new Float64Array(window), retried: new Uint8Array(window),
+        sentAt: new Float64Array(window), retried: new Uint8Array(window), held: [], flying: 0,
         lastProgress: performance.now(), resolve: resolve as (out: SwitchData) => void, reject,
       };
-      for (const q of stream.initial()) this.send(q);
+      for (const q of stream.initial()) this.offer(q);
       // Timers run before the loop polls sockets: checking from setImmediate reads the results
       // already queued first, so a busy loop does not turn into spurious retransmissions.
       this.sweep = setInterval(() => setImmediate(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
     });
   }
 
+  /** Sends packet q now if cwnd allows, else holds it. */
+  private offer(q: number): void {
+    const active = this.active!;
+    if (active.flying < Math.floor(this.cwnd) || q === active.stream.firstUndone) return this.send(q);
+    const { held } = active;
+    let at = held.length;
+    while (at > 0 && held[at - 1]! > q) at--;
+    held.splice(at, 0, q);
+  }
+
   private send(q: number): void {
     const active = this.active!;
+    active.flying++;
     const slot = active.stream.localSlot(q);
     const bytes = active.stream.encode(q);
     active.inFlight[slot] = q;
@@ -198,9 +258,24 @@ export class SwitchWorker {
     if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);
     active.inFlight[slot] = -1;
     active.bytes[slot] = undefined;
+    active.flying--;
     active.lastProgress = now;
-    for (const next of active.stream.accept(q, packet)) this.send(next);
+    if (active.retried[slot] === 0) this.cwnd = Math.min(this.welcome.window, this.cwnd + (this.cwnd < this.ssthresh ? 1 : 1 / this.cwnd));
+    for (const next of active.stream.accept(q, packet)) this.offer(next);
+    const { held } = active;
+    let sendable = Math.floor(this.cwnd) - active.flying;
+    while (sendable-- > 0 && held.length > 0) this.send(held.shift()!);
+    if (held.length > 0 && held[0] === active.stream.firstUndone) this.send(held.shift()!);
     if (active.stream.finished) this.settle(undefined);
+  }
+
+  /** A timeout: halve cwnd, at most once per round trip (one loss event loses many packets). */
+  private congested(now: number): void {
+    if (now - this.lastCut < Math.max(this.retransmitMs, this.srtt)) return;
+    this.lastCut = now;
+    this.ssthresh = Math.max(this.minCwnd, this.cwnd / 2);
+    this.cwnd = this.ssthresh;
+    this.counters.windowCuts++;
   }
 
   private sampleRtt(sample: number): void {
@@ -215,18 +290,22 @@ export class SwitchWorker {
     const active = this.active;
     if (active === undefined) return;
     const now = performance.now();
+    if (this.ending && now - Math.max(active.lastProgress, this.ending.at) > ENDED_GRACE_MS) return this.fail(this.ending.error);
     if (now - active.lastProgress > this.timeoutMs) {
       const outstanding = Array.from(active.inFlight).filter((q) => q >= 0).length;
       return this.fail(timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`));
     }
+    let expired = 0;
     for (let slot = 0; slot < active.inFlight.length; slot++) {
       if (active.inFlight[slot]! < 0 || active.deadline[slot]! > now) continue;
+      expired++;
       active.wait[slot] = Math.min(MAX_RETRANSMIT_MS, 2 * active.wait[slot]!);
       active.deadline[slot] = now + active.wait[slot]!;
       active.retried[slot] = 1;
       this.counters.retransmitted++;
       this.transmit(active.bytes[slot]!);
     }
+    if (expired >= Math.max(MIN_CWND, CONGESTED_FRACTION * active.flying)) this.congested(now);
   }
 
   /** Ends the call in flight: with its result, or with `error`. */
@@ -237,6 +316,13 @@ export class SwitchWorker {
     clearInterval(this.sweep);
     if (error) active.reject(error);
     else active.resolve(active.stream.out);
+    if (this.ending) this.fail(this.ending.error);
+  }
+
+  /** The job ended: the call in flight may finish with results already sent (see the top). */
+  private end(error: WebcclError): void {
+    this.ending ??= { error, at: performance.now() };
+    if (this.active === undefined) this.fail(this.ending.error);
   }
 
   /** The worker cannot go on: the call in flight and every later call reject with `error`. */
@@ -253,13 +339,6 @@ export class SwitchWorker {
       // already closed
     }
   }
-}
-
-export function parseSwitchAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
-  return { host: match[1] ?? match[2]!, port };
 }
 
 /** Opens the control connection, sends the join and waits for the welcome (every rank must join). */

@@ -1,0 +1,34 @@
+// webccl-perf with the switch algorithm: local runs (in-process ranks, or --np ranks this
+// command launches) get a software switch started here, unless --switch names one; launched
+// ranks learn its address and secret from WEBCCL_SWITCH / WEBCCL_SWITCH_SECRET. Its counters
+// are printed after the table (as '#' lines, which nccl-tests' parsers skip).
+import { formatCounters, SwitchServer } from '../../lib/switch/switch-server.js';
+import type { PerfOptions } from './args.js';
+
+export interface PerfSwitch {
+  /** What the ranks are given: init options, and the environment of launched ranks. */
+  readonly init: { readonly switch: string; readonly switchSecret?: string };
+  readonly env: Readonly<Record<string, string>>;
+  /** The lines printed after the table. */
+  report(): string;
+  close(): Promise<void>;
+}
+
+/** The switch this run uses, if its algorithm may use one; undefined for a rank someone else launched. */
+export async function perfSwitch(options: PerfOptions): Promise<PerfSwitch | undefined> {
+  if (options.switch !== undefined) {
+    return {
+      init: { switch: options.switch }, env: { WEBCCL_SWITCH: options.switch },
+      report: () => `# switch ${options.switch}: not in this process; \`webccl switch --stats\` prints its counters`,
+      close: async () => undefined,
+    };
+  }
+  if (options.algorithm !== 'switch' || process.env['RANK'] !== undefined) return undefined;
+  const server = await SwitchServer.start({ port: 0 });
+  return {
+    init: { switch: server.address, switchSecret: server.secret },
+    env: { WEBCCL_SWITCH: server.address, WEBCCL_SWITCH_SECRET: server.secret },
+    report: () => formatCounters(server.counters()).split('\n').map((line) => `# ${line}`).join('\n'),
+    close: () => server.close(),
+  };
+}

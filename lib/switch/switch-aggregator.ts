@@ -1,0 +1,96 @@
+// The switch as an Aggregator (lib/memory/aggregator.ts), for the communicator's switch
+// algorithm (Node: the worker speaks UDP). One session per communicator: a SwitchWorker that
+// joined the communicator's job. What the call's memory hands over becomes int32 or float32
+// for the worker: int32 as is, uint32 as its bits (wrap-around sums are the same bits), float32
+// as is (the worker quantizes it), float16 and bfloat16 widened to float32 on the CPU and the
+// sum narrowed back (RNE), so a 16-bit sum has the float32 quantization bound plus the final
+// rounding.
+//
+// Slots reach the switch in slot order. The worker numbers its packets by the order calls are
+// made, and every rank must give the switch the same chunk in the same packets; the schedule's
+// pipelines may finish reading their chunks out of order (a GPU readback), so each call's
+// aggregator holds a slot back until the slots before it have been handed to the worker.
+import { castFromFloat32, castToFloat32 } from '../cpu/cast.js';
+import { elementBytes, type DataType } from '../dtype.js';
+import { internalError, invalidArgument } from '../errors.js';
+import type { AggregateOp, Aggregator, AggregatorJob, AggregatorProvider, AggregatorSession } from '../memory/aggregator.js';
+import { SwitchWorker, type SwitchWorkerOptions } from './worker.js';
+
+/** The int32 or float32 elements the worker sums for `count` elements of `dtype` in `payload`. */
+function widen(payload: Uint8Array, count: number, dtype: DataType): Int32Array | Float32Array {
+  const aligned = payload.byteOffset % 4 === 0 ? payload : payload.slice();
+  switch (dtype) {
+    case 'int32':
+    case 'uint32': return new Int32Array(aligned.buffer, aligned.byteOffset, count);
+    case 'float32': return new Float32Array(aligned.buffer, aligned.byteOffset, count);
+    case 'float16':
+    case 'bfloat16': {
+      const wide = new Float32Array(count);
+      castToFloat32(wide, payload, count, dtype);
+      return wide;
+    }
+  }
+}
+
+/** The sum back in the call's encoding. */
+function narrow(total: Int32Array | Float32Array, count: number, dtype: DataType): Uint8Array {
+  if (dtype !== 'float16' && dtype !== 'bfloat16') return new Uint8Array(total.buffer, total.byteOffset, total.byteLength);
+  const out = new Uint8Array(2 * count);
+  castFromFloat32(out, total, count, dtype);
+  return out;
+}
+
+/** One call's slots, handed to the worker in slot order. */
+class OrderedCall implements Aggregator {
+  private next = 0;
+  private readonly held = new Map<number, () => void>();
+
+  constructor(private readonly worker: SwitchWorker) {}
+
+  async allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array> {
+    if (op !== 'sum') throw invalidArgument(`the switch sums; it cannot ${op}`);
+    if (payload.byteLength !== count * elementBytes(dtype)) {
+      throw internalError(`switch slot ${slot}: ${payload.byteLength} bytes for ${count} ${dtype} elements`);
+    }
+    if (slot !== this.next) await new Promise<void>((resolve) => this.held.set(slot, resolve));
+    let total: Promise<Int32Array | Float32Array>;
+    try {
+      total = this.worker.allReduce(widen(payload, count, dtype), 'sum');
+    } finally {
+      this.next = slot + 1;
+      this.held.get(this.next)?.();
+      this.held.delete(this.next);
+    }
+    return narrow(await total, count, dtype);
+  }
+}
+
+class SwitchSession implements AggregatorSession {
+  constructor(private readonly worker: SwitchWorker) {}
+
+  forCall(): Aggregator {
+    return new OrderedCall(this.worker);
+  }
+
+  close(): void {
+    this.worker.close();
+  }
+}
+
+/** Worker options beyond the job (tests inject faults, webccl-perf may pick a packet size). */
+let workerExtras: Partial<SwitchWorkerOptions> = {};
+
+/** Test and benchmark hook: options every later switch session's worker gets. */
+export function setSwitchWorkerExtras(extras: Partial<SwitchWorkerOptions>): void {
+  workerExtras = extras;
+}
+
+export const switchAggregatorProvider: AggregatorProvider = {
+  name: 'switch',
+  async join(job: AggregatorJob): Promise<AggregatorSession> {
+    const worker = await SwitchWorker.connect({
+      ...workerExtras, switch: job.address, secret: job.secret, world: job.job, rank: job.rank, size: job.size, timeoutMs: job.timeoutMs,
+    });
+    return new SwitchSession(worker);
+  },
+};
