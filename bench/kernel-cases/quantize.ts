@@ -60,6 +60,11 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
     caseWithBuffers(`onebit compress+EF k=${BLOCK}`, 3 * s.payload + signBytes + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.payload), filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, r, signs, scales]) => encodeOnebitCompress(ctx, e, { x: region(x!), residual: region(r!), signs: region(signs!), scales: region(scales!), ...layout })),
+    // The GPUs' default compress layout, measured wherever the benchmark runs (software adapters default to thread-per-block).
+    caseWithBuffers(`onebit compress+EF k=${BLOCK} (workgroup-per-block)`, 3 * s.payload + signBytes + s.perBlock,
+      (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.payload), filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock)],
+      (ctx, e, [x, r, signs, scales]) => encodeOnebitCompress(ctx, e,
+        { x: region(x!), residual: region(r!), signs: region(signs!), scales: region(scales!), ...layout }, { compressLayout: 'workgroup-per-block' })),
     caseWithBuffers(`onebit decompress k=${BLOCK}`, signBytes + s.perBlock + s.payload,
       (ctx) => [filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock), filledBuffer(ctx, s.payload)],
       (ctx, e, [signs, scales, y]) => encodeOnebitDecompress(ctx, e, { signs: region(signs!), scales: region(scales!), dst: region(y!), ...layout })),
