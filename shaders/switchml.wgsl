@@ -35,7 +35,7 @@ fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   if (local == 0u) { exponent_dst[p.exponents_offset + block] = atomicLoad(&block_exponent); }
 }
 
-// ---- quantize: UNITS_PER_THREAD elements per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
+// ---- quantize: UNITS_PER_THREAD elements (or quads) per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
 
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
 @group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
@@ -86,17 +86,43 @@ fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
   return select(q, -q, (bits & F32_SIGN) != 0u);
 }
 
+// Both elementwise kernels come in two forms: per element (`quantize`, `dequantize`), and per
+// quad of 4 elements through vec4 views of src and dst (`*_vec4`), which lib/gpu/switchml.ts
+// picks where both start on a vec4 boundary of their bindings, the piece holds whole quads and
+// blocks hold whole quads (so a quad has one exponent, found with one division, not four). A
+// thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, `step` apart (1 or
+// WORKGROUP_SIZE by layout), walked as a strided range as in reduce.wgsl.
+@group(0) @binding(1) var<storage, read> quantize_src4: array<vec4u>;
+@group(0) @binding(3) var<storage, read_write> quantize_dst4: array<vec4i>;
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = quantize_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var i = first; i < end; i += step) {
     let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
     quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
   }
 }
 
-// ---- dequantize: UNITS_PER_THREAD elements per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = quantize_params;
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var v = first; v < end; v += step) {
+    let agreed = quantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let x = quantize_src4[p.src_offset / 4u + v];
+    quantize_dst4[p.dst_offset / 4u + v] = vec4i(
+      quantize_element(x.x, agreed, p.budget), quantize_element(x.y, agreed, p.budget),
+      quantize_element(x.z, agreed, p.budget), quantize_element(x.w, agreed, p.budget));
+  }
+}
+
+// ---- dequantize: UNITS_PER_THREAD elements (or quads) per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
 
 @group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
 @group(0) @binding(1) var<storage, read> dequantize_src: array<u32>;
@@ -119,12 +145,33 @@ fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
   return sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
 }
 
+@group(0) @binding(1) var<storage, read> dequantize_src4: array<vec4u>;
+@group(0) @binding(3) var<storage, read_write> dequantize_dst4: array<vec4u>;
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = dequantize_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var i = first; i < end; i += step) {
     let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
     dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn dequantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = dequantize_params;
+  let factor = bitcast<f32>(p.factor_bits);
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var v = first; v < end; v += step) {
+    let agreed = dequantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let s = dequantize_src4[p.src_offset / 4u + v];
+    dequantize_dst4[p.dst_offset / 4u + v] = vec4u(
+      dequantize_element(s.x, agreed, factor), dequantize_element(s.y, agreed, factor),
+      dequantize_element(s.z, agreed, factor), dequantize_element(s.w, agreed, factor));
   }
 }

@@ -12,8 +12,8 @@ import { checkBlockLayout } from '../cpu/blocks.js';
 import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
-import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import type { GpuContext, KernelVariant } from './context.js';
+import { codecVariant, ELEMENTS_PER_THREAD, prepareCodecCall, wordsPerBlock, wordsPerElement, type Piece } from './codec.js';
 import { kernelForms, type Recorder } from './kernel.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
@@ -103,13 +103,22 @@ function prepareElementwise(
   constant: number, options: KernelOptions,
 ): Recorder {
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const [words, quads] = [entryPoint, `${entryPoint}_vec4`].map((entry): KernelVariant => ({
+    ...codecVariant(switchmlSource, entry, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), ...(options.unitLayout && { unitLayout: options.unitLayout }),
+  }));
+  const quadBlocks = args.blockSize % 4 === 0;
+  // Quads (shaders/switchml.wgsl, *_vec4) where src and dst (streams 0 and 2) start on a vec4
+  // boundary, the piece holds whole quads and a quad never straddles two blocks.
+  const inQuads = (piece: Piece) => quadBlocks && piece.elements % 4 === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[2]! % 4 === 0;
   return prepareCodecCall(ctx, {
-    what, variant: codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), count: args.count, blockSize: args.blockSize,
+    what, count: args.count, blockSize: args.blockSize,
+    variant: (piece) => (inQuads(piece) ? quads! : words!),
     streams: [
       { name: 'src', region: args.src, writable: false, words: wordsPerElement },
       { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
       { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
     ],
-    layout, fields: () => [args.blockSize, constant], units: (piece) => piece.elements, maxBindingBytes: options.maxBindingBytes,
+    layout, fields: () => [args.blockSize, constant], maxBindingBytes: options.maxBindingBytes,
+    units: (piece) => (inQuads(piece) ? piece.elements / 4 : piece.elements),
   });
 }
