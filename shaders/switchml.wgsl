@@ -2,7 +2,7 @@
 // and i32 sum -> f32 dequantization. Format, overflow proof and precision bound: lib/cpu/switchml.ts
 // (the CPU twin, bit for bit). Prelude constants: MIN_EXPONENT, MAX_EXPONENT, NONFINITE_EXPONENT.
 
-// ---- block_exponents: one workgroup per block; exponents[b] = max e(x) over block b. ----
+// ---- block_exponents: exponents[b] = max e(x) over block b; one workgroup per block, or one thread. ----
 
 // ExponentParams, QuantizeParams and DequantizeParams, the uniform blocks: declared in
 // lib/gpu/switchml.ts (*_LAYOUT), which prepends them.
@@ -16,6 +16,18 @@ fn element_exponent(bits: u32) -> i32 {
   return select(i32(effective_exponent(bits)) - 126, NONFINITE_EXPONENT, is_nonfinite_bits(bits));
 }
 
+// element_exponent is nondecreasing in the exponent field (0 -> MIN_EXPONENT, 255 ->
+// NONFINITE_EXPONENT), so a block's exponent is that of its largest exponent field: the loops
+// keep max(bits & F32_EXPONENT), one AND and one max per element, and convert once.
+const_assert MIN_EXPONENT == 1 - 126 && NONFINITE_EXPONENT == 255 - 126;
+
+// The exponent fields of the quad at word `at` (the prelude's exponent_quad reads it; lanes at
+// or past `end` count as 0, MIN_EXPONENT's field).
+fn quad_fields(at: u32, end: u32) -> vec4u {
+  let live = vec4u(at) + vec4u(0u, 1u, 2u, 3u) < vec4u(end);
+  return select(vec4u(0u), exponent_quad(at) & vec4u(F32_EXPONENT), live);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = exponent_params;
@@ -25,14 +37,28 @@ fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   workgroupBarrier();
   let start = p.src_offset + block * p.block_size;
   let length = block_length(p.count, p.block_size, block);
-  var exponent = MIN_EXPONENT;
+  var field = 0u;
   for (var j = local; j < length; j += WORKGROUP_SIZE) {
-    exponent = max(exponent, element_exponent(exponent_src[start + j]));
+    field = max(field, exponent_src[start + j] & F32_EXPONENT);
   }
   // max is exact and order-free: any interleaving of the atomics gives the CPU's answer.
-  atomicMax(&block_exponent, exponent);
+  atomicMax(&block_exponent, element_exponent(field));
   workgroupBarrier();
   if (local == 0u) { exponent_dst[p.exponents_offset + block] = atomicLoad(&block_exponent); }
+}
+
+// One thread per block (software adapters, lib/gpu/switchml.ts): no barrier, no atomic, the
+// block read in quads.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn block_exponents_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = exponent_params;
+  let block = linear_index(wg, groups, local);
+  if (block >= block_count(p.count, p.block_size)) { return; }
+  let start = p.src_offset + block * p.block_size;
+  let end = start + block_length(p.count, p.block_size, block);
+  var fields = vec4u(0u);
+  for (var at = start; at < end; at += 4u) { fields = max(fields, quad_fields(at, end)); }
+  exponent_dst[p.exponents_offset + block] = element_exponent(max(max(fields.x, fields.y), max(fields.z, fields.w)));
 }
 
 // ---- quantize: UNITS_PER_THREAD elements (or quads) per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----

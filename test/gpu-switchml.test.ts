@@ -7,7 +7,7 @@ import { switchmlBlockExponents, switchmlDequantize, switchmlMergeExponents, swi
 import {
   encodeSwitchmlQuantize, gpuSwitchmlBlockExponents, gpuSwitchmlDequantize, gpuSwitchmlQuantize,
 } from '../lib/gpu/switchml.js';
-import type { KernelOptions } from '../lib/gpu/options.js';
+import type { SwitchmlOptions } from '../lib/gpu/switchml.js';
 import { region } from '../lib/gpu/region.js';
 import { codecInputs } from './helpers/codec-inputs.js';
 import { Placed } from './helpers/codec-gpu.js';
@@ -17,7 +17,7 @@ import { rejects } from './helpers/assert.js';
 const WORKERS = 3;
 
 /** `sumsAt`/`yAt`: dequantize's src and dst, bytes after `offset` (the defaults put them out of vec4 step). */
-async function roundTrip(count: number, blockSize: number, offset: number, options: KernelOptions = {}, sumsAt = 12, yAt = 4): Promise<void> {
+async function roundTrip(count: number, blockSize: number, offset: number, options: SwitchmlOptions = {}, sumsAt = 12, yAt = 4): Promise<void> {
   const what = `count ${count}, block ${blockSize}, offset ${offset}`;
   const blocks = Math.ceil(count / blockSize);
   const xs = Array.from({ length: WORKERS }, (_, w) => codecInputs(count, count + 17 * w, { band: 29, nonFinite: w === 0 }));
@@ -80,6 +80,19 @@ test('quantize and dequantize in quads (vec4) and per element, in both unit layo
     }
   }
   await roundTrip(4 * 16 * 40, 64, 16, { maxBindingBytes: 1024 }, 0, 16); // quads in several pieces
+});
+
+test('block exponents in both layouts (per workgroup with an atomic, per thread in quads), whole and ragged quads', async () => {
+  for (const exponentsLayout of ['workgroup-per-block', 'thread-per-block'] as const) {
+    for (const offset of [0, 4, 16]) {
+      await roundTrip(1024, 64, offset, { exponentsLayout }); // whole quads (vec4 where aligned)
+      await roundTrip(1001, 64, offset, { exponentsLayout }); // a ragged last quad
+      await roundTrip(1000, 37, offset, { exponentsLayout }); // quads straddling blocks
+      await roundTrip(999, 1, offset, { exponentsLayout, workgroupSize: 8 });
+    }
+    await roundTrip(5000, 64, 20, { exponentsLayout, maxBindingBytes: 2048 });
+    await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { exponentsLayout, workgroupSize: 1 });
+  }
 });
 
 test('work split into pieces at the binding limit', async () => {

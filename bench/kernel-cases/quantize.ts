@@ -45,6 +45,10 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
     caseWithBuffers(`switchml exponents k=${BLOCK}`, s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, ex]) => encodeSwitchmlBlockExponents(ctx, e, { src: region(x!), exponents: region(ex!), ...layout })),
+    // The GPUs' default layout, measured wherever the benchmark runs (software adapters default to thread-per-block).
+    caseWithBuffers(`switchml exponents k=${BLOCK} (workgroup-per-block)`, s.payload + s.perBlock,
+      (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
+      (ctx, e, [x, ex]) => encodeSwitchmlBlockExponents(ctx, e, { src: region(x!), exponents: region(ex!), ...layout }, { exponentsLayout: 'workgroup-per-block' })),
     caseWithBuffers(`switchml quantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), exponentBuffer(ctx, s.blocks), filledBuffer(ctx, s.payload)],
       (ctx, e, [x, ex, q]) => encodeSwitchmlQuantize(ctx, e, { src: region(x!), exponents: region(ex!), dst: region(q!), workers: WORKERS, ...layout })),
