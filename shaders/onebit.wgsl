@@ -15,6 +15,7 @@
 
 var<workgroup> lane_sums: array<f32, WORKGROUP_SIZE>;
 var<workgroup> block_poisoned: atomic<u32>;
+var<workgroup> sign_nibbles: array<u32, WORKGROUP_SIZE>;
 
 // v = x + residual, with subnormals flushed on the way in and out.
 fn carried(x_bits: u32, residual_bits: u32) -> f32 {
@@ -36,6 +37,22 @@ fn pack_sign_word(start: u32, length: u32, w: u32, scale: f32) -> u32 {
     compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
   }
   return word;
+}
+
+// Elements i .. i+3 (those below `end`): writes their new residuals and returns their sign bits
+// (bit c for element i + c), the arithmetic of pack_sign_word.
+fn residual_quad_signs(i: u32, end: u32, scale: f32) -> u32 {
+  let p = compress_params;
+  var nibble = 0u;
+  for (var c = 0u; c < 4u; c++) {
+    if (i + c < end) {
+      let v = carried(compress_x[p.x_offset + i + c], compress_residual[p.residual_offset + i + c]);
+      let negative = v < 0.0;
+      nibble |= select(0u, 1u << c, negative);
+      compress_residual[p.residual_offset + i + c] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+    }
+  }
+  return nibble;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -65,7 +82,8 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   }
 
   let first_word = p.signs_offset + start / 32u;
-  if (atomicLoad(&block_poisoned) != 0u) {
+  // Loaded as a workgroup-uniform value: the branch and the loop below hold barriers.
+  if (workgroupUniformLoad(&block_poisoned) != 0u) {
     // NaN or Inf in the block: NaN scale, no signs, residual untouched.
     if (local == 0u) { compress_scales[p.scales_offset + block] = F32_QUIET_NAN; }
     for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) { compress_signs[first_word + w] = 0u; }
@@ -76,10 +94,21 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   let scale = bitcast<f32>(scale_bits);
   if (local == 0u) { compress_scales[p.scales_offset + block] = scale_bits; }
 
-  // One thread per sign word: it re-reads its 32 elements (cached), packs their signs and
-  // writes their residuals. Phase 1's reads all happened before the barriers above.
-  for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) {
-    compress_signs[first_word + w] = pack_sign_word(start, length, w, scale);
+  // Signs and residuals with every thread busy: the block in chunks of 4 * WORKGROUP_SIZE
+  // elements, thread `local` taking the 4 elements at 4 * local (neighbouring threads read and
+  // write neighbouring addresses; the reads mostly hit the cache phase 1 filled). Its 4 sign bits
+  // go to sign_nibbles; after a barrier, thread w < WORKGROUP_SIZE / 8 joins nibbles 8w .. 8w+7
+  // into the chunk's sign word w. No atomics; one barrier per chunk and one between chunks.
+  for (var chunk = 0u; chunk < length; chunk += 4u * WORKGROUP_SIZE) {
+    sign_nibbles[local] = residual_quad_signs(start + chunk + 4u * local, start + length, scale);
+    workgroupBarrier();
+    if (local < WORKGROUP_SIZE / 8u && chunk + 32u * local < length) {
+      var word = 0u;
+      for (var n = 0u; n < 8u; n++) { word |= sign_nibbles[8u * local + n] << (4u * n); }
+      compress_signs[first_word + chunk / 32u + local] = word;
+    }
+    // The next chunk, if any (a uniform condition), overwrites sign_nibbles.
+    if (chunk + 4u * WORKGROUP_SIZE < length) { workgroupBarrier(); }
   }
 }
 

@@ -3,7 +3,8 @@
 // is a 32-bit word of dst (one element of a 32-bit dtype, two of a 16-bit float): `reduce`
 // handles UNITS_PER_THREAD words per thread through u32 views of the bindings, `reduce_vec4` as
 // many vec4s of words through vec4 views (lib/gpu/vec4-spans.ts says which words each gets;
-// the vec4 form never sees the half-used last word of an odd 16-bit count).
+// the vec4 form never sees the half-used last word of an odd 16-bit count). Which units a
+// thread takes is thread_unit's (common.wgsl): coalesced on GPUs, consecutive on lavapipe.
 //
 // The prelude (lib/gpu/reduce.ts) declares:
 //   alias Acc = f32 | i32 | u32;   arithmetic type (16-bit floats are computed in f32)
@@ -13,6 +14,10 @@
 //   const OP: u32;                 OP_SUM, OP_PROD, OP_MIN, OP_MAX or OP_PREMUL_SUM
 //   const INPUTS: u32;             1 .. MAX_INPUTS (a constant, so the fold over inputs unrolls
 //                                  and the readers' switches fold away)
+//   const FIRST_SCALED: bool;      multiply input 0 by the scalar (premulSum)
+//   const DIVIDES: bool;           divide the result by Params.divisor (avg); constants rather
+//                                  than uniforms: lavapipe runs a uniform branch's both sides
+//                                  under a mask, an integer division per element included
 //   the input bindings in0.. (u32 views) and in0_4.. (vec4 views), only for inputs that do not
 //   lie in dst's buffer, and their readers read_input(j, at) and read_input_vec4(j, at)
 //   (lib/gpu/input-bindings.ts): a variant declares only the storage buffers it binds.
@@ -30,8 +35,8 @@ const OP_PREMUL_SUM = 4u;
 
 const MAX_INPUTS = 8u;
 
-// The uniform block `Params` (units, count, dst_offset, scalar, first_scaled, divisor,
-// inv_divisor, opaque_zero, offsets: array<vec4u, 2>) is declared once, in lib/gpu/reduce.ts
+// The uniform block `Params` (units, count, dst_offset, scalar, divisor, inv_divisor,
+// opaque_zero, offsets: array<vec4u, 2>) is declared once, in lib/gpu/reduce.ts
 // (REDUCE_LAYOUT), and prepended to this source.
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -108,7 +113,7 @@ fn first_lanes(word: u32) -> array<Acc, LANES> {
   for (var lane = 0u; lane < LANES; lane++) {
     acc[lane] = widen(word, lane);
     // Rounded on its own too: n-ary premulSum adds this product to the next one.
-    if (params.first_scaled != 0u) { acc[lane] = rounded_product(acc[lane], bitcast<Acc>(params.scalar)); }
+    if (FIRST_SCALED) { acc[lane] = rounded_product(acc[lane], bitcast<Acc>(params.scalar)); }
   }
   return acc;
 }
@@ -124,17 +129,21 @@ fn finish_lanes(acc: array<Acc, LANES>, lanes: u32) -> u32 {
   var out = 0u;
   for (var lane = 0u; lane < lanes; lane++) {
     var value = acc[lane];
-    if (params.divisor > 1u) { value = divide(value); }
+    if (DIVIDES) { value = divide(value); }
     out |= narrow(value) << (16u * lane);
   }
   return out;
 }
 
+// A thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, which lie `step` apart (1 or
+// WORKGROUP_SIZE by layout): walked as a strided range with a run-time end rather than a loop
+// over k with a break, which lavapipe ran up to 2x slower with 8 inputs (the unrolled body).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let first = first_unit(wg, groups, local);
-  let end = min(first + UNITS_PER_THREAD, params.units);
-  for (var w = first; w < end; w++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, params.units);
+  for (var w = first; w < end; w += step) {
     var acc = first_lanes(input_word(0u, w));
     for (var j = 1u; j < INPUTS; j++) { acc = fold_lanes(acc, input_word(j, w)); }
     // The last word of an odd 16-bit count holds one of our elements and one that is not ours.
@@ -147,9 +156,10 @@ fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn reduce_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let first = first_unit(wg, groups, local);
-  let end = min(first + UNITS_PER_THREAD, params.units);
-  for (var v = first; v < end; v++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, params.units);
+  for (var v = first; v < end; v += step) {
     var acc: array<array<Acc, LANES>, 4>;
     let words = input_vec4(0u, v);
     for (var c = 0u; c < 4u; c++) { acc[c] = first_lanes(words[c]); }

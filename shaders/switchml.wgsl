@@ -2,7 +2,7 @@
 // and i32 sum -> f32 dequantization. Format, overflow proof and precision bound: lib/cpu/switchml.ts
 // (the CPU twin, bit for bit). Prelude constants: MIN_EXPONENT, MAX_EXPONENT, NONFINITE_EXPONENT.
 
-// ---- block_exponents: one workgroup per block; exponents[b] = max e(x) over block b. ----
+// ---- block_exponents: exponents[b] = max e(x) over block b; one workgroup per block, or one thread. ----
 
 // ExponentParams, QuantizeParams and DequantizeParams, the uniform blocks: declared in
 // lib/gpu/switchml.ts (*_LAYOUT), which prepends them.
@@ -16,6 +16,18 @@ fn element_exponent(bits: u32) -> i32 {
   return select(i32(effective_exponent(bits)) - 126, NONFINITE_EXPONENT, is_nonfinite_bits(bits));
 }
 
+// element_exponent is nondecreasing in the exponent field (0 -> MIN_EXPONENT, 255 ->
+// NONFINITE_EXPONENT), so a block's exponent is that of its largest exponent field: the loops
+// keep max(bits & F32_EXPONENT), one AND and one max per element, and convert once.
+const_assert MIN_EXPONENT == 1 - 126 && NONFINITE_EXPONENT == 255 - 126;
+
+// The exponent fields of the quad at word `at` (the prelude's exponent_quad reads it; lanes at
+// or past `end` count as 0, MIN_EXPONENT's field).
+fn quad_fields(at: u32, end: u32) -> vec4u {
+  let live = vec4u(at) + vec4u(0u, 1u, 2u, 3u) < vec4u(end);
+  return select(vec4u(0u), exponent_quad(at) & vec4u(F32_EXPONENT), live);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = exponent_params;
@@ -25,17 +37,31 @@ fn block_exponents(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   workgroupBarrier();
   let start = p.src_offset + block * p.block_size;
   let length = block_length(p.count, p.block_size, block);
-  var exponent = MIN_EXPONENT;
+  var field = 0u;
   for (var j = local; j < length; j += WORKGROUP_SIZE) {
-    exponent = max(exponent, element_exponent(exponent_src[start + j]));
+    field = max(field, exponent_src[start + j] & F32_EXPONENT);
   }
   // max is exact and order-free: any interleaving of the atomics gives the CPU's answer.
-  atomicMax(&block_exponent, exponent);
+  atomicMax(&block_exponent, element_exponent(field));
   workgroupBarrier();
   if (local == 0u) { exponent_dst[p.exponents_offset + block] = atomicLoad(&block_exponent); }
 }
 
-// ---- quantize: UNITS_PER_THREAD elements per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
+// One thread per block (software adapters, lib/gpu/switchml.ts): no barrier, no atomic, the
+// block read in quads.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn block_exponents_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = exponent_params;
+  let block = linear_index(wg, groups, local);
+  if (block >= block_count(p.count, p.block_size)) { return; }
+  let start = p.src_offset + block * p.block_size;
+  let end = start + block_length(p.count, p.block_size, block);
+  var fields = vec4u(0u);
+  for (var at = start; at < end; at += 4u) { fields = max(fields, quad_fields(at, end)); }
+  exponent_dst[p.exponents_offset + block] = element_exponent(max(max(fields.x, fields.y), max(fields.z, fields.w)));
+}
+
+// ---- quantize: UNITS_PER_THREAD elements (or quads) per thread; q = roundHalfEven(x * M * 2^-emax), integers only. ----
 
 @group(0) @binding(0) var<uniform> quantize_params: QuantizeParams;
 @group(0) @binding(1) var<storage, read> quantize_src: array<u32>;
@@ -86,17 +112,43 @@ fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
   return select(q, -q, (bits & F32_SIGN) != 0u);
 }
 
+// Both elementwise kernels come in two forms: per element (`quantize`, `dequantize`), and per
+// quad of 4 elements through vec4 views of src and dst (`*_vec4`), which lib/gpu/switchml.ts
+// picks where both start on a vec4 boundary of their bindings, the piece holds whole quads and
+// blocks hold whole quads (so a quad has one exponent, found with one division, not four). A
+// thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, `step` apart (1 or
+// WORKGROUP_SIZE by layout), walked as a strided range as in reduce.wgsl.
+@group(0) @binding(1) var<storage, read> quantize_src4: array<vec4u>;
+@group(0) @binding(3) var<storage, read_write> quantize_dst4: array<vec4i>;
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = quantize_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var i = first; i < end; i += step) {
     let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
     quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
   }
 }
 
-// ---- dequantize: UNITS_PER_THREAD elements per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = quantize_params;
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var v = first; v < end; v += step) {
+    let agreed = quantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let x = quantize_src4[p.src_offset / 4u + v];
+    quantize_dst4[p.dst_offset / 4u + v] = vec4i(
+      quantize_element(x.x, agreed, p.budget), quantize_element(x.y, agreed, p.budget),
+      quantize_element(x.z, agreed, p.budget), quantize_element(x.w, agreed, p.budget));
+  }
+}
+
+// ---- dequantize: UNITS_PER_THREAD elements (or quads) per thread; y = fl(fl(|S|) * fl(1/M)) * 2^emax with S's sign. ----
 
 @group(0) @binding(0) var<uniform> dequantize_params: DequantizeParams;
 @group(0) @binding(1) var<storage, read> dequantize_src: array<u32>;
@@ -119,12 +171,33 @@ fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
   return sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
 }
 
+@group(0) @binding(1) var<storage, read> dequantize_src4: array<vec4u>;
+@group(0) @binding(3) var<storage, read_write> dequantize_dst4: array<vec4u>;
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = dequantize_params;
-  let first = first_unit(wg, groups, local);
-  for (var i = first; i < min(first + UNITS_PER_THREAD, p.units); i++) {
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var i = first; i < end; i += step) {
     let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
     dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn dequantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = dequantize_params;
+  let factor = bitcast<f32>(p.factor_bits);
+  let first = thread_unit(wg, groups, local, 0u);
+  let step = thread_unit(wg, groups, local, 1u) - first;
+  let end = min(first + UNITS_PER_THREAD * step, p.units);
+  for (var v = first; v < end; v += step) {
+    let agreed = dequantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let s = dequantize_src4[p.src_offset / 4u + v];
+    dequantize_dst4[p.dst_offset / 4u + v] = vec4u(
+      dequantize_element(s.x, agreed, factor), dequantize_element(s.y, agreed, factor),
+      dequantize_element(s.z, agreed, factor), dequantize_element(s.w, agreed, factor));
   }
 }

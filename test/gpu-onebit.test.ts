@@ -79,6 +79,16 @@ test('both compress layouts give the same bits (the default depends on the adapt
   await steps((ctx.maxWorkgroupsPerDimension + 1) * 32 + 5, 32, 4, 1, { compressLayout: 'thread-per-block', workgroupSize: 1 });
 });
 
+test('workgroup-per-block compress: blocks of several 256-element chunks, whole and ragged', async () => {
+  // The layout's sign/residual pass takes 4 elements a thread, 256 a chunk: blocks of 512 (two
+  // chunks), 288 (a chunk and one word), 256 (one), and ragged last blocks of every kind.
+  const compressLayout = 'workgroup-per-block';
+  await steps(2048, 512, 0, 2, { compressLayout });
+  await steps(2000, 512, 4, 3, { compressLayout });
+  await steps(288 * 5 + 33, 288, 8, 2, { compressLayout });
+  await steps(256 * 3 + 250, 256, 12, 2, { compressLayout, maxBindingBytes: 2048 });
+});
+
 test('bad arguments are rejected before anything is recorded', async () => {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const [a, b, c, d] = [4096, 4096, 64, 64].map((size) => device.createBuffer({ size, usage }));

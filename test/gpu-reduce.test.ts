@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { elementBytes, premulSum, type DataType, type ReduceOp } from '../lib/dtype.js';
 import { finishAverage, premultiply, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
 import {
-  encodeReduceNary, gpuFinishAverage, gpuPremultiply, gpuReduceAccumulate, gpuReduceNary,
+  encodeReduceNary, gpuFinishAverage, REDUCE_LAYOUT, gpuPremultiply, gpuReduceAccumulate, gpuReduceNary,
 } from '../lib/gpu/reduce.js';
 import type { KernelOptions } from '../lib/gpu/options.js';
 import { region } from '../lib/gpu/region.js';
@@ -79,6 +79,31 @@ test('reduce: vec4 body and scalar edges at every word residue, regions in step 
         await check('accumulate', dtype, 'sum', { count, sources: 2, dstOffset: 4 * residue, sourceOffsets: inStep });
         await check('nary', dtype, 'min', { count, sources: 3, dstOffset: 4 * residue, sourceOffsets: [...inStep, 4 * ((residue + 1) % 4)] });
       }
+    }
+  }
+});
+
+test('reduce: both unit layouts (coalesced as on GPUs, consecutive as on lavapipe), vec4 and scalar forms, many small workgroups', async () => {
+  // Workgroups of 4 threads, 4 units each: a tile is 16 units, so these counts span many tiles
+  // with ragged last ones; offsets at every word residue put the units in the vec4 body and in
+  // the scalar head and tail.
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    const options = { unitLayout, workgroupSize: 4 };
+    for (const dtype of DTYPES) {
+      for (let residue = 0; residue < 4; residue++) {
+        const op = scalarFor(dtype, residue % 2 ? premulSum(0.3) : 'sum');
+        const inStep = [4 * residue + 16, 4 * residue + 528];
+        await check('accumulate', dtype, op, { count: 4 * 16 * 9 + residue + 1, sources: 2, dstOffset: 4 * residue, sourceOffsets: inStep, options });
+        await check('nary', dtype, 'max', { count: 4 * 16 * 7 + 3, sources: 3, dstOffset: 4 * residue, sourceOffsets: [...inStep, 4 * ((residue + 1) % 4)], options });
+      }
+      const count = 4 * 16 * 5 + 3;
+      const src = new Mirrored(randomBytes(dtype, 'sum', count + 8, seed++));
+      const dst = new Mirrored(randomBytes(dtype, 'sum', count + 10, seed++));
+      await gpuFinishAverage(ctx, dst.region(16), src.region(16), count, dtype, 3, options);
+      finishAverage(dst.view(16), src.view(16), count, dtype, 3);
+      assertSameElements(await dst.readBack(), dst.host, dtype, `finishAverage ${dtype} ${unitLayout}`);
+      src.destroy();
+      dst.destroy();
     }
   }
 });
@@ -214,10 +239,12 @@ test('premulSum: the products pass through the kernel\'s run-time rounding barri
   const flipped = (product: number) => { word[0] = product; bits[0]! ^= 1; return word[0]!; };
   const s = PREMUL_SCALAR;
   const dispatch = ctx.dispatch;
-  // params excludes word 0 (the unit count), so Params word 7 (opaque_zero) is index 6.
+  // params excludes word 0 (the unit count): opaque_zero is at its index among the fields.
+  const opaqueZero = REDUCE_LAYOUT.fields.indexOf('opaque_zero');
+  assert.ok(opaqueZero >= 0, 'Params has opaque_zero');
   ctx.dispatch = (encoder, variant, params, ...rest) => {
     const patched = params.slice();
-    if (variant.entryPoint.startsWith('reduce')) patched[6] = 1;
+    if (variant.entryPoint.startsWith('reduce')) patched[opaqueZero] = 1;
     dispatch.call(ctx, encoder, variant, patched, ...rest);
   };
   try {

@@ -7,7 +7,7 @@ import { switchmlBlockExponents, switchmlDequantize, switchmlMergeExponents, swi
 import {
   encodeSwitchmlQuantize, gpuSwitchmlBlockExponents, gpuSwitchmlDequantize, gpuSwitchmlQuantize,
 } from '../lib/gpu/switchml.js';
-import type { KernelOptions } from '../lib/gpu/options.js';
+import type { SwitchmlOptions } from '../lib/gpu/switchml.js';
 import { region } from '../lib/gpu/region.js';
 import { codecInputs } from './helpers/codec-inputs.js';
 import { Placed } from './helpers/codec-gpu.js';
@@ -16,7 +16,8 @@ import { rejects } from './helpers/assert.js';
 
 const WORKERS = 3;
 
-async function roundTrip(count: number, blockSize: number, offset: number, options: KernelOptions = {}): Promise<void> {
+/** `sumsAt`/`yAt`: dequantize's src and dst, bytes after `offset` (the defaults put them out of vec4 step). */
+async function roundTrip(count: number, blockSize: number, offset: number, options: SwitchmlOptions = {}, sumsAt = 12, yAt = 4): Promise<void> {
   const what = `count ${count}, block ${blockSize}, offset ${offset}`;
   const blocks = Math.ceil(count / blockSize);
   const xs = Array.from({ length: WORKERS }, (_, w) => codecInputs(count, count + 17 * w, { band: 29, nonFinite: w === 0 }));
@@ -38,8 +39,8 @@ async function roundTrip(count: number, blockSize: number, offset: number, optio
     const contribution = switchmlQuantize(other, agreed, count, blockSize, WORKERS);
     for (let i = 0; i < count; i++) sums[i] = sums[i]! + contribution[i]!;
   }
-  const sumsOnGpu = new Placed(offset + 12, sums);
-  const y = Placed.empty(offset + 4, count * 4);
+  const sumsOnGpu = new Placed(offset + sumsAt, sums);
+  const y = Placed.empty(offset + yAt, count * 4);
   await gpuSwitchmlDequantize(ctx, { src: sumsOnGpu.region, exponents: agreedOnGpu.region, dst: y.region, count, blockSize, workers: WORKERS }, options);
   await y.expect(switchmlDequantize(sums, agreed, count, blockSize, WORKERS), `${what}: dequantize`);
   for (const placed of [x, exponents, agreedOnGpu, q, sumsOnGpu, y]) placed.destroy();
@@ -63,6 +64,35 @@ test('more than 65535 workgroups (2-D grid), per element and per block', async (
   // One-thread workgroups: a thread takes 4 elements, a workgroup one block of 4.
   const count = (ctx.maxWorkgroupsPerDimension + 1) * 4 + 3;
   await roundTrip(count, 4, 4, { workgroupSize: 1 });
+});
+
+test('quantize and dequantize in quads (vec4) and per element, in both unit layouts', async () => {
+  // Workgroups of 4 threads: many tiles, ragged last ones. Quads where src and dst are in vec4
+  // step, blocks hold whole quads and the piece whole quads; per element otherwise.
+  for (const unitLayout of ['coalesced', 'consecutive'] as const) {
+    const options = { unitLayout, workgroupSize: 4 };
+    for (const offset of [0, 16, 272]) {
+      await roundTrip(4 * 16 * 11, 64, offset, options, 0, 16); // quads both ways
+      await roundTrip(4 * 16 * 11 - 4, 12, offset, options, 32, 0); // quads, blocks of 3 quads, ragged last block
+      await roundTrip(4 * 16 * 11 - 3, 64, offset, options, 0, 16); // a ragged last quad: per element
+      await roundTrip(4 * 16 * 11, 6, offset, options, 0, 16); // quads would straddle blocks: per element
+      await roundTrip(4 * 16 * 11, 64, offset + 4, options, 4, 8); // out of vec4 step: per element
+    }
+  }
+  await roundTrip(4 * 16 * 40, 64, 16, { maxBindingBytes: 1024 }, 0, 16); // quads in several pieces
+});
+
+test('block exponents in both layouts (per workgroup with an atomic, per thread in quads), whole and ragged quads', async () => {
+  for (const exponentsLayout of ['workgroup-per-block', 'thread-per-block'] as const) {
+    for (const offset of [0, 4, 16]) {
+      await roundTrip(1024, 64, offset, { exponentsLayout }); // whole quads (vec4 where aligned)
+      await roundTrip(1001, 64, offset, { exponentsLayout }); // a ragged last quad
+      await roundTrip(1000, 37, offset, { exponentsLayout }); // quads straddling blocks
+      await roundTrip(999, 1, offset, { exponentsLayout, workgroupSize: 8 });
+    }
+    await roundTrip(5000, 64, 20, { exponentsLayout, maxBindingBytes: 2048 });
+    await roundTrip((ctx.maxWorkgroupsPerDimension + 1) * 4 + 3, 4, 4, { exponentsLayout, workgroupSize: 1 });
+  }
 });
 
 test('work split into pieces at the binding limit', async () => {

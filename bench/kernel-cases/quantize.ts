@@ -45,6 +45,10 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
     caseWithBuffers(`switchml exponents k=${BLOCK}`, s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, ex]) => encodeSwitchmlBlockExponents(ctx, e, { src: region(x!), exponents: region(ex!), ...layout })),
+    // The GPUs' default layout, measured wherever the benchmark runs (software adapters default to thread-per-block).
+    caseWithBuffers(`switchml exponents k=${BLOCK} (workgroup-per-block)`, s.payload + s.perBlock,
+      (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
+      (ctx, e, [x, ex]) => encodeSwitchmlBlockExponents(ctx, e, { src: region(x!), exponents: region(ex!), ...layout }, { exponentsLayout: 'workgroup-per-block' })),
     caseWithBuffers(`switchml quantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), exponentBuffer(ctx, s.blocks), filledBuffer(ctx, s.payload)],
       (ctx, e, [x, ex, q]) => encodeSwitchmlQuantize(ctx, e, { src: region(x!), exponents: region(ex!), dst: region(q!), workers: WORKERS, ...layout })),
@@ -60,6 +64,11 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
     caseWithBuffers(`onebit compress+EF k=${BLOCK}`, 3 * s.payload + signBytes + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.payload), filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock)],
       (ctx, e, [x, r, signs, scales]) => encodeOnebitCompress(ctx, e, { x: region(x!), residual: region(r!), signs: region(signs!), scales: region(scales!), ...layout })),
+    // The GPUs' default compress layout, measured wherever the benchmark runs (software adapters default to thread-per-block).
+    caseWithBuffers(`onebit compress+EF k=${BLOCK} (workgroup-per-block)`, 3 * s.payload + signBytes + s.perBlock,
+      (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.payload), filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock)],
+      (ctx, e, [x, r, signs, scales]) => encodeOnebitCompress(ctx, e,
+        { x: region(x!), residual: region(r!), signs: region(signs!), scales: region(scales!), ...layout }, { compressLayout: 'workgroup-per-block' })),
     caseWithBuffers(`onebit decompress k=${BLOCK}`, signBytes + s.perBlock + s.payload,
       (ctx) => [filledBuffer(ctx, signBytes), filledBuffer(ctx, s.perBlock), filledBuffer(ctx, s.payload)],
       (ctx, e, [signs, scales, y]) => encodeOnebitDecompress(ctx, e, { signs: region(signs!), scales: region(scales!), dst: region(y!), ...layout })),

@@ -15,7 +15,7 @@ import { f32ToBits } from '../cpu/half.js';
 import {
   accumulatePlan, averagePlan, checkCount, naryPlan, premultiplyPlan, type CombineOp, type ReductionPlan,
 } from '../cpu/reduction.js';
-import type { GpuContext, KernelVariant } from './context.js';
+import type { GpuContext, KernelVariant, UnitLayout } from './context.js';
 import { kernelForms, type Recorder } from './kernel.js';
 import { splitIntoPieces } from './pieces.js';
 import { UniformLayout } from './uniform-layout.js';
@@ -31,14 +31,13 @@ import reduceSource from '../../shaders/reduce.wgsl';
  * The uniform block of every reduce variant. After `units` (words (reduce) or vec4s of words
  * (reduce_vec4) to write): count (elements; with 2 lanes the last word may hold only one),
  * dst_offset (in units, from the start of the dst binding), scalar (premulSum's factor, bits of
- * an Acc), first_scaled (1: multiply input 0 by the scalar), divisor (1: no final division),
- * inv_divisor (f32 bits of f32(1 / divisor), what float division multiplies by), opaque_zero
+ * an Acc), divisor (avg's; used only by variants whose prelude says DIVIDES), inv_divisor (f32 bits of f32(1 / divisor), what float division multiplies by), opaque_zero
  * (always 0, but unknown to the compiler: what keeps premulSum's products from being fused into
  * its adds, see rounded_product in reduce.wgsl), then the unit offset of input j within the
  * binding it is read through.
  */
-const REDUCE_LAYOUT = new UniformLayout('Params', [
-  'count', 'dst_offset', 'scalar', 'first_scaled', 'divisor', 'inv_divisor', 'opaque_zero',
+export const REDUCE_LAYOUT = new UniformLayout('Params', [
+  'count', 'dst_offset', 'scalar', 'divisor', 'inv_divisor', 'opaque_zero',
 ], { name: 'offsets', vec4s: 2 });
 
 const SOURCE = `${halfSource}\n${REDUCE_LAYOUT.wgsl}\n${reduceSource}`;
@@ -89,7 +88,10 @@ const OP: Record<CombineOp, string> = { sum: 'OP_SUM', prod: 'OP_PROD', min: 'OP
  */
 const OPAQUE_ZERO = 0;
 
-/** Words (scalar form) or vec4s (vec4 form) per thread: the fastest measured on lavapipe. */
+/**
+ * Words (scalar form) or vec4s (vec4 form) per thread: the fastest measured on lavapipe. Where
+ * they lie is thread_unit's layout (KernelOptions.unitLayout, else the context's).
+ */
 const UNITS_PER_THREAD = 4;
 
 interface ReduceVariants {
@@ -104,8 +106,9 @@ interface ReduceVariants {
  */
 const variantCache = new Map<string, ReduceVariants>();
 
-function reduceVariants(plan: ReductionPlan, viaDst: number, workgroupSize: number): ReduceVariants {
-  const key = `${plan.dtype} ${plan.combine} ${plan.inputs} ${viaDst} ${workgroupSize}`;
+function reduceVariants(plan: ReductionPlan, viaDst: number, workgroupSize: number, unitLayout: UnitLayout | undefined): ReduceVariants {
+  const divides = plan.divisor > 1;
+  const key = `${plan.dtype} ${plan.combine} ${plan.inputs} ${plan.firstScaled} ${divides} ${viaDst} ${workgroupSize} ${unitLayout ?? ''}`;
   let variants = variantCache.get(key);
   if (!variants) {
     const prelude = [
@@ -115,9 +118,13 @@ function reduceVariants(plan: ReductionPlan, viaDst: number, workgroupSize: numb
       `const IS_FLOAT = ${isFloat(plan.dtype)};`,
       `const OP = ${OP[plan.combine]};`,
       `const INPUTS = ${plan.inputs}u;`,
+      `const FIRST_SCALED = ${plan.firstScaled};`,
+      `const DIVIDES = ${divides};`,
       ...inputBindingsPrelude(plan.inputs, viaDst, [WORD_VIEW, VEC4_VIEW]),
     ];
-    const variant = (entryPoint: string): KernelVariant => ({ source: SOURCE, entryPoint, workgroupSize, unitsPerThread: UNITS_PER_THREAD, prelude });
+    const variant = (entryPoint: string): KernelVariant => ({
+      source: SOURCE, entryPoint, workgroupSize, unitsPerThread: UNITS_PER_THREAD, prelude, ...(unitLayout && { unitLayout }),
+    });
     variantCache.set(key, (variants = { scalar: variant('reduce'), vec4: variant('reduce_vec4') }));
   }
   return variants;
@@ -146,7 +153,7 @@ function prepare(
     maxBytesPerUnit: bytesPerElement, extraSpanBytes: sharedSpanBytes(dst, inputs), granule: lanes,
     ...(options.maxBindingBytes !== undefined && { maxBindingBytes: options.maxBindingBytes }),
   });
-  const variants = reduceVariants(plan, viaDstMask(viaDst), workgroupSize);
+  const variants = reduceVariants(plan, viaDstMask(viaDst), workgroupSize, options.unitLayout);
   const scalarBits = isFloat(plan.dtype) ? f32ToBits(plan.scalar) : plan.scalar >>> 0;
   const inverseBits = f32ToBits(1 / plan.divisor);
   return (encoder) => {
@@ -163,7 +170,7 @@ function prepare(
         const [dstOffset, ...inputOffsets] = wordOffsets.map((offset) => (offset + span.start) / unit);
         const elements = Math.min(span.words * lanes, piece.count - span.start * lanes);
         const params = REDUCE_LAYOUT.words(
-          [elements, dstOffset!, scalarBits, plan.firstScaled ? 1 : 0, plan.divisor, inverseBits, OPAQUE_ZERO], inputOffsets,
+          [elements, dstOffset!, scalarBits, plan.divisor, inverseBits, OPAQUE_ZERO], inputOffsets,
         );
         ctx.dispatch(encoder, span.vec4 ? variants.vec4 : variants.scalar, params, storage, span.words / unit);
       }

@@ -12,8 +12,8 @@ import { checkBlockLayout } from '../cpu/blocks.js';
 import {
   SWITCHML_MAX_EXPONENT, SWITCHML_MIN_EXPONENT, SWITCHML_NONFINITE_EXPONENT, switchmlDequantizeFactor, switchmlWorkerBudget,
 } from '../cpu/switchml.js';
-import type { GpuContext } from './context.js';
-import { codecVariant, ELEMENTS_PER_THREAD, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import type { GpuContext, KernelVariant } from './context.js';
+import { codecVariant, ELEMENTS_PER_THREAD, prepareCodecCall, wordsPerBlock, wordsPerElement, type Piece } from './codec.js';
 import { kernelForms, type Recorder } from './kernel.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
@@ -58,26 +58,59 @@ const EXPONENT_LAYOUT = new UniformLayout('ExponentParams', ['count', 'block_siz
 const QUANTIZE_LAYOUT = new UniformLayout('QuantizeParams', ['block_size', 'budget', 'src_offset', 'exponents_offset', 'dst_offset']);
 const DEQUANTIZE_LAYOUT = new UniformLayout('DequantizeParams', ['block_size', 'factor_bits', 'src_offset', 'exponents_offset', 'dst_offset']);
 
-/** Every variant compiles the whole family source, every uniform block included. */
-const PRELUDE = [
+/** The constants and every uniform block: what every variant's compile of the whole family source needs ... */
+const COMMON_PRELUDE = [
   `const MIN_EXPONENT = ${SWITCHML_MIN_EXPONENT}i;`,
   `const MAX_EXPONENT = ${SWITCHML_MAX_EXPONENT}i;`,
   `const NONFINITE_EXPONENT = ${SWITCHML_NONFINITE_EXPONENT}i;`,
   EXPONENT_LAYOUT.wgsl, QUANTIZE_LAYOUT.wgsl, DEQUANTIZE_LAYOUT.wgsl,
 ];
+/**
+ * ... and the quad reader of block_exponents_per_thread (exponent_quad in shaders/switchml.wgsl):
+ * four word loads through the family's src binding, whose lanes past the block are masked ...
+ */
+const QUAD_WORDS = ['fn exponent_quad(at: u32) -> vec4u { return vec4u(exponent_src[at], exponent_src[at + 1u], exponent_src[at + 2u], exponent_src[at + 3u]); }'];
+/**
+ * ... or one vec4 load, where the piece's src starts on a vec4 boundary of its binding and it and
+ * its blocks hold whole quads (a vec4 load reaching past the binding may read zeros in every lane).
+ */
+const QUAD_VEC4 = [
+  '@group(0) @binding(1) var<storage, read> exponent_src4: array<vec4u>;',
+  'fn exponent_quad(at: u32) -> vec4u { return exponent_src4[at / 4u]; }',
+];
+const PRELUDE = [...COMMON_PRELUDE, ...QUAD_WORDS];
 
-export function prepareSwitchmlBlockExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: KernelOptions = {}): Recorder {
+/**
+ * How block exponents map blocks to threads; both give the same bits (max is exact and order-
+ * free). 'workgroup-per-block': a block's threads read neighbouring words and meet at one atomic
+ * and a barrier, the GPU way. 'thread-per-block': one thread reads its block in quads, no
+ * barrier, which software adapters (a barrier costs per invocation there) run several times
+ * faster; on a GPU neighbouring threads would read blockSize * 4 bytes apart.
+ */
+export type SwitchmlExponentsLayout = 'workgroup-per-block' | 'thread-per-block';
+
+export interface SwitchmlOptions extends KernelOptions {
+  /** Default: 'thread-per-block' on software adapters (lavapipe, SwiftShader), else 'workgroup-per-block'. */
+  readonly exponentsLayout?: SwitchmlExponentsLayout;
+}
+
+export function prepareSwitchmlBlockExponents(ctx: GpuContext, args: SwitchmlExponentsArgs, options: SwitchmlOptions = {}): Recorder {
   const what = 'switchml exponents';
   checkBlockLayout(what, args.count, args.blockSize);
-  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, BLOCK_WORKGROUP_SIZE);
+  const perThread = (options.exponentsLayout ?? (ctx.isSoftwareAdapter ? 'thread-per-block' : 'workgroup-per-block')) === 'thread-per-block';
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, perThread ? 64 : BLOCK_WORKGROUP_SIZE);
+  const words = codecVariant(switchmlSource, perThread ? 'block_exponents_per_thread' : 'block_exponents', workgroupSize, PRELUDE);
+  const quads = perThread ? codecVariant(switchmlSource, 'block_exponents_per_thread', workgroupSize, [...COMMON_PRELUDE, ...QUAD_VEC4]) : words;
+  const quadBlocks = args.blockSize % 4 === 0;
   return prepareCodecCall(ctx, {
-    what, variant: codecVariant(switchmlSource, 'block_exponents', workgroupSize, PRELUDE), count: args.count, blockSize: args.blockSize,
+    what, count: args.count, blockSize: args.blockSize,
+    variant: (piece) => (quadBlocks && piece.elements % 4 === 0 && piece.wordOffsets[0]! % 4 === 0 ? quads : words),
     streams: [
       { name: 'src', region: args.src, writable: false, words: wordsPerElement },
       { name: 'exponents', region: args.exponents, writable: true, words: wordsPerBlock(args.blockSize) },
     ],
     layout: EXPONENT_LAYOUT, fields: (piece) => [piece.elements, args.blockSize],
-    units: (piece) => piece.blocks * workgroupSize, maxBindingBytes: options.maxBindingBytes,
+    units: (piece) => (perThread ? piece.blocks : piece.blocks * workgroupSize), maxBindingBytes: options.maxBindingBytes,
   });
 }
 
@@ -103,13 +136,22 @@ function prepareElementwise(
   constant: number, options: KernelOptions,
 ): Recorder {
   const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize);
+  const [words, quads] = [entryPoint, `${entryPoint}_vec4`].map((entry): KernelVariant => ({
+    ...codecVariant(switchmlSource, entry, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), ...(options.unitLayout && { unitLayout: options.unitLayout }),
+  }));
+  const quadBlocks = args.blockSize % 4 === 0;
+  // Quads (shaders/switchml.wgsl, *_vec4) where src and dst (streams 0 and 2) start on a vec4
+  // boundary, the piece holds whole quads and a quad never straddles two blocks.
+  const inQuads = (piece: Piece) => quadBlocks && piece.elements % 4 === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[2]! % 4 === 0;
   return prepareCodecCall(ctx, {
-    what, variant: codecVariant(switchmlSource, entryPoint, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), count: args.count, blockSize: args.blockSize,
+    what, count: args.count, blockSize: args.blockSize,
+    variant: (piece) => (inQuads(piece) ? quads! : words!),
     streams: [
       { name: 'src', region: args.src, writable: false, words: wordsPerElement },
       { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
       { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
     ],
-    layout, fields: () => [args.blockSize, constant], units: (piece) => piece.elements, maxBindingBytes: options.maxBindingBytes,
+    layout, fields: () => [args.blockSize, constant], maxBindingBytes: options.maxBindingBytes,
+    units: (piece) => (inQuads(piece) ? piece.elements / 4 : piece.elements),
   });
 }
