@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SwitchWorker } from '../lib/switch/worker.js';
+import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { within } from './within.js';
 
 const CLI = ['--import', './test/register.mjs', 'bin/webccl.ts', 'switch', '--host', '127.0.0.1', '--port', '0'];
@@ -14,19 +15,23 @@ const SECRET = 'beef'.padEnd(32, '5');
 const dir = mkdtempSync(join(tmpdir(), 'webccl-switch-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('runs a job, stops on SIGTERM and prints per-job counters', async () => {
+test('runs a job (one UDP worker, one on the --ws-port WebSocket door), stops on SIGTERM and prints per-job counters', async () => {
   const secretFile = join(dir, 'secret');
   writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
-  const child = spawn(process.execPath, [...CLI, '--secret-file', secretFile, '--slots', '512', '--drop', '0.01'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, '--secret-file', secretFile, '--slots', '512', '--drop', '0.01', '--ws-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     const address = await within(new Promise<string>((resolve) => {
-      child.stdout.on('data', () => { const m = /switch (\S+)/.exec(stdout); if (m) resolve(m[1]!); });
+      child.stdout.on('data', () => { const m = /switch (\S+)\nwebsocket (\S+)/.exec(stdout); if (m) resolve(m[1]!); });
     }), 15_000, 'address');
+    const url = /websocket (\S+)/.exec(stdout)![1]!;
+    assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+$/);
     assert.not.match(stdout, /secret/, 'a secret from a file is not printed');
-    const workers = await within(Promise.all([0, 1].map((rank) => SwitchWorker.connect({ switch: address, secret: SECRET, world: 'cli', rank, size: 2, timeoutMs: 10_000 }))), 10_000, 'join');
+    const workers = await within(Promise.all([0, 1].map((rank) => SwitchWorker.connect({
+      switch: rank === 0 ? address : url, ...(rank === 0 ? {} : { via: 'websocket' as const, webSocket: nodeWebSocket() }), secret: SECRET, world: 'cli', rank, size: 2, timeoutMs: 10_000,
+    }))), 10_000, 'join');
     const got = await within(Promise.all(workers.map((w, r) => w.allReduce(new Int32Array(5000).fill(r + 1)))), 20_000, 'allreduce');
     for (const g of got) assert.ok(g.every((v) => v === 3));
     for (const w of workers) w.close();

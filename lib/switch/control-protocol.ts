@@ -20,8 +20,13 @@ export interface Join {
   readonly world: string;
   readonly rank: number;
   readonly size: number;
-  /** Where the worker receives results (the switch takes the host from the control connection). */
-  readonly udpPort: number;
+  /**
+   * How packets travel: 'udp' (the default) or 'websocket', binary messages on the same
+   * WebSocket as the join (the switch's WebSocket door; for browsers and ranks without UDP).
+   */
+  readonly via?: 'udp' | 'websocket';
+  /** Where a UDP worker receives results (the switch takes the host from the control connection); absent for 'websocket'. */
+  readonly udpPort?: number;
   /** Slots the job asks for (its window W). */
   readonly window: number;
   readonly sizeClass: number;
@@ -51,13 +56,19 @@ export function parseJoin(text: string): Join {
   } catch {
     throw invalidUsage('first line is not a JSON hello');
   }
+  return checkJoin(value);
+}
+
+/** Checks a join already parsed from JSON (the WebSocket door's hello); throws as parseJoin. */
+export function checkJoin(value: unknown): Join {
   const join = value as Partial<Join> | null;
   if (join === null || typeof join !== 'object' || join.t !== 'hello' || join.role !== 'switch') throw invalidUsage('first line is not a switch hello');
   if (typeof join.secret !== 'string') throw invalidUsage('hello carries no secret');
   if (typeof join.world !== 'string' || join.world.length === 0 || join.world.length > 256) throw invalidUsage('hello names no job');
   if (!Number.isInteger(join.size) || join.size! < 1) throw invalidUsage(`hello has bad job size ${String(join.size)}`);
   if (!Number.isInteger(join.rank) || join.rank! < 0 || join.rank! >= join.size!) throw invalidUsage(`hello has rank ${String(join.rank)} for size ${String(join.size)}`);
-  if (!Number.isInteger(join.udpPort) || join.udpPort! < 1 || join.udpPort! > 65535) throw invalidUsage(`hello has bad udp port ${String(join.udpPort)}`);
+  if (join.via !== undefined && join.via !== 'udp' && join.via !== 'websocket') throw invalidUsage(`hello asks for transport ${String(join.via)}`);
+  if (join.via !== 'websocket' && (!Number.isInteger(join.udpPort) || join.udpPort! < 1 || join.udpPort! > 65535)) throw invalidUsage(`hello has bad udp port ${String(join.udpPort)}`);
   if (!Number.isInteger(join.window) || join.window! < 1 || join.window! > MAX_SLOTS) throw invalidUsage(`hello asks for ${String(join.window)} slots`);
   if (!isSizeClass(join.sizeClass!)) throw invalidUsage(`hello has size class ${String(join.sizeClass)}, not one of 0-7`);
   return join as Join;

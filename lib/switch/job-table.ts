@@ -63,10 +63,13 @@ export class JobTable<C> {
     return this.bySender.get(key);
   }
 
-  join(join: Join, host: string, conn: C): JoinOutcome<C> {
-    const address = udpAddressKey(host, join.udpPort);
+  /**
+   * `address` keys the worker's packets to it: its UDP address by default; a WebSocket worker's
+   * packets arrive on its connection, which the server names with a key of its own.
+   */
+  join(join: Join, host: string, conn: C, address = udpAddressKey(host, join.udpPort ?? 0)): JoinOutcome<C> {
     if (this.bySender.has(address) || [...this.byWorld.values()].some((job) => [...job.members.values()].some((m) => m.address === address))) {
-      return { kind: 'refused', reason: `udp address ${address} is already a worker` };
+      return { kind: 'refused', reason: `address ${address} is already a worker` };
     }
     let job = this.byWorld.get(join.world);
     if (job === undefined) {
@@ -77,7 +80,7 @@ export class JobTable<C> {
       const mismatch = this.mismatch(job, join);
       if (mismatch !== undefined) return { kind: 'refused', reason: mismatch };
     }
-    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort, address, conn });
+    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, conn });
     this.byConn.set(conn, job);
     if (job.members.size < job.size) return { kind: 'waiting' };
     return { kind: 'started', job, welcomes: this.start(job) };

@@ -4,17 +4,31 @@
 // job's slots, and everything else is dropped and counted, never thrown.
 // Bounded before authentication: a control connection may hold one line of MAX_LINE_BYTES
 // and must join within `helloTimeoutMs`; at most MAX_UNJOINED connections wait at once.
+// With `webSocketPort`, a WebSocket door as well (for browsers and ranks without UDP): the join
+// is the connection's hello (lib/transport/handshake: an upgrade-only HTTP server with short
+// timeouts, the door's byte cap before the hello, the hello gate's secret check and deadline),
+// the welcome and 'ended' are text messages, and packets are binary messages, byte for byte the
+// datagrams. Both kinds of worker feed the same data plane, so one job may mix them; anything
+// else on an admitted WebSocket (text, a packet before the job starts) is dropped and counted.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { detailOf, systemError } from '../errors.js';
 import { logger } from '../log.js';
-import { sameSecret } from '../transport/handshake/handshake.js';
-import { LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
+import { CLOSE_BAD_HELLO, sameSecret } from '../transport/handshake/handshake.js';
+import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate } from '../transport/handshake/hello-gate.js';
+import { guardListener } from '../transport/handshake/listener-guards.js';
+import { PendingHellos } from '../transport/handshake/pending-hellos.js';
+import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
+import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
+import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
+import { checkJoin, LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
 import { MAX_WORKERS, type JobCounters } from './data-plane.js';
 import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.js';
 import { JobTable, udpAddressKey, type Job } from './job-table.js';
-import { decodePacket, SWITCH_PORT } from './packet.js';
+import { decodePacket, MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
 
 export const DEFAULT_SWITCH_SLOTS = 4096;
 const MAX_UNJOINED = 256;
@@ -30,6 +44,18 @@ export interface SwitchServerOptions {
   readonly secret?: string;
   readonly helloTimeoutMs?: number;
   readonly faults?: FaultOptions;
+  /** Also a WebSocket door on this port (0: a free one); none when absent. */
+  readonly webSocketPort?: number;
+}
+
+/** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
+interface WorkerConn {
+  tell(message: SwitchMessage): void;
+  /** Says `message`, then closes. */
+  finish(message: SwitchMessage): void;
+  destroy(): void;
+  /** Sends a packet on the connection itself (WebSocket workers); UDP workers have none. */
+  readonly data?: (bytes: Uint8Array) => void;
 }
 
 export interface JobReport extends JobCounters {
@@ -41,6 +67,8 @@ export interface JobReport extends JobCounters {
 
 export interface SwitchCounters {
   readonly datagrams: number;
+  /** Messages on admitted WebSocket connections (packets, and garbage). */
+  readonly webSocketMessages: number;
   /** Datagrams from an address that is no running job's worker. */
   readonly strangers: number;
   /** Control connections refused (bad hello, wrong secret, job does not fit, garbage). */
@@ -51,9 +79,13 @@ export interface SwitchCounters {
 
 export class SwitchServer {
   private readonly log = logger('SWITCH');
-  private readonly table: JobTable<Socket>;
+  private readonly table: JobTable<WorkerConn>;
   private readonly faults: FaultInjector;
   private readonly unjoined = new Set<Socket>();
+  private readonly connOf = new WeakMap<Socket, WorkerConn>();
+  private webSockets: { http: HttpServer; server: WebSocketServer; gate: HelloGate } | undefined;
+  private nextWebSocket = 0;
+  private webSocketMessages = 0;
   private readonly finished: JobReport[] = [];
   private datagrams = 0;
   private strangers = 0;
@@ -70,7 +102,7 @@ export class SwitchServer {
     limits: { slots: number; maxWorkers: number },
     faults: FaultInjector,
   ) {
-    this.table = new JobTable<Socket>(limits, () => port);
+    this.table = new JobTable<WorkerConn>(limits, () => port);
     this.faults = faults;
     tcp.on('error', (error) => this.log.warn(`control listener: ${error.message}`));
     udp.on('error', (error) => this.log.warn(`data socket: ${error.message}`));
@@ -88,8 +120,33 @@ export class SwitchServer {
     const { tcp, udp, port } = await bindPair(host, options.port ?? SWITCH_PORT);
     const secret = options.secret ?? randomBytes(16).toString('hex');
     const server = new SwitchServer(tcp, udp, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults);
-    server.log.info(`listening on ${host}:${port} (tcp control, udp data), ${slots} slots, at most ${maxWorkers} workers per job`);
+    if (options.webSocketPort !== undefined) {
+      try {
+        await server.openWebSocketDoor(options.webSocketPort);
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+    }
+    server.log.info(`listening on ${host}:${port} (tcp control, udp data)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job`);
     return server;
+  }
+
+  /** The WebSocket door's URL, when it has one. */
+  get webSocketUrl(): string | undefined {
+    if (this.webSockets === undefined) return undefined;
+    const { port } = this.webSockets.http.address() as { port: number };
+    return `ws://${this.host.includes(':') ? `[${this.host}]` : this.host}:${port}`;
+  }
+
+  private async openWebSocketDoor(port: number): Promise<void> {
+    const http = await listenForUpgrades(this.host, port, (error) => systemError(`switch: cannot listen on websocket ${this.host}:${port}: ${error.message}`, error));
+    // Admitted peers send packets (the largest size class); strangers are capped by the door.
+    const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: Math.max(packetBytes(MAX_SIZE_CLASS), MAX_UNADMITTED_BYTES) });
+    guardListener(http, server, 'switch: websocket door', this.log);
+    const gate: HelloGate = { secret: this.secret, timeoutMs: this.helloTimeoutMs, log: this.log, refusing: 'switch: refusing a websocket worker', pending: new PendingHellos() };
+    this.webSockets = { http, server, gate };
+    server.on('connection', (socket, request) => this.acceptWebSocket(socket, request, gate));
   }
 
   get address(): string {
@@ -99,7 +156,7 @@ export class SwitchServer {
   counters(): SwitchCounters {
     const running = [...this.table.jobs].filter((job) => job.plane !== undefined).map((job) => report(job, true));
     return {
-      datagrams: this.datagrams, strangers: this.strangers, refusedConnections: this.refusedConnections,
+      datagrams: this.datagrams, webSocketMessages: this.webSocketMessages, strangers: this.strangers, refusedConnections: this.refusedConnections,
       faults: { ...this.faults.counters }, jobs: [...this.finished, ...running],
     };
   }
@@ -110,7 +167,10 @@ export class SwitchServer {
     this.faults.clear();
     for (const socket of this.unjoined) socket.destroy();
     for (const job of [...this.table.jobs]) for (const member of job.members.values()) member.conn.destroy();
+    const ws = this.webSockets;
+    if (ws) for (const socket of ws.server.clients) socket.terminate();
     await Promise.all([
+      ws && new Promise<void>((done) => ws.server.close(() => ws.http.close(() => done()))),
       new Promise<void>((done) => this.tcp.close(() => done())),
       new Promise<void>((done) => this.udp.close(() => done())),
     ]);
@@ -123,12 +183,38 @@ export class SwitchServer {
       this.strangers++;
       return;
     }
+    this.onPacket(sender, msg, (bytes) => this.send(bytes, rinfo.address, rinfo.port));
+  }
+
+  /** A message on an admitted WebSocket: a packet of its job once that runs; else garbage. */
+  private onWebSocketMessage(key: string, data: Buffer, isBinary: boolean): void {
+    this.webSocketMessages++;
+    const sender = this.table.sender(key);
+    if (sender === undefined) {
+      this.strangers++;
+      return;
+    }
+    if (!isBinary) {
+      sender.job.plane!.malformed('a text message after the join');
+      return;
+    }
+    const conn = sender.job.members.get(sender.worker)!.conn;
+    this.onPacket(sender, data, (bytes) => this.faults.pass(() => conn.data!(bytes)));
+  }
+
+  /** A packet of a running job's worker, by any transport; `reply` answers that worker alone. */
+  private onPacket(sender: { job: Job<WorkerConn>; worker: number }, msg: Uint8Array, reply: (bytes: Uint8Array) => void): void {
     const { job, worker } = sender;
     const plane = job.plane!;
     const decoded = decodePacket(msg);
     const verdict = decoded.ok ? plane.receive(worker, decoded.packet) : plane.malformed(decoded.reason);
-    if (verdict.kind === 'multicast') for (const member of job.members.values()) this.send(verdict.bytes, member.host, member.port);
-    else if (verdict.kind === 'unicast') this.send(verdict.bytes, rinfo.address, rinfo.port);
+    if (verdict.kind === 'multicast') {
+      for (const member of job.members.values()) {
+        const { data } = member.conn;
+        if (data) this.faults.pass(() => data(verdict.bytes));
+        else this.send(verdict.bytes, member.host, member.port);
+      }
+    } else if (verdict.kind === 'unicast') reply(verdict.bytes);
     else if (verdict.kind === 'drop' && this.log.traceEnabled) this.log.trace(`job ${job.number} worker ${worker}: dropped (${verdict.reason})`);
   }
 
@@ -145,6 +231,11 @@ export class SwitchServer {
       return;
     }
     this.unjoined.add(socket);
+    this.connOf.set(socket, {
+      tell: (message) => socket.write(line(message)),
+      finish: (message) => socket.end(line(message)),
+      destroy: () => socket.destroy(),
+    });
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -171,8 +262,49 @@ export class SwitchServer {
     socket.on('close', () => {
       clearTimeout(timer);
       this.unjoined.delete(socket);
-      this.onLeave(socket);
+      this.onLeave(this.connOf.get(socket)!);
     });
+  }
+
+  private acceptWebSocket(socket: WebSocket, request: IncomingMessage, gate: HelloGate): void {
+    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    if (this.closed) return void socket.terminate();
+    const door = webSocketDoor(socket, request.socket, `switch: websocket connection from ${peer}`, this.log);
+    const refuseDoor = door.refuse;
+    door.refuse = (refusal) => {
+      this.refusedConnections++;
+      refuseDoor(refusal);
+    };
+    awaitHello(door, gate, (hello) => {
+      let join;
+      try {
+        join = checkJoin(hello);
+      } catch (error) {
+        return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
+      }
+      if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
+      const key = `websocket#${this.nextWebSocket++}`;
+      const conn: WorkerConn = {
+        tell: (message) => socket.send(JSON.stringify(message)),
+        finish: (message) => {
+          socket.send(JSON.stringify(message));
+          socket.close(1000, 'job ended');
+        },
+        destroy: () => socket.terminate(),
+        data: (bytes) => { if (socket.readyState === socket.OPEN) socket.send(bytes); },
+      };
+      const outcome = this.table.join(join, request.socket.remoteAddress ?? '', conn, key);
+      if (outcome.kind === 'refused') return { code: CLOSE_BAD_HELLO, reason: outcome.reason };
+      socket.on('message', (data, isBinary) => this.faults.pass(() => this.onWebSocketMessage(key, data as Buffer, isBinary)));
+      socket.on('close', () => this.onLeave(conn));
+      if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
+      return undefined;
+    });
+  }
+
+  private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
+    this.log.info(`job '${job.world}' started: number ${job.number}, ${job.size} workers, slots [${job.slotBase}, ${job.slotBase + job.window}), ${32 << job.sizeClass} values a packet`);
+    for (const { conn, welcome } of welcomes) conn.tell(welcome);
   }
 
   private onJoin(socket: Socket, text: string, refuse: (reason: string) => void): void {
@@ -183,26 +315,23 @@ export class SwitchServer {
       return refuse(detailOf(error));
     }
     if (!sameSecret(join.secret, this.secret)) return refuse(`wrong secret from a caller claiming rank ${join.rank} of job '${join.world}'`);
-    const outcome = this.table.join(join, socket.remoteAddress ?? '', socket);
+    if (join.via === 'websocket') return refuse("via 'websocket' joins on the switch's websocket door");
+    const outcome = this.table.join(join, socket.remoteAddress ?? '', this.connOf.get(socket)!);
     if (outcome.kind === 'refused') return refuse(outcome.reason);
     this.unjoined.delete(socket);
-    if (outcome.kind === 'started') {
-      const { job } = outcome;
-      this.log.info(`job '${job.world}' started: number ${job.number}, ${job.size} workers, slots [${job.slotBase}, ${job.slotBase + job.window}), ${32 << job.sizeClass} values a packet`);
-      for (const { conn, welcome } of outcome.welcomes) conn.write(line(welcome));
-    }
+    if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
   }
 
-  private onLeave(socket: Socket): void {
-    const left = this.table.leave(socket);
+  private onLeave(conn: WorkerConn): void {
+    const left = this.table.leave(conn);
     if (left === undefined || !left.started) return;
     const { job } = left;
-    const rank = [...job.members.values()].find((m) => m.conn === socket)?.rank;
+    const rank = [...job.members.values()].find((m) => m.conn === conn)?.rank;
     const reason = `worker ${rank} of job '${job.world}' left`;
     this.log.info(`job '${job.world}' ended: ${reason}; its ${job.window} slots are free`);
     this.finished.push(report(job, false));
     if (this.finished.length > FINISHED_KEPT) this.finished.shift();
-    for (const other of left.others) other.end(line({ t: 'ended', reason }));
+    for (const other of left.others) other.finish({ t: 'ended', reason });
   }
 }
 
@@ -210,13 +339,13 @@ function line(message: SwitchMessage): string {
   return `${JSON.stringify(message)}\n`;
 }
 
-function report(job: Job<Socket>, running: boolean): JobReport {
+function report(job: Job<WorkerConn>, running: boolean): JobReport {
   return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters };
 }
 
 /** Formats counters as the CLI prints them (one line per job). */
 export function formatCounters(counters: SwitchCounters): string {
-  const lines = [`switch: ${counters.datagrams} datagrams, ${counters.strangers} from strangers, ${counters.refusedConnections} refused connections` +
+  const lines = [`switch: ${counters.datagrams} datagrams, ${counters.webSocketMessages} websocket messages, ${counters.strangers} from strangers, ${counters.refusedConnections} refused connections` +
     (counters.faults.dropped + counters.faults.duplicated + counters.faults.reordered > 0
       ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '')];
   for (const job of counters.jobs) {

@@ -1,6 +1,11 @@
-// A worker of a switch job (Node): joins the job on the switch's control connection, then
-// runs allreduces as streams of SwitchML packets over UDP (allreduce-stream.ts decides what
-// goes out when). Loss is repaired per slot: a packet without a result after `retransmitMs`
+// A worker of a switch job: joins the job on the switch's control connection, then runs
+// allreduces as streams of SwitchML packets (allreduce-stream.ts decides what goes out when)
+// over a SwitchLink: UDP datagrams with a TCP control connection (udp-link.ts, Node), or binary
+// messages on one WebSocket that also carries the control messages (ws-link.ts, any platform
+// with a WebSocket: browsers too). This file imports no Node module; the UDP link is loaded
+// only when asked for. A WebSocket does not lose packets, so the timers below never fire there
+// unless the switch stalls; they stay as they are (a retransmission is harmless: the switch
+// answers it from the stored result or drops it). Loss is repaired per slot: a packet without a result after `retransmitMs`
 // is sent again, identical, and each further timeout doubles that slot's wait (up to 1 s).
 // `retransmitMs` (SwitchML's 10 ms) is the floor of the first wait; when results take longer
 // (a switch and workers sharing busy cores), the wait follows the measured round trip as TCP's
@@ -30,22 +35,28 @@
 // keep arriving and fails once none came for ENDED_GRACE_MS (a loss could no longer be
 // repaired); later calls reject at once. A switch that closes without 'ended' fails at once.
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
-import { DEFAULT_WINDOW, LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
-
-export { parseSwitchAddress } from './control-protocol.js';
+import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
-import { setBufferSizes } from './switch-server.js';
+import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
+import type { OpenedLink, SwitchLink } from './switch-link.js';
+
+export { parseSwitchAddress } from './control-protocol.js';
 
 export interface SwitchWorkerOptions {
-  /** 'host:port' of the switch (TCP control and UDP data share the port). */
+  /**
+   * Where the switch is: 'host:port' for 'udp' (TCP control and UDP data share the port), a
+   * ws:// or wss:// URL of its WebSocket door for 'websocket'.
+   */
   readonly switch: string;
+  /** Default 'udp'. */
+  readonly via?: 'udp' | 'websocket';
+  /** For 'websocket' where there is no global WebSocket (Node 20: nodeWebSocket()). */
+  readonly webSocket?: WebSocketConstructor;
   readonly secret: string;
   /** The job's name; every worker of the job gives the same one, and the same size, window and size class. */
   readonly world: string;
@@ -121,53 +132,48 @@ export class SwitchWorker {
   /** W/n: the job's n workers together keep about one window W in flight at the switch. */
   private readonly minCwnd: number;
 
+  private readonly link: SwitchLink;
+  readonly welcome: Welcome;
+
   private constructor(
-    private readonly udp: UdpSocket,
-    private readonly control: Socket,
-    readonly welcome: Welcome,
+    opened: OpenedLink,
     private readonly name: string,
     private readonly timeoutMs: number,
     private readonly retransmitMs: number,
     faults: FaultInjector,
   ) {
+    const { welcome } = opened;
+    this.welcome = welcome;
     this.log = logger('SWITCH', welcome.worker);
     this.cwnd = welcome.window;
     this.minCwnd = Math.max(MIN_CWND, Math.floor(welcome.window / welcome.workers));
     this.ssthresh = welcome.window;
     this.faults = faults;
-    udp.on('message', (msg) => this.faults.pass(() => this.onResult(msg)));
-    endedListeners.set(control, (reason) => this.end(remoteError(`${this.name}: ${reason}`)));
-    control.on('close', () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))));
+    this.link = opened.attach({
+      packet: (bytes) => this.faults.pass(() => this.onResult(bytes)),
+      ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
+      closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
+    });
   }
 
   static async connect(options: SwitchWorkerOptions): Promise<SwitchWorker> {
-    const { host, port } = parseSwitchAddress(options.switch);
     const name = `switch ${options.switch}`;
     const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
     const faults = new FaultInjector(options.faults);
-    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    udp.on('error', () => {}); // surfaced through the call's deadline
-    await new Promise<void>((resolve) => udp.bind(0, host.includes(':') ? '::1' : '127.0.0.1', resolve));
-    setBufferSizes(udp);
     const join: Join = {
       t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
-      udpPort: udp.address().port, window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
+      window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
     };
-    let control: Socket | undefined;
-    try {
-      const opened = await openControl(host, port, join, name, timeoutMs);
-      control = opened.control;
-      const welcome = opened.welcome;
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.connect(welcome.udpPort, host, () => { udp.off('error', reject); resolve(); });
-      });
-      return new SwitchWorker(udp, control, welcome, name, timeoutMs, options.retransmitMs ?? 10, faults);
-    } catch (error) {
-      control?.destroy();
-      udp.close();
-      throw error;
-    }
+    const via = options.via ?? 'udp';
+    let opened: OpenedLink;
+    if (via === 'websocket') {
+      const { openWebSocketLink } = await import('./ws-link.js');
+      opened = await openWebSocketLink(options.switch, options.webSocket, join, name, timeoutMs);
+    } else if (via === 'udp') {
+      const { openUdpLink } = await import('./udp-link.js');
+      opened = await openUdpLink(options.switch, join, name, timeoutMs);
+    } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
+    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults);
   }
 
   /** The element-wise sum (or average) of `data` over every worker of the job; `data` is not changed. */
@@ -231,11 +237,11 @@ export class SwitchWorker {
 
   private transmit(bytes: Uint8Array): void {
     this.faults.pass(() => {
-      if (this.failure === undefined) this.udp.send(bytes);
+      if (this.failure === undefined) this.link.send(bytes);
     });
   }
 
-  private onResult(msg: Buffer): void {
+  private onResult(msg: Uint8Array): void {
     const active = this.active;
     const decoded = decodePacket(msg);
     if (!decoded.ok || decoded.packet.type !== MSG_RESULT || decoded.packet.sizeClass !== this.welcome.sizeClass) {
@@ -332,50 +338,6 @@ export class SwitchWorker {
     this.log.info(error.message);
     this.settle(error);
     this.faults.clear();
-    this.control.destroy();
-    try {
-      this.udp.close();
-    } catch {
-      // already closed
-    }
+    this.link.close();
   }
 }
-
-/** Opens the control connection, sends the join and waits for the welcome (every rank must join). */
-function openControl(host: string, port: number, join: Join, name: string, timeoutMs: number): Promise<{ control: Socket; welcome: Welcome }> {
-  return new Promise((resolve, reject) => {
-    const control = connect({ host, port });
-    control.setNoDelay(true);
-    control.setEncoding('utf8');
-    let settled = false;
-    const finish = (error: Error | undefined, welcome?: Welcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error) {
-        control.destroy();
-        reject(error);
-      } else resolve({ control, welcome: welcome! });
-    };
-    const timer = setTimeout(() => finish(timeoutError(`${name}: job '${join.world}' did not start within ${timeoutMs} ms (waiting for all ${join.size} workers to join)`)), timeoutMs);
-    const splitter = new LineSplitter((text) => {
-      let message;
-      try {
-        message = parseSwitchMessage(text);
-      } catch {
-        return finish(systemError(`${name} sent something that is not a switch message`));
-      }
-      if (message.t === 'welcome') return finish(undefined, message);
-      if (message.t === 'refused') return finish(invalidUsage(`${name} refused rank ${join.rank} of job '${join.world}': ${message.reason}`));
-      // 'ended' after the welcome is handled by the worker (see below).
-      endedListeners.get(control)?.(message.reason);
-    }, () => finish(systemError(`${name} sent an overlong line`)));
-    control.on('data', (chunk: string) => splitter.push(chunk));
-    control.on('error', (error) => finish(systemError(`${name}: ${error.message}`, error)));
-    control.on('close', () => finish(systemError(`${name} closed the control connection before the job started`)));
-    control.write(`${JSON.stringify(join)}\n`);
-  });
-}
-
-/** The worker that owns each control connection, for the switch's 'ended' message. */
-const endedListeners = new WeakMap<Socket, (reason: string) => void>();

@@ -3,7 +3,8 @@
 // the connection with one of the codes below and a reason the caller turns into its error.
 import { invalidUsage } from '../../errors.js';
 
-export type HelloRole = 'store' | 'relay' | 'mesh';
+// 'switch': a worker joining a switch job (lib/switch/control-protocol.ts adds its fields).
+export type HelloRole = 'store' | 'relay' | 'mesh' | 'switch';
 
 export interface Hello {
   readonly t: 'hello';
@@ -44,7 +45,7 @@ export function parseHello(text: string): Hello {
   const hello = value as Partial<Hello> | null;
   if (hello === null || typeof hello !== 'object' || hello.t !== 'hello') throw invalidUsage('first message is not a hello');
   if (typeof hello.secret !== 'string') throw invalidUsage('hello carries no secret');
-  if (hello.role !== 'store' && hello.role !== 'relay' && hello.role !== 'mesh') throw invalidUsage(`hello has unknown role '${String(hello.role)}'`);
+  if (hello.role !== 'store' && hello.role !== 'relay' && hello.role !== 'mesh' && hello.role !== 'switch') throw invalidUsage(`hello has unknown role '${String(hello.role)}'`);
   if (hello.role !== 'store') {
     if (typeof hello.world !== 'string') throw invalidUsage('hello names no world');
     if (!Number.isInteger(hello.size) || hello.size! < 1) throw invalidUsage(`hello has bad world size ${String(hello.size)}`);

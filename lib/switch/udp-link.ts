@@ -1,0 +1,99 @@
+// The UDP link of a switch worker (Node): a UDP socket for packets and a TCP control connection
+// that carries the join, the welcome and the end of the job, one JSON message per line.
+import { createSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+import { invalidUsage, systemError, timeoutError } from '../errors.js';
+import { LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
+import type { LinkEvents, OpenedLink } from './switch-link.js';
+import { setBufferSizes } from './switch-server.js';
+
+export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number): Promise<OpenedLink> {
+  const { host, port } = parseSwitchAddress(address);
+  const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  udp.on('error', () => {}); // surfaced through the call's deadline
+  await new Promise<void>((resolve) => udp.bind(0, host.includes(':') ? '::1' : '127.0.0.1', resolve));
+  setBufferSizes(udp);
+  const late = new LateEvents();
+  let control: Socket | undefined;
+  try {
+    const opened = await openControl(host, port, { ...join, via: 'udp', udpPort: udp.address().port }, name, timeoutMs, late);
+    control = opened.control;
+    const welcome = opened.welcome;
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.connect(welcome.udpPort, host, () => { udp.off('error', reject); resolve(); });
+    });
+    const ctl = control;
+    let closed = false;
+    return {
+      welcome,
+      attach: (events) => {
+        udp.on('message', (msg) => events.packet(msg));
+        ctl.on('close', () => events.closed());
+        late.attach(events);
+        return {
+          send: (bytes) => { if (!closed) udp.send(bytes); },
+          close: () => {
+            if (closed) return;
+            closed = true;
+            ctl.destroy();
+            udp.close();
+          },
+        };
+      },
+    };
+  } catch (error) {
+    control?.destroy();
+    udp.close();
+    throw error;
+  }
+}
+
+/** 'ended' lines that arrive on the control connection, held until the worker attaches. */
+class LateEvents {
+  private events: LinkEvents | undefined;
+  private readonly held: string[] = [];
+  ended(reason: string): void {
+    if (this.events) this.events.ended(reason);
+    else this.held.push(reason);
+  }
+  attach(events: LinkEvents): void {
+    this.events = events;
+    for (const reason of this.held.splice(0)) events.ended(reason);
+  }
+}
+
+/** Opens the control connection, sends the join and waits for the welcome (every rank must join). */
+function openControl(host: string, port: number, join: Join, name: string, timeoutMs: number, late: LateEvents): Promise<{ control: Socket; welcome: Welcome }> {
+  return new Promise((resolve, reject) => {
+    const control = connect({ host, port });
+    control.setNoDelay(true);
+    control.setEncoding('utf8');
+    let settled = false;
+    const finish = (error: Error | undefined, welcome?: Welcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        control.destroy();
+        reject(error);
+      } else resolve({ control, welcome: welcome! });
+    };
+    const timer = setTimeout(() => finish(timeoutError(`${name}: job '${join.world}' did not start within ${timeoutMs} ms (waiting for all ${join.size} workers to join)`)), timeoutMs);
+    const splitter = new LineSplitter((text) => {
+      let message;
+      try {
+        message = parseSwitchMessage(text);
+      } catch {
+        return finish(systemError(`${name} sent something that is not a switch message`));
+      }
+      if (message.t === 'welcome') return finish(undefined, message);
+      if (message.t === 'refused') return finish(invalidUsage(`${name} refused rank ${join.rank} of job '${join.world}': ${message.reason}`));
+      late.ended(message.reason);
+    }, () => finish(systemError(`${name} sent an overlong line`)));
+    control.on('data', (chunk: string) => splitter.push(chunk));
+    control.on('error', (error) => finish(systemError(`${name}: ${error.message}`, error)));
+    control.on('close', () => finish(systemError(`${name} closed the control connection before the job started`)));
+    control.write(`${JSON.stringify(join)}\n`);
+  });
+}
