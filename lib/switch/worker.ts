@@ -147,7 +147,7 @@ export class SwitchWorker {
     const faults = new FaultInjector(options.faults);
     const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     udp.on('error', () => {}); // surfaced through the call's deadline
-    await new Promise<void>((resolve) => udp.bind(0, host.includes(':') ? '::1' : '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => udp.bind(0, udpBindAddress(host), resolve));
     setBufferSizes(udp);
     const join: Join = {
       t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
@@ -342,6 +342,19 @@ export class SwitchWorker {
 }
 
 /** Opens the control connection, sends the join and waits for the welcome (every rank must join). */
+/**
+ * Where the data socket listens: loopback for a switch on this host (nothing else can reach it),
+ * every address for a remote one, so that the kernel sends from the interface that routes to the
+ * switch (the one the control connection uses; the switch knows us by that address). The socket
+ * is connected to the switch, so only its datagrams are delivered.
+ */
+function udpBindAddress(host: string): string {
+  const v6 = host.includes(':');
+  const loopback = v6 ? host === '::1' : host === 'localhost' || host.startsWith('127.');
+  if (loopback) return v6 ? '::1' : '127.0.0.1';
+  return v6 ? '::' : '0.0.0.0';
+}
+
 function openControl(host: string, port: number, join: Join, name: string, timeoutMs: number): Promise<{ control: Socket; welcome: Welcome }> {
   return new Promise((resolve, reject) => {
     const control = connect({ host, port });
