@@ -11,7 +11,7 @@ export async function openUdpLink(address: string, join: Join, name: string, tim
   const { host, port } = parseSwitchAddress(address);
   const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   udp.on('error', () => {}); // surfaced through the call's deadline
-  await new Promise<void>((resolve) => udp.bind(0, host.includes(':') ? '::1' : '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => udp.bind(0, udpBindAddress(host), resolve));
   setBufferSizes(udp);
   const late = new LateEvents();
   let control: Socket | undefined;
@@ -96,4 +96,17 @@ function openControl(host: string, port: number, join: Join, name: string, timeo
     control.on('close', () => finish(systemError(`${name} closed the control connection before the job started`)));
     control.write(`${JSON.stringify(join)}\n`);
   });
+}
+
+/**
+ * Where the data socket listens: loopback for a switch on this host (nothing else can reach it),
+ * every address for a remote one, so that the kernel sends from the interface that routes to the
+ * switch (the one the control connection uses; the switch knows us by that address). The socket
+ * is connected to the switch, so only its datagrams are delivered.
+ */
+function udpBindAddress(host: string): string {
+  const v6 = host.includes(':');
+  const loopback = v6 ? host === '::1' : host === 'localhost' || host.startsWith('127.');
+  if (loopback) return v6 ? '::1' : '127.0.0.1';
+  return v6 ? '::' : '0.0.0.0';
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# A simulated rack: N ranks, each in its own network namespace, each joined by a veth link to a
+# "switch" namespace holding a Linux bridge (the rack switch's fabric) and a `webccl switch`
+# process on the bridge's address. Every link is shaped with tc htb to one rate on both ends (the
+# rank's egress and the switch port's egress), as the full-duplex ports of a real switch are.
+# In the same run, over the same links: ring allreduce over the tcp transport (rank-to-rank
+# traffic crosses the bridge), then switch allreduce (every rank's packets go to the switch
+# process and its results come back). Each prints its nccl-tests table (rank 0's output).
+#
+# A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
+# can be up to 2(n-1)/n times faster when the links are the bottleneck.
+#
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM]
+#   defaults: -n 4 -r 1gbit -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the links, not
+#   a software GPU, are what this measures; -m gpu uses the adapter)
+# Addresses: 10.77.X.0/24 of the namespaces created here only (X from this shell's pid);
+# everything is removed on exit (trap), whether the runs pass or fail.
+set -euo pipefail
+
+ranks=4 rate=1gbit minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu
+while getopts 'n:r:b:e:f:i:w:c:m:h' opt; do
+  case $opt in
+    n) ranks=$OPTARG ;; r) rate=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
+    f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
+    *) sed -n '13,14p' "$0" >&2; exit 2 ;;
+  esac
+done
+if [ "$(id -u)" != 0 ]; then
+  echo "switch-rack: needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/switch-rack.sh" >&2
+  exit 2
+fi
+for tool in ip tc; do
+  command -v $tool >/dev/null || { echo "switch-rack: needs $tool (iproute2)" >&2; exit 2; }
+done
+if ! [[ $ranks =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ] || [ "$ranks" -gt 32 ]; then
+  echo "switch-rack: -n $ranks: give 2 to 32 ranks (one switch job's bitmap)" >&2; exit 2
+fi
+
+cd "$(dirname "$0")/.."
+tag=$(( $$ % 10000 ))
+subnet="10.77.$(( $$ % 250 ))"
+swns="wr${tag}s" bridge="wr${tag}br" swaddr="$subnet.254" swport=48864
+rankns() { echo "wr${tag}r$1"; }
+rankaddr() { echo "$subnet.$(( $1 + 1 ))"; }
+work=$(mktemp -d)
+switch_pid=''
+
+teardown() {
+  set +e
+  if [ -n "$switch_pid" ]; then kill -TERM "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; fi
+  for ((i = 0; i < ranks; i++)); do ip netns del "$(rankns $i)" 2>/dev/null; done
+  ip netns del "$swns" 2>/dev/null   # takes the bridge and the switch ends of the veths with it
+  rm -rf "$work"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+# One rate for every port, both directions; burst 15k as a switch port's shallow buffer allows.
+shape() { # ns dev
+  ip netns exec "$1" tc qdisc add dev "$2" root handle 1: htb default 1
+  ip netns exec "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "$rate" burst 15k cburst 15k quantum 1514
+}
+
+ip netns add "$swns"
+ip -n "$swns" link set lo up
+ip -n "$swns" link add "$bridge" type bridge
+ip -n "$swns" addr add "$swaddr/24" dev "$bridge"
+ip -n "$swns" link set "$bridge" up
+for ((i = 0; i < ranks; i++)); do
+  ns=$(rankns $i) host="wr${tag}a$i" port="wr${tag}b$i"
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link add "$host" type veth peer name "$port" netns "$swns"
+  ip -n "$ns" addr add "$(rankaddr $i)/24" dev "$host"
+  ip -n "$ns" link set "$host" up
+  ip -n "$swns" link set "$port" master "$bridge" up
+  shape "$ns" "$host"
+  shape "$swns" "$port"
+done
+
+node_ts=(node --import ./test/register.mjs)
+secret=$(node -e "console.log(require('node:crypto').randomBytes(16).toString('hex'))")
+printf '%s\n' "$secret" > "$work/switch-secret"
+chmod 600 "$work/switch-secret"
+
+ip netns exec "$swns" "${node_ts[@]}" bin/webccl.ts switch --host "$swaddr" --port "$swport" --secret-file "$work/switch-secret" > "$work/switch.out" 2>&1 &
+switch_pid=$!
+for ((t = 0; t < 200; t++)); do
+  grep -q '^switch ' "$work/switch.out" 2>/dev/null && break
+  kill -0 "$switch_pid" 2>/dev/null || { echo "switch-rack: the switch did not start:" >&2; cat "$work/switch.out" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^switch ' "$work/switch.out" || { echo "switch-rack: the switch did not start within 20 s" >&2; exit 1; }
+
+echo "# switch-rack: $ranks ranks, each on its own netns and a veth link shaped to $rate (htb, both ends), bridged in $swns; switch at $swaddr:$swport"
+
+# One allreduce sweep: one `webccl-run --nnodes N` per rank namespace; rank 0's output is the table.
+sweep() { # algo masterport
+  local algo=$1 mport=$2 pids=() status=0
+  for ((i = 0; i < ranks; i++)); do
+    ip netns exec "$(rankns $i)" env WEBCCL_TRANSPORT=tcp WEBCCL_SOCKET_IFNAME="wr${tag}a" WEBCCL_SECRET="$secret" \
+      "${node_ts[@]}" bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$i" --master-addr "$(rankaddr 0)" --master-port "$mport" \
+      bin/webccl-perf.ts allreduce -b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" --mem "$mem" \
+      --transport tcp --algo "$algo" ${3:+--switch "$3"} > "$work/$algo.$i.out" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  echo "# algorithm: $algo"
+  # webccl-run prefixes each line with the rank; the table is rank 0's.
+  sed -e 's/^\[rank[0-9]*\]: //' "$work/$algo.0.out"
+  if [ "$status" != 0 ]; then
+    echo "switch-rack: the $algo run failed (exit $status); the other ranks said:" >&2
+    for ((i = 1; i < ranks; i++)); do cat "$work/$algo.$i.out" >&2; done
+    return 1
+  fi
+}
+
+sweep ring 29500
+sweep switch 29501 "$swaddr:$swport"
