@@ -352,7 +352,7 @@ bool Endpoint::pump_out(std::string& why) {
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
-      why = errno_text("send");
+      why = "peer " + peer_name + " died (" + errno_text("send") + ")";
       return false;
     }
     op->sent += n;
@@ -374,7 +374,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
         if (n == 0) { eof = true; return true; }
         if (n < 0) {
           if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
-          why = errno_text("recv");
+          why = "peer " + peer_name + " died (" + errno_text("recv") + ")";
           return false;
         }
         header_got += n;
@@ -423,7 +423,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
       if (n == 0) { eof = true; return true; }
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
-        why = errno_text("recv");
+        why = "peer " + peer_name + " died (" + errno_text("recv") + ")";
         return false;
       }
       payload_got += n;
