@@ -139,6 +139,11 @@ test('tcp: a peer killed with SIGKILL fails pending operations with RemoteError;
   const fds = fdCount();
   const threads = threadCount();
   const { peer, context, key, endpoint } = await pair(newSecret());
+  // One message first, so that the connection is formed (a peer dead before its hello is a
+  // peer that never connected: that waits for the connect deadline instead).
+  const first = endpoint.recv(key, 0, 100);
+  await peer.ask({ cmd: 'send', offset: 0, length: 10, fill: 1 });
+  await first;
   const pendingRecv = endpoint.recv(key, 0, 100);
   peer.child.kill('SIGKILL');
   const error = await within(pendingRecv.then(() => new Error("resolved"), (e: Error) => e), 10_000, "the receive rejects");
