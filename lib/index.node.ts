@@ -15,10 +15,13 @@ export { connectTcpMesh, type TcpMeshOptions } from './rendezvous/worlds/tcp-wor
 // Shared memory between Node processes on one host (the native addon's shm provider):
 // getUniqueId({ transport: 'shm' }) / WEBCCL_TRANSPORT=shm; without the addon, a clear error.
 export { connectShmMesh, type ShmMeshOptions } from './rendezvous/worlds/shm-world.js';
+// Native TCP (the addon's tcp provider: epoll I/O thread, no Node streams): transport 'ntcp'.
+export { connectNtcpMesh, type NtcpMeshOptions } from './rendezvous/worlds/ntcp-world.js';
 import { registerWorldProvider as registerNodeWorld } from './transport/world.js';
 import { nodeWebSocketWorld } from './rendezvous/worlds/websocket-world.js';
 import { nodeTcpWorld } from './rendezvous/worlds/tcp-world.js';
 import { nodeShmWorld } from './rendezvous/worlds/shm-world.js';
+import { nodeNtcpWorld } from './rendezvous/worlds/ntcp-world.js';
 import { loadNative } from './native/load.js';
 import { useCpuReducer } from './cpu/cpu-reducer.js';
 import { nativeCpuReducer } from './cpu/native-reducer.js';
@@ -29,6 +32,7 @@ registerNodeWorld(nodeTcpWorld);
 registerNodeWorld(nodeRelayWorld);
 const native = loadNative();
 registerNodeWorld(nodeShmWorld(native));
+registerNodeWorld(nodeNtcpWorld(native));
 // Host-memory reductions run the addon's SIMD loops (bit-identical to lib/cpu) when it loaded.
 if ('addon' in native) useCpuReducer(nativeCpuReducer(native.addon));
 // The switch (SwitchML over UDP, Node only): `webccl switch` or SwitchServer runs one; the

@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -26,7 +26,8 @@ export interface NativeShmContext {
 
 export interface NativeShmEndpoint {
   address(): string;
-  connect(address: string): void;
+  /** timeoutMs: the tcp provider's bound on forming the connection (the shm provider connects at once). */
+  connect(address: string, timeoutMs?: number): void;
   postSend(wrId: number, key: number, offset: number, length: number): void;
   postRecv(wrId: number, key: number, offset: number, length: number): void;
   postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
@@ -38,4 +39,9 @@ export type NativeCompletionCallback = (wrId: number, error: string | null, opco
 
 export interface NativeShmAddon {
   readonly ShmContext: new (prefix: string, onCompletion: NativeCompletionCallback) => NativeShmContext;
+}
+
+export interface NativeTcpAddon {
+  /** digest: 48 hex characters of the job secret's hash (sent in the hello); host: the IPv4 address to listen on and advertise. */
+  readonly TcpContext: new (digest: string, onCompletion: NativeCompletionCallback, host?: string) => NativeShmContext;
 }

@@ -6,6 +6,8 @@
 // IBV_WR_RDMA_WRITE(_WITH_IMM); a write with an immediate consumes a posted receive at the target.
 // Bad arguments throw InvalidArgument at the call (nothing was posted); a peer that dies or
 // closes turns every pending operation into a RemoteError.
+// Two providers share this surface: 'shm' (native/src/shm.cc, ranks on one host) and 'tcp'
+// (native/src/tcp.cc, native sockets on a native I/O thread, ranks anywhere); the caller picks.
 import { createHash } from 'node:crypto';
 import { invalidArgument, remoteError, systemError, type WebcclError } from '../errors.js';
 import type { NativeAddon, NativeShmContext, NativeShmEndpoint } from './addon.js';
@@ -26,36 +28,50 @@ export function shmPrefix(secret: string): string {
   return createHash('sha256').update(`webccl-shm\0${secret}`).digest('hex').slice(0, 24);
 }
 
+/** The tcp provider's hello carries this digest of the secret (never the secret itself). */
+export function tcpDigest(secret: string): string {
+  return createHash('sha256').update(`webccl-native-tcp\0${secret}`).digest('hex').slice(0, 48);
+}
+
+/** Which provider a context drives: shared memory, or native TCP listening on `host` (IPv4). */
+export type NativeProvider = { readonly kind: 'shm' } | { readonly kind: 'tcp'; readonly host?: string };
+
+/** Errors of the providers that mean the peer went away (a RemoteError above). */
+const PEER_GONE = /peer (process \d+|[\d.]+:\d+) (died|closed)/;
+
 export class ShmContext {
   private readonly native: NativeShmContext;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
   /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
-  constructor(addon: NativeAddon, secret: string) {
-    if (typeof secret !== 'string' || secret.length < 16) throw invalidArgument('shm: the job secret must be a string of 16 or more characters');
-    this.native = callNative('shm context', () => new addon.ShmContext(shmPrefix(secret), (wrId, error, opcode, bytes, imm) => {
+  constructor(addon: NativeAddon, secret: string, readonly provider: NativeProvider = { kind: 'shm' }) {
+    if (typeof secret !== 'string' || secret.length < 16) throw invalidArgument(`${provider.kind}: the job secret must be a string of 16 or more characters`);
+    const onCompletion = (wrId: number, error: string | null, opcode: string, bytes: number, imm: number | undefined): void => {
       const waiter = this.pending.get(wrId);
       if (!waiter) return;
       this.pending.delete(wrId);
       if (error === null) waiter.resolve({ opcode: opcode as ShmCompletion['opcode'], bytes, ...(imm === undefined ? {} : { imm }) });
-      else waiter.reject(/peer process \d+ (died|closed)/.test(error) ? remoteError(`shm ${opcode}: ${error}`) : systemError(`shm ${opcode}: ${error}`));
-    }));
+      else waiter.reject(PEER_GONE.test(error) ? remoteError(`${provider.kind} ${opcode}: ${error}`) : systemError(`${provider.kind} ${opcode}: ${error}`));
+    };
+    this.native = callNative(`${provider.kind} context`, () => provider.kind === 'tcp'
+      ? new addon.TcpContext(tcpDigest(secret), onCompletion, provider.host)
+      : new addon.ShmContext(shmPrefix(secret), onCompletion));
   }
 
   /** Registers memory that peers may write into and posts may read from; returns its key. */
   registerMemory(memory: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number {
     const view = ArrayBuffer.isView(memory) ? memory : memory instanceof ArrayBuffer || memory instanceof SharedArrayBuffer ? new Uint8Array(memory) : memory;
-    return callNative('shm registerMemory', () => this.native.registerMemory(view as ArrayBufferView));
+    return callNative(`${this.provider.kind} registerMemory`, () => this.native.registerMemory(view as ArrayBufferView));
   }
 
   deregisterMemory(key: number): void {
-    callNative('shm deregisterMemory', () => this.native.deregisterMemory(key));
+    callNative(`${this.provider.kind} deregisterMemory`, () => this.native.deregisterMemory(key));
   }
 
   /** An endpoint toward one peer; `label` names its segment and must be unique in the job (e.g. "0-1"). */
   createEndpoint(label: string): ShmEndpoint {
-    return new ShmEndpoint(callNative('shm createEndpoint', () => this.native.createEndpoint(label)), this);
+    return new ShmEndpoint(callNative(`${this.provider.kind} createEndpoint`, () => this.native.createEndpoint(label)), this);
   }
 
   /** Stops every endpoint (their pending operations reject), unmaps and unlinks segments. */
@@ -76,24 +92,25 @@ export class ShmEndpoint {
 
   /** The blob the peer passes to connect() (exchanged through the rendezvous). */
   address(): string {
-    return callNative('shm address', () => this.native.address());
+    return callNative(`${this.context.provider.kind} address`, () => this.native.address());
   }
 
-  connect(peerAddress: string): void {
-    callNative('shm connect', () => this.native.connect(peerAddress));
+  /** timeoutMs bounds the tcp provider's dial or accept (posts queue meanwhile). */
+  connect(peerAddress: string, timeoutMs?: number): void {
+    callNative(`${this.context.provider.kind} connect`, () => this.native.connect(peerAddress, timeoutMs));
   }
 
   send(key: number, offset: number, length: number): Promise<ShmCompletion> {
-    return this.context.track('shm postSend', (id) => this.native.postSend(id, key, offset, length));
+    return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length));
   }
 
   recv(key: number, offset: number, length: number): Promise<ShmCompletion> {
-    return this.context.track('shm postRecv', (id) => this.native.postRecv(id, key, offset, length));
+    return this.context.track(`${this.context.provider.kind} postRecv`, (id) => this.native.postRecv(id, key, offset, length));
   }
 
   /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */
   write(key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): Promise<ShmCompletion> {
-    return this.context.track('shm postWrite', (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));
+    return this.context.track(`${this.context.provider.kind} postWrite`, (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));
   }
 
   destroy(): void {

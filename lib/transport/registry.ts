@@ -27,6 +27,7 @@ export const TRANSPORTS: readonly TransportRow[] = [
   { name: 'websocket', scheme: 'webccl://', rendezvous: true, reach: 'Node processes and browser tabs; a mesh between Node ranks, the relay for browsers' },
   { name: 'tcp', scheme: 'webccl+tcp://', rendezvous: true, reach: 'Node processes only; a raw TCP mesh' },
   { name: 'shm', scheme: 'webccl+shm://', rendezvous: true, reach: 'Node processes on one host; shared memory through the native addon' },
+  { name: 'ntcp', scheme: 'webccl+ntcp://', rendezvous: true, reach: 'Node processes on any hosts; native sockets on a native I/O thread through the native addon' },
   { name: 'relay', scheme: 'webccl+relay://', rendezvous: true, reach: 'Node processes and browser tabs together, all through the rendezvous server (webccl serve prints such ids)' },
 ];
 

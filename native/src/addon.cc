@@ -1,5 +1,5 @@
 // The module's exports: the SIMD reduction (reduceAccumulate, finishAverage), a plain memcpy
-// for bandwidth comparisons, and the RDMA-semantics shm provider (see shm.cc).
+// for bandwidth comparisons, and the RDMA-semantics providers shm (shm.cc) and tcp (tcp.cc).
 #include <cstring>
 #include "napi-util.h"
 #include "reduce.h"
@@ -7,6 +7,7 @@
 namespace webccl {
 
 napi_value init_shm(napi_env env, napi_value exports);
+napi_value init_tcp(napi_env env, napi_value exports);
 
 namespace {
 
@@ -100,7 +101,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value variant;
   WEBCCL_CHECK(env, napi_create_string_utf8(env, reduce_variant(), NAPI_AUTO_LENGTH, &variant));
   WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariant", variant));
-  return init_shm(env, exports);
+  return init_tcp(env, init_shm(env, exports));
 }
 
 }  // namespace

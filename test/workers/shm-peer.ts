@@ -1,5 +1,6 @@
 // A second process for the shm provider tests: holds a context, one 8 MiB region and one
 // endpoint, and does what the parent asks over the IPC channel (fork), replying to each command.
+// `start` may name the provider ({ kind: 'tcp' } for the native tcp tests); shm by default.
 import { createHash } from 'node:crypto';
 import { loadNative } from '../../lib/native/load.js';
 import { ShmContext, type ShmEndpoint } from '../../lib/native/shm.js';
@@ -24,7 +25,7 @@ if (process.send) {
     try {
       switch (message.cmd) {
         case 'start':
-          context = new ShmContext(addon, message.secret);
+          context = new ShmContext(addon, message.secret, message.provider);
           key = context.registerMemory(region);
           endpoint = context.createEndpoint(message.label);
           return process.send!({ address: endpoint.address(), key });

@@ -4,7 +4,8 @@
 // peer, publishes their address blobs in the store, reads its peers' and connects; segment
 // names carry the digest of the id's secret. Without the addon the provider is a stub whose
 // every call says why ("shm transport unavailable: <reason>"), so that choosing shm is a clear
-// error and nothing else changes.
+// error and nothing else changes. The `webccl+ntcp://` world (ntcp-world.ts) forms the same
+// mesh over the addon's native tcp provider through connectNativeMesh and nativeWorld below.
 import { asWebcclError, invalidArgument, systemError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { readSettings } from '../../settings.js';
@@ -12,6 +13,7 @@ import { describeUnavailable, loadNative, type NativeLoad } from '../../native/l
 import { withDeadline } from '../../transport/deadline.js';
 import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
+import type { NativeProvider } from '../../native/shm.js';
 import { ShmMesh, shmLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
@@ -24,18 +26,33 @@ import { hostedMeshWorld } from './hosted-mesh-world.js';
 export type ShmMeshOptions = Omit<MeshOptions, 'host'>;
 
 /** The store key under which a rank publishes its endpoints' addresses (JSON: peer → blob). */
-export function shmAddressKey(world: string, size: number, rank: number): string {
-  return `webccl/${world}/${size}/shm-addresses/${rank}`;
+export function shmAddressKey(world: string, size: number, rank: number, transport = 'shm'): string {
+  return `webccl/${world}/${size}/${transport}-addresses/${rank}`;
 }
+
+/** Which native provider a mesh runs on, and how its transport is named. */
+export interface NativeMeshKind {
+  readonly transport: string;
+  readonly description: string;
+  readonly provider: NativeProvider;
+}
+
+const SHM_KIND: NativeMeshKind = { transport: 'shm', description: SHM_DESCRIPTION, provider: { kind: 'shm' } };
 
 /**
  * Joins the shm world `options.id` names, as `options.rank` of `options.size`, through the
  * addon `load` found (default: the package's own build); SystemError if there is none.
  */
-export async function connectShmMesh(options: ShmMeshOptions, load: NativeLoad = loadNative()): Promise<Transport> {
+export function connectShmMesh(options: ShmMeshOptions, load: NativeLoad = loadNative()): Promise<Transport> {
+  return connectNativeMesh(options, load, SHM_KIND);
+}
+
+/** A mesh of `kind`'s native provider: endpoints' address blobs exchanged through the store. */
+export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoad, kind: NativeMeshKind): Promise<Transport> {
   const { rank, size } = options;
-  checkWorldShape('shm mesh', rank, size);
-  if (!('addon' in load)) throw systemError(`init: ${unavailable(load)}`);
+  const name = kind.transport;
+  checkWorldShape(`${name} mesh`, rank, size);
+  if (!('addon' in load)) throw systemError(`init: ${unavailable(load, name)}`);
   const { addon } = load;
   const { secret } = parseUniqueId(options.id);
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
@@ -45,7 +62,7 @@ export async function connectShmMesh(options: ShmMeshOptions, load: NativeLoad =
 
   let mesh: ShmMesh | undefined;
   const transport = new FramedTransport({
-    rank, size, limits, description: SHM_DESCRIPTION, routeTo: () => rank, poisonReleased: options.poisonReleased,
+    rank, size, limits, description: kind.description, routeTo: () => rank, poisonReleased: options.poisonReleased,
     release: () => {
       mesh?.destroy();
       options.onClose?.();
@@ -53,51 +70,56 @@ export async function connectShmMesh(options: ShmMeshOptions, load: NativeLoad =
   });
   let store: StoreClient | undefined;
   try {
-    mesh = new ShmMesh(addon, secret, rank, size, world, limits);
+    mesh = new ShmMesh(addon, secret, rank, size, world, limits, kind.provider);
     store = await StoreClient.connect({ id: options.id, WebSocket: nodeWebSocket(limits), timeoutMs, who: `rank ${rank}` });
     const joined = store;
-    await joined.set(shmAddressKey(world, size, rank), JSON.stringify(mesh.addresses()));
+    await joined.set(shmAddressKey(world, size, rank, name), JSON.stringify(mesh.addresses()));
     const connected = new Set<number>();
     const peers = Array.from({ length: size }, (_, peer) => peer).filter((peer) => peer !== rank);
     await withDeadline(Promise.all(peers.map(async (peer) => {
-      const addresses = parseAddresses(await joined.getString(shmAddressKey(world, size, peer), timeoutMs), peer);
+      const addresses = parseAddresses(await joined.getString(shmAddressKey(world, size, peer, name), timeoutMs), peer, name);
       const address = addresses[rank];
-      if (typeof address !== 'string') throw systemError(`rank ${peer} published no shm address for rank ${rank}`);
-      mesh!.connect(peer, address, transport);
+      if (typeof address !== 'string') throw systemError(`rank ${peer} published no ${name} address for rank ${rank}`);
+      mesh!.connect(peer, address, transport, timeoutMs);
       connected.add(peer);
-    })), timeoutMs, () => `rank ${rank}: shm mesh not formed within ${timeoutMs} ms; missing peers ${peers.filter((p) => !connected.has(p)).join(', ')}`);
-    log.info(`shm mesh of ${size} formed`);
+    })), timeoutMs, () => `rank ${rank}: ${name} mesh not formed within ${timeoutMs} ms; missing peers ${peers.filter((p) => !connected.has(p)).join(', ')}`);
+    log.info(`${name} mesh of ${size} formed`);
     return transport;
   } catch (error) {
     await transport.close();
     mesh?.destroy();
-    throw asWebcclError(error, 'SystemError', `rank ${rank}: shm mesh`);
+    throw asWebcclError(error, 'SystemError', `rank ${rank}: ${name} mesh`);
   } finally {
     store?.close();
   }
 }
 
-function parseAddresses(text: string, peer: number): Record<string, unknown> {
+function parseAddresses(text: string, peer: number, name: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed !== null && typeof parsed === 'object') return parsed as Record<string, unknown>;
   } catch {
     // reported below
   }
-  throw systemError(`rank ${peer}'s shm addresses in the store are not a JSON object`);
+  throw systemError(`rank ${peer}'s ${name} addresses in the store are not a JSON object`);
 }
 
-function unavailable(load: NativeLoad): string {
-  return `shm transport ${describeUnavailable(load) ?? 'unavailable'}`;
+function unavailable(load: NativeLoad, name: string): string {
+  return `${name} transport ${describeUnavailable(load) ?? 'unavailable'}`;
 }
 
 /** The shm world's provider: the real one when the addon loaded, else a stub that says why not. */
 export function nodeShmWorld(load: NativeLoad): WorldProvider {
-  if ('addon' in load) return hostedMeshWorld('shm', (options) => connectShmMesh(options, load));
-  const why = unavailable(load);
+  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon));
+}
+
+/** A native world's provider: `connect` when the addon loaded, else a stub whose every call says why not. */
+export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>): WorldProvider {
+  if ('addon' in load) return hostedMeshWorld(name, (options) => connect(options, load));
+  const why = unavailable(load, name);
   return {
-    scheme: idScheme('shm'),
-    transport: 'shm',
+    scheme: idScheme(name),
+    transport: name,
     createId: () => Promise.reject(invalidArgument(`getUniqueId: ${why}`)),
     idFromAddress: () => Promise.reject(invalidArgument(`fromEnv: ${why}`)),
     connect: () => Promise.reject(systemError(`init: ${why}`)),

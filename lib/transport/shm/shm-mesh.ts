@@ -2,15 +2,18 @@
 // job secret's digest), one endpoint per peer whose address blob the rendezvous carries, and
 // one ShmChannel per connected endpoint under a FramedTransport. How the blobs are exchanged
 // and under which deadline is lib/rendezvous/worlds/shm-world.ts's business.
+// The same mesh runs over the addon's native tcp provider (the `ntcp` row): only the context's
+// provider differs, the channels and the framing above them are the same.
 import { createHash } from 'node:crypto';
 import type { NativeAddon } from '../../native/addon.js';
-import { ShmContext, type ShmEndpoint } from '../../native/shm.js';
+import { ShmContext, type NativeProvider, type ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
 import { withLimits, type WireLimits } from '../framed/limits.js';
 import { ShmChannel } from './shm-channel.js';
 
 export const SHM_DESCRIPTION = 'shm';
+export const NTCP_DESCRIPTION = 'ntcp';
 
 /**
  * Segments of 512 KiB: a frame then fits one fragment of the provider's 4 MiB ring (fragments
@@ -38,8 +41,9 @@ export class ShmMesh {
   private destroyed = false;
 
   /** Creates this rank's endpoint (its inbox segment) toward every other rank. */
-  constructor(addon: NativeAddon, secret: string, rank: number, size: number, world: string, private readonly limits: WireLimits) {
-    this.context = new ShmContext(addon, secret);
+  constructor(addon: NativeAddon, secret: string, rank: number, size: number, world: string, private readonly limits: WireLimits,
+    provider: NativeProvider = { kind: 'shm' }) {
+    this.context = new ShmContext(addon, secret, provider);
     try {
       const tag = worldTag(world, size);
       for (let peer = 0; peer < size; peer++) {
@@ -56,10 +60,13 @@ export class ShmMesh {
     return Object.fromEntries([...this.endpoints].map(([peer, endpoint]) => [peer, endpoint.address()]));
   }
 
-  /** Connects to `peer`'s endpoint toward this rank and attaches the channel to `transport`. */
-  connect(peer: number, address: string, transport: FramedTransport): void {
+  /**
+   * Connects to `peer`'s endpoint toward this rank and attaches the channel to `transport`;
+   * timeoutMs bounds the tcp provider's dial or accept.
+   */
+  connect(peer: number, address: string, transport: FramedTransport, timeoutMs?: number): void {
     const endpoint = this.endpoints.get(peer)!;
-    endpoint.connect(address);
+    endpoint.connect(address, timeoutMs);
     transport.attach(peer, new ShmChannel({
       context: this.context, endpoint, peer, transport, frameBytes: HEADER_BYTES + this.limits.maxSegmentBytes,
       sendSlots: SHM_SEND_SLOTS, receiveSlots: SHM_RECEIVE_SLOTS,

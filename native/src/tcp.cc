@@ -1,0 +1,862 @@
+// The tcp provider of the RDMA-semantics API: ranks on different hosts, the same surface as the
+// shm provider (shm.cc) so that lib/native/shm.ts and the framed channel above drive either:
+//   TcpContext   ~ ibv_context + protection domain: memory regions (MR), the completion queue
+//                  (delivered through a threadsafe function);
+//   TcpEndpoint  ~ a reliable-connected QP: one TCP connection formed from exchanged address
+//                  blobs ("ip:port token"), postSend/postRecv, postWrite (RDMA write, with an
+//                  optional immediate that consumes a posted receive at the target).
+// Each endpoint has one native I/O thread that sleeps in epoll on its socket and an eventfd
+// doorbell (rung by the JS thread after a post and by destroy); it writes records with writev
+// (header + payload straight from the registered region) and reads payloads straight into the
+// posted receive's region, so Node's stream machinery never sees the bytes.
+// Forming: both sides call connect(peerBlob); the side whose blob sorts first dials, the other
+// accepts on its own listener. Both then send a fixed-size hello (magic, the job secret's
+// digest, the peer's token) and check the one they receive in constant time. The acceptor reads
+// at most a hello's bytes from a stranger, within a few seconds, and then drops it and keeps
+// listening; the listener closes as soon as the real peer is in.
+// Every argument is validated on the JS thread (throws ERR_WEBCCL_NATIVE); the I/O thread
+// revalidates keys and bounds before it touches memory, and a malformed record from the peer
+// breaks the endpoint (every pending operation fails), never memory.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "napi-util.h"
+
+namespace webccl {
+namespace {
+
+constexpr uint32_t kMaxRegions = 256;
+constexpr char kMagic[8] = {'W', 'C', 'C', 'L', 'T', 'C', 'P', '1'};
+constexpr size_t kDigestChars = 48;
+constexpr size_t kTokenChars = 32;
+constexpr size_t kHelloBytes = sizeof kMagic + kDigestChars + kTokenChars;
+constexpr int kStrangerMs = 3000;  // a connection must say hello within this, or it is dropped
+constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps the region lock short)
+
+enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
+constexpr uint32_t kImm = 1;
+
+/** The wire header before each payload (little-endian hosts only, like the shm segments). */
+struct WireRecord {
+  uint32_t type;
+  uint32_t flags;
+  uint32_t imm;
+  uint32_t reserved;
+  uint64_t length;
+  uint64_t key;
+  uint64_t offset;
+};
+static_assert(sizeof(WireRecord) == 40, "wire header layout");
+
+int64_t now_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+bool equal_constant_time(const uint8_t* a, const uint8_t* b, size_t n) {
+  uint8_t diff = 0;
+  for (size_t i = 0; i < n; i++) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+struct Region {
+  uint8_t* data = nullptr;
+  uint64_t length = 0;
+  uint32_t generation = 0;
+  napi_ref buffer = nullptr;
+  bool valid = false;
+};
+
+struct Completion {
+  double wr_id;
+  std::string error;
+  const char* opcode;
+  double bytes;
+  uint32_t imm;
+  bool has_imm;
+};
+
+struct Endpoint;
+
+struct Context {
+  std::mutex mutex;  // regions and endpoints; held by I/O threads while they copy
+  Region regions[kMaxRegions];
+  std::vector<Endpoint*> endpoints;
+  napi_threadsafe_function completions = nullptr;
+  std::string digest;
+  in_addr_t bind_host = htonl(INADDR_LOOPBACK);
+  bool destroyed = false;
+
+  uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
+    uint64_t slot = key & 0xff;
+    Region& r = regions[slot];
+    if (key == 0 || key >= (1ull << 32) || !r.valid || r.generation != (key >> 8)) {
+      why = "unknown or deregistered memory key " + std::to_string(key);
+      return nullptr;
+    }
+    if (offset > r.length || length > r.length - offset) {
+      why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
+            " of " + std::to_string(r.length) + " bytes";
+      return nullptr;
+    }
+    return r.data + offset;
+  }
+
+  void complete(Completion* completion) {
+    if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
+  }
+};
+
+struct Op {
+  RecordType type;
+  double wr_id;
+  uint64_t key, offset, length;
+  uint64_t remote_key = 0, remote_offset = 0;
+  uint32_t imm = 0;
+  bool has_imm = false;
+  uint64_t sent = 0;  // bytes of header + payload on the wire
+};
+
+struct Recv {
+  double wr_id;
+  uint64_t key, offset, length;
+};
+
+struct Endpoint {
+  Context* context;
+  std::string label;
+  std::string token;  // mine: the peer must present it in its hello
+  int listener = -1;
+  uint16_t port = 0;
+  int sock = -1;
+  int bell = -1;  // eventfd
+  std::thread thread;
+  std::atomic<bool> stop{false};
+  std::mutex mutex;  // ops, recvs, broken, peer_gone
+  std::deque<Op> ops;
+  std::deque<Recv> recvs;
+  std::string broken;
+  std::string peer_gone;
+  bool connecting = false;
+  bool destroyed = false;
+  // Connection parameters (set by connect, read by the thread).
+  bool dialer = false;
+  sockaddr_in peer_addr{};
+  std::string peer_token;
+  std::string peer_name;
+  int64_t deadline_ms = 0;
+  // Receive state: the header being read, then the payload of the current record.
+  WireRecord header{};
+  uint64_t header_got = 0;
+  bool in_payload = false;
+  uint64_t payload_got = 0;
+  Recv current{};
+  bool has_current = false;
+  std::string current_error;
+
+  std::string address() const {
+    char ip[INET_ADDRSTRLEN];
+    in_addr a{context->bind_host};
+    inet_ntop(AF_INET, &a, ip, sizeof ip);
+    return std::string(ip) + ":" + std::to_string(port) + " " + token;
+  }
+  void ring() { uint64_t one = 1; ssize_t n = write(bell, &one, sizeof one); (void)n; }
+  void run();
+  bool form(std::string& why);
+  bool accept_peer(std::string& why);
+  bool hello(int fd, std::string& why, int64_t until);
+  bool pump_out(std::string& why);
+  bool pump_in(std::string& why, bool& eof);
+  void fail_all(const std::string& why);
+  void fail_ops(const std::string& why);
+  void shutdown();
+};
+
+void Endpoint::fail_all(const std::string& why) {
+  std::deque<Op> failed_ops;
+  std::deque<Recv> failed_recvs;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (broken.empty()) broken = why;
+    failed_ops.swap(ops);
+    failed_recvs.swap(recvs);
+    if (has_current) { failed_recvs.push_front(current); has_current = false; }
+  }
+  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
+  for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
+}
+
+void Endpoint::fail_ops(const std::string& why) {
+  std::deque<Op> failed_ops;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (peer_gone.empty()) peer_gone = why;
+    failed_ops.swap(ops);
+  }
+  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
+}
+
+/** Waits for `events` on fd or the doorbell until `until`; false on timeout or stop. */
+bool wait_fd(int fd, short events, int bell, int64_t until, std::atomic<bool>& stop) {
+  for (;;) {
+    if (stop.load()) return false;
+    int64_t left = until - now_ms();
+    if (left <= 0) return false;
+    pollfd fds[2] = {{fd, events, 0}, {bell, POLLIN, 0}};
+    int n = poll(fds, 2, (int)std::min<int64_t>(left, 1000));
+    if (n > 0 && fds[1].revents) { uint64_t v; ssize_t r = read(bell, &v, sizeof v); (void)r; }
+    if (n > 0 && fds[0].revents) return true;
+  }
+}
+
+/** Sends my hello and checks the peer's: magic, the job's digest, my token (constant time). */
+bool Endpoint::hello(int fd, std::string& why, int64_t until) {
+  uint8_t out[kHelloBytes], in[kHelloBytes];
+  memcpy(out, kMagic, sizeof kMagic);
+  memcpy(out + sizeof kMagic, context->digest.data(), kDigestChars);
+  memcpy(out + sizeof kMagic + kDigestChars, peer_token.data(), kTokenChars);
+  size_t sent = 0, got = 0;
+  while (sent < kHelloBytes || got < kHelloBytes) {
+    short events = (sent < kHelloBytes ? POLLOUT : 0) | (got < kHelloBytes ? POLLIN : 0);
+    if (!wait_fd(fd, events, bell, until, stop)) { why = stop.load() ? "endpoint destroyed" : "no hello in time"; return false; }
+    if (sent < kHelloBytes) {
+      ssize_t n = send(fd, out + sent, kHelloBytes - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) sent += n;
+      else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { why = errno_text("hello send"); return false; }
+    }
+    if (got < kHelloBytes) {
+      // Never more than the hello's bytes before the peer is known.
+      ssize_t n = recv(fd, in + got, kHelloBytes - got, MSG_DONTWAIT);
+      if (n == 0) { why = "closed during hello"; return false; }
+      if (n > 0) got += n;
+      else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { why = errno_text("hello recv"); return false; }
+    }
+  }
+  uint8_t expected[kHelloBytes];
+  memcpy(expected, kMagic, sizeof kMagic);
+  memcpy(expected + sizeof kMagic, context->digest.data(), kDigestChars);
+  memcpy(expected + sizeof kMagic + kDigestChars, token.data(), kTokenChars);
+  if (!equal_constant_time(in, expected, kHelloBytes)) { why = "wrong hello"; return false; }
+  return true;
+}
+
+bool Endpoint::accept_peer(std::string& why) {
+  while (now_ms() < deadline_ms) {
+    if (!wait_fd(listener, POLLIN, bell, deadline_ms, stop)) break;
+    int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    std::string stranger;
+    // A stranger gets kStrangerMs to prove itself; one that fails is dropped and we keep listening.
+    if (hello(fd, stranger, std::min(deadline_ms, now_ms() + kStrangerMs))) {
+      sock = fd;
+      return true;
+    }
+    close(fd);
+    if (stop.load()) break;
+  }
+  why = stop.load() ? "endpoint destroyed" : "peer " + peer_name + " did not connect in time";
+  return false;
+}
+
+bool Endpoint::form(std::string& why) {
+  if (!dialer) {
+    bool ok = accept_peer(why);
+    close(listener);
+    listener = -1;
+    return ok;
+  }
+  close(listener);  // the dialer never accepts: no open port for strangers
+  listener = -1;
+  // Retry refused dials until the deadline: the peer may not have created its listener yet... it
+  // has (its blob names the port), but a busy host can still refuse under a full backlog.
+  while (!stop.load() && now_ms() < deadline_ms) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) { why = errno_text("socket"); return false; }
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&peer_addr), sizeof peer_addr);
+    if (rc < 0 && errno != EINPROGRESS) { close(fd); usleep(50000); continue; }
+    if (rc < 0) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (!wait_fd(fd, POLLOUT, bell, deadline_ms, stop) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        close(fd);
+        usleep(50000);
+        continue;
+      }
+    }
+    std::string failed;
+    if (hello(fd, failed, deadline_ms)) { sock = fd; return true; }
+    close(fd);
+    why = "peer " + peer_name + ": " + failed;
+    return false;
+  }
+  why = stop.load() ? "endpoint destroyed" : "could not reach peer " + peer_name + " in time";
+  return false;
+}
+
+/** Writes queued operations (header + payload, one writev) while the socket takes them. */
+bool Endpoint::pump_out(std::string& why) {
+  for (;;) {
+    Op* op;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (ops.empty()) return true;
+      op = &ops.front();  // only this thread pops; JS pushes to the back
+    }
+    WireRecord record{op->type, op->has_imm ? kImm : 0u, op->imm, 0, op->length, op->remote_key, op->remote_offset};
+    uint64_t total = sizeof record + op->length;
+    ssize_t n = 0;
+    std::string local_why;
+    {
+      std::lock_guard<std::mutex> lock(context->mutex);
+      iovec iov[2];
+      int count = 0;
+      if (op->sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op->sent, sizeof record - op->sent};
+      uint64_t done = op->sent > sizeof record ? op->sent - sizeof record : 0;
+      uint64_t chunk = std::min(op->length - done, kMaxChunk);
+      if (chunk > 0) {
+        uint8_t* source = context->locate(op->key, op->offset + done, chunk, local_why);
+        if (source) iov[count++] = {source, chunk};
+      }
+      if (local_why.empty()) n = writev(sock, iov, count);
+    }
+    if (!local_why.empty()) {
+      Op failed = *op;
+      { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
+      context->complete(new Completion{failed.wr_id, "local " + local_why, failed.type == kSend ? "send" : "write", 0, 0, false});
+      // Part of it is on the wire: the stream cannot be resynchronized, the endpoint breaks.
+      if (failed.sent > 0) { why = "local region deregistered during a send"; return false; }
+      continue;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+      why = "peer " + peer_name + " died (" + errno_text("send") + ")";
+      return false;
+    }
+    op->sent += n;
+    if (op->sent == total) {
+      Op done = *op;
+      { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
+      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)done.length, 0, false});
+    }
+  }
+}
+
+/** Reads records as far as posted receives allow; false (with why) when the stream is broken. */
+bool Endpoint::pump_in(std::string& why, bool& eof) {
+  uint8_t discard[64 << 10];
+  for (;;) {
+    if (!in_payload) {
+      if (header_got < sizeof header) {
+        ssize_t n = recv(sock, reinterpret_cast<uint8_t*>(&header) + header_got, sizeof header - header_got, MSG_DONTWAIT);
+        if (n == 0) { eof = true; return true; }
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+          why = "peer " + peer_name + " died (" + errno_text("recv") + ")";
+          return false;
+        }
+        header_got += n;
+        if (header_got < sizeof header) continue;
+      }
+      if (header.type == kGoodbye) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (peer_gone.empty()) peer_gone = "peer " + peer_name + " closed the endpoint";
+        eof = true;
+        return true;
+      }
+      if ((header.type != kSend && header.type != kWrite) || (header.flags & ~kImm) != 0 || header.reserved != 0) {
+        why = "malformed record from peer " + peer_name;
+        return false;
+      }
+      bool needs_recv = header.type == kSend || (header.flags & kImm);
+      current_error.clear();
+      if (needs_recv) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (recvs.empty()) return true;  // receiver not ready: stop reading, TCP's window pushes back
+        current = recvs.front();
+        recvs.pop_front();
+        has_current = true;
+      }
+      if (header.type == kSend && header.length > current.length) {
+        current_error = "message of " + std::to_string(header.length) + " bytes exceeds the posted receive of " + std::to_string(current.length) + " bytes";
+      }
+      in_payload = true;
+      payload_got = 0;
+    }
+    while (payload_got < header.length) {
+      uint64_t chunk = std::min(header.length - payload_got, kMaxChunk);
+      ssize_t n;
+      {
+        std::lock_guard<std::mutex> lock(context->mutex);
+        uint8_t* target = nullptr;
+        if (current_error.empty()) {
+          std::string failed;
+          target = header.type == kSend ? context->locate(current.key, current.offset + payload_got, chunk, failed)
+                                        : context->locate(header.key, header.offset + payload_got, chunk, failed);
+          if (!target) current_error = header.type == kSend ? failed : "remote write: " + failed;
+        }
+        if (!target) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
+        n = recv(sock, target, chunk, MSG_DONTWAIT);
+      }
+      if (n == 0) { eof = true; return true; }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+        why = "peer " + peer_name + " died (" + errno_text("recv") + ")";
+        return false;
+      }
+      payload_got += n;
+    }
+    bool needs_recv = header.type == kSend || (header.flags & kImm);
+    if (needs_recv) {
+      Recv done = current;
+      { std::lock_guard<std::mutex> lock(mutex); has_current = false; }
+      if (header.type == kSend) context->complete(new Completion{done.wr_id, current_error, "recv", (double)header.length, 0, false});
+      else context->complete(new Completion{done.wr_id, current_error, "write-imm", (double)header.length, header.imm, true});
+    }
+    in_payload = false;
+    header_got = 0;
+  }
+}
+
+void Endpoint::run() {
+  std::string why;
+  if (!form(why)) { fail_all(why); return; }
+  int one = 1;
+  setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = bell;
+  epoll_ctl(epoll, EPOLL_CTL_ADD, bell, &event);
+  bool eof = false, hung_up = false, registered = false;
+  while (!stop.load(std::memory_order_acquire)) {
+    if (!pump_out(why) || !pump_in(why, eof)) break;
+    if (eof) {
+      // Like the shm provider: what arrived before the FIN has been delivered; the rest fails.
+      std::string gone;
+      { std::lock_guard<std::mutex> lock(mutex); gone = peer_gone; }
+      why = gone.empty() ? "peer " + peer_name + " died (connection lost)" : gone;
+      break;
+    }
+    bool want_out, want_in;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      want_out = !ops.empty();
+      want_in = in_payload || header_got < sizeof header || !recvs.empty();
+    }
+    // After a hang-up seen while no receive is posted, only the doorbell (a post) can help:
+    // the socket leaves the set, or its level-triggered hang-up would spin this loop.
+    if (hung_up && !want_in) {
+      if (registered) epoll_ctl(epoll, EPOLL_CTL_DEL, sock, nullptr);
+      registered = false;
+    } else {
+      event.events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
+      event.data.fd = sock;
+      epoll_ctl(epoll, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sock, &event);
+      registered = true;
+    }
+    epoll_event ready[2];
+    int n = epoll_wait(epoll, ready, 2, 1000);
+    for (int i = 0; i < n; i++) {
+      if (ready[i].data.fd == bell) { uint64_t v; ssize_t r = read(bell, &v, sizeof v); (void)r; }
+      // A hang-up while no receive is posted: fail the sends now, deliver what is buffered later.
+      if (ready[i].data.fd == sock && (ready[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !want_in) {
+        hung_up = true;
+        fail_ops("peer " + peer_name + " died (connection lost)");
+      }
+    }
+  }
+  close(epoll);
+  if (!stop.load()) {
+    fail_ops(why);
+    fail_all(why);
+  }
+}
+
+void Endpoint::shutdown() {
+  if (destroyed) return;
+  destroyed = true;
+  if (thread.joinable()) {
+    stop.store(true, std::memory_order_release);
+    ring();
+    thread.join();
+  }
+  if (sock >= 0) {
+    // A goodbye record, best effort, so that the peer reports a clean close rather than a death.
+    WireRecord goodbye{kGoodbye, 0, 0, 0, 0, 0, 0};
+    bool idle;  // not in the middle of a record of ours
+    { std::lock_guard<std::mutex> lock(mutex); idle = ops.empty() || ops.front().sent == 0; }
+    if (idle) { ssize_t n = send(sock, &goodbye, sizeof goodbye, MSG_NOSIGNAL | MSG_DONTWAIT); (void)n; }
+    close(sock);
+  }
+  if (listener >= 0) close(listener);
+  sock = listener = -1;
+  fail_all("endpoint destroyed");
+  if (bell >= 0) close(bell);
+  bell = -1;
+}
+
+// ---- JS surface ---------------------------------------------------------------------------
+
+napi_ref endpoint_constructor = nullptr;
+
+template <class T>
+T* unwrap(napi_env env, napi_value self, const char* what) {
+  void* object = nullptr;
+  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
+  return static_cast<T*>(object);
+}
+
+void deliver(napi_env env, napi_value callback, void*, void* data) {
+  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
+  if (!env) return;
+  napi_value args[5], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_double(env, completion->wr_id, &args[0]);
+  if (completion->error.empty()) napi_get_null(env, &args[1]);
+  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
+  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
+  napi_create_double(env, completion->bytes, &args[3]);
+  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
+  else args[4] = undefined;
+  napi_call_function(env, undefined, callback, 5, args, nullptr);
+}
+
+bool live_context(napi_env env, Context* context, const char* what) {
+  if (!context) return false;
+  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
+  return true;
+}
+
+/** new TcpContext(digest, onCompletion, bindHost?) — digest: 48 hex characters of the job secret's hash. */
+napi_value ContextNew(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string digest, host = "127.0.0.1";
+  if (!get_args(env, info, args, 2, "new TcpContext(digest, onCompletion, host?)") || !get_string(env, args.values[0], digest, "digest")) return nullptr;
+  if (digest.size() != kDigestChars || !std::all_of(digest.begin(), digest.end(), [](char c) { return isxdigit((unsigned char)c); })) {
+    return fail(env, "digest must hold 48 hex characters"), nullptr;
+  }
+  napi_valuetype type;
+  napi_typeof(env, args.values[1], &type);
+  if (type != napi_function) return fail(env, "onCompletion must be a function"), nullptr;
+  napi_valuetype host_type = napi_undefined;
+  if (args.count > 2) napi_typeof(env, args.values[2], &host_type);
+  if (host_type != napi_undefined && !get_string(env, args.values[2], host, "host")) return nullptr;
+  in_addr address{};
+  if (inet_pton(AF_INET, host.c_str(), &address) != 1) return fail(env, "host must be an IPv4 address, got " + host), nullptr;
+  auto* context = new Context();
+  context->digest = digest;
+  context->bind_host = address.s_addr;
+  napi_value name;
+  napi_create_string_utf8(env, "webccl-tcp-completions", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
+    delete context;
+    return fail(env, "could not create the completion queue"), nullptr;
+  }
+  napi_wrap(env, args.self, context, [](napi_env, void*, void*) {}, nullptr, nullptr);  // destroy() releases; see shm.cc
+  return args.self;
+}
+
+napi_value ContextRegister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "registerMemory");
+  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
+  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
+  std::lock_guard<std::mutex> lock(context->mutex);
+  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
+    Region& r = context->regions[slot];
+    if (r.valid) continue;
+    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
+    r.data = data;
+    r.length = length;
+    r.generation = (r.generation + 1) & 0xffffff;
+    if (r.generation == 0) r.generation = 1;
+    r.valid = true;
+    napi_value key;
+    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
+    return key;
+  }
+  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
+}
+
+napi_value ContextDeregister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint64_t key;
+  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "deregisterMemory");
+  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
+  napi_ref held = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(context->mutex);
+    std::string why;
+    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
+    Region& r = context->regions[key & 0xff];
+    r.valid = false;
+    held = r.buffer;
+    r.buffer = nullptr;
+  }
+  napi_delete_reference(env, held);
+  return nullptr;
+}
+
+napi_value ContextDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "destroy");
+  if (!context || context->destroyed) return nullptr;
+  std::vector<Endpoint*> endpoints;
+  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
+  for (Endpoint* endpoint : endpoints) endpoint->shutdown();
+  context->destroyed = true;
+  for (Region& r : context->regions) {
+    if (r.buffer) napi_delete_reference(env, r.buffer);
+    r.buffer = nullptr;
+    r.valid = false;
+  }
+  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
+  return nullptr;
+}
+
+std::string random_token() {
+  std::random_device device;
+  static const char hex[] = "0123456789abcdef";
+  std::string token(kTokenChars, '0');
+  for (char& c : token) c = hex[device() & 15];
+  return token;
+}
+
+/** createEndpoint(label): a listener on the context's host (port chosen by the kernel). */
+napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string label;
+  if (!get_args(env, info, args, 1, "createEndpoint(label)")) return nullptr;
+  Context* context = unwrap<Context>(env, args.self, "createEndpoint");
+  if (!live_context(env, context, "createEndpoint") || !get_string(env, args.values[0], label, "label")) return nullptr;
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = context->bind_host;
+  socklen_t length = sizeof address;
+  if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(listener, 16) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::string why = errno_text("createEndpoint: listen");
+    if (listener >= 0) close(listener);
+    return fail(env, why), nullptr;
+  }
+  int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (bell < 0) { close(listener); return fail(env, errno_text("createEndpoint: eventfd")), nullptr; }
+  auto* endpoint = new Endpoint();
+  endpoint->context = context;
+  endpoint->label = label;
+  endpoint->token = random_token();
+  endpoint->listener = listener;
+  endpoint->port = ntohs(address.sin_port);
+  endpoint->bell = bell;
+  { std::lock_guard<std::mutex> lock(context->mutex); context->endpoints.push_back(endpoint); }
+  napi_value constructor, object;
+  napi_get_reference_value(env, endpoint_constructor, &constructor);
+  napi_new_instance(env, constructor, 0, nullptr, &object);
+  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
+  return object;
+}
+
+napi_value EndpointNew(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "TcpEndpoint");
+  return args.self;
+}
+
+Endpoint* live_endpoint(napi_env env, napi_value self, const char* what) {
+  Endpoint* endpoint = unwrap<Endpoint>(env, self, what);
+  if (!endpoint) return nullptr;
+  if (endpoint->destroyed) return fail(env, std::string(what) + ": the endpoint was destroyed"), nullptr;
+  return endpoint;
+}
+
+napi_value EndpointAddress(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "address()");
+  Endpoint* endpoint = live_endpoint(env, args.self, "address");
+  if (!endpoint) return nullptr;
+  std::string blob = endpoint->address();
+  napi_value value;
+  napi_create_string_utf8(env, blob.c_str(), blob.size(), &value);
+  return value;
+}
+
+/** connect(address, timeoutMs?): forms the connection on the I/O thread; posts queue meanwhile. */
+napi_value EndpointConnect(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string blob;
+  if (!get_args(env, info, args, 1, "connect(address, timeoutMs?)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, "connect");
+  if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
+  uint64_t timeout = 30000;
+  napi_valuetype type = napi_undefined;
+  if (args.count > 1) napi_typeof(env, args.values[1], &type);
+  if (type != napi_undefined && (!get_index(env, args.values[1], timeout, "timeoutMs") || timeout < 1 || timeout > 3600000)) {
+    return fail(env, "timeoutMs must be an integer in 1 .. 3600000"), nullptr;
+  }
+  if (endpoint->connecting) return fail(env, "connect: already connected"), nullptr;
+  size_t colon = blob.find(':'), space = blob.find(' ');
+  if (colon == std::string::npos || space == std::string::npos || colon > space || blob.size() - space - 1 != kTokenChars) {
+    return fail(env, "connect: malformed address"), nullptr;
+  }
+  std::string ip = blob.substr(0, colon), port_text = blob.substr(colon + 1, space - colon - 1), token = blob.substr(space + 1);
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  char* end = nullptr;
+  unsigned long port = strtoul(port_text.c_str(), &end, 10);
+  if (inet_pton(AF_INET, ip.c_str(), &peer.sin_addr) != 1 || port_text.empty() || *end != 0 || port < 1 || port > 65535 ||
+      !std::all_of(token.begin(), token.end(), [](char c) { return isxdigit((unsigned char)c); })) {
+    return fail(env, "connect: malformed address"), nullptr;
+  }
+  std::string mine = endpoint->address();
+  if (blob == mine) return fail(env, "connect: an endpoint cannot connect to itself"), nullptr;
+  peer.sin_port = htons((uint16_t)port);
+  endpoint->peer_addr = peer;
+  endpoint->peer_token = token;
+  endpoint->peer_name = ip + ":" + port_text;
+  endpoint->dialer = blob > mine;  // exactly one side dials: the one whose own blob sorts first
+  endpoint->deadline_ms = now_ms() + (int64_t)timeout;
+  endpoint->connecting = true;
+  endpoint->thread = std::thread([endpoint] { endpoint->run(); });
+  return nullptr;
+}
+
+napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
+  const char* what = send ? "postSend" : "postRecv";
+  Args args;
+  double wr_id;
+  uint64_t key, offset, length;
+  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, what);
+  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
+      !get_index(env, args.values[3], length, "length")) {
+    return nullptr;
+  }
+  napi_get_value_double(env, args.values[0], &wr_id);
+  if (!endpoint->connecting) return fail(env, std::string(what) + ": not connected"), nullptr;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
+    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
+  }
+  std::string flushed;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->mutex);
+    if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
+    if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
+    if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
+    else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
+    else flushed = endpoint->broken;
+  }
+  if (!flushed.empty()) {
+    endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
+    return nullptr;
+  }
+  endpoint->ring();
+  return nullptr;
+}
+
+napi_value EndpointPostSend(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, true); }
+napi_value EndpointPostRecv(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, false); }
+
+/**
+ * postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?). The peer's regions are
+ * not published over TCP, so the remote key and bounds are checked by the target before it
+ * writes; a bad one fails the immediate's receive there (and breaks nothing else).
+ */
+napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
+  Args args;
+  double wr_id;
+  uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
+  if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
+  Endpoint* endpoint = live_endpoint(env, args.self, "postWrite");
+  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
+      !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
+      !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
+    return nullptr;
+  }
+  napi_get_value_double(env, args.values[0], &wr_id);
+  napi_valuetype type = napi_undefined;
+  if (args.count > 6) napi_typeof(env, args.values[6], &type);
+  bool has_imm = type != napi_undefined;
+  if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
+  if (!endpoint->connecting) return fail(env, "postWrite: not connected"), nullptr;
+  if (remote_key == 0 || remote_key >= (1ull << 32)) return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
+    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, "postWrite: local " + why), nullptr;
+  }
+  {
+    std::lock_guard<std::mutex> lock(endpoint->mutex);
+    if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
+    if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
+    endpoint->ops.push_back(Op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm});
+  }
+  endpoint->ring();
+  return nullptr;
+}
+
+napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "destroy()");
+  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "destroy");
+  if (endpoint) endpoint->shutdown();
+  return nullptr;
+}
+
+napi_property_descriptor method(const char* name, napi_callback callback) {
+  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
+}
+
+}  // namespace
+
+napi_value init_tcp(napi_env env, napi_value exports) {
+  napi_property_descriptor endpoint_methods[] = {
+      method("address", EndpointAddress), method("connect", EndpointConnect), method("postSend", EndpointPostSend),
+      method("postRecv", EndpointPostRecv), method("postWrite", EndpointPostWrite), method("destroy", EndpointDestroy),
+  };
+  napi_value endpoint_class;
+  napi_define_class(env, "TcpEndpoint", NAPI_AUTO_LENGTH, EndpointNew, nullptr, sizeof endpoint_methods / sizeof endpoint_methods[0],
+                    endpoint_methods, &endpoint_class);
+  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
+  napi_property_descriptor context_methods[] = {
+      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
+      method("createEndpoint", ContextCreateEndpoint), method("destroy", ContextDestroy),
+  };
+  napi_value context_class;
+  napi_define_class(env, "TcpContext", NAPI_AUTO_LENGTH, ContextNew, nullptr, sizeof context_methods / sizeof context_methods[0],
+                    context_methods, &context_class);
+  napi_set_named_property(env, exports, "TcpContext", context_class);
+  return exports;
+}
+
+}  // namespace webccl

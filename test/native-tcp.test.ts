@@ -1,0 +1,240 @@
+// The native tcp provider (native/src/tcp.cc) between two processes and within one: two-sided
+// messages and one-sided writes with the right bytes, bad input refused at the call, a peer
+// killed with SIGKILL (pending operations reject, the I/O thread and descriptors are given back),
+// strangers at an endpoint's listening port (random bytes, truncated and wrong hellos, a silent
+// socket, a wrong secret) dropped while the real peer still connects, and a fuzz run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { WebcclError } from '../lib/errors.js';
+import { describeUnavailable, loadNative } from '../lib/native/load.js';
+import { ShmContext, tcpDigest, type ShmEndpoint } from '../lib/native/shm.js';
+import { pattern, REGION_BYTES } from './workers/shm-peer.js';
+import { rejects } from './helpers/assert.js';
+import { within } from './within.js';
+
+const loaded = loadNative(process.env['SHM_ADDON']);
+if (!('addon' in loaded)) throw new Error(`the native tcp suite needs the addon: ${describeUnavailable(loaded)}`);
+const addon = loaded.addon;
+const TCP = { kind: 'tcp', host: '127.0.0.1' } as const;
+
+interface Peer { child: ChildProcess; ask(message: object): Promise<any> }
+
+async function startPeer(): Promise<Peer> {
+  const child = fork('test/workers/shm-peer.ts', { execArgv: ['--import', './test/register.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies: Array<(reply: any) => void> = [];
+  child.on('message', (reply: any) => replies.shift()?.(reply));
+  await new Promise<void>((resolve, reject) => { replies.push(() => resolve()); child.once('exit', () => reject(new Error('peer exited'))); });
+  return {
+    child,
+    ask(message) {
+      return new Promise((resolve, reject) => {
+        replies.push((reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
+        child.send(message);
+      });
+    },
+  };
+}
+
+const newSecret = () => randomBytes(16).toString('hex');
+/** Open descriptors, less /dev/null (which fork's 'ignore' stdio opens once and keeps). */
+const fdCount = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) !== '/dev/null'; } catch { return false; } }).length;
+const threadCount = () => readdirSync('/proc/self/task').length;
+const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const portOf = (endpoint: ShmEndpoint) => Number(/:(\d+) /.exec(endpoint.address())![1]);
+
+/** A connected pair: this process (context, 8 MiB region, endpoint) and a forked peer. */
+async function pair(secret: string) {
+  const peer = await startPeer();
+  const context = new ShmContext(addon, secret, TCP);
+  const region = new Uint8Array(REGION_BYTES);
+  const key = context.registerMemory(region);
+  const endpoint = context.createEndpoint('0-1');
+  const remote = await peer.ask({ cmd: 'start', secret, label: '1-0', provider: TCP });
+  endpoint.connect(remote.address, 10_000);
+  await peer.ask({ cmd: 'connect', address: endpoint.address() });
+  return { peer, context, region, key, endpoint, remoteKey: remote.key as number };
+}
+
+test('tcp: messages and one-sided writes between two processes carry the right bytes', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const { peer, context, region, key, endpoint, remoteKey } = await pair(secret);
+  const small = endpoint.recv(key, 100, 1000);
+  const large = endpoint.recv(key, 2 << 20, 5 << 20);
+  assert.equal(await peer.ask({ cmd: 'send', offset: 0, length: 77, fill: 1 }), { opcode: 'send', bytes: 77 });
+  assert.equal(await small, { opcode: 'recv', bytes: 77 });
+  assert.is(digest(region.subarray(100, 177)), digest(pattern(77, 1)));
+  await peer.ask({ cmd: 'send', offset: 0, length: 5 << 20, fill: 2 });
+  assert.equal(await large, { opcode: 'recv', bytes: 5 << 20 });
+  assert.is(digest(region.subarray(2 << 20, 7 << 20)), digest(pattern(5 << 20, 2)));
+  const notice = endpoint.recv(key, 0, 0);
+  assert.equal(await peer.ask({ cmd: 'write', offset: 4096, length: 3 << 20, rkey: key, roffset: 12345, imm: 0xdeadbeef, fill: 3 }), { opcode: 'write', bytes: 3 << 20 });
+  assert.equal(await notice, { opcode: 'write-imm', bytes: 3 << 20, imm: 0xdeadbeef });
+  assert.is(digest(region.subarray(12345, 12345 + (3 << 20))), digest(pattern(3 << 20, 3)));
+  region.set(pattern(65536, 4), 0);
+  assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
+  assert.equal(await peer.ask({ cmd: 'digest', offset: 999, length: 65536 }), { digest: digest(pattern(65536, 4)) });
+  // Too long for the posted receive: the receive fails, the data does not overflow it, the stream goes on.
+  const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: tcp recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
+  await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
+  await short;
+  // A write aimed outside our region (the target checks: tcp does not publish regions) fails its immediate's receive.
+  const outside = rejects(endpoint.recv(key, 0, 0), /remote write: bytes \[8388600, 8388616\) lie outside region/);
+  await peer.ask({ cmd: 'write', offset: 0, length: 16, rkey: key, roffset: REGION_BYTES - 8, imm: 1, fill: 6 });
+  await outside;
+  const after = endpoint.recv(key, 0, 100);
+  await peer.ask({ cmd: 'send', offset: 0, length: 50, fill: 7 });
+  assert.equal(await after, { opcode: 'recv', bytes: 50 });
+  // The peer destroys: a clean close, reported as such.
+  const closed = rejects(endpoint.recv(key, 0, 1), /^RemoteError: tcp recv: peer 127\.0\.0\.1:\d+ closed the endpoint/);
+  await peer.ask({ cmd: 'destroy' });
+  await closed;
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  context.destroy();
+  assert.is(fdCount(), fds, 'no file descriptor left open');
+});
+
+test('tcp: bad keys, bounds, addresses and use after destroy throw InvalidArgument', () => {
+  const context = new ShmContext(addon, newSecret(), TCP);
+  const key = context.registerMemory(new Uint8Array(4096));
+  const endpoint = context.createEndpoint('x');
+  assert.throws(() => endpoint.send(key, 0, 1), /not connected/);
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => context.createEndpoint('a').connect('/etc/passwd 1'), /malformed address/],
+    [() => context.createEndpoint('b').connect(`127.0.0.1:99999 ${'a'.repeat(32)}`), /malformed address/],
+    [() => context.createEndpoint('c').connect(`127.0.0.1:80 ${'g'.repeat(32)}`), /malformed address/],
+    [() => context.createEndpoint('d').connect(`127.0.0.1:80 ${'a'.repeat(32)}`, 0), /timeoutMs must be an integer/],
+    [() => context.registerMemory(new Uint8Array(0)), /holds no bytes/],
+    [() => new ShmContext(addon, newSecret(), { kind: 'tcp', host: 'example.com' }), /host must be an IPv4 address/],
+  ];
+  assert.throws(() => endpoint.connect(endpoint.address()), /cannot connect to itself/);
+  endpoint.connect(`127.0.0.1:9 ${'a'.repeat(32)}`, 1);
+  cases.push(
+    [() => endpoint.send(key + 1, 0, 1), /unknown or deregistered memory key/],
+    [() => endpoint.recv(key, 4000, 100), /bytes \[4000, 4100\) lie outside region/],
+    [() => endpoint.write(key, 0, 1, 0, 0), /unknown or deregistered remote key/],
+    [() => endpoint.write(key, 0, 1, key, 0, 2 ** 32), /imm must be a 32-bit unsigned integer/],
+    [() => endpoint.connect(`127.0.0.1:9 ${'a'.repeat(32)}`), /already connected/],
+  );
+  for (const [call, message] of cases) {
+    try {
+      call();
+      assert.unreachable(`expected ${message}`);
+    } catch (error) {
+      assert.ok(error instanceof WebcclError && error.code === 'InvalidArgument', String(error));
+      assert.match((error as Error).message, message);
+    }
+  }
+  endpoint.destroy();
+  assert.throws(() => endpoint.send(key, 0, 1), /the endpoint was destroyed/);
+  context.destroy();
+  assert.throws(() => context.registerMemory(new Uint8Array(8)), /the context was destroyed/);
+});
+
+test('tcp: a peer killed with SIGKILL fails pending operations with RemoteError; thread and descriptors are given back', async () => {
+  const fds = fdCount();
+  const threads = threadCount();
+  const { peer, context, key, endpoint } = await pair(newSecret());
+  // One message first, so that the connection is formed (a peer dead before its hello is a
+  // peer that never connected: that waits for the connect deadline instead).
+  const first = endpoint.recv(key, 0, 100);
+  await peer.ask({ cmd: 'send', offset: 0, length: 10, fill: 1 });
+  await first;
+  const pendingRecv = endpoint.recv(key, 0, 100);
+  peer.child.kill('SIGKILL');
+  const error = await within(pendingRecv.then(() => new Error("resolved"), (e: Error) => e), 10_000, "the receive rejects");
+  assert.match(error.message, /^RemoteError: tcp recv: peer 127\.0\.0\.1:\d+ died/);
+  assert.ok(error instanceof WebcclError);
+  assert.throws(() => endpoint.send(key, 0, 1), /died/);
+  if (peer.child.exitCode === null && peer.child.signalCode === null) await new Promise((resolve) => peer.child.once('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the IPC channel's descriptor closes after 'exit'
+  context.destroy();
+  assert.is(fdCount(), fds);
+  assert.ok(threadCount() <= threads, 'the I/O thread is joined');
+});
+
+/** Connects a raw socket to `port`, runs `act` on it, and resolves with the ms until the listener drops it. */
+function stranger(port: number, act: (socket: Socket) => void): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let at = 0;
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    socket.once('connect', () => { at = Date.now(); act(socket); });
+    // Half-open on our side: the listener's FIN ('end') is the drop, whether or not we ended.
+    const dropped = () => resolve(Date.now() - at);
+    socket.once('end', dropped);
+    socket.once('close', dropped);
+  });
+}
+
+test('tcp: strangers at the listening port (random bytes, truncated or wrong hellos, silence, another secret) are dropped; the real peer then connects', async () => {
+  const secret = newSecret();
+  const a = new ShmContext(addon, secret, TCP);
+  const b = new ShmContext(addon, secret, TCP);
+  const ea = a.createEndpoint('a');
+  const eb = b.createEndpoint('b');
+  // The acceptor is the endpoint whose address sorts last (the other dials).
+  const [acceptor, dialer] = ea.address() > eb.address() ? [ea, eb] : [eb, ea];
+  const port = portOf(acceptor);
+  acceptor.connect(dialer.address(), 30_000); // its I/O thread now accepts, and meets the strangers first
+  const magic = Buffer.from('WCCLTCP1');
+  const strangers = [
+    stranger(port, (s) => s.end(randomBytes(1 + Math.floor(Math.random() * 4096)))),
+    stranger(port, (s) => s.end(randomBytes(88))),
+    // Another job's hello (a wrong secret, the right token): refused.
+    stranger(port, (s) => s.end(Buffer.concat([magic, Buffer.from(tcpDigest(newSecret())), Buffer.from(/ (\w+)$/.exec(acceptor.address())![1]!)]))),
+    stranger(port, (s) => s.end(Buffer.concat([magic, Buffer.from(tcpDigest(secret).slice(0, 20))]))),
+    stranger(port, (s) => s.end(Buffer.concat([magic, Buffer.from(tcpDigest(secret)), Buffer.from('0'.repeat(32))]))),
+    stranger(port, (s) => { s.write(magic); }), // then silence: dropped after a few seconds
+  ];
+  const dropped = await within(Promise.all(strangers), 30_000, 'every stranger is dropped');
+  assert.ok(dropped[5]! >= 1000 && dropped[5]! < 15_000, `the silent stranger was dropped after ${dropped[5]} ms`);
+  // Garbage that exceeds the hello's bytes is never read past them: the process is fine, and the job forms.
+  const ka = a.registerMemory(new Uint8Array(1 << 20));
+  const kb = b.registerMemory(new Uint8Array(1 << 20));
+  dialer.connect(acceptor.address(), 20_000);
+  const got = eb.recv(kb, 0, 1 << 20);
+  assert.equal(await within(ea.send(ka, 0, 1 << 20), 20_000, 'send after strangers'), { opcode: 'send', bytes: 1 << 20 });
+  assert.equal(await within(got, 20_000, 'recv after strangers'), { opcode: 'recv', bytes: 1 << 20 });
+  a.destroy();
+  b.destroy();
+});
+
+test('tcp: thousands of calls with random arguments never crash the process', () => {
+  const context = new ShmContext(addon, newSecret(), TCP);
+  const key = context.registerMemory(new Uint8Array(4096));
+  const endpoint = context.createEndpoint('fuzz');
+  const values: unknown[] = [undefined, null, -1, 0, 1, 2.5, NaN, Infinity, 2 ** 53, 2 ** 64, key, key + 256, '', 'x', '127.0.0.1:1 x',
+    `127.0.0.1:1 ${'f'.repeat(32)}`, `${endpoint.address()}`, {}, [], new Uint8Array(3), new Float64Array(2), new DataView(new ArrayBuffer(4)), () => 0, Symbol('s'), 10n];
+  const pick = () => values[Math.floor(Math.random() * values.length)];
+  const calls: Array<(...args: unknown[]) => unknown> = [
+    (a, b, c) => endpoint.send(a as number, b as number, c as number),
+    (a, b, c) => endpoint.recv(a as number, b as number, c as number),
+    (a, b, c, d, e, f) => endpoint.write(a as number, b as number, c as number, d as number, e as number, f as number),
+    (a, b) => endpoint.connect(a as string, b as number),
+    (a) => context.registerMemory(a as Uint8Array),
+    (a) => context.deregisterMemory(a as number),
+    (a) => context.createEndpoint(a as string),
+    (a, b) => new ShmContext(addon, a as string, { kind: 'tcp', host: b as string }).destroy(),
+  ];
+  let threw = 0;
+  for (let i = 0; i < 5000; i++) {
+    try {
+      const result = calls[i % calls.length]!(pick(), pick(), pick(), pick(), pick(), pick());
+      if (result instanceof Promise) result.catch(() => undefined);
+      if (result && typeof result === 'object' && 'destroy' in result) (result as { destroy(): void }).destroy();
+    } catch (error) {
+      threw++;
+      assert.ok(error instanceof Error, String(error));
+    }
+  }
+  assert.ok(threw > 1000, `most random calls are refused (${threw})`);
+  context.destroy();
+});
+
+test.run();
