@@ -2,8 +2,7 @@
 // and receives when an allreduce is compressed. Bit-identical to the GPU's (lib/gpu/
 // gpu-codec.ts): both run the same kernels' formats, so ranks holding host and device buffers
 // in one world decode the same bytes to the same values.
-import { internalError } from '../errors.js';
-import { blockPayloadBytes, type CodecFormat } from '../memory/codec.js';
+import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
 import { narrowBits, widenBits } from './cast.js';
 import { int8Dequantize, int8Quantize } from './int8.js';
 import { onebitCompress, onebitDecompress } from './onebit.js';
@@ -60,18 +59,5 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
   };
 }
 
-const cache = new Map<string, HostCodec>();
-
 /** The host implementation of a hop codec's format. */
-export function hostCodec(format: CodecFormat): HostCodec {
-  const key = JSON.stringify(format);
-  let codec = cache.get(key);
-  if (codec) return codec;
-  switch (format.kind) {
-    case 'half': codec = halfCodec(format.half); break;
-    case 'blocks': codec = blockCodec(format.family, format.blockSize, format.valuesPerWord); break;
-    default: throw internalError(`host memory has no hop encoding for a '${format.kind}' codec`);
-  }
-  cache.set(key, codec);
-  return codec;
-}
+export const hostCodec = formatImplementations<HostCodec>('host memory', { half: halfCodec, blocks: blockCodec });

@@ -5,7 +5,7 @@
 // decoding reads the streams straight from the uploaded payload (read-only regions of one
 // buffer are fine) and writes f32 values.
 import { internalError } from '../errors.js';
-import { blockPayloadBytes, type CodecFormat } from '../memory/codec.js';
+import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
 import { prepareCastFromFloat32, prepareCastToFloat32 } from './cast.js';
 import type { GpuContext } from './context.js';
 import { prepareInt8Dequantize, prepareInt8Quantize } from './int8.js';
@@ -52,18 +52,5 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
   };
 }
 
-const cache = new Map<string, GpuHopCodec>();
-
 /** The GPU implementation of a hop codec's format. */
-export function gpuHopCodec(format: CodecFormat): GpuHopCodec {
-  const key = JSON.stringify(format);
-  let codec = cache.get(key);
-  if (codec) return codec;
-  switch (format.kind) {
-    case 'half': codec = halfCodec(format.half); break;
-    case 'blocks': codec = blockCodec(format.family, format.blockSize, format.valuesPerWord); break;
-    default: throw internalError(`GPU memory has no hop encoding for a '${format.kind}' codec`);
-  }
-  cache.set(key, codec);
-  return codec;
-}
+export const gpuHopCodec = formatImplementations<GpuHopCodec>('GPU memory', { half: halfCodec, blocks: blockCodec });

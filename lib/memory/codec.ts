@@ -15,7 +15,7 @@
 //   runs as a plain int32 allreduce, and the result is dequantized once; the memory never
 //   encodes a message. The communicator composes it (lib/comm/integer-allreduce.ts).
 import { elementBytes, type DataType } from '../dtype.js';
-import { invalidArgument } from '../errors.js';
+import { internalError, invalidArgument } from '../errors.js';
 
 /** How a codec's payloads are laid out; each memory adapter implements every format. */
 export type CodecFormat =
@@ -76,4 +76,30 @@ export const COMPRESSIBLE = 'float32 with sum or avg';
 export function requireIdentityCodec(memory: string, codec: Codec): Codec {
   if (!codec.identity) throw invalidArgument(`${memory} cannot run codec '${codec.name}'`);
   return codec;
+}
+
+/** How one memory runs each hop-codec payload format. */
+export interface FormatMakers<T> {
+  half(half: 'float16' | 'bfloat16'): T;
+  blocks(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): T;
+}
+
+/**
+ * A memory's implementation of a format, made once per distinct format and kept: `memory`
+ * names the memory in the error for a format it cannot run.
+ */
+export function formatImplementations<T>(memory: string, makers: FormatMakers<T>): (format: CodecFormat) => T {
+  const made = new Map<string, T>();
+  return (format) => {
+    const key = JSON.stringify(format);
+    let implementation = made.get(key);
+    if (implementation) return implementation;
+    switch (format.kind) {
+      case 'half': implementation = makers.half(format.half); break;
+      case 'blocks': implementation = makers.blocks(format.family, format.blockSize, format.valuesPerWord); break;
+      default: throw internalError(`${memory} has no hop encoding for a '${format.kind}' codec`);
+    }
+    made.set(key, implementation);
+    return implementation;
+  };
 }
