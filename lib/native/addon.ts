@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon, NativeTcpAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -44,4 +44,27 @@ export interface NativeShmAddon {
 export interface NativeTcpAddon {
   /** digest: 48 hex characters of the job secret's hash (sent in the hello); host: the IPv4 address to listen on and advertise. */
   readonly TcpContext: new (digest: string, onCompletion: NativeCompletionCallback, host?: string) => NativeShmContext;
+}
+
+/** The software switch's native data plane (native/src/switch-dp.cc); lib/switch/native-door.ts wraps it. */
+export interface NativeSwitchDataPlane {
+  port(): number;
+  /** hosts[w]: worker w's UDP address, null for a WebSocket worker; returns the job's handle. */
+  addJob(number: number, workers: number, slotBase: number, slots: number, sizeClass: number, hosts: Array<string | null>, ports: number[]): number;
+  removeJob(handle: number): void;
+  /** A packet that came another way (WebSocket): data-plane.ts's Verdict; a multicast already went to the UDP workers. */
+  receive(handle: number, worker: number, bytes: Uint8Array): { kind: 'multicast' | 'unicast'; bytes: Uint8Array } | { kind: 'absorbed' } | { kind: 'drop'; reason: string };
+  malformed(handle: number): void;
+  jobCounters(handle: number): { packetsIn: number; packetsOut: number; retransmissions: number; stale: number; droppedIncomplete: number; wrongJob: number; malformed: number };
+  counters(): { datagrams: number; strangers: number; sendErrors: number; dropped: number; duplicated: number; reordered: number; jobs: number };
+  /** Joins the thread, closes the socket; idempotent. */
+  close(): void;
+}
+
+export interface NativeSwitchAddon {
+  /** Absent from an addon built before the switch data plane existed. */
+  readonly SwitchDataPlane?: new (
+    host: string, port: number, onResult: (handle: number, bytes: Uint8Array) => void,
+    faults?: { drop?: number; dup?: number; reorder?: number; seed?: number },
+  ) => NativeSwitchDataPlane;
 }

@@ -19,7 +19,7 @@
 //      after packet p would clear the worker's bit in p's copy, and p's retransmission would
 //      then be added twice.
 import { invalidArgument } from '../errors.js';
-import { MSG_RESULT, MSG_UPDATE, MIN_WIRE_EXPONENT, packetBytes, valuesOf, writeHeader, HEADER_BYTES, type Packet } from './packet.js';
+import { decodePacket, MSG_RESULT, MSG_UPDATE, MIN_WIRE_EXPONENT, packetBytes, valuesOf, writeHeader, HEADER_BYTES, type Packet } from './packet.js';
 
 export const MAX_WORKERS = 32;
 
@@ -72,7 +72,20 @@ class Copies {
 
 const ABSORBED: Verdict = { kind: 'absorbed' };
 
-export class JobDataPlane {
+/**
+ * One running job's slots as the server drives them: this TypeScript plane, or the native one
+ * (native-door.ts), whose UDP packets never reach JS; both answer `receiveBytes` for packets
+ * that come another way (the WebSocket door).
+ */
+export interface JobPlane {
+  /** A datagram's bytes from `worker` of this job: decoded, then the rules. */
+  receiveBytes(worker: number, bytes: Uint8Array): Verdict;
+  /** A message of the job that is not a packet at all (counted, dropped). */
+  malformed(reason: string): Verdict;
+  readonly counters: JobCounters;
+}
+
+export class JobDataPlane implements JobPlane {
   readonly counters: JobCounters = { packetsIn: 0, packetsOut: 0, retransmissions: 0, stale: 0, droppedIncomplete: 0, wrongJob: 0, malformed: 0 };
   private readonly copies: readonly [Copies, Copies];
   private readonly values: number;
@@ -92,6 +105,11 @@ export class JobDataPlane {
   malformed(reason: string): Verdict {
     this.counters.malformed++;
     return { kind: 'drop', reason };
+  }
+
+  receiveBytes(worker: number, bytes: Uint8Array): Verdict {
+    const decoded = decodePacket(bytes);
+    return decoded.ok ? this.receive(worker, decoded.packet) : this.malformed(decoded.reason);
   }
 
   /** Applies the rules above to one packet from `worker`. */
@@ -169,7 +187,8 @@ export class JobDataPlane {
   }
 }
 
-function checkShape(shape: JobShape): void {
+/** Throws InvalidArgument when `shape` does not fit the switch (both planes check with it). */
+export function checkShape(shape: JobShape): void {
   const { job, workers, slotBase, slots, sizeClass } = shape;
   if (!Number.isInteger(job) || job < 0 || job > 255) throw invalidArgument(`switch job number ${job} is not in [0, 255]`);
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw invalidArgument(`a switch job has 1 to ${MAX_WORKERS} workers (the bitmap width), not ${workers}`);

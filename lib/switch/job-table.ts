@@ -2,7 +2,7 @@
 // number), the gathering of its ranks, the map from a worker's UDP address to its job and
 // worker id (the only way a datagram reaches a job's slots), and the release of everything
 // when a worker leaves. No sockets: `C` is whatever the server uses for a control connection.
-import { JobDataPlane, MAX_WORKERS } from './data-plane.js';
+import { JobDataPlane, MAX_WORKERS, type JobPlane, type JobShape } from './data-plane.js';
 import type { Join, Welcome } from './control-protocol.js';
 
 export interface SwitchLimits {
@@ -18,8 +18,19 @@ export interface Member<C> {
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  /** How its packets come: UDP datagrams, or messages on its WebSocket (`conn`). */
+  readonly via: 'udp' | 'websocket';
   readonly conn: C;
 }
+
+/** Makes and frees a started job's data plane (the TypeScript one unless the server says otherwise). */
+export interface PlaneFactory {
+  /** `members[w]`: worker w's UDP address, or undefined for a WebSocket worker. */
+  create(shape: JobShape, members: ReadonlyArray<{ host: string; port: number } | undefined>): JobPlane;
+  release(plane: JobPlane): void;
+}
+
+export const TYPESCRIPT_PLANES: PlaneFactory = { create: (shape) => new JobDataPlane(shape), release: () => {} };
 
 export interface Job<C> {
   readonly world: string;
@@ -30,7 +41,7 @@ export interface Job<C> {
   readonly slotBase: number;
   readonly members: Map<number, Member<C>>;
   /** Set once every rank has joined. */
-  plane?: JobDataPlane;
+  plane?: JobPlane;
 }
 
 export type JoinOutcome<C> =
@@ -53,7 +64,7 @@ export class JobTable<C> {
   private readonly byConn = new Map<C, Job<C>>();
   private readonly bySender = new Map<string, { job: Job<C>; worker: number }>();
 
-  constructor(readonly limits: SwitchLimits, private readonly udpPort: () => number) {}
+  constructor(readonly limits: SwitchLimits, private readonly udpPort: () => number, private readonly planes: PlaneFactory = TYPESCRIPT_PLANES) {}
 
   get jobs(): IterableIterator<Job<C>> {
     return this.byWorld.values();
@@ -80,7 +91,7 @@ export class JobTable<C> {
       const mismatch = this.mismatch(job, join);
       if (mismatch !== undefined) return { kind: 'refused', reason: mismatch };
     }
-    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, conn });
+    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, via: join.via ?? 'udp', conn });
     this.byConn.set(conn, job);
     if (job.members.size < job.size) return { kind: 'waiting' };
     return { kind: 'started', job, welcomes: this.start(job) };
@@ -129,7 +140,11 @@ export class JobTable<C> {
   }
 
   private start(job: Job<C>): Array<{ conn: C; welcome: Welcome }> {
-    job.plane = new JobDataPlane({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass });
+    const members = Array.from({ length: job.size }, (_, rank) => {
+      const member = job.members.get(rank)!;
+      return member.via === 'udp' ? { host: member.host, port: member.port } : undefined;
+    });
+    job.plane = this.planes.create({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass }, members);
     const udpPort = this.udpPort();
     return [...job.members.values()].map((member) => {
       this.bySender.set(member.address, { job, worker: member.rank });
@@ -141,6 +156,7 @@ export class JobTable<C> {
   }
 
   private release(job: Job<C>): void {
+    if (job.plane !== undefined) this.planes.release(job.plane);
     this.byWorld.delete(job.world);
     this.byNumber.delete(job.number);
     for (const member of job.members.values()) this.bySender.delete(member.address);

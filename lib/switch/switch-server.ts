@@ -10,13 +10,17 @@
 // the welcome and 'ended' are text messages, and packets are binary messages, byte for byte the
 // datagrams. Both kinds of worker feed the same data plane, so one job may mix them; anything
 // else on an admitted WebSocket (text, a packet before the job starts) is dropped and counted.
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+// The UDP side is a UdpDoor: the native data plane (native-door.ts: the addon's socket, thread
+// and rules; no datagram reaches JS) when the addon has it, else the TypeScript one (udp-door.ts,
+// data-plane.ts), which stays the oracle and the fallback. A job's WebSocket workers share its
+// state with either (native: through a synchronous call into the same slots).
+import type { RemoteInfo } from 'node:dgram';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { detailOf, systemError } from '../errors.js';
-import { logger } from '../log.js';
+import { logger, type Logger } from '../log.js';
 import { CLOSE_BAD_HELLO, sameSecret } from '../transport/handshake/handshake.js';
 import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate } from '../transport/handshake/hello-gate.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
@@ -25,10 +29,13 @@ import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
 import { checkJoin, LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
-import { MAX_WORKERS, type JobCounters } from './data-plane.js';
+import { nativeAddon, loadNative } from '../native/load.js';
+import { MAX_WORKERS, type JobCounters, type JobPlane } from './data-plane.js';
 import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.js';
 import { JobTable, udpAddressKey, type Job } from './job-table.js';
-import { decodePacket, MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
+import { NativeUdpDoor, nativePlaneMissing } from './native-door.js';
+import { MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
+import { TypeScriptUdpDoor, type DataPlaneKind, type UdpDoor } from './udp-door.js';
 
 export const DEFAULT_SWITCH_SLOTS = 4096;
 const MAX_UNJOINED = 256;
@@ -46,6 +53,11 @@ export interface SwitchServerOptions {
   readonly faults?: FaultOptions;
   /** Also a WebSocket door on this port (0: a free one); none when absent. */
   readonly webSocketPort?: number;
+  /**
+   * Which data plane serves UDP packets: 'native' (the addon's; an error when it is
+   * unavailable), 'js' (the TypeScript one), or 'auto' (native when available). Default 'auto'.
+   */
+  readonly dataPlane?: DataPlaneKind | 'auto';
 }
 
 /** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
@@ -66,6 +78,8 @@ export interface JobReport extends JobCounters {
 }
 
 export interface SwitchCounters {
+  /** Which data plane served the UDP packets. */
+  readonly dataPlane: DataPlaneKind;
   readonly datagrams: number;
   /** Messages on admitted WebSocket connections (packets, and garbage). */
   readonly webSocketMessages: number;
@@ -87,14 +101,15 @@ export class SwitchServer {
   private nextWebSocket = 0;
   private webSocketMessages = 0;
   private readonly finished: JobReport[] = [];
-  private datagrams = 0;
-  private strangers = 0;
+  private readonly jobOfPlane = new WeakMap<JobPlane, Job<WorkerConn>>();
+  /** Messages on a WebSocket whose job has not started or has ended (UDP strangers are the door's). */
+  private webSocketStrangers = 0;
   private refusedConnections = 0;
   private closed = false;
 
   private constructor(
     private readonly tcp: Server,
-    private readonly udp: UdpSocket,
+    private readonly door: UdpDoor,
     readonly host: string,
     readonly port: number,
     readonly secret: string,
@@ -102,12 +117,15 @@ export class SwitchServer {
     limits: { slots: number; maxWorkers: number },
     faults: FaultInjector,
   ) {
-    this.table = new JobTable<WorkerConn>(limits, () => port);
+    this.table = new JobTable<WorkerConn>(limits, () => port, door.planes);
     this.faults = faults;
     tcp.on('error', (error) => this.log.warn(`control listener: ${error.message}`));
-    udp.on('error', (error) => this.log.warn(`data socket: ${error.message}`));
     tcp.on('connection', (socket) => this.accept(socket));
-    udp.on('message', (msg, rinfo) => this.faults.pass(() => this.onDatagram(msg, rinfo)));
+    if (door instanceof TypeScriptUdpDoor) door.onDatagram((msg, rinfo) => this.onDatagram(msg, rinfo));
+  }
+
+  get dataPlane(): DataPlaneKind {
+    return this.door.kind;
   }
 
   static async start(options: SwitchServerOptions = {}): Promise<SwitchServer> {
@@ -117,9 +135,15 @@ export class SwitchServer {
     if (!Number.isInteger(slots) || slots < 1 || slots > 0x8000) throw systemError(`switch: --slots ${slots} is not in [1, 32768] (the pool index has 15 bits)`);
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1 || maxWorkers > MAX_WORKERS) throw systemError(`switch: --max-workers ${maxWorkers} is not in [1, ${MAX_WORKERS}] (the worker bitmap is ${MAX_WORKERS} bits wide)`);
     const faults = new FaultInjector(options.faults); // validates the probabilities before binding
-    const { tcp, udp, port } = await bindPair(host, options.port ?? SWITCH_PORT);
+    const log = logger('SWITCH');
+    const kind = chooseDataPlane(options.dataPlane ?? 'auto', log);
+    let server: SwitchServer | undefined;
+    const onNativeResult = (plane: JobPlane, bytes: Uint8Array) => server?.onNativeResult(plane, bytes);
+    const { tcp, door, port } = await bindPair(host, options.port ?? SWITCH_PORT, (udpPort) => kind === 'native'
+      ? Promise.resolve(NativeUdpDoor.bind(nativeAddon()!, host, udpPort, options.faults ?? {}, onNativeResult))
+      : TypeScriptUdpDoor.bind(host, udpPort, faults, log));
     const secret = options.secret ?? randomBytes(16).toString('hex');
-    const server = new SwitchServer(tcp, udp, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults);
+    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults);
     if (options.webSocketPort !== undefined) {
       try {
         await server.openWebSocketDoor(options.webSocketPort);
@@ -128,7 +152,7 @@ export class SwitchServer {
         throw error;
       }
     }
-    server.log.info(`listening on ${host}:${port} (tcp control, udp data)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job`);
+    server.log.info(`listening on ${host}:${port} (tcp control, udp data on the ${kind === 'native' ? 'native' : 'TypeScript'} data plane)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job`);
     return server;
   }
 
@@ -155,9 +179,12 @@ export class SwitchServer {
 
   counters(): SwitchCounters {
     const running = [...this.table.jobs].filter((job) => job.plane !== undefined).map((job) => report(job, true));
+    const udp = this.door.counters();
+    const mine = this.faults.counters;
     return {
-      datagrams: this.datagrams, webSocketMessages: this.webSocketMessages, strangers: this.strangers, refusedConnections: this.refusedConnections,
-      faults: { ...this.faults.counters }, jobs: [...this.finished, ...running],
+      dataPlane: this.door.kind, datagrams: udp.datagrams, webSocketMessages: this.webSocketMessages, strangers: udp.strangers + this.webSocketStrangers, refusedConnections: this.refusedConnections,
+      faults: { dropped: mine.dropped + udp.faults.dropped, duplicated: mine.duplicated + udp.faults.duplicated, reordered: mine.reordered + udp.faults.reordered },
+      jobs: [...this.finished, ...running],
     };
   }
 
@@ -172,18 +199,29 @@ export class SwitchServer {
     await Promise.all([
       ws && new Promise<void>((done) => ws.server.close(() => ws.http.close(() => done()))),
       new Promise<void>((done) => this.tcp.close(() => done())),
-      new Promise<void>((done) => this.udp.close(() => done())),
+      this.door.close(),
     ]);
   }
 
-  private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
-    this.datagrams++;
+  /** A datagram on the TypeScript door; false when its sender is no running job's worker. */
+  private onDatagram(msg: Buffer, rinfo: RemoteInfo): boolean {
     const sender = this.table.sender(udpAddressKey(rinfo.address, rinfo.port));
-    if (sender === undefined) {
-      this.strangers++;
-      return;
+    if (sender === undefined) return false;
+    this.onPacket(sender, msg, (bytes) => this.door.send(bytes, rinfo.address, rinfo.port));
+    return true;
+  }
+
+  /** A result the native plane completed from a UDP packet, for the job's WebSocket workers. */
+  private onNativeResult(plane: JobPlane, bytes: Uint8Array): void {
+    const job = this.jobOfPlane.get(plane);
+    if (job !== undefined) this.toWebSockets(job, bytes);
+  }
+
+  private toWebSockets(job: Job<WorkerConn>, bytes: Uint8Array): void {
+    for (const member of job.members.values()) {
+      const { data } = member.conn;
+      if (data) this.faults.pass(() => data(bytes));
     }
-    this.onPacket(sender, msg, (bytes) => this.send(bytes, rinfo.address, rinfo.port));
   }
 
   /** A message on an admitted WebSocket: a packet of its job once that runs; else garbage. */
@@ -191,7 +229,7 @@ export class SwitchServer {
     this.webSocketMessages++;
     const sender = this.table.sender(key);
     if (sender === undefined) {
-      this.strangers++;
+      this.webSocketStrangers++;
       return;
     }
     if (!isBinary) {
@@ -205,23 +243,12 @@ export class SwitchServer {
   /** A packet of a running job's worker, by any transport; `reply` answers that worker alone. */
   private onPacket(sender: { job: Job<WorkerConn>; worker: number }, msg: Uint8Array, reply: (bytes: Uint8Array) => void): void {
     const { job, worker } = sender;
-    const plane = job.plane!;
-    const decoded = decodePacket(msg);
-    const verdict = decoded.ok ? plane.receive(worker, decoded.packet) : plane.malformed(decoded.reason);
+    const verdict = job.plane!.receiveBytes(worker, msg);
     if (verdict.kind === 'multicast') {
-      for (const member of job.members.values()) {
-        const { data } = member.conn;
-        if (data) this.faults.pass(() => data(verdict.bytes));
-        else this.send(verdict.bytes, member.host, member.port);
-      }
+      this.toWebSockets(job, verdict.bytes);
+      if (!this.door.sendsMulticasts) for (const member of job.members.values()) if (member.via === 'udp') this.door.send(verdict.bytes, member.host, member.port);
     } else if (verdict.kind === 'unicast') reply(verdict.bytes);
     else if (verdict.kind === 'drop' && this.log.traceEnabled) this.log.trace(`job ${job.number} worker ${worker}: dropped (${verdict.reason})`);
-  }
-
-  private send(bytes: Uint8Array, host: string, port: number): void {
-    this.faults.pass(() => {
-      if (!this.closed) this.udp.send(bytes, port, host, (error) => { if (error) this.log.trace(`send to ${host}:${port} failed: ${error.message}`); });
-    });
   }
 
   private accept(socket: Socket): void {
@@ -303,6 +330,7 @@ export class SwitchServer {
   }
 
   private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
+    this.jobOfPlane.set(job.plane!, job);
     this.log.info(`job '${job.world}' started: number ${job.number}, ${job.size} workers, slots [${job.slotBase}, ${job.slotBase + job.window}), ${32 << job.sizeClass} values a packet`);
     for (const { conn, welcome } of welcomes) conn.tell(welcome);
   }
@@ -345,7 +373,7 @@ function report(job: Job<WorkerConn>, running: boolean): JobReport {
 
 /** Formats counters as the CLI prints them (one line per job). */
 export function formatCounters(counters: SwitchCounters): string {
-  const lines = [`switch: ${counters.datagrams} datagrams, ${counters.webSocketMessages} websocket messages, ${counters.strangers} from strangers, ${counters.refusedConnections} refused connections` +
+  const lines = [`switch (${counters.dataPlane} data plane): ${counters.datagrams} datagrams, ${counters.webSocketMessages} websocket messages, ${counters.strangers} from strangers, ${counters.refusedConnections} refused connections` +
     (counters.faults.dropped + counters.faults.duplicated + counters.faults.reordered > 0
       ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '')];
   for (const job of counters.jobs) {
@@ -355,37 +383,33 @@ export function formatCounters(counters: SwitchCounters): string {
   return lines.join('\n');
 }
 
-/** A TCP listener and a UDP socket on the same port number (retrying when 0 picks a port UDP already has). */
-async function bindPair(host: string, port: number): Promise<{ tcp: Server; udp: UdpSocket; port: number }> {
+/** A TCP listener and a UDP door on the same port number (retrying when 0 picks a port UDP already has). */
+async function bindPair(host: string, port: number, bindUdp: (port: number) => Promise<UdpDoor>): Promise<{ tcp: Server; door: UdpDoor; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const tcp = createServer();
     const bound = await new Promise<number>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, host, () => resolve((tcp.address() as { port: number }).port));
     }).catch((error: Error) => { throw systemError(`switch: cannot listen on tcp ${host}:${port}: ${error.message}`, error); });
-    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(bound, host, () => resolve());
-      });
+      return { tcp, door: await bindUdp(bound), port: bound };
     } catch (error) {
       tcp.close();
-      udp.close();
       if (port === 0 && attempt < 8) continue;
-      throw systemError(`switch: cannot bind udp ${host}:${bound}: ${(error as Error).message}`, error);
+      throw error;
     }
-    setBufferSizes(udp);
-    return { tcp, udp, port: bound };
   }
 }
 
-/** A window of datagrams in flight needs more than Linux's default 208 KiB (capped by net.core.rmem_max). */
-export function setBufferSizes(udp: UdpSocket): void {
-  try {
-    udp.setRecvBufferSize(8 << 20);
-    udp.setSendBufferSize(8 << 20);
-  } catch {
-    // Best effort: loss is repaired by retransmission either way.
-  }
+/** 'auto' takes the native plane when the addon has it (and says why not at INFO otherwise). */
+function chooseDataPlane(wanted: DataPlaneKind | 'auto', log: Logger): DataPlaneKind {
+  if (wanted !== 'auto' && wanted !== 'native' && wanted !== 'js') throw systemError(`switch: --data-plane ${String(wanted)} is not native, js or auto`);
+  if (wanted === 'js') return 'js';
+  const addon = nativeAddon();
+  const loaded = loadNative();
+  const missing = nativePlaneMissing(addon, 'unavailable' in loaded ? loaded.unavailable : undefined);
+  if (missing === undefined) return 'native';
+  if (wanted === 'native') throw systemError(`switch: the native data plane is unavailable: ${missing}`);
+  log.info(`native data plane unavailable (${missing}); using the TypeScript one`);
+  return 'js';
 }

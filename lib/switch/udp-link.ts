@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { invalidUsage, systemError, timeoutError } from '../errors.js';
 import { LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
 import type { LinkEvents, OpenedLink } from './switch-link.js';
-import { setBufferSizes } from './switch-server.js';
+import { setBufferSizes } from './udp-door.js';
 
 export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number): Promise<OpenedLink> {
   const { host, port } = parseSwitchAddress(address);
