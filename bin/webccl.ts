@@ -13,7 +13,7 @@ import { readSecurity } from '../lib/settings.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
 const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
-const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P]';
+const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--data-plane native|js|auto]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
 /** Thrown for -h/--help and --version: print the text, exit 0. */
@@ -109,7 +109,7 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number }
+interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; dataPlane?: 'native' | 'js' | 'auto' }
 
 function parseSwitchFlags(args: string[]): SwitchFlags {
   const flags: SwitchFlags = { stats: false };
@@ -120,9 +120,9 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   };
   const text = { type: 'string' } as const;
   const given = subcommandOptions(args, {
-    host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text,
+    host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text, 'data-plane': text,
   }, SWITCH_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder'].map((n) => [n, stringOption(given, n)]));
+  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'data-plane'].map((n) => [n, stringOption(given, n)]));
   flags.stats = given['stats'] === true;
   if (values.host !== undefined) flags.host = values.host;
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
@@ -133,6 +133,9 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   if (values.drop !== undefined) flags.drop = number('--drop', values.drop, false);
   if (values.dup !== undefined) flags.dup = number('--dup', values.dup, false);
   if (values.reorder !== undefined) flags.reorder = number('--reorder', values.reorder, false);
+  const plane = values['data-plane'];
+  if (plane !== undefined && plane !== 'native' && plane !== 'js' && plane !== 'auto') throw new Error(`--data-plane ${plane} is not native, js or auto`);
+  if (plane !== undefined) flags.dataPlane = plane;
   return flags;
 }
 
@@ -148,11 +151,13 @@ async function runSwitch(args: string[]): Promise<void> {
     ...(flags.slots === undefined ? {} : { slots: flags.slots }),
     ...(flags.maxWorkers === undefined ? {} : { maxWorkers: flags.maxWorkers }),
     ...(secret === undefined ? {} : { secret }),
+    ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
     faults,
   });
   console.log(`switch ${server.address}`);
   if (server.webSocketUrl !== undefined) console.log(`websocket ${server.webSocketUrl}`);
   if (secret === undefined) console.log(`secret ${server.secret}`);
+  console.log(`data plane ${server.dataPlane}`);
   const stats = flags.stats ? setInterval(() => console.error(formatCounters(server.counters())), 1000) : undefined;
   const stop = () => {
     clearInterval(stats);

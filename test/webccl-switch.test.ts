@@ -40,6 +40,8 @@ test('runs a job (one UDP worker, one on the --ws-port WebSocket door), stops on
     // The workers' goodbyes race the SIGTERM: the job is reported finished or still running.
     assert.match(stdout, /job 0 'cli' \(2 workers(, running)?\): in \d+, out \d+, retransmissions \d+, wrong-job 0, malformed 0/);
     assert.match(stdout, /injected \d+ drops/);
+    // The default (auto) takes the native data plane when the addon is built, as in CI.
+    assert.match(stdout, /data plane native\n[^]*switch \(native data plane\)/);
   } finally {
     child.kill('SIGKILL');
   }
@@ -49,6 +51,7 @@ test('bad flags exit with status 2 and a reason', () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
   assert.match(run('--max-workers', '40').stderr, /--max-workers 40 is not in \[1, 32\]/);
   assert.match(run('--reorder', 'x').stderr, /--reorder x is not a number/);
+  assert.match(run('--data-plane', 'gpu').stderr, /--data-plane gpu is not native, js or auto/);
   const status = run('--bogus', '1');
   assert.is(status.status, 2);
   assert.match(status.stderr, /unknown option --bogus/);
