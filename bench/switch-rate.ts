@@ -1,7 +1,8 @@
 // Switch aggregation rate: elements per second of int32 allreduce through `webccl switch` (its
-// own process) at 2, 4 and 8 workers (all in this process), beside a raw UDP echo of the same
-// packet size over loopback (an echo process, the same window of packets in flight), measured
-// in the same run. Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass]
+// own process, one with the native data plane and one with the TypeScript one) at 2, 4 and 8
+// workers (all in this process), beside a raw UDP echo of the same packet size over loopback
+// (an echo process, the same window of packets in flight), measured in the same run.
+// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { SwitchWorker } from '../lib/switch/worker.js';
@@ -9,6 +10,7 @@ import { packetBytes, valuesOf } from '../lib/switch/packet.js';
 
 const elements = Number(process.argv[2] ?? 1 << 20);
 const sizeClass = Number(process.argv[3] ?? 3);
+const repeats = Number(process.argv[4] ?? 3);
 const WINDOW = 256;
 const SECRET = 'a'.repeat(32);
 
@@ -67,15 +69,25 @@ async function switchRate(workers: number, address: string, repeats: number): Pr
   return { rate: (elements * repeats) / seconds, retransmitted };
 }
 
-const sw = spawn(process.execPath, ['--import', './test/register.mjs', 'bin/webccl.ts', 'switch', '--port', '0'], {
-  stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WEBCCL_SECRET: SECRET },
-});
-const address = await firstLine(sw, /switch (\S+)/);
-const raw = await echoRate(2);
-console.log(`# ${elements} int32 elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
-console.log(`raw UDP echo loopback: ${(raw / 1e6).toFixed(2)} M elements/s (${(raw / valuesOf(sizeClass) / 1e3).toFixed(1)} k packets/s)`);
-for (const n of [2, 4, 8]) {
-  const { rate, retransmitted } = await switchRate(n, address, 3);
-  console.log(`switch, ${n} workers: ${(rate / 1e6).toFixed(2)} M elements/s = ${(100 * rate / raw).toFixed(0)}% of raw echo (${retransmitted} retransmissions); SwitchML on a Tofino: ~2800 M elements/s`);
+function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bin/webccl.ts', 'switch', '--port', '0', '--data-plane', plane], {
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WEBCCL_SECRET: SECRET },
+  });
+  return { child, address: firstLine(child, /switch (\S+)/) };
 }
-sw.kill('SIGINT');
+
+const planes = { native: startSwitch('native'), js: startSwitch('js') };
+const addresses = { native: await planes.native.address, js: await planes.js.address };
+const raw = await echoRate(2);
+const M = (rate: number) => `${(rate / 1e6).toFixed(2)} M`;
+console.log(`# ${elements} int32 elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
+console.log(`raw UDP echo loopback: ${M(raw)} elements/s (${(raw / valuesOf(sizeClass) / 1e3).toFixed(1)} k packets/s); SwitchML on a Tofino: ~2800 M elements/s`);
+console.log('workers  native plane (elements/s, % of raw, retransmissions)  TypeScript plane (elements/s, % of raw, retransmissions)');
+for (const n of [2, 4, 8]) {
+  const native = await switchRate(n, addresses.native, repeats);
+  const js = await switchRate(n, addresses.js, repeats);
+  const cell = ({ rate, retransmitted }: { rate: number; retransmitted: number }) => `${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(30);
+  console.log(`${String(n).padStart(7)}  ${cell(native)}  ${cell(js)}`);
+}
+planes.native.child.kill('SIGINT');
+planes.js.child.kill('SIGINT');
