@@ -88,4 +88,9 @@ inline bool get_bytes(napi_env env, napi_value value, uint8_t*& data, size_t& le
   return fail(env, std::string(what) + " must be a TypedArray or DataView");
 }
 
+/** A method of a class made with napi_define_class. */
+inline napi_property_descriptor method(const char* name, napi_callback callback) {
+  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
+}
+
 }  // namespace webccl

@@ -121,7 +121,10 @@ struct Peer {
   bool udp = false;  // false: a WebSocket worker (its results go through JS)
 };
 
+struct Plane;
+
 struct Job {
+  Plane* plane = nullptr;  // the plane that holds it
   uint32_t handle = 0;
   JobRules rules;
   std::vector<Peer> peers;
@@ -573,6 +576,7 @@ napi_value PlaneAddJob(napi_env env, napi_callback_info info) {
     if (job->peers[w].udp && plane->senders.count(keys[w])) return fail(env, "worker " + std::to_string(w) + "'s address is already a worker"), nullptr;
   }
   job->handle = plane->next_handle++;
+  job->plane = plane;
   for (uint32_t w = 0; w < workers; w++) if (job->peers[w].udp) plane->senders[keys[w]] = {job.get(), (int)w};
   uint32_t handle = job->handle;
   plane->jobs[handle] = std::move(job);
@@ -581,22 +585,27 @@ napi_value PlaneAddJob(napi_env env, napi_callback_info info) {
   return value;
 }
 
-Job* find_job(napi_env env, Plane* plane, napi_value value, const char* what) {
+/**
+ * The job that a call names by its first argument, with the plane's mutex held in `lock`
+ * (nullptr after throwing: bad arguments, a closed plane, an unknown handle).
+ */
+Job* locked_job(napi_env env, napi_callback_info info, Args& args, size_t needed, const char* usage, const char* what, std::unique_lock<std::mutex>& lock) {
+  if (!get_args(env, info, args, needed, usage)) return nullptr;
+  Plane* plane = live_plane(env, args.self, what);
   uint64_t handle;
-  if (!get_index(env, value, handle, "handle")) return nullptr;
-  auto found = plane->jobs.find((uint32_t)handle);
-  if (handle > 0xffffffffu || found == plane->jobs.end()) return fail(env, std::string(what) + ": no job " + std::to_string(handle)), nullptr;
+  if (!plane || !get_index(env, args.values[0], handle, "handle")) return nullptr;
+  lock = std::unique_lock<std::mutex>(plane->mutex);
+  auto found = handle > 0xffffffffu ? plane->jobs.end() : plane->jobs.find((uint32_t)handle);
+  if (found == plane->jobs.end()) return fail(env, std::string(what) + ": no job " + std::to_string(handle)), nullptr;
   return found->second.get();
 }
 
 napi_value PlaneRemoveJob(napi_env env, napi_callback_info info) {
   Args args;
-  if (!get_args(env, info, args, 1, "removeJob(handle)")) return nullptr;
-  Plane* plane = live_plane(env, args.self, "removeJob");
-  if (!plane) return nullptr;
-  std::lock_guard<std::mutex> lock(plane->mutex);
-  Job* job = find_job(env, plane, args.values[0], "removeJob");
+  std::unique_lock<std::mutex> lock;
+  Job* job = locked_job(env, info, args, 1, "removeJob(handle)", "removeJob", lock);
   if (!job) return nullptr;
+  Plane* plane = job->plane;
   for (const Peer& peer : job->peers) {
     AddrKey key;
     if (peer.udp && key_of(peer.addr, key)) plane->senders.erase(key);
@@ -641,12 +650,10 @@ napi_value PlaneReceive(napi_env env, napi_callback_info info) {
   uint64_t worker;
   uint8_t* bytes;
   size_t length;
-  if (!get_args(env, info, args, 3, "receive(handle, worker, bytes)")) return nullptr;
-  Plane* plane = live_plane(env, args.self, "receive");
-  if (!plane || !get_index(env, args.values[1], worker, "worker") || !get_bytes(env, args.values[2], bytes, length, "bytes")) return nullptr;
-  std::lock_guard<std::mutex> lock(plane->mutex);
-  Job* job = find_job(env, plane, args.values[0], "receive");
-  if (!job) return nullptr;
+  std::unique_lock<std::mutex> lock;
+  Job* job = locked_job(env, info, args, 3, "receive(handle, worker, bytes)", "receive", lock);
+  if (!job || !get_index(env, args.values[1], worker, "worker") || !get_bytes(env, args.values[2], bytes, length, "bytes")) return nullptr;
+  Plane* plane = job->plane;
   if (worker >= (uint64_t)job->rules.workers) return fail(env, "receive: worker " + std::to_string(worker) + " is not in the job"), nullptr;
   switchml::Packet packet;
   std::string why;
@@ -671,22 +678,16 @@ napi_value PlaneReceive(napi_env env, napi_callback_info info) {
 /** malformed(handle): counts a message of the job that is no packet at all (a text frame). */
 napi_value PlaneMalformed(napi_env env, napi_callback_info info) {
   Args args;
-  if (!get_args(env, info, args, 1, "malformed(handle)")) return nullptr;
-  Plane* plane = live_plane(env, args.self, "malformed");
-  if (!plane) return nullptr;
-  std::lock_guard<std::mutex> lock(plane->mutex);
-  Job* job = find_job(env, plane, args.values[0], "malformed");
+  std::unique_lock<std::mutex> lock;
+  Job* job = locked_job(env, info, args, 1, "malformed(handle)", "malformed", lock);
   if (job) job->rules.counters.malformed++;
   return nullptr;
 }
 
 napi_value PlaneJobCounters(napi_env env, napi_callback_info info) {
   Args args;
-  if (!get_args(env, info, args, 1, "jobCounters(handle)")) return nullptr;
-  Plane* plane = live_plane(env, args.self, "jobCounters");
-  if (!plane) return nullptr;
-  std::lock_guard<std::mutex> lock(plane->mutex);
-  Job* job = find_job(env, plane, args.values[0], "jobCounters");
+  std::unique_lock<std::mutex> lock;
+  Job* job = locked_job(env, info, args, 1, "jobCounters(handle)", "jobCounters", lock);
   if (!job) return nullptr;
   const switchml::Counters& c = job->rules.counters;
   napi_value object;
@@ -730,10 +731,6 @@ napi_value PlaneClose(napi_env env, napi_callback_info info) {
   plane->shutdown();
   napi_release_threadsafe_function(plane->on_result, napi_tsfn_release);
   return nullptr;
-}
-
-napi_property_descriptor method(const char* name, napi_callback callback) {
-  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
 }
 
 }  // namespace

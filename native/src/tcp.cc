@@ -833,10 +833,6 @@ napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_property_descriptor method(const char* name, napi_callback callback) {
-  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
-}
-
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
