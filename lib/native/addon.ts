@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -67,4 +67,19 @@ export interface NativeSwitchAddon {
     host: string, port: number, onResult: (handle: number, bytes: Uint8Array) => void,
     faults?: { drop?: number; dup?: number; reorder?: number; seed?: number },
   ) => NativeSwitchDataPlane;
+}
+
+/** A switch worker's UDP socket (native/src/switch-worker.cc): batched sends, results by batch from a receive thread. */
+export interface NativeSwitchWorkerSocket {
+  port(): number;
+  /** Connects to the switch's data port and starts the receive thread. */
+  connect(host: string, port: number): void;
+  /** One sendmmsg for all of them; what the kernel refuses is dropped (UDP). */
+  send(packets: Uint8Array[]): void;
+  close(): void;
+}
+
+export interface NativeSwitchWorkerAddon {
+  /** onPackets gets each received batch: the datagrams end to end and their lengths. */
+  readonly SwitchWorkerSocket?: new (bindHost: string, onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket;
 }

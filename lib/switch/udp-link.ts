@@ -1,34 +1,28 @@
-// The UDP link of a switch worker (Node): a UDP socket for packets and a TCP control connection
-// that carries the join, the welcome and the end of the job, one JSON message per line.
-import { createSocket } from 'node:dgram';
+// The UDP link of a switch worker (Node): a UDP socket for packets (worker-datagrams.ts: the
+// addon's batched one, or Node's dgram) and a TCP control connection that carries the join, the
+// welcome and the end of the job, one JSON message per line.
 import { connect, type Socket } from 'node:net';
 import { invalidUsage, systemError, timeoutError } from '../errors.js';
 import { LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
 import type { LinkEvents, OpenedLink } from './switch-link.js';
-import { setBufferSizes } from './udp-door.js';
+import { openWorkerDatagrams } from './worker-datagrams.js';
 
-export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number): Promise<OpenedLink> {
+export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number, socket: 'native' | 'dgram' | 'auto' = 'auto'): Promise<OpenedLink> {
   const { host, port } = parseSwitchAddress(address);
-  const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  udp.on('error', () => {}); // surfaced through the call's deadline
-  await new Promise<void>((resolve) => udp.bind(0, udpBindAddress(host), resolve));
-  setBufferSizes(udp);
+  const udp = await openWorkerDatagrams(udpBindAddress(host), socket);
   const late = new LateEvents();
   let control: Socket | undefined;
   try {
-    const opened = await openControl(host, port, { ...join, via: 'udp', udpPort: udp.address().port }, name, timeoutMs, late);
+    const opened = await openControl(host, port, { ...join, via: 'udp', udpPort: udp.port }, name, timeoutMs, late);
     control = opened.control;
     const welcome = opened.welcome;
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.connect(welcome.udpPort, host, () => { udp.off('error', reject); resolve(); });
-    });
+    await udp.connect(host, welcome.udpPort);
     const ctl = control;
     let closed = false;
     return {
       welcome,
       attach: (events) => {
-        udp.on('message', (msg) => events.packet(msg));
+        udp.onPacket((msg) => events.packet(msg));
         ctl.on('close', () => events.closed());
         late.attach(events);
         return {

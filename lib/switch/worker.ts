@@ -69,6 +69,8 @@ export interface SwitchWorkerOptions {
   readonly retransmitMs?: number;
   /** Test hook: faults on this worker's sends and receives. */
   readonly faults?: FaultOptions;
+  /** For 'udp': the addon's batched socket ('native'), Node's dgram, or 'auto' (native when built). Default 'auto'. */
+  readonly udpSocket?: 'native' | 'dgram' | 'auto';
 }
 
 export interface WorkerCounters {
@@ -171,7 +173,7 @@ export class SwitchWorker {
       opened = await openWebSocketLink(options.switch, options.webSocket, join, name, timeoutMs);
     } else if (via === 'udp') {
       const { openUdpLink } = await import('./udp-link.js');
-      opened = await openUdpLink(options.switch, join, name, timeoutMs);
+      opened = await openUdpLink(options.switch, join, name, timeoutMs, options.udpSocket);
     } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
     return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults);
   }

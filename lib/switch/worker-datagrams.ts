@@ -1,0 +1,115 @@
+// A switch worker's datagram socket (Node), one of two: Node's dgram (one send call and one
+// event-loop turn per datagram) or the addon's SwitchWorkerSocket (native/src/switch-worker.cc:
+// the packets a worker sends in one turn go out in one sendmmsg, and results arrive in batches
+// from a receive thread, one event-loop turn per batch). udp-link.ts takes the native one when
+// the addon has it, unless the worker asks for dgram.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { systemError } from '../errors.js';
+import type { NativeSwitchWorkerSocket } from '../native/addon.js';
+import { nativeAddon } from '../native/load.js';
+import { setBufferSizes } from './udp-door.js';
+
+export interface WorkerDatagrams {
+  readonly kind: 'native' | 'dgram';
+  /** The local port (the switch learns it in the join). */
+  readonly port: number;
+  /** Connects to the switch's data port: only its datagrams are delivered from now on. */
+  connect(host: string, port: number): Promise<void>;
+  onPacket(handler: (bytes: Uint8Array) => void): void;
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** The native socket when `wanted` allows and the addon has it, else dgram. */
+export async function openWorkerDatagrams(bindHost: string, wanted: 'native' | 'dgram' | 'auto'): Promise<WorkerDatagrams> {
+  const Native = wanted === 'dgram' ? undefined : nativeAddon()?.SwitchWorkerSocket;
+  if (Native !== undefined) return new NativeDatagrams((onPackets) => new Native(bindHost, onPackets));
+  if (wanted === 'native') throw systemError('switch worker: the native UDP socket is unavailable (WEBCCL_NATIVE=0, or the addon is not built)');
+  return DgramDatagrams.bind(bindHost);
+}
+
+class DgramDatagrams implements WorkerDatagrams {
+  readonly kind = 'dgram';
+  private constructor(private readonly udp: UdpSocket, readonly port: number) {}
+
+  static async bind(host: string): Promise<DgramDatagrams> {
+    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    udp.on('error', () => {}); // surfaced through the call's deadline
+    await new Promise<void>((resolve) => udp.bind(0, host, resolve));
+    setBufferSizes(udp);
+    return new DgramDatagrams(udp, udp.address().port);
+  }
+
+  connect(host: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.udp.once('error', reject);
+      this.udp.connect(port, host, () => { this.udp.off('error', reject); resolve(); });
+    });
+  }
+
+  onPacket(handler: (bytes: Uint8Array) => void): void {
+    this.udp.on('message', handler);
+  }
+
+  send(bytes: Uint8Array): void {
+    this.udp.send(bytes);
+  }
+
+  close(): void {
+    this.udp.close();
+  }
+}
+
+class NativeDatagrams implements WorkerDatagrams {
+  readonly kind = 'native';
+  readonly port: number;
+  private readonly native: NativeSwitchWorkerSocket;
+  private handler: (bytes: Uint8Array) => void = () => {};
+  /** Packets sent in this turn of the event loop: they leave together at its end. */
+  private pending: Uint8Array[] = [];
+  private closed = false;
+
+  constructor(open: (onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket) {
+    this.native = open((bytes, lengths) => {
+      let at = 0;
+      for (const length of lengths) {
+        if (this.closed) return;
+        this.handler(bytes.subarray(at, at + length));
+        at += length;
+      }
+    });
+    this.port = this.native.port();
+  }
+
+  connect(host: string, port: number): Promise<void> {
+    try {
+      this.native.connect(host, port);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(systemError(`switch worker: cannot connect udp to ${host}:${port}: ${(error as Error).message}`, error));
+    }
+  }
+
+  onPacket(handler: (bytes: Uint8Array) => void): void {
+    this.handler = handler;
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (this.pending.length === 0) queueMicrotask(() => this.flush());
+    this.pending.push(bytes);
+  }
+
+  private flush(): void {
+    const packets = this.pending;
+    this.pending = [];
+    if (!this.closed) this.native.send(packets);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.native.close();
+  }
+}

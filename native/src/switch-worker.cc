@@ -1,0 +1,272 @@
+// A switch worker's UDP socket in native code (lib/switch/udp-link.ts uses it when the addon has
+// it): the JS thread sends a batch of packets with one sendmmsg, and a receive thread reads
+// results with recvmmsg and hands each batch to JS in one threadsafe-function call (a buffer of
+// the datagrams end to end and their lengths), so a window of results costs one event-loop
+// turn instead of one per datagram. The queue to JS is bounded: when JS falls behind, the thread
+// waits, the kernel's receive buffer fills and the switch's results are dropped there, which the
+// worker's retransmission repairs, as with Node's dgram socket.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "napi-util.h"
+#include "switch-rules.h"
+
+namespace webccl {
+namespace {
+
+constexpr int kBatch = 64;
+constexpr size_t kQueued = 16;  // batches waiting for JS before the thread waits too
+
+struct Batch {
+  std::vector<uint8_t> bytes;     // the datagrams end to end
+  std::vector<uint32_t> lengths;  // one per datagram
+};
+
+struct WorkerSocket {
+  int fd = -1, bell = -1, family = AF_INET;
+  uint16_t port = 0;
+  std::thread thread;
+  std::atomic<bool> stop{false};
+  bool closed = false;
+  napi_threadsafe_function on_packets = nullptr;
+  uint64_t send_errors = 0;
+
+  void run();
+  void shutdown();
+};
+
+void WorkerSocket::run() {
+  std::vector<uint8_t> buffers((size_t)kBatch * (switchml::kMaxPacket + 1));
+  while (!stop.load(std::memory_order_acquire)) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {bell, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (stop.load(std::memory_order_acquire)) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    for (int i = 0; i < kBatch; i++) {
+      iov[i] = {buffers.data() + (size_t)i * (switchml::kMaxPacket + 1), switchml::kMaxPacket + 1};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) continue;
+    auto* batch = new Batch();
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += msgs[i].msg_len;
+    batch->bytes.resize(total);
+    batch->lengths.resize(n);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+      memcpy(batch->bytes.data() + at, iov[i].iov_base, msgs[i].msg_len);
+      batch->lengths[i] = msgs[i].msg_len;
+      at += msgs[i].msg_len;
+    }
+    // Blocking: a full queue means JS is behind; close() aborts the function, which frees this wait.
+    if (napi_call_threadsafe_function(on_packets, batch, napi_tsfn_blocking) != napi_ok) {
+      delete batch;
+      break;
+    }
+  }
+}
+
+void WorkerSocket::shutdown() {
+  if (closed) return;
+  closed = true;
+  stop.store(true, std::memory_order_release);
+  uint64_t one = 1;
+  ssize_t w = write(bell, &one, sizeof one);
+  (void)w;
+  // Abort before joining: a thread waiting on a full queue returns at once.
+  napi_release_threadsafe_function(on_packets, napi_tsfn_abort);
+  if (thread.joinable()) thread.join();
+  close(fd);
+  close(bell);
+  fd = bell = -1;
+}
+
+void deliver(napi_env env, napi_value callback, void*, void* data) {
+  std::unique_ptr<Batch> batch(static_cast<Batch*>(data));
+  if (!env) return;
+  napi_value args[2], undefined, buffer;
+  napi_get_undefined(env, &undefined);
+  void* copy = nullptr;
+  napi_create_buffer_copy(env, batch->bytes.size(), batch->bytes.data(), &copy, &args[0]);
+  void* lengths = nullptr;
+  napi_create_arraybuffer(env, batch->lengths.size() * 4, &lengths, &buffer);
+  memcpy(lengths, batch->lengths.data(), batch->lengths.size() * 4);
+  napi_create_typedarray(env, napi_uint32_array, batch->lengths.size(), buffer, 0, &args[1]);
+  napi_call_function(env, undefined, callback, 2, args, nullptr);
+}
+
+WorkerSocket* live_socket(napi_env env, napi_value self, const char* what) {
+  void* object = nullptr;
+  if (napi_unwrap(env, self, &object) != napi_ok || !object) return fail(env, std::string(what) + ": not a live object"), nullptr;
+  auto* socket = static_cast<WorkerSocket*>(object);
+  if (socket->closed) return fail(env, std::string(what) + ": the socket was closed"), nullptr;
+  return socket;
+}
+
+bool socket_address(int family, const std::string& host, uint64_t port, sockaddr_storage& out, socklen_t& length) {
+  memset(&out, 0, sizeof out);
+  if (family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&out);
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    length = sizeof *in;
+    return inet_pton(AF_INET, host.c_str(), &in->sin_addr) == 1;
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons((uint16_t)port);
+  length = sizeof *in6;
+  return inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1;
+}
+
+/** new SwitchWorkerSocket(bindHost, onPackets(bytes, lengths)): a UDP socket on bindHost:0 and its receive thread. */
+napi_value SocketNew(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string host;
+  if (!get_args(env, info, args, 2, "new SwitchWorkerSocket(bindHost, onPackets)") || !get_string(env, args.values[0], host, "bindHost")) return nullptr;
+  napi_valuetype type;
+  napi_typeof(env, args.values[1], &type);
+  if (type != napi_function) return fail(env, "onPackets must be a function"), nullptr;
+  int family = host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  sockaddr_storage address;
+  socklen_t length;
+  if (!socket_address(family, host, 0, address, length)) return fail(env, "bindHost must be an IPv4 or IPv6 address, got " + host), nullptr;
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(env, std::string("socket: ") + strerror(errno)), nullptr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    std::string why = std::string("bind ") + host + ": " + strerror(errno);
+    close(fd);
+    return fail(env, why), nullptr;
+  }
+  int size = 8 << 20;  // a window of results arrives at once
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (bell < 0) { close(fd); return fail(env, std::string("eventfd: ") + strerror(errno)), nullptr; }
+  auto* socket = new WorkerSocket();
+  socket->fd = fd;
+  socket->bell = bell;
+  socket->family = family;
+  socket->port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&address)->sin_port : reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  napi_value name;
+  napi_create_string_utf8(env, "webccl-switch-worker-packets", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, nullptr, deliver, &socket->on_packets) != napi_ok) {
+    close(fd);
+    close(bell);
+    delete socket;
+    return fail(env, "could not create the packet queue"), nullptr;
+  }
+  napi_wrap(env, args.self, socket, [](napi_env, void* data, void*) {
+    auto* s = static_cast<WorkerSocket*>(data);
+    if (s->closed) delete s;  // an open one keeps its thread until close() (like a socket)
+  }, nullptr, nullptr);
+  return args.self;
+}
+
+napi_value SocketPort(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "port()");
+  WorkerSocket* socket = live_socket(env, args.self, "port");
+  if (!socket) return nullptr;
+  napi_value value;
+  napi_create_uint32(env, socket->port, &value);
+  return value;
+}
+
+/** connect(host, port): only the switch's datagrams are delivered from now on; starts the receive thread. */
+napi_value SocketConnect(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string host;
+  uint64_t port;
+  if (!get_args(env, info, args, 2, "connect(host, port)")) return nullptr;
+  WorkerSocket* socket = live_socket(env, args.self, "connect");
+  if (!socket || !get_string(env, args.values[0], host, "host") || !get_index(env, args.values[1], port, "port")) return nullptr;
+  if (port < 1 || port > 65535) return fail(env, "port must be in 1 .. 65535"), nullptr;
+  if (socket->thread.joinable()) return fail(env, "connect: already connected"), nullptr;
+  sockaddr_storage address;
+  socklen_t length;
+  if (!socket_address(socket->family, host, port, address, length)) return fail(env, "connect: " + host + " is not an address of this socket's family"), nullptr;
+  if (connect(socket->fd, reinterpret_cast<sockaddr*>(&address), length) != 0) return fail(env, std::string("connect: ") + strerror(errno)), nullptr;
+  socket->thread = std::thread([socket] { socket->run(); });
+  return nullptr;
+}
+
+/** send(packets): one sendmmsg for an array of Uint8Arrays; what the kernel refuses (a full buffer) is dropped, as UDP does. */
+napi_value SocketSend(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 1, "send(packets)")) return nullptr;
+  WorkerSocket* socket = live_socket(env, args.self, "send");
+  if (!socket) return nullptr;
+  bool is_array = false;
+  napi_is_array(env, args.values[0], &is_array);
+  if (!is_array) return fail(env, "send: packets must be an array"), nullptr;
+  uint32_t count = 0;
+  napi_get_array_length(env, args.values[0], &count);
+  if (!socket->thread.joinable()) return fail(env, "send: not connected"), nullptr;
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  for (uint32_t start = 0; start < count; start += kBatch) {
+    int n = (int)std::min<uint32_t>(kBatch, count - start);
+    for (int i = 0; i < n; i++) {
+      napi_value element;
+      napi_get_element(env, args.values[0], start + i, &element);
+      uint8_t* data;
+      size_t length;
+      if (!get_bytes(env, element, data, length, "packet")) return nullptr;
+      iov[i] = {data, length};
+      msgs[i].msg_hdr = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = 0;
+    while (sent < n) {
+      int r = sendmmsg(socket->fd, msgs + sent, n - sent, MSG_DONTWAIT);
+      if (r > 0) { sent += r; continue; }
+      if (r < 0 && errno == EINTR) continue;
+      socket->send_errors++;  // a full send buffer or a refused port: this one is lost
+      sent++;
+    }
+  }
+  return nullptr;
+}
+
+napi_value SocketClose(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "close()");
+  void* object = nullptr;
+  if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
+  static_cast<WorkerSocket*>(object)->shutdown();
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value init_switch_worker(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("close", SocketClose),
+  };
+  napi_value socket_class;
+  napi_define_class(env, "SwitchWorkerSocket", NAPI_AUTO_LENGTH, SocketNew, nullptr, sizeof methods / sizeof methods[0], methods, &socket_class);
+  napi_set_named_property(env, exports, "SwitchWorkerSocket", socket_class);
+  return exports;
+}
+
+}  // namespace webccl
