@@ -1,6 +1,6 @@
 // Switch aggregation rate: elements per second of int32 allreduce through `webccl switch` (its
 // own process, one with the native data plane and one with the TypeScript one) at 2, 4 and 8
-// workers (all in this process), beside a raw UDP echo of the same packet size over loopback
+// workers (each in its own process), beside a raw UDP echo of the same packet size over loopback
 // (an echo process, the same window of packets in flight), measured in the same run.
 // Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,10 +14,12 @@ const repeats = Number(process.argv[4] ?? 3);
 const WINDOW = 256;
 const SECRET = 'a'.repeat(32);
 
+/** The first match of `pattern` in the child's stdout; rejects when the child exits without one. */
 function firstLine(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (chunk: Buffer) => { text += chunk; const m = pattern.exec(text); if (m) resolve(m[1]!); });
+    child.once('exit', (code) => reject(new Error(`${child.spawnargs.slice(2, 4).join(' ')} exited (${code}) before printing ${pattern}`)));
   });
 }
 
@@ -55,18 +57,32 @@ async function echoRate(seconds: number): Promise<number> {
   return result * valuesOf(sizeClass);
 }
 
-async function switchRate(workers: number, address: string, repeats: number, udpSocket: 'native' | 'dgram'): Promise<{ rate: number; retransmitted: number }> {
-  const world = `bench-${workers}-${Date.now()}`;
-  const all = await Promise.all(Array.from({ length: workers }, (_, rank) =>
-    SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size: workers, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket })));
-  const data = all.map((_, r) => new Int32Array(elements).fill(r + 1));
-  await Promise.all(all.map((w, r) => w.allReduce(data[r]!))); // warm-up
+/** One worker of a timed job (in its own process, see the bottom): warm-up call, then `repeats` timed calls. */
+async function runWorker(address: string, world: string, rank: number, size: number, udpSocket: 'native' | 'dgram'): Promise<{ seconds: number; retransmitted: number }> {
+  const worker = await SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket });
+  const data = new Int32Array(elements).fill(rank + 1);
+  await worker.allReduce(data); // warm-up
   const started = performance.now();
-  for (let i = 0; i < repeats; i++) await Promise.all(all.map((w, r) => w.allReduce(data[r]!)));
+  for (let i = 0; i < repeats; i++) await worker.allReduce(data);
   const seconds = (performance.now() - started) / 1000;
-  const retransmitted = all.reduce((sum, w) => sum + w.counters.retransmitted, 0);
-  for (const w of all) w.close();
-  return { rate: (elements * repeats) / seconds, retransmitted };
+  worker.close();
+  return { seconds, retransmitted: worker.counters.retransmitted };
+}
+
+/**
+ * A job of `workers` ranks, each in its own process (so that the ranks' JS does not share one
+ * thread, as the ranks of a real job do not): the slowest rank's time is the job's.
+ */
+async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram'): Promise<{ rate: number; retransmitted: number }> {
+  const world = `bench-${workers}-${Date.now()}`;
+  const results = await Promise.all(Array.from({ length: workers }, async (_, rank) => {
+    const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return JSON.parse(await firstLine(child, /^(\{.*\})$/m)) as { seconds: number; retransmitted: number };
+  }));
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  return { rate: (elements * repeats) / seconds, retransmitted: results.reduce((sum, r) => sum + r.retransmitted, 0) };
 }
 
 function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Promise<string> } {
@@ -74,6 +90,13 @@ function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Pr
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WEBCCL_SECRET: SECRET },
   });
   return { child, address: firstLine(child, /switch (\S+)/) };
+}
+
+const workerArgs = process.argv.indexOf('--worker');
+if (workerArgs > 0) {
+  const [address, world, rank, size, udpSocket] = process.argv.slice(workerArgs + 1);
+  console.log(JSON.stringify(await runWorker(address!, world!, Number(rank), Number(size), udpSocket as 'native' | 'dgram')));
+  process.exit(0);
 }
 
 const planes = { native: startSwitch('native'), js: startSwitch('js') };
@@ -87,9 +110,9 @@ console.log(`raw UDP echo loopback: ${M(raw)} elements/s (${(raw / valuesOf(size
 console.log(`${'workers'.padEnd(8)}${['native plane, native workers', 'native plane, dgram workers', 'TypeScript plane, dgram workers'].map((h) => h.padEnd(32)).join('')}`);
 for (const n of [2, 4, 8]) {
   const cells = [
-    await switchRate(n, addresses.native, repeats, 'native'),
-    await switchRate(n, addresses.native, repeats, 'dgram'),
-    await switchRate(n, addresses.js, repeats, 'dgram'),
+    await switchRate(n, addresses.native, 'native'),
+    await switchRate(n, addresses.native, 'dgram'),
+    await switchRate(n, addresses.js, 'dgram'),
   ].map(({ rate, retransmitted }) => `${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(32));
   console.log(`${String(n).padEnd(8)}${cells.join('')}`);
 }

@@ -279,6 +279,7 @@ void Plane::handle(const uint8_t* bytes, size_t length, const sockaddr_storage& 
   if (!switchml::decode(bytes, length, packet, nullptr)) { job.rules.counters.malformed++; return; }
   uint8_t* out = buffer();
   Outcome outcome = job.rules.apply(found->second.second, packet, out);
+  if (outcome != Outcome::multicast && outcome != Outcome::unicast) { arena_used--; return; }  // nothing was written: the buffer is free again
   send_result(job, outcome, out, from, from_length, from_thread);
 }
 
