@@ -10,7 +10,10 @@ export async function joinJob(
   server: SwitchServer, size: number, extra: Partial<SwitchWorkerOptions> | ((rank: number) => Partial<SwitchWorkerOptions>) = {},
 ): Promise<SwitchWorker[]> {
   const world = `job-${process.pid}-${worlds++}`;
-  const options = (rank: number) => ({ switch: server.address, secret: server.secret, world, rank, size, timeoutMs: 10_000, ...(typeof extra === 'function' ? extra(rank) : extra) });
+  // Workers of a native-plane switch use the addon's batched socket, those of a TypeScript-plane
+  // switch Node's dgram, so that each suite run on both planes covers both worker sockets.
+  const udpSocket = server.dataPlane === 'native' ? 'native' as const : 'dgram' as const;
+  const options = (rank: number) => ({ switch: server.address, secret: server.secret, world, rank, size, timeoutMs: 10_000, udpSocket, ...(typeof extra === 'function' ? extra(rank) : extra) });
   return within(Promise.all(Array.from({ length: size }, (_, rank) => SwitchWorker.connect(options(rank)))), 15_000, `${size} workers joining`);
 }
 
