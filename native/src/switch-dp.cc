@@ -32,6 +32,7 @@
 
 #include "napi-util.h"
 #include "switch-rules.h"
+#include "udp-socket.h"
 
 namespace webccl {
 namespace {
@@ -84,35 +85,6 @@ bool key_of(const sockaddr_storage& addr, AddrKey& key) {
     return true;
   }
   return false;
-}
-
-/** host (IPv4 or IPv6 text) and port as an address this socket's family can send to. */
-bool make_addr(int family, const std::string& host, uint32_t port, sockaddr_storage& out, socklen_t& length) {
-  memset(&out, 0, sizeof out);
-  in_addr v4{};
-  in6_addr v6{};
-  bool is_v4 = inet_pton(AF_INET, host.c_str(), &v4) == 1;
-  if (!is_v4 && inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
-  if (family == AF_INET) {
-    if (!is_v4) return false;
-    auto* in = reinterpret_cast<sockaddr_in*>(&out);
-    in->sin_family = AF_INET;
-    in->sin_addr = v4;
-    in->sin_port = htons((uint16_t)port);
-    length = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
-  in6->sin6_family = AF_INET6;
-  if (is_v4) {
-    in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(in6->sin6_addr.s6_addr + 12, &v4, 4);
-  } else {
-    in6->sin6_addr = v6;
-  }
-  in6->sin6_port = htons((uint16_t)port);
-  length = sizeof(sockaddr_in6);
-  return true;
 }
 
 struct Peer {
@@ -473,24 +445,11 @@ napi_value PlaneNew(napi_env env, napi_callback_info info) {
   } else if (faults_type != napi_undefined) {
     return fail(env, "faults must be an object"), nullptr;
   }
-  sockaddr_storage address;
-  socklen_t length = 0;
-  bool v6 = host.find(':') != std::string::npos;
-  int family = v6 ? AF_INET6 : AF_INET;
-  if (!make_addr(family, host, (uint32_t)port, address, length)) return fail(env, "host must be an IPv4 or IPv6 address, got " + host), nullptr;
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(env, errno_text("socket")), nullptr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
-    std::string why = errno_text(("bind udp " + host + ":" + std::to_string(port)).c_str());
-    close(fd);
-    return fail(env, why), nullptr;
-  }
-  // A window of datagrams from every worker queues here at once (capped by net.core.*mem_max).
-  int size = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int family;
+  uint16_t bound_port;
+  std::string why;
+  int fd = open_udp(host, (uint32_t)port, family, bound_port, why);
+  if (fd < 0) return fail(env, why), nullptr;
   int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell < 0) { close(fd); return fail(env, errno_text("eventfd")), nullptr; }
   auto* plane = new Plane();
@@ -498,7 +457,7 @@ napi_value PlaneNew(napi_env env, napi_callback_info info) {
   plane->bell = bell;
   plane->family = family;
   plane->faults = faults;
-  plane->port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&address)->sin_port : reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  plane->port = bound_port;
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-results", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, args.values[2], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver_result, &plane->on_result) != napi_ok) {

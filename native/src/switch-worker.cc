@@ -21,6 +21,7 @@
 
 #include "napi-util.h"
 #include "switch-rules.h"
+#include "udp-socket.h"
 
 namespace webccl {
 namespace {
@@ -119,22 +120,6 @@ WorkerSocket* live_socket(napi_env env, napi_value self, const char* what) {
   return socket;
 }
 
-bool socket_address(int family, const std::string& host, uint64_t port, sockaddr_storage& out, socklen_t& length) {
-  memset(&out, 0, sizeof out);
-  if (family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&out);
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    length = sizeof *in;
-    return inet_pton(AF_INET, host.c_str(), &in->sin_addr) == 1;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_port = htons((uint16_t)port);
-  length = sizeof *in6;
-  return inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1;
-}
-
 /** new SwitchWorkerSocket(bindHost, onPackets(bytes, lengths)): a UDP socket on bindHost:0 and its receive thread. */
 napi_value SocketNew(napi_env env, napi_callback_info info) {
   Args args;
@@ -143,29 +128,18 @@ napi_value SocketNew(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   napi_typeof(env, args.values[1], &type);
   if (type != napi_function) return fail(env, "onPackets must be a function"), nullptr;
-  int family = host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-  sockaddr_storage address;
-  socklen_t length;
-  if (!socket_address(family, host, 0, address, length)) return fail(env, "bindHost must be an IPv4 or IPv6 address, got " + host), nullptr;
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(env, std::string("socket: ") + strerror(errno)), nullptr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
-    std::string why = std::string("bind ") + host + ": " + strerror(errno);
-    close(fd);
-    return fail(env, why), nullptr;
-  }
-  int size = 8 << 20;  // a window of results arrives at once
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int family;
+  uint16_t port;
+  std::string why;
+  int fd = open_udp(host, 0, family, port, why);
+  if (fd < 0) return fail(env, why), nullptr;
   int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell < 0) { close(fd); return fail(env, std::string("eventfd: ") + strerror(errno)), nullptr; }
   auto* socket = new WorkerSocket();
   socket->fd = fd;
   socket->bell = bell;
   socket->family = family;
-  socket->port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&address)->sin_port : reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+  socket->port = port;
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-worker-packets", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, nullptr, deliver, &socket->on_packets) != napi_ok) {
@@ -203,7 +177,7 @@ napi_value SocketConnect(napi_env env, napi_callback_info info) {
   if (socket->thread.joinable()) return fail(env, "connect: already connected"), nullptr;
   sockaddr_storage address;
   socklen_t length;
-  if (!socket_address(socket->family, host, port, address, length)) return fail(env, "connect: " + host + " is not an address of this socket's family"), nullptr;
+  if (!make_addr(socket->family, host, (uint32_t)port, address, length)) return fail(env, "connect: " + host + " is not an address of this socket's family"), nullptr;
   if (connect(socket->fd, reinterpret_cast<sockaddr*>(&address), length) != 0) return fail(env, std::string("connect: ") + strerror(errno)), nullptr;
   socket->thread = std::thread([socket] { socket->run(); });
   return nullptr;
