@@ -6,7 +6,8 @@
 import { internalError, invalidArgument } from '../errors.js';
 import type { CollectiveContext, Region } from './context.js';
 import type { DataType, ReduceOp } from '../dtype.js';
-import { switchAllReduce, switchRefusal } from './aggregator-allreduce.js';
+import { switchRefusal } from './aggregator-allreduce.js';
+import { switchAllReduce } from './switch-allreduce.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce } from './direct-allreduce.js';
