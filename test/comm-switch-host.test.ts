@@ -11,7 +11,7 @@ import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import type { DataType, ElementArray, ReduceOp } from '../lib/dtype.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { allocate, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
-import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { float32Violation, int32Sum, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { within } from './within.js';
 
 const server = await SwitchServer.start({ port: 0 });
@@ -93,6 +93,23 @@ test('a split child keeps the hosts: ranks 0-2 (hosts a, a, b) reduce through a 
     const out = await allReduceAll(members, inputs, 'int32', 'sum');
     for (const [r, o] of out.entries()) sameElements(o, oracleReduce(inputs, COUNT, 'int32', 'sum'), `child rank ${r}`);
     await destroyWorld(members);
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('34 ranks on 2 hosts fit the 32-worker bitmap: a job of 2 switch workers (the flat refusal: tune-select.test.ts)', async () => {
+  const size = 34;
+  const id = await getUniqueId({ transport: 'inproc' });
+  const comms = await within(Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({
+    id, rank, size, hostId: rank < size / 2 ? 'a' : 'b', switchHierarchy: 'host', switch: server.address, switchSecret: server.secret, timeoutMs: 30_000,
+  }))), 30_000, '34 ranks');
+  try {
+    const inputs = comms.map((_, r) => randomInt32(1000, r + 1));
+    const jobs = jobsOfSize(2);
+    const outputs = await allReduceAll(comms, inputs, 'int32', 'sum');
+    for (const [r, out] of outputs.entries()) sameElements(out, int32Sum(inputs), `rank ${r}`);
+    assert.is(jobsOfSize(2), jobs + 1);
   } finally {
     await destroyWorld(comms);
   }

@@ -85,7 +85,8 @@ test('--parent makes a leaf: a job of two workers at the leaf reduces through th
 });
 
 test('bad flags exit with status 2 and a reason', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 15_000 });
+  // Without WEBCCL_SECRET, so that --parent alone has no secret to use.
+  const run = (...args: string[]) => spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, WEBCCL_SECRET: '' } });
   assert.match(run('--max-workers', '40').stderr, /--max-workers 40 is not in \[1, 32\]/);
   assert.match(run('--reorder', 'x').stderr, /--reorder x is not a number/);
   assert.match(run('--parent-secret-file', 'x').stderr, /--parent-secret-file needs --parent HOST:PORT/);

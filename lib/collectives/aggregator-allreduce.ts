@@ -44,8 +44,13 @@ export const SWITCH_MAX_RANKS = 32;
  * before or after. prod, min and max have no switch rule. Depends only on the call's signature
  * and the communicator's size, so every rank decides alike.
  */
-export function switchRefusal(call: { readonly dtype: DataType; readonly op: ReduceOp; readonly ranks: number }): string | undefined {
+export function switchRefusal(call: { readonly dtype: DataType; readonly op: ReduceOp; readonly ranks: number; readonly aggregatorWorkers?: number }): string | undefined {
   if (aggregateOp(call.op) !== 'sum') return `the switch algorithm does not support op ${String(call.op)} (it supports sum, avg and premulSum)`;
-  if (call.ranks > SWITCH_MAX_RANKS) return `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`;
+  const workers = call.aggregatorWorkers ?? call.ranks;
+  if (workers > SWITCH_MAX_RANKS) {
+    return call.aggregatorWorkers === undefined
+      ? `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`
+      : `the switch algorithm serves at most ${SWITCH_MAX_RANKS} hosts (its worker bitmap), not ${workers}`;
+  }
   return undefined;
 }

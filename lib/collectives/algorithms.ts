@@ -63,6 +63,8 @@ export interface ReductionCall {
   readonly dtype: DataType;
   readonly op: ReduceOp;
   readonly ranks: number;
+  /** The aggregator job's workers when not one per rank (switchHierarchy 'host': one per host). */
+  readonly aggregatorWorkers?: number;
 }
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [

@@ -25,7 +25,7 @@ import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
-import { hostGroupOf, hostIdOf } from './host-groups.js';
+import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -159,6 +159,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private switchSession: Promise<AggregatorSession> | undefined;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
+  private hostGroupMemo: HostGroup | undefined;
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -411,6 +412,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
+      ...(this.hostGroup === undefined ? {} : { switchWorkers: this.hostGroup.leaders.length }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -427,8 +429,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private async aggregation(plan: CallPlan): Promise<Pick<CollectiveContext, 'aggregation' | 'hostRanks'>> {
     const kind = algorithmNamed(plan.schedule)?.aggregator;
     if (kind === undefined) return {};
-    const { switch: address, switchJob, hosts } = this.config;
-    const group = hosts === undefined ? undefined : hostGroupOf(hosts, this.members, this.rank);
+    const { switch: address, switchJob } = this.config;
+    const group = this.hostGroup;
     if (group !== undefined && group.ranks[0] !== this.rank) return { hostRanks: group.ranks };
     const [rank, size] = group === undefined ? [this.rank, this.size] : [group.leaders.indexOf(this.rank), group.leaders.length];
     this.switchSession ??= (async () => {
@@ -442,6 +444,14 @@ export class Communicator implements LinkOwner, Endpoint {
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
     const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
     return group === undefined ? { aggregation } : { aggregation, hostRanks: group.ranks };
+  }
+
+  /** This rank's host group under switchHierarchy 'host' (undefined: flat), computed once. */
+  private get hostGroup(): HostGroup | undefined {
+    const { hosts } = this.config;
+    if (hosts === undefined) return undefined;
+    this.hostGroupMemo ??= hostGroupOf(hosts, this.members, this.rank);
+    return this.hostGroupMemo;
   }
 
   private leaveSwitch(): void {

@@ -47,8 +47,12 @@ export interface HostGroup {
 export function hostGroupOf(hosts: readonly number[], members: readonly number[], rank: number): HostGroup {
   const hostOf = (r: number) => hosts[members[r]!]!;
   const ranks = members.map((_, r) => r);
-  return {
-    ranks: ranks.filter((r) => hostOf(r) === hostOf(rank)),
-    leaders: ranks.filter((r) => ranks.find((first) => hostOf(first) === hostOf(r)) === r),
-  };
+  const seen = new Set<number>();
+  const leaders: number[] = [];
+  for (const r of ranks) {
+    if (seen.has(hostOf(r))) continue;
+    seen.add(hostOf(r));
+    leaders.push(r);
+  }
+  return { ranks: ranks.filter((r) => hostOf(r) === hostOf(rank)), leaders };
 }
