@@ -93,6 +93,7 @@ test('loss, duplication and reordering at both levels (leaves, root and workers 
     }
     const leafUplinks = tree.leaves.map((leaf) => leaf.counters().jobs[0]!.uplink!);
     assert.ok(leafUplinks.some((u) => u.upRetransmissions > 0), 'a leaf repaired upward loss on its own timer');
+    assert.ok(leafUplinks.some((u) => u.waitingForRoot > 0), 'workers\' retransmissions to copies waiting for the root were dropped');
     assert.ok(tree.root.counters().faults.dropped > 0 && tree.leaves.every((leaf) => leaf.counters().faults.dropped > 0), 'faults were injected at both levels');
   } finally {
     closeAll(workers);
