@@ -8,8 +8,8 @@
 // registers none, so each tab is its own host.
 import { readEnv } from '../settings.js';
 
-/** Host names longer than this are cut (they only need to tell hosts apart). */
-export const MAX_HOST_ID_BYTES = 255;
+/** Host names longer than this many characters are cut (they only need to tell hosts apart). */
+export const MAX_HOST_ID_CHARS = 255;
 
 let platformHostId: () => string | undefined = () => undefined;
 
@@ -21,7 +21,7 @@ export function registerHostIdSource(source: () => string | undefined): void {
 /** This rank's host name: `given`, else WEBCCL_HOST_ID, else the platform's; '' when none. */
 export function hostIdOf(given: string | undefined): string {
   const id = given ?? (readEnv('WEBCCL_HOST_ID') || platformHostId()) ?? '';
-  return id.slice(0, MAX_HOST_ID_BYTES);
+  return id.slice(0, MAX_HOST_ID_CHARS);
 }
 
 /** Host numbers for the names of ranks 0..n-1 ('' is a host of its own). */
