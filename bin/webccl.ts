@@ -10,10 +10,11 @@ import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
+import { parseSwitchAddress } from '../lib/switch/control-protocol.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
 const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
-const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P]';
+const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--parent HOST:PORT [--parent-secret-file PATH]]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
 /** Thrown for -h/--help and --version: print the text, exit 0. */
@@ -56,14 +57,14 @@ function parseServeFlags(args: string[]): ServeFlags {
 }
 
 /** A file holding the secret: 32 lowercase hex digits, optionally followed by one newline. */
-function readSecretFile(path: string): string {
+function readSecretFile(path: string, flag = '--secret-file'): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`--secret-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  return checkSecret(text.replace(/\r?\n$/, ''), `the content of --secret-file ${path} (one trailing newline allowed)`);
+  return checkSecret(text.replace(/\r?\n$/, ''), `the content of ${flag} ${path} (one trailing newline allowed)`);
 }
 
 function readPem(flag: string, path: string): string {
@@ -109,7 +110,7 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number }
+interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; parent?: string; parentSecretFile?: string }
 
 function parseSwitchFlags(args: string[]): SwitchFlags {
   const flags: SwitchFlags = { stats: false };
@@ -121,8 +122,9 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   const text = { type: 'string' } as const;
   const given = subcommandOptions(args, {
     host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text,
+    parent: text, 'parent-secret-file': text,
   }, SWITCH_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder'].map((n) => [n, stringOption(given, n)]));
+  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'parent', 'parent-secret-file'].map((n) => [n, stringOption(given, n)]));
   flags.stats = given['stats'] === true;
   if (values.host !== undefined) flags.host = values.host;
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
@@ -133,7 +135,20 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   if (values.drop !== undefined) flags.drop = number('--drop', values.drop, false);
   if (values.dup !== undefined) flags.dup = number('--dup', values.dup, false);
   if (values.reorder !== undefined) flags.reorder = number('--reorder', values.reorder, false);
+  if (values.parent !== undefined) flags.parent = values.parent;
+  if (values['parent-secret-file'] !== undefined) {
+    if (flags.parent === undefined) throw new Error('--parent-secret-file needs --parent HOST:PORT');
+    flags.parentSecretFile = values['parent-secret-file'];
+  }
   return flags;
+}
+
+/** The root's secret for a leaf (`--parent`): its own file, else the leaf's own secret. */
+function parentSecret(flags: SwitchFlags, own: string | undefined): string {
+  parseSwitchAddress(flags.parent!);
+  if (flags.parentSecretFile !== undefined) return readSecretFile(flags.parentSecretFile, '--parent-secret-file');
+  if (own === undefined) throw new Error('--parent needs the root switch\'s secret: --parent-secret-file PATH (or one secret for both: --secret-file PATH or WEBCCL_SECRET)');
+  return own;
 }
 
 /** `webccl switch`: a software SwitchML switch until SIGINT/SIGTERM, then its counters. */
@@ -148,9 +163,10 @@ async function runSwitch(args: string[]): Promise<void> {
     ...(flags.slots === undefined ? {} : { slots: flags.slots }),
     ...(flags.maxWorkers === undefined ? {} : { maxWorkers: flags.maxWorkers }),
     ...(secret === undefined ? {} : { secret }),
+    ...(flags.parent === undefined ? {} : { parent: { address: flags.parent, secret: parentSecret(flags, secret) } }),
     faults,
   });
-  console.log(`switch ${server.address}`);
+  console.log(`switch ${server.address}${flags.parent === undefined ? '' : ` (leaf of ${flags.parent})`}`);
   if (server.webSocketUrl !== undefined) console.log(`websocket ${server.webSocketUrl}`);
   if (secret === undefined) console.log(`secret ${server.secret}`);
   const stats = flags.stats ? setInterval(() => console.error(formatCounters(server.counters())), 1000) : undefined;

@@ -41,3 +41,7 @@ export { SwitchServer, formatCounters as formatSwitchCounters, type SwitchServer
 import { registerAggregatorProvider } from './memory/aggregator.js';
 import { switchAggregatorProvider } from './switch/switch-aggregator.js';
 registerAggregatorProvider(switchAggregatorProvider);
+// The switch's host-local hierarchy groups ranks by host: in Node, the machine's name.
+import { hostname } from 'node:os';
+import { registerHostIdSource } from './comm/host-groups.js';
+registerHostIdSource(() => hostname());

@@ -6,7 +6,8 @@
 import { internalError, invalidArgument } from '../errors.js';
 import type { CollectiveContext, Region } from './context.js';
 import type { DataType, ReduceOp } from '../dtype.js';
-import { switchAllReduce, switchRefusal } from './aggregator-allreduce.js';
+import { switchRefusal } from './aggregator-allreduce.js';
+import { switchAllReduce } from './switch-allreduce.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce } from './direct-allreduce.js';
@@ -62,6 +63,8 @@ export interface ReductionCall {
   readonly dtype: DataType;
   readonly op: ReduceOp;
   readonly ranks: number;
+  /** The aggregator job's workers when not one per rank (switchHierarchy 'host': one per host). */
+  readonly aggregatorWorkers?: number;
 }
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [

@@ -25,6 +25,7 @@ import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
+import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -61,6 +62,8 @@ export interface InitOptions extends ConfigOptions {
    * reads it from --secret-file. Default WEBCCL_SWITCH_SECRET, else WEBCCL_SECRET. Each rank's own.
    */
   readonly switchSecret?: string;
+  /** This rank's host, for switchHierarchy 'host' (default WEBCCL_HOST_ID, else the machine's name in Node). */
+  readonly hostId?: string;
 }
 
 export { getUniqueId } from '../transport/world.js';
@@ -105,7 +108,7 @@ export class Communicator implements LinkOwner, Endpoint {
       switchSecret: options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || undefined),
     });
     try {
-      await comm.bootstrap(proposal);
+      await comm.bootstrap(proposal, hostIdOf(options.hostId));
     } catch (error) {
       await comm.destroy().catch(() => undefined);
       throw error;
@@ -156,6 +159,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private switchSession: Promise<AggregatorSession> | undefined;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
+  private hostGroupMemo: HostGroup | undefined;
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -408,6 +412,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
+      ...(this.hostGroup === undefined ? {} : { switchWorkers: this.hostGroup.leaders.length }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -417,21 +422,36 @@ export class Communicator implements LinkOwner, Endpoint {
     };
   }
 
-  /** The call's aggregator, for an algorithm that reduces through one (joining the switch's job first). */
-  private async aggregation(plan: CallPlan): Promise<Aggregation | undefined> {
+  /**
+   * The call's aggregator, for an algorithm that reduces through one (joining the switch's job
+   * first). With switchHierarchy 'host', the ranks of this host too: only its leader joins.
+   */
+  private async aggregation(plan: CallPlan): Promise<Pick<CollectiveContext, 'aggregation' | 'hostRanks'>> {
     const kind = algorithmNamed(plan.schedule)?.aggregator;
-    if (kind === undefined) return undefined;
+    if (kind === undefined) return {};
     const { switch: address, switchJob } = this.config;
+    const group = this.hostGroup;
+    if (group !== undefined && group.ranks[0] !== this.rank) return { hostRanks: group.ranks };
+    const [rank, size] = group === undefined ? [this.rank, this.size] : [group.leaders.indexOf(this.rank), group.leaders.length];
     this.switchSession ??= (async () => {
       if (!this.switchSecret) {
         throw invalidArgument(`${this.name}: the switch at ${address} needs its secret (init option switchSecret, WEBCCL_SWITCH_SECRET or WEBCCL_SECRET; webccl switch prints it, or reads it with --secret-file)`);
       }
       // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
       const job = `${switchJob}.${this.channelIds.collective}`;
-      return aggregatorProvider(kind).join({ address, secret: this.switchSecret, job, rank: this.rank, size: this.size, timeoutMs: this.health.timeoutMs });
+      return aggregatorProvider(kind).join({ address, secret: this.switchSecret, job, rank, size, timeoutMs: this.health.timeoutMs });
     })();
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
-    return { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
+    const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
+    return group === undefined ? { aggregation } : { aggregation, hostRanks: group.ranks };
+  }
+
+  /** This rank's host group under switchHierarchy 'host' (undefined: flat), computed once. */
+  private get hostGroup(): HostGroup | undefined {
+    const { hosts } = this.config;
+    if (hosts === undefined) return undefined;
+    this.hostGroupMemo ??= hostGroupOf(hosts, this.members, this.rank);
+    return this.hostGroupMemo;
   }
 
   private leaveSwitch(): void {
@@ -515,8 +535,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
-      const aggregation = await this.aggregation(plan);
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...(aggregation ? { aggregation } : {}) };
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...await this.aggregation(plan) };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
@@ -540,11 +559,12 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /** Adopts the configuration every rank will use (rank 0's; see bootstrap.ts). */
-  private async bootstrap(proposal: AgreedConfig): Promise<void> {
+  private async bootstrap(proposal: AgreedConfig, hostId: string): Promise<void> {
     const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP_SIGNATURE, schedule: 'bootstrap' });
-    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal);
-    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news.
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob: this.agreed.switchJob })) {
+    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal, hostId);
+    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host numbers.
+    const { switchJob, hosts } = this.agreed;
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...(hosts ? { hosts } : {}) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

@@ -25,6 +25,13 @@ export interface AgreedConfig extends TuningConfig {
    * child's job is this name and the child's channel, which every member derives alike.
    */
   readonly switchJob: string;
+  /**
+   * 'host' (absent: flat): the switch algorithm reduces the ranks of each host among themselves
+   * first, and one rank per host talks to the switch (host-groups.ts). Rank 0's holds.
+   */
+  readonly switchHierarchy?: 'host';
+  /** With switchHierarchy 'host': each world rank's host number, from the bootstrap hellos. */
+  readonly hosts?: readonly number[];
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -45,6 +52,8 @@ export interface ConfigOptions {
   readonly codec?: string;
   /** A switch's 'host:port' for the switch algorithm (default WEBCCL_SWITCH); rank 0's holds for every rank. */
   readonly switch?: string;
+  /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
+  readonly switchHierarchy?: 'host' | 'flat';
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -74,7 +83,14 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
     ...switchFields(options.switch ?? readEnv('WEBCCL_SWITCH') ?? ''),
+    ...hierarchyField(options.switchHierarchy),
   });
+}
+
+function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHierarchy'> {
+  const raw = given ?? (readEnv('WEBCCL_SWITCH_HIERARCHY') || 'flat');
+  if (raw !== 'host' && raw !== 'flat') throw new Error(`${given === undefined ? `WEBCCL_SWITCH_HIERARCHY=${raw}` : `switchHierarchy '${String(raw)}'`} is not one of host, flat`);
+  return raw === 'host' ? { switchHierarchy: 'host' } : {};
 }
 
 function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob'> {
@@ -84,7 +100,7 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
 }
 
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -101,7 +117,10 @@ export function validateConfig(config: AgreedConfig): AgreedConfig {
     if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
   }
   if (algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob };
+  if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
+  if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
+  const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
+  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -30,6 +30,8 @@ export interface PlanEnv {
   spaceOf(what: string, located: Located): MemorySpace;
   /** Throws InvalidArgument if the key's residual was made for another count, memory or codec. */
   checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
+  /** The switch job's workers when not one per rank (switchHierarchy 'host': the hosts). */
+  readonly switchWorkers?: number;
   /** 'auto' passed over the switch for a call it does not support: `reason` says why (logged at INFO). */
   fellBack(what: string, reason: string, algorithm: string): void;
 }
@@ -146,7 +148,8 @@ function algorithmFor(
   checkAlgorithm(what, options?.algorithm);
   let choice;
   try {
-    choice = chooseAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm, op === undefined ? undefined : { dtype, op });
+    choice = chooseAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm,
+      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }) });
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);

@@ -10,6 +10,9 @@
 // the welcome and 'ended' are text messages, and packets are binary messages, byte for byte the
 // datagrams. Both kinds of worker feed the same data plane, so one job may mix them; anything
 // else on an admitted WebSocket (text, a packet before the job starts) is dropped and counted.
+// With `parent`, a leaf of a two-level tree: a job whose workers ask for an uplink joins the
+// root as one member once its own workers have, and its completed slots go up and the root's
+// results come down (leaf-uplink.ts); other jobs stay local.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -24,10 +27,12 @@ import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
-import { checkJoin, LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
+import { checkJoin, LineSplitter, parseJoin, type Join, type SwitchMessage } from './control-protocol.js';
+import { readSettings } from '../settings.js';
 import { MAX_WORKERS, type JobCounters } from './data-plane.js';
 import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.js';
 import { JobTable, udpAddressKey, type Job } from './job-table.js';
+import { LeafUplink, type UplinkCounters } from './leaf-uplink.js';
 import { decodePacket, MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
 
 export const DEFAULT_SWITCH_SLOTS = 4096;
@@ -46,6 +51,14 @@ export interface SwitchServerOptions {
   readonly faults?: FaultOptions;
   /** Also a WebSocket door on this port (0: a free one); none when absent. */
   readonly webSocketPort?: number;
+  /**
+   * Makes this switch a leaf: jobs whose workers ask for an uplink are forwarded to the root
+   * switch at `address` (its control and UDP port), admitted with `secret`. A leaf's jobs run
+   * on this TypeScript data plane. `retransmitMs` (default 10) is the first wait before an
+   * upward packet is sent again; `timeoutMs` (default WEBCCL_TIMEOUT_MS) bounds joining the
+   * root and a silent root.
+   */
+  readonly parent?: { readonly address: string; readonly secret: string; readonly retransmitMs?: number; readonly timeoutMs?: number };
 }
 
 /** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
@@ -63,6 +76,8 @@ export interface JobReport extends JobCounters {
   readonly job: number;
   readonly workers: number;
   readonly running: boolean;
+  /** A leaf's forwarding of the job to its root. */
+  readonly uplink?: UplinkCounters;
 }
 
 export interface SwitchCounters {
@@ -101,6 +116,7 @@ export class SwitchServer {
     private readonly helloTimeoutMs: number,
     limits: { slots: number; maxWorkers: number },
     faults: FaultInjector,
+    private readonly parent: SwitchServerOptions['parent'],
   ) {
     this.table = new JobTable<WorkerConn>(limits, () => port);
     this.faults = faults;
@@ -119,7 +135,7 @@ export class SwitchServer {
     const faults = new FaultInjector(options.faults); // validates the probabilities before binding
     const { tcp, udp, port } = await bindPair(host, options.port ?? SWITCH_PORT);
     const secret = options.secret ?? randomBytes(16).toString('hex');
-    const server = new SwitchServer(tcp, udp, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults);
+    const server = new SwitchServer(tcp, udp, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults, options.parent);
     if (options.webSocketPort !== undefined) {
       try {
         await server.openWebSocketDoor(options.webSocketPort);
@@ -128,7 +144,7 @@ export class SwitchServer {
         throw error;
       }
     }
-    server.log.info(`listening on ${host}:${port} (tcp control, udp data)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job`);
+    server.log.info(`listening on ${host}:${port} (tcp control, udp data)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job${options.parent ? `, leaf of ${options.parent.address}` : ''}`);
     return server;
   }
 
@@ -166,7 +182,10 @@ export class SwitchServer {
     this.closed = true;
     this.faults.clear();
     for (const socket of this.unjoined) socket.destroy();
-    for (const job of [...this.table.jobs]) for (const member of job.members.values()) member.conn.destroy();
+    for (const job of [...this.table.jobs]) {
+      job.uplink?.close();
+      for (const member of job.members.values()) member.conn.destroy();
+    }
     const ws = this.webSockets;
     if (ws) for (const socket of ws.server.clients) socket.terminate();
     await Promise.all([
@@ -207,15 +226,19 @@ export class SwitchServer {
     const { job, worker } = sender;
     const plane = job.plane!;
     const decoded = decodePacket(msg);
-    const verdict = decoded.ok ? plane.receive(worker, decoded.packet) : plane.malformed(decoded.reason);
-    if (verdict.kind === 'multicast') {
-      for (const member of job.members.values()) {
-        const { data } = member.conn;
-        if (data) this.faults.pass(() => data(verdict.bytes));
-        else this.send(verdict.bytes, member.host, member.port);
-      }
-    } else if (verdict.kind === 'unicast') reply(verdict.bytes);
+    let verdict = decoded.ok ? plane.receive(worker, decoded.packet) : plane.malformed(decoded.reason);
+    if (job.uplink) verdict = job.uplink.route(verdict);
+    if (verdict.kind === 'multicast') this.multicast(job, verdict.bytes);
+    else if (verdict.kind === 'unicast') reply(verdict.bytes);
     else if (verdict.kind === 'drop' && this.log.traceEnabled) this.log.trace(`job ${job.number} worker ${worker}: dropped (${verdict.reason})`);
+  }
+
+  private multicast(job: Job<WorkerConn>, bytes: Uint8Array): void {
+    for (const member of job.members.values()) {
+      const { data } = member.conn;
+      if (data) this.faults.pass(() => data(bytes));
+      else this.send(bytes, member.host, member.port);
+    }
   }
 
   private send(bytes: Uint8Array, host: string, port: number): void {
@@ -283,6 +306,8 @@ export class SwitchServer {
         return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
       }
       if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
+      const uplinkRefusal = this.uplinkRefusal(join);
+      if (uplinkRefusal !== undefined) return { code: CLOSE_BAD_HELLO, reason: uplinkRefusal };
       const key = `websocket#${this.nextWebSocket++}`;
       const conn: WorkerConn = {
         tell: (message) => socket.send(JSON.stringify(message)),
@@ -303,6 +328,47 @@ export class SwitchServer {
   }
 
   private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
+    if (job.uplinkSpec === undefined) return this.welcome(job, welcomes);
+    // A leaf's workers are welcomed once the root has welcomed the leaf (or refused with its reason).
+    this.openUplink(job).then(() => {
+      if (job.released) job.uplink?.close();
+      else this.welcome(job, welcomes);
+    }, (error: unknown) => {
+      if (!job.released) this.endJob(job, 'refused', `the root switch ${this.parent?.address}: ${detailOf(error)}`);
+    });
+  }
+
+  private async openUplink(job: Job<WorkerConn>): Promise<void> {
+    const parent = this.parent!;
+    const { openUdpLink } = await import('./udp-link.js');
+    const timeoutMs = parent.timeoutMs ?? readSettings().timeoutMs;
+    const name = `root switch ${parent.address}`;
+    const opened = await openUdpLink(parent.address, {
+      t: 'hello', role: 'switch', secret: parent.secret, world: job.world, rank: job.uplinkSpec!.rank, size: job.uplinkSpec!.size,
+      total: job.total, window: job.window, sizeClass: job.sizeClass, leaf: true,
+    }, name, timeoutMs);
+    job.uplink = new LeafUplink(opened, name, {
+      job: { number: job.number, slotBase: job.slotBase, window: job.window },
+      multicast: (bytes) => this.multicast(job, bytes),
+      fail: (reason) => this.endJob(job, 'ended', reason),
+      faults: this.faults,
+    }, { retransmitMs: parent.retransmitMs ?? 10, timeoutMs });
+  }
+
+  /** Ends a job from the switch's side (a leaf's root refused, ended or failed it): its workers are told why. */
+  private endJob(job: Job<WorkerConn>, how: 'refused' | 'ended', reason: string): void {
+    this.log.info(`job '${job.world}' ${how}: ${reason}; its ${job.window} slots are free`);
+    job.uplink?.close();
+    if (how === 'ended') this.keepReport(report(job, false));
+    for (const conn of this.table.end(job)) conn.finish({ t: how, reason });
+  }
+
+  private keepReport(done: JobReport): void {
+    this.finished.push(done);
+    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+  }
+
+  private welcome(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
     this.log.info(`job '${job.world}' started: number ${job.number}, ${job.size} workers, slots [${job.slotBase}, ${job.slotBase + job.window}), ${32 << job.sizeClass} values a packet`);
     for (const { conn, welcome } of welcomes) conn.tell(welcome);
   }
@@ -316,21 +382,32 @@ export class SwitchServer {
     }
     if (!sameSecret(join.secret, this.secret)) return refuse(`wrong secret from a caller claiming rank ${join.rank} of job '${join.world}'`);
     if (join.via === 'websocket') return refuse("via 'websocket' joins on the switch's websocket door");
+    const uplinkRefusal = this.uplinkRefusal(join);
+    if (uplinkRefusal !== undefined) return refuse(uplinkRefusal);
     const outcome = this.table.join(join, socket.remoteAddress ?? '', this.connOf.get(socket)!);
     if (outcome.kind === 'refused') return refuse(outcome.reason);
     this.unjoined.delete(socket);
     if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
   }
 
+  /** Why this switch cannot take a join's two-level shape (undefined: it can). */
+  private uplinkRefusal(join: Join): string | undefined {
+    if (join.uplink !== undefined && this.parent === undefined) return 'this switch has no root to forward the job to (start it with --parent)';
+    if (join.uplink === undefined && (join.total ?? join.size) !== join.size && join.leaf !== true) {
+      return `a job of ${join.total} workers with ${join.size} here needs an uplink to a root switch`;
+    }
+    return undefined;
+  }
+
   private onLeave(conn: WorkerConn): void {
     const left = this.table.leave(conn);
     if (left === undefined || !left.started) return;
     const { job } = left;
-    const rank = [...job.members.values()].find((m) => m.conn === conn)?.rank;
-    const reason = `worker ${rank} of job '${job.world}' left`;
+    job.uplink?.close();
+    const member = [...job.members.values()].find((m) => m.conn === conn);
+    const reason = `${member?.leaf ? 'leaf switch' : 'worker'} ${member?.rank} of job '${job.world}' left`;
     this.log.info(`job '${job.world}' ended: ${reason}; its ${job.window} slots are free`);
-    this.finished.push(report(job, false));
-    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+    this.keepReport(report(job, false));
     for (const other of left.others) other.finish({ t: 'ended', reason });
   }
 }
@@ -340,7 +417,8 @@ function line(message: SwitchMessage): string {
 }
 
 function report(job: Job<WorkerConn>, running: boolean): JobReport {
-  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters };
+  const uplink = job.uplink instanceof LeafUplink ? { uplink: { ...job.uplink.counters } } : {};
+  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters, ...uplink };
 }
 
 /** Formats counters as the CLI prints them (one line per job). */
@@ -350,7 +428,8 @@ export function formatCounters(counters: SwitchCounters): string {
       ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '')];
   for (const job of counters.jobs) {
     lines.push(`  job ${job.job} '${job.world}' (${job.workers} workers${job.running ? ', running' : ''}): in ${job.packetsIn}, out ${job.packetsOut}, ` +
-      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}`);
+      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}` +
+      (job.uplink ? `; up ${job.uplink.up}, up retransmissions ${job.uplink.upRetransmissions}, root results ${job.uplink.rootResults}` : ''));
   }
   return lines.join('\n');
 }

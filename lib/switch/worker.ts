@@ -69,6 +69,13 @@ export interface SwitchWorkerOptions {
   readonly retransmitMs?: number;
   /** Test hook: faults on this worker's sends and receives. */
   readonly faults?: FaultOptions;
+  /**
+   * Two levels: `switch` is a leaf, `rank`/`size` count the workers at that leaf, `total` is
+   * the job's worker count over every leaf (the n float32 is quantized with), and `uplink` the
+   * leaf's place among the root's members. Every worker of the leaf gives the same two.
+   */
+  readonly total?: number;
+  readonly uplink?: { readonly rank: number; readonly size: number };
 }
 
 export interface WorkerCounters {
@@ -163,6 +170,7 @@ export class SwitchWorker {
     const join: Join = {
       t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
       window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
+      ...(options.total === undefined ? {} : { total: options.total }), ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
     };
     const via = options.via ?? 'udp';
     let opened: OpenedLink;
