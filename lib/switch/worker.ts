@@ -84,6 +84,8 @@ export interface WorkerCounters {
 }
 
 const MAX_RETRANSMIT_MS = 1000;
+/** Node's setImmediate (after the socket reads already queued); a browser has none, and a 0 ms timer comes after its queued messages too. */
+const afterIo: (run: () => void) => void = typeof setImmediate === 'function' ? (run) => void setImmediate(run) : (run) => void setTimeout(run, 0);
 /** cwnd never drops below this many packets (nor below W/n), and a cut needs this many overdue. */
 const MIN_CWND = 4;
 /**
@@ -205,7 +207,7 @@ export class SwitchWorker {
       for (const q of stream.initial()) this.offer(q);
       // Timers run before the loop polls sockets: checking from setImmediate reads the results
       // already queued first, so a busy loop does not turn into spurious retransmissions.
-      this.sweep = setInterval(() => setImmediate(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
+      this.sweep = setInterval(() => afterIo(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
     });
   }
 
