@@ -36,17 +36,6 @@ const tfjsBundles = [
   { outfile: 'dist/tfjs/browser.js', entry: 'lib/tfjs/index.browser.ts', platform: 'browser' },
 ];
 
-// A page cannot send UDP: the switch worker's UDP link (node:dgram, node:net) becomes a stub
-// that says so, and browser ranks reach the switch through its WebSocket door.
-const browserSwitchLink = {
-  name: 'webccl-browser-switch-link',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/udp-link\.js$/ }, (args) => (
-      resolve(args.resolveDir) === resolve('lib/switch') ? { path: resolve('lib/switch/udp-link.browser.ts') } : undefined
-    ));
-  },
-};
-
 const bins = {
   'webccl': 'bin/webccl.ts',
   'webccl-perf': 'bin/webccl-perf.ts',
@@ -55,7 +44,7 @@ const bins = {
 
 await Promise.all([
   build({ ...common, platform: 'node', entryPoints: ['lib/index.node.ts'], outfile: 'dist/node/index.js', external: nodeExternal }),
-  ...Object.entries(browserBundles).map(([outfile, src]) => build({ ...common, platform: 'browser', entryPoints: [src], outfile, plugins: [browserSwitchLink] })),
+  ...Object.entries(browserBundles).map(([outfile, src]) => build({ ...common, platform: 'browser', entryPoints: [src], outfile })),
   ...tfjsBundles.map(({ outfile, entry, platform }) => build({
     ...common, platform, entryPoints: [entry], outfile, external: tfjsExternal, plugins: [coreAsPackage],
   })),

@@ -42,4 +42,5 @@ export { SwitchServer, formatCounters as formatSwitchCounters, type SwitchServer
 import { registerAggregatorProvider } from './memory/aggregator.js';
 import { switchAggregatorProvider } from './switch/switch-aggregator.js';
 import { nodeWebSocket as webSocketForSwitch } from './transport/handshake/node-web-socket.js';
+import './switch/udp-link.js'; // registers the worker's UDP link
 registerAggregatorProvider(switchAggregatorProvider({ udp: true, webSocket: webSocketForSwitch() }));
