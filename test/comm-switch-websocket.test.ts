@@ -110,6 +110,14 @@ test('bad addresses and paths are refused at init, naming them', async () => {
     assert.is((error as WebcclError).code, 'InvalidArgument', error.message);
     assert.match(error.message, pattern);
   }
+  process.env['WEBCCL_SWITCH_VIA'] = 'smoke-signals';
+  try {
+    const error = await rejection(Communicator.init({ id: await getUniqueId({ transport: 'inproc' }), rank: 0, size: 1, switch: server.address }), 5000, 'WEBCCL_SWITCH_VIA');
+    assert.is((error as WebcclError).code, 'InvalidArgument', error.message);
+    assert.match(error.message, /WEBCCL_SWITCH_VIA=smoke-signals is not 'udp' or 'websocket'/);
+  } finally {
+    delete process.env['WEBCCL_SWITCH_VIA'];
+  }
 });
 
 test('a rendezvous server hosting a switch: relay ranks use algorithm switch with no address or secret, UDP and door mixed', async () => {

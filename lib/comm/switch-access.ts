@@ -1,7 +1,6 @@
 // How one rank reaches the switch: the secret it presents and the path it takes (UDP or the
 // WebSocket door). Both are each rank's own, unlike the address (rank 0's, agreed): a job may
 // mix UDP and WebSocket workers, so the path does not change what any rank computes.
-import { invalidArgument } from '../errors.js';
 import { readEnv } from '../settings.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -13,6 +12,7 @@ export interface SwitchAccess {
   readonly via: SwitchVia | undefined;
 }
 
+/** Throws a plain Error naming a bad `switchVia` (init makes it InvalidArgument, as for every option). */
 export function checkSwitchVia(via: unknown): void {
   if (via !== undefined && via !== 'udp' && via !== 'websocket') throw new Error(`switchVia '${String(via)}' is not 'udp' or 'websocket'`);
 }
@@ -25,7 +25,7 @@ export function switchAccessOf(options: { readonly switchSecret?: string; readon
   const secret = options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || transport.hostedSwitch?.secret || undefined);
   const env = readEnv('WEBCCL_SWITCH_VIA') || undefined;
   if (options.switchVia === undefined && env !== undefined && env !== 'udp' && env !== 'websocket') {
-    throw invalidArgument(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
+    throw new Error(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
   }
   return { secret, via: options.switchVia ?? env as SwitchVia | undefined };
 }
