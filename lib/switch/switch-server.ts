@@ -48,6 +48,16 @@ export interface SwitchServerOptions {
   readonly webSocketPort?: number;
 }
 
+/**
+ * A WebSocket another server's door accepted (the `ws` package's, which the switch's declared
+ * types do not name: a consumer's program need not have `ws` types).
+ */
+export interface AcceptedWebSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  terminate(): void;
+}
+
 /** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
 interface WorkerConn {
   tell(message: SwitchMessage): void;
@@ -283,8 +293,8 @@ export class SwitchServer {
    * connection whose hello is a switch join and checked the secret: it becomes a worker here,
    * or gets the refusal to close with.
    */
-  admitWebSocket(socket: WebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
-    const refusal = this.closed ? { code: CLOSE_BAD_HELLO, reason: 'the switch is closed' } : this.joinWebSocket(socket, request, hello);
+  admitWebSocket(socket: AcceptedWebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
+    const refusal = this.closed ? { code: CLOSE_BAD_HELLO, reason: 'the switch is closed' } : this.joinWebSocket(socket as WebSocket, request, hello);
     if (refusal) this.refusedConnections++;
     return refusal;
   }
