@@ -12,6 +12,8 @@ import { WebcclError } from '../lib/errors.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
+import { CLOSE_BAD_HELLO, CLOSE_WRONG_SECRET } from '../lib/transport/handshake/handshake.js';
+import { WebSocket } from 'ws';
 import { destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
@@ -139,6 +141,33 @@ test('a rendezvous server hosting a switch: relay ranks use algorithm switch wit
     assert.ok(counters.datagrams > 0 && counters.webSocketMessages > 0, `both paths used: ${JSON.stringify(counters)}`);
   } finally {
     await rendezvous.close();
+  }
+});
+
+/** The close code and reason a rendezvous server answers `hello` with. */
+function refusalOf(url: string, hello: Record<string, unknown>): Promise<{ code: number; reason: string }> {
+  const socket = new WebSocket(url);
+  socket.on('error', () => undefined);
+  socket.on('open', () => socket.send(JSON.stringify(hello)));
+  return within(new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))), 10_000, 'the refusal');
+}
+
+test('the hosted door refuses a switch join with the wrong secret or without via websocket; a server hosting no switch refuses the role', async () => {
+  const join = { t: 'hello', role: 'switch', world: 'w', rank: 0, size: 2, window: 256, sizeClass: 1, via: 'websocket' };
+  const hosting = await RendezvousServer.start({ switch: {} });
+  const plain = await RendezvousServer.start();
+  try {
+    const url = `ws://${hosting.host}:${hosting.port}/`;
+    const { secret } = parseUniqueId(hosting.id);
+    assert.equal(await refusalOf(url, { ...join, secret: 'f'.repeat(32) }), { code: CLOSE_WRONG_SECRET, reason: 'wrong secret from a caller claiming rank 0' });
+    const udp = await refusalOf(url, { ...join, secret, via: 'udp', udpPort: 9 });
+    assert.is(udp.code, CLOSE_BAD_HELLO);
+    assert.match(udp.reason, /says via: 'websocket'/);
+    const unserved = await refusalOf(`ws://${plain.host}:${plain.port}/`, { ...join, secret: parseUniqueId(plain.id).secret });
+    assert.equal(unserved, { code: CLOSE_BAD_HELLO, reason: "role 'switch' is not served here" });
+    assert.is(hosting.hostedSwitch!.counters().refusedConnections, 1, 'the switch counted the join it refused');
+  } finally {
+    await Promise.all([hosting.close(), plain.close()]);
   }
 });
 
