@@ -13,7 +13,7 @@ import { readSecurity } from '../lib/settings.js';
 import { parseSwitchAddress } from '../lib/switch/control-protocol.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
-const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
+const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM] [--switch [--switch-port PORT]]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
 const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--parent HOST:PORT [--parent-secret-file PATH]]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
@@ -33,20 +33,26 @@ function subcommandOptions(args: string[], options: OptionSpecs, usage: string):
   return parsed.values;
 }
 
-interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string }
+interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string; switchPort?: number }
+
+/** A --port-like flag's value: an integer in [0, 65535]. */
+function portOption(flag: string, value: string): number {
+  const port = Number(value);
+  if (value === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} ${value} is not a port number`);
+  return port;
+}
 
 function parseServeFlags(args: string[]): ServeFlags {
   const given = subcommandOptions(args, {
     host: { type: 'string' }, port: { type: 'string' }, 'secret-file': { type: 'string' }, secret: { type: 'string' },
-    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, switch: { type: 'boolean' }, 'switch-port': { type: 'string' },
   }, SERVE_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key'].map((name) => [name, stringOption(given, name)]));
+  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key', 'switch-port'].map((name) => [name, stringOption(given, name)]));
   const flags: ServeFlags = {};
   if (values.host !== undefined) flags.host = values.host;
-  if (values.port !== undefined) {
-    flags.port = Number(values.port);
-    if (values.port === '' || !Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new Error(`--port ${values.port} is not a port number`);
-  }
+  if (values.port !== undefined) flags.port = portOption('--port', values.port);
+  if (values['switch-port'] !== undefined && given['switch'] !== true) throw new Error('--switch-port goes with --switch');
+  if (given['switch'] === true) flags.switchPort = values['switch-port'] === undefined ? 0 : portOption('--switch-port', values['switch-port']);
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
   if (values.secret !== undefined) flags.secret = values.secret;
   if (flags.secret !== undefined && flags.secretFile !== undefined) throw new Error('give --secret-file or --secret, not both');
@@ -96,6 +102,7 @@ async function serve(args: string[]): Promise<void> {
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(secret === undefined ? {} : { secret }),
     ...(tls === undefined ? {} : { tls }),
+    ...(flags.switchPort === undefined ? {} : { switch: { port: flags.switchPort } }),
   });
   // A relay id: browser tabs can only use the relay, and Node ranks given this id join them there.
   const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });
@@ -104,6 +111,10 @@ async function serve(args: string[]): Promise<void> {
     '# give this id to every rank (it carries the secret: hand it out like a password)',
     '#   browser tabs: Communicator.init({ id, rank, size }) from the browser entry',
     `#   Node ranks:   WEBCCL_ID=${id} RANK=<r> WORLD_SIZE=<n> node your-script.js   (Communicator.fromEnv())`,
+    ...(server.hostedSwitch ? [
+      `# switch ${server.hostedSwitch.address} (udp) and its websocket door on this server's port: ranks of this id`,
+      "#   use algorithm: 'switch' (WEBCCL_ALGO=switch) with no switch address or secret of their own",
+    ] : []),
   ].join('\n'));
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

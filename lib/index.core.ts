@@ -5,6 +5,10 @@ export * from './errors.js';
 export { readSettings, type Settings, type LogLevel } from './settings.js';
 export type { Transport, Header, Message, Signature, CollectiveKind } from './transport/transport.js';
 export { Communicator, getUniqueId, type InitOptions } from './comm/communicator.js';
+export type { SwitchVia } from './comm/switch-access.js';
+// A SwitchML switch's worker, for aggregating without a communicator: by UDP in Node, through
+// the switch's WebSocket door anywhere (via: 'websocket'; browsers have only this one).
+export { SwitchWorker, type SwitchWorkerOptions, type WorkerCounters as SwitchWorkerCounters } from './switch/worker.js';
 export type { CommBuffer, GpuBufferRange } from './memory/buffers.js';
 export type { CallOptions } from './comm/plans.js';
 export type { FeedbackKey } from './comm/error-feedback.js';

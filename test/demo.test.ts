@@ -52,6 +52,7 @@ async function trainTwoTabs(backend: 'webgpu' | 'cpu', screenshot: boolean): Pro
     const tabs = [await chromium.openTab(url('tree', 'int8'), STEP_MS), await chromium.openTab(url('ring', 'none'), STEP_MS)];
     const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
     const leader = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    assert.equal(await algorithmOptions(tabs[0]!), ['ring', 'tree'], 'no switch offered where the server hosts none');
     const leaderAsked = seated[0]!.rank === 0 ? { algorithm: 'tree', codec: 'int8' } : { algorithm: 'ring', codec: 'none' };
     assert.equal(seated.map((s) => s.rank).sort(), [0, 1], 'the two tabs took ranks 0 and 1');
 
@@ -117,6 +118,36 @@ test('a Node rank (demo/node-rank.ts) trains with two tabs in one relay world: s
     assert.is(nodeSums.length, steps, `the Node rank printed every step:\n${out}`);
     for (const state of finals as PageState[]) assert.equal(state.reports.map((r) => r.checksum), nodeSums, `tab rank ${state.rank} and the Node rank hold the same weights`);
     assert.equal((finals as PageState[]).map((s) => s.rank).concat(Number(/rank (\d) of 3/.exec(out!)![1])).sort(), [0, 1, 2], 'three seats');
+  } finally {
+    await chromium.close();
+    await demo.close();
+  }
+});
+
+const algorithmOptions = (tab: BrowserTab) => tab.evaluate<string[]>(`[...document.getElementById('algorithm-choice').options].map((o) => o.value)`, STEP_MS, 'algorithm options');
+
+test('a demo server hosting a switch: the page offers switch; rank 0 picks it mid-run, both tabs follow through the switch\'s WebSocket door', async () => {
+  const demo = await within(startDemo({ train: 1200, test: 300, switch: true }), STEP_MS, 'demo server with a switch');
+  const chromium = await Chromium.launch(STEP_MS).catch(async (error) => { await demo.close(); throw error; });
+  try {
+    const steps = 10;
+    const url = `${demo.origin}/?size=2&steps=${steps}&eval=5&batch=16&backend=cpu&algo=ring&codec=bf16`;
+    const tabs = [await chromium.openTab(url, STEP_MS), await chromium.openTab(url, STEP_MS)];
+    const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
+    for (const tab of tabs) assert.equal(await algorithmOptions(tab), ['ring', 'tree', 'switch']);
+    const leader = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    await until(leader, (s) => s.reports.length >= 2, RUN_MS, 'rank 0 training two steps');
+    await leader.evaluate(`(() => { const s = document.getElementById('algorithm-choice'); s.value = 'switch'; s.dispatchEvent(new Event('change')); })()`, STEP_MS, 'algorithm select');
+    const finals = await Promise.all(tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run')));
+    for (const state of finals) {
+      assert.is(state.reports.length, steps, `rank ${state.rank} reported every step`);
+      assert.is(state.reports[0]!.controls.algorithm, 'ring');
+      assert.is(state.reports.at(-1)!.controls.algorithm, 'switch', `rank ${state.rank} followed rank 0 to the switch`);
+    }
+    const [a, b] = finals;
+    assert.equal(a!.reports.map((r) => r.checksum), b!.reports.map((r) => r.checksum), 'both ranks hold the same weights after every step');
+    const counters = demo.hostedSwitch!.counters();
+    assert.ok(counters.webSocketMessages > 0 && counters.jobs.some((job) => job.packetsIn > 0), `the tabs' gradients went through the switch: ${JSON.stringify(counters)}`);
   } finally {
     await chromium.close();
     await demo.close();

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker } from '../lib/switch/worker.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { within } from './within.js';

@@ -16,7 +16,7 @@ import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import { readEnv, readSettings } from '../settings.js';
+import { readSettings } from '../settings.js';
 import { aggregatorProvider, type Aggregation, type AggregatorSession } from '../memory/aggregator.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
 import { isBufferStateError, type CommBuffer, type Located } from '../memory/buffers.js';
@@ -26,6 +26,7 @@ import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
 import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
+import { checkSwitchVia, switchAccessOf, type SwitchAccess, type SwitchVia } from './switch-access.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -64,6 +65,12 @@ export interface InitOptions extends ConfigOptions {
   readonly switchSecret?: string;
   /** This rank's host, for switchHierarchy 'host' (default WEBCCL_HOST_ID, else the machine's name in Node). */
   readonly hostId?: string;
+  /**
+   * How this rank reaches the switch when its address offers both: 'udp', or 'websocket' (the
+   * switch's WebSocket door; for ranks that cannot use UDP). Default WEBCCL_SWITCH_VIA, else UDP
+   * where this build has it (Node) and the door in a browser. Each rank's own: the switch mixes them.
+   */
+  readonly switchVia?: SwitchVia;
 }
 
 export { getUniqueId } from '../transport/world.js';
@@ -78,7 +85,7 @@ interface CommunicatorParts {
   readonly device: GPUDevice | undefined;
   readonly localRank: number;
   readonly config: AgreedConfig | undefined;
-  readonly switchSecret: string | undefined;
+  readonly switchAccess: SwitchAccess;
 }
 
 export class Communicator implements LinkOwner, Endpoint {
@@ -92,6 +99,7 @@ export class Communicator implements LinkOwner, Endpoint {
     try {
       timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
       proposal = proposeConfig(options);
+      checkSwitchVia(options.switchVia);
     } catch (error) {
       throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
     }
@@ -100,12 +108,21 @@ export class Communicator implements LinkOwner, Endpoint {
     if (transport.rank !== rank || transport.size !== size) {
       throw invalidArgument(`init: the transport is rank ${transport.rank} of ${transport.size}, not rank ${rank} of ${size}`);
     }
+    // Proposed again now that the transport says whether its rendezvous server hosts a switch.
+    let switchAccess: SwitchAccess;
+    try {
+      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '');
+      switchAccess = switchAccessOf(options, transport);
+    } catch (error) {
+      if (!options.transport) await transport.close();
+      throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
+    }
     const shared = SharedTransport.of(transport);
     if (!options.transport) shared.owned = true;
     const comm = new Communicator({
       shared, channels: WORLD_CHANNELS, members: Array.from({ length: size }, (_, r) => r), rank, timeoutMs,
       device: options.device, localRank: options.localRank ?? rank, config: undefined,
-      switchSecret: options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || undefined),
+      switchAccess,
     });
     try {
       await comm.bootstrap(proposal, hostIdOf(options.hostId));
@@ -154,7 +171,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private destroying: Promise<void> | undefined;
   /** The error later calls get after a clean destroy(). */
   private destroyedError: WebcclError | undefined;
-  private readonly switchSecret: string | undefined;
+  private readonly switchAccess: SwitchAccess;
   /** This communicator's job on the switch, joined at its first switch call (every rank's first is the same call). */
   private switchSession: Promise<AggregatorSession> | undefined;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
@@ -176,7 +193,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const transportRank = this.transport.rank;
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
-    this.switchSecret = parts.switchSecret;
+    this.switchAccess = parts.switchAccess;
     // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
     this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     // Leaving the job makes the switch tell every other rank, whose call in flight then ends.
@@ -339,7 +356,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const child = new Communicator({
       shared: this.shared, channels: splitChannels(this.channelIds, seq, color), members: chosen.map((r) => this.members[r]!),
       rank: chosen.indexOf(this.rank), timeoutMs: this.health.timeoutMs, device: this.device, localRank: this.localRank,
-      config: this.config, switchSecret: this.switchSecret,
+      config: this.config, switchAccess: this.switchAccess,
     });
     this.initLog.info(`${this.name}: split color ${color} key ${key} -> ${child.name}, parent ranks [${chosen.join(', ')}]`);
     return child;
@@ -434,12 +451,13 @@ export class Communicator implements LinkOwner, Endpoint {
     if (group !== undefined && group.ranks[0] !== this.rank) return { hostRanks: group.ranks };
     const [rank, size] = group === undefined ? [this.rank, this.size] : [group.leaders.indexOf(this.rank), group.leaders.length];
     this.switchSession ??= (async () => {
-      if (!this.switchSecret) {
+      const { secret, via } = this.switchAccess;
+      if (!secret) {
         throw invalidArgument(`${this.name}: the switch at ${address} needs its secret (init option switchSecret, WEBCCL_SWITCH_SECRET or WEBCCL_SECRET; webccl switch prints it, or reads it with --secret-file)`);
       }
       // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
       const job = `${switchJob}.${this.channelIds.collective}`;
-      return aggregatorProvider(kind).join({ address, secret: this.switchSecret, job, rank, size, timeoutMs: this.health.timeoutMs });
+      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, rank, size, timeoutMs: this.health.timeoutMs });
     })();
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
     const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };

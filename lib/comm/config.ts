@@ -5,7 +5,7 @@ import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
-import { parseSwitchAddress } from '../switch/control-protocol.js';
+import { parseSwitchAddresses } from '../switch/control-protocol.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
 
 export interface AgreedConfig extends TuningConfig {
@@ -18,7 +18,10 @@ export interface AgreedConfig extends TuningConfig {
    * of lib/collectives/codecs.ts (default 'none'). A call's own `compression` overrides it.
    */
   readonly codec: string;
-  /** The switch's 'host:port' for the switch algorithm ('' when none): rank 0's, like the algorithm. */
+  /**
+   * The switch for the switch algorithm ('' when none): 'host:port' (UDP), its WebSocket door's
+   * ws:// URL, or both joined by a comma; rank 0's, like the algorithm.
+   */
   readonly switch: string;
   /**
    * Rank 0's random name for this world's job on the switch ('' without a switch); a split
@@ -50,7 +53,11 @@ export interface ConfigOptions {
   readonly compression?: string;
   /** The same as `compression` (its earlier name). */
   readonly codec?: string;
-  /** A switch's 'host:port' for the switch algorithm (default WEBCCL_SWITCH); rank 0's holds for every rank. */
+  /**
+   * A switch for the switch algorithm: 'host:port', 'ws://host:port' (its WebSocket door), or
+   * both joined by a comma (default WEBCCL_SWITCH, else the switch the rendezvous server hosts,
+   * `webccl serve --switch`); rank 0's holds for every rank.
+   */
   readonly switch?: string;
   /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
   readonly switchHierarchy?: 'host' | 'flat';
@@ -68,8 +75,12 @@ const positiveIntegerEnv = (name: string) => integerEnv(name, 1, 'positive');
 /** 0 is a meaningful threshold: it turns an algorithm off. */
 const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negative');
 
-/** What this rank would propose: options, then WEBCCL_* settings, then defaults. */
-export function proposeConfig(options: ConfigOptions): AgreedConfig {
+/**
+ * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
+ * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
+ * connected, when the check that algorithm 'switch' has an address waits for it.
+ */
+export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   const explicit = options.compression ?? options.codec;
@@ -82,9 +93,9 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
-    ...switchFields(options.switch ?? readEnv('WEBCCL_SWITCH') ?? ''),
+    ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''))),
     ...hierarchyField(options.switchHierarchy),
-  });
+  }, hostedSwitch !== undefined);
 }
 
 function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHierarchy'> {
@@ -99,7 +110,7 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
   return { switch: address, switchJob: `webccl-${job}` };
 }
 
-export function validateConfig(config: AgreedConfig): AgreedConfig {
+export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
   const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
@@ -110,13 +121,13 @@ export function validateConfig(config: AgreedConfig): AgreedConfig {
   if (typeof address !== 'string' || typeof switchJob !== 'string') throw new Error('switch address and job must be strings');
   if (address !== '') {
     try {
-      parseSwitchAddress(address);
-    } catch {
-      throw new Error(`switch address '${address}' is not host:port`);
+      parseSwitchAddresses(address);
+    } catch (error) {
+      throw new Error(`switch address '${address}' is not host:port, a ws:// URL or both joined by a comma (${(error as Error).message})`);
     }
     if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
   }
-  if (algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
+  if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
   if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };

@@ -2,7 +2,7 @@
 // does with its buffers around that schedule (copy the input into place, premultiply, borrow
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
-import { scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument, WebcclError } from '../errors.js';
@@ -74,10 +74,15 @@ export interface CallOptions {
  * The codec of an allReduce: the call's own `compression` (refused unless it can serve the
  * call), else the communicator's default where it can serve the call, else none.
  */
-function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options?: CallOptions): Codec {
-  const serves = dtype === 'float32' && (op === 'sum' || op === 'avg');
+function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options: CallOptions | undefined, schedule: Schedule): Codec {
+  // An aggregator takes the call's own elements: the switch quantizes with SwitchML itself.
+  const aggregated = algorithmNamed(schedule)?.aggregator !== undefined;
+  const serves = !aggregated && dtype === 'float32' && (op === 'sum' || op === 'avg');
   const chosen = options?.compression;
   if (chosen === undefined) return serves ? codecNamed(env.config.codec) ?? NO_CODEC : NO_CODEC;
+  if (aggregated && !codecNamed(chosen)?.identity) {
+    throw invalidArgument(`${what}: compression '${chosen}' does not apply to the ${String(schedule)} algorithm, which quantizes with SwitchML on its own; use compression 'none' there`);
+  }
   checkCodecChoice(what, chosen);
   const codec = codecNamed(chosen)!;
   if (!codec.identity && !serves) {
@@ -169,7 +174,7 @@ export function planAllReduce(
   const copyInput = copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options, op);
   const algorithm = scheduleOf(schedule, 'allReduce');
-  const codec = codecFor(what, env, dtype, op, options);
+  const codec = codecFor(what, env, dtype, op, options, schedule);
   checkFeedbackKey(what, options?.errorFeedback);
   const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);

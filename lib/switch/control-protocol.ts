@@ -143,3 +143,35 @@ export function parseSwitchAddress(address: string): { host: string; port: numbe
   if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
   return { host: match[1] ?? match[2]!, port };
 }
+
+/** Where one switch listens: its UDP data plane ('host:port'), its WebSocket door (a URL), or both. */
+export interface SwitchAddresses {
+  readonly udp?: string;
+  readonly webSocket?: string;
+}
+
+/**
+ * A communicator's switch address: 'host:port' (UDP), a ws:// or wss:// URL (the WebSocket
+ * door), or both separated by a comma (one switch reached either way: each rank takes the path
+ * it can, so Node ranks on UDP and browser tabs on the door share one job).
+ */
+export function parseSwitchAddresses(list: string): SwitchAddresses {
+  const parts = list.split(',').map((part) => part.trim());
+  const found: { udp?: string; webSocket?: string } = {};
+  for (const part of parts) {
+    if (/^wss?:\/\//.test(part)) {
+      if (found.webSocket !== undefined) throw invalidArgument(`switch address '${list}' names two WebSocket doors`);
+      try {
+        new URL(part);
+      } catch {
+        throw invalidArgument(`switch address '${list}': '${part}' is not a URL`);
+      }
+      found.webSocket = part;
+    } else {
+      if (found.udp !== undefined) throw invalidArgument(`switch address '${list}' names two host:port addresses`);
+      parseSwitchAddress(part);
+      found.udp = part;
+    }
+  }
+  return found;
+}

@@ -21,7 +21,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { detailOf, systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { CLOSE_BAD_HELLO, sameSecret } from '../transport/handshake/handshake.js';
-import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate } from '../transport/handshake/hello-gate.js';
+import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate, type Refusal } from '../transport/handshake/hello-gate.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
 import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
@@ -59,6 +59,16 @@ export interface SwitchServerOptions {
    * root and a silent root.
    */
   readonly parent?: { readonly address: string; readonly secret: string; readonly retransmitMs?: number; readonly timeoutMs?: number };
+}
+
+/**
+ * A WebSocket another server's door accepted (the `ws` package's, which the switch's declared
+ * types do not name: a consumer's program need not have `ws` types).
+ */
+export interface AcceptedWebSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  terminate(): void;
 }
 
 /** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
@@ -298,33 +308,46 @@ export class SwitchServer {
       this.refusedConnections++;
       refuseDoor(refusal);
     };
-    awaitHello(door, gate, (hello) => {
-      let join;
-      try {
-        join = checkJoin(hello);
-      } catch (error) {
-        return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
-      }
-      if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
-      const uplinkRefusal = this.uplinkRefusal(join);
-      if (uplinkRefusal !== undefined) return { code: CLOSE_BAD_HELLO, reason: uplinkRefusal };
-      const key = `websocket#${this.nextWebSocket++}`;
-      const conn: WorkerConn = {
-        tell: (message) => socket.send(JSON.stringify(message)),
-        finish: (message) => {
-          socket.send(JSON.stringify(message));
-          socket.close(1000, 'job ended');
-        },
-        destroy: () => socket.terminate(),
-        data: (bytes) => { if (socket.readyState === socket.OPEN) socket.send(bytes); },
-      };
-      const outcome = this.table.join(join, request.socket.remoteAddress ?? '', conn, key);
-      if (outcome.kind === 'refused') return { code: CLOSE_BAD_HELLO, reason: outcome.reason };
-      socket.on('message', (data, isBinary) => this.faults.pass(() => this.onWebSocketMessage(key, data as Buffer, isBinary)));
-      socket.on('close', () => this.onLeave(conn));
-      if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
-      return undefined;
-    });
+    awaitHello(door, gate, (hello) => this.joinWebSocket(socket, request, hello));
+  }
+
+  /**
+   * Another server's WebSocket door (`webccl serve --switch`: the rendezvous server's) took a
+   * connection whose hello is a switch join and checked the secret: it becomes a worker here,
+   * or gets the refusal to close with.
+   */
+  admitWebSocket(socket: AcceptedWebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
+    const refusal = this.closed ? { code: CLOSE_BAD_HELLO, reason: 'the switch is closed' } : this.joinWebSocket(socket as WebSocket, request, hello);
+    if (refusal) this.refusedConnections++;
+    return refusal;
+  }
+
+  private joinWebSocket(socket: WebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
+    let join;
+    try {
+      join = checkJoin(hello);
+    } catch (error) {
+      return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
+    }
+    if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
+    const uplinkRefusal = this.uplinkRefusal(join);
+    if (uplinkRefusal !== undefined) return { code: CLOSE_BAD_HELLO, reason: uplinkRefusal };
+    const key = `websocket#${this.nextWebSocket++}`;
+    const conn: WorkerConn = {
+      tell: (message) => socket.send(JSON.stringify(message)),
+      finish: (message) => {
+        socket.send(JSON.stringify(message));
+        socket.close(1000, 'job ended');
+      },
+      destroy: () => socket.terminate(),
+      data: (bytes) => { if (socket.readyState === socket.OPEN) socket.send(bytes); },
+    };
+    const outcome = this.table.join(join, request.socket.remoteAddress ?? '', conn, key);
+    if (outcome.kind === 'refused') return { code: CLOSE_BAD_HELLO, reason: outcome.reason };
+    socket.on('message', (data, isBinary) => this.faults.pass(() => this.onWebSocketMessage(key, data as Buffer, isBinary)));
+    socket.on('close', () => this.onLeave(conn));
+    if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
+    return undefined;
   }
 
   private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
