@@ -237,6 +237,20 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.members[peer]!;
   }
 
+  private sentPayloadBytes = 0;
+
+  /**
+   * Payload bytes this communicator's calls have handed to its transport so far (encoded bytes
+   * under compression; frame headers and a switch's traffic not counted).
+   */
+  get bytesSent(): number {
+    return this.sentPayloadBytes;
+  }
+
+  recordSent(bytes: number): void {
+    this.sentPayloadBytes += bytes;
+  }
+
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
