@@ -156,13 +156,16 @@ class CpuCallMemory implements CallMemory {
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
-    let source = bytes;
     if (this.encoding) {
-      const decoded = new Float32Array(count);
-      this.encoding.decode(bytes, count, decoded);
-      source = new Uint8Array(decoded.buffer);
+      // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
+      if (this.combineOp !== 'sum' && this.combineOp !== 'avg') throw internalError(`codec '${this.codec.name}' folds by sum, not ${this.combineOp}`);
+      const view = this.view(target, at, count);
+      const acc = readElements('float32', view, count) as Float32Array;
+      this.encoding.decodeAccumulate(bytes, count, acc);
+      writeBackElements(view, acc);
+      return;
     }
-    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), source, count);
+    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {

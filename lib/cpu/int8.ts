@@ -80,21 +80,40 @@ export function int8Quantize(
 export function int8Dequantize(
   packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
-  checkBlockLayout('int8 dequantize', count, blockSize, INT8_BLOCK_MULTIPLE);
   out ??= new Float32Array(count);
-  checkArrayLength('int8 dequantize: packed', packed, int8PackedWords(count));
-  checkArrayLength('int8 dequantize: scales', scales, blockCount(count, blockSize));
-  checkArrayLength('int8 dequantize: out', out, count);
+  dequantizeInto('int8 dequantize', packed, scales, count, blockSize, out, false);
+  return out;
+}
+
+/**
+ * acc[i] = fl(acc[i] + y_i), y_i the dequantized value: decode + accumulate in one pass (a ring
+ * hop's fold), bit for bit what int8Dequantize into a temporary then an f32 sum gives: y_i is
+ * rounded to f32 before the add (two roundings, as the GPU's fused kernel keeps them).
+ */
+export function int8DequantizeAccumulate(packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, acc: Float32Array): void {
+  dequantizeInto('int8 dequantize-accumulate', packed, scales, count, blockSize, acc, true);
+}
+
+function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, add: boolean): void {
+  checkBlockLayout(what, count, blockSize, INT8_BLOCK_MULTIPLE);
+  checkArrayLength(`${what}: packed`, packed, int8PackedWords(count));
+  checkArrayLength(`${what}: scales`, scales, blockCount(count, blockSize));
+  checkArrayLength(`${what}: ${add ? 'acc' : 'out'}`, out, count);
   const scaleBits = bitsOf(scales);
   const outBits = bitsOf(out);
   for (let i = 0; i < count; i++) {
     const block = Math.floor(i / blockSize);
     const q = (packed[i >>> 2]! << (24 - 8 * (i & 3))) >> 24; // sign-extend byte i % 4
     const scale = flushBits(scaleBits[block]!);
-    if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
-    else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+    if (isNonFiniteBits(scale)) {
+      if (add) out[i] = out[i]! + bitsToF32(F32_QUIET_NAN);
+      else outBits[i] = F32_QUIET_NAN;
+    } else if (add) {
+      out[i] = out[i]! + Math.fround(q * bitsToF32(scale));
+    } else {
+      out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+    }
   }
-  return out;
 }
 
 /**

@@ -6,7 +6,7 @@
 // buffer are fine) and writes f32 values.
 import { internalError } from '../errors.js';
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
-import { prepareCastFromFloat32, prepareCastToFloat32 } from './cast.js';
+import { prepareCastFromFloat32, prepareCastToFloat32, prepareCastToFloat32Accumulate } from './cast.js';
 import type { GpuContext } from './context.js';
 import { prepareInt8Dequantize, prepareInt8Quantize } from './int8.js';
 import type { Recorder } from './kernel.js';
@@ -22,6 +22,8 @@ export interface GpuHopCodec {
   prepareEncode(ctx: GpuContext, src: GpuRegion, count: number, out: readonly GPUBuffer[], residual: GpuRegion | undefined): Recorder;
   /** Records decoding a payload whose streams start at `payload` (laid out as `streams` says) into `dst`. */
   prepareDecode(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
+  /** Records dst = dst + decode(payload): a hop's decode + accumulate as one kernel, bit for bit decode then an f32 sum. */
+  prepareDecodeAccumulate(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
 }
 
 function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
@@ -29,11 +31,18 @@ function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
     streams: (count) => [align4(2 * count)],
     prepareEncode: (ctx, src, count, out) => prepareCastFromFloat32(ctx, region(out[0]!), src, count, half),
     prepareDecode: (ctx, payload, dst, count) => prepareCastToFloat32(ctx, dst, payload, count, half),
+    prepareDecodeAccumulate: (ctx, payload, dst, count) => prepareCastToFloat32Accumulate(ctx, dst, payload, count, half),
   };
 }
 
 function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): GpuHopCodec {
   const sizes = (count: number) => blockPayloadBytes(count, blockSize, valuesPerWord);
+  const decoder = (ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number, accumulate: boolean): Recorder => {
+    const scales = payload;
+    const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
+    if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize, accumulate });
+    return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize, accumulate });
+  };
   return {
     streams: (count) => [sizes(count).scales, sizes(count).packed],
     prepareEncode(ctx, src, count, out, residual) {
@@ -43,12 +52,8 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
       if (!residual) throw internalError('onebit encoding needs a residual');
       return prepareOnebitCompress(ctx, { x: src, residual, signs: packed, scales, count, blockSize });
     },
-    prepareDecode(ctx, payload, dst, count) {
-      const scales = payload;
-      const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
-      if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize });
-      return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize });
-    },
+    prepareDecode: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count, false),
+    prepareDecodeAccumulate: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count, true),
   };
 }
 

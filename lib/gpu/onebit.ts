@@ -37,6 +37,8 @@ export interface OnebitDecompressArgs {
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
+  /** Add the decoded values into dst instead of storing them (a ring hop's decode + accumulate). */
+  readonly accumulate?: boolean;
 }
 
 /**
