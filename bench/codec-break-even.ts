@@ -53,7 +53,7 @@ async function hostSteps(codecName: string): Promise<Steps> {
   const codec = codecNamed(codecName)!;
   const host = hostCodec(codec.format);
   const x = values(count);
-  const residual = codec.errorFeedback ? new Float32Array(count) : undefined;
+  const residual = codec.errorFeedback === 'always' ? new Float32Array(count) : undefined;
   const payload = host.encode(x, residual);
   const acc = values(count);
   const out = new Float32Array(count);

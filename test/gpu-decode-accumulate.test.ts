@@ -32,7 +32,7 @@ async function check(codecName: string, count: number, offset: number): Promise<
   const gpu = gpuHopCodec(codec.format);
   const x = normalValues(count, count + 1);
   const acc = normalValues(count, count + 2);
-  const payload = host.encode(x, codec.errorFeedback ? new Float32Array(count) : undefined);
+  const payload = host.encode(x, codec.errorFeedback === 'always' ? new Float32Array(count) : undefined);
 
   const fusedCpu = acc.slice();
   host.decodeAccumulate(payload, count, fusedCpu);

@@ -87,8 +87,9 @@ export class CpuMemorySpace implements MemorySpace {
   bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
     if (codec.identity) return new CpuCallMemory(dtype, op, ranks, codec);
     if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
-    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
-    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), codec.errorFeedback ? asCpu(residual!) : undefined);
+    if (codec.errorFeedback === 'always' && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    if (!codec.errorFeedback && residual !== undefined) throw internalError(`codec '${codec.name}' keeps no residual`);
+    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), residual !== undefined ? asCpu(residual) : undefined);
   }
 
   release(): void {}

@@ -4,7 +4,7 @@
 // in one world decode the same bytes to the same values.
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
 import { narrowBits, widenAccumulate, widenBits } from './cast.js';
-import { int8Dequantize, int8DequantizeAccumulate, int8Quantize } from './int8.js';
+import { int8Dequantize, int8DequantizeAccumulate, int8Quantize, int8QuantizeWithFeedback } from './int8.js';
 import { onebitCompress, onebitDecompress, onebitDecompressAccumulate } from './onebit.js';
 import { readElements } from './views.js';
 
@@ -55,7 +55,8 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
       const payload = new Uint8Array(sizes.scales + sizes.packed);
       const scales = new Float32Array(payload.buffer, 0, sizes.scales / 4);
       const packed = new Uint32Array(payload.buffer, sizes.scales, sizes.packed / 4);
-      if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
+      if (family === 'int8' && residual) int8QuantizeWithFeedback(x, residual, count, blockSize, { packed, scales });
+      else if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
       else onebitCompress(x, residual ?? new Float32Array(count), count, blockSize, { signs: packed, scales });
       return payload;
     },

@@ -81,7 +81,7 @@ export function int8Dequantize(
   packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
   out ??= new Float32Array(count);
-  dequantizeInto('int8 dequantize', packed, scales, count, blockSize, out, false);
+  dequantizeInto('int8 dequantize', packed, scales, count, blockSize, out, 'store');
   return out;
 }
 
@@ -91,29 +91,47 @@ export function int8Dequantize(
  * rounded to f32 before the add (two roundings, as the GPU's fused kernel keeps them).
  */
 export function int8DequantizeAccumulate(packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, acc: Float32Array): void {
-  dequantizeInto('int8 dequantize-accumulate', packed, scales, count, blockSize, acc, true);
+  dequantizeInto('int8 dequantize-accumulate', packed, scales, count, blockSize, acc, 'add');
 }
 
-function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, add: boolean): void {
+/** Dequantizes into `out`, storing each value or adding it to (subtracting it from) what is there. */
+function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, mode: 'store' | 'add' | 'subtract'): void {
   checkBlockLayout(what, count, blockSize, INT8_BLOCK_MULTIPLE);
   checkArrayLength(`${what}: packed`, packed, int8PackedWords(count));
   checkArrayLength(`${what}: scales`, scales, blockCount(count, blockSize));
-  checkArrayLength(`${what}: ${add ? 'acc' : 'out'}`, out, count);
+  checkArrayLength(`${what}: ${mode === 'store' ? 'out' : 'acc'}`, out, count);
   const scaleBits = bitsOf(scales);
   const outBits = bitsOf(out);
+  const sign = mode === 'subtract' ? -1 : 1;
   for (let i = 0; i < count; i++) {
     const block = Math.floor(i / blockSize);
     const q = (packed[i >>> 2]! << (24 - 8 * (i & 3))) >> 24; // sign-extend byte i % 4
     const scale = flushBits(scaleBits[block]!);
-    if (isNonFiniteBits(scale)) {
-      if (add) out[i] = out[i]! + bitsToF32(F32_QUIET_NAN);
-      else outBits[i] = F32_QUIET_NAN;
-    } else if (add) {
-      out[i] = out[i]! + Math.fround(q * bitsToF32(scale));
+    if (mode === 'store') {
+      if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
+      else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
     } else {
-      out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+      // The value rounded to f32 first, then one f32 add (of its negation: exact) per element.
+      const value = isNonFiniteBits(scale) ? NaN : Math.fround(q * bitsToF32(scale));
+      out[i] = out[i]! + sign * value;
     }
   }
+}
+
+/**
+ * Error feedback (the 'keyed' scheme of lib/memory/codecs/int8.ts): quantizes v = fl(x +
+ * residual) and leaves residual = v − y, y the dequantized value sent. That difference is exact
+ * (y is within a/254 + 3·2^-24·a of v and, when q ≠ 0, at least about a/127: the two are within
+ * a factor of two of each other, or y = 0), so residual + y = v: nothing is lost, only carried
+ * to the next call (an f32 rounding of x + residual aside). Zero residuals give plain int8.
+ */
+export function int8QuantizeWithFeedback(x: Float32Array, residual: Float32Array, count: number, blockSize: number, out?: Int8Blocks): Int8Blocks {
+  checkArrayLength('int8 error feedback: x', x, count);
+  checkArrayLength('int8 error feedback: residual', residual, count);
+  for (let i = 0; i < count; i++) residual[i] = residual[i]! + x[i]!; // v, rounded once by the store
+  const blocks = int8Quantize(residual, count, blockSize, out);
+  dequantizeInto('int8 error feedback', blocks.packed, blocks.scales, count, blockSize, residual, 'subtract');
+  return blocks;
 }
 
 /**

@@ -178,8 +178,9 @@ export class GpuMemorySpace implements MemorySpace {
   bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
     if (codec.identity) return new GpuCallMemory(this, dtype, op, ranks, codec);
     if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
-    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
-    return new GpuCallMemory(this, dtype, op, ranks, codec, gpuHopCodec(codec.format), codec.errorFeedback ? asGpu(residual!) : undefined);
+    if (codec.errorFeedback === 'always' && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    if (!codec.errorFeedback && residual !== undefined) throw internalError(`codec '${codec.name}' keeps no residual`);
+    return new GpuCallMemory(this, dtype, op, ranks, codec, gpuHopCodec(codec.format), residual !== undefined ? asGpu(residual) : undefined);
   }
 
   release(): void {

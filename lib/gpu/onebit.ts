@@ -37,8 +37,8 @@ export interface OnebitDecompressArgs {
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
-  /** Add the decoded values into dst instead of storing them (a ring hop's decode + accumulate). */
-  readonly accumulate?: boolean;
+  /** Fold the decoded values into dst instead of storing them: 'add' (a ring hop's decode + accumulate) or 'subtract' (an error-feedback residual). */
+  readonly accumulate?: 'add' | 'subtract';
 }
 
 /**
