@@ -61,17 +61,23 @@ export function int8Quantize(
   checkArrayLength('int8 quantize: scales', out.scales, blockCount(count, blockSize));
   const bits = bitsOf(x);
   const scaleBits = bitsOf(out.scales);
-  out.packed.fill(0, 0, int8PackedWords(count));
+  const packed = out.packed;
+  packed.fill(0, 0, int8PackedWords(count));
   for (let block = 0; block * blockSize < count; block++) {
     const start = block * blockSize;
     const end = Math.min(count, start + blockSize);
     let absmaxBits = 0;
-    for (let i = start; i < end; i++) absmaxBits = Math.max(absmaxBits, bits[i]! & ~F32_SIGN);
+    for (let i = start; i < end; i++) {
+      const magnitude = bits[i]! & ~F32_SIGN;
+      if (magnitude > absmaxBits) absmaxBits = magnitude;
+    }
     scaleBits[block] = int8ScaleBits(absmaxBits);
     if (scaleBits[block] === 0 || scaleBits[block] === F32_QUIET_NAN) continue; // bytes stay 0
-    for (let i = start; i < end; i++) {
-      const byte = int8QuantizeElement(bits[i]!, absmaxBits) & 0xff;
-      out.packed[i >>> 2] = (out.packed[i >>> 2]! | (byte << (8 * (i & 3)))) >>> 0;
+    // A word at a time (blocks hold whole words): element i is byte i % 4 of word i / 4.
+    for (let i = start; i < end; i += 4) {
+      let word = 0;
+      for (let lane = 0; lane < 4 && i + lane < end; lane++) word |= (int8QuantizeElement(bits[i + lane]!, absmaxBits) & 0xff) << (8 * lane);
+      packed[i >>> 2] = word >>> 0;
     }
   }
   return out;
@@ -139,11 +145,15 @@ export function int8QuantizeWithFeedback(x: Float32Array, residual: Float32Array
  * With x = mx * 2^(ex - 150) and a = ma * 2^(ea - 150), 127|x|/a = 127 mx / (ma * 2^(ea - ex)):
  * a quotient of integers below 2^31 and 2^32 (ea - ex > 8 gives a value below 1/2).
  */
+/** 2^gap for the exponent gaps whose quotient can round to a nonzero byte (0 .. 8). */
+const POW2 = Float64Array.from({ length: 9 }, (_, gap) => 2 ** gap);
+
 export function int8QuantizeElement(bits: number, absmaxBits: number): number {
   const gap = ((absmaxBits >>> 23) & 0xff) - effectiveExponent(bits);
   if (gap > 8) return 0;
   const numerator = INT8_LEVELS * significand(bits);
-  const denominator = ((absmaxBits & F32_MANTISSA) | 0x800000) * 2 ** gap;
+  // A table, not 2 ** gap: this runs once per element of every int8 encoding on the host.
+  const denominator = ((absmaxBits & F32_MANTISSA) | 0x800000) * POW2[gap]!;
   const quotient = Math.floor(numerator / denominator); // exact: the true quotient is at most 127
   const remainder = numerator - quotient * denominator;
   const roundUp = remainder > denominator - remainder || (remainder === denominator - remainder && (quotient & 1) === 1);
