@@ -154,4 +154,38 @@ test('a demo server hosting a switch: the page offers switch; rank 0 picks it mi
   }
 });
 
+/** ms that 10 chained setTimeout(0) take in the tab: a few ms in front, about a second or more where timers are throttled. */
+const timerChainMs = (tab: BrowserTab) => tab.evaluate<number>(
+  'new Promise((done) => { const t0 = performance.now(); let n = 0; const tick = () => (++n === 10 ? done(performance.now() - t0) : setTimeout(tick, 0)); tick(); })',
+  STEP_MS, 'timer chain',
+);
+
+test('a hidden tab keeps training (its worker is not throttled): rank 0\'s tab in the background, both finish every step with the same weights', async () => {
+  const demo = await within(startDemo({ train: 1200, test: 300 }), STEP_MS, 'demo server');
+  // Background tabs as a browser treats them: timers throttled, renderer backgrounded.
+  const chromium = await Chromium.launch(STEP_MS, [], { throttleBackground: true }).catch(async (error) => { await demo.close(); throw error; });
+  try {
+    const steps = 10;
+    const url = `${demo.origin}/?size=2&steps=${steps}&eval=4&batch=16&backend=cpu`;
+    const tabs = [await chromium.openTab(url, STEP_MS), await chromium.openTab(url, STEP_MS)];
+    const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
+    const hidden = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    const front = tabs.find((tab) => tab !== hidden)!;
+    await chromium.bringToFront(front, STEP_MS);
+    const visibility = () => Promise.all([hidden, front].map((tab) => tab.evaluate<string>('document.visibilityState', STEP_MS, 'visibility')));
+    assert.equal(await visibility(), ['hidden', 'visible'], 'rank 0\'s tab is in the background');
+    // The background is real: a main-thread loop of timers would crawl there.
+    const [hiddenTimers, frontTimers] = [await timerChainMs(hidden), await timerChainMs(front)];
+    assert.ok(hiddenTimers > 500 && hiddenTimers > 5 * frontTimers, `hidden tab timers throttled: 10 ticks took ${hiddenTimers.toFixed(0)} ms there, ${frontTimers.toFixed(0)} ms in front`);
+    const finals = await Promise.all(tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run')));
+    assert.equal(await visibility(), ['hidden', 'visible'], 'still in the background at the end');
+    for (const state of finals) assert.is(state.reports.length, steps, `rank ${state.rank} reported every step`);
+    assert.equal(finals[0]!.reports.map((r) => r.checksum), finals[1]!.reports.map((r) => r.checksum), 'both ranks hold the same weights after every step');
+    console.log(`# demo, hidden rank 0: ${steps} steps each; 10 chained timers took ${hiddenTimers.toFixed(0)} ms hidden, ${frontTimers.toFixed(0)} ms in front`);
+  } finally {
+    await chromium.close();
+    await demo.close();
+  }
+});
+
 test.run();

@@ -33,6 +33,8 @@ export interface PerfOptions extends SizeSweep {
   readonly mem: MemorySetting;
   /** -Z/--compression: the communicators' default codec (float32 sum/avg allreduce calls use it). */
   readonly compression: string;
+  /** The table's wire and error columns: shown with -Z (even -Z none, to compare) or a codec from WEBCCL_COMPRESSION. */
+  readonly compressionColumns: boolean;
   /** --plot: an SVG file of busbw against size, one series per (algorithm, transport, op/type). */
   readonly plotFile: string | undefined;
   /** --switch host:port: the switch the switch algorithm uses (else, with --algo switch, one started here). */
@@ -92,7 +94,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['switch'], apply: (o, v) => { parseSwitchAddress(v); o.switch = v; } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
   { long: ['plot'], apply: (o, v) => { o.plotFile = plotFile(v); } },
-  { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); } },
+  { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); o.compressionColumns = true; } },
 ];
 
 export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter|broadcast|reduce|alltoall|sendrecv> [options]
@@ -123,7 +125,9 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
                         from the uncompressed bytes; a lossy codec turns -c off (its bounds are
-                        checked by the test suites)`;
+                        checked by the test suites); the table adds wire(B), the payload bytes
+                        a rank sent per call (max over ranks), and maxrelerr, the largest
+                        |result - exact| / max(1, |exact|) over elements and ranks`;
 
 export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   const settings = readSettings();
@@ -134,7 +138,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
-    compression: settings.compression, plotFile: undefined, switch: undefined,
+    compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined,
   };
 }
 

@@ -54,6 +54,7 @@ function asPerfComm(comm: Communicator): PerfComm {
       return out;
     }) as PerfComm['allGather'],
     barrier: () => comm.barrier(),
+    bytesSent: () => comm.bytesSent,
   };
 }
 

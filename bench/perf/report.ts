@@ -43,6 +43,9 @@ export interface NcclTestsResult {
   readonly in_place: NcclTestsMeasurement;
   readonly actual_iterations: number;
   readonly experiment_name: string;
+  /** webccl's additions with -Z (the table's wire and maxrelerr columns). */
+  readonly wire_bytes?: number;
+  readonly max_rel_error?: number;
 }
 
 export interface NcclTestsDevice {
@@ -114,6 +117,7 @@ function result(row: ResultRow, iters: number): NcclTestsResult {
   return {
     size: row.bytes, count: row.count, type: row.type, redop: row.redop, root: String(row.root).padStart(6),
     out_of_place: measurement(row.outOfPlace), in_place: measurement(row.inPlace), actual_iterations: iters, experiment_name: '',
+    ...(row.compression ? { wire_bytes: row.compression.wireBytes, max_rel_error: row.compression.maxRelError } : {}),
   };
 }
 

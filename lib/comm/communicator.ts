@@ -258,6 +258,20 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.members[peer]!;
   }
 
+  private sentPayloadBytes = 0;
+
+  /**
+   * Payload bytes this communicator's calls have handed to its transport so far (encoded bytes
+   * under compression; frame headers and a switch's traffic not counted).
+   */
+  get bytesSent(): number {
+    return this.sentPayloadBytes;
+  }
+
+  recordSent(bytes: number): void {
+    this.sentPayloadBytes += bytes;
+  }
+
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
@@ -541,14 +555,13 @@ export class Communicator implements LinkOwner, Endpoint {
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
     const codec = plan.codec ?? NO_CODEC;
-    // An error-feedback codec's residual: the key's (kept), or zeros for this call alone.
+    // An error-feedback codec's residual: the key's (kept), or zeros for this call alone
+    // where the codec always uses one.
     let transient: Scratch | undefined;
     let residual: Region | undefined;
-    if (codec.errorFeedback) {
-      const count = plan.signature.count;
-      if (plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
-      else residual = (transient = plan.space.residual(count)).region;
-    }
+    const count = plan.signature.count;
+    if (codec.errorFeedback && plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
+    else if (codec.errorFeedback === 'always') residual = (transient = plan.space.residual(count)).region;
     const memory = plan.space.bind(plan.dtype, plan.op, this.size, codec, residual);
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);

@@ -46,10 +46,12 @@ export interface Codec {
   /** Decoding gives back exactly what was encoded. */
   readonly lossless: boolean;
   /**
-   * The codec keeps a residual per (communicator, key) that carries what encoding lost into the
-   * next call's encoding (error feedback). Without a key a call starts from zeros and drops it.
+   * The codec can keep a residual per (communicator, key) that carries what encoding lost into
+   * the next call's encoding (error feedback). 'always': without a key a call starts from zeros
+   * and drops its residual (onebit, which is only usable with feedback); 'keyed': only a call
+   * with a key uses one, others encode plainly (int8).
    */
-  readonly errorFeedback: boolean;
+  readonly errorFeedback: false | 'always' | 'keyed';
   readonly format: CodecFormat;
 }
 
