@@ -7,6 +7,8 @@ import type { AggregateOp, Aggregator } from '../memory/aggregator.js';
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
+import { DEFAULT_SIZE_CLASS, valuesOf } from '../switch/packet.js';
+import type { Traffic, TrafficCall } from './traffic.js';
 
 /** What the aggregator combines with: avg sums (divided here after), premulSum sums premultiplied inputs. */
 export function aggregateOp(op: ReduceOp): AggregateOp {
@@ -50,4 +52,13 @@ export function switchRefusal(call: { readonly dtype: DataType; readonly op: Red
   if (aggregateOp(call.op) !== 'sum') return `the switch algorithm does not support op ${String(call.op)} (it supports sum, avg and premulSum)`;
   if (call.ranks > SWITCH_MAX_RANKS) return `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`;
   return undefined;
+}
+
+/**
+ * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
+ * rank's bytes out once and back once, in packets of the default size class that the switch
+ * handles one at a time (its per-packet cost; the window keeps them in flight).
+ */
+export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
+  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
 }

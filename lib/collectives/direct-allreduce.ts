@@ -5,6 +5,7 @@
 // Every rank folds the contributions in rank order (x0 ⊕ x1 ⊕ ... ⊕ xn-1), so all ranks get
 // bit-identical results, as with the other algorithms, also when a codec encodes the payloads.
 import type { CollectiveContext, Region } from './context.js';
+import type { Traffic, TrafficCall } from './traffic.js';
 
 /** One message per peer per call: its tag. */
 const CONTRIBUTION = 0;
@@ -25,4 +26,9 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
   // payloads' decodings, not the raw input still in `work`, are what every rank must sum.
   await memory.recvReduceAll(work, 0, count, contributions, true);
   for (const bytes of received) link.release(bytes as Uint8Array);
+}
+
+/** Cost (lib/collectives/traffic.ts): one hop of n-1 messages of the whole buffer, n-1 folds. */
+export function directAllReduceTraffic({ bytes, ranks }: TrafficCall): Traffic {
+  return { messages: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
 }
