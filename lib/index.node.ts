@@ -41,3 +41,7 @@ export { SwitchServer, formatCounters as formatSwitchCounters, type SwitchServer
 import { registerAggregatorProvider } from './memory/aggregator.js';
 import { switchAggregatorProvider } from './switch/switch-aggregator.js';
 registerAggregatorProvider(switchAggregatorProvider);
+// Tuning files (WEBCCL_TUNING_FILE, init's tuningFile; lib/tune/tuning-file.ts) are read with node:fs.
+import { readFileSync } from 'node:fs';
+import { registerTuningFileReader } from './tune/tuning-file.js';
+registerTuningFileReader((path) => readFileSync(path, 'utf8'));

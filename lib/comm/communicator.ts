@@ -42,8 +42,9 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
+import { proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
-export interface InitOptions extends ConfigOptions {
+export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
   readonly id?: string;
   readonly rank: number;
@@ -105,6 +106,7 @@ export class Communicator implements LinkOwner, Endpoint {
       switchSecret: options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || undefined),
     });
     try {
+      proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
       await comm.bootstrap(proposal);
     } catch (error) {
       await comm.destroy().catch(() => undefined);

@@ -6,7 +6,8 @@ import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { parseSwitchAddress } from '../switch/control-protocol.js';
-import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
+import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
+import { checkCostParams } from '../tune/params.js';
 
 export interface AgreedConfig extends TuningConfig {
   /** Bytes per pipelined message. */
@@ -83,8 +84,15 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
   return { switch: address, switchJob: `webccl-${job}` };
 }
 
+/** Calibrated parameters as a peer sent them: checked like a file's (tune/params.ts). */
+function checkTuning(tuning: unknown): AgreedTuning {
+  const { params, digest } = (tuning ?? {}) as Partial<AgreedTuning>;
+  if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error('tuning digest is not 64 hex digits');
+  return { params: checkCostParams(params), digest };
+}
+
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, tuning } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -101,7 +109,10 @@ export function validateConfig(config: AgreedConfig): AgreedConfig {
     if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
   }
   if (algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob };
+  return {
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
+    ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
+  };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -1,0 +1,37 @@
+// The tuning a rank proposes at init: the cost parameters of its tuning file (the init option
+// tuning, else tuningFile, else WEBCCL_TUNING_FILE), checked against the world it joined. Rank
+// 0's proposal is the one every rank adopts (bootstrap.ts), parameters and file digest alike.
+// A file that does not fit is a WARN and no tuning (the defaults), never an init failure: a
+// stale file left behind must not stop a job.
+import { adapterName } from '../gpu/device.js';
+import type { Logger } from '../log.js';
+import { readEnv } from '../settings.js';
+import { readTuning, readTuningText, type TuningWorld } from '../tune/tuning-file.js';
+import type { AgreedConfig } from './config.js';
+
+export interface TuningOptions {
+  /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
+  readonly tuningFile?: string;
+  /** A tuning file's content, instead of its path (browsers, or a file already read). */
+  readonly tuning?: string;
+}
+
+/** The world a tuning file must have been measured on to apply here. */
+export function tuningWorld(size: number, transportDescription: string, device: GPUDevice | undefined): TuningWorld {
+  return { size, transport: transportDescription, device: device ? adapterName(device) : 'cpu' };
+}
+
+/** `proposal` with this rank's tuning added when its file fits `world`; a WARN on `log` when it does not. */
+export async function proposeTuning(proposal: AgreedConfig, options: TuningOptions, world: TuningWorld, log: Logger): Promise<AgreedConfig> {
+  const path = options.tuningFile ?? readEnv('WEBCCL_TUNING_FILE') ?? '';
+  if (options.tuning === undefined && path === '') return proposal;
+  const source = options.tuning !== undefined ? 'given as the init option tuning' : path;
+  const read = options.tuning !== undefined ? { text: options.tuning } : readTuningText(path);
+  const outcome = 'text' in read ? await readTuning(read.text, source, world) : read;
+  if ('problem' in outcome) {
+    log.warn(`${outcome.problem}; using the default algorithm choice`);
+    return proposal;
+  }
+  log.info(`tuning file ${source} (sha-256 ${outcome.tuning.digest.slice(0, 16)}…): ${JSON.stringify(outcome.tuning.params)}`);
+  return { ...proposal, tuning: outcome.tuning };
+}
