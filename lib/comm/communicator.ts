@@ -42,7 +42,7 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
-import { proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
+import { describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -158,6 +158,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private switchSession: Promise<AggregatorSession> | undefined;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
+  /** The cost model's choices already logged (once per collective, size class and choice). */
+  private readonly choicesLogged = new Set<string>();
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -415,6 +417,12 @@ export class Communicator implements LinkOwner, Endpoint {
         if (this.fallbacksLogged.has(reason)) return;
         this.fallbacksLogged.add(reason);
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
+      },
+      modelChose: (collective, bytes, choice) => {
+        const line = describeChoice(collective, bytes, choice);
+        if (this.choicesLogged.has(line.key)) return;
+        this.choicesLogged.add(line.key);
+        this.log.info(`${this.name}: ${line.text} (logged once per size class)`);
       },
     };
   }

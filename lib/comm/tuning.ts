@@ -7,6 +7,8 @@ import { adapterName } from '../gpu/device.js';
 import type { Logger } from '../log.js';
 import { readEnv } from '../settings.js';
 import { readTuning, readTuningText, type TuningWorld } from '../tune/tuning-file.js';
+import type { ScheduledCollective } from '../collectives/algorithms.js';
+import type { Choice } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 
 export interface TuningOptions {
@@ -34,4 +36,15 @@ export async function proposeTuning(proposal: AgreedConfig, options: TuningOptio
   }
   log.info(`tuning file ${source} (sha-256 ${outcome.tuning.digest.slice(0, 16)}…): ${JSON.stringify(outcome.tuning.params)}`);
   return { ...proposal, tuning: outcome.tuning };
+}
+
+/**
+ * A model decision as logged at INFO, and the key it is logged once under: the collective, the
+ * size class (the power of two at or above the bytes) and what was chosen.
+ */
+export function describeChoice(collective: ScheduledCollective, bytes: number, choice: Choice): { key: string; text: string } {
+  const sizeClass = bytes <= 1 ? 0 : Math.ceil(Math.log2(bytes));
+  const codec = choice.codec ? ` with codec ${choice.codec.name}` : '';
+  const key = `${collective}/${sizeClass}/${choice.algorithm}/${choice.codec?.name ?? ''}`;
+  return { key, text: `${collective} of ${bytes} bytes (size class 2^${sizeClass}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us` };
 }

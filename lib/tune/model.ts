@@ -59,6 +59,8 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
   const priced: Candidate[] = [];
   for (const row of algorithmsServing(call.collective)) {
     if (row.aggregator !== undefined && !filter.aggregator) continue;
+    // The switch sums the values themselves: a hop codec's payloads cannot go through it.
+    if (row.aggregator !== undefined && call.codec && !call.codec.identity) continue;
     if (filter.call && row.refuses?.({ ...filter.call, ranks: call.ranks }) !== undefined) continue;
     const seconds = predictSeconds(row.name, call, params);
     if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });
