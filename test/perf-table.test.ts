@@ -27,7 +27,8 @@ const row: ResultRow = {
 
 test('table: rows use nccl-tests widths and number formats', () => {
   assert.is(formatRow(row),
-    '     1048576        262144     float     sum      -1    523.5    2.00    3.00      0    12.50   83.89  125.83     17');
+    '     1048576        262144     float     sum      -1    523.5    2.00    3.00      0    12.50   83.89  125.83     17        N/A');
+  assert.match(formatRow({ ...row, predictedUs: 480.04 }), /125\.83     17      480\.0$/);
   assert.is(formatTime(99.994), '99.99');
   assert.is(formatTime(100), '100.0');
   assert.is(formatTime(12345.6), '12346');
@@ -40,7 +41,7 @@ test('table: header columns line up with the rows', () => {
   const line = formatRow(row);
   assert.is(names!.length, line.length);
   // Each column's name ends where its values end.
-  for (const name of ['size', 'count', 'type', 'redop', 'root', 'time', 'algbw', 'busbw', '#wrong']) {
+  for (const name of ['size', 'count', 'type', 'redop', 'root', 'time', 'algbw', 'busbw', '#wrong', 'predicted']) {
     const end = names!.indexOf(name) + name.length;
     assert.ok(line[end - 1] !== ' ', `${name} ends over a value`);
   }

@@ -23,6 +23,8 @@ export interface ResultRow {
   readonly root: number;
   readonly outOfPlace: Measurement;
   readonly inPlace: Measurement;
+  /** The cost model's time per call in microseconds (bench/perf/prediction.ts); undefined where it has no formula. */
+  readonly predictedUs?: number;
 }
 
 /** nccl-tests' "# Avg bus bandwidth": the mean busbw over every measurement, both columns. */

@@ -25,6 +25,8 @@ export interface PerfComm {
   allGather(values: Float32Array): Promise<Float32Array>;
   allGather(values: Uint32Array): Promise<Uint32Array>;
   barrier(): Promise<void>;
+  /** The cost model's microseconds per call of `shape` (undefined: no prediction). */
+  predict?(shape: CallShape): number | undefined;
 }
 
 export interface SweepHooks {
@@ -80,6 +82,11 @@ async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallSha
   });
 }
 
+function predicted(comm: PerfComm, shape: CallShape): Pick<ResultRow, 'predictedUs'> {
+  const predictedUs = comm.predict?.(shape);
+  return predictedUs === undefined ? {} : { predictedUs };
+}
+
 export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {
   const sizes = sweepSizes(options);
   // Collectives that do not reduce run once per type, not once per op.
@@ -102,6 +109,7 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
         const row: ResultRow = {
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
           redop: reduces(options.collective) ? op : 'none', root, outOfPlace: outOfPlace!, inPlace: inPlace!,
+          ...predicted(comm, shape),
         };
         rows.push(row);
         hooks.onRow?.(row);

@@ -14,10 +14,30 @@ function columns(cells: readonly string[], widths: readonly number[]): string {
  * Header cells start with '#', which takes the first character of the first column. "#wrong" is
  * one character wider than its column, so (as in nccl-tests) it eats one space of the gap before it.
  */
-function headerLine(key: readonly string[], measurement: readonly string[]): string {
+function headerLine(key: readonly string[], measurement: readonly string[], extra: readonly string[]): string {
   const group = ('  ' + columns(measurement, MEASUREMENT_WIDTHS)).replace('  #wrong', ' #wrong');
-  const line = columns(key, KEY_WIDTHS) + group.repeat(2);
+  const line = columns(key, KEY_WIDTHS) + group.repeat(2) + extraCells(extra);
   return ('#' + line.slice(1)).trimEnd();
+}
+
+/**
+ * Columns after nccl-tests' two groups, one entry each (name, unit, width, cell), so scripts that
+ * read nccl-tests' columns by position still find them where they were.
+ */
+interface ExtraColumn {
+  readonly name: string;
+  readonly unit: string;
+  readonly width: number;
+  cell(row: ResultRow): string;
+}
+
+const EXTRA_COLUMNS: readonly ExtraColumn[] = [
+  // The cost model's time per call (lib/tune), beside the measured ones.
+  { name: 'predicted', unit: '(us)', width: 9, cell: (row) => (row.predictedUs === undefined ? 'N/A' : formatTime(row.predictedUs)) },
+];
+
+function extraCells(cells: readonly string[]): string {
+  return cells.map((cell, i) => '  ' + cell.padStart(EXTRA_COLUMNS[i]!.width)).join('');
 }
 
 function centered(text: string, width: number): string {
@@ -30,8 +50,8 @@ export function tableHeader(): string[] {
   return [
     '#',
     ('#' + ' '.repeat(keyWidth - 1) + centered('out-of-place', groupWidth) + centered('in-place', groupWidth)).trimEnd(),
-    headerLine(['size', 'count', 'type', 'redop', 'root'], ['time', 'algbw', 'busbw', '#wrong']),
-    headerLine(['(B)', '(elements)', '', '', ''], ['(us)', '(GB/s)', '(GB/s)', '']),
+    headerLine(['size', 'count', 'type', 'redop', 'root'], ['time', 'algbw', 'busbw', '#wrong'], EXTRA_COLUMNS.map((c) => c.name)),
+    headerLine(['(B)', '(elements)', '', '', ''], ['(us)', '(GB/s)', '(GB/s)', ''], EXTRA_COLUMNS.map((c) => c.unit)),
   ];
 }
 
@@ -48,7 +68,8 @@ function measurementCells(m: Measurement): string[] {
 
 export function formatRow(row: ResultRow): string {
   const key = columns([String(row.bytes), String(row.count), row.type, row.redop, String(row.root)], KEY_WIDTHS);
-  return key + ['  ', '  '].map((gap, i) => gap + columns(measurementCells(i === 0 ? row.outOfPlace : row.inPlace), MEASUREMENT_WIDTHS)).join('');
+  return key + ['  ', '  '].map((gap, i) => gap + columns(measurementCells(i === 0 ? row.outOfPlace : row.inPlace), MEASUREMENT_WIDTHS)).join('')
+    + extraCells(EXTRA_COLUMNS.map((column) => column.cell(row)));
 }
 
 /** printf's %g: six significant digits, no trailing zeros. */
