@@ -46,20 +46,20 @@ async function sums(comms: readonly Communicator[]): Promise<void> {
   for (const out of outs) assert.is(out[999], (comms.length * (comms.length + 1)) / 2);
 }
 
-test('calibration: every rank gets the same parameters, the largest of each figure over the ranks, in well under 10 s', async () => {
+test('calibration: every rank gets the same parameters, fitted from the largest figures over the ranks, in well under 10 s', async () => {
   const comms = await world(3, () => ({}));
   try {
     const results = await Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 })));
     for (const result of results) {
       assert.equal(result.params, results[0]!.params);
-      for (const key of ['alpha', 'beta', 'gamma'] as const) {
-        assert.ok(Number.isFinite(result.params[key]) && result.params[key] >= 0, key);
-        assert.ok(Math.fround(result.own[key]) <= result.params[key], `${key}: own figure above the agreed maximum`);
-      }
+      for (const key of ['call', 'alpha', 'beta', 'gamma'] as const) assert.ok(Number.isFinite(result.params[key]) && result.params[key] >= 0, key);
+      // Measured figures (not fitted ones) are the largest over the ranks.
+      assert.ok(Math.fround(result.own.gamma) <= result.params.gamma, 'own gamma above the agreed maximum');
+      assert.ok(Math.fround(result.own.codecs['int8']!.encode) <= result.params.codecs['int8']!.encode);
       assert.equal(Object.keys(result.params.codecs).sort(), ['bf16', 'fp16', 'int8', 'onebit']);
       assert.ok(result.seconds < 10);
     }
-    assert.ok(results[0]!.params.alpha > 0, 'a message takes some time');
+    assert.ok(results[0]!.params.call + results[0]!.params.alpha > 0, 'a call takes some time');
   } finally {
     await close(comms);
   }

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CODECS, codecNamed } from '../lib/collectives/codecs.js';
 import { candidates, predictSeconds } from '../lib/tune/model.js';
+import { fitLatencyBandwidth } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { chooseAlgorithm, type TuningConfig } from '../lib/tune/select.js';
 
@@ -12,12 +13,13 @@ const tuned: TuningConfig = { algorithm: 'auto', treeThresholdBytes: 65536, dire
 const call = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 1 << 20 });
 
 test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', () => {
-  const unit: CostParams = { ...params, alpha: 1, beta: 0, gamma: 0 };
+  const unit: CostParams = { ...params, call: 0, alpha: 1, beta: 0, gamma: 0 };
   assert.is(predictSeconds('ring', call(4096, 4), unit), 6);
-  const perByte: CostParams = { ...params, alpha: 0, beta: 1, gamma: 0 };
+  const perByte: CostParams = { ...params, call: 0, alpha: 0, beta: 1, gamma: 0 };
   assert.is(predictSeconds('ring', call(4096, 4), perByte), 6 * 1024);
   assert.is(predictSeconds('direct', call(4096, 4), perByte), 3 * 4096);
-  assert.is(predictSeconds('ring', call(4096, 1), params), 0);
+  assert.is(predictSeconds('ring', call(4096, 1), unit), 0);
+  assert.is(predictSeconds('ring', call(4096, 4), { ...unit, call: 10 }), 16);
 });
 
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
@@ -71,6 +73,19 @@ test('parameters from a file are checked field by field', () => {
   assert.throws(() => checkCostParams({ ...params, memory: 'tpu' }), /memory "tpu"/);
   assert.throws(() => checkCostParams({ ...params, codecs: { zip: { encode: 0, decode: 0 } } }), /'zip', which is no codec/);
   assert.throws(() => checkCostParams('[1,2'), /not an object/);
+});
+
+test('calibration fit: exact samples give back call, alpha and beta; a negative fit is refitted without that term', () => {
+  const truth = [30e-6, 80e-6, 2e-9];
+  const samples = [[1, 2, 8], [1, 6, 3e6], [1, 4, 1e6], [1, 12, 8e6], [1, 3, 100]].map((terms) => ({
+    terms: terms as [number, number, number], seconds: terms[0]! * truth[0]! + terms[1]! * truth[1]! + terms[2]! * truth[2]!,
+  }));
+  const fitted = fitLatencyBandwidth(samples);
+  fitted.forEach((value, i) => assert.ok(Math.abs(value - truth[i]!) <= 1e-6 * truth[i]! + 1e-15, `${i}: ${value} vs ${truth[i]}`));
+  // Times that fall as messages grow would need a negative alpha: it is dropped, the rest still fits.
+  const odd = fitLatencyBandwidth([{ terms: [1, 2, 0], seconds: 2 }, { terms: [1, 6, 0], seconds: 1 }, { terms: [1, 4, 1e6], seconds: 3 }]);
+  assert.ok(odd.every((v) => v >= 0), String(odd));
+  assert.is(odd[1], 0);
 });
 
 test.run();

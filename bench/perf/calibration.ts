@@ -6,20 +6,13 @@ import { calibrate, type Calibration, type CalibrationComm } from '../../lib/tun
 import { tuningFileText, type TuningWorld } from '../../lib/tune/tuning-file.js';
 import { tuningWorld } from '../../lib/comm/tuning.js';
 
-/** Calibration's view of a communicator: ring exchange through send/recv, max through allReduce. */
+/** Calibration's view of a communicator: named-algorithm allreduces, and max through allReduce. */
 export function calibrationComm(comm: Communicator): CalibrationComm {
-  const next = (comm.rank + 1) % comm.size;
-  const prev = (comm.rank - 1 + comm.size) % comm.size;
   return {
     rank: comm.rank,
     size: comm.size,
-    async exchange(send, recv) {
-      const words = (bytes: Uint8Array) => new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-      comm.groupStart();
-      const calls = [comm.send(words(send), send.length / 4, 'uint32', next), comm.recv(words(recv), recv.length / 4, 'uint32', prev)];
-      await comm.groupEnd();
-      await Promise.all(calls);
-    },
+    chunkBytes: comm.config.chunkBytes,
+    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
     async maxAll(values) {
       const out = new Float32Array(values.length);
       await comm.allReduce(values, out, values.length, 'float32', 'max');

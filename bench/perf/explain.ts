@@ -52,7 +52,7 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   const p = source.params;
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
-    `#   alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
+    `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',
   ];

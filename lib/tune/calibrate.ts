@@ -1,13 +1,18 @@
 // Calibration: a few microbenchmarks on the actual world that give the cost model its
 // parameters (params.ts). Every rank measures its own figures, then all take the largest of
 // each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
-// rank), so every rank ends with the same parameters, which rank 0 writes to a tuning file.
-//   α: the median time of a ring exchange of a few bytes (send to the next rank, receive from
-//      the previous, at once): one message hop with the communicator's own per-call work.
-//   β: the same exchange of one chunk, less α, per byte.
+// rank) and fit the same parameters from them, so every rank ends with the same parameters,
+// which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding one chunk with each hop codec's host implementation.
+//   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
+//      a few chunks), each timed as the median of some repetitions; each run's traffic (the
+//      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
+//      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
+//      the schedules themselves prices what a message costs inside a call (pipelining,
+//      the communicator's own work), which a bare ping-pong would not.
 // The switch's per-packet cost is not measured here (it needs a switch): the default stays.
+import { algorithmNamed } from '../collectives/algorithms.js';
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
@@ -17,16 +22,16 @@ import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams } from './params.j
 export interface CalibrationComm {
   readonly rank: number;
   readonly size: number;
-  /** Sends `send` to the next rank of the ring and receives as many bytes from the previous one, at once. */
-  exchange(send: Uint8Array, recv: Uint8Array): Promise<void>;
+  /** The agreed chunk size (bytes per pipelined message). */
+  readonly chunkBytes: number;
+  /** An in-place float32 sum allreduce of `data` with the named algorithm. */
+  allReduce(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
 }
 
 export interface CalibrationOptions {
-  /** Bytes of the large exchange and of the reductions (the agreed chunk size; default 1 MiB). */
-  readonly bytes?: number;
-  /** Timed repetitions of each exchange (default 9; the median counts). */
+  /** Timed repetitions of each allreduce (default 7; the median counts). */
   readonly repeats?: number;
 }
 
@@ -42,19 +47,6 @@ export interface Calibration {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function exchangeSeconds(comm: CalibrationComm, bytes: number, repeats: number): Promise<number> {
-  const send = new Uint8Array(bytes).fill(1);
-  const recv = new Uint8Array(bytes);
-  await comm.exchange(send, recv);
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const started = performance.now();
-    await comm.exchange(send, recv);
-    times.push((performance.now() - started) / 1000);
-  }
-  return median(times);
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */
@@ -88,35 +80,111 @@ function codecRates(bytes: number): Record<string, CodecRate> {
   return rates;
 }
 
-/** Layout of the figures in the max-allreduce: α, β, γ, then encode and decode per codec. */
-function flatten(p: CostParams, names: readonly string[]): Float32Array {
-  return Float32Array.from([p.alpha, p.beta, p.gamma, ...names.flatMap((n) => [p.codecs[n]!.encode, p.codecs[n]!.decode])]);
+/** One timed schedule: its traffic's terms and the time it took (less its reductions' γ). */
+interface Sample {
+  readonly terms: readonly [number, number, number];
+  readonly seconds: number;
 }
 
-function unflatten(values: Float32Array, names: readonly string[]): CostParams {
+/** The allreduces timed: ring and tree, each at a few bytes, half a chunk and four chunks. */
+function plannedRuns(chunk: number, repeats: number): (readonly [string, number, number])[] {
+  return ['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, Math.max(3, repeats >> 1)]] as const);
+}
+
+async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
+  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
+  await comm.allReduce(data, algorithm);
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    data.fill(0);
+    const started = performance.now();
+    await comm.allReduce(data, algorithm);
+    times.push((performance.now() - started) / 1000);
+  }
+  const traffic = algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes: data.byteLength, ranks: comm.size, chunkBytes: comm.chunkBytes });
+  return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, median(times) - traffic.reducedBytes * gamma) };
+}
+
+/** Least squares of `samples` over the columns in `use`; undefined when they are singular. */
+function leastSquares(samples: readonly Sample[], use: readonly number[]): number[] | undefined {
+  const k = use.length;
+  // Columns scaled to unit size, so seconds and bytes do not make the system ill-conditioned.
+  const scale = use.map((j) => Math.max(...samples.map((s) => Math.abs(s.terms[j]!))) || 1);
+  const a = Array.from({ length: k }, () => new Array<number>(k + 1).fill(0));
+  for (const s of samples) {
+    const x = use.map((j, i) => s.terms[j]! / scale[i]!);
+    for (let r = 0; r < k; r++) {
+      for (let c = 0; c < k; c++) a[r]![c]! += x[r]! * x[c]!;
+      a[r]![k]! += x[r]! * s.seconds;
+    }
+  }
+  for (let col = 0; col < k; col++) {
+    const pivot = a.slice(col).reduce((best, row, i) => (Math.abs(row[col]!) > Math.abs(a[best]![col]!) ? col + i : best), col);
+    if (Math.abs(a[pivot]![col]!) < 1e-12) return undefined;
+    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
+    for (let r = 0; r < k; r++) {
+      if (r === col) continue;
+      const f = a[r]![col]! / a[col]![col]!;
+      for (let c = col; c <= k; c++) a[r]![c]! -= f * a[col]![c]!;
+    }
+  }
+  return use.map((_, i) => a[i]![k]! / a[i]![i]! / scale[i]!);
+}
+
+/**
+ * call, α, β ≥ 0 fitting the samples: least squares, then again without any column that came
+ * out negative (Lawson–Hanson's active set, which three unknowns make short).
+ */
+export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
+  let use = [0, 1, 2];
+  for (;;) {
+    const solved = leastSquares(samples, use);
+    if (solved === undefined) {
+      if (use.length === 1) return [0, 0, 0];
+      use = use.slice(1);
+      continue;
+    }
+    const negative = solved.findIndex((v) => v < 0);
+    if (negative < 0) {
+      const out: [number, number, number] = [0, 0, 0];
+      use.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
+      return out;
+    }
+    use = use.filter((_, i) => i !== negative);
+  }
+}
+
+/** A rank's measurements: γ, encode and decode per codec (in `names` order), then each sample's seconds. */
+function flatten(gamma: number, codecs: Record<string, CodecRate>, names: readonly string[], samples: readonly Sample[]): Float32Array {
+  return Float32Array.from([gamma, ...names.flatMap((n) => [codecs[n]!.encode, codecs[n]!.decode]), ...samples.map((s) => s.seconds)]);
+}
+
+/** Parameters from measurements laid out by flatten (one rank's, or the maximum over ranks). */
+function parametersOf(values: Float32Array, names: readonly string[], samples: readonly Sample[]): CostParams {
   const codecs: Record<string, CodecRate> = {};
-  names.forEach((name, i) => { codecs[name] = { encode: values[3 + 2 * i]!, decode: values[4 + 2 * i]! }; });
-  return { ...DEFAULT_COST_PARAMS, memory: 'cpu', alpha: values[0]!, beta: values[1]!, gamma: values[2]!, codecs };
+  names.forEach((name, i) => { codecs[name] = { encode: values[1 + 2 * i]!, decode: values[2 + 2 * i]! }; });
+  const first = 1 + 2 * names.length;
+  const [call, alpha, beta] = samples.length === 0 ? [0, 0, 0] : fitLatencyBandwidth(samples.map((s, i) => ({ terms: s.terms, seconds: values[first + i]! })));
+  return { ...DEFAULT_COST_PARAMS, memory: 'cpu', call, alpha, beta, gamma: values[0]!, codecs };
 }
 
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
-  const bytes = options.bytes ?? 1 << 20;
-  const repeats = options.repeats ?? 9;
-  let alpha = 0;
-  let beta = 0;
+  const repeats = options.repeats ?? 7;
+  const chunk = comm.chunkBytes;
+  const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
+  const dst = new Uint8Array(local);
+  const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
+  const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
+  const codecs = codecRates(local);
+  const samples: Sample[] = [];
   if (comm.size > 1) {
-    alpha = await exchangeSeconds(comm, 8, repeats);
-    // Less α, per byte; never below zero when noise makes the large exchange look as fast.
-    beta = Math.max(0, (await exchangeSeconds(comm, bytes, repeats)) - alpha) / bytes;
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, repeats)) samples.push(await sample(comm, algorithm, bytes, gamma, times));
   }
-  const dst = new Uint8Array(bytes);
-  const src = new Uint8Array(new Float32Array(bytes / 4).fill(1).buffer);
-  const gamma = localRate(bytes, () => cpuReducer().accumulate('float32', 'sum', dst, src, bytes / 4));
-  const codecs = codecRates(bytes);
-  const own: CostParams = { ...DEFAULT_COST_PARAMS, memory: 'cpu', alpha, beta, gamma, codecs };
   const names = Object.keys(codecs).sort();
-  const params = unflatten(await comm.maxAll(flatten(own, names)), names);
-  return { params, own, seconds: (performance.now() - started) / 1000 };
+  const mine = flatten(gamma, codecs, names, samples);
+  // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
+  const params = parametersOf(await comm.maxAll(mine), names, samples);
+  return { params, own: parametersOf(mine, names, samples), seconds: (performance.now() - started) / 1000 };
 }

@@ -1,6 +1,6 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·switch
+//   time = call + messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·switch
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
@@ -37,7 +37,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     ratio = codecRatio(call.codec);
     perByte = rate.encode + rate.decode;
   }
-  return traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
+  return params.call + traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
     + traffic.reducedBytes * params.gamma + (traffic.packets ?? 0) * params.switchPacket;
 }
 

@@ -14,6 +14,8 @@ export interface CodecRate {
 export interface CostParams {
   /** The memory the figures below were measured on (γ and the codec rates are that memory's). */
   readonly memory: MemoryKind;
+  /** Per collective call: the communicator's fixed work (planning, queueing, the agreement check). */
+  readonly call: number;
   /** Per message: latency plus the sender's and receiver's fixed work (α). */
   readonly alpha: number;
   /** Per byte on the busiest rank's link (β): 1 / its bandwidth. */
@@ -28,11 +30,11 @@ export interface CostParams {
 
 /**
  * Used where nothing was calibrated (webccl-perf's predicted column, `--explain` without a
- * file): 2-core loopback figures of this repository's README (50 µs a message, 1 GB/s a link,
+ * file): 2-core loopback figures of this repository's README (50 µs a call and a message, 1 GB/s a link,
  * 2 GB/s a host reduction, the software switch's 0.75 M elements/s in 256-byte packets).
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
-  memory: 'cpu', alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
+  memory: 'cpu', call: 50e-6, alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
   switchPacket: 85e-6,
 };
@@ -56,7 +58,7 @@ export function checkCostParams(raw: unknown): CostParams {
     codecs[name] = { encode: seconds(`codecs.${name}.encode`, r['encode']), decode: seconds(`codecs.${name}.decode`, r['decode']) };
   }
   return {
-    memory: p['memory'], alpha: seconds('alpha', p['alpha']), beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
+    memory: p['memory'], call: seconds('call', p['call']), alpha: seconds('alpha', p['alpha']), beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
   };
 }
