@@ -105,17 +105,20 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
   return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, median(times) - traffic.reducedBytes * gamma) };
 }
 
-/** Least squares of `samples` over the columns in `use`; undefined when they are singular. */
+/** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
 function leastSquares(samples: readonly Sample[], use: readonly number[]): number[] | undefined {
   const k = use.length;
   // Columns scaled to unit size, so seconds and bytes do not make the system ill-conditioned.
   const scale = use.map((j) => Math.max(...samples.map((s) => Math.abs(s.terms[j]!))) || 1);
   const a = Array.from({ length: k }, () => new Array<number>(k + 1).fill(0));
   for (const s of samples) {
-    const x = use.map((j, i) => s.terms[j]! / scale[i]!);
+    // Each equation divided by its own time: the fit minimises relative errors, so the small
+    // calls (which fix call and α) weigh as much as the large ones (which fix β).
+    const weight = s.seconds > 0 ? 1 / s.seconds : 1;
+    const x = use.map((j, i) => (weight * s.terms[j]!) / scale[i]!);
     for (let r = 0; r < k; r++) {
       for (let c = 0; c < k; c++) a[r]![c]! += x[r]! * x[c]!;
-      a[r]![k]! += x[r]! * s.seconds;
+      a[r]![k]! += x[r]! * weight * s.seconds;
     }
   }
   for (let col = 0; col < k; col++) {

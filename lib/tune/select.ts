@@ -112,6 +112,24 @@ function modelChoice(
   collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
   offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
 ): Choice | undefined {
+  // Training loops repeat the same few calls: the choice is kept per configuration and call.
+  let memo = choices.get(config);
+  if (!memo) choices.set(config, (memo = new Map()));
+  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}`;
+  if (memo.has(key)) return memo.get(key);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  const choice = pricedChoice(collective, bytes, ranks, config, params, offer, call, only);
+  memo.set(key, choice);
+  return choice;
+}
+
+const choices = new WeakMap<TuningConfig, Map<string, Choice | undefined>>();
+const MEMO_LIMIT = 4096;
+
+function pricedChoice(
+  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
+  offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
+): Choice | undefined {
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
     const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(codec && { codec }) };
