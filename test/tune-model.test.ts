@@ -25,12 +25,15 @@ test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', (
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
   for (const algorithm of ['ring', 'tree', 'direct']) {
     let last = -1;
-    for (let bytes = 8; bytes <= 1 << 26; bytes *= 4) {
+    // The direct exchange's formula stops where its messages pass an eighth of a chunk.
+    for (let bytes = 8; bytes <= (algorithm === 'direct' ? (1 << 17) / 3 : 1 << 26); bytes *= 4) {
       const t = predictSeconds(algorithm, call(bytes, 4), params)!;
       assert.ok(t > last, `${algorithm} ${bytes}`);
       last = t;
     }
   }
+  assert.is(predictSeconds('direct', call((1 << 17) / 3 + 8, 4), params), undefined);
+  assert.equal(candidates(call(1 << 20, 4), params, { aggregator: false }).map((c) => c.algorithm).sort(), ['ring', 'tree']);
   assert.equal(candidates(call(8, 4), params, { aggregator: false }).map((c) => c.algorithm).sort(), ['direct', 'ring', 'tree']);
   assert.ok(candidates(call(8, 4), params, { aggregator: true }).some((c) => c.algorithm === 'switch'));
   // The switch refuses max: it is not a candidate for it.

@@ -24,7 +24,8 @@ export interface TrafficCall {
   readonly chunkBytes: number;
 }
 
-export type TrafficFormula = (call: TrafficCall) => Traffic;
+/** A schedule's traffic for a call; undefined where the formula does not describe it (the model then never picks it). */
+export type TrafficFormula = (call: TrafficCall) => Traffic | undefined;
 
 /** Chunks a piece of `bytes` is cut into (at least one, so an empty call still sends a message). */
 export function chunksOf(bytes: number, chunkBytes: number): number {

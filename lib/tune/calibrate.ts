@@ -6,7 +6,7 @@
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding one chunk with each hop codec's host implementation.
 //   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
-//      a few chunks), each timed as the median of some repetitions; each run's traffic (the
+//      four and sixteen chunks), each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
@@ -86,9 +86,13 @@ interface Sample {
   readonly seconds: number;
 }
 
-/** The allreduces timed: ring and tree, each at a few bytes, half a chunk and four chunks. */
+/**
+ * The allreduces timed: ring and tree, each at a few bytes, half a chunk, four chunks and
+ * sixteen (past the caches, where large calls live; a few repeats only: they take longest).
+ */
 function plannedRuns(chunk: number, repeats: number): (readonly [string, number, number])[] {
-  return ['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, Math.max(3, repeats >> 1)]] as const);
+  const few = Math.max(3, repeats >> 1);
+  return ['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const);
 }
 
 async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
@@ -101,7 +105,8 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
     await comm.allReduce(data, algorithm);
     times.push((performance.now() - started) / 1000);
   }
-  const traffic = algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes: data.byteLength, ranks: comm.size, chunkBytes: comm.chunkBytes });
+  // Ring and tree describe every size (only the direct exchange's formula has a domain).
+  const traffic = algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes: data.byteLength, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
   return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, median(times) - traffic.reducedBytes * gamma) };
 }
 

@@ -29,6 +29,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   const formula = algorithmsServing(call.collective).find((row) => row.name === algorithm)?.traffic?.[call.collective];
   if (!formula) return undefined;
   const traffic = formula({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes });
+  if (!traffic) return undefined;
   let ratio = 1;
   let perByte = 0;
   if (call.codec && !call.codec.identity) {
