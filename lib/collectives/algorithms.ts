@@ -86,8 +86,9 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   { name: 'pairwise', wireCode: 4, selectable: false, hearsFromEveryRank: false, serves: { allToAll: pairwiseAllToAll } },
   { name: 'p2p', wireCode: 5, selectable: false, hearsFromEveryRank: false, serves: { send: sendTo, recv: recvFrom } },
   { name: 'dissemination', wireCode: 6, selectable: false, hearsFromEveryRank: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
-  // Chosen only automatically, for the smallest allreduces (lib/tune/select.ts).
-  { name: 'direct', wireCode: 7, selectable: false, hearsFromEveryRank: true, serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
+  // For the smallest allreduces: 'auto' picks it by size or by the cost model (lib/tune); selectable
+  // so that calibration and benchmarks can time it (other collectives named 'direct' run 'auto's choice).
+  { name: 'direct', wireCode: 7, selectable: true, hearsFromEveryRank: true, serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
   // In-network aggregation through a SwitchML switch (lib/switch); needs a switch address.
   {
     name: 'switch', wireCode: 8, selectable: true, hearsFromEveryRank: false, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,

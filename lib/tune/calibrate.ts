@@ -6,7 +6,7 @@
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding one chunk with each hop codec's host implementation.
 //   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
-//      four and sixteen chunks), each timed as the median of some repetitions; each run's traffic (the
+//      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
@@ -90,9 +90,15 @@ interface Sample {
  * The allreduces timed: ring and tree, each at a few bytes, half a chunk, four chunks and
  * sixteen (past the caches, where large calls live; a few repeats only: they take longest).
  */
-function plannedRuns(chunk: number, repeats: number): (readonly [string, number, number])[] {
+function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   const few = Math.max(3, repeats >> 1);
-  return ['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const);
+  // The direct exchange's one message per peer, against the ring's and tree's several at the same
+  // sizes, is what tells α from the per-call cost (with two ranks ring and tree send as many).
+  const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
+  return [
+    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
+    ['direct', 8, repeats], ['direct', direct, repeats],
+  ];
 }
 
 async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
@@ -105,7 +111,7 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
     await comm.allReduce(data, algorithm);
     times.push((performance.now() - started) / 1000);
   }
-  // Ring and tree describe every size (only the direct exchange's formula has a domain).
+  // plannedRuns keeps the direct exchange inside its formula's domain; ring and tree have none.
   const traffic = algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes: data.byteLength, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
   return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, median(times) - traffic.reducedBytes * gamma) };
 }
@@ -188,7 +194,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(local);
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, repeats)) samples.push(await sample(comm, algorithm, bytes, gamma, times));
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) samples.push(await sample(comm, algorithm, bytes, gamma, times));
   }
   const names = Object.keys(codecs).sort();
   const mine = flatten(gamma, codecs, names, samples);
