@@ -80,6 +80,9 @@ function codecRates(bytes: number): Record<string, CodecRate> {
   return rates;
 }
 
+/** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
+const SLOW_LINK_SECONDS = 0.15;
+
 /** One timed schedule: its traffic's terms and the time it took (less its reductions' γ). */
 interface Sample {
   readonly terms: readonly [number, number, number];
@@ -194,7 +197,15 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(local);
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) samples.push(await sample(comm, algorithm, bytes, gamma, times));
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) {
+      // On slow links the largest runs would take seconds: skipped (every rank alike: the
+      // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
+      if (bytes > 4 * chunk) {
+        const [slowest] = await comm.maxAll(Float32Array.of(samples.at(-1)!.seconds));
+        if (slowest! > SLOW_LINK_SECONDS) continue;
+      }
+      samples.push(await sample(comm, algorithm, bytes, gamma, times));
+    }
   }
   const names = Object.keys(codecs).sort();
   const mine = flatten(gamma, codecs, names, samples);
