@@ -42,7 +42,7 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
-import { describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
+import { choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -419,10 +419,10 @@ export class Communicator implements LinkOwner, Endpoint {
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
       },
       modelChose: (collective, bytes, choice) => {
-        const line = describeChoice(collective, bytes, choice);
-        if (this.choicesLogged.has(line.key)) return;
-        this.choicesLogged.add(line.key);
-        this.log.info(`${this.name}: ${line.text} (logged once per size class)`);
+        const key = choiceKey(collective, bytes, choice);
+        if (this.choicesLogged.has(key)) return;
+        this.choicesLogged.add(key);
+        this.log.info(`${this.name}: ${describeChoice(collective, bytes, choice)} (logged once per size class)`);
       },
     };
   }

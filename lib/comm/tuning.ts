@@ -38,13 +38,17 @@ export async function proposeTuning(proposal: AgreedConfig, options: TuningOptio
   return { ...proposal, tuning: outcome.tuning };
 }
 
-/**
- * A model decision as logged at INFO, and the key it is logged once under: the collective, the
- * size class (the power of two at or above the bytes) and what was chosen.
- */
-export function describeChoice(collective: ScheduledCollective, bytes: number, choice: Choice): { key: string; text: string } {
-  const sizeClass = bytes <= 1 ? 0 : Math.ceil(Math.log2(bytes));
+/** The key a model decision is logged once under: the collective, the size class (the power of two at or above the bytes) and the choice. */
+export function choiceKey(collective: ScheduledCollective, bytes: number, choice: Choice): string {
+  return `${collective}/${sizeClass(bytes)}/${choice.algorithm}/${choice.codec?.name ?? ''}`;
+}
+
+function sizeClass(bytes: number): number {
+  return bytes <= 1 ? 0 : Math.ceil(Math.log2(bytes));
+}
+
+/** A model decision as logged at INFO. */
+export function describeChoice(collective: ScheduledCollective, bytes: number, choice: Choice): string {
   const codec = choice.codec ? ` with codec ${choice.codec.name}` : '';
-  const key = `${collective}/${sizeClass}/${choice.algorithm}/${choice.codec?.name ?? ''}`;
-  return { key, text: `${collective} of ${bytes} bytes (size class 2^${sizeClass}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us` };
+  return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
 }
