@@ -4,7 +4,7 @@
 // rank) and fit the same parameters from them, so every rank ends with the same parameters,
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
-//   codecs: encoding and decoding one chunk with each hop codec's host implementation.
+//   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
@@ -31,7 +31,7 @@ export interface CalibrationComm {
 }
 
 export interface CalibrationOptions {
-  /** Timed repetitions of each allreduce (default 7; the median counts). */
+  /** Timed repetitions of each allreduce (default 5; the median counts). */
   readonly repeats?: number;
 }
 
@@ -81,7 +81,7 @@ function codecRates(bytes: number): Record<string, CodecRate> {
 }
 
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
-const SLOW_LINK_SECONDS = 0.15;
+const SLOW_LINK_SECONDS = 0.05;
 
 /** One timed schedule: its traffic's terms and the time it took (less its reductions' γ). */
 interface Sample {
@@ -188,13 +188,14 @@ function parametersOf(values: Float32Array, names: readonly string[], samples: r
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
-  const repeats = options.repeats ?? 7;
+  const repeats = options.repeats ?? 5;
   const chunk = comm.chunkBytes;
   const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
   const dst = new Uint8Array(local);
   const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
   const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
-  const codecs = codecRates(local);
+  // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
+  const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
     for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) {
