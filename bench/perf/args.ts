@@ -122,7 +122,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table),
                         in nccl-tests' -J layout (version 3) plus a "webccl" object
   --plot FILE.svg       also draw busbw against size (log axes), one line per
-                        algorithm/transport/op/type of the run
+                        algorithm/transport/op/type of the run, each beside its
+                        prediction by the cost model
   --np N                start N local ranks (like mpirun -np N)
   --transport T         ${TRANSPORTS.map((row) => `${row.name} (${row.reach})`).join(',\n                        ')}
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
