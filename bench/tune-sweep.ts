@@ -8,7 +8,7 @@
 //   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4]
 // Ranks share this process's event loop, as webccl-perf --transport inproc's do.
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
-import { calibrationComm } from './perf/calibration.js';
+import { calibrationComm } from '../lib/comm/tuning.js';
 import { calibrate } from '../lib/tune/calibrate.js';
 import { candidates, predictSeconds } from '../lib/tune/model.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
-import { calibrationComm, calibrateTo } from '../bench/perf/calibration.js';
+import { calibrateTo } from '../bench/perf/calibration.js';
+import { calibrationComm } from '../lib/comm/tuning.js';
 import { calibrate } from '../lib/tune/calibrate.js';
 import { DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
@@ -94,6 +95,19 @@ test("rank 0's file holds: a different file (or none, or a bad one) on another r
   try {
     assert.equal(comms[0]!.config.tuning!.params, params);
     for (const comm of comms) assert.equal(comm.config.tuning, comms[0]!.config.tuning);
+    await sums(comms);
+  } finally {
+    await close(comms);
+  }
+});
+
+test('init option calibrate: every rank calibrates and adopts the same parameters (rank 0 asked for it)', async () => {
+  const comms = await world(2, (rank) => (rank === 0 ? { calibrate: true, tuning: fits(2) } : {}));
+  try {
+    const tuning = comms[0]!.config.tuning!;
+    assert.ok(comms[0]!.config.calibrate);
+    assert.not.equal(tuning.params, params, 'the measured parameters replace the file\'s');
+    assert.equal(comms[1]!.config.tuning, tuning);
     await sums(comms);
   } finally {
     await close(comms);

@@ -2,24 +2,9 @@
 // run's communicators, and the tuning file rank 0 writes (WEBCCL_TUNING_FILE reads it at init).
 import { writeFileSync } from 'node:fs';
 import type { Communicator } from '../../lib/index.node.js';
-import { calibrate, type Calibration, type CalibrationComm } from '../../lib/tune/calibrate.js';
+import { calibrate, type Calibration } from '../../lib/tune/calibrate.js';
 import { tuningFileText, type TuningWorld } from '../../lib/tune/tuning-file.js';
-import { tuningWorld } from '../../lib/comm/tuning.js';
-
-/** Calibration's view of a communicator: named-algorithm allreduces, and max through allReduce. */
-export function calibrationComm(comm: Communicator): CalibrationComm {
-  return {
-    rank: comm.rank,
-    size: comm.size,
-    chunkBytes: comm.config.chunkBytes,
-    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
-    async maxAll(values) {
-      const out = new Float32Array(values.length);
-      await comm.allReduce(values, out, values.length, 'float32', 'max');
-      return out;
-    },
-  };
-}
+import { calibrationComm, tuningWorld } from '../../lib/comm/tuning.js';
 
 /** The world a calibration of `comm` describes (host memory: no device in it). */
 export function calibratedWorld(comm: Communicator): TuningWorld {

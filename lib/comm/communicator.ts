@@ -42,7 +42,7 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
-import { choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
+import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -108,6 +108,7 @@ export class Communicator implements LinkOwner, Endpoint {
     try {
       proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
       await comm.bootstrap(proposal);
+      if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
       throw error;

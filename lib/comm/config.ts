@@ -26,6 +26,8 @@ export interface AgreedConfig extends TuningConfig {
    * child's job is this name and the child's channel, which every member derives alike.
    */
   readonly switchJob: string;
+  /** Every rank calibrates the cost model right after init (present only when asked for). */
+  readonly calibrate?: true;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -46,6 +48,11 @@ export interface ConfigOptions {
   readonly codec?: string;
   /** A switch's 'host:port' for the switch algorithm (default WEBCCL_SWITCH); rank 0's holds for every rank. */
   readonly switch?: string;
+  /**
+   * Calibrate the cost model at init (lib/tune/calibrate.ts: a few seconds of allreduces) and
+   * use its parameters instead of a tuning file's. Default WEBCCL_CALIBRATE=1; rank 0's holds.
+   */
+  readonly calibrate?: boolean;
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -75,6 +82,7 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
     ...switchFields(options.switch ?? readEnv('WEBCCL_SWITCH') ?? ''),
+    ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
   });
 }
 
@@ -92,7 +100,8 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, tuning } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, tuning, calibrate } = config;
+  if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -112,6 +121,7 @@ export function validateConfig(config: AgreedConfig): AgreedConfig {
   return {
     algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
+    ...(calibrate && { calibrate }),
   };
 }
 

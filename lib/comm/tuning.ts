@@ -6,10 +6,13 @@
 import { adapterName } from '../gpu/device.js';
 import type { Logger } from '../log.js';
 import { readEnv } from '../settings.js';
-import { readTuning, readTuningText, type TuningWorld } from '../tune/tuning-file.js';
+import { readTuning, readTuningText, sha256, type TuningWorld } from '../tune/tuning-file.js';
 import type { ScheduledCollective } from '../collectives/algorithms.js';
 import type { Choice } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
+import type { Communicator } from './communicator.js';
+import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
+import type { AgreedTuning } from '../tune/select.js';
 
 export interface TuningOptions {
   /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
@@ -51,4 +54,30 @@ function sizeClass(bytes: number): number {
 export function describeChoice(collective: ScheduledCollective, bytes: number, choice: Choice): string {
   const codec = choice.codec ? ` with codec ${choice.codec.name}` : '';
   return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
+}
+
+/** Calibration's view of a communicator: named-algorithm allreduces, and max through allReduce. */
+export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>): CalibrationComm {
+  return {
+    rank: comm.rank,
+    size: comm.size,
+    chunkBytes: comm.config.chunkBytes,
+    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
+    async maxAll(values) {
+      const out = new Float32Array(values.length);
+      await comm.allReduce(values, out, values.length, 'float32', 'max');
+      return out;
+    },
+  };
+}
+
+/**
+ * The init option calibrate: every rank measures, all get the same parameters (the fit of the
+ * largest figures over the ranks), and the digest is of those parameters, alike everywhere.
+ */
+export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>, log: Logger): Promise<AgreedTuning> {
+  const { params, seconds } = await calibrate(calibrationComm(comm));
+  const tuning = { params, digest: await sha256(JSON.stringify(params)) };
+  log.info(`calibrated at init in ${seconds.toFixed(2)} s: ${JSON.stringify(params)}`);
+  return tuning;
 }

@@ -32,7 +32,8 @@ export function tuningFileText(world: TuningWorld, params: CostParams, calibrati
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
-async function sha256(text: string): Promise<string> {
+/** Hex sha-256 of `text`'s UTF-8 bytes. */
+export async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
