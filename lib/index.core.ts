@@ -67,3 +67,8 @@ export { formatUniqueId, parseUniqueId, generateSecret, type UniqueId } from './
 export { StoreClient, type StoreClientOptions } from './rendezvous/store-client.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport/handshake/web-socket-like.js';
 export { connectRelay, type RelayTransportOptions } from './rendezvous/relay-client.js';
+// The cost model and its calibration (lib/tune): webccl-perf --calibrate / --explain use them.
+export { calibrate, type CalibrationComm, type Calibration } from './tune/calibrate.js';
+export { candidates, predictSeconds, type ModelCall, type Candidate } from './tune/model.js';
+export { DEFAULT_COST_PARAMS, type CostParams } from './tune/params.js';
+export { readTuning, tuningFileText, type TuningFile, type TuningWorld } from './tune/tuning-file.js';

@@ -48,3 +48,7 @@ registerAggregatorProvider(switchAggregatorProvider({ udp: true, webSocket: webS
 import { hostname } from 'node:os';
 import { registerHostIdSource } from './comm/host-groups.js';
 registerHostIdSource(() => hostname());
+// Tuning files (WEBCCL_TUNING_FILE, init's tuningFile; lib/tune/tuning-file.ts) are read with node:fs.
+import { readFileSync } from 'node:fs';
+import { registerTuningFileReader } from './tune/tuning-file.js';
+registerTuningFileReader((path) => readFileSync(path, 'utf8'));

@@ -23,9 +23,9 @@ const row: ResultRow = {
 };
 
 test('-Z adds wire and maxrelerr right of the nccl-tests columns, which stay as they were', () => {
-  assert.equal(extraColumns(options('allreduce')), []);
+  assert.equal(extraColumns(options('allreduce')).map((c) => c.name), ['predicted']);
   const extras = extraColumns(options('allreduce', '-Z', 'none'));
-  assert.equal(extras.map((c) => c.name), ['wire', 'maxrelerr']);
+  assert.equal(extras.map((c) => c.name), ['predicted', 'wire', 'maxrelerr']);
   const line = formatRow(row, extras);
   assert.ok(line.startsWith(formatRow(row)), 'the nccl-tests part is unchanged');
   assert.match(line, /N\/A\s+399360\s+2\.78e-2$/);

@@ -88,7 +88,11 @@ export interface PerfReport {
   readonly average_bus_bandwidth: { readonly bandwidth: number; readonly okay: 'unchecked' };
   readonly errors: readonly string[];
   readonly end_time: string;
-  readonly webccl: RunFacts & { readonly version: string; readonly collective: string; readonly average: number; readonly compression: string };
+  readonly webccl: RunFacts & {
+    readonly version: string; readonly collective: string; readonly average: number; readonly compression: string;
+    /** The cost model's time per call in microseconds, one per result (null: no formula): the table's predicted column. */
+    readonly predicted_times: (number | null)[];
+  };
 }
 
 /** nccl-tests' strftime format, "%Y-%m-%d %H:%M:%S" in local time. */
@@ -143,7 +147,7 @@ export function buildReport(options: PerfOptions, facts: RunFacts, devices: read
     average_bus_bandwidth: { bandwidth: averageBusBandwidth(rows), okay: 'unchecked' },
     errors: [],
     end_time: formatTimestamp(new Date()),
-    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression },
+    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null) },
   };
 }
 

@@ -25,6 +25,8 @@ export interface ResultRow {
   readonly inPlace: Measurement;
   /** With -Z: what the codec put on the wire and what it cost in accuracy (table.ts's extra columns). */
   readonly compression?: CompressionFigures;
+  /** The cost model's time per call in microseconds (bench/perf/prediction.ts); undefined where it has no formula. */
+  readonly predictedUs?: number;
 }
 
 export interface CompressionFigures {

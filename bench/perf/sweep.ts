@@ -27,6 +27,8 @@ export interface PerfComm {
   barrier(): Promise<void>;
   /** Payload bytes this rank has handed to its transport so far (for the wire column). */
   bytesSent(): number;
+  /** The cost model's microseconds per call of `shape` (undefined: no prediction). */
+  predict?(shape: CallShape): number | undefined;
 }
 
 export interface SweepHooks {
@@ -98,6 +100,11 @@ async function combineCompression(comm: PerfComm, mine: readonly RankMeasurement
   return { wireBytes: Math.max(...wire), maxRelError: Math.max(...errors) };
 }
 
+function predicted(comm: PerfComm, shape: CallShape): Pick<ResultRow, 'predictedUs'> {
+  const predictedUs = comm.predict?.(shape);
+  return predictedUs === undefined ? {} : { predictedUs };
+}
+
 export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {
   const sizes = sweepSizes(options);
   // Collectives that do not reduce run once per type, not once per op.
@@ -122,6 +129,7 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
           redop: reduces(options.collective) ? op : 'none', root, outOfPlace: outOfPlace!, inPlace: inPlace!,
           ...(compression ? { compression } : {}),
+          ...predicted(comm, shape),
         };
         rows.push(row);
         hooks.onRow?.(row);

@@ -32,9 +32,14 @@ export const ERROR_COLUMN: ExtraColumn = {
   name: 'maxrelerr', unit: '', width: 9, cell: (row) => (row.compression ? row.compression.maxRelError.toExponential(2) : 'N/A'),
 };
 
-/** The extra columns a run shows, left to right. */
+/** The cost model's time per call (lib/tune), beside the measured ones. */
+export const PREDICTED_COLUMN: ExtraColumn = {
+  name: 'predicted', unit: '(us)', width: 9, cell: (row) => (row.predictedUs === undefined ? 'N/A' : formatTime(row.predictedUs)),
+};
+
+/** The extra columns a run shows, left to right: always the prediction, with -Z the codec's cost. */
 export function extraColumns(options: Pick<PerfOptions, 'compressionColumns'>): ExtraColumn[] {
-  return [...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : [])];
+  return [PREDICTED_COLUMN, ...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : [])];
 }
 
 function extraCells(cells: readonly string[], extras: readonly ExtraColumn[]): string {

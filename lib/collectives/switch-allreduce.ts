@@ -12,6 +12,8 @@ import { aggregateChunk, aggregatorAllReduce } from './aggregator-allreduce.js';
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
+import { DEFAULT_SIZE_CLASS, valuesOf } from '../switch/packet.js';
+import type { Traffic, TrafficCall } from './traffic.js';
 
 export async function hostLocalAllReduce(ctx: CollectiveContext, work: Region, hostRanks: readonly number[]): Promise<void> {
   const { rank, link, memory, chunkElements, aggregation } = ctx;
@@ -46,4 +48,13 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
   const aggregation = ctx.aggregation;
   if (!aggregation) return Promise.reject(internalError('the switch algorithm ran without an aggregator'));
   return aggregatorAllReduce(ctx, work, aggregation.aggregator, aggregation.dtype, aggregation.op);
+}
+
+/**
+ * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
+ * rank's bytes out once and back once, in packets of the default size class that the switch
+ * handles one at a time (its per-packet cost; the window keeps them in flight).
+ */
+export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
+  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
 }

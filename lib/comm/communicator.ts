@@ -44,8 +44,9 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
+import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
-export interface InitOptions extends ConfigOptions {
+export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
   readonly id?: string;
   readonly rank: number;
@@ -125,7 +126,9 @@ export class Communicator implements LinkOwner, Endpoint {
       switchAccess,
     });
     try {
+      proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
       await comm.bootstrap(proposal, hostIdOf(options.hostId));
+      if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
       throw error;
@@ -177,6 +180,8 @@ export class Communicator implements LinkOwner, Endpoint {
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
   private hostGroupMemo: HostGroup | undefined;
+  /** The cost model's choices already logged (once per collective, size class and choice). */
+  private readonly choicesLogged = new Set<string>();
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -449,6 +454,12 @@ export class Communicator implements LinkOwner, Endpoint {
         if (this.fallbacksLogged.has(reason)) return;
         this.fallbacksLogged.add(reason);
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
+      },
+      modelChose: (collective, bytes, choice) => {
+        const key = choiceKey(collective, bytes, choice);
+        if (this.choicesLogged.has(key)) return;
+        this.choicesLogged.add(key);
+        this.log.info(`${this.name}: ${describeChoice(collective, bytes, choice)} (logged once per size class)`);
       },
     };
   }

@@ -6,7 +6,8 @@ import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { parseSwitchAddresses } from '../switch/control-protocol.js';
-import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
+import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
+import { checkCostParams } from '../tune/params.js';
 
 export interface AgreedConfig extends TuningConfig {
   /** Bytes per pipelined message. */
@@ -35,6 +36,8 @@ export interface AgreedConfig extends TuningConfig {
   readonly switchHierarchy?: 'host';
   /** With switchHierarchy 'host': each world rank's host number, from the bootstrap hellos. */
   readonly hosts?: readonly number[];
+  /** Every rank calibrates the cost model right after init (present only when asked for). */
+  readonly calibrate?: true;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -61,6 +64,11 @@ export interface ConfigOptions {
   readonly switch?: string;
   /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
   readonly switchHierarchy?: 'host' | 'flat';
+  /**
+   * Calibrate the cost model at init (lib/tune/calibrate.ts: a few seconds of allreduces) and
+   * use its parameters instead of a tuning file's. Default WEBCCL_CALIBRATE=1; rank 0's holds.
+   */
+  readonly calibrate?: boolean;
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -95,6 +103,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): Ag
     codec,
     ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''))),
     ...hierarchyField(options.switchHierarchy),
+    ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
   }, hostedSwitch !== undefined);
 }
 
@@ -110,8 +119,16 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
   return { switch: address, switchJob: `webccl-${job}` };
 }
 
+/** Calibrated parameters as a peer sent them: checked like a file's (tune/params.ts). */
+function checkTuning(tuning: unknown): AgreedTuning {
+  const { params, digest } = (tuning ?? {}) as Partial<AgreedTuning>;
+  if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error('tuning digest is not 64 hex digits');
+  return { params: checkCostParams(params), digest };
+}
+
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, tuning, calibrate } = config;
+  if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -131,7 +148,11 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
   if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy };
+  return {
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy,
+    ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
+    ...(calibrate && { calibrate }),
+  };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

@@ -53,6 +53,13 @@ export interface Codec {
    */
   readonly errorFeedback: false | 'always' | 'keyed';
   readonly format: CodecFormat;
+  /**
+   * The bound on one allreduce's error per element among `ranks` ranks, relative to the largest
+   * Σ_r |x_r| of the call (the README's table). Absent when the codec states no per-call bound
+   * (onebit) or only under a condition a call does not show (fp16's range): then
+   * `compression: 'auto'` never picks it, whatever the tolerance.
+   */
+  readonly relativeErrorBound?: (ranks: number) => number;
 }
 
 /** No encoding: elements travel as they are. */
@@ -64,6 +71,7 @@ export const NO_CODEC: Codec = {
   lossless: true,
   errorFeedback: false,
   format: { kind: 'identity' },
+  relativeErrorBound: () => 0,
 };
 
 /** Payload bytes of a block format: the scales, then the packed words. */

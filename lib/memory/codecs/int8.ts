@@ -13,4 +13,6 @@ export const INT8_CODEC: Codec = {
     return scales + packed;
   },
   format: { kind: 'blocks', family: 'int8', blockSize: INT8_CODEC_BLOCK, valuesPerWord: 4 },
+  // Per allreduce: n·(B/254 + 2^-22·B) (+ n·2^-23·A), B the call's largest Σ_r |x_r|.
+  relativeErrorBound: (ranks) => ranks * (1 / 254 + 2 ** -22 + 2 ** -23),
 };
