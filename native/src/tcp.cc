@@ -41,11 +41,11 @@
 #include <vector>
 
 #include "napi-util.h"
+#include "provider-common.h"
 
 namespace webccl {
 namespace {
 
-constexpr uint32_t kMaxRegions = 256;
 constexpr char kMagic[8] = {'W', 'C', 'C', 'L', 'T', 'C', 'P', '1'};
 constexpr size_t kDigestChars = 48;
 constexpr size_t kTokenChars = 32;
@@ -82,54 +82,11 @@ bool equal_constant_time(const uint8_t* a, const uint8_t* b, size_t n) {
   return diff == 0;
 }
 
-struct Region {
-  uint8_t* data = nullptr;
-  uint64_t length = 0;
-  uint32_t generation = 0;
-  napi_ref buffer = nullptr;
-  bool valid = false;
-};
-
-struct Completion {
-  double wr_id;
-  std::string error;
-  const char* opcode;
-  double bytes;
-  uint32_t imm;
-  bool has_imm;
-};
-
-struct Endpoint;
-
-struct Context {
-  std::mutex mutex;  // regions and endpoints; held by I/O threads while they copy
-  Region regions[kMaxRegions];
-  std::vector<Endpoint*> endpoints;
-  napi_threadsafe_function completions = nullptr;
+struct Context : ContextBase {
+  using Base = ContextBase;
   std::string digest;
   in_addr_t bind_host = htonl(INADDR_LOOPBACK);
-  bool destroyed = false;
-
-  uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
-    uint64_t slot = key & 0xff;
-    Region& r = regions[slot];
-    if (key == 0 || key >= (1ull << 32) || !r.valid || r.generation != (key >> 8)) {
-      why = "unknown or deregistered memory key " + std::to_string(key);
-      return nullptr;
-    }
-    if (offset > r.length || length > r.length - offset) {
-      why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
-            " of " + std::to_string(r.length) + " bytes";
-      return nullptr;
-    }
-    return r.data + offset;
-  }
-
-  void complete(Completion* completion) {
-    if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
-  }
 };
-
 struct Op {
   RecordType type;
   double wr_id;
@@ -145,7 +102,8 @@ struct Recv {
   uint64_t key, offset, length;
 };
 
-struct Endpoint {
+struct Endpoint : EndpointBase {
+  using Base = EndpointBase;
   Context* context;
   std::string label;
   std::string token;  // mine: the peer must present it in its hello
@@ -161,7 +119,6 @@ struct Endpoint {
   std::string broken;
   std::string peer_gone;
   bool connecting = false;
-  bool destroyed = false;
   // Connection parameters (set by connect, read by the thread).
   bool dialer = false;
   sockaddr_in peer_addr{};
@@ -192,7 +149,7 @@ struct Endpoint {
   bool pump_in(std::string& why, bool& eof);
   void fail_all(const std::string& why);
   void fail_ops(const std::string& why);
-  void shutdown();
+  void shutdown() override;
 };
 
 void Endpoint::fail_all(const std::string& why) {
@@ -522,34 +479,6 @@ void Endpoint::shutdown() {
 
 napi_ref endpoint_constructor = nullptr;
 
-template <class T>
-T* unwrap(napi_env env, napi_value self, const char* what) {
-  void* object = nullptr;
-  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
-  return static_cast<T*>(object);
-}
-
-void deliver(napi_env env, napi_value callback, void*, void* data) {
-  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
-  if (!env) return;
-  napi_value args[5], undefined;
-  napi_get_undefined(env, &undefined);
-  napi_create_double(env, completion->wr_id, &args[0]);
-  if (completion->error.empty()) napi_get_null(env, &args[1]);
-  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
-  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
-  napi_create_double(env, completion->bytes, &args[3]);
-  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
-  else args[4] = undefined;
-  napi_call_function(env, undefined, callback, 5, args, nullptr);
-}
-
-bool live_context(napi_env env, Context* context, const char* what) {
-  if (!context) return false;
-  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
-  return true;
-}
-
 /** new TcpContext(digest, onCompletion, bindHost?) — digest: 48 hex characters of the job secret's hash. */
 napi_value ContextNew(napi_env env, napi_callback_info info) {
   Args args;
@@ -558,9 +487,6 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   if (digest.size() != kDigestChars || !std::all_of(digest.begin(), digest.end(), [](char c) { return isxdigit((unsigned char)c); })) {
     return fail(env, "digest must hold 48 hex characters"), nullptr;
   }
-  napi_valuetype type;
-  napi_typeof(env, args.values[1], &type);
-  if (type != napi_function) return fail(env, "onCompletion must be a function"), nullptr;
   napi_valuetype host_type = napi_undefined;
   if (args.count > 2) napi_typeof(env, args.values[2], &host_type);
   if (host_type != napi_undefined && !get_string(env, args.values[2], host, "host")) return nullptr;
@@ -569,77 +495,8 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   auto* context = new Context();
   context->digest = digest;
   context->bind_host = address.s_addr;
-  napi_value name;
-  napi_create_string_utf8(env, "webccl-tcp-completions", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
-    delete context;
-    return fail(env, "could not create the completion queue"), nullptr;
-  }
-  napi_wrap(env, args.self, context, [](napi_env, void*, void*) {}, nullptr, nullptr);  // destroy() releases; see shm.cc
+  if (!wrap_context(env, args.self, args.values[1], context, "webccl-tcp-completions")) return nullptr;
   return args.self;
-}
-
-napi_value ContextRegister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint8_t* data;
-  size_t length;
-  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "registerMemory");
-  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
-  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
-  std::lock_guard<std::mutex> lock(context->mutex);
-  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
-    Region& r = context->regions[slot];
-    if (r.valid) continue;
-    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
-    r.data = data;
-    r.length = length;
-    r.generation = (r.generation + 1) & 0xffffff;
-    if (r.generation == 0) r.generation = 1;
-    r.valid = true;
-    napi_value key;
-    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
-    return key;
-  }
-  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
-}
-
-napi_value ContextDeregister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint64_t key;
-  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "deregisterMemory");
-  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
-  napi_ref held = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(context->mutex);
-    std::string why;
-    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
-    Region& r = context->regions[key & 0xff];
-    r.valid = false;
-    held = r.buffer;
-    r.buffer = nullptr;
-  }
-  napi_delete_reference(env, held);
-  return nullptr;
-}
-
-napi_value ContextDestroy(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "destroy");
-  if (!context || context->destroyed) return nullptr;
-  std::vector<Endpoint*> endpoints;
-  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
-  for (Endpoint* endpoint : endpoints) endpoint->shutdown();
-  context->destroyed = true;
-  for (Region& r : context->regions) {
-    if (r.buffer) napi_delete_reference(env, r.buffer);
-    r.buffer = nullptr;
-    r.valid = false;
-  }
-  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
-  return nullptr;
 }
 
 std::string random_token() {
@@ -677,31 +534,13 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   endpoint->listener = listener;
   endpoint->port = ntohs(address.sin_port);
   endpoint->bell = bell;
-  { std::lock_guard<std::mutex> lock(context->mutex); context->endpoints.push_back(endpoint); }
-  napi_value constructor, object;
-  napi_get_reference_value(env, endpoint_constructor, &constructor);
-  napi_new_instance(env, constructor, 0, nullptr, &object);
-  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
-  return object;
-}
-
-napi_value EndpointNew(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "TcpEndpoint");
-  return args.self;
-}
-
-Endpoint* live_endpoint(napi_env env, napi_value self, const char* what) {
-  Endpoint* endpoint = unwrap<Endpoint>(env, self, what);
-  if (!endpoint) return nullptr;
-  if (endpoint->destroyed) return fail(env, std::string(what) + ": the endpoint was destroyed"), nullptr;
-  return endpoint;
+  return wrap_endpoint(env, endpoint_constructor, context, endpoint);
 }
 
 napi_value EndpointAddress(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "address()");
-  Endpoint* endpoint = live_endpoint(env, args.self, "address");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "address");
   if (!endpoint) return nullptr;
   std::string blob = endpoint->address();
   napi_value value;
@@ -714,7 +553,7 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   Args args;
   std::string blob;
   if (!get_args(env, info, args, 1, "connect(address, timeoutMs?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "connect");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "connect");
   if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
   uint64_t timeout = 30000;
   napi_valuetype type = napi_undefined;
@@ -755,7 +594,7 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
   double wr_id;
   uint64_t key, offset, length;
   if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, what);
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length")) {
     return nullptr;
@@ -797,7 +636,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   double wr_id;
   uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
   if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "postWrite");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postWrite");
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
       !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
@@ -825,37 +664,13 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "destroy()");
-  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "destroy");
-  if (endpoint) endpoint->shutdown();
-  return nullptr;
-}
-
-napi_property_descriptor method(const char* name, napi_callback callback) {
-  return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
-}
-
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
-  napi_property_descriptor endpoint_methods[] = {
-      method("address", EndpointAddress), method("connect", EndpointConnect), method("postSend", EndpointPostSend),
-      method("postRecv", EndpointPostRecv), method("postWrite", EndpointPostWrite), method("destroy", EndpointDestroy),
-  };
-  napi_value endpoint_class;
-  napi_define_class(env, "TcpEndpoint", NAPI_AUTO_LENGTH, EndpointNew, nullptr, sizeof endpoint_methods / sizeof endpoint_methods[0],
-                    endpoint_methods, &endpoint_class);
-  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
-  napi_property_descriptor context_methods[] = {
-      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
-      method("createEndpoint", ContextCreateEndpoint), method("destroy", ContextDestroy),
-  };
-  napi_value context_class;
-  napi_define_class(env, "TcpContext", NAPI_AUTO_LENGTH, ContextNew, nullptr, sizeof context_methods / sizeof context_methods[0],
-                    context_methods, &context_class);
-  napi_set_named_property(env, exports, "TcpContext", context_class);
+  define_provider(env, exports,
+                  {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
+                   EndpointPostRecv, EndpointPostWrite},
+                  endpoint_constructor);
   return exports;
 }
 
