@@ -28,7 +28,8 @@ export interface NativeShmEndpoint {
   address(): string;
   /** timeoutMs: the tcp provider's bound on forming the connection (the shm provider connects at once). */
   connect(address: string, timeoutMs?: number): void;
-  postSend(wrId: number, key: number, offset: number, length: number): void;
+  /** inline (tcp provider only, at most 64 bytes): copied at the call and sent ahead of the region's bytes, in the same message. */
+  postSend(wrId: number, key: number, offset: number, length: number, inline?: Uint8Array): void;
   postRecv(wrId: number, key: number, offset: number, length: number): void;
   postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
   destroy(): void;

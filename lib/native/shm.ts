@@ -43,6 +43,8 @@ export class ShmContext {
   private readonly native: NativeShmContext;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Set by destroy(): every region went with the context, none is left to deregister. */
+  destroyed = false;
 
   /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
   constructor(addon: NativeAddon, secret: string, readonly provider: NativeProvider = { kind: 'shm' }) {
@@ -76,6 +78,7 @@ export class ShmContext {
 
   /** Stops every endpoint (their pending operations reject), unmaps and unlinks segments. */
   destroy(): void {
+    this.destroyed = true;
     this.native.destroy();
   }
 
@@ -100,8 +103,13 @@ export class ShmEndpoint {
     callNative(`${this.context.provider.kind} connect`, () => this.native.connect(peerAddress, timeoutMs));
   }
 
-  send(key: number, offset: number, length: number): Promise<ShmCompletion> {
-    return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length));
+  /**
+   * Sends [offset, offset+length) of `key` as one message; `inline` (tcp provider only, at most
+   * 64 bytes, like IBV_SEND_INLINE) is copied now and goes first, in the same message.
+   */
+  send(key: number, offset: number, length: number, inline?: Uint8Array): Promise<ShmCompletion> {
+    if (inline !== undefined && this.context.provider.kind !== 'tcp') throw invalidArgument(`${this.context.provider.kind} postSend: inline bytes need the tcp provider`);
+    return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length, inline));
   }
 
   recv(key: number, offset: number, length: number): Promise<ShmCompletion> {

@@ -52,6 +52,7 @@ constexpr size_t kTokenChars = 32;
 constexpr size_t kHelloBytes = sizeof kMagic + kDigestChars + kTokenChars;
 constexpr int kStrangerMs = 3000;  // a connection must say hello within this, or it is dropped
 constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps the region lock short)
+constexpr size_t kMaxInline = 64;  // bytes a send may carry inline, ahead of its region's bytes
 
 enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
 constexpr uint32_t kImm = 1;
@@ -94,7 +95,12 @@ struct Op {
   uint64_t remote_key = 0, remote_offset = 0;
   uint32_t imm = 0;
   bool has_imm = false;
-  uint64_t sent = 0;  // bytes of header + payload on the wire
+  uint64_t sent = 0;  // bytes of header + inline + payload on the wire
+  // Like IBV_SEND_INLINE: a few bytes copied at post time and sent before the region's bytes,
+  // so a frame header and a payload that lives elsewhere (the message itself) go as one send
+  // without staging the payload next to the header.
+  uint32_t inline_length = 0;
+  uint8_t inline_data[kMaxInline];
 };
 
 struct Recv {
@@ -282,16 +288,21 @@ bool Endpoint::pump_out(std::string& why) {
       if (ops.empty()) return true;
       op = &ops.front();  // only this thread pops; JS pushes to the back
     }
-    WireRecord record{op->type, op->has_imm ? kImm : 0u, op->imm, 0, op->length, op->remote_key, op->remote_offset};
-    uint64_t total = sizeof record + op->length;
+    WireRecord record{op->type, op->has_imm ? kImm : 0u, op->imm, 0, op->inline_length + op->length, op->remote_key, op->remote_offset};
+    uint64_t head = sizeof record + op->inline_length;  // record header and inline bytes
+    uint64_t total = head + op->length;
     ssize_t n = 0;
     std::string local_why;
     {
       std::lock_guard<std::mutex> lock(context->mutex);
-      iovec iov[2];
+      iovec iov[3];
       int count = 0;
       if (op->sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op->sent, sizeof record - op->sent};
-      uint64_t done = op->sent > sizeof record ? op->sent - sizeof record : 0;
+      if (op->sent < head && op->inline_length > 0) {
+        uint64_t from = op->sent > sizeof record ? op->sent - sizeof record : 0;
+        iov[count++] = {op->inline_data + from, op->inline_length - from};
+      }
+      uint64_t done = op->sent > head ? op->sent - head : 0;
       uint64_t chunk = std::min(op->length - done, kMaxChunk);
       if (chunk > 0) {
         uint8_t* source = context->locate(op->key, op->offset + done, chunk, local_why);
@@ -316,7 +327,7 @@ bool Endpoint::pump_out(std::string& why) {
     if (op->sent == total) {
       Op done = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)done.length, 0, false});
+      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)(done.inline_length + done.length), 0, false});
     }
   }
 }
@@ -588,18 +599,30 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** postSend(wrId, key, offset, length, inline?) and postRecv(wrId, key, offset, length). */
 napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
   const char* what = send ? "postSend" : "postRecv";
   Args args;
   double wr_id;
   uint64_t key, offset, length;
-  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
+  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length, inline?)" : "postRecv(wrId, key, offset, length)")) return nullptr;
   Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length")) {
     return nullptr;
   }
   napi_get_value_double(env, args.values[0], &wr_id);
+  Op op{kSend, wr_id, key, offset, length};
+  napi_valuetype inline_type = napi_undefined;
+  if (send && args.count > 4) napi_typeof(env, args.values[4], &inline_type);
+  if (inline_type != napi_undefined) {
+    uint8_t* bytes = nullptr;
+    size_t inline_length = 0;
+    if (!get_bytes(env, args.values[4], bytes, inline_length, "inline")) return nullptr;
+    if (inline_length > kMaxInline) return fail(env, "postSend: inline holds " + std::to_string(inline_length) + " bytes, at most " + std::to_string(kMaxInline)), nullptr;
+    memcpy(op.inline_data, bytes, inline_length);
+    op.inline_length = (uint32_t)inline_length;
+  }
   if (!endpoint->connecting) return fail(env, std::string(what) + ": not connected"), nullptr;
   std::string why;
   {
@@ -611,7 +634,7 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
     if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
-    if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
+    if (send) endpoint->ops.push_back(op);
     else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
     else flushed = endpoint->broken;
   }

@@ -4,7 +4,10 @@
 //
 // Every frame (56-byte header + segment) travels as one two-sided send: it is copied into a
 // registered send slot, posted, and the write resolves on the send's completion (the bytes are
-// in the peer's ring). The receiving side keeps a few registered receive slots posted; each
+// in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
+// copied: the segment's memory is registered for the send's lifetime (a table entry there,
+// nothing is published to the peer), the header rides inline, and the socket reads straight
+// from the message; the slot is still taken, as the credit that bounds frames in flight. The receiving side keeps a few registered receive slots posted; each
 // completion is handed to the transport (header, then payload straight into its message) and
 // the slot is posted again. The provider completes receives in the order they were posted,
 // so frames arrive in order. Receive backpressure is simply not reposting: the peer's ring
@@ -32,10 +35,17 @@ export interface ShmChannelOptions {
   readonly receiveSlots: number;
 }
 
+/**
+ * Segments from this size on are sent from the message's own memory over the tcp provider:
+ * below it, copying into the slot costs less than registering and deregistering the memory.
+ */
+export const DIRECT_SEND_BYTES = 32 << 10;
+
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
 export class ShmChannel implements FrameChannel {
+  private readonly context: ShmContext;
   private readonly endpoint: ShmEndpoint;
   private readonly transport: FramedTransport;
   private readonly peer: number;
@@ -49,6 +59,7 @@ export class ShmChannel implements FrameChannel {
   private closed: WebcclError | undefined;
 
   constructor(options: ShmChannelOptions) {
+    this.context = options.context;
     this.endpoint = options.endpoint;
     this.transport = options.transport;
     this.peer = options.peer;
@@ -63,16 +74,36 @@ export class ShmChannel implements FrameChannel {
     if (bytes > this.frameBytes) throw systemError(`rank ${this.transport.rank}: a frame of ${bytes} bytes exceeds the shm slot of ${this.frameBytes}`);
     const slot = await this.whileOpen(this.sends.acquire());
     try {
+      if (this.context.provider.kind === 'tcp' && segment.byteLength >= DIRECT_SEND_BYTES) return await this.sendDirect(header, segment);
       const view = this.sends.view(slot);
       view.set(header, 0);
       view.set(segment, header.byteLength);
-      await this.whileOpen(this.endpoint.send(this.sends.key, this.sends.offset(slot), bytes).catch((error: unknown) => {
-        this.lost(error);
-        throw error;
-      }));
+      await this.whileOpen(this.failOnLoss(this.endpoint.send(this.sends.key, this.sends.offset(slot), bytes)));
     } finally {
       this.sends.release(slot);
     }
+  }
+
+  /**
+   * The segment straight from its memory, the header inline. If the channel closes first, the
+   * deregistration below runs after close() has joined the endpoint's thread; were a region
+   * deregistered under a send anyway, the provider fails that send, it never reads freed memory.
+   */
+  private async sendDirect(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    const key = this.context.registerMemory(segment);
+    try {
+      await this.whileOpen(this.failOnLoss(this.endpoint.send(key, 0, segment.byteLength, header)));
+    } finally {
+      if (!this.context.destroyed) this.context.deregisterMemory(key);
+    }
+  }
+
+  /** `sent`, reporting the connection lost when it fails. */
+  private failOnLoss<T>(sent: Promise<T>): Promise<T> {
+    return sent.catch((error: unknown) => {
+      this.lost(error);
+      throw error;
+    });
   }
 
   pauseReading(): void {
