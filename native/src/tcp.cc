@@ -51,7 +51,7 @@ constexpr size_t kDigestChars = 48;
 constexpr size_t kTokenChars = 32;
 constexpr size_t kHelloBytes = sizeof kMagic + kDigestChars + kTokenChars;
 constexpr int kStrangerMs = 3000;  // a connection must say hello within this, or it is dropped
-constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps the region lock short)
+constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps a deregistration's wait short)
 constexpr size_t kMaxInline = 64;  // bytes a send may carry inline, ahead of its region's bytes
 
 enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
@@ -87,6 +87,24 @@ struct Context : ContextBase {
   using Base = ContextBase;
   std::string digest;
   in_addr_t bind_host = htonl(INADDR_LOOPBACK);
+  // Per region slot, the I/O threads' system calls reading from or writing into it right now.
+  // They run without the context's lock, so that the endpoints of one context (one per peer)
+  // do not wait on each other's sockets; a deregistration waits here, under the lock (no new
+  // call can start), until they are out, before its memory may go.
+  std::atomic<uint32_t> in_io[kMaxRegions] = {};
+
+  void published(uint32_t slot) override {
+    while (in_io[slot].load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+  /** locate() and, when found, the region held against deregistration until release(slot_of(key)). Takes the lock. */
+  uint8_t* hold(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
+    std::lock_guard<std::mutex> lock(mutex);
+    uint8_t* bytes = locate(key, offset, length, why);
+    if (bytes) in_io[key & 0xff].fetch_add(1, std::memory_order_acq_rel);
+    return bytes;
+  }
+  void release(uint64_t key) { in_io[key & 0xff].fetch_sub(1, std::memory_order_release); }
 };
 struct Op {
   RecordType type;
@@ -294,7 +312,6 @@ bool Endpoint::pump_out(std::string& why) {
     ssize_t n = 0;
     std::string local_why;
     {
-      std::lock_guard<std::mutex> lock(context->mutex);
       iovec iov[3];
       int count = 0;
       if (op->sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op->sent, sizeof record - op->sent};
@@ -304,11 +321,12 @@ bool Endpoint::pump_out(std::string& why) {
       }
       uint64_t done = op->sent > head ? op->sent - head : 0;
       uint64_t chunk = std::min(op->length - done, kMaxChunk);
-      if (chunk > 0) {
-        uint8_t* source = context->locate(op->key, op->offset + done, chunk, local_why);
-        if (source) iov[count++] = {source, chunk};
-      }
+      uint8_t* source = chunk > 0 ? context->hold(op->key, op->offset + done, chunk, local_why) : nullptr;
+      if (source) iov[count++] = {source, chunk};
       if (local_why.empty()) n = writev(sock, iov, count);
+      int saved = errno;
+      if (source) context->release(op->key);
+      errno = saved;
     }
     if (!local_why.empty()) {
       Op failed = *op;
@@ -377,16 +395,20 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
       uint64_t chunk = std::min(header.length - payload_got, kMaxChunk);
       ssize_t n;
       {
-        std::lock_guard<std::mutex> lock(context->mutex);
+        uint64_t key = header.type == kSend ? current.key : header.key;
         uint8_t* target = nullptr;
         if (current_error.empty()) {
           std::string failed;
-          target = header.type == kSend ? context->locate(current.key, current.offset + payload_got, chunk, failed)
-                                        : context->locate(header.key, header.offset + payload_got, chunk, failed);
+          target = header.type == kSend ? context->hold(key, current.offset + payload_got, chunk, failed)
+                                        : context->hold(key, header.offset + payload_got, chunk, failed);
           if (!target) current_error = header.type == kSend ? failed : "remote write: " + failed;
         }
-        if (!target) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
+        bool held = target != nullptr;
+        if (!held) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
         n = recv(sock, target, chunk, MSG_DONTWAIT);
+        int saved = errno;
+        if (held) context->release(key);
+        errno = saved;
       }
       if (n == 0) { eof = true; return true; }
       if (n < 0) {
@@ -419,6 +441,7 @@ void Endpoint::run() {
   event.data.fd = bell;
   epoll_ctl(epoll, EPOLL_CTL_ADD, bell, &event);
   bool eof = false, hung_up = false, registered = false;
+  uint32_t armed = 0;  // the socket's events as last given to epoll_ctl
   while (!stop.load(std::memory_order_acquire)) {
     if (!pump_out(why) || !pump_in(why, eof)) break;
     if (eof) {
@@ -440,9 +463,14 @@ void Endpoint::run() {
       if (registered) epoll_ctl(epoll, EPOLL_CTL_DEL, sock, nullptr);
       registered = false;
     } else {
-      event.events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
-      event.data.fd = sock;
-      epoll_ctl(epoll, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sock, &event);
+      uint32_t events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
+      // One system call less per wake-up when the interest is what it was (the common case).
+      if (!registered || events != armed) {
+        event.events = events;
+        event.data.fd = sock;
+        epoll_ctl(epoll, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sock, &event);
+        armed = events;
+      }
       registered = true;
     }
     epoll_event ready[2];

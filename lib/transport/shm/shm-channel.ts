@@ -64,7 +64,9 @@ export class ShmChannel implements FrameChannel {
     this.transport = options.transport;
     this.peer = options.peer;
     this.frameBytes = options.frameBytes;
-    this.sends = new SlotPool(options.context, options.sendSlots, options.frameBytes);
+    // Over tcp only frames below DIRECT_SEND_BYTES are copied into a send slot: smaller slots do.
+    const sendSlotBytes = this.context.provider.kind === 'tcp' ? Math.min(options.frameBytes, HEADER_BYTES + DIRECT_SEND_BYTES) : options.frameBytes;
+    this.sends = new SlotPool(options.context, options.sendSlots, sendSlotBytes);
     this.receives = new SlotPool(options.context, options.receiveSlots, options.frameBytes);
     for (let slot = 0; slot < options.receiveSlots; slot++) this.postReceive(slot);
   }
