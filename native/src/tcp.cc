@@ -36,6 +36,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -119,6 +120,8 @@ struct Op {
   // without staging the payload next to the header.
   uint32_t inline_length = 0;
   uint8_t inline_data[kMaxInline];
+
+  uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
 
 struct Recv {
@@ -137,6 +140,9 @@ struct Endpoint : EndpointBase {
   int bell = -1;  // eventfd
   std::thread thread;
   std::atomic<bool> stop{false};
+  // True while the I/O thread's loop runs on a formed connection: a post that finds no queued
+  // operation may then write its record itself (post_now).
+  std::atomic<bool> streaming{false};
   std::mutex mutex;  // ops, recvs, broken, peer_gone
   std::deque<Op> ops;
   std::deque<Recv> recvs;
@@ -170,6 +176,8 @@ struct Endpoint : EndpointBase {
   bool accept_peer(std::string& why);
   bool hello(int fd, std::string& why, int64_t until);
   bool pump_out(std::string& why);
+  ssize_t write_some(Op& op, std::string& local_why);
+  void post_now(Op op);
   bool pump_in(std::string& why, bool& eof);
   void fail_all(const std::string& why);
   void fail_ops(const std::string& why);
@@ -297,7 +305,38 @@ bool Endpoint::form(std::string& why) {
   return false;
 }
 
-/** Writes queued operations (header + payload, one writev) while the socket takes them. */
+/**
+ * Puts as much of `op` (record header, inline bytes, a chunk of its region) on the wire as the
+ * socket takes now, in one sendmsg; op.sent grows by what went. -1 with errno from the socket,
+ * or local_why set when its region is gone.
+ */
+ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
+  WireRecord record{op.type, op.has_imm ? kImm : 0u, op.imm, 0, op.inline_length + op.length, op.remote_key, op.remote_offset};
+  uint64_t head = sizeof record + op.inline_length;  // record header and inline bytes
+  iovec iov[3];
+  int count = 0;
+  if (op.sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op.sent, sizeof record - op.sent};
+  if (op.sent < head && op.inline_length > 0) {
+    uint64_t from = op.sent > sizeof record ? op.sent - sizeof record : 0;
+    iov[count++] = {op.inline_data + from, op.inline_length - from};
+  }
+  uint64_t done = op.sent > head ? op.sent - head : 0;
+  uint64_t chunk = std::min(op.length - done, kMaxChunk);
+  uint8_t* source = chunk > 0 ? context->hold(op.key, op.offset + done, chunk, local_why) : nullptr;
+  if (!local_why.empty()) return 0;
+  if (source) iov[count++] = {source, chunk};
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  int saved = errno;
+  if (source) context->release(op.key);
+  errno = saved;
+  if (n > 0) op.sent += n;
+  return n;
+}
+
+/** Writes queued operations while the socket takes them. */
 bool Endpoint::pump_out(std::string& why) {
   for (;;) {
     Op* op;
@@ -306,28 +345,8 @@ bool Endpoint::pump_out(std::string& why) {
       if (ops.empty()) return true;
       op = &ops.front();  // only this thread pops; JS pushes to the back
     }
-    WireRecord record{op->type, op->has_imm ? kImm : 0u, op->imm, 0, op->inline_length + op->length, op->remote_key, op->remote_offset};
-    uint64_t head = sizeof record + op->inline_length;  // record header and inline bytes
-    uint64_t total = head + op->length;
-    ssize_t n = 0;
     std::string local_why;
-    {
-      iovec iov[3];
-      int count = 0;
-      if (op->sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op->sent, sizeof record - op->sent};
-      if (op->sent < head && op->inline_length > 0) {
-        uint64_t from = op->sent > sizeof record ? op->sent - sizeof record : 0;
-        iov[count++] = {op->inline_data + from, op->inline_length - from};
-      }
-      uint64_t done = op->sent > head ? op->sent - head : 0;
-      uint64_t chunk = std::min(op->length - done, kMaxChunk);
-      uint8_t* source = chunk > 0 ? context->hold(op->key, op->offset + done, chunk, local_why) : nullptr;
-      if (source) iov[count++] = {source, chunk};
-      if (local_why.empty()) n = writev(sock, iov, count);
-      int saved = errno;
-      if (source) context->release(op->key);
-      errno = saved;
-    }
+    ssize_t n = write_some(*op, local_why);
     if (!local_why.empty()) {
       Op failed = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
@@ -341,13 +360,37 @@ bool Endpoint::pump_out(std::string& why) {
       why = "peer " + peer_name + " died (" + errno_text("send") + ")";
       return false;
     }
-    op->sent += n;
-    if (op->sent == total) {
+    if (op->sent == op->total()) {
       Op done = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
       context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)(done.inline_length + done.length), 0, false});
     }
   }
+}
+
+/**
+ * A post that found the queue empty on a formed connection (JS thread): the record goes out
+ * from here, without waking the I/O thread, when the socket takes all of it. Only queued
+ * operations are the I/O thread's to write, and only the JS thread queues them, so nothing else
+ * writes meanwhile. What the socket does not take, or an error, goes to the queue as it stands
+ * and the I/O thread carries on from there (or reports the failure).
+ */
+void Endpoint::post_now(Op op) {
+  std::string local_why;
+  write_some(op, local_why);
+  if (local_why.empty() && op.sent == op.total()) {
+    context->complete(new Completion{op.wr_id, "", op.type == kSend ? "send" : "write", (double)(op.inline_length + op.length), 0, false});
+    return;
+  }
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    // The I/O thread may have failed the queue since the post looked: then fail this one too.
+    failed = !broken.empty() ? broken : peer_gone;
+    if (failed.empty()) ops.push_back(op);
+  }
+  if (!failed.empty()) context->complete(new Completion{op.wr_id, failed, op.type == kSend ? "send" : "write", 0, 0, false});
+  else ring();
 }
 
 /** Reads records as far as posted receives allow; false (with why) when the stream is broken. */
@@ -435,6 +478,7 @@ void Endpoint::run() {
   if (!form(why)) { fail_all(why); return; }
   int one = 1;
   setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  streaming.store(true, std::memory_order_release);
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   epoll_event event{};
   event.events = EPOLLIN;
@@ -484,6 +528,7 @@ void Endpoint::run() {
       }
     }
   }
+  { std::lock_guard<std::mutex> lock(mutex); streaming.store(false, std::memory_order_release); }
   close(epoll);
   if (!stop.load()) {
     fail_ops(why);
@@ -658,11 +703,13 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
   }
   std::string flushed;
+  bool direct = false;
   {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
     if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
-    if (send) endpoint->ops.push_back(op);
+    if (send && endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = true;
+    else if (send) endpoint->ops.push_back(op);
     else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
     else flushed = endpoint->broken;
   }
@@ -670,7 +717,8 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
     return nullptr;
   }
-  endpoint->ring();
+  if (direct) endpoint->post_now(op);
+  else endpoint->ring();
   return nullptr;
 }
 
@@ -700,6 +748,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
   if (!endpoint->connecting) return fail(env, "postWrite: not connected"), nullptr;
   if (remote_key == 0 || remote_key >= (1ull << 32)) return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
+  std::optional<Op> direct;
   std::string why;
   {
     std::lock_guard<std::mutex> lock(endpoint->context->mutex);
@@ -709,9 +758,12 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
     if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
-    endpoint->ops.push_back(Op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm});
+    Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
+    if (endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = op;
+    else endpoint->ops.push_back(op);
   }
-  endpoint->ring();
+  if (direct) endpoint->post_now(*direct);
+  else endpoint->ring();
   return nullptr;
 }
 
