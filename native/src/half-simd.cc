@@ -35,10 +35,13 @@ HALF_TARGET inline void narrow_f16(void* p, __m256 v) {
  * (each 32-bit word shifted up by 16), `odd` elements 1, 3, 5, ... (the word's top half kept).
  * narrow_bf16 puts them back where they came from.
  */
-HALF_TARGET inline void widen_bf16(const void* p, __m256& even, __m256& odd) {
-  __m256i x = _mm256_loadu_si256((const __m256i*)p);
+HALF_TARGET inline void widen_bf16(__m256i x, __m256& even, __m256& odd) {
   even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
   odd = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
+HALF_TARGET inline void widen_bf16(const void* p, __m256& even, __m256& odd) {
+  widen_bf16(_mm256_loadu_si256((const __m256i*)p), even, odd);
 }
 
 /**
@@ -133,10 +136,57 @@ HALF_TARGET size_t bf16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
   return i;
 }
 
+/**
+ * Min and max return one of their operands, exactly: in a block of 16 lanes without a NaN the
+ * comparison's mask, packed to 16-bit lanes, selects between the stored 16-bit values, with no
+ * narrowing (for float16 that skips vcvtps2ph, the loop's costliest step). A block holding a
+ * NaN takes the widen, combine_any, narrow path.
+ */
+template <int OP, bool BF>
+HALF_TARGET size_t select_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i d16 = _mm256_loadu_si256((const __m256i*)(d + i)), s16 = _mm256_loadu_si256((const __m256i*)(s + i));
+    // float16: lanes 0-7 and 8-15; bfloat16: the even and the odd lanes (widen_bf16).
+    __m256 a0, a1, b0, b1;
+    if (BF) {
+      widen_bf16(d16, a0, a1);
+      widen_bf16(s16, b0, b1);
+    } else {
+      // Loaded again as halves: a conversion from memory costs less than extracting the half.
+      a0 = widen_f16(d + i);
+      a1 = widen_f16(d + i + 8);
+      b0 = widen_f16(s + i);
+      b1 = widen_f16(s + i + 8);
+    }
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q), _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q))) != 0, 0)) {
+      a0 = combine_any<OP>(a0, b0);
+      a1 = combine_any<OP>(a1, b1);
+      if (BF) {
+        narrow_bf16(d + i, a0, a1);
+      } else {
+        narrow_f16(d + i, a0);
+        narrow_f16(d + i + 8, a1);
+      }
+      continue;
+    }
+    constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
+    __m256i keep0 = _mm256_castps_si256(_mm256_cmp_ps(a0, b0, predicate));
+    __m256i keep1 = _mm256_castps_si256(_mm256_cmp_ps(a1, b1, predicate));
+    // bfloat16: each 32-bit mask covers its lane's 16-bit word (low word even, high word odd).
+    // float16: packs works per 128-bit half (lanes 0-3, 8-11 | 4-7, 12-15); the permute reorders.
+    __m256i keep = BF ? _mm256_blend_epi16(keep0, keep1, 0xaa) : _mm256_permute4x64_epi64(_mm256_packs_epi32(keep0, keep1), 0xd8);
+    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(s16, d16, keep));
+  }
+  return i;
+}
+
 template <int OP>
 size_t accumulate_op(DType dtype, void* dst, const void* src, size_t n) {
-  return dtype == DType::f16 ? f16_accumulate<OP>((uint16_t*)dst, (const uint16_t*)src, n)
-                             : bf16_accumulate<OP>((uint16_t*)dst, (const uint16_t*)src, n);
+  uint16_t* d = (uint16_t*)dst;
+  const uint16_t* s = (const uint16_t*)src;
+  if (OP == (int)Op::min || OP == (int)Op::max) return dtype == DType::f16 ? select_accumulate<OP, false>(d, s, n) : select_accumulate<OP, true>(d, s, n);
+  return dtype == DType::f16 ? f16_accumulate<OP>(d, s, n) : bf16_accumulate<OP>(d, s, n);
 }
 
 }  // namespace
