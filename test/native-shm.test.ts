@@ -75,7 +75,14 @@ test('shm: messages and one-sided writes between two processes carry the right b
   // And from us into the peer's region, without an immediate.
   region.set(pattern(65536, 4), 0);
   assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
-  assert.equal(await peer.ask({ cmd: 'digest', offset: 999, length: 65536 }), { digest: digest(pattern(65536, 4)) });
+  // The write completes once it is in the peer's ring (as a verbs write completes once sent):
+  // the peer's progress thread applies it a moment later, so look until it has (bounded).
+  let seen = '';
+  for (let tries = 0; tries < 100 && seen !== digest(pattern(65536, 4)); tries++) {
+    if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    seen = (await peer.ask({ cmd: 'digest', offset: 999, length: 65536 })).digest;
+  }
+  assert.is(seen, digest(pattern(65536, 4)));
   // Too long for the posted receive: the receive fails, the data does not overflow it.
   const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: shm recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
   await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
@@ -140,6 +147,38 @@ test('shm: a peer killed with SIGKILL fails pending operations with RemoteError;
   assert.equal(leftovers(secret), []);
   assert.is(fdCount(), fds);
   assert.is(threadCount(), threads, 'the progress thread is joined');
+});
+
+test('shm single copy: read() takes odd sizes at odd offsets straight from the peer; bad addresses fail cleanly', async () => {
+  const { peer, context, endpoint } = await pair(newSecret());
+  assert.is(endpoint.readsPeer(), '', 'same uid, ptrace allowed: process_vm_readv works here');
+  assert.is(endpoint.peerReads(), true, 'the peer found it can read this process');
+  for (const [offset, length] of [[0, 1], [3, 65_535], [4097, 65_537], [1, (1 << 20) + 13]] as const) {
+    const { address } = await peer.ask({ cmd: 'expose', offset, length, fill: length & 255 });
+    const target = new Uint8Array(length + 2).subarray(1, length + 1);
+    endpoint.read(target, address);
+    assert.equal(digest(target), digest(pattern(length, length & 255)), `${length} bytes at ${offset}`);
+  }
+  assert.throws(() => endpoint.read(new Uint8Array(8), 8), /process_vm_readv: Bad address/);
+  assert.throws(() => endpoint.read(new Uint8Array(8), -1), /remoteAddress must be a non-negative integer/);
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  assert.throws(() => endpoint.read(new Uint8Array(8), 4096), /^RemoteError: shm read: read: peer process \d+ closed the endpoint/);
+  context.destroy();
+  assert.throws(() => endpoint.read(new Uint8Array(8), 4096), /the endpoint was destroyed/);
+});
+
+test('shm single copy: a read from a peer killed with SIGKILL is a RemoteError', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const { peer, context, endpoint } = await pair(secret);
+  const { address } = await peer.ask({ cmd: 'expose', offset: 0, length: 1 << 20, fill: 5 });
+  peer.child.kill('SIGKILL');
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  assert.throws(() => endpoint.read(new Uint8Array(1 << 20), address), /^RemoteError: shm read: read: peer process \d+ died/);
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+  assert.is(fdCount(), fds);
 });
 
 test('shm: a stale segment of a crashed job is replaced; a live one is refused', async () => {

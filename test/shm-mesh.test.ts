@@ -10,6 +10,7 @@ import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectShmMesh } from '../lib/rendezvous/worlds/shm-world.js';
 import type { FramedTransport } from '../lib/transport/framed/framed-transport.js';
+import { SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
 import { within } from './within.js';
@@ -73,14 +74,16 @@ test('an unclaimed pile stops the receiver reading (the sender waits), and claim
 test('what a peer sent before it closed is delivered, even what waited in the ring for a posted receive', async () => {
   const [a, b] = await within(shmWorld(2, { receiveHighWaterBytes: 1 }), 5000, 'world');
   // The receiver pauses after the first message: three more fill its posted slots, the last
-  // two stay in its ring until it reads again (after the sender has closed).
-  await within(Promise.all(Array.from({ length: 6 }, (_, i) => a!.send(1, header(0, 0, i), pattern(256 << 10, i)))), 5000, 'sends');
+  // two stay in its ring until it reads again (after the sender has closed). Below the single
+  // copy threshold, so they take the ring (larger ones are a rendezvous: shm-single-copy.test).
+  const bytes = SHM_SINGLE_COPY_BYTES / 2;
+  await within(Promise.all(Array.from({ length: 6 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)))), 5000, 'sends');
   await a!.close();
   await new Promise((resolve) => setTimeout(resolve, 200));
   for (let i = 0; i < 6; i++) {
     const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
     assert.is(m.header.chunk, i);
-    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(256 << 10, i))), true, `message ${i}`);
+    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i}`);
   }
   await b!.close();
 });
