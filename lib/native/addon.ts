@@ -22,6 +22,8 @@ export interface NativeShmContext {
   deregisterMemory(key: number): void;
   createEndpoint(label: string): NativeShmEndpoint;
   destroy(): void;
+  /** shm only: where the view's first byte lies in this process, for a peer's read(). */
+  addressOf?(view: ArrayBufferView): number;
 }
 
 export interface NativeShmEndpoint {
@@ -33,6 +35,12 @@ export interface NativeShmEndpoint {
   postRecv(wrId: number, key: number, offset: number, length: number): void;
   postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
   destroy(): void;
+  /** shm only: "" when read() works toward the peer (process_vm_readv), else why not. */
+  readsPeer?(): string;
+  /** shm only: true once the peer has found that it can read this process's memory. */
+  peerReads?(): boolean;
+  /** shm only: copies view.byteLength bytes from the peer's memory at remoteAddress into view (synchronous, one copy). */
+  read?(view: ArrayBufferView, remoteAddress: number): void;
 }
 
 /** (wrId, error or null, opcode, bytes, immediate) */

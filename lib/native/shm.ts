@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument, remoteError, systemError, type WebcclError } from '../errors.js';
 import type { NativeAddon, NativeShmContext, NativeShmEndpoint } from './addon.js';
-import { callNative } from './call.js';
+import { asNativeError, callNative } from './call.js';
 
 export interface ShmCompletion {
   readonly opcode: 'send' | 'recv' | 'write' | 'write-imm';
@@ -82,6 +82,13 @@ export class ShmContext {
     this.native.destroy();
   }
 
+  /** Where `view` lies in this process, for a peer's ShmEndpoint.read (shm provider only). */
+  addressOf(view: ArrayBufferView): number {
+    const native = this.native;
+    if (!native.addressOf) throw invalidArgument(`${this.provider.kind}: addressOf needs the shm provider`);
+    return callNative(`${this.provider.kind} addressOf`, () => native.addressOf!(view));
+  }
+
   /** @internal Posts through `post` and returns the promise of its completion. */
   track(what: string, post: (wrId: number) => void): Promise<ShmCompletion> {
     const wrId = this.nextId++;
@@ -119,6 +126,36 @@ export class ShmEndpoint {
   /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */
   write(key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): Promise<ShmCompletion> {
     return this.context.track(`${this.context.provider.kind} postWrite`, (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));
+  }
+
+  /**
+   * Single copy (shm provider only): "" when this process can read the peer's memory with
+   * process_vm_readv, else why not (another uid, Yama's ptrace_scope, the tcp provider).
+   */
+  readsPeer(): string {
+    const native = this.native;
+    if (!native.readsPeer) return `the ${this.context.provider.kind} provider has no single copy`;
+    return callNative(`${this.context.provider.kind} readsPeer`, () => native.readsPeer!());
+  }
+
+  /** True once the peer has connected and can read this process's memory (large sends may then go by reference). */
+  peerReads(): boolean {
+    return this.native.peerReads?.() ?? false;
+  }
+
+  /**
+   * Copies view.byteLength bytes of the peer's memory at `remoteAddress` (its context's
+   * addressOf) into `view`, synchronously: one copy. A peer that died is a RemoteError.
+   */
+  read(view: ArrayBufferView, remoteAddress: number): void {
+    const native = this.native;
+    if (!native.read) throw invalidArgument(`${this.context.provider.kind}: read needs the shm provider`);
+    try {
+      native.read(view, remoteAddress);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw PEER_GONE.test(message) ? remoteError(`${this.context.provider.kind} read: ${message}`) : asNativeError(`${this.context.provider.kind} read`, error);
+    }
   }
 
   destroy(): void {

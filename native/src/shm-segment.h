@@ -26,6 +26,7 @@ struct alignas(64) SegmentHeader {
   std::atomic<uint32_t> owner_closed;    // the owner destroyed its endpoint
   std::atomic<uint32_t> writer_closed;   // the peer destroyed its endpoint
   uint64_t owner_address;                // where this header lies in the owner's address space (the single-copy probe)
+  std::atomic<uint32_t> owner_reads_writer;  // 0: not probed yet; 1: the owner can read the writer's memory (process_vm_readv); 2: it cannot
   alignas(64) std::atomic<uint32_t> bell;  // futex doorbell the owner's progress thread sleeps on
   alignas(64) std::atomic<uint64_t> head;  // bytes written (peer)
   alignas(64) std::atomic<uint64_t> tail;  // bytes consumed (owner)

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,6 +98,9 @@ struct Endpoint : EndpointBase {
   bool receiving = false;
   Recv current{};
   std::string current_error;
+  // Empty when this process may read the peer's memory with process_vm_readv (the single-copy
+  // path); else why not (checked once at connect: same uid and ptrace permission, Yama's scope).
+  std::string single_copy = "not connected";
 
   bool connected() const { return outbox != nullptr; }
   void run();
@@ -155,6 +159,7 @@ SegmentHeader* create_inbox(const std::string& name, uint32_t capacity, std::str
     header->capacity = capacity;
     header->owner_pid = getpid();
     header->magic = kSegmentMagic;
+    header->owner_address = reinterpret_cast<uint64_t>(header);
     return header;
   }
   why = "shared memory segment " + name + " could not be replaced";
@@ -356,6 +361,35 @@ void Endpoint::shutdown() {
   pidfd = -1;
 }
 
+// ---- single copy (cross-memory attach) -------------------------------------------------------
+
+/**
+ * Copies `length` bytes at `address` in process `pid` to `target` with process_vm_readv (one
+ * copy, kernel to kernel page mapping, like Open MPI vader's CMA get); "" or why it failed.
+ */
+std::string read_peer(int pid, uint8_t* target, uint64_t address, uint64_t length) {
+  uint64_t done = 0;
+  while (done < length) {
+    iovec local{target + done, (size_t)(length - done)};
+    iovec remote{reinterpret_cast<void*>(address + done), (size_t)(length - done)};
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ESRCH) return "peer process " + std::to_string(pid) + " died";
+    if (n <= 0) return errno_text("process_vm_readv");
+    done += (uint64_t)n;
+  }
+  return "";
+}
+
+/** "" when this process may read process `pid`'s memory: reads the magic of the segment header it placed at `header_address`. */
+std::string probe_single_copy(int pid, uint64_t header_address) {
+  uint32_t magic = 0;
+  std::string why = read_peer(pid, reinterpret_cast<uint8_t*>(&magic), header_address + offsetof(SegmentHeader, magic), sizeof magic);
+  if (!why.empty()) return why + (errno == EPERM ? " (ptrace permission: another uid, or /proc/sys/kernel/yama/ptrace_scope above 0)" : "");
+  if (magic != kSegmentMagic) return "process_vm_readv probe read the wrong bytes";
+  return "";
+}
+
 // ---- JS surface ---------------------------------------------------------------------------
 
 napi_ref endpoint_constructor = nullptr;
@@ -447,6 +481,8 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   endpoint->outbox = outbox;
   endpoint->peer_pid = pid;
   endpoint->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  endpoint->single_copy = probe_single_copy(pid, outbox->owner_address);
+  endpoint->inbox->owner_reads_writer.store(endpoint->single_copy.empty() ? 1 : 2, std::memory_order_release);
   endpoint->thread = std::thread([endpoint] { endpoint->run(); });
   return nullptr;
 }
@@ -536,12 +572,75 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** readsPeer(): "" when read() works toward this peer, else why it does not (the peer then keeps sending through the ring). */
+napi_value EndpointReadsPeer(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "readsPeer()");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "readsPeer");
+  if (!endpoint) return nullptr;
+  napi_value value;
+  napi_create_string_utf8(env, endpoint->single_copy.c_str(), endpoint->single_copy.size(), &value);
+  return value;
+}
+
+/** peerReads(): true once the peer has connected and found that it can read() this process's memory. */
+napi_value EndpointPeerReads(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "peerReads()");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "peerReads");
+  if (!endpoint) return nullptr;
+  bool reads = endpoint->connected() && endpoint->outbox->owner_reads_writer.load(std::memory_order_acquire) == 1;
+  napi_value value;
+  napi_get_boolean(env, reads, &value);
+  return value;
+}
+
+/**
+ * read(view, remoteAddress): copies view.byteLength bytes from the peer's memory at
+ * remoteAddress (what the peer's addressOf gave) into view, synchronously, on the calling
+ * thread: one copy. Like an RDMA READ whose source the peer exposed in a message; the peer
+ * keeps the bytes unchanged until told the read is done. A bad address fails (EFAULT), never
+ * touches memory here outside `view`.
+ */
+napi_value EndpointRead(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  uint64_t address;
+  if (!get_args(env, info, args, 2, "read(view, remoteAddress)")) return nullptr;
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "read");
+  if (!endpoint || !get_bytes(env, args.values[0], data, length, "view") || !get_index(env, args.values[1], address, "remoteAddress")) return nullptr;
+  if (!endpoint->connected()) return fail(env, "read: not connected"), nullptr;
+  if (!endpoint->single_copy.empty()) return fail(env, "read: no single copy toward this peer: " + endpoint->single_copy), nullptr;
+  // A peer that closed has failed its pending sends, so its caller may reuse the bytes: never
+  // read after its close, and discard a read its close overlapped (it sets the flag first).
+  auto closed = [endpoint] { return endpoint->inbox->writer_closed.load() != 0; };
+  std::string gone = "peer process " + std::to_string(endpoint->peer_pid) + " closed the endpoint";
+  if (closed()) return fail(env, "read: " + gone), nullptr;
+  std::string why = read_peer(endpoint->peer_pid, data, address, length);
+  if (!why.empty()) return fail(env, "read: " + why), nullptr;
+  if (closed()) return fail(env, "read: " + gone), nullptr;
+  return nullptr;
+}
+
+/** addressOf(view): where the view's first byte lies in this process (for a peer's read()). */
+napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  if (!get_args(env, info, args, 1, "addressOf(view)") || !get_bytes(env, args.values[0], data, length, "view")) return nullptr;
+  napi_value value;
+  napi_create_double(env, (double)reinterpret_cast<uint64_t>(data), &value);
+  return value;
+}
+
 }  // namespace
 
 napi_value init_shm(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
-                   EndpointPostRecv, EndpointPostWrite},
+                   EndpointPostRecv, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
+                   {{"readsPeer", EndpointReadsPeer}, {"peerReads", EndpointPeerReads}, {"read", EndpointRead}}},
                   endpoint_constructor);
   return exports;
 }
