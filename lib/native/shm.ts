@@ -43,8 +43,7 @@ export class ShmContext {
   private readonly native: NativeShmContext;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  /** Set by destroy(): every region went with the context, none is left to deregister. */
-  destroyed = false;
+  private wasDestroyed = false;
 
   /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
   constructor(addon: NativeAddon, secret: string, readonly provider: NativeProvider = { kind: 'shm' }) {
@@ -76,9 +75,14 @@ export class ShmContext {
     return new ShmEndpoint(callNative(`${this.provider.kind} createEndpoint`, () => this.native.createEndpoint(label)), this);
   }
 
+  /** True after destroy(): every region went with the context, none is left to deregister. */
+  get destroyed(): boolean {
+    return this.wasDestroyed;
+  }
+
   /** Stops every endpoint (their pending operations reject), unmaps and unlinks segments. */
   destroy(): void {
-    this.destroyed = true;
+    this.wasDestroyed = true;
     this.native.destroy();
   }
 
