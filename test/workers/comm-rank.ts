@@ -31,7 +31,8 @@ if (mode === 'allreduce') {
 }
 
 if (mode === 'victim') {
-  const data = new Float32Array(2 ** 20);
+  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move.
+  const data = new Float32Array(Number(process.env['VICTIM_FLOATS'] ?? 2 ** 20));
   for (let round = 0; ; round++) {
     try {
       await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: 'ring' });
