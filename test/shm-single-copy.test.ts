@@ -44,7 +44,7 @@ async function countReads(body: () => Promise<void>): Promise<number[]> {
 
 test('sizes straddling the threshold and odd sizes arrive intact, large segments by reference, both ways at once', async () => {
   const t = SHM_SINGLE_COPY_BYTES;
-  const segment = 100_003;
+  const segment = t + 12_345;
   const [a, b] = await within(shmWorld(2, { maxSegmentBytes: segment }), 5000, 'world');
   const sizes = [1, t - 1, t, t + 1, 3 * t + 7, segment, segment + 1, 2 * segment + t, 999_999];
   const reads = await countReads(async () => {

@@ -35,10 +35,11 @@ export interface NativeShmEndpoint {
   postRecv(wrId: number, key: number, offset: number, length: number): void;
   postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
   destroy(): void;
-  /** shm only: "" when read() works toward the peer (process_vm_readv), else why not. */
-  readsPeer?(): string;
-  /** shm only: true once the peer has found that it can read this process's memory. */
-  peerReads?(): boolean;
+  /**
+   * shm only: readsPeer is "" when read() works toward the peer (process_vm_readv), else why
+   * not; peerReads is true once the peer has found that it can read this process's memory.
+   */
+  singleCopy?(): { readsPeer: string; peerReads: boolean };
   /** shm only: copies view.byteLength bytes from the peer's memory at remoteAddress into view (synchronous, one copy). */
   read?(view: ArrayBufferView, remoteAddress: number): void;
 }

@@ -138,13 +138,13 @@ export class ShmEndpoint {
    */
   readsPeer(): string {
     const native = this.native;
-    if (!native.readsPeer) return `the ${this.context.provider.kind} provider has no single copy`;
-    return callNative(`${this.context.provider.kind} readsPeer`, () => native.readsPeer!());
+    if (!native.singleCopy) return `the ${this.context.provider.kind} provider has no single copy`;
+    return callNative(`${this.context.provider.kind} readsPeer`, () => native.singleCopy!().readsPeer);
   }
 
   /** True once the peer has connected and can read this process's memory (large sends may then go by reference). */
   peerReads(): boolean {
-    return this.native.peerReads?.() ?? false;
+    return this.native.singleCopy?.().peerReads ?? false;
   }
 
   /**

@@ -572,27 +572,24 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** readsPeer(): "" when read() works toward this peer, else why it does not (the peer then keeps sending through the ring). */
-napi_value EndpointReadsPeer(napi_env env, napi_callback_info info) {
+/**
+ * singleCopy() → { readsPeer, peerReads }: readsPeer is "" when read() works toward this peer,
+ * else why not; peerReads is true once the peer has connected and found it can read this
+ * process's memory (until then, or without it, large sends keep the ring).
+ */
+napi_value EndpointSingleCopy(napi_env env, napi_callback_info info) {
   Args args;
-  get_args(env, info, args, 0, "readsPeer()");
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "readsPeer");
+  get_args(env, info, args, 0, "singleCopy()");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "singleCopy");
   if (!endpoint) return nullptr;
-  napi_value value;
-  napi_create_string_utf8(env, endpoint->single_copy.c_str(), endpoint->single_copy.size(), &value);
-  return value;
-}
-
-/** peerReads(): true once the peer has connected and found that it can read() this process's memory. */
-napi_value EndpointPeerReads(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "peerReads()");
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "peerReads");
-  if (!endpoint) return nullptr;
-  bool reads = endpoint->connected() && endpoint->outbox->owner_reads_writer.load(std::memory_order_acquire) == 1;
-  napi_value value;
-  napi_get_boolean(env, reads, &value);
-  return value;
+  bool peer_reads = endpoint->connected() && endpoint->outbox->owner_reads_writer.load(std::memory_order_acquire) == 1;
+  napi_value result, reads_peer, peer_reads_value;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, endpoint->single_copy.c_str(), endpoint->single_copy.size(), &reads_peer);
+  napi_get_boolean(env, peer_reads, &peer_reads_value);
+  napi_set_named_property(env, result, "readsPeer", reads_peer);
+  napi_set_named_property(env, result, "peerReads", peer_reads_value);
+  return result;
 }
 
 /**
@@ -640,7 +637,7 @@ napi_value init_shm(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
                    EndpointPostRecv, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
-                   {{"readsPeer", EndpointReadsPeer}, {"peerReads", EndpointPeerReads}, {"read", EndpointRead}}},
+                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}}},
                   endpoint_constructor);
   return exports;
 }

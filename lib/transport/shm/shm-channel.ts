@@ -26,7 +26,7 @@
 // Messages are told apart by their size: ACK_BYTES is an ack, DESCRIPTOR_BYTES with a header
 // announcing more payload than it carries is a descriptor, anything else is a whole frame.
 // One-sided writes are not used: they would add a round trip to learn the target's key.
-import { systemError, type WebcclError } from '../../errors.js';
+import { systemError, WebcclError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
@@ -223,6 +223,15 @@ export class ShmChannel implements FrameChannel {
     }
     try {
       this.endpoint.read(target, where.getFloat64(0, true));
+    } catch (error) {
+      // The peer went (RemoteError): a lost connection. Any other failure (a bad address) is a
+      // peer that cannot be trusted: closing destroys the endpoint, whose closed flag also
+      // stops the peer from reading this side's segments after its sends have failed.
+      if (error instanceof WebcclError && error.code === 'RemoteError') this.lost(error);
+      else this.transport.untrusted(this.peer, error);
+      return false;
+    }
+    try {
       this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
     } catch (error) {
       this.lost(error);

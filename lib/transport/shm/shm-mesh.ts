@@ -38,7 +38,7 @@ export const SHM_RECEIVE_SLOTS = 4;
  * peer can read this process; smaller ones through the ring (measured: native/README.md).
  * WEBCCL_SHM_SINGLE_COPY_BYTES overrides it; `off` keeps every segment on the ring.
  */
-export const SHM_SINGLE_COPY_BYTES = 64 << 10;
+export const SHM_SINGLE_COPY_BYTES = 256 << 10;
 
 export function shmSingleCopyBytes(): number {
   const raw = readEnv('WEBCCL_SHM_SINGLE_COPY_BYTES');
