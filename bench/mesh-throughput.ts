@@ -1,6 +1,8 @@
 // Raw transport numbers for two ranks, below the collectives: one-way throughput each way
 // (dialler -> acceptor and back) and ping-pong latency of small messages. Isolates the websocket
-// data path from the collective schedules when the transport is being tuned.
+// data path from the collective schedules when the transport is being tuned. Each rank also
+// prints the CPU time its process (every thread) spent per GiB moved one way, as sender and as
+// receiver: unlike wall time it hardly depends on what else loads the machine (copies cost CPU).
 //
 //   node --import ./test/register.mjs bench/mesh-throughput.ts            (self-launches 2 ranks)
 //   MESH_BYTES=4194304 MESH_MESSAGES=64 MESH_PINGS=2000 ... (optional knobs)
@@ -18,9 +20,13 @@ function header(seq: number, bytes: number): Header {
   return { comm: RAW_CHANNEL, seq, signature: signature('send', bytes, 'uint32'), chunk: 0 };
 }
 
+/** CPU milliseconds of this process per GiB, in each one-way run it sent or received. */
+const cpuMsPerGiB = { send: [] as number[], recv: [] as number[] };
+
 /** `from` sends `messages` messages of `bytes` to `to` with a window of 4 sends in flight. */
 async function oneWay(t: Transport, from: number, to: number, seq: number, bytes: number, messages: number): Promise<number> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   if (t.rank === from) {
     const payload = new Uint8Array(bytes);
     const inFlight: Promise<void>[] = [];
@@ -34,6 +40,8 @@ async function oneWay(t: Transport, from: number, to: number, seq: number, bytes
     for (let i = 0; i < messages; i++) await t.recv(from, RAW_CHANNEL, seq);
     await t.send(from, header(seq, 0), new Uint8Array(0));
   }
+  const used = process.cpuUsage(cpu);
+  cpuMsPerGiB[t.rank === from ? 'send' : 'recv'].push((used.user + used.system) / 1000 / ((bytes * messages) / 2 ** 30));
   return (bytes * messages) / ((performance.now() - started) / 1000) / 2 ** 30;
 }
 
@@ -60,6 +68,7 @@ async function rank(): Promise<void> {
   const messages = knob('MESH_MESSAGES', 64);
   const pings = knob('MESH_PINGS', 2000);
   await oneWay(t, 1, 0, 1, bytes, 4); // warm-up
+  cpuMsPerGiB.send.length = cpuMsPerGiB.recv.length = 0;
   const up = await oneWay(t, 1, 0, 2, bytes, messages);
   const down = await oneWay(t, 0, 1, 3, bytes, messages);
   await pingPong(t, 4, 8, 100);
@@ -68,6 +77,8 @@ async function rank(): Promise<void> {
     console.log(`# ${t.description}, ${bytes} B messages x ${messages}`);
     console.log(`dialler -> acceptor ${up.toFixed(3)} GiB/s, acceptor -> dialler ${down.toFixed(3)} GiB/s, 8 B one-way ${latency.toFixed(1)} us`);
   }
+  const cpu = (runs: number[]) => (runs.reduce((sum, x) => sum + x, 0) / runs.length).toFixed(0);
+  console.log(`rank ${t.rank} CPU per GiB one way: sending ${cpu(cpuMsPerGiB.send)} ms, receiving ${cpu(cpuMsPerGiB.recv)} ms`);
   await comm.destroy();
 }
 

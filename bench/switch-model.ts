@@ -7,6 +7,11 @@
 //              max(S·(1+h)/B, S/4/E) + levels·2α
 //   software:  the same, with E from this repository's software switch (per-packet cost c,
 //              V values per packet: E = V/(n·c), since every worker's packet costs c).
+//   software tree: leaf switches of at most 32 workers each under a root (webccl switch
+//              --parent), every switch on its own cores: the busiest is a full leaf, which
+//              receives its 32 workers' packets and the root's result per slot, so
+//              E = V/(min(n, 32)·c) up to 32 workers and V/(33·c) above (the root, with n/32
+//              leaves, receives fewer up to 1024 workers).
 // h is the header overhead of a SwitchML packet (Ethernet+IP+UDP+SwitchML header over 256
 // int32 values); α the one-hop latency. E for the Tofino is SwitchML's published 2.8 G
 // elements/s (NSDI'21, 4-16 workers at 100 Gb/s).
@@ -35,19 +40,22 @@ const HEADER = 14 + 20 + 8 + 12 + 4; // Ethernet, IPv4, UDP, SwitchML header, FC
 const h = HEADER / (4 * V);
 const BITMAP = 32;
 
+/** Packets the busiest switch of a tree of software switches receives per slot. */
+const treeFanIn = (n: number) => (n <= BITMAP ? n : BITMAP + 1);
 const levels = (n: number) => Math.max(1, Math.ceil(Math.log(n) / Math.log(BITMAP)));
 const ring = (n: number) => (2 * (n - 1) / n) * S / B + 2 * (n - 1) * alpha;
 const switched = (n: number, elementsPerS: number) => Math.max(S * (1 + h) / B, S / 4 / elementsPerS) + levels(n) * 2 * alpha;
 
 const workers = [8, 16, 32, 64, 128, 256, 512, 1024];
-const rows = workers.map((n) => ({ n, ring: ring(n), tofino: switched(n, TOFINO_ELEMENTS_PER_S), software: switched(n, V / (n * packetCost)) }));
+const rows = workers.map((n) => ({ n, ring: ring(n), tofino: switched(n, TOFINO_ELEMENTS_PER_S), software: switched(n, V / (n * packetCost)), tree: switched(n, V / (treeFanIn(n) * packetCost)) }));
 
 const ms = (t: number) => (t * 1e3).toFixed(t < 0.01 ? 3 : 2);
 console.log(`# allreduce of ${(S / 2 ** 20).toFixed(0)} MiB float32 per call, ${flags.gbps} Gb/s links, α ${flags['alpha-us']} µs per hop, ${V} values per packet (header overhead ${(h * 100).toFixed(1)}%)`);
 console.log(`# Tofino switch: ${TOFINO_ELEMENTS_PER_S / 1e9} G elements/s (SwitchML); software switch: ${flags['packet-us']} µs per packet`);
-console.log('# workers   ring (ms)  switch/Tofino (ms)  ring/Tofino  switch/software (ms)  ring/software');
+console.log('# workers   ring (ms)  switch/Tofino (ms)  ring/Tofino  switch/software (ms)  ring/software  software tree (ms)  ring/tree');
 for (const r of rows) {
-  console.log(`${String(r.n).padStart(9)} ${ms(r.ring).padStart(11)} ${ms(r.tofino).padStart(19)} ${(r.ring / r.tofino).toFixed(2).padStart(12)} ${ms(r.software).padStart(21)} ${(r.ring / r.software).toPrecision(2).padStart(14)}`);
+  console.log(`${String(r.n).padStart(9)} ${ms(r.ring).padStart(11)} ${ms(r.tofino).padStart(19)} ${(r.ring / r.tofino).toFixed(2).padStart(12)} ${ms(r.software).padStart(21)} ${(r.ring / r.software).toPrecision(2).padStart(14)}` +
+    ` ${ms(r.tree).padStart(18)} ${(r.ring / r.tree).toPrecision(2).padStart(10)}`);
 }
 
 if (flags.svg) writeFileSync(flags.svg, svg());
@@ -55,11 +63,11 @@ if (flags.svg) writeFileSync(flags.svg, svg());
 /** A log-log plot of time per call against workers, one line per model. */
 function svg(): string {
   const W = 640, H = 400, L = 70, R = 20, T = 30, Bm = 50;
-  const all = rows.flatMap((r) => [r.ring, r.tofino, r.software]);
+  const all = rows.flatMap((r) => [r.ring, r.tofino, r.software, r.tree]);
   const [lo, hi] = [Math.log10(Math.min(...all)) - 0.1, Math.log10(Math.max(...all)) + 0.1];
   const x = (n: number) => L + (Math.log2(n) - 3) / 7 * (W - L - R);
   const y = (t: number) => T + (hi - Math.log10(t)) / (hi - lo) * (H - T - Bm);
-  const line = (key: 'ring' | 'tofino' | 'software', color: string, label: string, i: number) =>
+  const line = (key: 'ring' | 'tofino' | 'software' | 'tree', color: string, label: string, i: number) =>
     `<polyline fill="none" stroke="${color}" stroke-width="2" points="${rows.map((r) => `${x(r.n).toFixed(1)},${y(r[key]).toFixed(1)}`).join(' ')}"/>` +
     `<text x="${L + 10}" y="${T + 15 + 16 * i}" fill="${color}" font-size="13">${label}</text>`;
   const ticksY: string[] = [];
@@ -76,6 +84,7 @@ ${ticksX.join('\n')}
 ${line('ring', '#1f77b4', 'ring', 0)}
 ${line('tofino', '#d62728', 'switch (Tofino, 2.8 G elements/s)', 1)}
 ${line('software', '#2ca02c', `switch (software, ${flags['packet-us']} µs/packet)`, 2)}
+${line('tree', '#9467bd', 'switch (software, leaves of 32 under a root)', 3)}
 </svg>
 `;
 }

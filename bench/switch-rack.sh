@@ -10,21 +10,29 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM]
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS]
 #   defaults: -n 4 -r 1gbit -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the links, not
-#   a software GPU, are what this measures; -m gpu uses the adapter)
+#   a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
+#   -s SLOW: the last rank's link runs at RATE / SLOW (an uneven cluster; RATE in kbit, mbit or gbit)
+#   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
+#   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
 # Addresses: 10.77.X.0/24 of the namespaces created here only (X from this shell's pid);
 # everything is removed on exit (trap), whether the runs pass or fail.
 set -euo pipefail
 
-ranks=4 rate=1gbit minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu
-while getopts 'n:r:b:e:f:i:w:c:m:h' opt; do
+ranks=4 rate=1gbit minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch'
+while getopts 'n:r:b:e:f:i:w:c:m:s:A:h' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
-    *) sed -n '13,14p' "$0" >&2; exit 2 ;;
+    s) slow=$OPTARG ;; A) algos=$OPTARG ;;
+    *) sed -n '13,18p' "$0" >&2; exit 2 ;;
   esac
 done
+# The slow rank's rate in kbit (tc takes it as given).
+[[ $rate =~ ^([0-9]+)(kbit|mbit|gbit)$ ]] || { echo "switch-rack: -r $rate: give kbit, mbit or gbit, e.g. 1gbit" >&2; exit 2; }
+case ${BASH_REMATCH[2]} in kbit) kbit=1 ;; mbit) kbit=1000 ;; gbit) kbit=1000000 ;; esac
+slowrate="$(( BASH_REMATCH[1] * kbit / slow ))kbit"
 if [ "$(id -u)" != 0 ]; then
   echo "switch-rack: needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/switch-rack.sh" >&2
   exit 2
@@ -56,9 +64,9 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 # One rate for every port, both directions; burst 15k as a switch port's shallow buffer allows.
-shape() { # ns dev
+shape() { # ns dev rate
   ip netns exec "$1" tc qdisc add dev "$2" root handle 1: htb default 1
-  ip netns exec "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "$rate" burst 15k cburst 15k quantum 1514
+  ip netns exec "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "$3" burst 15k cburst 15k quantum 1514
 }
 
 ip netns add "$swns"
@@ -74,8 +82,10 @@ for ((i = 0; i < ranks; i++)); do
   ip -n "$ns" addr add "$(rankaddr $i)/24" dev "$host"
   ip -n "$ns" link set "$host" up
   ip -n "$swns" link set "$port" master "$bridge" up
-  shape "$ns" "$host"
-  shape "$swns" "$port"
+  linkrate=$rate
+  [ "$i" = $(( ranks - 1 )) ] && [ "$slow" != 1 ] && linkrate=$slowrate
+  shape "$ns" "$host" "$linkrate"
+  shape "$swns" "$port" "$linkrate"
 done
 
 node_ts=(node --import ./test/register.mjs)
@@ -92,16 +102,21 @@ for ((t = 0; t < 200; t++)); do
 done
 grep -q '^switch ' "$work/switch.out" || { echo "switch-rack: the switch did not start within 20 s" >&2; exit 1; }
 
-echo "# switch-rack: $ranks ranks, each on its own netns and a veth link shaped to $rate (htb, both ends), bridged in $swns; switch at $swaddr:$swport"
+echo "# switch-rack: $ranks ranks, each on its own netns and a veth link shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $(( ranks - 1 )) at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
 
 # One allreduce sweep: one `webccl-run --nnodes N` per rank namespace; rank 0's output is the table.
-sweep() { # algo masterport
+# --calibrate runs the same way (webccl-perf's arguments after the master port).
+sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
   local algo=$1 mport=$2 pids=() status=0
+  shift 2
+  local run=(-b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" --algo "$algo")
+  [ "$algo" = switch ] || [ "$algo" = auto ] && run+=(--switch "$swaddr:$swport")
+  [ $# -gt 0 ] && run=("$@")
   for ((i = 0; i < ranks; i++)); do
     ip netns exec "$(rankns $i)" env WEBCCL_TRANSPORT=tcp WEBCCL_SOCKET_IFNAME="wr${tag}a" WEBCCL_SECRET="$secret" \
+      ${tuning:+WEBCCL_TUNING_FILE="$tuning"} \
       "${node_ts[@]}" bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$i" --master-addr "$(rankaddr 0)" --master-port "$mport" \
-      bin/webccl-perf.ts allreduce -b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" --mem "$mem" \
-      --transport tcp --algo "$algo" ${3:+--switch "$3"} > "$work/$algo.$i.out" 2>&1 &
+      bin/webccl-perf.ts allreduce --mem "$mem" --transport tcp "${run[@]}" > "$work/$algo.$i.out" 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
@@ -115,5 +130,13 @@ sweep() { # algo masterport
   fi
 }
 
-sweep ring 29500
-sweep switch 29501 "$swaddr:$swport"
+tuning=''
+mport=29500
+for algo in $algos; do
+  if [ "$algo" = auto ]; then
+    sweep calibrate $(( mport++ )) --calibrate "$work/tuning.json"
+    WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts allreduce --explain --np "$ranks" --switch "$swaddr:$swport" -b "$minb" -e "$maxb" -f "$factor"
+    tuning="$work/tuning.json"
+  fi
+  sweep "$algo" $(( mport++ ))
+done

@@ -5,6 +5,7 @@
 // Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker } from '../lib/switch/worker.js';
 import { packetBytes, valuesOf } from '../lib/switch/packet.js';
 

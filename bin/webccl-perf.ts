@@ -19,6 +19,8 @@ import type { MeshTransport } from '../lib/rendezvous/unique-id.js';
 import { transportNamed } from '../lib/transport/registry.js';
 import { WebcclError } from '../lib/errors.js';
 import { perfSwitch, type PerfSwitch } from '../bench/perf/switch.js';
+import { calibrateTo } from '../bench/perf/calibration.js';
+import { explainLines, explainSource } from '../bench/perf/explain.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
 async function launchSelf(np: number, transport: MeshTransport, switched: PerfSwitch | undefined): Promise<number> {
@@ -35,6 +37,11 @@ async function runRanks(options: PerfOptions, switched: PerfSwitch | undefined):
   const start = { args: process.argv.slice(1), env: process.env, startTime: new Date() };
   const ranks = await openRanks(options, switched?.init);
   try {
+    if (options.calibrate !== undefined) {
+      const { params, seconds } = await calibrateTo(ranks.communicators, options.calibrate);
+      if (ranks.comms[0]!.rank === 0) console.log(`webccl-perf: calibrated ${ranks.facts.ranks} ranks over ${ranks.facts.transport} in ${seconds.toFixed(2)} s; wrote ${options.calibrate}: ${JSON.stringify(params)}`);
+      return 0;
+    }
     // Every rank names its adapter; rank 0 prints them all ("# Using devices").
     const mine = { pid: process.pid, hostname: hostname(), memory: ranks.facts.mem, device: ranks.facts.device };
     const [devices] = await Promise.all(ranks.comms.map((comm) => gatherDevices(comm, mine)));
@@ -61,6 +68,10 @@ async function main(): Promise<number> {
   }
   if (options === 'help' || options === 'version') {
     console.log(options === 'help' ? PERF_USAGE : packageVersion());
+    return 0;
+  }
+  if (options.explain) {
+    console.log(explainLines(options, await explainSource(options.np ?? 1)).join('\n'));
     return 0;
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;

@@ -10,10 +10,11 @@ import { checkSecret } from '../lib/rendezvous/address-secret.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
+import { parseSwitchAddress } from '../lib/switch/control-protocol.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
 
-const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
-const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--data-plane native|js|auto]';
+const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM] [--switch [--switch-port PORT]]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
+const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--data-plane native|js|auto] [--parent HOST:PORT [--parent-secret-file PATH]]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
 /** Thrown for -h/--help and --version: print the text, exit 0. */
@@ -32,20 +33,26 @@ function subcommandOptions(args: string[], options: OptionSpecs, usage: string):
   return parsed.values;
 }
 
-interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string }
+interface ServeFlags { host?: string; port?: number; secretFile?: string; secret?: string; tlsCert?: string; tlsKey?: string; switchPort?: number }
+
+/** A --port-like flag's value: an integer in [0, 65535]. */
+function portOption(flag: string, value: string): number {
+  const port = Number(value);
+  if (value === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} ${value} is not a port number`);
+  return port;
+}
 
 function parseServeFlags(args: string[]): ServeFlags {
   const given = subcommandOptions(args, {
     host: { type: 'string' }, port: { type: 'string' }, 'secret-file': { type: 'string' }, secret: { type: 'string' },
-    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, switch: { type: 'boolean' }, 'switch-port': { type: 'string' },
   }, SERVE_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key'].map((name) => [name, stringOption(given, name)]));
+  const values = Object.fromEntries(['host', 'port', 'secret-file', 'secret', 'tls-cert', 'tls-key', 'switch-port'].map((name) => [name, stringOption(given, name)]));
   const flags: ServeFlags = {};
   if (values.host !== undefined) flags.host = values.host;
-  if (values.port !== undefined) {
-    flags.port = Number(values.port);
-    if (values.port === '' || !Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new Error(`--port ${values.port} is not a port number`);
-  }
+  if (values.port !== undefined) flags.port = portOption('--port', values.port);
+  if (values['switch-port'] !== undefined && given['switch'] !== true) throw new Error('--switch-port goes with --switch');
+  if (given['switch'] === true) flags.switchPort = values['switch-port'] === undefined ? 0 : portOption('--switch-port', values['switch-port']);
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
   if (values.secret !== undefined) flags.secret = values.secret;
   if (flags.secret !== undefined && flags.secretFile !== undefined) throw new Error('give --secret-file or --secret, not both');
@@ -56,14 +63,14 @@ function parseServeFlags(args: string[]): ServeFlags {
 }
 
 /** A file holding the secret: 32 lowercase hex digits, optionally followed by one newline. */
-function readSecretFile(path: string): string {
+function readSecretFile(path: string, flag = '--secret-file'): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`--secret-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  return checkSecret(text.replace(/\r?\n$/, ''), `the content of --secret-file ${path} (one trailing newline allowed)`);
+  return checkSecret(text.replace(/\r?\n$/, ''), `the content of ${flag} ${path} (one trailing newline allowed)`);
 }
 
 function readPem(flag: string, path: string): string {
@@ -95,6 +102,7 @@ async function serve(args: string[]): Promise<void> {
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(secret === undefined ? {} : { secret }),
     ...(tls === undefined ? {} : { tls }),
+    ...(flags.switchPort === undefined ? {} : { switch: { port: flags.switchPort } }),
   });
   // A relay id: browser tabs can only use the relay, and Node ranks given this id join them there.
   const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'relay' });
@@ -103,13 +111,17 @@ async function serve(args: string[]): Promise<void> {
     '# give this id to every rank (it carries the secret: hand it out like a password)',
     '#   browser tabs: Communicator.init({ id, rank, size }) from the browser entry',
     `#   Node ranks:   WEBCCL_ID=${id} RANK=<r> WORLD_SIZE=<n> node your-script.js   (Communicator.fromEnv())`,
+    ...(server.hostedSwitch ? [
+      `# switch ${server.hostedSwitch.address} (udp) and its websocket door on this server's port: ranks of this id`,
+      "#   use algorithm: 'switch' (WEBCCL_ALGO=switch) with no switch address or secret of their own",
+    ] : []),
   ].join('\n'));
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
 
-interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; dataPlane?: 'native' | 'js' | 'auto' }
+interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; parent?: string; parentSecretFile?: string; dataPlane?: 'native' | 'js' | 'auto' }
 
 function parseSwitchFlags(args: string[]): SwitchFlags {
   const flags: SwitchFlags = { stats: false };
@@ -121,8 +133,9 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   const text = { type: 'string' } as const;
   const given = subcommandOptions(args, {
     host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text, 'data-plane': text,
+    parent: text, 'parent-secret-file': text,
   }, SWITCH_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'data-plane'].map((n) => [n, stringOption(given, n)]));
+  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'parent', 'parent-secret-file', 'data-plane'].map((n) => [n, stringOption(given, n)]));
   flags.stats = given['stats'] === true;
   if (values.host !== undefined) flags.host = values.host;
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
@@ -136,7 +149,20 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   const plane = values['data-plane'];
   if (plane !== undefined && plane !== 'native' && plane !== 'js' && plane !== 'auto') throw new Error(`--data-plane ${plane} is not native, js or auto`);
   if (plane !== undefined) flags.dataPlane = plane;
+  if (values.parent !== undefined) flags.parent = values.parent;
+  if (values['parent-secret-file'] !== undefined) {
+    if (flags.parent === undefined) throw new Error('--parent-secret-file needs --parent HOST:PORT');
+    flags.parentSecretFile = values['parent-secret-file'];
+  }
   return flags;
+}
+
+/** The root's secret for a leaf (`--parent`): its own file, else the leaf's own secret. */
+function parentSecret(flags: SwitchFlags, own: string | undefined): string {
+  parseSwitchAddress(flags.parent!);
+  if (flags.parentSecretFile !== undefined) return readSecretFile(flags.parentSecretFile, '--parent-secret-file');
+  if (own === undefined) throw new Error('--parent needs the root switch\'s secret: --parent-secret-file PATH (or one secret for both: --secret-file PATH or WEBCCL_SECRET)');
+  return own;
 }
 
 /** `webccl switch`: a software SwitchML switch until SIGINT/SIGTERM, then its counters. */
@@ -152,9 +178,10 @@ async function runSwitch(args: string[]): Promise<void> {
     ...(flags.maxWorkers === undefined ? {} : { maxWorkers: flags.maxWorkers }),
     ...(secret === undefined ? {} : { secret }),
     ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
+    ...(flags.parent === undefined ? {} : { parent: { address: flags.parent, secret: parentSecret(flags, secret) } }),
     faults,
   });
-  console.log(`switch ${server.address}`);
+  console.log(`switch ${server.address}${flags.parent === undefined ? '' : ` (leaf of ${flags.parent})`}`);
   if (server.webSocketUrl !== undefined) console.log(`websocket ${server.webSocketUrl}`);
   if (secret === undefined) console.log(`secret ${server.secret}`);
   console.log(`data plane ${server.dataPlane}`);

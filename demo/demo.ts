@@ -53,11 +53,15 @@ async function main(): Promise<void> {
   };
   const algorithm = select('algorithm-choice');
   const codec = select('codec-choice');
-  fillSelect(algorithm, ALGORITHM_CHOICES, choice('algo', ALGORITHM_CHOICES, 'ring'));
+  const asked = choice('algo', ALGORITHM_CHOICES, 'ring');
   fillSelect(codec, CODEC_CHOICES, choice('codec', CODEC_CHOICES, 'none'));
   const controls = (): Controls => ({ algorithm: algorithm.value as Controls['algorithm'], codec: codec.value as Controls['codec'] });
 
   const seat = await takeSeat(size, JOIN_TIMEOUT_MS);
+  // Switch allreduce only where the server hosts a switch (the tabs reach it through its WebSocket door).
+  const algorithms = ALGORITHM_CHOICES.filter((a) => a !== 'switch' || seat.hostsSwitch);
+  if (!algorithms.includes(asked)) throw new Error(`URL parameter algo=${asked}: this demo server hosts no switch (npm run demo -- --switch)`);
+  fillSelect(algorithm, algorithms, asked);
   state.rank = seat.rank;
   show('rank', `${seat.rank} of ${size}`);
   document.title = `webccl MNIST, rank ${seat.rank}/${size}`;
@@ -91,7 +95,9 @@ async function main(): Promise<void> {
         show('step', String(r.step));
         show('loss', r.loss.toFixed(4));
         if (r.accuracy !== undefined) show('accuracy', `${(100 * r.accuracy).toFixed(1)}% (step ${r.step})`);
-        show('bytes', `${kib(r.bytes)} (${float32Bytes ? (r.bytes / float32Bytes).toFixed(2) : '?'}× the float32 gradients)`);
+        show('bytes', r.controls.algorithm === 'switch'
+          ? `${kib(r.bytes)} to peers; the gradients go to the switch as SwitchML int32 packets (about 1× the float32 gradients, codec unused)`
+          : `${kib(r.bytes)} (${float32Bytes ? (r.bytes / float32Bytes).toFixed(2) : '?'}× the float32 gradients)`);
         show('codec', r.controls.codec);
         show('algorithm', r.controls.algorithm);
         show('time', `${r.ms.toFixed(1)} ms`);

@@ -9,6 +9,8 @@ export interface Seat {
   readonly size: number;
   /** The relay world's name, shared by the `size` ranks of one round. */
   readonly world: string;
+  /** The demo server hosts a switch: 'switch' is an algorithm to offer. */
+  readonly hostsSwitch: boolean;
 }
 
 export interface SeatOptions {
@@ -21,11 +23,11 @@ export interface SeatOptions {
 export async function takeSeat(size: number, timeoutMs: number, options: SeatOptions = {}): Promise<Seat> {
   const response = await fetch(`${options.origin ?? ''}/world.json`);
   if (!response.ok) throw new Error(`GET /world.json: ${response.status}`);
-  const { id } = (await response.json()) as { id: string };
+  const { id, switch: hostsSwitch } = (await response.json()) as { id: string; switch?: boolean };
   const store = await StoreClient.connect({ id, timeoutMs, who: 'demo rank', ...(options.WebSocket && { WebSocket: options.WebSocket }) });
   try {
     const ticket = (await store.add(`demo/size-${size}/tickets`, 1)) - 1;
-    return { id, rank: ticket % size, size, world: `demo-${size}-${Math.floor(ticket / size)}` };
+    return { id, rank: ticket % size, size, world: `demo-${size}-${Math.floor(ticket / size)}`, hostsSwitch: hostsSwitch === true };
   } finally {
     store.close();
   }

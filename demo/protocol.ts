@@ -1,7 +1,8 @@
 // What the demo page and its training worker (demo/train-worker.ts) say to each other.
 import type { Seat } from './join.js';
 
-export const ALGORITHM_CHOICES = ['ring', 'tree'] as const;
+/** 'switch' only where the demo server hosts a switch (npm run demo -- --switch). */
+export const ALGORITHM_CHOICES = ['ring', 'tree', 'switch'] as const;
 export const CODEC_CHOICES = ['none', 'bf16', 'int8', 'onebit'] as const;
 export type AlgorithmChoice = (typeof ALGORITHM_CHOICES)[number];
 export type CodecChoice = (typeof CODEC_CHOICES)[number];

@@ -42,7 +42,8 @@ export async function trainRank(comm: Communicator, data: MnistSplit, settings: 
   const optimizers = new Map<string, DistributedOptimizer>();
   const optimizerFor = ({ algorithm, codec }: Controls) => {
     const key = `${algorithm}/${codec}`;
-    if (!optimizers.has(key)) optimizers.set(key, new DistributedOptimizer(comm, sgd, { algorithm, compression: codec }));
+    // The switch quantizes with SwitchML itself and takes no codec.
+    if (!optimizers.has(key)) optimizers.set(key, new DistributedOptimizer(comm, sgd, { algorithm, compression: algorithm === 'switch' ? 'none' : codec }));
     return optimizers.get(key)!;
   };
 

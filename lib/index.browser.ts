@@ -7,3 +7,8 @@ import { registerWorldProvider as registerBrowserWorld } from './transport/world
 import { browserRelayOnlyWorld, browserRelayWorld } from './rendezvous/worlds/browser-world.js';
 registerBrowserWorld(browserRelayWorld);
 registerBrowserWorld(browserRelayOnlyWorld);
+// The switch algorithm: a page joins a switch through its WebSocket door (webccl switch
+// --ws-port, or webccl serve --switch for the relay's worlds), with the page's WebSocket.
+import { registerAggregatorProvider } from './memory/aggregator.js';
+import { switchAggregatorProvider } from './switch/switch-aggregator.js';
+registerAggregatorProvider(switchAggregatorProvider({ udp: false }));

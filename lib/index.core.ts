@@ -5,6 +5,10 @@ export * from './errors.js';
 export { readSettings, type Settings, type LogLevel } from './settings.js';
 export type { Transport, Header, Message, Signature, CollectiveKind } from './transport/transport.js';
 export { Communicator, getUniqueId, type InitOptions } from './comm/communicator.js';
+export type { SwitchVia } from './comm/switch-access.js';
+// A SwitchML switch's worker, for aggregating without a communicator: by UDP in Node, through
+// the switch's WebSocket door anywhere (via: 'websocket'; browsers have only this one).
+export { SwitchWorker, type SwitchWorkerOptions, type WorkerCounters as SwitchWorkerCounters } from './switch/worker.js';
 export type { CommBuffer, GpuBufferRange } from './memory/buffers.js';
 export type { CallOptions } from './comm/plans.js';
 export type { FeedbackKey } from './comm/error-feedback.js';
@@ -63,3 +67,8 @@ export { formatUniqueId, parseUniqueId, generateSecret, type UniqueId } from './
 export { StoreClient, type StoreClientOptions } from './rendezvous/store-client.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport/handshake/web-socket-like.js';
 export { connectRelay, type RelayTransportOptions } from './rendezvous/relay-client.js';
+// The cost model and its calibration (lib/tune): webccl-perf --calibrate / --explain use them.
+export { calibrate, type CalibrationComm, type Calibration } from './tune/calibrate.js';
+export { candidates, predictSeconds, type ModelCall, type Candidate } from './tune/model.js';
+export { DEFAULT_COST_PARAMS, type CostParams } from './tune/params.js';
+export { readTuning, tuningFileText, type TuningFile, type TuningWorld } from './tune/tuning-file.js';

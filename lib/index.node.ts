@@ -35,9 +35,20 @@ registerNodeWorld(nodeShmWorld(native));
 registerNodeWorld(nodeNtcpWorld(native));
 // Host-memory reductions run the addon's SIMD loops (bit-identical to lib/cpu) when it loaded.
 if ('addon' in native) useCpuReducer(nativeCpuReducer(native.addon));
-// The switch (SwitchML over UDP, Node only): `webccl switch` or SwitchServer runs one; the
-// communicator's switch algorithm joins it through the aggregator provider registered here.
+// The switch (SwitchML): `webccl switch`, `webccl serve --switch` or SwitchServer runs one
+// (Node only); the communicator's switch algorithm joins it by UDP, or through its WebSocket
+// door (switchVia: 'websocket'), with the aggregator provider registered here.
 export { SwitchServer, formatCounters as formatSwitchCounters, type SwitchServerOptions, type SwitchCounters } from './switch/switch-server.js';
 import { registerAggregatorProvider } from './memory/aggregator.js';
 import { switchAggregatorProvider } from './switch/switch-aggregator.js';
-registerAggregatorProvider(switchAggregatorProvider);
+import { nodeWebSocket as webSocketForSwitch } from './transport/handshake/node-web-socket.js';
+import './switch/udp-link.js'; // registers the worker's UDP link
+registerAggregatorProvider(switchAggregatorProvider({ udp: true, webSocket: webSocketForSwitch() }));
+// The switch's host-local hierarchy groups ranks by host: in Node, the machine's name.
+import { hostname } from 'node:os';
+import { registerHostIdSource } from './comm/host-groups.js';
+registerHostIdSource(() => hostname());
+// Tuning files (WEBCCL_TUNING_FILE, init's tuningFile; lib/tune/tuning-file.ts) are read with node:fs.
+import { readFileSync } from 'node:fs';
+import { registerTuningFileReader } from './tune/tuning-file.js';
+registerTuningFileReader((path) => readFileSync(path, 'utf8'));

@@ -45,3 +45,39 @@ fn decode_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
     decode_dst4[decode_params.dst_offset / 4u + quad] = decode_quad(quad);
   }
 }
+
+// ---- decode + accumulate: dst = dst + decode(payload), a ring hop's fold in one pass instead
+// of a decode into scratch and a reduce over it; or dst = dst - decode(payload) (an int8
+// error-feedback residual: v minus what was sent). The decoded bits are xor-ed with
+// decode_params.sign_flip (0, or the sign bit to subtract: x + (-y) is x - y exactly), a
+// uniform the compiler cannot know, so no compiler can contract int8's scale multiply and this
+// add into an FMA (reduce.wgsl's rounded_product explains why): two roundings, bit for bit
+// decode-then-add.
+
+fn accumulate_quad(old: vec4u, quad: u32) -> vec4u {
+  let decoded = decode_quad(quad) ^ vec4u(decode_params.sign_flip);
+  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let quad = thread_unit(wg, groups, local, k);
+    if (quad >= decode_params.units) { return; }
+    let out = decode_quad(quad) ^ vec4u(decode_params.sign_flip);
+    for (var e = 0u; e < 4u && quad * 4u + e < decode_params.count; e++) {
+      let at = decode_params.dst_offset + quad * 4u + e;
+      decode_dst[at] = bitcast<u32>(bitcast<f32>(decode_dst[at]) + bitcast<f32>(out[e]));
+    }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let quad = thread_unit(wg, groups, local, k);
+    if (quad >= decode_params.units) { return; }
+    let at = decode_params.dst_offset / 4u + quad;
+    decode_dst4[at] = accumulate_quad(decode_dst4[at], quad);
+  }
+}

@@ -51,3 +51,42 @@ fn widen(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3
     if (2u * w + 1u < params.count) { dst[params.dst_offset + 2u * w + 1u] = from_half(packed >> 16u); }
   }
 }
+
+// ---- widen + accumulate: dst = dst + widen(src), a ring hop's fold of a 16-bit payload in one
+// pass (no f32 temporary, no separate reduce). Widening is exact integer work, so the one f32
+// add per element is the only rounding, as in widen-then-reduce.
+
+fn add_bits(old: u32, widened: u32) -> u32 {
+  return bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(widened));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn widen_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let first = first_unit(wg, groups, local);
+  for (var w = first; w < min(first + UNITS_PER_THREAD, params.units); w++) {
+    let packed = src_word(w);
+    let at = params.dst_offset + 2u * w;
+    dst[at] = add_bits(dst[at], from_half(packed & 0xffffu));
+    if (2u * w + 1u < params.count) { dst[at + 1u] = add_bits(dst[at + 1u], from_half(packed >> 16u)); }
+  }
+}
+
+// unpack_vec4 of packed-io.wgsl, adding into dst.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn widen_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let v = thread_unit(wg, groups, local, k);
+    if (v >= params.units) { return; }
+    let words = read_input_vec4(0u, params.src_offset + v);
+    for (var q = 0u; q < 2u; q++) {
+      let at = params.dst_offset + v * 2u + q;
+      let old = dst4[at];
+      let low = words[2u * q];
+      let high = words[2u * q + 1u];
+      dst4[at] = vec4u(
+        add_bits(old.x, from_half(low & 0xffffu)), add_bits(old.y, from_half(low >> 16u)),
+        add_bits(old.z, from_half(high & 0xffffu)), add_bits(old.w, from_half(high >> 16u)),
+      );
+    }
+  }
+}

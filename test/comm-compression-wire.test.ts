@@ -43,8 +43,11 @@ test('bytes on the wire per codec = 2(n-1) · Σ_segments encodedBytes (ring, on
       for (const count of [1, 1001, 65_537]) {
         for (const codec of CODECS) {
           const before = transports.reduce((s, t) => s + t.bytes, 0);
+          const countedBefore = comms.reduce((s, c) => s + c.bytesSent, 0);
           await runCompressed(comms, { codec: codec.name, count, op: 'sum', algorithm: 'ring' });
           const measured = transports.reduce((s, t) => s + t.bytes, 0) - before;
+          // The communicators' own count (webccl-perf's wire column) agrees with the transport's.
+          assert.is(comms.reduce((s, c) => s + c.bytesSent, 0) - countedBefore, measured, `bytesSent, ${codec.name}`);
           const blocks = Math.ceil(count / SWITCHML_CODEC_BLOCK);
           const expected = codec.format.kind === 'integer'
             // Exponents (int32 max) then integer sums (int32 sum), each a plain ring.

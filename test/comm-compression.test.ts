@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CpuMemorySpace, CpuRegion } from '../lib/cpu/cpu-memory.js';
 import { ONEBIT_CODEC } from '../lib/memory/codecs/onebit.js';
+import { INT8_CODEC } from '../lib/memory/codecs/int8.js';
 import { WebcclError } from '../lib/errors.js';
 import { checkCompressed, compressionInput, runCompressed } from './helpers/compression-checks.js';
 import { createWorld, destroyWorld } from './helpers/comm-world.js';
@@ -43,8 +44,8 @@ test('compressed allReduce: onebit results are bit-identical on every rank (ring
   }
 });
 
-test('onebit error feedback: Σ_t results + Σ_ranks residual = Σ_t Σ_ranks inputs (nothing lost over steps)', async () => {
-  for (const [size, algorithm] of [[2, 'ring'], [3, 'ring'], [4, 'tree'], [3, 'auto']] as const) {
+test('error feedback (onebit, int8 with a key): Σ_t results + Σ_ranks residual = Σ_t Σ_ranks inputs (nothing lost over steps)', async () => {
+  for (const [codec, size, algorithm] of [['onebit', 2, 'ring'], ['onebit', 3, 'ring'], ['onebit', 4, 'tree'], ['onebit', 3, 'auto'], ['int8', 3, 'ring'], ['int8', 4, 'tree']] as const) {
     const comms = await createWorld(size, { chunkBytes: 1024, directThresholdBytes: 64 });
     try {
       const count = algorithm === 'auto' ? 13 : 3001;
@@ -55,7 +56,7 @@ test('onebit error feedback: Σ_t results + Σ_ranks residual = Σ_t Σ_ranks in
       for (let t = 0; t < steps; t++) {
         const inputs = comms.map((_, r) => compressionInput(r, count, t + 1));
         for (const x of inputs) x.forEach((v, i) => { exact[i]! += v; });
-        const [y] = await runCompressed(comms, { codec: 'onebit', count, op: 'sum', algorithm, errorFeedback: 'w' }, undefined, inputs);
+        const [y] = await runCompressed(comms, { codec, count, op: 'sum', algorithm, errorFeedback: 'w' }, undefined, inputs);
         y!.forEach((v, i) => { sent[i]! += v; magnitude = Math.max(magnitude, Math.abs(v)); });
       }
       const residuals = await Promise.all(comms.map((c) => c.readErrorFeedback('w')));
@@ -66,11 +67,11 @@ test('onebit error feedback: Σ_t results + Σ_ranks residual = Σ_t Σ_ranks in
         // f32 rounding only: each step's sums and each residual's subtraction round once.
         const bound = steps * size * 2 ** -21 * (magnitude + 16 * size);
         const error = Math.abs(sent[i]! + held - exact[i]!);
-        assert.ok(error <= bound, `${size} ranks ${algorithm}: element ${i}: Σ sent + residual differs from Σ inputs by ${error} > ${bound}`);
+        assert.ok(error <= bound, `${codec}, ${size} ranks ${algorithm}: element ${i}: Σ sent + residual differs from Σ inputs by ${error} > ${bound}`);
       }
-      assert.ok(carried > 0, 'the residual carries something (onebit is lossy)');
+      assert.ok(carried > 0, `the residual carries something (${codec} is lossy)`);
       // Without the residual the same identity fails by far: what it carries is what was lost.
-      assert.ok(carried > 1e-3, `residuals carry ${carried}`);
+      assert.ok(carried > 1e-3, `${codec}: residuals carry ${carried}`);
       assert.is(comms[0]!.errorFeedbackElements, count);
       await Promise.all(comms.map((c) => c.resetErrorFeedback('w')));
       assert.is(comms[0]!.errorFeedbackElements, 0);
@@ -79,6 +80,38 @@ test('onebit error feedback: Σ_t results + Σ_ranks residual = Σ_t Σ_ranks in
       await destroyWorld(comms);
     }
   }
+});
+
+test('int8 error feedback, one encoding at a time: residual + transmitted value = input exactly (+ carried residual)', async () => {
+  // v = x + r (f32); sent = decode(encode(v)); r' = v - sent, which is exact for int8 (sent is
+  // within a factor of two of v, or 0), so sent + r' = v for every element, in real arithmetic.
+  const space = new CpuMemorySpace();
+  const count = 1001;
+  const residual = space.residual(count);
+  const memory = space.bind('float32', 'sum', 2, INT8_CODEC, residual.region);
+  const carried = new Float32Array((residual.region as CpuRegion).bytes.buffer, 0, count);
+  let nonzero = 0;
+  for (let step = 0; step < 5; step++) {
+    const x = compressionInput(0, count, step + 3);
+    const before = carried.slice();
+    const payload = await memory.read(new CpuRegion(new Uint8Array(x.buffer), count), 0, count);
+    assert.is(payload.byteLength, INT8_CODEC.encodedBytes(count, 'float32'));
+    const sent = new Float32Array(count);
+    await memory.write(new CpuRegion(new Uint8Array(sent.buffer), count), 0, count, payload);
+    for (let i = 0; i < count; i++) {
+      const v = Math.fround(x[i]! + before[i]!);
+      assert.is(sent[i]! + carried[i]!, v, `step ${step} element ${i}: sent + residual = v exactly`);
+      if (carried[i] !== 0) nonzero++;
+    }
+  }
+  assert.ok(nonzero > 4 * count, `the residual carries what int8 lost (${nonzero} of ${5 * count} nonzero)`);
+  // A zero residual sends exactly what plain int8 (a call without a key) sends.
+  const zeros = space.residual(count);
+  const x = new CpuRegion(new Uint8Array(compressionInput(0, count, 9).buffer), count);
+  const plain = await space.bind('float32', 'sum', 2, INT8_CODEC).read(x, 0, count);
+  assert.equal(await space.bind('float32', 'sum', 2, INT8_CODEC, zeros.region).read(x, 0, count), plain);
+  zeros.release();
+  residual.release();
 });
 
 test('onebit error feedback, one encoding at a time: residual + transmitted value = input (+ carried residual)', async () => {

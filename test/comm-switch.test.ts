@@ -157,6 +157,23 @@ test('forced: an op the switch cannot do is InvalidArgument naming it, on every 
   assert.match(error.message, /needs a switch address/);
 });
 
+test('compression: the communicator\'s default codec is not applied to switch calls; a call\'s own is InvalidArgument naming it', async () => {
+  const comms = await switchWorld(2, 'inproc', { algorithm: 'switch', compression: 'bf16' });
+  try {
+    const floats = comms.map((_, r) => randomFloat32(1000, r + 61));
+    const out = await allReduceAll(comms, floats, 'float32', 'sum', 'switch');
+    sameOnEveryRank(out, 'default bf16');
+    assert.is(float32Violation(floats, out[0] as Float32Array, PACKET_VALUES), undefined, 'the SwitchML bound, not bf16\'s');
+    for (const [r, c] of comms.entries()) {
+      const error = await rejection(c.allReduce(floats[r]!, new Float32Array(1000), 1000, 'float32', 'sum', { compression: 'int8' }), 5000, 'int8');
+      assert.is((error as WebcclError).code, 'InvalidArgument');
+      assert.match(error.message, /compression 'int8' does not apply to the switch algorithm/);
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test('auto with a switch: supported calls go through it; max falls back to the size-based choice, exact', async () => {
   const comms = await switchWorld(4);
   try {

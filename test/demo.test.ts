@@ -52,6 +52,7 @@ async function trainTwoTabs(backend: 'webgpu' | 'cpu', screenshot: boolean): Pro
     const tabs = [await chromium.openTab(url('tree', 'int8'), STEP_MS), await chromium.openTab(url('ring', 'none'), STEP_MS)];
     const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
     const leader = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    assert.equal(await algorithmOptions(tabs[0]!), ['ring', 'tree'], 'no switch offered where the server hosts none');
     const leaderAsked = seated[0]!.rank === 0 ? { algorithm: 'tree', codec: 'int8' } : { algorithm: 'ring', codec: 'none' };
     assert.equal(seated.map((s) => s.rank).sort(), [0, 1], 'the two tabs took ranks 0 and 1');
 
@@ -117,6 +118,70 @@ test('a Node rank (demo/node-rank.ts) trains with two tabs in one relay world: s
     assert.is(nodeSums.length, steps, `the Node rank printed every step:\n${out}`);
     for (const state of finals as PageState[]) assert.equal(state.reports.map((r) => r.checksum), nodeSums, `tab rank ${state.rank} and the Node rank hold the same weights`);
     assert.equal((finals as PageState[]).map((s) => s.rank).concat(Number(/rank (\d) of 3/.exec(out!)![1])).sort(), [0, 1, 2], 'three seats');
+  } finally {
+    await chromium.close();
+    await demo.close();
+  }
+});
+
+const algorithmOptions = (tab: BrowserTab) => tab.evaluate<string[]>(`[...document.getElementById('algorithm-choice').options].map((o) => o.value)`, STEP_MS, 'algorithm options');
+
+test('a demo server hosting a switch: the page offers switch; rank 0 picks it mid-run, both tabs follow through the switch\'s WebSocket door', async () => {
+  const demo = await within(startDemo({ train: 1200, test: 300, switch: true }), STEP_MS, 'demo server with a switch');
+  const chromium = await Chromium.launch(STEP_MS).catch(async (error) => { await demo.close(); throw error; });
+  try {
+    const steps = 10;
+    const url = `${demo.origin}/?size=2&steps=${steps}&eval=5&batch=16&backend=cpu&algo=ring&codec=bf16`;
+    const tabs = [await chromium.openTab(url, STEP_MS), await chromium.openTab(url, STEP_MS)];
+    const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
+    for (const tab of tabs) assert.equal(await algorithmOptions(tab), ['ring', 'tree', 'switch']);
+    const leader = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    await until(leader, (s) => s.reports.length >= 2, RUN_MS, 'rank 0 training two steps');
+    await leader.evaluate(`(() => { const s = document.getElementById('algorithm-choice'); s.value = 'switch'; s.dispatchEvent(new Event('change')); })()`, STEP_MS, 'algorithm select');
+    const finals = await Promise.all(tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run')));
+    for (const state of finals) {
+      assert.is(state.reports.length, steps, `rank ${state.rank} reported every step`);
+      assert.is(state.reports[0]!.controls.algorithm, 'ring');
+      assert.is(state.reports.at(-1)!.controls.algorithm, 'switch', `rank ${state.rank} followed rank 0 to the switch`);
+    }
+    const [a, b] = finals;
+    assert.equal(a!.reports.map((r) => r.checksum), b!.reports.map((r) => r.checksum), 'both ranks hold the same weights after every step');
+    const counters = demo.hostedSwitch!.counters();
+    assert.ok(counters.webSocketMessages > 0 && counters.jobs.some((job) => job.packetsIn > 0), `the tabs' gradients went through the switch: ${JSON.stringify(counters)}`);
+  } finally {
+    await chromium.close();
+    await demo.close();
+  }
+});
+
+/** ms that 10 chained setTimeout(0) take in the tab: a few ms in front, about a second or more where timers are throttled. */
+const timerChainMs = (tab: BrowserTab) => tab.evaluate<number>(
+  'new Promise((done) => { const t0 = performance.now(); let n = 0; const tick = () => (++n === 10 ? done(performance.now() - t0) : setTimeout(tick, 0)); tick(); })',
+  STEP_MS, 'timer chain',
+);
+
+test('a hidden tab keeps training (its worker is not throttled): rank 0\'s tab in the background, both finish every step with the same weights', async () => {
+  const demo = await within(startDemo({ train: 1200, test: 300 }), STEP_MS, 'demo server');
+  // Background tabs as a browser treats them: timers throttled, renderer backgrounded.
+  const chromium = await Chromium.launch(STEP_MS, [], { throttleBackground: true }).catch(async (error) => { await demo.close(); throw error; });
+  try {
+    const steps = 10;
+    const url = `${demo.origin}/?size=2&steps=${steps}&eval=4&batch=16&backend=cpu`;
+    const tabs = [await chromium.openTab(url, STEP_MS), await chromium.openTab(url, STEP_MS)];
+    const seated = await Promise.all(tabs.map((tab) => until(tab, (s) => s.rank >= 0, STEP_MS, 'a seat')));
+    const hidden = tabs[seated.findIndex((s) => s.rank === 0)]!;
+    const front = tabs.find((tab) => tab !== hidden)!;
+    await chromium.bringToFront(front, STEP_MS);
+    const visibility = () => Promise.all([hidden, front].map((tab) => tab.evaluate<string>('document.visibilityState', STEP_MS, 'visibility')));
+    assert.equal(await visibility(), ['hidden', 'visible'], 'rank 0\'s tab is in the background');
+    // The background is real: a main-thread loop of timers would crawl there.
+    const [hiddenTimers, frontTimers] = [await timerChainMs(hidden), await timerChainMs(front)];
+    assert.ok(hiddenTimers > 500 && hiddenTimers > 5 * frontTimers, `hidden tab timers throttled: 10 ticks took ${hiddenTimers.toFixed(0)} ms there, ${frontTimers.toFixed(0)} ms in front`);
+    const finals = await Promise.all(tabs.map((tab) => until(tab, (s) => s.done, RUN_MS, 'the run')));
+    assert.equal(await visibility(), ['hidden', 'visible'], 'still in the background at the end');
+    for (const state of finals) assert.is(state.reports.length, steps, `rank ${state.rank} reported every step`);
+    assert.equal(finals[0]!.reports.map((r) => r.checksum), finals[1]!.reports.map((r) => r.checksum), 'both ranks hold the same weights after every step');
+    console.log(`# demo, hidden rank 0: ${steps} steps each; 10 chained timers took ${hiddenTimers.toFixed(0)} ms hidden, ${frontTimers.toFixed(0)} ms in front`);
   } finally {
     await chromium.close();
     await demo.close();

@@ -140,6 +140,46 @@ test('native reduce: every float16 and bfloat16 value sums with every 16th other
   }
 });
 
+// Edge values of each 16-bit type: NaNs (quiet, signalling, both signs, payloads), ±Inf, ±0,
+// subnormals, the smallest normal, the largest finite, and operands whose sums, products and
+// averages land exactly halfway between two representable values (ties to even, in the normal
+// and the subnormal range, and at the overflow boundary).
+const EDGES: Record<'float16' | 'bfloat16', number[]> = {
+  float16: [0x7e00, 0xfe00, 0x7c01, 0xfd55, 0x7fff, 0x7c00, 0xfc00, 0x0000, 0x8000, 0x0001, 0x8001, 0x0002, 0x0003, 0x03ff,
+    0x83ff, 0x0200, 0x0400, 0x8400, 0x3c00, 0xbc00, 0x3c01, 0x3c03, 0x1000, 0x1001, 0x9000, 0x3800, 0x3555, 0x4200, 0x7bff,
+    0xfbff, 0x4c00, 0x7bfe, 0x5bff, 0x3bff, 0x0c00, 0x1400],
+  bfloat16: [0x7fc0, 0xffc0, 0x7f81, 0xffaa, 0x7fff, 0x7f80, 0xff80, 0x0000, 0x8000, 0x0001, 0x8001, 0x0003, 0x007f,
+    0x807f, 0x0040, 0x0080, 0x8080, 0x3f80, 0xbf80, 0x3f81, 0x3f83, 0x3b80, 0x3b81, 0xbb80, 0x3f00, 0x3eab, 0x4040,
+    0x7f7f, 0xff7f, 0x7400, 0x7f7e, 0x3f7f, 0x0100, 0x0180],
+};
+
+test('native reduce: float16/bfloat16 edge values, every pair, every op and the average, as the oracle', () => {
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    const edges = EDGES[dtype];
+    // Every ordered pair once: 1,000+ lanes, so the 16-lane SIMD blocks and the scalar tail both see them.
+    const dst = new Uint16Array(edges.length * edges.length).map((_, i) => edges[Math.floor(i / edges.length)]!);
+    const src = new Uint16Array(dst.length).map((_, i) => edges[i % edges.length]!);
+    const inputs: [Uint8Array, Uint8Array] = [new Uint8Array(dst.buffer), new Uint8Array(src.buffer)];
+    for (const op of OPS) {
+      for (const offset of [0, 1]) {
+        const expected = at(inputs[0], offset);
+        reduceAccumulate(expected, [at(inputs[1], offset)], dst.length, dtype, op);
+        const actual = at(inputs[0], offset);
+        nativeReduceAccumulate(addon, dtype, op, actual, at(inputs[1], offset));
+        const difference = firstDifference(dtype, actual, expected, inputs);
+        assert.is(difference, 'none', `${dtype} ${op} offset ${offset}: ${difference}`);
+      }
+    }
+    for (const divisor of [1, 2, 3, 10]) {
+      const expected = new Uint8Array(src.byteLength);
+      finishAverage(expected, inputs[1], src.length, dtype, divisor);
+      const actual = new Uint8Array(src.byteLength);
+      nativeFinishAverage(addon, dtype, actual, inputs[1], divisor);
+      assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} average / ${divisor}`);
+    }
+  }
+});
+
 test('native reduce: bad arguments throw InvalidArgument and leave dst untouched', () => {
   const dst = new Uint8Array(8).fill(7);
   const cases: Array<[() => void, RegExp]> = [

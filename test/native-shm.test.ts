@@ -3,55 +3,20 @@
 // with SIGKILL, stale segments of a crashed job, no /dev/shm or fd leftovers, and a fuzz run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, shmPrefix } from '../lib/native/shm.js';
 import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
+import { digest, fdCount, fuzzProvider, newSecret, peerDigestSoon, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
 
 const loaded = loadNative();
 if (!('addon' in loaded)) throw new Error(`the shm suite needs the addon: ${describeUnavailable(loaded)}`);
 const addon = loaded.addon;
 
-interface Peer { child: ChildProcess; ask(message: object): Promise<any> }
-
-async function startPeer(): Promise<Peer> {
-  const child = fork('test/workers/shm-peer.ts', { execArgv: ['--import', './test/register.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const replies: Array<(reply: any) => void> = [];
-  child.on('message', (reply: any) => replies.shift()?.(reply));
-  await new Promise<void>((resolve, reject) => { replies.push(() => resolve()); child.once('exit', () => reject(new Error('peer exited'))); });
-  return {
-    child,
-    ask(message) {
-      return new Promise((resolve, reject) => {
-        replies.push((reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
-        child.send(message);
-      });
-    },
-  };
-}
-
-const newSecret = () => randomBytes(16).toString('hex');
 const leftovers = (secret: string) => readdirSync('/dev/shm').filter((name) => name.includes(shmPrefix(secret)));
-const fdCount = () => readdirSync('/proc/self/fd').length;
-const threadCount = () => readdirSync('/proc/self/task').length;
-const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-/** A connected pair: this process (context, 8 MiB region, endpoint) and a forked peer. */
-async function pair(secret: string) {
-  const peer = await startPeer();
-  const context = new ShmContext(addon, secret);
-  const region = new Uint8Array(REGION_BYTES);
-  const key = context.registerMemory(region);
-  const endpoint = context.createEndpoint('0-1');
-  const remote = await peer.ask({ cmd: 'start', secret, label: '1-0' });
-  endpoint.connect(remote.address);
-  await peer.ask({ cmd: 'connect', address: endpoint.address() });
-  return { peer, context, region, key, endpoint, remoteKey: remote.key as number };
-}
+const pair = (secret: string) => pairWith(addon, secret);
 
 test('shm: messages and one-sided writes between two processes carry the right bytes', async () => {
   const secret = newSecret();
@@ -75,7 +40,7 @@ test('shm: messages and one-sided writes between two processes carry the right b
   // And from us into the peer's region, without an immediate.
   region.set(pattern(65536, 4), 0);
   assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
-  assert.equal(await peer.ask({ cmd: 'digest', offset: 999, length: 65536 }), { digest: digest(pattern(65536, 4)) });
+  assert.is(await peerDigestSoon(peer, 999, 65536, digest(pattern(65536, 4))), digest(pattern(65536, 4)));
   // Too long for the posted receive: the receive fails, the data does not overflow it.
   const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: shm recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
   await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
@@ -142,6 +107,38 @@ test('shm: a peer killed with SIGKILL fails pending operations with RemoteError;
   assert.is(threadCount(), threads, 'the progress thread is joined');
 });
 
+test('shm single copy: read() takes odd sizes at odd offsets straight from the peer; bad addresses fail cleanly', async () => {
+  const { peer, context, endpoint } = await pair(newSecret());
+  assert.is(endpoint.readsPeer(), '', 'same uid, ptrace allowed: process_vm_readv works here');
+  assert.is(endpoint.peerReads(), true, 'the peer found it can read this process');
+  for (const [offset, length] of [[0, 1], [3, 65_535], [4097, 65_537], [1, (1 << 20) + 13]] as const) {
+    const { address } = await peer.ask({ cmd: 'expose', offset, length, fill: length & 255 });
+    const target = new Uint8Array(length + 2).subarray(1, length + 1);
+    endpoint.read(target, address);
+    assert.equal(digest(target), digest(pattern(length, length & 255)), `${length} bytes at ${offset}`);
+  }
+  assert.throws(() => endpoint.read(new Uint8Array(8), 8), /process_vm_readv: Bad address/);
+  assert.throws(() => endpoint.read(new Uint8Array(8), -1), /remoteAddress must be a non-negative integer/);
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  assert.throws(() => endpoint.read(new Uint8Array(8), 4096), /^RemoteError: shm read: read: peer process \d+ closed the endpoint/);
+  context.destroy();
+  assert.throws(() => endpoint.read(new Uint8Array(8), 4096), /the endpoint was destroyed/);
+});
+
+test('shm single copy: a read from a peer killed with SIGKILL is a RemoteError', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const { peer, context, endpoint } = await pair(secret);
+  const { address } = await peer.ask({ cmd: 'expose', offset: 0, length: 1 << 20, fill: 5 });
+  peer.child.kill('SIGKILL');
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  assert.throws(() => endpoint.read(new Uint8Array(1 << 20), address), /^RemoteError: shm read: read: peer process \d+ died/);
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+  assert.is(fdCount(), fds);
+});
+
 test('shm: a stale segment of a crashed job is replaced; a live one is refused', async () => {
   const secret = newSecret();
   const peer = await startPeer();
@@ -162,33 +159,13 @@ test('shm: thousands of calls with random arguments never crash the process', ()
   const context = new ShmContext(addon, secret);
   const key = context.registerMemory(new Uint8Array(4096));
   const endpoint = context.createEndpoint('fuzz');
-  const values: unknown[] = [undefined, null, -1, 0, 1, 2.5, NaN, Infinity, 2 ** 53, 2 ** 64, key, key + 256, '', 'x', '/webccl-x 1',
-    `${endpoint.address()}`, {}, [], new Uint8Array(3), new Float64Array(2), new DataView(new ArrayBuffer(4)), () => 0, Symbol('s'), 10n];
-  const pick = () => values[Math.floor(Math.random() * values.length)];
-  const calls: Array<(...args: unknown[]) => unknown> = [
-    (a, b, c) => endpoint.send(a as number, b as number, c as number),
-    (a, b, c) => endpoint.recv(a as number, b as number, c as number),
-    (a, b, c, d, e, f) => endpoint.write(a as number, b as number, c as number, d as number, e as number, f as number),
-    (a) => endpoint.connect(a as string),
-    (a) => context.registerMemory(a as Uint8Array),
-    (a) => context.deregisterMemory(a as number),
-    (a) => context.createEndpoint(a as string),
+  fuzzProvider(context, endpoint, key, ['/webccl-x 1'], [
+    (a, b) => endpoint.read(a as Uint8Array, b as number),
+    (a) => context.addressOf(a as Uint8Array),
     (a, b, c, d) => addon.reduceAccumulate(a as 'float32', b as 'sum', c as Uint8Array, d as Uint8Array),
     (a, b, c, d) => addon.finishAverage(a as 'float32', b as Uint8Array, c as Uint8Array, d as number),
     (a, b) => addon.memcpy(a as Uint8Array, b as Uint8Array),
-  ];
-  let threw = 0;
-  for (let i = 0; i < 5000; i++) {
-    try {
-      const result = calls[i % calls.length]!(pick(), pick(), pick(), pick(), pick(), pick());
-      if (result instanceof Promise) result.catch(() => undefined);
-      if (result && typeof result === 'object' && 'destroy' in result) (result as { destroy(): void }).destroy();
-    } catch (error) {
-      threw++;
-      assert.ok(error instanceof Error, String(error));
-    }
-  }
-  assert.ok(threw > 1000, `most random calls are refused (${threw})`);
+  ]);
   context.destroy();
   assert.equal(leftovers(secret), []);
 });

@@ -5,15 +5,14 @@
 // socket, a wrong secret) dropped while the real peer still connects, and a fuzz run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, tcpDigest, type ShmEndpoint } from '../lib/native/shm.js';
 import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
+import { digest, fdCount, fuzzProvider, newSecret, peerDigestSoon, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
 import { within } from './within.js';
 
 const loaded = loadNative(process.env['SHM_ADDON']);
@@ -21,43 +20,8 @@ if (!('addon' in loaded)) throw new Error(`the native tcp suite needs the addon:
 const addon = loaded.addon;
 const TCP = { kind: 'tcp', host: '127.0.0.1' } as const;
 
-interface Peer { child: ChildProcess; ask(message: object): Promise<any> }
-
-async function startPeer(): Promise<Peer> {
-  const child = fork('test/workers/shm-peer.ts', { execArgv: ['--import', './test/register.mjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const replies: Array<(reply: any) => void> = [];
-  child.on('message', (reply: any) => replies.shift()?.(reply));
-  await new Promise<void>((resolve, reject) => { replies.push(() => resolve()); child.once('exit', () => reject(new Error('peer exited'))); });
-  return {
-    child,
-    ask(message) {
-      return new Promise((resolve, reject) => {
-        replies.push((reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
-        child.send(message);
-      });
-    },
-  };
-}
-
-const newSecret = () => randomBytes(16).toString('hex');
-/** Open descriptors, less /dev/null (which fork's 'ignore' stdio opens once and keeps). */
-const fdCount = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) !== '/dev/null'; } catch { return false; } }).length;
-const threadCount = () => readdirSync('/proc/self/task').length;
-const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const portOf = (endpoint: ShmEndpoint) => Number(/:(\d+) /.exec(endpoint.address())![1]);
-
-/** A connected pair: this process (context, 8 MiB region, endpoint) and a forked peer. */
-async function pair(secret: string) {
-  const peer = await startPeer();
-  const context = new ShmContext(addon, secret, TCP);
-  const region = new Uint8Array(REGION_BYTES);
-  const key = context.registerMemory(region);
-  const endpoint = context.createEndpoint('0-1');
-  const remote = await peer.ask({ cmd: 'start', secret, label: '1-0', provider: TCP });
-  endpoint.connect(remote.address, 10_000);
-  await peer.ask({ cmd: 'connect', address: endpoint.address() });
-  return { peer, context, region, key, endpoint, remoteKey: remote.key as number };
-}
+const pair = (secret: string) => pairWith(addon, secret, TCP);
 
 test('tcp: messages and one-sided writes between two processes carry the right bytes', async () => {
   const secret = newSecret();
@@ -77,7 +41,7 @@ test('tcp: messages and one-sided writes between two processes carry the right b
   assert.is(digest(region.subarray(12345, 12345 + (3 << 20))), digest(pattern(3 << 20, 3)));
   region.set(pattern(65536, 4), 0);
   assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
-  assert.equal(await peer.ask({ cmd: 'digest', offset: 999, length: 65536 }), { digest: digest(pattern(65536, 4)) });
+  assert.is(await peerDigestSoon(peer, 999, 65536, digest(pattern(65536, 4))), digest(pattern(65536, 4)));
   // Too long for the posted receive: the receive fails, the data does not overflow it, the stream goes on.
   const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: tcp recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
   await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
@@ -119,6 +83,7 @@ test('tcp: bad keys, bounds, addresses and use after destroy throw InvalidArgume
     [() => endpoint.write(key, 0, 1, 0, 0), /unknown or deregistered remote key/],
     [() => endpoint.write(key, 0, 1, key, 0, 2 ** 32), /imm must be a 32-bit unsigned integer/],
     [() => endpoint.connect(`127.0.0.1:9 ${'a'.repeat(32)}`), /already connected/],
+    [() => endpoint.send(key, 0, 1, new Uint8Array(65)), /inline holds 65 bytes, at most 64/],
   );
   for (const [call, message] of cases) {
     try {
@@ -133,6 +98,41 @@ test('tcp: bad keys, bounds, addresses and use after destroy throw InvalidArgume
   assert.throws(() => endpoint.send(key, 0, 1), /the endpoint was destroyed/);
   context.destroy();
   assert.throws(() => context.registerMemory(new Uint8Array(8)), /the context was destroyed/);
+});
+
+test('tcp: a send with inline bytes arrives as one message, the inline bytes first; shm refuses inline', async () => {
+  const secret = newSecret();
+  const [a, b] = [new ShmContext(addon, secret, TCP), new ShmContext(addon, secret, TCP)];
+  try {
+    const payload = randomBytes(300_000);
+    const inline = randomBytes(56);
+    const source = new Uint8Array(payload.length + 7);
+    source.set(payload, 7);
+    const target = new Uint8Array(payload.length + inline.length + 100);
+    const [sourceKey, targetKey] = [a.registerMemory(source), b.registerMemory(target)];
+    const [ea, eb] = [a.createEndpoint('0-1'), b.createEndpoint('1-0')];
+    ea.connect(eb.address(), 10_000);
+    eb.connect(ea.address(), 10_000);
+    const received = eb.recv(targetKey, 0, target.length);
+    const sent = ea.send(sourceKey, 7, payload.length, inline);
+    const expectedInline = Buffer.from(inline);
+    inline.fill(0); // copied at the post: changing it afterwards changes nothing
+    const [done, got] = await within(Promise.all([sent, received]), 10_000, 'inline send');
+    assert.is(done.bytes, payload.length + 56);
+    assert.is(got.bytes, payload.length + 56);
+    assert.is(digest(target.subarray(56, 56 + payload.length)), digest(payload));
+    assert.ok(expectedInline.equals(target.subarray(0, 56)));
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
+  const shm = new ShmContext(addon, secret);
+  try {
+    const key = shm.registerMemory(new Uint8Array(64));
+    assert.throws(() => shm.createEndpoint('inline').send(key, 0, 8, new Uint8Array(8)), /inline bytes need the tcp provider/);
+  } finally {
+    shm.destroy();
+  }
 });
 
 test('tcp: a peer killed with SIGKILL fails pending operations with RemoteError; thread and descriptors are given back', async () => {
@@ -209,31 +209,9 @@ test('tcp: thousands of calls with random arguments never crash the process', ()
   const context = new ShmContext(addon, newSecret(), TCP);
   const key = context.registerMemory(new Uint8Array(4096));
   const endpoint = context.createEndpoint('fuzz');
-  const values: unknown[] = [undefined, null, -1, 0, 1, 2.5, NaN, Infinity, 2 ** 53, 2 ** 64, key, key + 256, '', 'x', '127.0.0.1:1 x',
-    `127.0.0.1:1 ${'f'.repeat(32)}`, `${endpoint.address()}`, {}, [], new Uint8Array(3), new Float64Array(2), new DataView(new ArrayBuffer(4)), () => 0, Symbol('s'), 10n];
-  const pick = () => values[Math.floor(Math.random() * values.length)];
-  const calls: Array<(...args: unknown[]) => unknown> = [
-    (a, b, c) => endpoint.send(a as number, b as number, c as number),
-    (a, b, c) => endpoint.recv(a as number, b as number, c as number),
-    (a, b, c, d, e, f) => endpoint.write(a as number, b as number, c as number, d as number, e as number, f as number),
-    (a, b) => endpoint.connect(a as string, b as number),
-    (a) => context.registerMemory(a as Uint8Array),
-    (a) => context.deregisterMemory(a as number),
-    (a) => context.createEndpoint(a as string),
+  fuzzProvider(context, endpoint, key, ['127.0.0.1:1 x', `127.0.0.1:1 ${'f'.repeat(32)}`], [
     (a, b) => new ShmContext(addon, a as string, { kind: 'tcp', host: b as string }).destroy(),
-  ];
-  let threw = 0;
-  for (let i = 0; i < 5000; i++) {
-    try {
-      const result = calls[i % calls.length]!(pick(), pick(), pick(), pick(), pick(), pick());
-      if (result instanceof Promise) result.catch(() => undefined);
-      if (result && typeof result === 'object' && 'destroy' in result) (result as { destroy(): void }).destroy();
-    } catch (error) {
-      threw++;
-      assert.ok(error instanceof Error, String(error));
-    }
-  }
-  assert.ok(threw > 1000, `most random calls are refused (${threw})`);
+  ]);
   context.destroy();
 });
 

@@ -31,7 +31,7 @@ test('the package imports itself by name, and both entries export the same core 
   const self = 'webccl';
   const node = await import(self) as Record<string, unknown>;
   const browserSource = readFileSync(pkg.exports['.']['browser']!['default']!, 'utf8');
-  for (const name of ['Communicator', 'getUniqueId', 'WebcclError', 'reduceAccumulate', 'encodeReduceAccumulate', 'premulSum']) {
+  for (const name of ['Communicator', 'getUniqueId', 'WebcclError', 'reduceAccumulate', 'encodeReduceAccumulate', 'premulSum', 'SwitchWorker']) {
     assert.type(node[name], 'function', `node entry lacks ${name}`);
     assert.match(browserSource, new RegExp(`\\b${name}\\b`), `browser bundle lacks ${name}`);
   }

@@ -36,6 +36,7 @@ test('#wrong is real: a collective that does nothing is caught', async () => {
     run: async () => {},
     allGather: (async (values: Float32Array | Uint32Array) => values) as PerfComm['allGather'],
     barrier: async () => {},
+    bytesSent: () => 0,
   };
   const rows = await runSweep(idle, options('allreduce', '-b', '64', '-e', '64', '-n', '1', '-w', '0'), (dtype) => (n) => new HostStore(dtype, n));
   assert.is(rows[0]!.outOfPlace.wrong, 16);

@@ -69,8 +69,10 @@ test('-J: nccl-tests keys and nesting, webccl facts under "webccl"; devices head
   const picture = readFileSync(svg, 'utf8');
   assert.ok(statSync(svg).size > 1000);
   assert.match(picture, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  assert.equal(legendNames(picture), ['sum', 'prod', 'min', 'max', 'avg', 'mulsum'].map((op) => `auto inproc ${op}/float`));
-  assert.is((picture.match(/<polyline /g) ?? []).length, 6);
+  const measured = ['sum', 'prod', 'min', 'max', 'avg', 'mulsum'].map((op) => `auto inproc ${op}/float`);
+  // Each measured series beside the cost model's prediction.
+  assert.equal(legendNames(picture), [...measured, ...measured.map((name) => `${name} predicted`)]);
+  assert.is((picture.match(/<polyline /g) ?? []).length, 12);
 });
 
 test('--plot FILE.png is refused with what to do instead (exit 2)', () => {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { algorithmBandwidth, busBandwidth, busBandwidthFactor } from '../bench/perf/bandwidth.js';
-import { formatRow, formatTime, tableFooter, tableHeader } from '../bench/perf/table.js';
+import { formatRow, formatTime, PREDICTED_COLUMN, tableFooter, tableHeader } from '../bench/perf/table.js';
 import { averageBusBandwidth, type ResultRow } from '../bench/perf/results.js';
 import { countWrong, rankInput, setElement, tolerance } from '../bench/perf/data.js';
 
@@ -28,6 +28,8 @@ const row: ResultRow = {
 test('table: rows use nccl-tests widths and number formats', () => {
   assert.is(formatRow(row),
     '     1048576        262144     float     sum      -1    523.5    2.00    3.00      0    12.50   83.89  125.83     17');
+  assert.is(formatRow(row, [PREDICTED_COLUMN]), formatRow(row) + '        N/A');
+  assert.match(formatRow({ ...row, predictedUs: 480.04 }, [PREDICTED_COLUMN]), /125\.83     17      480\.0$/);
   assert.is(formatTime(99.994), '99.99');
   assert.is(formatTime(100), '100.0');
   assert.is(formatTime(12345.6), '12346');
@@ -36,11 +38,11 @@ test('table: rows use nccl-tests widths and number formats', () => {
 });
 
 test('table: header columns line up with the rows', () => {
-  const [, groups, names, units] = tableHeader();
-  const line = formatRow(row);
+  const [, groups, names, units] = tableHeader([PREDICTED_COLUMN]);
+  const line = formatRow(row, [PREDICTED_COLUMN]);
   assert.is(names!.length, line.length);
   // Each column's name ends where its values end.
-  for (const name of ['size', 'count', 'type', 'redop', 'root', 'time', 'algbw', 'busbw', '#wrong']) {
+  for (const name of ['size', 'count', 'type', 'redop', 'root', 'time', 'algbw', 'busbw', '#wrong', 'predicted']) {
     const end = names!.indexOf(name) + name.length;
     assert.ok(line[end - 1] !== ' ', `${name} ends over a value`);
   }

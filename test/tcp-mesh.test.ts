@@ -6,7 +6,7 @@ import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectTcpMesh } from '../lib/rendezvous/worlds/tcp-world.js';
 import type { Transport } from '../lib/transport/transport.js';
-import { header, pattern, registerTransportConformance } from './transport-conformance.js';
+import { mixedSizesArrive, registerTransportConformance } from './transport-conformance.js';
 import { within } from './within.js';
 
 const server = await RendezvousServer.start();
@@ -29,14 +29,7 @@ test('description is tcp', async () => {
 test('mixed sizes back to back arrive intact, 8-byte aligned, across segment and staging boundaries', async () => {
   const [a, b] = await within(tcpWorld(2, { maxSegmentBytes: 100_000 }), 5000, 'world');
   const sizes = [0, 1, 7, 56, 8191, 8192, 8193, 99_999, 100_000, 100_001, 333_333, 3, 1 << 20];
-  const sends = sizes.map((bytes, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)));
-  for (const [i, bytes] of sizes.entries()) {
-    const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
-    assert.is(m.header.chunk, i);
-    assert.is(m.payload.byteOffset % 8, 0, `message ${i} aligned`);
-    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i} (${bytes} bytes)`);
-  }
-  await within(Promise.all(sends), 5000, 'sends');
+  await mixedSizesArrive(a!, b!, sizes);
   await Promise.all([a!.close(), b!.close()]);
 });
 

@@ -26,6 +26,18 @@ export function pattern(bytes: number, seed: number): Uint8Array {
   return data;
 }
 
+/** `a` sends messages of `sizes` to `b` back to back; each arrives intact, in order, 8-byte aligned. */
+export async function mixedSizesArrive(a: Transport, b: Transport, sizes: number[]): Promise<void> {
+  const sends = sizes.map((bytes, i) => a.send(b.rank, header(0, 0, i), pattern(bytes, i)));
+  for (const [i, bytes] of sizes.entries()) {
+    const m = await within(b.recv(a.rank, 0, 0), 5000, `message ${i}`);
+    assert.is(m.header.chunk, i);
+    assert.is(m.payload.byteOffset % 8, 0, `message ${i} aligned`);
+    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i} (${bytes} bytes)`);
+  }
+  await within(Promise.all(sends), 5000, 'sends');
+}
+
 export function registerTransportConformance(name: string, makeWorld: WorldFactory, options: ConformanceOptions = {}): void {
   const ms = options.timeoutMs ?? 5000;
   const largeBytes = options.largeBytes ?? (9 << 20) + 3;

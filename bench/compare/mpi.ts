@@ -1,6 +1,9 @@
-// The Open MPI contestant: MPI_Allreduce over the TCP BTL on loopback (shared memory disabled, so
-// that it moves bytes the way webccl's websocket transport does). The C source is compiled with
-// mpicc into a temporary directory on every run, so nothing is built ahead of time.
+// The Open MPI contestants: MPI_Allreduce over the TCP BTL on loopback (shared memory disabled, so
+// that it moves bytes the way webccl's socket transports do), `mpi-tcp`, and over the vader
+// shared-memory BTL (single-copy where the kernel allows), `mpi-sm`, the peer of webccl's shm.
+// The C source is compiled with mpicc into a temporary directory on every run, so nothing is
+// built ahead of time. mpirun runs as root in CI containers: --allow-run-as-root and the two
+// OMPI_ALLOW_RUN_AS_ROOT variables let it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +11,15 @@ import { findRepoFile } from '../../bin/launch/launch.js';
 import { runCommand, tail } from './exec.js';
 import { parseTimingLines, type CompareSweep, type PeerResult } from './peer.js';
 
-const NAME = 'mpi';
+export type MpiBtl = 'tcp' | 'sm';
 
-export async function measureMpi(sweep: CompareSweep): Promise<PeerResult> {
+const BTL_ARGS: Record<MpiBtl, string[]> = {
+  tcp: ['--mca', 'btl', 'tcp,self', '--mca', 'btl_tcp_if_include', 'lo'],
+  sm: ['--mca', 'btl', 'vader,self'],
+};
+
+export async function measureMpi(sweep: CompareSweep, btl: MpiBtl): Promise<PeerResult> {
+  const NAME = `mpi-${btl}`;
   const source = findRepoFile('bench/peers/mpi_allreduce.c');
   if (source === undefined) return { name: NAME, missing: 'bench/peers/mpi_allreduce.c not found' };
   if ((await runCommand('mpicc', ['--version'])).code !== 0) return { name: NAME, missing: 'mpicc not found (apt-get install libopenmpi-dev)' };
@@ -23,9 +32,8 @@ export async function measureMpi(sweep: CompareSweep): Promise<PeerResult> {
     if (compiled.code !== 0) return { name: NAME, missing: `mpicc failed: ${tail(compiled.stderr)}` };
     const run = await runCommand('mpirun', [
       '--allow-run-as-root', '--oversubscribe', '-np', String(sweep.ranks),
-      '--mca', 'btl', 'tcp,self', '--mca', 'btl_tcp_if_include', 'lo',
-      binary, String(sweep.minBytes), String(sweep.maxBytes), String(sweep.stepFactor), String(sweep.iters), String(sweep.warmup),
-    ]);
+      ...BTL_ARGS[btl], binary, String(sweep.minBytes), String(sweep.maxBytes), String(sweep.stepFactor), String(sweep.iters), String(sweep.warmup),
+    ], { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' });
     if (run.code !== 0) return { name: NAME, missing: `mpirun failed (code ${run.code}): ${tail(run.stderr)}` };
     return { name: NAME, timesUs: parseTimingLines(run.stdout.split('\n')) };
   } finally {

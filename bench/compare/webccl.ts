@@ -10,8 +10,13 @@ import type { CompareSweep, PeerResult } from './peer.js';
 import type { PerfReport } from '../perf/report.js';
 import type { TransportSetting } from '../../lib/settings.js';
 
+/** The contestant's name in the comparison's table: webccl-ws, webccl-tcp, webccl-shm, ... */
+export function webcclName(transport: TransportSetting): string {
+  return `webccl-${transport === 'websocket' ? 'ws' : transport}`;
+}
+
 export async function measureWebccl(sweep: CompareSweep, transport: TransportSetting): Promise<PeerResult> {
-  const name = `webccl-${transport === 'websocket' ? 'ws' : transport}`;
+  const name = webcclName(transport);
   const perf = findRepoFile('bin/webccl-perf.ts');
   if (perf === undefined) return { name, missing: 'bin/webccl-perf.ts not found' };
   const dir = await mkdtemp(join(tmpdir(), 'webccl-compare-'));

@@ -33,10 +33,18 @@ export interface PerfOptions extends SizeSweep {
   readonly mem: MemorySetting;
   /** -Z/--compression: the communicators' default codec (float32 sum/avg allreduce calls use it). */
   readonly compression: string;
+  /** The table's wire and error columns: shown with -Z (even -Z none, to compare) or a codec from WEBCCL_COMPRESSION. */
+  readonly compressionColumns: boolean;
   /** --plot: an SVG file of busbw against size, one series per (algorithm, transport, op/type). */
   readonly plotFile: string | undefined;
   /** --switch host:port: the switch the switch algorithm uses (else, with --algo switch, one started here). */
   readonly switch: string | undefined;
+  /** --calibrate FILE: measure the cost model's parameters on these ranks and write a tuning file, instead of the sweep. */
+  readonly calibrate: string | undefined;
+  /** --explain: print the cost model's choice and every candidate's prediction over the sizes, without running ranks. */
+  readonly explain: boolean;
+  /** --tolerance T (with --explain): the codecs whose error bound fits T are candidates too. */
+  readonly tolerance: number | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -44,6 +52,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface Flag {
   readonly short?: string;
   readonly long: readonly string[];
+  /** Takes no value (a switch such as --explain). */
+  readonly boolean?: true;
   readonly apply: (options: Mutable<PerfOptions>, value: string) => void;
 }
 
@@ -92,7 +102,10 @@ const FLAGS: readonly Flag[] = [
   { long: ['switch'], apply: (o, v) => { parseSwitchAddress(v); o.switch = v; } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
   { long: ['plot'], apply: (o, v) => { o.plotFile = plotFile(v); } },
-  { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); } },
+  { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); o.compressionColumns = true; } },
+  { long: ['calibrate'], apply: (o, v) => { o.calibrate = v; } },
+  { long: ['explain'], boolean: true, apply: (o) => { o.explain = true; } },
+  { long: ['tolerance'], apply: (o, v) => { o.tolerance = Number(v); if (v.trim() === '' || !(o.tolerance >= 0)) throw new Error(`--tolerance needs a number >= 0, got "${v}"`); } },
 ];
 
 export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter|broadcast|reduce|alltoall|sendrecv> [options]
@@ -111,7 +124,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -J, --json FILE       also write results as JSON to FILE ("-": JSON on stdout, no table),
                         in nccl-tests' -J layout (version 3) plus a "webccl" object
   --plot FILE.svg       also draw busbw against size (log axes), one line per
-                        algorithm/transport/op/type of the run
+                        algorithm/transport/op/type of the run, each beside its
+                        prediction by the cost model
   --np N                start N local ranks (like mpirun -np N)
   --transport T         ${TRANSPORTS.map((row) => `${row.name} (${row.reach})`).join(',\n                        ')}
                         (default WEBCCL_TRANSPORT or websocket; a rank started by hand
@@ -123,7 +137,17 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
                         from the uncompressed bytes; a lossy codec turns -c off (its bounds are
-                        checked by the test suites)`;
+                        checked by the test suites); the table adds wire(B), the payload bytes
+                        a rank sent per call (max over ranks), and maxrelerr, the largest
+                        |result - exact| / max(1, |exact|) over elements and ranks
+  --calibrate FILE      instead of the sweep, measure this world's cost-model parameters
+                        (message latency, link and reduction cost per byte, codec rates; the
+                        slowest rank's) and write them to FILE for WEBCCL_TUNING_FILE
+  --explain             print, for the sizes of -b/-e/-f and --np ranks, the algorithm (and
+                        codec) the cost model picks and every candidate's predicted time, from
+                        WEBCCL_TUNING_FILE's parameters (else the defaults); runs no ranks
+  --tolerance T         with --explain: codecs whose error bound (relative to the largest
+                        sum of |x|) fits T are candidates too (compression 'auto')`;
 
 export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   const settings = readSettings();
@@ -134,15 +158,15 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
-    compression: settings.compression, plotFile: undefined, switch: undefined,
+    compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
   };
 }
 
 /** parseArgs' configuration from FLAGS: every long spelling is an option, the first one carries the short letter. */
 function parseArgsOptions(): OptionSpecs {
-  const options: Record<string, { type: 'string'; short?: string }> = {};
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const flag of FLAGS) {
-    flag.long.forEach((name, i) => { options[name] = { type: 'string', ...(i === 0 && flag.short ? { short: flag.short } : {}) }; });
+    flag.long.forEach((name, i) => { options[name] = { type: flag.boolean ? 'boolean' : 'string', ...(i === 0 && flag.short ? { short: flag.short } : {}) }; });
   }
   return options;
 }
@@ -159,7 +183,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' | '
   // In command-line order, as nccl-tests applies them (-b8, -b 8, --minbytes=8 alike).
   for (const token of parseOptions(args, parseArgsOptions()).tokens) {
     if (token.kind !== 'option') continue;
-    FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value!);
+    FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value ?? '');
   }
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
   // A lossy codec's results differ from the exact ones by design: #wrong would count that.

@@ -85,6 +85,21 @@ export function countWrong(dtype: DataType, got: ElementArray, expected: Element
   return wrong;
 }
 
+/**
+ * The largest |got - expected| / max(1, |expected|) over the elements (the scale countWrong's
+ * tolerance uses; sums near zero are measured against 1); Infinity for a NaN.
+ */
+export function maxRelativeError(dtype: DataType, got: ElementArray, expected: ElementArray): number {
+  if (got.length !== expected.length) throw new Error(`internal: comparing ${got.length} elements with ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const want = getElement(dtype, expected, i);
+    const error = Math.abs(getElement(dtype, got, i) - want) / Math.max(1, Math.abs(want));
+    worst = Number.isNaN(error) ? Infinity : Math.max(worst, error);
+  }
+  return worst;
+}
+
 export function byteLengthOf(dtype: DataType, count: number): number {
   return count * elementBytes(dtype);
 }

@@ -8,11 +8,12 @@ import { createProgress, type Progress } from './progress.js';
 import { buildReport, headerLines, type RunFacts, type RunStart } from './report.js';
 import type { ResultRow } from './results.js';
 import type { SweepHooks } from './sweep.js';
-import { formatRow, tableFooter, tableHeader } from './table.js';
+import { extraColumns, formatRow, tableFooter, tableHeader, type ExtraColumn } from './table.js';
 
 export class PerfOutput {
   private readonly table: boolean;
   private readonly progress: Progress;
+  private readonly extras: readonly ExtraColumn[];
 
   constructor(
     private readonly options: PerfOptions, private readonly facts: RunFacts, private readonly devices: readonly RankDevice[],
@@ -20,15 +21,16 @@ export class PerfOutput {
   ) {
     this.table = options.jsonFile !== '-';
     this.progress = createProgress();
+    this.extras = extraColumns(options);
   }
 
   begin(): void {
-    if (this.table) this.print([...headerLines(this.options, this.facts, this.devices), ...tableHeader()]);
+    if (this.table) this.print([...headerLines(this.options, this.facts, this.devices), ...tableHeader(this.extras)]);
   }
 
   hooks(): SweepHooks {
     return {
-      onRow: (row) => { this.progress.finish(); if (this.table) this.print([formatRow(row)]); },
+      onRow: (row) => { this.progress.finish(); if (this.table) this.print([formatRow(row, this.extras)]); },
       onProgress: (done, total, label) => this.progress.update(done, total, label),
     };
   }

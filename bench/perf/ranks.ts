@@ -14,9 +14,12 @@ import { GpuStore, HostStore, type Operand } from './store.js';
 import type { PerfComm } from './sweep.js';
 import { rankReduceOp } from './names.js';
 import type { PerfSwitch } from './switch.js';
+import { predictedMicroseconds } from './prediction.js';
 
 export interface OpenRanks {
   readonly comms: readonly PerfComm[];
+  /** The communicators themselves (--calibrate runs on them). */
+  readonly communicators: readonly Communicator[];
   readonly facts: RunFacts;
   readonly storeFactory: (dtype: DataType) => StoreFactory;
   close(): Promise<void>;
@@ -54,6 +57,8 @@ function asPerfComm(comm: Communicator): PerfComm {
       return out;
     }) as PerfComm['allGather'],
     barrier: () => comm.barrier(),
+    bytesSent: () => comm.bytesSent,
+    predict: (shape) => predictedMicroseconds(comm.config, shape),
   };
 }
 
@@ -114,6 +119,7 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
   const first = comms[0]!;
   return {
     comms: comms.map(asPerfComm),
+    communicators: comms,
     facts: {
       ranks: first.size, transport: first.transport.description, algorithm: options.algorithm,
       mem: device !== undefined ? 'gpu' : 'cpu', device: device !== undefined ? adapterName(device) : 'cpu',

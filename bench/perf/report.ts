@@ -43,6 +43,9 @@ export interface NcclTestsResult {
   readonly in_place: NcclTestsMeasurement;
   readonly actual_iterations: number;
   readonly experiment_name: string;
+  /** webccl's additions with -Z (the table's wire and maxrelerr columns). */
+  readonly wire_bytes?: number;
+  readonly max_rel_error?: number;
 }
 
 export interface NcclTestsDevice {
@@ -85,7 +88,11 @@ export interface PerfReport {
   readonly average_bus_bandwidth: { readonly bandwidth: number; readonly okay: 'unchecked' };
   readonly errors: readonly string[];
   readonly end_time: string;
-  readonly webccl: RunFacts & { readonly version: string; readonly collective: string; readonly average: number; readonly compression: string };
+  readonly webccl: RunFacts & {
+    readonly version: string; readonly collective: string; readonly average: number; readonly compression: string;
+    /** The cost model's time per call in microseconds, one per result (null: no formula): the table's predicted column. */
+    readonly predicted_times: (number | null)[];
+  };
 }
 
 /** nccl-tests' strftime format, "%Y-%m-%d %H:%M:%S" in local time. */
@@ -114,6 +121,7 @@ function result(row: ResultRow, iters: number): NcclTestsResult {
   return {
     size: row.bytes, count: row.count, type: row.type, redop: row.redop, root: String(row.root).padStart(6),
     out_of_place: measurement(row.outOfPlace), in_place: measurement(row.inPlace), actual_iterations: iters, experiment_name: '',
+    ...(row.compression ? { wire_bytes: row.compression.wireBytes, max_rel_error: row.compression.maxRelError } : {}),
   };
 }
 
@@ -139,7 +147,7 @@ export function buildReport(options: PerfOptions, facts: RunFacts, devices: read
     average_bus_bandwidth: { bandwidth: averageBusBandwidth(rows), okay: 'unchecked' },
     errors: [],
     end_time: formatTimestamp(new Date()),
-    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression },
+    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null) },
   };
 }
 

@@ -23,6 +23,17 @@ export interface ResultRow {
   readonly root: number;
   readonly outOfPlace: Measurement;
   readonly inPlace: Measurement;
+  /** With -Z: what the codec put on the wire and what it cost in accuracy (table.ts's extra columns). */
+  readonly compression?: CompressionFigures;
+  /** The cost model's time per call in microseconds (bench/perf/prediction.ts); undefined where it has no formula. */
+  readonly predictedUs?: number;
+}
+
+export interface CompressionFigures {
+  /** Payload bytes one rank handed to its transport per call (the communicator's count; max over ranks). */
+  readonly wireBytes: number;
+  /** max over elements, ranks and placements of |result - exact| / max(1, |exact|). */
+  readonly maxRelError: number;
 }
 
 /** nccl-tests' "# Avg bus bandwidth": the mean busbw over every measurement, both columns. */

@@ -6,12 +6,12 @@ import type { DataType } from '../../lib/dtype.js';
 import type { PerfOptions } from './args.js';
 import { busBandwidth, algorithmBandwidth } from './bandwidth.js';
 import { combineTimes } from './combine.js';
-import { countWrong } from './data.js';
+import { countWrong, maxRelativeError } from './data.js';
 import { expectedOutput, sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
 import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
 import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
-import type { Measurement, ResultRow } from './results.js';
+import type { CompressionFigures, Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import type { Operand } from './store.js';
 
@@ -25,6 +25,10 @@ export interface PerfComm {
   allGather(values: Float32Array): Promise<Float32Array>;
   allGather(values: Uint32Array): Promise<Uint32Array>;
   barrier(): Promise<void>;
+  /** Payload bytes this rank has handed to its transport so far (for the wire column). */
+  bytesSent(): number;
+  /** The cost model's microseconds per call of `shape` (undefined: no prediction). */
+  predict?(shape: CallShape): number | undefined;
 }
 
 export interface SweepHooks {
@@ -38,6 +42,8 @@ interface RankMeasurement {
   readonly timeUs: number;
   /** undefined when not checked. */
   readonly wrong: number | undefined;
+  /** With options.compressionColumns. */
+  readonly compression?: CompressionFigures;
 }
 
 async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory): Promise<RankMeasurement> {
@@ -47,18 +53,25 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     const input = sendInput(shape, comm.rank);
     await placement.prepare(input);
     let wrong: number | undefined;
-    if (options.check) {
+    let relError: number | undefined;
+    if (options.check || options.compressionColumns) {
       await call();
       const expected = expectedOutput(shape, comm.rank);
-      wrong = expected === undefined ? 0 : countWrong(shape.dtype, await placement.output(), expected, shape.ranks);
+      const output = expected === undefined ? undefined : await placement.output();
+      if (options.check) wrong = expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks);
+      // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
+      if (options.compressionColumns) relError = expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected);
       await placement.prepare(input);
     }
     for (let i = 0; i < options.warmup; i++) await call();
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
+    const sentBefore = comm.bytesSent();
     const started = performance.now();
     for (let i = 0; i < options.iters; i++) await call();
-    return { timeUs: ((performance.now() - started) * 1000) / options.iters, wrong };
+    const timeUs = ((performance.now() - started) * 1000) / options.iters;
+    const wireBytes = options.iters > 0 ? Math.round((comm.bytesSent() - sentBefore) / options.iters) : 0;
+    return { timeUs, wrong, ...(relError === undefined ? {} : { compression: { wireBytes, maxRelError: relError } }) };
   } finally {
     placement.destroy();
   }
@@ -80,6 +93,18 @@ async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallSha
   });
 }
 
+/** The wire column is the most any rank sent per call; the error column the worst over ranks and placements. */
+async function combineCompression(comm: PerfComm, mine: readonly RankMeasurement[]): Promise<CompressionFigures> {
+  const wire = await comm.allGather(Uint32Array.from(mine, (m) => m.compression!.wireBytes));
+  const errors = await comm.allGather(Float32Array.from(mine, (m) => m.compression!.maxRelError));
+  return { wireBytes: Math.max(...wire), maxRelError: Math.max(...errors) };
+}
+
+function predicted(comm: PerfComm, shape: CallShape): Pick<ResultRow, 'predictedUs'> {
+  const predictedUs = comm.predict?.(shape);
+  return predictedUs === undefined ? {} : { predictedUs };
+}
+
 export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {
   const sizes = sweepSizes(options);
   // Collectives that do not reduce run once per type, not once per op.
@@ -99,9 +124,12 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
         const mine: RankMeasurement[] = [];
         for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore(dtype)));
         const [outOfPlace, inPlace] = await combineRanks(comm, options, shape, mine);
+        const compression = options.compressionColumns ? await combineCompression(comm, mine) : undefined;
         const row: ResultRow = {
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
           redop: reduces(options.collective) ? op : 'none', root, outOfPlace: outOfPlace!, inPlace: inPlace!,
+          ...(compression ? { compression } : {}),
+          ...predicted(comm, shape),
         };
         rows.push(row);
         hooks.onRow?.(row);

@@ -1,5 +1,6 @@
 // The nccl-tests table, column for column and with its number formats, so that scripts written
 // for all_reduce_perf output read webccl-perf output too.
+import type { PerfOptions } from './args.js';
 import { averageBusBandwidth, totalWrong, type Measurement, type ResultRow } from './results.js';
 
 // Widths of nccl-tests' printf formats: "%12li  %12li  %8s  %6s  %6i" then per column "  %7s  %6.2f  %6.2f  %5s".
@@ -11,12 +12,47 @@ function columns(cells: readonly string[], widths: readonly number[]): string {
 }
 
 /**
+ * A column of webccl's own, right of nccl-tests' columns (which scripts read by position, so
+ * they stay as they are). The run's options pick the ones shown (`extraColumns`).
+ */
+export interface ExtraColumn {
+  readonly name: string;
+  readonly unit: string;
+  readonly width: number;
+  cell(row: ResultRow): string;
+}
+
+/** -Z: the payload bytes one rank sent per call (the communicator's count, max over ranks). */
+export const WIRE_COLUMN: ExtraColumn = {
+  name: 'wire', unit: '(B)', width: 12, cell: (row) => (row.compression ? String(row.compression.wireBytes) : 'N/A'),
+};
+
+/** -Z: the worst |result - exact| / max(1, |exact|) of the row (data.ts's maxRelativeError). */
+export const ERROR_COLUMN: ExtraColumn = {
+  name: 'maxrelerr', unit: '', width: 9, cell: (row) => (row.compression ? row.compression.maxRelError.toExponential(2) : 'N/A'),
+};
+
+/** The cost model's time per call (lib/tune), beside the measured ones. */
+export const PREDICTED_COLUMN: ExtraColumn = {
+  name: 'predicted', unit: '(us)', width: 9, cell: (row) => (row.predictedUs === undefined ? 'N/A' : formatTime(row.predictedUs)),
+};
+
+/** The extra columns a run shows, left to right: always the prediction, with -Z the codec's cost. */
+export function extraColumns(options: Pick<PerfOptions, 'compressionColumns'>): ExtraColumn[] {
+  return [PREDICTED_COLUMN, ...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : [])];
+}
+
+function extraCells(cells: readonly string[], extras: readonly ExtraColumn[]): string {
+  return extras.map((column, i) => '  ' + cells[i]!.padStart(column.width)).join('');
+}
+
+/**
  * Header cells start with '#', which takes the first character of the first column. "#wrong" is
  * one character wider than its column, so (as in nccl-tests) it eats one space of the gap before it.
  */
-function headerLine(key: readonly string[], measurement: readonly string[]): string {
+function headerLine(key: readonly string[], measurement: readonly string[], extras: readonly ExtraColumn[], extraNames: readonly string[]): string {
   const group = ('  ' + columns(measurement, MEASUREMENT_WIDTHS)).replace('  #wrong', ' #wrong');
-  const line = columns(key, KEY_WIDTHS) + group.repeat(2);
+  const line = columns(key, KEY_WIDTHS) + group.repeat(2) + extraCells(extraNames, extras);
   return ('#' + line.slice(1)).trimEnd();
 }
 
@@ -24,14 +60,14 @@ function centered(text: string, width: number): string {
   return text.padStart(Math.floor((width + text.length) / 2)).padEnd(width);
 }
 
-export function tableHeader(): string[] {
+export function tableHeader(extras: readonly ExtraColumn[] = []): string[] {
   const keyWidth = columns(KEY_WIDTHS.map(() => ''), KEY_WIDTHS).length;
   const groupWidth = ('  ' + columns(MEASUREMENT_WIDTHS.map(() => ''), MEASUREMENT_WIDTHS)).length;
   return [
     '#',
     ('#' + ' '.repeat(keyWidth - 1) + centered('out-of-place', groupWidth) + centered('in-place', groupWidth)).trimEnd(),
-    headerLine(['size', 'count', 'type', 'redop', 'root'], ['time', 'algbw', 'busbw', '#wrong']),
-    headerLine(['(B)', '(elements)', '', '', ''], ['(us)', '(GB/s)', '(GB/s)', '']),
+    headerLine(['size', 'count', 'type', 'redop', 'root'], ['time', 'algbw', 'busbw', '#wrong'], extras, extras.map((c) => c.name)),
+    headerLine(['(B)', '(elements)', '', '', ''], ['(us)', '(GB/s)', '(GB/s)', ''], extras, extras.map((c) => c.unit)),
   ];
 }
 
@@ -46,9 +82,10 @@ function measurementCells(m: Measurement): string[] {
   return [formatTime(m.timeUs), m.algbw.toFixed(2), m.busbw.toFixed(2), m.wrong === undefined ? 'N/A' : String(m.wrong)];
 }
 
-export function formatRow(row: ResultRow): string {
+export function formatRow(row: ResultRow, extras: readonly ExtraColumn[] = []): string {
   const key = columns([String(row.bytes), String(row.count), row.type, row.redop, String(row.root)], KEY_WIDTHS);
-  return key + ['  ', '  '].map((gap, i) => gap + columns(measurementCells(i === 0 ? row.outOfPlace : row.inPlace), MEASUREMENT_WIDTHS)).join('');
+  return key + ['  ', '  '].map((gap, i) => gap + columns(measurementCells(i === 0 ? row.outOfPlace : row.inPlace), MEASUREMENT_WIDTHS)).join('')
+    + extraCells(extras.map((column) => column.cell(row)), extras);
 }
 
 /** printf's %g: six significant digits, no trailing zeros. */

@@ -2,9 +2,8 @@
 // aggregator and its total comes back once; ranks exchange nothing with each other. The rank
 // finalizes (avg) what comes back, as after the ring's reduce-scatter.
 import type { DataType, ReduceOp } from '../dtype.js';
-import { internalError } from '../errors.js';
 import type { AggregateOp, Aggregator } from '../memory/aggregator.js';
-import type { CollectiveContext, Region } from './context.js';
+import type { CollectiveContext, Memory, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 
@@ -13,27 +12,26 @@ export function aggregateOp(op: ReduceOp): AggregateOp {
   return typeof op === 'string' && op !== 'avg' ? op : 'sum';
 }
 
+/** Elements [at, at + count) of `work`, chunk `chunk` of the call, through the aggregator: in place and finalized. */
+export async function aggregateChunk(
+  memory: Memory, work: Region, at: number, count: number, chunk: number, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
+): Promise<void> {
+  const mine = await memory.read(work, at, count);
+  const total = await aggregator.allReduce(chunk, mine, count, dtype, aggregateOp(op));
+  await memory.write(work, at, count, total);
+  await memory.finalize(work, at, count);
+}
+
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function aggregatorAllReduce(
   ctx: CollectiveContext, work: Region, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
 ): Promise<void> {
   const { memory, chunkElements } = ctx;
-  const combine = aggregateOp(op);
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);
-    const mine = await memory.read(work, piece.offset, piece.length);
-    const total = await aggregator.allReduce(chunk, mine, piece.length, dtype, combine);
-    await memory.write(work, piece.offset, piece.length, total);
-    await memory.finalize(work, piece.offset, piece.length);
+    await aggregateChunk(memory, work, piece.offset, piece.length, chunk, aggregator, dtype, op);
   });
-}
-
-/** The switch's allreduce: the aggregator the communicator bound into the call. */
-export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
-  const aggregation = ctx.aggregation;
-  if (!aggregation) return Promise.reject(internalError('the switch algorithm ran without an aggregator'));
-  return aggregatorAllReduce(ctx, work, aggregation.aggregator, aggregation.dtype, aggregation.op);
 }
 
 /** A SwitchML switch's worker bitmap is 32 bits wide. */
@@ -46,8 +44,13 @@ export const SWITCH_MAX_RANKS = 32;
  * before or after. prod, min and max have no switch rule. Depends only on the call's signature
  * and the communicator's size, so every rank decides alike.
  */
-export function switchRefusal(call: { readonly dtype: DataType; readonly op: ReduceOp; readonly ranks: number }): string | undefined {
+export function switchRefusal(call: { readonly dtype: DataType; readonly op: ReduceOp; readonly ranks: number; readonly aggregatorWorkers?: number }): string | undefined {
   if (aggregateOp(call.op) !== 'sum') return `the switch algorithm does not support op ${String(call.op)} (it supports sum, avg and premulSum)`;
-  if (call.ranks > SWITCH_MAX_RANKS) return `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`;
+  const workers = call.aggregatorWorkers ?? call.ranks;
+  if (workers > SWITCH_MAX_RANKS) {
+    return call.aggregatorWorkers === undefined
+      ? `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`
+      : `the switch algorithm serves at most ${SWITCH_MAX_RANKS} hosts (its worker bitmap), not ${workers}`;
+  }
   return undefined;
 }

@@ -6,19 +6,21 @@
 import { internalError, invalidArgument } from '../errors.js';
 import type { CollectiveContext, Region } from './context.js';
 import type { DataType, ReduceOp } from '../dtype.js';
-import { switchAllReduce, switchRefusal } from './aggregator-allreduce.js';
+import { switchRefusal } from './aggregator-allreduce.js';
+import { switchAllReduce, switchAllReduceTraffic } from './switch-allreduce.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
-import { directAllReduce } from './direct-allreduce.js';
+import { directAllReduce, directAllReduceTraffic } from './direct-allreduce.js';
 import { recvFrom, sendTo } from './point-to-point.js';
-import { ringAllGather } from './ring-allgather.js';
-import { ringAllReduce } from './ring-allreduce.js';
-import { ringBroadcast } from './ring-broadcast.js';
-import { ringReduce } from './ring-reduce.js';
-import { ringReduceScatter } from './ring-reducescatter.js';
-import { treeAllReduce } from './tree-allreduce.js';
-import { treeBroadcast } from './tree-broadcast.js';
-import { treeReduce } from './tree-reduce.js';
+import { ringAllGather, ringAllGatherTraffic } from './ring-allgather.js';
+import { ringAllReduce, ringAllReduceTraffic } from './ring-allreduce.js';
+import { ringBroadcast, ringBroadcastTraffic } from './ring-broadcast.js';
+import { ringReduce, ringReduceTraffic } from './ring-reduce.js';
+import { ringReduceScatter, ringReduceScatterTraffic } from './ring-reducescatter.js';
+import { treeAllReduce, treeAllReduceTraffic } from './tree-allreduce.js';
+import { treeBroadcast, treeBroadcastTraffic } from './tree-broadcast.js';
+import { treeReduce, treeReduceTraffic } from './tree-reduce.js';
+import type { TrafficFormula } from './traffic.js';
 
 /** The collectives a schedule may implement, with the arguments each is run with. */
 export interface Schedules {
@@ -55,6 +57,12 @@ export interface AlgorithmRow {
   readonly aggregator?: string;
   /** Why it cannot run a reduction of this signature (undefined: it can). */
   readonly refuses?: (call: ReductionCall) => string | undefined;
+  /**
+   * Its cost formula per collective (lib/collectives/traffic.ts), written beside each schedule;
+   * lib/tune prices it with calibrated parameters. A collective without one is never chosen by
+   * the cost model, only named.
+   */
+  readonly traffic?: Partial<Record<ScheduledCollective, TrafficFormula>>;
 }
 
 /** What a support check sees of a reduction call: its signature and the rank count. */
@@ -62,6 +70,8 @@ export interface ReductionCall {
   readonly dtype: DataType;
   readonly op: ReduceOp;
   readonly ranks: number;
+  /** The aggregator job's workers when not one per rank (switchHierarchy 'host': one per host). */
+  readonly aggregatorWorkers?: number;
 }
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [
@@ -70,15 +80,23 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   {
     name: 'ring', wireCode: 2, selectable: true, hearsFromEveryRank: false,
     serves: { allReduce: ringAllReduce, broadcast: ringBroadcast, reduce: ringReduce, allGather: ringAllGather, reduceScatter: ringReduceScatter },
+    traffic: { allReduce: ringAllReduceTraffic, broadcast: ringBroadcastTraffic, reduce: ringReduceTraffic, allGather: ringAllGatherTraffic, reduceScatter: ringReduceScatterTraffic },
   },
-  { name: 'tree', wireCode: 3, selectable: true, hearsFromEveryRank: false, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce } },
+  {
+    name: 'tree', wireCode: 3, selectable: true, hearsFromEveryRank: false, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce },
+    traffic: { allReduce: treeAllReduceTraffic, broadcast: treeBroadcastTraffic, reduce: treeReduceTraffic },
+  },
   { name: 'pairwise', wireCode: 4, selectable: false, hearsFromEveryRank: false, serves: { allToAll: pairwiseAllToAll } },
   { name: 'p2p', wireCode: 5, selectable: false, hearsFromEveryRank: false, serves: { send: sendTo, recv: recvFrom } },
   { name: 'dissemination', wireCode: 6, selectable: false, hearsFromEveryRank: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
-  // Chosen only automatically, for the smallest allreduces (lib/tune/select.ts).
-  { name: 'direct', wireCode: 7, selectable: false, hearsFromEveryRank: true, serves: { allReduce: directAllReduce } },
+  // For the smallest allreduces: 'auto' picks it by size or by the cost model (lib/tune); selectable
+  // so that calibration and benchmarks can time it (other collectives named 'direct' run 'auto's choice).
+  { name: 'direct', wireCode: 7, selectable: true, hearsFromEveryRank: true, serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
   // In-network aggregation through a SwitchML switch (lib/switch); needs a switch address.
-  { name: 'switch', wireCode: 8, selectable: true, hearsFromEveryRank: false, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal },
+  {
+    name: 'switch', wireCode: 8, selectable: true, hearsFromEveryRank: false, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,
+    traffic: { allReduce: switchAllReduceTraffic },
+  },
 ];
 
 /** What a user may name: every selectable row, and 'auto' (lib/tune decides per call). */

@@ -40,4 +40,10 @@ export interface CollectiveContext {
   readonly pipelineDepth: number;
   /** Calls of an algorithm that reduces through an aggregator (switch): it, and the call's dtype and op. */
   readonly aggregation?: Aggregation;
+  /**
+   * The switch's host-local hierarchy: this call's ranks on this rank's host, lowest first. The
+   * first (the leader) reduces them, talks to the aggregator and sends the total back; only it
+   * has `aggregation`.
+   */
+  readonly hostRanks?: readonly number[];
 }

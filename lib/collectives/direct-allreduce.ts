@@ -5,6 +5,7 @@
 // Every rank folds the contributions in rank order (x0 ⊕ x1 ⊕ ... ⊕ xn-1), so all ranks get
 // bit-identical results, as with the other algorithms, also when a codec encodes the payloads.
 import type { CollectiveContext, Region } from './context.js';
+import type { Traffic, TrafficCall } from './traffic.js';
 
 /** One message per peer per call: its tag. */
 const CONTRIBUTION = 0;
@@ -25,4 +26,16 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
   // payloads' decodings, not the raw input still in `work`, are what every rank must sum.
   await memory.recvReduceAll(work, 0, count, contributions, true);
   for (const bytes of received) link.release(bytes as Uint8Array);
+}
+
+/**
+ * Cost (lib/collectives/traffic.ts): one hop of n-1 messages of the whole buffer, n-1 folds.
+ * Only while those messages stay within an eighth of a chunk: past that, whole-buffer messages
+ * (unpipelined, beyond what the transports' payload pools hold) cost 3-7x the per-byte price
+ * of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up), which this formula
+ * does not describe, so the model does not consider the direct exchange there.
+ */
+export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
+  if ((ranks - 1) * bytes > chunkBytes / 8) return undefined;
+  return { messages: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
 }

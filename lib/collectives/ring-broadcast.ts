@@ -4,6 +4,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
+import { chunksOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
@@ -24,4 +25,9 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
     else await memory.write(work, piece.offset, piece.length, received);
     link.release(received); // written and forwarded
   });
+}
+
+/** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks. */
+export function ringBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes), reducedBytes: 0 };
 }

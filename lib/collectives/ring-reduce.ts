@@ -3,6 +3,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
+import { chunksOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
@@ -36,4 +37,9 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
     }
     await link.send(next, chunk, bytes);
   });
+}
+
+/** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks, each folding what it receives. */
+export function ringReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes), reducedBytes: ranks > 1 ? bytes : 0 };
 }

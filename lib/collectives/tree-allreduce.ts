@@ -6,6 +6,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { doubleBinaryTree, type TreeNode } from './tree-topology.js';
+import { chunksOf, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
 const DOWN = 1;
@@ -62,4 +63,18 @@ async function reduceUpThenBroadcastDown(
   await Promise.all(node.children.map((child) => link.send(child, tag(DOWN), result)));
   // Received from the parent, written and forwarded to the children (the root received nothing).
   if (received) link.release(received);
+}
+
+/**
+ * Cost (lib/collectives/traffic.ts): each half goes up and down its tree, 2·ceil(log2 n) hops,
+ * pipelined in chunks; the two trees run at once. A rank that is inner in one tree sends each
+ * of its chunks to two children and is a leaf in the other, so past the pipeline's fill it
+ * sends 4 chunks per chunk pair (2 with two ranks): about 2x the bytes for n > 2 (1x for 2).
+ */
+export function treeAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+  if (ranks === 1) return { messages: 0, linkBytes: 0, reducedBytes: 0 };
+  const chunks = chunksOf(bytes / 2, chunkBytes);
+  const perChunk = ranks > 2 ? 4 : 2;
+  const messages = 2 * treeDepth(ranks) + (chunks - 1) * perChunk;
+  return { messages, linkBytes: (messages * bytes) / 2 / chunks, reducedBytes: (perChunk * bytes) / 4 };
 }

@@ -4,6 +4,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree } from './tree-topology.js';
+import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
@@ -28,4 +29,9 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
     await Promise.all(node.children.map((child) => link.send(child, chunk, bytes)));
     if (received) link.release(received); // written and forwarded
   });
+}
+
+/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, two children per inner rank. */
+export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks > 2 ? 2 : 1), reducedBytes: 0 };
 }

@@ -4,6 +4,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree } from './tree-topology.js';
+import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
@@ -27,4 +28,9 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
     if (!isRoot) await link.send(node.parent, chunk, up ?? await memory.read(work, piece.offset, piece.length));
     else await memory.finalize(work, piece.offset, piece.length);
   });
+}
+
+/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds two children. */
+export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes), reducedBytes: ranks > 2 ? 2 * bytes : ranks > 1 ? bytes : 0 };
 }

@@ -22,6 +22,8 @@ export interface LinkOwner {
   readonly name: string;
   /** Tells the other ranks that this call went wrong, so that none of them waits for it. */
   reportUsageError(error: WebcclError): void;
+  /** Counts payload bytes handed to the transport (webccl-perf's wire column reads the total). */
+  recordSent(bytes: number): void;
 }
 
 export interface CallIdentity {
@@ -58,6 +60,7 @@ export class CallLink implements Link {
     const { owner, call } = this;
     const header: Header = { comm: call.channel, seq: call.seq, signature: call.signature, chunk: encodeChunkField(call.schedule, tag) };
     const sent = owner.transport.send(owner.transportRank(peer), header, payload);
+    owner.recordSent(payload.byteLength);
     return owner.health.watch(sent, () => timeoutError(
       `${owner.name}: sending to rank ${peer} in ${this.description} made no progress for ${owner.health.timeoutMs} ms`,
     ));

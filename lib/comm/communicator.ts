@@ -16,7 +16,7 @@ import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import { readEnv, readSettings } from '../settings.js';
+import { readSettings } from '../settings.js';
 import { aggregatorProvider, type Aggregation, type AggregatorSession } from '../memory/aggregator.js';
 import type { Transport, TransportFailure } from '../transport/transport.js';
 import { isBufferStateError, type CommBuffer, type Located } from '../memory/buffers.js';
@@ -25,6 +25,8 @@ import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
+import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
+import { checkSwitchVia, switchAccessOf, type SwitchAccess, type SwitchVia } from './switch-access.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -42,8 +44,9 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
+import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
-export interface InitOptions extends ConfigOptions {
+export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
   readonly id?: string;
   readonly rank: number;
@@ -61,6 +64,14 @@ export interface InitOptions extends ConfigOptions {
    * reads it from --secret-file. Default WEBCCL_SWITCH_SECRET, else WEBCCL_SECRET. Each rank's own.
    */
   readonly switchSecret?: string;
+  /** This rank's host, for switchHierarchy 'host' (default WEBCCL_HOST_ID, else the machine's name in Node). */
+  readonly hostId?: string;
+  /**
+   * How this rank reaches the switch when its address offers both: 'udp', or 'websocket' (the
+   * switch's WebSocket door; for ranks that cannot use UDP). Default WEBCCL_SWITCH_VIA, else UDP
+   * where this build has it (Node) and the door in a browser. Each rank's own: the switch mixes them.
+   */
+  readonly switchVia?: SwitchVia;
 }
 
 export { getUniqueId } from '../transport/world.js';
@@ -75,7 +86,7 @@ interface CommunicatorParts {
   readonly device: GPUDevice | undefined;
   readonly localRank: number;
   readonly config: AgreedConfig | undefined;
-  readonly switchSecret: string | undefined;
+  readonly switchAccess: SwitchAccess;
 }
 
 export class Communicator implements LinkOwner, Endpoint {
@@ -89,6 +100,7 @@ export class Communicator implements LinkOwner, Endpoint {
     try {
       timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
       proposal = proposeConfig(options);
+      checkSwitchVia(options.switchVia);
     } catch (error) {
       throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
     }
@@ -97,15 +109,26 @@ export class Communicator implements LinkOwner, Endpoint {
     if (transport.rank !== rank || transport.size !== size) {
       throw invalidArgument(`init: the transport is rank ${transport.rank} of ${transport.size}, not rank ${rank} of ${size}`);
     }
+    // Proposed again now that the transport says whether its rendezvous server hosts a switch.
+    let switchAccess: SwitchAccess;
+    try {
+      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '');
+      switchAccess = switchAccessOf(options, transport);
+    } catch (error) {
+      if (!options.transport) await transport.close();
+      throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
+    }
     const shared = SharedTransport.of(transport);
     if (!options.transport) shared.owned = true;
     const comm = new Communicator({
       shared, channels: WORLD_CHANNELS, members: Array.from({ length: size }, (_, r) => r), rank, timeoutMs,
       device: options.device, localRank: options.localRank ?? rank, config: undefined,
-      switchSecret: options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || undefined),
+      switchAccess,
     });
     try {
-      await comm.bootstrap(proposal);
+      proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
+      await comm.bootstrap(proposal, hostIdOf(options.hostId));
+      if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
       throw error;
@@ -151,11 +174,14 @@ export class Communicator implements LinkOwner, Endpoint {
   private destroying: Promise<void> | undefined;
   /** The error later calls get after a clean destroy(). */
   private destroyedError: WebcclError | undefined;
-  private readonly switchSecret: string | undefined;
+  private readonly switchAccess: SwitchAccess;
   /** This communicator's job on the switch, joined at its first switch call (every rank's first is the same call). */
   private switchSession: Promise<AggregatorSession> | undefined;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
+  private hostGroupMemo: HostGroup | undefined;
+  /** The cost model's choices already logged (once per collective, size class and choice). */
+  private readonly choicesLogged = new Set<string>();
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -172,7 +198,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const transportRank = this.transport.rank;
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
-    this.switchSecret = parts.switchSecret;
+    this.switchAccess = parts.switchAccess;
     // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
     this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     // Leaving the job makes the switch tell every other rank, whose call in flight then ends.
@@ -235,6 +261,20 @@ export class Communicator implements LinkOwner, Endpoint {
 
   transportRank(peer: number): number {
     return this.members[peer]!;
+  }
+
+  private sentPayloadBytes = 0;
+
+  /**
+   * Payload bytes this communicator's calls have handed to its transport so far (encoded bytes
+   * under compression; frame headers and a switch's traffic not counted).
+   */
+  get bytesSent(): number {
+    return this.sentPayloadBytes;
+  }
+
+  recordSent(bytes: number): void {
+    this.sentPayloadBytes += bytes;
   }
 
   // ---- collectives -------------------------------------------------------------------------
@@ -335,7 +375,7 @@ export class Communicator implements LinkOwner, Endpoint {
     const child = new Communicator({
       shared: this.shared, channels: splitChannels(this.channelIds, seq, color), members: chosen.map((r) => this.members[r]!),
       rank: chosen.indexOf(this.rank), timeoutMs: this.health.timeoutMs, device: this.device, localRank: this.localRank,
-      config: this.config, switchSecret: this.switchSecret,
+      config: this.config, switchAccess: this.switchAccess,
     });
     this.initLog.info(`${this.name}: split color ${color} key ${key} -> ${child.name}, parent ranks [${chosen.join(', ')}]`);
     return child;
@@ -408,30 +448,53 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
+      ...(this.hostGroup === undefined ? {} : { switchWorkers: this.hostGroup.leaders.length }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
         this.fallbacksLogged.add(reason);
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
       },
+      modelChose: (collective, bytes, choice) => {
+        const key = choiceKey(collective, bytes, choice);
+        if (this.choicesLogged.has(key)) return;
+        this.choicesLogged.add(key);
+        this.log.info(`${this.name}: ${describeChoice(collective, bytes, choice)} (logged once per size class)`);
+      },
     };
   }
 
-  /** The call's aggregator, for an algorithm that reduces through one (joining the switch's job first). */
-  private async aggregation(plan: CallPlan): Promise<Aggregation | undefined> {
+  /**
+   * The call's aggregator, for an algorithm that reduces through one (joining the switch's job
+   * first). With switchHierarchy 'host', the ranks of this host too: only its leader joins.
+   */
+  private async aggregation(plan: CallPlan): Promise<Pick<CollectiveContext, 'aggregation' | 'hostRanks'>> {
     const kind = algorithmNamed(plan.schedule)?.aggregator;
-    if (kind === undefined) return undefined;
+    if (kind === undefined) return {};
     const { switch: address, switchJob } = this.config;
+    const group = this.hostGroup;
+    if (group !== undefined && group.ranks[0] !== this.rank) return { hostRanks: group.ranks };
+    const [rank, size] = group === undefined ? [this.rank, this.size] : [group.leaders.indexOf(this.rank), group.leaders.length];
     this.switchSession ??= (async () => {
-      if (!this.switchSecret) {
+      const { secret, via } = this.switchAccess;
+      if (!secret) {
         throw invalidArgument(`${this.name}: the switch at ${address} needs its secret (init option switchSecret, WEBCCL_SWITCH_SECRET or WEBCCL_SECRET; webccl switch prints it, or reads it with --secret-file)`);
       }
       // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
       const job = `${switchJob}.${this.channelIds.collective}`;
-      return aggregatorProvider(kind).join({ address, secret: this.switchSecret, job, rank: this.rank, size: this.size, timeoutMs: this.health.timeoutMs });
+      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, rank, size, timeoutMs: this.health.timeoutMs });
     })();
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
-    return { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
+    const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
+    return group === undefined ? { aggregation } : { aggregation, hostRanks: group.ranks };
+  }
+
+  /** This rank's host group under switchHierarchy 'host' (undefined: flat), computed once. */
+  private get hostGroup(): HostGroup | undefined {
+    const { hosts } = this.config;
+    if (hosts === undefined) return undefined;
+    this.hostGroupMemo ??= hostGroupOf(hosts, this.members, this.rank);
+    return this.hostGroupMemo;
   }
 
   private leaveSwitch(): void {
@@ -503,20 +566,18 @@ export class Communicator implements LinkOwner, Endpoint {
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
     const codec = plan.codec ?? NO_CODEC;
-    // An error-feedback codec's residual: the key's (kept), or zeros for this call alone.
+    // An error-feedback codec's residual: the key's (kept), or zeros for this call alone
+    // where the codec always uses one.
     let transient: Scratch | undefined;
     let residual: Region | undefined;
-    if (codec.errorFeedback) {
-      const count = plan.signature.count;
-      if (plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
-      else residual = (transient = plan.space.residual(count)).region;
-    }
+    const count = plan.signature.count;
+    if (codec.errorFeedback && plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
+    else if (codec.errorFeedback === 'always') residual = (transient = plan.space.residual(count)).region;
     const memory = plan.space.bind(plan.dtype, plan.op, this.size, codec, residual);
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
-      const aggregation = await this.aggregation(plan);
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...(aggregation ? { aggregation } : {}) };
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...await this.aggregation(plan) };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
       await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
@@ -540,11 +601,12 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /** Adopts the configuration every rank will use (rank 0's; see bootstrap.ts). */
-  private async bootstrap(proposal: AgreedConfig): Promise<void> {
+  private async bootstrap(proposal: AgreedConfig, hostId: string): Promise<void> {
     const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP_SIGNATURE, schedule: 'bootstrap' });
-    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal);
-    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news.
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob: this.agreed.switchJob })) {
+    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal, hostId);
+    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host numbers.
+    const { switchJob, hosts } = this.agreed;
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...(hosts ? { hosts } : {}) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

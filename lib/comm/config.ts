@@ -5,8 +5,9 @@ import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
-import { parseSwitchAddress } from '../switch/control-protocol.js';
-import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type TuningConfig } from '../tune/select.js';
+import { parseSwitchAddresses } from '../switch/control-protocol.js';
+import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
+import { checkCostParams } from '../tune/params.js';
 
 export interface AgreedConfig extends TuningConfig {
   /** Bytes per pipelined message. */
@@ -18,13 +19,25 @@ export interface AgreedConfig extends TuningConfig {
    * of lib/collectives/codecs.ts (default 'none'). A call's own `compression` overrides it.
    */
   readonly codec: string;
-  /** The switch's 'host:port' for the switch algorithm ('' when none): rank 0's, like the algorithm. */
+  /**
+   * The switch for the switch algorithm ('' when none): 'host:port' (UDP), its WebSocket door's
+   * ws:// URL, or both joined by a comma; rank 0's, like the algorithm.
+   */
   readonly switch: string;
   /**
    * Rank 0's random name for this world's job on the switch ('' without a switch); a split
    * child's job is this name and the child's channel, which every member derives alike.
    */
   readonly switchJob: string;
+  /**
+   * 'host' (absent: flat): the switch algorithm reduces the ranks of each host among themselves
+   * first, and one rank per host talks to the switch (host-groups.ts). Rank 0's holds.
+   */
+  readonly switchHierarchy?: 'host';
+  /** With switchHierarchy 'host': each world rank's host number, from the bootstrap hellos. */
+  readonly hosts?: readonly number[];
+  /** Every rank calibrates the cost model right after init (present only when asked for). */
+  readonly calibrate?: true;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -43,8 +56,19 @@ export interface ConfigOptions {
   readonly compression?: string;
   /** The same as `compression` (its earlier name). */
   readonly codec?: string;
-  /** A switch's 'host:port' for the switch algorithm (default WEBCCL_SWITCH); rank 0's holds for every rank. */
+  /**
+   * A switch for the switch algorithm: 'host:port', 'ws://host:port' (its WebSocket door), or
+   * both joined by a comma (default WEBCCL_SWITCH, else the switch the rendezvous server hosts,
+   * `webccl serve --switch`); rank 0's holds for every rank.
+   */
   readonly switch?: string;
+  /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
+  readonly switchHierarchy?: 'host' | 'flat';
+  /**
+   * Calibrate the cost model at init (lib/tune/calibrate.ts: a few seconds of allreduces) and
+   * use its parameters instead of a tuning file's. Default WEBCCL_CALIBRATE=1; rank 0's holds.
+   */
+  readonly calibrate?: boolean;
 }
 
 function integerEnv(name: string, least: number, what: string): number | undefined {
@@ -59,8 +83,12 @@ const positiveIntegerEnv = (name: string) => integerEnv(name, 1, 'positive');
 /** 0 is a meaningful threshold: it turns an algorithm off. */
 const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negative');
 
-/** What this rank would propose: options, then WEBCCL_* settings, then defaults. */
-export function proposeConfig(options: ConfigOptions): AgreedConfig {
+/**
+ * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
+ * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
+ * connected, when the check that algorithm 'switch' has an address waits for it.
+ */
+export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   const explicit = options.compression ?? options.codec;
@@ -73,8 +101,16 @@ export function proposeConfig(options: ConfigOptions): AgreedConfig {
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
-    ...switchFields(options.switch ?? readEnv('WEBCCL_SWITCH') ?? ''),
-  });
+    ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''))),
+    ...hierarchyField(options.switchHierarchy),
+    ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
+  }, hostedSwitch !== undefined);
+}
+
+function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHierarchy'> {
+  const raw = given ?? (readEnv('WEBCCL_SWITCH_HIERARCHY') || 'flat');
+  if (raw !== 'host' && raw !== 'flat') throw new Error(`${given === undefined ? `WEBCCL_SWITCH_HIERARCHY=${raw}` : `switchHierarchy '${String(raw)}'`} is not one of host, flat`);
+  return raw === 'host' ? { switchHierarchy: 'host' } : {};
 }
 
 function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob'> {
@@ -83,8 +119,16 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
   return { switch: address, switchJob: `webccl-${job}` };
 }
 
-export function validateConfig(config: AgreedConfig): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob } = config;
+/** Calibrated parameters as a peer sent them: checked like a file's (tune/params.ts). */
+function checkTuning(tuning: unknown): AgreedTuning {
+  const { params, digest } = (tuning ?? {}) as Partial<AgreedTuning>;
+  if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error('tuning digest is not 64 hex digits');
+  return { params: checkCostParams(params), digest };
+}
+
+export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, tuning, calibrate } = config;
+  if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -94,14 +138,21 @@ export function validateConfig(config: AgreedConfig): AgreedConfig {
   if (typeof address !== 'string' || typeof switchJob !== 'string') throw new Error('switch address and job must be strings');
   if (address !== '') {
     try {
-      parseSwitchAddress(address);
-    } catch {
-      throw new Error(`switch address '${address}' is not host:port`);
+      parseSwitchAddresses(address);
+    } catch (error) {
+      throw new Error(`switch address '${address}' is not host:port, a ws:// URL or both joined by a comma (${(error as Error).message})`);
     }
     if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
   }
-  if (algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob };
+  if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
+  if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
+  if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
+  const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
+  return {
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy,
+    ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
+    ...(calibrate && { calibrate }),
+  };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {

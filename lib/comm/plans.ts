@@ -2,16 +2,16 @@
 // does with its buffers around that schedule (copy the input into place, premultiply, borrow
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
-import { scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument, WebcclError } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
-import { chooseAlgorithm } from '../tune/select.js';
+import { chooseAlgorithm, type Choice, type CodecOffer } from '../tune/select.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
 import type { AgreedConfig } from './config.js';
-import { checkCodecChoice, codecNamed } from '../collectives/codecs.js';
+import { checkCodecChoice, codecNamed, CODECS } from '../collectives/codecs.js';
 import { COMPRESSIBLE, NO_CODEC, type Codec } from '../memory/codec.js';
 import { checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { integerAllReduce } from './integer-allreduce.js';
@@ -30,8 +30,12 @@ export interface PlanEnv {
   spaceOf(what: string, located: Located): MemorySpace;
   /** Throws InvalidArgument if the key's residual was made for another count, memory or codec. */
   checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
+  /** The switch job's workers when not one per rank (switchHierarchy 'host': the hosts). */
+  readonly switchWorkers?: number;
   /** 'auto' passed over the switch for a call it does not support: `reason` says why (logged at INFO). */
   fellBack(what: string, reason: string, algorithm: string): void;
+  /** The cost model chose for a call (logged at INFO once per collective, choice and size class). */
+  modelChose?(collective: ScheduledCollective, bytes: number, choice: Choice): void;
 }
 
 export interface CallPlan {
@@ -61,6 +65,12 @@ export interface CallOptions {
    */
   readonly compression?: string;
   /**
+   * allReduce with compression 'auto': the error the caller accepts per element, relative to
+   * the largest Σ_r |x_r| of the call (default 0: exact codecs only). The cost model picks the
+   * fastest codec whose stated bound (the README's table) fits; every rank must pass the same.
+   */
+  readonly tolerance?: number;
+  /**
    * allReduce with a codec that keeps error feedback (onebit): the key of the residual carried
    * from call to call (a string, or an object the caller holds). Without one, the call starts
    * from zeros and its residual is dropped. Codecs without error feedback ignore it.
@@ -72,16 +82,35 @@ export interface CallOptions {
  * The codec of an allReduce: the call's own `compression` (refused unless it can serve the
  * call), else the communicator's default where it can serve the call, else none.
  */
-function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options?: CallOptions): Codec {
-  const serves = dtype === 'float32' && (op === 'sum' || op === 'avg');
+function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options: CallOptions | undefined, schedule: Schedule): Codec {
+  // An aggregator takes the call's own elements: the switch quantizes with SwitchML itself.
+  const aggregated = algorithmNamed(schedule)?.aggregator !== undefined;
+  const serves = !aggregated && dtype === 'float32' && (op === 'sum' || op === 'avg');
   const chosen = options?.compression;
+  // 'auto' is settled with the algorithm (codecOffer); a call it cannot serve travels as it is.
+  if (chosen === AUTO_CODEC) return NO_CODEC;
   if (chosen === undefined) return serves ? codecNamed(env.config.codec) ?? NO_CODEC : NO_CODEC;
+  if (aggregated && !codecNamed(chosen)?.identity) {
+    throw invalidArgument(`${what}: compression '${chosen}' does not apply to the ${String(schedule)} algorithm, which quantizes with SwitchML on its own; use compression 'none' there`);
+  }
   checkCodecChoice(what, chosen);
   const codec = codecNamed(chosen)!;
   if (!codec.identity && !serves) {
     throw invalidArgument(`${what}: compression '${chosen}' serves ${COMPRESSIBLE} only (this call is ${dtype} ${opName(op)}); use compression 'none' here`);
   }
   return codec;
+}
+
+/** compression: 'auto' lets the cost model choose among the codecs whose bound fits `tolerance`. */
+const AUTO_CODEC = 'auto';
+
+/** The codecs a compression 'auto' call offers the model (undefined when it named one, or cannot be compressed). */
+function codecOffer(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options?: CallOptions): CodecOffer | undefined {
+  if (options?.compression !== AUTO_CODEC) return undefined;
+  const tolerance = options.tolerance ?? 0;
+  if (typeof tolerance !== 'number' || !(tolerance >= 0)) throw invalidArgument(`${what}: tolerance ${String(tolerance)} is not a number >= 0`);
+  if (dtype !== 'float32' || (op !== 'sum' && op !== 'avg')) return undefined;
+  return { codecs: CODECS.filter((codec) => codec.identity || (codec.relativeErrorBound !== undefined && codec.relativeErrorBound(env.size) <= tolerance)) };
 }
 
 /** A checked buffer argument: where it lives and its elements [first, first + count). */
@@ -141,19 +170,22 @@ function copyNeeded(what: string, send: Operand, recv: Operand, count: number, d
 
 /** The agreed choice of algorithm for a call: the same on every rank (see lib/tune/select.ts). */
 function algorithmFor(
-  env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions, op?: ReduceOp,
-): Schedule {
+  env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions, op?: ReduceOp, offer?: CodecOffer,
+): Choice {
   checkAlgorithm(what, options?.algorithm);
   let choice;
+  const bytes = count * elementBytes(dtype);
   try {
-    choice = chooseAlgorithm(collective, count * elementBytes(dtype), env.size, env.config, options?.algorithm, op === undefined ? undefined : { dtype, op });
+    choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm,
+      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }) }, offer);
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);
     throw error;
   }
   if (choice.fallback !== undefined) env.fellBack(what, choice.fallback, choice.algorithm);
-  return choice.algorithm;
+  if (choice.predicted !== undefined) env.modelChose?.(collective, bytes, choice);
+  return choice;
 }
 
 export function planAllReduce(
@@ -164,9 +196,10 @@ export function planAllReduce(
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const copyInput = copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'allReduce', count, dtype, options, op);
+  const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options));
+  const schedule = choice.algorithm;
   const algorithm = scheduleOf(schedule, 'allReduce');
-  const codec = codecFor(what, env, dtype, op, options);
+  const codec = choice.codec ?? codecFor(what, env, dtype, op, options, schedule);
   checkFeedbackKey(what, options?.errorFeedback);
   const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
@@ -195,7 +228,7 @@ export function planBroadcast(
   // Only the root reads a send buffer (as in NCCL); other ranks may pass anything.
   const input = env.rank === root ? operand(env, `${what}: send buffer`, send, dtype, count) : undefined;
   const copyInput = input !== undefined && copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'broadcast', count, dtype, options);
+  const schedule = algorithmFor(env, what, 'broadcast', count, dtype, options).algorithm;
   const algorithm = scheduleOf(schedule, 'broadcast');
   return {
     signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -217,7 +250,7 @@ export function planReduce(
   // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
   const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'reduce', count, dtype, options);
+  const schedule = algorithmFor(env, what, 'reduce', count, dtype, options).algorithm;
   const algorithm = scheduleOf(schedule, 'reduce');
   return {
     signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, buffers: buffersOf(input, output), dtype, op,
@@ -245,7 +278,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
   const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
-  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype);
+  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype).algorithm;
   const algorithm = scheduleOf(schedule, 'allGather');
   return {
     signature: signature('allGather', sendCount, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -266,7 +299,7 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const space = sameSpace(what, input, output);
   checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
-  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype);
+  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype).algorithm;
   const algorithm = scheduleOf(schedule, 'reduceScatter');
   return {
     signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule, space, buffers: buffersOf(input, output), dtype, op,
@@ -294,7 +327,7 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
   checkBlocks(what, space, dtype, count);
   const shared = overlaps(input.located, 0, total, output.located, 0, total, dtype);
   const own = env.rank * count;
-  const schedule = algorithmFor(env, what, 'allToAll', count, dtype);
+  const schedule = algorithmFor(env, what, 'allToAll', count, dtype).algorithm;
   const algorithm = scheduleOf(schedule, 'allToAll');
   return {
     signature: signature('allToAll', count, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -321,7 +354,7 @@ export function planSend(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   const what = head(env, 'send', count, dtype);
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
-  const schedule = algorithmFor(env, what, 'send', count, dtype);
+  const schedule = algorithmFor(env, what, 'send', count, dtype).algorithm;
   return {
     signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'send' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
     run: (ctx) => scheduleOf(schedule, 'send')(ctx, data.region(0, count), peer),
@@ -332,7 +365,7 @@ export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: Da
   const what = head(env, 'recv', count, dtype);
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
-  const schedule = algorithmFor(env, what, 'recv', count, dtype);
+  const schedule = algorithmFor(env, what, 'recv', count, dtype).algorithm;
   return {
     // Both ends of a transfer carry the sender's signature, so that they can be compared.
     signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'recv' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
@@ -341,7 +374,7 @@ export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: Da
 }
 
 export function planBarrier(env: PlanEnv, space: MemorySpace): CallPlan {
-  const schedule = algorithmFor(env, `barrier on ${env.name}`, 'barrier', 0, 'uint32');
+  const schedule = algorithmFor(env, `barrier on ${env.name}`, 'barrier', 0, 'uint32').algorithm;
   return {
     signature: signature('barrier', 0), schedule, space, buffers: [], dtype: 'uint32', op: undefined,
     run: (ctx) => scheduleOf(schedule, 'barrier')(ctx),

@@ -3,7 +3,7 @@
 // what the CPU reduction uses to widen 16-bit inputs to f32 lanes and round results back.
 import { invalidArgument } from '../errors.js';
 import { checkCount } from './reduction.js';
-import { bf16BitsToF32Bits, f16ToF32BitsTable, f32BitsToBf16Bits, f32BitsToF16Bits } from './half.js';
+import { bf16BitsToF32Bits, bitsToF32, f16ToF32BitsTable, f32BitsToBf16Bits, f32BitsToF16Bits } from './half.js';
 import { checkViewLength, readElements, writeBackElements } from './views.js';
 
 export type HalfType = 'float16' | 'bfloat16';
@@ -28,6 +28,16 @@ export function widenBits(from: HalfType, dst: Uint32Array, src: Uint16Array): v
     for (let i = 0; i < dst.length; i++) dst[i] = table[src[i]!]!;
   } else {
     for (let i = 0; i < dst.length; i++) dst[i] = bf16BitsToF32Bits(src[i]!);
+  }
+}
+
+/** acc[i] = fl(acc[i] + the 16-bit value src[i]) for i < acc.length: widenBits then an f32 sum, in one pass. */
+export function widenAccumulate(from: HalfType, acc: Float32Array, src: Uint16Array): void {
+  if (from === 'float16') {
+    const table = f16ToF32BitsTable();
+    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + bitsToF32(table[src[i]!]!);
+  } else {
+    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + bitsToF32(bf16BitsToF32Bits(src[i]!));
   }
 }
 

@@ -87,8 +87,9 @@ export class CpuMemorySpace implements MemorySpace {
   bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
     if (codec.identity) return new CpuCallMemory(dtype, op, ranks, codec);
     if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
-    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
-    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), codec.errorFeedback ? asCpu(residual!) : undefined);
+    if (codec.errorFeedback === 'always' && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    if (!codec.errorFeedback && residual !== undefined) throw internalError(`codec '${codec.name}' keeps no residual`);
+    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), residual !== undefined ? asCpu(residual) : undefined);
   }
 
   release(): void {}
@@ -156,13 +157,16 @@ class CpuCallMemory implements CallMemory {
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     checkPayload(bytes, count, this.dtype, this.codec);
-    let source = bytes;
     if (this.encoding) {
-      const decoded = new Float32Array(count);
-      this.encoding.decode(bytes, count, decoded);
-      source = new Uint8Array(decoded.buffer);
+      // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
+      if (this.combineOp !== 'sum' && this.combineOp !== 'avg') throw internalError(`codec '${this.codec.name}' folds by sum, not ${this.combineOp}`);
+      const view = this.view(target, at, count);
+      const acc = readElements('float32', view, count) as Float32Array;
+      this.encoding.decodeAccumulate(bytes, count, acc);
+      writeBackElements(view, acc);
+      return;
     }
-    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), source, count);
+    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {

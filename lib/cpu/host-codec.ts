@@ -3,9 +3,9 @@
 // gpu-codec.ts): both run the same kernels' formats, so ranks holding host and device buffers
 // in one world decode the same bytes to the same values.
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
-import { narrowBits, widenBits } from './cast.js';
-import { int8Dequantize, int8Quantize } from './int8.js';
-import { onebitCompress, onebitDecompress } from './onebit.js';
+import { narrowBits, widenAccumulate, widenBits } from './cast.js';
+import { int8Dequantize, int8DequantizeAccumulate, int8Quantize, int8QuantizeWithFeedback } from './int8.js';
+import { onebitCompress, onebitDecompress, onebitDecompressAccumulate } from './onebit.js';
 import { readElements } from './views.js';
 
 export interface HostCodec {
@@ -16,6 +16,8 @@ export interface HostCodec {
   encode(x: Float32Array, residual: Float32Array | undefined): Uint8Array;
   /** A payload of `count` elements, decoded into `out`. */
   decode(payload: Uint8Array, count: number, out: Float32Array): void;
+  /** acc[i] = fl(acc[i] + decoded_i): decode + accumulate in one pass, bit for bit decode then an f32 sum. */
+  decodeAccumulate(payload: Uint8Array, count: number, acc: Float32Array): void;
 }
 
 /** The payload's words from `at` bytes on (an aligned copy when the transport's bytes are not). */
@@ -33,10 +35,19 @@ function halfCodec(half: 'float16' | 'bfloat16'): HostCodec {
     decode(payload, count, out) {
       widenBits(half, new Uint32Array(out.buffer, out.byteOffset, count), readElements('float16', payload, count) as Uint16Array);
     },
+    decodeAccumulate(payload, count, acc) {
+      widenAccumulate(half, acc.subarray(0, count), readElements('float16', payload, count) as Uint16Array);
+    },
   };
 }
 
 function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): HostCodec {
+  /** The payload's scales (f32) and packed words. */
+  const streams = (payload: Uint8Array, count: number) => {
+    const sizes = blockPayloadBytes(count, blockSize, valuesPerWord);
+    const scaleWords = words(payload, 0, sizes.scales / 4);
+    return { scales: new Float32Array(scaleWords.buffer, scaleWords.byteOffset, scaleWords.length), packed: words(payload, sizes.scales, sizes.packed / 4) };
+  };
   return {
     encode(x, residual) {
       const count = x.length;
@@ -44,17 +55,20 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
       const payload = new Uint8Array(sizes.scales + sizes.packed);
       const scales = new Float32Array(payload.buffer, 0, sizes.scales / 4);
       const packed = new Uint32Array(payload.buffer, sizes.scales, sizes.packed / 4);
-      if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
+      if (family === 'int8' && residual) int8QuantizeWithFeedback(x, residual, count, blockSize, { packed, scales });
+      else if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
       else onebitCompress(x, residual ?? new Float32Array(count), count, blockSize, { signs: packed, scales });
       return payload;
     },
     decode(payload, count, out) {
-      const sizes = blockPayloadBytes(count, blockSize, valuesPerWord);
-      const scaleWords = words(payload, 0, sizes.scales / 4);
-      const scaleView = new Float32Array(scaleWords.buffer, scaleWords.byteOffset, scaleWords.length);
-      const packed = words(payload, sizes.scales, sizes.packed / 4);
-      if (family === 'int8') int8Dequantize(packed, scaleView, count, blockSize, out);
-      else onebitDecompress(packed, scaleView, count, blockSize, out);
+      const { packed, scales } = streams(payload, count);
+      if (family === 'int8') int8Dequantize(packed, scales, count, blockSize, out);
+      else onebitDecompress(packed, scales, count, blockSize, out);
+    },
+    decodeAccumulate(payload, count, acc) {
+      const { packed, scales } = streams(payload, count);
+      if (family === 'int8') int8DequantizeAccumulate(packed, scales, count, blockSize, acc);
+      else onebitDecompressAccumulate(packed, scales, count, blockSize, acc);
     },
   };
 }

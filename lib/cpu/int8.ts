@@ -61,17 +61,23 @@ export function int8Quantize(
   checkArrayLength('int8 quantize: scales', out.scales, blockCount(count, blockSize));
   const bits = bitsOf(x);
   const scaleBits = bitsOf(out.scales);
-  out.packed.fill(0, 0, int8PackedWords(count));
+  const packed = out.packed;
+  packed.fill(0, 0, int8PackedWords(count));
   for (let block = 0; block * blockSize < count; block++) {
     const start = block * blockSize;
     const end = Math.min(count, start + blockSize);
     let absmaxBits = 0;
-    for (let i = start; i < end; i++) absmaxBits = Math.max(absmaxBits, bits[i]! & ~F32_SIGN);
+    for (let i = start; i < end; i++) {
+      const magnitude = bits[i]! & ~F32_SIGN;
+      if (magnitude > absmaxBits) absmaxBits = magnitude;
+    }
     scaleBits[block] = int8ScaleBits(absmaxBits);
     if (scaleBits[block] === 0 || scaleBits[block] === F32_QUIET_NAN) continue; // bytes stay 0
-    for (let i = start; i < end; i++) {
-      const byte = int8QuantizeElement(bits[i]!, absmaxBits) & 0xff;
-      out.packed[i >>> 2] = (out.packed[i >>> 2]! | (byte << (8 * (i & 3)))) >>> 0;
+    // A word at a time (blocks hold whole words): element i is byte i % 4 of word i / 4.
+    for (let i = start; i < end; i += 4) {
+      let word = 0;
+      for (let lane = 0; lane < 4 && i + lane < end; lane++) word |= (int8QuantizeElement(bits[i + lane]!, absmaxBits) & 0xff) << (8 * lane);
+      packed[i >>> 2] = word >>> 0;
     }
   }
   return out;
@@ -80,21 +86,58 @@ export function int8Quantize(
 export function int8Dequantize(
   packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
-  checkBlockLayout('int8 dequantize', count, blockSize, INT8_BLOCK_MULTIPLE);
   out ??= new Float32Array(count);
-  checkArrayLength('int8 dequantize: packed', packed, int8PackedWords(count));
-  checkArrayLength('int8 dequantize: scales', scales, blockCount(count, blockSize));
-  checkArrayLength('int8 dequantize: out', out, count);
+  dequantizeInto('int8 dequantize', packed, scales, count, blockSize, out, 'store');
+  return out;
+}
+
+/**
+ * acc[i] = fl(acc[i] + y_i), y_i the dequantized value: decode + accumulate in one pass (a ring
+ * hop's fold), bit for bit what int8Dequantize into a temporary then an f32 sum gives: y_i is
+ * rounded to f32 before the add (two roundings, as the GPU's fused kernel keeps them).
+ */
+export function int8DequantizeAccumulate(packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, acc: Float32Array): void {
+  dequantizeInto('int8 dequantize-accumulate', packed, scales, count, blockSize, acc, 'add');
+}
+
+/** Dequantizes into `out`, storing each value or adding it to (subtracting it from) what is there. */
+function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, mode: 'store' | 'add' | 'subtract'): void {
+  checkBlockLayout(what, count, blockSize, INT8_BLOCK_MULTIPLE);
+  checkArrayLength(`${what}: packed`, packed, int8PackedWords(count));
+  checkArrayLength(`${what}: scales`, scales, blockCount(count, blockSize));
+  checkArrayLength(`${what}: ${mode === 'store' ? 'out' : 'acc'}`, out, count);
   const scaleBits = bitsOf(scales);
   const outBits = bitsOf(out);
+  const sign = mode === 'subtract' ? -1 : 1;
   for (let i = 0; i < count; i++) {
     const block = Math.floor(i / blockSize);
     const q = (packed[i >>> 2]! << (24 - 8 * (i & 3))) >> 24; // sign-extend byte i % 4
     const scale = flushBits(scaleBits[block]!);
-    if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
-    else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+    if (mode === 'store') {
+      if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
+      else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
+    } else {
+      // The value rounded to f32 first, then one f32 add (of its negation: exact) per element.
+      const value = isNonFiniteBits(scale) ? NaN : Math.fround(q * bitsToF32(scale));
+      out[i] = out[i]! + sign * value;
+    }
   }
-  return out;
+}
+
+/**
+ * Error feedback (the 'keyed' scheme of lib/memory/codecs/int8.ts): quantizes v = fl(x +
+ * residual) and leaves residual = v − y, y the dequantized value sent. That difference is exact
+ * (y is within a/254 + 3·2^-24·a of v and, when q ≠ 0, at least about a/127: the two are within
+ * a factor of two of each other, or y = 0), so residual + y = v: nothing is lost, only carried
+ * to the next call (an f32 rounding of x + residual aside). Zero residuals give plain int8.
+ */
+export function int8QuantizeWithFeedback(x: Float32Array, residual: Float32Array, count: number, blockSize: number, out?: Int8Blocks): Int8Blocks {
+  checkArrayLength('int8 error feedback: x', x, count);
+  checkArrayLength('int8 error feedback: residual', residual, count);
+  for (let i = 0; i < count; i++) residual[i] = residual[i]! + x[i]!; // v, rounded once by the store
+  const blocks = int8Quantize(residual, count, blockSize, out);
+  dequantizeInto('int8 error feedback', blocks.packed, blocks.scales, count, blockSize, residual, 'subtract');
+  return blocks;
 }
 
 /**
@@ -102,11 +145,15 @@ export function int8Dequantize(
  * With x = mx * 2^(ex - 150) and a = ma * 2^(ea - 150), 127|x|/a = 127 mx / (ma * 2^(ea - ex)):
  * a quotient of integers below 2^31 and 2^32 (ea - ex > 8 gives a value below 1/2).
  */
+/** 2^gap for the exponent gaps whose quotient can round to a nonzero byte (0 .. 8). */
+const POW2 = Float64Array.from({ length: 9 }, (_, gap) => 2 ** gap);
+
 export function int8QuantizeElement(bits: number, absmaxBits: number): number {
   const gap = ((absmaxBits >>> 23) & 0xff) - effectiveExponent(bits);
   if (gap > 8) return 0;
   const numerator = INT8_LEVELS * significand(bits);
-  const denominator = ((absmaxBits & F32_MANTISSA) | 0x800000) * 2 ** gap;
+  // A table, not 2 ** gap: this runs once per element of every int8 encoding on the host.
+  const denominator = ((absmaxBits & F32_MANTISSA) | 0x800000) * POW2[gap]!;
   const quotient = Math.floor(numerator / denominator); // exact: the true quotient is at most 127
   const remainder = numerator - quotient * denominator;
   const roundUp = remainder > denominator - remainder || (remainder === denominator - remainder && (quotient & 1) === 1);

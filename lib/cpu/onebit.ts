@@ -106,16 +106,27 @@ export function onebitCompress(
 export function onebitDecompress(
   signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out?: Float32Array,
 ): Float32Array {
-  checkBlockLayout('onebit decompress', count, blockSize, ONEBIT_BLOCK_MULTIPLE);
   out ??= new Float32Array(count);
-  checkArrayLength('onebit decompress: signs', signs, onebitSignWords(count));
-  checkArrayLength('onebit decompress: scales', scales, blockCount(count, blockSize));
-  checkArrayLength('onebit decompress: out', out, count);
+  decompressInto('onebit decompress', signs, scales, count, blockSize, out, false);
+  return out;
+}
+
+/** acc[i] = fl(acc[i] + decoded_i) in one pass: bit for bit onebitDecompress then an f32 sum. */
+export function onebitDecompressAccumulate(signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, acc: Float32Array): void {
+  decompressInto('onebit decompress-accumulate', signs, scales, count, blockSize, acc, true);
+}
+
+function decompressInto(what: string, signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, add: boolean): void {
+  checkBlockLayout(what, count, blockSize, ONEBIT_BLOCK_MULTIPLE);
+  checkArrayLength(`${what}: signs`, signs, onebitSignWords(count));
+  checkArrayLength(`${what}: scales`, scales, blockCount(count, blockSize));
+  checkArrayLength(`${what}: ${add ? 'acc' : 'out'}`, out, count);
   const scaleBits = bitsOf(scales);
   const outBits = bitsOf(out);
   for (let i = 0; i < count; i++) {
     const sign = ((signs[i >>> 5]! >>> (i & 31)) & 1) << 31;
-    outBits[i] = (scaleBits[Math.floor(i / blockSize)]! ^ sign) >>> 0;
+    const bits = (scaleBits[Math.floor(i / blockSize)]! ^ sign) >>> 0;
+    if (add) out[i] = out[i]! + bitsToF32(bits);
+    else outBits[i] = bits;
   }
-  return out;
 }

@@ -29,10 +29,12 @@ export type BlockDecodeArgs<K extends string> = { readonly [name in K]: GpuRegio
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
+  /** Fold the decoded values into dst instead of storing them: dst + decoded or dst − decoded, one f32 operation each. */
+  readonly accumulate?: 'add' | 'subtract';
 };
 
 /** The decode entry points' uniform block; units are quads of 4 elements, count is in elements. */
-const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['count', 'block_size', 'packed_offset', 'scales_offset', 'dst_offset']);
+const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['count', 'block_size', 'sign_flip', 'packed_offset', 'scales_offset', 'dst_offset']);
 
 /** Quads per thread. */
 const QUADS_PER_THREAD = 2;
@@ -47,7 +49,8 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
     const variant = (entryPoint: string) => ({
       ...codecVariant(source, entryPoint, workgroupSize, prelude, QUADS_PER_THREAD), ...(options.unitLayout && { unitLayout: options.unitLayout }),
     });
-    const [scalar, vec4] = [variant('decode'), variant('decode_vec4')];
+    const entry = args.accumulate ? 'decode_accumulate' : 'decode';
+    const [scalar, vec4] = [variant(entry), variant(`${entry}_vec4`)];
     return prepareCodecCall(ctx, {
       what: family.what,
       // Whole quads into a dst on a vec4 boundary of its binding: one vec4 store per quad.
@@ -58,7 +61,7 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
         { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
         { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
       ],
-      layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, args.blockSize], units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: options.maxBindingBytes,
+      layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, args.blockSize, args.accumulate === 'subtract' ? 0x80000000 : 0], units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: options.maxBindingBytes,
     });
   };
 }

@@ -17,14 +17,15 @@ import castSource from '../../shaders/cast.wgsl';
 
 const SOURCE = `${packedIoSource}\n${halfSource}\n${castSource}`;
 
-type Direction = 'narrow' | 'widen';
+/** widen_accumulate adds the widened values into dst (a ring hop's decode + accumulate). */
+type Direction = 'narrow' | 'widen' | 'widen_accumulate';
 
 /** Packed words per thread: a thread per word is what lavapipe runs slowest (cost per invocation). */
 const WORDS_PER_THREAD = 4;
 
 /** Checks a cast in one direction and returns what records it. */
 function preparer(direction: Direction) {
-  const what = direction === 'narrow' ? 'castFromFloat32' : 'castToFloat32';
+  const what = { narrow: 'castFromFloat32', widen: 'castToFloat32', widen_accumulate: 'castToFloat32Accumulate' }[direction];
   return (ctx: GpuContext, dst: GpuRegion, src: GpuRegion, count: number, half: HalfType, options: KernelOptions = {}): Recorder => {
     if (!isHalfType(half)) throw invalidArgument(`${what}: unknown 16-bit type ${String(half)} (expected float16 or bfloat16)`);
     checkCount(what, count);
@@ -36,7 +37,7 @@ function preparer(direction: Direction) {
     };
     return preparePackedTransform(ctx, {
       what, variant, direction: direction === 'narrow' ? 'pack' : 'unpack', dst, src, count, valuesPerWord: 2,
-      maxBindingBytes: options.maxBindingBytes,
+      maxBindingBytes: options.maxBindingBytes, ...(direction === 'widen_accumulate' && { vec4EntryPoint: 'widen_accumulate_vec4' }),
     });
   };
 }
@@ -45,5 +46,8 @@ function preparer(direction: Direction) {
 export const prepareCastFromFloat32 = preparer('narrow');
 /** `half` values (the last parameter) in src to f32 in dst, exactly. */
 export const prepareCastToFloat32 = preparer('widen');
+/** dst[i] = dst[i] + the `half` value src[i] (one f32 add): castToFloat32 then a sum, in one pass. */
+export const prepareCastToFloat32Accumulate = preparer('widen_accumulate');
 export const { encode: encodeCastFromFloat32, run: gpuCastFromFloat32 } = kernelForms(prepareCastFromFloat32);
 export const { encode: encodeCastToFloat32, run: gpuCastToFloat32 } = kernelForms(prepareCastToFloat32);
+export const { run: gpuCastToFloat32Accumulate } = kernelForms(prepareCastToFloat32Accumulate);

@@ -178,8 +178,9 @@ export class GpuMemorySpace implements MemorySpace {
   bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {
     if (codec.identity) return new GpuCallMemory(this, dtype, op, ranks, codec);
     if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
-    if (codec.errorFeedback && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
-    return new GpuCallMemory(this, dtype, op, ranks, codec, gpuHopCodec(codec.format), codec.errorFeedback ? asGpu(residual!) : undefined);
+    if (codec.errorFeedback === 'always' && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
+    if (!codec.errorFeedback && residual !== undefined) throw internalError(`codec '${codec.name}' keeps no residual`);
+    return new GpuCallMemory(this, dtype, op, ranks, codec, gpuHopCodec(codec.format), residual !== undefined ? asGpu(residual) : undefined);
   }
 
   release(): void {
@@ -326,8 +327,8 @@ class GpuCallMemory implements CallMemory {
   }
 
   /**
-   * One submission of a compressed step on elements [at, at + count) of `target`: decode the
-   * received payload into scratch and fold it in (decode + accumulate), divide (avg), encode the
+   * One submission of a compressed step on elements [at, at + count) of `target`: fold the
+   * received payload in (decode + accumulate, one fused kernel), divide (avg), encode the
    * result into staging streams copied to a readback buffer (reduce + encode), and decode those
    * streams back over the result (writeBack). Waits once: for the mapping when it encodes,
    * else for the GPU.
@@ -354,10 +355,10 @@ class GpuCallMemory implements CallMemory {
       const recorders: Recorder[] = [];
       let upload: GPUBuffer | undefined;
       if (step.received) {
+        // Codecs serve float32 sum and avg, whose partials are summed: one fused kernel.
+        if (this.combineOp !== 'sum' && this.combineOp !== 'avg') throw internalError(`codec '${this.codec.name}' folds by sum, not ${String(this.combineOp)}`);
         upload = take(this.space.upload, step.received.byteLength);
-        const decoded = take(this.space.scratchPool, count * 4);
-        recorders.push(encoding.prepareDecode(context, { buffer: upload, byteOffset: 0 }, { buffer: decoded, byteOffset: 0 }, count));
-        recorders.push((encoder) => encodeReduceAccumulate(context, encoder, dst, [{ buffer: decoded, byteOffset: 0 }], count, this.dtype, this.combineOp));
+        recorders.push(encoding.prepareDecodeAccumulate(context, { buffer: upload, byteOffset: 0 }, dst, count));
       }
       if (step.average) recorders.push((encoder) => encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks));
       if (step.encode) {

@@ -6,11 +6,12 @@
 // buffer are fine) and writes f32 values.
 import { internalError } from '../errors.js';
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
-import { prepareCastFromFloat32, prepareCastToFloat32 } from './cast.js';
+import { prepareCastFromFloat32, prepareCastToFloat32, prepareCastToFloat32Accumulate } from './cast.js';
 import type { GpuContext } from './context.js';
 import { prepareInt8Dequantize, prepareInt8Quantize } from './int8.js';
 import type { Recorder } from './kernel.js';
 import { prepareOnebitCompress, prepareOnebitDecompress } from './onebit.js';
+import { prepareReduceAccumulate } from './reduce.js';
 import { region, type GpuRegion } from './region.js';
 
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
@@ -22,6 +23,8 @@ export interface GpuHopCodec {
   prepareEncode(ctx: GpuContext, src: GpuRegion, count: number, out: readonly GPUBuffer[], residual: GpuRegion | undefined): Recorder;
   /** Records decoding a payload whose streams start at `payload` (laid out as `streams` says) into `dst`. */
   prepareDecode(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
+  /** Records dst = dst + decode(payload): a hop's decode + accumulate as one kernel, bit for bit decode then an f32 sum. */
+  prepareDecodeAccumulate(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
 }
 
 function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
@@ -29,26 +32,43 @@ function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
     streams: (count) => [align4(2 * count)],
     prepareEncode: (ctx, src, count, out) => prepareCastFromFloat32(ctx, region(out[0]!), src, count, half),
     prepareDecode: (ctx, payload, dst, count) => prepareCastToFloat32(ctx, dst, payload, count, half),
+    prepareDecodeAccumulate: (ctx, payload, dst, count) => prepareCastToFloat32Accumulate(ctx, dst, payload, count, half),
   };
+}
+
+/**
+ * int8 with error feedback (lib/cpu/int8.ts int8QuantizeWithFeedback, bit for bit): the residual
+ * becomes v = residual + x (the reduce kernel's f32 sum), v is quantized, and the residual
+ * becomes v minus the dequantized payload (the fused decode kernel, subtracting); three
+ * dispatches, no scratch.
+ */
+function int8WithFeedback(ctx: GpuContext, src: GpuRegion, count: number, packed: GpuRegion, scales: GpuRegion, residual: GpuRegion, blockSize: number): Recorder {
+  const sum = prepareReduceAccumulate(ctx, residual, [src], count, 'float32', 'sum');
+  const quantize = prepareInt8Quantize(ctx, { src: residual, packed, scales, count, blockSize });
+  const lost = prepareInt8Dequantize(ctx, { packed, scales, dst: residual, count, blockSize, accumulate: 'subtract' });
+  return (encoder) => { sum(encoder); quantize(encoder); lost(encoder); };
 }
 
 function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): GpuHopCodec {
   const sizes = (count: number) => blockPayloadBytes(count, blockSize, valuesPerWord);
+  const decoder = (ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number, accumulate?: 'add'): Recorder => {
+    const scales = payload;
+    const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
+    const fold = accumulate ? { accumulate } : {};
+    if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize, ...fold });
+    return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize, ...fold });
+  };
   return {
     streams: (count) => [sizes(count).scales, sizes(count).packed],
     prepareEncode(ctx, src, count, out, residual) {
       const scales = region(out[0]!);
       const packed = region(out[1]!);
-      if (family === 'int8') return prepareInt8Quantize(ctx, { src, packed, scales, count, blockSize });
+      if (family === 'int8') return residual ? int8WithFeedback(ctx, src, count, packed, scales, residual, blockSize) : prepareInt8Quantize(ctx, { src, packed, scales, count, blockSize });
       if (!residual) throw internalError('onebit encoding needs a residual');
       return prepareOnebitCompress(ctx, { x: src, residual, signs: packed, scales, count, blockSize });
     },
-    prepareDecode(ctx, payload, dst, count) {
-      const scales = payload;
-      const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
-      if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize });
-      return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize });
-    },
+    prepareDecode: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count),
+    prepareDecodeAccumulate: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count, 'add'),
   };
 }
 

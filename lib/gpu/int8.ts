@@ -33,6 +33,8 @@ export interface Int8DequantizeArgs {
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
+  /** Fold the decoded values into dst instead of storing them: 'add' (a ring hop's decode + accumulate) or 'subtract' (an error-feedback residual). */
+  readonly accumulate?: 'add' | 'subtract';
 }
 
 /** The uniform block of both quantize layouts (shaders/int8.wgsl). */

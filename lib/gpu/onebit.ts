@@ -37,6 +37,8 @@ export interface OnebitDecompressArgs {
   readonly dst: GpuRegion;
   readonly count: number;
   readonly blockSize: number;
+  /** Fold the decoded values into dst instead of storing them: 'add' (a ring hop's decode + accumulate) or 'subtract' (an error-feedback residual). */
+  readonly accumulate?: 'add' | 'subtract';
 }
 
 /**

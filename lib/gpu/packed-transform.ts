@@ -31,6 +31,8 @@ export interface PackedTransform {
   readonly count: number;
   readonly valuesPerWord: number;
   readonly maxBindingBytes?: number | undefined;
+  /** The vec4 entry point, when the family has its own (default: packed-io.wgsl's pack_vec4 / unpack_vec4). */
+  readonly vec4EntryPoint?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Rec
   const prelude = [...t.variant.prelude, PACKED_IO_LAYOUT.wgsl, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW, VEC4_VIEW])];
   const scalar: KernelVariant = { ...t.variant, prelude };
   // A unit of the vec4 form is 4 packed words, perWord vec4s of values: a thread takes 8 or more vec4s.
-  const vec4: KernelVariant = { ...scalar, entryPoint: packing ? 'pack_vec4' : 'unpack_vec4', unitsPerThread: Math.max(1, 8 / perWord) };
+  const vec4: KernelVariant = { ...scalar, entryPoint: t.vec4EntryPoint ?? (packing ? 'pack_vec4' : 'unpack_vec4'), unitsPerThread: Math.max(1, 8 / perWord) };
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);

@@ -1,7 +1,7 @@
 // A place outside the ranks that reduces what every rank sends and returns the total: NCCL's
 // CollNet, SwitchML's programmable switch. A schedule over it (lib/collectives/aggregator-allreduce.ts)
 // sends each chunk once and receives the total once, instead of the ring's 2(n-1) steps.
-// Providers (the switch worker of lib/switch, Node only) register here, as world providers do
+// Providers (the switch worker of lib/switch: UDP in Node, the WebSocket door anywhere) register here, as world providers do
 // in lib/transport/world.ts, so that the communicator (lib/comm, platform-neutral) can join a
 // job without importing anything that needs Node.
 import type { DataType, ReduceOp } from '../dtype.js';
@@ -36,6 +36,8 @@ export interface AggregatorJob {
   readonly address: string;
   /** What the aggregator wants to see before it admits a worker. */
   readonly secret: string;
+  /** This rank's path to it, where the address offers several (a switch's 'udp' or 'websocket'); the provider's default when absent. */
+  readonly via?: 'udp' | 'websocket';
   /** The job's name: the same on every rank of the communicator, unique among running jobs. */
   readonly job: string;
   readonly rank: number;
@@ -67,6 +69,6 @@ export function registerAggregatorProvider(provider: AggregatorProvider): void {
 /** The provider of `name`; InvalidArgument when this build has none (e.g. 'switch' in a browser). */
 export function aggregatorProvider(name: string): AggregatorProvider {
   const provider = providers.get(name);
-  if (!provider) throw invalidArgument(`no ${name} aggregator in this build (the switch worker needs Node's UDP: import webccl's Node entry)`);
+  if (!provider) throw invalidArgument(`no ${name} aggregator in this build (import webccl's Node or browser entry, which register the switch's)`);
   return provider;
 }

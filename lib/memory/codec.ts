@@ -46,11 +46,20 @@ export interface Codec {
   /** Decoding gives back exactly what was encoded. */
   readonly lossless: boolean;
   /**
-   * The codec keeps a residual per (communicator, key) that carries what encoding lost into the
-   * next call's encoding (error feedback). Without a key a call starts from zeros and drops it.
+   * The codec can keep a residual per (communicator, key) that carries what encoding lost into
+   * the next call's encoding (error feedback). 'always': without a key a call starts from zeros
+   * and drops its residual (onebit, which is only usable with feedback); 'keyed': only a call
+   * with a key uses one, others encode plainly (int8).
    */
-  readonly errorFeedback: boolean;
+  readonly errorFeedback: false | 'always' | 'keyed';
   readonly format: CodecFormat;
+  /**
+   * The bound on one allreduce's error per element among `ranks` ranks, relative to the largest
+   * Σ_r |x_r| of the call (the README's table). Absent when the codec states no per-call bound
+   * (onebit) or only under a condition a call does not show (fp16's range): then
+   * `compression: 'auto'` never picks it, whatever the tolerance.
+   */
+  readonly relativeErrorBound?: (ranks: number) => number;
 }
 
 /** No encoding: elements travel as they are. */
@@ -62,6 +71,7 @@ export const NO_CODEC: Codec = {
   lossless: true,
   errorFeedback: false,
   format: { kind: 'identity' },
+  relativeErrorBound: () => 0,
 };
 
 /** Payload bytes of a block format: the scales, then the packed words. */

@@ -22,16 +22,26 @@ export interface NativeShmContext {
   deregisterMemory(key: number): void;
   createEndpoint(label: string): NativeShmEndpoint;
   destroy(): void;
+  /** shm only: where the view's first byte lies in this process, for a peer's read(). */
+  addressOf?(view: ArrayBufferView): number;
 }
 
 export interface NativeShmEndpoint {
   address(): string;
   /** timeoutMs: the tcp provider's bound on forming the connection (the shm provider connects at once). */
   connect(address: string, timeoutMs?: number): void;
-  postSend(wrId: number, key: number, offset: number, length: number): void;
+  /** inline (tcp provider only, at most 64 bytes): copied at the call and sent ahead of the region's bytes, in the same message. */
+  postSend(wrId: number, key: number, offset: number, length: number, inline?: Uint8Array): void;
   postRecv(wrId: number, key: number, offset: number, length: number): void;
   postWrite(wrId: number, key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): void;
   destroy(): void;
+  /**
+   * shm only: readsPeer is "" when read() works toward the peer (process_vm_readv), else why
+   * not; peerReads is true once the peer has found that it can read this process's memory.
+   */
+  singleCopy?(): { readsPeer: string; peerReads: boolean };
+  /** shm only: copies view.byteLength bytes from the peer's memory at remoteAddress into view (synchronous, one copy). */
+  read?(view: ArrayBufferView, remoteAddress: number): void;
 }
 
 /** (wrId, error or null, opcode, bytes, immediate) */

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { invalidArgument, remoteError, systemError, type WebcclError } from '../errors.js';
 import type { NativeAddon, NativeShmContext, NativeShmEndpoint } from './addon.js';
-import { callNative } from './call.js';
+import { asNativeError, callNative } from './call.js';
 
 export interface ShmCompletion {
   readonly opcode: 'send' | 'recv' | 'write' | 'write-imm';
@@ -43,6 +43,7 @@ export class ShmContext {
   private readonly native: NativeShmContext;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private wasDestroyed = false;
 
   /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
   constructor(addon: NativeAddon, secret: string, readonly provider: NativeProvider = { kind: 'shm' }) {
@@ -74,9 +75,22 @@ export class ShmContext {
     return new ShmEndpoint(callNative(`${this.provider.kind} createEndpoint`, () => this.native.createEndpoint(label)), this);
   }
 
+  /** True after destroy(): every region went with the context, none is left to deregister. */
+  get destroyed(): boolean {
+    return this.wasDestroyed;
+  }
+
   /** Stops every endpoint (their pending operations reject), unmaps and unlinks segments. */
   destroy(): void {
+    this.wasDestroyed = true;
     this.native.destroy();
+  }
+
+  /** Where `view` lies in this process, for a peer's ShmEndpoint.read (shm provider only). */
+  addressOf(view: ArrayBufferView): number {
+    const native = this.native;
+    if (!native.addressOf) throw invalidArgument(`${this.provider.kind}: addressOf needs the shm provider`);
+    return callNative(`${this.provider.kind} addressOf`, () => native.addressOf!(view));
   }
 
   /** @internal Posts through `post` and returns the promise of its completion. */
@@ -100,8 +114,13 @@ export class ShmEndpoint {
     callNative(`${this.context.provider.kind} connect`, () => this.native.connect(peerAddress, timeoutMs));
   }
 
-  send(key: number, offset: number, length: number): Promise<ShmCompletion> {
-    return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length));
+  /**
+   * Sends [offset, offset+length) of `key` as one message; `inline` (tcp provider only, at most
+   * 64 bytes, like IBV_SEND_INLINE) is copied now and goes first, in the same message.
+   */
+  send(key: number, offset: number, length: number, inline?: Uint8Array): Promise<ShmCompletion> {
+    if (inline !== undefined && this.context.provider.kind !== 'tcp') throw invalidArgument(`${this.context.provider.kind} postSend: inline bytes need the tcp provider`);
+    return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length, inline));
   }
 
   recv(key: number, offset: number, length: number): Promise<ShmCompletion> {
@@ -111,6 +130,36 @@ export class ShmEndpoint {
   /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */
   write(key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): Promise<ShmCompletion> {
     return this.context.track(`${this.context.provider.kind} postWrite`, (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));
+  }
+
+  /**
+   * Single copy (shm provider only): "" when this process can read the peer's memory with
+   * process_vm_readv, else why not (another uid, Yama's ptrace_scope, the tcp provider).
+   */
+  readsPeer(): string {
+    const native = this.native;
+    if (!native.singleCopy) return `the ${this.context.provider.kind} provider has no single copy`;
+    return callNative(`${this.context.provider.kind} readsPeer`, () => native.singleCopy!().readsPeer);
+  }
+
+  /** True once the peer has connected and can read this process's memory (large sends may then go by reference). */
+  peerReads(): boolean {
+    return this.native.singleCopy?.().peerReads ?? false;
+  }
+
+  /**
+   * Copies view.byteLength bytes of the peer's memory at `remoteAddress` (its context's
+   * addressOf) into `view`, synchronously: one copy. A peer that died is a RemoteError.
+   */
+  read(view: ArrayBufferView, remoteAddress: number): void {
+    const native = this.native;
+    if (!native.read) throw invalidArgument(`${this.context.provider.kind}: read needs the shm provider`);
+    try {
+      native.read(view, remoteAddress);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw PEER_GONE.test(message) ? remoteError(`${this.context.provider.kind} read: ${message}`) : asNativeError(`${this.context.provider.kind} read`, error);
+    }
   }
 
   destroy(): void {

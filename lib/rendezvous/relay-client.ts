@@ -5,7 +5,7 @@ import { asWebcclError, invalidArgument, systemError } from '../errors.js';
 import { readSettings } from '../settings.js';
 import { openSession } from '../transport/handshake/open-session.js';
 import type { RelayNotice } from './relay-notice.js';
-import { parseUniqueId, rendezvousUrl } from './unique-id.js';
+import { hostForUrl, parseUniqueId, rendezvousUrl } from './unique-id.js';
 import { globalWebSocket, type WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import type { Transport } from '../transport/transport.js';
 import { withDeadline } from '../transport/deadline.js';
@@ -52,7 +52,13 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
     } catch {
       return transport.everyPeerFailed(systemError(`rank ${rank}: the relay sent a text message that is not a notice`));
     }
-    if (notice.t === 'ready') everyoneJoined();
+    if (notice.t === 'ready') {
+      // The switch is reached where the server is: UDP on its port, the door on the server's URL.
+      if (Number.isInteger(notice.switchPort)) {
+        transport.hostedSwitch = { address: `${hostForUrl(parsed.host)}:${notice.switchPort},${rendezvousUrl(parsed)}`, secret: parsed.secret };
+      }
+      everyoneJoined();
+    }
     else transport.connectionLost(notice.rank, notice.code, `via the relay${notice.reason ? `: ${notice.reason}` : ''}`);
   };
 

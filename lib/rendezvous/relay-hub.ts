@@ -30,7 +30,8 @@ interface World {
 export class RelayHub {
   private readonly worlds = new Map<string, World>();
 
-  constructor(private readonly limits: WireLimits) {}
+  /** `switchPort`: the UDP port of the switch the server hosts, told to every world when it is ready. */
+  constructor(private readonly limits: WireLimits, private readonly switchPort?: number) {}
 
   join(socket: WebSocket, hello: Hello, welcome: () => void): void {
     const name = hello.world!;
@@ -45,7 +46,7 @@ export class RelayHub {
     welcome();
     socket.on('message', (data, isBinary) => this.forward(joined, rank, data as Buffer, isBinary));
     socket.on('close', (code, reason) => this.leave(name, joined, rank, code, reason.toString()));
-    if (joined.members.size === size) this.broadcast(joined, { t: 'ready' });
+    if (joined.members.size === size) this.broadcast(joined, this.switchPort === undefined ? { t: 'ready' } : { t: 'ready', switchPort: this.switchPort });
   }
 
   private forward(world: World, from: number, data: Buffer, isBinary: boolean): void {

@@ -1,6 +1,10 @@
 // The rendezvous server (Node only): the key-value store and the browser relay behind one
 // WebSocket port, like torch's TCPStore. Started in-process by rank 0 (getUniqueId) or
 // standalone with `webccl serve`. Every connection must open with a hello carrying the secret.
+// With `switch` (`webccl serve --switch`) it also hosts a SwitchML switch for its relay worlds:
+// the switch's UDP data plane on a port of its own, its WebSocket door on this server's port
+// (a hello with role 'switch' is a worker's join), the same secret; a world's 'ready' notice
+// names the UDP port, so ranks need no switch address of their own.
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +23,7 @@ import { listenForUpgrades, type TlsFiles } from '../transport/handshake/upgrade
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
 import { formatUniqueId, generateSecret } from './unique-id.js';
+import { SwitchServer, type SwitchServerOptions } from '../switch/switch-server.js';
 
 const log = logger('STORE');
 
@@ -39,6 +44,8 @@ export interface RendezvousServerOptions {
   readonly unref?: boolean;
   /** Serve wss:// with this certificate and key (ids then carry `+tls`); plain ws:// otherwise. */
   readonly tls?: TlsFiles;
+  /** Host a switch too (its port: 0, the default, picks a free one; its host and secret are the server's). */
+  readonly switch?: Omit<SwitchServerOptions, 'host' | 'secret' | 'webSocketPort'>;
 }
 
 export class RendezvousServer {
@@ -55,8 +62,10 @@ export class RendezvousServer {
     private readonly helloTimeoutMs: number,
     limits: WireLimits,
     private readonly tls: boolean,
+    /** The switch this server hosts, if it hosts one. */
+    readonly hostedSwitch: SwitchServer | undefined,
   ) {
-    this.relay = new RelayHub(limits);
+    this.relay = new RelayHub(limits, hostedSwitch?.port);
     server.on('connection', (socket, request) => this.accept(socket, request));
   }
 
@@ -73,8 +82,16 @@ export class RendezvousServer {
     const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
     guardListener(http, server, 'rendezvous server', log);
     const { port } = http.address() as AddressInfo;
-    const started = new RendezvousServer(http, server, host, port, options.secret ?? generateSecret(), options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits, options.tls !== undefined);
-    log.info(`rendezvous server listening on ${host}:${port}${options.tls ? ' (TLS)' : ''}`);
+    const secret = options.secret ?? generateSecret();
+    let hosted: SwitchServer | undefined;
+    try {
+      hosted = options.switch && await SwitchServer.start({ port: 0, ...options.switch, host, secret });
+    } catch (error) {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      throw error;
+    }
+    const started = new RendezvousServer(http, server, host, port, secret, options.helloTimeoutMs ?? HELLO_TIMEOUT_MS, limits, options.tls !== undefined, hosted);
+    log.info(`rendezvous server listening on ${host}:${port}${options.tls ? ' (TLS)' : ''}${hosted ? `, hosting switch ${hosted.address}` : ''}`);
     return started;
   }
 
@@ -84,7 +101,7 @@ export class RendezvousServer {
     this.server.close();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
-    await closed;
+    await Promise.all([closed, this.hostedSwitch?.close()]);
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
@@ -97,6 +114,8 @@ export class RendezvousServer {
         serveStore(socket, this.store, peer);
       } else if (hello.role === 'relay') {
         this.relay.join(socket, hello, welcome);
+      } else if (hello.role === 'switch' && this.hostedSwitch) {
+        return this.hostedSwitch.admitWebSocket(socket, request, hello);
       } else {
         return { code: CLOSE_BAD_HELLO, reason: `role '${hello.role}' is not served here` };
       }

@@ -5,12 +5,19 @@
 // number and slot range. A refusal is one `refused` line, then the switch closes. The
 // connection stays open for the job's lifetime: when it closes, the worker has left, the job
 // ends and the others get `ended`.
+//
+// Two levels (a leaf switch below a root, SHARP's aggregation tree): the workers of a leaf
+// join it with `rank`/`size` counting the workers at that leaf, `total` the job's worker count
+// over every leaf (what they quantize with), and `uplink` the leaf's place among the root's
+// members; the leaf then joins the root with that place as its rank and `leaf: true`.
 import { invalidArgument, invalidUsage } from '../errors.js';
 import { isSizeClass, MAX_SLOTS } from './packet.js';
 
 /** Lines longer than this are garbage (a join is well under 1 KiB); the connection is refused. */
 export const MAX_LINE_BYTES = 4096;
 export const DEFAULT_WINDOW = 256;
+/** A two-level job's workers: any n keeps M = floor((2^31 - 1) / n) >= 2^16, i.e. 16 bits per value. */
+export const MAX_TOTAL_WORKERS = 32768;
 
 export interface Join {
   readonly t: 'hello';
@@ -30,12 +37,22 @@ export interface Join {
   /** Slots the job asks for (its window W). */
   readonly window: number;
   readonly sizeClass: number;
+  /**
+   * The job's worker count over every switch of a two-level job (default `size`): the n the
+   * workers quantize float32 with (scale INT32_MAX / (n 2^E)) and divide avg by.
+   */
+  readonly total?: number;
+  /** For a leaf switch (`webccl switch --parent`): forward this job to the root as member `rank` of `size`. */
+  readonly uplink?: { readonly rank: number; readonly size: number };
+  /** The joiner is a leaf switch carrying workers of its own (named so in the root's errors). */
+  readonly leaf?: boolean;
 }
 
 export interface Welcome {
   readonly t: 'welcome';
   readonly job: number;
   readonly worker: number;
+  /** The job's total worker count n (the join's `total`, else its `size`). */
   readonly workers: number;
   readonly slotBase: number;
   readonly window: number;
@@ -71,6 +88,14 @@ export function checkJoin(value: unknown): Join {
   if (join.via !== 'websocket' && (!Number.isInteger(join.udpPort) || join.udpPort! < 1 || join.udpPort! > 65535)) throw invalidUsage(`hello has bad udp port ${String(join.udpPort)}`);
   if (!Number.isInteger(join.window) || join.window! < 1 || join.window! > MAX_SLOTS) throw invalidUsage(`hello asks for ${String(join.window)} slots`);
   if (!isSizeClass(join.sizeClass!)) throw invalidUsage(`hello has size class ${String(join.sizeClass)}, not one of 0-7`);
+  if (join.total !== undefined && (!Number.isInteger(join.total) || join.total < join.size! || join.total > MAX_TOTAL_WORKERS)) {
+    throw invalidUsage(`hello has total ${String(join.total)} workers for size ${String(join.size)} (it must be in [size, ${MAX_TOTAL_WORKERS}])`);
+  }
+  const { uplink } = join;
+  if (uplink !== undefined && (uplink === null || typeof uplink !== 'object' || !Number.isInteger(uplink.size) || uplink.size < 1 || !Number.isInteger(uplink.rank) || uplink.rank < 0 || uplink.rank >= uplink.size)) {
+    throw invalidUsage(`hello has a bad uplink ${JSON.stringify(uplink)} (rank in [0, size))`);
+  }
+  if (join.leaf !== undefined && typeof join.leaf !== 'boolean') throw invalidUsage('hello has a non-boolean leaf flag');
   return join as Join;
 }
 
@@ -117,4 +142,36 @@ export function parseSwitchAddress(address: string): { host: string; port: numbe
   const port = Number(match?.[3]);
   if (!match || port < 1 || port > 65535) throw invalidArgument(`switch address '${address}' is not host:port`);
   return { host: match[1] ?? match[2]!, port };
+}
+
+/** Where one switch listens: its UDP data plane ('host:port'), its WebSocket door (a URL), or both. */
+export interface SwitchAddresses {
+  readonly udp?: string;
+  readonly webSocket?: string;
+}
+
+/**
+ * A communicator's switch address: 'host:port' (UDP), a ws:// or wss:// URL (the WebSocket
+ * door), or both separated by a comma (one switch reached either way: each rank takes the path
+ * it can, so Node ranks on UDP and browser tabs on the door share one job).
+ */
+export function parseSwitchAddresses(list: string): SwitchAddresses {
+  const parts = list.split(',').map((part) => part.trim());
+  const found: { udp?: string; webSocket?: string } = {};
+  for (const part of parts) {
+    if (/^wss?:\/\//.test(part)) {
+      if (found.webSocket !== undefined) throw invalidArgument(`switch address '${list}' names two WebSocket doors`);
+      try {
+        new URL(part);
+      } catch {
+        throw invalidArgument(`switch address '${list}': '${part}' is not a URL`);
+      }
+      found.webSocket = part;
+    } else {
+      if (found.udp !== undefined) throw invalidArgument(`switch address '${list}' names two host:port addresses`);
+      parseSwitchAddress(part);
+      found.udp = part;
+    }
+  }
+  return found;
 }

@@ -2,7 +2,7 @@
 // number), the gathering of its ranks, the map from a worker's UDP address to its job and
 // worker id (the only way a datagram reaches a job's slots), and the release of everything
 // when a worker leaves. No sockets: `C` is whatever the server uses for a control connection.
-import { JobDataPlane, MAX_WORKERS, type JobPlane, type JobShape } from './data-plane.js';
+import { JobDataPlane, MAX_WORKERS, type JobPlane, type JobShape, type Verdict } from './data-plane.js';
 import type { Join, Welcome } from './control-protocol.js';
 
 export interface SwitchLimits {
@@ -21,6 +21,14 @@ export interface Member<C> {
   /** How its packets come: UDP datagrams, or messages on its WebSocket (`conn`). */
   readonly via: 'udp' | 'websocket';
   readonly conn: C;
+  /** A leaf switch (two levels), not a worker. */
+  readonly leaf: boolean;
+}
+
+/** A leaf's forwarding of a job to its root (leaf-uplink.ts): what becomes of the data plane's verdicts. */
+export interface Uplink {
+  route(verdict: Verdict): Verdict;
+  close(): void;
 }
 
 /** Makes and frees a started job's data plane (the TypeScript one unless the server says otherwise). */
@@ -36,12 +44,20 @@ export interface Job<C> {
   readonly world: string;
   readonly number: number;
   readonly size: number;
+  /** Workers over every switch of a two-level job (size when it has one level). */
+  readonly total: number;
+  /** Where a leaf forwards the job (the workers' join asked for it). */
+  readonly uplinkSpec?: { readonly rank: number; readonly size: number };
   readonly window: number;
   readonly sizeClass: number;
   readonly slotBase: number;
   readonly members: Map<number, Member<C>>;
   /** Set once every rank has joined. */
   plane?: JobPlane;
+  /** Set by a leaf once its root welcomed it. */
+  uplink?: Uplink;
+  /** Set when the job was released (a leaf's uplink opening late must not revive it). */
+  released?: boolean;
 }
 
 export type JoinOutcome<C> =
@@ -52,6 +68,10 @@ export type JoinOutcome<C> =
 /** `host:port` as the data plane sees a sender (IPv4-mapped IPv6 spelled as IPv4). */
 export function udpAddressKey(host: string, port: number): string {
   return `${plainHost(host)}:${port}`;
+}
+
+function uplinkName(uplink: { rank: number; size: number } | undefined): string {
+  return uplink === undefined ? 'none' : `${uplink.rank} of ${uplink.size}`;
 }
 
 function plainHost(host: string): string {
@@ -91,7 +111,7 @@ export class JobTable<C> {
       const mismatch = this.mismatch(job, join);
       if (mismatch !== undefined) return { kind: 'refused', reason: mismatch };
     }
-    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, via: join.via ?? 'udp', conn });
+    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, via: join.via ?? 'udp', conn, leaf: join.leaf === true });
     this.byConn.set(conn, job);
     if (job.members.size < job.size) return { kind: 'waiting' };
     return { kind: 'started', job, welcomes: this.start(job) };
@@ -114,6 +134,14 @@ export class JobTable<C> {
     return { job, others, started };
   }
 
+  /** Ends a started job from the switch's side (a leaf whose root failed): its members' connections. */
+  end(job: Job<C>): C[] {
+    const conns = [...job.members.values()].map((m) => m.conn);
+    for (const conn of conns) this.byConn.delete(conn);
+    this.release(job);
+    return conns;
+  }
+
   private create(join: Join): Job<C> | string {
     const { limits } = this;
     const max = Math.min(limits.maxWorkers, MAX_WORKERS);
@@ -124,7 +152,10 @@ export class JobTable<C> {
     if (slotBase === undefined) {
       return `job '${join.world}' asks for ${join.window} slots; this switch has ${this.largestFree()} contiguous free of ${limits.slots}`;
     }
-    const job: Job<C> = { world: join.world, number, size: join.size, window: join.window, sizeClass: join.sizeClass, slotBase, members: new Map() };
+    const job: Job<C> = {
+      world: join.world, number, size: join.size, total: join.total ?? join.size, ...(join.uplink ? { uplinkSpec: { rank: join.uplink.rank, size: join.uplink.size } } : {}),
+      window: join.window, sizeClass: join.sizeClass, slotBase, members: new Map(),
+    };
     this.byWorld.set(job.world, job);
     this.byNumber.set(number, job);
     return job;
@@ -134,6 +165,9 @@ export class JobTable<C> {
     if (job.plane !== undefined) return `job '${job.world}' is already running`;
     if (join.size !== job.size || join.window !== job.window || join.sizeClass !== job.sizeClass) {
       return `job '${job.world}' was opened with size ${job.size}, window ${job.window}, size class ${job.sizeClass}; rank ${join.rank} asks for ${join.size}, ${join.window}, ${join.sizeClass}`;
+    }
+    if ((join.total ?? join.size) !== job.total || uplinkName(join.uplink) !== uplinkName(job.uplinkSpec)) {
+      return `job '${job.world}' was opened with total ${job.total} workers and uplink ${uplinkName(job.uplinkSpec)}; rank ${join.rank} asks for ${join.total ?? join.size} and ${uplinkName(join.uplink)}`;
     }
     if (job.members.has(join.rank)) return `rank ${join.rank} of job '${job.world}' has already joined`;
     return undefined;
@@ -150,12 +184,13 @@ export class JobTable<C> {
       this.bySender.set(member.address, { job, worker: member.rank });
       return {
         conn: member.conn,
-        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.size, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort },
+        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.total, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort },
       };
     });
   }
 
   private release(job: Job<C>): void {
+    job.released = true;
     if (job.plane !== undefined) this.planes.release(job.plane);
     this.byWorld.delete(job.world);
     this.byNumber.delete(job.number);

@@ -1,5 +1,8 @@
 // The switch as an Aggregator (lib/memory/aggregator.ts), for the communicator's switch
-// algorithm (Node: the worker speaks UDP). One session per communicator: a SwitchWorker that
+// algorithm. Platform-neutral: each entry registers a provider made here, the Node one with UDP
+// and `ws`, the browser one with the page's WebSocket only. A rank takes the path its address
+// offers and it can use: UDP where it has it (unless the rank asked for the WebSocket door),
+// else the door. One session per communicator: a SwitchWorker that
 // joined the communicator's job. What the call's memory hands over becomes int32 or float32
 // for the worker: int32 as is, uint32 as its bits (wrap-around sums are the same bits), float32
 // as is (the worker quantizes it), float16 and bfloat16 widened to float32 on the CPU and the
@@ -14,6 +17,8 @@ import { castFromFloat32, castToFloat32 } from '../cpu/cast.js';
 import { elementBytes, type DataType } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { AggregateOp, Aggregator, AggregatorJob, AggregatorProvider, AggregatorSession } from '../memory/aggregator.js';
+import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
+import { parseSwitchAddresses } from './control-protocol.js';
 import { SwitchWorker, type SwitchWorkerOptions } from './worker.js';
 
 /** The int32 or float32 elements the worker sums for `count` elements of `dtype` in `payload`. */
@@ -85,12 +90,36 @@ export function setSwitchWorkerExtras(extras: Partial<SwitchWorkerOptions>): voi
   workerExtras = extras;
 }
 
-export const switchAggregatorProvider: AggregatorProvider = {
-  name: 'switch',
-  async join(job: AggregatorJob): Promise<AggregatorSession> {
-    const worker = await SwitchWorker.connect({
-      ...workerExtras, switch: job.address, secret: job.secret, world: job.job, rank: job.rank, size: job.size, timeoutMs: job.timeoutMs,
-    });
-    return new SwitchSession(worker);
-  },
-};
+/** What a platform offers a switch worker: UDP (Node), and a WebSocket where there is no global one. */
+export interface SwitchPlatform {
+  readonly udp: boolean;
+  readonly webSocket?: WebSocketConstructor;
+}
+
+/** Where and how this rank joins: the agreed address list, the rank's wish, what the platform has. */
+export function switchRoute(address: string, wish: 'udp' | 'websocket' | undefined, platform: SwitchPlatform): { switch: string; via: 'udp' | 'websocket' } {
+  const { udp, webSocket } = parseSwitchAddresses(address);
+  const via = wish ?? (platform.udp && udp !== undefined ? 'udp' : 'websocket');
+  if (via === 'udp' && !platform.udp) throw invalidArgument(`switch ${address}: this rank cannot send UDP (a browser); it joins through the switch's WebSocket door`);
+  const target = via === 'udp' ? udp : webSocket;
+  if (target === undefined) {
+    throw invalidArgument(via === 'udp'
+      ? `switch ${address}: no host:port to reach it by UDP (switchVia 'udp')`
+      : `switch ${address}: no ws:// URL of its WebSocket door${platform.udp ? '' : ', and this rank cannot send UDP'} (webccl switch --ws-port, or webccl serve --switch; the address takes 'host:port,ws://host:port')`);
+  }
+  return { switch: target, via };
+}
+
+export function switchAggregatorProvider(platform: SwitchPlatform): AggregatorProvider {
+  return {
+    name: 'switch',
+    async join(job: AggregatorJob): Promise<AggregatorSession> {
+      const route = switchRoute(job.address, job.via, platform);
+      const worker = await SwitchWorker.connect({
+        ...workerExtras, ...route, ...(platform.webSocket ? { webSocket: platform.webSocket } : {}),
+        secret: job.secret, world: job.job, rank: job.rank, size: job.size, timeoutMs: job.timeoutMs,
+      });
+      return new SwitchSession(worker);
+    },
+  };
+}

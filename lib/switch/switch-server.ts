@@ -14,6 +14,10 @@
 // and rules; no datagram reaches JS) when the addon has it, else the TypeScript one (udp-door.ts,
 // data-plane.ts), which stays the oracle and the fallback. A job's WebSocket workers share its
 // state with either (native: through a synchronous call into the same slots).
+// With `parent`, a leaf of a two-level tree: a job whose workers ask for an uplink joins the
+// root as one member once its own workers have, and its completed slots go up and the root's
+// results come down (leaf-uplink.ts); other jobs stay local.
+// A leaf runs the TypeScript plane: its verdicts pass through the uplink's route() in JS.
 import type { RemoteInfo } from 'node:dgram';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -22,17 +26,19 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { detailOf, systemError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { CLOSE_BAD_HELLO, sameSecret } from '../transport/handshake/handshake.js';
-import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate } from '../transport/handshake/hello-gate.js';
+import { awaitHello, MAX_UNADMITTED_BYTES, type HelloGate, type Refusal } from '../transport/handshake/hello-gate.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
 import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { listenForUpgrades } from '../transport/handshake/upgrade-server.js';
 import { webSocketDoor } from '../transport/handshake/web-socket-door.js';
 import { WS_SOCKET_OPTIONS } from '../transport/handshake/ws-options.js';
-import { checkJoin, LineSplitter, parseJoin, type SwitchMessage } from './control-protocol.js';
+import { checkJoin, LineSplitter, parseJoin, type Join, type SwitchMessage } from './control-protocol.js';
 import { nativeAddon, loadNative } from '../native/load.js';
+import { readSettings } from '../settings.js';
 import { MAX_WORKERS, type JobCounters, type JobPlane } from './data-plane.js';
 import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.js';
 import { JobTable, udpAddressKey, type Job } from './job-table.js';
+import { LeafUplink, type UplinkCounters } from './leaf-uplink.js';
 import { NativeUdpDoor, nativePlaneMissing } from './native-door.js';
 import { MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
 import { TypeScriptUdpDoor, type DataPlaneKind, type UdpDoor } from './udp-door.js';
@@ -56,8 +62,27 @@ export interface SwitchServerOptions {
   /**
    * Which data plane serves UDP packets: 'native' (the addon's; an error when it is
    * unavailable), 'js' (the TypeScript one), or 'auto' (native when available). Default 'auto'.
+   * A leaf (`parent`) runs the TypeScript plane: 'auto' takes it, 'native' is refused.
    */
   readonly dataPlane?: DataPlaneKind | 'auto';
+  /**
+   * Makes this switch a leaf: jobs whose workers ask for an uplink are forwarded to the root
+   * switch at `address` (its control and UDP port), admitted with `secret`. A leaf's jobs run
+   * on the TypeScript data plane (see `dataPlane`). `retransmitMs` (default 10) is the first wait before an
+   * upward packet is sent again; `timeoutMs` (default WEBCCL_TIMEOUT_MS) bounds joining the
+   * root and a silent root.
+   */
+  readonly parent?: { readonly address: string; readonly secret: string; readonly retransmitMs?: number; readonly timeoutMs?: number };
+}
+
+/**
+ * A WebSocket another server's door accepted (the `ws` package's, which the switch's declared
+ * types do not name: a consumer's program need not have `ws` types).
+ */
+export interface AcceptedWebSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  terminate(): void;
 }
 
 /** A worker's connection to the switch, TCP control (packets by UDP) or WebSocket (packets too). */
@@ -75,6 +100,8 @@ export interface JobReport extends JobCounters {
   readonly job: number;
   readonly workers: number;
   readonly running: boolean;
+  /** A leaf's forwarding of the job to its root. */
+  readonly uplink?: UplinkCounters;
 }
 
 export interface SwitchCounters {
@@ -116,6 +143,7 @@ export class SwitchServer {
     private readonly helloTimeoutMs: number,
     limits: { slots: number; maxWorkers: number },
     faults: FaultInjector,
+    private readonly parent: SwitchServerOptions['parent'],
   ) {
     this.table = new JobTable<WorkerConn>(limits, () => port, door.planes);
     this.faults = faults;
@@ -136,14 +164,14 @@ export class SwitchServer {
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1 || maxWorkers > MAX_WORKERS) throw systemError(`switch: --max-workers ${maxWorkers} is not in [1, ${MAX_WORKERS}] (the worker bitmap is ${MAX_WORKERS} bits wide)`);
     const faults = new FaultInjector(options.faults); // validates the probabilities before binding
     const log = logger('SWITCH');
-    const kind = chooseDataPlane(options.dataPlane ?? 'auto', log);
+    const kind = chooseDataPlane(options.dataPlane ?? 'auto', options.parent !== undefined, log);
     let server: SwitchServer | undefined;
     const onNativeResult = (plane: JobPlane, bytes: Uint8Array) => server?.onNativeResult(plane, bytes);
     const { tcp, door, port } = await bindPair(host, options.port ?? SWITCH_PORT, (udpPort) => kind === 'native'
       ? Promise.resolve(NativeUdpDoor.bind(nativeAddon()!, host, udpPort, options.faults ?? {}, onNativeResult))
       : TypeScriptUdpDoor.bind(host, udpPort, faults, log));
     const secret = options.secret ?? randomBytes(16).toString('hex');
-    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults);
+    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults, options.parent);
     if (options.webSocketPort !== undefined) {
       try {
         await server.openWebSocketDoor(options.webSocketPort);
@@ -152,7 +180,7 @@ export class SwitchServer {
         throw error;
       }
     }
-    server.log.info(`listening on ${host}:${port} (tcp control, udp data on the ${kind === 'native' ? 'native' : 'TypeScript'} data plane)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job`);
+    server.log.info(`listening on ${host}:${port} (tcp control, udp data on the ${kind === 'native' ? 'native' : 'TypeScript'} data plane)${server.webSocketUrl ? `, ${server.webSocketUrl} (websocket)` : ''}, ${slots} slots, at most ${maxWorkers} workers per job${options.parent ? `, leaf of ${options.parent.address}` : ''}`);
     return server;
   }
 
@@ -193,7 +221,10 @@ export class SwitchServer {
     this.closed = true;
     this.faults.clear();
     for (const socket of this.unjoined) socket.destroy();
-    for (const job of [...this.table.jobs]) for (const member of job.members.values()) member.conn.destroy();
+    for (const job of [...this.table.jobs]) {
+      job.uplink?.close();
+      for (const member of job.members.values()) member.conn.destroy();
+    }
     const ws = this.webSockets;
     if (ws) for (const socket of ws.server.clients) socket.terminate();
     await Promise.all([
@@ -243,12 +274,17 @@ export class SwitchServer {
   /** A packet of a running job's worker, by any transport; `reply` answers that worker alone. */
   private onPacket(sender: { job: Job<WorkerConn>; worker: number }, msg: Uint8Array, reply: (bytes: Uint8Array) => void): void {
     const { job, worker } = sender;
-    const verdict = job.plane!.receiveBytes(worker, msg);
-    if (verdict.kind === 'multicast') {
-      this.toWebSockets(job, verdict.bytes);
-      if (!this.door.sendsMulticasts) for (const member of job.members.values()) if (member.via === 'udp') this.door.send(verdict.bytes, member.host, member.port);
-    } else if (verdict.kind === 'unicast') reply(verdict.bytes);
+    let verdict = job.plane!.receiveBytes(worker, msg);
+    if (job.uplink) verdict = job.uplink.route(verdict);
+    if (verdict.kind === 'multicast') this.multicast(job, verdict.bytes);
+    else if (verdict.kind === 'unicast') reply(verdict.bytes);
     else if (verdict.kind === 'drop' && this.log.traceEnabled) this.log.trace(`job ${job.number} worker ${worker}: dropped (${verdict.reason})`);
+  }
+
+  /** A result for every worker of the job: the native door has sent it to the UDP ones already. */
+  private multicast(job: Job<WorkerConn>, bytes: Uint8Array): void {
+    this.toWebSockets(job, bytes);
+    if (!this.door.sendsMulticasts) for (const member of job.members.values()) if (member.via === 'udp') this.door.send(bytes, member.host, member.port);
   }
 
   private accept(socket: Socket): void {
@@ -302,35 +338,91 @@ export class SwitchServer {
       this.refusedConnections++;
       refuseDoor(refusal);
     };
-    awaitHello(door, gate, (hello) => {
-      let join;
-      try {
-        join = checkJoin(hello);
-      } catch (error) {
-        return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
-      }
-      if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
-      const key = `websocket#${this.nextWebSocket++}`;
-      const conn: WorkerConn = {
-        tell: (message) => socket.send(JSON.stringify(message)),
-        finish: (message) => {
-          socket.send(JSON.stringify(message));
-          socket.close(1000, 'job ended');
-        },
-        destroy: () => socket.terminate(),
-        data: (bytes) => { if (socket.readyState === socket.OPEN) socket.send(bytes); },
-      };
-      const outcome = this.table.join(join, request.socket.remoteAddress ?? '', conn, key);
-      if (outcome.kind === 'refused') return { code: CLOSE_BAD_HELLO, reason: outcome.reason };
-      socket.on('message', (data, isBinary) => this.faults.pass(() => this.onWebSocketMessage(key, data as Buffer, isBinary)));
-      socket.on('close', () => this.onLeave(conn));
-      if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
-      return undefined;
-    });
+    awaitHello(door, gate, (hello) => this.joinWebSocket(socket, request, hello));
+  }
+
+  /**
+   * Another server's WebSocket door (`webccl serve --switch`: the rendezvous server's) took a
+   * connection whose hello is a switch join and checked the secret: it becomes a worker here,
+   * or gets the refusal to close with.
+   */
+  admitWebSocket(socket: AcceptedWebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
+    const refusal = this.closed ? { code: CLOSE_BAD_HELLO, reason: 'the switch is closed' } : this.joinWebSocket(socket as WebSocket, request, hello);
+    if (refusal) this.refusedConnections++;
+    return refusal;
+  }
+
+  private joinWebSocket(socket: WebSocket, request: IncomingMessage, hello: unknown): Refusal | undefined {
+    let join;
+    try {
+      join = checkJoin(hello);
+    } catch (error) {
+      return { code: CLOSE_BAD_HELLO, reason: detailOf(error) };
+    }
+    if (join.via !== 'websocket') return { code: CLOSE_BAD_HELLO, reason: "a join on the websocket door says via: 'websocket'" };
+    const uplinkRefusal = this.uplinkRefusal(join);
+    if (uplinkRefusal !== undefined) return { code: CLOSE_BAD_HELLO, reason: uplinkRefusal };
+    const key = `websocket#${this.nextWebSocket++}`;
+    const conn: WorkerConn = {
+      tell: (message) => socket.send(JSON.stringify(message)),
+      finish: (message) => {
+        socket.send(JSON.stringify(message));
+        socket.close(1000, 'job ended');
+      },
+      destroy: () => socket.terminate(),
+      data: (bytes) => { if (socket.readyState === socket.OPEN) socket.send(bytes); },
+    };
+    const outcome = this.table.join(join, request.socket.remoteAddress ?? '', conn, key);
+    if (outcome.kind === 'refused') return { code: CLOSE_BAD_HELLO, reason: outcome.reason };
+    socket.on('message', (data, isBinary) => this.faults.pass(() => this.onWebSocketMessage(key, data as Buffer, isBinary)));
+    socket.on('close', () => this.onLeave(conn));
+    if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
+    return undefined;
   }
 
   private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
     this.jobOfPlane.set(job.plane!, job);
+    if (job.uplinkSpec === undefined) return this.welcome(job, welcomes);
+    // A leaf's workers are welcomed once the root has welcomed the leaf (or refused with its reason).
+    this.openUplink(job).then(() => {
+      if (job.released) job.uplink?.close();
+      else this.welcome(job, welcomes);
+    }, (error: unknown) => {
+      if (!job.released) this.endJob(job, 'refused', `the root switch ${this.parent?.address}: ${detailOf(error)}`);
+    });
+  }
+
+  private async openUplink(job: Job<WorkerConn>): Promise<void> {
+    const parent = this.parent!;
+    const { openUdpLink } = await import('./udp-link.js');
+    const timeoutMs = parent.timeoutMs ?? readSettings().timeoutMs;
+    const name = `root switch ${parent.address}`;
+    const opened = await openUdpLink(parent.address, {
+      t: 'hello', role: 'switch', secret: parent.secret, world: job.world, rank: job.uplinkSpec!.rank, size: job.uplinkSpec!.size,
+      total: job.total, window: job.window, sizeClass: job.sizeClass, leaf: true,
+    }, name, timeoutMs);
+    job.uplink = new LeafUplink(opened, name, {
+      job: { number: job.number, slotBase: job.slotBase, window: job.window },
+      multicast: (bytes) => this.multicast(job, bytes),
+      fail: (reason) => this.endJob(job, 'ended', reason),
+      faults: this.faults,
+    }, { retransmitMs: parent.retransmitMs ?? 10, timeoutMs });
+  }
+
+  /** Ends a job from the switch's side (a leaf's root refused, ended or failed it): its workers are told why. */
+  private endJob(job: Job<WorkerConn>, how: 'refused' | 'ended', reason: string): void {
+    this.log.info(`job '${job.world}' ${how}: ${reason}; its ${job.window} slots are free`);
+    job.uplink?.close();
+    if (how === 'ended') this.keepReport(report(job, false));
+    for (const conn of this.table.end(job)) conn.finish({ t: how, reason });
+  }
+
+  private keepReport(done: JobReport): void {
+    this.finished.push(done);
+    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+  }
+
+  private welcome(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
     this.log.info(`job '${job.world}' started: number ${job.number}, ${job.size} workers, slots [${job.slotBase}, ${job.slotBase + job.window}), ${32 << job.sizeClass} values a packet`);
     for (const { conn, welcome } of welcomes) conn.tell(welcome);
   }
@@ -344,21 +436,32 @@ export class SwitchServer {
     }
     if (!sameSecret(join.secret, this.secret)) return refuse(`wrong secret from a caller claiming rank ${join.rank} of job '${join.world}'`);
     if (join.via === 'websocket') return refuse("via 'websocket' joins on the switch's websocket door");
+    const uplinkRefusal = this.uplinkRefusal(join);
+    if (uplinkRefusal !== undefined) return refuse(uplinkRefusal);
     const outcome = this.table.join(join, socket.remoteAddress ?? '', this.connOf.get(socket)!);
     if (outcome.kind === 'refused') return refuse(outcome.reason);
     this.unjoined.delete(socket);
     if (outcome.kind === 'started') this.started(outcome.job, outcome.welcomes);
   }
 
+  /** Why this switch cannot take a join's two-level shape (undefined: it can). */
+  private uplinkRefusal(join: Join): string | undefined {
+    if (join.uplink !== undefined && this.parent === undefined) return 'this switch has no root to forward the job to (start it with --parent)';
+    if (join.uplink === undefined && (join.total ?? join.size) !== join.size && join.leaf !== true) {
+      return `a job of ${join.total} workers with ${join.size} here needs an uplink to a root switch`;
+    }
+    return undefined;
+  }
+
   private onLeave(conn: WorkerConn): void {
     const left = this.table.leave(conn);
     if (left === undefined || !left.started) return;
     const { job } = left;
-    const rank = [...job.members.values()].find((m) => m.conn === conn)?.rank;
-    const reason = `worker ${rank} of job '${job.world}' left`;
+    job.uplink?.close();
+    const member = [...job.members.values()].find((m) => m.conn === conn);
+    const reason = `${member?.leaf ? 'leaf switch' : 'worker'} ${member?.rank} of job '${job.world}' left`;
     this.log.info(`job '${job.world}' ended: ${reason}; its ${job.window} slots are free`);
-    this.finished.push(report(job, false));
-    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
+    this.keepReport(report(job, false));
     for (const other of left.others) other.finish({ t: 'ended', reason });
   }
 }
@@ -368,7 +471,8 @@ function line(message: SwitchMessage): string {
 }
 
 function report(job: Job<WorkerConn>, running: boolean): JobReport {
-  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters };
+  const uplink = job.uplink instanceof LeafUplink ? { uplink: { ...job.uplink.counters } } : {};
+  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters, ...uplink };
 }
 
 /** Formats counters as the CLI prints them (one line per job). */
@@ -378,7 +482,8 @@ export function formatCounters(counters: SwitchCounters): string {
       ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '')];
   for (const job of counters.jobs) {
     lines.push(`  job ${job.job} '${job.world}' (${job.workers} workers${job.running ? ', running' : ''}): in ${job.packetsIn}, out ${job.packetsOut}, ` +
-      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}`);
+      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}` +
+      (job.uplink ? `; up ${job.uplink.up}, up retransmissions ${job.uplink.upRetransmissions}, root results ${job.uplink.rootResults}` : ''));
   }
   return lines.join('\n');
 }
@@ -401,10 +506,19 @@ async function bindPair(host: string, port: number, bindUdp: (port: number) => P
   }
 }
 
-/** 'auto' takes the native plane when the addon has it (and says why not at INFO otherwise). */
-function chooseDataPlane(wanted: DataPlaneKind | 'auto', log: Logger): DataPlaneKind {
+/**
+ * 'auto' takes the native plane when the addon has it (and says why not at INFO otherwise). A
+ * leaf takes the TypeScript one: the uplink must see every verdict (leaf-uplink.ts route()),
+ * and the native plane answers UDP workers without JS.
+ */
+function chooseDataPlane(wanted: DataPlaneKind | 'auto', leaf: boolean, log: Logger): DataPlaneKind {
   if (wanted !== 'auto' && wanted !== 'native' && wanted !== 'js') throw systemError(`switch: --data-plane ${String(wanted)} is not native, js or auto`);
   if (wanted === 'js') return 'js';
+  if (leaf) {
+    if (wanted === 'native') throw systemError('switch: a leaf switch (--parent) runs the TypeScript data plane (its results go up through the uplink in JS); drop --data-plane native');
+    log.info('a leaf switch (--parent): using the TypeScript data plane (its results go up through the uplink in JS)');
+    return 'js';
+  }
   const addon = nativeAddon();
   const loaded = loadNative();
   const missing = nativePlaneMissing(addon, 'unavailable' in loaded ? loaded.unavailable : undefined);

@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { invalidUsage, systemError, timeoutError } from '../errors.js';
 import { LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
-import type { LinkEvents, OpenedLink } from './switch-link.js';
+import { registerUdpLink, type LinkEvents, type OpenedLink } from './switch-link.js';
 import { openWorkerDatagrams } from './worker-datagrams.js';
 
 export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number, socket: 'native' | 'dgram' | 'auto' = 'auto'): Promise<OpenedLink> {
@@ -104,3 +104,5 @@ function udpBindAddress(host: string): string {
   if (loopback) return v6 ? '::1' : '127.0.0.1';
   return v6 ? '::' : '0.0.0.0';
 }
+
+registerUdpLink(openUdpLink);

@@ -2,8 +2,8 @@
 // allreduces as streams of SwitchML packets (allreduce-stream.ts decides what goes out when)
 // over a SwitchLink: UDP datagrams with a TCP control connection (udp-link.ts, Node), or binary
 // messages on one WebSocket that also carries the control messages (ws-link.ts, any platform
-// with a WebSocket: browsers too). This file imports no Node module; the UDP link is loaded
-// only when asked for. A WebSocket does not lose packets, so the timers below never fire there
+// with a WebSocket: browsers too). This file imports no Node module; the UDP link registers
+// itself when udp-link.ts is imported (the Node entry does). A WebSocket does not lose packets, so the timers below never fire there
 // unless the switch stalls; they stay as they are (a retransmission is harmless: the switch
 // answers it from the stored result or drops it). Loss is repaired per slot: a packet without a result after `retransmitMs`
 // is sent again, identical, and each further timeout doubles that slot's wait (up to 1 s).
@@ -43,7 +43,7 @@ import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
-import type { OpenedLink, SwitchLink } from './switch-link.js';
+import { registeredUdpLink, type OpenedLink, type SwitchLink } from './switch-link.js';
 
 export { parseSwitchAddress } from './control-protocol.js';
 
@@ -71,6 +71,13 @@ export interface SwitchWorkerOptions {
   readonly faults?: FaultOptions;
   /** For 'udp': the addon's batched socket ('native'), Node's dgram, or 'auto' (native when built). Default 'auto'. */
   readonly udpSocket?: 'native' | 'dgram' | 'auto';
+  /**
+   * Two levels: `switch` is a leaf, `rank`/`size` count the workers at that leaf, `total` is
+   * the job's worker count over every leaf (the n float32 is quantized with), and `uplink` the
+   * leaf's place among the root's members. Every worker of the leaf gives the same two.
+   */
+  readonly total?: number;
+  readonly uplink?: { readonly rank: number; readonly size: number };
 }
 
 export interface WorkerCounters {
@@ -86,6 +93,8 @@ export interface WorkerCounters {
 }
 
 const MAX_RETRANSMIT_MS = 1000;
+/** Node's setImmediate (after the socket reads already queued); a browser has none, and a 0 ms timer comes after its queued messages too. */
+const afterIo: (run: () => void) => void = typeof setImmediate === 'function' ? (run) => void setImmediate(run) : (run) => void setTimeout(run, 0);
 /** cwnd never drops below this many packets (nor below W/n), and a cut needs this many overdue. */
 const MIN_CWND = 4;
 /**
@@ -165,6 +174,7 @@ export class SwitchWorker {
     const join: Join = {
       t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
       window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
+      ...(options.total === undefined ? {} : { total: options.total }), ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
     };
     const via = options.via ?? 'udp';
     let opened: OpenedLink;
@@ -172,7 +182,8 @@ export class SwitchWorker {
       const { openWebSocketLink } = await import('./ws-link.js');
       opened = await openWebSocketLink(options.switch, options.webSocket, join, name, timeoutMs);
     } else if (via === 'udp') {
-      const { openUdpLink } = await import('./udp-link.js');
+      const openUdpLink = registeredUdpLink();
+      if (openUdpLink === undefined) throw invalidArgument(`${name}: no UDP here (a browser); join through the switch's WebSocket door (via: 'websocket' and its ws:// URL)`);
       opened = await openUdpLink(options.switch, join, name, timeoutMs, options.udpSocket);
     } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
     return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults);
@@ -207,7 +218,7 @@ export class SwitchWorker {
       for (const q of stream.initial()) this.offer(q);
       // Timers run before the loop polls sockets: checking from setImmediate reads the results
       // already queued first, so a busy loop does not turn into spurious retransmissions.
-      this.sweep = setInterval(() => setImmediate(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
+      this.sweep = setInterval(() => afterIo(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
     });
   }
 

@@ -57,11 +57,21 @@ export interface TransportFailure {
   readonly error: Error;
 }
 
+/** A switch the rendezvous server hosts for its world (`webccl serve --switch`), as its ranks learned it. */
+export interface HostedSwitch {
+  /** 'host:port' (UDP) and the WebSocket door's URL, joined by a comma (a communicator's switch address). */
+  readonly address: string;
+  /** What the switch admits workers with: the rendezvous server's secret. */
+  readonly secret: string;
+}
+
 export interface Transport {
   readonly rank: number;
   readonly size: number;
   /** A short name for logs and benchmark headers, e.g. 'inproc', 'websocket(bufferutil)'. */
   readonly description: string;
+  /** The switch the world's rendezvous server hosts, when it hosts one (the relay world tells its ranks). */
+  readonly hostedSwitch?: HostedSwitch | undefined;
 
   /**
    * Sends one message to `peer`. Resolves once `payload` may be reused by the caller and the

@@ -9,8 +9,17 @@
 // configuration names one (a switch address), and only for calls they support; a call they
 // do not support then goes to the size-based choice, with a note saying why (logged at INFO by
 // the communicator). Named explicitly, such a row refuses an unsupported call: InvalidArgument.
+//
+// With calibrated parameters in the agreed configuration (a tuning file rank 0 read at init),
+// 'auto' takes instead the algorithm the cost model (model.ts) predicts fastest among those that
+// may run the call, and, when the call lets it pick the codec (compression 'auto' with a
+// tolerance), the fastest (algorithm, codec) pair among codecs whose stated error bound fits.
+// The parameters are rank 0's, so the choice is still the same on every rank.
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { internalError, invalidArgument } from '../errors.js';
+import type { Codec } from '../memory/codec.js';
+import { candidates, type ModelCall } from './model.js';
+import { DEFAULT_COST_PARAMS, type CostParams } from './params.js';
 
 /** Messages up to this many bytes per rank use the tree when the algorithm is 'auto'. */
 export const DEFAULT_TREE_THRESHOLD_BYTES = 64 * 1024;
@@ -24,12 +33,31 @@ export interface TuningConfig {
   readonly directThresholdBytes: number;
   /** The switch's 'host:port' ('' or absent: none, so no aggregator row is chosen by 'auto'). */
   readonly switch?: string;
+  /** Calibrated parameters (rank 0's tuning file) and the digest of the file they came from. */
+  readonly tuning?: AgreedTuning;
+  /** Bytes per pipelined message (the model counts chunks); absent: 1 MiB. */
+  readonly chunkBytes?: number;
+}
+
+export interface AgreedTuning {
+  readonly params: CostParams;
+  /** sha-256 of the tuning file's bytes (hex), so logs show which file every rank uses. */
+  readonly digest: string;
 }
 
 export interface Choice {
   readonly algorithm: string;
   /** Why 'auto' passed over an aggregator row it would otherwise have picked. */
   readonly fallback?: string;
+  /** The model's prediction for the choice, in seconds (when the model chose). */
+  readonly predicted?: number;
+  /** The codec the model chose among `codecs` (when the call offered several). */
+  readonly codec?: Codec;
+}
+
+/** A call that lets the model choose its codec: the codecs whose error bound fits, identity first. */
+export interface CodecOffer {
+  readonly codecs: readonly Codec[];
 }
 
 /**
@@ -47,27 +75,68 @@ export function selectAlgorithm(collective: ScheduledCollective, bytes: number, 
  */
 export function chooseAlgorithm(
   collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, requested?: string, call?: Omit<ReductionCall, 'ranks'>,
+  offer?: CodecOffer,
 ): Choice {
   const serving = algorithmsServing(collective).map((row) => row.name);
   if (serving.length === 0) throw internalError(`no algorithm implements ${collective}`);
   const setting = requested ?? config.algorithm;
   const refusal = (name: string) => (call ? algorithmNamed(name)?.refuses?.({ ...call, ranks }) : undefined);
+  // A call that offers codecs asked for the model: uncalibrated, it prices with the defaults.
+  const params = config.tuning?.params ?? (offer ? DEFAULT_COST_PARAMS : undefined);
   if (serving.includes(setting)) {
     const row = algorithmNamed(setting)!;
     if (row.aggregator !== undefined && !config.switch) throw invalidArgument(`the ${setting} algorithm needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
     const refused = refusal(setting);
     if (refused !== undefined) throw invalidArgument(refused);
-    return { algorithm: setting };
+    return (offer && params && modelChoice(collective, bytes, ranks, config, params, offer, call, setting)) || { algorithm: setting };
   }
   let fallback: string | undefined;
   if (setting === 'auto' && config.switch) {
     for (const name of serving.filter((name) => algorithmNamed(name)!.aggregator !== undefined)) {
       fallback = refusal(name);
-      if (fallback === undefined) return { algorithm: name };
+      if (fallback === undefined && !params) return { algorithm: name };
     }
   }
-  const algorithm = sizeBased(serving, bytes, ranks, config, setting);
-  return fallback === undefined ? { algorithm } : { algorithm, fallback };
+  const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, config, params, offer, call) : undefined;
+  const algorithm = modelled?.algorithm ?? sizeBased(serving, bytes, ranks, config, setting);
+  const choice = modelled ?? { algorithm };
+  return fallback === undefined ? choice : { ...choice, fallback };
+}
+
+/**
+ * The fastest (algorithm, codec) by the model: over every algorithm that may run the call (only
+ * `only` when one was named), and over the offered codecs (else the call's own, none). Undefined
+ * when no algorithm has a formula for the collective.
+ */
+function modelChoice(
+  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
+  offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
+): Choice | undefined {
+  // Training loops repeat the same few calls: the choice is kept per configuration and call.
+  let memo = choices.get(config);
+  if (!memo) choices.set(config, (memo = new Map()));
+  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}`;
+  if (memo.has(key)) return memo.get(key);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  const choice = pricedChoice(collective, bytes, ranks, config, params, offer, call, only);
+  memo.set(key, choice);
+  return choice;
+}
+
+const choices = new WeakMap<TuningConfig, Map<string, Choice | undefined>>();
+const MEMO_LIMIT = 4096;
+
+function pricedChoice(
+  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
+  offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
+): Choice | undefined {
+  let best: Choice | undefined;
+  for (const codec of offer?.codecs ?? [undefined]) {
+    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(codec && { codec }) };
+    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
+    if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
+  }
+  return best;
 }
 
 function sizeBased(serving: readonly string[], bytes: number, ranks: number, config: TuningConfig, setting: string): string {

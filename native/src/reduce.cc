@@ -1,7 +1,9 @@
 // Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64) and AVX2 builds of
-// the same loops (kernels.inc). __builtin_cpu_supports is asked once; a binary built here
-// runs on any CPU of its architecture.
+// the same loops (kernels.inc), plus hand-written AVX2/F16C loops for the 16-bit floats
+// (half-simd.cc) where the CPU has F16C. __builtin_cpu_supports is asked once; a binary built
+// here runs on any CPU of its architecture.
 #include "reduce.h"
+#include "half-simd.h"
 
 namespace webccl {
 
@@ -25,9 +27,26 @@ struct Variant {
   const char* name;
 };
 
+#if defined(__x86_64__)
+bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
+
+// The intrinsic loops take whole blocks of 16 elements; the compiler-vectorized AVX2 loops do
+// the tail (and every 32-bit dtype).
+void avx2_f16c_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n) {
+  size_t done = is_half(dtype) ? half_simd_accumulate(dtype, op, dst, src, n) : 0;
+  avx2::accumulate(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done);
+}
+
+void avx2_f16c_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  size_t done = is_half(dtype) ? half_simd_average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
+  avx2::average(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done, divisor);
+}
+#endif
+
 Variant choose() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
+  if (half_simd_supported()) return {avx2_f16c_accumulate, avx2_f16c_average, "avx2+f16c"};
   if (__builtin_cpu_supports("avx2")) return {avx2::accumulate, avx2::average, "avx2"};
 #endif
   return {baseline::accumulate, baseline::average, "baseline"};

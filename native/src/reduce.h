@@ -19,7 +19,10 @@ void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t co
 /** dst[i] = src[i] / divisor: floats multiply by f32(1/divisor), integers truncate toward zero. */
 void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor);
 
-/** Which variant the loops run: "avx2" or "baseline" (decided once, at load). */
+/** The f32 factor floats' average multiplies by: f32(1/divisor), as the oracle's Math.fround(1 / n). */
+inline float average_factor(uint32_t divisor) { return (float)(1.0 / (double)divisor); }
+
+/** Which variant the loops run: "avx2+f16c", "avx2" or "baseline" (decided once, at load). */
 const char* reduce_variant();
 
 }  // namespace webccl

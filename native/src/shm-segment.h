@@ -8,10 +8,11 @@
 #include <cstdint>
 #include <string>
 
+#include "provider-common.h"
+
 namespace webccl {
 
 constexpr uint32_t kSegmentMagic = 0x57434331;  // "WCC1"
-constexpr uint32_t kMaxRegions = 256;            // memory regions a context can register
 constexpr uint64_t kRecordAlign = 64;
 
 /** A published memory region: (generation << 40) | byte length; 0 = none. */
@@ -24,6 +25,8 @@ struct alignas(64) SegmentHeader {
   std::atomic<int32_t> writer_pid;       // set by the peer when it has mapped (and unlinked) the segment
   std::atomic<uint32_t> owner_closed;    // the owner destroyed its endpoint
   std::atomic<uint32_t> writer_closed;   // the peer destroyed its endpoint
+  uint64_t owner_address;                // where this header lies in the owner's address space (the single-copy probe)
+  std::atomic<uint32_t> owner_reads_writer;  // 0: not probed yet; 1: the owner can read the writer's memory (process_vm_readv); 2: it cannot
   alignas(64) std::atomic<uint32_t> bell;  // futex doorbell the owner's progress thread sleeps on
   alignas(64) std::atomic<uint64_t> head;  // bytes written (peer)
   alignas(64) std::atomic<uint64_t> tail;  // bytes consumed (owner)

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "napi-util.h"
+#include "provider-common.h"
 #include "shm-segment.h"
 
 namespace webccl {
@@ -52,55 +54,11 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + str
 
 // ---- memory regions -------------------------------------------------------------------------
 
-struct Region {
-  uint8_t* data = nullptr;
-  uint64_t length = 0;
-  uint32_t generation = 0;
-  napi_ref buffer = nullptr;  // keeps the ArrayBuffer (and so the memory) alive while registered
-  bool valid = false;
-};
-
-struct Completion {
-  double wr_id;
-  std::string error;  // empty: success
-  const char* opcode;
-  double bytes;
-  uint32_t imm;
-  bool has_imm;
-};
-
-struct Endpoint;
-
-struct Context {
-  std::mutex mutex;  // regions and endpoints; held by progress threads while they copy
-  Region regions[kMaxRegions];
-  std::vector<Endpoint*> endpoints;
-  napi_threadsafe_function completions = nullptr;
+struct Context : ContextBase {
+  using Base = ContextBase;
   std::string prefix;
-  bool destroyed = false;
 
-  /** The region of `key` when [offset, offset + length) lies inside it; else nullptr and why. */
-  uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
-    uint64_t slot = key & 0xff;
-    uint64_t generation = key >> 8;
-    Region& r = regions[slot];
-    if (key == 0 || !r.valid || r.generation != generation) {
-      why = "unknown or deregistered memory key " + std::to_string(key);
-      return nullptr;
-    }
-    if (offset > r.length || length > r.length - offset) {
-      why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
-            " of " + std::to_string(r.length) + " bytes";
-      return nullptr;
-    }
-    return r.data + offset;
-  }
-
-  void complete(Completion* completion) {
-    if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
-  }
-
-  void publish(uint32_t slot);
+  void published(uint32_t slot) override;
 };
 
 // ---- endpoints ------------------------------------------------------------------------------
@@ -120,7 +78,8 @@ struct Recv {
   uint64_t key, offset, length;
 };
 
-struct Endpoint {
+struct Endpoint : EndpointBase {
+  using Base = EndpointBase;
   Context* context;
   std::string name;
   SegmentHeader* inbox = nullptr;  // mine: the peer writes, I read
@@ -139,7 +98,9 @@ struct Endpoint {
   bool receiving = false;
   Recv current{};
   std::string current_error;
-  bool destroyed = false;
+  // Empty when this process may read the peer's memory with process_vm_readv (the single-copy
+  // path); else why not (checked once at connect: same uid and ptrace permission, Yama's scope).
+  std::string single_copy = "not connected";
 
   bool connected() const { return outbox != nullptr; }
   void run();
@@ -148,13 +109,14 @@ struct Endpoint {
   void fail_all(const std::string& why);
   void fail_ops(const std::string& why);
   bool inbox_empty() const { return inbox->tail.load(std::memory_order_acquire) == inbox->head.load(std::memory_order_acquire); }
-  void shutdown();
+  void shutdown() override;
 };
 
-void Context::publish(uint32_t slot) {
+void Context::published(uint32_t slot) {
   const Region& r = regions[slot];
   uint64_t word = r.valid ? region_word(r.generation, r.length) : 0;
-  for (Endpoint* endpoint : endpoints) {
+  for (EndpointBase* base : endpoints) {
+    auto* endpoint = static_cast<Endpoint*>(base);
     if (endpoint->inbox) endpoint->inbox->regions[slot].store(word, std::memory_order_release);
   }
 }
@@ -197,6 +159,7 @@ SegmentHeader* create_inbox(const std::string& name, uint32_t capacity, std::str
     header->capacity = capacity;
     header->owner_pid = getpid();
     header->magic = kSegmentMagic;
+    header->owner_address = reinterpret_cast<uint64_t>(header);
     return header;
   }
   why = "shared memory segment " + name + " could not be replaced";
@@ -398,37 +361,38 @@ void Endpoint::shutdown() {
   pidfd = -1;
 }
 
+// ---- single copy (cross-memory attach) -------------------------------------------------------
+
+/**
+ * Copies `length` bytes at `address` in process `pid` to `target` with process_vm_readv (one
+ * copy, kernel to kernel page mapping, like Open MPI vader's CMA get); "" or why it failed.
+ */
+std::string read_peer(int pid, uint8_t* target, uint64_t address, uint64_t length) {
+  uint64_t done = 0;
+  while (done < length) {
+    iovec local{target + done, (size_t)(length - done)};
+    iovec remote{reinterpret_cast<void*>(address + done), (size_t)(length - done)};
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ESRCH) return "peer process " + std::to_string(pid) + " died";
+    if (n <= 0) return errno_text("process_vm_readv");
+    done += (uint64_t)n;
+  }
+  return "";
+}
+
+/** "" when this process may read process `pid`'s memory: reads the magic of the segment header it placed at `header_address`. */
+std::string probe_single_copy(int pid, uint64_t header_address) {
+  uint32_t magic = 0;
+  std::string why = read_peer(pid, reinterpret_cast<uint8_t*>(&magic), header_address + offsetof(SegmentHeader, magic), sizeof magic);
+  if (!why.empty()) return why + (errno == EPERM ? " (ptrace permission: another uid, or /proc/sys/kernel/yama/ptrace_scope above 0)" : "");
+  if (magic != kSegmentMagic) return "process_vm_readv probe read the wrong bytes";
+  return "";
+}
+
 // ---- JS surface ---------------------------------------------------------------------------
 
 napi_ref endpoint_constructor = nullptr;
-
-template <class T>
-T* unwrap(napi_env env, napi_value self, const char* what) {
-  void* object = nullptr;
-  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
-  return static_cast<T*>(object);
-}
-
-void deliver(napi_env env, napi_value callback, void*, void* data) {
-  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
-  if (!env) return;  // the context is gone: drop it
-  napi_value args[5], undefined;
-  napi_get_undefined(env, &undefined);
-  napi_create_double(env, completion->wr_id, &args[0]);
-  if (completion->error.empty()) napi_get_null(env, &args[1]);
-  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
-  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
-  napi_create_double(env, completion->bytes, &args[3]);
-  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
-  else args[4] = undefined;
-  napi_call_function(env, undefined, callback, 5, args, nullptr);
-}
-
-bool live_context(napi_env env, Context* context, const char* what) {
-  if (!context) return false;
-  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
-  return true;
-}
 
 napi_value ContextNew(napi_env env, napi_callback_info info) {
   Args args;
@@ -438,88 +402,10 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
     if (!isalnum((unsigned char)c) && c != '-') return fail(env, "prefix may hold only letters, digits and '-'"), nullptr;
   }
   if (prefix.empty() || prefix.size() > 48) return fail(env, "prefix must hold 1 to 48 characters"), nullptr;
-  napi_valuetype type;
-  napi_typeof(env, args.values[1], &type);
-  if (type != napi_function) return fail(env, "onCompletion must be a function"), nullptr;
   auto* context = new Context();
   context->prefix = prefix;
-  napi_value name;
-  napi_create_string_utf8(env, "webccl-shm-completions", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
-    delete context;
-    return fail(env, "could not create the completion queue"), nullptr;
-  }
-  napi_wrap(env, args.self, context, [](napi_env, void* data, void*) {
-    // Collected without destroy(): the endpoints' threads still run, so the memory is leaked
-    // on purpose rather than freed under them. destroy() is the way to release a context.
-    (void)data;
-  }, nullptr, nullptr);
+  if (!wrap_context(env, args.self, args.values[1], context, "webccl-shm-completions")) return nullptr;
   return args.self;
-}
-
-napi_value ContextRegister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint8_t* data;
-  size_t length;
-  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "registerMemory");
-  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
-  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
-  std::lock_guard<std::mutex> lock(context->mutex);
-  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
-    Region& r = context->regions[slot];
-    if (r.valid) continue;
-    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
-    r.data = data;
-    r.length = length;
-    r.generation = (r.generation + 1) & 0xffffff;
-    if (r.generation == 0) r.generation = 1;
-    r.valid = true;
-    context->publish(slot);
-    napi_value key;
-    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
-    return key;
-  }
-  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
-}
-
-napi_value ContextDeregister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint64_t key;
-  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "deregisterMemory");
-  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
-  napi_ref held = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(context->mutex);
-    std::string why;
-    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
-    Region& r = context->regions[key & 0xff];
-    r.valid = false;
-    held = r.buffer;
-    r.buffer = nullptr;
-    context->publish((uint32_t)(key & 0xff));
-  }
-  napi_delete_reference(env, held);  // after the lock: no progress thread copies into it any more
-  return nullptr;
-}
-
-napi_value ContextDestroy(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "destroy");
-  if (!context || context->destroyed) return nullptr;
-  std::vector<Endpoint*> endpoints;
-  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
-  for (Endpoint* endpoint : endpoints) endpoint->shutdown();
-  context->destroyed = true;
-  for (Region& r : context->regions) {
-    if (r.buffer) napi_delete_reference(env, r.buffer);
-    r.buffer = nullptr;
-    r.valid = false;
-  }
-  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
-  return nullptr;
 }
 
 napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
@@ -541,36 +427,18 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   endpoint->inbox = inbox;
   {
     std::lock_guard<std::mutex> lock(context->mutex);
-    context->endpoints.push_back(endpoint);
     for (uint32_t slot = 0; slot < kMaxRegions; slot++) {
       const Region& r = context->regions[slot];
       inbox->regions[slot].store(r.valid ? region_word(r.generation, r.length) : 0);
     }
   }
-  napi_value constructor, object;
-  napi_get_reference_value(env, endpoint_constructor, &constructor);
-  napi_new_instance(env, constructor, 0, nullptr, &object);
-  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
-  return object;
-}
-
-napi_value EndpointNew(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "ShmEndpoint");
-  return args.self;
-}
-
-Endpoint* live_endpoint(napi_env env, napi_value self, const char* what) {
-  Endpoint* endpoint = unwrap<Endpoint>(env, self, what);
-  if (!endpoint) return nullptr;
-  if (endpoint->destroyed) return fail(env, std::string(what) + ": the endpoint was destroyed"), nullptr;
-  return endpoint;
+  return wrap_endpoint(env, endpoint_constructor, context, endpoint);
 }
 
 napi_value EndpointAddress(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "address()");
-  Endpoint* endpoint = live_endpoint(env, args.self, "address");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "address");
   if (!endpoint) return nullptr;
   std::string blob = endpoint->name + " " + std::to_string(getpid());
   napi_value value;
@@ -582,7 +450,7 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   Args args;
   std::string blob;
   if (!get_args(env, info, args, 1, "connect(address)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "connect");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "connect");
   if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
   if (endpoint->connected()) return fail(env, "connect: already connected"), nullptr;
   size_t space = blob.find(' ');
@@ -613,6 +481,8 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   endpoint->outbox = outbox;
   endpoint->peer_pid = pid;
   endpoint->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  endpoint->single_copy = probe_single_copy(pid, outbox->owner_address);
+  endpoint->inbox->owner_reads_writer.store(endpoint->single_copy.empty() ? 1 : 2, std::memory_order_release);
   endpoint->thread = std::thread([endpoint] { endpoint->run(); });
   return nullptr;
 }
@@ -624,7 +494,7 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
   double wr_id;
   uint64_t key, offset, length;
   if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, what);
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length")) {
     return nullptr;
@@ -664,7 +534,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   double wr_id;
   uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
   if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "postWrite");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postWrite");
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
       !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
@@ -702,33 +572,73 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
+/**
+ * singleCopy() → { readsPeer, peerReads }: readsPeer is "" when read() works toward this peer,
+ * else why not; peerReads is true once the peer has connected and found it can read this
+ * process's memory (until then, or without it, large sends keep the ring).
+ */
+napi_value EndpointSingleCopy(napi_env env, napi_callback_info info) {
   Args args;
-  get_args(env, info, args, 0, "destroy()");
-  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "destroy");
-  if (endpoint) endpoint->shutdown();
+  get_args(env, info, args, 0, "singleCopy()");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "singleCopy");
+  if (!endpoint) return nullptr;
+  bool peer_reads = endpoint->connected() && endpoint->outbox->owner_reads_writer.load(std::memory_order_acquire) == 1;
+  napi_value result, reads_peer, peer_reads_value;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, endpoint->single_copy.c_str(), endpoint->single_copy.size(), &reads_peer);
+  napi_get_boolean(env, peer_reads, &peer_reads_value);
+  napi_set_named_property(env, result, "readsPeer", reads_peer);
+  napi_set_named_property(env, result, "peerReads", peer_reads_value);
+  return result;
+}
+
+/**
+ * read(view, remoteAddress): copies view.byteLength bytes from the peer's memory at
+ * remoteAddress (what the peer's addressOf gave) into view, synchronously, on the calling
+ * thread: one copy. Like an RDMA READ whose source the peer exposed in a message; the peer
+ * keeps the bytes unchanged until told the read is done. A bad address fails (EFAULT), never
+ * touches memory here outside `view`.
+ */
+napi_value EndpointRead(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  uint64_t address;
+  if (!get_args(env, info, args, 2, "read(view, remoteAddress)")) return nullptr;
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "read");
+  if (!endpoint || !get_bytes(env, args.values[0], data, length, "view") || !get_index(env, args.values[1], address, "remoteAddress")) return nullptr;
+  if (!endpoint->connected()) return fail(env, "read: not connected"), nullptr;
+  if (!endpoint->single_copy.empty()) return fail(env, "read: no single copy toward this peer: " + endpoint->single_copy), nullptr;
+  // A peer that closed has failed its pending sends, so its caller may reuse the bytes: never
+  // read after its close, and discard a read its close overlapped (it sets the flag first).
+  auto closed = [endpoint] { return endpoint->inbox->writer_closed.load() != 0; };
+  std::string gone = "peer process " + std::to_string(endpoint->peer_pid) + " closed the endpoint";
+  if (closed()) return fail(env, "read: " + gone), nullptr;
+  std::string why = read_peer(endpoint->peer_pid, data, address, length);
+  if (!why.empty()) return fail(env, "read: " + why), nullptr;
+  if (closed()) return fail(env, "read: " + gone), nullptr;
   return nullptr;
+}
+
+/** addressOf(view): where the view's first byte lies in this process (for a peer's read()). */
+napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  if (!get_args(env, info, args, 1, "addressOf(view)") || !get_bytes(env, args.values[0], data, length, "view")) return nullptr;
+  napi_value value;
+  napi_create_double(env, (double)reinterpret_cast<uint64_t>(data), &value);
+  return value;
 }
 
 }  // namespace
 
 napi_value init_shm(napi_env env, napi_value exports) {
-  napi_property_descriptor endpoint_methods[] = {
-      method("address", EndpointAddress), method("connect", EndpointConnect), method("postSend", EndpointPostSend),
-      method("postRecv", EndpointPostRecv), method("postWrite", EndpointPostWrite), method("destroy", EndpointDestroy),
-  };
-  napi_value endpoint_class;
-  napi_define_class(env, "ShmEndpoint", NAPI_AUTO_LENGTH, EndpointNew, nullptr, sizeof endpoint_methods / sizeof endpoint_methods[0],
-                    endpoint_methods, &endpoint_class);
-  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
-  napi_property_descriptor context_methods[] = {
-      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
-      method("createEndpoint", ContextCreateEndpoint), method("destroy", ContextDestroy),
-  };
-  napi_value context_class;
-  napi_define_class(env, "ShmContext", NAPI_AUTO_LENGTH, ContextNew, nullptr, sizeof context_methods / sizeof context_methods[0],
-                    context_methods, &context_class);
-  napi_set_named_property(env, exports, "ShmContext", context_class);
+  define_provider(env, exports,
+                  {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
+                   EndpointPostRecv, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
+                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}}},
+                  endpoint_constructor);
   return exports;
 }
 

@@ -36,22 +36,24 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "napi-util.h"
+#include "provider-common.h"
 
 namespace webccl {
 namespace {
 
-constexpr uint32_t kMaxRegions = 256;
 constexpr char kMagic[8] = {'W', 'C', 'C', 'L', 'T', 'C', 'P', '1'};
 constexpr size_t kDigestChars = 48;
 constexpr size_t kTokenChars = 32;
 constexpr size_t kHelloBytes = sizeof kMagic + kDigestChars + kTokenChars;
 constexpr int kStrangerMs = 3000;  // a connection must say hello within this, or it is dropped
-constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps the region lock short)
+constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps a deregistration's wait short)
+constexpr size_t kMaxInline = 64;  // bytes a send may carry inline, ahead of its region's bytes
 
 enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
 constexpr uint32_t kImm = 1;
@@ -82,54 +84,29 @@ bool equal_constant_time(const uint8_t* a, const uint8_t* b, size_t n) {
   return diff == 0;
 }
 
-struct Region {
-  uint8_t* data = nullptr;
-  uint64_t length = 0;
-  uint32_t generation = 0;
-  napi_ref buffer = nullptr;
-  bool valid = false;
-};
-
-struct Completion {
-  double wr_id;
-  std::string error;
-  const char* opcode;
-  double bytes;
-  uint32_t imm;
-  bool has_imm;
-};
-
-struct Endpoint;
-
-struct Context {
-  std::mutex mutex;  // regions and endpoints; held by I/O threads while they copy
-  Region regions[kMaxRegions];
-  std::vector<Endpoint*> endpoints;
-  napi_threadsafe_function completions = nullptr;
+struct Context : ContextBase {
+  using Base = ContextBase;
   std::string digest;
   in_addr_t bind_host = htonl(INADDR_LOOPBACK);
-  bool destroyed = false;
+  // Per region slot, the I/O threads' system calls reading from or writing into it right now.
+  // They run without the context's lock, so that the endpoints of one context (one per peer)
+  // do not wait on each other's sockets; a deregistration waits here, under the lock (no new
+  // call can start), until they are out, before its memory may go.
+  std::atomic<uint32_t> in_io[kMaxRegions] = {};
 
-  uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
-    uint64_t slot = key & 0xff;
-    Region& r = regions[slot];
-    if (key == 0 || key >= (1ull << 32) || !r.valid || r.generation != (key >> 8)) {
-      why = "unknown or deregistered memory key " + std::to_string(key);
-      return nullptr;
-    }
-    if (offset > r.length || length > r.length - offset) {
-      why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
-            " of " + std::to_string(r.length) + " bytes";
-      return nullptr;
-    }
-    return r.data + offset;
+  void published(uint32_t slot) override {
+    while (in_io[slot].load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
-  void complete(Completion* completion) {
-    if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
+  /** locate() and, when found, the region held against deregistration until release(slot_of(key)). Takes the lock. */
+  uint8_t* hold(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
+    std::lock_guard<std::mutex> lock(mutex);
+    uint8_t* bytes = locate(key, offset, length, why);
+    if (bytes) in_io[key & 0xff].fetch_add(1, std::memory_order_acq_rel);
+    return bytes;
   }
+  void release(uint64_t key) { in_io[key & 0xff].fetch_sub(1, std::memory_order_release); }
 };
-
 struct Op {
   RecordType type;
   double wr_id;
@@ -137,7 +114,14 @@ struct Op {
   uint64_t remote_key = 0, remote_offset = 0;
   uint32_t imm = 0;
   bool has_imm = false;
-  uint64_t sent = 0;  // bytes of header + payload on the wire
+  uint64_t sent = 0;  // bytes of header + inline + payload on the wire
+  // Like IBV_SEND_INLINE: a few bytes copied at post time and sent before the region's bytes,
+  // so a frame header and a payload that lives elsewhere (the message itself) go as one send
+  // without staging the payload next to the header.
+  uint32_t inline_length = 0;
+  uint8_t inline_data[kMaxInline];
+
+  uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
 
 struct Recv {
@@ -145,7 +129,8 @@ struct Recv {
   uint64_t key, offset, length;
 };
 
-struct Endpoint {
+struct Endpoint : EndpointBase {
+  using Base = EndpointBase;
   Context* context;
   std::string label;
   std::string token;  // mine: the peer must present it in its hello
@@ -155,13 +140,15 @@ struct Endpoint {
   int bell = -1;  // eventfd
   std::thread thread;
   std::atomic<bool> stop{false};
+  // True while the I/O thread's loop runs on a formed connection: a post that finds no queued
+  // operation may then write its record itself (post_now).
+  std::atomic<bool> streaming{false};
   std::mutex mutex;  // ops, recvs, broken, peer_gone
   std::deque<Op> ops;
   std::deque<Recv> recvs;
   std::string broken;
   std::string peer_gone;
   bool connecting = false;
-  bool destroyed = false;
   // Connection parameters (set by connect, read by the thread).
   bool dialer = false;
   sockaddr_in peer_addr{};
@@ -189,10 +176,12 @@ struct Endpoint {
   bool accept_peer(std::string& why);
   bool hello(int fd, std::string& why, int64_t until);
   bool pump_out(std::string& why);
+  ssize_t write_some(Op& op, std::string& local_why);
+  void post_now(Op op);
   bool pump_in(std::string& why, bool& eof);
   void fail_all(const std::string& why);
   void fail_ops(const std::string& why);
-  void shutdown();
+  void shutdown() override;
 };
 
 void Endpoint::fail_all(const std::string& why) {
@@ -316,7 +305,38 @@ bool Endpoint::form(std::string& why) {
   return false;
 }
 
-/** Writes queued operations (header + payload, one writev) while the socket takes them. */
+/**
+ * Puts as much of `op` (record header, inline bytes, a chunk of its region) on the wire as the
+ * socket takes now, in one sendmsg; op.sent grows by what went. -1 with errno from the socket,
+ * or local_why set when its region is gone.
+ */
+ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
+  WireRecord record{op.type, op.has_imm ? kImm : 0u, op.imm, 0, op.inline_length + op.length, op.remote_key, op.remote_offset};
+  uint64_t head = sizeof record + op.inline_length;  // record header and inline bytes
+  iovec iov[3];
+  int count = 0;
+  if (op.sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op.sent, sizeof record - op.sent};
+  if (op.sent < head && op.inline_length > 0) {
+    uint64_t from = op.sent > sizeof record ? op.sent - sizeof record : 0;
+    iov[count++] = {op.inline_data + from, op.inline_length - from};
+  }
+  uint64_t done = op.sent > head ? op.sent - head : 0;
+  uint64_t chunk = std::min(op.length - done, kMaxChunk);
+  uint8_t* source = chunk > 0 ? context->hold(op.key, op.offset + done, chunk, local_why) : nullptr;
+  if (!local_why.empty()) return 0;
+  if (source) iov[count++] = {source, chunk};
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  int saved = errno;
+  if (source) context->release(op.key);
+  errno = saved;
+  if (n > 0) op.sent += n;
+  return n;
+}
+
+/** Writes queued operations while the socket takes them. */
 bool Endpoint::pump_out(std::string& why) {
   for (;;) {
     Op* op;
@@ -325,23 +345,8 @@ bool Endpoint::pump_out(std::string& why) {
       if (ops.empty()) return true;
       op = &ops.front();  // only this thread pops; JS pushes to the back
     }
-    WireRecord record{op->type, op->has_imm ? kImm : 0u, op->imm, 0, op->length, op->remote_key, op->remote_offset};
-    uint64_t total = sizeof record + op->length;
-    ssize_t n = 0;
     std::string local_why;
-    {
-      std::lock_guard<std::mutex> lock(context->mutex);
-      iovec iov[2];
-      int count = 0;
-      if (op->sent < sizeof record) iov[count++] = {reinterpret_cast<uint8_t*>(&record) + op->sent, sizeof record - op->sent};
-      uint64_t done = op->sent > sizeof record ? op->sent - sizeof record : 0;
-      uint64_t chunk = std::min(op->length - done, kMaxChunk);
-      if (chunk > 0) {
-        uint8_t* source = context->locate(op->key, op->offset + done, chunk, local_why);
-        if (source) iov[count++] = {source, chunk};
-      }
-      if (local_why.empty()) n = writev(sock, iov, count);
-    }
+    ssize_t n = write_some(*op, local_why);
     if (!local_why.empty()) {
       Op failed = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
@@ -355,13 +360,37 @@ bool Endpoint::pump_out(std::string& why) {
       why = "peer " + peer_name + " died (" + errno_text("send") + ")";
       return false;
     }
-    op->sent += n;
-    if (op->sent == total) {
+    if (op->sent == op->total()) {
       Op done = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)done.length, 0, false});
+      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)(done.inline_length + done.length), 0, false});
     }
   }
+}
+
+/**
+ * A post that found the queue empty on a formed connection (JS thread): the record goes out
+ * from here, without waking the I/O thread, when the socket takes all of it. Only queued
+ * operations are the I/O thread's to write, and only the JS thread queues them, so nothing else
+ * writes meanwhile. What the socket does not take, or an error, goes to the queue as it stands
+ * and the I/O thread carries on from there (or reports the failure).
+ */
+void Endpoint::post_now(Op op) {
+  std::string local_why;
+  write_some(op, local_why);
+  if (local_why.empty() && op.sent == op.total()) {
+    context->complete(new Completion{op.wr_id, "", op.type == kSend ? "send" : "write", (double)(op.inline_length + op.length), 0, false});
+    return;
+  }
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    // The I/O thread may have failed the queue since the post looked: then fail this one too.
+    failed = !broken.empty() ? broken : peer_gone;
+    if (failed.empty()) ops.push_back(op);
+  }
+  if (!failed.empty()) context->complete(new Completion{op.wr_id, failed, op.type == kSend ? "send" : "write", 0, 0, false});
+  else ring();
 }
 
 /** Reads records as far as posted receives allow; false (with why) when the stream is broken. */
@@ -409,16 +438,20 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
       uint64_t chunk = std::min(header.length - payload_got, kMaxChunk);
       ssize_t n;
       {
-        std::lock_guard<std::mutex> lock(context->mutex);
+        uint64_t key = header.type == kSend ? current.key : header.key;
         uint8_t* target = nullptr;
         if (current_error.empty()) {
           std::string failed;
-          target = header.type == kSend ? context->locate(current.key, current.offset + payload_got, chunk, failed)
-                                        : context->locate(header.key, header.offset + payload_got, chunk, failed);
+          target = header.type == kSend ? context->hold(key, current.offset + payload_got, chunk, failed)
+                                        : context->hold(key, header.offset + payload_got, chunk, failed);
           if (!target) current_error = header.type == kSend ? failed : "remote write: " + failed;
         }
-        if (!target) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
+        bool held = target != nullptr;
+        if (!held) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
         n = recv(sock, target, chunk, MSG_DONTWAIT);
+        int saved = errno;
+        if (held) context->release(key);
+        errno = saved;
       }
       if (n == 0) { eof = true; return true; }
       if (n < 0) {
@@ -445,12 +478,14 @@ void Endpoint::run() {
   if (!form(why)) { fail_all(why); return; }
   int one = 1;
   setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  streaming.store(true, std::memory_order_release);
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.fd = bell;
   epoll_ctl(epoll, EPOLL_CTL_ADD, bell, &event);
   bool eof = false, hung_up = false, registered = false;
+  uint32_t armed = 0;  // the socket's events as last given to epoll_ctl
   while (!stop.load(std::memory_order_acquire)) {
     if (!pump_out(why) || !pump_in(why, eof)) break;
     if (eof) {
@@ -472,9 +507,14 @@ void Endpoint::run() {
       if (registered) epoll_ctl(epoll, EPOLL_CTL_DEL, sock, nullptr);
       registered = false;
     } else {
-      event.events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
-      event.data.fd = sock;
-      epoll_ctl(epoll, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sock, &event);
+      uint32_t events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
+      // One system call less per wake-up when the interest is what it was (the common case).
+      if (!registered || events != armed) {
+        event.events = events;
+        event.data.fd = sock;
+        epoll_ctl(epoll, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, sock, &event);
+        armed = events;
+      }
       registered = true;
     }
     epoll_event ready[2];
@@ -488,6 +528,7 @@ void Endpoint::run() {
       }
     }
   }
+  { std::lock_guard<std::mutex> lock(mutex); streaming.store(false, std::memory_order_release); }
   close(epoll);
   if (!stop.load()) {
     fail_ops(why);
@@ -522,34 +563,6 @@ void Endpoint::shutdown() {
 
 napi_ref endpoint_constructor = nullptr;
 
-template <class T>
-T* unwrap(napi_env env, napi_value self, const char* what) {
-  void* object = nullptr;
-  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
-  return static_cast<T*>(object);
-}
-
-void deliver(napi_env env, napi_value callback, void*, void* data) {
-  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
-  if (!env) return;
-  napi_value args[5], undefined;
-  napi_get_undefined(env, &undefined);
-  napi_create_double(env, completion->wr_id, &args[0]);
-  if (completion->error.empty()) napi_get_null(env, &args[1]);
-  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
-  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
-  napi_create_double(env, completion->bytes, &args[3]);
-  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
-  else args[4] = undefined;
-  napi_call_function(env, undefined, callback, 5, args, nullptr);
-}
-
-bool live_context(napi_env env, Context* context, const char* what) {
-  if (!context) return false;
-  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
-  return true;
-}
-
 /** new TcpContext(digest, onCompletion, bindHost?) — digest: 48 hex characters of the job secret's hash. */
 napi_value ContextNew(napi_env env, napi_callback_info info) {
   Args args;
@@ -558,9 +571,6 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   if (digest.size() != kDigestChars || !std::all_of(digest.begin(), digest.end(), [](char c) { return isxdigit((unsigned char)c); })) {
     return fail(env, "digest must hold 48 hex characters"), nullptr;
   }
-  napi_valuetype type;
-  napi_typeof(env, args.values[1], &type);
-  if (type != napi_function) return fail(env, "onCompletion must be a function"), nullptr;
   napi_valuetype host_type = napi_undefined;
   if (args.count > 2) napi_typeof(env, args.values[2], &host_type);
   if (host_type != napi_undefined && !get_string(env, args.values[2], host, "host")) return nullptr;
@@ -569,77 +579,8 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   auto* context = new Context();
   context->digest = digest;
   context->bind_host = address.s_addr;
-  napi_value name;
-  napi_create_string_utf8(env, "webccl-tcp-completions", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
-    delete context;
-    return fail(env, "could not create the completion queue"), nullptr;
-  }
-  napi_wrap(env, args.self, context, [](napi_env, void*, void*) {}, nullptr, nullptr);  // destroy() releases; see shm.cc
+  if (!wrap_context(env, args.self, args.values[1], context, "webccl-tcp-completions")) return nullptr;
   return args.self;
-}
-
-napi_value ContextRegister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint8_t* data;
-  size_t length;
-  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "registerMemory");
-  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
-  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
-  std::lock_guard<std::mutex> lock(context->mutex);
-  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
-    Region& r = context->regions[slot];
-    if (r.valid) continue;
-    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
-    r.data = data;
-    r.length = length;
-    r.generation = (r.generation + 1) & 0xffffff;
-    if (r.generation == 0) r.generation = 1;
-    r.valid = true;
-    napi_value key;
-    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
-    return key;
-  }
-  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
-}
-
-napi_value ContextDeregister(napi_env env, napi_callback_info info) {
-  Args args;
-  uint64_t key;
-  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "deregisterMemory");
-  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
-  napi_ref held = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(context->mutex);
-    std::string why;
-    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
-    Region& r = context->regions[key & 0xff];
-    r.valid = false;
-    held = r.buffer;
-    r.buffer = nullptr;
-  }
-  napi_delete_reference(env, held);
-  return nullptr;
-}
-
-napi_value ContextDestroy(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "destroy");
-  if (!context || context->destroyed) return nullptr;
-  std::vector<Endpoint*> endpoints;
-  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
-  for (Endpoint* endpoint : endpoints) endpoint->shutdown();
-  context->destroyed = true;
-  for (Region& r : context->regions) {
-    if (r.buffer) napi_delete_reference(env, r.buffer);
-    r.buffer = nullptr;
-    r.valid = false;
-  }
-  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
-  return nullptr;
 }
 
 std::string random_token() {
@@ -677,31 +618,13 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   endpoint->listener = listener;
   endpoint->port = ntohs(address.sin_port);
   endpoint->bell = bell;
-  { std::lock_guard<std::mutex> lock(context->mutex); context->endpoints.push_back(endpoint); }
-  napi_value constructor, object;
-  napi_get_reference_value(env, endpoint_constructor, &constructor);
-  napi_new_instance(env, constructor, 0, nullptr, &object);
-  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
-  return object;
-}
-
-napi_value EndpointNew(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "TcpEndpoint");
-  return args.self;
-}
-
-Endpoint* live_endpoint(napi_env env, napi_value self, const char* what) {
-  Endpoint* endpoint = unwrap<Endpoint>(env, self, what);
-  if (!endpoint) return nullptr;
-  if (endpoint->destroyed) return fail(env, std::string(what) + ": the endpoint was destroyed"), nullptr;
-  return endpoint;
+  return wrap_endpoint(env, endpoint_constructor, context, endpoint);
 }
 
 napi_value EndpointAddress(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "address()");
-  Endpoint* endpoint = live_endpoint(env, args.self, "address");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "address");
   if (!endpoint) return nullptr;
   std::string blob = endpoint->address();
   napi_value value;
@@ -714,7 +637,7 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   Args args;
   std::string blob;
   if (!get_args(env, info, args, 1, "connect(address, timeoutMs?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "connect");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "connect");
   if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
   uint64_t timeout = 30000;
   napi_valuetype type = napi_undefined;
@@ -749,18 +672,30 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** postSend(wrId, key, offset, length, inline?) and postRecv(wrId, key, offset, length). */
 napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
   const char* what = send ? "postSend" : "postRecv";
   Args args;
   double wr_id;
   uint64_t key, offset, length;
-  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, what);
+  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length, inline?)" : "postRecv(wrId, key, offset, length)")) return nullptr;
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length")) {
     return nullptr;
   }
   napi_get_value_double(env, args.values[0], &wr_id);
+  Op op{kSend, wr_id, key, offset, length};
+  napi_valuetype inline_type = napi_undefined;
+  if (send && args.count > 4) napi_typeof(env, args.values[4], &inline_type);
+  if (inline_type != napi_undefined) {
+    uint8_t* bytes = nullptr;
+    size_t inline_length = 0;
+    if (!get_bytes(env, args.values[4], bytes, inline_length, "inline")) return nullptr;
+    if (inline_length > kMaxInline) return fail(env, "postSend: inline holds " + std::to_string(inline_length) + " bytes, at most " + std::to_string(kMaxInline)), nullptr;
+    memcpy(op.inline_data, bytes, inline_length);
+    op.inline_length = (uint32_t)inline_length;
+  }
   if (!endpoint->connecting) return fail(env, std::string(what) + ": not connected"), nullptr;
   std::string why;
   {
@@ -768,11 +703,13 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
   }
   std::string flushed;
+  bool direct = false;
   {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
     if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
-    if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
+    if (send && endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = true;
+    else if (send) endpoint->ops.push_back(op);
     else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
     else flushed = endpoint->broken;
   }
@@ -780,7 +717,8 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
     return nullptr;
   }
-  endpoint->ring();
+  if (direct) endpoint->post_now(op);
+  else endpoint->ring();
   return nullptr;
 }
 
@@ -797,7 +735,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   double wr_id;
   uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
   if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint(env, args.self, "postWrite");
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postWrite");
   if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
       !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
       !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
@@ -810,6 +748,7 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
   if (!endpoint->connecting) return fail(env, "postWrite: not connected"), nullptr;
   if (remote_key == 0 || remote_key >= (1ull << 32)) return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
+  std::optional<Op> direct;
   std::string why;
   {
     std::lock_guard<std::mutex> lock(endpoint->context->mutex);
@@ -819,39 +758,22 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
     std::lock_guard<std::mutex> lock(endpoint->mutex);
     if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
     if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
-    endpoint->ops.push_back(Op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm});
+    Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
+    if (endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = op;
+    else endpoint->ops.push_back(op);
   }
-  endpoint->ring();
-  return nullptr;
-}
-
-napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "destroy()");
-  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "destroy");
-  if (endpoint) endpoint->shutdown();
+  if (direct) endpoint->post_now(*direct);
+  else endpoint->ring();
   return nullptr;
 }
 
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
-  napi_property_descriptor endpoint_methods[] = {
-      method("address", EndpointAddress), method("connect", EndpointConnect), method("postSend", EndpointPostSend),
-      method("postRecv", EndpointPostRecv), method("postWrite", EndpointPostWrite), method("destroy", EndpointDestroy),
-  };
-  napi_value endpoint_class;
-  napi_define_class(env, "TcpEndpoint", NAPI_AUTO_LENGTH, EndpointNew, nullptr, sizeof endpoint_methods / sizeof endpoint_methods[0],
-                    endpoint_methods, &endpoint_class);
-  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
-  napi_property_descriptor context_methods[] = {
-      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
-      method("createEndpoint", ContextCreateEndpoint), method("destroy", ContextDestroy),
-  };
-  napi_value context_class;
-  napi_define_class(env, "TcpContext", NAPI_AUTO_LENGTH, ContextNew, nullptr, sizeof context_methods / sizeof context_methods[0],
-                    context_methods, &context_class);
-  napi_set_named_property(env, exports, "TcpContext", context_class);
+  define_provider(env, exports,
+                  {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
+                   EndpointPostRecv, EndpointPostWrite},
+                  endpoint_constructor);
   return exports;
 }
 

@@ -17,6 +17,8 @@ export interface RankJob {
   readonly size: number;
   readonly timeoutMs: number;
   readonly runs: readonly RankRun[];
+  /** More init options (JSON), e.g. { algorithm: 'switch' }. */
+  readonly init?: Readonly<Record<string, string | number>>;
 }
 
 export interface RankOutcome {
@@ -30,7 +32,7 @@ export async function browserRank(webccl: typeof Webccl, job: RankJob): Promise<
   const device = await webccl.createBrowserDevice();
   const info = device.adapterInfo;
   const adapter = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
-  const comm = await webccl.Communicator.init({ id: job.id, rank: job.rank, size: job.size, device, timeoutMs: job.timeoutMs });
+  const comm = await webccl.Communicator.init({ ...job.init, id: job.id, rank: job.rank, size: job.size, device, timeoutMs: job.timeoutMs });
   const outputs: number[][] = [];
   try {
     for (const run of job.runs) {

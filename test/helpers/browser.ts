@@ -10,6 +10,9 @@ import { within } from '../within.js';
 
 export const CHROMIUM = process.env['WEBCCL_CHROMIUM'] ?? '/usr/bin/chromium';
 
+/** What lets a background tab's timers run at full rate; a test of background behaviour leaves them out. */
+const UNTHROTTLED_FLAGS: readonly string[] = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+
 export const CHROMIUM_FLAGS: readonly string[] = [
   '--headless=new', '--no-sandbox',
   // WebGPU is behind this flag on Linux; with it Chromium 150+ finds SwiftShader by itself. The
@@ -18,7 +21,7 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-gpu-sandbox',
   // Tabs opened over CDP count as background tabs: their timers must not be throttled, or a rank
   // waiting on a timer would stall every other rank.
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+  ...UNTHROTTLED_FLAGS,
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
   '--remote-debugging-port=0',
 ];
@@ -62,11 +65,16 @@ export class Chromium {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  /** Starts chromium and connects to its DevTools endpoint (printed on stderr). */
-  static async launch(timeoutMs: number, extraFlags: readonly string[] = []): Promise<Chromium> {
+  /**
+   * Starts chromium and connects to its DevTools endpoint (printed on stderr). With
+   * `throttleBackground` a background tab is treated as a browser treats one (its timers
+   * throttled, its renderer backgrounded), as for a person who switched tabs.
+   */
+  static async launch(timeoutMs: number, extraFlags: readonly string[] = [], options: { throttleBackground?: boolean } = {}): Promise<Chromium> {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (bash .ci/setup installs it)`);
     const profile = mkdtempSync(join(tmpdir(), 'webccl-chromium-'));
-    const args = [...CHROMIUM_FLAGS, ...extraFlags, `--user-data-dir=${profile}`, 'about:blank'];
+    const flags = options.throttleBackground ? CHROMIUM_FLAGS.filter((flag) => !UNTHROTTLED_FLAGS.includes(flag)) : CHROMIUM_FLAGS;
+    const args = [...flags, ...extraFlags, `--user-data-dir=${profile}`, 'about:blank'];
     const child = spawn('/bin/sh', ['-c', WATCHDOG, CHROMIUM, ...args], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     const backstop = () => killGroup(child);
     process.once('exit', backstop);
@@ -103,9 +111,14 @@ export class Chromium {
     return tab;
   }
 
+  /** Makes `tab` the window's active tab: the others become hidden (document.visibilityState). */
+  async bringToFront(tab: BrowserTab, timeoutMs: number): Promise<void> {
+    await this.cdp.send('Page.bringToFront', {}, timeoutMs, tab.sessionId);
+  }
+
   /** A PNG of the tab's viewport (brought to the front first: a background tab never paints). */
   async screenshot(tab: BrowserTab, timeoutMs: number): Promise<Buffer> {
-    await this.cdp.send('Page.bringToFront', {}, timeoutMs, tab.sessionId);
+    await this.bringToFront(tab, timeoutMs);
     const { data } = await this.cdp.send<{ data: string }>('Page.captureScreenshot', { format: 'png' }, timeoutMs, tab.sessionId);
     return Buffer.from(data, 'base64');
   }

@@ -1,4 +1,5 @@
 // Starts n switch workers of one job against a switch, and the oracles their results are checked against.
+import '../../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker, type SwitchWorkerOptions } from '../../lib/switch/worker.js';
 import type { SwitchServer } from '../../lib/switch/switch-server.js';
 import { switchmlBlockExponents, switchmlWorkerBudget } from '../../lib/cpu/switchml.js';

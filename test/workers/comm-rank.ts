@@ -3,6 +3,7 @@
 //   allreduce  ring and tree allReduce of a known input; report the checked result; exit 0
 //   victim     allReduce in a loop until it fails (the parent kills or stops one rank); report
 //              how, destroy, and report the descriptors and threads left
+//   switch     one long int32 allReduce through the switch (WEBCCL_ALGO=switch; the parent kills it mid-call)
 import { readdirSync } from 'node:fs';
 import { Communicator, WebcclError } from '../../lib/index.node.js';
 
@@ -30,7 +31,8 @@ if (mode === 'allreduce') {
 }
 
 if (mode === 'victim') {
-  const data = new Float32Array(2 ** 20);
+  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move.
+  const data = new Float32Array(Number(process.env['VICTIM_FLOATS'] ?? 2 ** 20));
   for (let round = 0; ; round++) {
     try {
       await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: 'ring' });
@@ -45,5 +47,14 @@ if (mode === 'victim') {
   // Closed sockets give their descriptors back on the next turns of the event loop.
   await new Promise((resolve) => setTimeout(resolve, 200));
   report({ event: 'destroyed', ...resources() });
+  process.exit(0);
+}
+
+if (mode === 'switch') {
+  const count = 1 << 22;
+  report({ event: 'calling' });
+  await comm.allReduce(new Int32Array(count).fill(comm.rank), new Int32Array(count), count, 'int32', 'sum', { algorithm: 'switch' });
+  report({ event: 'reduced' });
+  await comm.destroy();
   process.exit(0);
 }

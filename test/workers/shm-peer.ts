@@ -38,6 +38,10 @@ if (process.send) {
         case 'write':
           region.set(pattern(message.length, message.fill), message.offset);
           return process.send!(await endpoint!.write(key, message.offset, message.length, message.rkey, message.roffset, message.imm));
+        case 'expose':
+          // Bytes a parent's read() takes by reference (single copy): filled, then their address.
+          region.set(pattern(message.length, message.fill), message.offset);
+          return process.send!({ address: context!.addressOf(region.subarray(message.offset, message.offset + message.length)) });
         case 'digest':
           return process.send!({ digest: createHash('sha256').update(region.subarray(message.offset, message.offset + message.length)).digest('hex') });
         case 'destroy':

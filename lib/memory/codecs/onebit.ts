@@ -7,7 +7,7 @@ import { blockPayloadBytes, type Codec } from '../codec.js';
 export const ONEBIT_CODEC_BLOCK = 256;
 
 export const ONEBIT_CODEC: Codec = {
-  name: 'onebit', code: 4, identity: false, lossless: false, errorFeedback: true,
+  name: 'onebit', code: 4, identity: false, lossless: false, errorFeedback: 'always',
   encodedBytes: (count) => {
     const { scales, packed } = blockPayloadBytes(count, ONEBIT_CODEC_BLOCK, 32);
     return scales + packed;

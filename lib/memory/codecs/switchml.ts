@@ -12,4 +12,6 @@ export const SWITCHML_CODEC: Codec = {
   name: 'switchml', code: 5, identity: false, lossless: false, errorFeedback: false,
   encodedBytes: (count) => 4 * count + 4 * Math.ceil(count / SWITCHML_CODEC_BLOCK),
   format: { kind: 'integer', blockSize: SWITCHML_CODEC_BLOCK },
+  // 2^emax <= 2·B (the block's largest |x_r|, itself <= B): n·2B/(2M) + 3.0000002·2^-24·B.
+  relativeErrorBound: (ranks) => ranks / Math.floor((2 ** 31 - 1) / ranks) + 3.0000002 * 2 ** -24,
 };

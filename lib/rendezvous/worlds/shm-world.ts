@@ -57,7 +57,7 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const { secret } = parseUniqueId(options.id);
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
   const world = options.world ?? 'world';
-  const limits = shmLimits(options.limits);
+  const limits = shmLimits(options.limits, kind.provider);
   const log = logger('NET', rank);
 
   let mesh: ShmMesh | undefined;

@@ -4,7 +4,7 @@
 import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
 import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader } from '../frame.js';
-import type { Header, Message, Transport, TransportFailure } from '../transport.js';
+import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
@@ -32,6 +32,8 @@ export class FramedTransport implements Transport {
   readonly rank: number;
   readonly size: number;
   readonly description: string;
+  /** Set by the relay client when the server says it hosts a switch. */
+  hostedSwitch: HostedSwitch | undefined;
   private readonly limits: WireLimits;
   private readonly channels = new Map<number, FrameChannel>();
   private readonly paused = new Set<number>();

@@ -4,16 +4,30 @@
 //
 // Every frame (56-byte header + segment) travels as one two-sided send: it is copied into a
 // registered send slot, posted, and the write resolves on the send's completion (the bytes are
-// in the peer's ring). The receiving side keeps a few registered receive slots posted; each
-// completion is handed to the transport (header, then payload straight into its message) and
+// in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
+// copied: the segment's memory is registered for the send's lifetime (a table entry there,
+// nothing is published to the peer), the header rides inline, and the socket reads straight
+// from the message; the slot is still taken, as the credit that bounds frames in flight.
+// The receiving side keeps a few registered receive slots posted; each completion is handed to the transport (header, then payload straight into its message) and
 // the slot is posted again. The provider completes receives in the order they were posted,
 // so frames arrive in order. Receive backpressure is simply not reposting: the peer's ring
 // fills and its sends stop completing (an RNR wait), which is the sender's backpressure.
 //
-// One-sided writes are not used yet: the provider carries them through the same ring (two
-// copies either way), so they would only add a round trip to learn the target's key; they pay
-// once the provider writes straight into a peer's region (native/README.md, "not done yet").
-import { systemError, type WebcclError } from '../../errors.js';
+// Single copy for large segments (like Open MPI vader's CMA get): when the peer can read this
+// process's memory (ShmEndpoint.peerReads: same uid, ptrace allowed), a segment of
+// singleCopyBytes or more is not copied at all here. The message carries only the frame
+// header and the segment's address and length (a descriptor); the receiver asks the transport
+// where the payload goes and reads it straight there from this process (process_vm_readv,
+// one copy in all), then sends an ack, and only then does the write resolve (the segment must
+// stay unchanged until it is read). Smaller frames keep the ring path (four copies: into the
+// slot, into the ring, out of it, into the message), which costs less than the ack round trip.
+// A send by reference is a rendezvous (as in MPI): it resolves when the receiver has read it,
+// so a paused reader holds it, where the ring would have buffered up to 4 MiB.
+// Messages are told apart by their size: ACK_BYTES is an ack, DESCRIPTOR_BYTES with a header
+// announcing more payload than it carries is a descriptor, anything else is a whole frame.
+// One-sided writes are not used: they would add a round trip to learn the target's key.
+import { systemError, WebcclError } from '../../errors.js';
+import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import { CLOSE_NORMAL, type FrameChannel } from '../framed/frame-channel.js';
@@ -30,12 +44,26 @@ export interface ShmChannelOptions {
   readonly frameBytes: number;
   readonly sendSlots: number;
   readonly receiveSlots: number;
+  /** Segments of this many bytes or more go by reference when the peer can read this process (Infinity: never). */
+  readonly singleCopyBytes: number;
 }
+
+/**
+ * Segments from this size on are sent from the message's own memory over the tcp provider:
+ * below it, copying into the slot costs less than registering and deregistering the memory.
+ */
+export const DIRECT_SEND_BYTES = 32 << 10;
+
+/** An ack: the receiver has read a segment sent by reference. */
+const ACK_BYTES = 8;
+/** A descriptor: frame header, then the segment's address and byte length (float64 each). */
+const DESCRIPTOR_BYTES = HEADER_BYTES + 16;
 
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
 export class ShmChannel implements FrameChannel {
+  private readonly context: ShmContext;
   private readonly endpoint: ShmEndpoint;
   private readonly transport: FramedTransport;
   private readonly peer: number;
@@ -45,15 +73,30 @@ export class ShmChannel implements FrameChannel {
   /** Receive slots completed while reading is paused, posted again on resume. */
   private readonly idle: number[] = [];
   private readonly waitingWrites = new Set<(error: Error) => void>();
+  private readonly singleCopyBytes: number;
+  /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
+  private readonly awaitingAcks: (() => void)[] = [];
+  /** The bytes every ack is sent from (their content does not matter). */
+  private readonly ackKey: number;
   private paused = false;
+
   private closed: WebcclError | undefined;
 
   constructor(options: ShmChannelOptions) {
+    this.context = options.context;
     this.endpoint = options.endpoint;
     this.transport = options.transport;
     this.peer = options.peer;
     this.frameBytes = options.frameBytes;
-    this.sends = new SlotPool(options.context, options.sendSlots, options.frameBytes);
+    this.singleCopyBytes = options.singleCopyBytes;
+    this.ackKey = options.context.registerMemory(new Uint8Array(64));
+    const reads = options.endpoint.readsPeer();
+    logger('NET', this.transport.rank).info(reads === ''
+      ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
+      : `${options.context.provider.kind} peer ${this.peer}: ring path only (${reads})`);
+    // Over tcp only frames below DIRECT_SEND_BYTES are copied into a send slot: smaller slots do.
+    const sendSlotBytes = this.context.provider.kind === 'tcp' ? Math.min(options.frameBytes, HEADER_BYTES + DIRECT_SEND_BYTES) : options.frameBytes;
+    this.sends = new SlotPool(options.context, options.sendSlots, sendSlotBytes);
     this.receives = new SlotPool(options.context, options.receiveSlots, options.frameBytes);
     for (let slot = 0; slot < options.receiveSlots; slot++) this.postReceive(slot);
   }
@@ -61,18 +104,58 @@ export class ShmChannel implements FrameChannel {
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
     const bytes = header.byteLength + segment.byteLength;
     if (bytes > this.frameBytes) throw systemError(`rank ${this.transport.rank}: a frame of ${bytes} bytes exceeds the shm slot of ${this.frameBytes}`);
+    if (segment.byteLength >= this.singleCopyBytes && this.endpoint.peerReads()) return this.writeByReference(header, segment);
     const slot = await this.whileOpen(this.sends.acquire());
     try {
+      if (this.context.provider.kind === 'tcp' && segment.byteLength >= DIRECT_SEND_BYTES) return await this.sendDirect(header, segment);
       const view = this.sends.view(slot);
       view.set(header, 0);
       view.set(segment, header.byteLength);
-      await this.whileOpen(this.endpoint.send(this.sends.key, this.sends.offset(slot), bytes).catch((error: unknown) => {
-        this.lost(error);
-        throw error;
-      }));
+      await this.whileOpen(this.failOnLoss(this.endpoint.send(this.sends.key, this.sends.offset(slot), bytes)));
     } finally {
       this.sends.release(slot);
     }
+  }
+
+  /**
+   * The segment straight from its memory, the header inline. If the channel closes first, the
+   * deregistration below runs after close() has joined the endpoint's thread; were a region
+   * deregistered under a send anyway, the provider fails that send, it never reads freed memory.
+   */
+  private async sendDirect(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    const key = this.context.registerMemory(segment);
+    try {
+      await this.whileOpen(this.failOnLoss(this.endpoint.send(key, 0, segment.byteLength, header)));
+    } finally {
+      if (!this.context.destroyed) this.context.deregisterMemory(key);
+    }
+  }
+
+  /** `sent`, reporting the connection lost when it fails. */
+  private failOnLoss<T>(sent: Promise<T>): Promise<T> {
+    return sent.catch((error: unknown) => {
+      this.lost(error);
+      throw error;
+    });
+  }
+
+  /** Sends the header and where the segment lies; resolves when the peer has read it (its ack). */
+  private async writeByReference(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    const slot = await this.whileOpen(this.sends.acquire());
+    let acked: Promise<void>;
+    try {
+      const view = this.sends.view(slot);
+      view.set(header, 0);
+      const where = new DataView(view.buffer, view.byteOffset + HEADER_BYTES, 16);
+      where.setFloat64(0, this.context.addressOf(segment), true);
+      where.setFloat64(8, segment.byteLength, true);
+      // Queued before the post: acks come back in the order the descriptors were sent.
+      acked = new Promise<void>((resolve) => this.awaitingAcks.push(resolve));
+      await this.whileOpen(this.failOnLoss(this.endpoint.send(this.sends.key, this.sends.offset(slot), DESCRIPTOR_BYTES)));
+    } finally {
+      this.sends.release(slot);
+    }
+    await this.whileOpen(acked);
   }
 
   pauseReading(): void {
@@ -108,16 +191,53 @@ export class ShmChannel implements FrameChannel {
   private received(slot: number, bytes: number): void {
     if (this.closed) return;
     const frame = this.receives.view(slot).subarray(0, bytes);
+    if (bytes === ACK_BYTES) {
+      // Not data: reposted even while reading is paused, so that this side's writes finish.
+      this.postReceive(slot);
+      const acked = this.awaitingAcks.shift();
+      if (!acked) return this.transport.untrusted(this.peer, new Error('an shm ack for no segment sent by reference'));
+      return acked();
+    }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
     const target = this.transport.receiveFrameHead(frame.subarray(0, HEADER_BYTES), this.peer);
     if (target === undefined) return; // the transport failed the connection
-    if (target.byteLength !== bytes - HEADER_BYTES) {
+    if (bytes === DESCRIPTOR_BYTES && target.byteLength !== bytes - HEADER_BYTES) {
+      if (!this.readByReference(frame, target)) return;
+    } else if (target.byteLength !== bytes - HEADER_BYTES) {
       return this.transport.untrusted(this.peer, new Error(`a frame announces ${target.byteLength} payload bytes but carries ${bytes - HEADER_BYTES}`));
+    } else {
+      target.set(frame.subarray(HEADER_BYTES));
     }
-    target.set(frame.subarray(HEADER_BYTES));
     this.transport.receivePayload(this.peer);
     if (this.paused) this.idle.push(slot);
     else this.postReceive(slot);
+  }
+
+  /** Reads a segment sent by reference straight into `target` and acks it; false if the channel failed. */
+  private readByReference(descriptor: Uint8Array, target: Uint8Array): boolean {
+    const where = new DataView(descriptor.buffer, descriptor.byteOffset + HEADER_BYTES, 16);
+    const length = where.getFloat64(8, true);
+    if (length !== target.byteLength) {
+      this.transport.untrusted(this.peer, new Error(`an shm descriptor of ${length} bytes for a frame of ${target.byteLength}`));
+      return false;
+    }
+    try {
+      this.endpoint.read(target, where.getFloat64(0, true));
+    } catch (error) {
+      // The peer went (RemoteError): a lost connection. Any other failure (a bad address) is a
+      // peer that cannot be trusted: closing destroys the endpoint, whose closed flag also
+      // stops the peer from reading this side's segments after its sends have failed.
+      if (error instanceof WebcclError && error.code === 'RemoteError') this.lost(error);
+      else this.transport.untrusted(this.peer, error);
+      return false;
+    }
+    try {
+      this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
+    } catch (error) {
+      this.lost(error);
+      return false;
+    }
+    return true;
   }
 
   /** The endpoint failed (peer died or closed, or the endpoint was destroyed under us). */

@@ -5,7 +5,9 @@
 // The same mesh runs over the addon's native tcp provider (the `ntcp` row): only the context's
 // provider differs, the channels and the framing above them are the same.
 import { createHash } from 'node:crypto';
+import { invalidArgument } from '../../errors.js';
 import type { NativeAddon } from '../../native/addon.js';
+import { readEnv } from '../../settings.js';
 import { ShmContext, type NativeProvider, type ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
@@ -22,11 +24,33 @@ export const NTCP_DESCRIPTION = 'ntcp';
  * transport cuts them into segments.
  */
 export const SHM_SEGMENT_BYTES = 512 << 10;
+/**
+ * Over the tcp provider segments are 2 MiB: its frames have no ring to fit, each frame costs
+ * two thread handoffs (post, completion), and on a loaded host a handoff can wait for a time
+ * slice; fewer, larger frames pay that less often. Receive staging: 4 × 2 MiB per peer.
+ */
+export const NTCP_SEGMENT_BYTES = 2 << 20;
 export const SHM_SEND_SLOTS = 4;
 export const SHM_RECEIVE_SLOTS = 4;
 
-export function shmLimits(overrides?: Partial<WireLimits>): WireLimits {
-  return withLimits({ maxSegmentBytes: SHM_SEGMENT_BYTES, ...overrides });
+/**
+ * Segments of this many bytes or more go by reference (one copy, process_vm_readv) when the
+ * peer can read this process; smaller ones through the ring (measured: native/README.md).
+ * WEBCCL_SHM_SINGLE_COPY_BYTES overrides it; `off` keeps every segment on the ring.
+ */
+export const SHM_SINGLE_COPY_BYTES = 256 << 10;
+
+export function shmSingleCopyBytes(): number {
+  const raw = readEnv('WEBCCL_SHM_SINGLE_COPY_BYTES');
+  if (raw === undefined || raw === '') return SHM_SINGLE_COPY_BYTES;
+  if (raw === 'off') return Infinity;
+  const bytes = Number(raw);
+  if (!Number.isInteger(bytes) || bytes < 0) throw invalidArgument(`WEBCCL_SHM_SINGLE_COPY_BYTES=${raw} is neither a byte count nor off`);
+  return bytes;
+}
+
+export function shmLimits(overrides?: Partial<WireLimits>, provider: NativeProvider = { kind: 'shm' }): WireLimits {
+  return withLimits({ maxSegmentBytes: provider.kind === 'tcp' ? NTCP_SEGMENT_BYTES : SHM_SEGMENT_BYTES, ...overrides });
 }
 
 /** The part of a segment's name that tells this world's endpoints from another's of the same job. */
@@ -39,6 +63,7 @@ export class ShmMesh {
   private readonly context: ShmContext;
   private readonly endpoints = new Map<number, ShmEndpoint>();
   private destroyed = false;
+  private readonly singleCopyBytes = shmSingleCopyBytes();
 
   /** Creates this rank's endpoint (its inbox segment) toward every other rank. */
   constructor(addon: NativeAddon, secret: string, rank: number, size: number, world: string, private readonly limits: WireLimits,
@@ -69,7 +94,7 @@ export class ShmMesh {
     endpoint.connect(address, timeoutMs);
     transport.attach(peer, new ShmChannel({
       context: this.context, endpoint, peer, transport, frameBytes: HEADER_BYTES + this.limits.maxSegmentBytes,
-      sendSlots: SHM_SEND_SLOTS, receiveSlots: SHM_RECEIVE_SLOTS,
+      sendSlots: SHM_SEND_SLOTS, receiveSlots: SHM_RECEIVE_SLOTS, singleCopyBytes: this.singleCopyBytes,
     }));
   }
 

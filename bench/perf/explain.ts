@@ -1,0 +1,76 @@
+// webccl-perf --explain: what the cost model picks for each size of the sweep and why (every
+// candidate's predicted time), from the tuning file the ranks would read (WEBCCL_TUNING_FILE)
+// or the defaults. It runs no ranks: the model is a pure function of its parameters.
+import { readFileSync } from 'node:fs';
+import { CODECS } from '../../lib/collectives/codecs.js';
+import { DEFAULT_CHUNK_BYTES } from '../../lib/comm/config.js';
+import { elementBytes } from '../../lib/dtype.js';
+import type { Codec } from '../../lib/memory/codec.js';
+import { candidates } from '../../lib/tune/model.js';
+import { DEFAULT_COST_PARAMS, type CostParams } from '../../lib/tune/params.js';
+import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
+import type { PerfOptions } from './args.js';
+import { bufferLayout } from './layout.js';
+import { formatBytes, sweepSizes } from './sizes.js';
+import { formatTime } from './table.js';
+import { SCHEDULED } from './prediction.js';
+
+interface Source {
+  readonly params: CostParams;
+  readonly what: string;
+}
+
+/** The parameters --explain uses: WEBCCL_TUNING_FILE's when it fits `ranks`, else the defaults (and why). */
+export async function explainSource(ranks: number, path = process.env['WEBCCL_TUNING_FILE'] ?? ''): Promise<Source> {
+  if (path === '') return { params: DEFAULT_COST_PARAMS, what: 'the defaults (no WEBCCL_TUNING_FILE)' };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { params: DEFAULT_COST_PARAMS, what: `the defaults (${path} cannot be read: ${(error as Error).message})` };
+  }
+  // The ranks would check the transport and device they run on; here the file's own are taken.
+  let world: TuningFile['world'] | undefined;
+  try {
+    world = (JSON.parse(text) as Partial<TuningFile>).world;
+  } catch { /* readTuning says what is wrong with it */ }
+  const outcome = await readTuning(text, path, { transport: '', device: '', ...world, size: ranks });
+  if ('problem' in outcome) return { params: DEFAULT_COST_PARAMS, what: `the defaults (${outcome.problem})` };
+  return { params: outcome.tuning.params, what: `${path} (${world?.transport}, sha-256 ${outcome.tuning.digest.slice(0, 16)}…)` };
+}
+
+const us = (seconds: number) => formatTime(seconds * 1e6);
+
+export function explainLines(options: PerfOptions, source: Source): string[] {
+  const ranks = options.np ?? 1;
+  const collective = SCHEDULED[options.collective];
+  if (collective === undefined) throw new Error(`--explain: the cost model has no formula for ${options.collective}`);
+  const dtype = options.dtypes[0]!;
+  const codecs: readonly (Codec | undefined)[] = options.tolerance === undefined || collective !== 'allReduce' || dtype !== 'float32'
+    ? [undefined]
+    : CODECS.filter((c) => c.identity || (c.relativeErrorBound !== undefined && c.relativeErrorBound(ranks) <= options.tolerance!));
+  const p = source.params;
+  const lines = [
+    `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
+    `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
+    `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
+    '#',
+  ];
+  let header: string[] | undefined;
+  for (const size of sweepSizes(options)) {
+    const layout = bufferLayout(options.collective, size, dtype, ranks);
+    const bytes = layout.callCount * elementBytes(dtype);
+    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...(codec && { codec }) }, p, { aggregator: options.switch !== undefined })
+      .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
+    if (priced.length === 0) continue;
+    if (!header) {
+      header = priced.map((c) => c.label).sort();
+      lines.push(`#${'size'.padStart(11)}  ${'choice'.padEnd(14)}  ${'predicted'.padStart(9)}${header.map((label) => `  ${label.padStart(12)}`).join('')}`);
+      lines.push(`#${'(B)'.padStart(11)}  ${''.padEnd(14)}  ${'(us)'.padStart(9)}${header.map(() => `  ${'(us)'.padStart(12)}`).join('')}`);
+    }
+    const best = priced.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const cells = header.map((label) => priced.find((c) => c.label === label)).map((c) => (c ? us(c.seconds) : 'N/A'));
+    lines.push(` ${String(layout.bytes).padStart(11)}  ${best.label.padEnd(14)}  ${us(best.seconds).padStart(9)}${cells.map((cell) => `  ${cell.padStart(12)}`).join('')}`);
+  }
+  return lines;
+}

@@ -1,0 +1,34 @@
+// The cost model's prediction for one row of webccl-perf: the algorithm (and codec) the
+// communicator will choose for the call, priced with its agreed parameters (its tuning file's,
+// else the defaults), so the `predicted` column sits beside the measured time.
+import type { ScheduledCollective } from '../../lib/collectives/algorithms.js';
+import { codecNamed } from '../../lib/collectives/codecs.js';
+import type { AgreedConfig } from '../../lib/comm/config.js';
+import { elementBytes } from '../../lib/dtype.js';
+import { predictSeconds } from '../../lib/tune/model.js';
+import { DEFAULT_COST_PARAMS } from '../../lib/tune/params.js';
+import { chooseAlgorithm } from '../../lib/tune/select.js';
+import type { CallShape } from './expected.js';
+import type { PerfCollective } from './names.js';
+
+export const SCHEDULED: Partial<Record<PerfCollective, ScheduledCollective>> = {
+  allreduce: 'allReduce', allgather: 'allGather', reducescatter: 'reduceScatter', broadcast: 'broadcast', reduce: 'reduce',
+};
+
+/** Predicted microseconds per call of `shape`, or undefined where no formula prices it. */
+export function predictedMicroseconds(config: AgreedConfig, shape: CallShape): number | undefined {
+  const collective = SCHEDULED[shape.collective];
+  if (collective === undefined) return undefined;
+  const bytes = shape.layout.callCount * elementBytes(shape.dtype);
+  const op = shape.op === 'mulsum' ? 'sum' : shape.op;
+  const reduction = collective === 'allReduce' || collective === 'reduce' || collective === 'reduceScatter' ? { dtype: shape.dtype, op } : undefined;
+  try {
+    const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, reduction);
+    const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
+    const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, ...(codec && { codec }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
+    return seconds === undefined ? undefined : seconds * 1e6;
+  } catch {
+    return undefined;
+  }
+}

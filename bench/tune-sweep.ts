@@ -1,0 +1,94 @@
+// The cost model against measurement, all in one process so that every choice is measured
+// side by side: for each transport and rank count, calibrate (lib/tune/calibrate.ts, as
+// webccl-perf --calibrate does), open a world that reads the resulting tuning file ('auto'
+// then runs the model's pick) and one without it, and for each size time ring, tree, direct and auto in
+// turn, round after round, so that the machine's load falls on all of them alike. Reports
+// auto against the best fixed choice at each size, and every measured time against the
+// model's prediction for the algorithm that ran.
+//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4]
+// Ranks share this process's event loop, as webccl-perf --transport inproc's do.
+import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
+import { calibrationComm } from '../lib/comm/tuning.js';
+import { calibrate } from '../lib/tune/calibrate.js';
+import { candidates, predictSeconds } from '../lib/tune/model.js';
+import { tuningFileText } from '../lib/tune/tuning-file.js';
+import { parseBytes } from './perf/sizes.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string) => { const at = args.indexOf(name); return at >= 0 ? args[at + 1]! : fallback; };
+const positional = args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('-'));
+const transports = (positional[0] ?? 'inproc,tcp').split(',');
+const rankCounts = (positional[1] ?? '2,4').split(',').map(Number);
+const maxBytes = parseBytes(flag('-e', '64M'));
+const rounds = Number(flag('-r', '7'));
+const factor = Number(flag('-f', '4'));
+/** The direct exchange sends (n-1)x the bytes: past this it is never close, and slow to time. */
+const DIRECT_MAX = 4 << 20;
+
+async function world(transport: string, size: number, options: Partial<InitOptions>): Promise<Communicator[]> {
+  const id = await getUniqueId({ transport });
+  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...options })));
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const errors: { where: string; error: number }[] = [];
+const ratios: { where: string; ratio: number }[] = [];
+
+for (const transport of transports) {
+  for (const np of rankCounts) {
+    const plain = await world(transport, np, {});
+    const started = performance.now();
+    const [calibration] = await Promise.all(plain.map((comm) => calibrate(calibrationComm(comm))));
+    const calibrationSeconds = (performance.now() - started) / 1000;
+    const params = calibration!.params;
+    const tuned = await world(transport, np, { tuning: tuningFileText({ size: np, transport: plain[0]!.transport.description, device: 'cpu' }, params, calibrationSeconds) });
+    if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
+    const chunkBytes = tuned[0]!.config.chunkBytes;
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B`);
+    console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
+    for (let bytes = 8; bytes <= maxBytes; bytes *= factor) {
+      const count = bytes / 4;
+      const buffers = plain.map(() => new Float32Array(count).fill(1));
+      const runs: [string, Communicator[], string | undefined][] = [['ring', plain, 'ring'], ['tree', plain, 'tree'], ['auto', tuned, undefined]];
+      if (bytes <= DIRECT_MAX) runs.splice(2, 0, ['direct', plain, 'direct']);
+      const times = new Map(runs.map(([name]) => [name, [] as number[]]));
+      for (let round = -1; round < rounds; round++) {
+        // Each round starts with the next one, so no choice always follows the same other.
+        for (const [name, comms, algorithm] of runs.map((_, i) => runs[(i + round + 1) % runs.length]!)) {
+          const t0 = performance.now();
+          await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum', algorithm ? { algorithm } : undefined)));
+          // Round -1 warms each up (first use of a size: buffers, pools).
+          if (round >= 0) times.get(name)!.push((performance.now() - t0) * 1000);
+        }
+      }
+      const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
+      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes };
+      const pick = candidates(call, params, { aggregator: false })[0]!;
+      const fixed = [...measured].filter(([name]) => name !== 'auto');
+      const best = fixed.reduce((a, b) => (b[1] < a[1] ? b : a));
+      const autoUs = measured.get('auto')!;
+      let worst = { error: 0, name: '' };
+      for (const [name, us] of measured) {
+        const seconds = name === 'auto' ? pick.seconds : predictSeconds(name, call, params);
+        // The direct exchange is timed past its formula's domain (for the comparison): no prediction there.
+        if (seconds === undefined) continue;
+        const predicted = seconds * 1e6;
+        const error = Math.abs(predicted - us) / us;
+        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error });
+        if (error > worst.error) worst = { error, name };
+      }
+      ratios.push({ where: `${transport} np${np} ${bytes}B (auto ran ${pick.algorithm}, best ${best[0]})`, ratio: autoUs / best[1] });
+      const cell = (name: string) => (measured.has(name) ? measured.get(name)!.toFixed(0) : '-').padStart(10);
+      const predictedAuto = pick.seconds * 1e6;
+      console.log(` ${String(bytes).padStart(9)} ${cell('ring')} ${cell('tree')} ${cell('direct')} ${cell('auto')}  ${pick.algorithm.padEnd(6)} ${best[0].padEnd(6)} ${(autoUs / best[1]).toFixed(2).padStart(9)} ${predictedAuto.toFixed(0).padStart(11)} ${((100 * (predictedAuto - autoUs)) / autoUs).toFixed(0).padStart(9)}%  ${(100 * worst.error).toFixed(0)}% (${worst.name})`);
+    }
+    await Promise.all([...plain, ...tuned].map((comm) => comm.destroy()));
+  }
+}
+
+const sorted = [...errors].sort((a, b) => a.error - b.error);
+const sortedRatios = [...ratios].sort((a, b) => a.ratio - b.ratio);
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+console.log(`\n# prediction error |pred - measured| / measured over ${sorted.length} (algorithm, size) points: median ${pct(sorted[Math.floor(sorted.length / 2)]!.error)}, 90th ${pct(sorted[Math.floor(sorted.length * 0.9)]!.error)}, worst ${pct(sorted.at(-1)!.error)} (${sorted.at(-1)!.where})`);
+console.log(`# auto / best fixed over ${ratios.length} sizes: median ${sortedRatios[Math.floor(ratios.length / 2)]!.ratio.toFixed(2)}, within 1.10 at ${ratios.filter((r) => r.ratio <= 1.1).length}, worst ${sortedRatios.at(-1)!.ratio.toFixed(2)} (${sortedRatios.at(-1)!.where})`);

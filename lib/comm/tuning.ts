@@ -1,0 +1,83 @@
+// The tuning a rank proposes at init: the cost parameters of its tuning file (the init option
+// tuning, else tuningFile, else WEBCCL_TUNING_FILE), checked against the world it joined. Rank
+// 0's proposal is the one every rank adopts (bootstrap.ts), parameters and file digest alike.
+// A file that does not fit is a WARN and no tuning (the defaults), never an init failure: a
+// stale file left behind must not stop a job.
+import { adapterName } from '../gpu/device.js';
+import type { Logger } from '../log.js';
+import { readEnv } from '../settings.js';
+import { readTuning, readTuningText, sha256, type TuningWorld } from '../tune/tuning-file.js';
+import type { ScheduledCollective } from '../collectives/algorithms.js';
+import type { Choice } from '../tune/select.js';
+import type { AgreedConfig } from './config.js';
+import type { Communicator } from './communicator.js';
+import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
+import type { AgreedTuning } from '../tune/select.js';
+
+export interface TuningOptions {
+  /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
+  readonly tuningFile?: string;
+  /** A tuning file's content, instead of its path (browsers, or a file already read). */
+  readonly tuning?: string;
+}
+
+/** The world a tuning file must have been measured on to apply here. */
+export function tuningWorld(size: number, transportDescription: string, device: GPUDevice | undefined): TuningWorld {
+  return { size, transport: transportDescription, device: device ? adapterName(device) : 'cpu' };
+}
+
+/** `proposal` with this rank's tuning added when its file fits `world`; a WARN on `log` when it does not. */
+export async function proposeTuning(proposal: AgreedConfig, options: TuningOptions, world: TuningWorld, log: Logger): Promise<AgreedConfig> {
+  const path = options.tuningFile ?? readEnv('WEBCCL_TUNING_FILE') ?? '';
+  if (options.tuning === undefined && path === '') return proposal;
+  const source = options.tuning !== undefined ? 'given as the init option tuning' : path;
+  const read = options.tuning !== undefined ? { text: options.tuning } : readTuningText(path);
+  const outcome = 'text' in read ? await readTuning(read.text, source, world) : read;
+  if ('problem' in outcome) {
+    log.warn(`${outcome.problem}; using the default algorithm choice`);
+    return proposal;
+  }
+  log.info(`tuning file ${source} (sha-256 ${outcome.tuning.digest.slice(0, 16)}…): ${JSON.stringify(outcome.tuning.params)}`);
+  return { ...proposal, tuning: outcome.tuning };
+}
+
+/** The key a model decision is logged once under: the collective, the size class (the power of two at or above the bytes) and the choice. */
+export function choiceKey(collective: ScheduledCollective, bytes: number, choice: Choice): string {
+  return `${collective}/${sizeClass(bytes)}/${choice.algorithm}/${choice.codec?.name ?? ''}`;
+}
+
+function sizeClass(bytes: number): number {
+  return bytes <= 1 ? 0 : Math.ceil(Math.log2(bytes));
+}
+
+/** A model decision as logged at INFO. */
+export function describeChoice(collective: ScheduledCollective, bytes: number, choice: Choice): string {
+  const codec = choice.codec ? ` with codec ${choice.codec.name}` : '';
+  return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
+}
+
+/** Calibration's view of a communicator: named-algorithm allreduces, and max through allReduce. */
+export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>): CalibrationComm {
+  return {
+    rank: comm.rank,
+    size: comm.size,
+    chunkBytes: comm.config.chunkBytes,
+    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
+    async maxAll(values) {
+      const out = new Float32Array(values.length);
+      await comm.allReduce(values, out, values.length, 'float32', 'max');
+      return out;
+    },
+  };
+}
+
+/**
+ * The init option calibrate: every rank measures, all get the same parameters (the fit of the
+ * largest figures over the ranks), and the digest is of those parameters, alike everywhere.
+ */
+export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>, log: Logger): Promise<AgreedTuning> {
+  const { params, seconds } = await calibrate(calibrationComm(comm));
+  const tuning = { params, digest: await sha256(JSON.stringify(params)) };
+  log.info(`calibrated at init in ${seconds.toFixed(2)} s: ${JSON.stringify(params)}`);
+  return tuning;
+}

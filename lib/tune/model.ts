@@ -1,0 +1,71 @@
+// The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
+// traffic.ts) priced with calibrated parameters (params.ts):
+//   time = call + messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·switch
+// where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
+// its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
+// arguments, so ranks given the same agreed parameters predict the same.
+import { algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import type { Codec } from '../memory/codec.js';
+import type { CostParams } from './params.js';
+
+export interface ModelCall {
+  readonly collective: ScheduledCollective;
+  /** Bytes per rank as the call states them (count × element size). */
+  readonly bytes: number;
+  readonly ranks: number;
+  readonly chunkBytes: number;
+  /** How payloads travel (undefined: as they are). */
+  readonly codec?: Codec;
+}
+
+/** A codec's wire bytes per float32 byte, measured on a large payload. */
+export function codecRatio(codec: Codec): number {
+  const count = 1 << 20;
+  return codec.encodedBytes(count, 'float32') / (4 * count);
+}
+
+/** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
+export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
+  const formula = algorithmsServing(call.collective).find((row) => row.name === algorithm)?.traffic?.[call.collective];
+  if (!formula) return undefined;
+  const traffic = formula({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes });
+  if (!traffic) return undefined;
+  let ratio = 1;
+  let perByte = 0;
+  if (call.codec && !call.codec.identity) {
+    const rate = params.codecs[call.codec.name];
+    if (!rate) return undefined;
+    ratio = codecRatio(call.codec);
+    perByte = rate.encode + rate.decode;
+  }
+  return params.call + traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
+    + traffic.reducedBytes * params.gamma + (traffic.packets ?? 0) * params.switchPacket;
+}
+
+export interface Candidate {
+  readonly algorithm: string;
+  readonly seconds: number;
+}
+
+/** What rules rows out before pricing: the switch without an address, a row refusing the call. */
+export interface CandidateFilter {
+  /** An aggregator (switch) address is configured. */
+  readonly aggregator: boolean;
+  /** The reduction's dtype and op, for rows that support only some. */
+  readonly call?: Omit<ReductionCall, 'ranks'>;
+}
+
+/** Every algorithm that may run `call` and has a formula, with its prediction, fastest first (registry order breaks ties). */
+export function candidates(call: ModelCall, params: CostParams, filter: CandidateFilter): Candidate[] {
+  const priced: Candidate[] = [];
+  for (const row of algorithmsServing(call.collective)) {
+    if (row.aggregator !== undefined && !filter.aggregator) continue;
+    // The switch sums the values themselves: a hop codec's payloads cannot go through it.
+    if (row.aggregator !== undefined && call.codec && !call.codec.identity) continue;
+    if (filter.call && row.refuses?.({ ...filter.call, ranks: call.ranks }) !== undefined) continue;
+    const seconds = predictSeconds(row.name, call, params);
+    if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });
+  }
+  // Stable: equal predictions keep registry order.
+  return priced.sort((a, b) => a.seconds - b.seconds);
+}

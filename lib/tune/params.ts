@@ -1,0 +1,64 @@
+// The parameters the cost model prices a schedule's traffic with (lib/collectives/traffic.ts),
+// measured on the actual world by `webccl-perf --calibrate` (lib/tune/calibrate.ts) and agreed
+// by every rank at init (rank 0's tuning file; lib/tune/tuning-file.ts). All in seconds.
+import { codecNamed } from '../collectives/codecs.js';
+
+export type MemoryKind = 'cpu' | 'gpu';
+
+/** What one codec costs per byte of its float32 input, on the memory that runs it. */
+export interface CodecRate {
+  readonly encode: number;
+  readonly decode: number;
+}
+
+export interface CostParams {
+  /** The memory the figures below were measured on (γ and the codec rates are that memory's). */
+  readonly memory: MemoryKind;
+  /** Per collective call: the communicator's fixed work (planning, queueing, the agreement check). */
+  readonly call: number;
+  /** Per message: latency plus the sender's and receiver's fixed work (α). */
+  readonly alpha: number;
+  /** Per byte on the busiest rank's link (β): 1 / its bandwidth. */
+  readonly beta: number;
+  /** Per byte folded into the memory by a reduction (γ). */
+  readonly gamma: number;
+  /** Encode and decode cost per codec name (codecs without a rate are not chosen by 'auto'). */
+  readonly codecs: Readonly<Record<string, CodecRate>>;
+  /** Per packet through the switch (the software switch handles one at a time). */
+  readonly switchPacket: number;
+}
+
+/**
+ * Used where nothing was calibrated (webccl-perf's predicted column, `--explain` without a
+ * file): 2-core loopback figures of this repository's README (50 µs a call and a message, 1 GB/s a link,
+ * 2 GB/s a host reduction, the software switch's 0.75 M elements/s in 256-byte packets).
+ */
+export const DEFAULT_COST_PARAMS: CostParams = {
+  memory: 'cpu', call: 50e-6, alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
+  codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
+  switchPacket: 85e-6,
+};
+
+function seconds(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 3600) throw new Error(`${what} ${JSON.stringify(value)} is not a number of seconds in [0, 3600]`);
+  return value;
+}
+
+/** Checks the shape of parameters read from a file or a peer; throws an Error naming the field. */
+export function checkCostParams(raw: unknown): CostParams {
+  if (typeof raw !== 'object' || raw === null) throw new Error('the cost parameters are not an object');
+  const p = raw as Record<string, unknown>;
+  if (p['memory'] !== 'cpu' && p['memory'] !== 'gpu') throw new Error(`memory ${JSON.stringify(p['memory'])} is not 'cpu' or 'gpu'`);
+  const codecsRaw = p['codecs'];
+  if (typeof codecsRaw !== 'object' || codecsRaw === null || Array.isArray(codecsRaw)) throw new Error('codecs is not an object of rates by codec name');
+  const codecs: Record<string, CodecRate> = {};
+  for (const [name, rate] of Object.entries(codecsRaw)) {
+    if (!codecNamed(name)) throw new Error(`codecs names '${name}', which is no codec`);
+    const r = (rate ?? {}) as Record<string, unknown>;
+    codecs[name] = { encode: seconds(`codecs.${name}.encode`, r['encode']), decode: seconds(`codecs.${name}.decode`, r['decode']) };
+  }
+  return {
+    memory: p['memory'], call: seconds('call', p['call']), alpha: seconds('alpha', p['alpha']), beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
+    codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
+  };
+}

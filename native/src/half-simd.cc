@@ -1,0 +1,238 @@
+// 16-bit float reductions with explicit AVX2 intrinsics (F16C for float16). GCC does not
+// vectorize the scalar loops of kernels.inc for these types (the f16 conversion is too branchy
+// and the bf16 narrowing mixes widths), which left them at a fraction of memory bandwidth.
+// Each function is compiled for its ISA through a target attribute, never for the whole file, so
+// the binary still runs on any x86-64; reduce.cc calls them only when the CPU has the feature
+// and finishes the last (count mod 16) elements with the scalar loops.
+//
+// Semantics, lane by lane, are kernels.inc's (and so the TypeScript oracle's): widen exactly to
+// f32, one f32 operation, NaN results quieted with the first NaN operand's payload, min/max
+// taking the earlier operand on ties, one round to nearest even on the way back. The hardware
+// conversions do exactly that: vcvtph2ps is exact (subnormals included, MXCSR.DAZ ignored) and
+// vcvtps2ph with imm8 = round-to-nearest narrows as half.ts's f32BitsToF16Bits does, NaNs
+// included, because every NaN reaching it here is already quiet. The NaN-aware combination runs
+// only for blocks of 16 lanes that hold a NaN (combine16).
+#include "half-simd.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+namespace webccl {
+namespace {
+
+#define HALF_TARGET __attribute__((target("avx2,f16c")))
+
+HALF_TARGET inline __m256 widen_f16(const void* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+}
+
+HALF_TARGET inline void narrow_f16(void* p, __m256 v) {
+  _mm_storeu_si128((__m128i*)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/**
+ * 16 bf16 lanes as two vectors of 8 f32, without shuffles: `even` holds elements 0, 2, 4, ...
+ * (each 32-bit word shifted up by 16), `odd` elements 1, 3, 5, ... (the word's top half kept).
+ * narrow_bf16 puts them back where they came from.
+ */
+HALF_TARGET inline void widen_bf16(__m256i x, __m256& even, __m256& odd) {
+  even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+  odd = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
+HALF_TARGET inline void widen_bf16(const void* p, __m256& even, __m256& odd) {
+  widen_bf16(_mm256_loadu_si256((const __m256i*)p), even, odd);
+}
+
+/**
+ * f32 bits -> bf16 bits in the top half of each lane (low half garbage), RNE: x + 0x7fff + odd.
+ * The oracle (f32BitsToBf16Bits) treats NaN apart, returning the top bits with the quiet bit
+ * set; here every NaN lane is already quiet with its low 16 bits zero (a bf16 operand widened
+ * and quieted, or the default NaN 0xffc00000 of inf - inf, 0 * inf), so the rounding add cannot
+ * carry out of it and the same formula gives the oracle's NaN. Callers keep that true (quiet_nans).
+ */
+HALF_TARGET inline __m256i round_bf16(__m256 v) {
+  __m256i x = _mm256_castps_si256(v);
+  __m256i odd = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+  return _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), odd);
+}
+
+HALF_TARGET inline void narrow_bf16(void* p, __m256 even, __m256 odd) {
+  // Low 16-bit words from the even lanes' top halves, high words from the odd lanes' in place.
+  __m256i lo = _mm256_srli_epi32(round_bf16(even), 16);
+  _mm256_storeu_si256((__m256i*)p, _mm256_blend_epi16(lo, round_bf16(odd), 0xaa));
+}
+
+HALF_TARGET inline __m256 quiet_nans(__m256 r) {
+  __m256 nan = _mm256_cmp_ps(r, r, _CMP_UNORD_Q);
+  return _mm256_or_ps(r, _mm256_and_ps(nan, _mm256_castsi256_ps(_mm256_set1_epi32(0x00400000))));
+}
+
+/** a op b per lane when neither is NaN: min/max keep the earlier operand on ties (<=, >=). */
+template <int OP>
+HALF_TARGET inline __m256 combine_numbers(__m256 a, __m256 b) {
+  switch (OP) {
+    case (int)Op::sum: return _mm256_add_ps(a, b);
+    case (int)Op::prod: return _mm256_mul_ps(a, b);
+    case (int)Op::min: return _mm256_blendv_ps(b, a, _mm256_cmp_ps(a, b, _CMP_LE_OQ));
+    default: return _mm256_blendv_ps(b, a, _mm256_cmp_ps(a, b, _CMP_GE_OQ));
+  }
+}
+
+/**
+ * a op b per lane, NaN operands included: the first NaN operand, quieted, wins (as first_nan
+ * and fmin_bits/fmax_bits in kernels.inc). The hardware's own NaN pick depends on an operand
+ * order the compiler may swap, so it is made explicit.
+ */
+template <int OP>
+HALF_TARGET inline __m256 combine_any(__m256 a, __m256 b) {
+  __m256 r = combine_numbers<OP>(a, b);
+  r = _mm256_blendv_ps(r, quiet_nans(b), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+  return _mm256_blendv_ps(r, quiet_nans(a), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+
+/**
+ * Combine two pairs of 8 lanes: the plain operation unless a NaN is among the operands, then
+ * the NaN-aware one. A sum or product is NaN wherever an operand is, so its results are checked
+ * (one compare for 16 lanes; a NaN made from numbers, inf - inf, is the same either way); min
+ * and max can drop a NaN operand, so theirs are.
+ */
+template <int OP>
+HALF_TARGET inline void combine16(__m256& a0, __m256 b0, __m256& a1, __m256 b1) {
+  __m256 r0 = combine_numbers<OP>(a0, b0), r1 = combine_numbers<OP>(a1, b1);
+  bool arithmetic = OP == (int)Op::sum || OP == (int)Op::prod;
+  __m256 nan = arithmetic ? _mm256_cmp_ps(r0, r1, _CMP_UNORD_Q)
+                          : _mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q), _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q));
+  if (__builtin_expect(_mm256_movemask_ps(nan) != 0, 0)) {
+    r0 = combine_any<OP>(a0, b0);
+    r1 = combine_any<OP>(a1, b1);
+  }
+  a0 = r0;
+  a1 = r1;
+}
+
+template <int OP>
+HALF_TARGET size_t f16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 a0 = widen_f16(d + i), a1 = widen_f16(d + i + 8);
+    combine16<OP>(a0, widen_f16(s + i), a1, widen_f16(s + i + 8));
+    narrow_f16(d + i, a0);
+    narrow_f16(d + i + 8, a1);
+  }
+  return i;
+}
+
+template <int OP>
+HALF_TARGET size_t bf16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 a0, a1, b0, b1;
+    widen_bf16(d + i, a0, a1);
+    widen_bf16(s + i, b0, b1);
+    combine16<OP>(a0, b0, a1, b1);
+    narrow_bf16(d + i, a0, a1);
+  }
+  return i;
+}
+
+/**
+ * Min and max return one of their operands, exactly: in a block of 16 lanes without a NaN the
+ * comparison's mask, packed to 16-bit lanes, selects between the stored 16-bit values, with no
+ * narrowing (for float16 that skips vcvtps2ph, the loop's costliest step). A block holding a
+ * NaN takes the widen, combine_any, narrow path.
+ */
+template <int OP, bool BF>
+HALF_TARGET size_t select_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i d16 = _mm256_loadu_si256((const __m256i*)(d + i)), s16 = _mm256_loadu_si256((const __m256i*)(s + i));
+    // float16: lanes 0-7 and 8-15; bfloat16: the even and the odd lanes (widen_bf16).
+    __m256 a0, a1, b0, b1;
+    if (BF) {
+      widen_bf16(d16, a0, a1);
+      widen_bf16(s16, b0, b1);
+    } else {
+      // Loaded again as halves: a conversion from memory costs less than extracting the half.
+      a0 = widen_f16(d + i);
+      a1 = widen_f16(d + i + 8);
+      b0 = widen_f16(s + i);
+      b1 = widen_f16(s + i + 8);
+    }
+    if (__builtin_expect(_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q), _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q))) != 0, 0)) {
+      a0 = combine_any<OP>(a0, b0);
+      a1 = combine_any<OP>(a1, b1);
+      if (BF) {
+        narrow_bf16(d + i, a0, a1);
+      } else {
+        narrow_f16(d + i, a0);
+        narrow_f16(d + i + 8, a1);
+      }
+      continue;
+    }
+    constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
+    __m256i keep0 = _mm256_castps_si256(_mm256_cmp_ps(a0, b0, predicate));
+    __m256i keep1 = _mm256_castps_si256(_mm256_cmp_ps(a1, b1, predicate));
+    // bfloat16: each 32-bit mask covers its lane's 16-bit word (low word even, high word odd).
+    // float16: packs works per 128-bit half (lanes 0-3, 8-11 | 4-7, 12-15); the permute reorders.
+    __m256i keep = BF ? _mm256_blend_epi16(keep0, keep1, 0xaa) : _mm256_permute4x64_epi64(_mm256_packs_epi32(keep0, keep1), 0xd8);
+    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(s16, d16, keep));
+  }
+  return i;
+}
+
+template <int OP>
+size_t accumulate_op(DType dtype, void* dst, const void* src, size_t n) {
+  uint16_t* d = (uint16_t*)dst;
+  const uint16_t* s = (const uint16_t*)src;
+  if (OP == (int)Op::min || OP == (int)Op::max) return dtype == DType::f16 ? select_accumulate<OP, false>(d, s, n) : select_accumulate<OP, true>(d, s, n);
+  return dtype == DType::f16 ? f16_accumulate<OP>(d, s, n) : bf16_accumulate<OP>(d, s, n);
+}
+
+}  // namespace
+
+bool half_simd_supported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+}
+
+size_t half_simd_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n) {
+  switch (op) {
+    case Op::sum: return accumulate_op<(int)Op::sum>(dtype, dst, src, n);
+    case Op::prod: return accumulate_op<(int)Op::prod>(dtype, dst, src, n);
+    case Op::min: return accumulate_op<(int)Op::min>(dtype, dst, src, n);
+    default: return accumulate_op<(int)Op::max>(dtype, dst, src, n);
+  }
+}
+
+HALF_TARGET size_t half_simd_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply) {
+  // multiply false: the round trip through f32 alone (divisor 1), which quiets NaNs as the oracle does.
+  __m256 scale = _mm256_set1_ps(k);
+  uint16_t* d = (uint16_t*)dst;
+  const uint16_t* s = (const uint16_t*)src;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    if (dtype == DType::f16) {
+      __m256 lo = widen_f16(s + i), hi = widen_f16(s + i + 8);
+      narrow_f16(d + i, multiply ? _mm256_mul_ps(lo, scale) : quiet_nans(lo));
+      narrow_f16(d + i + 8, multiply ? _mm256_mul_ps(hi, scale) : quiet_nans(hi));
+    } else {
+      __m256 lo, hi;
+      widen_bf16(s + i, lo, hi);
+      narrow_bf16(d + i, multiply ? _mm256_mul_ps(lo, scale) : quiet_nans(lo), multiply ? _mm256_mul_ps(hi, scale) : quiet_nans(hi));
+    }
+  }
+  return i;
+}
+
+}  // namespace webccl
+
+#else
+
+namespace webccl {
+bool half_simd_supported() { return false; }
+size_t half_simd_accumulate(DType, Op, void*, const void*, size_t) { return 0; }
+size_t half_simd_average(DType, void*, const void*, size_t, float, bool) { return 0; }
+}  // namespace webccl
+
+#endif

@@ -1,0 +1,18 @@
+// float16/bfloat16 reduction loops with explicit AVX2 (+F16C) intrinsics, see half-simd.cc.
+// Each processes whole blocks of 16 elements from the start and returns how many it did; the
+// caller finishes the rest with the scalar loops. Call only when half_simd_supported().
+#pragma once
+#include "reduce.h"
+
+namespace webccl {
+
+/** True when this CPU has AVX2 and F16C (asked once by reduce.cc at load). */
+bool half_simd_supported();
+
+/** dst[i] = dst[i] op src[i] for the leading multiple of 16 of n f16 or bf16 elements. */
+size_t half_simd_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n);
+
+/** dst[i] = src[i] * k (or the f32 round trip alone when !multiply), for the leading multiple of 16. */
+size_t half_simd_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply);
+
+}  // namespace webccl

@@ -1,0 +1,183 @@
+// The half of the shm and tcp providers that does not depend on the transport (see provider-common.h).
+#include "provider-common.h"
+
+#include <memory>
+
+namespace webccl {
+
+uint8_t* ContextBase::locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why) {
+  Region& r = regions[key & 0xff];
+  if (key == 0 || key >= (1ull << 32) || !r.valid || r.generation != (key >> 8)) {
+    why = "unknown or deregistered memory key " + std::to_string(key);
+    return nullptr;
+  }
+  if (offset > r.length || length > r.length - offset) {
+    why = "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") lie outside region " + std::to_string(key) +
+          " of " + std::to_string(r.length) + " bytes";
+    return nullptr;
+  }
+  return r.data + offset;
+}
+
+void ContextBase::complete(Completion* completion) {
+  if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
+}
+
+void* unwrap_object(napi_env env, napi_value self, const char* what) {
+  void* object = nullptr;
+  if (napi_unwrap(env, self, &object) != napi_ok || !object) { fail(env, std::string(what) + ": not a live object"); return nullptr; }
+  return object;
+}
+
+bool live_context(napi_env env, ContextBase* context, const char* what) {
+  if (!context) return false;
+  if (context->destroyed) return fail(env, std::string(what) + ": the context was destroyed");
+  return true;
+}
+
+namespace {
+
+/** Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) on the JS thread. */
+void deliver(napi_env env, napi_value callback, void*, void* data) {
+  std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
+  if (!env) return;  // the context is gone: drop it
+  napi_value args[5], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_double(env, completion->wr_id, &args[0]);
+  if (completion->error.empty()) napi_get_null(env, &args[1]);
+  else napi_create_string_utf8(env, completion->error.c_str(), completion->error.size(), &args[1]);
+  napi_create_string_utf8(env, completion->opcode, NAPI_AUTO_LENGTH, &args[2]);
+  napi_create_double(env, completion->bytes, &args[3]);
+  if (completion->has_imm) napi_create_uint32(env, completion->imm, &args[4]);
+  else args[4] = undefined;
+  napi_call_function(env, undefined, callback, 5, args, nullptr);
+}
+
+napi_value ContextRegister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  if (!get_args(env, info, args, 1, "registerMemory(view)")) return nullptr;
+  auto* context = static_cast<ContextBase*>(unwrap_object(env, args.self, "registerMemory"));
+  if (!live_context(env, context, "registerMemory") || !get_bytes(env, args.values[0], data, length, "memory")) return nullptr;
+  if (length == 0) return fail(env, "registerMemory: the view holds no bytes"), nullptr;
+  std::lock_guard<std::mutex> lock(context->mutex);
+  for (uint32_t slot = 1; slot < kMaxRegions; slot++) {
+    Region& r = context->regions[slot];
+    if (r.valid) continue;
+    if (napi_create_reference(env, args.values[0], 1, &r.buffer) != napi_ok) return fail(env, "registerMemory: cannot hold the view"), nullptr;
+    r.data = data;
+    r.length = length;
+    r.generation = (r.generation + 1) & 0xffffff;
+    if (r.generation == 0) r.generation = 1;
+    r.valid = true;
+    context->published(slot);
+    napi_value key;
+    napi_create_double(env, (double)(((uint64_t)r.generation << 8) | slot), &key);
+    return key;
+  }
+  return fail(env, "registerMemory: all " + std::to_string(kMaxRegions - 1) + " regions are in use"), nullptr;
+}
+
+napi_value ContextDeregister(napi_env env, napi_callback_info info) {
+  Args args;
+  uint64_t key;
+  if (!get_args(env, info, args, 1, "deregisterMemory(key)")) return nullptr;
+  auto* context = static_cast<ContextBase*>(unwrap_object(env, args.self, "deregisterMemory"));
+  if (!live_context(env, context, "deregisterMemory") || !get_index(env, args.values[0], key, "key")) return nullptr;
+  napi_ref held = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(context->mutex);
+    std::string why;
+    if (!context->locate(key, 0, 0, why)) return fail(env, "deregisterMemory: " + why), nullptr;
+    Region& r = context->regions[key & 0xff];
+    r.valid = false;
+    held = r.buffer;
+    r.buffer = nullptr;
+    context->published((uint32_t)(key & 0xff));
+  }
+  napi_delete_reference(env, held);  // after the lock: no progress thread copies into it any more
+  return nullptr;
+}
+
+napi_value ContextDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 0, "destroy()")) return nullptr;
+  auto* context = static_cast<ContextBase*>(unwrap_object(env, args.self, "destroy"));
+  if (!context || context->destroyed) return nullptr;
+  std::vector<EndpointBase*> endpoints;
+  { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
+  for (EndpointBase* endpoint : endpoints) endpoint->shutdown();
+  context->destroyed = true;
+  for (Region& r : context->regions) {
+    if (r.buffer) napi_delete_reference(env, r.buffer);
+    r.buffer = nullptr;
+    r.valid = false;
+  }
+  napi_release_threadsafe_function(context->completions, napi_tsfn_release);
+  return nullptr;
+}
+
+napi_value EndpointNew(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "endpoint");
+  return args.self;
+}
+
+napi_value EndpointDestroy(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "destroy()");
+  auto* endpoint = static_cast<EndpointBase*>(unwrap_object(env, args.self, "destroy"));
+  if (endpoint) endpoint->shutdown();
+  return nullptr;
+}
+
+}  // namespace
+
+bool wrap_context(napi_env env, napi_value self, napi_value callback, ContextBase* context, const char* queue_name) {
+  napi_valuetype type;
+  napi_typeof(env, callback, &type);
+  if (type != napi_function) return delete context, fail(env, "onCompletion must be a function");
+  napi_value name;
+  napi_create_string_utf8(env, queue_name, NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, callback, nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
+    delete context;
+    return fail(env, "could not create the completion queue");
+  }
+  napi_wrap(env, self, context, [](napi_env, void* data, void*) {
+    // Collected without destroy(): the endpoints' threads still run, so the memory is leaked
+    // on purpose rather than freed under them. destroy() is the way to release a context.
+    (void)data;
+  }, nullptr, nullptr);
+  return true;
+}
+
+napi_value wrap_endpoint(napi_env env, napi_ref constructor_ref, ContextBase* context, EndpointBase* endpoint) {
+  { std::lock_guard<std::mutex> lock(context->mutex); context->endpoints.push_back(endpoint); }
+  napi_value constructor, object;
+  napi_get_reference_value(env, constructor_ref, &constructor);
+  napi_new_instance(env, constructor, 0, nullptr, &object);
+  napi_wrap(env, object, endpoint, nullptr, nullptr, nullptr);
+  return object;
+}
+
+void define_provider(napi_env env, napi_value exports, const ProviderClasses& classes, napi_ref& endpoint_constructor) {
+  std::vector<napi_property_descriptor> endpoint_methods = {
+      method("address", classes.address), method("connect", classes.connect), method("postSend", classes.post_send),
+      method("postRecv", classes.post_recv), method("postWrite", classes.post_write), method("destroy", EndpointDestroy),
+  };
+  for (const auto& extra : classes.endpoint_extras) endpoint_methods.push_back(method(extra.first, extra.second));
+  napi_value endpoint_class;
+  napi_define_class(env, classes.endpoint_name, NAPI_AUTO_LENGTH, EndpointNew, nullptr, endpoint_methods.size(), endpoint_methods.data(), &endpoint_class);
+  napi_create_reference(env, endpoint_class, 1, &endpoint_constructor);
+  std::vector<napi_property_descriptor> context_methods = {
+      method("registerMemory", ContextRegister), method("deregisterMemory", ContextDeregister),
+      method("createEndpoint", classes.create_endpoint), method("destroy", ContextDestroy),
+  };
+  for (const auto& extra : classes.context_extras) context_methods.push_back(method(extra.first, extra.second));
+  napi_value context_class;
+  napi_define_class(env, classes.context_name, NAPI_AUTO_LENGTH, classes.context_new, nullptr, context_methods.size(), context_methods.data(), &context_class);
+  napi_set_named_property(env, exports, classes.context_name, context_class);
+}
+
+}  // namespace webccl

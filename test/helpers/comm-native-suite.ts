@@ -1,0 +1,31 @@
+// The communicator over a native transport (shm or ntcp), ranks in this process joined by a
+// real rendezvous: the collective matrix, and mismatched calls that must fail as InvalidUsage
+// naming both ranks (headers travel). comm-shm.test.ts and comm-ntcp.test.ts each run it once.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import '../../lib/index.node.js'; // registers the webccl+shm:// and webccl+ntcp:// worlds
+import { WebcclError } from '../../lib/errors.js';
+import { registerCollectiveMatrix } from './collective-matrix.js';
+import { createWorld, destroyWorld } from './comm-world.js';
+import { requireAddon, type NativeTransport } from './native-transports.js';
+import { within } from '../within.js';
+
+export function runCommNativeSuite(transport: NativeTransport): void {
+  requireAddon(transport);
+  registerCollectiveMatrix(transport);
+
+  test(`${transport}: mismatched counts are InvalidUsage naming both ranks and both calls (headers travel), no timeout`, async () => {
+    const comms = await createWorld(3, { timeoutMs: 20_000 }, transport);
+    const bufs = comms.map(() => new Float32Array(20));
+    const errors = await within(Promise.all(comms.map((c, r) => c.allReduce(bufs[r]!, bufs[r]!, r === 1 ? 10 : 20, 'float32', 'sum', { algorithm: 'ring' })
+      .then(() => undefined, (error: unknown) => error as WebcclError))), 5000, 'every rank rejects');
+    for (const error of errors) {
+      assert.instance(error, WebcclError);
+      assert.is(error!.code, 'InvalidUsage', error!.message);
+    }
+    // Rank 2 receives from rank 1 on the ring: it compares the header with its own call.
+    assert.match(errors[2]!.message, /rank 2 called allReduce\(count=20, float32, sum\) \[ring\] but rank 1 called allReduce\(count=10, float32, sum\) \[ring\]/);
+    await destroyWorld(comms);
+  });
+  test.run();
+}

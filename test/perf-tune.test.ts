@@ -1,0 +1,53 @@
+// webccl-perf's cost-model commands end to end: --calibrate writes a tuning file, --explain
+// prints the model's choice per size from it, and a sweep run with it prints a predicted time
+// beside the measured ones. Inproc ranks, tiny sizes: structure, not timings.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dir = mkdtempSync(join(tmpdir(), 'webccl-perf-tune-'));
+const file = join(dir, 'tuning.json');
+
+function perf(args: readonly string[], env: Record<string, string> = {}): string {
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', ...args], {
+    encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000,
+  });
+  assert.is(run.status, 0, `${args.join(' ')}: ${run.stderr}`);
+  return run.stdout;
+}
+
+test('--calibrate writes a tuning file for the world it ran on', () => {
+  const out = perf(['allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '--calibrate', file]);
+  assert.match(out, /calibrated 2 ranks over inproc in [\d.]+ s; wrote /);
+  const written = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(written.world, { size: 2, transport: 'inproc', device: 'cpu' });
+  assert.ok(written.params.call + written.params.alpha > 0 && written.params.beta >= 0 && written.params.gamma > 0);
+  assert.ok(written.calibrationSeconds < 10);
+});
+
+test('--explain prints one choice per size with every candidate, from the file (or the defaults when it does not fit)', () => {
+  const out = perf(['allreduce', '--explain', '--np', '2', '-b', '8', '-e', '8M', '-f', '32', '--tolerance', '0.05'], { WEBCCL_TUNING_FILE: file });
+  assert.match(out, /parameters from .*tuning\.json \(inproc, sha-256 [0-9a-f]{16}…\)/);
+  assert.match(out, /codecs within tolerance 0\.05: none, bf16, int8/);
+  const rows = out.split('\n').filter((line) => /^\s+\d+\s/.test(line));
+  assert.is(rows.length, 5);
+  // Nine candidates (three algorithms, three codecs); the direct exchange's past its domain are N/A.
+  for (const row of rows) assert.match(row, /^\s+\d+\s+(ring|tree|direct)(\+\w+)?\s+[\d.]+(\s+([\d.]+|N\/A)){9}$/);
+  assert.match(rows.at(-1)!, /N\/A/);
+  const other = perf(['allreduce', '--explain', '--np', '4', '-b', '8', '-e', '8'], { WEBCCL_TUNING_FILE: file });
+  assert.match(other, /the defaults \(tuning file .* was measured on 2 ranks, this world has 4\)/);
+});
+
+test('a sweep run with the file prints the predicted time beside the measured one', () => {
+  const out = perf(['allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '8', '-e', '64K', '-f', '64', '-n', '2'], { WEBCCL_TUNING_FILE: file });
+  assert.match(out, /#wrong  predicted/);
+  const rows = out.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line));
+  assert.is(rows.length, 3);
+  for (const row of rows) assert.match(row, /\s0\s+[\d.]+$/);
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();

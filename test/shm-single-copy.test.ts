@@ -1,0 +1,104 @@
+// The shm transport's single-copy path (segments of SHM_SINGLE_COPY_BYTES or more go by
+// reference: a descriptor through the ring, then the receiver reads the bytes straight into
+// the message with process_vm_readv and acks): sizes straddling the threshold and odd sizes
+// arrive intact and take the path they should; such a send is a rendezvous (it waits for a
+// paused reader); a sender that closes before its descriptors are read never has them read;
+// a rank SIGKILLed while large segments move makes the survivors reject, leaving nothing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShmEndpoint } from '../lib/native/shm.js';
+import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
+import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
+import type { Transport } from '../lib/transport/transport.js';
+import { connectNativeMesh, requireAddon } from './helpers/native-transports.js';
+import { header, pattern } from './transport-conformance.js';
+import { within } from './within.js';
+
+const addon = requireAddon('shm');
+
+const server = await RendezvousServer.start();
+const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'shm' });
+let worlds = 0;
+
+function shmWorld(size: number, limits = {}): Promise<Transport[]> {
+  const world = `c${worlds++}`;
+  return Promise.all(Array.from({ length: size }, (_, rank) => connectNativeMesh('shm', { id, rank, size, world, limits, timeoutMs: 5000 }, addon)));
+}
+
+/** Counts the bytes read by reference (single copy) while `body` runs. */
+async function countReads(body: () => Promise<void>): Promise<number[]> {
+  const read = ShmEndpoint.prototype.read;
+  const sizes: number[] = [];
+  ShmEndpoint.prototype.read = function (this: ShmEndpoint, view: ArrayBufferView, address: number) {
+    sizes.push(view.byteLength);
+    return read.call(this, view, address);
+  };
+  try {
+    await body();
+  } finally {
+    ShmEndpoint.prototype.read = read;
+  }
+  return sizes;
+}
+
+test('sizes straddling the threshold and odd sizes arrive intact, large segments by reference, both ways at once', async () => {
+  const t = SHM_SINGLE_COPY_BYTES;
+  const segment = t + 12_345;
+  const [a, b] = await within(shmWorld(2, { maxSegmentBytes: segment }), 5000, 'world');
+  const sizes = [1, t - 1, t, t + 1, 3 * t + 7, segment, segment + 1, 2 * segment + t, 999_999];
+  const reads = await countReads(async () => {
+    const sends = sizes.flatMap((bytes, i) => [a!.send(1, header(0, 0, i), pattern(bytes, i)), b!.send(0, header(0, 0, i), pattern(bytes, i + 1))]);
+    for (const [i, bytes] of sizes.entries()) {
+      for (const [to, from, fill] of [[b!, 0, i], [a!, 1, i + 1]] as const) {
+        const m = await within(to.recv(from, 0, 0), 5000, `message ${i}`);
+        assert.is(m.header.chunk, i);
+        assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, fill))), true, `message ${i} (${bytes} bytes)`);
+      }
+    }
+    await within(Promise.all(sends), 5000, 'sends');
+  });
+  // Every segment of t bytes or more went by reference, every smaller one through the ring.
+  const segments = sizes.flatMap((bytes) => Array.from({ length: Math.max(1, Math.ceil(bytes / segment)) }, (_, k) => Math.min(segment, bytes - k * segment)));
+  const expected = segments.filter((bytes) => bytes >= t).sort((x, y) => x - y);
+  assert.equal(reads.sort((x, y) => x - y), [...expected, ...expected].sort((x, y) => x - y));
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('a send by reference is a rendezvous: it waits for a paused reader, and completes once read', async () => {
+  const [a, b] = await within(shmWorld(2, { receiveHighWaterBytes: 1 }), 5000, 'world');
+  const bytes = 4 * SHM_SINGLE_COPY_BYTES;
+  let sent = 0;
+  const sends = Array.from({ length: 8 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)).then(() => { sent++; }));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(sent < 8, `the sender waits for the paused reader (${sent} of 8 done)`);
+  for (let i = 0; i < 8; i++) {
+    const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
+    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i}`);
+  }
+  await within(Promise.all(sends), 5000, 'sends');
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('descriptors a closed sender left unread are never read: the receiver fails, no stale bytes', async () => {
+  const [a, b] = await within(shmWorld(2, { receiveHighWaterBytes: 1 }), 5000, 'world');
+  const bytes = 2 * SHM_SINGLE_COPY_BYTES;
+  const sends = Array.from({ length: 8 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)));
+  for (const send of sends) send.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await a!.close();
+  const outcomes = await within(Promise.allSettled(sends), 5000, 'sends settle');
+  const failedFrom = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+  assert.ok(failedFrom > 0, 'the sends the paused reader had not read fail with the close');
+  // What was read before the close arrives intact; nothing after it is delivered as data.
+  for (let i = 0; i < failedFrom; i++) {
+    const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
+    assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i}`);
+  }
+  const error = await within(b!.recv(0, 0, 0).then(() => undefined, (e: Error) => e), 5000, 'the recv after the close');
+  assert.match(String(error), /closed/);
+  await b!.close();
+});
+
+test.after(() => server.close());
+test.run();

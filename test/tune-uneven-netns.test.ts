@@ -1,0 +1,40 @@
+// An uneven cluster for real: 4 ranks, each in its own network namespace behind a veth link
+// shaped with tc, the last one at a quarter of the others' rate (bench/switch-rack.sh -s 4).
+// webccl-perf --calibrate across them must see the slow link (the world's β is the slowest
+// rank's: it cannot come out faster than the fast links allow), every rank must adopt the file
+// rank 0 wrote, and 'auto' with it must run and agree (a disagreement would fail the call on
+// every rank). Needs root and iproute2 (the project's machines have both); fails, never skips.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { within } from './within.js';
+
+function rack(): Promise<{ code: number | null; out: string }> {
+  const child = spawn('bash', ['bench/switch-rack.sh', '-n', '4', '-r', '400mbit', '-s', '4', '-b', '64K', '-e', '256K', '-f', '4', '-i', '1', '-w', '0', '-c', '1', '-A', 'auto'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk; });
+  child.stderr.on('data', (chunk: Buffer) => { out += chunk; });
+  setTimeout(() => child.kill('SIGKILL'), 110_000).unref();
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+test('one rank behind a quarter-rate link: calibration sees it, every rank adopts the file, auto runs exact', async () => {
+  const { code, out } = await within(rack(), 120_000, 'the uneven rack');
+  assert.is(code, 0, out);
+  assert.match(out, /rank 3 at 100000kbit/);
+  const calibrated = /calibrated 4 ranks over tcp in ([\d.]+) s; wrote \S+: (\{.*\})$/m.exec(out);
+  assert.ok(calibrated, out);
+  const params = JSON.parse(calibrated![2]!) as { beta: number };
+  // The fast links carry 50 MB/s; the slow one 12.5. Load can only make β larger.
+  assert.ok(1 / params.beta < 25e6, `calibrated ${(1 / params.beta / 1e6).toFixed(1)} MB/s: the slow link was not seen`);
+  assert.match(out, /parameters from \S+tuning\.json \(tcp, sha-256 [0-9a-f]{16}…\)/);
+  assert.not.match(out, /WARN/);
+  const rows = out.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line));
+  assert.is(rows.length, 2, out);
+  // #wrong 0 in both placements (summed over all ranks), and a prediction from the file.
+  for (const row of rows) assert.match(row, /\s0\s+\S+\s+\S+\s+\S+\s+0\s+[\d.]+$/, row);
+});
+
+test.run();
