@@ -15,7 +15,9 @@
 //   on a hardware adapter, 32 MiB on a software one (lavapipe, SwiftShader), --mib to choose.
 // The kernel and both references are timed in turn within every case, and each ratio uses that
 // case's own reference figures, so load that comes and goes on a shared machine skews both sides
-// alike. The per-dispatch host cost of small messages is reported too (kernel-cases/
+// alike; on a software adapter each case also gets cpuRatioToCopy, the same ratio over this
+// process's CPU time (its worker threads are ours), which load from other jobs inflates far less.
+// The per-dispatch host cost of small messages is reported too (kernel-cases/
 // dispatch-overhead.ts; --dispatches N dispatches a round). --short is the CI mode: 256 KiB,
 // R = 2, 2 runs, 20 dispatches; its figures mean nothing, its JSON shape is what CI checks.
 import { readdirSync } from 'node:fs';
@@ -86,18 +88,25 @@ interface Measured {
   /** Median milliseconds per repetition. */
   readonly ms: number;
   readonly gbps: number;
+  /** Median milliseconds of this process's CPU time per repetition (a software adapter's threads are ours). */
+  readonly cpuMs: number;
 }
 
 /** A prepared case with its repetition count fixed: times one submission of `reps` runs. */
 class Timed {
   reps = 1;
   readonly msPerRep: number[] = [];
+  readonly cpuMsPerRep: number[] = [];
+  private lastCpuMs = 0;
 
   constructor(readonly kernelCase: KernelCase, readonly prepared: PreparedCase, private readonly timer: KernelTimer) {}
 
   /** Milliseconds per repetition of one submission of `reps` repetitions. */
   async submit(reps = this.reps): Promise<number> {
+    const cpu = process.cpuUsage();
     const ms = await this.timer.time((encoder) => { for (let r = 0; r < reps; r++) this.prepared.record(encoder); });
+    const used = process.cpuUsage(cpu);
+    this.lastCpuMs = (used.user + used.system) / 1e3 / reps;
     return ms / reps;
   }
 
@@ -111,11 +120,14 @@ class Timed {
 
   async sample(): Promise<void> {
     this.msPerRep.push(await this.submit());
+    this.cpuMsPerRep.push(this.lastCpuMs);
   }
 
   get result(): Measured {
     const ms = median(this.msPerRep);
-    return { name: this.kernelCase.name, bytesMoved: this.kernelCase.bytesMoved, reps: this.reps, ms, gbps: gbps(this.kernelCase.bytesMoved, ms) };
+    return {
+      name: this.kernelCase.name, bytesMoved: this.kernelCase.bytesMoved, reps: this.reps, ms, gbps: gbps(this.kernelCase.bytesMoved, ms), cpuMs: median(this.cpuMsPerRep),
+    };
   }
 }
 
@@ -131,7 +143,14 @@ const copyRef = references.copy.setup(ctx);
 const addRef = references.add.setup(ctx);
 const bufferCopy = bufferCopyCase(payloadBytes);
 
-type Row = Measured & { copyGbps: number; addGbps: number; ratioToCopy: number; ratioToAdd: number };
+/**
+ * cpuRatioToCopy (software adapters only, where the kernels run on this process's threads):
+ * the ratio of bytes per CPU-millisecond to the copy kernel's. Wall-clock time on a shared
+ * machine grows with other jobs' load; CPU time much less, so this ratio is the steadier one
+ * there (the adapter's worker threads must not spin while idle for it to mean anything:
+ * lavapipe's wait on a condition variable).
+ */
+type Row = Measured & { copyGbps: number; addGbps: number; ratioToCopy: number; ratioToAdd: number; cpuRatioToCopy?: number | null };
 const rows: Row[] = [];
 for (const kernelCase of await loadCases()) {
   const prepared = kernelCase.setup(ctx);
@@ -143,7 +162,12 @@ for (const kernelCase of await loadCases()) {
   const k = kernel.result;
   const copyGbps = copy.result.gbps;
   const addGbps = add.result.gbps;
-  rows.push({ ...k, copyGbps, addGbps, ratioToCopy: k.gbps / copyGbps, ratioToAdd: k.gbps / addGbps });
+  // null where a side used no measurable CPU time (tiny --short payloads).
+  const copyCpuMs = copy.result.cpuMs;
+  const cpuRatio = ctx.isSoftwareAdapter
+    ? { cpuRatioToCopy: k.cpuMs > 0 && copyCpuMs > 0 ? (k.bytesMoved / k.cpuMs) / (references.copy.bytesMoved / copyCpuMs) : null }
+    : {};
+  rows.push({ ...k, copyGbps, addGbps, ratioToCopy: k.gbps / copyGbps, ratioToAdd: k.gbps / addGbps, ...cpuRatio });
   if (!args.json) process.stderr.write('.');
 }
 // copyBufferToBuffer once, beside one more copy-kernel measurement, for the header.
@@ -177,9 +201,10 @@ if (args.json) {
   console.log(`timing: ${timer.method}, median of ${runs} submissions of R repetitions each (${fixedReps !== undefined ? `R = ${fixedReps}` : `R for >= ${targetMs} ms`}), payload ${mib(payloadBytes)}`);
   console.log(`references (median over the cases; each ratio uses its own): WGSL copy ${summary.copy.gbps.toFixed(2)} GB/s, WGSL add ${summary.add.gbps.toFixed(2)} GB/s, copyBufferToBuffer ${summary.copyBufferToBuffer.gbps.toFixed(2)} GB/s\n`);
   const width = Math.max(...rows.map((r) => r.name.length), 6);
-  console.log(`${'kernel'.padEnd(width)}  ${'moved'.padStart(9)}  ${'R'.padStart(4)}  ${'ms/rep'.padStart(8)}  ${'GB/s'.padStart(8)}  ${'vs copy'.padStart(7)}  ${'vs add'.padStart(6)}`);
+  const cpuColumn = (r?: Row) => (!ctx.isSoftwareAdapter ? '' : r ? `  ${(r.cpuRatioToCopy ? `${(100 * r.cpuRatioToCopy).toFixed(0)}%` : '-').padStart(11)}` : `  ${'cpu vs copy'.padStart(11)}`);
+  console.log(`${'kernel'.padEnd(width)}  ${'moved'.padStart(9)}  ${'R'.padStart(4)}  ${'ms/rep'.padStart(8)}  ${'GB/s'.padStart(8)}  ${'vs copy'.padStart(7)}  ${'vs add'.padStart(6)}${cpuColumn()}`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(width)}  ${mib(r.bytesMoved).padStart(9)}  ${String(r.reps).padStart(4)}  ${r.ms.toFixed(3).padStart(8)}  ${r.gbps.toFixed(2).padStart(8)}  ${(100 * r.ratioToCopy).toFixed(0).padStart(6)}%  ${(100 * r.ratioToAdd).toFixed(0).padStart(5)}%`);
+    console.log(`${r.name.padEnd(width)}  ${mib(r.bytesMoved).padStart(9)}  ${String(r.reps).padStart(4)}  ${r.ms.toFixed(3).padStart(8)}  ${r.gbps.toFixed(2).padStart(8)}  ${(100 * r.ratioToCopy).toFixed(0).padStart(6)}%  ${(100 * r.ratioToAdd).toFixed(0).padStart(5)}%${cpuColumn(r)}`);
   }
   console.log(`\ndispatch overhead: ${overhead.dispatches} tiny float32 sum dispatches, median of ${runs} rounds: recording ${overhead.recordUs.toFixed(1)} us/dispatch, through completion ${overhead.totalUs.toFixed(1)} us/dispatch`);
 }

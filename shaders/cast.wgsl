@@ -4,21 +4,9 @@
 // (packed-io.wgsl) the whole words of aligned runs. An odd count leaves the upper half of the last packed word as it
 // was (narrowing) and writes only the f32 elements that exist (widening).
 //
-// The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`;
+// The prelude (lib/gpu/cast.ts) declares `const HALF = HALF_F16;` or `const HALF = HALF_BF16;`
+// (shaders/half-lanes.wgsl, prepended, defines them with to_half and from_half);
 // shaders/packed-io.wgsl (prepended) declares the bindings and src_word.
-
-const HALF_F16 = 0u;
-const HALF_BF16 = 1u;
-
-fn to_half(bits: u32) -> u32 {
-  if (HALF == HALF_F16) { return f32_bits_to_f16_bits(bits); }
-  return f32_bits_to_bf16_bits(bits);
-}
-
-fn from_half(half: u32) -> u32 {
-  if (HALF == HALF_F16) { return f16_bits_to_f32_bits(half); }
-  return bf16_bits_to_f32_bits(half);
-}
 
 // What packed-io.wgsl's vec4 entry points (pack_vec4 = narrow, unpack_vec4 = widen) call.
 const VALUES_PER_WORD = 2u;

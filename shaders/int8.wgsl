@@ -42,6 +42,8 @@ fn quantize_element(bits: u32, absmax_bits: u32) -> i32 {
 // u32 max of sign-cleared bits orders non-negative floats (NaN above Inf): exact, order-free.
 fn quad_absmax(start: u32, length: u32, w: u32) -> u32 {
   let quad = src_quad(start + 4u * w) & vec4u(~F32_SIGN);
+  // Whole quads (all but a ragged block's last) without a loop of per-lane bound checks.
+  if (w * 4u + 4u <= length) { return max(max(quad.x, quad.y), max(quad.z, quad.w)); }
   var absmax = 0u;
   for (var lane = 0u; lane < 4u && w * 4u + lane < length; lane++) { absmax = max(absmax, quad[lane]); }
   return absmax;
@@ -51,9 +53,11 @@ fn quad_absmax(start: u32, length: u32, w: u32) -> u32 {
 fn quantize_word(start: u32, length: u32, w: u32, absmax_bits: u32, quantized: bool) -> u32 {
   if (!quantized) { return 0u; }
   let quad = src_quad(start + 4u * w);
+  let lanes = min(4u, length - w * 4u);
   var word = 0u;
-  for (var lane = 0u; lane < 4u && w * 4u + lane < length; lane++) {
-    word |= (bitcast<u32>(quantize_element(quad[lane], absmax_bits)) & 0xffu) << (8u * lane);
+  for (var lane = 0u; lane < 4u; lane++) {
+    let byte = bitcast<u32>(quantize_element(quad[lane], absmax_bits)) & 0xffu;
+    word |= select(0u, byte << (8u * lane), lane < lanes);
   }
   return word;
 }

@@ -23,34 +23,37 @@ fn carried(x_bits: u32, residual_bits: u32) -> f32 {
   return bitcast<f32>(flush_bits(bitcast<u32>(v)));
 }
 
-// Sign word w of a block (elements start + 32w .. +32, clipped to the block's length): packs the
-// signs of v = x + residual and writes each element's new residual v - ±scale. Both compress
-// layouts call it, so the bit layout and the residual arithmetic exist once.
-fn pack_sign_word(start: u32, length: u32, w: u32, scale: f32) -> u32 {
+// Element i of the piece (the bindings' offsets are added here): writes
+// its new residual v - ±scale (v = x + residual) and says whether v is negative (its sign bit).
+// Every sign-packing loop of both compress layouts calls it, so the arithmetic exists once.
+fn residual_sign(i: u32, scale: f32) -> bool {
   let p = compress_params;
+  let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
+  let negative = v < 0.0;
+  compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+  return negative;
+}
+
+// Sign word w of a block (elements start + 32w .. +32, clipped to the block's length).
+fn pack_sign_word(start: u32, length: u32, w: u32, scale: f32) -> u32 {
+  let first = start + w * 32u;
   var word = 0u;
-  for (var bit = 0u; bit < 32u && w * 32u + bit < length; bit++) {
-    let i = start + w * 32u + bit;
-    let v = carried(compress_x[p.x_offset + i], compress_residual[p.residual_offset + i]);
-    let negative = v < 0.0;
-    word |= select(0u, 1u << bit, negative);
-    compress_residual[p.residual_offset + i] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
+  // All 32 bits but in a ragged block's last word: a loop of constant length, which lavapipe
+  // runs without a bound check per element.
+  let bits = min(32u, length - w * 32u);
+  if (bits == 32u) {
+    for (var bit = 0u; bit < 32u; bit++) { word |= select(0u, 1u << bit, residual_sign(first + bit, scale)); }
+    return word;
   }
+  for (var bit = 0u; bit < bits; bit++) { word |= select(0u, 1u << bit, residual_sign(first + bit, scale)); }
   return word;
 }
 
-// Elements i .. i+3 (those below `end`): writes their new residuals and returns their sign bits
-// (bit c for element i + c), the arithmetic of pack_sign_word.
+// Elements i .. i+3 (those below `end`): their sign bits (bit c for element i + c).
 fn residual_quad_signs(i: u32, end: u32, scale: f32) -> u32 {
-  let p = compress_params;
   var nibble = 0u;
   for (var c = 0u; c < 4u; c++) {
-    if (i + c < end) {
-      let v = carried(compress_x[p.x_offset + i + c], compress_residual[p.residual_offset + i + c]);
-      let negative = v < 0.0;
-      nibble |= select(0u, 1u << c, negative);
-      compress_residual[p.residual_offset + i + c] = flush_bits(bitcast<u32>(v - select(scale, -scale, negative)));
-    }
+    if (i + c < end) { nibble |= select(0u, 1u << c, residual_sign(i + c, scale)); }
   }
   return nibble;
 }

@@ -43,6 +43,9 @@ test('every kernel has GB/s and finite positive ratios to both references, at R 
     // The ratios are what they say (same-run references), not a fixed base.
     assert.ok(Math.abs(k.ratioToCopy - k.gbps / k.copyGbps) < 1e-9 * k.ratioToCopy, `${k.name} ratioToCopy`);
     assert.ok(Math.abs(k.ratioToAdd - k.gbps / k.addGbps) < 1e-9 * k.ratioToAdd, `${k.name} ratioToAdd`);
+    // The CPU-time ratio exists on software adapters only (null where 256 KiB took no measurable CPU time).
+    if (report.software) assert.ok(k.cpuRatioToCopy === null || k.cpuRatioToCopy > 0, `${k.name} cpuRatioToCopy`);
+    else assert.is(k.cpuRatioToCopy, undefined, `${k.name} cpuRatioToCopy`);
   }
 });
 

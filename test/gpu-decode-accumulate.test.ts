@@ -9,19 +9,9 @@ import { codecNamed } from '../lib/collectives/codecs.js';
 import { hostCodec } from '../lib/cpu/host-codec.js';
 import { gpuHopCodec } from '../lib/gpu/hop-codec.js';
 import { encodeReduceAccumulate } from '../lib/gpu/reduce.js';
-import { seededWords } from './helpers/codec-inputs.js';
+import { normalValues } from './helpers/codec-inputs.js';
 import { Placed } from './helpers/codec-gpu.js';
 import { ctx } from './helpers/gpu.js';
-
-/** Normal f32 values whose magnitude changes every 256 elements (2^-20 .. 2^19), either sign. */
-function normalValues(count: number, seed: number): Float32Array {
-  const words = seededWords(count + Math.ceil(count / 256), seed);
-  return Float32Array.from({ length: count }, (_, i) => {
-    const word = words[i]!;
-    const exponent = (words[count + Math.floor(i / 256)]! % 40) - 20;
-    return (word & 1 ? -1 : 1) * (1 + (word >>> 8) / 2 ** 24) * 2 ** exponent;
-  });
-}
 
 const bits = (values: Float32Array) => new Uint32Array(values.buffer, values.byteOffset, values.length);
 

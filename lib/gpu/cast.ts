@@ -13,9 +13,10 @@ import { preparePackedTransform } from './packed-transform.js';
 import type { GpuRegion } from './region.js';
 import packedIoSource from '../../shaders/packed-io.wgsl';
 import halfSource from '../../shaders/half.wgsl';
+import halfLanesSource from '../../shaders/half-lanes.wgsl';
 import castSource from '../../shaders/cast.wgsl';
 
-const SOURCE = `${packedIoSource}\n${halfSource}\n${castSource}`;
+const SOURCE = `${packedIoSource}\n${halfSource}\n${halfLanesSource}\n${castSource}`;
 
 /** widen_accumulate adds the widened values into dst (a ring hop's decode + accumulate). */
 type Direction = 'narrow' | 'widen' | 'widen_accumulate';

@@ -358,14 +358,19 @@ class GpuCallMemory implements CallMemory {
         // Codecs serve float32 sum and avg, whose partials are summed: one fused kernel.
         if (this.combineOp !== 'sum' && this.combineOp !== 'avg') throw internalError(`codec '${this.codec.name}' folds by sum, not ${String(this.combineOp)}`);
         upload = take(this.space.upload, step.received.byteLength);
-        recorders.push(encoding.prepareDecodeAccumulate(context, { buffer: upload, byteOffset: 0 }, dst, count));
       }
+      const uploaded = upload && { buffer: upload, byteOffset: 0 };
+      // Fold then encode with nothing between them (recvReduceSend): one fused pass where the codec has one.
+      const foldEncodes = uploaded !== undefined && step.encode && !step.average;
+      if (uploaded && !foldEncodes) recorders.push(encoding.prepareDecodeAccumulate(context, uploaded, dst, count));
       if (step.average) recorders.push((encoder) => encodeFinishAverage(context, encoder, dst, dst, count, this.dtype, this.ranks));
       if (step.encode) {
         const sizes = encoding.streams(count);
         const streams = sizes.map((bytes) => take(this.space.scratchPool, bytes));
         const residual = this.residual?.at(at, 4);
-        recorders.push(encoding.prepareEncode(context, dst, count, streams, residual));
+        recorders.push(foldEncodes
+          ? encoding.prepareFoldEncode(context, uploaded, dst, count, streams, residual)
+          : encoding.prepareEncode(context, dst, count, streams, residual));
         readback = this.space.readback.acquire(align4(payloadBytes));
         const into = readback;
         recorders.push((encoder) => {

@@ -8,7 +8,8 @@ import { internalError } from '../errors.js';
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
 import { prepareCastFromFloat32, prepareCastToFloat32, prepareCastToFloat32Accumulate } from './cast.js';
 import type { GpuContext } from './context.js';
-import { prepareInt8Dequantize, prepareInt8Quantize } from './int8.js';
+import { prepareHalfFoldEncode } from './half-fold-encode.js';
+import { prepareInt8Dequantize, prepareInt8FoldQuantize, prepareInt8Quantize } from './int8.js';
 import type { Recorder } from './kernel.js';
 import { prepareOnebitCompress, prepareOnebitDecompress } from './onebit.js';
 import { prepareReduceAccumulate } from './reduce.js';
@@ -25,6 +26,21 @@ export interface GpuHopCodec {
   prepareDecode(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
   /** Records dst = dst + decode(payload): a hop's decode + accumulate as one kernel, bit for bit decode then an f32 sum. */
   prepareDecodeAccumulate(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number): Recorder;
+  /**
+   * Records a ring hop's send side, dst = dst + decode(payload) and then dst encoded into `out`:
+   * bit for bit prepareDecodeAccumulate then prepareEncode, in one kernel where the format has
+   * one (bf16, fp16, int8 without a residual), else as those two.
+   */
+  prepareFoldEncode(ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number, out: readonly GPUBuffer[], residual: GpuRegion | undefined): Recorder;
+}
+
+/** decode + accumulate, then encode: the two-kernel send side. */
+function foldThenEncode(codec: Omit<GpuHopCodec, 'prepareFoldEncode'>): GpuHopCodec['prepareFoldEncode'] {
+  return (ctx, payload, dst, count, out, residual) => {
+    const fold = codec.prepareDecodeAccumulate(ctx, payload, dst, count);
+    const encode = codec.prepareEncode(ctx, dst, count, out, residual);
+    return (encoder) => { fold(encoder); encode(encoder); };
+  };
 }
 
 function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
@@ -33,6 +49,7 @@ function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
     prepareEncode: (ctx, src, count, out) => prepareCastFromFloat32(ctx, region(out[0]!), src, count, half),
     prepareDecode: (ctx, payload, dst, count) => prepareCastToFloat32(ctx, dst, payload, count, half),
     prepareDecodeAccumulate: (ctx, payload, dst, count) => prepareCastToFloat32Accumulate(ctx, dst, payload, count, half),
+    prepareFoldEncode: (ctx, payload, dst, count, out) => prepareHalfFoldEncode(ctx, { recv: payload, acc: dst, out: region(out[0]!), count, half }),
   };
 }
 
@@ -51,14 +68,17 @@ function int8WithFeedback(ctx: GpuContext, src: GpuRegion, count: number, packed
 
 function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord: number): GpuHopCodec {
   const sizes = (count: number) => blockPayloadBytes(count, blockSize, valuesPerWord);
+  /** A payload's two streams, scales first. */
+  const streamsOf = (payload: GpuRegion, count: number) => ({
+    scales: payload, packed: region(payload.buffer, payload.byteOffset + sizes(count).scales),
+  });
   const decoder = (ctx: GpuContext, payload: GpuRegion, dst: GpuRegion, count: number, accumulate?: 'add'): Recorder => {
-    const scales = payload;
-    const packed = region(payload.buffer, payload.byteOffset + sizes(count).scales);
+    const { scales, packed } = streamsOf(payload, count);
     const fold = accumulate ? { accumulate } : {};
     if (family === 'int8') return prepareInt8Dequantize(ctx, { packed, scales, dst, count, blockSize, ...fold });
     return prepareOnebitDecompress(ctx, { signs: packed, scales, dst, count, blockSize, ...fold });
   };
-  return {
+  const codec: Omit<GpuHopCodec, 'prepareFoldEncode'> = {
     streams: (count) => [sizes(count).scales, sizes(count).packed],
     prepareEncode(ctx, src, count, out, residual) {
       const scales = region(out[0]!);
@@ -69,6 +89,17 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
     },
     prepareDecode: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count),
     prepareDecodeAccumulate: (ctx, payload, dst, count) => decoder(ctx, payload, dst, count, 'add'),
+  };
+  const twoKernels = foldThenEncode(codec);
+  return {
+    ...codec,
+    prepareFoldEncode(ctx, payload, dst, count, out, residual) {
+      if (family !== 'int8' || residual) return twoKernels(ctx, payload, dst, count, out, residual);
+      const recv = streamsOf(payload, count);
+      return prepareInt8FoldQuantize(ctx, {
+        recvPacked: recv.packed, recvScales: recv.scales, acc: dst, packed: region(out[1]!), scales: region(out[0]!), count, blockSize,
+      });
+    },
   };
 }
 

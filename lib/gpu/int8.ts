@@ -7,12 +7,13 @@ import { checkBlockLayout } from '../cpu/blocks.js';
 import { INT8_BLOCK_MULTIPLE, INT8_INVERSE_LEVELS, INT8_LEVELS, INT8_MIN_ABSMAX_BITS } from '../cpu/int8.js';
 import type { GpuContext } from './context.js';
 import { blockDecoder } from './block-decode.js';
-import { codecVariant, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
 import { kernelForms, type Prepare, type Recorder } from './kernel.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import { UniformLayout } from './uniform-layout.js';
 import int8Source from '../../shaders/int8.wgsl';
+import int8FoldSource from '../../shaders/int8-fold.wgsl';
 
 export interface Int8QuantizeArgs {
   /** count f32 values. */
@@ -97,9 +98,74 @@ export function prepareInt8Quantize(ctx: GpuContext, args: Int8QuantizeArgs, opt
   });
 }
 
+export interface Int8FoldQuantizeArgs {
+  /** The received payload's streams (blockSize as below): ceil(count / 4) packed words and one scale per block. */
+  readonly recvPacked: GpuRegion;
+  readonly recvScales: GpuRegion;
+  /** count f32 partial sums; receives acc + dequantize(recv). */
+  readonly acc: GpuRegion;
+  /** Receive acc quantized, as int8 quantize writes them. */
+  readonly packed: GpuRegion;
+  readonly scales: GpuRegion;
+  readonly count: number;
+  readonly blockSize: number;
+}
+
+/**
+ * The fold entry points (shaders/int8-fold.wgsl) read and write acc through quantize_src: the
+ * same two views as SRC_WORDS / SRC_VEC4, bound read-write, with store_quad writing a quad's
+ * first `lanes` elements.
+ */
+const ACC_WORDS = [
+  '@group(0) @binding(1) var<storage, read_write> quantize_src: array<u32>;',
+  'fn src_quad(at: u32) -> vec4u { return vec4u(quantize_src[at], quantize_src[at + 1u], quantize_src[at + 2u], quantize_src[at + 3u]); }',
+  'fn store_quad(at: u32, quad: vec4u, lanes: u32) { for (var l = 0u; l < lanes; l++) { quantize_src[at + l] = quad[l]; } }',
+];
+const ACC_VEC4 = [
+  '@group(0) @binding(1) var<storage, read_write> quantize_src4: array<vec4u>;',
+  'fn src_quad(at: u32) -> vec4u { return quantize_src4[at / 4u]; }',
+  'fn store_quad(at: u32, quad: vec4u, lanes: u32) { quantize_src4[at / 4u] = quad; }',
+];
+
+/** After count and block_size: opaque_zero (always 0, see int8-fold.wgsl), then the streams' word offsets in binding order. */
+const FOLD_LAYOUT = new UniformLayout('FoldQuantizeParams', [
+  'count', 'block_size', 'opaque_zero', 'acc_offset', 'packed_offset', 'scales_offset', 'recv_packed_offset', 'recv_scales_offset',
+]);
+
+/** FoldQuantizeParams.opaque_zero: xor-ed into every decoded value, so it must be 0. */
+const OPAQUE_ZERO = 0;
+
+/**
+ * acc = acc + dequantize(recv), then acc quantized into packed and scales, in one kernel: bit
+ * for bit int8 dequantize with accumulate 'add' followed by int8 quantize of acc (a ring hop's
+ * send side). The layouts are int8 quantize's, chosen the same way.
+ */
+export function prepareInt8FoldQuantize(ctx: GpuContext, args: Int8FoldQuantizeArgs, options: Int8Options = {}): Recorder {
+  const what = 'int8 fold + quantize';
+  checkBlockLayout(what, args.count, args.blockSize, INT8_BLOCK_MULTIPLE);
+  const perThread = (options.quantizeLayout ?? (ctx.isSoftwareAdapter ? 'thread-per-block' : 'workgroup-per-block')) === 'thread-per-block';
+  const workgroupSize = checkWorkgroupSize(ctx, options.workgroupSize, perThread ? 64 : BLOCK_WORKGROUP_SIZE);
+  const entryPoint = perThread ? 'fold_quantize_per_thread' : 'fold_quantize';
+  const source = joinedSource(int8Source, int8FoldSource);
+  const [words, vec4] = [ACC_WORDS, ACC_VEC4].map((acc) => codecVariant(source, entryPoint, workgroupSize, [...PRELUDE, FOLD_LAYOUT.wgsl, ...acc]));
+  return prepareCodecCall(ctx, {
+    what, variant: (piece) => (piece.wordOffsets[0]! % 4 === 0 && piece.elements % 4 === 0 ? vec4! : words!), count: args.count, blockSize: args.blockSize,
+    streams: [
+      { name: 'acc', region: args.acc, writable: true, words: wordsPerElement },
+      { name: 'packed', region: args.packed, writable: true, words: packedWords(4) },
+      { name: 'scales', region: args.scales, writable: true, words: wordsPerBlock(args.blockSize) },
+      { name: 'recv packed', region: args.recvPacked, writable: false, words: packedWords(4) },
+      { name: 'recv scales', region: args.recvScales, writable: false, words: wordsPerBlock(args.blockSize) },
+    ],
+    layout: FOLD_LAYOUT, fields: (piece) => [piece.elements, args.blockSize, OPAQUE_ZERO],
+    units: (piece) => (perThread ? piece.blocks : piece.blocks * workgroupSize), maxBindingBytes: options.maxBindingBytes,
+  });
+}
+
 export const prepareInt8Dequantize: Prepare<[args: Int8DequantizeArgs, options?: KernelOptions]> = blockDecoder({
   what: 'int8 dequantize', familySource: int8Source, prelude: [...PRELUDE, ...SRC_WORDS], packed: 'packed', valuesPerWord: 4, blockMultiple: INT8_BLOCK_MULTIPLE,
 });
 
 export const { encode: encodeInt8Quantize, run: gpuInt8Quantize } = kernelForms(prepareInt8Quantize);
 export const { encode: encodeInt8Dequantize, run: gpuInt8Dequantize } = kernelForms(prepareInt8Dequantize);
+export const { encode: encodeInt8FoldQuantize, run: gpuInt8FoldQuantize } = kernelForms(prepareInt8FoldQuantize);

@@ -58,6 +58,10 @@ const PRELUDE = [`const SUM_LANES = ${ONEBIT_SUM_LANES}u;`, COMPRESS_LAYOUT.wgsl
  * - 'workgroup-per-block': 64 threads per block are the 64 lanes, with barriers and a shared-
  *   memory halving tree. The classic GPU reduction: loads coalesce across a warp and the lane
  *   sums live in registers. Chosen on hardware GPUs (not measured here: none on these machines).
+ *   Its sign phase keeps all 64 threads on neighbouring elements (one more barrier per 256
+ *   elements than the 8-thread serial walk it replaced), which lavapipe, where barriers cost,
+ *   ran 2.7x slower (median ratio to copy 0.024 against 0.064, 5 alternating runs); kept for
+ *   the coalescing a GPU needs until a GPU run says otherwise.
  * - 'thread-per-block': one thread keeps the 64 lane sums in a private array. No barriers, which
  *   a CPU implementation runs one invocation at a time: 3-5x faster on lavapipe (64 MiB, k=256,
  *   `npm run bench:kernels -- --filter onebit`). On a GPU the array's dynamic indexing spills

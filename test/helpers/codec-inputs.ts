@@ -39,3 +39,13 @@ export function codecInputs(count: number, seed: number, options: InputOptions =
   }
   return out;
 }
+
+/** Normal f32 values whose magnitude changes every 256 elements (2^-20 .. 2^19), either sign. */
+export function normalValues(count: number, seed: number): Float32Array {
+  const words = seededWords(count + Math.ceil(count / 256), seed);
+  return Float32Array.from({ length: count }, (_, i) => {
+    const word = words[i]!;
+    const exponent = (words[count + Math.floor(i / 256)]! % 40) - 20;
+    return (word & 1 ? -1 : 1) * (1 + (word >>> 8) / 2 ** 24) * 2 ** exponent;
+  });
+}
