@@ -37,6 +37,7 @@ export async function proposeTuning(proposal: AgreedConfig, options: TuningOptio
     log.warn(`${outcome.problem}; using the default algorithm choice`);
     return proposal;
   }
+  if (outcome.stale !== undefined) log.warn(outcome.stale);
   log.info(`tuning file ${source} (sha-256 ${outcome.tuning.digest.slice(0, 16)}…): ${JSON.stringify(outcome.tuning.params)}`);
   return { ...proposal, tuning: outcome.tuning };
 }
