@@ -242,14 +242,18 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
   return { gamma, codecs, samples, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
 }
 
-/** π and the round trip from two switch runs: what each took beyond call + 2α + bytes·β. */
+/**
+ * π and the round trip from two switch runs: what each took beyond call + 2α + bytes·β.
+ * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
+ */
 function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: { call: number; alpha: number; beta: number }): { switchPacket: number; switchRoundTrip: number } | undefined {
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
     return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.linkBytes * host.beta };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
-  const switchPacket = Math.max(0, (many.extra - few.extra) / (many.packets - few.packets));
+  if (!(many.extra > few.extra)) return undefined;
+  const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);
   return { switchPacket, switchRoundTrip: Math.max(0, few.extra - few.packets * switchPacket) };
 }
 
@@ -318,7 +322,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (comm.aggregator && comm.size > 1) {
     for (const bytes of SWITCH_BYTES) {
       const data = new Float32Array(bytes / 4);
-      switchRuns.push(await timed(() => { data.fill(0); return comm.allReduce(data, 'switch'); }, 'switch', bytes, repeats));
+      // At least 5: a lost datagram's retransmission makes an occasional run many times slower.
+      switchRuns.push(await timed(() => { data.fill(0); return comm.allReduce(data, 'switch'); }, 'switch', bytes, Math.max(5, repeats)));
     }
   }
   // Only when every rank has a device (the vectors must have one shape on every rank).
