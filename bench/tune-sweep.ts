@@ -45,6 +45,8 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const errors: { where: string; error: number }[] = [];
+/** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
+const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number }[] = [];
 
 for (const transport of transports) {
@@ -88,6 +90,8 @@ for (const transport of transports) {
         const predicted = seconds * 1e6;
         const error = Math.abs(predicted - us) / us;
         errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error });
+        const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
+        if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };
       }
       for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();
@@ -101,6 +105,10 @@ for (const transport of transports) {
 }
 
 const sorted = [...errors].sort((a, b) => a.error - b.error);
+if (hostErrors.length > 0) {
+  const h = [...hostErrors].sort((a, b) => a - b);
+  console.log(`# the same points priced as host memory (no GPU terms): median ${(100 * h[Math.floor(h.length / 2)]!).toFixed(0)}%, worst ${(100 * h.at(-1)!).toFixed(0)}%`);
+}
 const sortedRatios = [...ratios].sort((a, b) => a.ratio - b.ratio);
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 console.log(`\n# prediction error |pred - measured| / measured over ${sorted.length} (algorithm, size) points: median ${pct(sorted[Math.floor(sorted.length / 2)]!.error)}, 90th ${pct(sorted[Math.floor(sorted.length * 0.9)]!.error)}, worst ${pct(sorted.at(-1)!.error)} (${sorted.at(-1)!.where})`);

@@ -277,13 +277,21 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   };
 }
 
-/** γ_gpu: the slope of the device's fold time between a small and a large fold (the submission's fixed cost cancels). */
-async function gpuFoldRate(gpu: GpuCalibration, bytes: number): Promise<number> {
-  const small = Math.max(1024, bytes / 16);
-  const fastest = async (n: number) => { let best = Infinity; for (let i = 0; i < 3; i++) best = Math.min(best, await gpu.fold(n)); return best; };
-  await gpu.fold(bytes);
-  const [t0, t1] = [await fastest(small), await fastest(bytes)];
-  return Math.max(0, (t1 - t0) / (bytes - small));
+/** Bytes of the larger fold timed for γ_gpu: a few milliseconds on a software adapter, past the submission's fixed cost. */
+const GPU_FOLD_BYTES = 4 << 20;
+
+/**
+ * γ_gpu: the slope of the device's fold time between a sixteenth of GPU_FOLD_BYTES and all of
+ * it (the submission's fixed cost cancels), each the fastest of five; where noise makes the
+ * slope vanish, the large fold's whole time per byte (an upper bound, never zero).
+ */
+async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
+  const small = GPU_FOLD_BYTES / 16;
+  const fastest = async (n: number) => { let best = Infinity; for (let i = 0; i < 5; i++) best = Math.min(best, await gpu.fold(n)); return best; };
+  await gpu.fold(GPU_FOLD_BYTES);
+  const [t0, t1] = [await fastest(small), await fastest(GPU_FOLD_BYTES)];
+  const slope = (t1 - t0) / (GPU_FOLD_BYTES - small);
+  return slope > 0 ? slope : t1 / GPU_FOLD_BYTES;
 }
 
 /** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes. */
@@ -332,7 +340,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const gpuRuns: Timed[] = [];
   let gpuGamma: number | undefined;
   if (gpu) {
-    gpuGamma = await gpuFoldRate(gpu, local);
+    gpuGamma = await gpuFoldRate(gpu);
     if (comm.size > 1) {
       for (const [algorithm, bytes, times] of plannedGpuRuns(chunk, comm.size, repeats)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
