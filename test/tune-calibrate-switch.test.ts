@@ -14,10 +14,11 @@ import { predictSeconds } from '../lib/tune/model.js';
 import { DEFAULT_COST_PARAMS } from '../lib/tune/params.js';
 import { createWorld, destroyWorld } from './helpers/comm-world.js';
 import { within } from './within.js';
+import { formatTime } from '../bench/perf/table.js';
 
 const server = await SwitchServer.start({ port: 0 });
 
-test('calibration with a switch: π and the round trip measured, plausible, identical on every rank, in under 2 s more than without', async () => {
+test('calibration with a switch: π and the round trip measured, plausible, identical on every rank, the switch runs under 2 s', async () => {
   const plain = await within(createWorld(2, {}), 30_000, 'a world without a switch');
   const comms = await within(createWorld(2, { switch: server.address, switchSecret: server.secret }), 30_000, 'a world with a switch');
   try {
@@ -32,8 +33,9 @@ test('calibration with a switch: π and the round trip measured, plausible, iden
     // Without a switch nothing is timed: the defaults stay.
     assert.is(without[0]!.params.switchPacket, DEFAULT_COST_PARAMS.switchPacket);
     assert.is(without[0]!.params.switchRoundTrip, DEFAULT_COST_PARAMS.switchRoundTrip);
-    const extra = results[0]!.seconds - without[0]!.seconds;
-    assert.ok(extra < 2, `the switch runs took ${extra.toFixed(2)} s more`);
+    assert.is(without[0]!.switchSeconds, undefined);
+    const extra = Math.max(...results.map((r) => r.switchSeconds!));
+    assert.ok(extra < 2, `the switch runs took ${extra.toFixed(2)} s`);
 
     // --explain prices the switch with the calibrated π and round trip.
     const options = parsePerfArgs(['allreduce', '--explain', '--np', '2', '-b', '64K', '-e', '64K', '--switch', server.address]) as PerfOptions;
@@ -45,9 +47,8 @@ test('calibration with a switch: π and the round trip measured, plausible, iden
     const switchCell = Number(cells[header.indexOf('switch') - 1]);
     const expected = predictSeconds('switch', { collective: 'allReduce', bytes: 65536, ranks: 2, chunkBytes: 1 << 20 }, p)! * 1e6;
     assert.ok(Math.abs(switchCell - expected) <= 0.01 * expected + 0.5, `explain's switch ${switchCell} us vs the model's ${expected} us`);
-    const defaults = predictSeconds('switch', { collective: 'allReduce', bytes: 65536, ranks: 2, chunkBytes: 1 << 20 }, DEFAULT_COST_PARAMS)! * 1e6;
-    assert.ok(Math.abs(expected - defaults) > 0.05 * defaults, 'the calibrated price differs from the default one');
-    assert.ok(lines.some((line) => line.includes('per packet (pi)')), 'explain names pi');
+    const piLine = lines.find((line) => line.includes('per packet (pi)'))!;
+    assert.ok(piLine.includes(`switch ${formatTime(p.switchPacket * 1e6)} us per packet`), `explain names the calibrated pi: ${piLine}`);
   } finally {
     await destroyWorld(comms);
     await destroyWorld(plain);
