@@ -204,8 +204,8 @@ export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number
   }
 }
 
-/** Switch allreduces timed: a few packets and many (the default size class holds 256 bytes). */
-const SWITCH_BYTES = [4096, 65536] as const;
+/** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
+const SWITCH_BYTES = [16384, 262144] as const;
 
 /** A run whose time is what the fit needs as measured (γ subtracted later, once it is agreed). */
 interface Timed {
