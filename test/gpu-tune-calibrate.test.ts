@@ -7,7 +7,9 @@ process.env['WEBCCL_DEBUG'] = 'WARN';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js';
+import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
 import { calibratedWorld } from '../bench/perf/calibration.js';
+import { explainLines } from '../bench/perf/explain.js';
 import { calibrationComm } from '../lib/comm/tuning.js';
 import { adapterName } from '../lib/gpu/device.js';
 import { calibrate } from '../lib/tune/calibrate.js';
@@ -37,6 +39,12 @@ test('calibration with a device: GPU terms present, non-negative, agreed by ever
       assert.ok(onGpu !== host, `ring of ${bytes} B: GPU ${onGpu} s, host ${host} s`);
     }
     assert.ok(results[0]!.seconds < 10, `calibration took ${results[0]!.seconds} s`);
+    // --explain --mem gpu prices the sweep on GPU memory, --mem cpu on host memory.
+    const explain = (mem: string) => explainLines(parsePerfArgs(['allreduce', '--explain', '--np', '2', '-b', '4M', '-e', '4M', '--mem', mem]) as PerfOptions, { params: p, what: 'the calibration' });
+    const predicted = (lines: string[]) => Number(lines.find((line) => !line.startsWith('#'))!.trim().split(/\s+/)[2]);
+    const [gpuLines, cpuLines] = [explain('gpu'), explain('cpu')];
+    assert.ok(gpuLines.some((line) => line.includes('priced on GPU memory')));
+    assert.is.not(predicted(gpuLines), predicted(cpuLines), 'explain prices GPU memory apart');
 
     // The file names the adapter, and a world on the same adapter adopts it without a note.
     const world = calibratedWorld(comms[0]!);
