@@ -5,14 +5,17 @@
 // turn, round after round, so that the machine's load falls on all of them alike. Reports
 // auto against the best fixed choice at each size, and every measured time against the
 // model's prediction for the algorithm that ran.
-//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4]
+//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4] [--mem gpu]
+// --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
+// the model's GPU terms too, and every prediction is for GPU memory).
 // Ranks share this process's event loop, as webccl-perf --transport inproc's do.
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
-import { calibrationComm } from '../lib/comm/tuning.js';
+import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
 import { calibrate } from '../lib/tune/calibrate.js';
 import { candidates, predictSeconds } from '../lib/tune/model.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
+import { createNodeDevice } from '../lib/gpu/node-device.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => { const at = args.indexOf(name); return at >= 0 ? args[at + 1]! : fallback; };
@@ -22,17 +25,28 @@ const rankCounts = (positional[1] ?? '2,4').split(',').map(Number);
 const maxBytes = parseBytes(flag('-e', '64M'));
 const rounds = Number(flag('-r', '7'));
 const factor = Number(flag('-f', '4'));
+const memory = flag('--mem', 'cpu');
+if (memory !== 'cpu' && memory !== 'gpu') throw new Error(`--mem ${memory} is not cpu or gpu`);
+const device = memory === 'gpu' ? await createNodeDevice() : undefined;
 /** The direct exchange sends (n-1)x the bytes: past this it is never close, and slow to time. */
 const DIRECT_MAX = 4 << 20;
 
 async function world(transport: string, size: number, options: Partial<InitOptions>): Promise<Communicator[]> {
   const id = await getUniqueId({ transport });
-  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...options })));
+  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, ...(device && { device }), ...options })));
+}
+
+/** One rank's in-place buffer of `bytes`: host ones, or GPUBuffers under --mem gpu. */
+function buffer(bytes: number): Float32Array | GPUBuffer {
+  if (!device) return new Float32Array(bytes / 4).fill(1);
+  return device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const errors: { where: string; error: number }[] = [];
+/** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
+const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number }[] = [];
 
 for (const transport of transports) {
@@ -42,14 +56,14 @@ for (const transport of transports) {
     const [calibration] = await Promise.all(plain.map((comm) => calibrate(calibrationComm(comm))));
     const calibrationSeconds = (performance.now() - started) / 1000;
     const params = calibration!.params;
-    const tuned = await world(transport, np, { tuning: tuningFileText({ size: np, transport: plain[0]!.transport.description, device: 'cpu' }, params, calibrationSeconds) });
+    const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     const chunkBytes = tuned[0]!.config.chunkBytes;
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B`);
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = 8; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
-      const buffers = plain.map(() => new Float32Array(count).fill(1));
+      const buffers = plain.map(() => buffer(bytes));
       const runs: [string, Communicator[], string | undefined][] = [['ring', plain, 'ring'], ['tree', plain, 'tree'], ['auto', tuned, undefined]];
       if (bytes <= DIRECT_MAX) runs.splice(2, 0, ['direct', plain, 'direct']);
       const times = new Map(runs.map(([name]) => [name, [] as number[]]));
@@ -63,7 +77,7 @@ for (const transport of transports) {
         }
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
-      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes };
+      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, memory: memory as 'cpu' | 'gpu' };
       const pick = candidates(call, params, { aggregator: false })[0]!;
       const fixed = [...measured].filter(([name]) => name !== 'auto');
       const best = fixed.reduce((a, b) => (b[1] < a[1] ? b : a));
@@ -76,8 +90,11 @@ for (const transport of transports) {
         const predicted = seconds * 1e6;
         const error = Math.abs(predicted - us) / us;
         errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error });
+        const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
+        if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };
       }
+      for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();
       ratios.push({ where: `${transport} np${np} ${bytes}B (auto ran ${pick.algorithm}, best ${best[0]})`, ratio: autoUs / best[1] });
       const cell = (name: string) => (measured.has(name) ? measured.get(name)!.toFixed(0) : '-').padStart(10);
       const predictedAuto = pick.seconds * 1e6;
@@ -88,6 +105,10 @@ for (const transport of transports) {
 }
 
 const sorted = [...errors].sort((a, b) => a.error - b.error);
+if (hostErrors.length > 0) {
+  const h = [...hostErrors].sort((a, b) => a - b);
+  console.log(`# the same points priced as host memory (no GPU terms): median ${(100 * h[Math.floor(h.length / 2)]!).toFixed(0)}%, worst ${(100 * h.at(-1)!).toFixed(0)}%`);
+}
 const sortedRatios = [...ratios].sort((a, b) => a.ratio - b.ratio);
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 console.log(`\n# prediction error |pred - measured| / measured over ${sorted.length} (algorithm, size) points: median ${pct(sorted[Math.floor(sorted.length / 2)]!.error)}, 90th ${pct(sorted[Math.floor(sorted.length * 0.9)]!.error)}, worst ${pct(sorted.at(-1)!.error)} (${sorted.at(-1)!.where})`);

@@ -142,6 +142,27 @@ for (const [what, options, reason] of BAD) {
   });
 }
 
+test('a file of an older calibration (no switchRoundTrip, no gpu): adopted, the default round trip, one WARN naming it (the GPU terms not, on host memory)', async () => {
+  const old = JSON.parse(fits(2)) as { params: Record<string, unknown> };
+  delete old.params['switchRoundTrip'];
+  delete old.params['gpu'];
+  warnings.length = 0;
+  const comms = await world(2, (rank) => (rank === 0 ? { tuning: JSON.stringify(old) } : {}));
+  try {
+    for (const comm of comms) {
+      assert.is(comm.config.tuning?.params.switchRoundTrip, DEFAULT_COST_PARAMS.switchRoundTrip);
+      assert.is(comm.config.tuning?.params.gpu, undefined);
+      assert.is(comm.config.tuning?.params.alpha, params.alpha);
+    }
+    const warned = warnings.filter((line) => / WARN /.test(line));
+    assert.is(warned.length, 1, warnings.join('\n'));
+    assert.match(warned[0]!, /has no switchRoundTrip \(calibrated by an older webccl\); using the defaults for it/);
+    await sums(comms);
+  } finally {
+    await close(comms);
+  }
+});
+
 test.after(() => {
   console.error = consoleError;
   rmSync(dir, { recursive: true, force: true });

@@ -6,9 +6,9 @@ import { calibrate, type Calibration } from '../../lib/tune/calibrate.js';
 import { tuningFileText, type TuningWorld } from '../../lib/tune/tuning-file.js';
 import { calibrationComm, tuningWorld } from '../../lib/comm/tuning.js';
 
-/** The world a calibration of `comm` describes (host memory: no device in it). */
+/** The world a calibration of `comm` describes (its adapter too when it has a device: GPU figures are that adapter's). */
 export function calibratedWorld(comm: Communicator): TuningWorld {
-  return tuningWorld(comm.size, comm.transport.description, undefined);
+  return tuningWorld(comm.size, comm.transport.description, comm.device);
 }
 
 /** Calibrates on every communicator of this process at once; rank 0 writes `path`. */

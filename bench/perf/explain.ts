@@ -50,9 +50,12 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
     ? [undefined]
     : CODECS.filter((c) => c.identity || (c.relativeErrorBound !== undefined && c.relativeErrorBound(ranks) <= options.tolerance!));
   const p = source.params;
+  const memory = options.mem === 'gpu' ? 'gpu' as const : undefined;
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
+    `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : ''}`,
+    `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',
   ];
@@ -60,7 +63,7 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   for (const size of sweepSizes(options)) {
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
-    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...(codec && { codec }) }, p, { aggregator: options.switch !== undefined })
+    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     if (priced.length === 0) continue;
     if (!header) {

@@ -6,7 +6,7 @@ import { codecNamed } from '../../lib/collectives/codecs.js';
 import type { AgreedConfig } from '../../lib/comm/config.js';
 import { elementBytes } from '../../lib/dtype.js';
 import { predictSeconds } from '../../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS } from '../../lib/tune/params.js';
+import { DEFAULT_COST_PARAMS, type MemoryKind } from '../../lib/tune/params.js';
 import { chooseAlgorithm } from '../../lib/tune/select.js';
 import type { CallShape } from './expected.js';
 import type { PerfCollective } from './names.js';
@@ -15,18 +15,18 @@ export const SCHEDULED: Partial<Record<PerfCollective, ScheduledCollective>> = {
   allreduce: 'allReduce', allgather: 'allGather', reducescatter: 'reduceScatter', broadcast: 'broadcast', reduce: 'reduce',
 };
 
-/** Predicted microseconds per call of `shape`, or undefined where no formula prices it. */
-export function predictedMicroseconds(config: AgreedConfig, shape: CallShape): number | undefined {
+/** Predicted microseconds per call of `shape` on `memory` (the perf buffers'), or undefined where no formula prices it. */
+export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, memory: MemoryKind = 'cpu'): number | undefined {
   const collective = SCHEDULED[shape.collective];
   if (collective === undefined) return undefined;
   const bytes = shape.layout.callCount * elementBytes(shape.dtype);
   const op = shape.op === 'mulsum' ? 'sum' : shape.op;
   const reduction = collective === 'allReduce' || collective === 'reduce' || collective === 'reduceScatter' ? { dtype: shape.dtype, op } : undefined;
   try {
-    const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, reduction);
+    const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, reduction, undefined, collective === 'allReduce' ? memory : undefined);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
-    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, ...(codec && { codec }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
     return seconds === undefined ? undefined : seconds * 1e6;
   } catch {
     return undefined;

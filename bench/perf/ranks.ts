@@ -58,7 +58,7 @@ function asPerfComm(comm: Communicator): PerfComm {
     }) as PerfComm['allGather'],
     barrier: () => comm.barrier(),
     bytesSent: () => comm.bytesSent,
-    predict: (shape) => predictedMicroseconds(comm.config, shape),
+    predict: (shape) => predictedMicroseconds(comm.config, shape, comm.device ? 'gpu' : 'cpu'),
   };
 }
 

@@ -9,6 +9,7 @@ import { invalidArgument, WebcclError } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
 import { chooseAlgorithm, type Choice, type CodecOffer } from '../tune/select.js';
+import type { MemoryKind } from '../tune/params.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
 import type { AgreedConfig } from './config.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../collectives/codecs.js';
@@ -171,13 +172,14 @@ function copyNeeded(what: string, send: Operand, recv: Operand, count: number, d
 /** The agreed choice of algorithm for a call: the same on every rank (see lib/tune/select.ts). */
 function algorithmFor(
   env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions, op?: ReduceOp, offer?: CodecOffer,
+  memory?: MemoryKind,
 ): Choice {
   checkAlgorithm(what, options?.algorithm);
   let choice;
   const bytes = count * elementBytes(dtype);
   try {
     choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm,
-      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }) }, offer);
+      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }) }, offer, memory);
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);
@@ -196,7 +198,8 @@ export function planAllReduce(
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const copyInput = copyNeeded(what, input, output, count, dtype);
-  const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options));
+  // GPU buffers are priced with the model's GPU terms (staging, submissions, the device's fold).
+  const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options), output.located.kind);
   const schedule = choice.algorithm;
   const algorithm = scheduleOf(schedule, 'allReduce');
   const codec = choice.codec ?? codecFor(what, env, dtype, op, options, schedule);

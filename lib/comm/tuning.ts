@@ -13,6 +13,7 @@ import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
 import type { AgreedTuning } from '../tune/select.js';
+import { gpuCalibration } from './gpu-calibration.js';
 
 export interface TuningOptions {
   /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
@@ -37,6 +38,7 @@ export async function proposeTuning(proposal: AgreedConfig, options: TuningOptio
     log.warn(`${outcome.problem}; using the default algorithm choice`);
     return proposal;
   }
+  if (outcome.stale !== undefined) log.warn(outcome.stale);
   log.info(`tuning file ${source} (sha-256 ${outcome.tuning.digest.slice(0, 16)}…): ${JSON.stringify(outcome.tuning.params)}`);
   return { ...proposal, tuning: outcome.tuning };
 }
@@ -56,12 +58,14 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
   return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
 }
 
-/** Calibration's view of a communicator: named-algorithm allreduces, and max through allReduce. */
-export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>): CalibrationComm {
+/** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch and device. */
+export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>): CalibrationComm {
   return {
     rank: comm.rank,
     size: comm.size,
     chunkBytes: comm.config.chunkBytes,
+    aggregator: Boolean(comm.config.switch),
+    ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
     allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
     async maxAll(values) {
       const out = new Float32Array(values.length);
@@ -75,7 +79,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
  * The init option calibrate: every rank measures, all get the same parameters (the fit of the
  * largest figures over the ranks), and the digest is of those parameters, alike everywhere.
  */
-export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce'>, log: Logger): Promise<AgreedTuning> {
+export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>, log: Logger): Promise<AgreedTuning> {
   const { params, seconds } = await calibrate(calibrationComm(comm));
   const tuning = { params, digest: await sha256(JSON.stringify(params)) };
   log.info(`calibrated at init in ${seconds.toFixed(2)} s: ${JSON.stringify(params)}`);

@@ -11,12 +11,18 @@
 //      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
-// The switch's per-packet cost is not measured here (it needs a switch): the default stays.
+//   π and the switch round trip (only where a switch is configured): switch allreduces of two
+//      sizes; what each took beyond call + 2α + bytes·β is round trip + packets·π, two
+//      equations for two unknowns.
+//   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
+//      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
+//      again on GPU buffers, fitted like the host ones; what the fit gives beyond the host's
+//      call, α and β is the GPU call's extra per call, per message and per byte staged.
 import { algorithmNamed } from '../collectives/algorithms.js';
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
-import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams } from './params.js';
+import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -28,6 +34,20 @@ export interface CalibrationComm {
   allReduce(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
+  /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
+  readonly aggregator?: boolean;
+  /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
+  readonly gpu?: GpuCalibration;
+}
+
+/** What calibration needs of a device (lib/comm/tuning.ts adapts the communicator's). */
+export interface GpuCalibration {
+  /** Seconds one in-place float32 sum of `bytes` into another takes on the device, submission and wait included. */
+  fold(bytes: number): Promise<number>;
+  /** An in-place float32 sum allreduce of `bytes` held in a GPU buffer, with the named algorithm. */
+  allReduce(bytes: number, algorithm: string): Promise<void>;
+  /** Frees what the runs allocated on the device. */
+  release(): void;
 }
 
 export interface CalibrationOptions {
@@ -42,6 +62,9 @@ export interface Calibration {
   readonly own: CostParams;
   /** Wall time the calibration took on this rank, in seconds. */
   readonly seconds: number;
+  /** Of which the switch runs and the GPU-memory runs, where there were any. */
+  readonly switchSeconds?: number;
+  readonly gpuSeconds?: number;
 }
 
 function median(values: number[]): number {
@@ -104,19 +127,29 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   ];
 }
 
-async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
-  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
-  await comm.allReduce(data, algorithm);
+/** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
+async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
+  await run();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    data.fill(0);
     const started = performance.now();
-    await comm.allReduce(data, algorithm);
+    await run();
     times.push((performance.now() - started) / 1000);
   }
-  // plannedRuns keeps the direct exchange inside its formula's domain; ring and tree have none.
-  const traffic = algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes: data.byteLength, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
-  return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, median(times) - traffic.reducedBytes * gamma) };
+  return fastest ? Math.min(...times) : median(times);
+}
+
+/** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
+function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
+  return algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
+}
+
+/** A host-memory run: its traffic's terms and its median time less its folds' γ. */
+async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
+  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
+  const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
+  const traffic = trafficOf(comm, algorithm, data.byteLength);
+  return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -171,18 +204,106 @@ export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number
   }
 }
 
-/** A rank's measurements: γ, encode and decode per codec (in `names` order), then each sample's seconds. */
-function flatten(gamma: number, codecs: Record<string, CodecRate>, names: readonly string[], samples: readonly Sample[]): Float32Array {
-  return Float32Array.from([gamma, ...names.flatMap((n) => [codecs[n]!.encode, codecs[n]!.decode]), ...samples.map((s) => s.seconds)]);
+/** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
+const SWITCH_BYTES = [16384, 262144] as const;
+
+/** A run whose time is what the fit needs as measured (γ subtracted later, once it is agreed). */
+interface Timed {
+  readonly algorithm: string;
+  readonly bytes: number;
+  readonly seconds: number;
 }
 
-/** Parameters from measurements laid out by flatten (one rank's, or the maximum over ranks). */
-function parametersOf(values: Float32Array, names: readonly string[], samples: readonly Sample[]): CostParams {
+/** Everything one rank measured; every rank has the same shape (the same runs, in the same order). */
+interface Measured {
+  readonly gamma: number;
+  readonly codecs: Record<string, CodecRate>;
+  readonly samples: readonly Sample[];
+  readonly switchRuns: readonly Timed[];
+  readonly gpuGamma?: number;
+  readonly gpuRuns: readonly Timed[];
+}
+
+/** A rank's measurements as one vector, for the maximum over ranks: γ, encode and decode per codec (in `names` order), each sample's, switch run's and GPU run's seconds, γ_gpu. */
+function flatten(m: Measured, names: readonly string[]): Float32Array {
+  return Float32Array.from([
+    m.gamma, ...names.flatMap((n) => [m.codecs[n]!.encode, m.codecs[n]!.decode]), ...m.samples.map((s) => s.seconds),
+    ...m.switchRuns.map((r) => r.seconds), ...m.gpuRuns.map((r) => r.seconds), ...(m.gpuGamma === undefined ? [] : [m.gpuGamma]),
+  ]);
+}
+
+/** `shape` with its figures replaced by `values` (laid out by flatten). */
+function unflatten(values: Float32Array, shape: Measured, names: readonly string[]): Measured {
+  let at = 0;
+  const next = () => values[at++]!;
+  const gamma = next();
   const codecs: Record<string, CodecRate> = {};
-  names.forEach((name, i) => { codecs[name] = { encode: values[1 + 2 * i]!, decode: values[2 + 2 * i]! }; });
-  const first = 1 + 2 * names.length;
-  const [call, alpha, beta] = samples.length === 0 ? [0, 0, 0] : fitLatencyBandwidth(samples.map((s, i) => ({ terms: s.terms, seconds: values[first + i]! })));
-  return { ...DEFAULT_COST_PARAMS, memory: 'cpu', call, alpha, beta, gamma: values[0]!, codecs };
+  for (const name of names) codecs[name] = { encode: next(), decode: next() };
+  const samples = shape.samples.map((s) => ({ terms: s.terms, seconds: next() }));
+  const switchRuns = shape.switchRuns.map((r) => ({ ...r, seconds: next() }));
+  const gpuRuns = shape.gpuRuns.map((r) => ({ ...r, seconds: next() }));
+  return { gamma, codecs, samples, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
+}
+
+/**
+ * π and the round trip from two switch runs: what each took beyond call + 2α + bytes·β.
+ * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
+ */
+function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: { call: number; alpha: number; beta: number }): { switchPacket: number; switchRoundTrip: number } | undefined {
+  if (runs.length !== 2) return undefined;
+  const [few, many] = runs.map((r) => {
+    const traffic = trafficOf(comm, r.algorithm, r.bytes);
+    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.linkBytes * host.beta };
+  }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
+  if (!(many.extra > few.extra)) return undefined;
+  const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);
+  return { switchPacket, switchRoundTrip: Math.max(0, few.extra - few.packets * switchPacket) };
+}
+
+/** GPU terms: the GPU runs fitted like the host samples (γ_gpu subtracted); what exceeds the host's figures is the GPU's. */
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: { call: number; alpha: number; beta: number }): GpuCostParams {
+  const fitted = fitLatencyBandwidth(runs.map((r) => {
+    const traffic = trafficOf(comm, r.algorithm, r.bytes);
+    return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma) };
+  }));
+  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[1] - host.alpha), stage: Math.max(0, fitted[2] - host.beta), gamma: gpuGamma };
+}
+
+/** Parameters from one rank's measurements, or the maximum over ranks. */
+function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
+  const [call, alpha, beta] = m.samples.length === 0 ? [0, 0, 0] : fitLatencyBandwidth(m.samples);
+  const host = { call, alpha, beta };
+  const switched = switchCosts(comm, m.switchRuns, host);
+  return {
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
+  };
+}
+
+/** Bytes of the larger fold timed for γ_gpu: a few milliseconds on a software adapter, past the submission's fixed cost. */
+const GPU_FOLD_BYTES = 4 << 20;
+
+/**
+ * γ_gpu: the slope of the device's fold time between a sixteenth of GPU_FOLD_BYTES and all of
+ * it (the submission's fixed cost cancels), each the fastest of five; where noise makes the
+ * slope vanish, the large fold's whole time per byte (an upper bound, never zero).
+ */
+async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
+  const small = GPU_FOLD_BYTES / 16;
+  const fastest = async (n: number) => { let best = Infinity; for (let i = 0; i < 5; i++) best = Math.min(best, await gpu.fold(n)); return best; };
+  await gpu.fold(GPU_FOLD_BYTES);
+  const [t0, t1] = [await fastest(small), await fastest(GPU_FOLD_BYTES)];
+  const slope = (t1 - t0) / (GPU_FOLD_BYTES - small);
+  return slope > 0 ? slope : t1 / GPU_FOLD_BYTES;
+}
+
+/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes. */
+function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
+  return plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
+}
+
+async function timed(run: () => Promise<void>, algorithm: string, bytes: number, repeats: number, fastest = false): Promise<Timed> {
+  return { algorithm, bytes, seconds: await medianSeconds(run, repeats, fastest) };
 }
 
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
@@ -208,9 +329,36 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       samples.push(await sample(comm, algorithm, bytes, gamma, times));
     }
   }
+  const switchRuns: Timed[] = [];
+  const switchStarted = performance.now();
+  if (comm.aggregator && comm.size > 1) {
+    for (const bytes of SWITCH_BYTES) {
+      const data = new Float32Array(bytes / 4);
+      // The fastest of at least 5: a lost datagram's retransmission (a timeout, not a per-packet
+      // cost) makes runs many times slower, several in a row on a loaded host.
+      switchRuns.push(await timed(() => { data.fill(0); return comm.allReduce(data, 'switch'); }, 'switch', bytes, Math.max(5, repeats), true));
+    }
+  }
+  const switchSeconds = (performance.now() - switchStarted) / 1000;
+  const gpuStarted = performance.now();
+  // Only when every rank has a device (the vectors must have one shape on every rank).
+  const [deviceless] = await comm.maxAll(Float32Array.of(comm.gpu ? 0 : 1));
+  const gpu = deviceless === 0 ? comm.gpu : undefined;
+  const gpuRuns: Timed[] = [];
+  let gpuGamma: number | undefined;
+  if (gpu) {
+    gpuGamma = await gpuFoldRate(gpu);
+    if (comm.size > 1) {
+      for (const [algorithm, bytes, times] of plannedGpuRuns(chunk, comm.size, repeats)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+    }
+    gpu.release();
+  }
   const names = Object.keys(codecs).sort();
-  const mine = flatten(gamma, codecs, names, samples);
+  const measured: Measured = { gamma, codecs, samples, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
-  const params = parametersOf(await comm.maxAll(mine), names, samples);
-  return { params, own: parametersOf(mine, names, samples), seconds: (performance.now() - started) / 1000 };
+  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names));
+  return {
+    params, own: parametersOf(comm, measured), seconds: (performance.now() - started) / 1000,
+    ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
+  };
 }

@@ -1,12 +1,14 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = call + messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·switch
+//   time = call + messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+// and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
+//   + gpu.call + messages·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
 import { algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Codec } from '../memory/codec.js';
-import type { CostParams } from './params.js';
+import type { CostParams, MemoryKind } from './params.js';
 
 export interface ModelCall {
   readonly collective: ScheduledCollective;
@@ -16,6 +18,8 @@ export interface ModelCall {
   readonly chunkBytes: number;
   /** How payloads travel (undefined: as they are). */
   readonly codec?: Codec;
+  /** Where the call's buffers live (undefined: host memory). */
+  readonly memory?: MemoryKind;
 }
 
 /** A codec's wire bytes per float32 byte, measured on a large payload. */
@@ -38,8 +42,11 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     ratio = codecRatio(call.codec);
     perByte = rate.encode + rate.decode;
   }
-  return params.call + traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
-    + traffic.reducedBytes * params.gamma + (traffic.packets ?? 0) * params.switchPacket;
+  const gpu = call.memory === 'gpu' ? params.gpu : undefined;
+  const host = params.call + traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
+    + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
+    + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
+  return gpu ? host + gpu.call + traffic.messages * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
 }
 
 export interface Candidate {

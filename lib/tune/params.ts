@@ -24,8 +24,28 @@ export interface CostParams {
   readonly gamma: number;
   /** Encode and decode cost per codec name (codecs without a rate are not chosen by 'auto'). */
   readonly codecs: Readonly<Record<string, CodecRate>>;
-  /** Per packet through the switch (the software switch handles one at a time). */
+  /** Per packet through the switch (the software switch handles one at a time): π. */
   readonly switchPacket: number;
+  /** Per switch call, the aggregator's round trip beyond call + 2α (0 where not measured). */
+  readonly switchRoundTrip: number;
+  /** What GPU-memory calls pay besides (or instead of) the host figures; absent: priced as host calls. */
+  readonly gpu?: GpuCostParams;
+}
+
+/**
+ * GPU memory's terms (lib/tune/calibrate.ts measures them on the communicator's device): a GPU
+ * call's bytes are staged through host memory (read back before they are sent, written after
+ * they arrive) and each step is a submission the host waits for.
+ */
+export interface GpuCostParams {
+  /** Per call, beyond the host call cost (buffer checks, the first submission). */
+  readonly call: number;
+  /** Per message, beyond α (a submission and its read-back round trip). */
+  readonly message: number;
+  /** Per byte on the link, beyond β: staging it between GPU and host memory (σ_gpu). */
+  readonly stage: number;
+  /** Per byte folded by the device's reduction kernel (γ_gpu, in place of γ). */
+  readonly gamma: number;
 }
 
 /**
@@ -36,16 +56,29 @@ export interface CostParams {
 export const DEFAULT_COST_PARAMS: CostParams = {
   memory: 'cpu', call: 50e-6, alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
-  switchPacket: 85e-6,
+  switchPacket: 85e-6, switchRoundTrip: 0,
 };
+
+/** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */
+export const OPTIONAL_COST_FIELDS = ['switchRoundTrip', 'gpu'] as const;
 
 function seconds(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 3600) throw new Error(`${what} ${JSON.stringify(value)} is not a number of seconds in [0, 3600]`);
   return value;
 }
 
-/** Checks the shape of parameters read from a file or a peer; throws an Error naming the field. */
-export function checkCostParams(raw: unknown): CostParams {
+function gpuParams(raw: unknown): GpuCostParams {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
+  const g = raw as Record<string, unknown>;
+  return { call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']) };
+}
+
+/**
+ * Checks the shape of parameters read from a file or a peer; throws an Error naming the field.
+ * A field of OPTIONAL_COST_FIELDS that is absent takes its default (no GPU terms: GPU calls
+ * priced as host ones) and is listed in `missing`, for the reader's WARN.
+ */
+export function checkCostParams(raw: unknown, missing: string[] = []): CostParams {
   if (typeof raw !== 'object' || raw === null) throw new Error('the cost parameters are not an object');
   const p = raw as Record<string, unknown>;
   if (p['memory'] !== 'cpu' && p['memory'] !== 'gpu') throw new Error(`memory ${JSON.stringify(p['memory'])} is not 'cpu' or 'gpu'`);
@@ -60,5 +93,7 @@ export function checkCostParams(raw: unknown): CostParams {
   return {
     memory: p['memory'], call: seconds('call', p['call']), alpha: seconds('alpha', p['alpha']), beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
+    switchRoundTrip: p['switchRoundTrip'] === undefined ? (missing.push('switchRoundTrip'), DEFAULT_COST_PARAMS.switchRoundTrip) : seconds('switchRoundTrip', p['switchRoundTrip']),
+    ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),
   };
 }

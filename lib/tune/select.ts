@@ -19,7 +19,7 @@ import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCo
 import { internalError, invalidArgument } from '../errors.js';
 import type { Codec } from '../memory/codec.js';
 import { candidates, type ModelCall } from './model.js';
-import { DEFAULT_COST_PARAMS, type CostParams } from './params.js';
+import { DEFAULT_COST_PARAMS, type CostParams, type MemoryKind } from './params.js';
 
 /** Messages up to this many bytes per rank use the tree when the algorithm is 'auto'. */
 export const DEFAULT_TREE_THRESHOLD_BYTES = 64 * 1024;
@@ -71,11 +71,12 @@ export function selectAlgorithm(collective: ScheduledCollective, bytes: number, 
 /**
  * selectAlgorithm, with the reduction's dtype and op (`call`) for rows that support only some,
  * and the reason when 'auto' fell back from an aggregator row. Throws InvalidArgument when
- * the algorithm named (by the call or the configuration) refuses the call.
+ * the algorithm named (by the call or the configuration) refuses the call. `memory` (the call's
+ * buffers', host when absent) picks the model's GPU terms.
  */
 export function chooseAlgorithm(
   collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, requested?: string, call?: Omit<ReductionCall, 'ranks'>,
-  offer?: CodecOffer,
+  offer?: CodecOffer, memory?: MemoryKind,
 ): Choice {
   const serving = algorithmsServing(collective).map((row) => row.name);
   if (serving.length === 0) throw internalError(`no algorithm implements ${collective}`);
@@ -88,7 +89,7 @@ export function chooseAlgorithm(
     if (row.aggregator !== undefined && !config.switch) throw invalidArgument(`the ${setting} algorithm needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
     const refused = refusal(setting);
     if (refused !== undefined) throw invalidArgument(refused);
-    return (offer && params && modelChoice(collective, bytes, ranks, config, params, offer, call, setting)) || { algorithm: setting };
+    return (offer && params && modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }, setting)) || { algorithm: setting };
   }
   let fallback: string | undefined;
   if (setting === 'auto' && config.switch) {
@@ -97,7 +98,7 @@ export function chooseAlgorithm(
       if (fallback === undefined && !params) return { algorithm: name };
     }
   }
-  const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, config, params, offer, call) : undefined;
+  const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }) : undefined;
   const algorithm = modelled?.algorithm ?? sizeBased(serving, bytes, ranks, config, setting);
   const choice = modelled ?? { algorithm };
   return fallback === undefined ? choice : { ...choice, fallback };
@@ -108,17 +109,24 @@ export function chooseAlgorithm(
  * `only` when one was named), and over the offered codecs (else the call's own, none). Undefined
  * when no algorithm has a formula for the collective.
  */
-function modelChoice(
-  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
-  offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
-): Choice | undefined {
+/** What the model prices a call with besides its shape. */
+interface Pricing {
+  readonly config: TuningConfig;
+  readonly params: CostParams;
+  readonly offer: CodecOffer | undefined;
+  readonly call: Omit<ReductionCall, 'ranks'> | undefined;
+  readonly memory: MemoryKind | undefined;
+}
+
+function modelChoice(collective: ScheduledCollective, bytes: number, ranks: number, pricing: Pricing, only?: string): Choice | undefined {
+  const { config, offer, call } = pricing;
   // Training loops repeat the same few calls: the choice is kept per configuration and call.
   let memo = choices.get(config);
   if (!memo) choices.set(config, (memo = new Map()));
-  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}`;
+  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}/${pricing.memory}`;
   if (memo.has(key)) return memo.get(key);
   if (memo.size >= MEMO_LIMIT) memo.clear();
-  const choice = pricedChoice(collective, bytes, ranks, config, params, offer, call, only);
+  const choice = pricedChoice(collective, bytes, ranks, pricing, only);
   memo.set(key, choice);
   return choice;
 }
@@ -126,13 +134,11 @@ function modelChoice(
 const choices = new WeakMap<TuningConfig, Map<string, Choice | undefined>>();
 const MEMO_LIMIT = 4096;
 
-function pricedChoice(
-  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, params: CostParams,
-  offer: CodecOffer | undefined, call: Omit<ReductionCall, 'ranks'> | undefined, only?: string,
-): Choice | undefined {
+function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: number, pricing: Pricing, only?: string): Choice | undefined {
+  const { config, params, offer, call, memory } = pricing;
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
-    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(codec && { codec }) };
+    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(codec && { codec }), ...(memory && { memory }) };
     const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }

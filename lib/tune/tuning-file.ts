@@ -38,7 +38,8 @@ export async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export type TuningOutcome = { readonly tuning: AgreedTuning } | { readonly problem: string };
+/** A usable file, with `stale` naming what it lacked (a file of an older calibration: defaults for those, and a WARN). */
+export type TuningOutcome = { readonly tuning: AgreedTuning; readonly stale?: string } | { readonly problem: string };
 
 /**
  * The agreed tuning of a file's `text` for this `world`, or the problem that rules it out
@@ -59,15 +60,20 @@ export async function readTuning(text: string, source: string, world: TuningWorl
   if (measured.size !== world.size) return { problem: `tuning file ${source} was measured on ${measured.size} ranks, this world has ${world.size}` };
   if (measured.transport !== world.transport) return { problem: `tuning file ${source} was measured over ${JSON.stringify(measured.transport)}, this world runs over ${JSON.stringify(world.transport)}` };
   let params: CostParams;
+  const missing: string[] = [];
   try {
-    params = checkCostParams(file.params);
+    params = checkCostParams(file.params, missing);
   } catch (error) {
     return { problem: `tuning file ${source}: ${(error as Error).message}` };
   }
   if (params.memory === 'gpu' && measured.device !== world.device) {
     return { problem: `tuning file ${source} was measured on ${JSON.stringify(measured.device)}, this rank's device is ${JSON.stringify(world.device)}` };
   }
-  return { tuning: { params, digest: await sha256(text) } };
+  // Host-memory worlds never use the GPU terms: only a world with a device misses them.
+  const relevant = missing.filter((field) => field !== 'gpu' || world.device !== 'cpu');
+  const tuning = { params, digest: await sha256(text) };
+  if (relevant.length === 0) return { tuning };
+  return { tuning, stale: `tuning file ${source} has no ${relevant.join(', ')} (calibrated by an older webccl); using the defaults for ${relevant.length > 1 ? 'them' : 'it'} (recalibrate with webccl-perf --calibrate)` };
 }
 
 /** Where an entry can read files (the Node entry installs node:fs; a browser has none). */
