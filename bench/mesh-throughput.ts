@@ -5,7 +5,7 @@
 // receiver: unlike wall time it hardly depends on what else loads the machine (copies cost CPU).
 //
 //   node --import ./test/register.mjs bench/mesh-throughput.ts            (self-launches 2 ranks)
-//   MESH_BYTES=4194304 MESH_MESSAGES=64 MESH_PINGS=2000 ... (optional knobs)
+//   MESH_BYTES=4194304 MESH_MESSAGES=64 MESH_PINGS=2000 MESH_RELEASE=1 ... (optional knobs)
 import { Communicator } from '../lib/index.node.js';
 import { signature } from '../lib/comm/signature.js';
 import type { Header, Transport } from '../lib/transport/transport.js';
@@ -15,6 +15,8 @@ import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
 /** A channel no communicator uses, so raw messages cannot be mistaken for collective ones. */
 const RAW_CHANNEL = 0x7fff0000;
 const knob = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+/** Give received payloads back to the transport, as the collectives do (MESH_RELEASE=0: keep them, each message then costs a fresh buffer). */
+const releaseMessages = knob('MESH_RELEASE', 1) !== 0;
 
 function header(seq: number, bytes: number): Header {
   return { comm: RAW_CHANNEL, seq, signature: signature('send', bytes, 'uint32'), chunk: 0 };
@@ -37,7 +39,10 @@ async function oneWay(t: Transport, from: number, to: number, seq: number, bytes
     await Promise.all(inFlight);
     await t.recv(to, RAW_CHANNEL, seq); // the receiver's acknowledgement
   } else {
-    for (let i = 0; i < messages; i++) await t.recv(from, RAW_CHANNEL, seq);
+    for (let i = 0; i < messages; i++) {
+      const message = await t.recv(from, RAW_CHANNEL, seq);
+      if (releaseMessages) message.release?.();
+    }
     await t.send(from, header(seq, 0), new Uint8Array(0));
   }
   const used = process.cpuUsage(cpu);

@@ -35,6 +35,36 @@ bool live_context(napi_env env, ContextBase* context, const char* what) {
   return true;
 }
 
+bool read_post(napi_env env, const Args& args, PostKind kind, EndpointBase* endpoint, ContextBase* context, WorkRequest& request) {
+  const char* what = kind == PostKind::kSend ? "postSend" : kind == PostKind::kRecv ? "postRecv" : "postWrite";
+  bool write = kind == PostKind::kWrite;
+  request.write = write;
+  if (!get_index(env, args.values[1], request.key, "key") || !get_index(env, args.values[2], request.offset, "offset") ||
+      !get_index(env, args.values[3], request.length, "length")) {
+    return false;
+  }
+  if (write && (!get_index(env, args.values[4], request.remote_key, "remoteKey") || !get_index(env, args.values[5], request.remote_offset, "remoteOffset"))) {
+    return false;
+  }
+  napi_get_value_double(env, args.values[0], &request.wr_id);
+  if (write) {
+    napi_valuetype type = napi_undefined;
+    if (args.count > 6) napi_typeof(env, args.values[6], &type);
+    request.has_imm = type != napi_undefined;
+    uint64_t imm = 0;
+    if (request.has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer");
+    request.imm = (uint32_t)imm;
+  }
+  if (!endpoint->connected()) return fail(env, std::string(what) + ": not connected");
+  if (write && (request.remote_key == 0 || request.remote_key >= (1ull << 32))) {
+    return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(request.remote_key));
+  }
+  std::string why;
+  std::lock_guard<std::mutex> lock(context->mutex);
+  if (!context->locate(request.key, request.offset, request.length, why)) return fail(env, std::string(what) + (write ? ": local " : ": ") + why);
+  return true;
+}
+
 namespace {
 
 /** Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) on the JS thread. */
@@ -118,6 +148,17 @@ napi_value ContextDestroy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value EndpointAddress(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "address()");
+  EndpointBase* endpoint = live_endpoint<EndpointBase>(env, args.self, "address");
+  if (!endpoint) return nullptr;
+  std::string blob = endpoint->address();
+  napi_value value;
+  napi_create_string_utf8(env, blob.c_str(), blob.size(), &value);
+  return value;
+}
+
 napi_value EndpointNew(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "endpoint");
@@ -163,7 +204,7 @@ napi_value wrap_endpoint(napi_env env, napi_ref constructor_ref, ContextBase* co
 
 void define_provider(napi_env env, napi_value exports, const ProviderClasses& classes, napi_ref& endpoint_constructor) {
   std::vector<napi_property_descriptor> endpoint_methods = {
-      method("address", classes.address), method("connect", classes.connect), method("postSend", classes.post_send),
+      method("address", EndpointAddress), method("connect", classes.connect), method("postSend", classes.post_send),
       method("postRecv", classes.post_recv), method("postWrite", classes.post_write), method("destroy", EndpointDestroy),
   };
   for (const auto& extra : classes.endpoint_extras) endpoint_methods.push_back(method(extra.first, extra.second));

@@ -1,12 +1,15 @@
 // What the providers of the RDMA-semantics API (shm.cc, tcp.cc) share: the registered-region
 // table of a context (ibv_reg_mr's keys), the completion queue (a threadsafe function that
-// calls JS with each completion) and the N-API surface that is the same for both providers
-// (registerMemory, deregisterMemory, destroy, unwrapping, class setup). Each provider derives
-// its Context from ContextBase and its Endpoint from EndpointBase and adds the transport.
+// calls JS with each completion), an endpoint's queues of posted operations and receives with
+// their failure paths, the checks of every post's arguments, and the N-API surface that is the
+// same for both providers (registerMemory, deregisterMemory, destroy, address, postRecv,
+// unwrapping, class setup). Each provider derives its Context from ContextBase and its Endpoint
+// from QueuedEndpoint and adds the transport.
 #pragma once
 #include <node_api.h>
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -36,10 +39,33 @@ struct Completion {
   bool has_imm;
 };
 
+/** A posted receive: where the bytes of the next message go. */
+struct Recv {
+  double wr_id;
+  uint64_t key, offset, length;
+};
+
+/** A posted send or write as the JS thread checked it (a provider's Op adds its progress). */
+struct WorkRequest {
+  bool write = false;  // RDMA write (else a two-sided send)
+  double wr_id = 0;
+  uint64_t key = 0, offset = 0, length = 0;  // the local bytes
+  uint64_t remote_key = 0, remote_offset = 0;
+  uint32_t imm = 0;
+  bool has_imm = false;
+
+  const char* opcode() const { return write ? "write" : "send"; }
+};
+
 struct EndpointBase {
+  using Base = EndpointBase;  // what napi_wrap holds (see unwrap)
   virtual ~EndpointBase() = default;
   /** Joins the endpoint's thread and fails what is pending; idempotent. */
   virtual void shutdown() = 0;
+  /** The blob the peer passes to connect(). */
+  virtual std::string address() const = 0;
+  /** Whether connect() was called (posts are refused before). */
+  virtual bool connected() const = 0;
   bool destroyed = false;
 };
 
@@ -58,6 +84,92 @@ struct ContextBase {
   /** Called under `mutex` after slot `slot` was registered or deregistered (shm publishes it to peers). */
   virtual void published(uint32_t slot) {}
 };
+
+/**
+ * The queues of an endpoint with a progress thread: posted operations (`Op` derives from
+ * WorkRequest) and receives, and why it cannot be used any more. `mutex` guards all but
+ * `current`, the receive being filled, which only the progress thread touches (fail_all takes
+ * it under the lock after the thread has stopped or from the thread itself).
+ */
+template <class Ctx, class Op>
+struct QueuedEndpoint : EndpointBase {
+  Ctx* context = nullptr;
+  std::mutex mutex;
+  std::deque<Op> ops;
+  std::deque<Recv> recvs;
+  std::string broken;     // non-empty: why the endpoint cannot be used any more
+  std::string peer_gone;  // non-empty: the peer closed or died; sends fail, receives drain what it left
+  bool receiving = false; // `current` is taken from recvs and not completed yet
+  Recv current{};
+
+  /** Every pending operation and receive fails with `why`; later posts of sends throw it, later receives complete with it. */
+  void fail_all(const std::string& why) {
+    std::deque<Op> failed_ops;
+    std::deque<Recv> failed_recvs;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (broken.empty()) broken = why;
+      failed_ops.swap(ops);
+      failed_recvs.swap(recvs);
+      if (receiving) { failed_recvs.push_front(current); receiving = false; }
+    }
+    for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.opcode(), 0, 0, false});
+    for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
+  }
+
+  /** The peer is gone: what it can no longer receive fails now, and later posts of sends throw. */
+  void fail_ops(const std::string& why) {
+    std::deque<Op> failed_ops;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (peer_gone.empty()) peer_gone = why;
+      failed_ops.swap(ops);
+    }
+    for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.opcode(), 0, 0, false});
+  }
+
+  /**
+   * Queues a receive (JS thread); false when the endpoint is broken: then, like ibv_post_recv
+   * on a QP in the error state, it is accepted and completed with the error, after every
+   * completion of what the peer sent before it went (a throw here would overtake them).
+   */
+  bool post_recv(const Recv& recv) {
+    std::string flushed;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (broken.empty()) recvs.push_back(recv);
+      else flushed = broken;
+    }
+    if (flushed.empty()) return true;
+    context->complete(new Completion{recv.wr_id, flushed, "recv", 0, 0, false});
+    return false;
+  }
+
+  /**
+   * Queues a send or write (JS thread), or throws (false) when the endpoint is broken or its
+   * peer gone. Sets `direct` instead of queuing when the queue is empty and `may_direct` says,
+   * under the lock, that the caller may put it on the wire itself.
+   */
+  template <class MayDirect>
+  bool post_op(napi_env env, const char* what, const Op& op, MayDirect may_direct, bool& direct) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!broken.empty()) return fail(env, std::string(what) + ": " + broken);
+    if (!peer_gone.empty()) return fail(env, std::string(what) + ": " + peer_gone);
+    direct = ops.empty() && may_direct();
+    if (!direct) ops.push_back(op);
+    return true;
+  }
+};
+
+/** Which post a call is. */
+enum class PostKind { kSend, kRecv, kWrite };
+
+/**
+ * Reads and checks a post's arguments into `request`: (wrId, key, offset, length) and, for
+ * postWrite, (remoteKey, remoteOffset, imm?); the endpoint must be connected, the local bytes
+ * registered, a remote key well-formed (the provider checks it further). False with a JS error.
+ */
+bool read_post(napi_env env, const Args& args, PostKind kind, EndpointBase* endpoint, ContextBase* context, WorkRequest& request);
 
 /** The native object wrapped in `self`, or nullptr with a JS error thrown. */
 void* unwrap_object(napi_env env, napi_value self, const char* what);
@@ -78,6 +190,45 @@ T* live_endpoint(napi_env env, napi_value self, const char* what) {
   return endpoint;
 }
 
+/** The endpoint a post is made on, its arguments read and checked by read_post; nullptr with a JS error. */
+template <class T>
+T* posted_on(napi_env env, napi_callback_info info, PostKind kind, const char* usage, Args& args, WorkRequest& request) {
+  const char* what = kind == PostKind::kSend ? "postSend" : kind == PostKind::kRecv ? "postRecv" : "postWrite";
+  if (!get_args(env, info, args, kind == PostKind::kWrite ? 6 : 4, usage)) return nullptr;
+  T* endpoint = live_endpoint<T>(env, args.self, what);
+  if (!endpoint || !read_post(env, args, kind, endpoint, endpoint->context, request)) return nullptr;
+  return endpoint;
+}
+
+/** postRecv(wrId, key, offset, length) on an endpoint of type T, which rings its progress thread with ring(). */
+template <class T>
+napi_value post_receive(napi_env env, napi_callback_info info) {
+  Args args;
+  WorkRequest request;
+  T* endpoint = posted_on<T>(env, info, PostKind::kRecv, "postRecv(wrId, key, offset, length)", args, request);
+  if (endpoint && endpoint->post_recv(Recv{request.wr_id, request.key, request.offset, request.length})) endpoint->ring();
+  return nullptr;
+}
+
+/** connect(address, ...)'s endpoint and address blob (`usage` names the call); nullptr with a JS error. */
+template <class T>
+T* connecting_endpoint(napi_env env, napi_callback_info info, const char* usage, Args& args, std::string& blob) {
+  if (!get_args(env, info, args, 1, usage)) return nullptr;
+  T* endpoint = live_endpoint<T>(env, args.self, "connect");
+  if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
+  return endpoint;
+}
+
+/** createEndpoint(label)'s context and label; nullptr with a JS error. */
+template <class T>
+T* creating_endpoint(napi_env env, napi_callback_info info, std::string& label) {
+  Args args;
+  if (!get_args(env, info, args, 1, "createEndpoint(label)")) return nullptr;
+  T* context = unwrap<T>(env, args.self, "createEndpoint");
+  if (!live_context(env, context, "createEndpoint") || !get_string(env, args.values[0], label, "label")) return nullptr;
+  return context;
+}
+
 /** Makes `context` the native half of `self` with `callback` as its completion queue; false with a JS error on failure. */
 bool wrap_context(napi_env env, napi_value self, napi_value callback, ContextBase* context, const char* queue_name);
 
@@ -90,7 +241,7 @@ struct ProviderClasses {
   napi_callback context_new;
   napi_callback create_endpoint;
   const char* endpoint_name;
-  napi_callback address, connect, post_send, post_recv, post_write;
+  napi_callback connect, post_send, post_recv, post_write;
   /** Methods only this provider has (name, callback). */
   std::vector<std::pair<const char*, napi_callback>> context_extras = {}, endpoint_extras = {};
 };

@@ -22,7 +22,6 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -63,24 +62,11 @@ struct Context : ContextBase {
 
 // ---- endpoints ------------------------------------------------------------------------------
 
-struct Op {
-  RecordType type;
-  double wr_id;
-  uint64_t local_key, local_offset, length;
-  uint64_t remote_key = 0, remote_offset = 0;
-  uint32_t imm = 0;
-  bool has_imm = false;
-  uint64_t pushed = 0;
+struct Op : WorkRequest {
+  uint64_t pushed = 0;  // bytes already in the peer's ring
 };
 
-struct Recv {
-  double wr_id;
-  uint64_t key, offset, length;
-};
-
-struct Endpoint : EndpointBase {
-  using Base = EndpointBase;
-  Context* context;
+struct Endpoint : QueuedEndpoint<Context, Op> {
   std::string name;
   SegmentHeader* inbox = nullptr;  // mine: the peer writes, I read
   SegmentHeader* outbox = nullptr; // the peer's inbox: I write
@@ -89,25 +75,23 @@ struct Endpoint : EndpointBase {
   int pidfd = -1;
   std::thread thread;
   std::atomic<bool> stop{false};
-  std::mutex mutex;  // ops, recvs, broken
-  std::deque<Op> ops;
-  std::deque<Recv> recvs;
-  std::string broken;  // non-empty: why the endpoint cannot be used any more
-  std::string peer_gone;  // non-empty: the peer closed or died; sends fail, receives drain what it left
-  // The receive being filled by a multi-fragment send (valid while receiving).
-  bool receiving = false;
-  Recv current{};
-  std::string current_error;
+  std::string current_error;  // why the receive being filled (current) fails
   // Empty when this process may read the peer's memory with process_vm_readv (the single-copy
   // path); else why not (checked once at connect: same uid and ptrace permission, Yama's scope).
   std::string single_copy = "not connected";
 
-  bool connected() const { return outbox != nullptr; }
+  bool connected() const override { return outbox != nullptr; }
+  std::string address() const override { return name + " " + std::to_string(getpid()); }
+  void ring() { ring_bell(&inbox->bell); }
+  /** Queues a checked send or write for the progress thread. */
+  napi_value post(napi_env env, const char* what, const Op& op) {
+    bool direct;
+    if (post_op(env, what, op, [] { return false; }, direct)) ring();
+    return nullptr;
+  }
   void run();
   bool drain();
   bool push();
-  void fail_all(const std::string& why);
-  void fail_ops(const std::string& why);
   bool inbox_empty() const { return inbox->tail.load(std::memory_order_acquire) == inbox->head.load(std::memory_order_acquire); }
   void shutdown() override;
 };
@@ -164,31 +148,6 @@ SegmentHeader* create_inbox(const std::string& name, uint32_t capacity, std::str
   }
   why = "shared memory segment " + name + " could not be replaced";
   return nullptr;
-}
-
-void Endpoint::fail_all(const std::string& why) {
-  std::deque<Op> failed_ops;
-  std::deque<Recv> failed_recvs;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (broken.empty()) broken = why;
-    failed_ops.swap(ops);
-    failed_recvs.swap(recvs);
-    if (receiving) { failed_recvs.push_front(current); receiving = false; }
-  }
-  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
-  for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
-}
-
-/** The peer is gone: what it can no longer receive fails now, and later posts of sends throw. */
-void Endpoint::fail_ops(const std::string& why) {
-  std::deque<Op> failed_ops;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (peer_gone.empty()) peer_gone = why;
-    failed_ops.swap(ops);
-  }
-  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
 }
 
 /** Applies records from the inbox; stops at a record that needs a receive none is posted for. */
@@ -283,22 +242,22 @@ bool Endpoint::push() {
     std::string why;
     {
       std::lock_guard<std::mutex> lock(context->mutex);
-      uint8_t* source = context->locate(op->local_key, op->local_offset + op->pushed, chunk, why);
+      uint8_t* source = context->locate(op->key, op->offset + op->pushed, chunk, why);
       if (source) memcpy(record + 1, source, chunk);
     }
     if (!why.empty() && op->pushed == 0) {
       // Deregistered before anything was sent: fail this operation alone.
       Op failed = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{failed.wr_id, "local " + why, failed.type == kSend ? "send" : "write", 0, 0, false});
+      context->complete(new Completion{failed.wr_id, "local " + why, failed.opcode(), 0, 0, false});
       continue;
     }
-    record->type = op->type;
+    record->type = op->write ? kWrite : kSend;
     record->flags = (op->pushed == 0 ? (uint32_t)kFirst : 0u) | (op->pushed + chunk == op->length ? (uint32_t)kLast : 0u) | (op->has_imm ? (uint32_t)kImm : 0u);
     record->length = (uint32_t)chunk;
     record->imm = op->imm;
     record->key = op->remote_key;
-    record->offset = op->type == kWrite ? op->remote_offset + op->pushed : op->pushed;
+    record->offset = op->write ? op->remote_offset + op->pushed : op->pushed;
     record->total = op->length;
     head += align_record(sizeof(Record) + chunk);
     outbox->head.store(head, std::memory_order_release);
@@ -307,7 +266,7 @@ bool Endpoint::push() {
     if (op->pushed == op->length) {
       Op done = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)done.length, 0, false});
+      context->complete(new Completion{done.wr_id, "", done.opcode(), (double)done.length, 0, false});
     }
   }
   if (progressed) ring_bell(&outbox->bell);
@@ -409,11 +368,9 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
 }
 
 napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
-  Args args;
   std::string label;
-  if (!get_args(env, info, args, 1, "createEndpoint(label)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "createEndpoint");
-  if (!live_context(env, context, "createEndpoint") || !get_string(env, args.values[0], label, "label")) return nullptr;
+  Context* context = creating_endpoint<Context>(env, info, label);
+  if (!context) return nullptr;
   for (char c : label) {
     if (!isalnum((unsigned char)c) && c != '-') return fail(env, "label may hold only letters, digits and '-'"), nullptr;
   }
@@ -435,23 +392,11 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   return wrap_endpoint(env, endpoint_constructor, context, endpoint);
 }
 
-napi_value EndpointAddress(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "address()");
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "address");
-  if (!endpoint) return nullptr;
-  std::string blob = endpoint->name + " " + std::to_string(getpid());
-  napi_value value;
-  napi_create_string_utf8(env, blob.c_str(), blob.size(), &value);
-  return value;
-}
-
 napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   Args args;
   std::string blob;
-  if (!get_args(env, info, args, 1, "connect(address)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "connect");
-  if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
+  Endpoint* endpoint = connecting_endpoint<Endpoint>(env, info, "connect(address)", args, blob);
+  if (!endpoint) return nullptr;
   if (endpoint->connected()) return fail(env, "connect: already connected"), nullptr;
   size_t space = blob.find(' ');
   if (blob.rfind("/webccl-", 0) != 0 || space == std::string::npos || blob.find('/', 1) != std::string::npos) {
@@ -487,89 +432,31 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** postSend(wrId, localKey, offset, length) / postRecv(wrId, localKey, offset, length). */
-napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
-  const char* what = send ? "postSend" : "postRecv";
+/** postSend(wrId, localKey, offset, length). */
+napi_value EndpointPostSend(napi_env env, napi_callback_info info) {
   Args args;
-  double wr_id;
-  uint64_t key, offset, length;
-  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length)" : "postRecv(wrId, key, offset, length)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
-  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
-      !get_index(env, args.values[3], length, "length")) {
-    return nullptr;
-  }
-  napi_get_value_double(env, args.values[0], &wr_id);
-  if (!endpoint->connected()) return fail(env, std::string(what) + ": not connected"), nullptr;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
-    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
-  }
-  std::string flushed;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->mutex);
-    if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
-    if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
-    if (send) endpoint->ops.push_back(Op{kSend, wr_id, key, offset, length});
-    else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
-    else flushed = endpoint->broken;
-  }
-  if (!flushed.empty()) {
-    // Like ibv_post_recv on a QP in the error state: accepted and completed with the error,
-    // after every completion of what the peer sent before it went (a throw here would overtake them).
-    endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
-    return nullptr;
-  }
-  ring_bell(&endpoint->inbox->bell);
-  return nullptr;
+  Op op;
+  Endpoint* endpoint = posted_on<Endpoint>(env, info, PostKind::kSend, "postSend(wrId, key, offset, length)", args, op);
+  return endpoint ? endpoint->post(env, "postSend", op) : nullptr;
 }
-
-napi_value EndpointPostSend(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, true); }
-napi_value EndpointPostRecv(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, false); }
 
 /** postWrite(wrId, localKey, localOffset, length, remoteKey, remoteOffset, imm?) */
 napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   Args args;
-  double wr_id;
-  uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
-  if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postWrite");
-  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
-      !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
-      !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
-    return nullptr;
-  }
-  napi_get_value_double(env, args.values[0], &wr_id);
-  napi_valuetype type = napi_undefined;
-  if (args.count > 6) napi_typeof(env, args.values[6], &type);
-  bool has_imm = type != napi_undefined;
-  if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
-  if (!endpoint->connected()) return fail(env, "postWrite: not connected"), nullptr;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
-    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, "postWrite: local " + why), nullptr;
-  }
+  Op op;
+  Endpoint* endpoint = posted_on<Endpoint>(env, info, PostKind::kWrite, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)", args, op);
+  if (!endpoint) return nullptr;
   // The remote key and bounds, checked against the table the peer publishes in its segment.
-  uint64_t word = endpoint->outbox->regions[remote_key & 0xff].load(std::memory_order_acquire);
+  uint64_t word = endpoint->outbox->regions[op.remote_key & 0xff].load(std::memory_order_acquire);
   uint64_t remote_length = word & ((1ull << 40) - 1);
-  if (remote_key == 0 || remote_key >= (1ull << 32) || word == 0 || (word >> 40) != (remote_key >> 8)) {
-    return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
+  if (word == 0 || (word >> 40) != (op.remote_key >> 8)) {
+    return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(op.remote_key)), nullptr;
   }
-  if (remote_offset > remote_length || length > remote_length - remote_offset) {
-    return fail(env, "postWrite: bytes [" + std::to_string(remote_offset) + ", " + std::to_string(remote_offset + length) +
-                         ") lie outside remote region " + std::to_string(remote_key) + " of " + std::to_string(remote_length) + " bytes"), nullptr;
+  if (op.remote_offset > remote_length || op.length > remote_length - op.remote_offset) {
+    return fail(env, "postWrite: bytes [" + std::to_string(op.remote_offset) + ", " + std::to_string(op.remote_offset + op.length) +
+                         ") lie outside remote region " + std::to_string(op.remote_key) + " of " + std::to_string(remote_length) + " bytes"), nullptr;
   }
-  {
-    std::lock_guard<std::mutex> lock(endpoint->mutex);
-    if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
-    if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
-    Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
-    endpoint->ops.push_back(op);
-  }
-  ring_bell(&endpoint->inbox->bell);
-  return nullptr;
+  return endpoint->post(env, "postWrite", op);
 }
 
 /**
@@ -635,8 +522,8 @@ napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
 
 napi_value init_shm(napi_env env, napi_value exports) {
   define_provider(env, exports,
-                  {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
-                   EndpointPostRecv, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
+                  {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointConnect, EndpointPostSend,
+                   post_receive<Endpoint>, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
                    {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}}},
                   endpoint_constructor);
   return exports;

@@ -33,10 +33,8 @@
 #include <cstring>
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -107,13 +105,7 @@ struct Context : ContextBase {
   }
   void release(uint64_t key) { in_io[key & 0xff].fetch_sub(1, std::memory_order_release); }
 };
-struct Op {
-  RecordType type;
-  double wr_id;
-  uint64_t key, offset, length;
-  uint64_t remote_key = 0, remote_offset = 0;
-  uint32_t imm = 0;
-  bool has_imm = false;
+struct Op : WorkRequest {
   uint64_t sent = 0;  // bytes of header + inline + payload on the wire
   // Like IBV_SEND_INLINE: a few bytes copied at post time and sent before the region's bytes,
   // so a frame header and a payload that lives elsewhere (the message itself) go as one send
@@ -124,14 +116,7 @@ struct Op {
   uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
 
-struct Recv {
-  double wr_id;
-  uint64_t key, offset, length;
-};
-
-struct Endpoint : EndpointBase {
-  using Base = EndpointBase;
-  Context* context;
+struct Endpoint : QueuedEndpoint<Context, Op> {
   std::string label;
   std::string token;  // mine: the peer must present it in its hello
   int listener = -1;
@@ -143,11 +128,6 @@ struct Endpoint : EndpointBase {
   // True while the I/O thread's loop runs on a formed connection: a post that finds no queued
   // operation may then write its record itself (post_now).
   std::atomic<bool> streaming{false};
-  std::mutex mutex;  // ops, recvs, broken, peer_gone
-  std::deque<Op> ops;
-  std::deque<Recv> recvs;
-  std::string broken;
-  std::string peer_gone;
   bool connecting = false;
   // Connection parameters (set by connect, read by the thread).
   bool dialer = false;
@@ -160,11 +140,10 @@ struct Endpoint : EndpointBase {
   uint64_t header_got = 0;
   bool in_payload = false;
   uint64_t payload_got = 0;
-  Recv current{};
-  bool has_current = false;
-  std::string current_error;
+  std::string current_error;  // why the receive being filled (current) fails
 
-  std::string address() const {
+  bool connected() const override { return connecting; }
+  std::string address() const override {
     char ip[INET_ADDRSTRLEN];
     in_addr a{context->bind_host};
     inet_ntop(AF_INET, &a, ip, sizeof ip);
@@ -178,35 +157,17 @@ struct Endpoint : EndpointBase {
   bool pump_out(std::string& why);
   ssize_t write_some(Op& op, std::string& local_why);
   void post_now(Op op);
+  /** Queues a checked send or write, or writes it from here when nothing is queued (post_now). */
+  napi_value post(napi_env env, const char* what, const Op& op) {
+    bool direct = false;
+    if (!post_op(env, what, op, [this] { return streaming.load(std::memory_order_acquire); }, direct)) return nullptr;
+    if (direct) post_now(op);
+    else ring();
+    return nullptr;
+  }
   bool pump_in(std::string& why, bool& eof);
-  void fail_all(const std::string& why);
-  void fail_ops(const std::string& why);
   void shutdown() override;
 };
-
-void Endpoint::fail_all(const std::string& why) {
-  std::deque<Op> failed_ops;
-  std::deque<Recv> failed_recvs;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (broken.empty()) broken = why;
-    failed_ops.swap(ops);
-    failed_recvs.swap(recvs);
-    if (has_current) { failed_recvs.push_front(current); has_current = false; }
-  }
-  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
-  for (const Recv& recv : failed_recvs) context->complete(new Completion{recv.wr_id, why, "recv", 0, 0, false});
-}
-
-void Endpoint::fail_ops(const std::string& why) {
-  std::deque<Op> failed_ops;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (peer_gone.empty()) peer_gone = why;
-    failed_ops.swap(ops);
-  }
-  for (const Op& op : failed_ops) context->complete(new Completion{op.wr_id, why, op.type == kSend ? "send" : "write", 0, 0, false});
-}
 
 /** Waits for `events` on fd or the doorbell until `until`; false on timeout or stop. */
 bool wait_fd(int fd, short events, int bell, int64_t until, std::atomic<bool>& stop) {
@@ -311,7 +272,7 @@ bool Endpoint::form(std::string& why) {
  * or local_why set when its region is gone.
  */
 ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
-  WireRecord record{op.type, op.has_imm ? kImm : 0u, op.imm, 0, op.inline_length + op.length, op.remote_key, op.remote_offset};
+  WireRecord record{op.write ? kWrite : kSend, op.has_imm ? kImm : 0u, op.imm, 0, op.inline_length + op.length, op.remote_key, op.remote_offset};
   uint64_t head = sizeof record + op.inline_length;  // record header and inline bytes
   iovec iov[3];
   int count = 0;
@@ -350,7 +311,7 @@ bool Endpoint::pump_out(std::string& why) {
     if (!local_why.empty()) {
       Op failed = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{failed.wr_id, "local " + local_why, failed.type == kSend ? "send" : "write", 0, 0, false});
+      context->complete(new Completion{failed.wr_id, "local " + local_why, failed.opcode(), 0, 0, false});
       // Part of it is on the wire: the stream cannot be resynchronized, the endpoint breaks.
       if (failed.sent > 0) { why = "local region deregistered during a send"; return false; }
       continue;
@@ -363,7 +324,7 @@ bool Endpoint::pump_out(std::string& why) {
     if (op->sent == op->total()) {
       Op done = *op;
       { std::lock_guard<std::mutex> lock(mutex); ops.pop_front(); }
-      context->complete(new Completion{done.wr_id, "", done.type == kSend ? "send" : "write", (double)(done.inline_length + done.length), 0, false});
+      context->complete(new Completion{done.wr_id, "", done.opcode(), (double)(done.inline_length + done.length), 0, false});
     }
   }
 }
@@ -379,7 +340,7 @@ void Endpoint::post_now(Op op) {
   std::string local_why;
   write_some(op, local_why);
   if (local_why.empty() && op.sent == op.total()) {
-    context->complete(new Completion{op.wr_id, "", op.type == kSend ? "send" : "write", (double)(op.inline_length + op.length), 0, false});
+    context->complete(new Completion{op.wr_id, "", op.opcode(), (double)(op.inline_length + op.length), 0, false});
     return;
   }
   std::string failed;
@@ -389,7 +350,7 @@ void Endpoint::post_now(Op op) {
     failed = !broken.empty() ? broken : peer_gone;
     if (failed.empty()) ops.push_back(op);
   }
-  if (!failed.empty()) context->complete(new Completion{op.wr_id, failed, op.type == kSend ? "send" : "write", 0, 0, false});
+  if (!failed.empty()) context->complete(new Completion{op.wr_id, failed, op.opcode(), 0, 0, false});
   else ring();
 }
 
@@ -426,7 +387,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
         if (recvs.empty()) return true;  // receiver not ready: stop reading, TCP's window pushes back
         current = recvs.front();
         recvs.pop_front();
-        has_current = true;
+        receiving = true;
       }
       if (header.type == kSend && header.length > current.length) {
         current_error = "message of " + std::to_string(header.length) + " bytes exceeds the posted receive of " + std::to_string(current.length) + " bytes";
@@ -464,7 +425,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
     bool needs_recv = header.type == kSend || (header.flags & kImm);
     if (needs_recv) {
       Recv done = current;
-      { std::lock_guard<std::mutex> lock(mutex); has_current = false; }
+      { std::lock_guard<std::mutex> lock(mutex); receiving = false; }
       if (header.type == kSend) context->complete(new Completion{done.wr_id, current_error, "recv", (double)header.length, 0, false});
       else context->complete(new Completion{done.wr_id, current_error, "write-imm", (double)header.length, header.imm, true});
     }
@@ -593,11 +554,9 @@ std::string random_token() {
 
 /** createEndpoint(label): a listener on the context's host (port chosen by the kernel). */
 napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
-  Args args;
   std::string label;
-  if (!get_args(env, info, args, 1, "createEndpoint(label)")) return nullptr;
-  Context* context = unwrap<Context>(env, args.self, "createEndpoint");
-  if (!live_context(env, context, "createEndpoint") || !get_string(env, args.values[0], label, "label")) return nullptr;
+  Context* context = creating_endpoint<Context>(env, info, label);
+  if (!context) return nullptr;
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -621,24 +580,12 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   return wrap_endpoint(env, endpoint_constructor, context, endpoint);
 }
 
-napi_value EndpointAddress(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "address()");
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "address");
-  if (!endpoint) return nullptr;
-  std::string blob = endpoint->address();
-  napi_value value;
-  napi_create_string_utf8(env, blob.c_str(), blob.size(), &value);
-  return value;
-}
-
 /** connect(address, timeoutMs?): forms the connection on the I/O thread; posts queue meanwhile. */
 napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   Args args;
   std::string blob;
-  if (!get_args(env, info, args, 1, "connect(address, timeoutMs?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "connect");
-  if (!endpoint || !get_string(env, args.values[0], blob, "address")) return nullptr;
+  Endpoint* endpoint = connecting_endpoint<Endpoint>(env, info, "connect(address, timeoutMs?)", args, blob);
+  if (!endpoint) return nullptr;
   uint64_t timeout = 30000;
   napi_valuetype type = napi_undefined;
   if (args.count > 1) napi_typeof(env, args.values[1], &type);
@@ -672,22 +619,14 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** postSend(wrId, key, offset, length, inline?) and postRecv(wrId, key, offset, length). */
-napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send) {
-  const char* what = send ? "postSend" : "postRecv";
+/** postSend(wrId, key, offset, length, inline?): `inline` (at most kMaxInline bytes) goes before the region's bytes. */
+napi_value EndpointPostSend(napi_env env, napi_callback_info info) {
   Args args;
-  double wr_id;
-  uint64_t key, offset, length;
-  if (!get_args(env, info, args, 4, send ? "postSend(wrId, key, offset, length, inline?)" : "postRecv(wrId, key, offset, length)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, what);
-  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
-      !get_index(env, args.values[3], length, "length")) {
-    return nullptr;
-  }
-  napi_get_value_double(env, args.values[0], &wr_id);
-  Op op{kSend, wr_id, key, offset, length};
+  Op op;
+  Endpoint* endpoint = posted_on<Endpoint>(env, info, PostKind::kSend, "postSend(wrId, key, offset, length, inline?)", args, op);
+  if (!endpoint) return nullptr;
   napi_valuetype inline_type = napi_undefined;
-  if (send && args.count > 4) napi_typeof(env, args.values[4], &inline_type);
+  if (args.count > 4) napi_typeof(env, args.values[4], &inline_type);
   if (inline_type != napi_undefined) {
     uint8_t* bytes = nullptr;
     size_t inline_length = 0;
@@ -696,34 +635,8 @@ napi_value EndpointPostTwoSided(napi_env env, napi_callback_info info, bool send
     memcpy(op.inline_data, bytes, inline_length);
     op.inline_length = (uint32_t)inline_length;
   }
-  if (!endpoint->connecting) return fail(env, std::string(what) + ": not connected"), nullptr;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
-    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, std::string(what) + ": " + why), nullptr;
-  }
-  std::string flushed;
-  bool direct = false;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->mutex);
-    if (send && !endpoint->broken.empty()) return fail(env, std::string(what) + ": " + endpoint->broken), nullptr;
-    if (send && !endpoint->peer_gone.empty()) return fail(env, std::string(what) + ": " + endpoint->peer_gone), nullptr;
-    if (send && endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = true;
-    else if (send) endpoint->ops.push_back(op);
-    else if (endpoint->broken.empty()) endpoint->recvs.push_back(Recv{wr_id, key, offset, length});
-    else flushed = endpoint->broken;
-  }
-  if (!flushed.empty()) {
-    endpoint->context->complete(new Completion{wr_id, flushed, "recv", 0, 0, false});
-    return nullptr;
-  }
-  if (direct) endpoint->post_now(op);
-  else endpoint->ring();
-  return nullptr;
+  return endpoint->post(env, "postSend", op);
 }
-
-napi_value EndpointPostSend(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, true); }
-napi_value EndpointPostRecv(napi_env env, napi_callback_info info) { return EndpointPostTwoSided(env, info, false); }
 
 /**
  * postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?). The peer's regions are
@@ -732,47 +645,17 @@ napi_value EndpointPostRecv(napi_env env, napi_callback_info info) { return Endp
  */
 napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   Args args;
-  double wr_id;
-  uint64_t key, offset, length, remote_key, remote_offset, imm = 0;
-  if (!get_args(env, info, args, 6, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postWrite");
-  if (!endpoint || !get_index(env, args.values[1], key, "key") || !get_index(env, args.values[2], offset, "offset") ||
-      !get_index(env, args.values[3], length, "length") || !get_index(env, args.values[4], remote_key, "remoteKey") ||
-      !get_index(env, args.values[5], remote_offset, "remoteOffset")) {
-    return nullptr;
-  }
-  napi_get_value_double(env, args.values[0], &wr_id);
-  napi_valuetype type = napi_undefined;
-  if (args.count > 6) napi_typeof(env, args.values[6], &type);
-  bool has_imm = type != napi_undefined;
-  if (has_imm && (!get_index(env, args.values[6], imm, "imm") || imm > 0xffffffffu)) return fail(env, "imm must be a 32-bit unsigned integer"), nullptr;
-  if (!endpoint->connecting) return fail(env, "postWrite: not connected"), nullptr;
-  if (remote_key == 0 || remote_key >= (1ull << 32)) return fail(env, "postWrite: unknown or deregistered remote key " + std::to_string(remote_key)), nullptr;
-  std::optional<Op> direct;
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
-    if (!endpoint->context->locate(key, offset, length, why)) return fail(env, "postWrite: local " + why), nullptr;
-  }
-  {
-    std::lock_guard<std::mutex> lock(endpoint->mutex);
-    if (!endpoint->broken.empty()) return fail(env, "postWrite: " + endpoint->broken), nullptr;
-    if (!endpoint->peer_gone.empty()) return fail(env, "postWrite: " + endpoint->peer_gone), nullptr;
-    Op op{kWrite, wr_id, key, offset, length, remote_key, remote_offset, (uint32_t)imm, has_imm};
-    if (endpoint->ops.empty() && endpoint->streaming.load(std::memory_order_acquire)) direct = op;
-    else endpoint->ops.push_back(op);
-  }
-  if (direct) endpoint->post_now(*direct);
-  else endpoint->ring();
-  return nullptr;
+  Op op;
+  Endpoint* endpoint = posted_on<Endpoint>(env, info, PostKind::kWrite, "postWrite(wrId, key, offset, length, remoteKey, remoteOffset, imm?)", args, op);
+  return endpoint ? endpoint->post(env, "postWrite", op) : nullptr;
 }
 
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
   define_provider(env, exports,
-                  {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointAddress, EndpointConnect, EndpointPostSend,
-                   EndpointPostRecv, EndpointPostWrite},
+                  {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointConnect, EndpointPostSend,
+                   post_receive<Endpoint>, EndpointPostWrite},
                   endpoint_constructor);
   return exports;
 }
