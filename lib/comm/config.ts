@@ -35,6 +35,11 @@ export interface AgreedConfig extends TuningConfig {
   readonly switchHierarchy?: 'host';
   /** With switchHierarchy 'host': each world rank's host number, from the bootstrap hellos. */
   readonly hosts?: readonly number[];
+  /**
+   * Two levels of switches: each world rank's leaf number, from the leaves the bootstrap hellos
+   * named (switch-leaves.ts); `switch` is then the root. Absent: every rank joins `switch`.
+   */
+  readonly leaves?: readonly number[];
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -111,7 +116,7 @@ function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, leaves } = config;
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -129,9 +134,12 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   }
   if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
-  if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
+  const numbers = (list: unknown) => Array.isArray(list) && list.every((h) => Number.isSafeInteger(h) && h >= 0);
+  if (hosts !== undefined && !numbers(hosts)) throw new Error('host numbers must be non-negative integers');
+  if (leaves !== undefined && !numbers(leaves)) throw new Error('leaf switch numbers must be non-negative integers');
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
-  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy };
+  const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
+  return { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy, ...twoLevels };
 }
 
 export function encodeConfig(config: AgreedConfig): Uint8Array {
