@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator and the tcp world
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import type { DataType, ElementArray, ReduceOp } from '../lib/dtype.js';
+import { leafPlacement, numberLeaves, widestSwitch } from '../lib/comm/switch-leaves.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { allocate, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
@@ -115,6 +116,21 @@ test('leaves named by some ranks only: init fails on every rank, naming the rank
     id, rank, size: SIZE, switch: root.address, switchSecret: root.secret, timeoutMs: 20_000, ...(rank === 2 ? {} : { switchLeaf: leaves[0]!.address }),
   }), 10_000, `init of rank ${rank}`)));
   for (const [r, error] of errors.entries()) assert.match(error.message, 'ranks 2 named no leaf switch while others did', `rank ${r}: ${error.message}`);
+});
+
+test('placement: leaves numbered by first appearance; a worker counted at its leaf, the leaves the job uses at the root; only the given workers (host leaders) count', () => {
+  assert.equal(numberLeaves(['b:1', 'a:1', 'b:1', 'c:1']), [0, 1, 0, 2]);
+  assert.is(numberLeaves(['', '']), undefined);
+  assert.throws(() => numberLeaves(['a:1', '', 'a:1', '']), /ranks 1, 3 named no leaf switch while others did/);
+  const leaves = [0, 1, 0, 2];
+  const all = [0, 1, 2, 3];
+  assert.equal(leafPlacement(leaves, all, all, 2), { rank: 1, size: 2, total: 4, uplink: { rank: 0, size: 3 } });
+  assert.equal(leafPlacement(leaves, all, all, 3), { rank: 0, size: 1, total: 4, uplink: { rank: 2, size: 3 } });
+  // A split child of world ranks [3, 1] and host leaders [0, 2] of a world on leaves 0, 0, 1, 1.
+  assert.equal(leafPlacement(leaves, [3, 1], [0, 1], 1), { rank: 0, size: 1, total: 2, uplink: { rank: 1, size: 2 } });
+  assert.equal(leafPlacement([0, 0, 1, 1], all, [0, 2], 2), { rank: 0, size: 1, total: 2, uplink: { rank: 1, size: 2 } });
+  assert.is(widestSwitch(leaves, all, all), 3, 'the root has 3 members, more than any leaf');
+  assert.is(widestSwitch([0, 0, 0, 1], all, all), 3, 'leaf 0 has 3 workers');
 });
 
 test('a malformed switchLeaf or WEBCCL_SWITCH_LEAF is refused at init', async () => {
