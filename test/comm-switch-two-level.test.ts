@@ -115,7 +115,7 @@ test('leaves named by some ranks only: init fails on every rank, naming the rank
   const errors = await Promise.all(Array.from({ length: SIZE }, (_, rank) => rejection(Communicator.init({
     id, rank, size: SIZE, switch: root.address, switchSecret: root.secret, timeoutMs: 20_000, ...(rank === 2 ? {} : { switchLeaf: leaves[0]!.address }),
   }), 10_000, `init of rank ${rank}`)));
-  for (const [r, error] of errors.entries()) assert.match(error.message, 'ranks 2 named no leaf switch while others did', `rank ${r}: ${error.message}`);
+  for (const [r, error] of errors.entries()) assert.match(error.message, 'rank 2 named no leaf switch while others did', `rank ${r}: ${error.message}`);
 });
 
 test('placement: leaves numbered by first appearance; a worker counted at its leaf, the leaves the job uses at the root; only the given workers (host leaders) count', () => {

@@ -503,7 +503,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private switchWidth(): Pick<PlanEnv, 'switchWorkers'> {
     const { leaves } = this.config;
     if (leaves !== undefined) return { switchWorkers: widestSwitch(leaves, this.members, this.switchWorkers) };
-    return this.hostGroup === undefined ? {} : { switchWorkers: this.hostGroup.leaders.length };
+    return this.hostGroup === undefined ? {} : { switchWorkers: this.switchWorkers.length };
   }
 
   /** This rank's host group under switchHierarchy 'host' (undefined: flat), computed once. */

@@ -15,7 +15,7 @@ export function numberLeaves(names: readonly string[]): number[] | undefined {
   const without = names.flatMap((name, rank) => (name === '' ? [rank] : []));
   if (without.length === names.length) return undefined;
   if (without.length > 0) {
-    throw invalidArgument(`ranks ${without.join(', ')} named no leaf switch while others did (switchLeaf or WEBCCL_SWITCH_LEAF): with two levels every rank needs its leaf`);
+    throw invalidArgument(`rank${without.length > 1 ? 's' : ''} ${without.join(', ')} named no leaf switch while others did (switchLeaf or WEBCCL_SWITCH_LEAF): with two levels every rank needs its leaf`);
   }
   return numberHosts(names);
 }
