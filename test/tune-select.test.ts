@@ -44,7 +44,7 @@ test('switch: auto picks it only with an address and for calls it supports, else
   assert.match(fallback.fallback ?? '', /does not support op max/);
   assert.is(chooseAlgorithm('allReduce', 1 << 20, 33, withSwitch, undefined, sum).algorithm, 'ring', 'more ranks than the bitmap');
   assert.is(chooseAlgorithm('allReduce', 1 << 20, 64, withSwitch, undefined, { ...sum, aggregatorWorkers: 2 }).algorithm, 'switch', '64 ranks on 2 hosts (switchHierarchy host)');
-  assert.throws(() => chooseAlgorithm('allReduce', 8, 40, withSwitch, 'switch', { ...sum, aggregatorWorkers: 33 }), /at most 32 hosts \(its worker bitmap\), not 33/);
+  assert.throws(() => chooseAlgorithm('allReduce', 8, 40, withSwitch, 'switch', { ...sum, aggregatorWorkers: 33 }), /at most 32 workers per switch \(its worker bitmap: hosts, or ranks at a leaf and leaves at the root\), not 33/);
   assert.is(chooseAlgorithm('broadcast', 1 << 20, 4, withSwitch).algorithm, 'ring', 'the switch serves allReduce only');
   assert.throws(() => chooseAlgorithm('allReduce', 8, 4, withSwitch, 'switch', max), /InvalidArgument: the switch algorithm does not support op max/);
   assert.throws(() => chooseAlgorithm('allReduce', 8, 4, { ...withSwitch, algorithm: 'switch' }, undefined, max), /InvalidArgument/);

@@ -3,7 +3,7 @@
 // error that names the flag; nothing is silently ignored.
 import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
-import { parseSwitchAddress } from '../../lib/switch/control-protocol.js';
+import { parseSwitchAddresses } from '../../lib/switch/control-protocol.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
 import type { DataType } from '../../lib/dtype.js';
 import { readSettings, type AlgorithmSetting, type TransportSetting } from '../../lib/settings.js';
@@ -45,6 +45,8 @@ export interface PerfOptions extends SizeSweep {
   readonly explain: boolean;
   /** --tolerance T (with --explain): the codecs whose error bound fits T are candidates too. */
   readonly tolerance: number | undefined;
+  /** --switch-via: how the ranks reach the switch, by UDP or through its WebSocket door (undefined: the ranks' default, UDP). */
+  readonly switchVia: 'udp' | 'websocket' | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -99,7 +101,8 @@ const FLAGS: readonly Flag[] = [
   { long: ['np'], apply: (o, v) => { o.np = integer('--np', v, 1); } },
   { long: ['transport'], apply: (o, v) => { o.transport = oneOf('--transport', v, TRANSPORT_NAMES); } },
   { long: ['algo', 'algorithm'], apply: (o, v) => { o.algorithm = oneOf('--algo', v, ALGORITHM_CHOICES); } },
-  { long: ['switch'], apply: (o, v) => { parseSwitchAddress(v); o.switch = v; } },
+  { long: ['switch'], apply: (o, v) => { parseSwitchAddresses(v); o.switch = v; } },
+  { long: ['switch-via'], apply: (o, v) => { o.switchVia = oneOf('--switch-via', v, ['udp', 'websocket'] as const); } },
   { long: ['mem'], apply: (o, v) => { o.mem = oneOf('--mem', v, ['gpu', 'cpu', 'auto']); } },
   { long: ['plot'], apply: (o, v) => { o.plotFile = plotFile(v); } },
   { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); o.compressionColumns = true; } },
@@ -132,7 +135,11 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         with RANK/WORLD_SIZE joins over it, or fails if WEBCCL_ID names another)
   --algo A              ${ALGORITHM_CHOICES.join(', ')} (default WEBCCL_ALGO or auto)
   --switch HOST:PORT    the switch for --algo switch (and auto); without it --algo switch starts
-                        one in this process (its counters are printed after the table)
+                        one in this process (its counters are printed after the table);
+                        HOST:PORT,ws://HOST:PORT adds its WebSocket door
+  --switch-via V        udp or websocket: how the ranks reach the switch (default
+                        WEBCCL_SWITCH_VIA, else udp); websocket needs the door's ws:// URL in
+                        --switch, or the switch started here opens one
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
@@ -159,6 +166,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
     iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
+    switchVia: undefined,
   };
 }
 
@@ -186,6 +194,9 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' | '
     FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value ?? '');
   }
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
+  if (options.switchVia === 'websocket' && options.switch !== undefined && parseSwitchAddresses(options.switch).webSocket === undefined) {
+    throw new Error(`--switch-via websocket: --switch ${options.switch} names no ws:// URL of the switch's WebSocket door (give HOST:PORT,ws://HOST:PORT)`);
+  }
   // A lossy codec's results differ from the exact ones by design: #wrong would count that.
   if (!codecNamed(options.compression)!.lossless) options.check = false;
   return options;

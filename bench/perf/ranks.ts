@@ -98,7 +98,10 @@ function joinFromEnv(options: PerfOptions, common: Parameters<typeof Communicato
 }
 
 async function openCommunicators(options: PerfOptions, device: GPUDevice | undefined, switchInit: PerfSwitch['init'] | undefined): Promise<Communicator[]> {
-  const common = { algorithm: options.algorithm, compression: options.compression, ...(device !== undefined ? { device } : {}), ...switchInit };
+  const common = {
+    algorithm: options.algorithm, compression: options.compression, ...(device !== undefined ? { device } : {}), ...switchInit,
+    ...(options.switchVia === undefined ? {} : { switchVia: options.switchVia }),
+  };
   if (transportNamed(options.transport)?.rendezvous === false) {
     if (process.env['RANK'] !== undefined && options.np === undefined) {
       throw new Error(`--transport ${options.transport} runs every rank in this one process: use --np N instead of a launcher`);

@@ -1,7 +1,8 @@
 // webccl-perf with the switch algorithm: local runs (in-process ranks, or --np ranks this
 // command launches) get a software switch started here, unless --switch names one; launched
-// ranks learn its address and secret from WEBCCL_SWITCH / WEBCCL_SWITCH_SECRET. Its counters
-// are printed after the table (as '#' lines, which nccl-tests' parsers skip).
+// ranks learn its address and secret from WEBCCL_SWITCH / WEBCCL_SWITCH_SECRET. With
+// --switch-via websocket it opens its WebSocket door too, and the ranks join through it. Its
+// counters are printed after the table (as '#' lines, which nccl-tests' parsers skip).
 import { formatCounters, SwitchServer } from '../../lib/switch/switch-server.js';
 import type { PerfOptions } from './args.js';
 
@@ -24,10 +25,12 @@ export async function perfSwitch(options: PerfOptions): Promise<PerfSwitch | und
     };
   }
   if (options.algorithm !== 'switch' || process.env['RANK'] !== undefined) return undefined;
-  const server = await SwitchServer.start({ port: 0 });
+  const door = options.switchVia === 'websocket';
+  const server = await SwitchServer.start({ port: 0, ...(door ? { webSocketPort: 0 } : {}) });
+  const address = door ? `${server.address},${server.webSocketUrl!}` : server.address;
   return {
-    init: { switch: server.address, switchSecret: server.secret },
-    env: { WEBCCL_SWITCH: server.address, WEBCCL_SWITCH_SECRET: server.secret },
+    init: { switch: address, switchSecret: server.secret },
+    env: { WEBCCL_SWITCH: address, WEBCCL_SWITCH_SECRET: server.secret },
     report: () => formatCounters(server.counters()).split('\n').map((line) => `# ${line}`).join('\n'),
     close: () => server.close(),
   };

@@ -50,7 +50,7 @@ export function switchRefusal(call: { readonly dtype: DataType; readonly op: Red
   if (workers > SWITCH_MAX_RANKS) {
     return call.aggregatorWorkers === undefined
       ? `the switch algorithm serves at most ${SWITCH_MAX_RANKS} ranks (its worker bitmap), not ${call.ranks}`
-      : `the switch algorithm serves at most ${SWITCH_MAX_RANKS} hosts (its worker bitmap), not ${workers}`;
+      : `the switch algorithm serves at most ${SWITCH_MAX_RANKS} workers per switch (its worker bitmap: hosts, or ranks at a leaf and leaves at the root), not ${workers}`;
   }
   return undefined;
 }

@@ -70,7 +70,10 @@ export interface ReductionCall {
   readonly dtype: DataType;
   readonly op: ReduceOp;
   readonly ranks: number;
-  /** The aggregator job's workers when not one per rank (switchHierarchy 'host': one per host). */
+  /**
+   * The most workers one switch of the job has when not one per rank (switchHierarchy 'host':
+   * one per host; two levels: the widest leaf's, or the root's one per leaf).
+   */
   readonly aggregatorWorkers?: number;
 }
 

@@ -1,26 +1,52 @@
 // The exchange a world communicator runs once at init (sequence 0): rank 0 waits for a hello
 // from every rank, then sends each its configuration, the one all will use. Agreed values are
-// decided once and shared, never computed per rank. Each hello carries its rank's host name,
-// which rank 0 turns into the host numbers of a switch hierarchy 'host' (host-groups.ts).
+// decided once and shared, never computed per rank. Each hello carries its rank's host name and
+// leaf switch, which rank 0 turns into the host numbers of a switch hierarchy 'host'
+// (host-groups.ts) and the leaf numbers of a two-level switch job (switch-leaves.ts).
 import type { Link } from '../collectives/context.js';
+import { internalError } from '../errors.js';
 import { decodeConfig, encodeConfig, type AgreedConfig } from './config.js';
 import { numberHosts } from './host-groups.js';
+import { numberLeaves } from './switch-leaves.js';
 import { signature } from './signature.js';
 
 /** The signature the bootstrap messages carry. */
 export const BOOTSTRAP_SIGNATURE = signature('broadcast', 0, 'none', 'none', 0);
 
+/** What each rank tells rank 0 about itself. */
+export interface Hello {
+  /** Its host's name ('' for none). */
+  readonly host: string;
+  /** Its leaf switch ('' for none). */
+  readonly leaf: string;
+}
+
 const HELLO_TAG = 0;
 const CONFIG_TAG = 1;
-/** Rank 0's `proposal` on rank 0; on every other rank, the configuration rank 0 sent. */
-export async function agreeOnConfig(link: Link, rank: number, size: number, proposal: AgreedConfig, hostId: string): Promise<AgreedConfig> {
+
+function readHello(bytes: Uint8Array, peer: number): Hello {
+  try {
+    const { host, leaf } = JSON.parse(new TextDecoder().decode(bytes)) as Hello;
+    if (typeof host === 'string' && typeof leaf === 'string') return { host, leaf };
+  } catch { /* named below */ }
+  throw internalError(`the bootstrap hello of rank ${peer} cannot be read`);
+}
+
+/**
+ * Rank 0's `proposal` on rank 0; on every other rank, the configuration rank 0 sent. Rank 0
+ * throws InvalidArgument when the hellos do not fit together (the communicator tells the peers).
+ */
+export async function agreeOnConfig(link: Link, rank: number, size: number, proposal: AgreedConfig, hello: Hello): Promise<AgreedConfig> {
   if (rank !== 0) {
-    await link.send(0, HELLO_TAG, new TextEncoder().encode(hostId));
+    await link.send(0, HELLO_TAG, new TextEncoder().encode(JSON.stringify(hello)));
     return decodeConfig(await link.recv(0, CONFIG_TAG));
   }
   const others = Array.from({ length: size - 1 }, (_, i) => i + 1);
-  const names = await Promise.all(others.map(async (peer) => new TextDecoder().decode(await link.recv(peer, HELLO_TAG))));
-  const config = proposal.switchHierarchy === 'host' ? { ...proposal, hosts: numberHosts([hostId, ...names]) } : proposal;
+  const hellos = [hello, ...await Promise.all(others.map(async (peer) => readHello(await link.recv(peer, HELLO_TAG), peer)))];
+  const hosts = proposal.switchHierarchy === 'host' ? numberHosts(hellos.map((h) => h.host)) : undefined;
+  // Leaves matter only to a communicator with a switch (the root they forward to).
+  const leaves = proposal.switch === '' ? undefined : numberLeaves(hellos.map((h) => h.leaf));
+  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) };
   const bytes = encodeConfig(config);
   await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
   return config;

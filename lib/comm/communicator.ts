@@ -23,10 +23,11 @@ import { isBufferStateError, type CommBuffer, type Located } from '../memory/buf
 import { ringCheck } from './agreement.js';
 import { CallLink, type LinkOwner } from './call-link.js';
 import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
-import { agreeOnConfig, BOOTSTRAP_SIGNATURE } from './bootstrap.js';
+import { agreeOnConfig, BOOTSTRAP_SIGNATURE, type Hello } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
 import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
-import { checkSwitchVia, switchAccessOf, type SwitchAccess, type SwitchVia } from './switch-access.js';
+import { checkSwitchVia, switchAccessOf, switchLeafOf, type SwitchAccess, type SwitchVia } from './switch-access.js';
+import { leafPlacement, widestSwitch, type LeafPlacement } from './switch-leaves.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
 import { handledRejection, PendingGroup } from './group.js';
@@ -72,6 +73,13 @@ export interface InitOptions extends ConfigOptions, TuningOptions {
    * where this build has it (Node) and the door in a browser. Each rank's own: the switch mixes them.
    */
   readonly switchVia?: SwitchVia;
+  /**
+   * Two levels of switches: this rank's leaf switch ('host:port', a ws:// URL or both), one that
+   * runs `webccl switch --parent ROOT`; default WEBCCL_SWITCH_LEAF. Each rank's own, and every
+   * rank names one or none does; `switch` then names the root. Ranks naming the same string
+   * share a leaf (switch-leaves.ts).
+   */
+  readonly switchLeaf?: string;
 }
 
 export { getUniqueId } from '../transport/world.js';
@@ -101,6 +109,7 @@ export class Communicator implements LinkOwner, Endpoint {
       timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
       proposal = proposeConfig(options);
       checkSwitchVia(options.switchVia);
+      switchLeafOf(options.switchLeaf);
     } catch (error) {
       throw invalidArgument(`init on rank ${rank}: ${(error as Error).message}`);
     }
@@ -127,7 +136,7 @@ export class Communicator implements LinkOwner, Endpoint {
     });
     try {
       proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
-      await comm.bootstrap(proposal, hostIdOf(options.hostId));
+      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf });
       if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
@@ -448,7 +457,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
-      ...(this.hostGroup === undefined ? {} : { switchWorkers: this.hostGroup.leaders.length }),
+      ...this.switchWidth(),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -471,22 +480,41 @@ export class Communicator implements LinkOwner, Endpoint {
   private async aggregation(plan: CallPlan): Promise<Pick<CollectiveContext, 'aggregation' | 'hostRanks'>> {
     const kind = algorithmNamed(plan.schedule)?.aggregator;
     if (kind === undefined) return {};
-    const { switch: address, switchJob } = this.config;
     const group = this.hostGroup;
     if (group !== undefined && group.ranks[0] !== this.rank) return { hostRanks: group.ranks };
-    const [rank, size] = group === undefined ? [this.rank, this.size] : [group.leaders.indexOf(this.rank), group.leaders.length];
+    const { address, ...place } = this.switchPlace();
     this.switchSession ??= (async () => {
       const { secret, via } = this.switchAccess;
       if (!secret) {
         throw invalidArgument(`${this.name}: the switch at ${address} needs its secret (init option switchSecret, WEBCCL_SWITCH_SECRET or WEBCCL_SECRET; webccl switch prints it, or reads it with --secret-file)`);
       }
       // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
-      const job = `${switchJob}.${this.channelIds.collective}`;
-      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, rank, size, timeoutMs: this.health.timeoutMs });
+      const job = `${this.config.switchJob}.${this.channelIds.collective}`;
+      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, ...place, timeoutMs: this.health.timeoutMs });
     })();
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
     const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
     return group === undefined ? { aggregation } : { aggregation, hostRanks: group.ranks };
+  }
+
+  /** The communicator ranks that are workers of the switch job: every rank, or the hosts' leaders. */
+  private get switchWorkers(): readonly number[] {
+    return this.hostGroup?.leaders ?? this.members.map((_, r) => r);
+  }
+
+  /** Where this (worker) rank joins the switch job, and as which worker: the agreed switch, or its own leaf under a root. */
+  private switchPlace(): { readonly address: string; readonly rank: number; readonly size: number } & Partial<LeafPlacement> {
+    const { switch: address, leaves } = this.config;
+    const workers = this.switchWorkers;
+    if (leaves === undefined) return { address, rank: workers.indexOf(this.rank), size: workers.length };
+    return { address: this.switchAccess.leaf, ...leafPlacement(leaves, this.members, workers, this.rank) };
+  }
+
+  /** The plans' count of workers at the widest switch, when that is not one per rank. */
+  private switchWidth(): Pick<PlanEnv, 'switchWorkers'> {
+    const { leaves } = this.config;
+    if (leaves !== undefined) return { switchWorkers: widestSwitch(leaves, this.members, this.switchWorkers) };
+    return this.hostGroup === undefined ? {} : { switchWorkers: this.switchWorkers.length };
   }
 
   /** This rank's host group under switchHierarchy 'host' (undefined: flat), computed once. */
@@ -601,12 +629,18 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /** Adopts the configuration every rank will use (rank 0's; see bootstrap.ts). */
-  private async bootstrap(proposal: AgreedConfig, hostId: string): Promise<void> {
+  private async bootstrap(proposal: AgreedConfig, hello: Hello): Promise<void> {
     const link = new CallLink(this, { channel: this.channelIds.collective, seq: 0, signature: BOOTSTRAP_SIGNATURE, schedule: 'bootstrap' });
-    this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal, hostId);
-    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host numbers.
-    const { switchJob, hosts } = this.agreed;
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...(hosts ? { hosts } : {}) })) {
+    try {
+      this.agreed = await agreeOnConfig(link, this.rank, this.size, proposal, hello);
+    } catch (error) {
+      // Rank 0 found the hellos at odds (e.g. leaves named by some ranks only): every rank fails init with its reason.
+      if (error instanceof WebcclError && error.code === 'InvalidArgument') this.reportUsageError(error);
+      throw error;
+    }
+    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers.
+    const { switchJob, hosts, leaves } = this.agreed;
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

@@ -38,6 +38,11 @@ export interface AgreedConfig extends TuningConfig {
   readonly hosts?: readonly number[];
   /** Every rank calibrates the cost model right after init (present only when asked for). */
   readonly calibrate?: true;
+  /**
+   * Two levels of switches: each world rank's leaf number, from the leaves the bootstrap hellos
+   * named (switch-leaves.ts); `switch` is then the root. Absent: every rank joins `switch`.
+   */
+  readonly leaves?: readonly number[];
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -127,7 +132,7 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, tuning, calibrate } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, leaves, tuning, calibrate } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
@@ -146,10 +151,13 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   }
   if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
-  if (hosts !== undefined && (!Array.isArray(hosts) || !hosts.every((h) => Number.isSafeInteger(h) && h >= 0))) throw new Error('host numbers must be non-negative integers');
+  const numbers = (list: unknown) => Array.isArray(list) && list.every((h) => Number.isSafeInteger(h) && h >= 0);
+  if (hosts !== undefined && !numbers(hosts)) throw new Error('host numbers must be non-negative integers');
+  if (leaves !== undefined && !numbers(leaves)) throw new Error('leaf switch numbers must be non-negative integers');
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
+  const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
   return {
-    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy,
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy, ...twoLevels,
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
   };

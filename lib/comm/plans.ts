@@ -31,7 +31,7 @@ export interface PlanEnv {
   spaceOf(what: string, located: Located): MemorySpace;
   /** Throws InvalidArgument if the key's residual was made for another count, memory or codec. */
   checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
-  /** The switch job's workers when not one per rank (switchHierarchy 'host': the hosts). */
+  /** The most workers one switch of the job has when not one per rank (switchHierarchy 'host', two levels). */
   readonly switchWorkers?: number;
   /** 'auto' passed over the switch for a call it does not support: `reason` says why (logged at INFO). */
   fellBack(what: string, reason: string, algorithm: string): void;

@@ -1,7 +1,10 @@
-// How one rank reaches the switch: the secret it presents and the path it takes (UDP or the
-// WebSocket door). Both are each rank's own, unlike the address (rank 0's, agreed): a job may
-// mix UDP and WebSocket workers, so the path does not change what any rank computes.
+// How one rank reaches the switch: the secret it presents, the path it takes (UDP or the
+// WebSocket door) and, with two levels of switches, its own leaf switch. All three are each
+// rank's own, unlike the address (rank 0's, agreed): a job may mix UDP and WebSocket workers,
+// and the ranks of a two-level job name different leaves (their grouping is agreed at init,
+// switch-leaves.ts), so none of them changes what any rank computes.
 import { readEnv } from '../settings.js';
+import { parseSwitchAddresses } from '../switch/control-protocol.js';
 import type { Transport } from '../transport/transport.js';
 
 export type SwitchVia = 'udp' | 'websocket';
@@ -10,6 +13,8 @@ export interface SwitchAccess {
   readonly secret: string | undefined;
   /** undefined: the provider's default (UDP where it has it). */
   readonly via: SwitchVia | undefined;
+  /** This rank's leaf switch of a two-level job ('' when it names none): what it joins instead of the agreed address. */
+  readonly leaf: string;
 }
 
 /** Throws a plain Error naming a bad `switchVia` (init makes it InvalidArgument, as for every option). */
@@ -17,15 +22,31 @@ export function checkSwitchVia(via: unknown): void {
   if (via !== undefined && via !== 'udp' && via !== 'websocket') throw new Error(`switchVia '${String(via)}' is not 'udp' or 'websocket'`);
 }
 
+/** This rank's leaf: the option, else WEBCCL_SWITCH_LEAF, else ''; a plain Error names a malformed one. */
+export function switchLeafOf(given: string | undefined): string {
+  const leaf = given ?? (readEnv('WEBCCL_SWITCH_LEAF') || '');
+  if (typeof leaf !== 'string') throw new Error(`switchLeaf ${String(leaf)} is not a string`);
+  if (leaf === '') return '';
+  try {
+    parseSwitchAddresses(leaf);
+  } catch (error) {
+    throw new Error(`${given === undefined ? `WEBCCL_SWITCH_LEAF=${leaf}` : `switchLeaf '${leaf}'`} is not host:port, a ws:// URL or both joined by a comma (${(error as Error).message})`);
+  }
+  return leaf;
+}
+
 /**
  * The secret: the option, WEBCCL_SWITCH_SECRET, WEBCCL_SECRET, else that of the switch the
- * rendezvous server hosts. The path: the option, else WEBCCL_SWITCH_VIA.
+ * rendezvous server hosts. The path: the option, else WEBCCL_SWITCH_VIA. The leaf: switchLeafOf.
  */
-export function switchAccessOf(options: { readonly switchSecret?: string; readonly switchVia?: SwitchVia }, transport: Transport): SwitchAccess {
+export function switchAccessOf(
+  options: { readonly switchSecret?: string; readonly switchVia?: SwitchVia; readonly switchLeaf?: string },
+  transport: Transport,
+): SwitchAccess {
   const secret = options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || transport.hostedSwitch?.secret || undefined);
   const env = readEnv('WEBCCL_SWITCH_VIA') || undefined;
   if (options.switchVia === undefined && env !== undefined && env !== 'udp' && env !== 'websocket') {
     throw new Error(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
   }
-  return { secret, via: options.switchVia ?? env as SwitchVia | undefined };
+  return { secret, via: options.switchVia ?? env as SwitchVia | undefined, leaf: switchLeafOf(options.switchLeaf) };
 }

@@ -42,6 +42,12 @@ export interface AggregatorJob {
   readonly job: string;
   readonly rank: number;
   readonly size: number;
+  /**
+   * Two levels (`address` a leaf aggregator below a root): `rank`/`size` count the job's ranks at
+   * this leaf, `total` is the job's ranks over every leaf, `uplink` the leaf's place at the root.
+   */
+  readonly total?: number;
+  readonly uplink?: { readonly rank: number; readonly size: number };
   readonly timeoutMs: number;
 }
 

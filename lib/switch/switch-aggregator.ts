@@ -118,6 +118,7 @@ export function switchAggregatorProvider(platform: SwitchPlatform): AggregatorPr
       const worker = await SwitchWorker.connect({
         ...workerExtras, ...route, ...(platform.webSocket ? { webSocket: platform.webSocket } : {}),
         secret: job.secret, world: job.job, rank: job.rank, size: job.size, timeoutMs: job.timeoutMs,
+        ...(job.total === undefined ? {} : { total: job.total }), ...(job.uplink === undefined ? {} : { uplink: job.uplink }),
       });
       return new SwitchSession(worker);
     },
