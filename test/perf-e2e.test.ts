@@ -96,6 +96,7 @@ test('table and JSON agree; header states the run', () => {
   assert.is(report.webccl.ranks, 2);
   assert.is(report.webccl.transport, 'inproc');
   assert.match(run.stdout, /# ranks: 2 {2}transport: inproc {2}algorithm: auto {2}memory: cpu {2}device: cpu {2}bufferutil: (loaded|not loaded)/);
+  assert.match(run.stdout, /^# predicted: cost model with default parameters \(uncalibrated: webccl-perf --calibrate FILE/m);
   const row = run.stdout.split('\n').find((line) => /^\s+4096\s+1024\s+float\s+sum\s+-1/.test(line));
   assert.ok(row, run.stdout);
   assert.match(run.stdout, /# Avg bus bandwidth {4}: [\d.e-]+/);

@@ -43,6 +43,7 @@ test('--explain prints one choice per size with every candidate, from the file (
 
 test('a sweep run with the file prints the predicted time beside the measured one', () => {
   const out = perf(['allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '8', '-e', '64K', '-f', '64', '-n', '2'], { WEBCCL_TUNING_FILE: file });
+  assert.match(out, /^# predicted: cost model with calibrated parameters \(tuning digest [0-9a-f]{12}\)$/m);
   assert.match(out, /#wrong  predicted/);
   const rows = out.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line));
   assert.is(rows.length, 3);

@@ -127,6 +127,9 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
       ranks: first.size, transport: first.transport.description, algorithm: options.algorithm,
       mem: device !== undefined ? 'gpu' : 'cpu', device: device !== undefined ? adapterName(device) : 'cpu',
       bufferutil: bufferutilLoaded(),
+      prediction: first.config.tuning
+        ? `calibrated parameters (tuning digest ${first.config.tuning.digest.slice(0, 12)})`
+        : 'default parameters (uncalibrated: webccl-perf --calibrate FILE, then WEBCCL_TUNING_FILE=FILE)',
     },
     storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length)),
     async close() {

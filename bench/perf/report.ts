@@ -15,6 +15,8 @@ export interface RunFacts {
   readonly mem: 'gpu' | 'cpu';
   readonly device: string;
   readonly bufferutil: boolean;
+  /** Where the predicted column's parameters come from: calibrated (a tuning file's) or the defaults. */
+  readonly prediction: string;
 }
 
 /** The run as started: argv and the start time, which nccl-tests records first. */
@@ -160,6 +162,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
   return [
     `# webccl-perf ${options.collective}: minBytes ${options.minBytes} maxBytes ${options.maxBytes} step: ${step} warmup iters: ${options.warmup} iters: ${options.iters} validation: ${options.check ? 1 : 0} average: ${options.average}`,
     `# ranks: ${facts.ranks}  transport: ${facts.transport}  algorithm: ${facts.algorithm}  memory: ${facts.mem}  device: ${facts.device}  bufferutil: ${facts.bufferutil ? 'loaded' : 'not loaded'}`,
+    `# predicted: cost model with ${facts.prediction}`,
     ...compression,
     '#',
     ...deviceLines(devices),
