@@ -200,13 +200,13 @@ T* posted_on(napi_env env, napi_callback_info info, PostKind kind, const char* u
   return endpoint;
 }
 
-/** postRecv(wrId, key, offset, length) on an endpoint of type T, which rings its progress thread with ring(). */
+/** postRecv(wrId, key, offset, length) on an endpoint of type T, which wakes its progress thread as needed with recv_posted(). */
 template <class T>
 napi_value post_receive(napi_env env, napi_callback_info info) {
   Args args;
   WorkRequest request;
   T* endpoint = posted_on<T>(env, info, PostKind::kRecv, "postRecv(wrId, key, offset, length)", args, request);
-  if (endpoint && endpoint->post_recv(Recv{request.wr_id, request.key, request.offset, request.length})) endpoint->ring();
+  if (endpoint && endpoint->post_recv(Recv{request.wr_id, request.key, request.offset, request.length})) endpoint->recv_posted();
   return nullptr;
 }
 

@@ -1,0 +1,33 @@
+// Per-call time of an 8-byte allreduce between two ranks, with the transport's message count per
+// call, for locating the per-call cost above the transport (compare with bench/native-pingpong.ts
+// and bench/mesh-throughput.ts).
+//   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000)
+import { Communicator } from '../lib/index.node.js';
+import { launchRanks } from '../bin/launch/launch.js';
+import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
+
+async function rank(): Promise<void> {
+  const comm = await Communicator.fromEnv();
+  const calls = Number(process.env['CALLS'] ?? 2000);
+  const send = new Float32Array(2).fill(comm.rank + 1);
+  const recv = new Float32Array(2);
+  const t = comm.transport;
+  let sends = 0;
+  const original = t.send.bind(t);
+  t.send = (...args: Parameters<typeof t.send>) => { sends++; return original(...args); };
+  for (let i = 0; i < 200; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
+  await comm.barrier();
+  sends = 0;
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
+  const us = ((performance.now() - started) * 1000) / calls;
+  console.log(`rank ${comm.rank} ${t.description}: 8 B allreduce ${us.toFixed(1)} us per call, ${(sends / calls).toFixed(2)} transport sends per call`);
+  await comm.destroy();
+}
+
+if (process.env['RANK'] !== undefined) {
+  await rank();
+} else {
+  const result = await launchRanks({ np: 2, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], ...await hostRendezvous() });
+  process.exitCode = result.exitCode;
+}
