@@ -3,8 +3,16 @@
 // and bench/mesh-throughput.ts).
 //   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000)
 import { Communicator } from '../lib/index.node.js';
+import { ShmEndpoint } from '../lib/native/shm.js';
 import { launchRanks } from '../bin/launch/launch.js';
 import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
+
+/** Native posts per call (shm and ntcp providers): how many messages the transport makes of one send. */
+const posts = { send: 0, write: 0, recv: 0 };
+for (const name of ['send', 'write', 'recv'] as const) {
+  const original = ShmEndpoint.prototype[name] as (...args: unknown[]) => unknown;
+  (ShmEndpoint.prototype as any)[name] = function (this: ShmEndpoint, ...args: unknown[]) { posts[name]++; return original.apply(this, args); };
+}
 
 async function rank(): Promise<void> {
   const comm = await Communicator.fromEnv();
@@ -18,10 +26,11 @@ async function rank(): Promise<void> {
   for (let i = 0; i < 200; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
   await comm.barrier();
   sends = 0;
+  posts.send = posts.write = posts.recv = 0;
   const started = performance.now();
   for (let i = 0; i < calls; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
   const us = ((performance.now() - started) * 1000) / calls;
-  console.log(`rank ${comm.rank} ${t.description}: 8 B allreduce ${us.toFixed(1)} us per call, ${(sends / calls).toFixed(2)} transport sends per call`);
+  console.log(`rank ${comm.rank} ${t.description}: 8 B allreduce ${us.toFixed(1)} us per call, ${(sends / calls).toFixed(2)} transport sends per call, native posts per call: ${Object.entries(posts).map(([k, v]) => `${k} ${(v / calls).toFixed(2)}`).join(', ')}`);
   await comm.destroy();
 }
 

@@ -28,6 +28,7 @@ struct alignas(64) SegmentHeader {
   uint64_t owner_address;                // where this header lies in the owner's address space (the single-copy probe)
   std::atomic<uint32_t> owner_reads_writer;  // 0: not probed yet; 1: the owner can read the writer's memory (process_vm_readv); 2: it cannot
   alignas(64) std::atomic<uint32_t> bell;  // futex doorbell the owner's progress thread sleeps on
+  std::atomic<uint32_t> writer_waiting;    // the peer found the ring full: the owner rings the peer's bell once it frees space
   alignas(64) std::atomic<uint64_t> head;  // bytes written (peer)
   alignas(64) std::atomic<uint64_t> tail;  // bytes consumed (owner)
   alignas(64) std::atomic<uint64_t> regions[kMaxRegions];  // the owner's registered regions, for the peer's checks

@@ -225,7 +225,12 @@ bool Endpoint::drain() {
     inbox->tail.store(tail, std::memory_order_release);
     progressed = true;
   }
-  if (progressed) ring_bell(&outbox->bell);  // space freed for the peer's writes
+  if (progressed) {
+    // Space freed: wake the peer's thread only if it is waiting for room (it said so before
+    // its last look at the tail), not for every message read, which would cost it a wakeup.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (inbox->writer_waiting.exchange(0, std::memory_order_seq_cst)) ring_bell(&outbox->bell);
+  }
   return progressed;
 }
 
@@ -235,6 +240,16 @@ bool Endpoint::push() {
   uint64_t capacity = outbox->capacity;
   uint64_t head = outbox->head.load(std::memory_order_relaxed);
   bool progressed = false;
+  bool announced = false;
+  // Out of room: tell the reader to ring once it frees space, then look at the tail once more
+  // (it may have moved before it saw the flag); true to retry, false to stop and wait.
+  auto out_of_room = [&] {
+    if (announced) return false;
+    announced = true;
+    outbox->writer_waiting.store(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return true;
+  };
   for (;;) {
     Op* op;
     {
@@ -245,14 +260,14 @@ bool Endpoint::push() {
     uint64_t free = capacity - (head - outbox->tail.load(std::memory_order_acquire));
     uint64_t contiguous = capacity - head % capacity;
     if (contiguous < capacity && contiguous < kRecordAlign * 2) {
-      if (free < contiguous) break;
+      if (free < contiguous) { if (out_of_room()) continue; break; }
       reinterpret_cast<Record*>(ring + head % capacity)->type = kWrap;
       head += contiguous;
       outbox->head.store(head, std::memory_order_release);
       continue;
     }
     uint64_t room = std::min(free, contiguous);
-    if (room < kRecordAlign * 2 && !(op->length == 0 && room >= kRecordAlign)) break;
+    if (room < kRecordAlign * 2 && !(op->length == 0 && room >= kRecordAlign)) { if (out_of_room()) continue; break; }
     uint64_t chunk = std::min<uint64_t>({op->length - op->pushed, kMaxFragment, room - sizeof(Record)});
     if (chunk < op->length - op->pushed && contiguous < free && contiguous < capacity / 4) {
       // Little room before the end of the ring: wrap rather than send a sliver.
