@@ -6,7 +6,9 @@
 //                     optionally with immediate, which consumes a posted receive at the target).
 // Each endpoint has one progress thread that sleeps on a futex doorbell in its own inbox
 // segment (no busy polling, in native code or in JS) and wakes for: data from the peer, ring
-// space freed by the peer, a local post, destroy, or a 50 ms tick that checks the peer's pidfd.
+// space freed by the peer after this side found it full, a post that could not be done on the
+// JS thread (a send that did not fit, a receive a waiting record needs), destroy, or a 50 ms
+// tick that checks the peer's pidfd.
 // Every argument is validated on the JS thread and throws an Error (ERR_WEBCCL_NATIVE); the
 // progress thread revalidates what can change (keys, bounds) before it touches memory.
 #include <fcntl.h>
