@@ -121,9 +121,11 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   // The direct exchange's one message per peer, against the ring's and tree's several at the same
   // sizes, is what tells α from the per-call cost (with two ranks ring and tree send as many).
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
+  // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
+  const many = 2 * repeats + 1;
   return [
-    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
-    ['direct', 8, repeats], ['direct', direct, repeats],
+    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
+    ['direct', 8, many], ['direct', direct, repeats],
   ];
 }
 
@@ -181,27 +183,51 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
   return use.map((_, i) => a[i]![k]! / a[i]![i]! / scale[i]!);
 }
 
-/**
- * call, α, β ≥ 0 fitting the samples: least squares, then again without any column that came
- * out negative (Lawson–Hanson's active set, which three unknowns make short).
- */
-export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
-  let use = [0, 1, 2];
-  for (;;) {
-    const solved = leastSquares(samples, use);
+/** Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came out negative (Lawson–Hanson's active set, which a few unknowns make short); unused columns are 0. */
+function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  let active = [...use];
+  while (active.length > 0 && samples.length > 0) {
+    const solved = leastSquares(samples, active);
     if (solved === undefined) {
-      if (use.length === 1) return [0, 0, 0];
-      use = use.slice(1);
+      active = active.slice(1);
       continue;
     }
     const negative = solved.findIndex((v) => v < 0);
     if (negative < 0) {
-      const out: [number, number, number] = [0, 0, 0];
-      use.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
-      return out;
+      active.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
+      break;
     }
-    use = use.filter((_, i) => i !== negative);
+    active = active.filter((_, i) => i !== negative);
   }
+  return out;
+}
+
+/** Past this many bytes on the link a run is no longer latency-bound: β·bytes is a visible share of it. */
+const LATENCY_LINK_BYTES = 4096;
+
+/**
+ * call, α, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
+ * call and α from the latency-bound runs (a few bytes on the link: the three schedules'
+ * different message counts at about the same bytes separate α from call), β from the others
+ * given those. A joint fit let the large runs, whose errors in the formulas' byte counts are
+ * larger than a small call's whole time, pull call and α several times off (bench/tune-sweep.ts
+ * measured small calls 2-3x slower than predicted). Each part subtracts the other's current
+ * estimate; a few rounds converge (the coupling is a few bytes' β). Without enough runs of one
+ * kind, all are fitted jointly.
+ */
+export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
+  const small = samples.filter((s) => s.terms[2] <= LATENCY_LINK_BYTES);
+  const large = samples.filter((s) => s.terms[2] > LATENCY_LINK_BYTES);
+  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [0, 1, 2]);
+  let beta = 0;
+  let latency: [number, number, number] = [0, 0, 0];
+  for (let round = 0; round < 4; round++) {
+    latency = nonNegativeFit(small.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[2] * beta) })), [0, 1]);
+    const [call, alpha] = latency;
+    beta = nonNegativeFit(large.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - call - s.terms[1] * alpha) })), [2])[2];
+  }
+  return [latency[0], latency[1], beta];
 }
 
 /** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
