@@ -112,6 +112,9 @@ interface Sample {
   readonly seconds: number;
 }
 
+/** The latency-bound runs' size: a few bytes. */
+const FEW_BYTES = 8;
+
 /**
  * The allreduces timed: ring and tree, each at a few bytes, half a chunk, four chunks and
  * sixteen (past the caches, where large calls live; a few repeats only: they take longest).
@@ -124,8 +127,8 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
   return [
-    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
-    ['direct', 8, many], ['direct', direct, repeats],
+    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
+    ['direct', FEW_BYTES, many], ['direct', direct, repeats],
   ];
 }
 
@@ -152,6 +155,36 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
   const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
   const traffic = trafficOf(comm, algorithm, data.byteLength);
   return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+}
+
+/**
+ * The few-byte runs (`runs`, host memory), timed in turn round after round (one untimed round
+ * first), each its median: a burst of load, or the first runs' warm-up, then falls on every
+ * schedule alike instead of on the one timed at that moment, and the fit of call against α
+ * (the schedules' message counts differ by a few) does not take it for a per-message cost.
+ */
+async function interleavedSamples(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[], gamma: number): Promise<Sample[]> {
+  const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
+  const times = runs.map(() => [] as number[]);
+  const rounds = Math.max(...runs.map(([, , repeats]) => repeats));
+  for (let round = -1; round < rounds; round++) {
+    for (const [i, [algorithm]] of runs.entries()) {
+      const started = performance.now();
+      data[i]!.fill(0);
+      await comm.allReduce(data[i]!, algorithm);
+      if (round >= 0) times[i]!.push((performance.now() - started) / 1000);
+    }
+  }
+  // The fastest rank's median (the maximum of the negated): calls follow each other with no
+  // barrier, so a rank that left the previous call early starts this one early and counts the
+  // wait for the last peer to join. The last to join waited for no one: its time is the call's
+  // own, the figure a model of one call needs (the slowest ranks' counted up to 3x over it, on
+  // tcp in one process, bench/tune-sweep.ts).
+  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+  return runs.map(([algorithm], i) => {
+    const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
+    return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
+  });
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -345,7 +378,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) {
+    const planned = plannedRuns(chunk, comm.size, repeats);
+    samples.push(...await interleavedSamples(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES), gamma));
+    for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
