@@ -158,33 +158,42 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
 }
 
 /**
- * The few-byte runs (`runs`, host memory), timed in turn round after round (one untimed round
- * first), each its median: a burst of load, or the first runs' warm-up, then falls on every
- * schedule alike instead of on the one timed at that moment, and the fit of call against α
- * (the schedules' message counts differ by a few) does not take it for a per-message cost.
+ * The few-byte runs (`runs`, host memory), timed in turn, one round at a time: the caller
+ * spreads the rounds over the whole calibration (one before each larger run, the rest after),
+ * so a burst of load, or the first calls' warm-up, falls on every schedule alike and on a few
+ * rounds only, and the fit of call against α (the schedules' message counts differ by a few)
+ * does not take it for a per-message cost.
  */
-async function interleavedSamples(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[], gamma: number): Promise<Sample[]> {
+function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[]) {
   const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
   const times = runs.map(() => [] as number[]);
-  const rounds = Math.max(...runs.map(([, , repeats]) => repeats));
-  for (let round = -1; round < rounds; round++) {
-    for (const [i, [algorithm]] of runs.entries()) {
-      const started = performance.now();
-      data[i]!.fill(0);
-      await comm.allReduce(data[i]!, algorithm);
-      if (round >= 0) times[i]!.push((performance.now() - started) / 1000);
-    }
-  }
-  // The fastest rank's median (the maximum of the negated): calls follow each other with no
-  // barrier, so a rank that left the previous call early starts this one early and counts the
-  // wait for the last peer to join. The last to join waited for no one: its time is the call's
-  // own, the figure a model of one call needs (the slowest ranks' counted up to 3x over it, on
-  // tcp in one process, bench/tune-sweep.ts).
-  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
-  return runs.map(([algorithm], i) => {
-    const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
-    return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
-  });
+  return {
+    /** Rounds wanted: the most repeats any of the runs asks. */
+    wanted: Math.max(...runs.map(([, , repeats]) => repeats)),
+    timed: () => times[0]!.length,
+    async round(timed: boolean): Promise<void> {
+      for (const [i, [algorithm]] of runs.entries()) {
+        const started = performance.now();
+        data[i]!.fill(0);
+        await comm.allReduce(data[i]!, algorithm);
+        if (timed) times[i]!.push((performance.now() - started) / 1000);
+      }
+    },
+    /**
+     * Each run's figure: the fastest rank's median (the maximum of the negated). Calls follow
+     * each other with no barrier, so a rank that left the previous call early starts this one
+     * early and counts the wait for the last peer to join; the last to join waited for no one:
+     * its time is the call's own, the figure a model of one call needs (the slowest rank's
+     * counted up to 3x over it, on tcp in one process).
+     */
+    async samples(gamma: number): Promise<Sample[]> {
+      const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+      return runs.map(([algorithm], i) => {
+        const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
+        return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
+      });
+    },
+  };
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -379,8 +388,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const samples: Sample[] = [];
   if (comm.size > 1) {
     const planned = plannedRuns(chunk, comm.size, repeats);
-    samples.push(...await interleavedSamples(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES), gamma));
+    const latency = latencyRounds(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES));
+    await latency.round(false);
     for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
+      await latency.round(true);
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
@@ -389,6 +400,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       }
       samples.push(await sample(comm, algorithm, bytes, gamma, times));
     }
+    while (latency.timed() < latency.wanted) await latency.round(true);
+    samples.unshift(...await latency.samples(gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
