@@ -8,7 +8,8 @@
 //   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
-//      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
+//      messages·α + linkBytes·β, and non-negative least squares solve them: call and α from
+//      the few-byte runs, β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
