@@ -91,4 +91,18 @@ test('calibration fit: exact samples give back call, alpha and beta; a negative 
   assert.is(odd[1], 0);
 });
 
+test('calibration fit: call and alpha come from the few-byte runs alone; large runs the formulas get wrong move only beta', () => {
+  const [call, alpha, beta] = [30e-6, 80e-6, 2e-9];
+  const time = (t: readonly number[], off = 1) => (t[0]! * call + t[1]! * alpha + t[2]! * beta) * off;
+  // Exact few-byte runs (direct, tree, ring at 4 ranks); large runs 0.7-1.6x off their formula,
+  // as the tree's link bytes are at 16 chunks: a joint fit bent call and alpha by far more.
+  const small = [[1, 3, 24], [1, 4, 16], [1, 6, 12]].map((terms) => ({ terms: terms as [number, number, number], seconds: time(terms) }));
+  const large = ([[[1, 6, 786432], 1.3], [[1, 8, 8388608], 1.6], [[1, 24, 25165824], 0.7], [[1, 3, 129024], 1.4]] as const)
+    .map(([terms, off]) => ({ terms: terms as unknown as [number, number, number], seconds: time(terms, off) }));
+  const fitted = fitLatencyBandwidth([...small, ...large]);
+  assert.ok(Math.abs(fitted[0] - call) <= 1e-3 * call, `call ${fitted[0]}`);
+  assert.ok(Math.abs(fitted[1] - alpha) <= 1e-3 * alpha, `alpha ${fitted[1]}`);
+  assert.ok(fitted[2] > 0.7 * beta && fitted[2] < 1.6 * beta, `beta ${fitted[2]}`);
+});
+
 test.run();

@@ -8,7 +8,8 @@
 //   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
-//      messages·α + linkBytes·β, and a non-negative least-squares fit solves them. Measuring
+//      messages·α + linkBytes·β, and non-negative least squares solve them: call and α from
+//      the few-byte runs, β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
@@ -112,6 +113,9 @@ interface Sample {
   readonly seconds: number;
 }
 
+/** The latency-bound runs' size: a few bytes. */
+const FEW_BYTES = 8;
+
 /**
  * The allreduces timed: ring and tree, each at a few bytes, half a chunk, four chunks and
  * sixteen (past the caches, where large calls live; a few repeats only: they take longest).
@@ -121,9 +125,11 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   // The direct exchange's one message per peer, against the ring's and tree's several at the same
   // sizes, is what tells α from the per-call cost (with two ranks ring and tree send as many).
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
+  // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
+  const many = 2 * repeats + 1;
   return [
-    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, 8, repeats], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
-    ['direct', 8, repeats], ['direct', direct, repeats],
+    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
+    ['direct', FEW_BYTES, many], ['direct', direct, repeats],
   ];
 }
 
@@ -150,6 +156,45 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
   const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
   const traffic = trafficOf(comm, algorithm, data.byteLength);
   return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+}
+
+/**
+ * The few-byte runs (`runs`, host memory), timed in turn, one round at a time: the caller
+ * spreads the rounds over the whole calibration (one before each larger run, the rest after),
+ * so a burst of load, or the first calls' warm-up, falls on every schedule alike and on a few
+ * rounds only, and the fit of call against α (the schedules' message counts differ by a few)
+ * does not take it for a per-message cost.
+ */
+function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[]) {
+  const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
+  const times = runs.map(() => [] as number[]);
+  return {
+    /** Rounds wanted: the most repeats any of the runs asks. */
+    wanted: Math.max(...runs.map(([, , repeats]) => repeats)),
+    timed: () => times[0]!.length,
+    async round(timed: boolean): Promise<void> {
+      for (const [i, [algorithm]] of runs.entries()) {
+        const started = performance.now();
+        data[i]!.fill(0);
+        await comm.allReduce(data[i]!, algorithm);
+        if (timed) times[i]!.push((performance.now() - started) / 1000);
+      }
+    },
+    /**
+     * Each run's figure: the fastest rank's median (the maximum of the negated). Calls follow
+     * each other with no barrier, so a rank that left the previous call early starts this one
+     * early and counts the wait for the last peer to join; the last to join waited for no one:
+     * its time is the call's own, the figure a model of one call needs (the slowest rank's
+     * counted up to 3x over it, on tcp in one process).
+     */
+    async samples(gamma: number): Promise<Sample[]> {
+      const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+      return runs.map(([algorithm], i) => {
+        const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
+        return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
+      });
+    },
+  };
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -181,27 +226,51 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
   return use.map((_, i) => a[i]![k]! / a[i]![i]! / scale[i]!);
 }
 
-/**
- * call, α, β ≥ 0 fitting the samples: least squares, then again without any column that came
- * out negative (Lawson–Hanson's active set, which three unknowns make short).
- */
-export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
-  let use = [0, 1, 2];
-  for (;;) {
-    const solved = leastSquares(samples, use);
+/** Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came out negative (Lawson–Hanson's active set, which a few unknowns make short); unused columns are 0. */
+function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  let active = [...use];
+  while (active.length > 0 && samples.length > 0) {
+    const solved = leastSquares(samples, active);
     if (solved === undefined) {
-      if (use.length === 1) return [0, 0, 0];
-      use = use.slice(1);
+      active = active.slice(1);
       continue;
     }
     const negative = solved.findIndex((v) => v < 0);
     if (negative < 0) {
-      const out: [number, number, number] = [0, 0, 0];
-      use.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
-      return out;
+      active.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
+      break;
     }
-    use = use.filter((_, i) => i !== negative);
+    active = active.filter((_, i) => i !== negative);
   }
+  return out;
+}
+
+/** Past this many bytes on the link a run is no longer latency-bound: β·bytes is a visible share of it. */
+const LATENCY_LINK_BYTES = 4096;
+
+/**
+ * call, α, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
+ * call and α from the latency-bound runs (a few bytes on the link: the three schedules'
+ * different message counts at about the same bytes separate α from call), β from the others
+ * given those. A joint fit let the large runs, whose errors in the formulas' byte counts are
+ * larger than a small call's whole time, pull call and α several times off (bench/tune-sweep.ts
+ * measured small calls 2-3x slower than predicted). Each part subtracts the other's current
+ * estimate; a few rounds converge (the coupling is a few bytes' β). Without enough runs of one
+ * kind, all are fitted jointly.
+ */
+export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
+  const small = samples.filter((s) => s.terms[2] <= LATENCY_LINK_BYTES);
+  const large = samples.filter((s) => s.terms[2] > LATENCY_LINK_BYTES);
+  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [0, 1, 2]);
+  let beta = 0;
+  let latency: [number, number, number] = [0, 0, 0];
+  for (let round = 0; round < 4; round++) {
+    latency = nonNegativeFit(small.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[2] * beta) })), [0, 1]);
+    const [call, alpha] = latency;
+    beta = nonNegativeFit(large.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - call - s.terms[1] * alpha) })), [2])[2];
+  }
+  return [latency[0], latency[1], beta];
 }
 
 /** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
@@ -319,7 +388,11 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats)) {
+    const planned = plannedRuns(chunk, comm.size, repeats);
+    const latency = latencyRounds(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES));
+    await latency.round(false);
+    for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
+      await latency.round(true);
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
@@ -328,6 +401,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       }
       samples.push(await sample(comm, algorithm, bytes, gamma, times));
     }
+    while (latency.timed() < latency.wanted) await latency.round(true);
+    samples.unshift(...await latency.samples(gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
