@@ -4,8 +4,7 @@
 //   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000)
 import { Communicator } from '../lib/index.node.js';
 import { ShmEndpoint } from '../lib/native/shm.js';
-import { launchRanks } from '../bin/launch/launch.js';
-import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
+import { runAsTwoRanks } from './two-ranks.js';
 
 /** Native posts per call (shm and ntcp providers): how many messages the transport makes of one send. */
 const posts = { send: 0, write: 0, recv: 0 };
@@ -34,9 +33,4 @@ async function rank(): Promise<void> {
   await comm.destroy();
 }
 
-if (process.env['RANK'] !== undefined) {
-  await rank();
-} else {
-  const result = await launchRanks({ np: 2, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], ...await hostRendezvous() });
-  process.exitCode = result.exitCode;
-}
+await runAsTwoRanks(rank);

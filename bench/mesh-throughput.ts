@@ -9,8 +9,7 @@
 import { Communicator } from '../lib/index.node.js';
 import { signature } from '../lib/comm/signature.js';
 import type { Header, Transport } from '../lib/transport/transport.js';
-import { launchRanks } from '../bin/launch/launch.js';
-import { hostRendezvous } from '../bin/launch/rendezvous-env.js';
+import { runAsTwoRanks } from './two-ranks.js';
 
 /** A channel no communicator uses, so raw messages cannot be mistaken for collective ones. */
 const RAW_CHANNEL = 0x7fff0000;
@@ -87,9 +86,4 @@ async function rank(): Promise<void> {
   await comm.destroy();
 }
 
-if (process.env['RANK'] !== undefined) {
-  await rank();
-} else {
-  const result = await launchRanks({ np: 2, command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], ...await hostRendezvous() });
-  process.exitCode = result.exitCode;
-}
+await runAsTwoRanks(rank);
