@@ -8,11 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator and the tcp world
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
-import type { DataType, ElementArray, ReduceOp } from '../lib/dtype.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
-import { allocate, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
+import { destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { float32Violation, int32Sum, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { within } from './within.js';
+import { allReduceAll, splitFirstThreeAndSum } from './helpers/switch-world.js';
 
 const server = await SwitchServer.start({ port: 0 });
 const PACKET_VALUES = 64;
@@ -28,12 +28,6 @@ async function world(transport: 'inproc' | 'tcp', hierarchy: (rank: number) => '
       ...(chosen === undefined ? {} : { switchHierarchy: chosen }),
     });
   })), 30_000, 'world');
-}
-
-async function allReduceAll(comms: readonly Communicator[], inputs: readonly ElementArray[], dtype: DataType, op: ReduceOp): Promise<ElementArray[]> {
-  const outputs = inputs.map((input) => allocate(dtype, input.length));
-  await within(Promise.all(comms.map((c, r) => c.allReduce(inputs[r]!, outputs[r]!, inputs[r]!.length, dtype, op))), 60_000, `${dtype} ${String(op)}`);
-  return outputs;
 }
 
 /** Each host's float32 sum as its leader folds it (in rank order, rounding each step). */
@@ -87,11 +81,7 @@ for (const transport of ['inproc', 'tcp'] as const) {
 test('a split child keeps the hosts: ranks 0-2 (hosts a, a, b) reduce through a 2-worker job', async () => {
   const comms = await world('inproc', () => 'host');
   try {
-    const children = await within(Promise.all(comms.map((c) => c.split(c.rank < 3 ? 1 : null))), 30_000, 'split');
-    const members = children.filter((c): c is Communicator => c !== null);
-    const inputs = ints.slice(0, 3);
-    const out = await allReduceAll(members, inputs, 'int32', 'sum');
-    for (const [r, o] of out.entries()) sameElements(o, oracleReduce(inputs, COUNT, 'int32', 'sum'), `child rank ${r}`);
+    const members = await splitFirstThreeAndSum(comms, ints);
     await destroyWorld(members);
   } finally {
     await destroyWorld(comms);

@@ -10,12 +10,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator and the tcp world
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
-import type { DataType, ElementArray, ReduceOp } from '../lib/dtype.js';
 import { leafPlacement, numberLeaves, widestSwitch } from '../lib/comm/switch-leaves.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { allocate, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
+import { allReduceAll, splitFirstThreeAndSum } from './helpers/switch-world.js';
 
 const PACKET_VALUES = 64;
 const SIZE = 4;
@@ -39,12 +39,6 @@ async function world(transport: 'inproc' | 'tcp', leafOf: (rank: number) => Swit
 }
 
 const twoLeaves = (rank: number) => leaves[rank < 2 ? 0 : 1];
-
-async function allReduceAll(comms: readonly Communicator[], inputs: readonly ElementArray[], dtype: DataType, op: ReduceOp): Promise<ElementArray[]> {
-  const outputs = inputs.map((input) => allocate(dtype, input.length));
-  await within(Promise.all(comms.map((c, r) => c.allReduce(inputs[r]!, outputs[r]!, inputs[r]!.length, dtype, op))), 60_000, `${dtype} ${String(op)}`);
-  return outputs;
-}
 
 const ints = Array.from({ length: SIZE }, (_, r) => randomInt32(COUNT, r + 3));
 const floats = Array.from({ length: SIZE }, (_, r) => randomFloat32(COUNT, r + 40));
@@ -84,11 +78,7 @@ for (const transport of ['inproc', 'tcp'] as const) {
 test('a split child places its own ranks: ranks 0-2 (leaves 0, 0, 1) reduce as 2 + 1 workers under the root', async () => {
   const comms = await world('inproc', twoLeaves);
   try {
-    const children = await within(Promise.all(comms.map((c) => c.split(c.rank < 3 ? 1 : null))), 30_000, 'split');
-    const members = children.filter((c): c is Communicator => c !== null);
-    const inputs = ints.slice(0, 3);
-    const out = await allReduceAll(members, inputs, 'int32', 'sum');
-    for (const [r, o] of out.entries()) sameElements(o, oracleReduce(inputs, COUNT, 'int32', 'sum'), `child rank ${r}`);
+    const members = await splitFirstThreeAndSum(comms, ints);
     assert.is(leaves[1]!.counters().jobs.at(-1)!.workers, 1, 'leaf 1 has the child\'s one rank there');
     await destroyWorld(members);
   } finally {
