@@ -1,12 +1,14 @@
 // Two levels of switches (leaf switches joined to a root as one member each, SHARP's tree shape)
 // over real UDP loopback, in this process: 2 leaves x 4 workers give the same bits as one
 // switch with 8 workers, under loss, duplication and reordering at both levels too; a leaf that
-// dies fails every worker's call promptly, naming the leaf or the root; misconfigured trees are
+// dies fails every worker's call promptly, naming the leaf or the root; a leaf's WebSocket door
+// serves its workers as a flat switch's does; misconfigured trees are
 // refused with the reason.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SwitchServer, type SwitchServerOptions } from '../lib/switch/switch-server.js';
 import { SwitchWorker, type SwitchWorkerOptions } from '../lib/switch/worker.js';
+import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { float32Violation, int32Sum, joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
 
@@ -18,10 +20,10 @@ let worlds = 0;
 
 interface Tree { root: SwitchServer; leaves: SwitchServer[]; close(): Promise<void> }
 
-async function startTree(faults: SwitchServerOptions['faults'] = undefined, seed = 1): Promise<Tree> {
+async function startTree(faults: SwitchServerOptions['faults'] = undefined, seed = 1, leafDoors: Partial<SwitchServerOptions> = {}): Promise<Tree> {
   const root = await SwitchServer.start({ port: 0, ...(faults ? { faults: { ...faults, seed } } : {}) });
   const leaves = await Promise.all(Array.from({ length: LEAVES }, (_, i) => SwitchServer.start({
-    port: 0, parent: { address: root.address, secret: root.secret, retransmitMs: 5, timeoutMs: 10_000 }, ...(faults ? { faults: { ...faults, seed: seed + 10 + i } } : {}),
+    port: 0, ...leafDoors, parent: { address: root.address, secret: root.secret, retransmitMs: 5, timeoutMs: 10_000 }, ...(faults ? { faults: { ...faults, seed: seed + 10 + i } } : {}),
   })));
   return { root, leaves, close: async () => { await Promise.all([root, ...leaves].map((s) => s.close())); } };
 }
@@ -76,6 +78,25 @@ test('2 leaves x 4 workers: int32 exact, float32 within the 8-worker bound, and 
     assert.is(leafJob.workers, PER_LEAF);
     assert.ok(leafJob.uplink !== undefined && leafJob.uplink.up > 0 && leafJob.uplink.rootResults === leafJob.uplink.up, 'every completed slot went up once and came back');
     assert.is(tree.root.counters().jobs[0]!.workers, LEAVES, 'the root sees one member per leaf');
+  } finally {
+    closeAll(workers);
+    await tree.close();
+  }
+});
+
+test('leaves with WebSocket doors: leaf 0\'s workers join by WebSocket (as browsers do), leaf 1\'s by UDP; bit-identical to one switch with 8 workers', async () => {
+  const tree = await startTree(undefined, 1, { webSocketPort: 0 });
+  const WebSocket = nodeWebSocket();
+  const workers = await joinTree(tree, (g) => (g < PER_LEAF ? { via: 'websocket' as const, switch: tree.leaves[0]!.webSocketUrl!, webSocket: WebSocket } : {}));
+  try {
+    const got = await sums(workers, 1);
+    for (let r = 0; r < N; r++) {
+      assert.equal(got.int[r], flat.int[0], `int32, rank ${r}`);
+      assert.equal(got.float[r], flat.float[0], `float32, rank ${r}`);
+      assert.equal(got.avg[r], flat.avg[0], `avg, rank ${r}`);
+    }
+    const leafJob = tree.leaves[0]!.counters().jobs[0]!;
+    assert.ok(leafJob.uplink !== undefined && leafJob.uplink.up > 0 && leafJob.uplink.rootResults === leafJob.uplink.up, 'the WebSocket leaf sent its slots up and got the root\'s results back');
   } finally {
     closeAll(workers);
     await tree.close();
