@@ -10,9 +10,12 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS]
-#   defaults: -n 4 -r 1gbit -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the links, not
-#   a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS]
+#   defaults: -n 4 -r 1gbit -M 9000 -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the
+#   links, not a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
+#   -M MTU: of every veth end and the bridge (jumbo frames, as datacenter switch ports run); the
+#   ring's TCP segments and the switch's datagrams both use it: 'auto' switch packets carry 2048
+#   values at 9000, 256 at 1500 (lib/switch/packet-size.ts); the switch's log line says which
 #   -s SLOW: the last rank's link runs at RATE / SLOW (an uneven cluster; RATE in kbit, mbit or gbit)
 #   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
 #   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
@@ -20,13 +23,13 @@
 # everything is removed on exit (trap), whether the runs pass or fail.
 set -euo pipefail
 
-ranks=4 rate=1gbit minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch'
-while getopts 'n:r:b:e:f:i:w:c:m:s:A:h' opt; do
+ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch'
+while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:h' opt; do
   case $opt in
-    n) ranks=$OPTARG ;; r) rate=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
+    n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
     s) slow=$OPTARG ;; A) algos=$OPTARG ;;
-    *) sed -n '13,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '13,21p' "$0" >&2; exit 2 ;;
   esac
 done
 # The slow rank's rate in kbit (tc takes it as given).
@@ -40,6 +43,9 @@ fi
 for tool in ip tc; do
   command -v $tool >/dev/null || { echo "switch-rack: needs $tool (iproute2)" >&2; exit 2; }
 done
+if ! [[ $mtu =~ ^[0-9]+$ ]] || [ "$mtu" -lt 1280 ] || [ "$mtu" -gt 65535 ]; then
+  echo "switch-rack: -M $mtu: give an MTU from 1280 to 65535 bytes, e.g. 9000" >&2; exit 2
+fi
 if ! [[ $ranks =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ] || [ "$ranks" -gt 32 ]; then
   echo "switch-rack: -n $ranks: give 2 to 32 ranks (one switch job's bitmap)" >&2; exit 2
 fi
@@ -63,22 +69,25 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-# One rate for every port, both directions; burst 15k as a switch port's shallow buffer allows.
+# One rate for every port, both directions; burst 15k as a switch port's shallow buffer allows
+# (at least two frames of the MTU); a quantum of one frame.
+burst=$(( 2 * mtu > 15000 ? 2 * mtu : 15000 ))
 shape() { # ns dev rate
   ip netns exec "$1" tc qdisc add dev "$2" root handle 1: htb default 1
-  ip netns exec "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "$3" burst 15k cburst 15k quantum 1514
+  ip netns exec "$1" tc class add dev "$2" parent 1: classid 1:1 htb rate "$3" burst "$burst" cburst "$burst" quantum $(( mtu + 14 ))
 }
 
 ip netns add "$swns"
 ip -n "$swns" link set lo up
 ip -n "$swns" link add "$bridge" type bridge
+ip -n "$swns" link set "$bridge" mtu "$mtu"
 ip -n "$swns" addr add "$swaddr/24" dev "$bridge"
 ip -n "$swns" link set "$bridge" up
 for ((i = 0; i < ranks; i++)); do
   ns=$(rankns $i) host="wr${tag}a$i" port="wr${tag}b$i"
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  ip -n "$ns" link add "$host" type veth peer name "$port" netns "$swns"
+  ip -n "$ns" link add "$host" mtu "$mtu" type veth peer name "$port" mtu "$mtu" netns "$swns"
   ip -n "$ns" addr add "$(rankaddr $i)/24" dev "$host"
   ip -n "$ns" link set "$host" up
   ip -n "$swns" link set "$port" master "$bridge" up
@@ -93,7 +102,8 @@ secret=$(node -e "console.log(require('node:crypto').randomBytes(16).toString('h
 printf '%s\n' "$secret" > "$work/switch-secret"
 chmod 600 "$work/switch-secret"
 
-ip netns exec "$swns" "${node_ts[@]}" bin/webccl.ts switch --host "$swaddr" --port "$swport" --secret-file "$work/switch-secret" > "$work/switch.out" 2>&1 &
+# INFO logging: the switch names each job's packet size ('auto' chose it from the veths' MTU).
+ip netns exec "$swns" env WEBCCL_DEBUG=INFO "${node_ts[@]}" bin/webccl.ts switch --host "$swaddr" --port "$swport" --secret-file "$work/switch-secret" > "$work/switch.out" 2>&1 &
 switch_pid=$!
 for ((t = 0; t < 200; t++)); do
   grep -q '^switch ' "$work/switch.out" 2>/dev/null && break
@@ -102,7 +112,7 @@ for ((t = 0; t < 200; t++)); do
 done
 grep -q '^switch ' "$work/switch.out" || { echo "switch-rack: the switch did not start within 20 s" >&2; exit 1; }
 
-echo "# switch-rack: $ranks ranks, each on its own netns and a veth link shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $(( ranks - 1 )) at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
+echo "# switch-rack: $ranks ranks, each on its own netns and a veth link (MTU $mtu) shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $(( ranks - 1 )) at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
 
 # One allreduce sweep: one `webccl-run --nnodes N` per rank namespace; rank 0's output is the table.
 # --calibrate runs the same way (webccl-perf's arguments after the master port).
@@ -140,3 +150,11 @@ for algo in $algos; do
   fi
   sweep "$algo" $(( mport++ ))
 done
+
+# The switch's own account: each job's packet size, and on exit its counters (packets in and
+# out, retransmissions: what the switch sweeps cost it).
+kill -TERM "$switch_pid" 2>/dev/null
+wait "$switch_pid" 2>/dev/null || true
+switch_pid=''
+echo "# switch: $(grep -o '[0-9]* values a packet' "$work/switch.out" | sort -u | paste -sd, -)"
+{ grep -E '^switch \(|^  job ' "$work/switch.out" || true; } | sed -e 's/^/# /'

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { WebcclError } from '../lib/errors.js';
 import { connectInproc } from '../lib/transport/inproc.js';
+import '../lib/switch/path-mtu.js'; // the Node probe of each rank's path to the switch ('auto' packet values)
 
 const saved = { ...process.env };
 test.after.each(() => {
@@ -93,6 +94,30 @@ test('agreed configuration: WEBCCL_SWITCH / the switch option as rank 0 reads it
   const lone = async () => getUniqueId({ transport: 'inproc' });
   assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, switch: 'nowhere' })), /InvalidArgument: .*switch address 'nowhere' is not host:port/);
   assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, algorithm: 'switch' })), /InvalidArgument: .*algorithm 'switch' needs a switch address/);
+});
+
+test('agreed configuration: switch packet values: rank 0\'s setting holds; \'auto\' is the smallest of the ranks\' paths; a bad one is refused', async () => {
+  delete process.env['WEBCCL_ALGO'];
+  const pair = async (options: (rank: number) => object) => {
+    const id = await getUniqueId({ transport: 'inproc' });
+    const comms = await Promise.all([0, 1].map((rank) => Communicator.init({ id, rank, size: 2, switch: '127.0.0.1:48864', ...options(rank) })));
+    const values = comms.map((c) => c.config.switchPacketValues);
+    await Promise.all(comms.map((c) => c.destroy()));
+    return values;
+  };
+  // Rank 0's explicit size holds, whatever rank 1 asks for.
+  assert.equal(await pair((rank) => ({ switchPacketValues: rank === 0 ? 512 : 64 })), [512, 512]);
+  // Both on loopback: the largest.
+  assert.equal(await pair(() => ({})), [4096, 4096]);
+  // Rank 1's path is unknown (its switch does not resolve): SwitchML's 256 for everyone.
+  assert.equal(await pair((rank) => (rank === 1 ? { switch: 'no-such-switch.invalid:48864' } : {})), [256, 256]);
+  process.env['WEBCCL_SWITCH_PACKET_VALUES'] = '2048';
+  assert.equal(await pair(() => ({})), [2048, 2048]);
+  process.env['WEBCCL_SWITCH_PACKET_VALUES'] = '1000';
+  const lone = async () => getUniqueId({ transport: 'inproc' });
+  assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, switch: '127.0.0.1:1' })), /InvalidArgument: .*WEBCCL_SWITCH_PACKET_VALUES=1000 is not 'auto' or a power of two from 32 to 4096/);
+  delete process.env['WEBCCL_SWITCH_PACKET_VALUES'];
+  assert.match(await code(Communicator.init({ id: await lone(), rank: 0, size: 1, switch: '127.0.0.1:1', switchPacketValues: 8192 })), /InvalidArgument: .*switchPacketValues 8192 is not 'auto'/);
 });
 
 test('init with a given transport: it must match rank and size, and destroy leaves it open', async () => {

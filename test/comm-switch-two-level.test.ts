@@ -13,11 +13,10 @@ import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { leafPlacement, numberLeaves, widestSwitch } from '../lib/comm/switch-leaves.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { allocate, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
-import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { agreedPacketValues, float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
 import { allReduceAll, splitFirstThreeAndSum } from './helpers/switch-world.js';
 
-const PACKET_VALUES = 64;
 const SIZE = 4;
 const COUNT = 20_001;
 
@@ -61,7 +60,7 @@ for (const transport of ['inproc', 'tcp'] as const) {
         sameElements(int[r]!, flatInt, `int32 as the flat switch, rank ${r}`);
         sameElements(float[r]!, flatFloat, `float32 as the flat switch, rank ${r}`);
       }
-      assert.is(float32Violation(floats, float[0] as Float32Array, PACKET_VALUES), undefined, 'float32 within the bound for n = 4');
+      assert.is(float32Violation(floats, float[0] as Float32Array, agreedPacketValues(comms[0]!)), undefined, 'float32 within the bound for n = 4');
       for (const [i, leaf] of leaves.entries()) {
         const job = leaf.counters().jobs.at(-1)!;
         assert.is(leaf.counters().jobs.length, leafJobs[i]! + 1, `leaf ${i} ran the job`);

@@ -16,12 +16,10 @@ import { SwitchServer } from '../lib/switch/switch-server.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../lib/cpu/half.js';
 import { allocate, createWorld, destroyWorld, inputFor, oracleReduce, sameElements, type WorldOptions } from './helpers/comm-world.js';
 import { device } from './helpers/gpu.js';
-import { float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { agreedPacketValues, float32Violation, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
 
 const server = await SwitchServer.start({ port: 0 });
-/** Values per packet at the default size class; chunks are multiples of it, so blocks line up with the oracle's. */
-const PACKET_VALUES = 64;
 const TIMEOUT_MS = 60_000;
 
 function switchWorld(size: number, transport: 'inproc' | 'tcp' = 'inproc', extra: WorldOptions = {}, on: SwitchServer = server): Promise<Communicator[]> {
@@ -30,6 +28,11 @@ function switchWorld(size: number, transport: 'inproc' | 'tcp' = 'inproc', extra
 
 function packetsThrough(): number {
   return server.counters().jobs.reduce((sum, job) => sum + job.packetsIn, 0);
+}
+
+/** Packets the switch took in once (retransmitted and stale ones left out). */
+function firstPackets(): number {
+  return server.counters().jobs.reduce((sum, job) => sum + job.packetsIn - job.retransmissions - job.stale, 0);
 }
 
 async function allReduceAll(comms: readonly Communicator[], inputs: readonly ElementArray[], dtype: DataType, op: ReduceOp, algorithm: string): Promise<ElementArray[]> {
@@ -64,6 +67,9 @@ for (const [transport, sizes] of [['inproc', [1, 2, 3, 8]], ['tcp', [2, 5]]] as 
     test(`${transport}, ${size} ranks, host memory: int32/uint32 exact, float32 within the bound, 16-bit exact on small integers, identical bits`, async () => {
       const comms = await switchWorld(size, transport, { algorithm: 'switch' });
       try {
+        // 'auto' on loopback: the largest packets (chunks of 16 KiB are whole packets, so the
+        // bound's blocks line up with the oracle's).
+        assert.is(agreedPacketValues(comms[0]!), 4096);
         const before = packetsThrough();
         for (const count of COUNTS) {
           const ints = comms.map((_, r) => randomInt32(count, 31 * r + count + 1));
@@ -76,7 +82,7 @@ for (const [transport, sizes] of [['inproc', [1, 2, 3, 8]], ['tcp', [2, 5]]] as 
           for (const [op, divisor] of [['sum', 1], ['avg', size]] as const) {
             const out = await allReduceAll(comms, floats, 'float32', op, 'switch');
             sameOnEveryRank(out, `float32 ${op} ${count}`);
-            assert.is(float32Violation(floats, out[0] as Float32Array, PACKET_VALUES, divisor), undefined, `float32 ${op} ${count}`);
+            assert.is(float32Violation(floats, out[0] as Float32Array, agreedPacketValues(comms[0]!), divisor), undefined, `float32 ${op} ${count}`);
           }
           for (const dtype of ['float16', 'bfloat16'] as const) {
             const halves = comms.map((_, r) => inputFor(dtype, 'sum', r, count));
@@ -88,7 +94,7 @@ for (const [transport, sizes] of [['inproc', [1, 2, 3, 8]], ['tcp', [2, 5]]] as 
         const scaled = comms.map((_, r) => randomFloat32(5000, r + 99));
         const out = await allReduceAll(comms, scaled, 'float32', premulSum(0.5), 'switch');
         const halved = scaled.map((a) => a.map((x) => x * 0.5));
-        assert.is(float32Violation(halved, out[0] as Float32Array, PACKET_VALUES), undefined, 'premulSum');
+        assert.is(float32Violation(halved, out[0] as Float32Array, agreedPacketValues(comms[0]!)), undefined, 'premulSum');
         sameOnEveryRank(out, 'premulSum');
         assert.ok(packetsThrough() > before, 'the calls went through the switch');
       } finally {
@@ -97,6 +103,25 @@ for (const [transport, sizes] of [['inproc', [1, 2, 3, 8]], ['tcp', [2, 5]]] as 
     });
   }
 }
+
+test('switchPacketValues 512: every rank agrees it, packets carry 512 values, int32 exact, float32 within the bound', async () => {
+  const comms = await switchWorld(3, 'inproc', { algorithm: 'switch', switchPacketValues: 512 });
+  try {
+    for (const c of comms) assert.is(agreedPacketValues(c), 512);
+    const count = 10_000;
+    const ints = comms.map((_, r) => randomInt32(count, r + 71));
+    const before = firstPackets();
+    for (const out of await allReduceAll(comms, ints, 'int32', 'sum', 'switch')) sameElements(out, oracleReduce(ints, count, 'int32', 'sum'), 'int32 at 512 values');
+    // Chunks of 4096 int32 (16 KiB): 8 + 8 + 4 packets of 512 values from each of 3 workers.
+    assert.is(firstPackets() - before, 3 * 20, 'packets of 512 values');
+    const floats = comms.map((_, r) => randomFloat32(count, r + 73));
+    const out = await allReduceAll(comms, floats, 'float32', 'sum', 'switch');
+    sameOnEveryRank(out, 'float32 at 512 values');
+    assert.is(float32Violation(floats, out[0] as Float32Array, 512), undefined, 'float32 at 512 values');
+  } finally {
+    await destroyWorld(comms);
+  }
+});
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -127,7 +152,7 @@ test('GPU memory, 4 ranks: int32 exact, float32 within the bound and identical o
     await within(Promise.all(comms.map((c, r) => c.allReduce(floatBuffers[r]!, floatBuffers[r]!, count, 'float32', 'avg'))), 60_000, 'gpu float32');
     const got = await Promise.all(floatBuffers.map((b) => download(b, 'float32', count)));
     sameOnEveryRank(got, 'gpu float32');
-    assert.is(float32Violation(floats, got[0] as Float32Array, PACKET_VALUES, 4), undefined, 'gpu float32 avg');
+    assert.is(float32Violation(floats, got[0] as Float32Array, agreedPacketValues(comms[0]!), 4), undefined, 'gpu float32 avg');
   } finally {
     await destroyWorld(comms);
   }
@@ -163,7 +188,7 @@ test('compression: the communicator\'s default codec is not applied to switch ca
     const floats = comms.map((_, r) => randomFloat32(1000, r + 61));
     const out = await allReduceAll(comms, floats, 'float32', 'sum', 'switch');
     sameOnEveryRank(out, 'default bf16');
-    assert.is(float32Violation(floats, out[0] as Float32Array, PACKET_VALUES), undefined, 'the SwitchML bound, not bf16\'s');
+    assert.is(float32Violation(floats, out[0] as Float32Array, agreedPacketValues(comms[0]!)), undefined, 'the SwitchML bound, not bf16\'s');
     for (const [r, c] of comms.entries()) {
       const error = await rejection(c.allReduce(floats[r]!, new Float32Array(1000), 1000, 'float32', 'sum', { compression: 'int8' }), 5000, 'int8');
       assert.is((error as WebcclError).code, 'InvalidArgument');

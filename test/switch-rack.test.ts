@@ -1,7 +1,8 @@
 // The simulated rack of bench/switch-rack.sh, small: 2 rank namespaces and a switch namespace,
 // links shaped to 1 Gb/s, tiny sizes; both nccl-tests tables (ring over tcp, then switch) must
 // appear with every #wrong 0, and the namespaces must be gone afterwards. It also covers the
-// switch worker reaching a switch on another host (its data socket was loopback-only). Needs
+// switch worker reaching a switch on another host (its data socket was loopback-only), and the
+// 'auto' switch packet size read from the path MTU (the veths run at 9000: 2048 values). Needs
 // root and iproute2, as test/multi-host-netns.test.ts does: fails, never skips, without them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -25,7 +26,7 @@ function rowsOf(out: string, name: string): string[][] {
   return section.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line)).map((line) => line.trim().split(/\s+/));
 }
 
-test('2 ranks on shaped veth links: a ring table and a switch table, sizes 4K and 16K, #wrong 0, namespaces removed', async () => {
+test('2 ranks on shaped veth links (MTU 9000): a ring table and a switch table, sizes 4K and 16K, #wrong 0, 2048-value packets, namespaces removed', async () => {
   const { code, out, pid } = await within(run(), 70_000, 'switch-rack.sh');
   assert.is(code, 0, out);
   for (const name of ['ring', 'switch']) {
@@ -34,6 +35,8 @@ test('2 ranks on shaped veth links: a ring table and a switch table, sizes 4K an
     // Columns: size count type redop root | time algbw busbw #wrong | time algbw busbw #wrong.
     for (const row of rows) assert.equal([row[8], row[12]], ['0', '0'], `${name}: ${row.join(' ')}`);
   }
+  assert.match(out, /^# switch: 2048 values a packet$/m, 'auto packets at MTU 9000');
+  assert.match(out, /^# {3}job \d+ .*\(2 workers\): in \d+/m, 'the switch\'s counters');
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((ns) => ns.startsWith(`wr${pid % 10000}`));
   assert.equal(left, [], 'namespaces left behind');
 });

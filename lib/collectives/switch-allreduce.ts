@@ -52,8 +52,10 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
 
 /**
  * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
- * rank's bytes out once and back once, in packets of the default size class that the switch
- * handles one at a time (its per-packet cost; the window keeps them in flight).
+ * rank's bytes out once and back once, in packets that the switch handles one at a time (its
+ * per-packet cost; the window keeps them in flight). Packets are counted in SwitchML's
+ * 64-value unit whatever the job's agreed packet size (switchPacketValues): calibration fits the
+ * per-packet cost on the same count, so it is the cost per 64 values at the agreed size.
  */
 export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
   return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };

@@ -2,13 +2,17 @@
 // from every rank, then sends each its configuration, the one all will use. Agreed values are
 // decided once and shared, never computed per rank. Each hello carries its rank's host name and
 // leaf switch, which rank 0 turns into the host numbers of a switch hierarchy 'host'
-// (host-groups.ts) and the leaf numbers of a two-level switch job (switch-leaves.ts).
+// (host-groups.ts) and the leaf numbers of a two-level switch job (switch-leaves.ts), and the
+// largest switch packet its path to the switch carries unfragmented (lib/switch/packet-size.ts),
+// of which rank 0 takes the smallest when its packet setting is 'auto'.
 import type { Link } from '../collectives/context.js';
 import { internalError } from '../errors.js';
 import { decodeConfig, encodeConfig, type AgreedConfig } from './config.js';
 import { numberHosts } from './host-groups.js';
 import { numberLeaves } from './switch-leaves.js';
 import { signature } from './signature.js';
+import { sizeClassOfValues, UNKNOWN_PATH_SIZE_CLASS } from '../switch/packet-size.js';
+import { valuesOf } from '../switch/packet.js';
 
 /** The signature the bootstrap messages carry. */
 export const BOOTSTRAP_SIGNATURE = signature('broadcast', 0, 'none', 'none', 0);
@@ -19,6 +23,8 @@ export interface Hello {
   readonly host: string;
   /** Its leaf switch ('' for none). */
   readonly leaf: string;
+  /** The most values a switch packet may carry on its path to the switch (absent: it names no switch). */
+  readonly switchPacketValues?: number;
 }
 
 const HELLO_TAG = 0;
@@ -26,8 +32,9 @@ const CONFIG_TAG = 1;
 
 function readHello(bytes: Uint8Array, peer: number): Hello {
   try {
-    const { host, leaf } = JSON.parse(new TextDecoder().decode(bytes)) as Hello;
-    if (typeof host === 'string' && typeof leaf === 'string') return { host, leaf };
+    const { host, leaf, switchPacketValues: values } = JSON.parse(new TextDecoder().decode(bytes)) as Hello;
+    const valuesOk = values === undefined || (typeof values === 'number' && sizeClassOfValues(values) !== undefined);
+    if (typeof host === 'string' && typeof leaf === 'string' && valuesOk) return { host, leaf, ...(values === undefined ? {} : { switchPacketValues: values }) };
   } catch { /* named below */ }
   throw internalError(`the bootstrap hello of rank ${peer} cannot be read`);
 }
@@ -46,8 +53,15 @@ export async function agreeOnConfig(link: Link, rank: number, size: number, prop
   const hosts = proposal.switchHierarchy === 'host' ? numberHosts(hellos.map((h) => h.host)) : undefined;
   // Leaves matter only to a communicator with a switch (the root they forward to).
   const leaves = proposal.switch === '' ? undefined : numberLeaves(hellos.map((h) => h.leaf));
-  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) };
+  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...packetValues(proposal, hellos) };
   const bytes = encodeConfig(config);
   await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
   return config;
+}
+
+/** 'auto' packet values: the smallest of the ranks' largest (SwitchML's 256 when no rank found its path). */
+function packetValues(proposal: AgreedConfig, hellos: readonly Hello[]): Pick<AgreedConfig, 'switchPacketValues'> {
+  if (proposal.switch === '' || proposal.switchPacketValues !== 'auto') return {};
+  const found = hellos.flatMap((h) => (h.switchPacketValues === undefined ? [] : [h.switchPacketValues]));
+  return { switchPacketValues: found.length === 0 ? valuesOf(UNKNOWN_PATH_SIZE_CLASS) : Math.min(...found) };
 }

@@ -14,7 +14,7 @@
 import { algorithmNamed } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
-import { asWebcclError, detailOf, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
+import { asWebcclError, detailOf, internalError, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import { aggregatorProvider, type Aggregation, type AggregatorSession } from '../memory/aggregator.js';
@@ -26,7 +26,7 @@ import { splitChannels, WORLD_CHANNELS, type Channels } from './channels.js';
 import { agreeOnConfig, BOOTSTRAP_SIGNATURE, type Hello } from './bootstrap.js';
 import { proposeConfig, type AgreedConfig, type ConfigOptions } from './config.js';
 import { hostGroupOf, hostIdOf, type HostGroup } from './host-groups.js';
-import { checkSwitchVia, switchAccessOf, switchLeafOf, type SwitchAccess, type SwitchVia } from './switch-access.js';
+import { checkSwitchVia, switchAccessOf, switchLeafOf, switchPathHello, type SwitchAccess, type SwitchVia } from './switch-access.js';
 import { leafPlacement, widestSwitch, type LeafPlacement } from './switch-leaves.js';
 import { CpuMemorySpace } from '../cpu/cpu-memory.js';
 import { GpuMemorySpace } from '../gpu/gpu-memory.js';
@@ -136,7 +136,7 @@ export class Communicator implements LinkOwner, Endpoint {
     });
     try {
       proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
-      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf });
+      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf, ...await switchPathHello(proposal.switch, switchAccess) });
       if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
@@ -490,7 +490,9 @@ export class Communicator implements LinkOwner, Endpoint {
       }
       // The world's job is rank 0's name; a split child's adds its channel, which its members derive alike.
       const job = `${this.config.switchJob}.${this.channelIds.collective}`;
-      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, ...place, timeoutMs: this.health.timeoutMs });
+      const { switchPacketValues: packetValues } = this.config;
+      if (typeof packetValues !== 'number') throw internalError(`${this.name}: the switch packet values were not agreed at init (${String(packetValues)})`);
+      return aggregatorProvider(kind).join({ address, secret, ...(via ? { via } : {}), job, ...place, packetValues, timeoutMs: this.health.timeoutMs });
     })();
     const session = await this.health.watch(this.switchSession, () => timeoutError(`${this.name}: joining the job on switch ${address} took over ${this.health.timeoutMs} ms`));
     const aggregation: Aggregation = { aggregator: session.forCall(), dtype: plan.dtype, op: plan.op! };
@@ -638,9 +640,10 @@ export class Communicator implements LinkOwner, Endpoint {
       if (error instanceof WebcclError && error.code === 'InvalidArgument') this.reportUsageError(error);
       throw error;
     }
-    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers.
-    const { switchJob, hosts, leaves } = this.agreed;
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) })) {
+    // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers, nor what 'auto' packet values became.
+    const { switchJob, hosts, leaves, switchPacketValues } = this.agreed;
+    const auto = proposal.switchPacketValues === 'auto' ? { switchPacketValues } : {};
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

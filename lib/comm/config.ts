@@ -6,6 +6,7 @@ import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { parseSwitchAddresses } from '../switch/control-protocol.js';
+import { sizeClassOfValues } from '../switch/packet-size.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
 import { checkCostParams } from '../tune/params.js';
 
@@ -34,6 +35,12 @@ export interface AgreedConfig extends TuningConfig {
    * first, and one rank per host talks to the switch (host-groups.ts). Rank 0's holds.
    */
   readonly switchHierarchy?: 'host';
+  /**
+   * Values a switch packet carries (32-4096, a power of two), present with a switch. Rank 0's
+   * setting; its 'auto' (the default) becomes, at init, the smallest of the ranks' largest sizes
+   * that cross their paths to the switch unfragmented (lib/switch/packet-size.ts, bootstrap.ts).
+   */
+  readonly switchPacketValues?: number | 'auto';
   /** With switchHierarchy 'host': each world rank's host number, from the bootstrap hellos. */
   readonly hosts?: readonly number[];
   /** Every rank calibrates the cost model right after init (present only when asked for). */
@@ -69,6 +76,13 @@ export interface ConfigOptions {
   readonly switch?: string;
   /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
   readonly switchHierarchy?: 'host' | 'flat';
+  /**
+   * Values a switch packet carries: 'auto' (default WEBCCL_SWITCH_PACKET_VALUES, else 'auto':
+   * the largest that fits every rank's path MTU to the switch, 4096 on loopback and through the
+   * WebSocket door, 2048 at a 9000-byte MTU, 256 at 1500 or when unknown) or a power of two
+   * from 32 to 4096 (SwitchML's are 64 and 256); rank 0's holds for every rank.
+   */
+  readonly switchPacketValues?: number | 'auto';
   /**
    * Calibrate the cost model at init (lib/tune/calibrate.ts: a few seconds of allreduces) and
    * use its parameters instead of a tuning file's. Default WEBCCL_CALIBRATE=1; rank 0's holds.
@@ -106,7 +120,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): Ag
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
-    ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''))),
+    ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? '')), options.switchPacketValues),
     ...hierarchyField(options.switchHierarchy),
     ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
   }, hostedSwitch !== undefined);
@@ -118,10 +132,19 @@ function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHi
   return raw === 'host' ? { switchHierarchy: 'host' } : {};
 }
 
-function switchFields(address: string): Pick<AgreedConfig, 'switch' | 'switchJob'> {
+function switchFields(address: string, packetValues: number | 'auto' | undefined): Pick<AgreedConfig, 'switch' | 'switchJob' | 'switchPacketValues'> {
+  const env = readEnv('WEBCCL_SWITCH_PACKET_VALUES') || 'auto';
+  const values = packetValues ?? (env === 'auto' ? env : Number(env));
+  if (!isPacketValues(values)) {
+    throw new Error(`${packetValues === undefined ? `WEBCCL_SWITCH_PACKET_VALUES=${env}` : `switchPacketValues ${String(packetValues)}`} is not 'auto' or a power of two from 32 to 4096`);
+  }
   if (address === '') return { switch: '', switchJob: '' };
   const job = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
-  return { switch: address, switchJob: `webccl-${job}` };
+  return { switch: address, switchJob: `webccl-${job}`, switchPacketValues: values };
+}
+
+function isPacketValues(values: unknown): values is number | 'auto' {
+  return values === 'auto' || (typeof values === 'number' && sizeClassOfValues(values) !== undefined);
 }
 
 /** Calibrated parameters as a peer sent them: checked like a file's (tune/params.ts). */
@@ -132,7 +155,7 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchHierarchy, hosts, leaves, tuning, calibrate } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, hosts, leaves, tuning, calibrate } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
@@ -148,6 +171,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
       throw new Error(`switch address '${address}' is not host:port, a ws:// URL or both joined by a comma (${(error as Error).message})`);
     }
     if (!/^[\w./-]{1,200}$/.test(switchJob)) throw new Error(`switch job name '${switchJob}' is not 1-200 word characters, '.', '/' or '-'`);
+    if (switchPacketValues !== undefined && !isPacketValues(switchPacketValues)) throw new Error(`switch packet values ${JSON.stringify(switchPacketValues)} are not 'auto' or a power of two from 32 to 4096`);
   }
   if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
@@ -157,7 +181,8 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
   const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
   return {
-    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, ...hierarchy, ...twoLevels,
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
+    ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels,
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
   };

@@ -5,6 +5,8 @@
 // switch-leaves.ts), so none of them changes what any rank computes.
 import { readEnv } from '../settings.js';
 import { parseSwitchAddresses } from '../switch/control-protocol.js';
+import { largestSizeClassTo } from '../switch/packet-size.js';
+import { valuesOf } from '../switch/packet.js';
 import type { Transport } from '../transport/transport.js';
 
 export type SwitchVia = 'udp' | 'websocket';
@@ -49,4 +51,15 @@ export function switchAccessOf(
     throw new Error(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
   }
   return { secret, via: options.switchVia ?? env as SwitchVia | undefined, leaf: switchLeafOf(options.switchLeaf) };
+}
+
+/**
+ * What this rank's bootstrap hello says of its path to the switch it will join (its leaf, else
+ * the switch it proposes): the most values a packet carries there unfragmented. Nothing
+ * without a switch. Rank 0 agrees the smallest (bootstrap.ts).
+ */
+export async function switchPathHello(proposedSwitch: string, access: SwitchAccess): Promise<{ switchPacketValues?: number }> {
+  const address = access.leaf || proposedSwitch;
+  if (address === '') return {};
+  return { switchPacketValues: valuesOf(await largestSizeClassTo(address, access.via)) };
 }

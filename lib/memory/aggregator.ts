@@ -48,6 +48,8 @@ export interface AggregatorJob {
    */
   readonly total?: number;
   readonly uplink?: { readonly rank: number; readonly size: number };
+  /** Values one packet carries, where the aggregator takes them in packets (a switch); the same on every rank. */
+  readonly packetValues?: number;
   readonly timeoutMs: number;
 }
 

@@ -19,6 +19,7 @@ import { internalError, invalidArgument } from '../errors.js';
 import type { AggregateOp, Aggregator, AggregatorJob, AggregatorProvider, AggregatorSession } from '../memory/aggregator.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import { parseSwitchAddresses } from './control-protocol.js';
+import { sizeClassOfValues } from './packet-size.js';
 import { SwitchWorker, type SwitchWorkerOptions } from './worker.js';
 
 /** The int32 or float32 elements the worker sums for `count` elements of `dtype` in `payload`. */
@@ -110,6 +111,12 @@ export function switchRoute(address: string, wish: 'udp' | 'websocket' | undefin
   return { switch: target, via };
 }
 
+function packetSizeClass(values: number): number {
+  const sizeClass = sizeClassOfValues(values);
+  if (sizeClass === undefined) throw invalidArgument(`switch packets of ${values} values: not a power of two from 32 to 4096`);
+  return sizeClass;
+}
+
 export function switchAggregatorProvider(platform: SwitchPlatform): AggregatorProvider {
   return {
     name: 'switch',
@@ -119,6 +126,7 @@ export function switchAggregatorProvider(platform: SwitchPlatform): AggregatorPr
         ...workerExtras, ...route, ...(platform.webSocket ? { webSocket: platform.webSocket } : {}),
         secret: job.secret, world: job.job, rank: job.rank, size: job.size, timeoutMs: job.timeoutMs,
         ...(job.total === undefined ? {} : { total: job.total }), ...(job.uplink === undefined ? {} : { uplink: job.uplink }),
+        ...(job.packetValues === undefined ? {} : { sizeClass: packetSizeClass(job.packetValues) }),
       });
       return new SwitchSession(worker);
     },

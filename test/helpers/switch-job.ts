@@ -72,3 +72,10 @@ export function float32Violation(inputs: Float32Array[], result: Float32Array, v
   }
   return undefined;
 }
+
+/** The values a switch packet carries in a communicator's job (agreed at init; the float32 bound's block is half of it). */
+export function agreedPacketValues(comm: { readonly config: { readonly switchPacketValues?: number | 'auto' } }): number {
+  const values = comm.config.switchPacketValues;
+  if (typeof values !== 'number') throw new Error(`the communicator agreed no switch packet values (${String(values)})`);
+  return values;
+}
