@@ -62,7 +62,7 @@ test('aggregatorAllReduce over an in-process aggregator equals the serial oracle
           const memory = space.bind(dtype, op, size);
           const located = { kind: 'cpu' as const, what: `rank ${rank}`, bytes: new Uint8Array(output.buffer) };
           const ctx: CollectiveContext = { rank, size, link: noLink, memory, chunkElements: 8, alignElements: 4, pipelineDepth: 2 };
-          await aggregatorAllReduce(ctx, space.region(located, dtype, 0, count), aggregator.rank(rank), dtype, op);
+          await aggregatorAllReduce(ctx, space.region(located, dtype, 0, count), { aggregator: aggregator.rank(rank), dtype, op });
         }));
         const expected = oracleReduce(inputs, count, dtype, op);
         for (const [rank, output] of outputs.entries()) sameElements(output, expected, `n=${size} ${count} ${dtype} ${String(op)} rank ${rank}`);

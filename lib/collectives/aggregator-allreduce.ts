@@ -1,10 +1,20 @@
-// Allreduce through an Aggregator (CollNet-like, the switch): each chunk is sent once to the
+// Allreduce through an Aggregator (CollNet-like, the switch): each piece is sent once to the
 // aggregator and its total comes back once; ranks exchange nothing with each other. The rank
 // finalizes (avg) what comes back, as after the ring's reduce-scatter.
+//
+// Pieces are as large as a bound on memory allows, not the link's chunks: a switch runs each
+// aggregator call as one packet stream whose window fills and drains, and a float32 stream
+// sends min(W, packets) exponent-only packets before its data (SwitchML agrees exponents a
+// window ahead). Cut into 1 MiB chunks of 2048-value packets, that lead doubled what every link
+// carried. A call of up to MAX_PIECE_WINDOWS windows of packets is one piece; a larger one is
+// cut into equal pieces of whole packets (each about half that or more, so its lead is
+// about 1/16 at most), whose staging (GPU memory: read, write) overlaps the stream of the piece before
+// (pipelineDepth). The cut depends only on the count and the job's packets, never on where a
+// rank's data lives: ranks with host and GPU buffers in one call send the same packets.
 import type { DataType, ReduceOp } from '../dtype.js';
-import type { AggregateOp, Aggregator } from '../memory/aggregator.js';
+import type { AggregateOp, Aggregation, Aggregator, AggregatorPackets } from '../memory/aggregator.js';
 import type { CollectiveContext, Memory, Region } from './context.js';
-import { chunkCount, chunkOf } from './partition.js';
+import { chunkCount, chunkOf, type Span } from './partition.js';
 import { runPipelines } from './pipeline.js';
 
 /** What the aggregator combines with: avg sums (divided here after), premulSum sums premultiplied inputs. */
@@ -12,7 +22,7 @@ export function aggregateOp(op: ReduceOp): AggregateOp {
   return typeof op === 'string' && op !== 'avg' ? op : 'sum';
 }
 
-/** Elements [at, at + count) of `work`, chunk `chunk` of the call, through the aggregator: in place and finalized. */
+/** Elements [at, at + count) of `work`, aggregator slot `chunk` of the call, through the aggregator: in place and finalized. */
 export async function aggregateChunk(
   memory: Memory, work: Region, at: number, count: number, chunk: number, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
 ): Promise<void> {
@@ -22,15 +32,34 @@ export async function aggregateChunk(
   await memory.finalize(work, at, count);
 }
 
+/**
+ * Windows of packets one aggregator call carries at most: bounds the host memory a call takes
+ * (its data staged from a GPU and the stream's result: 2 x 64 MiB of float32 at W = 256 and
+ * 2048 values) and keeps the lead at most 1/16 of a cut call's packets.
+ */
+export const MAX_PIECE_WINDOWS = 32;
+
+/**
+ * The aggregator calls covering `count` elements (see the top): one, unless the aggregator
+ * takes packets and the count spans more than MAX_PIECE_WINDOWS windows of them. The same on
+ * every rank (the packets are the job's).
+ */
+export function aggregatorPieces(count: number, packets: AggregatorPackets | undefined): Span[] {
+  if (count === 0) return [];
+  const whole = { offset: 0, length: count };
+  if (packets === undefined) return [whole];
+  const pieces = Math.ceil(count / (MAX_PIECE_WINDOWS * packets.window * packets.values));
+  const per = Math.ceil(count / pieces / packets.values) * packets.values;
+  return Array.from({ length: chunkCount(count, per) }, (_, i) => chunkOf(whole, i, per));
+}
+
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
-export async function aggregatorAllReduce(
-  ctx: CollectiveContext, work: Region, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
-): Promise<void> {
-  const { memory, chunkElements } = ctx;
-  const whole = { offset: 0, length: work.length };
-  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
-    const piece = chunkOf(whole, chunk, chunkElements);
-    await aggregateChunk(memory, work, piece.offset, piece.length, chunk, aggregator, dtype, op);
+export async function aggregatorAllReduce(ctx: CollectiveContext, work: Region, aggregation: Aggregation): Promise<void> {
+  const { aggregator, dtype, op } = aggregation;
+  const pieces = aggregatorPieces(work.length, aggregator.packets);
+  await runPipelines(pieces.length, ctx.pipelineDepth, async (slot) => {
+    const piece = pieces[slot]!;
+    await aggregateChunk(ctx.memory, work, piece.offset, piece.length, slot, aggregator, dtype, op);
   });
 }
 

@@ -7,39 +7,85 @@
 // thus cross the network once per host instead of once per rank, and a switch job of 32
 // workers serves 32 hosts. Float32 adds one rounding per local fold before quantization (the
 // switch's bound then holds for the per-host sums, with n = hosts); int32 stays exact.
+// The leader's aggregator calls are the flat path's pieces (aggregatorPieces: the whole call
+// unless it is large), cut across the link's chunks, so the ranks send every chunk before they
+// await any total.
 import { internalError } from '../errors.js';
-import { aggregateChunk, aggregatorAllReduce } from './aggregator-allreduce.js';
+import { aggregateChunk, aggregatorAllReduce, aggregatorPieces } from './aggregator-allreduce.js';
 import type { CollectiveContext, Region } from './context.js';
-import { chunkCount, chunkOf } from './partition.js';
+import { chunkCount, chunkOf, type Span } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { DEFAULT_SIZE_CLASS, valuesOf } from '../switch/packet.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
 export async function hostLocalAllReduce(ctx: CollectiveContext, work: Region, hostRanks: readonly number[]): Promise<void> {
-  const { rank, link, memory, chunkElements, aggregation } = ctx;
   const [leader, ...peers] = hostRanks;
-  if (leader === rank && !aggregation) throw internalError('the switch algorithm ran on a host leader without an aggregator');
   const whole = { offset: 0, length: work.length };
-  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
-    const piece = chunkOf(whole, chunk, chunkElements);
-    if (rank !== leader) {
-      await link.send(leader!, chunk, await memory.read(work, piece.offset, piece.length));
-      const total = await link.recv(leader!, chunk);
-      await memory.write(work, piece.offset, piece.length, total);
-      link.release(total);
-      return;
+  const chunks = chunkCount(work.length, ctx.chunkElements);
+  const chunk = (index: number) => chunkOf(whole, index, ctx.chunkElements);
+  const { link, memory } = ctx;
+  if (ctx.rank !== leader) {
+    // The leader answers a chunk once the aggregator call of every piece holding part of it is
+    // done (the whole call, for most): every chunk goes out before any total is awaited.
+    await Promise.all([
+      runPipelines(chunks, ctx.pipelineDepth, async (index) => {
+        const { offset, length } = chunk(index);
+        await link.send(leader!, index, await memory.read(work, offset, length));
+      }),
+      runPipelines(chunks, ctx.pipelineDepth, async (index) => {
+        const { offset, length } = chunk(index);
+        const total = await link.recv(leader!, index);
+        await memory.write(work, offset, length, total);
+        link.release(total);
+      }),
+    ]);
+    return;
+  }
+  const { aggregation } = ctx;
+  if (!aggregation) throw internalError('the switch algorithm ran on a host leader without an aggregator');
+  const { aggregator, dtype, op } = aggregation;
+  // Each chunk is folded once (the peers' partials in rank order), when the first piece holding
+  // part of it needs it; the next piece's are received while the aggregator runs this one.
+  const folds = new Map<number, Promise<void>>();
+  const fold = (index: number): Promise<void> => {
+    let folding = folds.get(index);
+    if (folding === undefined) {
+      folding = (async () => {
+        const { offset, length } = chunk(index);
+        const partials = await Promise.all(peers.map((peer) => link.recv(peer, index)));
+        for (const partial of partials) {
+          await memory.accumulate(work, offset, length, partial);
+          link.release(partial);
+        }
+      })();
+      folding.catch(() => undefined); // awaited by its piece; a failure before then is not unhandled
+      folds.set(index, folding);
     }
-    const partials = await Promise.all(peers.map((peer) => link.recv(peer, chunk)));
-    for (const partial of partials) {
-      await memory.accumulate(work, piece.offset, piece.length, partial);
-      link.release(partial);
+    return folding;
+  };
+  const chunksOf = (piece: Span) => Array.from({ length: chunkCount(piece.offset + piece.length, ctx.chunkElements) - Math.floor(piece.offset / ctx.chunkElements) }, (_, i) => Math.floor(piece.offset / ctx.chunkElements) + i);
+  const answers: Promise<void>[] = [];
+  const answer = async (index: number) => {
+    const { offset, length } = chunk(index);
+    const total = await memory.read(work, offset, length);
+    await Promise.all(peers.map((peer) => link.send(peer, index, total)));
+  };
+  const pieces = aggregatorPieces(work.length, aggregator.packets);
+  let answered = 0;
+  for (const [slot, piece] of pieces.entries()) {
+    await Promise.all(chunksOf(piece).map(fold));
+    const next = pieces[slot + 1];
+    if (next !== undefined) for (const index of chunksOf(next)) void fold(index);
+    await aggregateChunk(memory, work, piece.offset, piece.length, slot, aggregator, dtype, op);
+    // The chunks that end within the pieces done so far are final.
+    const end = piece.offset + piece.length;
+    for (const last = end === work.length ? chunks : Math.floor(end / ctx.chunkElements); answered < last; answered++) {
+      const answering = answer(answered);
+      answering.catch(() => undefined); // awaited below
+      answers.push(answering);
     }
-    const { aggregator, dtype, op } = aggregation!;
-    await aggregateChunk(memory, work, piece.offset, piece.length, chunk, aggregator, dtype, op);
-    if (peers.length === 0) return;
-    const total = await memory.read(work, piece.offset, piece.length);
-    await Promise.all(peers.map((peer) => link.send(peer, chunk, total)));
-  });
+  }
+  await Promise.all(answers);
 }
 
 /** The switch's allreduce: through the aggregator the communicator bound into the call, or through the host's leader under switchHierarchy 'host'. */
@@ -47,7 +93,7 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
   if (ctx.hostRanks !== undefined) return hostLocalAllReduce(ctx, work, ctx.hostRanks);
   const aggregation = ctx.aggregation;
   if (!aggregation) return Promise.reject(internalError('the switch algorithm ran without an aggregator'));
-  return aggregatorAllReduce(ctx, work, aggregation.aggregator, aggregation.dtype, aggregation.op);
+  return aggregatorAllReduce(ctx, work, aggregation);
 }
 
 /**

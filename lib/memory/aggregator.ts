@@ -21,6 +21,18 @@ export interface Aggregator {
    * independent (pipelined chunks), and totals must not depend on the order ranks arrive in.
    */
   allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array>;
+  /**
+   * Where each allReduce call travels as one stream of packets (a switch): the values a packet
+   * carries and the packets kept in flight (the window). Each call fills and drains its window,
+   * and a float32 call sends up to a window of exponent-only packets more (SwitchML agrees
+   * exponents one window ahead), so a schedule makes few, large calls.
+   */
+  readonly packets?: AggregatorPackets;
+}
+
+export interface AggregatorPackets {
+  readonly values: number;
+  readonly window: number;
 }
 
 /** What a call over an aggregator is given (the communicator binds it per call). */

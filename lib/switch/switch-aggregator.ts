@@ -16,10 +16,11 @@
 import { castFromFloat32, castToFloat32 } from '../cpu/cast.js';
 import { elementBytes, type DataType } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
-import type { AggregateOp, Aggregator, AggregatorJob, AggregatorProvider, AggregatorSession } from '../memory/aggregator.js';
+import type { AggregateOp, Aggregator, AggregatorJob, AggregatorPackets, AggregatorProvider, AggregatorSession } from '../memory/aggregator.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import { parseSwitchAddresses } from './control-protocol.js';
 import { sizeClassOfValues } from './packet-size.js';
+import { valuesOf } from './packet.js';
 import { SwitchWorker, type SwitchWorkerOptions } from './worker.js';
 
 /** The int32 or float32 elements the worker sums for `count` elements of `dtype` in `payload`. */
@@ -48,10 +49,13 @@ function narrow(total: Int32Array | Float32Array, count: number, dtype: DataType
 
 /** One call's slots, handed to the worker in slot order. */
 class OrderedCall implements Aggregator {
+  readonly packets: AggregatorPackets;
   private next = 0;
   private readonly held = new Map<number, () => void>();
 
-  constructor(private readonly worker: SwitchWorker) {}
+  constructor(private readonly worker: SwitchWorker) {
+    this.packets = { values: valuesOf(worker.welcome.sizeClass), window: worker.welcome.window };
+  }
 
   async allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array> {
     if (op !== 'sum') throw invalidArgument(`the switch sums; it cannot ${op}`);
