@@ -15,7 +15,9 @@ import { aggregateChunk, aggregatorAllReduce, aggregatorPieces } from './aggrega
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, type Span } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { DEFAULT_SIZE_CLASS, valuesOf } from '../switch/packet.js';
+import { streamPackets } from '../switch/allreduce-stream.js';
+import { DEFAULT_WINDOW } from '../switch/control-protocol.js';
+import { MAX_SIZE_CLASS, valuesOf } from '../switch/packet.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
 export async function hostLocalAllReduce(ctx: CollectiveContext, work: Region, hostRanks: readonly number[]): Promise<void> {
@@ -97,12 +99,20 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
 }
 
 /**
- * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
- * rank's bytes out once and back once, in packets that the switch handles one at a time (its
- * per-packet cost; the window keeps them in flight). Packets are counted in SwitchML's
- * 64-value unit whatever the job's agreed packet size (switchPacketValues): calibration fits the
- * per-packet cost on the same count, so it is the cost per 64 values at the agreed size.
+ * Values a switch packet carries where a call to the model does not say (switchPacketValues):
+ * what 'auto' agrees on loopback, the perf CLI's local switch.
  */
-export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
-  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
+const MODEL_PACKET_VALUES = valuesOf(MAX_SIZE_CLASS);
+
+/**
+ * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
+ * rank's bytes out once and back once, in the packets the switch handles one at a time (its
+ * per-packet cost; the window keeps them in flight): those the streams of the call's pieces
+ * send (aggregatorPieces, streamPackets), at the job's packet size and the default window, as
+ * float32 (its exponent-only lead packets included). Calibration fits π on the same count.
+ */
+export function switchAllReduceTraffic({ bytes, switchPacketValues }: TrafficCall): Traffic {
+  const packets = { values: switchPacketValues ?? MODEL_PACKET_VALUES, window: DEFAULT_WINDOW };
+  const sent = aggregatorPieces(Math.ceil(bytes / 4), packets).reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, true), 0);
+  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
 }

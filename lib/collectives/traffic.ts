@@ -21,6 +21,8 @@ export interface Traffic {
 export interface TrafficCall {
   readonly bytes: number;
   readonly ranks: number;
+  /** Values per switch packet as the job agreed them, for the switch's formula (undefined: its default). */
+  readonly switchPacketValues?: number;
   readonly chunkBytes: number;
 }
 

@@ -173,3 +173,9 @@ export class AllReduceStream<T extends SwitchData> {
 function writeValues(view: DataView, values: Int32Array): void {
   for (let i = 0; i < values.length; i++) view.setInt32(4 * i, values[i]!);
 }
+
+/** The packets one stream sends for `count` elements (see the top): P = chunks, plus L = min(W, chunks) for float32. */
+export function streamPackets(count: number, valuesPerPacket: number, window: number, float: boolean): number {
+  const chunks = Math.ceil(count / valuesPerPacket);
+  return chunks + (float ? Math.min(window, chunks) : 0);
+}
