@@ -37,6 +37,8 @@ export interface CalibrationComm {
   maxAll(values: Float32Array): Promise<Float32Array>;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
   readonly aggregator?: boolean;
+  /** Values per switch packet the job agreed (the switch's formula counts its packets; undefined: the formula's default). */
+  readonly switchPacketValues?: number;
   /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
   readonly gpu?: GpuCalibration;
 }
@@ -147,7 +149,7 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
+  return algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }) })!;
 }
 
 /** A host-memory run: its traffic's terms and its median time less its folds' γ. */
@@ -273,7 +275,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number
   return [latency[0], latency[1], beta];
 }
 
-/** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
+/** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
 const SWITCH_BYTES = [16384, 262144] as const;
 
 /** A run whose time is what the fit needs as measured (γ subtracted later, once it is agreed). */

@@ -15,6 +15,8 @@ export interface ModelCall {
   /** Bytes per rank as the call states them (count × element size). */
   readonly bytes: number;
   readonly ranks: number;
+  /** Values per switch packet, as the communicator's job agreed them (undefined: the switch formula's default). */
+  readonly switchPacketValues?: number;
   readonly chunkBytes: number;
   /** How payloads travel (undefined: as they are). */
   readonly codec?: Codec;
@@ -32,7 +34,7 @@ export function codecRatio(codec: Codec): number {
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   const formula = algorithmsServing(call.collective).find((row) => row.name === algorithm)?.traffic?.[call.collective];
   if (!formula) return undefined;
-  const traffic = formula({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes });
+  const traffic = formula({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }) });
   if (!traffic) return undefined;
   let ratio = 1;
   let perByte = 0;

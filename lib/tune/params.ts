@@ -51,12 +51,13 @@ export interface GpuCostParams {
 /**
  * Used where nothing was calibrated (webccl-perf's predicted column, `--explain` without a
  * file): 2-core loopback figures of this repository's README (50 µs a call and a message, 1 GB/s a link,
- * 2 GB/s a host reduction, the software switch's 0.75 M elements/s in 256-byte packets).
+ * 2 GB/s a host reduction, the software switch's rate below).
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
   memory: 'cpu', call: 50e-6, alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
-  switchPacket: 85e-6, switchRoundTrip: 0,
+  // π per 4096-value packet (what the switch's formula counts by default): the native plane's 10 M elements/s at 2 workers.
+  switchPacket: 400e-6, switchRoundTrip: 0,
 };
 
 /** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */

@@ -33,6 +33,8 @@ export interface TuningConfig {
   readonly directThresholdBytes: number;
   /** The switch's 'host:port' ('' or absent: none, so no aggregator row is chosen by 'auto'). */
   readonly switch?: string;
+  /** Values per switch packet (a number once agreed at init): the switch's formula counts packets of that size. */
+  readonly switchPacketValues?: number | 'auto';
   /** Calibrated parameters (rank 0's tuning file) and the digest of the file they came from. */
   readonly tuning?: AgreedTuning;
   /** Bytes per pipelined message (the model counts chunks); absent: 1 MiB. */
@@ -138,11 +140,16 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
   const { config, params, offer, call, memory } = pricing;
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
-    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(codec && { codec }), ...(memory && { memory }) };
+    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...packetValuesOf(config), ...(codec && { codec }), ...(memory && { memory }) };
     const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }
   return best;
+}
+
+/** The agreed switch packet size, for the model's switch formula ('auto' before init agrees a number: the formula's default). */
+export function packetValuesOf(config: Pick<TuningConfig, 'switchPacketValues'>): Pick<ModelCall, 'switchPacketValues'> {
+  return typeof config.switchPacketValues === 'number' ? { switchPacketValues: config.switchPacketValues } : {};
 }
 
 function sizeBased(serving: readonly string[], bytes: number, ranks: number, config: TuningConfig, setting: string): string {
