@@ -33,9 +33,9 @@ export async function aggregateChunk(
 }
 
 /**
- * Windows of packets one aggregator call carries at most: bounds the host memory a call takes
- * (its data staged from a GPU and the stream's result: 2 x 64 MiB of float32 at W = 256 and
- * 2048 values) and keeps the lead at most 1/16 of a cut call's packets.
+ * Windows of packets one aggregator call carries at most: bounds the host memory a piece in
+ * flight takes (its data staged from a GPU and the stream's result: 2 x 64 MiB of float32 at
+ * W = 256 and 2048 values) and keeps the lead about 1/16 of a cut call's packets at most.
  */
 export const MAX_PIECE_WINDOWS = 32;
 

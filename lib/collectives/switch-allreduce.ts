@@ -65,7 +65,11 @@ export async function hostLocalAllReduce(ctx: CollectiveContext, work: Region, h
     }
     return folding;
   };
-  const chunksOf = (piece: Span) => Array.from({ length: chunkCount(piece.offset + piece.length, ctx.chunkElements) - Math.floor(piece.offset / ctx.chunkElements) }, (_, i) => Math.floor(piece.offset / ctx.chunkElements) + i);
+  /** The link chunks holding part of `piece`. */
+  const chunksOf = (piece: Span) => {
+    const first = Math.floor(piece.offset / ctx.chunkElements);
+    return Array.from({ length: chunkCount(piece.offset + piece.length, ctx.chunkElements) - first }, (_, i) => first + i);
+  };
   const answers: Promise<void>[] = [];
   const answer = async (index: number) => {
     const { offset, length } = chunk(index);
