@@ -201,11 +201,12 @@ export class FramedTransport implements Transport {
   private async writeSegments(peer: number, channel: FrameChannel, header: Header, payload: Uint8Array, issued: () => void): Promise<void> {
     const messageBytes = payload.byteLength;
     const route = this.options.routeTo(peer);
+    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
     const inFlight: { bytes: number; done: Promise<void> }[] = [];
     let inFlightBytes = 0;
     let offset = 0;
     do {
-      const segment = payload.subarray(offset, offset + this.limits.maxSegmentBytes);
+      const segment = payload.subarray(offset, offset + segmentBytes);
       const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, segment.byteLength);
       const done = this.whileConnected(peer, channel.write(frameHeader, segment));
       // A dropped connection fails every segment in flight at once, but only the one awaited

@@ -15,7 +15,9 @@
 //
 // Single copy for large segments (like Open MPI vader's CMA get): when the peer can read this
 // process's memory (ShmEndpoint.peerReads: same uid, ptrace allowed), a segment of
-// singleCopyBytes or more is not copied at all here. The message carries only the frame
+// singleCopyBytes or more is not copied at all here. Such a message is not cut at the ring's
+// slot size but at referenceSegmentBytes (segmentBytes below): every frame by reference costs
+// a descriptor, a read and an ack, each a thread handoff, so fewer frames cost less. The message carries only the frame
 // header and the segment's address and length (a descriptor); the receiver asks the transport
 // where the payload goes and reads it straight there from this process (process_vm_readv,
 // one copy in all), then sends an ack, and only then does the write resolve (the segment must
@@ -46,6 +48,8 @@ export interface ShmChannelOptions {
   readonly receiveSlots: number;
   /** Segments of this many bytes or more go by reference when the peer can read this process (Infinity: never). */
   readonly singleCopyBytes: number;
+  /** Payload bytes of a frame by reference, at most (the peer's receive limits admit them). */
+  readonly referenceSegmentBytes: number;
 }
 
 /**
@@ -74,6 +78,7 @@ export class ShmChannel implements FrameChannel {
   private readonly idle: number[] = [];
   private readonly waitingWrites = new Set<(error: Error) => void>();
   private readonly singleCopyBytes: number;
+  private readonly referenceSegmentBytes: number;
   /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
   private readonly awaitingAcks: (() => void)[] = [];
   /** The bytes every ack is sent from (their content does not matter). */
@@ -89,6 +94,7 @@ export class ShmChannel implements FrameChannel {
     this.peer = options.peer;
     this.frameBytes = options.frameBytes;
     this.singleCopyBytes = options.singleCopyBytes;
+    this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
@@ -101,10 +107,26 @@ export class ShmChannel implements FrameChannel {
     for (let slot = 0; slot < options.receiveSlots; slot++) this.postReceive(slot);
   }
 
+  /**
+   * A message that goes by reference is cut only at referenceSegmentBytes (when a threshold
+   * above that keeps such frames off the reference path, at the ring's size); others fit the
+   * ring's slots.
+   */
+  segmentBytes(messageBytes: number): number {
+    const ring = this.frameBytes - HEADER_BYTES;
+    if (messageBytes < this.singleCopyBytes || this.singleCopyBytes > this.referenceSegmentBytes || !this.endpoint.peerReads()) return ring;
+    return this.referenceSegmentBytes;
+  }
+
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    // By reference: segments from the threshold on, and the tail of a message cut for that path
+    // even when below it, if it does not fit a slot.
+    const size = segment.byteLength;
+    if (size <= this.referenceSegmentBytes && (size >= this.singleCopyBytes || header.byteLength + size > this.frameBytes) && this.endpoint.peerReads()) {
+      return this.writeByReference(header, segment);
+    }
     const bytes = header.byteLength + segment.byteLength;
     if (bytes > this.frameBytes) throw systemError(`rank ${this.transport.rank}: a frame of ${bytes} bytes exceeds the shm slot of ${this.frameBytes}`);
-    if (segment.byteLength >= this.singleCopyBytes && this.endpoint.peerReads()) return this.writeByReference(header, segment);
     const slot = await this.whileOpen(this.sends.acquire());
     try {
       if (this.context.provider.kind === 'tcp' && segment.byteLength >= DIRECT_SEND_BYTES) return await this.sendDirect(header, segment);

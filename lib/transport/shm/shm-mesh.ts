@@ -49,6 +49,23 @@ export function shmSingleCopyBytes(): number {
   return bytes;
 }
 
+/**
+ * A message of singleCopyBytes or more goes by reference in frames of up to this many bytes,
+ * not cut at the ring's segment size: each frame costs a descriptor, a read and an ack (four
+ * thread handoffs), so a 1 MiB ring chunk is one frame, not two. The cap bounds how long one
+ * read (synchronous, on the receiver's event loop) may take: a few milliseconds.
+ */
+export const SHM_REFERENCE_SEGMENT_BYTES = 16 << 20;
+
+/**
+ * The limits a receiver checks frames against: the ring's (`limits`, whose maxSegmentBytes is
+ * the ring frame's payload) widened for frames by reference over the shm provider.
+ */
+export function shmReceiveLimits(limits: WireLimits, provider: NativeProvider): WireLimits {
+  if (provider.kind !== 'shm') return limits;
+  return { ...limits, maxSegmentBytes: Math.max(limits.maxSegmentBytes, SHM_REFERENCE_SEGMENT_BYTES) };
+}
+
 export function shmLimits(overrides?: Partial<WireLimits>, provider: NativeProvider = { kind: 'shm' }): WireLimits {
   return withLimits({ maxSegmentBytes: provider.kind === 'tcp' ? NTCP_SEGMENT_BYTES : SHM_SEGMENT_BYTES, ...overrides });
 }
@@ -64,11 +81,13 @@ export class ShmMesh {
   private readonly endpoints = new Map<number, ShmEndpoint>();
   private destroyed = false;
   private readonly singleCopyBytes = shmSingleCopyBytes();
+  private readonly referenceSegmentBytes: number;
 
   /** Creates this rank's endpoint (its inbox segment) toward every other rank. */
   constructor(addon: NativeAddon, secret: string, rank: number, size: number, world: string, private readonly limits: WireLimits,
     provider: NativeProvider = { kind: 'shm' }) {
     this.context = new ShmContext(addon, secret, provider);
+    this.referenceSegmentBytes = shmReceiveLimits(limits, provider).maxSegmentBytes;
     try {
       const tag = worldTag(world, size);
       for (let peer = 0; peer < size; peer++) {
@@ -95,6 +114,7 @@ export class ShmMesh {
     transport.attach(peer, new ShmChannel({
       context: this.context, endpoint, peer, transport, frameBytes: HEADER_BYTES + this.limits.maxSegmentBytes,
       sendSlots: SHM_SEND_SLOTS, receiveSlots: SHM_RECEIVE_SLOTS, singleCopyBytes: this.singleCopyBytes,
+      referenceSegmentBytes: this.referenceSegmentBytes,
     }));
   }
 
