@@ -72,6 +72,11 @@ export interface Transport {
   readonly description: string;
   /** The switch the world's rendezvous server hosts, when it hosts one (the relay world tells its ranks). */
   readonly hostedSwitch?: HostedSwitch | undefined;
+  /**
+   * The pipelined chunk size this transport does best with, when neither the caller nor
+   * WEBCCL_CHUNK_BYTES sets one (rank 0's proposal holds for every rank). Absent: the default.
+   */
+  readonly chunkBytes?: number | undefined;
 
   /**
    * Sends one message to `peer`. Resolves once `payload` may be reused by the caller and the

@@ -26,6 +26,8 @@ export interface FramedTransportOptions {
    * use after release shows up as wrong data (tests). Default: on when WEBCCL_DEBUG=TRACE.
    */
   readonly poisonReleased?: boolean | undefined;
+  /** Transport.chunkBytes: the chunk size to propose when none is set. */
+  readonly chunkBytes?: number | undefined;
 }
 
 export class FramedTransport implements Transport {
@@ -34,6 +36,7 @@ export class FramedTransport implements Transport {
   readonly description: string;
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
+  readonly chunkBytes: number | undefined;
   private readonly limits: WireLimits;
   private readonly channels = new Map<number, FrameChannel>();
   private readonly paused = new Set<number>();
@@ -51,6 +54,7 @@ export class FramedTransport implements Transport {
     this.rank = rank;
     this.size = size;
     this.description = options.description;
+    this.chunkBytes = options.chunkBytes;
     this.limits = options.limits;
     this.log = logger('NET', rank);
     // Released payloads are kept up to what receive backpressure lets pile up from two peers.
