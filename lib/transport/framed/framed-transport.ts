@@ -3,13 +3,21 @@
 // and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader } from '../frame.js';
+import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, type FrameHead } from '../frame.js';
 import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
-import { MessageAssembler } from './message-assembler.js';
+import { MessageAssembler, sameHeader } from './message-assembler.js';
 import { PayloadPool } from './payload-pool.js';
+import type { Landing } from '../../memory/landing.js';
+
+/** Where a channel writes a frame's payload (receiveFrameSink): `target`, or folded into it by `fold`. */
+export interface FrameSink {
+  readonly target: Uint8Array;
+  readonly fold?: Landing['fold'];
+  readonly elementBytes?: number;
+}
 import { CLOSE_BAD_FRAME } from '../handshake/handshake.js';
 
 export interface FramedTransportOptions {
@@ -44,6 +52,8 @@ export class FramedTransport implements Transport {
   private readonly inbox: Inbox;
   /** Per peer: resolves when the previous message's segments have all been handed to the channel. */
   private readonly sendTails = new Map<number, Promise<void>>();
+  /** Per peer: landings registered for messages not yet arrived (and the header each expects), by landingKey. */
+  private readonly landings = new Map<number, Map<string, { header: Header; landing: Landing }>>();
   private readonly controlListeners: ((message: Message) => void)[] = [];
   private readonly failureListeners: ((failure: TransportFailure) => void)[] = [];
   private closedWith: WebcclError | undefined;
@@ -101,6 +111,17 @@ export class FramedTransport implements Transport {
     return this.inbox.take(peer, comm, seq);
   }
 
+  land(peer: number, header: Header, landing: Landing): () => void {
+    let byKey = this.landings.get(peer);
+    if (!byKey) this.landings.set(peer, (byKey = new Map()));
+    const key = landingKey(header.comm, header.seq, header.chunk);
+    const entry = { header, landing };
+    byKey.set(key, entry);
+    return () => {
+      if (byKey.get(key) === entry) byKey.delete(key);
+    };
+  }
+
   onControl(listener: (message: Message) => void): void {
     this.controlListeners.push(listener);
   }
@@ -145,15 +166,43 @@ export class FramedTransport implements Transport {
    * once it is there. Returns undefined if the header is bad: the connection is then failed.
    */
   receiveFrameHead(head: Uint8Array, from: number): Uint8Array | undefined {
+    return this.reserveFrame(head, from, false)?.target;
+  }
+
+  /**
+   * receiveFrameHead for a channel that writes each frame's payload synchronously, before it
+   * returns to the event loop: a whole message of one frame may then land (Transport.land),
+   * its payload written into, or folded (`fold`) into, the caller's memory. The channel must
+   * apply `fold` when there is one, else write `target`; then receivePayload as usual.
+   */
+  receiveFrameSink(head: Uint8Array, from: number): FrameSink | undefined {
+    return this.reserveFrame(head, from, true);
+  }
+
+  private reserveFrame(head: Uint8Array, from: number, mayLand: boolean): FrameSink | undefined {
     // Nothing more is read from a connection that failed (the reader stops when told undefined).
     if (this.closedWith || this.inbox.failureOf(from)) return undefined;
     try {
       const frame = decodeFrameHead(head, this.limits);
-      return this.assemblerFor(frame.route, from).reserve(frame);
+      const assembler = this.assemblerFor(frame.route, from);
+      const landing = mayLand && frame.offset === 0 && frame.segmentBytes === frame.messageBytes ? this.takeLanding(from, frame) : undefined;
+      if (!landing) return { target: assembler.reserve(frame) };
+      return { target: assembler.reserve(frame, landing.target), fold: landing.fold, elementBytes: landing.elementBytes };
     } catch (error) {
       this.untrusted(from, error);
       return undefined;
     }
+  }
+
+  /** The landing registered for this whole-message frame, if one is and its size matches (it is used up). */
+  private takeLanding(from: number, frame: FrameHead): Landing | undefined {
+    const byKey = this.landings.get(from);
+    if (!byKey || byKey.size === 0) return undefined;
+    const key = landingKey(frame.header.comm, frame.header.seq, frame.header.chunk);
+    const entry = byKey.get(key);
+    if (!entry || entry.landing.target.byteLength !== frame.messageBytes || !sameHeader(entry.header, frame.header)) return undefined;
+    byKey.delete(key);
+    return entry.landing;
   }
 
   /** The payload receiveFrameHead asked for has been written into the buffer it returned. */
@@ -278,4 +327,8 @@ export class FramedTransport implements Transport {
   private checkPeer(peer: number, what: string): void {
     if (!Number.isInteger(peer) || peer < 0 || peer >= this.size) throw invalidArgument(`rank ${this.rank}: cannot ${what} peer ${peer}: not a rank of a world of ${this.size}`);
   }
+}
+
+function landingKey(comm: number, seq: number, chunk: number): string {
+  return `${comm}:${seq}:${chunk}`;
 }

@@ -33,7 +33,7 @@ import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import { CLOSE_NORMAL, type FrameChannel } from '../framed/frame-channel.js';
-import type { FramedTransport } from '../framed/framed-transport.js';
+import type { FrameSink, FramedTransport } from '../framed/framed-transport.js';
 import { SlotPool } from './slot-pool.js';
 
 /** What a channel is given: its endpoint (connected), the context that registers its slots, sizes. */
@@ -57,6 +57,13 @@ export interface ShmChannelOptions {
  * below it, copying into the slot costs less than registering and deregistering the memory.
  */
 export const DIRECT_SEND_BYTES = 32 << 10;
+
+/**
+ * Pieces in which a segment by reference is read when it is folded on arrival: small enough to
+ * stay in a core's L2 between the read and the reduction, large enough that the syscall per
+ * piece costs little; a multiple of every element size.
+ */
+const FOLD_PIECE_BYTES = 256 << 10;
 
 /** An ack: the receiver has read a segment sent by reference. */
 const ACK_BYTES = 8;
@@ -84,6 +91,8 @@ export class ShmChannel implements FrameChannel {
   /** The bytes every ack is sent from (their content does not matter). */
   private readonly ackKey: number;
   private paused = false;
+  /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
+  private bounce: Uint8Array | undefined;
 
   private closed: WebcclError | undefined;
 
@@ -221,12 +230,16 @@ export class ShmChannel implements FrameChannel {
       return acked();
     }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
-    const target = this.transport.receiveFrameHead(frame.subarray(0, HEADER_BYTES), this.peer);
-    if (target === undefined) return; // the transport failed the connection
+    const sink = this.transport.receiveFrameSink(frame.subarray(0, HEADER_BYTES), this.peer);
+    if (sink === undefined) return; // the transport failed the connection
+    const { target } = sink;
     if (bytes === DESCRIPTOR_BYTES && target.byteLength !== bytes - HEADER_BYTES) {
-      if (!this.readByReference(frame, target)) return;
+      if (!this.readByReference(frame, sink)) return;
     } else if (target.byteLength !== bytes - HEADER_BYTES) {
       return this.transport.untrusted(this.peer, new Error(`a frame announces ${target.byteLength} payload bytes but carries ${bytes - HEADER_BYTES}`));
+    } else if (sink.fold) {
+      // Fused receive: reduced straight from the receive slot into the caller's memory.
+      if (!this.folded(() => sink.fold!(target, frame.subarray(HEADER_BYTES)))) return;
     } else {
       target.set(frame.subarray(HEADER_BYTES));
     }
@@ -235,16 +248,42 @@ export class ShmChannel implements FrameChannel {
     else this.postReceive(slot);
   }
 
-  /** Reads a segment sent by reference straight into `target` and acks it; false if the channel failed. */
-  private readByReference(descriptor: Uint8Array, target: Uint8Array): boolean {
+  /** Runs a landing's fold; false (the connection failed, naming why) if it threw. */
+  private folded(fold: () => void): boolean {
+    try {
+      fold();
+      return true;
+    } catch (error) {
+      this.transport.untrusted(this.peer, new Error(`folding a received frame into its landing failed: ${(error as Error).message}`));
+      return false;
+    }
+  }
+
+  /**
+   * Reads a segment sent by reference straight into the sink's target and acks it; false if the
+   * channel failed. A sink that folds (fused receive) gets it piece by piece through a bounce
+   * buffer small enough to stay in cache: each piece is reduced right after it is read.
+   */
+  private readByReference(descriptor: Uint8Array, sink: FrameSink): boolean {
+    const { target, fold } = sink;
     const where = new DataView(descriptor.buffer, descriptor.byteOffset + HEADER_BYTES, 16);
     const length = where.getFloat64(8, true);
     if (length !== target.byteLength) {
       this.transport.untrusted(this.peer, new Error(`an shm descriptor of ${length} bytes for a frame of ${target.byteLength}`));
       return false;
     }
+    const address = where.getFloat64(0, true);
     try {
-      this.endpoint.read(target, where.getFloat64(0, true));
+      if (!fold) {
+        this.endpoint.read(target, address);
+      } else {
+        this.bounce ??= new Uint8Array(FOLD_PIECE_BYTES);
+        for (let at = 0; at < length; at += FOLD_PIECE_BYTES) {
+          const piece = this.bounce.subarray(0, Math.min(FOLD_PIECE_BYTES, length - at));
+          this.endpoint.read(piece, address + at);
+          if (!this.folded(() => fold(target.subarray(at, at + piece.byteLength), piece))) return false;
+        }
+      }
     } catch (error) {
       // The peer went (RemoteError): a lost connection. Any other failure (a bad address) is a
       // peer that cannot be trusted: closing destroys the endpoint, whose closed flag also
