@@ -35,8 +35,9 @@ export const NTCP_SEGMENT_BYTES = 2 << 20;
  * chunkBytes option override it). On host memory nothing overlaps within a rank (the read by
  * reference and the reduction both run on its event loop), so cutting a segment into chunks
  * only multiplies the per-message handoffs (descriptor, read, ack): 2 ranks on 2 busy cores
- * spent 4.4 ms of CPU per 2 MiB allreduce with 1 MiB chunks (four 256 KiB messages a half) and
- * 1.2 ms with 8 MiB (one). Segments above 2 MiB (a quarter) are still pipelined.
+ * spent 3.6-5.8 ms of CPU per 2 MiB allreduce with 1 MiB chunks (four 256 KiB messages a half)
+ * and 1.5-1.9 ms with 8 MiB (one), alternated runs. Segments above 2 MiB (a quarter of a chunk)
+ * are still pipelined.
  */
 export const SHM_CHUNK_BYTES = 8 << 20;
 export const SHM_SEND_SLOTS = 4;
