@@ -10,7 +10,7 @@ import '../lib/index.node.js'; // registers the webccl+shm:// world
 import { WebcclError } from '../lib/errors.js';
 import type { DataType, ReduceOp } from '../lib/dtype.js';
 import { FramedTransport } from '../lib/transport/framed/framed-transport.js';
-import { SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
+import { SHM_SEGMENT_BYTES, SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
 import { createWorld, destroyWorld, elementCount, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import type { ElementArray } from '../lib/dtype.js';
 import { requireAddon } from './helpers/native-transports.js';
@@ -44,7 +44,7 @@ for (const size of [2, 3]) {
     const total = { folded: 0, copied: 0, messages: 0 };
     // Bytes per message (a segment): one above the single-copy threshold (by reference, folded
     // in pieces with an odd tail), one below (through the ring, folded from the receive slot).
-    for (const segmentBytes of [3 * SHM_SINGLE_COPY_BYTES + 4096 + 16, SHM_SINGLE_COPY_BYTES / 4]) {
+    for (const segmentBytes of [3 * SHM_SEGMENT_BYTES + 4096 + 16, SHM_SEGMENT_BYTES / 4]) {
       for (const [dtype, op] of CASES) {
         const bytes = dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4;
         const count = (size * segmentBytes) / bytes;
