@@ -8,6 +8,12 @@
 // Received bytes are released once folded in (reduce-scatter), or written and forwarded
 // (all-gather: the send that forwards them has resolved). Each step is one fused memory
 // primitive (NCCL's recvReduceSend, recvReduceCopySend, recvCopySend): one GPU round trip.
+// Every receive offers the memory's landing for its elements (lib/memory/landing.ts): a
+// transport that can (shm) folds or copies the payload straight into `work` on arrival, which
+// may be before this pipeline's previous send has resolved. That is safe: the region a receive
+// lands in was last sent at the same step of reduce-scatter, and the message landing there is
+// made from bytes computed after that send's receiver had read it (it travelled on around the
+// ring, or back from the peer that folded it in).
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import { runPipelines, SendQueue } from './pipeline.js';
@@ -47,13 +53,13 @@ export async function ringReduceScatterChunk(
   await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
   for (let step = 0; step < size - 2; step++) {
     const incoming = piece(step + 1);
-    const received = await link.recv(prev, ring.tag(step));
+    const received = await link.recv(prev, ring.tag(step), memory.landing?.(ring.work, incoming.offset, incoming.length, true));
     const reduced = await memory.recvReduceSend(ring.work, incoming.offset, incoming.length, received);
     link.release(received);
     await ring.sends.post(() => link.send(next, ring.tag(step + 1), reduced));
   }
   // The last step's incoming piece is the owned one (piece(size - 1) is segment r).
-  const received = await link.recv(prev, ring.tag(size - 2));
+  const received = await link.recv(prev, ring.tag(size - 2), memory.landing?.(ring.work, owned.offset, owned.length, true));
   try {
     if (handOn) return await memory.recvReduceCopySend(ring.work, owned.offset, owned.length, received);
     await memory.accumulate(ring.work, owned.offset, owned.length, received);
@@ -85,7 +91,7 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
       return forwarded ? sent.then(() => link.release(forwarded)) : sent;
     });
     const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
-    const received = await link.recv(prev, ring.tag(step));
+    const received = await link.recv(prev, ring.tag(step), memory.landing?.(ring.work, incoming.offset, incoming.length, false));
     if (step < size - 2) {
       outgoing = await memory.recvCopySend(ring.work, incoming.offset, incoming.length, received);
       source = received;

@@ -121,7 +121,7 @@ export class Communicator implements LinkOwner, Endpoint {
     // Proposed again now that the transport says whether its rendezvous server hosts a switch.
     let switchAccess: SwitchAccess;
     try {
-      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '');
+      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '', transport.chunkBytes);
       switchAccess = switchAccessOf(options, transport);
     } catch (error) {
       if (!options.transport) await transport.close();

@@ -106,8 +106,9 @@ const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negativ
  * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
  * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
  * connected, when the check that algorithm 'switch' has an address waits for it.
+ * `transportChunkBytes` is the transport's own default chunk size (Transport.chunkBytes), if any.
  */
-export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): AgreedConfig {
+export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, transportChunkBytes?: number): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   const explicit = options.compression ?? options.codec;
@@ -115,7 +116,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): Ag
   checkCodecChoice(explicit === undefined ? `WEBCCL_COMPRESSION=${codec}` : 'Communicator.init', codec);
   return validateConfig({
     algorithm,
-    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
+    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,

@@ -3,7 +3,7 @@
 import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
-import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import type { CallMemory, Landing, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
@@ -99,6 +99,8 @@ class CpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: SimpleOp;
+  /** Targets of the landings this memory handed out: a payload that is one was applied on arrival. */
+  private readonly landings = new WeakSet<Uint8Array>();
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
@@ -149,13 +151,30 @@ class CpuCallMemory implements CallMemory {
     return this.view(source, at, count);
   }
 
+  /** Straight into the caller's array: folded with the same reducer as accumulate, or copied. Not with a codec (payloads are encoded). */
+  landing(target: Region, at: number, count: number, fold: boolean): Landing | undefined {
+    if (this.encoding) return undefined;
+    const view = this.view(target, at, count);
+    this.landings.add(view);
+    const { dtype, combineOp, size } = this;
+    if (!fold) return { target: view, elementBytes: size };
+    return { target: view, elementBytes: size, fold: (into, bytes) => cpuReducer().accumulate(dtype, combineOp, into, bytes, into.byteLength / size) };
+  }
+
+  /** `bytes` is a landing's target: the transport applied it on arrival. */
+  private landed(bytes: Uint8Array): boolean {
+    return this.landings.has(bytes);
+  }
+
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    if (this.landed(bytes)) return;
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) this.decodeInto(target, at, count, bytes);
     else this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    if (this.landed(bytes)) return;
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) {
       // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
