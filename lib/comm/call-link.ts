@@ -50,10 +50,11 @@ export class CallLink implements Link {
   private readonly mailboxes = new Map<number, Mailbox>();
   /** Payloads handed to the algorithm whose transport recycles them, until it releases them. */
   private readonly held = new Map<Uint8Array, () => void>();
-  private readonly description: string;
+  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {}
 
-  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {
-    this.description = `${formatCall(call.signature, call.schedule)} #${call.seq}`;
+  /** e.g. `allReduce(count=2, float32, sum) [direct] #7`, for messages (built only when one is). */
+  private get description(): string {
+    return `${formatCall(this.call.signature, this.call.schedule)} #${this.call.seq}`;
   }
 
   send(peer: number, tag: number, payload: Uint8Array): Promise<void> {
@@ -74,11 +75,20 @@ export class CallLink implements Link {
       return Promise.resolve(early);
     }
     if (mailbox.waiting.has(tag)) return Promise.reject(internalError(`${this.owner.name}: tag ${tag} from rank ${peer} awaited twice`));
-    const arrival = new Promise<Uint8Array>((resolve, reject) => mailbox.waiting.set(tag, { resolve, reject }));
-    void this.pump(peer, mailbox);
-    return this.owner.health.watch(arrival, () => timeoutError(
-      `${this.owner.name} waited ${this.owner.health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
-    ));
+    const { health } = this.owner;
+    // One promise, settled by the pump or by the communicator's health (failure, deadline).
+    const arrival = new Promise<Uint8Array>((resolve, reject) => {
+      const wait = health.track(reject, () => timeoutError(
+        `${this.owner.name} waited ${health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
+      ));
+      if (wait === undefined) return;
+      mailbox.waiting.set(tag, {
+        resolve: (payload) => { health.settled(wait); resolve(payload); },
+        reject: (error) => { health.settled(wait); reject(error); },
+      });
+    });
+    if (mailbox.waiting.has(tag)) void this.pump(peer, mailbox);
+    return arrival;
   }
 
   release(payload: Uint8Array): void {

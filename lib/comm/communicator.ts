@@ -605,10 +605,13 @@ export class Communicator implements LinkOwner, Endpoint {
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...await this.aggregation(plan) };
+      const row = algorithmNamed(plan.schedule);
+      // Awaited only where there is one to join: an await costs a turn of the microtask queue.
+      const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
-      const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
-      await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
+      if (plan.p2p !== undefined || row?.hearsFromEveryRank === true) await plan.run(ctx, memory);
+      else await Promise.all([plan.run(ctx, memory), ringCheck(link, this.rank, this.size)]);
       await memory.finish();
       transient?.release();
     } catch (error) {
