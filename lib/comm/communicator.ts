@@ -37,6 +37,7 @@ import {
   planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
   type CallOptions, type CallPlan, type PlanEnv,
 } from './plans.js';
+import { PlanMemo } from './plan-memo.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
 import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from '../transport/deadline.js';
@@ -172,6 +173,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private readonly log: Logger;
   private readonly cpuSpace = new CpuMemorySpace();
   private gpuSpace: GpuMemorySpace | undefined;
+  /** The last allReduce's plan, for a call that repeats it (plan-memo.ts). */
+  private readonly allReduceMemo = new PlanMemo();
   /** Calls run one after another (groups as one); this is the last one queued. */
   private tail: Promise<void> = Promise.resolve();
   /** Sequence number of the next collective; 0 is the bootstrap exchange. */
@@ -289,7 +292,9 @@ export class Communicator implements LinkOwner, Endpoint {
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
-    return this.submit(() => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options));
+    const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
+    const repeatable = options === undefined && typeof op === 'string' ? op : undefined;
+    return this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
   }
 
   broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {

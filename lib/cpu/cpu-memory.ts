@@ -10,6 +10,7 @@ import { NO_CODEC, type Codec } from '../memory/codec.js';
 import { cpuReducer } from './cpu-reducer.js';
 import { hostCodec, type HostCodec } from './host-codec.js';
 import { premultiply } from './reduce.js';
+import { foldSmall } from './small-fold.js';
 import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
@@ -150,12 +151,23 @@ class CpuCallMemory implements CallMemory {
   }
 
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    this.writeNow(target, at, count, bytes);
+  }
+
+  // Host work is synchronous: the methods below do it in place, so that one call of the
+  // asynchronous interface that takes several steps (recvReduceAll) awaits nothing between them.
+
+  private writeNow(target: Region, at: number, count: number, bytes: Uint8Array): void {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) this.decodeInto(target, at, count, bytes);
     else this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    this.accumulateNow(target, at, count, bytes);
+  }
+
+  private accumulateNow(target: Region, at: number, count: number, bytes: Uint8Array): void {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) {
       // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
@@ -166,10 +178,15 @@ class CpuCallMemory implements CallMemory {
       writeBackElements(view, acc);
       return;
     }
-    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
+    const view = this.view(target, at, count);
+    if (!foldSmall(this.dtype, this.combineOp, view, bytes, count)) cpuReducer().accumulate(this.dtype, this.combineOp, view, bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
+    this.finalizeNow(target, at, count);
+  }
+
+  private finalizeNow(target: Region, at: number, count: number): void {
     if (this.op !== 'avg') return;
     const view = this.view(target, at, count);
     cpuReducer().finishAverage(this.dtype, view, view, count, this.ranks);
@@ -178,7 +195,7 @@ class CpuCallMemory implements CallMemory {
   // The fused primitives are the separate steps: host memory has no round trip to save.
 
   async recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    await this.accumulate(target, at, count, received);
+    this.accumulateNow(target, at, count, received);
     return this.outgoing(target, at, count);
   }
 
@@ -187,24 +204,24 @@ class CpuCallMemory implements CallMemory {
    * every other rank stores that decoding, so all ranks end with the same bits.
    */
   async recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    await this.accumulate(target, at, count, received);
-    await this.finalize(target, at, count);
+    this.accumulateNow(target, at, count, received);
+    this.finalizeNow(target, at, count);
     const sent = await this.outgoing(target, at, count);
     if (this.encoding && !this.codec.lossless) this.decodeInto(target, at, count, sent);
     return sent;
   }
 
   async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    await this.write(target, at, count, received);
+    this.writeNow(target, at, count, received);
     return received;
   }
 
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
-    for (const [i, payload] of payloads.entries()) {
-      if (i === 0 && overwrite) await this.write(target, at, count, payload);
-      else await this.accumulate(target, at, count, payload);
+    for (let i = 0; i < payloads.length; i++) {
+      if (i === 0 && overwrite) this.writeNow(target, at, count, payloads[i]!);
+      else this.accumulateNow(target, at, count, payloads[i]!);
     }
-    await this.finalize(target, at, count);
+    this.finalizeNow(target, at, count);
   }
 
   async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
