@@ -177,6 +177,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private readonly allReduceMemo = new PlanMemo();
   /** Calls run one after another (groups as one); this is the last one queued. */
   private tail: Promise<void> = Promise.resolve();
+  /** Calls (and feedback reads and resets) queued and not settled yet. */
+  private queued = 0;
   /** Sequence number of the next collective; 0 is the bootstrap exchange. */
   private nextSeq = 1;
   private readonly p2pSeq = { send: new Map<number, number>(), recv: new Map<number, number>() };
@@ -242,7 +244,7 @@ export class Communicator implements LinkOwner, Endpoint {
       return Promise.reject(error);
     }
     const done = this.tail.then(() => this.feedback.reset(key));
-    this.tail = done;
+    this.follow(done);
     return done;
   }
 
@@ -257,7 +259,7 @@ export class Communicator implements LinkOwner, Endpoint {
       const bytes = await found.space.bind('float32', undefined, 1).read(found.region, 0, found.count);
       return new Float32Array(bytes.buffer, bytes.byteOffset, found.count);
     });
-    this.tail = read.then(() => undefined, () => undefined);
+    this.follow(read);
     return read;
   }
 
@@ -572,12 +574,21 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(() => {
+    const start = (): Promise<void> => {
       this.health.check();
       return task();
-    });
-    this.tail = run.then(() => undefined, () => undefined);
+    };
+    // With nothing queued the call starts now, not a turn of the microtask queue later.
+    const run = this.queued === 0 ? startNow(start) : this.tail.then(start);
+    this.follow(run);
     return run;
+  }
+
+  /** Makes `work` the last thing queued: what is queued next waits for it to settle. */
+  private follow(work: Promise<unknown>): void {
+    this.queued++;
+    const done = () => { this.queued--; };
+    this.tail = work.then(done, done);
   }
 
   private failHere(error: WebcclError): never {
@@ -659,5 +670,14 @@ export class Communicator implements LinkOwner, Endpoint {
       .filter((_, peer) => peer !== this.rank)
       .map((member) => withDeadline(this.shared.sendControl(member, this.channelIds.collective, notice), this.health.timeoutMs));
     await Promise.allSettled(sends);
+  }
+}
+
+/** Runs `start` now; what it throws becomes the returned promise's rejection. */
+function startNow(start: () => Promise<void>): Promise<void> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
