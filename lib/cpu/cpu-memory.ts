@@ -151,23 +151,12 @@ class CpuCallMemory implements CallMemory {
   }
 
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    this.writeNow(target, at, count, bytes);
-  }
-
-  // Host work is synchronous: the methods below do it in place, so that one call of the
-  // asynchronous interface that takes several steps (recvReduceAll) awaits nothing between them.
-
-  private writeNow(target: Region, at: number, count: number, bytes: Uint8Array): void {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) this.decodeInto(target, at, count, bytes);
     else this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
-    this.accumulateNow(target, at, count, bytes);
-  }
-
-  private accumulateNow(target: Region, at: number, count: number, bytes: Uint8Array): void {
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) {
       // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
@@ -183,10 +172,6 @@ class CpuCallMemory implements CallMemory {
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
-    this.finalizeNow(target, at, count);
-  }
-
-  private finalizeNow(target: Region, at: number, count: number): void {
     if (this.op !== 'avg') return;
     const view = this.view(target, at, count);
     cpuReducer().finishAverage(this.dtype, view, view, count, this.ranks);
@@ -195,7 +180,7 @@ class CpuCallMemory implements CallMemory {
   // The fused primitives are the separate steps: host memory has no round trip to save.
 
   async recvReduceSend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    this.accumulateNow(target, at, count, received);
+    await this.accumulate(target, at, count, received);
     return this.outgoing(target, at, count);
   }
 
@@ -204,24 +189,24 @@ class CpuCallMemory implements CallMemory {
    * every other rank stores that decoding, so all ranks end with the same bits.
    */
   async recvReduceCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    this.accumulateNow(target, at, count, received);
-    this.finalizeNow(target, at, count);
+    await this.accumulate(target, at, count, received);
+    await this.finalize(target, at, count);
     const sent = await this.outgoing(target, at, count);
     if (this.encoding && !this.codec.lossless) this.decodeInto(target, at, count, sent);
     return sent;
   }
 
   async recvCopySend(target: Region, at: number, count: number, received: Uint8Array): Promise<Uint8Array> {
-    this.writeNow(target, at, count, received);
+    await this.write(target, at, count, received);
     return received;
   }
 
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
     for (let i = 0; i < payloads.length; i++) {
-      if (i === 0 && overwrite) this.writeNow(target, at, count, payloads[i]!);
-      else this.accumulateNow(target, at, count, payloads[i]!);
+      if (i === 0 && overwrite) await this.write(target, at, count, payloads[i]!);
+      else await this.accumulate(target, at, count, payloads[i]!);
     }
-    this.finalizeNow(target, at, count);
+    await this.finalize(target, at, count);
   }
 
   async copy(target: Region, targetAt: number, source: Region, sourceAt: number, count: number): Promise<void> {
