@@ -75,20 +75,11 @@ export class CallLink implements Link {
       return Promise.resolve(early);
     }
     if (mailbox.waiting.has(tag)) return Promise.reject(internalError(`${this.owner.name}: tag ${tag} from rank ${peer} awaited twice`));
-    const { health } = this.owner;
-    // One promise, settled by the pump or by the communicator's health (failure, deadline).
-    const arrival = new Promise<Uint8Array>((resolve, reject) => {
-      const wait = health.track(reject, () => timeoutError(
-        `${this.owner.name} waited ${health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
-      ));
-      if (wait === undefined) return;
-      mailbox.waiting.set(tag, {
-        resolve: (payload) => { health.settled(wait); resolve(payload); },
-        reject: (error) => { health.settled(wait); reject(error); },
-      });
-    });
-    if (mailbox.waiting.has(tag)) void this.pump(peer, mailbox);
-    return arrival;
+    const arrival = new Promise<Uint8Array>((resolve, reject) => mailbox.waiting.set(tag, { resolve, reject }));
+    void this.pump(peer, mailbox);
+    return this.owner.health.watch(arrival, () => timeoutError(
+      `${this.owner.name} waited ${this.owner.health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
+    ));
   }
 
   release(payload: Uint8Array): void {
