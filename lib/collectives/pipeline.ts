@@ -3,6 +3,8 @@
 // window bounds memory held in transit and lets sending, receiving and reducing overlap.
 
 export async function runPipelines(count: number, depth: number, pipeline: (index: number) => Promise<void>): Promise<void> {
+  // A small call is one pipeline: no window to keep.
+  if (count === 1) return pipeline(0);
   let next = 0;
   let failed = false;
   // The first failure rejects at once (the caller then poisons the communicator, which

@@ -50,10 +50,11 @@ export class CallLink implements Link {
   private readonly mailboxes = new Map<number, Mailbox>();
   /** Payloads handed to the algorithm whose transport recycles them, until it releases them. */
   private readonly held = new Map<Uint8Array, () => void>();
-  private readonly description: string;
+  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {}
 
-  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {
-    this.description = `${formatCall(call.signature, call.schedule)} #${call.seq}`;
+  /** e.g. `allReduce(count=2, float32, sum) [direct] #7`, for messages (built only when one is). */
+  private get description(): string {
+    return `${formatCall(this.call.signature, this.call.schedule)} #${this.call.seq}`;
   }
 
   private header(tag: number): Header {

@@ -10,6 +10,7 @@ import { NO_CODEC, type Codec } from '../memory/codec.js';
 import { cpuReducer } from './cpu-reducer.js';
 import { hostCodec, type HostCodec } from './host-codec.js';
 import { premultiply } from './reduce.js';
+import { foldSmall } from './small-fold.js';
 import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
@@ -185,7 +186,8 @@ class CpuCallMemory implements CallMemory {
       writeBackElements(view, acc);
       return;
     }
-    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
+    const view = this.view(target, at, count);
+    if (!foldSmall(this.dtype, this.combineOp, view, bytes, count)) cpuReducer().accumulate(this.dtype, this.combineOp, view, bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
@@ -219,9 +221,9 @@ class CpuCallMemory implements CallMemory {
   }
 
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
-    for (const [i, payload] of payloads.entries()) {
-      if (i === 0 && overwrite) await this.write(target, at, count, payload);
-      else await this.accumulate(target, at, count, payload);
+    for (let i = 0; i < payloads.length; i++) {
+      if (i === 0 && overwrite) await this.write(target, at, count, payloads[i]!);
+      else await this.accumulate(target, at, count, payloads[i]!);
     }
     await this.finalize(target, at, count);
   }
