@@ -58,8 +58,8 @@ for (const transport of transports) {
     const params = calibration!.params;
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
-    const chunkBytes = tuned[0]!.config.chunkBytes;
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
+    const { chunkBytes, pipelineDepth } = tuned[0]!.config;
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = 8; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
@@ -77,7 +77,7 @@ for (const transport of transports) {
         }
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
-      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, memory: memory as 'cpu' | 'gpu' };
+      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, pipelineDepth, memory: memory as 'cpu' | 'gpu' };
       const pick = candidates(call, params, { aggregator: false })[0]!;
       const fixed = [...measured].filter(([name]) => name !== 'auto');
       const best = fixed.reduce((a, b) => (b[1] < a[1] ? b : a));

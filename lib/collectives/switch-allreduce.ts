@@ -56,5 +56,5 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
  * handles one at a time (its per-packet cost; the window keeps them in flight).
  */
 export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
-  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
+  return { messages: 2, sends: 1, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
 }

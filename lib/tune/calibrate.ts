@@ -5,11 +5,12 @@
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
-//   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
+//   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
-//      messages·α + linkBytes·β, and non-negative least squares solve them: call and α from
-//      the few-byte runs, β from the others (fitLatencyBandwidth). Measuring
+//      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
+//      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
+//      ring's and tree's in sequence tell α from o), β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
@@ -19,10 +20,10 @@
 //      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
 //      again on GPU buffers, fitted like the host ones; what the fit gives beyond the host's
 //      call, α and β is the GPU call's extra per call, per message and per byte staged.
-import { algorithmNamed } from '../collectives/algorithms.js';
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
+import { callTraffic } from './model.js';
 import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -31,6 +32,8 @@ export interface CalibrationComm {
   readonly size: number;
   /** The agreed chunk size (bytes per pipelined message). */
   readonly chunkBytes: number;
+  /** The agreed pipeline depth (undefined: the default). */
+  readonly pipelineDepth?: number;
   /** An in-place float32 sum allreduce of `data` with the named algorithm. */
   allReduce(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
@@ -107,11 +110,19 @@ function codecRates(bytes: number): Record<string, CodecRate> {
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
 const SLOW_LINK_SECONDS = 0.05;
 
-/** One timed schedule: its traffic's terms and the time it took (less its reductions' γ). */
-interface Sample {
-  readonly terms: readonly [number, number, number];
+/** One timed schedule: its traffic's terms (1, messages, sends, linkBytes) and the time it took (less its reductions' γ). */
+export interface Sample {
+  readonly terms: Terms;
   readonly seconds: number;
 }
+
+type Terms = readonly [number, number, number, number];
+
+/** The unknowns in a Sample's term order: call, α, o, β. */
+type Fitted = [number, number, number, number];
+
+/** Untimed rounds of the few-byte runs before the timed ones (warm-up, the large runs' garbage). */
+const UNTIMED_ROUNDS = 3;
 
 /** The latency-bound runs' size: a few bytes. */
 const FEW_BYTES = 8;
@@ -147,7 +158,12 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes, ranks: comm.size, chunkBytes: comm.chunkBytes })!;
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }) })!;
+}
+
+/** A run's terms in Sample order. */
+function termsOf(traffic: { messages: number; sends: number; linkBytes: number }): Terms {
+  return [1, traffic.messages, traffic.sends, traffic.linkBytes];
 }
 
 /** A host-memory run: its traffic's terms and its median time less its folds' γ. */
@@ -155,15 +171,18 @@ async function sample(comm: CalibrationComm, algorithm: string, bytes: number, g
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
   const traffic = trafficOf(comm, algorithm, data.byteLength);
-  return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
 }
 
 /**
- * The few-byte runs (`runs`, host memory), timed in turn, one round at a time: the caller
- * spreads the rounds over the whole calibration (one before each larger run, the rest after),
- * so a burst of load, or the first calls' warm-up, falls on every schedule alike and on a few
- * rounds only, and the fit of call against α (the schedules' message counts differ by a few)
- * does not take it for a per-message cost.
+ * The few-byte runs (`runs`, host memory), timed in turn, one round at a time, each round
+ * starting with the next schedule, so that a burst of load falls on every schedule alike and
+ * the fit of call against α and o (the schedules' message counts differ by a few) does not
+ * take it for a per-message cost. The caller runs them after the larger runs, past a few
+ * untimed rounds: rounds spread between the larger runs timed the first calls' warm-up (a
+ * first ring call took 0.6 s on inproc) and the collection of the large runs' buffers (12 ms
+ * for an 8-byte ring call right after a 4 MiB one, against 0.2 ms), which fell mostly on the
+ * round's first schedule, the ring: its median doubled, and so did α.
  */
 function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[]) {
   const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
@@ -173,7 +192,9 @@ function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, 
     wanted: Math.max(...runs.map(([, , repeats]) => repeats)),
     timed: () => times[0]!.length,
     async round(timed: boolean): Promise<void> {
-      for (const [i, [algorithm]] of runs.entries()) {
+      const first = timed ? times[0]!.length % runs.length : 0;
+      for (const i of runs.map((_, k) => (k + first) % runs.length)) {
+        const [algorithm] = runs[i]!;
         const started = performance.now();
         data[i]!.fill(0);
         await comm.allReduce(data[i]!, algorithm);
@@ -191,7 +212,7 @@ function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, 
       const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
       return runs.map(([algorithm], i) => {
         const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
-        return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
+        return { terms: termsOf(traffic), seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
       });
     },
   };
@@ -213,9 +234,11 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
       a[r]![k]! += x[r]! * weight * s.seconds;
     }
   }
+  // Dependent columns leave a pivot at rounding level, relative to the system's own size.
+  const tiny = 1e-9 * Math.max(...a.map((row, r) => Math.abs(row[r]!)));
   for (let col = 0; col < k; col++) {
     const pivot = a.slice(col).reduce((best, row, i) => (Math.abs(row[col]!) > Math.abs(a[best]![col]!) ? col + i : best), col);
-    if (Math.abs(a[pivot]![col]!) < 1e-12) return undefined;
+    if (!(Math.abs(a[pivot]![col]!) > tiny)) return undefined;
     [a[col], a[pivot]] = [a[pivot]!, a[col]!];
     for (let r = 0; r < k; r++) {
       if (r === col) continue;
@@ -226,19 +249,24 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
   return use.map((_, i) => a[i]![k]! / a[i]![i]! / scale[i]!);
 }
 
-/** Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came out negative (Lawson–Hanson's active set, which a few unknowns make short); unused columns are 0. */
-function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [number, number, number] {
-  const out: [number, number, number] = [0, 0, 0];
+/**
+ * Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came
+ * out negative (Lawson–Hanson's active set, which a few unknowns make short), or without the
+ * last of them where the columns are dependent (with two ranks every schedule sends as many
+ * messages as it has in sequence: o is α's double, and α keeps them both); unused columns are 0.
+ */
+function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): Fitted {
+  const out: Fitted = [0, 0, 0, 0];
   let active = [...use];
   while (active.length > 0 && samples.length > 0) {
     const solved = leastSquares(samples, active);
     if (solved === undefined) {
-      active = active.slice(1);
+      active = active.slice(0, -1);
       continue;
     }
     const negative = solved.findIndex((v) => v < 0);
     if (negative < 0) {
-      active.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
+      active.forEach((j, i) => { out[j] = solved[i]!; });
       break;
     }
     active = active.filter((_, i) => i !== negative);
@@ -250,27 +278,29 @@ function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [nu
 const LATENCY_LINK_BYTES = 4096;
 
 /**
- * call, α, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
- * call and α from the latency-bound runs (a few bytes on the link: the three schedules'
- * different message counts at about the same bytes separate α from call), β from the others
- * given those. A joint fit let the large runs, whose errors in the formulas' byte counts are
- * larger than a small call's whole time, pull call and α several times off (bench/tune-sweep.ts
- * measured small calls 2-3x slower than predicted). Each part subtracts the other's current
- * estimate; a few rounds converge (the coupling is a few bytes' β). Without enough runs of one
- * kind, all are fitted jointly.
+ * call, α, o, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
+ * call, α and o from the latency-bound runs (a few bytes on the link: the schedules' different
+ * counts of messages in sequence and of messages sent, at about the same bytes, separate them),
+ * β from the others given those. A joint fit let the large runs, whose errors in the formulas'
+ * byte counts are larger than a small call's whole time, pull call and α several times off
+ * (bench/tune-sweep.ts measured small calls 2-3x slower than predicted). Each part subtracts the
+ * other's current estimate; a few rounds converge (the coupling is a few bytes' β). Without
+ * enough runs of one kind, all are fitted jointly. `latency` names the columns the
+ * latency-bound runs fit (the GPU fit leaves α to the host's).
  */
-export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
-  const small = samples.filter((s) => s.terms[2] <= LATENCY_LINK_BYTES);
-  const large = samples.filter((s) => s.terms[2] > LATENCY_LINK_BYTES);
-  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [0, 1, 2]);
+export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonly number[] = [0, 1, 2]): Fitted {
+  const small = samples.filter((s) => s.terms[3] <= LATENCY_LINK_BYTES);
+  const large = samples.filter((s) => s.terms[3] > LATENCY_LINK_BYTES);
+  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [...latency, 3]);
   let beta = 0;
-  let latency: [number, number, number] = [0, 0, 0];
+  let fixed: Fitted = [0, 0, 0, 0];
+  const less = (s: Sample, seconds: number): Sample => ({ terms: s.terms, seconds: Math.max(0, s.seconds - seconds) });
   for (let round = 0; round < 4; round++) {
-    latency = nonNegativeFit(small.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[2] * beta) })), [0, 1]);
-    const [call, alpha] = latency;
-    beta = nonNegativeFit(large.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - call - s.terms[1] * alpha) })), [2])[2];
+    fixed = nonNegativeFit(small.map((s) => less(s, s.terms[3] * beta)), latency);
+    const [call, alpha, overhead] = fixed;
+    beta = nonNegativeFit(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)), [3])[3];
   }
-  return [latency[0], latency[1], beta];
+  return [fixed[0], fixed[1], fixed[2], beta];
 }
 
 /** Switch allreduces timed: 64 packets and 1024 (the default size class holds 256 bytes), past the window's fill, where per-packet cost shows. */
@@ -315,36 +345,48 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
 }
 
 /**
- * π and the round trip from two switch runs: what each took beyond call + 2α + bytes·β.
+ * π and the round trip from two switch runs: what each took beyond call + 2α + sends·o + bytes·β.
  * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
  */
-function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: { call: number; alpha: number; beta: number }): { switchPacket: number; switchRoundTrip: number } | undefined {
+function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit): { switchPacket: number; switchRoundTrip: number } | undefined {
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.linkBytes * host.beta };
+    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - traffic.linkBytes * host.beta };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
   if (!(many.extra > few.extra)) return undefined;
   const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);
   return { switchPacket, switchRoundTrip: Math.max(0, few.extra - few.packets * switchPacket) };
 }
 
-/** GPU terms: the GPU runs fitted like the host samples (γ_gpu subtracted); what exceeds the host's figures is the GPU's. */
-function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: { call: number; alpha: number; beta: number }): GpuCostParams {
+/** The host figures the switch's and the GPU's terms are measured beyond. */
+interface HostFit {
+  readonly call: number;
+  readonly alpha: number;
+  readonly overhead: number;
+  readonly beta: number;
+}
+
+/**
+ * GPU terms: the GPU runs fitted like the host samples (γ_gpu and the host's α, the link's
+ * latency, subtracted: the memory changes each message's work, not its flight), so call, o and
+ * β only; what exceeds the host's figures is the GPU's.
+ */
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit): GpuCostParams {
   const fitted = fitLatencyBandwidth(runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma) };
-  }));
-  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[1] - host.alpha), stage: Math.max(0, fitted[2] - host.beta), gamma: gpuGamma };
+    return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha) };
+  }), [0, 2]);
+  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const [call, alpha, beta] = m.samples.length === 0 ? [0, 0, 0] : fitLatencyBandwidth(m.samples);
-  const host = { call, alpha, beta };
+  const [call, alpha, overhead, beta] = m.samples.length === 0 ? [0, 0, 0, 0] : fitLatencyBandwidth(m.samples);
+  const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -390,9 +432,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (comm.size > 1) {
     const planned = plannedRuns(chunk, comm.size, repeats);
     const latency = latencyRounds(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES));
-    await latency.round(false);
     for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
-      await latency.round(true);
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
@@ -401,6 +441,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       }
       samples.push(await sample(comm, algorithm, bytes, gamma, times));
     }
+    for (let i = 0; i < UNTIMED_ROUNDS; i++) await latency.round(false);
     while (latency.timed() < latency.wanted) await latency.round(true);
     samples.unshift(...await latency.samples(gamma));
   }
