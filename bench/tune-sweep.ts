@@ -44,7 +44,7 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const errors: { where: string; error: number }[] = [];
+const errors: { where: string; error: number; signed: number }[] = [];
 /** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
 const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number }[] = [];
@@ -89,7 +89,7 @@ for (const transport of transports) {
         if (seconds === undefined) continue;
         const predicted = seconds * 1e6;
         const error = Math.abs(predicted - us) / us;
-        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error });
+        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: (predicted - us) / us });
         const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
         if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };
@@ -104,6 +104,8 @@ for (const transport of transports) {
   }
 }
 
+// For pooling several sweeps (bench noise): every point's error and every size's auto/best.
+if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios }));
 const sorted = [...errors].sort((a, b) => a.error - b.error);
 if (hostErrors.length > 0) {
   const h = [...hostErrors].sort((a, b) => a - b);

@@ -166,56 +166,62 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
   return [1, traffic.messages, traffic.sends, traffic.linkBytes];
 }
 
-/** A host-memory run: its traffic's terms and its median time less its folds' γ. */
-async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
-  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
-  const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
-  const traffic = trafficOf(comm, algorithm, data.byteLength);
+/** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
+function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
+  const traffic = trafficOf(comm, algorithm, bytes);
   return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
 }
 
+/** Few-byte calls run back to back, the first of each untimed (see interleaved). */
+const LATENCY_BLOCK = 4;
+
 /**
- * The few-byte runs (`runs`, host memory), timed in turn, one round at a time, each round
- * starting with the next schedule, so that a burst of load falls on every schedule alike and
- * the fit of call against α and o (the schedules' message counts differ by a few) does not
- * take it for a per-message cost. The caller runs them after the larger runs, past a few
- * untimed rounds: rounds spread between the larger runs timed the first calls' warm-up (a
- * first ring call took 0.6 s on inproc) and the collection of the large runs' buffers (12 ms
- * for an 8-byte ring call right after a 4 MiB one, against 0.2 ms), which fell mostly on the
- * round's first schedule, the ring: its median doubled, and so did α.
+ * This rank's median seconds per call of each of `algorithms` on `bytes` (host memory), timed
+ * in turn, round after round, each round starting with the next schedule, so that a burst of
+ * load falls on every schedule alike (the fit of call against α and o, whose message counts
+ * differ by a few, would take it for a per-message cost) and none always follows the same
+ * other. `untimed` rounds first (first use of a size: buffers, pools, the compiler). With
+ * `block` > 1 each entry is that many calls back to back, the first untimed: a rank that left
+ * the previous schedule early counts its wait for the last peer to join in that call; the
+ * others run at the pace all ranks keep. Each call is timed alone and the median taken, not
+ * a block's mean: a loaded host stalls single calls 10-100x (an 8-byte call of 83 ms among
+ * 0.3 ms ones at load average 12 on 2 cores), which a mean of 4 takes in and a median drops.
+ * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
+ * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
-function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[]) {
-  const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
-  const times = runs.map(() => [] as number[]);
-  return {
-    /** Rounds wanted: the most repeats any of the runs asks. */
-    wanted: Math.max(...runs.map(([, , repeats]) => repeats)),
-    timed: () => times[0]!.length,
-    async round(timed: boolean): Promise<void> {
-      const first = timed ? times[0]!.length % runs.length : 0;
-      for (const i of runs.map((_, k) => (k + first) % runs.length)) {
-        const [algorithm] = runs[i]!;
+async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1): Promise<number[]> {
+  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
+  const times = algorithms.map(() => [] as number[]);
+  for (let round = -untimed; round < rounds; round++) {
+    const first = Math.max(0, round) % algorithms.length;
+    for (const i of algorithms.map((_, k) => (k + first) % algorithms.length)) {
+      for (let call = 0; call < block; call++) {
         const started = performance.now();
-        data[i]!.fill(0);
-        await comm.allReduce(data[i]!, algorithm);
-        if (timed) times[i]!.push((performance.now() - started) / 1000);
+        data.fill(0);
+        await comm.allReduce(data, algorithms[i]!);
+        // A block's first call absorbs the wait for the last peer to join (when there are others).
+        if (round >= 0 && (call > 0 || block === 1)) times[i]!.push((performance.now() - started) / 1000);
       }
-    },
-    /**
-     * Each run's figure: the fastest rank's median (the maximum of the negated). Calls follow
-     * each other with no barrier, so a rank that left the previous call early starts this one
-     * early and counts the wait for the last peer to join; the last to join waited for no one:
-     * its time is the call's own, the figure a model of one call needs (the slowest rank's
-     * counted up to 3x over it, on tcp in one process).
-     */
-    async samples(gamma: number): Promise<Sample[]> {
-      const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
-      return runs.map(([algorithm], i) => {
-        const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
-        return { terms: termsOf(traffic), seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
-      });
-    },
-  };
+    }
+  }
+  return times.map(median);
+}
+
+/**
+ * The few-byte runs (host memory): ring, tree and the direct exchange, interleaved in blocks,
+ * after the larger runs and past a few untimed rounds: rounds spread between the larger runs
+ * timed the first calls' warm-up (a first ring call took 0.6 s on inproc) and the collection
+ * of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB one, against
+ * 0.2 ms), which fell mostly on the round's first schedule, the ring: its median doubled, and
+ * so did α. Each run's figure is the fastest rank's (the maximum of the negated): calls
+ * follow each other with no barrier, so a rank that left the previous block early counts the
+ * wait for the last peer to join; the last to join waited for no one.
+ */
+async function latencySamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+  const algorithms = ['ring', 'tree', 'direct'];
+  const own = await interleaved(comm, algorithms, FEW_BYTES, rounds, UNTIMED_ROUNDS, LATENCY_BLOCK);
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, FEW_BYTES, -fastest[i]!, gamma));
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -430,20 +436,24 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    const planned = plannedRuns(chunk, comm.size, repeats);
-    const latency = latencyRounds(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES));
-    for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
+    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
+    const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([, b]) => b !== FEW_BYTES)) {
+      const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
+      entry.algorithms.push(algorithm);
+      bySize.set(bytes, entry);
+    }
+    for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
-      // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
+      // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
-        const [slowest] = await comm.maxAll(Float32Array.of(samples.at(-1)!.seconds));
+        const [slowest] = await comm.maxAll(Float32Array.of(Math.max(...samples.map((s) => s.seconds))));
         if (slowest! > SLOW_LINK_SECONDS) continue;
       }
-      samples.push(await sample(comm, algorithm, bytes, gamma, times));
+      const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
+      samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
     }
-    for (let i = 0; i < UNTIMED_ROUNDS; i++) await latency.round(false);
-    while (latency.timed() < latency.wanted) await latency.round(true);
-    samples.unshift(...await latency.samples(gamma));
+    samples.unshift(...await latencySamples(comm, 2 * repeats + 1, gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
