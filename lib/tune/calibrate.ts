@@ -71,9 +71,11 @@ export interface Calibration {
   readonly gpuSeconds?: number;
 }
 
-function median(values: number[]): number {
+/** The median (of an even count, the mean of the middle two). */
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const half = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */
@@ -287,7 +289,11 @@ const LATENCY_LINK_BYTES = 4096;
  * call, α, o, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
  * call, α and o from the latency-bound runs (a few bytes on the link: the schedules' different
  * counts of messages in sequence and of messages sent, at about the same bytes, separate them),
- * β from the others given those. A joint fit let the large runs, whose errors in the formulas'
+ * β from the others given those: the median of their seconds per link byte, once call, α and
+ * o are taken off. A least-squares β (of relative errors) took in whichever run was off: a
+ * stalled one, or the direct exchange at an eighth of a chunk, whose whole-buffer messages
+ * cost 3-4x the ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for ring and tree
+ * runs), and moved 2-20x between calibrations of one world (tcp, 4 ranks: 8-19 ns/B). A joint fit let the large runs, whose errors in the formulas'
  * byte counts are larger than a small call's whole time, pull call and α several times off
  * (bench/tune-sweep.ts measured small calls 2-3x slower than predicted). Each part subtracts the
  * other's current estimate; a few rounds converge (the coupling is a few bytes' β). Without
@@ -304,7 +310,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
   for (let round = 0; round < 4; round++) {
     fixed = nonNegativeFit(small.map((s) => less(s, s.terms[3] * beta)), latency);
     const [call, alpha, overhead] = fixed;
-    beta = nonNegativeFit(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)), [3])[3];
+    beta = median(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)).map((s) => s.seconds / s.terms[3]));
   }
   return [fixed[0], fixed[1], fixed[2], beta];
 }
