@@ -124,7 +124,7 @@ type Terms = readonly [number, number, number, number];
 type Fitted = [number, number, number, number];
 
 /** Untimed rounds of the few-byte runs before the timed ones (warm-up, the large runs' garbage). */
-const UNTIMED_ROUNDS = 3;
+const UNTIMED_ROUNDS = 2;
 
 /** The latency-bound runs' size: a few bytes. */
 const FEW_BYTES = 8;
@@ -175,7 +175,7 @@ function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, secon
 }
 
 /** Few-byte calls run back to back, the first of each untimed (see interleaved). */
-const LATENCY_BLOCK = 4;
+const LATENCY_BLOCK = 3;
 
 /**
  * This rank's median seconds per call of each of `algorithms` on `bytes` (host memory), timed
@@ -187,7 +187,7 @@ const LATENCY_BLOCK = 4;
  * the previous schedule early counts its wait for the last peer to join in that call; the
  * others run at the pace all ranks keep. Each call is timed alone and the median taken, not
  * a block's mean: a loaded host stalls single calls 10-100x (an 8-byte call of 83 ms among
- * 0.3 ms ones at load average 12 on 2 cores), which a mean of 4 takes in and a median drops.
+ * 0.3 ms ones at load average 12 on 2 cores), which a block's mean takes in and a median drops.
  * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
  * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
@@ -459,7 +459,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
       samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
     }
-    samples.unshift(...await latencySamples(comm, 2 * repeats + 1, gamma));
+    // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
+    samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
