@@ -135,8 +135,9 @@ const FEW_BYTES = 8;
  */
 function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   const few = Math.max(3, repeats >> 1);
-  // The direct exchange's one message per peer, against the ring's and tree's several at the same
-  // sizes, is what tells α from the per-call cost (with two ranks ring and tree send as many).
+  // The direct exchange's one hop of n-1 messages, against the ring's and tree's several hops
+  // of one message each at the same sizes, is what tells α from o and the per-call cost; its
+  // larger run is timed on GPU memory only (plannedGpuRuns).
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
   // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
@@ -444,7 +445,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (comm.size > 1) {
     // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([, b]) => b !== FEW_BYTES)) {
+    // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
+    // ring's per byte (see fitLatencyBandwidth), a β for it alone, which the median would take in.
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
       const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
