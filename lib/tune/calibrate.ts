@@ -462,6 +462,12 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
       samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
     }
+    // The fastest rank's figures, as for the few-byte runs (latencySamples): a rank that left the
+    // previous call early counts its wait for the last peer to join, and alternating schedules
+    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
+    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
+    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
+    samples.forEach((s, i) => { samples[i] = { terms: s.terms, seconds: -fastest[i]! }; });
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
     samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
   }
