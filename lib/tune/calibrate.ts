@@ -290,11 +290,12 @@ const LATENCY_LINK_BYTES = 4096;
  * call, α, o, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
  * call, α and o from the latency-bound runs (a few bytes on the link: the schedules' different
  * counts of messages in sequence and of messages sent, at about the same bytes, separate them),
- * β from the others given those: the median of their seconds per link byte, once call, α and
- * o are taken off. A least-squares β (of relative errors) took in whichever run was off: a
- * stalled one, or the direct exchange at an eighth of a chunk, whose whole-buffer messages
- * cost 3-4x the ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for ring and tree
- * runs), and moved 2-20x between calibrations of one world (tcp, 4 ranks: 8-19 ns/B). A joint fit let the large runs, whose errors in the formulas'
+ * β from the others given those: least squares of relative errors, which weighs each run's
+ * seconds per link byte by (its bytes' share of its time)², so a run that latency dominates,
+ * or one a loaded host stalled (its time 10x, its weight 1/100), moves β little. (The median
+ * of the runs' seconds per byte, tried instead, gave every run one vote: half-chunk runs,
+ * whose per-byte cost is 2x the larger runs', set it, and bench/tune-sweep.ts over 3
+ * alternated pairs had a median error of 41% against this fit's 34%.) A joint fit let the large runs, whose errors in the formulas'
  * byte counts are larger than a small call's whole time, pull call and α several times off
  * (bench/tune-sweep.ts measured small calls 2-3x slower than predicted). Each part subtracts the
  * other's current estimate; a few rounds converge (the coupling is a few bytes' β). Without
@@ -311,7 +312,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
   for (let round = 0; round < 4; round++) {
     fixed = nonNegativeFit(small.map((s) => less(s, s.terms[3] * beta)), latency);
     const [call, alpha, overhead] = fixed;
-    beta = median(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)).map((s) => s.seconds / s.terms[3]));
+    beta = nonNegativeFit(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)), [3])[3];
   }
   return [fixed[0], fixed[1], fixed[2], beta];
 }
@@ -446,7 +447,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
-    // ring's per byte (see fitLatencyBandwidth), a β for it alone, which the median would take in.
+    // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
+    // runs), a β of its own that moved the world's 2-20x between calibrations.
     for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
       const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
       entry.algorithms.push(algorithm);
