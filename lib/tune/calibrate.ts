@@ -6,7 +6,8 @@
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
-//      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
+//      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
+//      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
 //      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
@@ -14,7 +15,7 @@
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
-//      sizes; what each took beyond call + 2α + bytes·β is round trip + packets·π, two
+//      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
 //      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
