@@ -8,6 +8,9 @@
 //   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4] [--mem gpu]
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
+// WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
+// as JSON, for pooling several runs: on a loaded host one run's figures move by more than a
+// change to the model does.
 // Ranks share this process's event loop, as webccl-perf --transport inproc's do.
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
 import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
