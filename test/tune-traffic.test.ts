@@ -111,4 +111,18 @@ for (const [name, schedule, traffic] of [['allGather', ringAllGather, ringAllGat
   });
 }
 
+for (const collective of ['broadcast', 'reduce'] as const) {
+  for (const algorithm of ['ring', 'tree']) {
+    test(`${algorithm} ${collective}: the busiest rank sends the formula's messages`, async () => {
+      const schedule = algorithmNamed(algorithm)!.serves[collective]!;
+      for (const size of [2, 3, 4, 7]) {
+        for (const count of COUNTS) {
+          const counted = await run(size, count, 1, (ctx, work) => schedule(ctx, work, 0));
+          assert.is(formula(algorithm, collective)(call(count, size))!.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+        }
+      }
+    });
+  }
+}
+
 test.run();
