@@ -19,8 +19,9 @@
 //      equations for two unknowns.
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
 //      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
-//      again on GPU buffers, fitted like the host ones; what the fit gives beyond the host's
-//      call, α and β is the GPU call's extra per call, per message and per byte staged.
+//      again on GPU buffers, fitted like the host ones (α stays the host's: the link's latency);
+//      what the fit gives beyond the host's call, o and β is the GPU call's extra per call, per
+//      message sent and per byte staged.
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
@@ -140,7 +141,7 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   // of one message each at the same sizes, is what tells α from o and the per-call cost; its
   // larger run is timed on GPU memory only (plannedGpuRuns).
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
-  // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
+  // The few-byte runs alone fix call, α and o (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
   return [
     ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
