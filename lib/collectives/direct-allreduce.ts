@@ -34,7 +34,8 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
 }
 
 /**
- * Cost (lib/collectives/traffic.ts): one hop of n-1 messages of the whole buffer, n-1 folds.
+ * Cost (lib/collectives/traffic.ts): one hop (α once) of n-1 messages at once (o each) of the
+ * whole buffer, n-1 folds.
  * Only while those messages stay within an eighth of a chunk: past that, whole-buffer messages
  * (unpipelined, beyond what the transports' payload pools hold) cost 3-7x the per-byte price
  * of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up), which this formula
@@ -42,5 +43,5 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
  */
 export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
   if ((ranks - 1) * bytes > chunkBytes / 8) return undefined;
-  return { messages: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
+  return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
 }

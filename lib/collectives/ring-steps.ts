@@ -111,15 +111,26 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
 export type RingHalf = (ctx: CollectiveContext, ring: RingChunk, handedOn: Uint8Array | undefined, followed: boolean) => Promise<Uint8Array | undefined>;
 
 /**
+ * How runRing cuts segments of up to `longest` elements: the chunk size (pipelinedChunkElements)
+ * and the chunk pipelines, each of which sends n - 1 messages per half on every rank (a chunk
+ * of every segment, empty where a segment is shorter). The traffic formulas of the ring
+ * schedules count their messages with it, so the model prices what the schedule sends.
+ */
+export function ringPipelines(longest: number, cut: Pick<CollectiveContext, 'chunkElements' | 'pipelineDepth' | 'alignElements'>): { chunkElements: number; pipelines: number } {
+  const chunkElements = pipelinedChunkElements(longest, cut.chunkElements, cut.pipelineDepth, cut.alignElements);
+  return { chunkElements, pipelines: Math.ceil(longest / chunkElements) };
+}
+
+/**
  * Runs `halves` one after the other on every chunk pipeline around the ring over `segments`,
  * with the chunk size fitted to them (see pipelinedChunkElements). Pipeline c's messages of
  * half h at step s are tagged ((c * halves + h) * (n - 1) + s): distinct across pipelines.
  */
 export async function runRing(base: CollectiveContext, work: Region, segments: readonly Span[], halves: readonly RingHalf[]): Promise<void> {
-  const longest = Math.max(0, ...segments.map((s) => s.length));
-  const ctx = { ...base, chunkElements: pipelinedChunkElements(longest, base.chunkElements, base.pipelineDepth, base.alignElements) };
+  const cut = ringPipelines(Math.max(0, ...segments.map((s) => s.length)), base);
+  const ctx = { ...base, chunkElements: cut.chunkElements };
   const steps = ctx.size - 1;
-  await runPipelines(Math.ceil(longest / ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
+  await runPipelines(cut.pipelines, ctx.pipelineDepth, async (chunk) => {
     const sends = new SendQueue();
     let handedOn: Uint8Array | undefined;
     for (const [h, half] of halves.entries()) {

@@ -58,5 +58,5 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
  * per-packet cost on the same count, so it is the cost per 64 values at the agreed size.
  */
 export function switchAllReduceTraffic({ bytes }: TrafficCall): Traffic {
-  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
+  return { messages: 2, sends: 1, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, Math.ceil(bytes / (4 * valuesOf(DEFAULT_SIZE_CLASS)))) };
 }

@@ -2,6 +2,7 @@
 // such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
 // init and sends it to every rank; split communicators inherit their parent's.
 import { checkAlgorithmChoice } from '../collectives/algorithms.js';
+import { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
@@ -53,7 +54,8 @@ export interface AgreedConfig extends TuningConfig {
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
-export const DEFAULT_PIPELINE_DEPTH = 4;
+// Where the schedules run their pipelines (the cost model's formulas default to it too).
+export { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 
 export interface ConfigOptions {
   readonly algorithm?: AlgorithmSetting;

@@ -64,6 +64,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
     rank: comm.rank,
     size: comm.size,
     chunkBytes: comm.config.chunkBytes,
+    pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
     allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
