@@ -1,8 +1,10 @@
 // Per-call time of an 8-byte allreduce between two ranks, with the transport's message count per
 // call, for locating the per-call cost above the transport (compare with bench/native-pingpong.ts
-// and bench/mesh-throughput.ts).
-//   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000)
-import { Communicator } from '../lib/index.node.js';
+// and bench/mesh-throughput.ts). Also the process's CPU time per call, which a loaded machine
+// inflates far less than the wall time. WEBCCL_TRANSPORT=inproc runs both ranks in this process
+// (its CPU time is then both ranks'); WEBCCL_ALGO picks the algorithm (default auto: direct).
+//   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000 WARMUP=200)
+import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { ShmEndpoint } from '../lib/native/shm.js';
 import { runAsTwoRanks } from './two-ranks.js';
 
@@ -13,8 +15,7 @@ for (const name of ['send', 'write', 'recv'] as const) {
   (ShmEndpoint.prototype as any)[name] = function (this: ShmEndpoint, ...args: unknown[]) { posts[name]++; return original.apply(this, args); };
 }
 
-async function rank(): Promise<void> {
-  const comm = await Communicator.fromEnv();
+async function rank(comm: Communicator): Promise<void> {
   const calls = Number(process.env['CALLS'] ?? 2000);
   const send = new Float32Array(2).fill(comm.rank + 1);
   const recv = new Float32Array(2);
@@ -22,15 +23,24 @@ async function rank(): Promise<void> {
   let sends = 0;
   const original = t.send.bind(t);
   t.send = (...args: Parameters<typeof t.send>) => { sends++; return original(...args); };
-  for (let i = 0; i < 200; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
+  for (let i = 0; i < Number(process.env['WARMUP'] ?? 200); i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
   await comm.barrier();
   sends = 0;
   posts.send = posts.write = posts.recv = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < calls; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
   const us = ((performance.now() - started) * 1000) / calls;
-  console.log(`rank ${comm.rank} ${t.description}: 8 B allreduce ${us.toFixed(1)} us per call, ${(sends / calls).toFixed(2)} transport sends per call, native posts per call: ${Object.entries(posts).map(([k, v]) => `${k} ${(v / calls).toFixed(2)}`).join(', ')}`);
+  const { user, system } = process.cpuUsage(cpu);
+  console.log(`rank ${comm.rank} ${t.description}: 8 B allreduce ${us.toFixed(1)} us per call (process CPU ${((user + system) / calls).toFixed(1)} us), `
+    + `${(sends / calls).toFixed(2)} transport sends per call, native posts per call: ${Object.entries(posts).map(([k, v]) => `${k} ${(v / calls).toFixed(2)}`).join(', ')}`);
   await comm.destroy();
 }
 
-await runAsTwoRanks(rank);
+if (process.env['WEBCCL_TRANSPORT'] === 'inproc') {
+  const id = await getUniqueId({ transport: 'inproc' });
+  const comms = await Promise.all([0, 1].map((r) => Communicator.init({ id, rank: r, size: 2 })));
+  await Promise.all(comms.map(rank));
+} else {
+  await runAsTwoRanks(async () => rank(await Communicator.fromEnv()));
+}

@@ -8,6 +8,9 @@
 //   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4] [--mem gpu]
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
+// WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
+// as JSON, for pooling several runs: on a loaded host one run's figures move by more than a
+// change to the model does.
 // Ranks share this process's event loop, as webccl-perf --transport inproc's do.
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
 import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
@@ -44,7 +47,7 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const errors: { where: string; error: number }[] = [];
+const errors: { where: string; error: number; signed: number }[] = [];
 /** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
 const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number }[] = [];
@@ -58,8 +61,8 @@ for (const transport of transports) {
     const params = calibration!.params;
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
-    const chunkBytes = tuned[0]!.config.chunkBytes;
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
+    const { chunkBytes, pipelineDepth } = tuned[0]!.config;
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = 8; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
@@ -77,7 +80,7 @@ for (const transport of transports) {
         }
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
-      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, memory: memory as 'cpu' | 'gpu' };
+      const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, pipelineDepth, memory: memory as 'cpu' | 'gpu' };
       const pick = candidates(call, params, { aggregator: false })[0]!;
       const fixed = [...measured].filter(([name]) => name !== 'auto');
       const best = fixed.reduce((a, b) => (b[1] < a[1] ? b : a));
@@ -89,7 +92,7 @@ for (const transport of transports) {
         if (seconds === undefined) continue;
         const predicted = seconds * 1e6;
         const error = Math.abs(predicted - us) / us;
-        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error });
+        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: (predicted - us) / us });
         const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
         if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };
@@ -104,6 +107,8 @@ for (const transport of transports) {
   }
 }
 
+// For pooling several sweeps (bench noise): every point's error and every size's auto/best.
+if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios }));
 const sorted = [...errors].sort((a, b) => a.error - b.error);
 if (hostErrors.length > 0) {
   const h = [...hostErrors].sort((a, b) => a - b);

@@ -167,6 +167,21 @@ test('a GPUBuffer destroyed after a call that used it is caught on the next call
   }
 });
 
+// The second call repeats the first exactly, so it reuses the first's plan (lib/comm/plan-memo.ts),
+// which checked the array when it was still attached: the check when the call's turn comes must catch it.
+test('a host array detached after a call that used it is caught on the next, identical call', async () => {
+  const comms = await createWorld(2, { timeoutMs: TIMEOUT_MS });
+  try {
+    const arrays = comms.map((_, r) => Float32Array.of(r, r));
+    await within(Promise.all(comms.map((c, r) => c.allReduce(arrays[r]!, arrays[r]!, 2, 'float32', 'sum'))), FAST_MS, 'first call');
+    detach(arrays[1]!);
+    const outcome = await allReject(comms.map((c, r) => c.allReduce(arrays[r]!, arrays[r]!, 2, 'float32', 'sum')), 'second call');
+    expectFailure(outcome, 2, 'InvalidArgument', /send buffer/, /detached/, 'second call');
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 /**
  * A transport that detaches `array` right after this rank's first message of a collective
  * went out: the call is then surely under way, and the detach is certain to happen.

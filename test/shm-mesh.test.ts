@@ -33,7 +33,7 @@ test('what a peer sent before it closed is delivered, even what waited in the ri
   // The receiver pauses after the first message: three more fill its posted slots, the last
   // two stay in its ring until it reads again (after the sender has closed). Below the single
   // copy threshold, so they take the ring (larger ones are a rendezvous: shm-single-copy.test).
-  const bytes = SHM_SINGLE_COPY_BYTES / 2;
+  const bytes = Math.floor(SHM_SINGLE_COPY_BYTES / 2);
   await within(Promise.all(Array.from({ length: 6 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)))), 5000, 'sends');
   await a!.close();
   await new Promise((resolve) => setTimeout(resolve, 200));

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { ShmEndpoint } from '../lib/native/shm.js';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
-import { SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
+import { SHM_REFERENCE_SEGMENT_BYTES, SHM_SEGMENT_BYTES, SHM_SINGLE_COPY_BYTES } from '../lib/transport/shm/shm-mesh.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { connectNativeMesh, requireAddon } from './helpers/native-transports.js';
 import { header, pattern } from './transport-conformance.js';
@@ -42,7 +42,7 @@ async function countReads(body: () => Promise<void>): Promise<number[]> {
   return sizes;
 }
 
-test('sizes straddling the threshold and odd sizes arrive intact, large segments by reference, both ways at once', async () => {
+test('sizes straddling the threshold and odd sizes arrive intact, large messages by reference in one frame, both ways at once', async () => {
   const t = SHM_SINGLE_COPY_BYTES;
   const segment = t + 12_345;
   const [a, b] = await within(shmWorld(2, { maxSegmentBytes: segment }), 5000, 'world');
@@ -58,10 +58,38 @@ test('sizes straddling the threshold and odd sizes arrive intact, large segments
     }
     await within(Promise.all(sends), 5000, 'sends');
   });
-  // Every segment of t bytes or more went by reference, every smaller one through the ring.
-  const segments = sizes.flatMap((bytes) => Array.from({ length: Math.max(1, Math.ceil(bytes / segment)) }, (_, k) => Math.min(segment, bytes - k * segment)));
-  const expected = segments.filter((bytes) => bytes >= t).sort((x, y) => x - y);
+  // Every message of t bytes or more went by reference as one frame (not cut at the ring's
+  // segment size), every smaller one through the ring.
+  const expected = sizes.filter((bytes) => bytes >= t).sort((x, y) => x - y);
   assert.equal(reads.sort((x, y) => x - y), [...expected, ...expected].sort((x, y) => x - y));
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('messages above the reference frame size are cut there; a tail too large for a slot goes by reference below the threshold', async () => {
+  const previous = process.env['WEBCCL_SHM_SINGLE_COPY_BYTES'];
+  const threshold = 2 * SHM_SEGMENT_BYTES; // above the ring's slot: a tail between the two needs the rule
+  process.env['WEBCCL_SHM_SINGLE_COPY_BYTES'] = String(threshold);
+  let world: Transport[];
+  try {
+    world = await within(shmWorld(2), 5000, 'world');
+  } finally {
+    if (previous === undefined) delete process.env['WEBCCL_SHM_SINGLE_COPY_BYTES'];
+    else process.env['WEBCCL_SHM_SINGLE_COPY_BYTES'] = previous;
+  }
+  const [a, b] = world;
+  const r = SHM_REFERENCE_SEGMENT_BYTES;
+  const tail = SHM_SEGMENT_BYTES + 4321;
+  const sizes = [r + 5, r + tail, threshold - 1];
+  const reads = await countReads(async () => {
+    const sends = sizes.map((bytes, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)));
+    for (const [i, bytes] of sizes.entries()) {
+      const m = await within(b!.recv(0, 0, 0), 5000, `message ${i}`);
+      assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, i))), true, `message ${i} (${bytes} bytes)`);
+    }
+    await within(Promise.all(sends), 5000, 'sends');
+  });
+  // r + 5: r by reference, 5 through the ring; r + tail: both by reference; below the threshold: the ring.
+  assert.equal(reads, [r, r, tail]);
   await Promise.all([a!.close(), b!.close()]);
 });
 

@@ -53,7 +53,7 @@ test('calibration: every rank gets the same parameters, fitted from the largest 
     const results = await Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 })));
     for (const result of results) {
       assert.equal(result.params, results[0]!.params);
-      for (const key of ['call', 'alpha', 'beta', 'gamma'] as const) assert.ok(Number.isFinite(result.params[key]) && result.params[key] >= 0, key);
+      for (const key of ['call', 'alpha', 'overhead', 'beta', 'gamma'] as const) assert.ok(Number.isFinite(result.params[key]) && result.params[key] >= 0, key);
       // Measured figures (not fitted ones) are the largest over the ranks.
       assert.ok(Math.fround(result.own.gamma) <= result.params.gamma, 'own gamma above the agreed maximum');
       assert.ok(Math.fround(result.own.codecs['int8']!.encode) <= result.params.codecs['int8']!.encode);
@@ -142,8 +142,9 @@ for (const [what, options, reason] of BAD) {
   });
 }
 
-test('a file of an older calibration (no switchRoundTrip, no gpu): adopted, the default round trip, one WARN naming it (the GPU terms not, on host memory)', async () => {
+test('a file of an older calibration (no overhead, switchRoundTrip or gpu): adopted, o = 0 and the default round trip, one WARN naming them (the GPU terms not, on host memory)', async () => {
   const old = JSON.parse(fits(2)) as { params: Record<string, unknown> };
+  delete old.params['overhead'];
   delete old.params['switchRoundTrip'];
   delete old.params['gpu'];
   warnings.length = 0;
@@ -153,10 +154,12 @@ test('a file of an older calibration (no switchRoundTrip, no gpu): adopted, the 
       assert.is(comm.config.tuning?.params.switchRoundTrip, DEFAULT_COST_PARAMS.switchRoundTrip);
       assert.is(comm.config.tuning?.params.gpu, undefined);
       assert.is(comm.config.tuning?.params.alpha, params.alpha);
+      // Its α was fitted to price every message: no o on top.
+      assert.is(comm.config.tuning?.params.overhead, 0);
     }
     const warned = warnings.filter((line) => / WARN /.test(line));
     assert.is(warned.length, 1, warnings.join('\n'));
-    assert.match(warned[0]!, /has no switchRoundTrip \(calibrated by an older webccl\); using the defaults for it/);
+    assert.match(warned[0]!, /has no overhead, switchRoundTrip \(calibrated by an older webccl\); using the defaults for them/);
     await sums(comms);
   } finally {
     await close(comms);

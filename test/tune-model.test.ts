@@ -8,14 +8,19 @@ import { fitLatencyBandwidth } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { chooseAlgorithm, type TuningConfig } from '../lib/tune/select.js';
 
-const params: CostParams = { ...DEFAULT_COST_PARAMS, alpha: 100e-6, beta: 1e-9, gamma: 0.5e-9 };
+const params: CostParams = { ...DEFAULT_COST_PARAMS, alpha: 60e-6, overhead: 40e-6, beta: 1e-9, gamma: 0.5e-9 };
 const tuned: TuningConfig = { algorithm: 'auto', treeThresholdBytes: 65536, directThresholdBytes: 32768, chunkBytes: 1 << 20, tuning: { params, digest: 'x' } };
 const call = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 1 << 20 });
 
 test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', () => {
-  const unit: CostParams = { ...params, call: 0, alpha: 1, beta: 0, gamma: 0 };
+  const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
   assert.is(predictSeconds('ring', call(4096, 4), unit), 6);
-  const perByte: CostParams = { ...params, call: 0, alpha: 0, beta: 1, gamma: 0 };
+  // o: the same 6 sends, and the agreement check's one beside them; the direct exchange's 3 at once pay α once.
+  const perSend: CostParams = { ...unit, alpha: 0, overhead: 1 };
+  assert.is(predictSeconds('ring', call(4096, 4), perSend), 7);
+  assert.is(predictSeconds('direct', call(4096, 4), perSend), 3);
+  assert.is(predictSeconds('direct', call(4096, 4), unit), 1);
+  const perByte: CostParams = { ...params, call: 0, alpha: 0, overhead: 0, beta: 1, gamma: 0 };
   assert.is(predictSeconds('ring', call(4096, 4), perByte), 6 * 1024);
   assert.is(predictSeconds('direct', call(4096, 4), perByte), 3 * 4096);
   assert.is(predictSeconds('ring', call(4096, 1), unit), 0);
@@ -78,31 +83,55 @@ test('parameters from a file are checked field by field', () => {
   assert.throws(() => checkCostParams('[1,2'), /not an object/);
 });
 
-test('calibration fit: exact samples give back call, alpha and beta; a negative fit is refitted without that term', () => {
-  const truth = [30e-6, 80e-6, 2e-9];
-  const samples = [[1, 2, 8], [1, 6, 3e6], [1, 4, 1e6], [1, 12, 8e6], [1, 3, 100]].map((terms) => ({
-    terms: terms as [number, number, number], seconds: terms[0]! * truth[0]! + terms[1]! * truth[1]! + terms[2]! * truth[2]!,
+type Terms = [number, number, number, number];
+const priced = (truth: readonly number[], terms: readonly number[], off = 1) => terms.reduce((sum, t, i) => sum + t * truth[i]!, 0) * off;
+
+test('calibration fit: exact samples give back call, alpha, o and beta; a negative fit is refitted without that term', () => {
+  const truth = [30e-6, 80e-6, 20e-6, 2e-9];
+  // Few-byte direct, tree and ring runs at 4 ranks (1 hop of 3 sends; 4 hops, 5 sends; 6 hops, 7 sends), then larger ones.
+  const samples = [[1, 1, 3, 24], [1, 4, 5, 16], [1, 6, 7, 8], [1, 6, 13, 3e6], [1, 4, 9, 1e6], [1, 12, 25, 8e6], [1, 1, 3, 100]].map((terms) => ({
+    terms: terms as Terms, seconds: priced(truth, terms),
   }));
   const fitted = fitLatencyBandwidth(samples);
   fitted.forEach((value, i) => assert.ok(Math.abs(value - truth[i]!) <= 1e-6 * truth[i]! + 1e-15, `${i}: ${value} vs ${truth[i]}`));
   // Times that fall as messages grow would need a negative alpha: it is dropped, the rest still fits.
-  const odd = fitLatencyBandwidth([{ terms: [1, 2, 0], seconds: 2 }, { terms: [1, 6, 0], seconds: 1 }, { terms: [1, 4, 1e6], seconds: 3 }]);
+  const odd = fitLatencyBandwidth([{ terms: [1, 2, 2, 0], seconds: 2 }, { terms: [1, 6, 6, 0], seconds: 1 }, { terms: [1, 4, 4, 1e6], seconds: 3 }]);
   assert.ok(odd.every((v) => v >= 0), String(odd));
   assert.is(odd[1], 0);
 });
 
-test('calibration fit: call and alpha come from the few-byte runs alone; large runs the formulas get wrong move only beta', () => {
-  const [call, alpha, beta] = [30e-6, 80e-6, 2e-9];
-  const time = (t: readonly number[], off = 1) => (t[0]! * call + t[1]! * alpha + t[2]! * beta) * off;
+test('calibration fit: with two ranks o and alpha cannot be told apart: alpha keeps both, call stays', () => {
+  const truth = [30e-6, 100e-6, 0, 2e-9];
+  // Ring and tree: 2 hops, 3 sends (the agreement check's one beside them); direct: 1 hop, 1 send. sends = 2·hops − 1: dependent columns.
+  const samples = [[1, 2, 3, 8], [1, 2, 3, 8], [1, 1, 1, 8], [1, 2, 3, 1e6]].map((terms) => ({ terms: terms as Terms, seconds: priced([30e-6, 80e-6, 10e-6, 2e-9], terms) }));
+  const fitted = fitLatencyBandwidth(samples);
+  assert.is(fitted[2], 0);
+  // 80 + 10·(2·hops − 1)/hops per hop is not one figure: the least-squares α lies between, call near its truth.
+  assert.ok(fitted[1] > 85e-6 && fitted[1] < 105e-6, `alpha ${fitted[1]}`);
+  assert.ok(fitted[0] > 0 && fitted[0] < 2 * truth[0]!, `call ${fitted[0]}`);
+});
+
+test('calibration fit: call, alpha and o come from the few-byte runs alone; large runs the formulas get wrong move only beta', () => {
+  const truth = [30e-6, 80e-6, 20e-6, 2e-9];
   // Exact few-byte runs (direct, tree, ring at 4 ranks); large runs 0.7-1.6x off their formula,
   // as the tree's link bytes are at 16 chunks: a joint fit bent call and alpha by far more.
-  const small = [[1, 3, 24], [1, 4, 16], [1, 6, 12]].map((terms) => ({ terms: terms as [number, number, number], seconds: time(terms) }));
-  const large = ([[[1, 6, 786432], 1.3], [[1, 8, 8388608], 1.6], [[1, 24, 25165824], 0.7], [[1, 3, 129024], 1.4]] as const)
-    .map(([terms, off]) => ({ terms: terms as unknown as [number, number, number], seconds: time(terms, off) }));
+  const small = [[1, 1, 3, 24], [1, 4, 5, 16], [1, 6, 7, 12]].map((terms) => ({ terms: terms as Terms, seconds: priced(truth, terms) }));
+  const large = ([[[1, 6, 13, 786432], 1.3], [[1, 8, 17, 8388608], 1.6], [[1, 24, 97, 25165824], 0.7], [[1, 1, 3, 129024], 1.4]] as const)
+    .map(([terms, off]) => ({ terms: terms as unknown as Terms, seconds: priced(truth, terms, off) }));
   const fitted = fitLatencyBandwidth([...small, ...large]);
-  assert.ok(Math.abs(fitted[0] - call) <= 1e-3 * call, `call ${fitted[0]}`);
-  assert.ok(Math.abs(fitted[1] - alpha) <= 1e-3 * alpha, `alpha ${fitted[1]}`);
-  assert.ok(fitted[2] > 0.7 * beta && fitted[2] < 1.6 * beta, `beta ${fitted[2]}`);
+  for (const [i, name] of ['call', 'alpha', 'o'].entries()) assert.ok(Math.abs(fitted[i]! - truth[i]!) <= 1e-3 * truth[i]!, `${name} ${fitted[i]}`);
+  assert.ok(fitted[3] > 0.7 * truth[3]! && fitted[3] < 1.6 * truth[3]!, `beta ${fitted[3]}`);
+});
+
+test('calibration fit: one stalled large run (10x its time) moves beta little: its weight is its bytes\' share of its time, squared', () => {
+  const truth = [30e-6, 80e-6, 20e-6, 2e-9];
+  const small = [[1, 1, 3, 24], [1, 4, 5, 16], [1, 6, 7, 12]].map((terms) => ({ terms: terms as Terms, seconds: priced(truth, terms) }));
+  const large = (stall: number) => ([[[1, 6, 13, 786432], 1], [[1, 4, 9, 1048576], 1], [[1, 6, 25, 6291456], stall], [[1, 4, 17, 8388608], 1], [[1, 6, 49, 25165824], 1]] as const)
+    .map(([terms, off]) => ({ terms: terms as unknown as Terms, seconds: priced(truth, terms, off) }));
+  assert.ok(Math.abs(fitLatencyBandwidth([...small, ...large(1)])[3] - truth[3]!) <= 1e-6 * truth[3]!);
+  const beta = fitLatencyBandwidth([...small, ...large(10)])[3];
+  // The mean of the five runs' seconds per byte would be 2.8x.
+  assert.ok(beta > truth[3]! && beta < 1.1 * truth[3]!, `beta ${beta}`);
 });
 
 test.run();

@@ -26,7 +26,7 @@ export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, me
     const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, reduction, undefined, collective === 'allReduce' ? memory : undefined);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
-    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, ...packetValuesOf(config), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...packetValuesOf(config), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
     return seconds === undefined ? undefined : seconds * 1e6;
   } catch {
     return undefined;

@@ -4,9 +4,9 @@
 // the data lives in a TypedArray (reduced on the CPU) or a GPUBuffer (reduced in WGSL).
 // The data side (Region, Memory) is the memory seam of lib/memory, shared with the adapters.
 import type { Aggregation } from '../memory/aggregator.js';
-import type { Memory } from '../memory/memory.js';
+import type { Landing, Memory } from '../memory/memory.js';
 
-export type { Memory, Region } from '../memory/memory.js';
+export type { Landing, Memory, Region } from '../memory/memory.js';
 
 /**
  * Messages of the current call. `peer` is a rank of the communicator; `tag` tells apart the
@@ -15,7 +15,11 @@ export type { Memory, Region } from '../memory/memory.js';
  */
 export interface Link {
   send(peer: number, tag: number, payload: Uint8Array): Promise<void>;
-  recv(peer: number, tag: number): Promise<Uint8Array>;
+  /**
+   * `landing` (optional, Memory.landing): the transport may apply the payload there on arrival
+   * and then resolves with `landing.target` itself; else the payload comes as usual.
+   */
+  recv(peer: number, tag: number, landing?: Landing): Promise<Uint8Array>;
   /**
    * The algorithm is done with bytes recv returned: written, folded in, and forwarded by sends
    * that have resolved. Their memory may then serve a later message, so they must not be

@@ -16,20 +16,26 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
   const count = work.length;
   // A copy: `work` is overwritten below, while this rank's contribution is still to be folded in.
   const own = await memory.read(work, 0, count);
-  const peers = Array.from({ length: size }, (_, r) => r).filter((r) => r !== rank);
-  const [, ...received] = await Promise.all([
-    Promise.all(peers.map((peer) => link.send(peer, CONTRIBUTION, own))),
-    ...peers.map((peer) => link.recv(peer, CONTRIBUTION)),
-  ]);
-  const contributions = Array.from({ length: size }, (_, r) => (r === rank ? own : received[r < rank ? r : r - 1] as Uint8Array));
+  // Sends and receives interleaved in one list (plain loops: this runs once per small call, where
+  // the arrays and closures of a map/filter chain are a measurable share of the time).
+  const exchanges: Promise<unknown>[] = [];
+  for (let peer = 0; peer < size; peer++) {
+    if (peer !== rank) exchanges.push(link.send(peer, CONTRIBUTION, own), link.recv(peer, CONTRIBUTION));
+  }
+  const settled = await Promise.all(exchanges);
+  const received: Uint8Array[] = [];
+  for (let i = 1; i < settled.length; i += 2) received.push(settled[i] as Uint8Array);
+  const contributions = received.slice();
+  contributions.splice(rank, 0, own);
   // Every rank folds the same n payloads, its own as sent included: with a lossy codec the
   // payloads' decodings, not the raw input still in `work`, are what every rank must sum.
   await memory.recvReduceAll(work, 0, count, contributions, true);
-  for (const bytes of received) link.release(bytes as Uint8Array);
+  for (const bytes of received) link.release(bytes);
 }
 
 /**
- * Cost (lib/collectives/traffic.ts): one hop of n-1 messages of the whole buffer, n-1 folds.
+ * Cost (lib/collectives/traffic.ts): one hop (α once) of n-1 messages at once (o each) of the
+ * whole buffer, n-1 folds.
  * Only while those messages stay within an eighth of a chunk: past that, whole-buffer messages
  * (unpipelined, beyond what the transports' payload pools hold) cost 3-7x the per-byte price
  * of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up), which this formula
@@ -37,5 +43,5 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
  */
 export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
   if ((ranks - 1) * bytes > chunkBytes / 8) return undefined;
-  return { messages: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
+  return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
 }

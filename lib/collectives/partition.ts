@@ -12,10 +12,13 @@ export interface Span {
  */
 export function evenSegments(count: number, parts: number, align: number): Span[] {
   const per = Math.ceil(count / parts / align) * align;
-  return Array.from({ length: parts }, (_, i) => {
+  // A plain loop: Array.from with a mapping function showed as 4% of a small ring allreduce.
+  const segments: Span[] = [];
+  for (let i = 0; i < parts; i++) {
     const offset = Math.min(count, i * per);
-    return { offset, length: Math.min(count, offset + per) - offset };
-  });
+    segments.push({ offset, length: Math.min(count, offset + per) - offset });
+  }
+  return segments;
 }
 
 /** Segment i is the i-th block of `blockLength` elements (allGather, reduceScatter, allToAll). */

@@ -2,7 +2,12 @@
 // depend only on the same pipeline on other ranks, so any window size is deadlock-free; the
 // window bounds memory held in transit and lets sending, receiving and reducing overlap.
 
+/** Chunk pipelines a schedule keeps in flight unless configured otherwise (WEBCCL_PIPELINE_DEPTH). */
+export const DEFAULT_PIPELINE_DEPTH = 4;
+
 export async function runPipelines(count: number, depth: number, pipeline: (index: number) => Promise<void>): Promise<void> {
+  // A small call is one pipeline: no window to keep.
+  if (count === 1) return pipeline(0);
   let next = 0;
   let failed = false;
   // The first failure rejects at once (the caller then poisons the communicator, which

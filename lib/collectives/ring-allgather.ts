@@ -2,15 +2,18 @@
 // ring until each has all of them.
 import type { CollectiveContext, Region } from './context.js';
 import { blockSegments } from './partition.js';
-import { ringAllGatherChunk, runRing } from './ring-steps.js';
-import { chunksOf, type Traffic, type TrafficCall } from './traffic.js';
+import { ringAllGatherChunk, ringPipelines, runRing } from './ring-steps.js';
+import { byteCut, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds size blocks of `blockLength`, block `rank` filled; afterwards all are. */
 export async function ringAllGather(ctx: CollectiveContext, work: Region, blockLength: number): Promise<void> {
   return runRing(ctx, work, blockSegments(blockLength, ctx.size), [ringAllGatherChunk]);
 }
 
-/** Cost (lib/collectives/traffic.ts): n-1 steps, each one rank's block (`bytes`) in chunks. */
-export function ringAllGatherTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { messages: (ranks - 1) * chunksOf(bytes, chunkBytes), linkBytes: (ranks - 1) * bytes, reducedBytes: 0 };
+/** Cost (lib/collectives/traffic.ts): n-1 steps, each one rank's block (`bytes`) in runRing's chunk pipelines (overlapping pipelineDepth at once). */
+export function ringAllGatherTraffic(call: TrafficCall): Traffic {
+  const { bytes, ranks } = call;
+  const cut = byteCut(call);
+  const { pipelines } = ringPipelines(bytes, cut);
+  return { messages: (ranks - 1) * waves(pipelines, cut.pipelineDepth), sends: (ranks - 1) * pipelines, linkBytes: (ranks - 1) * bytes, reducedBytes: 0 };
 }

@@ -3,8 +3,8 @@
 // next is on the wire. Moves 2(n-1)/n of the data per rank: bandwidth-optimal for large counts.
 import type { CollectiveContext, Region } from './context.js';
 import { evenSegments } from './partition.js';
-import { ringAllGatherChunk, ringReduceScatterChunk, runRing } from './ring-steps.js';
-import { chunksOf, type Traffic, type TrafficCall } from './traffic.js';
+import { ringAllGatherChunk, ringPipelines, ringReduceScatterChunk, runRing } from './ring-steps.js';
+import { byteCut, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function ringAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
@@ -12,10 +12,16 @@ export async function ringAllReduce(ctx: CollectiveContext, work: Region): Promi
 }
 
 /**
- * Cost (lib/collectives/traffic.ts): 2(n-1) steps, each a segment of bytes/n cut into chunks;
- * the busiest rank sends 2(n-1)/n of the bytes and folds (n-1)/n of them into its memory.
+ * Cost (lib/collectives/traffic.ts): every chunk pipeline (runRing's cut of the segments) sends
+ * 2(n-1) messages on every rank, in sequence; the pipelines of one wave (pipelineDepth at once)
+ * overlap. The busiest rank sends 2(n-1)/n of the bytes and folds (n-1)/n of them in.
  */
-export function ringAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
+export function ringAllReduceTraffic(call: TrafficCall): Traffic {
+  const { bytes, ranks } = call;
+  const cut = byteCut(call);
+  const longest = Math.max(...evenSegments(bytes, ranks, cut.alignElements).map((s) => s.length));
+  const { pipelines } = ringPipelines(longest, cut);
+  const steps = 2 * (ranks - 1);
   const segment = bytes / ranks;
-  return { messages: 2 * (ranks - 1) * chunksOf(segment, chunkBytes), linkBytes: 2 * (ranks - 1) * segment, reducedBytes: (ranks - 1) * segment };
+  return { messages: steps * waves(pipelines, cut.pipelineDepth), sends: steps * pipelines, linkBytes: steps * segment, reducedBytes: (ranks - 1) * segment };
 }

@@ -8,6 +8,12 @@
 // Received bytes are released once folded in (reduce-scatter), or written and forwarded
 // (all-gather: the send that forwards them has resolved). Each step is one fused memory
 // primitive (NCCL's recvReduceSend, recvReduceCopySend, recvCopySend): one GPU round trip.
+// Every receive offers the memory's landing for its elements (lib/memory/landing.ts): a
+// transport that can (shm) folds or copies the payload straight into `work` on arrival, which
+// may be before this pipeline's previous send has resolved. That is safe: the region a receive
+// lands in was last sent at the same step of reduce-scatter, and the message landing there is
+// made from bytes computed after that send's receiver had read it (it travelled on around the
+// ring, or back from the peer that folded it in).
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import { runPipelines, SendQueue } from './pipeline.js';
@@ -47,13 +53,13 @@ export async function ringReduceScatterChunk(
   await ring.sends.post(() => link.send(next, ring.tag(0), bytes));
   for (let step = 0; step < size - 2; step++) {
     const incoming = piece(step + 1);
-    const received = await link.recv(prev, ring.tag(step));
+    const received = await link.recv(prev, ring.tag(step), memory.landing?.(ring.work, incoming.offset, incoming.length, true));
     const reduced = await memory.recvReduceSend(ring.work, incoming.offset, incoming.length, received);
     link.release(received);
     await ring.sends.post(() => link.send(next, ring.tag(step + 1), reduced));
   }
   // The last step's incoming piece is the owned one (piece(size - 1) is segment r).
-  const received = await link.recv(prev, ring.tag(size - 2));
+  const received = await link.recv(prev, ring.tag(size - 2), memory.landing?.(ring.work, owned.offset, owned.length, true));
   try {
     if (handOn) return await memory.recvReduceCopySend(ring.work, owned.offset, owned.length, received);
     await memory.accumulate(ring.work, owned.offset, owned.length, received);
@@ -85,7 +91,7 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
       return forwarded ? sent.then(() => link.release(forwarded)) : sent;
     });
     const incoming = chunkOf(ring.segments[ringPeer(rank, -step - 1, size)]!, ring.chunk, chunkElements);
-    const received = await link.recv(prev, ring.tag(step));
+    const received = await link.recv(prev, ring.tag(step), memory.landing?.(ring.work, incoming.offset, incoming.length, false));
     if (step < size - 2) {
       outgoing = await memory.recvCopySend(ring.work, incoming.offset, incoming.length, received);
       source = received;
@@ -105,15 +111,26 @@ export async function ringAllGatherChunk(ctx: CollectiveContext, ring: RingChunk
 export type RingHalf = (ctx: CollectiveContext, ring: RingChunk, handedOn: Uint8Array | undefined, followed: boolean) => Promise<Uint8Array | undefined>;
 
 /**
+ * How runRing cuts segments of up to `longest` elements: the chunk size (pipelinedChunkElements)
+ * and the chunk pipelines, each of which sends n - 1 messages per half on every rank (a chunk
+ * of every segment, empty where a segment is shorter). The traffic formulas of the ring
+ * schedules count their messages with it, so the model prices what the schedule sends.
+ */
+export function ringPipelines(longest: number, cut: Pick<CollectiveContext, 'chunkElements' | 'pipelineDepth' | 'alignElements'>): { chunkElements: number; pipelines: number } {
+  const chunkElements = pipelinedChunkElements(longest, cut.chunkElements, cut.pipelineDepth, cut.alignElements);
+  return { chunkElements, pipelines: Math.ceil(longest / chunkElements) };
+}
+
+/**
  * Runs `halves` one after the other on every chunk pipeline around the ring over `segments`,
  * with the chunk size fitted to them (see pipelinedChunkElements). Pipeline c's messages of
  * half h at step s are tagged ((c * halves + h) * (n - 1) + s): distinct across pipelines.
  */
 export async function runRing(base: CollectiveContext, work: Region, segments: readonly Span[], halves: readonly RingHalf[]): Promise<void> {
-  const longest = Math.max(0, ...segments.map((s) => s.length));
-  const ctx = { ...base, chunkElements: pipelinedChunkElements(longest, base.chunkElements, base.pipelineDepth, base.alignElements) };
+  const cut = ringPipelines(Math.max(0, ...segments.map((s) => s.length)), base);
+  const ctx = { ...base, chunkElements: cut.chunkElements };
   const steps = ctx.size - 1;
-  await runPipelines(Math.ceil(longest / ctx.chunkElements), ctx.pipelineDepth, async (chunk) => {
+  await runPipelines(cut.pipelines, ctx.pipelineDepth, async (chunk) => {
     const sends = new SendQueue();
     let handedOn: Uint8Array | undefined;
     for (const [h, half] of halves.entries()) {

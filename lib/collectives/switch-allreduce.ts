@@ -118,5 +118,5 @@ const MODEL_PACKET_VALUES = valuesOf(MAX_SIZE_CLASS);
 export function switchAllReduceTraffic({ bytes, switchPacketValues }: TrafficCall): Traffic {
   const packets = { values: switchPacketValues ?? MODEL_PACKET_VALUES, window: DEFAULT_WINDOW };
   const sent = aggregatorPieces(Math.ceil(bytes / 4), packets).reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, true), 0);
-  return { messages: 2, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
+  return { messages: 2, sends: 1, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
 }

@@ -1,14 +1,21 @@
-// What a schedule costs, in the units a cost model prices (lib/tune/model.ts): the messages on
-// its critical path (each pays the per-message latency α), the bytes that cross the busiest
-// rank's link on that path (β per byte, scaled by a codec's ratio), the bytes the busiest rank
-// folds into its memory (γ per byte of the memory kind) and, for an aggregator, the packets it
-// sends (the switch's per-packet cost). Each algorithm states its own formula beside its
-// schedule (the `traffic` member of its row in algorithms.ts); this file holds only the shape
-// and the arithmetic that several formulas share.
+// What a schedule costs, in the units a cost model prices (lib/tune/model.ts): the messages in
+// sequence on its critical path (each pays the link's latency α), the messages the busiest
+// rank sends (each pays both ends' fixed work, o, whether or not others are in flight at the
+// same time: the direct exchange's n-1 concurrent messages cost α once and o n-1 times), the
+// bytes that cross the busiest rank's link on that path (β per byte, scaled by a codec's
+// ratio), the bytes the busiest rank folds into its memory (γ per byte of the memory kind)
+// and, for an aggregator, the packets it sends (the switch's per-packet cost). Each algorithm
+// states its own formula beside its schedule (the `traffic` member of its row in
+// algorithms.ts), counting with the functions its schedule cuts the buffer with; this file
+// holds only the shape and the arithmetic that several formulas share.
+import type { CollectiveContext } from './context.js';
+import { DEFAULT_PIPELINE_DEPTH } from './pipeline.js';
 
 export interface Traffic {
   /** Messages in sequence on the critical path (α each). */
   readonly messages: number;
+  /** Messages the busiest rank sends, in sequence or at once (o each). */
+  readonly sends: number;
   /** Bytes the busiest rank sends on the critical path (β each, times a codec's ratio). */
   readonly linkBytes: number;
   /** Bytes the busiest rank folds into its memory (γ each). */
@@ -17,13 +24,37 @@ export interface Traffic {
   readonly packets?: number;
 }
 
-/** The arguments every formula gets: bytes per rank, the rank count and the agreed chunk size. */
+/** The arguments every formula gets: bytes per rank, the rank count, the agreed chunk size and pipeline depth. */
 export interface TrafficCall {
   readonly bytes: number;
   readonly ranks: number;
   /** Values per switch packet as the job agreed them, for the switch's formula (undefined: its default). */
   readonly switchPacketValues?: number;
   readonly chunkBytes: number;
+  /** Chunk pipelines in flight at once (undefined: DEFAULT_PIPELINE_DEPTH). */
+  readonly pipelineDepth?: number;
+}
+
+/** The 16-byte alignment of segment boundaries (the communicator's alignElements of any dtype). */
+const ALIGN_BYTES = 16;
+
+/**
+ * The call's cutting in bytes, as the schedule's context gives it in elements: counting in
+ * one-byte elements with 16-byte alignment cuts any dtype's buffer at the same boundaries
+ * (the communicator's chunkElements is the chunk size floored to 16 bytes, alignElements 16
+ * bytes' worth), so the formulas can call the schedules' own partition functions.
+ */
+export function byteCut(call: TrafficCall): Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'> {
+  return {
+    chunkElements: Math.max(ALIGN_BYTES, Math.floor(call.chunkBytes / ALIGN_BYTES) * ALIGN_BYTES),
+    alignElements: ALIGN_BYTES,
+    pipelineDepth: call.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH,
+  };
+}
+
+/** Waves of `pipelines` chunk pipelines run `depth` at a time: each wave's messages are in sequence, the pipelines of one wave overlap. */
+export function waves(pipelines: number, depth: number): number {
+  return Math.ceil(pipelines / Math.max(1, depth));
 }
 
 /** A schedule's traffic for a call; undefined where the formula does not describe it (the model then never picks it). */
@@ -43,10 +74,10 @@ export function treeDepth(ranks: number): number {
  * A pipeline of `chunks` equal pieces of `bytes` through `stages` hops in sequence: the last
  * chunk leaves the first hop after chunks - 1 stage times and needs `stages` more, so
  * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a
- * rank sends each piece to several children).
+ * rank sends each piece to several children); an inner rank sends every chunk (to each child).
  */
-export function pipelined(stages: number, chunks: number, bytes: number, fanout = 1): Pick<Traffic, 'messages' | 'linkBytes'> {
-  if (stages === 0) return { messages: 0, linkBytes: 0 };
+export function pipelined(stages: number, chunks: number, bytes: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'linkBytes'> {
+  if (stages === 0) return { messages: 0, sends: 0, linkBytes: 0 };
   const steps = stages + chunks - 1;
-  return { messages: steps, linkBytes: (steps * fanout * bytes) / chunks };
+  return { messages: steps, sends: chunks * fanout, linkBytes: (steps * fanout * bytes) / chunks };
 }

@@ -6,7 +6,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { doubleBinaryTree, type TreeNode } from './tree-topology.js';
-import { chunksOf, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
 const DOWN = 1;
@@ -67,14 +67,26 @@ async function reduceUpThenBroadcastDown(
 
 /**
  * Cost (lib/collectives/traffic.ts): each half goes up and down its tree, 2·ceil(log2 n) hops,
- * pipelined in chunks; the two trees run at once. A rank that is inner in one tree sends each
- * of its chunks to two children and is a leaf in the other, so past the pipeline's fill it
- * sends 4 chunks per chunk pair (2 with two ranks): about 2x the bytes for n > 2 (1x for 2).
+ * chunk by chunk (the schedule's own cut, m chunks a half); the two trees' chunk pipelines run
+ * pipelineDepth at once, each wave's hops in sequence. Per chunk pair a rank sends one message
+ * to its parent and one to each child in each tree: the busiest (inner in one tree, a leaf in
+ * the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes on the path count the
+ * pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks.
  */
-export function treeAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  if (ranks === 1) return { messages: 0, linkBytes: 0, reducedBytes: 0 };
-  const chunks = chunksOf(bytes / 2, chunkBytes);
-  const perChunk = ranks > 2 ? 4 : 2;
-  const messages = 2 * treeDepth(ranks) + (chunks - 1) * perChunk;
-  return { messages, linkBytes: (messages * bytes) / 2 / chunks, reducedBytes: (perChunk * bytes) / 4 };
+export function treeAllReduceTraffic(call: TrafficCall): Traffic {
+  const { bytes, ranks } = call;
+  if (ranks === 1) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };
+  const cut = byteCut(call);
+  const chunks = Math.max(1, ...evenSegments(bytes, 2, cut.alignElements).map((half) => chunkCount(half.length, cut.chunkElements)));
+  // The schedule's own trees: each rank's messages and folds per chunk pair.
+  let perChunk = 0;
+  let folds = 0;
+  for (let rank = 0; rank < ranks; rank++) {
+    const trees = doubleBinaryTree(rank, ranks);
+    perChunk = Math.max(perChunk, trees.reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0));
+    folds = Math.max(folds, trees.reduce((sum, node) => sum + node.children.length, 0));
+  }
+  const hops = 2 * treeDepth(ranks);
+  const filled = hops + (chunks - 1) * perChunk;
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2 };
 }

@@ -3,7 +3,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { rootedTree } from './tree-topology.js';
+import { rootedTree, widestFanout } from './tree-topology.js';
 import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
@@ -31,7 +31,7 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
   });
 }
 
-/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, two children per inner rank. */
+/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4). */
 export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks > 2 ? 2 : 1), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, widestFanout(ranks)), reducedBytes: 0 };
 }

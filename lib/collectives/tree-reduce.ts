@@ -3,7 +3,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { rootedTree } from './tree-topology.js';
+import { rootedTree, widestFanout } from './tree-topology.js';
 import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
@@ -30,7 +30,7 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
   });
 }
 
-/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds two children. */
+/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds each of its children's chunks (the widest rank's count). */
 export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes), reducedBytes: ranks > 2 ? 2 * bytes : ranks > 1 ? bytes : 0 };
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes), reducedBytes: widestFanout(ranks) * bytes };
 }

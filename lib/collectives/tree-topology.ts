@@ -68,3 +68,10 @@ export function doubleBinaryTree(rank: number, size: number): readonly [TreeNode
     : relabeled(rank, size, (r) => (r - 1 + size) % size, (l) => (l + 1) % size);
   return [first, second];
 }
+
+/** The most children any rank has in the tree rooted at rank 0 (the cost formulas' fan-out; the same for any root). */
+export function widestFanout(size: number): number {
+  let widest = 0;
+  for (let rank = 0; rank < size; rank++) widest = Math.max(widest, rootedTree(rank, size, 0).children.length);
+  return widest;
+}

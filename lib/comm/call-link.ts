@@ -4,7 +4,7 @@
 // and hands each to whoever awaits its tag, so an algorithm may run several pipelines at once.
 // Every message is checked against this rank's own call: a difference is reported as
 // InvalidUsage naming both ranks and both calls, before any of its data is used.
-import type { Link } from '../collectives/context.js';
+import type { Landing, Link } from '../collectives/context.js';
 import { asWebcclError, internalError, invalidUsage, timeoutError, type WebcclError } from '../errors.js';
 import type { Header, Message, Signature, Transport } from '../transport/transport.js';
 import type { Health } from './health.js';
@@ -50,15 +50,21 @@ export class CallLink implements Link {
   private readonly mailboxes = new Map<number, Mailbox>();
   /** Payloads handed to the algorithm whose transport recycles them, until it releases them. */
   private readonly held = new Map<Uint8Array, () => void>();
-  private readonly description: string;
+  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {}
 
-  constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {
-    this.description = `${formatCall(call.signature, call.schedule)} #${call.seq}`;
+  /** e.g. `allReduce(count=2, float32, sum) [direct] #7`, for messages (built only when one is). */
+  private get description(): string {
+    return `${formatCall(this.call.signature, this.call.schedule)} #${this.call.seq}`;
+  }
+
+  private header(tag: number): Header {
+    const { call } = this;
+    return { comm: call.channel, seq: call.seq, signature: call.signature, chunk: encodeChunkField(call.schedule, tag) };
   }
 
   send(peer: number, tag: number, payload: Uint8Array): Promise<void> {
-    const { owner, call } = this;
-    const header: Header = { comm: call.channel, seq: call.seq, signature: call.signature, chunk: encodeChunkField(call.schedule, tag) };
+    const { owner } = this;
+    const header = this.header(tag);
     const sent = owner.transport.send(owner.transportRank(peer), header, payload);
     owner.recordSent(payload.byteLength);
     return owner.health.watch(sent, () => timeoutError(
@@ -66,7 +72,7 @@ export class CallLink implements Link {
     ));
   }
 
-  recv(peer: number, tag: number): Promise<Uint8Array> {
+  recv(peer: number, tag: number, landing?: Landing): Promise<Uint8Array> {
     const mailbox = this.mailbox(peer);
     const early = mailbox.early.get(tag);
     if (early) {
@@ -75,10 +81,16 @@ export class CallLink implements Link {
     }
     if (mailbox.waiting.has(tag)) return Promise.reject(internalError(`${this.owner.name}: tag ${tag} from rank ${peer} awaited twice`));
     const arrival = new Promise<Uint8Array>((resolve, reject) => mailbox.waiting.set(tag, { resolve, reject }));
+    const { transport } = this.owner;
+    const cancel = landing && transport.land?.(this.owner.transportRank(peer), this.header(tag), landing);
     void this.pump(peer, mailbox);
-    return this.owner.health.watch(arrival, () => timeoutError(
+    const watched = this.owner.health.watch(arrival, () => timeoutError(
       `${this.owner.name} waited ${this.owner.health.timeoutMs} ms for rank ${peer} in ${this.description}; rank ${peer} never sent (is it running the same calls?)`,
     ));
+    // Cancelled however the wait ends (a timeout or a failure included): once a call is over,
+    // nothing may land in its memory.
+    if (cancel) watched.then(cancel, cancel);
+    return watched;
   }
 
   release(payload: Uint8Array): void {

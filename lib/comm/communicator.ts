@@ -37,6 +37,7 @@ import {
   planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
   type CallOptions, type CallPlan, type PlanEnv,
 } from './plans.js';
+import { PlanMemo } from './plan-memo.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
 import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from '../transport/deadline.js';
@@ -121,7 +122,7 @@ export class Communicator implements LinkOwner, Endpoint {
     // Proposed again now that the transport says whether its rendezvous server hosts a switch.
     let switchAccess: SwitchAccess;
     try {
-      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '');
+      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '', transport.chunkBytes);
       switchAccess = switchAccessOf(options, transport);
     } catch (error) {
       if (!options.transport) await transport.close();
@@ -172,8 +173,12 @@ export class Communicator implements LinkOwner, Endpoint {
   private readonly log: Logger;
   private readonly cpuSpace = new CpuMemorySpace();
   private gpuSpace: GpuMemorySpace | undefined;
+  /** The last allReduce's plan, for a call that repeats it (plan-memo.ts). */
+  private readonly allReduceMemo = new PlanMemo();
   /** Calls run one after another (groups as one); this is the last one queued. */
   private tail: Promise<void> = Promise.resolve();
+  /** Calls (and feedback reads and resets) queued and not settled yet. */
+  private queued = 0;
   /** Sequence number of the next collective; 0 is the bootstrap exchange. */
   private nextSeq = 1;
   private readonly p2pSeq = { send: new Map<number, number>(), recv: new Map<number, number>() };
@@ -239,7 +244,7 @@ export class Communicator implements LinkOwner, Endpoint {
       return Promise.reject(error);
     }
     const done = this.tail.then(() => this.feedback.reset(key));
-    this.tail = done;
+    this.follow(done);
     return done;
   }
 
@@ -254,7 +259,7 @@ export class Communicator implements LinkOwner, Endpoint {
       const bytes = await found.space.bind('float32', undefined, 1).read(found.region, 0, found.count);
       return new Float32Array(bytes.buffer, bytes.byteOffset, found.count);
     });
-    this.tail = read.then(() => undefined, () => undefined);
+    this.follow(read);
     return read;
   }
 
@@ -289,7 +294,9 @@ export class Communicator implements LinkOwner, Endpoint {
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
-    return this.submit(() => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options));
+    const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
+    const repeatable = options === undefined && typeof op === 'string' ? op : undefined;
+    return this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
   }
 
   broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {
@@ -569,12 +576,21 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(() => {
+    const start = (): Promise<void> => {
       this.health.check();
       return task();
-    });
-    this.tail = run.then(() => undefined, () => undefined);
+    };
+    // With nothing queued the call starts now, not a turn of the microtask queue later.
+    const run = this.queued === 0 ? startNow(start) : this.tail.then(start);
+    this.follow(run);
     return run;
+  }
+
+  /** Makes `work` the last thing queued: what is queued next waits for it to settle. */
+  private follow(work: Promise<unknown>): void {
+    this.queued++;
+    const done = () => { this.queued--; };
+    this.tail = work.then(done, done);
   }
 
   private failHere(error: WebcclError): never {
@@ -607,10 +623,13 @@ export class Communicator implements LinkOwner, Endpoint {
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
     try {
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...await this.aggregation(plan) };
+      const row = algorithmNamed(plan.schedule);
+      // Awaited only where there is one to join: an await costs a turn of the microtask queue.
+      const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
-      const checked = plan.p2p !== undefined || algorithmNamed(plan.schedule)?.hearsFromEveryRank === true;
-      await Promise.all([plan.run(ctx, memory), checked ? undefined : ringCheck(link, this.rank, this.size)]);
+      if (plan.p2p !== undefined || row?.hearsFromEveryRank === true) await plan.run(ctx, memory);
+      else await Promise.all([plan.run(ctx, memory), ringCheck(link, this.rank, this.size)]);
       await memory.finish();
       transient?.release();
     } catch (error) {
@@ -654,5 +673,14 @@ export class Communicator implements LinkOwner, Endpoint {
       .filter((_, peer) => peer !== this.rank)
       .map((member) => withDeadline(this.shared.sendControl(member, this.channelIds.collective, notice), this.health.timeoutMs));
     await Promise.allSettled(sends);
+  }
+}
+
+/** Runs `start` now; what it throws becomes the returned promise's rejection. */
+function startNow(start: () => Promise<void>): Promise<void> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

@@ -2,6 +2,7 @@
 // such things independently: nccl#1136). Rank 0 proposes it from its settings and options at
 // init and sends it to every rank; split communicators inherit their parent's.
 import { checkAlgorithmChoice } from '../collectives/algorithms.js';
+import { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
@@ -53,7 +54,8 @@ export interface AgreedConfig extends TuningConfig {
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
-export const DEFAULT_PIPELINE_DEPTH = 4;
+// Where the schedules run their pipelines (the cost model's formulas default to it too).
+export { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 
 export interface ConfigOptions {
   readonly algorithm?: AlgorithmSetting;
@@ -106,8 +108,9 @@ const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negativ
  * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
  * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
  * connected, when the check that algorithm 'switch' has an address waits for it.
+ * `transportChunkBytes` is the transport's own default chunk size (Transport.chunkBytes), if any.
  */
-export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): AgreedConfig {
+export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, transportChunkBytes?: number): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   const explicit = options.compression ?? options.codec;
@@ -115,7 +118,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string): Ag
   checkCodecChoice(explicit === undefined ? `WEBCCL_COMPRESSION=${codec}` : 'Communicator.init', codec);
   return validateConfig({
     algorithm,
-    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? DEFAULT_CHUNK_BYTES,
+    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,

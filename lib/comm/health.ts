@@ -1,13 +1,29 @@
 // A communicator's health: the first failure poisons it, rejecting every pending wait and
 // every later call, and every wait on a peer carries a deadline. This is what guarantees that
 // no promise webccl returns can hang: whatever a call awaits from the outside goes through
-// `watch`.
+// `watch` (or `track`).
+//
+// Deadlines are kept by one timer per communicator, not one per wait: a small call makes a few
+// waits, and arming and clearing a timer for each cost more than the rest of the call's
+// bookkeeping (timer list inserts, libuv clock reads). Waits start in deadline order (one
+// timeout for all), so the oldest pending wait is the next to expire; the timer fires at its
+// deadline, and re-arms for the next oldest if that one has settled. While nothing is
+// pending the timer is unreferenced, so an idle communicator does not keep the process alive.
 import { WebcclError } from '../errors.js';
+
+/** A pending wait: when it expires, the error it then fails the communicator with, and how to reject it early. */
+export interface Tracked {
+  readonly deadline: number;
+  readonly onTimeout: () => WebcclError;
+  readonly reject: (error: WebcclError) => void;
+}
 
 export class Health {
   private failure: WebcclError | undefined;
-  private readonly waiters = new Set<(error: WebcclError) => void>();
+  /** Insertion order is deadline order. */
+  private readonly pending = new Set<Tracked>();
   private readonly listeners: ((error: WebcclError) => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly timeoutMs: number) {}
 
@@ -24,8 +40,11 @@ export class Health {
   fail(error: WebcclError): boolean {
     if (this.failure) return false;
     this.failure = error;
-    for (const reject of [...this.waiters]) reject(error);
-    this.waiters.clear();
+    const pending = [...this.pending];
+    this.pending.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const wait of pending) wait.reject(error);
     for (const listener of this.listeners) listener(error);
     return true;
   }
@@ -44,17 +63,46 @@ export class Health {
       return Promise.reject(this.failure);
     }
     return new Promise<T>((resolve, reject) => {
-      const settle = () => {
-        clearTimeout(timer);
-        this.waiters.delete(abandon);
-      };
-      const abandon = (error: WebcclError) => { settle(); reject(error); };
-      const timer = setTimeout(() => this.fail(onTimeout()), this.timeoutMs);
-      this.waiters.add(abandon);
+      const wait = this.track(reject, onTimeout)!;
       promise.then(
-        (value) => { settle(); resolve(value); },
-        (error: unknown) => { settle(); reject(error); },
+        (value) => { this.settled(wait); resolve(value); },
+        (error: unknown) => { this.settled(wait); reject(error); },
       );
     });
+  }
+
+  /**
+   * `watch` for a wait whose promise the caller makes itself (no promise around a promise):
+   * `reject` is called if the communicator fails or the deadline passes first, and the caller
+   * calls `settled` when the wait ends otherwise. Returns undefined, having called `reject`
+   * with the failure, if the communicator has failed already.
+   */
+  track(reject: (error: WebcclError) => void, onTimeout: () => WebcclError): Tracked | undefined {
+    if (this.failure) {
+      reject(this.failure);
+      return undefined;
+    }
+    const wait: Tracked = { deadline: performance.now() + this.timeoutMs, onTimeout, reject };
+    this.pending.add(wait);
+    if (this.timer === undefined) this.timer = setTimeout(() => this.sweep(), this.timeoutMs);
+    else if (this.pending.size === 1) this.timer.ref?.();
+    return wait;
+  }
+
+  /** The wait ended (resolved or rejected by its own source): its deadline no longer applies. */
+  settled(wait: Tracked | undefined): void {
+    if (wait === undefined || !this.pending.delete(wait)) return;
+    if (this.pending.size === 0) this.timer?.unref?.();
+  }
+
+  /** The timer fired: fail if the oldest wait has expired, else wait for it. */
+  private sweep(): void {
+    this.timer = undefined;
+    const oldest = this.pending.values().next();
+    if (oldest.done) return;
+    const left = oldest.value.deadline - performance.now();
+    // Timers may fire a little early (they round to milliseconds): only a wait past its deadline fails.
+    if (left <= 0) this.fail(oldest.value.onTimeout());
+    else this.timer = setTimeout(() => this.sweep(), Math.ceil(left));
   }
 }

@@ -14,7 +14,7 @@ const EXPONENT_TAGS = TAG_LIMIT / 2;
 function offsetLink(link: Link, base: number): Link {
   return {
     send: (peer, tag, payload) => link.send(peer, base + tag, payload),
-    recv: (peer, tag) => link.recv(peer, base + tag),
+    recv: (peer, tag, landing) => link.recv(peer, base + tag, landing),
     release: (payload) => link.release(payload),
   };
 }

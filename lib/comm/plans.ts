@@ -206,14 +206,17 @@ export function planAllReduce(
   checkFeedbackKey(what, options?.errorFeedback);
   const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
+  let regions: { readonly work: Region; readonly input: Region | undefined } | undefined;
   return {
     signature: signature('allReduce', count, dtype, opName(op), -1, codec.code), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
     // Nothing travels in a world of one (the result is exact); the integer scheme binds its own memories.
     codec: env.size > 1 && codec.format.kind !== 'integer' ? codec : NO_CODEC,
     ...(feedback !== undefined && { feedback }),
     async run(ctx, memory) {
-      const work = output.region(0, count);
-      if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
+      // Made at the first run and kept: a plan that is reused (plan-memo.ts) runs on the same buffers.
+      regions ??= { work: output.region(0, count), input: copyInput ? input.region(0, count) : undefined };
+      const { work } = regions;
+      if (regions.input) await memory.copy(work, 0, regions.input, 0, count);
       await memory.premultiply(work, 0, count);
       const { format } = codec;
       if (format.kind === 'integer' && env.size > 1) await integerAllReduce(ctx, memory, output.space, algorithm, work, format.blockSize);

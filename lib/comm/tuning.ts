@@ -64,6 +64,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
     rank: comm.rank,
     size: comm.size,
     chunkBytes: comm.config.chunkBytes,
+    pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
     ...packetValuesOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),

@@ -3,13 +3,14 @@
 import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
-import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import type { CallMemory, Landing, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
 import { cpuReducer } from './cpu-reducer.js';
 import { hostCodec, type HostCodec } from './host-codec.js';
 import { premultiply } from './reduce.js';
+import { foldSmall } from './small-fold.js';
 import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
@@ -99,6 +100,8 @@ class CpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: SimpleOp;
+  /** Targets of the landings this memory handed out: a payload that is one was applied on arrival. */
+  private readonly landings = new WeakSet<Uint8Array>();
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
@@ -149,13 +152,30 @@ class CpuCallMemory implements CallMemory {
     return this.view(source, at, count);
   }
 
+  /** Straight into the caller's array: folded with the same reducer as accumulate, or copied. Not with a codec (payloads are encoded). */
+  landing(target: Region, at: number, count: number, fold: boolean): Landing | undefined {
+    if (this.encoding) return undefined;
+    const view = this.view(target, at, count);
+    this.landings.add(view);
+    const { dtype, combineOp, size } = this;
+    if (!fold) return { target: view, elementBytes: size };
+    return { target: view, elementBytes: size, fold: (into, bytes) => cpuReducer().accumulate(dtype, combineOp, into, bytes, into.byteLength / size) };
+  }
+
+  /** `bytes` is a landing's target: the transport applied it on arrival. */
+  private landed(bytes: Uint8Array): boolean {
+    return this.landings.has(bytes);
+  }
+
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    if (this.landed(bytes)) return;
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) this.decodeInto(target, at, count, bytes);
     else this.view(target, at, count).set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
+    if (this.landed(bytes)) return;
     checkPayload(bytes, count, this.dtype, this.codec);
     if (this.encoding) {
       // Decode + accumulate in one pass (codecs serve float32 sum and avg, whose partials are summed).
@@ -166,7 +186,8 @@ class CpuCallMemory implements CallMemory {
       writeBackElements(view, acc);
       return;
     }
-    cpuReducer().accumulate(this.dtype, this.combineOp, this.view(target, at, count), bytes, count);
+    const view = this.view(target, at, count);
+    if (!foldSmall(this.dtype, this.combineOp, view, bytes, count)) cpuReducer().accumulate(this.dtype, this.combineOp, view, bytes, count);
   }
 
   async finalize(target: Region, at: number, count: number): Promise<void> {
@@ -200,9 +221,9 @@ class CpuCallMemory implements CallMemory {
   }
 
   async recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void> {
-    for (const [i, payload] of payloads.entries()) {
-      if (i === 0 && overwrite) await this.write(target, at, count, payload);
-      else await this.accumulate(target, at, count, payload);
+    for (let i = 0; i < payloads.length; i++) {
+      if (i === 0 && overwrite) await this.write(target, at, count, payloads[i]!);
+      else await this.accumulate(target, at, count, payloads[i]!);
     }
     await this.finalize(target, at, count);
   }

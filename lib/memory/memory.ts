@@ -7,6 +7,9 @@
 import type { DataType, ReduceOp } from '../dtype.js';
 import type { Located } from './buffers.js';
 import type { Codec } from './codec.js';
+import type { Landing } from './landing.js';
+
+export type { Landing } from './landing.js';
 
 /** A span of elements the Memory knows how to reach. Opaque to algorithms but for its length. */
 export interface Region {
@@ -73,6 +76,15 @@ export interface Memory {
    * memory records it all into one submission instead of one round trip per payload.
    */
   recvReduceAll(target: Region, at: number, count: number, payloads: readonly Uint8Array[], overwrite: boolean): Promise<void>;
+
+  /**
+   * Optional (fused receive, landing.ts): where a payload for elements [at, at + count) may be
+   * applied on arrival, folded in (`fold`: what accumulate would do) or copied (what write
+   * would do); undefined where this memory cannot take it (a GPU buffer, a codec). A payload
+   * that is such a landing's `target` has been applied: write, accumulate and the fused
+   * primitives given it skip that step and do the rest.
+   */
+  landing?(target: Region, at: number, count: number, fold: boolean): Landing | undefined;
 }
 
 export interface CallMemory extends Memory {

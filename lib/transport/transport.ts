@@ -3,6 +3,7 @@
 // NCCL's proxies it is promise-based. Every implementation (inproc.ts; framed/FramedTransport
 // under the websocket and tcp meshes and the browser relay) passes the same conformance tests
 // (test/transport-conformance.ts).
+import type { Landing } from '../memory/landing.js';
 
 /** Collective kinds as carried in headers (numeric codes are the wire encoding). */
 export type CollectiveKind =
@@ -72,6 +73,11 @@ export interface Transport {
   readonly description: string;
   /** The switch the world's rendezvous server hosts, when it hosts one (the relay world tells its ranks). */
   readonly hostedSwitch?: HostedSwitch | undefined;
+  /**
+   * The pipelined chunk size this transport does best with, when neither the caller nor
+   * WEBCCL_CHUNK_BYTES sets one (rank 0's proposal holds for every rank). Absent: the default.
+   */
+  readonly chunkBytes?: number | undefined;
 
   /**
    * Sends one message to `peer`. Resolves once `payload` may be reused by the caller and the
@@ -87,6 +93,15 @@ export interface Transport {
    * its own (the communicator owns deadlines).
    */
   recv(peer: number, comm: number, seq: number): Promise<Message>;
+
+  /**
+   * Optional (fused receive, lib/memory/landing.ts): the message from `peer` with exactly this
+   * header (signature included, so that a mismatched call never touches the memory) may be
+   * applied to `landing` the moment it arrives, if it comes whole in one frame and is exactly
+   * the landing's size; recv then hands it out with landing.target as its payload (and no
+   * release). Returns the cancel: once called, nothing lands there.
+   */
+  land?(peer: number, header: Header, landing: Landing): () => void;
 
   /**
    * Messages whose signature kind is 'control' (abort notices and other out-of-band news) are

@@ -5,24 +5,27 @@
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
-//   call, α, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
-//      four and sixteen chunks) and the direct exchange at two small ones, each timed as the median of some repetitions; each run's traffic (the
+//   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
+//      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
+//      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
-//      messages·α + linkBytes·β, and non-negative least squares solve them: call and α from
-//      the few-byte runs, β from the others (fitLatencyBandwidth). Measuring
+//      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
+//      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
+//      ring's and tree's in sequence tell α from o), β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
-//      sizes; what each took beyond call + 2α + bytes·β is round trip + packets·π, two
+//      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
 //      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
-//      again on GPU buffers, fitted like the host ones; what the fit gives beyond the host's
-//      call, α and β is the GPU call's extra per call, per message and per byte staged.
-import { algorithmNamed } from '../collectives/algorithms.js';
+//      again on GPU buffers, fitted like the host ones (α stays the host's: the link's latency);
+//      what the fit gives beyond the host's call, o and β is the GPU call's extra per call, per
+//      message sent and per byte staged.
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
+import { callTraffic } from './model.js';
 import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -31,6 +34,8 @@ export interface CalibrationComm {
   readonly size: number;
   /** The agreed chunk size (bytes per pipelined message). */
   readonly chunkBytes: number;
+  /** The agreed pipeline depth (undefined: the default). */
+  readonly pipelineDepth?: number;
   /** An in-place float32 sum allreduce of `data` with the named algorithm. */
   allReduce(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
@@ -70,9 +75,11 @@ export interface Calibration {
   readonly gpuSeconds?: number;
 }
 
-function median(values: number[]): number {
+/** The median (of an even count, the mean of the middle two). */
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const half = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */
@@ -109,11 +116,19 @@ function codecRates(bytes: number): Record<string, CodecRate> {
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
 const SLOW_LINK_SECONDS = 0.05;
 
-/** One timed schedule: its traffic's terms and the time it took (less its reductions' γ). */
-interface Sample {
-  readonly terms: readonly [number, number, number];
+/** One timed schedule: its traffic's terms (1, messages, sends, linkBytes) and the time it took (less its reductions' γ). */
+export interface Sample {
+  readonly terms: Terms;
   readonly seconds: number;
 }
+
+type Terms = readonly [number, number, number, number];
+
+/** The unknowns in a Sample's term order: call, α, o, β. */
+type Fitted = [number, number, number, number];
+
+/** Untimed rounds of the few-byte runs before the timed ones (warm-up, the large runs' garbage). */
+const UNTIMED_ROUNDS = 2;
 
 /** The latency-bound runs' size: a few bytes. */
 const FEW_BYTES = 8;
@@ -124,10 +139,11 @@ const FEW_BYTES = 8;
  */
 function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   const few = Math.max(3, repeats >> 1);
-  // The direct exchange's one message per peer, against the ring's and tree's several at the same
-  // sizes, is what tells α from the per-call cost (with two ranks ring and tree send as many).
+  // The direct exchange's one hop of n-1 messages, against the ring's and tree's several hops
+  // of one message each at the same sizes, is what tells α from o and the per-call cost; its
+  // larger run is timed on GPU memory only (plannedGpuRuns).
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
-  // The few-byte runs alone fix call and α (fitLatencyBandwidth): more repeats, they are quick.
+  // The few-byte runs alone fix call, α and o (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
   return [
     ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
@@ -149,54 +165,70 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return algorithmNamed(algorithm)!.traffic!.allReduce!({ bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }) })!;
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }) })!;
 }
 
-/** A host-memory run: its traffic's terms and its median time less its folds' γ. */
-async function sample(comm: CalibrationComm, algorithm: string, bytes: number, gamma: number, repeats: number): Promise<Sample> {
+/** A run's terms in Sample order. */
+function termsOf(traffic: { messages: number; sends: number; linkBytes: number }): Terms {
+  return [1, traffic.messages, traffic.sends, traffic.linkBytes];
+}
+
+/** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
+function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
+  const traffic = trafficOf(comm, algorithm, bytes);
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+}
+
+/** Few-byte calls run back to back, the first of each untimed (see interleaved). */
+const LATENCY_BLOCK = 3;
+
+/**
+ * This rank's median seconds per call of each of `algorithms` on `bytes` (host memory), timed
+ * in turn, round after round, each round starting with the next schedule, so that a burst of
+ * load falls on every schedule alike (the fit of call against α and o, whose message counts
+ * differ by a few, would take it for a per-message cost) and none always follows the same
+ * other. `untimed` rounds first (first use of a size: buffers, pools, the compiler). With
+ * `block` > 1 each entry is that many calls back to back, the first untimed: a rank that left
+ * the previous schedule early counts its wait for the last peer to join in that call; the
+ * others run at the pace all ranks keep. Each call is timed alone and the median taken, not
+ * a block's mean: a loaded host stalls single calls 10-100x (an 8-byte call of 83 ms among
+ * 0.3 ms ones at load average 12 on 2 cores), which a block's mean takes in and a median drops.
+ * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
+ * predicted small calls 20-65% under the sweep's medians at load average 16).
+ */
+async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1): Promise<number[]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
-  const seconds = await medianSeconds(() => { data.fill(0); return comm.allReduce(data, algorithm); }, repeats);
-  const traffic = trafficOf(comm, algorithm, data.byteLength);
-  return { terms: [1, traffic.messages, traffic.linkBytes], seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+  const times = algorithms.map(() => [] as number[]);
+  for (let round = -untimed; round < rounds; round++) {
+    const first = Math.max(0, round) % algorithms.length;
+    for (const i of algorithms.map((_, k) => (k + first) % algorithms.length)) {
+      for (let call = 0; call < block; call++) {
+        const started = performance.now();
+        data.fill(0);
+        await comm.allReduce(data, algorithms[i]!);
+        // A block's first call absorbs the wait for the last peer to join (when there are others).
+        if (round >= 0 && (call > 0 || block === 1)) times[i]!.push((performance.now() - started) / 1000);
+      }
+    }
+  }
+  return times.map(median);
 }
 
 /**
- * The few-byte runs (`runs`, host memory), timed in turn, one round at a time: the caller
- * spreads the rounds over the whole calibration (one before each larger run, the rest after),
- * so a burst of load, or the first calls' warm-up, falls on every schedule alike and on a few
- * rounds only, and the fit of call against α (the schedules' message counts differ by a few)
- * does not take it for a per-message cost.
+ * The few-byte runs (host memory): ring, tree and the direct exchange, interleaved in blocks,
+ * after the larger runs and past a few untimed rounds: rounds spread between the larger runs
+ * timed the first calls' warm-up (a first ring call took 0.6 s on inproc) and the collection
+ * of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB one, against
+ * 0.2 ms), which fell mostly on the round's first schedule, the ring: its median doubled, and
+ * so did α. Each run's figure is the fastest rank's (the maximum of the negated): calls
+ * follow each other with no barrier, so a rank that left the previous block early counts the
+ * wait for the last peer to join; the last to join waited for no one.
  */
-function latencyRounds(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[]) {
-  const data = runs.map(([, bytes]) => new Float32Array(Math.max(1, Math.floor(bytes / 4))));
-  const times = runs.map(() => [] as number[]);
-  return {
-    /** Rounds wanted: the most repeats any of the runs asks. */
-    wanted: Math.max(...runs.map(([, , repeats]) => repeats)),
-    timed: () => times[0]!.length,
-    async round(timed: boolean): Promise<void> {
-      for (const [i, [algorithm]] of runs.entries()) {
-        const started = performance.now();
-        data[i]!.fill(0);
-        await comm.allReduce(data[i]!, algorithm);
-        if (timed) times[i]!.push((performance.now() - started) / 1000);
-      }
-    },
-    /**
-     * Each run's figure: the fastest rank's median (the maximum of the negated). Calls follow
-     * each other with no barrier, so a rank that left the previous call early starts this one
-     * early and counts the wait for the last peer to join; the last to join waited for no one:
-     * its time is the call's own, the figure a model of one call needs (the slowest rank's
-     * counted up to 3x over it, on tcp in one process).
-     */
-    async samples(gamma: number): Promise<Sample[]> {
-      const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
-      return runs.map(([algorithm], i) => {
-        const traffic = trafficOf(comm, algorithm, data[i]!.byteLength);
-        return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, -fastest[i]! - traffic.reducedBytes * gamma) };
-      });
-    },
-  };
+async function latencySamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+  const algorithms = ['ring', 'tree', 'direct'];
+  const own = await interleaved(comm, algorithms, FEW_BYTES, rounds, UNTIMED_ROUNDS, LATENCY_BLOCK);
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, FEW_BYTES, -fastest[i]!, gamma));
 }
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -215,9 +247,11 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
       a[r]![k]! += x[r]! * weight * s.seconds;
     }
   }
+  // Dependent columns leave a pivot at rounding level, relative to the system's own size.
+  const tiny = 1e-9 * Math.max(...a.map((row, r) => Math.abs(row[r]!)));
   for (let col = 0; col < k; col++) {
     const pivot = a.slice(col).reduce((best, row, i) => (Math.abs(row[col]!) > Math.abs(a[best]![col]!) ? col + i : best), col);
-    if (Math.abs(a[pivot]![col]!) < 1e-12) return undefined;
+    if (!(Math.abs(a[pivot]![col]!) > tiny)) return undefined;
     [a[col], a[pivot]] = [a[pivot]!, a[col]!];
     for (let r = 0; r < k; r++) {
       if (r === col) continue;
@@ -228,19 +262,24 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
   return use.map((_, i) => a[i]![k]! / a[i]![i]! / scale[i]!);
 }
 
-/** Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came out negative (Lawson–Hanson's active set, which a few unknowns make short); unused columns are 0. */
-function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [number, number, number] {
-  const out: [number, number, number] = [0, 0, 0];
+/**
+ * Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came
+ * out negative (Lawson–Hanson's active set, which a few unknowns make short), or without the
+ * last of them where the columns are dependent (with two ranks every schedule sends as many
+ * messages as it has in sequence: o is α's double, and α keeps them both); unused columns are 0.
+ */
+function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): Fitted {
+  const out: Fitted = [0, 0, 0, 0];
   let active = [...use];
   while (active.length > 0 && samples.length > 0) {
     const solved = leastSquares(samples, active);
     if (solved === undefined) {
-      active = active.slice(1);
+      active = active.slice(0, -1);
       continue;
     }
     const negative = solved.findIndex((v) => v < 0);
     if (negative < 0) {
-      active.forEach((j, i) => { out[j as 0 | 1 | 2] = solved[i]!; });
+      active.forEach((j, i) => { out[j] = solved[i]!; });
       break;
     }
     active = active.filter((_, i) => i !== negative);
@@ -252,27 +291,34 @@ function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): [nu
 const LATENCY_LINK_BYTES = 4096;
 
 /**
- * call, α, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
- * call and α from the latency-bound runs (a few bytes on the link: the three schedules'
- * different message counts at about the same bytes separate α from call), β from the others
- * given those. A joint fit let the large runs, whose errors in the formulas' byte counts are
- * larger than a small call's whole time, pull call and α several times off (bench/tune-sweep.ts
- * measured small calls 2-3x slower than predicted). Each part subtracts the other's current
- * estimate; a few rounds converge (the coupling is a few bytes' β). Without enough runs of one
- * kind, all are fitted jointly.
+ * call, α, o, β ≥ 0 fitting the samples, in two parts so that neither regime bends the other:
+ * call, α and o from the latency-bound runs (a few bytes on the link: the schedules' different
+ * counts of messages in sequence and of messages sent, at about the same bytes, separate them),
+ * β from the others given those: least squares of relative errors, which weighs each run's
+ * seconds per link byte by (its bytes' share of its time)², so a run that latency dominates,
+ * or one a loaded host stalled (its time 10x, its weight 1/100), moves β little. (The median
+ * of the runs' seconds per byte, tried instead, gave every run one vote: half-chunk runs,
+ * whose per-byte cost is 2x the larger runs', set it, and bench/tune-sweep.ts over 3
+ * alternated pairs had a median error of 41% against this fit's 34%.) A joint fit let the large runs, whose errors in the formulas'
+ * byte counts are larger than a small call's whole time, pull call and α several times off
+ * (bench/tune-sweep.ts measured small calls 2-3x slower than predicted). Each part subtracts the
+ * other's current estimate; a few rounds converge (the coupling is a few bytes' β). Without
+ * enough runs of one kind, all are fitted jointly. `latency` names the columns the
+ * latency-bound runs fit (the GPU fit leaves α to the host's).
  */
-export function fitLatencyBandwidth(samples: readonly Sample[]): [number, number, number] {
-  const small = samples.filter((s) => s.terms[2] <= LATENCY_LINK_BYTES);
-  const large = samples.filter((s) => s.terms[2] > LATENCY_LINK_BYTES);
-  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [0, 1, 2]);
+export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonly number[] = [0, 1, 2]): Fitted {
+  const small = samples.filter((s) => s.terms[3] <= LATENCY_LINK_BYTES);
+  const large = samples.filter((s) => s.terms[3] > LATENCY_LINK_BYTES);
+  if (small.length < 2 || large.length === 0) return nonNegativeFit(samples, [...latency, 3]);
   let beta = 0;
-  let latency: [number, number, number] = [0, 0, 0];
+  let fixed: Fitted = [0, 0, 0, 0];
+  const less = (s: Sample, seconds: number): Sample => ({ terms: s.terms, seconds: Math.max(0, s.seconds - seconds) });
   for (let round = 0; round < 4; round++) {
-    latency = nonNegativeFit(small.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[2] * beta) })), [0, 1]);
-    const [call, alpha] = latency;
-    beta = nonNegativeFit(large.map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - call - s.terms[1] * alpha) })), [2])[2];
+    fixed = nonNegativeFit(small.map((s) => less(s, s.terms[3] * beta)), latency);
+    const [call, alpha, overhead] = fixed;
+    beta = nonNegativeFit(large.map((s) => less(s, call + s.terms[1] * alpha + s.terms[2] * overhead)), [3])[3];
   }
-  return [latency[0], latency[1], beta];
+  return [fixed[0], fixed[1], fixed[2], beta];
 }
 
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
@@ -317,36 +363,48 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
 }
 
 /**
- * π and the round trip from two switch runs: what each took beyond call + 2α + bytes·β.
+ * π and the round trip from two switch runs: what each took beyond call + 2α + sends·o + bytes·β.
  * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
  */
-function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: { call: number; alpha: number; beta: number }): { switchPacket: number; switchRoundTrip: number } | undefined {
+function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit): { switchPacket: number; switchRoundTrip: number } | undefined {
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.linkBytes * host.beta };
+    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - traffic.linkBytes * host.beta };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
   if (!(many.extra > few.extra)) return undefined;
   const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);
   return { switchPacket, switchRoundTrip: Math.max(0, few.extra - few.packets * switchPacket) };
 }
 
-/** GPU terms: the GPU runs fitted like the host samples (γ_gpu subtracted); what exceeds the host's figures is the GPU's. */
-function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: { call: number; alpha: number; beta: number }): GpuCostParams {
+/** The host figures the switch's and the GPU's terms are measured beyond. */
+interface HostFit {
+  readonly call: number;
+  readonly alpha: number;
+  readonly overhead: number;
+  readonly beta: number;
+}
+
+/**
+ * GPU terms: the GPU runs fitted like the host samples (γ_gpu and the host's α, the link's
+ * latency, subtracted: the memory changes each message's work, not its flight), so call, o and
+ * β only; what exceeds the host's figures is the GPU's.
+ */
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit): GpuCostParams {
   const fitted = fitLatencyBandwidth(runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { terms: [1, traffic.messages, traffic.linkBytes] as const, seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma) };
-  }));
-  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[1] - host.alpha), stage: Math.max(0, fitted[2] - host.beta), gamma: gpuGamma };
+    return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha) };
+  }), [0, 2]);
+  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const [call, alpha, beta] = m.samples.length === 0 ? [0, 0, 0] : fitLatencyBandwidth(m.samples);
-  const host = { call, alpha, beta };
+  const [call, alpha, overhead, beta] = m.samples.length === 0 ? [0, 0, 0, 0] : fitLatencyBandwidth(m.samples);
+  const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -390,21 +448,34 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    const planned = plannedRuns(chunk, comm.size, repeats);
-    const latency = latencyRounds(comm, planned.filter(([, bytes]) => bytes === FEW_BYTES));
-    await latency.round(false);
-    for (const [algorithm, bytes, times] of planned.filter(([, b]) => b !== FEW_BYTES)) {
-      await latency.round(true);
+    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
+    const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
+    // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
+    // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
+    // runs), a β of its own that moved the world's 2-20x between calibrations.
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
+      const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
+      entry.algorithms.push(algorithm);
+      bySize.set(bytes, entry);
+    }
+    for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
-      // slowest rank's time decides) when the run before took over SLOW_LINK_SECONDS.
+      // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
       if (bytes > 4 * chunk) {
-        const [slowest] = await comm.maxAll(Float32Array.of(samples.at(-1)!.seconds));
+        const [slowest] = await comm.maxAll(Float32Array.of(Math.max(...samples.map((s) => s.seconds))));
         if (slowest! > SLOW_LINK_SECONDS) continue;
       }
-      samples.push(await sample(comm, algorithm, bytes, gamma, times));
+      const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
+      samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
     }
-    while (latency.timed() < latency.wanted) await latency.round(true);
-    samples.unshift(...await latency.samples(gamma));
+    // The fastest rank's figures, as for the few-byte runs (latencySamples): a rank that left the
+    // previous call early counts its wait for the last peer to join, and alternating schedules
+    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
+    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
+    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
+    samples.forEach((s, i) => { samples[i] = { terms: s.terms, seconds: -fastest[i]! }; });
+    // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
+    samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();

@@ -1,12 +1,14 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = call + messages·α + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+//   time = call + messages·α + sends·o + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
-//   + gpu.call + messages·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
+//   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
+// where sends counts the communicator's agreement check too (callTraffic).
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
-import { algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import type { CostParams, MemoryKind } from './params.js';
 
@@ -18,6 +20,8 @@ export interface ModelCall {
   /** Values per switch packet, as the communicator's job agreed them (undefined: the switch formula's default). */
   readonly switchPacketValues?: number;
   readonly chunkBytes: number;
+  /** Chunk pipelines in flight at once (undefined: the default depth). */
+  readonly pipelineDepth?: number;
   /** How payloads travel (undefined: as they are). */
   readonly codec?: Codec;
   /** Where the call's buffers live (undefined: host memory). */
@@ -30,11 +34,23 @@ export function codecRatio(codec: Codec): number {
   return codec.encodedBytes(count, 'float32') / (4 * count);
 }
 
+/**
+ * The traffic of `algorithm` running `call` as the communicator runs it: the schedule's formula,
+ * plus the agreement check's one message to the next rank (lib/comm/agreement.ts), sent beside
+ * the schedule (o, not α) by every algorithm that does not hear from every rank by itself.
+ * Undefined where the algorithm has no formula for the call.
+ */
+export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>): Traffic | undefined {
+  const row = algorithmNamed(algorithm);
+  const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }) });
+  if (!traffic) return undefined;
+  return row!.hearsFromEveryRank || call.ranks < 2 ? traffic : { ...traffic, sends: traffic.sends + 1 };
+}
+
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
-  const formula = algorithmsServing(call.collective).find((row) => row.name === algorithm)?.traffic?.[call.collective];
-  if (!formula) return undefined;
-  const traffic = formula({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }) });
+  if (!algorithmsServing(call.collective).some((row) => row.name === algorithm)) return undefined;
+  const traffic = callTraffic(algorithm, call);
   if (!traffic) return undefined;
   let ratio = 1;
   let perByte = 0;
@@ -45,10 +61,10 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     perByte = rate.encode + rate.decode;
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
-  const host = params.call + traffic.messages * params.alpha + traffic.linkBytes * (ratio * params.beta + perByte)
+  const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * params.beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
-  return gpu ? host + gpu.call + traffic.messages * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
+  return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
 }
 
 export interface Candidate {

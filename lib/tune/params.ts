@@ -16,8 +16,13 @@ export interface CostParams {
   readonly memory: MemoryKind;
   /** Per collective call: the communicator's fixed work (planning, queueing, the agreement check). */
   readonly call: number;
-  /** Per message: latency plus the sender's and receiver's fixed work (α). */
+  /** Per message in sequence on a call's critical path: the link's latency (α). */
   readonly alpha: number;
+  /**
+   * Per message a rank sends: the sender's and receiver's fixed work (o), paid by messages in
+   * flight at once too (the direct exchange's n-1), where α is paid once per hop.
+   */
+  readonly overhead: number;
   /** Per byte on the busiest rank's link (β): 1 / its bandwidth. */
   readonly beta: number;
   /** Per byte folded into the memory by a reduction (γ). */
@@ -40,7 +45,7 @@ export interface CostParams {
 export interface GpuCostParams {
   /** Per call, beyond the host call cost (buffer checks, the first submission). */
   readonly call: number;
-  /** Per message, beyond α (a submission and its read-back round trip). */
+  /** Per message sent, beyond o (a submission and its read-back round trip). */
   readonly message: number;
   /** Per byte on the link, beyond β: staging it between GPU and host memory (σ_gpu). */
   readonly stage: number;
@@ -50,18 +55,19 @@ export interface GpuCostParams {
 
 /**
  * Used where nothing was calibrated (webccl-perf's predicted column, `--explain` without a
- * file): 2-core loopback figures of this repository's README (50 µs a call and a message, 1 GB/s a link,
+ * file): 2-core loopback figures of this repository's README (50 µs a call and a message in
+ * sequence, split evenly between latency and fixed work, 1 GB/s a link,
  * 2 GB/s a host reduction, the software switch's rate below).
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
-  memory: 'cpu', call: 50e-6, alpha: 50e-6, beta: 1e-9, gamma: 0.5e-9,
+  memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
   // π per 4096-value packet (what the switch's formula counts by default): the native plane's 10 M elements/s at 2 workers.
   switchPacket: 400e-6, switchRoundTrip: 0,
 };
 
 /** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */
-export const OPTIONAL_COST_FIELDS = ['switchRoundTrip', 'gpu'] as const;
+export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu'] as const;
 
 function seconds(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 3600) throw new Error(`${what} ${JSON.stringify(value)} is not a number of seconds in [0, 3600]`);
@@ -92,7 +98,10 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     codecs[name] = { encode: seconds(`codecs.${name}.encode`, r['encode']), decode: seconds(`codecs.${name}.decode`, r['decode']) };
   }
   return {
-    memory: p['memory'], call: seconds('call', p['call']), alpha: seconds('alpha', p['alpha']), beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
+    memory: p['memory'], call: seconds('call', p['call']), alpha: seconds('alpha', p['alpha']),
+    // A file from before o was measured: its α priced every message, in flight at once or not.
+    overhead: p['overhead'] === undefined ? (missing.push('overhead'), 0) : seconds('overhead', p['overhead']),
+    beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
     switchRoundTrip: p['switchRoundTrip'] === undefined ? (missing.push('switchRoundTrip'), DEFAULT_COST_PARAMS.switchRoundTrip) : seconds('switchRoundTrip', p['switchRoundTrip']),
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),

@@ -39,6 +39,8 @@ export interface TuningConfig {
   readonly tuning?: AgreedTuning;
   /** Bytes per pipelined message (the model counts chunks); absent: 1 MiB. */
   readonly chunkBytes?: number;
+  /** Chunk pipelines in flight at once (the model counts their waves); absent: the default. */
+  readonly pipelineDepth?: number;
 }
 
 export interface AgreedTuning {
@@ -140,7 +142,7 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
   const { config, params, offer, call, memory } = pricing;
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
-    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...packetValuesOf(config), ...(codec && { codec }), ...(memory && { memory }) };
+    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...packetValuesOf(config), ...(codec && { codec }), ...(memory && { memory }) };
     const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }

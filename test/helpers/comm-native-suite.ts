@@ -6,7 +6,9 @@ import * as assert from 'uvu/assert';
 import '../../lib/index.node.js'; // registers the webccl+shm:// and webccl+ntcp:// worlds
 import { WebcclError } from '../../lib/errors.js';
 import { registerCollectiveMatrix } from './collective-matrix.js';
-import { createWorld, destroyWorld } from './comm-world.js';
+import { DEFAULT_CHUNK_BYTES } from '../../lib/comm/config.js';
+import { SHM_CHUNK_BYTES } from '../../lib/transport/shm/shm-mesh.js';
+import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './comm-world.js';
 import { requireAddon, type NativeTransport } from './native-transports.js';
 import { within } from '../within.js';
 
@@ -26,6 +28,22 @@ export function runCommNativeSuite(transport: NativeTransport): void {
     // Rank 2 receives from rank 1 on the ring: it compares the header with its own call.
     assert.match(errors[2]!.message, /rank 2 called allReduce\(count=20, float32, sum\) \[ring\] but rank 1 called allReduce\(count=10, float32, sum\) \[ring\]/);
     await destroyWorld(comms);
+  });
+  test(`${transport}: the chunk size defaults to the transport's own (shm: SHM_CHUNK_BYTES); a large allreduce with it matches the oracle`, async () => {
+    const expected = transport === 'shm' ? SHM_CHUNK_BYTES : DEFAULT_CHUNK_BYTES;
+    const comms = await createWorld(3, { timeoutMs: 20_000 }, transport);
+    for (const comm of comms) assert.is(comm.config.chunkBytes, expected);
+    // 3 × 1.5 MiB segments, one chunk each over shm: messages of 1.5 MiB go by reference whole.
+    const count = 3 * 3 * (1 << 17) + 5;
+    const inputs = comms.map((_, rank) => inputFor('float32', 'sum', rank, count));
+    const bufs = inputs.map((input) => input.slice());
+    await within(Promise.all(comms.map((c, r) => c.allReduce(bufs[r]!, bufs[r]!, count, 'float32', 'sum', { algorithm: 'ring' }))), 20_000, 'allreduce');
+    const oracle = oracleReduce(inputs, count, 'float32', 'sum');
+    for (const [rank, buf] of bufs.entries()) sameElements(buf, oracle, `rank ${rank}`);
+    await destroyWorld(comms);
+    const chosen = await createWorld(2, { chunkBytes: 4096 }, transport);
+    for (const comm of chosen) assert.is(comm.config.chunkBytes, 4096);
+    await destroyWorld(chosen);
   });
   test.run();
 }

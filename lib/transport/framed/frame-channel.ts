@@ -8,6 +8,12 @@ export interface FrameChannel {
    * may be reused by the caller; rejects if the connection is gone.
    */
   write(header: Uint8Array, segment: Uint8Array): Promise<void>;
+  /**
+   * Payload bytes per frame for a message of `messageBytes` (absent: the limits' maxSegmentBytes).
+   * A channel whose frames may be larger than its ring or socket buffers for some messages (shm
+   * by reference: a frame is then only a descriptor) says so here; the receiver's limits must admit it.
+   */
+  segmentBytes?(messageBytes: number): number;
   /** Stops reading from the connection (receive backpressure); a no-op where impossible. */
   pauseReading(): void;
   resumeReading(): void;

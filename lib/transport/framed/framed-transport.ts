@@ -3,13 +3,21 @@
 // and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader } from '../frame.js';
+import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, type FrameHead } from '../frame.js';
 import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
-import { MessageAssembler } from './message-assembler.js';
+import { MessageAssembler, sameHeader } from './message-assembler.js';
 import { PayloadPool } from './payload-pool.js';
+import type { Landing } from '../../memory/landing.js';
+
+/** Where a channel writes a frame's payload (receiveFrameSink): `target`, or folded into it by `fold`. */
+export interface FrameSink {
+  readonly target: Uint8Array;
+  readonly fold?: Landing['fold'];
+  readonly elementBytes?: number;
+}
 import { CLOSE_BAD_FRAME } from '../handshake/handshake.js';
 
 export interface FramedTransportOptions {
@@ -26,6 +34,8 @@ export interface FramedTransportOptions {
    * use after release shows up as wrong data (tests). Default: on when WEBCCL_DEBUG=TRACE.
    */
   readonly poisonReleased?: boolean | undefined;
+  /** Transport.chunkBytes: the chunk size to propose when none is set. */
+  readonly chunkBytes?: number | undefined;
 }
 
 export class FramedTransport implements Transport {
@@ -34,6 +44,7 @@ export class FramedTransport implements Transport {
   readonly description: string;
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
+  readonly chunkBytes: number | undefined;
   private readonly limits: WireLimits;
   private readonly channels = new Map<number, FrameChannel>();
   private readonly paused = new Set<number>();
@@ -41,6 +52,8 @@ export class FramedTransport implements Transport {
   private readonly inbox: Inbox;
   /** Per peer: resolves when the previous message's segments have all been handed to the channel. */
   private readonly sendTails = new Map<number, Promise<void>>();
+  /** Per peer: landings registered for messages not yet arrived (and the header each expects), by landingKey. */
+  private readonly landings = new Map<number, Map<string, { header: Header; landing: Landing }>>();
   private readonly controlListeners: ((message: Message) => void)[] = [];
   private readonly failureListeners: ((failure: TransportFailure) => void)[] = [];
   private closedWith: WebcclError | undefined;
@@ -51,6 +64,7 @@ export class FramedTransport implements Transport {
     this.rank = rank;
     this.size = size;
     this.description = options.description;
+    this.chunkBytes = options.chunkBytes;
     this.limits = options.limits;
     this.log = logger('NET', rank);
     // Released payloads are kept up to what receive backpressure lets pile up from two peers.
@@ -97,6 +111,17 @@ export class FramedTransport implements Transport {
     return this.inbox.take(peer, comm, seq);
   }
 
+  land(peer: number, header: Header, landing: Landing): () => void {
+    let byKey = this.landings.get(peer);
+    if (!byKey) this.landings.set(peer, (byKey = new Map()));
+    const key = landingKey(header.comm, header.seq, header.chunk);
+    const entry = { header, landing };
+    byKey.set(key, entry);
+    return () => {
+      if (byKey.get(key) === entry) byKey.delete(key);
+    };
+  }
+
   onControl(listener: (message: Message) => void): void {
     this.controlListeners.push(listener);
   }
@@ -141,15 +166,43 @@ export class FramedTransport implements Transport {
    * once it is there. Returns undefined if the header is bad: the connection is then failed.
    */
   receiveFrameHead(head: Uint8Array, from: number): Uint8Array | undefined {
+    return this.reserveFrame(head, from, false)?.target;
+  }
+
+  /**
+   * receiveFrameHead for a channel that writes each frame's payload synchronously, before it
+   * returns to the event loop: a whole message of one frame may then land (Transport.land),
+   * its payload written into, or folded (`fold`) into, the caller's memory. The channel must
+   * apply `fold` when there is one, else write `target`; then receivePayload as usual.
+   */
+  receiveFrameSink(head: Uint8Array, from: number): FrameSink | undefined {
+    return this.reserveFrame(head, from, true);
+  }
+
+  private reserveFrame(head: Uint8Array, from: number, mayLand: boolean): FrameSink | undefined {
     // Nothing more is read from a connection that failed (the reader stops when told undefined).
     if (this.closedWith || this.inbox.failureOf(from)) return undefined;
     try {
       const frame = decodeFrameHead(head, this.limits);
-      return this.assemblerFor(frame.route, from).reserve(frame);
+      const assembler = this.assemblerFor(frame.route, from);
+      const landing = mayLand && frame.offset === 0 && frame.segmentBytes === frame.messageBytes ? this.takeLanding(from, frame) : undefined;
+      if (!landing) return { target: assembler.reserve(frame) };
+      return { target: assembler.reserve(frame, landing.target), fold: landing.fold, elementBytes: landing.elementBytes };
     } catch (error) {
       this.untrusted(from, error);
       return undefined;
     }
+  }
+
+  /** The landing registered for this whole-message frame, if one is and its size matches (it is used up). */
+  private takeLanding(from: number, frame: FrameHead): Landing | undefined {
+    const byKey = this.landings.get(from);
+    if (!byKey || byKey.size === 0) return undefined;
+    const key = landingKey(frame.header.comm, frame.header.seq, frame.header.chunk);
+    const entry = byKey.get(key);
+    if (!entry || entry.landing.target.byteLength !== frame.messageBytes || !sameHeader(entry.header, frame.header)) return undefined;
+    byKey.delete(key);
+    return entry.landing;
   }
 
   /** The payload receiveFrameHead asked for has been written into the buffer it returned. */
@@ -201,11 +254,12 @@ export class FramedTransport implements Transport {
   private async writeSegments(peer: number, channel: FrameChannel, header: Header, payload: Uint8Array, issued: () => void): Promise<void> {
     const messageBytes = payload.byteLength;
     const route = this.options.routeTo(peer);
+    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
     const inFlight: { bytes: number; done: Promise<void> }[] = [];
     let inFlightBytes = 0;
     let offset = 0;
     do {
-      const segment = payload.subarray(offset, offset + this.limits.maxSegmentBytes);
+      const segment = payload.subarray(offset, offset + segmentBytes);
       const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, segment.byteLength);
       const done = this.whileConnected(peer, channel.write(frameHeader, segment));
       // A dropped connection fails every segment in flight at once, but only the one awaited
@@ -273,4 +327,8 @@ export class FramedTransport implements Transport {
   private checkPeer(peer: number, what: string): void {
     if (!Number.isInteger(peer) || peer < 0 || peer >= this.size) throw invalidArgument(`rank ${this.rank}: cannot ${what} peer ${peer}: not a rank of a world of ${this.size}`);
   }
+}
+
+function landingKey(comm: number, seq: number, chunk: number): string {
+  return `${comm}:${seq}:${chunk}`;
 }

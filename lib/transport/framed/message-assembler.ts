@@ -6,12 +6,13 @@
 // before it arrives, so that the kernel writes it straight into the message (tcp).
 import { frameError, type Frame, type FrameHead } from '../frame.js';
 import type { Header, Message } from '../transport.js';
-import type { PayloadPool, PooledPayload } from './payload-pool.js';
+import type { PayloadPool } from './payload-pool.js';
 
 interface PartialMessage {
   readonly header: Header;
   readonly payload: Uint8Array;
-  readonly release: () => void;
+  /** Absent for a message that landed in the receiver's memory. */
+  readonly release: (() => void) | undefined;
   received: number;
 }
 
@@ -37,12 +38,14 @@ export class MessageAssembler {
 
   /**
    * Where the payload of the frame `head` announces must be written: a view into its message's
-   * buffer (from the pool, 8-byte aligned). Throws if the frame does not continue the stream.
+   * buffer (from the pool, 8-byte aligned, or `landing` when the message lands in the receiver's
+   * memory). Throws if the frame does not continue the stream.
    */
-  reserve(head: FrameHead): Uint8Array {
+  reserve(head: FrameHead, landing?: Uint8Array): Uint8Array {
     if (!this.partial) {
       if (head.offset !== 0) throw frameError(`from rank ${this.from}: message starts at offset ${head.offset}, not 0`);
-      const { bytes, release }: PooledPayload = this.pool.take(head.messageBytes);
+      // A landing (the receiver's own memory, exactly the message's size) is not the pool's: nothing to release.
+      const { bytes, release }: { bytes: Uint8Array; release?: () => void } = landing ? { bytes: landing } : this.pool.take(head.messageBytes);
       this.partial = { header: head.header, payload: bytes, release, received: 0 };
     }
     const partial = this.partial;
@@ -61,7 +64,7 @@ export class MessageAssembler {
     this.reserved = 0;
     if (partial.received < partial.payload.byteLength) return undefined;
     this.partial = undefined;
-    return { from: this.from, header: partial.header, payload: partial.payload, release: partial.release };
+    return { from: this.from, header: partial.header, payload: partial.payload, ...(partial.release && { release: partial.release }) };
   }
 
   private message(header: Header, payload: Uint8Array): Message {
@@ -74,7 +77,8 @@ function ownedAligned(payload: Uint8Array): Uint8Array {
   return payload.byteOffset % ALIGNMENT === 0 ? payload : payload.slice();
 }
 
-function sameHeader(a: Header, b: Header): boolean {
+/** Equal headers: the same call (comm, seq, signature) and message (chunk). */
+export function sameHeader(a: Header, b: Header): boolean {
   const x = a.signature;
   const y = b.signature;
   return a.comm === b.comm && a.seq === b.seq && a.chunk === b.chunk

@@ -15,7 +15,9 @@
 //
 // Single copy for large segments (like Open MPI vader's CMA get): when the peer can read this
 // process's memory (ShmEndpoint.peerReads: same uid, ptrace allowed), a segment of
-// singleCopyBytes or more is not copied at all here. The message carries only the frame
+// singleCopyBytes or more is not copied at all here. Such a message is not cut at the ring's
+// slot size but at referenceSegmentBytes (segmentBytes below): every frame by reference costs
+// a descriptor, a read and an ack, each a thread handoff, so fewer frames cost less. The message carries only the frame
 // header and the segment's address and length (a descriptor); the receiver asks the transport
 // where the payload goes and reads it straight there from this process (process_vm_readv,
 // one copy in all), then sends an ack, and only then does the write resolve (the segment must
@@ -31,7 +33,7 @@ import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import { CLOSE_NORMAL, type FrameChannel } from '../framed/frame-channel.js';
-import type { FramedTransport } from '../framed/framed-transport.js';
+import type { FrameSink, FramedTransport } from '../framed/framed-transport.js';
 import { SlotPool } from './slot-pool.js';
 
 /** What a channel is given: its endpoint (connected), the context that registers its slots, sizes. */
@@ -46,6 +48,8 @@ export interface ShmChannelOptions {
   readonly receiveSlots: number;
   /** Segments of this many bytes or more go by reference when the peer can read this process (Infinity: never). */
   readonly singleCopyBytes: number;
+  /** Payload bytes of a frame by reference, at most (the peer's receive limits admit them). */
+  readonly referenceSegmentBytes: number;
 }
 
 /**
@@ -53,6 +57,13 @@ export interface ShmChannelOptions {
  * below it, copying into the slot costs less than registering and deregistering the memory.
  */
 export const DIRECT_SEND_BYTES = 32 << 10;
+
+/**
+ * Pieces in which a segment by reference is read when it is folded on arrival: small enough to
+ * stay in a core's L2 between the read and the reduction, large enough that the syscall per
+ * piece costs little; a multiple of every element size.
+ */
+const FOLD_PIECE_BYTES = 256 << 10;
 
 /** An ack: the receiver has read a segment sent by reference. */
 const ACK_BYTES = 8;
@@ -74,11 +85,14 @@ export class ShmChannel implements FrameChannel {
   private readonly idle: number[] = [];
   private readonly waitingWrites = new Set<(error: Error) => void>();
   private readonly singleCopyBytes: number;
+  private readonly referenceSegmentBytes: number;
   /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
   private readonly awaitingAcks: (() => void)[] = [];
   /** The bytes every ack is sent from (their content does not matter). */
   private readonly ackKey: number;
   private paused = false;
+  /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
+  private bounce: Uint8Array | undefined;
 
   private closed: WebcclError | undefined;
 
@@ -89,6 +103,7 @@ export class ShmChannel implements FrameChannel {
     this.peer = options.peer;
     this.frameBytes = options.frameBytes;
     this.singleCopyBytes = options.singleCopyBytes;
+    this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
@@ -101,10 +116,26 @@ export class ShmChannel implements FrameChannel {
     for (let slot = 0; slot < options.receiveSlots; slot++) this.postReceive(slot);
   }
 
+  /**
+   * A message that goes by reference is cut only at referenceSegmentBytes (when a threshold
+   * above that keeps such frames off the reference path, at the ring's size); others fit the
+   * ring's slots.
+   */
+  segmentBytes(messageBytes: number): number {
+    const ring = this.frameBytes - HEADER_BYTES;
+    if (messageBytes < this.singleCopyBytes || this.singleCopyBytes > this.referenceSegmentBytes || !this.endpoint.peerReads()) return ring;
+    return this.referenceSegmentBytes;
+  }
+
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    // By reference: segments from the threshold on, and the tail of a message cut for that path
+    // even when below it, if it does not fit a slot.
+    const size = segment.byteLength;
+    if (size <= this.referenceSegmentBytes && (size >= this.singleCopyBytes || header.byteLength + size > this.frameBytes) && this.endpoint.peerReads()) {
+      return this.writeByReference(header, segment);
+    }
     const bytes = header.byteLength + segment.byteLength;
     if (bytes > this.frameBytes) throw systemError(`rank ${this.transport.rank}: a frame of ${bytes} bytes exceeds the shm slot of ${this.frameBytes}`);
-    if (segment.byteLength >= this.singleCopyBytes && this.endpoint.peerReads()) return this.writeByReference(header, segment);
     const slot = await this.whileOpen(this.sends.acquire());
     try {
       if (this.context.provider.kind === 'tcp' && segment.byteLength >= DIRECT_SEND_BYTES) return await this.sendDirect(header, segment);
@@ -199,12 +230,16 @@ export class ShmChannel implements FrameChannel {
       return acked();
     }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
-    const target = this.transport.receiveFrameHead(frame.subarray(0, HEADER_BYTES), this.peer);
-    if (target === undefined) return; // the transport failed the connection
+    const sink = this.transport.receiveFrameSink(frame.subarray(0, HEADER_BYTES), this.peer);
+    if (sink === undefined) return; // the transport failed the connection
+    const { target } = sink;
     if (bytes === DESCRIPTOR_BYTES && target.byteLength !== bytes - HEADER_BYTES) {
-      if (!this.readByReference(frame, target)) return;
+      if (!this.readByReference(frame, sink)) return;
     } else if (target.byteLength !== bytes - HEADER_BYTES) {
       return this.transport.untrusted(this.peer, new Error(`a frame announces ${target.byteLength} payload bytes but carries ${bytes - HEADER_BYTES}`));
+    } else if (sink.fold) {
+      // Fused receive: reduced straight from the receive slot into the caller's memory.
+      if (!this.folded(() => sink.fold!(target, frame.subarray(HEADER_BYTES)))) return;
     } else {
       target.set(frame.subarray(HEADER_BYTES));
     }
@@ -213,16 +248,42 @@ export class ShmChannel implements FrameChannel {
     else this.postReceive(slot);
   }
 
-  /** Reads a segment sent by reference straight into `target` and acks it; false if the channel failed. */
-  private readByReference(descriptor: Uint8Array, target: Uint8Array): boolean {
+  /** Runs a landing's fold; false (the connection failed, naming why) if it threw. */
+  private folded(fold: () => void): boolean {
+    try {
+      fold();
+      return true;
+    } catch (error) {
+      this.transport.untrusted(this.peer, new Error(`folding a received frame into its landing failed: ${(error as Error).message}`));
+      return false;
+    }
+  }
+
+  /**
+   * Reads a segment sent by reference straight into the sink's target and acks it; false if the
+   * channel failed. A sink that folds (fused receive) gets it piece by piece through a bounce
+   * buffer small enough to stay in cache: each piece is reduced right after it is read.
+   */
+  private readByReference(descriptor: Uint8Array, sink: FrameSink): boolean {
+    const { target, fold } = sink;
     const where = new DataView(descriptor.buffer, descriptor.byteOffset + HEADER_BYTES, 16);
     const length = where.getFloat64(8, true);
     if (length !== target.byteLength) {
       this.transport.untrusted(this.peer, new Error(`an shm descriptor of ${length} bytes for a frame of ${target.byteLength}`));
       return false;
     }
+    const address = where.getFloat64(0, true);
     try {
-      this.endpoint.read(target, where.getFloat64(0, true));
+      if (!fold) {
+        this.endpoint.read(target, address);
+      } else {
+        this.bounce ??= new Uint8Array(FOLD_PIECE_BYTES);
+        for (let at = 0; at < length; at += FOLD_PIECE_BYTES) {
+          const piece = this.bounce.subarray(0, Math.min(FOLD_PIECE_BYTES, length - at));
+          this.endpoint.read(piece, address + at);
+          if (!this.folded(() => fold(target.subarray(at, at + piece.byteLength), piece))) return false;
+        }
+      }
     } catch (error) {
       // The peer went (RemoteError): a lost connection. Any other failure (a bad address) is a
       // peer that cannot be trusted: closing destroys the endpoint, whose closed flag also

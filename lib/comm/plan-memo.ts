@@ -1,0 +1,53 @@
+// The last plan of one collective, reused while the program repeats the very same call (a
+// training loop's allreduce of one gradient buffer): planning checks every argument and asks
+// the tuner for an algorithm, which for a small call took about as long as running it.
+//
+// Reused only when nothing the plan was built from can differ: the same host arrays (TypedArray
+// objects: their buffer, offset and element type are fixed; their length is compared, since a
+// length-tracking view of a resizable buffer can change it), the same count, dtype and named op
+// or root, no per-call options, and the same agreed configuration object (calibration at init
+// replaces it). GPU buffers and { buffer, byteOffset } ranges (whose offset a program may
+// change in place) are planned every time. A buffer detached since is caught when the call's
+// turn comes, by the same check every call makes then (MemorySpace.verify). The arrays are
+// held weakly: the memo never keeps a program's buffer alive.
+import type { AgreedConfig } from './config.js';
+import type { CallPlan } from './plans.js';
+
+export class PlanMemo {
+  private plan: CallPlan | undefined;
+  private config: AgreedConfig | undefined;
+  private send: WeakRef<ArrayBufferView> | undefined;
+  private recv: WeakRef<ArrayBufferView> | undefined;
+  private sendLength = 0;
+  private recvLength = 0;
+  private count = 0;
+  private dtype = '';
+  private scalar: string | number = '';
+
+  /**
+   * The plan of (send, recv, count, dtype, scalar), built by `build` unless it is the last one's.
+   * `scalar` is the call's op name or root; anything else (a premulSum object, options) means
+   * no reuse: pass undefined.
+   */
+  reuse(config: AgreedConfig, send: unknown, recv: unknown, count: number, dtype: string, scalar: string | number | undefined, build: () => CallPlan): CallPlan {
+    if (scalar === undefined || !ArrayBuffer.isView(send) || !ArrayBuffer.isView(recv)) return build();
+    if (
+      this.plan !== undefined && this.config === config && this.send?.deref() === send && this.recv?.deref() === recv && this.count === count
+      && this.dtype === dtype && this.scalar === scalar && this.sendLength === send.byteLength && this.recvLength === recv.byteLength
+    ) {
+      return this.plan;
+    }
+    this.plan = undefined;
+    const plan = build();
+    this.plan = plan;
+    this.config = config;
+    this.send = new WeakRef(send);
+    this.recv = new WeakRef(recv);
+    this.sendLength = send.byteLength;
+    this.recvLength = recv.byteLength;
+    this.count = count;
+    this.dtype = dtype;
+    this.scalar = scalar;
+    return plan;
+  }
+}

@@ -1,0 +1,128 @@
+// The traffic formulas beside the schedules (lib/collectives/*-allreduce.ts, ring-allgather.ts,
+// ring-reducescatter.ts) against what the schedules send: each schedule runs on host memory over
+// an in-memory link that counts every rank's messages and bytes, and the busiest rank's count
+// must be the formula's `sends` (the cost model's o term) at every size regime: one chunk, the
+// ring's re-cut into pipelineDepth smaller chunks (pipelinedChunkElements), and many chunks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { algorithmNamed, type ScheduledCollective } from '../lib/collectives/algorithms.js';
+import type { CollectiveContext, Link } from '../lib/collectives/context.js';
+import { ringAllGather, ringAllGatherTraffic } from '../lib/collectives/ring-allgather.js';
+import { ringReduceScatter, ringReduceScatterTraffic } from '../lib/collectives/ring-reducescatter.js';
+import type { Traffic, TrafficCall } from '../lib/collectives/traffic.js';
+import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
+
+/** Four-byte elements, 64 to a chunk: small sizes reach every regime of the cut. */
+const CHUNK_ELEMENTS = 64;
+const DEPTH = 4;
+
+interface Counted {
+  readonly sends: number[];
+  readonly bytes: number[];
+}
+
+/** An in-memory link for `size` ranks that counts what each rank sends; every wait is bounded. */
+function countingLinks(size: number): { links: Link[]; counted: Counted } {
+  const counted: Counted = { sends: new Array<number>(size).fill(0), bytes: new Array<number>(size).fill(0) };
+  const boxes = new Map<string, { payload?: Uint8Array; waiter?: (p: Uint8Array) => void }>();
+  const box = (key: string) => { let b = boxes.get(key); if (!b) boxes.set(key, (b = {})); return b; };
+  const links = Array.from({ length: size }, (_, rank): Link => ({
+    send: async (peer, tag, payload) => {
+      counted.sends[rank]!++;
+      counted.bytes[rank]! += payload.byteLength;
+      const b = box(`${rank}>${peer}#${tag}`);
+      const copy = payload.slice();
+      if (b.waiter) b.waiter(copy); else b.payload = copy;
+    },
+    recv: (peer, tag) => {
+      const b = box(`${peer}>${rank}#${tag}`);
+      if (b.payload) return Promise.resolve(b.payload);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`rank ${rank} waited 5 s for ${peer}'s message ${tag}`)), 5000);
+        b.waiter = (p) => { clearTimeout(timer); resolve(p); };
+      });
+    },
+    release: () => undefined,
+  }));
+  return { links, counted };
+}
+
+/** Runs `schedule` on `size` ranks of `count` float32 each (the work buffer: `count` × `blocks`) and returns what each rank sent. */
+async function run(size: number, count: number, blocks: number, schedule: (ctx: CollectiveContext, work: ReturnType<CpuMemorySpace['region']>) => Promise<void>): Promise<Counted> {
+  const space = new CpuMemorySpace();
+  const { links, counted } = countingLinks(size);
+  await Promise.all(links.map((link, rank) => {
+    const data = new Float32Array(count * blocks).fill(rank + 1);
+    const region = space.region({ kind: 'cpu', what: `rank ${rank}`, bytes: new Uint8Array(data.buffer) }, 'float32', 0, count * blocks);
+    const ctx: CollectiveContext = { rank, size, link, memory: space.bind('float32', 'sum', size), chunkElements: CHUNK_ELEMENTS, alignElements: 4, pipelineDepth: DEPTH };
+    return schedule(ctx, region);
+  }));
+  return counted;
+}
+
+const call = (count: number, ranks: number): TrafficCall => ({ bytes: 4 * count, ranks, chunkBytes: 4 * CHUNK_ELEMENTS, pipelineDepth: DEPTH });
+const COUNTS = [2, 37, 100, 300, 1000, 5000];
+
+function formula(algorithm: string, collective: ScheduledCollective): (c: TrafficCall) => Traffic | undefined {
+  return algorithmNamed(algorithm)!.traffic![collective]!;
+}
+
+for (const algorithm of ['ring', 'tree', 'direct']) {
+  test(`${algorithm} allreduce: the busiest rank sends the formula's messages`, async () => {
+    for (const size of [2, 3, 4, 5, 8]) {
+      for (const count of COUNTS) {
+        const traffic = formula(algorithm, 'allReduce')(call(count, size));
+        if (!traffic) continue; // the direct exchange past its domain
+        const counted = await run(size, count, 1, algorithmNamed(algorithm)!.serves.allReduce!);
+        assert.is(traffic.sends, Math.max(...counted.sends), `${algorithm} n=${size} count=${count}: sends per rank ${counted.sends}`);
+        if (algorithm !== 'tree') {
+          // The ring's and the direct exchange's busiest rank sends the formula's bytes (the segments' alignment apart).
+          const sent = Math.max(...counted.bytes);
+          assert.ok(Math.abs(sent - traffic.linkBytes) <= 2 * (size - 1) * 16, `${algorithm} n=${size} count=${count}: ${sent} bytes sent, formula ${traffic.linkBytes}`);
+        }
+      }
+    }
+  });
+}
+
+test('ring allreduce: segments between a quarter chunk and pipelineDepth chunks are re-cut, and the formula counts the re-cut', async () => {
+  // 4 ranks of 400 floats: 100 a segment, between a quarter chunk (16) and 4 chunks (256): the
+  // schedule cuts it into 4 chunks of 28 (a quarter of it, aligned), where counting whole chunks
+  // of 64 gives 2.
+  const counted = await run(4, 400, 1, algorithmNamed('ring')!.serves.allReduce!);
+  assert.is(Math.max(...counted.sends), 2 * 3 * 4);
+  assert.is(formula('ring', 'allReduce')(call(400, 4))!.sends, 24);
+  // Pipelines in flight at once overlap: one wave of 4 chunk pipelines, 2(n-1) messages in sequence.
+  assert.is(formula('ring', 'allReduce')(call(400, 4))!.messages, 6);
+  // 5000 floats, 1250 a segment: 20 chunks of 64, 5 waves of 4.
+  assert.is(formula('ring', 'allReduce')(call(5000, 4))!.messages, 6 * 5);
+});
+
+for (const [name, schedule, traffic] of [['allGather', ringAllGather, ringAllGatherTraffic], ['reduceScatter', ringReduceScatter, ringReduceScatterTraffic]] as const) {
+  test(`ring ${name}: the busiest rank sends the formula's messages and bytes`, async () => {
+    for (const size of [2, 3, 5]) {
+      for (const count of COUNTS) {
+        const counted = await run(size, count, size, (ctx, work) => schedule(ctx, work, count));
+        const t = traffic(call(count, size));
+        assert.is(t.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+        assert.is(t.linkBytes, Math.max(...counted.bytes), `n=${size} count=${count}`);
+      }
+    }
+  });
+}
+
+for (const collective of ['broadcast', 'reduce'] as const) {
+  for (const algorithm of ['ring', 'tree']) {
+    test(`${algorithm} ${collective}: the busiest rank sends the formula's messages`, async () => {
+      const schedule = algorithmNamed(algorithm)!.serves[collective]!;
+      for (const size of [2, 3, 4, 7]) {
+        for (const count of COUNTS) {
+          const counted = await run(size, count, 1, (ctx, work) => schedule(ctx, work, 0));
+          assert.is(formula(algorithm, collective)(call(count, size))!.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+        }
+      }
+    });
+  }
+}
+
+test.run();
