@@ -40,7 +40,7 @@
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
-import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
+import { AllReduceStream, SlotPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
@@ -158,6 +158,8 @@ export class SwitchWorker {
 
   private readonly link: SwitchLink;
   readonly welcome: Welcome;
+  /** The datagrams of the window's slots, reused by every call. */
+  private readonly slotPackets: SlotPackets;
 
   private constructor(
     opened: OpenedLink,
@@ -168,6 +170,7 @@ export class SwitchWorker {
   ) {
     const { welcome } = opened;
     this.welcome = welcome;
+    this.slotPackets = new SlotPackets(welcome.window, welcome.sizeClass);
     this.log = logger('SWITCH', welcome.worker);
     this.cwnd = welcome.window;
     this.minCwnd = Math.max(MIN_CWND, Math.floor(welcome.window / welcome.workers));
@@ -218,7 +221,7 @@ export class SwitchWorker {
   private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
