@@ -356,15 +356,22 @@ export class SwitchWorker {
     let lost = 0;
     let probe = -1;
     const { inFlight, deadline, sentAt, firstSent } = active;
-    const retryLoss = now - active.retryAnsweredAt >= this.firstWait() ? active.retryAnswered : -Infinity;
+    const patience = this.firstWait();
+    const retryLoss = now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
+    // A packet found lost is resent after `retransmitMs` (RACK's reordering window), not after
+    // the round-trip timeout: round trips include waits for other workers' repairs, and at 5%
+    // loss per hop (two levels) they grew to seconds, which held every repair back as long.
+    // Once resent, a packet waits out its doubled wait before it is resent again.
     for (let slot = 0; slot < inFlight.length; slot++) {
-      if (inFlight[slot]! < 0 || deadline[slot]! > now) continue;
-      if (firstSent[slot]! < active.newestAnswered || sentAt[slot]! < retryLoss) {
+      if (inFlight[slot]! < 0) continue;
+      const overdue = deadline[slot]! <= now;
+      const found = firstSent[slot]! < active.newestAnswered || sentAt[slot]! < retryLoss;
+      if (found && (overdue || (active.retried[slot] === 0 && now - firstSent[slot]! >= this.retransmitMs))) {
         lost++;
         this.resend(slot, now);
-      } else if (probe < 0 || inFlight[slot]! < inFlight[probe]!) probe = slot;
+      } else if (overdue && (probe < 0 || inFlight[slot]! < inFlight[probe]!)) probe = slot;
     }
-    if (probe >= 0 && now - active.lastProbe >= this.firstWait()) {
+    if (probe >= 0 && now - active.lastProbe >= patience) {
       active.lastProbe = now;
       this.counters.probes++;
       this.resend(probe, now);
@@ -385,7 +392,7 @@ export class SwitchWorker {
 
   /** The first wait for a result: SwitchML's floor, or the measured round trip (TCP's RTO). */
   private firstWait(): number {
-    return Math.max(this.retransmitMs, this.srtt + 4 * this.rttvar);
+    return Math.min(MAX_RETRANSMIT_MS, Math.max(this.retransmitMs, this.srtt + 4 * this.rttvar));
   }
 
   /** Ends the call in flight: with its result, or with `error`. */
