@@ -2,10 +2,11 @@
 // own process, one with the native data plane and one with the TypeScript one) at 2, 4 and 8
 // workers (each in its own process), beside a raw UDP echo of the same packet size over loopback
 // (an echo process, the same window of packets in flight), measured in the same run.
-// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns]
+// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns] [workers]
 // columns: a comma list of native (native plane, native workers), dgram (native plane, dgram
 // workers) and js (TypeScript plane); default all three. SWITCH_RATE_DEBUG=1 prints each
-// worker's counters (retransmissions, probes, window cuts) to stderr.
+// worker's counters (retransmissions, probes, window cuts) to stderr. workers: a comma list of
+// worker counts, default 2,4,8.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
@@ -121,7 +122,7 @@ console.log(`# ${elements} int32 elements per call, ${valuesOf(sizeClass)} value
 console.log('# SwitchML on a Tofino: ~2800 M elements/s. Each row measures the raw UDP echo of the same packet size again (the machine is shared), and');
 console.log('# each cell is elements/s, % of that echo, and retransmissions; workers use the addon\'s batched socket (native) or Node\'s dgram.');
 console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(32)).join('')}`);
-for (const n of [2, 4, 8]) {
+for (const n of (process.argv[6] ?? '2,4,8').split(',').map(Number)) {
   const raw = await echoRate(2);
   const cells: string[] = [];
   for (const c of columns) {
