@@ -107,6 +107,8 @@ const MIN_CWND = 4;
  * not cure (TCP Reno's weakness on lossy links).
  */
 const CONGESTED_FRACTION = 0.25;
+/** Waits without any result after which the sweep stops probing and resends every overdue packet. */
+const STALLED_WAITS = 4;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
 
@@ -357,7 +359,10 @@ export class SwitchWorker {
     let probe = -1;
     const { inFlight, deadline, sentAt, firstSent } = active;
     const patience = this.firstWait();
-    const retryLoss = now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
+    // No result at all for STALLED_WAITS waits: every overdue packet is resent, as before RACK,
+    // so that probing one packet at a time can never be slower than resending them all.
+    const retryLoss = now - active.lastProgress >= STALLED_WAITS * patience ? Infinity
+      : now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
     // A packet found lost is resent after `retransmitMs` (RACK's reordering window), not after
     // the round-trip timeout: round trips include waits for other workers' repairs, and at 5%
     // loss per hop (two levels) they grew to seconds, which held every repair back as long.
