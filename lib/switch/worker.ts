@@ -10,10 +10,11 @@
 // wait (up to 1 s). The first wait is `retransmitMs` (SwitchML's 10 ms) or, when results take
 // longer (a switch and workers sharing busy cores), the measured round trip as TCP's RTO (srtt +
 // 4 rttvar, from packets sent once: Karn's rule), so a slow loop is not mistaken for loss.
-// An overdue packet is resent when a packet sent after it has its result (the switch completes
-// slots in the order every worker sends them, see pump); an overdue packet with nothing answered
-// after it is a stall or a loss at the tail, and only the lowest one is resent, once per wait
-// (RACK and its tail loss probe, RFC 8985). Before this, a stall of the switch's or a peer's
+// A packet is resent when a packet sent after it has its result and `retransmitMs` has passed
+// (the switch completes slots in the order every worker sends them, see pump); an overdue
+// packet with nothing answered after it is a stall or a loss at the tail, and only the lowest
+// one is resent, once per wait (RACK and its tail loss probe, RFC 8985), until STALLED_WAITS
+// waits pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
 // process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
 // for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
 // switch's socket and turned the stall into real loss.
