@@ -14,7 +14,7 @@
 // (the switch completes slots in the order every worker sends them, see pump); an overdue
 // packet with nothing answered after it is a stall or a loss at the tail, and only the lowest
 // one is resent, once per wait (RACK and its tail loss probe, RFC 8985), until STALLED_WAITS
-// waits pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
+// waits (at least STALLED_MIN_MS) pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
 // process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
 // for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
 // switch's socket and turned the stall into real loss.
@@ -108,8 +108,9 @@ const MIN_CWND = 4;
  * not cure (TCP Reno's weakness on lossy links).
  */
 const CONGESTED_FRACTION = 0.25;
-/** Waits without any result after which the sweep stops probing and resends every overdue packet. */
-const STALLED_WAITS = 4;
+/** Waits without any result after which the sweep stops probing and resends every overdue packet (see retransmit). */
+const STALLED_WAITS = 8;
+const STALLED_MIN_MS = 200;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
 
@@ -360,9 +361,11 @@ export class SwitchWorker {
     let probe = -1;
     const { inFlight, deadline, sentAt, firstSent } = active;
     const patience = this.firstWait();
-    // No result at all for STALLED_WAITS waits: every overdue packet is resent, as before RACK,
-    // so that probing one packet at a time can never be slower than resending them all.
-    const retryLoss = now - active.lastProgress >= STALLED_WAITS * patience ? Infinity
+    // No result at all for STALLED_WAITS waits (and STALLED_MIN_MS): every overdue packet is
+    // resent, as before RACK, so that probing one packet at a time is never much slower than
+    // resending them all. 8 workers on 2 busy cores go 40 ms without a result often enough that
+    // 4 waits of 10 ms made two thirds of the retransmissions (bench/switch-rate.ts, class 7).
+    const retryLoss = now - active.lastProgress >= Math.max(STALLED_MIN_MS, STALLED_WAITS * patience) ? Infinity
       : now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
     // A packet found lost is resent after `retransmitMs` (RACK's reordering window), not after
     // the round-trip timeout: round trips include waits for other workers' repairs, and at 5%
