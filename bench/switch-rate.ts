@@ -2,7 +2,11 @@
 // own process, one with the native data plane and one with the TypeScript one) at 2, 4 and 8
 // workers (each in its own process), beside a raw UDP echo of the same packet size over loopback
 // (an echo process, the same window of packets in flight), measured in the same run.
-// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats]
+// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns] [workers]
+// columns: a comma list of native (native plane, native workers), dgram (native plane, dgram
+// workers) and js (TypeScript plane); default all three. SWITCH_RATE_DEBUG=1 prints each
+// worker's counters (retransmissions, probes, window cuts) to stderr. workers: a comma list of
+// worker counts, default 2,4,8.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
@@ -12,6 +16,12 @@ import { packetBytes, valuesOf } from '../lib/switch/packet.js';
 const elements = Number(process.argv[2] ?? 1 << 20);
 const sizeClass = Number(process.argv[3] ?? 3);
 const repeats = Number(process.argv[4] ?? 3);
+const COLUMNS = {
+  native: { header: 'native plane, native workers', plane: 'native', udpSocket: 'native' },
+  dgram: { header: 'native plane, dgram workers', plane: 'native', udpSocket: 'dgram' },
+  js: { header: 'TypeScript plane, dgram workers', plane: 'js', udpSocket: 'dgram' },
+} as const;
+type Column = keyof typeof COLUMNS;
 const WINDOW = 256;
 const SECRET = 'a'.repeat(32);
 
@@ -67,6 +77,7 @@ async function runWorker(address: string, world: string, rank: number, size: num
   for (let i = 0; i < repeats; i++) await worker.allReduce(data);
   const seconds = (performance.now() - started) / 1000;
   worker.close();
+  if (process.env.SWITCH_RATE_DEBUG) console.error(JSON.stringify({ rank, ...worker.counters }));
   return { seconds, retransmitted: worker.counters.retransmitted };
 }
 
@@ -100,21 +111,24 @@ if (workerArgs > 0) {
   process.exit(0);
 }
 
-const planes = { native: startSwitch('native'), js: startSwitch('js') };
-const addresses = { native: await planes.native.address, js: await planes.js.address };
+const columnArg = process.argv[5] ?? 'native,dgram,js';
+const columns = columnArg.split(',') as Column[];
+for (const c of columns) if (!(c in COLUMNS)) throw new Error(`bench/switch-rate.ts: unknown column ${c} (native, dgram or js)`);
+const wanted = new Set(columns.map((c) => COLUMNS[c].plane));
+const planes = Object.fromEntries([...wanted].map((plane) => [plane, startSwitch(plane)])) as Record<'native' | 'js', ReturnType<typeof startSwitch>>;
+const addresses = Object.fromEntries(await Promise.all([...wanted].map(async (plane) => [plane, await planes[plane].address]))) as Record<'native' | 'js', string>;
 const M = (rate: number) => `${(rate / 1e6).toFixed(2)} M`;
 console.log(`# ${elements} int32 elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
 console.log('# SwitchML on a Tofino: ~2800 M elements/s. Each row measures the raw UDP echo of the same packet size again (the machine is shared), and');
 console.log('# each cell is elements/s, % of that echo, and retransmissions; workers use the addon\'s batched socket (native) or Node\'s dgram.');
-console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${['native plane, native workers', 'native plane, dgram workers', 'TypeScript plane, dgram workers'].map((h) => h.padEnd(32)).join('')}`);
-for (const n of [2, 4, 8]) {
+console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(32)).join('')}`);
+for (const n of (process.argv[6] ?? '2,4,8').split(',').map(Number)) {
   const raw = await echoRate(2);
-  const cells = [
-    await switchRate(n, addresses.native, 'native'),
-    await switchRate(n, addresses.native, 'dgram'),
-    await switchRate(n, addresses.js, 'dgram'),
-  ].map(({ rate, retransmitted }) => `${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(32));
+  const cells: string[] = [];
+  for (const c of columns) {
+    const { rate, retransmitted } = await switchRate(n, addresses[COLUMNS[c].plane], COLUMNS[c].udpSocket);
+    cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(32));
+  }
   console.log(`${String(n).padEnd(8)}${M(raw).padEnd(12)}${cells.join('')}`);
 }
-planes.native.child.kill('SIGINT');
-planes.js.child.kill('SIGINT');
+for (const plane of wanted) planes[plane].child.kill('SIGINT');

@@ -13,6 +13,14 @@
 // P = chunks + L packets.
 // Packet q may leave once its slot is free (the result of q - W is in) and, for float32, its
 // exponents are agreed (the result of q - L is in): the window is clocked by results.
+//
+// Per element, the worker's JS is the cost of a call (a 16 KiB packet holds 4,096 values), so:
+// each local slot has one datagram buffer for the worker's life (SlotPackets), rewritten when
+// the slot's next packet is encoded (its previous packet has been answered by then, so the
+// switch has it; a retransmission still queued would carry the new packet, which the switch
+// takes as that packet's copy); the values start 4-byte aligned there (big-endian DataView
+// writes at an unaligned offset are 2-4x slower); quantizing writes into the packet directly,
+// and results are read where they lie.
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from '../cpu/switchml.js';
 import { fromWireExponent, HEADER_BYTES, MIN_WIRE_EXPONENT, MSG_UPDATE, packetBytes, toWireExponent, valuesOf, writeHeader, type Packet } from './packet.js';
 
@@ -27,6 +35,31 @@ export interface StreamJob {
   readonly sizeClass: number;
 }
 
+/** One datagram buffer per local slot, its values 4-byte aligned (see the top). */
+export class SlotPackets {
+  private readonly bytes: Uint8Array[] = [];
+  private readonly values: DataView[] = [];
+
+  constructor(readonly window: number, readonly sizeClass: number) {
+    const length = packetBytes(sizeClass);
+    // Each packet starts 2 bytes into a 4-byte-aligned stride, so its values (after the 10-byte header) are aligned.
+    const stride = (length + 2 + 3) & ~3;
+    const buffer = new ArrayBuffer(stride * window);
+    for (let slot = 0; slot < window; slot++) {
+      this.bytes.push(new Uint8Array(buffer, slot * stride + 2, length));
+      this.values.push(new DataView(buffer, slot * stride + 2 + HEADER_BYTES, length - HEADER_BYTES));
+    }
+  }
+
+  packet(slot: number): Uint8Array {
+    return this.bytes[slot]!;
+  }
+
+  valuesOf(slot: number): DataView {
+    return this.values[slot]!;
+  }
+}
+
 export class AllReduceStream<T extends SwitchData> {
   readonly packets: number;
   readonly out: T;
@@ -38,10 +71,15 @@ export class AllReduceStream<T extends SwitchData> {
   private readonly done: Uint8Array;
   private readonly agreed: Int32Array;
   private readonly scratch: Int32Array;
+  private readonly packetsOut: SlotPackets;
+  /** The packets accept() found ready (reused: at most two). */
+  private readonly readyOut: number[] = [];
   private completed = 0;
   private undone = 0;
 
-  constructor(private readonly job: StreamJob, private readonly data: T, private readonly op: SwitchOp, readonly baseSeq: number) {
+  /** `slotPackets` (the worker's, for the job's window and size class) is reused across calls; one is made when absent. */
+  constructor(private readonly job: StreamJob, private readonly data: T, private readonly op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets) {
+    this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
     this.float = data instanceof Float32Array;
     this.chunks = Math.ceil(data.length / this.values);
@@ -83,27 +121,33 @@ export class AllReduceStream<T extends SwitchData> {
     return (Math.floor((this.baseSeq + q) / this.job.window) % 2) as 0 | 1;
   }
 
-  /** The UPDATE datagram of packet q (marks it sent). */
+  /**
+   * The UPDATE datagram of packet q (marks it sent): the slot's buffer (see SlotPackets), valid
+   * until the slot's next packet is encoded.
+   */
   encode(q: number): Uint8Array {
     this.sent[q] = 1;
     const { job } = this;
-    const bytes = new Uint8Array(packetBytes(job.sizeClass));
-    const view = new DataView(bytes.buffer, HEADER_BYTES);
+    const slot = this.localSlot(q);
+    const bytes = this.packetsOut.packet(slot);
+    const view = this.packetsOut.valuesOf(slot);
     let e0 = MIN_WIRE_EXPONENT;
     let e1 = MIN_WIRE_EXPONENT;
+    let written = 0;
     if (!this.float) {
       const [start, end] = this.span(q);
-      writeValues(view, (this.data as Int32Array).subarray(start, end));
+      written = writeValues(view, this.data as Int32Array, start, end);
     } else {
       if (q < this.chunks) [e0, e1] = this.localExponents(q);
-      if (q >= this.lead) writeValues(view, this.quantize(q - this.lead));
+      if (q >= this.lead) written = writeValues(view, this.quantize(q - this.lead), 0, this.spanLength(q - this.lead));
     }
-    writeHeader(bytes, { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: this.packetId(q), slot: job.slotBase + this.localSlot(q), copy: this.copy(q), e0, e1 });
+    bytes.fill(0, HEADER_BYTES + 4 * written);
+    writeHeader(bytes, { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: this.packetId(q), slot: job.slotBase + slot, copy: this.copy(q), e0, e1 });
     return bytes;
   }
 
-  /** Takes the result of packet q; returns the packets that became ready to leave. */
-  accept(q: number, packet: Packet): number[] {
+  /** Takes the result of packet q; returns the packets that became ready to leave (an array reused by the next call). */
+  accept(q: number, packet: Packet): readonly number[] {
     this.done[q] = 1;
     this.completed++;
     if (!this.float) this.readChunk(packet.values, q);
@@ -115,8 +159,11 @@ export class AllReduceStream<T extends SwitchData> {
       if (q >= this.lead) this.dequantize(packet.values, q - this.lead);
     }
     // With L = W (calls of at least W chunks) both are the same packet: offered once.
-    const next = this.lead === 0 || this.lead === this.job.window ? [q + this.job.window] : [q + this.job.window, q + this.lead];
-    return next.filter((p) => this.ready(p));
+    const next = this.readyOut;
+    next.length = 0;
+    if (this.ready(q + this.job.window)) next.push(q + this.job.window);
+    if (this.lead !== 0 && this.lead !== this.job.window && this.ready(q + this.lead)) next.push(q + this.lead);
+    return next;
   }
 
   private ready(q: number): boolean {
@@ -129,14 +176,19 @@ export class AllReduceStream<T extends SwitchData> {
     return [start, Math.min(this.data.length, start + this.values)];
   }
 
+  private spanLength(chunk: number): number {
+    return Math.min(this.data.length - chunk * this.values, this.values);
+  }
+
   private readChunk(values: DataView, chunk: number): void {
     const [start, end] = this.span(chunk);
     const out = this.out as Int32Array;
-    const n = this.job.workers;
-    for (let i = start; i < end; i++) {
-      const sum = values.getInt32(4 * (i - start));
-      out[i] = this.op === 'avg' ? Math.trunc(sum / n) : sum;
+    if (this.op === 'sum') {
+      for (let i = start, at = 0; i < end; i++, at += 4) out[i] = values.getInt32(at);
+      return;
     }
+    const n = this.job.workers;
+    for (let i = start, at = 0; i < end; i++, at += 4) out[i] = Math.trunc(values.getInt32(at) / n);
   }
 
   private blocks(chunk: number): [number, number, number] {
@@ -169,9 +221,10 @@ export class AllReduceStream<T extends SwitchData> {
   }
 }
 
-/** Big-endian int32 values into a packet's value area (the rest stays zero). */
-function writeValues(view: DataView, values: Int32Array): void {
-  for (let i = 0; i < values.length; i++) view.setInt32(4 * i, values[i]!);
+/** values[start..end) big-endian into a packet's value area; returns how many were written. */
+function writeValues(view: DataView, values: Int32Array, start: number, end: number): number {
+  for (let i = start, at = 0; i < end; i++, at += 4) view.setInt32(at, values[i]!);
+  return end - start;
 }
 
 /** The packets one stream sends for `count` elements (see the top): P = chunks, plus L = min(W, chunks) for float32. */

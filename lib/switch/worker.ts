@@ -5,25 +5,28 @@
 // with a WebSocket: browsers too). This file imports no Node module; the UDP link registers
 // itself when udp-link.ts is imported (the Node entry does). A WebSocket does not lose packets, so the timers below never fire there
 // unless the switch stalls; they stay as they are (a retransmission is harmless: the switch
-// answers it from the stored result or drops it). Loss is repaired per slot: a packet without a result after `retransmitMs`
-// is sent again, identical, and each further timeout doubles that slot's wait (up to 1 s).
-// `retransmitMs` (SwitchML's 10 ms) is the floor of the first wait; when results take longer
-// (a switch and workers sharing busy cores), the wait follows the measured round trip as TCP's
-// does (srtt + 4 rttvar, from packets sent once: Karn's rule), so a slow loop is not mistaken
-// for loss.
+// answers it from the stored result or drops it). Loss is repaired per slot: a packet without
+// a result after its wait is sent again, identical, and each further resend doubles that slot's
+// wait (up to 1 s). The first wait is `retransmitMs` (SwitchML's 10 ms) or, when results take
+// longer (a switch and workers sharing busy cores), the measured round trip as TCP's RTO (srtt +
+// 4 rttvar, from packets sent once: Karn's rule), so a slow loop is not mistaken for loss.
+// A packet is resent when a packet sent after it has its result and `retransmitMs` has passed
+// (the switch completes slots in the order every worker sends them, see pump); an overdue
+// packet with nothing answered after it is a stall or a loss at the tail, and only the lowest
+// one is resent, once per wait (RACK and its tail loss probe, RFC 8985), until STALLED_WAITS
+// waits (at least STALLED_MIN_MS) pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
+// process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
+// for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
+// switch's socket and turned the stall into real loss.
 // Results of another job, or for a packet not in flight (a duplicate, a stale unicast), are
 // dropped. Nothing hangs: a call with no new result for `timeoutMs` rejects with a Timeout
 // naming the switch, and the end of the job or of the control connection rejects at once.
 // Congestion control (TCP's AIMD, per worker): at most `cwnd` packets are in flight, fewer
-// than the window W when the switch cannot keep up. A software switch serves a job's n workers
-// from one socket, so n·W packets queue at it at once: past what it drains within the
-// retransmission timeout, every late result is a retransmission that adds to the queue, and
-// the job ends up sending most packets twice (bench/switch-rate.ts measured retransmissions
-// at 30-90% of packets at 4-8 workers). cwnd starts at W, halves when a quarter of the packets
-// in flight are overdue at once (at most once per round trip; isolated timeouts are random loss,
-// repaired without a cut), never below W/n (the workers' fair share of one window at the
-// switch, so random loss cannot collapse it), and grows back by one per window of results;
-// packets that are ready while cwnd is full wait, lowest first. It persists across calls.
+// than the window W when the switch cannot keep up. cwnd starts at W, halves when a quarter of
+// the packets in flight are found lost at once (at most once per round trip; isolated losses
+// are random, repaired without a cut), never below W/n (the workers' fair share of one window
+// at the switch, so random loss cannot collapse it), and grows back by one per window of
+// results; packets that are ready while cwnd is full wait, lowest first. It persists across calls.
 // Workers' windows differ, so a worker could fill its cwnd with packets that wait for another
 // worker, which waits for this one: the lowest packet whose result has not come back may
 // therefore always leave. Every packet below the lowest unfinished one at the switch has been
@@ -38,7 +41,7 @@
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
-import { AllReduceStream, type SwitchData, type SwitchOp } from './allreduce-stream.js';
+import { AllReduceStream, SlotPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
@@ -90,6 +93,8 @@ export interface WorkerCounters {
   malformed: number;
   /** Times congestion control halved the packets in flight. */
   windowCuts: number;
+  /** Of `retransmitted`: probes of a stall (nothing answered after them), the rest were found lost. */
+  probes: number;
 }
 
 const MAX_RETRANSMIT_MS = 1000;
@@ -103,6 +108,9 @@ const MIN_CWND = 4;
  * not cure (TCP Reno's weakness on lossy links).
  */
 const CONGESTED_FRACTION = 0.25;
+/** Waits without any result after which the sweep stops probing and resends every overdue packet (see retransmit). */
+const STALLED_WAITS = 8;
+const STALLED_MIN_MS = 200;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
 
@@ -114,18 +122,27 @@ interface Active {
   readonly deadline: Float64Array;
   readonly wait: Float64Array;
   readonly sentAt: Float64Array;
+  /** When the packet of each slot was first sent (sentAt moves with each retransmission). */
+  readonly firstSent: Float64Array;
   readonly retried: Uint8Array;
   /** Packets ready to leave while cwnd was full, in increasing order. */
   readonly held: number[];
   /** Packets in flight. */
   flying: number;
+  /** The latest send time of a packet whose result came back (RACK's xmit_ts). */
+  newestAnswered: number;
+  /** When the sweep last probed a stall (one packet at a time). */
+  lastProbe: number;
+  /** The latest retransmission whose slot was answered, and when that answer came. */
+  retryAnswered: number;
+  retryAnsweredAt: number;
   lastProgress: number;
   resolve(out: SwitchData): void;
   reject(error: Error): void;
 }
 
 export class SwitchWorker {
-  readonly counters: WorkerCounters = { sent: 0, retransmitted: 0, results: 0, duplicates: 0, wrongJob: 0, malformed: 0, windowCuts: 0 };
+  readonly counters: WorkerCounters = { sent: 0, retransmitted: 0, results: 0, duplicates: 0, wrongJob: 0, malformed: 0, windowCuts: 0, probes: 0 };
   private readonly log;
   private readonly faults: FaultInjector;
   private nextSeq = 0;
@@ -145,6 +162,8 @@ export class SwitchWorker {
 
   private readonly link: SwitchLink;
   readonly welcome: Welcome;
+  /** The datagrams of the window's slots, reused by every call. */
+  private readonly slotPackets: SlotPackets;
 
   private constructor(
     opened: OpenedLink,
@@ -155,6 +174,7 @@ export class SwitchWorker {
   ) {
     const { welcome } = opened;
     this.welcome = welcome;
+    this.slotPackets = new SlotPackets(welcome.window, welcome.sizeClass);
     this.log = logger('SWITCH', welcome.worker);
     this.cwnd = welcome.window;
     this.minCwnd = Math.max(MIN_CWND, Math.floor(welcome.window / welcome.workers));
@@ -205,31 +225,43 @@ export class SwitchWorker {
   private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
     return new Promise<T>((resolve, reject) => {
       this.active = {
         stream, inFlight: new Int32Array(window).fill(-1), bytes: new Array(window), deadline: new Float64Array(window), wait: new Float64Array(window),
-        sentAt: new Float64Array(window), retried: new Uint8Array(window), held: [], flying: 0,
+        sentAt: new Float64Array(window), firstSent: new Float64Array(window), retried: new Uint8Array(window), held: [], flying: 0, newestAnswered: -Infinity, lastProbe: -Infinity, retryAnswered: -Infinity, retryAnsweredAt: 0,
         lastProgress: performance.now(), resolve: resolve as (out: SwitchData) => void, reject,
       };
-      for (const q of stream.initial()) this.offer(q);
+      for (const q of stream.initial()) this.hold(q);
+      this.pump();
       // Timers run before the loop polls sockets: checking from setImmediate reads the results
       // already queued first, so a busy loop does not turn into spurious retransmissions.
       this.sweep = setInterval(() => afterIo(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
     });
   }
 
-  /** Sends packet q now if cwnd allows, else holds it. */
-  private offer(q: number): void {
-    const active = this.active!;
-    if (active.flying < Math.floor(this.cwnd) || q === active.stream.firstUndone) return this.send(q);
-    const { held } = active;
+  /** Packet q is ready to leave: it joins the others, in increasing order (see pump). */
+  private hold(q: number): void {
+    const { held } = this.active!;
     let at = held.length;
     while (at > 0 && held[at - 1]! > q) at--;
     held.splice(at, 0, q);
+  }
+
+  /**
+   * Sends ready packets, lowest first, while cwnd allows, and the lowest unfinished packet
+   * always. Every worker sends in increasing order, so the switch completes slots in packet
+   * order and a result means every packet sent before it has been answered too, unless lost
+   * (what the sweep relies on).
+   */
+  private pump(): void {
+    const active = this.active!;
+    const { held } = active;
+    while (held.length > 0 && active.flying < Math.floor(this.cwnd)) this.send(held.shift()!);
+    if (held.length > 0 && held[0] === active.stream.firstUndone) this.send(held.shift()!);
   }
 
   private send(q: number): void {
@@ -240,9 +272,10 @@ export class SwitchWorker {
     active.inFlight[slot] = q;
     active.bytes[slot] = bytes;
     const now = performance.now();
-    active.wait[slot] = Math.max(this.retransmitMs, this.srtt + 4 * this.rttvar);
+    active.wait[slot] = this.firstWait();
     active.deadline[slot] = now + active.wait[slot]!;
     active.sentAt[slot] = now;
+    active.firstSent[slot] = now;
     active.retried[slot] = 0;
     this.counters.sent++;
     this.transmit(bytes);
@@ -275,16 +308,17 @@ export class SwitchWorker {
     this.counters.results++;
     const now = performance.now();
     if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);
+    // A retransmitted packet's result may answer the first send (delayed, not lost): taking the
+    // retransmission's time would declare every packet sent in between lost (RACK's ambiguity).
+    active.newestAnswered = Math.max(active.newestAnswered, active.firstSent[slot]!);
+    if (active.retried[slot] === 1 && active.sentAt[slot]! > active.retryAnswered) [active.retryAnswered, active.retryAnsweredAt] = [active.sentAt[slot]!, now];
     active.inFlight[slot] = -1;
     active.bytes[slot] = undefined;
     active.flying--;
     active.lastProgress = now;
     if (active.retried[slot] === 0) this.cwnd = Math.min(this.welcome.window, this.cwnd + (this.cwnd < this.ssthresh ? 1 : 1 / this.cwnd));
-    for (const next of active.stream.accept(q, packet)) this.offer(next);
-    const { held } = active;
-    let sendable = Math.floor(this.cwnd) - active.flying;
-    while (sendable-- > 0 && held.length > 0) this.send(held.shift()!);
-    if (held.length > 0 && held[0] === active.stream.firstUndone) this.send(held.shift()!);
+    for (const next of active.stream.accept(q, packet)) this.hold(next);
+    this.pump();
     if (active.stream.finished) this.settle(undefined);
   }
 
@@ -314,17 +348,60 @@ export class SwitchWorker {
       const outstanding = Array.from(active.inFlight).filter((q) => q >= 0).length;
       return this.fail(timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`));
     }
-    let expired = 0;
-    for (let slot = 0; slot < active.inFlight.length; slot++) {
-      if (active.inFlight[slot]! < 0 || active.deadline[slot]! > now) continue;
-      expired++;
-      active.wait[slot] = Math.min(MAX_RETRANSMIT_MS, 2 * active.wait[slot]!);
-      active.deadline[slot] = now + active.wait[slot]!;
-      active.retried[slot] = 1;
-      this.counters.retransmitted++;
-      this.transmit(active.bytes[slot]!);
+    // An overdue packet sent before one whose result is back is lost (its update, another
+    // worker's, or its result): the switch answers in the order it receives, so that result
+    // would have come first. An overdue packet with nothing answered after it is a stall (the
+    // switch or a peer waiting for a core, the queue at the switch) or a loss at the tail: one
+    // probe per round-trip timeout tells which (RACK and its tail loss probe, RFC 8985). A
+    // stall of every worker no longer sends every window again at once.
+    // Whether an answered retransmission answered the first send or itself is unknown: when a
+    // round-trip timeout after its answer the packets sent before it are still unanswered, the
+    // answer was the retransmission's and they are lost too (a loss at the tail).
+    let lost = 0;
+    let probe = -1;
+    const { inFlight, deadline, sentAt, firstSent } = active;
+    const patience = this.firstWait();
+    // No result at all for STALLED_WAITS waits (and STALLED_MIN_MS): every overdue packet is
+    // resent, as before RACK, so that probing one packet at a time is never much slower than
+    // resending them all. 8 workers on 2 busy cores go 40 ms without a result often enough that
+    // 4 waits of 10 ms made two thirds of the retransmissions (bench/switch-rate.ts, class 7).
+    const retryLoss = now - active.lastProgress >= Math.max(STALLED_MIN_MS, STALLED_WAITS * patience) ? Infinity
+      : now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
+    // A packet found lost is resent after `retransmitMs` (RACK's reordering window), not after
+    // the round-trip timeout: round trips include waits for other workers' repairs, and at 5%
+    // loss per hop (two levels) they grew to seconds, which held every repair back as long.
+    // Once resent, a packet waits out its doubled wait before it is resent again.
+    for (let slot = 0; slot < inFlight.length; slot++) {
+      if (inFlight[slot]! < 0) continue;
+      const overdue = deadline[slot]! <= now;
+      const found = firstSent[slot]! < active.newestAnswered || sentAt[slot]! < retryLoss;
+      if (found && (overdue || (active.retried[slot] === 0 && now - firstSent[slot]! >= this.retransmitMs))) {
+        lost++;
+        this.resend(slot, now);
+      } else if (overdue && (probe < 0 || inFlight[slot]! < inFlight[probe]!)) probe = slot;
     }
-    if (expired >= Math.max(MIN_CWND, CONGESTED_FRACTION * active.flying)) this.congested(now);
+    if (probe >= 0 && now - active.lastProbe >= patience) {
+      active.lastProbe = now;
+      this.counters.probes++;
+      this.resend(probe, now);
+    }
+    if (lost >= Math.max(MIN_CWND, CONGESTED_FRACTION * active.flying)) this.congested(now);
+  }
+
+  /** Sends the packet of `slot` again, identical, and doubles its wait. */
+  private resend(slot: number, now: number): void {
+    const active = this.active!;
+    active.wait[slot] = Math.min(MAX_RETRANSMIT_MS, 2 * active.wait[slot]!);
+    active.deadline[slot] = now + active.wait[slot]!;
+    active.sentAt[slot] = now;
+    active.retried[slot] = 1;
+    this.counters.retransmitted++;
+    this.transmit(active.bytes[slot]!);
+  }
+
+  /** The first wait for a result: SwitchML's floor, or the measured round trip (TCP's RTO). */
+  private firstWait(): number {
+    return Math.min(MAX_RETRANSMIT_MS, Math.max(this.retransmitMs, this.srtt + 4 * this.rttvar));
   }
 
   /** Ends the call in flight: with its result, or with `error`. */

@@ -45,6 +45,10 @@ constexpr int kBatch = 64;           // datagrams per recvmmsg
 constexpr int kMaxOut = 1024;        // messages per sendmmsg (UIO_MAXIOV)
 constexpr int kArena = 2 * kBatch;   // result buffers between two flushes
 constexpr int kBatchesPerWake = 16;  // then poll again (doorbell, held datagrams)
+// n workers' windows queue here at once while the thread waits for a core: 8 workers x 256
+// packets of 16 KiB are 35 MiB at their truesize, 8 x 256 of 1 KiB 4.5 MiB. Without
+// CAP_NET_ADMIN the kernel grants at most 2 x net.core.rmem_max.
+constexpr int kReceiveBuffer = 32 << 20;
 
 int64_t now_us() {
   timespec t{};
@@ -448,7 +452,7 @@ napi_value PlaneNew(napi_env env, napi_callback_info info) {
   int family;
   uint16_t bound_port;
   std::string why;
-  int fd = open_udp(host, (uint32_t)port, family, bound_port, why);
+  int fd = open_udp(host, (uint32_t)port, kReceiveBuffer, family, bound_port, why);
   if (fd < 0) return fail(env, why), nullptr;
   int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell < 0) { close(fd); return fail(env, errno_text("eventfd")), nullptr; }

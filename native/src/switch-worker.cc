@@ -28,6 +28,7 @@ namespace {
 
 constexpr int kBatch = 64;
 constexpr size_t kQueued = 16;  // batches waiting for JS before the thread waits too
+constexpr int kReceiveBuffer = 8 << 20;  // a window of results, and unicast answers to retransmissions
 
 struct Batch {
   std::vector<uint8_t> bytes;     // the datagrams end to end
@@ -131,7 +132,7 @@ napi_value SocketNew(napi_env env, napi_callback_info info) {
   int family;
   uint16_t port;
   std::string why;
-  int fd = open_udp(host, 0, family, port, why);
+  int fd = open_udp(host, 0, kReceiveBuffer, family, port, why);
   if (fd < 0) return fail(env, why), nullptr;
   int bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell < 0) { close(fd); return fail(env, std::string("eventfd: ") + strerror(errno)), nullptr; }
