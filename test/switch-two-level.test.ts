@@ -49,6 +49,15 @@ async function sums(workers: SwitchWorker[], seed: number) {
   return { ints, floats, int, float, avg };
 }
 
+/** Every rank's int32, float32 and avg results are the one-switch run's bits. */
+function assertSameAsFlat(got: Awaited<ReturnType<typeof sums>>): void {
+  for (let r = 0; r < N; r++) {
+    assert.equal(got.int[r], flat.int[0], `int32, rank ${r}`);
+    assert.equal(got.float[r], flat.float[0], `float32, rank ${r}`);
+    assert.equal(got.avg[r], flat.avg[0], `avg, rank ${r}`);
+  }
+}
+
 function closeAll(workers: SwitchWorker[]): void {
   for (const w of workers) w.close();
 }
@@ -90,11 +99,7 @@ test('leaves with WebSocket doors: leaf 0\'s workers join by WebSocket (as brows
   const workers = await joinTree(tree, (g) => (g < PER_LEAF ? { via: 'websocket' as const, switch: tree.leaves[0]!.webSocketUrl!, webSocket: WebSocket } : {}));
   try {
     const got = await sums(workers, 1);
-    for (let r = 0; r < N; r++) {
-      assert.equal(got.int[r], flat.int[0], `int32, rank ${r}`);
-      assert.equal(got.float[r], flat.float[0], `float32, rank ${r}`);
-      assert.equal(got.avg[r], flat.avg[0], `avg, rank ${r}`);
-    }
+    assertSameAsFlat(got);
     const leafJob = tree.leaves[0]!.counters().jobs[0]!;
     assert.ok(leafJob.uplink !== undefined && leafJob.uplink.up > 0 && leafJob.uplink.rootResults === leafJob.uplink.up, 'the WebSocket leaf sent its slots up and got the root\'s results back');
   } finally {
@@ -109,11 +114,7 @@ test('loss, duplication and reordering at both levels (leaves, root and workers 
   const workers = await joinTree(tree, (g) => ({ retransmitMs: 5, faults: { ...faults, seed: 500 + g } }));
   try {
     const got = await sums(workers, 1);
-    for (let r = 0; r < N; r++) {
-      assert.equal(got.int[r], flat.int[0], `int32, rank ${r}`);
-      assert.equal(got.float[r], flat.float[0], `float32, rank ${r}`);
-      assert.equal(got.avg[r], flat.avg[0], `avg, rank ${r}`);
-    }
+    assertSameAsFlat(got);
     const leafUplinks = tree.leaves.map((leaf) => leaf.counters().jobs[0]!.uplink!);
     assert.ok(leafUplinks.some((u) => u.upRetransmissions > 0), 'a leaf repaired upward loss on its own timer');
     assert.ok(leafUplinks.some((u) => u.waitingForRoot > 0), 'workers\' retransmissions to copies waiting for the root were dropped');
