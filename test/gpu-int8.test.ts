@@ -50,7 +50,7 @@ test('values a few ulps either side of every rounding boundary, at every exponen
   const asFloat = new Float32Array(bits.buffer);
   const ulps = (x: number, step: number): number => {
     asFloat[0] = x;
-    bits[0] += step;
+    bits[0] = bits[0]! + step;
     return asFloat[0]!;
   };
   for (const a of [1, 1.3719, 1.9999999, 381, 0.0078125 * 1.61803]) {
