@@ -1,0 +1,45 @@
+// Float32 through the switch, as the communicator runs it: the ranks agree their block exponents
+// over their own link first (an int32 max allreduce of one int32 per half packet), quantize the
+// whole call with them where the buffers live (the GPU's switchml kernels for GPU buffers, the
+// CPU's for host memory), and the switch sums int32 packets only (integer-allreduce.ts composes
+// the steps; the switch's packets carry no exponents).
+//
+// SwitchML agrees exponents inside the packet stream instead, one window ahead (packet q carries
+// the exponents of chunk q and the data of chunk q - L, lib/switch/allreduce-stream.ts; a raw
+// SwitchWorker still does): that needs the data quantized chunk by chunk as results arrive, on
+// the host, and sends min(W, chunks) packets of exponents only, which doubles the packets of a
+// call up to a window (a 1 MiB call at 2048 values a packet: 256 packets instead of 128). Here the
+// agreement is one small allreduce (1/1024 of the call's bytes at 2048 values a packet) and the
+// quantization one kernel over the call. The same blocks (half packets from the call's start:
+// the switch's pieces are whole packets), the same exponents and the same n give the same
+// integers, so the results are SwitchML's bit for bit (test/comm-switch-agreed.test.ts).
+//
+// Not for the host-local hierarchy (its leaders quantize per-host sums with n = hosts) nor for
+// float16/bfloat16 (widened on the CPU by the switch's aggregator): those keep the stream's scheme.
+import { scheduleOf } from '../collectives/algorithms.js';
+import type { CollectiveContext } from '../collectives/context.js';
+import { switchAllReduce } from '../collectives/switch-allreduce.js';
+import type { DataType } from '../dtype.js';
+import { selectAlgorithm, type TuningConfig } from '../tune/select.js';
+import type { IntegerSteps } from './integer-allreduce.js';
+
+/** The half packet a float32 switch call quantizes by, or undefined when the call keeps the stream's own agreement. */
+export function switchBlockSize(schedule: string, dtype: DataType, ctx: CollectiveContext): number | undefined {
+  if (schedule !== 'switch' || dtype !== 'float32' || ctx.size < 2 || ctx.hostRanks !== undefined) return undefined;
+  const packets = ctx.aggregation?.aggregator.packets;
+  return packets === undefined ? undefined : packets.values / 2;
+}
+
+/**
+ * The exponents' max over the link by the algorithm auto picks for their size (never the switch,
+ * which only sums), and the integers' sum through the switch.
+ */
+export function switchIntegerSteps(config: TuningConfig, ranks: number, count: number, blockSize: number): IntegerSteps {
+  const exponentBytes = 4 * Math.ceil(count / blockSize);
+  const { switch: _aggregator, ...linkOnly } = config;
+  const agree = scheduleOf(selectAlgorithm('allReduce', exponentBytes, ranks, { ...linkOnly, algorithm: 'auto' }), 'allReduce');
+  return {
+    agree,
+    sum: (ctx, work) => switchAllReduce({ ...ctx, aggregation: { ...ctx.aggregation!, dtype: 'int32', op: 'sum' } }, work),
+  };
+}

@@ -1,0 +1,107 @@
+// The communicator's float32 switch path (lib/comm/switch-float.ts): block exponents agreed over
+// the ranks' link, the call quantized where its buffers live, int32 packets only. Its results
+// must be SwitchML's own scheme's bit for bit (a raw SwitchWorker's stream, which agrees the
+// exponents one window ahead inside the packets), also for non-finite and extreme inputs; GPU
+// buffers are quantized and dequantized by the switchml kernels, with the host's bits.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import '../lib/index.node.js'; // registers the switch aggregator
+import type { Communicator } from '../lib/comm/communicator.js';
+import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
+import { sizeClassOfValues } from '../lib/switch/packet-size.js';
+import { SwitchServer } from '../lib/switch/switch-server.js';
+import switchmlSource from '../shaders/switchml.wgsl';
+import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
+import { ctx, device } from './helpers/gpu.js';
+import { float32Violation, joinJob, randomFloat32 } from './helpers/switch-job.js';
+import { allReduceAll } from './helpers/switch-world.js';
+import { within } from './within.js';
+
+const server = await SwitchServer.start({ port: 0 });
+const VALUES = 256;
+const RANKS = 3;
+// 0, 1, a half packet either side, several windows' worth (256 packets of 256 values: 65,536).
+const COUNTS = [0, 1, 127, 128, 129, 1001, 70_001];
+
+function switchWorld(extra: Parameters<typeof createWorld>[1] = {}): Promise<Communicator[]> {
+  return within(createWorld(RANKS, {
+    switch: server.address, switchSecret: server.secret, algorithm: 'switch', switchPacketValues: VALUES, timeoutMs: 60_000, ...extra,
+  }), 30_000, 'world');
+}
+
+/** The same sums through raw workers: SwitchML's exponents one window ahead inside the stream. */
+async function inStreamAgreement(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
+  const workers = await joinJob(server, inputs.length, { sizeClass: sizeClassOfValues(VALUES)! });
+  try {
+    return await within(Promise.all(workers.map((worker, r) => worker.allReduce(inputs[r]!.slice(), 'sum'))), 60_000, 'raw workers');
+  } finally {
+    for (const worker of workers) worker.close();
+  }
+}
+
+/** Inputs whose blocks hold what quantization must get right: infinities, NaN, -0, subnormals, the largest floats. */
+function extremes(count: number, rank: number): Float32Array {
+  const x = randomFloat32(count, 31 + rank);
+  const special = [Infinity, -Infinity, NaN, -0, 1e-45, -3e-39, 3.4e38, -3.4e38, 2 ** -126, 1e-30];
+  for (let i = rank; i < count; i += 97) x[i] = special[(i + rank) % special.length]!;
+  return x;
+}
+
+test('host memory: the same bits as SwitchML\'s in-stream agreement, at every count; avg within the bound', async () => {
+  const comms = await switchWorld();
+  try {
+    for (const count of COUNTS) {
+      const inputs = comms.map((_, r) => randomFloat32(count, 7 * count + r));
+      const ours = await allReduceAll(comms, inputs, 'float32', 'sum');
+      const theirs = await inStreamAgreement(inputs);
+      for (const [r, out] of ours.entries()) sameElements(out, theirs[r]!, `count ${count}, rank ${r}`);
+      assert.is(float32Violation(inputs, ours[0] as Float32Array, VALUES), undefined, `count ${count}`);
+      const averaged = await allReduceAll(comms, inputs, 'float32', 'avg');
+      assert.is(float32Violation(inputs, averaged[0] as Float32Array, VALUES, RANKS), undefined, `avg, count ${count}`);
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('non-finite, signed-zero, subnormal and huge inputs: the same bits as the in-stream agreement', async () => {
+  const comms = await switchWorld();
+  try {
+    const count = 5000;
+    const inputs = comms.map((_, r) => extremes(count, r));
+    const ours = await allReduceAll(comms, inputs, 'float32', 'sum');
+    const theirs = await inStreamAgreement(inputs);
+    for (const [r, out] of ours.entries()) sameElements(out, theirs[r]!, `rank ${r}`);
+    assert.ok((ours[0] as Float32Array).some(Number.isNaN), 'the blocks holding NaN or infinities are flagged in the result');
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('GPU buffers: the switchml kernels quantize and dequantize, with the same bits as host memory', async () => {
+  const comms = await switchWorld({ device });
+  const count = 70_001;
+  const inputs = comms.map((_, r) => randomFloat32(count, 11 + r));
+  const buffers = inputs.map(() => device.createBuffer({ size: 4 * count, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+  try {
+    const compiledBefore = ctx.compiledFrom(switchmlSource);
+    for (const [r, buffer] of buffers.entries()) writeRegion(device, { buffer, byteOffset: 0 }, new Uint8Array(inputs[r]!.buffer));
+    await within(Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum'))), 60_000, 'GPU call');
+    const host = await allReduceAll(comms, inputs, 'float32', 'sum');
+    for (const [r, buffer] of buffers.entries()) {
+      const bytes = (await readRegion(device, { buffer, byteOffset: 0 }, 4 * count)).slice();
+      sameElements(new Float32Array(bytes.buffer), host[r]!, `rank ${r}: GPU vs host`);
+    }
+    const compiled = ctx.compiledFrom(switchmlSource).filter((entry) => !compiledBefore.includes(entry));
+    for (const step of ['block_exponents', 'quantize', 'dequantize']) {
+      assert.ok(compiled.some((entry) => entry.startsWith(step)), `the ${step} kernel ran (compiled: ${compiled.join(', ')})`);
+    }
+  } finally {
+    for (const buffer of buffers) buffer.destroy();
+    await destroyWorld(comms);
+  }
+});
+
+test.after(() => server.close());
+
+test.run();
