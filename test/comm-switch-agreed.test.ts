@@ -2,14 +2,17 @@
 // the ranks' link, the call quantized where its buffers live, int32 packets only. Its results
 // must be SwitchML's own scheme's bit for bit (a raw SwitchWorker's stream, which agrees the
 // exponents one window ahead inside the packets), also for non-finite and extreme inputs; GPU
-// buffers are quantized and dequantized by the switchml kernels, with the host's bits.
+// buffers are quantized and dequantized by the switchml kernels, with the host's bits. float16
+// and bfloat16 are widened, summed as float32 and rounded back once (the cast kernels on a GPU).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
 import type { Communicator } from '../lib/comm/communicator.js';
+import { castFromFloat32, castToFloat32, type HalfType } from '../lib/cpu/cast.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { sizeClassOfValues } from '../lib/switch/packet-size.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
+import castSource from '../shaders/cast.wgsl';
 import switchmlSource from '../shaders/switchml.wgsl';
 import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
 import { ctx, device } from './helpers/gpu.js';
@@ -96,6 +99,63 @@ test('GPU buffers: the switchml kernels quantize and dequantize, with the same b
     for (const step of ['block_exponents', 'quantize', 'dequantize']) {
       assert.ok(compiled.some((entry) => entry.startsWith(step)), `the ${step} kernel ran (compiled: ${compiled.join(', ')})`);
     }
+  } finally {
+    for (const buffer of buffers) buffer.destroy();
+    await destroyWorld(comms);
+  }
+});
+
+/** 16-bit inputs of `count` elements (random float32 rounded to the type) and their float32 widening. */
+function halfInputs(dtype: HalfType, count: number, seed: number): { half: Uint16Array; wide: Float32Array } {
+  const half = new Uint16Array(count);
+  castFromFloat32(half, randomFloat32(count, seed), count, dtype);
+  const wide = new Float32Array(count);
+  castToFloat32(wide, half, count, dtype);
+  return { half, wide };
+}
+
+test('float16 and bfloat16: widened, summed as float32 with the in-stream agreement\'s bits, rounded back once', async () => {
+  const comms = await switchWorld();
+  try {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      for (const count of [1, 129, 1001]) {
+        const inputs = comms.map((_, r) => halfInputs(dtype, count, 5 * count + r));
+        const ours = await allReduceAll(comms, inputs.map((i) => i.half), dtype, 'sum');
+        const wideSums = await inStreamAgreement(inputs.map((i) => i.wide));
+        const want = new Uint16Array(count);
+        castFromFloat32(want, wideSums[0]!, count, dtype);
+        for (const [r, out] of ours.entries()) sameElements(out, want, `${dtype} ${count}, rank ${r}`);
+      }
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('float16 GPU buffers of odd length: the cast kernels widen and narrow, the host\'s bits, the element after untouched', async () => {
+  const comms = await switchWorld({ device });
+  const count = 1001;
+  const inputs = comms.map((_, r) => halfInputs('float16', count, 40 + r).half);
+  // One element more than the call, holding a sentinel the narrowing must not overwrite.
+  const bytes = 2 * (count + 1);
+  const buffers = inputs.map(() => device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+  try {
+    const compiledBefore = ctx.compiledFrom(castSource);
+    for (const [r, buffer] of buffers.entries()) {
+      const staged = new Uint16Array(Math.ceil(bytes / 4) * 2);
+      staged.set(inputs[r]!);
+      staged[count] = 0xabcd;
+      writeRegion(device, { buffer, byteOffset: 0 }, new Uint8Array(staged.buffer));
+    }
+    await within(Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float16', 'sum'))), 60_000, 'GPU call');
+    const host = await allReduceAll(comms, inputs, 'float16', 'sum');
+    for (const [r, buffer] of buffers.entries()) {
+      const got = new Uint16Array((await readRegion(device, { buffer, byteOffset: 0 }, Math.ceil(bytes / 4) * 4)).slice().buffer);
+      sameElements(got.subarray(0, count), host[r]!, `rank ${r}: GPU vs host`);
+      assert.is(got[count], 0xabcd, `rank ${r}: the element after the call`);
+    }
+    const compiled = ctx.compiledFrom(castSource).filter((entry) => !compiledBefore.includes(entry));
+    for (const step of ['widen', 'narrow']) assert.ok(compiled.some((entry) => entry.startsWith(step)), `the ${step} kernel ran (compiled: ${compiled.join(', ')})`);
   } finally {
     for (const buffer of buffers) buffer.destroy();
     await destroyWorld(comms);

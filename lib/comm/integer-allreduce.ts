@@ -34,6 +34,12 @@ export interface IntegerSteps {
 export async function integerAllReduce(
   ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number,
 ): Promise<void> {
+  await integerSum(ctx, space, steps, work, blockSize);
+  await memory.finalize(work, 0, work.length);
+}
+
+/** The sum of every rank's float32 `work`, in place, before any finalizing (avg's division). */
+export async function integerSum(ctx: CollectiveContext, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number): Promise<void> {
   const count = work.length;
   const { size } = ctx;
   const blocks = Math.ceil(count / blockSize);
@@ -45,7 +51,6 @@ export async function integerAllReduce(
     if (count > 0) await space.switchml.quantize(work, exponents.region, count, blockSize, size, sums.region);
     await steps.sum({ ...ctx, memory: space.bind('int32', 'sum', size) }, sums.region);
     if (count > 0) await space.switchml.dequantize(sums.region, exponents.region, count, blockSize, size, work);
-    await memory.finalize(work, 0, count);
   } finally {
     exponents.release();
     sums.release();

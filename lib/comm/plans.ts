@@ -16,7 +16,7 @@ import { checkCodecChoice, codecNamed, CODECS } from '../collectives/codecs.js';
 import { COMPRESSIBLE, NO_CODEC, type Codec } from '../memory/codec.js';
 import { checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { integerAllReduce, type IntegerSteps } from './integer-allreduce.js';
-import { switchBlockSize, switchIntegerSteps } from './switch-float.js';
+import { switchBlockSize, switchFloatAllReduce, switchIntegerSteps } from './switch-float.js';
 import type { CallMemory, MemorySpace } from '../memory/memory.js';
 import { signature, type Schedule } from './signature.js';
 import { checkAlgorithm, checkCount, checkDtype, checkOp, checkRank } from './validate.js';
@@ -226,7 +226,7 @@ export function planAllReduce(
       else if (switchBlock !== undefined) {
         // Made once per plan: the agreement's algorithm depends only on the call's shape and the agreed configuration.
         switchSteps ??= switchIntegerSteps(env.config, env.size, count, switchBlock);
-        await integerAllReduce(ctx, memory, output.space, switchSteps, work, switchBlock);
+        await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock);
       } else await algorithm(ctx, work);
     },
   };

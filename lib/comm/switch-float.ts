@@ -14,20 +14,46 @@
 // the switch's pieces are whole packets), the same exponents and the same n give the same
 // integers, so the results are SwitchML's bit for bit (test/comm-switch-agreed.test.ts).
 //
-// Not for the host-local hierarchy (its leaders quantize per-host sums with n = hosts) nor for
-// float16/bfloat16 (widened on the CPU by the switch's aggregator): those keep the stream's scheme.
+// float16 and bfloat16 are widened to float32 where they live first (the cast kernels on a GPU)
+// and the sum is rounded back once, as the switch's aggregator does on the host for the stream.
+// Not for the host-local hierarchy (its leaders quantize per-host sums with n = hosts), which
+// keeps the stream's scheme.
 import { scheduleOf } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { switchAllReduce } from '../collectives/switch-allreduce.js';
 import type { DataType } from '../dtype.js';
+import { internalError } from '../errors.js';
 import { selectAlgorithm, type TuningConfig } from '../tune/select.js';
-import type { IntegerSteps } from './integer-allreduce.js';
+import type { CallMemory, MemorySpace, Region } from '../memory/memory.js';
+import { integerAllReduce, integerSum, type IntegerSteps } from './integer-allreduce.js';
 
 /** The half packet a float32 switch call quantizes by, or undefined when the call keeps the stream's own agreement. */
 export function switchBlockSize(schedule: string, dtype: DataType, ctx: CollectiveContext): number | undefined {
-  if (schedule !== 'switch' || dtype !== 'float32' || ctx.size < 2 || ctx.hostRanks !== undefined) return undefined;
+  if (schedule !== 'switch' || !isFloat(dtype) || ctx.size < 2 || ctx.hostRanks !== undefined) return undefined;
   const packets = ctx.aggregation?.aggregator.packets;
   return packets === undefined ? undefined : packets.values / 2;
+}
+
+function isFloat(dtype: DataType): dtype is 'float32' | 'float16' | 'bfloat16' {
+  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** Reduces `work` (this rank's `dtype` input, premultiplied) in place on every rank; `memory` is the call's, bound to `dtype`. */
+export async function switchFloatAllReduce(
+  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, dtype: DataType, blockSize: number,
+): Promise<void> {
+  if (dtype === 'float32') return integerAllReduce(ctx, memory, space, steps, work, blockSize);
+  if (dtype !== 'float16' && dtype !== 'bfloat16') throw internalError(`the switch's float path was given ${dtype}`);
+  const count = work.length;
+  const wide = space.scratch('float32', count);
+  try {
+    if (count > 0) await space.switchml.widen(work, dtype, count, wide.region);
+    await integerSum(ctx, space, steps, wide.region, blockSize);
+    if (count > 0) await space.switchml.narrow(wide.region, dtype, count, work);
+  } finally {
+    wide.release();
+  }
+  await memory.finalize(work, 0, count);
 }
 
 /**
