@@ -16,7 +16,7 @@ import castSource from '../shaders/cast.wgsl';
 import switchmlSource from '../shaders/switchml.wgsl';
 import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
 import { ctx, device } from './helpers/gpu.js';
-import { float32Violation, joinJob, randomFloat32 } from './helpers/switch-job.js';
+import { float32Violation, int32Sum, joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { allReduceAll } from './helpers/switch-world.js';
 import { within } from './within.js';
 
@@ -62,6 +62,24 @@ test('host memory: the same bits as SwitchML\'s in-stream agreement, at every co
       const averaged = await allReduceAll(comms, inputs, 'float32', 'avg');
       assert.is(float32Violation(inputs, averaged[0] as Float32Array, VALUES, RANKS), undefined, `avg, count ${count}`);
     }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('32 ranks, the most a switch job takes: float32 within the bound and the same on every rank, int32 exact', async () => {
+  const comms = await within(createWorld(32, {
+    switch: server.address, switchSecret: server.secret, algorithm: 'switch', switchPacketValues: VALUES, timeoutMs: 60_000,
+  }), 60_000, '32 ranks');
+  try {
+    const count = 3001;
+    const inputs = comms.map((_, r) => randomFloat32(count, 900 + r));
+    const out = await allReduceAll(comms, inputs, 'float32', 'sum');
+    for (const [r, o] of out.entries()) sameElements(o, out[0]!, `rank ${r} vs rank 0`);
+    assert.is(float32Violation(inputs, out[0] as Float32Array, VALUES), undefined);
+    const ints = comms.map((_, r) => randomInt32(count, 700 + r));
+    const sums = await allReduceAll(comms, ints, 'int32', 'sum');
+    for (const [r, o] of sums.entries()) sameElements(o, int32Sum(ints), `int32, rank ${r}`);
   } finally {
     await destroyWorld(comms);
   }
