@@ -25,6 +25,8 @@ function call(data: SwitchData, baseSeq: number, shared: SlotPackets, job: typeo
     const lead = reused.packets - Math.ceil(data.length / valuesOf(job.sizeClass));
     const short = job.exponentsOnly === true && q < lead;
     assert.is(bytes.length, short ? HEADER_BYTES : packetBytes(job.sizeClass), `packet ${q}'s length (lead ${lead})`);
+    // The worker drops an exponents-only result for a packet whose result must carry values.
+    assert.is(reused.needsValues(q), q >= lead, `packet ${q} needs values (lead ${lead})`);
     if (data instanceof Int32Array) {
       const values = valuesOf(job.sizeClass);
       const header = { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: baseSeq + q, slot: job.slotBase + reused.localSlot(q), copy: reused.copy(q), e0: -128, e1: -128 } as const;
