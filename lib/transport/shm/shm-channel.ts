@@ -92,7 +92,7 @@ export class ShmChannel implements FrameChannel {
   private readonly singleCopyBytes: number;
   private readonly referenceSegmentBytes: number;
   /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
-  private readonly awaitingAcks: (() => void)[] = [];
+  private readonly awaitingAcks: { resolve(): void; reject(error: unknown): void }[] = [];
   /** The bytes every ack is sent from (their content does not matter). */
   private readonly ackKey: number;
   /** Reads done whose ack is not posted yet: the next descriptor carries them, or flushAcks posts them. */
@@ -194,7 +194,8 @@ export class ShmChannel implements FrameChannel {
       where.setFloat64(16, this.unsentAcks, true);
       this.unsentAcks = 0;
       // Queued before the post: acks come back in the order the descriptors were sent.
-      acked = new Promise<void>((resolve) => this.awaitingAcks.push(resolve));
+      acked = new Promise<void>((resolve, reject) => this.awaitingAcks.push({ resolve, reject }));
+      acked.catch(() => {}); // awaited below unless the post itself fails (lost() then rejects it too)
       await this.whileOpen(this.failOnLoss(this.endpoint.send(this.sends.key, this.sends.offset(slot), DESCRIPTOR_BYTES)));
     } finally {
       this.sends.release(slot);
@@ -213,6 +214,10 @@ export class ShmChannel implements FrameChannel {
 
   close(_code: number, reason: string): void {
     if (this.closed) return;
+    // Reads this side finished are acked before the endpoint goes (the peer's writes then
+    // complete instead of waiting on a connection that closed): a call can return, and its
+    // communicator be destroyed, before the turn's flush runs.
+    this.flushAcks();
     this.closed = systemError(`rank ${this.transport.rank}: connection to peer ${this.peer} closed (${reason})`);
     for (const reject of this.waitingWrites) reject(this.closed);
     this.waitingWrites.clear();
@@ -268,7 +273,7 @@ export class ShmChannel implements FrameChannel {
       this.transport.untrusted(this.peer, new Error(`${count} shm acks for ${this.awaitingAcks.length} segments sent by reference`));
       return false;
     }
-    for (const resolve of this.awaitingAcks.splice(0, count)) resolve();
+    for (const waiter of this.awaitingAcks.splice(0, count)) waiter.resolve();
     return true;
   }
 
@@ -339,6 +344,9 @@ export class ShmChannel implements FrameChannel {
   /** The endpoint failed (peer died or closed, or the endpoint was destroyed under us). */
   private lost(error: unknown): void {
     if (this.closed) return;
+    // No ack comes any more: the writes waiting for one fail (else they would wait for the
+    // call's timeout when the peer closed or died after reading nothing).
+    for (const waiter of this.awaitingAcks.splice(0)) waiter.reject(error);
     const detail = error instanceof Error ? error.message.replace(/^\w+Error: /, '') : String(error);
     const closedByPeer = / closed the endpoint$/.test(detail);
     this.transport.connectionLost(this.peer, closedByPeer ? CLOSE_NORMAL : CLOSED_WITHOUT_GOODBYE, detail);
