@@ -3,7 +3,8 @@
 // the message with process_vm_readv and acks): sizes straddling the threshold and odd sizes
 // arrive intact and take the path they should; such a send is a rendezvous (it waits for a
 // paused reader); a sender that closes before its descriptors are read never has them read;
-// a rank SIGKILLed while large segments move makes the survivors reject, leaving nothing.
+// a rank SIGKILLed while large segments move makes the survivors reject, leaving nothing;
+// acks ride on descriptors; sends a closing reader never read fail at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmEndpoint } from '../lib/native/shm.js';
@@ -126,6 +127,57 @@ test('descriptors a closed sender left unread are never read: the receiver fails
   const error = await within(b!.recv(0, 0, 0).then(() => undefined, (e: Error) => e), 5000, 'the recv after the close');
   assert.match(String(error), /closed/);
   await b!.close();
+});
+
+/** Counts the standalone acks (8-byte sends) posted while `body` runs. */
+async function countAckPosts(body: () => Promise<void>): Promise<number> {
+  const send = ShmEndpoint.prototype.send;
+  let acks = 0;
+  ShmEndpoint.prototype.send = function (this: ShmEndpoint, key: number, offset: number, length: number, inline?: Uint8Array) {
+    if (length === 8) acks++;
+    return send.call(this, key, offset, length, inline);
+  };
+  try {
+    await body();
+  } finally {
+    ShmEndpoint.prototype.send = send;
+  }
+  return acks;
+}
+
+test('a read answered in the same turn by a send by reference is acked by its descriptor, not by an ack of its own', async () => {
+  const [a, b] = await within(shmWorld(2), 5000, 'world');
+  const bytes = 2 * SHM_SINGLE_COPY_BYTES + 8;
+  const acks = await countAckPosts(async () => {
+    for (let round = 0; round < 3; round++) {
+      const there = a!.send(1, header(0, 0, 2 * round), pattern(bytes, round));
+      // b answers in the continuation of its receive (a ring step): its descriptor carries the ack.
+      const back = b!.recv(0, 0, 0).then((m) => {
+        assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round))), true, `round ${round} there`);
+        return b!.send(0, header(0, 0, 2 * round + 1), pattern(bytes, round + 7));
+      });
+      const m = await within(a!.recv(1, 0, 0), 5000, `round ${round} back`);
+      assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round + 7))), true, `round ${round} back`);
+      await within(Promise.all([there, back]), 5000, `round ${round} sends`);
+    }
+  });
+  // a's reads send nothing after them: one ack each; b's ride on its descriptors.
+  assert.is(acks, 3);
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('sends by reference that a closing reader never read fail at once, not at a timeout', async () => {
+  const [a, b] = await within(shmWorld(2, { receiveHighWaterBytes: 1 }), 5000, 'world');
+  const bytes = 2 * SHM_SINGLE_COPY_BYTES;
+  const sends = Array.from({ length: 6 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)));
+  for (const send of sends) send.catch(() => {});
+  const first = await within(b!.recv(0, 0, 0), 5000, 'message 0');
+  assert.equal(Buffer.from(first.payload).equals(Buffer.from(pattern(bytes, 0))), true, 'message 0');
+  await b!.close();
+  const outcomes = await within(Promise.allSettled(sends), 2000, 'the sends settle once the reader closed');
+  assert.is(outcomes[0]!.status, 'fulfilled');
+  assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'), 'the sends never read fail');
+  await a!.close();
 });
 
 test.after(() => server.close());
