@@ -145,24 +145,30 @@ async function countAckPosts(body: () => Promise<void>): Promise<number> {
   return acks;
 }
 
-test('a read answered in the same turn by a send by reference is acked by its descriptor, not by an ack of its own', async () => {
+test('a read landed with answeredAtOnce and answered in the same turn is acked by the answer\'s descriptor; other reads at once', async () => {
   const [a, b] = await within(shmWorld(2), 5000, 'world');
   const bytes = 2 * SHM_SINGLE_COPY_BYTES + 8;
-  const acks = await countAckPosts(async () => {
-    for (let round = 0; round < 3; round++) {
-      const there = a!.send(1, header(0, 0, 2 * round), pattern(bytes, round));
-      // b answers in the continuation of its receive (a ring step): its descriptor carries the ack.
-      const back = b!.recv(0, 0, 0).then((m) => {
-        assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round))), true, `round ${round} there`);
-        return b!.send(0, header(0, 0, 2 * round + 1), pattern(bytes, round + 7));
-      });
-      const m = await within(a!.recv(1, 0, 0), 5000, `round ${round} back`);
-      assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round + 7))), true, `round ${round} back`);
-      await within(Promise.all([there, back]), 5000, `round ${round} sends`);
-    }
-  });
-  // a's reads send nothing after them: one ack each; b's ride on its descriptors.
-  assert.is(acks, 3);
+  for (const answered of [true, false]) {
+    const acks = await countAckPosts(async () => {
+      for (let round = 0; round < 3; round++) {
+        const there = header(0, 0, 2 * round);
+        const target = new Uint8Array(bytes);
+        // b folds nothing here: the landing is a copy, and b answers in the continuation of its receive (a ring step).
+        b!.land!(0, there, { target, elementBytes: 1, ...(answered && { answeredAtOnce: true }) });
+        const sent = a!.send(1, there, pattern(bytes, round));
+        const back = b!.recv(0, 0, 0).then((m) => {
+          assert.ok(m.payload === target, 'the message landed');
+          assert.equal(Buffer.from(target).equals(Buffer.from(pattern(bytes, round))), true, `round ${round} there`);
+          return b!.send(0, header(0, 0, 2 * round + 1), pattern(bytes, round + 7));
+        });
+        const m = await within(a!.recv(1, 0, 0), 5000, `round ${round} back`);
+        assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round + 7))), true, `round ${round} back`);
+        await within(Promise.all([sent, back]), 5000, `round ${round} sends`);
+      }
+    });
+    // a's reads are acked at once (one post each); b's ride on its descriptors when it said it answers at once.
+    assert.is(acks, answered ? 3 : 6, answered ? 'answered at once' : 'not answered at once');
+  }
   await Promise.all([a!.close(), b!.close()]);
 });
 

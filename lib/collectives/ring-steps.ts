@@ -66,8 +66,10 @@ export async function ringReduceScatterChunk(
     link.release(received);
     await ring.sends.post(() => link.send(next, ring.tag(step + 1), reduced));
   }
-  // The last step's incoming piece is the owned one (piece(size - 1) is segment r).
-  const received = await link.recv(prev, ring.tag(size - 2), memory.landing?.(ring.work, owned.offset, owned.length, true));
+  // The last step's incoming piece is the owned one (piece(size - 1) is segment r). With two
+  // ranks the all-gather's first send goes back to its sender in the same turn (Landing.answeredAtOnce).
+  const landing = memory.landing?.(ring.work, owned.offset, owned.length, true);
+  const received = await link.recv(prev, ring.tag(size - 2), landing && handOn && next === prev ? { ...landing, answeredAtOnce: true } : landing);
   try {
     if (handOn) return await memory.recvReduceCopySend(ring.work, owned.offset, owned.length, received);
     await memory.accumulate(ring.work, owned.offset, owned.length, received);

@@ -27,11 +27,13 @@
 // so a paused reader holds it, where the ring would have buffered up to 4 MiB.
 // Messages are told apart by their size: ACK_BYTES is an ack, DESCRIPTOR_BYTES with a header
 // announcing more payload than it carries is a descriptor, anything else is a whole frame.
-// Acks ride on descriptors: a read's ack is not posted at once but at the end of the event
-// loop turn (setImmediate), and a descriptor posted before then carries it instead (its count
-// of acks). In a ring step the next send is posted in the same turn as the fold, so its
-// descriptor acks the read: one post (one doorbell, one wakeup of the peer) instead of two,
-// and the reader's thread no longer stalls on the ack's doorbell in the middle of its step.
+// Acks ride on descriptors: when the receiver says it answers the sender in the same turn
+// (Landing.answeredAtOnce: a 2-rank ring's last reduce-scatter step, whose all-gather send
+// goes back to the same peer), a read's ack is not posted at once: the descriptor of that
+// send carries it (its count of acks), or, if none goes out, one is posted at the end of the
+// turn (setImmediate). One post (one doorbell, one wakeup of the peer) instead of two, and the
+// reader's thread no longer stalls on the ack's doorbell in the middle of its step. Any other
+// read is acked at once, so a call never returns with its peer's send waiting on user code.
 // One-sided writes are not used: they would add a round trip to learn the target's key.
 import { systemError, WebcclError } from '../../errors.js';
 import { logger } from '../../log.js';
@@ -322,16 +324,19 @@ export class ShmChannel implements FrameChannel {
       return false;
     }
     this.unsentAcks++;
-    if (!this.flushScheduled) {
+    if (!sink.answeredAtOnce) this.flushAcks();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flushAcks());
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushAcks();
+      });
     }
     return true;
   }
 
-  /** Posts the acks no descriptor carried this turn, one message each. */
+  /** Posts the acks no descriptor carried, one message each. */
   private flushAcks(): void {
-    this.flushScheduled = false;
     for (; this.unsentAcks > 0 && !this.closed; this.unsentAcks--) {
       try {
         this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
