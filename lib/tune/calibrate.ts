@@ -14,6 +14,9 @@
 //      ring's and tree's in sequence tell α from o), β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
+//   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
+//      where one β was 2-5x off either way), and at each size timed, what its runs took beyond
+//      call, α and o per byte on their link (curveOf).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -26,7 +29,7 @@ import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { callTraffic } from './model.js';
-import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { DEFAULT_COST_PARAMS, type BetaPoint, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -120,6 +123,8 @@ const SLOW_LINK_SECONDS = 0.05;
 export interface Sample {
   readonly terms: Terms;
   readonly seconds: number;
+  /** The call's bytes per rank (runs of one size make one point of the β curve). */
+  readonly bytes?: number;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -151,6 +156,13 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   ];
 }
 
+/**
+ * Call sizes timed for the β curve besides plannedRuns' (host memory, ring and tree): the mid
+ * sizes, a factor of 4 apart, whatever the chunk (shm's 8 MiB chunk put its half-chunk run at
+ * 4 MiB, and nothing below); plannedRuns' 4 MiB (a half or four chunks by default) goes on.
+ */
+export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
+
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
 async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
   await run();
@@ -176,7 +188,7 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes };
 }
 
 /** Few-byte calls run back to back, the first of each untimed (see interleaved). */
@@ -321,6 +333,29 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
   return [fixed[0], fixed[1], fixed[2], beta];
 }
 
+/**
+ * The β curve: for each call size timed past LATENCY_LINK_BYTES, what its runs (ring and tree)
+ * took beyond call + messages·α + sends·o, per byte on their link, pooled (their sum over their
+ * link bytes' sum) at their mean link bytes. No least squares across sizes: each size is
+ * priced by its own runs, which is the point of the curve. A size whose runs took no longer
+ * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
+ * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
+ */
+export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
+  const [call, alpha, overhead] = fit;
+  const bySize = new Map<number, Sample[]>();
+  for (const s of samples) if (s.terms[3] > LATENCY_LINK_BYTES && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  const curve: BetaPoint[] = [];
+  for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
+    const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
+    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - call - s.terms[1] * alpha - s.terms[2] * overhead), 0);
+    const linkBytes = link / runs.length;
+    if (curve.length > 0 && !(linkBytes > curve.at(-1)!.linkBytes)) continue;
+    curve.push({ linkBytes, beta: beyond / link });
+  }
+  return curve;
+}
+
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
 const SWITCH_BYTES = [16384, 262144] as const;
 
@@ -356,7 +391,7 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
   const gamma = next();
   const codecs: Record<string, CodecRate> = {};
   for (const name of names) codecs[name] = { encode: next(), decode: next() };
-  const samples = shape.samples.map((s) => ({ terms: s.terms, seconds: next() }));
+  const samples = shape.samples.map((s) => ({ ...s, seconds: next() }));
   const switchRuns = shape.switchRuns.map((r) => ({ ...r, seconds: next() }));
   const gpuRuns = shape.gpuRuns.map((r) => ({ ...r, seconds: next() }));
   return { gamma, codecs, samples, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
@@ -400,11 +435,12 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const [call, alpha, overhead, beta] = m.samples.length === 0 ? [0, 0, 0, 0] : fitLatencyBandwidth(m.samples);
+  const fit = m.samples.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(m.samples);
+  const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -453,8 +489,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
     // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
     // runs), a β of its own that moved the world's 2-20x between calibrations.
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
+    const curve = CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => [algorithm, bytes, repeats] as const));
+    for (const [algorithm, bytes, times] of [...plannedRuns(chunk, comm.size, repeats), ...curve].filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
       const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
+      if (entry.algorithms.includes(algorithm)) continue;
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
@@ -473,7 +511,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
     // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
-    samples.forEach((s, i) => { samples[i] = { terms: s.terms, seconds: -fastest[i]! }; });
+    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
     samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
   }
