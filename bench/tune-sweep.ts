@@ -17,7 +17,8 @@ import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
 import { calibrate } from '../lib/tune/calibrate.js';
 import { candidates, predictSeconds } from '../lib/tune/model.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
-import { formatBytes, parseBytes } from './perf/sizes.js';
+import { parseBytes } from './perf/sizes.js';
+import { betaCurveText } from './perf/explain.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
 
 const args = process.argv.slice(2);
@@ -63,7 +64,7 @@ for (const transport of transports) {
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; beta by link bytes: ${params.betaCurve.map((p) => `${formatBytes(p.linkBytes)} ${(p.beta * 1e9).toFixed(2)}`).join(', ')} ns/B` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
