@@ -227,21 +227,24 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
 }
 
 /**
- * The few-byte runs (host memory): ring, tree and the direct exchange, interleaved in blocks,
- * after the larger runs and past a few untimed rounds: rounds spread between the larger runs
- * timed the first calls' warm-up (a first ring call took 0.6 s on inproc) and the collection
- * of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB one, against
- * 0.2 ms), which fell mostly on the round's first schedule, the ring: its median doubled, and
- * so did α. Each run's figure is the fastest rank's (the maximum of the negated): calls
- * follow each other with no barrier, so a rank that left the previous block early counts the
- * wait for the last peer to join; the last to join waited for no one.
+ * Runs timed in blocks (the few-byte runs, the β curve's mid sizes) after the larger runs and
+ * past `untimed` rounds: rounds spread between the larger runs timed the first calls' warm-up
+ * (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms against 1) and
+ * the collection of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB
+ * one, against 0.2 ms), which fell mostly on the round's first schedule, the ring: its median
+ * doubled, and so did α (and the first mid sizes' β, 10-400 ns/B against 1-3, when they were
+ * timed first and alone). Each run's figure is the fastest rank's (the maximum of the negated):
+ * calls follow each other with no barrier, so a rank that left the previous block early counts
+ * the wait for the last peer to join; the last to join waited for no one.
  */
-async function latencySamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  const algorithms = ['ring', 'tree', 'direct'];
-  const own = await interleaved(comm, algorithms, FEW_BYTES, rounds, UNTIMED_ROUNDS, LATENCY_BLOCK);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number): Promise<Sample[]> {
+  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK);
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
-  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, FEW_BYTES, -fastest[i]!, gamma));
+  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, bytes, -fastest[i]!, gamma));
 }
+
+/** Rounds of blocks at each of the β curve's mid sizes: 8 timed calls of each schedule (the larger runs time 5, one round each). */
+const CURVE_ROUNDS = 4;
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
 function leastSquares(samples: readonly Sample[], use: readonly number[]): number[] | undefined {
@@ -484,15 +487,13 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
+    // The larger runs, size by size, the schedules of one size interleaved (the mid and few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
     // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
     // runs), a β of its own that moved the world's 2-20x between calibrations.
-    const curve = CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => [algorithm, bytes, repeats] as const));
-    for (const [algorithm, bytes, times] of [...plannedRuns(chunk, comm.size, repeats), ...curve].filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
+    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
       const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
-      if (entry.algorithms.includes(algorithm)) continue;
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
@@ -506,14 +507,16 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
       samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
     }
-    // The fastest rank's figures, as for the few-byte runs (latencySamples): a rank that left the
+    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
     // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
+    // The β curve's mid sizes plannedRuns did not time, in blocks after the larger runs (see blockSamples).
+    for (const bytes of CURVE_BYTES.filter((b) => !bySize.has(b))) samples.push(...await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, 1, gamma));
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
-    samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
+    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
