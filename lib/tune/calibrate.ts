@@ -208,7 +208,7 @@ const LATENCY_BLOCK = 3;
  * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
  * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
-async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1): Promise<number[]> {
+async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -223,24 +223,37 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
       }
     }
   }
-  return times.map(median);
+  return times.map(figure);
 }
 
 /**
- * Runs timed in blocks (the few-byte runs, the β curve's mid sizes) after the larger runs and
- * past `untimed` rounds: rounds spread between the larger runs timed the first calls' warm-up
- * (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms against 1) and
- * the collection of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB
- * one, against 0.2 ms), which fell mostly on the round's first schedule, the ring: its median
- * doubled, and so did α (and the first mid sizes' β, 10-400 ns/B against 1-3, when they were
- * timed first and alone). Each run's figure is the fastest rank's (the maximum of the negated):
+ * Runs timed in blocks past `untimed` rounds: the few-byte runs after the larger ones, the β
+ * curve's mid sizes before them. Rounds spread between the larger runs timed the first calls'
+ * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
+ * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
+ * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
+ * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
+ * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
+ * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
  * calls follow each other with no barrier, so a rank that left the previous block early counts
  * the wait for the last peer to join; the last to join waited for no one.
  */
-async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number): Promise<Sample[]> {
-  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figure = median): Promise<Sample[]> {
+  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK, figure);
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, bytes, -fastest[i]!, gamma));
+}
+
+/**
+ * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
+ * loaded host a mid-size call either runs through (1-2.5 ms for 64 KiB-1 MiB on 2 tcp ranks)
+ * or waits for a time slice (10-75 ms), a mix whose median flips with the moment's load (half
+ * or more of the 1 MiB calls of one calibration at load average 27, few in the sweep minutes
+ * later); predicted from a stalled median, the calls that run through were priced 10-30x over.
+ * The larger runs have no such choice (a call of many slices always waits some) and keep theirs.
+ */
+function lowerQuartile(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)]!;
 }
 
 /** Rounds of blocks at each of the β curve's mid sizes: 8 timed calls of each schedule (the larger runs time 5, one round each). */
@@ -487,7 +500,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    // The larger runs, size by size, the schedules of one size interleaved (the mid and few-byte runs last, see blockSamples).
+    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
     // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
@@ -497,6 +510,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
+    // The β curve's mid sizes plannedRuns does not time, first, in blocks past untimed rounds (see blockSamples).
+    const mid: Sample[] = [];
+    for (const bytes of CURVE_BYTES.filter((b) => !bySize.has(b))) mid.push(...await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -513,8 +529,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
-    // The β curve's mid sizes plannedRuns did not time, in blocks after the larger runs (see blockSamples).
-    for (const bytes of CURVE_BYTES.filter((b) => !bySize.has(b))) samples.push(...await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, 1, gamma));
+    samples.push(...mid);
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
     samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma));
   }
