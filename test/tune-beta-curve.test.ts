@@ -43,11 +43,11 @@ test('the curve lowers a mid-size host call by its link bytes times the differen
 
 type Terms = [number, number, number, number];
 
-test('curveOf: each timed size gives its own beta (what its runs took beyond call, alpha and o per link byte), ascending; few-byte runs give none', () => {
+test('curveOf: each timed size gives its own beta (what its runs took beyond call, alpha and o per link byte), ascending; only the runs marked as points', () => {
   const fit: [number, number, number, number] = [30e-6, 80e-6, 20e-6, 0];
   const betaOfSize = new Map([[64 << 10, 0.5e-9], [1 << 20, 1e-9], [4 << 20, 3e-9]]);
   const sample = (bytes: number, terms: Terms, beta: number): Sample => ({
-    terms, bytes, seconds: fit[0] + terms[1] * fit[1] + terms[2] * fit[2] + terms[3] * beta,
+    terms, bytes, seconds: fit[0] + terms[1] * fit[1] + terms[2] * fit[2] + terms[3] * beta, point: bytes > 8,
   });
   const samples: Sample[] = [
     sample(8, [1, 6, 7, 12], 1e-6),
@@ -57,8 +57,10 @@ test('curveOf: each timed size gives its own beta (what its runs took beyond cal
   assert.equal(curve.map((p) => p.linkBytes), [...betaOfSize.keys()].map((bytes) => 1.75 * bytes));
   curve.forEach((p, i) => assert.ok(Math.abs(p.beta - [...betaOfSize.values()][i]!) <= 1e-6 * p.beta, `${p.linkBytes}: ${p.beta}`));
   // Runs no slower than their fixed costs: their bytes cost nothing measurable (0, not negative).
-  const quick = curveOf([{ terms: [1, 6, 7, 98304], bytes: 65536, seconds: 1e-6 }], fit);
+  const quick = curveOf([{ terms: [1, 6, 7, 98304], bytes: 65536, seconds: 1e-6, point: true }], fit);
   assert.equal(quick, [{ linkBytes: 98304, beta: 0 }]);
+  // A run that is not a point (a half chunk among the mid sizes, timed by its median) prices the one β only.
+  assert.equal(curveOf([...samples, sample(512 << 10, [1, 6, 7, 786432], 9e-9)].map((s) => (s.bytes === 512 << 10 ? { ...s, point: false } : s)), fit), curve);
 });
 
 test("a file's betaCurve is checked point by point; a file without one keeps its beta at every size, and says so", () => {

@@ -125,6 +125,8 @@ export interface Sample {
   readonly seconds: number;
   /** The call's bytes per rank (runs of one size make one point of the β curve). */
   readonly bytes?: number;
+  /** A run the β curve takes (the mid sizes' blocks, the runs past them), not only the one β. */
+  readonly point?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -360,7 +362,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
 export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
   const [call, alpha, overhead] = fit;
   const bySize = new Map<number, Sample[]>();
-  for (const s of samples) if (s.terms[3] > LATENCY_LINK_BYTES && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  for (const s of samples) if (s.point && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
@@ -512,7 +514,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     // The β curve's mid sizes plannedRuns does not time, first, in blocks past untimed rounds (see blockSamples).
     const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES.filter((b) => !bySize.has(b))) mid.push(...await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile));
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -521,7 +523,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
         if (slowest! > SLOW_LINK_SECONDS) continue;
       }
       const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
-      samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
+      // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
+      // 2 MiB) its median of 5 would put a stalled figure between the blocks' lower quartiles.
+      const point = bytes > CURVE_BYTES.at(-1)!;
+      samples.push(...algorithms.map((algorithm, i) => ({ ...sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma), point })));
     }
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
