@@ -59,7 +59,7 @@ test('calibration: every rank gets the same parameters, fitted from the largest 
       assert.ok(Math.fround(result.own.codecs['int8']!.encode) <= result.params.codecs['int8']!.encode);
       assert.equal(Object.keys(result.params.codecs).sort(), ['bf16', 'fp16', 'int8', 'onebit']);
       assert.ok(result.seconds < 10);
-      // β by size: one point per size timed past a few bytes (CURVE_BYTES, half a chunk, 4 and 16 chunks: 6 on inproc), ascending.
+      // β by size: one point per mid size (CURVE_BYTES) and per larger run past them (4 and 16 chunks on inproc), ascending.
       assert.ok(result.params.betaCurve.length >= 4, JSON.stringify(result.params.betaCurve));
       result.params.betaCurve.forEach((p, i, curve) => assert.ok(p.beta >= 0 && (i === 0 || p.linkBytes > curve[i - 1]!.linkBytes), JSON.stringify(curve)));
     }
