@@ -15,8 +15,9 @@
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
-//      where one β was 2-5x off either way), and at each size timed, what its runs took beyond
-//      call, α and o per byte on their link (curveOf).
+//      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
+//      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
+//      link (curveOf).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -352,7 +353,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
 }
 
 /**
- * The β curve: for each call size timed past LATENCY_LINK_BYTES, what its runs (ring and tree)
+ * The β curve: for each call size whose runs are points (calibrate marks them), what its runs (ring and tree)
  * took beyond call + messages·α + sends·o, per byte on their link, pooled (their sum over their
  * link bytes' sum) at their mean link bytes. No least squares across sizes: each size is
  * priced by its own runs, which is the point of the curve. A size whose runs took no longer
@@ -512,7 +513,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
-    // The β curve's mid sizes plannedRuns does not time, first, in blocks past untimed rounds (see blockSamples).
+    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
