@@ -100,8 +100,10 @@ export interface NativeSwitchWorkerAddon {
  * Absent from an addon built before the codec existed.
  */
 export interface NativeSwitchmlCodecAddon {
-  /** "avx2" or "baseline": which build of the loops this CPU runs. */
+  /** "avx2" or "baseline": which build of the loops this CPU runs (chosen at load). */
   readonly switchmlVariant?: string;
+  /** Test hook: later calls run the baseline loops ('baseline') or the load-time choice again ('auto'); returns the name. */
+  readonly switchmlSelectVariant?: (variant: 'baseline' | 'auto') => string;
   readonly switchmlBlockExponents?: (x: Float32Array, start: number, count: number, blockSize: number, out: Int32Array, outStart: number) => void;
   readonly switchmlQuantize?: (x: Float32Array, start: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, packet: DataView | Uint8Array, byteOffset: number) => void;
   readonly int32ToBigEndian?: (x: Int32Array, start: number, count: number, packet: DataView | Uint8Array, byteOffset: number) => void;

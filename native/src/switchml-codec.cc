@@ -33,17 +33,28 @@ struct Kernels {
   void (*int32_from_be)(const uint8_t*, size_t, uint32_t, int32_t*);
 };
 
-Kernels choose() {
+const Kernels baseline_kernels = {"baseline", sw_baseline::sw_block_exponents, sw_baseline::sw_quantize, sw_baseline::int32_to_be, sw_baseline::sw_dequantize,
+                                  sw_baseline::sw_int32_from_be};
+
+bool has_avx2() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) {
-    return {"avx2", sw_avx2::sw_block_exponents, sw_avx2::sw_quantize, sw_avx2::int32_to_be, sw_avx2::sw_dequantize, sw_avx2::sw_int32_from_be};
-  }
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
 #endif
-  return {"baseline", sw_baseline::sw_block_exponents, sw_baseline::sw_quantize, sw_baseline::int32_to_be, sw_baseline::sw_dequantize, sw_baseline::sw_int32_from_be};
 }
 
-const Kernels kernels = choose();
+Kernels choose() {
+#if defined(__x86_64__)
+  if (has_avx2()) return {"avx2", sw_avx2::sw_block_exponents, sw_avx2::sw_quantize, sw_avx2::int32_to_be, sw_avx2::sw_dequantize, sw_avx2::sw_int32_from_be};
+#endif
+  return baseline_kernels;
+}
+
+// Chosen once at load; switchmlSelectVariant (a test hook) switches to the baseline loops so
+// that a suite checks both builds on a machine with AVX2. Only the JS thread reads it.
+Kernels kernels = choose();
 
 constexpr uint64_t kMaxCount = 0x7fffffff;     // blocks.ts's MAX_CODEC_COUNT
 constexpr uint64_t kMaxBlockSize = 1u << 24;   // blocks.ts's MAX_BLOCK_SIZE
@@ -249,6 +260,19 @@ napi_value Int32FromBigEndian(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// switchmlSelectVariant("baseline" | "auto"): the loops later calls run; returns their name.
+napi_value SelectVariant(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string wanted;
+  if (!get_args(env, info, args, 1, "switchmlSelectVariant(variant)") || !get_string(env, args.values[0], wanted, "switchmlSelectVariant: variant")) return nullptr;
+  if (wanted == "baseline") kernels = baseline_kernels;
+  else if (wanted == "auto") kernels = choose();
+  else return fail(env, "switchmlSelectVariant: variant must be baseline or auto, not " + wanted), nullptr;
+  napi_value name;
+  WEBCCL_CHECK(env, napi_create_string_utf8(env, kernels.name, NAPI_AUTO_LENGTH, &name));
+  return name;
+}
+
 }  // namespace
 
 napi_value init_switchml_codec(napi_env env, napi_value exports) {
@@ -258,6 +282,7 @@ napi_value init_switchml_codec(napi_env env, napi_value exports) {
       {"int32ToBigEndian", nullptr, Int32ToBigEndian, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"switchmlDequantize", nullptr, Dequantize, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"int32FromBigEndian", nullptr, Int32FromBigEndian, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"switchmlSelectVariant", nullptr, SelectVariant, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   WEBCCL_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value variant;
