@@ -80,8 +80,14 @@ function packetBuffer(random: Random, count: number, offset: number): { bytes: U
 
 const bitsOf = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
-function chunkCounts(values: number): number[] {
-  return [values, values, 1, values / 2, values / 2 + 1, values - 1, 3];
+/** Runs `check` 4 times for each packet size and chunk length (whole, partial, one half, one value). */
+function everyChunk(seed: number, check: (random: Random, values: number, block: number, count: number, round: number) => void): void {
+  const random = randomSource(seed);
+  for (const values of PACKET_VALUES) {
+    for (const count of [values, values, 1, values / 2, values / 2 + 1, values - 1, 3]) {
+      for (let round = 0; round < 4; round++) check(random, values, values / 2, count, round);
+    }
+  }
 }
 
 // Each build of the loops the CPU can run: the baseline one (SSE2, or NEON on arm64) always,
@@ -94,71 +100,59 @@ function select(variant: string): void {
 for (const variant of VARIANTS) {
   test(`${variant} loops: block exponents, quantize and int32 to big-endian: the same bytes as TypeScript (64 to 4096 values, partial chunks, any offset)`, () => {
     select(variant);
-    const random = randomSource(1);
-    for (const values of PACKET_VALUES) {
-      const block = values / 2;
-      for (const count of chunkCounts(values)) {
-        for (let round = 0; round < 4; round++) {
-          const start = random.int(5);
-          const x = floats(random, start + count + random.int(3), block, round % 2 === 1);
-          const blocks = Math.ceil(count / block);
-          const localTs = new Int32Array(blocks + 2).fill(7);
-          const localNative = Int32Array.from(localTs);
-          TS.blockExponents(x, start, count, block, localTs, 1);
-          NATIVE.blockExponents(x, start, count, block, localNative, 1);
-          assert.equal(Array.from(localNative), Array.from(localTs), `exponents of ${count} of ${values}`);
+    everyChunk(1, (random, values, block, count, round) => {
+      const start = random.int(5);
+      const x = floats(random, start + count + random.int(3), block, round % 2 === 1);
+      const blocks = Math.ceil(count / block);
+      const localTs = new Int32Array(blocks + 2).fill(7);
+      const localNative = Int32Array.from(localTs);
+      TS.blockExponents(x, start, count, block, localTs, 1);
+      NATIVE.blockExponents(x, start, count, block, localNative, 1);
+      assert.equal(Array.from(localNative), Array.from(localTs), `exponents of ${count} of ${values}`);
 
-          const agreed = new Int32Array(blocks + 3);
-          agreed.set(agreedExponents(random, localTs.subarray(1, 1 + blocks)), 2);
-          const workers = random.pick(WORKERS);
-          const offset = HEADER_BYTES + random.int(4);
-          const ts = packetBuffer(random, count, offset);
-          const nativeBytes = Uint8Array.from(ts.bytes);
-          const native = { bytes: nativeBytes, view: new DataView(nativeBytes.buffer, 3, nativeBytes.length - 3) };
-          TS.quantize(x, start, count, block, agreed, 2, workers, ts.view, offset - 3);
-          NATIVE.quantize(x, start, count, block, agreed, 2, workers, native.view, offset - 3);
-          assert.equal(native.bytes, ts.bytes, `quantize ${count} of ${values}, ${workers} workers, exponents ${Array.from(agreed)}`);
+      const agreed = new Int32Array(blocks + 3);
+      agreed.set(agreedExponents(random, localTs.subarray(1, 1 + blocks)), 2);
+      const workers = random.pick(WORKERS);
+      const offset = HEADER_BYTES + random.int(4);
+      const ts = packetBuffer(random, count, offset);
+      const nativeBytes = Uint8Array.from(ts.bytes);
+      const native = { bytes: nativeBytes, view: new DataView(nativeBytes.buffer, 3, nativeBytes.length - 3) };
+      TS.quantize(x, start, count, block, agreed, 2, workers, ts.view, offset - 3);
+      NATIVE.quantize(x, start, count, block, agreed, 2, workers, native.view, offset - 3);
+      assert.equal(native.bytes, ts.bytes, `quantize ${count} of ${values}, ${workers} workers, exponents ${Array.from(agreed)}`);
 
-          const ints = Int32Array.from({ length: start + count }, () => (random.int(5) === 0 ? random.pick(SPECIAL_SUMS) : random.word() | 0));
-          TS.int32ToBigEndian(ints, start, count, ts.view, offset - 3);
-          NATIVE.int32ToBigEndian(ints, start, count, native.view, offset - 3);
-          assert.equal(native.bytes, ts.bytes, `int32 ${count} of ${values}`);
-        }
-      }
-    }
+      const ints = Int32Array.from({ length: start + count }, () => (random.int(5) === 0 ? random.pick(SPECIAL_SUMS) : random.word() | 0));
+      TS.int32ToBigEndian(ints, start, count, ts.view, offset - 3);
+      NATIVE.int32ToBigEndian(ints, start, count, native.view, offset - 3);
+      assert.equal(native.bytes, ts.bytes, `int32 ${count} of ${values}`);
+    });
   });
 
   test(`${variant} loops: dequantize (sum and avg) and int32 from big-endian: the same bits as TypeScript`, () => {
     select(variant);
-    const random = randomSource(2);
-    for (const values of PACKET_VALUES) {
-      const block = values / 2;
-      for (const count of chunkCounts(values)) {
-        for (let round = 0; round < 4; round++) {
-          const offset = random.int(8);
-          const { bytes } = packetBuffer(random, count, offset);
-          const packet = new DataView(bytes.buffer, offset);
-          for (let i = 0; i < count; i++) packet.setInt32(4 * i, random.int(4) === 0 ? random.pick(SPECIAL_SUMS) : random.word() >> random.int(32));
-          const exponents = Int32Array.from({ length: Math.ceil(count / block) + 1 }, () =>
-            random.int(6) === 0 ? random.pick([129, 130, 128, -125, -126, -200, 1000, INT32_MAX, INT32_MIN]) : random.int(260) - 130);
-          const workers = random.pick(WORKERS);
-          for (const divisor of [1, workers, random.pick(WORKERS)]) {
-            const outStart = random.int(3);
-            const ts = new Float32Array(outStart + count + 2).fill(-7.5);
-            const native = Float32Array.from(ts);
-            TS.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, ts, outStart);
-            NATIVE.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, native, outStart);
-            assert.equal(bitsOf(native), bitsOf(ts), `dequantize ${count} of ${values}, ${workers} workers, divisor ${divisor}`);
+    everyChunk(2, (random, values, block, count) => {
+      const offset = random.int(8);
+      const { bytes } = packetBuffer(random, count, offset);
+      const packet = new DataView(bytes.buffer, offset);
+      for (let i = 0; i < count; i++) packet.setInt32(4 * i, random.int(4) === 0 ? random.pick(SPECIAL_SUMS) : random.word() >> random.int(32));
+      const exponents = Int32Array.from({ length: Math.ceil(count / block) + 1 }, () =>
+        random.int(6) === 0 ? random.pick([129, 130, 128, -125, -126, -200, 1000, INT32_MAX, INT32_MIN]) : random.int(260) - 130);
+      const workers = random.pick(WORKERS);
+      for (const divisor of [1, workers, random.pick(WORKERS)]) {
+        const outStart = random.int(3);
+        const ts = new Float32Array(outStart + count + 2).fill(-7.5);
+        const native = Float32Array.from(ts);
+        TS.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, ts, outStart);
+        NATIVE.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, native, outStart);
+        assert.equal(bitsOf(native), bitsOf(ts), `dequantize ${count} of ${values}, ${workers} workers, divisor ${divisor}`);
 
-            const intsTs = new Int32Array(outStart + count + 2).fill(99);
-            const intsNative = Int32Array.from(intsTs);
-            TS.int32FromBigEndian(packet, 0, count, divisor, intsTs, outStart);
-            NATIVE.int32FromBigEndian(packet, 0, count, divisor, intsNative, outStart);
-            assert.equal(Array.from(intsNative), Array.from(intsTs), `int32 ${count} of ${values}, divisor ${divisor}`);
-          }
-        }
+        const intsTs = new Int32Array(outStart + count + 2).fill(99);
+        const intsNative = Int32Array.from(intsTs);
+        TS.int32FromBigEndian(packet, 0, count, divisor, intsTs, outStart);
+        NATIVE.int32FromBigEndian(packet, 0, count, divisor, intsNative, outStart);
+        assert.equal(Array.from(intsNative), Array.from(intsTs), `int32 ${count} of ${values}, divisor ${divisor}`);
       }
-    }
+    });
   });
 
   test(`${variant} loops: every f32 exponent field and rounding tie: quantize agrees with TypeScript for each shift`, () => {
