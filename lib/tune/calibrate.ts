@@ -363,7 +363,7 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
 }
 
 /**
- * π and the round trip from two switch runs: what each took beyond call + 2α + sends·o + bytes·β.
+ * π and the round trip from two switch runs: what each took beyond call + messages·α + sends·o + bytes·β (the switch's formula's counts).
  * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
  */
 function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit): { switchPacket: number; switchRoundTrip: number } | undefined {
