@@ -15,7 +15,9 @@ import { nativeSwitchmlPackets } from '../lib/native/switchml-codec.js';
 import { TYPESCRIPT_SWITCHML_PACKETS as TS, type SwitchmlPacketCodec } from '../lib/cpu/switchml-packets.js';
 import { AllReduceStream, type SwitchData, type SwitchOp } from '../lib/switch/allreduce-stream.js';
 import { decodePacket, HEADER_BYTES, MSG_RESULT, valuesOf } from '../lib/switch/packet.js';
-import { registerNativeSwitchCodec, switchCodec } from '../lib/switch/stream-codec.js';
+import { switchCodec } from '../lib/switch/stream-codec.js';
+import { installedSwitchmlPackets, useNativeSwitchmlPackets } from '../lib/cpu/switchml-packets.js';
+import { CpuMemorySpace, CpuRegion } from '../lib/cpu/cpu-memory.js';
 import { seededWords } from './helpers/codec-inputs.js';
 
 const loaded = loadNative();
@@ -117,9 +119,10 @@ for (const variant of VARIANTS) {
       const ts = packetBuffer(random, count, offset);
       const nativeBytes = Uint8Array.from(ts.bytes);
       const native = { bytes: nativeBytes, view: new DataView(nativeBytes.buffer, 3, nativeBytes.length - 3) };
-      TS.quantize(x, start, count, block, agreed, 2, workers, ts.view, offset - 3);
-      NATIVE.quantize(x, start, count, block, agreed, 2, workers, native.view, offset - 3);
-      assert.equal(native.bytes, ts.bytes, `quantize ${count} of ${values}, ${workers} workers, exponents ${Array.from(agreed)}`);
+      const little = round === 3; // a host int32 region's order (CPU memory) instead of a packet's
+      TS.quantize(x, start, count, block, agreed, 2, workers, ts.view, offset - 3, little);
+      NATIVE.quantize(x, start, count, block, agreed, 2, workers, native.view, offset - 3, little);
+      assert.equal(native.bytes, ts.bytes, `quantize ${count} of ${values}, ${workers} workers, exponents ${Array.from(agreed)}, little-endian ${little}`);
 
       const ints = Int32Array.from({ length: start + count }, () => (random.int(5) === 0 ? random.pick(SPECIAL_SUMS) : random.word() | 0));
       TS.int32ToBigEndian(ints, start, count, ts.view, offset - 3);
@@ -130,7 +133,7 @@ for (const variant of VARIANTS) {
 
   test(`${variant} loops: dequantize (sum and avg) and int32 from big-endian: the same bits as TypeScript`, () => {
     select(variant);
-    everyChunk(2, (random, values, block, count) => {
+    everyChunk(2, (random, values, block, count, round) => {
       const offset = random.int(8);
       const { bytes } = packetBuffer(random, count, offset);
       const packet = new DataView(bytes.buffer, offset);
@@ -142,9 +145,10 @@ for (const variant of VARIANTS) {
         const outStart = random.int(3);
         const ts = new Float32Array(outStart + count + 2).fill(-7.5);
         const native = Float32Array.from(ts);
-        TS.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, ts, outStart);
-        NATIVE.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, native, outStart);
-        assert.equal(bitsOf(native), bitsOf(ts), `dequantize ${count} of ${values}, ${workers} workers, divisor ${divisor}`);
+        const little = round === 3;
+        TS.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, ts, outStart, little);
+        NATIVE.dequantize(packet, 0, count, block, exponents, 1, workers, divisor, native, outStart, little);
+        assert.equal(bitsOf(native), bitsOf(ts), `dequantize ${count} of ${values}, ${workers} workers, divisor ${divisor}, little-endian ${little}`);
 
         const intsTs = new Int32Array(outStart + count + 2).fill(99);
         const intsNative = Int32Array.from(intsTs);
@@ -334,18 +338,47 @@ test('streams: n workers\' datagrams and results are byte for byte the same with
   }
 });
 
+test('CPU memory\'s switchml steps (the communicator\'s float32 switch path) give the same bits with the native codec installed and without', async () => {
+  const random = randomSource(5);
+  const space = new CpuMemorySpace();
+  const region = (array: Float32Array | Int32Array) => new CpuRegion(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), array.length);
+  for (const count of [1, 1000, 4096 * 3 + 7]) {
+    const block = random.pick([32, 128, 2048]);
+    const x = floats(random, count, block, random.int(2) === 0);
+    const bump = Int32Array.from({ length: Math.ceil(count / block) }, () => random.int(3)); // other ranks' larger exponents
+    const runs = [];
+    for (const source of [() => TS, () => NATIVE]) {
+      useNativeSwitchmlPackets(source);
+      const exponents = new Int32Array(Math.ceil(count / block));
+      const sums = new Int32Array(count);
+      const out = new Float32Array(count);
+      await space.switchml.exponents(region(x), count, block, region(exponents));
+      for (let b = 0; b < exponents.length; b++) exponents[b] = Math.min(129, exponents[b]! + bump[b]!);
+      await space.switchml.quantize(region(x), region(exponents), count, block, 3, region(sums));
+      for (let i = 0; i < count; i++) sums[i] = (sums[i]! * 3) | 0;
+      await space.switchml.dequantize(region(sums), region(exponents), count, block, 3, region(out));
+      runs.push({ codec: installedSwitchmlPackets().name, exponents: Array.from(exponents), sums: Array.from(sums), out: bitsOf(out) });
+    }
+    assert.equal(runs.map((r) => r.codec), ['typescript', NATIVE.name]);
+    assert.equal(runs[1]!.exponents, runs[0]!.exponents, `exponents of ${count}`);
+    assert.equal(runs[1]!.sums, runs[0]!.sums, `sums of ${count}`);
+    assert.equal(runs[1]!.out, runs[0]!.out, `results of ${count}`);
+  }
+  useNativeSwitchmlPackets(() => NATIVE);
+});
+
 test('a worker\'s codec choice: typescript always, native when registered, auto falls back with the reason kept for native', () => {
-  registerNativeSwitchCodec(() => NATIVE);
+  useNativeSwitchmlPackets(() => NATIVE);
   assert.is(switchCodec('typescript'), TS);
   assert.is(switchCodec('native'), NATIVE);
   assert.is(switchCodec('auto'), NATIVE);
   assert.is(switchCodec(), NATIVE);
-  registerNativeSwitchCodec(() => ({ unavailable: 'WEBCCL_NATIVE=0' }));
+  useNativeSwitchmlPackets(() => ({ unavailable: 'WEBCCL_NATIVE=0' }));
   try {
     assert.is(switchCodec('auto'), TS);
     assert.throws(() => switchCodec('native'), (error: unknown) => error instanceof WebcclError && /native SwitchML codec is unavailable: WEBCCL_NATIVE=0/.test(error.message));
   } finally {
-    registerNativeSwitchCodec(() => NATIVE);
+    useNativeSwitchmlPackets(() => NATIVE);
   }
   assert.match(NATIVE.name, /^native\((avx2|baseline)\)$/);
 });

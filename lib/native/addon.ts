@@ -105,8 +105,8 @@ export interface NativeSwitchmlCodecAddon {
   /** Test hook: later calls run the baseline loops ('baseline') or the load-time choice again ('auto'); returns the name. */
   readonly switchmlSelectVariant?: (variant: 'baseline' | 'auto') => string;
   readonly switchmlBlockExponents?: (x: Float32Array, start: number, count: number, blockSize: number, out: Int32Array, outStart: number) => void;
-  readonly switchmlQuantize?: (x: Float32Array, start: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, packet: DataView | Uint8Array, byteOffset: number) => void;
+  readonly switchmlQuantize?: (x: Float32Array, start: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, packet: DataView | Uint8Array, byteOffset: number, littleEndian?: boolean) => void;
   readonly int32ToBigEndian?: (x: Int32Array, start: number, count: number, packet: DataView | Uint8Array, byteOffset: number) => void;
-  readonly switchmlDequantize?: (packet: DataView | Uint8Array, byteOffset: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, divisor: number, out: Float32Array, outStart: number) => void;
+  readonly switchmlDequantize?: (packet: DataView | Uint8Array, byteOffset: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, divisor: number, out: Float32Array, outStart: number, littleEndian?: boolean) => void;
   readonly int32FromBigEndian?: (packet: DataView | Uint8Array, byteOffset: number, count: number, divisor: number, out: Int32Array, outStart: number) => void;
 }

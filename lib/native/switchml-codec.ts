@@ -19,9 +19,9 @@ export function nativeSwitchmlPackets(addon: NativeAddon): SwitchmlPacketCodec |
         throw asNativeError('native switchml blockExponents', error);
       }
     },
-    quantize(x, start, count, blockSize, exponents, exponentStart, workers, packet, byteOffset) {
+    quantize(x, start, count, blockSize, exponents, exponentStart, workers, packet, byteOffset, littleEndian) {
       try {
-        switchmlQuantize(x, start, count, blockSize, exponents, exponentStart, workers, packet, byteOffset);
+        switchmlQuantize(x, start, count, blockSize, exponents, exponentStart, workers, packet, byteOffset, littleEndian);
       } catch (error) {
         throw asNativeError('native switchml quantize', error);
       }
@@ -33,9 +33,9 @@ export function nativeSwitchmlPackets(addon: NativeAddon): SwitchmlPacketCodec |
         throw asNativeError('native switchml int32ToBigEndian', error);
       }
     },
-    dequantize(packet, byteOffset, count, blockSize, exponents, exponentStart, workers, divisor, out, outStart) {
+    dequantize(packet, byteOffset, count, blockSize, exponents, exponentStart, workers, divisor, out, outStart, littleEndian) {
       try {
-        switchmlDequantize(packet, byteOffset, count, blockSize, exponents, exponentStart, workers, divisor, out, outStart);
+        switchmlDequantize(packet, byteOffset, count, blockSize, exponents, exponentStart, workers, divisor, out, outStart, littleEndian);
       } catch (error) {
         throw asNativeError('native switchml dequantize', error);
       }

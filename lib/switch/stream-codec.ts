@@ -3,24 +3,14 @@
 // not ask for TypeScript, else the TypeScript oracle. Decided once per worker, so a packet pays no
 // branch for it. This file imports no Node module: browsers bundle the worker.
 import { systemError } from '../errors.js';
-import { TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
+import { nativeSwitchmlPacketsOrReason, TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 
 export type SwitchCodecChoice = 'native' | 'typescript' | 'auto';
-
-/** The native codec, or why there is none (the addon is missing or predates it). */
-export type NativeCodecSource = () => SwitchmlPacketCodec | { readonly unavailable: string };
-
-let nativeSource: NativeCodecSource | undefined;
-
-/** Node only: native-stream-codec.ts registers the addon's codec when its module loads. */
-export function registerNativeSwitchCodec(source: NativeCodecSource): void {
-  nativeSource = source;
-}
 
 /** 'auto' takes native when it is there; 'native' without it fails with the reason. */
 export function switchCodec(choice: SwitchCodecChoice = 'auto'): SwitchmlPacketCodec {
   if (choice === 'typescript') return TYPESCRIPT_SWITCHML_PACKETS;
-  const found = nativeSource?.() ?? { unavailable: 'not registered (Node only: lib/switch/native-stream-codec.ts, which the Node entry loads)' };
+  const found = nativeSwitchmlPacketsOrReason();
   if (!('unavailable' in found)) return found;
   if (choice === 'native') throw systemError(`switch worker: the native SwitchML codec is unavailable: ${found.unavailable}`);
   return TYPESCRIPT_SWITCHML_PACKETS;

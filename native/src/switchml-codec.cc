@@ -1,8 +1,8 @@
 // A SwitchML worker's per-value work in native code: block exponents, quantizing float32 into
-// a packet's big-endian int32 values, int32 values to and from big-endian, and dequantizing a
-// result packet's sums. Bit-identical to lib/cpu/switchml.ts (the oracle, and the fallback
-// when the addon is missing); lib/native/switchml-codec.ts wraps these for
-// lib/switch/allreduce-stream.ts. Every argument is checked here (array kinds, integer ranges,
+// a packet's big-endian int32 values (or, littleEndian, a CPU memory space's int32 region), int32
+// values to and from big-endian, and dequantizing a result packet's (or region's) sums.
+// Bit-identical to lib/cpu/switchml.ts (the oracle, and the fallback when the addon is missing);
+// lib/native/switchml-codec.ts wraps these for lib/switch/allreduce-stream.ts and CPU memory. Every argument is checked here (array kinds, integer ranges,
 // bounds, overlap) before a loop touches memory; a bad one throws ERR_WEBCCL_NATIVE.
 #include <string>
 #include "napi-util.h"
@@ -27,9 +27,9 @@ namespace {
 struct Kernels {
   const char* name;
   void (*block_exponents)(const uint32_t*, size_t, size_t, int32_t*);
-  void (*quantize)(const uint32_t*, size_t, size_t, const int32_t*, uint32_t, uint8_t*);
+  void (*quantize)(const uint32_t*, size_t, size_t, const int32_t*, uint32_t, uint8_t*, bool);
   void (*int32_to_be)(const uint32_t*, size_t, uint8_t*);
-  void (*dequantize)(const uint8_t*, size_t, size_t, const int32_t*, float, uint32_t, uint32_t*);
+  void (*dequantize)(const uint8_t*, size_t, size_t, const int32_t*, float, uint32_t, uint32_t*, bool);
   void (*int32_from_be)(const uint8_t*, size_t, uint32_t, int32_t*);
 };
 
@@ -119,6 +119,17 @@ bool get_integer(napi_env env, napi_value value, uint64_t low, uint64_t high, ui
   return true;
 }
 
+/** An optional boolean argument (absent or undefined: false). */
+bool get_flag(napi_env env, const Args& args, size_t index, bool& out, const char* what) {
+  out = false;
+  if (args.count <= index) return true;
+  napi_valuetype type;
+  napi_typeof(env, args.values[index], &type);
+  if (type == napi_undefined) return true;
+  if (napi_get_value_bool(env, args.values[index], &out) != napi_ok) return fail(env, std::string(what) + " must be a boolean");
+  return true;
+}
+
 /** `count` elements of `size` bytes from element `start` (or byte `start` when size is 1) lie inside `span`. */
 bool check_range(napi_env env, const Span& span, uint64_t start, uint64_t count, const char* what, const char* unit) {
   if (start > span.elements || count > span.elements - start) {
@@ -157,17 +168,19 @@ napi_value BlockExponents(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// switchmlQuantize(x: Float32Array, start, count, blockSize, exponents: Int32Array, exponentStart, workers, packet, byteOffset)
+// switchmlQuantize(x: Float32Array, start, count, blockSize, exponents: Int32Array, exponentStart, workers, packet, byteOffset, littleEndian?)
 napi_value Quantize(napi_env env, napi_callback_info info) {
   Args args;
   Span x, exponents, packet;
   uint64_t start, count, block, exp_start, workers, offset;
+  bool little = false;
   if (!get_args(env, info, args, 9, "switchmlQuantize(x, start, count, blockSize, exponents, exponentStart, workers, packet, byteOffset)") ||
       !get_typed(env, args.values[0], napi_float32_array, x, "switchmlQuantize: x") || !get_integer(env, args.values[1], 0, kMaxCount, start, "switchmlQuantize: start") ||
       !get_integer(env, args.values[2], 0, kMaxCount, count, "switchmlQuantize: count") || !get_integer(env, args.values[3], 1, kMaxBlockSize, block, "switchmlQuantize: blockSize") ||
       !get_typed(env, args.values[4], napi_int32_array, exponents, "switchmlQuantize: exponents") ||
       !get_integer(env, args.values[5], 0, kMaxCount, exp_start, "switchmlQuantize: exponentStart") || !get_integer(env, args.values[6], 1, kMaxWorkers, workers, "switchmlQuantize: workers") ||
       !get_packet(env, args.values[7], packet, "switchmlQuantize: packet") || !get_integer(env, args.values[8], 0, kMaxCount, offset, "switchmlQuantize: byteOffset") ||
+      !get_flag(env, args, 9, little, "switchmlQuantize: littleEndian") ||
       !check_range(env, x, start, count, "switchmlQuantize: x", "elements") ||
       !check_range(env, exponents, exp_start, block_count(count, block), "switchmlQuantize: exponents", "exponents") ||
       !check_range(env, packet, offset, 4 * count, "switchmlQuantize: packet", "bytes")) {
@@ -179,7 +192,7 @@ napi_value Quantize(napi_env env, napi_callback_info info) {
       !check_disjoint(env, agreed, 4 * block_count(count, block), dst, 4 * count, "switchmlQuantize: exponents and packet")) {
     return nullptr;
   }
-  if (count != 0) kernels.quantize((const uint32_t*)x.data + start, count, block, (const int32_t*)agreed, worker_budget(workers), dst);
+  if (count != 0) kernels.quantize((const uint32_t*)x.data + start, count, block, (const int32_t*)agreed, worker_budget(workers), dst, !little);
   return nullptr;
 }
 
@@ -200,18 +213,19 @@ napi_value Int32ToBigEndian(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// switchmlDequantize(packet, byteOffset, count, blockSize, exponents: Int32Array, exponentStart, workers, divisor, out: Float32Array, outStart)
+// switchmlDequantize(packet, byteOffset, count, blockSize, exponents: Int32Array, exponentStart, workers, divisor, out: Float32Array, outStart, littleEndian?)
 napi_value Dequantize(napi_env env, napi_callback_info info) {
   Args args;
   Span packet, exponents, out;
   uint64_t offset, count, block, exp_start, workers, divisor, out_start;
+  bool little = false;
   if (!get_args(env, info, args, 10, "switchmlDequantize(packet, byteOffset, count, blockSize, exponents, exponentStart, workers, divisor, out, outStart)") ||
       !get_packet(env, args.values[0], packet, "switchmlDequantize: packet") || !get_integer(env, args.values[1], 0, kMaxCount, offset, "switchmlDequantize: byteOffset") ||
       !get_integer(env, args.values[2], 0, kMaxCount, count, "switchmlDequantize: count") || !get_integer(env, args.values[3], 1, kMaxBlockSize, block, "switchmlDequantize: blockSize") ||
       !get_typed(env, args.values[4], napi_int32_array, exponents, "switchmlDequantize: exponents") ||
       !get_integer(env, args.values[5], 0, kMaxCount, exp_start, "switchmlDequantize: exponentStart") || !get_integer(env, args.values[6], 1, kMaxWorkers, workers, "switchmlDequantize: workers") ||
       !get_integer(env, args.values[7], 1, kMaxWorkers, divisor, "switchmlDequantize: divisor") || !get_typed(env, args.values[8], napi_float32_array, out, "switchmlDequantize: out") ||
-      !get_integer(env, args.values[9], 0, kMaxCount, out_start, "switchmlDequantize: outStart") || !check_range(env, packet, offset, 4 * count, "switchmlDequantize: packet", "bytes") ||
+      !get_integer(env, args.values[9], 0, kMaxCount, out_start, "switchmlDequantize: outStart") || !get_flag(env, args, 10, little, "switchmlDequantize: littleEndian") || !check_range(env, packet, offset, 4 * count, "switchmlDequantize: packet", "bytes") ||
       !check_range(env, exponents, exp_start, block_count(count, block), "switchmlDequantize: exponents", "exponents") ||
       !check_range(env, out, out_start, count, "switchmlDequantize: out", "elements")) {
     return nullptr;
@@ -222,7 +236,7 @@ napi_value Dequantize(napi_env env, napi_callback_info info) {
       !check_disjoint(env, agreed, 4 * block_count(count, block), dst, 4 * count, "switchmlDequantize: exponents and out")) {
     return nullptr;
   }
-  if (count != 0) kernels.dequantize(packet.data + offset, count, block, (const int32_t*)agreed, dequantize_factor(workers), (uint32_t)divisor, (uint32_t*)dst);
+  if (count != 0) kernels.dequantize(packet.data + offset, count, block, (const int32_t*)agreed, dequantize_factor(workers), (uint32_t)divisor, (uint32_t*)dst, !little);
   return nullptr;
 }
 
