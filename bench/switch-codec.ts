@@ -5,8 +5,10 @@
 // decode), with the TypeScript codec and with the addon's, for float32 (exponents, quantize,
 // dequantize) and int32 (big-endian copies), at 64, 256, 1024 and 4096 values a packet. That is
 // the worker's encode + decode + stream bookkeeping per value; the codec alone is the difference
-// between the rows. Each figure is the fastest of `runs` (default 5) calls, the two codecs
-// interleaved: on a shared machine the fastest run is the least disturbed, for both alike.
+// between the rows (int32 packets of 64 values keep TypeScript's copies in both columns: the
+// stream's choice, a call into the addon costs more there). Each figure is the fastest of `runs`
+// (default 5) calls, the two codecs interleaved: on a shared machine the fastest run is the least
+// disturbed, for both alike.
 import { TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../lib/cpu/switchml-packets.js';
 import { loadNative, describeUnavailable } from '../lib/native/load.js';
 import { nativeSwitchmlPackets } from '../lib/native/switchml-codec.js';

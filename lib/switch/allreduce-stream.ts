@@ -16,15 +16,16 @@
 //
 // Per element, the codec is the cost of a call (a 16 KiB packet holds 4,096 values), so:
 // quantizing, dequantizing and the big-endian copies run in the addon's loops when the Node side
-// registered them (stream-codec.ts picks them once per worker; lib/cpu/switchml-packets.ts's
-// TypeScript codec, bit for bit the same, is the oracle and the fallback); each local slot has one
+// registered them (stream-codec.ts picks them once per worker, and int32 packets of 64 values
+// or fewer keep the TypeScript copies; lib/cpu/switchml-packets.ts's TypeScript codec, bit for
+// bit the same, is the oracle and the fallback); each local slot has one
 // datagram buffer for the worker's life (SlotPackets), rewritten when
 // the slot's next packet is encoded (its previous packet has been answered by then, so the
 // switch has it; a retransmission still queued would carry the new packet, which the switch
 // takes as that packet's copy); the values start 4-byte aligned there (big-endian DataView
 // writes at an unaligned offset are 2-4x slower); quantizing writes into the packet directly,
 // and results are read where they lie.
-import type { SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
+import { TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 import { fromWireExponent, HEADER_BYTES, MIN_WIRE_EXPONENT, MSG_UPDATE, packetBytes, toWireExponent, valuesOf, writeHeader, type Packet } from './packet.js';
 import { switchCodec } from './stream-codec.js';
 
@@ -64,6 +65,9 @@ export class SlotPackets {
   }
 }
 
+/** The smallest int32 packet (in values) worth a call into the addon (see the constructor). */
+const MIN_NATIVE_INT32_VALUES = 128;
+
 export class AllReduceStream<T extends SwitchData> {
   readonly packets: number;
   readonly out: T;
@@ -79,6 +83,7 @@ export class AllReduceStream<T extends SwitchData> {
   /** Of a result: 1 for sum, the worker count for avg. */
   private readonly divisor: number;
   private readonly packetsOut: SlotPackets;
+  private readonly codec: SwitchmlPacketCodec;
   /** The packets accept() found ready (reused: at most two). */
   private readonly readyOut: number[] = [];
   private completed = 0;
@@ -90,11 +95,15 @@ export class AllReduceStream<T extends SwitchData> {
    */
   constructor(
     private readonly job: StreamJob, private readonly data: T, op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets,
-    private readonly codec: SwitchmlPacketCodec = switchCodec(),
+    codec: SwitchmlPacketCodec = switchCodec(),
   ) {
     this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
     this.float = data instanceof Float32Array;
+    // int32 packets of 64 values or fewer are only byte swaps, which V8's DataView does in less
+    // time than one call into the addon takes (bench/switch-codec.ts: 0.6x native at 64 values,
+    // 1.2-1.9x at 256): they keep the TypeScript copies.
+    this.codec = !this.float && this.values < MIN_NATIVE_INT32_VALUES ? TYPESCRIPT_SWITCHML_PACKETS : codec;
     this.chunks = Math.ceil(data.length / this.values);
     this.lead = this.float ? Math.min(job.window, this.chunks) : 0;
     this.packets = this.chunks + this.lead;
