@@ -2,9 +2,11 @@
 // own process, one with the native data plane and one with the TypeScript one) at 2, 4 and 8
 // workers (each in its own process), beside a raw UDP echo of the same packet size over loopback
 // (an echo process, the same window of packets in flight), measured in the same run.
-// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns] [workers]
+// Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns] [workers] [dtype]
 // columns: a comma list of native (native plane, native workers), dgram (native plane, dgram
-// workers) and js (TypeScript plane); default all three. SWITCH_RATE_DEBUG=1 prints each
+// workers), js (TypeScript plane) and tscodec (as native, but the workers quantize and copy
+// values with the TypeScript codec instead of the addon's); default native, dgram and js.
+// dtype: int32 (default) or float32 (SwitchML quantization on the workers). SWITCH_RATE_DEBUG=1 prints each
 // worker's counters (retransmissions, probes, window cuts) to stderr. workers: a comma list of
 // worker counts, default 2,4,8.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,11 +19,17 @@ const elements = Number(process.argv[2] ?? 1 << 20);
 const sizeClass = Number(process.argv[3] ?? 3);
 const repeats = Number(process.argv[4] ?? 3);
 const COLUMNS = {
-  native: { header: 'native plane, native workers', plane: 'native', udpSocket: 'native' },
-  dgram: { header: 'native plane, dgram workers', plane: 'native', udpSocket: 'dgram' },
-  js: { header: 'TypeScript plane, dgram workers', plane: 'js', udpSocket: 'dgram' },
+  native: { header: 'native plane, native workers', plane: 'native', udpSocket: 'native', codec: 'auto' },
+  dgram: { header: 'native plane, dgram workers', plane: 'native', udpSocket: 'dgram', codec: 'auto' },
+  js: { header: 'TypeScript plane, dgram workers', plane: 'js', udpSocket: 'dgram', codec: 'auto' },
+  tscodec: { header: 'native plane+workers, TS codec', plane: 'native', udpSocket: 'native', codec: 'typescript' },
 } as const;
 type Column = keyof typeof COLUMNS;
+type Codec = 'auto' | 'typescript';
+const workerArgs = process.argv.indexOf('--worker');
+// A worker process gets the dtype after its other arguments (see switchRate).
+const dtype = (workerArgs > 0 ? process.argv[workerArgs + 7] : process.argv[7]) ?? 'int32';
+if (dtype !== 'int32' && dtype !== 'float32') throw new Error(`bench/switch-rate.ts: dtype ${dtype} is not int32 or float32`);
 const WINDOW = 256;
 const SECRET = 'a'.repeat(32);
 
@@ -69,9 +77,9 @@ async function echoRate(seconds: number): Promise<number> {
 }
 
 /** One worker of a timed job (in its own process, see the bottom): warm-up call, then `repeats` timed calls. */
-async function runWorker(address: string, world: string, rank: number, size: number, udpSocket: 'native' | 'dgram'): Promise<{ seconds: number; retransmitted: number }> {
-  const worker = await SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket });
-  const data = new Int32Array(elements).fill(rank + 1);
+async function runWorker(address: string, world: string, rank: number, size: number, udpSocket: 'native' | 'dgram', codec: Codec): Promise<{ seconds: number; retransmitted: number }> {
+  const worker = await SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket, codec });
+  const data = dtype === 'int32' ? new Int32Array(elements).fill(rank + 1) : Float32Array.from({ length: elements }, (_, i) => Math.sin(i + rank));
   await worker.allReduce(data); // warm-up
   const started = performance.now();
   for (let i = 0; i < repeats; i++) await worker.allReduce(data);
@@ -85,10 +93,10 @@ async function runWorker(address: string, world: string, rank: number, size: num
  * A job of `workers` ranks, each in its own process (so that the ranks' JS does not share one
  * thread, as the ranks of a real job do not): the slowest rank's time is the job's.
  */
-async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram'): Promise<{ rate: number; retransmitted: number }> {
+async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram', codec: Codec): Promise<{ rate: number; retransmitted: number }> {
   const world = `bench-${workers}-${Date.now()}`;
   const results = await Promise.all(Array.from({ length: workers }, async (_, rank) => {
-    const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket], {
+    const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket, codec, dtype], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     return JSON.parse(await firstLine(child, /^(\{.*\})$/m)) as { seconds: number; retransmitted: number };
@@ -104,10 +112,9 @@ function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Pr
   return { child, address: firstLine(child, /switch (\S+)/) };
 }
 
-const workerArgs = process.argv.indexOf('--worker');
 if (workerArgs > 0) {
-  const [address, world, rank, size, udpSocket] = process.argv.slice(workerArgs + 1);
-  console.log(JSON.stringify(await runWorker(address!, world!, Number(rank), Number(size), udpSocket as 'native' | 'dgram')));
+  const [address, world, rank, size, udpSocket, codec] = process.argv.slice(workerArgs + 1);
+  console.log(JSON.stringify(await runWorker(address!, world!, Number(rank), Number(size), udpSocket as 'native' | 'dgram', codec as Codec)));
   process.exit(0);
 }
 
@@ -118,7 +125,7 @@ const wanted = new Set(columns.map((c) => COLUMNS[c].plane));
 const planes = Object.fromEntries([...wanted].map((plane) => [plane, startSwitch(plane)])) as Record<'native' | 'js', ReturnType<typeof startSwitch>>;
 const addresses = Object.fromEntries(await Promise.all([...wanted].map(async (plane) => [plane, await planes[plane].address]))) as Record<'native' | 'js', string>;
 const M = (rate: number) => `${(rate / 1e6).toFixed(2)} M`;
-console.log(`# ${elements} int32 elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
+console.log(`# ${elements} ${dtype} elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
 console.log('# SwitchML on a Tofino: ~2800 M elements/s. Each row measures the raw UDP echo of the same packet size again (the machine is shared), and');
 console.log('# each cell is elements/s, % of that echo, and retransmissions; workers use the addon\'s batched socket (native) or Node\'s dgram.');
 console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(32)).join('')}`);
@@ -126,7 +133,7 @@ for (const n of (process.argv[6] ?? '2,4,8').split(',').map(Number)) {
   const raw = await echoRate(2);
   const cells: string[] = [];
   for (const c of columns) {
-    const { rate, retransmitted } = await switchRate(n, addresses[COLUMNS[c].plane], COLUMNS[c].udpSocket);
+    const { rate, retransmitted } = await switchRate(n, addresses[COLUMNS[c].plane], COLUMNS[c].udpSocket, COLUMNS[c].codec);
     cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(32));
   }
   console.log(`${String(n).padEnd(8)}${M(raw).padEnd(12)}${cells.join('')}`);

@@ -43,6 +43,7 @@ import { registerAggregatorProvider } from './memory/aggregator.js';
 import { switchAggregatorProvider } from './switch/switch-aggregator.js';
 import { nodeWebSocket as webSocketForSwitch } from './transport/handshake/node-web-socket.js';
 import './switch/udp-link.js'; // registers the worker's UDP link
+import './switch/native-stream-codec.js'; // the addon's SwitchML codec for workers and host memory (when it loads)
 import './switch/path-mtu.js'; // registers the probe of the path MTU that 'auto' switch packet sizes read
 registerAggregatorProvider(switchAggregatorProvider({ udp: true, webSocket: webSocketForSwitch() }));
 // The switch's host-local hierarchy groups ranks by host: in Node, the machine's name.

@@ -6,6 +6,7 @@ import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/
 import type { CallMemory, Landing, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
 import { castFromFloat32, castToFloat32 } from './cast.js';
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
+import { installedSwitchmlPackets, TYPESCRIPT_SWITCHML_PACKETS } from './switchml-packets.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
 import { cpuReducer } from './cpu-reducer.js';
@@ -30,6 +31,9 @@ function f32(region: Region, count: number): Float32Array {
   checkAttached(bytes, asCpu(region).what);
   return new Float32Array(bytes.buffer, bytes.byteOffset, count);
 }
+
+/** Int32Array's byte order here (little-endian on every platform Node runs on). */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function halves(region: Region, count: number): Uint16Array {
   const { bytes } = asCpu(region);
@@ -77,15 +81,28 @@ export class CpuMemorySpace implements MemorySpace {
     return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
   }
 
+  // The addon's loops when the Node side registered them (bit-identical; switchml-packets.ts),
+  // else switchml.ts's directly. Chosen per call.
   readonly switchml: SwitchmlSteps = {
     exponents: async (src, count, blockSize, out) => {
-      switchmlBlockExponents(f32(src, count), count, blockSize, i32(out, Math.ceil(count / blockSize)));
+      const codec = installedSwitchmlPackets();
+      const exponents = i32(out, Math.ceil(count / blockSize));
+      if (codec === TYPESCRIPT_SWITCHML_PACKETS) switchmlBlockExponents(f32(src, count), count, blockSize, exponents);
+      else codec.blockExponents(f32(src, count), 0, count, blockSize, exponents, 0);
     },
     quantize: async (src, exponents, count, blockSize, workers, out) => {
-      switchmlQuantize(f32(src, count), i32(exponents, Math.ceil(count / blockSize)), count, blockSize, workers, i32(out, count));
+      const codec = installedSwitchmlPackets();
+      const agreed = i32(exponents, Math.ceil(count / blockSize));
+      const q = i32(out, count);
+      if (codec === TYPESCRIPT_SWITCHML_PACKETS) switchmlQuantize(f32(src, count), agreed, count, blockSize, workers, q);
+      else codec.quantize(f32(src, count), 0, count, blockSize, agreed, 0, workers, new DataView(q.buffer, q.byteOffset, q.byteLength), 0, HOST_LITTLE_ENDIAN);
     },
     dequantize: async (sums, exponents, count, blockSize, workers, out) => {
-      switchmlDequantize(i32(sums, count), i32(exponents, Math.ceil(count / blockSize)), count, blockSize, workers, f32(out, count));
+      const codec = installedSwitchmlPackets();
+      const agreed = i32(exponents, Math.ceil(count / blockSize));
+      const s = i32(sums, count);
+      if (codec === TYPESCRIPT_SWITCHML_PACKETS) switchmlDequantize(s, agreed, count, blockSize, workers, f32(out, count));
+      else codec.dequantize(new DataView(s.buffer, s.byteOffset, s.byteLength), 0, count, blockSize, agreed, 0, workers, 1, f32(out, count), 0, HOST_LITTLE_ENDIAN);
     },
     widen: async (src, dtype, count, out) => {
       castToFloat32(f32(out, count), halves(src, count), count, dtype);

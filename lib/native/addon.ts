@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -92,4 +92,21 @@ export interface NativeSwitchWorkerSocket {
 export interface NativeSwitchWorkerAddon {
   /** onPackets gets each received batch: the datagrams end to end and their lengths. */
   readonly SwitchWorkerSocket?: new (bindHost: string, onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket;
+}
+
+/**
+ * A switch worker's per-value SwitchML work (native/src/switchml-codec.cc), with the signatures
+ * of lib/cpu/switchml-packets.ts's SwitchmlPacketCodec; lib/native/switchml-codec.ts wraps them.
+ * Absent from an addon built before the codec existed.
+ */
+export interface NativeSwitchmlCodecAddon {
+  /** "avx2" or "baseline": which build of the loops this CPU runs (chosen at load). */
+  readonly switchmlVariant?: string;
+  /** Test hook: later calls run the baseline loops ('baseline') or the load-time choice again ('auto'); returns the name. */
+  readonly switchmlSelectVariant?: (variant: 'baseline' | 'auto') => string;
+  readonly switchmlBlockExponents?: (x: Float32Array, start: number, count: number, blockSize: number, out: Int32Array, outStart: number) => void;
+  readonly switchmlQuantize?: (x: Float32Array, start: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, packet: DataView | Uint8Array, byteOffset: number, littleEndian?: boolean) => void;
+  readonly int32ToBigEndian?: (x: Int32Array, start: number, count: number, packet: DataView | Uint8Array, byteOffset: number) => void;
+  readonly switchmlDequantize?: (packet: DataView | Uint8Array, byteOffset: number, count: number, blockSize: number, exponents: Int32Array, exponentStart: number, workers: number, divisor: number, out: Float32Array, outStart: number, littleEndian?: boolean) => void;
+  readonly int32FromBigEndian?: (packet: DataView | Uint8Array, byteOffset: number, count: number, divisor: number, out: Int32Array, outStart: number) => void;
 }

@@ -14,15 +14,20 @@
 // Packet q may leave once its slot is free (the result of q - W is in) and, for float32, its
 // exponents are agreed (the result of q - L is in): the window is clocked by results.
 //
-// Per element, the worker's JS is the cost of a call (a 16 KiB packet holds 4,096 values), so:
-// each local slot has one datagram buffer for the worker's life (SlotPackets), rewritten when
+// Per element, the codec is the cost of a call (a 16 KiB packet holds 4,096 values), so:
+// quantizing, dequantizing and the big-endian copies run in the addon's loops when the Node side
+// registered them (stream-codec.ts picks them once per worker, and int32 packets of 64 values
+// or fewer keep the TypeScript copies; lib/cpu/switchml-packets.ts's TypeScript codec, bit for
+// bit the same, is the oracle and the fallback); each local slot has one
+// datagram buffer for the worker's life (SlotPackets), rewritten when
 // the slot's next packet is encoded (its previous packet has been answered by then, so the
 // switch has it; a retransmission still queued would carry the new packet, which the switch
 // takes as that packet's copy); the values start 4-byte aligned there (big-endian DataView
 // writes at an unaligned offset are 2-4x slower); quantizing writes into the packet directly,
 // and results are read where they lie.
-import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from '../cpu/switchml.js';
+import { TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 import { fromWireExponent, HEADER_BYTES, MIN_WIRE_EXPONENT, MSG_UPDATE, packetBytes, toWireExponent, valuesOf, writeHeader, type Packet } from './packet.js';
+import { switchCodec } from './stream-codec.js';
 
 export type SwitchData = Int32Array | Float32Array;
 export type SwitchOp = 'sum' | 'avg';
@@ -62,6 +67,9 @@ export class SlotPackets {
   }
 }
 
+/** The smallest int32 packet (in values) worth a call into the addon (see the constructor). */
+const MIN_NATIVE_INT32_VALUES = 128;
+
 export class AllReduceStream<T extends SwitchData> {
   readonly packets: number;
   readonly out: T;
@@ -72,25 +80,39 @@ export class AllReduceStream<T extends SwitchData> {
   private readonly sent: Uint8Array;
   private readonly done: Uint8Array;
   private readonly agreed: Int32Array;
-  private readonly scratch: Int32Array;
+  /** A chunk's local exponents (two halves). */
+  private readonly local = new Int32Array(2);
+  /** Of a result: 1 for sum, the worker count for avg. */
+  private readonly divisor: number;
   private readonly packetsOut: SlotPackets;
+  private readonly codec: SwitchmlPacketCodec;
   /** The packets accept() found ready (reused: at most two). */
   private readonly readyOut: number[] = [];
   private completed = 0;
   private undone = 0;
 
-  /** `slotPackets` (the worker's, for the job's window and size class) is reused across calls; one is made when absent. */
-  constructor(private readonly job: StreamJob, private readonly data: T, private readonly op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets) {
+  /**
+   * `slotPackets` (the worker's, for the job's window and size class) is reused across calls; one
+   * is made when absent. `codec` does the per-value work (default: switchCodec('auto')).
+   */
+  constructor(
+    private readonly job: StreamJob, private readonly data: T, op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets,
+    codec: SwitchmlPacketCodec = switchCodec(),
+  ) {
     this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
     this.float = data instanceof Float32Array;
+    // int32 packets of 64 values or fewer are only byte swaps, which V8's DataView does in less
+    // time than one call into the addon takes (bench/switch-codec.ts: 0.6x native at 64 values,
+    // 1.2-1.9x at 256): they keep the TypeScript copies.
+    this.codec = !this.float && this.values < MIN_NATIVE_INT32_VALUES ? TYPESCRIPT_SWITCHML_PACKETS : codec;
     this.chunks = Math.ceil(data.length / this.values);
     this.lead = this.float ? Math.min(job.window, this.chunks) : 0;
     this.packets = this.chunks + this.lead;
     this.sent = new Uint8Array(this.packets);
     this.done = new Uint8Array(this.packets);
     this.agreed = new Int32Array(this.float ? 2 * this.chunks : 0);
-    this.scratch = new Int32Array(this.values);
+    this.divisor = op === 'avg' ? job.workers : 1;
     this.out = (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
   }
 
@@ -137,11 +159,15 @@ export class AllReduceStream<T extends SwitchData> {
     let e1 = MIN_WIRE_EXPONENT;
     let written = 0;
     if (!this.float) {
-      const [start, end] = this.span(q);
-      written = writeValues(view, this.data as Int32Array, start, end);
+      written = this.spanLength(q);
+      this.codec.int32ToBigEndian(this.data as Int32Array, q * this.values, written, view, 0);
     } else {
       if (q < this.chunks) [e0, e1] = this.localExponents(q);
-      if (q >= this.lead) written = writeValues(view, this.quantize(q - this.lead), 0, this.spanLength(q - this.lead));
+      if (q >= this.lead) {
+        const chunk = q - this.lead;
+        written = this.spanLength(chunk);
+        this.codec.quantize(this.data as Float32Array, chunk * this.values, written, this.values / 2, this.agreed, 2 * chunk, job.workers, view, 0);
+      }
     }
     // Only the first L packets of a float32 stream carry no values (see the top).
     const exponentsOnly = written === 0 && job.exponentsOnly === true;
@@ -159,13 +185,16 @@ export class AllReduceStream<T extends SwitchData> {
   accept(q: number, packet: Packet): readonly number[] {
     this.done[q] = 1;
     this.completed++;
-    if (!this.float) this.readChunk(packet.values, q);
+    if (!this.float) this.codec.int32FromBigEndian(packet.values, 0, this.spanLength(q), this.divisor, this.out as Int32Array, q * this.values);
     else {
       if (q < this.chunks) {
         this.agreed[2 * q] = fromWireExponent(packet.e0);
         this.agreed[2 * q + 1] = fromWireExponent(packet.e1);
       }
-      if (q >= this.lead) this.dequantize(packet.values, q - this.lead);
+      if (q >= this.lead) {
+        const chunk = q - this.lead;
+        this.codec.dequantize(packet.values, 0, this.spanLength(chunk), this.values / 2, this.agreed, 2 * chunk, this.job.workers, this.divisor, this.out as Float32Array, chunk * this.values);
+      }
     }
     // With L = W (calls of at least W chunks) both are the same packet: offered once.
     const next = this.readyOut;
@@ -180,60 +209,17 @@ export class AllReduceStream<T extends SwitchData> {
     return q < this.packets && this.sent[q] === 0 && (q < window || this.done[q - window] === 1) && (this.lead === 0 || q < this.lead || this.done[q - this.lead] === 1);
   }
 
-  private span(chunk: number): [number, number] {
-    const start = chunk * this.values;
-    return [start, Math.min(this.data.length, start + this.values)];
-  }
-
   private spanLength(chunk: number): number {
     return Math.min(this.data.length - chunk * this.values, this.values);
   }
 
-  private readChunk(values: DataView, chunk: number): void {
-    const [start, end] = this.span(chunk);
-    const out = this.out as Int32Array;
-    if (this.op === 'sum') {
-      for (let i = start, at = 0; i < end; i++, at += 4) out[i] = values.getInt32(at);
-      return;
-    }
-    const n = this.job.workers;
-    for (let i = start, at = 0; i < end; i++, at += 4) out[i] = Math.trunc(values.getInt32(at) / n);
-  }
-
-  private blocks(chunk: number): [number, number, number] {
-    const [start, end] = this.span(chunk);
-    const half = this.values / 2;
-    return [start, end, end - start > half ? 2 : 1];
-  }
-
+  /** The wire exponents of a chunk's halves (a chunk of one half sends the lowest as the second). */
   private localExponents(chunk: number): [number, number] {
-    const [start, end, blocks] = this.blocks(chunk);
-    const exponents = switchmlBlockExponents((this.data as Float32Array).subarray(start, end), end - start, this.values / 2);
-    return [toWireExponent(exponents[0]!), blocks === 2 ? toWireExponent(exponents[1]!) : MIN_WIRE_EXPONENT];
+    const count = this.spanLength(chunk);
+    const half = this.values / 2;
+    this.codec.blockExponents(this.data as Float32Array, chunk * this.values, count, half, this.local, 0);
+    return [toWireExponent(this.local[0]!), count > half ? toWireExponent(this.local[1]!) : MIN_WIRE_EXPONENT];
   }
-
-  private quantize(chunk: number): Int32Array {
-    const [start, end, blocks] = this.blocks(chunk);
-    const count = end - start;
-    const exponents = this.agreed.subarray(2 * chunk, 2 * chunk + blocks);
-    return switchmlQuantize((this.data as Float32Array).subarray(start, end), exponents, count, this.values / 2, this.job.workers, this.scratch.subarray(0, count));
-  }
-
-  private dequantize(values: DataView, chunk: number): void {
-    const [start, end, blocks] = this.blocks(chunk);
-    const count = end - start;
-    const sums = this.scratch.subarray(0, count);
-    for (let i = 0; i < count; i++) sums[i] = values.getInt32(4 * i);
-    const out = (this.out as Float32Array).subarray(start, end);
-    switchmlDequantize(sums, this.agreed.subarray(2 * chunk, 2 * chunk + blocks), count, this.values / 2, this.job.workers, out);
-    if (this.op === 'avg') for (let i = 0; i < count; i++) out[i] = Math.fround(out[i]! / this.job.workers);
-  }
-}
-
-/** values[start..end) big-endian into a packet's value area; returns how many were written. */
-function writeValues(view: DataView, values: Int32Array, start: number, end: number): number {
-  for (let i = start, at = 0; i < end; i++, at += 4) view.setInt32(at, values[i]!);
-  return end - start;
 }
 
 /** The packets one stream sends for `count` elements (see the top): P = chunks, plus L = min(W, chunks) for float32. */

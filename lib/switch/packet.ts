@@ -123,15 +123,23 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
   };
 }
 
-/** Writes a header into the first HEADER_BYTES of `into` (which holds the values already or later). */
+/**
+ * Writes a header into the first HEADER_BYTES of `into` (which holds the values already or later);
+ * byte by byte, as a DataView here would be an allocation per packet (a worker writes one per send).
+ */
 export function writeHeader(into: Uint8Array, header: PacketHeader): void {
-  const view = new DataView(into.buffer, into.byteOffset, HEADER_BYTES);
-  view.setUint8(0, (header.type << 4) | (header.exponentsOnly === true ? EXPONENTS_ONLY : 0) | header.sizeClass);
-  view.setUint8(1, header.job);
-  view.setUint32(2, header.packetId >>> 0);
-  view.setUint16(6, (header.copy << 15) | header.slot);
-  view.setInt8(8, header.e0);
-  view.setInt8(9, header.e1);
+  const id = header.packetId >>> 0;
+  const pool = (header.copy << 15) | header.slot;
+  into[0] = (header.type << 4) | (header.exponentsOnly === true ? EXPONENTS_ONLY : 0) | header.sizeClass;
+  into[1] = header.job;
+  into[2] = id >>> 24;
+  into[3] = id >>> 16;
+  into[4] = id >>> 8;
+  into[5] = id;
+  into[6] = pool >>> 8;
+  into[7] = pool;
+  into[8] = header.e0; // an int8 stored into a byte: two's complement, as setInt8
+  into[9] = header.e1;
 }
 
 /** A packet of `header` whose values are `values` (zero-padded to the size class). */

@@ -6,6 +6,7 @@ import { invalidUsage, systemError, timeoutError } from '../errors.js';
 import { LineSplitter, parseSwitchAddress, parseSwitchMessage, type Join, type Welcome } from './control-protocol.js';
 import { registerUdpLink, type LinkEvents, type OpenedLink } from './switch-link.js';
 import { openWorkerDatagrams } from './worker-datagrams.js';
+import './native-stream-codec.js'; // Node: the workers' streams may run the addon's codec
 
 export async function openUdpLink(address: string, join: Join, name: string, timeoutMs: number, socket: 'native' | 'dgram' | 'auto' = 'auto'): Promise<OpenedLink> {
   const { host, port } = parseSwitchAddress(address);

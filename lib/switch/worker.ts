@@ -47,6 +47,8 @@ import { FaultInjector, type FaultOptions } from './faults.js';
 import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import { registeredUdpLink, type OpenedLink, type SwitchLink } from './switch-link.js';
+import { switchCodec, type SwitchCodecChoice } from './stream-codec.js';
+import type { SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 
 export { parseSwitchAddress } from './control-protocol.js';
 
@@ -74,6 +76,8 @@ export interface SwitchWorkerOptions {
   readonly faults?: FaultOptions;
   /** For 'udp': the addon's batched socket ('native'), Node's dgram, or 'auto' (native when built). Default 'auto'. */
   readonly udpSocket?: 'native' | 'dgram' | 'auto';
+  /** Who quantizes and copies the values (stream-codec.ts): the addon's loops, TypeScript, or 'auto' (native when registered). Default 'auto'. */
+  readonly codec?: SwitchCodecChoice;
   /**
    * Two levels: `switch` is a leaf, `rank`/`size` count the workers at that leaf, `total` is
    * the job's worker count over every leaf (the n float32 is quantized with), and `uplink` the
@@ -171,6 +175,8 @@ export class SwitchWorker {
     private readonly timeoutMs: number,
     private readonly retransmitMs: number,
     faults: FaultInjector,
+    /** The per-value codec of every call's stream, chosen once. */
+    private readonly codec: SwitchmlPacketCodec,
   ) {
     const { welcome } = opened;
     this.welcome = welcome;
@@ -191,6 +197,7 @@ export class SwitchWorker {
     const name = `switch ${options.switch}`;
     const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
     const faults = new FaultInjector(options.faults);
+    const codec = switchCodec(options.codec);
     const join: Join = {
       t: 'hello', role: 'switch', secret: options.secret, world: options.world, rank: options.rank, size: options.size,
       window: options.window ?? DEFAULT_WINDOW, sizeClass: options.sizeClass ?? DEFAULT_SIZE_CLASS,
@@ -206,7 +213,7 @@ export class SwitchWorker {
       if (openUdpLink === undefined) throw invalidArgument(`${name}: no UDP here (a browser); join through the switch's WebSocket door (via: 'websocket' and its ws:// URL)`);
       opened = await openUdpLink(options.switch, join, name, timeoutMs, options.udpSocket);
     } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
-    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults);
+    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec);
   }
 
   /** The element-wise sum (or average) of `data` over every worker of the job; `data` is not changed. */
@@ -225,7 +232,7 @@ export class SwitchWorker {
   private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;

@@ -20,8 +20,8 @@ inline bool fail(napi_env env, const std::string& message) {
   do { if ((call) != napi_ok) { webccl::fail(env, "N-API call failed: " #call); return nullptr; } } while (0)
 
 struct Args {
-  size_t count = 8;
-  napi_value values[8];
+  size_t count = 12;
+  napi_value values[12];
   napi_value self = nullptr;
   void* data = nullptr;
 };
