@@ -9,23 +9,26 @@
 # (rank 0's), then one table gives busbw per size for every contestant and the ratio of each
 # webccl transport to Gloo (>1: webccl faster). Times are in place (torch's all_reduce always is).
 #
-# usage (as root): bench/tcp-netns.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-T TRANSPORTS] [-G 0|1]
-#   defaults: -n 2 -r none (unshaped veths) -M 1500 -b 1M -e 64M -f 4 -i 10 -w 2 -c 0 -T "ntcp tcp" -G 1
+# usage (as root): bench/tcp-netns.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-T TRANSPORTS] [-G 0|1] [-R ROUNDS]
+#   defaults: -n 2 -r none (unshaped veths) -M 1500 -b 1M -e 64M -f 4 -i 10 -w 2 -c 0 -T "ntcp tcp" -G 1 -R 1
 #   -r RATE: shape every link to RATE (tc htb, both ends: the rank's egress and the bridge port's), e.g. 10gbit
 #   -M MTU: of every veth end and the bridge (1500 as most networks; 9000 for jumbo frames)
 #   -c CHECK: 1 checks every webccl result (#wrong column) outside the timed loop
 #   -G 0: no Gloo run (the table then has no ratio)
+#   -R ROUNDS: run every contestant ROUNDS times, alternating (ntcp, tcp, gloo, ntcp, ...), and
+#   end with a table of each contestant's median time per size over the rounds: on a shared,
+#   loaded machine one round can be off by 2-10x either way
 # Addresses: 10.78.X.0/24 (X from this shell's pid); everything created is removed on exit (trap),
 # whether the runs pass or fail.
 set -euo pipefail
 
-ranks=2 rate=none mtu=1500 minb=1M maxb=64M factor=4 iters=10 warmup=2 check=0 transports='ntcp tcp' gloo=1
-while getopts 'n:r:M:b:e:f:i:w:c:T:G:h' opt; do
+ranks=2 rate=none mtu=1500 minb=1M maxb=64M factor=4 iters=10 warmup=2 check=0 transports='ntcp tcp' gloo=1 rounds=1
+while getopts 'n:r:M:b:e:f:i:w:c:T:G:R:h' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; T) transports=$OPTARG ;;
-    G) gloo=$OPTARG ;;
-    *) sed -n '12,18p' "$0" >&2; exit 2 ;;
+    G) gloo=$OPTARG ;; R) rounds=$OPTARG ;;
+    *) sed -n '12,21p' "$0" >&2; exit 2 ;;
   esac
 done
 if [ "$(id -u)" != 0 ]; then
@@ -42,6 +45,7 @@ fi
 if ! [[ $ranks =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ] || [ "$ranks" -gt 64 ]; then
   echo "tcp-netns: -n $ranks: give 2 to 64 ranks" >&2; exit 2
 fi
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "tcp-netns: -R $rounds: give a number of rounds, 1 or more" >&2; exit 2; }
 for size in "$minb" "$maxb"; do
   [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || { echo "tcp-netns: $size: give a size in bytes with an optional K, M or G, e.g. 1M" >&2; exit 2; }
 done
@@ -141,18 +145,20 @@ export ranks secret check minb maxb factor iters warmup work python master
 
 mport=29600
 report=()
-for t in $transports; do
-  on_ranks "$t" bash -c 'webccl_rank "$@"' _ "$t" $(( mport++ ))
-  echo "# transport: $t"
-  sed -e 's/^\[rank[0-9]*\]: //' "$work/$t.0.out"
-  report+=(--webccl "$t=$work/$t.json")
-done
-if [ "$gloo" = 1 ]; then
-  if [ -z "$python" ]; then
-    echo "# gloo: not measured, python3 with torch not found (apt-get install python3-torch)"
-  else
+for ((round = 1; round <= rounds; round++)); do
+  for t in $transports; do
+    on_ranks "$t" bash -c 'webccl_rank "$@"' _ "$t" $(( mport++ ))
+    echo "# transport: $t$([ "$rounds" = 1 ] || echo ", round $round of $rounds")"
+    sed -e 's/^\[rank[0-9]*\]: //' "$work/$t.0.out"
+    mv "$work/$t.json" "$work/$t.$round.json"
+    report+=(--webccl "$t=$work/$t.$round.json")
+  done
+  if [ "$gloo" = 1 ] && [ -n "$python" ]; then
     on_ranks gloo bash -c 'gloo_rank "$@"' _ $(( mport++ ))
-    report+=(--gloo "$work/gloo.0.out")
+    mv "$work/gloo.0.out" "$work/gloo-round$round.out"
+    report+=(--gloo "$work/gloo-round$round.out")
   fi
-fi
+done
+[ "$gloo" = 1 ] && [ -z "$python" ] && echo "# gloo: not measured, python3 with torch not found (apt-get install python3-torch)"
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "${node_ts[@]}" bench/tcp-netns-report.ts --np "$ranks" "${report[@]}"
