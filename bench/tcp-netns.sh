@@ -13,6 +13,8 @@
 #   defaults: -n 2 -r none (unshaped veths) -M 1500 -b 1M -e 64M -f 4 -i 10 -w 2 -c 0 -T "ntcp tcp" -G 1 -R 1
 #   -r RATE: shape every link to RATE (tc htb, both ends: the rank's egress and the bridge port's), e.g. 10gbit
 #   -M MTU: of every veth end and the bridge (1500 as most networks; 9000 for jumbo frames)
+#   -T TRANSPORTS: each ntcp, tcp or websocket, optionally with a chunk size (WEBCCL_CHUNK_BYTES):
+#   -T "ntcp ntcp:1M" runs ntcp at its default chunk and at 1 MiB side by side
 #   -c CHECK: 1 checks every webccl result (#wrong column) outside the timed loop
 #   -G 0: no Gloo run (the table then has no ratio)
 #   -R ROUNDS: run every contestant ROUNDS times, alternating (ntcp, tcp, gloo, ntcp, ...), and
@@ -28,7 +30,7 @@ while getopts 'n:r:M:b:e:f:i:w:c:T:G:R:h' opt; do
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; T) transports=$OPTARG ;;
     G) gloo=$OPTARG ;; R) rounds=$OPTARG ;;
-    *) sed -n '12,21p' "$0" >&2; exit 2 ;;
+    *) sed -n '12,23p' "$0" >&2; exit 2 ;;
   esac
 done
 if [ "$(id -u)" != 0 ]; then
@@ -50,7 +52,7 @@ for size in "$minb" "$maxb"; do
   [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || { echo "tcp-netns: $size: give a size in bytes with an optional K, M or G, e.g. 1M" >&2; exit 2; }
 done
 for t in $transports; do
-  case $t in ntcp | tcp | websocket) ;; *) echo "tcp-netns: -T: $t is not a network transport (ntcp, tcp, websocket)" >&2; exit 2 ;; esac
+  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?$ ]] || { echo "tcp-netns: -T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK (e.g. ntcp:1M)" >&2; exit 2; }
 done
 
 cd "$(dirname "$0")/.."
@@ -123,10 +125,12 @@ on_ranks() { # name command...
 
 # One webccl-perf per rank, each under its own `webccl-run --nnodes N` (node 0 hosts the
 # rendezvous); only rank 0 writes the JSON report (-J).
-webccl_rank() { # transport masterport
-  exec env WEBCCL_TRANSPORT="$1" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
+webccl_rank() { # transport[:chunk] masterport
+  local t=${1%%:*} chunk=''
+  [ "$t" = "$1" ] || chunk=$(bytes "${1#*:}")
+  exec env ${chunk:+WEBCCL_CHUNK_BYTES=$chunk} WEBCCL_TRANSPORT="$t" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
     node --import ./test/register.mjs bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$RANK_INDEX" --master-addr "$master" --master-port "$2" \
-    bin/webccl-perf.ts allreduce --mem cpu --transport "$1" -d float -o sum -a 1 -c "$check" \
+    bin/webccl-perf.ts allreduce --mem cpu --transport "$t" -d float -o sum -a 1 -c "$check" \
     -b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -J "$work/$1.json"
 }
 # Gloo: torch.distributed's env:// rendezvous on rank 0's address, every rank's sockets on its veth.
