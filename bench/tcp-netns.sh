@@ -33,26 +33,18 @@ while getopts 'n:r:M:b:e:f:i:w:c:T:G:R:h' opt; do
     *) sed -n '12,23p' "$0" >&2; exit 2 ;;
   esac
 done
-if [ "$(id -u)" != 0 ]; then
-  echo "tcp-netns: needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/tcp-netns.sh" >&2
-  exit 2
-fi
-for tool in ip tc; do
-  command -v $tool >/dev/null || { echo "tcp-netns: needs $tool (iproute2)" >&2; exit 2; }
-done
-[ "$rate" = none ] || [[ $rate =~ ^[0-9]+(kbit|mbit|gbit)$ ]] || { echo "tcp-netns: -r $rate: give none or a rate in kbit, mbit or gbit, e.g. 10gbit" >&2; exit 2; }
-if ! [[ $mtu =~ ^[0-9]+$ ]] || [ "$mtu" -lt 1280 ] || [ "$mtu" -gt 65535 ]; then
-  echo "tcp-netns: -M $mtu: give an MTU from 1280 to 65535 bytes, e.g. 1500 or 9000" >&2; exit 2
-fi
-if ! [[ $ranks =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ] || [ "$ranks" -gt 64 ]; then
-  echo "tcp-netns: -n $ranks: give 2 to 64 ranks" >&2; exit 2
-fi
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "tcp-netns: -R $rounds: give a number of rounds, 1 or more" >&2; exit 2; }
+fail() { echo "tcp-netns: $*" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || fail "needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/tcp-netns.sh"
+command -v ip >/dev/null && command -v tc >/dev/null || fail "needs ip and tc (iproute2)"
+[ "$rate" = none ] || [[ $rate =~ ^[0-9]+(kbit|mbit|gbit)$ ]] || fail "-r $rate: give none or a rate in kbit, mbit or gbit, e.g. 10gbit"
+[[ $mtu =~ ^[0-9]+$ ]] && (( mtu >= 1280 && mtu <= 65535 )) || fail "-M $mtu: give an MTU from 1280 to 65535 bytes, e.g. 1500 or 9000"
+[[ $ranks =~ ^[0-9]+$ ]] && (( ranks >= 2 && ranks <= 64 )) || fail "-n $ranks: give 2 to 64 ranks"
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || fail "-R $rounds: give a number of rounds, 1 or more"
 for size in "$minb" "$maxb"; do
-  [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || { echo "tcp-netns: $size: give a size in bytes with an optional K, M or G, e.g. 1M" >&2; exit 2; }
+  [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || fail "$size: give a size in bytes with an optional K, M or G, e.g. 1M"
 done
 for t in $transports; do
-  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?$ ]] || { echo "tcp-netns: -T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK (e.g. ntcp:1M)" >&2; exit 2; }
+  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?$ ]] || fail "-T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK (e.g. ntcp:1M)"
 done
 
 cd "$(dirname "$0")/.."
