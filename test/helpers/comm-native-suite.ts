@@ -6,8 +6,7 @@ import * as assert from 'uvu/assert';
 import '../../lib/index.node.js'; // registers the webccl+shm:// and webccl+ntcp:// worlds
 import { WebcclError } from '../../lib/errors.js';
 import { registerCollectiveMatrix } from './collective-matrix.js';
-import { DEFAULT_CHUNK_BYTES } from '../../lib/comm/config.js';
-import { SHM_CHUNK_BYTES } from '../../lib/transport/shm/shm-mesh.js';
+import { NTCP_CHUNK_BYTES, SHM_CHUNK_BYTES } from '../../lib/transport/shm/shm-mesh.js';
 import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './comm-world.js';
 import { requireAddon, type NativeTransport } from './native-transports.js';
 import { within } from '../within.js';
@@ -29,8 +28,8 @@ export function runCommNativeSuite(transport: NativeTransport): void {
     assert.match(errors[2]!.message, /rank 2 called allReduce\(count=20, float32, sum\) \[ring\] but rank 1 called allReduce\(count=10, float32, sum\) \[ring\]/);
     await destroyWorld(comms);
   });
-  test(`${transport}: the chunk size defaults to the transport's own (shm: SHM_CHUNK_BYTES); a large allreduce with it matches the oracle`, async () => {
-    const expected = transport === 'shm' ? SHM_CHUNK_BYTES : DEFAULT_CHUNK_BYTES;
+  test(`${transport}: the chunk size defaults to the transport's own (shm: SHM_CHUNK_BYTES, ntcp: NTCP_CHUNK_BYTES); a large allreduce with it matches the oracle`, async () => {
+    const expected = transport === 'shm' ? SHM_CHUNK_BYTES : NTCP_CHUNK_BYTES;
     const comms = await createWorld(3, { timeoutMs: 20_000 }, transport);
     for (const comm of comms) assert.is(comm.config.chunkBytes, expected);
     // 3 × 1.5 MiB segments, one chunk each over shm: messages of 1.5 MiB go by reference whole.
