@@ -65,8 +65,6 @@ bool read_post(napi_env env, const Args& args, PostKind kind, EndpointBase* endp
   return true;
 }
 
-namespace {
-
 /** Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) on the JS thread. */
 void deliver(napi_env env, napi_value callback, void*, void* data) {
   std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
@@ -82,6 +80,8 @@ void deliver(napi_env env, napi_value callback, void*, void* data) {
   else args[4] = undefined;
   napi_call_function(env, undefined, callback, 5, args, nullptr);
 }
+
+namespace {
 
 napi_value ContextRegister(napi_env env, napi_callback_info info) {
   Args args;

@@ -161,6 +161,13 @@ struct QueuedEndpoint : EndpointBase {
   }
 };
 
+/**
+ * Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) with `data` (a
+ * Completion, deleted here): the completion queue's call_js, and what a provider that delivers
+ * on the JS thread itself (shm) calls inside its own callback scope. Dropped when env is null.
+ */
+void deliver(napi_env env, napi_value callback, void*, void* data);
+
 /** Which post a call is. */
 enum class PostKind { kSend, kRecv, kWrite };
 
