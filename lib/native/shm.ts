@@ -123,6 +123,18 @@ export class ShmEndpoint {
     return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length, inline));
   }
 
+  /**
+   * The small path (shm provider only): sends header ‖ payload as one message from this thread,
+   * copied into the peer's ring, when it fits now and no earlier post is still queued; true when
+   * it was sent (the bytes may be reused at once, no completion follows). false: nothing was
+   * sent (ring full, posts queued, peer gone, the tcp provider): post it with send().
+   */
+  sendNow(header: Uint8Array, payload: Uint8Array): boolean {
+    const native = this.native;
+    if (!native.sendNow) return false;
+    return callNative(`${this.context.provider.kind} sendNow`, () => native.sendNow!(header, payload));
+  }
+
   recv(key: number, offset: number, length: number): Promise<ShmCompletion> {
     return this.context.track(`${this.context.provider.kind} postRecv`, (id) => this.native.postRecv(id, key, offset, length));
   }

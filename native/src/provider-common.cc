@@ -139,6 +139,7 @@ napi_value ContextDestroy(napi_env env, napi_callback_info info) {
   { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
   for (EndpointBase* endpoint : endpoints) endpoint->shutdown();
   context->destroyed = true;
+  context->release(env);
   for (Region& r : context->regions) {
     if (r.buffer) napi_delete_reference(env, r.buffer);
     r.buffer = nullptr;

@@ -83,6 +83,8 @@ struct ContextBase {
   void complete(Completion* completion);
   /** Called under `mutex` after slot `slot` was registered or deregistered (shm publishes it to peers). */
   virtual void published(uint32_t slot) {}
+  /** Called by destroy() on the JS thread once every endpoint is shut down: drops what the provider holds of JS. */
+  virtual void release(napi_env env) {}
 };
 
 /**

@@ -91,6 +91,8 @@ export class ShmChannel implements FrameChannel {
   /** The bytes every ack is sent from (their content does not matter). */
   private readonly ackKey: number;
   private paused = false;
+  /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
+  private readonly sendsNow: boolean;
   /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
   private bounce: Uint8Array | undefined;
 
@@ -105,6 +107,7 @@ export class ShmChannel implements FrameChannel {
     this.singleCopyBytes = options.singleCopyBytes;
     this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
+    this.sendsNow = options.context.provider.kind === 'shm';
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
       ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
@@ -127,7 +130,23 @@ export class ShmChannel implements FrameChannel {
     return this.referenceSegmentBytes;
   }
 
+  /**
+   * The small path: a frame that fits a slot goes straight into the peer's ring from this
+   * thread and is done (no slot, no completion, no promise), unless an earlier write still
+   * waits to be posted (one holds a slot until its completion: frames must keep their order).
+   */
+  writeNow(header: Uint8Array, segment: Uint8Array): boolean {
+    if (this.closed || !this.sendsNow || !this.sends.idle) return false;
+    if (segment.byteLength >= this.singleCopyBytes || header.byteLength + segment.byteLength > this.frameBytes) return false;
+    try {
+      return this.endpoint.sendNow(header, segment);
+    } catch {
+      return false; // write() posts it and reports what is wrong
+    }
+  }
+
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    if (this.writeNow(header, segment)) return;
     // By reference: segments from the threshold on, and the tail of a message cut for that path
     // even when below it, if it does not fit a slot.
     const size = segment.byteLength;
