@@ -484,9 +484,12 @@ void Endpoint::on_readable() {
   napi_value resource, callback;
   napi_get_reference_value(env, context->resource, &resource);
   napi_get_reference_value(env, context->callback, &callback);
-  napi_callback_scope scope;
-  napi_open_callback_scope(env, resource, context->async, &scope);  // its close runs the microtasks the callbacks queued
   for (Completion* completion : batch) {
+    // One callback scope per completion: its close runs the microtasks this one queued before
+    // the next is delivered, as when each came on its own (a message's continuation runs
+    // before a later message, e.g. an abort, is looked at).
+    napi_callback_scope scope;
+    napi_open_callback_scope(env, resource, context->async, &scope);
     deliver(env, callback, nullptr, completion);
     bool thrown = false;
     napi_is_exception_pending(env, &thrown);
@@ -495,8 +498,8 @@ void Endpoint::on_readable() {
       napi_get_and_clear_last_exception(env, &error);
       napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
     }
+    napi_close_callback_scope(env, scope);
   }
-  napi_close_callback_scope(env, scope);
   napi_close_handle_scope(env, handles);
 }
 
