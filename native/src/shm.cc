@@ -485,6 +485,10 @@ void Endpoint::on_readable() {
   napi_get_reference_value(env, context->resource, &resource);
   napi_get_reference_value(env, context->callback, &callback);
   for (Completion* completion : batch) {
+    if (context->destroyed) {  // an earlier completion's callback destroyed the context: drop the rest, as its queue would
+      delete completion;
+      continue;
+    }
     // One callback scope per completion: its close runs the microtasks this one queued before
     // the next is delivered, as when each came on its own (a message's continuation runs
     // before a later message, e.g. an abort, is looked at).

@@ -2,9 +2,11 @@
 // framed transport keeps doing segmentation, ordering, keyed receive, release of payloads and
 // failure propagation, exactly as over tcp; this file only moves frames.
 //
-// Every frame (56-byte header + segment) travels as one two-sided send: it is copied into a
-// registered send slot, posted, and the write resolves on the send's completion (the bytes are
-// in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
+// Every frame (56-byte header + segment) travels as one two-sided send. The small path
+// (writeNow, shm provider): a frame that fits a slot, with no earlier write still waiting for
+// its post, is copied straight into the peer's ring by this thread and is done at once.
+// Otherwise it is copied into a registered send slot, posted, and the write resolves on the
+// send's completion (the bytes are in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
 // copied: the segment's memory is registered for the send's lifetime (a table entry there,
 // nothing is published to the peer), the header rides inline, and the socket reads straight
 // from the message; the slot is still taken, as the credit that bounds frames in flight.
@@ -229,13 +231,11 @@ export class ShmChannel implements FrameChannel {
 
   private postReceive(slot: number): void {
     if (this.closed) return;
-    let posted: Promise<ShmCompletion>;
     try {
-      posted = this.endpoint.recv(this.receives.key, this.receives.offset(slot), this.frameBytes);
+      this.endpoint.recvThen(this.receives.key, this.receives.offset(slot), this.frameBytes, (completion) => this.received(slot, completion.bytes), (error) => this.lost(error));
     } catch (error) {
-      return this.lost(error);
+      this.lost(error);
     }
-    posted.then((completion) => this.received(slot, completion.bytes), (error: unknown) => this.lost(error));
   }
 
   private received(slot: number, bytes: number): void {
