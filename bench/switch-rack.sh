@@ -10,7 +10,7 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS]
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS] [-d DTYPE] [-v]
 #   defaults: -n 4 -r 1gbit -M 9000 -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the
 #   links, not a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
 #   -M MTU: of every veth end and the bridge (jumbo frames, as datacenter switch ports run); the
@@ -19,17 +19,23 @@
 #   -s SLOW: the last rank's link runs at RATE / SLOW (an uneven cluster; RATE in kbit, mbit or gbit)
 #   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
 #   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
+#   -d DTYPE: webccl-perf's datatype (float, int32, ...; default float)
+#   -v: after each sweep, what each link's htb qdisc sent and dropped during it (rank end and switch
+#   port end: bytes, packets, drops, overlimits) and the UDP counters since setup (receive-buffer
+#   errors) of the switch's namespace and rank 0's
 # Addresses: 10.77.X.0/24 of the namespaces created here only (X from this shell's pid);
 # everything is removed on exit (trap), whether the runs pass or fail.
 set -euo pipefail
 
-ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch'
-while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:h' opt; do
+ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch' dtype=float
+verbose=0
+while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:d:vh' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
-    s) slow=$OPTARG ;; A) algos=$OPTARG ;;
-    *) sed -n '13,21p' "$0" >&2; exit 2 ;;
+    s) slow=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;;
+    v) verbose=1 ;;
+    *) sed -n '13,25p' "$0" >&2; exit 2 ;;
   esac
 done
 # The slow rank's rate in kbit (tc takes it as given).
@@ -114,12 +120,32 @@ grep -q '^switch ' "$work/switch.out" || { echo "switch-rack: the switch did not
 
 echo "# switch-rack: $ranks ranks, each on its own netns and a veth link (MTU $mtu) shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $(( ranks - 1 )) at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
 
+# -v: the links' qdisc counters since the last call (each sweep's own), one line per link end.
+declare -A last_tc=()
+link_stats() {
+  local i end ns dev now
+  for ((i = 0; i < ranks; i++)); do
+    for end in rank port; do
+      if [ $end = rank ]; then ns=$(rankns $i) dev="wr${tag}a$i"; else ns=$swns dev="wr${tag}b$i"; fi
+      # "Sent B bytes P pkt (dropped D, overlimits O requeues R) backlog Xb Yp" of the htb root.
+      now=$(ip netns exec "$ns" tc -s qdisc show dev "$dev" | awk '/^qdisc htb/ { h = 1 } h && /Sent/ { gsub(/[,()]/, ""); print $2, $4, $7, $9; exit }')
+      read -r b p d o <<< "$now"
+      read -r b0 p0 d0 o0 <<< "${last_tc[$end$i]:-0 0 0 0}"
+      last_tc[$end$i]=$now
+      echo "# link $i $end egress: $(( b - b0 )) bytes, $(( p - p0 )) packets, dropped $(( d - d0 )), overlimits $(( o - o0 ))"
+    done
+  done
+  for ns in "$swns" "$(rankns 0)"; do
+    echo "# udp in $ns: $(ip netns exec "$ns" awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) printf "%s %s ", n[i], $i; print ""; exit } h = 1; for (i = 2; i <= NF; i++) n[i] = $i }' /proc/net/snmp)"
+  done
+}
+
 # One allreduce sweep: one `webccl-run --nnodes N` per rank namespace; rank 0's output is the table.
 # --calibrate runs the same way (webccl-perf's arguments after the master port).
 sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
   local algo=$1 mport=$2 pids=() status=0
   shift 2
-  local run=(-b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" --algo "$algo")
+  local run=(-b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" -d "$dtype" --algo "$algo")
   [ "$algo" = switch ] || [ "$algo" = auto ] && run+=(--switch "$swaddr:$swport")
   [ $# -gt 0 ] && run=("$@")
   for ((i = 0; i < ranks; i++)); do
@@ -133,6 +159,7 @@ sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
   echo "# algorithm: $algo"
   # webccl-run prefixes each line with the rank; the table is rank 0's.
   sed -e 's/^\[rank[0-9]*\]: //' "$work/$algo.0.out"
+  [ "$verbose" = 1 ] && link_stats
   if [ "$status" != 0 ]; then
     echo "switch-rack: the $algo run failed (exit $status); the other ranks said:" >&2
     for ((i = 1; i < ranks; i++)); do cat "$work/$algo.$i.out" >&2; done

@@ -5,7 +5,7 @@
 // turn, round after round, so that the machine's load falls on all of them alike. Reports
 // auto against the best fixed choice at each size, and every measured time against the
 // model's prediction for the algorithm that ran.
-//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-e 64M] [-r 7] [-f 4] [--mem gpu]
+//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [--mem gpu]
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
 // WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
@@ -18,6 +18,7 @@ import { calibrate } from '../lib/tune/calibrate.js';
 import { candidates, predictSeconds } from '../lib/tune/model.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
+import { betaCurveText } from './perf/explain.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
 
 const args = process.argv.slice(2);
@@ -25,6 +26,7 @@ const flag = (name: string, fallback: string) => { const at = args.indexOf(name)
 const positional = args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('-'));
 const transports = (positional[0] ?? 'inproc,tcp').split(',');
 const rankCounts = (positional[1] ?? '2,4').split(',').map(Number);
+const minBytes = parseBytes(flag('-b', '8'));
 const maxBytes = parseBytes(flag('-e', '64M'));
 const rounds = Number(flag('-r', '7'));
 const factor = Number(flag('-f', '4'));
@@ -47,7 +49,7 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const errors: { where: string; error: number; signed: number }[] = [];
+const errors: { where: string; error: number; signed: number; measuredUs: number; predictedUs: number }[] = [];
 /** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
 const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number }[] = [];
@@ -62,9 +64,9 @@ for (const transport of transports) {
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
-    for (let bytes = 8; bytes <= maxBytes; bytes *= factor) {
+    for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
       const buffers = plain.map(() => buffer(bytes));
       const runs: [string, Communicator[], string | undefined][] = [['ring', plain, 'ring'], ['tree', plain, 'tree'], ['auto', tuned, undefined]];
@@ -92,7 +94,7 @@ for (const transport of transports) {
         if (seconds === undefined) continue;
         const predicted = seconds * 1e6;
         const error = Math.abs(predicted - us) / us;
-        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: (predicted - us) / us });
+        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: (predicted - us) / us, measuredUs: us, predictedUs: predicted });
         const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
         if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };

@@ -215,7 +215,9 @@ test('auto with a switch: supported calls go through it; max falls back to the s
       const maxed = await allReduceAll(comms, inputs, 'float32', 'max', 'auto');
       for (const o of maxed) sameElements(o, oracleReduce(inputs, count, 'float32', 'max'), `auto max ${count}`);
     }
-    assert.is(packetsThrough(), before2, 'max never reached the switch');
+    // Per job, so that a failure shows whose packets arrived (a late retransmission of an earlier job, or this one's).
+    const jobs = server.counters().jobs.map((job) => `${job.job}: in ${job.packetsIn}, retransmitted ${job.retransmissions}`).join('; ');
+    assert.is(packetsThrough(), before2, `max never reached the switch (${jobs})`);
   } finally {
     await destroyWorld(comms);
   }

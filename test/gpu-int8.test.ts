@@ -43,6 +43,27 @@ test('rounding ties (127 x / a exactly k + 1/2) go to even', async () => {
   await roundTrip(values.length, 4 * Math.ceil(values.length / 4), 0, {}, Float32Array.from(values));
 });
 
+test('values a few ulps either side of every rounding boundary, at every exponent gap', async () => {
+  // x near a (k + 1/2) / 127 for every k: |x| spans a / 254 .. a, so every gap 0..8 between the
+  // exponents of a and x, and the bits below the gap decide the rounding of the near-ties.
+  const bits = new Int32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  const ulps = (x: number, step: number): number => {
+    asFloat[0] = x;
+    bits[0] = bits[0]! + step;
+    return asFloat[0]!;
+  };
+  for (const a of [1, 1.3719, 1.9999999, 381, 0.0078125 * 1.61803]) {
+    const values = [Math.fround(a)];
+    for (let k = 0; k < 127; k++) {
+      const boundary = Math.fround((a * (k + 0.5)) / 127);
+      for (let step = -3; step <= 3; step++) values.push(ulps(boundary, step), -ulps(boundary, step));
+    }
+    while (values.length % 4 !== 0) values.push(0);
+    await roundTrip(values.length, values.length, 0, {}, Float32Array.from(values));
+  }
+});
+
 test('regions at offsets that are not binding-aligned; workgroups smaller than blocks', async () => {
   await roundTrip(1001, 64, 4, { workgroupSize: 16 });
   await roundTrip(515, 4, 260);

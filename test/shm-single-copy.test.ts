@@ -3,7 +3,8 @@
 // the message with process_vm_readv and acks): sizes straddling the threshold and odd sizes
 // arrive intact and take the path they should; such a send is a rendezvous (it waits for a
 // paused reader); a sender that closes before its descriptors are read never has them read;
-// a rank SIGKILLed while large segments move makes the survivors reject, leaving nothing.
+// a rank SIGKILLed while large segments move makes the survivors reject, leaving nothing;
+// acks ride on descriptors; sends a closing reader never read fail at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmEndpoint } from '../lib/native/shm.js';
@@ -126,6 +127,63 @@ test('descriptors a closed sender left unread are never read: the receiver fails
   const error = await within(b!.recv(0, 0, 0).then(() => undefined, (e: Error) => e), 5000, 'the recv after the close');
   assert.match(String(error), /closed/);
   await b!.close();
+});
+
+/** Counts the standalone acks (8-byte sends) posted while `body` runs. */
+async function countAckPosts(body: () => Promise<void>): Promise<number> {
+  const send = ShmEndpoint.prototype.send;
+  let acks = 0;
+  ShmEndpoint.prototype.send = function (this: ShmEndpoint, key: number, offset: number, length: number, inline?: Uint8Array) {
+    if (length === 8) acks++;
+    return send.call(this, key, offset, length, inline);
+  };
+  try {
+    await body();
+  } finally {
+    ShmEndpoint.prototype.send = send;
+  }
+  return acks;
+}
+
+test('a read landed with answeredAtOnce and answered in the same turn is acked by the answer\'s descriptor; other reads at once', async () => {
+  const [a, b] = await within(shmWorld(2), 5000, 'world');
+  const bytes = 2 * SHM_SINGLE_COPY_BYTES + 8;
+  for (const answered of [true, false]) {
+    const acks = await countAckPosts(async () => {
+      for (let round = 0; round < 3; round++) {
+        const there = header(0, 0, 2 * round);
+        const target = new Uint8Array(bytes);
+        // b folds nothing here: the landing is a copy, and b answers in the continuation of its receive (a ring step).
+        b!.land!(0, there, { target, elementBytes: 1, ...(answered && { answeredAtOnce: true }) });
+        const sent = a!.send(1, there, pattern(bytes, round));
+        const back = b!.recv(0, 0, 0).then((m) => {
+          assert.ok(m.payload === target, 'the message landed');
+          assert.equal(Buffer.from(target).equals(Buffer.from(pattern(bytes, round))), true, `round ${round} there`);
+          return b!.send(0, header(0, 0, 2 * round + 1), pattern(bytes, round + 7));
+        });
+        const m = await within(a!.recv(1, 0, 0), 5000, `round ${round} back`);
+        assert.equal(Buffer.from(m.payload).equals(Buffer.from(pattern(bytes, round + 7))), true, `round ${round} back`);
+        await within(Promise.all([sent, back]), 5000, `round ${round} sends`);
+      }
+    });
+    // a's reads are acked at once (one post each); b's ride on its descriptors when it said it answers at once.
+    assert.is(acks, answered ? 3 : 6, answered ? 'answered at once' : 'not answered at once');
+  }
+  await Promise.all([a!.close(), b!.close()]);
+});
+
+test('sends by reference that a closing reader never read fail at once, not at a timeout', async () => {
+  const [a, b] = await within(shmWorld(2, { receiveHighWaterBytes: 1 }), 5000, 'world');
+  const bytes = 2 * SHM_SINGLE_COPY_BYTES;
+  const sends = Array.from({ length: 6 }, (_, i) => a!.send(1, header(0, 0, i), pattern(bytes, i)));
+  for (const send of sends) send.catch(() => {});
+  const first = await within(b!.recv(0, 0, 0), 5000, 'message 0');
+  assert.equal(Buffer.from(first.payload).equals(Buffer.from(pattern(bytes, 0))), true, 'message 0');
+  await b!.close();
+  const outcomes = await within(Promise.allSettled(sends), 2000, 'the sends settle once the reader closed');
+  assert.is(outcomes[0]!.status, 'fulfilled');
+  assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'), 'the sends never read fail');
+  await a!.close();
 });
 
 test.after(() => server.close());

@@ -98,6 +98,26 @@ for (const dataPlane of PLANES) {
     }
   });
 
+  test('exponents-only lead packets (offered in the welcome) give the same bits as full ones (a switch that does not offer them, as SwitchML\'s hardware)', async () => {
+    const plain = await SwitchServer.start({ dataPlane, port: 0, exponentsOnly: false });
+    const offered = await joinJob(server, 3, { window: 16 });
+    const full = await joinJob(plain, 3, { window: 16 });
+    try {
+      assert.equal([offered[0]!.welcome.exponentsOnly, full[0]!.welcome.exponentsOnly], [true, undefined]);
+      // 10 chunks (L = 10 lead packets) and 100 chunks (L = W = 16), float32 sum and avg.
+      for (const [length, op] of [[64 * 10 - 3, 'sum'], [64 * 100, 'avg']] as const) {
+        const floats = offered.map((_, r) => randomFloat32(length, r + 40));
+        const a = await within(Promise.all(offered.map((w, r) => w.allReduce(floats[r]!, op))), 30_000, 'exponents-only lead');
+        const b = await within(Promise.all(full.map((w, r) => w.allReduce(floats[r]!, op))), 30_000, 'full lead');
+        for (let r = 0; r < 3; r++) assert.equal(Array.from(a[r]!), Array.from(b[r]!), `rank ${r}, ${length} values, ${op}`);
+      }
+      for (const w of [...offered, ...full]) assert.is(w.counters.malformed, 0);
+    } finally {
+      for (const w of [...offered, ...full]) w.close();
+      await plain.close();
+    }
+  });
+
   test('calls are serialized per worker and packet ids continue across calls', async () => {
     const workers = await joinJob(server, 2, { window: 4 });
     try {

@@ -10,7 +10,7 @@ import { PLANES } from './helpers/switch-planes.js';
 
 const shape = { job: 3, workers: 3, slotBase: 100, slots: 4, sizeClass: 0 };
 
-function update(slot: number, copy: 0 | 1, values: number[], extra: Partial<{ e0: number; e1: number; job: number; packetId: number; sizeClass: number; type: 1 | 2 }> = {}): Uint8Array {
+function update(slot: number, copy: 0 | 1, values: number[], extra: Partial<{ e0: number; e1: number; job: number; packetId: number; sizeClass: number; type: 1 | 2; exponentsOnly: boolean }> = {}): Uint8Array {
   return encodePacket({ type: MSG_UPDATE, sizeClass: 0, job: 3, packetId: 40 + slot, slot, copy, e0: -100, e1: -100, ...extra }, values);
 }
 
@@ -26,7 +26,8 @@ function result(verdict: Verdict): { kind: string; values: number[]; e0: number;
   const decoded = decodePacket(verdict.bytes);
   if (!decoded.ok) throw new Error(decoded.reason);
   const p = decoded.packet;
-  return { kind: verdict.kind, values: [0, 1, 2].map((i) => valueAt(p.values, i)), e0: p.e0, e1: p.e1, slot: p.slot, copy: p.copy, packetId: p.packetId, type: p.type };
+  // An exponents-only result has no values: [] (a full one's first three).
+  return { kind: verdict.kind, values: p.exponentsOnly ? [] : [0, 1, 2].map((i) => valueAt(p.values, i)), e0: p.e0, e1: p.e1, slot: p.slot, copy: p.copy, packetId: p.packetId, type: p.type };
 }
 
 for (const kind of PLANES) {
@@ -129,6 +130,29 @@ for (const kind of PLANES) {
     assert.throws(() => make({ ...shape, job: 256 }), /job number/);
   });
 
+  test('exponents only: header-only packets stand for zeros; the copy answers header-only until values reach it, which overwrite, then add', () => {
+    const plane = make(shape);
+    const short = (slot: number, copy: 0 | 1, e0: number) => update(slot, copy, [], { e0, e1: -5, exponentsOnly: true });
+    plane.receiveBytes(0, short(100, 0, 3));
+    plane.receiveBytes(1, short(100, 0, 7));
+    const r = result(plane.receiveBytes(2, short(100, 0, -2)));
+    assert.equal([r.kind, r.values, r.e0, r.e1], ['multicast', [], 7, -5]);
+    assert.equal(result(plane.receiveBytes(1, short(100, 0, 7))).kind, 'unicast', 'a retransmission gets the stored header-only result');
+    // A mixed copy: zeros, then values that overwrite them, then values that add.
+    plane.receiveBytes(0, short(101, 1, 1));
+    plane.receiveBytes(1, update(101, 1, [1, 2, 3], { e0: 0, e1: 0 }));
+    const mixed = result(plane.receiveBytes(2, update(101, 1, [10, 20, 30], { e0: 0, e1: 0 })));
+    assert.equal([mixed.values, mixed.e0], [[11, 22, 33], 1]);
+    // The copy's next round: a header-only packet on an empty bitmap leaves no old sums behind.
+    plane.receiveBytes(0, update(101, 0, [5, 5, 5]));
+    plane.receiveBytes(1, update(101, 0, [5, 5, 5]));
+    plane.receiveBytes(2, update(101, 0, [5, 5, 5]));
+    plane.receiveBytes(0, short(101, 1, 0));
+    plane.receiveBytes(1, short(101, 1, 0));
+    assert.equal(result(plane.receiveBytes(2, update(101, 1, [4, 4, 4]))).values, [4, 4, 4]);
+    assert.equal(plane.receiveBytes(0, update(102, 0, [1], { exponentsOnly: false }).subarray(0, 10)).kind, 'drop', 'a header alone without the bit is short');
+  });
+
   test('one worker: every packet completes its copy at once', () => {
     const plane = make({ ...shape, workers: 1 });
     assert.equal(result(plane.receiveBytes(0, update(100, 0, [4, 5, 6]))).values, [4, 5, 6]);
@@ -157,8 +181,10 @@ agreement('the native plane answers every packet as the TypeScript oracle does: 
       if (back === 0) sent[worker]!++;
       const slot = shapeOf.slotBase + (packetId % shapeOf.slots) + (r === 98 ? shapeOf.slots : 0);
       const copy = (Math.floor(packetId / shapeOf.slots) & 1) as 0 | 1;
-      const values = Array.from({ length: 32 }, () => next() | 0);
-      bytes = encodePacket({ type: r === 97 ? MSG_RESULT : MSG_UPDATE, sizeClass: 0, job: r === 99 ? 8 : 7, packetId, slot, copy, e0: (next() & 0xff) - 128, e1: (next() & 0xff) - 128 }, values);
+      // One packet in five is exponents only (the lead of a float32 stream).
+      const exponentsOnly = next() % 5 === 0;
+      const values = exponentsOnly ? [] : Array.from({ length: 32 }, () => next() | 0);
+      bytes = encodePacket({ type: r === 97 ? MSG_RESULT : MSG_UPDATE, sizeClass: 0, job: r === 99 ? 8 : 7, packetId, slot, copy, e0: (next() & 0xff) - 128, e1: (next() & 0xff) - 128, exponentsOnly }, values);
     }
     assert.equal(native.receiveBytes(worker, bytes), oracle.receiveBytes(worker, bytes), `packet ${i}`);
   }

@@ -33,7 +33,7 @@ test('round trip for every size class, both copies, extreme ids and exponents', 
       assert.ok(decoded.ok);
       if (!decoded.ok) return;
       const { values: view, ...fields } = decoded.packet;
-      assert.equal(fields, h);
+      assert.equal(fields, { ...h, exponentsOnly: false });
       assert.equal(Int32Array.from({ length: values.length }, (_, i) => valueAt(view, i)), values);
     }
   }
@@ -53,7 +53,7 @@ test('decode refuses short, wrong-size, unknown-type and reserved-bit datagrams 
     (() => { const b = good.slice(); b[0] = 0x13; return b; })(), // says class 3, is class 1's length
     (() => { const b = good.slice(); b[0] = 0x31; return b; })(), // type 3
     (() => { const b = good.slice(); b[0] = 0x01; return b; })(), // type 0
-    (() => { const b = good.slice(); b[0] = 0x19; return b; })(), // unused bit
+    (() => { const b = good.slice(); b[0] = 0x19; return b; })(), // exponents only, with values
   ].map((bytes) => {
     const result = decodePacket(bytes);
     assert.not.ok(result.ok);
@@ -63,7 +63,19 @@ test('decode refuses short, wrong-size, unknown-type and reserved-bit datagrams 
   assert.match(reasons[2]!, /size class 1 needs 266 bytes, got 265/);
   assert.match(reasons[4]!, /size class 3/);
   assert.match(reasons[5]!, /message type 3/);
-  assert.match(reasons[7]!, /unused/);
+  assert.match(reasons[7]!, /an exponents-only packet is 10 bytes, got 266/);
+});
+
+test('exponents only: bit 3 of byte 0, the 10-byte header alone, decoded with no values; encoding refuses values', () => {
+  const bytes = encodePacket({ ...header, exponentsOnly: true });
+  assert.equal(Array.from(bytes), [0x19, 7, 1, 2, 3, 4, 0x92, 0x34, 0xfd, 0x7f]);
+  const decoded = decodePacket(bytes);
+  assert.ok(decoded.ok);
+  if (!decoded.ok) return;
+  const { values, ...fields } = decoded.packet;
+  assert.equal(fields, { ...header, exponentsOnly: true });
+  assert.is(values.byteLength, 0);
+  assert.throws(() => encodePacket({ ...header, exponentsOnly: true }, [1]), /exponents-only packet carries no values/);
 });
 
 test('decode of random bytes never throws', () => {

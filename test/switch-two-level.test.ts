@@ -20,8 +20,8 @@ let worlds = 0;
 
 interface Tree { root: SwitchServer; leaves: SwitchServer[]; close(): Promise<void> }
 
-async function startTree(faults: SwitchServerOptions['faults'] = undefined, seed = 1, leafDoors: Partial<SwitchServerOptions> = {}): Promise<Tree> {
-  const root = await SwitchServer.start({ port: 0, ...(faults ? { faults: { ...faults, seed } } : {}) });
+async function startTree(faults: SwitchServerOptions['faults'] = undefined, seed = 1, leafDoors: Partial<SwitchServerOptions> = {}, rootOptions: Partial<SwitchServerOptions> = {}): Promise<Tree> {
+  const root = await SwitchServer.start({ port: 0, ...rootOptions, ...(faults ? { faults: { ...faults, seed } } : {}) });
   const leaves = await Promise.all(Array.from({ length: LEAVES }, (_, i) => SwitchServer.start({
     port: 0, ...leafDoors, parent: { address: root.address, secret: root.secret, retransmitMs: 5, timeoutMs: 10_000 }, ...(faults ? { faults: { ...faults, seed: seed + 10 + i } } : {}),
   })));
@@ -102,6 +102,18 @@ test('leaves with WebSocket doors: leaf 0\'s workers join by WebSocket (as brows
     assertSameAsFlat(got);
     const leafJob = tree.leaves[0]!.counters().jobs[0]!;
     assert.ok(leafJob.uplink !== undefined && leafJob.uplink.up > 0 && leafJob.uplink.rootResults === leafJob.uplink.up, 'the WebSocket leaf sent its slots up and got the root\'s results back');
+  } finally {
+    closeAll(workers);
+    await tree.close();
+  }
+});
+
+test('a root that does not offer exponents-only packets (as SwitchML\'s hardware): the leaves send them up as full packets of zeros (test/switch-leaf-uplink.test.ts checks the bytes); bit-identical to one switch', async () => {
+  const tree = await startTree(undefined, 1, {}, { exponentsOnly: false });
+  const workers = await joinTree(tree);
+  try {
+    assert.ok(workers[0]!.welcome.exponentsOnly, 'the leaf offers them to its workers');
+    assertSameAsFlat(await sums(workers, 1));
   } finally {
     closeAll(workers);
     await tree.close();

@@ -59,6 +59,9 @@ test('calibration: every rank gets the same parameters, fitted from the largest 
       assert.ok(Math.fround(result.own.codecs['int8']!.encode) <= result.params.codecs['int8']!.encode);
       assert.equal(Object.keys(result.params.codecs).sort(), ['bf16', 'fp16', 'int8', 'onebit']);
       assert.ok(result.seconds < 10);
+      // β by size: one point per mid size (CURVE_BYTES) and per larger run past them (4 and 16 chunks on inproc), ascending.
+      assert.ok(result.params.betaCurve.length >= 4, JSON.stringify(result.params.betaCurve));
+      result.params.betaCurve.forEach((p, i, curve) => assert.ok(p.beta >= 0 && (i === 0 || p.linkBytes > curve[i - 1]!.linkBytes), JSON.stringify(curve)));
     }
     assert.ok(results[0]!.params.call + results[0]!.params.alpha > 0, 'a call takes some time');
   } finally {
@@ -122,6 +125,7 @@ const BAD: readonly (readonly [string, () => Partial<InitOptions>, RegExp])[] = 
   ['truncated', () => ({ tuningFile: file('cut.json', fits(2).slice(0, 120)) }), /is not JSON \(corrupt or truncated\?\)/],
   ['missing', () => ({ tuningFile: join(dir, 'nowhere.json') }), /nowhere\.json cannot be read: ENOENT/],
   ['out of range', () => ({ tuning: fits(2, { ...params, beta: -1 }) }), /beta -1 is not a number of seconds/],
+  ['a beta curve out of order', () => ({ tuning: fits(2, { ...params, betaCurve: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] }) }), /betaCurve\[1\]\.linkBytes 1024 does not follow 2048/],
   ['another version', () => ({ tuning: fits(2).replace('"webcclTuning": 1', '"webcclTuning": 9') }), /is version 9, not 1/],
 ];
 
@@ -160,6 +164,25 @@ test('a file of an older calibration (no overhead, switchRoundTrip or gpu): adop
     const warned = warnings.filter((line) => / WARN /.test(line));
     assert.is(warned.length, 1, warnings.join('\n'));
     assert.match(warned[0]!, /has no overhead, switchRoundTrip \(calibrated by an older webccl\); using the defaults for them/);
+    await sums(comms);
+  } finally {
+    await close(comms);
+  }
+});
+
+test('a file from before beta was measured by size (no betaCurve): adopted, its one beta at every size, one WARN naming betaCurve', async () => {
+  const old = JSON.parse(fits(2, { ...params, beta: 3e-9 })) as { params: Record<string, unknown> };
+  delete old.params['betaCurve'];
+  warnings.length = 0;
+  const comms = await world(2, (rank) => (rank === 0 ? { tuning: JSON.stringify(old) } : {}));
+  try {
+    for (const comm of comms) {
+      assert.equal(comm.config.tuning?.params.betaCurve, []);
+      assert.is(comm.config.tuning?.params.beta, 3e-9);
+    }
+    const warned = warnings.filter((line) => / WARN /.test(line));
+    assert.is(warned.length, 1, warnings.join('\n'));
+    assert.match(warned[0]!, /has no betaCurve \(calibrated by an older webccl\); using the defaults for it/);
     await sums(comms);
   } finally {
     await close(comms);

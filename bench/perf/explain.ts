@@ -41,6 +41,12 @@ export async function explainSource(ranks: number, path = process.env['WEBCCL_TU
 
 const us = (seconds: number) => formatTime(seconds * 1e6);
 
+/** The β curve in one line ('' without one): the β host calls of each link size are priced with. */
+export function betaCurveText(p: Pick<CostParams, 'betaCurve'>): string {
+  if (p.betaCurve.length === 0) return '';
+  return `beta by link bytes: ${p.betaCurve.map((point) => `${formatBytes(point.linkBytes)} ${(point.beta * 1e9).toFixed(2)}`).join(', ')} ns/B`;
+}
+
 export function explainLines(options: PerfOptions, source: Source): string[] {
   const ranks = options.np ?? 1;
   const collective = SCHEDULED[options.collective];
@@ -54,6 +60,7 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
+    `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : ''}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,

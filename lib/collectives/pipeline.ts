@@ -27,22 +27,30 @@ export async function runPipelines(count: number, depth: number, pipeline: (inde
 }
 
 /**
- * The sends of one pipeline: each waits for the previous one to finish (backpressure), while
- * the pipeline goes on receiving and reducing. A failed send is reported by the next post or
- * by drain, and is never left as an unhandled rejection.
+ * The sends of one pipeline: a send starts only once all but `window - 1` of the sends before
+ * it have finished (backpressure), while the pipeline goes on receiving and reducing. A window
+ * of 1 runs them strictly one after the other; 2 lets a send start while the previous one still
+ * waits for its completion (over shm by reference that is the receiver's ack, a round trip).
+ * A failed send is reported by the next post or by drain, and is never left as an unhandled
+ * rejection.
  */
 export class SendQueue {
-  private last: Promise<void> = Promise.resolve();
+  /** Sends started and not yet awaited by a later post, oldest first (never more than window). */
+  private readonly inFlight: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
 
+  constructor(private readonly window = 1) {
+    if (!Number.isInteger(window) || window < 1) throw new RangeError(`SendQueue: window ${window} is not a positive integer`);
+  }
+
   async post(send: () => Promise<void>): Promise<void> {
-    await this.last;
+    while (this.inFlight.length >= this.window) await this.inFlight.shift();
     if (this.failure) throw this.failure.error;
-    this.last = send().catch((error: unknown) => { this.failure ??= { error }; });
+    this.inFlight.push(send().catch((error: unknown) => { this.failure ??= { error }; }));
   }
 
   async drain(): Promise<void> {
-    await this.last;
+    while (this.inFlight.length > 0) await this.inFlight.shift();
     if (this.failure) throw this.failure.error;
   }
 }

@@ -3,8 +3,13 @@
 // and takes another from the previous one. Rank r ends reduce-scatter owning segment r fully
 // reduced, and starts all-gather owning segment r.
 // Chunks are sent straight from `work` (memory.outgoing, no copy on host memory): a chunk that
-// was sent is written again only at a later all-gather step of the same pipeline, and by then
-// its send has completed, since a SendQueue starts each send only after the previous one.
+// was sent is written again only at a later all-gather step of the same pipeline, and only with
+// bytes received from the ring, which were made after that send's receiver had read it (see
+// the landing paragraph below). Reduce-scatter never writes a region it has sent.
+// Each pipeline's SendQueue keeps up to SEND_WINDOW sends going: a send starts while the
+// previous one still awaits its completion. Over shm by reference a send completes only with
+// the receiver's ack, a round trip; waiting for it put one more hop on every step's path
+// (the all-gather's first send waited for the reduce-scatter's last ack).
 // Received bytes are released once folded in (reduce-scatter), or written and forwarded
 // (all-gather: the send that forwards them has resolved). Each step is one fused memory
 // primitive (NCCL's recvReduceSend, recvReduceCopySend, recvCopySend): one GPU round trip.
@@ -17,6 +22,9 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkOf, pipelinedChunkElements, ringPeer, type Span } from './partition.js';
 import { runPipelines, SendQueue } from './pipeline.js';
+
+/** Sends of one ring pipeline started before the oldest has completed (SendQueue's window). */
+const SEND_WINDOW = 2;
 
 /** One chunk pipeline around the ring: which chunk, and how its messages are tagged. */
 interface RingChunk {
@@ -58,8 +66,10 @@ export async function ringReduceScatterChunk(
     link.release(received);
     await ring.sends.post(() => link.send(next, ring.tag(step + 1), reduced));
   }
-  // The last step's incoming piece is the owned one (piece(size - 1) is segment r).
-  const received = await link.recv(prev, ring.tag(size - 2), memory.landing?.(ring.work, owned.offset, owned.length, true));
+  // The last step's incoming piece is the owned one (piece(size - 1) is segment r). With two
+  // ranks the all-gather's first send goes back to its sender in the same turn (Landing.answeredAtOnce).
+  const landing = memory.landing?.(ring.work, owned.offset, owned.length, true);
+  const received = await link.recv(prev, ring.tag(size - 2), landing && handOn && next === prev ? { ...landing, answeredAtOnce: true } : landing);
   try {
     if (handOn) return await memory.recvReduceCopySend(ring.work, owned.offset, owned.length, received);
     await memory.accumulate(ring.work, owned.offset, owned.length, received);
@@ -131,7 +141,7 @@ export async function runRing(base: CollectiveContext, work: Region, segments: r
   const ctx = { ...base, chunkElements: cut.chunkElements };
   const steps = ctx.size - 1;
   await runPipelines(cut.pipelines, ctx.pipelineDepth, async (chunk) => {
-    const sends = new SendQueue();
+    const sends = new SendQueue(SEND_WINDOW);
     let handedOn: Uint8Array | undefined;
     for (const [h, half] of halves.entries()) {
       const first = (chunk * halves.length + h) * steps;

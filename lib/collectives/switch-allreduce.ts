@@ -112,11 +112,14 @@ const MODEL_PACKET_VALUES = valuesOf(MAX_SIZE_CLASS);
  * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
  * rank's bytes out once and back once, in the packets the switch handles one at a time (its
  * per-packet cost; the window keeps them in flight): those the streams of the call's pieces
- * send (aggregatorPieces, streamPackets), at the job's packet size and the default window, as
- * float32 (its exponent-only lead packets included). Calibration fits π on the same count.
+ * send (aggregatorPieces, streamPackets), at the job's packet size and the default window. A
+ * float32 call's exponents are agreed before over the link (lib/comm/switch-float.ts: priced as
+ * one more hop and a message to each peer, the direct exchange of a small array), so its
+ * streams carry int32 only, without SwitchML's exponent-only lead. Calibration fits π on the
+ * same count.
  */
-export function switchAllReduceTraffic({ bytes, switchPacketValues }: TrafficCall): Traffic {
+export function switchAllReduceTraffic({ bytes, ranks, switchPacketValues }: TrafficCall): Traffic {
   const packets = { values: switchPacketValues ?? MODEL_PACKET_VALUES, window: DEFAULT_WINDOW };
-  const sent = aggregatorPieces(Math.ceil(bytes / 4), packets).reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, true), 0);
-  return { messages: 2, sends: 1, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
+  const sent = aggregatorPieces(Math.ceil(bytes / 4), packets).reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, false), 0);
+  return { messages: 3, sends: ranks, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
 }

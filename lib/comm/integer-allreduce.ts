@@ -21,13 +21,25 @@ function offsetLink(link: Link, base: number): Link {
 
 export type AllReduceSchedule = (ctx: CollectiveContext, work: Region) => Promise<void>;
 
+/** The two allreduces of the scheme: the exponents' int32 max, and the quantized values' int32 sum. */
+export interface IntegerSteps {
+  readonly agree: AllReduceSchedule;
+  readonly sum: AllReduceSchedule;
+}
+
 /**
  * Reduces `work` (count float32 values, this rank's input) in place on every rank. `memory` is
  * the call's float32 memory (avg's division runs there, on the dequantized sum).
  */
 export async function integerAllReduce(
-  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, schedule: AllReduceSchedule, work: Region, blockSize: number,
+  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number,
 ): Promise<void> {
+  await integerSum(ctx, space, steps, work, blockSize);
+  await memory.finalize(work, 0, work.length);
+}
+
+/** The sum of every rank's float32 `work`, in place, before any finalizing (avg's division). */
+export async function integerSum(ctx: CollectiveContext, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number): Promise<void> {
   const count = work.length;
   const { size } = ctx;
   const blocks = Math.ceil(count / blockSize);
@@ -35,11 +47,10 @@ export async function integerAllReduce(
   const sums = space.scratch('int32', count);
   try {
     if (count > 0) await space.switchml.exponents(work, count, blockSize, exponents.region);
-    await schedule({ ...ctx, link: offsetLink(ctx.link, EXPONENT_TAGS), memory: space.bind('int32', 'max', size) }, exponents.region);
+    await steps.agree({ ...ctx, link: offsetLink(ctx.link, EXPONENT_TAGS), memory: space.bind('int32', 'max', size) }, exponents.region);
     if (count > 0) await space.switchml.quantize(work, exponents.region, count, blockSize, size, sums.region);
-    await schedule({ ...ctx, memory: space.bind('int32', 'sum', size) }, sums.region);
+    await steps.sum({ ...ctx, memory: space.bind('int32', 'sum', size) }, sums.region);
     if (count > 0) await space.switchml.dequantize(sums.region, exponents.region, count, blockSize, size, work);
-    await memory.finalize(work, 0, count);
   } finally {
     exponents.release();
     sums.release();

@@ -15,7 +15,8 @@ import type { AgreedConfig } from './config.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../collectives/codecs.js';
 import { COMPRESSIBLE, NO_CODEC, type Codec } from '../memory/codec.js';
 import { checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
-import { integerAllReduce } from './integer-allreduce.js';
+import { integerAllReduce, type IntegerSteps } from './integer-allreduce.js';
+import { switchBlockSize, switchFloatAllReduce, switchIntegerSteps } from './switch-float.js';
 import type { CallMemory, MemorySpace } from '../memory/memory.js';
 import { signature, type Schedule } from './signature.js';
 import { checkAlgorithm, checkCount, checkDtype, checkOp, checkRank } from './validate.js';
@@ -207,6 +208,7 @@ export function planAllReduce(
   const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
   let regions: { readonly work: Region; readonly input: Region | undefined } | undefined;
+  let switchSteps: IntegerSteps | undefined;
   return {
     signature: signature('allReduce', count, dtype, opName(op), -1, codec.code), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
     // Nothing travels in a world of one (the result is exact); the integer scheme binds its own memories.
@@ -219,8 +221,13 @@ export function planAllReduce(
       if (regions.input) await memory.copy(work, 0, regions.input, 0, count);
       await memory.premultiply(work, 0, count);
       const { format } = codec;
-      if (format.kind === 'integer' && env.size > 1) await integerAllReduce(ctx, memory, output.space, algorithm, work, format.blockSize);
-      else await algorithm(ctx, work);
+      const switchBlock = switchBlockSize(schedule, dtype, ctx);
+      if (format.kind === 'integer' && env.size > 1) await integerAllReduce(ctx, memory, output.space, { agree: algorithm, sum: algorithm }, work, format.blockSize);
+      else if (switchBlock !== undefined) {
+        // Made once per plan: the agreement's algorithm depends only on the call's shape and the agreed configuration.
+        switchSteps ??= switchIntegerSteps(env.config, env.size, count, switchBlock);
+        await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock);
+      } else await algorithm(ctx, work);
     },
   };
 }

@@ -4,6 +4,7 @@ import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dt
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
 import type { CallMemory, Landing, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import { castFromFloat32, castToFloat32 } from './cast.js';
 import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
@@ -28,6 +29,13 @@ function f32(region: Region, count: number): Float32Array {
   const { bytes } = asCpu(region);
   checkAttached(bytes, asCpu(region).what);
   return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+}
+
+function halves(region: Region, count: number): Uint16Array {
+  const { bytes } = asCpu(region);
+  checkAttached(bytes, asCpu(region).what);
+  // Host regions of 16-bit calls start on even bytes (their TypedArrays' elements).
+  return new Uint16Array(bytes.buffer, bytes.byteOffset, count);
 }
 
 function i32(region: Region, count: number): Int32Array {
@@ -78,6 +86,12 @@ export class CpuMemorySpace implements MemorySpace {
     },
     dequantize: async (sums, exponents, count, blockSize, workers, out) => {
       switchmlDequantize(i32(sums, count), i32(exponents, Math.ceil(count / blockSize)), count, blockSize, workers, f32(out, count));
+    },
+    widen: async (src, dtype, count, out) => {
+      castToFloat32(f32(out, count), halves(src, count), count, dtype);
+    },
+    narrow: async (src, dtype, count, out) => {
+      castFromFloat32(halves(out, count), f32(src, count), count, dtype);
     },
   };
 

@@ -92,6 +92,15 @@ export class GpuContext {
     this.bindGroups = new BindGroupCache(device);
   }
 
+  /** The entry points compiled so far from sources containing `fragment` (diagnostics, and tests that check which kernels a path ran). */
+  compiledFrom(fragment: string): string[] {
+    const entries: string[] = [];
+    for (const [source, variants] of this.pipelines) {
+      if (source.includes(fragment)) for (const key of variants.keys()) entries.push(key.slice(0, key.indexOf('\n')));
+    }
+    return entries;
+  }
+
   /** The compiled pipeline for a variant, built once per distinct (source, entry, prelude, size). */
   pipeline(variant: KernelVariant): GPUComputePipeline {
     const known = this.byVariant.get(variant);

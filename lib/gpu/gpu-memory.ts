@@ -17,6 +17,7 @@ import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js'
 import { internalError, invalidArgument, systemError } from '../errors.js';
 import { bufferStateError, type Located } from '../memory/buffers.js';
 import type { CallMemory, MemorySpace, Region, Scratch, SwitchmlSteps } from '../memory/memory.js';
+import { prepareCastFromFloat32, prepareCastToFloat32 } from './cast.js';
 import { prepareSwitchmlBlockExponents, prepareSwitchmlDequantize, prepareSwitchmlQuantize } from './switchml.js';
 import { checkPayload } from '../memory/payload.js';
 import { NO_CODEC, type Codec } from '../memory/codec.js';
@@ -163,6 +164,9 @@ export class GpuMemorySpace implements MemorySpace {
     dequantize: (sums, exponents, count, blockSize, workers, out) => this.submitStep(prepareSwitchmlDequantize(this.context, {
       src: asGpu(sums).at(0, 4), exponents: asGpu(exponents).at(0, 4), dst: asGpu(out).at(0, 4), count, blockSize, workers,
     })),
+    // Call regions of GPU buffers start on 4-byte boundaries (buffers.ts), as the packed halves need.
+    widen: (src, dtype, count, out) => this.submitStep(prepareCastToFloat32(this.context, asGpu(out).at(0, 4), asGpu(src).at(0, 2), count, dtype)),
+    narrow: (src, dtype, count, out) => this.submitStep(prepareCastFromFloat32(this.context, asGpu(out).at(0, 2), asGpu(src).at(0, 4), count, dtype)),
   };
 
   private async submitStep(record: Recorder): Promise<void> {

@@ -16,4 +16,10 @@ export interface Landing {
    */
   readonly fold?: (into: Uint8Array, bytes: Uint8Array) => void;
   readonly elementBytes: number;
+  /**
+   * Set by a caller that sends to the payload's sender right after it lands, in the same event
+   * loop turn (a 2-rank ring's last reduce-scatter step): a transport that acknowledges what it
+   * read may let that send carry the acknowledgement instead of posting one of its own.
+   */
+  readonly answeredAtOnce?: boolean;
 }

@@ -148,4 +148,8 @@ export interface SwitchmlSteps {
   exponents(src: Region, count: number, blockSize: number, out: Region): Promise<void>;
   quantize(src: Region, exponents: Region, count: number, blockSize: number, workers: number, out: Region): Promise<void>;
   dequantize(sums: Region, exponents: Region, count: number, blockSize: number, workers: number, out: Region): Promise<void>;
+  /** float16/bfloat16 `src` to float32 `out`, exactly: a switch call's 16-bit elements before the steps. */
+  widen(src: Region, dtype: 'float16' | 'bfloat16', count: number, out: Region): Promise<void>;
+  /** float32 `src` to float16/bfloat16 `out`, rounded to nearest even: the sum back after them. */
+  narrow(src: Region, dtype: 'float16' | 'bfloat16', count: number, out: Region): Promise<void>;
 }

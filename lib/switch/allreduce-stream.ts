@@ -33,6 +33,8 @@ export interface StreamJob {
   readonly slotBase: number;
   readonly window: number;
   readonly sizeClass: number;
+  /** The switch takes exponents-only packets (the welcome's flag): a packet with no values goes as its header alone. */
+  readonly exponentsOnly?: boolean;
 }
 
 /** One datagram buffer per local slot, its values 4-byte aligned (see the top). */
@@ -141,9 +143,16 @@ export class AllReduceStream<T extends SwitchData> {
       if (q < this.chunks) [e0, e1] = this.localExponents(q);
       if (q >= this.lead) written = writeValues(view, this.quantize(q - this.lead), 0, this.spanLength(q - this.lead));
     }
-    bytes.fill(0, HEADER_BYTES + 4 * written);
-    writeHeader(bytes, { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: this.packetId(q), slot: job.slotBase + slot, copy: this.copy(q), e0, e1 });
-    return bytes;
+    // Only the first L packets of a float32 stream carry no values (see the top).
+    const exponentsOnly = written === 0 && job.exponentsOnly === true;
+    if (!exponentsOnly) bytes.fill(0, HEADER_BYTES + 4 * written);
+    writeHeader(bytes, { type: MSG_UPDATE, sizeClass: job.sizeClass, job: job.job, packetId: this.packetId(q), slot: job.slotBase + slot, copy: this.copy(q), e0, e1, exponentsOnly });
+    return exponentsOnly ? bytes.subarray(0, HEADER_BYTES) : bytes;
+  }
+
+  /** Whether the result of packet q must carry values (an exponents-only one answers the first L of a float32 stream only). */
+  needsValues(q: number): boolean {
+    return !this.float || q >= this.lead;
   }
 
   /** Takes the result of packet q; returns the packets that became ready to leave (an array reused by the next call). */

@@ -59,6 +59,11 @@ export interface Welcome {
   readonly sizeClass: number;
   /** Where the data plane listens (UDP). */
   readonly udpPort: number;
+  /**
+   * The switch takes exponents-only packets (packet.ts); absent or false: send every packet
+   * full (a switch without them, or SwitchML's hardware, drops them as malformed).
+   */
+  readonly exponentsOnly?: boolean;
 }
 
 export interface Refused { readonly t: 'refused'; readonly reason: string }

@@ -14,6 +14,10 @@
 // retransmissions until the packet one window later reuses it (SwitchML's shadow copy).
 // One rule comes before these, because a software switch sees networks that duplicate and
 // reorder (SwitchML's hardware assumes they do not):
+// Exponents-only packets (packet.ts: a header standing for all-zero values) follow the same
+// rules; a copy remembers whether any packet with values reached it since it was overwritten
+// (`valued`): values then overwrite instead of adding to the zeros, and the result carries
+// values only if one did.
 //   0. a packet older than the last one this worker sent to this slot (by packet id, modulo
 //      2^32) is a delayed duplicate: dropped. Without it, a stale copy of packet p - W arriving
 //      after packet p would clear the worker's bit in p's copy, and p's retransmission would
@@ -60,7 +64,10 @@ class Copies {
   readonly e0: Int8Array;
   readonly e1: Int8Array;
   readonly sums: Int32Array;
+  /** 1: a packet with values reached the copy (its sums are live); 0: only exponents-only ones (zeros). */
+  readonly valued: Uint8Array;
   constructor(slots: number, readonly values: number) {
+    this.valued = new Uint8Array(slots);
     this.bitmap = new Uint32Array(slots);
     this.counter = new Uint8Array(slots);
     this.packetId = new Uint32Array(slots);
@@ -158,6 +165,13 @@ export class JobDataPlane implements JobPlane {
     copy.packetId[slot] = packet.packetId;
     copy.e0[slot] = packet.e0;
     copy.e1[slot] = packet.e1;
+    this.take(copy, slot, packet);
+  }
+
+  /** The sums become the packet's values (or stay zeros to be, for an exponents-only packet). */
+  private take(copy: Copies, slot: number, packet: Packet): void {
+    copy.valued[slot] = packet.exponentsOnly ? 0 : 1;
+    if (packet.exponentsOnly) return;
     const { sums } = copy;
     const base = slot * this.values;
     for (let i = 0; i < this.values; i++) sums[base + i] = packet.values.getInt32(4 * i);
@@ -167,6 +181,8 @@ export class JobDataPlane implements JobPlane {
     copy.counter[slot]!++;
     copy.e0[slot] = Math.max(copy.e0[slot]!, packet.e0);
     copy.e1[slot] = Math.max(copy.e1[slot]!, packet.e1);
+    if (packet.exponentsOnly) return;
+    if (copy.valued[slot] === 0) return this.take(copy, slot, packet);
     const { sums } = copy;
     const base = slot * this.values;
     for (let i = 0; i < this.values; i++) sums[base + i] = (sums[base + i]! + packet.values.getInt32(4 * i)) | 0;
@@ -174,15 +190,17 @@ export class JobDataPlane implements JobPlane {
 
   /** The stored result of (slot, copy) as a RESULT datagram. */
   private send(kind: 'multicast' | 'unicast', copy: Copies, slot: number, which: 0 | 1): Verdict {
-    const bytes = new Uint8Array(packetBytes(this.shape.sizeClass));
+    const exponentsOnly = copy.valued[slot] === 0;
+    const bytes = new Uint8Array(exponentsOnly ? HEADER_BYTES : packetBytes(this.shape.sizeClass));
     writeHeader(bytes, {
       type: MSG_RESULT, sizeClass: this.shape.sizeClass, job: this.shape.job, packetId: copy.packetId[slot]!,
-      slot: this.shape.slotBase + slot, copy: which, e0: copy.e0[slot]!, e1: copy.e1[slot]!,
+      slot: this.shape.slotBase + slot, copy: which, e0: copy.e0[slot]!, e1: copy.e1[slot]!, exponentsOnly,
     });
+    this.counters.packetsOut += kind === 'multicast' ? this.shape.workers : 1;
+    if (exponentsOnly) return { kind, bytes };
     const view = new DataView(bytes.buffer, HEADER_BYTES);
     const base = slot * this.values;
     for (let i = 0; i < this.values; i++) view.setInt32(4 * i, copy.sums[base + i]!);
-    this.counters.packetsOut += kind === 'multicast' ? this.shape.workers : 1;
     return { kind, bytes };
   }
 }

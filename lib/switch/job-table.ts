@@ -10,6 +10,8 @@ export interface SwitchLimits {
   readonly slots: number;
   /** Workers per job, at most 32 (the bitmap width). */
   readonly maxWorkers: number;
+  /** Welcomes offer exponents-only packets (packet.ts); default true. */
+  readonly exponentsOnly?: boolean;
 }
 
 export interface Member<C> {
@@ -184,7 +186,7 @@ export class JobTable<C> {
       this.bySender.set(member.address, { job, worker: member.rank });
       return {
         conn: member.conn,
-        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.total, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort },
+        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.total, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort, ...(this.limits.exponentsOnly === false ? {} : { exponentsOnly: true }) },
       };
     });
   }

@@ -12,6 +12,8 @@
 //   - The leaf retransmits each waiting upward packet on its own timer (identical bytes, the
 //     wait doubling up to 1 s, its floor following the measured round trip to the root), and
 //     fails the job when the root sends no result for `timeoutMs`.
+// An exponents-only copy (packet.ts) goes up as it is to a root that takes them (its welcome
+// says so), else as a full packet of zeros, which the root treats the same.
 // Exponents need no rule of their own: each packet carries its workers' local exponents of a
 // later chunk, the leaf's max goes up, the root takes the max over leaves, and the root's
 // result brings the job-wide max back down to every worker: the same agreement, one window
@@ -20,7 +22,7 @@
 // and the int32 sums are the single switch's, bit for bit.
 import type { Verdict } from './data-plane.js';
 import type { FaultInjector } from './faults.js';
-import { decodePacket, MSG_RESULT, MSG_UPDATE, writeHeader, type PacketHeader } from './packet.js';
+import { decodePacket, MSG_RESULT, MSG_UPDATE, packetBytes, writeHeader, type PacketHeader } from './packet.js';
 import type { Welcome } from './control-protocol.js';
 import type { OpenedLink, SwitchLink } from './switch-link.js';
 
@@ -134,8 +136,9 @@ export class LeafUplink {
     const header = this.header(bytes);
     const slot = header.slot - this.host.job.slotBase;
     const key = this.key(slot, header.copy);
-    const packet = bytes.slice();
-    writeHeader(packet, { ...header, type: MSG_UPDATE, job: this.root.job, slot: this.root.slotBase + slot });
+    const expand = header.exponentsOnly === true && this.root.exponentsOnly !== true;
+    const packet = expand ? new Uint8Array(packetBytes(this.root.sizeClass)) : bytes.slice();
+    writeHeader(packet, { ...header, type: MSG_UPDATE, job: this.root.job, slot: this.root.slotBase + slot, exponentsOnly: header.exponentsOnly === true && !expand });
     if (this.up[key] === undefined) this.waiting++;
     this.up[key] = packet;
     this.upId[key] = header.packetId;

@@ -1,7 +1,7 @@
 // The SwitchML datagram (Sapio et al., NSDI'21; p4lang/p4app-switchML's switchml_h, exponents_h
 // and data_h headers), carried as the payload of a UDP datagram to port 0xBEE0:
 //
-//   byte 0     msg type (high 4 bits) | unused (1 bit) | size class (low 3 bits)
+//   byte 0     msg type (high 4 bits) | exponents only (1 bit) | size class (low 3 bits)
 //   byte 1     job number
 //   bytes 2-5  packet id (SwitchML's "tsi"), big-endian u32
 //   bytes 6-7  pool index, big-endian u16: top bit = which of the slot's two copies, low 15 bits = slot
@@ -12,6 +12,14 @@
 // (64 values, SwitchML's UDP packet), 2 = 512 B, 3 = 1024 B (256 values, its large packet). A
 // software switch has no register width to respect, so classes 4-7 (up to 4096 values, 16 KiB)
 // are allowed too, negotiated per job on the control plane.
+//
+// Exponents only (bit 3 of byte 0, ours): the datagram is the 10-byte header alone and stands
+// for the size class's values all zero. Float32 streams open with L packets that carry only
+// the exponents of chunks to come (allreduce-stream.ts); at 1 MiB and 2048-value packets they
+// were half the datagrams and half the bytes on the wire, all zeros. A switch that takes them
+// says so in its welcome (`exponentsOnly`); a worker sends full packets to any other (as to
+// SwitchML's hardware, whose parser has one size per job). The switch answers such a copy with
+// an exponents-only result while no packet with values contributed to it.
 //
 // Message types are ours (SwitchML's UDP path leaves the field to the implementation):
 // UPDATE goes worker -> switch, RESULT switch -> worker.
@@ -38,6 +46,8 @@ export const DEFAULT_SIZE_CLASS = 1;
 export const MAX_SLOTS = 0x8000;
 export const EXPONENT_WIRE_BIAS = -2;
 export const MIN_WIRE_EXPONENT = -128;
+/** Bit 3 of byte 0: a header-only datagram (see above). */
+export const EXPONENTS_ONLY = 0x8;
 
 export type MessageType = typeof MSG_UPDATE | typeof MSG_RESULT;
 
@@ -51,11 +61,14 @@ export interface PacketHeader {
   /** The two int8 wire exponents (e - 2, see above). */
   readonly e0: number;
   readonly e1: number;
+  /** A header-only datagram standing for all-zero values (see above); absent: false. */
+  readonly exponentsOnly?: boolean;
 }
 
-/** A decoded packet: its header and a view of its values (big-endian int32, read with valueAt). */
+/** A decoded packet: its header and a view of its values (big-endian int32, read with valueAt; empty when exponentsOnly). */
 export interface Packet extends PacketHeader {
   readonly values: DataView;
+  readonly exponentsOnly: boolean;
 }
 
 export type DecodeResult = { readonly ok: true; readonly packet: Packet } | { readonly ok: false; readonly reason: string };
@@ -88,9 +101,11 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
   const type = first >>> 4;
   const sizeClass = first & 0x7;
   if (type !== MSG_UPDATE && type !== MSG_RESULT) return { ok: false, reason: `unknown message type ${type}` };
-  if ((first & 0x8) !== 0) return { ok: false, reason: 'unused header bit is set' };
-  const expected = packetBytes(sizeClass);
-  if (bytes.length !== expected) return { ok: false, reason: `size class ${sizeClass} needs ${expected} bytes, got ${bytes.length}` };
+  const exponentsOnly = (first & EXPONENTS_ONLY) !== 0;
+  const expected = exponentsOnly ? HEADER_BYTES : packetBytes(sizeClass);
+  if (bytes.length !== expected) {
+    return { ok: false, reason: exponentsOnly ? `an exponents-only packet is ${HEADER_BYTES} bytes, got ${bytes.length}` : `size class ${sizeClass} needs ${expected} bytes, got ${bytes.length}` };
+  }
   const pool = view.getUint16(6);
   return {
     ok: true,
@@ -102,6 +117,7 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
       copy: (pool >>> 15) as 0 | 1,
       e0: view.getInt8(8),
       e1: view.getInt8(9),
+      exponentsOnly,
       values: new DataView(bytes.buffer, bytes.byteOffset + HEADER_BYTES, expected - HEADER_BYTES),
     },
   };
@@ -110,7 +126,7 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
 /** Writes a header into the first HEADER_BYTES of `into` (which holds the values already or later). */
 export function writeHeader(into: Uint8Array, header: PacketHeader): void {
   const view = new DataView(into.buffer, into.byteOffset, HEADER_BYTES);
-  view.setUint8(0, (header.type << 4) | header.sizeClass);
+  view.setUint8(0, (header.type << 4) | (header.exponentsOnly === true ? EXPONENTS_ONLY : 0) | header.sizeClass);
   view.setUint8(1, header.job);
   view.setUint32(2, header.packetId >>> 0);
   view.setUint16(6, (header.copy << 15) | header.slot);
@@ -123,7 +139,8 @@ export function encodePacket(header: PacketHeader, values: ArrayLike<number> = [
   checkHeader(header);
   const count = valuesOf(header.sizeClass);
   if (values.length > count) throw invalidArgument(`${values.length} values do not fit size class ${header.sizeClass} (${count} values)`);
-  const bytes = new Uint8Array(packetBytes(header.sizeClass));
+  if (header.exponentsOnly === true && values.length > 0) throw invalidArgument(`an exponents-only packet carries no values, got ${values.length}`);
+  const bytes = new Uint8Array(header.exponentsOnly === true ? HEADER_BYTES : packetBytes(header.sizeClass));
   writeHeader(bytes, header);
   const view = new DataView(bytes.buffer, HEADER_BYTES);
   for (let i = 0; i < values.length; i++) view.setInt32(4 * i, values[i]!);

@@ -73,6 +73,12 @@ export interface SwitchServerOptions {
    * root and a silent root.
    */
   readonly parent?: { readonly address: string; readonly secret: string; readonly retransmitMs?: number; readonly timeoutMs?: number };
+  /**
+   * false: welcomes do not offer exponents-only packets (packet.ts), so workers send every
+   * packet full, as to SwitchML's hardware (tests of that path); the data plane still takes
+   * them. Default true.
+   */
+  readonly exponentsOnly?: boolean;
 }
 
 /**
@@ -141,7 +147,7 @@ export class SwitchServer {
     readonly port: number,
     readonly secret: string,
     private readonly helloTimeoutMs: number,
-    limits: { slots: number; maxWorkers: number },
+    limits: { slots: number; maxWorkers: number; exponentsOnly: boolean },
     faults: FaultInjector,
     private readonly parent: SwitchServerOptions['parent'],
   ) {
@@ -171,7 +177,7 @@ export class SwitchServer {
       ? Promise.resolve(NativeUdpDoor.bind(nativeAddon()!, host, udpPort, options.faults ?? {}, onNativeResult))
       : TypeScriptUdpDoor.bind(host, udpPort, faults, log));
     const secret = options.secret ?? randomBytes(16).toString('hex');
-    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers }, faults, options.parent);
+    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers, exponentsOnly: options.exponentsOnly ?? true }, faults, options.parent);
     if (options.webSocketPort !== undefined) {
       try {
         await server.openWebSocketDoor(options.webSocketPort);

@@ -305,6 +305,10 @@ export class SwitchWorker {
       this.counters.duplicates++;
       return;
     }
+    if (packet.exponentsOnly && active.stream.needsValues(q)) {
+      this.counters.malformed++;
+      return;
+    }
     this.counters.results++;
     const now = performance.now();
     if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);

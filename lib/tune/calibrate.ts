@@ -14,6 +14,10 @@
 //      ring's and tree's in sequence tell α from o), β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
+//   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
+//      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
+//      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
+//      link (curveOf).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -26,7 +30,7 @@ import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { callTraffic } from './model.js';
-import { DEFAULT_COST_PARAMS, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { DEFAULT_COST_PARAMS, type BetaPoint, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -120,6 +124,10 @@ const SLOW_LINK_SECONDS = 0.05;
 export interface Sample {
   readonly terms: Terms;
   readonly seconds: number;
+  /** The call's bytes per rank (runs of one size make one point of the β curve). */
+  readonly bytes?: number;
+  /** A run the β curve takes (the mid sizes' blocks, the runs past them), not only the one β. */
+  readonly point?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -151,6 +159,13 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   ];
 }
 
+/**
+ * Call sizes timed for the β curve besides plannedRuns' (host memory, ring and tree): the mid
+ * sizes, a factor of 4 apart, whatever the chunk (shm's 8 MiB chunk put its half-chunk run at
+ * 4 MiB, and nothing below); plannedRuns' 4 MiB (a half or four chunks by default) goes on.
+ */
+export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
+
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
 async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
   await run();
@@ -176,7 +191,7 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma) };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes };
 }
 
 /** Few-byte calls run back to back, the first of each untimed (see interleaved). */
@@ -196,7 +211,7 @@ const LATENCY_BLOCK = 3;
  * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
  * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
-async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1): Promise<number[]> {
+async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -211,25 +226,41 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
       }
     }
   }
-  return times.map(median);
+  return times.map(figure);
 }
 
 /**
- * The few-byte runs (host memory): ring, tree and the direct exchange, interleaved in blocks,
- * after the larger runs and past a few untimed rounds: rounds spread between the larger runs
- * timed the first calls' warm-up (a first ring call took 0.6 s on inproc) and the collection
- * of the large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB one, against
- * 0.2 ms), which fell mostly on the round's first schedule, the ring: its median doubled, and
- * so did α. Each run's figure is the fastest rank's (the maximum of the negated): calls
- * follow each other with no barrier, so a rank that left the previous block early counts the
- * wait for the last peer to join; the last to join waited for no one.
+ * Runs timed in blocks past `untimed` rounds: the few-byte runs after the larger ones, the β
+ * curve's mid sizes before them. Rounds spread between the larger runs timed the first calls'
+ * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
+ * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
+ * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
+ * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
+ * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
+ * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
+ * calls follow each other with no barrier, so a rank that left the previous block early counts
+ * the wait for the last peer to join; the last to join waited for no one.
  */
-async function latencySamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  const algorithms = ['ring', 'tree', 'direct'];
-  const own = await interleaved(comm, algorithms, FEW_BYTES, rounds, UNTIMED_ROUNDS, LATENCY_BLOCK);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figure = median): Promise<Sample[]> {
+  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK, figure);
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
-  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, FEW_BYTES, -fastest[i]!, gamma));
+  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, bytes, -fastest[i]!, gamma));
 }
+
+/**
+ * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
+ * loaded host a mid-size call either runs through (1-2.5 ms for 64 KiB-1 MiB on 2 tcp ranks)
+ * or waits for a time slice (10-75 ms), a mix whose median flips with the moment's load (half
+ * or more of the 1 MiB calls of one calibration at load average 27, few in the sweep minutes
+ * later); predicted from a stalled median, the calls that run through were priced 10-30x over.
+ * The larger runs have no such choice (a call of many slices always waits some) and keep theirs.
+ */
+function lowerQuartile(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)]!;
+}
+
+/** Rounds of blocks at each of the β curve's mid sizes: 8 timed calls of each schedule (the larger runs time 5, one round each). */
+const CURVE_ROUNDS = 4;
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
 function leastSquares(samples: readonly Sample[], use: readonly number[]): number[] | undefined {
@@ -321,6 +352,29 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
   return [fixed[0], fixed[1], fixed[2], beta];
 }
 
+/**
+ * The β curve: for each call size whose runs are points (calibrate marks them), what its runs (ring and tree)
+ * took beyond call + messages·α + sends·o, per byte on their link, pooled (their sum over their
+ * link bytes' sum) at their mean link bytes. No least squares across sizes: each size is
+ * priced by its own runs, which is the point of the curve. A size whose runs took no longer
+ * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
+ * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
+ */
+export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
+  const [call, alpha, overhead] = fit;
+  const bySize = new Map<number, Sample[]>();
+  for (const s of samples) if (s.point && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  const curve: BetaPoint[] = [];
+  for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
+    const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
+    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - call - s.terms[1] * alpha - s.terms[2] * overhead), 0);
+    const linkBytes = link / runs.length;
+    if (curve.length > 0 && !(linkBytes > curve.at(-1)!.linkBytes)) continue;
+    curve.push({ linkBytes, beta: beyond / link });
+  }
+  return curve;
+}
+
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
 const SWITCH_BYTES = [16384, 262144] as const;
 
@@ -356,14 +410,14 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
   const gamma = next();
   const codecs: Record<string, CodecRate> = {};
   for (const name of names) codecs[name] = { encode: next(), decode: next() };
-  const samples = shape.samples.map((s) => ({ terms: s.terms, seconds: next() }));
+  const samples = shape.samples.map((s) => ({ ...s, seconds: next() }));
   const switchRuns = shape.switchRuns.map((r) => ({ ...r, seconds: next() }));
   const gpuRuns = shape.gpuRuns.map((r) => ({ ...r, seconds: next() }));
   return { gamma, codecs, samples, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
 }
 
 /**
- * π and the round trip from two switch runs: what each took beyond call + 2α + sends·o + bytes·β.
+ * π and the round trip from two switch runs: what each took beyond call + messages·α + sends·o + bytes·β (the switch's formula's counts).
  * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
  */
 function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit): { switchPacket: number; switchRoundTrip: number } | undefined {
@@ -400,11 +454,12 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const [call, alpha, overhead, beta] = m.samples.length === 0 ? [0, 0, 0, 0] : fitLatencyBandwidth(m.samples);
+  const fit = m.samples.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(m.samples);
+  const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -448,7 +503,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
   if (comm.size > 1) {
-    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see latencySamples).
+    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
     // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
@@ -458,6 +513,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
+    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
+    const mid: Sample[] = [];
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -466,16 +524,20 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
         if (slowest! > SLOW_LINK_SECONDS) continue;
       }
       const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
-      samples.push(...algorithms.map((algorithm, i) => sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma)));
+      // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
+      // 2 MiB) its median of 5 would put a stalled figure between the blocks' lower quartiles.
+      const point = bytes > CURVE_BYTES.at(-1)!;
+      samples.push(...algorithms.map((algorithm, i) => ({ ...sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma), point })));
     }
-    // The fastest rank's figures, as for the few-byte runs (latencySamples): a rank that left the
+    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
     // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
-    samples.forEach((s, i) => { samples[i] = { terms: s.terms, seconds: -fastest[i]! }; });
+    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
+    samples.push(...mid);
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
-    samples.unshift(...await latencySamples(comm, repeats + 1, gamma));
+    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();

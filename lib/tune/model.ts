@@ -1,6 +1,8 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = call + messages·α + sends·o + linkBytes·ratio·β + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+//   time = call + messages·α + sends·o + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+// where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
+// calls; GPU calls keep the one β their GPU terms were fitted beyond),
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // where sends counts the communicator's agreement check too (callTraffic).
@@ -10,7 +12,7 @@
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import type { CostParams, MemoryKind } from './params.js';
+import type { BetaPoint, CostParams, MemoryKind } from './params.js';
 
 export interface ModelCall {
   readonly collective: ScheduledCollective;
@@ -47,6 +49,22 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
   return row!.hearsFromEveryRank || call.ranks < 2 ? traffic : { ...traffic, sends: traffic.sends + 1 };
 }
 
+/**
+ * β for a call whose busiest rank sends `linkBytes` on its critical path: the curve's points
+ * interpolated linearly in log(bytes) (calibration measures them a factor of 2-8 apart), the
+ * first point's below them, the last's above; `beta` where there is no curve.
+ */
+export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'>, linkBytes: number): number {
+  const curve: readonly BetaPoint[] = params.betaCurve;
+  if (curve.length === 0) return params.beta;
+  const above = curve.findIndex((p) => p.linkBytes >= linkBytes);
+  if (above === 0) return curve[0]!.beta;
+  if (above < 0) return curve.at(-1)!.beta;
+  const [lo, hi] = [curve[above - 1]!, curve[above]!];
+  const f = Math.log(linkBytes / lo.linkBytes) / Math.log(hi.linkBytes / lo.linkBytes);
+  return lo.beta + f * (hi.beta - lo.beta);
+}
+
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   if (!algorithmsServing(call.collective).some((row) => row.name === algorithm)) return undefined;
@@ -61,7 +79,8 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     perByte = rate.encode + rate.decode;
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
-  const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * params.beta + perByte)
+  const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes);
+  const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;

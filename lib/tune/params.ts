@@ -23,8 +23,16 @@ export interface CostParams {
    * flight at once too (the direct exchange's n-1), where α is paid once per hop.
    */
   readonly overhead: number;
-  /** Per byte on the busiest rank's link (β): 1 / its bandwidth. */
+  /** Per byte on the busiest rank's link (β): 1 / its bandwidth, fitted over every larger run (GPU-memory calls, the switch). */
   readonly beta: number;
+  /**
+   * β as measured at several sizes (model.ts's betaAt interpolates between them), ascending by
+   * link bytes; empty: `beta` at every size. A host call's per-byte cost is not one figure: mid
+   * sizes stay in cache and inside a loaded host's time slice, the ring sends them as one
+   * pipeline, shm's ring slots carry them (by reference above 512 KiB), so their bytes cost
+   * 0.2-5x what 4-16 MiB calls' bytes do, by world (bench/tune-sweep.ts).
+   */
+  readonly betaCurve: readonly BetaPoint[];
   /** Per byte folded into the memory by a reduction (γ). */
   readonly gamma: number;
   /** Encode and decode cost per codec name (codecs without a rate are not chosen by 'auto'). */
@@ -35,6 +43,12 @@ export interface CostParams {
   readonly switchRoundTrip: number;
   /** What GPU-memory calls pay besides (or instead of) the host figures; absent: priced as host calls. */
   readonly gpu?: GpuCostParams;
+}
+
+/** β measured on calls whose busiest rank sends `linkBytes` on its critical path. */
+export interface BetaPoint {
+  readonly linkBytes: number;
+  readonly beta: number;
 }
 
 /**
@@ -60,14 +74,17 @@ export interface GpuCostParams {
  * 2 GB/s a host reduction, the software switch's rate below).
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
-  memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, gamma: 0.5e-9,
+  memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, betaCurve: [], gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
   // π per 4096-value packet (what the switch's formula counts by default): the native plane's 10 M elements/s at 2 workers.
   switchPacket: 400e-6, switchRoundTrip: 0,
 };
 
 /** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */
-export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu'] as const;
+export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu', 'betaCurve'] as const;
+
+/** At most this many points in a β curve (calibration measures a handful). */
+const MAX_BETA_POINTS = 32;
 
 function seconds(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 3600) throw new Error(`${what} ${JSON.stringify(value)} is not a number of seconds in [0, 3600]`);
@@ -78,6 +95,17 @@ function gpuParams(raw: unknown): GpuCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
   const g = raw as Record<string, unknown>;
   return { call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']) };
+}
+
+function betaCurve(raw: unknown): BetaPoint[] {
+  if (!Array.isArray(raw) || raw.length > MAX_BETA_POINTS) throw new Error(`betaCurve is not a list of at most ${MAX_BETA_POINTS} { linkBytes, beta } points`);
+  return raw.map((point: unknown, i) => {
+    const p = (point ?? {}) as Record<string, unknown>;
+    const linkBytes = p['linkBytes'];
+    if (typeof linkBytes !== 'number' || !Number.isFinite(linkBytes) || linkBytes <= 0) throw new Error(`betaCurve[${i}].linkBytes ${JSON.stringify(linkBytes)} is not a positive number of bytes`);
+    if (i > 0 && !(linkBytes > (raw[i - 1] as BetaPoint).linkBytes)) throw new Error(`betaCurve[${i}].linkBytes ${linkBytes} does not follow ${(raw[i - 1] as BetaPoint).linkBytes}: the points must ascend`);
+    return { linkBytes, beta: seconds(`betaCurve[${i}].beta`, p['beta']) };
+  });
 }
 
 /**
@@ -102,6 +130,8 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     // A file from before o was measured: its α priced every message, in flight at once or not.
     overhead: p['overhead'] === undefined ? (missing.push('overhead'), 0) : seconds('overhead', p['overhead']),
     beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
+    // A file from before β was measured by size: its one β at every size.
+    betaCurve: p['betaCurve'] === undefined ? (missing.push('betaCurve'), []) : betaCurve(p['betaCurve']),
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
     switchRoundTrip: p['switchRoundTrip'] === undefined ? (missing.push('switchRoundTrip'), DEFAULT_COST_PARAMS.switchRoundTrip) : seconds('switchRoundTrip', p['switchRoundTrip']),
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),

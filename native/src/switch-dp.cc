@@ -176,7 +176,7 @@ struct Plane {
   void flush();
   void hold(bool outgoing, const uint8_t* bytes, size_t length, const sockaddr_storage& addr, socklen_t addr_length);
   void release_due();
-  void send_result(Job& job, Outcome outcome, const uint8_t* out, const sockaddr_storage& from, socklen_t from_length, bool from_thread);
+  void send_result(Job& job, Outcome outcome, const uint8_t* out, size_t bytes, const sockaddr_storage& from, socklen_t from_length, bool from_thread);
   void shutdown();
   void ring() { uint64_t one = 1; ssize_t n = write(bell, &one, sizeof one); (void)n; }
 };
@@ -254,14 +254,14 @@ void Plane::handle(const uint8_t* bytes, size_t length, const sockaddr_storage& 
   switchml::Packet packet;
   if (!switchml::decode(bytes, length, packet, nullptr)) { job.rules.counters.malformed++; return; }
   uint8_t* out = buffer();
-  Outcome outcome = job.rules.apply(found->second.second, packet, out);
+  size_t out_length = 0;
+  Outcome outcome = job.rules.apply(found->second.second, packet, out, out_length);
   if (outcome != Outcome::multicast && outcome != Outcome::unicast) { arena_used--; return; }  // nothing was written: the buffer is free again
-  send_result(job, outcome, out, from, from_length, from_thread);
+  send_result(job, outcome, out, out_length, from, from_length, from_thread);
 }
 
 /** Sends a result: to every UDP worker (and JS for WebSocket ones), or back to the sender. */
-void Plane::send_result(Job& job, Outcome outcome, const uint8_t* out, const sockaddr_storage& from, socklen_t from_length, bool from_thread) {
-  size_t bytes = switchml::packet_bytes(job.rules.size_class);
+void Plane::send_result(Job& job, Outcome outcome, const uint8_t* out, size_t bytes, const sockaddr_storage& from, socklen_t from_length, bool from_thread) {
   if (outcome == Outcome::unicast) {
     deliver(out, bytes, from, from_length, from_thread);
   } else if (outcome == Outcome::multicast) {
@@ -626,13 +626,13 @@ napi_value PlaneReceive(napi_env env, napi_callback_info info) {
     return verdict(env, "drop", &why, nullptr, 0);
   }
   uint8_t out[kMaxPacket];
-  Outcome outcome = job->rules.apply((int)worker, packet, out);
-  size_t out_length = switchml::packet_bytes(job->rules.size_class);
+  size_t out_length = 0;
+  Outcome outcome = job->rules.apply((int)worker, packet, out, out_length);
   if (outcome == Outcome::absorbed) return verdict(env, "absorbed", nullptr, nullptr, 0);
   if (outcome == Outcome::unicast) return verdict(env, "unicast", nullptr, out, out_length);
   if (outcome == Outcome::multicast) {
     sockaddr_storage none{};
-    plane->send_result(*job, outcome, out, none, 0, false);
+    plane->send_result(*job, outcome, out, out_length, none, 0, false);
     return verdict(env, "multicast", nullptr, out, out_length);
   }
   why = job->rules.reason(outcome, packet, (int)worker);

@@ -21,6 +21,7 @@ constexpr int kMaxSizeClass = 7;
 constexpr int kMaxWorkers = 32;
 constexpr int kSlotLimit = 0x8000;
 constexpr int8_t kMinWireExponent = -128;
+constexpr int kExponentsOnly = 8;  // bit 3 of byte 0: a header-only datagram standing for all-zero values (packet.ts)
 
 inline size_t values_of(int size_class) { return (size_t)32 << size_class; }
 inline size_t packet_bytes(int size_class) { return kHeader + 4 * values_of(size_class); }
@@ -41,7 +42,8 @@ struct Packet {
   uint32_t packet_id;
   int slot, copy;
   int8_t e0, e1;
-  const uint8_t* values;
+  bool exponents_only;
+  const uint8_t* values;  // null when exponents_only
 };
 
 /** Decodes like decodePacket (packet.ts); on failure `why` (when asked for) gets its reason. */
@@ -57,13 +59,13 @@ inline bool decode(const uint8_t* bytes, size_t length, Packet& p, std::string* 
     if (why) *why = "unknown message type " + std::to_string(p.type);
     return false;
   }
-  if (first & 8) {
-    if (why) *why = "unused header bit is set";
-    return false;
-  }
-  size_t expected = packet_bytes(p.size_class);
+  p.exponents_only = (first & kExponentsOnly) != 0;
+  size_t expected = p.exponents_only ? kHeader : packet_bytes(p.size_class);
   if (length != expected) {
-    if (why) *why = "size class " + std::to_string(p.size_class) + " needs " + std::to_string(expected) + " bytes, got " + std::to_string(length);
+    if (why) {
+      *why = p.exponents_only ? "an exponents-only packet is " + std::to_string(kHeader) + " bytes, got " + std::to_string(length)
+                              : "size class " + std::to_string(p.size_class) + " needs " + std::to_string(expected) + " bytes, got " + std::to_string(length);
+    }
     return false;
   }
   p.job = bytes[1];
@@ -73,7 +75,7 @@ inline bool decode(const uint8_t* bytes, size_t length, Packet& p, std::string* 
   p.copy = pool >> 15;
   p.e0 = (int8_t)bytes[8];
   p.e1 = (int8_t)bytes[9];
-  p.values = bytes + kHeader;
+  p.values = p.exponents_only ? nullptr : bytes + kHeader;
   return true;
 }
 
@@ -89,6 +91,7 @@ struct Copies {
   std::vector<uint32_t> bitmap, packet_id;
   std::vector<uint8_t> counter;
   std::vector<int8_t> e0, e1;
+  std::vector<uint8_t> valued;  // 1: a packet with values reached the copy; 0: only exponents-only ones (zeros)
   std::vector<uint32_t> sums;  // int32 values kept unsigned so that adding wraps without UB
   void init(int slots, size_t values) {
     bitmap.assign(slots, 0);
@@ -96,6 +99,7 @@ struct Copies {
     counter.assign(slots, 0);
     e0.assign(slots, kMinWireExponent);
     e1.assign(slots, kMinWireExponent);
+    valued.assign(slots, 0);
     sums.assign((size_t)slots * values, 0);
   }
 };
@@ -118,8 +122,11 @@ struct JobRules {
     copies[1].init(slots, values);
   }
 
-  /** Rules 0-4 for a decoded packet of `worker` (in [0, workers)); a result is written to `out` (packet_bytes(size_class) bytes). */
-  Outcome apply(int worker, const Packet& p, uint8_t* out) {
+  /**
+   * Rules 0-4 for a decoded packet of `worker` (in [0, workers)); a result is written to `out`
+   * (up to packet_bytes(size_class) bytes; out_length says how many: kHeader for exponents only).
+   */
+  Outcome apply(int worker, const Packet& p, uint8_t* out, size_t& out_length) {
     counters.packets_in++;
     if (p.job != number) { counters.wrong_job++; return Outcome::wrong_job; }
     if (p.type != kMsgUpdate) { counters.malformed++; return Outcome::not_update; }
@@ -139,7 +146,7 @@ struct JobRules {
 
     if (own.bitmap[slot] & bit) {
       counters.retransmissions++;
-      if (own.counter[slot] == workers) return result(own, slot, p.copy, out, Outcome::unicast);
+      if (own.counter[slot] == workers) return result(own, slot, p.copy, out, out_length, Outcome::unicast);
       counters.dropped_incomplete++;
       return Outcome::incomplete;
     }
@@ -151,20 +158,27 @@ struct JobRules {
       own.packet_id[slot] = p.packet_id;
       own.e0[slot] = p.e0;
       own.e1[slot] = p.e1;
-      for (size_t i = 0; i < values; i++) sums[i] = load_be32(p.values + 4 * i);
+      own.valued[slot] = 0;
     } else {
       own.counter[slot]++;
       if (p.e0 > own.e0[slot]) own.e0[slot] = p.e0;
       if (p.e1 > own.e1[slot]) own.e1[slot] = p.e1;
+    }
+    // Values overwrite the zeros of a copy no packet with values reached yet, and add otherwise.
+    if (!p.exponents_only && !own.valued[slot]) {
+      own.valued[slot] = 1;
+      for (size_t i = 0; i < values; i++) sums[i] = load_be32(p.values + 4 * i);
+    } else if (!p.exponents_only) {
       for (size_t i = 0; i < values; i++) sums[i] += load_be32(p.values + 4 * i);
     }
-    if (own.counter[slot] == workers) return result(own, slot, p.copy, out, Outcome::multicast);
+    if (own.counter[slot] == workers) return result(own, slot, p.copy, out, out_length, Outcome::multicast);
     return Outcome::absorbed;
   }
 
   /** The stored result of (slot, copy) as a RESULT datagram. */
-  Outcome result(const Copies& copy, int slot, int which, uint8_t* out, Outcome kind) {
-    out[0] = (uint8_t)((kMsgResult << 4) | size_class);
+  Outcome result(const Copies& copy, int slot, int which, uint8_t* out, size_t& out_length, Outcome kind) {
+    bool exponents_only = !copy.valued[slot];
+    out[0] = (uint8_t)((kMsgResult << 4) | (exponents_only ? kExponentsOnly : 0) | size_class);
     out[1] = (uint8_t)number;
     store_be32(out + 2, copy.packet_id[slot]);
     int pool = (which << 15) | (slot_base + slot);
@@ -172,9 +186,11 @@ struct JobRules {
     out[7] = (uint8_t)pool;
     out[8] = (uint8_t)copy.e0[slot];
     out[9] = (uint8_t)copy.e1[slot];
+    counters.packets_out += kind == Outcome::multicast ? workers : 1;
+    out_length = exponents_only ? kHeader : packet_bytes(size_class);
+    if (exponents_only) return kind;
     const uint32_t* sums = copy.sums.data() + (size_t)slot * values;
     for (size_t i = 0; i < values; i++) store_be32(out + kHeader + 4 * i, sums[i]);
-    counters.packets_out += kind == Outcome::multicast ? workers : 1;
     return kind;
   }
 

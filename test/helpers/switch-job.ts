@@ -2,7 +2,7 @@
 import '../../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker, type SwitchWorkerOptions } from '../../lib/switch/worker.js';
 import type { SwitchServer } from '../../lib/switch/switch-server.js';
-import { switchmlBlockExponents, switchmlWorkerBudget } from '../../lib/cpu/switchml.js';
+import { switchmlSumViolation } from '../../lib/cpu/switchml-bound.js';
 import { within } from '../within.js';
 
 let worlds = 0;
@@ -48,29 +48,9 @@ export function int32Sum(inputs: Int32Array[]): Int32Array {
   return out;
 }
 
-/**
- * Checks every element of a float32 switch sum against the float64 sum of the inputs, within
- * the codec's bound n * 2^emax / (2M) + 3.0000002 * 2^-24 * n * 2^emax (lib/cpu/switchml.ts;
- * |S/f| <= n * 2^emax), where emax is the agreed exponent of the element's half packet.
- * Returns the first violation, or undefined.
- */
+/** Every element of a float32 switch sum against the float64 sum, within the codec's bound (lib/cpu/switchml-bound.ts; blocks are half packets). */
 export function float32Violation(inputs: Float32Array[], result: Float32Array, valuesPerPacket: number, divisor = 1): string | undefined {
-  const n = inputs.length;
-  const block = valuesPerPacket / 2;
-  const emax = new Int32Array(Math.ceil(result.length / block)).fill(-1000);
-  for (const input of inputs) {
-    const local = switchmlBlockExponents(input, input.length, block);
-    for (let b = 0; b < emax.length; b++) emax[b] = Math.max(emax[b]!, local[b]!);
-  }
-  const budget = switchmlWorkerBudget(n);
-  for (let i = 0; i < result.length; i++) {
-    let exact = 0;
-    for (const input of inputs) exact += input[i]!;
-    const scale = 2 ** emax[Math.floor(i / block)]!;
-    const bound = (n * scale / (2 * budget) + 3.0000002 * 2 ** -24 * n * scale) / divisor;
-    if (!(Math.abs(result[i]! - exact / divisor) <= bound)) return `element ${i}: ${result[i]} vs ${exact / divisor} (bound ${bound})`;
-  }
-  return undefined;
+  return switchmlSumViolation(inputs, result, valuesPerPacket / 2, divisor);
 }
 
 /** The values a switch packet carries in a communicator's job (agreed at init; the float32 bound's block is half of it). */

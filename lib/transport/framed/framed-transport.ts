@@ -17,6 +17,7 @@ export interface FrameSink {
   readonly target: Uint8Array;
   readonly fold?: Landing['fold'];
   readonly elementBytes?: number;
+  readonly answeredAtOnce?: boolean;
 }
 import { CLOSE_BAD_FRAME } from '../handshake/handshake.js';
 
@@ -204,7 +205,7 @@ export class FramedTransport implements Transport {
       const assembler = this.assemblerFor(frame.route, from);
       const landing = mayLand && frame.offset === 0 && frame.segmentBytes === frame.messageBytes ? this.takeLanding(from, frame) : undefined;
       if (!landing) return { target: assembler.reserve(frame) };
-      return { target: assembler.reserve(frame, landing.target), fold: landing.fold, elementBytes: landing.elementBytes };
+      return { target: assembler.reserve(frame, landing.target), fold: landing.fold, elementBytes: landing.elementBytes, answeredAtOnce: landing.answeredAtOnce === true };
     } catch (error) {
       this.untrusted(from, error);
       return undefined;

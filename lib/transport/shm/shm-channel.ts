@@ -29,6 +29,13 @@
 // so a paused reader holds it, where the ring would have buffered up to 4 MiB.
 // Messages are told apart by their size: ACK_BYTES is an ack, DESCRIPTOR_BYTES with a header
 // announcing more payload than it carries is a descriptor, anything else is a whole frame.
+// Acks ride on descriptors: when the receiver says it answers the sender in the same turn
+// (Landing.answeredAtOnce: a 2-rank ring's last reduce-scatter step, whose all-gather send
+// goes back to the same peer), a read's ack is not posted at once: the descriptor of that
+// send carries it (its count of acks), or, if none goes out, one is posted at the end of the
+// turn (setImmediate). One post (one doorbell, one wakeup of the peer) instead of two, and the
+// reader's thread no longer stalls on the ack's doorbell in the middle of its step. Any other
+// read is acked at once, so a call never returns with its peer's send waiting on user code.
 // One-sided writes are not used: they would add a round trip to learn the target's key.
 import { systemError, WebcclError } from '../../errors.js';
 import { logger } from '../../log.js';
@@ -69,8 +76,8 @@ const FOLD_PIECE_BYTES = 256 << 10;
 
 /** An ack: the receiver has read a segment sent by reference. */
 const ACK_BYTES = 8;
-/** A descriptor: frame header, then the segment's address and byte length (float64 each). */
-const DESCRIPTOR_BYTES = HEADER_BYTES + 16;
+/** A descriptor: frame header, then the segment's address, byte length and the acks it carries (float64 each). */
+const DESCRIPTOR_BYTES = HEADER_BYTES + 24;
 
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
@@ -89,9 +96,12 @@ export class ShmChannel implements FrameChannel {
   private readonly singleCopyBytes: number;
   private readonly referenceSegmentBytes: number;
   /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
-  private readonly awaitingAcks: (() => void)[] = [];
+  private readonly awaitingAcks: { resolve(): void; reject(error: unknown): void }[] = [];
   /** The bytes every ack is sent from (their content does not matter). */
   private readonly ackKey: number;
+  /** Reads done whose ack is not posted yet: the next descriptor carries them, or flushAcks posts them. */
+  private unsentAcks = 0;
+  private flushScheduled = false;
   private paused = false;
   /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
   private readonly sendsNow: boolean;
@@ -151,8 +161,11 @@ export class ShmChannel implements FrameChannel {
     if (this.writeNow(header, segment)) return;
     // By reference: segments from the threshold on, and the tail of a message cut for that path
     // even when below it, if it does not fit a slot.
+    // A segment of exactly a descriptor's payload size would read as a descriptor: it fits a slot.
     const size = segment.byteLength;
-    if (size <= this.referenceSegmentBytes && (size >= this.singleCopyBytes || header.byteLength + size > this.frameBytes) && this.endpoint.peerReads()) {
+    const byReference = size <= this.referenceSegmentBytes && size !== DESCRIPTOR_BYTES - HEADER_BYTES
+      && (size >= this.singleCopyBytes || header.byteLength + size > this.frameBytes);
+    if (byReference && this.endpoint.peerReads()) {
       return this.writeByReference(header, segment);
     }
     const bytes = header.byteLength + segment.byteLength;
@@ -198,11 +211,14 @@ export class ShmChannel implements FrameChannel {
     try {
       const view = this.sends.view(slot);
       view.set(header, 0);
-      const where = new DataView(view.buffer, view.byteOffset + HEADER_BYTES, 16);
+      const where = new DataView(view.buffer, view.byteOffset + HEADER_BYTES, DESCRIPTOR_BYTES - HEADER_BYTES);
       where.setFloat64(0, this.context.addressOf(segment), true);
       where.setFloat64(8, segment.byteLength, true);
+      where.setFloat64(16, this.unsentAcks, true);
+      this.unsentAcks = 0;
       // Queued before the post: acks come back in the order the descriptors were sent.
-      acked = new Promise<void>((resolve) => this.awaitingAcks.push(resolve));
+      acked = new Promise<void>((resolve, reject) => this.awaitingAcks.push({ resolve, reject }));
+      acked.catch(() => {}); // awaited below unless the post itself fails (lost() then rejects it too)
       await this.whileOpen(this.failOnLoss(this.endpoint.send(this.sends.key, this.sends.offset(slot), DESCRIPTOR_BYTES)));
     } finally {
       this.sends.release(slot);
@@ -221,6 +237,10 @@ export class ShmChannel implements FrameChannel {
 
   close(_code: number, reason: string): void {
     if (this.closed) return;
+    // Reads this side finished are acked before the endpoint goes (the peer's writes then
+    // complete instead of waiting on a connection that closed): a call can return, and its
+    // communicator be destroyed, before the turn's flush runs.
+    this.flushAcks();
     this.closed = systemError(`rank ${this.transport.rank}: connection to peer ${this.peer} closed (${reason})`);
     for (const reject of this.waitingWrites) reject(this.closed);
     this.waitingWrites.clear();
@@ -244,15 +264,16 @@ export class ShmChannel implements FrameChannel {
     if (bytes === ACK_BYTES) {
       // Not data: reposted even while reading is paused, so that this side's writes finish.
       this.postReceive(slot);
-      const acked = this.awaitingAcks.shift();
-      if (!acked) return this.transport.untrusted(this.peer, new Error('an shm ack for no segment sent by reference'));
-      return acked();
+      this.acked(1);
+      return;
     }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
     const sink = this.transport.receiveFrameSink(frame.subarray(0, HEADER_BYTES), this.peer);
     if (sink === undefined) return; // the transport failed the connection
     const { target } = sink;
     if (bytes === DESCRIPTOR_BYTES && target.byteLength !== bytes - HEADER_BYTES) {
+      // Its acks are for reads the peer did before posting it.
+      if (!this.acked(new DataView(frame.buffer, frame.byteOffset + HEADER_BYTES + 16, 8).getFloat64(0, true))) return;
       if (!this.readByReference(frame, sink)) return;
     } else if (target.byteLength !== bytes - HEADER_BYTES) {
       return this.transport.untrusted(this.peer, new Error(`a frame announces ${target.byteLength} payload bytes but carries ${bytes - HEADER_BYTES}`));
@@ -265,6 +286,16 @@ export class ShmChannel implements FrameChannel {
     this.transport.receivePayload(this.peer);
     if (this.paused) this.idle.push(slot);
     else this.postReceive(slot);
+  }
+
+  /** Resolves the oldest `count` writes by reference; false (the connection failed) if fewer wait. */
+  private acked(count: number): boolean {
+    if (!Number.isInteger(count) || count < 0 || count > this.awaitingAcks.length) {
+      this.transport.untrusted(this.peer, new Error(`${count} shm acks for ${this.awaitingAcks.length} segments sent by reference`));
+      return false;
+    }
+    for (const waiter of this.awaitingAcks.splice(0, count)) waiter.resolve();
+    return true;
   }
 
   /** Runs a landing's fold; false (the connection failed, naming why) if it threw. */
@@ -311,18 +342,35 @@ export class ShmChannel implements FrameChannel {
       else this.transport.untrusted(this.peer, error);
       return false;
     }
-    try {
-      this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
-    } catch (error) {
-      this.lost(error);
-      return false;
+    this.unsentAcks++;
+    if (!sink.answeredAtOnce) this.flushAcks();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushAcks();
+      });
     }
     return true;
+  }
+
+  /** Posts the acks no descriptor carried, one message each. */
+  private flushAcks(): void {
+    for (; this.unsentAcks > 0 && !this.closed; this.unsentAcks--) {
+      try {
+        this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
+      } catch (error) {
+        return this.lost(error);
+      }
+    }
   }
 
   /** The endpoint failed (peer died or closed, or the endpoint was destroyed under us). */
   private lost(error: unknown): void {
     if (this.closed) return;
+    // No ack comes any more: the writes waiting for one fail (else they would wait for the
+    // call's timeout when the peer closed or died after reading nothing).
+    for (const waiter of this.awaitingAcks.splice(0)) waiter.reject(error);
     const detail = error instanceof Error ? error.message.replace(/^\w+Error: /, '') : String(error);
     const closedByPeer = / closed the endpoint$/.test(detail);
     this.transport.connectionLost(this.peer, closedByPeer ? CLOSE_NORMAL : CLOSED_WITHOUT_GOODBYE, detail);

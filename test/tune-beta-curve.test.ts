@@ -1,0 +1,78 @@
+// β by size (params.betaCurve): how the model reads the curve (betaAt), what it changes in a
+// prediction (host calls at mid sizes, not GPU calls or sizes past the curve), how calibration
+// builds it from its runs (curveOf), and how a file's curve is checked. Structure, no timings.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { callTraffic, betaAt, predictSeconds } from '../lib/tune/model.js';
+import { curveOf, type Sample } from '../lib/tune/calibrate.js';
+import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
+
+const flat: CostParams = { ...DEFAULT_COST_PARAMS, alpha: 60e-6, overhead: 40e-6, beta: 4e-9, gamma: 0.5e-9 };
+// Mid sizes a quarter of the large ones' per-byte cost, as in-cache calls ran on this machine.
+const curved: CostParams = { ...flat, betaCurve: [{ linkBytes: 64 << 10, beta: 1e-9 }, { linkBytes: 1 << 20, beta: 1e-9 }, { linkBytes: 16 << 20, beta: 4e-9 }] };
+const call = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 1 << 20 });
+const linkBytes = (algorithm: string, bytes: number, ranks: number) => callTraffic(algorithm, call(bytes, ranks))!.linkBytes;
+
+test('betaAt: beta without a curve; the first point below it, the last above; linear in log(bytes) between', () => {
+  assert.is(betaAt(flat, 12345), 4e-9);
+  assert.is(betaAt(curved, 1), 1e-9);
+  assert.is(betaAt(curved, 64 << 10), 1e-9);
+  assert.is(betaAt(curved, 1 << 30), 4e-9);
+  // 4 MiB is halfway from 1 MiB to 16 MiB in log(bytes): halfway from 1 to 4 ns/B.
+  assert.ok(Math.abs(betaAt(curved, 4 << 20) - 2.5e-9) < 1e-18, String(betaAt(curved, 4 << 20)));
+  const steps = [1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20].map((bytes) => betaAt(curved, bytes));
+  steps.slice(1).forEach((beta, i) => assert.ok(beta > steps[i]!, `${beta} after ${steps[i]}`));
+});
+
+test('the curve lowers a mid-size host call by its link bytes times the difference in beta, and leaves large calls and GPU calls as they were', () => {
+  for (const algorithm of ['ring', 'tree']) {
+    const mid = 512 << 10;
+    const saved = predictSeconds(algorithm, call(mid, 4), flat)! - predictSeconds(algorithm, call(mid, 4), curved)!;
+    const expected = linkBytes(algorithm, mid, 4) * (flat.beta - betaAt(curved, linkBytes(algorithm, mid, 4)));
+    assert.ok(saved > 0 && Math.abs(saved - expected) <= 1e-9 * expected, `${algorithm}: ${saved} vs ${expected}`);
+    // Past the curve's last point: its beta, here the flat one.
+    assert.is(predictSeconds(algorithm, call(64 << 20, 4), curved), predictSeconds(algorithm, call(64 << 20, 4), flat));
+    // GPU memory keeps the one beta its GPU terms were fitted beyond.
+    const gpu = { ...call(mid, 4), memory: 'gpu' as const };
+    const withGpu = (p: CostParams): CostParams => ({ ...p, gpu: { call: 1e-4, message: 1e-5, stage: 1e-9, gamma: 1e-10 } });
+    assert.is(predictSeconds(algorithm, gpu, withGpu(curved)), predictSeconds(algorithm, gpu, withGpu(flat)));
+  }
+  // Cheaper mid-size bytes move the ring/tree crossing, as a flat beta of that size would.
+  assert.is(predictSeconds('ring', call(256 << 10, 4), curved), predictSeconds('ring', call(256 << 10, 4), { ...flat, beta: 1e-9 }));
+});
+
+type Terms = [number, number, number, number];
+
+test('curveOf: each timed size gives its own beta (what its runs took beyond call, alpha and o per link byte), ascending; only the runs marked as points', () => {
+  const fit: [number, number, number, number] = [30e-6, 80e-6, 20e-6, 0];
+  const betaOfSize = new Map([[64 << 10, 0.5e-9], [1 << 20, 1e-9], [4 << 20, 3e-9]]);
+  const sample = (bytes: number, terms: Terms, beta: number): Sample => ({
+    terms, bytes, seconds: fit[0] + terms[1] * fit[1] + terms[2] * fit[2] + terms[3] * beta, point: bytes > 8,
+  });
+  const samples: Sample[] = [
+    sample(8, [1, 6, 7, 12], 1e-6),
+    ...[...betaOfSize].flatMap(([bytes, beta]) => [sample(bytes, [1, 6, 7, 1.5 * bytes], beta), sample(bytes, [1, 4, 9, 2 * bytes], beta)]),
+  ];
+  const curve = curveOf(samples, fit);
+  assert.equal(curve.map((p) => p.linkBytes), [...betaOfSize.keys()].map((bytes) => 1.75 * bytes));
+  curve.forEach((p, i) => assert.ok(Math.abs(p.beta - [...betaOfSize.values()][i]!) <= 1e-6 * p.beta, `${p.linkBytes}: ${p.beta}`));
+  // Runs no slower than their fixed costs: their bytes cost nothing measurable (0, not negative).
+  const quick = curveOf([{ terms: [1, 6, 7, 98304], bytes: 65536, seconds: 1e-6, point: true }], fit);
+  assert.equal(quick, [{ linkBytes: 98304, beta: 0 }]);
+  // A run that is not a point (a half chunk among the mid sizes, timed by its median) prices the one β only.
+  assert.equal(curveOf([...samples, sample(512 << 10, [1, 6, 7, 786432], 9e-9)].map((s) => (s.bytes === 512 << 10 ? { ...s, point: false } : s)), fit), curve);
+});
+
+test("a file's betaCurve is checked point by point; a file without one keeps its beta at every size, and says so", () => {
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify(curved))), curved);
+  const { betaCurve: _dropped, ...older } = curved;
+  const missing: string[] = [];
+  assert.equal(checkCostParams(older, missing).betaCurve, []);
+  assert.ok(missing.includes('betaCurve'), String(missing));
+  assert.throws(() => checkCostParams({ ...curved, betaCurve: 'steep' }), /betaCurve is not a list/);
+  assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] }), /betaCurve\[1\]\.linkBytes 1024 does not follow 2048/);
+  assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 0, beta: 1e-9 }] }), /betaCurve\[0\]\.linkBytes 0 is not a positive number/);
+  assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 1024, beta: -1 }] }), /betaCurve\[0\]\.beta -1 is not a number of seconds/);
+});
+
+test.run();
