@@ -79,6 +79,9 @@ const ACK_BYTES = 8;
 /** A descriptor: frame header, then the segment's address, byte length and the acks it carries (float64 each). */
 const DESCRIPTOR_BYTES = HEADER_BYTES + 24;
 
+/** What an ack sent by sendNow carries (its content does not matter), and an empty header. */
+const NO_BYTES = new Uint8Array(0);
+
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
@@ -105,6 +108,7 @@ export class ShmChannel implements FrameChannel {
   private paused = false;
   /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
   private readonly sendsNow: boolean;
+  private readonly ackBytes = new Uint8Array(ACK_BYTES);
   /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
   private bounce: Uint8Array | undefined;
 
@@ -358,6 +362,9 @@ export class ShmChannel implements FrameChannel {
   private flushAcks(): void {
     for (; this.unsentAcks > 0 && !this.closed; this.unsentAcks--) {
       try {
+        // Straight into the ring when it can (no completion to wait for); acks need no order
+        // among data frames, so one may pass a write still waiting for its post.
+        if (this.sendsNow && this.endpoint.sendNow(NO_BYTES, this.ackBytes)) continue;
         this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
       } catch (error) {
         return this.lost(error);
