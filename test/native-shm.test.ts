@@ -157,16 +157,19 @@ test('shm sendNow: a small message is sent and complete at return; refused (fals
   assert.is(fdCount(), fds, 'no eventfd or pidfd left open');
 });
 
-test('shm doorbell: a writer without a copy of the reader\'s eventfd rings its futex, and the reader\'s thread passes it on', async () => {
+test('shm doorbell: a writer without a copy of the reader\'s eventfd rings its futex, and the reader\'s thread passes it on; with a spin too', async () => {
   const secret = newSecret();
   // Neither side takes a copy of the other's eventfd (as without ptrace permission): the peer,
-  // forked meanwhile, inherits the setting.
+  // forked meanwhile, inherits the setting. Both also watch the ring a while after each
+  // delivery (WEBCCL_SHM_SPIN_US), so records come both while one spins and after it gave up.
   process.env['WEBCCL_SHM_DOORBELL'] = 'futex';
+  process.env['WEBCCL_SHM_SPIN_US'] = '200';
   let paired;
   try {
     paired = await pair(secret);
   } finally {
     delete process.env['WEBCCL_SHM_DOORBELL'];
+    delete process.env['WEBCCL_SHM_SPIN_US'];
   }
   const { peer, context, region, key, endpoint } = paired;
   for (let round = 0; round < 20; round++) {
