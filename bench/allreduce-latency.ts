@@ -9,10 +9,16 @@ import { ShmEndpoint } from '../lib/native/shm.js';
 import { runAsTwoRanks } from './two-ranks.js';
 
 /** Native posts per call (shm and ntcp providers): how many messages the transport makes of one send. */
-const posts = { send: 0, write: 0, recv: 0 };
-for (const name of ['send', 'write', 'recv'] as const) {
+/** sendNow counts the sends that went straight into the ring; recvThen is a receive posted without a promise. */
+const posts = { send: 0, sendNow: 0, write: 0, recv: 0 };
+for (const name of ['send', 'sendNow', 'write', 'recv', 'recvThen'] as const) {
   const original = ShmEndpoint.prototype[name] as (...args: unknown[]) => unknown;
-  (ShmEndpoint.prototype as any)[name] = function (this: ShmEndpoint, ...args: unknown[]) { posts[name]++; return original.apply(this, args); };
+  const counted = name === 'recvThen' ? 'recv' : name;
+  (ShmEndpoint.prototype as any)[name] = function (this: ShmEndpoint, ...args: unknown[]) {
+    const result = original.apply(this, args);
+    if (name !== 'sendNow' || result === true) posts[counted]++;
+    return result;
+  };
 }
 
 async function rank(comm: Communicator): Promise<void> {
@@ -26,7 +32,7 @@ async function rank(comm: Communicator): Promise<void> {
   for (let i = 0; i < Number(process.env['WARMUP'] ?? 200); i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');
   await comm.barrier();
   sends = 0;
-  posts.send = posts.write = posts.recv = 0;
+  posts.send = posts.sendNow = posts.write = posts.recv = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
   for (let i = 0; i < calls; i++) await comm.allReduce(send, recv, 2, 'float32', 'sum');

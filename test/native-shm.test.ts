@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, shmPrefix } from '../lib/native/shm.js';
+import { Buffer } from 'node:buffer';
 import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
 import { digest, fdCount, fuzzProvider, newSecret, peerDigestSoon, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
@@ -105,6 +106,87 @@ test('shm: a peer killed with SIGKILL fails pending operations with RemoteError;
   assert.equal(leftovers(secret), []);
   assert.is(fdCount(), fds);
   assert.is(threadCount(), threads, 'the progress thread is joined');
+});
+
+const joined = (...parts: Uint8Array[]) => Buffer.concat(parts);
+/** `promise`, or a failure naming `what` after 10 s (a lost wakeup must fail the test, not hang it). */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in 10 s (a lost wakeup?)`)), 10_000); });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('shm sendNow: a small message is sent and complete at return; refused (false) when the ring is full or a post waits ahead of it', async () => {
+  const secret = newSecret();
+  const fds = fdCount();
+  const { peer, context, region, key, endpoint } = await pair(secret);
+  const header = pattern(56, 7);
+  assert.ok(endpoint.sendNow(header, pattern(8, 9)));
+  header.fill(0); // complete at return: the caller's bytes may change at once
+  assert.equal(await peer.ask({ cmd: 'recv', count: 1, length: 64 }), [{ bytes: 64, digest: digest(joined(pattern(56, 7), pattern(8, 9))) }]);
+  // The peer posts no receive: its ring (4 MiB) fills, and sendNow says so rather than wait.
+  const piece = pattern(512 << 10, 3);
+  let sent = 0;
+  while (endpoint.sendNow(new Uint8Array(0), piece)) sent++;
+  assert.ok(sent >= 6 && sent <= 7, `${sent} messages of 512 KiB fill the ring`);
+  // A send posted now fills the rest of the ring and waits in the queue; sendNow must not overtake it.
+  const tail = 700 << 10;
+  region.set(pattern(tail, 4), 0);
+  const queued = endpoint.send(key, 0, tail);
+  assert.is(endpoint.sendNow(new Uint8Array(0), pattern(10, 5)), false, 'refused: the ring is full, a post waits ahead');
+  const drained = await peer.ask({ cmd: 'recv', count: sent + 1, length: 1 << 20 });
+  assert.equal(drained.map((m: { bytes: number }) => m.bytes), [...Array(sent).fill(512 << 10), tail]);
+  assert.is(drained[sent - 1].digest, digest(piece));
+  assert.is(drained[sent].digest, digest(pattern(tail, 4)));
+  assert.equal(await queued, { opcode: 'send', bytes: tail });
+  assert.ok(endpoint.sendNow(new Uint8Array(0), pattern(10, 5)), 'accepted again once the queue is empty');
+  assert.equal(await peer.ask({ cmd: 'recv', count: 1, length: 64 }), [{ bytes: 10, digest: digest(pattern(10, 5)) }]);
+  assert.throws(() => endpoint.sendNow(new Uint8Array(0), 'x' as unknown as Uint8Array), /payload must be a TypedArray or DataView/);
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  for (let tries = 0; tries < 100 && endpoint.sendNow(new Uint8Array(0), pattern(10, 5)); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.is(endpoint.sendNow(new Uint8Array(0), pattern(10, 5)), false, 'the peer closed: refused');
+  endpoint.destroy();
+  assert.throws(() => endpoint.sendNow(new Uint8Array(0), pattern(10, 5)), /the endpoint was destroyed/);
+  context.destroy();
+  assert.equal(leftovers(secret), []);
+  assert.is(fdCount(), fds, 'no eventfd or pidfd left open');
+});
+
+test('shm doorbell: a writer without a copy of the reader\'s eventfd rings its futex, and the reader\'s thread passes it on; with a spin too', async () => {
+  const secret = newSecret();
+  // Neither side takes a copy of the other's eventfd (as without ptrace permission): the peer,
+  // forked meanwhile, inherits the setting. Both also watch the ring a while after each
+  // delivery (WEBCCL_SHM_SPIN_US), so records come both while one spins and after it gave up.
+  process.env['WEBCCL_SHM_DOORBELL'] = 'futex';
+  process.env['WEBCCL_SHM_SPIN_US'] = '200';
+  let paired;
+  try {
+    paired = await pair(secret);
+  } finally {
+    delete process.env['WEBCCL_SHM_DOORBELL'];
+    delete process.env['WEBCCL_SHM_SPIN_US'];
+  }
+  const { peer, context, region, key, endpoint } = paired;
+  for (let round = 0; round < 20; round++) {
+    const back = endpoint.recv(key, 4096, 100);
+    assert.equal(await within(peer.ask({ cmd: 'send', offset: 0, length: 33 + round, fill: round }), 'the peer\'s send'), { opcode: 'send', bytes: 33 + round });
+    assert.equal(await within(back, 'the receive here'), { opcode: 'recv', bytes: 33 + round });
+    assert.is(digest(region.subarray(4096, 4096 + 33 + round)), digest(pattern(33 + round, round)));
+    const message = pattern(17 + round, round);
+    const arrived = peer.ask({ cmd: 'recv', count: 1, length: 64 });
+    if (round % 2) assert.ok(endpoint.sendNow(message.subarray(0, 5), message.subarray(5)));
+    else { region.set(message, 0); await within(endpoint.send(key, 0, message.byteLength), 'the send here'); }
+    assert.equal(await within(arrived, 'the receive at the peer (its futex doorbell)'), [{ bytes: 17 + round, digest: digest(message) }]);
+  }
+  await peer.ask({ cmd: 'destroy' });
+  await new Promise((resolve) => peer.child.once('exit', resolve));
+  context.destroy();
+  assert.equal(leftovers(secret), []);
 });
 
 test('shm single copy: read() takes odd sizes at odd offsets straight from the peer; bad addresses fail cleanly', async () => {

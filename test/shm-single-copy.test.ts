@@ -131,16 +131,22 @@ test('descriptors a closed sender left unread are never read: the receiver fails
 
 /** Counts the standalone acks (8-byte sends) posted while `body` runs. */
 async function countAckPosts(body: () => Promise<void>): Promise<number> {
-  const send = ShmEndpoint.prototype.send;
+  const { send, sendNow } = ShmEndpoint.prototype;
   let acks = 0;
   ShmEndpoint.prototype.send = function (this: ShmEndpoint, key: number, offset: number, length: number, inline?: Uint8Array) {
     if (length === 8) acks++;
     return send.call(this, key, offset, length, inline);
   };
+  // An ack that goes straight into the ring (sendNow: no header, 8 bytes) is one too.
+  ShmEndpoint.prototype.sendNow = function (this: ShmEndpoint, header: Uint8Array, payload: Uint8Array) {
+    const sent = sendNow.call(this, header, payload);
+    if (sent && header.byteLength + payload.byteLength === 8) acks++;
+    return sent;
+  };
   try {
     await body();
   } finally {
-    ShmEndpoint.prototype.send = send;
+    Object.assign(ShmEndpoint.prototype, { send, sendNow });
   }
   return acks;
 }

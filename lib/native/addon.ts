@@ -42,6 +42,11 @@ export interface NativeShmEndpoint {
   singleCopy?(): { readsPeer: string; peerReads: boolean };
   /** shm only: copies view.byteLength bytes from the peer's memory at remoteAddress into view (synchronous, one copy). */
   read?(view: ArrayBufferView, remoteAddress: number): void;
+  /**
+   * shm only: sends header ‖ payload as one message, copied into the peer's ring now, when it
+   * fits and nothing is queued ahead; true: sent and complete (no completion follows), false: nothing sent.
+   */
+  sendNow?(header: Uint8Array, payload: Uint8Array): boolean;
 }
 
 /** (wrId, error or null, opcode, bytes, immediate) */

@@ -1,6 +1,7 @@
 // The shm provider of the RDMA-semantics API (native/src/shm.cc), for ranks on one host, as
-// promises: every post returns the promise of its completion (the native progress thread
-// delivers completions through a threadsafe function; nothing polls). Vocabulary of ibverbs:
+// promises: every post returns the promise of its completion (receives complete on the JS
+// thread, woken by an eventfd its event loop polls; sends through a threadsafe function from
+// the progress thread; nothing polls); sendNow is the small send that completes at the call. Vocabulary of ibverbs:
 // registerMemory ~ ibv_reg_mr (the key is lkey and rkey at once), an endpoint ~ an RC queue
 // pair formed from exchanged address blobs, send/recv ~ IBV_WR_SEND / ibv_post_recv, write ~
 // IBV_WR_RDMA_WRITE(_WITH_IMM); a write with an immediate consumes a posted receive at the target.
@@ -95,9 +96,17 @@ export class ShmContext {
 
   /** @internal Posts through `post` and returns the promise of its completion. */
   track(what: string, post: (wrId: number) => void): Promise<ShmCompletion> {
+    let waiter!: Pending;
+    const completion = new Promise<ShmCompletion>((resolve, reject) => { waiter = { resolve, reject }; });
+    this.trackWith(what, post, waiter); // a bad post throws here, at the call
+    return completion;
+  }
+
+  /** @internal Posts through `post` (throwing what it throws) and hands its completion to `waiter`. */
+  trackWith(what: string, post: (wrId: number) => void, waiter: Pending): void {
     const wrId = this.nextId++;
     callNative(what, () => post(wrId));
-    return new Promise((resolve, reject) => this.pending.set(wrId, { resolve, reject }));
+    this.pending.set(wrId, waiter);
   }
 }
 
@@ -123,8 +132,28 @@ export class ShmEndpoint {
     return this.context.track(`${this.context.provider.kind} postSend`, (id) => this.native.postSend(id, key, offset, length, inline));
   }
 
+  /**
+   * The small path (shm provider only): sends header ‖ payload as one message from this thread,
+   * copied into the peer's ring, when it fits now and no earlier post is still queued; true when
+   * it was sent (the bytes may be reused at once, no completion follows). false: nothing was
+   * sent (ring full, posts queued, peer gone, the tcp provider): post it with send().
+   */
+  sendNow(header: Uint8Array, payload: Uint8Array): boolean {
+    const native = this.native;
+    if (!native.sendNow) return false;
+    return callNative(`${this.context.provider.kind} sendNow`, () => native.sendNow!(header, payload));
+  }
+
   recv(key: number, offset: number, length: number): Promise<ShmCompletion> {
     return this.context.track(`${this.context.provider.kind} postRecv`, (id) => this.native.postRecv(id, key, offset, length));
+  }
+
+  /**
+   * recv() without a promise (the receive path of a channel, once per message): `done` or
+   * `failed` is called with the completion when it comes. Throws like recv() at the post.
+   */
+  recvThen(key: number, offset: number, length: number, done: (completion: ShmCompletion) => void, failed: (error: WebcclError) => void): void {
+    this.context.trackWith(`${this.context.provider.kind} postRecv`, (id) => this.native.postRecv(id, key, offset, length), { resolve: done, reject: failed });
   }
 
   /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */

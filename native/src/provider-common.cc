@@ -65,8 +65,6 @@ bool read_post(napi_env env, const Args& args, PostKind kind, EndpointBase* endp
   return true;
 }
 
-namespace {
-
 /** Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) on the JS thread. */
 void deliver(napi_env env, napi_value callback, void*, void* data) {
   std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
@@ -82,6 +80,8 @@ void deliver(napi_env env, napi_value callback, void*, void* data) {
   else args[4] = undefined;
   napi_call_function(env, undefined, callback, 5, args, nullptr);
 }
+
+namespace {
 
 napi_value ContextRegister(napi_env env, napi_callback_info info) {
   Args args;
@@ -139,6 +139,7 @@ napi_value ContextDestroy(napi_env env, napi_callback_info info) {
   { std::lock_guard<std::mutex> lock(context->mutex); endpoints = context->endpoints; }
   for (EndpointBase* endpoint : endpoints) endpoint->shutdown();
   context->destroyed = true;
+  context->release(env);
   for (Region& r : context->regions) {
     if (r.buffer) napi_delete_reference(env, r.buffer);
     r.buffer = nullptr;

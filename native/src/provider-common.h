@@ -83,6 +83,8 @@ struct ContextBase {
   void complete(Completion* completion);
   /** Called under `mutex` after slot `slot` was registered or deregistered (shm publishes it to peers). */
   virtual void published(uint32_t slot) {}
+  /** Called by destroy() on the JS thread once every endpoint is shut down: drops what the provider holds of JS. */
+  virtual void release(napi_env env) {}
 };
 
 /**
@@ -160,6 +162,13 @@ struct QueuedEndpoint : EndpointBase {
     return true;
   }
 };
+
+/**
+ * Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) with `data` (a
+ * Completion, deleted here): the completion queue's call_js, and what a provider that delivers
+ * on the JS thread itself (shm) calls inside its own callback scope. Dropped when env is null.
+ */
+void deliver(napi_env env, napi_value callback, void*, void* data);
 
 /** Which post a call is. */
 enum class PostKind { kSend, kRecv, kWrite };

@@ -29,6 +29,12 @@ struct alignas(64) SegmentHeader {
   std::atomic<uint32_t> owner_reads_writer;  // 0: not probed yet; 1: the owner can read the writer's memory (process_vm_readv); 2: it cannot
   alignas(64) std::atomic<uint32_t> bell;  // futex doorbell the owner's progress thread sleeps on
   std::atomic<uint32_t> writer_waiting;    // the peer found the ring full: the owner rings the peer's bell once it frees space
+  // The owner's JS thread reads the ring itself, woken through an eventfd its event loop polls
+  // (shm.cc, "the JS thread's doorbell"): armed = 1 when it asks for that eventfd to be
+  // written for the next record (it set it before it last looked at head); the writer writes
+  // it (reader_eventfd, its own copy taken with pidfd_getfd) or, without a copy, rings `bell`.
+  std::atomic<uint32_t> reader_armed;
+  int32_t reader_eventfd;
   alignas(64) std::atomic<uint64_t> head;  // bytes written (peer)
   alignas(64) std::atomic<uint64_t> tail;  // bytes consumed (owner)
   alignas(64) std::atomic<uint64_t> regions[kMaxRegions];  // the owner's registered regions, for the peer's checks

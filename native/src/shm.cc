@@ -4,11 +4,14 @@
 //   ShmEndpoint     ~ a reliable-connected QP between two ranks, formed from exchanged address
 //                     blobs; postSend/postRecv (two-sided) and postWrite (one-sided RDMA write,
 //                     optionally with immediate, which consumes a posted receive at the target).
-// Each endpoint has one progress thread that sleeps on a futex doorbell in its own inbox
-// segment (no busy polling, in native code or in JS) and wakes for: data from the peer, ring
-// space freed by the peer after this side found it full, a post that could not be done on the
-// JS thread (a send that did not fit, a receive a waiting record needs), destroy, or a 50 ms
-// tick that checks the peer's pidfd.
+// The JS thread reads its inbox itself: the peer writes an eventfd that this process's event
+// loop polls (uv_poll) when the reader said it is waiting, so a message costs one wakeup of the
+// receiving thread and no thread handoff ("the JS thread's doorbell" below). Each endpoint also
+// has one progress thread that sleeps on a futex doorbell in its inbox segment (no busy
+// polling, in native code or in JS) and wakes for: ring space freed by the peer after this side
+// found it full (it pushes what was queued), a post that could not be done on the JS thread, a
+// peer that could not take a copy of the eventfd (it rings the futex and this thread writes the
+// eventfd), destroy, or a 50 ms tick that checks the peer's pidfd.
 // Every argument is validated on the JS thread and throws an Error (ERR_WEBCCL_NATIVE); the
 // progress thread revalidates what can change (keys, bounds) before it touches memory.
 #include <fcntl.h>
@@ -16,10 +19,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cerrno>
 #include <cstring>
@@ -58,6 +63,21 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + str
 struct Context : ContextBase {
   using Base = ContextBase;
   std::string prefix;
+  // Receive completions are delivered on the JS thread by the endpoints' uv_poll callbacks:
+  // the completion callback, and the async context and resource their callback scope runs in.
+  napi_env env = nullptr;
+  napi_ref callback = nullptr;
+  napi_ref resource = nullptr;
+  napi_async_context async = nullptr;
+  int64_t spin_ns = 0;  // WEBCCL_SHM_SPIN_US (spin_for_data)
+
+  void release(napi_env env) override {
+    if (async) napi_async_destroy(env, async);
+    if (callback) napi_delete_reference(env, callback);
+    if (resource) napi_delete_reference(env, resource);
+    async = nullptr;
+    callback = resource = nullptr;
+  }
 
   void published(uint32_t slot) override;
 };
@@ -88,13 +108,33 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   std::mutex push_mutex;
   void ring() { ring_bell(&inbox->bell); }
   /**
-   * A receive was posted: the progress thread is needed only when a record already waits in the
-   * inbox for it (drain stopped there). Otherwise the peer's next push rings it anyway, and a
-   * futex wake per post costs a context switch on a busy machine (issue 10: ~70 us a post).
+   * A receive was posted: the JS thread drains on its next loop turn only when a record already
+   * waits in the inbox for it (drain stopped there) or the peer went (the receive then fails).
+   * Otherwise the peer's next record wakes it anyway.
    */
   void recv_posted() {
-    if (!inbox_empty()) ring();
+    if (!inbox_empty() || peer_went.load(std::memory_order_acquire)) wake_self();
   }
+  // The JS thread's doorbell (see the functions of that name below).
+  int eventfd = -1;       // this side's: its event loop polls it; the peer (or this progress thread) writes it
+  int peer_eventfd = -1;  // this process's copy of the peer's (pidfd_getfd); -1: ring the peer's futex instead
+  uv_poll_t* poller = nullptr;
+  std::vector<Completion*>* direct = nullptr;  // set while the JS thread drains: completions go here, not through the queue
+  std::atomic<bool> peer_went{false};          // the progress thread found the peer gone (why: `gone`, under mutex)
+  std::string gone;
+  bool start_doorbell(napi_env env, std::string& why);
+  void stop_doorbell();
+  void wake_self();
+  void notify_peer();
+  void on_readable();
+  bool drain_and_deliver();
+  bool spin_for_data();
+  uint64_t drained_head = 0;  // the head the last drain saw (JS thread)
+  void completed(Completion* completion) {
+    if (direct) direct->push_back(completion);
+    else context->complete(completion);
+  }
+  bool send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length);
   /**
    * Queues a checked send or write and pushes it into the peer's ring from this (JS) thread,
    * so a small message does not wait for the progress thread to be woken and scheduled (the
@@ -210,7 +250,7 @@ bool Endpoint::drain() {
       }
       if (record->flags & kLast) {
         receiving = false;
-        context->complete(new Completion{current.wr_id, current_error, "recv", (double)record->total, 0, false});
+        completed(new Completion{current.wr_id, current_error, "recv", (double)record->total, 0, false});
       }
     } else if (record->type == kWrite) {
       std::string why;
@@ -221,7 +261,7 @@ bool Endpoint::drain() {
       }
       // A write that fails here (the region was deregistered after the peer checked it) is
       // reported on the receive its immediate consumes; verbs would fail the writer's QP.
-      if (needs_recv) context->complete(new Completion{recv.wr_id, why.empty() ? "" : "remote write: " + why, "write-imm", (double)record->total, record->imm, true});
+      if (needs_recv) completed(new Completion{recv.wr_id, why.empty() ? "" : "remote write: " + why, "write-imm", (double)record->total, record->imm, true});
     }
     tail += size;
     inbox->tail.store(tail, std::memory_order_release);
@@ -309,35 +349,35 @@ bool Endpoint::push() {
       context->complete(new Completion{done.wr_id, "", done.opcode(), (double)done.length, 0, false});
     }
   }
-  if (progressed) ring_bell(&outbox->bell);
+  if (progressed) notify_peer();
   return progressed;
 }
 
 void Endpoint::run() {
-  std::string gone;
   while (!stop.load(std::memory_order_acquire)) {
     uint32_t seen = inbox->bell.load(std::memory_order_acquire);
-    bool progressed = drain();
-    if (gone.empty()) {
-      {
-        std::lock_guard<std::mutex> lock(push_mutex);
-        progressed = push() || progressed;
-      }
-      pollfd dead{pidfd, POLLIN, 0};
-      if (outbox->owner_closed.load() || inbox->writer_closed.load()) {
-        gone = "peer process " + std::to_string(peer_pid) + " closed the endpoint";
-      } else if (pidfd >= 0 ? poll(&dead, 1, 0) > 0 : !process_alive(peer_pid)) {
-        gone = "peer process " + std::to_string(peer_pid) + " died";
-      }
-      if (!gone.empty()) {
-        fail_ops(gone);
-        progressed = drain() || progressed;
-      }
+    bool progressed;
+    {
+      std::lock_guard<std::mutex> lock(push_mutex);
+      progressed = push();
     }
-    // Like a TCP FIN: what the peer wrote before it went is still delivered, as receives are
-    // posted for it; once its ring is empty every receive fails (a message cut short included).
-    if (!gone.empty() && inbox_empty()) {
-      fail_all(gone);
+    // A peer without a copy of the eventfd rang the futex for its records: pass it on.
+    if (!inbox_empty() && inbox->reader_armed.load() && inbox->reader_armed.exchange(0)) wake_self();
+    std::string why;
+    pollfd dead{pidfd, POLLIN, 0};
+    if (outbox->owner_closed.load() || inbox->writer_closed.load()) {
+      why = "peer process " + std::to_string(peer_pid) + " closed the endpoint";
+    } else if (pidfd >= 0 ? poll(&dead, 1, 0) > 0 : !process_alive(peer_pid)) {
+      why = "peer process " + std::to_string(peer_pid) + " died";
+    }
+    if (!why.empty()) {
+      // Like a TCP FIN: what the peer wrote before it went is still delivered, as receives are
+      // posted for it; once its ring is empty every receive fails (a message cut short
+      // included). The JS thread, which reads the ring, does that part (on_readable).
+      fail_ops(why);
+      { std::lock_guard<std::mutex> lock(mutex); gone = why; }
+      peer_went.store(true, std::memory_order_release);
+      wake_self();
       return;
     }
     if (!progressed) wait_bell(&inbox->bell, seen, 50 * 1000 * 1000);
@@ -352,6 +392,7 @@ void Endpoint::shutdown() {
     ring_bell(&inbox->bell);
     thread.join();
   }
+  stop_doorbell();
   if (outbox) { outbox->writer_closed.store(1); ring_bell(&outbox->bell); }
   if (inbox) { inbox->owner_closed.store(1); }
   fail_all("endpoint destroyed");
@@ -361,6 +402,184 @@ void Endpoint::shutdown() {
   inbox = outbox = nullptr;
   if (pidfd >= 0) close(pidfd);
   pidfd = -1;
+}
+
+// ---- the JS thread's doorbell and the small send (issue 10: 8-byte latency) -----------------
+//
+// A message used to cost three thread handoffs: the writer's futex woke the reader's progress
+// thread, which copied it out and woke the JS thread through the completion queue, and the
+// writer's own send completed through that queue too. Now the reader's JS thread drains its
+// inbox in a uv_poll callback on an eventfd, which the writer writes itself (a copy of the fd
+// taken with pidfd_getfd at connect; same permission as the single copy) only when the reader
+// armed it: it arms before its last look at the ring, so a burst of messages costs one wakeup
+// and a busy reader none. And a small send is copied straight into the ring by the caller and
+// is complete when the call returns (send_now): no completion to deliver.
+
+bool Endpoint::start_doorbell(napi_env env, std::string& why) {
+  eventfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (eventfd < 0) { why = errno_text("eventfd"); return false; }
+  uv_loop_t* loop = nullptr;
+  poller = new uv_poll_t;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, poller, eventfd) != 0) {
+    why = "cannot poll the eventfd on the event loop";
+    delete poller;
+    poller = nullptr;
+    return false;
+  }
+  poller->data = this;
+  uv_poll_start(poller, UV_READABLE, [](uv_poll_t* handle, int, int) { static_cast<Endpoint*>(handle->data)->on_readable(); });
+  // The completion queue keeps the loop alive while the context lives; the poll adds nothing.
+  uv_unref(reinterpret_cast<uv_handle_t*>(poller));
+  inbox->reader_eventfd = eventfd;
+  inbox->reader_armed.store(1, std::memory_order_release);
+  return true;
+}
+
+/** JS thread: stops polling and closes both eventfds (the handle is freed on the loop's next turn). */
+void Endpoint::stop_doorbell() {
+  if (poller) {
+    uv_poll_stop(poller);
+    uv_close(reinterpret_cast<uv_handle_t*>(poller), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    poller = nullptr;
+  }
+  if (eventfd >= 0) close(eventfd);
+  if (peer_eventfd >= 0) close(peer_eventfd);
+  eventfd = peer_eventfd = -1;
+}
+
+void Endpoint::wake_self() {
+  uint64_t one = 1;
+  if (write(eventfd, &one, sizeof one) < 0) { /* the counter is full: the loop is woken already */ }
+}
+
+/** After records were published: wakes the peer's JS thread if it armed its doorbell (or its progress thread, which passes it on). */
+void Endpoint::notify_peer() {
+  if (peer_eventfd < 0) return ring_bell(&outbox->bell);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the head store before the look at armed (the reader does the reverse)
+  if (outbox->reader_armed.load(std::memory_order_relaxed) && outbox->reader_armed.exchange(0, std::memory_order_seq_cst)) {
+    uint64_t one = 1;
+    if (write(peer_eventfd, &one, sizeof one) < 0) { /* full counter: already woken */ }
+  }
+}
+
+/** The eventfd is readable (JS thread): drains the inbox, arms the doorbell, delivers the receives' completions. */
+void Endpoint::on_readable() {
+  uint64_t count;
+  if (read(eventfd, &count, sizeof count) < 0) { /* woken by another event: nothing to reset */ }
+  while (drain_and_deliver() && spin_for_data()) {
+  }
+}
+
+/**
+ * WEBCCL_SHM_SPIN_US (default 0: off): after delivering, the JS thread watches the ring this
+ * long, disarmed (so the writer makes no syscall), before it goes back to the event loop; true
+ * when a record came. On 2 busy cores the spinning thread takes a core from the peer.
+ */
+bool Endpoint::spin_for_data() {
+  if (context->spin_ns <= 0 || destroyed || !outbox) return false;
+  inbox->reader_armed.store(0, std::memory_order_relaxed);
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t deadline = now.tv_sec * 1000000000LL + now.tv_nsec + context->spin_ns;
+  for (int i = 0;; i++) {
+    if (inbox->head.load(std::memory_order_acquire) != drained_head) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+    if ((i & 63) == 63) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (now.tv_sec * 1000000000LL + now.tv_nsec > deadline) break;
+    }
+  }
+  inbox->reader_armed.store(1, std::memory_order_seq_cst);
+  return inbox->head.load(std::memory_order_seq_cst) != drained_head;
+}
+
+/** Drains what it can, arms the doorbell, delivers the receives' completions; false when the endpoint or context went meanwhile. */
+bool Endpoint::drain_and_deliver() {
+  if (destroyed || !outbox) return false;
+  std::vector<Completion*> batch;
+  direct = &batch;
+  for (;;) {
+    uint64_t head = inbox->head.load(std::memory_order_acquire);
+    drain();
+    inbox->reader_armed.store(1, std::memory_order_seq_cst);
+    drained_head = head;
+    if (inbox->head.load(std::memory_order_seq_cst) == head) break;  // nothing arrived since: the writer will write the eventfd
+  }
+  direct = nullptr;
+  if (peer_went.load(std::memory_order_acquire) && inbox_empty()) {
+    std::string why;
+    { std::lock_guard<std::mutex> lock(mutex); why = gone; }
+    fail_all(why);  // through the queue: after the batch below
+  }
+  if (batch.empty()) return !context->destroyed;
+  napi_env env = context->env;
+  napi_handle_scope handles;
+  napi_open_handle_scope(env, &handles);
+  napi_value resource, callback;
+  napi_get_reference_value(env, context->resource, &resource);
+  napi_get_reference_value(env, context->callback, &callback);
+  for (Completion* completion : batch) {
+    if (context->destroyed) {  // an earlier completion's callback destroyed the context: drop the rest, as its queue would
+      delete completion;
+      continue;
+    }
+    // One callback scope per completion: its close runs the microtasks this one queued before
+    // the next is delivered, as when each came on its own (a message's continuation runs
+    // before a later message, e.g. an abort, is looked at).
+    napi_callback_scope scope;
+    napi_open_callback_scope(env, resource, context->async, &scope);
+    deliver(env, callback, nullptr, completion);
+    bool thrown = false;
+    napi_is_exception_pending(env, &thrown);
+    if (thrown) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
+    }
+    napi_close_callback_scope(env, scope);
+  }
+  napi_close_handle_scope(env, handles);
+  return !context->destroyed && !destroyed;
+}
+
+/**
+ * One two-sided send of header ‖ payload, copied into the peer's ring from the calling (JS)
+ * thread when it fits in one record now and nothing is queued ahead of it. Complete when it
+ * returns true: no work request, no completion. false: nothing was sent (broken, peer gone,
+ * posts queued, no room); the caller posts it the usual way, which reports or waits.
+ */
+bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length) {
+  uint64_t total = header_length + payload_length;
+  if (!outbox || total > kMaxFragment) return false;
+  std::lock_guard<std::mutex> push_lock(push_mutex);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!ops.empty() || !broken.empty() || !peer_gone.empty()) return false;
+  }
+  uint8_t* ring = ring_of(outbox);
+  uint64_t capacity = outbox->capacity;
+  uint64_t need = align_record(sizeof(Record) + total);
+  uint64_t head = outbox->head.load(std::memory_order_relaxed);
+  uint64_t free = capacity - (head - outbox->tail.load(std::memory_order_acquire));
+  uint64_t contiguous = capacity - head % capacity;
+  if (contiguous < need) {
+    if (free < contiguous + need) return false;
+    reinterpret_cast<Record*>(ring + head % capacity)->type = kWrap;
+    head += contiguous;
+  } else if (free < need) {
+    return false;
+  }
+  Record* record = reinterpret_cast<Record*>(ring + head % capacity);
+  *record = Record{kSend, kFirst | kLast, (uint32_t)total, 0, 0, 0, total};
+  memcpy(record + 1, header, header_length);
+  memcpy(reinterpret_cast<uint8_t*>(record + 1) + header_length, payload, payload_length);
+  outbox->head.store(head + need, std::memory_order_release);
+  notify_peer();
+  return true;
 }
 
 // ---- single copy (cross-memory attach) -------------------------------------------------------
@@ -407,6 +626,16 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   auto* context = new Context();
   context->prefix = prefix;
   if (!wrap_context(env, args.self, args.values[1], context, "webccl-shm-completions")) return nullptr;
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "webccl-shm-receive", NAPI_AUTO_LENGTH, &name);
+  context->env = env;
+  const char* spin = getenv("WEBCCL_SHM_SPIN_US");
+  if (spin) context->spin_ns = std::min<int64_t>(std::max<int64_t>(atoll(spin), 0), 1000) * 1000;  // at most 1 ms
+  if (napi_create_reference(env, args.values[1], 1, &context->callback) != napi_ok || napi_create_reference(env, resource, 1, &context->resource) != napi_ok ||
+      napi_async_init(env, resource, name, &context->async) != napi_ok) {
+    return fail(env, "could not set up the receive callback"), nullptr;
+  }
   return args.self;
 }
 
@@ -425,6 +654,10 @@ napi_value ContextCreateEndpoint(napi_env env, napi_callback_info info) {
   endpoint->context = context;
   endpoint->name = name;
   endpoint->inbox = inbox;
+  if (!endpoint->start_doorbell(env, why)) {
+    endpoint->shutdown();
+    return fail(env, "createEndpoint: " + why), nullptr;
+  }
   {
     std::lock_guard<std::mutex> lock(context->mutex);
     for (uint32_t slot = 0; slot < kMaxRegions; slot++) {
@@ -469,6 +702,11 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   endpoint->outbox = outbox;
   endpoint->peer_pid = pid;
   endpoint->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  // The peer's doorbell eventfd; without it (no ptrace permission, or WEBCCL_SHM_DOORBELL=futex:
+  // the tests' way to that path) records ring its futex and its progress thread passes it on.
+  const char* doorbell = getenv("WEBCCL_SHM_DOORBELL");
+  bool futex_only = doorbell && strcmp(doorbell, "futex") == 0;
+  if (endpoint->pidfd >= 0 && !futex_only) endpoint->peer_eventfd = (int)syscall(SYS_pidfd_getfd, endpoint->pidfd, outbox->reader_eventfd, 0);
   endpoint->single_copy = probe_single_copy(pid, outbox->owner_address);
   endpoint->inbox->owner_reads_writer.store(endpoint->single_copy.empty() ? 1 : 2, std::memory_order_release);
   endpoint->thread = std::thread([endpoint] { endpoint->run(); });
@@ -500,6 +738,19 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
                          ") lie outside remote region " + std::to_string(op.remote_key) + " of " + std::to_string(remote_length) + " bytes"), nullptr;
   }
   return endpoint->post(env, "postWrite", op);
+}
+
+/** sendNow(header, payload) → whether it was sent, complete (Endpoint::send_now); false: post it. */
+napi_value EndpointSendNow(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t *header, *payload;
+  size_t header_length, payload_length;
+  if (!get_args(env, info, args, 2, "sendNow(header, payload)")) return nullptr;
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "sendNow");
+  if (!endpoint || !get_bytes(env, args.values[0], header, header_length, "header") || !get_bytes(env, args.values[1], payload, payload_length, "payload")) return nullptr;
+  napi_value sent;
+  napi_get_boolean(env, endpoint->send_now(header, header_length, payload, payload_length), &sent);
+  return sent;
 }
 
 /**
@@ -567,7 +818,7 @@ napi_value init_shm(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
-                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}}},
+                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}, {"sendNow", EndpointSendNow}}},
                   endpoint_constructor);
   return exports;
 }

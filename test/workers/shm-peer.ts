@@ -35,6 +35,12 @@ if (process.send) {
         case 'send':
           region.set(pattern(message.length, message.fill), message.offset);
           return process.send!(await endpoint!.send(key, message.offset, message.length));
+        case 'recv': {
+          // `count` receives of up to `length` bytes, side by side from offset 0: their sizes and digests, in order.
+          const posted = Array.from({ length: message.count }, (_, i) => endpoint!.recv(key, i * message.length, message.length));
+          const done = await Promise.all(posted);
+          return process.send!(done.map(({ bytes }, i) => ({ bytes, digest: createHash('sha256').update(region.subarray(i * message.length, i * message.length + bytes)).digest('hex') })));
+        }
         case 'write':
           region.set(pattern(message.length, message.fill), message.offset);
           return process.send!(await endpoint!.write(key, message.offset, message.length, message.rkey, message.roffset, message.imm));

@@ -9,6 +9,11 @@ export interface FrameChannel {
    */
   write(header: Uint8Array, segment: Uint8Array): Promise<void>;
   /**
+   * Writes one frame at once if the channel can without waiting (both buffers may be reused
+   * when it returns true); false: nothing was written, use write(). Optional: the small path.
+   */
+  writeNow?(header: Uint8Array, segment: Uint8Array): boolean;
+  /**
    * Payload bytes per frame for a message of `messageBytes` (absent: the limits' maxSegmentBytes).
    * A channel whose frames may be larger than its ring or socket buffers for some messages (shm
    * by reference: a frame is then only a descriptor) says so here; the receiver's limits must admit it.

@@ -51,7 +51,7 @@ export class FramedTransport implements Transport {
   private readonly paused = new Set<number>();
   private readonly assemblers: MessageAssembler[];
   private readonly inbox: Inbox;
-  /** Per peer: resolves when the previous message's segments have all been handed to the channel. */
+  /** Per peer: resolves when the previous message's segments have all been handed to the channel (absent: none is being handed). */
   private readonly sendTails = new Map<number, Promise<void>>();
   /** Per peer: landings registered for messages not yet arrived (and the header each expects), by landingKey. */
   private readonly landings = new Map<number, Map<string, { header: Header; landing: Landing }>>();
@@ -91,15 +91,32 @@ export class FramedTransport implements Transport {
     const channel = this.channels.get(peer);
     if (!channel) throw systemError(`rank ${this.rank}: no connection to peer ${peer}`);
     // Frames of one message must go out back to back: wait until the previous message is issued.
-    const previous = this.sendTails.get(peer) ?? Promise.resolve();
-    let issued!: () => void;
-    this.sendTails.set(peer, new Promise<void>((resolve) => { issued = resolve; }));
+    const previous = this.sendTails.get(peer);
+    if (previous === undefined && this.writtenNow(peer, channel, header, payload)) return;
+    let resolveTail!: () => void;
+    const tail = new Promise<void>((resolve) => { resolveTail = resolve; });
+    const issued = (): void => {
+      resolveTail();
+      if (this.sendTails.get(peer) === tail) this.sendTails.delete(peer);
+    };
+    this.sendTails.set(peer, tail);
     await previous;
     try {
       await this.writeSegments(peer, channel, header, payload, issued);
     } finally {
       issued();
     }
+  }
+
+  /**
+   * The small path: a message of one frame, with no earlier message to this peer still being
+   * handed out, written at once if the channel can (FrameChannel.writeNow): no promise per
+   * frame, no wait for a completion. False: it goes the usual way.
+   */
+  private writtenNow(peer: number, channel: FrameChannel, header: Header, payload: Uint8Array): boolean {
+    const messageBytes = payload.byteLength;
+    if (!channel.writeNow || messageBytes > (channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes)) return false;
+    return channel.writeNow(encodeFrameHeader(header, { route: this.options.routeTo(peer), messageBytes, offset: 0 }, messageBytes), payload);
   }
 
   recv(peer: number, comm: number, seq: number): Promise<Message> {

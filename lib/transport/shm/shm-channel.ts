@@ -2,9 +2,11 @@
 // framed transport keeps doing segmentation, ordering, keyed receive, release of payloads and
 // failure propagation, exactly as over tcp; this file only moves frames.
 //
-// Every frame (56-byte header + segment) travels as one two-sided send: it is copied into a
-// registered send slot, posted, and the write resolves on the send's completion (the bytes are
-// in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
+// Every frame (56-byte header + segment) travels as one two-sided send. The small path
+// (writeNow, shm provider): a frame that fits a slot, with no earlier write still waiting for
+// its post, is copied straight into the peer's ring by this thread and is done at once.
+// Otherwise it is copied into a registered send slot, posted, and the write resolves on the
+// send's completion (the bytes are in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
 // copied: the segment's memory is registered for the send's lifetime (a table entry there,
 // nothing is published to the peer), the header rides inline, and the socket reads straight
 // from the message; the slot is still taken, as the credit that bounds frames in flight.
@@ -77,6 +79,9 @@ const ACK_BYTES = 8;
 /** A descriptor: frame header, then the segment's address, byte length and the acks it carries (float64 each). */
 const DESCRIPTOR_BYTES = HEADER_BYTES + 24;
 
+/** What an ack sent by sendNow carries (its content does not matter), and an empty header. */
+const NO_BYTES = new Uint8Array(0);
+
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
@@ -101,6 +106,9 @@ export class ShmChannel implements FrameChannel {
   private unsentAcks = 0;
   private flushScheduled = false;
   private paused = false;
+  /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
+  private readonly sendsNow: boolean;
+  private readonly ackBytes = new Uint8Array(ACK_BYTES);
   /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
   private bounce: Uint8Array | undefined;
 
@@ -115,6 +123,7 @@ export class ShmChannel implements FrameChannel {
     this.singleCopyBytes = options.singleCopyBytes;
     this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
+    this.sendsNow = options.context.provider.kind === 'shm';
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
       ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
@@ -137,7 +146,23 @@ export class ShmChannel implements FrameChannel {
     return this.referenceSegmentBytes;
   }
 
+  /**
+   * The small path: a frame that fits a slot goes straight into the peer's ring from this
+   * thread and is done (no slot, no completion, no promise), unless an earlier write still
+   * waits to be posted (one holds a slot until its completion: frames must keep their order).
+   */
+  writeNow(header: Uint8Array, segment: Uint8Array): boolean {
+    if (this.closed || !this.sendsNow || !this.sends.idle) return false;
+    if (segment.byteLength >= this.singleCopyBytes || header.byteLength + segment.byteLength > this.frameBytes) return false;
+    try {
+      return this.endpoint.sendNow(header, segment);
+    } catch {
+      return false; // write() posts it and reports what is wrong
+    }
+  }
+
   async write(header: Uint8Array, segment: Uint8Array): Promise<void> {
+    if (this.writeNow(header, segment)) return;
     // By reference: segments from the threshold on, and the tail of a message cut for that path
     // even when below it, if it does not fit a slot.
     // A segment of exactly a descriptor's payload size would read as a descriptor: it fits a slot.
@@ -230,13 +255,11 @@ export class ShmChannel implements FrameChannel {
 
   private postReceive(slot: number): void {
     if (this.closed) return;
-    let posted: Promise<ShmCompletion>;
     try {
-      posted = this.endpoint.recv(this.receives.key, this.receives.offset(slot), this.frameBytes);
+      this.endpoint.recvThen(this.receives.key, this.receives.offset(slot), this.frameBytes, (completion) => this.received(slot, completion.bytes), (error) => this.lost(error));
     } catch (error) {
-      return this.lost(error);
+      this.lost(error);
     }
-    posted.then((completion) => this.received(slot, completion.bytes), (error: unknown) => this.lost(error));
   }
 
   private received(slot: number, bytes: number): void {
@@ -339,6 +362,9 @@ export class ShmChannel implements FrameChannel {
   private flushAcks(): void {
     for (; this.unsentAcks > 0 && !this.closed; this.unsentAcks--) {
       try {
+        // Straight into the ring when it can (no completion to wait for); acks need no order
+        // among data frames, so one may pass a write still waiting for its post.
+        if (this.sendsNow && this.endpoint.sendNow(NO_BYTES, this.ackBytes)) continue;
         this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
       } catch (error) {
         return this.lost(error);

@@ -14,7 +14,7 @@ export class SlotPool {
   private readonly waiters: { resolve(slot: number): void; reject(error: Error): void }[] = [];
   private closedWith: Error | undefined;
 
-  constructor(context: ShmContext, slots: number, slotBytes: number) {
+  constructor(context: ShmContext, private readonly slots: number, slotBytes: number) {
     this.stride = Math.ceil(slotBytes / SLOT_ALIGNMENT) * SLOT_ALIGNMENT;
     this.memory = new Uint8Array(this.stride * slots);
     this.key = context.registerMemory(this.memory);
@@ -27,6 +27,11 @@ export class SlotPool {
 
   view(slot: number): Uint8Array {
     return this.memory.subarray(this.offset(slot), this.offset(slot) + this.stride);
+  }
+
+  /** No slot is taken and nobody waits for one. */
+  get idle(): boolean {
+    return this.free.length === this.slots && this.waiters.length === 0;
   }
 
   /** A free slot, as soon as there is one. */
