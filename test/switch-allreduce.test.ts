@@ -37,6 +37,28 @@ for (const dataPlane of PLANES) {
     });
   }
 
+  test('inPlace: the total is written over the input and resolved with it, the same bits as a new array', async () => {
+    const workers = await joinJob(server, 3, { window: 16 });
+    try {
+      for (const count of [1, 1001, 70_000]) {
+        const floats = workers.map((_, rank) => randomFloat32(count, 31 * rank + count));
+        const fresh = await within(Promise.all(workers.map((w, rank) => w.allReduce(floats[rank]!))), 30_000, 'fresh');
+        floats.forEach((input, rank) => assert.equal(input, randomFloat32(count, 31 * rank + count), `count ${count}: a plain call leaves its input`));
+        const inPlace = await within(Promise.all(workers.map((w, rank) => w.allReduce(floats[rank]!, 'sum', { inPlace: true }))), 30_000, 'in place');
+        inPlace.forEach((got, rank) => {
+          assert.ok(got === floats[rank], 'resolved with the input array');
+          assert.equal(got, fresh[rank], `count ${count}, rank ${rank}`);
+        });
+        const ints = workers.map((_, rank) => randomInt32(count, 17 * rank + count));
+        const want = int32Sum(ints);
+        const intsInPlace = await within(Promise.all(workers.map((w, rank) => w.allReduce(ints[rank]!, 'sum', { inPlace: true }))), 30_000, 'int32 in place');
+        intsInPlace.forEach((got, rank) => assert.ok(got === ints[rank] && got.every((v, i) => v === want[i]), `int32 count ${count}, rank ${rank}`));
+      }
+    } finally {
+      for (const w of workers) w.close();
+    }
+  });
+
   test('avg: int32 truncates the wrapped sum / n; float32 divides the dequantized sum', async () => {
     const workers = await joinJob(server, 3);
     try {

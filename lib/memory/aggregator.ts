@@ -19,6 +19,7 @@ export interface Aggregator {
    * slot `slot` of the current call, and resolves with the total over every rank, in the same
    * encoding. Every rank contributes to every slot once per call; slots of one call are
    * independent (pipelined chunks), and totals must not depend on the order ranks arrive in.
+   * `payload` is handed over: the aggregator may write the total over it and return it.
    */
   allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array>;
   /**

@@ -97,7 +97,7 @@ export class AllReduceStream<T extends SwitchData> {
    */
   constructor(
     private readonly job: StreamJob, private readonly data: T, op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets,
-    codec: SwitchmlPacketCodec = switchCodec(),
+    codec: SwitchmlPacketCodec = switchCodec(), inPlace = false,
   ) {
     this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
@@ -113,7 +113,10 @@ export class AllReduceStream<T extends SwitchData> {
     this.done = new Uint8Array(this.packets);
     this.agreed = new Int32Array(this.float ? 2 * this.chunks : 0);
     this.divisor = op === 'avg' ? job.workers : 1;
-    this.out = (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+    // In place, chunk c's result lands where its data was: every read of chunk c (its exponents
+    // at encode(c), its values at encode(c + L)) comes before the result that writes it
+    // (accept(c + L)), and a retransmission resends the encoded datagram, not the data.
+    this.out = inPlace ? data : (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
   }
 
   /** The lowest packet whose result has not come back yet (packets when all have). */

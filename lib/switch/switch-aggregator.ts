@@ -65,7 +65,8 @@ class OrderedCall implements Aggregator {
     if (slot !== this.next) await new Promise<void>((resolve) => this.held.set(slot, resolve));
     let total: Promise<Int32Array | Float32Array>;
     try {
-      total = this.worker.allReduce(widen(payload, count, dtype), 'sum');
+      // In place: the payload (or its widening) is this call's own copy of the rank's elements.
+      total = this.worker.allReduce(widen(payload, count, dtype), 'sum', { inPlace: true });
     } finally {
       this.next = slot + 1;
       this.held.get(this.next)?.();

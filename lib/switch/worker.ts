@@ -216,11 +216,16 @@ export class SwitchWorker {
     return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec);
   }
 
-  /** The element-wise sum (or average) of `data` over every worker of the job; `data` is not changed. */
-  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum'): Promise<T> {
+  /**
+   * The element-wise sum (or average) of `data` over every worker of the job, in a new array;
+   * with `inPlace`, written over `data` itself and resolved with it (no array per call: the
+   * communicator's aggregator owns the copy it hands over). Otherwise `data` is not changed.
+   */
+  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean } = {}): Promise<T> {
     if (!(data instanceof Int32Array) && !(data instanceof Float32Array)) return Promise.reject(invalidArgument('switch allreduce takes an Int32Array or a Float32Array'));
     if (op !== 'sum' && op !== 'avg') return Promise.reject(invalidArgument(`switch allreduce supports sum and avg, not ${String(op)}`));
-    const call = this.queue.then(() => this.run(data, op));
+    const inPlace = options.inPlace === true;
+    const call = this.queue.then(() => this.run(data, op, inPlace));
     this.queue = call.catch(() => undefined);
     return call;
   }
@@ -229,10 +234,10 @@ export class SwitchWorker {
     this.fail(invalidUsage(`${this.name}: the worker was closed`));
   }
 
-  private run<T extends SwitchData>(data: T, op: SwitchOp): Promise<T> {
+  private run<T extends SwitchData>(data: T, op: SwitchOp, inPlace: boolean): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, inPlace);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
