@@ -26,9 +26,12 @@ test('one rank behind a quarter-rate link: calibration sees it, every rank adopt
   assert.match(out, /rank 3 at 100000kbit/);
   const calibrated = /calibrated 4 ranks over tcp in ([\d.]+) s; wrote \S+: (\{.*\})$/m.exec(out);
   assert.ok(calibrated, out);
-  const params = JSON.parse(calibrated![2]!) as { beta: number };
-  // The fast links carry 50 MB/s; the slow one 12.5. Load can only make β larger.
-  assert.ok(1 / params.beta < 25e6, `calibrated ${(1 / params.beta / 1e6).toFixed(1)} MB/s: the slow link was not seen`);
+  const params = JSON.parse(calibrated![2]!) as { beta: number; betaCurve?: { linkBytes: number; beta: number }[] };
+  // The fast links carry 50 MB/s; the slow one 12.5. Load can only make a measured β larger. The
+  // model prices a large host call at the curve's largest point (the single β is fitted jointly
+  // with α and o, for the GPU and switch terms, and may come out below any link's).
+  const largest = params.betaCurve?.at(-1)?.beta ?? params.beta;
+  assert.ok(1 / largest < 25e6, `calibrated ${(1 / largest / 1e6).toFixed(1)} MB/s for the largest runs: the slow link was not seen`);
   assert.match(out, /parameters from \S+tuning\.json \(tcp, sha-256 [0-9a-f]{16}…\)/);
   assert.not.match(out, /WARN/);
   const rows = out.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line));
