@@ -63,7 +63,9 @@ test('calibration: every rank gets the same parameters, fitted from the largest 
       assert.ok(result.params.betaCurve.length >= 4, JSON.stringify(result.params.betaCurve));
       result.params.betaCurve.forEach((p, i, curve) => assert.ok(p.beta >= 0 && (i === 0 || p.linkBytes > curve[i - 1]!.linkBytes), JSON.stringify(curve)));
     }
-    assert.ok(results[0]!.params.call + results[0]!.params.alpha > 0, 'a call takes some time');
+    // The fit may put a small call's whole latency in the per-message o (α and call 0): any of the three counts.
+    const { call, alpha, overhead } = results[0]!.params;
+    assert.ok(call + alpha + overhead > 0, 'a call takes some time');
   } finally {
     await close(comms);
   }
