@@ -57,6 +57,7 @@ if ! [[ $ranks =~ ^[0-9]+$ ]] || [ "$ranks" -lt 2 ] || [ "$ranks" -gt 32 ]; then
 fi
 
 cd "$(dirname "$0")/.."
+source bench/netns-link.sh
 tag=$(( $$ % 10000 ))
 subnet="10.77.$(( $$ % 250 ))"
 swns="wr${tag}s" bridge="wr${tag}br" swaddr="$subnet.254" swport=48864
@@ -91,12 +92,7 @@ ip -n "$swns" addr add "$swaddr/24" dev "$bridge"
 ip -n "$swns" link set "$bridge" up
 for ((i = 0; i < ranks; i++)); do
   ns=$(rankns $i) host="wr${tag}a$i" port="wr${tag}b$i"
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link add "$host" mtu "$mtu" type veth peer name "$port" mtu "$mtu" netns "$swns"
-  ip -n "$ns" addr add "$(rankaddr $i)/24" dev "$host"
-  ip -n "$ns" link set "$host" up
-  ip -n "$swns" link set "$port" master "$bridge" up
+  netns_rank_link "$ns" "$host" "$port" "$swns" "$bridge" "$(rankaddr $i)/24" "$mtu"
   linkrate=$rate
   [ "$i" = $(( ranks - 1 )) ] && [ "$slow" != 1 ] && linkrate=$slowrate
   shape "$ns" "$host" "$linkrate"

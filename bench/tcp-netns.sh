@@ -48,6 +48,7 @@ for t in $transports; do
 done
 
 cd "$(dirname "$0")/.."
+source bench/netns-link.sh
 tag=$(( $$ % 10000 ))
 subnet="10.78.$(( $$ % 250 ))"
 brns="wt${tag}s" bridge="wt${tag}br"
@@ -80,12 +81,7 @@ ip -n "$brns" link add "$bridge" type bridge
 ip -n "$brns" link set "$bridge" mtu "$mtu" up
 for ((i = 0; i < ranks; i++)); do
   ns=$(rankns $i) dev=$(rankdev $i) port="wt${tag}p$i"
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link add "$dev" mtu "$mtu" type veth peer name "$port" mtu "$mtu" netns "$brns"
-  ip -n "$ns" addr add "$(rankaddr $i)/24" dev "$dev"
-  ip -n "$ns" link set "$dev" up
-  ip -n "$brns" link set "$port" master "$bridge" up
+  netns_rank_link "$ns" "$dev" "$port" "$brns" "$bridge" "$(rankaddr $i)/24" "$mtu"
   if [ "$rate" != none ]; then limit "$ns" "$dev"; limit "$brns" "$port"; fi
 done
 
