@@ -55,6 +55,13 @@ test('mismatched ops, collectives, roots and algorithms are all InvalidUsage', a
     ['algorithm', (c, b) => c.allReduce(b, b, 8, 'int32', 'sum', { algorithm: c.rank === 1 ? 'tree' : 'ring' }), /\[tree\]/],
     ['dtype', (c, b) => (c.rank === 1 ? c.allGather(new Float32Array(2), new Float32Array(6), 2, 'float32') : c.allGather(b.subarray(0, 2), b.subarray(0, 6), 2, 'int32')), /float32/],
     ['count 0 against 8', (c, b) => c.allReduce(b, b, c.rank === 1 ? 0 : 8, 'int32', 'sum'), /count=0/],
+    // The ring's allreduce, all-gather and reduce-scatter run no agreement check of their own
+    // (lib/comm/agreement.ts): their first step's messages must catch all of these.
+    ['ring count 0 against 8', (c, b) => c.allReduce(b, b, c.rank === 1 ? 0 : 8, 'int32', 'sum', { algorithm: 'ring' }), /count=0/],
+    ['ring count 3 against 8', (c, b) => c.allReduce(b, b, c.rank === 1 ? 3 : 8, 'int32', 'sum', { algorithm: 'ring' }), /count=3/],
+    ['ring allReduce against a broadcast from rank 1', (c, b) => (c.rank === 1 ? c.broadcast(b, b, 8, 'int32', 1) : c.allReduce(b, b, 8, 'int32', 'sum', { algorithm: 'ring' })), /broadcast\(count=8, int32, root=1\)/],
+    ['ring allGather against reduceScatter', (c, b) => (c.rank === 1 ? c.reduceScatter(b, b.subarray(0, 2), 2, 'int32', 'sum') : c.allGather(b.subarray(0, 2), b.subarray(0, 6), 2, 'int32')), /reduceScatter\(count=2, int32, sum\)/],
+    ['ring reduceScatter against a barrier', (c, b) => (c.rank === 1 ? c.barrier() : c.reduceScatter(b.subarray(0, 6), b.subarray(6, 8), 2, 'int32', 'sum')), /barrier/],
   ];
   for (const [what, call, pattern] of cases) {
     const comms = await createWorld(3, { timeoutMs: 20_000 });

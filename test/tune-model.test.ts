@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CODECS, codecNamed } from '../lib/collectives/codecs.js';
-import { candidates, predictSeconds } from '../lib/tune/model.js';
+import { algorithmNamed, type ScheduledCollective } from '../lib/collectives/algorithms.js';
+import { callTraffic, candidates, predictSeconds } from '../lib/tune/model.js';
 import { fitLatencyBandwidth } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { chooseAlgorithm, type TuningConfig } from '../lib/tune/select.js';
@@ -15,9 +16,11 @@ const call = (bytes: number, ranks: number) => ({ collective: 'allReduce' as con
 test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', () => {
   const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
   assert.is(predictSeconds('ring', call(4096, 4), unit), 6);
-  // o: the same 6 sends, and the agreement check's one beside them; the direct exchange's 3 at once pay α once.
+  // o: the same 6 sends (the ring's first step does the agreement check: no send beside it); the direct exchange's 3 at once pay α once.
   const perSend: CostParams = { ...unit, alpha: 0, overhead: 1 };
-  assert.is(predictSeconds('ring', call(4096, 4), perSend), 7);
+  assert.is(predictSeconds('ring', call(4096, 4), perSend), 6);
+  // The chain broadcast's one chunk, and the agreement check's send beside it (its root reads nothing).
+  assert.is(predictSeconds('ring', { ...call(4096, 4), collective: 'broadcast' }, perSend), 2);
   assert.is(predictSeconds('direct', call(4096, 4), perSend), 3);
   assert.is(predictSeconds('direct', call(4096, 4), unit), 1);
   const perByte: CostParams = { ...params, call: 0, alpha: 0, overhead: 0, beta: 1, gamma: 0 };
@@ -25,6 +28,27 @@ test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', (
   assert.is(predictSeconds('direct', call(4096, 4), perByte), 3 * 4096);
   assert.is(predictSeconds('ring', call(4096, 1), unit), 0);
   assert.is(predictSeconds('ring', call(4096, 4), { ...unit, call: 10 }), 16);
+});
+
+test("the agreement check's send is counted where the communicator runs it (needsAgreementCheck), and only there", () => {
+  const extra = (algorithm: string, collective: ScheduledCollective, bytes: number, ranks: number) => {
+    const c = { ...call(bytes, ranks), collective };
+    const formula = algorithmNamed(algorithm)?.traffic?.[collective];
+    if (!formula) throw new Error(`${algorithm} has no ${collective} formula`);
+    return callTraffic(algorithm, c)!.sends - formula(c)!.sends;
+  };
+  for (const collective of ['allReduce', 'allGather', 'reduceScatter'] as const) {
+    assert.is(extra('ring', collective, 4096, 4), 0, `ring ${collective}`);
+    // A call without elements sends nothing of its own.
+    assert.is(extra('ring', collective, 0, 4), 1, `empty ring ${collective}`);
+  }
+  for (const collective of ['broadcast', 'reduce'] as const) {
+    assert.is(extra('ring', collective, 4096, 4), 1, `ring ${collective}`);
+    assert.is(extra('tree', collective, 4096, 4), 1, `tree ${collective}`);
+  }
+  assert.is(extra('tree', 'allReduce', 4096, 4), 1);
+  assert.is(extra('direct', 'allReduce', 0, 4), 0);
+  assert.is(extra('tree', 'allReduce', 4096, 1), 0);
 });
 
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
@@ -102,7 +126,7 @@ test('calibration fit: exact samples give back call, alpha, o and beta; a negati
 
 test('calibration fit: with two ranks o and alpha cannot be told apart: alpha keeps both, call stays', () => {
   const truth = [30e-6, 100e-6, 0, 2e-9];
-  // Ring and tree: 2 hops, 3 sends (the agreement check's one beside them); direct: 1 hop, 1 send. sends = 2·hops − 1: dependent columns.
+  // Tree: 2 hops, 3 sends (the agreement check's one beside them); direct: 1 hop, 1 send. sends = 2·hops − 1: dependent columns.
   const samples = [[1, 2, 3, 8], [1, 2, 3, 8], [1, 1, 1, 8], [1, 2, 3, 1e6]].map((terms) => ({ terms: terms as Terms, seconds: priced([30e-6, 80e-6, 10e-6, 2e-9], terms) }));
   const fitted = fitLatencyBandwidth(samples);
   assert.is(fitted[2], 0);

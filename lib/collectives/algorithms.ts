@@ -44,10 +44,13 @@ export interface AlgorithmRow {
   /** Users may ask for it by name (WEBCCL_ALGO, init and call options, webccl-perf --algo). */
   readonly selectable: boolean;
   /**
-   * It reads a message from every other rank, so it checks every neighbour's signature by
-   * itself and the communicator's agreement check would only add messages.
+   * Where its own messages do the communicator's agreement check (lib/comm/agreement.ts), which
+   * would then only add one: 'always', for a schedule that sends to and awaits a message from
+   * every other rank whatever the call; 'non-empty', for one that, on every rank, sends to its
+   * ring successor and awaits a message from its ring predecessor in every call of `collectives`
+   * that moves at least one element; absent where neither holds.
    */
-  readonly hearsFromEveryRank: boolean;
+  readonly checksNeighbours?: 'always' | { readonly nonEmpty: readonly ScheduledCollective[] };
   readonly serves: Partial<Schedules>;
   /**
    * It reduces through an aggregator: the provider of this name (lib/memory/aggregator.ts),
@@ -79,25 +82,28 @@ export interface ReductionCall {
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [
   // The communicator's own init-time exchange of the agreed configuration (lib/comm/bootstrap.ts).
-  { name: 'bootstrap', wireCode: 1, selectable: false, hearsFromEveryRank: false, serves: {} },
+  { name: 'bootstrap', wireCode: 1, selectable: false, serves: {} },
   {
-    name: 'ring', wireCode: 2, selectable: true, hearsFromEveryRank: false,
+    // Every chunk pipeline of runRing (ring-steps.ts) starts with a send to the next rank and then
+    // awaits the previous one's, and a call with elements runs at least one. The chain broadcast's
+    // root and the chain reduce's first rank await nothing.
+    name: 'ring', wireCode: 2, selectable: true, checksNeighbours: { nonEmpty: ['allReduce', 'reduceScatter', 'allGather'] },
     serves: { allReduce: ringAllReduce, broadcast: ringBroadcast, reduce: ringReduce, allGather: ringAllGather, reduceScatter: ringReduceScatter },
     traffic: { allReduce: ringAllReduceTraffic, broadcast: ringBroadcastTraffic, reduce: ringReduceTraffic, allGather: ringAllGatherTraffic, reduceScatter: ringReduceScatterTraffic },
   },
   {
-    name: 'tree', wireCode: 3, selectable: true, hearsFromEveryRank: false, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce },
+    name: 'tree', wireCode: 3, selectable: true, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce },
     traffic: { allReduce: treeAllReduceTraffic, broadcast: treeBroadcastTraffic, reduce: treeReduceTraffic },
   },
-  { name: 'pairwise', wireCode: 4, selectable: false, hearsFromEveryRank: false, serves: { allToAll: pairwiseAllToAll } },
-  { name: 'p2p', wireCode: 5, selectable: false, hearsFromEveryRank: false, serves: { send: sendTo, recv: recvFrom } },
-  { name: 'dissemination', wireCode: 6, selectable: false, hearsFromEveryRank: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
+  { name: 'pairwise', wireCode: 4, selectable: false, serves: { allToAll: pairwiseAllToAll } },
+  { name: 'p2p', wireCode: 5, selectable: false, serves: { send: sendTo, recv: recvFrom } },
+  { name: 'dissemination', wireCode: 6, selectable: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
   // For the smallest allreduces: 'auto' picks it by size or by the cost model (lib/tune); selectable
   // so that calibration and benchmarks can time it (other collectives named 'direct' run 'auto's choice).
-  { name: 'direct', wireCode: 7, selectable: true, hearsFromEveryRank: true, serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
+  { name: 'direct', wireCode: 7, selectable: true, checksNeighbours: 'always', serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
   // In-network aggregation through a SwitchML switch (lib/switch); needs a switch address.
   {
-    name: 'switch', wireCode: 8, selectable: true, hearsFromEveryRank: false, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,
+    name: 'switch', wireCode: 8, selectable: true, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,
     traffic: { allReduce: switchAllReduceTraffic },
   },
 ];
@@ -111,6 +117,18 @@ export function algorithmNamed(name: string): AlgorithmRow | undefined {
 
 export function algorithmWithCode(code: number): AlgorithmRow | undefined {
   return ALGORITHMS.find((row) => row.wireCode === code);
+}
+
+/**
+ * Whether a call of `collective` (a signature's kind) that `algorithm` runs on `ranks` ranks needs the communicator's
+ * agreement check beside it (lib/comm/agreement.ts): not where its own messages do the check
+ * (AlgorithmRow.checksNeighbours), nor in a world of one. `empty`: the call moves no elements.
+ */
+export function needsAgreementCheck(algorithm: string, collective: string, empty: boolean, ranks: number): boolean {
+  if (ranks < 2) return false;
+  const own = algorithmNamed(algorithm)?.checksNeighbours;
+  if (own === undefined) return true;
+  return own !== 'always' && (empty || !own.nonEmpty.some((served) => served === collective));
 }
 
 /** Checks a user's choice; `what` starts the error message (e.g. 'WEBCCL_ALGO', 'allReduce on rank 0 of 2'). */

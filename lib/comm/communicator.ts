@@ -11,7 +11,7 @@
 // part of the call among themselves, so no later call could be trusted to line up. Destroy it
 // and create a new one. Arguments of the wrong shape (type, size, usage) are different: they
 // are rejected before the call is queued, with no effect on any rank.
-import { algorithmNamed } from '../collectives/algorithms.js';
+import { algorithmNamed, needsAgreementCheck } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { elementBytes, type DataType, type ReduceOp } from '../dtype.js';
 import { asWebcclError, detailOf, internalError, invalidArgument, invalidUsage, remoteError, timeoutError, WebcclError } from '../errors.js';
@@ -628,7 +628,8 @@ export class Communicator implements LinkOwner, Endpoint {
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
       const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
-      if (plan.p2p !== undefined || row?.hearsFromEveryRank === true) await plan.run(ctx, memory);
+      // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
+      if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);
       else await Promise.all([plan.run(ctx, memory), ringCheck(link, this.rank, this.size)]);
       await memory.finish();
       transient?.release();

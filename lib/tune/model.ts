@@ -9,7 +9,7 @@
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
-import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, algorithmsServing, needsAgreementCheck, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import type { BetaPoint, CostParams, MemoryKind } from './params.js';
@@ -39,14 +39,16 @@ export function codecRatio(codec: Codec): number {
 /**
  * The traffic of `algorithm` running `call` as the communicator runs it: the schedule's formula,
  * plus the agreement check's one message to the next rank (lib/comm/agreement.ts), sent beside
- * the schedule (o, not α) by every algorithm that does not hear from every rank by itself.
+ * the schedule (o, not α) where the schedule's own messages do not do the check
+ * (needsAgreementCheck: not the direct exchange, nor the ring's allreduce, reduce-scatter and
+ * all-gather with elements).
  * Undefined where the algorithm has no formula for the call.
  */
 export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>): Traffic | undefined {
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }) });
   if (!traffic) return undefined;
-  return row!.hearsFromEveryRank || call.ranks < 2 ? traffic : { ...traffic, sends: traffic.sends + 1 };
+  return needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks) ? { ...traffic, sends: traffic.sends + 1 } : traffic;
 }
 
 /**
