@@ -62,6 +62,10 @@ test('mismatched ops, collectives, roots and algorithms are all InvalidUsage', a
     ['ring allReduce against a broadcast from rank 1', (c, b) => (c.rank === 1 ? c.broadcast(b, b, 8, 'int32', 1) : c.allReduce(b, b, 8, 'int32', 'sum', { algorithm: 'ring' })), /broadcast\(count=8, int32, root=1\)/],
     ['ring allGather against reduceScatter', (c, b) => (c.rank === 1 ? c.reduceScatter(b, b.subarray(0, 2), 2, 'int32', 'sum') : c.allGather(b.subarray(0, 2), b.subarray(0, 6), 2, 'int32')), /reduceScatter\(count=2, int32, sum\)/],
     ['ring reduceScatter against a barrier', (c, b) => (c.rank === 1 ? c.barrier() : c.reduceScatter(b.subarray(0, 6), b.subarray(6, 8), 2, 'int32', 'sum')), /barrier/],
+    // Nor do the dissemination barrier and the pairwise all-to-all.
+    ['barrier against allToAll', (c, b) => (c.rank === 1 ? c.barrier() : c.allToAll(b.subarray(0, 3), b.subarray(3, 6), 1, 'int32')), /barrier/],
+    ['allToAll count 0 against 1', (c, b) => c.allToAll(b.subarray(0, 3), b.subarray(3, 6), c.rank === 1 ? 0 : 1, 'int32'), /count=0/],
+    ['allToAll against an allGather', (c, b) => (c.rank === 1 ? c.allGather(b.subarray(0, 1), b.subarray(3, 6), 1, 'int32') : c.allToAll(b.subarray(0, 3), b.subarray(3, 6), 1, 'int32')), /allGather\(count=1, int32\)/],
   ];
   for (const [what, call, pattern] of cases) {
     const comms = await createWorld(3, { timeoutMs: 20_000 });

@@ -45,10 +45,9 @@ export interface AlgorithmRow {
   readonly selectable: boolean;
   /**
    * Where its own messages do the communicator's agreement check (lib/comm/agreement.ts), which
-   * would then only add one: 'always', for a schedule that sends to and awaits a message from
-   * every other rank whatever the call; 'non-empty', for one that, on every rank, sends to its
-   * ring successor and awaits a message from its ring predecessor in every call of `collectives`
-   * that moves at least one element; absent where neither holds.
+   * would then only add one: where, on every rank, the schedule sends a message to its ring
+   * successor and awaits one from its ring predecessor, in every call ('always'), or in every
+   * call of the `nonEmpty` collectives that moves at least one element; absent elsewhere.
    */
   readonly checksNeighbours?: 'always' | { readonly nonEmpty: readonly ScheduledCollective[] };
   readonly serves: Partial<Schedules>;
@@ -95,11 +94,13 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
     name: 'tree', wireCode: 3, selectable: true, serves: { allReduce: treeAllReduce, broadcast: treeBroadcast, reduce: treeReduce },
     traffic: { allReduce: treeAllReduceTraffic, broadcast: treeBroadcastTraffic, reduce: treeReduceTraffic },
   },
-  { name: 'pairwise', wireCode: 4, selectable: false, serves: { allToAll: pairwiseAllToAll } },
+  // Step 1 of both (the first pipeline, the first round) sends to the next rank and awaits the previous one.
+  { name: 'pairwise', wireCode: 4, selectable: false, checksNeighbours: { nonEmpty: ['allToAll'] }, serves: { allToAll: pairwiseAllToAll } },
   { name: 'p2p', wireCode: 5, selectable: false, serves: { send: sendTo, recv: recvFrom } },
-  { name: 'dissemination', wireCode: 6, selectable: false, serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
+  { name: 'dissemination', wireCode: 6, selectable: false, checksNeighbours: 'always', serves: { barrier: (ctx) => disseminationBarrier(ctx.link, ctx.rank, ctx.size) } },
   // For the smallest allreduces: 'auto' picks it by size or by the cost model (lib/tune); selectable
   // so that calibration and benchmarks can time it (other collectives named 'direct' run 'auto's choice).
+  // It sends to and awaits every other rank, its ring neighbours among them.
   { name: 'direct', wireCode: 7, selectable: true, checksNeighbours: 'always', serves: { allReduce: directAllReduce }, traffic: { allReduce: directAllReduceTraffic } },
   // In-network aggregation through a SwitchML switch (lib/switch); needs a switch address.
   {

@@ -9,9 +9,10 @@
 //
 // So it runs only where the schedule's own messages do not already do the same
 // (needsAgreementCheck, lib/collectives/algorithms.ts): the direct exchange reads from every
-// rank, and the ring's allreduce, reduce-scatter and all-gather with at least one element
-// start every chunk pipeline (ring-steps.ts) with a send to the ring successor, then await the
-// predecessor's message. Why every rank still finds out: in every collective call on two or
+// rank, the dissemination barrier's first round is this very exchange, and the ring's
+// allreduce, reduce-scatter and all-gather and the pairwise all-to-all, with at least one
+// element, start their first pipeline (ring-steps.ts, alltoall-pairwise.ts) with a send to the
+// ring successor, then await the predecessor's message. Why every rank still finds out: in every collective call on two or
 // more ranks, each rank then sends at least one message of the call (its sequence number and
 // signature in the header, lib/comm/call-link.ts) to its successor, and awaits at least one
 // from its predecessor before its call can end, whether that message is this check's or
