@@ -121,9 +121,10 @@ export function algorithmWithCode(code: number): AlgorithmRow | undefined {
 }
 
 /**
- * Whether a call of `collective` (a signature's kind) that `algorithm` runs on `ranks` ranks needs the communicator's
- * agreement check beside it (lib/comm/agreement.ts): not where its own messages do the check
- * (AlgorithmRow.checksNeighbours), nor in a world of one. `empty`: the call moves no elements.
+ * Whether a call of `collective` (a signature's kind) that `algorithm` runs on `ranks` ranks
+ * needs the communicator's agreement check beside it (lib/comm/agreement.ts): not where its own
+ * messages do the check (AlgorithmRow.checksNeighbours), nor in a world of one. `empty`: the
+ * call moves no elements.
  */
 export function needsAgreementCheck(algorithm: string, collective: string, empty: boolean, ranks: number): boolean {
   if (ranks < 2) return false;
