@@ -222,6 +222,20 @@ napi_value SocketCounters(napi_env env, napi_callback_info info) {
   return object;
 }
 
+/**
+ * Test hook: UDP without checksums (SO_NO_CHECK), on which the kernel refuses every GSO send
+ * (EINVAL) while single datagrams still go, so a test can watch the fallback resend a batch.
+ */
+napi_value SocketRefuseGso(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "testRefuseGso()");
+  WorkerSocket* socket = live_socket(env, args.self, "testRefuseGso");
+  if (!socket) return nullptr;
+  int one = 1;
+  if (setsockopt(socket->fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one) != 0) return fail(env, std::string("testRefuseGso: SO_NO_CHECK: ") + strerror(errno)), nullptr;
+  return nullptr;
+}
+
 napi_value SocketClose(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "close()");
@@ -236,6 +250,7 @@ napi_value SocketClose(napi_env env, napi_callback_info info) {
 napi_value init_switch_worker(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("counters", SocketCounters),
+      method("testRefuseGso", SocketRefuseGso),
       method("close", SocketClose),
   };
   napi_value socket_class;
