@@ -62,6 +62,7 @@ void WorkerSocket::run() {
     if (receiver.receive(fd) == 0) continue;
     // A coalesced buffer's datagrams already lie end to end: only the lengths need splitting.
     auto* batch = new Batch();
+    batch->bytes.reserve(receiver.bytes());
     receiver.each([batch](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) {
       batch->bytes.insert(batch->bytes.end(), bytes, bytes + length);
       batch->lengths.push_back((uint32_t)length);

@@ -288,6 +288,13 @@ class Receiver {
     return count_;
   }
 
+  /** The bytes of the last receive, all buffers together. */
+  size_t bytes() const {
+    size_t total = 0;
+    for (int i = 0; i < count_; i++) total += msgs_[i].msg_len;
+    return total;
+  }
+
   /**
    * Calls visit(bytes, length, from, from_length) for each datagram of the last receive, in
    * order. A buffer with a GRO segment size is cut at it (the last piece may be shorter); a
