@@ -71,7 +71,7 @@ export interface NativeSwitchDataPlane {
   receive(handle: number, worker: number, bytes: Uint8Array): { kind: 'multicast' | 'unicast'; bytes: Uint8Array } | { kind: 'absorbed' } | { kind: 'drop'; reason: string };
   malformed(handle: number): void;
   jobCounters(handle: number): { packetsIn: number; packetsOut: number; retransmissions: number; stale: number; droppedIncomplete: number; wrongJob: number; malformed: number };
-  counters(): { datagrams: number; strangers: number; sendErrors: number; dropped: number; duplicated: number; reordered: number; jobs: number };
+  counters(): { datagrams: number; strangers: number; sendErrors: number; dropped: number; duplicated: number; reordered: number; jobs: number } & NativeUdpOffloadCounters;
   /** Joins the thread, closes the socket; idempotent. */
   close(): void;
 }
@@ -84,13 +84,36 @@ export interface NativeSwitchAddon {
   ) => NativeSwitchDataPlane;
 }
 
+/**
+ * What the kernel's UDP offloads did on a native switch or worker socket (native/src/udp-offload.h):
+ * datagrams sent and the sendmmsg messages that carried them (a GSO message carries a run of
+ * equal-size ones), receive buffers and the datagrams split out of them (a GRO buffer holds
+ * several). gso/gro: whether each is on (WEBCCL_UDP_GSO=0 and old kernels turn them off; a GSO
+ * send the path refuses turns GSO off and counts a fallback).
+ */
+export interface NativeUdpOffloadCounters {
+  sentMessages: number;
+  sentDatagrams: number;
+  gsoMessages: number;
+  gsoFallbacks: number;
+  receivedBuffers: number;
+  receivedDatagrams: number;
+  groBuffers: number;
+  gso: boolean;
+  gro: boolean;
+}
+
 /** A switch worker's UDP socket (native/src/switch-worker.cc): batched sends, results by batch from a receive thread. */
 export interface NativeSwitchWorkerSocket {
   port(): number;
   /** Connects to the switch's data port and starts the receive thread. */
   connect(host: string, port: number): void;
-  /** One sendmmsg for all of them; what the kernel refuses is dropped (UDP). */
+  /** One sendmmsg for all of them (runs of one size as GSO messages); what the kernel refuses is dropped (UDP). */
   send(packets: Uint8Array[]): void;
+  /** sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch). */
+  counters(): NativeUdpOffloadCounters & { sendErrors: number };
+  /** Test hook: the kernel refuses this socket's GSO sends from now on (UDP without checksums), so the fallback runs. */
+  testRefuseGso(): void;
   close(): void;
 }
 

@@ -105,7 +105,10 @@ export class NativeUdpDoor implements UdpDoor {
   counters(): UdpDoorCounters {
     if (this.final !== undefined) return this.final;
     const c = this.native.counters();
-    return { datagrams: c.datagrams, strangers: c.strangers, faults: { dropped: c.dropped, duplicated: c.duplicated, reordered: c.reordered } };
+    return {
+      datagrams: c.datagrams, strangers: c.strangers, faults: { dropped: c.dropped, duplicated: c.duplicated, reordered: c.reordered },
+      offload: { sentDatagrams: c.sentDatagrams, sentMessages: c.sentMessages, receivedDatagrams: c.receivedDatagrams, receivedBuffers: c.receivedBuffers, gso: c.gso, gro: c.gro },
+    };
   }
 
   /** Stops the thread and closes the socket (the jobs' counters are kept first). */

@@ -41,7 +41,7 @@ import { JobTable, udpAddressKey, type Job } from './job-table.js';
 import { LeafUplink, type UplinkCounters } from './leaf-uplink.js';
 import { NativeUdpDoor, nativePlaneMissing } from './native-door.js';
 import { MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
-import { TypeScriptUdpDoor, type DataPlaneKind, type UdpDoor } from './udp-door.js';
+import { TypeScriptUdpDoor, type DataPlaneKind, type UdpDoor, type UdpOffloadCounters } from './udp-door.js';
 
 export const DEFAULT_SWITCH_SLOTS = 4096;
 const MAX_UNJOINED = 256;
@@ -121,6 +121,8 @@ export interface SwitchCounters {
   /** Control connections refused (bad hello, wrong secret, job does not fit, garbage). */
   readonly refusedConnections: number;
   readonly faults: FaultCounters;
+  /** The native data plane's UDP batching (absent on the TypeScript plane). */
+  readonly offload?: UdpOffloadCounters;
   readonly jobs: JobReport[];
 }
 
@@ -218,6 +220,7 @@ export class SwitchServer {
     return {
       dataPlane: this.door.kind, datagrams: udp.datagrams, webSocketMessages: this.webSocketMessages, strangers: udp.strangers + this.webSocketStrangers, refusedConnections: this.refusedConnections,
       faults: { dropped: mine.dropped + udp.faults.dropped, duplicated: mine.duplicated + udp.faults.duplicated, reordered: mine.reordered + udp.faults.reordered },
+      ...(udp.offload ? { offload: udp.offload } : {}),
       jobs: [...this.finished, ...running],
     };
   }
@@ -485,7 +488,9 @@ function report(job: Job<WorkerConn>, running: boolean): JobReport {
 export function formatCounters(counters: SwitchCounters): string {
   const lines = [`switch (${counters.dataPlane} data plane): ${counters.datagrams} datagrams, ${counters.webSocketMessages} websocket messages, ${counters.strangers} from strangers, ${counters.refusedConnections} refused connections` +
     (counters.faults.dropped + counters.faults.duplicated + counters.faults.reordered > 0
-      ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '')];
+      ? `; injected ${counters.faults.dropped} drops, ${counters.faults.duplicated} dups, ${counters.faults.reordered} reorders` : '') +
+    (counters.offload ? `; udp out ${counters.offload.sentDatagrams} datagrams in ${counters.offload.sentMessages} messages (GSO ${counters.offload.gso ? 'on' : 'off'}), ` +
+      `in ${counters.offload.receivedDatagrams} in ${counters.offload.receivedBuffers} buffers (GRO ${counters.offload.gro ? 'on' : 'off'})` : '')];
   for (const job of counters.jobs) {
     lines.push(`  job ${job.job} '${job.world}' (${job.workers} workers${job.running ? ', running' : ''}): in ${job.packetsIn}, out ${job.packetsOut}, ` +
       `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}` +

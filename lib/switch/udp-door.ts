@@ -16,6 +16,17 @@ export interface UdpDoorCounters {
   readonly strangers: number;
   /** Faults injected on this door's datagrams (the native door's own; the TypeScript door shares the server's injector). */
   readonly faults: FaultCounters;
+  /** The native door's batching: datagrams against the sendmmsg/recvmmsg entries that carried them (GSO/GRO, native/src/udp-offload.h). */
+  readonly offload?: UdpOffloadCounters;
+}
+
+export interface UdpOffloadCounters {
+  readonly sentDatagrams: number;
+  readonly sentMessages: number;
+  readonly receivedDatagrams: number;
+  readonly receivedBuffers: number;
+  readonly gso: boolean;
+  readonly gro: boolean;
 }
 
 export interface UdpDoor {

@@ -89,6 +89,18 @@ inline bool get_bytes(napi_env env, napi_value value, uint8_t*& data, size_t& le
 }
 
 /** A method of a class made with napi_define_class. */
+/** object[name] = number / flag (counters handed to JS). */
+inline void set_number(napi_env env, napi_value object, const char* name, double number) {
+  napi_value value;
+  napi_create_double(env, number, &value);
+  napi_set_named_property(env, object, name, value);
+}
+inline void set_bool(napi_env env, napi_value object, const char* name, bool flag) {
+  napi_value value;
+  napi_get_boolean(env, flag, &value);
+  napi_set_named_property(env, object, name, value);
+}
+
 inline napi_property_descriptor method(const char* name, napi_callback callback) {
   return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
 }

@@ -4,9 +4,11 @@
 // admits jobs and tells this plane about them (addJob with the job's shape and each worker's
 // UDP address, removeJob) and reads the counters.
 // The thread sleeps in poll on the socket and an eventfd doorbell (rung by close and by a
-// synchronous receive that held a datagram back); it reads up to kBatch datagrams per recvmmsg,
+// synchronous receive that held a datagram back); it reads up to kBatch buffers per recvmmsg
+// (a buffer the kernel coalesced with UDP GRO is split into its datagrams, udp-offload.h),
 // applies the rules under the plane's mutex, and sends every result of the batch with one
-// sendmmsg (a multicast is one buffer referenced by one message per worker).
+// sendmmsg (a multicast is one buffer referenced once per worker; a worker's consecutive
+// results of one size go as one GSO message).
 // WebSocket workers (packets on a JS connection) share a job's state through receive(), a
 // synchronous call on the JS thread under the same mutex; results a UDP packet completes for a
 // job with WebSocket workers are handed to JS through a threadsafe function (onResult).
@@ -32,6 +34,7 @@
 
 #include "napi-util.h"
 #include "switch-rules.h"
+#include "udp-offload.h"
 #include "udp-socket.h"
 
 namespace webccl {
@@ -41,8 +44,8 @@ using switchml::JobRules;
 using switchml::Outcome;
 using switchml::kMaxPacket;
 
-constexpr int kBatch = 64;           // datagrams per recvmmsg
-constexpr int kMaxOut = 1024;        // messages per sendmmsg (UIO_MAXIOV)
+constexpr int kBatch = 64;           // buffers per recvmmsg (each a datagram, or up to 64 KiB of them with GRO)
+constexpr int kMaxOut = 1024;        // datagrams per sendmmsg (UIO_MAXIOV)
 constexpr int kArena = 2 * kBatch;   // result buffers between two flushes
 constexpr int kBatchesPerWake = 16;  // then poll again (doorbell, held datagrams)
 // n workers' windows queue here at once while the thread waits for a core: 8 workers x 256
@@ -153,18 +156,17 @@ struct Plane {
   std::unordered_map<AddrKey, std::pair<Job*, int>, AddrHash> senders;
   uint32_t next_handle = 1;
   uint64_t datagrams = 0, strangers = 0;
-  std::atomic<uint64_t> send_errors{0};  // counted by flush(), which may run with or without the mutex
+  std::atomic<uint64_t> send_errors{0};  // direct()'s (JS thread); the thread's are sender.stats.lost
   Faults faults;
   std::priority_queue<Held, std::vector<Held>, std::greater<Held>> held;
   uint64_t held_order = 0;
 
-  // Thread-only: the receive batch and the send batch.
-  std::vector<uint8_t> in_buffers, arena;
+  // Thread-only: the receive batch, the result buffers and the send batch (their counters are atomic).
+  udp::Offload offload;
+  udp::Receiver receiver{kBatch};
+  std::vector<uint8_t> arena;
   int arena_used = 0;
-  mmsghdr out_msgs[kMaxOut];
-  iovec out_iov[kMaxOut];
-  sockaddr_storage out_addr[kMaxOut];
-  int out_count = 0;
+  udp::Sender sender{kMaxOut};
 
   void run();
   void receive_batch(int& count);
@@ -182,7 +184,6 @@ struct Plane {
 };
 
 void Plane::run() {
-  in_buffers.resize((size_t)kBatch * (kMaxPacket + 1));
   arena.resize((size_t)kArena * kMaxPacket);
   while (!stop.load(std::memory_order_acquire)) {
     int timeout = -1;
@@ -212,36 +213,20 @@ void Plane::run() {
 }
 
 void Plane::receive_batch(int& count) {
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  sockaddr_storage from[kBatch];
-  for (int i = 0; i < kBatch; i++) {
-    iov[i] = {in_buffers.data() + (size_t)i * (kMaxPacket + 1), kMaxPacket + 1};
-    msgs[i].msg_hdr = {};
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_len = 0;
-  }
-  int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
-  if (n <= 0) return;
-  count = n;
+  count = receiver.receive(fd);
+  if (count == 0) return;
   std::lock_guard<std::mutex> lock(mutex);
-  for (int i = 0; i < n; i++) {
-    // A datagram longer than the buffer is cut to kMaxPacket + 1 bytes: no size class matches.
-    size_t length = msgs[i].msg_len;
-    const uint8_t* bytes = static_cast<const uint8_t*>(iov[i].iov_base);
-    socklen_t from_length = msgs[i].msg_hdr.msg_namelen;
-    if (!faults.active()) { handle(bytes, length, from[i], from_length, true); continue; }
-    if (faults.random() < faults.drop) { faults.dropped++; continue; }
+  receiver.each([this](const uint8_t* bytes, size_t length, const sockaddr_storage& from, socklen_t from_length) {
+    // A datagram longer than kMaxPacket matches no size class (decode drops it).
+    if (!faults.active()) return handle(bytes, length, from, from_length, true);
+    if (faults.random() < faults.drop) { faults.dropped++; return; }
     int copies = faults.random() < faults.dup ? 2 : 1;
     if (copies == 2) faults.duplicated++;
     for (int c = 0; c < copies; c++) {
-      if (faults.random() < faults.reorder) hold(false, bytes, length, from[i], from_length);
-      else handle(bytes, length, from[i], from_length, true);
+      if (faults.random() < faults.reorder) hold(false, bytes, length, from, from_length);
+      else handle(bytes, length, from, from_length, true);
     }
-  }
+  });
 }
 
 /** One datagram that passed the receive faults: the sender's job and the rules. Mutex held. */
@@ -308,33 +293,13 @@ uint8_t* Plane::buffer() {
 }
 
 void Plane::enqueue(const uint8_t* bytes, size_t length, const sockaddr_storage& to, socklen_t to_length) {
-  if (out_count == kMaxOut) flush();
-  int i = out_count++;
-  out_addr[i] = to;
-  out_iov[i] = {const_cast<uint8_t*>(bytes), length};
-  out_msgs[i].msg_hdr = {};
-  out_msgs[i].msg_hdr.msg_name = &out_addr[i];
-  out_msgs[i].msg_hdr.msg_namelen = to_length;
-  out_msgs[i].msg_hdr.msg_iov = &out_iov[i];
-  out_msgs[i].msg_hdr.msg_iovlen = 1;
+  if (sender.full()) flush();
+  sender.add(bytes, length, &to, to_length);
 }
 
 /** Sends the queued datagrams; a full send buffer gets up to 100 ms, then the rest is dropped (loss is repaired). */
 void Plane::flush() {
-  int sent = 0;
-  while (sent < out_count && !stop.load(std::memory_order_acquire)) {
-    int n = sendmmsg(fd, out_msgs + sent, out_count - sent, MSG_DONTWAIT);
-    if (n > 0) { sent += n; continue; }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-      pollfd out{fd, POLLOUT, 0};
-      if (poll(&out, 1, 100) > 0) continue;
-    }
-    // This message cannot go (an unreachable worker, a full buffer): skip it.
-    send_errors++;
-    sent++;
-  }
-  out_count = 0;
+  if (!sender.empty()) sender.flush(fd, 100, &stop);
 }
 
 void Plane::hold(bool outgoing, const uint8_t* bytes, size_t length, const sockaddr_storage& addr, socklen_t addr_length) {
@@ -374,7 +339,6 @@ void Plane::shutdown() {
   senders.clear();
   jobs.clear();
   while (!held.empty()) held.pop();
-  in_buffers = {};
   arena = {};
 }
 
@@ -462,6 +426,8 @@ napi_value PlaneNew(napi_env env, napi_callback_info info) {
   plane->family = family;
   plane->faults = faults;
   plane->port = bound_port;
+  plane->offload = udp::enable_offload(fd);
+  plane->sender.gso = plane->offload.gso;
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-results", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, args.values[2], nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver_result, &plane->on_result) != napi_ok) {
@@ -578,12 +544,6 @@ napi_value PlaneRemoveJob(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-void set_number(napi_env env, napi_value object, const char* name, double number) {
-  napi_value value;
-  napi_create_double(env, number, &value);
-  napi_set_named_property(env, object, name, value);
-}
-
 napi_value verdict(napi_env env, const char* kind, const std::string* reason, const uint8_t* bytes, size_t length) {
   napi_value object, value;
   napi_create_object(env, &object);
@@ -676,7 +636,9 @@ napi_value PlaneCounters(napi_env env, napi_callback_info info) {
   napi_create_object(env, &object);
   set_number(env, object, "datagrams", (double)plane->datagrams);
   set_number(env, object, "strangers", (double)plane->strangers);
-  set_number(env, object, "sendErrors", (double)plane->send_errors.load());
+  udp::report(plane->sender, plane->receiver, plane->offload, [&](const char* name, double number) { set_number(env, object, name, number); },
+              [&](const char* name, bool flag) { set_bool(env, object, name, flag); });
+  set_number(env, object, "sendErrors", (double)(plane->send_errors.load() + plane->sender.stats.lost.load()));
   set_number(env, object, "dropped", (double)plane->faults.dropped);
   set_number(env, object, "duplicated", (double)plane->faults.duplicated);
   set_number(env, object, "reordered", (double)plane->faults.reordered);

@@ -5,6 +5,8 @@
 // turn instead of one per datagram. The queue to JS is bounded: when JS falls behind, the thread
 // waits, the kernel's receive buffer fills and the switch's results are dropped there, which the
 // worker's retransmission repairs, as with Node's dgram socket.
+// Both directions use the kernel's UDP offloads (udp-offload.h): a batch's packets of one size
+// leave as GSO messages, and coalesced results are split before JS sees them.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,13 +22,14 @@
 #include <vector>
 
 #include "napi-util.h"
-#include "switch-rules.h"
+#include "udp-offload.h"
 #include "udp-socket.h"
 
 namespace webccl {
 namespace {
 
-constexpr int kBatch = 64;
+constexpr int kBatch = 64;      // receive buffers per recvmmsg
+constexpr int kSendBatch = 1024;  // datagrams per flush of a send (a window's worth)
 constexpr size_t kQueued = 16;  // batches waiting for JS before the thread waits too
 constexpr int kReceiveBuffer = 8 << 20;  // a window of results, and unicast answers to retransmissions
 
@@ -42,40 +45,28 @@ struct WorkerSocket {
   std::atomic<bool> stop{false};
   bool closed = false;
   napi_threadsafe_function on_packets = nullptr;
-  uint64_t send_errors = 0;
+  udp::Offload offload;
+  udp::Sender sender{kSendBatch};  // the JS thread's
+  udp::Receiver receiver{kBatch};  // the receive thread's
 
   void run();
   void shutdown();
 };
 
 void WorkerSocket::run() {
-  std::vector<uint8_t> buffers((size_t)kBatch * (switchml::kMaxPacket + 1));
   while (!stop.load(std::memory_order_acquire)) {
     pollfd fds[2] = {{fd, POLLIN, 0}, {bell, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
     if (stop.load(std::memory_order_acquire)) break;
     if (!(fds[0].revents & POLLIN)) continue;
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    for (int i = 0; i < kBatch; i++) {
-      iov[i] = {buffers.data() + (size_t)i * (switchml::kMaxPacket + 1), switchml::kMaxPacket + 1};
-      msgs[i].msg_hdr = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) continue;
+    if (receiver.receive(fd) == 0) continue;
+    // A coalesced buffer's datagrams already lie end to end: only the lengths need splitting.
     auto* batch = new Batch();
-    size_t total = 0;
-    for (int i = 0; i < n; i++) total += msgs[i].msg_len;
-    batch->bytes.resize(total);
-    batch->lengths.resize(n);
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-      memcpy(batch->bytes.data() + at, iov[i].iov_base, msgs[i].msg_len);
-      batch->lengths[i] = msgs[i].msg_len;
-      at += msgs[i].msg_len;
-    }
+    batch->bytes.reserve(receiver.bytes());
+    receiver.each([batch](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) {
+      batch->bytes.insert(batch->bytes.end(), bytes, bytes + length);
+      batch->lengths.push_back((uint32_t)length);
+    });
     // Blocking: a full queue means JS is behind; close() aborts the function, which frees this wait.
     if (napi_call_threadsafe_function(on_packets, batch, napi_tsfn_blocking) != napi_ok) {
       delete batch;
@@ -141,6 +132,8 @@ napi_value SocketNew(napi_env env, napi_callback_info info) {
   socket->bell = bell;
   socket->family = family;
   socket->port = port;
+  socket->offload = udp::enable_offload(fd);
+  socket->sender.gso = socket->offload.gso;
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-worker-packets", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, nullptr, deliver, &socket->on_packets) != napi_ok) {
@@ -184,7 +177,10 @@ napi_value SocketConnect(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** send(packets): one sendmmsg for an array of Uint8Arrays; what the kernel refuses (a full buffer) is dropped, as UDP does. */
+/**
+ * send(packets): one sendmmsg for an array of Uint8Arrays (runs of one size as GSO messages);
+ * what the kernel refuses (a full buffer) is dropped, as UDP does.
+ */
 napi_value SocketSend(napi_env env, napi_callback_info info) {
   Args args;
   if (!get_args(env, info, args, 1, "send(packets)")) return nullptr;
@@ -196,30 +192,48 @@ napi_value SocketSend(napi_env env, napi_callback_info info) {
   uint32_t count = 0;
   napi_get_array_length(env, args.values[0], &count);
   if (!socket->thread.joinable()) return fail(env, "send: not connected"), nullptr;
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  for (uint32_t start = 0; start < count; start += kBatch) {
-    int n = (int)std::min<uint32_t>(kBatch, count - start);
-    for (int i = 0; i < n; i++) {
-      napi_value element;
-      napi_get_element(env, args.values[0], start + i, &element);
-      uint8_t* data;
-      size_t length;
-      if (!get_bytes(env, element, data, length, "packet")) return nullptr;
-      iov[i] = {data, length};
-      msgs[i].msg_hdr = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+  udp::Sender& sender = socket->sender;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    napi_get_element(env, args.values[0], i, &element);
+    uint8_t* data;
+    size_t length;
+    if (!get_bytes(env, element, data, length, "packet")) {
+      sender.flush(socket->fd, 0, nullptr);  // the packets before the bad one still go
+      return nullptr;
     }
-    int sent = 0;
-    while (sent < n) {
-      int r = sendmmsg(socket->fd, msgs + sent, n - sent, MSG_DONTWAIT);
-      if (r > 0) { sent += r; continue; }
-      if (r < 0 && errno == EINTR) continue;
-      socket->send_errors++;  // a full send buffer or a refused port: this one is lost
-      sent++;
-    }
+    if (sender.full()) sender.flush(socket->fd, 0, nullptr);
+    sender.add(data, length, nullptr, 0);
   }
+  sender.flush(socket->fd, 0, nullptr);
+  return nullptr;
+}
+
+/** counters(): what the offloads did (see NativeSwitchWorkerSocket.counters in lib/native/addon.ts). */
+napi_value SocketCounters(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "counters()");
+  WorkerSocket* socket = live_socket(env, args.self, "counters");
+  if (!socket) return nullptr;
+  napi_value object;
+  napi_create_object(env, &object);
+  udp::report(socket->sender, socket->receiver, socket->offload, [&](const char* name, double number) { set_number(env, object, name, number); },
+              [&](const char* name, bool flag) { set_bool(env, object, name, flag); });
+  set_number(env, object, "sendErrors", (double)socket->sender.stats.lost.load());
+  return object;
+}
+
+/**
+ * Test hook: UDP without checksums (SO_NO_CHECK), on which the kernel refuses every GSO send
+ * (EINVAL) while single datagrams still go, so a test can watch the fallback resend a batch.
+ */
+napi_value SocketRefuseGso(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "testRefuseGso()");
+  WorkerSocket* socket = live_socket(env, args.self, "testRefuseGso");
+  if (!socket) return nullptr;
+  int one = 1;
+  if (setsockopt(socket->fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one) != 0) return fail(env, std::string("testRefuseGso: SO_NO_CHECK: ") + strerror(errno)), nullptr;
   return nullptr;
 }
 
@@ -236,7 +250,9 @@ napi_value SocketClose(napi_env env, napi_callback_info info) {
 
 napi_value init_switch_worker(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("close", SocketClose),
+      method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("counters", SocketCounters),
+      method("testRefuseGso", SocketRefuseGso),
+      method("close", SocketClose),
   };
   napi_value socket_class;
   napi_define_class(env, "SwitchWorkerSocket", NAPI_AUTO_LENGTH, SocketNew, nullptr, sizeof methods / sizeof methods[0], methods, &socket_class);
