@@ -26,7 +26,9 @@ export function aggregateOp(op: ReduceOp): AggregateOp {
 export async function aggregateChunk(
   memory: Memory, work: Region, at: number, count: number, chunk: number, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
 ): Promise<void> {
-  const mine = await memory.read(work, at, count);
+  // Host memory lends the elements themselves (the aggregator writes the total over them, and
+  // write then has nothing to copy); other memories hand over a copy.
+  const mine = memory.inPlace?.(work, at, count) ?? await memory.read(work, at, count);
   const total = await aggregator.allReduce(chunk, mine, count, dtype, aggregateOp(op));
   await memory.write(work, at, count, total);
   await memory.finalize(work, at, count);
