@@ -1,12 +1,14 @@
 // Host scratch reused across calls (lib/cpu/scratch-pool.ts): power-of-two classes shared by
 // calls of different sizes, a bound on what is kept, nothing kept after the space's release;
-// and through a switch communicator, whose float32 calls borrow an int32 array of the call's
-// size: calls of other sizes in between, out of place and in place, never change an earlier
-// call's output, and the pool serves them all with the arrays of the first.
+// and through a switch communicator, whose float32 calls borrow the block exponents and whose
+// float16 calls a float32 array of the call's size: calls of other sizes in between, out of
+// place and in place, never change an earlier call's output, and the pool serves every call of
+// a class with one array.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
 import type { Communicator } from '../lib/comm/communicator.js';
+import { castFromFloat32 } from '../lib/cpu/cast.js';
 import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
 import { HostScratchPool } from '../lib/cpu/scratch-pool.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
@@ -67,30 +69,43 @@ test('switch calls of different sizes share the pooled arrays and never write in
   }), 30_000, 'world');
   try {
     const big = 70_001;
-    const small = 129;
-    const inputs = (count: number, seed: number) => comms.map((_, r) => randomFloat32(count, seed + r));
-    const a = inputs(big, 10);
+    const floats = (count: number, seed: number) => comms.map((_, r) => randomFloat32(count, seed + r));
+    const halves = (count: number, seed: number) => floats(count, seed).map((x) => {
+      const h = new Uint16Array(count);
+      castFromFloat32(h, x, count, 'float16');
+      return h;
+    });
+    // float32 borrows the exponents (the switch sums the values themselves), float16 also a
+    // float32 array of the call's size to widen into: a 4 KiB, a 256 B and a 512 KiB class.
+    const a = floats(big, 10);
     const outA = await allReduceAll(comms, a, 'float32', 'sum') as Float32Array[];
     const keptA = outA.map((out) => out.slice());
-    const outB = await allReduceAll(comms, inputs(small, 20), 'float32', 'sum') as Float32Array[];
-    const c = inputs(big - 1000, 30);
+    const h = halves(big, 20);
+    const outH = await allReduceAll(comms, h, 'float16', 'sum');
+    const keptH = outH.map((out) => out.slice());
+    const outB = await allReduceAll(comms, floats(129, 30), 'float32', 'sum') as Float32Array[];
+    const c = floats(big - 1000, 40);
     const outC = await allReduceAll(comms, c, 'float32', 'sum') as Float32Array[];
+    await allReduceAll(comms, halves(big - 4000, 50), 'float16', 'sum');
     // An int32 call sums the user's own output in place (no scratch).
-    const ints = comms.map((_, r) => randomInt32(big, 40 + r));
+    const ints = comms.map((_, r) => randomInt32(big, 60 + r));
     const outI = await allReduceAll(comms, ints, 'int32', 'sum');
     for (const [r, out] of outI.entries()) sameElements(out, int32Sum(ints), `int32, rank ${r}`);
     for (const [r, out] of outA.entries()) {
-      sameElements(out, keptA[r]!, `call A's output on rank ${r}, after calls B, C and an int32 call`);
+      sameElements(out, keptA[r]!, `call A's output on rank ${r}, after the later calls`);
+      sameElements(outH[r]!, keptH[r]!, `the float16 call's output on rank ${r}, after the later calls`);
       assert.is(float32Violation(a, out, VALUES), undefined, `call A, rank ${r}`);
       assert.is(float32Violation(c, outC[r]!, VALUES), undefined, `call C, rank ${r}`);
       sameElements(outB[r]!, outB[0]!, `call B, rank ${r} against rank 0`);
     }
     // In place, after the others: the same bits as out of place.
     const inPlace = a.map((input) => input.slice());
+    const inPlaceH = h.map((input) => input.slice());
     await within(Promise.all(comms.map((comm, r) => comm.allReduce(inPlace[r]!, inPlace[r]!, big, 'float32', 'sum'))), 60_000, 'in place');
+    await within(Promise.all(comms.map((comm, r) => comm.allReduce(inPlaceH[r]!, inPlaceH[r]!, big, 'float16', 'sum'))), 60_000, 'float16 in place');
     for (const [r, out] of inPlace.entries()) sameElements(out, keptA[r]!, `call A again in place, rank ${r}`);
-    // Every float32 call borrowed two arrays (sums, exponents): A's served C and A again, B made its own two (smaller classes).
-    for (const comm of comms) assert.is(poolOf(comm).created, 4, 'arrays made on each rank');
+    for (const [r, out] of inPlaceH.entries()) sameElements(out, keptH[r]!, `the float16 call again in place, rank ${r}`);
+    for (const comm of comms) assert.is(poolOf(comm).created, 3, 'arrays made on each rank: one per class');
   } finally {
     await destroyWorld(comms);
   }

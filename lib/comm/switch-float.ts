@@ -20,6 +20,7 @@
 // keeps the stream's scheme.
 import { scheduleOf } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
+import { aggregatorQuantizedSum } from '../collectives/aggregator-allreduce.js';
 import { switchAllReduce } from '../collectives/switch-allreduce.js';
 import type { DataType } from '../dtype.js';
 import { internalError } from '../errors.js';
@@ -67,5 +68,12 @@ export function switchIntegerSteps(config: TuningConfig, ranks: number, count: n
   return {
     agree,
     sum: (ctx, work) => switchAllReduce({ ...ctx, aggregation: { ...ctx.aggregation!, dtype: 'int32', op: 'sum' } }, work),
+    // The switch's worker quantizes into each packet and dequantizes each result (flat jobs:
+    // switchBlockSize keeps the host-local hierarchy off this path).
+    quantized: (ctx) => {
+      const aggregator = ctx.aggregation?.aggregator;
+      if (aggregator?.allReduceQuantized === undefined) return undefined;
+      return (values, exponents, blockSize, workers) => aggregatorQuantizedSum(ctx, aggregator, values, exponents, blockSize, workers);
+    },
   };
 }

@@ -220,12 +220,14 @@ export class SwitchWorker {
    * The element-wise sum (or average) of `data` over every worker of the job, in a new array;
    * with `inPlace`, written over `data` itself and resolved with it (no array per call: the
    * communicator's aggregator owns the copy it hands over). Otherwise `data` is not changed.
+   * `exponents`: float32 data's block exponents (one per half packet), agreed by the workers
+   * before the call; every worker gives the same (allreduce-stream.ts, the top).
    */
-  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean } = {}): Promise<T> {
+  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean; readonly exponents?: Int32Array } = {}): Promise<T> {
     if (!(data instanceof Int32Array) && !(data instanceof Float32Array)) return Promise.reject(invalidArgument('switch allreduce takes an Int32Array or a Float32Array'));
     if (op !== 'sum' && op !== 'avg') return Promise.reject(invalidArgument(`switch allreduce supports sum and avg, not ${String(op)}`));
     const inPlace = options.inPlace === true;
-    const call = this.queue.then(() => this.run(data, op, inPlace));
+    const call = this.queue.then(() => this.run(data, op, inPlace, options.exponents));
     this.queue = call.catch(() => undefined);
     return call;
   }
@@ -234,10 +236,10 @@ export class SwitchWorker {
     this.fail(invalidUsage(`${this.name}: the worker was closed`));
   }
 
-  private run<T extends SwitchData>(data: T, op: SwitchOp, inPlace: boolean): Promise<T> {
+  private run<T extends SwitchData>(data: T, op: SwitchOp, inPlace: boolean, exponents: Int32Array | undefined): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, inPlace);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, inPlace, exponents);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
