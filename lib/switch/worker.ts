@@ -187,7 +187,8 @@ export class SwitchWorker {
     this.ssthresh = welcome.window;
     this.faults = faults;
     this.link = opened.attach({
-      packet: (bytes) => this.faults.pass(() => this.onResult(bytes)),
+      // No closure per datagram unless faults are injected (a test's).
+      packet: faults.active ? (bytes) => this.faults.pass(() => this.onResult(bytes)) : (bytes) => this.onResult(bytes),
       ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
       closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
     });
@@ -296,9 +297,12 @@ export class SwitchWorker {
   }
 
   private transmit(bytes: Uint8Array): void {
-    this.faults.pass(() => {
-      if (this.failure === undefined) this.link.send(bytes);
-    });
+    if (this.faults.active) this.faults.pass(() => this.sendNow(bytes));
+    else this.sendNow(bytes);
+  }
+
+  private sendNow(bytes: Uint8Array): void {
+    if (this.failure === undefined) this.link.send(bytes);
   }
 
   private onResult(msg: Uint8Array): void {
