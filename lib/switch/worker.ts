@@ -261,6 +261,11 @@ export class SwitchWorker {
   /** Packet q is ready to leave: it joins the others, in increasing order (see pump). */
   private hold(q: number): void {
     const { held } = this.active!;
+    // Results mostly free packets in increasing order: the new one goes last.
+    if (held.length === 0 || held[held.length - 1]! < q) {
+      held.push(q);
+      return;
+    }
     let at = held.length;
     while (at > 0 && held[at - 1]! > q) at--;
     held.splice(at, 0, q);
