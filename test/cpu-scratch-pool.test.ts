@@ -79,6 +79,8 @@ test('switch calls of different sizes share the pooled arrays and never write in
     // float32 array of the call's size to widen into: a 4 KiB, a 256 B and a 512 KiB class.
     const a = floats(big, 10);
     const outA = await allReduceAll(comms, a, 'float32', 'sum') as Float32Array[];
+    // Out of place, the input is read where it lies (no copy into the output first): never written.
+    for (const [r, input] of a.entries()) sameElements(input, floats(big, 10)[r]!, `call A's input on rank ${r}`);
     const keptA = outA.map((out) => out.slice());
     const h = halves(big, 20);
     const outH = await allReduceAll(comms, h, 'float16', 'sum');

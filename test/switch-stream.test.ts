@@ -70,7 +70,7 @@ test('float32 with agreed exponents: one packet per chunk, each quantized and de
     const agreed = switchmlBlockExponents(x, length, half).map((e) => e + Math.abs(e % 3));
     const expected = switchmlDequantize(switchmlQuantize(x, agreed, length, half, plain.workers), agreed, length, half, plain.workers);
     const data = x.slice();
-    const stream = new AllReduceStream(plain, data, 'sum', 0, undefined, undefined, true, agreed);
+    const stream = new AllReduceStream(plain, data, 'sum', 0, undefined, undefined, data, agreed);
     assert.is(stream.packets, Math.ceil(length / values), `packets for ${length}`);
     const ready = stream.initial();
     while (ready.length > 0) {
@@ -84,9 +84,9 @@ test('float32 with agreed exponents: one packet per chunk, each quantized and de
     assert.ok(stream.finished);
     assert.is(stream.out, data, 'in place');
     assert.equal(Array.from(data), Array.from(expected), `results for ${length}`);
-    assert.throws(() => new AllReduceStream(plain, x, 'sum', 0, undefined, undefined, false, agreed.subarray(1)), /agreed exponents/);
+    assert.throws(() => new AllReduceStream(plain, x, 'sum', 0, undefined, undefined, undefined, agreed.subarray(1)), /agreed exponents/);
   }
-  assert.throws(() => new AllReduceStream(plain, new Int32Array(4), 'sum', 0, undefined, undefined, false, new Int32Array(1)), /int32 data/);
+  assert.throws(() => new AllReduceStream(plain, new Int32Array(4), 'sum', 0, undefined, undefined, undefined, new Int32Array(1)), /int32 data/);
 });
 
 test.run();

@@ -36,13 +36,14 @@ export async function aggregateChunk(
 }
 
 /**
- * The float32 sum of this rank's host `values` over every rank, in place, through an aggregator
+ * The float32 sum of this rank's host `values` over every rank, into `out` (`values` itself, or
+ * an array of their length not overlapping them), through an aggregator
  * that quantizes packet by packet (Aggregator.allReduceQuantized) with the agreed `exponents`,
  * one per `blockSize` elements, for `workers` ranks: aggregatorAllReduce's pieces, which start
  * on whole packets (whole blocks).
  */
 export async function aggregatorQuantizedSum(
-  ctx: CollectiveContext, aggregator: Aggregator, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number,
+  ctx: CollectiveContext, aggregator: Aggregator, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array,
 ): Promise<void> {
   const quantized = aggregator.allReduceQuantized?.bind(aggregator);
   if (quantized === undefined) throw internalError('a quantized sum ran on an aggregator that does not quantize');
@@ -51,7 +52,8 @@ export async function aggregatorQuantizedSum(
     const { offset, length } = pieces[slot]!;
     if (offset % blockSize !== 0) throw internalError(`aggregator piece ${slot} starts at ${offset}, inside a block of ${blockSize}`);
     const first = offset / blockSize;
-    await quantized(slot, values.subarray(offset, offset + length), exponents.subarray(first, first + Math.ceil(length / blockSize)), blockSize, workers);
+    const blocks = exponents.subarray(first, first + Math.ceil(length / blockSize));
+    await quantized(slot, values.subarray(offset, offset + length), blocks, blockSize, workers, out.subarray(offset, offset + length));
   });
 }
 

@@ -21,8 +21,8 @@ function offsetLink(link: Link, base: number): Link {
 
 export type AllReduceSchedule = (ctx: CollectiveContext, work: Region) => Promise<void>;
 
-/** The sum of host float32 `values` in place, quantized and dequantized with the agreed `exponents` on the way (one per block). */
-export type QuantizedSum = (values: Float32Array, exponents: Int32Array, blockSize: number, workers: number) => Promise<void>;
+/** The sum of host float32 `values` into `out` (values itself, or not overlapping them), quantized and dequantized with the agreed `exponents` on the way (one per block). */
+export type QuantizedSum = (values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array) => Promise<void>;
 
 /** The two allreduces of the scheme: the exponents' int32 max, and the quantized values' int32 sum. */
 export interface IntegerSteps {
@@ -37,36 +37,45 @@ export interface IntegerSteps {
 }
 
 /**
- * Reduces `work` (count float32 values, this rank's input) in place on every rank. `memory` is
- * the call's float32 memory (avg's division runs there, on the dequantized sum).
+ * Reduces `work` (count float32 values, this rank's input) in place on every rank, or, given
+ * `source` (the input, of work's length, not overlapping it), from `source` into `work`. `memory`
+ * is the call's float32 memory (avg's division runs there, on the dequantized sum).
  */
 export async function integerAllReduce(
-  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number,
+  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number, source?: Region,
 ): Promise<void> {
-  await integerSum(ctx, space, steps, work, blockSize);
+  await integerSum(ctx, space, steps, work, blockSize, source);
   await memory.finalize(work, 0, work.length);
 }
 
-/** The sum of every rank's float32 `work`, in place, before any finalizing (avg's division). */
-export async function integerSum(ctx: CollectiveContext, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number): Promise<void> {
+/**
+ * The sum of every rank's float32 `source` (default: `work`, in place) into `work`, before any
+ * finalizing (avg's division). The input is only read (exponents, quantizing), so an
+ * out-of-place call needs no copy of it into `work` first.
+ */
+export async function integerSum(
+  ctx: CollectiveContext, space: MemorySpace, steps: IntegerSteps, work: Region, blockSize: number, source: Region = work,
+): Promise<void> {
   const count = work.length;
   const { size } = ctx;
   const blocks = Math.ceil(count / blockSize);
   const exponents = space.scratch('int32', blocks);
   try {
-    if (count > 0) await space.switchml.exponents(work, count, blockSize, exponents.region);
+    if (count > 0) await space.switchml.exponents(source, count, blockSize, exponents.region);
     const maxMemory = space.bind('int32', 'max', size);
     await steps.agree({ ...ctx, link: offsetLink(ctx.link, EXPONENT_TAGS), memory: maxMemory }, exponents.region);
     const quantized = steps.quantized?.(ctx);
-    const values = quantized && hostWords(space.bind('float32', 'sum', size), work, count, Float32Array);
+    const floatMemory = quantized && space.bind('float32', 'sum', size);
+    const values = floatMemory && hostWords(floatMemory, source, count, Float32Array);
+    const out = floatMemory && hostWords(floatMemory, work, count, Float32Array);
     const agreed = quantized && hostWords(maxMemory, exponents.region, blocks, Int32Array);
-    if (quantized && values && agreed) {
-      if (count > 0) await quantized(values, agreed, blockSize, size);
+    if (quantized && values && out && agreed) {
+      if (count > 0) await quantized(values, agreed, blockSize, size, out);
       return;
     }
     const sums = space.scratch('int32', count);
     try {
-      if (count > 0) await space.switchml.quantize(work, exponents.region, count, blockSize, size, sums.region);
+      if (count > 0) await space.switchml.quantize(source, exponents.region, count, blockSize, size, sums.region);
       await steps.sum({ ...ctx, memory: space.bind('int32', 'sum', size) }, sums.region);
       if (count > 0) await space.switchml.dequantize(sums.region, exponents.region, count, blockSize, size, work);
     } finally {

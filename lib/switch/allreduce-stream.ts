@@ -101,11 +101,13 @@ export class AllReduceStream<T extends SwitchData> {
   /**
    * `slotPackets` (the worker's, for the job's window and size class) is reused across calls; one
    * is made when absent. `codec` does the per-value work (default: switchCodec('auto')).
-   * `agreed`: float32 data's exponents, agreed before the call (two per chunk; see the top).
+   * `into`: where the results go: `data` itself (in place), another array of its type and
+   * length that does not overlap it, or (absent) a new one. `agreed`: float32 data's exponents,
+   * agreed before the call (one per half packet; see the top).
    */
   constructor(
     private readonly job: StreamJob, private readonly data: T, op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets,
-    codec: SwitchmlPacketCodec = switchCodec(), inPlace = false, agreed?: Int32Array,
+    codec: SwitchmlPacketCodec = switchCodec(), into?: T, agreed?: Int32Array,
   ) {
     this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
@@ -129,7 +131,10 @@ export class AllReduceStream<T extends SwitchData> {
     // In place, chunk c's result lands where its data was: every read of chunk c (its exponents
     // at encode(c), its values at encode(c + L)) comes before the result that writes it
     // (accept(c + L)), and a retransmission resends the encoded datagram, not the data.
-    this.out = inPlace ? data : (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+    if (into !== undefined && (into.length !== data.length || into.constructor !== data.constructor)) {
+      throw internalError(`a switch stream of ${data.length} ${data.constructor.name} values was given ${into.length} ${into.constructor.name} values for its results`);
+    }
+    this.out = into ?? (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
   }
 
   /** The lowest packet whose result has not come back yet (packets when all have). */

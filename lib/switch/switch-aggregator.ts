@@ -68,11 +68,11 @@ class OrderedCall implements Aggregator {
   }
 
   /** The stream quantizes each packet with the agreed exponents (its half packets are the blocks). */
-  async allReduceQuantized(slot: number, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number): Promise<void> {
+  async allReduceQuantized(slot: number, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array): Promise<void> {
     if (2 * blockSize !== this.packets.values || workers !== this.worker.welcome.workers) {
       throw internalError(`switch slot ${slot}: blocks of ${blockSize} for ${workers} workers, but the job's packets hold ${this.packets.values} values for ${this.worker.welcome.workers}`);
     }
-    await this.inOrder(slot, () => this.worker.allReduce(values, 'sum', { inPlace: true, exponents }));
+    await this.inOrder(slot, () => this.worker.allReduce(values, 'sum', { into: out, exponents }));
   }
 
   /** Starts slot `slot`'s stream once the slots before it have started theirs. */

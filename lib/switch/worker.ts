@@ -220,15 +220,18 @@ export class SwitchWorker {
   /**
    * The element-wise sum (or average) of `data` over every worker of the job, in a new array;
    * with `inPlace`, written over `data` itself and resolved with it (no array per call: the
-   * communicator's aggregator owns the copy it hands over). Otherwise `data` is not changed.
+   * communicator's aggregator owns the copy it hands over), or with `into`, into that array (of
+   * data's type and length, not overlapping it). Otherwise `data` is not changed.
    * `exponents`: float32 data's block exponents (one per half packet), agreed by the workers
    * before the call; every worker gives the same (allreduce-stream.ts, the top).
    */
-  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean; readonly exponents?: Int32Array } = {}): Promise<T> {
+  allReduce<T extends SwitchData>(
+    data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean; readonly into?: T; readonly exponents?: Int32Array } = {},
+  ): Promise<T> {
     if (!(data instanceof Int32Array) && !(data instanceof Float32Array)) return Promise.reject(invalidArgument('switch allreduce takes an Int32Array or a Float32Array'));
     if (op !== 'sum' && op !== 'avg') return Promise.reject(invalidArgument(`switch allreduce supports sum and avg, not ${String(op)}`));
-    const inPlace = options.inPlace === true;
-    const call = this.queue.then(() => this.run(data, op, inPlace, options.exponents));
+    const into = options.inPlace === true ? data : options.into;
+    const call = this.queue.then(() => this.run(data, op, into, options.exponents));
     this.queue = call.catch(() => undefined);
     return call;
   }
@@ -237,10 +240,10 @@ export class SwitchWorker {
     this.fail(invalidUsage(`${this.name}: the worker was closed`));
   }
 
-  private run<T extends SwitchData>(data: T, op: SwitchOp, inPlace: boolean, exponents: Int32Array | undefined): Promise<T> {
+  private run<T extends SwitchData>(data: T, op: SwitchOp, into: T | undefined, exponents: Int32Array | undefined): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, inPlace, exponents);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, into, exponents);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
