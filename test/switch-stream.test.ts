@@ -2,11 +2,13 @@
 // earlier calls wrote (SlotPackets, reused for the worker's life) is byte for byte what a fresh
 // buffer gives, and for int32 what packet.ts's encodePacket gives for the chunk, zero-padded;
 // with a switch that takes exponents-only packets, a float32 stream's first L packets are the
-// 10-byte header alone and every other packet is full.
+// 10-byte header alone and every other packet is full; with exponents agreed before the call,
+// a float32 stream has no lead and gives what quantize, sum and dequantize give.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AllReduceStream, SlotPackets, type SwitchData } from '../lib/switch/allreduce-stream.js';
 import { decodePacket, encodePacket, EXPONENTS_ONLY, HEADER_BYTES, MSG_RESULT, MSG_UPDATE, packetBytes, valuesOf } from '../lib/switch/packet.js';
+import { switchmlBlockExponents, switchmlDequantize, switchmlQuantize } from '../lib/cpu/switchml.js';
 import { generator, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 
 const plain = { job: 3, workers: 1, slotBase: 40, window: 4, sizeClass: 1 };
@@ -58,5 +60,33 @@ for (const exponentsOnly of [false, true]) {
     }
   });
 }
+
+test('float32 with agreed exponents: one packet per chunk, each quantized and dequantized with them, in place; a wrong exponent count is refused', () => {
+  const values = valuesOf(plain.sizeClass);
+  const half = values / 2;
+  for (const length of [1, half, half + 1, 3 * values + 5, 700]) {
+    const x = randomFloat32(length, length);
+    // Raised from the data's own, as an agreement with other workers may: the rounding shows it.
+    const agreed = switchmlBlockExponents(x, length, half).map((e) => e + Math.abs(e % 3));
+    const expected = switchmlDequantize(switchmlQuantize(x, agreed, length, half, plain.workers), agreed, length, half, plain.workers);
+    const data = x.slice();
+    const stream = new AllReduceStream(plain, data, 'sum', 0, undefined, undefined, data, agreed);
+    assert.is(stream.packets, Math.ceil(length / values), `packets for ${length}`);
+    const ready = stream.initial();
+    while (ready.length > 0) {
+      const q = ready.shift()!;
+      const result = Uint8Array.from(stream.encode(q));
+      result[0] = (MSG_RESULT << 4) | plain.sizeClass; // one worker: the result is the update
+      const decoded = decodePacket(result);
+      assert.ok(decoded.ok);
+      ready.push(...stream.accept(q, decoded.packet));
+    }
+    assert.ok(stream.finished);
+    assert.is(stream.out, data, 'in place');
+    assert.equal(Array.from(data), Array.from(expected), `results for ${length}`);
+    assert.throws(() => new AllReduceStream(plain, x, 'sum', 0, undefined, undefined, undefined, agreed.subarray(1)), /agreed exponents/);
+  }
+  assert.throws(() => new AllReduceStream(plain, new Int32Array(4), 'sum', 0, undefined, undefined, undefined, new Int32Array(1)), /int32 data/);
+});
 
 test.run();

@@ -12,6 +12,7 @@
 // (pipelineDepth). The cut depends only on the count and the job's packets, never on where a
 // rank's data lives: ranks with host and GPU buffers in one call send the same packets.
 import type { DataType, ReduceOp } from '../dtype.js';
+import { internalError } from '../errors.js';
 import type { AggregateOp, Aggregation, Aggregator, AggregatorPackets } from '../memory/aggregator.js';
 import type { CollectiveContext, Memory, Region } from './context.js';
 import { chunkCount, chunkOf, type Span } from './partition.js';
@@ -26,10 +27,34 @@ export function aggregateOp(op: ReduceOp): AggregateOp {
 export async function aggregateChunk(
   memory: Memory, work: Region, at: number, count: number, chunk: number, aggregator: Aggregator, dtype: DataType, op: ReduceOp,
 ): Promise<void> {
-  const mine = await memory.read(work, at, count);
+  // Host memory lends the elements themselves (the aggregator writes the total over them, and
+  // write then has nothing to copy); other memories hand over a copy.
+  const mine = memory.inPlace?.(work, at, count) ?? await memory.read(work, at, count);
   const total = await aggregator.allReduce(chunk, mine, count, dtype, aggregateOp(op));
   await memory.write(work, at, count, total);
   await memory.finalize(work, at, count);
+}
+
+/**
+ * The float32 sum of this rank's host `values` over every rank, into `out` (`values` itself, or
+ * an array of their length not overlapping them), through an aggregator
+ * that quantizes packet by packet (Aggregator.allReduceQuantized) with the agreed `exponents`,
+ * one per `blockSize` elements, for `workers` ranks: aggregatorAllReduce's pieces, which start
+ * on whole packets (whole blocks).
+ */
+export async function aggregatorQuantizedSum(
+  ctx: CollectiveContext, aggregator: Aggregator, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array,
+): Promise<void> {
+  const quantized = aggregator.allReduceQuantized?.bind(aggregator);
+  if (quantized === undefined) throw internalError('a quantized sum ran on an aggregator that does not quantize');
+  const pieces = aggregatorPieces(values.length, aggregator.packets);
+  await runPipelines(pieces.length, ctx.pipelineDepth, async (slot) => {
+    const { offset, length } = pieces[slot]!;
+    if (offset % blockSize !== 0) throw internalError(`aggregator piece ${slot} starts at ${offset}, inside a block of ${blockSize}`);
+    const first = offset / blockSize;
+    const blocks = exponents.subarray(first, first + Math.ceil(length / blockSize));
+    await quantized(slot, values.subarray(offset, offset + length), blocks, blockSize, workers, out.subarray(offset, offset + length));
+  });
 }
 
 /**

@@ -218,15 +218,18 @@ export function planAllReduce(
       // Made at the first run and kept: a plan that is reused (plan-memo.ts) runs on the same buffers.
       regions ??= { work: output.region(0, count), input: copyInput ? input.region(0, count) : undefined };
       const { work } = regions;
-      if (regions.input) await memory.copy(work, 0, regions.input, 0, count);
-      await memory.premultiply(work, 0, count);
       const { format } = codec;
-      const switchBlock = switchBlockSize(schedule, dtype, ctx);
-      if (format.kind === 'integer' && env.size > 1) await integerAllReduce(ctx, memory, output.space, { agree: algorithm, sum: algorithm }, work, format.blockSize);
+      const integerCodec = format.kind === 'integer' && env.size > 1;
+      const switchBlock = integerCodec ? undefined : switchBlockSize(schedule, dtype, ctx);
+      // The switch's float path reads a sum or avg input where it is (nothing to premultiply).
+      const readsInput = switchBlock !== undefined && typeof op === 'string';
+      if (regions.input && !readsInput) await memory.copy(work, 0, regions.input, 0, count);
+      await memory.premultiply(work, 0, count);
+      if (integerCodec) await integerAllReduce(ctx, memory, output.space, { agree: algorithm, sum: algorithm }, work, format.blockSize);
       else if (switchBlock !== undefined) {
         // Made once per plan: the agreement's algorithm depends only on the call's shape and the agreed configuration.
         switchSteps ??= switchIntegerSteps(env.config, env.size, count, switchBlock);
-        await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock);
+        await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock, readsInput ? regions.input : undefined);
       } else await algorithm(ctx, work);
     },
   };

@@ -20,6 +20,7 @@
 // keeps the stream's scheme.
 import { scheduleOf } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
+import { aggregatorQuantizedSum } from '../collectives/aggregator-allreduce.js';
 import { switchAllReduce } from '../collectives/switch-allreduce.js';
 import type { DataType } from '../dtype.js';
 import { internalError } from '../errors.js';
@@ -38,16 +39,20 @@ function isFloat(dtype: DataType): dtype is 'float32' | 'float16' | 'bfloat16' {
   return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
 }
 
-/** Reduces `work` (this rank's `dtype` input, premultiplied) in place on every rank; `memory` is the call's, bound to `dtype`. */
+/**
+ * Reduces `work` (this rank's `dtype` input, premultiplied) in place on every rank, or, given
+ * `source` (the input, not overlapping `work`), from it into `work`: the input is only read, so
+ * an out-of-place call needs no copy first. `memory` is the call's, bound to `dtype`.
+ */
 export async function switchFloatAllReduce(
-  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, dtype: DataType, blockSize: number,
+  ctx: CollectiveContext, memory: CallMemory, space: MemorySpace, steps: IntegerSteps, work: Region, dtype: DataType, blockSize: number, source?: Region,
 ): Promise<void> {
-  if (dtype === 'float32') return integerAllReduce(ctx, memory, space, steps, work, blockSize);
+  if (dtype === 'float32') return integerAllReduce(ctx, memory, space, steps, work, blockSize, source);
   if (dtype !== 'float16' && dtype !== 'bfloat16') throw internalError(`the switch's float path was given ${dtype}`);
   const count = work.length;
   const wide = space.scratch('float32', count);
   try {
-    if (count > 0) await space.switchml.widen(work, dtype, count, wide.region);
+    if (count > 0) await space.switchml.widen(source ?? work, dtype, count, wide.region);
     await integerSum(ctx, space, steps, wide.region, blockSize);
     if (count > 0) await space.switchml.narrow(wide.region, dtype, count, work);
   } finally {
@@ -67,5 +72,12 @@ export function switchIntegerSteps(config: TuningConfig, ranks: number, count: n
   return {
     agree,
     sum: (ctx, work) => switchAllReduce({ ...ctx, aggregation: { ...ctx.aggregation!, dtype: 'int32', op: 'sum' } }, work),
+    // The switch's worker quantizes into each packet and dequantizes each result (flat jobs:
+    // switchBlockSize keeps the host-local hierarchy off this path).
+    quantized: (ctx) => {
+      const aggregator = ctx.aggregation?.aggregator;
+      if (aggregator?.allReduceQuantized === undefined) return undefined;
+      return (values, exponents, blockSize, workers, out) => aggregatorQuantizedSum(ctx, aggregator, values, exponents, blockSize, workers, out);
+    },
   };
 }

@@ -13,6 +13,7 @@ import { cpuReducer } from './cpu-reducer.js';
 import { hostCodec, type HostCodec } from './host-codec.js';
 import { premultiply } from './reduce.js';
 import { foldSmall } from './small-fold.js';
+import { HostScratchPool } from './scratch-pool.js';
 import { readElements, writeBackElements } from './views.js';
 
 export class CpuRegion implements Region {
@@ -55,6 +56,7 @@ function asCpu(region: Region): CpuRegion {
 
 export class CpuMemorySpace implements MemorySpace {
   readonly kind = 'cpu';
+  readonly scratchPool = new HostScratchPool();
 
   check(): void {
     // Host arrays have no constraints beyond the size and type checks every call makes.
@@ -77,8 +79,10 @@ export class CpuMemorySpace implements MemorySpace {
     return new CpuRegion(located.bytes.subarray(first * size, (first + count) * size), count, located.what);
   }
 
+  /** Pooled across calls (scratch-pool.ts): not zeroed, as GPU scratch is not. */
   scratch(dtype: DataType, count: number): Scratch {
-    return { region: new CpuRegion(new Uint8Array(count * elementBytes(dtype)), count), release: () => undefined };
+    const bytes = this.scratchPool.acquire(count * elementBytes(dtype));
+    return { region: new CpuRegion(bytes, count), release: () => this.scratchPool.release(bytes) };
   }
 
   // The addon's loops when the Node side registered them (bit-identical; switchml-packets.ts),
@@ -124,7 +128,9 @@ export class CpuMemorySpace implements MemorySpace {
     return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), residual !== undefined ? asCpu(residual) : undefined);
   }
 
-  release(): void {}
+  release(): void {
+    this.scratchPool.clear();
+  }
 }
 
 class CpuCallMemory implements CallMemory {
@@ -198,11 +204,20 @@ class CpuCallMemory implements CallMemory {
     return this.landings.has(bytes);
   }
 
+  /** The region's own bytes (see Memory.inPlace); not with a codec, whose payloads are encoded. */
+  inPlace(target: Region, at: number, count: number): Uint8Array | undefined {
+    return this.encoding ? undefined : this.view(target, at, count);
+  }
+
   async write(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {
     if (this.landed(bytes)) return;
     checkPayload(bytes, count, this.dtype, this.codec);
-    if (this.encoding) this.decodeInto(target, at, count, bytes);
-    else this.view(target, at, count).set(bytes);
+    if (this.encoding) return this.decodeInto(target, at, count, bytes);
+    const view = this.view(target, at, count);
+    // The bytes inPlace lent, written over by their new value already (set would copy them
+    // through a temporary, as the two share a buffer).
+    if (bytes.buffer === view.buffer && bytes.byteOffset === view.byteOffset) return;
+    view.set(bytes);
   }
 
   async accumulate(target: Region, at: number, count: number, bytes: Uint8Array): Promise<void> {

@@ -23,6 +23,16 @@ export interface Aggregator {
    */
   allReduce(slot: number, payload: Uint8Array, count: number, dtype: DataType, op: AggregateOp): Promise<Uint8Array>;
   /**
+   * Optional (a switch, whose packets carry int32): the float32 sum over every rank of this
+   * rank's `values` (host memory), written into `out` (`values` itself, or an array of their
+   * length that does not overlap them). Each block of `blockSize` elements is
+   * quantized with its exponent in `exponents` (agreed by every rank before the call) for
+   * `workers` ranks, summed as int32 and dequantized with the same exponent: the integer
+   * scheme's quantize, int32 allReduce and dequantize (lib/comm/integer-allreduce.ts) bit for
+   * bit, but packet by packet, with no int32 copy of the call. Slots as allReduce's.
+   */
+  allReduceQuantized?(slot: number, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array): Promise<void>;
+  /**
    * Where each allReduce call travels as one stream of packets (a switch): the values a packet
    * carries and the packets kept in flight (the window). Each call fills and drains its window,
    * and a float32 call sends up to a window of exponent-only packets more (SwitchML agrees

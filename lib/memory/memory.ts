@@ -85,6 +85,14 @@ export interface Memory {
    * primitives given it skip that step and do the rest.
    */
   landing?(target: Region, at: number, count: number, fold: boolean): Landing | undefined;
+
+  /**
+   * Optional: elements [at, at + count) of `target` as the region's own bytes, for a caller that
+   * reads them and then has them overwritten in place (an aggregator writes its total over what
+   * it was handed): no copy out (read) and none back, since `write` of those very bytes does
+   * nothing. Undefined where this memory cannot lend them (a GPU buffer, a codec); then read.
+   */
+  inPlace?(target: Region, at: number, count: number): Uint8Array | undefined;
 }
 
 export interface CallMemory extends Memory {

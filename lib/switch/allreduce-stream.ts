@@ -11,6 +11,10 @@
 // of packet q - L. SwitchML uses L = W; we use L = min(W, chunks), which is the same for
 // calls of at least W chunks and saves W - chunks exponent-only packets on small calls.
 // P = chunks + L packets.
+// float32 with agreed exponents (the communicator's scheme, lib/comm/switch-float.ts): the
+// exponents come with the call, one per half packet, so there is no lead: packet q carries
+// chunk q quantized with them, and its result is dequantized with them. P = chunks; the
+// packets' exponent fields are unused (the lowest).
 // Packet q may leave once its slot is free (the result of q - W is in) and, for float32, its
 // exponents are agreed (the result of q - L is in): the window is clocked by results.
 //
@@ -28,6 +32,7 @@
 import { TYPESCRIPT_SWITCHML_PACKETS, type SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 import { fromWireExponent, HEADER_BYTES, MIN_WIRE_EXPONENT, MSG_UPDATE, packetBytes, toWireExponent, valuesOf, writeHeader, type Packet } from './packet.js';
 import { switchCodec } from './stream-codec.js';
+import { internalError } from '../errors.js';
 
 export type SwitchData = Int32Array | Float32Array;
 export type SwitchOp = 'sum' | 'avg';
@@ -77,6 +82,8 @@ export class AllReduceStream<T extends SwitchData> {
   private readonly chunks: number;
   private readonly lead: number;
   private readonly float: boolean;
+  /** float32 whose exponents are agreed inside the stream (SwitchML's lead), not given. */
+  private readonly agreeing: boolean;
   private readonly sent: Uint8Array;
   private readonly done: Uint8Array;
   private readonly agreed: Int32Array;
@@ -94,10 +101,13 @@ export class AllReduceStream<T extends SwitchData> {
   /**
    * `slotPackets` (the worker's, for the job's window and size class) is reused across calls; one
    * is made when absent. `codec` does the per-value work (default: switchCodec('auto')).
+   * `into`: where the results go: `data` itself (in place), another array of its type and
+   * length that does not overlap it, or (absent) a new one. `agreed`: float32 data's exponents,
+   * agreed before the call (one per half packet; see the top).
    */
   constructor(
     private readonly job: StreamJob, private readonly data: T, op: SwitchOp, readonly baseSeq: number, slotPackets?: SlotPackets,
-    codec: SwitchmlPacketCodec = switchCodec(), inPlace = false,
+    codec: SwitchmlPacketCodec = switchCodec(), into?: T, agreed?: Int32Array,
   ) {
     this.packetsOut = slotPackets ?? new SlotPackets(job.window, job.sizeClass);
     this.values = valuesOf(job.sizeClass);
@@ -107,16 +117,24 @@ export class AllReduceStream<T extends SwitchData> {
     // 1.2-1.9x at 256): they keep the TypeScript copies.
     this.codec = !this.float && this.values < MIN_NATIVE_INT32_VALUES ? TYPESCRIPT_SWITCHML_PACKETS : codec;
     this.chunks = Math.ceil(data.length / this.values);
-    this.lead = this.float ? Math.min(job.window, this.chunks) : 0;
+    this.agreeing = this.float && agreed === undefined;
+    const blocks = Math.ceil(data.length / (this.values / 2));
+    if (agreed !== undefined && (!this.float || agreed.length !== blocks)) {
+      throw internalError(`a switch stream was given ${agreed.length} agreed exponents for ${this.float ? `${blocks} blocks` : 'int32 data, which has none'}`);
+    }
+    this.lead = this.agreeing ? Math.min(job.window, this.chunks) : 0;
     this.packets = this.chunks + this.lead;
     this.sent = new Uint8Array(this.packets);
     this.done = new Uint8Array(this.packets);
-    this.agreed = new Int32Array(this.float ? 2 * this.chunks : 0);
+    this.agreed = agreed ?? new Int32Array(this.agreeing ? 2 * this.chunks : 0);
     this.divisor = op === 'avg' ? job.workers : 1;
     // In place, chunk c's result lands where its data was: every read of chunk c (its exponents
     // at encode(c), its values at encode(c + L)) comes before the result that writes it
     // (accept(c + L)), and a retransmission resends the encoded datagram, not the data.
-    this.out = inPlace ? data : (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+    if (into !== undefined && (into.length !== data.length || into.constructor !== data.constructor)) {
+      throw internalError(`a switch stream of ${data.length} ${data.constructor.name} values was given ${into.length} ${into.constructor.name} values for its results`);
+    }
+    this.out = into ?? (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
   }
 
   /** The lowest packet whose result has not come back yet (packets when all have). */
@@ -165,7 +183,7 @@ export class AllReduceStream<T extends SwitchData> {
       written = this.spanLength(q);
       this.codec.int32ToBigEndian(this.data as Int32Array, q * this.values, written, view, 0);
     } else {
-      if (q < this.chunks) [e0, e1] = this.localExponents(q);
+      if (this.agreeing && q < this.chunks) [e0, e1] = this.localExponents(q);
       if (q >= this.lead) {
         const chunk = q - this.lead;
         written = this.spanLength(chunk);
@@ -190,7 +208,7 @@ export class AllReduceStream<T extends SwitchData> {
     this.completed++;
     if (!this.float) this.codec.int32FromBigEndian(packet.values, 0, this.spanLength(q), this.divisor, this.out as Int32Array, q * this.values);
     else {
-      if (q < this.chunks) {
+      if (this.agreeing && q < this.chunks) {
         this.agreed[2 * q] = fromWireExponent(packet.e0);
         this.agreed[2 * q + 1] = fromWireExponent(packet.e1);
       }
@@ -201,7 +219,8 @@ export class AllReduceStream<T extends SwitchData> {
     }
     // With L = W (calls of at least W chunks) both are the same packet: offered once.
     const next = this.readyOut;
-    next.length = 0;
+    // pop, not `length = 0`: V8 sets an array's length through a runtime call (0.1 µs a packet).
+    while (next.length > 0) next.pop();
     if (this.ready(q + this.job.window)) next.push(q + this.job.window);
     if (this.lead !== 0 && this.lead !== this.job.window && this.ready(q + this.lead)) next.push(q + this.lead);
     return next;

@@ -96,8 +96,8 @@ export function fromWireExponent(wire: number): number {
 
 export function decodePacket(bytes: Uint8Array): DecodeResult {
   if (bytes.length < HEADER_BYTES) return { ok: false, reason: `short datagram (${bytes.length} bytes)` };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const first = view.getUint8(0);
+  // The header byte by byte (big-endian): a DataView for it would be one more object per result.
+  const first = bytes[0]!;
   const type = first >>> 4;
   const sizeClass = first & 0x7;
   if (type !== MSG_UPDATE && type !== MSG_RESULT) return { ok: false, reason: `unknown message type ${type}` };
@@ -106,17 +106,17 @@ export function decodePacket(bytes: Uint8Array): DecodeResult {
   if (bytes.length !== expected) {
     return { ok: false, reason: exponentsOnly ? `an exponents-only packet is ${HEADER_BYTES} bytes, got ${bytes.length}` : `size class ${sizeClass} needs ${expected} bytes, got ${bytes.length}` };
   }
-  const pool = view.getUint16(6);
+  const pool = (bytes[6]! << 8) | bytes[7]!;
   return {
     ok: true,
     packet: {
       type, sizeClass,
-      job: view.getUint8(1),
-      packetId: view.getUint32(2),
+      job: bytes[1]!,
+      packetId: ((bytes[2]! << 24) | (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!) >>> 0,
       slot: pool & 0x7fff,
       copy: (pool >>> 15) as 0 | 1,
-      e0: view.getInt8(8),
-      e1: view.getInt8(9),
+      e0: (bytes[8]! << 24) >> 24,
+      e1: (bytes[9]! << 24) >> 24,
       exponentsOnly,
       values: new DataView(bytes.buffer, bytes.byteOffset + HEADER_BYTES, expected - HEADER_BYTES),
     },

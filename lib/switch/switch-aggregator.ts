@@ -62,17 +62,29 @@ class OrderedCall implements Aggregator {
     if (payload.byteLength !== count * elementBytes(dtype)) {
       throw internalError(`switch slot ${slot}: ${payload.byteLength} bytes for ${count} ${dtype} elements`);
     }
+    // In place: the payload (or its widening) is this call's own copy of the rank's elements.
+    const total = await this.inOrder(slot, () => this.worker.allReduce(widen(payload, count, dtype), 'sum', { inPlace: true }));
+    return narrow(total, count, dtype);
+  }
+
+  /** The stream quantizes each packet with the agreed exponents (its half packets are the blocks). */
+  async allReduceQuantized(slot: number, values: Float32Array, exponents: Int32Array, blockSize: number, workers: number, out: Float32Array): Promise<void> {
+    if (2 * blockSize !== this.packets.values || workers !== this.worker.welcome.workers) {
+      throw internalError(`switch slot ${slot}: blocks of ${blockSize} for ${workers} workers, but the job's packets hold ${this.packets.values} values for ${this.worker.welcome.workers}`);
+    }
+    await this.inOrder(slot, () => this.worker.allReduce(values, 'sum', { into: out, exponents }));
+  }
+
+  /** Starts slot `slot`'s stream once the slots before it have started theirs. */
+  private async inOrder<T>(slot: number, start: () => Promise<T>): Promise<T> {
     if (slot !== this.next) await new Promise<void>((resolve) => this.held.set(slot, resolve));
-    let total: Promise<Int32Array | Float32Array>;
     try {
-      // In place: the payload (or its widening) is this call's own copy of the rank's elements.
-      total = this.worker.allReduce(widen(payload, count, dtype), 'sum', { inPlace: true });
+      return start();
     } finally {
       this.next = slot + 1;
       this.held.get(this.next)?.();
       this.held.delete(this.next);
     }
-    return narrow(await total, count, dtype);
   }
 }
 

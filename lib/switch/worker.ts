@@ -187,7 +187,8 @@ export class SwitchWorker {
     this.ssthresh = welcome.window;
     this.faults = faults;
     this.link = opened.attach({
-      packet: (bytes) => this.faults.pass(() => this.onResult(bytes)),
+      // No closure per datagram unless faults are injected (a test's).
+      packet: faults.active ? (bytes) => this.faults.pass(() => this.onResult(bytes)) : (bytes) => this.onResult(bytes),
       ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
       closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
     });
@@ -219,13 +220,18 @@ export class SwitchWorker {
   /**
    * The element-wise sum (or average) of `data` over every worker of the job, in a new array;
    * with `inPlace`, written over `data` itself and resolved with it (no array per call: the
-   * communicator's aggregator owns the copy it hands over). Otherwise `data` is not changed.
+   * communicator's aggregator owns the copy it hands over), or with `into`, into that array (of
+   * data's type and length, not overlapping it). Otherwise `data` is not changed.
+   * `exponents`: float32 data's block exponents (one per half packet), agreed by the workers
+   * before the call; every worker gives the same (allreduce-stream.ts, the top).
    */
-  allReduce<T extends SwitchData>(data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean } = {}): Promise<T> {
+  allReduce<T extends SwitchData>(
+    data: T, op: SwitchOp = 'sum', options: { readonly inPlace?: boolean; readonly into?: T; readonly exponents?: Int32Array } = {},
+  ): Promise<T> {
     if (!(data instanceof Int32Array) && !(data instanceof Float32Array)) return Promise.reject(invalidArgument('switch allreduce takes an Int32Array or a Float32Array'));
     if (op !== 'sum' && op !== 'avg') return Promise.reject(invalidArgument(`switch allreduce supports sum and avg, not ${String(op)}`));
-    const inPlace = options.inPlace === true;
-    const call = this.queue.then(() => this.run(data, op, inPlace));
+    const into = options.inPlace === true ? data : options.into;
+    const call = this.queue.then(() => this.run(data, op, into, options.exponents));
     this.queue = call.catch(() => undefined);
     return call;
   }
@@ -234,10 +240,10 @@ export class SwitchWorker {
     this.fail(invalidUsage(`${this.name}: the worker was closed`));
   }
 
-  private run<T extends SwitchData>(data: T, op: SwitchOp, inPlace: boolean): Promise<T> {
+  private run<T extends SwitchData>(data: T, op: SwitchOp, into: T | undefined, exponents: Int32Array | undefined): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, inPlace);
+    const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, into, exponents);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
     const { window } = this.welcome;
@@ -258,6 +264,11 @@ export class SwitchWorker {
   /** Packet q is ready to leave: it joins the others, in increasing order (see pump). */
   private hold(q: number): void {
     const { held } = this.active!;
+    // Results mostly free packets in increasing order: the new one goes last.
+    if (held.length === 0 || held[held.length - 1]! < q) {
+      held.push(q);
+      return;
+    }
     let at = held.length;
     while (at > 0 && held[at - 1]! > q) at--;
     held.splice(at, 0, q);
@@ -294,9 +305,12 @@ export class SwitchWorker {
   }
 
   private transmit(bytes: Uint8Array): void {
-    this.faults.pass(() => {
-      if (this.failure === undefined) this.link.send(bytes);
-    });
+    if (this.faults.active) this.faults.pass(() => this.sendNow(bytes));
+    else this.sendNow(bytes);
+  }
+
+  private sendNow(bytes: Uint8Array): void {
+    if (this.failure === undefined) this.link.send(bytes);
   }
 
   private onResult(msg: Uint8Array): void {
