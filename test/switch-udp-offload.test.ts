@@ -11,6 +11,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import type { NativeSwitchWorkerSocket } from '../lib/native/addon.js';
 import { decodePacket, encodePacket, MSG_UPDATE, valueAt } from '../lib/switch/packet.js';
+import { FaultInjector } from '../lib/switch/faults.js';
 import { generator } from './helpers/switch-job.js';
 import { within } from './within.js';
 
@@ -29,7 +30,7 @@ function nativeSocket(): { socket: NativeSwitchWorkerSocket; got: Uint8Array[] }
   const socket = new WorkerSocket!('127.0.0.1', (bytes, lengths) => {
     let at = 0;
     for (const length of lengths) {
-      got.push(Uint8Array.from(bytes.subarray(at, at + length))); // a plain copy (bytes is a Buffer)
+      got.push(Uint8Array.from(bytes.subarray(at, at + length))); // a copy: the socket reuses bytes for its next batch
       at += length;
     }
   });
@@ -109,6 +110,37 @@ test('GRO receive: mixed sizes with short last ones are split back into the data
   } finally {
     a.socket.close();
     b.socket.close();
+  }
+});
+
+test('receive: every batch comes in one reused buffer (read within the call), and a fault-held datagram is delivered from a copy', async () => {
+  const views: Uint8Array[] = [];
+  const held: Uint8Array[] = [];
+  const faults = new FaultInjector({ reorder: 1 }); // every datagram held back 1-4 ms
+  const b = new WorkerSocket!('127.0.0.1', (bytes, lengths) => {
+    assert.is(lengths.length, 1);
+    views.push(bytes);
+    faults.passBytes(bytes, (late) => held.push(late));
+  });
+  const a = nativeSocket();
+  try {
+    a.socket.connect('127.0.0.1', b.port());
+    b.connect('127.0.0.1', a.socket.port());
+    const first = datagram(1, 1034);
+    const second = datagram(2, 1034);
+    a.socket.send([first]);
+    await until(() => views.length === 1, 'the first datagram');
+    a.socket.send([second]);
+    await until(() => views.length === 2 && held.length === 2, 'the second datagram and both held ones');
+    // The first batch's view now shows the second: the buffer was reused, which is why the
+    // fault injector copies what it holds back.
+    assert.is(views[0]!.buffer, views[1]!.buffer);
+    assert.equal(Uint8Array.from(views[0]!), second);
+    assert.equal(held, [first, second]);
+  } finally {
+    a.socket.close();
+    b.close();
+    faults.clear();
   }
 });
 

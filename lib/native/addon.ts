@@ -118,7 +118,7 @@ export interface NativeSwitchWorkerSocket {
 }
 
 export interface NativeSwitchWorkerAddon {
-  /** onPackets gets each received batch: the datagrams end to end and their lengths. */
+  /** onPackets gets each received batch: the datagrams end to end and their lengths, in buffers the socket reuses for the next batch (read them within the call). */
   readonly SwitchWorkerSocket?: new (bindHost: string, onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket;
 }
 

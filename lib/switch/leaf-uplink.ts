@@ -92,7 +92,7 @@ export class LeafUplink {
     this.results = new Array(keys);
     this.resultId = new Uint32Array(keys);
     this.link = opened.attach({
-      packet: (bytes) => host.faults.pass(() => this.onRootPacket(bytes)),
+      packet: (bytes) => host.faults.passBytes(bytes, (held) => this.onRootPacket(held)),
       ended: (reason) => this.fail(`${rootName} ended the job: ${reason}`),
       closed: () => this.fail(`${rootName}: the control connection closed`),
     });

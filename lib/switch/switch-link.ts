@@ -5,7 +5,10 @@
 import type { Join, Welcome } from './control-protocol.js';
 
 export interface LinkEvents {
-  /** A datagram or binary message from the switch (not yet decoded). */
+  /**
+   * A datagram or binary message from the switch (not yet decoded), valid only during the call:
+   * the native socket hands every batch in one reused buffer (worker-datagrams.ts). Copy to keep.
+   */
   packet(bytes: Uint8Array): void;
   /** The switch said the job ended (another worker left). */
   ended(reason: string): void;

@@ -1,7 +1,8 @@
 // A switch worker's datagram socket (Node), one of two: Node's dgram (one send call and one
 // event-loop turn per datagram) or the addon's SwitchWorkerSocket (native/src/switch-worker.cc:
 // the packets a worker sends in one turn go out in one sendmmsg, and results arrive in batches
-// from a receive thread, one event-loop turn per batch). udp-link.ts takes the native one when
+// from a receive thread, one event-loop turn per batch, in one ArrayBuffer the addon reuses for
+// every batch: a datagram is read within its handler's call). udp-link.ts takes the native one when
 // the addon has it, unless the worker asks for dgram.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { systemError } from '../errors.js';
@@ -15,6 +16,7 @@ export interface WorkerDatagrams {
   readonly port: number;
   /** Connects to the switch's data port: only its datagrams are delivered from now on. */
   connect(host: string, port: number): Promise<void>;
+  /** `bytes` is valid only during the handler's call (the native socket reuses its batch buffer). */
   onPacket(handler: (bytes: Uint8Array) => void): void;
   send(bytes: Uint8Array): void;
   close(): void;

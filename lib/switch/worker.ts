@@ -188,7 +188,7 @@ export class SwitchWorker {
     this.faults = faults;
     this.link = opened.attach({
       // No closure per datagram unless faults are injected (a test's).
-      packet: faults.active ? (bytes) => this.faults.pass(() => this.onResult(bytes)) : (bytes) => this.onResult(bytes),
+      packet: faults.active ? (bytes) => this.faults.passBytes(bytes, (held) => this.onResult(held)) : (bytes) => this.onResult(bytes),
       ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
       closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
     });

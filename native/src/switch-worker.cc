@@ -38,6 +38,43 @@ struct Batch {
   std::vector<uint32_t> lengths;  // one per datagram
 };
 
+/**
+ * An ArrayBuffer the JS thread hands every batch in, grown when a batch needs more. A new
+ * Buffer per batch was 16 MiB of external memory per 16 MiB call, and V8 collected for that
+ * external memory pressure in most of a rank's collections; JS reads a batch within the call
+ * (lib/switch/worker-datagrams.ts says so), so one buffer serves them all.
+ */
+struct ReusedBuffer {
+  napi_ref ref = nullptr;
+  size_t capacity = 0;
+
+  /** A typed array of `type` over a copy of `bytes` (length a multiple of element_size). */
+  napi_value view(napi_env env, const void* bytes, size_t length, napi_typedarray_type type, size_t element_size) {
+    napi_value buffer = nullptr;
+    void* data = nullptr;
+    if (ref != nullptr && length <= capacity) {
+      napi_get_reference_value(env, ref, &buffer);
+      napi_get_arraybuffer_info(env, buffer, &data, nullptr);
+    } else {
+      size_t grown = capacity == 0 ? 65536 : capacity;
+      while (grown < length) grown *= 2;
+      napi_create_arraybuffer(env, grown, &data, &buffer);
+      if (ref != nullptr) napi_delete_reference(env, ref);
+      napi_create_reference(env, buffer, 1, &ref);
+      capacity = grown;
+    }
+    if (length > 0) memcpy(data, bytes, length);
+    napi_value array;
+    napi_create_typedarray(env, type, length / element_size, buffer, 0, &array);
+    return array;
+  }
+
+  void release(napi_env env) {
+    if (ref != nullptr && env != nullptr) napi_delete_reference(env, ref);
+    ref = nullptr;
+  }
+};
+
 struct WorkerSocket {
   int fd = -1, bell = -1, family = AF_INET;
   uint16_t port = 0;
@@ -48,6 +85,7 @@ struct WorkerSocket {
   udp::Offload offload;
   udp::Sender sender{kSendBatch};  // the JS thread's
   udp::Receiver receiver{kBatch};  // the receive thread's
+  ReusedBuffer delivered_bytes, delivered_lengths;  // the JS thread's
 
   void run();
   void shutdown();
@@ -90,17 +128,16 @@ void WorkerSocket::shutdown() {
   fd = bell = -1;
 }
 
-void deliver(napi_env env, napi_value callback, void*, void* data) {
+// Without an env (the function is being torn down after close()), only the batch is freed: the
+// socket may be gone by then.
+void deliver(napi_env env, napi_value callback, void* context, void* data) {
   std::unique_ptr<Batch> batch(static_cast<Batch*>(data));
   if (!env) return;
-  napi_value args[2], undefined, buffer;
+  auto* socket = static_cast<WorkerSocket*>(context);
+  napi_value args[2], undefined;
   napi_get_undefined(env, &undefined);
-  void* copy = nullptr;
-  napi_create_buffer_copy(env, batch->bytes.size(), batch->bytes.data(), &copy, &args[0]);
-  void* lengths = nullptr;
-  napi_create_arraybuffer(env, batch->lengths.size() * 4, &lengths, &buffer);
-  memcpy(lengths, batch->lengths.data(), batch->lengths.size() * 4);
-  napi_create_typedarray(env, napi_uint32_array, batch->lengths.size(), buffer, 0, &args[1]);
+  args[0] = socket->delivered_bytes.view(env, batch->bytes.data(), batch->bytes.size(), napi_uint8_array, 1);
+  args[1] = socket->delivered_lengths.view(env, batch->lengths.data(), batch->lengths.size() * 4, napi_uint32_array, 4);
   napi_call_function(env, undefined, callback, 2, args, nullptr);
 }
 
@@ -136,15 +173,18 @@ napi_value SocketNew(napi_env env, napi_callback_info info) {
   socket->sender.gso = socket->offload.gso;
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-worker-packets", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, nullptr, deliver, &socket->on_packets) != napi_ok) {
+  if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, socket, deliver, &socket->on_packets) != napi_ok) {
     close(fd);
     close(bell);
     delete socket;
     return fail(env, "could not create the packet queue"), nullptr;
   }
-  napi_wrap(env, args.self, socket, [](napi_env, void* data, void*) {
+  napi_wrap(env, args.self, socket, [](napi_env finalizing, void* data, void*) {
     auto* s = static_cast<WorkerSocket*>(data);
-    if (s->closed) delete s;  // an open one keeps its thread until close() (like a socket)
+    if (!s->closed) return;  // an open one keeps its thread until close() (like a socket)
+    s->delivered_bytes.release(finalizing);
+    s->delivered_lengths.release(finalizing);
+    delete s;
   }, nullptr, nullptr);
   return args.self;
 }
