@@ -17,7 +17,7 @@
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
-//      link (curveOf).
+//      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -128,6 +128,8 @@ export interface Sample {
   readonly bytes?: number;
   /** A run the β curve takes (the mid sizes' blocks, the runs past them), not only the one β. */
   readonly point?: boolean;
+  /** The schedule timed (its runs that are points make its own curve too). */
+  readonly algorithm?: string;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -191,7 +193,7 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
 }
 
 /** Few-byte calls run back to back, the first of each untimed (see interleaved). */
@@ -359,11 +361,12 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  * priced by its own runs, which is the point of the curve. A size whose runs took no longer
  * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
  * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
+ * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves).
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string): BetaPoint[] {
   const [call, alpha, overhead] = fit;
   const bySize = new Map<number, Sample[]>();
-  for (const s of samples) if (s.point && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
@@ -373,6 +376,12 @@ export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
     curve.push({ linkBytes, beta: beyond / link });
   }
   return curve;
+}
+
+/** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted): Record<string, BetaPoint[]> {
+  const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name)]));
 }
 
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
@@ -459,7 +468,7 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), betaCurves: curvesByAlgorithm(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
