@@ -296,28 +296,44 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
 }
 
 /**
- * Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came
- * out negative (Lawson–Hanson's active set, which a few unknowns make short), or without the
- * last of them where the columns are dependent (with two ranks every schedule sends as many
- * messages as it has in sequence: o is α's double, and α keeps them both); unused columns are 0.
+ * Columns `use` ≥ 0 fitting `samples` best: the least-squares fit (relative errors) of every
+ * subset of the columns, the non-negative one with the least residual (exact non-negative least
+ * squares: its optimum is the plain least squares of its own support; a few unknowns make 16
+ * subsets at most); unused columns are 0. Ties go to the larger subset, then to the one that
+ * drops the later columns. Dropping the most negative column and then, where the columns are
+ * dependent, the last (as before) took the wrong face: with two ranks every schedule sends
+ * 2·hops − 1 messages (sends = 2·messages − call), so call, α and o span two dimensions, and
+ * with o dropped no ring could cost over 2x the direct exchange (call ≥ 0), though 2 tcp ranks
+ * measured 2.7-3x (185 against 505-550 us at 8 bytes): α came out 226-338 us, the direct
+ * exchange predicted 15-40% over, ring and tree 20% under. Call and o fit them exactly.
  */
 function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): Fitted {
-  const out: Fitted = [0, 0, 0, 0];
-  let active = [...use];
-  while (active.length > 0 && samples.length > 0) {
-    const solved = leastSquares(samples, active);
-    if (solved === undefined) {
-      active = active.slice(0, -1);
-      continue;
-    }
-    const negative = solved.findIndex((v) => v < 0);
-    if (negative < 0) {
-      active.forEach((j, i) => { out[j] = solved[i]!; });
-      break;
-    }
-    active = active.filter((_, i) => i !== negative);
+  let best: { fit: Fitted; residual: number } | undefined;
+  for (const subset of subsetsOf(use)) {
+    const solved = samples.length === 0 ? undefined : leastSquares(samples, subset);
+    if (solved === undefined || solved.some((v) => v < 0)) continue;
+    const fit: Fitted = [0, 0, 0, 0];
+    subset.forEach((j, i) => { fit[j] = solved[i]!; });
+    const residual = relativeResidual(samples, fit);
+    if (best === undefined || residual < best.residual * (1 - 1e-9) - 1e-30) best = { fit, residual };
   }
-  return out;
+  return best?.fit ?? [0, 0, 0, 0];
+}
+
+/** Every non-empty subset of `columns`, larger first; of one size, those that keep the earlier columns first. */
+function subsetsOf(columns: readonly number[]): number[][] {
+  const subsets: number[][] = [];
+  for (let mask = (1 << columns.length) - 1; mask > 0; mask--) subsets.push(columns.filter((_, i) => mask & (1 << (columns.length - 1 - i))));
+  return subsets.sort((a, b) => b.length - a.length);
+}
+
+/** Σ((predicted − measured) / measured)², the quantity leastSquares minimises. */
+function relativeResidual(samples: readonly Sample[], fit: Fitted): number {
+  return samples.reduce((sum, s) => {
+    const predicted = s.terms.reduce((t, term, j) => t + term * fit[j]!, 0);
+    const weight = s.seconds > 0 ? 1 / s.seconds : 1;
+    return sum + (weight * (predicted - s.seconds)) ** 2;
+  }, 0);
 }
 
 /** Past this many bytes on the link a run is no longer latency-bound: β·bytes is a visible share of it. */
