@@ -4,7 +4,7 @@
 // host work (the γ and codec timings) takes no fake time, so γ and the codec rates come out 0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { calibrate, type CalibrationComm } from '../lib/tune/calibrate.js';
+import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 
@@ -58,7 +58,8 @@ test('a simulated world of 4 ranks: calibration gives back call, alpha, o and be
     near(p.overhead, truth.overhead, 'o');
     near(p.beta, truth.beta, `beta (fill ${fillNsPerByte} ns/B)`);
     for (const [name, curve] of [['pooled', p.betaCurve], ...Object.entries(p.betaCurves)] as const) {
-      assert.ok(curve.length >= 4, `${name}: ${curve.length} points`);
+      // The direct exchange's: its domain's largest size only (42 KiB at 4 ranks of 1 MiB chunks).
+      assert.ok(curve.length >= (name === 'direct' ? 1 : 4), `${name}: ${curve.length} points`);
       for (const point of curve) near(point.beta, truth.beta, `${name} curve at ${point.linkBytes} (fill ${fillNsPerByte} ns/B)`);
     }
   }
@@ -81,6 +82,23 @@ test('a simulated world whose tree costs 2x the ring per link byte: each gets it
     for (const point of p.betaCurves[algorithm]!) near(point.beta, beta, `${algorithm} at ${point.linkBytes}`);
     near(predictSeconds(algorithm, call(16 << 20, 4), p)!, predictSeconds(algorithm, call(16 << 20, 4), world)!, `${algorithm} at 16 MiB`, 1e-3);
   }
+});
+
+test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {
+  // An eighth of the chunk over n-1 messages: 128 KiB at 2 ranks of 1 MiB chunks, 42 KiB at 4; 1 MiB at 2 shm ranks (8 MiB chunks).
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [64 << 10, 128 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [43008]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
+});
+
+test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {
+  const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 1, beta: 6e-9 }] } };
+  const p = await calibrated(world, 2);
+  for (const point of p.betaCurves['direct']!) near(point.beta, 6e-9, `direct at ${point.linkBytes}`, 1e-3);
+  // Within what 2 ranks allow (o not told from α: the larger runs' extra sends land in β), as without the direct exchange's runs.
+  near(p.beta, truth.beta, 'beta', 0.02);
+  for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 0.05);
+  near(predictSeconds('direct', call(128 << 10, 2), p)!, predictSeconds('direct', call(128 << 10, 2), world)!, 'direct at 128 KiB', 1e-3);
 });
 
 test.run();

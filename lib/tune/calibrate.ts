@@ -17,7 +17,8 @@
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
-//      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves).
+//      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
+//      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -130,6 +131,8 @@ export interface Sample {
   readonly point?: boolean;
   /** The schedule timed (its runs that are points make its own curve too). */
   readonly algorithm?: string;
+  /** A run only its schedule's own curve takes, not the fit nor the pooled curve (the direct exchange's mid sizes). */
+  readonly ownOnly?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -167,6 +170,20 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
  * 4 MiB, and nothing below); plannedRuns' 4 MiB (a half or four chunks by default) goes on.
  */
 export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
+
+/**
+ * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
+ * domain, and its domain's largest size (plannedRuns' larger direct run). Its whole-buffer
+ * messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks, which moved the
+ * one β 2-20x when it was fitted with them): priced on the ring's and tree's curve, 2 shm
+ * ranks' 128-512 KiB direct calls measured 1.5-4x their prediction and 1.5-4x the ring, which
+ * the model then picked over it.
+ */
+export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'pipelineDepth'>): number[] {
+  const edge = plannedRuns(comm.chunkBytes, comm.size, 1).find(([algorithm, bytes]) => algorithm === 'direct' && bytes !== FEW_BYTES)![1];
+  const sizes = [...CURVE_BYTES.filter((bytes) => bytes < edge), edge];
+  return sizes.filter((bytes) => callTraffic('direct', { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes }) !== undefined);
+}
 
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
 async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
@@ -481,12 +498,13 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const fit = m.samples.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(m.samples);
+  const shared = m.samples.filter((s) => !s.ownOnly);
+  const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), betaCurves: curvesByAlgorithm(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(shared, fit), betaCurves: curvesByAlgorithm(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -543,6 +561,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true, ownOnly: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
