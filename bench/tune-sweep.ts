@@ -60,11 +60,12 @@ const ratios: { where: string; ratio: number }[] = [];
 for (const transport of transports) {
   for (const np of rankCounts) {
     const plain = await world(transport, np, {});
-    const fixedWorlds = new Map<string, Communicator[]>([['ring', plain], ['tree', await world(transport, np, {})], ['direct', await world(transport, np, {})]]);
     const started = performance.now();
     const [calibration] = await Promise.all(plain.map((comm) => calibrate(calibrationComm(comm))));
     const calibrationSeconds = (performance.now() - started) / 1000;
     const params = calibration!.params;
+    // Opened after calibration, which then runs beside no more worlds than before.
+    const fixedWorlds = new Map<string, Communicator[]>([['ring', plain], ['tree', await world(transport, np, {})], ['direct', await world(transport, np, {})]]);
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
