@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { callTraffic, betaAt, predictSeconds } from '../lib/tune/model.js';
-import { curveOf, curvesByAlgorithm, type Sample } from '../lib/tune/calibrate.js';
+import { curveOf, curvesByAlgorithm, lowerFit, type Sample } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 
 const flat: CostParams = { ...DEFAULT_COST_PARAMS, alpha: 60e-6, overhead: 40e-6, beta: 4e-9, gamma: 0.5e-9 };
@@ -102,6 +102,23 @@ test("each schedule's own curve: curveOf of its runs alone, and the model prices
   // A schedule without its own curve (the direct exchange) keeps the pooled one.
   assert.is(betaAt(own, 1 << 20, 'direct'), betaAt(pooled, 1 << 20));
   assert.is(betaAt(own, 1 << 20, 'tree'), 2e-9);
+});
+
+test('curveOf: a lower-quartile point is priced beyond the few-byte runs\' lower quartiles, not their medians', () => {
+  // Medians of the few-byte runs: 100 us a call; their lower quartiles: 60 us. A 64 KiB point's lower quartile: 60 us + 1 ns/B.
+  const fit: [number, number, number, number] = [100e-6, 0, 0, 1e-9];
+  const few: Sample[] = [[1, 1, 1, 0], [1, 2, 3, 0]].map((terms) => ({ terms: terms as Terms, seconds: 60e-6, bytes: 8, lower: true }));
+  const point: Sample = { terms: [1, 0, 0, 65536], seconds: 60e-6 + 65536e-9, bytes: 65536, point: true, lower: true, algorithm: 'ring' };
+  const lower = lowerFit([...few, point], fit);
+  assert.ok(Math.abs(lower[0] - 60e-6) <= 1e-12, String(lower));
+  const [own] = curveOf([...few, point], fit, undefined, lower);
+  assert.ok(Math.abs(own!.beta - 1e-9) <= 1e-15, String(own!.beta));
+  // Beyond the medians, the quartiles' 40 us gap came off its bytes: 0.39 ns/B.
+  assert.ok(curveOf([...few, point], fit)[0]!.beta < 0.4e-9);
+  // A median point (past the mid sizes) keeps the medians' fixed costs.
+  const median: Sample = { ...point, seconds: 100e-6 + 65536e-9, lower: false };
+  assert.ok(Math.abs(curveOf([median], fit, undefined, lower)[0]!.beta - 1e-9) <= 1e-15);
+  assert.equal(curvesByAlgorithm([...few, point], fit, lower), { ring: curveOf([...few, point], fit, 'ring', lower) });
 });
 
 test("a file's betaCurves are checked curve by curve; a file without them prices every schedule with betaCurve, and says so", () => {

@@ -133,6 +133,8 @@ export interface Sample {
   readonly algorithm?: string;
   /** A run only its schedule's own curve takes, not the fit nor the pooled curve (the direct exchange's mid sizes). */
   readonly ownOnly?: boolean;
+  /** Its figure is the lower quartile of its calls, not the median (the mid sizes' points; the few-byte runs' figures those subtract). */
+  readonly lower?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -231,6 +233,11 @@ const LATENCY_BLOCK = 3;
  * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
 async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
+  return (await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)).map(figure);
+}
+
+/** interleaved's timed calls, each schedule's in a list. */
+async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number): Promise<number[][]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -247,7 +254,7 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
       }
     }
   }
-  return times.map(figure);
+  return times;
 }
 
 /**
@@ -262,11 +269,17 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
  * calls follow each other with no barrier, so a rank that left the previous block early counts
  * the wait for the last peer to join; the last to join waited for no one.
  */
-async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figure = median): Promise<Sample[]> {
-  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK, figure);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
+  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK);
+  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
-  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, bytes, -fastest[i]!, gamma));
+  return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
+    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+  })));
 }
+
+/** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
+type Figure = 'median' | 'lower';
 
 /**
  * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
@@ -396,16 +409,18 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  * priced by its own runs, which is the point of the curve. A size whose runs took no longer
  * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
  * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
- * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves).
+ * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves). A run whose
+ * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit).
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string): BetaPoint[] {
-  const [call, alpha, overhead] = fit;
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit): BetaPoint[] {
   const bySize = new Map<number, Sample[]>();
   for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
-    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - call - s.terms[1] * alpha - s.terms[2] * overhead), 0);
+    // Each run beyond the fixed costs of its own figure (a lower quartile's: the few-byte runs' lower quartiles').
+    const fixed = (s: Sample) => { const [call, alpha, overhead] = s.lower ? lower : fit; return call + s.terms[1] * alpha + s.terms[2] * overhead; };
+    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
     if (curve.length > 0 && !(linkBytes > curve.at(-1)!.linkBytes)) continue;
     curve.push({ linkBytes, beta: beyond / link });
@@ -414,9 +429,24 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
 }
 
 /** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
-export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted): Record<string, BetaPoint[]> {
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit): Record<string, BetaPoint[]> {
   const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
-  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name)]));
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower)]));
+}
+
+/**
+ * call, α and o of the few-byte runs' lower quartiles (the samples marked lower that are not
+ * points), β the fit's: what the mid sizes' points, lower quartiles too, are priced beyond.
+ * Their medians' fixed costs, subtracted from lower quartiles, took the quartiles' gap for
+ * negative bytes: a 64 KiB point came out 0 in every calibration of 8 for the direct exchange,
+ * 0-5.7 ns/B for ring and tree. `fit` itself where there are none.
+ */
+export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
+  // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
+  const few = samples.filter((s) => s.lower && !s.point).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  if (few.length < 2) return fit;
+  const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
+  return [call, alpha, overhead, fit[3]];
 }
 
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
@@ -498,13 +528,14 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const shared = m.samples.filter((s) => !s.ownOnly);
+  const shared = m.samples.filter((s) => !s.ownOnly && !(s.lower && !s.point));
   const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
+  const lower = lowerFit(m.samples, fit);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(shared, fit), betaCurves: curvesByAlgorithm(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(shared, fit, undefined, lower), betaCurves: curvesByAlgorithm(m.samples, fit, lower), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -560,8 +591,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
     const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
-    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true, ownOnly: true })));
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -583,7 +614,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
-    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma));
+    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
+    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
