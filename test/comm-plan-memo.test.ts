@@ -4,6 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebcclError } from '../lib/errors.js';
+import { PlanMemo, repeatableKey } from '../lib/comm/plan-memo.js';
+import type { AgreedConfig } from '../lib/comm/config.js';
+import type { CallPlan } from '../lib/comm/plans.js';
 import { createWorld, destroyWorld } from './helpers/comm-world.js';
 
 /** ES2024's resizable ArrayBuffer (Node 20 has it; this project's TypeScript lib predates it). */
@@ -57,6 +60,26 @@ test('a length-tracking array whose resizable buffer shrank is checked again and
   } finally {
     await destroyWorld(comms);
   }
+});
+
+test('a call that names only its algorithm reuses its plan; other options, or another algorithm, plan again', () => {
+  assert.is(repeatableKey('sum', undefined), 'sum');
+  assert.is(repeatableKey('sum', { algorithm: 'ring' }), 'sum/ring');
+  assert.is(repeatableKey('sum', { algorithm: 'ring', compression: 'bf16' }), undefined);
+  assert.is(repeatableKey('sum', { compression: 'bf16' }), undefined);
+  const memo = new PlanMemo();
+  const config = {} as AgreedConfig;
+  const array = new Float32Array(4);
+  let built = 0;
+  const build = () => ({ built: ++built }) as unknown as CallPlan;
+  const plan = (options?: { algorithm: string }) => memo.reuse(config, array, array, 4, 'float32', repeatableKey('sum', options), build);
+  const first = plan({ algorithm: 'tree' });
+  // Calibration times blocks of calls like these: planning each (30-60% of a small call) was priced into the model's per-call cost.
+  assert.is(plan({ algorithm: 'tree' }), first, 'the same named algorithm: the same plan');
+  assert.is(built, 1);
+  plan({ algorithm: 'ring' });
+  plan();
+  assert.is(built, 3, 'another algorithm, or none, is planned again');
 });
 
 test.run();

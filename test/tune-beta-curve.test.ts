@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { callTraffic, betaAt, predictSeconds } from '../lib/tune/model.js';
-import { curveOf, type Sample } from '../lib/tune/calibrate.js';
+import { curveOf, curvesByAlgorithm, lowerFit, type Sample } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 
 const flat: CostParams = { ...DEFAULT_COST_PARAMS, alpha: 60e-6, overhead: 40e-6, beta: 4e-9, gamma: 0.5e-9 };
@@ -73,6 +73,64 @@ test("a file's betaCurve is checked point by point; a file without one keeps its
   assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] }), /betaCurve\[1\]\.linkBytes 1024 does not follow 2048/);
   assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 0, beta: 1e-9 }] }), /betaCurve\[0\]\.linkBytes 0 is not a positive number/);
   assert.throws(() => checkCostParams({ ...curved, betaCurve: [{ linkBytes: 1024, beta: -1 }] }), /betaCurve\[0\]\.beta -1 is not a number of seconds/);
+});
+
+test("each schedule's own curve: curveOf of its runs alone, and the model prices that schedule with it (others with the pooled curve)", () => {
+  const fit: [number, number, number, number] = [30e-6, 80e-6, 20e-6, 0];
+  // Same link bytes, the tree's bytes cost 2x the ring's (2-rank trees at 8-32 MiB, bench/tune-sweep.ts).
+  const perByte = new Map([['ring', 1e-9], ['tree', 2e-9]]);
+  const samples: Sample[] = [4 << 20, 16 << 20].flatMap((bytes) => [...perByte].map(([algorithm, beta]): Sample => ({
+    terms: [1, 6, 7, bytes], bytes, seconds: fit[0] + 6 * fit[1] + 7 * fit[2] + bytes * beta, point: true, algorithm,
+  })));
+  const curves = curvesByAlgorithm(samples, fit);
+  assert.equal(Object.keys(curves), ['ring', 'tree']);
+  for (const [algorithm, beta] of perByte) {
+    assert.equal(curves[algorithm]!.map((p) => p.linkBytes), [4 << 20, 16 << 20]);
+    curves[algorithm]!.forEach((p) => assert.ok(Math.abs(p.beta - beta) <= 1e-6 * beta, `${algorithm} ${p.linkBytes}: ${p.beta}`));
+  }
+  // Pooled, both schedules get the mean: the ring over-priced, the tree under.
+  curveOf(samples, fit).forEach((p) => assert.ok(Math.abs(p.beta - 1.5e-9) <= 1e-6 * 1.5e-9, String(p.beta)));
+  const pooled: CostParams = { ...flat, betaCurve: curveOf(samples, fit) };
+  const own: CostParams = { ...pooled, betaCurves: curves };
+  const big = call(16 << 20, 2);
+  for (const [algorithm, beta] of perByte) {
+    const bytesCost = predictSeconds(algorithm, big, own)! - predictSeconds(algorithm, big, { ...own, betaCurve: [], betaCurves: {}, beta: 0 })!;
+    assert.ok(Math.abs(bytesCost - linkBytes(algorithm, 16 << 20, 2) * beta) <= 1e-6 * bytesCost, `${algorithm}: ${bytesCost}`);
+  }
+  assert.ok(predictSeconds('tree', big, own)! > 1.2 * predictSeconds('ring', big, own)!, 'the tree, slower per byte, is priced so');
+  assert.is(betaAt(pooled, 16 << 20, 'tree'), betaAt(pooled, 16 << 20, 'ring'), 'pooled: the same link bytes, the same price per byte');
+  // A schedule without its own curve (the direct exchange) keeps the pooled one.
+  assert.is(betaAt(own, 1 << 20, 'direct'), betaAt(pooled, 1 << 20));
+  assert.is(betaAt(own, 1 << 20, 'tree'), 2e-9);
+});
+
+test('curveOf: a lower-quartile point is priced beyond the few-byte runs\' lower quartiles, not their medians', () => {
+  // Medians of the few-byte runs: 100 us a call; their lower quartiles: 60 us. A 64 KiB point's lower quartile: 60 us + 1 ns/B.
+  const fit: [number, number, number, number] = [100e-6, 0, 0, 1e-9];
+  const few: Sample[] = [[1, 1, 1, 0], [1, 2, 3, 0]].map((terms) => ({ terms: terms as Terms, seconds: 60e-6, bytes: 8, lower: true }));
+  const point: Sample = { terms: [1, 0, 0, 65536], seconds: 60e-6 + 65536e-9, bytes: 65536, point: true, lower: true, algorithm: 'ring' };
+  const lower = lowerFit([...few, point], fit);
+  assert.ok(Math.abs(lower[0] - 60e-6) <= 1e-12, String(lower));
+  const [own] = curveOf([...few, point], fit, undefined, lower);
+  assert.ok(Math.abs(own!.beta - 1e-9) <= 1e-15, String(own!.beta));
+  // Beyond the medians, the quartiles' 40 us gap came off its bytes: 0.39 ns/B.
+  assert.ok(curveOf([...few, point], fit)[0]!.beta < 0.4e-9);
+  // A median point (past the mid sizes) keeps the medians' fixed costs.
+  const median: Sample = { ...point, seconds: 100e-6 + 65536e-9, lower: false };
+  assert.ok(Math.abs(curveOf([median], fit, undefined, lower)[0]!.beta - 1e-9) <= 1e-15);
+  assert.equal(curvesByAlgorithm([...few, point], fit, lower), { ring: curveOf([...few, point], fit, 'ring', lower) });
+});
+
+test("a file's betaCurves are checked curve by curve; a file without them prices every schedule with betaCurve, and says so", () => {
+  const withOwn: CostParams = { ...curved, betaCurves: { ring: curved.betaCurve, tree: [{ linkBytes: 1 << 20, beta: 2e-9 }] } };
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify(withOwn))), withOwn);
+  const { betaCurves: _dropped, ...older } = withOwn;
+  const missing: string[] = [];
+  assert.equal(checkCostParams(older, missing).betaCurves, {});
+  assert.ok(missing.includes('betaCurves'), String(missing));
+  assert.throws(() => checkCostParams({ ...withOwn, betaCurves: [] }), /betaCurves is not an object/);
+  assert.throws(() => checkCostParams({ ...withOwn, betaCurves: { spiral: [] } }), /betaCurves names 'spiral', which is no algorithm/);
+  assert.throws(() => checkCostParams({ ...withOwn, betaCurves: { tree: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] } }), /betaCurves\.tree\[1\]\.linkBytes 1024 does not follow 2048/);
 });
 
 test.run();

@@ -135,6 +135,19 @@ test('calibration fit: with two ranks o and alpha cannot be told apart: alpha ke
   assert.ok(fitted[0] > 0 && fitted[0] < 2 * truth[0]!, `call ${fitted[0]}`);
 });
 
+test('calibration fit: with two ranks a ring nearly 3x the direct exchange is fitted by call and o (alpha dropped), not priced at 2x', () => {
+  // 2 tcp ranks, 8 bytes: direct 185 us (1 hop, 1 send), ring and tree 520 us (2 hops, 3 sends). With
+  // sends = 2·hops − 1, no call ≥ 0 and alpha fit both: the fit dropping o priced direct 40% over and the ring 20% under.
+  const measured = [[[1, 1, 1, 8], 185e-6], [[1, 2, 3, 8], 520e-6], [[1, 2, 3, 8], 520e-6], [[1, 2, 3, 2e6], 520e-6 + 2e6 * 2e-9]] as const;
+  const samples = measured.map(([terms, seconds]) => ({ terms: terms as unknown as Terms, seconds }));
+  const fitted = fitLatencyBandwidth(samples);
+  for (const [terms, seconds] of measured.slice(0, 2)) {
+    const predicted = priced(fitted, terms);
+    assert.ok(Math.abs(predicted - seconds) <= 0.01 * seconds, `${terms}: ${predicted} vs ${seconds} (fit ${fitted})`);
+  }
+  assert.ok(fitted.every((v) => v >= 0), String(fitted));
+});
+
 test('calibration fit: call, alpha and o come from the few-byte runs alone; large runs the formulas get wrong move only beta', () => {
   const truth = [30e-6, 80e-6, 20e-6, 2e-9];
   // Exact few-byte runs (direct, tree, ring at 4 ranks); large runs 0.7-1.6x off their formula,

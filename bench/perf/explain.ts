@@ -7,7 +7,7 @@ import { DEFAULT_CHUNK_BYTES } from '../../lib/comm/config.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
 import { candidates } from '../../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS, type CostParams } from '../../lib/tune/params.js';
+import { DEFAULT_COST_PARAMS, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
 import type { PerfOptions } from './args.js';
 import { bufferLayout } from './layout.js';
@@ -42,9 +42,11 @@ export async function explainSource(ranks: number, path = process.env['WEBCCL_TU
 const us = (seconds: number) => formatTime(seconds * 1e6);
 
 /** The β curve in one line ('' without one): the β host calls of each link size are priced with. */
-export function betaCurveText(p: Pick<CostParams, 'betaCurve'>): string {
+export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves'>): string {
   if (p.betaCurve.length === 0) return '';
-  return `beta by link bytes: ${p.betaCurve.map((point) => `${formatBytes(point.linkBytes)} ${(point.beta * 1e9).toFixed(2)}`).join(', ')} ns/B`;
+  const points = (curve: readonly BetaPoint[]) => curve.map((point) => `${formatBytes(point.linkBytes)} ${(point.beta * 1e9).toFixed(2)}`).join(', ');
+  const own = Object.entries(p.betaCurves).filter(([, curve]) => curve.length > 0).map(([name, curve]) => `; ${name}'s own: ${points(curve)}`).join('');
+  return `beta by link bytes: ${points(p.betaCurve)} ns/B${own}`;
 }
 
 export function explainLines(options: PerfOptions, source: Source): string[] {

@@ -37,7 +37,7 @@ import {
   planAllGather, planAllReduce, planAllToAll, planBarrier, planBroadcast, planRecv, planReduce, planReduceScatter, planSend,
   type CallOptions, type CallPlan, type PlanEnv,
 } from './plans.js';
-import { PlanMemo } from './plan-memo.js';
+import { PlanMemo, repeatableKey } from './plan-memo.js';
 import { SharedTransport, type ControlNotice, type Endpoint } from './shared-transport.js';
 import { formatCall, formatSignature } from './signature.js';
 import { withDeadline } from '../transport/deadline.js';
@@ -295,7 +295,7 @@ export class Communicator implements LinkOwner, Endpoint {
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
     const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
-    const repeatable = options === undefined && typeof op === 'string' ? op : undefined;
+    const repeatable = typeof op === 'string' ? repeatableKey(op, options) : undefined;
     return this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
   }
 

@@ -5,13 +5,27 @@
 // Reused only when nothing the plan was built from can differ: the same host arrays (TypedArray
 // objects: their buffer, offset and element type are fixed; their length is compared, since a
 // length-tracking view of a resizable buffer can change it), the same count, dtype and named op
-// or root, no per-call options, and the same agreed configuration object (calibration at init
-// replaces it). GPU buffers and { buffer, byteOffset } ranges (whose offset a program may
+// or root, no per-call options but an algorithm's name (calibration's and a benchmark's timed
+// calls name theirs: planned every time, a small call cost 30-60% more than the same call
+// repeated, which the cost model then priced into every call), and the same agreed
+// configuration object (calibration at init replaces it). GPU buffers and { buffer, byteOffset } ranges (whose offset a program may
 // change in place) are planned every time. A buffer detached since is caught when the call's
 // turn comes, by the same check every call makes then (MemorySpace.verify). The arrays are
 // held weakly: the memo never keeps a program's buffer alive.
 import type { AgreedConfig } from './config.js';
-import type { CallPlan } from './plans.js';
+import type { CallOptions, CallPlan } from './plans.js';
+
+/**
+ * The memo's scalar for a call of named op or root `scalar` with `options`: the scalar itself
+ * without options, with the algorithm's name where that is the only option (the plan depends on
+ * nothing else the call states); undefined (no reuse) for any other option.
+ */
+export function repeatableKey(scalar: string | number, options: CallOptions | undefined): string | number | undefined {
+  if (options === undefined) return scalar;
+  const names = Object.keys(options);
+  if (names.length !== 1 || names[0] !== 'algorithm' || typeof options.algorithm !== 'string') return undefined;
+  return `${scalar}/${options.algorithm}`;
+}
 
 export class PlanMemo {
   private plan: CallPlan | undefined;

@@ -17,7 +17,8 @@
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
-//      link (curveOf).
+//      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
+//      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -128,6 +129,12 @@ export interface Sample {
   readonly bytes?: number;
   /** A run the β curve takes (the mid sizes' blocks, the runs past them), not only the one β. */
   readonly point?: boolean;
+  /** The schedule timed (its runs that are points make its own curve too). */
+  readonly algorithm?: string;
+  /** A run only its schedule's own curve takes, not the fit nor the pooled curve (the direct exchange's mid sizes). */
+  readonly ownOnly?: boolean;
+  /** Its figure is the lower quartile of its calls, not the median (the mid sizes' points; the few-byte runs' figures those subtract). */
+  readonly lower?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -166,6 +173,20 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
  */
 export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
 
+/**
+ * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
+ * domain, and its domain's largest size (plannedRuns' larger direct run). Its whole-buffer
+ * messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks, which moved the
+ * one β 2-20x when it was fitted with them): priced on the ring's and tree's curve, 2 shm
+ * ranks' 128-512 KiB direct calls measured 1.5-4x their prediction and 1.5-4x the ring, which
+ * the model then picked over it.
+ */
+export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'pipelineDepth'>): number[] {
+  const edge = plannedRuns(comm.chunkBytes, comm.size, 1).find(([algorithm, bytes]) => algorithm === 'direct' && bytes !== FEW_BYTES)![1];
+  const sizes = [...CURVE_BYTES.filter((bytes) => bytes < edge), edge];
+  return sizes.filter((bytes) => callTraffic('direct', { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes }) !== undefined);
+}
+
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
 async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
   await run();
@@ -191,7 +212,7 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
 }
 
 /** Few-byte calls run back to back, the first of each untimed (see interleaved). */
@@ -212,21 +233,28 @@ const LATENCY_BLOCK = 3;
  * predicted small calls 20-65% under the sweep's medians at load average 16).
  */
 async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
+  return (await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)).map(figure);
+}
+
+/** interleaved's timed calls, each schedule's in a list. */
+async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number): Promise<number[][]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
     const first = Math.max(0, round) % algorithms.length;
     for (const i of algorithms.map((_, k) => (k + first) % algorithms.length)) {
       for (let call = 0; call < block; call++) {
-        const started = performance.now();
+        // Zeroed (repeated sums in place would overflow) before the clock starts: the calls
+        // the model prices do not fill their buffers first (0.03-0.1 ns/B, up to a tenth of β).
         data.fill(0);
+        const started = performance.now();
         await comm.allReduce(data, algorithms[i]!);
         // A block's first call absorbs the wait for the last peer to join (when there are others).
         if (round >= 0 && (call > 0 || block === 1)) times[i]!.push((performance.now() - started) / 1000);
       }
     }
   }
-  return times.map(figure);
+  return times;
 }
 
 /**
@@ -241,11 +269,17 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
  * calls follow each other with no barrier, so a rank that left the previous block early counts
  * the wait for the last peer to join; the last to join waited for no one.
  */
-async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figure = median): Promise<Sample[]> {
-  const own = await interleaved(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK, figure);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
+  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK);
+  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
-  return algorithms.map((algorithm, i) => sampleOf(comm, algorithm, bytes, -fastest[i]!, gamma));
+  return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
+    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+  })));
 }
+
+/** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
+type Figure = 'median' | 'lower';
 
 /**
  * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
@@ -294,28 +328,44 @@ function leastSquares(samples: readonly Sample[], use: readonly number[]): numbe
 }
 
 /**
- * Columns `use` ≥ 0 fitting `samples`: least squares, then again without any column that came
- * out negative (Lawson–Hanson's active set, which a few unknowns make short), or without the
- * last of them where the columns are dependent (with two ranks every schedule sends as many
- * messages as it has in sequence: o is α's double, and α keeps them both); unused columns are 0.
+ * Columns `use` ≥ 0 fitting `samples` best: the least-squares fit (relative errors) of every
+ * subset of the columns, the non-negative one with the least residual (exact non-negative least
+ * squares: its optimum is the plain least squares of its own support; a few unknowns make 16
+ * subsets at most); unused columns are 0. Ties go to the larger subset, then to the one that
+ * drops the later columns. Dropping the most negative column and then, where the columns are
+ * dependent, the last (as before) took the wrong face: with two ranks every schedule sends
+ * 2·hops − 1 messages (sends = 2·messages − call), so call, α and o span two dimensions, and
+ * with o dropped no ring could cost over 2x the direct exchange (call ≥ 0), though 2 tcp ranks
+ * measured 2.7-3x (185 against 505-550 us at 8 bytes): α came out 226-338 us, the direct
+ * exchange predicted 15-40% over, ring and tree 20% under. Call and o fit them exactly.
  */
 function nonNegativeFit(samples: readonly Sample[], use: readonly number[]): Fitted {
-  const out: Fitted = [0, 0, 0, 0];
-  let active = [...use];
-  while (active.length > 0 && samples.length > 0) {
-    const solved = leastSquares(samples, active);
-    if (solved === undefined) {
-      active = active.slice(0, -1);
-      continue;
-    }
-    const negative = solved.findIndex((v) => v < 0);
-    if (negative < 0) {
-      active.forEach((j, i) => { out[j] = solved[i]!; });
-      break;
-    }
-    active = active.filter((_, i) => i !== negative);
+  let best: { fit: Fitted; residual: number } | undefined;
+  for (const subset of subsetsOf(use)) {
+    const solved = samples.length === 0 ? undefined : leastSquares(samples, subset);
+    if (solved === undefined || solved.some((v) => v < 0)) continue;
+    const fit: Fitted = [0, 0, 0, 0];
+    subset.forEach((j, i) => { fit[j] = solved[i]!; });
+    const residual = relativeResidual(samples, fit);
+    if (best === undefined || residual < best.residual * (1 - 1e-9) - 1e-30) best = { fit, residual };
   }
-  return out;
+  return best?.fit ?? [0, 0, 0, 0];
+}
+
+/** Every non-empty subset of `columns`, larger first; of one size, those that keep the earlier columns first. */
+function subsetsOf(columns: readonly number[]): number[][] {
+  const subsets: number[][] = [];
+  for (let mask = (1 << columns.length) - 1; mask > 0; mask--) subsets.push(columns.filter((_, i) => mask & (1 << (columns.length - 1 - i))));
+  return subsets.sort((a, b) => b.length - a.length);
+}
+
+/** Σ((predicted − measured) / measured)², the quantity leastSquares minimises. */
+function relativeResidual(samples: readonly Sample[], fit: Fitted): number {
+  return samples.reduce((sum, s) => {
+    const predicted = s.terms.reduce((t, term, j) => t + term * fit[j]!, 0);
+    const weight = s.seconds > 0 ? 1 / s.seconds : 1;
+    return sum + (weight * (predicted - s.seconds)) ** 2;
+  }, 0);
 }
 
 /** Past this many bytes on the link a run is no longer latency-bound: β·bytes is a visible share of it. */
@@ -359,20 +409,44 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  * priced by its own runs, which is the point of the curve. A size whose runs took no longer
  * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
  * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
+ * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves). A run whose
+ * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit).
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted): BetaPoint[] {
-  const [call, alpha, overhead] = fit;
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit): BetaPoint[] {
   const bySize = new Map<number, Sample[]>();
-  for (const s of samples) if (s.point && s.bytes !== undefined) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
-    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - call - s.terms[1] * alpha - s.terms[2] * overhead), 0);
+    // Each run beyond the fixed costs of its own figure (a lower quartile's: the few-byte runs' lower quartiles').
+    const fixed = (s: Sample) => { const [call, alpha, overhead] = s.lower ? lower : fit; return call + s.terms[1] * alpha + s.terms[2] * overhead; };
+    const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
     if (curve.length > 0 && !(linkBytes > curve.at(-1)!.linkBytes)) continue;
     curve.push({ linkBytes, beta: beyond / link });
   }
   return curve;
+}
+
+/** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit): Record<string, BetaPoint[]> {
+  const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower)]));
+}
+
+/**
+ * call, α and o of the few-byte runs' lower quartiles (the samples marked lower that are not
+ * points), β the fit's: what the mid sizes' points, lower quartiles too, are priced beyond.
+ * Their medians' fixed costs, subtracted from lower quartiles, took the quartiles' gap for
+ * negative bytes: a 64 KiB point came out 0 in every calibration of 8 for the direct exchange,
+ * 0-5.7 ns/B for ring and tree. `fit` itself where there are none.
+ */
+export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
+  // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
+  const few = samples.filter((s) => s.lower && !s.point).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  if (few.length < 2) return fit;
+  const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
+  return [call, alpha, overhead, fit[3]];
 }
 
 /** Switch allreduces timed: 2 and 32 packets at 4096 values ('auto' on loopback), 128 and 1280 at 64 (the streams' lead included). */
@@ -454,12 +528,14 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const fit = m.samples.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(m.samples);
+  const shared = m.samples.filter((s) => !s.ownOnly && !(s.lower && !s.point));
+  const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const switched = switchCosts(comm, m.switchRuns, host);
+  const lower = lowerFit(m.samples, fit);
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(m.samples, fit), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(shared, fit, undefined, lower), betaCurves: curvesByAlgorithm(m.samples, fit, lower), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
@@ -515,7 +591,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
     const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, lowerQuartile)).map((s) => ({ ...s, point: true })));
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -537,7 +614,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
-    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma));
+    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
+    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();

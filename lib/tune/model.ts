@@ -2,7 +2,8 @@
 // traffic.ts) priced with calibrated parameters (params.ts):
 //   time = call + messages·α + sends·o + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
-// calls; GPU calls keep the one β their GPU terms were fitted beyond),
+// calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
+// terms were fitted beyond),
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // where sends counts the communicator's agreement check too (callTraffic).
@@ -54,10 +55,12 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
 /**
  * β for a call whose busiest rank sends `linkBytes` on its critical path: the curve's points
  * interpolated linearly in log(bytes) (calibration measures them a factor of 2-8 apart), the
- * first point's below them, the last's above; `beta` where there is no curve.
+ * first point's below them, the last's above; `beta` where there is no curve. The curve is
+ * `algorithm`'s own (betaCurves) where calibration measured one, else the pooled betaCurve.
  */
-export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'>, linkBytes: number): number {
-  const curve: readonly BetaPoint[] = params.betaCurve;
+export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, linkBytes: number, algorithm?: string): number {
+  const own = algorithm === undefined ? undefined : params.betaCurves?.[algorithm];
+  const curve: readonly BetaPoint[] = own !== undefined && own.length > 0 ? own : params.betaCurve;
   if (curve.length === 0) return params.beta;
   const above = curve.findIndex((p) => p.linkBytes >= linkBytes);
   if (above === 0) return curve[0]!.beta;
@@ -81,7 +84,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     perByte = rate.encode + rate.decode;
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
-  const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes);
+  const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
   const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);

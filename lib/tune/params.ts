@@ -1,6 +1,7 @@
 // The parameters the cost model prices a schedule's traffic with (lib/collectives/traffic.ts),
 // measured on the actual world by `webccl-perf --calibrate` (lib/tune/calibrate.ts) and agreed
 // by every rank at init (rank 0's tuning file; lib/tune/tuning-file.ts). All in seconds.
+import { algorithmNamed } from '../collectives/algorithms.js';
 import { codecNamed } from '../collectives/codecs.js';
 
 export type MemoryKind = 'cpu' | 'gpu';
@@ -33,6 +34,15 @@ export interface CostParams {
    * 0.2-5x what 4-16 MiB calls' bytes do, by world (bench/tune-sweep.ts).
    */
   readonly betaCurve: readonly BetaPoint[];
+  /**
+   * β curves of single schedules, by algorithm name (ring, tree): each measured like betaCurve
+   * from that schedule's runs alone; a schedule without one is priced with betaCurve. Their
+   * link bytes alike, schedules differ in what a byte costs: the tree's chunks go up and down
+   * in sequence where the ring's steps overlap, and shm acks a 2-rank ring's step on the next
+   * send; pooled, 2-rank trees at 8-32 MiB measured 1.2-2.6x the ring predicted the same
+   * (bench/tune-sweep.ts), the ring over-predicted and the tree under.
+   */
+  readonly betaCurves: Readonly<Record<string, readonly BetaPoint[]>>;
   /** Per byte folded into the memory by a reduction (γ). */
   readonly gamma: number;
   /** Encode and decode cost per codec name (codecs without a rate are not chosen by 'auto'). */
@@ -74,14 +84,14 @@ export interface GpuCostParams {
  * 2 GB/s a host reduction, the software switch's rate below).
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
-  memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, betaCurve: [], gamma: 0.5e-9,
+  memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, betaCurve: [], betaCurves: {}, gamma: 0.5e-9,
   codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
   // π per 4096-value packet (what the switch's formula counts by default): the native plane's 10 M elements/s at 2 workers.
   switchPacket: 400e-6, switchRoundTrip: 0,
 };
 
 /** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */
-export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu', 'betaCurve'] as const;
+export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu', 'betaCurve', 'betaCurves'] as const;
 
 /** At most this many points in a β curve (calibration measures a handful). */
 const MAX_BETA_POINTS = 32;
@@ -97,15 +107,25 @@ function gpuParams(raw: unknown): GpuCostParams {
   return { call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']) };
 }
 
-function betaCurve(raw: unknown): BetaPoint[] {
-  if (!Array.isArray(raw) || raw.length > MAX_BETA_POINTS) throw new Error(`betaCurve is not a list of at most ${MAX_BETA_POINTS} { linkBytes, beta } points`);
+function betaCurve(raw: unknown, what = 'betaCurve'): BetaPoint[] {
+  if (!Array.isArray(raw) || raw.length > MAX_BETA_POINTS) throw new Error(`${what} is not a list of at most ${MAX_BETA_POINTS} { linkBytes, beta } points`);
   return raw.map((point: unknown, i) => {
     const p = (point ?? {}) as Record<string, unknown>;
     const linkBytes = p['linkBytes'];
-    if (typeof linkBytes !== 'number' || !Number.isFinite(linkBytes) || linkBytes <= 0) throw new Error(`betaCurve[${i}].linkBytes ${JSON.stringify(linkBytes)} is not a positive number of bytes`);
-    if (i > 0 && !(linkBytes > (raw[i - 1] as BetaPoint).linkBytes)) throw new Error(`betaCurve[${i}].linkBytes ${linkBytes} does not follow ${(raw[i - 1] as BetaPoint).linkBytes}: the points must ascend`);
-    return { linkBytes, beta: seconds(`betaCurve[${i}].beta`, p['beta']) };
+    if (typeof linkBytes !== 'number' || !Number.isFinite(linkBytes) || linkBytes <= 0) throw new Error(`${what}[${i}].linkBytes ${JSON.stringify(linkBytes)} is not a positive number of bytes`);
+    if (i > 0 && !(linkBytes > (raw[i - 1] as BetaPoint).linkBytes)) throw new Error(`${what}[${i}].linkBytes ${linkBytes} does not follow ${(raw[i - 1] as BetaPoint).linkBytes}: the points must ascend`);
+    return { linkBytes, beta: seconds(`${what}[${i}].beta`, p['beta']) };
   });
+}
+
+function betaCurves(raw: unknown): Record<string, BetaPoint[]> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('betaCurves is not an object of beta curves by algorithm name');
+  const curves: Record<string, BetaPoint[]> = {};
+  for (const [name, curve] of Object.entries(raw)) {
+    if (!algorithmNamed(name)) throw new Error(`betaCurves names '${name}', which is no algorithm`);
+    curves[name] = betaCurve(curve, `betaCurves.${name}`);
+  }
+  return curves;
 }
 
 /**
@@ -132,6 +152,8 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     beta: seconds('beta', p['beta']), gamma: seconds('gamma', p['gamma']),
     // A file from before β was measured by size: its one β at every size.
     betaCurve: p['betaCurve'] === undefined ? (missing.push('betaCurve'), []) : betaCurve(p['betaCurve']),
+    // A file from before the schedules' own curves: every schedule priced with the pooled one.
+    betaCurves: p['betaCurves'] === undefined ? (missing.push('betaCurves'), {}) : betaCurves(p['betaCurves']),
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
     switchRoundTrip: p['switchRoundTrip'] === undefined ? (missing.push('switchRoundTrip'), DEFAULT_COST_PARAMS.switchRoundTrip) : seconds('switchRoundTrip', p['switchRoundTrip']),
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),
