@@ -30,7 +30,7 @@
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
-import { callTraffic } from './model.js';
+import { betaAt, callTraffic } from './model.js';
 import { DEFAULT_COST_PARAMS, type BetaPoint, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -491,14 +491,18 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
 }
 
 /**
- * π and the round trip from two switch runs: what each took beyond call + messages·α + sends·o + bytes·β (the switch's formula's counts).
- * Undefined (the defaults stay) when the larger run was not the slower: noise, not a figure.
+ * π and the round trip from two switch runs: what each took beyond call + messages·α + sends·o +
+ * bytes·β (the switch's formula's counts), with the β the model prices the switch's bytes at
+ * (`linkBeta`: the pooled curve at those bytes, model.ts's betaAt; the joint fit's single β is
+ * not it, and subtracting it made the larger run's remainder the smaller one in about 1 of 5
+ * calibrations on loopback). Undefined (the defaults stay) when the larger run was still not the
+ * slower: noise, not a figure.
  */
-function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit): { switchPacket: number; switchRoundTrip: number } | undefined {
+function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host: HostFit, linkBeta: (linkBytes: number) => number): { switchPacket: number; switchRoundTrip: number } | undefined {
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - traffic.linkBytes * host.beta };
+    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - traffic.linkBytes * linkBeta(traffic.linkBytes) };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
   if (!(many.extra > few.extra)) return undefined;
   const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);
@@ -532,10 +536,11 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
-  const switched = switchCosts(comm, m.switchRuns, host);
   const lower = lowerFit(m.samples, fit);
+  const betaCurve = curveOf(shared, fit, undefined, lower);
+  const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve: curveOf(shared, fit, undefined, lower), betaCurves: curvesByAlgorithm(m.samples, fit, lower), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
   };
 }
