@@ -34,8 +34,8 @@ export class FaultInjector {
     return this.isActive;
   }
 
-  /** Runs `deliver` zero, one or two times, now or a little later (`holding` runs first when it is later). */
-  pass(deliver: () => void, holding?: () => void): void {
+  /** Runs `deliver` zero, one or two times, now or a little later. */
+  pass(deliver: () => void): void {
     // Without faults (every call but the tests'), no draws: a worker passes each datagram here twice.
     if (!this.isActive) return deliver();
     if (this.random() < this.drop) {
@@ -47,7 +47,6 @@ export class FaultInjector {
     for (let i = 0; i < copies; i++) {
       if (this.random() < this.reorder) {
         this.counters.reordered++;
-        holding?.();
         const timer = setTimeout(() => { this.held.delete(timer); deliver(); }, 1 + Math.floor(this.random() * 4));
         this.held.add(timer);
       } else deliver();
@@ -56,12 +55,14 @@ export class FaultInjector {
 
   /**
    * pass() for a received datagram whose bytes are only valid during the call (a native socket's
-   * reused batch buffer, worker-datagrams.ts): one held back is delivered from a copy.
+   * reused batch buffer, worker-datagrams.ts): with faults, delivered from a copy, which one
+   * held back still has after the buffer is reused (faults are a test's, so the copy costs nothing
+   * that matters).
    */
   passBytes(bytes: Uint8Array, deliver: (bytes: Uint8Array) => void): void {
     if (!this.isActive) return deliver(bytes);
-    let copy: Uint8Array | undefined;
-    this.pass(() => deliver(copy ?? bytes), () => { copy ??= bytes.slice(); });
+    const copy = bytes.slice();
+    this.pass(() => deliver(copy));
   }
 
   /** Forgets held datagrams (on close, so no timer outlives the socket). */

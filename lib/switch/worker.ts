@@ -187,8 +187,8 @@ export class SwitchWorker {
     this.ssthresh = welcome.window;
     this.faults = faults;
     this.link = opened.attach({
-      // No closure per datagram unless faults are injected (a test's).
-      packet: faults.active ? (bytes) => this.faults.passBytes(bytes, (held) => this.onResult(held)) : (bytes) => this.onResult(bytes),
+      // One handler for the worker's life: no closure per datagram (passBytes delivers at once without faults).
+      packet: (bytes) => this.faults.passBytes(bytes, this.deliverResult),
       ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
       closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
     });
@@ -312,6 +312,8 @@ export class SwitchWorker {
   private sendNow(bytes: Uint8Array): void {
     if (this.failure === undefined) this.link.send(bytes);
   }
+
+  private readonly deliverResult = (msg: Uint8Array): void => this.onResult(msg);
 
   private onResult(msg: Uint8Array): void {
     const active = this.active;
