@@ -7,6 +7,11 @@
 // worker's retransmission repairs, as with Node's dgram socket.
 // Both directions use the kernel's UDP offloads (udp-offload.h): a batch's packets of one size
 // leave as GSO messages, and coalesced results are split before JS sees them.
+// stream(): a whole allreduce on the receive thread (switch-stream.h), without a JS turn per
+// batch: JS hands the input, output and parameters, the thread adopts the stream at its next
+// wake-up, sends, receives, retransmits, and settles one promise at the end. The stream holds
+// references to the input, output and exponents, so they outlive it whatever JS does; close()
+// joins the thread first, then rejects the call, so no write can follow it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,12 +21,16 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "napi-util.h"
+#include "switch-stream.h"
 #include "udp-offload.h"
 #include "udp-socket.h"
 
@@ -75,6 +84,26 @@ struct ReusedBuffer {
   }
 };
 
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/** A stream() call: the stream, its promise, and references that keep its arrays alive. */
+struct StreamCall {
+  StreamParams params;
+  std::unique_ptr<NativeStream> stream;
+  napi_deferred deferred = nullptr;
+  napi_ref keep[3] = {nullptr, nullptr, nullptr};
+  napi_threadsafe_function done = nullptr;
+
+  void release_refs(napi_env env) {
+    for (napi_ref& ref : keep) {
+      if (ref != nullptr) napi_delete_reference(env, ref);
+      ref = nullptr;
+    }
+  }
+};
+
 struct WorkerSocket {
   int fd = -1, bell = -1, family = AF_INET;
   uint16_t port = 0;
@@ -86,16 +115,67 @@ struct WorkerSocket {
   udp::Sender sender{kSendBatch};  // the JS thread's
   udp::Receiver receiver{kBatch};  // the receive thread's
   ReusedBuffer delivered_bytes, delivered_lengths;  // the JS thread's
+  // The native stream: handed over under `handover`, then the receive thread's alone.
+  std::mutex handover;
+  StreamCall* pending = nullptr;
+  StreamCall* active = nullptr;
+  std::atomic<double> ended_at{-1}, grace_ms{0};
+  SlotBuffers slot_buffers;  // the receive thread's, reused by every stream
+  Pacing pacing;             // the receive thread's
+  udp::Sender stream_sender{kSendBatch};  // the receive thread's
 
   void run();
-  void shutdown();
+  void adopt(double now);
+  void settle_stream();
+  void shutdown(napi_env env);
 };
+
+/** Takes a stream handed over by stream() and sends its first window. */
+void WorkerSocket::adopt(double now) {
+  if (active != nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(handover);
+    active = pending;
+    pending = nullptr;
+  }
+  if (active == nullptr) return;
+  active->stream->start(stream_sender, fd, now);
+  stream_sender.flush(fd, 2, &stop);
+}
+
+/** Hands a stream that ended to JS (its promise settles there) and forgets it. */
+void WorkerSocket::settle_stream() {
+  StreamCall* call = active;
+  active = nullptr;
+  napi_threadsafe_function done = call->done;
+  // An unbounded queue never blocks; it fails only while closing, when close() settles nothing
+  // (the call is no longer active), so the call is freed with the function.
+  if (napi_call_threadsafe_function(done, call, napi_tsfn_nonblocking) != napi_ok) delete call;
+  napi_release_threadsafe_function(done, napi_tsfn_release);
+}
 
 void WorkerSocket::run() {
   while (!stop.load(std::memory_order_acquire)) {
     pollfd fds[2] = {{fd, POLLIN, 0}, {bell, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (poll(fds, 2, active ? active->stream->wait_ms(now_ms()) : -1) < 0 && errno != EINTR) break;
     if (stop.load(std::memory_order_acquire)) break;
+    if (fds[1].revents & POLLIN) {
+      uint64_t rung;
+      ssize_t r = read(bell, &rung, sizeof rung);
+      (void)r;
+      adopt(now_ms());
+    }
+    if (active) {
+      NativeStream& stream = *active->stream;
+      if ((fds[0].revents & POLLIN) && receiver.receive(fd) > 0) {
+        double now = now_ms();
+        receiver.each([&](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) { stream.on_datagram(bytes, length, stream_sender, fd, now); });
+      }
+      stream.sweep(stream_sender, fd, now_ms(), ended_at.load(), grace_ms.load());
+      stream_sender.flush(fd, 2, &stop);
+      if (stream.end != StreamEnd::running) settle_stream();
+      continue;
+    }
     if (!(fds[0].revents & POLLIN)) continue;
     if (receiver.receive(fd) == 0) continue;
     // A coalesced buffer's datagrams already lie end to end: only the lengths need splitting.
@@ -113,7 +193,7 @@ void WorkerSocket::run() {
   }
 }
 
-void WorkerSocket::shutdown() {
+void WorkerSocket::shutdown(napi_env env) {
   if (closed) return;
   closed = true;
   stop.store(true, std::memory_order_release);
@@ -123,6 +203,18 @@ void WorkerSocket::shutdown() {
   // Abort before joining: a thread waiting on a full queue returns at once.
   napi_release_threadsafe_function(on_packets, napi_tsfn_abort);
   if (thread.joinable()) thread.join();
+  // The thread is gone: a stream it ran (or had not adopted yet) rejects here.
+  for (StreamCall* call : {active, pending}) {
+    if (call == nullptr) continue;
+    napi_value error, message;
+    napi_create_string_utf8(env, "the switch worker socket was closed during the call", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, nullptr, message, &error);
+    napi_reject_deferred(env, call->deferred, error);
+    call->release_refs(env);
+    napi_release_threadsafe_function(call->done, napi_tsfn_abort);
+    delete call;
+  }
+  active = pending = nullptr;
   close(fd);
   close(bell);
   fd = bell = -1;
@@ -277,12 +369,174 @@ napi_value SocketRefuseGso(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** On the JS thread: a stream that ended settles its promise with how it ended and its counters. */
+void stream_done(napi_env env, napi_value, void*, void* data) {
+  std::unique_ptr<StreamCall> call(static_cast<StreamCall*>(data));
+  if (!env) return;
+  call->release_refs(env);
+  const NativeStream& stream = *call->stream;
+  static const char* const ends[] = {"running", "done", "timeout", "ended", "closed"};
+  napi_value result, end;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, ends[(int)stream.end], NAPI_AUTO_LENGTH, &end);
+  napi_set_named_property(env, result, "end", end);
+  set_number(env, result, "outstanding", stream.outstanding);
+  const StreamCounters& c = stream.counters;
+  set_number(env, result, "sent", c.sent);
+  set_number(env, result, "retransmitted", c.retransmitted);
+  set_number(env, result, "results", c.results);
+  set_number(env, result, "duplicates", c.duplicates);
+  set_number(env, result, "wrongJob", c.wrong_job);
+  set_number(env, result, "malformed", c.malformed);
+  set_number(env, result, "windowCuts", c.window_cuts);
+  set_number(env, result, "probes", c.probes);
+  napi_resolve_deferred(env, call->deferred, result);
+}
+
+/** A number property of the stream's parameters, an integer in [low, high] unless `real`. */
+bool get_param(napi_env env, napi_value object, const char* name, double low, double high, bool real, double& out) {
+  napi_value value;
+  napi_valuetype type = napi_undefined;
+  if (napi_get_named_property(env, object, name, &value) == napi_ok) napi_typeof(env, value, &type);
+  if (type != napi_number || napi_get_value_double(env, value, &out) != napi_ok || !(out >= low && out <= high) || (!real && out != std::floor(out))) {
+    return fail(env, std::string("stream: ") + name + " must be a" + (real ? " number" : "n integer") + " in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+  }
+  return true;
+}
+
+/** The elements of an Int32Array or Float32Array, and a strong reference that keeps them alive. */
+bool get_elements(napi_env env, napi_value value, napi_typedarray_type& kind, uint32_t*& data, size_t& count, napi_ref& keep, const char* what) {
+  void* raw = nullptr;
+  bool typed = false;
+  napi_is_typedarray(env, value, &typed);
+  if (!typed || napi_get_typedarray_info(env, value, &kind, &count, &raw, nullptr, nullptr) != napi_ok || (kind != napi_int32_array && kind != napi_float32_array)) {
+    return fail(env, std::string("stream: ") + what + " must be an Int32Array or a Float32Array");
+  }
+  if (raw == nullptr && count != 0) return fail(env, std::string("stream: ") + what + ": detached buffer");
+  data = static_cast<uint32_t*>(raw);
+  return napi_create_reference(env, value, 1, &keep) == napi_ok || fail(env, "stream: could not reference the arrays");
+}
+
+bool overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  auto* x = static_cast<const uint8_t*>(a);
+  auto* y = static_cast<const uint8_t*>(b);
+  return a_bytes != 0 && b_bytes != 0 && x < y + b_bytes && y < x + a_bytes;
+}
+
+/**
+ * stream(input, output, agreed | null, params): one allreduce on the receive thread (see the
+ * top); resolves with { end: 'done' | 'timeout' | 'ended', outstanding, counters... }, rejects
+ * when the socket closes first. params: job, slotBase, window, sizeClass, workers, divisor,
+ * baseSeq, retransmitMs, timeoutMs. Every argument is checked before the thread sees it.
+ */
+napi_value SocketStream(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 4, "stream(input, output, agreed, params)")) return nullptr;
+  WorkerSocket* socket = live_socket(env, args.self, "stream");
+  if (!socket) return nullptr;
+  if (!socket->thread.joinable()) return fail(env, "stream: not connected"), nullptr;
+  auto call = std::make_unique<StreamCall>();
+  StreamParams& p = call->params;
+  napi_typedarray_type in_kind, out_kind;
+  size_t out_count = 0;
+  auto cleanup = [&]() { call->release_refs(env); return nullptr; };
+  if (!get_elements(env, args.values[0], in_kind, const_cast<uint32_t*&>(p.input), p.count, call->keep[0], "input") ||
+      !get_elements(env, args.values[1], out_kind, p.output, out_count, call->keep[1], "output")) {
+    return cleanup();
+  }
+  if (in_kind != out_kind || out_count != p.count) return fail(env, "stream: input and output must be arrays of one type and length"), cleanup();
+  if (p.output != p.input && overlap(p.input, 4 * p.count, p.output, 4 * p.count)) return fail(env, "stream: input and output overlap without being the same array"), cleanup();
+  p.is_float = in_kind == napi_float32_array;
+  double job, slot_base, window, size_class, workers, divisor, base_seq, retransmit_ms, timeout_ms;
+  napi_value params = args.values[3];
+  if (!get_param(env, params, "job", 0, 255, false, job) || !get_param(env, params, "slotBase", 0, 0x7fff, false, slot_base) ||
+      !get_param(env, params, "window", 1, 0x8000, false, window) || !get_param(env, params, "sizeClass", 0, 7, false, size_class) ||
+      !get_param(env, params, "workers", 1, 0x7fffffff, false, workers) || !get_param(env, params, "divisor", 1, 0x7fffffff, false, divisor) ||
+      !get_param(env, params, "baseSeq", 0, 9007199254740991.0, false, base_seq) || !get_param(env, params, "retransmitMs", 0.001, 1e9, true, retransmit_ms) ||
+      !get_param(env, params, "timeoutMs", 1, 1e12, true, timeout_ms)) {
+    return cleanup();
+  }
+  if (slot_base + window > 0x8000) return fail(env, "stream: slotBase + window exceed the 32768 slots"), cleanup();
+  size_t values = (size_t)32 << (int)size_class;
+  napi_valuetype agreed_type;
+  napi_typeof(env, args.values[2], &agreed_type);
+  if (p.is_float) {
+    size_t blocks = (p.count + values / 2 - 1) / (values / 2), given = 0;
+    napi_typedarray_type kind;
+    void* raw = nullptr;
+    bool typed = false;
+    napi_is_typedarray(env, args.values[2], &typed);
+    if (!typed || napi_get_typedarray_info(env, args.values[2], &kind, &given, &raw, nullptr, nullptr) != napi_ok || kind != napi_int32_array || given != blocks) {
+      return fail(env, "stream: float32 needs agreed exponents, an Int32Array of " + std::to_string(blocks) + " (one per half packet)"), cleanup();
+    }
+    if (raw == nullptr && given != 0) return fail(env, "stream: agreed: detached buffer"), cleanup();
+    if (overlap(raw, 4 * given, p.output, 4 * p.count)) return fail(env, "stream: agreed and output overlap"), cleanup();
+    p.agreed = static_cast<const int32_t*>(raw);
+    if (napi_create_reference(env, args.values[2], 1, &call->keep[2]) != napi_ok) return fail(env, "stream: could not reference the exponents"), cleanup();
+  } else if (agreed_type != napi_null && agreed_type != napi_undefined) {
+    return fail(env, "stream: int32 takes no exponents (agreed must be null)"), cleanup();
+  }
+  p.job = (uint8_t)job;
+  p.slot_base = (uint32_t)slot_base;
+  p.window = (uint32_t)window;
+  p.size_class = (uint32_t)size_class;
+  p.workers = (uint32_t)workers;
+  p.divisor = (uint32_t)divisor;
+  p.base_seq = (uint64_t)base_seq;
+  p.retransmit_ms = retransmit_ms;
+  p.timeout_ms = timeout_ms;
+  napi_value promise, name;
+  if (napi_create_promise(env, &call->deferred, &promise) != napi_ok) return fail(env, "stream: could not create the promise"), cleanup();
+  napi_create_string_utf8(env, "webccl-switch-worker-stream", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, stream_done, &call->done) != napi_ok) {
+    napi_value error, message;
+    napi_create_string_utf8(env, "stream: could not create the completion queue", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, nullptr, message, &error);
+    napi_reject_deferred(env, call->deferred, error);
+    cleanup();
+    return promise;
+  }
+  {
+    std::lock_guard<std::mutex> lock(socket->handover);
+    if (socket->pending != nullptr || socket->active != nullptr) {
+      napi_release_threadsafe_function(call->done, napi_tsfn_abort);
+      napi_value error, message;
+      napi_create_string_utf8(env, "stream: a stream is already running on this socket", NAPI_AUTO_LENGTH, &message);
+      napi_create_error(env, nullptr, message, &error);
+      napi_reject_deferred(env, call->deferred, error);
+      cleanup();
+      return promise;
+    }
+    // The loops the JS thread chose (the test hook writes them here), for the thread to run.
+    call->stream = std::make_unique<NativeStream>(p, socket->slot_buffers, socket->pacing, switchml_loops());
+    socket->ended_at.store(-1);
+    socket->pending = call.release();
+  }
+  uint64_t one = 1;
+  ssize_t w = write(socket->bell, &one, sizeof one);
+  (void)w;
+  return promise;
+}
+
+/** streamEnded(graceMs): the job ended; the stream ends when no result came for graceMs (worker.ts's ENDED_GRACE_MS). */
+napi_value SocketStreamEnded(napi_env env, napi_callback_info info) {
+  Args args;
+  double grace = 0;
+  if (!get_args(env, info, args, 1, "streamEnded(graceMs)")) return nullptr;
+  WorkerSocket* socket = live_socket(env, args.self, "streamEnded");
+  if (!socket) return nullptr;
+  if (napi_get_value_double(env, args.values[0], &grace) != napi_ok || !(grace >= 0)) return fail(env, "streamEnded: graceMs must be a number >= 0"), nullptr;
+  socket->grace_ms.store(grace);
+  socket->ended_at.store(now_ms());
+  return nullptr;
+}
+
 napi_value SocketClose(napi_env env, napi_callback_info info) {
   Args args;
   get_args(env, info, args, 0, "close()");
   void* object = nullptr;
   if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
-  static_cast<WorkerSocket*>(object)->shutdown();
+  static_cast<WorkerSocket*>(object)->shutdown(env);
   return nullptr;
 }
 
@@ -291,7 +545,7 @@ napi_value SocketClose(napi_env env, napi_callback_info info) {
 napi_value init_switch_worker(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("counters", SocketCounters),
-      method("testRefuseGso", SocketRefuseGso),
+      method("testRefuseGso", SocketRefuseGso), method("stream", SocketStream), method("streamEnded", SocketStreamEnded),
       method("close", SocketClose),
   };
   napi_value socket_class;

@@ -6,6 +6,7 @@
 // bounds, overlap) before a loop touches memory; a bad one throws ERR_WEBCCL_NATIVE.
 #include <string>
 #include "napi-util.h"
+#include "switchml-codec.h"
 
 namespace webccl {
 
@@ -271,6 +272,10 @@ napi_value SelectVariant(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace
+
+SwitchmlLoops switchml_loops() {
+  return {kernels.quantize, kernels.int32_to_be, kernels.dequantize, kernels.int32_from_be, worker_budget, dequantize_factor};
+}
 
 napi_value init_switchml_codec(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
