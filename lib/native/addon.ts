@@ -114,7 +114,44 @@ export interface NativeSwitchWorkerSocket {
   counters(): NativeUdpOffloadCounters & { sendErrors: number };
   /** Test hook: the kernel refuses this socket's GSO sends from now on (UDP without checksums), so the fallback runs. */
   testRefuseGso(): void;
+  /**
+   * One allreduce on the receive thread (native/src/switch-stream.h); absent from an addon built
+   * before it. Rejects when the socket closes during the call. See lib/switch/switch-link.ts's NativeStreamRunner.
+   */
+  stream?(input: Int32Array | Float32Array, output: Int32Array | Float32Array, agreed: Int32Array | null, params: NativeStreamParams): Promise<NativeStreamEnd>;
+  /** The job ended: the stream in flight ends once no result came for graceMs. */
+  streamEnded?(graceMs: number): void;
   close(): void;
+}
+
+export interface NativeStreamParams {
+  readonly job: number;
+  readonly slotBase: number;
+  readonly window: number;
+  readonly sizeClass: number;
+  /** The n float32 is quantized with. */
+  readonly workers: number;
+  /** 1 for sum, n for avg. */
+  readonly divisor: number;
+  /** The sequence number of the call's first packet (slots and copies continue across calls). */
+  readonly baseSeq: number;
+  readonly retransmitMs: number;
+  readonly timeoutMs: number;
+}
+
+/** How a native stream ended ('timeout': no result for timeoutMs; 'ended': none for the grace after streamEnded), and its counters. */
+export interface NativeStreamEnd {
+  readonly end: 'done' | 'timeout' | 'ended';
+  /** Packets without a result when it ended. */
+  readonly outstanding: number;
+  readonly sent: number;
+  readonly retransmitted: number;
+  readonly results: number;
+  readonly duplicates: number;
+  readonly wrongJob: number;
+  readonly malformed: number;
+  readonly windowCuts: number;
+  readonly probes: number;
 }
 
 export interface NativeSwitchWorkerAddon {

@@ -118,10 +118,7 @@ export class AllReduceStream<T extends SwitchData> {
     this.codec = !this.float && this.values < MIN_NATIVE_INT32_VALUES ? TYPESCRIPT_SWITCHML_PACKETS : codec;
     this.chunks = Math.ceil(data.length / this.values);
     this.agreeing = this.float && agreed === undefined;
-    const blocks = Math.ceil(data.length / (this.values / 2));
-    if (agreed !== undefined && (!this.float || agreed.length !== blocks)) {
-      throw internalError(`a switch stream was given ${agreed.length} agreed exponents for ${this.float ? `${blocks} blocks` : 'int32 data, which has none'}`);
-    }
+    checkStreamArrays(job.sizeClass, data, into, agreed);
     this.lead = this.agreeing ? Math.min(job.window, this.chunks) : 0;
     this.packets = this.chunks + this.lead;
     this.sent = new Uint8Array(this.packets);
@@ -131,9 +128,6 @@ export class AllReduceStream<T extends SwitchData> {
     // In place, chunk c's result lands where its data was: every read of chunk c (its exponents
     // at encode(c), its values at encode(c + L)) comes before the result that writes it
     // (accept(c + L)), and a retransmission resends the encoded datagram, not the data.
-    if (into !== undefined && (into.length !== data.length || into.constructor !== data.constructor)) {
-      throw internalError(`a switch stream of ${data.length} ${data.constructor.name} values was given ${into.length} ${into.constructor.name} values for its results`);
-    }
     this.out = into ?? (this.float ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
   }
 
@@ -241,6 +235,18 @@ export class AllReduceStream<T extends SwitchData> {
     const half = this.values / 2;
     this.codec.blockExponents(this.data as Float32Array, chunk * this.values, count, half, this.local, 0);
     return [toWireExponent(this.local[0]!), count > half ? toWireExponent(this.local[1]!) : MIN_WIRE_EXPONENT];
+  }
+}
+
+/** A stream's agreed exponents (one per half packet, float32 only) and results array (data's type and length), or an InternalError. */
+export function checkStreamArrays(sizeClass: number, data: SwitchData, into: SwitchData | undefined, agreed: Int32Array | undefined): void {
+  const float = data instanceof Float32Array;
+  const blocks = Math.ceil(data.length / (valuesOf(sizeClass) / 2));
+  if (agreed !== undefined && (!float || agreed.length !== blocks)) {
+    throw internalError(`a switch stream was given ${agreed.length} agreed exponents for ${float ? `${blocks} blocks` : 'int32 data, which has none'}`);
+  }
+  if (into !== undefined && (into.length !== data.length || into.constructor !== data.constructor)) {
+    throw internalError(`a switch stream of ${data.length} ${data.constructor.name} values was given ${into.length} ${into.constructor.name} values for its results`);
   }
 }
 

@@ -3,6 +3,20 @@
 // then attaches to it and sends packets through it.
 
 import type { Join, Welcome } from './control-protocol.js';
+import type { NativeStreamEnd, NativeStreamParams } from '../native/addon.js';
+
+export type { NativeStreamEnd, NativeStreamParams };
+
+/**
+ * A whole allreduce run by the link itself (the addon's socket, native/src/switch-stream.h):
+ * int32, or float32 with agreed exponents (one per half packet); `output` is `input` or disjoint
+ * from it. Resolves once with how it ended; rejects when the link closes during the call.
+ */
+export interface NativeStreamRunner {
+  run(input: Int32Array | Float32Array, output: Int32Array | Float32Array, agreed: Int32Array | null, params: NativeStreamParams): Promise<NativeStreamEnd>;
+  /** The job ended: the call in flight ends once no result came for graceMs. */
+  ended(graceMs: number): void;
+}
 
 export interface LinkEvents {
   /**
@@ -18,6 +32,8 @@ export interface LinkEvents {
 
 export interface SwitchLink {
   send(bytes: Uint8Array): void;
+  /** Present on the addon's UDP socket when the addon has native streams. */
+  readonly stream?: NativeStreamRunner;
   /** Idempotent. */
   close(): void;
 }

@@ -28,6 +28,7 @@ export async function openUdpLink(address: string, join: Join, name: string, tim
         late.attach(events);
         return {
           send: (bytes) => { if (!closed) udp.send(bytes); },
+          ...(udp.stream === undefined ? {} : { stream: udp.stream }),
           close: () => {
             if (closed) return;
             closed = true;

@@ -7,6 +7,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { systemError } from '../errors.js';
 import type { NativeSwitchWorkerSocket } from '../native/addon.js';
+import type { NativeStreamRunner } from './switch-link.js';
 import { nativeAddon } from '../native/load.js';
 import { setBufferSizes } from './udp-door.js';
 
@@ -19,6 +20,8 @@ export interface WorkerDatagrams {
   /** `bytes` is valid only during the handler's call (the native socket reuses its batch buffer). */
   onPacket(handler: (bytes: Uint8Array) => void): void;
   send(bytes: Uint8Array): void;
+  /** The addon's native streams, when its socket has them. */
+  readonly stream?: NativeStreamRunner;
   close(): void;
 }
 
@@ -65,6 +68,7 @@ class DgramDatagrams implements WorkerDatagrams {
 class NativeDatagrams implements WorkerDatagrams {
   readonly kind = 'native';
   readonly port: number;
+  readonly stream?: NativeStreamRunner;
   private readonly native: NativeSwitchWorkerSocket;
   private handler: (bytes: Uint8Array) => void = () => {};
   /** Packets sent in this turn of the event loop: they leave together at its end. */
@@ -81,6 +85,11 @@ class NativeDatagrams implements WorkerDatagrams {
       }
     });
     this.port = this.native.port();
+    const { stream, streamEnded } = this.native;
+    if (stream !== undefined && streamEnded !== undefined) {
+      const native = this.native;
+      this.stream = { run: (input, output, agreed, params) => stream.call(native, input, output, agreed, params), ended: (graceMs) => streamEnded.call(native, graceMs) };
+    }
   }
 
   connect(host: string, port: number): Promise<void> {

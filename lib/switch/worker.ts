@@ -37,16 +37,22 @@
 // leaver could have seen its own, so they are on their way. The call goes on while results
 // keep arriving and fails once none came for ENDED_GRACE_MS (a loss could no longer be
 // repaired); later calls reject at once. A switch that closes without 'ended' fails at once.
+// Native streams: on the addon's UDP socket, int32 calls and float32 calls with agreed
+// exponents run whole on the socket's receive thread (native/src/switch-stream.h, the same
+// stream, timers and congestion control as here), one promise per call; the choice is made once
+// per worker (`stream` option, WEBCCL_SWITCH_NATIVE_STREAM=0 to refuse it): the TypeScript
+// stream below stays the oracle and the fallback (dgram, WebSocket, an addon without it, the
+// worker's fault hook, float32 that agrees its exponents in the stream).
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
-import { readSettings } from '../settings.js';
-import { AllReduceStream, SlotPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
+import { readEnv, readSettings } from '../settings.js';
+import { AllReduceStream, checkStreamArrays, SlotPackets, streamPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
-import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT } from './packet.js';
+import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT, valuesOf } from './packet.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
-import { registeredUdpLink, type OpenedLink, type SwitchLink } from './switch-link.js';
+import { registeredUdpLink, type NativeStreamEnd, type NativeStreamRunner, type OpenedLink, type SwitchLink } from './switch-link.js';
 import { switchCodec, type SwitchCodecChoice } from './stream-codec.js';
 import type { SwitchmlPacketCodec } from '../cpu/switchml-packets.js';
 
@@ -78,6 +84,11 @@ export interface SwitchWorkerOptions {
   readonly udpSocket?: 'native' | 'dgram' | 'auto';
   /** Who quantizes and copies the values (stream-codec.ts): the addon's loops, TypeScript, or 'auto' (native when registered). Default 'auto'. */
   readonly codec?: SwitchCodecChoice;
+  /**
+   * Who runs the calls' packet loop: the addon's socket ('native', see the top), TypeScript, or
+   * 'auto' (native when the link has it, no fault hook is set and WEBCCL_SWITCH_NATIVE_STREAM is not 0). Default 'auto'.
+   */
+  readonly stream?: 'native' | 'typescript' | 'auto';
   /**
    * Two levels: `switch` is a leaf, `rank`/`size` count the workers at that leaf, `total` is
    * the job's worker count over every leaf (the n float32 is quantized with), and `uplink` the
@@ -118,6 +129,15 @@ const STALLED_MIN_MS = 200;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
 
+/** A native stream's call in flight: the arrays stay referenced here until it settles. */
+interface NativeCall {
+  readonly data: SwitchData;
+  readonly out: SwitchData;
+  readonly exponents: Int32Array | undefined;
+  resolve(out: SwitchData): void;
+  reject(error: Error): void;
+}
+
 interface Active {
   readonly stream: AllReduceStream<SwitchData>;
   /** Per local slot: the packet in flight there (-1: none), its bytes, deadline and current wait. */
@@ -152,6 +172,9 @@ export class SwitchWorker {
   private nextSeq = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private active: Active | undefined;
+  private nativeCall: NativeCall | undefined;
+  /** The link's native streams, when this worker runs its calls there (chosen once, see the top). */
+  private readonly native: NativeStreamRunner | undefined;
   private sweep: ReturnType<typeof setInterval> | undefined;
   private failure: WebcclError | undefined;
   /** The job ended (another worker left): why, and when. */
@@ -177,6 +200,7 @@ export class SwitchWorker {
     faults: FaultInjector,
     /** The per-value codec of every call's stream, chosen once. */
     private readonly codec: SwitchmlPacketCodec,
+    streamChoice: 'native' | 'typescript' | 'auto' = 'auto',
   ) {
     const { welcome } = opened;
     this.welcome = welcome;
@@ -192,6 +216,28 @@ export class SwitchWorker {
       ended: (reason) => this.end(remoteError(`${this.name}: ${reason}`)),
       closed: () => (this.ending ? this.end(this.ending.error) : this.fail(systemError(`${this.name}: the control connection closed`))),
     });
+    this.native = this.chooseStream(streamChoice);
+  }
+
+  /** Whether calls run on the link's native stream (see the top); 'native' without it fails with the reason. */
+  private chooseStream(choice: 'native' | 'typescript' | 'auto'): NativeStreamRunner | undefined {
+    if (choice === 'typescript') return undefined;
+    const env = readEnv('WEBCCL_SWITCH_NATIVE_STREAM');
+    if (env !== undefined && env !== '' && env !== '0' && env !== '1') throw invalidArgument(`WEBCCL_SWITCH_NATIVE_STREAM=${env} is not one of 0, 1`);
+    const why = this.link.stream === undefined ? 'the link has none (a WebSocket, Node\'s dgram, or an addon built before native streams: node native/build.mjs)'
+      : this.faults.active ? 'the worker\'s fault hook runs on the TypeScript stream'
+        : choice === 'auto' && env === '0' ? 'WEBCCL_SWITCH_NATIVE_STREAM=0' : undefined;
+    if (why === undefined) return this.link.stream;
+    if (choice === 'native') {
+      this.link.close();
+      throw invalidArgument(`${this.name}: no native stream: ${why}`);
+    }
+    return undefined;
+  }
+
+  /** Whether calls of int32, and of float32 with agreed exponents, run natively. */
+  get nativeStream(): boolean {
+    return this.native !== undefined;
   }
 
   static async connect(options: SwitchWorkerOptions): Promise<SwitchWorker> {
@@ -214,7 +260,7 @@ export class SwitchWorker {
       if (openUdpLink === undefined) throw invalidArgument(`${name}: no UDP here (a browser); join through the switch's WebSocket door (via: 'websocket' and its ws:// URL)`);
       opened = await openUdpLink(options.switch, join, name, timeoutMs, options.udpSocket);
     } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
-    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec);
+    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec, options.stream);
   }
 
   /**
@@ -243,6 +289,7 @@ export class SwitchWorker {
   private run<T extends SwitchData>(data: T, op: SwitchOp, into: T | undefined, exponents: Int32Array | undefined): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
+    if (this.native !== undefined && (data instanceof Int32Array || exponents !== undefined)) return this.runNative(this.native, data, op, into, exponents);
     const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, into, exponents);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
@@ -259,6 +306,49 @@ export class SwitchWorker {
       // already queued first, so a busy loop does not turn into spurious retransmissions.
       this.sweep = setInterval(() => afterIo(() => this.retransmit()), Math.max(1, Math.floor(this.retransmitMs / 2)));
     });
+  }
+
+  /** The call on the link's native stream (see the top): one promise, counters added at its end. */
+  private runNative<T extends SwitchData>(native: NativeStreamRunner, data: T, op: SwitchOp, into: T | undefined, exponents: Int32Array | undefined): Promise<T> {
+    const { welcome } = this;
+    checkStreamArrays(welcome.sizeClass, data, into, exponents);
+    const out = into ?? (data instanceof Float32Array ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
+    const baseSeq = this.nextSeq;
+    this.nextSeq += streamPackets(data.length, valuesOf(welcome.sizeClass), welcome.window, false);
+    if (data.length === 0) return Promise.resolve(out);
+    return new Promise<T>((resolve, reject) => {
+      const call: NativeCall = { data, out, exponents, resolve: resolve as (out: SwitchData) => void, reject };
+      this.nativeCall = call;
+      const params = {
+        job: welcome.job, slotBase: welcome.slotBase, window: welcome.window, sizeClass: welcome.sizeClass, workers: welcome.workers,
+        divisor: op === 'avg' ? welcome.workers : 1, baseSeq, retransmitMs: this.retransmitMs, timeoutMs: this.timeoutMs,
+      };
+      native.run(data, out, exponents ?? null, params).then((end) => this.nativeEnded(call, end), (error: unknown) => {
+        // The link closed during the call: fail() has settled it already, unless the addon refused the arguments.
+        if (this.nativeCall === call) this.fail(systemError(`${this.name}: the native stream failed: ${(error as Error).message}`, error));
+      });
+    });
+  }
+
+  private nativeEnded(call: NativeCall, end: NativeStreamEnd): void {
+    const { counters } = this;
+    counters.sent += end.sent;
+    counters.retransmitted += end.retransmitted;
+    counters.results += end.results;
+    counters.duplicates += end.duplicates;
+    counters.wrongJob += end.wrongJob;
+    counters.malformed += end.malformed;
+    counters.windowCuts += end.windowCuts;
+    counters.probes += end.probes;
+    if (this.nativeCall !== call) return;
+    if (end.end === 'done') return this.settle(undefined);
+    if (end.end === 'ended') return this.fail(this.ending!.error);
+    this.fail(this.noResult(end.outstanding));
+  }
+
+  /** The Timeout of a call that went `timeoutMs` without a result (either stream). */
+  private noResult(outstanding: number): WebcclError {
+    return timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`);
   }
 
   /** Packet q is ready to leave: it joins the others, in increasing order (see pump). */
@@ -377,8 +467,7 @@ export class SwitchWorker {
     const now = performance.now();
     if (this.ending && now - Math.max(active.lastProgress, this.ending.at) > ENDED_GRACE_MS) return this.fail(this.ending.error);
     if (now - active.lastProgress > this.timeoutMs) {
-      const outstanding = Array.from(active.inFlight).filter((q) => q >= 0).length;
-      return this.fail(timeoutError(`${this.name} sent no result for ${this.timeoutMs} ms (job ${this.welcome.job}, worker ${this.welcome.worker}, ${outstanding} packets outstanding)`));
+      return this.fail(this.noResult(Array.from(active.inFlight).filter((q) => q >= 0).length));
     }
     // An overdue packet sent before one whose result is back is lost (its update, another
     // worker's, or its result): the switch answers in the order it receives, so that result
@@ -438,6 +527,14 @@ export class SwitchWorker {
 
   /** Ends the call in flight: with its result, or with `error`. */
   private settle(error: Error | undefined): void {
+    const call = this.nativeCall;
+    if (call !== undefined) {
+      this.nativeCall = undefined;
+      if (error) call.reject(error);
+      else call.resolve(call.out);
+      if (this.ending) this.fail(this.ending.error);
+      return;
+    }
     const active = this.active;
     if (active === undefined) return;
     this.active = undefined;
@@ -450,7 +547,8 @@ export class SwitchWorker {
   /** The job ended: the call in flight may finish with results already sent (see the top). */
   private end(error: WebcclError): void {
     this.ending ??= { error, at: performance.now() };
-    if (this.active === undefined) this.fail(this.ending.error);
+    if (this.nativeCall !== undefined) this.native!.ended(ENDED_GRACE_MS);
+    else if (this.active === undefined) this.fail(this.ending.error);
   }
 
   /** The worker cannot go on: the call in flight and every later call reject with `error`. */

@@ -1,0 +1,274 @@
+// The native stream (native/src/switch-stream.h, run by lib/switch/worker.ts on the addon's
+// socket): bit for bit the TypeScript stream's results for int32 and float32 with agreed
+// exponents; loss repaired by retransmission; wrong-job, stale, duplicated, malformed and
+// reordered results dropped or taken as they should be (a fake switch that sends them); a close
+// mid-call that rejects and writes nothing after; a dead switch that times out with the
+// TypeScript path's error. Fails, never skips, without the addon.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:net';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { SwitchServer } from '../lib/switch/switch-server.js';
+import { SwitchWorker } from '../lib/switch/worker.js';
+import type { Welcome } from '../lib/switch/control-protocol.js';
+import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switchml.js';
+import { valuesOf } from '../lib/switch/packet.js';
+import { joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { rejection, within } from './within.js';
+
+const test = suite('switch native stream');
+const WINDOW = 8;
+const SIZE_CLASS = 1; // 64 values a packet: the sizes below span several windows
+const SIZES = [0, 1, 1001, 64 * WINDOW * 3 + 17];
+
+function bits(array: Int32Array | Float32Array): Uint32Array {
+  return new Uint32Array(array.buffer, array.byteOffset, array.length);
+}
+
+/** The agreed exponents of the workers' inputs (one per half packet), as the communicator agrees them. */
+function agreedExponents(inputs: Float32Array[], values: number): Int32Array {
+  const agreed = switchmlBlockExponents(inputs[0]!, inputs[0]!.length, values / 2);
+  for (const input of inputs.slice(1)) switchmlMergeExponents(agreed, switchmlBlockExponents(input, input.length, values / 2));
+  return agreed;
+}
+
+type Call = { kind: 'int32' | 'float32'; op: 'sum' | 'avg'; size: number; inPlace: boolean };
+
+function calls(): Call[] {
+  const list: Call[] = [];
+  for (const kind of ['int32', 'float32'] as const) for (const op of ['sum', 'avg'] as const) for (const size of SIZES) for (const inPlace of [false, true]) list.push({ kind, op, size, inPlace });
+  return list;
+}
+
+/** Every call of `calls()` on a job of n workers, one after another (the sequence continues across calls). */
+async function runAll(workers: SwitchWorker[], seed: number): Promise<Uint32Array[][]> {
+  const values = valuesOf(SIZE_CLASS);
+  const results: Uint32Array[][] = [];
+  for (const [index, call] of calls().entries()) {
+    const inputs = workers.map((_, r) => (call.kind === 'int32' ? randomInt32(call.size, seed + 97 * index + r) : randomFloat32(call.size, seed + 97 * index + r)));
+    const exponents = call.kind === 'float32' ? agreedExponents(inputs as Float32Array[], values) : undefined;
+    const outs = await within(Promise.all(workers.map((w, r) => {
+      const data = inputs[r]!;
+      if (call.inPlace) return w.allReduce(data, call.op, { inPlace: true, ...(exponents ? { exponents } : {}) });
+      const into = (data instanceof Float32Array ? new Float32Array(data.length) : new Int32Array(data.length)) as typeof data;
+      return w.allReduce(data, call.op, { into, ...(exponents ? { exponents } : {}) });
+    })), 20_000, `${JSON.stringify(call)} on ${workers.length} workers`);
+    for (const [r, out] of outs.entries()) {
+      if (call.inPlace) assert.ok(out === inputs[r], 'in place resolves with the input');
+      assert.equal(out.length, call.size);
+    }
+    results.push(outs.map((out) => bits(out).slice()));
+  }
+  return results;
+}
+
+test('bit-identical to the TypeScript stream: int32 and float32 with agreed exponents, sum and avg, sizes 0/1/odd/several windows, in and out of place, 2-4 workers', async () => {
+  const server = await SwitchServer.start({ dataPlane: 'native', port: 0 });
+  try {
+    for (const n of [2, 3, 4]) {
+      const options = { window: WINDOW, sizeClass: SIZE_CLASS, udpSocket: 'native' as const, retransmitMs: 50 };
+      const native = await joinJob(server, n, { ...options, stream: 'native' });
+      const typescript = await joinJob(server, n, { ...options, stream: 'typescript' });
+      try {
+        assert.ok(native.every((w) => w.nativeStream) && typescript.every((w) => !w.nativeStream));
+        const got = await runAll(native, 1000 * n);
+        const want = await runAll(typescript, 1000 * n);
+        for (const [index, call] of calls().entries()) {
+          for (let r = 0; r < n; r++) assert.equal(got[index]![r], want[index]![0], `${JSON.stringify(call)}, rank ${r} of ${n}`);
+        }
+        // Each packet is sent once (first sends) and answered once, whatever was retransmitted.
+        for (const w of native) assert.ok(w.counters.results > 0 && w.counters.sent === w.counters.results, JSON.stringify(w.counters));
+      } finally {
+        for (const w of [...native, ...typescript]) w.close();
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('loss, duplication and reordering at the switch (10%): repaired natively, bit-identical to the loss-free TypeScript run', async () => {
+  const COUNT = 20_000;
+  const faults = { drop: 0.1, dup: 0.1, reorder: 0.1, seed: 5 };
+  const lossy = await SwitchServer.start({ dataPlane: 'js', port: 0, faults });
+  const clean = await SwitchServer.start({ dataPlane: 'native', port: 0 });
+  try {
+    const base = { window: 32, sizeClass: 2, udpSocket: 'native' as const, retransmitMs: 5, timeoutMs: 30_000 };
+    const native = await joinJob(lossy, 3, { ...base, stream: 'native' });
+    const oracle = await joinJob(clean, 3, { ...base, stream: 'typescript' });
+    try {
+      const ints = native.map((_, r) => randomInt32(COUNT, r + 3));
+      const floats = native.map((_, r) => randomFloat32(COUNT, r + 13));
+      const exponents = agreedExponents(floats, valuesOf(2));
+      for (const workers of [native, oracle]) {
+        const int = await within(Promise.all(workers.map((w, r) => w.allReduce(ints[r]!))), 60_000, 'int32 under loss');
+        const float = await within(Promise.all(workers.map((w, r) => w.allReduce(floats[r]!, 'avg', { exponents }))), 60_000, 'float32 under loss');
+        (workers as unknown as { got: unknown }).got = { int: int.map(bits), float: float.map(bits) };
+      }
+      const got = (native as unknown as { got: { int: Uint32Array[]; float: Uint32Array[] } }).got;
+      const want = (oracle as unknown as { got: { int: Uint32Array[]; float: Uint32Array[] } }).got;
+      for (let r = 0; r < 3; r++) {
+        assert.equal(got.int[r], want.int[0], `int32, rank ${r}`);
+        assert.equal(got.float[r], want.float[0], `float32, rank ${r}`);
+      }
+      const retransmitted = native.reduce((sum, w) => sum + w.counters.retransmitted, 0);
+      const duplicates = native.reduce((sum, w) => sum + w.counters.duplicates, 0);
+      assert.ok(retransmitted > 0, 'loss was repaired by retransmission');
+      assert.ok(duplicates > 0, 'duplicated results were dropped');
+      assert.ok(lossy.counters().faults.dropped > 0);
+    } finally {
+      for (const w of [...native, ...oracle]) w.close();
+    }
+  } finally {
+    await Promise.all([lossy.close(), clean.close()]);
+  }
+});
+
+/**
+ * A one-worker switch that answers each update as `answer` says (a result is the update itself:
+ * the sum of one worker), after the job's welcome. Results go out from the UDP port the welcome names.
+ */
+async function fakeSwitch(welcome: Omit<Welcome, 't' | 'udpPort'>, answer: (update: Buffer, reply: (bytes: Uint8Array) => void) => void): Promise<{ address: string; close(): Promise<void> }> {
+  const udp: UdpSocket = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  udp.on('message', (msg: Buffer, from: RemoteInfo) => answer(msg, (bytes) => udp.send(bytes, from.port, from.address)));
+  const control: Server = createServer((socket) => {
+    socket.once('data', () => socket.write(`${JSON.stringify({ t: 'welcome', udpPort: udp.address().port, ...welcome })}\n`));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+  const port = (control.address() as { port: number }).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: async () => {
+      udp.close();
+      await new Promise<void>((resolve) => control.close(() => resolve()));
+    },
+  };
+}
+
+const JOB = { job: 7, worker: 0, workers: 1, slotBase: 3, window: 4, sizeClass: 0 };
+
+/** The update as its result (message type 2). */
+function resultOf(update: Buffer): Buffer {
+  const result = Buffer.from(update);
+  result[0] = (2 << 4) | (update[0]! & 0xf);
+  return result;
+}
+
+async function connectFake(address: string, extra: { timeoutMs?: number } = {}): Promise<SwitchWorker> {
+  return within(SwitchWorker.connect({ switch: address, secret: 's', world: 'fake', rank: 0, size: 1, window: JOB.window, sizeClass: JOB.sizeClass, udpSocket: 'native', stream: 'native', retransmitMs: 2000, timeoutMs: 10_000, ...extra }), 5000, 'joining the fake switch');
+}
+
+test('wrong-job, stale, duplicated and malformed results are counted and dropped; results in reverse order are taken', async () => {
+  const held: Array<() => void> = [];
+  const fake = await fakeSwitch(JOB, (update, reply) => {
+    const result = resultOf(update);
+    const wrongJob = Buffer.from(result);
+    wrongJob[1] = JOB.job + 1;
+    const staleCopy = Buffer.from(result);
+    staleCopy[6]! ^= 0x80; // the slot's other copy
+    // Held and answered in reverse order once the window is in (or, for the last packets, 5 ms later).
+    held.push(() => {
+      reply(wrongJob);
+      reply(staleCopy);
+      reply(result.subarray(0, 9)); // malformed
+      reply(result);
+      reply(result); // a duplicate
+    });
+    if (held.length === JOB.window) for (const send of held.splice(0).reverse()) send();
+    else setTimeout(() => { for (const send of held.splice(0).reverse()) send(); }, 5);
+  });
+  const worker = await connectFake(fake.address);
+  try {
+    const input = randomInt32(32 * JOB.window * 3 + 5, 77);
+    const packets = Math.ceil(input.length / 32);
+    const out = await within(worker.allReduce(input), 10_000, 'int32 through the fake switch');
+    assert.equal(out, input);
+    const { counters } = worker;
+    assert.is(counters.results, packets);
+    assert.is(counters.wrongJob, packets);
+    assert.is(counters.malformed, packets);
+    // The last packet's duplicate may come after the call ended: the TypeScript side counts it then.
+    assert.ok(counters.duplicates >= 2 * packets - 1 && counters.duplicates <= 2 * packets, JSON.stringify(counters));
+    assert.is(counters.retransmitted, 0);
+    // A second call continues the sequence: its packet ids and copies follow the first call's.
+    const again = await within(worker.allReduce(input, 'sum', { inPlace: true }), 10_000, 'a second call');
+    assert.equal(Array.from(again), Array.from(out));
+  } finally {
+    worker.close();
+    await fake.close();
+  }
+});
+
+test('close mid-call: the call rejects naming the close, and nothing is written into the output after it', async () => {
+  let replies = 0;
+  const fake = await fakeSwitch(JOB, (update, reply) => {
+    // Slow results: the call is mid-way when the worker closes, and results keep arriving after.
+    setTimeout(() => { replies++; reply(resultOf(update)); }, 30);
+  });
+  const worker = await connectFake(fake.address);
+  try {
+    const input = randomFloat32(32 * 40, 9);
+    const exponents = agreedExponents([input], 32);
+    const out = new Float32Array(input.length);
+    const call = worker.allReduce(input, 'sum', { into: out, exponents });
+    const error = rejection(call, 5000, 'the call closed mid-way');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    worker.close();
+    assert.match((await error).message, /the worker was closed/);
+    const snapshot = bits(out).slice();
+    assert.ok(snapshot.some((b) => b !== 0), 'some results were in before the close');
+    assert.ok(snapshot.some((b, i) => b === 0 && input[i] !== 0), 'the close came before the end');
+    const before = replies;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.ok(replies > before, 'results kept arriving after the close');
+    assert.equal(bits(out), snapshot);
+    const later = await rejection(worker.allReduce(new Int32Array(4)), 2000, 'a call after the close');
+    assert.match(later.message, /the worker was closed/);
+  } finally {
+    worker.close();
+    await fake.close();
+  }
+});
+
+test('a dead switch: the call rejects with the TypeScript path\'s Timeout naming the switch, not a hang', async () => {
+  const fake = await fakeSwitch(JOB, () => {});
+  const worker = await connectFake(fake.address, { timeoutMs: 600 });
+  try {
+    const started = Date.now();
+    const error = await rejection(worker.allReduce(new Int32Array(1000)), 10_000, 'a dead switch');
+    assert.match(error.message, new RegExp(`Timeout: switch ${fake.address} sent no result for 600 ms \\(job 7, worker 0, 4 packets outstanding\\)`));
+    assert.is((error as { code?: string }).code, 'Timeout');
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    worker.close();
+    await fake.close();
+  }
+});
+
+test('the choice: WEBCCL_SWITCH_NATIVE_STREAM=0 keeps the TypeScript stream, a forced native stream with the fault hook is refused', async () => {
+  const server = await SwitchServer.start({ dataPlane: 'native', port: 0 });
+  const saved = process.env['WEBCCL_SWITCH_NATIVE_STREAM'];
+  try {
+    process.env['WEBCCL_SWITCH_NATIVE_STREAM'] = '0';
+    const [off] = await joinJob(server, 1, { udpSocket: 'native' });
+    assert.is(off!.nativeStream, false);
+    off!.close();
+    delete process.env['WEBCCL_SWITCH_NATIVE_STREAM'];
+    const [on] = await joinJob(server, 1, { udpSocket: 'native' });
+    assert.is(on!.nativeStream, true);
+    on!.close();
+    const [dgram] = await joinJob(server, 1, { udpSocket: 'dgram' });
+    assert.is(dgram!.nativeStream, false);
+    dgram!.close();
+    const refused = await rejection(joinJob(server, 1, { udpSocket: 'native', stream: 'native', faults: { drop: 0.1 } }), 15_000, 'a forced native stream with faults');
+    assert.match(refused.message, /no native stream: the worker's fault hook/);
+  } finally {
+    if (saved === undefined) delete process.env['WEBCCL_SWITCH_NATIVE_STREAM'];
+    else process.env['WEBCCL_SWITCH_NATIVE_STREAM'] = saved;
+    await server.close();
+  }
+});
+
+test.run();
