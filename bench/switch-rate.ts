@@ -4,9 +4,13 @@
 // (an echo process, the same window of packets in flight), measured in the same run.
 // Usage: node --import ./test/register.mjs bench/switch-rate.ts [elements] [sizeClass] [repeats] [columns] [workers] [dtype]
 // columns: a comma list of native (native plane, native workers), dgram (native plane, dgram
-// workers), js (TypeScript plane) and tscodec (as native, but the workers quantize and copy
-// values with the TypeScript codec instead of the addon's); default native, dgram and js.
-// dtype: int32 (default) or float32 (SwitchML quantization on the workers). SWITCH_RATE_DEBUG=1 prints each
+// workers), js (TypeScript plane), tscodec (as native, but the workers quantize and copy
+// values with the TypeScript codec instead of the addon's) and tsstream (as native, but the
+// workers run the TypeScript stream instead of the socket's native one); default native, dgram and js.
+// dtype: int32 (default), float32 (SwitchML quantization on the workers, exponents agreed in
+// the stream: always the TypeScript stream) or float32-agreed (exponents agreed before the
+// call, as the communicator does: the native stream takes it). Each cell also gives the
+// workers' mean CPU time per call (process.cpuUsage: user + sys, every thread). SWITCH_RATE_DEBUG=1 prints each
 // worker's counters (retransmissions, probes, window cuts) to stderr. workers: a comma list of
 // worker counts, default 2,4,8.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +18,7 @@ import { createSocket } from 'node:dgram';
 import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker } from '../lib/switch/worker.js';
 import { packetBytes, valuesOf } from '../lib/switch/packet.js';
+import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switchml.js';
 
 const elements = Number(process.argv[2] ?? 1 << 20);
 const sizeClass = Number(process.argv[3] ?? 3);
@@ -22,14 +27,16 @@ const COLUMNS = {
   native: { header: 'native plane, native workers', plane: 'native', udpSocket: 'native', codec: 'auto' },
   dgram: { header: 'native plane, dgram workers', plane: 'native', udpSocket: 'dgram', codec: 'auto' },
   js: { header: 'TypeScript plane, dgram workers', plane: 'js', udpSocket: 'dgram', codec: 'auto' },
-  tscodec: { header: 'native plane+workers, TS codec', plane: 'native', udpSocket: 'native', codec: 'typescript' },
+  tscodec: { header: 'native plane+workers, TS codec', plane: 'native', udpSocket: 'native', codec: 'typescript', stream: 'typescript' },
+  tsstream: { header: 'native plane+workers, TS stream', plane: 'native', udpSocket: 'native', codec: 'auto', stream: 'typescript' },
 } as const;
 type Column = keyof typeof COLUMNS;
 type Codec = 'auto' | 'typescript';
 const workerArgs = process.argv.indexOf('--worker');
 // A worker process gets the dtype after its other arguments (see switchRate).
 const dtype = (workerArgs > 0 ? process.argv[workerArgs + 7] : process.argv[7]) ?? 'int32';
-if (dtype !== 'int32' && dtype !== 'float32') throw new Error(`bench/switch-rate.ts: dtype ${dtype} is not int32 or float32`);
+if (dtype !== 'int32' && dtype !== 'float32' && dtype !== 'float32-agreed') throw new Error(`bench/switch-rate.ts: dtype ${dtype} is not int32, float32 or float32-agreed`);
+type Stream = 'auto' | 'typescript';
 const WINDOW = 256;
 const SECRET = 'a'.repeat(32);
 
@@ -77,32 +84,44 @@ async function echoRate(seconds: number): Promise<number> {
 }
 
 /** One worker of a timed job (in its own process, see the bottom): warm-up call, then `repeats` timed calls. */
-async function runWorker(address: string, world: string, rank: number, size: number, udpSocket: 'native' | 'dgram', codec: Codec): Promise<{ seconds: number; retransmitted: number }> {
-  const worker = await SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket, codec });
-  const data = dtype === 'int32' ? new Int32Array(elements).fill(rank + 1) : Float32Array.from({ length: elements }, (_, i) => Math.sin(i + rank));
-  await worker.allReduce(data); // warm-up
+async function runWorker(address: string, world: string, rank: number, size: number, udpSocket: 'native' | 'dgram', codec: Codec, stream: Stream): Promise<{ seconds: number; retransmitted: number; cpuMs: number }> {
+  const worker = await SwitchWorker.connect({ switch: address, secret: SECRET, world, rank, size, window: WINDOW, sizeClass, timeoutMs: 60_000, udpSocket, codec, stream });
+  const floats = (r: number) => Float32Array.from({ length: elements }, (_, i) => Math.sin(i + r));
+  const data = dtype === 'int32' ? new Int32Array(elements).fill(rank + 1) : floats(rank);
+  // float32-agreed: every rank's block exponents, merged here (the communicator agrees them over its link).
+  let exponents: Int32Array | undefined;
+  if (dtype === 'float32-agreed') {
+    exponents = switchmlBlockExponents(floats(0), elements, valuesOf(sizeClass) / 2);
+    for (let r = 1; r < size; r++) switchmlMergeExponents(exponents, switchmlBlockExponents(floats(r), elements, valuesOf(sizeClass) / 2));
+  }
+  const out = (data instanceof Float32Array ? new Float32Array(elements) : new Int32Array(elements)) as typeof data;
+  const call = () => worker.allReduce(data, 'sum', { into: out, ...(exponents ? { exponents } : {}) });
+  await call(); // warm-up
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  for (let i = 0; i < repeats; i++) await worker.allReduce(data);
+  for (let i = 0; i < repeats; i++) await call();
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   worker.close();
   if (process.env.SWITCH_RATE_DEBUG) console.error(JSON.stringify({ rank, ...worker.counters }));
-  return { seconds, retransmitted: worker.counters.retransmitted };
+  return { seconds, retransmitted: worker.counters.retransmitted, cpuMs: (used.user + used.system) / 1000 / repeats };
 }
 
 /**
  * A job of `workers` ranks, each in its own process (so that the ranks' JS does not share one
  * thread, as the ranks of a real job do not): the slowest rank's time is the job's.
  */
-async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram', codec: Codec): Promise<{ rate: number; retransmitted: number }> {
+async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram', codec: Codec, stream: Stream): Promise<{ rate: number; retransmitted: number; cpuMs: number }> {
   const world = `bench-${workers}-${Date.now()}`;
   const results = await Promise.all(Array.from({ length: workers }, async (_, rank) => {
-    const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket, codec, dtype], {
+    const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket, codec, dtype, stream], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    return JSON.parse(await firstLine(child, /^(\{.*\})$/m)) as { seconds: number; retransmitted: number };
+    return JSON.parse(await firstLine(child, /^(\{.*\})$/m)) as { seconds: number; retransmitted: number; cpuMs: number };
   }));
   const seconds = Math.max(...results.map((r) => r.seconds));
-  return { rate: (elements * repeats) / seconds, retransmitted: results.reduce((sum, r) => sum + r.retransmitted, 0) };
+  const cpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0) / results.length;
+  return { rate: (elements * repeats) / seconds, retransmitted: results.reduce((sum, r) => sum + r.retransmitted, 0), cpuMs };
 }
 
 function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Promise<string> } {
@@ -114,27 +133,29 @@ function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Pr
 
 if (workerArgs > 0) {
   const [address, world, rank, size, udpSocket, codec] = process.argv.slice(workerArgs + 1);
-  console.log(JSON.stringify(await runWorker(address!, world!, Number(rank), Number(size), udpSocket as 'native' | 'dgram', codec as Codec)));
+  const stream = (process.argv[workerArgs + 8] ?? 'auto') as Stream;
+  console.log(JSON.stringify(await runWorker(address!, world!, Number(rank), Number(size), udpSocket as 'native' | 'dgram', codec as Codec, stream)));
   process.exit(0);
 }
 
 const columnArg = process.argv[5] ?? 'native,dgram,js';
 const columns = columnArg.split(',') as Column[];
-for (const c of columns) if (!(c in COLUMNS)) throw new Error(`bench/switch-rate.ts: unknown column ${c} (native, dgram or js)`);
+for (const c of columns) if (!(c in COLUMNS)) throw new Error(`bench/switch-rate.ts: unknown column ${c} (native, dgram, js, tscodec or tsstream)`);
 const wanted = new Set(columns.map((c) => COLUMNS[c].plane));
 const planes = Object.fromEntries([...wanted].map((plane) => [plane, startSwitch(plane)])) as Record<'native' | 'js', ReturnType<typeof startSwitch>>;
 const addresses = Object.fromEntries(await Promise.all([...wanted].map(async (plane) => [plane, await planes[plane].address]))) as Record<'native' | 'js', string>;
 const M = (rate: number) => `${(rate / 1e6).toFixed(2)} M`;
 console.log(`# ${elements} ${dtype} elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
 console.log('# SwitchML on a Tofino: ~2800 M elements/s. Each row measures the raw UDP echo of the same packet size again (the machine is shared), and');
-console.log('# each cell is elements/s, % of that echo, and retransmissions; workers use the addon\'s batched socket (native) or Node\'s dgram.');
+console.log('# each cell is elements/s, % of that echo, retransmissions and the workers\' mean CPU ms per call; workers use the addon\'s batched socket (native) or Node\'s dgram.');
 console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(32)).join('')}`);
 for (const n of (process.argv[6] ?? '2,4,8').split(',').map(Number)) {
   const raw = await echoRate(2);
   const cells: string[] = [];
   for (const c of columns) {
-    const { rate, retransmitted } = await switchRate(n, addresses[COLUMNS[c].plane], COLUMNS[c].udpSocket, COLUMNS[c].codec);
-    cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted}`.padEnd(32));
+    const column = COLUMNS[c];
+    const { rate, retransmitted, cpuMs } = await switchRate(n, addresses[column.plane], column.udpSocket, column.codec, 'stream' in column ? column.stream : 'auto');
+    cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted} ${cpuMs.toFixed(1)}ms`.padEnd(32));
   }
   console.log(`${String(n).padEnd(8)}${M(raw).padEnd(12)}${cells.join('')}`);
 }

@@ -86,7 +86,8 @@ export interface SwitchWorkerOptions {
   readonly codec?: SwitchCodecChoice;
   /**
    * Who runs the calls' packet loop: the addon's socket ('native', see the top), TypeScript, or
-   * 'auto' (native when the link has it, no fault hook is set and WEBCCL_SWITCH_NATIVE_STREAM is not 0). Default 'auto'.
+   * 'auto' (native when the link has it, no fault hook is set, `codec` is not 'typescript' and
+   * WEBCCL_SWITCH_NATIVE_STREAM is not 0). Default 'auto'.
    */
   readonly stream?: 'native' | 'typescript' | 'auto';
   /**
@@ -260,7 +261,9 @@ export class SwitchWorker {
       if (openUdpLink === undefined) throw invalidArgument(`${name}: no UDP here (a browser); join through the switch's WebSocket door (via: 'websocket' and its ws:// URL)`);
       opened = await openUdpLink(options.switch, join, name, timeoutMs, options.udpSocket);
     } else throw invalidArgument(`switch worker: via must be 'udp' or 'websocket', not ${String(via)}`);
-    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec, options.stream);
+    // The TypeScript codec asked for runs on the TypeScript stream (the native one has only the addon's loops).
+    const stream = options.codec === 'typescript' && options.stream !== 'native' ? 'typescript' : options.stream;
+    return new SwitchWorker(opened, name, timeoutMs, options.retransmitMs ?? 10, faults, codec, stream);
   }
 
   /**
