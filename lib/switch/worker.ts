@@ -549,9 +549,12 @@ export class SwitchWorker {
 
   /** The job ended: the call in flight may finish with results already sent (see the top). */
   private end(error: WebcclError): void {
+    const first = this.ending === undefined;
     this.ending ??= { error, at: performance.now() };
-    if (this.nativeCall !== undefined) this.native!.ended(ENDED_GRACE_MS);
-    else if (this.active === undefined) this.fail(this.ending.error);
+    // The native stream counts the grace from the first news (the control connection's close follows 'ended').
+    if (this.nativeCall !== undefined) {
+      if (first) this.native!.ended(ENDED_GRACE_MS);
+    } else if (this.active === undefined) this.fail(this.ending.error);
   }
 
   /** The worker cannot go on: the call in flight and every later call reject with `error`. */

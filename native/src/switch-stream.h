@@ -81,7 +81,6 @@ class NativeStream {
   NativeStream(const StreamParams& p, SlotBuffers& buffers, Pacing& pacing, SwitchmlLoops loops)
       : p_(p), buffers_(buffers), pacing_(pacing), loops_(loops), values_((size_t)32 << p.size_class) {
     chunks_ = (p.count + values_ - 1) / values_;
-    buffers_.shape(p.window, p.size_class);
     sent_.assign(chunks_, 0);
     done_.assign(chunks_, 0);
     in_flight_.assign(p.window, -1);
@@ -91,14 +90,16 @@ class NativeStream {
     first_sent_.assign(p.window, 0);
     retried_.assign(p.window, 0);
     min_cwnd_ = std::max(kMinCwnd, std::floor((double)p.window / p.workers));
-    if (pacing_.cwnd == 0) pacing_.cwnd = pacing_.ssthresh = p.window;
     budget_ = loops.budget(p.workers);
     factor_ = loops.factor(p.workers);
   }
 
-  /** Sends the first window (as many as cwnd allows); an empty stream is done at once. */
+  /** On the receive thread (the buffers and pacing are its own): sends the first window (as many as cwnd allows); an empty stream is done at once. */
   void start(udp::Sender& sender, int fd, double now) {
+    buffers_.shape(p_.window, p_.size_class);
+    if (pacing_.cwnd == 0) pacing_.cwnd = pacing_.ssthresh = p_.window;
     last_progress_ = now;
+    next_sweep_ = now + sweep_interval();
     if (chunks_ == 0) {
       end = StreamEnd::done;
       return;
@@ -153,7 +154,7 @@ class NativeStream {
    */
   void sweep(udp::Sender& sender, int fd, double now, double ended_at, double grace_ms) {
     if (end != StreamEnd::running || now < next_sweep_) return;
-    next_sweep_ = now + std::max(1.0, std::floor(p_.retransmit_ms / 2));
+    next_sweep_ = now + sweep_interval();
     if (ended_at >= 0 && now - std::max(last_progress_, ended_at) > grace_ms) return finish(StreamEnd::ended);
     if (now - last_progress_ > p_.timeout_ms) return finish(StreamEnd::timeout);
     double patience = first_wait();
@@ -194,6 +195,8 @@ class NativeStream {
   uint32_t copy(size_t q) const { return (uint32_t)(((p_.base_seq + q) / p_.window) & 1); }
   uint32_t local_slot(size_t q) const { return (uint32_t)((p_.base_seq + q) % p_.window); }
   size_t span(size_t q) const { return std::min(values_, p_.count - q * values_); }
+
+  double sweep_interval() const { return std::max(1.0, std::floor(p_.retransmit_ms / 2)); }
 
   double first_wait() const { return std::min(kMaxRetransmitMs, std::max(p_.retransmit_ms, pacing_.srtt + 4 * pacing_.rttvar)); }
 

@@ -146,7 +146,10 @@ void WorkerSocket::adopt(double now) {
 /** Hands a stream that ended to JS (its promise settles there) and forgets it. */
 void WorkerSocket::settle_stream() {
   StreamCall* call = active;
-  active = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(handover);  // stream() reads it
+    active = nullptr;
+  }
   napi_threadsafe_function done = call->done;
   // An unbounded queue never blocks; it fails only while closing, when close() settles nothing
   // (the call is no longer active), so the call is freed with the function.
