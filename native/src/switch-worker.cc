@@ -40,7 +40,8 @@ namespace {
 constexpr int kBatch = 64;      // receive buffers per recvmmsg
 constexpr int kSendBatch = 1024;  // datagrams per flush of a send (a window's worth)
 constexpr size_t kQueued = 16;  // batches waiting for JS before the thread waits too
-constexpr int kReceiveBuffer = 8 << 20;  // a window of results, and unicast answers to retransmissions
+constexpr int kReceiveBuffer = 8 << 20;
+constexpr int kDrainRounds = 4;  // recvmmsg rounds a native stream reads before it flushes its sends  // a window of results, and unicast answers to retransmissions
 
 struct Batch {
   std::vector<uint8_t> bytes;     // the datagrams end to end
@@ -170,7 +171,9 @@ void WorkerSocket::run() {
     }
     if (active) {
       NativeStream& stream = *active->stream;
-      if ((fds[0].revents & POLLIN) && receiver.receive(fd) > 0) {
+      // Every result already queued before the sends leave, so that the packets they free go out
+      // together (GSO: one message, one buffer at the switch) rather than one sendmmsg each.
+      for (int round = 0; round < kDrainRounds && (fds[0].revents & POLLIN) && receiver.receive(fd) > 0; round++) {
         double now = now_ms();
         receiver.each([&](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) { stream.on_datagram(bytes, length, stream_sender, fd, now); });
       }
