@@ -269,6 +269,7 @@ napi_value SocketNew(napi_env env, napi_callback_info info) {
   socket->port = port;
   socket->offload = udp::enable_offload(fd);
   socket->sender.gso = socket->offload.gso;
+  socket->stream_sender.gso = socket->offload.gso;  // the native stream's sends are GSO batches too
   napi_value name;
   napi_create_string_utf8(env, "webccl-switch-worker-packets", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, args.values[1], nullptr, name, kQueued, 1, nullptr, nullptr, socket, deliver, &socket->on_packets) != napi_ok) {
