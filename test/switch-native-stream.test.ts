@@ -131,7 +131,9 @@ test('loss, duplication and reordering at the switch (10%): repaired natively, b
 async function fakeSwitch(welcome: Omit<Welcome, 't' | 'udpPort'>, answer: (update: Buffer, reply: (bytes: Uint8Array) => void) => void): Promise<{ address: string; close(): Promise<void> }> {
   const udp: UdpSocket = createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  udp.on('message', (msg: Buffer, from: RemoteInfo) => answer(msg, (bytes) => udp.send(bytes, from.port, from.address)));
+  let closed = false;
+  // Replies held on timers may come after close(): they go nowhere.
+  udp.on('message', (msg: Buffer, from: RemoteInfo) => answer(msg, (bytes) => { if (!closed) udp.send(bytes, from.port, from.address); }));
   const control: Server = createServer((socket) => {
     socket.once('data', () => socket.write(`${JSON.stringify({ t: 'welcome', udpPort: udp.address().port, ...welcome })}\n`));
     socket.on('error', () => {});
@@ -141,6 +143,7 @@ async function fakeSwitch(welcome: Omit<Welcome, 't' | 'udpPort'>, answer: (upda
   return {
     address: `127.0.0.1:${port}`,
     close: async () => {
+      closed = true;
       udp.close();
       await new Promise<void>((resolve) => control.close(() => resolve()));
     },
