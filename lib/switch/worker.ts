@@ -326,8 +326,16 @@ export class SwitchWorker {
         job: welcome.job, slotBase: welcome.slotBase, window: welcome.window, sizeClass: welcome.sizeClass, workers: welcome.workers,
         divisor: op === 'avg' ? welcome.workers : 1, baseSeq, retransmitMs: this.retransmitMs, timeoutMs: this.timeoutMs,
       };
-      native.run(data, out, exponents ?? null, params).then((end) => this.nativeEnded(call, end), (error: unknown) => {
-        // The link closed during the call: fail() has settled it already, unless the addon refused the arguments.
+      let running: Promise<NativeStreamEnd>;
+      try {
+        running = native.run(data, out, exponents ?? null, params);
+      } catch (error) {
+        // The addon refused the arrays (checked here first, so a detached buffer): this call only.
+        this.nativeCall = undefined;
+        return reject(systemError(`${this.name}: the native stream refused the call: ${(error as Error).message}`, error));
+      }
+      running.then((end) => this.nativeEnded(call, end), (error: unknown) => {
+        // The link closed during the call: fail() has settled it already.
         if (this.nativeCall === call) this.fail(systemError(`${this.name}: the native stream failed: ${(error as Error).message}`, error));
       });
     });
