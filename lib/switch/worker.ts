@@ -332,6 +332,7 @@ export class SwitchWorker {
       } catch (error) {
         // The addon refused the arrays (checked here first, so a detached buffer): this call only.
         this.nativeCall = undefined;
+        this.nextSeq = baseSeq; // nothing was sent: the sequence stays the other workers'
         return reject(systemError(`${this.name}: the native stream refused the call: ${(error as Error).message}`, error));
       }
       running.then((end) => this.nativeEnded(call, end), (error: unknown) => {
