@@ -13,6 +13,7 @@ import { SwitchWorker } from '../lib/switch/worker.js';
 import type { Welcome } from '../lib/switch/control-protocol.js';
 import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switchml.js';
 import { valuesOf } from '../lib/switch/packet.js';
+import { nativeAddon } from '../lib/native/load.js';
 import { joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { rejection, within } from './within.js';
 
@@ -71,10 +72,19 @@ test('bit-identical to the TypeScript stream: int32 and float32 with agreed expo
       const typescript = await joinJob(server, n, { ...options, stream: 'typescript' });
       try {
         assert.ok(native.every((w) => w.nativeStream) && typescript.every((w) => !w.nativeStream));
-        const got = await runAll(native, 1000 * n);
         const want = await runAll(typescript, 1000 * n);
-        for (const [index, call] of calls().entries()) {
-          for (let r = 0; r < n; r++) assert.equal(got[index]![r], want[index]![0], `${JSON.stringify(call)}, rank ${r} of ${n}`);
+        // The addon's AVX2 loops (where the CPU has them) and, for 2 workers, its baseline ones too.
+        for (const variant of n === 2 ? ['auto', 'baseline'] as const : ['auto'] as const) {
+          const addon = nativeAddon()!;
+          addon.switchmlSelectVariant!(variant);
+          try {
+            const got = await runAll(native, 1000 * n);
+            for (const [index, call] of calls().entries()) {
+              for (let r = 0; r < n; r++) assert.equal(got[index]![r], want[index]![0], `${JSON.stringify(call)}, rank ${r} of ${n}, ${variant} loops`);
+            }
+          } finally {
+            addon.switchmlSelectVariant!('auto');
+          }
         }
         // Each packet is sent once (first sends) and answered once, whatever was retransmitted.
         for (const w of native) assert.ok(w.counters.results > 0 && w.counters.sent === w.counters.results, JSON.stringify(w.counters));
