@@ -8,7 +8,15 @@
 // planned every call, and auto's small calls came out 20-50% faster than the same algorithm's. Reports
 // auto against the best fixed choice at each size, and every measured time against the
 // model's prediction for the algorithm that ran.
-//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [--mem gpu]
+//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [-k 4] [--mem gpu]
+// A round's turn of one choice, up to BLOCK_MAX bytes, is one untimed call and then -k calls back
+// to back, every rank in its own loop, timed together (their mean): the steady state that
+// webccl-perf and nccl-tests time (a barrier, warm-up, then iterations back to back) and that
+// calibration measures (blocks of calls, the first untimed), so prediction and measurement have
+// one basis. A single call timed after the other three worlds' turns (-k 0, as before) found
+// this world's peers asleep and its segments out of cache, which no one world meets while it
+// runs its calls back to back: on 2 shm ranks 1.5-5x a block's per-call time at 8 B-512 KiB.
+// Past BLOCK_MAX a call is long enough that neither shows: one call, timed alone.
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
 // WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
@@ -34,10 +42,14 @@ const maxBytes = parseBytes(flag('-e', '64M'));
 const rounds = Number(flag('-r', '7'));
 const factor = Number(flag('-f', '4'));
 const memory = flag('--mem', 'cpu');
+const block = Number(flag('-k', '4'));
+if (!Number.isInteger(block) || block < 0) throw new Error(`-k ${flag('-k', '')} is not a count of calls (0: one call alone, as before blocks)`);
 if (memory !== 'cpu' && memory !== 'gpu') throw new Error(`--mem ${memory} is not cpu or gpu`);
 const device = memory === 'gpu' ? await createNodeDevice() : undefined;
 /** The direct exchange sends (n-1)x the bytes: past this it is never close, and slow to time. */
 const DIRECT_MAX = 4 << 20;
+/** Past this many bytes a turn is one call alone (see -k above). */
+const BLOCK_MAX = 1 << 20;
 
 async function world(transport: string, size: number, options: Partial<InitOptions>): Promise<Communicator[]> {
   const id = await getUniqueId({ transport });
@@ -81,10 +93,14 @@ for (const transport of transports) {
       for (let round = -1; round < rounds; round++) {
         // Each round starts with the next one, so no choice always follows the same other.
         for (const [name, comms, algorithm] of runs.map((_, i) => runs[(i + round + 1) % runs.length]!)) {
+          const run = (comm: Communicator, r: number) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum', algorithm ? { algorithm } : undefined);
+          const calls = block > 0 && bytes <= BLOCK_MAX ? block : 0;
+          // The block's lead call wakes this world (its peers, its caches) and lines its ranks up.
+          if (calls > 0) await Promise.all(comms.map(run));
           const t0 = performance.now();
-          await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum', algorithm ? { algorithm } : undefined)));
+          await Promise.all(comms.map(async (comm, r) => { for (let i = 0; i < Math.max(1, calls); i++) await run(comm, r); }));
           // Round -1 warms each up (first use of a size: buffers, pools).
-          if (round >= 0) times.get(name)!.push((performance.now() - t0) * 1000);
+          if (round >= 0) times.get(name)!.push(((performance.now() - t0) * 1000) / Math.max(1, calls));
         }
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
