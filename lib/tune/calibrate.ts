@@ -285,6 +285,20 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
   })));
 }
 
+/**
+ * Untimed blocks of every schedule at every mid size it is timed at, before any of them is: on a
+ * fresh world the first mid sizes timed ran the code cold (not yet optimised by the JIT, first
+ * uses of buffers at those sizes), and each size's own untimed rounds did not warm the next's.
+ * Three calibrations in a row on one world of 2 inproc ranks gave the ring's 64 KiB and 256 KiB
+ * points 4.1 and 2.9 ns/B in the first, 1.8 and 1.0 in the second, 0 and 0.4 in the third (tcp
+ * alike), and the first is the one webccl-perf --calibrate and bench/tune-sweep.ts run: its calls
+ * of 32-512 KiB were predicted 1.5-2x over.
+ */
+async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Promise<void> {
+  for (const bytes of CURVE_BYTES) await interleavedTimes(comm, ['ring', 'tree'], bytes, 0, UNTIMED_ROUNDS, LATENCY_BLOCK);
+  for (const bytes of directBytes) await interleavedTimes(comm, ['direct'], bytes, 0, UNTIMED_ROUNDS, LATENCY_BLOCK);
+}
+
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
 type Figure = 'median' | 'lower';
 
@@ -607,7 +621,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
-    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
+    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile),
+    // after a pass over all of them untimed (warmUp).
+    await warmUp(comm, directCurveBytes(comm));
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
     for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
