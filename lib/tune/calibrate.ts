@@ -285,18 +285,22 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
   })));
 }
 
+/** Untimed rounds at each mid size: one in warmUp's pass, one before the size's timed rounds. */
+const MID_UNTIMED_ROUNDS = 1;
+
 /**
  * Untimed blocks of every schedule at every mid size it is timed at, before any of them is: on a
  * fresh world the first mid sizes timed ran the code cold (not yet optimised by the JIT, first
  * uses of buffers at those sizes), and each size's own untimed rounds did not warm the next's.
  * Three calibrations in a row on one world of 2 inproc ranks gave the ring's 64 KiB and 256 KiB
- * points 4.1 and 2.9 ns/B in the first, 1.8 and 1.0 in the second, 0 and 0.4 in the third (tcp
- * alike), and the first is the one webccl-perf --calibrate and bench/tune-sweep.ts run: its calls
- * of 32-512 KiB were predicted 1.5-2x over.
+ * points 4.1 and 2.9 ns/B in the first, 1.8 and 1.0 in the second, 0 and 0.4 in the third (2 tcp
+ * ranks: 3.5-4.3 and 2.0-2.3 in all three), and the first is the one webccl-perf --calibrate
+ * and bench/tune-sweep.ts run: its ring calls of 32-512 KiB were predicted 1.5-2x over. Its
+ * round and the one before each size's timed rounds make the two rounds each size had before.
  */
 async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Promise<void> {
-  for (const bytes of CURVE_BYTES) await interleavedTimes(comm, ['ring', 'tree'], bytes, 0, UNTIMED_ROUNDS, LATENCY_BLOCK);
-  for (const bytes of directBytes) await interleavedTimes(comm, ['direct'], bytes, 0, UNTIMED_ROUNDS, LATENCY_BLOCK);
+  for (const bytes of CURVE_BYTES) await interleavedTimes(comm, ['ring', 'tree'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
+  for (const bytes of directBytes) await interleavedTimes(comm, ['direct'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
@@ -625,8 +629,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // after a pass over all of them untimed (warmUp).
     await warmUp(comm, directCurveBytes(comm));
     const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
-    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
