@@ -62,6 +62,24 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
   return device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
 }
 
+/**
+ * Runs a fresh world through its transport's buffers before it is timed, as calibration ran the
+ * world it measured and as a user's world is after its first calls: a fresh shm world's first
+ * pass through its 4 MiB rings per peer faults their pages in (2 shm ranks, 128 KiB direct
+ * exchanges: 2.0, 1.6, 1.2, 1.0, 0.8, 0.7 ms a call over the first six blocks of 6 calls after
+ * 5 warm-up calls, 0.25-0.39 ms from the first block after 100), and tcp's socket buffers grow
+ * with use. Without it the ring column, timed on the calibrated world, ran warm where the
+ * direct exchange's and auto's fresh worlds did not: 32-512 KiB shm calls measured 1.5-3.5x
+ * what they cost once warm, and auto (the direct exchange) 1.2-3.7x the ring.
+ */
+async function warm(comms: Communicator[]): Promise<void> {
+  for (const [algorithm, bytes, calls] of [['direct', 4 << 20, 2], ['ring', 16 << 20, 1]] as const) {
+    const buffers = comms.map(() => buffer(bytes));
+    for (let i = 0; i < calls; i++) await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, bytes / 4, 'float32', 'sum', { algorithm })));
+    for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const errors: { where: string; error: number; signed: number; measuredUs: number; predictedUs: number }[] = [];
@@ -80,6 +98,7 @@ for (const transport of transports) {
     const fixedWorlds = new Map<string, Communicator[]>([['ring', plain], ['tree', await world(transport, np, {})], ['direct', await world(transport, np, {})]]);
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
+    for (const comms of [...fixedWorlds.values(), tuned]) await warm(comms);
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
     console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
