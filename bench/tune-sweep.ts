@@ -13,10 +13,11 @@
 // to back, every rank in its own loop, timed together (their mean): the steady state that
 // webccl-perf and nccl-tests time (a barrier, warm-up, then iterations back to back) and that
 // calibration measures (blocks of calls, the first untimed), so prediction and measurement have
-// one basis. A single call timed after the other three worlds' turns (-k 0, as before) found
-// this world's peers asleep and its segments out of cache, which no one world meets while it
-// runs its calls back to back: on 2 shm ranks 1.5-5x a block's per-call time at 8 B-512 KiB.
-// Past BLOCK_MAX a call is long enough that neither shows: one call, timed alone.
+// one basis. A single call timed after the other three worlds' turns (-k 0, as before) finds
+// the world idle since its last turn (threads asleep, caches taken by the others), which a world
+// running its calls back to back does not meet: the model, fitted to calls in a row, came out
+// 14-56% under such calls at 8 B-8 KiB (2 ranks, every transport and schedule). Past BLOCK_MAX
+// a call is long enough that this does not show: one call, timed alone.
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
 // WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
@@ -67,10 +68,9 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
  * world it measured and as a user's world is after its first calls: a fresh shm world's first
  * pass through its 4 MiB rings per peer faults their pages in (2 shm ranks, 128 KiB direct
  * exchanges: 2.0, 1.6, 1.2, 1.0, 0.8, 0.7 ms a call over the first six blocks of 6 calls after
- * 5 warm-up calls, 0.25-0.39 ms from the first block after 100), and tcp's socket buffers grow
- * with use. Without it the ring column, timed on the calibrated world, ran warm where the
- * direct exchange's and auto's fresh worlds did not: 32-512 KiB shm calls measured 1.5-3.5x
- * what they cost once warm, and auto (the direct exchange) 1.2-3.7x the ring.
+ * 5 untimed ones, 0.25-0.39 ms from the first block after 100; bench/tune-tail.ts). Without it
+ * the ring column, timed on the calibrated world, ran warm where the direct exchange's and
+ * auto's fresh worlds did not.
  */
 async function warm(comms: Communicator[]): Promise<void> {
   for (const [algorithm, bytes, calls] of [['direct', 4 << 20, 2], ['ring', 16 << 20, 1]] as const) {
