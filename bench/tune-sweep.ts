@@ -9,11 +9,12 @@
 // auto against the best fixed choice at each size, and every measured time against the
 // model's prediction for the algorithm that ran.
 //   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [-k 4] [--mem gpu]
-// A round's turn of one choice, up to BLOCK_MAX bytes, is one untimed call and then -k calls back
-// to back, every rank in its own loop, timed together (their mean): the steady state that
-// webccl-perf and nccl-tests time (a barrier, warm-up, then iterations back to back) and that
-// calibration measures (blocks of calls, the first untimed), so prediction and measurement have
-// one basis. A single call timed after the other three worlds' turns (-k 0, as before) finds
+// A round's turn of one choice, up to BLOCK_MAX bytes, is one call and then -k more back to back,
+// every rank in its own loop, timed from the moment every rank has ended the first to the end of
+// the last (their mean): the steady state that webccl-perf and nccl-tests time (a barrier,
+// warm-up, then iterations back to back; over their 20 calls the first's latency is a twentieth)
+// and that calibration measures (blocks of calls from the first one's end), so prediction and
+// measurement have one basis. A single call timed after the other three worlds' turns (-k 0, as before) finds
 // the world idle since its last turn (threads asleep, caches taken by the others), which a world
 // running its calls back to back does not meet: the model, fitted to calls in a row, came out
 // 14-56% under such calls at 8 B-8 KiB (2 ranks, every transport and schedule). Past BLOCK_MAX
@@ -116,8 +117,15 @@ for (const transport of transports) {
           const calls = block > 0 && bytes <= BLOCK_MAX ? block : 0;
           // The block's lead call wakes this world (its peers, its caches) and lines its ranks up.
           if (calls > 0) await Promise.all(comms.map(run));
-          const t0 = performance.now();
-          await Promise.all(comms.map(async (comm, r) => { for (let i = 0; i < Math.max(1, calls); i++) await run(comm, r); }));
+          let t0 = performance.now();
+          // The stream is timed from the end of its first call on every rank: that call starts together, all its latency.
+          let first = calls > 0 ? comms.length : 0;
+          await Promise.all(comms.map(async (comm, r) => {
+            for (let i = 0; i <= calls; i++) {
+              await run(comm, r);
+              if (i === 0 && first > 0 && --first === 0) t0 = performance.now();
+            }
+          }));
           // Round -1 warms each up (first use of a size: buffers, pools).
           if (round >= 0) times.get(name)!.push(((performance.now() - t0) * 1000) / Math.max(1, calls));
         }

@@ -241,9 +241,6 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
   return (await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)).map(figure);
 }
 
-/** What a timed block's ranks line up with (interleavedTimes). */
-const SYNC = new Float32Array(1);
-
 /** interleaved's timed figures (one per call alone, one per block of several), each schedule's in a list. */
 async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number): Promise<number[][]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
@@ -258,13 +255,11 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
       let since = performance.now();
       for (let call = 0; call < block; call++) {
         await comm.allReduce(data, algorithms[i]!);
-        if (call > 0 || block === 1) continue;
         // A block's first call absorbs the wait for the last peer to join (when there are
-        // others); a timed block then starts from a few-byte allreduce, which every rank leaves
-        // within a hop of the others, where the first call's end is as far apart as a direct
-        // exchange's folds (one rank's interval, and the fastest rank's figure, short by that).
-        if (round >= 0) await comm.maxAll(SYNC);
-        since = performance.now();
+        // others). Not a sync allreduce after it, tried: the first call after one is a call
+        // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
+        // exchange on 2 shm ranks calibrated at 109 us so, 48-80 us in the sweep's blocks).
+        if (call === 0 && block > 1) since = performance.now();
       }
       if (round >= 0) times[i]!.push((performance.now() - since) / 1000 / Math.max(1, block - 1));
     }
