@@ -8,7 +8,17 @@
 // planned every call, and auto's small calls came out 20-50% faster than the same algorithm's. Reports
 // auto against the best fixed choice at each size, and every measured time against the
 // model's prediction for the algorithm that ran.
-//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [--mem gpu]
+//   node --import ./test/register.mjs bench/tune-sweep.ts [transports=inproc,tcp] [ranks=2,4] [-b 8] [-e 64M] [-r 7] [-f 4] [-k 4] [--mem gpu]
+// A round's turn of one choice, up to BLOCK_MAX bytes, is one call and then -k more back to back,
+// every rank in its own loop, timed from the moment every rank has ended the first to the end of
+// the last (their mean): the steady state that webccl-perf and nccl-tests time (a barrier,
+// warm-up, then iterations back to back; over their 20 calls the first's latency is a twentieth)
+// and that calibration measures (blocks of calls from the first one's end), so prediction and
+// measurement have one basis. A single call timed after the other three worlds' turns (-k 0, as before) finds
+// the world idle since its last turn (threads asleep, caches taken by the others), which a world
+// running its calls back to back does not meet: the model, fitted to calls in a row, came out
+// 14-56% under such calls at 8 B-8 KiB (2 ranks, every transport and schedule). Past BLOCK_MAX
+// a call is long enough that this does not show: one call, timed alone.
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
 // WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
@@ -34,10 +44,14 @@ const maxBytes = parseBytes(flag('-e', '64M'));
 const rounds = Number(flag('-r', '7'));
 const factor = Number(flag('-f', '4'));
 const memory = flag('--mem', 'cpu');
+const block = Number(flag('-k', '4'));
+if (!Number.isInteger(block) || block < 0) throw new Error(`-k ${flag('-k', '')} is not a count of calls (0: one call alone, as before blocks)`);
 if (memory !== 'cpu' && memory !== 'gpu') throw new Error(`--mem ${memory} is not cpu or gpu`);
 const device = memory === 'gpu' ? await createNodeDevice() : undefined;
 /** The direct exchange sends (n-1)x the bytes: past this it is never close, and slow to time. */
 const DIRECT_MAX = 4 << 20;
+/** Past this many bytes a turn is one call alone (see -k above). */
+const BLOCK_MAX = 1 << 20;
 
 async function world(transport: string, size: number, options: Partial<InitOptions>): Promise<Communicator[]> {
   const id = await getUniqueId({ transport });
@@ -48,6 +62,23 @@ async function world(transport: string, size: number, options: Partial<InitOptio
 function buffer(bytes: number): Float32Array | GPUBuffer {
   if (!device) return new Float32Array(bytes / 4).fill(1);
   return device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+}
+
+/**
+ * Runs a fresh world through its transport's buffers before it is timed, as calibration ran the
+ * world it measured and as a user's world is after its first calls: a fresh shm world's first
+ * pass through its 4 MiB rings per peer faults their pages in (2 shm ranks, 128 KiB direct
+ * exchanges: 2.0, 1.6, 1.2, 1.0, 0.8, 0.7 ms a call over the first six blocks of 6 calls after
+ * 5 untimed ones, 0.25-0.39 ms from the first block after 100; bench/tune-tail.ts). Without it
+ * the ring column, timed on the calibrated world, ran warm where the direct exchange's and
+ * auto's fresh worlds did not.
+ */
+async function warm(comms: Communicator[]): Promise<void> {
+  for (const [algorithm, bytes, calls] of [['direct', 4 << 20, 2], ['ring', 16 << 20, 1]] as const) {
+    const buffers = comms.map(() => buffer(bytes));
+    for (let i = 0; i < calls; i++) await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, bytes / 4, 'float32', 'sum', { algorithm })));
+    for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -68,6 +99,7 @@ for (const transport of transports) {
     const fixedWorlds = new Map<string, Communicator[]>([['ring', plain], ['tree', await world(transport, np, {})], ['direct', await world(transport, np, {})]]);
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
+    for (const comms of [...fixedWorlds.values(), tuned]) await warm(comms);
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
     console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
@@ -81,10 +113,21 @@ for (const transport of transports) {
       for (let round = -1; round < rounds; round++) {
         // Each round starts with the next one, so no choice always follows the same other.
         for (const [name, comms, algorithm] of runs.map((_, i) => runs[(i + round + 1) % runs.length]!)) {
-          const t0 = performance.now();
-          await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum', algorithm ? { algorithm } : undefined)));
+          const run = (comm: Communicator, r: number) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum', algorithm ? { algorithm } : undefined);
+          const calls = block > 0 && bytes <= BLOCK_MAX ? block : 0;
+          // The block's lead call wakes this world (its peers, its caches) and lines its ranks up.
+          if (calls > 0) await Promise.all(comms.map(run));
+          let t0 = performance.now();
+          // The stream is timed from the end of its first call on every rank: that call starts together, all its latency.
+          let first = calls > 0 ? comms.length : 0;
+          await Promise.all(comms.map(async (comm, r) => {
+            for (let i = 0; i <= calls; i++) {
+              await run(comm, r);
+              if (i === 0 && first > 0 && --first === 0) t0 = performance.now();
+            }
+          }));
           // Round -1 warms each up (first use of a size: buffers, pools).
-          if (round >= 0) times.get(name)!.push((performance.now() - t0) * 1000);
+          if (round >= 0) times.get(name)!.push(((performance.now() - t0) * 1000) / Math.max(1, calls));
         }
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));

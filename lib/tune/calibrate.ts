@@ -215,7 +215,7 @@ function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, secon
   return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
 }
 
-/** Few-byte calls run back to back, the first of each untimed (see interleaved). */
+/** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleaved). */
 const LATENCY_BLOCK = 3;
 
 /**
@@ -224,34 +224,44 @@ const LATENCY_BLOCK = 3;
  * load falls on every schedule alike (the fit of call against α and o, whose message counts
  * differ by a few, would take it for a per-message cost) and none always follows the same
  * other. `untimed` rounds first (first use of a size: buffers, pools, the compiler). With
- * `block` > 1 each entry is that many calls back to back, the first untimed: a rank that left
- * the previous schedule early counts its wait for the last peer to join in that call; the
- * others run at the pace all ranks keep. Each call is timed alone and the median taken, not
- * a block's mean: a loaded host stalls single calls 10-100x (an 8-byte call of 83 ms among
- * 0.3 ms ones at load average 12 on 2 cores), which a block's mean takes in and a median drops.
- * The median is what bench/tune-sweep.ts measures too (a lower quantile, robust as well,
- * predicted small calls 20-65% under the sweep's medians at load average 16).
+ * `block` > 1 each entry is that many calls back to back, the first untimed (a rank that left
+ * the previous schedule early counts its wait for the last peer to join in that call), and its
+ * figure is the stream's time per call after it: from the first call's end to the last's, over
+ * the calls between, as webccl-perf and nccl-tests time calls in a row and bench/tune-sweep.ts
+ * its blocks. Not each call's own time: in a stream the ranks do not join a call together, and
+ * a one-hop schedule's late rank finds its peers' bytes already there and only folds them, while
+ * the early one waits for it; on ranks sharing a CPU the two alternate call by call (2 shm ranks
+ * at 512 KiB, direct exchange: calls of 0.6 and 2.1 ms in a stream of 1.3 ms a call), so a lower
+ * quartile of single calls priced the direct exchange's bytes at a fraction of what they cost
+ * (test/tune-calibrate-stream). Its median over blocks, not one mean over all of them: a loaded
+ * host stalls single calls 10-100x (an 8-byte call of 83 ms among 0.3 ms ones at load average
+ * 12 on 2 cores), which a median over the blocks drops.
  */
 async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
   return (await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)).map(figure);
 }
 
-/** interleaved's timed calls, each schedule's in a list. */
+/** interleaved's timed figures (one per call alone, one per block of several), each schedule's in a list. */
 async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number): Promise<number[][]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
     const first = Math.max(0, round) % algorithms.length;
     for (const i of algorithms.map((_, k) => (k + first) % algorithms.length)) {
+      // Zeroed (repeated sums in place would overflow; zeros stay zeros through a block) before
+      // the clock starts: the calls the model prices do not fill their buffers first (0.03-0.1
+      // ns/B, up to a tenth of β).
+      data.fill(0);
+      let since = performance.now();
       for (let call = 0; call < block; call++) {
-        // Zeroed (repeated sums in place would overflow) before the clock starts: the calls
-        // the model prices do not fill their buffers first (0.03-0.1 ns/B, up to a tenth of β).
-        data.fill(0);
-        const started = performance.now();
         await comm.allReduce(data, algorithms[i]!);
-        // A block's first call absorbs the wait for the last peer to join (when there are others).
-        if (round >= 0 && (call > 0 || block === 1)) times[i]!.push((performance.now() - started) / 1000);
+        // A block's first call absorbs the wait for the last peer to join (when there are
+        // others). Not a sync allreduce after it, tried: the first call after one is a call
+        // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
+        // exchange on 2 shm ranks calibrated at 109 us so, 48-80 us in the sweep's blocks).
+        if (call === 0 && block > 1) since = performance.now();
       }
+      if (round >= 0) times[i]!.push((performance.now() - since) / 1000 / Math.max(1, block - 1));
     }
   }
   return times;
@@ -278,6 +288,24 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
   })));
 }
 
+/** Untimed rounds at each mid size: one in warmUp's pass, one before the size's timed rounds. */
+const MID_UNTIMED_ROUNDS = 1;
+
+/**
+ * Untimed blocks of every schedule at every mid size it is timed at, before any of them is: on a
+ * fresh world the first mid sizes timed ran the code cold (not yet optimised by the JIT, first
+ * uses of buffers at those sizes), and each size's own untimed rounds did not warm the next's.
+ * Three calibrations in a row on one world of 2 inproc ranks gave the ring's 64 KiB and 256 KiB
+ * points 4.1 and 2.9 ns/B in the first, 1.8 and 1.0 in the second, 0 and 0.4 in the third (2 tcp
+ * ranks: 3.5-4.3 and 2.0-2.3 in all three), and the first is the one webccl-perf --calibrate
+ * and bench/tune-sweep.ts run: its ring calls of 32-512 KiB were predicted 1.5-2x over. Its
+ * round and the one before each size's timed rounds make the two rounds each size had before.
+ */
+async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Promise<void> {
+  for (const bytes of CURVE_BYTES) await interleavedTimes(comm, ['ring', 'tree'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
+  for (const bytes of directBytes) await interleavedTimes(comm, ['direct'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
+}
+
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
 type Figure = 'median' | 'lower';
 
@@ -293,7 +321,7 @@ function lowerQuartile(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)]!;
 }
 
-/** Rounds of blocks at each of the β curve's mid sizes: 8 timed calls of each schedule (the larger runs time 5, one round each). */
+/** Rounds of blocks at each of the β curve's mid sizes: 4 block figures (8 timed calls) of each schedule (the larger runs time 5, one round each). */
 const CURVE_ROUNDS = 4;
 
 /** Least squares of `samples` (relative errors) over the columns in `use`; undefined when they are singular. */
@@ -600,10 +628,12 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
-    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile).
+    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile),
+    // after a pass over all of them untimed (warmUp).
+    await warmUp(comm, directCurveBytes(comm));
     const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
-    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
@@ -624,7 +654,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
-    // Rounds of blocks: (LATENCY_BLOCK - 1)·(repeats + 1) timed calls of each schedule (12 by default).
+    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
     samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']));
   }
