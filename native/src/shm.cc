@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <memory>
@@ -70,8 +71,24 @@ struct Context : ContextBase {
   napi_ref resource = nullptr;
   napi_async_context async = nullptr;
   int64_t spin_ns = 0;  // WEBCCL_SHM_SPIN_US (spin_for_data)
+  // WEBCCL_SHM_BELL (see "when the doorbell rings" below): eager = the reader arms after each
+  // drain and a writer rings at once; idle = the reader arms only while its loop is about to
+  // sleep; defer (default) = idle, and the JS thread rings its peers' bells only when its own
+  // loop is about to sleep, so a woken peer does not take the core from a writer mid-turn.
+  enum class Bell { kEager, kIdle, kDefer } bell = Bell::kDefer;
+  uv_prepare_t* before_sleep = nullptr;  // idle, defer: arms the inboxes, rings what is pending
+  uv_check_t* after_wake = nullptr;      // idle, defer: disarms them while JS runs
+
+  bool start_bells(napi_env env, std::string& why);
+  void arm_or_drain();
+  void disarm_all();
 
   void release(napi_env env) override {
+    for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(before_sleep), reinterpret_cast<uv_handle_t*>(after_wake)}) {
+      if (handle) uv_close(handle, [](uv_handle_t* closed) { free(closed); });
+    }
+    before_sleep = nullptr;
+    after_wake = nullptr;
     if (async) napi_async_destroy(env, async);
     if (callback) napi_delete_reference(env, callback);
     if (resource) napi_delete_reference(env, resource);
@@ -113,7 +130,9 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
    * Otherwise the peer's next record wakes it anyway.
    */
   void recv_posted() {
-    if (!inbox_empty() || peer_went.load(std::memory_order_acquire)) wake_self();
+    bool went = peer_went.load(std::memory_order_acquire);
+    if (context->bell != Context::Bell::kEager && !went) drain_due = drain_due || !inbox_empty();  // before this loop sleeps
+    else if (went || !inbox_empty()) wake_self();
   }
   // The JS thread's doorbell (see the functions of that name below).
   int eventfd = -1;       // this side's: its event loop polls it; the peer (or this progress thread) writes it
@@ -125,7 +144,10 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool start_doorbell(napi_env env, std::string& why);
   void stop_doorbell();
   void wake_self();
-  void notify_peer();
+  void notify_peer(bool on_js_thread);
+  void ring_peer();
+  bool bell_pending = false;  // defer: records were published from the JS thread; ring before its loop sleeps
+  bool drain_due = false;     // idle, defer: a receive was posted for a record that waits; drain before sleeping
   void on_readable();
   bool drain_and_deliver();
   bool spin_for_data();
@@ -147,7 +169,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
     bool left = true;
     if (outbox) {
       std::lock_guard<std::mutex> lock(push_mutex);
-      push();
+      push(true);
       std::lock_guard<std::mutex> queue(mutex);
       left = !ops.empty();
     }
@@ -156,7 +178,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   }
   void run();
   bool drain();
-  bool push();
+  bool push(bool on_js_thread);
   bool inbox_empty() const { return inbox->tail.load(std::memory_order_acquire) == inbox->head.load(std::memory_order_acquire); }
   void shutdown() override;
 };
@@ -277,7 +299,7 @@ bool Endpoint::drain() {
 }
 
 /** Pushes queued operations into the peer's inbox as far as its ring has room. */
-bool Endpoint::push() {
+bool Endpoint::push(bool on_js_thread) {
   uint8_t* ring = ring_of(outbox);
   uint64_t capacity = outbox->capacity;
   uint64_t head = outbox->head.load(std::memory_order_relaxed);
@@ -349,7 +371,7 @@ bool Endpoint::push() {
       context->complete(new Completion{done.wr_id, "", done.opcode(), (double)done.length, 0, false});
     }
   }
-  if (progressed) notify_peer();
+  if (progressed) notify_peer(on_js_thread);
   return progressed;
 }
 
@@ -359,7 +381,7 @@ void Endpoint::run() {
     bool progressed;
     {
       std::lock_guard<std::mutex> lock(push_mutex);
-      progressed = push();
+      progressed = push(false);
     }
     // A peer without a copy of the eventfd rang the futex for its records: pass it on.
     if (!inbox_empty() && inbox->reader_armed.load() && inbox->reader_armed.exchange(0)) wake_self();
@@ -386,6 +408,8 @@ void Endpoint::run() {
 
 void Endpoint::shutdown() {
   if (destroyed) return;
+  if (bell_pending && outbox) ring_peer();  // shutdown runs on the JS thread
+  bell_pending = false;
   destroyed = true;
   if (thread.joinable()) {
     stop.store(true, std::memory_order_release);
@@ -452,8 +476,14 @@ void Endpoint::wake_self() {
   if (write(eventfd, &one, sizeof one) < 0) { /* the counter is full: the loop is woken already */ }
 }
 
-/** After records were published: wakes the peer's JS thread if it armed its doorbell (or its progress thread, which passes it on). */
-void Endpoint::notify_peer() {
+/** After records were published: rings the peer now, or (defer, JS thread) before this loop sleeps. */
+void Endpoint::notify_peer(bool on_js_thread) {
+  if (on_js_thread && context->bell == Context::Bell::kDefer) bell_pending = true;
+  else ring_peer();
+}
+
+/** Wakes the peer's JS thread if it armed its doorbell (or its progress thread, which passes it on). */
+void Endpoint::ring_peer() {
   if (peer_eventfd < 0) return ring_bell(&outbox->bell);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // the head store before the look at armed (the reader does the reverse)
   if (outbox->reader_armed.load(std::memory_order_relaxed) && outbox->reader_armed.exchange(0, std::memory_order_seq_cst)) {
@@ -466,6 +496,7 @@ void Endpoint::notify_peer() {
 void Endpoint::on_readable() {
   uint64_t count;
   if (read(eventfd, &count, sizeof count) < 0) { /* woken by another event: nothing to reset */ }
+  if (context->bell != Context::Bell::kEager) context->disarm_all();  // awake now: writers need not ring until it sleeps again
   while (drain_and_deliver() && spin_for_data()) {
   }
 }
@@ -477,7 +508,8 @@ void Endpoint::on_readable() {
  */
 bool Endpoint::spin_for_data() {
   if (context->spin_ns <= 0 || destroyed || !outbox) return false;
-  inbox->reader_armed.store(0, std::memory_order_relaxed);
+  bool eager = context->bell == Context::Bell::kEager;  // else it is disarmed already, and arm_or_drain arms it
+  if (eager) inbox->reader_armed.store(0, std::memory_order_relaxed);
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   int64_t deadline = now.tv_sec * 1000000000LL + now.tv_nsec + context->spin_ns;
@@ -493,6 +525,7 @@ bool Endpoint::spin_for_data() {
       if (now.tv_sec * 1000000000LL + now.tv_nsec > deadline) break;
     }
   }
+  if (!eager) return false;
   inbox->reader_armed.store(1, std::memory_order_seq_cst);
   return inbox->head.load(std::memory_order_seq_cst) != drained_head;
 }
@@ -502,12 +535,15 @@ bool Endpoint::drain_and_deliver() {
   if (destroyed || !outbox) return false;
   std::vector<Completion*> batch;
   direct = &batch;
+  bool eager = context->bell == Context::Bell::kEager;
   for (;;) {
     uint64_t head = inbox->head.load(std::memory_order_acquire);
     drain();
-    inbox->reader_armed.store(1, std::memory_order_seq_cst);
+    // eager: armed before the last look at head, so the writer of anything later rings; else
+    // arm_or_drain arms it (and looks again) when the loop is about to sleep.
+    if (eager) inbox->reader_armed.store(1, std::memory_order_seq_cst);
     drained_head = head;
-    if (inbox->head.load(std::memory_order_seq_cst) == head) break;  // nothing arrived since: the writer will write the eventfd
+    if (inbox->head.load(std::memory_order_seq_cst) == head) break;
   }
   direct = nullptr;
   if (peer_went.load(std::memory_order_acquire) && inbox_empty()) {
@@ -546,6 +582,91 @@ bool Endpoint::drain_and_deliver() {
   return !context->destroyed && !destroyed;
 }
 
+// ---- when the doorbell rings (issue 10: the cost of a wakeup on busy cores) -----------------
+//
+// A writer's eventfd write wakes a sleeping reader, and on shared cores the woken reader
+// often takes the core from the writer in the middle of its turn (CFS wakeup preemption): at
+// 4 ranks on 2 cores, sends that carried only acks spent milliseconds a call inside sendNow.
+// So (WEBCCL_SHM_BELL, default defer) the reader asks to be rung only when it is about to
+// sleep: a uv_prepare handle, which runs just before the event loop blocks, arms each inbox and
+// then looks at its head once more (the writer publishes the head before it looks at the flag:
+// one of the two sees the other, no lost wakeup), draining what came instead of sleeping; a
+// uv_check handle and every eventfd wakeup disarm them again, so a writer whose reader is busy
+// running JS makes no syscall: the reader finds the records before it next sleeps. And the JS
+// thread does not ring at all mid-turn: what it published is rung for when its own loop is
+// about to sleep, once per peer however many records went, by which time it has nothing left
+// to do that the woken peer could delay. The progress thread still rings at once.
+
+bool Context::start_bells(napi_env env, std::string& why) {
+  const char* mode = getenv("WEBCCL_SHM_BELL");
+  if (mode && strcmp(mode, "eager") == 0) bell = Bell::kEager;
+  else if (mode && strcmp(mode, "idle") == 0) bell = Bell::kIdle;
+  else if (mode && *mode && strcmp(mode, "defer") != 0) return why = std::string("WEBCCL_SHM_BELL must be eager, idle or defer, not '") + mode + "'", false;
+  if (bell == Bell::kEager) return true;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return why = "cannot hook the event loop", false;
+  before_sleep = static_cast<uv_prepare_t*>(malloc(sizeof(uv_prepare_t)));
+  after_wake = static_cast<uv_check_t*>(malloc(sizeof(uv_check_t)));
+  if (!before_sleep || !after_wake) {
+    free(before_sleep);
+    free(after_wake);
+    before_sleep = nullptr;
+    after_wake = nullptr;
+    return why = "out of memory", false;
+  }
+  uv_prepare_init(loop, before_sleep);
+  uv_check_init(loop, after_wake);
+  before_sleep->data = after_wake->data = this;
+  uv_prepare_start(before_sleep, [](uv_prepare_t* handle) { static_cast<Context*>(handle->data)->arm_or_drain(); });
+  uv_check_start(after_wake, [](uv_check_t* handle) { static_cast<Context*>(handle->data)->disarm_all(); });
+  // Neither keeps the loop alive: the completion queue does while the context lives.
+  uv_unref(reinterpret_cast<uv_handle_t*>(before_sleep));
+  uv_unref(reinterpret_cast<uv_handle_t*>(after_wake));
+  return true;
+}
+
+/** The loop is about to sleep (JS thread): rings what is pending, arms every inbox, drains those that got records. */
+void Context::arm_or_drain() {
+  // A drain runs JS, which may send (pending bells) or post receives on any endpoint: pass again
+  // until a pass drains nothing. A peer that keeps writing is not chased forever: after a few
+  // passes this thread wakes its own eventfd, so the loop polls I/O and comes back at once.
+  constexpr int kPasses = 8;
+  for (int pass = 0; pass < kPasses && !destroyed; pass++) {
+    std::vector<EndpointBase*> list;
+    { std::lock_guard<std::mutex> lock(mutex); list = endpoints; }
+    bool drained = false;
+    for (EndpointBase* base : list) {
+      auto* endpoint = static_cast<Endpoint*>(base);
+      if (destroyed) return;
+      if (endpoint->destroyed || !endpoint->outbox) continue;
+      if (endpoint->bell_pending) {
+        endpoint->bell_pending = false;
+        endpoint->ring_peer();
+      }
+      endpoint->inbox->reader_armed.store(1, std::memory_order_seq_cst);
+      if (!endpoint->drain_due && endpoint->inbox->head.load(std::memory_order_seq_cst) == endpoint->drained_head) continue;
+      endpoint->inbox->reader_armed.store(0, std::memory_order_relaxed);
+      if (pass == kPasses - 1) {
+        endpoint->wake_self();
+        continue;
+      }
+      endpoint->drain_due = false;
+      endpoint->drain_and_deliver();
+      drained = true;
+    }
+    if (!drained) return;
+  }
+}
+
+/** The loop woke (JS thread): writers need not ring until arm_or_drain arms the inboxes again. */
+void Context::disarm_all() {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (EndpointBase* base : endpoints) {
+    auto* endpoint = static_cast<Endpoint*>(base);
+    if (!endpoint->destroyed && endpoint->inbox) endpoint->inbox->reader_armed.store(0, std::memory_order_relaxed);
+  }
+}
+
 /**
  * One two-sided send of header ‖ payload, copied into the peer's ring from the calling (JS)
  * thread when it fits in one record now and nothing is queued ahead of it. Complete when it
@@ -578,7 +699,7 @@ bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uin
   memcpy(record + 1, header, header_length);
   memcpy(reinterpret_cast<uint8_t*>(record + 1) + header_length, payload, payload_length);
   outbox->head.store(head + need, std::memory_order_release);
-  notify_peer();
+  notify_peer(true);
   return true;
 }
 
@@ -630,6 +751,8 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "webccl-shm-receive", NAPI_AUTO_LENGTH, &name);
   context->env = env;
+  std::string why;
+  if (!context->start_bells(env, why)) return fail(env, "ShmContext: " + why), nullptr;
   const char* spin = getenv("WEBCCL_SHM_SPIN_US");
   if (spin) context->spin_ns = std::min<int64_t>(std::max<int64_t>(atoll(spin), 0), 1000) * 1000;  // at most 1 ms
   if (napi_create_reference(env, args.values[1], 1, &context->callback) != napi_ok || napi_create_reference(env, resource, 1, &context->resource) != napi_ok ||
