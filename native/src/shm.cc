@@ -79,6 +79,7 @@ struct Context : ContextBase {
   uv_prepare_t* before_sleep = nullptr;  // idle, defer: arms the inboxes, rings what is pending
   uv_check_t* after_wake = nullptr;      // idle, defer: disarms them while JS runs
 
+  static bool bell_mode(Bell& mode, std::string& why);
   bool start_bells(napi_env env, std::string& why);
   void arm_or_drain();
   void disarm_all();
@@ -597,11 +598,18 @@ bool Endpoint::drain_and_deliver() {
 // about to sleep, once per peer however many records went, by which time it has nothing left
 // to do that the woken peer could delay. The progress thread still rings at once.
 
+/** WEBCCL_SHM_BELL's mode; false and why when it names none. */
+bool Context::bell_mode(Bell& mode, std::string& why) {
+  const char* name = getenv("WEBCCL_SHM_BELL");
+  mode = Bell::kDefer;
+  if (!name || !*name || strcmp(name, "defer") == 0) return true;
+  if (strcmp(name, "eager") == 0) mode = Bell::kEager;
+  else if (strcmp(name, "idle") == 0) mode = Bell::kIdle;
+  else return why = std::string("WEBCCL_SHM_BELL must be eager, idle or defer, not '") + name + "'", false;
+  return true;
+}
+
 bool Context::start_bells(napi_env env, std::string& why) {
-  const char* mode = getenv("WEBCCL_SHM_BELL");
-  if (mode && strcmp(mode, "eager") == 0) bell = Bell::kEager;
-  else if (mode && strcmp(mode, "idle") == 0) bell = Bell::kIdle;
-  else if (mode && *mode && strcmp(mode, "defer") != 0) return why = std::string("WEBCCL_SHM_BELL must be eager, idle or defer, not '") + mode + "'", false;
   if (bell == Bell::kEager) return true;
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return why = "cannot hook the event loop", false;
@@ -744,14 +752,17 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
     if (!isalnum((unsigned char)c) && c != '-') return fail(env, "prefix may hold only letters, digits and '-'"), nullptr;
   }
   if (prefix.empty() || prefix.size() > 48) return fail(env, "prefix must hold 1 to 48 characters"), nullptr;
+  Context::Bell bell;
+  std::string why;
+  if (!Context::bell_mode(bell, why)) return fail(env, "ShmContext: " + why), nullptr;  // before the completion queue, which would keep the loop alive
   auto* context = new Context();
   context->prefix = prefix;
+  context->bell = bell;
   if (!wrap_context(env, args.self, args.values[1], context, "webccl-shm-completions")) return nullptr;
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "webccl-shm-receive", NAPI_AUTO_LENGTH, &name);
   context->env = env;
-  std::string why;
   if (!context->start_bells(env, why)) return fail(env, "ShmContext: " + why), nullptr;
   const char* spin = getenv("WEBCCL_SHM_SPIN_US");
   if (spin) context->spin_ns = std::min<int64_t>(std::max<int64_t>(atoll(spin), 0), 1000) * 1000;  // at most 1 ms
