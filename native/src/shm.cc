@@ -83,6 +83,8 @@ struct Context : ContextBase {
   bool start_bells(napi_env env, std::string& why);
   void arm_or_drain();
   void disarm_all();
+  bool bells_pending = false;  // defer: some endpoint's bell_pending is set (JS thread)
+  void ring_pending();
 
   void release(napi_env env) override {
     for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(before_sleep), reinterpret_cast<uv_handle_t*>(after_wake)}) {
@@ -479,7 +481,7 @@ void Endpoint::wake_self() {
 
 /** After records were published: rings the peer now, or (defer, JS thread) before this loop sleeps. */
 void Endpoint::notify_peer(bool on_js_thread) {
-  if (on_js_thread && context->bell == Context::Bell::kDefer) bell_pending = true;
+  if (on_js_thread && context->bell == Context::Bell::kDefer) bell_pending = context->bells_pending = true;
   else ring_peer();
 }
 
@@ -578,6 +580,7 @@ bool Endpoint::drain_and_deliver() {
       napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
     }
     napi_close_callback_scope(env, scope);
+    context->ring_pending();  // what this message's handling sent (its microtasks included) goes now
   }
   napi_close_handle_scope(env, handles);
   return !context->destroyed && !destroyed;
@@ -643,6 +646,7 @@ void Context::arm_or_drain() {
     std::vector<EndpointBase*> list;
     { std::lock_guard<std::mutex> lock(mutex); list = endpoints; }
     bool drained = false;
+    bells_pending = false;  // this pass rings them all; a drain in it sets it again
     for (EndpointBase* base : list) {
       auto* endpoint = static_cast<Endpoint*>(base);
       if (destroyed) return;
@@ -663,6 +667,20 @@ void Context::arm_or_drain() {
       drained = true;
     }
     if (!drained) return;
+  }
+}
+
+/** JS thread: rings every endpoint whose records wait for their bell. */
+void Context::ring_pending() {
+  if (!bells_pending) return;
+  bells_pending = false;
+  std::vector<EndpointBase*> list;
+  { std::lock_guard<std::mutex> lock(mutex); list = endpoints; }
+  for (EndpointBase* base : list) {
+    auto* endpoint = static_cast<Endpoint*>(base);
+    if (!endpoint->bell_pending || endpoint->destroyed || !endpoint->outbox) continue;
+    endpoint->bell_pending = false;
+    endpoint->ring_peer();
   }
 }
 
@@ -929,6 +947,7 @@ napi_value EndpointRead(napi_env env, napi_callback_info info) {
   auto closed = [endpoint] { return endpoint->inbox->writer_closed.load() != 0; };
   std::string gone = "peer process " + std::to_string(endpoint->peer_pid) + " closed the endpoint";
   if (closed()) return fail(env, "read: " + gone), nullptr;
+  endpoint->context->ring_pending();  // a long copy on this thread: what it sent before need not wait for it
   std::string why = read_peer(endpoint->peer_pid, data, address, length);
   if (!why.empty()) return fail(env, "read: " + why), nullptr;
   if (closed()) return fail(env, "read: " + gone), nullptr;
