@@ -45,7 +45,19 @@ namespace {
 constexpr uint32_t kDefaultCapacity = 4u << 20;
 constexpr uint64_t kMaxFragment = 1u << 20;
 
+// Process-wide counts of the doorbell's syscalls and of drains before sleeping (shmCounters()):
+// what a change to the doorbell costs, independent of how busy the machine is.
+struct Counters {
+  std::atomic<uint64_t> peer_eventfd{0};  // eventfd writes that woke a peer's JS thread
+  std::atomic<uint64_t> self_eventfd{0};  // eventfd writes to this process's own loop
+  std::atomic<uint64_t> futex_wakes{0};   // FUTEX_WAKE calls (progress threads, futex-only doorbells)
+  std::atomic<uint64_t> prepare_drains{0};  // inboxes drained just before the loop would have slept
+} counters;
+
+void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
 void ring_bell(std::atomic<uint32_t>* bell) {
+  count(counters.futex_wakes);
   bell->fetch_add(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(bell), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
@@ -475,6 +487,7 @@ void Endpoint::stop_doorbell() {
 }
 
 void Endpoint::wake_self() {
+  count(counters.self_eventfd);
   uint64_t one = 1;
   if (write(eventfd, &one, sizeof one) < 0) { /* the counter is full: the loop is woken already */ }
 }
@@ -490,6 +503,7 @@ void Endpoint::ring_peer() {
   if (peer_eventfd < 0) return ring_bell(&outbox->bell);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // the head store before the look at armed (the reader does the reverse)
   if (outbox->reader_armed.load(std::memory_order_relaxed) && outbox->reader_armed.exchange(0, std::memory_order_seq_cst)) {
+    count(counters.peer_eventfd);
     uint64_t one = 1;
     if (write(peer_eventfd, &one, sizeof one) < 0) { /* full counter: already woken */ }
   }
@@ -663,6 +677,7 @@ void Context::arm_or_drain() {
         continue;
       }
       endpoint->drain_due = false;
+      count(counters.prepare_drains);
       endpoint->drain_and_deliver();
       drained = true;
     }
@@ -965,9 +980,27 @@ napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
   return value;
 }
 
+/** shmCounters() → { peerEventfd, selfEventfd, futexWakes, prepareDrains }: this process's counts so far (Counters). */
+napi_value ShmCounters(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_object(env, &result);
+  std::pair<const char*, const std::atomic<uint64_t>*> fields[] = {
+      {"peerEventfd", &counters.peer_eventfd}, {"selfEventfd", &counters.self_eventfd},
+      {"futexWakes", &counters.futex_wakes}, {"prepareDrains", &counters.prepare_drains}};
+  for (const auto& [name, counter] : fields) {
+    napi_value value;
+    napi_create_double(env, (double)counter->load(std::memory_order_relaxed), &value);
+    napi_set_named_property(env, result, name, value);
+  }
+  return result;
+}
+
 }  // namespace
 
 napi_value init_shm(napi_env env, napi_value exports) {
+  napi_value counts;
+  napi_create_function(env, "shmCounters", NAPI_AUTO_LENGTH, ShmCounters, nullptr, &counts);
+  napi_set_named_property(env, exports, "shmCounters", counts);
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
