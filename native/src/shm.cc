@@ -84,10 +84,11 @@ struct Context : ContextBase {
   napi_async_context async = nullptr;
   int64_t spin_ns = 0;  // WEBCCL_SHM_SPIN_US (spin_for_data)
   // WEBCCL_SHM_BELL (see "when the doorbell rings" below): eager = the reader arms after each
-  // drain and a writer rings at once; idle = the reader arms only while its loop is about to
-  // sleep; defer (default) = idle, and the JS thread rings its peers' bells only when its own
-  // loop is about to sleep, so a woken peer does not take the core from a writer mid-turn.
-  enum class Bell { kEager, kIdle, kDefer } bell = Bell::kDefer;
+  // drain and a writer rings at once; idle (default) = the reader arms only while its loop is
+  // about to sleep; defer = idle, and the JS thread rings its peers' bells after each message it
+  // handled or when its own loop is about to sleep, so a woken peer does not take the core from
+  // a writer mid-turn.
+  enum class Bell { kEager, kIdle, kDefer } bell = Bell::kIdle;
   uv_prepare_t* before_sleep = nullptr;  // idle, defer: arms the inboxes, rings what is pending
   uv_check_t* after_wake = nullptr;      // idle, defer: disarms them while JS runs
 
@@ -605,23 +606,27 @@ bool Endpoint::drain_and_deliver() {
 // A writer's eventfd write wakes a sleeping reader, and on shared cores the woken reader
 // often takes the core from the writer in the middle of its turn (CFS wakeup preemption): at
 // 4 ranks on 2 cores, sends that carried only acks spent milliseconds a call inside sendNow.
-// So (WEBCCL_SHM_BELL, default defer) the reader asks to be rung only when it is about to
+// So (WEBCCL_SHM_BELL=idle, the default) the reader asks to be rung only when it is about to
 // sleep: a uv_prepare handle, which runs just before the event loop blocks, arms each inbox and
 // then looks at its head once more (the writer publishes the head before it looks at the flag:
 // one of the two sees the other, no lost wakeup), draining what came instead of sleeping; a
 // uv_check handle and every eventfd wakeup disarm them again, so a writer whose reader is busy
-// running JS makes no syscall: the reader finds the records before it next sleeps. And the JS
-// thread does not ring at all mid-turn: what it published is rung for when its own loop is
-// about to sleep, once per peer however many records went, by which time it has nothing left
-// to do that the woken peer could delay. The progress thread still rings at once.
+// running JS makes no syscall: the reader finds the records before it next sleeps. A sleeping
+// reader is still rung at once. defer goes further: the JS thread rings what it published only
+// after the message it was handling (its microtasks included), before a read's long copy, or
+// when its loop is about to sleep, once per peer however many records went. It saves about one
+// eventfd write more per call at 4 ranks, but holds a peer back while this thread works (on
+// many cores that is lost overlap), and was no faster on 2; so it is a knob, not the default.
+// eager is the behaviour before (arm after every drain, ring at once). The progress thread
+// always rings at once.
 
 /** WEBCCL_SHM_BELL's mode; false and why when it names none. */
 bool Context::bell_mode(Bell& mode, std::string& why) {
   const char* name = getenv("WEBCCL_SHM_BELL");
-  mode = Bell::kDefer;
-  if (!name || !*name || strcmp(name, "defer") == 0) return true;
+  mode = Bell::kIdle;
+  if (!name || !*name || strcmp(name, "idle") == 0) return true;
   if (strcmp(name, "eager") == 0) mode = Bell::kEager;
-  else if (strcmp(name, "idle") == 0) mode = Bell::kIdle;
+  else if (strcmp(name, "defer") == 0) mode = Bell::kDefer;
   else return why = std::string("WEBCCL_SHM_BELL must be eager, idle or defer, not '") + name + "'", false;
   return true;
 }
