@@ -661,13 +661,14 @@ void Context::arm_or_drain() {
   // until a pass drains nothing. A peer that keeps writing is not chased forever: after a few
   // passes this thread wakes its own eventfd, so the loop polls I/O and comes back at once.
   constexpr int kPasses = 8;
+  // `endpoints` is read here without `mutex`: only the JS thread changes it (createEndpoint),
+  // and the progress threads copy under that lock, which this thread would wait for. By index:
+  // a callback below may create an endpoint (push_back may move the vector).
   for (int pass = 0; pass < kPasses && !destroyed; pass++) {
-    std::vector<EndpointBase*> list;
-    { std::lock_guard<std::mutex> lock(mutex); list = endpoints; }
     bool drained = false;
     bells_pending = false;  // this pass rings them all; a drain in it sets it again
-    for (EndpointBase* base : list) {
-      auto* endpoint = static_cast<Endpoint*>(base);
+    for (size_t i = 0; i < endpoints.size(); i++) {
+      auto* endpoint = static_cast<Endpoint*>(endpoints[i]);
       if (destroyed) return;
       if (endpoint->destroyed || !endpoint->outbox) continue;
       if (endpoint->bell_pending) {
@@ -694,9 +695,7 @@ void Context::arm_or_drain() {
 void Context::ring_pending() {
   if (!bells_pending) return;
   bells_pending = false;
-  std::vector<EndpointBase*> list;
-  { std::lock_guard<std::mutex> lock(mutex); list = endpoints; }
-  for (EndpointBase* base : list) {
+  for (EndpointBase* base : endpoints) {  // JS thread: no lock (arm_or_drain says why); ring_peer runs no JS
     auto* endpoint = static_cast<Endpoint*>(base);
     if (!endpoint->bell_pending || endpoint->destroyed || !endpoint->outbox) continue;
     endpoint->bell_pending = false;
@@ -706,8 +705,7 @@ void Context::ring_pending() {
 
 /** The loop woke (JS thread): writers need not ring until arm_or_drain arms the inboxes again. */
 void Context::disarm_all() {
-  std::lock_guard<std::mutex> lock(mutex);
-  for (EndpointBase* base : endpoints) {
+  for (EndpointBase* base : endpoints) {  // JS thread: no lock (arm_or_drain says why)
     auto* endpoint = static_cast<Endpoint*>(base);
     if (!endpoint->destroyed && endpoint->inbox) endpoint->inbox->reader_armed.store(0, std::memory_order_relaxed);
   }
