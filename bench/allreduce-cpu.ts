@@ -4,11 +4,16 @@
 // scheduler hides it. Every call is checked against the expected sum.
 //   WEBCCL_TRANSPORT=shm SIZES=1048576,16777216 ITERS=40 node --import ./test/register.mjs bin/webccl-run.ts -np 2 bench/allreduce-cpu.ts
 import { Communicator } from '../lib/index.node.js';
+import { loadNative } from '../lib/native/load.js';
 
 const comm = await Communicator.fromEnv();
 const sizes = (process.env['SIZES'] ?? '1048576,2097152,4194304,16777216').split(',').map(Number);
 const iters = Number(process.env['ITERS'] ?? 40);
 const lines: string[] = [];
+// The shm provider's doorbell syscalls (this process): load-independent, unlike the times.
+const loaded = loadNative();
+const shmCounters = 'addon' in loaded ? loaded.addon.shmCounters : undefined;
+const doorbells = () => shmCounters?.() ?? { peerEventfd: 0, selfEventfd: 0, futexWakes: 0, prepareDrains: 0 };
 for (const bytes of sizes) {
   const count = bytes / 4;
   const data = new Float32Array(count);
@@ -16,6 +21,7 @@ for (const bytes of sizes) {
   const times: number[] = [];
   let cpuUs = 0;
   let switches = 0;
+  const bellsBefore = doorbells();
   for (let i = 0; i < iters; i++) {
     data.fill(comm.rank + 1);
     await comm.barrier();
@@ -27,13 +33,16 @@ for (const bytes of sizes) {
     cpuUs += after.userCPUTime - before.userCPUTime + after.systemCPUTime - before.systemCPUTime;
     switches += after.voluntaryContextSwitches - before.voluntaryContextSwitches + after.involuntaryContextSwitches - before.involuntaryContextSwitches;
   }
+  const bellsAfter = doorbells();
+  const perCall = (field: keyof typeof bellsAfter) => ((bellsAfter[field] - bellsBefore[field]) / iters).toFixed(1);
   const expected = (comm.size * (comm.size + 1)) / 2;
   if (data[0] !== expected || data[count - 1] !== expected) throw new Error(`${bytes} bytes: got ${data[0]}..${data[count - 1]}, expected ${expected}`);
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
   const busbw = (ms: number) => ((bytes * 2 * (comm.size - 1)) / comm.size / (ms * 1e-3) / 1e9).toFixed(3);
   lines.push(`${bytes} B: median ${median.toFixed(2)} ms (busbw ${busbw(median)} GB/s), min ${times[0]!.toFixed(2)} ms (${busbw(times[0]!)}), `
-    + `CPU ${(cpuUs / iters / 1000).toFixed(2)} ms/call, ${(switches / iters).toFixed(0)} context switches/call`);
+    + `CPU ${(cpuUs / iters / 1000).toFixed(2)} ms/call, ${(switches / iters).toFixed(0)} context switches/call`
+    + (shmCounters ? `, eventfd writes/call ${perCall('peerEventfd')} to peers + ${perCall('selfEventfd')} own, futex wakes/call ${perCall('futexWakes')}, drains before sleep/call ${perCall('prepareDrains')}` : ''));
 }
 if (comm.rank === 0) console.log(`# ${comm.transport.description}, ${comm.size} ranks, chunk ${comm.config.chunkBytes} B, ${iters} calls a size\n${lines.join('\n')}`);
 await comm.destroy();

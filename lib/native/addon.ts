@@ -54,6 +54,12 @@ export type NativeCompletionCallback = (wrId: number, error: string | null, opco
 
 export interface NativeShmAddon {
   readonly ShmContext: new (prefix: string, onCompletion: NativeCompletionCallback) => NativeShmContext;
+  /**
+   * This process's doorbell syscalls so far (benchmarks): eventfd writes to peers and to its own
+   * loop, futex wakes, inboxes drained just before the loop would have slept. Absent from an
+   * addon built before it existed.
+   */
+  readonly shmCounters?: () => { peerEventfd: number; selfEventfd: number; futexWakes: number; prepareDrains: number };
 }
 
 export interface NativeTcpAddon {

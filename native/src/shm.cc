@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <memory>
@@ -44,7 +45,19 @@ namespace {
 constexpr uint32_t kDefaultCapacity = 4u << 20;
 constexpr uint64_t kMaxFragment = 1u << 20;
 
+// Process-wide counts of the doorbell's syscalls and of drains before sleeping (shmCounters()):
+// what a change to the doorbell costs, independent of how busy the machine is.
+struct Counters {
+  std::atomic<uint64_t> peer_eventfd{0};  // eventfd writes that woke a peer's JS thread
+  std::atomic<uint64_t> self_eventfd{0};  // eventfd writes to this process's own loop
+  std::atomic<uint64_t> futex_wakes{0};   // FUTEX_WAKE calls (progress threads, futex-only doorbells)
+  std::atomic<uint64_t> prepare_drains{0};  // inboxes drained just before the loop would have slept
+} counters;
+
+void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
 void ring_bell(std::atomic<uint32_t>* bell) {
+  count(counters.futex_wakes);
   bell->fetch_add(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(bell), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
@@ -70,8 +83,28 @@ struct Context : ContextBase {
   napi_ref resource = nullptr;
   napi_async_context async = nullptr;
   int64_t spin_ns = 0;  // WEBCCL_SHM_SPIN_US (spin_for_data)
+  // WEBCCL_SHM_BELL (see "when the doorbell rings" below): eager = the reader arms after each
+  // drain and a writer rings at once; idle (default) = the reader arms only while its loop is
+  // about to sleep; defer = idle, and the JS thread rings its peers' bells after each message it
+  // handled or when its own loop is about to sleep, so a woken peer does not take the core from
+  // a writer mid-turn.
+  enum class Bell { kEager, kIdle, kDefer } bell = Bell::kIdle;
+  uv_prepare_t* before_sleep = nullptr;  // idle, defer: arms the inboxes, rings what is pending
+  uv_check_t* after_wake = nullptr;      // idle, defer: disarms them while JS runs
+
+  static bool bell_mode(Bell& mode, std::string& why);
+  bool start_bells(napi_env env, std::string& why);
+  void arm_or_drain();
+  void disarm_all();
+  bool bells_pending = false;  // defer: some endpoint's bell_pending is set (JS thread)
+  void ring_pending();
 
   void release(napi_env env) override {
+    for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(before_sleep), reinterpret_cast<uv_handle_t*>(after_wake)}) {
+      if (handle) uv_close(handle, [](uv_handle_t* closed) { free(closed); });
+    }
+    before_sleep = nullptr;
+    after_wake = nullptr;
     if (async) napi_async_destroy(env, async);
     if (callback) napi_delete_reference(env, callback);
     if (resource) napi_delete_reference(env, resource);
@@ -113,7 +146,9 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
    * Otherwise the peer's next record wakes it anyway.
    */
   void recv_posted() {
-    if (!inbox_empty() || peer_went.load(std::memory_order_acquire)) wake_self();
+    bool went = peer_went.load(std::memory_order_acquire);
+    if (context->bell != Context::Bell::kEager && !went) drain_due = drain_due || !inbox_empty();  // before this loop sleeps
+    else if (went || !inbox_empty()) wake_self();
   }
   // The JS thread's doorbell (see the functions of that name below).
   int eventfd = -1;       // this side's: its event loop polls it; the peer (or this progress thread) writes it
@@ -125,7 +160,10 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool start_doorbell(napi_env env, std::string& why);
   void stop_doorbell();
   void wake_self();
-  void notify_peer();
+  void notify_peer(bool on_js_thread);
+  void ring_peer();
+  bool bell_pending = false;  // defer: records were published from the JS thread; ring before its loop sleeps
+  bool drain_due = false;     // idle, defer: a receive was posted for a record that waits; drain before sleeping
   void on_readable();
   bool drain_and_deliver();
   bool spin_for_data();
@@ -147,7 +185,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
     bool left = true;
     if (outbox) {
       std::lock_guard<std::mutex> lock(push_mutex);
-      push();
+      push(true);
       std::lock_guard<std::mutex> queue(mutex);
       left = !ops.empty();
     }
@@ -156,7 +194,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   }
   void run();
   bool drain();
-  bool push();
+  bool push(bool on_js_thread);
   bool inbox_empty() const { return inbox->tail.load(std::memory_order_acquire) == inbox->head.load(std::memory_order_acquire); }
   void shutdown() override;
 };
@@ -277,7 +315,7 @@ bool Endpoint::drain() {
 }
 
 /** Pushes queued operations into the peer's inbox as far as its ring has room. */
-bool Endpoint::push() {
+bool Endpoint::push(bool on_js_thread) {
   uint8_t* ring = ring_of(outbox);
   uint64_t capacity = outbox->capacity;
   uint64_t head = outbox->head.load(std::memory_order_relaxed);
@@ -349,7 +387,7 @@ bool Endpoint::push() {
       context->complete(new Completion{done.wr_id, "", done.opcode(), (double)done.length, 0, false});
     }
   }
-  if (progressed) notify_peer();
+  if (progressed) notify_peer(on_js_thread);
   return progressed;
 }
 
@@ -359,7 +397,7 @@ void Endpoint::run() {
     bool progressed;
     {
       std::lock_guard<std::mutex> lock(push_mutex);
-      progressed = push();
+      progressed = push(false);
     }
     // A peer without a copy of the eventfd rang the futex for its records: pass it on.
     if (!inbox_empty() && inbox->reader_armed.load() && inbox->reader_armed.exchange(0)) wake_self();
@@ -386,6 +424,8 @@ void Endpoint::run() {
 
 void Endpoint::shutdown() {
   if (destroyed) return;
+  if (bell_pending && outbox) ring_peer();  // shutdown runs on the JS thread
+  bell_pending = false;
   destroyed = true;
   if (thread.joinable()) {
     stop.store(true, std::memory_order_release);
@@ -448,15 +488,23 @@ void Endpoint::stop_doorbell() {
 }
 
 void Endpoint::wake_self() {
+  count(counters.self_eventfd);
   uint64_t one = 1;
   if (write(eventfd, &one, sizeof one) < 0) { /* the counter is full: the loop is woken already */ }
 }
 
-/** After records were published: wakes the peer's JS thread if it armed its doorbell (or its progress thread, which passes it on). */
-void Endpoint::notify_peer() {
+/** After records were published: rings the peer now, or (defer, JS thread) before this loop sleeps. */
+void Endpoint::notify_peer(bool on_js_thread) {
+  if (on_js_thread && context->bell == Context::Bell::kDefer) bell_pending = context->bells_pending = true;
+  else ring_peer();
+}
+
+/** Wakes the peer's JS thread if it armed its doorbell (or its progress thread, which passes it on). */
+void Endpoint::ring_peer() {
   if (peer_eventfd < 0) return ring_bell(&outbox->bell);
   std::atomic_thread_fence(std::memory_order_seq_cst);  // the head store before the look at armed (the reader does the reverse)
   if (outbox->reader_armed.load(std::memory_order_relaxed) && outbox->reader_armed.exchange(0, std::memory_order_seq_cst)) {
+    count(counters.peer_eventfd);
     uint64_t one = 1;
     if (write(peer_eventfd, &one, sizeof one) < 0) { /* full counter: already woken */ }
   }
@@ -466,6 +514,7 @@ void Endpoint::notify_peer() {
 void Endpoint::on_readable() {
   uint64_t count;
   if (read(eventfd, &count, sizeof count) < 0) { /* woken by another event: nothing to reset */ }
+  if (context->bell != Context::Bell::kEager) context->disarm_all();  // awake now: writers need not ring until it sleeps again
   while (drain_and_deliver() && spin_for_data()) {
   }
 }
@@ -477,7 +526,8 @@ void Endpoint::on_readable() {
  */
 bool Endpoint::spin_for_data() {
   if (context->spin_ns <= 0 || destroyed || !outbox) return false;
-  inbox->reader_armed.store(0, std::memory_order_relaxed);
+  bool eager = context->bell == Context::Bell::kEager;  // else it is disarmed already, and arm_or_drain arms it
+  if (eager) inbox->reader_armed.store(0, std::memory_order_relaxed);
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   int64_t deadline = now.tv_sec * 1000000000LL + now.tv_nsec + context->spin_ns;
@@ -493,6 +543,7 @@ bool Endpoint::spin_for_data() {
       if (now.tv_sec * 1000000000LL + now.tv_nsec > deadline) break;
     }
   }
+  if (!eager) return false;
   inbox->reader_armed.store(1, std::memory_order_seq_cst);
   return inbox->head.load(std::memory_order_seq_cst) != drained_head;
 }
@@ -502,12 +553,15 @@ bool Endpoint::drain_and_deliver() {
   if (destroyed || !outbox) return false;
   std::vector<Completion*> batch;
   direct = &batch;
+  bool eager = context->bell == Context::Bell::kEager;
   for (;;) {
     uint64_t head = inbox->head.load(std::memory_order_acquire);
     drain();
-    inbox->reader_armed.store(1, std::memory_order_seq_cst);
+    // eager: armed before the last look at head, so the writer of anything later rings; else
+    // arm_or_drain arms it (and looks again) when the loop is about to sleep.
+    if (eager) inbox->reader_armed.store(1, std::memory_order_seq_cst);
     drained_head = head;
-    if (inbox->head.load(std::memory_order_seq_cst) == head) break;  // nothing arrived since: the writer will write the eventfd
+    if (inbox->head.load(std::memory_order_seq_cst) == head) break;
   }
   direct = nullptr;
   if (peer_went.load(std::memory_order_acquire) && inbox_empty()) {
@@ -541,9 +595,120 @@ bool Endpoint::drain_and_deliver() {
       napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
     }
     napi_close_callback_scope(env, scope);
+    context->ring_pending();  // what this message's handling sent (its microtasks included) goes now
   }
   napi_close_handle_scope(env, handles);
   return !context->destroyed && !destroyed;
+}
+
+// ---- when the doorbell rings (issue 10: the cost of a wakeup on busy cores) -----------------
+//
+// A writer's eventfd write wakes a sleeping reader, and on shared cores the woken reader
+// often takes the core from the writer in the middle of its turn (CFS wakeup preemption): at
+// 4 ranks on 2 cores, sends that carried only acks spent milliseconds a call inside sendNow.
+// So (WEBCCL_SHM_BELL=idle, the default) the reader asks to be rung only when it is about to
+// sleep: a uv_prepare handle, which runs just before the event loop blocks, arms each inbox and
+// then looks at its head once more (the writer publishes the head before it looks at the flag:
+// one of the two sees the other, no lost wakeup), draining what came instead of sleeping; a
+// uv_check handle and every eventfd wakeup disarm them again, so a writer whose reader is busy
+// running JS makes no syscall: the reader finds the records before it next sleeps. A sleeping
+// reader is still rung at once. defer goes further: the JS thread rings what it published only
+// after the message it was handling (its microtasks included), before a read's long copy, or
+// when its loop is about to sleep, once per peer however many records went. It saves about one
+// eventfd write more per call at 4 ranks, but holds a peer back while this thread works (on
+// many cores that is lost overlap), and was no faster on 2; so it is a knob, not the default.
+// eager is the behaviour before (arm after every drain, ring at once). The progress thread
+// always rings at once.
+
+/** WEBCCL_SHM_BELL's mode; false and why when it names none. */
+bool Context::bell_mode(Bell& mode, std::string& why) {
+  const char* name = getenv("WEBCCL_SHM_BELL");
+  mode = Bell::kIdle;
+  if (!name || !*name || strcmp(name, "idle") == 0) return true;
+  if (strcmp(name, "eager") == 0) mode = Bell::kEager;
+  else if (strcmp(name, "defer") == 0) mode = Bell::kDefer;
+  else return why = std::string("WEBCCL_SHM_BELL must be eager, idle or defer, not '") + name + "'", false;
+  return true;
+}
+
+bool Context::start_bells(napi_env env, std::string& why) {
+  if (bell == Bell::kEager) return true;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return why = "cannot hook the event loop", false;
+  before_sleep = static_cast<uv_prepare_t*>(malloc(sizeof(uv_prepare_t)));
+  after_wake = static_cast<uv_check_t*>(malloc(sizeof(uv_check_t)));
+  if (!before_sleep || !after_wake) {
+    free(before_sleep);
+    free(after_wake);
+    before_sleep = nullptr;
+    after_wake = nullptr;
+    return why = "out of memory", false;
+  }
+  uv_prepare_init(loop, before_sleep);
+  uv_check_init(loop, after_wake);
+  before_sleep->data = after_wake->data = this;
+  uv_prepare_start(before_sleep, [](uv_prepare_t* handle) { static_cast<Context*>(handle->data)->arm_or_drain(); });
+  uv_check_start(after_wake, [](uv_check_t* handle) { static_cast<Context*>(handle->data)->disarm_all(); });
+  // Neither keeps the loop alive: the completion queue does while the context lives.
+  uv_unref(reinterpret_cast<uv_handle_t*>(before_sleep));
+  uv_unref(reinterpret_cast<uv_handle_t*>(after_wake));
+  return true;
+}
+
+/** The loop is about to sleep (JS thread): rings what is pending, arms every inbox, drains those that got records. */
+void Context::arm_or_drain() {
+  // A drain runs JS, which may send (pending bells) or post receives on any endpoint: pass again
+  // until a pass drains nothing. A peer that keeps writing is not chased forever: after a few
+  // passes this thread wakes its own eventfd, so the loop polls I/O and comes back at once.
+  constexpr int kPasses = 8;
+  // `endpoints` is read here without `mutex`: only the JS thread changes it (createEndpoint),
+  // and the progress threads copy under that lock, which this thread would wait for. By index:
+  // a callback below may create an endpoint (push_back may move the vector).
+  for (int pass = 0; pass < kPasses && !destroyed; pass++) {
+    bool drained = false;
+    bells_pending = false;  // this pass rings them all; a drain in it sets it again
+    for (size_t i = 0; i < endpoints.size(); i++) {
+      auto* endpoint = static_cast<Endpoint*>(endpoints[i]);
+      if (destroyed) return;
+      if (endpoint->destroyed || !endpoint->outbox) continue;
+      if (endpoint->bell_pending) {
+        endpoint->bell_pending = false;
+        endpoint->ring_peer();
+      }
+      endpoint->inbox->reader_armed.store(1, std::memory_order_seq_cst);
+      if (!endpoint->drain_due && endpoint->inbox->head.load(std::memory_order_seq_cst) == endpoint->drained_head) continue;
+      endpoint->inbox->reader_armed.store(0, std::memory_order_relaxed);
+      if (pass == kPasses - 1) {
+        endpoint->wake_self();
+        continue;
+      }
+      endpoint->drain_due = false;
+      count(counters.prepare_drains);
+      endpoint->drain_and_deliver();
+      drained = true;
+    }
+    if (!drained) return;
+  }
+}
+
+/** JS thread: rings every endpoint whose records wait for their bell. */
+void Context::ring_pending() {
+  if (!bells_pending) return;
+  bells_pending = false;
+  for (EndpointBase* base : endpoints) {  // JS thread: no lock (arm_or_drain says why); ring_peer runs no JS
+    auto* endpoint = static_cast<Endpoint*>(base);
+    if (!endpoint->bell_pending || endpoint->destroyed || !endpoint->outbox) continue;
+    endpoint->bell_pending = false;
+    endpoint->ring_peer();
+  }
+}
+
+/** The loop woke (JS thread): writers need not ring until arm_or_drain arms the inboxes again. */
+void Context::disarm_all() {
+  for (EndpointBase* base : endpoints) {  // JS thread: no lock (arm_or_drain says why)
+    auto* endpoint = static_cast<Endpoint*>(base);
+    if (!endpoint->destroyed && endpoint->inbox) endpoint->inbox->reader_armed.store(0, std::memory_order_relaxed);
+  }
 }
 
 /**
@@ -578,7 +743,7 @@ bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uin
   memcpy(record + 1, header, header_length);
   memcpy(reinterpret_cast<uint8_t*>(record + 1) + header_length, payload, payload_length);
   outbox->head.store(head + need, std::memory_order_release);
-  notify_peer();
+  notify_peer(true);
   return true;
 }
 
@@ -623,13 +788,18 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
     if (!isalnum((unsigned char)c) && c != '-') return fail(env, "prefix may hold only letters, digits and '-'"), nullptr;
   }
   if (prefix.empty() || prefix.size() > 48) return fail(env, "prefix must hold 1 to 48 characters"), nullptr;
+  Context::Bell bell;
+  std::string why;
+  if (!Context::bell_mode(bell, why)) return fail(env, "ShmContext: " + why), nullptr;  // before the completion queue, which would keep the loop alive
   auto* context = new Context();
   context->prefix = prefix;
+  context->bell = bell;
   if (!wrap_context(env, args.self, args.values[1], context, "webccl-shm-completions")) return nullptr;
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "webccl-shm-receive", NAPI_AUTO_LENGTH, &name);
   context->env = env;
+  if (!context->start_bells(env, why)) return fail(env, "ShmContext: " + why), nullptr;
   const char* spin = getenv("WEBCCL_SHM_SPIN_US");
   if (spin) context->spin_ns = std::min<int64_t>(std::max<int64_t>(atoll(spin), 0), 1000) * 1000;  // at most 1 ms
   if (napi_create_reference(env, args.values[1], 1, &context->callback) != napi_ok || napi_create_reference(env, resource, 1, &context->resource) != napi_ok ||
@@ -795,6 +965,7 @@ napi_value EndpointRead(napi_env env, napi_callback_info info) {
   auto closed = [endpoint] { return endpoint->inbox->writer_closed.load() != 0; };
   std::string gone = "peer process " + std::to_string(endpoint->peer_pid) + " closed the endpoint";
   if (closed()) return fail(env, "read: " + gone), nullptr;
+  endpoint->context->ring_pending();  // a long copy on this thread: what it sent before need not wait for it
   std::string why = read_peer(endpoint->peer_pid, data, address, length);
   if (!why.empty()) return fail(env, "read: " + why), nullptr;
   if (closed()) return fail(env, "read: " + gone), nullptr;
@@ -812,9 +983,27 @@ napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
   return value;
 }
 
+/** shmCounters() → { peerEventfd, selfEventfd, futexWakes, prepareDrains }: this process's counts so far (Counters). */
+napi_value ShmCounters(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_object(env, &result);
+  std::pair<const char*, const std::atomic<uint64_t>*> fields[] = {
+      {"peerEventfd", &counters.peer_eventfd}, {"selfEventfd", &counters.self_eventfd},
+      {"futexWakes", &counters.futex_wakes}, {"prepareDrains", &counters.prepare_drains}};
+  for (const auto& [name, counter] : fields) {
+    napi_value value;
+    napi_create_double(env, (double)counter->load(std::memory_order_relaxed), &value);
+    napi_set_named_property(env, result, name, value);
+  }
+  return result;
+}
+
 }  // namespace
 
 napi_value init_shm(napi_env env, napi_value exports) {
+  napi_value counts;
+  napi_create_function(env, "shmCounters", NAPI_AUTO_LENGTH, ShmCounters, nullptr, &counts);
+  napi_set_named_property(env, exports, "shmCounters", counts);
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {{"addressOf", ContextAddressOf}},

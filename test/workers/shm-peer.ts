@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { loadNative } from '../../lib/native/load.js';
 import { ShmContext, type ShmEndpoint } from '../../lib/native/shm.js';
+import { hammer } from '../helpers/shm-hammer.js';
 
 export const REGION_BYTES = 8 << 20;
 
@@ -48,6 +49,8 @@ if (process.send) {
           // Bytes a parent's read() takes by reference (single copy): filled, then their address.
           region.set(pattern(message.length, message.fill), message.offset);
           return process.send!({ address: context!.addressOf(region.subarray(message.offset, message.offset + message.length)) });
+        case 'hammer':
+          return process.send!(await hammer(endpoint!, key, region, message.count));
         case 'digest':
           return process.send!({ digest: createHash('sha256').update(region.subarray(message.offset, message.offset + message.length)).digest('hex') });
         case 'destroy':
