@@ -177,65 +177,66 @@ function sendRecord(length: number): Buffer {
   return record;
 }
 
-for (const fold of [false, true]) {
-  const mode = fold ? 'folded' : 'copied';
-  test(`a peer dying mid-frame (${mode}): the receive rejects at once, nothing is written past what arrived`, async () => {
-    const secret = newSecret();
-    const context = new ShmContext(addon, secret, TCP);
-    try {
-      const endpoint = context.createEndpoint('raw');
-      const bytes = 1_000_000;
-      const slotKey = context.registerMemory(new Uint8Array(HEAD + bytes));
-      const { region, span } = landingRegion(bytes);
-      const before = region.slice();
-      const head = new Uint8Array(randomBytes(HEAD));
-      endpoint.expect(5, head, context.registerMemory(region), GUARD, bytes, fold ? { dtype: 'float32', op: 'sum' } : undefined);
-      const socket = await rawPeer(endpoint, secret);
-      const received = endpoint.recv(slotKey, 0, HEAD + bytes);
-      const sent = 300_000; // within the first 256 KiB piece and past it
-      socket.write(Buffer.concat([sendRecord(HEAD + bytes), head, Buffer.alloc(sent, 0)]));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      socket.destroy();
-      await within(rejects(received, /^RemoteError: tcp recv: peer 127\.0\.0\.1:1 died/), 10_000, 'the receive rejects');
-      // Copied: the bytes that arrived (zeros) and nothing after. Folded: adding zeros changes no finite float.
-      assert.is(digest(span.subarray(sent)), digest(before.subarray(GUARD + sent, GUARD + bytes)), 'nothing past what arrived');
-      if (!fold) assert.ok(span.subarray(0, sent).every((x) => x === 0), 'what arrived was copied');
-      guardsKept(region, before, bytes, mode);
-    } finally {
-      context.destroy();
-    }
-  });
-}
+const RAW_BYTES = 1_000_000;
 
-test('an expectation withdrawn while its message arrives: the rest is not written, the receive fails naming it', async () => {
+/**
+ * An endpoint of a fresh context expecting (id 5, folded as float32 sum when `fold`) a message
+ * of RAW_BYTES after its head, its receive posted, and the raw peer that will send it; `run`
+ * gets them all, the context is destroyed after.
+ */
+async function withRawMessage(fold: boolean, run: (setup: {
+  context: ShmContext; endpoint: ShmEndpoint; key: number; head: Uint8Array; region: Uint8Array; span: Uint8Array; before: Uint8Array;
+  socket: Socket; received: Promise<ShmCompletion>;
+}) => Promise<void>): Promise<void> {
   const secret = newSecret();
   const context = new ShmContext(addon, secret, TCP);
   try {
     const endpoint = context.createEndpoint('raw');
-    const bytes = 1_000_000;
-    const slotKey = context.registerMemory(new Uint8Array(HEAD + bytes));
-    const { region, span } = landingRegion(bytes);
+    const slotKey = context.registerMemory(new Uint8Array(HEAD + RAW_BYTES));
+    const { region, span } = landingRegion(RAW_BYTES);
     const before = region.slice();
     const key = context.registerMemory(region);
     const head = new Uint8Array(randomBytes(HEAD));
-    endpoint.expect(9, head, key, GUARD, bytes);
+    endpoint.expect(5, head, key, GUARD, RAW_BYTES, fold ? { dtype: 'float32', op: 'sum' } : undefined);
     const socket = await rawPeer(endpoint, secret);
-    const received = endpoint.recv(slotKey, 0, HEAD + bytes);
-    const first = 200_000;
-    socket.write(Buffer.concat([sendRecord(HEAD + bytes), head, Buffer.alloc(first, 0)]));
-    // Wait until the first part has landed, then withdraw as the channel does: cancel, deregister.
-    await within((async () => { while (!span.subarray(0, first).every((x) => x === 0)) await new Promise((r) => setTimeout(r, 20)); })(), 10_000, 'the first part lands');
-    assert.is(endpoint.cancelExpect(9), false, 'a message has taken it');
-    context.deregisterMemory(key);
-    socket.write(Buffer.alloc(bytes - first, 0));
-    await within(rejects(received, /^SystemError: tcp recv: expected receive 9 was cancelled: unknown or deregistered memory key/), 10_000, 'the receive fails');
-    assert.is(digest(span.subarray(first)), digest(before.subarray(GUARD + first, GUARD + bytes)), 'nothing after the withdrawal');
-    guardsKept(region, before, bytes, 'withdrawn');
-    socket.destroy();
+    const received = endpoint.recv(slotKey, 0, HEAD + RAW_BYTES);
+    try {
+      await run({ context, endpoint, key, head, region, span, before, socket, received });
+    } finally {
+      socket.destroy();
+    }
   } finally {
     context.destroy();
   }
-});
+}
+
+for (const fold of [false, true]) {
+  const mode = fold ? 'folded' : 'copied';
+  test(`a peer dying mid-frame (${mode}): the receive rejects at once, nothing is written past what arrived`, () => withRawMessage(fold, async ({ head, region, span, before, socket, received }) => {
+    const sent = 300_000; // within the first 256 KiB piece and past it
+    socket.write(Buffer.concat([sendRecord(HEAD + RAW_BYTES), head, Buffer.alloc(sent, 0)]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+    await within(rejects(received, /^RemoteError: tcp recv: peer 127\.0\.0\.1:1 died/), 10_000, 'the receive rejects');
+    // Copied: the bytes that arrived (zeros) and nothing after. Folded: adding zeros changes no finite float.
+    assert.is(digest(span.subarray(sent)), digest(before.subarray(GUARD + sent, GUARD + RAW_BYTES)), 'nothing past what arrived');
+    if (!fold) assert.ok(span.subarray(0, sent).every((x) => x === 0), 'what arrived was copied');
+    guardsKept(region, before, RAW_BYTES, mode);
+  }));
+}
+
+test('an expectation withdrawn while its message arrives: the rest is not written, the receive fails naming it', () => withRawMessage(false, async ({ context, endpoint, key, head, region, span, before, socket, received }) => {
+  const first = 200_000;
+  socket.write(Buffer.concat([sendRecord(HEAD + RAW_BYTES), head, Buffer.alloc(first, 0)]));
+  // Wait until the first part has landed, then withdraw as the channel does: cancel, deregister.
+  await within((async () => { while (!span.subarray(0, first).every((x) => x === 0)) await new Promise((r) => setTimeout(r, 20)); })(), 10_000, 'the first part lands');
+  assert.is(endpoint.cancelExpect(5), false, 'a message has taken it');
+  context.deregisterMemory(key);
+  socket.write(Buffer.alloc(RAW_BYTES - first, 0));
+  await within(rejects(received, /^SystemError: tcp recv: expected receive 5 was cancelled: unknown or deregistered memory key/), 10_000, 'the receive fails');
+  assert.is(digest(span.subarray(first)), digest(before.subarray(GUARD + first, GUARD + RAW_BYTES)), 'nothing after the withdrawal');
+  guardsKept(region, before, RAW_BYTES, 'withdrawn');
+}));
 
 /** Counts the frames the I/O thread put into a landing (ShmChannel's receivedExpected) while `body` runs. */
 async function countExpected(body: () => Promise<void>): Promise<number> {
