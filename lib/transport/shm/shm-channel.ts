@@ -137,6 +137,9 @@ export class ShmChannel implements FrameChannel {
   /** Expected receives listed with the endpoint, by id: the registration of their landing's memory. */
   private readonly expected = new Map<number, { key: number; landing: Landing }>();
   private nextExpect = 1;
+  /** Data frames received, and those of them the I/O thread put into a landing (logged at close, INFO). */
+  private framesIn = 0;
+  private framesLanded = 0;
   /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
   private bounce: Uint8Array | undefined;
 
@@ -274,6 +277,7 @@ export class ShmChannel implements FrameChannel {
     // complete instead of waiting on a connection that closed): a call can return, and its
     // communicator be destroyed, before the turn's flush runs.
     this.flushAcks();
+    if (this.landingMode !== 'off') logger('NET', this.transport.rank).info(`ntcp peer ${this.peer}: ${this.framesLanded} of ${this.framesIn} data frames landed on arrival`);
     this.closed = systemError(`rank ${this.transport.rank}: connection to peer ${this.peer} closed (${reason})`);
     for (const reject of this.waitingWrites) reject(this.closed);
     this.waitingWrites.clear();
@@ -307,6 +311,7 @@ export class ShmChannel implements FrameChannel {
       return;
     }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
+    this.framesIn++;
     const sink = this.transport.receiveFrameSink(frame.subarray(0, HEADER_BYTES), this.peer);
     if (sink === undefined) return; // the transport failed the connection
     const { target } = sink;
@@ -371,6 +376,8 @@ export class ShmChannel implements FrameChannel {
     if (!entry) return this.transport.untrusted(this.peer, new Error(`a frame landed in expected receive ${id}, which was withdrawn`));
     this.expected.delete(id);
     this.context.deregisterMemory(entry.key);
+    this.framesIn++;
+    this.framesLanded++;
     const { landing } = entry;
     if (bytes !== HEADER_BYTES + landing.target.byteLength) {
       return this.transport.untrusted(this.peer, new Error(`expected receive ${id} of ${landing.target.byteLength} bytes completed with ${bytes - HEADER_BYTES}`));
