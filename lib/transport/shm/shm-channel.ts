@@ -343,12 +343,13 @@ export class ShmChannel implements FrameChannel {
     if (landing.fold && (this.landingMode !== 'fold' || !landing.reduce)) return undefined;
     const id = this.nextExpect;
     this.nextExpect = id >= 0xffffffff ? 1 : id + 1;
-    const key = this.context.registerMemory(landing.target);
+    let key: number | undefined;
     try {
+      key = this.context.registerMemory(landing.target);
       this.endpoint.expect(id, head, key, 0, length, landing.fold ? landing.reduce : undefined);
     } catch {
-      this.context.deregisterMemory(key);
-      return undefined; // e.g. the endpoint's list is full: the frame takes the slot
+      if (key !== undefined) this.context.deregisterMemory(key);
+      return undefined; // every region or the endpoint's list in use: the frame takes the slot
     }
     this.expected.set(id, { key, landing });
     return () => this.unexpect(id);
