@@ -8,7 +8,10 @@
 // Each endpoint has one native I/O thread that sleeps in epoll on its socket and an eventfd
 // doorbell (rung by the JS thread after a post and by destroy); it writes records with writev
 // (header + payload straight from the registered region) and reads payloads straight into the
-// posted receive's region, so Node's stream machinery never sees the bytes.
+// posted receive's region, so Node's stream machinery never sees the bytes. Expected receives
+// (postExpect, like tagged receives matched on a message's first 56 bytes) take the rest of a
+// matching message straight into their own region, or fold it in there piece by piece with the
+// SIMD kernels as it arrives (the ntcp channel lists one per landing: native/README.md).
 // Forming: both sides call connect(peerBlob); the side whose blob sorts first dials, the other
 // accepts on its own listener. Both then send a fixed-size hello (magic, the job secret's
 // digest, the peer's token) and check the one they receive in constant time. The acceptor reads
