@@ -15,7 +15,7 @@ import type { DataType, SimpleOp } from '../lib/dtype.js';
 import { reduceAccumulate } from '../lib/cpu/reduce.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, tcpDigest, type ShmCompletion, type ShmEndpoint } from '../lib/native/shm.js';
-import { ShmChannel } from '../lib/transport/shm/shm-channel.js';
+import { ntcpLandingMode, ShmChannel } from '../lib/transport/shm/shm-channel.js';
 import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { digest, newSecret } from './helpers/native-peer.js';
 import { rejects } from './helpers/assert.js';
@@ -278,6 +278,23 @@ test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, l
   // A message whose head arrives before its landing is listed takes the slot; most must land.
   assert.ok(landed >= messages / 4 && landed <= messages, `${landed} of ${messages} messages landed on arrival`);
   await destroyWorld(comms);
+});
+
+test('WEBCCL_NTCP_LANDING: fold by default, off and copy on request, anything else InvalidArgument naming it', () => {
+  const saved = process.env['WEBCCL_NTCP_LANDING'];
+  try {
+    delete process.env['WEBCCL_NTCP_LANDING'];
+    assert.is(ntcpLandingMode(), 'fold');
+    for (const mode of ['off', 'copy', 'fold'] as const) {
+      process.env['WEBCCL_NTCP_LANDING'] = mode;
+      assert.is(ntcpLandingMode(), mode);
+    }
+    process.env['WEBCCL_NTCP_LANDING'] = 'on';
+    assert.throws(() => ntcpLandingMode(), /^InvalidArgument: WEBCCL_NTCP_LANDING=on is none of off, copy, fold/);
+  } finally {
+    if (saved === undefined) delete process.env['WEBCCL_NTCP_LANDING'];
+    else process.env['WEBCCL_NTCP_LANDING'] = saved;
+  }
 });
 
 test.run();
