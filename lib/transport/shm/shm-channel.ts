@@ -134,6 +134,8 @@ export class ShmChannel implements FrameChannel {
   private readonly ackBytes = new Uint8Array(ACK_BYTES);
   /** Which landings are expected (tcp provider only; 'off' elsewhere). */
   private readonly landingMode: 'off' | 'copy' | 'fold';
+  /** FrameChannel.expect, only where landings are expected: elsewhere the transport does not even encode the head. */
+  readonly expect?: (head: Uint8Array, landing: Landing) => (() => void) | undefined;
   /** Expected receives listed with the endpoint, by id: the registration of their landing's memory. */
   private readonly expected = new Map<number, { key: number; landing: Landing }>();
   private nextExpect = 1;
@@ -156,6 +158,7 @@ export class ShmChannel implements FrameChannel {
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
     this.sendsNow = options.context.provider.kind === 'shm';
     this.landingMode = options.endpoint.expects ? ntcpLandingMode() : 'off';
+    if (this.landingMode !== 'off') this.expect = (head, landing) => this.listExpected(head, landing);
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
       ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
@@ -334,12 +337,12 @@ export class ShmChannel implements FrameChannel {
 
   /**
    * Lists the frame `head` announces as an expected receive whose payload goes to the landing
-   * (FrameChannel.expect); undefined when this channel does not take it (another provider, a
-   * small landing, a fold the native kernels do not do, the list full).
+   * (FrameChannel.expect); undefined when this channel does not take it (a small
+   * landing, a fold the native kernels do not do, every region or the list in use).
    */
-  expect(head: Uint8Array, landing: Landing): (() => void) | undefined {
+  private listExpected(head: Uint8Array, landing: Landing): (() => void) | undefined {
     const length = landing.target.byteLength;
-    if (this.closed || this.landingMode === 'off' || length < EXPECT_BYTES) return undefined;
+    if (this.closed || length < EXPECT_BYTES) return undefined;
     if (landing.fold && (this.landingMode !== 'fold' || !landing.reduce)) return undefined;
     const id = this.nextExpect;
     this.nextExpect = id >= 0xffffffff ? 1 : id + 1;
