@@ -2,7 +2,8 @@
 // messages and one-sided writes with the right bytes, bad input refused at the call, a peer
 // killed with SIGKILL (pending operations reject, the I/O thread and descriptors are given back),
 // strangers at an endpoint's listening port (random bytes, truncated and wrong hellos, a silent
-// socket, a wrong secret) dropped while the real peer still connects, and a fuzz run.
+// socket, a wrong secret) dropped while the real peer still connects, and a fuzz run (expected
+// receives included).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -211,6 +212,9 @@ test('tcp: thousands of calls with random arguments never crash the process', ()
   const endpoint = context.createEndpoint('fuzz');
   fuzzProvider(context, endpoint, key, ['127.0.0.1:1 x', `127.0.0.1:1 ${'f'.repeat(32)}`], [
     (a, b) => new ShmContext(addon, a as string, { kind: 'tcp', host: b as string }).destroy(),
+    (a, b, c, d, e, f) => endpoint.expect(a as number, b as Uint8Array, c as number, d as number, e as number, f as { dtype: string; op: string }),
+    (a, b, c, d, e) => endpoint.expect(a as number, new Uint8Array(56), b as number, c as number, d as number, { dtype: e as string, op: 'sum' }),
+    (a) => endpoint.cancelExpect(a as number),
   ]);
   context.destroy();
 });

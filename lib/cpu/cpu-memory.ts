@@ -196,7 +196,7 @@ class CpuCallMemory implements CallMemory {
     this.landings.add(view);
     const { dtype, combineOp, size } = this;
     if (!fold) return { target: view, elementBytes: size };
-    return { target: view, elementBytes: size, fold: (into, bytes) => cpuReducer().accumulate(dtype, combineOp, into, bytes, into.byteLength / size) };
+    return { target: view, elementBytes: size, reduce: { dtype, op: combineOp }, fold: (into, bytes) => cpuReducer().accumulate(dtype, combineOp, into, bytes, into.byteLength / size) };
   }
 
   /** `bytes` is a landing's target: the transport applied it on arrival. */

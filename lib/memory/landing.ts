@@ -6,6 +6,8 @@
 // tells the Memory's methods the bytes are already there. Transports that cannot simply
 // ignore it, and the payload takes the buffered path.
 
+import type { DataType, SimpleOp } from '../dtype.js';
+
 export interface Landing {
   /** The span the payload belongs to: it must be exactly this many bytes to land. */
   readonly target: Uint8Array;
@@ -16,6 +18,12 @@ export interface Landing {
    */
   readonly fold?: (into: Uint8Array, bytes: Uint8Array) => void;
   readonly elementBytes: number;
+  /**
+   * Present when `fold` is exactly the CPU reducer's accumulate(dtype, op) (avg accumulating as
+   * sum): a transport with the native kernels (bit-identical to it) may then fold on its own I/O
+   * thread, piece by piece as the payload arrives (the ntcp provider's expected receives).
+   */
+  readonly reduce?: { readonly dtype: DataType; readonly op: SimpleOp };
   /**
    * Set by a caller that sends to the payload's sender right after it lands, in the same event
    * loop turn (a 2-rank ring's last reduce-scatter step): a transport that acknowledges what it

@@ -47,6 +47,14 @@ export interface NativeShmEndpoint {
    * fits and nothing is queued ahead; true: sent and complete (no completion follows), false: nothing sent.
    */
   sendNow?(header: Uint8Array, payload: Uint8Array): boolean;
+  /**
+   * tcp only: the next message whose first 56 bytes are `head` and whose remaining bytes number
+   * `length` puts them into [offset, offset + length) of `key` (folded with dtype/op when given)
+   * instead of its receive; that receive's completion then carries `id` as its imm.
+   */
+  postExpect?(id: number, head: Uint8Array, key: number, offset: number, length: number, dtype?: string, op?: string): void;
+  /** tcp only: true when the expectation was still unmatched (nothing lands any more), false when a message took it. */
+  cancelExpect?(id: number): boolean;
 }
 
 /** (wrId, error or null, opcode, bytes, immediate) */

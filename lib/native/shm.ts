@@ -156,6 +156,29 @@ export class ShmEndpoint {
     this.context.trackWith(`${this.context.provider.kind} postRecv`, (id) => this.native.postRecv(id, key, offset, length), { resolve: done, reject: failed });
   }
 
+  /** Whether this endpoint takes expected receives (the tcp provider). */
+  get expects(): boolean {
+    return this.native.postExpect !== undefined;
+  }
+
+  /**
+   * An expected receive (tcp provider; like a tagged receive): the next message that begins
+   * with `head` and has `length` bytes after it puts those into [offset, offset + length) of
+   * `key` as they arrive, folded with reduce's kernels when given; the receive it arrives on
+   * completes with `id` as its imm and holds the head alone.
+   */
+  expect(id: number, head: Uint8Array, key: number, offset: number, length: number, reduce?: { dtype: string; op: string }): void {
+    const native = this.native;
+    if (!native.postExpect) throw invalidArgument(`${this.context.provider.kind}: expected receives need the tcp provider`);
+    callNative(`${this.context.provider.kind} postExpect`, () => native.postExpect!(id, head, key, offset, length, reduce?.dtype, reduce?.op));
+  }
+
+  /** Withdraws expect(id): true when no message had taken it yet. */
+  cancelExpect(id: number): boolean {
+    const native = this.native;
+    return native.cancelExpect ? callNative(`${this.context.provider.kind} cancelExpect`, () => native.cancelExpect!(id)) : false;
+  }
+
   /** One-sided write of [offset, offset+length) of `key` to remoteOffset of the peer's `remoteKey`. */
   write(key: number, offset: number, length: number, remoteKey: number, remoteOffset: number, imm?: number): Promise<ShmCompletion> {
     return this.context.track(`${this.context.provider.kind} postWrite`, (id) => this.native.postWrite(id, key, offset, length, remoteKey, remoteOffset, imm));

@@ -14,8 +14,7 @@ napi_value init_switch(napi_env env, napi_value exports);
 napi_value init_switch_worker(napi_env env, napi_value exports);
 napi_value init_switchml_codec(napi_env env, napi_value exports);
 
-namespace {
-
+// parse_dtype and parse_op are shared with tcp.cc (its expected receives fold natively).
 bool parse_dtype(napi_env env, napi_value value, DType& out) {
   std::string name;
   if (!get_string(env, value, name, "dtype")) return false;
@@ -39,6 +38,8 @@ bool parse_op(napi_env env, napi_value value, Op& out) {
   else return fail(env, "unknown op " + name + " (expected sum, prod, min, max or avg)");
   return true;
 }
+
+namespace {
 
 /** dst and src: same byte length, a whole number of elements. */
 bool element_views(napi_env env, napi_value d, napi_value s, DType dtype, uint8_t*& dst, uint8_t*& src, size_t& count) {

@@ -8,7 +8,10 @@
 // Each endpoint has one native I/O thread that sleeps in epoll on its socket and an eventfd
 // doorbell (rung by the JS thread after a post and by destroy); it writes records with writev
 // (header + payload straight from the registered region) and reads payloads straight into the
-// posted receive's region, so Node's stream machinery never sees the bytes.
+// posted receive's region, so Node's stream machinery never sees the bytes. Expected receives
+// (postExpect, like tagged receives matched on a message's first 56 bytes) take the rest of a
+// matching message straight into their own region, or fold it in there piece by piece with the
+// SIMD kernels as it arrives (the ntcp channel lists one per landing: native/README.md).
 // Forming: both sides call connect(peerBlob); the side whose blob sorts first dials, the other
 // accepts on its own listener. Both then send a fixed-size hello (magic, the job secret's
 // digest, the peer's token) and check the one they receive in constant time. The acceptor reads
@@ -41,8 +44,14 @@
 
 #include "napi-util.h"
 #include "provider-common.h"
+#include "reduce.h"
 
 namespace webccl {
+
+// addon.cc's readers of a reduction's dtype and op names.
+bool parse_dtype(napi_env env, napi_value value, DType& out);
+bool parse_op(napi_env env, napi_value value, webccl::Op& out);
+
 namespace {
 
 constexpr char kMagic[8] = {'W', 'C', 'C', 'L', 'T', 'C', 'P', '1'};
@@ -52,6 +61,13 @@ constexpr size_t kHelloBytes = sizeof kMagic + kDigestChars + kTokenChars;
 constexpr int kStrangerMs = 3000;  // a connection must say hello within this, or it is dropped
 constexpr uint64_t kMaxChunk = 4u << 20;  // bytes per writev/recv call (keeps a deregistration's wait short)
 constexpr size_t kMaxInline = 64;  // bytes a send may carry inline, ahead of its region's bytes
+// Expected receives (postExpect): a message whose first kHeadBytes equal an expectation's head
+// has the rest of its payload put straight into the expectation's region, or folded into it.
+constexpr size_t kHeadBytes = 56;  // the framed transport's frame header
+constexpr size_t kMaxExpects = 64;  // expectations listed per endpoint at once
+// Folds on arrival go through a bounce buffer of this many bytes: each piece is reduced into the
+// destination right after it is received, while it is still in the core's cache (a multiple of every element size).
+constexpr uint64_t kFoldPiece = 256u << 10;
 
 enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
 constexpr uint32_t kImm = 1;
@@ -116,6 +132,16 @@ struct Op : WorkRequest {
   uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
 
+/** A receive expected by its first bytes (like a tagged receive): where the rest of its payload goes. */
+struct Expect {
+  uint32_t id = 0;
+  uint8_t head[kHeadBytes];
+  uint64_t key = 0, offset = 0, length = 0;  // the region the bytes after the head go to
+  bool folds = false;  // fold (dst = dst op bytes) instead of copying
+  DType dtype = DType::f32;
+  webccl::Op op = webccl::Op::sum;  // the reduction (this file's Op is a posted operation)
+};
+
 struct Endpoint : QueuedEndpoint<Context, Op> {
   std::string label;
   std::string token;  // mine: the peer must present it in its hello
@@ -141,6 +167,15 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool in_payload = false;
   uint64_t payload_got = 0;
   std::string current_error;  // why the receive being filled (current) fails
+  // Expected receives (under mutex), and the one the current record matched (I/O thread only).
+  std::vector<Expect> expects;
+  std::atomic<uint32_t> expect_count{0};
+  bool head_checked = false;  // the current record's head was compared with the expectations
+  bool matched = false;
+  Expect landing;
+  std::vector<uint8_t> bounce;  // folds on arrival: received here, piece by piece
+  uint64_t bounce_fill = 0;     // bytes of the current piece in bounce
+  uint64_t folded = 0;          // bytes of the landing's region folded so far
 
   bool connected() const override { return connecting; }
   std::string address() const override {
@@ -167,6 +202,8 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
     return nullptr;
   }
   bool pump_in(std::string& why, bool& eof);
+  void match_head();
+  void fold_piece();
   void shutdown() override;
 };
 
@@ -395,21 +432,33 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
       }
       in_payload = true;
       payload_got = 0;
+      head_checked = matched = false;
+      bounce_fill = folded = 0;
     }
     while (payload_got < header.length) {
       uint64_t chunk = std::min(header.length - payload_got, kMaxChunk);
+      // A message that may be expected: its head alone first, to compare before the rest lands.
+      bool may_match = header.type == kSend && !head_checked && payload_got < kHeadBytes && header.length > kHeadBytes && expect_count.load(std::memory_order_acquire) > 0;
+      if (may_match) chunk = std::min<uint64_t>(chunk, kHeadBytes - payload_got);
+      bool to_landing = matched && payload_got >= kHeadBytes;
       ssize_t n;
       {
-        uint64_t key = header.type == kSend ? current.key : header.key;
+        uint64_t key = to_landing ? landing.key : header.type == kSend ? current.key : header.key;
         uint8_t* target = nullptr;
-        if (current_error.empty()) {
+        bool held = false;
+        if (current_error.empty() && to_landing && landing.folds) {
+          target = bounce.data() + bounce_fill;  // ours: nothing to hold
+          chunk = std::min(chunk, kFoldPiece - bounce_fill);
+        } else if (current_error.empty()) {
           std::string failed;
-          target = header.type == kSend ? context->hold(key, current.offset + payload_got, chunk, failed)
-                                        : context->hold(key, header.offset + payload_got, chunk, failed);
-          if (!target) current_error = header.type == kSend ? failed : "remote write: " + failed;
+          target = to_landing ? context->hold(key, landing.offset + payload_got - kHeadBytes, chunk, failed)
+                   : header.type == kSend ? context->hold(key, current.offset + payload_got, chunk, failed)
+                                          : context->hold(key, header.offset + payload_got, chunk, failed);
+          if (!target) current_error = to_landing ? "expected receive " + std::to_string(landing.id) + " was cancelled: " + failed
+                                       : header.type == kSend ? failed : "remote write: " + failed;
+          held = target != nullptr;
         }
-        bool held = target != nullptr;
-        if (!held) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
+        if (!target) { target = discard; chunk = std::min<uint64_t>(chunk, sizeof discard); }
         n = recv(sock, target, chunk, MSG_DONTWAIT);
         int saved = errno;
         if (held) context->release(key);
@@ -422,17 +471,63 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
         return false;
       }
       payload_got += n;
+      if (to_landing && landing.folds && current_error.empty()) {
+        bounce_fill += n;
+        if (bounce_fill == kFoldPiece || payload_got == header.length) fold_piece();
+      }
+      if (may_match && payload_got == kHeadBytes) match_head();
     }
     bool needs_recv = header.type == kSend || (header.flags & kImm);
     if (needs_recv) {
       Recv done = current;
       { std::lock_guard<std::mutex> lock(mutex); receiving = false; }
-      if (header.type == kSend) context->complete(new Completion{done.wr_id, current_error, "recv", (double)header.length, 0, false});
+      // A matched message says which expectation it filled (its id as the immediate).
+      if (header.type == kSend) context->complete(new Completion{done.wr_id, current_error, "recv", (double)header.length, landing.id, matched});
       else context->complete(new Completion{done.wr_id, current_error, "write-imm", (double)header.length, header.imm, true});
     }
     in_payload = false;
     header_got = 0;
   }
+}
+
+/**
+ * The current message's first kHeadBytes are in its receive: if an expectation has exactly that
+ * head and the rest's length, it is taken off the list (cancelExpect can no longer withdraw it)
+ * and the rest of the payload goes to its region.
+ */
+void Endpoint::match_head() {
+  head_checked = true;
+  if (!current_error.empty()) return;
+  std::string failed;
+  uint8_t* head = context->hold(current.key, current.offset, kHeadBytes, failed);
+  if (!head) return;  // the next hold of the receive's bytes reports it
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = expects.begin(); it != expects.end(); ++it) {
+      if (it->length != header.length - kHeadBytes || memcmp(it->head, head, kHeadBytes) != 0) continue;
+      landing = *it;
+      matched = true;
+      expects.erase(it);
+      expect_count.store((uint32_t)expects.size(), std::memory_order_release);
+      break;
+    }
+  }
+  context->release(current.key);
+  if (matched && landing.folds && bounce.empty()) bounce.resize(kFoldPiece);
+}
+
+/** Folds the bytes in bounce into the landing's region (dst = dst op bounce), after them the next piece. */
+void Endpoint::fold_piece() {
+  std::string failed;
+  uint8_t* into = context->hold(landing.key, landing.offset + folded, bounce_fill, failed);
+  if (!into) {
+    current_error = "expected receive " + std::to_string(landing.id) + " was cancelled: " + failed;
+    return;
+  }
+  reduce_accumulate(landing.dtype, landing.op, into, bounce.data(), bounce_fill / element_bytes(landing.dtype));
+  context->release(landing.key);
+  folded += bounce_fill;
+  bounce_fill = 0;
 }
 
 void Endpoint::run() {
@@ -651,12 +746,91 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return endpoint ? endpoint->post(env, "postWrite", op) : nullptr;
 }
 
+/**
+ * postExpect(id, head, key, offset, length, dtype?, op?): the next message whose first 56 bytes
+ * are `head` and whose remaining length is `length` puts those bytes into [offset, offset +
+ * length) of `key` instead of its receive (which then holds the head alone), folded with
+ * dtype/op when given (avg folds as sum). Its receive's completion carries `id` as imm.
+ */
+napi_value EndpointPostExpect(napi_env env, napi_callback_info info) {
+  Args args;
+  const char* usage = "postExpect(id, head, key, offset, length, dtype?, op?)";
+  if (!get_args(env, info, args, 5, usage)) return nullptr;
+  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "postExpect");
+  if (!endpoint) return nullptr;
+  Expect expect;
+  uint64_t id;
+  uint8_t* head;
+  size_t head_length;
+  if (!get_index(env, args.values[0], id, "id") || !get_bytes(env, args.values[1], head, head_length, "head") ||
+      !get_index(env, args.values[2], expect.key, "key") || !get_index(env, args.values[3], expect.offset, "offset") ||
+      !get_index(env, args.values[4], expect.length, "length")) {
+    return nullptr;
+  }
+  if (id == 0 || id > 0xffffffffu) return fail(env, "postExpect: id must be an integer in 1 .. 2^32 - 1"), nullptr;
+  if (head_length != kHeadBytes) return fail(env, "postExpect: head holds " + std::to_string(head_length) + " bytes, not " + std::to_string(kHeadBytes)), nullptr;
+  if (expect.length == 0) return fail(env, "postExpect: length must be at least 1"), nullptr;
+  napi_valuetype type = napi_undefined;
+  if (args.count > 5) napi_typeof(env, args.values[5], &type);
+  if (type != napi_undefined) {
+    if (args.count < 7 || !parse_dtype(env, args.values[5], expect.dtype) || !parse_op(env, args.values[6], expect.op)) {
+      return args.count < 7 ? (fail(env, "postExpect: a dtype needs an op"), nullptr) : nullptr;
+    }
+    if (expect.length % element_bytes(expect.dtype) != 0) {
+      return fail(env, "postExpect: " + std::to_string(expect.length) + " bytes is not a whole number of " + std::to_string(element_bytes(expect.dtype)) + "-byte elements"), nullptr;
+    }
+    expect.folds = true;
+  }
+  {
+    std::string why;
+    std::lock_guard<std::mutex> lock(endpoint->context->mutex);
+    if (!endpoint->context->locate(expect.key, expect.offset, expect.length, why)) return fail(env, "postExpect: " + why), nullptr;
+  }
+  expect.id = (uint32_t)id;
+  memcpy(expect.head, head, kHeadBytes);
+  std::lock_guard<std::mutex> lock(endpoint->mutex);
+  if (endpoint->expects.size() >= kMaxExpects) return fail(env, "postExpect: " + std::to_string(kMaxExpects) + " expected receives are listed already"), nullptr;
+  for (const Expect& other : endpoint->expects) {
+    if (other.id == expect.id) return fail(env, "postExpect: id " + std::to_string(id) + " is listed already"), nullptr;
+  }
+  endpoint->expects.push_back(expect);
+  endpoint->expect_count.store((uint32_t)endpoint->expects.size(), std::memory_order_release);
+  return nullptr;
+}
+
+/**
+ * cancelExpect(id): true when the expectation was still listed (nothing will land in its
+ * region); false when a message matched it already (or it never was): that message's bytes go
+ * to the region until it is deregistered, after which the message's receive fails.
+ */
+napi_value EndpointCancelExpect(napi_env env, napi_callback_info info) {
+  Args args;
+  uint64_t id;
+  if (!get_args(env, info, args, 1, "cancelExpect(id)") || !get_index(env, args.values[0], id, "id")) return nullptr;
+  Endpoint* endpoint = unwrap<Endpoint>(env, args.self, "cancelExpect");
+  if (!endpoint) return nullptr;
+  bool found = false;
+  {
+    std::lock_guard<std::mutex> lock(endpoint->mutex);
+    auto it = std::find_if(endpoint->expects.begin(), endpoint->expects.end(), [id](const Expect& e) { return e.id == id; });
+    if (it != endpoint->expects.end()) {
+      endpoint->expects.erase(it);
+      endpoint->expect_count.store((uint32_t)endpoint->expects.size(), std::memory_order_release);
+      found = true;
+    }
+  }
+  napi_value result;
+  napi_get_boolean(env, found, &result);
+  return result;
+}
+
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointConnect, EndpointPostSend,
-                   post_receive<Endpoint>, EndpointPostWrite},
+                   post_receive<Endpoint>, EndpointPostWrite, {},
+                   {{"postExpect", EndpointPostExpect}, {"cancelExpect", EndpointCancelExpect}}},
                   endpoint_constructor);
   return exports;
 }

@@ -14,7 +14,7 @@ import { withDeadline } from '../../transport/deadline.js';
 import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
-import { ShmMesh, NTCP_CHUNK_BYTES, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmMesh, ntcpChunkBytes, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -63,7 +63,7 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   let mesh: ShmMesh | undefined;
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
-    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : NTCP_CHUNK_BYTES, routeTo: () => rank, poisonReleased: options.poisonReleased,
+    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size), routeTo: () => rank, poisonReleased: options.poisonReleased,
     release: () => {
       mesh?.destroy();
       options.onClose?.();

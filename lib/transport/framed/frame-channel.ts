@@ -1,6 +1,7 @@
 // One way of putting frames on a wire, as FramedTransport sees it: a mesh connection to one
 // peer (WsChannel, TcpChannel) or the single relay connection every peer is reached through
 // (SocketChannel).
+import type { Landing } from '../../memory/landing.js';
 
 export interface FrameChannel {
   /**
@@ -19,6 +20,13 @@ export interface FrameChannel {
    * by reference: a frame is then only a descriptor) says so here; the receiver's limits must admit it.
    */
   segmentBytes?(messageBytes: number): number;
+  /**
+   * Optional: the frame whose header is `head` (a whole message of one frame, the landing's
+   * size) is coming and belongs to `landing`; a channel that can put its payload there as it
+   * arrives (ntcp's expected receives) says so by returning the cancel, undefined otherwise. The
+   * frame is still handed over as usual (receiveFrameSink then gives `landing.target`).
+   */
+  expect?(head: Uint8Array, landing: Landing): (() => void) | undefined;
   /** Stops reading from the connection (receive backpressure); a no-op where impossible. */
   pauseReading(): void;
   resumeReading(): void;

@@ -135,9 +135,27 @@ export class FramedTransport implements Transport {
     const key = landingKey(header.comm, header.seq, header.chunk);
     const entry = { header, landing };
     byKey.set(key, entry);
+    const unexpect = this.expectLanding(peer, header, landing);
     return () => {
       if (byKey.get(key) === entry) byKey.delete(key);
+      unexpect?.();
     };
+  }
+
+  /**
+   * Tells `peer`'s channel which frame the landing waits for, when it can take the payload
+   * straight there (FrameChannel.expect): the frame head that peer writes for a message of one
+   * frame (a mesh: the route is the sender's rank). Returns the channel's cancel.
+   */
+  private expectLanding(peer: number, header: Header, landing: Landing): (() => void) | undefined {
+    const channel = this.channels.get(peer);
+    const messageBytes = landing.target.byteLength;
+    if (!channel?.expect || messageBytes > (channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes)) return undefined;
+    try {
+      return channel.expect(encodeFrameHeader(header, { route: peer, messageBytes, offset: 0 }, messageBytes), landing);
+    } catch {
+      return undefined; // a header that cannot be encoded never comes either
+    }
   }
 
   onControl(listener: (message: Message) => void): void {

@@ -37,9 +37,19 @@
 // reader's thread no longer stalls on the ack's doorbell in the middle of its step. Any other
 // read is acked at once, so a call never returns with its peer's send waiting on user code.
 // One-sided writes are not used: they would add a round trip to learn the target's key.
-import { systemError, WebcclError } from '../../errors.js';
+// Expected receives (tcp provider): when the algorithm waits for a message of one frame with a
+// landing (lib/memory/landing.ts), the transport tells the channel the frame head that message
+// will carry (expect); the channel registers the landing's memory and lists the head with the
+// endpoint. The I/O thread compares each message's first 56 bytes with the list, and a match
+// has the rest of its payload received straight into the landing (no copy out of the receive
+// slot) or, for a fold, received into a cache-sized bounce buffer and reduced into it piece by
+// piece as it arrives, on the I/O thread, with the native kernels (bit-identical to the
+// reducer's). The receive slot then holds the head alone and its completion names the match.
+import { invalidArgument, systemError, WebcclError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
+import type { Landing } from '../../memory/landing.js';
+import { readEnv } from '../../settings.js';
 import { HEADER_BYTES } from '../frame.js';
 import { CLOSE_NORMAL, type FrameChannel } from '../framed/frame-channel.js';
 import type { FrameSink, FramedTransport } from '../framed/framed-transport.js';
@@ -73,6 +83,19 @@ export const DIRECT_SEND_BYTES = 32 << 10;
  * piece costs little; a multiple of every element size.
  */
 const FOLD_PIECE_BYTES = 256 << 10;
+
+/** Landings from this size on are expected (tcp): below it, copying out of the slot costs less than registering them. */
+export const EXPECT_BYTES = 32 << 10;
+
+/**
+ * Which landings the tcp provider takes on arrival (WEBCCL_NTCP_LANDING): 'fold' (the default:
+ * copies and folds), 'copy' (copies only; folds run on the event loop from the slot), 'off'.
+ */
+export function ntcpLandingMode(): 'off' | 'copy' | 'fold' {
+  const raw = readEnv('WEBCCL_NTCP_LANDING') ?? 'fold';
+  if (raw !== 'off' && raw !== 'copy' && raw !== 'fold') throw invalidArgument(`WEBCCL_NTCP_LANDING=${raw} is none of off, copy, fold`);
+  return raw;
+}
 
 /** An ack: the receiver has read a segment sent by reference. */
 const ACK_BYTES = 8;
@@ -109,6 +132,16 @@ export class ShmChannel implements FrameChannel {
   /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
   private readonly sendsNow: boolean;
   private readonly ackBytes = new Uint8Array(ACK_BYTES);
+  /** Which landings are expected (tcp provider only; 'off' elsewhere). */
+  private readonly landingMode: 'off' | 'copy' | 'fold';
+  /** FrameChannel.expect, only where landings are expected: elsewhere the transport does not even encode the head. */
+  readonly expect?: (head: Uint8Array, landing: Landing) => (() => void) | undefined;
+  /** Expected receives listed with the endpoint, by id: the registration of their landing's memory. */
+  private readonly expected = new Map<number, { key: number; landing: Landing }>();
+  private nextExpect = 1;
+  /** Data frames received, and those of them the I/O thread put into a landing (logged at close, INFO). */
+  private framesIn = 0;
+  private framesLanded = 0;
   /** The bounce buffer of folds by reference (FOLD_PIECE_BYTES), made on first use. */
   private bounce: Uint8Array | undefined;
 
@@ -124,6 +157,8 @@ export class ShmChannel implements FrameChannel {
     this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
     this.sendsNow = options.context.provider.kind === 'shm';
+    this.landingMode = options.endpoint.expects ? ntcpLandingMode() : 'off';
+    if (this.landingMode !== 'off') this.expect = (head, landing) => this.listExpected(head, landing);
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
       ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
@@ -245,18 +280,25 @@ export class ShmChannel implements FrameChannel {
     // complete instead of waiting on a connection that closed): a call can return, and its
     // communicator be destroyed, before the turn's flush runs.
     this.flushAcks();
+    if (this.landingMode !== 'off') logger('NET', this.transport.rank).info(`ntcp peer ${this.peer}: ${this.framesLanded} of ${this.framesIn} data frames landed on arrival`);
     this.closed = systemError(`rank ${this.transport.rank}: connection to peer ${this.peer} closed (${reason})`);
     for (const reject of this.waitingWrites) reject(this.closed);
     this.waitingWrites.clear();
     this.sends.close(this.closed);
     // The peer's progress thread sees the closed flag and fails its waiters as a clean close.
     this.endpoint.destroy();
+    // Its I/O thread is joined: no landing is written any more.
+    for (const { key } of this.expected.values()) if (!this.context.destroyed) this.context.deregisterMemory(key);
+    this.expected.clear();
   }
 
   private postReceive(slot: number): void {
     if (this.closed) return;
     try {
-      this.endpoint.recvThen(this.receives.key, this.receives.offset(slot), this.frameBytes, (completion) => this.received(slot, completion.bytes), (error) => this.lost(error));
+      this.endpoint.recvThen(this.receives.key, this.receives.offset(slot), this.frameBytes, (completion) => {
+        if (completion.imm === undefined) this.received(slot, completion.bytes);
+        else this.receivedExpected(slot, completion.bytes, completion.imm);
+      }, (error) => this.lost(error));
     } catch (error) {
       this.lost(error);
     }
@@ -272,6 +314,7 @@ export class ShmChannel implements FrameChannel {
       return;
     }
     if (bytes < HEADER_BYTES) return this.transport.untrusted(this.peer, new Error(`an shm message of ${bytes} bytes is shorter than a frame header`));
+    this.framesIn++;
     const sink = this.transport.receiveFrameSink(frame.subarray(0, HEADER_BYTES), this.peer);
     if (sink === undefined) return; // the transport failed the connection
     const { target } = sink;
@@ -286,6 +329,68 @@ export class ShmChannel implements FrameChannel {
       if (!this.folded(() => sink.fold!(target, frame.subarray(HEADER_BYTES)))) return;
     } else {
       target.set(frame.subarray(HEADER_BYTES));
+    }
+    this.transport.receivePayload(this.peer);
+    if (this.paused) this.idle.push(slot);
+    else this.postReceive(slot);
+  }
+
+  /**
+   * Lists the frame `head` announces as an expected receive whose payload goes to the landing
+   * (FrameChannel.expect); undefined when this channel does not take it (a small
+   * landing, a fold the native kernels do not do, every region or the list in use).
+   */
+  private listExpected(head: Uint8Array, landing: Landing): (() => void) | undefined {
+    const length = landing.target.byteLength;
+    if (this.closed || length < EXPECT_BYTES) return undefined;
+    if (landing.fold && (this.landingMode !== 'fold' || !landing.reduce)) return undefined;
+    const id = this.nextExpect;
+    this.nextExpect = id >= 0xffffffff ? 1 : id + 1;
+    let key: number | undefined;
+    try {
+      key = this.context.registerMemory(landing.target);
+      this.endpoint.expect(id, head, key, 0, length, landing.fold ? landing.reduce : undefined);
+    } catch {
+      if (key !== undefined) this.context.deregisterMemory(key);
+      return undefined; // every region or the endpoint's list in use: the frame takes the slot
+    }
+    this.expected.set(id, { key, landing });
+    return () => this.unexpect(id);
+  }
+
+  /**
+   * The landing's wait is over (its message was handed out, or the call failed): nothing may
+   * land there any more. When a message matched it already and is still arriving, the
+   * deregistration below waits for the I/O thread's system call in that memory to return, and
+   * the message's receive then fails (the connection with it: the call it belonged to is over).
+   */
+  private unexpect(id: number): void {
+    const entry = this.expected.get(id);
+    if (!entry) return;
+    this.expected.delete(id);
+    if (this.context.destroyed) return;
+    this.endpoint.cancelExpect(id);
+    this.context.deregisterMemory(entry.key);
+  }
+
+  /** A frame whose payload the I/O thread put into expectation `id`'s landing: the slot holds its head. */
+  private receivedExpected(slot: number, bytes: number, id: number): void {
+    if (this.closed) return;
+    const entry = this.expected.get(id);
+    if (!entry) return this.transport.untrusted(this.peer, new Error(`a frame landed in expected receive ${id}, which was withdrawn`));
+    this.expected.delete(id);
+    this.context.deregisterMemory(entry.key);
+    this.framesIn++;
+    this.framesLanded++;
+    const { landing } = entry;
+    if (bytes !== HEADER_BYTES + landing.target.byteLength) {
+      return this.transport.untrusted(this.peer, new Error(`expected receive ${id} of ${landing.target.byteLength} bytes completed with ${bytes - HEADER_BYTES}`));
+    }
+    const sink = this.transport.receiveFrameSink(this.receives.view(slot).subarray(0, HEADER_BYTES), this.peer);
+    if (sink === undefined) return;
+    const { target } = sink;
+    if (target.buffer !== landing.target.buffer || target.byteOffset !== landing.target.byteOffset || target.byteLength !== landing.target.byteLength || !sink.fold !== !landing.fold) {
+      return this.transport.untrusted(this.peer, new Error(`a frame put into expected receive ${id} belongs elsewhere`));
     }
     this.transport.receivePayload(this.peer);
     if (this.paused) this.idle.push(slot);

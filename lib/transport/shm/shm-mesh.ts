@@ -41,14 +41,18 @@ export const NTCP_SEGMENT_BYTES = 2 << 20;
  */
 export const SHM_CHUNK_BYTES = 8 << 20;
 /**
- * The ntcp transport's default chunk size. Each message costs a post, a completion and a fold
- * on the event loop; with 1 MiB chunks (the default of the others) a 4 MiB allreduce took
- * 5.7-6.8 ms of CPU per call at 2 ranks and 15-16 ms at 4 (bench/allreduce-cpu.ts on 2 busy
- * cores, alternated runs), with 4 MiB 3.4-4.4 and 7.0-7.5 ms (Gloo on the same host: 3.2 and
- * 7.5): a chunk's piece (chunk / ranks) then still fits one 2 MiB frame, so it is received
- * in one piece and folded on arrival. 8 and 16 MiB gained nothing more.
+ * The ntcp transport's default chunk size for `size` ranks: one 2 MiB frame (NTCP_SEGMENT_BYTES)
+ * per rank, so that a chunk's piece (chunk / ranks) is the largest message that is still one
+ * frame, received (and folded) on arrival into its landing. Each message costs a post, a
+ * completion and JavaScript on the event loop, so fewer, larger ones cost less: with 1 MiB
+ * chunks (the default of the others) a 4 MiB allreduce took 5.7-6.8 ms of CPU per call at 2
+ * ranks and 15-16 ms at 4, with 4 MiB 3.4-4.4 and 7.0-7.5 ms (Gloo on the same host: 3.2 and
+ * 7.5); a 16 MiB allreduce at 4 ranks 28-31 ms with 4 MiB and 22-24 with 8 MiB (bench/allreduce-cpu.ts
+ * on 2 busy cores, alternated runs). From 8 ranks on it stays at 16 MiB (pieces of 2 MiB and less).
  */
-export const NTCP_CHUNK_BYTES = 4 << 20;
+export function ntcpChunkBytes(size: number): number {
+  return NTCP_SEGMENT_BYTES * Math.min(Math.max(size, 2), 8);
+}
 export const SHM_SEND_SLOTS = 4;
 export const SHM_RECEIVE_SLOTS = 4;
 
