@@ -3,7 +3,7 @@
 // with SIGKILL, stale segments of a crashed job, no /dev/shm or fd leftovers, and a fuzz run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, shmPrefix } from '../lib/native/shm.js';
@@ -276,6 +276,23 @@ test('shm: a stale segment of a crashed job is replaced; a live one is refused',
   assert.ok(endpoint.address().includes(shmPrefix(secret)));
   context.destroy();
   assert.equal(leftovers(secret), []);
+});
+
+test('shm: an endpoint\'s inbox is resident from its creation (no page faults on the first pass of traffic)', () => {
+  const context = new ShmContext(addon, newSecret());
+  try {
+    const endpoint = context.createEndpoint('0-1');
+    const name = endpoint.address().split(' ')[0]!;
+    // The segment's mapping in this process (smaps: a header line naming /dev/shm/NAME, then its fields).
+    const smaps = readFileSync('/proc/self/smaps', 'utf8').split('\n');
+    const at = smaps.findIndex((line) => line.endsWith(name) || line.includes(`${name} (deleted)`));
+    assert.ok(at >= 0, `no mapping of ${name} in /proc/self/smaps`);
+    const field = (key: string) => Number(/(\d+) kB/.exec(smaps.slice(at + 1, at + 30).find((line) => line.startsWith(`${key}:`)) ?? '')?.[1]);
+    assert.ok(field('Size') >= 4096, `the inbox maps ${field('Size')} kB`);
+    assert.ok(field('Rss') >= field('Size') - 4, `only ${field('Rss')} of the inbox's ${field('Size')} kB are resident after creation`);
+  } finally {
+    context.destroy();
+  }
 });
 
 test('shm: thousands of calls with random arguments never crash the process', () => {

@@ -208,8 +208,14 @@ void Context::published(uint32_t slot) {
   }
 }
 
+// Both sides map a segment with MAP_POPULATE: the creator's call allocates (and zeroes) every
+// page of the ring at once, the writer's maps them, so the first pass of traffic through the
+// ring takes no page faults. Without it a fresh world's first few dozen mid-size calls ran ~3x
+// slower (a 4 MiB ring is 1,024 pages, touched first by the calls that reach them), which is
+// what calibration and a training loop's first steps time. The memory is the ring's capacity,
+// committed at creation, as Open MPI's and NCCL's per-peer buffers are.
 void* map_segment(int fd, uint32_t capacity) {
-  void* memory = mmap(nullptr, segment_bytes(capacity), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* memory = mmap(nullptr, segment_bytes(capacity), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   return memory == MAP_FAILED ? nullptr : memory;
 }
 
@@ -857,7 +863,7 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   struct stat st {};
   void* memory = nullptr;
   if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(SegmentHeader)) {
-    memory = mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memory = mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);  // see map_segment
     if (memory == MAP_FAILED) memory = nullptr;
   }
   close(fd);
