@@ -8,6 +8,7 @@ import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, shmPrefix } from '../lib/native/shm.js';
 import { Buffer } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
 import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
 import { hammer } from './helpers/shm-hammer.js';
@@ -293,6 +294,14 @@ test('shm: an endpoint\'s inbox is resident from its creation (no page faults on
   } finally {
     context.destroy();
   }
+});
+
+test('shm: a /dev/shm without room for a ring refuses the endpoint with a clear error (needs root: unshare -m, a 6 MiB tmpfs)', () => {
+  const script = 'mount -t tmpfs -o size=6M tmpfs /dev/shm && exec "$0" --import ./test/register.mjs test/workers/shm-full.ts';
+  const out = execFileSync('unshare', ['-m', 'sh', '-c', script, process.execPath], { encoding: 'utf8', timeout: 20_000 });
+  const { first, second } = JSON.parse(out.trim().split('\n').pop()!) as { first: string; second: string };
+  assert.is(first, 'created');
+  assert.match(second, /no room for its 4\d{3} KiB ring in \/dev\/shm \(No space left on device\); a container needs a larger --shm-size/);
 });
 
 test('shm: thousands of calls with random arguments never crash the process', () => {

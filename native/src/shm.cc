@@ -244,8 +244,12 @@ SegmentHeader* create_inbox(const std::string& name, uint32_t capacity, std::str
     }
     if (fd < 0) { why = errno_text(("shm_open " + name).c_str()); return nullptr; }
     void* memory = nullptr;
-    if (ftruncate(fd, segment_bytes(capacity)) == 0) memory = map_segment(fd, capacity);
-    if (!memory) why = errno_text(("creating " + name).c_str());
+    // The ring's pages are allocated here, where a full /dev/shm (a container's 64 MiB default)
+    // is a clear error, and not at a later write into the mapping, where it would be a SIGBUS.
+    int room = ftruncate(fd, segment_bytes(capacity)) == 0 ? posix_fallocate(fd, 0, segment_bytes(capacity)) : errno;
+    if (room == 0) memory = map_segment(fd, capacity);
+    if (room != 0) why = "creating " + name + ": no room for its " + std::to_string(segment_bytes(capacity) >> 10) + " KiB ring in /dev/shm (" + strerror(room) + "); a container needs a larger --shm-size";
+    else if (!memory) why = errno_text(("creating " + name).c_str());
     close(fd);
     if (!memory) { shm_unlink(name.c_str()); return nullptr; }
     auto* header = new (memory) SegmentHeader();
