@@ -90,6 +90,14 @@ double now_ms() {
 }
 
 /** A stream() call: the stream, its promise, and references that keep its arrays alive. */
+/** Rejects a stream call's promise with an Error of `text` (on the JS thread). */
+void reject_with(napi_env env, napi_deferred deferred, const char* text) {
+  napi_value error, message;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, nullptr, message, &error);
+  napi_reject_deferred(env, deferred, error);
+}
+
 struct StreamCall {
   StreamParams params;
   std::unique_ptr<NativeStream> stream;
@@ -212,10 +220,7 @@ void WorkerSocket::shutdown(napi_env env) {
   // The thread is gone: a stream it ran (or had not adopted yet) rejects here.
   for (StreamCall* call : {active, pending}) {
     if (call == nullptr) continue;
-    napi_value error, message;
-    napi_create_string_utf8(env, "the switch worker socket was closed during the call", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, nullptr, message, &error);
-    napi_reject_deferred(env, call->deferred, error);
+    reject_with(env, call->deferred, "the switch worker socket was closed during the call");
     call->release_refs(env);
     napi_release_threadsafe_function(call->done, napi_tsfn_abort);
     delete call;
@@ -496,10 +501,7 @@ napi_value SocketStream(napi_env env, napi_callback_info info) {
   if (napi_create_promise(env, &call->deferred, &promise) != napi_ok) return fail(env, "stream: could not create the promise"), cleanup();
   napi_create_string_utf8(env, "webccl-switch-worker-stream", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, stream_done, &call->done) != napi_ok) {
-    napi_value error, message;
-    napi_create_string_utf8(env, "stream: could not create the completion queue", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, nullptr, message, &error);
-    napi_reject_deferred(env, call->deferred, error);
+    reject_with(env, call->deferred, "stream: could not create the completion queue");
     cleanup();
     return promise;
   }
@@ -507,10 +509,7 @@ napi_value SocketStream(napi_env env, napi_callback_info info) {
     std::lock_guard<std::mutex> lock(socket->handover);
     if (socket->pending != nullptr || socket->active != nullptr) {
       napi_release_threadsafe_function(call->done, napi_tsfn_abort);
-      napi_value error, message;
-      napi_create_string_utf8(env, "stream: a stream is already running on this socket", NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, nullptr, message, &error);
-      napi_reject_deferred(env, call->deferred, error);
+      reject_with(env, call->deferred, "stream: a stream is already running on this socket");
       cleanup();
       return promise;
     }
