@@ -66,11 +66,13 @@ export interface SecuritySettings {
 /** Read apart from readSettings: a malformed secret must fail the launch that uses it, not every log call. */
 export function readSecurity(env: Record<string, string | undefined> = environment()): SecuritySettings {
   const secret = env['WEBCCL_SECRET'];
-  const insecure = env['WEBCCL_INSECURE'];
-  if (insecure !== undefined && insecure !== '' && insecure !== '0' && insecure !== '1') {
-    throw invalidArgument(`WEBCCL_INSECURE=${insecure} is not one of 0, 1`);
-  }
+  const insecure = readChoice('WEBCCL_INSECURE', ['0', '1'], '0', env);
   return { secret: secret === undefined || secret === '' ? undefined : secret, insecure: insecure === '1' };
+}
+
+/** A WEBCCL_* variable that names one of `allowed` (unset or empty: `fallback`); anything else is an InvalidArgument naming it. */
+export function readChoice<T extends string>(name: string, allowed: readonly T[], fallback: T, env: Record<string, string | undefined> = environment()): T {
+  return pick(name, env[name], allowed, fallback);
 }
 
 /** Any other WEBCCL_* variable, raw (for settings owned by one subsystem, e.g. WEBCCL_CHUNK_BYTES). */
@@ -84,8 +86,5 @@ export function readEnv(name: string): string | undefined {
  * loading the addon does not depend on every other variable being well formed.
  */
 export function readNativeEnabled(env: Record<string, string | undefined> = environment()): boolean {
-  const raw = env['WEBCCL_NATIVE'];
-  if (raw === undefined || raw === '' || raw === '1') return true;
-  if (raw === '0') return false;
-  throw invalidArgument(`WEBCCL_NATIVE=${raw} is not one of 0, 1`);
+  return readChoice('WEBCCL_NATIVE', ['0', '1'], '1', env) === '1';
 }

@@ -46,7 +46,7 @@
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
-import { readEnv, readSettings } from '../settings.js';
+import { readChoice, readSettings } from '../settings.js';
 import { AllReduceStream, checkStreamArrays, SlotPackets, streamPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
@@ -129,6 +129,9 @@ const STALLED_WAITS = 8;
 const STALLED_MIN_MS = 200;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
+
+/** The worker's counters a native stream counts too (its end carries each, for that call). */
+const NATIVE_COUNTERS = ['sent', 'retransmitted', 'results', 'duplicates', 'wrongJob', 'malformed', 'windowCuts', 'probes'] as const;
 
 /** A native stream's call in flight: the arrays stay referenced here until it settles. */
 interface NativeCall {
@@ -223,8 +226,7 @@ export class SwitchWorker {
   /** Whether calls run on the link's native stream (see the top); 'native' without it fails with the reason. */
   private chooseStream(choice: 'native' | 'typescript' | 'auto'): NativeStreamRunner | undefined {
     if (choice === 'typescript') return undefined;
-    const env = readEnv('WEBCCL_SWITCH_NATIVE_STREAM');
-    if (env !== undefined && env !== '' && env !== '0' && env !== '1') throw invalidArgument(`WEBCCL_SWITCH_NATIVE_STREAM=${env} is not one of 0, 1`);
+    const env = readChoice('WEBCCL_SWITCH_NATIVE_STREAM', ['0', '1'], '1');
     const why = this.link.stream === undefined ? 'the link has none (a WebSocket, Node\'s dgram, or an addon built before native streams: node native/build.mjs)'
       : this.faults.active ? 'the worker\'s fault hook runs on the TypeScript stream'
         : choice === 'auto' && env === '0' ? 'WEBCCL_SWITCH_NATIVE_STREAM=0' : undefined;
@@ -343,15 +345,7 @@ export class SwitchWorker {
   }
 
   private nativeEnded(call: NativeCall, end: NativeStreamEnd): void {
-    const { counters } = this;
-    counters.sent += end.sent;
-    counters.retransmitted += end.retransmitted;
-    counters.results += end.results;
-    counters.duplicates += end.duplicates;
-    counters.wrongJob += end.wrongJob;
-    counters.malformed += end.malformed;
-    counters.windowCuts += end.windowCuts;
-    counters.probes += end.probes;
+    for (const name of NATIVE_COUNTERS) this.counters[name] += end[name];
     if (this.nativeCall !== call) return;
     if (end.end === 'done') return this.settle(undefined);
     if (end.end === 'ended') return this.fail(this.ending!.error);
