@@ -111,6 +111,10 @@ test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => 
   // rounding up for j = 3, 7, ... (odd kept part) and down for j = 1, 5, ...
   const below = Float32Array.from([1, 3, 1, -7, 1, 5, 1, 1].map((v, i) => (i % 2 ? v * 2 ** -9 : v)));
   cases.push({ x: below, blockSize: 2, workers: 2047 });
+  // The largest significands 30..34 binades under the block top with the largest budget: the
+  // shifts around 31, where the rounded part stops existing (and must give 0, not a rounding).
+  const deep = Float32Array.from([1, ...[30, 31, 32, 33, 34].map((k) => -(2 - 2 ** -23) * 2 ** -k)]);
+  cases.push({ x: deep, blockSize: deep.length, workers: 1 });
   for (const { x, blockSize, workers } of cases) {
     const count = x.length;
     const exponents = switchmlBlockExponents(x, count, blockSize);
