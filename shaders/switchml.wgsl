@@ -155,19 +155,18 @@ fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
 @group(0) @binding(3) var<storage, read_write> dequantize_dst: array<u32>;
 
 fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
-  if (agreed > MAX_EXPONENT) { return F32_QUIET_NAN; }
-  if (sum_bits == 0u) { return 0u; }
   let sign = sum_bits & F32_SIGN;
   let magnitude = select(sum_bits, 0u - sum_bits, sign != 0u); // |S| <= 2^31 as u32
   // fl(|S|): the high half times 2^16 is exact, so the addition rounds once, to nearest even
   // (a fused multiply-add would give the same). f32(u32) alone may round either way.
   let rounded = f32(magnitude >> 16u) * 65536.0 + f32(magnitude & 0xffffu);
-  let scaled = bitcast<u32>(rounded * factor); // normal: in [2^-31, 2^31]
+  let scaled = bitcast<u32>(rounded * factor); // normal: in [2^-31, 2^31] (S = 0: +0)
   // Times 2^emax on the exponent field: exact, with flush to +0 below 2^-126 and Inf from 2^128.
+  // Straight-line: every case is computed and one kept (wrapped values are never kept).
   let exponent = i32((scaled >> 23u) & 0xffu) + agreed;
-  if (exponent >= 255) { return sign | F32_EXPONENT; }
-  if (exponent <= 0) { return 0u; }
-  return sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
+  let normal = sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
+  let y = select(select(normal, 0u, exponent <= 0), sign | F32_EXPONENT, exponent >= 255);
+  return select(select(y, 0u, sum_bits == 0u), F32_QUIET_NAN, agreed > MAX_EXPONENT);
 }
 
 @group(0) @binding(1) var<storage, read> dequantize_src4: array<vec4u>;

@@ -131,6 +131,21 @@ test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => 
   }
 });
 
+test('dequantize at the edges of the exponent range: sums that reach Inf or flush to +0, and those just inside', async () => {
+  const workers = 2;
+  const sums = Int32Array.from([2 ** 30, -(2 ** 30), 3 * 2 ** 29, -3 * 2 ** 29, 2 ** 30 - 1, 2 ** 29, 2 ** 31 - 1, -(2 ** 31 - 1), 3, -1, 0]);
+  for (const exponent of [128, 127, -125, -124, 129]) {
+    const count = sums.length;
+    const exponents = new Int32Array(count).fill(exponent);
+    const src = new Placed(4, sums);
+    const agreed = new Placed(0, exponents);
+    const y = Placed.empty(8, count * 4);
+    await gpuSwitchmlDequantize(ctx, { src: src.region, exponents: agreed.region, dst: y.region, count, blockSize: 1, workers });
+    await y.expect(switchmlDequantize(sums, exponents, count, 1, workers), `exponent ${exponent}: dequantize`);
+    for (const placed of [src, agreed, y]) placed.destroy();
+  }
+});
+
 test('bad arguments are rejected before anything is recorded', async () => {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const a = device.createBuffer({ size: 1024, usage });
