@@ -5,10 +5,10 @@
 // round-to-nearest-even everywhere and bit-identical to lib/cpu/half.ts, which documents the
 // rules (overflow to Inf, subnormals produced, NaN kept quiet with its sign).
 
-// Every function is straight-line: each case (normal, subnormal, Inf/NaN, overflow) is computed
-// and the answer picked with select, with non-short-circuit & and | on bools. A per-element
-// branch costs both of its sides on lavapipe (its invocations are SIMD lanes under a mask) and
-// a divergent warp on a GPU; the selects cost a few integer operations.
+// The narrowing functions are straight-line: each case (normal, subnormal, Inf/NaN, overflow) is
+// computed and the answer picked with select, with non-short-circuit & and | on bools, which
+// lavapipe ran faster than branches (the cast to f16 ~65% -> ~83% of the copy kernel's CPU time
+// ratio). The widening keeps its branches (see there).
 
 // Normal results round the f32 bits shifted right by 13 with the exponent rebased; subnormal ones
 // (half_exponent <= 0) round the significand with its implicit bit shifted right by
@@ -31,18 +31,20 @@ fn f32_bits_to_f16_bits(bits: u32) -> u32 {
   return sign | select(select(rounded, 0x7c00u, half_exponent >= 31), nonfinite, exponent == 0xffu);
 }
 
+// Branches here, unlike the narrowing: with the common case (a normal f16) first, lavapipe
+// skips the other sides when no lane of a SIMD batch takes them, and the select form measured
+// slower there in a hop's fused decode + accumulate (cast.wgsl widen_accumulate_vec4).
 fn f16_bits_to_f32_bits(half: u32) -> u32 {
   let sign = (half & 0x8000u) << 16u;
   let exponent = (half >> 10u) & 0x1fu;
   let mantissa = half & 0x3ffu;
-  let normal = ((exponent + 112u) << 23u) | (mantissa << 13u);
-  let nonfinite = 0x7f800000u | (mantissa << 13u);
+  if (exponent - 1u < 0x1eu) { return sign | ((exponent + 112u) << 23u) | (mantissa << 13u); }
+  if (exponent == 0x1fu) { return sign | 0x7f800000u | (mantissa << 13u); }
   // Subnormal f16 (or zero): mantissa * 2^-24, a normal f32. Both steps are exact everywhere:
   // the integer (below 2^10) converts exactly, and the product by a power of two is
   // representable and normal (no flush-to-zero can touch it, nor can contraction into an FMA
   // change an exact product). Cheaper than countLeadingZeros, which CPU adapters emulate per lane.
-  let subnormal = bitcast<u32>(f32(i32(mantissa)) * 0x1p-24f);
-  return sign | select(select(normal, nonfinite, exponent == 0x1fu), subnormal, exponent == 0u);
+  return sign | bitcast<u32>(f32(i32(mantissa)) * 0x1p-24f);
 }
 
 fn f32_bits_to_bf16_bits(bits: u32) -> u32 {
