@@ -139,18 +139,17 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   var poisoned = vec4<bool>(false);
   for (var run = 0u; run < length; run += SUM_LANES) {
     for (var q = 0u; q < SUM_QUADS; q++) {
-      // A piece's last block may be ragged (any length): elements past it re-read its last
-      // element (which poisons the block only if it does anyway) and add +0.0, which leaves a
-      // lane sum (non-negative, never -0) unchanged. Reads past the block would see another
-      // region's words, or out-of-bounds values that adapters choose (SwiftShader: not zeros).
+      // A ragged block (length a multiple of 32) ends mid-run: quads past it re-read its last
+      // quad (which poisons the block only if it does anyway) and add +0.0, which leaves a lane
+      // sum (non-negative, never -0) unchanged.
       let first = run + 4u * q;
-      let live = vec4u(first) + vec4u(0u, 1u, 2u, 3u) < vec4u(length);
+      let live = first < length;
+      let at = start + select(length - 4u, first, live);
       var x_bits: vec4u;
       var residual_bits: vec4u;
       for (var c = 0u; c < 4u; c++) {
-        let at = start + min(first + c, length - 1u);
-        x_bits[c] = compress_x[p.x_offset + at];
-        residual_bits[c] = compress_residual[p.residual_offset + at];
+        x_bits[c] = compress_x[p.x_offset + at + c];
+        residual_bits[c] = compress_residual[p.residual_offset + at + c];
       }
       let nonfinite = ((x_bits & vec4u(F32_EXPONENT)) == vec4u(F32_EXPONENT)) | ((residual_bits & vec4u(F32_EXPONENT)) == vec4u(F32_EXPONENT));
       poisoned = poisoned | nonfinite;
