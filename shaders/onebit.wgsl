@@ -116,15 +116,9 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
 }
 
 // ---- compress_per_thread: one thread per block, the same arithmetic in the same order. ----
-// SUM_LANES (prelude, = ONEBIT_SUM_LANES = 64) running sums stand for the 64 threads of
-// `compress`: lane j % 64 adds |v_j| in increasing j, then the same halving tree, so every f32
-// addition, and therefore the scale, is bit-identical. The lanes are 16 vec4s, lane 4k + c in
-// component c of quad_sums[k]: the block is walked in quads of 4 elements, quad q of each run
-// of 64 adding into quad_sums[q] (constant indices once the loop of 16 unrolls, not a private
-// array indexed per element). No barriers.
-
-const SUM_QUADS = SUM_LANES / 4u;
-const_assert SUM_LANES == 64u;
+// SUM_LANES (prelude, = ONEBIT_SUM_LANES) running sums in a private array stand for the 64
+// threads of `compress`: lane j % SUM_LANES adds |v_j| in increasing j, then the same halving
+// tree, so every f32 addition, and therefore the scale, is bit-identical. No barriers.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -135,48 +129,31 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   let start = block * p.block_size;
   let length = block_length(p.count, p.block_size, block);
 
-  var quad_sums: array<vec4f, SUM_QUADS>; // zero-initialized
-  var poisoned = vec4<bool>(false);
-  for (var run = 0u; run < length; run += SUM_LANES) {
-    for (var q = 0u; q < SUM_QUADS; q++) {
-      // A ragged block (length a multiple of 32) ends mid-run: quads past it re-read its last
-      // quad (which poisons the block only if it does anyway) and add +0.0, which leaves a lane
-      // sum (non-negative, never -0) unchanged.
-      let first = run + 4u * q;
-      let live = first < length;
-      let at = start + select(length - 4u, first, live);
-      var x_bits: vec4u;
-      var residual_bits: vec4u;
-      for (var c = 0u; c < 4u; c++) {
-        x_bits[c] = compress_x[p.x_offset + at + c];
-        residual_bits[c] = compress_residual[p.residual_offset + at + c];
-      }
-      let nonfinite = ((x_bits & vec4u(F32_EXPONENT)) == vec4u(F32_EXPONENT)) | ((residual_bits & vec4u(F32_EXPONENT)) == vec4u(F32_EXPONENT));
-      poisoned = poisoned | nonfinite;
-      var magnitudes: vec4f;
-      for (var c = 0u; c < 4u; c++) { magnitudes[c] = abs(carried(x_bits[c], residual_bits[c])); }
-      quad_sums[q] = quad_sums[q] + select(vec4f(0.0), magnitudes, live);
-    }
+  var lanes: array<f32, SUM_LANES>; // zero-initialized
+  var poisoned = false;
+  for (var j = 0u; j < length; j++) {
+    let x_bits = compress_x[p.x_offset + start + j];
+    let residual_bits = compress_residual[p.residual_offset + start + j];
+    poisoned = poisoned || is_nonfinite_bits(x_bits) || is_nonfinite_bits(residual_bits);
+    let lane = j % SUM_LANES;
+    lanes[lane] = lanes[lane] + abs(carried(x_bits, residual_bits));
   }
-  // The halving tree of `compress`: lane l += lane l + stride, strides 32 .. 4 as whole vec4s,
-  // then 2 and 1 inside quad 0.
-  for (var stride = SUM_QUADS / 2u; stride > 0u; stride >>= 1u) {
-    for (var k = 0u; k < stride; k++) { quad_sums[k] = quad_sums[k] + quad_sums[k + stride]; }
+  for (var stride = SUM_LANES / 2u; stride > 0u; stride >>= 1u) {
+    for (var l = 0u; l < stride; l++) { lanes[l] = lanes[l] + lanes[l + stride]; }
   }
-  let pair = quad_sums[0].xy + quad_sums[0].zw;
-  let total = pair.x + pair.y;
 
   let first_word = p.signs_offset + start / 32u;
-  if (any(poisoned)) {
+  if (poisoned) {
     compress_scales[p.scales_offset + block] = F32_QUIET_NAN;
     for (var w = 0u; w * 32u < length; w++) { compress_signs[first_word + w] = 0u; }
     return;
   }
   let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
-  let scale_bits = flush_bits(bitcast<u32>(total * bitcast<f32>(inverse_length)));
+  let scale_bits = flush_bits(bitcast<u32>(lanes[0] * bitcast<f32>(inverse_length)));
+  let scale = bitcast<f32>(scale_bits);
   compress_scales[p.scales_offset + block] = scale_bits;
   for (var w = 0u; w * 32u < length; w++) {
-    compress_signs[first_word + w] = pack_sign_word(start, length, w, bitcast<f32>(scale_bits));
+    compress_signs[first_word + w] = pack_sign_word(start, length, w, scale);
   }
 }
 
