@@ -1,49 +1,57 @@
 // 16-bit float codecs on u32 bits, shared by the reduce and cast families (prepended to their
-// source by lib/gpu). Integer operations only: no float arithmetic (which WGSL lets flush
+// source by lib/gpu). Integer operations, plus one float multiply that is exact with normal
+// operands and result (f16 subnormals widened); no other float arithmetic (which WGSL lets flush
 // subnormals) and no pack2x16float (whose rounding is implementation-defined), so results are
 // round-to-nearest-even everywhere and bit-identical to lib/cpu/half.ts, which documents the
 // rules (overflow to Inf, subnormals produced, NaN kept quiet with its sign).
 
+// The narrowing functions are straight-line: each case (normal, subnormal, Inf/NaN, overflow) is
+// computed and the answer picked with select, with non-short-circuit & and | on bools, which
+// lavapipe ran faster than branches (the cast to f16 ~65% -> ~83% of the copy kernel's CPU time
+// ratio). The widening keeps its branches (see there).
+
+// Normal results round the f32 bits shifted right by 13 with the exponent rebased; subnormal ones
+// (half_exponent <= 0) round the significand with its implicit bit shifted right by
+// 14 - half_exponent, capped at 25: anything below 2^-25 rounds to a zero either way (the
+// significand is below 2^24, the halfway point at 25), and the shift stays below 32.
 fn f32_bits_to_f16_bits(bits: u32) -> u32 {
   let sign = (bits >> 16u) & 0x8000u;
   let exponent = (bits >> 23u) & 0xffu;
   let mantissa = bits & 0x7fffffu;
-  if (exponent == 0xffu) {
-    return sign | 0x7c00u | select(0u, 0x200u | (mantissa >> 13u), mantissa != 0u);
-  }
   let half_exponent = i32(exponent) - 112;
-  if (half_exponent >= 31) { return sign | 0x7c00u; }
-  if (half_exponent <= 0) {
-    // Subnormal result: make the implicit 1 explicit and shift it out with the rest.
-    if (half_exponent < -10) { return sign; }
-    let significand = mantissa | 0x800000u;
-    let shift = u32(14 - half_exponent);
-    let kept = significand >> shift;
-    let rest = significand & ((1u << shift) - 1u);
-    let halfway = 1u << (shift - 1u);
-    return sign | (kept + select(0u, 1u, rest > halfway || (rest == halfway && (kept & 1u) != 0u)));
-  }
+  let normal = half_exponent > 0;
+  let value = select(mantissa | 0x800000u, (u32(half_exponent) << 23u) | mantissa, normal);
+  let shift = select(u32(min(14 - half_exponent, 25)), 13u, normal);
+  let kept = value >> shift;
+  let rest = value & ((1u << shift) - 1u);
+  let halfway = 1u << (shift - 1u);
   // A carry out of the mantissa moves into the exponent, up to Inf: that is the right result.
-  let kept = (u32(half_exponent) << 10u) | (mantissa >> 13u);
-  let rest = mantissa & 0x1fffu;
-  return sign | (kept + select(0u, 1u, rest > 0x1000u || (rest == 0x1000u && (kept & 1u) != 0u)));
+  let rounded = kept + select(0u, 1u, (rest > halfway) | ((rest == halfway) & ((kept & 1u) != 0u)));
+  let nonfinite = 0x7c00u | select(0u, 0x200u | (mantissa >> 13u), mantissa != 0u);
+  return sign | select(select(rounded, 0x7c00u, half_exponent >= 31), nonfinite, exponent == 0xffu);
 }
 
+// Branches here, unlike the narrowing: with the common case (a normal f16) first, lavapipe
+// skips the other sides when no lane of a SIMD batch takes them, and the select form measured
+// slower there in a hop's fused decode + accumulate (cast.wgsl widen_accumulate_vec4).
 fn f16_bits_to_f32_bits(half: u32) -> u32 {
   let sign = (half & 0x8000u) << 16u;
   let exponent = (half >> 10u) & 0x1fu;
   let mantissa = half & 0x3ffu;
+  if (exponent - 1u < 0x1eu) { return sign | ((exponent + 112u) << 23u) | (mantissa << 13u); }
   if (exponent == 0x1fu) { return sign | 0x7f800000u | (mantissa << 13u); }
-  if (exponent != 0u) { return sign | ((exponent + 112u) << 23u) | (mantissa << 13u); }
-  if (mantissa == 0u) { return sign; }
-  // Subnormal f16: a normal f32; shift the top set bit up to the implicit position.
-  let leading = countLeadingZeros(mantissa) - 21u;
-  return sign | ((113u - leading) << 23u) | (((mantissa << leading) & 0x3ffu) << 13u);
+  // Subnormal f16 (or zero): mantissa * 2^-24, a normal f32. Both steps are exact everywhere:
+  // the integer (below 2^10) converts exactly, and the product by a power of two is
+  // representable and normal (no flush-to-zero can touch it, nor can contraction into an FMA
+  // change an exact product). Cheaper than countLeadingZeros, which CPU adapters emulate per lane.
+  return sign | bitcast<u32>(f32(i32(mantissa)) * 0x1p-24f);
 }
 
 fn f32_bits_to_bf16_bits(bits: u32) -> u32 {
-  if ((bits & 0x7fffffffu) > 0x7f800000u) { return ((bits >> 16u) | 0x40u) & 0xffffu; }
-  return (bits + 0x7fffu + ((bits >> 16u) & 1u)) >> 16u;
+  let quiet_nan = ((bits >> 16u) | 0x40u) & 0xffffu;
+  // Wraps only for negative NaNs, which the select discards.
+  let rounded = (bits + 0x7fffu + ((bits >> 16u) & 1u)) >> 16u;
+  return select(rounded, quiet_nan, (bits & 0x7fffffffu) > 0x7f800000u);
 }
 
 fn bf16_bits_to_f32_bits(half: u32) -> u32 {

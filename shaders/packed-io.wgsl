@@ -59,3 +59,26 @@ fn unpack_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
     }
   }
 }
+
+// unpack_vec4's work with one vec4 of values (4 values, from one or two packed words) as the
+// unit instead of four packed words, for the coalesced unit layout (GPUs, lib/gpu/
+// packed-transform.ts): at every store neighbouring threads write neighbouring vec4s, and they
+// read the same or neighbouring words. In unpack_vec4 a thread stores VALUES_PER_WORD vec4s, so
+// a warp's threads are 16 * VALUES_PER_WORD bytes apart at each store (512 for 1-bit lanes):
+// many memory transactions per store instruction on a GPU. Offsets (params) are in vec4s.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn unpack_quads(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let o = thread_unit(wg, groups, local, k);
+    if (o >= params.units) { return; }
+    var values: vec4u;
+    for (var e = 0u; e < 4u; e++) {
+      let t = 4u * o + e;
+      // The word through the vec4 view: an entry point that stores through dst4 must read dst's
+      // binding (src in dst's buffer) through dst4 too.
+      let word = t / VALUES_PER_WORD;
+      values[e] = decode_lane(read_input_vec4(0u, params.src_offset + word / 4u)[word % 4u], t % VALUES_PER_WORD);
+    }
+    dst4[params.dst_offset + o] = values;
+  }
+}

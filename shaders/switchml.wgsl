@@ -82,33 +82,32 @@ fn multiply_wide(a: u32, b: u32) -> vec2u {
 }
 
 // roundHalfEven((whole + fraction / 2^24) / 2^shift) for whole < 2^31, fraction < 2^24, shift <= 31.
+// Straight-line (selects, non-short-circuit & and |): both shift cases are computed, one kept.
 fn round_shift_half_even(whole: u32, fraction: u32, shift: u32) -> u32 {
   let kept = whole >> shift;
-  var round_up: bool;
-  if (shift == 0u) {
-    round_up = fraction > 0x800000u || (fraction == 0x800000u && (kept & 1u) == 1u);
-  } else {
-    let dropped = whole & ((1u << shift) - 1u);
-    let half = 1u << (shift - 1u);
-    round_up = dropped > half || (dropped == half && (fraction > 0u || (kept & 1u) == 1u));
-  }
-  return kept + select(0u, 1u, round_up);
+  let odd = (kept & 1u) == 1u;
+  // shift 0: nothing of whole is dropped, the fraction alone decides.
+  let fraction_up = (fraction > 0x800000u) | ((fraction == 0x800000u) & odd);
+  // shift >= 1: the dropped bits of whole against half of 2^shift, the fraction breaking ties
+  // (1u << (shift - 1u) at shift 0 is discarded below: WGSL takes the shift count mod 32).
+  let dropped = whole & ((1u << shift) - 1u);
+  let half = 1u << (shift - 1u);
+  let dropped_up = (dropped > half) | ((dropped == half) & ((fraction > 0u) | odd));
+  return kept + select(0u, 1u, select(dropped_up, fraction_up, shift == 0u));
 }
 
+// Straight-line too: the saturated, rounded and zero cases are all computed and one is kept
+// (a per-element branch runs both sides under a mask on CPU adapters anyway).
 fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
   let m = significand(bits);
-  if (is_nonfinite_bits(bits) || agreed > MAX_EXPONENT || m == 0u) { return 0; }
   // Clamping keeps the subtraction from wrapping on absurd exponents (any emax below
   // MIN_EXPONENT already saturates, as on the CPU).
   let shift = max(agreed, MIN_EXPONENT - 64) - (i32(effective_exponent(bits)) - 126);
-  var magnitude = 0u;
-  if (shift < 0) {
-    magnitude = budget; // above the agreed exponent: saturate, keeping |q| <= M
-  } else if (shift <= 31) {
-    let product = multiply_wide(m, budget); // m * M < 2^55
-    magnitude = round_shift_half_even((product.y << 8u) | (product.x >> 24u), product.x & 0xffffffu, u32(shift));
-  }
-  let q = i32(magnitude);
+  let product = multiply_wide(m, budget); // m * M < 2^55
+  let rounded = round_shift_half_even((product.y << 8u) | (product.x >> 24u), product.x & 0xffffffu, u32(clamp(shift, 0, 31)));
+  // Above the agreed exponent: saturate, keeping |q| <= M; more than 31 below it: 0.
+  let magnitude = select(select(0u, rounded, shift <= 31), budget, shift < 0);
+  let q = i32(select(magnitude, 0u, is_nonfinite_bits(bits) | (agreed > MAX_EXPONENT) | (m == 0u)));
   return select(q, -q, (bits & F32_SIGN) != 0u);
 }
 
@@ -156,19 +155,18 @@ fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
 @group(0) @binding(3) var<storage, read_write> dequantize_dst: array<u32>;
 
 fn dequantize_element(sum_bits: u32, agreed: i32, factor: f32) -> u32 {
-  if (agreed > MAX_EXPONENT) { return F32_QUIET_NAN; }
-  if (sum_bits == 0u) { return 0u; }
   let sign = sum_bits & F32_SIGN;
   let magnitude = select(sum_bits, 0u - sum_bits, sign != 0u); // |S| <= 2^31 as u32
   // fl(|S|): the high half times 2^16 is exact, so the addition rounds once, to nearest even
   // (a fused multiply-add would give the same). f32(u32) alone may round either way.
   let rounded = f32(magnitude >> 16u) * 65536.0 + f32(magnitude & 0xffffu);
-  let scaled = bitcast<u32>(rounded * factor); // normal: in [2^-31, 2^31]
+  let scaled = bitcast<u32>(rounded * factor); // normal: in [2^-31, 2^31] (S = 0: +0)
   // Times 2^emax on the exponent field: exact, with flush to +0 below 2^-126 and Inf from 2^128.
+  // Straight-line: every case is computed and one kept (wrapped values are never kept).
   let exponent = i32((scaled >> 23u) & 0xffu) + agreed;
-  if (exponent >= 255) { return sign | F32_EXPONENT; }
-  if (exponent <= 0) { return 0u; }
-  return sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
+  let normal = sign | (u32(exponent) << 23u) | (scaled & F32_MANTISSA);
+  let y = select(select(normal, 0u, exponent <= 0), sign | F32_EXPONENT, exponent >= 255);
+  return select(select(y, 0u, sum_bits == 0u), F32_QUIET_NAN, agreed > MAX_EXPONENT);
 }
 
 @group(0) @binding(1) var<storage, read> dequantize_src4: array<vec4u>;

@@ -63,10 +63,13 @@ test('bitpack: src and dst in one buffer', async () => {
   await gpuPackBits(ctx, buffer.region(4 * count + 16), buffer.region(0), count, 4);
   packBits(buffer.view(4 * count + 16), buffer.view(0), count, 4);
   assertSameElements(await buffer.readBack(), buffer.host, 'uint32', 'same-buffer pack');
-  // And back, read through dst's binding by the vec4 form too.
-  await gpuUnpackBits(ctx, buffer.region(0), buffer.region(4 * count + 16), count, 4);
-  unpackBits(buffer.view(0), buffer.view(4 * count + 16), count, 4);
-  assertSameElements(await buffer.readBack(), buffer.host, 'uint32', 'same-buffer unpack');
+  // And back, read through dst's binding by the vec4 form too, in both unit layouts (coalesced:
+  // one vec4 of values per unit, unpack_quads).
+  for (const unitLayout of ['consecutive', 'coalesced'] as const) {
+    await gpuUnpackBits(ctx, buffer.region(0), buffer.region(4 * count + 16), count, 4, { unitLayout });
+    unpackBits(buffer.view(0), buffer.view(4 * count + 16), count, 4);
+    assertSameElements(await buffer.readBack(), buffer.host, 'uint32', `same-buffer unpack (${unitLayout})`);
+  }
   buffer.destroy();
 });
 

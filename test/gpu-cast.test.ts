@@ -64,6 +64,37 @@ test('cast: vec4 bodies and scalar edges at every offset residue, in both unit l
   }
 });
 
+/**
+ * Every high half (sign, exponent, top mantissa bits) with low halves at and around each rounding
+ * boundary of f16 (bit 12 and the bits above it) and bf16 (bit 15): every class and every tie,
+ * subnormal results included (their halfway bits lie in the high half).
+ */
+function boundaryWords(): Uint32Array {
+  const lows = [0x0000, 0x0001, 0x0fff, 0x1000, 0x1001, 0x2fff, 0x3000, 0x3001, 0x7000, 0x7fff, 0x8000, 0x8001, 0xe000, 0xffff];
+  const words = new Uint32Array(65536 * lows.length);
+  for (let high = 0; high < 65536; high++) lows.forEach((low, i) => { words[high * lows.length + i] = ((high << 16) | low) >>> 0; });
+  return words;
+}
+
+// The 16-bit codecs (shaders/half.wgsl) are straight-line selects: every case is checked here
+// at once, rather than sampled by random words.
+test('cast: every 16-bit pattern widens, and f32 values at every rounding boundary narrow, as on the CPU', async () => {
+  const words = boundaryWords();
+  for (const half of HALVES) {
+    const floats = new Mirrored(new Uint8Array(words.buffer.slice(0)));
+    const halves = new Mirrored(new Uint8Array(words.length * 2));
+    await gpuCastFromFloat32(ctx, halves.region(0), floats.region(0), words.length, half);
+    castFromFloat32(halves.view(0), floats.view(0), words.length, half);
+    assertSameElements(await halves.readBack(), halves.host, half, `narrow ${half} boundaries`);
+    const patterns = new Mirrored(new Uint8Array(Uint16Array.from({ length: 65536 }, (_, h) => h).buffer));
+    const widened = new Mirrored(new Uint8Array(65536 * 4));
+    await gpuCastToFloat32(ctx, widened.region(0), patterns.region(0), 65536, half);
+    castToFloat32(widened.view(0), patterns.view(0), 65536, half);
+    assertSameElements(await widened.readBack(), widened.host, 'float32', `widen every ${half} pattern`);
+    for (const b of [floats, halves, patterns, widened]) b.destroy();
+  }
+});
+
 test('cast: src and dst in one buffer (read through the dst binding)', async () => {
   const count = 301;
   const buffer = new Mirrored(floatWords(2 * count, 3));

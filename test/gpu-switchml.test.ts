@@ -111,6 +111,10 @@ test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => 
   // rounding up for j = 3, 7, ... (odd kept part) and down for j = 1, 5, ...
   const below = Float32Array.from([1, 3, 1, -7, 1, 5, 1, 1].map((v, i) => (i % 2 ? v * 2 ** -9 : v)));
   cases.push({ x: below, blockSize: 2, workers: 2047 });
+  // The largest significands 30..34 binades under the block top with the largest budget: the
+  // shifts around 31, where the rounded part stops existing (and must give 0, not a rounding).
+  const deep = Float32Array.from([1, ...[30, 31, 32, 33, 34].map((k) => -(2 - 2 ** -23) * 2 ** -k)]);
+  cases.push({ x: deep, blockSize: deep.length, workers: 1 });
   for (const { x, blockSize, workers } of cases) {
     const count = x.length;
     const exponents = switchmlBlockExponents(x, count, blockSize);
@@ -124,6 +128,21 @@ test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => 
     await gpuSwitchmlDequantize(ctx, { src: q.region, exponents: agreed.region, dst: y.region, count, blockSize, workers });
     await y.expect(switchmlDequantize(want, exponents, count, blockSize, workers), `workers ${workers}, block ${blockSize}: dequantize`);
     for (const placed of [src, agreed, q, y]) placed.destroy();
+  }
+});
+
+test('dequantize at the edges of the exponent range: sums that reach Inf or flush to +0, and those just inside', async () => {
+  const workers = 2;
+  const sums = Int32Array.from([2 ** 30, -(2 ** 30), 3 * 2 ** 29, -3 * 2 ** 29, 2 ** 30 - 1, 2 ** 29, 2 ** 31 - 1, -(2 ** 31 - 1), 3, -1, 0]);
+  for (const exponent of [128, 127, -125, -124, 129]) {
+    const count = sums.length;
+    const exponents = new Int32Array(count).fill(exponent);
+    const src = new Placed(4, sums);
+    const agreed = new Placed(0, exponents);
+    const y = Placed.empty(8, count * 4);
+    await gpuSwitchmlDequantize(ctx, { src: src.region, exponents: agreed.region, dst: y.region, count, blockSize: 1, workers });
+    await y.expect(switchmlDequantize(sums, exponents, count, 1, workers), `exponent ${exponent}: dequantize`);
+    for (const placed of [src, agreed, y]) placed.destroy();
   }
 });
 

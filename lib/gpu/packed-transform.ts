@@ -57,8 +57,15 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Rec
   const srcViaDst = readsThroughDst(t.dst, t.src) ? 1 : 0;
   const prelude = [...t.variant.prelude, PACKED_IO_LAYOUT.wgsl, ...inputBindingsPrelude(1, srcViaDst, [WORD_VIEW, VEC4_VIEW])];
   const scalar: KernelVariant = { ...t.variant, prelude };
-  // A unit of the vec4 form is 4 packed words, perWord vec4s of values: a thread takes 8 or more vec4s.
-  const vec4: KernelVariant = { ...scalar, entryPoint: t.vec4EntryPoint ?? (packing ? 'pack_vec4' : 'unpack_vec4'), unitsPerThread: Math.max(1, 8 / perWord) };
+  // A unit of the vec4 form is 4 packed words, perWord vec4s of values: a thread takes 8 or more
+  // vec4s. Unpacking in the coalesced layout (GPUs) takes one vec4 of values per unit instead
+  // (unpack_quads, packed-io.wgsl: neighbouring threads store neighbouring vec4s), 4 per thread.
+  const quads = !packing && t.vec4EntryPoint === undefined && (t.variant.unitLayout ?? ctx.unitLayout) === 'coalesced';
+  const vec4: KernelVariant = quads
+    ? { ...scalar, entryPoint: 'unpack_quads', unitsPerThread: 4 }
+    : { ...scalar, entryPoint: t.vec4EntryPoint ?? (packing ? 'pack_vec4' : 'unpack_vec4'), unitsPerThread: Math.max(1, 8 / perWord) };
+  /** Units of the vec4 form in a span of `words` packed words (a multiple of 4). */
+  const vec4Units = (words: number) => (quads ? (words / 4) * perWord : words / 4);
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);
@@ -73,7 +80,7 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Rec
       };
       for (const span of wordSpans(Math.floor(values / perWord), piece.count, packedOffset, valueOffset, perWord)) {
         if (span.vec4) {
-          ctx.dispatch(encoder, vec4, PACKED_IO_LAYOUT.words([0, ...offsets(span.start, 4)]), storage, span.words / 4);
+          ctx.dispatch(encoder, vec4, PACKED_IO_LAYOUT.words([0, ...offsets(span.start, 4)]), storage, vec4Units(span.words));
         } else {
           const [dstAt, srcAt] = offsets(span.start, 1);
           ctx.dispatch(encoder, scalar, PACKED_IO_LAYOUT.words([values - span.start * perWord, dstAt!, srcAt!]), storage, span.words);
