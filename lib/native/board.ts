@@ -1,0 +1,77 @@
+// The shared-memory collective board of native/src/board.cc, as promises: a call that finishes
+// on the JS thread (a small one whose peers are already there) resolves at once, any other
+// completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
+// different calls InvalidUsage, a peer that never came a Timeout.
+import { createHash } from 'node:crypto';
+import type { DataType } from '../dtype.js';
+import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
+import type { AggregateOp } from '../memory/aggregator.js';
+import type { NativeAddon, NativeBoard } from './addon.js';
+import { callNative } from './call.js';
+
+/**
+ * How long the JS thread waits for its peers before it hands a small call to the board's thread
+ * (and the event loop): a few microseconds, spinning with sched_yield, since ranks may outnumber
+ * the cores.
+ */
+const SPIN_NS = 20_000;
+
+/** The segment's name: the job secret's digest and the communicator's key, in 46 characters. */
+export function boardSegmentName(secret: string, key: string): string {
+  return `/webccl-board-${createHash('sha256').update(`webccl-board\0${secret}\0${key}`).digest('hex').slice(0, 32)}`;
+}
+
+type Pending = { resolve(): void; reject(error: WebcclError): void };
+
+/** One communicator's board (lib/transport/board.ts's BoardSession). */
+export class NativeBoardSession {
+  private readonly native: NativeBoard;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
+    const Board = addon.Board;
+    if (Board === undefined) throw systemError('board: the native addon was built without it (rebuild: npm run build:native)');
+    this.native = callNative('board', () => new Board(name, rank, size, bufferBytes, timeoutMs, (id, error) => {
+      const waiter = this.pending.get(id);
+      if (!waiter) return;
+      this.pending.delete(id);
+      if (error === null) waiter.resolve();
+      else waiter.reject(boardError(error, rank));
+    }));
+  }
+
+  forCall(stamp: number): { allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void> } {
+    return { allReduce: (bytes, dtype, op, average) => this.allReduce(bytes, dtype, op, average, stamp) };
+  }
+
+  private allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean, stamp: number): Promise<void> {
+    if (this.closed) return Promise.reject(systemError(`board of rank ${this.rank}: closed`));
+    const id = this.nextId++;
+    let done: boolean;
+    try {
+      done = this.native.run(id, bytes, dtype, op, average, stamp, this.timeoutMs, SPIN_NS);
+    } catch (error) {
+      return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
+    }
+    if (done) return Promise.resolve();
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+    for (const waiter of this.pending.values()) waiter.reject(systemError(`board of rank ${this.rank}: closed during a call`));
+    this.pending.clear();
+  }
+}
+
+function boardError(message: string, rank: number): WebcclError {
+  const text = `rank ${rank}: ${message}`;
+  if (/\) died$/.test(message)) return remoteError(text);
+  if (/mismatch/.test(message)) return invalidUsage(text);
+  if (/did not arrive|deadline/.test(message)) return timeoutError(text);
+  return systemError(text);
+}
