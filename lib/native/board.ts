@@ -8,6 +8,7 @@ import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError 
 import type { AggregateOp } from '../memory/aggregator.js';
 import type { NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
+import { shmPrefix } from './shm.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
@@ -16,9 +17,9 @@ import { callNative } from './call.js';
  */
 const SPIN_NS = 20_000;
 
-/** The segment's name: the job secret's digest and the communicator's key, in 46 characters. */
+/** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */
 export function boardSegmentName(secret: string, key: string): string {
-  return `/webccl-board-${createHash('sha256').update(`webccl-board\0${secret}\0${key}`).digest('hex').slice(0, 32)}`;
+  return `/webccl-${shmPrefix(secret)}-board-${createHash('sha256').update(`webccl-board\0${key}`).digest('hex').slice(0, 16)}`;
 }
 
 type Pending = { resolve(): void; reject(error: WebcclError): void };
