@@ -4,8 +4,9 @@
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
-import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
+import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import type { AggregateOp } from '../memory/aggregator.js';
+import { readEnv } from '../settings.js';
 import type { NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
@@ -16,6 +17,15 @@ import { shmPrefix } from './shm.js';
  * the cores.
  */
 const SPIN_NS = 20_000;
+
+/** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
+function spinNs(): number {
+  const raw = readEnv('WEBCCL_BOARD_SPIN_US');
+  if (raw === undefined || raw === '') return SPIN_NS;
+  const us = Number(raw);
+  if (!Number.isFinite(us) || us < 0 || us > 1e6) throw invalidArgument(`WEBCCL_BOARD_SPIN_US=${raw} is not a number of microseconds in 0 .. 1000000`);
+  return Math.round(us * 1000);
+}
 
 /** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */
 export function boardSegmentName(secret: string, key: string): string {
@@ -30,6 +40,7 @@ export class NativeBoardSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private readonly spinNs = spinNs();
 
   constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
     const Board = addon.Board;
@@ -52,7 +63,7 @@ export class NativeBoardSession {
     const id = this.nextId++;
     let done: boolean;
     try {
-      done = this.native.run(id, bytes, dtype, op, average, stamp, this.timeoutMs, SPIN_NS);
+      done = this.native.run(id, bytes, dtype, op, average, stamp, this.timeoutMs, this.spinNs);
     } catch (error) {
       return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
     }
