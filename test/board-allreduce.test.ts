@@ -11,6 +11,8 @@ import { premulSum, type DataType, type ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import { chooseAlgorithm, DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES } from '../lib/tune/select.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { candidates } from '../lib/tune/model.js';
+import { DEFAULT_COST_PARAMS } from '../lib/tune/params.js';
 import { allocate, createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { killMidAllReduce } from './helpers/processes-native-suite.js';
@@ -107,6 +109,12 @@ test("'auto' picks the board for host allreduces where the transport has one, ne
   }
   assert.is.not(chooseAlgorithm('allReduce', 8, 1, config, undefined, { ...call, board: true }).algorithm, 'board', 'a world of one has nothing to share');
   assert.throws(() => chooseAlgorithm('allReduce', 8, 2, config, 'board', call), /board algorithm needs ranks that share one host's memory/);
+  // The cost model prices it (a formula beside the schedule) only where the call says there is a board.
+  for (const bytes of [8, 16 << 20]) {
+    const priced = (board: boolean) => candidates({ collective: 'allReduce', bytes, ranks: 4, chunkBytes: 1 << 20 }, DEFAULT_COST_PARAMS, { aggregator: false, call: { ...call, board } }).map((c) => c.algorithm);
+    assert.ok(priced(true).includes('board'), `${bytes} B with a board`);
+    assert.not.ok(priced(false).includes('board'), `${bytes} B without`);
+  }
 });
 
 test('board: a rank SIGKILLed mid-allReduce makes the others reject promptly naming it, gives back threads and descriptors, leaves no /dev/shm name', async () => {

@@ -111,6 +111,8 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
     if (row.aggregator !== undefined && !filter.aggregator) continue;
     // The switch and the board sum the values themselves: a hop codec's payloads cannot go through them.
     if (reducesElsewhere(row) && call.codec && !call.codec.identity) continue;
+    // The board only where the transport offers one (the call says so).
+    if (row.board && filter.call?.board !== true) continue;
     if (filter.call && row.refuses?.({ ...filter.call, ranks: call.ranks }) !== undefined) continue;
     const seconds = predictSeconds(row.name, call, params);
     if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });
