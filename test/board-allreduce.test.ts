@@ -70,6 +70,23 @@ test('board is bit-identical to the direct exchange (the same rank-order folds) 
   await destroyWorld(comms);
 });
 
+test('board: calls of a group run one after another on the board, in call order (empty, small and chunked ones mixed)', async () => {
+  const comms = await createWorld(3, { timeoutMs: 20_000 }, 'shm');
+  const counts = [1001, 0, 700_001, 5, 300_000];
+  const inputs = counts.map((count, c) => comms.map((_, rank) => inputFor('float32', 'sum', rank, count, c + 2)));
+  const bufs = inputs.map((perRank) => perRank.map((input) => input.slice()));
+  await within(Promise.all(comms.map((comm, r) => {
+    comm.groupStart();
+    for (const [c, count] of counts.entries()) void comm.allReduce(bufs[c]![r]!, bufs[c]![r]!, count, 'float32', 'sum', { algorithm: 'board' });
+    return comm.groupEnd();
+  })), 20_000, 'the group');
+  for (const [c, count] of counts.entries()) {
+    const expected = oracleReduce(inputs[c]!, count, 'float32', 'sum');
+    for (let r = 0; r < 3; r++) sameElements(bufs[c]![r]!, expected, `call ${c} (count ${count}) rank ${r}`);
+  }
+  await destroyWorld(comms);
+});
+
 test('board: mismatched counts are InvalidUsage on every rank, not a timeout', async () => {
   const comms = await createWorld(2, { timeoutMs: 20_000 }, 'shm');
   const bufs = comms.map(() => new Float32Array(20));

@@ -17,17 +17,22 @@ import type { CollectiveContext, Region } from './context.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
 export async function boardAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
-  const { memory } = ctx;
-  const count = work.length;
-  if (count === 0) return;
-  if (ctx.size === 1) return memory.finalize(work, 0, count);
   const binding = ctx.board;
   if (binding === undefined) throw internalError('the board algorithm ran without a board');
-  const { board, dtype, op } = binding;
-  const own = memory.inPlace?.(work, 0, count);
-  const bytes = own ?? await memory.read(work, 0, count);
-  await board.allReduce(bytes, dtype, aggregateOp(op), op === 'avg');
-  if (own === undefined) await memory.write(work, 0, count, bytes);
+  try {
+    const { memory } = ctx;
+    const count = work.length;
+    if (count === 0) return;
+    if (ctx.size === 1) return await memory.finalize(work, 0, count);
+    const { board, dtype, op } = binding;
+    const own = memory.inPlace?.(work, 0, count);
+    const bytes = own ?? await memory.read(work, 0, count);
+    await board.allReduce(bytes, dtype, aggregateOp(op), op === 'avg');
+    if (own === undefined) await memory.write(work, 0, count, bytes);
+  } finally {
+    // The next call bound to the board (a group's) may start.
+    binding.board.done();
+  }
 }
 
 /** Why the board cannot run a call: only where the transport offers one (ranks sharing a host's memory). */

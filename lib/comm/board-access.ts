@@ -4,7 +4,7 @@
 // or is destroyed (a call in flight then rejects).
 import type { DataType, ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
-import type { BoardBinding, BoardHost, BoardSession } from '../transport/board.js';
+import type { BoardBinding, BoardCall, BoardHost, BoardSession } from '../transport/board.js';
 import type { Signature } from '../transport/transport.js';
 import { formatSignature } from './signature.js';
 
@@ -23,6 +23,8 @@ export class BoardAccess {
   forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp): BoardBinding {
     if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
     const { members, channel, rank, timeoutMs } = this.place;
+    // A world of one shares nothing: its schedule only finalizes.
+    if (members.length === 1) return { board: ALONE, dtype, op };
     // Split children of one split may share a channel number: their members tell them apart.
     this.session ??= this.host.open(`${channel}/${members.join(',')}`, rank, members.length, timeoutMs);
     if (this.closed) this.session.close();
@@ -34,6 +36,11 @@ export class BoardAccess {
     this.session?.close();
   }
 }
+
+const ALONE: BoardCall = {
+  allReduce: () => Promise.reject(internalError('the board of a communicator of one rank was asked to reduce')),
+  done: () => undefined,
+};
 
 /** A number below 2^52 every rank derives alike from a call: its signature's hash and its sequence number. */
 export function callStamp(signature: Signature, seq: number): number {

@@ -40,6 +40,8 @@ export class NativeBoardSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Done when the last call bound (forCall) is done with the board. */
+  private tail: Promise<void> = Promise.resolve();
   private readonly spinNs = spinNs();
 
   constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
@@ -54,8 +56,24 @@ export class NativeBoardSession {
     }));
   }
 
-  forCall(stamp: number): { allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void> } {
-    return { allReduce: (bytes, dtype, op, average) => this.allReduce(bytes, dtype, op, average, stamp) };
+  /**
+   * Calls use the board one at a time, in the order they were bound (a group's calls are bound
+   * in call order on every rank, then run together): each waits for the one bound before it to
+   * be done, which its schedule says once it no longer needs the board (done), whatever happened.
+   */
+  forCall(stamp: number): { allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void>; done(): void } {
+    const previous = this.tail;
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    // Done once every call bound before is done too (one done early must not let a later one pass an earlier one).
+    this.tail = previous.then(() => mine);
+    return {
+      allReduce: async (bytes, dtype, op, average) => {
+        await previous;
+        return this.allReduce(bytes, dtype, op, average, stamp);
+      },
+      done: release,
+    };
   }
 
   private allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean, stamp: number): Promise<void> {

@@ -36,6 +36,11 @@ export interface BoardCall {
    * another call.
    */
   allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void>;
+  /**
+   * The call is done with the board (after its allReduce settled, or without one): the calls
+   * bound after it wait for this, so a schedule says it on every path.
+   */
+  done(): void;
 }
 
 /** A communicator's board: its segment, mapped by every member. */
