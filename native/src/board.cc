@@ -141,8 +141,8 @@ class Board {
     if (thread_.joinable()) thread_.join();
     if (header_) munmap(header_, board_bytes(ranks_, buffer_bytes_));
     header_ = nullptr;
-    // Not attached by every rank (one died or was late): the name may still be ours to remove.
-    if (!all_attached_ && rank_ == 0) shm_unlink(name_.c_str());
+    // Not attached by every rank (one died or was late): the name we created may still be there.
+    if (!all_attached_ && created_) shm_unlink(name_.c_str());
     for (int fd : pidfds_) if (fd >= 0) ::close(fd);
     pidfds_.clear();
   }
@@ -160,6 +160,7 @@ class Board {
   uint8_t* lanes_ = nullptr;
   std::vector<int> pidfds_;
   bool all_attached_ = false;
+  bool created_ = false;       // this rank made the segment (rank 0), so it removes a name left behind
   uint32_t arrivals_ = 0;      // this rank's own count (every rank makes the same sequence of arrivals)
   uint32_t input_phases_ = 0;  // its parity picks the buffer
   std::string broken_;         // sticky: a board that failed once fails every later call
@@ -247,6 +248,7 @@ class Board {
       for (uint32_t r = 0; r < ranks_; r++) new (static_cast<uint8_t*>(memory) + sizeof(BoardHeader) + r * sizeof(RankSlot)) RankSlot();
       std::atomic_thread_fence(std::memory_order_release);
       reinterpret_cast<std::atomic<uint32_t>*>(&header->magic)->store(kBoardMagic, std::memory_order_release);
+      created_ = true;
       return memory;
     }
     return why = "board: segment " + name_ + " could not be replaced", nullptr;
