@@ -87,6 +87,23 @@ test('board: calls of a group run one after another on the board, in call order 
   await destroyWorld(comms);
 });
 
+test('board: split communicators of one world get boards of their own (two pairs at once, then the parent)', async () => {
+  const comms = await createWorld(4, { timeoutMs: 20_000 }, 'shm');
+  const pairs = (await Promise.all(comms.map((c) => c.split(c.rank % 2)))).map((child) => child!);
+  const count = 70_001;
+  const inputs = pairs.map((_, r) => inputFor('float32', 'avg', r, count));
+  const bufs = inputs.map((input) => input.slice());
+  await within(Promise.all(pairs.map((c, r) => c.allReduce(bufs[r]!, bufs[r]!, count, 'float32', 'avg', { algorithm: 'board' }))), 20_000, 'both pairs');
+  for (const color of [0, 1]) {
+    const members = [color, color + 2];
+    const expected = oracleReduce(members.map((r) => inputs[r]!), count, 'float32', 'avg');
+    for (const r of members) sameElements(bufs[r]!, expected, `pair ${color}, world rank ${r}`);
+  }
+  await check(comms, 'float32', 'sum', 1001, true);
+  await destroyWorld(pairs);
+  await destroyWorld(comms);
+});
+
 test('board: mismatched counts are InvalidUsage on every rank, not a timeout', async () => {
   const comms = await createWorld(2, { timeoutMs: 20_000 }, 'shm');
   const bufs = comms.map(() => new Float32Array(20));

@@ -62,8 +62,9 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const log = logger('NET', rank);
 
   let mesh: ShmMesh | undefined;
-  // Only the shm provider's ranks share one host's memory (ntcp's may be anywhere).
-  const board = kind.provider.kind === 'shm' ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
+  // Only the shm provider's ranks share one host's memory (ntcp's may be anywhere); an addon
+  // built before the board existed offers none (the board algorithm then refuses, auto passes it by).
+  const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
     chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size), routeTo: () => rank, poisonReleased: options.poisonReleased, board,
