@@ -5,11 +5,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Communicator } from '../lib/comm/communicator.js';
 import type { GpuBufferRange } from '../lib/memory/buffers.js';
-import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
+import { elementBytes, premulSum, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../lib/cpu/half.js';
 import { reduceAccumulate } from '../lib/cpu/reduce.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
+import '../lib/index.node.js'; // registers the webccl+shm:// world (the board test)
 import { device } from './helpers/gpu.js';
 import {
   allocate, createWorld, destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements,
@@ -42,7 +43,7 @@ function worldOf(size: number, chunkBytes = 4096): Promise<Communicator[]> {
   return createWorld(size, { device, chunkBytes, timeoutMs: 60_000 });
 }
 
-async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto') {
+async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto' | 'board') {
   const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
   const expected = oracleReduce(inputs, count, dtype, op);
   const sends = inputs.map(upload);
@@ -141,6 +142,18 @@ test('GPU allReduce: larger counts on 2, 4 and 5 ranks; staging buffers are reus
     } finally {
       await destroyWorld(comms);
     }
+  }
+});
+
+test('GPU allReduce through the board (shm world): staged through host bytes, the oracle bit for bit', async () => {
+  const comms = await createWorld(3, { device, timeoutMs: 60_000 }, 'shm');
+  const calls: Array<[number, DataType, ReduceOp, boolean]> = [
+    [1001, 'float32', 'avg', false], [300_001, 'float32', 'sum', true], [4097, 'float16', 'prod', true], [777, 'int32', 'max', false], [5, 'bfloat16', premulSum(0.5), true],
+  ];
+  try {
+    for (const call of calls) await checkAllReduce(comms, ...call, 'board');
+  } finally {
+    await destroyWorld(comms);
   }
 });
 

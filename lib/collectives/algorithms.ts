@@ -8,6 +8,7 @@ import type { CollectiveContext, Region } from './context.js';
 import type { DataType, ReduceOp } from '../dtype.js';
 import { switchRefusal } from './aggregator-allreduce.js';
 import { switchAllReduce, switchAllReduceTraffic } from './switch-allreduce.js';
+import { boardAllReduce, boardAllReduceTraffic, boardRefusal } from './board-allreduce.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce, directAllReduceTraffic } from './direct-allreduce.js';
@@ -57,6 +58,11 @@ export interface AlgorithmRow {
    * under 'auto' only when the agreed configuration names an aggregator (a switch address).
    */
   readonly aggregator?: string;
+  /**
+   * It reduces through the transport's shared-memory board (lib/transport/board.ts), which the
+   * communicator opens and binds into the call's context; it refuses worlds without one.
+   */
+  readonly board?: true;
   /** Why it cannot run a reduction of this signature (undefined: it can). */
   readonly refuses?: (call: ReductionCall) => string | undefined;
   /**
@@ -77,6 +83,8 @@ export interface ReductionCall {
    * one per host; two levels: the widest leaf's, or the root's one per leaf).
    */
   readonly aggregatorWorkers?: number;
+  /** The communicator's transport offers a shared-memory board (its ranks share one host's memory). */
+  readonly board?: boolean;
 }
 
 export const ALGORITHMS: readonly AlgorithmRow[] = [
@@ -107,7 +115,20 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
     name: 'switch', wireCode: 8, selectable: true, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,
     traffic: { allReduce: switchAllReduceTraffic },
   },
+  // Ranks on one host (the shm world): reduced in native code out of one shared segment, no
+  // message (lib/collectives/board-allreduce.ts). Every rank's call stamp is compared on the
+  // board at each arrival, so ranks running different calls fail there; an empty call arrives
+  // nowhere and gets the communicator's check.
+  {
+    name: 'board', wireCode: 9, selectable: true, checksNeighbours: { nonEmpty: ['allReduce'] }, serves: { allReduce: boardAllReduce }, board: true,
+    refuses: boardRefusal, traffic: { allReduce: boardAllReduceTraffic },
+  },
 ];
+
+/** Whether a row reduces the call's own elements elsewhere (a switch, the board), so that no hop codec can apply. */
+export function reducesElsewhere(row: AlgorithmRow | undefined): boolean {
+  return row?.aggregator !== undefined || row?.board === true;
+}
 
 /** What a user may name: every selectable row, and 'auto' (lib/tune decides per call). */
 export const ALGORITHM_CHOICES: readonly string[] = [...ALGORITHMS.filter((row) => row.selectable).map((row) => row.name), 'auto'];

@@ -5,6 +5,7 @@
 // The data side (Region, Memory) is the memory seam of lib/memory, shared with the adapters.
 import type { Aggregation } from '../memory/aggregator.js';
 import type { Landing, Memory } from '../memory/memory.js';
+import type { BoardBinding } from '../transport/board.js';
 
 export type { Landing, Memory, Region } from '../memory/memory.js';
 
@@ -44,6 +45,8 @@ export interface CollectiveContext {
   readonly pipelineDepth: number;
   /** Calls of an algorithm that reduces through an aggregator (switch): it, and the call's dtype and op. */
   readonly aggregation?: Aggregation;
+  /** Calls of the board algorithm: the communicator's shared-memory board, and the call's dtype and op. */
+  readonly board?: BoardBinding;
   /**
    * The switch's host-local hierarchy: this call's ranks on this rank's host, lowest first. The
    * first (the leader) reduces them, talks to the aggregator and sends the total back; only it

@@ -46,6 +46,7 @@ import { connectWorld } from '../transport/world.js';
 import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
+import { BoardAccess } from './board-access.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
@@ -191,6 +192,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private readonly switchAccess: SwitchAccess;
   /** This communicator's job on the switch, joined at its first switch call (every rank's first is the same call). */
   private switchSession: Promise<AggregatorSession> | undefined;
+  private readonly board: BoardAccess;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
   private hostGroupMemo: HostGroup | undefined;
@@ -213,10 +215,14 @@ export class Communicator implements LinkOwner, Endpoint {
     this.initLog = logger('INIT', transportRank);
     this.log = logger('COLL', transportRank);
     this.switchAccess = parts.switchAccess;
+    this.board = new BoardAccess(this.shared.transport.board, { members: this.members, channel: this.channelIds.collective, rank: this.rank, timeoutMs: this.health.timeoutMs });
     // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
     this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     // Leaving the job makes the switch tell every other rank, whose call in flight then ends.
-    this.health.onFail(() => this.leaveSwitch());
+    this.health.onFail(() => {
+      this.leaveSwitch();
+      this.board.close();
+    });
     this.shared.register(this);
   }
 
@@ -464,7 +470,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
-      ...this.switchWidth(),
+      ...this.switchWidth(), ...(this.board.available && { board: true }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -626,7 +632,8 @@ export class Communicator implements LinkOwner, Endpoint {
       const row = algorithmNamed(plan.schedule);
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation };
+      const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op!) } : undefined;
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation, ...board };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
       if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);

@@ -2,7 +2,7 @@
 // does with its buffers around that schedule (copy the input into place, premultiply, borrow
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
-import { algorithmNamed, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, reducesElsewhere, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument, WebcclError } from '../errors.js';
@@ -34,6 +34,8 @@ export interface PlanEnv {
   checkFeedback(what: string, key: FeedbackKey, space: MemorySpace, count: number, codec: string): void;
   /** The most workers one switch of the job has when not one per rank (switchHierarchy 'host', two levels). */
   readonly switchWorkers?: number;
+  /** The transport offers a shared-memory board (the board algorithm's refusal and 'auto' read it). */
+  readonly board?: boolean;
   /** 'auto' passed over the switch for a call it does not support: `reason` says why (logged at INFO). */
   fellBack(what: string, reason: string, algorithm: string): void;
   /** The cost model chose for a call (logged at INFO once per collective, choice and size class). */
@@ -85,15 +87,17 @@ export interface CallOptions {
  * call), else the communicator's default where it can serve the call, else none.
  */
 function codecFor(what: string, env: PlanEnv, dtype: DataType, op: ReduceOp, options: CallOptions | undefined, schedule: Schedule): Codec {
-  // An aggregator takes the call's own elements: the switch quantizes with SwitchML itself.
-  const aggregated = algorithmNamed(schedule)?.aggregator !== undefined;
+  // An aggregator takes the call's own elements (the switch quantizes with SwitchML itself), and so does the board.
+  const row = algorithmNamed(schedule);
+  const aggregated = reducesElsewhere(row);
   const serves = !aggregated && dtype === 'float32' && (op === 'sum' || op === 'avg');
   const chosen = options?.compression;
   // 'auto' is settled with the algorithm (codecOffer); a call it cannot serve travels as it is.
   if (chosen === AUTO_CODEC) return NO_CODEC;
   if (chosen === undefined) return serves ? codecNamed(env.config.codec) ?? NO_CODEC : NO_CODEC;
   if (aggregated && !codecNamed(chosen)?.identity) {
-    throw invalidArgument(`${what}: compression '${chosen}' does not apply to the ${String(schedule)} algorithm, which quantizes with SwitchML on its own; use compression 'none' there`);
+    const why = row?.board ? 'reduces the elements themselves in shared memory' : 'quantizes with SwitchML on its own';
+    throw invalidArgument(`${what}: compression '${chosen}' does not apply to the ${String(schedule)} algorithm, which ${why}; use compression 'none' there`);
   }
   checkCodecChoice(what, chosen);
   const codec = codecNamed(chosen)!;
@@ -180,7 +184,7 @@ function algorithmFor(
   const bytes = count * elementBytes(dtype);
   try {
     choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm,
-      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }) }, offer, memory);
+      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) }, offer, memory);
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);

@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon, NativeBoardAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -68,6 +68,21 @@ export interface NativeShmAddon {
    * addon built before it existed.
    */
   readonly shmCounters?: () => { peerEventfd: number; selfEventfd: number; futexWakes: number; prepareDrains: number };
+}
+
+/** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */
+export interface NativeBoard {
+  /**
+   * Reduces `view` (the call's elements, in place) with every rank's: true when done at the call,
+   * false when onComplete(id, error) follows. spinNs: how long this thread may wait for peers first.
+   */
+  run(id: number, view: ArrayBufferView, dtype: DataType, op: SimpleOp, average: boolean, stamp: number, timeoutMs: number, spinNs: number): boolean;
+  close(): void;
+}
+
+export interface NativeBoardAddon {
+  /** Attaches (rank 0 creates `name`) on the board's thread; timeoutMs bounds attaching. Absent from an addon built before it existed. */
+  readonly Board?: new (name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void) => NativeBoard;
 }
 
 export interface NativeTcpAddon {

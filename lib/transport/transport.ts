@@ -4,6 +4,7 @@
 // under the websocket and tcp meshes and the browser relay) passes the same conformance tests
 // (test/transport-conformance.ts).
 import type { Landing } from '../memory/landing.js';
+import type { BoardHost } from './board.js';
 
 /** Collective kinds as carried in headers (numeric codes are the wire encoding). */
 export type CollectiveKind =
@@ -78,6 +79,8 @@ export interface Transport {
    * WEBCCL_CHUNK_BYTES sets one (rank 0's proposal holds for every rank). Absent: the default.
    */
   readonly chunkBytes?: number | undefined;
+  /** Where every rank shares one host's memory (the shm world): the collective board (board.ts). */
+  readonly board?: BoardHost | undefined;
 
   /**
    * Sends one message to `peer`. Resolves once `payload` may be reused by the caller and the

@@ -10,7 +10,7 @@
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
-import { algorithmNamed, algorithmsServing, needsAgreementCheck, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import type { BetaPoint, CostParams, MemoryKind } from './params.js';
@@ -109,8 +109,10 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
   const priced: Candidate[] = [];
   for (const row of algorithmsServing(call.collective)) {
     if (row.aggregator !== undefined && !filter.aggregator) continue;
-    // The switch sums the values themselves: a hop codec's payloads cannot go through it.
-    if (row.aggregator !== undefined && call.codec && !call.codec.identity) continue;
+    // The switch and the board sum the values themselves: a hop codec's payloads cannot go through them.
+    if (reducesElsewhere(row) && call.codec && !call.codec.identity) continue;
+    // The board only where the transport offers one (the call says so).
+    if (row.board && filter.call?.board !== true) continue;
     if (filter.call && row.refuses?.({ ...filter.call, ranks: call.ranks }) !== undefined) continue;
     const seconds = predictSeconds(row.name, call, params);
     if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });

@@ -15,6 +15,8 @@
 // may run the call, and, when the call lets it pick the codec (compression 'auto' with a
 // tolerance), the fastest (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.
+// Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
+// without a tuning file picks the board algorithm for host-memory allreduces.
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { Codec } from '../memory/codec.js';
@@ -103,7 +105,11 @@ export function chooseAlgorithm(
     }
   }
   const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }) : undefined;
-  const algorithm = modelled?.algorithm ?? sizeBased(serving, bytes, ranks, config, setting);
+  // Ranks sharing one host's memory: without calibration the board takes every host call (faster
+  // than any schedule of messages at every size measured, docs/PERFORMANCE.md); GPU buffers,
+  // which it would stage through the host, keep the others.
+  const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined;
+  const algorithm = modelled?.algorithm ?? (board ? 'board' : sizeBased(serving, bytes, ranks, config, setting));
   const choice = modelled ?? { algorithm };
   return fallback === undefined ? choice : { ...choice, fallback };
 }

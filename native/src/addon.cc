@@ -1,7 +1,7 @@
 // The module's exports: the SIMD reduction (reduceAccumulate, finishAverage), a plain memcpy
 // for bandwidth comparisons, the RDMA-semantics providers shm (shm.cc) and tcp (tcp.cc), and the
-// software switch's data plane (switch-dp.cc), its workers' batched UDP socket (switch-worker.cc)
-// and their per-value SwitchML codec (switchml-codec.cc).
+// software switch's data plane (switch-dp.cc), its workers' batched UDP socket (switch-worker.cc),
+// their per-value SwitchML codec (switchml-codec.cc) and the shared-memory collective board (board.cc).
 #include <cstring>
 #include "napi-util.h"
 #include "reduce.h"
@@ -13,6 +13,7 @@ napi_value init_tcp(napi_env env, napi_value exports);
 napi_value init_switch(napi_env env, napi_value exports);
 napi_value init_switch_worker(napi_env env, napi_value exports);
 napi_value init_switchml_codec(napi_env env, napi_value exports);
+napi_value init_board(napi_env env, napi_value exports);
 
 // parse_dtype and parse_op are shared with tcp.cc (its expected receives fold natively).
 bool parse_dtype(napi_env env, napi_value value, DType& out) {
@@ -107,7 +108,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value variant;
   WEBCCL_CHECK(env, napi_create_string_utf8(env, reduce_variant(), NAPI_AUTO_LENGTH, &variant));
   WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariant", variant));
-  return init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports)))));
+  return init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports))))));
 }
 
 }  // namespace

@@ -20,9 +20,10 @@ function gaveBack(ready: Report, destroyed: Report, peers: number): void {
 /**
  * Starts `size` ranks in an allReduce loop (`env` for them, e.g. VICTIM_FLOATS), SIGKILLs rank
  * `victim` once each has finished a round, and checks the survivors: they reject within half
- * the timeout, give back descriptors and native threads at destroy, exit 0, leave no names.
+ * the timeout (with a message matching `names`, when given), give back descriptors and native
+ * threads at destroy, exit 0, leave no names.
  */
-export async function killMidAllReduce(id: string, size: number, victim: number, env: Record<string, string> = {}): Promise<void> {
+export async function killMidAllReduce(id: string, size: number, victim: number, env: Record<string, string> = {}, names?: RegExp): Promise<void> {
   const timeoutMs = 20_000;
   const ranks = Array.from({ length: size }, (_, rank) => startRank(id, rank, size, 'victim', { WEBCCL_TIMEOUT_MS: String(timeoutMs), ...env }));
   const survivors = ranks.map((_, rank) => rank).filter((rank) => rank !== victim);
@@ -32,6 +33,7 @@ export async function killMidAllReduce(id: string, size: number, victim: number,
   const rejections = await within(Promise.all(survivors.map((r) => ranks[r]!.next('rejected'))), timeoutMs, 'survivors reject');
   for (const r of rejections) {
     assert.ok(['SystemError', 'RemoteError'].includes(String(r['code'])), `rank ${r.rank}: ${String(r['code'])} ${String(r['message'])}`);
+    if (names) assert.match(String(r['message']), names);
     // Far below the 20 s timeout: the death is seen, not waited out (generous for a loaded machine).
     assert.ok(Number(r['at']) - killedAt < timeoutMs / 2, `rank ${r.rank} rejected ${Number(r['at']) - killedAt} ms after the kill`);
   }

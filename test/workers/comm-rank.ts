@@ -31,11 +31,11 @@ if (mode === 'allreduce') {
 }
 
 if (mode === 'victim') {
-  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move.
+  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move; VICTIM_ALGO: another algorithm than the ring.
   const data = new Float32Array(Number(process.env['VICTIM_FLOATS'] ?? 2 ** 20));
   for (let round = 0; ; round++) {
     try {
-      await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: 'ring' });
+      await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: process.env['VICTIM_ALGO'] ?? 'ring' });
       report({ event: 'round', round });
     } catch (error) {
       const failure = error as WebcclError;

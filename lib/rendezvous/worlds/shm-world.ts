@@ -14,7 +14,8 @@ import { withDeadline } from '../../transport/deadline.js';
 import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
-import { ShmMesh, ntcpChunkBytes, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmBoardHost } from '../../transport/shm/shm-board.js';
+import { ShmMesh, ntcpChunkBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -61,10 +62,14 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const log = logger('NET', rank);
 
   let mesh: ShmMesh | undefined;
+  // Only the shm provider's ranks share one host's memory (ntcp's may be anywhere); an addon
+  // built before the board existed offers none (the board algorithm then refuses, auto passes it by).
+  const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
-    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size), routeTo: () => rank, poisonReleased: options.poisonReleased,
+    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size), routeTo: () => rank, poisonReleased: options.poisonReleased, board,
     release: () => {
+      board?.close();
       mesh?.destroy();
       options.onClose?.();
     },

@@ -11,6 +11,7 @@ import type { WireLimits } from './limits.js';
 import { MessageAssembler, sameHeader } from './message-assembler.js';
 import { PayloadPool } from './payload-pool.js';
 import type { Landing } from '../../memory/landing.js';
+import type { BoardHost } from '../board.js';
 
 /** Where a channel writes a frame's payload (receiveFrameSink): `target`, or folded into it by `fold`. */
 export interface FrameSink {
@@ -37,6 +38,8 @@ export interface FramedTransportOptions {
   readonly poisonReleased?: boolean | undefined;
   /** Transport.chunkBytes: the chunk size to propose when none is set. */
   readonly chunkBytes?: number | undefined;
+  /** Transport.board: the maker's collective board, where its ranks share a host's memory. */
+  readonly board?: BoardHost | undefined;
 }
 
 export class FramedTransport implements Transport {
@@ -46,6 +49,7 @@ export class FramedTransport implements Transport {
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
   readonly chunkBytes: number | undefined;
+  readonly board: BoardHost | undefined;
   private readonly limits: WireLimits;
   private readonly channels = new Map<number, FrameChannel>();
   private readonly paused = new Set<number>();
@@ -66,6 +70,7 @@ export class FramedTransport implements Transport {
     this.size = size;
     this.description = options.description;
     this.chunkBytes = options.chunkBytes;
+    this.board = options.board;
     this.limits = options.limits;
     this.log = logger('NET', rank);
     // Released payloads are kept up to what receive backpressure lets pile up from two peers.

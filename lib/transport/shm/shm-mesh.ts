@@ -98,7 +98,7 @@ export function shmLimits(overrides?: Partial<WireLimits>, provider: NativeProvi
 }
 
 /** The part of a segment's name that tells this world's endpoints from another's of the same job. */
-function worldTag(world: string, size: number): string {
+export function worldTag(world: string, size: number): string {
   const plain = /^[A-Za-z0-9]{1,24}$/.test(world) ? world : createHash('sha256').update(world).digest('hex').slice(0, 16);
   return `${plain}-${size}`;
 }

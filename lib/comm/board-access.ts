@@ -1,0 +1,50 @@
+// A communicator's use of its transport's shared-memory board (lib/transport/board.ts): opened
+// at the first call of the board algorithm, bound per call with the call's stamp (what every
+// rank compares on the board in place of message headers), closed when the communicator fails
+// or is destroyed (a call in flight then rejects).
+import type { DataType, ReduceOp } from '../dtype.js';
+import { internalError } from '../errors.js';
+import type { BoardBinding, BoardCall, BoardHost, BoardSession } from '../transport/board.js';
+import type { Signature } from '../transport/transport.js';
+import { formatSignature } from './signature.js';
+
+export class BoardAccess {
+  private session: BoardSession | undefined;
+  private closed = false;
+
+  /** `members`: the communicator's ranks on the transport; `channel`: its collective channel. */
+  constructor(private readonly host: BoardHost | undefined, private readonly place: { readonly members: readonly number[]; readonly channel: number; readonly rank: number; readonly timeoutMs: number }) {}
+
+  /** Whether the transport has a board (the board algorithm's refusal reads it). */
+  get available(): boolean {
+    return this.host !== undefined;
+  }
+
+  forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp): BoardBinding {
+    if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
+    const { members, channel, rank, timeoutMs } = this.place;
+    // A world of one shares nothing: its schedule only finalizes.
+    if (members.length === 1) return { board: ALONE, dtype, op };
+    // Split children of one split may share a channel number: their members tell them apart.
+    this.session ??= this.host.open(`${channel}/${members.join(',')}`, rank, members.length, timeoutMs);
+    if (this.closed) this.session.close();
+    return { board: this.session.forCall(callStamp(signature, seq)), dtype, op };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.session?.close();
+  }
+}
+
+const ALONE: BoardCall = {
+  allReduce: () => Promise.reject(internalError('the board of a communicator of one rank was asked to reduce')),
+  done: () => undefined,
+};
+
+/** A number below 2^52 every rank derives alike from a call: its signature's hash and its sequence number. */
+export function callStamp(signature: Signature, seq: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${signature.kind} ${formatSignature(signature)} ${signature.codec ?? 0}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return hash * 2 ** 20 + (seq % 2 ** 20);
+}

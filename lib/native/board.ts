@@ -1,0 +1,107 @@
+// The shared-memory collective board of native/src/board.cc, as promises: a call that finishes
+// on the JS thread (a small one whose peers are already there) resolves at once, any other
+// completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
+// different calls InvalidUsage, a peer that never came a Timeout.
+import { createHash } from 'node:crypto';
+import type { DataType } from '../dtype.js';
+import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
+import type { AggregateOp } from '../memory/aggregator.js';
+import { readEnv } from '../settings.js';
+import type { NativeAddon, NativeBoard } from './addon.js';
+import { callNative } from './call.js';
+import { shmPrefix } from './shm.js';
+
+/**
+ * How long the JS thread waits for its peers before it hands a small call to the board's thread
+ * (and the event loop): a few microseconds, spinning with sched_yield, since ranks may outnumber
+ * the cores.
+ */
+const SPIN_NS = 20_000;
+
+/** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
+function spinNs(): number {
+  const raw = readEnv('WEBCCL_BOARD_SPIN_US');
+  if (raw === undefined || raw === '') return SPIN_NS;
+  const us = Number(raw);
+  if (!Number.isFinite(us) || us < 0 || us > 1e6) throw invalidArgument(`WEBCCL_BOARD_SPIN_US=${raw} is not a number of microseconds in 0 .. 1000000`);
+  return Math.round(us * 1000);
+}
+
+/** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */
+export function boardSegmentName(secret: string, key: string): string {
+  return `/webccl-${shmPrefix(secret)}-board-${createHash('sha256').update(`webccl-board\0${key}`).digest('hex').slice(0, 16)}`;
+}
+
+type Pending = { resolve(): void; reject(error: WebcclError): void };
+
+/** One communicator's board (lib/transport/board.ts's BoardSession). */
+export class NativeBoardSession {
+  private readonly native: NativeBoard;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  /** Done when the last call bound (forCall) is done with the board. */
+  private tail: Promise<void> = Promise.resolve();
+  private readonly spinNs = spinNs();
+
+  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
+    const Board = addon.Board;
+    if (Board === undefined) throw systemError('board: the native addon was built without it (rebuild: npm run build:native)');
+    this.native = callNative('board', () => new Board(name, rank, size, bufferBytes, timeoutMs, (id, error) => {
+      const waiter = this.pending.get(id);
+      if (!waiter) return;
+      this.pending.delete(id);
+      if (error === null) waiter.resolve();
+      else waiter.reject(boardError(error, rank));
+    }));
+  }
+
+  /**
+   * Calls use the board one at a time, in the order they were bound (a group's calls are bound
+   * in call order on every rank, then run together): each waits for the one bound before it to
+   * be done, which its schedule says once it no longer needs the board (done), whatever happened.
+   */
+  forCall(stamp: number): { allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void>; done(): void } {
+    const previous = this.tail;
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    // Done once every call bound before is done too (one done early must not let a later one pass an earlier one).
+    this.tail = previous.then(() => mine);
+    return {
+      allReduce: async (bytes, dtype, op, average) => {
+        await previous;
+        return this.allReduce(bytes, dtype, op, average, stamp);
+      },
+      done: release,
+    };
+  }
+
+  private allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean, stamp: number): Promise<void> {
+    if (this.closed) return Promise.reject(systemError(`board of rank ${this.rank}: closed`));
+    const id = this.nextId++;
+    let done: boolean;
+    try {
+      done = this.native.run(id, bytes, dtype, op, average, stamp, this.timeoutMs, this.spinNs);
+    } catch (error) {
+      return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
+    }
+    if (done) return Promise.resolve();
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+    for (const waiter of this.pending.values()) waiter.reject(systemError(`board of rank ${this.rank}: closed during a call`));
+    this.pending.clear();
+  }
+}
+
+function boardError(message: string, rank: number): WebcclError {
+  const text = `rank ${rank}: ${message}`;
+  if (/\) died$/.test(message)) return remoteError(text);
+  if (/mismatch/.test(message)) return invalidUsage(text);
+  if (/did not arrive|deadline/.test(message)) return timeoutError(text);
+  return systemError(text);
+}

@@ -1,0 +1,556 @@
+// The shared-memory collective board (Open MPI's coll/sm, NCCL's intra-node allreduce): one
+// segment per communicator of ranks on one host, which every rank maps, and in which an
+// allreduce runs in native code with one (small calls) or two (per chunk) synchronizations and
+// no message at all. Layout (board-layout.h): a header with a futex word every arrival bumps,
+// one slot per rank (its arrival counter, a stamp of its call per buffer, its pid), then per
+// rank a lane of two buffers (double buffering: a rank copies its next chunk in while slower
+// ranks still copy the last one out, with no third barrier).
+//
+// One chunk of a large call, on every rank r of n: copy its input into its lane, arrive, wait
+// for every rank's arrival; reduce slice r of the chunk over the n lanes in rank order
+// (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc), finalize
+// (avg), write the result into its own output and over slice r of its lane, arrive, wait;
+// copy the other slices out of their owners' lanes. A small call (one buffer, (n-1) x bytes
+// within kSmallBytes) is one arrival: every rank reduces every lane itself.
+//
+// Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
+// p only before its own next arrival, and writes buffer b again at input phase p + 2, after
+// it saw every rank arrive at phase p + 1.
+//
+// Waiting: the JS thread runs a small call itself, spinning a few microseconds with
+// sched_yield (the host may have fewer cores than ranks); what it cannot finish goes to the
+// board's thread, which sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
+// checks the pidfds of ranks that have not arrived every 20 ms and gives up at the call's
+// deadline, and completes through a threadsafe function. Attaching runs on that thread too:
+// rank 0 creates the segment (O_EXCL, mode 0600, pages allocated and mapped populated, a stale
+// one of a dead creator replaced), the others open it once it is there, and the last to attach
+// unlinks its name, so nothing stays in /dev/shm once every rank has it mapped.
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "napi-util.h"
+#include "reduce.h"
+
+namespace webccl {
+
+bool parse_dtype(napi_env env, napi_value value, DType& out);
+bool parse_op(napi_env env, napi_value value, Op& out);
+
+namespace {
+
+constexpr uint32_t kBoardMagic = 0x57434342;  // "WCCB"
+constexpr size_t kAlign = 64;
+/** Small calls: one arrival, every rank reduces every lane, while (n - 1) x bytes stays within this. */
+constexpr size_t kSmallBytes = 64 << 10;
+constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep between liveness checks
+
+struct alignas(64) BoardHeader {
+  uint32_t magic;  // written last by the creator (release): the rest is valid once it reads right
+  uint32_t ranks;
+  uint64_t buffer_bytes;  // one buffer of one lane
+  int32_t creator_pid;
+  std::atomic<uint32_t> attached;
+  alignas(64) std::atomic<uint32_t> bell;      // bumped by every arrival: the futex waiters sleep on
+  std::atomic<uint32_t> sleepers;              // waiters asleep on bell (an arrival wakes them only then)
+};
+
+struct alignas(64) RankSlot {
+  std::atomic<uint32_t> arrivals;
+  int32_t pid;
+  std::atomic<uint64_t> stamp[2];  // the call of this rank's last input phase in buffer 0 / 1
+};
+
+size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
+  return sizeof(BoardHeader) + ranks * sizeof(RankSlot) + (size_t)ranks * 2 * buffer_bytes;
+}
+
+std::string errno_message(const std::string& what) { return what + ": " + strerror(errno); }
+bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+/** One allreduce in flight: where it is, so that the board thread can resume what the JS thread began. */
+struct Call {
+  double id = 0;
+  uint8_t* data = nullptr;
+  size_t count = 0;
+  DType dtype = DType::f32;
+  Op op = Op::sum;
+  bool average = false;
+  uint64_t stamp = 0;
+  int64_t deadline = 0;
+  size_t chunk = 0;      // elements done
+  int stage = 0;         // within the current chunk
+  uint32_t target = 0;   // the arrival count the current wait waits for
+  uint32_t buffer = 0;   // the buffer of the current chunk
+  napi_ref keep = nullptr;
+  std::string error;
+};
+
+enum class Wait { done, pending, failed };
+
+class Board {
+ public:
+  Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t attach_deadline)
+      : name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(attach_deadline) {}
+
+  napi_threadsafe_function completions = nullptr;
+  std::atomic<bool> attached{false};
+  std::atomic<bool> busy{false};  // a call is queued or on the board thread
+  int pending_refs = 0;            // JS thread only: calls whose completion will come (they keep the loop alive)
+
+  void start() { thread_ = std::thread([this] { loop(); }); }
+
+  /** Runs `call` on this (JS) thread for up to `spin_ns`; Wait::pending: not finished, hand it over. */
+  Wait run_here(Call& call, int64_t spin_ns) { return advance(call, now_ns() + spin_ns, false); }
+
+  void hand_over(Call* call) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(call);
+    ready_.notify_one();
+  }
+
+  /** Stops the thread (a call it runs fails), unmaps the segment, closes the pidfds. */
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closing_) return;
+      closing_ = true;
+      ready_.notify_one();
+    }
+    if (header_) {
+      header_->bell.fetch_add(1);
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+    }
+    if (thread_.joinable()) thread_.join();
+    if (header_) munmap(header_, board_bytes(ranks_, buffer_bytes_));
+    header_ = nullptr;
+    // Not attached by every rank (one died or was late): the name we created may still be there.
+    if (!all_attached_ && created_) shm_unlink(name_.c_str());
+    for (int fd : pidfds_) if (fd >= 0) ::close(fd);
+    pidfds_.clear();
+  }
+
+  bool closed() const { return closing_; }
+  const std::string& broken() const { return broken_; }
+
+ private:
+  const std::string name_;
+  const uint32_t rank_, ranks_;
+  const uint64_t buffer_bytes_;
+  const int64_t attach_deadline_;
+  BoardHeader* header_ = nullptr;
+  RankSlot* slots_ = nullptr;
+  uint8_t* lanes_ = nullptr;
+  std::vector<int> pidfds_;
+  bool all_attached_ = false;
+  bool created_ = false;       // this rank made the segment (rank 0), so it removes a name left behind
+  uint32_t arrivals_ = 0;      // this rank's own count (every rank makes the same sequence of arrivals)
+  uint32_t input_phases_ = 0;  // its parity picks the buffer
+  std::string broken_;         // sticky: a board that failed once fails every later call
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Call*> queue_;
+  bool closing_ = false;
+
+  uint8_t* lane(uint32_t rank, uint32_t buffer) const { return lanes_ + ((size_t)rank * 2 + buffer) * buffer_bytes_; }
+
+  void loop() {
+    std::string why;
+    if (!attach(why)) broken_ = why;
+    attached.store(true, std::memory_order_release);
+    for (;;) {
+      Call* call;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        call = queue_.front();
+        queue_.pop_front();
+      }
+      if (advance(*call, call->deadline, true) != Wait::done && call->error.empty()) call->error = "board: closed during the call";
+      busy.store(false, std::memory_order_release);
+      if (napi_call_threadsafe_function(completions, call, napi_tsfn_nonblocking) != napi_ok) delete call;
+    }
+  }
+
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return closing_;
+  }
+
+  /** Maps the segment (rank 0 creates it), waits for every rank, opens their pidfds. */
+  bool attach(std::string& why) {
+    size_t bytes = board_bytes(ranks_, buffer_bytes_);
+    void* memory = nullptr;
+    while (!memory) {
+      if (stopping()) return why = "board: closed while attaching", false;
+      if (now_ns() > attach_deadline_) return why = "board: segment " + name_ + " not ready before the deadline (rank 0 never created it)", false;
+      memory = rank_ == 0 ? create(bytes, why) : open_existing(bytes);
+      if (!memory && !why.empty()) return false;
+      if (!memory) usleep(1000);
+    }
+    header_ = static_cast<BoardHeader*>(memory);
+    slots_ = reinterpret_cast<RankSlot*>(header_ + 1);
+    lanes_ = reinterpret_cast<uint8_t*>(slots_ + ranks_);
+    slots_[rank_].pid = getpid();
+    if (header_->attached.fetch_add(1) + 1 == ranks_) shm_unlink(name_.c_str());
+    while (header_->attached.load() < ranks_) {
+      if (stopping()) return why = "board: closed while attaching", false;
+      if (now_ns() > attach_deadline_) {
+        return why = "board: only " + std::to_string(header_->attached.load()) + " of " + std::to_string(ranks_) + " ranks attached to the shared segment before the deadline", false;
+      }
+      usleep(200);
+    }
+    all_attached_ = true;
+    pidfds_.assign(ranks_, -1);
+    for (uint32_t r = 0; r < ranks_; r++) if (r != rank_) pidfds_[r] = (int)syscall(SYS_pidfd_open, slots_[r].pid, 0);
+    return true;
+  }
+
+  void* create(size_t bytes, std::string& why) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+      int fd = shm_open(name_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+      if (fd < 0 && errno == EEXIST && attempt == 0) {
+        int creator = creator_of();
+        if (alive(creator) && creator != getpid()) return why = "board: segment " + name_ + " is in use by live process " + std::to_string(creator), nullptr;
+        shm_unlink(name_.c_str());  // stale: left by a crashed job of the same secret
+        continue;
+      }
+      if (fd < 0) return why = errno_message("board: shm_open " + name_), nullptr;
+      int room = ftruncate(fd, bytes) == 0 ? posix_fallocate(fd, 0, bytes) : errno;
+      void* memory = room == 0 ? mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0) : MAP_FAILED;
+      if (room != 0) why = "board: no room for its " + std::to_string(bytes >> 10) + " KiB segment in /dev/shm (" + strerror(room) + "); a container needs a larger --shm-size";
+      else if (memory == MAP_FAILED) why = errno_message("board: mapping " + name_);
+      ::close(fd);
+      if (memory == MAP_FAILED) return shm_unlink(name_.c_str()), nullptr;
+      auto* header = new (memory) BoardHeader();
+      header->ranks = ranks_;
+      header->buffer_bytes = buffer_bytes_;
+      header->creator_pid = getpid();
+      for (uint32_t r = 0; r < ranks_; r++) new (static_cast<uint8_t*>(memory) + sizeof(BoardHeader) + r * sizeof(RankSlot)) RankSlot();
+      std::atomic_thread_fence(std::memory_order_release);
+      reinterpret_cast<std::atomic<uint32_t>*>(&header->magic)->store(kBoardMagic, std::memory_order_release);
+      created_ = true;
+      return memory;
+    }
+    return why = "board: segment " + name_ + " could not be replaced", nullptr;
+  }
+
+  int creator_of() {
+    int fd = shm_open(name_.c_str(), O_RDONLY, 0);
+    if (fd < 0) return -1;
+    struct stat st {};
+    int creator = -1;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(BoardHeader)) {
+      void* memory = mmap(nullptr, sizeof(BoardHeader), PROT_READ, MAP_SHARED, fd, 0);
+      if (memory != MAP_FAILED) creator = static_cast<BoardHeader*>(memory)->creator_pid, munmap(memory, sizeof(BoardHeader));
+    }
+    ::close(fd);
+    return creator;
+  }
+
+  /** The segment rank 0 made, once complete and its creator alive (a stale one is not ours: retry). */
+  void* open_existing(size_t bytes) {
+    int fd = shm_open(name_.c_str(), O_RDWR, 0);
+    if (fd < 0) return nullptr;
+    struct stat st {};
+    void* memory = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size == bytes) memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (memory == MAP_FAILED) return nullptr;
+    auto* header = static_cast<BoardHeader*>(memory);
+    bool ready = reinterpret_cast<std::atomic<uint32_t>*>(&header->magic)->load(std::memory_order_acquire) == kBoardMagic &&
+                 header->ranks == ranks_ && header->buffer_bytes == buffer_bytes_ && alive(header->creator_pid);
+    if (!ready) munmap(memory, bytes);
+    return ready ? memory : nullptr;
+  }
+
+  void arrive(uint64_t stamp, bool input) {
+    if (input) slots_[rank_].stamp[input_phases_ & 1].store(stamp, std::memory_order_relaxed);
+    slots_[rank_].arrivals.store(++arrivals_);
+    header_->bell.fetch_add(1);
+    if (header_->sleepers.load() > 0) syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+  }
+
+  bool everyone_at(uint32_t target) const {
+    for (uint32_t r = 0; r < ranks_; r++) if ((int32_t)(slots_[r].arrivals.load(std::memory_order_acquire) - target) < 0) return false;
+    return true;
+  }
+
+  /** Which rank has not arrived, and whether it is dead. */
+  std::string missing(uint32_t target, bool dead_only) const {
+    for (uint32_t r = 0; r < ranks_; r++) {
+      if ((int32_t)(slots_[r].arrivals.load() - target) >= 0) continue;
+      pollfd gone{pidfds_[r], POLLIN, 0};
+      bool dead = pidfds_[r] >= 0 ? poll(&gone, 1, 0) > 0 : !alive(slots_[r].pid);
+      if (dead) return "board: rank " + std::to_string(r) + " (process " + std::to_string(slots_[r].pid) + ") died";
+      if (!dead_only) return "board: rank " + std::to_string(r) + " did not arrive within the timeout";
+    }
+    return "";
+  }
+
+  /** Waits until every rank made `target` arrivals: spinning (JS thread) or on the futex (board thread). */
+  Wait wait(Call& call, int64_t until, bool sleep) {
+    if (!sleep) {
+      for (int spins = 0;; spins++) {
+        if (everyone_at(call.target)) return Wait::done;
+        if (now_ns() > until) return Wait::pending;
+        if (spins % 64 == 63) sched_yield();
+      }
+    }
+    for (;;) {
+      header_->sleepers.fetch_add(1);
+      uint32_t seen = header_->bell.load();
+      bool done = everyone_at(call.target);
+      if (!done) {
+        timespec slice{0, kSliceNs};
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAIT, seen, &slice, nullptr, 0);
+      }
+      header_->sleepers.fetch_sub(1);
+      if (done || everyone_at(call.target)) return Wait::done;
+      if (stopping()) return call.error = "board: closed during the call", Wait::failed;
+      std::string why = missing(call.target, now_ns() <= call.deadline);
+      if (!why.empty()) return call.error = why, broken_ = why, Wait::failed;
+    }
+  }
+
+  /** Every rank's stamp for the current input phase is this call's: else the ranks run different calls. */
+  bool same_call(Call& call) {
+    uint32_t buffer = call.buffer;
+    for (uint32_t r = 0; r < ranks_; r++) {
+      uint64_t theirs = slots_[r].stamp[buffer].load(std::memory_order_relaxed);
+      if (theirs != call.stamp) {
+        call.error = "board: mismatch: rank " + std::to_string(r) + " runs another call (stamp " + std::to_string(theirs) + ") than rank " +
+                     std::to_string(rank_) + " (stamp " + std::to_string(call.stamp) + ")";
+        broken_ = call.error;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Elements [lo, hi) of a chunk of `length` that rank `r` reduces: whole 64-byte units, the last rank's possibly short. */
+  void slice(size_t length, size_t element, uint32_t r, size_t& lo, size_t& hi) const {
+    size_t unit = kAlign / element;
+    size_t per = ((length + ranks_ - 1) / ranks_ + unit - 1) / unit * unit;
+    lo = std::min(length, per * r);
+    hi = std::min(length, lo + per);
+  }
+
+  /** x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes into `out`, finalized. */
+  void fold(const Call& call, uint8_t* out, size_t lo, size_t hi, uint32_t buffer) const {
+    size_t e = element_bytes(call.dtype);
+    if (hi <= lo) return;
+    memcpy(out, lane(0, buffer) + lo * e, (hi - lo) * e);
+    for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, out, lane(r, buffer) + lo * e, hi - lo);
+    if (call.average) finish_average(call.dtype, out, out, hi - lo, ranks_);
+  }
+
+  /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
+  Wait advance(Call& call, int64_t until, bool sleep) {
+    if (!broken_.empty()) return call.error = broken_, Wait::failed;
+    const size_t e = element_bytes(call.dtype);
+    const bool small = (size_t)(ranks_ - 1) * call.count * e <= kSmallBytes && call.count * e <= buffer_bytes_;
+    const size_t per_chunk = buffer_bytes_ / e;
+    while (call.chunk < call.count) {
+      size_t length = std::min(per_chunk, call.count - call.chunk);
+      uint8_t* data = call.data + call.chunk * e;
+      switch (call.stage) {
+        case 0:  // copy in, arrive
+          call.buffer = input_phases_ & 1;
+          memcpy(lane(rank_, call.buffer), data, length * e);
+          arrive(call.stamp, true);
+          input_phases_++;
+          call.target = arrivals_;
+          call.stage = 1;
+          [[fallthrough]];
+        case 1: {
+          Wait w = wait(call, until, sleep);
+          if (w != Wait::done) return w;
+          if (!same_call(call)) return Wait::failed;
+          if (small) {
+            fold(call, data, 0, length, call.buffer);
+            call.chunk += length;
+            call.stage = 0;
+            continue;
+          }
+          size_t lo, hi;
+          slice(length, e, rank_, lo, hi);
+          fold(call, data + lo * e, lo, hi, call.buffer);
+          memcpy(lane(rank_, call.buffer) + lo * e, data + lo * e, (hi - lo) * e);
+          arrive(call.stamp, false);
+          call.target = arrivals_;
+          call.stage = 2;
+          [[fallthrough]];
+        }
+        case 2: {
+          Wait w = wait(call, until, sleep);
+          if (w != Wait::done) return w;
+          for (uint32_t r = 0; r < ranks_; r++) {
+            if (r == rank_) continue;
+            size_t lo, hi;
+            slice(length, e, r, lo, hi);
+            memcpy(data + lo * e, lane(r, call.buffer) + lo * e, (hi - lo) * e);
+          }
+          call.chunk += length;
+          call.stage = 0;
+        }
+      }
+    }
+    return Wait::done;
+  }
+};
+
+// ---- N-API ----------------------------------------------------------------------------------
+
+/** Completes a call the board thread ran: onComplete(id, error | null) on the JS thread. */
+void deliver(napi_env env, napi_value callback, void* context, void* data) {
+  std::unique_ptr<Call> call(static_cast<Call*>(data));
+  if (!env) return;
+  auto* board = static_cast<Board*>(context);
+  if (call->keep) napi_delete_reference(env, call->keep);
+  if (--board->pending_refs == 0 && !board->closed()) napi_unref_threadsafe_function(env, board->completions);
+  napi_value args[2], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_double(env, call->id, &args[0]);
+  if (call->error.empty()) napi_get_null(env, &args[1]);
+  else napi_create_string_utf8(env, call->error.c_str(), call->error.size(), &args[1]);
+  napi_call_function(env, undefined, callback, 2, args, nullptr);
+}
+
+Board* board_of(napi_env env, napi_value self, const char* what) {
+  void* object = nullptr;
+  if (napi_unwrap(env, self, &object) != napi_ok || !object) return fail(env, std::string(what) + ": not a board"), nullptr;
+  auto* board = static_cast<Board*>(object);
+  if (board->closed()) return fail(env, std::string(what) + ": the board was closed"), nullptr;
+  return board;
+}
+
+/** new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete): starts attaching on its thread. */
+napi_value BoardNew(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string name;
+  uint64_t rank, ranks, buffer_bytes, timeout_ms;
+  if (!get_args(env, info, args, 6, "new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete)") || !get_string(env, args.values[0], name, "name") ||
+      !get_index(env, args.values[1], rank, "rank") || !get_index(env, args.values[2], ranks, "ranks") ||
+      !get_index(env, args.values[3], buffer_bytes, "bufferBytes") || !get_index(env, args.values[4], timeout_ms, "timeoutMs")) {
+    return nullptr;
+  }
+  if (ranks < 1 || ranks > 1024 || rank >= ranks) return fail(env, "board: rank " + std::to_string(rank) + " of " + std::to_string(ranks) + " is out of range"), nullptr;
+  if (buffer_bytes < kAlign || buffer_bytes % kAlign != 0 || buffer_bytes > (1ull << 30)) return fail(env, "board: bufferBytes must be a multiple of 64 up to 1 GiB"), nullptr;
+  if (name.empty() || name[0] != '/') return fail(env, "board: the segment name must start with /"), nullptr;
+  napi_valuetype type;
+  napi_typeof(env, args.values[5], &type);
+  if (type != napi_function) return fail(env, "board: onComplete must be a function"), nullptr;
+  auto* board = new Board(name, (uint32_t)rank, (uint32_t)ranks, buffer_bytes, now_ns() + (int64_t)timeout_ms * 1000000);
+  napi_value queue_name;
+  napi_create_string_utf8(env, "webccl board", NAPI_AUTO_LENGTH, &queue_name);
+  if (napi_create_threadsafe_function(env, args.values[5], nullptr, queue_name, 0, 1, nullptr, nullptr, board, deliver, &board->completions) != napi_ok) {
+    delete board;
+    return fail(env, "board: could not create its completion queue"), nullptr;
+  }
+  napi_unref_threadsafe_function(env, board->completions);
+  // Collected without close(): its thread may still run, so the memory is leaked on purpose
+  // rather than freed under it (the communicator closes every board it opens).
+  napi_wrap(env, args.self, board, [](napi_env, void*, void*) {}, nullptr, nullptr);
+  board->start();
+  return args.self;
+}
+
+/**
+ * run(id, view, dtype, op, average, stamp, timeoutMs, spinNs) → true when done here; false:
+ * onComplete(id, error) follows. The view is the call's elements, reduced in place.
+ */
+napi_value BoardRun(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t* data;
+  size_t length;
+  DType dtype;
+  Op op;
+  double id = 0, stamp = 0;
+  bool average = false;
+  uint64_t timeout_ms, spin_ns;
+  if (!get_args(env, info, args, 8, "run(id, view, dtype, op, average, stamp, timeoutMs, spinNs)")) return nullptr;
+  Board* board = board_of(env, args.self, "run");
+  if (!board || !get_bytes(env, args.values[1], data, length, "view") || !parse_dtype(env, args.values[2], dtype) || !parse_op(env, args.values[3], op) ||
+      !get_index(env, args.values[6], timeout_ms, "timeoutMs") || !get_index(env, args.values[7], spin_ns, "spinNs")) {
+    return nullptr;
+  }
+  napi_get_value_double(env, args.values[0], &id);
+  napi_get_value_bool(env, args.values[4], &average);
+  napi_get_value_double(env, args.values[5], &stamp);
+  if (length % element_bytes(dtype) != 0) return fail(env, "board: the view is not a whole number of elements"), nullptr;
+  if (board->busy.load(std::memory_order_acquire)) return fail(env, "board: a call is already in flight"), nullptr;
+  auto* call = new Call();
+  call->id = id;
+  call->data = data;
+  call->count = length / element_bytes(dtype);
+  call->dtype = dtype;
+  call->op = op;
+  call->average = average;
+  call->stamp = (uint64_t)stamp;
+  call->deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+  napi_value result;
+  // Only small calls are tried here (a large one would hold the event loop for its copies); and
+  // only once attached: until then the board thread owns the segment.
+  bool small = call->count * element_bytes(dtype) <= kSmallBytes;
+  if (small && board->attached.load(std::memory_order_acquire)) {
+    Wait w = board->run_here(*call, (int64_t)spin_ns);
+    if (w != Wait::pending) {
+      std::string error = w == Wait::failed ? call->error : (board->broken().empty() ? "" : board->broken());
+      delete call;
+      if (!error.empty()) return fail(env, error), nullptr;
+      napi_get_boolean(env, true, &result);
+      return result;
+    }
+  }
+  if (napi_create_reference(env, args.values[1], 1, &call->keep) != napi_ok) return delete call, fail(env, "board: could not hold the view"), nullptr;
+  if (board->pending_refs++ == 0) napi_ref_threadsafe_function(env, board->completions);
+  board->busy.store(true, std::memory_order_release);
+  board->hand_over(call);
+  napi_get_boolean(env, false, &result);
+  return result;
+}
+
+/** close(): fails a call in flight, joins the thread, unmaps; idempotent. */
+napi_value BoardClose(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "close()");
+  void* object = nullptr;
+  if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
+  auto* board = static_cast<Board*>(object);
+  if (board->closed()) return nullptr;
+  board->close();
+  napi_release_threadsafe_function(board->completions, napi_tsfn_release);
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value init_board(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {method("run", BoardRun), method("close", BoardClose)};
+  napi_value constructor;
+  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 2, methods, &constructor) != napi_ok) return exports;
+  napi_set_named_property(env, exports, "Board", constructor);
+  return exports;
+}
+
+}  // namespace webccl

@@ -1,0 +1,108 @@
+// The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
+// a stale segment of a dead creator is replaced and one of a live process refused; a rank that
+// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { WebcclError } from '../lib/errors.js';
+import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
+import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { requireAddon } from './helpers/native-transports.js';
+import { rejection, within } from './within.js';
+
+const load = requireAddon('shm');
+if (!('addon' in load)) throw new Error('unreachable');
+const { addon } = load;
+
+/** Two ranks' sessions of a fresh board name (and that name in /dev/shm). */
+function pair(timeoutMs: number, key = 'pair'): { sessions: NativeBoardSession[]; file: string } {
+  const name = boardSegmentName(randomBytes(16).toString('hex'), key);
+  return { sessions: [0, 1].map((rank) => new NativeBoardSession(addon, name, rank, 2, BOARD_BUFFER_BYTES, timeoutMs)), file: `/dev/shm${name}` };
+}
+
+async function sum(sessions: readonly NativeBoardSession[], stamp: number): Promise<Float32Array[]> {
+  const data = sessions.map((_, r) => Float32Array.of(r + 1, 10 * (r + 1)));
+  await within(Promise.all(sessions.map((s, r) => {
+    const call = s.forCall(stamp);
+    return call.allReduce(new Uint8Array(data[r]!.buffer), 'float32', 'sum', false).finally(() => call.done());
+  })), 10_000, 'allReduce on the board');
+  return data;
+}
+
+/** A /dev/shm file where the board's segment would be, whose header names `creator` (board.cc's BoardHeader: magic, ranks, buffer bytes, creator pid). */
+function plantSegment(file: string, creator: number): void {
+  const header = Buffer.alloc(4096);
+  header.writeUInt32LE(0x57434342, 0);
+  header.writeUInt32LE(2, 4);
+  header.writeBigUInt64LE(BigInt(BOARD_BUFFER_BYTES), 8);
+  header.writeInt32LE(creator, 16);
+  writeFileSync(file, header, { mode: 0o600 });
+}
+
+test('two ranks reduce on a fresh board; the name is gone once both attached, and after close', async () => {
+  const { sessions, file } = pair(10_000);
+  const [a, b] = await sum(sessions, 7);
+  assert.equal([...a!], [3, 30]);
+  assert.equal([...b!], [3, 30]);
+  assert.not.ok(existsSync(file), 'unlinked once every rank mapped it');
+  for (const s of sessions) s.close();
+});
+
+test("a stale segment (its creator dead) is replaced; one whose creator lives is refused, naming the process", async () => {
+  const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  const deadPid = Number(dead.stdout.trim());
+  {
+    const name = boardSegmentName(randomBytes(16).toString('hex'), 'stale');
+    plantSegment(`/dev/shm${name}`, deadPid);
+    const sessions = [0, 1].map((rank) => new NativeBoardSession(addon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000));
+    const [a] = await sum(sessions, 1);
+    assert.equal([...a!], [3, 30]);
+    assert.not.ok(existsSync(`/dev/shm${name}`));
+    for (const s of sessions) s.close();
+  }
+  {
+    const name = boardSegmentName(randomBytes(16).toString('hex'), 'live');
+    plantSegment(`/dev/shm${name}`, process.ppid);
+    const sessions = [0, 1].map((rank) => new NativeBoardSession(addon, name, rank, 2, BOARD_BUFFER_BYTES, 2000));
+    const error = await rejection(sum(sessions, 1), 10_000, 'a board over a live process\'s segment');
+    assert.instance(error, WebcclError);
+    assert.match(error.message, new RegExp(`in use by live process ${process.ppid}`));
+    for (const s of sessions) s.close();
+    assert.ok(existsSync(`/dev/shm${name}`), 'the live process\'s segment is left alone');
+    spawnSync('rm', ['-f', `/dev/shm${name}`]);
+  }
+});
+
+test('a rank that does not arrive is a Timeout naming it, within the timeout; close fails a call in flight', async () => {
+  const { sessions } = pair(1500);
+  await sum(sessions, 1);
+  const started = Date.now();
+  const call = sessions[0]!.forCall(2);
+  const error = await rejection(call.allReduce(new Uint8Array(8), 'float32', 'sum', false), 10_000, 'a call rank 1 never joins') as WebcclError;
+  call.done();
+  assert.is(error.code, 'Timeout');
+  assert.match(error.message, /rank 1 did not arrive within the timeout/);
+  assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  for (const s of sessions) s.close();
+
+  const other = pair(30_000);
+  await sum(other.sessions, 1);
+  const waiting = other.sessions[0]!.forCall(2).allReduce(new Uint8Array(8), 'float32', 'sum', false);
+  setTimeout(() => other.sessions[0]!.close(), 50);
+  const closed = await rejection(waiting, 5000, 'a call whose board is closed') as WebcclError;
+  assert.match(closed.message, /closed/);
+  other.sessions[1]!.close();
+});
+
+test('ranks that stamp different calls fail with InvalidUsage naming the other rank', async () => {
+  const { sessions } = pair(10_000);
+  const errors = await within(Promise.all(sessions.map((s, r) => s.forCall(r === 0 ? 5 : 6).allReduce(new Uint8Array(8), 'float32', 'sum', false).then(() => undefined, (e: unknown) => e as WebcclError))), 10_000, 'mismatch');
+  assert.is(errors[0]?.code, 'InvalidUsage');
+  assert.match(errors[0]!.message, /rank 1 runs another call/);
+  assert.match(errors[1]!.message, /rank 0 runs another call/);
+  for (const s of sessions) s.close();
+});
+
+test.run();
