@@ -15,9 +15,10 @@
 // - Reduce-scatter receive s folds into piece s+1 (segment r-s-2), which this rank has neither
 //   read nor written before: it is sent only after this fold (step s+1), the other steps send
 //   and fold other segments, and the fold reads the span's own bytes (this rank's input).
-// - All-gather receive s copies into segment r-s-1, which reduce-scatter folded into and then
-//   sent (its step s send; the all-gather's first receive, posted during reduce-scatter's last
-//   step, targets segment r-1, whose send from `work` may still be in flight). The message that
+// - All-gather receive s copies into segment r-s-1, which reduce-scatter sent at its step s
+//   (folded into first, but for segment r-1: its own input, sent at once; the all-gather's first
+//   receive, posted during reduce-scatter's last step, targets that segment, whose send from
+//   `work` may still be in flight). The message that
 //   lands there carries that segment's final sum, which exists only after every rank's partial
 //   of it, this rank's included, was received whole by the next rank: by then this rank's send
 //   has been read, and its fold into that segment (which preceded the send) is done.
