@@ -255,29 +255,37 @@ async function countExpected(body: () => Promise<void>): Promise<number> {
   return count;
 }
 
-test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, land on arrival and match the oracle', async () => {
+test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, land on arrival (all but a first receive\'s worth) and match the oracle', async () => {
   const size = 3;
   const comms = await within(createWorld(size, { timeoutMs: 20_000 }, 'ntcp'), 20_000, 'world');
-  let messages = 0;
-  const landed = await countExpected(async () => {
-    for (const [dtype, op] of [['float32', 'sum'], ['bfloat16', 'max'], ['int32', 'min'], ['float32', 'avg']] as const) {
-      for (const inPlace of [true, false]) {
-        const count = 3 * 40_001 + 2; // pieces of 40_000-40_001 elements: odd, above the 32 KiB threshold
-        const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
-        const sends = inputs.map((input) => input.slice());
-        const outputs = inPlace ? sends : sends.map((send) => send.slice().fill(0));
-        const label = `${dtype} ${op} ${inPlace ? 'in place' : 'out of place'}`;
-        await within(Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, outputs[r]!, count, dtype, op, { algorithm: 'ring' }))), 20_000, label);
-        const oracle = oracleReduce(inputs, count, dtype, op);
-        for (const [rank, output] of outputs.entries()) sameElements(output, oracle, `${label}, rank ${rank}`);
-        if (!inPlace) for (const [rank, send] of sends.entries()) sameElements(send, inputs[rank]!, `${label}, rank ${rank}'s input`);
-        messages += size * 2 * (size - 1);
+  try {
+    let messages = 0;
+    let calls = 0;
+    const landed = await countExpected(async () => {
+      for (const [dtype, op] of [['float32', 'sum'], ['bfloat16', 'max'], ['int32', 'min'], ['float32', 'avg']] as const) {
+        for (const inPlace of [true, false]) {
+          const count = 3 * 40_001 + 2; // pieces of 40_000-40_001 elements: odd, above the 32 KiB threshold
+          const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
+          const sends = inputs.map((input) => input.slice());
+          const outputs = inPlace ? sends : sends.map((send) => send.slice().fill(0));
+          const label = `${dtype} ${op} ${inPlace ? 'in place' : 'out of place'}`;
+          await within(Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, outputs[r]!, count, dtype, op, { algorithm: 'ring' }))), 20_000, label);
+          const oracle = oracleReduce(inputs, count, dtype, op);
+          for (const [rank, output] of outputs.entries()) sameElements(output, oracle, `${label}, rank ${rank}`);
+          if (!inPlace) for (const [rank, send] of sends.entries()) sameElements(send, inputs[rank]!, `${label}, rank ${rank}'s input`);
+          messages += size * 2 * (size - 1);
+          calls++;
+        }
       }
-    }
-  });
-  // A message whose head arrives before its landing is listed takes the slot; most must land.
-  assert.ok(landed >= messages / 4 && landed <= messages, `${landed} of ${messages} messages landed on arrival`);
-  await destroyWorld(comms);
+    });
+    // A message whose head arrives before its landing is listed takes the slot. The ring posts
+    // each receive while the one before it is awaited (ring-receives.ts), so at least as many
+    // land as there are receives after each rank's first of a call (before that: 52-54 of 96).
+    const firsts = size * calls;
+    assert.ok(landed >= messages - firsts && landed <= messages, `${landed} of ${messages} messages landed on arrival (at least ${messages - firsts})`);
+  } finally {
+    await destroyWorld(comms); // a failed check must not leave the world's threads running
+  }
 });
 
 test('WEBCCL_NTCP_LANDING: fold by default, off and copy on request, anything else InvalidArgument naming it', () => {
