@@ -439,7 +439,8 @@ bool overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
  * stream(input, output, agreed | null, params): one allreduce on the receive thread (see the
  * top); resolves with { end: 'done' | 'timeout' | 'ended', outstanding, counters... }, rejects
  * when the socket closes first. params: job, slotBase, window, sizeClass, workers, divisor,
- * baseSeq, retransmitMs, timeoutMs. Every argument is checked before the thread sees it.
+ * baseSeq, retransmitMs, timeoutMs, and for float32 without agreed exponents exponentsOnly (the
+ * welcome's flag). Every argument is checked before the thread sees it.
  */
 napi_value SocketStream(napi_env env, napi_callback_info info) {
   Args args;
@@ -472,14 +473,26 @@ napi_value SocketStream(napi_env env, napi_callback_info info) {
   size_t values = (size_t)32 << (int)size_class;
   napi_valuetype agreed_type;
   napi_typeof(env, args.values[2], &agreed_type);
-  if (p.is_float) {
+  if (p.is_float && (agreed_type == napi_null || agreed_type == napi_undefined)) {
+    // The exponents are agreed in the stream (SwitchML's lead, switch-stream.h).
+    napi_value flag;
+    bool has = false;
+    if (napi_has_named_property(env, params, "exponentsOnly", &has) != napi_ok) return fail(env, "stream: could not read params.exponentsOnly"), cleanup();
+    if (has) {
+      napi_valuetype flag_type;
+      if (napi_get_named_property(env, params, "exponentsOnly", &flag) != napi_ok || napi_typeof(env, flag, &flag_type) != napi_ok || flag_type != napi_boolean ||
+          napi_get_value_bool(env, flag, &p.exponents_only) != napi_ok) {
+        return fail(env, "stream: params.exponentsOnly must be a boolean"), cleanup();
+      }
+    }
+  } else if (p.is_float) {
     size_t blocks = (p.count + values / 2 - 1) / (values / 2), given = 0;
     napi_typedarray_type kind;
     void* raw = nullptr;
     bool typed = false;
     napi_is_typedarray(env, args.values[2], &typed);
     if (!typed || napi_get_typedarray_info(env, args.values[2], &kind, &given, &raw, nullptr, nullptr) != napi_ok || kind != napi_int32_array || given != blocks) {
-      return fail(env, "stream: float32 needs agreed exponents, an Int32Array of " + std::to_string(blocks) + " (one per half packet)"), cleanup();
+      return fail(env, "stream: float32 takes agreed exponents, an Int32Array of " + std::to_string(blocks) + " (one per half packet), or null to agree them in the stream"), cleanup();
     }
     if (raw == nullptr && given != 0) return fail(env, "stream: agreed: detached buffer"), cleanup();
     if (overlap(raw, 4 * given, p.output, 4 * p.count)) return fail(env, "stream: agreed and output overlap"), cleanup();
@@ -546,13 +559,20 @@ napi_value SocketClose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** streamLead(): true: stream() takes float32 without agreed exponents and agrees them in the stream (an older addon lacks the method). */
+napi_value SocketStreamLead(napi_env env, napi_callback_info) {
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
+  return yes;
+}
+
 }  // namespace
 
 napi_value init_switch_worker(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("counters", SocketCounters),
       method("testRefuseGso", SocketRefuseGso), method("stream", SocketStream), method("streamEnded", SocketStreamEnded),
-      method("close", SocketClose),
+      method("streamLead", SocketStreamLead), method("close", SocketClose),
   };
   napi_value socket_class;
   napi_define_class(env, "SwitchWorkerSocket", NAPI_AUTO_LENGTH, SocketNew, nullptr, sizeof methods / sizeof methods[0], methods, &socket_class);
