@@ -133,6 +133,26 @@ test('float32 agreeing in the stream runs on the socket\'s thread: the results l
   }
 });
 
+test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+  const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  const sink = createSocket('udp4');
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+  const socket = new Socket('127.0.0.1', () => {});
+  try {
+    socket.connect('127.0.0.1', sink.address().port);
+    const window = 4;
+    const input = randomInt32(32 * window * 3, 3);
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 1000, timeoutMs: 10_000 };
+    const before = socket.counters().streamSentDatagrams;
+    const call = socket.stream!(input, new Int32Array(input.length), null, params);
+    call.catch(() => undefined); // the sink never answers: the close below rejects it
+    assert.is(socket.counters().streamSentDatagrams - before, window, 'the first window left within the call');
+  } finally {
+    socket.close();
+    sink.close();
+  }
+});
+
 test('loss, duplication and reordering at the switch (10%): repaired natively, bit-identical to the loss-free TypeScript run', async () => {
   const COUNT = 20_000;
   const faults = { drop: 0.1, dup: 0.1, reorder: 0.1, seed: 5 };

@@ -124,8 +124,11 @@ export interface NativeSwitchWorkerSocket {
   connect(host: string, port: number): void;
   /** One sendmmsg for all of them (runs of one size as GSO messages); what the kernel refuses is dropped (UDP). */
   send(packets: Uint8Array[]): void;
-  /** sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch). */
-  counters(): NativeUdpOffloadCounters & { sendErrors: number };
+  /**
+   * sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch);
+   * streamSentDatagrams: those the native streams sent (their first windows from the JS thread within stream()).
+   */
+  counters(): NativeUdpOffloadCounters & { sendErrors: number; streamSentDatagrams: number };
   /** Test hook: the kernel refuses this socket's GSO sends from now on (UDP without checksums), so the fallback runs. */
   testRefuseGso(): void;
   /**
