@@ -51,7 +51,7 @@ import { readChoice, readSettings } from '../settings.js';
 import { AllReduceStream, checkStreamArrays, SlotPackets, streamPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
-import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT, valuesOf } from './packet.js';
+import { decodePacket, DEFAULT_SIZE_CLASS, HEADER_BYTES, MSG_RESULT, valuesOf } from './packet.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import { registeredUdpLink, type NativeStreamEnd, type NativeStreamRunner, type OpenedLink, type SwitchLink } from './switch-link.js';
 import { switchCodec, type SwitchCodecChoice } from './stream-codec.js';
@@ -436,7 +436,10 @@ export class SwitchWorker {
     }
     this.counters.results++;
     const now = performance.now();
-    if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);
+    // Karn's rule, and no samples from a lead's headers alone: the timers guard full packets,
+    // whose round trip includes their queue on the link (on the 1 Gb/s rack the lead's 10-byte
+    // packets pulled srtt under the 8 KiB packets' and so their waits under their queueing).
+    if (active.retried[slot] === 0 && active.bytes[slot]!.length !== HEADER_BYTES) this.sampleRtt(now - active.sentAt[slot]!);
     // A retransmitted packet's result may answer the first send (delayed, not lost): taking the
     // retransmission's time would declare every packet sent in between lost (RACK's ambiguity).
     active.newestAnswered = Math.max(active.newestAnswered, active.firstSent[slot]!);

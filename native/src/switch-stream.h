@@ -151,7 +151,7 @@ class NativeStream {
       return;
     }
     counters.results++;
-    if (retried_[slot] == 0) sample_rtt(now - sent_at_[slot]);
+    if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) sample_rtt(now - sent_at_[slot]);  // worker.ts says why
     newest_answered_ = std::max(newest_answered_, first_sent_[slot]);
     if (retried_[slot] == 1 && sent_at_[slot] > retry_answered_) {
       retry_answered_ = sent_at_[slot];
