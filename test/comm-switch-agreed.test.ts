@@ -4,10 +4,12 @@
 // exponents one window ahead inside the packets), also for non-finite and extreme inputs; GPU
 // buffers are quantized and dequantized by the switchml kernels, with the host's bits. float16
 // and bfloat16 are widened, summed as float32 and rounded back once (the cast kernels on a GPU).
+// With switchExponents 'stream' the communicator agrees them in the stream instead (its lead's
+// packets reach the switch), with the same bits, host and GPU buffers alike.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
-import type { Communicator } from '../lib/comm/communicator.js';
+import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { castFromFloat32, castToFloat32, type HalfType } from '../lib/cpu/cast.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { sizeClassOfValues } from '../lib/switch/packet-size.js';
@@ -120,6 +122,56 @@ test('GPU buffers: the switchml kernels quantize and dequantize, with the same b
   } finally {
     for (const buffer of buffers) buffer.destroy();
     await destroyWorld(comms);
+  }
+});
+
+test('switchExponents \'stream\': the lead goes through the switch, the same bits as the link\'s agreement (sum, avg, every count; GPU buffers too)', async () => {
+  const link = await switchWorld();
+  const stream = await switchWorld({ switchExponents: 'stream', device });
+  try {
+    for (const count of COUNTS) {
+      const inputs = link.map((_, r) => randomFloat32(count, 3 * count + r));
+      const chunks = Math.ceil(count / VALUES);
+      for (const op of ['sum', 'avg'] as const) {
+        const want = await allReduceAll(link, inputs, 'float32', op);
+        const before = server.counters().datagrams;
+        const got = await allReduceAll(stream, inputs, 'float32', op);
+        // Every packet at least once: the chunks and a lead of min(W, chunks) (retransmissions only add).
+        assert.ok(server.counters().datagrams - before >= RANKS * (chunks + Math.min(256, chunks)), `count ${count}: the lead's packets reached the switch`);
+        for (const [r, out] of got.entries()) sameElements(out, want[r]!, `${op}, count ${count}, rank ${r}`);
+      }
+    }
+    // GPU buffers take the same stream (their values staged through the host), with the host's bits.
+    const count = 1001;
+    const inputs = stream.map((_, r) => randomFloat32(count, 40 + r));
+    const buffers = inputs.map((input) => {
+      const buffer = device.createBuffer({ size: 4 * count, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      writeRegion(device, { buffer, byteOffset: 0 }, new Uint8Array(input.buffer));
+      return buffer;
+    });
+    try {
+      await within(Promise.all(stream.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, count, 'float32', 'sum'))), 60_000, 'GPU call');
+      const want = await allReduceAll(link, inputs, 'float32', 'sum');
+      for (const [r, buffer] of buffers.entries()) {
+        const bytes = (await readRegion(device, { buffer, byteOffset: 0 }, 4 * count)).slice();
+        sameElements(new Float32Array(bytes.buffer), want[r]!, `rank ${r}: GPU buffers in the stream vs the link's agreement`);
+      }
+    } finally {
+      for (const buffer of buffers) buffer.destroy();
+    }
+  } finally {
+    await destroyWorld(link);
+    await destroyWorld(stream);
+  }
+});
+
+test('WEBCCL_SWITCH_EXPONENTS must be link or stream', async () => {
+  process.env['WEBCCL_SWITCH_EXPONENTS'] = 'switch';
+  try {
+    const error = await Communicator.init({ rank: 0, size: 1, id: await getUniqueId({ transport: 'inproc' }) }).then(() => undefined, (e: Error) => e);
+    assert.match(error?.message ?? '', /WEBCCL_SWITCH_EXPONENTS=switch is not one of link, stream/);
+  } finally {
+    delete process.env['WEBCCL_SWITCH_EXPONENTS'];
   }
 });
 

@@ -1,6 +1,7 @@
 // The native stream (native/src/switch-stream.h, run by lib/switch/worker.ts on the addon's
-// socket): bit for bit the TypeScript stream's results for int32 and float32 with agreed
-// exponents; loss repaired by retransmission; wrong-job, stale, duplicated, malformed and
+// socket): bit for bit the TypeScript stream's results for int32, float32 with agreed
+// exponents and float32 that agrees them in the stream (SwitchML's lead, with exponents-only
+// packets or full ones, run on the socket's thread while JS is blocked); loss repaired by retransmission; wrong-job, stale, duplicated, malformed and
 // reordered results dropped or taken as they should be (a fake switch that sends them); a close
 // mid-call that rejects and writes nothing after; a dead switch that times out with the
 // TypeScript path's error. Fails, never skips, without the addon.
@@ -33,11 +34,12 @@ function agreedExponents(inputs: Float32Array[], values: number): Int32Array {
   return agreed;
 }
 
-type Call = { kind: 'int32' | 'float32'; op: 'sum' | 'avg'; size: number; inPlace: boolean };
+/** float32 agrees its exponents before the call ('float32', the communicator's scheme) or in the stream ('lead', SwitchML's). */
+type Call = { kind: 'int32' | 'float32' | 'lead'; op: 'sum' | 'avg'; size: number; inPlace: boolean };
 
 function calls(): Call[] {
   const list: Call[] = [];
-  for (const kind of ['int32', 'float32'] as const) for (const op of ['sum', 'avg'] as const) for (const size of SIZES) for (const inPlace of [false, true]) list.push({ kind, op, size, inPlace });
+  for (const kind of ['int32', 'float32', 'lead'] as const) for (const op of ['sum', 'avg'] as const) for (const size of SIZES) for (const inPlace of [false, true]) list.push({ kind, op, size, inPlace });
   return list;
 }
 
@@ -63,7 +65,7 @@ async function runAll(workers: SwitchWorker[], seed: number): Promise<Uint32Arra
   return results;
 }
 
-test('bit-identical to the TypeScript stream: int32 and float32 with agreed exponents, sum and avg, sizes 0/1/odd/several windows, in and out of place, 2-4 workers', async () => {
+test('bit-identical to the TypeScript stream: int32, float32 with agreed exponents and float32 agreeing in the stream, sum and avg, sizes 0/1/odd/several windows, in and out of place, 2-4 workers', async () => {
   const server = await SwitchServer.start({ dataPlane: 'native', port: 0 });
   try {
     for (const n of [2, 3, 4]) {
@@ -97,6 +99,60 @@ test('bit-identical to the TypeScript stream: int32 and float32 with agreed expo
   }
 });
 
+test('float32 agreeing in the stream runs on the socket\'s thread: the results land while JS is blocked, the same bits as the TypeScript stream, with exponents-only packets and without', async () => {
+  for (const exponentsOnly of [true, false]) {
+    const server = await SwitchServer.start({ dataPlane: 'native', port: 0, exponentsOnly });
+    try {
+      const options = { window: WINDOW, sizeClass: SIZE_CLASS, udpSocket: 'native' as const, retransmitMs: 50 };
+      const native = await joinJob(server, 3, { ...options, stream: 'native' });
+      const typescript = await joinJob(server, 3, { ...options, stream: 'typescript' });
+      try {
+        const size = 64 * WINDOW * 2 + 40; // a lead of a whole window, then more chunks than it
+        const inputs = native.map((_, r) => randomFloat32(size, 500 + r));
+        const want = await within(Promise.all(typescript.map((w, r) => w.allReduce(inputs[r]!))), 20_000, 'the TypeScript stream');
+        const outs = inputs.map(() => new Float32Array(size));
+        const calls = Promise.all(native.map((w, r) => w.allReduce(inputs[r]!, 'sum', { into: outs[r]! })));
+        calls.catch(() => undefined); // awaited below; a failed check closes the workers first
+        // One turn for the calls to reach the addon, then JS spins without yielding: only the
+        // sockets' threads (and the switch's) can fill the outputs (the TypeScript stream, which
+        // an addon without the lead runs, needs the event loop for every result).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const last = size - 1;
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline && !outs.every((out) => bits(out)[last] === bits(want[0]!)[last])) { /* spin */ }
+        assert.ok(outs.every((out) => bits(out)[last] === bits(want[0]!)[last]), 'every result landed while JS was blocked');
+        await within(calls, 10_000, 'the native calls settle');
+        for (const [r, out] of outs.entries()) assert.equal(bits(out), bits(want[0]!), `rank ${r}, exponentsOnly ${exponentsOnly}`);
+        for (const w of native) assert.is(w.counters.sent, Math.ceil(size / 64) + WINDOW, 'chunks + a lead of one window');
+      } finally {
+        for (const w of [...native, ...typescript]) w.close();
+      }
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+  const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  const sink = createSocket('udp4');
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+  const socket = new Socket('127.0.0.1', () => {});
+  try {
+    socket.connect('127.0.0.1', sink.address().port);
+    const window = 4;
+    const input = randomInt32(32 * window * 3, 3);
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 1000, timeoutMs: 10_000 };
+    const before = socket.counters().streamSentDatagrams;
+    const call = socket.stream!(input, new Int32Array(input.length), null, params);
+    call.catch(() => undefined); // the sink never answers: the close below rejects it
+    assert.is(socket.counters().streamSentDatagrams - before, window, 'the first window left within the call');
+  } finally {
+    socket.close();
+    sink.close();
+  }
+});
+
 test('loss, duplication and reordering at the switch (10%): repaired natively, bit-identical to the loss-free TypeScript run', async () => {
   const COUNT = 20_000;
   const faults = { drop: 0.1, dup: 0.1, reorder: 0.1, seed: 5 };
@@ -113,13 +169,15 @@ test('loss, duplication and reordering at the switch (10%): repaired natively, b
       for (const workers of [native, oracle]) {
         const int = await within(Promise.all(workers.map((w, r) => w.allReduce(ints[r]!))), 60_000, 'int32 under loss');
         const float = await within(Promise.all(workers.map((w, r) => w.allReduce(floats[r]!, 'avg', { exponents }))), 60_000, 'float32 under loss');
-        (workers as unknown as { got: unknown }).got = { int: int.map(bits), float: float.map(bits) };
+        const lead = await within(Promise.all(workers.map((w, r) => w.allReduce(floats[r]!, 'sum'))), 60_000, 'float32 agreeing in the stream under loss');
+        (workers as unknown as { got: unknown }).got = { int: int.map(bits), float: float.map(bits), lead: lead.map(bits) };
       }
-      const got = (native as unknown as { got: { int: Uint32Array[]; float: Uint32Array[] } }).got;
-      const want = (oracle as unknown as { got: { int: Uint32Array[]; float: Uint32Array[] } }).got;
+      const got = (native as unknown as { got: { int: Uint32Array[]; float: Uint32Array[]; lead: Uint32Array[] } }).got;
+      const want = (oracle as unknown as { got: { int: Uint32Array[]; float: Uint32Array[]; lead: Uint32Array[] } }).got;
       for (let r = 0; r < 3; r++) {
         assert.equal(got.int[r], want.int[0], `int32, rank ${r}`);
         assert.equal(got.float[r], want.float[0], `float32, rank ${r}`);
+        assert.equal(got.lead[r], want.lead[0], `float32 agreeing in the stream, rank ${r}`);
       }
       const retransmitted = native.reduce((sum, w) => sum + w.counters.retransmitted, 0);
       const duplicates = native.reduce((sum, w) => sum + w.counters.duplicates, 0);

@@ -37,6 +37,12 @@ export interface AgreedConfig extends TuningConfig {
    */
   readonly switchHierarchy?: 'host';
   /**
+   * 'stream' (absent: agreed over the link first): float32 switch calls agree their exponents
+   * inside the packet stream, as SwitchML does (lib/comm/switch-float.ts says when each wins).
+   * Rank 0's holds: every rank must send the same packets.
+   */
+  readonly switchExponents?: 'stream';
+  /**
    * Values a switch packet carries (32-4096, a power of two), present with a switch. Rank 0's
    * setting; its 'auto' (the default) becomes, at init, the smallest of the ranks' largest sizes
    * that cross their paths to the switch unfragmented (lib/switch/packet-size.ts, bootstrap.ts).
@@ -78,6 +84,8 @@ export interface ConfigOptions {
   readonly switch?: string;
   /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
   readonly switchHierarchy?: 'host' | 'flat';
+  /** 'link' or 'stream' (default WEBCCL_SWITCH_EXPONENTS, else 'link'): see AgreedConfig. */
+  readonly switchExponents?: 'link' | 'stream';
   /**
    * Values a switch packet carries: 'auto' (default WEBCCL_SWITCH_PACKET_VALUES, else 'auto':
    * the largest that fits every rank's path MTU to the switch, 4096 on loopback and through the
@@ -125,6 +133,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     codec,
     ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? '')), options.switchPacketValues),
     ...hierarchyField(options.switchHierarchy),
+    ...exponentsField(options.switchExponents),
     ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
   }, hostedSwitch !== undefined);
 }
@@ -133,6 +142,12 @@ function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHi
   const raw = given ?? (readEnv('WEBCCL_SWITCH_HIERARCHY') || 'flat');
   if (raw !== 'host' && raw !== 'flat') throw new Error(`${given === undefined ? `WEBCCL_SWITCH_HIERARCHY=${raw}` : `switchHierarchy '${String(raw)}'`} is not one of host, flat`);
   return raw === 'host' ? { switchHierarchy: 'host' } : {};
+}
+
+function exponentsField(given: string | undefined): Pick<AgreedConfig, 'switchExponents'> {
+  const raw = given ?? (readEnv('WEBCCL_SWITCH_EXPONENTS') || 'link');
+  if (raw !== 'link' && raw !== 'stream') throw new Error(`${given === undefined ? `WEBCCL_SWITCH_EXPONENTS=${raw}` : `switchExponents '${String(raw)}'`} is not one of link, stream`);
+  return raw === 'stream' ? { switchExponents: 'stream' } : {};
 }
 
 function switchFields(address: string, packetValues: number | 'auto' | undefined): Pick<AgreedConfig, 'switch' | 'switchJob' | 'switchPacketValues'> {
@@ -158,7 +173,7 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, hosts, leaves, tuning, calibrate } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
@@ -178,6 +193,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   }
   if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
+  if (switchExponents !== undefined && switchExponents !== 'stream') throw new Error(`switch exponents '${String(switchExponents)}' is not 'stream' or absent`);
   const numbers = (list: unknown) => Array.isArray(list) && list.every((h) => Number.isSafeInteger(h) && h >= 0);
   if (hosts !== undefined && !numbers(hosts)) throw new Error('host numbers must be non-negative integers');
   if (leaves !== undefined && !numbers(leaves)) throw new Error('leaf switch numbers must be non-negative integers');
@@ -185,7 +201,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
   return {
     algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
-    ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels,
+    ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels, ...(switchExponents && { switchExponents }),
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
   };

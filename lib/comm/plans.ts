@@ -224,7 +224,7 @@ export function planAllReduce(
       const { work } = regions;
       const { format } = codec;
       const integerCodec = format.kind === 'integer' && env.size > 1;
-      const switchBlock = integerCodec ? undefined : switchBlockSize(schedule, dtype, ctx);
+      const switchBlock = integerCodec ? undefined : switchBlockSize(schedule, dtype, ctx, env.config.switchExponents);
       // The switch's float path reads a sum or avg input where it is (nothing to premultiply).
       const readsInput = switchBlock !== undefined && typeof op === 'string';
       if (regions.input && !readsInput) await memory.copy(work, 0, regions.input, 0, count);

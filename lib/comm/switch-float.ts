@@ -28,9 +28,12 @@ import { selectAlgorithm, type TuningConfig } from '../tune/select.js';
 import type { CallMemory, MemorySpace, Region } from '../memory/memory.js';
 import { integerAllReduce, integerSum, type IntegerSteps } from './integer-allreduce.js';
 
-/** The half packet a float32 switch call quantizes by, or undefined when the call keeps the stream's own agreement. */
-export function switchBlockSize(schedule: string, dtype: DataType, ctx: CollectiveContext): number | undefined {
-  if (schedule !== 'switch' || !isFloat(dtype) || ctx.size < 2 || ctx.hostRanks !== undefined) return undefined;
+/**
+ * The half packet a float32 switch call quantizes by, or undefined when the call keeps the
+ * stream's own agreement (the host-local hierarchy, or switchExponents 'stream').
+ */
+export function switchBlockSize(schedule: string, dtype: DataType, ctx: CollectiveContext, exponents: 'stream' | undefined): number | undefined {
+  if (schedule !== 'switch' || !isFloat(dtype) || ctx.size < 2 || ctx.hostRanks !== undefined || exponents === 'stream') return undefined;
   const packets = ctx.aggregation?.aggregator.packets;
   return packets === undefined ? undefined : packets.values / 2;
 }

@@ -139,8 +139,11 @@ export interface NativeSwitchWorkerSocket {
   connect(host: string, port: number): void;
   /** One sendmmsg for all of them (runs of one size as GSO messages); what the kernel refuses is dropped (UDP). */
   send(packets: Uint8Array[]): void;
-  /** sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch). */
-  counters(): NativeUdpOffloadCounters & { sendErrors: number };
+  /**
+   * sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch);
+   * streamSentDatagrams: those the native streams sent (their first windows from the JS thread within stream()).
+   */
+  counters(): NativeUdpOffloadCounters & { sendErrors: number; streamSentDatagrams: number };
   /** Test hook: the kernel refuses this socket's GSO sends from now on (UDP without checksums), so the fallback runs. */
   testRefuseGso(): void;
   /**
@@ -148,6 +151,8 @@ export interface NativeSwitchWorkerSocket {
    * before it. Rejects when the socket closes during the call. See lib/switch/switch-link.ts's NativeStreamRunner.
    */
   stream?(input: Int32Array | Float32Array, output: Int32Array | Float32Array, agreed: Int32Array | null, params: NativeStreamParams): Promise<NativeStreamEnd>;
+  /** true where stream() takes float32 with `agreed` null and agrees the exponents in the stream (SwitchML's lead); absent from an older addon. */
+  streamLead?(): boolean;
   /** The job ended: the stream in flight ends once no result came for graceMs. */
   streamEnded?(graceMs: number): void;
   close(): void;
@@ -166,6 +171,8 @@ export interface NativeStreamParams {
   readonly baseSeq: number;
   readonly retransmitMs: number;
   readonly timeoutMs: number;
+  /** float32 agreeing in the stream: the switch takes exponents-only packets (the welcome's flag), so the lead's go as headers alone. */
+  readonly exponentsOnly?: boolean;
 }
 
 /** How a native stream ended ('timeout': no result for timeoutMs; 'ended': none for the grace after streamEnded), and its counters. */

@@ -14,6 +14,8 @@ export type { NativeStreamEnd, NativeStreamParams };
  */
 export interface NativeStreamRunner {
   run(input: Int32Array | Float32Array, output: Int32Array | Float32Array, agreed: Int32Array | null, params: NativeStreamParams): Promise<NativeStreamEnd>;
+  /** Whether run() takes float32 with `agreed` null (SwitchML's lead: the exponents agreed in the stream). */
+  readonly lead: boolean;
   /** The job ended: the call in flight ends once no result came for graceMs. */
   ended(graceMs: number): void;
 }

@@ -88,7 +88,10 @@ class NativeDatagrams implements WorkerDatagrams {
     const { stream, streamEnded } = this.native;
     if (stream !== undefined && streamEnded !== undefined) {
       const native = this.native;
-      this.stream = { run: (input, output, agreed, params) => stream.call(native, input, output, agreed, params), ended: (graceMs) => streamEnded.call(native, graceMs) };
+      this.stream = {
+        run: (input, output, agreed, params) => stream.call(native, input, output, agreed, params), ended: (graceMs) => streamEnded.call(native, graceMs),
+        lead: this.native.streamLead?.call(native) === true,
+      };
     }
   }
 

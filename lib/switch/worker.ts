@@ -37,12 +37,13 @@
 // leaver could have seen its own, so they are on their way. The call goes on while results
 // keep arriving and fails once none came for ENDED_GRACE_MS (a loss could no longer be
 // repaired); later calls reject at once. A switch that closes without 'ended' fails at once.
-// Native streams: on the addon's UDP socket, int32 calls and float32 calls with agreed
-// exponents run whole on the socket's receive thread (native/src/switch-stream.h, the same
-// stream, timers and congestion control as here), one promise per call; the choice is made once
-// per worker (`stream` option, WEBCCL_SWITCH_NATIVE_STREAM=0 to refuse it): the TypeScript
-// stream below stays the oracle and the fallback (dgram, WebSocket, an addon without it, the
-// worker's fault hook, float32 that agrees its exponents in the stream).
+// Native streams: on the addon's UDP socket, every call (int32, float32 with agreed exponents,
+// and float32 that agrees them in the stream, SwitchML's lead) runs whole on the socket's
+// receive thread (native/src/switch-stream.h, the same stream, timers and congestion control as
+// here), one promise per call; the choice is made once per worker (`stream` option,
+// WEBCCL_SWITCH_NATIVE_STREAM=0 to refuse it): the TypeScript stream below stays the oracle and
+// the fallback (dgram, WebSocket, an addon without it, the worker's fault hook; an addon built
+// before the lead keeps float32 without agreed exponents here).
 // Shaped like an aggregator: `allReduce(data, op)` resolves with the total of every worker's data.
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
@@ -50,7 +51,7 @@ import { readChoice, readSettings } from '../settings.js';
 import { AllReduceStream, checkStreamArrays, SlotPackets, streamPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
-import { decodePacket, DEFAULT_SIZE_CLASS, MSG_RESULT, valuesOf } from './packet.js';
+import { decodePacket, DEFAULT_SIZE_CLASS, HEADER_BYTES, MSG_RESULT, valuesOf } from './packet.js';
 import type { WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import { registeredUdpLink, type NativeStreamEnd, type NativeStreamRunner, type OpenedLink, type SwitchLink } from './switch-link.js';
 import { switchCodec, type SwitchCodecChoice } from './stream-codec.js';
@@ -238,7 +239,7 @@ export class SwitchWorker {
     return undefined;
   }
 
-  /** Whether calls of int32, and of float32 with agreed exponents, run natively. */
+  /** Whether calls run on the native stream (float32 without agreed exponents too where the addon has the lead, NativeStreamRunner.lead). */
   get nativeStream(): boolean {
     return this.native !== undefined;
   }
@@ -294,7 +295,7 @@ export class SwitchWorker {
   private run<T extends SwitchData>(data: T, op: SwitchOp, into: T | undefined, exponents: Int32Array | undefined): Promise<T> {
     if (this.ending) this.fail(this.ending.error);
     if (this.failure) return Promise.reject(this.failure);
-    if (this.native !== undefined && (data instanceof Int32Array || exponents !== undefined)) return this.runNative(this.native, data, op, into, exponents);
+    if (this.native !== undefined && (data instanceof Int32Array || exponents !== undefined || this.native.lead)) return this.runNative(this.native, data, op, into, exponents);
     const stream = new AllReduceStream(this.welcome, data, op, this.nextSeq, this.slotPackets, this.codec, into, exponents);
     this.nextSeq += stream.packets;
     if (stream.finished) return Promise.resolve(stream.out);
@@ -319,14 +320,14 @@ export class SwitchWorker {
     checkStreamArrays(welcome.sizeClass, data, into, exponents);
     const out = into ?? (data instanceof Float32Array ? new Float32Array(data.length) : new Int32Array(data.length)) as T;
     const baseSeq = this.nextSeq;
-    this.nextSeq += streamPackets(data.length, valuesOf(welcome.sizeClass), welcome.window, false);
+    this.nextSeq += streamPackets(data.length, valuesOf(welcome.sizeClass), welcome.window, data instanceof Float32Array && exponents === undefined);
     if (data.length === 0) return Promise.resolve(out);
     return new Promise<T>((resolve, reject) => {
       const call: NativeCall = { data, out, exponents, resolve: resolve as (out: SwitchData) => void, reject };
       this.nativeCall = call;
       const params = {
         job: welcome.job, slotBase: welcome.slotBase, window: welcome.window, sizeClass: welcome.sizeClass, workers: welcome.workers,
-        divisor: op === 'avg' ? welcome.workers : 1, baseSeq, retransmitMs: this.retransmitMs, timeoutMs: this.timeoutMs,
+        divisor: op === 'avg' ? welcome.workers : 1, baseSeq, retransmitMs: this.retransmitMs, timeoutMs: this.timeoutMs, exponentsOnly: welcome.exponentsOnly === true,
       };
       let running: Promise<NativeStreamEnd>;
       try {
@@ -435,7 +436,10 @@ export class SwitchWorker {
     }
     this.counters.results++;
     const now = performance.now();
-    if (active.retried[slot] === 0) this.sampleRtt(now - active.sentAt[slot]!);
+    // Karn's rule, and no samples from a lead's headers alone: the timers guard full packets,
+    // whose round trip includes their queue on the link (on the 1 Gb/s rack the lead's 10-byte
+    // packets pulled srtt under the 8 KiB packets' and so their waits under their queueing).
+    if (active.retried[slot] === 0 && active.bytes[slot]!.length !== HEADER_BYTES) this.sampleRtt(now - active.sentAt[slot]!);
     // A retransmitted packet's result may answer the first send (delayed, not lost): taking the
     // retransmission's time would declare every packet sent in between lost (RACK's ambiguity).
     active.newestAnswered = Math.max(active.newestAnswered, active.firstSent[slot]!);

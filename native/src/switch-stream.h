@@ -1,9 +1,11 @@
 // One switch allreduce run natively on the worker socket's receive thread (switch-worker.cc),
 // the way SwitchML's C++/DPDK worker runs its window: send the first packets of the window,
 // and on each result dequantize it into the output and send the slot's next packet; per-slot
-// timers repair loss. The same stream as lib/switch/allreduce-stream.ts for int32 and for
-// float32 with agreed exponents (no lead: packet q carries chunk q, exponent fields at the
-// lowest), and the same loss recovery and congestion control as lib/switch/worker.ts (its top
+// timers repair loss. The same stream as lib/switch/allreduce-stream.ts for int32, for float32
+// with agreed exponents (no lead: packet q carries chunk q, exponent fields at the lowest), and
+// for float32 that agrees its exponents in the stream (SwitchML's lead, `agreed` null: packet q
+// carries the exponents of chunk q and the data of chunk q - L, L = min(W, chunks), the first L
+// as headers alone where the switch takes them), and the same loss recovery and congestion control as lib/switch/worker.ts (its top
 // comment says why each rule is there): RACK-style loss detection with a reordering window of
 // retransmitMs, one probe per wait for a stall, every overdue packet after STALLED waits, waits
 // of max(retransmitMs, srtt + 4 rttvar) doubled per resend up to 1 s, and AIMD on a cwnd that
@@ -30,10 +32,11 @@ struct StreamParams {
   uint64_t base_seq = 0;
   size_t count = 0;
   bool is_float = false;
+  bool exponents_only = false;  // the switch takes header-only packets (the welcome's flag)
   double retransmit_ms = 10, timeout_ms = 10000;
   const uint32_t* input = nullptr;  // count int32s or float32s
   uint32_t* output = nullptr;       // count, the input itself or disjoint from it
-  const int32_t* agreed = nullptr;  // float32: one exponent per half packet
+  const int32_t* agreed = nullptr;  // float32: one exponent per half packet; null: agreed in the stream (the lead)
 };
 
 struct StreamCounters {
@@ -54,6 +57,9 @@ struct SlotBuffers {
   uint32_t window = 0, size_class = 0;
 
   uint8_t* packet(uint32_t slot) { return memory.data() + slot * stride + 2; }
+  /** The bytes slot's packet goes out as: the whole packet, or its header alone (an exponents-only packet). */
+  size_t sent_length(uint32_t slot) const { return lengths[slot]; }
+  std::vector<size_t> lengths;
   void shape(uint32_t w, uint32_t cls) {
     if (w == window && cls == size_class) return;
     window = w;
@@ -61,6 +67,7 @@ struct SlotBuffers {
     length = 10 + 4 * ((size_t)32 << cls);
     stride = (length + 2 + 3) & ~(size_t)3;
     memory.assign(stride * w + 4, 0);
+    lengths.assign(w, length);
   }
 };
 
@@ -72,6 +79,8 @@ class NativeStream {
   static constexpr double kStalledWaits = 8;
   static constexpr double kStalledMinMs = 200;
   static constexpr size_t kHeader = 10;
+  static constexpr uint8_t kLowestWire = 0x80;  // int8 -128 (packet.ts's MIN_WIRE_EXPONENT)
+  static constexpr int32_t kWireBias = -2;      // wire = codec exponent - 2 (packet.ts's EXPONENT_WIRE_BIAS)
 
   StreamCounters counters;
   StreamEnd end = StreamEnd::running;
@@ -81,8 +90,15 @@ class NativeStream {
   NativeStream(const StreamParams& p, SlotBuffers& buffers, Pacing& pacing, SwitchmlLoops loops)
       : p_(p), buffers_(buffers), pacing_(pacing), loops_(loops), values_((size_t)32 << p.size_class) {
     chunks_ = (p.count + values_ - 1) / values_;
-    sent_.assign(chunks_, 0);
-    done_.assign(chunks_, 0);
+    agreeing_ = p.is_float && p.agreed == nullptr;
+    lead_ = agreeing_ ? std::min<size_t>(p.window, chunks_) : 0;
+    packets_ = chunks_ + lead_;
+    if (agreeing_) {
+      own_agreed_.assign(2 * chunks_, 0);
+      p_.agreed = own_agreed_.data();
+    }
+    sent_.assign(packets_, 0);
+    done_.assign(packets_, 0);
     in_flight_.assign(p.window, -1);
     deadline_.assign(p.window, 0);
     wait_.assign(p.window, 0);
@@ -100,18 +116,20 @@ class NativeStream {
     if (pacing_.cwnd == 0) pacing_.cwnd = pacing_.ssthresh = p_.window;
     last_progress_ = now;
     next_sweep_ = now + sweep_interval();
-    if (chunks_ == 0) {
+    if (packets_ == 0) {
       end = StreamEnd::done;
       return;
     }
-    for (size_t q = 0; q < std::min<size_t>(p_.window, chunks_); q++) held_.push_back(q);
+    for (size_t q = 0; q < std::min<size_t>(p_.window, packets_); q++)
+      if (ready(q)) held_.push_back(q);
     pump(sender, fd, now);
   }
 
   /** A datagram from the switch. */
   void on_datagram(const uint8_t* bytes, size_t length, udp::Sender& sender, int fd, double now) {
     if (end != StreamEnd::running) return;
-    if (length < kHeader || (bytes[0] >> 4) != 2 || (bytes[0] & 7) != p_.size_class || (bytes[0] & 8) != 0 || length != buffers_.length) {
+    bool header_only = (bytes[0] & 8) != 0;
+    if (length < kHeader || (bytes[0] >> 4) != 2 || (bytes[0] & 7) != p_.size_class || length != (header_only ? kHeader : buffers_.length)) {
       counters.malformed++;
       return;
     }
@@ -127,8 +145,13 @@ class NativeStream {
       counters.duplicates++;
       return;
     }
+    // An exponents-only result answers only a packet of the lead (worker.ts's needsValues).
+    if (header_only && (size_t)q >= lead_) {
+      counters.malformed++;
+      return;
+    }
     counters.results++;
-    if (retried_[slot] == 0) sample_rtt(now - sent_at_[slot]);
+    if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) sample_rtt(now - sent_at_[slot]);  // worker.ts says why
     newest_answered_ = std::max(newest_answered_, first_sent_[slot]);
     if (retried_[slot] == 1 && sent_at_[slot] > retry_answered_) {
       retry_answered_ = sent_at_[slot];
@@ -138,11 +161,13 @@ class NativeStream {
     flying_--;
     last_progress_ = now;
     if (retried_[slot] == 0) pacing_.cwnd = std::min<double>(p_.window, pacing_.cwnd + (pacing_.cwnd < pacing_.ssthresh ? 1 : 1 / pacing_.cwnd));
-    accept((size_t)q, bytes + kHeader);
-    size_t next = (size_t)q + p_.window;
-    if (next < chunks_ && sent_[next] == 0) hold(next);
+    accept((size_t)q, bytes);
+    // The slot's next packet, and with a lead shorter than the window the packet whose data
+    // this result's exponents agreed (with L = W both are the same packet).
+    if (ready((size_t)q + p_.window)) hold((size_t)q + p_.window);
+    if (lead_ != 0 && lead_ != p_.window && ready((size_t)q + lead_)) hold((size_t)q + lead_);
     pump(sender, fd, now);
-    if (completed_ == chunks_) end = StreamEnd::done;
+    if (completed_ == packets_) end = StreamEnd::done;
   }
 
   /** How long the receive thread may wait for a datagram before the next sweep. */
@@ -194,7 +219,12 @@ class NativeStream {
   uint32_t packet_id(size_t q) const { return (uint32_t)(p_.base_seq + q); }
   uint32_t copy(size_t q) const { return (uint32_t)(((p_.base_seq + q) / p_.window) & 1); }
   uint32_t local_slot(size_t q) const { return (uint32_t)((p_.base_seq + q) % p_.window); }
-  size_t span(size_t q) const { return std::min(values_, p_.count - q * values_); }
+  size_t span(size_t chunk) const { return std::min(values_, p_.count - chunk * values_); }
+
+  /** Whether packet q may leave: unsent, its slot free, and (with a lead) its data's exponents agreed. */
+  bool ready(size_t q) const {
+    return q < packets_ && sent_[q] == 0 && (q < p_.window || done_[q - p_.window] == 1) && (lead_ == 0 || q < lead_ || done_[q - lead_] == 1);
+  }
 
   double sweep_interval() const { return std::max(1.0, std::floor(p_.retransmit_ms / 2)); }
 
@@ -228,7 +258,7 @@ class NativeStream {
   }
 
   size_t first_undone() {
-    while (undone_ < chunks_ && done_[undone_] == 1) undone_++;
+    while (undone_ < packets_ && done_[undone_] == 1) undone_++;
     return undone_;
   }
 
@@ -255,7 +285,7 @@ class NativeStream {
     sent_at_[slot] = first_sent_[slot] = now;
     retried_[slot] = 0;
     counters.sent++;
-    transmit(buffers_.packet(slot), sender, fd);
+    transmit(slot, sender, fd);
   }
 
   void resend(uint32_t slot, double now, udp::Sender& sender, int fd) {
@@ -264,25 +294,37 @@ class NativeStream {
     sent_at_[slot] = now;
     retried_[slot] = 1;
     counters.retransmitted++;
-    transmit(buffers_.packet(slot), sender, fd);
+    transmit(slot, sender, fd);
   }
 
-  void transmit(const uint8_t* packet, udp::Sender& sender, int fd) {
+  void transmit(uint32_t slot, udp::Sender& sender, int fd) {
     if (sender.full()) sender.flush(fd, 0, nullptr);
-    sender.add(packet, buffers_.length, nullptr, 0);
+    sender.add(buffers_.packet(slot), buffers_.sent_length(slot), nullptr, 0);
   }
 
   /** The UPDATE datagram of packet q, into its slot's buffer (allreduce-stream.ts's encode). */
   void encode(size_t q, uint8_t* bytes) {
-    size_t n = span(q);
     uint8_t* values = bytes + kHeader;
-    const uint32_t* from = p_.input + q * values_;
-    if (p_.is_float) loops_.quantize(from, n, values_ / 2, p_.agreed + 2 * q, budget_, values, true);
-    else loops_.int32_to_be(from, n, values);
-    if (n < values_) memset(values + 4 * n, 0, 4 * (values_ - n));
+    uint8_t e0 = kLowestWire, e1 = kLowestWire;
+    size_t n = 0;
+    if (!p_.is_float) {
+      n = span(q);
+      loops_.int32_to_be(p_.input + q * values_, n, values);
+    } else {
+      if (agreeing_ && q < chunks_) local_exponents(q, e0, e1);
+      if (q >= lead_) {
+        size_t chunk = q - lead_;
+        n = span(chunk);
+        loops_.quantize(p_.input + chunk * values_, n, values_ / 2, p_.agreed + 2 * chunk, budget_, values, true);
+      }
+    }
+    // Only the lead's packets carry no values: their header alone where the switch takes that.
+    bool header_only = n == 0 && p_.exponents_only;
+    if (!header_only && n < values_) memset(values + 4 * n, 0, 4 * (values_ - n));
+    buffers_.lengths[local_slot(q)] = header_only ? kHeader : buffers_.length;
     uint32_t id = packet_id(q);
     uint32_t pool = (copy(q) << 15) | (p_.slot_base + local_slot(q));
-    bytes[0] = (uint8_t)((1 << 4) | p_.size_class);
+    bytes[0] = (uint8_t)((1 << 4) | (header_only ? 8 : 0) | p_.size_class);
     bytes[1] = p_.job;
     bytes[2] = (uint8_t)(id >> 24);
     bytes[3] = (uint8_t)(id >> 16);
@@ -290,23 +332,48 @@ class NativeStream {
     bytes[5] = (uint8_t)id;
     bytes[6] = (uint8_t)(pool >> 8);
     bytes[7] = (uint8_t)pool;
-    bytes[8] = bytes[9] = 0x80;  // the lowest wire exponent: unused without a lead
+    bytes[8] = e0;  // the lowest wire exponent where the packet agrees none
+    bytes[9] = e1;
   }
 
-  /** The result of packet q into the output (allreduce-stream.ts's accept). */
-  void accept(size_t q, const uint8_t* values) {
+  /**
+   * The wire exponents (codec exponent - 2, packet.ts) of chunk q's two halves; a chunk of one
+   * half sends the lowest as the second.
+   */
+  void local_exponents(size_t chunk, uint8_t& e0, uint8_t& e1) {
+    size_t n = span(chunk), half = values_ / 2;
+    int32_t local[2] = {0, 0};
+    loops_.block_exponents(p_.input + chunk * values_, n, half, local);
+    e0 = (uint8_t)(int8_t)(local[0] + kWireBias);
+    if (n > half) e1 = (uint8_t)(int8_t)(local[1] + kWireBias);
+  }
+
+  /** The result of packet q (its datagram) into the output (allreduce-stream.ts's accept). */
+  void accept(size_t q, const uint8_t* bytes) {
     done_[q] = 1;
     completed_++;
-    uint32_t* out = p_.output + q * values_;
-    if (p_.is_float) loops_.dequantize(values, span(q), values_ / 2, p_.agreed + 2 * q, factor_, p_.divisor, out, true);
-    else loops_.int32_from_be(values, span(q), p_.divisor, (int32_t*)out);
+    const uint8_t* values = bytes + kHeader;
+    if (!p_.is_float) {
+      loops_.int32_from_be(values, span(q), p_.divisor, (int32_t*)(p_.output + q * values_));
+      return;
+    }
+    if (agreeing_ && q < chunks_) {
+      own_agreed_[2 * q] = (int8_t)bytes[8] - kWireBias;
+      own_agreed_[2 * q + 1] = (int8_t)bytes[9] - kWireBias;
+    }
+    if (q >= lead_) {
+      size_t chunk = q - lead_;
+      loops_.dequantize(values, span(chunk), values_ / 2, p_.agreed + 2 * chunk, factor_, p_.divisor, p_.output + chunk * values_, true);
+    }
   }
 
   StreamParams p_;
   SlotBuffers& buffers_;
   Pacing& pacing_;
   SwitchmlLoops loops_;
-  size_t values_, chunks_ = 0, completed_ = 0, undone_ = 0;
+  size_t values_, chunks_ = 0, lead_ = 0, packets_ = 0, completed_ = 0, undone_ = 0;
+  bool agreeing_ = false;
+  std::vector<int32_t> own_agreed_;  // the lead's agreed exponents (one per half packet)
   uint32_t budget_ = 0;
   float factor_ = 0;
   double min_cwnd_ = kMinCwnd, flying_ = 0;

@@ -274,7 +274,7 @@ napi_value SelectVariant(napi_env env, napi_callback_info info) {
 }  // namespace
 
 SwitchmlLoops switchml_loops() {
-  return {kernels.quantize, kernels.int32_to_be, kernels.dequantize, kernels.int32_from_be, worker_budget, dequantize_factor};
+  return {kernels.block_exponents, kernels.quantize, kernels.int32_to_be, kernels.dequantize, kernels.int32_from_be, worker_budget, dequantize_factor};
 }
 
 napi_value init_switchml_codec(napi_env env, napi_value exports) {

@@ -9,6 +9,8 @@
 namespace webccl {
 
 struct SwitchmlLoops {
+  /** The codec exponent of each block of `block` values of x's count (one per block, into out). */
+  void (*block_exponents)(const uint32_t* x, size_t count, size_t block, int32_t* out);
   /** x's count values, blocks of `block` with exponents[b], scaled for the budget, into dst (big_endian: a packet's order). */
   void (*quantize)(const uint32_t* x, size_t count, size_t block, const int32_t* exponents, uint32_t budget, uint8_t* dst, bool big_endian);
   void (*int32_to_be)(const uint32_t* x, size_t count, uint8_t* dst);
