@@ -31,7 +31,7 @@ test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
 
 test('settings: bad values name the variable', () => {
   // Algorithm and transport names are checked against their registries where they are used.
-  withEnv('WEBCCL_ALGO', 'butterfly', () => assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, direct, switch, auto/));
+  withEnv('WEBCCL_ALGO', 'butterfly', () => assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, direct, switch, board, auto/));
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
   withEnv('WEBCCL_TRANSPORT', 'carrier-pigeon', () => assert.throws(() => transportSetting(), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/));
 });
