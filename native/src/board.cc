@@ -532,12 +532,8 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
 
 /** close(): fails a call in flight, joins the thread, unmaps; idempotent. */
 napi_value BoardClose(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "close()");
-  void* object = nullptr;
-  if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
-  auto* board = static_cast<Board*>(object);
-  if (board->closed()) return nullptr;
+  auto* board = closing_object<Board>(env, info);
+  if (!board || board->closed()) return nullptr;
   board->close();
   napi_release_threadsafe_function(board->completions, napi_tsfn_release);
   return nullptr;

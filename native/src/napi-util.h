@@ -32,6 +32,19 @@ inline bool get_args(napi_env env, napi_callback_info info, Args& args, size_t n
   return true;
 }
 
+/**
+ * The native object a close() method is called on, or nullptr when `this` wraps none: close is
+ * idempotent and quiet, so a call on anything else does nothing rather than throw.
+ */
+template <class T>
+T* closing_object(napi_env env, napi_callback_info info) {
+  Args args;
+  get_args(env, info, args, 0, "close()");
+  void* object = nullptr;
+  if (napi_unwrap(env, args.self, &object) != napi_ok) return nullptr;
+  return static_cast<T*>(object);
+}
+
 inline bool get_string(napi_env env, napi_value value, std::string& out, const char* what) {
   napi_valuetype type;
   napi_typeof(env, value, &type);

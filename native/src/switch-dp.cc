@@ -648,12 +648,8 @@ napi_value PlaneCounters(napi_env env, napi_callback_info info) {
 
 /** close(): joins the thread, closes the socket and doorbell, frees the jobs. Idempotent. */
 napi_value PlaneClose(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "close()");
-  void* object = nullptr;
-  if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
-  auto* plane = static_cast<Plane*>(object);
-  if (plane->closed) return nullptr;
+  auto* plane = closing_object<Plane>(env, info);
+  if (!plane || plane->closed) return nullptr;
   plane->shutdown();
   napi_release_threadsafe_function(plane->on_result, napi_tsfn_release);
   return nullptr;

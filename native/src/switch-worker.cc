@@ -553,11 +553,7 @@ napi_value SocketStreamEnded(napi_env env, napi_callback_info info) {
 }
 
 napi_value SocketClose(napi_env env, napi_callback_info info) {
-  Args args;
-  get_args(env, info, args, 0, "close()");
-  void* object = nullptr;
-  if (napi_unwrap(env, args.self, &object) != napi_ok || !object) return nullptr;
-  static_cast<WorkerSocket*>(object)->shutdown(env);
+  if (auto* socket = closing_object<WorkerSocket>(env, info)) socket->shutdown(env);
   return nullptr;
 }
 
