@@ -143,6 +143,17 @@ test("'auto' picks the board for host allreduces where the transport has one, ne
   }
   assert.is.not(chooseAlgorithm('allReduce', 8, 1, config, undefined, { ...call, board: true }).algorithm, 'board', 'a world of one has nothing to share');
   assert.throws(() => chooseAlgorithm('allReduce', 8, 2, config, 'board', call), /board algorithm needs ranks that share one host's memory/);
+  // A tuning file that did not time the board (calibration does not yet) keeps it for host calls,
+  // with the model's price; one that did lets the model choose.
+  const tuned = (betaCurves: Record<string, readonly { linkBytes: number; beta: number }[]>) => ({ ...config, tuning: { digest: 'test', params: { ...DEFAULT_COST_PARAMS, betaCurves } } });
+  for (const bytes of [8, 16 << 20]) {
+    const choice = chooseAlgorithm('allReduce', bytes, 4, tuned({}), undefined, { ...call, board: true });
+    assert.is(choice.algorithm, 'board', `${bytes} B, a file without the board`);
+    assert.ok(choice.predicted! > 0, `${bytes} B: the model's price of the board`);
+    assert.is.not(chooseAlgorithm('allReduce', bytes, 4, tuned({}), undefined, call).algorithm, 'board', `${bytes} B, no board`);
+  }
+  const dear = chooseAlgorithm('allReduce', 16 << 20, 4, tuned({ board: [{ linkBytes: 1 << 20, beta: 1e-3 }] }), undefined, { ...call, board: true });
+  assert.is.not(dear.algorithm, 'board', 'a file that measured the board 1000x dearer lets the model pass it over');
   // The cost model prices it (a formula beside the schedule) only where the call says there is a board.
   for (const bytes of [8, 16 << 20]) {
     const priced = (board: boolean) => candidates({ collective: 'allReduce', bytes, ranks: 4, chunkBytes: 1 << 20 }, DEFAULT_COST_PARAMS, { aggregator: false, call: { ...call, board } }).map((c) => c.algorithm);

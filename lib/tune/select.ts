@@ -104,11 +104,17 @@ export function chooseAlgorithm(
       if (fallback === undefined && !params) return { algorithm: name };
     }
   }
-  const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }) : undefined;
   // Ranks sharing one host's memory: without calibration the board takes every host call (faster
   // than any schedule of messages at every size measured, docs/PERFORMANCE.md); GPU buffers,
   // which it would stage through the host, keep the others.
   const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined;
+  // Calibration does not time the board yet: a tuning file without the board's own curve prices
+  // it with the transport's per-message costs, which it does not pay, and the model then passed
+  // it over for schedules 2-5x slower (shm, 4 ranks, 1-16 MiB). Until a file measures it, the
+  // board keeps host calls (the model still prices it, for the predicted column); a call that
+  // offers lossy codecs is the model's to choose.
+  const boardUnpriced = board && !offer && params?.betaCurves['board'] === undefined;
+  const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }, boardUnpriced ? 'board' : undefined) : undefined;
   const algorithm = modelled?.algorithm ?? (board ? 'board' : sizeBased(serving, bytes, ranks, config, setting));
   const choice = modelled ?? { algorithm };
   return fallback === undefined ? choice : { ...choice, fallback };
