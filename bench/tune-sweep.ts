@@ -28,7 +28,8 @@
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
 import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
 import { calibrate } from '../lib/tune/calibrate.js';
-import { candidates, predictSeconds } from '../lib/tune/model.js';
+import { predictSeconds } from '../lib/tune/model.js';
+import { chooseAlgorithm } from '../lib/tune/select.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
 import { betaCurveText } from './perf/explain.js';
@@ -97,18 +98,22 @@ for (const transport of transports) {
     const params = calibration!.params;
     // Opened after calibration, which then runs beside no more worlds than before.
     const fixedWorlds = new Map<string, Communicator[]>([['ring', plain], ['tree', await world(transport, np, {})], ['direct', await world(transport, np, {})]]);
+    // Where the transport has a collective board (shm), it is a fixed choice too, and auto's to take.
+    const hasBoard = plain[0]!.transport.board !== undefined;
+    if (hasBoard) fixedWorlds.set('board', await world(transport, np, {}));
     const tuned = await world(transport, np, { tuning: tuningFileText(tuningWorld(np, plain[0]!.transport.description, device), params, calibrationSeconds) });
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     for (const comms of [...fixedWorlds.values(), tuned]) await warm(comms);
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
     console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
-    console.log('#      size       ring       tree     direct       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
+    console.log('#      size       ring       tree     direct      board       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
       const buffers = plain.map(() => buffer(bytes));
       const fixedRun = (name: string): [string, Communicator[], string | undefined] => [name, fixedWorlds.get(name)!, name];
       const runs: [string, Communicator[], string | undefined][] = [fixedRun('ring'), fixedRun('tree'), ['auto', tuned, undefined]];
       if (bytes <= DIRECT_MAX) runs.splice(2, 0, fixedRun('direct'));
+      if (hasBoard) runs.splice(runs.length - 1, 0, fixedRun('board'));
       const times = new Map(runs.map(([name]) => [name, [] as number[]]));
       for (let round = -1; round < rounds; round++) {
         // Each round starts with the next one, so no choice always follows the same other.
@@ -132,7 +137,9 @@ for (const transport of transports) {
       }
       const measured = new Map([...times].map(([name, t]) => [name, median(t)]));
       const call = { collective: 'allReduce' as const, bytes, ranks: np, chunkBytes, pipelineDepth, memory: memory as 'cpu' | 'gpu' };
-      const pick = candidates(call, params, { aggregator: false })[0]!;
+      // What auto runs and predicts: the tuned world's own choice (lib/tune/select.ts).
+      const choice = chooseAlgorithm('allReduce', bytes, np, tuned[0]!.config!, undefined, { dtype: 'float32', op: 'sum', board: hasBoard }, undefined, call.memory);
+      const pick = { algorithm: choice.algorithm, seconds: choice.predicted ?? predictSeconds(choice.algorithm, call, params)! };
       const fixed = [...measured].filter(([name]) => name !== 'auto');
       const best = fixed.reduce((a, b) => (b[1] < a[1] ? b : a));
       const autoUs = measured.get('auto')!;
@@ -152,7 +159,7 @@ for (const transport of transports) {
       ratios.push({ where: `${transport} np${np} ${bytes}B (auto ran ${pick.algorithm}, best ${best[0]})`, ratio: autoUs / best[1] });
       const cell = (name: string) => (measured.has(name) ? measured.get(name)!.toFixed(0) : '-').padStart(10);
       const predictedAuto = pick.seconds * 1e6;
-      console.log(` ${String(bytes).padStart(9)} ${cell('ring')} ${cell('tree')} ${cell('direct')} ${cell('auto')}  ${pick.algorithm.padEnd(6)} ${best[0].padEnd(6)} ${(autoUs / best[1]).toFixed(2).padStart(9)} ${predictedAuto.toFixed(0).padStart(11)} ${((100 * (predictedAuto - autoUs)) / autoUs).toFixed(0).padStart(9)}%  ${(100 * worst.error).toFixed(0)}% (${worst.name})`);
+      console.log(` ${String(bytes).padStart(9)} ${cell('ring')} ${cell('tree')} ${cell('direct')} ${cell('board')} ${cell('auto')}  ${pick.algorithm.padEnd(6)} ${best[0].padEnd(6)} ${(autoUs / best[1]).toFixed(2).padStart(9)} ${predictedAuto.toFixed(0).padStart(11)} ${((100 * (predictedAuto - autoUs)) / autoUs).toFixed(0).padStart(9)}%  ${(100 * worst.error).toFixed(0)}% (${worst.name})`);
     }
     await Promise.all([...[...fixedWorlds.values()].flat(), ...tuned].map((comm) => comm.destroy()));
   }
