@@ -16,7 +16,8 @@
 // tolerance), the fastest (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
-// without a tuning file picks the board algorithm for host-memory allreduces.
+// without a tuning file (or with one that did not time the board) picks the board algorithm for
+// host-memory allreduces, but for the direct exchange's sizes at 2 ranks.
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { Codec } from '../memory/codec.js';
@@ -107,7 +108,13 @@ export function chooseAlgorithm(
   // Ranks sharing one host's memory: without calibration the board takes every host call (faster
   // than any schedule of messages at every size measured, docs/PERFORMANCE.md); GPU buffers,
   // which it would stage through the host, keep the others.
-  const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined;
+  const bySize = sizeBased(serving, bytes, ranks, config, setting);
+  // Except at 2 ranks where the sizes pick the direct exchange: one message each way there is one
+  // wakeup of the peer, where a board call that outwaits its spin hands over to the board's
+  // thread and back (2 shm ranks, 8 B-128 KiB: direct 61-174 µs, board 101-817 in
+  // bench/tune-sweep.ts's same run).
+  const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined
+    && !(ranks === 2 && bySize === 'direct');
   // Calibration does not time the board yet: a tuning file without the board's own curve prices
   // it with the transport's per-message costs, which it does not pay, and the model then passed
   // it over for schedules 2-5x slower (shm, 4 ranks, 1-16 MiB). Until a file measures it, the
@@ -115,7 +122,7 @@ export function chooseAlgorithm(
   // offers lossy codecs is the model's to choose.
   const boardUnpriced = board && !offer && params?.betaCurves['board'] === undefined;
   const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }, boardUnpriced ? 'board' : undefined) : undefined;
-  const algorithm = modelled?.algorithm ?? (board ? 'board' : sizeBased(serving, bytes, ranks, config, setting));
+  const algorithm = modelled?.algorithm ?? (board ? 'board' : bySize);
   const choice = modelled ?? { algorithm };
   return fallback === undefined ? choice : { ...choice, fallback };
 }
