@@ -12,9 +12,9 @@ const CHUNK = 1 << 20;
 let clockMs = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false): CalibrationComm {
   return {
-    rank: 0, size, chunkBytes: CHUNK,
+    rank: 0, size, chunkBytes: CHUNK, board,
     async allReduce(data, algorithm) {
       clockMs += 1e3 * predictSeconds(algorithm, call(data.byteLength, size), truth)!;
     },
@@ -30,7 +30,7 @@ const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allRed
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -39,7 +39,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0): P
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size))).params;
+    return (await calibrate(simulated(truth, size, board))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -63,6 +63,17 @@ test('a simulated world of 4 ranks: calibration gives back call, alpha, o and be
       for (const point of curve) near(point.beta, truth.beta, `${name} curve at ${point.linkBytes} (fill ${fillNsPerByte} ns/B)`);
     }
   }
+});
+
+test('a simulated world with a collective board: calibration gives it a curve of its own, which prices its calls; a world without one gets none', async () => {
+  // The board sends no message: what its calls cost is its own (here a quarter of the link's β per byte).
+  const world: CostParams = { ...truth, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  const p = await calibrated(world, 4, 0, true);
+  const curve = p.betaCurves['board'] ?? [];
+  assert.ok(curve.length >= 4, `board curve: ${curve.length} points`);
+  for (const point of curve) near(point.beta, truth.beta / 4, `board curve at ${point.linkBytes}`);
+  for (const bytes of [256 << 10, 4 << 20, 16 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
+  assert.is((await calibrated(truth, 4)).betaCurves['board'], undefined, 'no board, no curve');
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {

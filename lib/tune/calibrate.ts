@@ -51,6 +51,8 @@ export interface CalibrationComm {
   readonly switchPacketValues?: number;
   /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
   readonly gpu?: GpuCalibration;
+  /** The transport offers a collective board (ranks sharing one host's memory): its allreduce gets a curve of its own. */
+  readonly board?: boolean;
 }
 
 /** What calibration needs of a device (lib/comm/tuning.ts adapts the communicator's). */
@@ -172,6 +174,13 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
  * 4 MiB, and nothing below); plannedRuns' 4 MiB (a half or four chunks by default) goes on.
  */
 export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
+
+/**
+ * The board's own curve (where the transport has one): the mid sizes and 4 MiB. It sends no
+ * message, so the link's α, o and β say nothing of it; these points alone price its bytes
+ * (ownOnly), and its calls below them are priced at the first point's figure.
+ */
+export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20] as const;
 
 /**
  * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
@@ -634,6 +643,11 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
     for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+    // Only where every rank has a board (the samples must have one shape on every rank).
+    const [boardless] = await comm.maxAll(Float32Array.of(comm.board ? 0 : 1));
+    if (boardless === 0) {
+      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+    }
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
