@@ -75,6 +75,18 @@ export function readChoice<T extends string>(name: string, allowed: readonly T[]
   return pick(name, env[name], allowed, fallback);
 }
 
+/**
+ * A WEBCCL_* variable holding a number that `valid` accepts (unset or empty: `fallback`);
+ * anything else is an InvalidArgument naming it and what it should be (`expected`).
+ */
+export function readNumber(name: string, fallback: number, valid: (value: number) => boolean, expected: string, env: Record<string, string | undefined> = environment()): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!valid(value)) throw invalidArgument(`${name}=${raw} is not ${expected}`);
+  return value;
+}
+
 /** Any other WEBCCL_* variable, raw (for settings owned by one subsystem, e.g. WEBCCL_CHUNK_BYTES). */
 export function readEnv(name: string): string | undefined {
   return environment()[name];

@@ -4,9 +4,9 @@
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
-import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
+import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import type { AggregateOp } from '../memory/aggregator.js';
-import { readEnv } from '../settings.js';
+import { readNumber } from '../settings.js';
 import type { NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
@@ -20,10 +20,7 @@ const SPIN_NS = 20_000;
 
 /** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
 function spinNs(): number {
-  const raw = readEnv('WEBCCL_BOARD_SPIN_US');
-  if (raw === undefined || raw === '') return SPIN_NS;
-  const us = Number(raw);
-  if (!Number.isFinite(us) || us < 0 || us > 1e6) throw invalidArgument(`WEBCCL_BOARD_SPIN_US=${raw} is not a number of microseconds in 0 .. 1000000`);
+  const us = readNumber('WEBCCL_BOARD_SPIN_US', SPIN_NS / 1000, (value) => value >= 0 && value <= 1e6, 'a number of microseconds in 0 .. 1000000');
   return Math.round(us * 1000);
 }
 

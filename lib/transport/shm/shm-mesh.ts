@@ -5,9 +5,8 @@
 // The same mesh runs over the addon's native tcp provider (the `ntcp` row): only the context's
 // provider differs, the channels and the framing above them are the same.
 import { createHash } from 'node:crypto';
-import { invalidArgument } from '../../errors.js';
 import type { NativeAddon } from '../../native/addon.js';
-import { readEnv } from '../../settings.js';
+import { readEnv, readNumber } from '../../settings.js';
 import { ShmContext, type NativeProvider, type ShmEndpoint } from '../../native/shm.js';
 import { HEADER_BYTES } from '../frame.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
@@ -68,12 +67,8 @@ export const SHM_RECEIVE_SLOTS = 4;
 export const SHM_SINGLE_COPY_BYTES = SHM_SEGMENT_BYTES + 1;
 
 export function shmSingleCopyBytes(): number {
-  const raw = readEnv('WEBCCL_SHM_SINGLE_COPY_BYTES');
-  if (raw === undefined || raw === '') return SHM_SINGLE_COPY_BYTES;
-  if (raw === 'off') return Infinity;
-  const bytes = Number(raw);
-  if (!Number.isInteger(bytes) || bytes < 0) throw invalidArgument(`WEBCCL_SHM_SINGLE_COPY_BYTES=${raw} is neither a byte count nor off`);
-  return bytes;
+  if (readEnv('WEBCCL_SHM_SINGLE_COPY_BYTES') === 'off') return Infinity;
+  return readNumber('WEBCCL_SHM_SINGLE_COPY_BYTES', SHM_SINGLE_COPY_BYTES, (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a byte count or off');
 }
 
 /**
