@@ -44,8 +44,9 @@ fn fold_quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
   let scale = scale_bits(absmax_bits);
   if (local == 0u) { quantize_scales[p.scales_offset + block] = scale; }
   let first_word = p.packed_offset + block * p.block_size / 4u;
+  let quantizer = block_quantizer(absmax_bits, scale);
   for (var w = local; w * 4u < length; w += WORKGROUP_SIZE) {
-    quantize_packed[first_word + w] = quantize_word(start, length, w, absmax_bits, is_quantized(scale));
+    quantize_packed[first_word + w] = quantize_word(start, length, w, quantizer);
   }
 }
 
@@ -61,7 +62,8 @@ fn fold_quantize_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
   let scale = scale_bits(absmax_bits);
   quantize_scales[p.scales_offset + block] = scale;
   let first_word = p.packed_offset + block * p.block_size / 4u;
+  let quantizer = block_quantizer(absmax_bits, scale);
   for (var w = 0u; w * 4u < length; w++) {
-    quantize_packed[first_word + w] = quantize_word(start, length, w, absmax_bits, is_quantized(scale));
+    quantize_packed[first_word + w] = quantize_word(start, length, w, quantizer);
   }
 }

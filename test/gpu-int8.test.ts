@@ -53,7 +53,9 @@ test('values a few ulps either side of every rounding boundary, at every exponen
     bits[0] = bits[0]! + step;
     return asFloat[0]!;
   };
-  for (const a of [1, 1.3719, 1.9999999, 381, 0.0078125 * 1.61803]) {
+  // Also the exponent range's ends: the smallest absmax still quantized (2^-118: x spans the
+  // subnormals) and one near the largest float (the estimate's factor 127 / a near 2^-121).
+  for (const a of [1, 1.3719, 1.9999999, 381, 0.0078125 * 1.61803, 2 ** -118 * 1.0000001, 2 ** -118 * 1.75, 3.3e38]) {
     const values = [Math.fround(a)];
     for (let k = 0; k < 127; k++) {
       const boundary = Math.fround((a * (k + 0.5)) / 127);
