@@ -5,7 +5,7 @@
 import { int8PackedWords } from '../../lib/cpu/int8.js';
 import { onebitSignWords } from '../../lib/cpu/onebit.js';
 import type { GpuContext } from '../../lib/gpu/context.js';
-import { encodeInt8Dequantize, encodeInt8Quantize } from '../../lib/gpu/int8.js';
+import { encodeInt8Dequantize, encodeInt8Quantize, type Int8Options } from '../../lib/gpu/int8.js';
 import { encodeOnebitCompress, encodeOnebitDecompress } from '../../lib/gpu/onebit.js';
 import { region } from '../../lib/gpu/region.js';
 import { encodeSwitchmlBlockExponents, encodeSwitchmlDequantize, encodeSwitchmlQuantize } from '../../lib/gpu/switchml.js';
@@ -41,6 +41,9 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
   const int8Bytes = int8PackedWords(s.count) * 4;
   const signBytes = onebitSignWords(s.count) * 4;
   const layout = { count: s.count, blockSize: BLOCK };
+  const int8QuantizeCase = (suffix: string, options: Int8Options = {}) => caseWithBuffers(`int8 quantize k=${BLOCK}${suffix}`, s.payload + int8Bytes + s.perBlock,
+    (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, int8Bytes), filledBuffer(ctx, s.perBlock)],
+    (ctx, e, [x, packed, scales]) => encodeInt8Quantize(ctx, e, { src: region(x!), packed: region(packed!), scales: region(scales!), ...layout }, options));
   return [
     caseWithBuffers(`switchml exponents k=${BLOCK}`, s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, s.perBlock)],
@@ -55,9 +58,9 @@ export const kernelCases: KernelCaseList = (payloadBytes) => {
     caseWithBuffers(`switchml dequantize k=${BLOCK} n=${WORKERS}`, 2 * s.payload + s.perBlock,
       (ctx) => [filledBuffer(ctx, s.payload), exponentBuffer(ctx, s.blocks), filledBuffer(ctx, s.payload)],
       (ctx, e, [q, ex, y]) => encodeSwitchmlDequantize(ctx, e, { src: region(q!), exponents: region(ex!), dst: region(y!), workers: WORKERS, ...layout })),
-    caseWithBuffers(`int8 quantize k=${BLOCK}`, s.payload + int8Bytes + s.perBlock,
-      (ctx) => [filledBuffer(ctx, s.payload), filledBuffer(ctx, int8Bytes), filledBuffer(ctx, s.perBlock)],
-      (ctx, e, [x, packed, scales]) => encodeInt8Quantize(ctx, e, { src: region(x!), packed: region(packed!), scales: region(scales!), ...layout })),
+    int8QuantizeCase(''),
+    // The GPUs' default layout, measured wherever the benchmark runs (software adapters default to thread-per-block).
+    int8QuantizeCase(' (workgroup-per-block)', { quantizeLayout: 'workgroup-per-block' }),
     caseWithBuffers(`int8 dequantize k=${BLOCK}`, int8Bytes + s.perBlock + s.payload,
       (ctx) => [filledBuffer(ctx, int8Bytes), filledBuffer(ctx, s.perBlock), filledBuffer(ctx, s.payload)],
       (ctx, e, [packed, scales, y]) => encodeInt8Dequantize(ctx, e, { packed: region(packed!), scales: region(scales!), dst: region(y!), ...layout })),
