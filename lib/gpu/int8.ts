@@ -70,7 +70,9 @@ const SRC_VEC4 = [
  * max). 'workgroup-per-block': the block's threads share the reads and meet at an atomic and a
  * barrier, the GPU way. 'thread-per-block': one thread reads its block twice (the second time
  * from cache), no barrier, which lavapipe (a barrier costs per invocation there) runs several
- * times faster; on a GPU neighbouring threads would read blockSize * 4 bytes apart.
+ * times faster; on a GPU neighbouring threads would read blockSize * 4 bytes apart. (8 threads
+ * per block reading neighbouring quads, 8 blocks a workgroup, also ran slower on lavapipe than
+ * one thread per block: docs/PERFORMANCE.md, "Block codecs on lavapipe".)
  */
 export type Int8QuantizeLayout = 'workgroup-per-block' | 'thread-per-block';
 

@@ -66,6 +66,8 @@ const PRELUDE = [`const SUM_LANES = ${ONEBIT_SUM_LANES}u;`, COMPRESS_LAYOUT.wgsl
  *   a CPU implementation runs one invocation at a time: 3-5x faster on lavapipe (64 MiB, k=256,
  *   `npm run bench:kernels -- --filter onebit`). On a GPU the array's dynamic indexing spills
  *   to local memory and neighbouring threads read 4*blockSize bytes apart, hence the default.
+ *   (8 threads per block, each adding 8 of the lanes as two vec4, one barrier, ran 2x slower
+ *   than this on lavapipe: docs/PERFORMANCE.md, "Block codecs on lavapipe".)
  */
 export type OnebitCompressLayout = 'workgroup-per-block' | 'thread-per-block';
 
