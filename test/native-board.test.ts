@@ -26,7 +26,7 @@ async function sum(sessions: readonly NativeBoardSession[], stamp: number): Prom
   const data = sessions.map((_, r) => Float32Array.of(r + 1, 10 * (r + 1)));
   await within(Promise.all(sessions.map((s, r) => {
     const call = s.forCall(stamp);
-    return call.allReduce(new Uint8Array(data[r]!.buffer), 'float32', 'sum', false).finally(() => call.done());
+    return call.run(new Uint8Array(data[r]!.buffer), { collective: 'allReduce', dtype: 'float32', op: 'sum' }).finally(() => call.done());
   })), 10_000, 'allReduce on the board');
   return data;
 }
@@ -80,7 +80,7 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
   await sum(sessions, 1);
   const started = Date.now();
   const call = sessions[0]!.forCall(2);
-  const error = await rejection(call.allReduce(new Uint8Array(8), 'float32', 'sum', false), 10_000, 'a call rank 1 never joins') as WebcclError;
+  const error = await rejection(call.run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 10_000, 'a call rank 1 never joins') as WebcclError;
   call.done();
   assert.is(error.code, 'Timeout');
   assert.match(error.message, /rank 1 did not arrive within the timeout/);
@@ -89,7 +89,7 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
 
   const other = pair(30_000);
   await sum(other.sessions, 1);
-  const waiting = other.sessions[0]!.forCall(2).allReduce(new Uint8Array(8), 'float32', 'sum', false);
+  const waiting = other.sessions[0]!.forCall(2).run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' });
   setTimeout(() => other.sessions[0]!.close(), 50);
   const closed = await rejection(waiting, 5000, 'a call whose board is closed') as WebcclError;
   assert.match(closed.message, /closed/);
@@ -98,7 +98,7 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
 
 test('ranks that stamp different calls fail with InvalidUsage naming the other rank', async () => {
   const { sessions } = pair(10_000);
-  const errors = await within(Promise.all(sessions.map((s, r) => s.forCall(r === 0 ? 5 : 6).allReduce(new Uint8Array(8), 'float32', 'sum', false).then(() => undefined, (e: unknown) => e as WebcclError))), 10_000, 'mismatch');
+  const errors = await within(Promise.all(sessions.map((s, r) => s.forCall(r === 0 ? 5 : 6).run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }).then(() => undefined, (e: unknown) => e as WebcclError))), 10_000, 'mismatch');
   assert.is(errors[0]?.code, 'InvalidUsage');
   assert.match(errors[0]!.message, /rank 1 runs another call/);
   assert.match(errors[1]!.message, /rank 0 runs another call/);

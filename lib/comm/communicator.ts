@@ -632,7 +632,7 @@ export class Communicator implements LinkOwner, Endpoint {
       const row = algorithmNamed(plan.schedule);
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
-      const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op!) } : undefined;
+      const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op) } : undefined;
       const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation, ...board };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).

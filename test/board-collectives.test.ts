@@ -1,0 +1,112 @@
+// The board's other collectives (lib/collectives/board-{reducescatter,allgather,broadcast,reduce}.ts
+// over native/src/board.cc) on the shm world: the oracle bit for bit across 1-4 ranks, every
+// dtype and op, counts 0, 1, odd and several chunks, in and out of place; ranks running
+// different calls get InvalidUsage; a rank SIGKILLed mid-call is named by the survivors and
+// nothing stays in /dev/shm; worlds without a board refuse it for every collective.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Communicator, getUniqueId } from '../lib/index.node.js';
+import type { DataType } from '../lib/dtype.js';
+import { WebcclError } from '../lib/errors.js';
+import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { checkAllGather, checkBroadcast, checkReduce, checkReduceScatter, rootsOf } from './helpers/collective-checks.js';
+import { createWorld, destroyWorld, DTYPES, elementBytes, opsFor } from './helpers/comm-world.js';
+import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
+import { killMidAllReduce } from './helpers/processes-native-suite.js';
+import { killLeftoverRanks } from './helpers/rank-process.js';
+import { within } from './within.js';
+
+requireAddon('shm');
+test.after(killLeftoverRanks);
+
+/** Elements of `dtype` in `buffers` of the board's 1 MiB buffers, and 7 more (a ragged last chunk). */
+const chunked = (dtype: DataType, buffers: number) => Math.floor((buffers * BOARD_BUFFER_BYTES) / elementBytes(dtype)) + 7;
+
+/** A world whose calls all run on the board (reduceScatter and allGather take no per-call algorithm). */
+async function boardWorld(size: number): Promise<{ id: string; comms: Communicator[] }> {
+  const id = await getUniqueId({ transport: 'shm' });
+  const comms = await Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
+  return { id, comms };
+}
+
+test('reduceScatter, allGather, broadcast and reduce on the board match the oracle bit for bit: 1-4 ranks, every dtype, op and root, counts 0, 1, odd, several chunks, in and out of place; /dev/shm clean after', async () => {
+  for (const size of [1, 2, 3, 4]) {
+    const { id, comms } = await boardWorld(size);
+    let flip = false;
+    for (const dtype of DTYPES) {
+      for (const count of [0, 1, 1001]) {
+        await within((async () => {
+          await checkAllGather(comms, count, dtype, (flip = !flip));
+          for (const op of opsFor(dtype)) await checkReduceScatter(comms, count, dtype, op, (flip = !flip));
+          for (const root of rootsOf(size)) {
+            await checkBroadcast(comms, count, dtype, root, (flip = !flip), 'board');
+            for (const op of opsFor(dtype)) await checkReduce(comms, count, dtype, op, root, (flip = !flip), 'board');
+          }
+        })(), 20_000, `${size} ranks ${dtype} count ${count}`);
+      }
+      if (size === 1) continue;
+      // Several chunks with a ragged last one: reduce-scatter's chunk is a buffer's n-th per block,
+      // so its per-rank count spans several; the others' per-rank count spans 2.5 buffers.
+      await within((async () => {
+        await checkAllGather(comms, chunked(dtype, 1.5), dtype, (flip = !flip));
+        await checkReduceScatter(comms, chunked(dtype, 1), dtype, 'avg', (flip = !flip));
+        await checkBroadcast(comms, chunked(dtype, 2.5), dtype, size - 1, (flip = !flip), 'board');
+        for (const op of ['avg', 'max'] as const) await checkReduce(comms, chunked(dtype, 2.5), dtype, op, 1, (flip = !flip), 'board');
+      })(), 30_000, `${size} ranks ${dtype} several chunks`);
+    }
+    await destroyWorld(comms);
+    assert.equal(shmLeftovers(id), [], `${size} ranks: nothing left in /dev/shm`);
+  }
+});
+
+test('board: ranks running different collectives, or one with another root, get InvalidUsage naming the other rank', async () => {
+  const cases: readonly [string, (c: Communicator, r: number) => Promise<void>][] = [
+    ['reduceScatter vs allGather', (c, r) => (r === 0 ? c.reduceScatter(new Float32Array(20), new Float32Array(10), 10, 'float32', 'sum') : c.allGather(new Float32Array(10), new Float32Array(20), 10, 'float32'))],
+    ['reduce with roots 0 and 1', (c, r) => c.reduce(new Float32Array(10), new Float32Array(10), 10, 'float32', 'sum', r, { algorithm: 'board' })],
+    ['broadcast vs allReduce', (c, r) => (r === 0 ? c.broadcast(new Float32Array(10), new Float32Array(10), 10, 'float32', 0, { algorithm: 'board' }) : c.allReduce(new Float32Array(10), new Float32Array(10), 10, 'float32', 'sum', { algorithm: 'board' }))],
+  ];
+  for (const [label, call] of cases) {
+    const { comms } = await boardWorld(2);
+    const errors = await within(Promise.all(comms.map((c, r) => call(c, r).then(() => undefined, (error: unknown) => error as WebcclError))), 10_000, label);
+    for (const [r, error] of errors.entries()) {
+      assert.instance(error, WebcclError, `${label}: rank ${r}`);
+      assert.is(error!.code, 'InvalidUsage', `${label}: ${error!.message}`);
+      assert.match(error!.message, new RegExp(`rank ${1 - r} runs another call`), label);
+    }
+    await destroyWorld(comms);
+  }
+});
+
+test('board refuses every collective in worlds without one (tcp): InvalidArgument naming what it needs, with no effect', async () => {
+  const comms = await createWorld(2, { timeoutMs: 10_000 }, 'tcp');
+  const buf = new Float32Array(8);
+  const refusals = [
+    comms[0]!.broadcast(buf, buf, 8, 'float32', 0, { algorithm: 'board' }),
+    comms[0]!.reduce(buf, buf, 8, 'float32', 'sum', 0, { algorithm: 'board' }),
+  ];
+  for (const refused of refusals) {
+    const error = await refused.then(() => undefined, (e: unknown) => e as WebcclError);
+    assert.instance(error, WebcclError);
+    assert.is(error!.code, 'InvalidArgument');
+    assert.match(error!.message, /board algorithm needs ranks that share one host's memory: the shm transport/);
+  }
+  await destroyWorld(comms);
+  // Named for the whole communicator: allGather and reduceScatter are refused alike.
+  const named = await createWorld(2, { timeoutMs: 10_000, algorithm: 'board' }, 'tcp');
+  for (const refused of [named[0]!.allGather(buf.subarray(0, 4), buf, 4, 'float32'), named[0]!.reduceScatter(buf, buf.subarray(0, 4), 4, 'float32', 'sum')]) {
+    const error = await refused.then(() => undefined, (e: unknown) => e as WebcclError);
+    assert.is(error?.code, 'InvalidArgument', String(error?.message));
+    assert.match(error!.message, /board algorithm needs ranks that share one host's memory/);
+  }
+  await destroyWorld(named);
+});
+
+for (const collective of ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const) {
+  test(`board: a rank SIGKILLed mid-${collective} makes the others reject promptly naming it, gives back threads and descriptors, leaves no /dev/shm name`, async () => {
+    const id = await getUniqueId({ transport: 'shm', host: '127.0.0.1' });
+    const env = { VICTIM_COLLECTIVE: collective, VICTIM_ALGO: 'board', WEBCCL_ALGO: 'board', VICTIM_FLOATS: String(3 * 2 ** 19) };
+    await killMidAllReduce(id, 3, 1, env, /rank 1 \(process \d+\) died|peer process \d+ died/);
+  });
+}
+
+test.run();
