@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { DataType } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
-import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { BOARD_BUFFER_BYTES, type BoardHost } from '../lib/transport/board.js';
+import { connectInproc } from '../lib/transport/inproc.js';
 import { checkAllGather, checkBroadcast, checkReduce, checkReduceScatter, rootsOf } from './helpers/collective-checks.js';
 import { createWorld, destroyWorld, DTYPES, elementBytes, opsFor } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
@@ -99,6 +100,27 @@ test('board refuses every collective in worlds without one (tcp): InvalidArgumen
     assert.match(error!.message, /board algorithm needs ranks that share one host's memory/);
   }
   await destroyWorld(named);
+});
+
+test('board availability is agreed at init: ranks whose transports differ fail init with InvalidArgument naming them; shm worlds agree on one, tcp on none', async () => {
+  // A board host no call opens (init only asks whether there is one).
+  const host: BoardHost = { open: () => { throw new Error('not opened in this test'); } };
+  const name = `board-agreement-${Math.random()}`;
+  const transports = [0, 1, 2].map((rank) => Object.assign(connectInproc(name, rank, 3), rank === 1 ? {} : { board: host }));
+  const errors = await within(Promise.all(transports.map((transport, rank) => Communicator.init({ rank, size: 3, transport, timeoutMs: 5000 })
+    .then((comm) => comm, (error: unknown) => error as WebcclError))), 10_000, 'init with boards on ranks 0 and 2 only');
+  for (const [rank, error] of errors.entries()) {
+    assert.instance(error, WebcclError, `rank ${rank} fails init`);
+    assert.is((error as WebcclError).code, 'InvalidArgument', (error as WebcclError).message);
+    assert.match((error as WebcclError).message, /ranks 0, 2 has a collective board .* but that of rank 1 has none/);
+  }
+  await Promise.all(transports.map((t) => t.close()));
+  const shm = await createWorld(2, { timeoutMs: 10_000 }, 'shm');
+  for (const comm of shm) assert.is(comm.config.board, true, 'shm: every rank has a board');
+  await destroyWorld(shm);
+  const tcp = await createWorld(2, { timeoutMs: 10_000 }, 'tcp');
+  for (const comm of tcp) assert.is(comm.config.board, undefined, 'tcp: none');
+  await destroyWorld(tcp);
 });
 
 for (const collective of ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const) {

@@ -138,7 +138,8 @@ export class Communicator implements LinkOwner, Endpoint {
     });
     try {
       proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
-      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf, ...await switchPathHello(proposal.switch, switchAccess) });
+      const board = transport.board === undefined ? {} : { board: true as const };
+      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf, ...await switchPathHello(proposal.switch, switchAccess), ...board });
       if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
@@ -472,7 +473,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
-      ...this.switchWidth(), ...(this.board.available && { board: true }),
+      // The agreed board (every rank has one), not this rank's own: the choice must be the same everywhere.
+      ...this.switchWidth(), ...(this.config.board && this.board.available && { board: true }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -670,9 +672,9 @@ export class Communicator implements LinkOwner, Endpoint {
       throw error;
     }
     // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers, nor what 'auto' packet values became.
-    const { switchJob, hosts, leaves, switchPacketValues } = this.agreed;
+    const { switchJob, hosts, leaves, switchPacketValues, board } = this.agreed;
     const auto = proposal.switchPacketValues === 'auto' ? { switchPacketValues } : {};
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) })) {
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...(board && { board }) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }
