@@ -16,6 +16,7 @@ import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { killMidAllReduce } from './helpers/processes-native-suite.js';
 import { killLeftoverRanks } from './helpers/rank-process.js';
 import { within } from './within.js';
+import { chooseAlgorithm, DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES } from '../lib/tune/select.js';
 
 requireAddon('shm');
 test.after(killLeftoverRanks);
@@ -100,6 +101,24 @@ test('board refuses every collective in worlds without one (tcp): InvalidArgumen
     assert.match(error!.message, /board algorithm needs ranks that share one host's memory/);
   }
   await destroyWorld(named);
+});
+
+test("'auto' picks the board for host calls of every collective it serves where there is one; never for GPU buffers, without one, or alone; a named ring still runs the ring", () => {
+  const config = { algorithm: 'auto', treeThresholdBytes: DEFAULT_TREE_THRESHOLD_BYTES, directThresholdBytes: DEFAULT_DIRECT_THRESHOLD_BYTES };
+  for (const collective of ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const) {
+    const call = { dtype: 'float32' as const, ...(collective.startsWith('reduce') && { op: 'sum' as const }) };
+    for (const ranks of [2, 4]) {
+      for (const bytes of [8, 64 << 10, 16 << 20]) {
+        const label = `${collective} ${bytes} B at ${ranks} ranks`;
+        assert.is(chooseAlgorithm(collective, bytes, ranks, config, undefined, { ...call, board: true }).algorithm, 'board', label);
+        assert.is.not(chooseAlgorithm(collective, bytes, ranks, config, undefined, call).algorithm, 'board', `${label}, no board`);
+        assert.is.not(chooseAlgorithm(collective, bytes, ranks, config, undefined, { ...call, board: true }, undefined, 'gpu').algorithm, 'board', `${label}, GPU buffers`);
+        assert.is(chooseAlgorithm(collective, bytes, ranks, config, 'ring', { ...call, board: true }).algorithm, 'ring', `${label}, ring named`);
+      }
+    }
+    assert.is.not(chooseAlgorithm(collective, 8, 1, config, undefined, { ...call, board: true }).algorithm, 'board', `${collective}: a world of one`);
+    assert.throws(() => chooseAlgorithm(collective, 8, 2, config, 'board', call), /board algorithm needs ranks that share one host's memory/, `${collective}: named without one`);
+  }
 });
 
 test('board availability is agreed at init: ranks whose transports differ fail init with InvalidArgument naming them; shm worlds agree on one, tcp on none', async () => {
