@@ -46,15 +46,16 @@ test('reduceScatter, allGather, broadcast and reduce on the board match the orac
           }
         })(), 20_000, `${size} ranks ${dtype} count ${count}`);
       }
-      if (size === 1) continue;
-      // Several chunks with a ragged last one: reduce-scatter's chunk is a buffer's n-th per block,
-      // so its per-rank count spans several; the others' per-rank count spans 2.5 buffers.
+      // Two chunks, the last ragged (1.3 buffers: reduce-scatter's chunk is a buffer's n-th of each
+      // block, the others' a whole buffer). The chunking depends on the element size only: one
+      // 4-byte and one 2-byte dtype (every dtype's folds ran above).
+      if (size === 1 || (dtype !== 'float32' && dtype !== 'bfloat16')) continue;
       await within((async () => {
-        await checkAllGather(comms, chunked(dtype, 1.5), dtype, (flip = !flip));
-        await checkReduceScatter(comms, chunked(dtype, 1), dtype, 'avg', (flip = !flip));
-        await checkBroadcast(comms, chunked(dtype, 2.5), dtype, size - 1, (flip = !flip), 'board');
-        for (const op of ['avg', 'max'] as const) await checkReduce(comms, chunked(dtype, 2.5), dtype, op, 1, (flip = !flip), 'board');
-      })(), 30_000, `${size} ranks ${dtype} several chunks`);
+        await checkAllGather(comms, chunked(dtype, 1.3), dtype, (flip = !flip));
+        await checkReduceScatter(comms, chunked(dtype, 1.3 / size), dtype, 'avg', (flip = !flip));
+        await checkBroadcast(comms, chunked(dtype, 1.3), dtype, size - 1, (flip = !flip), 'board');
+        await checkReduce(comms, chunked(dtype, 1.3), dtype, 'avg', 1, (flip = !flip), 'board');
+      })(), 30_000, `${size} ranks ${dtype} two chunks`);
     }
     await destroyWorld(comms);
     assert.equal(shmLeftovers(id), [], `${size} ranks: nothing left in /dev/shm`);
