@@ -11,7 +11,7 @@ import { WebcclError } from '../lib/errors.js';
 import { BOARD_BUFFER_BYTES, type BoardHost } from '../lib/transport/board.js';
 import { connectInproc } from '../lib/transport/inproc.js';
 import { checkAllGather, checkBroadcast, checkReduce, checkReduceScatter, rootsOf } from './helpers/collective-checks.js';
-import { createWorld, destroyWorld, DTYPES, elementBytes, opsFor } from './helpers/comm-world.js';
+import { createWorld, destroyWorld, DTYPES, elementBytes, inputFor, opsFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { killMidAllReduce } from './helpers/processes-native-suite.js';
 import { killLeftoverRanks } from './helpers/rank-process.js';
@@ -60,6 +60,32 @@ test('reduceScatter, allGather, broadcast and reduce on the board match the orac
     await destroyWorld(comms);
     assert.equal(shmLeftovers(id), [], `${size} ranks: nothing left in /dev/shm`);
   }
+});
+
+test('board: a group of different collectives runs them one after another on the board, in call order', async () => {
+  const { comms } = await boardWorld(3);
+  const count = 70_001;
+  const inputs = comms.map((_, r) => inputFor('float32', 'sum', r, 3 * count, 9));
+  const sums = inputs.map((input) => input.slice());
+  const scattered = comms.map(() => new Float32Array(count));
+  const gathered = comms.map(() => new Float32Array(3 * count));
+  const cast = comms.map((_, r) => (r === 2 ? inputs[2]!.slice(0, count) : new Float32Array(count)));
+  await within(Promise.all(comms.map((c, r) => {
+    c.groupStart();
+    void c.allReduce(sums[r]!, sums[r]!, 3 * count, 'float32', 'sum');
+    void c.reduceScatter(inputs[r]!, scattered[r]!, count, 'float32', 'sum');
+    void c.allGather(inputs[r]!.subarray(0, count), gathered[r]!, count, 'float32');
+    void c.broadcast(cast[r]!, cast[r]!, count, 'float32', 2);
+    return c.groupEnd();
+  })), 20_000, 'the group');
+  const total = oracleReduce(inputs, 3 * count, 'float32', 'sum');
+  for (let r = 0; r < 3; r++) {
+    sameElements(sums[r]!, total, `allReduce rank ${r}`);
+    sameElements(scattered[r]!, total.subarray(r * count, (r + 1) * count), `reduceScatter rank ${r}`);
+    for (let from = 0; from < 3; from++) sameElements(gathered[r]!.subarray(from * count, (from + 1) * count), inputs[from]!.subarray(0, count), `allGather rank ${r} block ${from}`);
+    sameElements(cast[r]!, inputs[2]!.subarray(0, count), `broadcast rank ${r}`);
+  }
+  await destroyWorld(comms);
 });
 
 test('board: ranks running different collectives, or one with another root, get InvalidUsage naming the other rank', async () => {
