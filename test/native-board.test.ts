@@ -1,6 +1,6 @@
 // The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
 // a stale segment of a dead creator is replaced and one of a live process refused; a rank that
-// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm.
+// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm. Bad run arguments (kind, root, blocks, partial elements) are clear errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -102,6 +102,26 @@ test('ranks that stamp different calls fail with InvalidUsage naming the other r
   assert.is(errors[0]?.code, 'InvalidUsage');
   assert.match(errors[0]!.message, /rank 1 runs another call/);
   assert.match(errors[1]!.message, /rank 0 runs another call/);
+  for (const s of sessions) s.close();
+});
+
+test('bad run arguments are clear errors before anything is shared, and the board still works after them', async () => {
+  const { sessions } = pair(10_000);
+  const bad: [string, Parameters<ReturnType<NativeBoardSession['forCall']>['run']>, RegExp][] = [
+    ['an unknown kind', [new Uint8Array(8), { collective: 'allToAll' as never, dtype: 'float32' }], /kind allToAll is not allReduce, reduce, reduceScatter, allGather or broadcast/],
+    ['a root out of range', [new Uint8Array(8), { collective: 'broadcast', dtype: 'float32', root: 2 }], /root 2 is not a rank of 2/],
+    ['unequal blocks', [new Uint8Array(12), { collective: 'reduceScatter', dtype: 'float32', op: 'sum' }], /reduceScatter's view of 3 elements is not 2 equal blocks/],
+    ['a partial element', [new Uint8Array(6), { collective: 'allGather', dtype: 'float32' }], /not a whole number of elements/],
+  ];
+  for (const [what, args, message] of bad) {
+    const call = sessions[0]!.forCall(3);
+    const error = await rejection(call.run(...args), 5000, what) as WebcclError;
+    call.done();
+    assert.instance(error, WebcclError, what);
+    assert.match(error.message, message, what);
+  }
+  const [a] = await sum(sessions, 4);
+  assert.equal([...a!], [3, 30]);
   for (const s of sessions) s.close();
 });
 
