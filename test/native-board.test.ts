@@ -1,6 +1,7 @@
 // The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
 // a stale segment of a dead creator is replaced and one of a live process refused; a rank that
-// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm. Bad run arguments (kind, root, blocks, partial elements) are clear errors.
+// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm;
+// bad run arguments (kind, root, blocks, partial elements) are clear errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
