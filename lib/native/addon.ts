@@ -73,6 +73,18 @@ export interface NativeShmAddon {
 /** The collectives the board runs (native/src/board.cc's kKindNames). */
 export type BoardCollective = 'allReduce' | 'reduce' | 'reduceScatter' | 'allGather' | 'broadcast';
 
+/** One collective on the board: what it is and, where it reduces, how. */
+export interface BoardWork {
+  readonly collective: BoardCollective;
+  readonly dtype: DataType;
+  /** The fold (absent: a collective that does not reduce). */
+  readonly op?: SimpleOp;
+  /** Divide the fold by the rank count (avg). */
+  readonly average?: boolean;
+  /** reduce, broadcast: the rank that gets (reduce) or gives (broadcast) the data. */
+  readonly root?: number;
+}
+
 /** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */
 export interface NativeBoard {
   /**

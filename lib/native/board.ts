@@ -5,9 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
 import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
-import type { AggregateOp } from '../memory/aggregator.js';
 import { readNumber } from '../settings.js';
-import type { BoardCollective, NativeAddon, NativeBoard } from './addon.js';
+import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
 
@@ -30,18 +29,6 @@ export function boardSegmentName(secret: string, key: string): string {
 }
 
 type Pending = { resolve(): void; reject(error: WebcclError): void };
-
-/** One collective on the board: what it is and, where it reduces, how. */
-export interface BoardWork {
-  readonly collective: BoardCollective;
-  readonly dtype: DataType;
-  /** The fold (absent: a collective that does not reduce). */
-  readonly op?: AggregateOp;
-  /** Divide the fold by the rank count (avg). */
-  readonly average?: boolean;
-  /** reduce, broadcast: the rank that gets (reduce) or gives (broadcast) the data. */
-  readonly root?: number;
-}
 
 /** One communicator's board (lib/transport/board.ts's BoardSession). */
 export class NativeBoardSession {

@@ -2,17 +2,18 @@
 // one host's memory (the shm world with the native addon). Where a transport has one, the
 // 'board' algorithm (lib/collectives/board-*.ts: allreduce, reduce, reduce-scatter, allgather,
 // broadcast) runs through it with no message: every rank maps one segment per communicator and
-// the copies and folds run in native code (native/src/board.cc). Transports without one (tcp, websocket, inproc, ntcp: ranks possibly
-// on several hosts) leave `Transport.board` undefined, and the algorithm refuses them.
+// the copies and folds run in native code (native/src/board.cc). Transports without one (tcp,
+// websocket, inproc, ntcp: ranks possibly on several hosts) leave `Transport.board` undefined,
+// and the algorithm refuses them.
 import type { DataType, ReduceOp } from '../dtype.js';
-import type { BoardWork } from '../native/board.js';
+// Types only (erased): the browser entry loads nothing of lib/native.
+import type { BoardWork } from '../native/addon.js';
 
-export type { BoardCollective } from '../native/addon.js';
-export type { BoardWork } from '../native/board.js';
+export type { BoardCollective, BoardWork } from '../native/addon.js';
 
 /**
  * Bytes of one of a lane's two buffers: a large call goes through in chunks of this many
- * bytes, two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
+ * bytes, one or two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
  */
 export const BOARD_BUFFER_BYTES = 1 << 20;
 
