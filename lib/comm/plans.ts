@@ -322,9 +322,13 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const own = env.rank * recvCount;
   const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype, undefined, op, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduceScatter');
+  // The board writes only block `rank` of what it is given: a call in place (recv is that block
+  // of send) runs on the send buffer itself, unless premulSum must scale every block first.
+  const onSend = schedule === 'board' && typeof op === 'string' && sameStart(input.located, own, output.located, 0, dtype);
   return {
     signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule, space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
+      if (onSend) return algorithm(ctx, input.region(0, total), recvCount);
       // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
       const scratch = space.scratch(dtype, total);
       try {
