@@ -1,6 +1,7 @@
 // The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
 // a stale segment of a dead creator is replaced and one of a live process refused; a rank that
-// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm.
+// never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm;
+// bad run arguments (kind, root, blocks, partial elements) are clear errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +27,7 @@ async function sum(sessions: readonly NativeBoardSession[], stamp: number): Prom
   const data = sessions.map((_, r) => Float32Array.of(r + 1, 10 * (r + 1)));
   await within(Promise.all(sessions.map((s, r) => {
     const call = s.forCall(stamp);
-    return call.allReduce(new Uint8Array(data[r]!.buffer), 'float32', 'sum', false).finally(() => call.done());
+    return call.run(new Uint8Array(data[r]!.buffer), { collective: 'allReduce', dtype: 'float32', op: 'sum' }).finally(() => call.done());
   })), 10_000, 'allReduce on the board');
   return data;
 }
@@ -80,7 +81,7 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
   await sum(sessions, 1);
   const started = Date.now();
   const call = sessions[0]!.forCall(2);
-  const error = await rejection(call.allReduce(new Uint8Array(8), 'float32', 'sum', false), 10_000, 'a call rank 1 never joins') as WebcclError;
+  const error = await rejection(call.run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 10_000, 'a call rank 1 never joins') as WebcclError;
   call.done();
   assert.is(error.code, 'Timeout');
   assert.match(error.message, /rank 1 did not arrive within the timeout/);
@@ -89,7 +90,7 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
 
   const other = pair(30_000);
   await sum(other.sessions, 1);
-  const waiting = other.sessions[0]!.forCall(2).allReduce(new Uint8Array(8), 'float32', 'sum', false);
+  const waiting = other.sessions[0]!.forCall(2).run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' });
   setTimeout(() => other.sessions[0]!.close(), 50);
   const closed = await rejection(waiting, 5000, 'a call whose board is closed') as WebcclError;
   assert.match(closed.message, /closed/);
@@ -98,10 +99,30 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
 
 test('ranks that stamp different calls fail with InvalidUsage naming the other rank', async () => {
   const { sessions } = pair(10_000);
-  const errors = await within(Promise.all(sessions.map((s, r) => s.forCall(r === 0 ? 5 : 6).allReduce(new Uint8Array(8), 'float32', 'sum', false).then(() => undefined, (e: unknown) => e as WebcclError))), 10_000, 'mismatch');
+  const errors = await within(Promise.all(sessions.map((s, r) => s.forCall(r === 0 ? 5 : 6).run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }).then(() => undefined, (e: unknown) => e as WebcclError))), 10_000, 'mismatch');
   assert.is(errors[0]?.code, 'InvalidUsage');
   assert.match(errors[0]!.message, /rank 1 runs another call/);
   assert.match(errors[1]!.message, /rank 0 runs another call/);
+  for (const s of sessions) s.close();
+});
+
+test('bad run arguments are clear errors before anything is shared, and the board still works after them', async () => {
+  const { sessions } = pair(10_000);
+  const bad: [string, Parameters<ReturnType<NativeBoardSession['forCall']>['run']>, RegExp][] = [
+    ['an unknown kind', [new Uint8Array(8), { collective: 'allToAll' as never, dtype: 'float32' }], /kind allToAll is not allReduce, reduce, reduceScatter, allGather or broadcast/],
+    ['a root out of range', [new Uint8Array(8), { collective: 'broadcast', dtype: 'float32', root: 2 }], /root 2 is not a rank of 2/],
+    ['unequal blocks', [new Uint8Array(12), { collective: 'reduceScatter', dtype: 'float32', op: 'sum' }], /reduceScatter's view of 3 elements is not 2 equal blocks/],
+    ['a partial element', [new Uint8Array(6), { collective: 'allGather', dtype: 'float32' }], /not a whole number of elements/],
+  ];
+  for (const [what, args, message] of bad) {
+    const call = sessions[0]!.forCall(3);
+    const error = await rejection(call.run(...args), 5000, what) as WebcclError;
+    call.done();
+    assert.instance(error, WebcclError, what);
+    assert.match(error.message, message, what);
+  }
+  const [a] = await sum(sessions, 4);
+  assert.equal([...a!], [3, 30]);
   for (const s of sessions) s.close();
 });
 

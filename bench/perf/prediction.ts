@@ -21,9 +21,11 @@ export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, me
   if (collective === undefined) return undefined;
   const bytes = shape.layout.callCount * elementBytes(shape.dtype);
   const op = shape.op === 'mulsum' ? 'sum' : shape.op;
-  const reduction = collective === 'allReduce' || collective === 'reduce' || collective === 'reduceScatter' ? { dtype: shape.dtype, op } : undefined;
+  const reduces = collective === 'allReduce' || collective === 'reduce' || collective === 'reduceScatter';
+  // As the communicator's plans say it: the op where the call reduces, the agreed board, the memory.
+  const call = { dtype: shape.dtype, ...(reduces && { op }), ...(config.board && { board: true }) };
   try {
-    const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, reduction, undefined, collective === 'allReduce' ? memory : undefined);
+    const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, call, undefined, memory);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
     const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...packetValuesOf(config), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);

@@ -98,7 +98,8 @@ export const SWITCH_MAX_RANKS = 32;
  * before or after. prod, min and max have no switch rule. Depends only on the call's signature
  * and the communicator's size, so every rank decides alike.
  */
-export function switchRefusal(call: { readonly dtype: DataType; readonly op: ReduceOp; readonly ranks: number; readonly aggregatorWorkers?: number }): string | undefined {
+export function switchRefusal(call: { readonly dtype: DataType; readonly op?: ReduceOp; readonly ranks: number; readonly aggregatorWorkers?: number }): string | undefined {
+  if (call.op === undefined) return 'the switch algorithm only reduces';
   if (aggregateOp(call.op) !== 'sum') return `the switch algorithm does not support op ${String(call.op)} (it supports sum, avg and premulSum)`;
   const workers = call.aggregatorWorkers ?? call.ranks;
   if (workers > SWITCH_MAX_RANKS) {

@@ -8,7 +8,12 @@ import type { CollectiveContext, Region } from './context.js';
 import type { DataType, ReduceOp } from '../dtype.js';
 import { switchRefusal } from './aggregator-allreduce.js';
 import { switchAllReduce, switchAllReduceTraffic } from './switch-allreduce.js';
-import { boardAllReduce, boardAllReduceTraffic, boardRefusal } from './board-allreduce.js';
+import { boardAllGather, boardAllGatherTraffic } from './board-allgather.js';
+import { boardAllReduce, boardAllReduceTraffic } from './board-allreduce.js';
+import { boardBroadcast, boardBroadcastTraffic } from './board-broadcast.js';
+import { boardReduce } from './board-reduce.js';
+import { boardReduceScatter, boardReduceScatterTraffic } from './board-reducescatter.js';
+import { boardRefusal } from './board-run.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce, directAllReduceTraffic } from './direct-allreduce.js';
@@ -73,10 +78,11 @@ export interface AlgorithmRow {
   readonly traffic?: Partial<Record<ScheduledCollective, TrafficFormula>>;
 }
 
-/** What a support check sees of a reduction call: its signature and the rank count. */
+/** What a support check sees of a call: its signature and the rank count. */
 export interface ReductionCall {
   readonly dtype: DataType;
-  readonly op: ReduceOp;
+  /** Absent: a collective that does not reduce (allGather, broadcast). */
+  readonly op?: ReduceOp;
   readonly ranks: number;
   /**
    * The most workers one switch of the job has when not one per rank (switchHierarchy 'host':
@@ -115,13 +121,15 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
     name: 'switch', wireCode: 8, selectable: true, serves: { allReduce: switchAllReduce }, aggregator: 'switch', refuses: switchRefusal,
     traffic: { allReduce: switchAllReduceTraffic },
   },
-  // Ranks on one host (the shm world): reduced in native code out of one shared segment, no
-  // message (lib/collectives/board-allreduce.ts). Every rank's call stamp is compared on the
-  // board at each arrival, so ranks running different calls fail there; an empty call arrives
-  // nowhere and gets the communicator's check.
+  // Ranks on one host (the shm world): run in native code out of one shared segment, no
+  // message (lib/collectives/board-*.ts). Every rank's call stamp is compared on the board at
+  // each arrival, so ranks running different calls fail there; an empty call arrives nowhere
+  // and gets the communicator's check.
   {
-    name: 'board', wireCode: 9, selectable: true, checksNeighbours: { nonEmpty: ['allReduce'] }, serves: { allReduce: boardAllReduce }, board: true,
-    refuses: boardRefusal, traffic: { allReduce: boardAllReduceTraffic },
+    name: 'board', wireCode: 9, selectable: true, checksNeighbours: { nonEmpty: ['allReduce', 'reduce', 'reduceScatter', 'allGather', 'broadcast'] },
+    serves: { allReduce: boardAllReduce, reduce: boardReduce, reduceScatter: boardReduceScatter, allGather: boardAllGather, broadcast: boardBroadcast }, board: true,
+    refuses: boardRefusal,
+    traffic: { allReduce: boardAllReduceTraffic, reduce: boardAllReduceTraffic, reduceScatter: boardReduceScatterTraffic, allGather: boardAllGatherTraffic, broadcast: boardBroadcastTraffic },
   },
 ];
 

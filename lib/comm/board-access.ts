@@ -20,7 +20,7 @@ export class BoardAccess {
     return this.host !== undefined;
   }
 
-  forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp): BoardBinding {
+  forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp | undefined): BoardBinding {
     if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
     const { members, channel, rank, timeoutMs } = this.place;
     // A world of one shares nothing: its schedule only finalizes.
@@ -38,7 +38,7 @@ export class BoardAccess {
 }
 
 const ALONE: BoardCall = {
-  allReduce: () => Promise.reject(internalError('the board of a communicator of one rank was asked to reduce')),
+  run: () => Promise.reject(internalError('the board of a communicator of one rank was asked to run a collective')),
   done: () => undefined,
 };
 

@@ -4,9 +4,12 @@
 // leaf switch, which rank 0 turns into the host numbers of a switch hierarchy 'host'
 // (host-groups.ts) and the leaf numbers of a two-level switch job (switch-leaves.ts), and the
 // largest switch packet its path to the switch carries unfragmented (lib/switch/packet-size.ts),
-// of which rank 0 takes the smallest when its packet setting is 'auto'.
+// of which rank 0 takes the smallest when its packet setting is 'auto', and whether its
+// transport has a collective board (lib/transport/board.ts): the board is agreed only where
+// every rank has one, and ranks that differ fail init (else one would wait on the board for
+// a peer that runs the ring).
 import type { Link } from '../collectives/context.js';
-import { internalError } from '../errors.js';
+import { internalError, invalidArgument } from '../errors.js';
 import { decodeConfig, encodeConfig, type AgreedConfig } from './config.js';
 import { numberHosts } from './host-groups.js';
 import { numberLeaves } from './switch-leaves.js';
@@ -25,6 +28,8 @@ export interface Hello {
   readonly leaf: string;
   /** The most values a switch packet may carry on its path to the switch (absent: it names no switch). */
   readonly switchPacketValues?: number;
+  /** Its transport has a collective board (absent: none). */
+  readonly board?: true;
 }
 
 const HELLO_TAG = 0;
@@ -32,9 +37,11 @@ const CONFIG_TAG = 1;
 
 function readHello(bytes: Uint8Array, peer: number): Hello {
   try {
-    const { host, leaf, switchPacketValues: values } = JSON.parse(new TextDecoder().decode(bytes)) as Hello;
+    const { host, leaf, switchPacketValues: values, board } = JSON.parse(new TextDecoder().decode(bytes)) as Hello;
     const valuesOk = values === undefined || (typeof values === 'number' && sizeClassOfValues(values) !== undefined);
-    if (typeof host === 'string' && typeof leaf === 'string' && valuesOk) return { host, leaf, ...(values === undefined ? {} : { switchPacketValues: values }) };
+    if (typeof host === 'string' && typeof leaf === 'string' && valuesOk && (board === undefined || board === true)) {
+      return { host, leaf, ...(values === undefined ? {} : { switchPacketValues: values }), ...(board && { board }) };
+    }
   } catch { /* named below */ }
   throw internalError(`the bootstrap hello of rank ${peer} cannot be read`);
 }
@@ -53,7 +60,7 @@ export async function agreeOnConfig(link: Link, rank: number, size: number, prop
   const hosts = proposal.switchHierarchy === 'host' ? numberHosts(hellos.map((h) => h.host)) : undefined;
   // Leaves matter only to a communicator with a switch (the root they forward to).
   const leaves = proposal.switch === '' ? undefined : numberLeaves(hellos.map((h) => h.leaf));
-  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...packetValues(proposal, hellos) };
+  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...packetValues(proposal, hellos), ...boardOf(hellos) };
   const bytes = encodeConfig(config);
   await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
   return config;
@@ -64,4 +71,13 @@ function packetValues(proposal: AgreedConfig, hellos: readonly Hello[]): Pick<Ag
   if (proposal.switch === '' || proposal.switchPacketValues !== 'auto') return {};
   const found = hellos.flatMap((h) => (h.switchPacketValues === undefined ? [] : [h.switchPacketValues]));
   return { switchPacketValues: found.length === 0 ? valuesOf(UNKNOWN_PATH_SIZE_CLASS) : Math.min(...found) };
+}
+
+/** The board where every rank's transport has one; ranks that differ are named (InvalidArgument, every rank fails init). */
+function boardOf(hellos: readonly Hello[]): Pick<AgreedConfig, 'board'> {
+  const ranksWith = (has: boolean) => hellos.flatMap((h, rank) => (Boolean(h.board) === has ? [rank] : []));
+  const [having, lacking] = [ranksWith(true), ranksWith(false)];
+  if (lacking.length === 0) return { board: true };
+  if (having.length === 0) return {};
+  throw invalidArgument(`init: the transport of rank${having.length > 1 ? 's' : ''} ${having.join(', ')} has a collective board (shared memory with the native addon) but that of rank${lacking.length > 1 ? 's' : ''} ${lacking.join(', ')} has none (addon missing or built without it there, or another transport); every rank needs the same`);
 }

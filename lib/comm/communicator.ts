@@ -138,7 +138,8 @@ export class Communicator implements LinkOwner, Endpoint {
     });
     try {
       proposal = await proposeTuning(proposal, options, tuningWorld(size, transport.description, options.device), comm.initLog);
-      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf, ...await switchPathHello(proposal.switch, switchAccess) });
+      const board = transport.board === undefined ? {} : { board: true as const };
+      await comm.bootstrap(proposal, { host: hostIdOf(options.hostId), leaf: switchAccess.leaf, ...await switchPathHello(proposal.switch, switchAccess), ...board });
       if (comm.config.calibrate) comm.agreed = { ...comm.config, tuning: await calibrateAtInit(comm, comm.initLog) };
     } catch (error) {
       await comm.destroy().catch(() => undefined);
@@ -434,6 +435,8 @@ export class Communicator implements LinkOwner, Endpoint {
 
   /** A call failed here first: poison, and tell the peers (see the top of this file). */
   private reportLocalFailure(error: WebcclError): void {
+    // Ranks running different calls, found here (the board compares their stamps): the peers' misuse too, as a header's mismatch is.
+    if (error.code === 'InvalidUsage') return this.reportUsageError(error);
     if (this.health.fail(error)) void this.notifyAll({ type: 'failed', code: error.code, message: error.message });
   }
 
@@ -470,7 +473,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
-      ...this.switchWidth(), ...(this.board.available && { board: true }),
+      // The agreed board (every rank has one), not this rank's own: the choice must be the same everywhere.
+      ...this.switchWidth(), ...(this.config.board && this.board.available && { board: true }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;
@@ -632,7 +636,7 @@ export class Communicator implements LinkOwner, Endpoint {
       const row = algorithmNamed(plan.schedule);
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
-      const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op!) } : undefined;
+      const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op) } : undefined;
       const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation, ...board };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
@@ -668,9 +672,9 @@ export class Communicator implements LinkOwner, Endpoint {
       throw error;
     }
     // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers, nor what 'auto' packet values became.
-    const { switchJob, hosts, leaves, switchPacketValues } = this.agreed;
+    const { switchJob, hosts, leaves, switchPacketValues, board } = this.agreed;
     const auto = proposal.switchPacketValues === 'auto' ? { switchPacketValues } : {};
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}) })) {
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...(board && { board }) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

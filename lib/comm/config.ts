@@ -57,6 +57,8 @@ export interface AgreedConfig extends TuningConfig {
    * named (switch-leaves.ts); `switch` is then the root. Absent: every rank joins `switch`.
    */
   readonly leaves?: readonly number[];
+  /** Every rank's transport has a collective board (lib/transport/board.ts), from the bootstrap hellos; absent: not every rank's. */
+  readonly board?: true;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -173,8 +175,9 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
+  if (board !== undefined && board !== true) throw new Error(`board ${JSON.stringify(board)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -204,6 +207,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
     ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels, ...(switchExponents && { switchExponents }),
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
+    ...(board && { board }),
   };
 }
 

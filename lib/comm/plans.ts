@@ -183,8 +183,9 @@ function algorithmFor(
   let choice;
   const bytes = count * elementBytes(dtype);
   try {
+    // Every call says whether there is a board: it serves the reductions and allGather and broadcast alike.
     choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm,
-      op === undefined ? undefined : { dtype, op, ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) }, offer, memory);
+      { dtype, ...(op !== undefined && { op }), ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) }, offer, memory);
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);
@@ -248,7 +249,7 @@ export function planBroadcast(
   // Only the root reads a send buffer (as in NCCL); other ranks may pass anything.
   const input = env.rank === root ? operand(env, `${what}: send buffer`, send, dtype, count) : undefined;
   const copyInput = input !== undefined && copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'broadcast', count, dtype, options).algorithm;
+  const schedule = algorithmFor(env, what, 'broadcast', count, dtype, options, undefined, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'broadcast');
   return {
     signature: signature('broadcast', count, dtype, 'none', root), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -270,7 +271,7 @@ export function planReduce(
   // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
   const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
-  const schedule = algorithmFor(env, what, 'reduce', count, dtype, options).algorithm;
+  const schedule = algorithmFor(env, what, 'reduce', count, dtype, options, op, undefined, input.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduce');
   return {
     signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, buffers: buffersOf(input, output), dtype, op,
@@ -298,7 +299,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
   const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
-  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype).algorithm;
+  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype, undefined, undefined, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'allGather');
   return {
     signature: signature('allGather', sendCount, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -319,11 +320,15 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const space = sameSpace(what, input, output);
   checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
-  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype).algorithm;
+  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype, undefined, op, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduceScatter');
+  // The board writes only block `rank` of what it is given: a call in place (recv is that block
+  // of send) runs on the send buffer itself, unless premulSum must scale every block first.
+  const onSend = schedule === 'board' && typeof op === 'string' && sameStart(input.located, own, output.located, 0, dtype);
   return {
     signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule, space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
+      if (onSend) return algorithm(ctx, input.region(0, total), recvCount);
       // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
       const scratch = space.scratch(dtype, total);
       try {

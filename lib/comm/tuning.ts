@@ -63,7 +63,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
   return {
     rank: comm.rank,
     size: comm.size,
-    board: comm.transport.board !== undefined,
+    board: comm.config.board === true,
     chunkBytes: comm.config.chunkBytes,
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),

@@ -70,13 +70,29 @@ export interface NativeShmAddon {
   readonly shmCounters?: () => { peerEventfd: number; selfEventfd: number; futexWakes: number; prepareDrains: number };
 }
 
+/** The collectives the board runs (native/src/board.cc's kKindNames). */
+export type BoardCollective = 'allReduce' | 'reduce' | 'reduceScatter' | 'allGather' | 'broadcast';
+
+/** One collective on the board: what it is and, where it reduces, how. */
+export interface BoardWork {
+  readonly collective: BoardCollective;
+  readonly dtype: DataType;
+  /** The fold (absent: a collective that does not reduce). */
+  readonly op?: SimpleOp;
+  /** Divide the fold by the rank count (avg). */
+  readonly average?: boolean;
+  /** reduce, broadcast: the rank that gets (reduce) or gives (broadcast) the data. */
+  readonly root?: number;
+}
+
 /** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */
 export interface NativeBoard {
   /**
-   * Reduces `view` (the call's elements, in place) with every rank's: true when done at the call,
-   * false when onComplete(id, error) follows. spinNs: how long this thread may wait for peers first.
+   * Runs collective `kind` over `view` (the call's elements, in place) with every rank: true when
+   * done at the call, false when onComplete(id, error) follows. spinNs: how long this thread may
+   * wait for peers first. `op`, `average` and `root` are ignored where the collective has none.
    */
-  run(id: number, view: ArrayBufferView, dtype: DataType, op: SimpleOp, average: boolean, stamp: number, timeoutMs: number, spinNs: number): boolean;
+  run(id: number, view: ArrayBufferView, kind: BoardCollective, dtype: DataType, op: SimpleOp, average: boolean, root: number, stamp: number, timeoutMs: number, spinNs: number): boolean;
   close(): void;
 }
 

@@ -5,9 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
 import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
-import type { AggregateOp } from '../memory/aggregator.js';
 import { readNumber } from '../settings.js';
-import type { NativeAddon, NativeBoard } from './addon.js';
+import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
 
@@ -58,27 +57,27 @@ export class NativeBoardSession {
    * in call order on every rank, then run together): each waits for the one bound before it to
    * be done, which its schedule says once it no longer needs the board (done), whatever happened.
    */
-  forCall(stamp: number): { allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void>; done(): void } {
+  forCall(stamp: number): { run(bytes: Uint8Array, work: BoardWork): Promise<void>; done(): void } {
     const previous = this.tail;
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     // Done once every call bound before is done too (one done early must not let a later one pass an earlier one).
     this.tail = previous.then(() => mine);
     return {
-      allReduce: async (bytes, dtype, op, average) => {
+      run: async (bytes, work) => {
         await previous;
-        return this.allReduce(bytes, dtype, op, average, stamp);
+        return this.run(bytes, work, stamp);
       },
       done: release,
     };
   }
 
-  private allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean, stamp: number): Promise<void> {
+  private run(bytes: Uint8Array, { collective, dtype, op = 'sum', average = false, root = 0 }: BoardWork, stamp: number): Promise<void> {
     if (this.closed) return Promise.reject(systemError(`board of rank ${this.rank}: closed`));
     const id = this.nextId++;
     let done: boolean;
     try {
-      done = this.native.run(id, bytes, dtype, op, average, stamp, this.timeoutMs, this.spinNs);
+      done = this.native.run(id, bytes, collective, dtype, op, average, root, stamp, this.timeoutMs, this.spinNs);
     } catch (error) {
       return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
     }

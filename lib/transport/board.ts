@@ -1,15 +1,19 @@
 // The shared-memory collective board: an optional capability of a transport whose ranks share
 // one host's memory (the shm world with the native addon). Where a transport has one, the
-// 'board' algorithm (lib/collectives/board-allreduce.ts) reduces through it with no message:
-// every rank maps one segment per communicator and the reduction runs in native code
-// (native/src/board.cc). Transports without one (tcp, websocket, inproc, ntcp: ranks possibly
-// on several hosts) leave `Transport.board` undefined, and the algorithm refuses them.
+// 'board' algorithm (lib/collectives/board-*.ts: allreduce, reduce, reduce-scatter, allgather,
+// broadcast) runs through it with no message: every rank maps one segment per communicator and
+// the copies and folds run in native code (native/src/board.cc). Transports without one (tcp,
+// websocket, inproc, ntcp: ranks possibly on several hosts) leave `Transport.board` undefined,
+// and the algorithm refuses them.
 import type { DataType, ReduceOp } from '../dtype.js';
-import type { AggregateOp } from '../memory/aggregator.js';
+// Types only (erased): the browser entry loads nothing of lib/native.
+import type { BoardWork } from '../native/addon.js';
+
+export type { BoardCollective, BoardWork } from '../native/addon.js';
 
 /**
  * Bytes of one of a lane's two buffers: a large call goes through in chunks of this many
- * bytes, two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
+ * bytes, one or two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
  */
 export const BOARD_BUFFER_BYTES = 1 << 20;
 
@@ -24,20 +28,23 @@ export const BOARD_SMALL_BYTES = 64 << 10;
 export interface BoardBinding {
   readonly board: BoardCall;
   readonly dtype: DataType;
-  readonly op: ReduceOp;
+  /** The call's op (absent: a collective that does not reduce). */
+  readonly op: ReduceOp | undefined;
 }
 
 /** One call's use of a communicator's board. */
 export interface BoardCall {
   /**
-   * Reduces `bytes` (this rank's elements, premultiplied for premulSum) with every rank's, in
-   * place: x0 ⊕ x1 ⊕ ... ⊕ xn-1 for every element (the oracle's rank order), then divided by the
-   * rank count when `average` (avg). Rejects naming the rank that died, timed out, or runs
-   * another call.
+   * Runs `work` over `bytes` in place, every element folded x0 ⊕ x1 ⊕ ... ⊕ xn-1 (the oracle's
+   * rank order, premultiplied for premulSum) then divided by the rank count when `average`:
+   * allReduce and reduce take this rank's elements (the result: on every rank, on the root);
+   * reduceScatter and allGather n equal blocks (block rank is the result, or is what this rank
+   * gives); broadcast the data (the root's is given). Rejects naming the rank that died, timed
+   * out, or runs another call.
    */
-  allReduce(bytes: Uint8Array, dtype: DataType, op: AggregateOp, average: boolean): Promise<void>;
+  run(bytes: Uint8Array, work: BoardWork): Promise<void>;
   /**
-   * The call is done with the board (after its allReduce settled, or without one): the calls
+   * The call is done with the board (after its run settled, or without one): the calls
    * bound after it wait for this, so a schedule says it on every path.
    */
   done(): void;

@@ -51,7 +51,7 @@ export interface CalibrationComm {
   readonly switchPacketValues?: number;
   /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
   readonly gpu?: GpuCalibration;
-  /** The transport offers a collective board (ranks sharing one host's memory): its allreduce gets a curve of its own. */
+  /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
   readonly board?: boolean;
 }
 
@@ -643,9 +643,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
     for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
-    // Only where every rank has a board (the samples must have one shape on every rank).
-    const [boardless] = await comm.maxAll(Float32Array.of(comm.board ? 0 : 1));
-    if (boardless === 0) {
+    // Only where every rank has a board (agreed at init, so the samples have one shape on every rank).
+    if (comm.board) {
       for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     }
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {

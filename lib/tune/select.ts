@@ -17,7 +17,9 @@
 // The parameters are rank 0's, so the choice is still the same on every rank.
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
 // without a tuning file (or with one that did not time the board) picks the board algorithm for
-// host-memory allreduces, but for the direct exchange's sizes at 2 ranks.
+// host-memory calls of every collective it serves (allreduce, reduce, reduce-scatter, allgather,
+// broadcast: faster than the ring and the tree at 2 and 4 ranks from 8 B to 8 MiB,
+// docs/PERFORMANCE.md), but for the direct exchange's allreduce sizes at 2 ranks.
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { Codec } from '../memory/codec.js';
@@ -105,9 +107,9 @@ export function chooseAlgorithm(
       if (fallback === undefined && !params) return { algorithm: name };
     }
   }
-  // Ranks sharing one host's memory: without calibration the board takes every host call (faster
-  // than any schedule of messages at every size measured, docs/PERFORMANCE.md); GPU buffers,
-  // which it would stage through the host, keep the others.
+  // Ranks sharing one host's memory: without calibration the board takes every host call of the
+  // collectives it serves (faster than any schedule of messages at every size measured,
+  // docs/PERFORMANCE.md); GPU buffers, which it would stage through the host, keep the others.
   const bySize = sizeBased(serving, bytes, ranks, config, setting);
   // Except at 2 ranks where the sizes pick the direct exchange: one message each way there is one
   // wakeup of the peer, where a board call that outwaits its spin hands over to the board's

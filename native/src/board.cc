@@ -1,17 +1,23 @@
-// The shared-memory collective board (Open MPI's coll/sm, NCCL's intra-node allreduce): one
-// segment per communicator of ranks on one host, which every rank maps, and in which an
-// allreduce runs in native code with one (small calls) or two (per chunk) synchronizations and
-// no message at all. Layout (board-layout.h): a header with a futex word every arrival bumps,
-// one slot per rank (its arrival counter, a stamp of its call per buffer, its pid), then per
-// rank a lane of two buffers (double buffering: a rank copies its next chunk in while slower
-// ranks still copy the last one out, with no third barrier).
+// The shared-memory collective board (Open MPI's coll/sm, NCCL's intra-node collectives): one
+// segment per communicator of ranks on one host, which every rank maps, and in which allreduce,
+// reduce, reduce-scatter, allgather and broadcast run in native code with one (most calls) or
+// two (a large allreduce or reduce, per chunk) synchronizations and no message at all. Layout:
+// a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
+// stamp of its call per buffer, its pid), then per rank a lane of two buffers (double
+// buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
+// with no third barrier).
 //
-// One chunk of a large call, on every rank r of n: copy its input into its lane, arrive, wait
-// for every rank's arrival; reduce slice r of the chunk over the n lanes in rank order
-// (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc), finalize
-// (avg), write the result into its own output and over slice r of its lane, arrive, wait;
-// copy the other slices out of their owners' lanes. A small call (one buffer, (n-1) x bytes
-// within kSmallBytes) is one arrival: every rank reduces every lane itself.
+// Every chunk starts the same way on every rank r of n: copy its part in, stamp and arrive, wait
+// for every rank's arrival and compare the stamps. What follows depends on the collective:
+// - allreduce / reduce, large: reduce slice r of the chunk over the n lanes in rank order
+//   (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc), finalize
+//   (avg), write it over slice r of its lane, arrive, wait; copy the other slices out (reduce:
+//   the root only; the others go on at once). Small ((n-1) x bytes within kSmallBytes): no
+//   second arrival, every rank (reduce: the root) folds every lane itself.
+// - reduce-scatter: each lane holds the chunk of all n blocks side by side; rank r folds block
+//   r's over the n lanes into its own block.
+// - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
+// - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival, and writes buffer b again at input phase p + 2, after
@@ -85,17 +91,23 @@ std::string errno_message(const std::string& what) { return what + ": " + strerr
 bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-/** One allreduce in flight: where it is, so that the board thread can resume what the JS thread began. */
+/** The collectives the board runs (their names in run()'s kind argument: kKindNames). */
+enum class Kind { all_reduce, reduce, reduce_scatter, all_gather, broadcast };
+constexpr const char* kKindNames[] = {"allReduce", "reduce", "reduceScatter", "allGather", "broadcast"};
+
+/** One call in flight: where it is, so that the board thread can resume what the JS thread began. */
 struct Call {
   double id = 0;
   uint8_t* data = nullptr;
-  size_t count = 0;
+  size_t count = 0;      // elements of the view (reduce-scatter, allgather: n blocks of count / n)
+  Kind kind = Kind::all_reduce;
+  uint32_t root = 0;     // reduce, broadcast
   DType dtype = DType::f32;
   Op op = Op::sum;
   bool average = false;
   uint64_t stamp = 0;
   int64_t deadline = 0;
-  size_t chunk = 0;      // elements done
+  size_t chunk = 0;      // elements done (reduce-scatter, allgather: of each block)
   int stage = 0;         // within the current chunk
   uint32_t target = 0;   // the arrival count the current wait waits for
   uint32_t buffer = 0;   // the buffer of the current chunk
@@ -148,6 +160,7 @@ class Board {
   }
 
   bool closed() const { return closing_; }
+  uint32_t ranks() const { return ranks_; }
   const std::string& broken() const { return broken_; }
 
  private:
@@ -364,19 +377,91 @@ class Board {
     if (call.average) finish_average(call.dtype, out, out, hi - lo, ranks_);
   }
 
+  /** Elements of `call`'s chunks walk through: its count, or one block's. */
+  size_t span(const Call& call) const { return blocked(call) ? call.count / ranks_ : call.count; }
+  static bool blocked(const Call& call) { return call.kind == Kind::reduce_scatter || call.kind == Kind::all_gather; }
+
+  /** Elements per chunk: a buffer's, or (reduce-scatter: n blocks side by side) an n-th of it. */
+  size_t per_chunk(const Call& call) const {
+    size_t elements = buffer_bytes_ / element_bytes(call.dtype);
+    return call.kind == Kind::reduce_scatter ? elements / ranks_ : elements;
+  }
+
+  /** An allreduce or reduce small enough for one arrival, every rank (reduce: the root) folding every lane. */
+  bool one_arrival(const Call& call) const {
+    size_t bytes = call.count * element_bytes(call.dtype);
+    return (size_t)(ranks_ - 1) * bytes <= kSmallBytes && bytes <= buffer_bytes_;
+  }
+
+  /** This rank's part of the chunk at `call.chunk` into its lane's current buffer. */
+  void copy_in(const Call& call, size_t length) {
+    const size_t e = element_bytes(call.dtype), block = span(call);
+    uint8_t* to = lane(rank_, call.buffer);
+    switch (call.kind) {
+      case Kind::reduce_scatter:
+        for (uint32_t j = 0; j < ranks_; j++) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
+        return;
+      case Kind::all_gather: return (void)memcpy(to, call.data + (rank_ * block + call.chunk) * e, length * e);
+      case Kind::broadcast: if (rank_ != call.root) return; [[fallthrough]];
+      default: memcpy(to, call.data + call.chunk * e, length * e);
+    }
+  }
+
+  /**
+   * After every rank arrived with the chunk: what this rank does with the lanes. True: the chunk
+   * is done; false: a large allreduce or reduce, which arrived again and waits (stage 2).
+   */
+  bool use_lanes(Call& call, size_t length) {
+    const size_t e = element_bytes(call.dtype), block = span(call);
+    uint8_t* data = call.data + call.chunk * e;
+    switch (call.kind) {
+      case Kind::reduce_scatter:
+        fold(call, call.data + (rank_ * block + call.chunk) * e, rank_ * length, (rank_ + 1) * length, call.buffer);
+        return true;
+      case Kind::all_gather:
+        for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(call.data + (j * block + call.chunk) * e, lane(j, call.buffer), length * e);
+        return true;
+      case Kind::broadcast:
+        if (rank_ != call.root) memcpy(data, lane(call.root, call.buffer), length * e);
+        return true;
+      default: break;
+    }
+    if (one_arrival(call)) {
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, 0, length, call.buffer);
+      return true;
+    }
+    size_t lo, hi;
+    slice(length, e, rank_, lo, hi);
+    fold(call, data + lo * e, lo, hi, call.buffer);
+    memcpy(lane(rank_, call.buffer) + lo * e, data + lo * e, (hi - lo) * e);
+    arrive(call.stamp, false);
+    call.target = arrivals_;
+    // A reduce's other ranks read nothing more: the buffer is written again only two input phases on.
+    return call.kind == Kind::reduce && rank_ != call.root;
+  }
+
+  /** Stage 2 of a large allreduce or reduce (its root): every other rank's reduced slice out of its lane. */
+  void gather_slices(const Call& call, size_t length) {
+    const size_t e = element_bytes(call.dtype);
+    uint8_t* data = call.data + call.chunk * e;
+    for (uint32_t r = 0; r < ranks_; r++) {
+      if (r == rank_) continue;
+      size_t lo, hi;
+      slice(length, e, r, lo, hi);
+      memcpy(data + lo * e, lane(r, call.buffer) + lo * e, (hi - lo) * e);
+    }
+  }
+
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
-    const size_t e = element_bytes(call.dtype);
-    const bool small = (size_t)(ranks_ - 1) * call.count * e <= kSmallBytes && call.count * e <= buffer_bytes_;
-    const size_t per_chunk = buffer_bytes_ / e;
-    while (call.chunk < call.count) {
-      size_t length = std::min(per_chunk, call.count - call.chunk);
-      uint8_t* data = call.data + call.chunk * e;
+    const size_t total = span(call), step = per_chunk(call);
+    while (call.chunk < total) {
+      size_t length = std::min(step, total - call.chunk);
       switch (call.stage) {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
-          memcpy(lane(rank_, call.buffer), data, length * e);
+          copy_in(call, length);
           arrive(call.stamp, true);
           input_phases_++;
           call.target = arrivals_;
@@ -386,34 +471,20 @@ class Board {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
           if (!same_call(call)) return Wait::failed;
-          if (small) {
-            fold(call, data, 0, length, call.buffer);
-            call.chunk += length;
-            call.stage = 0;
+          if (!use_lanes(call, length)) {
+            call.stage = 2;
             continue;
           }
-          size_t lo, hi;
-          slice(length, e, rank_, lo, hi);
-          fold(call, data + lo * e, lo, hi, call.buffer);
-          memcpy(lane(rank_, call.buffer) + lo * e, data + lo * e, (hi - lo) * e);
-          arrive(call.stamp, false);
-          call.target = arrivals_;
-          call.stage = 2;
-          [[fallthrough]];
+          break;
         }
         case 2: {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
-          for (uint32_t r = 0; r < ranks_; r++) {
-            if (r == rank_) continue;
-            size_t lo, hi;
-            slice(length, e, r, lo, hi);
-            memcpy(data + lo * e, lane(r, call.buffer) + lo * e, (hi - lo) * e);
-          }
-          call.chunk += length;
-          call.stage = 0;
+          gather_slices(call, length);
         }
       }
+      call.chunk += length;
+      call.stage = 0;
     }
     return Wait::done;
   }
@@ -456,6 +527,8 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
   }
   if (ranks < 1 || ranks > 1024 || rank >= ranks) return fail(env, "board: rank " + std::to_string(rank) + " of " + std::to_string(ranks) + " is out of range"), nullptr;
   if (buffer_bytes < kAlign || buffer_bytes % kAlign != 0 || buffer_bytes > (1ull << 30)) return fail(env, "board: bufferBytes must be a multiple of 64 up to 1 GiB"), nullptr;
+  // Reduce-scatter puts a chunk of every rank's block in one buffer: at least one 4-byte element each.
+  if (buffer_bytes < ranks * 4) return fail(env, "board: bufferBytes must hold a 4-byte element per rank"), nullptr;
   if (name.empty() || name[0] != '/') return fail(env, "board: the segment name must start with /"), nullptr;
   napi_valuetype type;
   napi_typeof(env, args.values[5], &type);
@@ -475,34 +548,53 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
   return args.self;
 }
 
+/** The collective named `kind` (kKindNames). */
+bool parse_kind(napi_env env, napi_value value, Kind& out) {
+  std::string name;
+  if (!get_string(env, value, name, "kind")) return false;
+  for (size_t k = 0; k < sizeof kKindNames / sizeof kKindNames[0]; k++) if (name == kKindNames[k]) return out = (Kind)k, true;
+  return fail(env, "board: kind " + name + " is not allReduce, reduce, reduceScatter, allGather or broadcast");
+}
+
 /**
- * run(id, view, dtype, op, average, stamp, timeoutMs, spinNs) → true when done here; false:
- * onComplete(id, error) follows. The view is the call's elements, reduced in place.
+ * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs) → true when done here;
+ * false: onComplete(id, error) follows. The view is the call's elements, in place: an allreduce's
+ * or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks (block rank
+ * gets the result), allgather's n blocks (block rank filled), broadcast's data (root's is read).
  */
 napi_value BoardRun(napi_env env, napi_callback_info info) {
   Args args;
   uint8_t* data;
   size_t length;
+  Kind kind;
   DType dtype;
   Op op;
   double id = 0, stamp = 0;
   bool average = false;
-  uint64_t timeout_ms, spin_ns;
-  if (!get_args(env, info, args, 8, "run(id, view, dtype, op, average, stamp, timeoutMs, spinNs)")) return nullptr;
+  uint64_t root, timeout_ms, spin_ns;
+  if (!get_args(env, info, args, 10, "run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs)")) return nullptr;
   Board* board = board_of(env, args.self, "run");
-  if (!board || !get_bytes(env, args.values[1], data, length, "view") || !parse_dtype(env, args.values[2], dtype) || !parse_op(env, args.values[3], op) ||
-      !get_index(env, args.values[6], timeout_ms, "timeoutMs") || !get_index(env, args.values[7], spin_ns, "spinNs")) {
+  if (!board || !get_bytes(env, args.values[1], data, length, "view") || !parse_kind(env, args.values[2], kind) || !parse_dtype(env, args.values[3], dtype) ||
+      !parse_op(env, args.values[4], op) || !get_index(env, args.values[6], root, "root") || !get_index(env, args.values[8], timeout_ms, "timeoutMs") ||
+      !get_index(env, args.values[9], spin_ns, "spinNs")) {
     return nullptr;
   }
   napi_get_value_double(env, args.values[0], &id);
-  napi_get_value_bool(env, args.values[4], &average);
-  napi_get_value_double(env, args.values[5], &stamp);
+  napi_get_value_bool(env, args.values[5], &average);
+  napi_get_value_double(env, args.values[7], &stamp);
   if (length % element_bytes(dtype) != 0) return fail(env, "board: the view is not a whole number of elements"), nullptr;
+  size_t count = length / element_bytes(dtype);
+  if (root >= board->ranks()) return fail(env, "board: root " + std::to_string(root) + " is not a rank of " + std::to_string(board->ranks())), nullptr;
+  if ((kind == Kind::reduce_scatter || kind == Kind::all_gather) && count % board->ranks() != 0) {
+    return fail(env, "board: " + std::string(kKindNames[(int)kind]) + "'s view of " + std::to_string(count) + " elements is not " + std::to_string(board->ranks()) + " equal blocks"), nullptr;
+  }
   if (board->busy.load(std::memory_order_acquire)) return fail(env, "board: a call is already in flight"), nullptr;
   auto* call = new Call();
   call->id = id;
   call->data = data;
-  call->count = length / element_bytes(dtype);
+  call->count = count;
+  call->kind = kind;
+  call->root = (uint32_t)root;
   call->dtype = dtype;
   call->op = op;
   call->average = average;

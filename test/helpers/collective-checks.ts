@@ -30,7 +30,7 @@ function block(array: ElementArray, index: number, count: number): ElementArray 
   return array.subarray(index * count, (index + 1) * count);
 }
 
-export async function checkBroadcast(comms: readonly Communicator[], count: number, dtype: DataType, root: number, inPlace: boolean, algorithm: Algorithm) {
+export async function checkBroadcast(comms: readonly Communicator[], count: number, dtype: DataType, root: number, inPlace: boolean, algorithm: Algorithm | 'board') {
   const data = inputFor(dtype, 'sum', root, count, 3);
   const sends = comms.map((c) => (c.rank === root ? data.slice() : allocate(dtype, count)));
   const recvs = inPlace ? sends : comms.map(() => allocate(dtype, count));
@@ -39,7 +39,7 @@ export async function checkBroadcast(comms: readonly Communicator[], count: numb
   recvs.forEach((recv, r) => sameElements(recv, data, `${label} rank ${r}`));
 }
 
-export async function checkReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, root: number, inPlace: boolean, algorithm: Algorithm) {
+export async function checkReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, root: number, inPlace: boolean, algorithm: Algorithm | 'board') {
   const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
   const expected = oracleReduce(inputs, count, dtype, op);
   const sends = inputs.map((input) => input.slice());

@@ -31,11 +31,23 @@ if (mode === 'allreduce') {
 }
 
 if (mode === 'victim') {
-  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move; VICTIM_ALGO: another algorithm than the ring.
+  // VICTIM_FLOATS: a larger allReduce, so that a kill lands while large segments move; VICTIM_ALGO: another algorithm than the ring;
+  // VICTIM_COLLECTIVE: another collective than allReduce (reduceScatter and allGather take the algorithm from WEBCCL_ALGO).
   const data = new Float32Array(Number(process.env['VICTIM_FLOATS'] ?? 2 ** 20));
+  const options = { algorithm: process.env['VICTIM_ALGO'] ?? 'ring' };
+  const block = Math.floor(data.length / comm.size);
+  const gathered = new Float32Array(block * comm.size);
+  const calls: Record<string, () => Promise<void>> = {
+    allReduce: () => comm.allReduce(data, data, data.length, 'float32', 'sum', options),
+    reduce: () => comm.reduce(data, data, data.length, 'float32', 'sum', 0, options),
+    broadcast: () => comm.broadcast(data, data, data.length, 'float32', 0, options),
+    reduceScatter: () => comm.reduceScatter(gathered, data.subarray(0, block), block, 'float32', 'sum'),
+    allGather: () => comm.allGather(data.subarray(0, block), gathered, block, 'float32'),
+  };
+  const call = calls[process.env['VICTIM_COLLECTIVE'] ?? 'allReduce']!;
   for (let round = 0; ; round++) {
     try {
-      await comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm: process.env['VICTIM_ALGO'] ?? 'ring' });
+      await call();
       report({ event: 'round', round });
     } catch (error) {
       const failure = error as WebcclError;

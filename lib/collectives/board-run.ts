@@ -1,0 +1,50 @@
+// What every board algorithm (board-allreduce.ts, board-reduce.ts, board-reducescatter.ts,
+// board-allgather.ts, board-broadcast.ts) shares: the call's bytes handed to the transport's
+// collective board (lib/transport/board.ts, native/src/board.cc), where the collective runs in
+// native code out of one shared segment with no message, and the board released on every path.
+// Host memory lends its own bytes (Memory.inPlace), run in place; other memories (GPU buffers)
+// are staged: read into host bytes, run, and what the collective wrote written back.
+import { internalError } from '../errors.js';
+import type { BoardCollective } from '../transport/board.js';
+import { aggregateOp } from './aggregator-allreduce.js';
+import type { ReductionCall } from './algorithms.js';
+import type { CollectiveContext, Region } from './context.js';
+import type { Span } from './partition.js';
+
+/** One collective's use of the board: which, its root, and the elements of `work` it leaves changed on this rank (staged memories write them back). */
+export interface BoardStep {
+  readonly collective: BoardCollective;
+  readonly root?: number;
+  readonly result: Span | undefined;
+}
+
+/** Runs `step` over `work` on the board (a world of one: `alone` instead, nothing shared). */
+export async function runOnBoard(ctx: CollectiveContext, work: Region, step: BoardStep, alone: () => Promise<void>): Promise<void> {
+  const binding = ctx.board;
+  if (binding === undefined) throw internalError(`the board algorithm ran ${step.collective} without a board`);
+  try {
+    const { memory } = ctx;
+    const count = work.length;
+    if (count === 0) return;
+    if (ctx.size === 1) return await alone();
+    const { board, dtype, op } = binding;
+    const own = memory.inPlace?.(work, 0, count);
+    const bytes = own ?? await memory.read(work, 0, count);
+    const fold = op === undefined ? {} : { op: aggregateOp(op), average: op === 'avg' };
+    await board.run(bytes, { collective: step.collective, dtype, ...fold, ...(step.root !== undefined && { root: step.root }) });
+    const { result } = step;
+    if (own === undefined && result !== undefined && result.length > 0) {
+      const size = bytes.byteLength / count;
+      await memory.write(work, result.offset, result.length, bytes.subarray(result.offset * size, (result.offset + result.length) * size));
+    }
+  } finally {
+    // The next call bound to the board (a group's) may start.
+    binding.board.done();
+  }
+}
+
+/** Why the board cannot run a call: only where the transport offers one (ranks sharing a host's memory). */
+export function boardRefusal(call: ReductionCall): string | undefined {
+  if (call.board) return undefined;
+  return 'the board algorithm needs ranks that share one host\'s memory: the shm transport (webccl+shm://, WEBCCL_TRANSPORT=shm) with the native addon; this communicator\'s transport has no board';
+}
