@@ -72,13 +72,15 @@ fn block_exponents_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_wor
 // in 32-bit integer arithmetic (WGSL has no u64), exact on every device: no float, no division.
 // With m = m1 2^16 + m0 and M = b1 2^16 + b0 (m1 < 2^8, b1 < 2^15; each product < 2^32),
 // P = m M = (m1 b1) 2^32 + middle 2^16 + m0 b0, where middle = m0 b1 + m1 b0 < 2^31 + 2^24.
-// top = floor(P / 2^23) < 2^32 and rest = P mod 2^23 hold all of P; dividing by 2^(24+shift)
+// top = floor(P / 2^23) (< 2^32 as P < 2^55, so its sum cannot wrap) and rest = P mod 2^23
+// hold all of P; dividing by 2^(24+shift)
 // keeps floor(top / 2^(shift+1)) and leaves the remainder dropped 2^23 + rest, against half
 // = 2^shift 2^23. Rounding up iff dropped > half, or dropped == half and (rest != 0 or kept is
 // odd), is one comparison: dropped > half - extra (half >= 1, nothing wraps). Straight-line
 // (selects): a per-element branch runs both sides under a mask on CPU adapters anyway.
-// Measured on lavapipe (docs/PERFORMANCE.md): half the work of a 64-bit product then a
-// rounding that treats shift 0 apart, which is what this replaced.
+// About half the operations of what it replaced (the full 64-bit product, then a rounding
+// with shift 0 as a case apart), which lavapipe spent most of quantize's time on
+// (docs/PERFORMANCE.md).
 fn round_scaled_significand(m: u32, budget: u32, shift: u32) -> u32 {
   let m0 = m & 0xffffu;
   let m1 = m >> 16u;
