@@ -10,19 +10,10 @@ import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { region } from '../lib/gpu/region.js';
 import quantizeCommon from '../shaders/quantize-common.wgsl';
 import { ctx, device } from './helpers/gpu.js';
+import { wordKernel } from './helpers/word-kernel.js';
 
 // A test-only kernel: out[i] = divide_by_block(n, magic, shift) of the triple at 3i.
-const DIVIDE = `${quantizeCommon}
-struct Params { threads: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let i = linear_index(wg, groups, local);
-  if (i >= params.threads) { return; }
-  dst[i] = divide_by_block(src[3u * i], src[3u * i + 1u], src[3u * i + 2u]);
-}`;
+const DIVIDE = `${quantizeCommon}\n${wordKernel([], 'dst[i] = divide_by_block(src[3u * i], src[3u * i + 1u], src[3u * i + 2u]);')}`;
 const variant: KernelVariant = { source: DIVIDE, entryPoint: 'main', prelude: [], workgroupSize: 64 };
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const TOP = 2 ** 30 - 1;
