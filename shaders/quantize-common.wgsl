@@ -46,3 +46,21 @@ fn block_count(count: u32, block_size: u32) -> u32 {
 fn block_length(count: u32, block_size: u32, block: u32) -> u32 {
   return min(block_size, count - block * block_size);
 }
+
+// floor(n / d) for n < 2^30, with magic and shift from blockDivisor(d) (lib/gpu/block-divisor.ts,
+// which proves it exact): the high word of (4n) * magic, shifted right. Integer products only,
+// exact on every device; a u32 division by a uniform is scalarized per lane on CPU adapters
+// (lavapipe ran the SwitchML kernels 10-20% faster without it) and a multi-instruction sequence
+// on GPUs. The 32x32-bit product is built from 16-bit halves, no partial sum wrapping.
+fn divide_by_block(n: u32, magic: u32, shift: u32) -> u32 {
+  let a = n << 2u;
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = magic & 0xffffu;
+  let b1 = magic >> 16u;
+  let low = a0 * b0;
+  let cross0 = a0 * b1;
+  let cross1 = a1 * b0;
+  let carry = ((low >> 16u) + (cross0 & 0xffffu) + (cross1 & 0xffffu)) >> 16u;
+  return (a1 * b1 + (cross0 >> 16u) + (cross1 >> 16u) + carry) >> shift;
+}

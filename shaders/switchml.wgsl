@@ -68,43 +68,42 @@ fn block_exponents_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_wor
 @group(0) @binding(2) var<storage, read> quantize_exponents: array<i32>;
 @group(0) @binding(3) var<storage, read_write> quantize_dst: array<i32>;
 
-// The 64-bit product a * b as (low word, high word), from 16-bit halves (WGSL has no u64).
-fn multiply_wide(a: u32, b: u32) -> vec2u {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let p00 = a0 * b0;
-  let p01 = a0 * b1;
-  let p10 = a1 * b0;
-  let middle = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
-  return vec2u((p00 & 0xffffu) | (middle << 16u), a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (middle >> 16u));
+// q = roundHalfEven(m * M / 2^(24 + shift)) for m < 2^24, M = budget < 2^31, 0 <= shift <= 31,
+// in 32-bit integer arithmetic (WGSL has no u64), exact on every device: no float, no division.
+// With m = m1 2^16 + m0 and M = b1 2^16 + b0 (m1 < 2^8, b1 < 2^15; each product < 2^32),
+// P = m M = (m1 b1) 2^32 + middle 2^16 + m0 b0, where middle = m0 b1 + m1 b0 < 2^31 + 2^24.
+// top = floor(P / 2^23) (< 2^32 as P < 2^55, so its sum cannot wrap) and rest = P mod 2^23
+// hold all of P; dividing by 2^(24+shift)
+// keeps floor(top / 2^(shift+1)) and leaves the remainder dropped 2^23 + rest, against half
+// = 2^shift 2^23. Rounding up iff dropped > half, or dropped == half and (rest != 0 or kept is
+// odd), is one comparison: dropped > half - extra (half >= 1, nothing wraps). Straight-line
+// (selects): a per-element branch runs both sides under a mask on CPU adapters anyway.
+// About half the operations of what it replaced (the full 64-bit product, then a rounding
+// with shift 0 as a case apart), which lavapipe spent most of quantize's time on
+// (docs/PERFORMANCE.md).
+fn round_scaled_significand(m: u32, budget: u32, shift: u32) -> u32 {
+  let m0 = m & 0xffffu;
+  let m1 = m >> 16u;
+  let b0 = budget & 0xffffu;
+  let b1 = budget >> 16u;
+  let low = m0 * b0;
+  let middle = m0 * b1 + m1 * b0;
+  let top = ((m1 * b1) << 9u) + ((middle + (low >> 16u)) >> 7u);
+  let rest = ((middle << 16u) + low) & 0x7fffffu;
+  let kept = (top >> 1u) >> shift;
+  let half = 1u << shift;
+  let dropped = top & ((half << 1u) - 1u); // shift 31: (half << 1) wraps to 0, the mask to all ones
+  let extra = select(kept & 1u, 1u, rest != 0u);
+  return kept + select(0u, 1u, dropped > half - extra);
 }
 
-// roundHalfEven((whole + fraction / 2^24) / 2^shift) for whole < 2^31, fraction < 2^24, shift <= 31.
-// Straight-line (selects, non-short-circuit & and |): both shift cases are computed, one kept.
-fn round_shift_half_even(whole: u32, fraction: u32, shift: u32) -> u32 {
-  let kept = whole >> shift;
-  let odd = (kept & 1u) == 1u;
-  // shift 0: nothing of whole is dropped, the fraction alone decides.
-  let fraction_up = (fraction > 0x800000u) | ((fraction == 0x800000u) & odd);
-  // shift >= 1: the dropped bits of whole against half of 2^shift, the fraction breaking ties
-  // (1u << (shift - 1u) at shift 0 is discarded below: WGSL takes the shift count mod 32).
-  let dropped = whole & ((1u << shift) - 1u);
-  let half = 1u << (shift - 1u);
-  let dropped_up = (dropped > half) | ((dropped == half) & ((fraction > 0u) | odd));
-  return kept + select(0u, 1u, select(dropped_up, fraction_up, shift == 0u));
-}
-
-// Straight-line too: the saturated, rounded and zero cases are all computed and one is kept
-// (a per-element branch runs both sides under a mask on CPU adapters anyway).
+// Straight-line too: the saturated, rounded and zero cases are all computed and one is kept.
 fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
   let m = significand(bits);
   // Clamping keeps the subtraction from wrapping on absurd exponents (any emax below
   // MIN_EXPONENT already saturates, as on the CPU).
   let shift = max(agreed, MIN_EXPONENT - 64) - (i32(effective_exponent(bits)) - 126);
-  let product = multiply_wide(m, budget); // m * M < 2^55
-  let rounded = round_shift_half_even((product.y << 8u) | (product.x >> 24u), product.x & 0xffffffu, u32(clamp(shift, 0, 31)));
+  let rounded = round_scaled_significand(m, budget, u32(clamp(shift, 0, 31)));
   // Above the agreed exponent: saturate, keeping |q| <= M; more than 31 below it: 0.
   let magnitude = select(select(0u, rounded, shift <= 31), budget, shift < 0);
   let q = i32(select(magnitude, 0u, is_nonfinite_bits(bits) | (agreed > MAX_EXPONENT) | (m == 0u)));
@@ -114,7 +113,7 @@ fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
 // Both elementwise kernels come in two forms: per element (`quantize`, `dequantize`), and per
 // quad of 4 elements through vec4 views of src and dst (`*_vec4`), which lib/gpu/switchml.ts
 // picks where both start on a vec4 boundary of their bindings, the piece holds whole quads and
-// blocks hold whole quads (so a quad has one exponent, found with one division, not four). A
+// blocks hold whole quads (so a quad has one exponent, found once, not four times). A
 // thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, `step` apart (1 or
 // WORKGROUP_SIZE by layout), walked as a strided range as in reduce.wgsl.
 @group(0) @binding(1) var<storage, read> quantize_src4: array<vec4u>;
@@ -127,7 +126,7 @@ fn quantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
   for (var i = first; i < end; i += step) {
-    let agreed = quantize_exponents[p.exponents_offset + i / p.block_size];
+    let agreed = quantize_exponents[p.exponents_offset + divide_by_block(i, p.block_magic, p.block_shift)];
     quantize_dst[p.dst_offset + i] = quantize_element(quantize_src[p.src_offset + i], agreed, p.budget);
   }
 }
@@ -139,7 +138,7 @@ fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
   for (var v = first; v < end; v += step) {
-    let agreed = quantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let agreed = quantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)];
     let x = quantize_src4[p.src_offset / 4u + v];
     quantize_dst4[p.dst_offset / 4u + v] = vec4i(
       quantize_element(x.x, agreed, p.budget), quantize_element(x.y, agreed, p.budget),
@@ -179,7 +178,7 @@ fn dequantize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups:
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
   for (var i = first; i < end; i += step) {
-    let agreed = dequantize_exponents[p.exponents_offset + i / p.block_size];
+    let agreed = dequantize_exponents[p.exponents_offset + divide_by_block(i, p.block_magic, p.block_shift)];
     dequantize_dst[p.dst_offset + i] = dequantize_element(dequantize_src[p.src_offset + i], agreed, bitcast<f32>(p.factor_bits));
   }
 }
@@ -192,7 +191,7 @@ fn dequantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
   for (var v = first; v < end; v += step) {
-    let agreed = dequantize_exponents[p.exponents_offset + 4u * v / p.block_size];
+    let agreed = dequantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)];
     let s = dequantize_src4[p.src_offset / 4u + v];
     dequantize_dst4[p.dst_offset / 4u + v] = vec4u(
       dequantize_element(s.x, agreed, factor), dequantize_element(s.y, agreed, factor),

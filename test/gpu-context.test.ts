@@ -9,19 +9,10 @@ import { checkRegion, region } from '../lib/gpu/region.js';
 import { UniformCache } from '../lib/gpu/uniform-cache.js';
 import { BindGroupCache } from '../lib/gpu/bind-group-cache.js';
 import { rejects } from './helpers/assert.js';
+import { wordKernel } from './helpers/word-kernel.js';
 
 // A test-only kernel: out[i] = in[i] + i, touching exactly `count` words from each region's start.
-const ADD_INDEX = `
-struct Params { threads: u32, src_offset: u32, dst_offset: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let i = linear_index(wg, groups, local);
-  if (i >= params.threads) { return; }
-  dst[params.dst_offset + i] = src[params.src_offset + i] + i;
-}`;
+const ADD_INDEX = wordKernel(['src_offset', 'dst_offset'], 'dst[params.dst_offset + i] = src[params.src_offset + i] + i;');
 
 const device = await createNodeDevice();
 const ctx = GpuContext.for(device);

@@ -3,7 +3,9 @@
 // than 65535 workgroups, regions at unaligned offsets, work split at the binding limit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { switchmlBlockExponents, switchmlDequantize, switchmlMergeExponents, switchmlQuantize } from '../lib/cpu/switchml.js';
+import {
+  switchmlBlockExponents, switchmlDequantize, switchmlMergeExponents, switchmlQuantize, switchmlWorkerBudget,
+} from '../lib/cpu/switchml.js';
 import {
   encodeSwitchmlQuantize, gpuSwitchmlBlockExponents, gpuSwitchmlDequantize, gpuSwitchmlQuantize,
 } from '../lib/gpu/switchml.js';
@@ -128,6 +130,39 @@ test('rounding ties, powers of two and budgets from 1 to 2^31 - 1', async () => 
     await gpuSwitchmlDequantize(ctx, { src: q.region, exponents: agreed.region, dst: y.region, count, blockSize, workers });
     await y.expect(switchmlDequantize(want, exponents, count, blockSize, workers), `workers ${workers}, block ${blockSize}: dequantize`);
     for (const placed of [src, agreed, q, y]) placed.destroy();
+  }
+});
+
+test('quantize beside every rounding boundary: ties and their neighbours at shifts -1 .. 32, budgets with and without factors of 2', async () => {
+  // x = m 2^(e-150) with its agreed exponent s above e(x): m M / 2^(24+s) lies within 2/M of a
+  // half-integer k + 1/2 for m near (2k + 1) 2^(23+s) / M, so both the rounding's remainder test
+  // and its tie rule (sticky bits below 2^23, odd kept part) decide each value.
+  let seed = 777;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (const workers of [1, 2, 3, 8, 2047, 65537, 2 ** 29, 2 ** 31 - 1, 1 + Math.floor(random() * (2 ** 31 - 2)), 5 + Math.floor(random() * 1000)]) {
+    const budget = switchmlWorkerBudget(workers);
+    const bits: number[] = [];
+    const exponents: number[] = [];
+    for (let shift = -1; shift <= 32; shift++) {
+      for (let j = 0; j < 12; j++) {
+        const field = 1 + Math.floor(random() * 220);
+        const k = Math.floor(random() * Math.max(1, budget / 2 ** Math.max(shift, 0)));
+        const near = Math.round((2 * k + 1) * 2 ** (23 + shift) / budget);
+        for (let d = -2; d <= 2; d++) {
+          const m = near + d >= 2 ** 23 && near + d < 2 ** 24 ? near + d : 2 ** 23 + Math.floor(random() * 2 ** 23);
+          bits.push(((j % 2 ? 0x80000000 : 0) | (field << 23) | (m - 2 ** 23)) >>> 0);
+          exponents.push(field - 126 + shift);
+        }
+      }
+    }
+    const x = new Float32Array(Uint32Array.from(bits).buffer);
+    const agreed = Int32Array.from(exponents);
+    const src = new Placed(0, x);
+    const onGpu = new Placed(4, agreed);
+    const q = Placed.empty(0, x.length * 4);
+    await gpuSwitchmlQuantize(ctx, { src: src.region, exponents: onGpu.region, dst: q.region, count: x.length, blockSize: 1, workers });
+    await q.expect(switchmlQuantize(x, agreed, x.length, 1, workers), `workers ${workers}: quantize`);
+    for (const placed of [src, onGpu, q]) placed.destroy();
   }
 });
 

@@ -18,6 +18,7 @@ import { kernelForms, type Recorder } from './kernel.js';
 import { BLOCK_WORKGROUP_SIZE, checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
 import { UniformLayout } from './uniform-layout.js';
+import { BLOCK_DIVISOR_BINDING_BYTES, blockDivisor } from './block-divisor.js';
 import switchmlSource from '../../shaders/switchml.wgsl';
 
 export interface SwitchmlExponentsArgs {
@@ -55,8 +56,8 @@ export interface SwitchmlDequantizeArgs extends SwitchmlElementwiseArgs {
 
 /** The uniform blocks: one workgroup per block for exponents, elements for the other two. */
 const EXPONENT_LAYOUT = new UniformLayout('ExponentParams', ['count', 'block_size', 'src_offset', 'exponents_offset']);
-const QUANTIZE_LAYOUT = new UniformLayout('QuantizeParams', ['block_size', 'budget', 'src_offset', 'exponents_offset', 'dst_offset']);
-const DEQUANTIZE_LAYOUT = new UniformLayout('DequantizeParams', ['block_size', 'factor_bits', 'src_offset', 'exponents_offset', 'dst_offset']);
+const QUANTIZE_LAYOUT = new UniformLayout('QuantizeParams', ['block_magic', 'block_shift', 'budget', 'src_offset', 'exponents_offset', 'dst_offset']);
+const DEQUANTIZE_LAYOUT = new UniformLayout('DequantizeParams', ['block_magic', 'block_shift', 'factor_bits', 'src_offset', 'exponents_offset', 'dst_offset']);
 
 /** The constants and every uniform block: what every variant's compile of the whole family source needs ... */
 const COMMON_PRELUDE = [
@@ -140,6 +141,7 @@ function prepareElementwise(
     ...codecVariant(switchmlSource, entry, workgroupSize, PRELUDE, ELEMENTS_PER_THREAD), ...(options.unitLayout && { unitLayout: options.unitLayout }),
   }));
   const quadBlocks = args.blockSize % 4 === 0;
+  const divisor = blockDivisor(args.blockSize);
   // Quads (shaders/switchml.wgsl, *_vec4) where src and dst (streams 0 and 2) start on a vec4
   // boundary, the piece holds whole quads and a quad never straddles two blocks.
   const inQuads = (piece: Piece) => quadBlocks && piece.elements % 4 === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[2]! % 4 === 0;
@@ -151,7 +153,8 @@ function prepareElementwise(
       { name: 'exponents', region: args.exponents, writable: false, words: wordsPerBlock(args.blockSize) },
       { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
     ],
-    layout, fields: () => [args.blockSize, constant], maxBindingBytes: options.maxBindingBytes,
+    // Block indices without a division (divide_by_block), which needs fewer than 2^30 elements a piece.
+    layout, fields: () => [...divisor, constant], maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
     units: (piece) => (inQuads(piece) ? piece.elements / 4 : piece.elements),
   });
 }
