@@ -65,15 +65,21 @@ test('a simulated world of 4 ranks: calibration gives back call, alpha, o and be
   }
 });
 
-test('a simulated world with a collective board: calibration gives it a curve of its own, which prices its calls; a world without one gets none', async () => {
-  // The board sends no message: what its calls cost is its own (here a quarter of the link's β per byte).
-  const world: CostParams = { ...truth, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+test('a simulated world with a collective board: calibration gives it a fixed cost and a curve of its own, which price its calls; a world without one gets neither', async () => {
+  // The board sends no message: what its calls cost is its own (here 70 us a call, where the
+  // link's call + alpha is 110, and a quarter of the link's beta per byte).
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
   const p = await calibrated(world, 4, 0, true);
+  near(p.board?.call ?? 0, 70e-6, 'board call', 1e-3);
   const curve = p.betaCurves['board'] ?? [];
   assert.ok(curve.length >= 4, `board curve: ${curve.length} points`);
-  for (const point of curve) near(point.beta, truth.beta / 4, `board curve at ${point.linkBytes}`);
-  for (const bytes of [256 << 10, 4 << 20, 16 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
-  assert.is((await calibrated(truth, 4)).betaCurves['board'], undefined, 'no board, no curve');
+  for (const point of curve) near(point.beta, truth.beta / 4, `board curve at ${point.linkBytes}`, 1e-3);
+  for (const bytes of [8, 4096, 256 << 10, 4 << 20, 16 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
+  const plain = await calibrated(truth, 4);
+  assert.is(plain.betaCurves['board'], undefined, 'no board, no curve');
+  assert.is(plain.board, undefined, 'no board, no fixed cost');
+  // The other schedules' figures are not moved by the board's runs.
+  for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], key);
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {

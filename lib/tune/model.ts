@@ -3,7 +3,8 @@
 //   time = call + messages·α + sends·o + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
-// terms were fitted beyond),
+// terms were fitted beyond), and the board's own fixed cost (params.board) in place of
+// call + messages·α + sends·o where calibration timed it,
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // where sends counts the communicator's agreement check too (callTraffic).
@@ -70,6 +71,16 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
   return lo.beta + f * (hi.beta - lo.beta);
 }
 
+/**
+ * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o, or the board's
+ * own fixed cost where calibration timed it (its synchronizations are no link messages; its
+ * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this).
+ */
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>): number {
+  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return params.board.call;
+  return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead;
+}
+
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   if (!algorithmsServing(call.collective).some((row) => row.name === algorithm)) return undefined;
@@ -85,7 +96,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
-  const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * beta + perByte)
+  const host = fixedSeconds(algorithm, traffic, params) + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
