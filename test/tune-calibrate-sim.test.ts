@@ -12,11 +12,11 @@ const CHUNK = 1 << 20;
 let clockMs = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number, board = false): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0): CalibrationComm {
   return {
     rank: 0, size, chunkBytes: CHUNK, board,
     async allReduce(data, algorithm) {
-      clockMs += 1e3 * predictSeconds(algorithm, call(data.byteLength, size), truth)!;
+      clockMs += 1e3 * (predictSeconds(algorithm, call(data.byteLength, size), truth)! + stall(algorithm, data.byteLength));
     },
     async maxAll(values) {
       return values;
@@ -24,13 +24,16 @@ function simulated(truth: CostParams, size: number, board = false): CalibrationC
   };
 }
 
+/** Seconds a call takes beyond the model's price (a time slice lost), by schedule and bytes. */
+type Stall = (algorithm: string, bytes: number) => number;
+
 const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allReduce', bytes, ranks, chunkBytes: CHUNK });
 
 /**
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -39,7 +42,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, bo
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size, board))).params;
+    return (await calibrate(simulated(truth, size, board, stall))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -80,6 +83,19 @@ test('a simulated world with a collective board: calibration gives it a fixed co
   assert.is(plain.board, undefined, 'no board, no fixed cost');
   // The other schedules' figures are not moved by the board's runs.
   for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], key);
+});
+
+test("the board's calls past the mid sizes are priced at their blocks' median, not their fastest: a 4 MiB call that loses a time slice in every other block", async () => {
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  // Blocks of 3 calls (the first untimed), one untimed block then 4 timed: the 2nd and 4th lose 2 ms a call.
+  let calls = 0;
+  const stall: Stall = (algorithm, bytes) => (algorithm === 'board' && bytes >= 4 << 20 && Math.floor(calls++ / 3) % 2 === 1 ? 2e-3 : 0);
+  const p = await calibrated(world, 4, 0, true, stall);
+  const big = call(4 << 20, 4);
+  // The median of [slow, fast, slow, fast] blocks: half the stall, what a stream of such calls takes per call.
+  near(predictSeconds('board', big, p)!, predictSeconds('board', big, world)! + 1e-3, 'board at 4 MiB', 1e-3);
+  // The mid sizes keep their lower quartiles (no stall there: the truth).
+  near(predictSeconds('board', call(1 << 20, 4), p)!, predictSeconds('board', call(1 << 20, 4), world)!, 'board at 1 MiB', 1e-3);
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {

@@ -187,6 +187,18 @@ export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
 export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20] as const;
 
 /**
+ * A board point's figure: the lower quartile of its blocks at the mid sizes, as the ring's and
+ * tree's (a call inside one time slice either runs through or waits), their median past them,
+ * as the ring's and tree's larger runs: a 4 MiB board call (8 arrivals on its thread, several
+ * time slices) always waits some, and its fastest block of 4 priced the board's 2-16 MiB calls
+ * 21-37% under in every sweep (`bench/tune-sweep.ts shm,tcp 2,4 -e 16M -r 3`, 7 runs, and the
+ * standard sweep, 2 runs).
+ */
+export function boardFigure(bytes: number): Figure {
+  return bytes > CURVE_BYTES.at(-1)! ? 'median' : 'lower';
+}
+
+/**
  * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
  * domain, and its domain's largest size (plannedRuns' larger direct run). Its whole-buffer
  * messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks, which moved the
@@ -320,7 +332,7 @@ async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Pr
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
-type Figure = 'median' | 'lower';
+export type Figure = 'median' | 'lower';
 
 /**
  * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
@@ -676,7 +688,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
     for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     if (board) {
-      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, [boardFigure(bytes)])).map((s) => ({ ...s, point: true, ownOnly: true })));
     }
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
