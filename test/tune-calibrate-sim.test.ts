@@ -13,8 +13,17 @@ let clockMs = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
 function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0): CalibrationComm {
+  // A device where the truth has GPU terms: its calls priced on GPU memory, its fold at gamma_gpu per byte.
+  const device = truth.gpu;
   return {
     rank: 0, size, chunkBytes: CHUNK, board,
+    ...(device && {
+      gpu: {
+        async fold(bytes) { return bytes * device.gamma; },
+        async allReduce(bytes, algorithm) { clockMs += 1e3 * predictSeconds(algorithm, { ...call(bytes, size), memory: 'gpu' }, truth)!; },
+        release() {},
+      },
+    }),
     async allReduce(data, algorithm) {
       clockMs += 1e3 * (predictSeconds(algorithm, call(data.byteLength, size), truth)! + stall(algorithm, data.byteLength));
     },
@@ -96,6 +105,19 @@ test("the board's calls past the mid sizes are priced at their blocks' median, n
   near(predictSeconds('board', big, p)!, predictSeconds('board', big, world)! + 1e-3, 'board at 4 MiB', 1e-3);
   // The mid sizes keep their lower quartiles (no stall there: the truth).
   near(predictSeconds('board', call(1 << 20, 4), p)!, predictSeconds('board', call(1 << 20, 4), world)!, 'board at 1 MiB', 1e-3);
+});
+
+test("a simulated world with a board and a device: the board's GPU calls get their own fixed cost, not the schedules' GPU call cost", async () => {
+  // The schedules of messages pay 1 ms a GPU call; the board's read-back and write of its buffer 0.3 ms.
+  const gpu = { call: 1e-3, message: 50e-6, stage: 1e-9, gamma: 2e-9 };
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] }, gpu: { ...gpu, board: 300e-6 } };
+  const p = await calibrated(world, 4, 0, true);
+  near(p.gpu?.board ?? 0, 300e-6, 'gpu.board', 1e-3);
+  near(p.gpu?.call ?? 0, gpu.call, 'gpu.call', 1e-3);
+  for (const bytes of [8, 64 << 10, 2 << 20]) {
+    const onGpu = { ...call(bytes, 4), memory: 'gpu' as const };
+    near(predictSeconds('board', onGpu, p)!, predictSeconds('board', onGpu, world)!, `board on GPU memory at ${bytes} B`, 1e-3);
+  }
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {

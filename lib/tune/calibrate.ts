@@ -604,12 +604,15 @@ interface HostFit {
  * latency, subtracted: the memory changes each message's work, not its flight), so call, o and
  * β only; what exceeds the host's figures is the GPU's.
  */
-function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit): GpuCostParams {
-  const fitted = fitLatencyBandwidth(runs.map((r) => {
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit, board: BoardCostParams | undefined): GpuCostParams {
+  const fitted = fitLatencyBandwidth(runs.filter((r) => r.algorithm !== 'board').map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
     return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha) };
   }), [0, 2]);
-  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
+  const gpu: GpuCostParams = { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
+  // The board's few-byte GPU call beyond its host fixed cost: its read-back and write (it sends no message, so the fit says nothing of it).
+  const few = runs.find((r) => r.algorithm === 'board');
+  return few && board ? { ...gpu, board: Math.max(0, few.seconds - board.call - few.bytes * gpu.stage) } : gpu;
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
@@ -625,7 +628,7 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(board && { board: board.median }),
-    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
+    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
 }
 
@@ -646,7 +649,7 @@ async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
   return slope > 0 ? slope : t1 / GPU_FOLD_BYTES;
 }
 
-/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes. */
+/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes (and the board at a few bytes, where there is one: calibrate). */
 function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   return plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
 }
@@ -667,6 +670,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
+  let board = false;
   if (comm.size > 1) {
     // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
@@ -680,7 +684,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     // Only where every rank has a board (the samples must have one shape on every rank).
     const [boardless] = await comm.maxAll(Float32Array.of(comm.board ? 0 : 1));
-    const board = boardless === 0;
+    board = boardless === 0;
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile),
     // after a pass over all of them untimed (warmUp).
     await warmUp(comm, directCurveBytes(comm));
@@ -736,7 +740,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (gpu) {
     gpuGamma = await gpuFoldRate(gpu);
     if (comm.size > 1) {
-      for (const [algorithm, bytes, times] of plannedGpuRuns(chunk, comm.size, repeats)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+      // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
+      const runs = [...plannedGpuRuns(chunk, comm.size, repeats), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : [])];
+      for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();
   }

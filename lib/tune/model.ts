@@ -110,7 +110,9 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
 
 /**
  * What a schedule that stages a GPU call's whole buffer through host memory (the board) pays
- * beyond its host call: the GPU call's extra, and its bytes read back once and written once,
+ * beyond its host call: its own GPU fixed cost where calibration timed it (gpu.board; else the
+ * GPU call's extra, fitted on schedules of messages: 1-3 ms on lavapipe against the board's
+ * 0.4-1.5 ms more than on host memory), and its bytes read back once and written once,
  * which is what gpu.stage prices per link byte of a schedule of messages (each sent byte read
  * back, each received one written). Not linkBytes·stage and reducedBytes·γ_gpu as the schedules
  * of messages: the board's link bytes count its copies in and out of the segment, and it folds
@@ -118,7 +120,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
  * and auto ran the ring at 3.4x the board's time).
  */
 export function gpuStaged(bytes: number, gpu: GpuCostParams): number {
-  return gpu.call + bytes * gpu.stage;
+  return (gpu.board ?? gpu.call) + bytes * gpu.stage;
 }
 
 export interface Candidate {

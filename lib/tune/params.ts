@@ -92,6 +92,12 @@ export interface GpuCostParams {
   readonly stage: number;
   /** Per byte folded by the device's reduction kernel (γ_gpu, in place of γ). */
   readonly gamma: number;
+  /**
+   * Per board call on GPU memory, beyond its host price: reading the buffer back and writing it
+   * (model.ts's gpuStaged; bytes·stage on top). Absent: `call` (a file of a world without a
+   * board, or of an older calibration).
+   */
+  readonly board?: number;
 }
 
 /**
@@ -121,7 +127,10 @@ function seconds(what: string, value: unknown): number {
 function gpuParams(raw: unknown): GpuCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
   const g = raw as Record<string, unknown>;
-  return { call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']) };
+  return {
+    call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']),
+    ...(g['board'] !== undefined && { board: seconds('gpu.board', g['board']) }),
+  };
 }
 
 function boardParams(raw: unknown): BoardCostParams {
