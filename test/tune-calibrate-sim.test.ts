@@ -12,11 +12,20 @@ const CHUNK = 1 << 20;
 let clockMs = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number, board = false): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0): CalibrationComm {
+  // A device where the truth has GPU terms: its calls priced on GPU memory, its fold at gamma_gpu per byte.
+  const device = truth.gpu;
   return {
     rank: 0, size, chunkBytes: CHUNK, board,
+    ...(device && {
+      gpu: {
+        async fold(bytes) { return bytes * device.gamma; },
+        async allReduce(bytes, algorithm) { clockMs += 1e3 * predictSeconds(algorithm, { ...call(bytes, size), memory: 'gpu' }, truth)!; },
+        release() {},
+      },
+    }),
     async allReduce(data, algorithm) {
-      clockMs += 1e3 * predictSeconds(algorithm, call(data.byteLength, size), truth)!;
+      clockMs += 1e3 * (predictSeconds(algorithm, call(data.byteLength, size), truth)! + stall(algorithm, data.byteLength));
     },
     async maxAll(values) {
       return values;
@@ -24,13 +33,16 @@ function simulated(truth: CostParams, size: number, board = false): CalibrationC
   };
 }
 
+/** Seconds a call takes beyond the model's price (a time slice lost), by schedule and bytes. */
+type Stall = (algorithm: string, bytes: number) => number;
+
 const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allReduce', bytes, ranks, chunkBytes: CHUNK });
 
 /**
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -39,7 +51,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, bo
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size, board))).params;
+    return (await calibrate(simulated(truth, size, board, stall))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -65,15 +77,47 @@ test('a simulated world of 4 ranks: calibration gives back call, alpha, o and be
   }
 });
 
-test('a simulated world with a collective board: calibration gives it a curve of its own, which prices its calls; a world without one gets none', async () => {
-  // The board sends no message: what its calls cost is its own (here a quarter of the link's β per byte).
-  const world: CostParams = { ...truth, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+test('a simulated world with a collective board: calibration gives it a fixed cost and a curve of its own, which price its calls; a world without one gets neither', async () => {
+  // The board sends no message: what its calls cost is its own (here 70 us a call, where the
+  // link's call + alpha is 110, and a quarter of the link's beta per byte).
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
   const p = await calibrated(world, 4, 0, true);
+  near(p.board?.call ?? 0, 70e-6, 'board call', 1e-3);
   const curve = p.betaCurves['board'] ?? [];
   assert.ok(curve.length >= 4, `board curve: ${curve.length} points`);
-  for (const point of curve) near(point.beta, truth.beta / 4, `board curve at ${point.linkBytes}`);
-  for (const bytes of [256 << 10, 4 << 20, 16 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
-  assert.is((await calibrated(truth, 4)).betaCurves['board'], undefined, 'no board, no curve');
+  for (const point of curve) near(point.beta, truth.beta / 4, `board curve at ${point.linkBytes}`, 1e-3);
+  for (const bytes of [8, 4096, 256 << 10, 4 << 20, 16 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
+  const plain = await calibrated(truth, 4);
+  assert.is(plain.betaCurves['board'], undefined, 'no board, no curve');
+  assert.is(plain.board, undefined, 'no board, no fixed cost');
+  // The other schedules' figures are not moved by the board's runs.
+  for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], key);
+});
+
+test("the board's calls past the mid sizes are priced at their blocks' median, not their fastest: a 4 MiB call that loses a time slice in every other block", async () => {
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  // Blocks of 3 calls (the first untimed), one untimed block then 4 timed: the 2nd and 4th lose 2 ms a call.
+  let calls = 0;
+  const stall: Stall = (algorithm, bytes) => (algorithm === 'board' && bytes >= 4 << 20 && Math.floor(calls++ / 3) % 2 === 1 ? 2e-3 : 0);
+  const p = await calibrated(world, 4, 0, true, stall);
+  const big = call(4 << 20, 4);
+  // The median of [slow, fast, slow, fast] blocks: half the stall, what a stream of such calls takes per call.
+  near(predictSeconds('board', big, p)!, predictSeconds('board', big, world)! + 1e-3, 'board at 4 MiB', 1e-3);
+  // The mid sizes keep their lower quartiles (no stall there: the truth).
+  near(predictSeconds('board', call(1 << 20, 4), p)!, predictSeconds('board', call(1 << 20, 4), world)!, 'board at 1 MiB', 1e-3);
+});
+
+test("a simulated world with a board and a device: the board's GPU calls get their own fixed cost, not the schedules' GPU call cost", async () => {
+  // The schedules of messages pay 1 ms a GPU call; the board's read-back and write of its buffer 0.3 ms.
+  const gpu = { call: 1e-3, message: 50e-6, stage: 1e-9, gamma: 2e-9 };
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] }, gpu: { ...gpu, board: 300e-6 } };
+  const p = await calibrated(world, 4, 0, true);
+  near(p.gpu?.board ?? 0, 300e-6, 'gpu.board', 1e-3);
+  near(p.gpu?.call ?? 0, gpu.call, 'gpu.call', 1e-3);
+  for (const bytes of [8, 64 << 10, 2 << 20]) {
+    const onGpu = { ...call(bytes, 4), memory: 'gpu' as const };
+    near(predictSeconds('board', onGpu, p)!, predictSeconds('board', onGpu, world)!, `board on GPU memory at ${bytes} B`, 1e-3);
+  }
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {

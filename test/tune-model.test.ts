@@ -69,6 +69,23 @@ test('predictions grow with bytes; every allReduce row with a formula is priced,
   assert.not.ok(candidates(call(8, 4), params, { aggregator: true, call: { dtype: 'float32', op: 'max' } }).some((c) => c.algorithm === 'switch'));
 });
 
+test("the board: its own fixed cost where calibration timed it, not call + alpha; on GPU memory a host board call on the staged buffer", () => {
+  const boardCall = { collective: 'allReduce' as const, bytes: 8, ranks: 4, chunkBytes: 1 << 20 };
+  const unpriced = predictSeconds('board', boardCall, params)!;
+  // Without its own figure: the communicator's call and one alpha per synchronization, as before.
+  assert.ok(Math.abs(unpriced - (params.call + params.alpha + 8 * params.beta + 24 * params.gamma)) < 1e-12, String(unpriced));
+  const own: CostParams = { ...params, board: { call: 20e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: 0.1e-9 }] } };
+  assert.ok(Math.abs(predictSeconds('board', boardCall, own)! - (20e-6 + 8 * 0.1e-9 + 24 * params.gamma)) < 1e-12);
+  // GPU memory: the device folds slowly (gamma_gpu 2 ns/B), the board folds in host memory after one read and one write of the buffer.
+  const gpu: CostParams = { ...own, gpu: { call: 500e-6, message: 50e-6, stage: 1e-9, gamma: 2e-9 } };
+  const big = { ...boardCall, bytes: 2 << 20, ranks: 2, memory: 'gpu' as const };
+  const host = predictSeconds('board', { ...big, memory: 'cpu' }, gpu)!;
+  assert.ok(Math.abs(predictSeconds('board', big, gpu)! - (host + 500e-6 + (2 << 20) * 1e-9)) < 1e-12);
+  // So the model takes the board for it, where priced as a schedule of messages on the device it lost to the ring.
+  const [first] = candidates(big, gpu, { aggregator: false, call: { dtype: 'float32', op: 'sum', board: true } });
+  assert.is(first?.algorithm, 'board');
+});
+
 test("'auto' with calibrated parameters: direct for tiny, ring for large; an explicit choice wins", () => {
   assert.is(chooseAlgorithm('allReduce', 8, 4, tuned).algorithm, 'direct');
   assert.is(chooseAlgorithm('allReduce', 64 << 20, 4, tuned).algorithm, 'ring');

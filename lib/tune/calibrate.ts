@@ -19,6 +19,9 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
+//   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
+//      timed among the others' (boardFixed), and its own curve at BOARD_CURVE_BYTES beyond it;
+//      neither enters the fit of call, α, o and β (it sends no message).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
@@ -30,8 +33,8 @@
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
-import { betaAt, callTraffic } from './model.js';
-import { DEFAULT_COST_PARAMS, type BetaPoint, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { betaAt, callTraffic, fixedSeconds } from './model.js';
+import { DEFAULT_COST_PARAMS, type BetaPoint, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -178,9 +181,22 @@ export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
 /**
  * The board's own curve (where the transport has one): the mid sizes and 4 MiB. It sends no
  * message, so the link's α, o and β say nothing of it; these points alone price its bytes
- * (ownOnly), and its calls below them are priced at the first point's figure.
+ * (ownOnly), beyond its own fixed cost (its few-byte runs, boardFixed), and its calls below
+ * them are priced at the first point's figure.
  */
 export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20] as const;
+
+/**
+ * A board point's figure: the lower quartile of its blocks at the mid sizes, as the ring's and
+ * tree's (a call inside one time slice either runs through or waits), their median past them,
+ * as the ring's and tree's larger runs: a 4 MiB board call (8 arrivals on its thread, several
+ * time slices) always waits some, and its fastest block of 4 priced the board's 2-16 MiB calls
+ * 21-37% under in every sweep (`bench/tune-sweep.ts shm,tcp 2,4 -e 16M -r 3`, 7 runs, and the
+ * standard sweep, 2 runs).
+ */
+export function boardFigure(bytes: number): Figure {
+  return bytes > CURVE_BYTES.at(-1)! ? 'median' : 'lower';
+}
 
 /**
  * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
@@ -316,7 +332,7 @@ async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Pr
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
-type Figure = 'median' | 'lower';
+export type Figure = 'median' | 'lower';
 
 /**
  * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
@@ -449,14 +465,19 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves). A run whose
  * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit).
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit): BetaPoint[] {
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit, board?: BoardFixed): BetaPoint[] {
   const bySize = new Map<number, Sample[]>();
   for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
     // Each run beyond the fixed costs of its own figure (a lower quartile's: the few-byte runs' lower quartiles').
-    const fixed = (s: Sample) => { const [call, alpha, overhead] = s.lower ? lower : fit; return call + s.terms[1] * alpha + s.terms[2] * overhead; };
+    // What the model prices besides the bytes (fixedSeconds: the board's own where it has one).
+    const fixed = (s: Sample) => {
+      const [call, alpha, overhead] = s.lower ? lower : fit;
+      const own = s.lower ? board?.lower : board?.median;
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) });
+    };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
     if (curve.length > 0 && !(linkBytes > curve.at(-1)!.linkBytes)) continue;
@@ -466,9 +487,27 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
 }
 
 /** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
-export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit): Record<string, BetaPoint[]> {
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit, board?: BoardFixed): Record<string, BetaPoint[]> {
   const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
-  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower)]));
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower, board)]));
+}
+
+/** The board's own fixed cost (boardFixed) as its median few-byte figure and as its lower quartile, which its curve's lower-quartile points are priced beyond. */
+export interface BoardFixed {
+  readonly median: BoardCostParams;
+  readonly lower: BoardCostParams;
+}
+
+/**
+ * The board's fixed cost from its few-byte runs (calibrate times them beside the other
+ * schedules', ownOnly): each figure's time is the whole call (its bytes' cost is a few ns).
+ * Undefined where the board was not timed.
+ */
+export function boardFixed(samples: readonly Sample[]): BoardFixed | undefined {
+  const few = samples.filter((s) => s.algorithm === 'board' && !s.point);
+  const median = few.find((s) => !s.lower);
+  const lower = few.find((s) => s.lower) ?? median;
+  return median && lower ? { median: { call: median.seconds }, lower: { call: lower.seconds } } : undefined;
 }
 
 /**
@@ -480,7 +519,7 @@ export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower
  */
 export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
   // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
-  const few = samples.filter((s) => s.lower && !s.point).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
   if (few.length < 2) return fit;
   const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
   return [call, alpha, overhead, fit[3]];
@@ -565,12 +604,15 @@ interface HostFit {
  * latency, subtracted: the memory changes each message's work, not its flight), so call, o and
  * β only; what exceeds the host's figures is the GPU's.
  */
-function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit): GpuCostParams {
-  const fitted = fitLatencyBandwidth(runs.map((r) => {
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit, board: BoardCostParams | undefined): GpuCostParams {
+  const fitted = fitLatencyBandwidth(runs.filter((r) => r.algorithm !== 'board').map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
     return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha) };
   }), [0, 2]);
-  return { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
+  const gpu: GpuCostParams = { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
+  // The board's few-byte GPU call beyond its host fixed cost: its read-back and write (it sends no message, so the fit says nothing of it).
+  const few = runs.find((r) => r.algorithm === 'board');
+  return few && board ? { ...gpu, board: Math.max(0, few.seconds - board.call - few.bytes * gpu.stage) } : gpu;
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
@@ -581,10 +623,12 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const host = { call, alpha, overhead, beta };
   const lower = lowerFit(m.samples, fit);
   const betaCurve = curveOf(shared, fit, undefined, lower);
+  const board = boardFixed(m.samples);
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower), gamma: m.gamma, codecs: m.codecs, ...switched,
-    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host) }),
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(board && { board: board.median }),
+    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
 }
 
@@ -605,7 +649,7 @@ async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
   return slope > 0 ? slope : t1 / GPU_FOLD_BYTES;
 }
 
-/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes. */
+/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes (and the board at a few bytes, where there is one: calibrate). */
 function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   return plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
 }
@@ -626,6 +670,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
+  let board = false;
   if (comm.size > 1) {
     // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
@@ -637,6 +682,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
+    board = comm.board === true;
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile),
     // after a pass over all of them untimed (warmUp).
     await warmUp(comm, directCurveBytes(comm));
@@ -644,8 +690,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
     for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     // Only where every rank has a board (agreed at init, so the samples have one shape on every rank).
-    if (comm.board) {
-      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
+    if (board) {
+      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, [boardFigure(bytes)])).map((s) => ({ ...s, point: true, ownOnly: true })));
     }
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
@@ -669,7 +715,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.push(...mid);
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    samples.unshift(...await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']));
+    // The board's among them: its own fixed cost (boardFixed), kept out of the fit of call, α and o (ownOnly).
+    const few = await blockSamples(comm, ['ring', 'tree', 'direct', ...(board ? ['board'] : [])], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    samples.unshift(...few.map((s) => (s.algorithm === 'board' ? { ...s, ownOnly: true } : s)));
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
@@ -691,7 +739,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (gpu) {
     gpuGamma = await gpuFoldRate(gpu);
     if (comm.size > 1) {
-      for (const [algorithm, bytes, times] of plannedGpuRuns(chunk, comm.size, repeats)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+      // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
+      const runs = [...plannedGpuRuns(chunk, comm.size, repeats), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : [])];
+      for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();
   }

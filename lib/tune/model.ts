@@ -3,9 +3,11 @@
 //   time = call + messages·α + sends·o + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
-// terms were fitted beyond),
+// terms were fitted beyond), and the board's own fixed cost (params.board) in place of
+// call + messages·α + sends·o where calibration timed it,
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
+// (the board, which reduces a GPU call in host memory: its host price + gpu.call + bytes·gpu.stage),
 // where sends counts the communicator's agreement check too (callTraffic).
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
@@ -13,7 +15,7 @@
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import type { BetaPoint, CostParams, MemoryKind } from './params.js';
+import type { BetaPoint, CostParams, GpuCostParams, MemoryKind } from './params.js';
 
 export interface ModelCall {
   readonly collective: ScheduledCollective;
@@ -70,6 +72,16 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
   return lo.beta + f * (hi.beta - lo.beta);
 }
 
+/**
+ * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o, or the board's
+ * own fixed cost where calibration timed it (its synchronizations are no link messages; its
+ * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this).
+ */
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>): number {
+  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return params.board.call;
+  return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead;
+}
+
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   if (!algorithmsServing(call.collective).some((row) => row.name === algorithm)) return undefined;
@@ -83,12 +95,32 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     ratio = codecRatio(call.codec);
     perByte = rate.encode + rate.decode;
   }
+  // The board stages a GPU call's buffer through host memory and reduces it there: a host call of
+  // its own (fixed cost, curve, host γ) plus one read and one write of the buffer (gpuStaged).
+  if (call.memory === 'gpu' && params.gpu && algorithmNamed(algorithm)?.board === true) {
+    return predictSeconds(algorithm, { ...call, memory: 'cpu' }, params)! + gpuStaged(call.bytes, params.gpu);
+  }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
-  const host = params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + traffic.linkBytes * (ratio * beta + perByte)
+  const host = fixedSeconds(algorithm, traffic, params) + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
+}
+
+/**
+ * What a schedule that stages a GPU call's whole buffer through host memory (the board) pays
+ * beyond its host call: its own GPU fixed cost where calibration timed it (gpu.board; else the
+ * GPU call's extra, fitted on schedules of messages: 1-3 ms on lavapipe against the board's
+ * 0.4-1.5 ms more than on host memory), and its bytes read back once and written once,
+ * which is what gpu.stage prices per link byte of a schedule of messages (each sent byte read
+ * back, each received one written). Not linkBytes·stage and reducedBytes·γ_gpu as the schedules
+ * of messages: the board's link bytes count its copies in and out of the segment, and it folds
+ * in host memory (2 shm ranks, 2 MiB on lavapipe: 16.9 ms predicted so against 4.3 measured,
+ * and auto ran the ring at 3.4x the board's time).
+ */
+export function gpuStaged(bytes: number, gpu: GpuCostParams): number {
+  return (gpu.board ?? gpu.call) + bytes * gpu.stage;
 }
 
 export interface Candidate {

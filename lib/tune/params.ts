@@ -53,6 +53,23 @@ export interface CostParams {
   readonly switchRoundTrip: number;
   /** What GPU-memory calls pay besides (or instead of) the host figures; absent: priced as host calls. */
   readonly gpu?: GpuCostParams;
+  /**
+   * The collective board's own fixed cost (where the transport has one and calibration timed
+   * it); absent (a file of a world without a board, or of an older calibration): its calls are
+   * priced with call + α per synchronization, as a schedule of messages.
+   */
+  readonly board?: BoardCostParams;
+}
+
+/**
+ * The board sends no message: what a call of it costs with no bytes is neither the link's α nor
+ * the communicator's fitted call (2 shm ranks: call + α 191 µs against 83-130 measured for its
+ * 8-byte calls; 4 ranks 426 against 190-250), but its own arrival, spin, hand-over to its
+ * thread and completion, timed at a few bytes.
+ */
+export interface BoardCostParams {
+  /** Per call, everything but its bytes: the few-byte call's time in a stream. */
+  readonly call: number;
 }
 
 /** β measured on calls whose busiest rank sends `linkBytes` on its critical path. */
@@ -75,6 +92,12 @@ export interface GpuCostParams {
   readonly stage: number;
   /** Per byte folded by the device's reduction kernel (γ_gpu, in place of γ). */
   readonly gamma: number;
+  /**
+   * Per board call on GPU memory, beyond its host price: reading the buffer back and writing it
+   * (model.ts's gpuStaged; bytes·stage on top). Absent: `call` (a file of a world without a
+   * board, or of an older calibration).
+   */
+  readonly board?: number;
 }
 
 /**
@@ -104,7 +127,15 @@ function seconds(what: string, value: unknown): number {
 function gpuParams(raw: unknown): GpuCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
   const g = raw as Record<string, unknown>;
-  return { call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']) };
+  return {
+    call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']),
+    ...(g['board'] !== undefined && { board: seconds('gpu.board', g['board']) }),
+  };
+}
+
+function boardParams(raw: unknown): BoardCostParams {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('board is not an object of the board\'s costs');
+  return { call: seconds('board.call', (raw as Record<string, unknown>)['call']) };
 }
 
 function betaCurve(raw: unknown, what = 'betaCurve'): BetaPoint[] {
@@ -157,5 +188,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     codecs, switchPacket: seconds('switchPacket', p['switchPacket']),
     switchRoundTrip: p['switchRoundTrip'] === undefined ? (missing.push('switchRoundTrip'), DEFAULT_COST_PARAMS.switchRoundTrip) : seconds('switchRoundTrip', p['switchRoundTrip']),
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),
+    // Not named when absent: only worlds with a board have it, and without it the board is priced as before.
+    ...(p['board'] !== undefined && { board: boardParams(p['board']) }),
   };
 }
