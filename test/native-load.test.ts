@@ -2,7 +2,7 @@
 // having it ends in { unavailable: reason } without throwing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,30 @@ test('native: a file that is no addon gives a reason, not a crash', () => {
     writeFileSync(bogus, 'not an ELF file');
     const reason = describeUnavailable(loadNative(bogus));
     assert.match(reason ?? '', /^unavailable: loading .*webccl_native\.node failed: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('native: a build older than a source beside it is not loaded (a stale build), one newer is', () => {
+  // The layout of the package: native/src and native/binding.gyp beside native/build/Release.
+  const dir = mkdtempSync(join(tmpdir(), 'webccl-native-'));
+  try {
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    mkdirSync(join(dir, 'src'));
+    const built = join(dir, 'build', 'Release', 'webccl_native.node');
+    copyFileSync(defaultAddonPath(), built);
+    const source = join(dir, 'src', 'board.cc');
+    writeFileSync(source, '// changed after the build');
+    writeFileSync(join(dir, 'binding.gyp'), '{}');
+    const buildTime = new Date(Date.now() - 60_000);
+    utimesSync(built, buildTime, buildTime);
+    utimesSync(join(dir, 'binding.gyp'), new Date(buildTime.getTime() - 1000), new Date(buildTime.getTime() - 1000));
+    const stale = describeUnavailable(loadNative(built)) ?? '';
+    assert.match(stale, /^unavailable: .*webccl_native\.node is older than .*src\/board\.cc \(a stale build: rebuild it with `node native\/build\.mjs`\)$/);
+    utimesSync(source, new Date(buildTime.getTime() - 1000), new Date(buildTime.getTime() - 1000));
+    const fresh = loadNative(built);
+    assert.ok('addon' in fresh, describeUnavailable(fresh));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,10 @@
 // Finds and loads the native addon (built by native/build.mjs at install) once per process.
-// Node-only. Never throws: a missing file, a failed dlopen, an ABI mismatch or WEBCCL_NATIVE=0
-// all yield { unavailable: reason }, and callers take their pure-TS path or report the reason.
-import { existsSync } from 'node:fs';
+// Node-only. Never throws: a missing file, a failed dlopen, an ABI mismatch, a build older than
+// its sources or WEBCCL_NATIVE=0 all yield { unavailable: reason }, and callers take their
+// pure-TS path or report the reason.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detailOf } from '../errors.js';
 import { logger } from '../log.js';
@@ -45,12 +47,30 @@ function load(path: string): NativeLoad {
   }
   if (!existsSync(path)) return { unavailable: `${path} not found (build it with \`node native/build.mjs\`)` };
   try {
+    const stale = newerSource(path);
+    if (stale !== undefined) return { unavailable: `${path} is older than ${stale} (a stale build: rebuild it with \`node native/build.mjs\`)` };
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     if (typeof addon.reduceAccumulate !== 'function') return { unavailable: `${path} is not webccl's addon` };
     return { addon };
   } catch (error) {
     return { unavailable: `loading ${path} failed: ${detailOf(error)}` };
   }
+}
+
+/**
+ * A source of the addon changed after it was built (native/src or binding.gyp, beside the
+ * build folder: a checkout that moved on without `node native/build.mjs`). Such a build's
+ * exports may not match what lib calls, and a board or stream given arguments an older build
+ * ignores can wait forever instead of failing, so it is not loaded. An install builds after
+ * unpacking, and a prebuilt binary shipped without sources has nothing to compare with.
+ */
+function newerSource(path: string): string | undefined {
+  const native = join(dirname(path), '..', '..');
+  const src = join(native, 'src');
+  if (!existsSync(src)) return undefined;
+  const built = statSync(path).mtimeMs;
+  const sources = [...readdirSync(src).map((name) => join(src, name)), join(native, 'binding.gyp')];
+  return sources.find((source) => existsSync(source) && statSync(source).mtimeMs > built);
 }
 
 /** The reason as users see it in errors and logs. */
