@@ -18,6 +18,7 @@ requireAddon('shm');
 
 /** Elements of `dtype` in `buffers` of the board's 1 MiB buffers, and 7 more (odd: a ragged last chunk). */
 const chunked = (dtype: DataType, buffers: number) => Math.floor((buffers * BOARD_BUFFER_BYTES) / elementBytes(dtype)) + 7;
+const even = (elements: number) => 2 * Math.ceil(elements / 2);
 
 test('board on GPU buffers: reduceScatter, allGather, broadcast and reduce match the oracle bit for bit, in and out of place, float32 and bfloat16, one and several chunks', async () => {
   const size = 3;
@@ -27,12 +28,13 @@ test('board on GPU buffers: reduceScatter, allGather, broadcast and reduce match
   try {
     for (const dtype of ['float32', 'bfloat16'] as const) {
       for (const count of [1001, chunked(dtype, 1.3)]) {
-        // Blocks of about a third as many, even: a GPU block of a 2-byte dtype fills whole words.
-        const block = 2 * Math.ceil(count / size / 2);
+        // Blocks are even: a GPU block of a 2-byte dtype fills whole words. Reduce-scatter's chunk
+        // is a buffer's n-th of each block, allgather's a buffer of one: blocks of a third and
+        // of all of `count` take two chunks at the larger count.
         for (const inPlace of [false, true]) {
           await within((async () => {
-            await checkReduceScatter(comms, block, dtype, 'avg', inPlace, memory);
-            await checkAllGather(comms, block, dtype, inPlace, memory);
+            await checkReduceScatter(comms, even(count / size), dtype, 'avg', inPlace, memory);
+            await checkAllGather(comms, even(count), dtype, inPlace, memory);
             await checkBroadcast(comms, count, dtype, size - 1, inPlace, 'board', memory);
             await checkReduce(comms, count, dtype, inPlace ? premulSum(0.5) : 'max', 1, inPlace, 'board', memory);
           })(), 60_000, `${dtype} count ${count} ${inPlace ? 'in place' : 'out of place'}`);
