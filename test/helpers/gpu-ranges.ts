@@ -10,6 +10,7 @@ import { allocate } from './comm-world.js';
 import { device } from './gpu.js';
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Not a multiple of the binding alignment (256): offsets must work anywhere a word starts. */
 export const OFFSET = 260;
 
 export function gpuBuffer(bytes: number): GPUBuffer {
