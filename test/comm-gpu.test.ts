@@ -9,35 +9,12 @@ import { elementBytes, premulSum, type DataType, type ElementArray, type ReduceO
 import { WebcclError } from '../lib/errors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../lib/cpu/half.js';
 import { reduceAccumulate } from '../lib/cpu/reduce.js';
-import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import '../lib/index.node.js'; // registers the webccl+shm:// world (the board test)
 import { device } from './helpers/gpu.js';
+import { download, gpuBuffer, OFFSET, upload } from './helpers/gpu-ranges.js';
 import {
   allocate, createWorld, destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements,
 } from './helpers/comm-world.js';
-
-const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-/** Not a multiple of the binding alignment: offsets must work anywhere a word starts. */
-const OFFSET = 260;
-
-function gpuBuffer(bytes: number): GPUBuffer {
-  return device.createBuffer({ size: Math.max(16, Math.ceil((OFFSET + bytes) / 4) * 4 + 8), usage: USAGE });
-}
-
-function upload(data: ElementArray): GpuBufferRange {
-  const buffer = gpuBuffer(data.byteLength);
-  const bytes = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-  bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  if (bytes.byteLength > 0) writeRegion(device, { buffer, byteOffset: OFFSET }, bytes);
-  return { buffer, byteOffset: OFFSET };
-}
-
-async function download(range: GpuBufferRange, dtype: DataType, count: number): Promise<ElementArray> {
-  const bytes = await readRegion(device, { buffer: range.buffer, byteOffset: range.byteOffset ?? 0 }, count * elementBytes(dtype));
-  const out = allocate(dtype, count);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
 
 function worldOf(size: number, chunkBytes = 4096): Promise<Communicator[]> {
   return createWorld(size, { device, chunkBytes, timeoutMs: 60_000 });

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { comparisonTable, latencyLines, missingLines } from '../bench/compare/report.js';
-import { parseTimingLines, type PeerResult } from '../bench/compare/peer.js';
+import { compareSizes, parseTimingLines, type PeerResult } from '../bench/compare/peer.js';
+import { parseCompareArgs } from '../bench/compare/args.js';
 import { combineTimes } from '../bench/perf/combine.js';
 import { compareSeries } from '../bench/compare/plot.js';
 import { renderBusbwSvg } from '../bench/perf/plot.js';
@@ -29,6 +30,34 @@ test('compare: latency ratio and missing peers by name', () => {
   assert.match(latency[0]!, /webccl-ws 30\.0, mpi 10\.0/);
   assert.match(latency[1]!, /webccl-ws takes 3\.00x the time of mpi/);
   assert.equal(missingLines(results), ['# gloo: not measured, python3 torch not found']);
+});
+
+test('compare: the collective is an optional word, allreduce when absent, nccl-tests spellings taken, others refused by name', () => {
+  const collectiveOf = (argv: string[]) => {
+    const options = parseCompareArgs(argv);
+    return options === 'help' ? 'help' : options.sweep.collective;
+  };
+  assert.is(collectiveOf(['--np', '4']), 'allreduce');
+  assert.is(collectiveOf(['reducescatter', '--np', '4', '-b', '8']), 'reducescatter');
+  assert.is(collectiveOf(['--np', '4', 'all_gather_perf']), 'allgather');
+  assert.is(collectiveOf(['broadcast', '--help']), 'help');
+  assert.throws(() => parseCompareArgs(['alltoall']), /no comparison of "alltoall" \(collectives: allreduce, reducescatter, allgather, broadcast, reduce\)/);
+  assert.throws(() => parseCompareArgs(['reduce', 'broadcast']), /one collective at a time/);
+  assert.throws(() => parseCompareArgs(['--np']), /--np needs a value/);
+});
+
+test('compare: sizes follow webccl-perf\'s layout (whole float32s per rank for reducescatter and allgather), busbw its factor', () => {
+  const sweep = { ranks: 4, minBytes: 8, maxBytes: 1024, stepFactor: 4, stepBytes: 0, iters: 1, warmup: 0 };
+  assert.equal(compareSizes({ ...sweep, collective: 'allreduce' }), [8, 32, 128, 512]);
+  // 8 B holds no float32 for each of 4 ranks: left out, as the MPI peer leaves it.
+  assert.equal(compareSizes({ ...sweep, collective: 'reducescatter' }), [32, 128, 512]);
+  assert.equal(compareSizes({ ...sweep, ranks: 3, collective: 'allgather' }), [24, 120, 504]);
+  // 1 MiB in 1000 us at 4 ranks: algbw 1.049 GB/s; reducescatter's busbw x 3/4, broadcast's x 1.
+  const lines = comparisonTable(results, ['webccl-ws'], [1048576], 4, 'reducescatter');
+  assert.match(lines[0]!, /^# reducescatter float32 sum, in place, CPU memory, 4 ranks/);
+  assert.match(lines[2]!, /1 MiB\s+0\.786\s+1\.573\s+0\.50/);
+  assert.match(comparisonTable(results, ['webccl-ws'], [1048576], 4, 'broadcast')[0]!, /^# broadcast float32, in place/);
+  assert.match(latencyLines(results, ['webccl-ws'], 8, 'allgather')[0]!, /us per allgather/);
 });
 
 test('average modes of nccl-tests -a', () => {

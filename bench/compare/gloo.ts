@@ -16,6 +16,7 @@ async function findPythonWithTorch(): Promise<string | undefined> {
 }
 
 export async function measureGloo(sweep: CompareSweep): Promise<PeerResult> {
+  if (sweep.collective !== 'allreduce') return { name: NAME, missing: `bench/peers/gloo_allreduce.py times allreduce only, not ${sweep.collective}` };
   const python = await findPythonWithTorch();
   if (python === undefined) return { name: NAME, missing: 'python3 torch not found (apt-get install python3-torch)' };
   const script = findRepoFile('bench/peers/gloo_allreduce.py');

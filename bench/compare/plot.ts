@@ -1,19 +1,19 @@
 // bench:compare's --plot: every contestant that ran (webccl over each transport, Gloo, MPI) as one
-// series of allreduce busbw against size, in the same SVG picture as webccl-perf --plot.
+// series of the collective's busbw against size, in the same SVG picture as webccl-perf --plot.
 import { writeFile } from 'node:fs/promises';
 import { busBandwidth } from '../perf/bandwidth.js';
 import { renderBusbwSvg, type PlotSeries } from '../perf/plot.js';
-import type { PeerResult } from './peer.js';
+import { compareTitle } from './report.js';
+import type { CompareCollective, PeerResult } from './peer.js';
 
 /** Contestants that were not measured have no line (the table names them as missing). */
-export function compareSeries(results: readonly PeerResult[], ranks: number): PlotSeries[] {
+export function compareSeries(results: readonly PeerResult[], ranks: number, collective: CompareCollective = 'allreduce'): PlotSeries[] {
   return results.flatMap((result) => ('timesUs' in result ? [{
     name: result.name,
-    points: [...result.timesUs].map(([bytes, timeUs]) => ({ bytes, busbw: busBandwidth('allreduce', ranks, bytes, timeUs) })),
+    points: [...result.timesUs].map(([bytes, timeUs]) => ({ bytes, busbw: busBandwidth(collective, ranks, bytes, timeUs) })),
   }] : []));
 }
 
-export async function writeComparePlot(file: string, results: readonly PeerResult[], ranks: number): Promise<void> {
-  const title = `allreduce float32 sum, ${ranks} ranks, CPU memory: webccl and its peers`;
-  await writeFile(file, renderBusbwSvg(title, compareSeries(results, ranks)));
+export async function writeComparePlot(file: string, results: readonly PeerResult[], ranks: number, collective: CompareCollective): Promise<void> {
+  await writeFile(file, renderBusbwSvg(`${compareTitle(collective, ranks)}: webccl and its peers`, compareSeries(results, ranks, collective)));
 }

@@ -1,6 +1,7 @@
-// The webccl contestant: webccl-perf itself, run as a user would (--np N over one transport,
-// -c 0 so that only the collective is timed), reading back its JSON report. In-place times are
-// used because torch's all_reduce is always in place and the MPI peer is run that way too.
+// The webccl contestant: webccl-perf itself, run as a user would (the sweep's collective, --np N
+// over one transport, -c 0 so that only the collective is timed), reading back its JSON report.
+// In-place times are used because torch's all_reduce is always in place and the MPI peer is run
+// that way too. Its sizes are webccl-perf's layout, which the MPI peer follows (peer.ts).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ export async function measureWebccl(sweep: CompareSweep, transport: TransportSet
   try {
     const json = join(dir, 'report.json');
     const run = await runCommand(process.execPath, [
-      ...nodeArgsFor(perf), 'allreduce', '--np', String(sweep.ranks), '--transport', transport, '--mem', 'cpu',
+      ...nodeArgsFor(perf), sweep.collective, '--np', String(sweep.ranks), '--transport', transport, '--mem', 'cpu',
       '-d', 'float', '-o', 'sum', '-c', '0', '-a', '1',
       '-b', String(sweep.minBytes), '-e', String(sweep.maxBytes), '-f', String(sweep.stepFactor),
       '-n', String(sweep.iters), '-w', String(sweep.warmup), '-J', json,
