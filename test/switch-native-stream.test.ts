@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:net';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { SwitchWorker } from '../lib/switch/worker.js';
 import type { Welcome } from '../lib/switch/control-protocol.js';
@@ -16,7 +17,7 @@ import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switc
 import { valuesOf } from '../lib/switch/packet.js';
 import { nativeAddon } from '../lib/native/load.js';
 import { joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
-import { rejection, within } from './within.js';
+import { rejection, until, within } from './within.js';
 
 const test = suite('switch native stream');
 const WINDOW = 8;
@@ -150,6 +151,64 @@ test('stream() sends the first window before it returns (from the JS thread, not
   } finally {
     socket.close();
     sink.close();
+  }
+});
+
+/** Whether a thread of this process runs under SCHED_BATCH (policy 3, field 41 of /proc's stat). */
+function batchThreads(): number {
+  let count = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the third on
+    if (fields[41 - 3] === '3') count++;
+  }
+  return count;
+}
+
+test('the receive thread runs a stream longer than its window under SCHED_BATCH and returns to the normal policy when it ends; a stream of one window keeps it', async () => {
+  const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  // A one-worker switch once answering: each UPDATE comes back as its RESULT (one worker's sum is its values).
+  const fake = createSocket('udp4');
+  let answering = false;
+  fake.on('message', (message: Buffer, from: RemoteInfo) => {
+    if (!answering) return;
+    message[0] = (2 << 4) | (message[0]! & 0x0f);
+    fake.send(message, from.port, from.address);
+  });
+  await new Promise<void>((resolve) => fake.bind(0, '127.0.0.1', resolve));
+  const socket = new Socket('127.0.0.1', () => {});
+  try {
+    socket.connect('127.0.0.1', fake.address().port);
+    assert.is(batchThreads(), 0, 'no thread is SCHED_BATCH before a stream');
+    const window = 4;
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 20, timeoutMs: 10_000 };
+    const input = randomInt32(32 * window * 3, 5);
+    const output = new Int32Array(input.length);
+    const call = socket.stream!(input, output, null, params);
+    call.catch(() => undefined); // a failure below closes the socket, which rejects it
+    await until(() => batchThreads() === 1, 5_000, 'the receive thread taking SCHED_BATCH');
+    answering = true; // the stream's retransmissions now get their results
+    await within(call, 10_000, 'the long stream');
+    assert.equal(output, input);
+    assert.is(batchThreads(), 0, 'back to the normal policy when the stream ended');
+    const short = randomInt32(32 * window, 6);
+    const shortCall = socket.stream!(short, new Int32Array(short.length), null, { ...params, baseSeq: 3 * window });
+    let seen = 0;
+    const watch = setInterval(() => { seen = Math.max(seen, batchThreads()); }, 1);
+    try {
+      await within(shortCall, 10_000, 'the one-window stream');
+    } finally {
+      clearInterval(watch);
+    }
+    assert.is(seen, 0, 'a stream within one window keeps the normal policy');
+  } finally {
+    socket.close();
+    fake.close();
   }
 });
 
