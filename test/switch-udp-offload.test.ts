@@ -13,7 +13,7 @@ import type { NativeSwitchWorkerSocket } from '../lib/native/addon.js';
 import { decodePacket, encodePacket, MSG_UPDATE, valueAt } from '../lib/switch/packet.js';
 import { FaultInjector } from '../lib/switch/faults.js';
 import { generator } from './helpers/switch-job.js';
-import { until, within } from './within.js';
+import { until } from './within.js';
 
 // The suite tests the offloads themselves: a WEBCCL_UDP_GSO=0 run of the other suites does not apply here.
 delete process.env.WEBCCL_UDP_GSO;
