@@ -170,8 +170,29 @@ function batchThreads(): number {
   return count;
 }
 
-test('the receive thread runs a stream longer than its window under SCHED_BATCH and returns to the normal policy when it ends; a stream of one window keeps it', async () => {
+test('WEBCCL_SWITCH_BATCH_SCHED=1: the receive thread runs a stream longer than its window under SCHED_BATCH and returns to the normal policy when it ends; a stream of one window keeps it; unset, none does', async () => {
   const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  // Unset (the default): a long stream's thread keeps the normal policy.
+  {
+    const sink = createSocket('udp4');
+    await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+    const plain = new Socket('127.0.0.1', () => {});
+    try {
+      plain.connect('127.0.0.1', sink.address().port);
+      const input = randomInt32(32 * 4 * 3, 4);
+      const before = plain.counters().streamSentDatagrams;
+      const call = plain.stream!(input, new Int32Array(input.length), null, { job: 1, slotBase: 0, window: 4, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 20, timeoutMs: 10_000 });
+      call.catch(() => undefined); // the sink never answers: the close below rejects it
+      // A resend comes from the receive thread: it has taken the stream (and chosen its policy).
+      await until(() => plain.counters().streamSentDatagrams - before > 4, 5_000, 'a resend by the receive thread');
+      assert.is(batchThreads(), 0, 'no SCHED_BATCH thread without the variable');
+    } finally {
+      plain.close();
+      sink.close();
+    }
+  }
+  const previous = process.env.WEBCCL_SWITCH_BATCH_SCHED;
+  process.env.WEBCCL_SWITCH_BATCH_SCHED = '1'; // read when the socket connects
   // A one-worker switch once answering: each UPDATE comes back as its RESULT (one worker's sum is its values).
   const fake = createSocket('udp4');
   let answering = false;
@@ -183,7 +204,12 @@ test('the receive thread runs a stream longer than its window under SCHED_BATCH 
   await new Promise<void>((resolve) => fake.bind(0, '127.0.0.1', resolve));
   const socket = new Socket('127.0.0.1', () => {});
   try {
-    socket.connect('127.0.0.1', fake.address().port);
+    try {
+      socket.connect('127.0.0.1', fake.address().port);
+    } finally {
+      if (previous === undefined) delete process.env.WEBCCL_SWITCH_BATCH_SCHED;
+      else process.env.WEBCCL_SWITCH_BATCH_SCHED = previous;
+    }
     assert.is(batchThreads(), 0, 'no thread is SCHED_BATCH before a stream');
     const window = 4;
     const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 20, timeoutMs: 10_000 };
