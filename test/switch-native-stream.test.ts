@@ -134,23 +134,37 @@ test('float32 agreeing in the stream runs on the socket\'s thread: the results l
   }
 });
 
-test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+/**
+ * A native worker socket streaming three windows of int32 (window 4, size class 0) to a sink
+ * that never answers: `before` is its sent-datagram counter before the call; close() ends both
+ * (and rejects the call, whose rejection is handled here).
+ */
+async function silentStream(seed: number, retransmitMs: number) {
   const Socket = nativeAddon()!.SwitchWorkerSocket!;
   const sink = createSocket('udp4');
   await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
   const socket = new Socket('127.0.0.1', () => {});
+  const close = () => { socket.close(); sink.close(); };
   try {
     socket.connect('127.0.0.1', sink.address().port);
     const window = 4;
-    const input = randomInt32(32 * window * 3, 3);
-    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 1000, timeoutMs: 10_000 };
+    const input = randomInt32(32 * window * 3, seed);
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs, timeoutMs: 10_000 };
     const before = socket.counters().streamSentDatagrams;
-    const call = socket.stream!(input, new Int32Array(input.length), null, params);
-    call.catch(() => undefined); // the sink never answers: the close below rejects it
+    socket.stream!(input, new Int32Array(input.length), null, params).catch(() => undefined);
+    return { socket, before, window, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+  const { socket, before, window, close } = await silentStream(3, 1000);
+  try {
     assert.is(socket.counters().streamSentDatagrams - before, window, 'the first window left within the call');
   } finally {
-    socket.close();
-    sink.close();
+    close();
   }
 });
 
@@ -173,23 +187,13 @@ function batchThreads(): number {
 test('WEBCCL_SWITCH_BATCH_SCHED=1: the receive thread runs a stream longer than its window under SCHED_BATCH and returns to the normal policy when it ends; a stream of one window keeps it; unset, none does', async () => {
   const Socket = nativeAddon()!.SwitchWorkerSocket!;
   // Unset (the default): a long stream's thread keeps the normal policy.
-  {
-    const sink = createSocket('udp4');
-    await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-    const plain = new Socket('127.0.0.1', () => {});
-    try {
-      plain.connect('127.0.0.1', sink.address().port);
-      const input = randomInt32(32 * 4 * 3, 4);
-      const before = plain.counters().streamSentDatagrams;
-      const call = plain.stream!(input, new Int32Array(input.length), null, { job: 1, slotBase: 0, window: 4, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 20, timeoutMs: 10_000 });
-      call.catch(() => undefined); // the sink never answers: the close below rejects it
-      // A resend comes from the receive thread: it has taken the stream (and chosen its policy).
-      await until(() => plain.counters().streamSentDatagrams - before > 4, 5_000, 'a resend by the receive thread');
-      assert.is(batchThreads(), 0, 'no SCHED_BATCH thread without the variable');
-    } finally {
-      plain.close();
-      sink.close();
-    }
+  const silent = await silentStream(4, 20);
+  try {
+    // A resend comes from the receive thread: it has taken the stream (and chosen its policy).
+    await until(() => silent.socket.counters().streamSentDatagrams - silent.before > silent.window, 5_000, 'a resend by the receive thread');
+    assert.is(batchThreads(), 0, 'no SCHED_BATCH thread without the variable');
+  } finally {
+    silent.close();
   }
   const previous = process.env.WEBCCL_SWITCH_BATCH_SCHED;
   process.env.WEBCCL_SWITCH_BATCH_SCHED = '1'; // read when the socket connects
