@@ -10,11 +10,16 @@
 // dtype: int32 (default), float32 (SwitchML quantization on the workers, exponents agreed in
 // the stream: always the TypeScript stream) or float32-agreed (exponents agreed before the
 // call, as the communicator does: the native stream takes it). Each cell also gives the
-// workers' mean CPU time per call (process.cpuUsage: user + sys, every thread). SWITCH_RATE_DEBUG=1 prints each
+// workers' mean CPU time per call (process.cpuUsage: user + sys, every thread) and, on Linux, the
+// switch process's CPU time per call ("sw", every thread's run time from /proc, the job's warm-up
+// call and joins spread over its calls), and "cpu%": the echo's CPU time per element (both ends)
+// as a % of the switch's plus its workers' (the rate's % where the cores are free; on a shared
+// machine the rates follow the other jobs' load, this much less). SWITCH_RATE_DEBUG=1 prints each
 // worker's counters (retransmissions, probes, window cuts) to stderr. workers: a comma list of
 // worker counts, default 2,4,8.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import '../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker } from '../lib/switch/worker.js';
 import { packetBytes, valuesOf } from '../lib/switch/packet.js';
@@ -49,8 +54,11 @@ function firstLine(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-/** Raw loopback: packets/s of a windowed echo, as elements/s at `values` per packet. */
-async function echoRate(seconds: number): Promise<number> {
+/**
+ * Raw loopback: packets/s of a windowed echo, as elements/s at `values` per packet, and the CPU
+ * time both ends spent per element echoed (cpuNs; undefined without /proc).
+ */
+async function echoRate(seconds: number): Promise<{ rate: number; cpuNs: number | undefined }> {
   const echo = spawn(process.execPath, ['-e', `
     const s = require('node:dgram').createSocket('udp4');
     s.on('message', (m, r) => s.send(m, r.port, r.address));
@@ -66,6 +74,8 @@ async function echoRate(seconds: number): Promise<number> {
   let inFlight = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
+  const echoCpu = processCpuMs(echo.pid);
+  const ownCpu = process.cpuUsage();
   const result = await new Promise<number>((resolve) => {
     const refill = () => { while (inFlight < WINDOW) { inFlight++; socket.send(packet); } };
     // Lost echoes would shrink the window for good: top it up from a timer too.
@@ -78,9 +88,23 @@ async function echoRate(seconds: number): Promise<number> {
     });
     refill();
   });
+  const own = process.cpuUsage(ownCpu);
+  const echoUsed = echoCpu === undefined ? undefined : processCpuMs(echo.pid)! - echoCpu;
   socket.close();
   echo.kill();
-  return result * valuesOf(sizeClass);
+  const elements = received * valuesOf(sizeClass);
+  return { rate: result * valuesOf(sizeClass), cpuNs: echoUsed === undefined ? undefined : ((own.user + own.system) * 1e3 + echoUsed * 1e6) / elements };
+}
+
+/** A process's CPU time so far in ms (every thread's run time, /proc's schedstat); undefined where /proc has none. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One worker of a timed job (in its own process, see the bottom): warm-up call, then `repeats` timed calls. */
@@ -111,7 +135,8 @@ async function runWorker(address: string, world: string, rank: number, size: num
  * A job of `workers` ranks, each in its own process (so that the ranks' JS does not share one
  * thread, as the ranks of a real job do not): the slowest rank's time is the job's.
  */
-async function switchRate(workers: number, address: string, udpSocket: 'native' | 'dgram', codec: Codec, stream: Stream): Promise<{ rate: number; retransmitted: number; cpuMs: number }> {
+async function switchRate(workers: number, address: string, switchPid: number | undefined, udpSocket: 'native' | 'dgram', codec: Codec, stream: Stream): Promise<{ rate: number; retransmitted: number; cpuMs: number; switchMs: number | undefined }> {
+  const switchBefore = processCpuMs(switchPid);
   const world = `bench-${workers}-${Date.now()}`;
   const results = await Promise.all(Array.from({ length: workers }, async (_, rank) => {
     const child = spawn(process.execPath, ['--import', './test/register.mjs', 'bench/switch-rate.ts', String(elements), String(sizeClass), String(repeats), '--worker', address, world, String(rank), String(workers), udpSocket, codec, dtype, stream], {
@@ -121,7 +146,9 @@ async function switchRate(workers: number, address: string, udpSocket: 'native' 
   }));
   const seconds = Math.max(...results.map((r) => r.seconds));
   const cpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0) / results.length;
-  return { rate: (elements * repeats) / seconds, retransmitted: results.reduce((sum, r) => sum + r.retransmitted, 0), cpuMs };
+  const switchAfter = processCpuMs(switchPid);
+  const switchMs = switchBefore === undefined || switchAfter === undefined ? undefined : (switchAfter - switchBefore) / (repeats + 1);
+  return { rate: (elements * repeats) / seconds, retransmitted: results.reduce((sum, r) => sum + r.retransmitted, 0), cpuMs, switchMs };
 }
 
 function startSwitch(plane: 'native' | 'js'): { child: ChildProcess; address: Promise<string> } {
@@ -147,16 +174,25 @@ const addresses = Object.fromEntries(await Promise.all([...wanted].map(async (pl
 const M = (rate: number) => `${(rate / 1e6).toFixed(2)} M`;
 console.log(`# ${elements} ${dtype} elements per call, ${valuesOf(sizeClass)} values a packet (${packetBytes(sizeClass)} B), window ${WINDOW}, ${repeats} calls; ${process.platform} ${(await import('node:os')).cpus().length} cores`);
 console.log('# SwitchML on a Tofino: ~2800 M elements/s. Each row measures the raw UDP echo of the same packet size again (the machine is shared), and');
-console.log('# each cell is elements/s, % of that echo, retransmissions and the workers\' mean CPU ms per call; workers use the addon\'s batched socket (native) or Node\'s dgram.');
-console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(32)).join('')}`);
+console.log('# each cell is elements/s, % of that echo, retransmissions, the workers\' mean CPU ms per call, the switch\'s (sw) and the echo\'s CPU per element as a % of the switch\'s and its workers\' (cpu%); workers use the addon\'s batched socket (native) or Node\'s dgram.');
+console.log(`${'workers'.padEnd(8)}${'raw echo'.padEnd(12)}${columns.map((c) => COLUMNS[c].header.padEnd(48)).join('')}`);
 for (const n of (process.argv[6] ?? '2,4,8').split(',').map(Number)) {
-  const raw = await echoRate(2);
+  const { rate: raw, cpuNs: echoNs } = await echoRate(2);
   const cells: string[] = [];
   for (const c of columns) {
     const column = COLUMNS[c];
-    const { rate, retransmitted, cpuMs } = await switchRate(n, addresses[column.plane], column.udpSocket, column.codec, 'stream' in column ? column.stream : 'auto');
-    cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted} ${cpuMs.toFixed(1)}ms`.padEnd(32));
+    const { rate, retransmitted, cpuMs, switchMs } = await switchRate(n, addresses[column.plane], planes[column.plane].child.pid, column.udpSocket, column.codec, 'stream' in column ? column.stream : 'auto');
+    // The echo's CPU per element against the switch's and its n workers' (cpu%): the same ratio
+    // as the rates' where both had the cores to themselves, and steadier on a shared machine.
+    const switchNs = switchMs === undefined ? undefined : ((cpuMs * n + switchMs) * 1e6) / elements;
+    const cpuRatio = echoNs === undefined || switchNs === undefined ? '' : ` cpu% ${(100 * echoNs / switchNs).toFixed(0)}`;
+    cells.push(`${M(rate)} ${(100 * rate / raw).toFixed(0)}% ${retransmitted} ${cpuMs.toFixed(1)}ms${switchMs === undefined ? '' : ` sw ${switchMs.toFixed(1)}ms`}${cpuRatio}`.padEnd(48));
   }
   console.log(`${String(n).padEnd(8)}${M(raw).padEnd(12)}${cells.join('')}`);
 }
-for (const plane of wanted) planes[plane].child.kill('SIGINT');
+for (const plane of wanted) {
+  const { child } = planes[plane];
+  // SWITCH_RATE_DEBUG: the switch's closing counters (datagrams, GSO messages, GRO buffers).
+  if (process.env.SWITCH_RATE_DEBUG) child.stdout!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  child.kill('SIGINT');
+}

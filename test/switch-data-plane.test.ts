@@ -163,10 +163,19 @@ for (const kind of PLANES) {
 
 const agreement = suite('native against the oracle');
 
-agreement('the native plane answers every packet as the TypeScript oracle does: 20,000 packets of honest, retransmitted, stale, foreign and garbage kinds', () => {
+// The native plane folds and encodes values with the codec's loops, chosen when the job is added:
+// AVX2 where the CPU has it (auto) and the baseline ones, each against the oracle.
+for (const variant of ['auto', 'baseline'] as const) agreement(`the native plane (${variant} loops) answers every packet as the TypeScript oracle does: 20,000 packets of honest, retransmitted, stale, foreign and garbage kinds`, () => {
   const shapeOf = { job: 7, workers: 5, slotBase: 30, slots: 8, sizeClass: 0 };
   const oracle = new JobDataPlane(shapeOf);
-  const native = planes.native(shapeOf);
+  const addon = nativeAddon()!;
+  addon.switchmlSelectVariant!(variant);
+  let native: JobPlane;
+  try {
+    native = planes.native(shapeOf);
+  } finally {
+    addon.switchmlSelectVariant!('auto');
+  }
   const next = generator(2024);
   const sent: number[] = new Array(shapeOf.workers).fill(0); // per worker: next packet id
   for (let i = 0; i < 20_000; i++) {

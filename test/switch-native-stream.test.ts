@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:net';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { SwitchWorker } from '../lib/switch/worker.js';
 import type { Welcome } from '../lib/switch/control-protocol.js';
@@ -16,7 +17,7 @@ import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switc
 import { valuesOf } from '../lib/switch/packet.js';
 import { nativeAddon } from '../lib/native/load.js';
 import { joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
-import { rejection, within } from './within.js';
+import { rejection, until, within } from './within.js';
 
 const test = suite('switch native stream');
 const WINDOW = 8;
@@ -133,23 +134,111 @@ test('float32 agreeing in the stream runs on the socket\'s thread: the results l
   }
 });
 
-test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+/**
+ * A native worker socket streaming three windows of int32 (window 4, size class 0) to a sink
+ * that never answers: `before` is its sent-datagram counter before the call; close() ends both
+ * (and rejects the call, whose rejection is handled here).
+ */
+async function silentStream(seed: number, retransmitMs: number) {
   const Socket = nativeAddon()!.SwitchWorkerSocket!;
   const sink = createSocket('udp4');
   await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
   const socket = new Socket('127.0.0.1', () => {});
+  const close = () => { socket.close(); sink.close(); };
   try {
     socket.connect('127.0.0.1', sink.address().port);
     const window = 4;
-    const input = randomInt32(32 * window * 3, 3);
-    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 1000, timeoutMs: 10_000 };
+    const input = randomInt32(32 * window * 3, seed);
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs, timeoutMs: 10_000 };
     const before = socket.counters().streamSentDatagrams;
-    const call = socket.stream!(input, new Int32Array(input.length), null, params);
-    call.catch(() => undefined); // the sink never answers: the close below rejects it
+    socket.stream!(input, new Int32Array(input.length), null, params).catch(() => undefined);
+    return { socket, before, window, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+test('stream() sends the first window before it returns (from the JS thread, not after the receive thread wakes)', async () => {
+  const { socket, before, window, close } = await silentStream(3, 1000);
+  try {
     assert.is(socket.counters().streamSentDatagrams - before, window, 'the first window left within the call');
   } finally {
+    close();
+  }
+});
+
+/** Whether a thread of this process runs under SCHED_BATCH (policy 3, field 41 of /proc's stat). */
+function batchThreads(): number {
+  let count = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the third on
+    if (fields[41 - 3] === '3') count++;
+  }
+  return count;
+}
+
+test('WEBCCL_SWITCH_BATCH_SCHED=1: the receive thread runs a stream longer than its window under SCHED_BATCH and returns to the normal policy when it ends; a stream of one window keeps it; unset, none does', async () => {
+  const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  // Unset (the default): a long stream's thread keeps the normal policy.
+  const silent = await silentStream(4, 20);
+  try {
+    // A resend comes from the receive thread: it has taken the stream (and chosen its policy).
+    await until(() => silent.socket.counters().streamSentDatagrams - silent.before > silent.window, 5_000, 'a resend by the receive thread');
+    assert.is(batchThreads(), 0, 'no SCHED_BATCH thread without the variable');
+  } finally {
+    silent.close();
+  }
+  const previous = process.env.WEBCCL_SWITCH_BATCH_SCHED;
+  process.env.WEBCCL_SWITCH_BATCH_SCHED = '1'; // read when the socket connects
+  // A one-worker switch once answering: each UPDATE comes back as its RESULT (one worker's sum is its values).
+  const fake = createSocket('udp4');
+  let answering = false;
+  fake.on('message', (message: Buffer, from: RemoteInfo) => {
+    if (!answering) return;
+    message[0] = (2 << 4) | (message[0]! & 0x0f);
+    fake.send(message, from.port, from.address);
+  });
+  await new Promise<void>((resolve) => fake.bind(0, '127.0.0.1', resolve));
+  const socket = new Socket('127.0.0.1', () => {});
+  try {
+    try {
+      socket.connect('127.0.0.1', fake.address().port);
+    } finally {
+      if (previous === undefined) delete process.env.WEBCCL_SWITCH_BATCH_SCHED;
+      else process.env.WEBCCL_SWITCH_BATCH_SCHED = previous;
+    }
+    assert.is(batchThreads(), 0, 'no thread is SCHED_BATCH before a stream');
+    const window = 4;
+    const params = { job: 1, slotBase: 0, window, sizeClass: 0, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 20, timeoutMs: 10_000 };
+    const input = randomInt32(32 * window * 3, 5);
+    const output = new Int32Array(input.length);
+    const call = socket.stream!(input, output, null, params);
+    call.catch(() => undefined); // a failure below closes the socket, which rejects it
+    await until(() => batchThreads() === 1, 5_000, 'the receive thread taking SCHED_BATCH');
+    answering = true; // the stream's retransmissions now get their results
+    await within(call, 10_000, 'the long stream');
+    assert.equal(output, input);
+    assert.is(batchThreads(), 0, 'back to the normal policy when the stream ended');
+    const short = randomInt32(32 * window, 6);
+    const shortCall = socket.stream!(short, new Int32Array(short.length), null, { ...params, baseSeq: 3 * window });
+    let seen = 0;
+    const watch = setInterval(() => { seen = Math.max(seen, batchThreads()); }, 1);
+    try {
+      await within(shortCall, 10_000, 'the one-window stream');
+    } finally {
+      clearInterval(watch);
+    }
+    assert.is(seen, 0, 'a stream within one window keeps the normal policy');
+  } finally {
     socket.close();
-    sink.close();
+    fake.close();
   }
 });
 

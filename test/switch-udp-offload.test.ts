@@ -13,7 +13,7 @@ import type { NativeSwitchWorkerSocket } from '../lib/native/addon.js';
 import { decodePacket, encodePacket, MSG_UPDATE, valueAt } from '../lib/switch/packet.js';
 import { FaultInjector } from '../lib/switch/faults.js';
 import { generator } from './helpers/switch-job.js';
-import { within } from './within.js';
+import { until } from './within.js';
 
 // The suite tests the offloads themselves: a WEBCCL_UDP_GSO=0 run of the other suites does not apply here.
 delete process.env.WEBCCL_UDP_GSO;
@@ -61,10 +61,6 @@ function garbage(seed: number, length: number): Uint8Array {
   return bytes;
 }
 
-async function until(done: () => boolean, what: string): Promise<void> {
-  await within((async () => { while (!done()) await new Promise((r) => setTimeout(r, 5)); })(), 5000, what);
-}
-
 function sameDatagrams(got: Uint8Array[], sent: Uint8Array[]): void {
   assert.is(got.length, sent.length, 'datagram count');
   for (let i = 0; i < sent.length; i++) assert.equal(got[i], sent[i], `datagram ${i} (${sent[i]!.length} bytes)`);
@@ -77,7 +73,7 @@ test('worker send: 100 equal packets go in 2 GSO messages and a plain dgram rece
     socket.connect('127.0.0.1', receiver.port);
     const sent = Array.from({ length: 100 }, (_, i) => datagram(i, 1034));
     socket.send(sent);
-    await until(() => receiver.got.length >= sent.length, '100 datagrams');
+    await until(() => receiver.got.length >= sent.length, 5000, '100 datagrams');
     sameDatagrams(receiver.got, sent);
     const c = socket.counters();
     assert.ok(c.gso && c.gro, 'this kernel has UDP GSO and GRO (Linux 5.0+)');
@@ -100,7 +96,7 @@ test('GRO receive: mixed sizes with short last ones are split back into the data
     const lengths = [...Array(70).fill(1034), 500, 8202, 8202, 8202, 7, 64, 64, 64, 64, 64, 1, 16394, 16394, 0] as number[];
     const sent = lengths.map((length, i) => datagram(i, length));
     a.socket.send(sent);
-    await until(() => b.got.length >= sent.length, `${sent.length} datagrams`);
+    await until(() => b.got.length >= sent.length, 5000, `${sent.length} datagrams`);
     sameDatagrams(b.got, sent);
     const out = a.socket.counters();
     assert.equal({ messages: out.sentMessages, gso: out.gsoMessages }, { messages: 6, gso: 5 });
@@ -129,9 +125,9 @@ test('receive: every batch comes in one reused buffer (read within the call), an
     const first = datagram(1, 1034);
     const second = datagram(2, 1034);
     a.socket.send([first]);
-    await until(() => views.length === 1, 'the first datagram');
+    await until(() => views.length === 1, 5000, 'the first datagram');
     a.socket.send([second]);
-    await until(() => views.length === 2 && held.length === 2, 'the second datagram and both held ones');
+    await until(() => views.length === 2 && held.length === 2, 5000, 'the second datagram and both held ones');
     // The first batch's view now shows the second: the buffer was reused, which is why the
     // fault injector copies what it holds back.
     assert.is(views[0]!.buffer, views[1]!.buffer);
@@ -153,7 +149,7 @@ test('a path that refuses GSO: the batch is resent one datagram per message, non
     const sent = Array.from({ length: 40 }, (_, i) => datagram(i, i < 30 ? 1034 : 2000));
     socket.send(sent);
     socket.send(sent.slice(0, 10));
-    await until(() => receiver.got.length >= 50, '50 datagrams');
+    await until(() => receiver.got.length >= 50, 5000, '50 datagrams');
     sameDatagrams(receiver.got, [...sent, ...sent.slice(0, 10)]);
     const c = socket.counters();
     assert.equal({ gso: c.gso, fallbacks: c.gsoFallbacks, messages: c.sentMessages, gsoMessages: c.gsoMessages, errors: c.sendErrors }, { gso: false, fallbacks: 1, messages: 50, gsoMessages: 0, errors: 0 });
@@ -175,7 +171,7 @@ test('WEBCCL_UDP_GSO=0: no GSO, no GRO, one message per datagram', async () => {
     b.socket.connect('127.0.0.1', a.socket.port());
     const sent = Array.from({ length: 20 }, (_, i) => datagram(i, 1034));
     a.socket.send(sent);
-    await until(() => b.got.length >= sent.length, '20 datagrams');
+    await until(() => b.got.length >= sent.length, 5000, '20 datagrams');
     sameDatagrams(b.got, sent);
     const out = a.socket.counters();
     const got = b.socket.counters();
@@ -204,12 +200,12 @@ test('switch plane: a worker GSO batch arrives as GRO buffers, each worker gets 
     // The plain worker's packets first, then a's (absorbed: no result yet), then b's batch with
     // garbage of other lengths laced in: b's K packets complete K slots in one receive batch.
     for (let s = 0; s < K; s++) d.socket.send(packet(2, s), plane.port(), '127.0.0.1');
-    await until(() => plane.counters().datagrams >= K, "the plain worker's packets");
+    await until(() => plane.counters().datagrams >= K, 5000, "the plain worker's packets");
     a.socket.send(Array.from({ length: K }, (_, s) => packet(0, s)));
-    await until(() => plane.counters().datagrams >= 2 * K, "a's packets");
+    await until(() => plane.counters().datagrams >= 2 * K, 5000, "a's packets");
     const junk = [garbage(1, 4105), garbage(2, 7), garbage(3, 1), garbage(4, 10), garbage(5, 4000)];
     b.socket.send([...Array.from({ length: K }, (_, s) => packet(1, s)), ...junk]);
-    await until(() => a.got.length >= K && b.got.length >= K && d.got.length >= K, 'the results');
+    await until(() => a.got.length >= K && b.got.length >= K && d.got.length >= K, 5000, 'the results');
     const expected = Array.from({ length: K }, (_, s) => {
       const [x, y, z] = [values(0, s), values(1, s), values(2, s)];
       return Array.from({ length: 1024 }, (_, i) => (x[i]! + y[i]! + z[i]!) | 0);
@@ -260,7 +256,7 @@ test('fuzz: GSO batches of random lengths and bytes into a switch plane with a r
       batch.push(garbage(round, next() % length));
       if (round % 2 === 0) { worker.socket.send(batch); fromWorker += batch.length; } else { stranger.socket.send(batch); strangers += batch.length; }
     }
-    await until(() => plane.counters().datagrams >= fromWorker + strangers, 'the fuzz datagrams');
+    await until(() => plane.counters().datagrams >= fromWorker + strangers, 5000, 'the fuzz datagrams');
     const c = plane.counters();
     assert.equal({ datagrams: c.datagrams, strangers: c.strangers }, { datagrams: fromWorker + strangers, strangers });
     assert.is(plane.jobCounters(job).malformed, fromWorker);

@@ -18,3 +18,12 @@ export async function rejection(promise: Promise<unknown>, ms: number, what: str
   }
   throw new Error(`${what} resolved but should have rejected`);
 }
+
+/** Polls `done` every 5 ms until it holds; fails naming `what` after `ms` (and stops polling then). */
+export async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`test timeout: ${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -500,7 +500,7 @@ napi_value PlaneAddJob(napi_env env, napi_callback_info info) {
     peer.udp = true;
     key_of(peer.addr, keys[w]);
   }
-  job->rules.init((int)number, (int)workers, (int)slot_base, (int)slots, (int)size_class);
+  job->rules.init((int)number, (int)workers, (int)slot_base, (int)slots, (int)size_class, switchml_loops());
   std::lock_guard<std::mutex> lock(plane->mutex);
   for (uint32_t w = 0; w < workers; w++) {
     if (job->peers[w].udp && plane->senders.count(keys[w])) return fail(env, "worker " + std::to_string(w) + "'s address is already a worker"), nullptr;

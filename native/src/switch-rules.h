@@ -4,12 +4,17 @@
 // Every field of a datagram is bounds-checked before it is used: the size must be exactly the
 // size class's, the slot must lie in the sender's job, the worker id comes from the sender's
 // address (never from the packet), so no byte pattern can reach memory outside the job's arrays.
+// The per-value loops (byte order, the wrapping add) are the codec's (switchml-codec.h: AVX2
+// where the CPU has it), chosen when the job is added: at 8 workers the scalar fold was 40% of
+// the data plane thread's time with 2048-value packets.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "switchml-codec.h"
 
 namespace webccl {
 namespace switchml {
@@ -112,9 +117,11 @@ struct JobRules {
   std::vector<uint32_t> latest;  // per slot and worker: the latest packet id seen (rule 0)
   std::vector<uint8_t> seen;
   Counters counters;
+  SwitchmlLoops loops{};
 
-  void init(int number_, int workers_, int slot_base_, int slots_, int size_class_) {
+  void init(int number_, int workers_, int slot_base_, int slots_, int size_class_, const SwitchmlLoops& loops_) {
     number = number_, workers = workers_, slot_base = slot_base_, slots = slots_, size_class = size_class_;
+    loops = loops_;
     values = values_of(size_class);
     latest.assign((size_t)slots * workers, 0);
     seen.assign((size_t)slots * workers, 0);
@@ -167,9 +174,9 @@ struct JobRules {
     // Values overwrite the zeros of a copy no packet with values reached yet, and add otherwise.
     if (!p.exponents_only && !own.valued[slot]) {
       own.valued[slot] = 1;
-      for (size_t i = 0; i < values; i++) sums[i] = load_be32(p.values + 4 * i);
+      loops.int32_from_be(p.values, values, 1, reinterpret_cast<int32_t*>(sums));
     } else if (!p.exponents_only) {
-      for (size_t i = 0; i < values; i++) sums[i] += load_be32(p.values + 4 * i);
+      loops.int32_add_from_be(p.values, values, sums);
     }
     if (own.counter[slot] == workers) return result(own, slot, p.copy, out, out_length, Outcome::multicast);
     return Outcome::absorbed;
@@ -189,8 +196,7 @@ struct JobRules {
     counters.packets_out += kind == Outcome::multicast ? workers : 1;
     out_length = exponents_only ? kHeader : packet_bytes(size_class);
     if (exponents_only) return kind;
-    const uint32_t* sums = copy.sums.data() + (size_t)slot * values;
-    for (size_t i = 0; i < values; i++) store_be32(out + kHeader + 4 * i, sums[i]);
+    loops.int32_to_be(copy.sums.data() + (size_t)slot * values, values, out + kHeader);
     return kind;
   }
 

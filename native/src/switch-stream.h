@@ -170,6 +170,9 @@ class NativeStream {
     if (completed_ == packets_) end = StreamEnd::done;
   }
 
+  /** Whether the stream has more packets than its window (throughput rather than one round trip bounds it). */
+  bool longer_than_window() const { return packets_ > p_.window; }
+
   /** How long the receive thread may wait for a datagram before the next sweep. */
   int wait_ms(double now) const { return std::max(0, (int)std::ceil(next_sweep_ - now)); }
 

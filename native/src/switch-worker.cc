@@ -19,6 +19,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -91,6 +93,34 @@ double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+/**
+ * The receive thread's scheduling policy, with WEBCCL_SWITCH_BATCH_SCHED=1 (read when the socket
+ * connects; off by default): SCHED_BATCH while it runs a stream longer than its window,
+ * SCHED_OTHER otherwise. A thread of the batch policy that a datagram wakes does not preempt the
+ * running one, so where the workers and a software switch share few cores and the cores are the
+ * bound, the switch's thread finishes its flush (a result for every worker) before the workers
+ * run and each worker finds more results per wake-up: at 8 workers on 2 cores over loopback the
+ * switch's thread was preempted half as often and the workers woke 20-40% less often. Where the
+ * links are the bound it costs: on the simulated rack at 8 ranks (1 Gb/s links) 16 MiB calls took
+ * 300-350 ms against 245 without it. A stream within one window keeps the normal policy.
+ */
+struct ReceivePolicy {
+  bool wanted = false;
+  bool batch = false;
+
+  static bool wanted_by_environment() {
+    const char* value = getenv("WEBCCL_SWITCH_BATCH_SCHED");
+    return value && strcmp(value, "1") == 0;
+  }
+
+  /** On the receive thread: the policy for a stream (long) or for none. A refusal leaves the policy as it was. */
+  void set(bool long_stream) {
+    if (!wanted || long_stream == batch) return;
+    sched_param param{};
+    if (pthread_setschedparam(pthread_self(), long_stream ? SCHED_BATCH : SCHED_OTHER, &param) == 0) batch = long_stream;
+  }
+};
+
 /** A stream() call: the stream, its promise, and references that keep its arrays alive. */
 /** Rejects a stream call's promise with an Error of `text` (on the JS thread). */
 void reject_with(napi_env env, napi_deferred deferred, const char* text) {
@@ -135,6 +165,7 @@ struct WorkerSocket {
   SlotBuffers slot_buffers;  // the receive thread's, reused by every stream
   Pacing pacing;             // the receive thread's
   udp::Sender stream_sender{kSendBatch};  // the receive thread's
+  ReceivePolicy policy;                   // the receive thread's
 
   void run();
   void settle_stream();
@@ -177,6 +208,7 @@ void WorkerSocket::run() {
     if (active) {
       lock.unlock();
       NativeStream& stream = *active->stream;
+      policy.set(stream.longer_than_window());
       // Every result already queued before the sends leave, so that the packets they free go out
       // together (GSO: one message, one buffer at the switch) rather than one sendmmsg each.
       for (int round = 0; round < kDrainRounds && (fds[0].revents & POLLIN) && receiver.receive(fd) > 0; round++) {
@@ -185,7 +217,10 @@ void WorkerSocket::run() {
       }
       stream.sweep(stream_sender, fd, now_ms(), ended_at.load(), grace_ms.load());
       stream_sender.flush(fd, 2, &stop);
-      if (stream.end != StreamEnd::running) settle_stream();
+      if (stream.end != StreamEnd::running) {
+        policy.set(false);  // first: the call's promise may settle as soon as settle_stream() queues it
+        settle_stream();
+      }
       continue;
     }
     if (!(fds[0].revents & POLLIN)) continue;
@@ -315,6 +350,7 @@ napi_value SocketConnect(napi_env env, napi_callback_info info) {
   socklen_t length;
   if (!make_addr(socket->family, host, (uint32_t)port, address, length)) return fail(env, "connect: " + host + " is not an address of this socket's family"), nullptr;
   if (connect(socket->fd, reinterpret_cast<sockaddr*>(&address), length) != 0) return fail(env, std::string("connect: ") + strerror(errno)), nullptr;
+  socket->policy.wanted = ReceivePolicy::wanted_by_environment();
   socket->thread = std::thread([socket] { socket->run(); });
   return nullptr;
 }

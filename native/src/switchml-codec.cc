@@ -32,10 +32,11 @@ struct Kernels {
   void (*int32_to_be)(const uint32_t*, size_t, uint8_t*);
   void (*dequantize)(const uint8_t*, size_t, size_t, const int32_t*, float, uint32_t, uint32_t*, bool);
   void (*int32_from_be)(const uint8_t*, size_t, uint32_t, int32_t*);
+  void (*int32_add_from_be)(const uint8_t*, size_t, uint32_t*);
 };
 
 const Kernels baseline_kernels = {"baseline", sw_baseline::sw_block_exponents, sw_baseline::sw_quantize, sw_baseline::int32_to_be, sw_baseline::sw_dequantize,
-                                  sw_baseline::sw_int32_from_be};
+                                  sw_baseline::sw_int32_from_be, sw_baseline::int32_add_from_be};
 
 bool has_avx2() {
 #if defined(__x86_64__)
@@ -48,7 +49,7 @@ bool has_avx2() {
 
 Kernels choose() {
 #if defined(__x86_64__)
-  if (has_avx2()) return {"avx2", sw_avx2::sw_block_exponents, sw_avx2::sw_quantize, sw_avx2::int32_to_be, sw_avx2::sw_dequantize, sw_avx2::sw_int32_from_be};
+  if (has_avx2()) return {"avx2", sw_avx2::sw_block_exponents, sw_avx2::sw_quantize, sw_avx2::int32_to_be, sw_avx2::sw_dequantize, sw_avx2::sw_int32_from_be, sw_avx2::int32_add_from_be};
 #endif
   return baseline_kernels;
 }
@@ -274,7 +275,7 @@ napi_value SelectVariant(napi_env env, napi_callback_info info) {
 }  // namespace
 
 SwitchmlLoops switchml_loops() {
-  return {kernels.block_exponents, kernels.quantize, kernels.int32_to_be, kernels.dequantize, kernels.int32_from_be, worker_budget, dequantize_factor};
+  return {kernels.block_exponents, kernels.quantize, kernels.int32_to_be, kernels.dequantize, kernels.int32_from_be, kernels.int32_add_from_be, worker_budget, dequantize_factor};
 }
 
 napi_value init_switchml_codec(napi_env env, napi_value exports) {
