@@ -14,8 +14,11 @@ export type ErrorCode = 'InvalidArgument' | 'InvalidUsage' | 'RemoteError' | 'Sy
  */
 export class WebcclError extends Error {
   override readonly name = 'WebcclError';
-  constructor(readonly code: ErrorCode, readonly detail: string, options?: { cause?: unknown }) {
+  /** The ranks disagree (mismatchError): a fault of every rank's, so peers are told this code, not RemoteError. */
+  readonly acrossRanks: boolean;
+  constructor(readonly code: ErrorCode, readonly detail: string, options?: { cause?: unknown; acrossRanks?: boolean }) {
     super(`${code}: ${detail}`, options);
+    this.acrossRanks = options?.acrossRanks ?? false;
   }
 }
 
@@ -31,6 +34,11 @@ export function invalidArgument(message: string): WebcclError {
 
 export function invalidUsage(message: string): WebcclError {
   return new WebcclError('InvalidUsage', message);
+}
+
+/** Ranks run different calls, found on this one (e.g. the board's stamps): InvalidUsage on every rank. */
+export function mismatchError(message: string): WebcclError {
+  return new WebcclError('InvalidUsage', message, { acrossRanks: true });
 }
 
 export function remoteError(message: string, cause?: unknown): WebcclError {

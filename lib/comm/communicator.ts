@@ -435,8 +435,10 @@ export class Communicator implements LinkOwner, Endpoint {
 
   /** A call failed here first: poison, and tell the peers (see the top of this file). */
   private reportLocalFailure(error: WebcclError): void {
-    // Ranks running different calls, found here (the board compares their stamps): the peers' misuse too, as a header's mismatch is.
-    if (error.code === 'InvalidUsage') return this.reportUsageError(error);
+    // Ranks running different calls, found here (the board compares their stamps): the peers'
+    // misuse too, as a header's mismatch is. A misuse of this rank's own (a buffer detached
+    // mid-call) is news to the peers: RemoteError naming this rank.
+    if (error.acrossRanks) return this.reportUsageError(error);
     if (this.health.fail(error)) void this.notifyAll({ type: 'failed', code: error.code, message: error.message });
   }
 

@@ -4,7 +4,7 @@
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
-import { invalidUsage, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
+import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import { readNumber } from '../settings.js';
 import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
@@ -97,7 +97,7 @@ export class NativeBoardSession {
 function boardError(message: string, rank: number): WebcclError {
   const text = `rank ${rank}: ${message}`;
   if (/\) died$/.test(message)) return remoteError(text);
-  if (/mismatch/.test(message)) return invalidUsage(text);
+  if (/mismatch/.test(message)) return mismatchError(text);
   if (/did not arrive|deadline/.test(message)) return timeoutError(text);
   return systemError(text);
 }
