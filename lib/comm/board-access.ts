@@ -15,11 +15,6 @@ export class BoardAccess {
   /** `members`: the communicator's ranks on the transport; `channel`: its collective channel. */
   constructor(private readonly host: BoardHost | undefined, private readonly place: { readonly members: readonly number[]; readonly channel: number; readonly rank: number; readonly timeoutMs: number }) {}
 
-  /** Whether the transport has a board (the board algorithm's refusal reads it). */
-  get available(): boolean {
-    return this.host !== undefined;
-  }
-
   forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp | undefined): BoardBinding {
     if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
     const { members, channel, rank, timeoutMs } = this.place;

@@ -475,8 +475,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private planEnv(): PlanEnv {
     return {
       rank: this.rank, size: this.size, name: this.name, config: this.config, spaceOf: (what, located) => this.spaceOf(what, located),
-      // The agreed board (every rank has one), not this rank's own: the choice must be the same everywhere.
-      ...this.switchWidth(), ...(this.config.board && this.board.available && { board: true }),
+      // The agreed board (every rank has one, so this rank's too), not this rank's own: the choice must be the same everywhere.
+      ...this.switchWidth(), ...(this.config.board && { board: true }),
       checkFeedback: (what, key, space, count, codec) => this.feedback.check(what, key, space, count, codec),
       fellBack: (what, reason, algorithm) => {
         if (this.fallbacksLogged.has(reason)) return;

@@ -58,8 +58,8 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
   return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
 }
 
-/** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch and device. */
-export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device' | 'transport'>): CalibrationComm {
+/** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch, agreed board and device. */
+export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>): CalibrationComm {
   return {
     rank: comm.rank,
     size: comm.size,
@@ -82,7 +82,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
  * The init option calibrate: every rank measures, all get the same parameters (the fit of the
  * largest figures over the ranks), and the digest is of those parameters, alike everywhere.
  */
-export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device' | 'transport'>, log: Logger): Promise<AgreedTuning> {
+export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>, log: Logger): Promise<AgreedTuning> {
   const { params, seconds } = await calibrate(calibrationComm(comm));
   const tuning = { params, digest: await sha256(JSON.stringify(params)) };
   log.info(`calibrated at init in ${seconds.toFixed(2)} s: ${JSON.stringify(params)}`);

@@ -117,9 +117,9 @@ export function chooseAlgorithm(
   // bench/tune-sweep.ts's same run).
   const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined
     && !(ranks === 2 && bySize === 'direct');
-  // Calibration does not time the board yet: a tuning file without the board's own curve prices
-  // it with the transport's per-message costs, which it does not pay, and the model then passed
-  // it over for schedules 2-5x slower (shm, 4 ranks, 1-16 MiB). Until a file measures it, the
+  // A tuning file written before calibration timed the board has no curve of the board's own and
+  // prices it with the transport's per-message costs, which it does not pay; the model then
+  // passed it over for schedules 2-5x slower (shm, 4 ranks, 1-16 MiB). With such a file the
   // board keeps host calls (the model still prices it, for the predicted column); a call that
   // offers lossy codecs is the model's to choose.
   const boardUnpriced = board && !offer && params?.betaCurves['board'] === undefined;
