@@ -21,9 +21,11 @@
 // a call is long enough that this does not show: one call, timed alone.
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
-// WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too) and every size's auto/best
-// as JSON, for pooling several runs: on a loaded host one run's figures move by more than a
-// change to the model does.
+// WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too, with its rounds and their
+// spread) and every size's auto/best as JSON, for pooling several runs: on a loaded host one
+// run's figures move by more than a change to the model does. The error is reported against each
+// point's median round, next to the rounds' own spread, and the worst tenth of the points grouped
+// by size, algorithm and transport (tune-sweep-report.ts); WEBCCL_SWEEP_POINTS=1 prints every point.
 // Ranks share this process's event loop, as webccl-perf --transport inproc's do.
 import { Communicator, getUniqueId, type InitOptions } from '../lib/index.node.js';
 import { calibrationComm, tuningWorld } from '../lib/comm/tuning.js';
@@ -34,6 +36,7 @@ import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
 import { betaCurveText } from './perf/explain.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
+import { pointLine, pointStats, reportLines, type PointStats } from './tune-sweep-report.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => { const at = args.indexOf(name); return at >= 0 ? args[at + 1]! : fallback; };
@@ -84,10 +87,12 @@ async function warm(comms: Communicator[]): Promise<void> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const errors: { where: string; error: number; signed: number; measuredUs: number; predictedUs: number }[] = [];
+const errors: { where: string; error: number; signed: number; measuredUs: number; predictedUs: number; spread: number; beyond: number; roundsUs: number[] }[] = [];
+/** Every point with its rounds, for the report of where the error is (tune-sweep-report.ts). */
+const points: PointStats[] = [];
 /** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
 const hostErrors: number[] = [];
-const ratios: { where: string; ratio: number }[] = [];
+const ratios: { where: string; ratio: number; same: boolean }[] = [];
 
 for (const transport of transports) {
   for (const np of rankCounts) {
@@ -148,15 +153,16 @@ for (const transport of transports) {
         const seconds = name === 'auto' ? pick.seconds : predictSeconds(name, call, params);
         // The direct exchange is timed past its formula's domain (for the comparison): no prediction there.
         if (seconds === undefined) continue;
-        const predicted = seconds * 1e6;
-        const error = Math.abs(predicted - us) / us;
-        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: (predicted - us) / us, measuredUs: us, predictedUs: predicted });
+        const point = pointStats({ transport, ranks: np, algorithm: name, ...(name === 'auto' && { ran: pick.algorithm }), bytes, predictedUs: seconds * 1e6, roundsUs: times.get(name)! });
+        points.push(point);
+        const error = point.error;
+        errors.push({ where: `${transport} np${np} ${bytes}B ${name}`, error, signed: point.signed, measuredUs: us, predictedUs: point.predictedUs, spread: point.spread, beyond: point.beyond, roundsUs: times.get(name)! });
         const asHost = predictSeconds(name === 'auto' ? pick.algorithm : name, { ...call, memory: 'cpu' }, params);
         if (device && asHost !== undefined) hostErrors.push(Math.abs(asHost * 1e6 - us) / us);
         if (error > worst.error) worst = { error, name };
       }
       for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();
-      ratios.push({ where: `${transport} np${np} ${bytes}B (auto ran ${pick.algorithm}, best ${best[0]})`, ratio: autoUs / best[1] });
+      ratios.push({ where: `${transport} np${np} ${bytes}B (auto ran ${pick.algorithm}, best ${best[0]})`, ratio: autoUs / best[1], same: pick.algorithm === best[0] });
       const cell = (name: string) => (measured.has(name) ? measured.get(name)!.toFixed(0) : '-').padStart(10);
       const predictedAuto = pick.seconds * 1e6;
       console.log(` ${String(bytes).padStart(9)} ${cell('ring')} ${cell('tree')} ${cell('direct')} ${cell('board')} ${cell('auto')}  ${pick.algorithm.padEnd(6)} ${best[0].padEnd(6)} ${(autoUs / best[1]).toFixed(2).padStart(9)} ${predictedAuto.toFixed(0).padStart(11)} ${((100 * (predictedAuto - autoUs)) / autoUs).toFixed(0).padStart(9)}%  ${(100 * worst.error).toFixed(0)}% (${worst.name})`);
@@ -167,12 +173,15 @@ for (const transport of transports) {
 
 // For pooling several sweeps (bench noise): every point's error and every size's auto/best.
 if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios }));
-const sorted = [...errors].sort((a, b) => a.error - b.error);
+if (process.env['WEBCCL_SWEEP_POINTS']) {
+  console.log('\n# every point: predicted and median µs, its rounds\' range, signed error, error beyond that range');
+  for (const p of points) console.log(pointLine(p));
+}
+console.log('');
+for (const line of reportLines(points)) console.log(line);
 if (hostErrors.length > 0) {
   const h = [...hostErrors].sort((a, b) => a - b);
   console.log(`# the same points priced as host memory (no GPU terms): median ${(100 * h[Math.floor(h.length / 2)]!).toFixed(0)}%, worst ${(100 * h.at(-1)!).toFixed(0)}%`);
 }
 const sortedRatios = [...ratios].sort((a, b) => a.ratio - b.ratio);
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-console.log(`\n# prediction error |pred - measured| / measured over ${sorted.length} (algorithm, size) points: median ${pct(sorted[Math.floor(sorted.length / 2)]!.error)}, 90th ${pct(sorted[Math.floor(sorted.length * 0.9)]!.error)}, worst ${pct(sorted.at(-1)!.error)} (${sorted.at(-1)!.where})`);
-console.log(`# auto / best fixed over ${ratios.length} sizes: median ${sortedRatios[Math.floor(ratios.length / 2)]!.ratio.toFixed(2)}, within 1.10 at ${ratios.filter((r) => r.ratio <= 1.1).length}, worst ${sortedRatios.at(-1)!.ratio.toFixed(2)} (${sortedRatios.at(-1)!.where})`);
+console.log(`# auto / best fixed over ${ratios.length} sizes: median ${sortedRatios[Math.floor(ratios.length / 2)]!.ratio.toFixed(2)}, within 1.10 at ${ratios.filter((r) => r.ratio <= 1.1).length} (of the misses, ${ratios.filter((r) => r.ratio > 1.1 && r.same).length} where auto ran the best column's own algorithm: two columns of one schedule, noise), worst ${sortedRatios.at(-1)!.ratio.toFixed(2)} (${sortedRatios.at(-1)!.where})`);
