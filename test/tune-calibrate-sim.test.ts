@@ -94,6 +94,20 @@ test('a simulated world with a collective board: calibration gives it a fixed co
   for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], key);
 });
 
+test("the board's fixed cost is its calls' in a stream of board calls: the first few after another schedule's call (its side asleep) are not it", async () => {
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  // A few-byte board call within 3 of another schedule's call takes 1 ms more (the board's thread woken).
+  let sinceOther = 0;
+  const stall: Stall = (algorithm, bytes) => {
+    if (algorithm !== 'board') { sinceOther = 0; return 0; }
+    return bytes <= 8 && sinceOther++ < 3 ? 1e-3 : 0;
+  };
+  const p = await calibrated(world, 4, 0, true, stall);
+  near(p.board?.call ?? 0, 70e-6, 'board call', 1e-3);
+  near(predictSeconds('board', call(8, 4), p)!, predictSeconds('board', call(8, 4), world)!, 'board at 8 B', 1e-3);
+  // Interleaved blocks of 3 (one untimed) with the ring's, tree's and direct exchange's, as before, would have priced it at 1.07 ms.
+});
+
 test("the board's calls past the mid sizes are priced at their blocks' median, not their fastest: a 4 MiB call that loses a time slice in every other block", async () => {
   const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
   // Blocks of 3 calls (the first untimed), one untimed block then 4 timed: the 2nd and 4th lose 2 ms a call.

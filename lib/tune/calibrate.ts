@@ -20,7 +20,7 @@
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
-//      timed among the others' (boardFixed), and its own curve at BOARD_CURVE_BYTES beyond it;
+//      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own curve at BOARD_CURVE_BYTES beyond it;
 //      neither enters the fit of call, α, o and β (it sends no message).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
@@ -304,13 +304,32 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
  * calls follow each other with no barrier, so a rank that left the previous block early counts
  * the wait for the last peer to join; the last to join waited for no one.
  */
-async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
-  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, LATENCY_BLOCK);
+async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
+  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
   const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
     ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
   })));
+}
+
+/** Calls in a block of the board's few-byte stream: one untimed, then 4 (a stream's time per call, as bench/tune-sweep.ts's -k 4). */
+export const BOARD_FEW_BLOCK = 5;
+
+/**
+ * The board's few-byte figures (median and lower quartile over blocks): its calls in a stream of
+ * board calls alone, not blocks interleaved with the schedules of messages as the others' few-byte
+ * runs are. A board call right after another schedule's finds the board's side asleep (its thread
+ * parked on the futex, the JS thread's spin given up), which a stream of board calls, what `auto`
+ * runs on a host with a board, does not: 2 shm ranks in one process at load 7-10
+ * (`bench/tune-board-fixed.ts 2 12`), blocks of 3 among the others' took 163 / 209 µs a call
+ * (median of 12; single blocks up to 16 ms), the board's own blocks of 5 84 / 104 µs; with 6 such
+ * interleaved blocks calibration's median flipped between the modes (2 ranks: 987 µs in one
+ * sweep's calibration, 59-134 µs measured by the sweep at 8 B-128 KiB, its worst points: +639 to
+ * +1526%). More rounds too (2·repeats + 1), so the median of the blocks holds when a few stall.
+ */
+async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number): Promise<Sample[]> {
+  return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], BOARD_FEW_BLOCK);
 }
 
 /** Untimed rounds at each mid size: one in warmUp's pass, one before the size's timed rounds. */
@@ -715,9 +734,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.push(...mid);
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    // The board's among them: its own fixed cost (boardFixed), kept out of the fit of call, α and o (ownOnly).
-    const few = await blockSamples(comm, ['ring', 'tree', 'direct', ...(board ? ['board'] : [])], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
-    samples.unshift(...few.map((s) => (s.algorithm === 'board' ? { ...s, ownOnly: true } : s)));
+    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
+    if (board) few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
+    samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
