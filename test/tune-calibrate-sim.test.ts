@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { predictSeconds, type ModelCall } from '../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
+import { DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
 
 const CHUNK = 1 << 20;
 let clockMs = 0;
@@ -27,6 +27,11 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
     async allReduce(data, algorithm) {
       clockMs += 1e3 * (predictSeconds(algorithm, call(data.byteLength, size), truth)! + stall(algorithm, data.byteLength));
     },
+    ...(board && truth.board?.collectives && {
+      async boardCall(collective: BoardCollective, bytes: number) {
+        clockMs += 1e3 * predictSeconds('board', { ...call(bytes, size), collective }, truth)!;
+      },
+    }),
     async maxAll(values) {
       return values;
     },
@@ -106,6 +111,21 @@ test("the board's fixed cost is its calls' in a stream of board calls: the first
   near(p.board?.call ?? 0, 70e-6, 'board call', 1e-3);
   near(predictSeconds('board', call(8, 4), p)!, predictSeconds('board', call(8, 4), world)!, 'board at 8 B', 1e-3);
   // Interleaved blocks of 3 (one untimed) with the ring's, tree's and direct exchange's, as before, would have priced it at 1.07 ms.
+});
+
+test("the board's other collectives get fixed costs of their own where the comm runs them; without boardCall they keep the allreduce's", async () => {
+  const collectives = { reduceScatter: 250e-6, allGather: 180e-6, broadcast: 120e-6, reduce: 160e-6 };
+  const world: CostParams = { ...truth, board: { call: 70e-6, collectives }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  const p = await calibrated(world, 4, 0, true);
+  for (const [name, seconds] of Object.entries(collectives)) {
+    // Their 8 bytes' few ns of beta and gamma (gamma 0 here) ride on the figure.
+    near(p.board?.collectives?.[name as BoardCollective] ?? 0, seconds, `board ${name}`, 1e-3);
+    const few = { ...call(8, 4), collective: name as BoardCollective };
+    near(predictSeconds('board', few, p)!, predictSeconds('board', few, world)!, `board ${name} at 8 B`, 1e-3);
+  }
+  near(p.board?.call ?? 0, 70e-6, 'board allreduce', 1e-3);
+  const without = await calibrated({ ...world, board: { call: 70e-6 } }, 4, 0, true);
+  assert.is(without.board?.collectives, undefined);
 });
 
 test("the board's calls past the mid sizes are priced at their blocks' median, not their fastest: a 4 MiB call that loses a time slice in every other block", async () => {

@@ -86,6 +86,19 @@ test("the board: its own fixed cost where calibration timed it, not call + alpha
   assert.is(first?.algorithm, 'board');
 });
 
+test("the board's other collectives: each at its own fixed cost where calibration timed it, the allreduce's where it did not (older files)", () => {
+  const own: CostParams = { ...params, board: { call: 20e-6, collectives: { reduceScatter: 90e-6, allGather: 60e-6 } }, betaCurves: { board: [{ linkBytes: 1, beta: 0 }] } };
+  const at = (collective: ScheduledCollective, p: CostParams) => predictSeconds('board', { collective, bytes: 8, ranks: 4, chunkBytes: 1 << 20 }, p)!;
+  // Zero beta: a few-byte call is its fixed cost plus its folds (reduce-scatter: n-1 blocks of 8 bytes).
+  assert.ok(Math.abs(at('reduceScatter', own) - (90e-6 + 3 * 8 * params.gamma)) < 1e-12, `reduceScatter ${at('reduceScatter', own)}`);
+  assert.ok(Math.abs(at('allGather', own) - 60e-6) < 1e-12);
+  // Not timed: the allreduce's figure, as before.
+  assert.ok(Math.abs(at('broadcast', own) - 20e-6) < 1e-12);
+  assert.ok(Math.abs(at('allReduce', own) - (20e-6 + 24 * params.gamma)) < 1e-12);
+  const older: CostParams = { ...own, board: { call: 20e-6 } };
+  assert.ok(Math.abs(at('reduceScatter', older) - (20e-6 + 24 * params.gamma)) < 1e-12);
+});
+
 test("'auto' with calibrated parameters: direct for tiny, ring for large; an explicit choice wins", () => {
   assert.is(chooseAlgorithm('allReduce', 8, 4, tuned).algorithm, 'direct');
   assert.is(chooseAlgorithm('allReduce', 64 << 20, 4, tuned).algorithm, 'ring');
@@ -122,6 +135,13 @@ test('parameters from a file are checked field by field', () => {
   assert.throws(() => checkCostParams({ ...params, memory: 'tpu' }), /memory "tpu"/);
   assert.throws(() => checkCostParams({ ...params, codecs: { zip: { encode: 0, decode: 0 } } }), /'zip', which is no codec/);
   assert.throws(() => checkCostParams('[1,2'), /not an object/);
+  // The board's per-collective fixed costs: optional (older files), named collectives only, seconds each.
+  const board = { ...params, board: { call: 1e-4, collectives: { reduceScatter: 2e-4, reduce: 3e-4 } } };
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify(board))), board);
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify({ ...params, board: { call: 1e-4 } }))).board, { call: 1e-4 });
+  assert.throws(() => checkCostParams({ ...params, board: { call: 1e-4, collectives: { allToAll: 1e-4 } } }), /board\.collectives\.allToAll is not one of reduceScatter, allGather, broadcast, reduce/);
+  assert.throws(() => checkCostParams({ ...params, board: { call: 1e-4, collectives: { reduce: -1 } } }), /board\.collectives\.reduce -1 is not a number of seconds/);
+  assert.throws(() => checkCostParams({ ...params, board: { call: 1e-4, collectives: [1] } }), /board\.collectives is not an object/);
 });
 
 type Terms = [number, number, number, number];

@@ -314,12 +314,12 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.submit(() => planReduce(this.planEnv(), send, recv, count, dtype, op, root, options));
   }
 
-  allGather(send: CommBuffer, recv: CommBuffer, sendCount: number, dtype: DataType): Promise<void> {
-    return this.submit(() => planAllGather(this.planEnv(), send, recv, sendCount, dtype));
+  allGather(send: CommBuffer, recv: CommBuffer, sendCount: number, dtype: DataType, options?: CallOptions): Promise<void> {
+    return this.submit(() => planAllGather(this.planEnv(), send, recv, sendCount, dtype, options));
   }
 
-  reduceScatter(send: CommBuffer, recv: CommBuffer, recvCount: number, dtype: DataType, op: ReduceOp): Promise<void> {
-    return this.submit(() => planReduceScatter(this.planEnv(), send, recv, recvCount, dtype, op));
+  reduceScatter(send: CommBuffer, recv: CommBuffer, recvCount: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
+    return this.submit(() => planReduceScatter(this.planEnv(), send, recv, recvCount, dtype, op, options));
   }
 
   allToAll(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType): Promise<void> {

@@ -289,7 +289,7 @@ export function planReduce(
   };
 }
 
-export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCount: number, dtype: DataType): CallPlan {
+export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCount: number, dtype: DataType, options?: CallOptions): CallPlan {
   const what = head(env, 'allGather', sendCount, dtype);
   const total = sendCount * env.size;
   const input = operand(env, `${what}: send buffer`, send, dtype, sendCount);
@@ -299,7 +299,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   // In place when the send buffer is this rank's block of the recv buffer (NCCL's convention).
   const own = env.rank * sendCount;
   const copyInput = !sameStart(input.located, 0, output.located, own, dtype);
-  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype, undefined, undefined, undefined, output.located.kind).algorithm;
+  const schedule = algorithmFor(env, what, 'allGather', sendCount, dtype, options, undefined, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'allGather');
   return {
     signature: signature('allGather', sendCount, dtype), schedule, space, buffers: buffersOf(input, output), dtype, op: undefined,
@@ -311,7 +311,7 @@ export function planAllGather(env: PlanEnv, send: unknown, recv: unknown, sendCo
   };
 }
 
-export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, recvCount: number, dtype: DataType, op: ReduceOp): CallPlan {
+export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, recvCount: number, dtype: DataType, op: ReduceOp, options?: CallOptions): CallPlan {
   const what = head(env, 'reduceScatter', recvCount, dtype);
   checkOp(what, op, dtype);
   const total = recvCount * env.size;
@@ -320,7 +320,7 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const space = sameSpace(what, input, output);
   checkBlocks(what, space, dtype, recvCount);
   const own = env.rank * recvCount;
-  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype, undefined, op, undefined, output.located.kind).algorithm;
+  const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype, options, op, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduceScatter');
   // The board writes only block `rank` of what it is given: a call in place (recv is that block
   // of send) runs on the send buffer itself, unless premulSum must scale every block first.

@@ -14,6 +14,10 @@ import type { Communicator } from './communicator.js';
 import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
 import type { AgreedTuning } from '../tune/select.js';
 import { gpuCalibration } from './gpu-calibration.js';
+import { boardCaller } from './board-calibration.js';
+
+/** What calibration runs on a communicator: its allreduces, and the board's other collectives where it has one. */
+type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce'>;
 
 export interface TuningOptions {
   /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
@@ -59,11 +63,13 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
 }
 
 /** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch, agreed board and device. */
-export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>): CalibrationComm {
+export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   return {
     rank: comm.rank,
     size: comm.size,
     board: comm.config.board === true,
+    // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
+    ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
@@ -82,7 +88,7 @@ export function calibrationComm(comm: Pick<Communicator, 'rank' | 'size' | 'conf
  * The init option calibrate: every rank measures, all get the same parameters (the fit of the
  * largest figures over the ranks), and the digest is of those parameters, alike everywhere.
  */
-export async function calibrateAtInit(comm: Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device'>, log: Logger): Promise<AgreedTuning> {
+export async function calibrateAtInit(comm: CalibratedComm, log: Logger): Promise<AgreedTuning> {
   const { params, seconds } = await calibrate(calibrationComm(comm));
   const tuning = { params, digest: await sha256(JSON.stringify(params)) };
   log.info(`calibrated at init in ${seconds.toFixed(2)} s: ${JSON.stringify(params)}`);

@@ -34,7 +34,7 @@ import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds } from './model.js';
-import { DEFAULT_COST_PARAMS, type BetaPoint, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -56,6 +56,12 @@ export interface CalibrationComm {
   readonly gpu?: GpuCalibration;
   /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
   readonly board?: boolean;
+  /**
+   * A float32 sum call of `collective` on the board, `bytes` per rank as the model states the call
+   * (lib/comm/tuning.ts runs it on the communicator), where there is a board: each gets a fixed
+   * cost of its own (BoardCostParams.collectives). Absent: they are priced at the allreduce's.
+   */
+  boardCall?(collective: BoardCollective, bytes: number): Promise<void>;
 }
 
 /** What calibration needs of a device (lib/comm/tuning.ts adapts the communicator's). */
@@ -267,7 +273,7 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
 }
 
 /** interleaved's timed figures (one per call alone, one per block of several), each schedule's in a list. */
-async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number): Promise<number[][]> {
+async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void> = (data, name) => comm.allReduce(data, name)): Promise<number[][]> {
   const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
   const times = algorithms.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -279,7 +285,7 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
       data.fill(0);
       let since = performance.now();
       for (let call = 0; call < block; call++) {
-        await comm.allReduce(data, algorithms[i]!);
+        await run(data, algorithms[i]!);
         // A block's first call absorbs the wait for the last peer to join (when there are
         // others). Not a sync allreduce after it, tried: the first call after one is a call
         // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
@@ -330,6 +336,20 @@ export const BOARD_FEW_BLOCK = 5;
  */
 async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number): Promise<Sample[]> {
   return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], BOARD_FEW_BLOCK);
+}
+
+/**
+ * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
+ * streams of their own as the allreduce's (boardFewSamples), interleaved with one another round by
+ * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
+ * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
+ */
+async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): Promise<number[]> {
+  const boardCall = comm.boardCall?.bind(comm);
+  if (!boardCall) return [];
+  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, BOARD_FEW_BLOCK, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
+  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+  return Array.from(fastest, (t) => -t);
 }
 
 /** Untimed rounds at each mid size: one in warmUp's pass, one before the size's timed rounds. */
@@ -565,6 +585,8 @@ interface Measured {
   readonly gamma: number;
   readonly codecs: Record<string, CodecRate>;
   readonly samples: readonly Sample[];
+  /** The board's other collectives' few-byte seconds (boardCollectiveSeconds; empty without a board). */
+  readonly boardCollectives: readonly number[];
   readonly switchRuns: readonly Timed[];
   readonly gpuGamma?: number;
   readonly gpuRuns: readonly Timed[];
@@ -573,7 +595,7 @@ interface Measured {
 /** A rank's measurements as one vector, for the maximum over ranks: γ, encode and decode per codec (in `names` order), each sample's, switch run's and GPU run's seconds, γ_gpu. */
 function flatten(m: Measured, names: readonly string[]): Float32Array {
   return Float32Array.from([
-    m.gamma, ...names.flatMap((n) => [m.codecs[n]!.encode, m.codecs[n]!.decode]), ...m.samples.map((s) => s.seconds),
+    m.gamma, ...names.flatMap((n) => [m.codecs[n]!.encode, m.codecs[n]!.decode]), ...m.samples.map((s) => s.seconds), ...m.boardCollectives,
     ...m.switchRuns.map((r) => r.seconds), ...m.gpuRuns.map((r) => r.seconds), ...(m.gpuGamma === undefined ? [] : [m.gpuGamma]),
   ]);
 }
@@ -586,9 +608,10 @@ function unflatten(values: Float32Array, shape: Measured, names: readonly string
   const codecs: Record<string, CodecRate> = {};
   for (const name of names) codecs[name] = { encode: next(), decode: next() };
   const samples = shape.samples.map((s) => ({ ...s, seconds: next() }));
+  const boardCollectives = shape.boardCollectives.map(() => next());
   const switchRuns = shape.switchRuns.map((r) => ({ ...r, seconds: next() }));
   const gpuRuns = shape.gpuRuns.map((r) => ({ ...r, seconds: next() }));
-  return { gamma, codecs, samples, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
+  return { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(shape.gpuGamma !== undefined && { gpuGamma: next() }) };
 }
 
 /**
@@ -646,9 +669,15 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
-    ...(board && { board: board.median }),
+    ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
+}
+
+/** The board's fixed costs: the allreduce's, and each other collective's where they were timed. */
+function boardCosts(allReduce: BoardCostParams, others: readonly number[]): BoardCostParams {
+  if (others.length !== BOARD_COLLECTIVES.length) return allReduce;
+  return { ...allReduce, collectives: Object.fromEntries(BOARD_COLLECTIVES.map((name, i) => [name, others[i]!])) };
 }
 
 /** Bytes of the larger fold timed for γ_gpu: a few milliseconds on a software adapter, past the submission's fixed cost. */
@@ -689,6 +718,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
   const codecs = codecRates(Math.max(1024, local / 4));
   const samples: Sample[] = [];
+  let boardCollectives: number[] = [];
   let board = false;
   if (comm.size > 1) {
     // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
@@ -737,6 +767,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
+    if (board) boardCollectives = await boardCollectiveSeconds(comm, repeats);
     samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
@@ -766,7 +797,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     gpu.release();
   }
   const names = Object.keys(codecs).sort();
-  const measured: Measured = { gamma, codecs, samples, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
+  const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
   const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names));
   return {

@@ -15,7 +15,7 @@
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import type { BetaPoint, CostParams, GpuCostParams, MemoryKind } from './params.js';
+import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind } from './params.js';
 
 export interface ModelCall {
   readonly collective: ScheduledCollective;
@@ -75,10 +75,11 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
 /**
  * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o, or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
- * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this).
+ * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
+ * the collective's own where calibration timed that (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>): number {
-  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return params.board.call;
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>, collective?: ScheduledCollective): number {
+  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective);
   return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead;
 }
 
@@ -102,7 +103,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
-  const host = fixedSeconds(algorithm, traffic, params) + traffic.linkBytes * (ratio * beta + perByte)
+  const host = fixedSeconds(algorithm, traffic, params, call.collective) + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;

@@ -68,8 +68,26 @@ export interface CostParams {
  * thread and completion, timed at a few bytes.
  */
 export interface BoardCostParams {
-  /** Per call, everything but its bytes: the few-byte call's time in a stream. */
+  /** Per call, everything but its bytes: the few-byte allreduce's time in a stream. */
   readonly call: number;
+  /**
+   * The same of each other collective the board serves, where calibration timed it (absent: `call`,
+   * as in older files). Not the allreduce's: its small calls finish on the JS thread when the peers
+   * are there (one arrival, each rank folding every lane), where the others make two arrivals
+   * through the board's thread (4 shm ranks, 8-byte calls in a stream: allreduce 253 µs,
+   * reduce-scatter 551, all-gather 405, broadcast 343, reduce 401; at 2 ranks 147-200).
+   */
+  readonly collectives?: Readonly<Partial<Record<BoardCollective, number>>>;
+}
+
+/** The board's collectives besides the allreduce, each timed for a fixed cost of its own (BoardCostParams.collectives). */
+export const BOARD_COLLECTIVES = ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const;
+export type BoardCollective = (typeof BOARD_COLLECTIVES)[number];
+
+/** What a board call of `collective` costs besides its bytes: its own figure where calibration timed one, else the allreduce's. */
+export function boardCallSeconds(board: BoardCostParams, collective?: string): number {
+  const own = collective === undefined ? undefined : board.collectives?.[collective as BoardCollective];
+  return own ?? board.call;
 }
 
 /** β measured on calls whose busiest rank sends `linkBytes` on its critical path. */
@@ -135,7 +153,18 @@ function gpuParams(raw: unknown): GpuCostParams {
 
 function boardParams(raw: unknown): BoardCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('board is not an object of the board\'s costs');
-  return { call: seconds('board.call', (raw as Record<string, unknown>)['call']) };
+  const b = raw as Record<string, unknown>;
+  const call = seconds('board.call', b['call']);
+  // Absent in files from before the board's other collectives were timed: they are priced at `call`.
+  if (b['collectives'] === undefined) return { call };
+  const c = b['collectives'];
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('board.collectives is not an object of seconds by collective');
+  const collectives: Partial<Record<BoardCollective, number>> = {};
+  for (const [name, value] of Object.entries(c)) {
+    if (!(BOARD_COLLECTIVES as readonly string[]).includes(name)) throw new Error(`board.collectives.${name} is not one of ${BOARD_COLLECTIVES.join(', ')}`);
+    collectives[name as BoardCollective] = seconds(`board.collectives.${name}`, value);
+  }
+  return { call, collectives };
 }
 
 function betaCurve(raw: unknown, what = 'betaCurve'): BetaPoint[] {
