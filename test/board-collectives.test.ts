@@ -24,7 +24,7 @@ test.after(killLeftoverRanks);
 /** Elements of `dtype` in `buffers` of the board's 1 MiB buffers, and 7 more (a ragged last chunk). */
 const chunked = (dtype: DataType, buffers: number) => Math.floor((buffers * BOARD_BUFFER_BYTES) / elementBytes(dtype)) + 7;
 
-/** A world whose calls all run on the board (reduceScatter and allGather take no per-call algorithm). */
+/** A world whose calls all run on the board (the communicator's algorithm, not each call's). */
 async function boardWorld(size: number): Promise<{ id: string; comms: Communicator[] }> {
   const id = await getUniqueId({ transport: 'shm' });
   const comms = await Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
@@ -112,6 +112,9 @@ test('board refuses every collective in worlds without one (tcp): InvalidArgumen
   const refusals = [
     comms[0]!.broadcast(buf, buf, 8, 'float32', 0, { algorithm: 'board' }),
     comms[0]!.reduce(buf, buf, 8, 'float32', 'sum', 0, { algorithm: 'board' }),
+    // Named per call too (calibration times each of the board's collectives so).
+    comms[0]!.allGather(buf.subarray(0, 4), buf, 4, 'float32', { algorithm: 'board' }),
+    comms[0]!.reduceScatter(buf, buf.subarray(0, 4), 4, 'float32', 'sum', { algorithm: 'board' }),
   ];
   for (const refused of refusals) {
     const error = await refused.then(() => undefined, (e: unknown) => e as WebcclError);
