@@ -20,8 +20,10 @@
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
-//      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own curve at BOARD_CURVE_BYTES beyond it;
-//      neither enters the fit of call, α, o and β (it sends no message).
+//      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own
+//      curve at BOARD_CURVE_BYTES beyond it; its other collectives' fixed costs the same way
+//      (boardCollectiveSeconds, where the comm gives boardCall); none of it enters the fit of
+//      call, α, o and β (it sends no message).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
