@@ -144,3 +144,27 @@ export function pointLine(p: PointStats): string {
   const rounds = sortedCopy(p.roundsUs);
   return `  ${p.transport.padEnd(6)} np${String(p.ranks).padEnd(2)} ${String(p.bytes).padStart(9)} ${(p.ran ? `auto=${p.ran}` : p.algorithm).padEnd(11)} pred ${p.predictedUs.toFixed(0).padStart(8)} med ${p.measuredUs.toFixed(0).padStart(8)} rounds ${rounds[0]!.toFixed(0)}-${rounds.at(-1)!.toFixed(0)} (${p.spread.toFixed(2)}x) err ${(p.signed > 0 ? '+' : '') + pct(p.signed)} beyond ${pct(p.beyond)}`;
 }
+
+/** A group's median signed error in each run, where it has the same sign in all of them and at least `floor` in each. */
+export interface Bias {
+  readonly key: string;
+  readonly perRun: readonly number[];
+}
+
+/**
+ * Groups (transport, ranks, schedule run, size band) whose median signed error has one sign in
+ * every run and is at least `floor` in each: the model's or calibration's bias, where noise would
+ * flip the sign between runs. Largest smallest-bias first; groups missing from a run are left out.
+ */
+export function consistentBiases(runs: readonly (readonly PointStats[])[], floor = 0.3): Bias[] {
+  const keyOf = (p: PointStats) => `${p.transport} np${p.ranks} ${p.algorithm === 'auto' ? `auto=${p.ran ?? '?'}` : p.algorithm} ${sizeBand(p.bytes)}`;
+  const perRun = runs.map((points) => {
+    const groups = new Map<string, number[]>();
+    for (const p of points) groups.set(keyOf(p), [...(groups.get(keyOf(p)) ?? []), p.signed]);
+    return new Map([...groups].map(([key, signed]) => [key, medianOf(signed)]));
+  });
+  const keys = [...(perRun[0]?.keys() ?? [])].filter((key) => perRun.every((run) => run.has(key)));
+  return keys.map((key) => ({ key, perRun: perRun.map((run) => run.get(key)!) }))
+    .filter(({ perRun: r }) => (r.every((x) => x > 0) || r.every((x) => x < 0)) && r.every((x) => Math.abs(x) >= floor))
+    .sort((a, b) => Math.min(...b.perRun.map(Math.abs)) - Math.min(...a.perRun.map(Math.abs)));
+}

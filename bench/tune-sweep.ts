@@ -172,7 +172,7 @@ for (const transport of transports) {
 }
 
 // For pooling several sweeps (bench noise): every point's error and every size's auto/best.
-if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios }));
+if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios, points }));
 if (process.env['WEBCCL_SWEEP_POINTS']) {
   console.log('\n# every point: predicted and median µs, its rounds\' range, signed error, error beyond that range');
   for (const p of points) console.log(pointLine(p));
