@@ -2,7 +2,7 @@
 // beyond the rounds' own range, and the worst tenth grouped, on hand-made points.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pointStats, reportLines, sizeBand, summarize, worstBy, type SweepPoint } from '../bench/tune-sweep-report.js';
+import { consistentBiases, pointStats, reportLines, sizeBand, summarize, worstBy, type SweepPoint } from '../bench/tune-sweep-report.js';
 
 const point = (algorithm: string, bytes: number, predictedUs: number, roundsUs: number[], transport = 'shm'): SweepPoint => ({ transport, ranks: 2, algorithm, bytes, predictedUs, roundsUs });
 
@@ -39,6 +39,20 @@ test('the worst tenth is grouped by the key given, and the summary counts points
   const lines = reportLines(points).join('\n');
   assert.match(lines, /worst 10% \(2 points, error >= 64%\): 0 inside their own rounds' range \(noise\), 2 outside \(model\)/);
   assert.match(lines, /by algorithm: board 1\/1 \(\+1329%\), direct 1\/1 \(-64%\)/);
+});
+
+test('biases that hold in every run are reported, those whose sign flips between runs (noise) or that stay small are not', () => {
+  const run = (ring: number, tree: number, direct: number) => [
+    point('ring', 8, ring, [100, 100, 100]), point('ring', 32, ring, [100, 100, 100]),
+    point('tree', 8, tree, [100, 100, 100]), point('direct', 8, direct, [100, 100, 100]),
+  ].map(pointStats);
+  const biases = consistentBiases([run(300, 160, 110), run(200, 40, 120), run(250, 170, 115)]);
+  assert.equal(biases.map((b) => b.key), ['shm np2 ring 8B-8K'], 'tree flips sign, direct stays within 30%');
+  assert.equal(biases[0]!.perRun, [2, 1, 1.5]);
+  // An auto point is grouped by what auto ran.
+  const auto = (ran: string) => [pointStats({ ...point('auto', 8, 50, [100, 100, 100]), ran })];
+  assert.equal(consistentBiases([auto('board'), auto('board')]).map((b) => b.key), ['shm np2 auto=board 8B-8K']);
+  assert.equal(consistentBiases([auto('board'), auto('direct')]), [], 'different picks are different groups, in no run both');
 });
 
 test.run();
