@@ -20,7 +20,9 @@ fn decode_quad(quad: u32) -> vec4u {
   let p = decode_params;
   let first = quad * 4u;
   let word = decode_packed[p.packed_offset + first / PACKED_PER_WORD];
-  let scale_bits = decode_scales[p.scales_offset + first / p.block_size];
+  // The block index by a multiply (quantize-common.wgsl): a u32 division by a uniform is
+  // scalarized per lane on CPU adapters and a long sequence on GPUs.
+  let scale_bits = decode_scales[p.scales_offset + divide_by_block(first, p.block_magic, p.block_shift)];
   let lane = first % PACKED_PER_WORD;
   var out: vec4u;
   for (var e = 0u; e < 4u; e++) { out[e] = decode_value(word, lane + e, scale_bits); }

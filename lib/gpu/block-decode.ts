@@ -2,6 +2,7 @@
 // packed words and one f32 scale per block into f32 values (shaders/block-decode.wgsl, with the
 // family's decode_value). Each family declares its decode once and gets its prepare function.
 import { checkBlockLayout } from '../cpu/blocks.js';
+import { BLOCK_DIVISOR_BINDING_BYTES, blockDivisor } from './block-divisor.js';
 import { codecVariant, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
 import type { Prepare } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
@@ -34,7 +35,9 @@ export type BlockDecodeArgs<K extends string> = { readonly [name in K]: GpuRegio
 };
 
 /** The decode entry points' uniform block; units are quads of 4 elements, count is in elements. */
-const DECODE_LAYOUT = new UniformLayout('DecodeParams', ['count', 'block_size', 'sign_flip', 'packed_offset', 'scales_offset', 'dst_offset']);
+const DECODE_LAYOUT = new UniformLayout('DecodeParams', [
+  'count', 'block_magic', 'block_shift', 'sign_flip', 'packed_offset', 'scales_offset', 'dst_offset',
+]);
 
 /** Quads per thread. */
 const QUADS_PER_THREAD = 2;
@@ -51,6 +54,7 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
     });
     const entry = args.accumulate ? 'decode_accumulate' : 'decode';
     const [scalar, vec4] = [variant(entry), variant(`${entry}_vec4`)];
+    const divisor = blockDivisor(args.blockSize);
     return prepareCodecCall(ctx, {
       what: family.what,
       // Whole quads into a dst on a vec4 boundary of its binding: one vec4 store per quad.
@@ -61,7 +65,9 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
         { name: 'scales', region: args.scales, writable: false, words: wordsPerBlock(args.blockSize) },
         { name: 'dst', region: args.dst, writable: true, words: wordsPerElement },
       ],
-      layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, args.blockSize, args.accumulate === 'subtract' ? 0x80000000 : 0], units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: options.maxBindingBytes,
+      // Block indices without a division (divide_by_block), which needs fewer than 2^30 elements a piece.
+      layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, ...divisor, args.accumulate === 'subtract' ? 0x80000000 : 0],
+      units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
     });
   };
 }
