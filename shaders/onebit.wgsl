@@ -157,6 +157,92 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   }
 }
 
+// ---- compress_per_thread_vec4: compress_per_thread over vec4 views of x and residual. ----
+// The same arithmetic in the same order (element 4q + c of the block adds into lane
+// (4q + c) % SUM_LANES; the signs of quads 8w .. 8w+7 form word w), one load or store per quad
+// of elements instead of per element. For pieces whose x and residual parts start on a vec4
+// boundary and hold whole quads (lib/gpu/onebit.ts); block sizes are multiples of 32, so every
+// block then starts on a quad and a ragged last block holds whole quads too.
+
+@group(0) @binding(1) var<storage, read> compress_x4: array<vec4u>;
+@group(0) @binding(2) var<storage, read_write> compress_residual4: array<vec4u>;
+
+fn flush_quad(bits: vec4u) -> vec4u {
+  return select(bits, vec4u(0u), (bits & vec4u(F32_EXPONENT)) == vec4u(0u));
+}
+
+fn nonfinite_quad(bits: vec4u) -> vec4<bool> {
+  return (bits & vec4u(F32_EXPONENT)) == vec4u(F32_EXPONENT);
+}
+
+// carried() on a quad.
+fn carried_quad(x_bits: vec4u, residual_bits: vec4u) -> vec4f {
+  let v = bitcast<vec4f>(flush_quad(x_bits)) + bitcast<vec4f>(flush_quad(residual_bits));
+  return bitcast<vec4f>(flush_quad(bitcast<vec4u>(v)));
+}
+
+// residual_sign() on quad q of the piece's elements: stores the 4 new residuals, returns the
+// 4 sign bits in bits 0..3.
+fn residual_sign_quad(x_quad: u32, residual_quad: u32, scale: f32) -> u32 {
+  let v = carried_quad(compress_x4[x_quad], compress_residual4[residual_quad]);
+  let negative = v < vec4f(0.0);
+  compress_residual4[residual_quad] = flush_quad(bitcast<vec4u>(v - select(vec4f(scale), vec4f(-scale), negative)));
+  let bits = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), negative);
+  return bits.x | bits.y | bits.z | bits.w;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn compress_per_thread_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = compress_params;
+  let blocks = block_count(p.count, p.block_size);
+  let block = linear_index(wg, groups, local);
+  if (block >= blocks) { return; }
+  let start = block * p.block_size;
+  let length = block_length(p.count, p.block_size, block);
+  let x_first = (p.x_offset + start) / 4u;
+  let residual_first = (p.residual_offset + start) / 4u;
+  let quads = length / 4u;
+
+  var lanes: array<f32, SUM_LANES>; // zero-initialized
+  var poisoned = vec4<bool>(false);
+  for (var q = 0u; q < quads; q++) {
+    let x_bits = compress_x4[x_first + q];
+    let residual_bits = compress_residual4[residual_first + q];
+    poisoned = poisoned | nonfinite_quad(x_bits) | nonfinite_quad(residual_bits);
+    let magnitude = abs(carried_quad(x_bits, residual_bits));
+    let lane = (4u * q) % SUM_LANES;
+    lanes[lane] = lanes[lane] + magnitude.x;
+    lanes[lane + 1u] = lanes[lane + 1u] + magnitude.y;
+    lanes[lane + 2u] = lanes[lane + 2u] + magnitude.z;
+    lanes[lane + 3u] = lanes[lane + 3u] + magnitude.w;
+  }
+  for (var stride = SUM_LANES / 2u; stride > 0u; stride >>= 1u) {
+    for (var l = 0u; l < stride; l++) { lanes[l] = lanes[l] + lanes[l + stride]; }
+  }
+
+  let first_word = p.signs_offset + start / 32u;
+  if (any(poisoned)) {
+    compress_scales[p.scales_offset + block] = F32_QUIET_NAN;
+    for (var w = 0u; w * 32u < length; w++) { compress_signs[first_word + w] = 0u; }
+    return;
+  }
+  let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
+  let scale_bits = flush_bits(bitcast<u32>(lanes[0] * bitcast<f32>(inverse_length)));
+  let scale = bitcast<f32>(scale_bits);
+  compress_scales[p.scales_offset + block] = scale_bits;
+  for (var w = 0u; w * 32u < length; w++) {
+    var word = 0u;
+    let q0 = 8u * w;
+    // A whole word (all but a ragged block's last) in a loop of constant length.
+    if (q0 + 8u <= quads) {
+      for (var k = 0u; k < 8u; k++) { word |= residual_sign_quad(x_first + q0 + k, residual_first + q0 + k, scale) << (4u * k); }
+    } else {
+      for (var k = 0u; q0 + k < quads; k++) { word |= residual_sign_quad(x_first + q0 + k, residual_first + q0 + k, scale) << (4u * k); }
+    }
+    compress_signs[first_word + w] = word;
+  }
+}
+
 // ---- decompress: shaders/block-decode.wgsl (prepended) with y = ±scale (the scale's sign bit flipped: exact). ----
 
 const PACKED_PER_WORD = 32u;

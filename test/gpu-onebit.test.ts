@@ -13,10 +13,12 @@ import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
-async function steps(count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}): Promise<void> {
+async function steps(
+  count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}, residualOffset = offset + 8,
+): Promise<void> {
   const blocks = Math.ceil(count / blockSize);
   const residual = new Float32Array(count);
-  const residualOnGpu = Placed.empty(offset + 8, count * 4);
+  const residualOnGpu = Placed.empty(residualOffset, count * 4);
   for (let step = 0; step < stepCount; step++) {
     const what = `count ${count}, block ${blockSize}, offset ${offset}, step ${step}`;
     const input = codecInputs(count, count + step, { band: 32, nonFinite: step === 1 });
@@ -47,6 +49,15 @@ test('sizes 0, 1, odd and ragged over error-feedback steps', async () => {
 test('regions at offsets that are not binding-aligned', async () => {
   await steps(1001, 32, 4, 2);
   await steps(700, 96, 260, 2);
+});
+
+test('thread-per-block compress through vec4 views (x and residual on a vec4 boundary, whole quads) and not', async () => {
+  const compressLayout = 'thread-per-block';
+  for (const [offset, residualOffset] of [[0, 0], [16, 272], [4, 4], [16, 8]] as const) {
+    // Whole words, a ragged last word (quads only when the count is a multiple of 4), and pieces.
+    for (const count of [32 * 40, 32 * 40 - 12, 32 * 40 - 5, 4]) await steps(count, 96, offset, 3, { compressLayout }, residualOffset);
+    await steps(1000, 32, offset, 2, { compressLayout, maxBindingBytes: 1024 }, residualOffset);
+  }
 });
 
 test('every residue of the 4 elements a decompress thread takes', async () => {
