@@ -16,17 +16,27 @@
 // The same binding seen as vec4s (an entry point uses one view).
 @group(0) @binding(3) var<storage, read_write> decode_dst4: array<vec4u>;
 
-fn decode_quad(quad: u32) -> vec4u {
+const QUADS_PER_WORD = PACKED_PER_WORD / 4u;
+
+// Quad q (< QUADS_PER_WORD) of a packed word, decoded with its block's scale.
+fn quad_of_word(word: u32, q: u32, scale_bits: u32) -> vec4u {
+  var out: vec4u;
+  for (var e = 0u; e < 4u; e++) { out[e] = decode_value(word, 4u * q + e, scale_bits); }
+  return out;
+}
+
+// The scale of the block holding element `element` of the piece.
+fn element_scale(element: u32) -> u32 {
   let p = decode_params;
-  let first = quad * 4u;
-  let word = decode_packed[p.packed_offset + first / PACKED_PER_WORD];
   // The block index by a multiply (quantize-common.wgsl): a u32 division by a uniform is
   // scalarized per lane on CPU adapters and a long sequence on GPUs.
-  let scale_bits = decode_scales[p.scales_offset + divide_by_block(first, p.block_magic, p.block_shift)];
-  let lane = first % PACKED_PER_WORD;
-  var out: vec4u;
-  for (var e = 0u; e < 4u; e++) { out[e] = decode_value(word, lane + e, scale_bits); }
-  return out;
+  return decode_scales[p.scales_offset + divide_by_block(element, p.block_magic, p.block_shift)];
+}
+
+fn decode_quad(quad: u32) -> vec4u {
+  let first = quad * 4u;
+  let word = decode_packed[decode_params.packed_offset + first / PACKED_PER_WORD];
+  return quad_of_word(word, quad % QUADS_PER_WORD, element_scale(first));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -56,9 +66,8 @@ fn decode_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
 // add into an FMA (reduce.wgsl's rounded_product explains why): two roundings, bit for bit
 // decode-then-add.
 
-fn accumulate_quad(old: vec4u, quad: u32) -> vec4u {
-  let decoded = decode_quad(quad) ^ vec4u(decode_params.sign_flip);
-  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded));
+fn fold_quad(old: vec4u, decoded: vec4u) -> vec4u {
+  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -80,6 +89,39 @@ fn decode_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgro
     let quad = thread_unit(wg, groups, local, k);
     if (quad >= decode_params.units) { return; }
     let at = decode_params.dst_offset / 4u + quad;
-    decode_dst4[at] = accumulate_quad(decode_dst4[at], quad);
+    decode_dst4[at] = fold_quad(decode_dst4[at], decode_quad(quad));
+  }
+}
+
+// ---- a packed word's quads per unit (PACKED_PER_WORD / 4 of them; onebit's 8), for the
+// consecutive unit layout (lavapipe) and pieces of whole words into a vec4-aligned dst
+// (lib/gpu/block-decode.ts): the word and its scale are read once for all its quads instead of
+// once per quad (a block holds whole words: block sizes are multiples of PACKED_PER_WORD). Not
+// for GPUs: a thread's stores would lie 16 * PACKED_PER_WORD bytes from its neighbour's.
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = decode_params;
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let w = thread_unit(wg, groups, local, k);
+    if (w >= p.units) { return; }
+    let word = decode_packed[p.packed_offset + w];
+    let scale_bits = element_scale(w * PACKED_PER_WORD);
+    for (var q = 0u; q < QUADS_PER_WORD; q++) { decode_dst4[p.dst_offset / 4u + w * QUADS_PER_WORD + q] = quad_of_word(word, q, scale_bits); }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  let p = decode_params;
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let w = thread_unit(wg, groups, local, k);
+    if (w >= p.units) { return; }
+    let word = decode_packed[p.packed_offset + w];
+    let scale_bits = element_scale(w * PACKED_PER_WORD);
+    for (var q = 0u; q < QUADS_PER_WORD; q++) {
+      let at = p.dst_offset / 4u + w * QUADS_PER_WORD + q;
+      decode_dst4[at] = fold_quad(decode_dst4[at], quad_of_word(word, q, scale_bits));
+    }
   }
 }

@@ -3,7 +3,7 @@
 // family's decode_value). Each family declares its decode once and gets its prepare function.
 import { checkBlockLayout } from '../cpu/blocks.js';
 import { BLOCK_DIVISOR_BINDING_BYTES, blockDivisor } from './block-divisor.js';
-import { codecVariant, joinedSource, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, joinedSource, packedWords, prepareCodecCall, type Piece, wordsPerBlock, wordsPerElement } from './codec.js';
 import type { Prepare } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
@@ -54,11 +54,21 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
     });
     const entry = args.accumulate ? 'decode_accumulate' : 'decode';
     const [scalar, vec4] = [variant(entry), variant(`${entry}_vec4`)];
+    // A thread per packed word (its quads sharing one read of the word and of the scale) in the
+    // consecutive layout, where a thread's stores may lie apart from its neighbours'; GPUs
+    // (coalesced) keep a quad per unit. Only where a word holds more than one quad (onebit).
+    const perWord = family.valuesPerWord > 4 && (options.unitLayout ?? ctx.unitLayout) === 'consecutive'
+      ? { ...variant(args.accumulate ? 'decode_words_accumulate_vec4' : 'decode_words_vec4'), unitsPerThread: 1 } : undefined;
+    // Whole quads into a dst on a vec4 boundary of its binding take one vec4 store per quad.
+    const form = (piece: Piece): 'scalar' | 'quads' | 'words' => {
+      if (piece.elements % 4 !== 0 || piece.wordOffsets[2]! % 4 !== 0) return 'scalar';
+      return perWord !== undefined && piece.elements % family.valuesPerWord === 0 ? 'words' : 'quads';
+    };
+    const variants = { scalar, quads: vec4, words: perWord! };
     const divisor = blockDivisor(args.blockSize);
     return prepareCodecCall(ctx, {
       what: family.what,
-      // Whole quads into a dst on a vec4 boundary of its binding: one vec4 store per quad.
-      variant: (piece) => (piece.elements % 4 === 0 && piece.wordOffsets[2]! % 4 === 0 ? vec4 : scalar),
+      variant: (piece) => variants[form(piece)],
       count: args.count, blockSize: args.blockSize,
       streams: [
         { name: family.packed, region: args[family.packed], writable: false, words: packedWords(family.valuesPerWord) },
@@ -67,7 +77,7 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
       ],
       // Block indices without a division (divide_by_block), which needs fewer than 2^30 elements a piece.
       layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, ...divisor, args.accumulate === 'subtract' ? 0x80000000 : 0],
-      units: (piece) => Math.ceil(piece.elements / 4), maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
+      units: (piece) => (form(piece) === 'words' ? piece.elements / family.valuesPerWord : Math.ceil(piece.elements / 4)), maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
     });
   };
 }
