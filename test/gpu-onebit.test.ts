@@ -13,17 +13,24 @@ import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
+/** Byte offsets of the regions other than x (default: offset + 8, + 4 and + 12). */
+interface Placement {
+  readonly residual?: number;
+  readonly signs?: number;
+  readonly dst?: number;
+}
+
 async function steps(
-  count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}, residualOffset = offset + 8,
+  count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}, placement: Placement = {},
 ): Promise<void> {
   const blocks = Math.ceil(count / blockSize);
   const residual = new Float32Array(count);
-  const residualOnGpu = Placed.empty(residualOffset, count * 4);
+  const residualOnGpu = Placed.empty(placement.residual ?? offset + 8, count * 4);
   for (let step = 0; step < stepCount; step++) {
     const what = `count ${count}, block ${blockSize}, offset ${offset}, step ${step}`;
     const input = codecInputs(count, count + step, { band: 32, nonFinite: step === 1 });
     const x = new Placed(offset, input);
-    const signs = Placed.empty(offset + 4, onebitSignWords(count) * 4);
+    const signs = Placed.empty(placement.signs ?? offset + 4, onebitSignWords(count) * 4);
     const scales = Placed.empty(offset, blocks * 4);
     await gpuOnebitCompress(ctx, { x: x.region, residual: residualOnGpu.region, signs: signs.region, scales: scales.region, count, blockSize }, options);
     const want = onebitCompress(input, residual, count, blockSize);
@@ -31,7 +38,7 @@ async function steps(
     await scales.expect(want.scales, `${what}: scales`);
     await residualOnGpu.expect(residual, `${what}: residual`);
 
-    const y = Placed.empty(offset + 12, count * 4);
+    const y = Placed.empty(placement.dst ?? offset + 12, count * 4);
     await gpuOnebitDecompress(ctx, { signs: signs.region, scales: scales.region, dst: y.region, count, blockSize }, options);
     await y.expect(onebitDecompress(want.signs, want.scales, count, blockSize), `${what}: decompress`);
     for (const placed of [x, signs, scales, y]) placed.destroy();
@@ -55,8 +62,19 @@ test('thread-per-block compress through vec4 views (x and residual on a vec4 bou
   const compressLayout = 'thread-per-block';
   for (const [offset, residualOffset] of [[0, 0], [16, 272], [4, 4], [16, 8]] as const) {
     // Whole words, a ragged last word (quads only when the count is a multiple of 4), and pieces.
-    for (const count of [32 * 40, 32 * 40 - 12, 32 * 40 - 5, 4]) await steps(count, 96, offset, 3, { compressLayout }, residualOffset);
-    await steps(1000, 32, offset, 2, { compressLayout, maxBindingBytes: 1024 }, residualOffset);
+    for (const count of [32 * 40, 32 * 40 - 12, 32 * 40 - 5, 4]) await steps(count, 96, offset, 3, { compressLayout }, { residual: residualOffset });
+    await steps(1000, 32, offset, 2, { compressLayout, maxBindingBytes: 1024 }, { residual: residualOffset });
+  }
+});
+
+test('decompress four sign words per thread (consecutive layout, signs and dst on a vec4 boundary) and not', async () => {
+  const unitLayout = 'consecutive';
+  for (const [signs, dst] of [[0, 0], [16, 272], [4, 0], [0, 8]] as const) {
+    // Block 96: a unit of 128 elements often spans two blocks; 256: never; a ragged tail; pieces.
+    for (const count of [128 * 12, 128 * 12 - 32, 128 * 12 - 4]) {
+      for (const blockSize of [96, 256]) await steps(count, blockSize, 0, 2, { unitLayout, workgroupSize: 4 }, { signs, dst });
+    }
+    await steps(128 * 20, 32, 0, 1, { unitLayout, maxBindingBytes: 1024 }, { signs, dst });
   }
 });
 

@@ -54,17 +54,18 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
     });
     const entry = args.accumulate ? 'decode_accumulate' : 'decode';
     const [scalar, vec4] = [variant(entry), variant(`${entry}_vec4`)];
-    // A thread per packed word (its quads sharing one read of the word and of the scale) in the
-    // consecutive layout, where a thread's stores may lie apart from its neighbours'; GPUs
-    // (coalesced) keep a quad per unit. Only where a word holds more than one quad (onebit).
-    const perWord = family.valuesPerWord > 4 && (options.unitLayout ?? ctx.unitLayout) === 'consecutive'
+    // A thread per 4 packed words (one vec4 read of them, one of the scale) in the consecutive
+    // layout, where a thread's stores may lie apart from its neighbours'; GPUs (coalesced) keep a
+    // quad per unit, so that neighbouring threads store neighbouring vec4s.
+    const perWords = (options.unitLayout ?? ctx.unitLayout) === 'consecutive'
       ? { ...variant(args.accumulate ? 'decode_words_accumulate_vec4' : 'decode_words_vec4'), unitsPerThread: 1 } : undefined;
+    const wordsUnit = 4 * family.valuesPerWord;
     // Whole quads into a dst on a vec4 boundary of its binding take one vec4 store per quad.
     const form = (piece: Piece): 'scalar' | 'quads' | 'words' => {
       if (piece.elements % 4 !== 0 || piece.wordOffsets[2]! % 4 !== 0) return 'scalar';
-      return perWord !== undefined && piece.elements % family.valuesPerWord === 0 ? 'words' : 'quads';
+      return perWords !== undefined && piece.elements % wordsUnit === 0 && piece.wordOffsets[0]! % 4 === 0 ? 'words' : 'quads';
     };
-    const variants = { scalar, quads: vec4, words: perWord! };
+    const variants = { scalar, quads: vec4, words: perWords! };
     const divisor = blockDivisor(args.blockSize);
     return prepareCodecCall(ctx, {
       what: family.what,
@@ -77,7 +78,7 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
       ],
       // Block indices without a division (divide_by_block), which needs fewer than 2^30 elements a piece.
       layout: DECODE_LAYOUT, fields: (piece) => [piece.elements, ...divisor, args.accumulate === 'subtract' ? 0x80000000 : 0],
-      units: (piece) => (form(piece) === 'words' ? piece.elements / family.valuesPerWord : Math.ceil(piece.elements / 4)), maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
+      units: (piece) => (form(piece) === 'words' ? piece.elements / wordsUnit : Math.ceil(piece.elements / 4)), maxBindingBytes: Math.min(options.maxBindingBytes ?? Infinity, BLOCK_DIVISOR_BINDING_BYTES),
     });
   };
 }
