@@ -93,15 +93,35 @@ fn decode_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgro
   }
 }
 
-// ---- four packed words per unit (16 elements of int8, 128 of onebit), for the consecutive unit
-// layout (lavapipe) and pieces of whole units whose packed part and dst start on a vec4 boundary
-// (lib/gpu/block-decode.ts): one vec4 load of the words, and one scale read for all of them when
-// they lie in one block (always, for block sizes that are multiples of 4 * PACKED_PER_WORD),
-// instead of a word and a scale read per quad. A word never straddles two blocks (block sizes
-// are multiples of PACKED_PER_WORD). Not for GPUs: a thread's stores would lie
-// 64 * PACKED_PER_WORD bytes from its neighbour's.
+// ---- whole packed words per unit, for the consecutive unit layout (lavapipe) and pieces of
+// whole units into a dst on a vec4 boundary (lib/gpu/block-decode.ts): each word and its scale
+// are read once for all the word's quads instead of once per quad. A word never straddles two
+// blocks (block sizes are multiples of PACKED_PER_WORD). Not for GPUs: a thread's stores would
+// lie 16 * PACKED_PER_WORD bytes or more from its neighbour's. Two unit sizes:
+// - `decode_word*`: one word (onebit's 32 elements; four of them ran slower there);
+// - `decode_words*`: four words read as one vec4 (int8's 16 elements; its packed part on a vec4
+//   boundary too), one scale read for all four unless they span two blocks.
 
 @group(0) @binding(1) var<storage, read> decode_packed4: array<vec4u>;
+
+// A word's quads into dst from quad `first_quad` of the piece: stored, or folded (accumulate,
+// a constant at every call, so the branch folds away).
+fn put_word(word: u32, scale_bits: u32, first_quad: u32, accumulate: bool) {
+  for (var q = 0u; q < QUADS_PER_WORD; q++) {
+    let at = decode_params.dst_offset / 4u + first_quad + q;
+    let quad = quad_of_word(word, q, scale_bits);
+    if (accumulate) { decode_dst4[at] = fold_quad(decode_dst4[at], quad); } else { decode_dst4[at] = quad; }
+  }
+}
+
+fn decode_word_units(wg: vec3u, groups: vec3u, local: u32, accumulate: bool) {
+  let p = decode_params;
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let w = thread_unit(wg, groups, local, k);
+    if (w >= p.units) { return; }
+    put_word(decode_packed[p.packed_offset + w], element_scale(w * PACKED_PER_WORD), w * QUADS_PER_WORD, accumulate);
+  }
+}
 
 // The scales of words first_word .. first_word + 3 (numbered within the piece).
 fn word_scales(first_word: u32) -> vec4u {
@@ -109,41 +129,39 @@ fn word_scales(first_word: u32) -> vec4u {
   let first_block = divide_by_block(first_word * PACKED_PER_WORD, p.block_magic, p.block_shift);
   let last_block = divide_by_block((first_word + 3u) * PACKED_PER_WORD, p.block_magic, p.block_shift);
   let first_scale = decode_scales[p.scales_offset + first_block];
-  // Uniform in practice: lanes of a SIMD batch skip the other side unless a unit straddles.
+  // Lanes of a SIMD batch skip the other side unless one of them spans two blocks.
   if (first_block == last_block) { return vec4u(first_scale); }
   return vec4u(first_scale, element_scale((first_word + 1u) * PACKED_PER_WORD), element_scale((first_word + 2u) * PACKED_PER_WORD),
     decode_scales[p.scales_offset + last_block]);
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn decode_words_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+fn decode_vec4_word_units(wg: vec3u, groups: vec3u, local: u32, accumulate: bool) {
   let p = decode_params;
   for (var k = 0u; k < UNITS_PER_THREAD; k++) {
     let u = thread_unit(wg, groups, local, k);
     if (u >= p.units) { return; }
     let words = decode_packed4[p.packed_offset / 4u + u];
     let scales = word_scales(4u * u);
-    for (var i = 0u; i < 4u; i++) {
-      for (var q = 0u; q < QUADS_PER_WORD; q++) {
-        decode_dst4[p.dst_offset / 4u + (4u * u + i) * QUADS_PER_WORD + q] = quad_of_word(words[i], q, scales[i]);
-      }
-    }
+    for (var i = 0u; i < 4u; i++) { put_word(words[i], scales[i], (4u * u + i) * QUADS_PER_WORD, accumulate); }
   }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn decode_words_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
-  let p = decode_params;
-  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
-    let u = thread_unit(wg, groups, local, k);
-    if (u >= p.units) { return; }
-    let words = decode_packed4[p.packed_offset / 4u + u];
-    let scales = word_scales(4u * u);
-    for (var i = 0u; i < 4u; i++) {
-      for (var q = 0u; q < QUADS_PER_WORD; q++) {
-        let at = p.dst_offset / 4u + (4u * u + i) * QUADS_PER_WORD + q;
-        decode_dst4[at] = fold_quad(decode_dst4[at], quad_of_word(words[i], q, scales[i]));
-      }
-    }
-  }
+fn decode_word(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_word_units(wg, groups, local, false);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_word_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_word_units(wg, groups, local, true);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_vec4_word_units(wg, groups, local, false);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_vec4_word_units(wg, groups, local, true);
 }

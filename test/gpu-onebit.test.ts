@@ -67,10 +67,10 @@ test('thread-per-block compress through vec4 views (x and residual on a vec4 bou
   }
 });
 
-test('decompress four sign words per thread (consecutive layout, signs and dst on a vec4 boundary) and not', async () => {
+test('decompress a sign word per thread (consecutive layout, dst on a vec4 boundary) and not', async () => {
   const unitLayout = 'consecutive';
   for (const [signs, dst] of [[0, 0], [16, 272], [4, 0], [0, 8]] as const) {
-    // Block 96: a unit of 128 elements often spans two blocks; 256: never; a ragged tail; pieces.
+    // Whole words (blocks of 96 and 256), a ragged last word (quads), a ragged quad (scalar), pieces.
     for (const count of [128 * 12, 128 * 12 - 32, 128 * 12 - 4]) {
       for (const blockSize of [96, 256]) await steps(count, blockSize, 0, 2, { unitLayout, workgroupSize: 4 }, { signs, dst });
     }

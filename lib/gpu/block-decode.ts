@@ -54,16 +54,20 @@ export function blockDecoder<K extends string>(family: BlockDecodeFamily<K>): Pr
     });
     const entry = args.accumulate ? 'decode_accumulate' : 'decode';
     const [scalar, vec4] = [variant(entry), variant(`${entry}_vec4`)];
-    // A thread per 4 packed words (one vec4 read of them, one of the scale) in the consecutive
+    // Whole packed words per thread (each word and its scale read once) in the consecutive
     // layout, where a thread's stores may lie apart from its neighbours'; GPUs (coalesced) keep a
-    // quad per unit, so that neighbouring threads store neighbouring vec4s.
+    // quad per unit, so that neighbouring threads store neighbouring vec4s. A unit is one word of
+    // 16 or more values, else four words read as a vec4 (which needs the packed part on a vec4
+    // boundary too); lavapipe ran both families fastest so (docs/PERFORMANCE.md, session 9).
+    const wordsPerUnit = family.valuesPerWord >= 16 ? 1 : 4;
     const perWords = (options.unitLayout ?? ctx.unitLayout) === 'consecutive'
-      ? { ...variant(args.accumulate ? 'decode_words_accumulate_vec4' : 'decode_words_vec4'), unitsPerThread: 1 } : undefined;
-    const wordsUnit = 4 * family.valuesPerWord;
+      ? { ...variant(`${wordsPerUnit === 1 ? 'decode_word' : 'decode_words'}${args.accumulate ? '_accumulate' : ''}`), unitsPerThread: 1 } : undefined;
+    const wordsUnit = wordsPerUnit * family.valuesPerWord;
     // Whole quads into a dst on a vec4 boundary of its binding take one vec4 store per quad.
     const form = (piece: Piece): 'scalar' | 'quads' | 'words' => {
       if (piece.elements % 4 !== 0 || piece.wordOffsets[2]! % 4 !== 0) return 'scalar';
-      return perWords !== undefined && piece.elements % wordsUnit === 0 && piece.wordOffsets[0]! % 4 === 0 ? 'words' : 'quads';
+      const packedAligned = wordsPerUnit === 1 || piece.wordOffsets[0]! % 4 === 0;
+      return perWords !== undefined && piece.elements % wordsUnit === 0 && packedAligned ? 'words' : 'quads';
     };
     const variants = { scalar, quads: vec4, words: perWords! };
     const divisor = blockDivisor(args.blockSize);
