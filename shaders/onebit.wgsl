@@ -158,11 +158,12 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
 }
 
 // ---- compress_per_thread_vec4: compress_per_thread over vec4 views of x and residual. ----
-// The same arithmetic in the same order (element 4q + c of the block adds into lane
-// (4q + c) % SUM_LANES; the signs of quads 8w .. 8w+7 form word w), one load or store per quad
-// of elements instead of per element. For pieces whose x and residual parts start on a vec4
-// boundary and hold whole quads (lib/gpu/onebit.ts); block sizes are multiples of 32, so every
-// block then starts on a quad and a ragged last block holds whole quads too.
+// The same arithmetic in the same order (element j of the block adds into lane j % SUM_LANES,
+// the lanes meet in the same halving tree; the signs of quads 8w .. 8w+7 form word w), with one
+// load or store per quad of elements instead of per element, and the lane sums in registers
+// instead of an array indexed per element. For pieces whose x and residual parts start on a
+// vec4 boundary and whose every block holds whole words (a count that is a multiple of 32 in
+// the last piece; lib/gpu/onebit.ts), so rows of 64 elements and a half row end every block.
 
 @group(0) @binding(1) var<storage, read> compress_x4: array<vec4u>;
 @group(0) @binding(2) var<storage, read_write> compress_residual4: array<vec4u>;
@@ -201,24 +202,36 @@ fn compress_per_thread_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
   let length = block_length(p.count, p.block_size, block);
   let x_first = (p.x_offset + start) / 4u;
   let residual_first = (p.residual_offset + start) / 4u;
-  let quads = length / 4u;
 
-  var lanes: array<f32, SUM_LANES>; // zero-initialized
+  // The 64 lanes as 16 vec4 sums indexed by loop counters of constant bounds only (the loops
+  // unroll, the sums stay in registers): row r of 64 elements adds its quad k into sums[k], and
+  // a trailing half row (lengths are multiples of 32 here) its quad k into sums[k], k < 8.
+  var sums: array<vec4f, 16>; // zero-initialized
   var poisoned = vec4<bool>(false);
-  for (var q = 0u; q < quads; q++) {
-    let x_bits = compress_x4[x_first + q];
-    let residual_bits = compress_residual4[residual_first + q];
-    poisoned = poisoned | nonfinite_quad(x_bits) | nonfinite_quad(residual_bits);
-    let magnitude = abs(carried_quad(x_bits, residual_bits));
-    let lane = (4u * q) % SUM_LANES;
-    lanes[lane] = lanes[lane] + magnitude.x;
-    lanes[lane + 1u] = lanes[lane + 1u] + magnitude.y;
-    lanes[lane + 2u] = lanes[lane + 2u] + magnitude.z;
-    lanes[lane + 3u] = lanes[lane + 3u] + magnitude.w;
+  let rows = length / 64u;
+  for (var r = 0u; r < rows; r++) {
+    for (var k = 0u; k < 16u; k++) {
+      let x_bits = compress_x4[x_first + 16u * r + k];
+      let residual_bits = compress_residual4[residual_first + 16u * r + k];
+      poisoned = poisoned | nonfinite_quad(x_bits) | nonfinite_quad(residual_bits);
+      sums[k] = sums[k] + abs(carried_quad(x_bits, residual_bits));
+    }
   }
-  for (var stride = SUM_LANES / 2u; stride > 0u; stride >>= 1u) {
-    for (var l = 0u; l < stride; l++) { lanes[l] = lanes[l] + lanes[l + stride]; }
+  if (length % 64u != 0u) {
+    for (var k = 0u; k < 8u; k++) {
+      let x_bits = compress_x4[x_first + 16u * rows + k];
+      let residual_bits = compress_residual4[residual_first + 16u * rows + k];
+      poisoned = poisoned | nonfinite_quad(x_bits) | nonfinite_quad(residual_bits);
+      sums[k] = sums[k] + abs(carried_quad(x_bits, residual_bits));
+    }
   }
+  // The halving tree of compress_per_thread, lane 4i + c being sums[i][c]: strides 32, 16, 8
+  // and 4 add whole vec4s, stride 2 the upper half of sums[0], stride 1 its lane 1.
+  for (var stride = 8u; stride > 0u; stride >>= 1u) {
+    for (var i = 0u; i < stride; i++) { sums[i] = sums[i] + sums[i + stride]; }
+  }
+  let pair = sums[0].xy + sums[0].zw;
+  let total = pair.x + pair.y;
 
   let first_word = p.signs_offset + start / 32u;
   if (any(poisoned)) {
@@ -227,18 +240,12 @@ fn compress_per_thread_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workg
     return;
   }
   let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
-  let scale_bits = flush_bits(bitcast<u32>(lanes[0] * bitcast<f32>(inverse_length)));
+  let scale_bits = flush_bits(bitcast<u32>(total * bitcast<f32>(inverse_length)));
   let scale = bitcast<f32>(scale_bits);
   compress_scales[p.scales_offset + block] = scale_bits;
   for (var w = 0u; w * 32u < length; w++) {
     var word = 0u;
-    let q0 = 8u * w;
-    // A whole word (all but a ragged block's last) in a loop of constant length.
-    if (q0 + 8u <= quads) {
-      for (var k = 0u; k < 8u; k++) { word |= residual_sign_quad(x_first + q0 + k, residual_first + q0 + k, scale) << (4u * k); }
-    } else {
-      for (var k = 0u; q0 + k < quads; k++) { word |= residual_sign_quad(x_first + q0 + k, residual_first + q0 + k, scale) << (4u * k); }
-    }
+    for (var k = 0u; k < 8u; k++) { word |= residual_sign_quad(x_first + 8u * w + k, residual_first + 8u * w + k, scale) << (4u * k); }
     compress_signs[first_word + w] = word;
   }
 }

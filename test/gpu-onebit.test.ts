@@ -58,11 +58,14 @@ test('regions at offsets that are not binding-aligned', async () => {
   await steps(700, 96, 260, 2);
 });
 
-test('thread-per-block compress through vec4 views (x and residual on a vec4 boundary, whole quads) and not', async () => {
+test('thread-per-block compress through vec4 views (x and residual on a vec4 boundary, whole words) and not', async () => {
   const compressLayout = 'thread-per-block';
   for (const [offset, residualOffset] of [[0, 0], [16, 272], [4, 4], [16, 8]] as const) {
-    // Whole words, a ragged last word (quads only when the count is a multiple of 4), and pieces.
-    for (const count of [32 * 40, 32 * 40 - 12, 32 * 40 - 5, 4]) await steps(count, 96, offset, 3, { compressLayout }, { residual: residualOffset });
+    // Whole words (vec4 where aligned; blocks of 96 end in a half row of 32 lanes), a ragged last
+    // word (scalar), and pieces.
+    for (const count of [32 * 40, 32 * 39, 32 * 40 - 12, 32 * 40 - 5, 4]) {
+      for (const blockSize of [96, 256]) await steps(count, blockSize, offset, 3, { compressLayout }, { residual: residualOffset });
+    }
     await steps(1000, 32, offset, 2, { compressLayout, maxBindingBytes: 1024 }, { residual: residualOffset });
   }
 });

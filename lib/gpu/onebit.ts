@@ -85,8 +85,8 @@ export function prepareOnebitCompress(ctx: GpuContext, args: OnebitCompressArgs,
   const [words, quads] = [perThread ? 'compress_per_thread' : 'compress', 'compress_per_thread_vec4']
     .map((entryPoint) => codecVariant(onebitSource, entryPoint, workgroupSize, PRELUDE));
   // One thread per block reads and writes x and residual as vec4s where both start on a vec4
-  // boundary and the piece holds whole quads (blocks are multiples of 32 elements).
-  const inQuads = (piece: Piece) => perThread && piece.elements % 4 === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[1]! % 4 === 0;
+  // boundary and every block of the piece holds whole sign words (blocks are multiples of 32).
+  const inQuads = (piece: Piece) => perThread && piece.elements % ONEBIT_BLOCK_MULTIPLE === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[1]! % 4 === 0;
   const inverseFull = f32ToBits(onebitInverseLength(args.blockSize));
   return prepareCodecCall(ctx, {
     what, variant: (piece) => (inQuads(piece) ? quads! : words!), count: args.count, blockSize: args.blockSize,
