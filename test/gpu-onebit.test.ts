@@ -58,18 +58,6 @@ test('regions at offsets that are not binding-aligned', async () => {
   await steps(700, 96, 260, 2);
 });
 
-test('thread-per-block compress through vec4 views (x and residual on a vec4 boundary, whole words) and not', async () => {
-  const compressLayout = 'thread-per-block';
-  for (const [offset, residualOffset] of [[0, 0], [16, 272], [4, 4], [16, 8]] as const) {
-    // Whole words (vec4 where aligned; blocks of 96 end in a half row of 32 lanes), a ragged last
-    // word (scalar), and pieces.
-    for (const count of [32 * 40, 32 * 39, 32 * 40 - 12, 32 * 40 - 5, 4]) {
-      for (const blockSize of [96, 256]) await steps(count, blockSize, offset, 3, { compressLayout }, { residual: residualOffset });
-    }
-    await steps(1000, 32, offset, 2, { compressLayout, maxBindingBytes: 1024 }, { residual: residualOffset });
-  }
-});
-
 test('decompress a sign word per thread (consecutive layout, dst on a vec4 boundary) and not', async () => {
   const unitLayout = 'consecutive';
   for (const [signs, dst] of [[0, 0], [16, 272], [4, 0], [0, 8]] as const) {

@@ -9,7 +9,7 @@ import { checkBlockLayout, lastBlockLength } from '../cpu/blocks.js';
 import { ONEBIT_BLOCK_MULTIPLE, ONEBIT_SUM_LANES, onebitInverseLength } from '../cpu/onebit.js';
 import type { GpuContext } from './context.js';
 import { blockDecoder } from './block-decode.js';
-import { codecVariant, packedWords, prepareCodecCall, type Piece, wordsPerBlock, wordsPerElement } from './codec.js';
+import { codecVariant, packedWords, prepareCodecCall, wordsPerBlock, wordsPerElement } from './codec.js';
 import { kernelForms, type Prepare, type Recorder } from './kernel.js';
 import { checkWorkgroupSize, type KernelOptions } from './options.js';
 import type { GpuRegion } from './region.js';
@@ -82,14 +82,10 @@ export function prepareOnebitCompress(ctx: GpuContext, args: OnebitCompressArgs,
   const layout = options.compressLayout ?? (ctx.isSoftwareAdapter ? 'thread-per-block' : 'workgroup-per-block');
   const perThread = layout === 'thread-per-block';
   const workgroupSize = perThread ? checkWorkgroupSize(ctx, options.workgroupSize, ONEBIT_SUM_LANES) : ONEBIT_SUM_LANES;
-  const [words, quads] = [perThread ? 'compress_per_thread' : 'compress', 'compress_per_thread_vec4']
-    .map((entryPoint) => codecVariant(onebitSource, entryPoint, workgroupSize, PRELUDE));
-  // One thread per block reads and writes x and residual as vec4s where both start on a vec4
-  // boundary and every block of the piece holds whole sign words (blocks are multiples of 32).
-  const inQuads = (piece: Piece) => perThread && piece.elements % ONEBIT_BLOCK_MULTIPLE === 0 && piece.wordOffsets[0]! % 4 === 0 && piece.wordOffsets[1]! % 4 === 0;
+  const entryPoint = perThread ? 'compress_per_thread' : 'compress';
   const inverseFull = f32ToBits(onebitInverseLength(args.blockSize));
   return prepareCodecCall(ctx, {
-    what, variant: (piece) => (inQuads(piece) ? quads! : words!), count: args.count, blockSize: args.blockSize,
+    what, variant: codecVariant(onebitSource, entryPoint, workgroupSize, PRELUDE), count: args.count, blockSize: args.blockSize,
     streams: [
       { name: 'x', region: args.x, writable: false, words: wordsPerElement },
       { name: 'residual', region: args.residual, writable: true, words: wordsPerElement },
