@@ -36,12 +36,10 @@ fn f32_bits_to_f16_bits(bits: u32) -> u32 {
 // slower there in a hop's fused decode + accumulate (cast.wgsl widen_accumulate_vec4).
 fn f16_bits_to_f32_bits(half: u32) -> u32 {
   let sign = (half & 0x8000u) << 16u;
-  let magnitude = half & 0x7fffu;
-  // A normal f16 (exponent field 1 .. 30): its exponent and mantissa moved up in one shift and
-  // the exponent rebased (+ 127 - 15) in one add.
-  if (magnitude - 0x400u < 0x7800u) { return sign | ((magnitude << 13u) + 0x38000000u); }
+  let exponent = (half >> 10u) & 0x1fu;
   let mantissa = half & 0x3ffu;
-  if (magnitude >= 0x7c00u) { return sign | 0x7f800000u | (mantissa << 13u); }
+  if (exponent - 1u < 0x1eu) { return sign | ((exponent + 112u) << 23u) | (mantissa << 13u); }
+  if (exponent == 0x1fu) { return sign | 0x7f800000u | (mantissa << 13u); }
   // Subnormal f16 (or zero): mantissa * 2^-24, a normal f32. Both steps are exact everywhere:
   // the integer (below 2^10) converts exactly, and the product by a power of two is
   // representable and normal (no flush-to-zero can touch it, nor can contraction into an FMA
