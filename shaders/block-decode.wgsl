@@ -7,6 +7,8 @@
 // block sizes are multiples of 4 and PACKED_PER_WORD is 4 or more, so a quad's values share one
 // packed word and one scale, read once. `decode_vec4` stores the quad as one vec4 (dst on a vec4
 // boundary, whole quads: lib/gpu/block-decode.ts checks), `decode` as four words up to the count.
+// In the consecutive unit layout whole packed words are the unit instead (`decode_word*`,
+// `decode_words*`, at the end of this file).
 
 // DecodeParams, the uniform block: declared in lib/gpu/block-decode.ts (DECODE_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> decode_params: DecodeParams;
