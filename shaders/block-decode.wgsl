@@ -7,6 +7,8 @@
 // block sizes are multiples of 4 and PACKED_PER_WORD is 4 or more, so a quad's values share one
 // packed word and one scale, read once. `decode_vec4` stores the quad as one vec4 (dst on a vec4
 // boundary, whole quads: lib/gpu/block-decode.ts checks), `decode` as four words up to the count.
+// In the consecutive unit layout whole packed words are the unit instead (`decode_word*`,
+// `decode_words*`, at the end of this file).
 
 // DecodeParams, the uniform block: declared in lib/gpu/block-decode.ts (DECODE_LAYOUT), which prepends it.
 @group(0) @binding(0) var<uniform> decode_params: DecodeParams;
@@ -16,15 +18,27 @@
 // The same binding seen as vec4s (an entry point uses one view).
 @group(0) @binding(3) var<storage, read_write> decode_dst4: array<vec4u>;
 
-fn decode_quad(quad: u32) -> vec4u {
-  let p = decode_params;
-  let first = quad * 4u;
-  let word = decode_packed[p.packed_offset + first / PACKED_PER_WORD];
-  let scale_bits = decode_scales[p.scales_offset + first / p.block_size];
-  let lane = first % PACKED_PER_WORD;
+const QUADS_PER_WORD = PACKED_PER_WORD / 4u;
+
+// Quad q (< QUADS_PER_WORD) of a packed word, decoded with its block's scale.
+fn quad_of_word(word: u32, q: u32, scale_bits: u32) -> vec4u {
   var out: vec4u;
-  for (var e = 0u; e < 4u; e++) { out[e] = decode_value(word, lane + e, scale_bits); }
+  for (var e = 0u; e < 4u; e++) { out[e] = decode_value(word, 4u * q + e, scale_bits); }
   return out;
+}
+
+// The scale of the block holding element `element` of the piece.
+fn element_scale(element: u32) -> u32 {
+  let p = decode_params;
+  // The block index by a multiply (quantize-common.wgsl): a u32 division by a uniform is
+  // scalarized per lane on CPU adapters and a long sequence on GPUs.
+  return decode_scales[p.scales_offset + divide_by_block(element, p.block_magic, p.block_shift)];
+}
+
+fn decode_quad(quad: u32) -> vec4u {
+  let first = quad * 4u;
+  let word = decode_packed[decode_params.packed_offset + first / PACKED_PER_WORD];
+  return quad_of_word(word, quad % QUADS_PER_WORD, element_scale(first));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -54,9 +68,8 @@ fn decode_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
 // add into an FMA (reduce.wgsl's rounded_product explains why): two roundings, bit for bit
 // decode-then-add.
 
-fn accumulate_quad(old: vec4u, quad: u32) -> vec4u {
-  let decoded = decode_quad(quad) ^ vec4u(decode_params.sign_flip);
-  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded));
+fn fold_quad(old: vec4u, decoded: vec4u) -> vec4u {
+  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip)));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -78,6 +91,79 @@ fn decode_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgro
     let quad = thread_unit(wg, groups, local, k);
     if (quad >= decode_params.units) { return; }
     let at = decode_params.dst_offset / 4u + quad;
-    decode_dst4[at] = accumulate_quad(decode_dst4[at], quad);
+    decode_dst4[at] = fold_quad(decode_dst4[at], decode_quad(quad));
   }
+}
+
+// ---- whole packed words per unit, for the consecutive unit layout (lavapipe) and pieces of
+// whole units into a dst on a vec4 boundary (lib/gpu/block-decode.ts): each word and its scale
+// are read once for all the word's quads instead of once per quad. A word never straddles two
+// blocks (block sizes are multiples of PACKED_PER_WORD). Not for GPUs: a thread's stores would
+// lie 16 * PACKED_PER_WORD bytes or more from its neighbour's. Two unit sizes:
+// - `decode_word*`: one word (onebit's 32 elements; four of them ran slower there);
+// - `decode_words*`: four words read as one vec4 (int8's 16 elements; its packed part on a vec4
+//   boundary too), one scale read for all four unless they span two blocks.
+
+@group(0) @binding(1) var<storage, read> decode_packed4: array<vec4u>;
+
+// A word's quads into dst from quad `first_quad` of the piece: stored, or folded (accumulate,
+// a constant at every call, so the branch folds away).
+fn put_word(word: u32, scale_bits: u32, first_quad: u32, accumulate: bool) {
+  for (var q = 0u; q < QUADS_PER_WORD; q++) {
+    let at = decode_params.dst_offset / 4u + first_quad + q;
+    let quad = quad_of_word(word, q, scale_bits);
+    if (accumulate) { decode_dst4[at] = fold_quad(decode_dst4[at], quad); } else { decode_dst4[at] = quad; }
+  }
+}
+
+fn decode_word_units(wg: vec3u, groups: vec3u, local: u32, accumulate: bool) {
+  let p = decode_params;
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let w = thread_unit(wg, groups, local, k);
+    if (w >= p.units) { return; }
+    put_word(decode_packed[p.packed_offset + w], element_scale(w * PACKED_PER_WORD), w * QUADS_PER_WORD, accumulate);
+  }
+}
+
+// The scales of words first_word .. first_word + 3 (numbered within the piece).
+fn word_scales(first_word: u32) -> vec4u {
+  let p = decode_params;
+  let first_block = divide_by_block(first_word * PACKED_PER_WORD, p.block_magic, p.block_shift);
+  let last_block = divide_by_block((first_word + 3u) * PACKED_PER_WORD, p.block_magic, p.block_shift);
+  let first_scale = decode_scales[p.scales_offset + first_block];
+  // Lanes of a SIMD batch skip the other side unless one of them spans two blocks.
+  if (first_block == last_block) { return vec4u(first_scale); }
+  return vec4u(first_scale, element_scale((first_word + 1u) * PACKED_PER_WORD), element_scale((first_word + 2u) * PACKED_PER_WORD),
+    decode_scales[p.scales_offset + last_block]);
+}
+
+fn decode_vec4_word_units(wg: vec3u, groups: vec3u, local: u32, accumulate: bool) {
+  let p = decode_params;
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let u = thread_unit(wg, groups, local, k);
+    if (u >= p.units) { return; }
+    let words = decode_packed4[p.packed_offset / 4u + u];
+    let scales = word_scales(4u * u);
+    for (var i = 0u; i < 4u; i++) { put_word(words[i], scales[i], (4u * u + i) * QUADS_PER_WORD, accumulate); }
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_word(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_word_units(wg, groups, local, false);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_word_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_word_units(wg, groups, local, true);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_vec4_word_units(wg, groups, local, false);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn decode_words_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  decode_vec4_word_units(wg, groups, local, true);
 }

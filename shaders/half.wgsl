@@ -22,11 +22,11 @@ fn f32_bits_to_f16_bits(bits: u32) -> u32 {
   let normal = half_exponent > 0;
   let value = select(mantissa | 0x800000u, (u32(half_exponent) << 23u) | mantissa, normal);
   let shift = select(u32(min(14 - half_exponent, 25)), 13u, normal);
-  let kept = value >> shift;
-  let rest = value & ((1u << shift) - 1u);
-  let halfway = 1u << (shift - 1u);
-  // A carry out of the mantissa moves into the exponent, up to Inf: that is the right result.
-  let rounded = kept + select(0u, 1u, (rest > halfway) | ((rest == halfway) & ((kept & 1u) != 0u)));
+  // Round to nearest even in one add: just under half a unit of the last kept bit, plus that
+  // bit, carries into it exactly when the dropped bits are above half, or at half with the kept
+  // bit odd (value < 2^31, so no wrap). A carry out of the mantissa moves into the exponent, up
+  // to Inf: that is the right result.
+  let rounded = (value + ((1u << (shift - 1u)) - 1u) + ((value >> shift) & 1u)) >> shift;
   let nonfinite = 0x7c00u | select(0u, 0x200u | (mantissa >> 13u), mantissa != 0u);
   return sign | select(select(rounded, 0x7c00u, half_exponent >= 31), nonfinite, exponent == 0xffu);
 }

@@ -14,12 +14,12 @@ import { rejects } from './helpers/assert.js';
 
 async function roundTrip(
   count: number, blockSize: number, offset: number, options: Int8Options = {},
-  input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true }),
+  input = codecInputs(count, count + blockSize, { band: 23, nonFinite: true }), packedOffset = offset + 4,
 ): Promise<void> {
-  const what = `count ${count}, block ${blockSize}, offset ${offset}`;
+  const what = `count ${count}, block ${blockSize}, offset ${offset}, packed at ${packedOffset}`;
   const want = int8Quantize(input, count, blockSize);
   const x = new Placed(offset, input);
-  const packed = Placed.empty(offset + 4, int8PackedWords(count) * 4);
+  const packed = Placed.empty(packedOffset, int8PackedWords(count) * 4);
   const scales = Placed.empty(offset + 8, want.scales.byteLength);
   await gpuInt8Quantize(ctx, { src: x.region, packed: packed.region, scales: scales.region, count, blockSize }, options);
   await packed.expect(want.packed, `${what}: packed`);
@@ -81,6 +81,17 @@ test('dequantize as vec4 quads and as scalar quads, in both unit layouts', async
       await roundTrip(4 * 64 * 9, 64, offset, { unitLayout, workgroupSize: 4 }); // whole quads: vec4 where dst is aligned
       await roundTrip(4 * 64 * 9 - 3, 64, offset, { unitLayout, workgroupSize: 4 }); // a ragged last quad: scalar
     }
+  }
+});
+
+test('dequantize four packed words per thread (consecutive layout, packed and dst on a vec4 boundary) and not', async () => {
+  const unitLayout = 'consecutive';
+  for (const [offset, packedOffset] of [[0, 0], [16, 272], [0, 4], [4, 0]] as const) {
+    // Block 36: a unit of 16 elements often spans two blocks; 64: never; a ragged tail; pieces.
+    for (const count of [16 * 45, 16 * 45 - 4, 16 * 45 - 3]) {
+      for (const blockSize of [36, 64]) await roundTrip(count, blockSize, offset, { unitLayout, workgroupSize: 4 }, undefined, packedOffset);
+    }
+    await roundTrip(16 * 100, 16, offset, { unitLayout, maxBindingBytes: 1024 }, undefined, packedOffset);
   }
 });
 

@@ -13,15 +13,24 @@ import { Placed } from './helpers/codec-gpu.js';
 import { ctx, device } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
 
-async function steps(count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}): Promise<void> {
+/** Byte offsets of the regions other than x (default: offset + 8, + 4 and + 12). */
+interface Placement {
+  readonly residual?: number;
+  readonly signs?: number;
+  readonly dst?: number;
+}
+
+async function steps(
+  count: number, blockSize: number, offset: number, stepCount: number, options: OnebitOptions = {}, placement: Placement = {},
+): Promise<void> {
   const blocks = Math.ceil(count / blockSize);
   const residual = new Float32Array(count);
-  const residualOnGpu = Placed.empty(offset + 8, count * 4);
+  const residualOnGpu = Placed.empty(placement.residual ?? offset + 8, count * 4);
   for (let step = 0; step < stepCount; step++) {
     const what = `count ${count}, block ${blockSize}, offset ${offset}, step ${step}`;
     const input = codecInputs(count, count + step, { band: 32, nonFinite: step === 1 });
     const x = new Placed(offset, input);
-    const signs = Placed.empty(offset + 4, onebitSignWords(count) * 4);
+    const signs = Placed.empty(placement.signs ?? offset + 4, onebitSignWords(count) * 4);
     const scales = Placed.empty(offset, blocks * 4);
     await gpuOnebitCompress(ctx, { x: x.region, residual: residualOnGpu.region, signs: signs.region, scales: scales.region, count, blockSize }, options);
     const want = onebitCompress(input, residual, count, blockSize);
@@ -29,7 +38,7 @@ async function steps(count: number, blockSize: number, offset: number, stepCount
     await scales.expect(want.scales, `${what}: scales`);
     await residualOnGpu.expect(residual, `${what}: residual`);
 
-    const y = Placed.empty(offset + 12, count * 4);
+    const y = Placed.empty(placement.dst ?? offset + 12, count * 4);
     await gpuOnebitDecompress(ctx, { signs: signs.region, scales: scales.region, dst: y.region, count, blockSize }, options);
     await y.expect(onebitDecompress(want.signs, want.scales, count, blockSize), `${what}: decompress`);
     for (const placed of [x, signs, scales, y]) placed.destroy();
@@ -47,6 +56,17 @@ test('sizes 0, 1, odd and ragged over error-feedback steps', async () => {
 test('regions at offsets that are not binding-aligned', async () => {
   await steps(1001, 32, 4, 2);
   await steps(700, 96, 260, 2);
+});
+
+test('decompress a sign word per thread (consecutive layout, dst on a vec4 boundary) and not', async () => {
+  const unitLayout = 'consecutive';
+  for (const [signs, dst] of [[0, 0], [16, 272], [4, 0], [0, 8]] as const) {
+    // Whole words (blocks of 96 and 256), a ragged last word (quads), a ragged quad (scalar), pieces.
+    for (const count of [128 * 12, 128 * 12 - 32, 128 * 12 - 4]) {
+      for (const blockSize of [96, 256]) await steps(count, blockSize, 0, 2, { unitLayout, workgroupSize: 4 }, { signs, dst });
+    }
+    await steps(128 * 20, 32, 0, 1, { unitLayout, maxBindingBytes: 1024 }, { signs, dst });
+  }
 });
 
 test('every residue of the 4 elements a decompress thread takes', async () => {
