@@ -62,10 +62,11 @@ export class CpuMemorySpace implements MemorySpace {
     // Host arrays have no constraints beyond the size and type checks every call makes.
   }
 
-  async verify(buffers: readonly Located[]): Promise<void> {
+  verify(buffers: readonly Located[]): undefined {
     for (const located of buffers) {
       if (located.kind === 'cpu' && isDetached(located.bytes.buffer)) throw bufferStateError(located.what, DETACHED);
     }
+    return undefined;
   }
 
   startAlignment(): number {
@@ -285,7 +286,8 @@ class CpuCallMemory implements CallMemory {
     premultiply(view, view, count, this.dtype, this.op.premulSum);
   }
 
-  async finish(): Promise<void> {
+  finish(): undefined {
     // Host work is done when its method returns.
+    return undefined;
   }
 }
