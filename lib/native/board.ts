@@ -12,10 +12,12 @@ import { shmPrefix } from './shm.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
- * (and the event loop): a few microseconds, spinning with sched_yield, since ranks may outnumber
- * the cores.
+ * (and the event loop): a few microseconds, polling and yielding its core between polls, since
+ * ranks may outnumber the cores. 10 µs with a yield every poll against 20 µs with one every 64
+ * polls: 1.2-1.7x less time per 8-byte allreduce at 2, 3 and 4 ranks on 2 loaded cores
+ * (docs/PERFORMANCE.md, "Small-call latency (session 9)"); 2-20 µs were level within the noise.
  */
-const SPIN_NS = 20_000;
+const SPIN_NS = 10_000;
 
 /** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
 function spinNs(): number {
