@@ -2,7 +2,7 @@
 // call, for locating the per-call cost above the transport (compare with bench/native-pingpong.ts
 // and bench/mesh-throughput.ts). Also the process's CPU time per call, which a loaded machine
 // inflates far less than the wall time. WEBCCL_TRANSPORT=inproc runs both ranks in this process
-// (its CPU time is then both ranks'); WEBCCL_ALGO picks the algorithm (default auto: direct).
+// (its CPU time is then both ranks'); WEBCCL_ALGO picks the algorithm (default auto: the board on shm, direct elsewhere).
 //   WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-latency.ts   (CALLS=2000 WARMUP=200)
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { ShmEndpoint } from '../lib/native/shm.js';

@@ -142,9 +142,9 @@ test("'auto' picks the board for host allreduces where the transport has one, ne
     assert.is.not(chooseAlgorithm('allReduce', bytes, 4, config, undefined, { ...call, board: true }, undefined, 'gpu').algorithm, 'board');
   }
   assert.is.not(chooseAlgorithm('allReduce', 8, 1, config, undefined, { ...call, board: true }).algorithm, 'board', 'a world of one has nothing to share');
-  // At 2 ranks the direct exchange keeps its sizes (one message each way); the board takes the rest.
-  assert.is(chooseAlgorithm('allReduce', 8, 2, config, undefined, { ...call, board: true }).algorithm, 'direct', '8 B at 2 ranks');
-  assert.is(chooseAlgorithm('allReduce', 16 << 20, 2, config, undefined, { ...call, board: true }).algorithm, 'board', '16 MiB at 2 ranks');
+  // At 2 ranks the board takes the direct exchange's sizes too (8 B-32 KiB), and every larger one.
+  for (const bytes of [8, 32 << 10, 16 << 20]) assert.is(chooseAlgorithm('allReduce', bytes, 2, config, undefined, { ...call, board: true }).algorithm, 'board', `${bytes} B at 2 ranks`);
+  assert.is(chooseAlgorithm('allReduce', 8, 2, config, undefined, call).algorithm, 'direct', '8 B at 2 ranks without a board');
   assert.throws(() => chooseAlgorithm('allReduce', 8, 2, config, 'board', call), /board algorithm needs ranks that share one host's memory/);
   // A tuning file that did not time the board (calibration does not yet) keeps it for host calls,
   // with the model's price; one that did lets the model choose.

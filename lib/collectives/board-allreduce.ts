@@ -12,9 +12,9 @@ import { runOnBoard } from './board-run.js';
 import type { CollectiveContext, Region } from './context.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
-export async function boardAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
+export function boardAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
   const whole = { offset: 0, length: work.length };
-  await runOnBoard(ctx, work, { collective: 'allReduce', result: whole }, () => ctx.memory.finalize(work, 0, work.length));
+  return runOnBoard(ctx, work, { collective: 'allReduce', result: whole }, () => ctx.memory.finalize(work, 0, work.length));
 }
 
 /**

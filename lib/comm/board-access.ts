@@ -11,6 +11,8 @@ import { formatSignature } from './signature.js';
 export class BoardAccess {
   private session: BoardSession | undefined;
   private closed = false;
+  /** Signatures' hashes (callStamp): a reused plan (plan-memo.ts) keeps its signature object, and hashing its text cost more than the native run of a small call. */
+  private readonly hashes = new WeakMap<Signature, number>();
 
   /** `members`: the communicator's ranks on the transport; `channel`: its collective channel. */
   constructor(private readonly host: BoardHost | undefined, private readonly place: { readonly members: readonly number[]; readonly channel: number; readonly rank: number; readonly timeoutMs: number }) {}
@@ -23,7 +25,7 @@ export class BoardAccess {
     // Split children of one split may share a channel number: their members tell them apart.
     this.session ??= this.host.open(`${channel}/${members.join(',')}`, rank, members.length, timeoutMs);
     if (this.closed) this.session.close();
-    return { board: this.session.forCall(callStamp(signature, seq)), dtype, op };
+    return { board: this.session.forCall(callStamp(signature, seq, this.hashes)), dtype, op };
   }
 
   close(): void {
@@ -37,9 +39,22 @@ const ALONE: BoardCall = {
   done: () => undefined,
 };
 
-/** A number below 2^52 every rank derives alike from a call: its signature's hash and its sequence number. */
-export function callStamp(signature: Signature, seq: number): number {
+/**
+ * A number below 2^52 every rank derives alike from a call: its signature's hash and its
+ * sequence number. `hashes` keeps the hash of each signature object (signatures are immutable).
+ */
+export function callStamp(signature: Signature, seq: number, hashes?: WeakMap<Signature, number>): number {
+  let hash = hashes?.get(signature);
+  if (hash === undefined) {
+    hash = signatureHash(signature);
+    hashes?.set(signature, hash);
+  }
+  return hash * 2 ** 20 + (seq % 2 ** 20);
+}
+
+/** FNV-1a of the signature's text. */
+function signatureHash(signature: Signature): number {
   let hash = 0x811c9dc5;
   for (const char of `${signature.kind} ${formatSignature(signature)} ${signature.codec ?? 0}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
-  return hash * 2 ** 20 + (seq % 2 ** 20);
+  return hash;
 }

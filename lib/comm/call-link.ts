@@ -47,9 +47,10 @@ interface Mailbox {
 }
 
 export class CallLink implements Link {
-  private readonly mailboxes = new Map<number, Mailbox>();
+  // Both made at first use: a call with no message (the board's) never needs them.
+  private mailboxes: Map<number, Mailbox> | undefined;
   /** Payloads handed to the algorithm whose transport recycles them, until it releases them. */
-  private readonly held = new Map<Uint8Array, () => void>();
+  private held: Map<Uint8Array, () => void> | undefined;
   constructor(private readonly owner: LinkOwner, private readonly call: CallIdentity) {}
 
   /** e.g. `allReduce(count=2, float32, sum) [direct] #7`, for messages (built only when one is). */
@@ -94,13 +95,14 @@ export class CallLink implements Link {
   }
 
   release(payload: Uint8Array): void {
-    const release = this.held.get(payload);
+    const release = this.held?.get(payload);
     if (!release) return;
-    this.held.delete(payload);
+    this.held?.delete(payload);
     release();
   }
 
   private mailbox(peer: number): Mailbox {
+    this.mailboxes ??= new Map();
     let mailbox = this.mailboxes.get(peer);
     if (!mailbox) {
       mailbox = { early: new Map(), waiting: new Map(), pumping: false };
@@ -140,7 +142,7 @@ export class CallLink implements Link {
       this.owner.reportUsageError(error);
       throw error;
     }
-    if (message.release) this.held.set(message.payload, message.release);
+    if (message.release) (this.held ??= new Map()).set(message.payload, message.release);
     const waiter = mailbox.waiting.get(tag);
     if (waiter) {
       mailbox.waiting.delete(tag);

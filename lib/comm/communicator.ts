@@ -610,17 +610,32 @@ export class Communicator implements LinkOwner, Endpoint {
     throw error;
   }
 
-  /** Checks the state of the calls' buffers before any of them sends (a failure is reported). */
-  private async verify(plans: readonly CallPlan[]): Promise<void> {
-    try {
-      for (const plan of plans) await plan.space.verify(plan.buffers);
-    } catch (error) {
-      this.failHere(asWebcclError(error, 'InternalError', `${this.name}: checking the buffers of a call`));
+  /**
+   * Checks the state of the calls' buffers before any of them sends (a failure is reported), in
+   * call order. Undefined: every check finished at once (host memory's), with no await to pay.
+   */
+  private verify(plans: readonly CallPlan[], from = 0): Promise<void> | undefined {
+    for (let i = from; i < plans.length; i++) {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = plans[i]!.space.verify(plans[i]!.buffers);
+      } catch (error) {
+        this.failVerify(error);
+      }
+      if (pending !== undefined) return pending.then(() => this.verify(plans, i + 1), (error: unknown) => this.failVerify(error));
     }
+    return undefined;
+  }
+
+  private failVerify(error: unknown): never {
+    this.failHere(asWebcclError(error, 'InternalError', `${this.name}: checking the buffers of a call`));
   }
 
   private async execute(plan: CallPlan, seq: number, verify = true): Promise<void> {
-    if (verify) await this.verify([plan]);
+    if (verify) {
+      const checking = this.verify([plan]);
+      if (checking !== undefined) await checking;
+    }
     const channel = plan.p2p ? this.channelIds.p2p : this.channelIds.collective;
     const link = new CallLink(this, { channel, seq, signature: plan.signature, schedule: plan.schedule });
     const codec = plan.codec ?? NO_CODEC;
@@ -644,7 +659,8 @@ export class Communicator implements LinkOwner, Endpoint {
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
       if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);
       else await Promise.all([plan.run(ctx, memory), ringCheck(link, this.rank, this.size)]);
-      await memory.finish();
+      const finishing = memory.finish();
+      if (finishing !== undefined) await finishing;
       transient?.release();
     } catch (error) {
       transient?.release();

@@ -229,7 +229,8 @@ export function planAllReduce(
       // The switch's float path reads a sum or avg input where it is (nothing to premultiply).
       const readsInput = switchBlock !== undefined && typeof op === 'string';
       if (regions.input && !readsInput) await memory.copy(work, 0, regions.input, 0, count);
-      await memory.premultiply(work, 0, count);
+      // Only premulSum scales its input (an await saved on every other call).
+      if (typeof op !== 'string') await memory.premultiply(work, 0, count);
       if (integerCodec) await integerAllReduce(ctx, memory, output.space, { agree: algorithm, sum: algorithm }, work, format.blockSize);
       else if (switchBlock !== undefined) {
         // Made once per plan: the agreement's algorithm depends only on the call's shape and the agreed configuration.

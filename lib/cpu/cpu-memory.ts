@@ -62,10 +62,11 @@ export class CpuMemorySpace implements MemorySpace {
     // Host arrays have no constraints beyond the size and type checks every call makes.
   }
 
-  async verify(buffers: readonly Located[]): Promise<void> {
+  verify(buffers: readonly Located[]): undefined {
     for (const located of buffers) {
       if (located.kind === 'cpu' && isDetached(located.bytes.buffer)) throw bufferStateError(located.what, DETACHED);
     }
+    return undefined;
   }
 
   startAlignment(): number {
@@ -137,8 +138,8 @@ class CpuCallMemory implements CallMemory {
   private readonly size: number;
   /** Partial results are combined with a plain binary op: premulSum was applied to inputs already. */
   private readonly combineOp: SimpleOp;
-  /** Targets of the landings this memory handed out: a payload that is one was applied on arrival. */
-  private readonly landings = new WeakSet<Uint8Array>();
+  /** Targets of the landings this memory handed out: a payload that is one was applied on arrival (made at the first). */
+  private landings: WeakSet<Uint8Array> | undefined;
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
@@ -193,7 +194,7 @@ class CpuCallMemory implements CallMemory {
   landing(target: Region, at: number, count: number, fold: boolean): Landing | undefined {
     if (this.encoding) return undefined;
     const view = this.view(target, at, count);
-    this.landings.add(view);
+    (this.landings ??= new WeakSet()).add(view);
     const { dtype, combineOp, size } = this;
     if (!fold) return { target: view, elementBytes: size };
     return { target: view, elementBytes: size, reduce: { dtype, op: combineOp }, fold: (into, bytes) => cpuReducer().accumulate(dtype, combineOp, into, bytes, into.byteLength / size) };
@@ -201,7 +202,7 @@ class CpuCallMemory implements CallMemory {
 
   /** `bytes` is a landing's target: the transport applied it on arrival. */
   private landed(bytes: Uint8Array): boolean {
-    return this.landings.has(bytes);
+    return this.landings?.has(bytes) ?? false;
   }
 
   /** The region's own bytes (see Memory.inPlace); not with a codec, whose payloads are encoded. */
@@ -285,7 +286,8 @@ class CpuCallMemory implements CallMemory {
     premultiply(view, view, count, this.dtype, this.op.premulSum);
   }
 
-  async finish(): Promise<void> {
+  finish(): undefined {
     // Host work is done when its method returns.
+    return undefined;
   }
 }

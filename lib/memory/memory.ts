@@ -103,8 +103,9 @@ export interface CallMemory extends Memory {
   /**
    * Resolves once every piece of work the call left unchecked (GPU writes and copies nobody
    * waited for) is known to have been accepted; rejects otherwise. Awaited before a call resolves.
+   * Undefined: nothing to wait for (host memory, whose work is done when its method returns).
    */
-  finish(): Promise<void>;
+  finish(): Promise<void> | undefined;
 }
 
 /** Working memory borrowed for one call. */
@@ -120,8 +121,9 @@ export interface MemorySpace {
   /**
    * Checks, when the call's turn comes and before anything is sent, that the buffers are still
    * usable (not detached, destroyed or of another device); rejects with a buffer state error.
+   * Undefined: checked already (host memory checks at once, and throws the buffer state error).
    */
-  verify(buffers: readonly Located[]): Promise<void>;
+  verify(buffers: readonly Located[]): Promise<void> | undefined;
   /** Sub-regions (blocks of allGather and the like) must start on a multiple of this many elements. */
   startAlignment(dtype: DataType): number;
   /** Elements [first, first + count) of a located buffer of this space's kind. */

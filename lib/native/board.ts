@@ -12,10 +12,12 @@ import { shmPrefix } from './shm.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
- * (and the event loop): a few microseconds, spinning with sched_yield, since ranks may outnumber
- * the cores.
+ * (and the event loop): a few microseconds, polling and yielding its core between polls, since
+ * ranks may outnumber the cores. 10 µs with a yield every poll against 20 µs with one every 64
+ * polls: 1.2-1.7x less time per 8-byte allreduce at 2, 3 and 4 ranks on 2 loaded cores
+ * (docs/PERFORMANCE.md, "Small-call latency (session 9)"); 2-20 µs were level within the noise.
  */
-const SPIN_NS = 20_000;
+const SPIN_NS = 10_000;
 
 /** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
 function spinNs(): number {
@@ -36,8 +38,14 @@ export class NativeBoardSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
-  /** Done when the last call bound (forCall) is done with the board. */
-  private tail: Promise<void> = Promise.resolve();
+  /** Calls bound so far (forCall): call i is the i-th, from 0. */
+  private bound = 0;
+  /** Calls 0 .. doneBefore - 1 are all done: call doneBefore may run. */
+  private doneBefore = 0;
+  /** Calls done while one bound before them is not (a group's call with nothing to run). */
+  private readonly doneEarly = new Set<number>();
+  /** Runs of calls waiting for every call bound before them to be done, by call. */
+  private readonly waiting = new Map<number, () => void>();
   private readonly spinNs = spinNs();
 
   constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
@@ -54,22 +62,39 @@ export class NativeBoardSession {
 
   /**
    * Calls use the board one at a time, in the order they were bound (a group's calls are bound
-   * in call order on every rank, then run together): each waits for the one bound before it to
-   * be done, which its schedule says once it no longer needs the board (done), whatever happened.
+   * in call order on every rank, then run together): each runs once every call bound before it
+   * is done, which its schedule says once it no longer needs the board (done), whatever
+   * happened. A call with none before it pending (every call but a group's) runs at once, with
+   * no promise in between (a turn of the microtask queue each).
    */
   forCall(stamp: number): { run(bytes: Uint8Array, work: BoardWork): Promise<void>; done(): void } {
-    const previous = this.tail;
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    // Done once every call bound before is done too (one done early must not let a later one pass an earlier one).
-    this.tail = previous.then(() => mine);
+    const call = this.bound++;
+    let finished = false;
     return {
-      run: async (bytes, work) => {
-        await previous;
-        return this.run(bytes, work, stamp);
+      run: (bytes, work) => {
+        if (call === this.doneBefore) return this.run(bytes, work, stamp);
+        return new Promise<void>((resolve) => this.waiting.set(call, resolve)).then(() => this.run(bytes, work, stamp));
       },
-      done: release,
+      done: () => {
+        if (finished) return;
+        finished = true;
+        this.finish(call);
+      },
     };
+  }
+
+  /** `call` is done: the first call not done yet, if now every call before it is, may run. */
+  private finish(call: number): void {
+    if (call !== this.doneBefore) {
+      this.doneEarly.add(call);
+      return;
+    }
+    this.doneBefore++;
+    while (this.doneEarly.delete(this.doneBefore)) this.doneBefore++;
+    const wake = this.waiting.get(this.doneBefore);
+    if (wake === undefined) return;
+    this.waiting.delete(this.doneBefore);
+    wake();
   }
 
   private run(bytes: Uint8Array, { collective, dtype, op = 'sum', average = false, root = 0 }: BoardWork, stamp: number): Promise<void> {

@@ -18,8 +18,8 @@
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
 // without a tuning file (or with one that did not time the board) picks the board algorithm for
 // host-memory calls of every collective it serves (allreduce, reduce, reduce-scatter, allgather,
-// broadcast: faster than the ring and the tree at 2 and 4 ranks from 8 B to 8 MiB,
-// docs/PERFORMANCE.md), but for the direct exchange's allreduce sizes at 2 ranks.
+// broadcast: faster than the ring and the tree at 2 and 4 ranks from 8 B to 8 MiB, and than
+// the direct exchange at 2 ranks from 8 B to 32 KiB, docs/PERFORMANCE.md).
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { Codec } from '../memory/codec.js';
@@ -110,13 +110,10 @@ export function chooseAlgorithm(
   // Ranks sharing one host's memory: without calibration the board takes every host call of the
   // collectives it serves (faster than any schedule of messages at every size measured,
   // docs/PERFORMANCE.md); GPU buffers, which it would stage through the host, keep the others.
-  const bySize = sizeBased(serving, bytes, ranks, config, setting);
-  // Except at 2 ranks where the sizes pick the direct exchange: one message each way there is one
-  // wakeup of the peer, where a board call that outwaits its spin hands over to the board's
-  // thread and back (2 shm ranks, 8 B-128 KiB: direct 61-174 µs, board 101-817 in
-  // bench/tune-sweep.ts's same run).
-  const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined
-    && !(ranks === 2 && bySize === 'direct');
+  // At 2 ranks too, where the direct exchange kept its sizes until the board's small calls lost
+  // most of their JavaScript and their wait yields its core (2 shm ranks, 8 B-32 KiB, session 9:
+  // board 3.7-20 / 19-60 µs at the 10th / 50th percentile, direct 45-131 / 76-228).
+  const board = setting === 'auto' && ranks > 1 && memory !== 'gpu' && serving.includes('board') && call?.board === true && refusal('board') === undefined;
   // A tuning file written before calibration timed the board has no curve of the board's own and
   // prices it with the transport's per-message costs, which it does not pay; the model then
   // passed it over for schedules 2-5x slower (shm, 4 ranks, 1-16 MiB). With such a file the
@@ -124,7 +121,7 @@ export function chooseAlgorithm(
   // offers lossy codecs is the model's to choose.
   const boardUnpriced = board && !offer && params?.betaCurves['board'] === undefined;
   const modelled = setting === 'auto' && params ? modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }, boardUnpriced ? 'board' : undefined) : undefined;
-  const algorithm = modelled?.algorithm ?? (board ? 'board' : bySize);
+  const algorithm = modelled?.algorithm ?? (board ? 'board' : sizeBased(serving, bytes, ranks, config, setting));
   const choice = modelled ?? { algorithm };
   return fallback === undefined ? choice : { ...choice, fallback };
 }

@@ -23,8 +23,8 @@
 // p only before its own next arrival, and writes buffer b again at input phase p + 2, after
 // it saw every rank arrive at phase p + 1.
 //
-// Waiting: the JS thread runs a small call itself, spinning a few microseconds with
-// sched_yield (the host may have fewer cores than ranks); what it cannot finish goes to the
+// Waiting: the JS thread runs a small call itself, polling a few microseconds and yielding
+// its core between polls (the host may have fewer cores than ranks); what it cannot finish goes to the
 // board's thread, which sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
 // checks the pidfds of ranks that have not arrived every 20 ms and gives up at the call's
 // deadline, and completes through a threadsafe function. Attaching runs on that thread too:
@@ -66,6 +66,13 @@ constexpr size_t kAlign = 64;
 /** Small calls: one arrival, every rank reduces every lane, while (n - 1) x bytes stays within this. */
 constexpr size_t kSmallBytes = 64 << 10;
 constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep between liveness checks
+/**
+ * The JS thread's wait polls this many times (about a microsecond) before it gives its core
+ * away with sched_yield on every poll: a rank not there yet may need that core (ranks
+ * outnumbering the cores, or other work on them). Measured against a yield every 64 polls:
+ * 1.2-1.7x less time per small call at 2, 3 and 4 ranks on 2 loaded cores (docs/PERFORMANCE.md).
+ */
+constexpr int kPollsBeforeYield = 64;
 
 struct alignas(64) BoardHeader {
   uint32_t magic;  // written last by the creator (release): the rest is valid once it reads right
@@ -326,7 +333,7 @@ class Board {
       for (int spins = 0;; spins++) {
         if (everyone_at(call.target)) return Wait::done;
         if (now_ns() > until) return Wait::pending;
-        if (spins % 64 == 63) sched_yield();
+        if (spins >= kPollsBeforeYield) sched_yield();
       }
     }
     for (;;) {
