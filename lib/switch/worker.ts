@@ -13,7 +13,9 @@
 // A packet is resent when a packet sent after it has its result and `retransmitMs` has passed
 // (the switch completes slots in the order every worker sends them, see pump); an overdue
 // packet with nothing answered after it is a stall or a loss at the tail, and only the lowest
-// one is resent, once per wait (RACK and its tail loss probe, RFC 8985), until STALLED_WAITS
+// one is resent, once no result came for a wait (RACK and its tail loss probe, RFC 8985, whose
+// timer every result re-arms: on 8 workers sharing 2 cores, probes of packets that were only
+// queued behind a slow peer's were most of the retransmissions), until STALLED_WAITS
 // waits (at least STALLED_MIN_MS) pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
 // process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
 // for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
@@ -189,6 +191,8 @@ export class SwitchWorker {
   private cwnd: number;
   private ssthresh: number;
   private lastCut = -Infinity;
+  /** The latest send stamp: sends get strictly increasing stamps (see stamp()). */
+  private lastStamp = -Infinity;
   /** W/n: the job's n workers together keep about one window W in flight at the switch. */
   private readonly minCwnd: number;
 
@@ -391,7 +395,7 @@ export class SwitchWorker {
     const bytes = active.stream.encode(q);
     active.inFlight[slot] = q;
     active.bytes[slot] = bytes;
-    const now = performance.now();
+    const now = this.stamp();
     active.wait[slot] = this.firstWait();
     active.deadline[slot] = now + active.wait[slot]!;
     active.sentAt[slot] = now;
@@ -444,6 +448,10 @@ export class SwitchWorker {
     // retransmission's time would declare every packet sent in between lost (RACK's ambiguity).
     active.newestAnswered = Math.max(active.newestAnswered, active.firstSent[slot]!);
     if (active.retried[slot] === 1 && active.sentAt[slot]! > active.retryAnswered) [active.retryAnswered, active.retryAnsweredAt] = [active.sentAt[slot]!, now];
+    // A first send from before the latest answered retransmission is answered after it: the
+    // packets sent before that retransmission are on their way (delayed, not lost), so its
+    // answer no longer declares them lost (retransmit's retryLoss).
+    else if (active.retried[slot] === 0 && active.firstSent[slot]! < active.retryAnswered) active.retryAnswered = -Infinity;
     active.inFlight[slot] = -1;
     active.bytes[slot] = undefined;
     active.flying--;
@@ -511,7 +519,10 @@ export class SwitchWorker {
         this.resend(slot, now);
       } else if (overdue && (probe < 0 || inFlight[slot]! < inFlight[probe]!)) probe = slot;
     }
-    if (probe >= 0 && now - active.lastProbe >= patience) {
+    // The probe's timer restarts with every result (RFC 8985's PTO is re-armed by each ACK): while
+    // results arrive, the overdue packets are queued behind them (a slow peer, the switch's
+    // queue), not lost, and a loss among them is found by the rule above.
+    if (probe >= 0 && now - Math.max(active.lastProbe, active.lastProgress) >= patience) {
       active.lastProbe = now;
       this.counters.probes++;
       this.resend(probe, now);
@@ -528,6 +539,16 @@ export class SwitchWorker {
     active.retried[slot] = 1;
     this.counters.retransmitted++;
     this.transmit(active.bytes[slot]!);
+  }
+
+  /**
+   * The clock for a first send, strictly increasing: packets sent in one loop would otherwise
+   * share a time, and RACK (retransmit) could not tell that a packet was sent before one whose
+   * result is back. Order by time is order by packet within one worker (pump sends lowest first).
+   */
+  private stamp(): number {
+    this.lastStamp = Math.max(performance.now(), this.lastStamp + 1e-6);
+    return this.lastStamp;
   }
 
   /** The first wait for a result: SwitchML's floor, or the measured round trip (TCP's RTO). */
