@@ -16,7 +16,7 @@
 // one is resent, once no result came for a wait (RACK and its tail loss probe, RFC 8985, whose
 // timer every result re-arms: on 8 workers sharing 2 cores, probes of packets that were only
 // queued behind a slow peer's were most of the retransmissions), until STALLED_WAITS
-// waits (at least STALLED_MIN_MS) pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
+// waits (at least STALLED_MIN_MS, and twice the longest round trip seen: STALLED_MAX_MS) pass without any result: then every overdue packet is. The probe's wait doubles per probe until a round-trip sample (TCP's backoff). Before this, a stall of the switch's or a peer's
 // process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
 // for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
 // switch's socket and turned the stall into real loss.
