@@ -7,16 +7,15 @@
 // TypeScript path's error. Fails, never skips, without the addon.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:net';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { SwitchWorker } from '../lib/switch/worker.js';
-import type { Welcome } from '../lib/switch/control-protocol.js';
 import { switchmlBlockExponents, switchmlMergeExponents } from '../lib/cpu/switchml.js';
 import { valuesOf } from '../lib/switch/packet.js';
 import { nativeAddon } from '../lib/native/load.js';
 import { joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { fakeSwitch, resultOf } from './helpers/fake-switch.js';
 import { rejection, until, within } from './within.js';
 
 const test = suite('switch native stream');
@@ -281,40 +280,7 @@ test('loss, duplication and reordering at the switch (10%): repaired natively, b
   }
 });
 
-/**
- * A one-worker switch that answers each update as `answer` says (a result is the update itself:
- * the sum of one worker), after the job's welcome. Results go out from the UDP port the welcome names.
- */
-async function fakeSwitch(welcome: Omit<Welcome, 't' | 'udpPort'>, answer: (update: Buffer, reply: (bytes: Uint8Array) => void) => void): Promise<{ address: string; close(): Promise<void> }> {
-  const udp: UdpSocket = createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  let closed = false;
-  // Replies held on timers may come after close(): they go nowhere.
-  udp.on('message', (msg: Buffer, from: RemoteInfo) => answer(msg, (bytes) => { if (!closed) udp.send(bytes, from.port, from.address); }));
-  const control: Server = createServer((socket) => {
-    socket.once('data', () => socket.write(`${JSON.stringify({ t: 'welcome', udpPort: udp.address().port, ...welcome })}\n`));
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
-  const port = (control.address() as { port: number }).port;
-  return {
-    address: `127.0.0.1:${port}`,
-    close: async () => {
-      closed = true;
-      udp.close();
-      await new Promise<void>((resolve) => control.close(() => resolve()));
-    },
-  };
-}
-
 const JOB = { job: 7, worker: 0, workers: 1, slotBase: 3, window: 4, sizeClass: 0 };
-
-/** The update as its result (message type 2). */
-function resultOf(update: Buffer): Buffer {
-  const result = Buffer.from(update);
-  result[0] = (2 << 4) | (update[0]! & 0xf);
-  return result;
-}
 
 async function connectFake(address: string, extra: { timeoutMs?: number } = {}): Promise<SwitchWorker> {
   return within(SwitchWorker.connect({ switch: address, secret: 's', world: 'fake', rank: 0, size: 1, window: JOB.window, sizeClass: JOB.sizeClass, udpSocket: 'native', stream: 'native', retransmitMs: 2000, timeoutMs: 10_000, ...extra }), 5000, 'joining the fake switch');

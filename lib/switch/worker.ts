@@ -13,8 +13,10 @@
 // A packet is resent when a packet sent after it has its result and `retransmitMs` has passed
 // (the switch completes slots in the order every worker sends them, see pump); an overdue
 // packet with nothing answered after it is a stall or a loss at the tail, and only the lowest
-// one is resent, once per wait (RACK and its tail loss probe, RFC 8985), until STALLED_WAITS
-// waits (at least STALLED_MIN_MS) pass without any result: then every overdue packet is. Before this, a stall of the switch's or a peer's
+// one is resent, once no result came for a wait (RACK and its tail loss probe, RFC 8985, whose
+// timer every result re-arms: on 8 workers sharing 2 cores, probes of packets that were only
+// queued behind a slow peer's were most of the retransmissions), until STALLED_WAITS
+// waits (at least STALLED_MIN_MS, and twice the longest round trip seen: STALLED_MAX_MS) pass without any result: then every overdue packet is. The probe's wait doubles per probe until a round-trip sample (TCP's backoff). Before this, a stall of the switch's or a peer's
 // process made every worker resend its whole window at once, 4,000 to 45,000 retransmissions
 // for 4,096 packets a worker at 4-8 workers (bench/switch-rate.ts), which overflowed the
 // switch's socket and turned the stall into real loss.
@@ -128,6 +130,16 @@ const CONGESTED_FRACTION = 0.25;
 /** Waits without any result after which the sweep stops probing and resends every overdue packet (see retransmit). */
 const STALLED_WAITS = 8;
 const STALLED_MIN_MS = 200;
+/**
+ * ... and at least twice the longest round trip of a packet sent once (a delay, not a loss),
+ * up to this: on 8 workers and the switch sharing 2 busy cores, gaps of 200 ms
+ * without any result came and went, and resending every window at once after them overflowed
+ * the switch's socket into real loss (thousands of retransmissions and tens of window cuts a run
+ * of bench/switch-rate.ts, from one stall).
+ */
+const STALLED_MAX_MS = 2000;
+/** The probes' backoff stops doubling here (their wait is at most MAX_RETRANSMIT_MS anyway). */
+const MAX_BACKOFF = 128;
 /** After the job ended, how long the call in flight may go without a result. */
 const ENDED_GRACE_MS = 250;
 
@@ -162,6 +174,8 @@ interface Active {
   newestAnswered: number;
   /** When the sweep last probed a stall (one packet at a time). */
   lastProbe: number;
+  /** The probes' wait is the first wait times this: doubled by each probe, 1 again with a round-trip sample (TCP's RTO backoff). */
+  backoff: number;
   /** The latest retransmission whose slot was answered, and when that answer came. */
   retryAnswered: number;
   retryAnsweredAt: number;
@@ -189,6 +203,10 @@ export class SwitchWorker {
   private cwnd: number;
   private ssthresh: number;
   private lastCut = -Infinity;
+  /** The latest send stamp: sends get strictly increasing stamps (see stamp()). */
+  private lastStamp = -Infinity;
+  /** The longest round trip of a packet sent once: a delay that was not a loss (see STALLED_MAX_MS). */
+  private longestDelay = 0;
   /** W/n: the job's n workers together keep about one window W in flight at the switch. */
   private readonly minCwnd: number;
 
@@ -303,7 +321,7 @@ export class SwitchWorker {
     return new Promise<T>((resolve, reject) => {
       this.active = {
         stream, inFlight: new Int32Array(window).fill(-1), bytes: new Array(window), deadline: new Float64Array(window), wait: new Float64Array(window),
-        sentAt: new Float64Array(window), firstSent: new Float64Array(window), retried: new Uint8Array(window), held: [], flying: 0, newestAnswered: -Infinity, lastProbe: -Infinity, retryAnswered: -Infinity, retryAnsweredAt: 0,
+        sentAt: new Float64Array(window), firstSent: new Float64Array(window), retried: new Uint8Array(window), held: [], flying: 0, newestAnswered: -Infinity, lastProbe: -Infinity, backoff: 1, retryAnswered: -Infinity, retryAnsweredAt: 0,
         lastProgress: performance.now(), resolve: resolve as (out: SwitchData) => void, reject,
       };
       for (const q of stream.initial()) this.hold(q);
@@ -391,7 +409,7 @@ export class SwitchWorker {
     const bytes = active.stream.encode(q);
     active.inFlight[slot] = q;
     active.bytes[slot] = bytes;
-    const now = performance.now();
+    const now = this.stamp();
     active.wait[slot] = this.firstWait();
     active.deadline[slot] = now + active.wait[slot]!;
     active.sentAt[slot] = now;
@@ -439,11 +457,19 @@ export class SwitchWorker {
     // Karn's rule, and no samples from a lead's headers alone: the timers guard full packets,
     // whose round trip includes their queue on the link (on the 1 Gb/s rack the lead's 10-byte
     // packets pulled srtt under the 8 KiB packets' and so their waits under their queueing).
-    if (active.retried[slot] === 0 && active.bytes[slot]!.length !== HEADER_BYTES) this.sampleRtt(now - active.sentAt[slot]!);
+    if (active.retried[slot] === 0 && active.bytes[slot]!.length !== HEADER_BYTES) {
+      this.sampleRtt(now - active.sentAt[slot]!);
+      active.backoff = 1;
+    }
     // A retransmitted packet's result may answer the first send (delayed, not lost): taking the
     // retransmission's time would declare every packet sent in between lost (RACK's ambiguity).
     active.newestAnswered = Math.max(active.newestAnswered, active.firstSent[slot]!);
+    if (active.retried[slot] === 0) this.longestDelay = Math.max(this.longestDelay, now - active.sentAt[slot]!);
     if (active.retried[slot] === 1 && active.sentAt[slot]! > active.retryAnswered) [active.retryAnswered, active.retryAnsweredAt] = [active.sentAt[slot]!, now];
+    // A first send from before the latest answered retransmission is answered after it: the
+    // packets sent before that retransmission are on their way (delayed, not lost), so its
+    // answer no longer declares them lost (retransmit's retryLoss).
+    else if (active.retried[slot] === 0 && active.firstSent[slot]! < active.retryAnswered) active.retryAnswered = -Infinity;
     active.inFlight[slot] = -1;
     active.bytes[slot] = undefined;
     active.flying--;
@@ -491,12 +517,17 @@ export class SwitchWorker {
     let lost = 0;
     let probe = -1;
     const { inFlight, deadline, sentAt, firstSent } = active;
-    const patience = this.firstWait();
+    const firstWait = this.firstWait();
+    // Probes back off as TCP's RTO does until a packet sent once is answered: a stall of the
+    // switch or a peer (or of this process) is not probed every 10 ms, and an answer to a probe
+    // that came late is not taken, a wait of 10 ms later, as proof that the window before it was lost.
+    const patience = Math.min(MAX_RETRANSMIT_MS, firstWait * active.backoff);
     // No result at all for STALLED_WAITS waits (and STALLED_MIN_MS): every overdue packet is
     // resent, as before RACK, so that probing one packet at a time is never much slower than
     // resending them all. 8 workers on 2 busy cores go 40 ms without a result often enough that
     // 4 waits of 10 ms made two thirds of the retransmissions (bench/switch-rate.ts, class 7).
-    const retryLoss = now - active.lastProgress >= Math.max(STALLED_MIN_MS, STALLED_WAITS * patience) ? Infinity
+    const stalled = Math.max(STALLED_MIN_MS, STALLED_WAITS * firstWait, Math.min(STALLED_MAX_MS, 2 * this.longestDelay));
+    const retryLoss = now - active.lastProgress >= stalled ? Infinity
       : now - active.retryAnsweredAt >= patience ? active.retryAnswered : -Infinity;
     // A packet found lost is resent after `retransmitMs` (RACK's reordering window), not after
     // the round-trip timeout: round trips include waits for other workers' repairs, and at 5%
@@ -511,8 +542,12 @@ export class SwitchWorker {
         this.resend(slot, now);
       } else if (overdue && (probe < 0 || inFlight[slot]! < inFlight[probe]!)) probe = slot;
     }
-    if (probe >= 0 && now - active.lastProbe >= patience) {
+    // The probe's timer restarts with every result (RFC 8985's PTO is re-armed by each ACK): while
+    // results arrive, the overdue packets are queued behind them (a slow peer, the switch's
+    // queue), not lost, and a loss among them is found by the rule above.
+    if (probe >= 0 && now - Math.max(active.lastProbe, active.lastProgress) >= patience) {
       active.lastProbe = now;
+      active.backoff = Math.min(MAX_BACKOFF, 2 * active.backoff);
       this.counters.probes++;
       this.resend(probe, now);
     }
@@ -528,6 +563,16 @@ export class SwitchWorker {
     active.retried[slot] = 1;
     this.counters.retransmitted++;
     this.transmit(active.bytes[slot]!);
+  }
+
+  /**
+   * The clock for a first send, strictly increasing: packets sent in one loop would otherwise
+   * share a time, and RACK (retransmit) could not tell that a packet was sent before one whose
+   * result is back. Order by time is order by packet within one worker (pump sends lowest first).
+   */
+  private stamp(): number {
+    this.lastStamp = Math.max(performance.now(), this.lastStamp + 1e-6);
+    return this.lastStamp;
   }
 
   /** The first wait for a result: SwitchML's floor, or the measured round trip (TCP's RTO). */

@@ -7,7 +7,9 @@
 // carries the exponents of chunk q and the data of chunk q - L, L = min(W, chunks), the first L
 // as headers alone where the switch takes them), and the same loss recovery and congestion control as lib/switch/worker.ts (its top
 // comment says why each rule is there): RACK-style loss detection with a reordering window of
-// retransmitMs, one probe per wait for a stall, every overdue packet after STALLED waits, waits
+// retransmitMs (first sends stamped in strictly increasing time), one probe per wait without a
+// result for a stall (the wait doubling per probe until a round-trip sample), every overdue
+// packet after STALLED waits (and twice the longest round trip seen), waits
 // of max(retransmitMs, srtt + 4 rttvar) doubled per resend up to 1 s, and AIMD on a cwnd that
 // never drops below W/n and persists across calls (Pacing). Results of another job, for a slot
 // with nothing in flight or of another packet id or copy are counted and dropped.
@@ -46,6 +48,7 @@ struct StreamCounters {
 /** What one worker learns about the path and keeps across calls (worker.ts's srtt, rttvar, cwnd). */
 struct Pacing {
   double srtt = 0, rttvar = 0, cwnd = 0, ssthresh = 0, last_cut = -std::numeric_limits<double>::infinity();
+  double longest_delay = 0;  // worker.ts's longestDelay
 };
 
 enum class StreamEnd { running, done, timeout, ended, closed };
@@ -78,6 +81,8 @@ class NativeStream {
   static constexpr double kCongestedFraction = 0.25;
   static constexpr double kStalledWaits = 8;
   static constexpr double kStalledMinMs = 200;
+  static constexpr double kStalledMaxMs = 2000;  // worker.ts's STALLED_MAX_MS
+  static constexpr double kMaxBackoff = 128;
   static constexpr size_t kHeader = 10;
   static constexpr uint8_t kLowestWire = 0x80;  // int8 -128 (packet.ts's MIN_WIRE_EXPONENT)
   static constexpr int32_t kWireBias = -2;      // wire = codec exponent - 2 (packet.ts's EXPONENT_WIRE_BIAS)
@@ -151,11 +156,17 @@ class NativeStream {
       return;
     }
     counters.results++;
-    if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) sample_rtt(now - sent_at_[slot]);  // worker.ts says why
+    if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) {  // worker.ts says why
+      sample_rtt(now - sent_at_[slot]);
+      backoff_ = 1;
+    }
     newest_answered_ = std::max(newest_answered_, first_sent_[slot]);
+    if (retried_[slot] == 0) pacing_.longest_delay = std::max(pacing_.longest_delay, now - sent_at_[slot]);
     if (retried_[slot] == 1 && sent_at_[slot] > retry_answered_) {
       retry_answered_ = sent_at_[slot];
       retry_answered_at_ = now;
+    } else if (retried_[slot] == 0 && first_sent_[slot] < retry_answered_) {
+      retry_answered_ = -std::numeric_limits<double>::infinity();  // worker.ts says why
     }
     in_flight_[slot] = -1;
     flying_--;
@@ -185,8 +196,10 @@ class NativeStream {
     next_sweep_ = now + sweep_interval();
     if (ended_at >= 0 && now - std::max(last_progress_, ended_at) > grace_ms) return finish(StreamEnd::ended);
     if (now - last_progress_ > p_.timeout_ms) return finish(StreamEnd::timeout);
-    double patience = first_wait();
-    double retry_loss = now - last_progress_ >= std::max(kStalledMinMs, kStalledWaits * patience) ? std::numeric_limits<double>::infinity()
+    double first = first_wait();
+    double patience = std::min(kMaxRetransmitMs, first * backoff_);  // the probes' backoff (worker.ts)
+    double stalled = std::max({kStalledMinMs, kStalledWaits * first, std::min(kStalledMaxMs, 2 * pacing_.longest_delay)});
+    double retry_loss = now - last_progress_ >= stalled ? std::numeric_limits<double>::infinity()
                         : now - retry_answered_at_ >= patience                                  ? retry_answered_
                                                                                                 : -std::numeric_limits<double>::infinity();
     double lost = 0;
@@ -202,8 +215,9 @@ class NativeStream {
         probe = slot;
       }
     }
-    if (probe >= 0 && now - last_probe_ >= patience) {
+    if (probe >= 0 && now - std::max(last_probe_, last_progress_) >= patience) {  // re-armed by each result (worker.ts)
       last_probe_ = now;
+      backoff_ = std::min(kMaxBackoff, 2 * backoff_);
       counters.probes++;
       resend((uint32_t)probe, now, sender, fd);
     }
@@ -284,8 +298,10 @@ class NativeStream {
     encode(q, buffers_.packet(slot));
     in_flight_[slot] = (int64_t)q;
     wait_[slot] = first_wait();
-    deadline_[slot] = now + wait_[slot];
-    sent_at_[slot] = first_sent_[slot] = now;
+    // Strictly increasing first-send stamps: a batch shares `now`, and RACK orders by time (worker.ts's stamp()).
+    last_stamp_ = std::max(now, last_stamp_ + 1e-6);
+    deadline_[slot] = last_stamp_ + wait_[slot];
+    sent_at_[slot] = first_sent_[slot] = last_stamp_;
     retried_[slot] = 0;
     counters.sent++;
     transmit(slot, sender, fd);
@@ -386,8 +402,10 @@ class NativeStream {
   std::deque<size_t> held_;
   double newest_answered_ = -std::numeric_limits<double>::infinity();
   double last_probe_ = -std::numeric_limits<double>::infinity();
+  double backoff_ = 1;
   double retry_answered_ = -std::numeric_limits<double>::infinity(), retry_answered_at_ = 0;
   double last_progress_ = 0, next_sweep_ = 0;
+  double last_stamp_ = -std::numeric_limits<double>::infinity();
 };
 
 }  // namespace webccl
