@@ -65,6 +65,8 @@ constexpr uint32_t kBoardMagic = 0x57434342;  // "WCCB"
 constexpr size_t kAlign = 64;
 /** Small calls: one arrival, every rank reduces every lane, while (n - 1) x bytes stays within this. */
 constexpr size_t kSmallBytes = 64 << 10;
+/** Bytes of one step of a fold (a multiple of every element size): its running result stays in L1. */
+constexpr size_t kFoldStep = 8 << 10;
 constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep between liveness checks
 
 struct alignas(64) BoardHeader {
@@ -368,13 +370,28 @@ class Board {
     hi = std::min(length, lo + per);
   }
 
-  /** x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes into `out`, finalized. */
-  void fold(const Call& call, uint8_t* out, size_t lo, size_t hi, uint32_t buffer) const {
-    size_t e = element_bytes(call.dtype);
+  /**
+   * x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes, finalized, into `out` and
+   * (when given) `also`. This rank's own part is read from `mine` (the caller's elements, which
+   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes through
+   * `acc`, which stays in L1 while every lane's step is folded into it, so each byte of the
+   * lanes is read once and each result byte written once per destination (folding whole slices
+   * into `out` streamed it through L2 n times, plus a copy of lane 0 first). `out` may be `mine`:
+   * a step reads its part of `mine` before it writes it.
+   */
+  void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
+    const size_t e = element_bytes(call.dtype);
     if (hi <= lo) return;
-    memcpy(out, lane(0, buffer) + lo * e, (hi - lo) * e);
-    for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, out, lane(r, buffer) + lo * e, hi - lo);
-    if (call.average) finish_average(call.dtype, out, out, hi - lo, ranks_);
+    auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane(r, buffer) + lo * e; };
+    alignas(kAlign) uint8_t acc[kFoldStep];
+    for (size_t at = 0, bytes = (hi - lo) * e; at < bytes; at += kFoldStep) {
+      size_t part = std::min(kFoldStep, bytes - at), count = part / e;
+      memcpy(acc, source(0) + at, part);
+      for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, acc, source(r) + at, count);
+      if (call.average) finish_average(call.dtype, out + at, acc, count, ranks_);
+      else memcpy(out + at, acc, part);
+      if (also) memcpy(also + at, out + at, part);
+    }
   }
 
   /** Elements of `call`'s chunks walk through: its count, or one block's. */
@@ -393,18 +410,28 @@ class Board {
     return (size_t)(ranks_ - 1) * bytes <= kSmallBytes && bytes <= buffer_bytes_;
   }
 
-  /** This rank's part of the chunk at `call.chunk` into its lane's current buffer. */
+  /**
+   * This rank's part of the chunk at `call.chunk` into its lane's current buffer: only what
+   * other ranks read. A large allreduce's or reduce's slice of its own, and reduce-scatter's own
+   * block, are folded by this rank alone, straight from the caller's elements (fold's `mine`).
+   */
   void copy_in(const Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* to = lane(rank_, call.buffer);
+    const uint8_t* from = call.data + call.chunk * e;
     switch (call.kind) {
       case Kind::reduce_scatter:
-        for (uint32_t j = 0; j < ranks_; j++) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
+        for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
         return;
       case Kind::all_gather: return (void)memcpy(to, call.data + (rank_ * block + call.chunk) * e, length * e);
-      case Kind::broadcast: if (rank_ != call.root) return; [[fallthrough]];
-      default: memcpy(to, call.data + call.chunk * e, length * e);
+      case Kind::broadcast: if (rank_ == call.root) memcpy(to, from, length * e); return;
+      default: break;
     }
+    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
+    size_t lo, hi;
+    slice(length, e, rank_, lo, hi);
+    memcpy(to, from, lo * e);
+    memcpy(to + hi * e, from + hi * e, (length - hi) * e);
   }
 
   /**
@@ -415,9 +442,11 @@ class Board {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* data = call.data + call.chunk * e;
     switch (call.kind) {
-      case Kind::reduce_scatter:
-        fold(call, call.data + (rank_ * block + call.chunk) * e, rank_ * length, (rank_ + 1) * length, call.buffer);
+      case Kind::reduce_scatter: {
+        uint8_t* own = call.data + (rank_ * block + call.chunk) * e;
+        fold(call, own, own, nullptr, rank_ * length, (rank_ + 1) * length, call.buffer);
         return true;
+      }
       case Kind::all_gather:
         for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(call.data + (j * block + call.chunk) * e, lane(j, call.buffer), length * e);
         return true;
@@ -427,13 +456,16 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) {
-      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, 0, length, call.buffer);
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, data, nullptr, 0, length, call.buffer);
       return true;
     }
+    // This rank's slice: into the caller's elements where they get the result (allreduce, the
+    // reduce's root) and into its lane where other ranks read it (allreduce, a reduce's others).
     size_t lo, hi;
     slice(length, e, rank_, lo, hi);
-    fold(call, data + lo * e, lo, hi, call.buffer);
-    memcpy(lane(rank_, call.buffer) + lo * e, data + lo * e, (hi - lo) * e);
+    uint8_t* published = lane(rank_, call.buffer) + lo * e;
+    if (call.kind == Kind::all_reduce) fold(call, data + lo * e, data + lo * e, published, lo, hi, call.buffer);
+    else fold(call, data + lo * e, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
     arrive(call.stamp, false);
     call.target = arrivals_;
     // A reduce's other ranks read nothing more: the buffer is written again only two input phases on.
