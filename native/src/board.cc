@@ -110,6 +110,7 @@ struct Call {
   uint64_t stamp = 0;
   int64_t deadline = 0;
   size_t chunk = 0;      // elements done (reduce-scatter, allgather: of each block)
+  size_t step = 0;       // elements per chunk (the last may be shorter): chunk_elements()
   int stage = 0;         // within the current chunk
   uint32_t target = 0;   // the arrival count the current wait waits for
   uint32_t buffer = 0;   // the buffer of the current chunk
@@ -362,10 +363,15 @@ class Board {
     return true;
   }
 
-  /** Elements [lo, hi) of a chunk of `length` that rank `r` reduces: whole 64-byte units, the last rank's possibly short. */
-  void slice(size_t length, size_t element, uint32_t r, size_t& lo, size_t& hi) const {
-    size_t unit = kAlign / element;
-    size_t per = ((length + ranks_ - 1) / ranks_ + unit - 1) / unit * unit;
+  /**
+   * Elements [lo, hi) of a chunk of `length` that rank `r` reduces: whole 64-byte units of the
+   * call's nominal chunk (`call.step`), the last rank's possibly short, cut at `length`. Every
+   * chunk of a call puts slice r at the same place, which the overlapped copy-in relies on
+   * (advance): rank r's next copy-in never writes where the others still read its last slice.
+   */
+  void slice(const Call& call, size_t length, uint32_t r, size_t& lo, size_t& hi) const {
+    size_t unit = kAlign / element_bytes(call.dtype);
+    size_t per = ((call.step + ranks_ - 1) / ranks_ + unit - 1) / unit * unit;
     lo = std::min(length, per * r);
     hi = std::min(length, lo + per);
   }
@@ -398,11 +404,22 @@ class Board {
   size_t span(const Call& call) const { return blocked(call) ? call.count / ranks_ : call.count; }
   static bool blocked(const Call& call) { return call.kind == Kind::reduce_scatter || call.kind == Kind::all_gather; }
 
-  /** Elements per chunk: a buffer's, or (reduce-scatter: n blocks side by side) an n-th of it. */
-  size_t per_chunk(const Call& call) const {
+  /**
+   * Elements per chunk: a buffer's, or (reduce-scatter: n blocks side by side) an n-th of it. A
+   * sliced call (a large allreduce or reduce) splits into equal chunks instead, in whole 64-byte
+   * units, so that a ragged last chunk does not leave most ranks' slices of it empty (slices are
+   * cut from the nominal chunk): 1.5 buffers go as two chunks of 0.75.
+   */
+  size_t chunk_elements(const Call& call) const {
     size_t elements = buffer_bytes_ / element_bytes(call.dtype);
-    return call.kind == Kind::reduce_scatter ? elements / ranks_ : elements;
+    if (call.kind == Kind::reduce_scatter) return elements / ranks_;
+    if (!sliced(call)) return elements;
+    size_t chunks = (call.count + elements - 1) / elements, unit = kAlign / element_bytes(call.dtype);
+    return std::min(elements, ((call.count + chunks - 1) / chunks + unit - 1) / unit * unit);
   }
+
+  /** A large allreduce or reduce: each rank folds its slice of every chunk, and the slices are gathered. */
+  bool sliced(const Call& call) const { return (call.kind == Kind::all_reduce || call.kind == Kind::reduce) && !one_arrival(call); }
 
   /** An allreduce or reduce small enough for one arrival, every rank (reduce: the root) folding every lane. */
   bool one_arrival(const Call& call) const {
@@ -429,14 +446,15 @@ class Board {
     }
     if (one_arrival(call)) return (void)memcpy(to, from, length * e);
     size_t lo, hi;
-    slice(length, e, rank_, lo, hi);
+    slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
     memcpy(to + hi * e, from + hi * e, (length - hi) * e);
   }
 
   /**
    * After every rank arrived with the chunk: what this rank does with the lanes. True: the chunk
-   * is done; false: a large allreduce or reduce, which arrived again and waits (stage 2).
+   * is done; false: a large allreduce or reduce, which published its slice and needs the others'
+   * (advance: the next chunk's arrival, or one more after the last, says they are there).
    */
   bool use_lanes(Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
@@ -459,37 +477,38 @@ class Board {
       if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, data, nullptr, 0, length, call.buffer);
       return true;
     }
+    // The chunk before: every rank published its slice before it arrived with this one.
+    if (call.chunk > 0) gather_slices(call, call.chunk - call.step, call.step, call.buffer ^ 1);
     // This rank's slice: into the caller's elements where they get the result (allreduce, the
     // reduce's root) and into its lane where other ranks read it (allreduce, a reduce's others).
     size_t lo, hi;
-    slice(length, e, rank_, lo, hi);
+    slice(call, length, rank_, lo, hi);
     uint8_t* published = lane(rank_, call.buffer) + lo * e;
     if (call.kind == Kind::all_reduce) fold(call, data + lo * e, data + lo * e, published, lo, hi, call.buffer);
     else fold(call, data + lo * e, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
-    arrive(call.stamp, false);
-    call.target = arrivals_;
-    // A reduce's other ranks read nothing more: the buffer is written again only two input phases on.
-    return call.kind == Kind::reduce && rank_ != call.root;
+    return false;
   }
 
-  /** Stage 2 of a large allreduce or reduce (its root): every other rank's reduced slice out of its lane. */
-  void gather_slices(const Call& call, size_t length) {
+  /** A large allreduce's (a reduce's root's) chunk at `at` of `length`: every other rank's reduced slice out of its lane's `buffer`. */
+  void gather_slices(const Call& call, size_t at, size_t length, uint32_t buffer) {
+    if (call.kind == Kind::reduce && rank_ != call.root) return;
     const size_t e = element_bytes(call.dtype);
-    uint8_t* data = call.data + call.chunk * e;
+    uint8_t* data = call.data + at * e;
     for (uint32_t r = 0; r < ranks_; r++) {
       if (r == rank_) continue;
       size_t lo, hi;
-      slice(length, e, r, lo, hi);
-      memcpy(data + lo * e, lane(r, call.buffer) + lo * e, (hi - lo) * e);
+      slice(call, length, r, lo, hi);
+      memcpy(data + lo * e, lane(r, buffer) + lo * e, (hi - lo) * e);
     }
   }
 
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
-    const size_t total = span(call), step = per_chunk(call);
+    const size_t total = span(call);
+    if (call.step == 0) call.step = chunk_elements(call);
     while (call.chunk < total) {
-      size_t length = std::min(step, total - call.chunk);
+      size_t length = std::min(call.step, total - call.chunk);
       switch (call.stage) {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
@@ -504,6 +523,13 @@ class Board {
           if (w != Wait::done) return w;
           if (!same_call(call)) return Wait::failed;
           if (!use_lanes(call, length)) {
+            // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
+            // slice is published, one arrival a chunk; the last chunk's takes one of its own.
+            // A reduce's other ranks gather nothing, so they do not wait for it.
+            if (call.chunk + length < total) break;
+            arrive(call.stamp, false);
+            call.target = arrivals_;
+            if (call.kind == Kind::reduce && rank_ != call.root) break;
             call.stage = 2;
             continue;
           }
@@ -512,7 +538,7 @@ class Board {
         case 2: {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
-          gather_slices(call, length);
+          gather_slices(call, call.chunk, length, call.buffer);
         }
       }
       call.chunk += length;
