@@ -14,6 +14,18 @@ export async function boardReduceScatter(ctx: CollectiveContext, work: Region, b
   await runOnBoard(ctx, work, { collective: 'reduceScatter', result: owned }, () => ctx.memory.finalize(work, owned.offset, owned.length));
 }
 
+/**
+ * Out of place: `send` holds size blocks of `output.length` and is only read; `output` gets
+ * the finalized result of block `rank` (no scratch copy of `send` in and of the block out). It
+ * must not overlap `send`; premulSum, which scales every block first, takes the scratch path.
+ */
+export async function boardReduceScatterInto(ctx: CollectiveContext, send: Region, output: Region): Promise<void> {
+  await runOnBoard(ctx, send, { collective: 'reduceScatter', result: undefined, output }, async () => {
+    await ctx.memory.write(output, 0, output.length, await ctx.memory.read(send, 0, output.length));
+    await ctx.memory.finalize(output, 0, output.length);
+  });
+}
+
 /** Cost (lib/collectives/traffic.ts): one arrival per chunk of n blocks' worth of a buffer, the copy in of the n-1 others' blocks (`bytes` each) and n-1 folds of its own. */
 export function boardReduceScatterTraffic({ bytes, ranks }: TrafficCall): Traffic {
   if (bytes === 0 || ranks < 2) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };

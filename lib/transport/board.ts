@@ -39,8 +39,9 @@ export interface BoardCall {
    * rank order, premultiplied for premulSum) then divided by the rank count when `average`:
    * allReduce and reduce take this rank's elements (the result: on every rank, on the root);
    * reduceScatter and allGather n equal blocks (block rank is the result, or is what this rank
-   * gives); broadcast the data (the root's is given). Rejects naming the rank that died, timed
-   * out, or runs another call.
+   * gives; reduceScatter's result goes to `work.output` instead where given, `bytes` only read);
+   * broadcast the data (the root's is given). Rejects naming the rank that died, timed out, or
+   * runs another call.
    */
   run(bytes: Uint8Array, work: BoardWork): Promise<void>;
   /**

@@ -1,27 +1,35 @@
 // The shared-memory collective board (Open MPI's coll/sm, NCCL's intra-node collectives): one
 // segment per communicator of ranks on one host, which every rank maps, and in which allreduce,
-// reduce, reduce-scatter, allgather and broadcast run in native code with one (most calls) or
-// two (a large allreduce or reduce, per chunk) synchronizations and no message at all. Layout:
+// reduce, reduce-scatter, allgather and broadcast run in native code with one synchronization
+// per chunk (a large allreduce or reduce: one more at the end) and no message at all. Layout:
 // a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
 // stamp of its call per buffer, its pid), then per rank a lane of two buffers (double
 // buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
 // with no third barrier).
 //
-// Every chunk starts the same way on every rank r of n: copy its part in, stamp and arrive, wait
-// for every rank's arrival and compare the stamps. What follows depends on the collective:
+// Every chunk starts the same way on every rank r of n: copy in what the others read of it,
+// stamp and arrive, wait for every rank's arrival and compare the stamps. What follows depends
+// on the collective:
 // - allreduce / reduce, large: reduce slice r of the chunk over the n lanes in rank order
-//   (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc), finalize
-//   (avg), write it over slice r of its lane, arrive, wait; copy the other slices out (reduce:
-//   the root only; the others go on at once). Small ((n-1) x bytes within kSmallBytes): no
-//   second arrival, every rank (reduce: the root) folds every lane itself.
-// - reduce-scatter: each lane holds the chunk of all n blocks side by side; rank r folds block
-//   r's over the n lanes into its own block.
+//   (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc; its own part
+//   read from the caller's elements, which it never copied in), finalize (avg), write it into
+//   the caller's elements and over slice r of its lane (reduce: the root the first only, the
+//   others the second only). The next chunk's arrival also says that this slice is published:
+//   after it, copy the chunk before's other slices out (reduce: the root only); after the last
+//   chunk, one more arrival and wait for that. Slices sit at the same place in every chunk of a
+//   call, so a rank's next copy-in (which skips its slice) never writes what the others still
+//   read. Small ((n-1) x bytes within kSmallBytes): one arrival, every rank (reduce: the root)
+//   folds every lane itself.
+// - reduce-scatter: each lane holds the chunk of the n-1 other blocks, side by side in block
+//   order; rank r folds block r's over the n lanes (its own from the caller's elements) into its
+//   own block, or into a separate output (out of place: the view is then only read).
 // - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
 // - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
-// p only before its own next arrival, and writes buffer b again at input phase p + 2, after
-// it saw every rank arrive at phase p + 1.
+// p only before its own next arrival (a large allreduce's published slices: before its arrival
+// after next, which is why its copy-in skips its own slice), and writes buffer b again at input
+// phase p + 2, after it saw every rank arrive at phase p + 1.
 //
 // Waiting: the JS thread runs a small call itself, spinning a few microseconds with
 // sched_yield (the host may have fewer cores than ranks); what it cannot finish goes to the
@@ -102,6 +110,7 @@ struct Call {
   double id = 0;
   uint8_t* data = nullptr;
   size_t count = 0;      // elements of the view (reduce-scatter, allgather: n blocks of count / n)
+  uint8_t* output = nullptr;  // reduce-scatter out of place: block rank's result goes here, the view is only read
   Kind kind = Kind::all_reduce;
   uint32_t root = 0;     // reduce, broadcast
   DType dtype = DType::f32;
@@ -115,6 +124,7 @@ struct Call {
   uint32_t target = 0;   // the arrival count the current wait waits for
   uint32_t buffer = 0;   // the buffer of the current chunk
   napi_ref keep = nullptr;
+  napi_ref keep_output = nullptr;
   std::string error;
 };
 
@@ -462,7 +472,7 @@ class Board {
     switch (call.kind) {
       case Kind::reduce_scatter: {
         uint8_t* own = call.data + (rank_ * block + call.chunk) * e;
-        fold(call, own, own, nullptr, rank_ * length, (rank_ + 1) * length, call.buffer);
+        fold(call, own, call.output ? call.output + call.chunk * e : own, nullptr, rank_ * length, (rank_ + 1) * length, call.buffer);
         return true;
       }
       case Kind::all_gather:
@@ -556,6 +566,7 @@ void deliver(napi_env env, napi_value callback, void* context, void* data) {
   if (!env) return;
   auto* board = static_cast<Board*>(context);
   if (call->keep) napi_delete_reference(env, call->keep);
+  if (call->keep_output) napi_delete_reference(env, call->keep_output);
   if (--board->pending_refs == 0 && !board->closed()) napi_unref_threadsafe_function(env, board->completions);
   napi_value args[2], undefined;
   napi_get_undefined(env, &undefined);
@@ -615,10 +626,11 @@ bool parse_kind(napi_env env, napi_value value, Kind& out) {
 }
 
 /**
- * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs) → true when done here;
- * false: onComplete(id, error) follows. The view is the call's elements, in place: an allreduce's
- * or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks (block rank
- * gets the result), allgather's n blocks (block rank filled), broadcast's data (root's is read).
+ * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs[, output]) → true when
+ * done here; false: onComplete(id, error) follows. The view is the call's elements, in place: an
+ * allreduce's or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks
+ * (block rank gets the result, or `output` where given: one block, and the view is only read),
+ * allgather's n blocks (block rank filled), broadcast's data (root's is read).
  */
 napi_value BoardRun(napi_env env, napi_callback_info info) {
   Args args;
@@ -646,11 +658,22 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   if ((kind == Kind::reduce_scatter || kind == Kind::all_gather) && count % board->ranks() != 0) {
     return fail(env, "board: " + std::string(kKindNames[(int)kind]) + "'s view of " + std::to_string(count) + " elements is not " + std::to_string(board->ranks()) + " equal blocks"), nullptr;
   }
+  uint8_t* output = nullptr;
+  napi_valuetype output_type = napi_undefined;
+  if (args.count > 10) napi_typeof(env, args.values[10], &output_type);
+  if (output_type != napi_undefined && output_type != napi_null) {
+    size_t output_length;
+    if (!get_bytes(env, args.values[10], output, output_length, "output")) return nullptr;
+    if (kind != Kind::reduce_scatter) return fail(env, "board: a separate output is for reduceScatter only, not " + std::string(kKindNames[(int)kind])), nullptr;
+    size_t block_bytes = length / board->ranks();
+    if (output_length != block_bytes) return fail(env, "board: reduceScatter's output of " + std::to_string(output_length) + " bytes is not one block (" + std::to_string(block_bytes) + " bytes)"), nullptr;
+  }
   if (board->busy.load(std::memory_order_acquire)) return fail(env, "board: a call is already in flight"), nullptr;
   auto* call = new Call();
   call->id = id;
   call->data = data;
   call->count = count;
+  call->output = output;
   call->kind = kind;
   call->root = (uint32_t)root;
   call->dtype = dtype;
@@ -673,6 +696,10 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
     }
   }
   if (napi_create_reference(env, args.values[1], 1, &call->keep) != napi_ok) return delete call, fail(env, "board: could not hold the view"), nullptr;
+  if (output && napi_create_reference(env, args.values[10], 1, &call->keep_output) != napi_ok) {
+    napi_delete_reference(env, call->keep);
+    return delete call, fail(env, "board: could not hold the output"), nullptr;
+  }
   if (board->pending_refs++ == 0) napi_ref_threadsafe_function(env, board->completions);
   board->busy.store(true, std::memory_order_release);
   board->hand_over(call);
