@@ -12,8 +12,9 @@ import type { BoardWork } from '../native/addon.js';
 export type { BoardCollective, BoardWork } from '../native/addon.js';
 
 /**
- * Bytes of one of a lane's two buffers: a large call goes through in chunks of this many
- * bytes, one or two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
+ * Bytes of one of a lane's two buffers: a large call goes through in chunks of up to this many
+ * bytes, one arrival each (a large allreduce or reduce one more at the end). The segment holds
+ * 2 x ranks of them (8 MiB at 4 ranks).
  */
 export const BOARD_BUFFER_BYTES = 1 << 20;
 
