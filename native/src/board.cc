@@ -390,10 +390,10 @@ class Board {
    * x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes, finalized, into `out` and
    * (when given) `also`. This rank's own part is read from `mine` (the caller's elements, which
    * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes through
-   * `acc`, which stays in L1 while every lane's step is folded into it, so each byte of the
-   * lanes is read once and each result byte written once per destination (folding whole slices
-   * into `out` streamed it through L2 n times, plus a copy of lane 0 first). `out` may be `mine`:
-   * a step reads its part of `mine` before it writes it.
+   * `acc`, which stays in L1 while every lane's step is folded into it, so each lane byte is read
+   * once and each result byte written once per destination, with no copy of lane 0 into `out`
+   * first nor of `out` into the lane after. `out` may be `mine`: a step reads its part of `mine`
+   * before it writes it.
    */
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
     const size_t e = element_bytes(call.dtype);
