@@ -18,6 +18,7 @@ import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { killMidAllReduce } from './helpers/processes-native-suite.js';
 import { killLeftoverRanks } from './helpers/rank-process.js';
 import { within } from './within.js';
+import { checkReduce } from './helpers/collective-checks.js';
 
 requireAddon('shm');
 test.after(killLeftoverRanks);
@@ -47,7 +48,7 @@ test('board matches the oracle bit for bit: 1-4 ranks, every dtype and op, count
       for (const op of ops) {
         for (const count of [0, 1, 1001]) await check(comms, dtype, op, count, (flip = !flip));
       }
-      // Several 1 MiB chunks (the two-arrival path) with a ragged last one; 64 KiB (one chunk, sliced).
+      // Several 1 MiB chunks (the sliced path, one arrival a chunk) with a ragged last one; 64 KiB (one chunk, sliced).
       const chunked = Math.floor((2.5 * BOARD_BUFFER_BYTES) / (dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4)) + 7;
       if (size > 1) for (const op of ['avg', 'max'] as const) await check(comms, dtype, op, chunked, (flip = !flip));
       await check(comms, dtype, 'sum', 16_411, (flip = !flip));
@@ -55,6 +56,24 @@ test('board matches the oracle bit for bit: 1-4 ranks, every dtype and op, count
     await destroyWorld(comms);
     assert.equal(shmLeftovers(id), [], `${size} ranks: nothing left in /dev/shm`);
   }
+});
+
+test('board chunking at 3 ranks (slices of unequal units): counts at and across the small-call bound and one, two and three buffers, allreduce and reduce (roots 0 and 2), two dtypes, in and out of place', async () => {
+  const id = await getUniqueId({ transport: 'shm' });
+  const comms = await Promise.all([0, 1, 2].map((rank) => import('../lib/index.node.js').then(({ Communicator }) => Communicator.init({ id, rank, size: 3, timeoutMs: 20_000 }))));
+  let flip = false;
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const size = dtype === 'float32' ? 4 : 2;
+    const buffer = BOARD_BUFFER_BYTES / size;
+    // (n - 1) x bytes within 64 KiB is one arrival (board.cc's kSmallBytes); a buffer and more is several chunks of equal length.
+    const small = (64 << 10) / 2 / size;
+    for (const count of [small, small + 1, buffer - 1, buffer, buffer + 1, 2 * buffer + 5, 3 * buffer - 17]) {
+      await check(comms, dtype, 'avg', count, (flip = !flip));
+      for (const root of [0, 2]) await within(checkReduce(comms, count, dtype, 'sum', root, (flip = !flip), 'board'), 20_000, `reduce ${dtype} ${count} root ${root}`);
+    }
+  }
+  await destroyWorld(comms);
+  assert.equal(shmLeftovers(id), [], 'nothing left in /dev/shm');
 });
 
 test('board is bit-identical to the direct exchange (the same rank-order folds) and matches the ring on integers', async () => {

@@ -62,6 +62,20 @@ test('reduceScatter, allGather, broadcast and reduce on the board match the orac
   }
 });
 
+test('reduceScatter out of place on the board: recv apart from send is written straight (send untouched), recv overlapping another block of send goes through scratch; both match the oracle', async () => {
+  const { comms } = await boardWorld(3);
+  const count = chunked('float32', 0.4);
+  for (const op of ['sum', 'avg'] as const) await within(checkReduceScatter(comms, count, 'float32', op, false), 20_000, `apart ${op}`);
+  const inputs = comms.map((c) => inputFor('float32', 'sum', c.rank, 3 * count, 5));
+  const expected = oracleReduce(inputs, 3 * count, 'float32', 'sum');
+  const sends = inputs.map((input) => input.slice());
+  // Rank r's recv is block r + 1 of its own send buffer: neither in place nor apart.
+  const recvs = sends.map((send, r) => send.subarray(((r + 1) % 3) * count, ((r + 1) % 3 + 1) * count));
+  await within(Promise.all(comms.map((c, r) => c.reduceScatter(sends[r]!, recvs[r]!, count, 'float32', 'sum'))), 20_000, 'overlapping');
+  for (let r = 0; r < 3; r++) sameElements(recvs[r]!, expected.subarray(r * count, (r + 1) * count), `rank ${r}: recv over block ${(r + 1) % 3} of send`);
+  await destroyWorld(comms);
+});
+
 test('board: a group of different collectives runs them one after another on the board, in call order', async () => {
   const { comms } = await boardWorld(3);
   const count = 70_001;

@@ -113,6 +113,8 @@ test('bad run arguments are clear errors before anything is shared, and the boar
     ['a root out of range', [new Uint8Array(8), { collective: 'broadcast', dtype: 'float32', root: 2 }], /root 2 is not a rank of 2/],
     ['unequal blocks', [new Uint8Array(12), { collective: 'reduceScatter', dtype: 'float32', op: 'sum' }], /reduceScatter's view of 3 elements is not 2 equal blocks/],
     ['a partial element', [new Uint8Array(6), { collective: 'allGather', dtype: 'float32' }], /not a whole number of elements/],
+    ['an output for allReduce', [new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum', output: new Uint8Array(8) }], /separate output is for reduceScatter only, not allReduce/],
+    ['an output of the wrong size', [new Uint8Array(16), { collective: 'reduceScatter', dtype: 'float32', op: 'sum', output: new Uint8Array(4) }], /output of 4 bytes is not one block \(8 bytes\)/],
   ];
   for (const [what, args, message] of bad) {
     const call = sessions[0]!.forCall(3);

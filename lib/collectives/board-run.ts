@@ -16,6 +16,11 @@ export interface BoardStep {
   readonly collective: BoardCollective;
   readonly root?: number;
   readonly result: Span | undefined;
+  /**
+   * reduceScatter out of place: the region (one block) that gets the result, `work` then only
+   * read (`result` is then unused). Staged memories write it back from a block of host bytes.
+   */
+  readonly output?: Region;
 }
 
 /** Runs `step` over `work` on the board (a world of one: `alone` instead, nothing shared). */
@@ -31,7 +36,14 @@ export async function runOnBoard(ctx: CollectiveContext, work: Region, step: Boa
     const own = memory.inPlace?.(work, 0, count);
     const bytes = own ?? await memory.read(work, 0, count);
     const fold = op === undefined ? {} : { op: aggregateOp(op), average: op === 'avg' };
-    await board.run(bytes, { collective: step.collective, dtype, ...fold, ...(step.root !== undefined && { root: step.root }) });
+    const { output } = step;
+    const lent = output && memory.inPlace?.(output, 0, output.length);
+    const outputBytes = output && (lent ?? new Uint8Array((bytes.byteLength / count) * output.length));
+    await board.run(bytes, { collective: step.collective, dtype, ...fold, ...(step.root !== undefined && { root: step.root }), ...(outputBytes && { output: outputBytes }) });
+    if (output !== undefined) {
+      if (lent === undefined && output.length > 0) await memory.write(output, 0, output.length, outputBytes!);
+      return;
+    }
     const { result } = step;
     if (own === undefined && result !== undefined && result.length > 0) {
       const size = bytes.byteLength / count;

@@ -3,6 +3,7 @@
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
 import { algorithmNamed, reducesElsewhere, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
+import { boardReduceScatterInto } from '../collectives/board-reducescatter.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument, WebcclError } from '../errors.js';
@@ -324,12 +325,16 @@ export function planReduceScatter(env: PlanEnv, send: unknown, recv: unknown, re
   const schedule = algorithmFor(env, what, 'reduceScatter', recvCount, dtype, options, op, undefined, output.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduceScatter');
   // The board writes only block `rank` of what it is given: a call in place (recv is that block
-  // of send) runs on the send buffer itself, unless premulSum must scale every block first.
-  const onSend = schedule === 'board' && typeof op === 'string' && sameStart(input.located, own, output.located, 0, dtype);
+  // of send) runs on the send buffer itself, and one out of place reads send and writes recv
+  // (unless they overlap otherwise), unless premulSum must scale every block first.
+  const board = schedule === 'board' && typeof op === 'string';
+  const onSend = board && sameStart(input.located, own, output.located, 0, dtype);
+  const into = board && !onSend && !overlaps(input.located, 0, total, output.located, 0, recvCount, dtype);
   return {
     signature: signature('reduceScatter', recvCount, dtype, opName(op)), schedule, space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
       if (onSend) return algorithm(ctx, input.region(0, total), recvCount);
+      if (into) return boardReduceScatterInto(ctx, input.region(0, total), output.region(0, recvCount));
       // Reduced in scratch: the send buffer stays as it was, and the result may overlap it.
       const scratch = space.scratch(dtype, total);
       try {

@@ -83,6 +83,11 @@ export interface BoardWork {
   readonly average?: boolean;
   /** reduce, broadcast: the rank that gets (reduce) or gives (broadcast) the data. */
   readonly root?: number;
+  /**
+   * reduceScatter out of place: where this rank's block of the result goes (one block's bytes),
+   * the call's bytes then only read; absent: block rank of the call's bytes gets it.
+   */
+  readonly output?: Uint8Array;
 }
 
 /** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */
@@ -90,9 +95,10 @@ export interface NativeBoard {
   /**
    * Runs collective `kind` over `view` (the call's elements, in place) with every rank: true when
    * done at the call, false when onComplete(id, error) follows. spinNs: how long this thread may
-   * wait for peers first. `op`, `average` and `root` are ignored where the collective has none.
+   * wait for peers first. `op`, `average` and `root` are ignored where the collective has none;
+   * `output` is reduceScatter's out-of-place result (BoardWork.output).
    */
-  run(id: number, view: ArrayBufferView, kind: BoardCollective, dtype: DataType, op: SimpleOp, average: boolean, root: number, stamp: number, timeoutMs: number, spinNs: number): boolean;
+  run(id: number, view: ArrayBufferView, kind: BoardCollective, dtype: DataType, op: SimpleOp, average: boolean, root: number, stamp: number, timeoutMs: number, spinNs: number, output?: ArrayBufferView): boolean;
   close(): void;
 }
 

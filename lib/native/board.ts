@@ -97,12 +97,12 @@ export class NativeBoardSession {
     wake();
   }
 
-  private run(bytes: Uint8Array, { collective, dtype, op = 'sum', average = false, root = 0 }: BoardWork, stamp: number): Promise<void> {
+  private run(bytes: Uint8Array, { collective, dtype, op = 'sum', average = false, root = 0, output }: BoardWork, stamp: number): Promise<void> {
     if (this.closed) return Promise.reject(systemError(`board of rank ${this.rank}: closed`));
     const id = this.nextId++;
     let done: boolean;
     try {
-      done = this.native.run(id, bytes, collective, dtype, op, average, root, stamp, this.timeoutMs, this.spinNs);
+      done = this.native.run(id, bytes, collective, dtype, op, average, root, stamp, this.timeoutMs, this.spinNs, output);
     } catch (error) {
       return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
     }

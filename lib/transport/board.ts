@@ -12,8 +12,9 @@ import type { BoardWork } from '../native/addon.js';
 export type { BoardCollective, BoardWork } from '../native/addon.js';
 
 /**
- * Bytes of one of a lane's two buffers: a large call goes through in chunks of this many
- * bytes, one or two arrivals each. The segment holds 2 x ranks of them (8 MiB at 4 ranks).
+ * Bytes of one of a lane's two buffers: a large call goes through in chunks of up to this many
+ * bytes, one arrival each (a large allreduce or reduce one more at the end). The segment holds
+ * 2 x ranks of them (8 MiB at 4 ranks).
  */
 export const BOARD_BUFFER_BYTES = 1 << 20;
 
@@ -39,8 +40,9 @@ export interface BoardCall {
    * rank order, premultiplied for premulSum) then divided by the rank count when `average`:
    * allReduce and reduce take this rank's elements (the result: on every rank, on the root);
    * reduceScatter and allGather n equal blocks (block rank is the result, or is what this rank
-   * gives); broadcast the data (the root's is given). Rejects naming the rank that died, timed
-   * out, or runs another call.
+   * gives; reduceScatter's result goes to `work.output` instead where given, `bytes` only read);
+   * broadcast the data (the root's is given). Rejects naming the rank that died, timed out, or
+   * runs another call.
    */
   run(bytes: Uint8Array, work: BoardWork): Promise<void>;
   /**

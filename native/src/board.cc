@@ -1,27 +1,35 @@
 // The shared-memory collective board (Open MPI's coll/sm, NCCL's intra-node collectives): one
 // segment per communicator of ranks on one host, which every rank maps, and in which allreduce,
-// reduce, reduce-scatter, allgather and broadcast run in native code with one (most calls) or
-// two (a large allreduce or reduce, per chunk) synchronizations and no message at all. Layout:
+// reduce, reduce-scatter, allgather and broadcast run in native code with one synchronization
+// per chunk (a large allreduce or reduce: one more at the end) and no message at all. Layout:
 // a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
 // stamp of its call per buffer, its pid), then per rank a lane of two buffers (double
 // buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
 // with no third barrier).
 //
-// Every chunk starts the same way on every rank r of n: copy its part in, stamp and arrive, wait
-// for every rank's arrival and compare the stamps. What follows depends on the collective:
+// Every chunk starts the same way on every rank r of n: copy in what the others read of it,
+// stamp and arrive, wait for every rank's arrival and compare the stamps. What follows depends
+// on the collective:
 // - allreduce / reduce, large: reduce slice r of the chunk over the n lanes in rank order
-//   (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc), finalize
-//   (avg), write it over slice r of its lane, arrive, wait; copy the other slices out (reduce:
-//   the root only; the others go on at once). Small ((n-1) x bytes within kSmallBytes): no
-//   second arrival, every rank (reduce: the root) folds every lane itself.
-// - reduce-scatter: each lane holds the chunk of all n blocks side by side; rank r folds block
-//   r's over the n lanes into its own block.
+//   (x0 ⊕ x1 ⊕ ... ⊕ xn-1, the oracle's order, with the SIMD kernels of reduce.cc; its own part
+//   read from the caller's elements, which it never copied in), finalize (avg), write it into
+//   the caller's elements and over slice r of its lane (reduce: the root the first only, the
+//   others the second only). The next chunk's arrival also says that this slice is published:
+//   after it, copy the chunk before's other slices out (reduce: the root only); after the last
+//   chunk, one more arrival and wait for that. Slices sit at the same place in every chunk of a
+//   call, so a rank's next copy-in (which skips its slice) never writes what the others still
+//   read. Small ((n-1) x bytes within kSmallBytes): one arrival, every rank (reduce: the root)
+//   folds every lane itself.
+// - reduce-scatter: each lane holds the chunk of the n-1 other blocks, side by side in block
+//   order; rank r folds block r's over the n lanes (its own from the caller's elements) into its
+//   own block, or into a separate output (out of place: the view is then only read).
 // - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
 // - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
-// p only before its own next arrival, and writes buffer b again at input phase p + 2, after
-// it saw every rank arrive at phase p + 1.
+// p only before its own next arrival (a large allreduce's published slices: before its arrival
+// after next, which is why its copy-in skips its own slice), and writes buffer b again at input
+// phase p + 2, after it saw every rank arrive at phase p + 1.
 //
 // Waiting: the JS thread runs a small call itself, polling a few microseconds and yielding
 // its core between polls (the host may have fewer cores than ranks); what it cannot finish goes to the
@@ -65,6 +73,8 @@ constexpr uint32_t kBoardMagic = 0x57434342;  // "WCCB"
 constexpr size_t kAlign = 64;
 /** Small calls: one arrival, every rank reduces every lane, while (n - 1) x bytes stays within this. */
 constexpr size_t kSmallBytes = 64 << 10;
+/** Bytes of one step of a fold (a multiple of every element size): its running result stays in L1. */
+constexpr size_t kFoldStep = 8 << 10;
 constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep between liveness checks
 /**
  * The JS thread's wait polls this many times (about a microsecond) before it gives its core
@@ -107,6 +117,7 @@ struct Call {
   double id = 0;
   uint8_t* data = nullptr;
   size_t count = 0;      // elements of the view (reduce-scatter, allgather: n blocks of count / n)
+  uint8_t* output = nullptr;  // reduce-scatter out of place: block rank's result goes here, the view is only read
   Kind kind = Kind::all_reduce;
   uint32_t root = 0;     // reduce, broadcast
   DType dtype = DType::f32;
@@ -115,10 +126,12 @@ struct Call {
   uint64_t stamp = 0;
   int64_t deadline = 0;
   size_t chunk = 0;      // elements done (reduce-scatter, allgather: of each block)
+  size_t step = 0;       // elements per chunk (the last may be shorter): chunk_elements()
   int stage = 0;         // within the current chunk
   uint32_t target = 0;   // the arrival count the current wait waits for
   uint32_t buffer = 0;   // the buffer of the current chunk
   napi_ref keep = nullptr;
+  napi_ref keep_output = nullptr;
   std::string error;
 };
 
@@ -367,32 +380,63 @@ class Board {
     return true;
   }
 
-  /** Elements [lo, hi) of a chunk of `length` that rank `r` reduces: whole 64-byte units, the last rank's possibly short. */
-  void slice(size_t length, size_t element, uint32_t r, size_t& lo, size_t& hi) const {
-    size_t unit = kAlign / element;
-    size_t per = ((length + ranks_ - 1) / ranks_ + unit - 1) / unit * unit;
+  /**
+   * Elements [lo, hi) of a chunk of `length` that rank `r` reduces: whole 64-byte units of the
+   * call's nominal chunk (`call.step`), the last rank's possibly short, cut at `length`. Every
+   * chunk of a call puts slice r at the same place, which the overlapped copy-in relies on
+   * (advance): rank r's next copy-in never writes where the others still read its last slice.
+   */
+  void slice(const Call& call, size_t length, uint32_t r, size_t& lo, size_t& hi) const {
+    size_t unit = kAlign / element_bytes(call.dtype);
+    size_t per = ((call.step + ranks_ - 1) / ranks_ + unit - 1) / unit * unit;
     lo = std::min(length, per * r);
     hi = std::min(length, lo + per);
   }
 
-  /** x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes into `out`, finalized. */
-  void fold(const Call& call, uint8_t* out, size_t lo, size_t hi, uint32_t buffer) const {
-    size_t e = element_bytes(call.dtype);
+  /**
+   * x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes, finalized, into `out` and
+   * (when given) `also`. This rank's own part is read from `mine` (the caller's elements, which
+   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes through
+   * `acc`, which stays in L1 while every lane's step is folded into it, so each lane byte is read
+   * once and each result byte written once per destination, with no copy of lane 0 into `out`
+   * first nor of `out` into the lane after. `out` may be `mine`: a step reads its part of `mine`
+   * before it writes it.
+   */
+  void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
+    const size_t e = element_bytes(call.dtype);
     if (hi <= lo) return;
-    memcpy(out, lane(0, buffer) + lo * e, (hi - lo) * e);
-    for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, out, lane(r, buffer) + lo * e, hi - lo);
-    if (call.average) finish_average(call.dtype, out, out, hi - lo, ranks_);
+    auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane(r, buffer) + lo * e; };
+    alignas(kAlign) uint8_t acc[kFoldStep];
+    for (size_t at = 0, bytes = (hi - lo) * e; at < bytes; at += kFoldStep) {
+      size_t part = std::min(kFoldStep, bytes - at), count = part / e;
+      memcpy(acc, source(0) + at, part);
+      for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, acc, source(r) + at, count);
+      if (call.average) finish_average(call.dtype, out + at, acc, count, ranks_);
+      else memcpy(out + at, acc, part);
+      if (also) memcpy(also + at, out + at, part);
+    }
   }
 
   /** Elements of `call`'s chunks walk through: its count, or one block's. */
   size_t span(const Call& call) const { return blocked(call) ? call.count / ranks_ : call.count; }
   static bool blocked(const Call& call) { return call.kind == Kind::reduce_scatter || call.kind == Kind::all_gather; }
 
-  /** Elements per chunk: a buffer's, or (reduce-scatter: n blocks side by side) an n-th of it. */
-  size_t per_chunk(const Call& call) const {
+  /**
+   * Elements per chunk: a buffer's, or (reduce-scatter: n blocks side by side) an n-th of it. A
+   * sliced call (a large allreduce or reduce) splits into equal chunks instead, in whole 64-byte
+   * units, so that a ragged last chunk does not leave most ranks' slices of it empty (slices are
+   * cut from the nominal chunk): 1.5 buffers go as two chunks of 0.75.
+   */
+  size_t chunk_elements(const Call& call) const {
     size_t elements = buffer_bytes_ / element_bytes(call.dtype);
-    return call.kind == Kind::reduce_scatter ? elements / ranks_ : elements;
+    if (call.kind == Kind::reduce_scatter) return elements / ranks_;
+    if (!sliced(call)) return elements;
+    size_t chunks = (call.count + elements - 1) / elements, unit = kAlign / element_bytes(call.dtype);
+    return std::min(elements, ((call.count + chunks - 1) / chunks + unit - 1) / unit * unit);
   }
+
+  /** A large allreduce or reduce: each rank folds its slice of every chunk, and the slices are gathered. */
+  bool sliced(const Call& call) const { return (call.kind == Kind::all_reduce || call.kind == Kind::reduce) && !one_arrival(call); }
 
   /** An allreduce or reduce small enough for one arrival, every rank (reduce: the root) folding every lane. */
   bool one_arrival(const Call& call) const {
@@ -400,31 +444,44 @@ class Board {
     return (size_t)(ranks_ - 1) * bytes <= kSmallBytes && bytes <= buffer_bytes_;
   }
 
-  /** This rank's part of the chunk at `call.chunk` into its lane's current buffer. */
+  /**
+   * This rank's part of the chunk at `call.chunk` into its lane's current buffer: only what
+   * other ranks read. A large allreduce's or reduce's slice of its own, and reduce-scatter's own
+   * block, are folded by this rank alone, straight from the caller's elements (fold's `mine`).
+   */
   void copy_in(const Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* to = lane(rank_, call.buffer);
+    const uint8_t* from = call.data + call.chunk * e;
     switch (call.kind) {
       case Kind::reduce_scatter:
-        for (uint32_t j = 0; j < ranks_; j++) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
+        for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
         return;
       case Kind::all_gather: return (void)memcpy(to, call.data + (rank_ * block + call.chunk) * e, length * e);
-      case Kind::broadcast: if (rank_ != call.root) return; [[fallthrough]];
-      default: memcpy(to, call.data + call.chunk * e, length * e);
+      case Kind::broadcast: if (rank_ == call.root) memcpy(to, from, length * e); return;
+      default: break;
     }
+    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
+    size_t lo, hi;
+    slice(call, length, rank_, lo, hi);
+    memcpy(to, from, lo * e);
+    memcpy(to + hi * e, from + hi * e, (length - hi) * e);
   }
 
   /**
    * After every rank arrived with the chunk: what this rank does with the lanes. True: the chunk
-   * is done; false: a large allreduce or reduce, which arrived again and waits (stage 2).
+   * is done; false: a large allreduce or reduce, which published its slice and needs the others'
+   * (advance: the next chunk's arrival, or one more after the last, says they are there).
    */
   bool use_lanes(Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* data = call.data + call.chunk * e;
     switch (call.kind) {
-      case Kind::reduce_scatter:
-        fold(call, call.data + (rank_ * block + call.chunk) * e, rank_ * length, (rank_ + 1) * length, call.buffer);
+      case Kind::reduce_scatter: {
+        uint8_t* own = call.data + (rank_ * block + call.chunk) * e;
+        fold(call, own, call.output ? call.output + call.chunk * e : own, nullptr, rank_ * length, (rank_ + 1) * length, call.buffer);
         return true;
+      }
       case Kind::all_gather:
         for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(call.data + (j * block + call.chunk) * e, lane(j, call.buffer), length * e);
         return true;
@@ -434,37 +491,41 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) {
-      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, 0, length, call.buffer);
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, data, nullptr, 0, length, call.buffer);
       return true;
     }
+    // The chunk before: every rank published its slice before it arrived with this one.
+    if (call.chunk > 0) gather_slices(call, call.chunk - call.step, call.step, call.buffer ^ 1);
+    // This rank's slice: into the caller's elements where they get the result (allreduce, the
+    // reduce's root) and into its lane where other ranks read it (allreduce, a reduce's others).
     size_t lo, hi;
-    slice(length, e, rank_, lo, hi);
-    fold(call, data + lo * e, lo, hi, call.buffer);
-    memcpy(lane(rank_, call.buffer) + lo * e, data + lo * e, (hi - lo) * e);
-    arrive(call.stamp, false);
-    call.target = arrivals_;
-    // A reduce's other ranks read nothing more: the buffer is written again only two input phases on.
-    return call.kind == Kind::reduce && rank_ != call.root;
+    slice(call, length, rank_, lo, hi);
+    uint8_t* published = lane(rank_, call.buffer) + lo * e;
+    if (call.kind == Kind::all_reduce) fold(call, data + lo * e, data + lo * e, published, lo, hi, call.buffer);
+    else fold(call, data + lo * e, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
+    return false;
   }
 
-  /** Stage 2 of a large allreduce or reduce (its root): every other rank's reduced slice out of its lane. */
-  void gather_slices(const Call& call, size_t length) {
+  /** A large allreduce's (a reduce's root's) chunk at `at` of `length`: every other rank's reduced slice out of its lane's `buffer`. */
+  void gather_slices(const Call& call, size_t at, size_t length, uint32_t buffer) {
+    if (call.kind == Kind::reduce && rank_ != call.root) return;
     const size_t e = element_bytes(call.dtype);
-    uint8_t* data = call.data + call.chunk * e;
+    uint8_t* data = call.data + at * e;
     for (uint32_t r = 0; r < ranks_; r++) {
       if (r == rank_) continue;
       size_t lo, hi;
-      slice(length, e, r, lo, hi);
-      memcpy(data + lo * e, lane(r, call.buffer) + lo * e, (hi - lo) * e);
+      slice(call, length, r, lo, hi);
+      memcpy(data + lo * e, lane(r, buffer) + lo * e, (hi - lo) * e);
     }
   }
 
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
-    const size_t total = span(call), step = per_chunk(call);
+    const size_t total = span(call);
+    if (call.step == 0) call.step = chunk_elements(call);
     while (call.chunk < total) {
-      size_t length = std::min(step, total - call.chunk);
+      size_t length = std::min(call.step, total - call.chunk);
       switch (call.stage) {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
@@ -479,6 +540,13 @@ class Board {
           if (w != Wait::done) return w;
           if (!same_call(call)) return Wait::failed;
           if (!use_lanes(call, length)) {
+            // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
+            // slice is published, one arrival a chunk; the last chunk's takes one of its own.
+            // A reduce's other ranks gather nothing, so they do not wait for it.
+            if (call.chunk + length < total) break;
+            arrive(call.stamp, false);
+            call.target = arrivals_;
+            if (call.kind == Kind::reduce && rank_ != call.root) break;
             call.stage = 2;
             continue;
           }
@@ -487,7 +555,7 @@ class Board {
         case 2: {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
-          gather_slices(call, length);
+          gather_slices(call, call.chunk, length, call.buffer);
         }
       }
       call.chunk += length;
@@ -505,6 +573,7 @@ void deliver(napi_env env, napi_value callback, void* context, void* data) {
   if (!env) return;
   auto* board = static_cast<Board*>(context);
   if (call->keep) napi_delete_reference(env, call->keep);
+  if (call->keep_output) napi_delete_reference(env, call->keep_output);
   if (--board->pending_refs == 0 && !board->closed()) napi_unref_threadsafe_function(env, board->completions);
   napi_value args[2], undefined;
   napi_get_undefined(env, &undefined);
@@ -564,10 +633,11 @@ bool parse_kind(napi_env env, napi_value value, Kind& out) {
 }
 
 /**
- * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs) → true when done here;
- * false: onComplete(id, error) follows. The view is the call's elements, in place: an allreduce's
- * or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks (block rank
- * gets the result), allgather's n blocks (block rank filled), broadcast's data (root's is read).
+ * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs[, output]) → true when
+ * done here; false: onComplete(id, error) follows. The view is the call's elements, in place: an
+ * allreduce's or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks
+ * (block rank gets the result, or `output` where given: one block, and the view is only read),
+ * allgather's n blocks (block rank filled), broadcast's data (root's is read).
  */
 napi_value BoardRun(napi_env env, napi_callback_info info) {
   Args args;
@@ -595,11 +665,22 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   if ((kind == Kind::reduce_scatter || kind == Kind::all_gather) && count % board->ranks() != 0) {
     return fail(env, "board: " + std::string(kKindNames[(int)kind]) + "'s view of " + std::to_string(count) + " elements is not " + std::to_string(board->ranks()) + " equal blocks"), nullptr;
   }
+  uint8_t* output = nullptr;
+  napi_valuetype output_type = napi_undefined;
+  if (args.count > 10) napi_typeof(env, args.values[10], &output_type);
+  if (output_type != napi_undefined && output_type != napi_null) {
+    size_t output_length;
+    if (!get_bytes(env, args.values[10], output, output_length, "output")) return nullptr;
+    if (kind != Kind::reduce_scatter) return fail(env, "board: a separate output is for reduceScatter only, not " + std::string(kKindNames[(int)kind])), nullptr;
+    size_t block_bytes = length / board->ranks();
+    if (output_length != block_bytes) return fail(env, "board: reduceScatter's output of " + std::to_string(output_length) + " bytes is not one block (" + std::to_string(block_bytes) + " bytes)"), nullptr;
+  }
   if (board->busy.load(std::memory_order_acquire)) return fail(env, "board: a call is already in flight"), nullptr;
   auto* call = new Call();
   call->id = id;
   call->data = data;
   call->count = count;
+  call->output = output;
   call->kind = kind;
   call->root = (uint32_t)root;
   call->dtype = dtype;
@@ -622,6 +703,10 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
     }
   }
   if (napi_create_reference(env, args.values[1], 1, &call->keep) != napi_ok) return delete call, fail(env, "board: could not hold the view"), nullptr;
+  if (output && napi_create_reference(env, args.values[10], 1, &call->keep_output) != napi_ok) {
+    napi_delete_reference(env, call->keep);
+    return delete call, fail(env, "board: could not hold the output"), nullptr;
+  }
   if (board->pending_refs++ == 0) napi_ref_threadsafe_function(env, board->completions);
   board->busy.store(true, std::memory_order_release);
   board->hand_over(call);
