@@ -14,7 +14,7 @@ import { createPlacement, type StoreFactory } from './placement.js';
 import type { PerfComm } from './sweep.js';
 
 /** The warm-up stops after this long on the slowest rank, even short of its call count. */
-export const JIT_WARMUP_MS = 1000;
+export const JIT_WARMUP_MS = 2000;
 /** Calls between two checks of the time (the first blocks are 1, 2, 4, ... calls). */
 const LARGEST_BLOCK = 256;
 
