@@ -9,7 +9,7 @@ import { combineTimes } from './combine.js';
 import { countWrong, maxRelativeError } from './data.js';
 import { expectedOutput, sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
-import { warmUpJit, type JitWarmup } from './jit-warmup.js';
+import { callUntil, JIT_WARMUP_MS, NO_WARMUP, type JitWarmup } from './jit-warmup.js';
 import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
 import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
 import type { CompressionFigures, Measurement, ResultRow } from './results.js';
@@ -80,6 +80,24 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
   }
 }
 
+/** Both placements of one shape, measured, and combined over the ranks. */
+async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<{ mine: RankMeasurement[]; combined: Measurement[] }> {
+  const mine: RankMeasurement[] = [];
+  for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore));
+  return { mine, combined: await combineRanks(comm, options, shape, mine) };
+}
+
+/** The JIT warm-up (jit-warmup.ts): untimed rows of `shape`, unchecked, of growing iteration counts. */
+function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
+  if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
+  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0 };
+  return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
+    const iters = Math.ceil(n / PLACEMENTS.length);
+    await measureRow(comm, { ...untimed, iters }, shape, makeStore);
+    return iters * PLACEMENTS.length;
+  });
+}
+
 /** Shares every rank's times and wrong counts; each rank gets the same combined measurements. */
 async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallShape, mine: readonly RankMeasurement[]): Promise<Measurement[]> {
   const times = await comm.allGather(Float32Array.from(mine, (m) => m.timeUs));
@@ -134,9 +152,7 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
       for (const bytes of sizes) {
         hooks.onProgress?.(rows.length, total, `${ncclTypeName(dtype)} ${formatBytes(bytes)}`);
         const shape = shapeOf(dtype, op, bytes);
-        const mine: RankMeasurement[] = [];
-        for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore(dtype)));
-        const [outOfPlace, inPlace] = await combineRanks(comm, options, shape, mine);
+        const { mine, combined: [outOfPlace, inPlace] } = await measureRow(comm, options, shape, makeStore(dtype));
         const compression = options.compressionColumns ? await combineCompression(comm, mine) : undefined;
         const row: ResultRow = {
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
