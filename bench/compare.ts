@@ -14,6 +14,7 @@ import { COMPARE_USAGE, parseCompareArgs } from './compare/args.js';
 import { comparisonTable, latencyLines, missingLines } from './compare/report.js';
 import { compareSizes, type PeerResult } from './compare/peer.js';
 import { bufferutilLoaded } from '../lib/transport/websocket/bufferutil-status.js';
+import { DEFAULT_JIT_WARMUP } from './perf/args.js';
 
 async function main(): Promise<void> {
   const options = parseCompareArgs(process.argv.slice(2));
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   const lines = [
     `# machine: ${hostname()}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, node ${process.version}, bufferutil ${bufferutilLoaded() ? 'loaded' : 'not loaded'}`,
     `# iterations ${sweep.iters}, warmup ${sweep.warmup}; time = mean over ranks of each rank's time per call; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`,
+    `# webccl-perf first runs up to ${DEFAULT_JIT_WARMUP} untimed calls of the first size (--jit-warmup), so that V8's compiled code is timed`,
     ...comparisonTable(results, webccl, sizes, sweep.ranks, sweep.collective),
     ...latencyLines(results, webccl, sizes[0]!, sweep.collective),
     ...missingLines(results),

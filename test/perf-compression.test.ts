@@ -40,7 +40,7 @@ test('-Z adds wire and maxrelerr right of the nccl-tests columns, which stay as 
 test('4 inproc ranks, 1 MiB: the wire column is the ring\'s 2(n-1) encodings of a quarter; the error is within the codec\'s bound', async () => {
   const quarter = 262144 / 4;
   for (const [codec, bound] of [['none', 0], ['bf16', 0], ['int8', 0.13], ['onebit', Infinity]] as const) {
-    const run = options('allreduce', '--np', '4', '--transport', 'inproc', '--mem', 'cpu', '-b', '1M', '-e', '1M', '-n', '2', '-w', '0', '-Z', codec);
+    const run = options('allreduce', '--np', '4', '--transport', 'inproc', '--mem', 'cpu', '-b', '1M', '-e', '1M', '-n', '2', '-w', '0', '--jit-warmup', '0', '-Z', codec);
     const ranks = await openRanks(run);
     try {
       const results = await Promise.all(ranks.comms.map((comm) => runSweep(comm, run, ranks.storeFactory)));

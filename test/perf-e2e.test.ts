@@ -17,7 +17,8 @@ function perf(...args: string[]) {
 
 function perfWithEnv(env: Record<string, string | undefined>, ...args: string[]) {
   const json = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
-  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', ...args, '-J', json],
+  // Correctness and output, not timing: no JIT warm-up (test/perf-jit-warmup.test.ts tests it).
+  const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', ...args, '--jit-warmup', '0', '-J', json],
     { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   const report = existsSync(json) ? JSON.parse(readFileSync(json, 'utf8')) as PerfReport : undefined;
   return { ...run, report };

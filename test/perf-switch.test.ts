@@ -15,7 +15,7 @@ function parse(...argv: string[]): PerfOptions {
 
 function perf(...args: string[]) {
   return spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', 'allreduce', '--algo', 'switch', '--mem', 'cpu',
-    '-b', '4K', '-e', '64K', '-f', '16', '-n', '1', '-w', '0', '-c', '1', ...args], { encoding: 'utf8', timeout: 90_000 });
+    '-b', '4K', '-e', '64K', '-f', '16', '-n', '1', '-w', '0', '--jit-warmup', '0', '-c', '1', ...args], { encoding: 'utf8', timeout: 90_000 });
 }
 
 /** The switch's totals line printed after the table: [datagrams, websocket messages]. */

@@ -10,6 +10,10 @@ import { readSettings, type AlgorithmSetting, type TransportSetting } from '../.
 import { parseCollective, parseDataTypes, parseOps, type PerfCollective, type PerfOp } from './names.js';
 import { parseBytes, type SizeSweep } from './sizes.js';
 import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
+import { JIT_WARMUP_MS } from './jit-warmup.js';
+
+/** A small call's path settles after 2,000–5,000 calls (2 shm ranks, docs/PERFORMANCE.md). */
+export const DEFAULT_JIT_WARMUP = 5000;
 
 /** nccl-tests' -a: how per-rank times become the one printed (0 rank 0, 1 mean, 2 min, 3 max). */
 export type AverageMode = 0 | 1 | 2 | 3;
@@ -19,6 +23,8 @@ export interface PerfOptions extends SizeSweep {
   readonly collective: PerfCollective;
   readonly iters: number;
   readonly warmup: number;
+  /** --jit-warmup: untimed calls of the first size before the sweep, until V8 has compiled the call path (jit-warmup.ts). */
+  readonly jitWarmup: number;
   readonly check: boolean;
   readonly ops: readonly PerfOp[];
   readonly dtypes: readonly DataType[];
@@ -92,6 +98,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'f', long: ['stepfactor'], apply: (o, v) => { o.stepFactor = integer('-f', v, 1); } },
   { short: 'n', long: ['iters'], apply: (o, v) => { o.iters = integer('-n', v, 1); } },
   { short: 'w', long: ['warmup_iters', 'warmup-iters'], apply: (o, v) => { o.warmup = integer('-w', v, 0); } },
+  { long: ['jit-warmup'], apply: (o, v) => { o.jitWarmup = integer('--jit-warmup', v, 0); } },
   { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
   { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
   { short: 'd', long: ['datatype', 'dtype'], apply: (o, v) => { o.dtypes = parseDataTypes(v); } },
@@ -118,6 +125,9 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -i, --stepbytes N     add N bytes each step (default 1M)
   -n, --iters N         timed iterations per size (default 20)
   -w, --warmup_iters N  untimed iterations before timing (default 1)
+  --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
+                        at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not
+                        its first calls in the interpreter (default ${DEFAULT_JIT_WARMUP}; 0: none)
   -c, --check 0|1       count wrong elements against the expected result (default 1)
   -o, --op OP           sum, prod, min, max, avg, mulsum (premulSum by 1 on even ranks,
                         2 on odd ones, as nccl-tests) or all (default sum)
@@ -163,7 +173,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
-    iters: 20, warmup: 1, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    iters: 20, warmup: 1, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,

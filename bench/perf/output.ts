@@ -5,7 +5,8 @@ import type { PerfOptions } from './args.js';
 import type { RankDevice } from './devices.js';
 import { writePerfPlot } from './plot-series.js';
 import { createProgress, type Progress } from './progress.js';
-import { buildReport, headerLines, type RunFacts, type RunStart } from './report.js';
+import { buildReport, headerLines, jitWarmupLine, type RunFacts, type RunStart } from './report.js';
+import type { JitWarmup } from './jit-warmup.js';
 import type { ResultRow } from './results.js';
 import type { SweepHooks } from './sweep.js';
 import { extraColumns, formatRow, tableFooter, tableHeader, type ExtraColumn } from './table.js';
@@ -14,6 +15,7 @@ export class PerfOutput {
   private readonly table: boolean;
   private readonly progress: Progress;
   private readonly extras: readonly ExtraColumn[];
+  private warmup: JitWarmup = { calls: 0, ms: 0 };
 
   constructor(
     private readonly options: PerfOptions, private readonly facts: RunFacts, private readonly devices: readonly RankDevice[],
@@ -32,16 +34,17 @@ export class PerfOutput {
     return {
       onRow: (row) => { this.progress.finish(); if (this.table) this.print([formatRow(row, this.extras)]); },
       onProgress: (done, total, label) => this.progress.update(done, total, label),
+      onJitWarmup: (warmup) => { this.warmup = warmup; },
     };
   }
 
   async end(rows: readonly ResultRow[]): Promise<void> {
     this.progress.finish();
-    if (this.table) this.print(tableFooter(rows, this.options.check));
+    if (this.table) this.print([jitWarmupLine(this.warmup), ...tableFooter(rows, this.options.check)]);
     if (this.options.plotFile !== undefined) await writePerfPlot(this.options.plotFile, this.options, this.facts, rows);
     const file = this.options.jsonFile;
     if (file === undefined) return;
-    const json = JSON.stringify(buildReport(this.options, this.facts, this.devices, this.start, rows, this.version), null, 2);
+    const json = JSON.stringify(buildReport(this.options, this.facts, this.devices, this.start, rows, this.version, this.warmup), null, 2);
     if (file === '-') this.print([json]);
     else await writeFile(file, json + '\n');
   }

@@ -6,6 +6,7 @@
 import type { PerfOptions } from './args.js';
 import { deviceLines, type RankDevice } from './devices.js';
 import { averageBusBandwidth, totalWrong, type Measurement, type ResultRow } from './results.js';
+import type { JitWarmup } from './jit-warmup.js';
 
 /** What the header states: how the run was set up, as resolved (not as requested). */
 export interface RunFacts {
@@ -94,6 +95,8 @@ export interface PerfReport {
     readonly version: string; readonly collective: string; readonly average: number; readonly compression: string;
     /** The cost model's time per call in microseconds, one per result (null: no formula): the table's predicted column. */
     readonly predicted_times: (number | null)[];
+    /** The untimed calls before the sweep (--jit-warmup): how many each rank made, and the slowest rank's seconds. */
+    readonly jit_warmup: { readonly calls: number; readonly seconds: number };
   };
 }
 
@@ -131,7 +134,10 @@ function device(d: RankDevice): NcclTestsDevice {
   return { rank: d.rank, group: 0, pid: d.pid, hostname: d.hostname, device: 0, device_hex: d.memory, device_info: d.device };
 }
 
-export function buildReport(options: PerfOptions, facts: RunFacts, devices: readonly RankDevice[], start: RunStart, rows: readonly ResultRow[], version: string): PerfReport {
+export function buildReport(
+  options: PerfOptions, facts: RunFacts, devices: readonly RankDevice[], start: RunStart, rows: readonly ResultRow[], version: string,
+  warmup: JitWarmup = { calls: 0, ms: 0 },
+): PerfReport {
   const wrong = options.check ? totalWrong(rows) : 0;
   return {
     version: 3, start_time: formatTimestamp(start.startTime), args: start.args, env: runEnvironment(start.env), nccl_version: null,
@@ -149,8 +155,15 @@ export function buildReport(options: PerfOptions, facts: RunFacts, devices: read
     average_bus_bandwidth: { bandwidth: averageBusBandwidth(rows), okay: 'unchecked' },
     errors: [],
     end_time: formatTimestamp(new Date()),
-    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null) },
+    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null),
+      jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 },
+    },
   };
+}
+
+/** The line under the table that says what the JIT warm-up did (the header says what was asked). */
+export function jitWarmupLine(warmup: JitWarmup): string {
+  return `# JIT warm-up: ${warmup.calls} calls in ${(warmup.ms / 1000).toFixed(2)} s`;
 }
 
 /** The header lines above the table (nccl-tests' "# nThread ..." line, webccl's facts, then "# Using devices"). */
@@ -163,6 +176,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# webccl-perf ${options.collective}: minBytes ${options.minBytes} maxBytes ${options.maxBytes} step: ${step} warmup iters: ${options.warmup} iters: ${options.iters} validation: ${options.check ? 1 : 0} average: ${options.average}`,
     `# ranks: ${facts.ranks}  transport: ${facts.transport}  algorithm: ${facts.algorithm}  memory: ${facts.mem}  device: ${facts.device}  bufferutil: ${facts.bufferutil ? 'loaded' : 'not loaded'}`,
     `# predicted: cost model with ${facts.prediction}`,
+    `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
     ...compression,
     '#',
     ...deviceLines(devices),

@@ -9,6 +9,7 @@ import { combineTimes } from './combine.js';
 import { countWrong, maxRelativeError } from './data.js';
 import { expectedOutput, sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
+import { callUntil, JIT_WARMUP_MS, NO_WARMUP, type JitWarmup } from './jit-warmup.js';
 import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
 import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
 import type { CompressionFigures, Measurement, ResultRow } from './results.js';
@@ -34,6 +35,8 @@ export interface PerfComm {
 export interface SweepHooks {
   readonly onRow?: (row: ResultRow) => void;
   readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** After the JIT warm-up (jit-warmup.ts), before the first measurement. */
+  readonly onJitWarmup?: (warmup: JitWarmup) => void;
 }
 
 const PLACEMENTS: readonly PlacementKind[] = ['out-of-place', 'in-place'];
@@ -77,6 +80,24 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
   }
 }
 
+/** Both placements of one shape, measured, and combined over the ranks. */
+async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<{ mine: RankMeasurement[]; combined: Measurement[] }> {
+  const mine: RankMeasurement[] = [];
+  for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore));
+  return { mine, combined: await combineRanks(comm, options, shape, mine) };
+}
+
+/** The JIT warm-up (jit-warmup.ts): untimed rows of `shape`, unchecked, of growing iteration counts. */
+function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
+  if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
+  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0 };
+  return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
+    const iters = Math.ceil(n / PLACEMENTS.length);
+    await measureRow(comm, { ...untimed, iters }, shape, makeStore);
+    return iters * PLACEMENTS.length;
+  });
+}
+
 /** Shares every rank's times and wrong counts; each rank gets the same combined measurements. */
 async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallShape, mine: readonly RankMeasurement[]): Promise<Measurement[]> {
   const times = await comm.allGather(Float32Array.from(mine, (m) => m.timeUs));
@@ -112,18 +133,26 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
   const root = hasRoot(options.collective) ? options.root : -1;
   if (root >= comm.size) throw new Error(`-r ${root} is not a rank of this ${comm.size}-rank run`);
   const total = options.dtypes.length * ops.length * sizes.length;
+  const shapeOf = (dtype: DataType, op: PerfOp, bytes: number): CallShape => ({
+    collective: options.collective, dtype, op, root: Math.max(root, 0), ranks: comm.size,
+    layout: bufferLayout(options.collective, bytes, dtype, comm.size),
+  });
+  // The first size whose call moves an element (a zero-count call may not run the path at all).
+  const [firstType, firstOp] = [options.dtypes[0], ops[0]];
+  const firstBytes = firstType === undefined ? undefined : sizes.find((bytes) => shapeOf(firstType, 'sum', bytes).layout.callCount > 0);
+  if (firstType !== undefined && firstOp !== undefined && firstBytes !== undefined) {
+    hooks.onProgress?.(0, total, 'JIT warm-up');
+    // Not inside `hooks.onJitWarmup?.(...)`: an optional call skips its arguments where there is no hook.
+    const warmup = await warmUpJit(comm, options, shapeOf(firstType, firstOp, firstBytes), makeStore(firstType));
+    hooks.onJitWarmup?.(warmup);
+  }
   const rows: ResultRow[] = [];
   for (const dtype of options.dtypes) {
     for (const op of ops) {
       for (const bytes of sizes) {
         hooks.onProgress?.(rows.length, total, `${ncclTypeName(dtype)} ${formatBytes(bytes)}`);
-        const shape: CallShape = {
-          collective: options.collective, dtype, op, root: Math.max(root, 0), ranks: comm.size,
-          layout: bufferLayout(options.collective, bytes, dtype, comm.size),
-        };
-        const mine: RankMeasurement[] = [];
-        for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore(dtype)));
-        const [outOfPlace, inPlace] = await combineRanks(comm, options, shape, mine);
+        const shape = shapeOf(dtype, op, bytes);
+        const { mine, combined: [outOfPlace, inPlace] } = await measureRow(comm, options, shape, makeStore(dtype));
         const compression = options.compressionColumns ? await combineCompression(comm, mine) : undefined;
         const row: ResultRow = {
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
