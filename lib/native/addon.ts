@@ -204,6 +204,21 @@ export interface NativeStreamEnd {
   readonly malformed: number;
   readonly windowCuts: number;
   readonly probes: number;
+  /** When its phases happened (absent from an older addon): lib/switch/call-trace.ts. */
+  readonly times?: NativeStreamTimes;
+}
+
+/** A native stream's phases in ms of CLOCK_MONOTONIC (-1: never; ended: -1 or the last result's when a timer ended it). */
+export interface NativeStreamTimes {
+  /** Its first window left (on the JS thread). */
+  readonly started: number;
+  /** The first packet with values left (after the lead's first result where the stream agrees exponents; else started). */
+  readonly firstDataSend: number;
+  readonly firstResult: number;
+  /** The last packet's first send. */
+  readonly lastFirstSend: number;
+  readonly lastResult: number;
+  readonly ended: number;
 }
 
 export interface NativeSwitchWorkerAddon {

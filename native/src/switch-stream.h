@@ -53,6 +53,14 @@ struct Pacing {
 
 enum class StreamEnd { running, done, timeout, ended, closed };
 
+/**
+ * When a stream's phases happened (now_ms's clock, CLOCK_MONOTONIC, as lib/switch/call-trace.ts
+ * reads them; -1: not yet): a few stores per call, handed to JS with the counters.
+ */
+struct StreamTimes {
+  double started = -1, first_data_send = -1, first_result = -1, last_first_send = -1, last_result = -1, ended = -1;
+};
+
 /** One packet buffer per local slot for the socket's life (as SlotPackets), values 4-byte aligned. */
 struct SlotBuffers {
   std::vector<uint8_t> memory;
@@ -88,6 +96,7 @@ class NativeStream {
   static constexpr int32_t kWireBias = -2;      // wire = codec exponent - 2 (packet.ts's EXPONENT_WIRE_BIAS)
 
   StreamCounters counters;
+  StreamTimes times;
   StreamEnd end = StreamEnd::running;
   /** Packets still without a result when the stream ended (the timeout's message names them). */
   uint32_t outstanding = 0;
@@ -120,9 +129,11 @@ class NativeStream {
     buffers_.shape(p_.window, p_.size_class);
     if (pacing_.cwnd == 0) pacing_.cwnd = pacing_.ssthresh = p_.window;
     last_progress_ = now;
+    times.started = now;
     next_sweep_ = now + sweep_interval();
     if (packets_ == 0) {
       end = StreamEnd::done;
+      times.ended = now;
       return;
     }
     for (size_t q = 0; q < std::min<size_t>(p_.window, packets_); q++)
@@ -156,6 +167,8 @@ class NativeStream {
       return;
     }
     counters.results++;
+    if (times.first_result < 0) times.first_result = now;
+    times.last_result = now;
     if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) {  // worker.ts says why
       sample_rtt(now - sent_at_[slot]);
       backoff_ = 1;
@@ -178,7 +191,10 @@ class NativeStream {
     if (ready((size_t)q + p_.window)) hold((size_t)q + p_.window);
     if (lead_ != 0 && lead_ != p_.window && ready((size_t)q + lead_)) hold((size_t)q + lead_);
     pump(sender, fd, now);
-    if (completed_ == packets_) end = StreamEnd::done;
+    if (completed_ == packets_) {
+      end = StreamEnd::done;
+      times.ended = now;
+    }
   }
 
   /** Whether the stream has more packets than its window (throughput rather than one round trip bounds it). */
@@ -229,6 +245,7 @@ class NativeStream {
     if (end != StreamEnd::running) return;
     end = why;
     outstanding = 0;
+    times.ended = times.last_result;  // the timer's decision: no clock here
     for (int64_t q : in_flight_) outstanding += q >= 0;
   }
 
@@ -302,6 +319,8 @@ class NativeStream {
     last_stamp_ = std::max(now, last_stamp_ + 1e-6);
     deadline_[slot] = last_stamp_ + wait_[slot];
     sent_at_[slot] = first_sent_[slot] = last_stamp_;
+    times.last_first_send = now;
+    if (times.first_data_send < 0 && q >= lead_) times.first_data_send = now;  // the lead's exponents are agreed
     retried_[slot] = 0;
     counters.sent++;
     transmit(slot, sender, fd);
