@@ -8,8 +8,8 @@
 // clock is CLOCK_MONOTONIC, shared by every process of the host.
 import { readFileSync } from 'node:fs';
 
-interface Times { started: number; firstDataSend: number; firstResult: number; lastFirstSend: number; lastResult: number; ended: number }
-interface Call { entry: number; run?: number; exponents?: number; agreed?: number; stream?: number; resolved?: number; exit: number; native?: Times }
+interface Times { cwnd: number; started: number; leadDone: number; firstDataSend: number; firstResult: number; lastFirstSend: number; lastResult: number; ended: number }
+interface Call { entry: number; run?: number; exponents?: number; agreed?: number; stream?: number; streamReturned?: number; resolved?: number; exit: number; native?: Times }
 
 const args = process.argv.slice(2);
 const skipAt = args.indexOf('--skip');
@@ -52,7 +52,9 @@ for (let k = skip; k < calls; k++) {
     add('rank: run -> exponents (local)', c.exponents === undefined || c.run === undefined ? undefined : c.exponents - c.run);
     add('rank: exponents -> agreed (over the link)', c.agreed === undefined || c.exponents === undefined ? undefined : c.agreed - c.exponents);
     add('rank: agreed -> stream()', c.stream === undefined ? undefined : c.stream - (c.agreed ?? c.run ?? c.entry));
+    add('rank: congestion window at the start (packets)', n.cwnd);
     add('rank: stream() -> first window out', n.started - c.stream!);
+    add('rank: stream() returned (the first window quantized and sent)', c.streamReturned! - c.stream!);
     add('rank: first window -> first result', n.firstResult - n.started);
     add('rank: first window -> first data sent (the lead agreed)', n.firstDataSend - n.started);
     add('rank: first window -> last first send', n.lastFirstSend - n.started);
@@ -71,6 +73,8 @@ for (let k = skip; k < calls; k++) {
   const last = call.find((c) => c.native!.started === lastStart)!.native!;
   add('call: last starter: first window -> its first result', last.firstResult - last.started);
   add('call: last starter: first window -> its first data sent', last.firstDataSend - last.started);
+  if (last.leadDone >= 0) add('call: last starter: first window -> its lead agreed', last.leadDone - last.started);
+  add('call: last starter: first window -> its last first send', last.lastFirstSend - last.started);
   add('call: last starter: first window -> its last result', last.lastResult - last.started);
   add('call: first entry -> last result', lastResult - Math.min(...call.map((c) => c.entry)));
   add('ranks: slowest last result -> resolved in JS', Math.max(...call.map((c) => c.resolved! - c.native!.lastResult)));

@@ -352,6 +352,7 @@ export class SwitchWorker {
       traceMark('stream');
       try {
         running = native.run(data, out, exponents ?? null, params);
+        traceMark('streamReturned');
       } catch (error) {
         // The addon refused the arrays (checked here first, so a detached buffer): this call only.
         this.nativeCall = undefined;
