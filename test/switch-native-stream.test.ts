@@ -187,6 +187,11 @@ test('stream() sends a first window larger than 64 KiB in growing pieces as it e
       const end = await within(socket.stream!(input, new Int32Array(input.length), null, params), 10_000, 'the stream\'s timeout');
       assert.is(end.end, 'timeout');
       assert.is(end.earlyFlushes, flushes, `window ${window}: 64 KiB, then 64 KiB more (twice what left before); none for a window under 64 KiB`);
+      // Its phase times (lib/switch/call-trace.ts): the monotonic clock, nothing answered.
+      const times = end.times!;
+      assert.ok(times.started > 0 && times.lastFirstSend >= times.started && times.firstDataSend === times.started, 'sent from the start on');
+      // cwnd: the socket's first stream set it to its window (16), and the socket keeps it across calls.
+      assert.equal([times.firstResult, times.lastResult, times.leadDone, times.ended, times.cwnd], [-1, -1, -1, -1, 16], 'no result, no lead');
       await until(() => got.length >= window, 5_000, 'the window at the sink');
       assert.is(got.length, window, 'each datagram once (no resend within the timeout)');
       for (const [q, bytes] of got.entries()) {
