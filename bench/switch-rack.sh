@@ -10,7 +10,7 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS] [-d DTYPE] [-v]
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS] [-d DTYPE] [-k DIR] [-v]
 #   defaults: -n 4 -r 1gbit -M 9000 -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the
 #   links, not a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
 #   -M MTU: of every veth end and the bridge (jumbo frames, as datacenter switch ports run); the
@@ -20,6 +20,8 @@
 #   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
 #   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
 #   -d DTYPE: webccl-perf's datatype (float, int32, ...; default float)
+#   -k DIR: keep every rank's output of each sweep there (ALGO.RANK.out; with WEBCCL_SWITCH_TRACE=1
+#   the phase lines bench/switch-trace.ts reads)
 #   -v: after each sweep, what each link's htb qdisc sent and dropped during it (rank end and switch
 #   port end: bytes, packets, drops, overlimits) and the UDP counters since setup (receive-buffer
 #   errors) of the switch's namespace and rank 0's
@@ -28,14 +30,14 @@
 set -euo pipefail
 
 ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch' dtype=float
-verbose=0
-while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:d:vh' opt; do
+verbose=0 keep=''
+while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:d:k:vh' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
-    s) slow=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;;
+    s) slow=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;; k) keep=$OPTARG ;;
     v) verbose=1 ;;
-    *) sed -n '13,25p' "$0" >&2; exit 2 ;;
+    *) sed -n '13,27p' "$0" >&2; exit 2 ;;
   esac
 done
 # The slow rank's rate in kbit (tc takes it as given).
@@ -152,6 +154,7 @@ sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  [ -n "$keep" ] && mkdir -p "$keep" && cp "$work/$algo".*.out "$keep/"
   echo "# algorithm: $algo"
   # webccl-run prefixes each line with the rank; the table is rank 0's.
   sed -e 's/^\[rank[0-9]*\]: //' "$work/$algo.0.out"

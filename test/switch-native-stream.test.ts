@@ -167,6 +167,46 @@ test('stream() sends the first window before it returns (from the JS thread, not
   }
 });
 
+test('stream() sends a first window larger than 64 KiB in growing pieces as it encodes it (64 KiB first), every datagram once, in order, with its values', async () => {
+  const Socket = nativeAddon()!.SwitchWorkerSocket!;
+  // Room for a whole window while JS is inside stream() (the kernel doubles the size asked for, up to twice rmem_max).
+  const sink = createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+  const got: Buffer[] = [];
+  sink.on('message', (bytes) => got.push(bytes));
+  const socket = new Socket('127.0.0.1', () => {});
+  try {
+    socket.connect('127.0.0.1', sink.address().port);
+    for (const [window, flushes] of [[16, 2], [4, 0]] as const) {
+      got.length = 0;
+      const sizeClass = 6; // 2048 values: 8,202-byte datagrams, 16 of them 128 KiB
+      const values = valuesOf(sizeClass);
+      const input = randomInt32(values * window, 40 + window);
+      const params = { job: 1, slotBase: 0, window, sizeClass, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 5_000, timeoutMs: 150 };
+      // No answer comes: the stream ends by its timeout, with its counters.
+      const end = await within(socket.stream!(input, new Int32Array(input.length), null, params), 10_000, 'the stream\'s timeout');
+      assert.is(end.end, 'timeout');
+      assert.is(end.earlyFlushes, flushes, `window ${window}: 64 KiB, then 64 KiB more (twice what left before); none for a window under 64 KiB`);
+      // Its phase times (lib/switch/call-trace.ts): the monotonic clock, nothing answered.
+      const times = end.times!;
+      assert.ok(times.started > 0 && times.lastFirstSend >= times.started && times.firstDataSend === times.started, 'sent from the start on');
+      // cwnd: the socket's first stream set it to its window (16), and the socket keeps it across calls.
+      assert.equal([times.firstResult, times.lastResult, times.leadDone, times.ended, times.cwnd], [-1, -1, -1, -1, 16], 'no result, no lead');
+      await until(() => got.length >= window, 5_000, 'the window at the sink');
+      assert.is(got.length, window, 'each datagram once (no resend within the timeout)');
+      for (const [q, bytes] of got.entries()) {
+        assert.is(bytes.readUInt32BE(2), q, 'packet ids in order');
+        const first = bytes.readInt32BE(10);
+        const last = bytes.readInt32BE(10 + 4 * (values - 1));
+        assert.equal([first, last], [input[q * values], input[(q + 1) * values - 1]], `packet ${q}'s values`);
+      }
+    }
+  } finally {
+    socket.close();
+    sink.close();
+  }
+});
+
 /** Whether a thread of this process runs under SCHED_BATCH (policy 3, field 41 of /proc's stat). */
 function batchThreads(): number {
   let count = 0;

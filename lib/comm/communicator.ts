@@ -48,6 +48,7 @@ import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
+import { traceCall } from '../switch/call-trace.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -303,7 +304,10 @@ export class Communicator implements LinkOwner, Endpoint {
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
     const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
     const repeatable = typeof op === 'string' ? repeatableKey(op, options) : undefined;
-    return this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
+    const traced = traceCall();
+    const call = this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
+    if (traced !== undefined) void call.then(traced, traced);
+    return call;
   }
 
   broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {

@@ -6,6 +6,7 @@
 // memories bound to int32; their messages are told apart from each other by tag ranges.
 import type { CollectiveContext, Link, Memory, Region } from '../collectives/context.js';
 import type { CallMemory, MemorySpace } from '../memory/memory.js';
+import { traceMark } from '../switch/call-trace.js';
 import { TAG_LIMIT } from './signature.js';
 
 /** Tags of the exponent agreement start here; the sum's start at 0 (both far below the ring check's). */
@@ -61,9 +62,12 @@ export async function integerSum(
   const blocks = Math.ceil(count / blockSize);
   const exponents = space.scratch('int32', blocks);
   try {
+    traceMark('run');
     if (count > 0) await space.switchml.exponents(source, count, blockSize, exponents.region);
+    traceMark('exponents');
     const maxMemory = space.bind('int32', 'max', size);
     await steps.agree({ ...ctx, link: offsetLink(ctx.link, EXPONENT_TAGS), memory: maxMemory }, exponents.region);
+    traceMark('agreed');
     const quantized = steps.quantized?.(ctx);
     const floatMemory = quantized && space.bind('float32', 'sum', size);
     const values = floatMemory && hostWords(floatMemory, source, count, Float32Array);

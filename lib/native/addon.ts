@@ -210,6 +210,27 @@ export interface NativeStreamEnd {
   readonly malformed: number;
   readonly windowCuts: number;
   readonly probes: number;
+  /** Sends of the first window before all of it was encoded (switch-stream.h's start(); absent from an older addon). */
+  readonly earlyFlushes?: number;
+  /** When its phases happened (absent from an older addon): lib/switch/call-trace.ts. */
+  readonly times?: NativeStreamTimes;
+}
+
+/** A native stream's phases in ms of CLOCK_MONOTONIC (-1: never; ended: -1 or the last result's when a timer ended it). */
+export interface NativeStreamTimes {
+  /** The congestion window it started with (packets). */
+  readonly cwnd: number;
+  /** Its first window left (on the JS thread). */
+  readonly started: number;
+  /** The lead's last result came (exponents agreed in the stream; -1 without a lead). */
+  readonly leadDone: number;
+  /** The first packet with values left (after the lead's first result where the stream agrees exponents; else started). */
+  readonly firstDataSend: number;
+  readonly firstResult: number;
+  /** The last packet's first send. */
+  readonly lastFirstSend: number;
+  readonly lastResult: number;
+  readonly ended: number;
 }
 
 export interface NativeSwitchWorkerAddon {

@@ -50,6 +50,7 @@
 import { invalidArgument, invalidUsage, remoteError, systemError, timeoutError, WebcclError } from '../errors.js';
 import { logger } from '../log.js';
 import { readChoice, readSettings } from '../settings.js';
+import { traceMark, traceNative } from './call-trace.js';
 import { AllReduceStream, checkStreamArrays, SlotPackets, streamPackets, type SwitchData, type SwitchOp } from './allreduce-stream.js';
 import { DEFAULT_WINDOW, type Join, type Welcome } from './control-protocol.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
@@ -348,8 +349,10 @@ export class SwitchWorker {
         divisor: op === 'avg' ? welcome.workers : 1, baseSeq, retransmitMs: this.retransmitMs, timeoutMs: this.timeoutMs, exponentsOnly: welcome.exponentsOnly === true,
       };
       let running: Promise<NativeStreamEnd>;
+      traceMark('stream');
       try {
         running = native.run(data, out, exponents ?? null, params);
+        traceMark('streamReturned');
       } catch (error) {
         // The addon refused the arrays (checked here first, so a detached buffer): this call only.
         this.nativeCall = undefined;
@@ -364,6 +367,8 @@ export class SwitchWorker {
   }
 
   private nativeEnded(call: NativeCall, end: NativeStreamEnd): void {
+    traceMark('resolved');
+    traceNative(end.times);
     for (const name of NATIVE_COUNTERS) this.counters[name] += end[name];
     if (this.nativeCall !== call) return;
     if (end.end === 'done') return this.settle(undefined);

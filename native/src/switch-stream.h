@@ -43,6 +43,7 @@ struct StreamParams {
 
 struct StreamCounters {
   double sent = 0, retransmitted = 0, results = 0, duplicates = 0, wrong_job = 0, malformed = 0, window_cuts = 0, probes = 0;
+  double early_flushes = 0;  // start()'s sends before the first window was all encoded
 };
 
 /** What one worker learns about the path and keeps across calls (worker.ts's srtt, rttvar, cwnd). */
@@ -52,6 +53,15 @@ struct Pacing {
 };
 
 enum class StreamEnd { running, done, timeout, ended, closed };
+
+/**
+ * When a stream's phases happened (now_ms's clock, CLOCK_MONOTONIC, as lib/switch/call-trace.ts
+ * reads them; -1: not yet): a few stores per call, handed to JS with the counters.
+ */
+struct StreamTimes {
+  double cwnd = 0;  // the congestion window the stream started with
+  double started = -1, lead_done = -1, first_data_send = -1, first_result = -1, last_first_send = -1, last_result = -1, ended = -1;
+};
 
 /** One packet buffer per local slot for the socket's life (as SlotPackets), values 4-byte aligned. */
 struct SlotBuffers {
@@ -86,8 +96,10 @@ class NativeStream {
   static constexpr size_t kHeader = 10;
   static constexpr uint8_t kLowestWire = 0x80;  // int8 -128 (packet.ts's MIN_WIRE_EXPONENT)
   static constexpr int32_t kWireBias = -2;      // wire = codec exponent - 2 (packet.ts's EXPONENT_WIRE_BIAS)
+  static constexpr size_t kFirstFlushBytes = 64 << 10;  // start(): one GSO message's worth
 
   StreamCounters counters;
+  StreamTimes times;
   StreamEnd end = StreamEnd::running;
   /** Packets still without a result when the stream ended (the timeout's message names them). */
   uint32_t outstanding = 0;
@@ -120,14 +132,23 @@ class NativeStream {
     buffers_.shape(p_.window, p_.size_class);
     if (pacing_.cwnd == 0) pacing_.cwnd = pacing_.ssthresh = p_.window;
     last_progress_ = now;
+    times.started = now;
+    times.cwnd = pacing_.cwnd;
     next_sweep_ = now + sweep_interval();
     if (packets_ == 0) {
       end = StreamEnd::done;
+      times.ended = now;
       return;
     }
     for (size_t q = 0; q < std::min<size_t>(p_.window, packets_); q++)
       if (ready(q)) held_.push_back(q);
+    // The first window is quantized (or byte-swapped) as it goes: its first kFirstFlushBytes
+    // leave at once, then chunks of twice what went before, so the link starts while the rest
+    // is encoded (a whole 1 MiB window took 0.8 ms on the rack's loaded cores before its first
+    // packet left, the call's link idle meanwhile) for a few more sendmmsg calls.
+    early_flush_ = kFirstFlushBytes;
     pump(sender, fd, now);
+    early_flush_ = 0;
   }
 
   /** A datagram from the switch. */
@@ -156,6 +177,8 @@ class NativeStream {
       return;
     }
     counters.results++;
+    if (times.first_result < 0) times.first_result = now;
+    times.last_result = now;
     if (retried_[slot] == 0 && buffers_.sent_length((uint32_t)slot) != kHeader) {  // worker.ts says why
       sample_rtt(now - sent_at_[slot]);
       backoff_ = 1;
@@ -173,12 +196,16 @@ class NativeStream {
     last_progress_ = now;
     if (retried_[slot] == 0) pacing_.cwnd = std::min<double>(p_.window, pacing_.cwnd + (pacing_.cwnd < pacing_.ssthresh ? 1 : 1 / pacing_.cwnd));
     accept((size_t)q, bytes);
+    if ((size_t)q < lead_ && ++lead_results_ == lead_) times.lead_done = now;
     // The slot's next packet, and with a lead shorter than the window the packet whose data
     // this result's exponents agreed (with L = W both are the same packet).
     if (ready((size_t)q + p_.window)) hold((size_t)q + p_.window);
     if (lead_ != 0 && lead_ != p_.window && ready((size_t)q + lead_)) hold((size_t)q + lead_);
     pump(sender, fd, now);
-    if (completed_ == packets_) end = StreamEnd::done;
+    if (completed_ == packets_) {
+      end = StreamEnd::done;
+      times.ended = now;
+    }
   }
 
   /** Whether the stream has more packets than its window (throughput rather than one round trip bounds it). */
@@ -229,6 +256,7 @@ class NativeStream {
     if (end != StreamEnd::running) return;
     end = why;
     outstanding = 0;
+    times.ended = times.last_result;  // the timer's decision: no clock here
     for (int64_t q : in_flight_) outstanding += q >= 0;
   }
 
@@ -302,6 +330,8 @@ class NativeStream {
     last_stamp_ = std::max(now, last_stamp_ + 1e-6);
     deadline_[slot] = last_stamp_ + wait_[slot];
     sent_at_[slot] = first_sent_[slot] = last_stamp_;
+    times.last_first_send = now;
+    if (times.first_data_send < 0 && q >= lead_) times.first_data_send = now;  // the lead's exponents are agreed
     retried_[slot] = 0;
     counters.sent++;
     transmit(slot, sender, fd);
@@ -319,6 +349,12 @@ class NativeStream {
   void transmit(uint32_t slot, udp::Sender& sender, int fd) {
     if (sender.full()) sender.flush(fd, 0, nullptr);
     sender.add(buffers_.packet(slot), buffers_.sent_length(slot), nullptr, 0);
+    if (early_flush_ == 0) return;
+    queued_bytes_ += buffers_.sent_length(slot);
+    if (queued_bytes_ < early_flush_) return;
+    sender.flush(fd, 2, nullptr);  // as the JS thread's flush of the first window waits
+    counters.early_flushes++;
+    early_flush_ = 2 * queued_bytes_;  // the next chunk: twice what left so far
   }
 
   /** The UPDATE datagram of packet q, into its slot's buffer (allreduce-stream.ts's encode). */
@@ -392,6 +428,8 @@ class NativeStream {
   SwitchmlLoops loops_;
   size_t values_, chunks_ = 0, lead_ = 0, packets_ = 0, completed_ = 0, undone_ = 0;
   bool agreeing_ = false;
+  size_t lead_results_ = 0;
+  size_t early_flush_ = 0, queued_bytes_ = 0;  // start()'s flushes (see there); 0: none
   std::vector<int32_t> own_agreed_;  // the lead's agreed exponents (one per half packet)
   uint32_t budget_ = 0;
   float factor_ = 0;

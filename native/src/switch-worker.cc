@@ -437,6 +437,19 @@ void stream_done(napi_env env, napi_value, void*, void* data) {
   set_number(env, result, "malformed", c.malformed);
   set_number(env, result, "windowCuts", c.window_cuts);
   set_number(env, result, "probes", c.probes);
+  set_number(env, result, "earlyFlushes", c.early_flushes);
+  const StreamTimes& t = stream.times;
+  napi_value times;
+  napi_create_object(env, &times);
+  set_number(env, times, "started", t.started);
+  set_number(env, times, "cwnd", t.cwnd);
+  set_number(env, times, "leadDone", t.lead_done);
+  set_number(env, times, "firstDataSend", t.first_data_send);
+  set_number(env, times, "firstResult", t.first_result);
+  set_number(env, times, "lastFirstSend", t.last_first_send);
+  set_number(env, times, "lastResult", t.last_result);
+  set_number(env, times, "ended", t.ended);
+  napi_set_named_property(env, result, "times", times);
   napi_resolve_deferred(env, call->deferred, result);
 }
 
