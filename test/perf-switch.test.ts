@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
+import { countersHeading } from '../bench/perf/switch.js';
 
 function parse(...argv: string[]): PerfOptions {
   const parsed = parsePerfArgs(argv);
@@ -20,10 +21,16 @@ function perf(...args: string[]) {
 
 /** The switch's totals line printed after the table: [datagrams, websocket messages]. */
 function traffic(stdout: string): [number, number] {
+  assert.match(stdout, /^# switch counters over the whole run:$/m, 'the counters say what they cover (no warm-up here: --jit-warmup 0)');
   const found = /^# switch(?: \([^)]*\))?: (\d+) datagrams, (\d+) websocket messages/m.exec(stdout);
   assert.ok(found, `no switch counters in:\n${stdout}`);
   return [Number(found![1]), Number(found![2])];
 }
+
+test('the counters\' heading names the JIT warm-up\'s calls when the run had one', () => {
+  assert.match(countersHeading(5000), /the JIT warm-up's calls included \(--jit-warmup 0 leaves them out\):$/);
+  assert.is(countersHeading(0), '# switch counters over the whole run:');
+});
 
 test('--switch-via: udp or websocket; websocket needs the door\'s URL in --switch', () => {
   assert.is(parse('allreduce').switchVia, undefined);
