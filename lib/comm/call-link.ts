@@ -97,7 +97,7 @@ export class CallLink implements Link {
   release(payload: Uint8Array): void {
     const release = this.held?.get(payload);
     if (!release) return;
-    this.held?.delete(payload);
+    this.held!.delete(payload);
     release();
   }
 

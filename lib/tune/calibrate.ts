@@ -768,8 +768,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
     const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
-    if (board) few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
-    if (board) boardCollectives = await boardCollectiveSeconds(comm, repeats);
+    if (board) {
+      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats);
+    }
     samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
