@@ -116,6 +116,16 @@ fn quantize_element(bits: u32, agreed: i32, budget: u32) -> i32 {
 // blocks hold whole quads (so a quad has one exponent, found once, not four times). A
 // thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, `step` apart (1 or
 // WORKGROUP_SIZE by layout), walked as a strided range as in reduce.wgsl.
+
+// In the consecutive layout (software adapters) a thread's quads are neighbours, and unless they
+// straddle a block boundary (a thread in every blockSize / 16 or fewer) one exponent read and one
+// block index serve all of them: lavapipe gathers every per-lane load, and the index costs a
+// dozen integer operations a quad. Blocks are runs of quads, so the first and last quad sharing
+// a block means all do. In the coalesced layout (GPUs) a thread's quads lie WORKGROUP_SIZE apart
+// and each finds its own block.
+fn quads_share_block(first: u32, end: u32, magic: u32, shift: u32) -> bool {
+  return !COALESCED_UNITS && first < end && divide_by_block(4u * first, magic, shift) == divide_by_block(4u * (end - 1u), magic, shift);
+}
 @group(0) @binding(1) var<storage, read> quantize_src4: array<vec4u>;
 @group(0) @binding(3) var<storage, read_write> quantize_dst4: array<vec4i>;
 
@@ -137,8 +147,11 @@ fn quantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) grou
   let first = thread_unit(wg, groups, local, 0u);
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
+  let one_block = quads_share_block(first, end, p.block_magic, p.block_shift);
+  var agreed = 0;
+  if (one_block) { agreed = quantize_exponents[p.exponents_offset + divide_by_block(4u * first, p.block_magic, p.block_shift)]; }
   for (var v = first; v < end; v += step) {
-    let agreed = quantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)];
+    if (!one_block) { agreed = quantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)]; }
     let x = quantize_src4[p.src_offset / 4u + v];
     quantize_dst4[p.dst_offset / 4u + v] = vec4i(
       quantize_element(x.x, agreed, p.budget), quantize_element(x.y, agreed, p.budget),
@@ -190,8 +203,11 @@ fn dequantize_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gr
   let first = thread_unit(wg, groups, local, 0u);
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, p.units);
+  let one_block = quads_share_block(first, end, p.block_magic, p.block_shift);
+  var agreed = 0;
+  if (one_block) { agreed = dequantize_exponents[p.exponents_offset + divide_by_block(4u * first, p.block_magic, p.block_shift)]; }
   for (var v = first; v < end; v += step) {
-    let agreed = dequantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)];
+    if (!one_block) { agreed = dequantize_exponents[p.exponents_offset + divide_by_block(4u * v, p.block_magic, p.block_shift)]; }
     let s = dequantize_src4[p.src_offset / 4u + v];
     dequantize_dst4[p.dst_offset / 4u + v] = vec4u(
       dequantize_element(s.x, agreed, factor), dequantize_element(s.y, agreed, factor),

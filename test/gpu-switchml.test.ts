@@ -84,6 +84,17 @@ test('quantize and dequantize in quads (vec4) and per element, in both unit layo
   await roundTrip(4 * 16 * 40, 64, 16, { maxBindingBytes: 1024 }, 0, 16); // quads in several pieces
 });
 
+test('quads in the consecutive layout: one exponent a thread where its 4 quads share a block, one a quad where they straddle', async () => {
+  // A thread takes 4 neighbouring quads (16 elements). Blocks of 16 and 64: every thread within
+  // one block; of 4 (each quad its own block), 20 and 36 (most threads straddle a boundary); and
+  // ragged last threads (fewer than 4 quads). The inputs' exponents differ from block to block.
+  const options = { unitLayout: 'consecutive', workgroupSize: 4 } as const;
+  for (const blockSize of [16, 64, 4, 20, 36]) {
+    await roundTrip(16 * 23, blockSize, 0, options, 0, 16);
+    await roundTrip(16 * 23 + 8, blockSize, 16, options, 32, 0);
+  }
+});
+
 test('block exponents in both layouts (per workgroup with an atomic, per thread in quads), whole and ragged quads', async () => {
   for (const exponentsLayout of ['workgroup-per-block', 'thread-per-block'] as const) {
     for (const offset of [0, 4, 16]) {
