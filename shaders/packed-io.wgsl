@@ -43,6 +43,26 @@ fn pack_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: 
   }
 }
 
+// Packing 1- and 2-bit lanes in the consecutive layout (software adapters): a unit is one packed
+// word, its VALUES_PER_WORD / 4 vec4s of values, and a thread takes 8 vec4s (lib/gpu/
+// packed-transform.ts), so neighbouring threads read 128 bytes apart where pack_vec4's read 512
+// (1-bit) or 256: lavapipe gathers each lane's loads, and ran pack 1-bit faster this way.
+// Offsets (params) are in vec4s, as pack_vec4's. The word is stored as a component of dst's vec4
+// view, the one view a module whose src is read through dst may use (WGSL: one per entry point).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pack_words_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
+  for (var k = 0u; k < UNITS_PER_THREAD; k++) {
+    let w = thread_unit(wg, groups, local, k);
+    if (w >= params.units) { return; }
+    var word = 0u;
+    for (var q = 0u; q < VALUES_PER_WORD / 4u; q++) {
+      let values = read_input_vec4(0u, params.src_offset + w * (VALUES_PER_WORD / 4u) + q);
+      for (var e = 0u; e < 4u; e++) { word |= encode_lane(values[e], q * 4u + e); }
+    }
+    dst4[params.dst_offset + w / 4u][w % 4u] = word;
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn unpack_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   for (var k = 0u; k < UNITS_PER_THREAD; k++) {

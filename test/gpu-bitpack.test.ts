@@ -57,6 +57,19 @@ test('bitpack: vec4 bodies and scalar edges at every offset residue, in both uni
   }
 });
 
+test('bitpack: packing a word per unit in the consecutive layout (1- and 2-bit lanes): partial workgroups, a scalar head and tail', async () => {
+  // pack_words_vec4 (packed-io.wgsl): a 1-bit thread packs 1 word, a 2-bit thread 2; word counts
+  // that leave the last workgroup part-filled, and offsets that put scalar words before and after.
+  for (const workgroupSize of [4, 8]) {
+    for (const bits of [1, 2] as const) {
+      const perWord = 32 / bits;
+      await roundTrip(bits, perWord * 12, 0, 0, { unitLayout: 'consecutive', workgroupSize });
+      await roundTrip(bits, perWord * 44 + 5, 16, 4, { unitLayout: 'consecutive', workgroupSize });
+      await roundTrip(bits, perWord * 20 + perWord - 1, 4, 8, { unitLayout: 'consecutive', workgroupSize });
+    }
+  }
+});
+
 test('bitpack: src and dst in one buffer', async () => {
   const count = 1000;
   const buffer = new Mirrored(new Uint8Array(randomWords(count + 130, 5).buffer));

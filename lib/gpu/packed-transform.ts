@@ -61,11 +61,17 @@ export function preparePackedTransform(ctx: GpuContext, t: PackedTransform): Rec
   // vec4s. Unpacking in the coalesced layout (GPUs) takes one vec4 of values per unit instead
   // (unpack_quads, packed-io.wgsl: neighbouring threads store neighbouring vec4s), 4 per thread.
   const quads = !packing && t.vec4EntryPoint === undefined && (t.variant.unitLayout ?? ctx.unitLayout) === 'coalesced';
+  // Packing 1- or 2-bit lanes in the consecutive layout (software adapters) takes one packed word
+  // per unit, 8 vec4s of values a thread (pack_words_vec4, packed-io.wgsl), not 32 or 16: lanes
+  // that read nearer each other ran faster on lavapipe.
+  const packWords = packing && t.vec4EntryPoint === undefined && perWord >= 16 && (t.variant.unitLayout ?? ctx.unitLayout) === 'consecutive';
   const vec4: KernelVariant = quads
     ? { ...scalar, entryPoint: 'unpack_quads', unitsPerThread: 4 }
-    : { ...scalar, entryPoint: t.vec4EntryPoint ?? (packing ? 'pack_vec4' : 'unpack_vec4'), unitsPerThread: Math.max(1, 8 / perWord) };
+    : packWords
+      ? { ...scalar, entryPoint: 'pack_words_vec4', unitsPerThread: 32 / perWord }
+      : { ...scalar, entryPoint: t.vec4EntryPoint ?? (packing ? 'pack_vec4' : 'unpack_vec4'), unitsPerThread: Math.max(1, 8 / perWord) };
   /** Units of the vec4 form in a span of `words` packed words (a multiple of 4). */
-  const vec4Units = (words: number) => (quads ? (words / 4) * perWord : words / 4);
+  const vec4Units = (words: number) => (quads ? (words / 4) * perWord : packWords ? words : words / 4);
   return (encoder) => {
     for (const piece of pieces) {
       const values = Math.min(piece.count * perWord, t.count - piece.start * perWord);
