@@ -69,7 +69,7 @@ test('host memory: the same bits as SwitchML\'s in-stream agreement, at every co
   }
 });
 
-test('32 ranks, the most a switch job takes: float32 within the bound and the same on every rank, int32 exact', async () => {
+test('32 ranks, the most a switch job takes (\'auto\': exponents agreed in the stream): float32 within the bound and the same on every rank, int32 exact', async () => {
   const comms = await within(createWorld(32, {
     switch: server.address, switchSecret: server.secret, algorithm: 'switch', switchPacketValues: VALUES, timeoutMs: 60_000,
   }), 60_000, '32 ranks');
@@ -165,11 +165,11 @@ test('switchExponents \'stream\': the lead goes through the switch, the same bit
   }
 });
 
-test('WEBCCL_SWITCH_EXPONENTS must be link or stream', async () => {
+test('WEBCCL_SWITCH_EXPONENTS must be auto, link or stream', async () => {
   process.env['WEBCCL_SWITCH_EXPONENTS'] = 'switch';
   try {
     const error = await Communicator.init({ rank: 0, size: 1, id: await getUniqueId({ transport: 'inproc' }) }).then(() => undefined, (e: Error) => e);
-    assert.match(error?.message ?? '', /WEBCCL_SWITCH_EXPONENTS=switch is not one of link, stream/);
+    assert.match(error?.message ?? '', /WEBCCL_SWITCH_EXPONENTS=switch is not one of auto, link, stream/);
   } finally {
     delete process.env['WEBCCL_SWITCH_EXPONENTS'];
   }
