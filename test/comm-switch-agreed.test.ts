@@ -4,7 +4,8 @@
 // exponents one window ahead inside the packets), also for non-finite and extreme inputs; GPU
 // buffers are quantized and dequantized by the switchml kernels, with the host's bits. float16
 // and bfloat16 are widened, summed as float32 and rounded back once (the cast kernels on a GPU).
-// With switchExponents 'stream' the communicator agrees them in the stream instead (its lead's
+// With switchExponents 'stream' (and 'auto', the default, from 8 ranks: its own suite,
+// comm-switch-exponents) the communicator agrees them in the stream instead (its lead's
 // packets reach the switch), with the same bits, host and GPU buffers alike.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
