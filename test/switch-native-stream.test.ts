@@ -207,50 +207,6 @@ test('stream() sends a first window larger than 64 KiB in growing pieces as it e
   }
 });
 
-test('with a lead, the data its results free leave in growing pieces too (64 KiB first), in order, with the values the agreed exponents give', async () => {
-  const Socket = nativeAddon()!.SwitchWorkerSocket!;
-  const window = 16;
-  const sizeClass = 6; // 2048 values: 8,202-byte datagrams, 16 of them 128 KiB
-  const values = valuesOf(sizeClass);
-  const input = randomFloat32(values * window, 61);
-  const params = { job: 1, slotBase: 0, window, sizeClass, workers: 1, divisor: 1, baseSeq: 0, retransmitMs: 5_000, timeoutMs: 150, exponentsOnly: true };
-  const sink = createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
-  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-  const got: Buffer[] = [];
-  let answer = true;
-  // The switch of one worker answers the lead's headers all at once, as a switch does when the last worker's arrive.
-  sink.on('message', (bytes, from) => {
-    got.push(bytes);
-    if (answer && got.length === window) for (const header of got) sink.send(resultOf(header), from.port, from.address);
-  });
-  const socket = new Socket('127.0.0.1', () => {});
-  try {
-    socket.connect('127.0.0.1', sink.address().port);
-    // No data result comes: the stream ends by its timeout, with its counters.
-    const end = await within(socket.stream!(input, new Float32Array(input.length), null, params), 10_000, 'the lead\'s stream');
-    assert.is(end.end, 'timeout');
-    assert.is(end.earlyFlushes, 1, 'the burst\'s data: 64 KiB first, the rest at the end (under twice what left before)');
-    assert.ok(end.times!.leadDone > 0 && end.times!.firstDataSend >= end.times!.leadDone - 1e-3, 'the data after the lead');
-    await until(() => got.length >= 2 * window, 5_000, 'the data at the sink');
-    assert.is(got.length, 2 * window, 'each datagram once');
-    const lead = got.splice(0);
-    // The same values as the stream given the agreed exponents (one worker: its own), unanswered.
-    answer = false;
-    const exponents = agreedExponents([input], values);
-    const agreed = await within(socket.stream!(input, new Float32Array(input.length), exponents, { ...params, baseSeq: 2 * window }), 10_000, 'the agreed stream');
-    assert.is(agreed.end, 'timeout');
-    await until(() => got.length >= window, 5_000, 'the agreed stream at the sink');
-    for (const [c, bytes] of lead.slice(0, window).entries()) assert.is(bytes.length, 10, `lead packet ${c}: its header alone`);
-    for (let c = 0; c < window; c++) {
-      assert.is(lead[window + c]!.readUInt32BE(2), window + c, 'packet ids in order');
-      assert.ok(lead[window + c]!.subarray(10).equals(got[c]!.subarray(10)), `chunk ${c}: the agreed stream's values`);
-    }
-  } finally {
-    socket.close();
-    sink.close();
-  }
-});
-
 /** Whether a thread of this process runs under SCHED_BATCH (policy 3, field 41 of /proc's stat). */
 function batchThreads(): number {
   let count = 0;

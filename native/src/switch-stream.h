@@ -43,7 +43,7 @@ struct StreamParams {
 
 struct StreamCounters {
   double sent = 0, retransmitted = 0, results = 0, duplicates = 0, wrong_job = 0, malformed = 0, window_cuts = 0, probes = 0;
-  double early_flushes = 0;  // sends before the first window (or the data the lead's burst frees) was all encoded
+  double early_flushes = 0;  // start()'s sends before the first window was all encoded
 };
 
 /** What one worker learns about the path and keeps across calls (worker.ts's srtt, rttvar, cwnd). */
@@ -148,11 +148,7 @@ class NativeStream {
     // packet left, the call's link idle meanwhile) for a few more sendmmsg calls.
     early_flush_ = kFirstFlushBytes;
     pump(sender, fd, now);
-    // With a lead, the data leave only as the lead's results come back, and those come in a
-    // burst (the switch answers every header once the last worker's arrive): the same growing
-    // pieces until the lead is answered, so the link starts while the burst's data are encoded
-    // rather than after all of them (a window's worth: 1 MiB, 0.8 ms on the rack's cores).
-    if (lead_ == 0 || getenv("WEBCCL_SW10_NO_LEAD_FLUSH") != nullptr) early_flush_ = 0;
+    early_flush_ = 0;
   }
 
   /** A datagram from the switch. */
@@ -200,14 +196,12 @@ class NativeStream {
     last_progress_ = now;
     if (retried_[slot] == 0) pacing_.cwnd = std::min<double>(p_.window, pacing_.cwnd + (pacing_.cwnd < pacing_.ssthresh ? 1 : 1 / pacing_.cwnd));
     accept((size_t)q, bytes);
-    bool lead_done = (size_t)q < lead_ && ++lead_results_ == lead_;
-    if (lead_done) times.lead_done = now;
+    if ((size_t)q < lead_ && ++lead_results_ == lead_) times.lead_done = now;
     // The slot's next packet, and with a lead shorter than the window the packet whose data
     // this result's exponents agreed (with L = W both are the same packet).
     if (ready((size_t)q + p_.window)) hold((size_t)q + p_.window);
     if (lead_ != 0 && lead_ != p_.window && ready((size_t)q + lead_)) hold((size_t)q + lead_);
     pump(sender, fd, now);
-    if (lead_done) early_flush_ = 0;  // the burst is over (see start())
     if (completed_ == packets_) {
       end = StreamEnd::done;
       times.ended = now;
@@ -435,7 +429,7 @@ class NativeStream {
   size_t values_, chunks_ = 0, lead_ = 0, packets_ = 0, completed_ = 0, undone_ = 0;
   bool agreeing_ = false;
   size_t lead_results_ = 0;
-  size_t early_flush_ = 0, queued_bytes_ = 0;  // start()'s flushes, and the lead's (see start()); 0: none
+  size_t early_flush_ = 0, queued_bytes_ = 0;  // start()'s flushes (see there); 0: none
   std::vector<int32_t> own_agreed_;  // the lead's agreed exponents (one per half packet)
   uint32_t budget_ = 0;
   float factor_ = 0;
