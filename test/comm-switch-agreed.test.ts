@@ -4,7 +4,8 @@
 // exponents one window ahead inside the packets), also for non-finite and extreme inputs; GPU
 // buffers are quantized and dequantized by the switchml kernels, with the host's bits. float16
 // and bfloat16 are widened, summed as float32 and rounded back once (the cast kernels on a GPU).
-// With switchExponents 'stream' the communicator agrees them in the stream instead (its lead's
+// With switchExponents 'stream' (and 'auto', the default, from 8 ranks: its own suite,
+// comm-switch-exponents) the communicator agrees them in the stream instead (its lead's
 // packets reach the switch), with the same bits, host and GPU buffers alike.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -69,7 +70,7 @@ test('host memory: the same bits as SwitchML\'s in-stream agreement, at every co
   }
 });
 
-test('32 ranks, the most a switch job takes: float32 within the bound and the same on every rank, int32 exact', async () => {
+test('32 ranks, the most a switch job takes (\'auto\': exponents agreed in the stream): float32 within the bound and the same on every rank, int32 exact', async () => {
   const comms = await within(createWorld(32, {
     switch: server.address, switchSecret: server.secret, algorithm: 'switch', switchPacketValues: VALUES, timeoutMs: 60_000,
   }), 60_000, '32 ranks');
@@ -165,11 +166,11 @@ test('switchExponents \'stream\': the lead goes through the switch, the same bit
   }
 });
 
-test('WEBCCL_SWITCH_EXPONENTS must be link or stream', async () => {
+test('WEBCCL_SWITCH_EXPONENTS must be auto, link or stream', async () => {
   process.env['WEBCCL_SWITCH_EXPONENTS'] = 'switch';
   try {
     const error = await Communicator.init({ rank: 0, size: 1, id: await getUniqueId({ transport: 'inproc' }) }).then(() => undefined, (e: Error) => e);
-    assert.match(error?.message ?? '', /WEBCCL_SWITCH_EXPONENTS=switch is not one of link, stream/);
+    assert.match(error?.message ?? '', /WEBCCL_SWITCH_EXPONENTS=switch is not one of auto, link, stream/);
   } finally {
     delete process.env['WEBCCL_SWITCH_EXPONENTS'];
   }

@@ -3,7 +3,7 @@
 // link chunks it spans, equal pieces of whole packets beyond; the same cut on every rank
 // whatever its memory (one rank's GPU buffer, another's TypedArray). Counted at a real
 // SwitchServer: an int32 stream sends chunks packets, a float32 stream chunks + min(W, chunks)
-// (SwitchML's exponent lead), which the communicator's flat float32 calls no longer send (their
+// (SwitchML's exponent lead), which the communicator's flat float32 calls below 8 ranks do not send (their
 // exponents are agreed over the link first, lib/comm/switch-float.ts); the host-local leaders'
 // still do. The traffic formula counts the flat streams. A small window (64) and 512-value
 // packets make 4 MiB span 32 windows.

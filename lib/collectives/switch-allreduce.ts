@@ -115,7 +115,8 @@ const MODEL_PACKET_VALUES = valuesOf(MAX_SIZE_CLASS);
  * send (aggregatorPieces, streamPackets), at the job's packet size and the default window. A
  * float32 call's exponents are agreed before over the link (lib/comm/switch-float.ts: priced as
  * one more hop and a message to each peer, the direct exchange of a small array), so its
- * streams carry int32 only, without SwitchML's exponent-only lead. Calibration fits π on the
+ * streams carry int32 only, without SwitchML's exponent-only lead (not priced: the min(W, chunks)
+ * header-only packets switchExponents 'auto' sends from 8 ranks). Calibration fits π on the
  * same count.
  */
 export function switchAllReduceTraffic({ bytes, ranks, switchPacketValues }: TrafficCall): Traffic {

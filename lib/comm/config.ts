@@ -11,6 +11,10 @@ import { sizeClassOfValues } from '../switch/packet-size.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
 import { checkCostParams } from '../tune/params.js';
 
+/** Where a float32 switch call's exponents are agreed (AgreedConfig.switchExponents). */
+export type SwitchExponents = 'link' | 'stream' | 'auto';
+const EXPONENT_MODES: readonly SwitchExponents[] = ['auto', 'link', 'stream'];
+
 export interface AgreedConfig extends TuningConfig {
   /** Bytes per pipelined message. */
   readonly chunkBytes: number;
@@ -37,11 +41,13 @@ export interface AgreedConfig extends TuningConfig {
    */
   readonly switchHierarchy?: 'host';
   /**
-   * 'stream' (absent: agreed over the link first): float32 switch calls agree their exponents
-   * inside the packet stream, as SwitchML does (lib/comm/switch-float.ts says when each wins).
-   * Rank 0's holds: every rank must send the same packets.
+   * Where float32 switch calls agree their exponents, present with a switch: 'link' (over the
+   * ranks' link first), 'stream' (inside the packet stream, as SwitchML does) or 'auto' (the
+   * stream from STREAM_EXPONENTS_RANKS ranks on, the link below; lib/comm/switch-float.ts says
+   * why). Rank 0's holds: every rank must send the same packets, so a configuration without it
+   * (a peer of a version that left 'link' implicit) is refused rather than read as a default.
    */
-  readonly switchExponents?: 'stream';
+  readonly switchExponents?: SwitchExponents;
   /**
    * Values a switch packet carries (32-4096, a power of two), present with a switch. Rank 0's
    * setting; its 'auto' (the default) becomes, at init, the smallest of the ranks' largest sizes
@@ -86,8 +92,8 @@ export interface ConfigOptions {
   readonly switch?: string;
   /** 'host' or 'flat' (default WEBCCL_SWITCH_HIERARCHY, else 'flat'): see AgreedConfig. */
   readonly switchHierarchy?: 'host' | 'flat';
-  /** 'link' or 'stream' (default WEBCCL_SWITCH_EXPONENTS, else 'link'): see AgreedConfig. */
-  readonly switchExponents?: 'link' | 'stream';
+  /** 'auto', 'link' or 'stream' (default WEBCCL_SWITCH_EXPONENTS, else 'auto'): see AgreedConfig. */
+  readonly switchExponents?: SwitchExponents;
   /**
    * Values a switch packet carries: 'auto' (default WEBCCL_SWITCH_PACKET_VALUES, else 'auto':
    * the largest that fits every rank's path MTU to the switch, 4096 on loopback and through the
@@ -126,6 +132,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
   const explicit = options.compression ?? options.codec;
   const codec = explicit ?? readSettings().compression;
   checkCodecChoice(explicit === undefined ? `WEBCCL_COMPRESSION=${codec}` : 'Communicator.init', codec);
+  const address = options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''));
   return validateConfig({
     algorithm,
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
@@ -133,9 +140,9 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
-    ...switchFields(options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? '')), options.switchPacketValues),
+    ...switchFields(address, options.switchPacketValues),
     ...hierarchyField(options.switchHierarchy),
-    ...exponentsField(options.switchExponents),
+    ...exponentsField(options.switchExponents, address),
     ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
   }, hostedSwitch !== undefined);
 }
@@ -146,10 +153,15 @@ function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHi
   return raw === 'host' ? { switchHierarchy: 'host' } : {};
 }
 
-function exponentsField(given: string | undefined): Pick<AgreedConfig, 'switchExponents'> {
-  const raw = given ?? (readEnv('WEBCCL_SWITCH_EXPONENTS') || 'link');
-  if (raw !== 'link' && raw !== 'stream') throw new Error(`${given === undefined ? `WEBCCL_SWITCH_EXPONENTS=${raw}` : `switchExponents '${String(raw)}'`} is not one of link, stream`);
-  return raw === 'stream' ? { switchExponents: 'stream' } : {};
+/** The mode, checked with or without a switch; in the configuration only with one. */
+function exponentsField(given: string | undefined, address: string): Pick<AgreedConfig, 'switchExponents'> {
+  const raw = given ?? (readEnv('WEBCCL_SWITCH_EXPONENTS') || 'auto');
+  if (!isExponentMode(raw)) throw new Error(`${given === undefined ? `WEBCCL_SWITCH_EXPONENTS=${raw}` : `switchExponents '${String(raw)}'`} is not one of ${EXPONENT_MODES.join(', ')}`);
+  return address === '' ? {} : { switchExponents: raw };
+}
+
+function isExponentMode(mode: unknown): mode is SwitchExponents {
+  return EXPONENT_MODES.includes(mode as SwitchExponents);
 }
 
 function switchFields(address: string, packetValues: number | 'auto' | undefined): Pick<AgreedConfig, 'switch' | 'switchJob' | 'switchPacketValues'> {
@@ -196,7 +208,11 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   }
   if (requireSwitch && algorithm === 'switch' && address === '') throw new Error(`algorithm 'switch' needs a switch address (init option switch: 'host:port' or 'ws://host:port', WEBCCL_SWITCH, or a rendezvous server that hosts one: webccl serve --switch)`);
   if (switchHierarchy !== undefined && switchHierarchy !== 'host') throw new Error(`switch hierarchy '${String(switchHierarchy)}' is not 'host' or absent`);
-  if (switchExponents !== undefined && switchExponents !== 'stream') throw new Error(`switch exponents '${String(switchExponents)}' is not 'stream' or absent`);
+  if (address !== '' && !isExponentMode(switchExponents)) {
+    throw new Error(switchExponents === undefined
+      ? 'the configuration names no switch exponents mode (a rank of an older webccl, which left \'link\' implicit: every rank must run one version)'
+      : `switch exponents '${String(switchExponents)}' is not one of ${EXPONENT_MODES.join(', ')}`);
+  }
   const numbers = (list: unknown) => Array.isArray(list) && list.every((h) => Number.isSafeInteger(h) && h >= 0);
   if (hosts !== undefined && !numbers(hosts)) throw new Error('host numbers must be non-negative integers');
   if (leaves !== undefined && !numbers(leaves)) throw new Error('leaf switch numbers must be non-negative integers');
@@ -204,7 +220,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
   return {
     algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
-    ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels, ...(switchExponents && { switchExponents }),
+    ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels, ...(address !== '' && { switchExponents: switchExponents! }),
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
     ...(board && { board }),
