@@ -4,7 +4,7 @@
 // predicted too high, or too low, in every run is the model's (or calibration's) error.
 //   node --import ./test/register.mjs bench/tune-sweep-pool.ts RUN.json...
 import { readFileSync } from 'node:fs';
-import { consistentBiases, medianOf, summarize, where, type PointStats } from './tune-sweep-report.js';
+import { poolLines, summarize, where, type PointStats } from './tune-sweep-report.js';
 
 const files = process.argv.slice(2);
 if (files.length === 0) throw new Error('usage: tune-sweep-pool.ts RUN.json... (files written by bench/tune-sweep.ts with WEBCCL_SWEEP_JSON)');
@@ -18,9 +18,4 @@ runs.forEach((points, i) => {
   const s = summarize(points);
   console.log(`# ${files[i]}: ${s.points} points, median ${pct(s.median)}, 90th ${pct(s.p90)}, worst ${pct(s.worst.error)} (${where(s.worst)}); rounds' spread median ${s.medianSpread.toFixed(2)}x`);
 });
-const byPoint = new Map<string, number[]>();
-for (const points of runs) for (const p of points) byPoint.set(where(p), [...(byPoint.get(where(p)) ?? []), p.error]);
-const pooled = [...byPoint.values()].map(medianOf).sort((a, b) => a - b);
-console.log(`# pooled, each point's median error over ${runs.length} runs: median ${pct(pooled[Math.floor(pooled.length / 2)]!)}, 90th ${pct(pooled[Math.floor(pooled.length * 0.9)]!)}, worst ${pct(pooled.at(-1)!)}`);
-console.log('# biases of one sign in every run (group: each run\'s median signed error):');
-for (const bias of consistentBiases(runs)) console.log(`  ${bias.key}: ${bias.perRun.map((x) => `${x > 0 ? '+' : ''}${pct(x)}`).join(' ')}`);
+for (const line of poolLines(runs)) console.log(line);

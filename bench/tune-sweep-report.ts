@@ -5,6 +5,7 @@
 // from model error: a point is "inside its spread" when the prediction lies between its fastest
 // and slowest round, and its error "beyond the spread" is the distance from the prediction to
 // that range, over the median (0 inside it). Pure functions of the sweep's figures.
+import type { CostParams } from '../lib/tune/params.js';
 
 /** One measured point of the sweep: every round's time (µs) of one choice at one size. */
 export interface SweepPoint {
@@ -17,6 +18,18 @@ export interface SweepPoint {
   readonly predictedUs: number;
   /** Every timed round, µs per call. */
   readonly roundsUs: readonly number[];
+}
+
+/** One world a sweep measured: what its predictions were priced with. */
+export interface SweptWorld {
+  readonly transport: string;
+  readonly ranks: number;
+  readonly chunkBytes: number;
+  readonly pipelineDepth: number;
+  readonly memory: 'cpu' | 'gpu';
+  /** The transport offers a collective board (auto may run it). */
+  readonly board: boolean;
+  readonly params: CostParams;
 }
 
 export interface PointStats extends SweepPoint {
@@ -167,4 +180,16 @@ export function consistentBiases(runs: readonly (readonly PointStats[])[], floor
   return keys.map((key) => ({ key, perRun: perRun.map((run) => run.get(key)!) }))
     .filter(({ perRun: r }) => (r.every((x) => x > 0) || r.every((x) => x < 0)) && r.every((x) => Math.abs(x) >= floor))
     .sort((a, b) => Math.min(...b.perRun.map(Math.abs)) - Math.min(...a.perRun.map(Math.abs)));
+}
+
+/** Several runs' points pooled: each point's median error over the runs, and the biases of one sign in every run (consistentBiases). */
+export function poolLines(runs: readonly (readonly PointStats[])[]): string[] {
+  const byPoint = new Map<string, number[]>();
+  for (const points of runs) for (const p of points) byPoint.set(where(p), [...(byPoint.get(where(p)) ?? []), p.error]);
+  const pooled = [...byPoint.values()].map(medianOf).sort((a, b) => a - b);
+  return [
+    `# pooled, each point's median error over ${runs.length} runs: median ${pct(pooled[Math.floor(pooled.length / 2)]!)}, 90th ${pct(pooled[Math.floor(pooled.length * 0.9)]!)}, worst ${pct(pooled.at(-1)!)}`,
+    '# biases of one sign in every run (group: each run\'s median signed error):',
+    ...consistentBiases(runs).map((bias) => `  ${bias.key}: ${bias.perRun.map((x) => `${x > 0 ? '+' : ''}${pct(x)}`).join(' ')}`),
+  ];
 }

@@ -22,7 +22,8 @@
 // --mem gpu: the ranks share one WebGPU device and reduce GPUBuffers (calibration then measures
 // the model's GPU terms too, and every prediction is for GPU memory).
 // WEBCCL_SWEEP_JSON=FILE also writes every point's error (signed too, with its rounds and their
-// spread) and every size's auto/best as JSON, for pooling several runs: on a loaded host one
+// spread), every size's auto/best and each world's calibrated parameters as JSON (bench/tune-reprice.ts
+// prices the same rounds again with the model as it is now), for pooling several runs: on a loaded host one
 // run's figures move by more than a change to the model does. The error is reported against each
 // point's median round, next to the rounds' own spread, and the worst tenth of the points grouped
 // by size, algorithm and transport (tune-sweep-report.ts); WEBCCL_SWEEP_POINTS=1 prints every point.
@@ -36,7 +37,7 @@ import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
 import { betaCurveText } from './perf/explain.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
-import { pointLine, pointStats, reportLines, type PointStats } from './tune-sweep-report.js';
+import { pointLine, pointStats, reportLines, type PointStats, type SweptWorld } from './tune-sweep-report.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => { const at = args.indexOf(name); return at >= 0 ? args[at + 1]! : fallback; };
@@ -93,6 +94,8 @@ const points: PointStats[] = [];
 /** Under --mem gpu: the same points priced as host calls (the model without its GPU terms), for comparison. */
 const hostErrors: number[] = [];
 const ratios: { where: string; ratio: number; same: boolean }[] = [];
+/** Each world's calibrated parameters and call shape, so that bench/tune-reprice.ts can price the same measurements with another model. */
+const worlds: SweptWorld[] = [];
 
 for (const transport of transports) {
   for (const np of rankCounts) {
@@ -110,6 +113,7 @@ for (const transport of transports) {
     if (!tuned[0]!.config.tuning) throw new Error('the tuned world did not adopt the tuning');
     for (const comms of [...fixedWorlds.values(), tuned]) await warm(comms);
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
+    worlds.push({ transport, ranks: np, chunkBytes, pipelineDepth, memory: memory as 'cpu' | 'gpu', board: hasBoard, params });
     console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.board ? `; board ${(params.board.call * 1e6).toFixed(1)} us a call${params.board.collectives ? ` (${Object.entries(params.board.collectives).map(([name, s]) => `${name} ${(s * 1e6).toFixed(1)}`).join(', ')})` : ''}` : ''}${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct      board       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
@@ -172,7 +176,7 @@ for (const transport of transports) {
 }
 
 // For pooling several sweeps (bench noise): every point's error and every size's auto/best.
-if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios, points }));
+if (process.env['WEBCCL_SWEEP_JSON']) (await import('node:fs')).writeFileSync(process.env['WEBCCL_SWEEP_JSON'], JSON.stringify({ errors, ratios, points, worlds }));
 if (process.env['WEBCCL_SWEEP_POINTS']) {
   console.log('\n# every point: predicted and median µs, its rounds\' range, signed error, error beyond that range');
   for (const p of points) console.log(pointLine(p));

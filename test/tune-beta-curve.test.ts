@@ -13,15 +13,21 @@ const curved: CostParams = { ...flat, betaCurve: [{ linkBytes: 64 << 10, beta: 1
 const call = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 1 << 20 });
 const linkBytes = (algorithm: string, bytes: number, ranks: number) => callTraffic(algorithm, call(bytes, ranks))!.linkBytes;
 
-test('betaAt: beta without a curve; the first point below it, the last above; linear in log(bytes) between', () => {
+test('betaAt: beta without a curve; the first point below it, the last above; a rise linear in bytes between, a fall linear in log(bytes)', () => {
   assert.is(betaAt(flat, 12345), 4e-9);
   assert.is(betaAt(curved, 1), 1e-9);
   assert.is(betaAt(curved, 64 << 10), 1e-9);
   assert.is(betaAt(curved, 1 << 30), 4e-9);
-  // 4 MiB is halfway from 1 MiB to 16 MiB in log(bytes): halfway from 1 to 4 ns/B.
-  assert.ok(Math.abs(betaAt(curved, 4 << 20) - 2.5e-9) < 1e-18, String(betaAt(curved, 4 << 20)));
+  // Rising from 1 ns/B at 1 MiB to 4 at 16 MiB: 4 MiB is a fifth of the way in bytes (in log(bytes) it is halfway: 2.5 ns/B).
+  assert.ok(Math.abs(betaAt(curved, 4 << 20) - 1.6e-9) < 1e-18, String(betaAt(curved, 4 << 20)));
   const steps = [1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20].map((bytes) => betaAt(curved, bytes));
   steps.slice(1).forEach((beta, i) => assert.ok(beta > steps[i]!, `${beta} after ${steps[i]}`));
+  // 2 shm ranks' ring (one calibration): 0.38 ns/B at 4 MiB, 2.7 at 32 MiB; its 8 MiB calls ran at 0.41-0.50.
+  const shm: CostParams = { ...flat, betaCurve: [{ linkBytes: 4 << 20, beta: 0.38e-9 }, { linkBytes: 32 << 20, beta: 2.7e-9 }] };
+  assert.ok(Math.abs(betaAt(shm, 8 << 20) - (0.38e-9 + (4 / 28) * 2.32e-9)) < 1e-18, String(betaAt(shm, 8 << 20)));
+  // Falling from 4 ns/B at 64 KiB to 1 at 1 MiB: 256 KiB is halfway in log(bytes), halfway down.
+  const falling: CostParams = { ...flat, betaCurve: [{ linkBytes: 64 << 10, beta: 4e-9 }, { linkBytes: 1 << 20, beta: 1e-9 }] };
+  assert.ok(Math.abs(betaAt(falling, 256 << 10) - 2.5e-9) < 1e-18, String(betaAt(falling, 256 << 10)));
 });
 
 test('the curve lowers a mid-size host call by its link bytes times the difference in beta, and leaves large calls and GPU calls as they were', () => {

@@ -55,10 +55,17 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
 }
 
 /**
- * β for a call whose busiest rank sends `linkBytes` on its critical path: the curve's points
- * interpolated linearly in log(bytes) (calibration measures them a factor of 2-8 apart), the
- * first point's below them, the last's above; `beta` where there is no curve. The curve is
- * `algorithm`'s own (betaCurves) where calibration measured one, else the pooled betaCurve.
+ * β for a call whose busiest rank sends `linkBytes` on its critical path: between two of the
+ * curve's points (calibration measures them a factor of 2-8 apart) linearly in log(bytes) where
+ * β falls with size, linearly in bytes where it rises; the first point's below them, the last's
+ * above; `beta` where there is no curve. The curve is `algorithm`'s own (betaCurves) where
+ * calibration measured one, else the pooled betaCurve.
+ * Where β rises, the larger point's calls have left the caches the smaller one's ran in, and
+ * per byte they stay at the smaller one's cost until their working set passes the cache's size:
+ * a step near the larger point, not a slope even in log(bytes), which put half the rise at the
+ * geometric mean (2 shm ranks: the ring's points 0.38 ns/B at 4 MiB and 2.7 at 32 MiB read 1.15
+ * at 8 MiB, where its calls ran at 0.41-0.50; linearly in bytes 0.71). Where β falls (mid sizes,
+ * whose per-message costs spread over more bytes), log(bytes) stays: the fall is smooth.
  */
 export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, linkBytes: number, algorithm?: string): number {
   const own = algorithm === undefined ? undefined : params.betaCurves?.[algorithm];
@@ -68,7 +75,9 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
   if (above === 0) return curve[0]!.beta;
   if (above < 0) return curve.at(-1)!.beta;
   const [lo, hi] = [curve[above - 1]!, curve[above]!];
-  const f = Math.log(linkBytes / lo.linkBytes) / Math.log(hi.linkBytes / lo.linkBytes);
+  const f = hi.beta > lo.beta
+    ? (linkBytes - lo.linkBytes) / (hi.linkBytes - lo.linkBytes)
+    : Math.log(linkBytes / lo.linkBytes) / Math.log(hi.linkBytes / lo.linkBytes);
   return lo.beta + f * (hi.beta - lo.beta);
 }
 
