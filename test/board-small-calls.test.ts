@@ -5,7 +5,6 @@
 // hundreds of tiny calls in a row, interleaved with chunked ones, queued without awaiting, and
 // switching dtype and op, all give the oracle's result; a rank that changes its call after a
 // run of identical ones is InvalidUsage on every rank; a reused array detached is caught.
-import { availableParallelism } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js';
@@ -13,7 +12,7 @@ import type { Communicator } from '../lib/index.node.js';
 import type { DataType, ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import type { NativeAddon } from '../lib/native/addon.js';
-import { boardSpinNs, NativeBoardSession } from '../lib/native/board.js';
+import { NativeBoardSession } from '../lib/native/board.js';
 import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { requireAddon } from './helpers/native-transports.js';
 import { within } from './within.js';
@@ -25,15 +24,13 @@ function fakeBoard(later: () => boolean) {
   const runs: number[] = [];
   let onComplete: ((id: number, error: string | null) => void) | undefined;
   const handed: number[] = [];
-  const spins: number[] = [];
   const addon = {
     Board: class {
       constructor(_name: string, _rank: number, _size: number, _bytes: number, _timeout: number, complete: (id: number, error: string | null) => void) {
         onComplete = complete;
       }
-      run(id: number, _view: Uint8Array, _kind: string, _dtype: string, _op: string, _average: boolean, _root: number, stamp: number, _timeoutMs: number, spinNs: number): boolean {
+      run(id: number, _view: Uint8Array, _kind: string, _dtype: string, _op: string, _average: boolean, _root: number, stamp: number): boolean {
         runs.push(stamp);
-        spins.push(spinNs);
         if (!later()) return true;
         handed.push(id);
         return false;
@@ -41,7 +38,7 @@ function fakeBoard(later: () => boolean) {
       close(): void {}
     },
   } as unknown as NativeAddon;
-  return { addon, runs, spins, complete: (error: string | null) => onComplete!(handed.shift()!, error) };
+  return { addon, runs, complete: (error: string | null) => onComplete!(handed.shift()!, error) };
 }
 
 const WORK = { collective: 'allReduce', dtype: 'float32', op: 'sum' } as const;
@@ -115,26 +112,6 @@ function stepAt(i: number): Step {
   if (i % 7 === 6) return { dtype: 'float32', op: 'avg', count: 2 };
   return { dtype: 'float32', op: 'sum', count: 2 };
 }
-
-test('board spin: ranks that fit on the cores wait longer on the JS thread than ranks that outnumber them; WEBCCL_BOARD_SPIN_US overrides both', async () => {
-  const fit = boardSpinNs(2, 2, {});
-  const crowded = boardSpinNs(3, 2, {});
-  assert.ok(fit > crowded, `${fit} ns with a core per rank, ${crowded} ns with more ranks than cores`);
-  assert.is(boardSpinNs(16, 16, {}), fit);
-  assert.is(boardSpinNs(4, 2, { WEBCCL_BOARD_SPIN_US: '7' }), 7000);
-  assert.is(boardSpinNs(2, 2, { WEBCCL_BOARD_SPIN_US: '0' }), 0);
-  assert.throws(() => boardSpinNs(2, 2, { WEBCCL_BOARD_SPIN_US: '-1' }), /WEBCCL_BOARD_SPIN_US=-1 is not a number of microseconds/);
-  // A session passes its board's spin to every native run: by its size against this host's cores.
-  const cores = availableParallelism();
-  for (const size of [2, cores + 1]) {
-    const board = fakeBoard(() => false);
-    const session = new NativeBoardSession(board.addon, '/unused', 0, size, 1 << 20, 1000);
-    const call = session.forCall(1);
-    await call.run(BYTES, WORK);
-    call.done();
-    assert.equal(board.spins, [boardSpinNs(size, cores)], `${size} ranks on ${cores} cores`);
-  }
-});
 
 test('board: 300 small calls in a row, sizes, dtypes and ops interleaved, give the oracle\'s results; so do 40 queued at once', async () => {
   const comms = await createWorld(2, { timeoutMs: 10_000, algorithm: 'board' }, 'shm');

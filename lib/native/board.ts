@@ -3,7 +3,6 @@
 // completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { DataType } from '../dtype.js';
 import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import { readNumber } from '../settings.js';
@@ -13,30 +12,16 @@ import { shmPrefix } from './shm.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
- * (and the event loop), polling and yielding its core between polls. With more ranks than cores:
- * 10 µs; with a yield every poll, against 20 µs with one every 64 polls: 1.2-1.7x less time per
- * 8-byte allreduce at 2, 3 and 4 ranks on 2 loaded cores (docs/PERFORMANCE.md, "Small-call
- * latency (session 9)"); 2-20 µs were level within the noise.
+ * (and the event loop): a few microseconds, polling and yielding its core between polls, since
+ * ranks may outnumber the cores. 10 µs with a yield every poll against 20 µs with one every 64
+ * polls: 1.2-1.7x less time per 8-byte allreduce at 2, 3 and 4 ranks on 2 loaded cores
+ * (docs/PERFORMANCE.md, "Small-call latency (session 9)"); 2-20 µs were level within the noise.
  */
 const SPIN_NS = 10_000;
-/**
- * Where every rank can have a core of its own: longer than a hand-over's round trip (the board
- * thread's futex wake-up, then the threadsafe function's wake-up of the event loop: tens of µs),
- * so that a peer late by one hand-over is still caught here. A shorter spin lets one hand-over
- * breed the next: the rank that handed over arrives late by its round trip, its peer's spin runs
- * out and hands over in turn (docs/PERFORMANCE.md, "lat10 (session 10)"). Still bounded: what
- * does not come within it goes to the board's thread, which checks the peers' liveness.
- */
-const SPIN_OWN_CORES_NS = 200_000;
 
-/**
- * The spin of a board of `ranks` on a host that gives this process `cores` cores: SPIN_OWN_CORES_NS
- * where the ranks fit, SPIN_NS where they outnumber the cores (a spinning rank then holds a core
- * a peer needs). WEBCCL_BOARD_SPIN_US overrides both (microseconds; 0: hand every call over at once).
- */
-export function boardSpinNs(ranks: number, cores: number, env?: Record<string, string | undefined>): number {
-  const fallback = ranks <= cores ? SPIN_OWN_CORES_NS : SPIN_NS;
-  const us = readNumber('WEBCCL_BOARD_SPIN_US', fallback / 1000, (value) => value >= 0 && value <= 1e6, 'a number of microseconds in 0 .. 1000000', env);
+/** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
+function spinNs(): number {
+  const us = readNumber('WEBCCL_BOARD_SPIN_US', SPIN_NS / 1000, (value) => value >= 0 && value <= 1e6, 'a number of microseconds in 0 .. 1000000');
   return Math.round(us * 1000);
 }
 
@@ -61,12 +46,11 @@ export class NativeBoardSession {
   private readonly doneEarly = new Set<number>();
   /** Runs of calls waiting for every call bound before them to be done, by call. */
   private readonly waiting = new Map<number, () => void>();
-  private readonly spinNs: number;
+  private readonly spinNs = spinNs();
 
   constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
     const Board = addon.Board;
     if (Board === undefined) throw systemError('board: the native addon was built without it (rebuild: npm run build:native)');
-    this.spinNs = boardSpinNs(size, availableParallelism());
     this.native = callNative('board', () => new Board(name, rank, size, bufferBytes, timeoutMs, (id, error) => {
       const waiter = this.pending.get(id);
       if (!waiter) return;
