@@ -190,4 +190,12 @@ test('board: a rank SIGKILLed mid-allReduce makes the others reject promptly nam
   await killMidAllReduce(id, 3, 1, { VICTIM_ALGO: 'board', VICTIM_FLOATS: String(2 ** 20) }, /rank 1 \(process \d+\) died|peer process \d+ died/);
 });
 
+test('board: a rank SIGKILLed while its peer spins for up to a second on small calls is still named within the timeout', async () => {
+  // The JS thread's spin is bounded (WEBCCL_BOARD_SPIN_US, here 100,000x the default): what the
+  // dead rank never finishes goes to the board thread, whose pidfd check names it. A spin that
+  // ignored its bound would hold the survivor's event loop and never reject.
+  const id = await getUniqueId({ transport: 'shm', host: '127.0.0.1' });
+  await killMidAllReduce(id, 2, 1, { VICTIM_ALGO: 'board', VICTIM_FLOATS: '2', WEBCCL_BOARD_SPIN_US: '1000000' }, /rank 1 \(process \d+\) died|peer process \d+ died/);
+});
+
 test.run();
