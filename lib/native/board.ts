@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
 import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
-import { readNumber } from '../settings.js';
+import { readEnv, readNumber } from '../settings.js';
 import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
@@ -23,6 +23,20 @@ const SPIN_NS = 10_000;
 function spinNs(): number {
   const us = readNumber('WEBCCL_BOARD_SPIN_US', SPIN_NS / 1000, (value) => value >= 0 && value <= 1e6, 'a number of microseconds in 0 .. 1000000');
   return Math.round(us * 1000);
+}
+
+/**
+ * Allgathers whose blocks, and broadcasts whose data, hold this many bytes or more read straight
+ * from the peers' views (process_vm_readv: one copy, native/src/board.cc's single copy) where
+ * every rank can, instead of through the shared lanes (two copies). Measured: docs/PERFORMANCE.md,
+ * "cma10 (session 10)".
+ */
+export const BOARD_SINGLE_COPY_BYTES = 256 << 10;
+
+/** WEBCCL_BOARD_SINGLE_COPY_BYTES overrides BOARD_SINGLE_COPY_BYTES (0 or `off`: the lanes always; ranks take the largest of theirs). */
+export function boardSingleCopyBytes(): number {
+  if (readEnv('WEBCCL_BOARD_SINGLE_COPY_BYTES') === 'off') return 0;
+  return readNumber('WEBCCL_BOARD_SINGLE_COPY_BYTES', BOARD_SINGLE_COPY_BYTES, (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a byte count or off');
 }
 
 /** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */
@@ -57,7 +71,7 @@ export class NativeBoardSession {
       this.pending.delete(id);
       if (error === null) waiter.resolve();
       else waiter.reject(boardError(error, rank));
-    }));
+    }, boardSingleCopyBytes()));
   }
 
   /**
@@ -108,6 +122,11 @@ export class NativeBoardSession {
     }
     if (done) return Promise.resolve();
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  /** The single-copy threshold the ranks agreed on (NativeBoard.singleCopy): null while attaching. */
+  singleCopy(): { fromBytes: number | null; off: string } | null {
+    return this.closed ? null : this.native.singleCopy();
   }
 
   close(): void {
