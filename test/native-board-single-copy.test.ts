@@ -133,9 +133,9 @@ test('the ranks agree on the path: the largest threshold wins, and one rank turn
 });
 
 test('an owner returns only once its peers read: a root that overwrites its data as soon as its broadcast resolves does not reach a slow reader', async () => {
-  // The reader sleeps 300 ms between the root's publishing and its read; without the completion
+  // The reader sleeps 1 s between the root's publishing and its read; without the completion
   // arrival the root's call resolves first, and the reader copies the overwritten bytes.
-  const boards = await withEnv('WEBCCL_BOARD_TEST_READ_DELAY_MS', '300', async () => sessions(['1', '1']));
+  const boards = await withEnv('WEBCCL_BOARD_TEST_READ_DELAY_MS', '1000', async () => sessions(['1', '1']));
   const bytes = 4 << 20;
   const data = [new Uint8Array(bytes).fill(0xa5), new Uint8Array(bytes)];
   const calls = singleCopyCalls();

@@ -26,17 +26,19 @@ function spinNs(): number {
 }
 
 /**
- * Allgathers whose blocks, and broadcasts whose data, hold this many bytes or more read straight
- * from the peers' views (process_vm_readv: one copy, native/src/board.cc's single copy) where
- * every rank can, instead of through the shared lanes (two copies). Measured: docs/PERFORMANCE.md,
- * "cma10 (session 10)".
+ * Single copy on the board (native/src/board.cc, advance_single_copy): allgathers whose blocks,
+ * and broadcasts whose data, hold WEBCCL_BOARD_SINGLE_COPY_BYTES=N bytes or more are read
+ * straight from the peers' views with process_vm_readv (one copy) instead of through the shared
+ * lanes (two), where every rank can and every rank set it (ranks take the largest threshold, and
+ * one rank without it keeps every rank on the lanes). Off by default: on the 2-vCPU VM it was
+ * measured on, the kernel's copy ran at 3.5-5 GB/s against 9-10 GB/s for two memcpys through a
+ * lane, so it cost 1.2-3x the CPU per call (docs/PERFORMANCE.md, "cma10 (session 10)"); a host
+ * where process_vm_readv copies at memcpy's speed (bare metal) may gain from it. 0 or `off`: the
+ * lanes always.
  */
-export const BOARD_SINGLE_COPY_BYTES = 256 << 10;
-
-/** WEBCCL_BOARD_SINGLE_COPY_BYTES overrides BOARD_SINGLE_COPY_BYTES (0 or `off`: the lanes always; ranks take the largest of theirs). */
 export function boardSingleCopyBytes(): number {
   if (readEnv('WEBCCL_BOARD_SINGLE_COPY_BYTES') === 'off') return 0;
-  return readNumber('WEBCCL_BOARD_SINGLE_COPY_BYTES', BOARD_SINGLE_COPY_BYTES, (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a byte count or off');
+  return readNumber('WEBCCL_BOARD_SINGLE_COPY_BYTES', 0, (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a byte count or off');
 }
 
 /** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */

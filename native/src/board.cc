@@ -584,6 +584,21 @@ class Board {
     }
   }
 
+  /** Arrives with `call`'s input phase (its stamp in buffer call.buffer's slot); stage 1 waits for every rank's. */
+  void arrive_with_input(Call& call) {
+    arrive(call.stamp, true);
+    input_phases_++;
+    call.target = arrivals_;
+    call.stage = 1;
+  }
+
+  /** Waits for every rank's input arrival, then checks that they all run this call. */
+  Wait wait_for_input(Call& call, int64_t until, bool sleep) {
+    Wait w = wait(call, until, sleep);
+    if (w != Wait::done) return w;
+    return same_call(call) ? Wait::done : Wait::failed;
+  }
+
   /**
    * Whether `call` reads straight from its peers' views (advance_single_copy): an allgather or a
    * broadcast whose every read (a block, the whole data) reaches the agreed threshold.
@@ -609,15 +624,11 @@ class Board {
         slots_[rank_].address = reinterpret_cast<uint64_t>(call.data);
         slots_[rank_].bytes = call.count * e;
         call.buffer = input_phases_ & 1;
-        arrive(call.stamp, true);
-        input_phases_++;
-        call.target = arrivals_;
-        call.stage = 1;
+        arrive_with_input(call);
         [[fallthrough]];
       case 1: {
-        Wait w = wait(call, until, sleep);
+        Wait w = wait_for_input(call, until, sleep);
         if (w != Wait::done) return w;
-        if (!same_call(call)) return Wait::failed;
         if (read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);
         for (uint32_t r = 0; r < ranks_; r++) {
           bool wanted = call.kind == Kind::all_gather ? r != rank_ : r == call.root && r != rank_;
@@ -661,15 +672,11 @@ class Board {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
           copy_in(call, length);
-          arrive(call.stamp, true);
-          input_phases_++;
-          call.target = arrivals_;
-          call.stage = 1;
+          arrive_with_input(call);
           [[fallthrough]];
         case 1: {
-          Wait w = wait(call, until, sleep);
+          Wait w = wait_for_input(call, until, sleep);
           if (w != Wait::done) return w;
-          if (!same_call(call)) return Wait::failed;
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
             // slice is published, one arrival a chunk; the last chunk's takes one of its own.
