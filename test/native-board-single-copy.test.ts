@@ -15,6 +15,7 @@ import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { elementBytes, type DataType, type ElementArray } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
+import { nativeAddon } from '../lib/native/load.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
 import { checkAllGather, checkBroadcast, HOST_MEMORY, type CheckMemory } from './helpers/collective-checks.js';
 import { destroyWorld, DTYPES } from './helpers/comm-world.js';
@@ -24,7 +25,9 @@ import { rejection, within } from './within.js';
 const load = requireAddon('shm');
 if (!('addon' in load)) throw new Error('unreachable');
 const { addon } = load;
-const singleCopyCalls = () => addon.boardCounters!().singleCopyCalls;
+/** Single-copy calls of `from` so far (communicators use the default build even when SHM_ADDON names another). */
+const singleCopyCalls = (from = addon) => from.boardCounters!().singleCopyCalls;
+const communicatorAddon = nativeAddon()!;
 
 /** Runs `body` with environment variable `name` set to `value` (restored after). */
 async function withEnv<T>(name: string, value: string, body: () => Promise<T>): Promise<T> {
@@ -68,7 +71,7 @@ for (const [path, setting] of [['single copy', '1'], ['the lanes (single copy of
   test(`allGather and broadcast through ${path} match the oracle bit for bit: 2-4 ranks, every dtype and root, counts 1, odd and large, in and out of place, ArrayBuffer and SharedArrayBuffer`, async () => {
     for (const size of [2, 3, 4]) {
       const comms = await boardWorld(size, setting);
-      const before = singleCopyCalls();
+      const before = singleCopyCalls(communicatorAddon);
       let flip = false;
       for (const dtype of DTYPES) {
         for (const count of counts(dtype)) {
@@ -80,7 +83,7 @@ for (const [path, setting] of [['single copy', '1'], ['the lanes (single copy of
           })(), 30_000, `${size} ranks ${dtype} count ${count} through ${path}`);
         }
       }
-      const calls = singleCopyCalls() - before;
+      const calls = singleCopyCalls(communicatorAddon) - before;
       // Every rank counts each call once: 2 allgathers and `size` broadcasts per dtype and count.
       const expected = setting === 'off' ? 0 : size * DTYPES.length * 3 * (2 + size);
       assert.equal(calls, expected, `single-copy calls at ${size} ranks through ${path}`);
