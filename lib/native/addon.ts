@@ -99,12 +99,20 @@ export interface NativeBoard {
    * `output` is reduceScatter's out-of-place result (BoardWork.output).
    */
   run(id: number, view: ArrayBufferView, kind: BoardCollective, dtype: DataType, op: SimpleOp, average: boolean, root: number, stamp: number, timeoutMs: number, spinNs: number, output?: ArrayBufferView): boolean;
+  /**
+   * Null while attaching (or when attaching failed); then the single-copy threshold every rank
+   * agreed on (allgathers and broadcasts whose every read holds that many bytes read straight
+   * from the peers' views), or fromBytes null and `off` saying why not.
+   */
+  singleCopy(): { fromBytes: number | null; off: string } | null;
   close(): void;
 }
 
 export interface NativeBoardAddon {
   /** Attaches (rank 0 creates `name`) on the board's thread; timeoutMs bounds attaching. Absent from an addon built before it existed. */
-  readonly Board?: new (name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void) => NativeBoard;
+  readonly Board?: new (name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void, singleCopyBytes: number) => NativeBoard;
+  /** This process's boards' single-copy calls so far. */
+  readonly boardCounters?: () => { singleCopyCalls: number };
 }
 
 export interface NativeTcpAddon {

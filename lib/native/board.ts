@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DataType } from '../dtype.js';
 import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
-import { readNumber } from '../settings.js';
+import { readEnv, readNumber } from '../settings.js';
 import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
@@ -23,6 +23,22 @@ const SPIN_NS = 10_000;
 function spinNs(): number {
   const us = readNumber('WEBCCL_BOARD_SPIN_US', SPIN_NS / 1000, (value) => value >= 0 && value <= 1e6, 'a number of microseconds in 0 .. 1000000');
   return Math.round(us * 1000);
+}
+
+/**
+ * Single copy on the board (native/src/board.cc, advance_single_copy): allgathers whose blocks,
+ * and broadcasts whose data, hold WEBCCL_BOARD_SINGLE_COPY_BYTES=N bytes or more are read
+ * straight from the peers' views with process_vm_readv (one copy) instead of through the shared
+ * lanes (two), where every rank can and every rank set it (ranks take the largest threshold, and
+ * one rank without it keeps every rank on the lanes). Off by default: on the 2-vCPU VM it was
+ * measured on, the kernel's copy ran at 3.5-5 GB/s against 9-10 GB/s for two memcpys through a
+ * lane, so it cost 1.2-3x the CPU per call (docs/PERFORMANCE.md, "cma10 (session 10)"); a host
+ * where process_vm_readv copies at memcpy's speed (bare metal) may gain from it. 0 or `off`: the
+ * lanes always.
+ */
+export function boardSingleCopyBytes(): number {
+  if (readEnv('WEBCCL_BOARD_SINGLE_COPY_BYTES') === 'off') return 0;
+  return readNumber('WEBCCL_BOARD_SINGLE_COPY_BYTES', 0, (bytes) => Number.isInteger(bytes) && bytes >= 0, 'a byte count or off');
 }
 
 /** The segment's name: the job's shm prefix (its secret's digest) and a digest of the communicator's key, in 55 characters. */
@@ -57,7 +73,7 @@ export class NativeBoardSession {
       this.pending.delete(id);
       if (error === null) waiter.resolve();
       else waiter.reject(boardError(error, rank));
-    }));
+    }, boardSingleCopyBytes()));
   }
 
   /**
@@ -108,6 +124,11 @@ export class NativeBoardSession {
     }
     if (done) return Promise.resolve();
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  /** The single-copy threshold the ranks agreed on (NativeBoard.singleCopy): null while attaching. */
+  singleCopy(): { fromBytes: number | null; off: string } | null {
+    return this.closed ? null : this.native.singleCopy();
   }
 
   close(): void {

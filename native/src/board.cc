@@ -59,6 +59,7 @@
 #include <thread>
 #include <vector>
 
+#include "cross-memory.h"
 #include "napi-util.h"
 #include "reduce.h"
 
@@ -83,6 +84,8 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
  * 1.2-1.7x less time per small call at 2, 3 and 4 ranks on 2 loaded cores (docs/PERFORMANCE.md).
  */
 constexpr int kPollsBeforeYield = 64;
+/** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
+constexpr uint64_t kNever = UINT64_MAX;
 
 struct alignas(64) BoardHeader {
   uint32_t magic;  // written last by the creator (release): the rest is valid once it reads right
@@ -98,6 +101,12 @@ struct alignas(64) RankSlot {
   std::atomic<uint32_t> arrivals;
   int32_t pid;
   std::atomic<uint64_t> stamp[2];  // the call of this rank's last input phase in buffer 0 / 1
+  // Single copy (advance_single_copy): where this rank's view lies in its own address space and
+  // its length, for the call it last published (peers read them after its publishing arrival).
+  uint64_t address;
+  uint64_t bytes;
+  uint64_t header_address;              // where this rank mapped the segment: peers probe CMA by reading its magic there
+  std::atomic<uint64_t> single_copy_from;  // 0 until attached; then its threshold in bytes, kNever when it cannot or will not
 };
 
 size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
@@ -137,10 +146,15 @@ struct Call {
 
 enum class Wait { done, pending, failed };
 
+/** Single-copy calls (allgather, broadcast) this process's boards ran: boardCounters(). */
+std::atomic<uint64_t> single_copy_calls{0};
+
 class Board {
  public:
-  Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t attach_deadline)
-      : name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(attach_deadline) {}
+  /** `single_copy_from`: this rank's wish (bytes, 0: never), agreed with the others' at attach. */
+  Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t attach_deadline, uint64_t single_copy_from)
+      : name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(attach_deadline),
+        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()) {}
 
   napi_threadsafe_function completions = nullptr;
   std::atomic<bool> attached{false};
@@ -182,12 +196,20 @@ class Board {
   bool closed() const { return closing_; }
   uint32_t ranks() const { return ranks_; }
   const std::string& broken() const { return broken_; }
+  /** The agreed single-copy threshold (kNever: off on every rank), valid once attached. */
+  uint64_t single_copy_from() const { return single_copy_from_; }
+  /** Why single copy is off ("" when on), valid once attached. */
+  const std::string& single_copy_off() const { return single_copy_off_; }
 
  private:
   const std::string name_;
   const uint32_t rank_, ranks_;
   const uint64_t buffer_bytes_;
   const int64_t attach_deadline_;
+  const uint64_t wished_single_copy_from_;
+  const int64_t read_delay_us_;
+  uint64_t single_copy_from_ = kNever;
+  std::string single_copy_off_ = "not attached";
   BoardHeader* header_ = nullptr;
   RankSlot* slots_ = nullptr;
   uint8_t* lanes_ = nullptr;
@@ -244,6 +266,7 @@ class Board {
     slots_ = reinterpret_cast<RankSlot*>(header_ + 1);
     lanes_ = reinterpret_cast<uint8_t*>(slots_ + ranks_);
     slots_[rank_].pid = getpid();
+    slots_[rank_].header_address = reinterpret_cast<uint64_t>(header_);
     if (header_->attached.fetch_add(1) + 1 == ranks_) shm_unlink(name_.c_str());
     while (header_->attached.load() < ranks_) {
       if (stopping()) return why = "board: closed while attaching", false;
@@ -255,7 +278,49 @@ class Board {
     all_attached_ = true;
     pidfds_.assign(ranks_, -1);
     for (uint32_t r = 0; r < ranks_; r++) if (r != rank_) pidfds_[r] = (int)syscall(SYS_pidfd_open, slots_[r].pid, 0);
+    return agree_single_copy(why);
+  }
+
+  /**
+   * Whether large allgathers and broadcasts read straight from the peers' views: this rank
+   * probes every peer (reads the segment's magic where that peer mapped it), publishes its
+   * threshold (kNever when a probe failed or it was told not to) and takes the largest of all
+   * ranks', so that every rank takes the same path for every call.
+   */
+  bool agree_single_copy(std::string& why) {
+    uint64_t mine = wished_single_copy_from_;
+    std::string off = mine == kNever ? "turned off on rank " + std::to_string(rank_) : "";
+    for (uint32_t r = 0; r < ranks_ && mine != kNever; r++) {
+      if (r == rank_) continue;
+      uint32_t magic = 0;
+      std::string failed = read_peer(slots_[r].pid, reinterpret_cast<uint8_t*>(&magic), slots_[r].header_address, sizeof magic);
+      if (failed.empty() && magic != kBoardMagic) failed = "read the wrong bytes";
+      if (!failed.empty()) mine = kNever, off = "rank " + std::to_string(rank_) + " cannot read rank " + std::to_string(r) + "'s memory: " + failed;
+      if (read_peer_errno() == EPERM) off += " (ptrace permission: another uid, a seccomp filter, or /proc/sys/kernel/yama/ptrace_scope above 0)";
+    }
+    slots_[rank_].single_copy_from.store(mine);
+    uint64_t agreed = mine;
+    for (uint32_t r = 0; r < ranks_; r++) {
+      uint64_t theirs;
+      while ((theirs = slots_[r].single_copy_from.load()) == 0) {
+        if (stopping()) return why = "board: closed while attaching", false;
+        if (now_ns() > attach_deadline_) return why = "board: rank " + std::to_string(r) + " did not finish attaching before the deadline", false;
+        pollfd gone{pidfds_[r], POLLIN, 0};
+        if (pidfds_[r] >= 0 && poll(&gone, 1, 0) > 0) return why = "board: rank " + std::to_string(r) + " (process " + std::to_string(slots_[r].pid) + ") died", false;
+        usleep(200);
+      }
+      if (theirs == kNever && off.empty()) off = "rank " + std::to_string(r) + " cannot read every peer or turned it off";
+      agreed = std::max(agreed, theirs);
+    }
+    single_copy_from_ = agreed;
+    single_copy_off_ = agreed == kNever ? off : "";
     return true;
+  }
+
+  /** WEBCCL_BOARD_TEST_READ_DELAY_MS (tests only): a single-copy reader sleeps that long before it reads, so that an owner returning early shows. */
+  static int64_t test_read_delay_us() {
+    const char* raw = getenv("WEBCCL_BOARD_TEST_READ_DELAY_MS");
+    return raw ? std::max(0L, std::min(60000L, strtol(raw, nullptr, 10))) * 1000 : 0;
   }
 
   void* create(size_t bytes, std::string& why) {
@@ -519,9 +584,86 @@ class Board {
     }
   }
 
+  /** Arrives with `call`'s input phase (its stamp in buffer call.buffer's slot); stage 1 waits for every rank's. */
+  void arrive_with_input(Call& call) {
+    arrive(call.stamp, true);
+    input_phases_++;
+    call.target = arrivals_;
+    call.stage = 1;
+  }
+
+  /** Waits for every rank's input arrival, then checks that they all run this call. */
+  Wait wait_for_input(Call& call, int64_t until, bool sleep) {
+    Wait w = wait(call, until, sleep);
+    if (w != Wait::done) return w;
+    return same_call(call) ? Wait::done : Wait::failed;
+  }
+
+  /**
+   * Whether `call` reads straight from its peers' views (advance_single_copy): an allgather or a
+   * broadcast whose every read (a block, the whole data) reaches the agreed threshold.
+   */
+  bool single_copy(const Call& call) const {
+    if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
+    return (uint64_t)span(call) * element_bytes(call.dtype) >= single_copy_from_;
+  }
+
+  /**
+   * An allgather or broadcast by single copy, two arrivals whatever its size: publish where the
+   * view lies (stage 0), then, once every rank did, read what this rank lacks straight from its
+   * owners' views into its own with process_vm_readv (allgather: every other block from its
+   * rank; broadcast: the root's data) and arrive again (stage 1); return only once every rank
+   * arrived that second time (stage 2), so that no owner reuses or frees its view while a peer
+   * still reads it. The slots' address is safe to rewrite at the next publish: every peer read
+   * it before that second arrival.
+   */
+  Wait advance_single_copy(Call& call, int64_t until, bool sleep) {
+    const size_t e = element_bytes(call.dtype), block = span(call) * e;
+    switch (call.stage) {
+      case 0:
+        slots_[rank_].address = reinterpret_cast<uint64_t>(call.data);
+        slots_[rank_].bytes = call.count * e;
+        call.buffer = input_phases_ & 1;
+        arrive_with_input(call);
+        [[fallthrough]];
+      case 1: {
+        Wait w = wait_for_input(call, until, sleep);
+        if (w != Wait::done) return w;
+        if (read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);
+        for (uint32_t r = 0; r < ranks_; r++) {
+          bool wanted = call.kind == Kind::all_gather ? r != rank_ : r == call.root && r != rank_;
+          if (!wanted) continue;
+          if (slots_[r].bytes != call.count * e) {
+            call.error = broken_ = "board: mismatch: rank " + std::to_string(r) + "'s view holds " + std::to_string(slots_[r].bytes) + " bytes, rank " +
+                                   std::to_string(rank_) + "'s " + std::to_string(call.count * e);
+            return Wait::failed;
+          }
+          size_t at = call.kind == Kind::all_gather ? r * block : 0;
+          std::string failed = read_peer(slots_[r].pid, call.data + at, slots_[r].address + at, block);
+          if (read_peer_errno() == ESRCH) failed = "board: rank " + std::to_string(r) + " (process " + std::to_string(slots_[r].pid) + ") died";
+          else if (!failed.empty()) failed = "board: reading rank " + std::to_string(r) + "'s view: " + failed;
+          if (!failed.empty()) return call.error = broken_ = failed, Wait::failed;
+        }
+        single_copy_calls.fetch_add(1, std::memory_order_relaxed);
+        arrive(call.stamp, false);
+        call.target = arrivals_;
+        call.stage = 2;
+        [[fallthrough]];
+      }
+      case 2: {
+        Wait w = wait(call, until, sleep);
+        if (w != Wait::done) return w;
+        call.chunk = span(call);
+        return Wait::done;
+      }
+    }
+    return Wait::done;
+  }
+
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
+    if (ranks_ > 1 && single_copy(call)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
     while (call.chunk < total) {
@@ -530,15 +672,11 @@ class Board {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
           copy_in(call, length);
-          arrive(call.stamp, true);
-          input_phases_++;
-          call.target = arrivals_;
-          call.stage = 1;
+          arrive_with_input(call);
           [[fallthrough]];
         case 1: {
-          Wait w = wait(call, until, sleep);
+          Wait w = wait_for_input(call, until, sleep);
           if (w != Wait::done) return w;
-          if (!same_call(call)) return Wait::failed;
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
             // slice is published, one arrival a chunk; the last chunk's takes one of its own.
@@ -591,14 +729,19 @@ Board* board_of(napi_env env, napi_value self, const char* what) {
   return board;
 }
 
-/** new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete): starts attaching on its thread. */
+/**
+ * new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes): starts
+ * attaching on its thread. singleCopyBytes: this rank's single-copy threshold (0: never), agreed
+ * with every rank's at attach (Board::agree_single_copy).
+ */
 napi_value BoardNew(napi_env env, napi_callback_info info) {
   Args args;
   std::string name;
-  uint64_t rank, ranks, buffer_bytes, timeout_ms;
-  if (!get_args(env, info, args, 6, "new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete)") || !get_string(env, args.values[0], name, "name") ||
+  uint64_t rank, ranks, buffer_bytes, timeout_ms, single_copy_bytes;
+  if (!get_args(env, info, args, 7, "new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes)") || !get_string(env, args.values[0], name, "name") ||
       !get_index(env, args.values[1], rank, "rank") || !get_index(env, args.values[2], ranks, "ranks") ||
-      !get_index(env, args.values[3], buffer_bytes, "bufferBytes") || !get_index(env, args.values[4], timeout_ms, "timeoutMs")) {
+      !get_index(env, args.values[3], buffer_bytes, "bufferBytes") || !get_index(env, args.values[4], timeout_ms, "timeoutMs") ||
+      !get_index(env, args.values[6], single_copy_bytes, "singleCopyBytes")) {
     return nullptr;
   }
   if (ranks < 1 || ranks > 1024 || rank >= ranks) return fail(env, "board: rank " + std::to_string(rank) + " of " + std::to_string(ranks) + " is out of range"), nullptr;
@@ -609,7 +752,7 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   napi_typeof(env, args.values[5], &type);
   if (type != napi_function) return fail(env, "board: onComplete must be a function"), nullptr;
-  auto* board = new Board(name, (uint32_t)rank, (uint32_t)ranks, buffer_bytes, now_ns() + (int64_t)timeout_ms * 1000000);
+  auto* board = new Board(name, (uint32_t)rank, (uint32_t)ranks, buffer_bytes, now_ns() + (int64_t)timeout_ms * 1000000, single_copy_bytes);
   napi_value queue_name;
   napi_create_string_utf8(env, "webccl board", NAPI_AUTO_LENGTH, &queue_name);
   if (napi_create_threadsafe_function(env, args.values[5], nullptr, queue_name, 0, 1, nullptr, nullptr, board, deliver, &board->completions) != napi_ok) {
@@ -714,6 +857,32 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/** singleCopy() → null while attaching; then { fromBytes: the agreed threshold, or null and `off`: why not }. */
+napi_value BoardSingleCopy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 0, "singleCopy()")) return nullptr;
+  Board* board = board_of(env, args.self, "singleCopy");
+  if (!board) return nullptr;
+  napi_value result, from, off;
+  if (!board->attached.load(std::memory_order_acquire) || !board->broken().empty()) return napi_get_null(env, &result), result;
+  napi_create_object(env, &result);
+  if (board->single_copy_from() == kNever) napi_get_null(env, &from);
+  else napi_create_double(env, (double)board->single_copy_from(), &from);
+  napi_create_string_utf8(env, board->single_copy_off().c_str(), board->single_copy_off().size(), &off);
+  napi_set_named_property(env, result, "fromBytes", from);
+  napi_set_named_property(env, result, "off", off);
+  return result;
+}
+
+/** boardCounters() → { singleCopyCalls }: this process's counts so far. */
+napi_value BoardCounters(napi_env env, napi_callback_info) {
+  napi_value result, calls;
+  napi_create_object(env, &result);
+  napi_create_double(env, (double)single_copy_calls.load(), &calls);
+  napi_set_named_property(env, result, "singleCopyCalls", calls);
+  return result;
+}
+
 /** close(): fails a call in flight, joins the thread, unmaps; idempotent. */
 napi_value BoardClose(napi_env env, napi_callback_info info) {
   auto* board = closing_object<Board>(env, info);
@@ -726,10 +895,13 @@ napi_value BoardClose(napi_env env, napi_callback_info info) {
 }  // namespace
 
 napi_value init_board(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {method("run", BoardRun), method("close", BoardClose)};
+  napi_property_descriptor methods[] = {method("run", BoardRun), method("close", BoardClose), method("singleCopy", BoardSingleCopy)};
   napi_value constructor;
-  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 2, methods, &constructor) != napi_ok) return exports;
+  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 3, methods, &constructor) != napi_ok) return exports;
   napi_set_named_property(env, exports, "Board", constructor);
+  napi_value counters;
+  napi_create_function(env, "boardCounters", NAPI_AUTO_LENGTH, BoardCounters, nullptr, &counters);
+  napi_set_named_property(env, exports, "boardCounters", counters);
   return exports;
 }
 

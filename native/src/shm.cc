@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "cross-memory.h"
 #include "napi-util.h"
 #include "provider-common.h"
 #include "shm-segment.h"
@@ -759,29 +760,11 @@ bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uin
 
 // ---- single copy (cross-memory attach) -------------------------------------------------------
 
-/**
- * Copies `length` bytes at `address` in process `pid` to `target` with process_vm_readv (one
- * copy, kernel to kernel page mapping, like Open MPI vader's CMA get); "" or why it failed.
- */
-std::string read_peer(int pid, uint8_t* target, uint64_t address, uint64_t length) {
-  uint64_t done = 0;
-  while (done < length) {
-    iovec local{target + done, (size_t)(length - done)};
-    iovec remote{reinterpret_cast<void*>(address + done), (size_t)(length - done)};
-    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == ESRCH) return "peer process " + std::to_string(pid) + " died";
-    if (n <= 0) return errno_text("process_vm_readv");
-    done += (uint64_t)n;
-  }
-  return "";
-}
-
 /** "" when this process may read process `pid`'s memory: reads the magic of the segment header it placed at `header_address`. */
 std::string probe_single_copy(int pid, uint64_t header_address) {
   uint32_t magic = 0;
   std::string why = read_peer(pid, reinterpret_cast<uint8_t*>(&magic), header_address + offsetof(SegmentHeader, magic), sizeof magic);
-  if (!why.empty()) return why + (errno == EPERM ? " (ptrace permission: another uid, or /proc/sys/kernel/yama/ptrace_scope above 0)" : "");
+  if (!why.empty()) return why + (read_peer_errno() == EPERM ? " (ptrace permission: another uid, or /proc/sys/kernel/yama/ptrace_scope above 0)" : "");
   if (magic != kSegmentMagic) return "process_vm_readv probe read the wrong bytes";
   return "";
 }
