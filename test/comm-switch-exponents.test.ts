@@ -12,11 +12,10 @@ import type { Communicator } from '../lib/comm/communicator.js';
 import { decodeConfig, encodeConfig, validateConfig, type AgreedConfig } from '../lib/comm/config.js';
 import { exponentsInStream, STREAM_EXPONENTS_RANKS } from '../lib/collectives/switch-allreduce.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
-import { sizeClassOfValues } from '../lib/switch/packet-size.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
 import { device } from './helpers/gpu.js';
-import { joinJob, randomFloat32 } from './helpers/switch-job.js';
+import { inStreamSums, randomFloat32 } from './helpers/switch-job.js';
 import { allReduceAll } from './helpers/switch-world.js';
 import { within } from './within.js';
 
@@ -100,16 +99,6 @@ test('\'auto\' at 7 ranks agrees over the link, at 8 in the stream: the lead rea
   }
 });
 
-/** SwitchML's own scheme through raw workers (exponents one window ahead in the stream): the oracle of a float32 sum. */
-async function inStreamOracle(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-  const workers = await joinJob(server, inputs.length, { sizeClass: sizeClassOfValues(VALUES)! });
-  try {
-    return await within(Promise.all(workers.map((worker, r) => worker.allReduce(inputs[r]!.slice(), 'sum'))), 60_000, 'raw workers');
-  } finally {
-    for (const worker of workers) worker.close();
-  }
-}
-
 test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its exponents, its 4-rank split children agree over the link', async () => {
   const world = await switchWorld(STREAM_EXPONENTS_RANKS);
   try {
@@ -119,7 +108,7 @@ test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its
     let before = firstPackets();
     const whole = await allReduceAll(world, inputs, 'float32', 'sum');
     assert.is(firstPackets() - before, world.length * (CHUNKS + lead), '8 ranks: the lead\'s packets too');
-    const wholeOracle = await inStreamOracle(inputs);
+    const wholeOracle = await inStreamSums(server, inputs, VALUES);
     for (const [r, out] of whole.entries()) sameElements(out, wholeOracle[r]!, `world rank ${r} against SwitchML's scheme`);
     // Two children of 4 (even and odd world ranks, in world order): below STREAM_EXPONENTS_RANKS, so the link.
     const children = await within(Promise.all(world.map((comm) => comm.split(comm.rank % 2))), 30_000, 'split');
@@ -131,7 +120,7 @@ test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its
       assert.is(firstPackets() - before, world.length * CHUNKS, 'the children: data packets only, no lead');
       for (const color of [0, 1]) {
         const ranks = world.map((_, r) => r).filter((r) => r % 2 === color);
-        const oracle = await inStreamOracle(ranks.map((r) => inputs[r]!));
+        const oracle = await inStreamSums(server, ranks.map((r) => inputs[r]!), VALUES);
         for (const [i, r] of ranks.entries()) sameElements(halves[r]!, oracle[i]!, `child ${color}, rank ${i} (world ${r}) against SwitchML's scheme`);
       }
     } finally {
