@@ -4,7 +4,8 @@
 // over the link below, with the same bits either way, host and GPU buffers alike. The agreed
 // configuration names the mode whenever there is a switch, so a rank of a version that left it
 // implicit is refused at init instead of running the other mode. Counted at a real SwitchServer:
-// a float32 stream of `chunks` packets sends a lead of min(W, chunks) more.
+// a float32 stream of `chunks` packets sends a lead of min(W, chunks) more. 'auto' goes by the
+// communicator's own size: an 8-rank world's 4-rank split children take the link.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
