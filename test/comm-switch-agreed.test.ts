@@ -13,13 +13,12 @@ import '../lib/index.node.js'; // registers the switch aggregator
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { castFromFloat32, castToFloat32, type HalfType } from '../lib/cpu/cast.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
-import { sizeClassOfValues } from '../lib/switch/packet-size.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import castSource from '../shaders/cast.wgsl';
 import switchmlSource from '../shaders/switchml.wgsl';
 import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
 import { ctx, device } from './helpers/gpu.js';
-import { float32Violation, int32Sum, joinJob, randomFloat32, randomInt32 } from './helpers/switch-job.js';
+import { float32Violation, inStreamSums, int32Sum, randomFloat32, randomInt32 } from './helpers/switch-job.js';
 import { allReduceAll } from './helpers/switch-world.js';
 import { within } from './within.js';
 
@@ -36,14 +35,7 @@ function switchWorld(extra: Parameters<typeof createWorld>[1] = {}): Promise<Com
 }
 
 /** The same sums through raw workers: SwitchML's exponents one window ahead inside the stream. */
-async function inStreamAgreement(inputs: readonly Float32Array[]): Promise<Float32Array[]> {
-  const workers = await joinJob(server, inputs.length, { sizeClass: sizeClassOfValues(VALUES)! });
-  try {
-    return await within(Promise.all(workers.map((worker, r) => worker.allReduce(inputs[r]!.slice(), 'sum'))), 60_000, 'raw workers');
-  } finally {
-    for (const worker of workers) worker.close();
-  }
-}
+const inStreamAgreement = (inputs: readonly Float32Array[]) => inStreamSums(server, inputs, VALUES);
 
 /** Inputs whose blocks hold what quantization must get right: infinities, NaN, -0, subnormals, the largest floats. */
 function extremes(count: number, rank: number): Float32Array {

@@ -4,18 +4,19 @@
 // over the link below, with the same bits either way, host and GPU buffers alike. The agreed
 // configuration names the mode whenever there is a switch, so a rank of a version that left it
 // implicit is refused at init instead of running the other mode. Counted at a real SwitchServer:
-// a float32 stream of `chunks` packets sends a lead of min(W, chunks) more.
+// a float32 stream of `chunks` packets sends a lead of min(W, chunks) more. 'auto' goes by the
+// communicator's own size: an 8-rank world's 4-rank split children take the link.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
 import type { Communicator } from '../lib/comm/communicator.js';
 import { decodeConfig, encodeConfig, validateConfig, type AgreedConfig } from '../lib/comm/config.js';
-import { exponentsInStream, STREAM_EXPONENTS_RANKS } from '../lib/comm/switch-float.js';
+import { exponentsInStream, STREAM_EXPONENTS_RANKS } from '../lib/collectives/switch-allreduce.js';
 import { readRegion, writeRegion } from '../lib/gpu/transfer.js';
 import { SwitchServer } from '../lib/switch/switch-server.js';
 import { createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
 import { device } from './helpers/gpu.js';
-import { randomFloat32 } from './helpers/switch-job.js';
+import { inStreamSums, randomFloat32 } from './helpers/switch-job.js';
 import { allReduceAll } from './helpers/switch-world.js';
 import { within } from './within.js';
 
@@ -96,6 +97,38 @@ test('\'auto\' at 7 ranks agrees over the link, at 8 in the stream: the lead rea
       await destroyWorld(auto);
       await destroyWorld(link);
     }
+  }
+});
+
+test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its exponents, its 4-rank split children agree over the link', async () => {
+  const world = await switchWorld(STREAM_EXPONENTS_RANKS);
+  try {
+    assert.is(world[0]!.config.switchExponents, 'auto', 'the default');
+    const inputs = world.map((_, r) => randomFloat32(COUNT, 90 + r));
+    const lead = Math.min(WINDOW, CHUNKS);
+    let before = firstPackets();
+    const whole = await allReduceAll(world, inputs, 'float32', 'sum');
+    assert.is(firstPackets() - before, world.length * (CHUNKS + lead), '8 ranks: the lead\'s packets too');
+    const wholeOracle = await inStreamSums(server, inputs, VALUES);
+    for (const [r, out] of whole.entries()) sameElements(out, wholeOracle[r]!, `world rank ${r} against SwitchML's scheme`);
+    // Two children of 4 (even and odd world ranks, in world order): below STREAM_EXPONENTS_RANKS, so the link.
+    const children = await within(Promise.all(world.map((comm) => comm.split(comm.rank % 2))), 30_000, 'split');
+    try {
+      assert.equal(children.map((child) => child!.size), world.map(() => STREAM_EXPONENTS_RANKS / 2));
+      assert.is(children[0]!.config.switchExponents, 'auto', 'inherited from the world');
+      before = firstPackets();
+      const halves = await allReduceAll(children.map((child) => child!), inputs, 'float32', 'sum');
+      assert.is(firstPackets() - before, world.length * CHUNKS, 'the children: data packets only, no lead');
+      for (const color of [0, 1]) {
+        const ranks = world.map((_, r) => r).filter((r) => r % 2 === color);
+        const oracle = await inStreamSums(server, ranks.map((r) => inputs[r]!), VALUES);
+        for (const [i, r] of ranks.entries()) sameElements(halves[r]!, oracle[i]!, `child ${color}, rank ${i} (world ${r}) against SwitchML's scheme`);
+      }
+    } finally {
+      await Promise.all(children.map((child) => child!.destroy()));
+    }
+  } finally {
+    await destroyWorld(world);
   }
 });
 

@@ -4,6 +4,7 @@
 // host work (the γ and codec timings) takes no fake time, so γ and the codec rates come out 0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
@@ -12,11 +13,13 @@ const CHUNK = 1 << 20;
 let clockMs = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents): CalibrationComm {
   // A device where the truth has GPU terms: its calls priced on GPU memory, its fold at gamma_gpu per byte.
   const device = truth.gpu;
   return {
     rank: 0, size, chunkBytes: CHUNK, board,
+    // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
+    ...(switchExponents && { aggregator: true, switchExponents }),
     ...(device && {
       gpu: {
         async fold(bytes) { return bytes * device.gamma; },
@@ -25,7 +28,7 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
       },
     }),
     async allReduce(data, algorithm) {
-      clockMs += 1e3 * (predictSeconds(algorithm, call(data.byteLength, size), truth)! + stall(algorithm, data.byteLength));
+      clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(switchExponents && { switchExponents }) }, truth)! + stall(algorithm, data.byteLength));
     },
     ...(board && truth.board?.collectives && {
       async boardCall(collective: BoardCollective, bytes: number) {
@@ -47,7 +50,7 @@ const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allRed
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall, switchExponents?: SwitchExponents): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -56,7 +59,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, bo
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size, board, stall))).params;
+    return (await calibrate(simulated(truth, size, board, stall, switchExponents))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -188,6 +191,15 @@ test('a simulated world whose direct exchange costs 3x the ring per byte: its mi
   near(p.beta, truth.beta, 'beta', 0.02);
   for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 0.05);
   near(predictSeconds('direct', call(128 << 10, 2), p)!, predictSeconds('direct', call(128 << 10, 2), world)!, 'direct at 128 KiB', 1e-3);
+});
+
+test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
+  const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
+  for (const mode of ['auto', 'link'] as const) {
+    const p = await calibrated(world, 8, 0, false, undefined, mode);
+    near(p.switchPacket, world.switchPacket, `${mode}: pi`);
+    near(p.switchRoundTrip, world.switchRoundTrip, `${mode}: the round trip`);
+  }
 });
 
 test.run();

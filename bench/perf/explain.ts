@@ -3,11 +3,12 @@
 // or the defaults. It runs no ranks: the model is a pure function of its parameters.
 import { readFileSync } from 'node:fs';
 import { CODECS } from '../../lib/collectives/codecs.js';
-import { DEFAULT_CHUNK_BYTES } from '../../lib/comm/config.js';
+import { DEFAULT_CHUNK_BYTES, switchExponentsSetting } from '../../lib/comm/config.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
 import { candidates } from '../../lib/tune/model.js';
 import { DEFAULT_COST_PARAMS, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
+import { switchTermsOf } from '../../lib/tune/select.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
 import type { PerfOptions } from './args.js';
 import { bufferLayout } from './layout.js';
@@ -59,6 +60,8 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
     : CODECS.filter((c) => c.identity || (c.relativeErrorBound !== undefined && c.relativeErrorBound(ranks) <= options.tolerance!));
   const p = source.params;
   const memory = options.mem === 'gpu' ? 'gpu' as const : undefined;
+  // The switch priced as the ranks would run it: their exponents mode (WEBCCL_SWITCH_EXPONENTS, else 'auto') for a float dtype.
+  const switchTerms = options.switch === undefined ? {} : switchTermsOf({ switchExponents: switchExponentsSetting() }, dtype);
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
@@ -72,7 +75,7 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   for (const size of sweepSizes(options)) {
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
-    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined })
+    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     if (priced.length === 0) continue;
     if (!header) {

@@ -17,7 +17,7 @@ import { chunkCount, chunkOf, type Span } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { streamPackets } from '../switch/allreduce-stream.js';
 import { DEFAULT_WINDOW } from '../switch/control-protocol.js';
-import { MAX_SIZE_CLASS, valuesOf } from '../switch/packet.js';
+import { HEADER_BYTES, MAX_SIZE_CLASS, valuesOf } from '../switch/packet.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
 export async function hostLocalAllReduce(ctx: CollectiveContext, work: Region, hostRanks: readonly number[]): Promise<void> {
@@ -102,6 +102,26 @@ export function switchAllReduce(ctx: CollectiveContext, work: Region): Promise<v
   return aggregatorAllReduce(ctx, work, aggregation);
 }
 
+/** Where a float32 switch call's exponents are agreed (the agreed configuration's switchExponents). */
+export type SwitchExponents = 'link' | 'stream' | 'auto';
+
+/**
+ * The fewest ranks at which switchExponents 'auto' agrees in the stream. Before a float32 call's
+ * packets can leave, the link's agreement must wake every rank's JavaScript to read the last
+ * rank's exponents, and on the rack (docs/PERFORMANCE.md, "sw10") that wait grows with the ranks
+ * woken: 3.8 ms of a ~18 ms 1 MiB call at 4 ranks, 9.2 of ~35 at 8. The stream's lead wakes
+ * only the sockets' receive threads (the switch answers the last rank's headers), and costs a
+ * round trip of headers and min(W, chunks) more datagrams; at 8 ranks it won every alternated
+ * pair at 1 and 4 MiB, at 4 ranks neither mode was ahead beyond the spread, so the link (which
+ * keeps GPU buffers on the switchml kernels) stays below 8.
+ */
+export const STREAM_EXPONENTS_RANKS = 8;
+
+/** Whether a float32 switch call of a communicator of `ranks` agrees its exponents in the stream. */
+export function exponentsInStream(mode: SwitchExponents | undefined, ranks: number): boolean {
+  return mode === 'stream' || (mode === 'auto' && ranks >= STREAM_EXPONENTS_RANKS);
+}
+
 /**
  * Values a switch packet carries where a call to the model does not say (switchPacketValues):
  * what 'auto' agrees on loopback, the perf CLI's local switch.
@@ -112,15 +132,24 @@ const MODEL_PACKET_VALUES = valuesOf(MAX_SIZE_CLASS);
  * Cost of the switch (lib/collectives/traffic.ts): one round trip through the aggregator, each
  * rank's bytes out once and back once, in the packets the switch handles one at a time (its
  * per-packet cost; the window keeps them in flight): those the streams of the call's pieces
- * send (aggregatorPieces, streamPackets), at the job's packet size and the default window. A
- * float32 call's exponents are agreed before over the link (lib/comm/switch-float.ts: priced as
- * one more hop and a message to each peer, the direct exchange of a small array), so its
- * streams carry int32 only, without SwitchML's exponent-only lead (not priced: the min(W, chunks)
- * header-only packets switchExponents 'auto' sends from 8 ranks). Calibration fits π on the
- * same count.
+ * send (aggregatorPieces, streamPackets), at the job's packet size and the default window.
+ * Where a float call's exponents are agreed (switchExponents and the rank count, as
+ * exponentsInStream decides for the communicator; undefined: the link):
+ * - over the link (lib/comm/switch-float.ts): one more hop and a message to each peer before the
+ *   streams (the direct exchange of a small array), whose packets then carry int32 only;
+ * - in the stream (SwitchML's lead): no exchange, but each piece's stream sends min(W, chunks)
+ *   header-only packets first and a chunk's data leaves when its header's result is back, a
+ *   second round trip through the switch (two more hops). A header-only packet moves
+ *   HEADER_BYTES where a data packet moves packetBytes: it is counted as that share of a packet
+ *   (π is fitted on full packets, which the switch spends on their values and bytes).
+ * Calibration fits π on the same count, in the mode its world runs.
  */
-export function switchAllReduceTraffic({ bytes, ranks, switchPacketValues }: TrafficCall): Traffic {
+export function switchAllReduceTraffic({ bytes, ranks, switchPacketValues, switchExponents }: TrafficCall): Traffic {
   const packets = { values: switchPacketValues ?? MODEL_PACKET_VALUES, window: DEFAULT_WINDOW };
-  const sent = aggregatorPieces(Math.ceil(bytes / 4), packets).reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, false), 0);
-  return { messages: 3, sends: ranks, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, sent) };
+  const pieces = aggregatorPieces(Math.ceil(bytes / 4), packets);
+  const data = pieces.reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, false), 0);
+  if (!exponentsInStream(switchExponents, ranks)) return { messages: 3, sends: ranks, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, data) };
+  const lead = pieces.reduce((sum, piece) => sum + streamPackets(piece.length, packets.values, packets.window, true), 0) - data;
+  const leadShare = HEADER_BYTES / (HEADER_BYTES + 4 * packets.values);
+  return { messages: 4, sends: 1, linkBytes: bytes, reducedBytes: 0, packets: Math.max(1, data) + lead * leadShare };
 }

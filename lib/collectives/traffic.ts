@@ -10,6 +10,7 @@
 // holds only the shape and the arithmetic that several formulas share.
 import type { CollectiveContext } from './context.js';
 import { DEFAULT_PIPELINE_DEPTH } from './pipeline.js';
+import type { SwitchExponents } from './switch-allreduce.js';
 
 export interface Traffic {
   /** Messages in sequence on the critical path (α each). */
@@ -30,6 +31,8 @@ export interface TrafficCall {
   readonly ranks: number;
   /** Values per switch packet as the job agreed them, for the switch's formula (undefined: its default). */
   readonly switchPacketValues?: number;
+  /** Where a float call's exponents are agreed, the communicator's setting, for the switch's formula (undefined: over the link). */
+  readonly switchExponents?: SwitchExponents;
   readonly chunkBytes: number;
   /** Chunk pipelines in flight at once (undefined: DEFAULT_PIPELINE_DEPTH). */
   readonly pipelineDepth?: number;

@@ -3,6 +3,7 @@
 // init and sends it to every rank; split communicators inherit their parent's.
 import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
+import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
@@ -11,8 +12,6 @@ import { sizeClassOfValues } from '../switch/packet-size.js';
 import { DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD_BYTES, type AgreedTuning, type TuningConfig } from '../tune/select.js';
 import { checkCostParams } from '../tune/params.js';
 
-/** Where a float32 switch call's exponents are agreed (AgreedConfig.switchExponents). */
-export type SwitchExponents = 'link' | 'stream' | 'auto';
 const EXPONENT_MODES: readonly SwitchExponents[] = ['auto', 'link', 'stream'];
 
 export interface AgreedConfig extends TuningConfig {
@@ -40,14 +39,6 @@ export interface AgreedConfig extends TuningConfig {
    * first, and one rank per host talks to the switch (host-groups.ts). Rank 0's holds.
    */
   readonly switchHierarchy?: 'host';
-  /**
-   * Where float32 switch calls agree their exponents, present with a switch: 'link' (over the
-   * ranks' link first), 'stream' (inside the packet stream, as SwitchML does) or 'auto' (the
-   * stream from STREAM_EXPONENTS_RANKS ranks on, the link below; lib/comm/switch-float.ts says
-   * why). Rank 0's holds: every rank must send the same packets, so a configuration without it
-   * (a peer of a version that left 'link' implicit) is refused rather than read as a default.
-   */
-  readonly switchExponents?: SwitchExponents;
   /**
    * Values a switch packet carries (32-4096, a power of two), present with a switch. Rank 0's
    * setting; its 'auto' (the default) becomes, at init, the smallest of the ranks' largest sizes
@@ -155,9 +146,15 @@ function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHi
 
 /** The mode, checked with or without a switch; in the configuration only with one. */
 function exponentsField(given: string | undefined, address: string): Pick<AgreedConfig, 'switchExponents'> {
+  const mode = switchExponentsSetting(given);
+  return address === '' ? {} : { switchExponents: mode };
+}
+
+/** The switchExponents setting rank 0 would propose: `given` (an init option), else WEBCCL_SWITCH_EXPONENTS, else 'auto'; checked. */
+export function switchExponentsSetting(given?: string): SwitchExponents {
   const raw = given ?? (readEnv('WEBCCL_SWITCH_EXPONENTS') || 'auto');
   if (!isExponentMode(raw)) throw new Error(`${given === undefined ? `WEBCCL_SWITCH_EXPONENTS=${raw}` : `switchExponents '${String(raw)}'`} is not one of ${EXPONENT_MODES.join(', ')}`);
-  return address === '' ? {} : { switchExponents: raw };
+  return raw;
 }
 
 function isExponentMode(mode: unknown): mode is SwitchExponents {

@@ -21,35 +21,17 @@
 import { scheduleOf } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { aggregatorQuantizedSum } from '../collectives/aggregator-allreduce.js';
-import { switchAllReduce } from '../collectives/switch-allreduce.js';
+import { exponentsInStream, switchAllReduce, type SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { DataType } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { selectAlgorithm, type TuningConfig } from '../tune/select.js';
 import type { CallMemory, MemorySpace, Region } from '../memory/memory.js';
-import type { SwitchExponents } from './config.js';
 import { integerAllReduce, integerSum, type IntegerSteps } from './integer-allreduce.js';
-
-/**
- * The fewest ranks at which switchExponents 'auto' agrees in the stream. Before a float32 call's
- * packets can leave, the link's agreement must wake every rank's JavaScript to read the last
- * rank's exponents, and on the rack (docs/PERFORMANCE.md, "sw10") that wait grows with the ranks
- * woken: 3.8 ms of a ~18 ms 1 MiB call at 4 ranks, 9.2 of ~35 at 8. The stream's lead wakes
- * only the sockets' receive threads (the switch answers the last rank's headers), and costs a
- * round trip of headers and min(W, chunks) more datagrams; at 8 ranks it won every alternated
- * pair at 1 and 4 MiB, at 4 ranks neither mode was ahead beyond the spread, so the link (which
- * keeps GPU buffers on the switchml kernels) stays below 8.
- */
-export const STREAM_EXPONENTS_RANKS = 8;
-
-/** Whether a float32 switch call of a communicator of `ranks` agrees its exponents in the stream. */
-export function exponentsInStream(mode: SwitchExponents | undefined, ranks: number): boolean {
-  return mode === 'stream' || (mode === 'auto' && ranks >= STREAM_EXPONENTS_RANKS);
-}
 
 /**
  * The half packet a float32 switch call quantizes by, or undefined when the call keeps the
  * stream's own agreement (the host-local hierarchy, or switchExponents 'stream', or 'auto' from
- * STREAM_EXPONENTS_RANKS ranks).
+ * STREAM_EXPONENTS_RANKS ranks, lib/collectives/switch-allreduce.ts).
  */
 export function switchBlockSize(schedule: string, dtype: DataType, ctx: CollectiveContext, exponents: SwitchExponents | undefined): number | undefined {
   if (schedule !== 'switch' || !isFloat(dtype) || ctx.size < 2 || ctx.hostRanks !== undefined || exponentsInStream(exponents, ctx.size)) return undefined;

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { readEnv } from '../settings.js';
 import { readTuning, readTuningText, sha256, type TuningWorld } from '../tune/tuning-file.js';
 import type { ScheduledCollective } from '../collectives/algorithms.js';
-import { packetValuesOf, type Choice } from '../tune/select.js';
+import { switchTermsOf, type Choice } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
@@ -73,7 +73,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     chunkBytes: comm.config.chunkBytes,
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
-    ...packetValuesOf(comm.config),
+    ...switchTermsOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
     allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
     async maxAll(values) {

@@ -32,6 +32,7 @@
 //      again on GPU buffers, fitted like the host ones (α stays the host's: the link's latency);
 //      what the fit gives beyond the host's call, o and β is the GPU call's extra per call, per
 //      message sent and per byte staged.
+import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
@@ -54,6 +55,8 @@ export interface CalibrationComm {
   readonly aggregator?: boolean;
   /** Values per switch packet the job agreed (the switch's formula counts its packets; undefined: the formula's default). */
   readonly switchPacketValues?: number;
+  /** Where the agreed configuration has float32 switch calls agree their exponents (the switch's formula counts the lead's packets in the stream; undefined: the link). */
+  readonly switchExponents?: SwitchExponents;
   /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
   readonly gpu?: GpuCalibration;
   /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
@@ -234,7 +237,7 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }) })!;
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) })!;
 }
 
 /** A run's terms in Sample order. */

@@ -13,6 +13,7 @@
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind } from './params.js';
@@ -24,6 +25,8 @@ export interface ModelCall {
   readonly ranks: number;
   /** Values per switch packet, as the communicator's job agreed them (undefined: the switch formula's default). */
   readonly switchPacketValues?: number;
+  /** Where a float call's exponents are agreed, as the communicator's configuration says (undefined: over the link; int32 calls agree none). */
+  readonly switchExponents?: SwitchExponents;
   readonly chunkBytes: number;
   /** Chunk pipelines in flight at once (undefined: the default depth). */
   readonly pipelineDepth?: number;
@@ -49,7 +52,7 @@ export function codecRatio(codec: Codec): number {
  */
 export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>): Traffic | undefined {
   const row = algorithmNamed(algorithm);
-  const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }) });
+  const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
   return needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks) ? { ...traffic, sends: traffic.sends + 1 } : traffic;
 }

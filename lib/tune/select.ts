@@ -21,7 +21,9 @@
 // broadcast: faster than the ring and the tree at 2 and 4 ranks from 8 B to 8 MiB, and than
 // the direct exchange at 2 ranks from 8 B to 32 KiB, docs/PERFORMANCE.md).
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
+import type { DataType } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
+import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { Codec } from '../memory/codec.js';
 import { candidates, type ModelCall } from './model.js';
 import { DEFAULT_COST_PARAMS, type CostParams, type MemoryKind } from './params.js';
@@ -38,6 +40,14 @@ export interface TuningConfig {
   readonly directThresholdBytes: number;
   /** The switch's 'host:port' ('' or absent: none, so no aggregator row is chosen by 'auto'). */
   readonly switch?: string;
+  /**
+   * Where float32 switch calls agree their exponents, present with a switch: 'link' (over the
+   * ranks' link first), 'stream' (inside the packet stream, as SwitchML does) or 'auto' (the
+   * stream from STREAM_EXPONENTS_RANKS ranks on, the link below; lib/collectives/switch-allreduce.ts
+   * says why). Rank 0's holds: every rank must send the same packets, so a configuration without it
+   * (a peer of a version that left 'link' implicit) is refused rather than read as a default.
+   */
+  readonly switchExponents?: SwitchExponents;
   /** Values per switch packet (a number once agreed at init): the switch's formula counts packets of that size. */
   readonly switchPacketValues?: number | 'auto';
   /** Calibrated parameters (rank 0's tuning file) and the digest of the file they came from. */
@@ -160,16 +170,25 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
   const { config, params, offer, call, memory } = pricing;
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
-    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...packetValuesOf(config), ...(codec && { codec }), ...(memory && { memory }) };
+    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
     const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }
   return best;
 }
 
-/** The agreed switch packet size, for the model's switch formula ('auto' before init agrees a number: the formula's default). */
-export function packetValuesOf(config: Pick<TuningConfig, 'switchPacketValues'>): Pick<ModelCall, 'switchPacketValues'> {
-  return typeof config.switchPacketValues === 'number' ? { switchPacketValues: config.switchPacketValues } : {};
+/**
+ * What the model's switch formula takes from the agreed configuration: the packet size ('auto'
+ * before init agrees a number: the formula's default) and, for a call of a float `dtype` (or one
+ * not named, as calibration's float32 runs), where its exponents are agreed; int32 calls agree
+ * none and are priced as the link's.
+ */
+export function switchTermsOf(config: Pick<TuningConfig, 'switchPacketValues' | 'switchExponents'>, dtype?: DataType): Pick<ModelCall, 'switchPacketValues' | 'switchExponents'> {
+  const float = dtype === undefined || dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
+  return {
+    ...(typeof config.switchPacketValues === 'number' && { switchPacketValues: config.switchPacketValues }),
+    ...(float && config.switchExponents !== undefined && { switchExponents: config.switchExponents }),
+  };
 }
 
 function sizeBased(serving: readonly string[], bytes: number, ranks: number, config: TuningConfig, setting: string): string {

@@ -3,6 +3,7 @@ import '../../lib/switch/udp-link.js'; // workers reach the switch by UDP
 import { SwitchWorker, type SwitchWorkerOptions } from '../../lib/switch/worker.js';
 import type { SwitchServer } from '../../lib/switch/switch-server.js';
 import { switchmlSumViolation } from '../../lib/cpu/switchml-bound.js';
+import { sizeClassOfValues } from '../../lib/switch/packet-size.js';
 import { within } from '../within.js';
 
 let worlds = 0;
@@ -16,6 +17,16 @@ export async function joinJob(
   const udpSocket = server.dataPlane === 'native' ? 'native' as const : 'dgram' as const;
   const options = (rank: number) => ({ switch: server.address, secret: server.secret, world, rank, size, timeoutMs: 10_000, udpSocket, ...(typeof extra === 'function' ? extra(rank) : extra) });
   return within(Promise.all(Array.from({ length: size }, (_, rank) => SwitchWorker.connect(options(rank)))), 15_000, `${size} workers joining`);
+}
+
+/** The float32 sums of `inputs` through raw workers at `values` a packet: SwitchML's own scheme (exponents one window ahead inside the stream), the oracle of the communicator's float path. */
+export async function inStreamSums(server: SwitchServer, inputs: readonly Float32Array[], values: number): Promise<Float32Array[]> {
+  const workers = await joinJob(server, inputs.length, { sizeClass: sizeClassOfValues(values)! });
+  try {
+    return await within(Promise.all(workers.map((worker, r) => worker.allReduce(inputs[r]!.slice(), 'sum'))), 60_000, 'raw workers');
+  } finally {
+    for (const worker of workers) worker.close();
+  }
 }
 
 /** A deterministic pseudo-random generator (xorshift32). */
