@@ -34,9 +34,12 @@ async function reduceUpThenBroadcastDown(
   const isRoot = node.parent < 0;
   // Children's partials are folded in order; the last fold also yields the bytes that go on
   // (up to the parent, or, at the root, finalized and down), in one memory step.
+  // The first child's partial is offered a landing that folds it on arrival (fused receive, as
+  // the ring's): it is the first fold either way, so the order of folds, and the bits, stay the
+  // same. Later children are received only after it, as before, and fold in order.
   let up: Uint8Array | undefined;
   for (const [i, child] of node.children.entries()) {
-    const partial = await link.recv(child, tag(UP));
+    const partial = await link.recv(child, tag(UP), i === 0 ? memory.landing?.(work, offset, length, true) : undefined);
     if (i < node.children.length - 1) await memory.accumulate(work, offset, length, partial);
     else if (isRoot) up = await memory.recvReduceCopySend(work, offset, length, partial);
     else up = await memory.recvReduceSend(work, offset, length, partial);
@@ -45,8 +48,13 @@ async function reduceUpThenBroadcastDown(
   let result: Uint8Array;
   let received: Uint8Array | undefined;
   if (!isRoot) {
-    await link.send(node.parent, tag(UP), up ?? await memory.read(work, offset, length));
-    received = await link.recv(node.parent, tag(DOWN));
+    // Without children the span itself is sent (outgoing: no copy on host memory): it is
+    // written only when the result comes down, after this send has resolved. A copy (read)
+    // cost a fresh buffer per call, 512 KiB a half at 1 MiB: page faults and GC work, about
+    // 4x the CPU of the whole call at 2 shm ranks (docs/PERFORMANCE.md, shm11).
+    await link.send(node.parent, tag(UP), up ?? await memory.outgoing(work, offset, length));
+    // The result lands in the span on arrival (no buffer to copy it out of).
+    received = await link.recv(node.parent, tag(DOWN), memory.landing?.(work, offset, length, false));
     if (node.children.length > 0) {
       result = await memory.recvCopySend(work, offset, length, received);
     } else {
@@ -58,7 +66,7 @@ async function reduceUpThenBroadcastDown(
   } else {
     // A root without children (a world of one).
     await memory.finalize(work, offset, length);
-    result = await memory.read(work, offset, length);
+    result = await memory.outgoing(work, offset, length);
   }
   await Promise.all(node.children.map((child) => link.send(child, tag(DOWN), result)));
   // Received from the parent, written and forwarded to the children (the root received nothing).

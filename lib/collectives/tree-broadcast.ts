@@ -16,7 +16,7 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
     let bytes: Uint8Array;
     let received: Uint8Array | undefined;
     if (node.parent < 0) {
-      bytes = await memory.read(work, piece.offset, piece.length);
+      bytes = await memory.outgoing(work, piece.offset, piece.length); // the root never writes `work`
     } else {
       received = await link.recv(node.parent, chunk);
       if (node.children.length > 0) {

@@ -25,7 +25,7 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
       else await memory.accumulate(work, piece.offset, piece.length, partial);
       link.release(partial);
     }
-    if (!isRoot) await link.send(node.parent, chunk, up ?? await memory.read(work, piece.offset, piece.length));
+    if (!isRoot) await link.send(node.parent, chunk, up ?? await memory.outgoing(work, piece.offset, piece.length)); // unchanged until the send resolves
     else await memory.finalize(work, piece.offset, piece.length);
   });
 }
