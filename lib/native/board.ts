@@ -12,12 +12,15 @@ import { shmPrefix } from './shm.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
- * (and the event loop): a few microseconds, polling and yielding its core between polls, since
- * ranks may outnumber the cores. 10 µs with a yield every poll against 20 µs with one every 64
- * polls: 1.2-1.7x less time per 8-byte allreduce at 2, 3 and 4 ranks on 2 loaded cores
- * (docs/PERFORMANCE.md, "Small-call latency (session 9)"); 2-20 µs were level within the noise.
+ * (and the event loop): polling and yielding its core between polls, since ranks may outnumber
+ * the cores. A hand-over costs two wake-ups (the board thread's futex, then the event loop), and
+ * the rank that handed over comes late to its next call, so that its peer's wait can run out
+ * too. 200 µs against 10 µs, alternated on a quiet host: 8-byte allreduce at 2 ranks 5.1-9.6 µs
+ * against 6.5-18.4 (200 ahead in 5 of 7 pairs, medians 6.4 and 8.6), at 4 ranks on 2 cores
+ * 39.9 and 53.7 against 59.6 and 102.4; 1-16 MiB level within the noise (docs/PERFORMANCE.md,
+ * "Re-run, end of the tenth session"; "lat10" has the loaded runs, where no setting was ahead).
  */
-const SPIN_NS = 10_000;
+const SPIN_NS = 200_000;
 
 /** WEBCCL_BOARD_SPIN_US overrides SPIN_NS (microseconds; 0: hand every call over at once). */
 function spinNs(): number {
