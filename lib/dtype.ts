@@ -15,7 +15,7 @@ export function isDataType(value: unknown): value is DataType {
   return typeof value === 'string' && Object.hasOwn(ELEMENT_BYTES, value);
 }
 
-export function isFloat(dtype: DataType): boolean {
+export function isFloat(dtype: DataType): dtype is 'float32' | 'float16' | 'bfloat16' {
   return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
 }
 

@@ -22,7 +22,7 @@ import { scheduleOf } from '../collectives/algorithms.js';
 import type { CollectiveContext } from '../collectives/context.js';
 import { aggregatorQuantizedSum } from '../collectives/aggregator-allreduce.js';
 import { exponentsInStream, switchAllReduce, type SwitchExponents } from '../collectives/switch-allreduce.js';
-import type { DataType } from '../dtype.js';
+import { isFloat, type DataType } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { selectAlgorithm, type TuningConfig } from '../tune/select.js';
 import type { CallMemory, MemorySpace, Region } from '../memory/memory.js';
@@ -37,10 +37,6 @@ export function switchBlockSize(schedule: string, dtype: DataType, ctx: Collecti
   if (schedule !== 'switch' || !isFloat(dtype) || ctx.size < 2 || ctx.hostRanks !== undefined || exponentsInStream(exponents, ctx.size)) return undefined;
   const packets = ctx.aggregation?.aggregator.packets;
   return packets === undefined ? undefined : packets.values / 2;
-}
-
-function isFloat(dtype: DataType): dtype is 'float32' | 'float16' | 'bfloat16' {
-  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
 }
 
 /**

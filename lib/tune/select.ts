@@ -21,7 +21,7 @@
 // broadcast: faster than the ring and the tree at 2 and 4 ranks from 8 B to 8 MiB, and than
 // the direct exchange at 2 ranks from 8 B to 32 KiB, docs/PERFORMANCE.md).
 import { algorithmNamed, algorithmsServing, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
-import type { DataType } from '../dtype.js';
+import { isFloat, type DataType } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { Codec } from '../memory/codec.js';
@@ -184,7 +184,7 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
  * none and are priced as the link's.
  */
 export function switchTermsOf(config: Pick<TuningConfig, 'switchPacketValues' | 'switchExponents'>, dtype?: DataType): Pick<ModelCall, 'switchPacketValues' | 'switchExponents'> {
-  const float = dtype === undefined || dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
+  const float = dtype === undefined || isFloat(dtype);
   return {
     ...(typeof config.switchPacketValues === 'number' && { switchPacketValues: config.switchPacketValues }),
     ...(float && config.switchExponents !== undefined && { switchExponents: config.switchExponents }),
