@@ -5,7 +5,7 @@
 // configuration names the mode whenever there is a switch, so a rank of a version that left it
 // implicit is refused at init instead of running the other mode. Counted at a real SwitchServer:
 // a float32 stream of `chunks` packets sends a lead of min(W, chunks) more. 'auto' goes by the
-// communicator's own size: an 8-rank world's 4-rank split children take the link.
+// communicator's own size: a STREAM_EXPONENTS_RANKS-rank world's split halves take the link.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the switch aggregator
@@ -39,8 +39,8 @@ function firstPackets(): number {
 }
 
 test('the rule: \'auto\' agrees in the stream from STREAM_EXPONENTS_RANKS ranks, \'link\' and \'stream\' at any size', () => {
-  assert.is(STREAM_EXPONENTS_RANKS, 8);
-  assert.equal([7, 8, 32].map((ranks) => exponentsInStream('auto', ranks)), [false, true, true]);
+  assert.is(STREAM_EXPONENTS_RANKS, 4);
+  assert.equal([2, 3, 4, 8, 32].map((ranks) => exponentsInStream('auto', ranks)), [false, false, true, true, true]);
   assert.equal([2, 32].map((ranks) => exponentsInStream('link', ranks)), [false, false]);
   assert.equal([2, 32].map((ranks) => exponentsInStream('stream', ranks)), [true, true]);
 });
@@ -63,7 +63,7 @@ test('the agreed configuration names the mode with a switch (default auto), and 
   assert.is(validateConfig({ ...config, switch: '', switchJob: '' }).switchExponents, undefined);
 });
 
-test('\'auto\' at 7 ranks agrees over the link, at 8 in the stream: the lead reaches the switch, the bits are the link\'s (host and GPU buffers)', async () => {
+test('\'auto\' at 3 ranks agrees over the link, at 4 in the stream: the lead reaches the switch, the bits are the link\'s (host and GPU buffers)', async () => {
   for (const size of [STREAM_EXPONENTS_RANKS - 1, STREAM_EXPONENTS_RANKS]) {
     const auto = await switchWorld(size, size === STREAM_EXPONENTS_RANKS ? { device } : {});
     const link = await switchWorld(size, { switchExponents: 'link' });
@@ -100,7 +100,7 @@ test('\'auto\' at 7 ranks agrees over the link, at 8 in the stream: the lead rea
   }
 });
 
-test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its exponents, its 4-rank split children agree over the link', async () => {
+test('\'auto\' goes by the communicator\'s own size: a 4-rank world streams its exponents, its 2-rank split children agree over the link', async () => {
   const world = await switchWorld(STREAM_EXPONENTS_RANKS);
   try {
     assert.is(world[0]!.config.switchExponents, 'auto', 'the default');
@@ -108,10 +108,10 @@ test('\'auto\' goes by the communicator\'s own size: an 8-rank world streams its
     const lead = Math.min(WINDOW, CHUNKS);
     let before = firstPackets();
     const whole = await allReduceAll(world, inputs, 'float32', 'sum');
-    assert.is(firstPackets() - before, world.length * (CHUNKS + lead), '8 ranks: the lead\'s packets too');
+    assert.is(firstPackets() - before, world.length * (CHUNKS + lead), `${STREAM_EXPONENTS_RANKS} ranks: the lead\'s packets too`);
     const wholeOracle = await inStreamSums(server, inputs, VALUES);
     for (const [r, out] of whole.entries()) sameElements(out, wholeOracle[r]!, `world rank ${r} against SwitchML's scheme`);
-    // Two children of 4 (even and odd world ranks, in world order): below STREAM_EXPONENTS_RANKS, so the link.
+    // Two children of half the world (even and odd world ranks, in world order): below STREAM_EXPONENTS_RANKS, so the link.
     const children = await within(Promise.all(world.map((comm) => comm.split(comm.rank % 2))), 30_000, 'split');
     try {
       assert.equal(children.map((child) => child!.size), world.map(() => STREAM_EXPONENTS_RANKS / 2));

@@ -47,7 +47,8 @@ test('the model prices the mode the call will run in: at 8 ranks \'auto\' saves 
   const link = model(8, 'link');
   const auto = model(8, 'auto');
   assert.ok(Math.abs(link - auto - (7 * 10 - 1 - 1000 * DATA * LEAD_SHARE)) < 1e-9, `link ${link} - auto ${auto}`);
-  assert.is(model(4, 'auto'), model(4, 'link'), 'below STREAM_EXPONENTS_RANKS the same price');
+  assert.is(model(STREAM_EXPONENTS_RANKS - 1, 'auto'), model(STREAM_EXPONENTS_RANKS - 1, 'link'), 'below STREAM_EXPONENTS_RANKS the same price');
+  assert.ok(model(STREAM_EXPONENTS_RANKS, 'auto') !== model(STREAM_EXPONENTS_RANKS, 'link'), 'from STREAM_EXPONENTS_RANKS the stream\'s price');
 });
 
 test('the choice passes the setting for float dtypes only (int32 agrees no exponents): its prediction is the mode\'s', () => {

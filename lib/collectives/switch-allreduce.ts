@@ -108,14 +108,15 @@ export type SwitchExponents = 'link' | 'stream' | 'auto';
 /**
  * The fewest ranks at which switchExponents 'auto' agrees in the stream. Before a float32 call's
  * packets can leave, the link's agreement must wake every rank's JavaScript to read the last
- * rank's exponents, and on the rack (docs/PERFORMANCE.md, "sw10") that wait grows with the ranks
- * woken: 3.8 ms of a ~18 ms 1 MiB call at 4 ranks, 9.2 of ~35 at 8. The stream's lead wakes
- * only the sockets' receive threads (the switch answers the last rank's headers), and costs a
- * round trip of headers and min(W, chunks) more datagrams; at 8 ranks it won every alternated
- * pair at 1 and 4 MiB, at 4 ranks neither mode was ahead beyond the spread, so the link (which
- * keeps GPU buffers on the switchml kernels) stays below 8.
+ * rank's exponents, and on the rack (docs/PERFORMANCE.md, "sw10" and "sw12") that wait grows
+ * with the ranks woken: 3.8-8 ms of an 18-25 ms 1 MiB call at 4 ranks, 9.2 of ~35 at 8. The
+ * stream's lead wakes only the sockets' receive threads (the switch answers the last rank's
+ * headers), and costs a round trip of headers and min(W, chunks) more datagrams. At 8 ranks it
+ * won every alternated pair at 1 and 4 MiB; at 4 ranks, with the native lead (sw10), it won
+ * every pair at 1 MiB (about 0.8 of the link's time) and tied at 4 and 16 MiB. Below 4 the
+ * link (which keeps GPU buffers on the switchml kernels) stays: not measured there.
  */
-export const STREAM_EXPONENTS_RANKS = 8;
+export const STREAM_EXPONENTS_RANKS = 4;
 
 /** Whether a float32 switch call of a communicator of `ranks` agrees its exponents in the stream. */
 export function exponentsInStream(mode: SwitchExponents | undefined, ranks: number): boolean {
