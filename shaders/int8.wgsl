@@ -121,8 +121,16 @@ fn quantize_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   let p = quantize_params;
   let block = linear_index(wg, groups, local);
   if (block >= block_count(p.count, p.block_size)) { return; }
-  let start = p.src_offset + block * p.block_size;
   let length = block_length(p.count, p.block_size, block);
+  // The same code either way, but a whole block's loops run to p.block_size, a bound every
+  // thread shares (uniform), which lavapipe runs faster than the per-thread `length`.
+  if (length == p.block_size) { quantize_block_alone(block, p.block_size); } else { quantize_block_alone(block, length); }
+}
+
+// Block `block` (`length` elements) by one thread: its absmax, then its packed words.
+fn quantize_block_alone(block: u32, length: u32) {
+  let p = quantize_params;
+  let start = p.src_offset + block * p.block_size;
   var absmax_bits = 0u;
   for (var w = 0u; w * 4u < length; w++) { absmax_bits = max(absmax_bits, quad_absmax(start, length, w)); }
   let scale = scale_bits(absmax_bits);
