@@ -29,7 +29,7 @@ function fakeBoard(later: () => boolean) {
       constructor(_name: string, _rank: number, _size: number, _bytes: number, _timeout: number, complete: (id: number, error: string | null) => void) {
         onComplete = complete;
       }
-      run(id: number, _view: Uint8Array, _kind: string, _dtype: string, _op: string, _average: boolean, _root: number, stamp: number): boolean {
+      run(id: number, _view: Uint8Array, _code: number, stamp: number): boolean {
         runs.push(stamp);
         if (!later()) return true;
         handed.push(id);
