@@ -87,7 +87,7 @@ export class NativeBoardSession {
   /** Runs of calls waiting for every call bound before them to be done, by call. */
   private readonly waiting = new Map<number, () => void>();
 
-  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
+  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, timeoutMs: number) {
     const Board = addon.Board;
     if (Board === undefined) throw systemError('board: the native addon was built without it (rebuild: npm run build:native)');
     this.native = callNative('board', () => new Board(name, rank, size, bufferBytes, timeoutMs, (id, error) => {
