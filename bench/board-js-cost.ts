@@ -1,7 +1,8 @@
 // The JavaScript a small board allreduce costs on one rank, with nothing else in it: rank 0 of a
 // two-rank inproc world given a board whose native run returns at once (done here), so that a
-// call is Communicator.allReduce, the plan memo, the queue, execute, the board algorithm and
-// NativeBoardSession, without the shared segment or a peer to wait for. Per call µs, the 10th
+// call is Communicator.allReduce, the plan memo and the short path (Communicator.runSmall,
+// NativeBoardSession.runNow; the queue, execute and the board algorithm where a call takes the
+// long path), without the shared segment or a peer to wait for. Per call µs, the 10th
 // and 50th percentiles of each of 9 rounds (their smallest and median): a loaded host inflates
 // the means, the low percentiles far less. Rank 1 never calls (the fake board needs no peer).
 //   CALLS=20000 node --import ./test/register.mjs bench/board-js-cost.ts

@@ -8,11 +8,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js';
-import type { Communicator } from '../lib/index.node.js';
+import { Communicator } from '../lib/index.node.js';
 import type { DataType, ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
 import type { NativeAddon } from '../lib/native/addon.js';
-import { NativeBoardSession } from '../lib/native/board.js';
+import { NativeBoardSession, runCode } from '../lib/native/board.js';
+import type { BoardHost } from '../lib/transport/board.js';
+import { connectInproc } from '../lib/transport/inproc.js';
+import { ShmBoardHost } from '../lib/transport/shm/shm-board.js';
 import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { requireAddon } from './helpers/native-transports.js';
 import { within } from './within.js';
@@ -29,7 +32,7 @@ function fakeBoard(later: () => boolean) {
       constructor(_name: string, _rank: number, _size: number, _bytes: number, _timeout: number, complete: (id: number, error: string | null) => void) {
         onComplete = complete;
       }
-      run(id: number, _view: Uint8Array, _kind: string, _dtype: string, _op: string, _average: boolean, _root: number, stamp: number): boolean {
+      run(id: number, _view: Uint8Array, _code: number, stamp: number): boolean {
         runs.push(stamp);
         if (!later()) return true;
         handed.push(id);
@@ -137,6 +140,115 @@ test('board: 300 small calls in a row, sizes, dtypes and ops interleaved, give t
   } finally {
     await destroyWorld(comms);
   }
+});
+
+let fakeWorlds = 0;
+
+/** Rank 0 of a two-rank inproc world whose board is `addon`'s (rank 1 only bootstraps: a fake board needs no peer). */
+async function fakeBoardWorld(addon: NativeAddon): Promise<{ comm: Communicator; comms: Communicator[] }> {
+  const board: BoardHost = { open: (_key, rank, size, timeoutMs) => new NativeBoardSession(addon, '/unused', rank, size, 1 << 20, timeoutMs) };
+  const world = `board-short-path-${process.pid}-${++fakeWorlds}`;
+  const transports = [0, 1].map((rank) => Object.assign(connectInproc(world, rank, 2), { board }));
+  const comms = await Promise.all(transports.map((transport, rank) => Communicator.init({ transport, rank, size: 2, algorithm: 'board', timeoutMs: 5000 })));
+  return { comm: comms[0]!, comms };
+}
+
+test('communicator short path: a small host allreduce is one native run given the send elements as its input, the recv buffer untouched before it; in place, none', async () => {
+  const seen: { view: Uint8Array; code: number; input: Uint8Array | undefined; recvBefore: number[] }[] = [];
+  let recv = new Float32Array(0);
+  const addon = {
+    Board: class {
+      run(_id: number, view: Uint8Array, code: number, _stamp: number, _output?: Uint8Array, input?: Uint8Array): boolean {
+        seen.push({ view, code, input, recvBefore: [...recv] });
+        return true;
+      }
+      close(): void {}
+    },
+  } as unknown as NativeAddon;
+  const { comm, comms } = await fakeBoardWorld(addon);
+  try {
+    const send = Float32Array.of(1, 2, 3);
+    recv = Float32Array.of(-7, -7, -7);
+    for (let i = 0; i < 3; i++) await within(comm.allReduce(send, recv, 3, 'float32', 'avg'), 5000, `out of place, call ${i}`);
+    assert.is(seen.length, 3, 'one native run per call');
+    for (const { view, code, input, recvBefore } of seen) {
+      assert.is(view.buffer, recv.buffer, 'the result lands in the recv buffer');
+      assert.is(view.byteLength, 12);
+      assert.ok(input !== undefined && input.buffer === send.buffer && input.byteOffset === 0 && input.byteLength === 12, 'the send elements are the input');
+      assert.equal(recvBefore, [-7, -7, -7], 'no copy into the recv buffer before the run');
+      assert.is(code, runCode({ collective: 'allReduce', dtype: 'float32', op: 'sum', average: true }));
+    }
+    seen.length = 0;
+    const both = Int32Array.of(4, 5);
+    await within(comm.allReduce(both, both, 2, 'int32', 'max'), 5000, 'in place');
+    assert.is(seen.length, 1);
+    assert.is(seen[0]!.input, undefined, 'in place: no separate input');
+    assert.is(seen[0]!.view.buffer, both.buffer);
+    assert.is(seen[0]!.code, runCode({ collective: 'allReduce', dtype: 'int32', op: 'max', average: false }));
+  } finally {
+    await Promise.all(comms.map((c) => c.destroy()));
+  }
+});
+
+test('communicator short path: a call the board hands over is queued (the next waits for it), and its failure rejects it and every later call', async () => {
+  let complete: ((id: number, error: string | null) => void) | undefined;
+  const handed: number[] = [];
+  let runs = 0;
+  const addon = {
+    Board: class {
+      constructor(_name: string, _rank: number, _size: number, _bytes: number, _timeout: number, onComplete: (id: number, error: string | null) => void) {
+        complete = onComplete;
+      }
+      run(id: number): boolean {
+        runs++;
+        handed.push(id);
+        return false;
+      }
+      close(): void {}
+    },
+  } as unknown as NativeAddon;
+  const { comm, comms } = await fakeBoardWorld(addon);
+  try {
+    const data = Float32Array.of(1, 2);
+    let firstDone = false;
+    const first = comm.allReduce(data, data, 2, 'float32', 'sum').then(() => { firstDone = true; });
+    const second = comm.allReduce(data, data, 2, 'float32', 'sum');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(runs, 1, 'the second call waits for the first');
+    complete!(handed.shift()!, null);
+    await within(first, 5000, 'the first completes');
+    assert.ok(firstDone);
+    await within(new Promise((resolve) => setTimeout(resolve, 20)), 5000, 'a turn');
+    assert.is(runs, 2, 'then the second runs');
+    complete!(handed.shift()!, 'board: rank 1 (process 1) died');
+    const error = await within(second.then(() => undefined, (e: unknown) => e as WebcclError), 5000, 'the second rejects');
+    assert.is(error?.code, 'RemoteError', error?.message);
+    const later = await within(comm.allReduce(data, data, 2, 'float32', 'sum').then(() => undefined, (e: unknown) => e as WebcclError), 5000, 'a later call rejects');
+    assert.instance(later, WebcclError);
+    assert.is(runs, 2, 'a failed communicator runs nothing more');
+  } finally {
+    await Promise.all(comms.map((c) => c.destroy().catch(() => undefined)));
+  }
+});
+
+test("the shm world's board host offers the short path and forwards it to its session", () => {
+  const runs: { code: number; stamp: number; input: Uint8Array | undefined }[] = [];
+  const addon = {
+    Board: class {
+      run(_id: number, _view: Uint8Array, code: number, stamp: number, _output?: Uint8Array, input?: Uint8Array): boolean {
+        runs.push({ code, stamp, input });
+        return true;
+      }
+      close(): void {}
+    },
+  } as unknown as NativeAddon;
+  const host = new ShmBoardHost(addon, 'secret', 'world');
+  const session = host.open('0/0,1', 0, 2, 5000);
+  const input = new Uint8Array(8);
+  const work = { collective: 'allReduce', dtype: 'float32', op: 'sum' } as const;
+  assert.is(session.runNow?.(77, { bytes: new Uint8Array(8), input, work }), true);
+  assert.equal(runs, [{ code: runCode(work), stamp: 77, input }]);
+  host.close();
 });
 
 /** After 50 identical small calls, rank 1 makes `other` instead: every rank must reject with InvalidUsage, fast. */

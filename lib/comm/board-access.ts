@@ -4,7 +4,7 @@
 // or is destroyed (a call in flight then rejects).
 import type { DataType, ReduceOp } from '../dtype.js';
 import { internalError } from '../errors.js';
-import type { BoardBinding, BoardCall, BoardHost, BoardSession } from '../transport/board.js';
+import type { BoardBinding, BoardCall, BoardHost, BoardSession, SmallBoardCall } from '../transport/board.js';
 import type { Signature } from '../transport/transport.js';
 import { formatSignature } from './signature.js';
 
@@ -19,13 +19,28 @@ export class BoardAccess {
 
   forCall(signature: Signature, seq: number, dtype: DataType, op: ReduceOp | undefined): BoardBinding {
     if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
-    const { members, channel, rank, timeoutMs } = this.place;
     // A world of one shares nothing: its schedule only finalizes.
-    if (members.length === 1) return { board: ALONE, dtype, op };
+    if (this.place.members.length === 1) return { board: ALONE, dtype, op };
+    return { board: this.open().forCall(callStamp(signature, seq, this.hashes)), dtype, op };
+  }
+
+  /**
+   * A small allreduce's short path (BoardSession.runNow), for a communicator of two ranks or
+   * more: true when done at once, else its completion; undefined where the board cannot run it at once (a call bound before it is pending,
+   * or a board without the short path): bind it with forCall.
+   */
+  runNow(signature: Signature, seq: number, call: SmallBoardCall): true | Promise<void> | undefined {
+    return this.open().runNow?.(callStamp(signature, seq, this.hashes), call);
+  }
+
+  /** The communicator's board session, opened at its first call (a closed access closes it at once). */
+  private open(): BoardSession {
+    if (this.host === undefined) throw internalError('the board algorithm ran on a transport without a board');
+    const { members, channel, rank, timeoutMs } = this.place;
     // Split children of one split may share a channel number: their members tell them apart.
     this.session ??= this.host.open(`${channel}/${members.join(',')}`, rank, members.length, timeoutMs);
     if (this.closed) this.session.close();
-    return { board: this.session.forCall(callStamp(signature, seq, this.hashes)), dtype, op };
+    return this.session;
   }
 
   close(): void {

@@ -47,6 +47,7 @@ import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
+import type { SmallBoardCall } from '../transport/board.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
 
@@ -580,7 +581,39 @@ export class Communicator implements LinkOwner, Endpoint {
     }
     if (this.group) return this.group.add(plan);
     const seq = this.assignSeq(plan);
-    return this.enqueue(() => this.execute(plan, seq));
+    // Nothing queued before it: a small board allreduce runs now (traced calls take the long path, which logs them).
+    const small = plan.smallBoard !== undefined && this.queued === 0 && !this.log.traceEnabled ? this.runSmall(plan, plan.smallBoard, seq) : undefined;
+    return small ?? this.enqueue(() => this.execute(plan, seq));
+  }
+
+  /**
+   * The short path of a small host-memory allreduce on the board, with no call queued before it:
+   * the buffers' check execute makes, then one native call that runs the whole exchange on this
+   * thread when the peers come within the board's spin (a promise already settled), else on the
+   * board's thread (queued like any call: later ones wait for it). What execute and the board
+   * algorithm do besides (a CallLink, a bound memory, the out-of-place copy, which the board
+   * makes from the send buffer itself) a call like this does not need. Undefined: a call bound
+   * to the board before it is still pending (a group's): queue it.
+   */
+  private runSmall(plan: CallPlan, call: SmallBoardCall, seq: number): Promise<void> | undefined {
+    try {
+      // Host memory answers at once (undefined) or throws, reported, as when execute checks.
+      if (this.verify([plan]) !== undefined) return undefined;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let ran: true | Promise<void> | undefined;
+    try {
+      ran = this.board.runNow(plan.signature, seq, call);
+    } catch (error) {
+      return Promise.reject(this.ranFailed(plan, seq, error));
+    }
+    if (ran === undefined) return undefined;
+    // Done here: nothing to wait for, so nothing to queue.
+    if (ran === true) return Promise.resolve();
+    const run = ran.catch((error: unknown) => { throw this.ranFailed(plan, seq, error); });
+    this.follow(run);
+    return run;
   }
 
   private assignSeq(plan: CallPlan): number {
@@ -668,12 +701,17 @@ export class Communicator implements LinkOwner, Endpoint {
       transient?.release();
     } catch (error) {
       transient?.release();
-      const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
-      // Only a failure nobody reported yet (this rank's own) is news to the peers.
-      this.reportLocalFailure(failure);
-      throw this.health.error ?? failure;
+      throw this.ranFailed(plan, seq, error);
     }
     if (traced) this.log.trace(`${this.name}: ${traced} done`);
+  }
+
+  /** What a call that failed while it ran rejects with (the communicator's first failure), after telling the peers where the failure is news. */
+  private ranFailed(plan: CallPlan, seq: number, error: unknown): WebcclError {
+    const failure = asWebcclError(error, 'InternalError', `${this.name}: ${formatSignature(plan.signature)} #${seq}`);
+    // Only a failure nobody reported yet (this rank's own) is news to the peers.
+    this.reportLocalFailure(failure);
+    return this.health.error ?? failure;
   }
 
   private chunking(dtype: DataType): Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'> {

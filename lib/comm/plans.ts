@@ -9,6 +9,8 @@ import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js'
 import { invalidArgument, WebcclError } from '../errors.js';
 import type { AlgorithmSetting } from '../settings.js';
 import type { Signature } from '../transport/transport.js';
+import { BOARD_BUFFER_BYTES, BOARD_SMALL_BYTES, type SmallBoardCall } from '../transport/board.js';
+import { aggregateOp } from '../collectives/aggregator-allreduce.js';
 import { chooseAlgorithm, type Choice, type CodecOffer } from '../tune/select.js';
 import type { MemoryKind } from '../tune/params.js';
 import { checkFits, locate, overlaps, sameStart, type Located } from '../memory/buffers.js';
@@ -57,6 +59,12 @@ export interface CallPlan {
   readonly codec?: Codec;
   /** Where an error-feedback codec keeps its residual between calls (undefined: this call only). */
   readonly feedback?: FeedbackKey;
+  /**
+   * A small host-memory allReduce on the board with nothing but the fold to do (identity codec,
+   * a named op): what the communicator's short path hands the board (Communicator.runSmall), in
+   * place of `run`. `run` stays the call's meaning (and its path in a group or behind a queue).
+   */
+  readonly smallBoard?: SmallBoardCall;
   run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
 }
 
@@ -215,11 +223,13 @@ export function planAllReduce(
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
   let regions: { readonly work: Region; readonly input: Region | undefined } | undefined;
   let switchSteps: IntegerSteps | undefined;
+  const smallBoard = smallBoardCall(env, schedule, codec, op, copyInput ? input : undefined, output, count, dtype);
   return {
     signature: signature('allReduce', count, dtype, opName(op), -1, codec.code), schedule, space: output.space, buffers: buffersOf(input, output), dtype, op,
     // Nothing travels in a world of one (the result is exact); the integer scheme binds its own memories.
     codec: env.size > 1 && codec.format.kind !== 'integer' ? codec : NO_CODEC,
     ...(feedback !== undefined && { feedback }),
+    ...(smallBoard !== undefined && { smallBoard }),
     async run(ctx, memory) {
       // Made at the first run and kept: a plan that is reused (plan-memo.ts) runs on the same buffers.
       regions ??= { work: output.region(0, count), input: copyInput ? input.region(0, count) : undefined };
@@ -239,6 +249,25 @@ export function planAllReduce(
         await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock, readsInput ? regions.input : undefined);
       } else await algorithm(ctx, work);
     },
+  };
+}
+
+/**
+ * The board's short path for an allReduce (CallPlan.smallBoard): the board schedule in a world of
+ * two ranks or more, host memory, no codec (no residual either), a named op, and one arrival's
+ * worth of elements (board.cc's one_arrival: (ranks - 1) x bytes within BOARD_SMALL_BYTES).
+ */
+function smallBoardCall(
+  env: PlanEnv, schedule: Schedule, codec: Codec, op: ReduceOp, input: Operand | undefined, output: Operand, count: number, dtype: DataType,
+): SmallBoardCall | undefined {
+  const bytes = count * elementBytes(dtype);
+  if (env.size < 2 || algorithmNamed(schedule)?.board !== true || !codec.identity || typeof op !== 'string' || count === 0) return undefined;
+  if ((env.size - 1) * bytes > BOARD_SMALL_BYTES || bytes > BOARD_BUFFER_BYTES) return undefined;
+  if (output.located.kind !== 'cpu' || (input !== undefined && input.located.kind !== 'cpu')) return undefined;
+  return {
+    bytes: output.located.bytes.subarray(0, bytes),
+    input: input?.located.kind === 'cpu' ? input.located.bytes.subarray(0, bytes) : undefined,
+    work: { collective: 'allReduce', dtype, op: aggregateOp(op), average: op === 'avg' },
   };
 }
 

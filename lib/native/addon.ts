@@ -93,12 +93,13 @@ export interface BoardWork {
 /** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */
 export interface NativeBoard {
   /**
-   * Runs collective `kind` over `view` (the call's elements, in place) with every rank: true when
-   * done at the call, false when onComplete(id, error) follows. spinNs: how long this thread may
-   * wait for peers first. `op`, `average` and `root` are ignored where the collective has none;
-   * `output` is reduceScatter's out-of-place result (BoardWork.output).
+   * Runs the collective `code` says (lib/native/board.ts's runCode: kind, dtype, op, average,
+   * root as integers) over `view` (the call's elements, in place) with every rank: true when done
+   * at the call, false when onComplete(id, error) follows. `output` is reduceScatter's
+   * out-of-place result (BoardWork.output); `input` an out-of-place allReduce's elements (read
+   * only; `view` then gets the result).
    */
-  run(id: number, view: ArrayBufferView, kind: BoardCollective, dtype: DataType, op: SimpleOp, average: boolean, root: number, stamp: number, timeoutMs: number, spinNs: number, output?: ArrayBufferView): boolean;
+  run(id: number, view: ArrayBufferView, code: number, stamp: number, output?: ArrayBufferView, input?: ArrayBufferView): boolean;
   /**
    * Null while attaching (or when attaching failed); then the single-copy threshold every rank
    * agreed on (allgathers and broadcasts whose every read holds that many bytes read straight
@@ -109,8 +110,14 @@ export interface NativeBoard {
 }
 
 export interface NativeBoardAddon {
-  /** Attaches (rank 0 creates `name`) on the board's thread; timeoutMs bounds attaching. Absent from an addon built before it existed. */
-  readonly Board?: new (name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void, singleCopyBytes: number) => NativeBoard;
+  /**
+   * Attaches (rank 0 creates `name`) on the board's thread; timeoutMs bounds attaching and each
+   * call; spinNs: how long run() waits for the peers on the calling thread before it hands a
+   * small call to the board's thread. Absent from an addon built before it existed.
+   */
+  readonly Board?: new (
+    name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void, singleCopyBytes: number, spinNs: number,
+  ) => NativeBoard;
   /** This process's boards' single-copy calls so far. */
   readonly boardCounters?: () => { singleCopyCalls: number };
 }

@@ -3,10 +3,11 @@
 // completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
-import type { DataType } from '../dtype.js';
+import type { DataType, SimpleOp } from '../dtype.js';
 import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import { readEnv, readNumber } from '../settings.js';
-import type { BoardWork, NativeAddon, NativeBoard } from './addon.js';
+import type { SmallBoardCall } from '../transport/board.js';
+import type { BoardCollective, BoardWork, NativeAddon, NativeBoard } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
 
@@ -49,6 +50,26 @@ export function boardSegmentName(secret: string, key: string): string {
   return `/webccl-${shmPrefix(secret)}-board-${createHash('sha256').update(`webccl-board\0${key}`).digest('hex').slice(0, 16)}`;
 }
 
+/** native/src/board.cc's Kind, reduce.h's DType and Op, by name: run()'s code packs them as integers. */
+const KIND_CODES: Readonly<Record<BoardCollective, number>> = { allReduce: 0, reduce: 1, reduceScatter: 2, allGather: 3, broadcast: 4 };
+const DTYPE_CODES: Readonly<Partial<Record<DataType, number>>> = { float32: 0, float16: 1, bfloat16: 2, int32: 3, uint32: 4 };
+// avg folds as a sum (the division comes once, after the fold: BoardWork.average).
+const OP_CODES: Readonly<Record<SimpleOp, number>> = { sum: 0, avg: 0, prod: 1, min: 2, max: 3 };
+/** Roots fit the code's bits above 9 with room (the board has at most 1024 ranks). */
+const ROOT_LIMIT = 2 ** 20;
+
+/** NativeBoard.run's `code` for `work`: kind | dtype << 3 | op << 6 | average << 8 | root << 9. */
+export function runCode({ collective, dtype, op = 'sum', average = false, root = 0 }: BoardWork): number {
+  const kind = Object.hasOwn(KIND_CODES, collective) ? KIND_CODES[collective] : undefined;
+  if (kind === undefined) throw new Error(`board: kind ${collective} is not allReduce, reduce, reduceScatter, allGather or broadcast`);
+  const type = Object.hasOwn(DTYPE_CODES, dtype) ? DTYPE_CODES[dtype] : undefined;
+  if (type === undefined) throw new Error(`board: unknown dtype ${dtype} (expected float32, float16, bfloat16, int32 or uint32)`);
+  const fold = Object.hasOwn(OP_CODES, op) ? OP_CODES[op] : undefined;
+  if (fold === undefined) throw new Error(`board: unknown op ${op} (expected sum, prod, min, max or avg)`);
+  if (!Number.isInteger(root) || root < 0 || root >= ROOT_LIMIT) throw new Error(`board: root ${root} is not a rank`);
+  return kind + type * 8 + fold * 64 + (average ? 256 : 0) + root * 512;
+}
+
 type Pending = { resolve(): void; reject(error: WebcclError): void };
 
 /** One communicator's board (lib/transport/board.ts's BoardSession). */
@@ -65,9 +86,8 @@ export class NativeBoardSession {
   private readonly doneEarly = new Set<number>();
   /** Runs of calls waiting for every call bound before them to be done, by call. */
   private readonly waiting = new Map<number, () => void>();
-  private readonly spinNs = spinNs();
 
-  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, private readonly timeoutMs: number) {
+  constructor(addon: NativeAddon, name: string, private readonly rank: number, size: number, bufferBytes: number, timeoutMs: number) {
     const Board = addon.Board;
     if (Board === undefined) throw systemError('board: the native addon was built without it (rebuild: npm run build:native)');
     this.native = callNative('board', () => new Board(name, rank, size, bufferBytes, timeoutMs, (id, error) => {
@@ -76,7 +96,7 @@ export class NativeBoardSession {
       this.pending.delete(id);
       if (error === null) waiter.resolve();
       else waiter.reject(boardError(error, rank));
-    }, boardSingleCopyBytes()));
+    }, boardSingleCopyBytes(), spinNs()));
   }
 
   /**
@@ -116,16 +136,41 @@ export class NativeBoardSession {
     wake();
   }
 
-  private run(bytes: Uint8Array, { collective, dtype, op = 'sum', average = false, root = 0, output }: BoardWork, stamp: number): Promise<void> {
-    if (this.closed) return Promise.reject(systemError(`board of rank ${this.rank}: closed`));
+  private run(bytes: Uint8Array, work: BoardWork, stamp: number): Promise<void> {
+    try {
+      return this.start(bytes, work, stamp, work.output, undefined) ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The short path: one native call that runs the whole exchange on this thread when the peers
+   * come within the spin, bound and run at once where every call bound before it is done (else
+   * undefined). Nothing is bound when it finishes at once or fails: no call can be bound in
+   * between, so the counters stay as they were.
+   */
+  runNow(stamp: number, { bytes, input, work }: SmallBoardCall): true | Promise<void> | undefined {
+    if (this.bound !== this.doneBefore) return undefined;
+    const handed = this.start(bytes, work, stamp, undefined, input);
+    if (handed === undefined) return true;
+    const call = this.bound++;
+    const finish = () => this.finish(call);
+    handed.then(finish, finish);
+    return handed;
+  }
+
+  /** Runs a call on the native board: undefined when done at once, else its completion; throws what failed at once. */
+  private start(bytes: Uint8Array, work: BoardWork, stamp: number, output: Uint8Array | undefined, input: Uint8Array | undefined): Promise<void> | undefined {
+    if (this.closed) throw systemError(`board of rank ${this.rank}: closed`);
     const id = this.nextId++;
     let done: boolean;
     try {
-      done = this.native.run(id, bytes, collective, dtype, op, average, root, stamp, this.timeoutMs, this.spinNs, output);
+      done = this.native.run(id, bytes, runCode(work), stamp, output, input);
     } catch (error) {
-      return Promise.reject(boardError(error instanceof Error ? error.message : String(error), this.rank));
+      throw boardError(error instanceof Error ? error.message : String(error), this.rank);
     }
-    if (done) return Promise.resolve();
+    if (done) return undefined;
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
 

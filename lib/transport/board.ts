@@ -52,10 +52,29 @@ export interface BoardCall {
   done(): void;
 }
 
+/**
+ * A small host-memory allreduce as the board runs it on a communicator's short path
+ * (BoardSession.runNow): fixed when the call is planned, reused while the call repeats.
+ */
+export interface SmallBoardCall {
+  /** The recv buffer's elements: the result lands here (and is read from here when `input` is absent: in place). */
+  readonly bytes: Uint8Array;
+  /** The send buffer's elements where the call is out of place: read, never written. */
+  readonly input: Uint8Array | undefined;
+  readonly work: BoardWork;
+}
+
 /** A communicator's board: its segment, mapped by every member. */
 export interface BoardSession {
   /** `stamp`: a number every rank derives alike from the call (its signature and sequence number), compared across ranks. */
   forCall(stamp: number): BoardCall;
+  /**
+   * Binds and runs `call` at once where no call bound before it is pending (else undefined:
+   * bind it with forCall): true when it finished at the call (the peers came within the board's
+   * spin), else a promise that settles when the board's thread finishes it. Throws the failure
+   * of a call that failed at once (a peer that died, ranks running different calls).
+   */
+  runNow?(stamp: number, call: SmallBoardCall): true | Promise<void> | undefined;
   /** Unmaps the segment and stops its thread (a call in flight rejects); idempotent. */
   close(): void;
 }

@@ -127,6 +127,7 @@ struct Call {
   uint8_t* data = nullptr;
   size_t count = 0;      // elements of the view (reduce-scatter, allgather: n blocks of count / n)
   uint8_t* output = nullptr;  // reduce-scatter out of place: block rank's result goes here, the view is only read
+  const uint8_t* input = nullptr;  // allreduce out of place: its elements, read only (the view then gets the result)
   Kind kind = Kind::all_reduce;
   uint32_t root = 0;     // reduce, broadcast
   DType dtype = DType::f32;
@@ -141,6 +142,7 @@ struct Call {
   uint32_t buffer = 0;   // the buffer of the current chunk
   napi_ref keep = nullptr;
   napi_ref keep_output = nullptr;
+  napi_ref keep_input = nullptr;
   std::string error;
 };
 
@@ -152,9 +154,12 @@ std::atomic<uint64_t> single_copy_calls{0};
 class Board {
  public:
   /** `single_copy_from`: this rank's wish (bytes, 0: never), agreed with the others' at attach. */
-  Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t attach_deadline, uint64_t single_copy_from)
-      : name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(attach_deadline),
+  Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
+      : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
         wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()) {}
+
+  /** How long a call may wait for its peers (its deadline), and how long the JS thread polls before it hands a small call over. */
+  const int64_t call_timeout_ns, spin_ns;
 
   napi_threadsafe_function completions = nullptr;
   std::atomic<bool> attached{false};
@@ -526,7 +531,7 @@ class Board {
       case Kind::broadcast: if (rank_ == call.root) memcpy(to, from, length * e); return;
       default: break;
     }
-    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
+    if (one_arrival(call)) return (void)memcpy(to, call.input ? call.input : from, length * e);
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
@@ -556,7 +561,7 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) {
-      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, data, data, nullptr, 0, length, call.buffer);
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, call.input ? call.input : data, data, nullptr, 0, length, call.buffer);
       return true;
     }
     // The chunk before: every rank published its slice before it arrived with this one.
@@ -666,6 +671,9 @@ class Board {
     if (ranks_ > 1 && single_copy(call)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
+    // An out-of-place allreduce in chunks runs in place on a copy of its input (one arrival
+    // reads the input where it is: copy_in, use_lanes).
+    if (call.input && !one_arrival(call)) memcpy(call.data, call.input, call.count * element_bytes(call.dtype)), call.input = nullptr;
     while (call.chunk < total) {
       size_t length = std::min(call.step, total - call.chunk);
       switch (call.stage) {
@@ -712,6 +720,7 @@ void deliver(napi_env env, napi_value callback, void* context, void* data) {
   auto* board = static_cast<Board*>(context);
   if (call->keep) napi_delete_reference(env, call->keep);
   if (call->keep_output) napi_delete_reference(env, call->keep_output);
+  if (call->keep_input) napi_delete_reference(env, call->keep_input);
   if (--board->pending_refs == 0 && !board->closed()) napi_unref_threadsafe_function(env, board->completions);
   napi_value args[2], undefined;
   napi_get_undefined(env, &undefined);
@@ -730,18 +739,22 @@ Board* board_of(napi_env env, napi_value self, const char* what) {
 }
 
 /**
- * new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes): starts
- * attaching on its thread. singleCopyBytes: this rank's single-copy threshold (0: never), agreed
- * with every rank's at attach (Board::agree_single_copy).
+ * new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes, spinNs):
+ * starts attaching on its thread. timeoutMs bounds attaching and each call; singleCopyBytes:
+ * this rank's single-copy threshold (0: never), agreed with every rank's at attach
+ * (Board::agree_single_copy); spinNs: how long run() polls on the JS thread before it hands a
+ * small call to the board's thread.
  */
+napi_value BoardRun(napi_env env, napi_callback_info info);
+
 napi_value BoardNew(napi_env env, napi_callback_info info) {
   Args args;
   std::string name;
-  uint64_t rank, ranks, buffer_bytes, timeout_ms, single_copy_bytes;
-  if (!get_args(env, info, args, 7, "new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes)") || !get_string(env, args.values[0], name, "name") ||
+  uint64_t rank, ranks, buffer_bytes, timeout_ms, single_copy_bytes, spin_ns;
+  if (!get_args(env, info, args, 8, "new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes, spinNs)") || !get_string(env, args.values[0], name, "name") ||
       !get_index(env, args.values[1], rank, "rank") || !get_index(env, args.values[2], ranks, "ranks") ||
       !get_index(env, args.values[3], buffer_bytes, "bufferBytes") || !get_index(env, args.values[4], timeout_ms, "timeoutMs") ||
-      !get_index(env, args.values[6], single_copy_bytes, "singleCopyBytes")) {
+      !get_index(env, args.values[6], single_copy_bytes, "singleCopyBytes") || !get_index(env, args.values[7], spin_ns, "spinNs")) {
     return nullptr;
   }
   if (ranks < 1 || ranks > 1024 || rank >= ranks) return fail(env, "board: rank " + std::to_string(rank) + " of " + std::to_string(ranks) + " is out of range"), nullptr;
@@ -752,7 +765,8 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   napi_typeof(env, args.values[5], &type);
   if (type != napi_function) return fail(env, "board: onComplete must be a function"), nullptr;
-  auto* board = new Board(name, (uint32_t)rank, (uint32_t)ranks, buffer_bytes, now_ns() + (int64_t)timeout_ms * 1000000, single_copy_bytes);
+  if (timeout_ms > (1ull << 40) || spin_ns > (1ull << 50)) return fail(env, "board: timeoutMs or spinNs out of range"), nullptr;
+  auto* board = new Board(name, (uint32_t)rank, (uint32_t)ranks, buffer_bytes, (int64_t)timeout_ms * 1000000, single_copy_bytes, (int64_t)spin_ns);
   napi_value queue_name;
   napi_create_string_utf8(env, "webccl board", NAPI_AUTO_LENGTH, &queue_name);
   if (napi_create_threadsafe_function(env, args.values[5], nullptr, queue_name, 0, 1, nullptr, nullptr, board, deliver, &board->completions) != napi_ok) {
@@ -760,6 +774,12 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
     return fail(env, "board: could not create its completion queue"), nullptr;
   }
   napi_unref_threadsafe_function(env, board->completions);
+  // run is this board's own function, which finds the board in its data: no napi_unwrap (a
+  // private-symbol lookup) per call. The board is never freed (below), so the pointer stays valid.
+  napi_value run;
+  if (napi_create_function(env, "run", NAPI_AUTO_LENGTH, BoardRun, board, &run) != napi_ok || napi_set_named_property(env, args.self, "run", run) != napi_ok) {
+    return fail(env, "board: could not make its run method"), nullptr;
+  }
   // Collected without close(): its thread may still run, so the memory is leaked on purpose
   // rather than freed under it (the communicator closes every board it opens).
   napi_wrap(env, args.self, board, [](napi_env, void*, void*) {}, nullptr, nullptr);
@@ -767,88 +787,98 @@ napi_value BoardNew(napi_env env, napi_callback_info info) {
   return args.self;
 }
 
-/** The collective named `kind` (kKindNames). */
-bool parse_kind(napi_env env, napi_value value, Kind& out) {
-  std::string name;
-  if (!get_string(env, value, name, "kind")) return false;
-  for (size_t k = 0; k < sizeof kKindNames / sizeof kKindNames[0]; k++) if (name == kKindNames[k]) return out = (Kind)k, true;
-  return fail(env, "board: kind " + name + " is not allReduce, reduce, reduceScatter, allGather or broadcast");
-}
-
 /**
- * run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs[, output]) → true when
- * done here; false: onComplete(id, error) follows. The view is the call's elements, in place: an
- * allreduce's or reduce's input (the result: everywhere, or on root), reduce-scatter's n blocks
- * (block rank gets the result, or `output` where given: one block, and the view is only read),
- * allgather's n blocks (block rank filled), broadcast's data (root's is read).
+ * run(id, view, code, stamp[, output[, input]]) → true when done here; false: onComplete(id,
+ * error) follows. `code` packs what the call is, as integers (lib/native/board.ts's runCode;
+ * parsing their names cost ~0.2 µs per call): kind (kKindNames' index) | dtype << 3 (reduce.h's
+ * DType) | op << 6 (Op) | average << 8 | root << 9. The view is the call's elements, in place:
+ * an allreduce's or reduce's input (the result: everywhere, or on root), reduce-scatter's n
+ * blocks (block rank gets the result, or `output` where given: one block, and the view is only
+ * read), allgather's n blocks (block rank filled), broadcast's data (root's is read). `input`
+ * (allreduce only): the elements to reduce, read and never written, the view then only
+ * written: an out-of-place call with no copy of its own first.
  */
 napi_value BoardRun(napi_env env, napi_callback_info info) {
   Args args;
+  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call"), nullptr;
+  if (args.count < 4) return fail(env, "run(id, view, code, stamp[, output[, input]]): expected 4 arguments, got " + std::to_string(args.count)), nullptr;
+  auto* board = static_cast<Board*>(args.data);
+  if (board->closed()) return fail(env, "run: the board was closed"), nullptr;
   uint8_t* data;
   size_t length;
-  Kind kind;
-  DType dtype;
-  Op op;
+  uint64_t code;
   double id = 0, stamp = 0;
-  bool average = false;
-  uint64_t root, timeout_ms, spin_ns;
-  if (!get_args(env, info, args, 10, "run(id, view, kind, dtype, op, average, root, stamp, timeoutMs, spinNs)")) return nullptr;
-  Board* board = board_of(env, args.self, "run");
-  if (!board || !get_bytes(env, args.values[1], data, length, "view") || !parse_kind(env, args.values[2], kind) || !parse_dtype(env, args.values[3], dtype) ||
-      !parse_op(env, args.values[4], op) || !get_index(env, args.values[6], root, "root") || !get_index(env, args.values[8], timeout_ms, "timeoutMs") ||
-      !get_index(env, args.values[9], spin_ns, "spinNs")) {
-    return nullptr;
-  }
+  if (!get_bytes(env, args.values[1], data, length, "view") || !get_index(env, args.values[2], code, "code")) return nullptr;
   napi_get_value_double(env, args.values[0], &id);
-  napi_get_value_bool(env, args.values[5], &average);
-  napi_get_value_double(env, args.values[7], &stamp);
+  napi_get_value_double(env, args.values[3], &stamp);
+  uint64_t kind_code = code & 7, dtype_code = (code >> 3) & 7, op_code = (code >> 6) & 3, root = code >> 9;
+  bool average = (code >> 8) & 1;
+  if (kind_code >= sizeof kKindNames / sizeof kKindNames[0]) return fail(env, "board: kind code " + std::to_string(kind_code) + " is not a collective of the board"), nullptr;
+  if (dtype_code > (uint64_t)DType::u32) return fail(env, "board: dtype code " + std::to_string(dtype_code) + " is not a dtype of the board"), nullptr;
+  Kind kind = (Kind)kind_code;
+  DType dtype = (DType)dtype_code;
   if (length % element_bytes(dtype) != 0) return fail(env, "board: the view is not a whole number of elements"), nullptr;
   size_t count = length / element_bytes(dtype);
   if (root >= board->ranks()) return fail(env, "board: root " + std::to_string(root) + " is not a rank of " + std::to_string(board->ranks())), nullptr;
   if ((kind == Kind::reduce_scatter || kind == Kind::all_gather) && count % board->ranks() != 0) {
     return fail(env, "board: " + std::string(kKindNames[(int)kind]) + "'s view of " + std::to_string(count) + " elements is not " + std::to_string(board->ranks()) + " equal blocks"), nullptr;
   }
+  auto given = [&](size_t at) {
+    napi_valuetype type = napi_undefined;
+    if (args.count > at) napi_typeof(env, args.values[at], &type);
+    return type != napi_undefined && type != napi_null;
+  };
   uint8_t* output = nullptr;
-  napi_valuetype output_type = napi_undefined;
-  if (args.count > 10) napi_typeof(env, args.values[10], &output_type);
-  if (output_type != napi_undefined && output_type != napi_null) {
+  if (given(4)) {
     size_t output_length;
-    if (!get_bytes(env, args.values[10], output, output_length, "output")) return nullptr;
+    if (!get_bytes(env, args.values[4], output, output_length, "output")) return nullptr;
     if (kind != Kind::reduce_scatter) return fail(env, "board: a separate output is for reduceScatter only, not " + std::string(kKindNames[(int)kind])), nullptr;
     size_t block_bytes = length / board->ranks();
     if (output_length != block_bytes) return fail(env, "board: reduceScatter's output of " + std::to_string(output_length) + " bytes is not one block (" + std::to_string(block_bytes) + " bytes)"), nullptr;
   }
+  uint8_t* input = nullptr;
+  if (given(5)) {
+    size_t input_length;
+    if (!get_bytes(env, args.values[5], input, input_length, "input")) return nullptr;
+    if (kind != Kind::all_reduce) return fail(env, "board: a separate input is for allReduce only, not " + std::string(kKindNames[(int)kind])), nullptr;
+    if (input_length != length) return fail(env, "board: allReduce's input of " + std::to_string(input_length) + " bytes is not the view's " + std::to_string(length)), nullptr;
+    if (input < data + length && data < input + length) return fail(env, "board: allReduce's input overlaps its view (pass the view alone to run in place)"), nullptr;
+  }
   if (board->busy.load(std::memory_order_acquire)) return fail(env, "board: a call is already in flight"), nullptr;
-  auto* call = new Call();
-  call->id = id;
-  call->data = data;
-  call->count = count;
-  call->output = output;
-  call->kind = kind;
-  call->root = (uint32_t)root;
-  call->dtype = dtype;
-  call->op = op;
-  call->average = average;
-  call->stamp = (uint64_t)stamp;
-  call->deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+  // Filled here, on the stack: the heap holds only a call handed over to the board's thread.
+  Call here;
+  here.id = id;
+  here.data = data;
+  here.input = input;
+  here.count = count;
+  here.output = output;
+  here.kind = kind;
+  here.root = (uint32_t)root;
+  here.dtype = dtype;
+  here.op = (Op)op_code;
+  here.average = average;
+  here.stamp = (uint64_t)stamp;
+  here.deadline = now_ns() + board->call_timeout_ns;
   napi_value result;
   // Only small calls are tried here (a large one would hold the event loop for its copies); and
   // only once attached: until then the board thread owns the segment.
-  bool small = call->count * element_bytes(dtype) <= kSmallBytes;
+  bool small = count * element_bytes(dtype) <= kSmallBytes;
   if (small && board->attached.load(std::memory_order_acquire)) {
-    Wait w = board->run_here(*call, (int64_t)spin_ns);
+    Wait w = board->run_here(here, board->spin_ns);
     if (w != Wait::pending) {
-      std::string error = w == Wait::failed ? call->error : (board->broken().empty() ? "" : board->broken());
-      delete call;
+      const std::string& error = w == Wait::failed ? here.error : board->broken();
       if (!error.empty()) return fail(env, error), nullptr;
       napi_get_boolean(env, true, &result);
       return result;
     }
   }
-  if (napi_create_reference(env, args.values[1], 1, &call->keep) != napi_ok) return delete call, fail(env, "board: could not hold the view"), nullptr;
-  if (output && napi_create_reference(env, args.values[10], 1, &call->keep_output) != napi_ok) {
-    napi_delete_reference(env, call->keep);
-    return delete call, fail(env, "board: could not hold the output"), nullptr;
+  auto* call = new Call(std::move(here));
+  napi_ref* keeps[] = {&call->keep, &call->keep_output, &call->keep_input};
+  napi_value held[] = {args.values[1], output ? args.values[4] : nullptr, input ? args.values[5] : nullptr};
+  for (size_t k = 0; k < 3; k++) {
+    if (held[k] == nullptr || napi_create_reference(env, held[k], 1, keeps[k]) == napi_ok) continue;
+    for (size_t j = 0; j < k; j++) if (*keeps[j]) napi_delete_reference(env, *keeps[j]);
+    return delete call, fail(env, "board: could not hold the call's arrays"), nullptr;
   }
   if (board->pending_refs++ == 0) napi_ref_threadsafe_function(env, board->completions);
   board->busy.store(true, std::memory_order_release);
@@ -895,9 +925,9 @@ napi_value BoardClose(napi_env env, napi_callback_info info) {
 }  // namespace
 
 napi_value init_board(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {method("run", BoardRun), method("close", BoardClose), method("singleCopy", BoardSingleCopy)};
+  napi_property_descriptor methods[] = {method("close", BoardClose), method("singleCopy", BoardSingleCopy)};
   napi_value constructor;
-  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 3, methods, &constructor) != napi_ok) return exports;
+  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 2, methods, &constructor) != napi_ok) return exports;
   napi_set_named_property(env, exports, "Board", constructor);
   napi_value counters;
   napi_create_function(env, "boardCounters", NAPI_AUTO_LENGTH, BoardCounters, nullptr, &counters);

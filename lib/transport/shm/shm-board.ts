@@ -16,6 +16,7 @@ export class ShmBoardHost implements BoardHost {
     this.sessions.add(session);
     return {
       forCall: (stamp) => session.forCall(stamp),
+      runNow: (stamp, call) => session.runNow(stamp, call),
       close: () => {
         this.sessions.delete(session);
         session.close();
