@@ -134,6 +134,54 @@ function codecRates(bytes: number): Record<string, CodecRate> {
   return rates;
 }
 
+/** γ and the codec rates: host work of this rank alone, timed on up to a chunk (at most 1 MiB) of float32. */
+export interface HostRates {
+  readonly gamma: number;
+  readonly codecs: Record<string, CodecRate>;
+}
+
+/** γ (the installed CPU reducer's fold) and every hop codec's rates (codecRates), on this rank. */
+function hostRates(chunk: number): HostRates {
+  const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
+  const dst = new Uint8Array(local);
+  const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
+  const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
+  // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
+  return { gamma, codecs: codecRates(Math.max(1024, local / 4)) };
+}
+
+/**
+ * `measure` (host work timed on this rank alone: γ, the codecs) run once untimed by every rank
+ * at once (the first use of the code: the compiler, the modules), then timed by each rank in
+ * turn, rank 0 first, while the others wait in a barrier (maxAll: on a board or a socket a
+ * waiting rank sleeps), so that no rank's timing shares the CPU with its peers' work. Timed
+ * all at once, as before, 8 shm ranks on 2 cores measured the int8 encoder at 167-272 ns/B
+ * against 9.8 at 2 ranks and 8-12 in one process (docs/PERFORMANCE.md, the tenth session's
+ * re-run): every timed run was preempted by peers timing theirs or already polling in the
+ * first collective. A barrier before the first turn too, so rank 0 does not time while its
+ * peers are still warming up. Each rank's own result; calibrate takes their maximum as of
+ * every other figure (ranks on other hosts may differ). A rank's turn starts TURN_PAUSE_MS after
+ * the barrier, by which its peers have left it and entered the next one: the board's JS thread
+ * spins 200 µs there before it sleeps (lib/native/board.ts), on the cores the turn times on.
+ */
+/** A turn's pause after the barrier before its rank times (see inTurn). */
+const TURN_PAUSE_MS = 2;
+
+export async function inTurn<T>(comm: Pick<CalibrationComm, 'rank' | 'size' | 'maxAll'>, measure: () => T): Promise<T> {
+  let result = measure();
+  if (comm.size === 1) return measure();
+  const barrier = () => comm.maxAll(new Float32Array(1));
+  await barrier();
+  for (let turn = 0; turn < comm.size; turn++) {
+    if (turn === comm.rank) {
+      await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+      result = measure();
+    }
+    await barrier();
+  }
+  return result;
+}
+
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
 const SLOW_LINK_SECONDS = 0.05;
 
@@ -190,12 +238,14 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
 export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
 
 /**
- * The board's own curve (where the transport has one): the mid sizes and 4 MiB. It sends no
- * message, so the link's α, o and β say nothing of it; these points alone price its bytes
+ * The board's own curve (where the transport has one): the mid sizes, 4 MiB and 16 MiB. It sends
+ * no message, so the link's α, o and β say nothing of it; these points alone price its bytes
  * (ownOnly), beyond its own fixed cost (its few-byte runs, boardFixed), and its calls below
- * them are priced at the first point's figure.
+ * them are priced at the first point's figure, above them at the last's. Without the 16 MiB
+ * point its 8-16 MiB calls were priced at the 4 MiB point's β, whose calls' working set stays
+ * in the L3 where theirs does not: at 2 shm ranks they measured 1.4-27x that (tune10's sweeps).
  */
-export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20] as const;
+export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20, 16 << 20] as const;
 
 /**
  * A board point's figure: the lower quartile of its blocks at the mid sizes, as the ring's and
@@ -716,12 +766,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const started = performance.now();
   const repeats = options.repeats ?? 5;
   const chunk = comm.chunkBytes;
-  const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
-  const dst = new Uint8Array(local);
-  const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
-  const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
-  // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
-  const codecs = codecRates(Math.max(1024, local / 4));
+  const { gamma, codecs } = await inTurn(comm, () => hostRates(chunk));
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;
