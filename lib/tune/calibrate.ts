@@ -38,7 +38,7 @@ import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds } from './model.js';
-import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -571,7 +571,7 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
     const fixed = (s: Sample) => {
       const [call, alpha, overhead] = s.lower ? lower : fit;
       const own = s.lower ? board?.lower : board?.median;
-      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) });
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) }, undefined, s.bytes);
     };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
@@ -602,7 +602,26 @@ export function boardFixed(samples: readonly Sample[]): BoardFixed | undefined {
   const few = samples.filter((s) => s.algorithm === 'board' && !s.point);
   const median = few.find((s) => !s.lower);
   const lower = few.find((s) => s.lower) ?? median;
-  return median && lower ? { median: { call: median.seconds }, lower: { call: lower.seconds } } : undefined;
+  if (!median || !lower) return undefined;
+  const handed = handedOverSeconds(samples);
+  const over = handed === undefined ? {} : { handedOver: handed };
+  return { median: { call: median.seconds, ...over }, lower: { call: lower.seconds, ...over } };
+}
+
+/**
+ * What a board allreduce past BOARD_JS_THREAD_BYTES costs besides its bytes (BoardCostParams.
+ * handedOver): the intercept at no link bytes of the line through its two smallest curve points
+ * past that size (256 KiB and 1 MiB, lower quartiles both), within [0, the smaller one's time].
+ * Its few-byte calls' cost is not it (they spin on the JS thread first), and priced beyond that,
+ * the points past it came out 0 wherever those calls were cheaper than the few-byte ones.
+ * Undefined with fewer than two such points.
+ */
+export function handedOverSeconds(samples: readonly Sample[]): number | undefined {
+  const points = samples.filter((s) => s.algorithm === 'board' && s.point && (s.bytes ?? 0) > BOARD_JS_THREAD_BYTES).sort((a, b) => a.terms[3] - b.terms[3]);
+  if (points.length < 2) return undefined;
+  const [p1, p2] = [points[0]!, points[1]!];
+  const slope = (p2.seconds - p1.seconds) / (p2.terms[3] - p1.terms[3]);
+  return Math.min(p1.seconds, Math.max(0, p1.seconds - slope * p1.terms[3]));
 }
 
 /**
