@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
-import { predictSeconds, type ModelCall } from '../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
+import { callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
+import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
 
 const CHUNK = 1 << 20;
 let clockMs = 0;
@@ -142,6 +142,25 @@ test("the board's calls past the mid sizes are priced at their blocks' median, n
   near(predictSeconds('board', big, p)!, predictSeconds('board', big, world)! + 1e-3, 'board at 4 MiB', 1e-3);
   // The mid sizes keep their lower quartiles (no stall there: the truth).
   near(predictSeconds('board', call(1 << 20, 4), p)!, predictSeconds('board', call(1 << 20, 4), world)!, 'board at 1 MiB', 1e-3);
+});
+
+test("the board's curve reaches 16 MiB: a world whose board bytes cost 8x more past 4 MiB (out of the cache) has its 16 MiB calls priced so, not at the 4 MiB point's figure", async () => {
+  const linkOf = (bytes: number) => callTraffic('board', { collective: 'allReduce', bytes, ranks: 4, chunkBytes: CHUNK })!.linkBytes;
+  const curve = [{ linkBytes: linkOf(4 << 20), beta: truth.beta / 4 }, { linkBytes: linkOf(16 << 20), beta: 2 * truth.beta }];
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: curve } };
+  const p = await calibrated(world, 4, 0, true);
+  for (const bytes of [4 << 20, 8 << 20, 16 << 20, 32 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
+});
+
+test("the board's large calls, handed to its thread at once, get a fixed cost of their own: a world whose few-byte calls spin 600 µs and whose 128 KiB+ calls pay 150", async () => {
+  const world: CostParams = { ...truth, board: { call: 600e-6, handedOver: 150e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  const p = await calibrated(world, 4, 0, true);
+  near(p.board?.call ?? 0, 600e-6, 'board call', 1e-3);
+  near(p.board?.handedOver ?? 0, 150e-6, 'board handedOver', 1e-3);
+  for (const bytes of [8, 32 << 10, 64 << 10, 128 << 10, 512 << 10, 4 << 20]) near(predictSeconds('board', call(bytes, 4), p)!, predictSeconds('board', call(bytes, 4), world)!, `board at ${bytes} B`, 1e-3);
+  // The file's field, read back (a file without it prices every call at call, as before).
+  assert.is(checkCostParams(JSON.parse(JSON.stringify(p))).board?.handedOver, p.board?.handedOver);
+  assert.is(checkCostParams(JSON.parse(JSON.stringify({ ...p, board: { call: 600e-6 } }))).board?.handedOver, undefined);
 });
 
 test("a simulated world with a board and a device: the board's GPU calls get their own fixed cost, not the schedules' GPU call cost", async () => {

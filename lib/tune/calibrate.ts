@@ -5,6 +5,7 @@
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
+//      Both timed by one rank at a time while its peers wait in a barrier (inTurn).
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
@@ -37,7 +38,7 @@ import { CODECS } from '../collectives/codecs.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds } from './model.js';
-import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -134,6 +135,54 @@ function codecRates(bytes: number): Record<string, CodecRate> {
   return rates;
 }
 
+/** γ and the codec rates: host work of this rank alone, timed on up to a chunk (at most 1 MiB) of float32. */
+export interface HostRates {
+  readonly gamma: number;
+  readonly codecs: Record<string, CodecRate>;
+}
+
+/** γ (the installed CPU reducer's fold) and every hop codec's rates (codecRates), on this rank. */
+function hostRates(chunk: number): HostRates {
+  const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
+  const dst = new Uint8Array(local);
+  const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
+  const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
+  // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
+  return { gamma, codecs: codecRates(Math.max(1024, local / 4)) };
+}
+
+/**
+ * `measure` (host work timed on this rank alone: γ, the codecs) run once untimed by every rank
+ * at once (the first use of the code: the compiler, the modules), then timed by each rank in
+ * turn, rank 0 first, while the others wait in a barrier (maxAll: on a board or a socket a
+ * waiting rank sleeps), so that no rank's timing shares the CPU with its peers' work. Timed
+ * all at once, as before, 8 shm ranks on 2 cores measured the int8 encoder at 167-272 ns/B
+ * against 9.8 at 2 ranks and 8-12 in one process (docs/PERFORMANCE.md, the tenth session's
+ * re-run): every timed run was preempted by peers timing theirs or already polling in the
+ * first collective. A barrier before the first turn too, so rank 0 does not time while its
+ * peers are still warming up. Each rank's own result; calibrate takes their maximum as of
+ * every other figure (ranks on other hosts may differ). A rank's turn starts TURN_PAUSE_MS after
+ * the barrier, by which its peers have left it and entered the next one: the board's JS thread
+ * spins 200 µs there before it sleeps (lib/native/board.ts), on the cores the turn times on.
+ */
+/** A turn's pause after the barrier before its rank times (see inTurn). */
+const TURN_PAUSE_MS = 2;
+
+export async function inTurn<T>(comm: Pick<CalibrationComm, 'rank' | 'size' | 'maxAll'>, measure: () => T): Promise<T> {
+  let result = measure();
+  if (comm.size === 1) return measure();
+  const barrier = () => comm.maxAll(new Float32Array(1));
+  await barrier();
+  for (let turn = 0; turn < comm.size; turn++) {
+    if (turn === comm.rank) {
+      await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+      result = measure();
+    }
+    await barrier();
+  }
+  return result;
+}
+
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
 const SLOW_LINK_SECONDS = 0.05;
 
@@ -190,12 +239,14 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
 export const CURVE_BYTES = [64 << 10, 256 << 10, 1 << 20] as const;
 
 /**
- * The board's own curve (where the transport has one): the mid sizes and 4 MiB. It sends no
- * message, so the link's α, o and β say nothing of it; these points alone price its bytes
+ * The board's own curve (where the transport has one): the mid sizes, 4 MiB and 16 MiB. It sends
+ * no message, so the link's α, o and β say nothing of it; these points alone price its bytes
  * (ownOnly), beyond its own fixed cost (its few-byte runs, boardFixed), and its calls below
- * them are priced at the first point's figure.
+ * them are priced at the first point's figure, above them at the last's. Without the 16 MiB
+ * point its 8-16 MiB calls were priced at the 4 MiB point's β, whose calls' working set stays
+ * in the L3 where theirs does not: at 2 shm ranks they measured 1.4-27x that (tune10's sweeps).
  */
-export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20] as const;
+export const BOARD_CURVE_BYTES = [...CURVE_BYTES, 4 << 20, 16 << 20] as const;
 
 /**
  * A board point's figure: the lower quartile of its blocks at the mid sizes, as the ring's and
@@ -520,7 +571,7 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
     const fixed = (s: Sample) => {
       const [call, alpha, overhead] = s.lower ? lower : fit;
       const own = s.lower ? board?.lower : board?.median;
-      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) });
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) }, undefined, s.bytes);
     };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
@@ -551,7 +602,26 @@ export function boardFixed(samples: readonly Sample[]): BoardFixed | undefined {
   const few = samples.filter((s) => s.algorithm === 'board' && !s.point);
   const median = few.find((s) => !s.lower);
   const lower = few.find((s) => s.lower) ?? median;
-  return median && lower ? { median: { call: median.seconds }, lower: { call: lower.seconds } } : undefined;
+  if (!median || !lower) return undefined;
+  const handed = handedOverSeconds(samples);
+  const over = handed === undefined ? {} : { handedOver: handed };
+  return { median: { call: median.seconds, ...over }, lower: { call: lower.seconds, ...over } };
+}
+
+/**
+ * What a board allreduce past BOARD_JS_THREAD_BYTES costs besides its bytes (BoardCostParams.
+ * handedOver): the intercept at no link bytes of the line through its two smallest curve points
+ * past that size (256 KiB and 1 MiB, lower quartiles both), within [0, the smaller one's time].
+ * Its few-byte calls' cost is not it (they spin on the JS thread first), and priced beyond that,
+ * the points past it came out 0 wherever those calls were cheaper than the few-byte ones.
+ * Undefined with fewer than two such points.
+ */
+export function handedOverSeconds(samples: readonly Sample[]): number | undefined {
+  const points = samples.filter((s) => s.algorithm === 'board' && s.point && (s.bytes ?? 0) > BOARD_JS_THREAD_BYTES).sort((a, b) => a.terms[3] - b.terms[3]);
+  if (points.length < 2) return undefined;
+  const [p1, p2] = [points[0]!, points[1]!];
+  const slope = (p2.seconds - p1.seconds) / (p2.terms[3] - p1.terms[3]);
+  return Math.min(p1.seconds, Math.max(0, p1.seconds - slope * p1.terms[3]));
 }
 
 /**
@@ -716,12 +786,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const started = performance.now();
   const repeats = options.repeats ?? 5;
   const chunk = comm.chunkBytes;
-  const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
-  const dst = new Uint8Array(local);
-  const src = new Uint8Array(new Float32Array(local / 4).fill(1).buffer);
-  const gamma = localRate(local, () => cpuReducer().accumulate('float32', 'sum', dst, src, local / 4));
-  // A quarter of a chunk: the TypeScript encoders are slow, and a rate per byte needs no more.
-  const codecs = codecRates(Math.max(1024, local / 4));
+  const { gamma, codecs } = await inTurn(comm, () => hostRates(chunk));
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;

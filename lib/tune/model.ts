@@ -88,10 +88,11 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
  * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o, or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
- * the collective's own where calibration timed that (params.ts's boardCallSeconds).
+ * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
+ * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>, collective?: ScheduledCollective): number {
-  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective);
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>, collective?: ScheduledCollective, bytes?: number): number {
+  if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
   return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead;
 }
 
@@ -115,7 +116,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
-  const host = fixedSeconds(algorithm, traffic, params, call.collective) + traffic.linkBytes * (ratio * beta + perByte)
+  const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;

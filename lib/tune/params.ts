@@ -78,14 +78,32 @@ export interface BoardCostParams {
    * reduce-scatter 551, all-gather 405, broadcast 343, reduce 401; at 2 ranks 147-200).
    */
   readonly collectives?: Readonly<Partial<Record<BoardCollective, number>>>;
+  /**
+   * Per allreduce past BOARD_JS_THREAD_BYTES, everything but its bytes, where calibration fitted
+   * it from the board's curve points past that size (absent: `call`, as in older files). Those
+   * calls go to the board's thread at once; the smaller ones first spin on the JS thread for
+   * their peers (native/src/board.cc), which `call` prices: with ranks sharing one event loop the
+   * spin keeps the peers from arriving, and 4 shm ranks ran 8 B-32 KiB calls at 544-684 µs but
+   * 128 KiB ones at 206-356, priced at 714-917 with `call` (docs/PERFORMANCE.md, tune11).
+   */
+  readonly handedOver?: number;
 }
+
+/** Board calls up to this many bytes per rank are tried on the JS thread first (native/src/board.cc's kSmallBytes). */
+export const BOARD_JS_THREAD_BYTES = 64 << 10;
 
 /** The board's collectives besides the allreduce, each timed for a fixed cost of its own (BoardCostParams.collectives). */
 export const BOARD_COLLECTIVES = ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const;
 export type BoardCollective = (typeof BOARD_COLLECTIVES)[number];
 
-/** What a board call of `collective` costs besides its bytes: its own figure where calibration timed one, else the allreduce's. */
-export function boardCallSeconds(board: BoardCostParams, collective?: string): number {
+/**
+ * What a board call of `collective` costs besides its bytes: its own figure where calibration timed
+ * one, else the allreduce's; an allreduce of more than BOARD_JS_THREAD_BYTES (`bytes` per rank)
+ * its handed-over figure where calibration fitted one.
+ */
+export function boardCallSeconds(board: BoardCostParams, collective?: string, bytes?: number): number {
+  const allReduce = collective === undefined || collective === 'allReduce';
+  if (allReduce && board.handedOver !== undefined && bytes !== undefined && bytes > BOARD_JS_THREAD_BYTES) return board.handedOver;
   const own = collective === undefined ? undefined : board.collectives?.[collective as BoardCollective];
   return own ?? board.call;
 }
@@ -155,8 +173,10 @@ function boardParams(raw: unknown): BoardCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('board is not an object of the board\'s costs');
   const b = raw as Record<string, unknown>;
   const call = seconds('board.call', b['call']);
+  // Absent in files from before calibration fitted it: the board's large calls are priced at `call`.
+  const handedOver = b['handedOver'] === undefined ? {} : { handedOver: seconds('board.handedOver', b['handedOver']) };
   // Absent in files from before the board's other collectives were timed: they are priced at `call`.
-  if (b['collectives'] === undefined) return { call };
+  if (b['collectives'] === undefined) return { call, ...handedOver };
   const c = b['collectives'];
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('board.collectives is not an object of seconds by collective');
   const collectives: Partial<Record<BoardCollective, number>> = {};
@@ -164,7 +184,7 @@ function boardParams(raw: unknown): BoardCostParams {
     if (!(BOARD_COLLECTIVES as readonly string[]).includes(name)) throw new Error(`board.collectives.${name} is not one of ${BOARD_COLLECTIVES.join(', ')}`);
     collectives[name as BoardCollective] = seconds(`board.collectives.${name}`, value);
   }
-  return { call, collectives };
+  return { call, collectives, ...handedOver };
 }
 
 function betaCurve(raw: unknown, what = 'betaCurve'): BetaPoint[] {
