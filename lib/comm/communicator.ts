@@ -47,6 +47,7 @@ import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
+import { allocHostBuffer, freeHostBuffer } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
 
@@ -297,6 +298,25 @@ export class Communicator implements LinkOwner, Endpoint {
 
   recordSent(bytes: number): void {
     this.sentPayloadBytes += bytes;
+  }
+
+  // ---- host buffers ------------------------------------------------------------------------
+
+  /**
+   * An ArrayBuffer of `bytes` that the ranks on this host can map (a memfd; NCCL's ncclMemAlloc
+   * with the buffer registered, MPI's MPI_Alloc_mem): a large allgather or broadcast on the board
+   * whose views lie in such buffers reads straight from the owners' (one memcpy instead of two
+   * through the board's lanes). Where the transport has no board (or no addon), an ordinary
+   * ArrayBuffer that calls treat like any other. Free it with freeHostBuffer (or let it be
+   * collected); a view of it works with any communicator of this process.
+   */
+  allocHostBuffer(bytes: number): ArrayBuffer {
+    return allocHostBuffer(this.shared.transport.board?.hostBuffers, bytes);
+  }
+
+  /** Frees a buffer of allocHostBuffer (the ArrayBuffer or a view of it): InvalidUsage while a call uses it; any view of it is then empty, and a call given one rejects. */
+  freeHostBuffer(buffer: ArrayBuffer | ArrayBufferView): void {
+    freeHostBuffer(this.shared.transport.board?.hostBuffers, buffer);
   }
 
   // ---- collectives -------------------------------------------------------------------------
