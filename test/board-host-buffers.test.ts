@@ -77,6 +77,11 @@ test('allGather and broadcast from host buffers match the oracle bit for bit: 2-
     }
     // Every rank counts each direct call once.
     assert.is(counters().hostBufferCalls - before, size * direct, `direct calls at ${size} ranks`);
+    // Every buffer so far is freed: at their next direct call the ranks unmap their peers' (one
+    // mapping per buffer and rank left: each rank's own and its peers' of it).
+    await checkAllGather(comms, DIRECT_FROM / 4, 'float32', true, memory);
+    assert.ok(hostBufferMappings() <= size * size, `${hostBufferMappings()} host buffer mappings with ${size} buffers live at ${size} ranks`);
+    memory.freeAll();
     // The peers unmap what was freed at their next direct call; destroy unmaps the rest.
     await destroyWorld(comms);
     assert.is(addon.hostBufferCount!(), 0, 'every host buffer freed');
@@ -117,11 +122,13 @@ function sessions(size: number, env: Record<string, string> = {}, timeoutMs = 10
 }
 
 test('an owner returns only once its peers read: a root (direct) or an allGather rank (mixed) that overwrites its host buffer as soon as its call resolves does not reach a slow reader', async () => {
-  const bytes = 4 << 20;
   for (const collective of ['broadcast', 'allGather'] as const) {
+    // The allGather's blocks fit one lane buffer: one chunk, after which the owner (lanes alone) would return at once.
+    const bytes = collective === 'broadcast' ? 4 << 20 : BOARD_BUFFER_BYTES;
     // The reader sleeps 1 s between the publishing and its read: without the last arrival the
     // owner's call resolves first, and the reader copies the overwritten bytes.
-    const boards = sessions(2, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' });
+    const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-reader');
+    const boards = [...sessions(2, {}, 10_000, name, [0]), ...sessions(2, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' }, 10_000, name, [1])];
     const data = [new Uint8Array(addon.allocHostBuffer!(bytes)), new Uint8Array(bytes)];
     data[0]!.fill(0xa5, 0, collective === 'broadcast' ? bytes : bytes / 2);
     const before = counters();
