@@ -8,8 +8,6 @@
 // mapping of a freed buffer left in any rank, nothing left in /dev/shm.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
@@ -22,6 +20,7 @@ import { checkAllGather, checkBroadcast, HOST_MEMORY, type CheckMemory } from '.
 import { destroyWorld, DTYPES } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { rejection, within } from './within.js';
+import { checkKilledRoot } from './helpers/board-killed-root.js';
 
 const load = requireAddon('shm');
 if (!('addon' in load)) throw new Error('unreachable');
@@ -151,7 +150,7 @@ test('an owner returns only once its peers read: a root (direct) or an allGather
   }
 });
 
-test('freeing a host buffer while a call uses it is InvalidUsage; a view of a freed one given to a call is InvalidArgument saying so; a second free and a foreign buffer are refused', async () => {
+test('freeing a host buffer while a call uses it (board or ring) is InvalidUsage; a view of a freed one given to a call is InvalidArgument saying so; a second free and a foreign buffer are refused', async () => {
   const { comms } = await boardWorld(2);
   const count = 1 << 18;
   const buffers = comms.map((comm) => new Float32Array(comm.allocHostBuffer(count * 4)));
@@ -160,6 +159,10 @@ test('freeing a host buffer while a call uses it is InvalidUsage; a view of a fr
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.throws(() => comms[0]!.freeHostBuffer(buffers[0]!), (error: unknown) => error instanceof WebcclError && error.code === 'InvalidUsage' && /in use by a call in flight/.test(error.message));
   await within(Promise.all([first, comms[1]!.broadcast(buffers[1]!, buffers[1]!, count, 'float32', 0)]), 20_000, 'the broadcast');
+  // Any path, not only the board's: a ring allReduce holds its buffers too.
+  const ring = comms[0]!.allReduce(buffers[0]!, buffers[0]!, count, 'float32', 'sum', { algorithm: 'ring' });
+  assert.throws(() => comms[0]!.freeHostBuffer(buffers[0]!), /in use by a call in flight/);
+  await within(Promise.all([ring, comms[1]!.allReduce(buffers[1]!, buffers[1]!, count, 'float32', 'sum', { algorithm: 'ring' })]), 20_000, 'the ring allReduce');
   for (const [rank, comm] of comms.entries()) comm.freeHostBuffer(buffers[rank]!);
   assert.is(buffers[0]!.length, 0, 'a freed buffer\'s views are empty');
   const error = await rejection(comms[0]!.broadcast(buffers[0]!, buffers[0]!, count, 'float32', 0), 10_000, 'a call on a freed view');
@@ -169,6 +172,18 @@ test('freeing a host buffer while a call uses it is InvalidUsage; a view of a fr
   assert.throws(() => comms[0]!.freeHostBuffer(buffers[0]!), /freed already/);
   assert.throws(() => comms[0]!.freeHostBuffer(new Float32Array(4)), /not a buffer of allocHostBuffer/);
   await destroyWorld(comms);
+});
+
+test('the addon itself refuses to free a host buffer that a board call still holds (below the communicator\'s own check), and frees it once the call is done', async () => {
+  const boards = sessions(2);
+  const views = [0, 1].map(() => new Uint8Array(addon.allocHostBuffer!(256 << 10)));
+  const calls = boards.map((board) => board.forCall(1));
+  const first = calls[0]!.run(views[0]!, { collective: 'broadcast', dtype: 'uint32', root: 0 });
+  assert.throws(() => addon.freeHostBuffer!(views[0]!.buffer as ArrayBuffer), /in use by a call in flight/);
+  await within(Promise.all([first, calls[1]!.run(views[1]!, { collective: 'broadcast', dtype: 'uint32', root: 0 })]), 20_000, 'the broadcast');
+  for (const call of calls) call.done();
+  for (const view of views) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
+  for (const board of boards) board.close();
 });
 
 test('ranks whose host-buffer views differ in size reject with a mismatch naming both, within the timeout', async () => {
@@ -191,26 +206,8 @@ test('ranks whose host-buffer views differ in size reject with a mismatch naming
 });
 
 test('a root killed after publishing its host buffer, before its peer mapped it, is a RemoteError naming it on the survivor, never a crash; nothing left in /dev/shm', async () => {
-  const name = boardSegmentName(randomBytes(16).toString('hex'), 'dead-owner');
-  const bytes = 1 << 20;
-  const child = spawn(process.execPath, ['--import', './test/register.mjs', 'test/workers/board-root.ts', name, '1', '2', String(bytes), 'host-buffer'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    await within(once(child.stdout!, 'data'), 20_000, 'the root process starting');
-    // The survivor reads 1.5 s after both published: the root is killed in between.
-    const [board] = sessions(2, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1500' }, 20_000, name, [0]);
-    const call = board!.forCall(1);
-    const result = call.run(new Uint8Array(bytes), { collective: 'broadcast', dtype: 'uint32', root: 1 });
-    setTimeout(() => child.kill('SIGKILL'), 500);
-    const error = await rejection(result, 20_000, 'the broadcast from a root killed before the read');
-    call.done();
-    assert.instance(error, WebcclError);
-    assert.is((error as WebcclError).code, 'RemoteError');
-    assert.match(error.message, new RegExp(`rank 1 \\(process ${child.pid}\\) died`));
-    board!.close();
-    assert.equal(readdirSync('/dev/shm').filter((entry) => entry.includes(name.slice(1, 30))), [], 'nothing left in /dev/shm');
-  } finally {
-    child.kill('SIGKILL');
-  }
+  const name = await checkKilledRoot(boardAddon, 1 << 20, {}, ['host-buffer']);
+  assert.equal(readdirSync('/dev/shm').filter((entry) => entry.includes(name.slice(1, 30))), [], 'nothing left in /dev/shm');
 });
 
 test.run();

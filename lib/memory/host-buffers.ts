@@ -35,12 +35,37 @@ export function allocHostBuffer(allocator: HostBufferAllocator | undefined, byte
   return buffer;
 }
 
+/** Calls in flight per live host buffer (holdHostBuffers): freeHostBuffer refuses a buffer with any. */
+const inFlight = new Map<ArrayBufferLike, number>();
+
+/**
+ * Marks the host buffers among a call's `buffers` in use until the returned release is called
+ * (undefined: none is a host buffer), whatever path the call takes: the board's native code,
+ * a transport's registered regions or a fused receive may write them until it settles.
+ */
+export function holdHostBuffers(buffers: readonly unknown[]): (() => void) | undefined {
+  const held = buffers.filter((buffer): buffer is ArrayBufferView => ArrayBuffer.isView(buffer) && allocated.has(buffer.buffer)).map((view) => view.buffer);
+  if (held.length === 0) return undefined;
+  for (const buffer of held) inFlight.set(buffer, (inFlight.get(buffer) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    for (const buffer of held) {
+      const left = inFlight.get(buffer)! - 1;
+      if (left === 0) inFlight.delete(buffer);
+      else inFlight.set(buffer, left);
+    }
+  };
+}
+
 /** Frees a buffer of allocHostBuffer (given as the ArrayBuffer or any view of it); every view of it reads 0 bytes after. */
 export function freeHostBuffer(allocator: HostBufferAllocator | undefined, buffer: unknown): void {
   const raw = ArrayBuffer.isView(buffer) ? buffer.buffer : buffer;
   if (!(raw instanceof ArrayBuffer)) throw invalidArgument('freeHostBuffer: expected an ArrayBuffer of allocHostBuffer or a view of one');
   if (freed.has(raw)) throw invalidUsage('freeHostBuffer: the buffer was freed already');
   if (!allocated.has(raw)) throw invalidArgument('freeHostBuffer: not a buffer of allocHostBuffer');
+  if (inFlight.has(raw)) throw invalidUsage('freeHostBuffer: the buffer is in use by a call in flight; free it once the call settled');
   try {
     // An ordinary ArrayBuffer is detached by transferring it nowhere.
     if (allocated.get(raw) === 'shared') allocator!.free(raw);

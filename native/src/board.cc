@@ -733,6 +733,7 @@ class Board {
     const size_t bytes = call.count * element_bytes(call.dtype);
     bool all = true, any = false;
     for (uint32_t r = 0; r < ranks_; r++) {
+      if (r != rank_) forget_freed(r);
       if (!read_from(call, r)) continue;
       const Published& theirs = slots_[r].published[call.buffer];
       if (theirs.serial == 0) {
@@ -746,7 +747,6 @@ class Board {
                                std::to_string(rank_) + "'s " + std::to_string(bytes);
         return false;
       }
-      forget_freed(r);
       auto it = mapped_.find({r, theirs.serial});
       if (it == mapped_.end()) {
         std::string why;
