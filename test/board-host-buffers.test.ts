@@ -17,7 +17,7 @@ import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
 import { nativeAddon } from '../lib/native/load.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
 import { checkAllGather, checkBroadcast, HOST_MEMORY, type CheckMemory } from './helpers/collective-checks.js';
-import { destroyWorld, DTYPES } from './helpers/comm-world.js';
+import { createWorld, destroyWorld, DTYPES } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { rejection, within } from './within.js';
 import { checkKilledRoot } from './helpers/board-killed-root.js';
@@ -184,6 +184,20 @@ test('the addon itself refuses to free a host buffer that a board call still hol
   for (const call of calls) call.done();
   for (const view of views) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
   for (const board of boards) board.close();
+});
+
+test('without a board (inproc) allocHostBuffer gives an ordinary ArrayBuffer that calls use like any other; freeHostBuffer detaches it, and a call given a view of it is InvalidArgument', async () => {
+  const comms = await createWorld(2);
+  const buffers = comms.map((comm) => new Int32Array(comm.allocHostBuffer(4 * 1000)));
+  buffers.forEach((buffer, rank) => buffer.fill(rank + 1));
+  await within(Promise.all(comms.map((comm, rank) => comm.allReduce(buffers[rank]!, buffers[rank]!, 1000, 'int32', 'sum'))), 20_000, 'the allReduce');
+  assert.ok(buffers.every((buffer) => buffer.every((value) => value === 3)), 'every element 1 + 2');
+  for (const [rank, comm] of comms.entries()) comm.freeHostBuffer(buffers[rank]!);
+  assert.is(buffers[0]!.length, 0);
+  const error = await rejection(comms[0]!.allReduce(buffers[0]!, buffers[0]!, 1000, 'int32', 'sum'), 10_000, 'a call on a freed view');
+  assert.is((error as WebcclError).code, 'InvalidArgument');
+  assert.match(error.message, /host buffer that was freed/);
+  await destroyWorld(comms);
 });
 
 test('ranks whose host-buffer views differ in size reject with a mismatch naming both, within the timeout', async () => {
