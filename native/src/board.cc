@@ -25,6 +25,10 @@
 //   own block, or into a separate output (out of place: the view is then only read).
 // - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
 // - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
+// - host buffers (allgather, broadcast of 64 KiB or more): a rank whose view lies in a host
+//   buffer (host-buffer.h) publishes it in its slot and copies nothing in; the readers map it
+//   and copy straight out of it (resolve_sources), and the owners return only after one more
+//   arrival (every rank read from has one: advance_single_copy's two arrivals, no lane at all).
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival (a large allreduce's published slices: before its arrival
