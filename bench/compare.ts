@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     console.log(COMPARE_USAGE);
     return;
   }
-  const { sweep, jsonFile, plotFile, transports, peers } = options;
+  const { sweep, jsonFile, plotFile, transports, peers, hostBuffers } = options;
   const sizes = compareSizes(sweep);
   if (sizes.length === 0) throw new Error(`no size from -b to -e holds a float32 for each of ${sweep.ranks} ranks`);
   const peerRuns: Record<string, () => Promise<PeerResult>> = {
@@ -30,9 +30,9 @@ async function main(): Promise<void> {
     'mpi-tcp': () => measureMpi(sweep, 'tcp'),
     'mpi-sm': () => measureMpi(sweep, 'sm'),
   };
-  const webccl = transports.map(webcclName);
+  const webccl = transports.map((transport) => webcclName(transport, hostBuffers));
   const contestants: Array<[string, () => Promise<PeerResult>]> = [
-    ...transports.map((transport): [string, () => Promise<PeerResult>] => [webcclName(transport), () => measureWebccl(sweep, transport)]),
+    ...transports.map((transport): [string, () => Promise<PeerResult>] => [webcclName(transport, hostBuffers), () => measureWebccl(sweep, transport, hostBuffers)]),
     ...peers.map((peer): [string, () => Promise<PeerResult>] => [peer, peerRuns[peer]!]),
   ];
   // Other work on the machine distorts every number: say how busy it was.

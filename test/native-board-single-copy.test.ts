@@ -8,19 +8,17 @@
 // a root that dies before its peer reads is a RemoteError naming it, never a crash.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { elementBytes, type DataType, type ElementArray } from '../lib/dtype.js';
-import { WebcclError } from '../lib/errors.js';
 import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
 import { nativeAddon } from '../lib/native/load.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
 import { checkAllGather, checkBroadcast, HOST_MEMORY, type CheckMemory } from './helpers/collective-checks.js';
 import { destroyWorld, DTYPES } from './helpers/comm-world.js';
 import { requireAddon } from './helpers/native-transports.js';
-import { rejection, within } from './within.js';
+import { within } from './within.js';
+import { checkKilledRoot } from './helpers/board-killed-root.js';
 
 const load = requireAddon('shm');
 if (!('addon' in load)) throw new Error('unreachable');
@@ -152,28 +150,7 @@ test('an owner returns only once its peers read: a root that overwrites its data
 });
 
 test('a root that dies after publishing its data, before its peer read it, is a RemoteError naming it on the survivor, never a crash', async () => {
-  const name = boardSegmentName(randomBytes(16).toString('hex'), 'dead-root');
-  const bytes = 1 << 20;
-  const child = spawn(process.execPath, ['--import', './test/register.mjs', 'test/workers/board-root.ts', name, '1', '2', String(bytes)], {
-    env: { ...process.env, WEBCCL_BOARD_SINGLE_COPY_BYTES: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    await within(once(child.stdout!, 'data'), 20_000, 'the root process starting');
-    // The survivor reads 1.5 s after both published: the root is killed in between.
-    const [board] = await withEnv('WEBCCL_BOARD_TEST_READ_DELAY_MS', '1500', async () => withEnv('WEBCCL_BOARD_SINGLE_COPY_BYTES', '1', async () => [new NativeBoardSession(addon, name, 0, 2, BOARD_BUFFER_BYTES, 20_000)]));
-    const call = board!.forCall(1);
-    const result = call.run(new Uint8Array(bytes), { collective: 'broadcast', dtype: 'uint32', root: 1 });
-    setTimeout(() => child.kill('SIGKILL'), 500);
-    const error = await rejection(result, 20_000, 'the broadcast from a root killed before the read');
-    call.done();
-    assert.instance(error, WebcclError);
-    assert.is((error as WebcclError).code, 'RemoteError');
-    assert.match(error.message, new RegExp(`rank 1 \\(process ${child.pid}\\) died`));
-    board!.close();
-  } finally {
-    child.kill('SIGKILL');
-  }
+  await checkKilledRoot(addon, 1 << 20, { WEBCCL_BOARD_SINGLE_COPY_BYTES: '1' });
 });
 
 test.run();

@@ -89,6 +89,11 @@ test('args: -Z/--compression picks a codec; a lossy one turns validation off', (
   assert.throws(() => parse('allreduce', '-Z', 'zip'), /--compression must be one of none, bf16, fp16, int8, onebit, switchml/);
 });
 
+test('args: --host-buffers switches the CPU buffers to host buffers (off by default)', () => {
+  assert.is(parse('allgather').hostBuffers, false);
+  assert.is(parse('allgather', '--host-buffers', '--np', '4').hostBuffers, true);
+});
+
 test('args: mistakes are errors that name the flag', () => {
   assert.throws(() => parse('allreduce', '-q', '1'), /unknown option -q/);
   assert.throws(() => parse('allreduce', '--frobnicate'), /unknown option --frobnicate/);

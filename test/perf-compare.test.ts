@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { comparisonTable, latencyLines, missingLines } from '../bench/compare/report.js';
 import { compareSizes, parseTimingLines, type PeerResult } from '../bench/compare/peer.js';
 import { parseCompareArgs } from '../bench/compare/args.js';
+import { webcclName } from '../bench/compare/webccl.js';
 import { combineTimes } from '../bench/perf/combine.js';
 import { compareSeries } from '../bench/compare/plot.js';
 import { renderBusbwSvg } from '../bench/perf/plot.js';
@@ -44,6 +45,14 @@ test('compare: the collective is an optional word, allreduce when absent, nccl-t
   assert.throws(() => parseCompareArgs(['alltoall']), /no comparison of "alltoall" \(collectives: allreduce, reducescatter, allgather, broadcast, reduce\)/);
   assert.throws(() => parseCompareArgs(['reduce', 'broadcast']), /one collective at a time/);
   assert.throws(() => parseCompareArgs(['--np']), /--np needs a value/);
+});
+
+test('compare: --host-buffers takes no value and reaches webccl-perf\'s contestants (named -hostbuf)', () => {
+  const options = parseCompareArgs(['allgather', '--host-buffers', '--np', '4']);
+  assert.ok(options !== 'help' && options.hostBuffers && options.sweep.ranks === 4);
+  const plain = parseCompareArgs(['allgather']);
+  assert.ok(plain !== 'help' && !plain.hostBuffers);
+  assert.is(webcclName('shm', true), 'webccl-shm-hostbuf');
 });
 
 test('compare: sizes follow webccl-perf\'s layout (whole float32s per rank for reducescatter and allgather), busbw its factor', () => {

@@ -17,6 +17,8 @@ export const COMPARE_USAGE = `usage: npm run bench:compare -- [COLLECTIVE] [opti
   -n, -w         timed and warm-up calls per size (default 20, 3)
   --transports   webccl's transports, comma-separated (default ${TRANSPORTS.join(',')})
   --peers        peers, comma-separated (default ${PEERS.join(',')}; gloo times allreduce only)
+  --host-buffers webccl's CPU buffers from Communicator.allocHostBuffer (webccl-perf
+                 --host-buffers; its contestants are then named webccl-<transport>-hostbuf)
   --json FILE    every contestant's times as JSON
   --plot FILE    busbw of every contestant as an SVG picture`;
 
@@ -26,6 +28,8 @@ export interface CompareOptions {
   readonly peers: readonly string[];
   readonly jsonFile: string | undefined;
   readonly plotFile: string | undefined;
+  /** --host-buffers: webccl-perf runs with --host-buffers. */
+  readonly hostBuffers: boolean;
 }
 
 const FLAGS = ['--np', '-b', '-e', '-f', '-n', '-w', '--json', '--plot', '--transports', '--peers'];
@@ -47,14 +51,19 @@ export function parseCompareArgs(argv: readonly string[]): CompareOptions | 'hel
   if (argv.includes('-h') || argv.includes('--help')) return 'help';
   const values = new Map<string, string>();
   const names: string[] = [];
+  let hostBuffers = false;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
+    if (word === '--host-buffers') {
+      hostBuffers = true;
+      continue;
+    }
     if (!word.startsWith('-')) {
       names.push(word);
       continue;
     }
     const value = argv[++i];
-    if (!FLAGS.includes(word)) throw new Error(`unknown option ${word} (options: ${FLAGS.join(' ')})`);
+    if (!FLAGS.includes(word)) throw new Error(`unknown option ${word} (options: ${FLAGS.join(' ')} --host-buffers)`);
     if (value === undefined) throw new Error(`${word} needs a value`);
     values.set(word, value);
   }
@@ -79,7 +88,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareOptions | 'hel
   if (sweep.stepFactor < 2) throw new Error('-f must be 2 or more (the peers step by a factor)');
   const plot = values.get('--plot');
   return {
-    sweep, jsonFile: values.get('--json'), plotFile: plot === undefined ? undefined : plotFile(plot),
+    sweep, hostBuffers, jsonFile: values.get('--json'), plotFile: plot === undefined ? undefined : plotFile(plot),
     transports: listOption(values.get('--transports'), '--transports', TRANSPORTS), peers: listOption(values.get('--peers'), '--peers', PEERS),
   };
 }

@@ -12,12 +12,13 @@ import type { PerfReport } from '../perf/report.js';
 import type { TransportSetting } from '../../lib/settings.js';
 
 /** The contestant's name in the comparison's table: webccl-ws, webccl-tcp, webccl-shm, ... */
-export function webcclName(transport: TransportSetting): string {
-  return `webccl-${transport === 'websocket' ? 'ws' : transport}`;
+export function webcclName(transport: TransportSetting, hostBuffers = false): string {
+  return `webccl-${transport === 'websocket' ? 'ws' : transport}${hostBuffers ? '-hostbuf' : ''}`;
 }
 
-export async function measureWebccl(sweep: CompareSweep, transport: TransportSetting): Promise<PeerResult> {
-  const name = webcclName(transport);
+/** `hostBuffers`: webccl-perf --host-buffers (CPU buffers from Communicator.allocHostBuffer). */
+export async function measureWebccl(sweep: CompareSweep, transport: TransportSetting, hostBuffers = false): Promise<PeerResult> {
+  const name = webcclName(transport, hostBuffers);
   const perf = findRepoFile('bin/webccl-perf.ts');
   if (perf === undefined) return { name, missing: 'bin/webccl-perf.ts not found' };
   const dir = await mkdtemp(join(tmpdir(), 'webccl-compare-'));
@@ -27,7 +28,7 @@ export async function measureWebccl(sweep: CompareSweep, transport: TransportSet
       ...nodeArgsFor(perf), sweep.collective, '--np', String(sweep.ranks), '--transport', transport, '--mem', 'cpu',
       '-d', 'float', '-o', 'sum', '-c', '0', '-a', '1',
       '-b', String(sweep.minBytes), '-e', String(sweep.maxBytes), '-f', String(sweep.stepFactor),
-      '-n', String(sweep.iters), '-w', String(sweep.warmup), '-J', json,
+      '-n', String(sweep.iters), '-w', String(sweep.warmup), '-J', json, ...(hostBuffers ? ['--host-buffers'] : []),
     ]);
     if (run.code !== 0) return { name, missing: `webccl-perf failed (code ${run.code}): ${tail(run.stderr)}` };
     const report = JSON.parse(await readFile(json, 'utf8')) as PerfReport;

@@ -37,6 +37,8 @@ export interface PerfOptions extends SizeSweep {
   readonly transport: TransportSetting;
   readonly algorithm: AlgorithmSetting;
   readonly mem: MemorySetting;
+  /** --host-buffers: CPU buffers from Communicator.allocHostBuffer (shared memory the board reads straight from) instead of plain TypedArrays. */
+  readonly hostBuffers: boolean;
   /** -Z/--compression: the communicators' default codec (float32 sum/avg allreduce calls use it). */
   readonly compression: string;
   /** The table's wire and error columns: shown with -Z (even -Z none, to compare) or a codec from WEBCCL_COMPRESSION. */
@@ -115,6 +117,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'Z', long: ['compression'], apply: (o, v) => { o.compression = oneOf('--compression', v, CODECS.map((c) => c.name)); o.compressionColumns = true; } },
   { long: ['calibrate'], apply: (o, v) => { o.calibrate = v; } },
   { long: ['explain'], boolean: true, apply: (o) => { o.explain = true; } },
+  { long: ['host-buffers'], boolean: true, apply: (o) => { o.hostBuffers = true; } },
   { long: ['tolerance'], apply: (o, v) => { o.tolerance = Number(v); if (v.trim() === '' || !(o.tolerance >= 0)) throw new Error(`--tolerance needs a number >= 0, got "${v}"`); } },
 ];
 
@@ -151,6 +154,9 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         WEBCCL_SWITCH_VIA, else udp); websocket needs the door's ws:// URL in
                         --switch, or the switch started here opens one
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)
+  --host-buffers        CPU buffers from Communicator.allocHostBuffer (shared memory that the shm
+                        transport's board reads straight from: large allgathers and broadcasts
+                        make one copy instead of two), not plain TypedArrays
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
                         from the uncompressed bytes; a lossy codec turns -c off (its bounds are
@@ -174,7 +180,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
     iters: 20, warmup: 1, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
-    jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto',
+    jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto', hostBuffers: false,
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,
   };

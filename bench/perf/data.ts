@@ -14,15 +14,15 @@ export function inputValue(dtype: DataType, rank: number, index: number): number
   return (residue - 8) / 4;
 }
 
-export function allocateElements(dtype: DataType, count: number): ElementArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(count);
-    case 'int32': return new Int32Array(count);
-    case 'uint32': return new Uint32Array(count);
-    case 'float16':
-    case 'bfloat16': return new Uint16Array(count);
-  }
+/** `count` elements of `dtype`: new, or over `buffer` (which holds exactly them) where given. */
+export function allocateElements(dtype: DataType, count: number, buffer?: ArrayBuffer): ElementArray {
+  const Kind = ARRAYS[dtype];
+  return buffer === undefined ? new Kind(count) : new Kind(buffer);
 }
+
+const ARRAYS: Record<DataType, typeof Float32Array | typeof Int32Array | typeof Uint32Array | typeof Uint16Array> = {
+  float32: Float32Array, int32: Int32Array, uint32: Uint32Array, float16: Uint16Array, bfloat16: Uint16Array,
+};
 
 /** Writes `value` into element `index`, encoding 16-bit floats to their bits. */
 export function setElement(dtype: DataType, array: ElementArray, index: number, value: number): void {

@@ -120,6 +120,8 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
   const device = await openDevice(options);
   const comms = await openCommunicators(options, device, switchInit);
   const first = comms[0]!;
+  // Host buffers are this process's: any of its communicators allocates them for every one.
+  const hostBuffers = options.hostBuffers ? { alloc: (bytes: number) => first.allocHostBuffer(bytes), free: (buffer: ArrayBuffer) => first.freeHostBuffer(buffer) } : undefined;
   return {
     comms: comms.map(asPerfComm),
     communicators: comms,
@@ -131,7 +133,7 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
         ? `calibrated parameters (tuning digest ${first.config.tuning.digest.slice(0, 12)})`
         : 'default parameters (uncalibrated: webccl-perf --calibrate FILE, then WEBCCL_TUNING_FILE=FILE)',
     },
-    storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length)),
+    storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length, hostBuffers)),
     async close() {
       await Promise.all(comms.map((comm) => comm.destroy()));
       device?.destroy();

@@ -18,11 +18,18 @@ export interface ElementStore {
   destroy(): void;
 }
 
+/** Allocates and frees a host buffer (Communicator.allocHostBuffer / freeHostBuffer). */
+export interface HostBufferSource {
+  alloc(bytes: number): ArrayBuffer;
+  free(buffer: ArrayBuffer): void;
+}
+
 export class HostStore implements ElementStore {
   private readonly array: ElementArray;
 
-  constructor(dtype: DataType, readonly length: number) {
-    this.array = allocateElements(dtype, length);
+  /** `hostBuffers`: the elements live in a host buffer of it (--host-buffers), else in a plain TypedArray. */
+  constructor(dtype: DataType, readonly length: number, private readonly hostBuffers?: HostBufferSource) {
+    this.array = allocateElements(dtype, length, hostBuffers?.alloc(length * elementBytes(dtype)));
   }
 
   operand(offset: number, count: number): Operand {
@@ -37,7 +44,9 @@ export class HostStore implements ElementStore {
     return this.array.slice(offset, offset + count);
   }
 
-  destroy(): void {}
+  destroy(): void {
+    this.hostBuffers?.free(this.array.buffer as ArrayBuffer);
+  }
 }
 
 export class GpuStore implements ElementStore {

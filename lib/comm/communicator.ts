@@ -48,6 +48,7 @@ import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
 import type { SmallBoardCall } from '../transport/board.js';
+import { allocHostBuffer, freeHostBuffer, holdHostBuffers } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
 
@@ -300,43 +301,62 @@ export class Communicator implements LinkOwner, Endpoint {
     this.sentPayloadBytes += bytes;
   }
 
+  // ---- host buffers ------------------------------------------------------------------------
+
+  /**
+   * An ArrayBuffer of `bytes` that the ranks on this host can map (a memfd; NCCL's ncclMemAlloc
+   * with the buffer registered, MPI's MPI_Alloc_mem): a large allgather or broadcast on the board
+   * whose views lie in such buffers reads straight from the owners' (one memcpy instead of two
+   * through the board's lanes). Where the transport has no board (or no addon), an ordinary
+   * ArrayBuffer that calls treat like any other. Free it with freeHostBuffer (or let it be
+   * collected); a view of it works with any communicator of this process.
+   */
+  allocHostBuffer(bytes: number): ArrayBuffer {
+    return allocHostBuffer(this.shared.transport.board?.hostBuffers, bytes);
+  }
+
+  /** Frees a buffer of allocHostBuffer (the ArrayBuffer or a view of it): InvalidUsage while a call uses it; any view of it is then empty, and a call given one rejects. */
+  freeHostBuffer(buffer: ArrayBuffer | ArrayBufferView): void {
+    freeHostBuffer(this.shared.transport.board?.hostBuffers, buffer);
+  }
+
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
     const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
     const repeatable = typeof op === 'string' ? repeatableKey(op, options) : undefined;
     const traced = traceCall();
-    const call = this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build));
+    const call = this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build), [send, recv]);
     if (traced !== undefined) void call.then(traced, traced);
     return call;
   }
 
   broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {
-    return this.submit(() => planBroadcast(this.planEnv(), send, recv, count, dtype, root, options));
+    return this.submit(() => planBroadcast(this.planEnv(), send, recv, count, dtype, root, options), [send, recv]);
   }
 
   reduce(send: CommBuffer, recv: CommBuffer | null, count: number, dtype: DataType, op: ReduceOp, root: number, options?: CallOptions): Promise<void> {
-    return this.submit(() => planReduce(this.planEnv(), send, recv, count, dtype, op, root, options));
+    return this.submit(() => planReduce(this.planEnv(), send, recv, count, dtype, op, root, options), [send, recv]);
   }
 
   allGather(send: CommBuffer, recv: CommBuffer, sendCount: number, dtype: DataType, options?: CallOptions): Promise<void> {
-    return this.submit(() => planAllGather(this.planEnv(), send, recv, sendCount, dtype, options));
+    return this.submit(() => planAllGather(this.planEnv(), send, recv, sendCount, dtype, options), [send, recv]);
   }
 
   reduceScatter(send: CommBuffer, recv: CommBuffer, recvCount: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
-    return this.submit(() => planReduceScatter(this.planEnv(), send, recv, recvCount, dtype, op, options));
+    return this.submit(() => planReduceScatter(this.planEnv(), send, recv, recvCount, dtype, op, options), [send, recv]);
   }
 
   allToAll(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType): Promise<void> {
-    return this.submit(() => planAllToAll(this.planEnv(), send, recv, count, dtype));
+    return this.submit(() => planAllToAll(this.planEnv(), send, recv, count, dtype), [send, recv]);
   }
 
   send(buffer: CommBuffer, count: number, dtype: DataType, peer: number): Promise<void> {
-    return this.submit(() => planSend(this.planEnv(), buffer, count, dtype, peer));
+    return this.submit(() => planSend(this.planEnv(), buffer, count, dtype, peer), [buffer]);
   }
 
   recv(buffer: CommBuffer, count: number, dtype: DataType, peer: number): Promise<void> {
-    return this.submit(() => planRecv(this.planEnv(), buffer, count, dtype, peer));
+    return this.submit(() => planRecv(this.planEnv(), buffer, count, dtype, peer), [buffer]);
   }
 
   barrier(): Promise<void> {
@@ -563,7 +583,16 @@ export class Communicator implements LinkOwner, Endpoint {
   }
 
   /** Checks and plans a call now; queues it (or adds it to the open group). */
-  private submit(build: () => CallPlan): Promise<void> {
+  /** Runs the call `build` plans; the host buffers among `buffers` cannot be freed until it settles. */
+  private submit(build: () => CallPlan, buffers: readonly unknown[] = []): Promise<void> {
+    const release = holdHostBuffers(buffers);
+    if (release === undefined) return this.submitPlan(build);
+    const call = this.submitPlan(build);
+    void call.then(release, release);
+    return call;
+  }
+
+  private submitPlan(build: () => CallPlan): Promise<void> {
     let plan: CallPlan;
     try {
       if (this.destroying) throw invalidUsage(`${this.name} was destroyed`);

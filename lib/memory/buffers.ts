@@ -9,6 +9,7 @@
 // are already in the call: the communicator reports it to them (see communicator.ts).
 import { elementBytes, type DataType, type ElementArray } from '../dtype.js';
 import { invalidArgument, invalidUsage, type WebcclError } from '../errors.js';
+import { FREED, isFreedHostBuffer } from './host-buffers.js';
 
 export interface GpuBufferRange {
   readonly buffer: GPUBuffer;
@@ -78,7 +79,7 @@ export function locate(what: string, buffer: unknown, dtype: DataType): Located 
     if (typedArrayName(buffer) !== expected) {
       throw invalidArgument(`${what}: a ${typedArrayName(buffer)} cannot hold ${dtype} (expected a ${expected})`);
     }
-    if (isDetached(buffer.buffer)) throw bufferStateError(what, DETACHED);
+    if (isDetached(buffer.buffer)) throw bufferStateError(what, isFreedHostBuffer(buffer.buffer) ? FREED : DETACHED);
     return { kind: 'cpu', what, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
   }
   if (isGpuBuffer(buffer)) return { kind: 'gpu', what, buffer, byteOffset: 0 };

@@ -118,8 +118,14 @@ export interface NativeBoardAddon {
   readonly Board?: new (
     name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void, singleCopyBytes: number, spinNs: number,
   ) => NativeBoard;
-  /** This process's boards' single-copy calls so far. */
-  readonly boardCounters?: () => { singleCopyCalls: number };
+  /** This process's boards' calls so far: by single copy, straight from every rank's host buffer, from some ranks' (the others' through the lanes). */
+  readonly boardCounters?: () => { singleCopyCalls: number; hostBufferCalls: number; hostBufferMixedCalls: number };
+  /** An ArrayBuffer of `bytes` in a memfd of this process, mapped shared (native/src/host-buffer.cc). */
+  readonly allocHostBuffer?: (bytes: number) => ArrayBuffer;
+  /** Detaches and unmaps a buffer of allocHostBuffer; throws while a board call uses it. */
+  readonly freeHostBuffer?: (buffer: ArrayBuffer) => void;
+  /** This process's live host buffers. */
+  readonly hostBufferCount?: () => number;
 }
 
 export interface NativeTcpAddon {

@@ -8,6 +8,7 @@
 import type { DataType, ReduceOp } from '../dtype.js';
 // Types only (erased): the browser entry loads nothing of lib/native.
 import type { BoardWork } from '../native/addon.js';
+import type { HostBufferAllocator } from '../memory/host-buffers.js';
 
 export type { BoardCollective, BoardWork } from '../native/addon.js';
 
@@ -86,4 +87,10 @@ export interface BoardHost {
    * the background; the first call waits for it (bounded by `timeoutMs`).
    */
   open(key: string, rank: number, size: number, timeoutMs: number): BoardSession;
+  /**
+   * Host buffers the board's peers can map (Communicator.allocHostBuffer): a large allgather or
+   * broadcast whose views lie in them is read straight from the owners' buffers (one memcpy, no
+   * lane). Absent: an addon built without them.
+   */
+  readonly hostBuffers?: HostBufferAllocator | undefined;
 }

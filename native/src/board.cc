@@ -25,6 +25,10 @@
 //   own block, or into a separate output (out of place: the view is then only read).
 // - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
 // - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
+// - host buffers (allgather, broadcast of 64 KiB or more): a rank whose view lies in a host
+//   buffer (host-buffer.h) publishes it in its slot and copies nothing in; the readers map it
+//   and copy straight out of it (resolve_sources), and the owners return only after one more
+//   arrival (every rank read from has one: advance_single_copy's two arrivals, no lane at all).
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival (a large allreduce's published slices: before its arrival
@@ -54,12 +58,15 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cross-memory.h"
+#include "host-buffer.h"
 #include "napi-util.h"
 #include "reduce.h"
 
@@ -86,6 +93,20 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
 constexpr int kPollsBeforeYield = 64;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
+/**
+ * Allgathers whose blocks, and broadcasts whose data, hold this many bytes or more publish the
+ * host buffer their view lies in (host-buffer.h), and their peers read it straight from there:
+ * below it the lanes' single arrival costs less than the direct path's two.
+ */
+constexpr size_t kDirectFromBytes = 64 << 10;
+/** Host buffers a rank freed, remembered in its slot for its peers to unmap (RankSlot::freed). */
+constexpr uint32_t kFreedRing = 16;
+
+/** A rank's host buffer for one call (HostBufferRef and its view's length); serial 0: its view is in none. */
+struct Published {
+  uint64_t serial, inode, buffer_bytes, offset, view_bytes;
+  int32_t fd;
+};
 
 struct alignas(64) BoardHeader {
   uint32_t magic;  // written last by the creator (release): the rest is valid once it reads right
@@ -107,6 +128,13 @@ struct alignas(64) RankSlot {
   uint64_t bytes;
   uint64_t header_address;              // where this rank mapped the segment: peers probe CMA by reading its magic there
   std::atomic<uint64_t> single_copy_from;  // 0 until attached; then its threshold in bytes, kNever when it cannot or will not
+  // Direct reads: the host buffer of this rank's call per input phase parity (like stamp: a
+  // peer reads it before its next arrival, and it is rewritten two input phases later), and the
+  // serials of the host buffers it freed (freed[i % kFreedRing], i < freed_count) that its peers
+  // still map.
+  Published published[2];
+  std::atomic<uint64_t> freed_count;
+  std::atomic<uint64_t> freed[kFreedRing];
 };
 
 size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
@@ -144,12 +172,29 @@ struct Call {
   napi_ref keep_output = nullptr;
   napi_ref keep_input = nullptr;
   std::string error;
+  // Direct reads (Board::resolve_sources): this rank's host buffer (held in use until the call
+  // is done; null: its view is in none), and per rank the mapped start of its view where this
+  // rank reads it from there (null: from its lane, or process_vm_readv).
+  std::shared_ptr<HostBufferUse> own_buffer;
+  HostBufferRef own_ref;
+  std::vector<const uint8_t*> source;
+  bool resolved = false;
+  bool direct_all = false;   // every rank read from has a host buffer: advance_single_copy's two arrivals
+  bool direct_any = false;   // some have: the lanes, then one more arrival before the owners may return
+  int tail = 0;              // that arrival: 1 made, waiting
 };
 
 enum class Wait { done, pending, failed };
 
 /** Single-copy calls (allgather, broadcast) this process's boards ran: boardCounters(). */
 std::atomic<uint64_t> single_copy_calls{0};
+/** Calls that read every rank's data straight from its host buffer / only some ranks' (the rest through the lanes): boardCounters(). */
+std::atomic<uint64_t> host_buffer_calls{0}, host_buffer_mixed_calls{0};
+
+class Board;
+/** This process's attached boards: a freed host buffer is announced in each one's slot. */
+std::mutex live_boards_mutex;
+std::vector<Board*> live_boards;
 
 class Board {
  public:
@@ -190,6 +235,12 @@ class Board {
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
     }
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(live_boards_mutex);
+      for (size_t i = 0; i < live_boards.size(); i++) if (live_boards[i] == this) live_boards.erase(live_boards.begin() + i);
+    }
+    for (auto& mapping : mapped_) munmap(mapping.second.first, mapping.second.second);
+    mapped_.clear();
     if (header_) munmap(header_, board_bytes(ranks_, buffer_bytes_));
     header_ = nullptr;
     // Not attached by every rank (one died or was late): the name we created may still be there.
@@ -199,6 +250,14 @@ class Board {
   }
 
   bool closed() const { return closing_; }
+
+  /** Host buffer `serial` of this process was freed: the peers that mapped it unmap it (forget_freed). */
+  void announce_freed(uint64_t serial) {
+    RankSlot& slot = slots_[rank_];
+    uint64_t i = slot.freed_count.load(std::memory_order_relaxed);
+    slot.freed[i % kFreedRing].store(serial, std::memory_order_relaxed);
+    slot.freed_count.store(i + 1, std::memory_order_release);
+  }
   uint32_t ranks() const { return ranks_; }
   const std::string& broken() const { return broken_; }
   /** The agreed single-copy threshold (kNever: off on every rank), valid once attached. */
@@ -229,6 +288,10 @@ class Board {
   std::condition_variable ready_;
   std::deque<Call*> queue_;
   bool closing_ = false;
+  // Peers' host buffers this rank mapped, by (rank, serial): (address, bytes). Only the thread
+  // running a call touches them (one call at a time); unmapped when their owner frees them, or at close.
+  std::map<std::pair<uint32_t, uint64_t>, std::pair<uint8_t*, size_t>> mapped_;
+  std::vector<uint64_t> freed_seen_;  // per rank: how many of its RankSlot::freed this rank handled
 
   uint8_t* lane(uint32_t rank, uint32_t buffer) const { return lanes_ + ((size_t)rank * 2 + buffer) * buffer_bytes_; }
 
@@ -283,6 +346,11 @@ class Board {
     all_attached_ = true;
     pidfds_.assign(ranks_, -1);
     for (uint32_t r = 0; r < ranks_; r++) if (r != rank_) pidfds_[r] = (int)syscall(SYS_pidfd_open, slots_[r].pid, 0);
+    freed_seen_.assign(ranks_, 0);
+    {
+      std::lock_guard<std::mutex> lock(live_boards_mutex);
+      live_boards.push_back(this);
+    }
     return agree_single_copy(why);
   }
 
@@ -322,7 +390,11 @@ class Board {
     return true;
   }
 
-  /** WEBCCL_BOARD_TEST_READ_DELAY_MS (tests only): a single-copy reader sleeps that long before it reads, so that an owner returning early shows. */
+  /**
+   * WEBCCL_BOARD_TEST_READ_DELAY_MS (tests only): a reader of its peers' views (single copy, host
+   * buffers) sleeps that long before it maps or reads them, so that an owner returning early, or
+   * dying in between, shows.
+   */
   static int64_t test_read_delay_us() {
     const char* raw = getenv("WEBCCL_BOARD_TEST_READ_DELAY_MS");
     return raw ? std::max(0L, std::min(60000L, strtol(raw, nullptr, 10))) * 1000 : 0;
@@ -527,8 +599,9 @@ class Board {
       case Kind::reduce_scatter:
         for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
         return;
-      case Kind::all_gather: return (void)memcpy(to, call.data + (rank_ * block + call.chunk) * e, length * e);
-      case Kind::broadcast: if (rank_ == call.root) memcpy(to, from, length * e); return;
+      // A host buffer's owner copies nothing in: its peers read its view (use_lanes).
+      case Kind::all_gather: if (!own_direct(call)) memcpy(to, call.data + (rank_ * block + call.chunk) * e, length * e); return;
+      case Kind::broadcast: if (rank_ == call.root && !own_direct(call)) memcpy(to, from, length * e); return;
       default: break;
     }
     if (one_arrival(call)) return (void)memcpy(to, call.input ? call.input : from, length * e);
@@ -553,10 +626,14 @@ class Board {
         return true;
       }
       case Kind::all_gather:
-        for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(call.data + (j * block + call.chunk) * e, lane(j, call.buffer), length * e);
+        for (uint32_t j = 0; j < ranks_; j++) {
+          if (j == rank_) continue;
+          size_t at = (j * block + call.chunk) * e;
+          memcpy(call.data + at, direct(call, j) ? direct(call, j) + at : lane(j, call.buffer), length * e);
+        }
         return true;
       case Kind::broadcast:
-        if (rank_ != call.root) memcpy(data, lane(call.root, call.buffer), length * e);
+        if (rank_ != call.root) memcpy(data, direct(call, call.root) ? direct(call, call.root) + call.chunk * e : lane(call.root, call.buffer), length * e);
         return true;
       default: break;
     }
@@ -604,6 +681,109 @@ class Board {
     return same_call(call) ? Wait::done : Wait::failed;
   }
 
+  /** Whether `call` publishes its host buffer (if its view lies in one): a large allgather or broadcast, or one by single copy. */
+  bool publishes(const Call& call) const {
+    if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
+    return (uint64_t)span(call) * element_bytes(call.dtype) >= kDirectFromBytes || single_copy(call);
+  }
+
+  /** This rank published a host buffer for `call`: its peers read its view there, and it copies nothing into its lane. */
+  bool own_direct(const Call& call) const { return call.own_ref.serial != 0 && publishes(call); }
+
+  /** Whether the others read rank `r`'s view in `call`: every rank's block (allgather), the root's data (broadcast). */
+  static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || r == call.root; }
+
+  /** Rank `r`'s view mapped from its host buffer (resolve_sources), or null: read its lane (or by process_vm_readv). */
+  static const uint8_t* direct(const Call& call, uint32_t r) { return call.source.empty() ? nullptr : call.source[r]; }
+
+  /** Writes this rank's host buffer of `call` (or none) into its slot for the input phase about to start. */
+  void publish(const Call& call) {
+    const HostBufferRef& ref = call.own_ref;
+    Published& out = slots_[rank_].published[input_phases_ & 1];
+    bool mine = own_direct(call);
+    out = Published{mine ? ref.serial : 0, ref.inode, ref.buffer_bytes, ref.offset, call.count * element_bytes(call.dtype), ref.fd};
+  }
+
+  /** Unmaps rank `r`'s host buffers it announced freed since this rank last looked (all of them if it lost count). */
+  void forget_freed(uint32_t r) {
+    uint64_t count = slots_[r].freed_count.load(std::memory_order_acquire), seen = freed_seen_[r];
+    if (count == seen) return;
+    bool lost = count - seen > kFreedRing;
+    for (uint64_t i = seen; i < count && !lost; i++) unmap(r, slots_[r].freed[i % kFreedRing].load(std::memory_order_relaxed));
+    // The owner may have freed past the ring while it was read: then drop every mapping of r (remapped when used).
+    if (lost || slots_[r].freed_count.load(std::memory_order_acquire) - seen > kFreedRing) {
+      for (auto it = mapped_.begin(); it != mapped_.end();) {
+        if (it->first.first != r) { ++it; continue; }
+        munmap(it->second.first, it->second.second);
+        it = mapped_.erase(it);
+      }
+    }
+    freed_seen_[r] = count;
+  }
+
+  void unmap(uint32_t r, uint64_t serial) {
+    auto it = mapped_.find({r, serial});
+    if (it == mapped_.end()) return;
+    munmap(it->second.first, it->second.second);
+    mapped_.erase(it);
+  }
+
+  /**
+   * After the first input arrival of a call that publishes: where this rank reads each peer's
+   * view from (its host buffer, mapped on first use and cached, or not) and which path every
+   * rank takes, decided alike everywhere from the published slots: every rank read from
+   * published one: direct_all (advance_single_copy's two arrivals); some did: direct_any (the
+   * lanes for the others, one more arrival at the end); none: the lanes unchanged.
+   */
+  bool resolve_sources(Call& call) {
+    if (read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);  // the test hook: before any mapping or read
+    call.resolved = true;
+    call.source.assign(ranks_, nullptr);
+    const size_t bytes = call.count * element_bytes(call.dtype);
+    bool all = true, any = false;
+    for (uint32_t r = 0; r < ranks_; r++) {
+      if (r != rank_) forget_freed(r);
+      if (!read_from(call, r)) continue;
+      const Published& theirs = slots_[r].published[call.buffer];
+      if (theirs.serial == 0) {
+        all = false;
+        continue;
+      }
+      any = true;
+      if (r == rank_) continue;
+      if (theirs.view_bytes != bytes) {
+        call.error = broken_ = "board: mismatch: rank " + std::to_string(r) + "'s view holds " + std::to_string(theirs.view_bytes) + " bytes, rank " +
+                               std::to_string(rank_) + "'s " + std::to_string(bytes);
+        return false;
+      }
+      auto it = mapped_.find({r, theirs.serial});
+      if (it == mapped_.end()) {
+        std::string why;
+        HostBufferRef ref{theirs.serial, theirs.fd, theirs.inode, theirs.buffer_bytes, theirs.offset};
+        uint8_t* base = theirs.offset + theirs.view_bytes <= theirs.buffer_bytes ? map_peer_host_buffer(slots_[r].pid, ref, why) : nullptr;
+        if (!base) {
+          std::string dead = missing_dead(r);
+          call.error = broken_ = !dead.empty() ? dead : "board: mapping rank " + std::to_string(r) + "'s host buffer: " + (why.empty() ? "its view lies outside it" : why);
+          return false;
+        }
+        it = mapped_.emplace(std::make_pair(r, theirs.serial), std::make_pair(base, (size_t)theirs.buffer_bytes)).first;
+      }
+      call.source[r] = it->second.first + theirs.offset;
+    }
+    call.direct_all = all;
+    call.direct_any = any;
+    if (all) host_buffer_calls.fetch_add(1, std::memory_order_relaxed);
+    else if (any) host_buffer_mixed_calls.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /** "board: rank r (process p) died" when rank `r` is gone, else "". */
+  std::string missing_dead(uint32_t r) const {
+    pollfd gone{pidfds_[r], POLLIN, 0};
+    bool dead = pidfds_[r] >= 0 ? poll(&gone, 1, 0) > 0 : !alive(slots_[r].pid);
+    return dead ? "board: rank " + std::to_string(r) + " (process " + std::to_string(slots_[r].pid) + ") died" : "";
+  }
+
   /**
    * Whether `call` reads straight from its peers' views (advance_single_copy): an allgather or a
    * broadcast whose every read (a block, the whole data) reaches the agreed threshold.
@@ -629,27 +809,31 @@ class Board {
         slots_[rank_].address = reinterpret_cast<uint64_t>(call.data);
         slots_[rank_].bytes = call.count * e;
         call.buffer = input_phases_ & 1;
+        publish(call);
         arrive_with_input(call);
         [[fallthrough]];
       case 1: {
         Wait w = wait_for_input(call, until, sleep);
         if (w != Wait::done) return w;
-        if (read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);
+        if (!call.resolved && !resolve_sources(call)) return Wait::failed;
         for (uint32_t r = 0; r < ranks_; r++) {
-          bool wanted = call.kind == Kind::all_gather ? r != rank_ : r == call.root && r != rank_;
-          if (!wanted) continue;
+          if (r == rank_ || !read_from(call, r)) continue;
+          size_t at = call.kind == Kind::all_gather ? r * block : 0;
+          if (direct(call, r)) {
+            memcpy(call.data + at, direct(call, r) + at, block);
+            continue;
+          }
           if (slots_[r].bytes != call.count * e) {
             call.error = broken_ = "board: mismatch: rank " + std::to_string(r) + "'s view holds " + std::to_string(slots_[r].bytes) + " bytes, rank " +
                                    std::to_string(rank_) + "'s " + std::to_string(call.count * e);
             return Wait::failed;
           }
-          size_t at = call.kind == Kind::all_gather ? r * block : 0;
           std::string failed = read_peer(slots_[r].pid, call.data + at, slots_[r].address + at, block);
           if (read_peer_errno() == ESRCH) failed = "board: rank " + std::to_string(r) + " (process " + std::to_string(slots_[r].pid) + ") died";
           else if (!failed.empty()) failed = "board: reading rank " + std::to_string(r) + "'s view: " + failed;
           if (!failed.empty()) return call.error = broken_ = failed, Wait::failed;
         }
-        single_copy_calls.fetch_add(1, std::memory_order_relaxed);
+        if (!call.direct_all) single_copy_calls.fetch_add(1, std::memory_order_relaxed);
         arrive(call.stamp, false);
         call.target = arrivals_;
         call.stage = 2;
@@ -668,7 +852,7 @@ class Board {
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
-    if (ranks_ > 1 && single_copy(call)) return advance_single_copy(call, until, sleep);
+    if (ranks_ > 1 && (single_copy(call) || call.direct_all)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
     // An out-of-place allreduce in chunks runs in place on a copy of its input (one arrival
@@ -679,12 +863,18 @@ class Board {
       switch (call.stage) {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
+          if (call.chunk == 0 && publishes(call)) publish(call);
           copy_in(call, length);
           arrive_with_input(call);
           [[fallthrough]];
         case 1: {
           Wait w = wait_for_input(call, until, sleep);
           if (w != Wait::done) return w;
+          if (call.chunk == 0 && publishes(call) && !call.resolved) {
+            if (!resolve_sources(call)) return Wait::failed;
+            // Every rank read from has a host buffer: none copied in, all read straight from there.
+            if (call.direct_all) return advance_single_copy(call, until, sleep);
+          }
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
             // slice is published, one arrival a chunk; the last chunk's takes one of its own.
@@ -707,9 +897,25 @@ class Board {
       call.chunk += length;
       call.stage = 0;
     }
+    // Some ranks' views were read from their host buffers: they may not return (and let their
+    // user overwrite them) before every reader is done, which one more arrival says.
+    if (call.direct_any && ranks_ > 1) {
+      if (call.tail == 0) {
+        arrive(call.stamp, false);
+        call.target = arrivals_;
+        call.tail = 1;
+      }
+      return wait(call, until, sleep);
+    }
     return Wait::done;
   }
 };
+
+/** Host buffer `serial` of this process was freed: every attached board announces it to its peers. */
+void announce_freed(uint64_t serial) {
+  std::lock_guard<std::mutex> lock(live_boards_mutex);
+  for (Board* board : live_boards) board->announce_freed(serial);
+}
 
 // ---- N-API ----------------------------------------------------------------------------------
 
@@ -721,6 +927,7 @@ void deliver(napi_env env, napi_value callback, void* context, void* data) {
   if (call->keep) napi_delete_reference(env, call->keep);
   if (call->keep_output) napi_delete_reference(env, call->keep_output);
   if (call->keep_input) napi_delete_reference(env, call->keep_input);
+  call->own_buffer.reset();  // the host buffer may be freed once the call's promise settles
   if (--board->pending_refs == 0 && !board->closed()) napi_unref_threadsafe_function(env, board->completions);
   napi_value args[2], undefined;
   napi_get_undefined(env, &undefined);
@@ -859,6 +1066,8 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   here.average = average;
   here.stamp = (uint64_t)stamp;
   here.deadline = now_ns() + board->call_timeout_ns;
+  // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
+  if ((kind == Kind::all_gather || kind == Kind::broadcast) && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
   // Only small calls are tried here (a large one would hold the event loop for its copies); and
   // only once attached: until then the board thread owns the segment.
@@ -904,12 +1113,16 @@ napi_value BoardSingleCopy(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** boardCounters() → { singleCopyCalls }: this process's counts so far. */
+/** boardCounters() → { singleCopyCalls, hostBufferCalls, hostBufferMixedCalls }: this process's counts so far. */
 napi_value BoardCounters(napi_env env, napi_callback_info) {
   napi_value result, calls;
   napi_create_object(env, &result);
   napi_create_double(env, (double)single_copy_calls.load(), &calls);
   napi_set_named_property(env, result, "singleCopyCalls", calls);
+  napi_create_double(env, (double)host_buffer_calls.load(), &calls);
+  napi_set_named_property(env, result, "hostBufferCalls", calls);
+  napi_create_double(env, (double)host_buffer_mixed_calls.load(), &calls);
+  napi_set_named_property(env, result, "hostBufferMixedCalls", calls);
   return result;
 }
 
@@ -932,6 +1145,7 @@ napi_value init_board(napi_env env, napi_value exports) {
   napi_value counters;
   napi_create_function(env, "boardCounters", NAPI_AUTO_LENGTH, BoardCounters, nullptr, &counters);
   napi_set_named_property(env, exports, "boardCounters", counters);
+  set_host_buffer_freed_listener(announce_freed);
   return exports;
 }
 

@@ -4,12 +4,18 @@
 import type { NativeAddon } from '../../native/addon.js';
 import { boardSegmentName, NativeBoardSession } from '../../native/board.js';
 import { BOARD_BUFFER_BYTES, type BoardHost, type BoardSession } from '../board.js';
+import type { HostBufferAllocator } from '../../memory/host-buffers.js';
 
 export class ShmBoardHost implements BoardHost {
   private readonly sessions = new Set<BoardSession>();
 
+  readonly hostBuffers: HostBufferAllocator | undefined;
+
   /** `world`: what tells this world's segments from another's of the same secret (the mesh's tag). */
-  constructor(private readonly addon: NativeAddon, private readonly secret: string, private readonly world: string) {}
+  constructor(private readonly addon: NativeAddon, private readonly secret: string, private readonly world: string) {
+    const { allocHostBuffer, freeHostBuffer } = addon;
+    this.hostBuffers = allocHostBuffer && freeHostBuffer ? { alloc: (bytes) => allocHostBuffer(bytes), free: (buffer) => freeHostBuffer(buffer) } : undefined;
+  }
 
   open(key: string, rank: number, size: number, timeoutMs: number): BoardSession {
     const session = new NativeBoardSession(this.addon, boardSegmentName(this.secret, `${this.world}\0${key}`), rank, size, BOARD_BUFFER_BYTES, timeoutMs);
