@@ -49,7 +49,7 @@ function completions(report: JobReport): { done: number; answers: number } {
 }
 
 test('multicast: 2, 3 and 8 same-host workers get exact int32 and bounded float32 results, each completion sent once to the job group', async () => {
-  const server = await SwitchServer.start({ dataPlane: 'native', port: 0, multicast: 'auto' });
+  const server = await SwitchServer.start({ dataPlane: 'native', port: 0, multicast: 'on' });
   try {
     for (const n of [2, 3, 8]) {
       const { report, sent } = await checkedJob(server, n, 70_000);
@@ -69,7 +69,7 @@ test('multicast: 2, 3 and 8 same-host workers get exact int32 and bounded float3
 test('two jobs at once on one switch: two groups, both exact', async () => {
   const server = await SwitchServer.start({ dataPlane: 'native', port: 0 });
   try {
-    const [a, b] = await Promise.all([checkedJob(server, 4, 50_000), checkedJob(server, 3, 50_000, { window: 64 })]);
+    const [a, b] = await Promise.all([checkedJob(server, 4, 50_000), checkedJob(server, 5, 50_000, { window: 64 })]);
     assert.equal(a.report.results.kind, 'multicast');
     assert.equal(b.report.results.kind, 'multicast');
     assert.not.equal(a.report.results, b.report.results, 'each job its own group');
@@ -90,7 +90,7 @@ test('fallback: multicast off, dgram workers, or the TypeScript plane send once 
   }
   const auto = await SwitchServer.start({ dataPlane: 'native', port: 0 });
   try {
-    const { report } = await checkedJob(auto, 3, 5_000, { udpSocket: 'dgram' });
+    const { report } = await checkedJob(auto, 4, 5_000, { udpSocket: 'dgram' });
     assert.equal(report.results.kind, 'unicast');
     assert.match((report.results as { reason: string }).reason, /cannot join a group/);
   } finally {
@@ -115,13 +115,15 @@ test('fallback: multicast off, dgram workers, or the TypeScript plane send once 
 
 test('the choice: auto multicasts only same-host UDP workers that can join; on needs a LAN address; off never', () => {
   const local = { via: 'udp' as const, host: '127.0.0.1', canJoin: true };
-  assert.equal(chooseMulticast('auto', 5, [local, local], '127.0.0.1', 40000), { kind: 'multicast', group: { group: groupOf(5, 40000), port: 40000, via: '127.0.0.1' } });
-  assert.is(chooseMulticast('off', 5, [local], '127.0.0.1', 40000).kind, 'unicast');
-  assert.is(chooseMulticast('auto', 5, [local, { ...local, via: 'websocket' }], '127.0.0.1', 40000).kind, 'unicast');
-  assert.is(chooseMulticast('auto', 5, [local, { ...local, host: '10.0.0.2' }], '0.0.0.0', 40000).kind, 'unicast');
+  assert.is(chooseMulticast('auto', 5, [local, local, local], '127.0.0.1', 40000).kind, 'unicast', 'auto: 3 workers are too few');
+  assert.is(chooseMulticast('on', 5, [local, local, local], '127.0.0.1', 40000).kind, 'multicast');
+  assert.equal(chooseMulticast('auto', 5, [local, local, local, local], '127.0.0.1', 40000), { kind: 'multicast', group: { group: groupOf(5, 40000), port: 40000, via: '127.0.0.1' } });
+  assert.is(chooseMulticast('off', 5, [local, local, local, local], '127.0.0.1', 40000).kind, 'unicast');
+  assert.is(chooseMulticast('auto', 5, [local, local, local, { ...local, via: 'websocket' }], '127.0.0.1', 40000).kind, 'unicast');
+  assert.is(chooseMulticast('auto', 5, [local, local, local, { ...local, host: '10.0.0.2' }], '0.0.0.0', 40000).kind, 'unicast');
   assert.is(chooseMulticast('on', 5, [local, { ...local, host: '10.0.0.2' }], '0.0.0.0', 40000).kind, 'refused');
   assert.equal(chooseMulticast('on', 5, [{ ...local, host: '10.0.0.2' }], '10.0.0.1', 40000), { kind: 'multicast', group: { group: groupOf(5, 40000), port: 40000, via: '10.0.0.1' } });
-  assert.is(chooseMulticast('auto', 5, [local], '127.0.0.1', undefined).kind, 'unicast');
+  assert.is(chooseMulticast('auto', 5, [local, local, local, local], '127.0.0.1', undefined).kind, 'unicast');
   assert.is.not(groupOf(5, 40000), groupOf(6, 40000));
 });
 
@@ -191,7 +193,7 @@ test('a stranger spraying forged results for every slot of a running job at its 
   stranger.setMulticastInterface('127.0.0.1');
   let spraying = true;
   try {
-    const workers = await joinJob(server, 3, { window: 32 });
+    const workers = await joinJob(server, 4, { window: 32 });
     const { job, slotBase, window, sizeClass } = workers[0]!.welcome;
     const report = server.counters().jobs.find((j) => j.job === job)!;
     assert.equal(report.results.kind, 'multicast');

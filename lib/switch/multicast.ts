@@ -6,7 +6,7 @@
 // Retransmission answers stay unicast in every mode.
 //
 // Modes (`webccl switch --multicast`, WEBCCL_SWITCH_MULTICAST): 'auto' (default) multicasts a
-// job whose workers are all UDP workers able to join (the native worker socket, IPv4) on the
+// job of at least AUTO_MULTICAST_WORKERS workers, all UDP workers able to join (the native worker socket, IPv4) on the
 // switch's host (loopback: the group stays on `lo`, where IP_MULTICAST_LOOP delivers it with no
 // route); 'on' also multicasts to workers on other hosts (a LAN with multicast, from the
 // switch's --host interface) and refuses a job some of whose workers cannot join; 'off' always
@@ -14,6 +14,13 @@
 import { invalidArgument } from '../errors.js';
 
 export type MulticastMode = 'auto' | 'on' | 'off';
+
+/**
+ * 'auto' multicasts from this many workers: below it the per-worker sends it saves are few and
+ * the worker's second (group) socket costs more (docs/PERFORMANCE.md, sw13: at 2 workers
+ * multicast ran at 0.7-0.8x of unicast, at 8 at 1.04-1.25x).
+ */
+export const AUTO_MULTICAST_WORKERS = 4;
 
 /** What a job's members say about themselves, for the choice. */
 export interface MulticastMember {
@@ -64,6 +71,7 @@ export function chooseMulticast(mode: MulticastMode, number: number, members: re
   if (webSocket > 0) return cannot(`${webSocket} worker(s) come through the WebSocket door`);
   const unable = members.filter((m) => !m.canJoin).length;
   if (unable > 0) return cannot(`${unable} worker(s) cannot join a group (Node dgram sockets, IPv6, or an old worker)`);
+  if (mode === 'auto' && members.length < AUTO_MULTICAST_WORKERS) return { kind: 'unicast', reason: `${members.length} worker(s), auto multicasts from ${AUTO_MULTICAST_WORKERS}` };
   const remote = members.some((m) => !isLoopback(m.host));
   if (!remote) return { kind: 'multicast', group: { group: groupOf(number, groupPort), port: groupPort, via: '127.0.0.1' } };
   if (mode === 'auto') return { kind: 'unicast', reason: 'workers on other hosts (say --multicast on where the LAN carries multicast)' };
