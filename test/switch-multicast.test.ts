@@ -173,7 +173,7 @@ test('worker group socket: a datagram to the group from anyone but the switch is
     await sendAll(stranger);
     await sendAll(stranger);
     await sendAll(fakeSwitch);
-    await within(until(() => delivered.length === 2), 5_000, 'the switch\'s datagram');
+    await within(until(() => delivered.length >= 2), 5_000, 'the switch\'s datagram');
     await new Promise((r) => setTimeout(r, 50));
     // Broken: without the source check, the stranger's two would be delivered too.
     assert.equal(delivered, [result[0], result.length]);
