@@ -12,9 +12,10 @@ import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { readSecurity } from '../lib/settings.js';
 import { parseSwitchAddress } from '../lib/switch/control-protocol.js';
 import { formatCounters, SwitchServer } from '../lib/switch/switch-server.js';
+import { parseMulticastMode, type MulticastMode } from '../lib/switch/multicast.js';
 
 const SERVE_USAGE = 'usage: webccl serve [--host HOST] [--port PORT] [--secret-file PATH] [--tls-cert PEM --tls-key PEM] [--switch [--switch-port PORT]]   (or WEBCCL_SECRET=32-HEX-DIGITS in the environment)';
-const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--data-plane native|js|auto] [--parent HOST:PORT [--parent-secret-file PATH]]';
+const SWITCH_USAGE = 'usage: webccl switch [--host HOST] [--port PORT] [--slots N] [--max-workers N] [--secret-file PATH] [--ws-port PORT] [--stats] [--drop P] [--dup P] [--reorder P] [--data-plane native|js|auto] [--multicast auto|on|off] [--parent HOST:PORT [--parent-secret-file PATH]]';
 const USAGE = [SERVE_USAGE, SWITCH_USAGE.replace('usage:', '      '), '       webccl --version'].join('\n');
 
 /** Thrown for -h/--help and --version: print the text, exit 0. */
@@ -121,7 +122,7 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; parent?: string; parentSecretFile?: string; dataPlane?: 'native' | 'js' | 'auto' }
+interface SwitchFlags { host?: string; port?: number; wsPort?: number; slots?: number; maxWorkers?: number; secretFile?: string; stats: boolean; drop?: number; dup?: number; reorder?: number; parent?: string; parentSecretFile?: string; dataPlane?: 'native' | 'js' | 'auto'; multicast?: MulticastMode }
 
 function parseSwitchFlags(args: string[]): SwitchFlags {
   const flags: SwitchFlags = { stats: false };
@@ -132,10 +133,10 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   };
   const text = { type: 'string' } as const;
   const given = subcommandOptions(args, {
-    host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text, 'data-plane': text,
+    host: text, port: text, 'ws-port': text, slots: text, 'max-workers': text, 'secret-file': text, stats: { type: 'boolean' }, drop: text, dup: text, reorder: text, 'data-plane': text, multicast: text,
     parent: text, 'parent-secret-file': text,
   }, SWITCH_USAGE);
-  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'parent', 'parent-secret-file', 'data-plane'].map((n) => [n, stringOption(given, n)]));
+  const values = Object.fromEntries(['host', 'port', 'ws-port', 'slots', 'max-workers', 'secret-file', 'drop', 'dup', 'reorder', 'parent', 'parent-secret-file', 'data-plane', 'multicast'].map((n) => [n, stringOption(given, n)]));
   flags.stats = given['stats'] === true;
   if (values.host !== undefined) flags.host = values.host;
   if (values['secret-file'] !== undefined) flags.secretFile = values['secret-file'];
@@ -149,6 +150,7 @@ function parseSwitchFlags(args: string[]): SwitchFlags {
   const plane = values['data-plane'];
   if (plane !== undefined && plane !== 'native' && plane !== 'js' && plane !== 'auto') throw new Error(`--data-plane ${plane} is not native, js or auto`);
   if (plane !== undefined) flags.dataPlane = plane;
+  if (values.multicast !== undefined) flags.multicast = parseMulticastMode(values.multicast, '--multicast');
   if (values.parent !== undefined) flags.parent = values.parent;
   if (values['parent-secret-file'] !== undefined) {
     if (flags.parent === undefined) throw new Error('--parent-secret-file needs --parent HOST:PORT');
@@ -178,6 +180,7 @@ async function runSwitch(args: string[]): Promise<void> {
     ...(flags.maxWorkers === undefined ? {} : { maxWorkers: flags.maxWorkers }),
     ...(secret === undefined ? {} : { secret }),
     ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
+    ...(flags.multicast === undefined ? {} : { multicast: flags.multicast }),
     ...(flags.parent === undefined ? {} : { parent: { address: flags.parent, secret: parentSecret(flags, secret) } }),
     faults,
   });

@@ -137,7 +137,7 @@ export interface NativeTcpAddon {
 export interface NativeSwitchDataPlane {
   port(): number;
   /** hosts[w]: worker w's UDP address, null for a WebSocket worker; returns the job's handle. */
-  addJob(number: number, workers: number, slotBase: number, slots: number, sizeClass: number, hosts: Array<string | null>, ports: number[]): number;
+  addJob(number: number, workers: number, slotBase: number, slots: number, sizeClass: number, hosts: Array<string | null>, ports: number[], group?: string, groupPort?: number, via?: string): number;
   removeJob(handle: number): void;
   /** A packet that came another way (WebSocket): data-plane.ts's Verdict; a multicast already went to the UDP workers. */
   receive(handle: number, worker: number, bytes: Uint8Array): { kind: 'multicast' | 'unicast'; bytes: Uint8Array } | { kind: 'absorbed' } | { kind: 'drop'; reason: string };
@@ -180,13 +180,18 @@ export interface NativeSwitchWorkerSocket {
   port(): number;
   /** Connects to the switch's data port and starts the receive thread. */
   connect(host: string, port: number): void;
+  /**
+   * Before connect: joins IPv4 multicast `group` on this socket's interface (a second socket on
+   * group:port); results there count only from switchHost:switchPort. Throws when it cannot join.
+   */
+  joinGroup?(group: string, port: number, switchHost: string, switchPort: number): void;
   /** One sendmmsg for all of them (runs of one size as GSO messages); what the kernel refuses is dropped (UDP). */
   send(packets: Uint8Array[]): void;
   /**
    * sendErrors: datagrams the kernel refused (a full buffer, an unreachable switch);
    * streamSentDatagrams: those the native streams sent (their first windows from the JS thread within stream()).
    */
-  counters(): NativeUdpOffloadCounters & { sendErrors: number; streamSentDatagrams: number };
+  counters(): NativeUdpOffloadCounters & { sendErrors: number; streamSentDatagrams: number; groupDatagrams?: number; groupStrangers?: number };
   /** Test hook: the kernel refuses this socket's GSO sends from now on (UDP without checksums), so the fallback runs. */
   testRefuseGso(): void;
   /**

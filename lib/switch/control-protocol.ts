@@ -46,6 +46,8 @@ export interface Join {
   readonly uplink?: { readonly rank: number; readonly size: number };
   /** The joiner is a leaf switch carrying workers of its own (named so in the root's errors). */
   readonly leaf?: boolean;
+  /** A UDP worker that can join an IPv4 multicast group for its results (multicast.ts); absent: it cannot. */
+  readonly multicast?: boolean;
 }
 
 export interface Welcome {
@@ -64,6 +66,12 @@ export interface Welcome {
    * full (a switch without them, or SwitchML's hardware, drops them as malformed).
    */
   readonly exponentsOnly?: boolean;
+  /**
+   * The job's results come to this IPv4 group and port (join it before sending; multicast.ts);
+   * absent: to the worker's own UDP port. Either way only datagrams from the switch's data
+   * port count, and retransmission answers come to the worker's own port.
+   */
+  readonly multicast?: { readonly group: string; readonly port: number };
 }
 
 export interface Refused { readonly t: 'refused'; readonly reason: string }
@@ -101,6 +109,7 @@ export function checkJoin(value: unknown): Join {
     throw invalidUsage(`hello has a bad uplink ${JSON.stringify(uplink)} (rank in [0, size))`);
   }
   if (join.leaf !== undefined && typeof join.leaf !== 'boolean') throw invalidUsage('hello has a non-boolean leaf flag');
+  if (join.multicast !== undefined && typeof join.multicast !== 'boolean') throw invalidUsage('hello has a non-boolean multicast flag');
   return join as Join;
 }
 

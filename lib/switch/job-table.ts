@@ -4,6 +4,7 @@
 // when a worker leaves. No sockets: `C` is whatever the server uses for a control connection.
 import { JobDataPlane, MAX_WORKERS, type JobPlane, type JobShape, type Verdict } from './data-plane.js';
 import type { Join, Welcome } from './control-protocol.js';
+import type { MulticastChoice, MulticastGroup, MulticastMember } from './multicast.js';
 
 export interface SwitchLimits {
   /** Slots in the switch's pool, shared by all jobs (each job takes `window` of them). */
@@ -25,6 +26,8 @@ export interface Member<C> {
   readonly conn: C;
   /** A leaf switch (two levels), not a worker. */
   readonly leaf: boolean;
+  /** Its join said it can join a multicast group. */
+  readonly canJoin: boolean;
 }
 
 /** A leaf's forwarding of a job to its root (leaf-uplink.ts): what becomes of the data plane's verdicts. */
@@ -36,7 +39,7 @@ export interface Uplink {
 /** Makes and frees a started job's data plane (the TypeScript one unless the server says otherwise). */
 export interface PlaneFactory {
   /** `members[w]`: worker w's UDP address, or undefined for a WebSocket worker. */
-  create(shape: JobShape, members: ReadonlyArray<{ host: string; port: number } | undefined>): JobPlane;
+  create(shape: JobShape, members: ReadonlyArray<{ host: string; port: number } | undefined>, multicast?: MulticastGroup): JobPlane;
   release(plane: JobPlane): void;
 }
 
@@ -60,6 +63,8 @@ export interface Job<C> {
   uplink?: Uplink;
   /** Set when the job was released (a leaf's uplink opening late must not revive it). */
   released?: boolean;
+  /** How its results leave (set when it starts; multicast.ts). */
+  multicast?: MulticastChoice;
 }
 
 export type JoinOutcome<C> =
@@ -86,7 +91,12 @@ export class JobTable<C> {
   private readonly byConn = new Map<C, Job<C>>();
   private readonly bySender = new Map<string, { job: Job<C>; worker: number }>();
 
-  constructor(readonly limits: SwitchLimits, private readonly udpPort: () => number, private readonly planes: PlaneFactory = TYPESCRIPT_PLANES) {}
+  constructor(
+    readonly limits: SwitchLimits,
+    private readonly udpPort: () => number,
+    private readonly planes: PlaneFactory = TYPESCRIPT_PLANES,
+    private readonly chooseMulticast: (number: number, members: readonly MulticastMember[]) => MulticastChoice = () => ({ kind: 'unicast', reason: 'multicast is off' }),
+  ) {}
 
   get jobs(): IterableIterator<Job<C>> {
     return this.byWorld.values();
@@ -113,7 +123,7 @@ export class JobTable<C> {
       const mismatch = this.mismatch(job, join);
       if (mismatch !== undefined) return { kind: 'refused', reason: mismatch };
     }
-    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, via: join.via ?? 'udp', conn, leaf: join.leaf === true });
+    job.members.set(join.rank, { rank: join.rank, host: plainHost(host), port: join.udpPort ?? 0, address, via: join.via ?? 'udp', conn, leaf: join.leaf === true, canJoin: join.multicast === true });
     this.byConn.set(conn, job);
     if (job.members.size < job.size) return { kind: 'waiting' };
     return { kind: 'started', job, welcomes: this.start(job) };
@@ -180,13 +190,17 @@ export class JobTable<C> {
       const member = job.members.get(rank)!;
       return member.via === 'udp' ? { host: member.host, port: member.port } : undefined;
     });
-    job.plane = this.planes.create({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass }, members);
+    const ranked = Array.from({ length: job.size }, (_, rank) => job.members.get(rank)!);
+    job.multicast = this.chooseMulticast(job.number, ranked);
+    const group = job.multicast.kind === 'multicast' ? job.multicast.group : undefined;
+    job.plane = this.planes.create({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass }, members, group);
     const udpPort = this.udpPort();
+    const multicast = group === undefined ? {} : { multicast: { group: group.group, port: group.port } };
     return [...job.members.values()].map((member) => {
       this.bySender.set(member.address, { job, worker: member.rank });
       return {
         conn: member.conn,
-        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.total, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort, ...(this.limits.exponentsOnly === false ? {} : { exponentsOnly: true }) },
+        welcome: { t: 'welcome', job: job.number, worker: member.rank, workers: job.total, slotBase: job.slotBase, window: job.window, sizeClass: job.sizeClass, udpPort, ...(this.limits.exponentsOnly === false ? {} : { exponentsOnly: true }), ...multicast },
       };
     });
   }

@@ -11,6 +11,7 @@ import { callNative } from '../native/call.js';
 import { checkShape, type JobCounters, type JobPlane, type JobShape, type Verdict } from './data-plane.js';
 import type { FaultOptions } from './faults.js';
 import type { PlaneFactory } from './job-table.js';
+import type { MulticastGroup } from './multicast.js';
 import type { UdpDoor, UdpDoorCounters } from './udp-door.js';
 
 /** Why this addon cannot run the native plane, or undefined when it can. */
@@ -57,7 +58,7 @@ export class NativeUdpDoor implements UdpDoor {
   private constructor(private readonly native: NativeSwitchDataPlane) {
     this.port = native.port();
     this.planes = {
-      create: (shape, members) => this.addJob(shape, members),
+      create: (shape, members, multicast) => this.addJob(shape, members, multicast),
       release: (plane) => {
         const job = plane as NativeJobPlane;
         this.byHandle.delete(job.handle);
@@ -86,11 +87,12 @@ export class NativeUdpDoor implements UdpDoor {
     return door;
   }
 
-  private addJob(shape: JobShape, members: ReadonlyArray<{ host: string; port: number } | undefined>): NativeJobPlane {
+  private addJob(shape: JobShape, members: ReadonlyArray<{ host: string; port: number } | undefined>, multicast: MulticastGroup | undefined): NativeJobPlane {
     checkShape(shape);
     const handle = callNative('switch: native addJob', () => this.native.addJob(
       shape.job, shape.workers, shape.slotBase, shape.slots, shape.sizeClass,
       members.map((m) => m?.host ?? null), members.map((m) => m?.port ?? 0),
+      multicast?.group, multicast?.port, multicast?.via,
     ));
     const plane = new NativeJobPlane(this.native, handle);
     this.byHandle.set(handle, plane);

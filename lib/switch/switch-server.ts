@@ -40,6 +40,7 @@ import { FaultInjector, type FaultCounters, type FaultOptions } from './faults.j
 import { JobTable, udpAddressKey, type Job } from './job-table.js';
 import { LeafUplink, type UplinkCounters } from './leaf-uplink.js';
 import { NativeUdpDoor, nativePlaneMissing } from './native-door.js';
+import { chooseMulticast, parseMulticastMode, reserveGroupPort, type MulticastMode } from './multicast.js';
 import { MAX_SIZE_CLASS, packetBytes, SWITCH_PORT } from './packet.js';
 import { TypeScriptUdpDoor, type DataPlaneKind, type UdpDoor, type UdpOffloadCounters } from './udp-door.js';
 
@@ -79,6 +80,12 @@ export interface SwitchServerOptions {
    * them. Default true.
    */
   readonly exponentsOnly?: boolean;
+  /**
+   * How a job's results reach its UDP workers (multicast.ts): 'auto' (default: one send to a
+   * group when the workers share the switch's host and can join), 'on', 'off' (one send per
+   * worker). Default WEBCCL_SWITCH_MULTICAST, else 'auto'.
+   */
+  readonly multicast?: MulticastMode;
 }
 
 /**
@@ -108,6 +115,8 @@ export interface JobReport extends JobCounters {
   readonly running: boolean;
   /** A leaf's forwarding of the job to its root. */
   readonly uplink?: UplinkCounters;
+  /** How its results left: once to its multicast group ('group:port'), or once per worker (multicast.ts). */
+  readonly results: { readonly kind: 'multicast'; readonly group: string } | { readonly kind: 'unicast'; readonly reason: string };
 }
 
 export interface SwitchCounters {
@@ -152,8 +161,10 @@ export class SwitchServer {
     limits: { slots: number; maxWorkers: number; exponentsOnly: boolean },
     faults: FaultInjector,
     private readonly parent: SwitchServerOptions['parent'],
+    multicast: MulticastMode,
+    private readonly groupPort: { port: number; release(): void } | undefined,
   ) {
-    this.table = new JobTable<WorkerConn>(limits, () => port, door.planes);
+    this.table = new JobTable<WorkerConn>(limits, () => port, door.planes, (number, members) => chooseMulticast(multicast, number, members, host, groupPort?.port));
     this.faults = faults;
     tcp.on('error', (error) => this.log.warn(`control listener: ${error.message}`));
     tcp.on('connection', (socket) => this.accept(socket));
@@ -173,13 +184,15 @@ export class SwitchServer {
     const faults = new FaultInjector(options.faults); // validates the probabilities before binding
     const log = logger('SWITCH');
     const kind = chooseDataPlane(options.dataPlane ?? 'auto', options.parent !== undefined, log);
+    const multicast = options.multicast ?? parseMulticastMode(process.env.WEBCCL_SWITCH_MULTICAST, 'WEBCCL_SWITCH_MULTICAST');
     let server: SwitchServer | undefined;
     const onNativeResult = (plane: JobPlane, bytes: Uint8Array) => server?.onNativeResult(plane, bytes);
     const { tcp, door, port } = await bindPair(host, options.port ?? SWITCH_PORT, (udpPort) => kind === 'native'
       ? Promise.resolve(NativeUdpDoor.bind(nativeAddon()!, host, udpPort, options.faults ?? {}, onNativeResult))
       : TypeScriptUdpDoor.bind(host, udpPort, faults, log));
     const secret = options.secret ?? randomBytes(16).toString('hex');
-    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers, exponentsOnly: options.exponentsOnly ?? true }, faults, options.parent);
+    const groupPort = kind === 'native' && multicast !== 'off' ? await reserveGroupPort() : undefined;
+    server = new SwitchServer(tcp, door, host, port, secret, options.helloTimeoutMs ?? 10_000, { slots, maxWorkers, exponentsOnly: options.exponentsOnly ?? true }, faults, options.parent, multicast, groupPort);
     if (options.webSocketPort !== undefined) {
       try {
         await server.openWebSocketDoor(options.webSocketPort);
@@ -229,6 +242,7 @@ export class SwitchServer {
     if (this.closed) return;
     this.closed = true;
     this.faults.clear();
+    this.groupPort?.release();
     for (const socket of this.unjoined) socket.destroy();
     for (const job of [...this.table.jobs]) {
       job.uplink?.close();
@@ -391,6 +405,11 @@ export class SwitchServer {
 
   private started(job: Job<WorkerConn>, welcomes: ReadonlyArray<{ conn: WorkerConn; welcome: SwitchMessage }>): void {
     this.jobOfPlane.set(job.plane!, job);
+    const choice = job.multicast;
+    if (choice?.kind === 'refused') return this.endJob(job, 'refused', choice.reason);
+    if (choice !== undefined) {
+      this.log.info(`job '${job.world}': results ${choice.kind === 'multicast' ? `by multicast to ${choice.group.group}:${choice.group.port} from ${choice.group.via}` : `by unicast to each worker (${choice.reason})`}`);
+    }
     if (job.uplinkSpec === undefined) return this.welcome(job, welcomes);
     // A leaf's workers are welcomed once the root has welcomed the leaf (or refused with its reason).
     this.openUplink(job).then(() => {
@@ -481,7 +500,9 @@ function line(message: SwitchMessage): string {
 
 function report(job: Job<WorkerConn>, running: boolean): JobReport {
   const uplink = job.uplink instanceof LeafUplink ? { uplink: { ...job.uplink.counters } } : {};
-  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters, ...uplink };
+  const choice = job.multicast;
+  const results = choice?.kind === 'multicast' ? { kind: 'multicast' as const, group: `${choice.group.group}:${choice.group.port}` } : { kind: 'unicast' as const, reason: choice?.reason ?? 'multicast is off' };
+  return { world: job.world, job: job.number, workers: job.size, running, ...job.plane!.counters, ...uplink, results };
 }
 
 /** Formats counters as the CLI prints them (one line per job). */
@@ -493,7 +514,7 @@ export function formatCounters(counters: SwitchCounters): string {
       `in ${counters.offload.receivedDatagrams} in ${counters.offload.receivedBuffers} buffers (GRO ${counters.offload.gro ? 'on' : 'off'})` : '')];
   for (const job of counters.jobs) {
     lines.push(`  job ${job.job} '${job.world}' (${job.workers} workers${job.running ? ', running' : ''}): in ${job.packetsIn}, out ${job.packetsOut}, ` +
-      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}` +
+      `retransmissions ${job.retransmissions}, wrong-job ${job.wrongJob}, malformed ${job.malformed}, results by ${job.results.kind === 'multicast' ? `multicast to ${job.results.group}` : 'unicast'}` +
       (job.uplink ? `; up ${job.uplink.up}, up retransmissions ${job.uplink.upRetransmissions}, root results ${job.uplink.rootResults}` : ''));
   }
   return lines.join('\n');

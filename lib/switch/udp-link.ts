@@ -14,9 +14,11 @@ export async function openUdpLink(address: string, join: Join, name: string, tim
   const late = new LateEvents();
   let control: Socket | undefined;
   try {
-    const opened = await openControl(host, port, { ...join, via: 'udp', udpPort: udp.port }, name, timeoutMs, late);
+    const opened = await openControl(host, port, { ...join, via: 'udp', udpPort: udp.port, ...(udp.canJoinGroups ? { multicast: true } : {}) }, name, timeoutMs, late);
     control = opened.control;
     const welcome = opened.welcome;
+    // Joined before the first packet leaves: no slot completes until every worker has sent to it.
+    if (welcome.multicast !== undefined) udp.joinGroup(welcome.multicast.group, welcome.multicast.port, host, welcome.udpPort);
     await udp.connect(host, welcome.udpPort);
     const ctl = control;
     let closed = false;

@@ -20,6 +20,10 @@ export interface WorkerDatagrams {
   /** `bytes` is valid only during the handler's call (the native socket reuses its batch buffer). */
   onPacket(handler: (bytes: Uint8Array) => void): void;
   send(bytes: Uint8Array): void;
+  /** It can join an IPv4 multicast group (the join says so; multicast.ts). */
+  readonly canJoinGroups: boolean;
+  /** Before connect: results also come from the switch (host:port) to group:groupPort. */
+  joinGroup(group: string, groupPort: number, host: string, port: number): void;
   /** The addon's native streams, when its socket has them. */
   readonly stream?: NativeStreamRunner;
   close(): void;
@@ -28,13 +32,14 @@ export interface WorkerDatagrams {
 /** The native socket when `wanted` allows and the addon has it, else dgram. */
 export async function openWorkerDatagrams(bindHost: string, wanted: 'native' | 'dgram' | 'auto'): Promise<WorkerDatagrams> {
   const Native = wanted === 'dgram' ? undefined : nativeAddon()?.SwitchWorkerSocket;
-  if (Native !== undefined) return new NativeDatagrams((onPackets) => new Native(bindHost, onPackets));
+  if (Native !== undefined) return new NativeDatagrams(bindHost, (onPackets) => new Native(bindHost, onPackets));
   if (wanted === 'native') throw systemError('switch worker: the native UDP socket is unavailable (WEBCCL_NATIVE=0, or the addon is not built)');
   return DgramDatagrams.bind(bindHost);
 }
 
 class DgramDatagrams implements WorkerDatagrams {
   readonly kind = 'dgram';
+  readonly canJoinGroups = false;
   private constructor(private readonly udp: UdpSocket, readonly port: number) {}
 
   static async bind(host: string): Promise<DgramDatagrams> {
@@ -56,6 +61,10 @@ class DgramDatagrams implements WorkerDatagrams {
     this.udp.on('message', handler);
   }
 
+  joinGroup(): void {
+    throw systemError('switch worker: a dgram socket does not join multicast groups (its join said so)');
+  }
+
   send(bytes: Uint8Array): void {
     this.udp.send(bytes);
   }
@@ -68,6 +77,7 @@ class DgramDatagrams implements WorkerDatagrams {
 class NativeDatagrams implements WorkerDatagrams {
   readonly kind = 'native';
   readonly port: number;
+  readonly canJoinGroups: boolean;
   readonly stream?: NativeStreamRunner;
   private readonly native: NativeSwitchWorkerSocket;
   private handler: (bytes: Uint8Array) => void = () => {};
@@ -75,7 +85,7 @@ class NativeDatagrams implements WorkerDatagrams {
   private pending: Uint8Array[] = [];
   private closed = false;
 
-  constructor(open: (onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket) {
+  constructor(bindHost: string, open: (onPackets: (bytes: Uint8Array, lengths: Uint32Array) => void) => NativeSwitchWorkerSocket) {
     this.native = open((bytes, lengths) => {
       let at = 0;
       for (const length of lengths) {
@@ -85,6 +95,7 @@ class NativeDatagrams implements WorkerDatagrams {
       }
     });
     this.port = this.native.port();
+    this.canJoinGroups = this.native.joinGroup !== undefined && !bindHost.includes(':');
     const { stream, streamEnded } = this.native;
     if (stream !== undefined && streamEnded !== undefined) {
       const native = this.native;
@@ -106,6 +117,20 @@ class NativeDatagrams implements WorkerDatagrams {
 
   onPacket(handler: (bytes: Uint8Array) => void): void {
     this.handler = handler;
+  }
+
+  joinGroup(group: string, groupPort: number, host: string, port: number): void {
+    try {
+      this.native.joinGroup!(group, groupPort, host, port);
+    } catch (error) {
+      throw systemError(`switch worker: cannot join the job's multicast group ${group}:${groupPort} (start the switch with --multicast off, or WEBCCL_SWITCH_MULTICAST=off): ${(error as Error).message}`, error);
+    }
+  }
+
+  /** Results that came by the group, and datagrams to it from others than the switch (dropped). */
+  groupCounters(): { groupDatagrams: number; groupStrangers: number } {
+    const c = this.native.counters();
+    return { groupDatagrams: c.groupDatagrams ?? 0, groupStrangers: c.groupStrangers ?? 0 };
   }
 
   send(bytes: Uint8Array): void {

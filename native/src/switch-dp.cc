@@ -108,6 +108,12 @@ struct Job {
   JobRules rules;
   std::vector<Peer> peers;
   bool has_web_socket = false;
+  // SwitchML's multicast: when the control plane gave the job a group (its UDP workers joined it),
+  // a completed slot's result leaves once, to the group, and the kernel copies it to each member;
+  // otherwise once per worker. Retransmission answers stay unicast.
+  bool multicast = false;
+  sockaddr_storage group{};
+  socklen_t group_length = 0;
 };
 
 /** faults.ts's injector: the same probabilities and xorshift32 sequence. */
@@ -156,6 +162,7 @@ struct Plane {
   std::unordered_map<AddrKey, std::pair<Job*, int>, AddrHash> senders;
   uint32_t next_handle = 1;
   uint64_t datagrams = 0, strangers = 0;
+  in_addr multicast_via{};  // the interface multicast results leave by (0: none yet; set_group)
   std::atomic<uint64_t> send_errors{0};  // direct()'s (JS thread); the thread's are sender.stats.lost
   Faults faults;
   std::priority_queue<Held, std::vector<Held>, std::greater<Held>> held;
@@ -250,7 +257,11 @@ void Plane::send_result(Job& job, Outcome outcome, const uint8_t* out, size_t by
   if (outcome == Outcome::unicast) {
     deliver(out, bytes, from, from_length, from_thread);
   } else if (outcome == Outcome::multicast) {
-    for (const Peer& peer : job.peers) if (peer.udp) deliver(out, bytes, peer.addr, peer.length, from_thread);
+    if (job.multicast) {
+      deliver(out, bytes, job.group, job.group_length, from_thread);
+    } else {
+      for (const Peer& peer : job.peers) if (peer.udp) deliver(out, bytes, peer.addr, peer.length, from_thread);
+    }
     if (job.has_web_socket && from_thread) {
       auto* result = new WebSocketResult{job.handle, std::vector<uint8_t>(out, out + bytes)};
       if (napi_call_threadsafe_function(on_result, result, napi_tsfn_nonblocking) != napi_ok) delete result;
@@ -456,13 +467,46 @@ napi_value PlanePort(napi_env env, napi_callback_info info) {
 }
 
 /**
- * addJob(number, workers, slotBase, slots, sizeClass, hosts, ports): hosts[w] is worker w's
- * IPv4/IPv6 address, or null for a WebSocket worker; returns the job's handle.
+ * The IPv4 group the job's results go to (`group`, `port`), sent from interface `via` (the
+ * workers' side of the switch: 127.0.0.1 for same-host workers). The socket has one multicast
+ * interface, so a job that needs another one than the plane already uses is refused here (the
+ * control plane then keeps that job on unicast). Mutex not needed: called before the job is shared.
+ */
+bool set_group(napi_env env, Plane* plane, Job& job, napi_value group_value, napi_value port_value, napi_value via_value) {
+  std::string group, via;
+  uint64_t port;
+  if (!get_string(env, group_value, group, "group") || !get_index(env, port_value, port, "groupPort") || !get_string(env, via_value, via, "via")) return false;
+  in_addr group_ip{}, via_ip{};
+  if (plane->family != AF_INET) return fail(env, "multicast groups need an IPv4 switch socket");
+  if (inet_pton(AF_INET, group.c_str(), &group_ip) != 1 || !IN_MULTICAST(ntohl(group_ip.s_addr))) return fail(env, "group " + group + " is not an IPv4 multicast address");
+  if (inet_pton(AF_INET, via.c_str(), &via_ip) != 1) return fail(env, "via " + via + " is not an IPv4 address");
+  if (port < 1 || port > 65535) return fail(env, "groupPort must be in 1 .. 65535");
+  std::lock_guard<std::mutex> lock(plane->mutex);
+  if (plane->multicast_via.s_addr == 0) {
+    unsigned char loop = 1, ttl = 1;  // the workers may share the switch's host; one hop: a LAN, never routed on
+    if (setsockopt(plane->fd, IPPROTO_IP, IP_MULTICAST_IF, &via_ip, sizeof via_ip) != 0 ||
+        setsockopt(plane->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0 ||
+        setsockopt(plane->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) {
+      return fail(env, errno_text("multicast socket options"));
+    }
+    plane->multicast_via = via_ip;
+  } else if (plane->multicast_via.s_addr != via_ip.s_addr) {
+    return fail(env, "the switch already multicasts from another interface than " + via);
+  }
+  make_addr(AF_INET, group, (uint32_t)port, job.group, job.group_length);
+  job.multicast = true;
+  return true;
+}
+
+/**
+ * addJob(number, workers, slotBase, slots, sizeClass, hosts, ports, group?, groupPort?, via?):
+ * hosts[w] is worker w's IPv4/IPv6 address, or null for a WebSocket worker; with a group, each
+ * result goes once to group:groupPort from interface `via` (set_group). Returns the job's handle.
  */
 napi_value PlaneAddJob(napi_env env, napi_callback_info info) {
   Args args;
   uint64_t number, workers, slot_base, slots, size_class;
-  if (!get_args(env, info, args, 7, "addJob(number, workers, slotBase, slots, sizeClass, hosts, ports)")) return nullptr;
+  if (!get_args(env, info, args, 7, "addJob(number, workers, slotBase, slots, sizeClass, hosts, ports, group?, groupPort?, via?)")) return nullptr;
   Plane* plane = live_plane(env, args.self, "addJob");
   if (!plane || !get_index(env, args.values[0], number, "number") || !get_index(env, args.values[1], workers, "workers") ||
       !get_index(env, args.values[2], slot_base, "slotBase") || !get_index(env, args.values[3], slots, "slots") ||
@@ -501,6 +545,12 @@ napi_value PlaneAddJob(napi_env env, napi_callback_info info) {
     key_of(peer.addr, keys[w]);
   }
   job->rules.init((int)number, (int)workers, (int)slot_base, (int)slots, (int)size_class, switchml_loops());
+  napi_valuetype group_type = napi_undefined;
+  if (args.count > 7) napi_typeof(env, args.values[7], &group_type);
+  if (group_type != napi_undefined && group_type != napi_null) {
+    if (args.count < 10) return fail(env, "addJob: a group needs groupPort and via"), nullptr;
+    if (!set_group(env, plane, *job, args.values[7], args.values[8], args.values[9])) return nullptr;
+  }
   std::lock_guard<std::mutex> lock(plane->mutex);
   for (uint32_t w = 0; w < workers; w++) {
     if (job->peers[w].udp && plane->senders.count(keys[w])) return fail(env, "worker " + std::to_string(w) + "'s address is already a worker"), nullptr;

@@ -166,8 +166,16 @@ struct WorkerSocket {
   Pacing pacing;             // the receive thread's
   udp::Sender stream_sender{kSendBatch};  // the receive thread's
   ReceivePolicy policy;                   // the receive thread's
+  // The job's multicast group (joinGroup, before connect): a second socket bound to group:port
+  // that the switch's results arrive on. Anyone can send to a group, so a datagram whose source
+  // is not the switch's data port is dropped and counted before the stream or JS sees it.
+  int group_fd = -1;
+  sockaddr_storage switch_address{};
+  std::atomic<uint64_t> group_datagrams{0}, group_strangers{0};
 
   void run();
+  template <class Visit>
+  bool receive_from(int from_fd, Visit&& visit);
   void settle_stream();
   void shutdown(napi_env env);
 };
@@ -186,16 +194,35 @@ void WorkerSocket::settle_stream() {
   napi_release_threadsafe_function(done, napi_tsfn_release);
 }
 
+/**
+ * One recvmmsg on `from_fd` (the unicast socket or the group's); visit(bytes, length) for each
+ * datagram, those on the group socket only when they come from the switch. False when none was read.
+ */
+template <class Visit>
+bool WorkerSocket::receive_from(int from_fd, Visit&& visit) {
+  if (receiver.receive(from_fd) == 0) return false;
+  bool group = from_fd == group_fd;
+  receiver.each([&](const uint8_t* bytes, size_t length, const sockaddr_storage& from, socklen_t) {
+    if (group) {
+      if (!udp::same_peer(from, switch_address)) { group_strangers.fetch_add(1, std::memory_order_relaxed); return; }
+      group_datagrams.fetch_add(1, std::memory_order_relaxed);
+    }
+    visit(bytes, length);
+  });
+  return true;
+}
+
 void WorkerSocket::run() {
   while (!stop.load(std::memory_order_acquire)) {
-    pollfd fds[2] = {{fd, POLLIN, 0}, {bell, POLLIN, 0}};
+    // A negative descriptor (no group) is skipped by poll.
+    pollfd fds[3] = {{fd, POLLIN, 0}, {bell, POLLIN, 0}, {group_fd, POLLIN, 0}};
     int wait = -1;
     {
       std::lock_guard<std::mutex> lock(handover);
       if (active) wait = active->stream->wait_ms(now_ms());
     }
     // A stream started while this waits rings the bell, so the wait is recomputed for it.
-    if (poll(fds, 2, wait) < 0 && errno != EINTR) break;
+    if (poll(fds, 3, wait) < 0 && errno != EINTR) break;
     if (stop.load(std::memory_order_acquire)) break;
     if (fds[1].revents & POLLIN) {
       uint64_t rung;
@@ -211,9 +238,11 @@ void WorkerSocket::run() {
       policy.set(stream.longer_than_window());
       // Every result already queued before the sends leave, so that the packets they free go out
       // together (GSO: one message, one buffer at the switch) rather than one sendmmsg each.
-      for (int round = 0; round < kDrainRounds && (fds[0].revents & POLLIN) && receiver.receive(fd) > 0; round++) {
-        double now = now_ms();
-        receiver.each([&](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) { stream.on_datagram(bytes, length, stream_sender, fd, now); });
+      for (int which : {0, 2}) {
+        for (int round = 0; round < kDrainRounds && (fds[which].revents & POLLIN); round++) {
+          double now = now_ms();
+          if (!receive_from(fds[which].fd, [&](const uint8_t* bytes, size_t length) { stream.on_datagram(bytes, length, stream_sender, fd, now); })) break;
+        }
       }
       stream.sweep(stream_sender, fd, now_ms(), ended_at.load(), grace_ms.load());
       stream_sender.flush(fd, 2, &stop);
@@ -223,16 +252,20 @@ void WorkerSocket::run() {
       }
       continue;
     }
-    if (!(fds[0].revents & POLLIN)) continue;
-    if (receiver.receive(fd) == 0) continue;
     // A coalesced buffer's datagrams already lie end to end: only the lengths need splitting.
     auto* batch = new Batch();
-    batch->bytes.reserve(receiver.bytes());
-    receiver.each([batch](const uint8_t* bytes, size_t length, const sockaddr_storage&, socklen_t) {
-      batch->bytes.insert(batch->bytes.end(), bytes, bytes + length);
-      batch->lengths.push_back((uint32_t)length);
-    });
+    for (int which : {0, 2}) {
+      if (!(fds[which].revents & POLLIN)) continue;
+      receive_from(fds[which].fd, [batch](const uint8_t* bytes, size_t length) {
+        batch->bytes.insert(batch->bytes.end(), bytes, bytes + length);
+        batch->lengths.push_back((uint32_t)length);
+      });
+    }
     lock.unlock();
+    if (batch->lengths.empty()) {
+      delete batch;
+      continue;
+    }
     // Blocking: a full queue means JS is behind; close() aborts the function, which frees this wait.
     if (napi_call_threadsafe_function(on_packets, batch, napi_tsfn_blocking) != napi_ok) {
       delete batch;
@@ -261,7 +294,8 @@ void WorkerSocket::shutdown(napi_env env) {
   active = nullptr;
   close(fd);
   close(bell);
-  fd = bell = -1;
+  if (group_fd >= 0) close(group_fd);
+  fd = bell = group_fd = -1;
 }
 
 // Without an env (the function is being torn down after close()), only the batch is freed: the
@@ -336,6 +370,61 @@ napi_value SocketPort(napi_env env, napi_callback_info info) {
   return value;
 }
 
+/**
+ * joinGroup(group, port, switchHost, switchPort): before connect, joins the job's IPv4 multicast
+ * group on the interface of this socket's address (127.0.0.1 for a same-host switch) with a
+ * second socket bound to group:port; results from switchHost:switchPort there are handled like
+ * those on the unicast socket. Throws when the group cannot be joined (no multicast on that
+ * interface): the caller then asks the switch for unicast.
+ */
+napi_value SocketJoinGroup(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string group, switch_host;
+  uint64_t port, switch_port;
+  if (!get_args(env, info, args, 4, "joinGroup(group, port, switchHost, switchPort)")) return nullptr;
+  WorkerSocket* socket = live_socket(env, args.self, "joinGroup");
+  if (!socket || !get_string(env, args.values[0], group, "group") || !get_index(env, args.values[1], port, "port") ||
+      !get_string(env, args.values[2], switch_host, "switchHost") || !get_index(env, args.values[3], switch_port, "switchPort")) {
+    return nullptr;
+  }
+  if (socket->thread.joinable()) return fail(env, "joinGroup: call it before connect"), nullptr;
+  if (socket->group_fd >= 0) return fail(env, "joinGroup: already in a group"), nullptr;
+  if (socket->family != AF_INET) return fail(env, "joinGroup: multicast needs an IPv4 socket"), nullptr;
+  if (port < 1 || port > 65535 || switch_port < 1 || switch_port > 65535) return fail(env, "joinGroup: ports must be in 1 .. 65535"), nullptr;
+  ip_mreq membership{};
+  if (inet_pton(AF_INET, group.c_str(), &membership.imr_multiaddr) != 1 || !IN_MULTICAST(ntohl(membership.imr_multiaddr.s_addr))) {
+    return fail(env, "joinGroup: " + group + " is not an IPv4 multicast address"), nullptr;
+  }
+  socklen_t switch_length;
+  if (!make_addr(AF_INET, switch_host, (uint32_t)switch_port, socket->switch_address, switch_length)) {
+    return fail(env, "joinGroup: switch host " + switch_host + " is not an IPv4 address"), nullptr;
+  }
+  sockaddr_in local{};
+  socklen_t local_length = sizeof local;
+  getsockname(socket->fd, reinterpret_cast<sockaddr*>(&local), &local_length);
+  membership.imr_interface = local.sin_addr;
+  int g = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (g < 0) return fail(env, std::string("joinGroup: socket: ") + strerror(errno)), nullptr;
+  // Every worker of the job on this host binds the same group:port: each gets its own copy.
+  int one = 1;
+  sockaddr_storage bound;
+  socklen_t bound_length;
+  make_addr(AF_INET, group, (uint32_t)port, bound, bound_length);
+  std::string failed;
+  if (setsockopt(g, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) failed = "SO_REUSEADDR";
+  else if (bind(g, reinterpret_cast<sockaddr*>(&bound), bound_length) != 0) failed = "bind " + group + ":" + std::to_string(port);
+  else if (setsockopt(g, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof membership) != 0) failed = "IP_ADD_MEMBERSHIP " + group;
+  if (!failed.empty()) {
+    std::string text = "joinGroup: " + failed + ": " + strerror(errno);
+    close(g);
+    return fail(env, text), nullptr;
+  }
+  set_buffer(g, SO_RCVBUF, SO_RCVBUFFORCE, kReceiveBuffer);
+  udp::enable_offload(g);  // GRO: the switch's GSO runs of results arrive as one buffer
+  socket->group_fd = g;
+  return nullptr;
+}
+
 /** connect(host, port): only the switch's datagrams are delivered from now on; starts the receive thread. */
 napi_value SocketConnect(napi_env env, napi_callback_info info) {
   Args args;
@@ -399,6 +488,8 @@ napi_value SocketCounters(napi_env env, napi_callback_info info) {
               [&](const char* name, bool flag) { set_bool(env, object, name, flag); });
   set_number(env, object, "sendErrors", (double)socket->sender.stats.lost.load());
   set_number(env, object, "streamSentDatagrams", (double)socket->stream_sender.stats.datagrams.load());
+  set_number(env, object, "groupDatagrams", (double)socket->group_datagrams.load());
+  set_number(env, object, "groupStrangers", (double)socket->group_strangers.load());
   return object;
 }
 
@@ -617,7 +708,7 @@ napi_value SocketStreamLead(napi_env env, napi_callback_info) {
 
 napi_value init_switch_worker(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      method("port", SocketPort), method("connect", SocketConnect), method("send", SocketSend), method("counters", SocketCounters),
+      method("port", SocketPort), method("connect", SocketConnect), method("joinGroup", SocketJoinGroup), method("send", SocketSend), method("counters", SocketCounters),
       method("testRefuseGso", SocketRefuseGso), method("stream", SocketStream), method("streamEnded", SocketStreamEnded),
       method("streamLead", SocketStreamLead), method("close", SocketClose),
   };
