@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import type { DataType, SimpleOp } from '../dtype.js';
 import { mismatchError, remoteError, systemError, timeoutError, type WebcclError } from '../errors.js';
 import { readEnv, readNumber } from '../settings.js';
-import type { SmallBoardCall } from '../transport/board.js';
-import type { BoardCollective, BoardWork, NativeAddon, NativeBoard } from './addon.js';
+import type { BoardCollective, BoardWork, NativeAddon, NativeBoard, SmallBoardCall } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
 

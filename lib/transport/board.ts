@@ -7,10 +7,10 @@
 // and the algorithm refuses them.
 import type { DataType, ReduceOp } from '../dtype.js';
 // Types only (erased): the browser entry loads nothing of lib/native.
-import type { BoardWork } from '../native/addon.js';
+import type { BoardWork, SmallBoardCall } from '../native/addon.js';
 import type { HostBufferAllocator } from '../memory/host-buffers.js';
 
-export type { BoardCollective, BoardWork } from '../native/addon.js';
+export type { BoardCollective, BoardWork, SmallBoardCall } from '../native/addon.js';
 
 /**
  * Bytes of one of a lane's two buffers: a large call goes through in chunks of up to this many
@@ -51,18 +51,6 @@ export interface BoardCall {
    * bound after it wait for this, so a schedule says it on every path.
    */
   done(): void;
-}
-
-/**
- * A small host-memory allreduce as the board runs it on a communicator's short path
- * (BoardSession.runNow): fixed when the call is planned, reused while the call repeats.
- */
-export interface SmallBoardCall {
-  /** The recv buffer's elements: the result lands here (and is read from here when `input` is absent: in place). */
-  readonly bytes: Uint8Array;
-  /** The send buffer's elements where the call is out of place: read, never written. */
-  readonly input: Uint8Array | undefined;
-  readonly work: BoardWork;
 }
 
 /** A communicator's board: its segment, mapped by every member. */
