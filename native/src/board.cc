@@ -756,11 +756,18 @@ class Board {
                                std::to_string(rank_) + "'s " + std::to_string(bytes);
         return false;
       }
+      // Checked on every call, not only when first mapped: a cached mapping is read at this
+      // call's offset, and a slot that says otherwise must not make this rank read past it.
+      const bool inside = theirs.offset <= theirs.buffer_bytes && theirs.view_bytes <= theirs.buffer_bytes - theirs.offset;
       auto it = mapped_.find({r, theirs.serial});
+      if (it != mapped_.end() && (!inside || it->second.second != theirs.buffer_bytes)) {
+        call.error = broken_ = "board: rank " + std::to_string(r) + "'s host buffer view lies outside the buffer it mapped";
+        return false;
+      }
       if (it == mapped_.end()) {
         std::string why;
         HostBufferRef ref{theirs.serial, theirs.fd, theirs.inode, theirs.buffer_bytes, theirs.offset};
-        uint8_t* base = theirs.offset + theirs.view_bytes <= theirs.buffer_bytes ? map_peer_host_buffer(slots_[r].pid, ref, why) : nullptr;
+        uint8_t* base = inside ? map_peer_host_buffer(slots_[r].pid, ref, why) : nullptr;
         if (!base) {
           std::string dead = missing_dead(r);
           call.error = broken_ = !dead.empty() ? dead : "board: mapping rank " + std::to_string(r) + "'s host buffer: " + (why.empty() ? "its view lies outside it" : why);
