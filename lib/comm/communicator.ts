@@ -582,7 +582,6 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.gpuSpace;
   }
 
-  /** Checks and plans a call now; queues it (or adds it to the open group). */
   /** Runs the call `build` plans; the host buffers among `buffers` cannot be freed until it settles. */
   private submit(build: () => CallPlan, buffers: readonly unknown[] = []): Promise<void> {
     const release = holdHostBuffers(buffers);
@@ -592,6 +591,7 @@ export class Communicator implements LinkOwner, Endpoint {
     return call;
   }
 
+  /** Checks and plans a call now; queues it (or adds it to the open group). */
   private submitPlan(build: () => CallPlan): Promise<void> {
     let plan: CallPlan;
     try {

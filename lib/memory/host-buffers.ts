@@ -14,6 +14,8 @@ export interface HostBufferAllocator {
 
 /** Live buffers of allocHostBuffer: whether in shared memory (the allocator's) or ordinary. */
 const allocated = new WeakMap<ArrayBufferLike, 'shared' | 'ordinary'>();
+/** Buffers allocated and not freed (collected ones included): while 0, a call holds nothing (holdHostBuffers' fast answer on every call). */
+let unfreed = 0;
 const freed = new WeakSet<ArrayBufferLike>();
 
 export const FREED = 'its ArrayBuffer is a host buffer that was freed (freeHostBuffer)';
@@ -32,6 +34,7 @@ export function allocHostBuffer(allocator: HostBufferAllocator | undefined, byte
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) throw invalidArgument(`allocHostBuffer: ${String(bytes)} is not a non-negative integer byte count`);
   const buffer = allocator ? allocator.alloc(bytes) : new ArrayBuffer(bytes);
   allocated.set(buffer, allocator ? 'shared' : 'ordinary');
+  unfreed++;
   return buffer;
 }
 
@@ -44,6 +47,7 @@ const inFlight = new Map<ArrayBufferLike, number>();
  * a transport's registered regions or a fused receive may write them until it settles.
  */
 export function holdHostBuffers(buffers: readonly unknown[]): (() => void) | undefined {
+  if (unfreed === 0) return undefined;
   const held = buffers.filter((buffer): buffer is ArrayBufferView => ArrayBuffer.isView(buffer) && allocated.has(buffer.buffer)).map((view) => view.buffer);
   if (held.length === 0) return undefined;
   for (const buffer of held) inFlight.set(buffer, (inFlight.get(buffer) ?? 0) + 1);
@@ -74,6 +78,7 @@ export function freeHostBuffer(allocator: HostBufferAllocator | undefined, buffe
     throw invalidUsage(`freeHostBuffer: ${error instanceof Error ? error.message : String(error)}`);
   }
   allocated.delete(raw);
+  unfreed--;
   freed.add(raw);
 }
 

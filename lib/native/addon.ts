@@ -74,18 +74,6 @@ export interface NativeShmAddon {
 export type BoardCollective = 'allReduce' | 'reduce' | 'reduceScatter' | 'allGather' | 'broadcast';
 
 /** One collective on the board: what it is and, where it reduces, how. */
-/**
- * A small host-memory allreduce as the board runs it on a communicator's short path
- * (lib/transport/board.ts's BoardSession.runNow): fixed when the call is planned, reused while the call repeats.
- */
-export interface SmallBoardCall {
-  /** The recv buffer's elements: the result lands here (and is read from here when `input` is absent: in place). */
-  readonly bytes: Uint8Array;
-  /** The send buffer's elements where the call is out of place: read, never written. */
-  readonly input: Uint8Array | undefined;
-  readonly work: BoardWork;
-}
-
 export interface BoardWork {
   readonly collective: BoardCollective;
   readonly dtype: DataType;
@@ -100,6 +88,18 @@ export interface BoardWork {
    * the call's bytes then only read; absent: block rank of the call's bytes gets it.
    */
   readonly output?: Uint8Array;
+}
+
+/**
+ * A small host-memory allreduce as the board runs it on a communicator's short path
+ * (lib/transport/board.ts's BoardSession.runNow): fixed when the call is planned, reused while the call repeats.
+ */
+export interface SmallBoardCall {
+  /** The recv buffer's elements: the result lands here (and is read from here when `input` is absent: in place). */
+  readonly bytes: Uint8Array;
+  /** The send buffer's elements where the call is out of place: read, never written. */
+  readonly input: Uint8Array | undefined;
+  readonly work: BoardWork;
 }
 
 /** The shared-memory collective board (native/src/board.cc); lib/native/board.ts wraps it. */

@@ -186,11 +186,8 @@ export class JobTable<C> {
   }
 
   private start(job: Job<C>): Array<{ conn: C; welcome: Welcome }> {
-    const members = Array.from({ length: job.size }, (_, rank) => {
-      const member = job.members.get(rank)!;
-      return member.via === 'udp' ? { host: member.host, port: member.port } : undefined;
-    });
     const ranked = Array.from({ length: job.size }, (_, rank) => job.members.get(rank)!);
+    const members = ranked.map((member) => member.via === 'udp' ? { host: member.host, port: member.port } : undefined);
     job.multicast = this.chooseMulticast(job.number, ranked);
     const group = job.multicast.kind === 'multicast' ? job.multicast.group : undefined;
     job.plane = this.planes.create({ job: job.number, workers: job.size, slotBase: job.slotBase, slots: job.window, sizeClass: job.sizeClass }, members, group);
