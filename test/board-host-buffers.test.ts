@@ -27,8 +27,12 @@ if (!('addon' in load)) throw new Error('unreachable');
 const boardAddon = load.addon;
 const addon = nativeAddon()!;
 const counters = () => addon.boardCounters!();
-/** The direct path's threshold (board.cc's kDirectFromBytes): a block (allgather) or the data (broadcast) of this many bytes or more. */
-const DIRECT_FROM = 64 << 10;
+/**
+ * Where the direct path starts (board.cc's Board::publishes): an allgather whose block fills a
+ * lane buffer, a broadcast whose data takes more than one.
+ */
+const allGatherDirect = (blockBytes: number) => blockBytes >= BOARD_BUFFER_BYTES;
+const broadcastDirect = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
 
 /** Lines of this process's memory map that are host buffers (its own and the peers' it mapped). */
 const hostBufferMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('webccl-host-buffer')).length;
@@ -56,7 +60,7 @@ async function boardWorld(size: number): Promise<{ comms: Communicator[]; id: st
   return { comms, id };
 }
 
-test('allGather and broadcast from host buffers match the oracle bit for bit: 2-4 ranks, every dtype and root, counts 1 and odd (lanes), over the threshold and over a lane buffer (direct), in and out of place; freed buffers unmapped everywhere, /dev/shm clean', async () => {
+test('allGather and broadcast from host buffers match the oracle bit for bit: 2-4 ranks, every dtype and root, counts 1, odd and 64 KiB (lanes), one lane buffer (allGather direct, broadcast lanes) and 1.3 (direct), in and out of place; freed buffers unmapped everywhere, /dev/shm clean', async () => {
   for (const size of [2, 3, 4]) {
     const { comms, id } = await boardWorld(size);
     const memory = hostBufferMemory(comms[0]!);
@@ -64,13 +68,13 @@ test('allGather and broadcast from host buffers match the oracle bit for bit: 2-
     let direct = 0;
     for (const dtype of DTYPES) {
       const e = elementBytes(dtype);
-      for (const count of [1, 1001, Math.floor(DIRECT_FROM / e) + 3, Math.floor((1.3 * BOARD_BUFFER_BYTES) / e) + 7]) {
+      for (const count of [1, 1001, (64 << 10) / e + 3, BOARD_BUFFER_BYTES / e, Math.floor((1.3 * BOARD_BUFFER_BYTES) / e) + 7]) {
         await within((async () => {
           await checkAllGather(comms, count, dtype, true, memory);
           await checkAllGather(comms, count, dtype, false, memory);
           for (let root = 0; root < size; root++) await checkBroadcast(comms, count, dtype, root, root % 2 === 0, 'board', memory);
         })(), 30_000, `${size} ranks ${dtype} count ${count}`);
-        if (count * e >= DIRECT_FROM) direct += 2 + size;
+        direct += (allGatherDirect(count * e) ? 2 : 0) + (broadcastDirect(count * e) ? size : 0);
         memory.freeAll();
       }
     }
@@ -78,7 +82,7 @@ test('allGather and broadcast from host buffers match the oracle bit for bit: 2-
     assert.is(counters().hostBufferCalls - before, size * direct, `direct calls at ${size} ranks`);
     // Every buffer so far is freed: at their next direct call the ranks unmap their peers' (one
     // mapping per buffer and rank left: each rank's own and its peers' of it).
-    await checkAllGather(comms, DIRECT_FROM / 4, 'float32', true, memory);
+    await checkAllGather(comms, BOARD_BUFFER_BYTES / 4, 'float32', true, memory);
     assert.ok(hostBufferMappings() <= size * size, `${hostBufferMappings()} host buffer mappings with ${size} buffers live at ${size} ranks`);
     memory.freeAll();
     // The peers unmap what was freed at their next direct call; destroy unmaps the rest.
@@ -94,7 +98,7 @@ test('only some ranks with host buffers: allGather reads those directly and the 
   const memory = hostBufferMemory(comms[0]!);
   const onRank1: CheckMemory<ElementArray> = { ...HOST_MEMORY, place: (data) => (placements++ % 3 === 1 ? memory.place(data) : data.slice()) };
   let placements = 0;
-  for (const count of [Math.floor(DIRECT_FROM / 4) + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
+  for (const count of [BOARD_BUFFER_BYTES / 4 + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
     const mixed = counters().hostBufferMixedCalls, all = counters().hostBufferCalls;
     placements = 0;
     await within(checkAllGather(comms, count, 'float32', true, onRank1), 30_000, `mixed allGather of ${count}`);
@@ -122,8 +126,8 @@ function sessions(size: number, env: Record<string, string> = {}, timeoutMs = 10
 
 test('an owner returns only once its peers read: a root (direct) or an allGather rank (mixed) that overwrites its host buffer as soon as its call resolves does not reach a slow reader', async () => {
   for (const collective of ['broadcast', 'allGather'] as const) {
-    // The allGather's blocks fit one lane buffer: one chunk, after which the owner (lanes alone) would return at once.
-    const bytes = collective === 'broadcast' ? 4 << 20 : BOARD_BUFFER_BYTES;
+    // The allGather's blocks fill one lane buffer: one chunk, after which the owner (lanes alone) would return at once.
+    const bytes = collective === 'broadcast' ? 4 << 20 : 2 * BOARD_BUFFER_BYTES;
     // The reader sleeps 1 s between the publishing and its read: without the last arrival the
     // owner's call resolves first, and the reader copies the overwritten bytes.
     const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-reader');
@@ -202,7 +206,8 @@ test('without a board (inproc) allocHostBuffer gives an ordinary ArrayBuffer tha
 
 test('ranks whose host-buffer views differ in size reject with a mismatch naming both, within the timeout', async () => {
   const boards = sessions(2, {}, 3_000);
-  const views = [new Uint8Array(addon.allocHostBuffer!(256 << 10)), new Uint8Array(addon.allocHostBuffer!(512 << 10))];
+  // Blocks of one and two lane buffers: both publish (the lanes would not see the difference).
+  const views = [new Uint8Array(addon.allocHostBuffer!(2 * BOARD_BUFFER_BYTES)), new Uint8Array(addon.allocHostBuffer!(4 * BOARD_BUFFER_BYTES))];
   const errors = await Promise.all(boards.map(async (board, rank) => {
     const call = board.forCall(1);
     try {
@@ -213,14 +218,15 @@ test('ranks whose host-buffer views differ in size reject with a mismatch naming
   }));
   for (const [rank, error] of errors.entries()) {
     assert.is((error as WebcclError).code, 'InvalidUsage', `rank ${rank}: ${error.message}`);
-    assert.match(error.message, rank === 0 ? /mismatch: rank 1's view holds 524288 bytes, rank 0's 262144/ : /mismatch: rank 0's view holds 262144 bytes, rank 1's 524288/);
+    assert.match(error.message, rank === 0 ? /mismatch: rank 1's view holds 4194304 bytes, rank 0's 2097152/ : /mismatch: rank 0's view holds 2097152 bytes, rank 1's 4194304/);
   }
   for (const board of boards) board.close();
   for (const view of views) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
 });
 
 test('a root killed after publishing its host buffer, before its peer mapped it, is a RemoteError naming it on the survivor, never a crash; nothing left in /dev/shm', async () => {
-  const name = await checkKilledRoot(boardAddon, 1 << 20, {}, ['host-buffer']);
+  // More than one lane buffer: the direct path (its peer maps the buffer after the kill).
+  const name = await checkKilledRoot(boardAddon, 2 * BOARD_BUFFER_BYTES, {}, ['host-buffer']);
   assert.equal(readdirSync('/dev/shm').filter((entry) => entry.includes(name.slice(1, 30))), [], 'nothing left in /dev/shm');
 });
 

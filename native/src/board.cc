@@ -25,10 +25,11 @@
 //   own block, or into a separate output (out of place: the view is then only read).
 // - allgather: each lane holds its rank's block's chunk; every rank copies the others' out.
 // - broadcast: the root's lane holds the chunk (the others copy nothing in); they copy it out.
-// - host buffers (allgather, broadcast of 64 KiB or more): a rank whose view lies in a host
-//   buffer (host-buffer.h) publishes it in its slot and copies nothing in; the readers map it
-//   and copy straight out of it (resolve_sources), and the owners return only after one more
-//   arrival (every rank read from has one: advance_single_copy's two arrivals, no lane at all).
+// - host buffers (an allgather whose block fills a lane buffer, a broadcast of more than one:
+//   publishes): a rank whose view lies in a host buffer (host-buffer.h) publishes it in its slot
+//   and copies nothing in; the readers map it and copy straight out of it (resolve_sources), and
+//   the owners return only after one more arrival (every rank read from has one:
+//   advance_single_copy's two arrivals, no lane at all).
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival (a large allreduce's published slices: before its arrival
@@ -93,12 +94,6 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
 constexpr int kPollsBeforeYield = 64;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
-/**
- * Allgathers whose blocks, and broadcasts whose data, hold this many bytes or more publish the
- * host buffer their view lies in (host-buffer.h), and their peers read it straight from there:
- * below it the lanes' single arrival costs less than the direct path's two.
- */
-constexpr size_t kDirectFromBytes = 64 << 10;
 /** Host buffers a rank freed, remembered in its slot for its peers to unmap (RankSlot::freed). */
 constexpr uint32_t kFreedRing = 16;
 
@@ -681,10 +676,20 @@ class Board {
     return same_call(call) ? Wait::done : Wait::failed;
   }
 
-  /** Whether `call` publishes its host buffer (if its view lies in one): a large allgather or broadcast, or one by single copy. */
+  /**
+   * Whether `call` publishes its host buffer (if its view lies in one): an allgather whose block
+   * fills a lane buffer, a broadcast whose data takes more than one, or one by single copy.
+   * Below that the lanes win: one arrival per call against the direct path's two, and their
+   * extra copy of a block that fits a lane buffer is cheaper than that arrival (a 256 KiB block:
+   * ~15 µs of copy against ~150-250 µs of arrival at 4 ranks on 2 cores). From a block of one
+   * buffer, every allgather rank saves its copy of a whole buffer, which measured more than the
+   * arrival (docs/PERFORMANCE.md, hb12); a broadcast saves only the root's, and gains from two
+   * buffers, where the lanes arrive twice too.
+   */
   bool publishes(const Call& call) const {
     if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
-    return (uint64_t)span(call) * element_bytes(call.dtype) >= kDirectFromBytes || single_copy(call);
+    const uint64_t bytes = (uint64_t)span(call) * element_bytes(call.dtype);
+    return (call.kind == Kind::all_gather ? bytes >= buffer_bytes_ : bytes > buffer_bytes_) || single_copy(call);
   }
 
   /** This rank published a host buffer for `call`: its peers read its view there, and it copies nothing into its lane. */
