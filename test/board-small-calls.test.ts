@@ -233,24 +233,8 @@ test('communicator short path: a call the board hands over is queued (the next w
 
 test('communicator short path: a repeated call (its plan reused, no closure made for it) still joins an open group, holds its host buffers, is refused once destroyed, and finishes at once', async () => {
   let handOver = false;
-  let runs = 0;
-  let complete: ((id: number, error: string | null) => void) | undefined;
-  const handed: number[] = [];
-  const addon = {
-    Board: class {
-      constructor(_name: string, _rank: number, _size: number, _bytes: number, _timeout: number, onComplete: (id: number, error: string | null) => void) {
-        complete = onComplete;
-      }
-      run(id: number): boolean {
-        runs++;
-        if (!handOver) return true;
-        handed.push(id);
-        return false;
-      }
-      close(): void {}
-    },
-  } as unknown as NativeAddon;
-  const { comm, comms } = await fakeBoardWorld(addon);
+  const fake = fakeBoard(() => handOver);
+  const { comm, comms } = await fakeBoardWorld(fake.addon);
   try {
     const send = Float32Array.of(1, 2);
     const recv = new Float32Array(2);
@@ -261,14 +245,14 @@ test('communicator short path: a repeated call (its plan reused, no closure made
     void again.then(() => { settled = true; });
     await Promise.resolve();
     assert.ok(settled, 'a repeated call done on the board is settled when it returns');
-    assert.is(runs, 2);
+    assert.is(fake.runs.length, 2);
     // In a group the call waits for groupEnd: it must not reach the board before.
     comm.groupStart();
     const grouped = comm.allReduce(send, recv, 2, 'float32', 'sum');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.is(runs, 2, 'a repeated call in an open group waits for groupEnd');
+    assert.is(fake.runs.length, 2, 'a repeated call in an open group waits for groupEnd');
     await within(Promise.all([comm.groupEnd(), grouped]), 5000, 'the group');
-    assert.is(runs, 3);
+    assert.is(fake.runs.length, 3);
     // A host buffer's views, repeated, with the call handed over: the buffer stays held until it completes.
     const host = comm.allocHostBuffer(16);
     const hostSend = new Float32Array(host, 0, 2);
@@ -276,9 +260,9 @@ test('communicator short path: a repeated call (its plan reused, no closure made
     await within(comm.allReduce(hostSend, hostRecv, 2, 'float32', 'sum'), 5000, 'a host-buffer call');
     handOver = true;
     const held = comm.allReduce(hostSend, hostRecv, 2, 'float32', 'sum');
-    assert.is(handed.length, 1, 'the repeated host-buffer call reached the board and was handed over');
+    assert.is(fake.runs.length, 5, 'the repeated host-buffer call reached the board (and was handed over)');
     assert.throws(() => comm.freeHostBuffer(host), (error: unknown) => error instanceof WebcclError && error.code === 'InvalidUsage' && /in use by a call in flight/.test(error.message));
-    complete!(handed.shift()!, null);
+    fake.complete(null);
     await within(held, 5000, 'the handed-over call');
     comm.freeHostBuffer(host);
     handOver = false;
