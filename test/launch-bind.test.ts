@@ -1,4 +1,4 @@
-// The launcher binds its local ranks one per CPU where they fit (bin/launch/bind.ts, as mpirun
+// The launcher binds its local ranks to CPUs of their own where they fit (bin/launch/bind.ts, as mpirun
 // does by default), every thread of a rank included; not where the ranks outnumber its CPUs,
 // nor with WEBCCL_BIND=none; a bad WEBCCL_BIND fails the launch; the launcher's own thread
 // gets its CPUs back after each spawn.
@@ -21,7 +21,14 @@ const lists = readdirSync('/proc/self/task').map((t) => /^Cpus_allowed_list:\\s*
 console.log(JSON.stringify({ rank: Number(process.env.RANK), threads: lists.length, cpus: [...new Set(lists)] }));
 `);
 
-/** The CPU list text of `cpus` as /proc writes it for a single CPU, or the launcher's own list. */
+/** A CPU list as /proc writes it ("0-2,5") as numbers. */
+function cpuNumbers(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+  });
+}
+
 const launcherCpus = addon!.threadAffinity!();
 const fullList = spawnSync('sh', ['-c', 'grep Cpus_allowed_list /proc/self/status'], { encoding: 'utf8' }).stdout.split(':')[1]!.trim();
 
@@ -33,9 +40,11 @@ function launch(np: number, bind?: string): { status: number | null; stderr: str
   return { status: run.status, stderr: run.stderr, ranks: ranks.sort((a, b) => a.rank - b.rank) };
 }
 
-test('rankCpus: one CPU per rank, in the launcher\'s order, while the ranks fit; none beyond', () => {
-  assert.equal(rankCpus(2, [3, 5, 7]), [3, 5]);
-  assert.equal(rankCpus(3, [3, 5, 7]), [3, 5, 7]);
+test('rankCpus: the launcher\'s CPUs in order, an even share each (one each where they are as many), while the ranks fit; none beyond', () => {
+  assert.equal(rankCpus(2, [3, 5, 7]), [[3], [5, 7]]);
+  assert.equal(rankCpus(3, [3, 5, 7]), [[3], [5], [7]]);
+  assert.equal(rankCpus(2, [0, 1, 2, 3]), [[0, 1], [2, 3]]);
+  assert.equal(rankCpus(1, [0, 1]), [[0, 1]]);
   assert.is(rankCpus(4, [3, 5, 7]), undefined);
 });
 
@@ -44,10 +53,13 @@ test('ranks that fit are bound one per CPU, every thread of each; more ranks tha
   const bound = launch(fit);
   assert.is(bound.status, 0, bound.stderr);
   assert.is(bound.ranks.length, fit);
+  const shares = rankCpus(fit, launcherCpus)!;
   bound.ranks.forEach(({ rank, threads, cpus }) => {
     assert.ok(threads > 1, 'a Node process has threads besides the main one');
-    assert.equal(cpus, [String(launcherCpus[rank])], `rank ${rank}: every thread on CPU ${launcherCpus[rank]}`);
+    assert.is(cpus.length, 1, `rank ${rank}: every thread alike`);
+    assert.equal(cpuNumbers(cpus[0]!), shares[rank], `rank ${rank}: its share of the CPUs`);
   });
+  assert.ok(launcherCpus.length < 2 || shares[0]![0] !== shares[1]![0], 'the two ranks share no CPU');
   const over = launch(launcherCpus.length + 1);
   assert.is(over.status, 0, over.stderr);
   over.ranks.forEach(({ rank, cpus }) => assert.equal(cpus, [fullList], `rank ${rank} of ${launcherCpus.length + 1}: the launcher's CPUs`));
@@ -61,7 +73,7 @@ test('a bad WEBCCL_BIND fails the launch naming it; the spawning thread gets its
   assert.ok(bad.status !== 0 && /WEBCCL_BIND=socket is not core or none/.test(bad.stderr), bad.stderr);
   const spawnRank = rankSpawner(launcherCpus.length);
   const during = spawnRank(launcherCpus.length - 1, () => addon!.threadAffinity!());
-  assert.equal(during, [launcherCpus[launcherCpus.length - 1]], 'bound while the rank is spawned');
+  assert.equal(during, [launcherCpus[launcherCpus.length - 1]], 'bound to one CPU (as many ranks as CPUs) while the rank is spawned');
   assert.equal(addon!.threadAffinity!(), launcherCpus, 'restored after');
 });
 
