@@ -3,6 +3,7 @@
 // process's threads did during the timed loop (CPU time and context switches from
 // /proc/self/task: the JS thread, V8's GC helpers, libuv's pool, the board's thread), with the
 // scavenges V8 ran in it and how many slow calls overlapped one.
+// The ranks are bound to CPUs of their own by the launcher where they fit (WEBCCL_BIND=none: not).
 //   NP=2 COUNT=2 CALLS=20000 WARMUP=2000 WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-tails.ts
 import { readdirSync, readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
