@@ -77,5 +77,17 @@ test('a bad WEBCCL_BIND fails the launch naming it; the spawning thread gets its
   assert.equal(addon!.threadAffinity!(), launcherCpus, 'restored after');
 });
 
+test('setThreadAffinity refuses bad CPU lists with a clear error and leaves the thread as it was', () => {
+  const set = addon!.setThreadAffinity!;
+  const refuses = (cpus: unknown, pattern: RegExp) => assert.throws(() => set(cpus as number[]), pattern, String(cpus));
+  refuses([], /non-empty array of CPU numbers/);
+  refuses('0', /non-empty array of CPU numbers/);
+  refuses(['x'], /a CPU number must be a non-negative integer/);
+  refuses([-1], /a CPU number must be a non-negative integer/);
+  refuses([1 << 20], /beyond 1023/);
+  refuses([1000], /setThreadAffinity: Invalid argument/);
+  assert.equal(addon!.threadAffinity!(), launcherCpus);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
