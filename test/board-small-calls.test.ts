@@ -231,6 +231,50 @@ test('communicator short path: a call the board hands over is queued (the next w
   }
 });
 
+test('communicator short path: a repeated call (its plan reused, no closure made for it) still joins an open group, holds its host buffers, is refused once destroyed, and finishes at once', async () => {
+  let handOver = false;
+  const fake = fakeBoard(() => handOver);
+  const { comm, comms } = await fakeBoardWorld(fake.addon);
+  try {
+    const send = Float32Array.of(1, 2);
+    const recv = new Float32Array(2);
+    const first = comm.allReduce(send, recv, 2, 'float32', 'sum');
+    await within(first, 5000, 'the first call');
+    const again = comm.allReduce(send, recv, 2, 'float32', 'sum');
+    let settled = false;
+    void again.then(() => { settled = true; });
+    await Promise.resolve();
+    assert.ok(settled, 'a repeated call done on the board is settled when it returns');
+    assert.is(fake.runs.length, 2);
+    // In a group the call waits for groupEnd: it must not reach the board before.
+    comm.groupStart();
+    const grouped = comm.allReduce(send, recv, 2, 'float32', 'sum');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.is(fake.runs.length, 2, 'a repeated call in an open group waits for groupEnd');
+    await within(Promise.all([comm.groupEnd(), grouped]), 5000, 'the group');
+    assert.is(fake.runs.length, 3);
+    // A host buffer's views, repeated, with the call handed over: the buffer stays held until it completes.
+    const host = comm.allocHostBuffer(16);
+    const hostSend = new Float32Array(host, 0, 2);
+    const hostRecv = new Float32Array(host, 8, 2);
+    await within(comm.allReduce(hostSend, hostRecv, 2, 'float32', 'sum'), 5000, 'a host-buffer call');
+    handOver = true;
+    const held = comm.allReduce(hostSend, hostRecv, 2, 'float32', 'sum');
+    assert.is(fake.runs.length, 5, 'the repeated host-buffer call reached the board (and was handed over)');
+    assert.throws(() => comm.freeHostBuffer(host), (error: unknown) => error instanceof WebcclError && error.code === 'InvalidUsage' && /in use by a call in flight/.test(error.message));
+    fake.complete(null);
+    await within(held, 5000, 'the handed-over call');
+    comm.freeHostBuffer(host);
+    handOver = false;
+    await comm.destroy();
+    const refused = await within(comm.allReduce(send, recv, 2, 'float32', 'sum').then(() => undefined, (error: unknown) => error as WebcclError), 5000, 'a call after destroy');
+    assert.is(refused?.code, 'InvalidUsage', refused?.message);
+    assert.match(refused!.message, /destroyed/);
+  } finally {
+    await Promise.all(comms.map((c) => c.destroy().catch(() => undefined)));
+  }
+});
+
 test("the shm world's board host offers the short path and forwards it to its session", () => {
   const runs: { code: number; stamp: number; input: Uint8Array | undefined }[] = [];
   const addon = {

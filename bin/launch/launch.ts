@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ownFile } from '../cli.js';
+import { rankSpawner } from './bind.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -125,6 +126,7 @@ function forwardLines(child: ChildProcess, rank: number, onLine: NonNullable<Lau
 
 export async function launchRanks(options: LaunchOptions): Promise<LaunchResult> {
   if (!Number.isInteger(options.np) || options.np < 1) throw new Error(`-np must be a positive integer, got ${options.np}`);
+  const spawnRank = rankSpawner(options.np);
   const masterAddr = options.masterAddr ?? '127.0.0.1';
   const masterPort = options.masterPort ?? await findFreePort(masterAddr);
   const onLine = options.onLine ?? defaultOnLine;
@@ -151,14 +153,14 @@ export async function launchRanks(options: LaunchOptions): Promise<LaunchResult>
   const exits = Array.from({ length: options.np }, (_, localRank) => {
     const rank = node.rank * options.np + localRank;
     const inherit = rank === 0 && options.inheritRank0 === true;
-    const child = spawn(options.command, [...options.args], {
+    const child = spawnRank(localRank, () => spawn(options.command, [...options.args], {
       stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, ...options.env,
         RANK: String(rank), WORLD_SIZE: String(options.np * node.count), LOCAL_RANK: String(localRank),
         LOCAL_WORLD_SIZE: String(options.np), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
       },
-    });
+    }));
     running.add(child);
     const outputDone = inherit ? [] : forwardLines(child, rank, onLine);
     const exited = new Promise<void>((done) => {

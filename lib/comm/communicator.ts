@@ -48,7 +48,7 @@ import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
 import type { SmallBoardCall } from '../transport/board.js';
-import { allocHostBuffer, freeHostBuffer, holdHostBuffers } from '../memory/host-buffers.js';
+import { allocHostBuffer, freeHostBuffer, holdHostBuffers, hostBuffersAllocated } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
 
@@ -323,12 +323,19 @@ export class Communicator implements LinkOwner, Endpoint {
   // ---- collectives -------------------------------------------------------------------------
 
   allReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options?: CallOptions): Promise<void> {
-    const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
     const repeatable = typeof op === 'string' ? repeatableKey(op, options) : undefined;
     const traced = traceCall();
-    const call = this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build), [send, recv]);
+    const repeated = traced === undefined ? this.submitRepeatedSmall(this.allReduceMemo.last(this.config, send, recv, count, dtype, repeatable)) : undefined;
+    if (repeated !== undefined) return repeated;
+    const call = this.submitAllReduce(send, recv, count, dtype, op, options, repeatable);
     if (traced !== undefined) void call.then(traced, traced);
     return call;
+  }
+
+  /** allReduce's general path (its own function: the closures' scope would be allocated on every call, a repeated small one included). */
+  private submitAllReduce(send: CommBuffer, recv: CommBuffer, count: number, dtype: DataType, op: ReduceOp, options: CallOptions | undefined, repeatable: string | number | undefined): Promise<void> {
+    const build = () => planAllReduce(this.planEnv(), send, recv, count, dtype, op, options);
+    return this.submit(() => this.allReduceMemo.reuse(this.config, send, recv, count, dtype, repeatable, build), [send, recv]);
   }
 
   broadcast(send: CommBuffer | null, recv: CommBuffer, count: number, dtype: DataType, root: number, options?: CallOptions): Promise<void> {
@@ -609,10 +616,32 @@ export class Communicator implements LinkOwner, Endpoint {
       return Promise.reject(error);
     }
     if (this.group) return this.group.add(plan);
+    return this.dispatch(plan);
+  }
+
+  /**
+   * A small board call made again (the memo's last plan, with CallPlan.smallBoard) sent on its
+   * way without the closures and the array submit makes for it: a call that runs now allocates
+   * only its settled promise, so a loop of them rarely wakes V8's scavenger (whose pause stalls
+   * every rank). Undefined where submit must take it: no such plan, a destroyed or failed
+   * communicator, an open group, or host buffers allocated (which submit holds).
+   */
+  private submitRepeatedSmall(plan: CallPlan | undefined): Promise<void> | undefined {
+    if (plan?.smallBoard === undefined || this.destroying || this.health.error !== undefined || this.group !== undefined || hostBuffersAllocated()) return undefined;
+    return this.dispatch(plan);
+  }
+
+  /** Numbers a planned call and runs it: now on the board's short path where it can, else queued. */
+  private dispatch(plan: CallPlan): Promise<void> {
     const seq = this.assignSeq(plan);
     // Nothing queued before it: a small board allreduce runs now (traced calls take the long path, which logs them).
     const small = plan.smallBoard !== undefined && this.queued === 0 && !this.log.traceEnabled ? this.runSmall(plan, plan.smallBoard, seq) : undefined;
-    return small ?? this.enqueue(() => this.execute(plan, seq));
+    return small ?? this.enqueueExecute(plan, seq);
+  }
+
+  /** Queues execute(plan, seq) (its own function: a closure made in dispatch would allocate its scope on every call, short path included). */
+  private enqueueExecute(plan: CallPlan, seq: number): Promise<void> {
+    return this.enqueue(() => this.execute(plan, seq));
   }
 
   /**
@@ -627,7 +656,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private runSmall(plan: CallPlan, call: SmallBoardCall, seq: number): Promise<void> | undefined {
     try {
       // Host memory answers at once (undefined) or throws, reported, as when execute checks.
-      if (this.verify([plan]) !== undefined) return undefined;
+      if (this.verifyOne(plan) !== undefined) return undefined;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -639,7 +668,12 @@ export class Communicator implements LinkOwner, Endpoint {
     }
     if (ran === undefined) return undefined;
     // Done here: nothing to wait for, so nothing to queue.
-    if (ran === true) return Promise.resolve();
+    if (ran === true) return SETTLED;
+    return this.followHandedOver(ran, plan, seq);
+  }
+
+  /** A short-path call the board's thread finishes, queued like any call (its own function: see enqueueExecute). */
+  private followHandedOver(ran: Promise<void>, plan: CallPlan, seq: number): Promise<void> {
     const run = ran.catch((error: unknown) => { throw this.ranFailed(plan, seq, error); });
     this.follow(run);
     return run;
@@ -682,15 +716,19 @@ export class Communicator implements LinkOwner, Endpoint {
    */
   private verify(plans: readonly CallPlan[], from = 0): Promise<void> | undefined {
     for (let i = from; i < plans.length; i++) {
-      let pending: Promise<void> | undefined;
-      try {
-        pending = plans[i]!.space.verify(plans[i]!.buffers);
-      } catch (error) {
-        this.failVerify(error);
-      }
+      const pending = this.verifyOne(plans[i]!);
       if (pending !== undefined) return pending.then(() => this.verify(plans, i + 1), (error: unknown) => this.failVerify(error));
     }
     return undefined;
+  }
+
+  /** One plan's check (verify's step; the short path's whole check, with no array made for it). */
+  private verifyOne(plan: CallPlan): Promise<void> | undefined {
+    try {
+      return plan.space.verify(plan.buffers);
+    } catch (error) {
+      this.failVerify(error);
+    }
   }
 
   private failVerify(error: unknown): never {
@@ -785,3 +823,10 @@ function startNow(start: () => Promise<void>): Promise<void> {
     return Promise.reject(error);
   }
 }
+
+/**
+ * What a call the short path finished at once returns: one settled promise shared by all of
+ * them (a fresh one per call is garbage the scavenger collects; awaiting or chaining a settled
+ * promise behaves the same whichever object it is).
+ */
+const SETTLED: Promise<void> = Promise.resolve();

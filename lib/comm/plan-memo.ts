@@ -45,12 +45,8 @@ export class PlanMemo {
    */
   reuse(config: AgreedConfig, send: unknown, recv: unknown, count: number, dtype: string, scalar: string | number | undefined, build: () => CallPlan): CallPlan {
     if (scalar === undefined || !ArrayBuffer.isView(send) || !ArrayBuffer.isView(recv)) return build();
-    if (
-      this.plan !== undefined && this.config === config && this.send?.deref() === send && this.recv?.deref() === recv && this.count === count
-      && this.dtype === dtype && this.scalar === scalar && this.sendLength === send.byteLength && this.recvLength === recv.byteLength
-    ) {
-      return this.plan;
-    }
+    const last = this.last(config, send, recv, count, dtype, scalar);
+    if (last !== undefined) return last;
     this.plan = undefined;
     const plan = build();
     this.plan = plan;
@@ -63,5 +59,16 @@ export class PlanMemo {
     this.dtype = dtype;
     this.scalar = scalar;
     return plan;
+  }
+
+  /** The last plan if (send, recv, count, dtype, scalar) is its call again, else undefined (nothing built, nothing allocated). */
+  last(config: AgreedConfig, send: unknown, recv: unknown, count: number, dtype: string, scalar: string | number | undefined): CallPlan | undefined {
+    if (
+      this.plan !== undefined && scalar !== undefined && ArrayBuffer.isView(send) && ArrayBuffer.isView(recv) && this.config === config && this.send?.deref() === send
+      && this.recv?.deref() === recv && this.count === count && this.dtype === dtype && this.scalar === scalar && this.sendLength === send.byteLength && this.recvLength === recv.byteLength
+    ) {
+      return this.plan;
+    }
+    return undefined;
   }
 }

@@ -38,6 +38,11 @@ export function allocHostBuffer(allocator: HostBufferAllocator | undefined, byte
   return buffer;
 }
 
+/** Whether any host buffer is allocated and not freed: while not, no call has one to hold. */
+export function hostBuffersAllocated(): boolean {
+  return unfreed > 0;
+}
+
 /** Calls in flight per live host buffer (holdHostBuffers): freeHostBuffer refuses a buffer with any. */
 const inFlight = new Map<ArrayBufferLike, number>();
 

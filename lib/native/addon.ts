@@ -2,7 +2,7 @@
 // Node-only: the browser entry never imports lib/native.
 import type { DataType, SimpleOp } from '../dtype.js';
 
-export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon, NativeBoardAddon {
+export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon, NativeBoardAddon, NativeAffinityAddon {
   /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
   readonly reduceVariant: string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
@@ -138,6 +138,14 @@ export interface NativeBoardAddon {
   readonly freeHostBuffer?: (buffer: ArrayBuffer) => void;
   /** This process's live host buffers. */
   readonly hostBufferCount?: () => number;
+}
+
+/** The calling thread's CPU affinity (native/src/affinity.cc): the launcher binds ranks with it. Absent from an addon built before it existed. */
+export interface NativeAffinityAddon {
+  /** The CPUs the calling thread may run on, ascending. */
+  readonly threadAffinity?: () => number[];
+  /** Restricts the calling thread to `cpus`; returns its CPUs before. */
+  readonly setThreadAffinity?: (cpus: readonly number[]) => number[];
 }
 
 export interface NativeTcpAddon {
