@@ -538,23 +538,32 @@ class Board {
   /**
    * x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes, finalized, into `out` and
    * (when given) `also`. This rank's own part is read from `mine` (the caller's elements, which
-   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes through
-   * `acc`, which stays in L1 while every lane's step is folded into it, so each lane byte is read
-   * once and each result byte written once per destination, with no copy of lane 0 into `out`
-   * first nor of `out` into the lane after. `out` may be `mine`: a step reads its part of `mine`
-   * before it writes it.
+   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes, each
+   * step's running result (in `out`, or in `acc` where it cannot be) staying in L1 while every
+   * lane's step is folded into it: the first two sources combined in one pass, then the rest
+   * accumulated, so each lane byte is read once and each result byte written once per
+   * destination, with no copy of a source into the result first nor of `out` into the lane
+   * after. `out` may be `mine`: a step reads its part of `mine` before it writes it.
    */
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
-    const size_t e = element_bytes(call.dtype);
+    const size_t e = element_bytes(call.dtype), bytes = (hi - lo) * e;
     if (hi <= lo) return;
     auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane(r, buffer) + lo * e; };
+    // The running result lives in `out` itself unless it must not: an average is finalized
+    // from it into `out`, and an `out` that is `mine` would be overwritten by the first step
+    // before a later step reads `mine` (rank 2 and up). Either way it stays in L1 per step.
+    bool overlaps = mine && out < mine + bytes && mine < out + bytes;
+    bool in_out = !call.average && (!overlaps || (out == mine && rank_ <= 1));
     alignas(kAlign) uint8_t acc[kFoldStep];
-    for (size_t at = 0, bytes = (hi - lo) * e; at < bytes; at += kFoldStep) {
+    for (size_t at = 0; at < bytes; at += kFoldStep) {
       size_t part = std::min(kFoldStep, bytes - at), count = part / e;
-      memcpy(acc, source(0) + at, part);
-      for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, acc, source(r) + at, count);
+      uint8_t* running = in_out ? out + at : acc;
+      // The first two sources in one pass (no copy of the first into the running result).
+      if (ranks_ == 1) memmove(running, source(0) + at, part);
+      else reduce_combine(call.dtype, call.op, running, source(0) + at, source(1) + at, count);
+      for (uint32_t r = 2; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, running, source(r) + at, count);
       if (call.average) finish_average(call.dtype, out + at, acc, count, ranks_);
-      else memcpy(out + at, acc, part);
+      else if (!in_out) memcpy(out + at, acc, part);
       if (also) memcpy(also + at, out + at, part);
     }
   }
@@ -587,6 +596,12 @@ class Board {
   }
 
   /**
+   * This rank's elements of the chunk at `call.chunk`: an out-of-place allreduce's input (only
+   * read: its result goes to the view, which copy_in and fold never read then), or the view.
+   */
+  const uint8_t* own_input(const Call& call) const { return (call.input ? call.input : call.data) + call.chunk * element_bytes(call.dtype); }
+
+  /**
    * This rank's part of the chunk at `call.chunk` into its lane's current buffer: only what
    * other ranks read. A large allreduce's or reduce's slice of its own, and reduce-scatter's own
    * block, are folded by this rank alone, straight from the caller's elements (fold's `mine`).
@@ -594,7 +609,7 @@ class Board {
   void copy_in(const Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* to = lane(rank_, call.buffer);
-    const uint8_t* from = call.data + call.chunk * e;
+    const uint8_t* from = own_input(call);
     switch (call.kind) {
       case Kind::reduce_scatter:
         for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
@@ -604,7 +619,7 @@ class Board {
       case Kind::broadcast: if (rank_ == call.root && !own_direct(call)) memcpy(to, from, length * e); return;
       default: break;
     }
-    if (one_arrival(call)) return (void)memcpy(to, call.input ? call.input : from, length * e);
+    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
@@ -638,7 +653,7 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) {
-      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, call.input ? call.input : data, data, nullptr, 0, length, call.buffer);
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, own_input(call), data, nullptr, 0, length, call.buffer);
       return true;
     }
     // The chunk before: every rank published its slice before it arrived with this one.
@@ -648,8 +663,9 @@ class Board {
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     uint8_t* published = lane(rank_, call.buffer) + lo * e;
-    if (call.kind == Kind::all_reduce) fold(call, data + lo * e, data + lo * e, published, lo, hi, call.buffer);
-    else fold(call, data + lo * e, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
+    const uint8_t* mine = own_input(call) + lo * e;
+    if (call.kind == Kind::all_reduce) fold(call, mine, data + lo * e, published, lo, hi, call.buffer);
+    else fold(call, mine, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
     return false;
   }
 
@@ -862,9 +878,6 @@ class Board {
     if (ranks_ > 1 && (single_copy(call) || call.direct_all)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
-    // An out-of-place allreduce in chunks runs in place on a copy of its input (one arrival
-    // reads the input where it is: copy_in, use_lanes).
-    if (call.input && !one_arrival(call)) memcpy(call.data, call.input, call.count * element_bytes(call.dtype)), call.input = nullptr;
     while (call.chunk < total) {
       size_t length = std::min(call.step, total - call.chunk);
       switch (call.stage) {
