@@ -91,6 +91,14 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
  * 1.2-1.7x less time per small call at 2, 3 and 4 ranks on 2 loaded cores (docs/PERFORMANCE.md).
  */
 constexpr int kPollsBeforeYield = 64;
+/**
+ * The board thread polls this long before it sleeps on the futex, where every rank has a core
+ * of its own (Board::spins_): a large call waits once per chunk, mostly for a peer a few
+ * microseconds behind, and a futex sleep and wake costs more than that on a VM. Measured at 2
+ * ranks on 2 cores: 1.5-1.8x the busbw at 1 MiB (docs/PERFORMANCE.md, bw12). With more ranks
+ * than cores a polling rank would take the core a peer needs, so they sleep at once as before.
+ */
+constexpr int64_t kThreadPollNs = 50 * 1000;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
 /**
@@ -142,6 +150,13 @@ size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
 }
 
 std::string errno_message(const std::string& what) { return what + ": " + strerror(errno); }
+/** CPUs this process may run on (its affinity mask), at least 1. */
+uint32_t usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  int count = CPU_COUNT(&set);
+  return count > 0 ? (uint32_t)count : 1;
+}
 bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -201,7 +216,8 @@ class Board {
   /** `single_copy_from`: this rank's wish (bytes, 0: never), agreed with the others' at attach. */
   Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
       : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
-        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()) {}
+        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()),
+        spins_(ranks <= usable_cores()) {}
 
   /** How long a call may wait for its peers (its deadline), and how long the JS thread polls before it hands a small call over. */
   const int64_t call_timeout_ns, spin_ns;
@@ -272,6 +288,7 @@ class Board {
   const int64_t attach_deadline_;
   const uint64_t wished_single_copy_from_;
   const int64_t read_delay_us_;
+  const bool spins_;  // every rank can have a core: the board thread polls kThreadPollNs before it sleeps
   uint64_t single_copy_from_ = kNever;
   std::string single_copy_off_ = "not attached";
   BoardHeader* header_ = nullptr;
@@ -484,12 +501,14 @@ class Board {
 
   /** Waits until every rank made `target` arrivals: spinning (JS thread) or on the futex (board thread). */
   Wait wait(Call& call, int64_t until, bool sleep) {
-    if (!sleep) {
-      for (int spins = 0;; spins++) {
+    if (!sleep || spins_) {
+      int64_t end = sleep ? now_ns() + kThreadPollNs : until;
+      for (int polls = 0;; polls++) {
         if (everyone_at(call.target)) return Wait::done;
-        if (now_ns() > until) return Wait::pending;
-        if (spins >= kPollsBeforeYield) sched_yield();
+        if (now_ns() > end) break;
+        if (polls >= kPollsBeforeYield) sched_yield();
       }
+      if (!sleep) return Wait::pending;
     }
     for (;;) {
       header_->sleepers.fetch_add(1);
