@@ -92,6 +92,14 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
  * 1.2-1.7x less time per small call at 2, 3 and 4 ranks on 2 loaded cores (docs/PERFORMANCE.md).
  */
 constexpr int kPollsBeforeYield = 64;
+/**
+ * The board thread polls this long before it sleeps on the futex, where every rank has a core
+ * of its own (Board::spins_): a large call waits once per chunk, mostly for a peer a few
+ * microseconds behind, and a futex sleep and wake costs more than that on a VM. Measured at 2
+ * ranks on 2 cores: 1.5-1.8x the busbw at 1 MiB (docs/PERFORMANCE.md, bw12). With more ranks
+ * than cores a polling rank would take the core a peer needs, so they sleep at once as before.
+ */
+constexpr int64_t kThreadPollNs = 50 * 1000;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
 /** Host buffers a rank freed, remembered in its slot for its peers to unmap (RankSlot::freed). */
@@ -137,6 +145,13 @@ size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
 }
 
 std::string errno_message(const std::string& what) { return what + ": " + strerror(errno); }
+/** CPUs this process may run on (its affinity mask), at least 1. */
+uint32_t usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  int count = CPU_COUNT(&set);
+  return count > 0 ? (uint32_t)count : 1;
+}
 bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -196,7 +211,8 @@ class Board {
   /** `single_copy_from`: this rank's wish (bytes, 0: never), agreed with the others' at attach. */
   Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
       : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
-        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()) {}
+        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()),
+        spins_(ranks <= usable_cores()) {}
 
   /** How long a call may wait for its peers (its deadline), and how long the JS thread polls before it hands a small call over. */
   const int64_t call_timeout_ns, spin_ns;
@@ -267,6 +283,7 @@ class Board {
   const int64_t attach_deadline_;
   const uint64_t wished_single_copy_from_;
   const int64_t read_delay_us_;
+  const bool spins_;  // every rank can have a core: the board thread polls kThreadPollNs before it sleeps
   uint64_t single_copy_from_ = kNever;
   std::string single_copy_off_ = "not attached";
   BoardHeader* header_ = nullptr;
@@ -479,12 +496,14 @@ class Board {
 
   /** Waits until every rank made `target` arrivals: spinning (JS thread) or on the futex (board thread). */
   Wait wait(Call& call, int64_t until, bool sleep) {
-    if (!sleep) {
-      for (int spins = 0;; spins++) {
+    if (!sleep || spins_) {
+      int64_t end = sleep ? now_ns() + kThreadPollNs : until;
+      for (int polls = 0;; polls++) {
         if (everyone_at(call.target)) return Wait::done;
-        if (now_ns() > until) return Wait::pending;
-        if (spins >= kPollsBeforeYield) sched_yield();
+        if (now_ns() > end) break;
+        if (polls >= kPollsBeforeYield) sched_yield();
       }
+      if (!sleep) return Wait::pending;
     }
     for (;;) {
       header_->sleepers.fetch_add(1);
@@ -533,23 +552,32 @@ class Board {
   /**
    * x0 ⊕ x1 ⊕ ... ⊕ xn-1 of elements [lo, hi) of `buffer`'s lanes, finalized, into `out` and
    * (when given) `also`. This rank's own part is read from `mine` (the caller's elements, which
-   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes through
-   * `acc`, which stays in L1 while every lane's step is folded into it, so each lane byte is read
-   * once and each result byte written once per destination, with no copy of lane 0 into `out`
-   * first nor of `out` into the lane after. `out` may be `mine`: a step reads its part of `mine`
-   * before it writes it.
+   * copy_in left out of its lane) where given. The fold runs in steps of kFoldStep bytes, each
+   * step's running result (in `out`, or in `acc` where it cannot be) staying in L1 while every
+   * lane's step is folded into it: the first two sources combined in one pass, then the rest
+   * accumulated, so each lane byte is read once and each result byte written once per
+   * destination, with no copy of a source into the result first nor of `out` into the lane
+   * after. `out` may be `mine`: a step reads its part of `mine` before it writes it.
    */
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
-    const size_t e = element_bytes(call.dtype);
+    const size_t e = element_bytes(call.dtype), bytes = (hi - lo) * e;
     if (hi <= lo) return;
     auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane(r, buffer) + lo * e; };
+    // The running result lives in `out` itself unless it must not: an average is finalized
+    // from it into `out`, and an `out` that is `mine` would be overwritten by the first step
+    // before a later step reads `mine` (rank 2 and up). Either way it stays in L1 per step.
+    bool overlaps = mine && out < mine + bytes && mine < out + bytes;
+    bool in_out = !call.average && (!overlaps || (out == mine && rank_ <= 1));
     alignas(kAlign) uint8_t acc[kFoldStep];
-    for (size_t at = 0, bytes = (hi - lo) * e; at < bytes; at += kFoldStep) {
+    for (size_t at = 0; at < bytes; at += kFoldStep) {
       size_t part = std::min(kFoldStep, bytes - at), count = part / e;
-      memcpy(acc, source(0) + at, part);
-      for (uint32_t r = 1; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, acc, source(r) + at, count);
+      uint8_t* running = in_out ? out + at : acc;
+      // The first two sources in one pass (no copy of the first into the running result).
+      if (ranks_ == 1) memmove(running, source(0) + at, part);
+      else reduce_combine(call.dtype, call.op, running, source(0) + at, source(1) + at, count);
+      for (uint32_t r = 2; r < ranks_; r++) reduce_accumulate(call.dtype, call.op, running, source(r) + at, count);
       if (call.average) finish_average(call.dtype, out + at, acc, count, ranks_);
-      else memcpy(out + at, acc, part);
+      else if (!in_out) memcpy(out + at, acc, part);
       if (also) memcpy(also + at, out + at, part);
     }
   }
@@ -582,6 +610,12 @@ class Board {
   }
 
   /**
+   * This rank's elements of the chunk at `call.chunk`: an out-of-place allreduce's input (only
+   * read: its result goes to the view, which copy_in and fold never read then), or the view.
+   */
+  const uint8_t* own_input(const Call& call) const { return (call.input ? call.input : call.data) + call.chunk * element_bytes(call.dtype); }
+
+  /**
    * This rank's part of the chunk at `call.chunk` into its lane's current buffer: only what
    * other ranks read. A large allreduce's or reduce's slice of its own, and reduce-scatter's own
    * block, are folded by this rank alone, straight from the caller's elements (fold's `mine`).
@@ -589,7 +623,7 @@ class Board {
   void copy_in(const Call& call, size_t length) {
     const size_t e = element_bytes(call.dtype), block = span(call);
     uint8_t* to = lane(rank_, call.buffer);
-    const uint8_t* from = call.data + call.chunk * e;
+    const uint8_t* from = own_input(call);
     switch (call.kind) {
       case Kind::reduce_scatter:
         for (uint32_t j = 0; j < ranks_; j++) if (j != rank_) memcpy(to + j * length * e, call.data + (j * block + call.chunk) * e, length * e);
@@ -599,7 +633,7 @@ class Board {
       case Kind::broadcast: if (rank_ == call.root && !own_direct(call)) memcpy(to, from, length * e); return;
       default: break;
     }
-    if (one_arrival(call)) return (void)memcpy(to, call.input ? call.input : from, length * e);
+    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
@@ -633,7 +667,7 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) {
-      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, call.input ? call.input : data, data, nullptr, 0, length, call.buffer);
+      if (call.kind == Kind::all_reduce || rank_ == call.root) fold(call, own_input(call), data, nullptr, 0, length, call.buffer);
       return true;
     }
     // The chunk before: every rank published its slice before it arrived with this one.
@@ -643,8 +677,9 @@ class Board {
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     uint8_t* published = lane(rank_, call.buffer) + lo * e;
-    if (call.kind == Kind::all_reduce) fold(call, data + lo * e, data + lo * e, published, lo, hi, call.buffer);
-    else fold(call, data + lo * e, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
+    const uint8_t* mine = own_input(call) + lo * e;
+    if (call.kind == Kind::all_reduce) fold(call, mine, data + lo * e, published, lo, hi, call.buffer);
+    else fold(call, mine, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
     return false;
   }
 
@@ -867,9 +902,6 @@ class Board {
     if (ranks_ > 1 && (single_copy(call) || call.direct_all)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
-    // An out-of-place allreduce in chunks runs in place on a copy of its input (one arrival
-    // reads the input where it is: copy_in, use_lanes).
-    if (call.input && !one_arrival(call)) memcpy(call.data, call.input, call.count * element_bytes(call.dtype)), call.input = nullptr;
     while (call.chunk < total) {
       size_t length = std::min(call.step, total - call.chunk);
       switch (call.stage) {

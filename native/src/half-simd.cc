@@ -112,11 +112,11 @@ HALF_TARGET inline void combine16(__m256& a0, __m256 b0, __m256& a1, __m256 b1) 
 }
 
 template <int OP>
-HALF_TARGET size_t f16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+HALF_TARGET size_t f16_combine(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m256 a0 = widen_f16(d + i), a1 = widen_f16(d + i + 8);
-    combine16<OP>(a0, widen_f16(s + i), a1, widen_f16(s + i + 8));
+    __m256 a0 = widen_f16(x + i), a1 = widen_f16(x + i + 8);
+    combine16<OP>(a0, widen_f16(y + i), a1, widen_f16(y + i + 8));
     narrow_f16(d + i, a0);
     narrow_f16(d + i + 8, a1);
   }
@@ -124,12 +124,12 @@ HALF_TARGET size_t f16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
 }
 
 template <int OP>
-HALF_TARGET size_t bf16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+HALF_TARGET size_t bf16_combine(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 a0, a1, b0, b1;
-    widen_bf16(d + i, a0, a1);
-    widen_bf16(s + i, b0, b1);
+    widen_bf16(x + i, a0, a1);
+    widen_bf16(y + i, b0, b1);
     combine16<OP>(a0, b0, a1, b1);
     narrow_bf16(d + i, a0, a1);
   }
@@ -143,21 +143,21 @@ HALF_TARGET size_t bf16_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
  * NaN takes the widen, combine_any, narrow path.
  */
 template <int OP, bool BF>
-HALF_TARGET size_t select_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
+HALF_TARGET size_t select_combine(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m256i d16 = _mm256_loadu_si256((const __m256i*)(d + i)), s16 = _mm256_loadu_si256((const __m256i*)(s + i));
+    __m256i x16 = _mm256_loadu_si256((const __m256i*)(x + i)), y16 = _mm256_loadu_si256((const __m256i*)(y + i));
     // float16: lanes 0-7 and 8-15; bfloat16: the even and the odd lanes (widen_bf16).
     __m256 a0, a1, b0, b1;
     if (BF) {
-      widen_bf16(d16, a0, a1);
-      widen_bf16(s16, b0, b1);
+      widen_bf16(x16, a0, a1);
+      widen_bf16(y16, b0, b1);
     } else {
       // Loaded again as halves: a conversion from memory costs less than extracting the half.
-      a0 = widen_f16(d + i);
-      a1 = widen_f16(d + i + 8);
-      b0 = widen_f16(s + i);
-      b1 = widen_f16(s + i + 8);
+      a0 = widen_f16(x + i);
+      a1 = widen_f16(x + i + 8);
+      b0 = widen_f16(y + i);
+      b1 = widen_f16(y + i + 8);
     }
     if (__builtin_expect(_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q), _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q))) != 0, 0)) {
       a0 = combine_any<OP>(a0, b0);
@@ -176,17 +176,18 @@ HALF_TARGET size_t select_accumulate(uint16_t* d, const uint16_t* s, size_t n) {
     // bfloat16: each 32-bit mask covers its lane's 16-bit word (low word even, high word odd).
     // float16: packs works per 128-bit half (lanes 0-3, 8-11 | 4-7, 12-15); the permute reorders.
     __m256i keep = BF ? _mm256_blend_epi16(keep0, keep1, 0xaa) : _mm256_permute4x64_epi64(_mm256_packs_epi32(keep0, keep1), 0xd8);
-    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(s16, d16, keep));
+    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(y16, x16, keep));
   }
   return i;
 }
 
 template <int OP>
-size_t accumulate_op(DType dtype, void* dst, const void* src, size_t n) {
+size_t combine_op(DType dtype, void* dst, const void* first, const void* second, size_t n) {
   uint16_t* d = (uint16_t*)dst;
-  const uint16_t* s = (const uint16_t*)src;
-  if (OP == (int)Op::min || OP == (int)Op::max) return dtype == DType::f16 ? select_accumulate<OP, false>(d, s, n) : select_accumulate<OP, true>(d, s, n);
-  return dtype == DType::f16 ? f16_accumulate<OP>(d, s, n) : bf16_accumulate<OP>(d, s, n);
+  const uint16_t* x = (const uint16_t*)first;
+  const uint16_t* y = (const uint16_t*)second;
+  if (OP == (int)Op::min || OP == (int)Op::max) return dtype == DType::f16 ? select_combine<OP, false>(d, x, y, n) : select_combine<OP, true>(d, x, y, n);
+  return dtype == DType::f16 ? f16_combine<OP>(d, x, y, n) : bf16_combine<OP>(d, x, y, n);
 }
 
 }  // namespace
@@ -196,12 +197,12 @@ bool half_simd_supported() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
 }
 
-size_t half_simd_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n) {
+size_t half_simd_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
   switch (op) {
-    case Op::sum: return accumulate_op<(int)Op::sum>(dtype, dst, src, n);
-    case Op::prod: return accumulate_op<(int)Op::prod>(dtype, dst, src, n);
-    case Op::min: return accumulate_op<(int)Op::min>(dtype, dst, src, n);
-    default: return accumulate_op<(int)Op::max>(dtype, dst, src, n);
+    case Op::sum: return combine_op<(int)Op::sum>(dtype, dst, first, second, n);
+    case Op::prod: return combine_op<(int)Op::prod>(dtype, dst, first, second, n);
+    case Op::min: return combine_op<(int)Op::min>(dtype, dst, first, second, n);
+    default: return combine_op<(int)Op::max>(dtype, dst, first, second, n);
   }
 }
 
@@ -231,7 +232,7 @@ HALF_TARGET size_t half_simd_average(DType dtype, void* dst, const void* src, si
 
 namespace webccl {
 bool half_simd_supported() { return false; }
-size_t half_simd_accumulate(DType, Op, void*, const void*, size_t) { return 0; }
+size_t half_simd_combine(DType, Op, void*, const void*, const void*, size_t) { return 0; }
 size_t half_simd_average(DType, void*, const void*, size_t, float, bool) { return 0; }
 }  // namespace webccl
 

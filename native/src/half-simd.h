@@ -9,8 +9,8 @@ namespace webccl {
 /** True when this CPU has AVX2 and F16C (asked once by reduce.cc at load). */
 bool half_simd_supported();
 
-/** dst[i] = dst[i] op src[i] for the leading multiple of 16 of n f16 or bf16 elements. */
-size_t half_simd_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n);
+/** dst[i] = first[i] op second[i] for the leading multiple of 16 of n f16 or bf16 elements (dst may be first or second). */
+size_t half_simd_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n);
 
 /** dst[i] = src[i] * k (or the f32 round trip alone when !multiply), for the leading multiple of 16. */
 size_t half_simd_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply);

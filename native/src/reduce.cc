@@ -22,7 +22,7 @@ namespace avx2 {
 
 namespace {
 struct Variant {
-  void (*accumulate)(DType, Op, void*, const void*, size_t);
+  void (*combine)(DType, Op, void*, const void*, const void*, size_t);
   void (*average)(DType, void*, const void*, size_t, uint32_t);
   const char* name;
 };
@@ -32,9 +32,9 @@ bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; 
 
 // The intrinsic loops take whole blocks of 16 elements; the compiler-vectorized AVX2 loops do
 // the tail (and every 32-bit dtype).
-void avx2_f16c_accumulate(DType dtype, Op op, void* dst, const void* src, size_t n) {
-  size_t done = is_half(dtype) ? half_simd_accumulate(dtype, op, dst, src, n) : 0;
-  avx2::accumulate(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done);
+void avx2_f16c_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  size_t done = is_half(dtype) ? half_simd_combine(dtype, op, dst, first, second, n) : 0;
+  avx2::combine(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)first + done * 2, (const uint8_t*)second + done * 2, n - done);
 }
 
 void avx2_f16c_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
@@ -46,10 +46,10 @@ void avx2_f16c_average(DType dtype, void* dst, const void* src, size_t n, uint32
 Variant choose() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (half_simd_supported()) return {avx2_f16c_accumulate, avx2_f16c_average, "avx2+f16c"};
-  if (__builtin_cpu_supports("avx2")) return {avx2::accumulate, avx2::average, "avx2"};
+  if (half_simd_supported()) return {avx2_f16c_combine, avx2_f16c_average, "avx2+f16c"};
+  if (__builtin_cpu_supports("avx2")) return {avx2::combine, avx2::average, "avx2"};
 #endif
-  return {baseline::accumulate, baseline::average, "baseline"};
+  return {baseline::combine, baseline::average, "baseline"};
 }
 
 const Variant variant = choose();
@@ -58,7 +58,11 @@ const Variant variant = choose();
 size_t element_bytes(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16 ? 2 : 4; }
 
 void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t count) {
-  variant.accumulate(dtype, op, dst, src, count);
+  variant.combine(dtype, op, dst, dst, src, count);
+}
+
+void reduce_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t count) {
+  variant.combine(dtype, op, dst, first, second, count);
 }
 
 void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor) {

@@ -16,6 +16,12 @@ size_t element_bytes(DType dtype);
 /** dst[i] = dst[i] op src[i] for i < count; dst may be the same memory as src. */
 void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t count);
 
+/**
+ * dst[i] = first[i] op second[i] for i < count, in one pass (first is the left operand, as dst
+ * is in reduce_accumulate); dst may be the same memory as first or second.
+ */
+void reduce_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t count);
+
 /** dst[i] = src[i] / divisor: floats multiply by f32(1/divisor), integers truncate toward zero. */
 void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor);
 

@@ -22,17 +22,17 @@ int main(int argc, char** argv) {
     for (int op = 0; op < 4; op++) {
       for (uint32_t hi = 0; hi < 65536; hi += step) {
         for (size_t i = 0; i < N; i++) { a[i] = (uint16_t)hi; b[i] = (uint16_t)i; }
-        r1 = a; r2 = a;
-        baseline::accumulate(dtype, (Op)op, r1.data(), b.data(), N);
-        size_t done = half_simd_accumulate(dtype, (Op)op, r2.data(), b.data(), N);
+        // into a third array (the combine's separate output): a op b
+        size_t done = half_simd_combine(dtype, (Op)op, r2.data(), a.data(), b.data(), N);
+        baseline::combine(dtype, (Op)op, r1.data(), a.data(), b.data(), N);
         if (done != N) { printf("done %zu\n", done); return 2; }
         if (memcmp(r1.data(), r2.data(), N * 2)) {
           for (size_t i = 0; i < N; i++) if (r1[i] != r2[i]) { if (bad++ < 10) printf("%s %s a=%04x b=%04zx scalar=%04x simd=%04x\n", dt?"bf16":"f16", names[op], hi, i, r1[i], r2[i]); }
         }
-        // swapped operand order too
+        // swapped operand order too, accumulated in place (dst is the first operand)
         r1 = b; r2 = b;
-        baseline::accumulate(dtype, (Op)op, r1.data(), a.data(), N);
-        half_simd_accumulate(dtype, (Op)op, r2.data(), a.data(), N);
+        baseline::combine(dtype, (Op)op, r1.data(), r1.data(), a.data(), N);
+        half_simd_combine(dtype, (Op)op, r2.data(), r2.data(), a.data(), N);
         if (memcmp(r1.data(), r2.data(), N * 2)) bad++;
       }
     }
