@@ -297,40 +297,17 @@ export function boardFigure(bytes: number): Figure {
 }
 
 /**
- * The direct exchange's small sizes, below CURVE_BYTES, where it competes with the ring and the
- * tree: its own curve has points there too. Priced at its 64 KiB point's figure, as before, its
- * 8-32 KiB calls on shm measured 2-3x their prediction (2 ranks 32 KiB: 227-443 µs against 71-145;
- * 4 ranks 1333-1601 against 323-550: 15-60 ns/B beyond its few-byte cost, where its 64-256 KiB
- * calls' bytes cost 1-5), and `auto` picked it at 1.3-3.4x the ring in every shm sweep. What
- * makes them dear is not a per-byte cost of the link (it varies with the size non-monotonically:
- * 32 KiB calls slower than 128 KiB ones in the same sweep, 2 and 4 ranks); a point at the sizes
- * it is priced at measures it, whatever it is.
- */
-export const DIRECT_SMALL_BYTES = [2 << 10, 8 << 10, 32 << 10] as const;
-
-/**
- * The sizes the direct exchange's own curve is measured at: DIRECT_SMALL_BYTES and CURVE_BYTES
- * inside its formula's domain, and its domain's largest size (plannedRuns' larger direct run).
- * Its whole-buffer messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks,
- * which moved the one β 2-20x when it was fitted with them): priced on the ring's and tree's
- * curve, 2 shm ranks' 128-512 KiB direct calls measured 1.5-4x their prediction and 1.5-4x the
- * ring, which the model then picked over it.
+ * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
+ * domain, and its domain's largest size (plannedRuns' larger direct run). Its whole-buffer
+ * messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks, which moved the
+ * one β 2-20x when it was fitted with them): priced on the ring's and tree's curve, 2 shm
+ * ranks' 128-512 KiB direct calls measured 1.5-4x their prediction and 1.5-4x the ring, which
+ * the model then picked over it.
  */
 export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'pipelineDepth'>): number[] {
   const edge = plannedRuns(comm.chunkBytes, comm.size, 1).find(([algorithm, bytes]) => algorithm === 'direct' && bytes !== FEW_BYTES)![1];
-  const sizes = [...[...DIRECT_SMALL_BYTES, ...CURVE_BYTES].filter((bytes) => bytes < edge), edge];
+  const sizes = [...CURVE_BYTES.filter((bytes) => bytes < edge), edge];
   return sizes.filter((bytes) => callTraffic('direct', { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes }) !== undefined);
-}
-
-/**
- * A direct exchange point's figure: at its small sizes the median of its blocks, as its few-byte
- * runs' (calls of well under a time slice, and the sweep's figure), and rounds as many as theirs;
- * from CURVE_BYTES on the lower quartile, as the ring's and tree's mid sizes. The lower quartile
- * of 4 blocks at 8-32 KiB took their fastest mode: 2 shm ranks' blocks at 64 KiB ran 65-552 µs
- * a call in one world, median 461.
- */
-function directFigure(bytes: number): Figure {
-  return bytes < CURVE_BYTES[0] ? 'median' : 'lower';
 }
 
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
@@ -867,11 +844,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     await warmUp(comm, directCurveBytes(comm));
     const mid: Sample[] = [];
     for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
-    for (const bytes of directCurveBytes(comm)) {
-      const figure = directFigure(bytes);
-      const rounds = figure === 'median' ? repeats + 1 : CURVE_ROUNDS;
-      mid.push(...(await blockSamples(comm, ['direct'], bytes, rounds, MID_UNTIMED_ROUNDS, gamma, [figure])).map((s) => ({ ...s, point: true, ownOnly: true })));
-    }
+    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
     // Only where every rank has a board (agreed at init, so the samples have one shape on every rank).
     if (board) {
       for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, [boardFigure(bytes)])).map((s) => ({ ...s, point: true, ownOnly: true })));
