@@ -5,7 +5,7 @@
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
-//      Both timed by one rank at a time while its peers wait in a barrier (inTurn).
+//      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
