@@ -21,9 +21,9 @@ class World {
     this.calls = new Array<number>(size).fill(0);
   }
 
-  comm(rank: number): CalibrationComm {
+  comm(rank: number, oneHost?: boolean): CalibrationComm {
     return {
-      rank, size: this.size, chunkBytes: 4096,
+      rank, size: this.size, chunkBytes: 4096, ...(oneHost !== undefined && { oneHost }),
       allReduce: () => new Promise((resolve) => setImmediate(resolve)),
       maxAll: (values) => new Promise<Float32Array>((resolve) => {
         const k = this.calls[rank]!++;
@@ -83,6 +83,56 @@ test("calibrate times γ one rank at a time: every timed fold finds all its peer
   assert.is(quiet.length, 3 * 4, 'the timed folds: past the first barrier');
   assert.ok(quiet.every((f) => f.waiting === 2), `every timed fold with both peers in the barrier: ${JSON.stringify(folds)}`);
   assert.is(new Set(quiet.map((f) => f.generation)).size, 3, 'three turns, each between its own barriers');
+});
+
+test('inTurn on one host: rank 0 alone measures, untimed then timed, every peer waiting in the barrier; the peers get nothing', async () => {
+  const world = new World(4);
+  const log: { rank: number; waiting: number; generation: number }[] = [];
+  const results = await Promise.all(Array.from({ length: 4 }, (_, rank) => inTurn(world.comm(rank, true), () => {
+    log.push({ rank, waiting: world.waiting, generation: world.generation });
+    return log.length;
+  })));
+  assert.equal(log.map((e) => e.rank), [0, 0], 'rank 0 twice, no other rank');
+  assert.ok(log.every((e) => e.waiting === 3 && e.generation === 1), `both between the first and second barrier, every peer waiting: ${JSON.stringify(log)}`);
+  assert.equal(results, [2, undefined, undefined, undefined], 'rank 0 keeps its second (warm) measurement');
+  assert.is(world.generation, 2, 'two barriers, every rank in both');
+});
+
+test('calibrate on one host: only rank 0 folds for γ, with every peer waiting, and every rank agrees on its figures', async () => {
+  const world = new World(3);
+  const reducer = cpuReducer();
+  const accumulate = reducer.accumulate;
+  const folds: { waiting: number }[] = [];
+  reducer.accumulate = function (this: typeof reducer, ...args: Parameters<typeof accumulate>) {
+    folds.push({ waiting: world.waiting });
+    return accumulate.apply(this, args);
+  } as typeof accumulate;
+  let results;
+  try {
+    results = await Promise.all(Array.from({ length: 3 }, (_, rank) => calibrate(world.comm(rank, true))));
+  } finally {
+    reducer.accumulate = accumulate;
+  }
+  // localRate folds 4 times a measurement (1 warm-up, best of 3), rank 0 measures twice.
+  assert.is(folds.length, 2 * 4, `rank 0's two measurements only: ${JSON.stringify(folds)}`);
+  assert.ok(folds.every((f) => f.waiting === 2), 'every fold with both peers in the barrier');
+  assert.ok(results[0]!.own.gamma > 0, 'rank 0 timed γ');
+  assert.is(results[1]!.own.gamma, 0, 'rank 1 timed none');
+  for (const r of results) {
+    assert.is(r.params.gamma, Math.fround(results[0]!.own.gamma), 'every rank agrees on rank 0\'s γ');
+    assert.is(r.params.codecs['int8']!.encode, Math.fround(results[0]!.own.codecs['int8']!.encode), 'and its codec rates');
+  }
+});
+
+test('calibrate times no allreduce past 16 MiB, whatever the chunk (shm: 8 MiB)', async () => {
+  const world = new World(2);
+  const sizes = new Set<number>();
+  await Promise.all([0, 1].map((rank) => calibrate({
+    ...world.comm(rank), chunkBytes: 8 << 20,
+    allReduce: (data) => { sizes.add(data.byteLength); return new Promise((resolve) => setImmediate(resolve)); },
+  })));
+  const largest = Math.max(...sizes);
+  assert.is(largest, 16 << 20, `the largest run: ${largest} bytes (before: four chunks, 32 MiB, and sixteen, 128 MiB)`);
 });
 
 test.run();

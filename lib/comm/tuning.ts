@@ -17,7 +17,7 @@ import { gpuCalibration } from './gpu-calibration.js';
 import { boardCaller } from './board-calibration.js';
 
 /** What calibration runs on a communicator: its allreduces, and the board's other collectives where it has one. */
-type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce'>;
+type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'transport' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce'>;
 
 export interface TuningOptions {
   /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
@@ -68,6 +68,8 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     rank: comm.rank,
     size: comm.size,
     board: comm.config.board === true,
+    // A board is one host's shared memory, every rank mapping it; inproc ranks share one process.
+    oneHost: comm.config.board === true || comm.transport.description === 'inproc',
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,

@@ -5,7 +5,7 @@
 // which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
-//      Both timed by one rank at a time while its peers wait in a barrier (inTurn).
+//      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
@@ -35,6 +35,7 @@
 //      message sent and per byte staged.
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import { CODECS } from '../collectives/codecs.js';
+import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds } from './model.js';
@@ -60,6 +61,11 @@ export interface CalibrationComm {
   readonly switchExponents?: SwitchExponents;
   /** The communicator's GPU device, when it has one: GPU-memory figures are measured too. */
   readonly gpu?: GpuCalibration;
+  /**
+   * Every rank runs on this one host (the agreed configuration says so: a board, which every rank
+   * maps, or one process): rank 0 alone times the host work, γ and the codecs (inTurn).
+   */
+  readonly oneHost?: boolean;
   /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
   readonly board?: boolean;
   /**
@@ -116,14 +122,17 @@ function localRate(bytes: number, run: () => void): number {
   return best / bytes;
 }
 
+/** The hop codecs with a host rate to time: not the identity, nor the integer scheme (switchml), which quantizes once per call, not per hop. */
+function hopCodecs(): readonly Codec[] {
+  return CODECS.filter((codec) => !codec.identity && (codec.format.kind === 'half' || codec.format.kind === 'blocks'));
+}
+
 function codecRates(bytes: number): Record<string, CodecRate> {
   const count = bytes / 4;
   const x = Float32Array.from({ length: count }, (_, i) => Math.sin(i));
   const out = new Float32Array(count);
   const rates: Record<string, CodecRate> = {};
-  for (const codec of CODECS) {
-    // The integer scheme (switchml) quantizes once per call, not per hop: no hop rate to measure.
-    if (codec.identity || (codec.format.kind !== 'half' && codec.format.kind !== 'blocks')) continue;
+  for (const codec of hopCodecs()) {
     const host = hostCodec(codec.format);
     const residual = codec.errorFeedback ? new Float32Array(count) : undefined;
     let payload = host.encode(x, residual);
@@ -141,6 +150,11 @@ export interface HostRates {
   readonly codecs: Record<string, CodecRate>;
 }
 
+/** What a rank that timed no host work counts (inTurn): 0 for γ and for every rate, so the maximum over ranks is the timing rank's. */
+function untimedRates(): HostRates {
+  return { gamma: 0, codecs: Object.fromEntries(hopCodecs().map((codec) => [codec.name, { encode: 0, decode: 0 }])) };
+}
+
 /** γ (the installed CPU reducer's fold) and every hop codec's rates (codecRates), on this rank. */
 function hostRates(chunk: number): HostRates {
   const local = Math.min(chunk, 1 << 20) - (Math.min(chunk, 1 << 20) % 1024);
@@ -152,30 +166,42 @@ function hostRates(chunk: number): HostRates {
 }
 
 /**
- * `measure` (host work timed on this rank alone: γ, the codecs) run once untimed by every rank
- * at once (the first use of the code: the compiler, the modules), then timed by each rank in
- * turn, rank 0 first, while the others wait in a barrier (maxAll: on a board or a socket a
- * waiting rank sleeps), so that no rank's timing shares the CPU with its peers' work. Timed
- * all at once, as before, 8 shm ranks on 2 cores measured the int8 encoder at 167-272 ns/B
- * against 9.8 at 2 ranks and 8-12 in one process (docs/PERFORMANCE.md, the tenth session's
- * re-run): every timed run was preempted by peers timing theirs or already polling in the
- * first collective. A barrier before the first turn too, so rank 0 does not time while its
- * peers are still warming up. Each rank's own result; calibrate takes their maximum as of
- * every other figure (ranks on other hosts may differ). A rank's turn starts TURN_PAUSE_MS after
- * the barrier, by which its peers have left it and entered the next one: the board's JS thread
- * spins 200 µs there before it sleeps (lib/native/board.ts), on the cores the turn times on.
+ * `measure` (host work timed on this rank alone: γ, the codecs) timed while no peer runs.
+ * Where every rank is on one host (`oneHost`: agreed, so alike on every rank), rank 0 alone runs
+ * it, once untimed (the compiler's first pass: 200-400 ms cold against 40-90 warm) and once
+ * timed, between two barriers its peers wait in (maxAll: on a board or a socket a waiting rank
+ * sleeps); the peers return undefined and take rank 0's figures through the maximum over ranks
+ * that calibrate takes of every figure. Its peers' timings would have been of the same cores and
+ * code: at 8 shm ranks on 2 cores the turns took 1.1-1.4 s of a calibration's 8-10.
+ * Otherwise (ranks on hosts this rank cannot tell apart) every rank runs it once untimed at once,
+ * then each times it in turn, rank 0 first, while the others wait in a barrier, so that no rank's
+ * timing shares the CPU with its peers' work. Timed all at once, as before the turns, 8 shm ranks
+ * on 2 cores measured the int8 encoder at 167-272 ns/B against 9.8 at 2 ranks and 8-12 in one
+ * process (docs/PERFORMANCE.md, the tenth session's re-run): every timed run was preempted by
+ * peers timing theirs or already polling in the first collective. A barrier before the first turn
+ * too, so rank 0 does not time while its peers are still warming up. A rank's turn starts
+ * TURN_PAUSE_MS after the barrier, by which its peers have left it and entered the next one: the
+ * board's JS thread spins 200 µs there before it sleeps (lib/native/board.ts), on the cores the
+ * turn times on; on one host rank 0's pass starts as late.
  */
 /** A turn's pause after the barrier before its rank times (see inTurn). */
 const TURN_PAUSE_MS = 2;
 
-export async function inTurn<T>(comm: Pick<CalibrationComm, 'rank' | 'size' | 'maxAll'>, measure: () => T): Promise<T> {
-  let result = measure();
-  if (comm.size === 1) return measure();
+export async function inTurn<T>(comm: Pick<CalibrationComm, 'rank' | 'size' | 'maxAll' | 'oneHost'>, measure: () => T): Promise<T | undefined> {
+  if (comm.size === 1) return (measure(), measure());
   const barrier = () => comm.maxAll(new Float32Array(1));
+  const pause = () => new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+  if (comm.oneHost === true) {
+    await barrier();
+    const result = comm.rank === 0 ? (await pause(), measure(), measure()) : undefined;
+    await barrier();
+    return result;
+  }
+  let result = measure();
   await barrier();
   for (let turn = 0; turn < comm.size; turn++) {
     if (turn === comm.rank) {
-      await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+      await pause();
       result = measure();
     }
     await barrier();
@@ -214,8 +240,17 @@ const UNTIMED_ROUNDS = 2;
 const FEW_BYTES = 8;
 
 /**
+ * The largest allreduce timed: where the sweeps (bench/tune-sweep.ts -e 16M) and the board's
+ * curve (BOARD_CURVE_BYTES) end, past the caches at any rank count. shm's 8 MiB chunk put its four-
+ * and sixteen-chunk runs at 32 and 128 MiB: at 8 ranks the 32 MiB runs took 2.8 s of a 8.4 s
+ * calibration (the 128 MiB ones are skipped there, SLOW_LINK_SECONDS), at 2 ranks both ran.
+ */
+const LARGEST_RUN_BYTES = 16 << 20;
+
+/**
  * The allreduces timed: ring and tree, each at a few bytes, half a chunk, four chunks and
- * sixteen (past the caches, where large calls live; a few repeats only: they take longest).
+ * sixteen (past the caches, where large calls live; a few repeats only: they take longest), none
+ * past LARGEST_RUN_BYTES (a larger chunk's runs there once).
  */
 function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   const few = Math.max(3, repeats >> 1);
@@ -225,8 +260,9 @@ function plannedRuns(chunk: number, ranks: number, repeats: number): (readonly [
   const direct = Math.max(1024, Math.floor(chunk / 8 / Math.max(1, ranks - 1) / 1024) * 1024);
   // The few-byte runs alone fix call, α and o (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
+  const large = [...new Set([chunk / 2, 4 * chunk, 16 * chunk].map((bytes) => Math.min(bytes, LARGEST_RUN_BYTES)))];
   return [
-    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many], [algorithm, chunk / 2, repeats], [algorithm, 4 * chunk, few], [algorithm, 16 * chunk, few]] as const),
+    ...['ring', 'tree'].flatMap((algorithm) => [[algorithm, FEW_BYTES, many] as const, [algorithm, large[0]!, repeats] as const, ...large.slice(1).map((bytes) => [algorithm, bytes, few] as const)]),
     ['direct', FEW_BYTES, many], ['direct', direct, repeats],
   ];
 }
@@ -786,7 +822,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const started = performance.now();
   const repeats = options.repeats ?? 5;
   const chunk = comm.chunkBytes;
-  const { gamma, codecs } = await inTurn(comm, () => hostRates(chunk));
+  // Ranks that did not time them (rank 0 of their one host did) count 0: the maximum over ranks gives rank 0's.
+  const { gamma, codecs } = (await inTurn(comm, () => hostRates(chunk))) ?? untimedRates();
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;
