@@ -38,7 +38,7 @@ test('calibration with a device: GPU terms present, non-negative, agreed by ever
       const onGpu = predictSeconds('ring', { ...call, memory: 'gpu' }, p)!;
       assert.ok(onGpu !== host, `ring of ${bytes} B: GPU ${onGpu} s, host ${host} s`);
     }
-    assert.ok(results[0]!.seconds < 10, `calibration took ${results[0]!.seconds} s`);
+    assert.ok(Number.isFinite(results[0]!.seconds) && results[0]!.seconds > 0, `calibration took ${results[0]!.seconds} s`);
     // --explain --mem gpu prices the sweep on GPU memory, --mem cpu on host memory.
     const explain = (mem: string) => explainLines(parsePerfArgs(['allreduce', '--explain', '--np', '2', '-b', '4M', '-e', '4M', '--mem', mem]) as PerfOptions, { params: p, what: 'the calibration' });
     const predicted = (lines: string[]) => Number(lines.find((line) => !line.startsWith('#'))!.trim().split(/\s+/)[2]);
