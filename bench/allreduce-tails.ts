@@ -2,7 +2,8 @@
 // a histogram, the share of the loop's time spent in the slow calls, and what each of the
 // process's threads did during the timed loop (CPU time and context switches from
 // /proc/self/task: the JS thread, V8's GC helpers, libuv's pool, the board's thread), with the
-// scavenges V8 ran in it and how many slow calls overlapped one.
+// scavenges V8 ran in it, how many slow calls overlapped one, and the process's page faults (a
+// first touch of a heap page costs 10-20 µs on this VM: docs/PERFORMANCE.md, lat13).
 // The ranks are bound to CPUs of their own by the launcher where they fit (WEBCCL_BIND=none: not).
 //   NP=2 COUNT=2 CALLS=20000 WARMUP=2000 WEBCCL_TRANSPORT=shm node --import ./test/register.mjs bench/allreduce-tails.ts
 import { readdirSync, readFileSync } from 'node:fs';
@@ -96,7 +97,7 @@ async function rank(): Promise<void> {
     `  slow (> ${SLOW_US} us): ${slow} calls (${(100 * slow / calls).toFixed(2)}%), ${(100 * slowUs / loopUs).toFixed(1)}% of the loop's time; ${slowInGc} overlapped a GC; GCs in the loop: ${gcs.length} (kinds ${[...new Set(gcs.map((g) => g.kind))].join(',')}), ${gcs.reduce((s, g) => s + (g.end - g.start) * 1000, 0).toFixed(0)} us`,
     `  heap growth per call (min over 8 blocks of 500 without a GC): ${perCall.toFixed(1)} bytes`,
     `  histogram (<= us: calls): ${BUCKETS_US.map((edge, k) => `${edge}: ${histogram[k]}`).join(', ')}`,
-    `  process: voluntary switches ${usage1.voluntaryContextSwitches - usage0.voluntaryContextSwitches}, involuntary ${usage1.involuntaryContextSwitches - usage0.involuntaryContextSwitches}, cpu ${((usage1.userCPUTime + usage1.systemCPUTime - usage0.userCPUTime - usage0.systemCPUTime) / calls).toFixed(2)} us per call (system ${((usage1.systemCPUTime - usage0.systemCPUTime) / calls).toFixed(2)})`,
+    `  process: minor faults ${usage1.minorPageFault - usage0.minorPageFault}, major ${usage1.majorPageFault - usage0.majorPageFault}, voluntary switches ${usage1.voluntaryContextSwitches - usage0.voluntaryContextSwitches}, involuntary ${usage1.involuntaryContextSwitches - usage0.involuntaryContextSwitches}, cpu ${((usage1.userCPUTime + usage1.systemCPUTime - usage0.userCPUTime - usage0.systemCPUTime) / calls).toFixed(2)} us per call (system ${((usage1.systemCPUTime - usage0.systemCPUTime) / calls).toFixed(2)})`,
   ];
   for (const [tid, end] of after) {
     const start = before.get(tid) ?? { name: end.name, cpuTicks: 0, voluntary: 0, involuntary: 0 };

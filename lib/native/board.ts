@@ -9,6 +9,7 @@ import { readEnv, readNumber } from '../settings.js';
 import type { BoardCollective, BoardWork, NativeAddon, NativeBoard, SmallBoardCall } from './addon.js';
 import { callNative } from './call.js';
 import { shmPrefix } from './shm.js';
+import { warmYoungGeneration } from './young-generation.js';
 
 /**
  * How long the JS thread waits for its peers before it hands a small call to the board's thread
@@ -96,6 +97,8 @@ export class NativeBoardSession {
       if (error === null) waiter.resolve();
       else waiter.reject(boardError(error, rank));
     }, boardSingleCopyBytes(), spinNs()));
+    // The first small calls would otherwise take V8's page faults (young-generation.ts).
+    warmYoungGeneration(readEnv('WEBCCL_WARM_HEAP') !== 'off');
   }
 
   /**
