@@ -244,6 +244,9 @@ class Board {
     call.spin = spin_ns;
     call.waits_here = 0;
     bool small = call.count * element_bytes(call.dtype) <= kSmallBytes;
+    // The test's slow reader (WEBCCL_BOARD_TEST_READ_DELAY_MS) sleeps on the board thread, as
+    // its tests expect: their event loop must stay free to kill a peer during the sleep.
+    if (!small && read_delay_us_ > 0) return Wait::pending;
     // Under the test hook only the hook hands a call over (its waits may still run out).
     int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, tmp_here_ns());
     return advance(call, now_ns() + budget, false);
