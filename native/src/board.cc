@@ -36,9 +36,10 @@
 // after next, which is why its copy-in skips its own slice), and writes buffer b again at input
 // phase p + 2, after it saw every rank arrive at phase p + 1.
 //
-// Waiting: the JS thread runs a small call itself, polling a few microseconds and yielding
-// its core between polls (the host may have fewer cores than ranks); what it cannot finish goes to the
-// board's thread, which sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
+// Waiting: the JS thread begins every call itself (its caller awaits it anyway), each wait
+// polling up to the spin and yielding its core between polls (the host may have fewer cores than
+// ranks), a large call for up to kHereNs in all; what it cannot finish goes to the board's thread,
+// which resumes it where it stands, sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
 // checks the pidfds of ranks that have not arrived every 20 ms and gives up at the call's
 // deadline, and completes through a threadsafe function. Attaching runs on that thread too:
 // rank 0 creates the segment (O_EXCL, mode 0600, pages allocated and mapped populated, a stale
@@ -225,7 +226,7 @@ class Board {
         wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()), hand_over_at_(test_hand_over_at()),
         spins_(ranks <= usable_cores()) {}
 
-  /** How long a call may wait for its peers (its deadline), and how long the JS thread polls before it hands a small call over. */
+  /** How long a call may wait for its peers (its deadline), and how long each wait of the JS thread polls before it hands the call over. */
   const int64_t call_timeout_ns, spin_ns;
 
   napi_threadsafe_function completions = nullptr;
@@ -248,12 +249,8 @@ class Board {
     // its tests expect: their event loop must stay free to kill a peer during the sleep.
     if (!small && read_delay_us_ > 0) return Wait::pending;
     // Under the test hook only the hook hands a call over (its waits may still run out).
-    int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, tmp_here_ns());
+    int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, kHereNs);
     return advance(call, now_ns() + budget, false);
-  }
-  static int64_t tmp_here_ns() {
-    static const int64_t v = getenv("WEBCCL_TMP_HERE_US") ? strtoll(getenv("WEBCCL_TMP_HERE_US"), nullptr, 10) * 1000 : kHereNs;
-    return v;
   }
 
   void hand_over(Call* call) {
@@ -1037,8 +1034,8 @@ Board* board_of(napi_env env, napi_value self, const char* what) {
  * new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes, spinNs):
  * starts attaching on its thread. timeoutMs bounds attaching and each call; singleCopyBytes:
  * this rank's single-copy threshold (0: never), agreed with every rank's at attach
- * (Board::agree_single_copy); spinNs: how long run() polls on the JS thread before it hands a
- * small call to the board's thread.
+ * (Board::agree_single_copy); spinNs: how long each wait of run() on the JS thread polls before
+ * it hands the call to the board's thread.
  */
 napi_value BoardRun(napi_env env, napi_callback_info info);
 
@@ -1159,9 +1156,7 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   napi_value result;
   // Every call begins here, once attached (until then the board thread owns the segment): a
   // small one for up to spin_ns, a large one for up to kHereNs (Board::run_here).
-  static const bool tmp_old = getenv("WEBCCL_TMP_HERE_US") && strtoll(getenv("WEBCCL_TMP_HERE_US"), nullptr, 10) == 0;
-  bool small = count * element_bytes(dtype) <= kSmallBytes;
-  if ((small || !tmp_old) && board->attached.load(std::memory_order_acquire)) {
+  if (board->attached.load(std::memory_order_acquire)) {
     Wait w = board->run_here(here, board->spin_ns);
     if (w != Wait::pending) {
       const std::string& error = w == Wait::failed ? here.error : board->broken();
