@@ -245,9 +245,10 @@ class Board {
     call.spin = spin_ns;
     call.waits_here = 0;
     bool small = call.count * element_bytes(call.dtype) <= kSmallBytes;
-    // The test's slow reader (WEBCCL_BOARD_TEST_READ_DELAY_MS) sleeps on the board thread, as
-    // its tests expect: their event loop must stay free to kill a peer during the sleep.
-    if (!small && read_delay_us_ > 0) return Wait::pending;
+    // A peer in this process needs this thread to make its own call: the first rank's waits
+    // would only run out. And the test's slow reader (WEBCCL_BOARD_TEST_READ_DELAY_MS) sleeps on
+    // the board thread, as its tests expect: their event loop must stay free to kill a peer then.
+    if (!small && (peer_in_process_ || read_delay_us_ > 0)) return Wait::pending;
     // Under the test hook only the hook hands a call over (its waits may still run out).
     int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, kHereNs);
     return advance(call, now_ns() + budget, false);
@@ -318,6 +319,7 @@ class Board {
   uint8_t* lanes_ = nullptr;
   std::vector<int> pidfds_;
   bool all_attached_ = false;
+  bool peer_in_process_ = false;  // another rank of this board runs in this process (one JS thread for both)
   bool created_ = false;       // this rank made the segment (rank 0), so it removes a name left behind
   uint32_t arrivals_ = 0;      // this rank's own count (every rank makes the same sequence of arrivals)
   uint32_t input_phases_ = 0;  // its parity picks the buffer
@@ -385,6 +387,7 @@ class Board {
     all_attached_ = true;
     pidfds_.assign(ranks_, -1);
     for (uint32_t r = 0; r < ranks_; r++) if (r != rank_) pidfds_[r] = (int)syscall(SYS_pidfd_open, slots_[r].pid, 0);
+    for (uint32_t r = 0; r < ranks_; r++) peer_in_process_ |= r != rank_ && slots_[r].pid == slots_[rank_].pid;
     freed_seen_.assign(ranks_, 0);
     {
       std::lock_guard<std::mutex> lock(live_boards_mutex);
