@@ -1,6 +1,6 @@
 // The shared-memory collective board of native/src/board.cc, as promises: a call that finishes
-// on the JS thread (a small one whose peers are already there) resolves at once, any other
-// completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
+// on the JS thread (every call starts there: one whose peers come within the spin) resolves at
+// once, any other completes through the board's thread. Errors: a peer that died is a RemoteError, ranks running
 // different calls InvalidUsage, a peer that never came a Timeout.
 import { createHash } from 'node:crypto';
 import type { DataType, SimpleOp } from '../dtype.js';
@@ -12,9 +12,9 @@ import { shmPrefix } from './shm.js';
 import { warmYoungGeneration } from './young-generation.js';
 
 /**
- * How long the JS thread waits for its peers before it hands a small call to the board's thread
- * (and the event loop): polling and yielding its core between polls, since ranks may outnumber
- * the cores. A hand-over costs two wake-ups (the board thread's futex, then the event loop), and
+ * How long each wait of the JS thread for its peers polls before it hands the call to the
+ * board's thread (and the event loop; a large call also goes once it held the JS thread 2 ms),
+ * yielding its core between polls, since ranks may outnumber the cores. A hand-over costs two wake-ups (the board thread's futex, then the event loop), and
  * the rank that handed over comes late to its next call, so that its peer's wait can run out
  * too. 200 µs against 10 µs, alternated on a quiet host: 8-byte allreduce at 2 ranks 5.1-9.6 µs
  * against 6.5-18.4 (200 ahead in 5 of 7 pairs, medians 6.4 and 8.6), at 4 ranks on 2 cores

@@ -81,15 +81,16 @@ export interface BoardCostParams {
   /**
    * Per allreduce past BOARD_JS_THREAD_BYTES, everything but its bytes, where calibration fitted
    * it from the board's curve points past that size (absent: `call`, as in older files). Those
-   * calls go to the board's thread at once; the smaller ones first spin on the JS thread for
-   * their peers (native/src/board.cc), which `call` prices: with ranks sharing one event loop the
+   * calls run the sliced schedule (two arrivals or more), on the JS thread for up to 2 ms and then
+   * on the board's (at once until session 13: docs/PERFORMANCE.md, bw13); the smaller ones one
+   * arrival, spinning on the JS thread for their peers (native/src/board.cc), which `call` prices: with ranks sharing one event loop the
    * spin keeps the peers from arriving, and 4 shm ranks ran 8 B-32 KiB calls at 544-684 µs but
    * 128 KiB ones at 206-356, priced at 714-917 with `call` (docs/PERFORMANCE.md, tune11).
    */
   readonly handedOver?: number;
 }
 
-/** Board calls up to this many bytes per rank are tried on the JS thread first (native/src/board.cc's kSmallBytes). */
+/** Board calls up to this many bytes per rank spin on the JS thread for up to the spin in all (native/src/board.cc's kSmallBytes); larger ones for up to 2 ms. */
 export const BOARD_JS_THREAD_BYTES = 64 << 10;
 
 /** The board's collectives besides the allreduce, each timed for a fixed cost of its own (BoardCostParams.collectives). */

@@ -36,9 +36,10 @@
 // after next, which is why its copy-in skips its own slice), and writes buffer b again at input
 // phase p + 2, after it saw every rank arrive at phase p + 1.
 //
-// Waiting: the JS thread runs a small call itself, polling a few microseconds and yielding
-// its core between polls (the host may have fewer cores than ranks); what it cannot finish goes to the
-// board's thread, which sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
+// Waiting: the JS thread begins every call itself (its caller awaits it anyway), each wait
+// polling up to the spin and yielding its core between polls (the host may have fewer cores than
+// ranks), a large call for up to kHereNs in all; what it cannot finish goes to the board's thread,
+// which resumes it where it stands, sleeps on the segment's futex (cross-process: no FUTEX_PRIVATE_FLAG),
 // checks the pidfds of ranks that have not arrived every 20 ms and gives up at the call's
 // deadline, and completes through a threadsafe function. Attaching runs on that thread too:
 // rank 0 creates the segment (O_EXCL, mode 0600, pages allocated and mapped populated, a stale
@@ -100,6 +101,15 @@ constexpr int kPollsBeforeYield = 64;
  * than cores a polling rank would take the core a peer needs, so they sleep at once as before.
  */
 constexpr int64_t kThreadPollNs = 50 * 1000;
+/**
+ * How long the JS thread may hold a call (and so the event loop) before it hands the rest to
+ * the board's thread, which it does only between chunks or in a wait. The caller awaits the
+ * call anyway; what the hand-over costs (the board thread's wake-up, then the event loop's
+ * through the threadsafe function, and a rank that comes late to its next call) was half of a
+ * 1 MiB allreduce at 2 ranks (docs/PERFORMANCE.md, bw13). 2 ms bounds what other work on the
+ * event loop waits for, and is long enough that a call handed over at it pays a few percent.
+ */
+constexpr int64_t kHereNs = 2 * 1000 * 1000;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
 /** Host buffers a rank freed, remembered in its slot for its peers to unmap (RankSlot::freed). */
@@ -173,6 +183,8 @@ struct Call {
   bool average = false;
   uint64_t stamp = 0;
   int64_t deadline = 0;
+  int64_t spin = 0;      // on the JS thread: how long each wait polls before the call is handed over
+  int waits_here = 0;    // waits the JS thread began (WEBCCL_BOARD_TEST_HAND_OVER_AT)
   size_t chunk = 0;      // elements done (reduce-scatter, allgather: of each block)
   size_t step = 0;       // elements per chunk (the last may be shorter): chunk_elements()
   int stage = 0;         // within the current chunk
@@ -211,10 +223,10 @@ class Board {
   /** `single_copy_from`: this rank's wish (bytes, 0: never), agreed with the others' at attach. */
   Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
       : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
-        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()),
+        wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()), hand_over_at_(test_hand_over_at()),
         spins_(ranks <= usable_cores()) {}
 
-  /** How long a call may wait for its peers (its deadline), and how long the JS thread polls before it hands a small call over. */
+  /** How long a call may wait for its peers (its deadline), and how long each wait of the JS thread polls before it hands the call over. */
   const int64_t call_timeout_ns, spin_ns;
 
   napi_threadsafe_function completions = nullptr;
@@ -224,8 +236,23 @@ class Board {
 
   void start() { thread_ = std::thread([this] { loop(); }); }
 
-  /** Runs `call` on this (JS) thread for up to `spin_ns`; Wait::pending: not finished, hand it over. */
-  Wait run_here(Call& call, int64_t spin_ns) { return advance(call, now_ns() + spin_ns, false); }
+  /**
+   * Runs `call` on this (JS) thread, each wait polling up to `spin_ns`, for up to kHereNs in
+   * all (a small call: `spin_ns`); Wait::pending: not finished, hand the rest over (advance
+   * resumes it where it stands).
+   */
+  Wait run_here(Call& call, int64_t spin_ns) {
+    call.spin = spin_ns;
+    call.waits_here = 0;
+    bool small = call.count * element_bytes(call.dtype) <= kSmallBytes;
+    // A peer in this process needs this thread to make its own call: the first rank's waits
+    // would only run out. And the test's slow reader (WEBCCL_BOARD_TEST_READ_DELAY_MS) sleeps on
+    // the board thread, as its tests expect: their event loop must stay free to kill a peer then.
+    if (!small && (peer_in_process_ || read_delay_us_ > 0)) return Wait::pending;
+    // Under the test hook only the hook hands a call over (its waits may still run out).
+    int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, kHereNs);
+    return advance(call, now_ns() + budget, false);
+  }
 
   void hand_over(Call* call) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -283,6 +310,7 @@ class Board {
   const int64_t attach_deadline_;
   const uint64_t wished_single_copy_from_;
   const int64_t read_delay_us_;
+  const int hand_over_at_;  // WEBCCL_BOARD_TEST_HAND_OVER_AT, or -1
   const bool spins_;  // every rank can have a core: the board thread polls kThreadPollNs before it sleeps
   uint64_t single_copy_from_ = kNever;
   std::string single_copy_off_ = "not attached";
@@ -291,6 +319,7 @@ class Board {
   uint8_t* lanes_ = nullptr;
   std::vector<int> pidfds_;
   bool all_attached_ = false;
+  bool peer_in_process_ = false;  // another rank of this board runs in this process (one JS thread for both)
   bool created_ = false;       // this rank made the segment (rank 0), so it removes a name left behind
   uint32_t arrivals_ = 0;      // this rank's own count (every rank makes the same sequence of arrivals)
   uint32_t input_phases_ = 0;  // its parity picks the buffer
@@ -358,6 +387,7 @@ class Board {
     all_attached_ = true;
     pidfds_.assign(ranks_, -1);
     for (uint32_t r = 0; r < ranks_; r++) if (r != rank_) pidfds_[r] = (int)syscall(SYS_pidfd_open, slots_[r].pid, 0);
+    for (uint32_t r = 0; r < ranks_; r++) peer_in_process_ |= r != rank_ && slots_[r].pid == slots_[rank_].pid;
     freed_seen_.assign(ranks_, 0);
     {
       std::lock_guard<std::mutex> lock(live_boards_mutex);
@@ -410,6 +440,16 @@ class Board {
   static int64_t test_read_delay_us() {
     const char* raw = getenv("WEBCCL_BOARD_TEST_READ_DELAY_MS");
     return raw ? std::max(0L, std::min(60000L, strtol(raw, nullptr, 10))) * 1000 : 0;
+  }
+
+  /**
+   * WEBCCL_BOARD_TEST_HAND_OVER_AT=k (tests only): the JS thread hands every call over at its
+   * k-th wait (0: the first), whether or not the peers are there, so that a test resumes calls
+   * on the board thread at a stage of its choosing. -1 when unset.
+   */
+  static int test_hand_over_at() {
+    const char* raw = getenv("WEBCCL_BOARD_TEST_HAND_OVER_AT");
+    return raw ? (int)std::max(0L, std::min(1L << 20, strtol(raw, nullptr, 10))) : -1;
   }
 
   void* create(size_t bytes, std::string& why) {
@@ -496,8 +536,10 @@ class Board {
 
   /** Waits until every rank made `target` arrivals: spinning (JS thread) or on the futex (board thread). */
   Wait wait(Call& call, int64_t until, bool sleep) {
+    if (!sleep && call.waits_here++ == hand_over_at_) return Wait::pending;
     if (!sleep || spins_) {
-      int64_t end = sleep ? now_ns() + kThreadPollNs : until;
+      // The JS thread: each wait polls up to call.spin, all of them until `until`.
+      int64_t end = sleep ? now_ns() + kThreadPollNs : std::min(until, now_ns() + call.spin);
       for (int polls = 0;; polls++) {
         if (everyone_at(call.target)) return Wait::done;
         if (now_ns() > end) break;
@@ -904,6 +946,8 @@ class Board {
     if (call.step == 0) call.step = chunk_elements(call);
     while (call.chunk < total) {
       size_t length = std::min(call.step, total - call.chunk);
+      // The JS thread's time is up: the board thread makes the next chunk's copies.
+      if (!sleep && call.stage == 0 && call.chunk > 0 && now_ns() > until) return Wait::pending;
       switch (call.stage) {
         case 0:  // copy in, arrive
           call.buffer = input_phases_ & 1;
@@ -993,8 +1037,8 @@ Board* board_of(napi_env env, napi_value self, const char* what) {
  * new Board(name, rank, ranks, bufferBytes, timeoutMs, onComplete, singleCopyBytes, spinNs):
  * starts attaching on its thread. timeoutMs bounds attaching and each call; singleCopyBytes:
  * this rank's single-copy threshold (0: never), agreed with every rank's at attach
- * (Board::agree_single_copy); spinNs: how long run() polls on the JS thread before it hands a
- * small call to the board's thread.
+ * (Board::agree_single_copy); spinNs: how long each wait of run() on the JS thread polls before
+ * it hands the call to the board's thread.
  */
 napi_value BoardRun(napi_env env, napi_callback_info info);
 
@@ -1113,10 +1157,9 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
   if ((kind == Kind::all_gather || kind == Kind::broadcast) && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
-  // Only small calls are tried here (a large one would hold the event loop for its copies); and
-  // only once attached: until then the board thread owns the segment.
-  bool small = count * element_bytes(dtype) <= kSmallBytes;
-  if (small && board->attached.load(std::memory_order_acquire)) {
+  // Every call begins here, once attached (until then the board thread owns the segment): a
+  // small one for up to spin_ns, a large one for up to kHereNs (Board::run_here).
+  if (board->attached.load(std::memory_order_acquire)) {
     Wait w = board->run_here(here, board->spin_ns);
     if (w != Wait::pending) {
       const std::string& error = w == Wait::failed ? here.error : board->broken();
