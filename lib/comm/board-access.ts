@@ -13,6 +13,9 @@ export class BoardAccess {
   private closed = false;
   /** Signatures' hashes (callStamp): a reused plan (plan-memo.ts) keeps its signature object, and hashing its text cost more than the native run of a small call. */
   private readonly hashes = new WeakMap<Signature, number>();
+  /** The last short-path call's signature and its hash (runNow). */
+  private lastSignature: Signature | undefined;
+  private lastHash = 0;
 
   /** `members`: the communicator's ranks on the transport; `channel`: its collective channel. */
   constructor(private readonly host: BoardHost | undefined, private readonly place: { readonly members: readonly number[]; readonly channel: number; readonly rank: number; readonly timeoutMs: number }) {}
@@ -30,7 +33,12 @@ export class BoardAccess {
    * or a board without the short path): bind it with forCall.
    */
   runNow(signature: Signature, seq: number, call: SmallBoardCall): true | Promise<void> | undefined {
-    return this.open().runNow?.(callStamp(signature, seq, this.hashes), call);
+    // A repeated call's plan keeps its signature object: its hash from the last call, no WeakMap lookup.
+    if (signature !== this.lastSignature) {
+      this.lastHash = hashOf(signature, this.hashes);
+      this.lastSignature = signature;
+    }
+    return this.open().runNow?.(stampOf(this.lastHash, seq), call);
   }
 
   /** The communicator's board session, opened at its first call (a closed access closes it at once). */
@@ -59,11 +67,21 @@ const ALONE: BoardCall = {
  * sequence number. `hashes` keeps the hash of each signature object (signatures are immutable).
  */
 export function callStamp(signature: Signature, seq: number, hashes?: WeakMap<Signature, number>): number {
+  return stampOf(hashOf(signature, hashes), seq);
+}
+
+/** The signature's hash, kept in `hashes` where given. */
+function hashOf(signature: Signature, hashes: WeakMap<Signature, number> | undefined): number {
   let hash = hashes?.get(signature);
   if (hash === undefined) {
     hash = signatureHash(signature);
     hashes?.set(signature, hash);
   }
+  return hash;
+}
+
+/** A call's stamp from its signature's hash and its sequence number. */
+function stampOf(hash: number, seq: number): number {
   return hash * 2 ** 20 + (seq % 2 ** 20);
 }
 

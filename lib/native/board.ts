@@ -78,6 +78,9 @@ export class NativeBoardSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** The last call's work and its runCode (codeOf). */
+  private lastWork: BoardWork | undefined;
+  private lastCode = 0;
   /** Calls bound so far (forCall): call i is the i-th, from 0. */
   private bound = 0;
   /** Calls 0 .. doneBefore - 1 are all done: call doneBefore may run. */
@@ -168,12 +171,25 @@ export class NativeBoardSession {
     const id = this.nextId++;
     let done: boolean;
     try {
-      done = this.native.run(id, bytes, runCode(work), stamp, output, input);
+      done = this.native.run(id, bytes, this.codeOf(work), stamp, output, input);
     } catch (error) {
       throw boardError(error instanceof Error ? error.message : String(error), this.rank);
     }
     if (done) return undefined;
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  /**
+   * runCode(work), packed again only for another work than the last call's: a repeated call's
+   * plan (plan-memo.ts) hands the same work object every time, and packing it (three lookups,
+   * its checks) was a measurable part of a small call's JavaScript (docs/PERFORMANCE.md, lat14).
+   */
+  private codeOf(work: BoardWork): number {
+    if (work !== this.lastWork) {
+      this.lastCode = runCode(work);
+      this.lastWork = work;
+    }
+    return this.lastCode;
   }
 
   /** The single-copy threshold the ranks agreed on (NativeBoard.singleCopy): null while attaching. */
