@@ -504,7 +504,7 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
 }
 
 /** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
-export function curveRounds(roundSeconds: number): number {
+function curveRounds(roundSeconds: number): number {
   const spread = roundSeconds > 0 ? Math.ceil(CURVE_SPREAD_SECONDS / roundSeconds) : CURVE_MAX_ROUNDS;
   return Math.min(CURVE_MAX_ROUNDS, Math.max(CURVE_ROUNDS, spread));
 }
