@@ -366,18 +366,31 @@ async function interleaved(comm: CalibrationComm, algorithms: readonly string[],
 
 /** interleaved's timed figures (one per call alone, one per block of several), each schedule's in a list. */
 async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void> = (data, name) => comm.allReduce(data, name)): Promise<number[][]> {
-  const data = new Float32Array(Math.max(1, Math.floor(bytes / 4)));
-  const times = algorithms.map(() => [] as number[]);
+  return runTimes(algorithms.map((algorithm) => ({ algorithm, bytes })), rounds, untimed, block, run);
+}
+
+/** A schedule at a size, one entry of a round. */
+interface Run {
+  readonly algorithm: string;
+  readonly bytes: number;
+}
+
+/** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
+async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void>): Promise<number[][]> {
+  const buffers = new Map<number, Float32Array>();
+  const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
+  const times = runs.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
-    const first = Math.max(0, round) % algorithms.length;
-    for (const i of algorithms.map((_, k) => (k + first) % algorithms.length)) {
+    const first = Math.max(0, round) % runs.length;
+    for (const i of runs.map((_, k) => (k + first) % runs.length)) {
+      const data = dataOf(runs[i]!.bytes);
       // Zeroed (repeated sums in place would overflow; zeros stay zeros through a block) before
       // the clock starts: the calls the model prices do not fill their buffers first (0.03-0.1
       // ns/B, up to a tenth of β).
       data.fill(0);
       let since = performance.now();
       for (let call = 0; call < block; call++) {
-        await run(data, algorithms[i]!);
+        await run(data, runs[i]!.algorithm);
         // A block's first call absorbs the wait for the last peer to join (when there are
         // others). Not a sync allreduce after it, tried: the first call after one is a call
         // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
@@ -444,22 +457,56 @@ async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): P
   return Array.from(fastest, (t) => -t);
 }
 
-/** Untimed rounds at each mid size: one in warmUp's pass, one before the size's timed rounds. */
-const MID_UNTIMED_ROUNDS = 1;
+/** Untimed rounds of the mid sizes before their timed ones. */
+const MID_UNTIMED_ROUNDS = 2;
 
 /**
- * Untimed blocks of every schedule at every mid size it is timed at, before any of them is: on a
- * fresh world the first mid sizes timed ran the code cold (not yet optimised by the JIT, first
- * uses of buffers at those sizes), and each size's own untimed rounds did not warm the next's.
- * Three calibrations in a row on one world of 2 inproc ranks gave the ring's 64 KiB and 256 KiB
- * points 4.1 and 2.9 ns/B in the first, 1.8 and 1.0 in the second, 0 and 0.4 in the third (2 tcp
- * ranks: 3.5-4.3 and 2.0-2.3 in all three), and the first is the one webccl-perf --calibrate
- * and bench/tune-sweep.ts run: its ring calls of 32-512 KiB were predicted 1.5-2x over. Its
- * round and the one before each size's timed rounds make the two rounds each size had before.
+ * The least wall time the mid sizes' timed rounds are spread over: each round times every
+ * schedule at every mid size once (one untimed pass over all of them first: on a fresh world
+ * the first sizes timed ran the code cold), as many rounds as this takes (CURVE_ROUNDS at
+ * least, CURVE_MAX_ROUNDS at most), and each point is the lower quartile of its rounds. On a
+ * 2-core host shared with other jobs a call runs in one of two modes that last 50-300 ms each:
+ * 2 inproc ranks' 64 KiB ring calls 27-60 µs, then 410-680 µs (other processes on the cores;
+ * `bench/tune-direct-probe.ts` and a series of blocks, docs/PERFORMANCE.md tune13). Size by size,
+ * a size's 4 rounds took under 1 ms and fell in one mode: the first calibration of a process put
+ * the ring's and tree's 64 KiB points at 6.2-12.5 ns/B against 0.0-0.9 in the next (2 inproc
+ * ranks, 8 of 8 calibrations; 1-8 untimed passes first made no difference), and every 32-128 KiB
+ * ring and tree call was priced 3-10x over (the sweep's worst points, +816% and +1018%).
  */
-async function warmUp(comm: CalibrationComm, directBytes: readonly number[]): Promise<void> {
-  for (const bytes of CURVE_BYTES) await interleavedTimes(comm, ['ring', 'tree'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
-  for (const bytes of directBytes) await interleavedTimes(comm, ['direct'], bytes, 0, MID_UNTIMED_ROUNDS, LATENCY_BLOCK);
+const CURVE_SPREAD_SECONDS = 0.3;
+const CURVE_MAX_ROUNDS = 32;
+
+/** A mid size's run and what its blocks give: their lower quartile or (the board past the mid sizes) median; ownOnly: kept out of the fit and the pooled curve. */
+interface MidRun extends Run {
+  readonly figure: Figure;
+  readonly ownOnly?: boolean;
+}
+
+/**
+ * The curve's points of `runs` (blocks of LATENCY_BLOCK calls), every run timed in each round
+ * (runTimes), the rounds spread over CURVE_SPREAD_SECONDS at least: their count from the last
+ * untimed round's time, the slowest rank's, so every rank runs as many. Each point is the
+ * fastest rank's figure, as blockSamples's.
+ */
+async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
+  const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
+  await runTimes(runs, 0, untimed - 1, LATENCY_BLOCK, allReduce);
+  const started = performance.now();
+  await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce);
+  const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
+  const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce);
+  const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  return runs.map((run, i) => ({
+    ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
+    ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
+  }));
+}
+
+/** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
+function curveRounds(roundSeconds: number): number {
+  const spread = roundSeconds > 0 ? Math.ceil(CURVE_SPREAD_SECONDS / roundSeconds) : CURVE_MAX_ROUNDS;
+  return Math.min(CURVE_MAX_ROUNDS, Math.max(CURVE_ROUNDS, spread));
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
@@ -839,16 +886,16 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       bySize.set(bytes, entry);
     }
     board = comm.board === true;
-    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see blockSamples, lowerQuartile),
-    // after a pass over all of them untimed (warmUp).
-    await warmUp(comm, directCurveBytes(comm));
-    const mid: Sample[] = [];
-    for (const bytes of CURVE_BYTES) mid.push(...(await blockSamples(comm, ['ring', 'tree'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true })));
-    for (const bytes of directCurveBytes(comm)) mid.push(...(await blockSamples(comm, ['direct'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, ['lower'])).map((s) => ({ ...s, point: true, ownOnly: true })));
-    // Only where every rank has a board (agreed at init, so the samples have one shape on every rank).
-    if (board) {
-      for (const bytes of BOARD_CURVE_BYTES) mid.push(...(await blockSamples(comm, ['board'], bytes, CURVE_ROUNDS, MID_UNTIMED_ROUNDS, gamma, [boardFigure(bytes)])).map((s) => ({ ...s, point: true, ownOnly: true })));
-    }
+    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see
+    // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
+    // slices (midSamples).
+    const mid = await midSamples(comm, [
+      ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
+      ...directCurveBytes(comm).map((bytes) => ({ algorithm: 'direct', bytes, figure: 'lower' as const, ownOnly: true })),
+    ], MID_UNTIMED_ROUNDS, gamma);
+    // Only where every rank has a board (agreed at init, so the samples have one shape on every
+    // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
+    if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
     for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
       // On slow links the largest runs would take seconds: skipped (every rank alike: the
       // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
