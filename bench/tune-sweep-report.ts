@@ -54,6 +54,14 @@ export function medianOf(values: readonly number[]): number {
   return sortedCopy(values)[Math.floor(values.length / 2)]!;
 }
 
+/** The median proper: of an even count, the mean of the two middle values (pooling two runs must not keep each point's worse one). */
+export function midpointMedian(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('midpointMedian: no values');
+  const sorted = sortedCopy(values);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
+}
+
 export function pointStats(point: SweepPoint): PointStats {
   const rounds = sortedCopy(point.roundsUs);
   const measuredUs = medianOf(rounds);
@@ -186,7 +194,7 @@ export function consistentBiases(runs: readonly (readonly PointStats[])[], floor
 export function poolLines(runs: readonly (readonly PointStats[])[]): string[] {
   const byPoint = new Map<string, number[]>();
   for (const points of runs) for (const p of points) byPoint.set(where(p), [...(byPoint.get(where(p)) ?? []), p.error]);
-  const pooled = [...byPoint.values()].map(medianOf).sort((a, b) => a - b);
+  const pooled = [...byPoint.values()].map(midpointMedian).sort((a, b) => a - b);
   return [
     `# pooled, each point's median error over ${runs.length} runs: median ${pct(pooled[Math.floor(pooled.length / 2)]!)}, 90th ${pct(pooled[Math.floor(pooled.length * 0.9)]!)}, worst ${pct(pooled.at(-1)!)}`,
     '# biases of one sign in every run (group: each run\'s median signed error):',

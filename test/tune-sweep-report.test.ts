@@ -2,7 +2,7 @@
 // beyond the rounds' own range, and the worst tenth grouped, on hand-made points.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { consistentBiases, pointStats, reportLines, sizeBand, summarize, worstBy, type SweepPoint } from '../bench/tune-sweep-report.js';
+import { consistentBiases, pointStats, poolLines, reportLines, sizeBand, summarize, worstBy, type SweepPoint } from '../bench/tune-sweep-report.js';
 
 const point = (algorithm: string, bytes: number, predictedUs: number, roundsUs: number[], transport = 'shm'): SweepPoint => ({ transport, ranks: 2, algorithm, bytes, predictedUs, roundsUs });
 
@@ -53,6 +53,13 @@ test('biases that hold in every run are reported, those whose sign flips between
   const auto = (ran: string) => [pointStats({ ...point('auto', 8, 50, [100, 100, 100]), ran })];
   assert.equal(consistentBiases([auto('board'), auto('board')]).map((b) => b.key), ['shm np2 auto=board 8B-8K']);
   assert.equal(consistentBiases([auto('board'), auto('direct')]), [], 'different picks are different groups, in no run both');
+});
+
+test('pooling two runs takes each point\'s mean of the two, not the worse one', () => {
+  const run = (rounds: number[]) => [pointStats(point('ring', 8, 100, rounds)), pointStats(point('ring', 64, 100, rounds))];
+  // Errors 0.25 (measured 80) and 0.75 (measured 400): pooled 0.5 for both points.
+  const line = poolLines([run([80, 80, 80]), run([400, 400, 400])])[0]!;
+  assert.match(line, /median 50%, 90th 50%, worst 50%/);
 });
 
 test.run();
