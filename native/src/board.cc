@@ -3,7 +3,8 @@
 // reduce, reduce-scatter, allgather and broadcast run in native code with one synchronization
 // per chunk (a large allreduce or reduce: one more at the end) and no message at all. Layout:
 // a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
-// stamp of its call per buffer, its pid), then per rank a lane of two buffers (double
+// stamp of its call per buffer, its pid and, in the same cache line, a tiny allreduce's or
+// reduce's data per buffer: kCarriedBytes), then per rank a lane of two buffers (double
 // buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
 // with no third barrier).
 //
