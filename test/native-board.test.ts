@@ -1,7 +1,8 @@
 // The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
 // a stale segment of a dead creator is replaced and one of a live process refused; a rank that
 // never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm;
-// bad run arguments (kind, root, blocks, partial elements) are clear errors.
+// bad run arguments (kind, root, blocks, partial elements) are clear errors; the small calls
+// whose data rides in the slot (up to 16 bytes) and those just over it give exact results.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -95,6 +96,32 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
   const closed = await rejection(waiting, 5000, 'a call whose board is closed') as WebcclError;
   assert.match(closed.message, /closed/);
   other.sessions[1]!.close();
+});
+
+test('calls of up to 16 bytes (carried in the slot) and just over (the lane), in turns, first rank waiting then last rank finding it there: exact results', async () => {
+  // board.cc carries an allreduce's or reduce's data of up to 16 bytes in the slot's first line
+  // (RankSlot::carried, double buffered by input phase). The rank that runs first arrives
+  // alone, hands its call to the board thread and reads its peer's data once it arrived; the
+  // second finds the first there at once. Values change every call, so data read from the slot
+  // before its owner's arrival, or from the other phase's half, is the call before's.
+  const { sessions } = pair(10_000);
+  for (let i = 0; i < 120; i++) {
+    const count = 1 + (i % 6);  // 4..24 bytes of int32: 1..4 elements carried, 5 and 6 in the lane
+    const collective = i % 3 === 2 ? 'reduce' as const : 'allReduce' as const;
+    const root = (i >> 2) % 2;
+    const op = i % 4 === 1 ? 'max' as const : 'sum' as const;
+    const data = [0, 1].map((r) => Int32Array.from({ length: count }, (_, j) => (i + 1) * 1000 + j * 10 + r * (j % 2 === 0 ? 3 : -3)));
+    const expected = data[0]!.map((x, j) => (op === 'max' ? Math.max(x, data[1]![j]!) : x + data[1]![j]!));
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    await within(Promise.all(order.map((r) => {
+      const call = sessions[r]!.forCall(i);
+      return call.run(new Uint8Array(data[r]!.buffer), { collective, dtype: 'int32', op, root }).finally(() => call.done());
+    })), 10_000, `call ${i}`);
+    for (const r of collective === 'reduce' ? [root] : [0, 1]) {
+      assert.equal([...data[r]!], [...expected], `call ${i}: ${collective} of ${count} int32 (${op}), rank ${r} first: ${order[0]}`);
+    }
+  }
+  for (const s of sessions) s.close();
 });
 
 test('ranks that stamp different calls fail with InvalidUsage naming the other rank', async () => {

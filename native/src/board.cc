@@ -3,7 +3,8 @@
 // reduce, reduce-scatter, allgather and broadcast run in native code with one synchronization
 // per chunk (a large allreduce or reduce: one more at the end) and no message at all. Layout:
 // a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
-// stamp of its call per buffer, its pid), then per rank a lane of two buffers (double
+// stamp of its call per buffer, its pid and, in the same cache line, a tiny allreduce's or
+// reduce's data per buffer: kCarriedBytes), then per rank a lane of two buffers (double
 // buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
 // with no third barrier).
 //
@@ -112,6 +113,13 @@ constexpr int64_t kThreadPollNs = 50 * 1000;
 constexpr int64_t kHereNs = 2 * 1000 * 1000;
 /** RankSlot::single_copy_from of a rank that cannot read every peer (or was told not to). */
 constexpr uint64_t kNever = UINT64_MAX;
+/**
+ * An allreduce or reduce of up to this many bytes carries its data in its rank's slot, beside
+ * the arrival counter and stamps (RankSlot::carried), rather than in its lane: its peers then
+ * take one cache line from each rank instead of the slot's line, then the lane's, one miss after
+ * the other (docs/PERFORMANCE.md, lat15). Two of them and the slot's counters fill one line.
+ */
+constexpr size_t kCarriedBytes = 16;
 /** Host buffers a rank freed, remembered in its slot for its peers to unmap (RankSlot::freed). */
 constexpr uint32_t kFreedRing = 16;
 
@@ -132,9 +140,13 @@ struct alignas(64) BoardHeader {
 };
 
 struct alignas(64) RankSlot {
+  // The first cache line: what a peer reads of a small call, in one line transfer.
   std::atomic<uint32_t> arrivals;
   int32_t pid;
   std::atomic<uint64_t> stamp[2];  // the call of this rank's last input phase in buffer 0 / 1
+  // A carried call's data (Board::carried) per input phase parity, instead of its lane: the
+  // peer that sees the arrival has the data in the same line (double buffered as the lanes).
+  alignas(8) uint8_t carried[2][kCarriedBytes];
   // Single copy (advance_single_copy): where this rank's view lies in its own address space and
   // its length, for the call it last published (peers read them after its publishing arrival).
   uint64_t address;
@@ -149,6 +161,8 @@ struct alignas(64) RankSlot {
   std::atomic<uint64_t> freed_count;
   std::atomic<uint64_t> freed[kFreedRing];
 };
+
+static_assert(offsetof(RankSlot, carried) + sizeof(RankSlot::carried) <= kAlign, "a slot's arrival, stamps and carried data share its first cache line");
 
 size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
   return sizeof(BoardHeader) + ranks * sizeof(RankSlot) + (size_t)ranks * 2 * buffer_bytes;
@@ -238,10 +252,11 @@ class Board {
 
   /**
    * Runs `call` on this (JS) thread, each wait polling up to `spin_ns`, for up to kHereNs in
-   * all (a small call: `spin_ns`); Wait::pending: not finished, hand the rest over (advance
-   * resumes it where it stands).
+   * all (a small call: `spin_ns`) from `now` (the caller's clock read, which its deadline
+   * counts from too: a read costs ~26 ns, a tenth of a small call); Wait::pending: not
+   * finished, hand the rest over (advance resumes it where it stands).
    */
-  Wait run_here(Call& call, int64_t spin_ns) {
+  Wait run_here(Call& call, int64_t spin_ns, int64_t now) {
     call.spin = spin_ns;
     call.waits_here = 0;
     bool small = call.count * element_bytes(call.dtype) <= kSmallBytes;
@@ -250,8 +265,8 @@ class Board {
     // the board thread, as its tests expect: their event loop must stay free to kill a peer then.
     if (!small && (peer_in_process_ || read_delay_us_ > 0)) return Wait::pending;
     // Under the test hook only the hook hands a call over (its waits may still run out).
-    int64_t budget = hand_over_at_ >= 0 ? call.deadline - now_ns() : small ? spin_ns : std::max(spin_ns, kHereNs);
-    return advance(call, now_ns() + budget, false);
+    int64_t budget = hand_over_at_ >= 0 ? call.deadline - now : small ? spin_ns : std::max(spin_ns, kHereNs);
+    return advance(call, now + budget, false);
   }
 
   void hand_over(Call* call) {
@@ -335,6 +350,14 @@ class Board {
   std::vector<uint64_t> freed_seen_;  // per rank: how many of its RankSlot::freed this rank handled
 
   uint8_t* lane(uint32_t rank, uint32_t buffer) const { return lanes_ + ((size_t)rank * 2 + buffer) * buffer_bytes_; }
+
+  /** A one-arrival allreduce or reduce small enough that each rank's data goes in its slot (RankSlot::carried), not its lane. */
+  bool carried(const Call& call) const {
+    return (call.kind == Kind::all_reduce || call.kind == Kind::reduce) && call.count * element_bytes(call.dtype) <= kCarriedBytes && one_arrival(call);
+  }
+
+  /** Where rank `rank`'s part of `call` in `buffer` lies: its slot's carried data, or its lane. */
+  uint8_t* lane_of(const Call& call, uint32_t rank, uint32_t buffer) const { return carried(call) ? slots_[rank].carried[buffer] : lane(rank, buffer); }
 
   void loop() {
     std::string why;
@@ -538,6 +561,8 @@ class Board {
   Wait wait(Call& call, int64_t until, bool sleep) {
     if (!sleep && call.waits_here++ == hand_over_at_) return Wait::pending;
     if (!sleep || spins_) {
+      // The peers are there already (the last rank to arrive): done with no clock read.
+      if (everyone_at(call.target)) return Wait::done;
       // The JS thread: each wait polls up to call.spin, all of them until `until`.
       int64_t end = sleep ? now_ns() + kThreadPollNs : std::min(until, now_ns() + call.spin);
       for (int polls = 0;; polls++) {
@@ -604,7 +629,7 @@ class Board {
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
     const size_t e = element_bytes(call.dtype), bytes = (hi - lo) * e;
     if (hi <= lo) return;
-    auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane(r, buffer) + lo * e; };
+    auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane_of(call, r, buffer) + lo * e; };
     // The running result lives in `out` itself unless it must not: an average is finalized
     // from it into `out`, and an `out` that is `mine` would be overwritten by the first step
     // before a later step reads `mine` (rank 2 and up). Either way it stays in L1 per step.
@@ -675,7 +700,7 @@ class Board {
       case Kind::broadcast: if (rank_ == call.root && !own_direct(call)) memcpy(to, from, length * e); return;
       default: break;
     }
-    if (one_arrival(call)) return (void)memcpy(to, from, length * e);
+    if (one_arrival(call)) return (void)memcpy(lane_of(call, rank_, call.buffer), from, length * e);
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
@@ -1153,14 +1178,15 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   here.op = (Op)op_code;
   here.average = average;
   here.stamp = (uint64_t)stamp;
-  here.deadline = now_ns() + board->call_timeout_ns;
+  const int64_t now = now_ns();
+  here.deadline = now + board->call_timeout_ns;
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
   if ((kind == Kind::all_gather || kind == Kind::broadcast) && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
   // Every call begins here, once attached (until then the board thread owns the segment): a
   // small one for up to spin_ns, a large one for up to kHereNs (Board::run_here).
   if (board->attached.load(std::memory_order_acquire)) {
-    Wait w = board->run_here(here, board->spin_ns);
+    Wait w = board->run_here(here, board->spin_ns, now);
     if (w != Wait::pending) {
       const std::string& error = w == Wait::failed ? here.error : board->broken();
       if (!error.empty()) return fail(env, error), nullptr;
