@@ -254,6 +254,15 @@ test("a host slow in phases: the larger runs' points (4 and 16 MiB) are their ca
   }
 });
 
+test("the 16-chunk runs stay when only a 4-chunk run's first call is slow (its buffer's first use), and go when its calls are", async () => {
+  const ring16 = (p: CostParams) => p.betaCurves.ring!.some((point) => point.linkBytes >= 16 << 20);
+  for (const [slowCalls, kept] of [[1, true], [Infinity, false]] as const) {
+    let calls = 0;
+    const stall: Stall = (algorithm, bytes) => (algorithm === 'ring' && bytes === 4 << 20 && calls++ < slowCalls ? 0.06 : 0);
+    assert.is(ring16(await calibrated(truth, 4, 0, false, stall)), kept, `4 MiB ring calls 60 ms slower: ${slowCalls === 1 ? 'the first' : 'all'}`);
+  }
+});
+
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
   const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
   for (const mode of ['auto', 'link'] as const) {
