@@ -8,7 +8,8 @@
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
-//      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
+//      in turn (the larger sizes every size in each round: largeSamples), each the fastest
+//      rank's median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
 //      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
