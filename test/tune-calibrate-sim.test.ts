@@ -231,6 +231,38 @@ test("a host slow in phases (calls 3x for 100 ms of every 200, other jobs on its
   }
 });
 
+test("a host slow in phases: the larger runs' points (4 and 16 MiB) are their calls' cost wherever a slow phase falls", async () => {
+  // One slow phase of 150 ms (the host's last 50-300 ms: docs/PERFORMANCE.md tune13), in which
+  // the 4 and 16 MiB calls take 3x, starting anywhere in their runs; only they slowed, so that
+  // everything else stays exact and each of those points is what its calls' median makes of
+  // them. Timed size by size (before tune14), a size's 3 calls fell inside it (the 4 MiB runs'
+  // took 75 ms here; from +50 ms the ring's 4 MiB point came out 3x the truth). Timed in rounds across
+  // every larger size, a run's calls are a round apart (about 150 ms here): at most 2 of 5 slow.
+  const largeBytes = new Set([4 << 20, 16 << 20]);
+  for (let offsetMs = 0; offsetMs < 1000; offsetMs += 50) {
+    let first: number | undefined;
+    const slow = () => clockMs - first! >= offsetMs && clockMs - first! < offsetMs + 150;
+    const stall: Stall = (algorithm, bytes) => {
+      if (!largeBytes.has(bytes)) return 0;
+      first ??= clockMs;
+      return slow() ? 2 * predictSeconds(algorithm, call(bytes, 4), truth)! : 0;
+    };
+    const p = await calibrated(truth, 4, 0, false, stall);
+    for (const [name, curve] of Object.entries(p.betaCurves)) {
+      for (const point of curve.filter((q) => q.linkBytes > 2 << 20)) near(point.beta, truth.beta, `slow from +${offsetMs} ms: ${name} at ${point.linkBytes}`, 1e-3);
+    }
+  }
+});
+
+test("the 16-chunk runs stay when only a 4-chunk run's first call is slow (its buffer's first use), and go when its calls are", async () => {
+  const ring16 = (p: CostParams) => p.betaCurves.ring!.some((point) => point.linkBytes >= 16 << 20);
+  for (const [slowCalls, kept] of [[1, true], [Infinity, false]] as const) {
+    let calls = 0;
+    const stall: Stall = (algorithm, bytes) => (algorithm === 'ring' && bytes === 4 << 20 && calls++ < slowCalls ? 0.06 : 0);
+    assert.is(ring16(await calibrated(truth, 4, 0, false, stall)), kept, `4 MiB ring calls 60 ms slower: ${slowCalls === 1 ? 'the first' : 'all'}`);
+  }
+});
+
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
   const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
   for (const mode of ['auto', 'link'] as const) {

@@ -8,7 +8,8 @@
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
-//      in turn, each the fastest rank's median of some repetitions; each run's traffic (the
+//      in turn (the larger sizes every size in each round: largeSamples), each the fastest
+//      rank's median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
 //      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
@@ -338,11 +339,11 @@ function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, secon
   return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
 }
 
-/** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleaved). */
+/** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleavedTimes). */
 const LATENCY_BLOCK = 3;
 
 /**
- * This rank's median seconds per call of each of `algorithms` on `bytes` (host memory), timed
+ * This rank's seconds per call of each of `algorithms` on `bytes` (host memory; one figure per call alone, one per block of several), timed
  * in turn, round after round, each round starting with the next schedule, so that a burst of
  * load falls on every schedule alike (the fit of call against α and o, whose message counts
  * differ by a few, would take it for a per-message cost) and none always follows the same
@@ -360,11 +361,6 @@ const LATENCY_BLOCK = 3;
  * host stalls single calls 10-100x (an 8-byte call of 83 ms among 0.3 ms ones at load average
  * 12 on 2 cores), which a median over the blocks drops.
  */
-async function interleaved(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block = 1, figure: (times: readonly number[]) => number = median): Promise<number[]> {
-  return (await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)).map(figure);
-}
-
-/** interleaved's timed figures (one per call alone, one per block of several), each schedule's in a list. */
 async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void> = (data, name) => comm.allReduce(data, name)): Promise<number[][]> {
   return runTimes(algorithms.map((algorithm) => ({ algorithm, bytes })), rounds, untimed, block, run);
 }
@@ -501,6 +497,51 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
     ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
     ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
   }));
+}
+
+/**
+ * The least wall time the larger runs' (half a chunk and up) timed rounds are spread over, each
+ * round timing every schedule at every such size once, as the mid sizes' (CURVE_SPREAD_SECONDS):
+ * `repeats` rounds at least (the half chunk's count before), LARGE_MAX_ROUNDS at most. Timed
+ * size by size (before tune14), a size's 3-5 calls fell inside one of the host's phases:
+ * 2 inproc ranks' ring at 4 MiB came out 0.27-3.44 ns/B over four calibrations in one process,
+ * and a 4 MiB point of 2.2 ns/B (0.3-0.6 in others) priced the tree's 8 MiB calls +270%.
+ */
+const LARGE_SPREAD_SECONDS = 0.6;
+const LARGE_MAX_ROUNDS = 24;
+
+/**
+ * The larger runs' samples (host memory, block of 1: each call its own time), the median of
+ * each run's calls, every run timed in each round (runTimes), after one untimed round whose
+ * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS). Runs past
+ * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
+ * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
+ * figure is this rank's own; calibrate takes the fastest rank's.
+ */
+async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
+  const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
+  const longest = 4 * comm.chunkBytes;
+  const near = runs.filter((run) => run.bytes <= longest);
+  const far = runs.filter((run) => run.bytes > longest);
+  // Where runs could be left out, two untimed rounds and each run's faster call: the first call
+  // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its
+  // median was under it (2 inproc ranks at 4 MiB, load 7-11), and left out the 16 MiB point.
+  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce)).map((times) => Math.min(...times));
+  const [slowest, nearRound] = await comm.maxAll(Float32Array.of(Math.max(0, ...first), first.reduce((sum, t) => sum + t, 0)));
+  const kept = far.length > 0 && slowest! <= SLOW_LINK_SECONDS ? [...near, ...far] : near;
+  let round = nearRound!;
+  if (kept.length > near.length) {
+    const farFirst = (await runTimes(far, 1, 0, 1, allReduce)).flat().reduce((sum, t) => sum + t, 0);
+    round += (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
+  }
+  const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(repeats, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
+  const times = await runTimes(kept, rounds, 0, 1, allReduce);
+  return kept.map((run, i) => {
+    // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
+    // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
+    const point = run.bytes > CURVE_BYTES.at(-1)!;
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point };
+  });
 }
 
 /** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
@@ -875,13 +916,13 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let boardCollectives: number[] = [];
   let board = false;
   if (comm.size > 1) {
-    // The larger runs, size by size, the schedules of one size interleaved (the few-byte runs last, see blockSamples).
-    const bySize = new Map<number, { algorithms: string[]; repeats: number }>();
+    // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
+    const bySize = new Map<number, { algorithms: string[] }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
     // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
     // runs), a β of its own that moved the world's 2-20x between calibrations.
-    for (const [algorithm, bytes, times] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
-      const entry = bySize.get(bytes) ?? { algorithms: [], repeats: times };
+    for (const [algorithm, bytes] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
+      const entry = bySize.get(bytes) ?? { algorithms: [] };
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
@@ -896,19 +937,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
-    for (const [bytes, { algorithms, repeats: rounds }] of [...bySize].sort((x, y) => x[0] - y[0])) {
-      // On slow links the largest runs would take seconds: skipped (every rank alike: the
-      // slowest rank's time decides) when the runs before took over SLOW_LINK_SECONDS.
-      if (bytes > 4 * chunk) {
-        const [slowest] = await comm.maxAll(Float32Array.of(Math.max(...samples.map((s) => s.seconds))));
-        if (slowest! > SLOW_LINK_SECONDS) continue;
-      }
-      const seconds = await interleaved(comm, algorithms, bytes, rounds, 1);
-      // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
-      // 2 MiB) its median of 5 would put a stalled figure between the blocks' lower quartiles.
-      const point = bytes > CURVE_BYTES.at(-1)!;
-      samples.push(...algorithms.map((algorithm, i) => ({ ...sampleOf(comm, algorithm, 4 * Math.max(1, Math.floor(bytes / 4)), seconds[i]!, gamma), point })));
-    }
+    samples.push(...(await largeSamples(comm, [...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
