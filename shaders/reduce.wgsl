@@ -80,7 +80,7 @@ fn is_nan(value: Acc) -> bool {
 
 // The NaN rule (lib/cpu/reduction.ts): an operation with a NaN operand gives its first NaN
 // operand, quiet bit set, sign and payload kept. WGSL leaves NaN results to the device (lavapipe's
-// x86 code keeps whichever operand LLVM ordered first, other GPUs return a canonical NaN), so
+// x86 code keeps whichever operand LLVM ordered first; some GPUs return a canonical NaN), so
 // each float operation passes its result through this, innermost operand last:
 // keep_nan(a, keep_nan(x, a ⊕ x)). Integer kernels fold it away (IS_FLOAT is a constant).
 fn keep_nan(operand: Acc, result: Acc) -> Acc {
