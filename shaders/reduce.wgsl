@@ -78,6 +78,15 @@ fn is_nan(value: Acc) -> bool {
   return IS_FLOAT && (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
 }
 
+// The NaN rule (lib/cpu/reduction.ts): an operation with a NaN operand gives its first NaN
+// operand, quiet bit set, sign and payload kept. WGSL leaves NaN results to the device (lavapipe's
+// x86 code keeps whichever operand LLVM ordered first; some GPUs return a canonical NaN), so
+// each float operation passes its result through this, innermost operand last:
+// keep_nan(a, keep_nan(x, a ⊕ x)). Integer kernels fold it away (IS_FLOAT is a constant).
+fn keep_nan(operand: Acc, result: Acc) -> Acc {
+  return select(result, bitcast<Acc>(bitcast<u32>(operand) | 0x00400000u), is_nan(operand));
+}
+
 // x * scalar rounded to an Acc before anything uses it, so that `acc + rounded_product(..)`
 // is two roundings on every adapter, as on the CPU. WGSL has no way to forbid contraction:
 // Vulkan drivers may fuse a multiply that feeds an add into one FMA (NVIDIA's does, which made
@@ -90,19 +99,22 @@ fn rounded_product(x: Acc, scalar: Acc) -> Acc {
   return bitcast<Acc>(bitcast<u32>(x * scalar) ^ params.opaque_zero);
 }
 
-// min and max propagate NaN; among equal values (+0 and -0) the earlier operand wins.
+// min and max propagate NaN (keep_nan); among equal values (+0 and -0) the earlier operand wins.
+// premulSum's scalar is finite, so a NaN product is x's NaN (or 0 × ∞'s, no operand's).
 fn combine(a: Acc, x: Acc) -> Acc {
+  var r: Acc;
   switch OP {
-    case OP_SUM: { return a + x; }
-    case OP_PROD: { return a * x; }
-    case OP_MIN: { return select(x, a, a <= x || is_nan(a)); }
-    case OP_MAX: { return select(x, a, a >= x || is_nan(a)); }
-    default: { return a + rounded_product(x, bitcast<Acc>(params.scalar)); }
+    case OP_SUM: { r = a + x; }
+    case OP_PROD: { r = a * x; }
+    case OP_MIN: { r = select(x, a, a <= x); }
+    case OP_MAX: { r = select(x, a, a >= x); }
+    default: { r = a + rounded_product(x, bitcast<Acc>(params.scalar)); }
   }
+  return keep_nan(a, keep_nan(x, r));
 }
 
 fn divide(value: Acc) -> Acc {
-  if (IS_FLOAT) { return value * bitcast<Acc>(params.inv_divisor); }
+  if (IS_FLOAT) { return keep_nan(value, value * bitcast<Acc>(params.inv_divisor)); }
   return value / Acc(params.divisor);
 }
 
@@ -113,7 +125,7 @@ fn first_lanes(word: u32) -> array<Acc, LANES> {
   for (var lane = 0u; lane < LANES; lane++) {
     acc[lane] = widen(word, lane);
     // Rounded on its own too: n-ary premulSum adds this product to the next one.
-    if (FIRST_SCALED) { acc[lane] = rounded_product(acc[lane], bitcast<Acc>(params.scalar)); }
+    if (FIRST_SCALED) { acc[lane] = keep_nan(acc[lane], rounded_product(acc[lane], bitcast<Acc>(params.scalar))); }
   }
   return acc;
 }

@@ -1,8 +1,7 @@
 // The board's fold keeps the oracle's operand order, x0 ⊕ x1 ⊕ … ⊕ xn-1, where the order shows
 // in the bits: a NaN meeting another NaN or a number (the first operand's, quieted, wins) and
-// min/max ties between +0 and -0 (the first operand wins), against the CPU oracle's pairwise
-// accumulate applied rank by rank (its n-ary form leaves NaN meeting NaN to V8, so it is not the
-// reference there). Ordinary inputs (small integers)
+// min/max ties between +0 and -0 (the first operand wins), against the CPU oracle's n-ary fold
+// (which follows the same NaN rule, lib/cpu/reduction.ts). Ordinary inputs (small integers)
 // cannot tell x0 ⊕ x1 from x1 ⊕ x0; these can, so a fold that combined its first two sources
 // the other way round, or read its running result where it had already overwritten a source,
 // fails here. Allreduce in and out of place, reduce at two roots and reduce-scatter in and out
@@ -12,8 +11,7 @@ import '../lib/index.node.js';
 import type { Communicator } from '../lib/index.node.js';
 import type { DataType, ElementArray, ReduceOp } from '../lib/dtype.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
-import { reduceAccumulate } from '../lib/cpu/reduce.js';
-import { allocate, createWorld, destroyWorld, sameElements } from './helpers/comm-world.js';
+import { allocate, createWorld, destroyWorld, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { requireAddon } from './helpers/native-transports.js';
 import { killLeftoverRanks } from './helpers/rank-process.js';
 import { within } from './within.js';
@@ -64,28 +62,6 @@ function bitsOf(dtype: DataType, array: ElementArray): Uint32Array | Uint16Array
   return dtype === 'float32' ? new Uint32Array(array.buffer, array.byteOffset, array.length) : (array as Uint16Array);
 }
 
-function isNaNBits(dtype: DataType, bits: number): boolean {
-  return dtype === 'float32' ? (bits & 0x7fffffff) >>> 0 > 0x7f800000 : dtype === 'float16' ? (bits & 0x7fff) > 0x7c00 : (bits & 0x7fff) > 0x7f80;
-}
-
-/**
- * x0 ⊕ x1 ⊕ … ⊕ xn-1, one pairwise accumulate of the CPU oracle at a time. Where both operands of
- * a step are NaN the oracle's pick is V8's, not a rule; the native kernels define it as the
- * first operand's, quieted (as test/native-reduce.test.ts accepts), so the reference takes that.
- */
-function pairwise(inputs: readonly ElementArray[], dtype: DataType, op: ReduceOp): ElementArray {
-  const quietBit = { float32: 0x00400000, float16: 0x200, bfloat16: 0x40 }[dtype as 'float32'];
-  const out = inputs[0]!.slice();
-  const bits = bitsOf(dtype, out);
-  for (const input of inputs.slice(1)) {
-    const before = bits.slice();
-    const theirs = bitsOf(dtype, input);
-    reduceAccumulate(out, [input], out.length, dtype, op);
-    for (let i = 0; i < bits.length; i++) if (isNaNBits(dtype, before[i]!) && isNaNBits(dtype, theirs[i]!)) bits[i] = (before[i]! | quietBit) >>> 0;
-  }
-  return out;
-}
-
 function counts(dtype: DataType, ranks: number): number[] {
   const size = dtype === 'float32' ? 4 : 2;
   // One arrival ((n - 1) x bytes within 64 KiB), and two and a half buffers (chunked, a ragged last chunk).
@@ -97,7 +73,7 @@ async function allReduceCase(comms: readonly Communicator[], dtype: DataType, op
   const sends = inputs.map((input) => input.slice());
   const recvs = inPlace ? sends : comms.map(() => allocate(dtype, count));
   await within(Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, recvs[r]!, count, dtype, op, { algorithm: 'board' }))), 20_000, `allReduce ${dtype} ${op} ${count}`);
-  const expected = pairwise(inputs, dtype, op);
+  const expected = oracleReduce(inputs, inputs[0]!.length, dtype, op);
   const label = `allReduce ${comms.length} ranks ${dtype} ${op} count ${count} ${inPlace ? 'in place' : 'out of place'}`;
   recvs.forEach((recv, r) => sameElements(recv, expected, `${label}, rank ${r}`));
   if (!inPlace) sends.forEach((send, r) => sameElements(send, inputs[r]!, `${label}, rank ${r}'s send buffer`));
@@ -107,7 +83,7 @@ async function reduceCase(comms: readonly Communicator[], dtype: DataType, op: R
   const inputs = comms.map((c) => orderSensitive(dtype, c.rank, count));
   const sends = inputs.map((input) => input.slice());
   await within(Promise.all(comms.map((c, r) => c.reduce(sends[r]!, sends[r]!, count, dtype, op, root, { algorithm: 'board' }))), 20_000, `reduce ${dtype} ${op} ${count}`);
-  sameElements(sends[root]!, pairwise(inputs, dtype, op), `reduce ${comms.length} ranks ${dtype} ${op} count ${count} root ${root}`);
+  sameElements(sends[root]!, oracleReduce(inputs, count, dtype, op), `reduce ${comms.length} ranks ${dtype} ${op} count ${count} root ${root}`);
 }
 
 async function reduceScatterCase(comms: readonly Communicator[], dtype: DataType, op: ReduceOp, count: number, inPlace: boolean): Promise<void> {
@@ -116,7 +92,7 @@ async function reduceScatterCase(comms: readonly Communicator[], dtype: DataType
   const sends = inputs.map((input) => input.slice());
   const recvs = comms.map((_, r) => (inPlace ? sends[r]!.subarray(r * count, (r + 1) * count) : allocate(dtype, count)));
   await within(Promise.all(comms.map((c, r) => c.reduceScatter(sends[r]!, recvs[r]!, count, dtype, op, { algorithm: 'board' }))), 20_000, `reduceScatter ${dtype} ${op} ${count}`);
-  const expected = pairwise(inputs, dtype, op);
+  const expected = oracleReduce(inputs, inputs[0]!.length, dtype, op);
   recvs.forEach((recv, r) => sameElements(recv, expected.subarray(r * count, (r + 1) * count), `reduceScatter ${n} ranks ${dtype} ${op} count ${count} ${inPlace ? 'in place' : 'out of place'}, rank ${r}`));
 }
 

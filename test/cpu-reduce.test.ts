@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { premulSum } from '../lib/dtype.js';
 import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32 } from '../lib/cpu/half.js';
 import { finishAverage, premultiply, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
+import { firstDifference, FLOAT_TYPES, nanCases } from './helpers/nan-rule.js';
 
 const f32 = (...v: number[]) => new Float32Array(v);
 const i32 = (...v: number[]) => new Int32Array(v);
@@ -53,6 +54,33 @@ test('float32: NaN, Inf, signed zero and subnormals', () => {
   reduceNary(d, [f32(3.4e38, 1e-30, 0, 0, 0), f32(10, 1e-30, 0, 0, 0)], 5, 'float32', 'prod');
   assert.is(d[0], Infinity);
   assert.is(d[1], 0); // 1e-60 underflows f32
+});
+
+test('NaN rule: NaN meeting NaN or a number gives the first NaN operand, quieted; every float op and dtype, 2-4 sources, both forms', () => {
+  // Sum and product used to keep whichever NaN V8's code put first (the later source's, mostly).
+  for (const dtype of FLOAT_TYPES) {
+    for (const sources of [2, 3, 4]) {
+      const cases = nanCases(dtype, sources);
+      const { inputs, count, rule } = cases;
+      for (const op of ['sum', 'prod', 'min', 'max', 'avg', premulSum(0.75)] as const) {
+        const what = `${dtype} ${JSON.stringify(op)} ${sources} sources`;
+        const nary = new Uint8Array(inputs[0]!.length);
+        reduceNary(nary, inputs, count, dtype, op);
+        assert.is(firstDifference(dtype, nary, rule, cases), '', `n-ary ${what}`);
+        const accumulated = inputs[0]!.slice();
+        reduceAccumulate(accumulated, inputs.slice(1), count, dtype, op);
+        assert.is(firstDifference(dtype, accumulated, rule, cases), '', `accumulate ${what}`);
+      }
+    }
+    // One operand NaN, the other the scalar or 1/divisor: the NaN, quieted.
+    const single = nanCases(dtype, 1);
+    const src = single.inputs[0]!;
+    for (const scale of [(d: Uint8Array) => premultiply(d, src, single.count, dtype, 3), (d: Uint8Array) => finishAverage(d, src, single.count, dtype, 3)]) {
+      const out = new Uint8Array(src.length);
+      scale(out);
+      assert.is(firstDifference(dtype, out, single.rule, single), '', `${dtype} scaled`);
+    }
+  }
 });
 
 test('int32 and uint32: wrap-around, signedness, integer average', () => {

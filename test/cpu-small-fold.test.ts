@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { SIMPLE_OPS, type DataType } from '../lib/dtype.js';
 import { reduceAccumulate } from '../lib/cpu/reduce.js';
 import { foldSmall, SMALL_FOLD_ELEMENTS } from '../lib/cpu/small-fold.js';
+import { firstDifference, nanCases } from './helpers/nan-rule.js';
 
 const FLOATS = [0, -0, 1.5, -2.25, NaN, Infinity, -Infinity, 3.4e38, 1e-45, 7, -7, 0.1];
 const INTS = [0, 1, -1, 0x7fffffff, -0x80000000, 65536, 12345, -99, 3, 0x40000000, 2, -2];
@@ -29,6 +30,15 @@ test('foldSmall gives the oracle bits for every op on float32, int32 and uint32'
         assert.equal([...got], [...expected], `${dtype} ${op} shift ${shift}`);
       }
     }
+  }
+});
+
+test('foldSmall follows the NaN rule: NaNs of different payloads meeting each other give the first, quieted', () => {
+  const cases = nanCases('float32', 2);
+  for (const op of SIMPLE_OPS) {
+    const got = cases.inputs[0]!.slice();
+    assert.ok(foldSmall('float32', op, got, cases.inputs[1]!, cases.count), `${op} handled`);
+    assert.is(firstDifference('float32', got, cases.rule, cases), '', op);
   }
 });
 

@@ -1,11 +1,12 @@
 // GPU reductions against the CPU oracle on identical bytes: every dtype, op and form, the scale
 // operations, sizes 0/1/odd/not a multiple of the workgroup/beyond 65535 workgroups, non-zero
 // and binding-unaligned offsets, in-place use, pieces split at the binding limit, and bad
-// arguments. Results must be bit-identical (NaN payloads aside): the generators keep f32 values
+// arguments. Results must be bit-identical (NaN payloads aside, except in the NaN rule's test,
+// which holds them to the bit): the generators keep f32 values
 // out of the subnormal range, where WGSL lets the device flush to zero (lavapipe does).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { elementBytes, premulSum, type DataType, type ReduceOp } from '../lib/dtype.js';
+import { elementBytes, premulSum, SIMPLE_OPS, type DataType, type ReduceOp } from '../lib/dtype.js';
 import { finishAverage, premultiply, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
 import {
   encodeReduceNary, gpuFinishAverage, REDUCE_LAYOUT, gpuPremultiply, gpuReduceAccumulate, gpuReduceNary,
@@ -14,6 +15,7 @@ import type { KernelOptions } from '../lib/gpu/options.js';
 import { region } from '../lib/gpu/region.js';
 import { assertSameElements, ctx, device, Mirrored, randomBytes, randomWords, scalarFor } from './helpers/gpu.js';
 import { rejects } from './helpers/assert.js';
+import { firstDifference, FLOAT_TYPES, nanCases } from './helpers/nan-rule.js';
 
 const DTYPES: readonly DataType[] = ['float32', 'float16', 'bfloat16', 'int32', 'uint32'];
 const OPS: readonly ReduceOp[] = ['sum', 'prod', 'min', 'max', 'avg', premulSum(0.3)];
@@ -143,6 +145,59 @@ test('scale operations: premultiply and finishAverage, every dtype, odd counts a
       src.destroy();
       dst.destroy();
     }
+  }
+});
+
+/** `bytes` placed at byte `offset` of a fresh buffer, zeros before it. */
+function placed(bytes: Uint8Array, offset: number): Uint8Array {
+  const out = new Uint8Array(offset + bytes.length);
+  out.set(bytes, offset);
+  return out;
+}
+
+test('NaN rule: NaN meeting NaN or a number, every float op and dtype, 2-4 sources, both forms, vec4 and scalar, as the oracle and the rule', async () => {
+  // WGSL leaves NaN results to the device: lavapipe kept the later of two NaNs in sums and
+  // products of 3-4 sources and passed signalling f32 NaNs through min and max unquieted.
+  for (const dtype of FLOAT_TYPES) {
+    for (const sources of [2, 3, 4]) {
+      const cases = nanCases(dtype, sources);
+      const { inputs, count, rule } = cases;
+      for (const op of [...SIMPLE_OPS, premulSum(0.75)]) {
+        // In step at offset 0 (the vec4 body and a scalar tail), or out of step (scalar words).
+        for (const shift of [0, 4]) {
+          const what = `${dtype} ${JSON.stringify(op)} ${sources} sources shift ${shift}`;
+          const at = (j: number) => (shift === 0 ? 0 : 4 * (j + 2));
+          for (const form of ['nary', 'accumulate'] as const) {
+            const given = form === 'nary' ? inputs : inputs.slice(1);
+            const dst = new Mirrored(placed(form === 'nary' ? new Uint8Array(inputs[0]!.length) : inputs[0]!, shift));
+            const srcs = given.map((input, j) => new Mirrored(placed(input, at(j))));
+            const run = form === 'nary' ? gpuReduceNary : gpuReduceAccumulate;
+            await run(ctx, dst.region(shift), srcs.map((src, j) => src.region(at(j))), count, dtype, op);
+            (form === 'nary' ? reduceNary : reduceAccumulate)(dst.view(shift), srcs.map((src, j) => src.view(at(j))), count, dtype, op);
+            const got = await dst.readBack();
+            assert.is(firstDifference(dtype, got, dst.host), '', `${form} ${what}: GPU against the oracle`);
+            assert.is(firstDifference(dtype, got.subarray(shift, shift + inputs[0]!.length), rule, cases), '', `${form} ${what}: GPU against the rule`);
+            for (const b of [dst, ...srcs]) b.destroy();
+          }
+        }
+      }
+    }
+    // One operand NaN, the other the scalar or 1/divisor: the NaN, quieted.
+    const single = nanCases(dtype, 1);
+    const src = new Mirrored(single.inputs[0]!);
+    for (const [name, gpu, cpu] of [
+      ['premultiply', (d: Mirrored) => gpuPremultiply(ctx, d.region(0), src.region(0), single.count, dtype, 3), (d: Mirrored) => premultiply(d.view(0), src.view(0), single.count, dtype, 3)],
+      ['finishAverage', (d: Mirrored) => gpuFinishAverage(ctx, d.region(0), src.region(0), single.count, dtype, 3), (d: Mirrored) => finishAverage(d.view(0), src.view(0), single.count, dtype, 3)],
+    ] as const) {
+      const dst = new Mirrored(new Uint8Array(single.inputs[0]!.length));
+      await gpu(dst);
+      cpu(dst);
+      const got = await dst.readBack();
+      assert.is(firstDifference(dtype, got, dst.host), '', `${name} ${dtype}: GPU against the oracle`);
+      assert.is(firstDifference(dtype, got.subarray(0, single.inputs[0]!.length), single.rule, single), '', `${name} ${dtype}: GPU against the rule`);
+      dst.destroy();
+    }
+    src.destroy();
   }
 });
 

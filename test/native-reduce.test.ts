@@ -1,14 +1,16 @@
 // The native reduction against the TypeScript oracle (lib/cpu/reduce.ts), byte for byte: every
 // dtype × op on random bit patterns laced with NaN (quiet and signalling, both signs), ±Inf,
 // ±0, subnormals, 16-bit rounding ties and integer wrap-around, at lengths that leave vector
-// tails and at odd byte offsets; then finishAverage; then bad arguments.
+// tails and at odd byte offsets; NaNs of different payloads meeting each other across 2-4
+// sources (the NaN rule); then finishAverage; then bad arguments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DATA_TYPES, elementBytes, type DataType, type SimpleOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
-import { finishAverage, reduceAccumulate } from '../lib/cpu/reduce.js';
+import { finishAverage, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
 import { loadNative, describeUnavailable } from '../lib/native/load.js';
 import { nativeFinishAverage, nativeReduceAccumulate } from '../lib/native/reduce.js';
+import { firstDifference as ruleDifference, FLOAT_TYPES, nanCases } from './helpers/nan-rule.js';
 
 const loaded = loadNative();
 if (!('addon' in loaded)) throw new Error(`the native suite needs the addon: ${describeUnavailable(loaded)}`);
@@ -56,33 +58,18 @@ function at(bytes: Uint8Array, offset: number): Uint8Array {
   return copy;
 }
 
-function isNaNBits(dtype: DataType, bits: number): boolean {
-  if (dtype === 'float32') return (bits & 0x7fffffff) >>> 0 > 0x7f800000;
-  if (dtype === 'float16') return (bits & 0x7fff) > 0x7c00;
-  return dtype === 'bfloat16' && (bits & 0x7fff) > 0x7f80;
-}
-
 function elementAt(view: Uint8Array, index: number, width: number): number {
   const data = new DataView(view.buffer, view.byteOffset, view.byteLength);
   return width === 2 ? data.getUint16(index * 2, true) : data.getUint32(index * 4, true);
 }
 
-/**
- * The first element where native and oracle differ, or 'none'. One difference is allowed: when
- * both inputs are NaN, V8's choice of payload depends on the operand order its JIT emits (the
- * oracle takes dst's NaN in one loop and src's in another); native always returns the first
- * operand's NaN, quieted, so there it is checked against that rule instead.
- */
-function firstDifference(dtype: DataType, actual: Uint8Array, expected: Uint8Array, inputs?: [Uint8Array, Uint8Array]): string {
+/** The first element where native and oracle differ, or 'none' (NaN payloads included: both follow the NaN rule). */
+function firstDifference(dtype: DataType, actual: Uint8Array, expected: Uint8Array): string {
   const width = elementBytes(dtype);
-  const quietBit = { float32: 0x00400000, float16: 0x200, bfloat16: 0x40, int32: 0, uint32: 0 }[dtype];
   for (let i = 0; i < actual.length / width; i++) {
     const a = elementAt(actual, i, width);
     const e = elementAt(expected, i, width);
-    if (a === e) continue;
-    if (inputs && isNaNBits(dtype, elementAt(inputs[0], i, width)) && isNaNBits(dtype, elementAt(inputs[1], i, width))
-      && isNaNBits(dtype, e) && a === ((elementAt(inputs[0], i, width) | quietBit) >>> 0)) continue;
-    return `element ${i}: native 0x${a.toString(16)}, oracle 0x${e.toString(16)}`;
+    if (a !== e) return `element ${i}: native 0x${a.toString(16)}, oracle 0x${e.toString(16)}`;
   }
   return 'none';
 }
@@ -98,7 +85,7 @@ for (const dtype of DATA_TYPES) {
           reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
           const actual = at(dst, offset);
           nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
-          const difference = firstDifference(dtype, actual, expected, [dst, src]);
+          const difference = firstDifference(dtype, actual, expected);
           assert.is(difference, 'none', `${dtype} ${op} count ${count} offset ${offset}: ${difference}`);
         }
       }
@@ -106,9 +93,8 @@ for (const dtype of DATA_TYPES) {
       const both = randomBytes(dtype, count);
       const expected = both.slice();
       reduceAccumulate(expected, [expected], count, dtype, 'sum');
-      const inputs: [Uint8Array, Uint8Array] = [both.slice(), both.slice()];
       nativeReduceAccumulate(addon, dtype, 'sum', both, both);
-      assert.is(firstDifference(dtype, both, expected, inputs), 'none', `${dtype} in place`);
+      assert.is(firstDifference(dtype, both, expected), 'none', `${dtype} in place`);
     }
   });
 
@@ -133,8 +119,7 @@ test('native reduce: every float16 and bfloat16 value sums with every 16th other
       const expected = dst.slice();
       reduceAccumulate(expected, [src], 65536, dtype, 'sum');
       nativeReduceAccumulate(addon, dtype, 'sum', dst, src);
-      const inputs: [Uint8Array, Uint8Array] = [new Uint8Array(new Uint16Array(65536).map((_, i) => i).buffer), new Uint8Array(src.buffer)];
-      const difference = firstDifference(dtype, new Uint8Array(dst.buffer), new Uint8Array(expected.buffer), inputs);
+      const difference = firstDifference(dtype, new Uint8Array(dst.buffer), new Uint8Array(expected.buffer));
       assert.is(difference, 'none', `${dtype} shift ${shift}`);
     }
   }
@@ -166,7 +151,7 @@ test('native reduce: float16/bfloat16 edge values, every pair, every op and the 
         reduceAccumulate(expected, [at(inputs[1], offset)], dst.length, dtype, op);
         const actual = at(inputs[0], offset);
         nativeReduceAccumulate(addon, dtype, op, actual, at(inputs[1], offset));
-        const difference = firstDifference(dtype, actual, expected, inputs);
+        const difference = firstDifference(dtype, actual, expected);
         assert.is(difference, 'none', `${dtype} ${op} offset ${offset}: ${difference}`);
       }
     }
@@ -176,6 +161,28 @@ test('native reduce: float16/bfloat16 edge values, every pair, every op and the 
       const actual = new Uint8Array(src.byteLength);
       nativeFinishAverage(addon, dtype, actual, inputs[1], divisor);
       assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} average / ${divisor}`);
+    }
+  }
+});
+
+test('native reduce: NaN meeting NaN or a number, 2-4 sources folded pairwise, as the oracle\'s n-ary fold and the NaN rule', () => {
+  for (const dtype of FLOAT_TYPES) {
+    for (const sources of [2, 3, 4]) {
+      const cases = nanCases(dtype, sources);
+      const { inputs, count, rule } = cases;
+      for (const op of OPS) {
+        for (const offset of [0, 1]) {
+          const what = `${dtype} ${op} ${sources} sources offset ${offset}`;
+          const expected = new Uint8Array(inputs[0]!.length);
+          reduceNary(expected, inputs, count, dtype, op);
+          const folded = at(inputs[0]!, offset);
+          for (const input of inputs.slice(1)) nativeReduceAccumulate(addon, dtype, op, folded, at(input, offset));
+          const actual = op === 'avg' ? at(folded, offset) : folded;
+          if (op === 'avg') nativeFinishAverage(addon, dtype, actual, folded, sources);
+          assert.is(firstDifference(dtype, actual, expected), 'none', `${what}: native against the oracle`);
+          assert.is(ruleDifference(dtype, actual, rule, cases), '', `${what}: native against the rule`);
+        }
+      }
     }
   }
 });

@@ -15,6 +15,19 @@
 //   premultiply dst = s*src;  finish-average dst = src / n.
 // Floats are computed in f32, each operation rounded on its own (premulSum's s*x is rounded
 // before it is added: no fused multiply-add anywhere); integer sum and product wrap (two's complement).
+//
+// NaN, to the bit (every path: this oracle, the native addon's loops, the WGSL kernel): a float
+// operation above (⊕, the first input's scale, the final division) with a NaN operand gives its
+// first NaN operand, in the order written (acc before x), with the quiet bit set and the sign
+// and payload kept. A fold's result is therefore the first NaN among its inputs in input order,
+// quieted, for every op (min and max propagate NaN too). 16-bit NaNs widen with their payload and
+// narrow with its top bits and the quiet bit (cast.ts), so the rule holds in the storage type.
+// An input no operation touches keeps its bits (a one-source f32 sum, min, max or avg; a 16-bit
+// result always passes through narrowing, which quiets). A NaN made from numbers (∞ - ∞, 0 × ∞)
+// is the hardware's default NaN: 0xffc00000 on x86, for the CPU paths and lavapipe alike.
+// Why a rule of our own: hardware and compilers do not fix one. x86 SSE/AVX arithmetic returns
+// its first source operand's NaN (quieted), but C compilers and V8 commute adds and multiplies
+// freely; minss/maxss return the second operand unquieted; WGSL leaves NaN results to the device.
 import { isDataType, isFloat, isReduceOp, opName, type DataType, type ReduceOp } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 

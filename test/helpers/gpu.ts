@@ -1,6 +1,7 @@
 // Shared by the GPU kernel suites: one device per process, buffers mirrored by host memory so
 // a kernel and its CPU oracle run on identical bytes (same offsets, same neighbours), and a
-// comparison that is bit-exact except that any NaN equals any NaN (payloads are not specified).
+// comparison that is bit-exact except that any NaN equals any NaN (the reduce kernel's payloads
+// are held to the bit by its own NaN rule test, helpers/nan-rule.ts).
 import * as assert from 'uvu/assert';
 import { premulSum, type DataType, type ReduceOp } from '../../lib/dtype.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../lib/cpu/half.js';

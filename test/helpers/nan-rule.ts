@@ -1,0 +1,72 @@
+// The NaN rule of lib/cpu/reduction.ts written out on its own, for the suites that hold each
+// reduction path to it (cpu-reduce: the oracle, native-reduce: the addon, gpu-reduce: the WGSL
+// kernel): inputs where NaNs of different payloads (quiet and signalling, both signs) meet each
+// other and numbers in every order, and the lane the rule asks for wherever a NaN is involved.
+export type FloatType = 'float32' | 'float16' | 'bfloat16';
+export const FLOAT_TYPES: readonly FloatType[] = ['float32', 'float16', 'bfloat16'];
+
+/**
+ * Per dtype: quiet NaNs of either sign (a low and a high payload bit), signalling NaNs of either
+ * sign, a signalling NaN with every payload bit set, then 1.5 and -2 (no sum or product of up to
+ * four of them rounds, overflows or makes a NaN of its own).
+ */
+const VALUES: Record<FloatType, readonly number[]> = {
+  float32: [0x7fc00001, 0xffe00000, 0x7f800001, 0xffa00000, 0x7fbfffff, 0x3fc00000, 0xc0000000],
+  float16: [0x7e01, 0xff00, 0x7c01, 0xfd00, 0x7dff, 0x3e00, 0xc000],
+  bfloat16: [0x7fc1, 0xffe0, 0x7f81, 0xffa0, 0x7fbf, 0x3fc0, 0xc000],
+};
+
+const QUIET_BIT: Record<FloatType, number> = { float32: 0x00400000, float16: 0x0200, bfloat16: 0x0040 };
+
+export function isNaNBits(dtype: FloatType, bits: number): boolean {
+  if (dtype === 'float32') return (bits & 0x7fffffff) >>> 0 > 0x7f800000;
+  return (bits & 0x7fff) > (dtype === 'float16' ? 0x7c00 : 0x7f80);
+}
+
+/** The elements of `bytes` as bit patterns (a copy: any byte offset). */
+export function bitsOf(dtype: FloatType, bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = dtype === 'float32' ? 4 : 2;
+  return Array.from({ length: bytes.byteLength / width }, (_, i) => (width === 4 ? view.getUint32(4 * i, true) : view.getUint16(2 * i, true)));
+}
+
+function bytesOf(dtype: FloatType, bits: readonly number[]): Uint8Array {
+  return new Uint8Array((dtype === 'float32' ? Uint32Array.from(bits) : Uint16Array.from(bits)).buffer);
+}
+
+export interface NanCases {
+  /** One byte image per source, `count` elements each. */
+  readonly inputs: Uint8Array[];
+  readonly count: number;
+  /** Per lane: the first NaN among the sources in source order, quieted; undefined where all are numbers. */
+  readonly rule: ReadonlyArray<number | undefined>;
+}
+
+/**
+ * Every ordered choice of `sources` values, one lane each: 7^sources lanes (49, 343, 2401: odd
+ * counts, enough for the vector blocks and the scalar tails of every path).
+ */
+export function nanCases(dtype: FloatType, sources: number): NanCases {
+  const values = VALUES[dtype];
+  const count = values.length ** sources;
+  const lanes = Array.from({ length: count }, (_, i) => Array.from({ length: sources }, (_, j) => values[Math.floor(i / values.length ** j) % values.length]!));
+  const inputs = Array.from({ length: sources }, (_, j) => bytesOf(dtype, lanes.map((lane) => lane[j]!)));
+  const rule = lanes.map((lane) => {
+    const first = lane.find((bits) => isNaNBits(dtype, bits));
+    return first === undefined ? undefined : (first | QUIET_BIT[dtype]) >>> 0;
+  });
+  return { inputs, count, rule };
+}
+
+const hex = (bits: number | undefined): string => (bits === undefined ? '-' : `0x${bits.toString(16)}`);
+
+/** '' when `got` holds `want`'s bits (where `want` has a lane), else the first lane that differs. */
+export function firstDifference(dtype: FloatType, got: Uint8Array, want: Uint8Array | ReadonlyArray<number | undefined>, cases?: NanCases): string {
+  const g = bitsOf(dtype, got);
+  const w = want instanceof Uint8Array ? bitsOf(dtype, want) : want;
+  if (g.length !== w.length) return `${g.length} elements, expected ${w.length}`;
+  const i = g.findIndex((bits, lane) => w[lane] !== undefined && bits !== w[lane]);
+  if (i < 0) return '';
+  const inputs = cases ? ` (inputs ${cases.inputs.map((input) => hex(bitsOf(dtype, input)[i])).join(', ')})` : '';
+  return `lane ${i} is ${hex(g[i])}, expected ${hex(w[i])}${inputs}`;
+}
