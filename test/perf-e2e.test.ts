@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
 import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
 import { HostStore } from '../bench/perf/store.js';
+import { HostArrays } from '../bench/perf/host-arrays.js';
 import type { PerfReport } from '../bench/perf/report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webccl-perf-test-'));
@@ -30,18 +31,32 @@ function options(...argv: string[]): PerfOptions {
   return parsed;
 }
 
+// One rank whose "allreduce" never writes: out of place the receive buffer keeps its poison.
+const idle: PerfComm = {
+  rank: 0, size: 1,
+  run: async () => {},
+  allGather: (async (values: Float32Array | Uint32Array) => values) as PerfComm['allGather'],
+  barrier: async () => {},
+  bytesSent: () => 0,
+};
+
 test('#wrong is real: a collective that does nothing is caught', async () => {
-  // One rank whose "allreduce" never writes: out of place the receive buffer keeps its poison.
-  const idle: PerfComm = {
-    rank: 0, size: 1,
-    run: async () => {},
-    allGather: (async (values: Float32Array | Uint32Array) => values) as PerfComm['allGather'],
-    barrier: async () => {},
-    bytesSent: () => 0,
-  };
   const rows = await runSweep(idle, options('allreduce', '-b', '64', '-e', '64', '-n', '1', '-w', '0'), (dtype) => (n) => new HostStore(dtype, n));
   assert.is(rows[0]!.outOfPlace.wrong, 16);
   assert.is(rows[0]!.inPlace.wrong, 0); // in place, the input already is the 1-rank result
+});
+
+test('reused host memory is poisoned again: a collective that does nothing is caught in every row', async () => {
+  // The sweep's memory (bench/perf/host-arrays.ts) then holds earlier rows' inputs.
+  const arrays = new HostArrays();
+  const factory = () => (n: number) => new HostStore('float32', n, undefined, arrays);
+  for (const sweep of [['-b', '64', '-e', '4K', '-f', '4'], ['-b', '1K', '-e', '1K'], ['-b', '64', '-e', '64']]) {
+    const rows = await runSweep(idle, options('allreduce', ...sweep, '-n', '1', '-w', '0', '--jit-warmup', '0'), factory);
+    for (const row of rows) {
+      assert.is(row.outOfPlace.wrong, row.count, `${row.bytes} B out of place`);
+      assert.is(row.inPlace.wrong, 0, `${row.bytes} B in place`);
+    }
+  }
 });
 
 test('every collective, every dtype and op, 3 in-process ranks: #wrong 0', () => {

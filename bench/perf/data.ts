@@ -14,10 +14,10 @@ export function inputValue(dtype: DataType, rank: number, index: number): number
   return (residue - 8) / 4;
 }
 
-/** `count` elements of `dtype`: new, or over `buffer` (which holds exactly them) where given. */
+/** `count` elements of `dtype`: new, or the first of `buffer` (which holds at least them) where given. */
 export function allocateElements(dtype: DataType, count: number, buffer?: ArrayBuffer): ElementArray {
   const Kind = ARRAYS[dtype];
-  return buffer === undefined ? new Kind(count) : new Kind(buffer);
+  return buffer === undefined ? new Kind(count) : new Kind(buffer, 0, count);
 }
 
 const ARRAYS: Record<DataType, typeof Float32Array | typeof Int32Array | typeof Uint32Array | typeof Uint16Array> = {

@@ -13,7 +13,7 @@ export interface Placement {
   readonly send: Operand;
   readonly recv: Operand;
   /** Puts the rank's input where the call reads it and a poison value where it must write. */
-  prepare(input: ElementArray): Promise<void>;
+  prepare(data: RowData): Promise<void>;
   /** The receive elements after the call. */
   output(): Promise<ElementArray>;
   destroy(): void;
@@ -21,10 +21,31 @@ export interface Placement {
 
 export type StoreFactory = (length: number) => ElementStore;
 
-function poisoned(dtype: DataType, count: number): ElementArray {
-  const array = allocateElements(dtype, count);
-  poison(dtype, array);
-  return array;
+/**
+ * What a row's placements write before their calls: the rank's input and poison for what the
+ * call must write. Made once per row and shared by its measurements, so that they leave no
+ * garbage for V8 to collect during the next timed calls (host-arrays.ts).
+ */
+export interface RowData {
+  readonly input: ElementArray;
+  /** `count` poison elements (the same array each time for a count). */
+  poisoned(count: number): ElementArray;
+}
+
+export function rowData(dtype: DataType, input: ElementArray): RowData {
+  const made = new Map<number, ElementArray>();
+  return {
+    input,
+    poisoned(count) {
+      let array = made.get(count);
+      if (array === undefined) {
+        array = allocateElements(dtype, count);
+        poison(dtype, array);
+        made.set(count, array);
+      }
+      return array;
+    },
+  };
 }
 
 function outOfPlace(dtype: DataType, layout: BufferLayout, makeStore: StoreFactory): Placement {
@@ -33,9 +54,9 @@ function outOfPlace(dtype: DataType, layout: BufferLayout, makeStore: StoreFacto
   return {
     send: send.operand(0, layout.sendCount),
     recv: recv.operand(0, layout.recvCount),
-    async prepare(input) {
-      await send.write(0, input);
-      await recv.write(0, poisoned(dtype, layout.recvCount));
+    async prepare(data) {
+      await send.write(0, data.input);
+      await recv.write(0, data.poisoned(layout.recvCount));
     },
     output: () => recv.read(0, layout.recvCount),
     destroy() { send.destroy(); recv.destroy(); },
@@ -50,9 +71,9 @@ function inPlace(collective: PerfCollective, dtype: DataType, layout: BufferLayo
   if (collective === 'allgather') {
     return {
       send: store.operand(slot, layout.sendCount), recv: whole,
-      async prepare(input) {
-        await store.write(0, poisoned(dtype, length));
-        await store.write(slot, input);
+      async prepare(data) {
+        await store.write(0, data.poisoned(length));
+        await store.write(slot, data.input);
       },
       output: () => store.read(0, length),
       destroy: () => store.destroy(),
@@ -63,7 +84,7 @@ function inPlace(collective: PerfCollective, dtype: DataType, layout: BufferLayo
   const recv = outputAt === 0 && layout.recvCount === length ? whole : store.operand(outputAt, layout.recvCount);
   return {
     send: whole, recv,
-    prepare: (input) => store.write(0, input),
+    prepare: (data) => store.write(0, data.input),
     output: () => store.read(outputAt, layout.recvCount),
     destroy: () => store.destroy(),
   };

@@ -11,6 +11,7 @@ import type { CallShape } from './expected.js';
 import type { StoreFactory } from './placement.js';
 import type { RunFacts } from './report.js';
 import { GpuStore, HostStore, type Operand } from './store.js';
+import { HostArrays } from './host-arrays.js';
 import type { PerfComm } from './sweep.js';
 import { rankReduceOp } from './names.js';
 import type { PerfSwitch } from './switch.js';
@@ -121,6 +122,8 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
   const comms = await openCommunicators(options, device, switchInit);
   const first = comms[0]!;
   // Host buffers are this process's: any of its communicators allocates them for every one.
+  // Plain host arrays are reused from one measurement to the next (host-arrays.ts).
+  const arrays = new HostArrays();
   const hostBuffers = options.hostBuffers ? { alloc: (bytes: number) => first.allocHostBuffer(bytes), free: (buffer: ArrayBuffer) => first.freeHostBuffer(buffer) } : undefined;
   return {
     comms: comms.map(asPerfComm),
@@ -133,7 +136,7 @@ export async function openRanks(options: PerfOptions, switchInit?: PerfSwitch['i
         ? `calibrated parameters (tuning digest ${first.config.tuning.digest.slice(0, 12)})`
         : 'default parameters (uncalibrated: webccl-perf --calibrate FILE, then WEBCCL_TUNING_FILE=FILE)',
     },
-    storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length, hostBuffers)),
+    storeFactory: (dtype) => (length) => (device !== undefined ? new GpuStore(device, dtype, length) : new HostStore(dtype, length, hostBuffers, arrays)),
     async close() {
       await Promise.all(comms.map((comm) => comm.destroy()));
       device?.destroy();

@@ -5,6 +5,7 @@ import { elementBytes, type DataType, type ElementArray } from '../../lib/dtype.
 import { region, type GpuRegion } from '../../lib/gpu/region.js';
 import { readRegion, writeRegion } from '../../lib/gpu/transfer.js';
 import { allocateElements } from './data.js';
+import type { HostArrays } from './host-arrays.js';
 
 /** What a communicator call accepts as a buffer. */
 export type Operand = ElementArray | GpuRegion;
@@ -27,9 +28,14 @@ export interface HostBufferSource {
 export class HostStore implements ElementStore {
   private readonly array: ElementArray;
 
-  /** `hostBuffers`: the elements live in a host buffer of it (--host-buffers), else in a plain TypedArray. */
-  constructor(dtype: DataType, readonly length: number, private readonly hostBuffers?: HostBufferSource) {
-    this.array = allocateElements(dtype, length, hostBuffers?.alloc(length * elementBytes(dtype)));
+  /**
+   * `hostBuffers`: the elements live in a host buffer of it (--host-buffers); else in `arrays`'
+   * memory where given (the sweep's, reused), else in a TypedArray of their own.
+   */
+  constructor(dtype: DataType, readonly length: number, private readonly hostBuffers?: HostBufferSource, private readonly arrays?: HostArrays) {
+    const bytes = length * elementBytes(dtype);
+    const buffer = hostBuffers?.alloc(bytes) ?? this.arrays?.take(bytes);
+    this.array = allocateElements(dtype, length, buffer);
   }
 
   operand(offset: number, count: number): Operand {
@@ -45,7 +51,8 @@ export class HostStore implements ElementStore {
   }
 
   destroy(): void {
-    this.hostBuffers?.free(this.array.buffer as ArrayBuffer);
+    if (this.hostBuffers) this.hostBuffers.free(this.array.buffer as ArrayBuffer);
+    else this.arrays?.give(this.array.buffer as ArrayBuffer);
   }
 }
 

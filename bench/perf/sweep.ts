@@ -11,7 +11,7 @@ import { expectedOutput, sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
 import { callUntil, JIT_WARMUP_MS, NO_WARMUP, type JitWarmup } from './jit-warmup.js';
 import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
-import { createPlacement, type PlacementKind, type StoreFactory } from './placement.js';
+import { createPlacement, rowData, type PlacementKind, type RowData, type StoreFactory } from './placement.js';
 import type { CompressionFigures, Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import type { Operand } from './store.js';
@@ -49,12 +49,11 @@ interface RankMeasurement {
   readonly compression?: CompressionFigures;
 }
 
-async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory): Promise<RankMeasurement> {
+async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory, data: RowData): Promise<RankMeasurement> {
   const placement = createPlacement(kind, shape.collective, shape.dtype, shape.layout, comm.rank, makeStore);
   try {
     const call = () => comm.run(shape, placement.send, placement.recv);
-    const input = sendInput(shape, comm.rank);
-    await placement.prepare(input);
+    await placement.prepare(data);
     let wrong: number | undefined;
     let relError: number | undefined;
     if (options.check || options.compressionColumns) {
@@ -64,7 +63,7 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
       if (options.check) wrong = expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks);
       // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
       if (options.compressionColumns) relError = expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected);
-      await placement.prepare(input);
+      await placement.prepare(data);
     }
     for (let i = 0; i < options.warmup; i++) await call();
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
@@ -80,10 +79,15 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
   }
 }
 
+/** The rank's input and poison for `shape`, made once for all its measurements. */
+function shapeData(comm: PerfComm, shape: CallShape): RowData {
+  return rowData(shape.dtype, sendInput(shape, comm.rank));
+}
+
 /** Both placements of one shape, measured, and combined over the ranks. */
-async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<{ mine: RankMeasurement[]; combined: Measurement[] }> {
+async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory, data = shapeData(comm, shape)): Promise<{ mine: RankMeasurement[]; combined: Measurement[] }> {
   const mine: RankMeasurement[] = [];
-  for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore));
+  for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore, data));
   return { mine, combined: await combineRanks(comm, options, shape, mine) };
 }
 
@@ -91,9 +95,10 @@ async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape
 function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
   if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
   const untimed = { ...options, check: false, compressionColumns: false, warmup: 0 };
+  const data = shapeData(comm, shape);
   return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
     const iters = Math.ceil(n / PLACEMENTS.length);
-    await measureRow(comm, { ...untimed, iters }, shape, makeStore);
+    await measureRow(comm, { ...untimed, iters }, shape, makeStore, data);
     return iters * PLACEMENTS.length;
   });
 }
