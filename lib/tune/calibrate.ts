@@ -402,8 +402,8 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
 }
 
 /**
- * Runs timed in blocks past `untimed` rounds: the few-byte runs after the larger ones, the β
- * curve's mid sizes before them. Rounds spread between the larger runs timed the first calls'
+ * Runs timed in blocks past `untimed` rounds: the few-byte runs after the warm-up and before any
+ * larger run (see calibrate), the β curve's mid sizes after them. Rounds spread between the larger runs timed the first calls'
  * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
  * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
  * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
@@ -960,6 +960,19 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     board = comm.board === true;
     await warmUp(comm, ['ring', 'tree', 'direct', ...(board ? ['board'] : [])]);
+    // The few-byte runs next, on the warm code and before any larger run: right after the larger
+    // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
+    // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
+    // a second calibration), a whole pass of the few-byte rounds, so α and o doubled in some
+    // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
+    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
+    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
+    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
+    if (board) {
+      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats);
+    }
     // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see
     // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
@@ -978,14 +991,6 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
-    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
-    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
-    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
-    if (board) {
-      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
-      boardCollectives = await boardCollectiveSeconds(comm, repeats);
-    }
     samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
