@@ -292,18 +292,6 @@ test("calls slow for 100 ms after the larger runs (a fresh process's hangover fr
   for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 4), p)!, predictSeconds(algorithm, call(8, 4), truth)!, `${algorithm} at 8 bytes`);
 });
 
-test("a host slow in phases (few-byte calls 3x for 40 ms of every 150): call, α and o are the calls' usual cost wherever the phases fall", async () => {
-  // Only the few-byte calls slowed, so that each figure is what its rounds' median makes of them.
-  // Their 6 rounds took 15-40 ms on 2 tcp ranks, inside one phase: 1 pass in 5 or 6 ran 3-4x
-  // (docs/PERFORMANCE.md, tune15); here the old 6 rounds fell in the slow 40 ms from some offsets.
-  for (let offsetMs = 0; offsetMs < 150; offsetMs += 10) {
-    const start = clockMs;
-    const stall: Stall = (algorithm, bytes) => (bytes <= 8 && (clockMs - start + offsetMs) % 150 < 40 ? 2 * predictSeconds(algorithm, call(bytes, 4), truth)! : 0);
-    const p = await calibrated(truth, 4, 0, false, stall);
-    for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 4), p)!, predictSeconds(algorithm, call(8, 4), truth)!, `phases at +${offsetMs} ms: ${algorithm} at 8 bytes`, 1e-3);
-  }
-});
-
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
   const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
   for (const mode of ['auto', 'link'] as const) {

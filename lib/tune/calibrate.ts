@@ -422,27 +422,6 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
   })));
 }
 
-/**
- * The least wall time the few-byte runs' timed rounds are spread over (FEW_MAX_ROUNDS at most).
- * Their repeats + 1 rounds took 15-40 ms on 2 tcp ranks, inside one of the host's phases: in 5
- * fresh processes, one pass of them in 5 or 6 ran the ring at 450-630 µs a call, the direct
- * exchange at 205-229, against 130-200 and 55-115 in the others, and half the sweeps' calibrations
- * (6 of 11, and 5 of 10 before tune15) priced 2 tcp ranks' 8-byte calls 3-4x over what the sweep
- * measured (direct 190-300 µs predicted against 40-130). Spread over a few phases, their median
- * is the calls' usual cost, as the mid sizes' (midSamples).
- */
-const FEW_SPREAD_SECONDS = 0.3;
-const FEW_MAX_ROUNDS = 64;
-
-/** Timed rounds of the few-byte runs: an untimed round's time (the slowest rank's) spread over FEW_SPREAD_SECONDS, within [repeats + 1, FEW_MAX_ROUNDS]. */
-async function fewRounds(comm: CalibrationComm, algorithms: readonly string[], repeats: number): Promise<number> {
-  const started = performance.now();
-  await interleavedTimes(comm, algorithms, FEW_BYTES, 0, 1, LATENCY_BLOCK);
-  const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-  const spread = round! > 0 ? Math.ceil(FEW_SPREAD_SECONDS / round!) : FEW_MAX_ROUNDS;
-  return Math.min(FEW_MAX_ROUNDS, Math.max(repeats + 1, spread));
-}
-
 /** Calls in a block of the board's few-byte stream: one untimed, then 4 (a stream's time per call, as bench/tune-sweep.ts's -k 4). */
 export const BOARD_FEW_BLOCK = 5;
 
@@ -986,10 +965,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
     // a second calibration), a whole pass of the few-byte rounds, so α and o doubled in some
     // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
-    // Rounds of blocks, as many as spread them over FEW_SPREAD_SECONDS (fewRounds), repeats + 1 at least.
+    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const fewRuns = ['ring', 'tree', 'direct'];
-    const few = await blockSamples(comm, fewRuns, FEW_BYTES, await fewRounds(comm, fewRuns, repeats), UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
