@@ -973,7 +973,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
       boardCollectives = await boardCollectiveSeconds(comm, repeats);
     }
-    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see
+    // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
     // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
     const mid = await midSamples(comm, [
