@@ -76,10 +76,16 @@ function buffer(bytes: number): Float32Array | GPUBuffer {
  * exchanges: 2.0, 1.6, 1.2, 1.0, 0.8, 0.7 ms a call over the first six blocks of 6 calls after
  * 5 untimed ones, 0.25-0.39 ms from the first block after 100; bench/tune-tail.ts). Without it
  * the ring column, timed on the calibrated world, ran warm where the direct exchange's and
- * auto's fresh worlds did not.
+ * auto's fresh worlds did not. Its 4 MiB and 16 MiB calls now go by reference on shm (segments
+ * past 512 KiB, SHM_SINGLE_COPY_BYTES), not through the rings, and a fresh world's first few
+ * hundred mid-size calls stayed slow: 256 direct exchanges of 32 KiB besides (8 MiB through each
+ * of a rank's rings at 2 ranks). Without them the sweep's 32 KiB direct exchanges on shm ran at
+ * 344-544 µs (2 ranks) and 1434-1691 (4 ranks), with them 140 and 241-244, the 4-rank tree at 128
+ * KiB 2301-2679 against 410-540 (`WARM32` A/B, docs/PERFORMANCE.md tune15): the ring column,
+ * on the calibrated world, had had thousands of calls; auto and the other columns thirty.
  */
 async function warm(comms: Communicator[]): Promise<void> {
-  for (const [algorithm, bytes, calls] of [['direct', 4 << 20, 2], ['ring', 16 << 20, 1]] as const) {
+  for (const [algorithm, bytes, calls] of [['direct', 4 << 20, 2], ['ring', 16 << 20, 1], ['direct', 32 << 10, 256]] as const) {
     const buffers = comms.map(() => buffer(bytes));
     for (let i = 0; i < calls; i++) await Promise.all(comms.map((comm, r) => comm.allReduce(buffers[r]!, buffers[r]!, bytes / 4, 'float32', 'sum', { algorithm })));
     for (const b of buffers) if (!(b instanceof Float32Array)) b.destroy();

@@ -6,6 +6,8 @@
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
+//   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
+//      (or half a second of them), so that a fresh process's collective code is optimised (warmUp).
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn (the larger sizes every size in each round: largeSamples), each the fastest
@@ -400,8 +402,8 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
 }
 
 /**
- * Runs timed in blocks past `untimed` rounds: the few-byte runs after the larger ones, the β
- * curve's mid sizes before them. Rounds spread between the larger runs timed the first calls'
+ * Runs timed in blocks past `untimed` rounds: the few-byte runs after the warm-up and before any
+ * larger run (see calibrate), the β curve's mid sizes after them. Rounds spread between the larger runs timed the first calls'
  * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
  * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
  * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
@@ -451,6 +453,36 @@ async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): P
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, BOARD_FEW_BLOCK, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
   const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
   return Array.from(fastest, (t) => -t);
+}
+
+/**
+ * Untimed few-byte calls of every schedule before anything is timed: WARM_CALLS of them, or as
+ * many as the slowest rank runs in WARM_SECONDS. Calibration runs in a fresh process (webccl-perf
+ * --calibrate, init's option, the sweep's first world), whose collective code V8 optimises only
+ * after some hundreds of calls, where the calls the model prices run in a warm one. 2 tcp ranks'
+ * 256 KiB ring calls in a fresh process ran 700-1000 µs a call for the first 0.2 s, 250-400 from
+ * about the 500th call on, and 500-650 throughout with TurboFan off (node --no-opt): the JIT's
+ * tier-up, not a phase of the host (1.5 s asleep first changed nothing; 1000 8-byte calls first
+ * made them fast from the start). The mid sizes, timed first, were priced cold: the ring's 64 KiB
+ * and 256 KiB calls at 415 and 671 µs in a first calibration against 130-170 and 280-390 in the
+ * same process later (docs/PERFORMANCE.md, tune15), and the sweep's 32-512 KiB calls on 2 tcp
+ * ranks over-predicted in every run. Few-byte calls: the most calls a second, and they run the
+ * code every size runs (the first 256 KiB calls after them were as fast as the 500th).
+ */
+const WARM_CALLS = 1024;
+const WARM_SECONDS = 0.5;
+/** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
+const WARM_BATCH = 32;
+
+async function warmUp(comm: CalibrationComm, algorithms: readonly string[]): Promise<void> {
+  const data = new Float32Array(FEW_BYTES / 4);
+  const started = performance.now();
+  for (let calls = 0; calls < WARM_CALLS; calls += algorithms.length * WARM_BATCH) {
+    for (const algorithm of algorithms) for (let i = 0; i < WARM_BATCH; i++) await comm.allReduce(data, algorithm);
+    // The slowest rank's time, so every rank runs as many calls.
+    const [spent] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
+    if (spent! >= WARM_SECONDS) return;
+  }
 }
 
 /** Untimed rounds of the mid sizes before their timed ones. */
@@ -927,7 +959,21 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       bySize.set(bytes, entry);
     }
     board = comm.board === true;
-    // The β curve's mid sizes first, in blocks past untimed rounds, their lower quartiles (see
+    await warmUp(comm, ['ring', 'tree', 'direct', ...(board ? ['board'] : [])]);
+    // The few-byte runs next, on the warm code and before any larger run: right after the larger
+    // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
+    // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
+    // a second calibration), a whole pass of the few-byte rounds, so α and o doubled in some
+    // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
+    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
+    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
+    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
+    if (board) {
+      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats);
+    }
+    // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
     // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
     const mid = await midSamples(comm, [
@@ -945,14 +991,6 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
-    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
-    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
-    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
-    if (board) {
-      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
-      boardCollectives = await boardCollectiveSeconds(comm, repeats);
-    }
     samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
