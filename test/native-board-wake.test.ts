@@ -5,7 +5,8 @@
 // agree on that at attach (arrivalFence) and fall back to a fenced arrival on every rank when
 // one cannot. A missed wake would not hang a call (the sleeper looks again after a 20 ms slice),
 // so the test counts how the sleeps ended (boardCounters: sleepsRung, sleepsRunOut) rather than
-// timing them.
+// timing them. Where a rank has fewer CPUs than ranks it does not fence its peers (its thread
+// sleeps at every wait it is handed, and each fence interrupts every CPU).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -18,15 +19,22 @@ const load = requireAddon('shm');
 if (!('addon' in load)) throw new Error('unreachable');
 const { addon } = load;
 
-/** Two ranks' sessions of a fresh board; rank 1's process acts as if it could not fence its peers when `rankOneFences` is false. */
-function pair(rankOneFences: boolean): NativeBoardSession[] {
+/**
+ * Two ranks' sessions of a fresh board. Rank 1 acts as if its process could not fence its peers
+ * (`rankOne: 'no membarrier'`), or is made on one CPU only (`'one cpu'`: the board reads the
+ * making thread's affinity, so two ranks outnumber its CPUs).
+ */
+function pair(rankOne: 'as is' | 'no membarrier' | 'one cpu'): NativeBoardSession[] {
   const name = boardSegmentName(randomBytes(16).toString('hex'), 'wake');
+  const cpus = addon.threadAffinity!();
   return [0, 1].map((rank) => {
-    if (rank === 1 && !rankOneFences) process.env['WEBCCL_BOARD_TEST_NO_MEMBARRIER'] = '1';
+    if (rank === 1 && rankOne === 'no membarrier') process.env['WEBCCL_BOARD_TEST_NO_MEMBARRIER'] = '1';
+    if (rank === 1 && rankOne === 'one cpu') addon.setThreadAffinity!([cpus[0]!]);
     try {
       return new NativeBoardSession(addon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
     } finally {
       delete process.env['WEBCCL_BOARD_TEST_NO_MEMBARRIER'];
+      addon.setThreadAffinity!(cpus);
     }
   });
 }
@@ -61,9 +69,11 @@ async function attach(sessions: readonly NativeBoardSession[]): Promise<void> {
 }
 
 test('arrivals are plain stores where every rank can fence (membarrier); a sleeping rank is rung awake by the late arrival', async () => {
-  const sessions = pair(true);
+  const sessions = pair('as is');
   await attach(sessions);
-  for (const s of sessions) assert.is(s.arrivalFence(), '', 'this kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)');
+  // This kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED); a host of one CPU has two ranks outnumber it.
+  const fences = addon.threadAffinity!().length >= 2 ? '' : 'rank 0 cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)';
+  for (const s of sessions) assert.is(s.arrivalFence(), fences);
   const { rung, ranOut } = await lateCalls(sessions, 6);
   // Each late call ends one sleep with both ranks there; a wake missed by all six would leave
   // them to their slices. One may end at its slice by chance (the arrival just then).
@@ -72,11 +82,21 @@ test('arrivals are plain stores where every rank can fence (membarrier); a sleep
 });
 
 test('one rank that cannot fence: every rank fences its arrivals, and a sleeping rank is still rung awake', async () => {
-  const sessions = pair(false);
+  const sessions = pair('no membarrier');
   await attach(sessions);
   assert.is(sessions[0]!.arrivalFence(), 'rank 1 cannot fence its peers (membarrier)');
   assert.is(sessions[1]!.arrivalFence(), 'rank 1 cannot fence its peers (turned off for a test)');
   const { rung, ranOut } = await lateCalls(sessions, 6);
+  assert.ok(rung >= 1, `sleeps rung awake ${rung}, run out ${ranOut}`);
+  for (const s of sessions) s.close();
+});
+
+test('a rank with fewer CPUs than ranks does not fence its peers (it would sleep at every wait): every rank fences its arrivals', async () => {
+  const sessions = pair('one cpu');
+  await attach(sessions);
+  assert.is(sessions[0]!.arrivalFence(), 'rank 1 cannot fence its peers (membarrier)');
+  assert.is(sessions[1]!.arrivalFence(), 'rank 1 cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)');
+  const { rung, ranOut } = await lateCalls(sessions, 3);
   assert.ok(rung >= 1, `sleeps rung awake ${rung}, run out ${ranOut}`);
   for (const s of sessions) s.close();
 });

@@ -435,13 +435,18 @@ class Board {
   /**
    * Whether this rank's process can order its peers' arrivals from the sleeping side
    * (membarrier's global expedited barrier, registered here; a seccomp filter or an old kernel
-   * may refuse it, as may WEBCCL_BOARD_TEST_NO_MEMBARRIER, tests only). Published in its slot
-   * before its threshold; agree_single_copy, which waits for every rank's, also settles
-   * sleeper_fences_: only when every rank can, since a sleeper that cannot fence would miss
-   * the arrivals of a rank that does not fence them itself.
+   * may refuse it, as may WEBCCL_BOARD_TEST_NO_MEMBARRIER, tests only), and should: only where
+   * its ranks have a core each (spins_), whose board thread polls before it sleeps, so that
+   * sleeps are rare. With more ranks than cores the thread sleeps at every wait it is handed,
+   * and each barrier interrupts every CPU running a rank: 4 ranks' 16 MiB allreduce on 2 cores
+   * lost 5-28% busbw with it (docs/PERFORMANCE.md, lat16). Published in its slot before its
+   * threshold; agree_single_copy, which waits for every rank's, also settles sleeper_fences_:
+   * only when every rank can, since a sleeper that cannot fence would miss the arrivals of a
+   * rank that does not fence them itself.
    */
   std::string can_fence_sleepers() const {
     if (test_no_membarrier_) return "turned off for a test";
+    if (!spins_) return "more ranks than its CPUs: it sleeps at every wait it is handed";
     long commands = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (commands < 0) return errno_message("membarrier");
     if (!(commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED)) return "no MEMBARRIER_CMD_GLOBAL_EXPEDITED in this kernel";
