@@ -68,37 +68,35 @@ async function attach(sessions: readonly NativeBoardSession[]): Promise<void> {
   })), 10_000, 'the first call');
 }
 
-test('arrivals are plain stores where every rank can fence (membarrier); a sleeping rank is rung awake by the late arrival', async () => {
-  const sessions = pair('as is');
+/**
+ * A fresh pair (rankOne as in pair()): both ranks report `fences` (arrivalFence: [rank 0's,
+ * rank 1's]), and of `rounds` late calls at least one sleep is rung awake. Each late call ends
+ * one sleep with both ranks there; a wake missed every time would leave them all to their
+ * slices, while one may end at its slice by chance (the arrival just then).
+ */
+async function agreesAndWakes(rankOne: Parameters<typeof pair>[0], fences: readonly [string, string], rounds: number): Promise<void> {
+  const sessions = pair(rankOne);
   await attach(sessions);
-  // This kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED); a host of one CPU has two ranks outnumber it.
-  const fences = addon.threadAffinity!().length >= 2 ? '' : 'rank 0 cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)';
-  for (const s of sessions) assert.is(s.arrivalFence(), fences);
-  const { rung, ranOut } = await lateCalls(sessions, 6);
-  // Each late call ends one sleep with both ranks there; a wake missed by all six would leave
-  // them to their slices. One may end at its slice by chance (the arrival just then).
+  assert.equal(sessions.map((s) => s.arrivalFence()), fences);
+  const { rung, ranOut } = await lateCalls(sessions, rounds);
   assert.ok(rung >= 1, `sleeps rung awake ${rung}, run out ${ranOut}`);
   for (const s of sessions) s.close();
+}
+
+const outnumbered = 'cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)';
+
+test('arrivals are plain stores where every rank can fence (membarrier); a sleeping rank is rung awake by the late arrival', async () => {
+  // This kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED); on a host of one CPU two ranks outnumber it.
+  const fences = addon.threadAffinity!().length >= 2 ? '' : `rank 0 ${outnumbered}`;
+  await agreesAndWakes('as is', [fences, fences], 6);
 });
 
 test('one rank that cannot fence: every rank fences its arrivals, and a sleeping rank is still rung awake', async () => {
-  const sessions = pair('no membarrier');
-  await attach(sessions);
-  assert.is(sessions[0]!.arrivalFence(), 'rank 1 cannot fence its peers (membarrier)');
-  assert.is(sessions[1]!.arrivalFence(), 'rank 1 cannot fence its peers (turned off for a test)');
-  const { rung, ranOut } = await lateCalls(sessions, 6);
-  assert.ok(rung >= 1, `sleeps rung awake ${rung}, run out ${ranOut}`);
-  for (const s of sessions) s.close();
+  await agreesAndWakes('no membarrier', ['rank 1 cannot fence its peers (membarrier)', 'rank 1 cannot fence its peers (turned off for a test)'], 6);
 });
 
 test('a rank with fewer CPUs than ranks does not fence its peers (it would sleep at every wait): every rank fences its arrivals', async () => {
-  const sessions = pair('one cpu');
-  await attach(sessions);
-  assert.is(sessions[0]!.arrivalFence(), 'rank 1 cannot fence its peers (membarrier)');
-  assert.is(sessions[1]!.arrivalFence(), 'rank 1 cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)');
-  const { rung, ranOut } = await lateCalls(sessions, 3);
-  assert.ok(rung >= 1, `sleeps rung awake ${rung}, run out ${ranOut}`);
-  for (const s of sessions) s.close();
+  await agreesAndWakes('one cpu', ['rank 1 cannot fence its peers (membarrier)', `rank 1 ${outnumbered}`], 3);
 });
 
 test.run();

@@ -590,7 +590,7 @@ class Board {
     } else {
       slots_[rank_].arrivals.store(++arrivals_);
     }
-    if (header_->sleepers.load(std::memory_order_relaxed) > 0) ring(rank_);
+    if (header_->sleepers.load() > 0) ring(rank_);
   }
 
   /** The first rank short of `target` arrivals, or ranks_ when every rank made them. */
