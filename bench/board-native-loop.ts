@@ -3,8 +3,9 @@
 // call (a call handed to the board's thread is awaited through its completion, which a spin
 // long enough makes rare). Per call µs on rank 0: p10 / p50 / mean over CALLS calls after WARMUP,
 // and how many were handed over. Against bench/board-js-cost.ts (the JavaScript alone) and the
-// whole call (bench/allreduce-percentiles.ts) it splits a call's time.
-//   RANKS=2 CALLS=20000 node --import ./test/register.mjs bench/board-native-loop.ts
+// whole call (bench/allreduce-percentiles.ts) it splits a call's time. BIND=1 puts rank r on
+// CPU r mod the CPUs (as the launcher binds ranks that fit; unbound, two ranks may share a core).
+//   RANKS=2 CALLS=20000 BIND=1 node --import ./test/register.mjs bench/board-native-loop.ts
 import { fork } from 'node:child_process';
 import { runCode } from '../lib/native/board.js';
 import { loadNative } from '../lib/native/load.js';
@@ -18,10 +19,17 @@ const name = process.env['BOARD_LOOP_NAME'] ?? `/webccl-board-loop-${process.pid
 
 const loaded = loadNative();
 if (!('addon' in loaded) || loaded.addon.Board === undefined) throw new Error('no native board');
+// The CPUs rank 0 may use, before it binds itself (its forks would inherit only its own).
+const cpus = process.env['BOARD_LOOP_CPUS'] ?? loaded.addon.threadAffinity!().join(',');
+if (process.env['BIND'] === '1') {
+  // Before the board exists, so that its thread inherits the CPU too.
+  const list = cpus.split(',').map(Number);
+  loaded.addon.setThreadAffinity!([list[rank % list.length]!]);
+}
 const completions = new Map<number, (error: string | null) => void>();
 const board = new loaded.addon.Board(name, rank, ranks, 1 << 20, 30_000, (id, error) => completions.get(id)!(error), 0, spinNs);
 const children = rank === 0
-  ? Array.from({ length: ranks - 1 }, (_, i) => fork(process.argv[1]!, [], { execArgv: process.execArgv, env: { ...process.env, BOARD_LOOP_RANK: String(i + 1), BOARD_LOOP_NAME: name }, stdio: 'inherit' }))
+  ? Array.from({ length: ranks - 1 }, (_, i) => fork(process.argv[1]!, [], { execArgv: process.execArgv, env: { ...process.env, BOARD_LOOP_RANK: String(i + 1), BOARD_LOOP_NAME: name, BOARD_LOOP_CPUS: cpus }, stdio: 'inherit' }))
   : [];
 while (board.singleCopy() === null) await new Promise((resolve) => setTimeout(resolve, 1));
 

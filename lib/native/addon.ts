@@ -118,6 +118,12 @@ export interface NativeBoard {
    * from the peers' views), or fromBytes null and `off` saying why not.
    */
   singleCopy(): { fromBytes: number | null; off: string } | null;
+  /**
+   * Null while attaching (or when attaching failed); then "" where every rank's process can
+   * fence its peers (membarrier), so that an arrival is a plain store and a rank about to sleep
+   * fences instead, or why every arrival fences itself.
+   */
+  arrivalFence(): string | null;
   close(): void;
 }
 
@@ -130,8 +136,12 @@ export interface NativeBoardAddon {
   readonly Board?: new (
     name: string, rank: number, ranks: number, bufferBytes: number, timeoutMs: number, onComplete: (id: number, error: string | null) => void, singleCopyBytes: number, spinNs: number,
   ) => NativeBoard;
-  /** This process's boards' calls so far: by single copy, straight from every rank's host buffer, from some ranks' (the others' through the lanes). */
-  readonly boardCounters?: () => { singleCopyCalls: number; hostBufferCalls: number; hostBufferMixedCalls: number };
+  /**
+   * This process's boards' calls so far: by single copy, straight from every rank's host buffer, from
+   * some ranks' (the others' through the lanes); and their threads' sleeps that ended with every
+   * rank there, woken by the last arrival or at the end of a slice (a missed wake).
+   */
+  readonly boardCounters?: () => { singleCopyCalls: number; hostBufferCalls: number; hostBufferMixedCalls: number; sleepsRung: number; sleepsRunOut: number };
   /** An ArrayBuffer of `bytes` in a memfd of this process, mapped shared (native/src/host-buffer.cc). */
   readonly allocHostBuffer?: (bytes: number) => ArrayBuffer;
   /** Detaches and unmaps a buffer of allocHostBuffer; throws while a board call uses it. */

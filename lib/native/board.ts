@@ -197,6 +197,11 @@ export class NativeBoardSession {
     return this.closed ? null : this.native.singleCopy();
   }
 
+  /** Why every arrival fences itself, "" where the sleepers fence instead (NativeBoard.arrivalFence): null while attaching. */
+  arrivalFence(): string | null {
+    return this.closed ? null : this.native.arrivalFence();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -2,7 +2,8 @@
 // segment per communicator of ranks on one host, which every rank maps, and in which allreduce,
 // reduce, reduce-scatter, allgather and broadcast run in native code with one synchronization
 // per chunk (a large allreduce or reduce: one more at the end) and no message at all. Layout:
-// a header with a futex word every arrival bumps, one slot per rank (its arrival counter, a
+// a header with a count of the ranks' threads asleep, one slot per rank (its arrival counter, also
+// the futex word a peer sleeps on, a
 // stamp of its call per buffer, its pid and, in the same cache line, a tiny allreduce's or
 // reduce's data per buffer: kCarriedBytes), then per rank a lane of two buffers (double
 // buffering: a rank copies its next chunk in while slower ranks still copy the last one out,
@@ -48,6 +49,7 @@
 // unlinks its name, so nothing stays in /dev/shm once every rank has it mapped.
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -135,12 +137,16 @@ struct alignas(64) BoardHeader {
   uint64_t buffer_bytes;  // one buffer of one lane
   int32_t creator_pid;
   std::atomic<uint32_t> attached;
-  alignas(64) std::atomic<uint32_t> bell;      // bumped by every arrival: the futex waiters sleep on
-  std::atomic<uint32_t> sleepers;              // waiters asleep on bell (an arrival wakes them only then)
+  // Waiters asleep on a peer's arrival counter (RankSlot::arrivals, their futex word): an arrival
+  // rings its own counter only then. Written only by a thread about to sleep, so the line stays
+  // shared in every rank's cache and an arrival's look at it costs no transfer (it was beside a
+  // word every arrival bumped: one contended line per call, docs/PERFORMANCE.md, lat16).
+  alignas(64) std::atomic<uint32_t> sleepers;
 };
 
 struct alignas(64) RankSlot {
-  // The first cache line: what a peer reads of a small call, in one line transfer.
+  // The first cache line: what a peer reads of a small call, in one line transfer. `arrivals` is
+  // also the futex word a waiting peer sleeps on (Board::sleep_on).
   std::atomic<uint32_t> arrivals;
   int32_t pid;
   std::atomic<uint64_t> stamp[2];  // the call of this rank's last input phase in buffer 0 / 1
@@ -153,6 +159,7 @@ struct alignas(64) RankSlot {
   uint64_t bytes;
   uint64_t header_address;              // where this rank mapped the segment: peers probe CMA by reading its magic there
   std::atomic<uint64_t> single_copy_from;  // 0 until attached; then its threshold in bytes, kNever when it cannot or will not
+  uint32_t membarrier;                     // 1: this rank's process can fence its peers (Board::agree_fence), written before single_copy_from
   // Direct reads: the host buffer of this rank's call per input phase parity (like stamp: a
   // peer reads it before its next arrival, and it is rewritten two input phases later), and the
   // serials of the host buffers it freed (freed[i % kFreedRing], i < freed_count) that its peers
@@ -226,6 +233,8 @@ enum class Wait { done, pending, failed };
 std::atomic<uint64_t> single_copy_calls{0};
 /** Calls that read every rank's data straight from its host buffer / only some ranks' (the rest through the lanes): boardCounters(). */
 std::atomic<uint64_t> host_buffer_calls{0}, host_buffer_mixed_calls{0};
+/** Board-thread sleeps that ended with every rank there: woken by the last arrival / at the end of their slice (a missed wake, or an arrival just then): boardCounters(). */
+std::atomic<uint64_t> sleeps_rung{0}, sleeps_run_out{0};
 
 class Board;
 /** This process's attached boards: a freed host buffer is announced in each one's slot. */
@@ -238,7 +247,7 @@ class Board {
   Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
       : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
         wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()), hand_over_at_(test_hand_over_at()),
-        spins_(ranks <= usable_cores()) {}
+        spins_(ranks <= usable_cores()), test_no_membarrier_(getenv("WEBCCL_BOARD_TEST_NO_MEMBARRIER") != nullptr) {}
 
   /** How long a call may wait for its peers (its deadline), and how long each wait of the JS thread polls before it hands the call over. */
   const int64_t call_timeout_ns, spin_ns;
@@ -283,10 +292,9 @@ class Board {
       closing_ = true;
       ready_.notify_one();
     }
-    if (header_) {
-      header_->bell.fetch_add(1);
-      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
-    }
+    // This board's thread may sleep on any rank's counter: wake it there (it then sees closing_;
+    // one that was about to sleep sees it after its slice).
+    if (header_) for (uint32_t r = 0; r < ranks_; r++) ring(r);
     if (thread_.joinable()) thread_.join();
     {
       std::lock_guard<std::mutex> lock(live_boards_mutex);
@@ -317,6 +325,8 @@ class Board {
   uint64_t single_copy_from() const { return single_copy_from_; }
   /** Why single copy is off ("" when on), valid once attached. */
   const std::string& single_copy_off() const { return single_copy_off_; }
+  /** Why every arrival fences itself ("" when the sleepers fence instead: sleeper_fences_), valid once attached. */
+  const std::string& arrival_fence() const { return arrival_fence_; }
 
  private:
   const std::string name_;
@@ -327,6 +337,9 @@ class Board {
   const int64_t read_delay_us_;
   const int hand_over_at_;  // WEBCCL_BOARD_TEST_HAND_OVER_AT, or -1
   const bool spins_;  // every rank can have a core: the board thread polls kThreadPollNs before it sleeps
+  const bool test_no_membarrier_;  // WEBCCL_BOARD_TEST_NO_MEMBARRIER was set when this board was made
+  bool sleeper_fences_ = false;    // agreed at attach: arrivals are release stores, a sleeper fences every rank (membarrier)
+  std::string arrival_fence_ = "not attached";  // why not ("" when it does), valid once attached
   uint64_t single_copy_from_ = kNever;
   std::string single_copy_off_ = "not attached";
   BoardHeader* header_ = nullptr;
@@ -420,6 +433,28 @@ class Board {
   }
 
   /**
+   * Whether this rank's process can order its peers' arrivals from the sleeping side
+   * (membarrier's global expedited barrier, registered here; a seccomp filter or an old kernel
+   * may refuse it, as may WEBCCL_BOARD_TEST_NO_MEMBARRIER, tests only), and should: only where
+   * its ranks have a core each (spins_), whose board thread polls before it sleeps, so that
+   * sleeps are rare. With more ranks than cores the thread sleeps at every wait it is handed,
+   * and each barrier interrupts every CPU running a rank: 4 ranks' 16 MiB allreduce on 2 cores
+   * lost 5-28% busbw with it (docs/PERFORMANCE.md, lat16). Published in its slot before its
+   * threshold; agree_single_copy, which waits for every rank's, also settles sleeper_fences_:
+   * only when every rank can, since a sleeper that cannot fence would miss the arrivals of a
+   * rank that does not fence them itself.
+   */
+  std::string can_fence_sleepers() const {
+    if (test_no_membarrier_) return "turned off for a test";
+    if (!spins_) return "more ranks than its CPUs: it sleeps at every wait it is handed";
+    long commands = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (commands < 0) return errno_message("membarrier");
+    if (!(commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED)) return "no MEMBARRIER_CMD_GLOBAL_EXPEDITED in this kernel";
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0) return errno_message("membarrier register");
+    return "";
+  }
+
+  /**
    * Whether large allgathers and broadcasts read straight from the peers' views: this rank
    * probes every peer (reads the segment's magic where that peer mapped it), publishes its
    * threshold (kNever when a probe failed or it was told not to) and takes the largest of all
@@ -436,6 +471,9 @@ class Board {
       if (!failed.empty()) mine = kNever, off = "rank " + std::to_string(rank_) + " cannot read rank " + std::to_string(r) + "'s memory: " + failed;
       if (read_peer_errno() == EPERM) off += " (ptrace permission: another uid, a seccomp filter, or /proc/sys/kernel/yama/ptrace_scope above 0)";
     }
+    std::string no_fence = can_fence_sleepers();
+    slots_[rank_].membarrier = no_fence.empty() ? 1 : 0;
+    arrival_fence_ = no_fence.empty() ? "" : "rank " + std::to_string(rank_) + " cannot fence its peers (" + no_fence + ")";
     slots_[rank_].single_copy_from.store(mine);
     uint64_t agreed = mine;
     for (uint32_t r = 0; r < ranks_; r++) {
@@ -449,7 +487,9 @@ class Board {
       }
       if (theirs == kNever && off.empty()) off = "rank " + std::to_string(r) + " cannot read every peer or turned it off";
       agreed = std::max(agreed, theirs);
+      if (slots_[r].membarrier == 0 && arrival_fence_.empty()) arrival_fence_ = "rank " + std::to_string(r) + " cannot fence its peers (membarrier)";
     }
+    sleeper_fences_ = arrival_fence_.empty();
     single_copy_from_ = agreed;
     single_copy_off_ = agreed == kNever ? off : "";
     return true;
@@ -533,11 +573,57 @@ class Board {
     return ready ? memory : nullptr;
   }
 
+  /** Wakes every thread asleep on rank `r`'s arrival counter. */
+  void ring(uint32_t r) { syscall(SYS_futex, reinterpret_cast<uint32_t*>(&slots_[r].arrivals), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0); }
+
   void arrive(uint64_t stamp, bool input) {
     if (input) slots_[rank_].stamp[input_phases_ & 1].store(stamp, std::memory_order_relaxed);
-    slots_[rank_].arrivals.store(++arrivals_);
-    header_->bell.fetch_add(1);
-    if (header_->sleepers.load() > 0) syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+    // The arrival, then the look at `sleepers`, against a sleeper's count of itself, then its
+    // look at the counters (sleep_on): one of the two must see the other, or a peer sleeps
+    // through this arrival. A seq_cst store (x86: xchg) would order them here, but it stalls
+    // until the peers' copies of the line are gone: ~150 ns of a ~300 ns lockstep round
+    // (docs/PERFORMANCE.md, lat16). Where every rank's process can, the sleeper orders both
+    // sides instead (membarrier), and the arrival is a plain release store.
+    if (sleeper_fences_) {
+      slots_[rank_].arrivals.store(++arrivals_, std::memory_order_release);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // the compiler keeps the load below after the store
+    } else {
+      slots_[rank_].arrivals.store(++arrivals_);
+    }
+    if (header_->sleepers.load() > 0) ring(rank_);
+  }
+
+  /** The first rank short of `target` arrivals, or ranks_ when every rank made them. */
+  uint32_t first_missing(uint32_t target) const {
+    for (uint32_t r = 0; r < ranks_; r++) if ((int32_t)(slots_[r].arrivals.load() - target) < 0) return r;
+    return ranks_;
+  }
+
+  /**
+   * Sleeps (one slice at most) until the first rank short of `target` arrives; true when every
+   * rank had arrived before it slept. Counts itself in `sleepers` first (and fences every rank,
+   * sleeper_fences_), so that any arrival after its look at the counters rings; one before it
+   * changes the futex word, which the kernel then refuses to sleep on.
+   */
+  bool sleep_on(uint32_t target) {
+    header_->sleepers.fetch_add(1);
+    // Every running thread of the ranks' processes passes a full barrier: an arrival whose look
+    // at `sleepers` missed the count above is visible to the look at the counters below.
+    if (sleeper_fences_) syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+    uint32_t r = first_missing(target);
+    if (r < ranks_) {
+      uint32_t seen = slots_[r].arrivals.load();
+      if ((int32_t)(seen - target) < 0) {
+        timespec slice{0, kSliceNs};
+        bool rung = syscall(SYS_futex, reinterpret_cast<uint32_t*>(&slots_[r].arrivals), FUTEX_WAIT, seen, &slice, nullptr, 0) == 0;
+        bool ran_out = !rung && errno == ETIMEDOUT;
+        // Counted where the sleep ended with every rank there: a wake that was missed shows as a
+        // slice run out instead (test/native-board-wake.test.ts).
+        if ((rung || ran_out) && everyone_at(target)) (rung ? sleeps_rung : sleeps_run_out).fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    header_->sleepers.fetch_sub(1);
+    return r == ranks_;
   }
 
   bool everyone_at(uint32_t target) const {
@@ -573,15 +659,7 @@ class Board {
       if (!sleep) return Wait::pending;
     }
     for (;;) {
-      header_->sleepers.fetch_add(1);
-      uint32_t seen = header_->bell.load();
-      bool done = everyone_at(call.target);
-      if (!done) {
-        timespec slice{0, kSliceNs};
-        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&header_->bell), FUTEX_WAIT, seen, &slice, nullptr, 0);
-      }
-      header_->sleepers.fetch_sub(1);
-      if (done || everyone_at(call.target)) return Wait::done;
+      if (sleep_on(call.target) || everyone_at(call.target)) return Wait::done;
       if (stopping()) return call.error = "board: closed during the call", Wait::failed;
       std::string why = missing(call.target, now_ns() <= call.deadline);
       if (!why.empty()) return call.error = why, broken_ = why, Wait::failed;
@@ -1226,7 +1304,19 @@ napi_value BoardSingleCopy(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** boardCounters() → { singleCopyCalls, hostBufferCalls, hostBufferMixedCalls }: this process's counts so far. */
+/** arrivalFence() → null while attaching; then "" where arrivals are plain stores (a sleeper fences every rank), else why each arrival fences. */
+napi_value BoardArrivalFence(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!get_args(env, info, args, 0, "arrivalFence()")) return nullptr;
+  Board* board = board_of(env, args.self, "arrivalFence");
+  if (!board) return nullptr;
+  napi_value result;
+  if (!board->attached.load(std::memory_order_acquire) || !board->broken().empty()) return napi_get_null(env, &result), result;
+  napi_create_string_utf8(env, board->arrival_fence().c_str(), board->arrival_fence().size(), &result);
+  return result;
+}
+
+/** boardCounters() → { singleCopyCalls, hostBufferCalls, hostBufferMixedCalls, sleepsRung, sleepsRunOut }: this process's counts so far. */
 napi_value BoardCounters(napi_env env, napi_callback_info) {
   napi_value result, calls;
   napi_create_object(env, &result);
@@ -1236,6 +1326,10 @@ napi_value BoardCounters(napi_env env, napi_callback_info) {
   napi_set_named_property(env, result, "hostBufferCalls", calls);
   napi_create_double(env, (double)host_buffer_mixed_calls.load(), &calls);
   napi_set_named_property(env, result, "hostBufferMixedCalls", calls);
+  napi_create_double(env, (double)sleeps_rung.load(), &calls);
+  napi_set_named_property(env, result, "sleepsRung", calls);
+  napi_create_double(env, (double)sleeps_run_out.load(), &calls);
+  napi_set_named_property(env, result, "sleepsRunOut", calls);
   return result;
 }
 
@@ -1251,9 +1345,9 @@ napi_value BoardClose(napi_env env, napi_callback_info info) {
 }  // namespace
 
 napi_value init_board(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {method("close", BoardClose), method("singleCopy", BoardSingleCopy)};
+  napi_property_descriptor methods[] = {method("close", BoardClose), method("singleCopy", BoardSingleCopy), method("arrivalFence", BoardArrivalFence)};
   napi_value constructor;
-  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 2, methods, &constructor) != napi_ok) return exports;
+  if (napi_define_class(env, "Board", NAPI_AUTO_LENGTH, BoardNew, nullptr, 3, methods, &constructor) != napi_ok) return exports;
   napi_set_named_property(env, exports, "Board", constructor);
   napi_value counters;
   napi_create_function(env, "boardCounters", NAPI_AUTO_LENGTH, BoardCounters, nullptr, &counters);
