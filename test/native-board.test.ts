@@ -98,6 +98,22 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
   other.sessions[1]!.close();
 });
 
+test("a small call made before the board attached, which rank 1 never joins, is a Timeout too", async () => {
+  // A small call reads the clock first when it polls on this thread (board.cc, run_here): one
+  // made while the board still attaches goes straight to the board's thread, which must start
+  // its clock then (hand_over); one that never started it would wait forever.
+  const { sessions } = pair(1000);
+  assert.is(sessions[0]!.singleCopy(), null, 'still attaching');
+  const started = Date.now();
+  const call = sessions[0]!.forCall(1);
+  const error = await rejection(call.run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 10_000, 'a call made while attaching that rank 1 never joins') as WebcclError;
+  call.done();
+  assert.is(error.code, 'Timeout');
+  assert.match(error.message, /rank 1 did not arrive within the timeout/);
+  assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  for (const s of sessions) s.close();
+});
+
 test('calls of up to 16 bytes (carried in the slot) and just over (the lane), in turns, first rank waiting then last rank finding it there: exact results', async () => {
   // board.cc carries an allreduce's or reduce's data of up to 16 bytes in the slot's first line
   // (RankSlot::carried, double buffered by input phase). The rank that runs first arrives
