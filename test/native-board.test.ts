@@ -1,7 +1,7 @@
 // The native board (native/src/board.cc through lib/native/board.ts) without a communicator:
 // a stale segment of a dead creator is replaced and one of a live process refused; a rank that
 // never arrives is a Timeout naming it; close fails a call in flight; nothing stays in /dev/shm;
-// bad run arguments (kind, root, blocks, partial elements) are clear errors; the small calls
+// bad run arguments (kind, root, blocks, partial elements, a view that is none) are clear errors; the small calls
 // whose data rides in the slot (up to 16 bytes) and those just over it give exact results.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,6 +31,17 @@ async function sum(sessions: readonly NativeBoardSession[], stamp: number): Prom
     return call.run(new Uint8Array(data[r]!.buffer), { collective: 'allReduce', dtype: 'float32', op: 'sum' }).finally(() => call.done());
   })), 10_000, 'allReduce on the board');
   return data;
+}
+
+/** Rank 0's 8-byte allreduce `stamp`, which rank 1 never joins: a Timeout naming rank 1, well within 5 s (the pairs' timeouts are shorter). */
+async function timesOut(session: NativeBoardSession, stamp: number, what: string): Promise<void> {
+  const started = Date.now();
+  const call = session.forCall(stamp);
+  const error = await rejection(call.run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 10_000, what) as WebcclError;
+  call.done();
+  assert.is(error.code, 'Timeout', what);
+  assert.match(error.message, /rank 1 did not arrive within the timeout/, what);
+  assert.ok(Date.now() - started < 5000, `${what}: ${Date.now() - started} ms`);
 }
 
 /** A /dev/shm file where the board's segment would be, whose header names `creator` (board.cc's BoardHeader: magic, ranks, buffer bytes, creator pid). */
@@ -80,13 +91,7 @@ test("a stale segment (its creator dead) is replaced; one whose creator lives is
 test('a rank that does not arrive is a Timeout naming it, within the timeout; close fails a call in flight', async () => {
   const { sessions } = pair(1500);
   await sum(sessions, 1);
-  const started = Date.now();
-  const call = sessions[0]!.forCall(2);
-  const error = await rejection(call.run(new Uint8Array(8), { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 10_000, 'a call rank 1 never joins') as WebcclError;
-  call.done();
-  assert.is(error.code, 'Timeout');
-  assert.match(error.message, /rank 1 did not arrive within the timeout/);
-  assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  await timesOut(sessions[0]!, 2, 'a call rank 1 never joins');
   for (const s of sessions) s.close();
 
   const other = pair(30_000);
@@ -96,6 +101,16 @@ test('a rank that does not arrive is a Timeout naming it, within the timeout; cl
   const closed = await rejection(waiting, 5000, 'a call whose board is closed') as WebcclError;
   assert.match(closed.message, /closed/);
   other.sessions[1]!.close();
+});
+
+test("a small call made before the board attached, which rank 1 never joins, is a Timeout too", async () => {
+  // A small call reads the clock first when it polls on this thread (board.cc, run_here): one
+  // made while the board still attaches goes straight to the board's thread, which must start
+  // its clock then (hand_over); one that never started it would wait forever.
+  const { sessions } = pair(1000);
+  assert.is(sessions[0]!.singleCopy(), null, 'still attaching');
+  await timesOut(sessions[0]!, 1, 'a call made while attaching that rank 1 never joins');
+  for (const s of sessions) s.close();
 });
 
 test('calls of up to 16 bytes (carried in the slot) and just over (the lane), in turns, first rank waiting then last rank finding it there: exact results', async () => {
@@ -152,6 +167,25 @@ test('bad run arguments are clear errors before anything is shared, and the boar
   }
   const [a] = await sum(sessions, 4);
   assert.equal([...a!], [3, 30]);
+  for (const s of sessions) s.close();
+});
+
+test('a view given as a DataView or any TypedArray reduces its bytes; anything else is a clear error', async () => {
+  // native get_bytes asks for a TypedArray's info first and takes its answer for anything else
+  // as "not one" (then a DataView, then the error): every kind must still find its bytes.
+  const { sessions } = pair(10_000);
+  const data = [Float32Array.of(1, 10), Float32Array.of(2, 20)];
+  const views = [new DataView(data[0]!.buffer), data[1]!];
+  await within(Promise.all(sessions.map((s, r) => {
+    const call = s.forCall(5);
+    return call.run(views[r] as never, { collective: 'allReduce', dtype: 'float32', op: 'sum' }).finally(() => call.done());
+  })), 10_000, 'allReduce of a DataView and a Float32Array');
+  assert.equal([...data[0]!], [3, 30]);
+  assert.equal([...data[1]!], [3, 30]);
+  const call = sessions[0]!.forCall(6);
+  const error = await rejection(call.run(new ArrayBuffer(8) as never, { collective: 'allReduce', dtype: 'float32', op: 'sum' }), 5000, 'an ArrayBuffer as the view') as WebcclError;
+  call.done();
+  assert.match(error.message, /view must be a TypedArray or DataView/);
   for (const s of sessions) s.close();
 });
 

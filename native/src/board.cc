@@ -86,6 +86,8 @@ constexpr uint32_t kBoardMagic = 0x57434342;  // "WCCB"
 constexpr size_t kAlign = 64;
 /** Small calls: one arrival, every rank reduces every lane, while (n - 1) x bytes stays within this. */
 constexpr size_t kSmallBytes = 64 << 10;
+/** A call's deadline (and `now`, `until`) not read from the clock yet: Board::run_here. */
+constexpr int64_t kClockLater = INT64_MAX;
 /** Bytes of one step of a fold (a multiple of every element size): its running result stays in L1. */
 constexpr size_t kFoldStep = 8 << 10;
 constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep between liveness checks
@@ -203,7 +205,8 @@ struct Call {
   Op op = Op::sum;
   bool average = false;
   uint64_t stamp = 0;
-  int64_t deadline = 0;
+  int64_t deadline = 0;    // kClockLater until the call first reads the clock (Board::start_clock)
+  int64_t until_here = 0;  // its end of polling on the JS thread, from that read
   int64_t spin = 0;      // on the JS thread: how long each wait polls before the call is handed over
   int waits_here = 0;    // waits the JS thread began (WEBCCL_BOARD_TEST_HAND_OVER_AT)
   size_t chunk = 0;      // elements done (reduce-scatter, allgather: of each block)
@@ -261,14 +264,19 @@ class Board {
 
   /**
    * Runs `call` on this (JS) thread, each wait polling up to `spin_ns`, for up to kHereNs in
-   * all (a small call: `spin_ns`) from `now` (the caller's clock read, which its deadline
-   * counts from too: a read costs ~26 ns, a tenth of a small call); Wait::pending: not
-   * finished, hand the rest over (advance resumes it where it stands).
+   * all (a small call: `spin_ns`); Wait::pending: not finished, hand the rest over (advance
+   * resumes it where it stands). A small call's clock (its deadline, its end of polling here)
+   * starts at its first wait that polls (wait, start_clock): after its arrival, which a read
+   * (~26 ns here) would otherwise delay for the peers waiting on it; and a call whose peers are
+   * all there reads no clock at all.
    */
-  Wait run_here(Call& call, int64_t spin_ns, int64_t now) {
+  Wait run_here(Call& call, int64_t spin_ns) {
     call.spin = spin_ns;
     call.waits_here = 0;
     bool small = call.count * element_bytes(call.dtype) <= kSmallBytes;
+    if (small && hand_over_at_ < 0) return advance(call, kClockLater, false);
+    const int64_t now = now_ns();
+    start_clock(call, now);
     // A peer in this process needs this thread to make its own call: the first rank's waits
     // would only run out. And the test's slow reader (WEBCCL_BOARD_TEST_READ_DELAY_MS) sleeps on
     // the board thread, as its tests expect: their event loop must stay free to kill a peer then.
@@ -278,7 +286,16 @@ class Board {
     return advance(call, now + budget, false);
   }
 
+  /** A call's deadline, and its end of polling on the JS thread, from `now`, where they are still to be set (kClockLater). */
+  void start_clock(Call& call, int64_t now) const {
+    if (call.deadline != kClockLater) return;
+    call.deadline = now + call_timeout_ns;
+    call.until_here = now + call.spin;
+  }
+
   void hand_over(Call* call) {
+    // A call whose clock never started (it never polled here) counts its deadline from now.
+    start_clock(*call, now_ns());
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(call);
     ready_.notify_one();
@@ -649,8 +666,14 @@ class Board {
     if (!sleep || spins_) {
       // The peers are there already (the last rank to arrive): done with no clock read.
       if (everyone_at(call.target)) return Wait::done;
-      // The JS thread: each wait polls up to call.spin, all of them until `until`.
-      int64_t end = sleep ? now_ns() + kThreadPollNs : std::min(until, now_ns() + call.spin);
+      // The JS thread: each wait polls up to call.spin, all of them until `until` (a small
+      // call's first such wait starts its clock: run_here).
+      const int64_t now = now_ns();
+      if (!sleep && until == kClockLater) {
+        start_clock(call, now);
+        until = call.until_here;
+      }
+      int64_t end = sleep ? now + kThreadPollNs : std::min(until, now + call.spin);
       for (int polls = 0;; polls++) {
         if (everyone_at(call.target)) return Wait::done;
         if (now_ns() > end) break;
@@ -1256,15 +1279,15 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   here.op = (Op)op_code;
   here.average = average;
   here.stamp = (uint64_t)stamp;
-  const int64_t now = now_ns();
-  here.deadline = now + board->call_timeout_ns;
+  // Set where the call first reads the clock (Board::run_here, Board::hand_over).
+  here.deadline = kClockLater;
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
   if ((kind == Kind::all_gather || kind == Kind::broadcast) && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
   // Every call begins here, once attached (until then the board thread owns the segment): a
   // small one for up to spin_ns, a large one for up to kHereNs (Board::run_here).
   if (board->attached.load(std::memory_order_acquire)) {
-    Wait w = board->run_here(here, board->spin_ns, now);
+    Wait w = board->run_here(here, board->spin_ns);
     if (w != Wait::pending) {
       const std::string& error = w == Wait::failed ? here.error : board->broken();
       if (!error.empty()) return fail(env, error), nullptr;
