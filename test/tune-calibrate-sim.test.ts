@@ -292,6 +292,30 @@ test("calls slow for 100 ms after the larger runs (a fresh process's hangover fr
   for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 4), p)!, predictSeconds(algorithm, call(8, 4), truth)!, `${algorithm} at 8 bytes`);
 });
 
+test("one slow phase of the host (few-byte calls 3x for 250 ms) anywhere around the few-byte runs: call, α, o, the 8-byte predictions and the curve's points are the fast phase's", async () => {
+  // The host runs in fast and slow phases of 50-300 ms, 10-15x apart; one pass of the few-byte
+  // rounds takes 15-40 ms on 2 tcp ranks, so it can fall inside a slow one (tune15: the 8-byte
+  // direct exchange priced at 190-300 µs in half the 2-rank tcp calibrations, 40-130 measured).
+  // Only the 8-byte calls slowed, so that everything else stays exact. Timed in one pass (before
+  // tune16), the phase from +400 ms covered them all: call came out 90 µs against 30.
+  // Offsets from the first 8-byte call (the warm-up's, 0.5 s at most; the few-byte runs follow).
+  for (let offsetMs = 400; offsetMs <= 1000; offsetMs += 25) {
+    let first: number | undefined;
+    const stall: Stall = (algorithm, bytes) => {
+      if (bytes > 8) return 0;
+      first ??= clockMs;
+      const at = clockMs - first;
+      return at >= offsetMs && at < offsetMs + 250 ? 2 * predictSeconds(algorithm, call(bytes, 4), truth)! : 0;
+    };
+    const p = await calibrated(truth, 4, 0, false, stall);
+    for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], `slow from +${offsetMs} ms: ${key}`);
+    for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 4), p)!, predictSeconds(algorithm, call(8, 4), truth)!, `slow from +${offsetMs} ms: ${algorithm} at 8 bytes`);
+    for (const [name, curve] of [['pooled', p.betaCurve], ...Object.entries(p.betaCurves)] as const) {
+      for (const point of curve) near(point.beta, truth.beta, `slow from +${offsetMs} ms: ${name} at ${point.linkBytes}`);
+    }
+  }
+});
+
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
   const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
   for (const mode of ['auto', 'link'] as const) {

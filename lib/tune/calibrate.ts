@@ -8,6 +8,8 @@
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
 //      (or half a second of them), so that a fresh process's collective code is optimised (warmUp).
+//   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
+//      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn (the larger sizes every size in each round: largeSamples), each the fastest
@@ -475,14 +477,48 @@ const WARM_SECONDS = 0.5;
 const WARM_BATCH = 32;
 
 async function warmUp(comm: CalibrationComm, algorithms: readonly string[]): Promise<void> {
+  await untimedCalls(comm, algorithms, WARM_CALLS, WARM_SECONDS);
+}
+
+/** Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them or `seconds` on the slowest rank. */
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number): Promise<void> {
   const data = new Float32Array(FEW_BYTES / 4);
   const started = performance.now();
-  for (let calls = 0; calls < WARM_CALLS; calls += algorithms.length * WARM_BATCH) {
+  for (let ran = 0; ran < calls; ran += algorithms.length * WARM_BATCH) {
     for (const algorithm of algorithms) for (let i = 0; i < WARM_BATCH; i++) await comm.allReduce(data, algorithm);
     // The slowest rank's time, so every rank runs as many calls.
     const [spent] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-    if (spent! >= WARM_SECONDS) return;
+    if (spent! >= seconds) return;
   }
+}
+
+/**
+ * Passes of the few-byte rounds, FEW_GAP_SECONDS of untimed few-byte calls between two (the
+ * code stays warm, the clock moves on); the pass kept is the one whose schedules' medians sum to
+ * the least (the agreed figures' sums, agreed once more, so every rank keeps the same pass),
+ * medians and lower quartiles together, so that call, α and o come from one pass's figures. One
+ * pass of 6 rounds takes 15-40 ms on 2 tcp ranks, and the host runs in fast and slow phases of
+ * 50-300 ms, 10-15x apart: in about half of the 2-rank tcp calibrations of tune15's sweeps the
+ * pass fell in a slow one and priced the 8-byte direct exchange at 190-300 µs, where the sweep
+ * measured 40-130. Spreading its rounds over 0.3 s instead (tried in tune15) took a median over
+ * both phases and priced 4 tcp ranks' direct exchange 2x in half the runs. A phase slows every
+ * schedule of a pass alike, so the least sum is a pass in the fast phase wherever one is.
+ */
+const FEW_PASSES = 3;
+const FEW_GAP_SECONDS = 0.15;
+
+async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+  const algorithms = ['ring', 'tree', 'direct'];
+  const passes: Sample[][] = [];
+  for (let pass = 0; pass < FEW_PASSES; pass++) {
+    if (pass > 0) await untimedCalls(comm, algorithms, Infinity, FEW_GAP_SECONDS);
+    passes.push(await blockSamples(comm, algorithms, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
+  }
+  // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
+  // that timed no host work (inTurn), a few bytes' folds that could split a near tie.
+  const sums = await comm.maxAll(Float32Array.from(passes, (samples) => samples.filter((s) => !s.lower).reduce((sum, s) => sum + s.seconds, 0)));
+  const kept = sums.indexOf(Math.min(...sums));
+  return passes[kept]!;
 }
 
 /** Untimed rounds of the mid sizes before their timed ones. */
@@ -967,7 +1003,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await blockSamples(comm, ['ring', 'tree', 'direct'], FEW_BYTES, repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower']);
+    const few = await fewByteSamples(comm, repeats + 1, gamma);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
