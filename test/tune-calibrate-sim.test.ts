@@ -265,7 +265,7 @@ test("the 16-chunk runs stay when only a 4-chunk run's first call is slow (its b
 
 test("a fresh process whose first 300 calls run 3x (V8 not yet optimising the collective code): every curve point and call, α, o are the warm calls' cost", async () => {
   // Calibration runs first in its process; the calls the model prices run warm. Without the
-  // untimed few-byte calls first (warmUp), the mid sizes, timed first, met the cold calls: their
+  // untimed few-byte calls first (WARM_CALLS), the mid sizes, timed first, met the cold calls: their
   // points came out 3x the truth (2 tcp ranks: 64 and 256 KiB ring calls 415 and 671 µs in a
   // first calibration, 130-170 and 280-390 later in the same process).
   let calls = 0;

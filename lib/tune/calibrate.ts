@@ -7,7 +7,7 @@
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
-//      (or half a second of them), so that a fresh process's collective code is optimised (warmUp).
+//      (or half a second of them), so that a fresh process's collective code is optimised (WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
@@ -476,10 +476,6 @@ const WARM_SECONDS = 0.5;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
 const WARM_BATCH = 32;
 
-async function warmUp(comm: CalibrationComm, algorithms: readonly string[]): Promise<void> {
-  await untimedCalls(comm, algorithms, WARM_CALLS, WARM_SECONDS);
-}
-
 /** Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them or `seconds` on the slowest rank. */
 async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number): Promise<void> {
   const data = new Float32Array(FEW_BYTES / 4);
@@ -505,14 +501,15 @@ async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[]
  * schedule of a pass alike, so the least sum is a pass in the fast phase wherever one is.
  */
 const FEW_PASSES = 3;
+/** The schedules of the few-byte runs (the board's have a stream of their own: boardFewSamples). */
+const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
 const FEW_GAP_SECONDS = 0.15;
 
 async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  const algorithms = ['ring', 'tree', 'direct'];
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, algorithms, Infinity, FEW_GAP_SECONDS);
-    passes.push(await blockSamples(comm, algorithms, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
+    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS);
+    passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
   // that timed no host work (inTurn), a few bytes' folds that could split a near tie.
@@ -995,7 +992,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       bySize.set(bytes, entry);
     }
     board = comm.board === true;
-    await warmUp(comm, ['ring', 'tree', 'direct', ...(board ? ['board'] : [])]);
+    await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
     // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in

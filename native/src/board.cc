@@ -1341,18 +1341,13 @@ napi_value BoardArrivalFence(napi_env env, napi_callback_info info) {
 
 /** boardCounters() → { singleCopyCalls, hostBufferCalls, hostBufferMixedCalls, sleepsRung, sleepsRunOut }: this process's counts so far. */
 napi_value BoardCounters(napi_env env, napi_callback_info) {
-  napi_value result, calls;
+  napi_value result;
   napi_create_object(env, &result);
-  napi_create_double(env, (double)single_copy_calls.load(), &calls);
-  napi_set_named_property(env, result, "singleCopyCalls", calls);
-  napi_create_double(env, (double)host_buffer_calls.load(), &calls);
-  napi_set_named_property(env, result, "hostBufferCalls", calls);
-  napi_create_double(env, (double)host_buffer_mixed_calls.load(), &calls);
-  napi_set_named_property(env, result, "hostBufferMixedCalls", calls);
-  napi_create_double(env, (double)sleeps_rung.load(), &calls);
-  napi_set_named_property(env, result, "sleepsRung", calls);
-  napi_create_double(env, (double)sleeps_run_out.load(), &calls);
-  napi_set_named_property(env, result, "sleepsRunOut", calls);
+  set_number(env, result, "singleCopyCalls", (double)single_copy_calls.load());
+  set_number(env, result, "hostBufferCalls", (double)host_buffer_calls.load());
+  set_number(env, result, "hostBufferMixedCalls", (double)host_buffer_mixed_calls.load());
+  set_number(env, result, "sleepsRung", (double)sleeps_rung.load());
+  set_number(env, result, "sleepsRunOut", (double)sleeps_run_out.load());
   return result;
 }
 

@@ -117,7 +117,6 @@ inline bool get_bytes(napi_env env, napi_value value, uint8_t*& data, size_t& le
   return fail(env, std::string(what) + " must be a TypedArray or DataView");
 }
 
-/** A method of a class made with napi_define_class. */
 /** object[name] = number / flag (counters handed to JS). */
 inline void set_number(napi_env env, napi_value object, const char* name, double number) {
   napi_value value;
@@ -130,6 +129,7 @@ inline void set_bool(napi_env env, napi_value object, const char* name, bool fla
   napi_set_named_property(env, object, name, value);
 }
 
+/** A method of a class made with napi_define_class. */
 inline napi_property_descriptor method(const char* name, napi_callback callback) {
   return {name, nullptr, callback, nullptr, nullptr, nullptr, napi_default, nullptr};
 }
