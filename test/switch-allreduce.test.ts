@@ -10,7 +10,12 @@ import { PLANES } from './helpers/switch-planes.js';
 
 for (const dataPlane of PLANES) {
   const test = suite(`${dataPlane} data plane`);
-  const server = await SwitchServer.start({ dataPlane, port: 0 });
+  // Started in before(), not awaited here: an await between two suites' run() lets uvu start
+  // printing totals for the first before the second is queued (two totals, one miscounted).
+  let server!: SwitchServer;
+  test.before(async () => {
+    server = await SwitchServer.start({ dataPlane, port: 0 });
+  });
   const SIZES = [0, 1, 63, 64, 65, 1001, 70_000];
 
   for (const n of [1, 2, 3, 8]) {

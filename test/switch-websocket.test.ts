@@ -14,8 +14,14 @@ import { PLANES } from './helpers/switch-planes.js';
 
 for (const dataPlane of PLANES) {
   const test = suite(`${dataPlane} data plane`);
-  const server = await SwitchServer.start({ dataPlane, port: 0, webSocketPort: 0 });
-  const url = server.webSocketUrl!;
+  // Started in before(), not awaited here: an await between two suites' run() lets uvu start
+  // printing totals for the first before the second is queued (two totals, one miscounted).
+  let server!: SwitchServer;
+  let url!: string;
+  test.before(async () => {
+    server = await SwitchServer.start({ dataPlane, port: 0, webSocketPort: 0 });
+    url = server.webSocketUrl!;
+  });
 
   /** nodeWebSocket(), keeping every socket it opens so that a test can send on a worker's own. */
   function spyWebSocket(opened: WebSocketLike[]): WebSocketConstructor {
