@@ -3,6 +3,7 @@
 // ranks agree on from the slowest rank's clock.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { parsePerfArgs, DEFAULT_JIT_WARMUP, type PerfOptions } from '../bench/perf/args.js';
 import { callUntil, type JitWarmup } from '../bench/perf/jit-warmup.js';
 import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
@@ -106,6 +107,29 @@ test('a first size too small to hold an element: the warm-up takes the first siz
   // allgather over 2 ranks: 4 B gives each rank no whole word, 8 B one float each.
   await runSweep(comm, options('allgather', '-b', '4', '-e', '8', '-f', '2', '-n', '1', '-w', '0', '-c', '0', '--jit-warmup', '3'), () => hostStores);
   assert.ok(calls.slice(0, 3).every((call) => call.count === 1), JSON.stringify(calls.slice(0, 3).map((c) => c.count)));
+});
+
+test('the timed rows run the code the warm-up compiled: V8 deoptimizes no function of bench/perf/ (2 inproc ranks, 8 B)', () => {
+  // The timed loop used to sit in the function that also checks the row: the first checked row
+  // deoptimized it and TurboFan compiled it again during the out-of-place column (calls.ts). V8
+  // prints each bailout with where it happened (`;;; deoptimize at <file:line>`) on stdout.
+  const run = spawnSync(process.execPath, [
+    '--trace-deopt-verbose', '--import', './test/register.mjs', 'bin/webccl-perf.ts',
+    'allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '-b', '8', '-e', '8', '-n', '2000', '-w', '200',
+  ], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(run.status, 0, run.stderr);
+  let traced = 0;
+  let bailout = '';
+  const ours: string[] = [];
+  for (const line of run.stdout.split('\n')) {
+    const at = line.indexOf('[bailout (');
+    if (at >= 0) bailout = line.slice(at, line.indexOf('>', at) + 1);
+    if (!line.includes(';;; deoptimize at')) continue;
+    traced++;
+    if (line.includes('/bench/perf/')) ours.push(`${bailout} ${line.trim()}`);
+  }
+  assert.ok(traced > 0, 'V8 traced no deoptimization at all (Node\'s own code has some): is --trace-deopt-verbose still printed?');
+  assert.equal(ours, []);
 });
 
 test.run();

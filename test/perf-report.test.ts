@@ -61,7 +61,7 @@ test('-J: nccl-tests keys and nesting, webccl facts under "webccl"; devices head
   assert.is(report['webccl'].transport, 'inproc');
   // The JIT warm-up before the sweep: asked for in the header, done as the line under the table and the JSON say.
   assert.ok(report['webccl'].jit_warmup.calls > 0 && report['webccl'].jit_warmup.seconds > 0, JSON.stringify(report['webccl'].jit_warmup));
-  assert.match(run.stdout, /^# JIT warm-up: up to 5000 untimed calls of the first size before the sweep \(--jit-warmup\)$/m);
+  assert.match(run.stdout, /^# JIT warm-up: up to 20000 untimed calls of the first size before the sweep \(--jit-warmup\)$/m);
   assert.match(run.stdout, new RegExp(`^# JIT warm-up: ${report['webccl'].jit_warmup.calls} calls in \\d+\\.\\d\\d s$`, 'm'));
 
   // nccl-tests' "# Using devices": one line per rank, each naming the rank's device.

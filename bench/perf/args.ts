@@ -12,8 +12,12 @@ import { parseBytes, type SizeSweep } from './sizes.js';
 import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
 import { JIT_WARMUP_MS } from './jit-warmup.js';
 
-/** A small call's path settles after 2,000–5,000 calls (2 shm ranks, docs/PERFORMANCE.md). */
-export const DEFAULT_JIT_WARMUP = 5000;
+/**
+ * TurboFan was still compiling the small call's path (the memo's check, the board's short path)
+ * after 5,000 calls, in the first timed column; after 20,000 it is done (2 shm ranks,
+ * docs/PERFORMANCE.md, "oop18"): 0.15 s at 8 B.
+ */
+export const DEFAULT_JIT_WARMUP = 20_000;
 
 /** nccl-tests' -a: how per-rank times become the one printed (0 rank 0, 1 mean, 2 min, 3 max). */
 export type AverageMode = 0 | 1 | 2 | 3;

@@ -5,7 +5,9 @@
 // call's JavaScript unoptimized for its first few thousand calls (2 shm ranks, 8 B: 5–8x the
 // settled time per call), and the first calls after something new (a barrier, new buffers)
 // deoptimize what was compiled without it: warming up with the calls alone left the first two
-// measurements slow (docs/PERFORMANCE.md, "webccl-perf's small-call timing"). A call count
+// measurements slow (docs/PERFORMANCE.md, "webccl-perf's small-call timing"). The rows' check,
+// which the warm-up skips, runs outside the function that loops over the calls (calls.ts), so
+// that it leaves the compiled loop alone (docs/PERFORMANCE.md, "oop18"). A call count
 // rather than a time, because V8 tiers up by the code a function has run; bounded by a time
 // too, because the first size may be large (its JavaScript is then a negligible share).
 import type { PerfComm } from './sweep.js';

@@ -5,6 +5,7 @@
 import type { DataType } from '../../lib/dtype.js';
 import type { PerfOptions } from './args.js';
 import { busBandwidth, algorithmBandwidth } from './bandwidth.js';
+import { callInTurn } from './calls.js';
 import { combineTimes } from './combine.js';
 import { countWrong, maxRelativeError } from './data.js';
 import { expectedOutput, sendInput, type CallShape } from './expected.js';
@@ -52,7 +53,9 @@ interface RankMeasurement {
 async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory, data: RowData): Promise<RankMeasurement> {
   const placement = createPlacement(kind, shape.collective, shape.dtype, shape.layout, comm.rank, makeStore);
   try {
-    const call = () => comm.run(shape, placement.send, placement.recv);
+    // Read once: each timed call reads only what it captured, not the placement object.
+    const { send, recv } = placement;
+    const call = () => comm.run(shape, send, recv);
     await placement.prepare(data);
     let wrong: number | undefined;
     let relError: number | undefined;
@@ -65,12 +68,12 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
       if (options.compressionColumns) relError = expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected);
       await placement.prepare(data);
     }
-    for (let i = 0; i < options.warmup; i++) await call();
+    await callInTurn(call, options.warmup);
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
     const sentBefore = comm.bytesSent();
     const started = performance.now();
-    for (let i = 0; i < options.iters; i++) await call();
+    await callInTurn(call, options.iters);
     const timeUs = ((performance.now() - started) * 1000) / options.iters;
     const wireBytes = options.iters > 0 ? Math.round((comm.bytesSent() - sentBefore) / options.iters) : 0;
     return { timeUs, wrong, ...(relError === undefined ? {} : { compression: { wireBytes, maxRelError: relError } }) };
