@@ -244,17 +244,18 @@ test("the mid sizes' blocks start with every rank lined up: a world whose direct
   for (const point of p.betaCurves['direct']!) near(point.beta, truth.beta, `direct at ${point.linkBytes}`, 1e-3);
 });
 
-test("a process whose mid-size calls run 2x for their first 40 of each schedule and size (their own paths not yet optimised): every curve point is the warm calls' cost", async () => {
+test("a process whose mid-size calls run 2x for their first 22 of each schedule and size (their own paths not yet optimised): every curve point is the warm calls' cost", async () => {
   // The few-byte warm-up (WARM_CALLS) leaves a large call's own paths cold: 2 tcp ranks' 256 KiB
   // ring calls at 417-528 µs in a process's first pass of mid rounds, 415-438 in a second; the
-  // direct exchange's 128 KiB ones up to 967 against 210-256 (tune17). Two untimed rounds (6 calls
-  // of each) before the timed ones (until tune17) priced 14 of the 15 rounds here cold.
+  // direct exchange's 128 KiB ones up to 967 against 210-256 (tune17). Here a round takes 80 ms
+  // cold, so 4 timed rounds; with only the two untimed rounds and the one that sizes them before
+  // (9 calls of each, until tune17), all 4 met cold calls and every point came out 2x.
   const calls = new Map<string, number>();
   const stall: Stall = (algorithm, bytes) => {
     if (bytes <= 8 || bytes > 1 << 20) return 0;
     const key = `${algorithm} ${bytes}`;
     calls.set(key, (calls.get(key) ?? 0) + 1);
-    return calls.get(key)! <= 40 ? predictSeconds(algorithm, call(bytes, 4), truth)! : 0;
+    return calls.get(key)! <= 22 ? predictSeconds(algorithm, call(bytes, 4), truth)! : 0;
   };
   const p = await calibrated(truth, 4, 0, false, stall);
   for (const [name, curve] of [['pooled', p.betaCurve], ...Object.entries(p.betaCurves)] as const) {

@@ -575,6 +575,7 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
   const started = performance.now();
   await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce, lineUp);
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
+  if (process.env['T17DEBUG']) console.log('T17 round', round, 'warm', warmRounds(round!), 'timed', curveRounds(round!));
   if (!process.env['T17OLD']) await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
   const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
   const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
