@@ -230,7 +230,7 @@ test("the direct exchange's curve starts at 16 KiB: a world whose direct exchang
 test("the mid sizes' blocks start with every rank lined up: a world whose direct exchanges, streamed by ranks that did not start together, lock into a slow mode has its points at the lined-up calls' cost", async () => {
   // 2 tcp ranks in one process, 128 KiB direct exchanges in calibration's blocks of 3, each rank
   // going on to its next block as soon as its own ended: 880-960 µs a call in 5 of 6 passes; with
-  // a 4-byte maxAll before each block, 206-300 in 4 of 6 (bench/tune-mid-probe.ts, tune17).
+  // a 4-byte maxAll before each block, 206-300 in 4 of 6 (bench/tune-lineup-probe.ts, tune17).
   // Simulated: a block of direct calls of 16 KiB or more not preceded by a maxAll runs 4x.
   let seen = lineUps;
   let previous = '';

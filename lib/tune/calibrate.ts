@@ -320,7 +320,7 @@ const DIRECT_CURVE_BYTES = [16 << 10, ...CURVE_BYTES] as const;
  */
 export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'pipelineDepth'>): number[] {
   const edge = plannedRuns(comm.chunkBytes, comm.size, 1).find(([algorithm, bytes]) => algorithm === 'direct' && bytes !== FEW_BYTES)![1];
-  const sizes = [...(process.env['T17OLD'] ? CURVE_BYTES : DIRECT_CURVE_BYTES).filter((bytes) => bytes < edge), edge];
+  const sizes = [...DIRECT_CURVE_BYTES.filter((bytes) => bytes < edge), edge];
   return sizes.filter((bytes) => callTraffic('direct', { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes }) !== undefined);
 }
 
@@ -570,17 +570,15 @@ interface MidRun extends Run {
  */
 async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
-  const lineUp = process.env['T17OLD'] || process.env['T17NOSYNC'] ? undefined : () => comm.maxAll(LINE_UP);
+  const lineUp = () => comm.maxAll(LINE_UP);
   await runTimes(runs, 0, untimed - 1, LATENCY_BLOCK, allReduce, lineUp);
   const started = performance.now();
   await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce, lineUp);
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-  if (process.env['T17DEBUG']) console.log('T17 round', round, 'warm', warmRounds(round!), 'timed', curveRounds(round!));
-  if (!process.env['T17OLD']) await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
+  await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
   const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
   const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
-  if (process.env['T17DEBUG'] && comm.rank === 0) console.log(`T17 mid rounds ${times[0]!.length}: ${runs.map((r, i) => `${r.algorithm} ${r.bytes >> 10}K ${(-fastest[i]! * 1e6).toFixed(0)}`).join(', ')}`);
   return runs.map((run, i) => ({
     ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
     ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
@@ -632,7 +630,6 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   });
 }
 
-/** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
 /**
  * Untimed rounds of the mid sizes after the first untimed ones, before the timed ones: as many as
  * fill MID_WARM_SECONDS (at most CURVE_MAX_ROUNDS). The few-byte warm-up (WARM_CALLS) does not
@@ -645,6 +642,7 @@ function warmRounds(roundSeconds: number): number {
   return roundSeconds > 0 ? Math.min(CURVE_MAX_ROUNDS, Math.ceil(MID_WARM_SECONDS / roundSeconds)) : CURVE_MAX_ROUNDS;
 }
 
+/** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
 function curveRounds(roundSeconds: number): number {
   const spread = roundSeconds > 0 ? Math.ceil(CURVE_SPREAD_SECONDS / roundSeconds) : CURVE_MAX_ROUNDS;
   return Math.min(CURVE_MAX_ROUNDS, Math.max(CURVE_ROUNDS, spread));
@@ -1044,12 +1042,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
     // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
-    const midRuns: MidRun[] = [
+    const mid = await midSamples(comm, [
       ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
       ...directCurveBytes(comm).map((bytes) => ({ algorithm: 'direct', bytes, figure: 'lower' as const, ownOnly: true })),
-    ];
-    if (process.env['T17ORDER']) midRuns.sort((a, b) => a.bytes - b.bytes);
-    const mid = await midSamples(comm, midRuns, MID_UNTIMED_ROUNDS, gamma);
+    ], MID_UNTIMED_ROUNDS, gamma);
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
