@@ -11,6 +11,8 @@ import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostPa
 
 const CHUNK = 1 << 20;
 let clockMs = 0;
+/** maxAlls the simulated world has run: one lines its ranks up (every rank leaves it together). */
+let lineUps = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
 function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents): CalibrationComm {
@@ -36,6 +38,7 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
       },
     }),
     async maxAll(values) {
+      lineUps++;
       return values;
     },
   };
@@ -198,9 +201,9 @@ test('a simulated world whose tree costs 2x the ring per link byte: each gets it
 
 test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {
   // An eighth of the chunk over n-1 messages: 128 KiB at 2 ranks of 1 MiB chunks, 42 KiB at 4; 1 MiB at 2 shm ranks (8 MiB chunks).
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [64 << 10, 128 << 10]);
-  assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [43008]);
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [16 << 10, 64 << 10, 128 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [16 << 10, 43008]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10, 256 << 10, 1 << 20]);
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {
@@ -211,6 +214,53 @@ test('a simulated world whose direct exchange costs 3x the ring per byte: its mi
   near(p.beta, truth.beta, 'beta', 0.02);
   for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 0.05);
   near(predictSeconds('direct', call(128 << 10, 2), p)!, predictSeconds('direct', call(128 << 10, 2), world)!, 'direct at 128 KiB', 1e-3);
+});
+
+test("the direct exchange's curve starts at 16 KiB: a world whose direct exchange costs more per byte the larger its messages has its 8-32 KiB calls priced so", async () => {
+  // 2 tcp ranks, the sweep's blocks: 32 KiB direct exchanges about 0.6 ns/B beyond their fixed
+  // costs, 128 KiB ones 1.1. With its first point at 64 KiB (until tune17), every call below was
+  // priced at that point's figure: 32 KiB calls here 1.14 ns/B against 0.71.
+  const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 16 << 10, beta: 0.5e-9 }, { linkBytes: 128 << 10, beta: 2e-9 }] } };
+  const p = await calibrated(world, 2);
+  for (const bytes of [8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10]) {
+    near(predictSeconds('direct', call(bytes, 2), p)!, predictSeconds('direct', call(bytes, 2), world)!, `direct at ${bytes >> 10} KiB`, 1e-3);
+  }
+});
+
+test("the mid sizes' blocks start with every rank lined up: a world whose direct exchanges, streamed by ranks that did not start together, lock into a slow mode has its points at the lined-up calls' cost", async () => {
+  // 2 tcp ranks in one process, 128 KiB direct exchanges in calibration's blocks of 3, each rank
+  // going on to its next block as soon as its own ended: 880-960 µs a call in 5 of 6 passes; with
+  // a 4-byte maxAll before each block, 206-300 in 4 of 6 (bench/tune-lineup-probe.ts, tune17).
+  // Simulated: a block of direct calls of 16 KiB or more not preceded by a maxAll runs 4x.
+  let seen = lineUps;
+  let previous = '';
+  let linedUp = false;
+  const stall: Stall = (algorithm, bytes) => {
+    const key = `${algorithm} ${bytes}`;
+    if (key !== previous) [previous, linedUp, seen] = [key, lineUps !== seen, lineUps];
+    return algorithm === 'direct' && bytes >= 16 << 10 && !linedUp ? 3 * predictSeconds(algorithm, call(bytes, 2), truth)! : 0;
+  };
+  const p = await calibrated(truth, 2, 0, false, stall);
+  for (const point of p.betaCurves['direct']!) near(point.beta, truth.beta, `direct at ${point.linkBytes}`, 1e-3);
+});
+
+test("a process whose mid-size calls run 2x for their first 22 of each schedule and size (their own paths not yet optimised): every curve point is the warm calls' cost", async () => {
+  // The few-byte warm-up (WARM_CALLS) leaves a large call's own paths cold: 2 tcp ranks' 256 KiB
+  // ring calls at 417-528 µs in a process's first pass of mid rounds, 415-438 in a second; the
+  // direct exchange's 128 KiB ones up to 967 against 210-256 (tune17). Here a round takes 80 ms
+  // cold, so 4 timed rounds; with only the two untimed rounds and the one that sizes them before
+  // (9 calls of each, until tune17), all 4 met cold calls and every point came out 2x.
+  const calls = new Map<string, number>();
+  const stall: Stall = (algorithm, bytes) => {
+    if (bytes <= 8 || bytes > 1 << 20) return 0;
+    const key = `${algorithm} ${bytes}`;
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+    return calls.get(key)! <= 22 ? predictSeconds(algorithm, call(bytes, 4), truth)! : 0;
+  };
+  const p = await calibrated(truth, 4, 0, false, stall);
+  for (const [name, curve] of [['pooled', p.betaCurve], ...Object.entries(p.betaCurves)] as const) {
+    for (const point of curve) near(point.beta, truth.beta, `${name} at ${point.linkBytes}`, 1e-3);
+  }
 });
 
 test("a host slow in phases (calls 3x for 100 ms of every 200, other jobs on its cores): the mid sizes' points are their calls' cost wherever the phases fall", async () => {

@@ -24,7 +24,7 @@
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
-//      the direct exchange's from its own runs at the mid sizes inside its domain (directCurveBytes).
+//      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
 //      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own
 //      curve at BOARD_CURVE_BYTES beyond it; its other collectives' fixed costs the same way
@@ -302,7 +302,16 @@ export function boardFigure(bytes: number): Figure {
 }
 
 /**
- * The sizes the direct exchange's own curve is measured at: CURVE_BYTES inside its formula's
+ * The direct exchange's curve starts a factor of 4 below the mid sizes: its whole-buffer messages
+ * cost more per byte the larger they are (2 tcp ranks, in the sweep's blocks: 32 KiB calls about
+ * 0.6 ns/B beyond their fixed costs, 128 KiB ones 1.1), and its calls below its first point are
+ * priced at that point's β: from a first point at 64 KiB (1.7-2.8 ns/B), its 32 KiB calls were
+ * priced 112-146 µs against 74-98 measured, and `auto` ran the ring there (tune17).
+ */
+const DIRECT_CURVE_BYTES = [16 << 10, ...CURVE_BYTES] as const;
+
+/**
+ * The sizes the direct exchange's own curve is measured at: DIRECT_CURVE_BYTES inside its formula's
  * domain, and its domain's largest size (plannedRuns' larger direct run). Its whole-buffer
  * messages cost a β of their own (3-4x the ring's per byte on 4 inproc ranks, which moved the
  * one β 2-20x when it was fitted with them): priced on the ring's and tree's curve, 2 shm
@@ -311,7 +320,7 @@ export function boardFigure(bytes: number): Figure {
  */
 export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'pipelineDepth'>): number[] {
   const edge = plannedRuns(comm.chunkBytes, comm.size, 1).find(([algorithm, bytes]) => algorithm === 'direct' && bytes !== FEW_BYTES)![1];
-  const sizes = [...CURVE_BYTES.filter((bytes) => bytes < edge), edge];
+  const sizes = [...DIRECT_CURVE_BYTES.filter((bytes) => bytes < edge), edge];
   return sizes.filter((bytes) => callTraffic('direct', { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes }) !== undefined);
 }
 
@@ -376,7 +385,7 @@ interface Run {
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
-async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void>): Promise<number[][]> {
+async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
   const buffers = new Map<number, Float32Array>();
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
   const times = runs.map(() => [] as number[]);
@@ -388,6 +397,8 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
       // the clock starts: the calls the model prices do not fill their buffers first (0.03-0.1
       // ns/B, up to a tenth of β).
       data.fill(0);
+      // Every rank starts the block together (see midSamples), where the caller asks.
+      if (lineUp) await lineUp();
       let since = performance.now();
       for (let call = 0; call < block; call++) {
         await run(data, runs[i]!.algorithm);
@@ -537,6 +548,9 @@ const MID_UNTIMED_ROUNDS = 2;
 const CURVE_SPREAD_SECONDS = 0.3;
 const CURVE_MAX_ROUNDS = 32;
 
+/** What a maxAll that lines the ranks up before a mid-size block reduces: nothing of use. */
+const LINE_UP = new Float32Array(1);
+
 /** A mid size's run and what its blocks give: their lower quartile or (the board past the mid sizes) median; ownOnly: kept out of the fit and the pooled curve. */
 interface MidRun extends Run {
   readonly figure: Figure;
@@ -545,17 +559,24 @@ interface MidRun extends Run {
 
 /**
  * The curve's points of `runs` (blocks of LATENCY_BLOCK calls), every run timed in each round
- * (runTimes), the rounds spread over CURVE_SPREAD_SECONDS at least: their count from the last
- * untimed round's time, the slowest rank's, so every rank runs as many. Each point is the
- * fastest rank's figure, as blockSamples's.
+ * (runTimes), after the untimed rounds and warmRounds' more, the timed rounds spread over
+ * CURVE_SPREAD_SECONDS at least: their count from the last untimed round's time, the slowest
+ * rank's, so every rank runs as many. Each block starts after a maxAll that lines the ranks up,
+ * as the sweep's and webccl-perf's streams start together: 2 tcp ranks in one process, each going
+ * on to its next block as soon as its own ended, streamed 128 KiB direct exchanges at 880-960 µs a
+ * call in 5 of 6 passes (a mode that held for the whole pass), 206-300 µs in 4 of 6 lined up; 64
+ * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the fastest
+ * rank's figure, as blockSamples's.
  */
 async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
-  await runTimes(runs, 0, untimed - 1, LATENCY_BLOCK, allReduce);
+  const lineUp = () => comm.maxAll(LINE_UP);
+  await runTimes(runs, 0, untimed - 1, LATENCY_BLOCK, allReduce, lineUp);
   const started = performance.now();
-  await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce);
+  await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce, lineUp);
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-  const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce);
+  await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
+  const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
   const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return runs.map((run, i) => ({
@@ -607,6 +628,18 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     const point = run.bytes > CURVE_BYTES.at(-1)!;
     return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point };
   });
+}
+
+/**
+ * Untimed rounds of the mid sizes after the first untimed ones, before the timed ones: as many as
+ * fill MID_WARM_SECONDS (at most CURVE_MAX_ROUNDS). The few-byte warm-up (WARM_CALLS) does not
+ * warm a large call's own paths: in a fresh process the first pass of mid rounds ran 2 tcp
+ * ranks' 256 KiB ring calls at 417-528 µs (lower quartiles) and the direct exchange's 128 KiB ones
+ * at up to 967, where a second pass right after ran them at 415-438 and 228-256.
+ */
+const MID_WARM_SECONDS = 0.2;
+function warmRounds(roundSeconds: number): number {
+  return roundSeconds > 0 ? Math.min(CURVE_MAX_ROUNDS, Math.ceil(MID_WARM_SECONDS / roundSeconds)) : CURVE_MAX_ROUNDS;
 }
 
 /** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
