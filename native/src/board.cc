@@ -100,11 +100,9 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
  */
 constexpr int kPollsBeforeYield = 64;
 /**
- * Until then, where every rank has a CPU of its own (Board::spins_), a poll pauses (x86 `pause`,
- * ~19 ns here) and reads the clock only every this many polls: a clock read (~26-30 ns through
- * kvm-clock) between every two polls delayed the look that finds the last arrival, 2 ranks'
- * native 8-byte call by ~25 ns (docs/PERFORMANCE.md, lat18). Ranks outnumbering their CPUs
- * poll as before (a clock read each time): 4 ranks on 2 CPUs were no faster with it.
+ * Until then a poll pauses (x86 `pause`, ~19 ns here) and reads the clock only every this many
+ * polls: a clock read (~26-30 ns through kvm-clock) between every two polls delayed the look
+ * that finds the last arrival. 2 ranks' 8-byte allreduce 5-6% faster (docs/PERFORMANCE.md, lat18).
  */
 constexpr int kPollsPerClockRead = 8;
 /**
@@ -723,7 +721,7 @@ class Board {
         if (everyone_at(call.target)) return Wait::done;
         if (polls >= kPollsBeforeYield) {
           sched_yield();
-        } else if (spins_) {
+        } else {
           pause_poll();
           if (polls % kPollsPerClockRead != kPollsPerClockRead - 1) continue;
         }
