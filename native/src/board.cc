@@ -100,12 +100,6 @@ constexpr long kSliceNs = 20 * 1000 * 1000;  // the board thread's futex sleep b
  */
 constexpr int kPollsBeforeYield = 64;
 /**
- * Until then a poll pauses (x86 `pause`, ~19 ns here) and reads the clock only every this many
- * polls: a clock read (~26-30 ns through kvm-clock) between every two polls delayed the look
- * that finds the last arrival. 2 ranks' 8-byte allreduce 5-6% faster (docs/PERFORMANCE.md, lat18).
- */
-constexpr int kPollsPerClockRead = 8;
-/**
  * The board thread polls this long before it sleeps on the futex, where every rank has a core
  * of its own (Board::spins_): a large call waits once per chunk, mostly for a peer a few
  * microseconds behind, and a futex sleep and wake costs more than that on a VM. Measured at 2
@@ -213,14 +207,6 @@ bool cpu_each(const RankSlot* slots, uint32_t ranks) {
     CPU_SET(cpu, &taken);
   }
   return true;
-}
-/** A spinning thread's pause between two polls: the core's hint that it waits on memory. */
-inline void pause_poll() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -719,13 +705,8 @@ class Board {
       int64_t end = sleep ? now + kThreadPollNs : std::min(until, now + call.spin);
       for (int polls = 0;; polls++) {
         if (everyone_at(call.target)) return Wait::done;
-        if (polls >= kPollsBeforeYield) {
-          sched_yield();
-        } else {
-          pause_poll();
-          if (polls % kPollsPerClockRead != kPollsPerClockRead - 1) continue;
-        }
         if (now_ns() > end) break;
+        if (polls >= kPollsBeforeYield) sched_yield();
       }
       if (!sleep) return Wait::pending;
     }
