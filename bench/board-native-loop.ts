@@ -5,6 +5,9 @@
 // and how many were handed over. Against bench/board-js-cost.ts (the JavaScript alone) and the
 // whole call (bench/allreduce-percentiles.ts) it splits a call's time. BIND=1 puts rank r on
 // CPU r mod the CPUs (as the launcher binds ranks that fit; unbound, two ranks may share a core).
+// Then "back to back": BLOCKS blocks of 1000 calls made in a plain loop (no clock read, async
+// function or await per call unless one is handed over), p10 / p50 of the blocks' µs per call:
+// the native call and its N-API crossing alone, to set beside bench/line-lockstep.c's floor.
 //   RANKS=2 CALLS=20000 BIND=1 node --import ./test/register.mjs bench/board-native-loop.ts
 import { fork } from 'node:child_process';
 import { runCode } from '../lib/native/board.js';
@@ -55,6 +58,21 @@ for (let i = 0; i < calls; i++) {
   times[i] = Number(process.hrtime.bigint() - at) / 1000;
 }
 const mean = Number(process.hrtime.bigint() - started) / 1000 / calls;
+const blocks = new Float64Array(Number(process.env['BLOCKS'] ?? 40));
+let stamp = warmup + calls;
+for (let b = 0; b < blocks.length; b++) {
+  const at = process.hrtime.bigint();
+  for (let i = 0; i < 1000; i++) {
+    values[0] = rank;
+    values[1] = 1;
+    if (!board.run(++id, values, code, stamp++)) {
+      handed++;
+      const error = await new Promise<string | null>((resolve) => completions.set(id, resolve));
+      if (error !== null) throw new Error(error);
+    }
+  }
+  blocks[b] = Number(process.hrtime.bigint() - at) / 1e6;
+}
 if (values[1] !== ranks || values[0] !== (ranks * (ranks - 1)) / 2) throw new Error(`wrong result ${values[0]}, ${values[1]}`);
 board.close();
 if (rank === 0) {
@@ -63,6 +81,8 @@ if (rank === 0) {
   let slow = 0;
   for (const t of times) if (t > 10) slow += t;
   console.log(`${ranks} ranks, native Board.run 8 B allreduce: p10 ${at(0.1)} p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} mean ${mean.toFixed(2)} us; `
-    + `calls over 10 us: ${(slow / calls).toFixed(2)} us of the mean; ${handed} of ${calls} handed over`);
+    + `calls over 10 us: ${(slow / calls).toFixed(2)} us of the mean; ${handed} of ${calls + blocks.length * 1000} handed over`);
+  blocks.sort();
+  console.log(`  back to back, ${blocks.length} blocks of 1000 calls: p10 ${blocks[Math.floor(blocks.length / 10)]!.toFixed(3)} p50 ${blocks[Math.floor(blocks.length / 2)]!.toFixed(3)} us per call`);
   await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
 }

@@ -5,8 +5,9 @@
 // agree on that at attach (arrivalFence) and fall back to a fenced arrival on every rank when
 // one cannot. A missed wake would not hang a call (the sleeper looks again after a 20 ms slice),
 // so the test counts how the sleeps ended (boardCounters: sleepsRung, sleepsRunOut) rather than
-// timing them. Where a rank has fewer CPUs than ranks it does not fence its peers (its thread
-// sleeps at every wait it is handed, and each fence interrupts every CPU).
+// timing them. Where the ranks outnumber their CPUs no rank fences its peers (each thread sleeps
+// at every wait it is handed, and each fence interrupts every CPU); ranks bound one to a CPU, as
+// the launcher binds them, do not.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -21,15 +22,18 @@ const { addon } = load;
 
 /**
  * Two ranks' sessions of a fresh board. Rank 1 acts as if its process could not fence its peers
- * (`rankOne: 'no membarrier'`), or is made on one CPU only (`'one cpu'`: the board reads the
- * making thread's affinity, so two ranks outnumber its CPUs).
+ * (`'no membarrier'`); or each rank is made on one CPU (the board reads the making thread's
+ * affinity): its own (`'a cpu each'`, as the launcher binds ranks; the first two of this
+ * process's CPUs, the same one where it has one) or the same one (`'one cpu for both'`); or
+ * rank 1 alone is made on one CPU, the first, rank 0 on them all (`'rank 1 on one cpu'`).
  */
-function pair(rankOne: 'as is' | 'no membarrier' | 'one cpu'): NativeBoardSession[] {
+function pair(how: 'as is' | 'no membarrier' | 'a cpu each' | 'one cpu for both' | 'rank 1 on one cpu'): NativeBoardSession[] {
   const name = boardSegmentName(randomBytes(16).toString('hex'), 'wake');
   const cpus = addon.threadAffinity!();
   return [0, 1].map((rank) => {
-    if (rank === 1 && rankOne === 'no membarrier') process.env['WEBCCL_BOARD_TEST_NO_MEMBARRIER'] = '1';
-    if (rank === 1 && rankOne === 'one cpu') addon.setThreadAffinity!([cpus[0]!]);
+    if (rank === 1 && how === 'no membarrier') process.env['WEBCCL_BOARD_TEST_NO_MEMBARRIER'] = '1';
+    if (how === 'a cpu each') addon.setThreadAffinity!([cpus[Math.min(rank, cpus.length - 1)]!]);
+    if (how === 'one cpu for both' || (how === 'rank 1 on one cpu' && rank === 1)) addon.setThreadAffinity!([cpus[0]!]);
     try {
       return new NativeBoardSession(addon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
     } finally {
@@ -69,13 +73,13 @@ async function attach(sessions: readonly NativeBoardSession[]): Promise<void> {
 }
 
 /**
- * A fresh pair (rankOne as in pair()): both ranks report `fences` (arrivalFence: [rank 0's,
+ * A fresh pair (made as pair(how)): both ranks report `fences` (arrivalFence: [rank 0's,
  * rank 1's]), and of `rounds` late calls at least one sleep is rung awake. Each late call ends
  * one sleep with both ranks there; a wake missed every time would leave them all to their
  * slices, while one may end at its slice by chance (the arrival just then).
  */
-async function agreesAndWakes(rankOne: Parameters<typeof pair>[0], fences: readonly [string, string], rounds: number): Promise<void> {
-  const sessions = pair(rankOne);
+async function agreesAndWakes(how: Parameters<typeof pair>[0], fences: readonly [string, string], rounds: number): Promise<void> {
+  const sessions = pair(how);
   await attach(sessions);
   assert.equal(sessions.map((s) => s.arrivalFence()), fences);
   const { rung, ranOut } = await lateCalls(sessions, rounds);
@@ -83,20 +87,28 @@ async function agreesAndWakes(rankOne: Parameters<typeof pair>[0], fences: reado
   for (const s of sessions) s.close();
 }
 
-const outnumbered = 'cannot fence its peers (more ranks than its CPUs: it sleeps at every wait it is handed)';
+const outnumbered = 'the ranks outnumber their CPUs: each sleeps at every wait it is handed';
+// This kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED); on a host of one CPU two ranks outnumber it.
+const twoCpus = addon.threadAffinity!().length >= 2 ? '' : outnumbered;
 
 test('arrivals are plain stores where every rank can fence (membarrier); a sleeping rank is rung awake by the late arrival', async () => {
-  // This kernel offers membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED); on a host of one CPU two ranks outnumber it.
-  const fences = addon.threadAffinity!().length >= 2 ? '' : `rank 0 ${outnumbered}`;
-  await agreesAndWakes('as is', [fences, fences], 6);
+  await agreesAndWakes('as is', [twoCpus, twoCpus], 6);
+});
+
+test('ranks bound one to a CPU each (as the launcher binds them) have a CPU each: arrivals are plain stores', async () => {
+  await agreesAndWakes('a cpu each', [twoCpus, twoCpus], 3);
 });
 
 test('one rank that cannot fence: every rank fences its arrivals, and a sleeping rank is still rung awake', async () => {
   await agreesAndWakes('no membarrier', ['rank 1 cannot fence its peers (membarrier)', 'rank 1 cannot fence its peers (turned off for a test)'], 6);
 });
 
-test('a rank with fewer CPUs than ranks does not fence its peers (it would sleep at every wait): every rank fences its arrivals', async () => {
-  await agreesAndWakes('one cpu', ['rank 1 cannot fence its peers (membarrier)', `rank 1 ${outnumbered}`], 3);
+test('a rank bound to one CPU beside one that may run on any: a CPU each (the bound one gets its own first)', async () => {
+  await agreesAndWakes('rank 1 on one cpu', [twoCpus, twoCpus], 3);
+});
+
+test('ranks that outnumber their CPUs do not fence their peers (they would sleep at every wait): every rank fences its arrivals', async () => {
+  await agreesAndWakes('one cpu for both', [outnumbered, outnumbered], 3);
 });
 
 test.run();

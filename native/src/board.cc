@@ -58,6 +58,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -161,7 +162,8 @@ struct alignas(64) RankSlot {
   uint64_t bytes;
   uint64_t header_address;              // where this rank mapped the segment: peers probe CMA by reading its magic there
   std::atomic<uint64_t> single_copy_from;  // 0 until attached; then its threshold in bytes, kNever when it cannot or will not
-  uint32_t membarrier;                     // 1: this rank's process can fence its peers (Board::agree_fence), written before single_copy_from
+  uint32_t membarrier;                     // 1: this rank's process can fence its peers (Board::can_fence_sleepers), written before single_copy_from
+  cpu_set_t cpus;                          // the CPUs its board was made on (Board::cpus_), written before single_copy_from
   // Direct reads: the host buffer of this rank's call per input phase parity (like stamp: a
   // peer reads it before its next arrival, and it is rewritten two input phases later), and the
   // serials of the host buffers it freed (freed[i % kFreedRing], i < freed_count) that its peers
@@ -178,12 +180,33 @@ size_t board_bytes(uint32_t ranks, uint64_t buffer_bytes) {
 }
 
 std::string errno_message(const std::string& what) { return what + ": " + strerror(errno); }
-/** CPUs this process may run on (its affinity mask), at least 1. */
-uint32_t usable_cores() {
+/** The CPUs the calling thread may run on (a board's threads inherit them); none where it cannot tell. */
+cpu_set_t thread_cpus() {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-  int count = CPU_COUNT(&set);
-  return count > 0 ? (uint32_t)count : 1;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) CPU_ZERO(&set);
+  return set;
+}
+
+/**
+ * Whether each of `ranks` ranks can have a CPU of its own, given the CPUs each may run on: a
+ * CPU handed to each rank in turn, those with the fewest first, the lowest still free of its
+ * own. Where that finds one for every rank they can; it may miss an assignment that exists (it
+ * never undoes a choice), and then they are taken to share, which only costs speed. Ranks
+ * bound one to a CPU (the launcher: bin/launch/bind.ts) each see one CPU, yet have one each.
+ */
+bool cpu_each(const RankSlot* slots, uint32_t ranks) {
+  std::vector<uint32_t> order(ranks);
+  for (uint32_t r = 0; r < ranks; r++) order[r] = r;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return CPU_COUNT(&slots[a].cpus) < CPU_COUNT(&slots[b].cpus); });
+  cpu_set_t taken;
+  CPU_ZERO(&taken);
+  for (uint32_t r : order) {
+    int cpu = 0;
+    while (cpu < CPU_SETSIZE && !(CPU_ISSET(cpu, &slots[r].cpus) && !CPU_ISSET(cpu, &taken))) cpu++;
+    if (cpu == CPU_SETSIZE) return false;
+    CPU_SET(cpu, &taken);
+  }
+  return true;
 }
 bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -250,7 +273,7 @@ class Board {
   Board(std::string name, uint32_t rank, uint32_t ranks, uint64_t buffer_bytes, int64_t timeout_ns, uint64_t single_copy_from, int64_t spin)
       : call_timeout_ns(timeout_ns), spin_ns(spin), name_(std::move(name)), rank_(rank), ranks_(ranks), buffer_bytes_(buffer_bytes), attach_deadline_(now_ns() + timeout_ns),
         wished_single_copy_from_(single_copy_from == 0 ? kNever : single_copy_from), read_delay_us_(test_read_delay_us()), hand_over_at_(test_hand_over_at()),
-        spins_(ranks <= usable_cores()), test_no_membarrier_(getenv("WEBCCL_BOARD_TEST_NO_MEMBARRIER") != nullptr) {}
+        cpus_(thread_cpus()), test_no_membarrier_(getenv("WEBCCL_BOARD_TEST_NO_MEMBARRIER") != nullptr) {}
 
   /** How long a call may wait for its peers (its deadline), and how long each wait of the JS thread polls before it hands the call over. */
   const int64_t call_timeout_ns, spin_ns;
@@ -353,7 +376,8 @@ class Board {
   const uint64_t wished_single_copy_from_;
   const int64_t read_delay_us_;
   const int hand_over_at_;  // WEBCCL_BOARD_TEST_HAND_OVER_AT, or -1
-  const bool spins_;  // every rank can have a core: the board thread polls kThreadPollNs before it sleeps
+  const cpu_set_t cpus_;  // the CPUs of the thread that made this board (and of the board's thread, which inherits them)
+  bool spins_ = false;    // agreed at attach: every rank can have a CPU of its own (cpu_each), so the board thread polls kThreadPollNs before it sleeps
   const bool test_no_membarrier_;  // WEBCCL_BOARD_TEST_NO_MEMBARRIER was set when this board was made
   bool sleeper_fences_ = false;    // agreed at attach: arrivals are release stores, a sleeper fences every rank (membarrier)
   std::string arrival_fence_ = "not attached";  // why not ("" when it does), valid once attached
@@ -452,18 +476,17 @@ class Board {
   /**
    * Whether this rank's process can order its peers' arrivals from the sleeping side
    * (membarrier's global expedited barrier, registered here; a seccomp filter or an old kernel
-   * may refuse it, as may WEBCCL_BOARD_TEST_NO_MEMBARRIER, tests only), and should: only where
-   * its ranks have a core each (spins_), whose board thread polls before it sleeps, so that
-   * sleeps are rare. With more ranks than cores the thread sleeps at every wait it is handed,
-   * and each barrier interrupts every CPU running a rank: 4 ranks' 16 MiB allreduce on 2 cores
-   * lost 5-28% busbw with it (docs/PERFORMANCE.md, lat16). Published in its slot before its
-   * threshold; agree_single_copy, which waits for every rank's, also settles sleeper_fences_:
-   * only when every rank can, since a sleeper that cannot fence would miss the arrivals of a
-   * rank that does not fence them itself.
+   * may refuse it, as may WEBCCL_BOARD_TEST_NO_MEMBARRIER, tests only). Published in its slot
+   * before its threshold; agree_single_copy, which waits for every rank's, then settles
+   * sleeper_fences_: only when every rank can, since a sleeper that cannot fence would miss the
+   * arrivals of a rank that does not fence them itself, and only where the ranks have a CPU
+   * each (spins_), whose board threads poll before they sleep, so that sleeps are rare. With
+   * more ranks than CPUs a thread sleeps at every wait it is handed, and each barrier interrupts
+   * every CPU running a rank: 4 ranks' 16 MiB allreduce on 2 cores lost 5-28% busbw with it
+   * (docs/PERFORMANCE.md, lat16).
    */
   std::string can_fence_sleepers() const {
     if (test_no_membarrier_) return "turned off for a test";
-    if (!spins_) return "more ranks than its CPUs: it sleeps at every wait it is handed";
     long commands = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (commands < 0) return errno_message("membarrier");
     if (!(commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED)) return "no MEMBARRIER_CMD_GLOBAL_EXPEDITED in this kernel";
@@ -490,6 +513,7 @@ class Board {
     }
     std::string no_fence = can_fence_sleepers();
     slots_[rank_].membarrier = no_fence.empty() ? 1 : 0;
+    slots_[rank_].cpus = cpus_;
     arrival_fence_ = no_fence.empty() ? "" : "rank " + std::to_string(rank_) + " cannot fence its peers (" + no_fence + ")";
     slots_[rank_].single_copy_from.store(mine);
     uint64_t agreed = mine;
@@ -506,6 +530,11 @@ class Board {
       agreed = std::max(agreed, theirs);
       if (slots_[r].membarrier == 0 && arrival_fence_.empty()) arrival_fence_ = "rank " + std::to_string(r) + " cannot fence its peers (membarrier)";
     }
+    // Every rank's CPUs are in the slots now, so every rank decides alike. Not from its own
+    // affinity alone: ranks bound one to a CPU would each count one, fewer than the ranks, and
+    // give up the poll and the plain arrival (docs/PERFORMANCE.md, lat18).
+    spins_ = cpu_each(slots_, ranks_);
+    if (!spins_ && arrival_fence_.empty()) arrival_fence_ = "the ranks outnumber their CPUs: each sleeps at every wait it is handed";
     sleeper_fences_ = arrival_fence_.empty();
     single_copy_from_ = agreed;
     single_copy_off_ = agreed == kNever ? off : "";
