@@ -7,7 +7,7 @@
 // CPU r mod the CPUs (as the launcher binds ranks that fit; unbound, two ranks may share a core).
 // Then "back to back": BLOCKS blocks of 1000 calls made in a plain loop (no clock read, async
 // function or await per call unless one is handed over), p10 / p50 of the blocks' µs per call:
-// the native call and its N-API crossing alone, to set beside bench/line-lockstep.c's floor.
+// the native call and its N-API crossing alone, to set beside native/tools/line-lockstep.c's floor.
 //   RANKS=2 CALLS=20000 BIND=1 node --import ./test/register.mjs bench/board-native-loop.ts
 import { fork } from 'node:child_process';
 import { runCode } from '../lib/native/board.js';

@@ -6,7 +6,7 @@
 // same placement of the two vCPUs (the host moves them: docs/PERFORMANCE.md, lat16); per variant
 // it prints the p10 / p50 of the blocks' ns per round. A round is one call: both ranks arrive,
 // each waits for the other (one line transfer each way, overlapped).
-//   gcc -O2 -o /tmp/line-lockstep bench/line-lockstep.c && /tmp/line-lockstep [blocks] [rounds]
+//   gcc -O2 -o /tmp/line-lockstep native/tools/line-lockstep.c && /tmp/line-lockstep [blocks] [rounds]
 // Variants:
 //   bare     the arrival counter alone (no stamp, no data): lat16's "release store" lockstep
 //   board    the board's own: stamp + data + counter in one line, the header's `sleepers` read
