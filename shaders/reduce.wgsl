@@ -73,9 +73,9 @@ fn narrow(value: Acc) -> u32 {
   }
 }
 
-// NaN is tested on the bits: WGSL lets compilers assume float comparisons never see NaN.
+// NaN is tested on the bits (common.wgsl): WGSL lets compilers assume float comparisons never see NaN.
 fn is_nan(value: Acc) -> bool {
-  return IS_FLOAT && (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
+  return IS_FLOAT && is_nan_f32_bits(bitcast<u32>(value));
 }
 
 // The NaN rule (lib/cpu/reduction.ts): an operation with a NaN operand gives its first NaN

@@ -32,6 +32,7 @@
 import { blockCount, blockLength, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, F32_QUIET_NAN, flushBits, flushToZero, isNonFiniteBits } from './f32-fields.js';
 import { bitsToF32 } from './half.js';
+import { firstNaN } from './lanes.js';
 
 /** Lanes of the fixed summation order (the GPU kernel's workgroup size). */
 export const ONEBIT_SUM_LANES = 64;
@@ -126,7 +127,11 @@ function decompressInto(what: string, signs: Uint32Array, scales: Float32Array, 
   for (let i = 0; i < count; i++) {
     const sign = ((signs[i >>> 5]! >>> (i & 31)) & 1) << 31;
     const bits = (scaleBits[Math.floor(i / blockSize)]! ^ sign) >>> 0;
-    if (add) out[i] = out[i]! + bitsToF32(bits);
-    else outBits[i] = bits;
+    if (add) {
+      // NaN (a poisoned block) by the rule of reduction.ts: out's NaN before the decoded one.
+      const value = bitsToF32(bits);
+      const r = out[i]! + value;
+      out[i] = r === r ? r : firstNaN(out[i]!, value, r);
+    } else outBits[i] = bits;
   }
 }

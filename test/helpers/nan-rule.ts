@@ -16,7 +16,12 @@ const VALUES: Record<FloatType, readonly number[]> = {
   bfloat16: [0x7fc1, 0xffe0, 0x7f81, 0xffa0, 0x7fbf, 0x3fc0, 0xc000],
 };
 
-const QUIET_BIT: Record<FloatType, number> = { float32: 0x00400000, float16: 0x0200, bfloat16: 0x0040 };
+/** The values above (NaNs first, then the numbers 1.5 and -2), as bit patterns. */
+export function nanRuleValues(dtype: FloatType): readonly number[] {
+  return VALUES[dtype];
+}
+
+export const QUIET_BIT: Record<FloatType, number> = { float32: 0x00400000, float16: 0x0200, bfloat16: 0x0040 };
 
 export function isNaNBits(dtype: FloatType, bits: number): boolean {
   if (dtype === 'float32') return (bits & 0x7fffffff) >>> 0 > 0x7f800000;
