@@ -87,6 +87,13 @@ fn keep_nan(operand: Acc, result: Acc) -> Acc {
   return select(result, bitcast<Acc>(bitcast<u32>(operand) | 0x00400000u), is_nan(operand));
 }
 
+// A NaN an arithmetic operation made from numbers (∞ - ∞, 0 × ∞) is CANONICAL_NAN (common.wgsl),
+// not the device's own; applied to the sum, product and premulSum results before keep_nan.
+// Selected as bits: a constant NaN is not a valid WGSL f32 value.
+fn made_nan(result: Acc) -> Acc {
+  return bitcast<Acc>(select(bitcast<u32>(result), CANONICAL_NAN, is_nan(result)));
+}
+
 // x * scalar rounded to an Acc before anything uses it, so that `acc + rounded_product(..)`
 // is two roundings on every adapter, as on the CPU. WGSL has no way to forbid contraction:
 // Vulkan drivers may fuse a multiply that feeds an add into one FMA (NVIDIA's does, which made
@@ -100,15 +107,15 @@ fn rounded_product(x: Acc, scalar: Acc) -> Acc {
 }
 
 // min and max propagate NaN (keep_nan); among equal values (+0 and -0) the earlier operand wins.
-// premulSum's scalar is finite, so a NaN product is x's NaN (or 0 × ∞'s, no operand's).
+// premulSum's scalar is finite, so a NaN product is x's NaN (or 0 × ∞'s, no operand's: made_nan).
 fn combine(a: Acc, x: Acc) -> Acc {
   var r: Acc;
   switch OP {
-    case OP_SUM: { r = a + x; }
-    case OP_PROD: { r = a * x; }
+    case OP_SUM: { r = made_nan(a + x); }
+    case OP_PROD: { r = made_nan(a * x); }
     case OP_MIN: { r = select(x, a, a <= x); }
     case OP_MAX: { r = select(x, a, a >= x); }
-    default: { r = a + rounded_product(x, bitcast<Acc>(params.scalar)); }
+    default: { r = made_nan(a + rounded_product(x, bitcast<Acc>(params.scalar))); }
   }
   return keep_nan(a, keep_nan(x, r));
 }
@@ -125,7 +132,7 @@ fn first_lanes(word: u32) -> array<Acc, LANES> {
   for (var lane = 0u; lane < LANES; lane++) {
     acc[lane] = widen(word, lane);
     // Rounded on its own too: n-ary premulSum adds this product to the next one.
-    if (FIRST_SCALED) { acc[lane] = keep_nan(acc[lane], rounded_product(acc[lane], bitcast<Acc>(params.scalar))); }
+    if (FIRST_SCALED) { acc[lane] = keep_nan(acc[lane], made_nan(rounded_product(acc[lane], bitcast<Acc>(params.scalar)))); }
   }
   return acc;
 }

@@ -42,13 +42,13 @@ export function widenAccumulate(from: HalfType, acc: Float32Array, src: Uint16Ar
     for (let i = 0; i < acc.length; i++) {
       const x = bitsToF32(table[src[i]!]!);
       const r = acc[i]! + x;
-      acc[i] = r === r ? r : firstNaN(acc[i]!, x, r);
+      acc[i] = r === r ? r : firstNaN(acc[i]!, x);
     }
   } else {
     for (let i = 0; i < acc.length; i++) {
       const x = bitsToF32(bf16BitsToF32Bits(src[i]!));
       const r = acc[i]! + x;
-      acc[i] = r === r ? r : firstNaN(acc[i]!, x, r);
+      acc[i] = r === r ? r : firstNaN(acc[i]!, x);
     }
   }
 }

@@ -124,7 +124,7 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
       // NaN by the rule of reduction.ts, out's before the value's (whose sign subtracting keeps).
       const value = isNonFiniteBits(scale) ? QUIET_NAN : Math.fround(q * bitsToF32(scale));
       const r = out[i]! + sign * value;
-      out[i] = r === r ? r : firstNaN(out[i]!, value, r);
+      out[i] = r === r ? r : firstNaN(out[i]!, value);
     }
   }
 }

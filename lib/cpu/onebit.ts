@@ -131,7 +131,7 @@ function decompressInto(what: string, signs: Uint32Array, scales: Float32Array, 
       // NaN (a poisoned block) by the rule of reduction.ts: out's NaN before the decoded one.
       const value = bitsToF32(bits);
       const r = out[i]! + value;
-      out[i] = r === r ? r : firstNaN(out[i]!, value, r);
+      out[i] = r === r ? r : firstNaN(out[i]!, value);
     } else outBits[i] = bits;
   }
 }
