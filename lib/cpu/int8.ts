@@ -16,6 +16,11 @@
 //                multiple of 4, so no word spans two blocks.
 //   dequantize   y = fl(q * s_b); NaN for every element of a block whose scale is NaN or ±Inf; a
 //                subnormal scale (never produced here) counts as 0.
+//   fold         acc + y (decode-accumulate, a ring hop) by the NaN rule of reduction.ts: acc's
+//                NaN quieted, else a poisoned block's 0x7fc00000, else the f32 sum.
+//   feedback     v = residual + x by the same rule; a poisoned block's residual becomes v - NaN:
+//                v's NaN where v is NaN, else 0x7fc00000, and stays NaN in later calls (unlike
+//                1-bit's, which is left as it was).
 //
 // Precision (normal blocks): |q - 127 x / a| <= 1/2, so |q a / 127 - x| <= a / 254; the scale
 // and the product round three times in all (fl(1/127), a*C, q*s), so

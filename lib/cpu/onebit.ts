@@ -22,7 +22,8 @@
 //   decompress  y_i = sign ? -scale_b : scale_b (the sign bit of scale_b flipped: exact).
 // A block whose x or residual holds NaN or ±Inf is poisoned: scale NaN (0x7fc00000), sign words
 // 0, residual left as it was, so a caller that skips the step (as a dynamic loss scaler does)
-// keeps a clean residual. Inputs must keep Σ|v| within the f32 range (WGSL does not define
+// keeps a clean residual; a poisoned block decodes to 0x7fc00000, which decompress-accumulate
+// adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must keep Σ|v| within the f32 range (WGSL does not define
 // overflowing arithmetic).
 //
 // Bounds: |r_i'| = ||v_i| - scale| <= max_j |v_j| of its block. With error feedback the residual
