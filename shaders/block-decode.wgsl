@@ -66,10 +66,11 @@ fn decode_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
 // decode_params.sign_flip (0, or the sign bit to subtract: x + (-y) is x - y exactly), a
 // uniform the compiler cannot know, so no compiler can contract int8's scale multiply and this
 // add into an FMA (reduce.wgsl's rounded_product explains why): two roundings, bit for bit
-// decode-then-add.
+// decode-then-add. NaN by the rule (first_nan_f32x4, common.wgsl): dst's NaN before the decoded
+// value's, which keeps its own sign when subtracted (the operand of x - y is y, not -y).
 
 fn fold_quad(old: vec4u, decoded: vec4u) -> vec4u {
-  return bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip)));
+  return first_nan_f32x4(old, decoded, bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip))));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -77,10 +78,12 @@ fn decode_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
   for (var k = 0u; k < UNITS_PER_THREAD; k++) {
     let quad = thread_unit(wg, groups, local, k);
     if (quad >= decode_params.units) { return; }
-    let out = decode_quad(quad) ^ vec4u(decode_params.sign_flip);
+    let decoded = decode_quad(quad);
+    let out = decoded ^ vec4u(decode_params.sign_flip);
     for (var e = 0u; e < 4u && quad * 4u + e < decode_params.count; e++) {
       let at = decode_params.dst_offset + quad * 4u + e;
-      decode_dst[at] = bitcast<u32>(bitcast<f32>(decode_dst[at]) + bitcast<f32>(out[e]));
+      let old = decode_dst[at];
+      decode_dst[at] = first_nan_f32(old, decoded[e], bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(out[e])));
     }
   }
 }

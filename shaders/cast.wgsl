@@ -42,11 +42,8 @@ fn widen(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3
 
 // ---- widen + accumulate: dst = dst + widen(src), a ring hop's fold of a 16-bit payload in one
 // pass (no f32 temporary, no separate reduce). Widening is exact integer work, so the one f32
-// add per element is the only rounding, as in widen-then-reduce.
-
-fn add_bits(old: u32, widened: u32) -> u32 {
-  return bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(widened));
-}
+// add per element (add_f32_bits, common.wgsl: the NaN rule, dst's NaN before src's) is the only
+// rounding, as in widen-then-reduce.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn widen_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
@@ -54,8 +51,8 @@ fn widen_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) g
   for (var w = first; w < min(first + UNITS_PER_THREAD, params.units); w++) {
     let packed = src_word(w);
     let at = params.dst_offset + 2u * w;
-    dst[at] = add_bits(dst[at], from_half(packed & 0xffffu));
-    if (2u * w + 1u < params.count) { dst[at + 1u] = add_bits(dst[at + 1u], from_half(packed >> 16u)); }
+    dst[at] = add_f32_bits(dst[at], from_half(packed & 0xffffu));
+    if (2u * w + 1u < params.count) { dst[at + 1u] = add_f32_bits(dst[at + 1u], from_half(packed >> 16u)); }
   }
 }
 
@@ -72,8 +69,8 @@ fn widen_accumulate_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgrou
       let low = words[2u * q];
       let high = words[2u * q + 1u];
       dst4[at] = vec4u(
-        add_bits(old.x, from_half(low & 0xffffu)), add_bits(old.y, from_half(low >> 16u)),
-        add_bits(old.z, from_half(high & 0xffffu)), add_bits(old.w, from_half(high >> 16u)),
+        add_f32_bits(old.x, from_half(low & 0xffffu)), add_f32_bits(old.y, from_half(low >> 16u)),
+        add_f32_bits(old.z, from_half(high & 0xffffu)), add_f32_bits(old.w, from_half(high >> 16u)),
       );
     }
   }

@@ -18,8 +18,9 @@
 @group(0) @binding(2) var<storage, read_write> fold_acc4: array<vec4u>;
 @group(0) @binding(3) var<storage, read_write> fold_out4: array<vec4u>;
 
+// acc's NaN before recv's, by the NaN rule (add_f32_bits, common.wgsl), as the reduce kernel folds.
 fn folded(old: u32, half: u32) -> u32 {
-  return bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(from_half(half)));
+  return add_f32_bits(old, from_half(half));
 }
 
 // Any quad, up to the count.
@@ -58,7 +59,9 @@ fn narrowed_pair(low: u32, high: u32) -> u32 {
 }
 
 fn fold_four(at: u32, low: u32, high: u32) -> vec4u {
-  let sum = bitcast<vec4u>(bitcast<vec4f>(fold_acc4[at]) + bitcast<vec4f>(vec4u(widened_pair(low), widened_pair(high))));
+  let old = fold_acc4[at];
+  let recv = vec4u(widened_pair(low), widened_pair(high));
+  let sum = first_nan_f32x4(old, recv, bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(recv)));
   fold_acc4[at] = sum;
   return sum;
 }

@@ -21,7 +21,9 @@ fn fold_quad(block: u32, start: u32, length: u32, w: u32) -> u32 {
   let recv_scale = fold_recv_scales[p.recv_scales_offset + block];
   var decoded: vec4u;
   for (var e = 0u; e < 4u; e++) { decoded[e] = decode_value(word, e, recv_scale) ^ p.opaque_zero; }
-  let sum = bitcast<vec4u>(bitcast<vec4f>(src_quad(start + 4u * w)) + bitcast<vec4f>(decoded));
+  // acc's NaN before recv's, by the NaN rule (first_nan_f32x4, common.wgsl).
+  let old = src_quad(start + 4u * w);
+  let sum = first_nan_f32x4(old, decoded, bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded)));
   let lanes = min(4u, length - 4u * w);
   store_quad(start + 4u * w, sum, lanes);
   var absmax = 0u;

@@ -73,9 +73,9 @@ fn narrow(value: Acc) -> u32 {
   }
 }
 
-// NaN is tested on the bits: WGSL lets compilers assume float comparisons never see NaN.
+// NaN is tested on the bits (common.wgsl): WGSL lets compilers assume float comparisons never see NaN.
 fn is_nan(value: Acc) -> bool {
-  return IS_FLOAT && (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
+  return IS_FLOAT && is_nan_f32_bits(bitcast<u32>(value));
 }
 
 // The NaN rule (lib/cpu/reduction.ts): an operation with a NaN operand gives its first NaN
@@ -85,6 +85,13 @@ fn is_nan(value: Acc) -> bool {
 // keep_nan(a, keep_nan(x, a ⊕ x)). Integer kernels fold it away (IS_FLOAT is a constant).
 fn keep_nan(operand: Acc, result: Acc) -> Acc {
   return select(result, bitcast<Acc>(bitcast<u32>(operand) | 0x00400000u), is_nan(operand));
+}
+
+// A NaN an arithmetic operation made from numbers (∞ - ∞, 0 × ∞) is CANONICAL_NAN (common.wgsl),
+// not the device's own; applied to the sum, product and premulSum results before keep_nan.
+// Selected as bits: a constant NaN is not a valid WGSL f32 value.
+fn made_nan(result: Acc) -> Acc {
+  return bitcast<Acc>(select(bitcast<u32>(result), CANONICAL_NAN, is_nan(result)));
 }
 
 // x * scalar rounded to an Acc before anything uses it, so that `acc + rounded_product(..)`
@@ -100,18 +107,28 @@ fn rounded_product(x: Acc, scalar: Acc) -> Acc {
 }
 
 // min and max propagate NaN (keep_nan); among equal values (+0 and -0) the earlier operand wins.
-// premulSum's scalar is finite, so a NaN product is x's NaN (or 0 × ∞'s, no operand's).
-fn combine(a: Acc, x: Acc) -> Acc {
+// premulSum's scalar is finite, so a NaN product is x's NaN (or 0 × ∞'s, no operand's: made_nan).
+// `ruled` false gives a sum, product or premulSum without the rule's selects (see PROPAGATES).
+fn combine(a: Acc, x: Acc, ruled: bool) -> Acc {
   var r: Acc;
   switch OP {
     case OP_SUM: { r = a + x; }
     case OP_PROD: { r = a * x; }
-    case OP_MIN: { r = select(x, a, a <= x); }
-    case OP_MAX: { r = select(x, a, a >= x); }
+    case OP_MIN: { return keep_nan(a, keep_nan(x, select(x, a, a <= x))); }
+    case OP_MAX: { return keep_nan(a, keep_nan(x, select(x, a, a >= x))); }
     default: { r = a + rounded_product(x, bitcast<Acc>(params.scalar)); }
   }
-  return keep_nan(a, keep_nan(x, r));
+  if (ruled) { return keep_nan(a, keep_nan(x, made_nan(r))); }
+  return r;
 }
+
+// Float sums and products (premulSum's too) are NaN wherever an operand or a step is, and a fold
+// without a NaN anywhere is the same with or without the rule's selects. So a word is folded
+// plainly, and folded again by the rule only when the result is NaN: the selects on every lane
+// and every input cost 10-15% of the f32 sum kernel's speed on lavapipe, a test per result
+// nothing measurable, and lavapipe skips the second fold unless a lane of its SIMD batch needs it.
+// Min and max (which drop a NaN operand by themselves) take the rule on every step.
+const PROPAGATES = IS_FLOAT && OP != OP_MIN && OP != OP_MAX;
 
 fn divide(value: Acc) -> Acc {
   if (IS_FLOAT) { return keep_nan(value, value * bitcast<Acc>(params.inv_divisor)); }
@@ -120,20 +137,29 @@ fn divide(value: Acc) -> Acc {
 
 // One word's elements through the fold: input 0 (scaled when asked), then ⊕ each further
 // input in order, then the final division; both entry points run exactly this per word.
-fn first_lanes(word: u32) -> array<Acc, LANES> {
+fn first_lanes(word: u32, ruled: bool) -> array<Acc, LANES> {
   var acc: array<Acc, LANES>;
   for (var lane = 0u; lane < LANES; lane++) {
     acc[lane] = widen(word, lane);
     // Rounded on its own too: n-ary premulSum adds this product to the next one.
-    if (FIRST_SCALED) { acc[lane] = keep_nan(acc[lane], rounded_product(acc[lane], bitcast<Acc>(params.scalar))); }
+    if (FIRST_SCALED) {
+      let product = rounded_product(acc[lane], bitcast<Acc>(params.scalar));
+      acc[lane] = select(product, keep_nan(acc[lane], made_nan(product)), ruled);
+    }
   }
   return acc;
 }
 
-fn fold_lanes(acc: array<Acc, LANES>, word: u32) -> array<Acc, LANES> {
+fn fold_lanes(acc: array<Acc, LANES>, word: u32, ruled: bool) -> array<Acc, LANES> {
   var folded = acc;
-  for (var lane = 0u; lane < LANES; lane++) { folded[lane] = combine(acc[lane], widen(word, lane)); }
+  for (var lane = 0u; lane < LANES; lane++) { folded[lane] = combine(acc[lane], widen(word, lane), ruled); }
   return folded;
+}
+
+fn any_nan(acc: array<Acc, LANES>) -> bool {
+  var nan = false;
+  for (var lane = 0u; lane < LANES; lane++) { nan = nan | is_nan(acc[lane]); }
+  return nan;
 }
 
 // The first `lanes` elements packed into a word (the other half, if any, left zero).
@@ -147,6 +173,13 @@ fn finish_lanes(acc: array<Acc, LANES>, lanes: u32) -> u32 {
   return out;
 }
 
+// Word w of every input folded (ruled: see PROPAGATES).
+fn fold_word(w: u32, ruled: bool) -> array<Acc, LANES> {
+  var acc = first_lanes(input_word(0u, w), ruled);
+  for (var j = 1u; j < INPUTS; j++) { acc = fold_lanes(acc, input_word(j, w), ruled); }
+  return acc;
+}
+
 // A thread's units are thread_unit's k = 0 .. UNITS_PER_THREAD-1, which lie `step` apart (1 or
 // WORKGROUP_SIZE by layout): walked as a strided range with a run-time end rather than a loop
 // over k with a break, which lavapipe ran up to 2x slower with 8 inputs (the unrolled body).
@@ -156,8 +189,8 @@ fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, params.units);
   for (var w = first; w < end; w += step) {
-    var acc = first_lanes(input_word(0u, w));
-    for (var j = 1u; j < INPUTS; j++) { acc = fold_lanes(acc, input_word(j, w)); }
+    var acc = fold_word(w, !PROPAGATES);
+    if (PROPAGATES && any_nan(acc)) { acc = fold_word(w, true); }
     // The last word of an odd 16-bit count holds one of our elements and one that is not ours.
     let lanes = min(LANES, params.count - w * LANES);
     var kept = 0u;
@@ -166,19 +199,26 @@ fn reduce(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec
   }
 }
 
+// Vec4 v of every input folded (ruled: see PROPAGATES).
+fn fold_vec4(v: u32, ruled: bool) -> array<array<Acc, LANES>, 4> {
+  var acc: array<array<Acc, LANES>, 4>;
+  let words = input_vec4(0u, v);
+  for (var c = 0u; c < 4u; c++) { acc[c] = first_lanes(words[c], ruled); }
+  for (var j = 1u; j < INPUTS; j++) {
+    let more = input_vec4(j, v);
+    for (var c = 0u; c < 4u; c++) { acc[c] = fold_lanes(acc[c], more[c], ruled); }
+  }
+  return acc;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn reduce_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) local: u32) {
   let first = thread_unit(wg, groups, local, 0u);
   let step = thread_unit(wg, groups, local, 1u) - first;
   let end = min(first + UNITS_PER_THREAD * step, params.units);
   for (var v = first; v < end; v += step) {
-    var acc: array<array<Acc, LANES>, 4>;
-    let words = input_vec4(0u, v);
-    for (var c = 0u; c < 4u; c++) { acc[c] = first_lanes(words[c]); }
-    for (var j = 1u; j < INPUTS; j++) {
-      let more = input_vec4(j, v);
-      for (var c = 0u; c < 4u; c++) { acc[c] = fold_lanes(acc[c], more[c]); }
-    }
+    var acc = fold_vec4(v, !PROPAGATES);
+    if (PROPAGATES && (any_nan(acc[0]) || any_nan(acc[1]) || any_nan(acc[2]) || any_nan(acc[3]))) { acc = fold_vec4(v, true); }
     var out: vec4u;
     for (var c = 0u; c < 4u; c++) { out[c] = finish_lanes(acc[c], LANES); }
     dst4[params.dst_offset + v] = out;

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { premulSum } from '../lib/dtype.js';
 import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32 } from '../lib/cpu/half.js';
 import { finishAverage, premultiply, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
-import { firstDifference, FLOAT_TYPES, nanCases } from './helpers/nan-rule.js';
+import { foldOf, firstDifference, FLOAT_TYPES, madeNaNCases, nanCases } from './helpers/nan-rule.js';
 
 const f32 = (...v: number[]) => new Float32Array(v);
 const i32 = (...v: number[]) => new Int32Array(v);
@@ -80,6 +80,29 @@ test('NaN rule: NaN meeting NaN or a number gives the first NaN operand, quieted
       scale(out);
       assert.is(firstDifference(dtype, out, single.rule, single), '', `${dtype} scaled`);
     }
+  }
+});
+
+test('NaN rule: a NaN made from numbers (∞ - ∞, 0 × ∞) is the canonical quiet NaN (0x7fc00000, f16 0x7e00, bf16 0x7fc0)', () => {
+  // It used to be x86's default NaN, 0xffc00000, negative.
+  for (const dtype of FLOAT_TYPES) {
+    for (const sources of [2, 3]) {
+      for (const op of ['sum', 'prod', 'min', 'max', 'avg', premulSum(0.75), premulSum(0)] as const) {
+        const what = `${dtype} ${JSON.stringify(op)} ${sources} sources`;
+        const nary = madeNaNCases(dtype, sources, foldOf(op, 'nary'));
+        const out = new Uint8Array(nary.inputs[0]!.length);
+        reduceNary(out, nary.inputs, nary.count, dtype, op);
+        assert.is(firstDifference(dtype, out, nary.rule, nary), '', `n-ary ${what}`);
+        const acc = madeNaNCases(dtype, sources, foldOf(op, 'accumulate'));
+        const accumulated = acc.inputs[0]!.slice();
+        reduceAccumulate(accumulated, acc.inputs.slice(1), acc.count, dtype, op);
+        assert.is(firstDifference(dtype, accumulated, acc.rule, acc), '', `accumulate ${what}`);
+      }
+    }
+    const single = madeNaNCases(dtype, 1, { first: (x) => 0 * x, step: () => 0 });
+    const out = new Uint8Array(single.inputs[0]!.length);
+    premultiply(out, single.inputs[0]!, single.count, dtype, 0);
+    assert.is(firstDifference(dtype, out, single.rule, single), '', `${dtype} premultiply by 0`);
   }
 });
 

@@ -10,7 +10,7 @@ import { WebcclError } from '../lib/errors.js';
 import { finishAverage, reduceAccumulate, reduceNary } from '../lib/cpu/reduce.js';
 import { loadNative, describeUnavailable } from '../lib/native/load.js';
 import { nativeFinishAverage, nativeReduceAccumulate } from '../lib/native/reduce.js';
-import { firstDifference as ruleDifference, FLOAT_TYPES, nanCases } from './helpers/nan-rule.js';
+import { firstDifference as ruleDifference, FLOAT_TYPES, foldOf, madeNaNCases, nanCases, type NanCases } from './helpers/nan-rule.js';
 
 const loaded = loadNative();
 if (!('addon' in loaded)) throw new Error(`the native suite needs the addon: ${describeUnavailable(loaded)}`);
@@ -167,25 +167,35 @@ test('native reduce: float16/bfloat16 edge values, every pair, every op and the 
 
 test('native reduce: NaN meeting NaN or a number, 2-4 sources folded pairwise, as the oracle\'s n-ary fold and the NaN rule', () => {
   for (const dtype of FLOAT_TYPES) {
-    for (const sources of [2, 3, 4]) {
-      const cases = nanCases(dtype, sources);
-      const { inputs, count, rule } = cases;
-      for (const op of OPS) {
-        for (const offset of [0, 1]) {
-          const what = `${dtype} ${op} ${sources} sources offset ${offset}`;
-          const expected = new Uint8Array(inputs[0]!.length);
-          reduceNary(expected, inputs, count, dtype, op);
-          const folded = at(inputs[0]!, offset);
-          for (const input of inputs.slice(1)) nativeReduceAccumulate(addon, dtype, op, folded, at(input, offset));
-          const actual = op === 'avg' ? at(folded, offset) : folded;
-          if (op === 'avg') nativeFinishAverage(addon, dtype, actual, folded, sources);
-          assert.is(firstDifference(dtype, actual, expected), 'none', `${what}: native against the oracle`);
-          assert.is(ruleDifference(dtype, actual, rule, cases), '', `${what}: native against the rule`);
-        }
-      }
-    }
+    for (const sources of [2, 3, 4]) checkRule(dtype, sources, () => nanCases(dtype, sources));
   }
 });
+
+test('native reduce: a NaN made from numbers (∞ - ∞, 0 × ∞) is the canonical quiet NaN, as the oracle\'s', () => {
+  // It used to be x86's default NaN, 0xffc00000 (f16 0xfe00, bf16 0xffc0).
+  for (const dtype of FLOAT_TYPES) {
+    for (const sources of [2, 3]) checkRule(dtype, sources, (op) => madeNaNCases(dtype, sources, foldOf(op, 'nary')));
+  }
+});
+
+/** Each op's cases folded pairwise by the addon (at two offsets), against the oracle and the cases' rule. */
+function checkRule(dtype: (typeof FLOAT_TYPES)[number], sources: number, casesFor: (op: SimpleOp) => NanCases): void {
+  for (const op of OPS) {
+    const cases = casesFor(op);
+    const { inputs, count, rule } = cases;
+    for (const offset of [0, 1]) {
+      const what = `${dtype} ${op} ${sources} sources offset ${offset}`;
+      const expected = new Uint8Array(inputs[0]!.length);
+      reduceNary(expected, inputs, count, dtype, op);
+      const folded = at(inputs[0]!, offset);
+      for (const input of inputs.slice(1)) nativeReduceAccumulate(addon, dtype, op, folded, at(input, offset));
+      const actual = op === 'avg' ? at(folded, offset) : folded;
+      if (op === 'avg') nativeFinishAverage(addon, dtype, actual, folded, sources);
+      assert.is(firstDifference(dtype, actual, expected), 'none', `${what}: native against the oracle`);
+      assert.is(ruleDifference(dtype, actual, rule, cases), '', `${what}: native against the rule`);
+    }
+  }
+}
 
 test('native reduce: bad arguments throw InvalidArgument and leave dst untouched', () => {
   const dst = new Uint8Array(8).fill(7);

@@ -2,6 +2,7 @@
 // narrowing, exact when widening; see half.ts for the rounding rules. The loops here are also
 // what the CPU reduction uses to widen 16-bit inputs to f32 lanes and round results back.
 import { invalidArgument } from '../errors.js';
+import { firstNaN } from './lanes.js';
 import { checkCount } from './reduction.js';
 import { bf16BitsToF32Bits, bitsToF32, f16ToF32BitsTable, f32BitsToBf16Bits, f32BitsToF16Bits } from './half.js';
 import { checkViewLength, readElements, writeBackElements } from './views.js';
@@ -31,13 +32,24 @@ export function widenBits(from: HalfType, dst: Uint32Array, src: Uint16Array): v
   }
 }
 
-/** acc[i] = fl(acc[i] + the 16-bit value src[i]) for i < acc.length: widenBits then an f32 sum, in one pass. */
+/**
+ * acc[i] = fl(acc[i] + the 16-bit value src[i]) for i < acc.length: widenBits then an f32 sum, in
+ * one pass, NaN by the rule of reduction.ts (acc's NaN before src's, quieted; firstNaN).
+ */
 export function widenAccumulate(from: HalfType, acc: Float32Array, src: Uint16Array): void {
+  // The widened value is read again only for a NaN sum: kept in a variable, V8 ran the bf16
+  // loop 40% slower.
   if (from === 'float16') {
     const table = f16ToF32BitsTable();
-    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + bitsToF32(table[src[i]!]!);
+    for (let i = 0; i < acc.length; i++) {
+      const r = acc[i]! + bitsToF32(table[src[i]!]!);
+      acc[i] = r === r ? r : firstNaN(acc[i]!, bitsToF32(table[src[i]!]!));
+    }
   } else {
-    for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + bitsToF32(bf16BitsToF32Bits(src[i]!));
+    for (let i = 0; i < acc.length; i++) {
+      const r = acc[i]! + bitsToF32(bf16BitsToF32Bits(src[i]!));
+      acc[i] = r === r ? r : firstNaN(acc[i]!, bitsToF32(bf16BitsToF32Bits(src[i]!)));
+    }
   }
 }
 

@@ -16,7 +16,7 @@ export interface HostCodec {
   encode(x: Float32Array, residual: Float32Array | undefined): Uint8Array;
   /** A payload of `count` elements, decoded into `out`. */
   decode(payload: Uint8Array, count: number, out: Float32Array): void;
-  /** acc[i] = fl(acc[i] + decoded_i): decode + accumulate in one pass, bit for bit decode then an f32 sum. */
+  /** acc[i] = fl(acc[i] + decoded_i): decode + accumulate in one pass, bit for bit decode then the reduction's f32 sum (its NaN rule included). */
   decodeAccumulate(payload: Uint8Array, count: number, acc: Float32Array): void;
 }
 

@@ -16,6 +16,11 @@
 //                multiple of 4, so no word spans two blocks.
 //   dequantize   y = fl(q * s_b); NaN for every element of a block whose scale is NaN or ±Inf; a
 //                subnormal scale (never produced here) counts as 0.
+//   fold         acc + y (decode-accumulate, a ring hop) by the NaN rule of reduction.ts: acc's
+//                NaN quieted, else a poisoned block's 0x7fc00000, else the f32 sum.
+//   feedback     v = residual + x by the same rule; a poisoned block's residual becomes v - NaN:
+//                v's NaN where v is NaN, else 0x7fc00000, and stays NaN in later calls (unlike
+//                1-bit's, which is left as it was).
 //
 // Precision (normal blocks): |q - 127 x / a| <= 1/2, so |q a / 127 - x| <= a / 254; the scale
 // and the product round three times in all (fl(1/127), a*C, q*s), so
@@ -24,8 +29,11 @@
 import { blockCount, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, effectiveExponent, F32_MANTISSA, F32_QUIET_NAN, F32_SIGN, flushBits, isNonFiniteBits, significand } from './f32-fields.js';
 import { bitsToF32, f32ToBits } from './half.js';
+import { addInto, firstNaN } from './lanes.js';
 
 export const INT8_LEVELS = 127;
+/** What a poisoned block's elements decode to (F32_QUIET_NAN as a number). */
+const QUIET_NAN = bitsToF32(F32_QUIET_NAN);
 /** fl(1/127): the scale is absmax times this. */
 export const INT8_INVERSE_LEVELS = Math.fround(1 / INT8_LEVELS);
 /** Bits of 2^-118: blocks whose absmax is below it are flushed (scale 0). */
@@ -117,9 +125,11 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
       if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
       else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
     } else {
-      // The value rounded to f32 first, then one f32 add (of its negation: exact) per element.
-      const value = isNonFiniteBits(scale) ? NaN : Math.fround(q * bitsToF32(scale));
-      out[i] = out[i]! + sign * value;
+      // The value rounded to f32 first, then one f32 add (of its negation: exact) per element;
+      // NaN by the rule of reduction.ts, out's before the value's (whose sign subtracting keeps).
+      const value = isNonFiniteBits(scale) ? QUIET_NAN : Math.fround(q * bitsToF32(scale));
+      const r = out[i]! + sign * value;
+      out[i] = r === r ? r : firstNaN(out[i]!, value);
     }
   }
 }
@@ -134,7 +144,7 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
 export function int8QuantizeWithFeedback(x: Float32Array, residual: Float32Array, count: number, blockSize: number, out?: Int8Blocks): Int8Blocks {
   checkArrayLength('int8 error feedback: x', x, count);
   checkArrayLength('int8 error feedback: residual', residual, count);
-  for (let i = 0; i < count; i++) residual[i] = residual[i]! + x[i]!; // v, rounded once by the store
+  addInto(residual.subarray(0, count), x.subarray(0, count)); // v, by the reduce kernel's sum (NaN rule included)
   const blocks = int8Quantize(residual, count, blockSize, out);
   dequantizeInto('int8 error feedback', blocks.packed, blocks.scales, count, blockSize, residual, 'subtract');
   return blocks;

@@ -15,13 +15,19 @@ export type Lanes = Float32Array | Int32Array | Uint32Array;
 const nanScratch = new Float32Array(1);
 const nanScratchBits = new Uint32Array(nanScratch.buffer);
 
+/** The NaN an operation makes from numbers (∞ - ∞, 0 × ∞): positive, quiet, no payload. */
+export const CANONICAL_NAN_BITS = 0x7fc00000;
+
 /**
- * The result of `a op b` when that result, `r`, is NaN: the first NaN operand, quieted, or `r`
- * itself when neither operand is NaN (∞ - ∞, 0 × ∞: the hardware's default NaN). The quiet bit is
- * set on the bits rather than left to a float conversion, which the JIT may elide.
+ * The result of `a op b` when that result is NaN: the first NaN operand, quieted, or the
+ * canonical NaN when neither operand is NaN (x86 would give its default NaN, 0xffc00000, ARM and
+ * GPUs others). The bits are written rather than left to a float conversion, which the JIT may elide.
  */
-export function firstNaN(a: number, b: number, r: number): number {
-  if (a === a && b === b) return r;
+export function firstNaN(a: number, b: number): number {
+  if (a === a && b === b) {
+    nanScratchBits[0] = CANONICAL_NAN_BITS;
+    return nanScratch[0]!;
+  }
   nanScratch[0] = a === a ? b : a;
   nanScratchBits[0] = nanScratchBits[0]! | 0x00400000;
   return nanScratch[0]!;
@@ -40,21 +46,21 @@ export function addInto(acc: Lanes, x: Lanes): void {
     const r2 = acc[i + 2]! + x[i + 2]!;
     const r3 = acc[i + 3]! + x[i + 3]!;
     // Integer lanes are never NaN. A NaN result re-reads its operands: neither is stored yet.
-    acc[i] = r0 === r0 ? r0 : firstNaN(acc[i]!, x[i]!, r0);
-    acc[i + 1] = r1 === r1 ? r1 : firstNaN(acc[i + 1]!, x[i + 1]!, r1);
-    acc[i + 2] = r2 === r2 ? r2 : firstNaN(acc[i + 2]!, x[i + 2]!, r2);
-    acc[i + 3] = r3 === r3 ? r3 : firstNaN(acc[i + 3]!, x[i + 3]!, r3);
+    acc[i] = r0 === r0 ? r0 : firstNaN(acc[i]!, x[i]!);
+    acc[i + 1] = r1 === r1 ? r1 : firstNaN(acc[i + 1]!, x[i + 1]!);
+    acc[i + 2] = r2 === r2 ? r2 : firstNaN(acc[i + 2]!, x[i + 2]!);
+    acc[i + 3] = r3 === r3 ? r3 : firstNaN(acc[i + 3]!, x[i + 3]!);
   }
   for (; i < n; i++) {
     const r = acc[i]! + x[i]!;
-    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!, r);
+    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!);
   }
 }
 
 export function multiplyFloatInto(acc: Float32Array, x: Float32Array): void {
   for (let i = 0; i < acc.length; i++) {
     const r = acc[i]! * x[i]!;
-    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!, r);
+    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!);
   }
 }
 
@@ -70,7 +76,7 @@ export function minInto(acc: Lanes, x: Lanes): void {
   for (let i = 0; i < acc.length; i++) {
     const a = acc[i]!;
     const b = x[i]!;
-    acc[i] = a <= b ? a : b < a ? b : firstNaN(a, b, a);
+    acc[i] = a <= b ? a : b < a ? b : firstNaN(a, b);
   }
 }
 
@@ -78,7 +84,7 @@ export function maxInto(acc: Lanes, x: Lanes): void {
   for (let i = 0; i < acc.length; i++) {
     const a = acc[i]!;
     const b = x[i]!;
-    acc[i] = a >= b ? a : b > a ? b : firstNaN(a, b, a);
+    acc[i] = a >= b ? a : b > a ? b : firstNaN(a, b);
   }
 }
 
@@ -91,7 +97,7 @@ export function premulAddFloatInto(acc: Float32Array, x: Float32Array, scalar: n
   for (let i = 0; i < acc.length; i++) {
     const r = acc[i]! + Math.fround(scalar * x[i]!);
     // The scalar is finite: a NaN product is x's NaN or 0 × ∞'s, so a NaN x is the second operand.
-    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!, r);
+    acc[i] = r === r ? r : firstNaN(acc[i]!, x[i]!);
   }
 }
 
@@ -102,7 +108,7 @@ export function premulAddIntInto(acc: Int32Array | Uint32Array, x: Int32Array | 
 export function scaleFloat(acc: Float32Array, scalar: number): void {
   for (let i = 0; i < acc.length; i++) {
     const r = acc[i]! * scalar;
-    acc[i] = r === r ? r : firstNaN(acc[i]!, scalar, r);
+    acc[i] = r === r ? r : firstNaN(acc[i]!, scalar);
   }
 }
 

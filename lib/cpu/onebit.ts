@@ -22,7 +22,8 @@
 //   decompress  y_i = sign ? -scale_b : scale_b (the sign bit of scale_b flipped: exact).
 // A block whose x or residual holds NaN or ±Inf is poisoned: scale NaN (0x7fc00000), sign words
 // 0, residual left as it was, so a caller that skips the step (as a dynamic loss scaler does)
-// keeps a clean residual. Inputs must keep Σ|v| within the f32 range (WGSL does not define
+// keeps a clean residual; a poisoned block decodes to 0x7fc00000, which decompress-accumulate
+// adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must keep Σ|v| within the f32 range (WGSL does not define
 // overflowing arithmetic).
 //
 // Bounds: |r_i'| = ||v_i| - scale| <= max_j |v_j| of its block. With error feedback the residual
@@ -32,6 +33,7 @@
 import { blockCount, blockLength, checkArrayLength, checkBlockLayout } from './blocks.js';
 import { bitsOf, F32_QUIET_NAN, flushBits, flushToZero, isNonFiniteBits } from './f32-fields.js';
 import { bitsToF32 } from './half.js';
+import { firstNaN } from './lanes.js';
 
 /** Lanes of the fixed summation order (the GPU kernel's workgroup size). */
 export const ONEBIT_SUM_LANES = 64;
@@ -126,7 +128,11 @@ function decompressInto(what: string, signs: Uint32Array, scales: Float32Array, 
   for (let i = 0; i < count; i++) {
     const sign = ((signs[i >>> 5]! >>> (i & 31)) & 1) << 31;
     const bits = (scaleBits[Math.floor(i / blockSize)]! ^ sign) >>> 0;
-    if (add) out[i] = out[i]! + bitsToF32(bits);
-    else outBits[i] = bits;
+    if (add) {
+      // NaN (a poisoned block) by the rule of reduction.ts: out's NaN before the decoded one.
+      const value = bitsToF32(bits);
+      const r = out[i]! + value;
+      out[i] = r === r ? r : firstNaN(out[i]!, value);
+    } else outBits[i] = bits;
   }
 }

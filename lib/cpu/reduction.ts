@@ -23,8 +23,16 @@
 // quieted, for every op (min and max propagate NaN too). 16-bit NaNs widen with their payload and
 // narrow with its top bits and the quiet bit (cast.ts), so the rule holds in the storage type.
 // An input no operation touches keeps its bits (a one-source f32 sum, min, max or avg; a 16-bit
-// result always passes through narrowing, which quiets). A NaN made from numbers (∞ - ∞, 0 × ∞)
-// is the hardware's default NaN: 0xffc00000 on x86, for the CPU paths and lavapipe alike.
+// result always passes through narrowing, which quiets). A NaN made from numbers (∞ - ∞, 0 × ∞,
+// premulSum's 0 × ∞) is the canonical quiet NaN 0x7fc00000 (narrowed: f16 0x7e00, bf16 0x7fc0),
+// which later operations keep as they keep any NaN: not the device's default NaN (x86's is
+// 0xffc00000, ARM's 0x7fc00000, NVIDIA's 0x7fffffff). The division by n cannot make one (1/n is
+// finite and nonzero).
+// The hop codecs' folds (acc + decoded payload, lib/cpu/host-codec.ts, the WGSL fold kernels)
+// are sums by this rule too, acc before the payload; what each codec's decoding gives for NaN
+// and ±∞ is stated in its file: bf16/fp16 keep NaN payloads (half.ts) and ±∞; block int8 and
+// 1-bit turn a block holding NaN or ±∞ into 0x7fc00000 for every element; SwitchML likewise
+// for the block (switchml.ts).
 // Why a rule of our own: hardware and compilers do not fix one. x86 SSE/AVX arithmetic returns
 // its first source operand's NaN (quieted), but C compilers and V8 commute adds and multiplies
 // freely; minss/maxss return the second operand unquieted; WGSL leaves NaN results to the device.

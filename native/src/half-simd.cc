@@ -48,7 +48,7 @@ HALF_TARGET inline void widen_bf16(const void* p, __m256& even, __m256& odd) {
  * f32 bits -> bf16 bits in the top half of each lane (low half garbage), RNE: x + 0x7fff + odd.
  * The oracle (f32BitsToBf16Bits) treats NaN apart, returning the top bits with the quiet bit
  * set; here every NaN lane is already quiet with its low 16 bits zero (a bf16 operand widened
- * and quieted, or the default NaN 0xffc00000 of inf - inf, 0 * inf), so the rounding add cannot
+ * and quieted, or the canonical NaN 0x7fc00000 of inf - inf, 0 * inf), so the rounding add cannot
  * carry out of it and the same formula gives the oracle's NaN. Callers keep that true (quiet_nans).
  */
 HALF_TARGET inline __m256i round_bf16(__m256 v) {
@@ -87,6 +87,8 @@ HALF_TARGET inline __m256 combine_numbers(__m256 a, __m256 b) {
 template <int OP>
 HALF_TARGET inline __m256 combine_any(__m256 a, __m256 b) {
   __m256 r = combine_numbers<OP>(a, b);
+  // A NaN made from numbers (inf - inf, 0 * inf): the canonical one, not x86's default 0xffc00000.
+  r = _mm256_blendv_ps(r, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)), _mm256_cmp_ps(r, r, _CMP_UNORD_Q));
   r = _mm256_blendv_ps(r, quiet_nans(b), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
   return _mm256_blendv_ps(r, quiet_nans(a), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
 }
@@ -94,7 +96,8 @@ HALF_TARGET inline __m256 combine_any(__m256 a, __m256 b) {
 /**
  * Combine two pairs of 8 lanes: the plain operation unless a NaN is among the operands, then
  * the NaN-aware one. A sum or product is NaN wherever an operand is, so its results are checked
- * (one compare for 16 lanes; a NaN made from numbers, inf - inf, is the same either way); min
+ * (one compare for 16 lanes; a NaN made from numbers, inf - inf, takes that path too and becomes
+ * the canonical NaN there); min
  * and max can drop a NaN operand, so theirs are.
  */
 template <int OP>
