@@ -71,6 +71,11 @@ export interface CalibrationComm {
    * maps, or one process): rank 0 alone times the host work, γ and the codecs (inTurn).
    */
   readonly oneHost?: boolean;
+  /**
+   * Every rank runs on one thread (inproc): the fit prices every rank's messages (CostParams.oneThread),
+   * and the parameters say so.
+   */
+  readonly oneThread?: boolean;
   /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
   readonly board?: boolean;
   /**
@@ -329,7 +334,7 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) })!;
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
 }
 
 /** A run's terms in Sample order. */
@@ -933,6 +938,7 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(comm.oneThread === true && { oneThread: true }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
