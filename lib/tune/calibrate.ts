@@ -8,7 +8,7 @@
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
 //      (or half a second of them), so that a fresh process's collective code is optimised (WARM_CALLS).
-//   the few-byte runs: three passes starting 0.15 s apart, the fastest pass kept (fewByteSamples), so that
+//   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
@@ -481,8 +481,8 @@ const WARM_SECONDS = 0.5;
 /**
  * Calls of each schedule between two checks of the time spent (a check is one maxAll, about a
  * call's time). At 32, 8 shm ranks (8-byte calls of 1-5 ms on 2 cores) ran the warm-up's 0.5 s
- * in 1.1 s and each 0.15 s gap between the few-byte passes in about 0.3 s: a batch of the four
- * schedules took about 0.5 s.
+ * in 1.1 s and each 0.15 s gap between the few-byte passes in about 0.3 s: a batch of the
+ * schedules took 0.3-0.5 s there.
  */
 const WARM_BATCH = 8;
 
@@ -499,9 +499,8 @@ async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[]
 }
 
 /**
- * Passes of the few-byte rounds, starting FEW_SPACING_SECONDS apart at least, untimed few-byte
- * calls filling what a pass's own time leaves of that between two (the code stays warm, the
- * clock moves on); the pass kept is the one whose schedules' medians sum to
+ * Passes of the few-byte rounds, FEW_GAP_SECONDS of untimed few-byte calls between two (the
+ * code stays warm, the clock moves on); the pass kept is the one whose schedules' medians sum to
  * the least (the agreed figures' sums, agreed once more, so every rank keeps the same pass),
  * medians and lower quartiles together, so that call, α and o come from one pass's figures. One
  * pass of 6 rounds takes 15-40 ms on 2 tcp ranks, and the host runs in fast and slow phases of
@@ -515,21 +514,18 @@ const FEW_PASSES = 3;
 /** The schedules of the few-byte runs (the board's have a stream of their own: boardFewSamples). */
 const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
 /**
- * The least time from one pass's start to the next's: three passes then span more than one slow
- * phase can cover. Until tune18 a gap of 0.15 s followed every pass whatever its length, where 8
- * shm ranks' passes take about 0.2 s themselves (their gaps about 0.6 s of a 7.5 s calibration).
+ * The untimed calls' time between two passes, whatever a pass's own length. Shrunk by the pass's
+ * own time (tried in tune18: the passes starting 0.15 s apart) it vanished where a slow phase
+ * stretched a pass past 0.15 s, so the next passes ran in the same phase: 4 shm ranks in one
+ * process priced their 8-byte calls 1.3-1.9x in 3 of 6 sweeps (0 of 6 with the fixed gap).
  */
-const FEW_SPACING_SECONDS = 0.15;
+const FEW_GAP_SECONDS = 0.15;
 
 async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    const started = performance.now();
+    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS);
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
-    if (pass === FEW_PASSES - 1) break;
-    // The slowest rank's time, so every rank runs the same gap (or none).
-    const [took] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-    if (took! < FEW_SPACING_SECONDS) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_SPACING_SECONDS - took!);
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
   // that timed no host work (inTurn), a few bytes' folds that could split a near tie.
