@@ -342,15 +342,15 @@ test("one slow phase of the host (few-byte calls 3x for 250 ms) anywhere around 
   }
 });
 
-test("the warm-up stops near its 0.5 s where 8-byte calls take 4 ms (8 shm ranks on 2 cores), not a batch of 32 calls of each schedule later", async () => {
+test("the warm-up stops within half a batch of its 0.5 s where a batch of 32 calls of each schedule takes 0.42 s (8-byte calls of 4 ms, as 8 shm ranks' on 2 cores), not a batch later", async () => {
   // The warm-up's calls are the 8-byte calls before the first pass's first block of 3 (untimed
-  // calls come 8 of a schedule in a row, the passes' in blocks of 3); their cost on the fake clock.
+  // calls come 32 of a schedule in a row, the passes' in blocks of 3); their cost on the fake clock.
   const world = { ...truth, call: 4e-3 };
   const few: string[] = [];
   await calibrated(world, 4, 0, false, (algorithm, bytes) => { if (bytes === 8) few.push(algorithm); return 0; });
   let warm = 0;
   for (let i = 0; i < few.length && !(few[i] !== few[i - 1] && few[i + 2] === few[i] && few[i + 3] !== few[i]); i++) warm += predictSeconds(few[i]!, call(8, 4), world)!;
-  assert.ok(warm >= 0.5 && warm <= 0.6, `warm-up ${warm.toFixed(3)} s`);
+  assert.ok(warm >= 0.5 - 0.21 && warm <= 0.5 + 0.21, `warm-up ${warm.toFixed(3)} s`);
 });
 
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {

@@ -478,23 +478,26 @@ async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): P
  */
 const WARM_CALLS = 1024;
 const WARM_SECONDS = 0.5;
-/**
- * Calls of each schedule between two checks of the time spent (a check is one maxAll, about a
- * call's time). At 32, 8 shm ranks (8-byte calls of 1-5 ms on 2 cores) ran the warm-up's 0.5 s
- * in 1.1 s and each 0.15 s gap between the few-byte passes in about 0.3 s: a batch of the
- * schedules took 0.3-0.5 s there.
- */
-const WARM_BATCH = 8;
+/** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
+const WARM_BATCH = 32;
 
-/** Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them or `seconds` on the slowest rank. */
+/**
+ * Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them
+ * or `seconds` on the slowest rank, to within half a batch: a batch that would end more than half
+ * of one (at the batches' mean so far) past `seconds` is not begun. Where a batch is long, 8 shm
+ * ranks on 2 cores (8-byte calls of 1-5 ms, a batch of the four schedules 0.5 s), the warm-up ran
+ * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms.
+ */
 async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number): Promise<void> {
   const data = new Float32Array(FEW_BYTES / 4);
   const started = performance.now();
+  let batches = 0;
   for (let ran = 0; ran < calls; ran += algorithms.length * WARM_BATCH) {
     for (const algorithm of algorithms) for (let i = 0; i < WARM_BATCH; i++) await comm.allReduce(data, algorithm);
+    batches++;
     // The slowest rank's time, so every rank runs as many calls.
     const [spent] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-    if (spent! >= seconds) return;
+    if (spent! + spent! / batches / 2 >= seconds) return;
   }
 }
 
