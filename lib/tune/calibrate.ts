@@ -520,7 +520,7 @@ const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  * The untimed calls' time between two passes, whatever a pass's own length. Shrunk by the pass's
  * own time (tried in tune18: the passes starting 0.15 s apart) it vanished where a slow phase
  * stretched a pass past 0.15 s, so the next passes ran in the same phase: 4 shm ranks in one
- * process priced their 8-byte calls 1.3-1.9x in 3 of 6 sweeps (0 of 6 with the fixed gap).
+ * process priced their 8-byte calls 1.3-1.9x in 3 of 5 sweeps (0 of 5 with the fixed gap).
  */
 const FEW_GAP_SECONDS = 0.15;
 
