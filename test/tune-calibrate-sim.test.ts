@@ -342,15 +342,31 @@ test("one slow phase of the host (few-byte calls 3x for 250 ms) anywhere around 
   }
 });
 
-test("the warm-up stops within half a batch of its 0.5 s where a batch of 32 calls of each schedule takes 0.42 s (8-byte calls of 4 ms, as 8 shm ranks' on 2 cores), not a batch later", async () => {
-  // The warm-up's calls are the 8-byte calls before the first pass's first block of 3 (untimed
-  // calls come 32 of a schedule in a row, the passes' in blocks of 3); their cost on the fake clock.
+test("untimed calls where 8-byte calls take 4 ms (as 8 shm ranks' on 2 cores): the warm-up stops within half a batch of its 0.5 s, and each 0.15 s gap between the few-byte passes takes about 0.15 s, not a batch of 32 calls of each schedule", async () => {
+  // The sim's 8-byte calls in order: untimed ones come in batches of one schedule in a row (more
+  // than 3), the passes' in blocks of 3, each round starting with the next schedule.
   const world = { ...truth, call: 4e-3 };
   const few: string[] = [];
   await calibrated(world, 4, 0, false, (algorithm, bytes) => { if (bytes === 8) few.push(algorithm); return 0; });
-  let warm = 0;
-  for (let i = 0; i < few.length && !(few[i] !== few[i - 1] && few[i + 2] === few[i] && few[i + 3] !== few[i]); i++) warm += predictSeconds(few[i]!, call(8, 4), world)!;
+  const runs: { algorithm: string; length: number }[] = [];
+  for (const algorithm of few) {
+    if (runs.at(-1)?.algorithm === algorithm) runs.at(-1)!.length++;
+    else runs.push({ algorithm, length: 1 });
+  }
+  // Stretches of untimed calls: the warm-up, then one between each two passes.
+  const untimed: number[] = [];
+  let inside = false;
+  for (const run of runs) {
+    if (run.length <= 3) { inside = false; continue; }
+    if (!inside) untimed.push(0);
+    inside = true;
+    untimed[untimed.length - 1]! += run.length * predictSeconds(run.algorithm, call(8, 4), world)!;
+  }
+  assert.is(untimed.length, 3, `untimed stretches ${untimed}`);
+  const [warm, ...gaps] = untimed as [number, ...number[]];
+  // A batch of the warm-up's 32 calls of each schedule takes 0.42 s here.
   assert.ok(warm >= 0.5 - 0.21 && warm <= 0.5 + 0.21, `warm-up ${warm.toFixed(3)} s`);
+  for (const gap of gaps) assert.ok(gap >= 0.15 - 0.05 && gap <= 0.15 + 0.05, `gap ${gap.toFixed(3)} s`);
 });
 
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {

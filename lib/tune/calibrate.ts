@@ -486,19 +486,26 @@ const WARM_BATCH = 32;
  * or `seconds` on the slowest rank, to within half a batch: a batch that would end more than half
  * of one (at the batches' mean so far) past `seconds` is not begun. Where a batch is long, 8 shm
  * ranks on 2 cores (8-byte calls of 1-5 ms, a batch of the four schedules 0.5 s), the warm-up ran
- * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms.
+ * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms. Given
+ * `perCall` (seconds a call, as an earlier run of them returned), batches are cut to half of
+ * `seconds` at most: 8 shm ranks ran each 0.15 s gap between the few-byte passes in one batch
+ * of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
  */
-async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number): Promise<void> {
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0): Promise<number> {
   const data = new Float32Array(FEW_BYTES / 4);
   const started = performance.now();
+  const batch = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
   let batches = 0;
-  for (let ran = 0; ran < calls; ran += algorithms.length * WARM_BATCH) {
-    for (const algorithm of algorithms) for (let i = 0; i < WARM_BATCH; i++) await comm.allReduce(data, algorithm);
+  let ran = 0;
+  let spent = 0;
+  while (ran < calls && spent + spent / Math.max(1, batches) / 2 < seconds) {
+    for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await comm.allReduce(data, algorithm);
     batches++;
+    ran += algorithms.length * batch;
     // The slowest rank's time, so every rank runs as many calls.
-    const [spent] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-    if (spent! + spent! / batches / 2 >= seconds) return;
+    spent = (await comm.maxAll(Float32Array.of((performance.now() - started) / 1000)))[0]!;
   }
+  return ran > 0 ? spent / ran : 0;
 }
 
 /**
@@ -524,10 +531,11 @@ const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  */
 const FEW_GAP_SECONDS = 0.15;
 
-async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
+async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS);
+    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, perCall);
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
@@ -1012,7 +1020,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       bySize.set(bytes, entry);
     }
     board = comm.board === true;
-    await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
     // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
@@ -1020,7 +1028,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await fewByteSamples(comm, repeats + 1, gamma);
+    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
