@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
+import { allSendsOf } from '../lib/collectives/traffic.js';
 import { callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
 
@@ -15,11 +16,11 @@ let clockMs = 0;
 let lineUps = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents, oneThread = false): CalibrationComm {
   // A device where the truth has GPU terms: its calls priced on GPU memory, its fold at gamma_gpu per byte.
   const device = truth.gpu;
   return {
-    rank: 0, size, chunkBytes: CHUNK, board,
+    rank: 0, size, chunkBytes: CHUNK, board, ...(oneThread && { oneThread }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
     ...(device && {
@@ -53,7 +54,7 @@ const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allRed
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall, switchExponents?: SwitchExponents): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall, switchExponents?: SwitchExponents, oneThread = false): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -62,7 +63,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, bo
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size, board, stall, switchExponents))).params;
+    return (await calibrate(simulated(truth, size, board, stall, switchExponents, oneThread))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -178,6 +179,31 @@ test("a simulated world with a board and a device: the board's GPU calls get the
     const onGpu = { ...call(bytes, 4), memory: 'gpu' as const };
     near(predictSeconds('board', onGpu, p)!, predictSeconds('board', onGpu, world)!, `board on GPU memory at ${bytes} B`, 1e-3);
   }
+});
+
+test("a world whose ranks share one thread (inproc): every rank's messages cost o on it, and calibration prices them so (8 ranks: the tree's busiest rank sends 5 of its 36 few-byte messages, the ring's 14 of 112)", async () => {
+  // The clock: the busiest rank's price (the model's without oneThread) and o for every other
+  // rank's messages, counted by the formulas alone.
+  const ranks = 8;
+  const others: Stall = (algorithm, bytes) => {
+    const traffic = callTraffic(algorithm, call(bytes, ranks))!;
+    return (allSendsOf(traffic, ranks) - traffic.sends) * truth.overhead;
+  };
+  const p = await calibrated(truth, ranks, 0, false, others, undefined, true);
+  assert.is(p.oneThread, true);
+  for (const key of ['call', 'alpha', 'overhead', 'beta'] as const) near(p[key], truth[key], key);
+  for (const algorithm of ['ring', 'tree', 'direct']) {
+    for (const bytes of [8, 4096, 64 << 10, 1 << 20, 16 << 20]) {
+      const own = predictSeconds(algorithm, call(bytes, ranks), truth);
+      if (own === undefined) continue; // the direct exchange past its domain
+      near(predictSeconds(algorithm, call(bytes, ranks), p)!, own + others(algorithm, bytes), `${algorithm} at ${bytes} B`);
+    }
+  }
+  // Through a file or a peer as any other field.
+  assert.is(checkCostParams(JSON.parse(JSON.stringify(p))).oneThread, true);
+  assert.throws(() => checkCostParams({ ...p, oneThread: 'yes' }), /oneThread "yes" is not true or false/);
+  // A world of processes keeps the busiest rank's count.
+  assert.is((await calibrated(truth, ranks)).oneThread, undefined);
 });
 
 test('a simulated world of 2 ranks whose ring costs nearly 3x its direct exchange: the fit predicts both', async () => {
@@ -364,6 +390,33 @@ test("one slow phase of the host (few-byte calls 3x for 250 ms) anywhere around 
       for (const point of curve) near(point.beta, truth.beta, `slow from +${offsetMs} ms: ${name} at ${point.linkBytes}`);
     }
   }
+});
+
+test("untimed calls where 8-byte calls take 4 ms (as 8 shm ranks' on 2 cores): the warm-up stops within half a batch of its 0.5 s, and each 0.15 s gap between the few-byte passes takes about 0.15 s, not a batch of 32 calls of each schedule", async () => {
+  // The sim's 8-byte calls in order: untimed ones come in batches of one schedule in a row (more
+  // than 3), the passes' in blocks of 3, each round starting with the next schedule.
+  const world = { ...truth, call: 4e-3 };
+  const few: string[] = [];
+  await calibrated(world, 4, 0, false, (algorithm, bytes) => { if (bytes === 8) few.push(algorithm); return 0; });
+  const runs: { algorithm: string; length: number }[] = [];
+  for (const algorithm of few) {
+    if (runs.at(-1)?.algorithm === algorithm) runs.at(-1)!.length++;
+    else runs.push({ algorithm, length: 1 });
+  }
+  // Stretches of untimed calls: the warm-up, then one between each two passes.
+  const untimed: number[] = [];
+  let inside = false;
+  for (const run of runs) {
+    if (run.length <= 3) { inside = false; continue; }
+    if (!inside) untimed.push(0);
+    inside = true;
+    untimed[untimed.length - 1]! += run.length * predictSeconds(run.algorithm, call(8, 4), world)!;
+  }
+  assert.is(untimed.length, 3, `untimed stretches ${untimed}`);
+  const [warm, ...gaps] = untimed as [number, ...number[]];
+  // A batch of the warm-up's 32 calls of each schedule takes 0.42 s here.
+  assert.ok(warm >= 0.5 - 0.21 && warm <= 0.5 + 0.21, `warm-up ${warm.toFixed(3)} s`);
+  for (const gap of gaps) assert.ok(gap >= 0.15 - 0.05 && gap <= 0.15 + 0.05, `gap ${gap.toFixed(3)} s`);
 });
 
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {

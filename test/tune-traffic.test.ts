@@ -2,14 +2,15 @@
 // ring-reducescatter.ts) against what the schedules send: each schedule runs on host memory over
 // an in-memory link that counts every rank's messages and bytes, and the busiest rank's count
 // must be the formula's `sends` (the cost model's o term) at every size regime: one chunk, the
-// ring's re-cut into pipelineDepth smaller chunks (pipelinedChunkElements), and many chunks.
+// ring's re-cut into pipelineDepth smaller chunks (pipelinedChunkElements), and many chunks; the
+// count over all ranks the formula's allSendsOf (what a world on one thread pays o for).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { algorithmNamed, type ScheduledCollective } from '../lib/collectives/algorithms.js';
 import type { CollectiveContext, Link } from '../lib/collectives/context.js';
 import { ringAllGather, ringAllGatherTraffic } from '../lib/collectives/ring-allgather.js';
 import { ringReduceScatter, ringReduceScatterTraffic } from '../lib/collectives/ring-reducescatter.js';
-import type { Traffic, TrafficCall } from '../lib/collectives/traffic.js';
+import { allSendsOf, type Traffic, type TrafficCall } from '../lib/collectives/traffic.js';
 import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
 
 /** Four-byte elements, 64 to a chunk: small sizes reach every regime of the cut. */
@@ -62,19 +63,21 @@ async function run(size: number, count: number, blocks: number, schedule: (ctx: 
 
 const call = (count: number, ranks: number): TrafficCall => ({ bytes: 4 * count, ranks, chunkBytes: 4 * CHUNK_ELEMENTS, pipelineDepth: DEPTH });
 const COUNTS = [2, 37, 100, 300, 1000, 5000];
+const sum = (values: readonly number[]) => values.reduce((total, v) => total + v, 0);
 
 function formula(algorithm: string, collective: ScheduledCollective): (c: TrafficCall) => Traffic | undefined {
   return algorithmNamed(algorithm)!.traffic![collective]!;
 }
 
 for (const algorithm of ['ring', 'tree', 'direct']) {
-  test(`${algorithm} allreduce: the busiest rank sends the formula's messages`, async () => {
+  test(`${algorithm} allreduce: the busiest rank and all ranks together send the formula's messages`, async () => {
     for (const size of [2, 3, 4, 5, 8]) {
       for (const count of COUNTS) {
         const traffic = formula(algorithm, 'allReduce')(call(count, size));
         if (!traffic) continue; // the direct exchange past its domain
         const counted = await run(size, count, 1, algorithmNamed(algorithm)!.serves.allReduce!);
         assert.is(traffic.sends, Math.max(...counted.sends), `${algorithm} n=${size} count=${count}: sends per rank ${counted.sends}`);
+        assert.is(allSendsOf(traffic, size), sum(counted.sends), `${algorithm} n=${size} count=${count}: all ranks' sends ${counted.sends}`);
         if (algorithm !== 'tree') {
           // The ring's and the direct exchange's busiest rank sends the formula's bytes (the segments' alignment apart).
           const sent = Math.max(...counted.bytes);
@@ -99,12 +102,13 @@ test('ring allreduce: segments between a quarter chunk and pipelineDepth chunks 
 });
 
 for (const [name, schedule, traffic] of [['allGather', ringAllGather, ringAllGatherTraffic], ['reduceScatter', ringReduceScatter, ringReduceScatterTraffic]] as const) {
-  test(`ring ${name}: the busiest rank sends the formula's messages and bytes`, async () => {
+  test(`ring ${name}: the busiest rank sends the formula's messages and bytes, all ranks together its messages`, async () => {
     for (const size of [2, 3, 5]) {
       for (const count of COUNTS) {
         const counted = await run(size, count, size, (ctx, work) => schedule(ctx, work, count));
         const t = traffic(call(count, size));
         assert.is(t.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+        assert.is(allSendsOf(t, size), sum(counted.sends), `n=${size} count=${count}: all ranks' sends ${counted.sends}`);
         assert.is(t.linkBytes, Math.max(...counted.bytes), `n=${size} count=${count}`);
       }
     }
@@ -113,12 +117,14 @@ for (const [name, schedule, traffic] of [['allGather', ringAllGather, ringAllGat
 
 for (const collective of ['broadcast', 'reduce'] as const) {
   for (const algorithm of ['ring', 'tree']) {
-    test(`${algorithm} ${collective}: the busiest rank sends the formula's messages`, async () => {
+    test(`${algorithm} ${collective}: the busiest rank and all ranks together send the formula's messages`, async () => {
       const schedule = algorithmNamed(algorithm)!.serves[collective]!;
       for (const size of [2, 3, 4, 7]) {
         for (const count of COUNTS) {
           const counted = await run(size, count, 1, (ctx, work) => schedule(ctx, work, 0));
-          assert.is(formula(algorithm, collective)(call(count, size))!.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+          const traffic = formula(algorithm, collective)(call(count, size))!;
+          assert.is(traffic.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+          assert.is(allSendsOf(traffic, size), sum(counted.sends), `n=${size} count=${count}: all ranks' sends ${counted.sends}`);
         }
       }
     });

@@ -29,5 +29,5 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks. */
 export function ringBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes), reducedBytes: 0 };
+  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: 0 };
 }

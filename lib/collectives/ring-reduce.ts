@@ -41,5 +41,5 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks, each folding what it receives. */
 export function ringReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes), reducedBytes: ranks > 1 ? bytes : 0 };
+  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
 }

@@ -17,6 +17,11 @@ export interface Traffic {
   readonly messages: number;
   /** Messages the busiest rank sends, in sequence or at once (o each). */
   readonly sends: number;
+  /**
+   * Messages every rank sends, summed (undefined: ranks × sends, every rank sending as many as the
+   * busiest): what a world whose ranks share one thread pays o for (allSendsOf).
+   */
+  readonly allSends?: number;
   /** Bytes the busiest rank sends on the critical path (β each, times a codec's ratio). */
   readonly linkBytes: number;
   /** Bytes the busiest rank folds into its memory (γ each). */
@@ -73,14 +78,21 @@ export function treeDepth(ranks: number): number {
   return ranks <= 1 ? 0 : Math.ceil(Math.log2(ranks));
 }
 
+/** The messages every rank of `ranks` sends together: the formula's own count, else ranks × the busiest rank's. */
+export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: number): number {
+  return traffic.allSends ?? ranks * traffic.sends;
+}
+
 /**
- * A pipeline of `chunks` equal pieces of `bytes` through `stages` hops in sequence: the last
- * chunk leaves the first hop after chunks - 1 stage times and needs `stages` more, so
- * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a
- * rank sends each piece to several children); an inner rank sends every chunk (to each child).
+ * A pipeline of `chunks` equal pieces of `bytes` through `stages` hops in sequence, from a root
+ * to the other ranks of `ranks` (or from them to it): the last chunk leaves the first hop after
+ * chunks - 1 stage times and needs `stages` more, so stages + chunks - 1 stage times, each one
+ * message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
+ * an inner rank sends every chunk (to each child), and every rank but the root receives each
+ * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
  */
-export function pipelined(stages: number, chunks: number, bytes: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'linkBytes'> {
-  if (stages === 0) return { messages: 0, sends: 0, linkBytes: 0 };
+export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes'> {
+  if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const steps = stages + chunks - 1;
-  return { messages: steps, sends: chunks * fanout, linkBytes: (steps * fanout * bytes) / chunks };
+  return { messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks };
 }

@@ -79,7 +79,8 @@ async function reduceUpThenBroadcastDown(
  * pipelineDepth at once, each wave's hops in sequence. Per chunk pair a rank sends one message
  * to its parent and one to each child in each tree: the busiest (inner in one tree, a leaf in
  * the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes on the path count the
- * pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks.
+ * pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks. All ranks together send 2(n-1) messages a
+ * chunk pair (each tree's n-1 edges, up and down), not n times the busiest rank's 4 (allSends).
  */
 export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
@@ -88,13 +89,16 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const chunks = Math.max(1, ...evenSegments(bytes, 2, cut.alignElements).map((half) => chunkCount(half.length, cut.chunkElements)));
   // The schedule's own trees: each rank's messages and folds per chunk pair.
   let perChunk = 0;
+  let allPerChunk = 0;
   let folds = 0;
   for (let rank = 0; rank < ranks; rank++) {
     const trees = doubleBinaryTree(rank, ranks);
-    perChunk = Math.max(perChunk, trees.reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0));
+    const sent = trees.reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0);
+    perChunk = Math.max(perChunk, sent);
+    allPerChunk += sent;
     folds = Math.max(folds, trees.reduce((sum, node) => sum + node.children.length, 0));
   }
   const hops = 2 * treeDepth(ranks);
   const filled = hops + (chunks - 1) * perChunk;
-  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2 };
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2 };
 }

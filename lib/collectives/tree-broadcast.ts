@@ -33,5 +33,5 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4). */
 export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, widestFanout(ranks)), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
 }

@@ -32,5 +32,5 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds each of its children's chunks (the widest rank's count). */
 export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes), reducedBytes: widestFanout(ranks) * bytes };
+  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
 }

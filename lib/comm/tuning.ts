@@ -70,6 +70,8 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     board: comm.config.board === true,
     // A board is one host's shared memory, every rank mapping it; inproc ranks share one process.
     oneHost: comm.config.board === true || comm.transport.description === 'inproc',
+    // inproc ranks share one event loop too: a call's time is all of their work in turn.
+    oneThread: comm.transport.description === 'inproc',
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,

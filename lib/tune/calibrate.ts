@@ -71,6 +71,11 @@ export interface CalibrationComm {
    * maps, or one process): rank 0 alone times the host work, γ and the codecs (inTurn).
    */
   readonly oneHost?: boolean;
+  /**
+   * Every rank runs on one thread (inproc): the fit prices every rank's messages (CostParams.oneThread),
+   * and the parameters say so.
+   */
+  readonly oneThread?: boolean;
   /** Every rank's transport offers a collective board (the agreed configuration's): its allreduce gets a curve of its own. */
   readonly board?: boolean;
   /**
@@ -338,7 +343,7 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
 function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) })!;
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
 }
 
 /** A run's terms in Sample order. */
@@ -487,16 +492,31 @@ const WARM_SECONDS = 0.5;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
 const WARM_BATCH = 32;
 
-/** Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them or `seconds` on the slowest rank. */
-async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number): Promise<void> {
+/**
+ * Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them
+ * or `seconds` on the slowest rank, to within half a batch: a batch that would end more than half
+ * of one (at the batches' mean so far) past `seconds` is not begun. Where a batch is long, 8 shm
+ * ranks on 2 cores (8-byte calls of 1-5 ms, a batch of the four schedules 0.5 s), the warm-up ran
+ * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms. Given
+ * `perCall` (seconds a call, as an earlier run of them returned), batches are cut to half of
+ * `seconds` at most: 8 shm ranks ran each 0.15 s gap between the few-byte passes in one batch
+ * of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
+ */
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0): Promise<number> {
   const data = new Float32Array(FEW_BYTES / 4);
   const started = performance.now();
-  for (let ran = 0; ran < calls; ran += algorithms.length * WARM_BATCH) {
-    for (const algorithm of algorithms) for (let i = 0; i < WARM_BATCH; i++) await comm.allReduce(data, algorithm);
+  const batch = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
+  let batches = 0;
+  let ran = 0;
+  let spent = 0;
+  while (ran < calls && spent + spent / Math.max(1, batches) / 2 < seconds) {
+    for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await comm.allReduce(data, algorithm);
+    batches++;
+    ran += algorithms.length * batch;
     // The slowest rank's time, so every rank runs as many calls.
-    const [spent] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-    if (spent! >= seconds) return;
+    spent = (await comm.maxAll(Float32Array.of((performance.now() - started) / 1000)))[0]!;
   }
+  return ran > 0 ? spent / ran : 0;
 }
 
 /**
@@ -514,12 +534,19 @@ async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[]
 const FEW_PASSES = 3;
 /** The schedules of the few-byte runs (the board's have a stream of their own: boardFewSamples). */
 const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
+/**
+ * The untimed calls' time between two passes, whatever a pass's own length. Shrunk by the pass's
+ * own time (tried in tune18: the passes starting 0.15 s apart) it vanished where a slow phase
+ * stretched a pass past 0.15 s, so the next passes ran in the same phase: 4 shm ranks in one
+ * process priced their 8-byte calls 1.3-1.9x in 3 of 5 sweeps (0 of 5 with the fixed gap).
+ */
 const FEW_GAP_SECONDS = 0.15;
 
-async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
+async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS);
+    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, perCall);
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
@@ -966,6 +993,7 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(comm.oneThread === true && { oneThread: true }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
@@ -1025,7 +1053,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       bySize.set(bytes, entry);
     }
     board = comm.board === true;
-    await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
     // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
@@ -1033,7 +1061,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await fewByteSamples(comm, repeats + 1, gamma);
+    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));

@@ -8,13 +8,14 @@
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // (the board, which reduces a GPU call in host memory: its host price + gpu.call + bytes·gpu.stage),
-// where sends counts the communicator's agreement check too (callTraffic).
+// where sends counts the communicator's agreement check too (callTraffic), and in a world whose
+// ranks share one thread (params.oneThread: inproc) every rank's messages, not the busiest rank's.
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
-import type { Traffic } from '../collectives/traffic.js';
+import { allSendsOf, type Traffic } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind } from './params.js';
 
@@ -48,13 +49,19 @@ export function codecRatio(codec: Codec): number {
  * the schedule (o, not α) where the schedule's own messages do not do the check
  * (needsAgreementCheck: not the direct exchange, nor the ring's allreduce, reduce-scatter and
  * all-gather with elements).
+ * `oneThread` (CostParams.oneThread): every rank runs on one thread, so its `sends` are every
+ * rank's messages (allSendsOf), each one's work done in turn on that thread, not the busiest
+ * rank's alone.
  * Undefined where the algorithm has no formula for the call.
  */
-export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>): Traffic | undefined {
+export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>, oneThread = false): Traffic | undefined {
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
-  return needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks) ? { ...traffic, sends: traffic.sends + 1 } : traffic;
+  const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
+    ? { ...traffic, sends: traffic.sends + 1, allSends: allSendsOf(traffic, call.ranks) + call.ranks }
+    : traffic;
+  return oneThread ? { ...checked, sends: allSendsOf(checked, call.ranks) } : checked;
 }
 
 /**
@@ -99,7 +106,7 @@ export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
 export function predictSeconds(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   if (!algorithmsServing(call.collective).some((row) => row.name === algorithm)) return undefined;
-  const traffic = callTraffic(algorithm, call);
+  const traffic = callTraffic(algorithm, call, params.oneThread);
   if (!traffic) return undefined;
   let ratio = 1;
   let perByte = 0;

@@ -51,6 +51,15 @@ export interface CostParams {
   readonly switchPacket: number;
   /** Per switch call, the aggregator's round trip beyond call + 2α (0 where not measured). */
   readonly switchRoundTrip: number;
+  /**
+   * Every rank ran on one thread (inproc: one process, one event loop) when these were measured:
+   * a call's time is every rank's work in turn, so o prices the messages all ranks send
+   * (model.ts's callTraffic), not the busiest rank's. Absent: a world of threads or processes of
+   * their own, or a file from before it was recorded (its o was fitted to the busiest rank's).
+   * 8 inproc ranks' 8-byte calls cost 340 µs (ring, 112 messages in all), 100 (tree, 36) and
+   * 116 (direct, 56), where their busiest ranks send 14, 5 and 7 (docs/PERFORMANCE.md, tune18).
+   */
+  readonly oneThread?: boolean;
   /** What GPU-memory calls pay besides (or instead of) the host figures; absent: priced as host calls. */
   readonly gpu?: GpuCostParams;
   /**
@@ -161,6 +170,11 @@ function seconds(what: string, value: unknown): number {
   return value;
 }
 
+function flag(what: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new Error(`${what} ${JSON.stringify(value)} is not true or false`);
+  return value;
+}
+
 function gpuParams(raw: unknown): GpuCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
   const g = raw as Record<string, unknown>;
@@ -240,5 +254,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),
     // Not named when absent: only worlds with a board have it, and without it the board is priced as before.
     ...(p['board'] !== undefined && { board: boardParams(p['board']) }),
+    // Not named when absent: only one-thread worlds have it, and an older file's o was fitted without it.
+    ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
   };
 }
