@@ -147,7 +147,8 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
 
 /**
  * Error feedback (the 'keyed' scheme of lib/memory/codecs/int8.ts): quantizes v = fl(x +
- * residual) and leaves residual = v − y, y the dequantized value sent. That difference is exact
+ * residual) and leaves residual = v − y, y the dequantized value sent (0 in a poisoned block:
+ * header, feedback). That difference is exact
  * (y is within a/254 + 3·2^-24·a of v and, when q ≠ 0, at least about a/127: the two are within
  * a factor of two of each other, or y = 0), so residual + y = v: nothing is lost, only carried
  * to the next call (an f32 rounding of x + residual aside). Zero residuals give plain int8.
