@@ -68,9 +68,17 @@ fn decode_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
 // add into an FMA (reduce.wgsl's rounded_product explains why): two roundings, bit for bit
 // decode-then-add. NaN by the rule (first_nan_f32x4, common.wgsl): dst's NaN before the decoded
 // value's, which keeps its own sign when subtracted (the operand of x - y is y, not -y).
+// Subtracting, a poisoned block's lanes (decoded to F32_QUIET_NAN; int8 decodes no other NaN)
+// are reset to 0 instead: the feedback rule of lib/cpu/int8.ts.
 
 fn fold_quad(old: vec4u, decoded: vec4u) -> vec4u {
-  return first_nan_f32x4(old, decoded, bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip))));
+  let folded = first_nan_f32x4(old, decoded, bitcast<vec4u>(bitcast<vec4f>(old) + bitcast<vec4f>(decoded ^ vec4u(decode_params.sign_flip))));
+  return select(folded, vec4u(0u), (decoded == vec4u(F32_QUIET_NAN)) & vec4<bool>(decode_params.sign_flip != 0u));
+}
+
+fn fold_lane(old: u32, decoded: u32) -> u32 {
+  let folded = first_nan_f32(old, decoded, bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(decoded ^ decode_params.sign_flip)));
+  return select(folded, 0u, decoded == F32_QUIET_NAN && decode_params.sign_flip != 0u);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -79,11 +87,9 @@ fn decode_accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     let quad = thread_unit(wg, groups, local, k);
     if (quad >= decode_params.units) { return; }
     let decoded = decode_quad(quad);
-    let out = decoded ^ vec4u(decode_params.sign_flip);
     for (var e = 0u; e < 4u && quad * 4u + e < decode_params.count; e++) {
       let at = decode_params.dst_offset + quad * 4u + e;
-      let old = decode_dst[at];
-      decode_dst[at] = first_nan_f32(old, decoded[e], bitcast<u32>(bitcast<f32>(old) + bitcast<f32>(out[e])));
+      decode_dst[at] = fold_lane(decode_dst[at], decoded[e]);
     }
   }
 }

@@ -87,9 +87,10 @@ fn compress(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: v
   let first_word = p.signs_offset + start / 32u;
   // Loaded as a workgroup-uniform value: the branch and the loop below hold barriers.
   if (workgroupUniformLoad(&block_poisoned) != 0u) {
-    // NaN or Inf in the block: NaN scale, no signs, residual untouched.
+    // NaN or Inf in the block: NaN scale, no signs, residual reset to 0 (lib/cpu/onebit.ts).
     if (local == 0u) { compress_scales[p.scales_offset + block] = F32_QUIET_NAN; }
     for (var w = local; w * 32u < length; w += WORKGROUP_SIZE) { compress_signs[first_word + w] = 0u; }
+    for (var j = local; j < length; j += WORKGROUP_SIZE) { compress_residual[p.residual_offset + start + j] = 0u; }
     return;
   }
   let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);
@@ -146,6 +147,7 @@ fn compress_per_thread(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   if (poisoned) {
     compress_scales[p.scales_offset + block] = F32_QUIET_NAN;
     for (var w = 0u; w * 32u < length; w++) { compress_signs[first_word + w] = 0u; }
+    for (var j = 0u; j < length; j++) { compress_residual[p.residual_offset + start + j] = 0u; }
     return;
   }
   let inverse_length = select(p.inverse_length_bits, p.inverse_last_length_bits, block == blocks - 1u);

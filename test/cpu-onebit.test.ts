@@ -53,7 +53,7 @@ test('subnormals flush to +0 in v, scale and residual', () => {
   assert.ok(residual.every((r) => Object.is(r, 0)));
 });
 
-test('NaN or Inf poisons its block: scale NaN, signs 0, residual untouched; other blocks normal', () => {
+test('NaN or Inf poisons its block: scale NaN, signs 0, residual reset to 0; other blocks normal', () => {
   const x = new Float32Array(64).fill(-1);
   x[5] = NaN;
   const residual = new Float32Array(64).fill(0.5);
@@ -61,8 +61,7 @@ test('NaN or Inf poisons its block: scale NaN, signs 0, residual untouched; othe
   const { signs, scales } = onebitCompress(x, residual, 64, 32);
   assert.ok(Number.isNaN(scales[0]) && Number.isNaN(scales[1]));
   assert.equal(Array.from(signs), [0, 0]);
-  assert.is(residual[0], 0.5);
-  assert.is(residual[40], Infinity);
+  assert.ok(residual.every((r) => Object.is(r, 0)));
   assert.ok(onebitDecompress(signs, scales, 64, 32).every(Number.isNaN));
   const healthy = new Float32Array(64).fill(-1);
   const fine = onebitCompress(healthy, residual.fill(0.5, 32).fill(0, 0, 32), 64, 32);

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { codecNamed } from '../lib/collectives/codecs.js';
 import { hostCodec } from '../lib/cpu/host-codec.js';
 import { gpuHopCodec } from '../lib/gpu/hop-codec.js';
-import { codecNanCase, FOLD_CODECS, type FoldCodec } from './helpers/codec-nan.js';
+import { codecNanCase, feedbackNanCase, FOLD_CODECS, type FoldCodec } from './helpers/codec-nan.js';
 import { Placed } from './helpers/codec-gpu.js';
 import { device, ctx } from './helpers/gpu.js';
 import { firstDifference } from './helpers/nan-rule.js';
@@ -79,30 +79,30 @@ for (const codecName of ['bf16', 'fp16', 'int8'] as const) {
   });
 }
 
-test('int8 error feedback on the GPU: the residual by the NaN rule, bit for bit the CPU', async () => {
-  const codec = codecNamed('int8')!;
-  const host = hostCodec(codec.format);
-  const gpu = gpuHopCodec(codec.format);
-  for (const [count, offset] of [[1001, 0], [4096, 0], [4096, 4]] as const) {
-    // The residual holds the rule's NaNs, x a signalling NaN of its own in every third lane.
-    const residual = codecNanCase('int8', count).acc;
-    const x = new Float32Array(count).fill(0.25);
-    for (let i = 0; i < count; i += 3) new Uint32Array(x.buffer)[i] = 0xff812345;
-    const want = residual.slice();
-    const payload = host.encode(x, want);
-    const src = new Placed(offset, x);
-    const gpuResidual = new Placed(offset, residual);
-    const streams = gpu.streams(count).map((size) => device.createBuffer({ size, usage: USAGE }));
-    try {
-      await ctx.run(gpu.prepareEncode(ctx, src.region, count, streams, gpuResidual.region));
-      await gpuResidual.expect(want, `count ${count}, offset ${offset}: residual vs CPU`);
-      const scales = await readBytes(streams[0]!, 0, gpu.streams(count)[0]!);
-      assert.equal(scales, payload.subarray(0, scales.length), `count ${count}, offset ${offset}: scales vs CPU`);
-    } finally {
-      for (const placed of [src, gpuResidual]) placed.destroy();
-      for (const s of streams) s.destroy();
+for (const codecName of ['int8', 'onebit'] as const) {
+  test(`${codecName} error feedback on the GPU: a poisoned block's residual is reset to 0, bit for bit the CPU`, async () => {
+    const codec = codecNamed(codecName)!;
+    const host = hostCodec(codec.format);
+    const gpu = gpuHopCodec(codec.format);
+    for (const [count, offset] of [[1001, 0], [4096, 0], [4096, 4]] as const) {
+      const cases = feedbackNanCase(codecName, count);
+      const want = cases.residual.slice();
+      const payload = host.encode(cases.x, want);
+      assert.is(firstDifference('float32', bytes(want), cases.residualAfter(want)), '', `count ${count}: CPU residual vs the rule`);
+      const src = new Placed(offset, cases.x);
+      const gpuResidual = new Placed(offset, cases.residual);
+      const streams = gpu.streams(count).map((size) => device.createBuffer({ size, usage: USAGE }));
+      try {
+        await ctx.run(gpu.prepareEncode(ctx, src.region, count, streams, gpuResidual.region));
+        await gpuResidual.expect(want, `count ${count}, offset ${offset}: residual vs CPU`);
+        const scales = await readBytes(streams[0]!, 0, gpu.streams(count)[0]!);
+        assert.equal(scales, payload.subarray(0, scales.length), `count ${count}, offset ${offset}: scales vs CPU`);
+      } finally {
+        for (const placed of [src, gpuResidual]) placed.destroy();
+        for (const s of streams) s.destroy();
+      }
     }
-  }
-});
+  });
+}
 
 test.run();

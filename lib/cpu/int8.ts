@@ -18,9 +18,15 @@
 //                subnormal scale (never produced here) counts as 0.
 //   fold         acc + y (decode-accumulate, a ring hop) by the NaN rule of reduction.ts: acc's
 //                NaN quieted, else a poisoned block's 0x7fc00000, else the f32 sum.
-//   feedback     v = residual + x by the same rule; a poisoned block's residual becomes v - NaN:
-//                v's NaN where v is NaN, else 0x7fc00000, and stays NaN in later calls (unlike
-//                1-bit's, which is left as it was).
+//   feedback     v = residual + x (the reduce kernel's f32 sum); the residual becomes v - y,
+//                except in a poisoned block (v holds NaN or ±Inf), whose residual is reset to
+//                0, as 1-bit's is (lib/cpu/onebit.ts): a caller that skips the step (a dynamic
+//                loss scaler) starts the next one clean. Reset rather than left as it was,
+//                because v overwrites the residual before the block is known to be poisoned
+//                (on the GPU too: sum, quantize and subtract are separate kernels in place),
+//                and because a residual that itself held the NaN would otherwise poison every
+//                later call. Only the carried error of that block (at most a/254 per element)
+//                is dropped.
 //
 // Precision (normal blocks): |q - 127 x / a| <= 1/2, so |q a / 127 - x| <= a / 254; the scale
 // and the product round three times in all (fl(1/127), a*C, q*s), so
@@ -125,8 +131,13 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
       if (isNonFiniteBits(scale)) outBits[i] = F32_QUIET_NAN;
       else out[i] = q * bitsToF32(scale); // the store rounds the exact double product once
     } else {
+      // A poisoned block's feedback residual is reset (header: feedback).
+      if (mode === 'subtract' && isNonFiniteBits(scale)) {
+        out[i] = 0;
+        continue;
+      }
       // The value rounded to f32 first, then one f32 add (of its negation: exact) per element;
-      // NaN by the rule of reduction.ts, out's before the value's (whose sign subtracting keeps).
+      // NaN by the rule of reduction.ts, out's before the value's.
       const value = isNonFiniteBits(scale) ? QUIET_NAN : Math.fround(q * bitsToF32(scale));
       const r = out[i]! + sign * value;
       out[i] = r === r ? r : firstNaN(out[i]!, value);
@@ -136,7 +147,8 @@ function dequantizeInto(what: string, packed: Uint32Array, scales: Float32Array,
 
 /**
  * Error feedback (the 'keyed' scheme of lib/memory/codecs/int8.ts): quantizes v = fl(x +
- * residual) and leaves residual = v − y, y the dequantized value sent. That difference is exact
+ * residual) and leaves residual = v − y, y the dequantized value sent (0 in a poisoned block:
+ * header, feedback). That difference is exact
  * (y is within a/254 + 3·2^-24·a of v and, when q ≠ 0, at least about a/127: the two are within
  * a factor of two of each other, or y = 0), so residual + y = v: nothing is lost, only carried
  * to the next call (an f32 rounding of x + residual aside). Zero residuals give plain int8.

@@ -21,9 +21,10 @@
 //   residual  r_i' = flush(fl(v_i - (sign ? -scale : scale))), written over the residual.
 //   decompress  y_i = sign ? -scale_b : scale_b (the sign bit of scale_b flipped: exact).
 // A block whose x or residual holds NaN or ±Inf is poisoned: scale NaN (0x7fc00000), sign words
-// 0, residual left as it was, so a caller that skips the step (as a dynamic loss scaler does)
-// keeps a clean residual; a poisoned block decodes to 0x7fc00000, which decompress-accumulate
-// adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must keep Σ|v| within the f32 range (WGSL does not define
+// 0, residual reset to 0 (int8's feedback does the same, lib/cpu/int8.ts), so a caller that
+// skips the step (as a dynamic loss scaler does) starts the next one from a clean residual, even
+// when the residual itself held the NaN; a poisoned block decodes to 0x7fc00000, which
+// decompress-accumulate adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must keep Σ|v| within the f32 range (WGSL does not define
 // overflowing arithmetic).
 //
 // Bounds: |r_i'| = ||v_i| - scale| <= max_j |v_j| of its block. With error feedback the residual
@@ -87,6 +88,7 @@ export function onebitCompress(
     }
     if (poisoned) {
       scaleBits[block] = F32_QUIET_NAN;
+      residual.fill(0, start, start + length); // the feedback rule (header)
       continue;
     }
     for (let s = ONEBIT_SUM_LANES / 2; s >= 1; s /= 2) {

@@ -56,8 +56,8 @@ function halfCodec(half: 'float16' | 'bfloat16'): GpuHopCodec {
 /**
  * int8 with error feedback (lib/cpu/int8.ts int8QuantizeWithFeedback, bit for bit): the residual
  * becomes v = residual + x (the reduce kernel's f32 sum), v is quantized, and the residual
- * becomes v minus the dequantized payload (the fused decode kernel, subtracting); three
- * dispatches, no scratch.
+ * becomes v minus the dequantized payload (the fused decode kernel, subtracting; 0 in a
+ * poisoned block); three dispatches, no scratch.
  */
 function int8WithFeedback(ctx: GpuContext, src: GpuRegion, count: number, packed: GpuRegion, scales: GpuRegion, residual: GpuRegion, blockSize: number): Recorder {
   const sum = prepareReduceAccumulate(ctx, residual, [src], count, 'float32', 'sum');

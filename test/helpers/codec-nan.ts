@@ -71,3 +71,34 @@ export function codecNanCase(codecName: FoldCodec, count: number): CodecNanCase 
   });
   return { count, acc, payload, rule };
 }
+
+export interface FeedbackNanCase {
+  readonly x: Float32Array;
+  readonly residual: Float32Array;
+  /** The residual's bits after one encode: 0 in poisoned blocks, `encoded`'s own bits elsewhere. */
+  residualAfter(encoded: Float32Array): ReadonlyArray<number>;
+}
+
+/**
+ * Error feedback's inputs: x 0.25 and the residual 0.125, with a NaN (signalling, negative) in x
+ * in every third block, +Inf in the residual in every third from the second on, the rest clean
+ * (blocks of the codec's size, the last one ragged when count says so).
+ */
+export function feedbackNanCase(codecName: 'int8' | 'onebit', count: number): FeedbackNanCase {
+  const format = codecNamed(codecName)!.format;
+  if (format.kind !== 'blocks') throw new Error(`${codecName} is no block codec`);
+  const blockSize = format.blockSize;
+  const x = new Float32Array(count).fill(0.25);
+  const residual = new Float32Array(count).fill(0.125);
+  const poisoned = (block: number) => block % 3 !== 2;
+  for (let block = 0; block * blockSize < count; block++) {
+    const at = block * blockSize + (block % 7);
+    if (at >= count || !poisoned(block)) continue;
+    if (block % 3 === 0) new Uint32Array(x.buffer)[at] = 0xff812345;
+    else residual[at] = Infinity;
+  }
+  return {
+    x, residual,
+    residualAfter: (encoded) => Array.from(new Uint32Array(encoded.buffer, encoded.byteOffset, count), (bits, i) => (poisoned(Math.floor(i / blockSize)) ? 0 : bits)),
+  };
+}
