@@ -64,14 +64,15 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
 
 /** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch, agreed board and device. */
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
+  const inproc = comm.transport.description === 'inproc';
   return {
     rank: comm.rank,
     size: comm.size,
     board: comm.config.board === true,
     // A board is one host's shared memory, every rank mapping it; inproc ranks share one process.
-    oneHost: comm.config.board === true || comm.transport.description === 'inproc',
+    oneHost: comm.config.board === true || inproc,
     // inproc ranks share one event loop too: a call's time is all of their work in turn.
-    oneThread: comm.transport.description === 'inproc',
+    oneThread: inproc,
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,

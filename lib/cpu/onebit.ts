@@ -24,8 +24,8 @@
 // 0, residual reset to 0 (int8's feedback does the same, lib/cpu/int8.ts), so a caller that
 // skips the step (as a dynamic loss scaler does) starts the next one from a clean residual, even
 // when the residual itself held the NaN; a poisoned block decodes to 0x7fc00000, which
-// decompress-accumulate adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must keep Σ|v| within the f32 range (WGSL does not define
-// overflowing arithmetic).
+// decompress-accumulate adds by the NaN rule of reduction.ts (acc's NaN first). Inputs must
+// keep Σ|v| within the f32 range (WGSL does not define overflowing arithmetic).
 //
 // Bounds: |r_i'| = ||v_i| - scale| <= max_j |v_j| of its block. With error feedback the residual
 // stays bounded: the sign compressor with mean scale satisfies ||v - C(v)||² = ||v||² - ||v||₁²/len
