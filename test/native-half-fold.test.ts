@@ -80,8 +80,9 @@ const ALL16 = Uint16Array.from({ length: 65536 }, (_, i) => i);
 for (const type of TYPES) {
   test(`halfWidenAccumulate ${type}: every 16-bit pattern against every kind of accumulator, as widenAccumulate`, () => {
     for (const acc of ACCS) {
-      const difference = compareFold(type, new Uint32Array(65536).fill(acc), ALL16);
-      assert.is(difference, '', `acc ${hex(acc)}`);
+      assert.is(compareFold(type, new Uint32Array(65536).fill(acc), ALL16), '', `acc ${hex(acc)}`);
+      // Shifted by one: the last 15 patterns (negative NaNs of both types) fall in the scalar tail.
+      assert.is(compareFold(type, new Uint32Array(65535).fill(acc), ALL16.subarray(1)), '', `acc ${hex(acc)}, shifted`);
     }
     // Accumulators mixed inside each block of 16 (a NaN block beside number lanes), and random ones.
     assert.is(compareFold(type, Uint32Array.from(ALL16, (_, i) => ACCS[i % ACCS.length]!), ALL16), '', 'mixed accumulators');
