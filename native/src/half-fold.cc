@@ -50,35 +50,34 @@ bool check_pair(napi_env env, const uint8_t* wide, size_t wide_count, const uint
   return true;
 }
 
-napi_value HalfWidenAccumulate(napi_env env, napi_callback_info info) {
+/** Both exports' arguments: the type, one f32 array (`wide`) and one 16-bit array of the same count. */
+struct HalfCall {
+  DType dtype = DType::f16;
+  uint8_t* wide = nullptr;
+  uint8_t* half = nullptr;
+  size_t count = 0;
+};
+
+/** fold: (type, acc Float32Array, src Uint16Array); else narrow: (type, dst Uint16Array, src Float32Array or Uint32Array). */
+bool read_call(napi_env env, napi_callback_info info, bool fold, const char* what, HalfCall& call) {
   Args args;
-  DType dtype;
-  uint8_t *acc, *src;
-  size_t acc_count, src_count;
-  const char* what = "halfWidenAccumulate(type, acc, src)";
-  if (!get_args(env, info, args, 3, what) || !parse_half(env, args.values[0], dtype, "type") ||
-      !get_array(env, args.values[1], napi_float32_array, napi_float32_array, acc, acc_count, "acc") ||
-      !get_array(env, args.values[2], napi_uint16_array, napi_uint16_array, src, src_count, "src") ||
-      !check_pair(env, acc, acc_count, src, src_count, what)) {
-    return nullptr;
-  }
-  half_widen_accumulate(dtype, acc, src, acc_count);
+  size_t half_count = 0;
+  if (!get_args(env, info, args, 3, what) || !parse_half(env, args.values[0], call.dtype, "type")) return false;
+  napi_value wide = args.values[fold ? 1 : 2], half = args.values[fold ? 2 : 1];
+  return get_array(env, wide, napi_float32_array, fold ? napi_float32_array : napi_uint32_array, call.wide, call.count, fold ? "acc" : "src") &&
+         get_array(env, half, napi_uint16_array, napi_uint16_array, call.half, half_count, fold ? "src" : "dst") &&
+         check_pair(env, call.wide, call.count, call.half, half_count, what);
+}
+
+napi_value HalfWidenAccumulate(napi_env env, napi_callback_info info) {
+  HalfCall call;
+  if (read_call(env, info, true, "halfWidenAccumulate(type, acc, src)", call)) half_widen_accumulate(call.dtype, call.wide, call.half, call.count);
   return nullptr;
 }
 
 napi_value HalfNarrow(napi_env env, napi_callback_info info) {
-  Args args;
-  DType dtype;
-  uint8_t *dst, *src;
-  size_t dst_count, src_count;
-  const char* what = "halfNarrow(type, dst, src)";
-  if (!get_args(env, info, args, 3, what) || !parse_half(env, args.values[0], dtype, "type") ||
-      !get_array(env, args.values[1], napi_uint16_array, napi_uint16_array, dst, dst_count, "dst") ||
-      !get_array(env, args.values[2], napi_float32_array, napi_uint32_array, src, src_count, "src") ||
-      !check_pair(env, src, src_count, dst, dst_count, what)) {
-    return nullptr;
-  }
-  half_narrow(dtype, dst, src, dst_count);
+  HalfCall call;
+  if (read_call(env, info, false, "halfNarrow(type, dst, src)", call)) half_narrow(call.dtype, call.half, call.wide, call.count);
   return nullptr;
 }
 
