@@ -1,13 +1,14 @@
-// The addon's 16-bit host codec loops (native/src/half-fold.cc: halfWidenAccumulate, halfNarrow)
-// against lib/cpu/cast.ts's widenAccumulate and narrowBits, bit for bit: every float16 and
+// The addon's 16-bit host codec loops (native/src/half-fold.cc: halfWidenAccumulate, halfNarrow,
+// halfWiden) against lib/cpu/cast.ts's widenAccumulate, narrowBits and widenBits, bit for bit: every float16 and
 // bfloat16 pattern against accumulators of every kind (±0, ±∞, subnormals, NaNs quiet and
 // signalling of both signs, numbers whose sums round), ∞ - ∞ made NaN, lengths that leave
 // vector tails, unaligned subarrays; narrowing over every upper half of the f32 patterns with
-// low halves at and around the rounding ties; the host half codec routed through the installed
+// low halves at and around the rounding ties; widening every 16-bit pattern (signalling NaNs
+// stay signalling); the host half codec routed through the installed
 // reducer; then bad arguments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { narrowBits, widenAccumulate, type HalfType } from '../lib/cpu/cast.js';
+import { narrowBits, widenAccumulate, widenBits, type HalfType } from '../lib/cpu/cast.js';
 import { CANONICAL_NAN_BITS } from '../lib/cpu/lanes.js';
 import { WebcclError } from '../lib/errors.js';
 import { nativeHalfFold } from '../lib/native/half-fold.js';
@@ -148,6 +149,25 @@ for (const type of TYPES) {
   });
 }
 
+for (const type of TYPES) {
+  test(`halfWiden ${type}: every 16-bit pattern, exactly as widenBits (signalling NaNs kept), at counts and offsets that leave tails`, () => {
+    const cases: Array<[Uint16Array, number]> = [[ALL16, 0], [ALL16.subarray(1), 0], ...[0, 1, 7, 1001, 4099].flatMap((count) => [0, 1, 2, 3].map((offset): [Uint16Array, number] => [randomBits16(count), offset]))];
+    for (const [src, offset] of cases) {
+      const got = new Uint32Array(src.length + offset).subarray(offset);
+      const want = new Uint32Array(src.length);
+      fold.widen(type, got, src);
+      widenBits(type, want, src);
+      const lane = got.findIndex((bits, i) => bits !== want[i]);
+      assert.is(lane < 0 ? '' : `${hex(src[lane]!)}: native ${hex(got[lane]!)}, TypeScript ${hex(want[lane]!)}`, '', `${src.length} elements at offset ${offset}`);
+    }
+    const signalling = type === 'float16' ? Uint16Array.of(0x7c01, 0xfd00) : Uint16Array.of(0x7f81, 0xffa0);
+    const out = new Float32Array(2);
+    loaded.addon.halfWiden!(type, out, signalling);
+    const expected = type === 'float16' ? [0x7f802000, 0xffa00000] : [0x7f810000, 0xffa00000];
+    assert.equal(Array.from(new Uint32Array(out.buffer), hex), expected.map(hex), 'signalling NaNs into a Float32Array');
+  });
+}
+
 test('the host half codecs fold and encode through the installed reducer, the native one in Node', async () => {
   const { cpuReducer, useCpuReducer } = await import('../lib/cpu/cpu-reducer.js');
   await import('../lib/index.node.js');
@@ -157,11 +177,13 @@ test('the host half codecs fold and encode through the installed reducer, the na
   assert.is(installed.name, `native(${loaded.addon.reduceVariant})`);
   assert.is.not(installed.widenAccumulate, widenAccumulate, 'Node entry installs the native fold');
   assert.is.not(installed.narrow, narrowBits, 'Node entry installs the native narrowing');
-  const calls = { widenAccumulate: 0, narrow: 0 };
+  assert.is.not(installed.widen, widenBits, 'Node entry installs the native widening');
+  const calls = { widenAccumulate: 0, narrow: 0, widen: 0 };
   useCpuReducer({
     ...installed,
     widenAccumulate: (...args) => { calls.widenAccumulate++; installed.widenAccumulate(...args); },
     narrow: (...args) => { calls.narrow++; installed.narrow(...args); },
+    widen: (...args) => { calls.widen++; installed.widen(...args); },
   });
   try {
     for (const [name, type] of [['bf16', 'bfloat16'], ['fp16', 'float16']] as const) {
@@ -177,11 +199,16 @@ test('the host half codecs fold and encode through the installed reducer, the na
       host.decodeAccumulate(payload, 1001, got);
       widenAccumulate(type, expected, want);
       assert.is(accDifference(got, expected, accBits, want), '', `${name} decodeAccumulate`);
+      const decoded = new Float32Array(1001);
+      const decodedWant = new Uint32Array(1001);
+      host.decode(payload, 1001, decoded);
+      widenBits(type, decodedWant, want);
+      assert.equal(Array.from(new Uint32Array(decoded.buffer)), Array.from(decodedWant), `${name} decode`);
     }
   } finally {
     useCpuReducer(installed);
   }
-  assert.equal(calls, { widenAccumulate: 2, narrow: 2 });
+  assert.equal(calls, { widenAccumulate: 2, narrow: 2, widen: 2 });
 });
 
 /** `call` throws an InvalidArgument whose message holds `words`. */
@@ -196,10 +223,10 @@ function throwsInvalid(call: () => void, words: string, what: string): void {
   assert.unreachable(`${what}: did not throw`);
 }
 
-test('halfWidenAccumulate and halfNarrow: bad arguments throw InvalidArgument naming them, acc untouched', () => {
+test('halfWidenAccumulate, halfNarrow and halfWiden: bad arguments throw InvalidArgument naming them, acc untouched', () => {
   const acc = Float32Array.of(1, 2, 3, 4);
   const src = Uint16Array.of(0x3c00, 0x3c00, 0x3c00, 0x3c00);
-  const anyFold = fold as unknown as { widenAccumulate(...args: unknown[]): void; narrow(...args: unknown[]): void };
+  const anyFold = fold as unknown as { widenAccumulate(...args: unknown[]): void; narrow(...args: unknown[]): void; widen(...args: unknown[]): void };
   throwsInvalid(() => anyFold.widenAccumulate('float32', acc, src), 'unknown 16-bit type float32', 'type');
   throwsInvalid(() => anyFold.widenAccumulate(16, acc, src), 'type must be a string', 'type not a string');
   throwsInvalid(() => anyFold.widenAccumulate('float16', new Float64Array(4), src), 'acc must be a Float32Array', 'Float64Array acc');
@@ -221,6 +248,11 @@ test('halfWidenAccumulate and halfNarrow: bad arguments throw InvalidArgument na
   throwsInvalid(() => anyFold.narrow('bfloat16', out, new Float32Array(5)), '5 f32 values but 4 16-bit values', 'narrow lengths');
   throwsInvalid(() => anyFold.narrow('bfloat16', new Uint16Array(shared, 0, 4), new Float32Array(shared, 4, 4)), 'overlap', 'narrow overlap');
   assert.equal(Array.from(out), [0, 0, 0, 0], 'dst untouched');
+  throwsInvalid(() => anyFold.widen('bf16', new Uint32Array(4), src), 'unknown 16-bit type bf16', 'widen type');
+  throwsInvalid(() => anyFold.widen('float16', new Uint16Array(4), src), 'dst must be a Float32Array or a Uint32Array', 'widen dst');
+  throwsInvalid(() => anyFold.widen('float16', new Uint32Array(4), new Uint8Array(8)), 'src must be a Uint16Array', 'widen src');
+  throwsInvalid(() => anyFold.widen('float16', new Uint32Array(3), src), '3 f32 values but 4 16-bit values', 'widen lengths');
+  throwsInvalid(() => anyFold.widen('float16', new Uint32Array(shared, 0, 4), new Uint16Array(shared, 12, 4)), 'overlap', 'widen overlap');
   // Too few arguments reach the addon itself (the wrapper always passes three): its own Error.
   try {
     (loaded.addon.halfWidenAccumulate as unknown as (...args: unknown[]) => void)('float16', acc);

@@ -3,9 +3,9 @@
 // entry installs the native addon's SIMD loops when it loads (lib/cpu/native-reducer.ts). The
 // core never imports the addon itself: the browser bundle must not pull in Node-only code.
 // The 16-bit cast codec's host work (lib/cpu/host-codec.ts) is here too: its decode folds a
-// payload into host memory, and its encode is the same widen/narrow machinery.
+// payload into host memory, and its encode and plain decode are the same narrow/widen machinery.
 import type { DataType, SimpleOp } from '../dtype.js';
-import { narrowBits, widenAccumulate, type HalfType } from './cast.js';
+import { narrowBits, widenAccumulate, widenBits, type HalfType } from './cast.js';
 import { finishAverage, reduceAccumulate } from './reduce.js';
 
 export interface CpuReducer {
@@ -19,6 +19,8 @@ export interface CpuReducer {
   widenAccumulate(from: HalfType, acc: Float32Array, src: Uint16Array): void;
   /** dst[i] = the f32 with bits src[i] rounded to `to`, equal counts: cast.ts's narrowBits. */
   narrow(to: HalfType, dst: Uint16Array, src: Uint32Array): void;
+  /** dst[i] = the f32 bits of the 16-bit value src[i], equal counts: cast.ts's widenBits. */
+  widen(from: HalfType, dst: Uint32Array, src: Uint16Array): void;
 }
 
 export const TYPESCRIPT_REDUCER: CpuReducer = {
@@ -27,6 +29,7 @@ export const TYPESCRIPT_REDUCER: CpuReducer = {
   finishAverage: (dtype, dst, src, count, divisor) => finishAverage(dst, src, count, dtype, divisor),
   widenAccumulate,
   narrow: narrowBits,
+  widen: widenBits,
 };
 
 let installed: CpuReducer = TYPESCRIPT_REDUCER;

@@ -5,7 +5,7 @@
 import type { NativeAddon } from '../native/addon.js';
 import { nativeHalfFold } from '../native/half-fold.js';
 import { nativeFinishAverage, nativeReduceAccumulate } from '../native/reduce.js';
-import { narrowBits, widenAccumulate } from './cast.js';
+import { narrowBits, widenAccumulate, widenBits } from './cast.js';
 import type { CpuReducer } from './cpu-reducer.js';
 
 export function nativeCpuReducer(addon: NativeAddon): CpuReducer {
@@ -16,5 +16,6 @@ export function nativeCpuReducer(addon: NativeAddon): CpuReducer {
     finishAverage: (dtype, dst, src, _count, divisor) => nativeFinishAverage(addon, dtype, dst, src, divisor),
     widenAccumulate: half ? half.widenAccumulate : widenAccumulate,
     narrow: half ? half.narrow : narrowBits,
+    widen: half ? half.widen : widenBits,
   };
 }

@@ -1,7 +1,7 @@
 // The host codec's 16-bit work as exports (lib/native/half-fold.ts wraps them): halfWidenAccumulate
-// (decode a bf16/fp16 payload and add it into an f32 accumulator, the sum's NaN rule included)
-// and halfNarrow (round f32 values into a payload), bit-identical to lib/cpu/cast.ts's
-// widenAccumulate and narrowBits. The loops are reduce.cc's dispatch (AVX2+F16C or scalar).
+// (decode a bf16/fp16 payload and add it into an f32 accumulator, the sum's NaN rule included),
+// halfNarrow (round f32 values into a payload) and halfWiden (decode a payload), bit-identical to
+// lib/cpu/cast.ts's widenAccumulate, narrowBits and widenBits. The loops are reduce.cc's dispatch (AVX2+F16C or scalar).
 // Arguments are checked before any loop runs: exact TypedArray kinds, equal element counts and
 // no overlap (the SIMD loops read a block before writing it, the TypeScript ones element by element).
 #include <string>
@@ -58,26 +58,44 @@ struct HalfCall {
   size_t count = 0;
 };
 
-/** fold: (type, acc Float32Array, src Uint16Array); else narrow: (type, dst Uint16Array, src Float32Array or Uint32Array). */
-bool read_call(napi_env env, napi_callback_info info, bool fold, const char* what, HalfCall& call) {
+/** Where a call's arrays sit: the f32 one at argument `wide_at` (1 or 2), the 16-bit one at the other. */
+struct Layout {
+  const char* what;
+  size_t wide_at;
+  const char* wide_name;
+  napi_typedarray_type wide_other;  // accepted beside Float32Array (its bits)
+  const char* half_name;
+};
+
+const Layout kFold = {"halfWidenAccumulate(type, acc, src)", 1, "acc", napi_float32_array, "src"};
+const Layout kNarrow = {"halfNarrow(type, dst, src)", 2, "src", napi_uint32_array, "dst"};
+const Layout kWiden = {"halfWiden(type, dst, src)", 1, "dst", napi_uint32_array, "src"};
+
+bool read_call(napi_env env, napi_callback_info info, const Layout& layout, HalfCall& call) {
   Args args;
   size_t half_count = 0;
-  if (!get_args(env, info, args, 3, what) || !parse_half(env, args.values[0], call.dtype, "type")) return false;
-  napi_value wide = args.values[fold ? 1 : 2], half = args.values[fold ? 2 : 1];
-  return get_array(env, wide, napi_float32_array, fold ? napi_float32_array : napi_uint32_array, call.wide, call.count, fold ? "acc" : "src") &&
-         get_array(env, half, napi_uint16_array, napi_uint16_array, call.half, half_count, fold ? "src" : "dst") &&
-         check_pair(env, call.wide, call.count, call.half, half_count, what);
+  if (!get_args(env, info, args, 3, layout.what) || !parse_half(env, args.values[0], call.dtype, "type")) return false;
+  napi_value wide = args.values[layout.wide_at], half = args.values[3 - layout.wide_at];
+  return get_array(env, wide, napi_float32_array, layout.wide_other, call.wide, call.count, layout.wide_name) &&
+         get_array(env, half, napi_uint16_array, napi_uint16_array, call.half, half_count, layout.half_name) &&
+         check_pair(env, call.wide, call.count, call.half, half_count, layout.what);
 }
 
 napi_value HalfWidenAccumulate(napi_env env, napi_callback_info info) {
   HalfCall call;
-  if (read_call(env, info, true, "halfWidenAccumulate(type, acc, src)", call)) half_widen_accumulate(call.dtype, call.wide, call.half, call.count);
+  if (read_call(env, info, kFold, call)) half_widen_accumulate(call.dtype, call.wide, call.half, call.count);
   return nullptr;
 }
 
 napi_value HalfNarrow(napi_env env, napi_callback_info info) {
   HalfCall call;
-  if (read_call(env, info, false, "halfNarrow(type, dst, src)", call)) half_narrow(call.dtype, call.half, call.wide, call.count);
+  if (read_call(env, info, kNarrow, call)) half_narrow(call.dtype, call.half, call.wide, call.count);
+  return nullptr;
+}
+
+napi_value HalfWiden(napi_env env, napi_callback_info info) {
+  HalfCall call;
+  if (read_call(env, info, kWiden, call)) half_widen(call.dtype, call.wide, call.half, call.count);
   return nullptr;
 }
 
@@ -87,6 +105,7 @@ napi_value init_half_fold(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"halfWidenAccumulate", nullptr, HalfWidenAccumulate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"halfNarrow", nullptr, HalfNarrow, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"halfWiden", nullptr, HalfWiden, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   WEBCCL_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -21,4 +21,7 @@ size_t half_simd_widen_accumulate(DType dtype, float* acc, const uint16_t* src, 
 /** dst[i] = the f32 with bits src[i] rounded (RNE) to f16/bf16, for the leading multiple of 16 of n. */
 size_t half_simd_narrow(DType dtype, uint16_t* dst, const uint32_t* src, size_t n);
 
+/** dst[i] = the f32 bits of f16/bf16 src[i], exactly (signalling NaNs stay signalling), for the leading multiple of 16 of n. */
+size_t half_simd_widen(DType dtype, uint32_t* dst, const uint16_t* src, size_t n);
+
 }  // namespace webccl

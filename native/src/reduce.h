@@ -34,6 +34,9 @@ inline float average_factor(uint32_t divisor) { return (float)(1.0 / (double)div
  */
 void half_widen_accumulate(DType dtype, void* acc, const void* src, size_t count);
 
+/** The host codec's decode: dst[i] = the f32 bits of f16/bf16 src[i], exactly (NaN bits unchanged). */
+void half_widen(DType dtype, void* dst, const void* src, size_t count);
+
 /** The host codec's encode: dst[i] = f32 src[i] rounded to nearest even as f16/bf16 (dtype). */
 void half_narrow(DType dtype, void* dst, const void* src, size_t count);
 
