@@ -1,12 +1,12 @@
 // `node --import ./test/register.mjs bench/host-fold-cost.ts [--module ../lib/cpu/cast.js] [--type float16|bfloat16]
-//    [--count N] [--runs N] [--op fold|narrow] [--arms typescript,native,memcpy]`
+//    [--count N] [--runs N] [--op fold|narrow|widen] [--arms typescript,native,memcpy]`
 // The 16-bit host codec's work in ns per element, median of --runs runs over finite inputs (no
 // NaN: the common case whose cost the NaN rule must not raise): --op fold is widenAccumulate (a
 // ring hop's decode + accumulate of bf16/fp16 payloads in host memory), --op narrow is
-// narrowBits (the encode). --arms lists what runs, round-robin inside each run so that all arms
+// narrowBits (the encode), --op widen is widenBits (the plain decode). --arms lists what runs, round-robin inside each run so that all arms
 // see the same load: `typescript` (the cast module --module names, so an older copy of
 // lib/cpu/cast.ts can be timed against the current one in turns), `native` (the addon's
-// halfWidenAccumulate/halfNarrow) and `memcpy` (the addon copying the accumulator's bytes, 4 per
+// halfWidenAccumulate/halfNarrow/halfWiden) and `memcpy` (the addon copying the accumulator's bytes, 4 per
 // element: the bandwidth reference). One line per arm.
 import { parseArgs } from 'node:util';
 import { loadNative } from '../lib/native/load.js';
@@ -25,7 +25,7 @@ const cast = (await import(args.module!)) as typeof import('../lib/cpu/cast.js')
 const half = args.type as 'float16' | 'bfloat16';
 if (half !== 'float16' && half !== 'bfloat16') throw new Error(`--type ${half}: expected float16 or bfloat16`);
 const op = args.op!;
-if (op !== 'fold' && op !== 'narrow') throw new Error(`--op ${op}: expected fold or narrow`);
+if (op !== 'fold' && op !== 'narrow' && op !== 'widen') throw new Error(`--op ${op}: expected fold, narrow or widen`);
 const count = Number(args.count);
 const arms = args.arms!.split(',');
 const unknown = arms.find((arm) => !['typescript', 'native', 'memcpy'].includes(arm));
@@ -43,10 +43,11 @@ const src = new Uint16Array(count);
 cast.narrowBits(half, src, narrowFromBits);
 const acc = Float32Array.from({ length: count }, (_, i) => Math.cos(i));
 const copy = new Float32Array(count);
+const widened = new Uint32Array(count);
 
 const work: Record<string, () => void> = {
-  typescript: op === 'fold' ? () => cast.widenAccumulate(half, acc, src) : () => cast.narrowBits(half, src, narrowFromBits),
-  native: op === 'fold' ? () => addon!.halfWidenAccumulate!(half, acc, src) : () => addon!.halfNarrow!(half, src, narrowFromBits),
+  typescript: { fold: () => cast.widenAccumulate(half, acc, src), narrow: () => cast.narrowBits(half, src, narrowFromBits), widen: () => cast.widenBits(half, widened, src) }[op],
+  native: { fold: () => addon!.halfWidenAccumulate!(half, acc, src), narrow: () => addon!.halfNarrow!(half, src, narrowFromBits), widen: () => addon!.halfWiden!(half, widened, src) }[op],
   memcpy: () => addon!.memcpy(copy, acc),
 };
 

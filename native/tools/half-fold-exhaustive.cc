@@ -1,10 +1,11 @@
-// The host codec's 16-bit loops (half_widen_accumulate, half_narrow in reduce.h): the AVX2/F16C
+// The host codec's 16-bit loops (half_widen_accumulate, half_narrow, half_widen in reduce.h): the AVX2/F16C
 // blocks of half-simd.cc against the scalar loops of kernels.inc's baseline build, which only
 // CPUs without AVX2+F16C run (test/native-half-fold.test.ts holds the dispatched ones
 // bit-identical to lib/cpu/cast.ts on this machine). Narrowing: every f32 pattern (2^32), both
 // types. Widen + accumulate: every 16-bit pattern against every accumulator whose top 16 bits
 // are any pattern and whose low 16 bits are 0x0000, 0x8001 or 0xffff (3 * 2^32 pairs a type:
-// ±0, ±∞, subnormals, NaN payloads on either side, ∞ - ∞, sums that round). A manual check,
+// ±0, ±∞, subnormals, NaN payloads on either side, ∞ - ∞, sums that round). Widening: every
+// 16-bit pattern. A manual check,
 // about 2 minutes on one core (STEP > 1 samples every STEP-th top half), too slow for the suite:
 //   g++ -O2 -std=c++17 -ffp-contract=off -fno-trapping-math -ftree-vectorize native/tools/half-fold-exhaustive.cc \
 //       native/src/half-simd.cc -o /tmp/half-fold-exhaustive && /tmp/half-fold-exhaustive [STEP]
@@ -33,6 +34,11 @@ int main(int argc, char** argv) {
       }
     }
     for (size_t i = 0; i < N; i++) half[i] = (uint16_t)i;
+    baseline::widen_half(dtype, acc1.data(), half.data(), N);
+    if (half_simd_widen(dtype, acc2.data(), half.data(), N) != N) return 3;
+    for (size_t i = 0; i < N; i++) {
+      if (acc1[i] != acc2[i] && bad++ < 10) printf("widen %s %04zx: scalar %08x simd %08x\n", name, i, acc1[i], acc2[i]);
+    }
     for (uint32_t low : {0x0000u, 0x8001u, 0xffffu}) {
       for (uint32_t hi = 0; hi < 65536; hi += step) {
         for (size_t i = 0; i < N; i++) acc1[i] = acc2[i] = (hi << 16) | low;
