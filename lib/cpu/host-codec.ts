@@ -3,7 +3,7 @@
 // gpu-codec.ts): both run the same kernels' formats, so ranks holding host and device buffers
 // in one world decode the same bytes to the same values.
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
-import { narrowBits, widenAccumulate, widenBits } from './cast.js';
+import { cpuReducer } from './cpu-reducer.js';
 import { int8Dequantize, int8DequantizeAccumulate, int8Quantize, int8QuantizeWithFeedback } from './int8.js';
 import { onebitCompress, onebitDecompress, onebitDecompressAccumulate } from './onebit.js';
 import { readElements } from './views.js';
@@ -25,18 +25,19 @@ function words(payload: Uint8Array, at: number, count: number): Uint32Array {
   return readElements('uint32', payload.subarray(at), count) as Uint32Array;
 }
 
+/** Encode, decode and decode-accumulate go through the installed reducer (native SIMD in Node, else lib/cpu/cast.ts). */
 function halfCodec(half: 'float16' | 'bfloat16'): HostCodec {
   return {
     encode(x) {
       const out = new Uint16Array(x.length);
-      narrowBits(half, out, new Uint32Array(x.buffer, x.byteOffset, x.length));
+      cpuReducer().narrow(half, out, new Uint32Array(x.buffer, x.byteOffset, x.length));
       return new Uint8Array(out.buffer);
     },
     decode(payload, count, out) {
-      widenBits(half, new Uint32Array(out.buffer, out.byteOffset, count), readElements('float16', payload, count) as Uint16Array);
+      cpuReducer().widen(half, new Uint32Array(out.buffer, out.byteOffset, count), readElements('float16', payload, count) as Uint16Array);
     },
     decodeAccumulate(payload, count, acc) {
-      widenAccumulate(half, acc.subarray(0, count), readElements('float16', payload, count) as Uint16Array);
+      cpuReducer().widenAccumulate(half, acc.subarray(0, count), readElements('float16', payload, count) as Uint16Array);
     },
   };
 }
