@@ -1136,12 +1136,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
       const planned = plannedGpuRuns(chunk, comm.size, repeats);
       const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
-      for (const [algorithm, bytes, times] of [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : [])]) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
-      // The mid sizes' own GPU paths warmed too, as the host's (MID_WARM_SECONDS): each schedule's smallest larger run.
-      const mid = new Map<string, number>();
-      for (const [algorithm, bytes] of planned.slice(few)) if (!mid.has(algorithm)) mid.set(algorithm, bytes);
-      await untimedCalls(comm, [...mid.keys()], WARM_CALLS, MID_WARM_SECONDS, 0, (algorithm) => gpu.allReduce(mid.get(algorithm)!, algorithm));
-      for (const [algorithm, bytes, times] of planned.slice(few)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+      const runs = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...planned.slice(few)];
+      for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();
   }
