@@ -1049,24 +1049,6 @@ function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonl
   return [...runs.filter(([, bytes]) => bytes <= FEW_BYTES), ...runs.filter(([, bytes]) => bytes > FEW_BYTES)];
 }
 
-/**
- * The few-byte GPU runs in FEW_PASSES passes, FEW_GAP_SECONDS of untimed few-byte GPU calls
- * between two, the pass kept whose runs' sum (agreed) is the least: the host's few-byte runs' way
- * (fewByteSamples) through the host's slow phases, which slow a GPU call's host work alike.
- * One pass priced gpu.call at 347-737 µs on 2 inproc ranks, 504-880 on 2 tcp ranks (gpu19).
- */
-async function fewGpuRuns(comm: CalibrationComm, runs: readonly (readonly [string, number, number])[], perCall: number, call: (algorithm: string) => Promise<void>): Promise<Timed[]> {
-  const passes: Timed[][] = [];
-  for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, runs.map(([algorithm]) => algorithm), Infinity, FEW_GAP_SECONDS, perCall, call);
-    const timedRuns: Timed[] = [];
-    for (const [algorithm, bytes, times] of runs) timedRuns.push(await timed(() => call(algorithm), algorithm, bytes, times));
-    passes.push(timedRuns);
-  }
-  const sums = await comm.maxAll(Float32Array.from(passes, (pass) => pass.reduce((sum, r) => sum + r.seconds, 0)));
-  return passes[sums.indexOf(Math.min(...sums))]!;
-}
-
 async function timed(run: () => Promise<void>, algorithm: string, bytes: number, repeats: number, fastest = false): Promise<Timed> {
   return { algorithm, bytes, seconds: await medianSeconds(run, repeats, fastest) };
 }
@@ -1150,14 +1132,12 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       // The GPU call's own code (staging, read-backs, the device's queue) warmed up as the host
       // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
       const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
-      const fewCall = (algorithm: string) => gpu.allReduce(FEW_BYTES, algorithm);
-      const perCall = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, 0, fewCall);
+      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, 0, (algorithm) => gpu.allReduce(FEW_BYTES, algorithm));
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
       const planned = plannedGpuRuns(chunk, comm.size, repeats);
       const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
-      const fewRuns = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : [])];
-      gpuRuns.push(...await fewGpuRuns(comm, fewRuns, perCall, fewCall));
-      for (const [algorithm, bytes, times] of planned.slice(few)) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+      const runs = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...planned.slice(few)];
+      for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();
   }
