@@ -2,9 +2,10 @@
 // 8-byte GPU allreduces timed as calibration times its GPU runs (each rank's median of 11 calls
 // after one untimed, the slowest rank's), then again after PROBE_WARM (default 1024) more untimed
 // 8-byte calls, then beside the sweep's way (bench/tune-sweep.ts: a buffer per rank, blocks of a
-// lead call and 4 timed) on the calibrated world and on a fresh one. Before calibration warmed
-// the GPU path itself, its few-byte GPU runs met the cold calls (2 inproc ranks on lavapipe:
-// 470-830 µs, against 340-420 after 1024 more, and the sweep's 330-420).
+// lead call and 4 timed) on the calibrated world and on a fresh one, then two of the larger
+// sizes calibration times on GPU memory both ways. Before calibration warmed the GPU path
+// itself, its few-byte GPU runs met the cold calls (2 inproc ranks on lavapipe: 470-830 µs,
+// against 340-420 after 1024 more, and the sweep's 330-420; docs/PERFORMANCE.md gpu19).
 //   node --import ./test/register.mjs bench/tune-gpu-warm-probe.ts [transport=inproc] [rounds=5]
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { calibrationComm } from '../lib/comm/tuning.js';
@@ -63,6 +64,14 @@ for (let pass = 0; pass < 2; pass++) {
   for (const algorithm of ['ring', 'tree', 'direct']) out.push(`${algorithm} calibrated world ${(await sweepStyle(comms, algorithm, 8)).toFixed(0)}, fresh world ${(await sweepStyle(fresh, algorithm, 8)).toFixed(0)}`);
   console.log(`sweep-style 8 B blocks (pass ${pass}): ${out.join('; ')}`);
   await few('calibration view');
+}
+// The larger runs calibration times on GPU memory (the direct exchange's eighth of a chunk, the ring's half chunk), both ways.
+for (let pass = 0; pass < 2; pass++) {
+  for (const [algorithm, bytes] of [['direct', 128 << 10], ['ring', 512 << 10]] as const) {
+    const s: number[] = [];
+    for (let r = 0; r < rounds; r++) s.push(await single(algorithm, bytes, 5));
+    console.log(`${algorithm} ${bytes} B (pass ${pass}): single-call ${line(s)}, sweep-style on the calibrated world ${(await sweepStyle(comms, algorithm, bytes)).toFixed(0)}, on a fresh one ${(await sweepStyle(fresh, algorithm, bytes)).toFixed(0)}`);
+  }
 }
 await Promise.all(fresh.map((c) => c.destroy()));
 await Promise.all(comms.map((c) => c.destroy()));
