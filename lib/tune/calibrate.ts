@@ -503,9 +503,9 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
  * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), WARM_BATCH
  * of each in turn, until `calls` of them or `seconds` on the slowest rank, to within half a
  * batch: a batch that would end more than half of one (at the batches' mean so far) past
- * `seconds` is not begun. Where a batch is long, 8 shm
- * ranks on 2 cores (8-byte calls of 1-5 ms, a batch of the four schedules 0.5 s), the warm-up ran
- * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms. Given
+ * `seconds` is not begun. Where a batch is long, 8 shm ranks on 2 cores (8-byte calls of 1-5 ms,
+ * a batch of the four schedules 0.5 s), the warm-up ran its 0.5 s in 1.1 s before (tune18);
+ * where it is short the stop moves by a few ms. Given
  * `perCall` (seconds a call, as an earlier run of them returned), batches are cut to half of
  * `seconds` at most: 8 shm ranks ran each 0.15 s gap between the few-byte passes in one batch
  * of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
@@ -1042,7 +1042,8 @@ async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
  * at two small sizes (and the board at a few bytes, where there is one: calibrate); every
  * few-byte run first, as on host memory (blockSamples): right after the tree's four-chunk GPU
  * run the direct exchange's 8-byte GPU calls took 618-964 µs (2 inproc, 2 tcp ranks) where the
- * sweep's, and the same calibration's ring's timed before any larger run, took 290-650 (gpu19).
+ * sweep's, and the same calibration's ring's timed before any larger run, took 290-650 (gpu19;
+ * measured before the GPU warm-up, not apart from it).
  */
 function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
   const runs = plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
