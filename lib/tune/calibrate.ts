@@ -505,10 +505,9 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
  * batch: a batch that would end more than half of one (at the batches' mean so far) past
  * `seconds` is not begun. Where a batch is long, 8 shm ranks on 2 cores (8-byte calls of 1-5 ms,
  * a batch of the four schedules 0.5 s), the warm-up ran its 0.5 s in 1.1 s before (tune18);
- * where it is short the stop moves by a few ms. Given
- * `perCall` (seconds a call, as an earlier run of them returned), batches are cut to half of
- * `seconds` at most: 8 shm ranks ran each 0.15 s gap between the few-byte passes in one batch
- * of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
+ * where it is short the stop moves by a few ms. Given `perCall` (seconds a call, as an earlier
+ * run of them returned), batches are cut to half of `seconds` at most: 8 shm ranks ran each
+ * 0.15 s gap between the few-byte passes in one batch of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
  */
 async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm)): Promise<number> {
   const started = performance.now();
