@@ -1015,7 +1015,7 @@ function boardCosts(allReduce: BoardCostParams, others: readonly number[]): Boar
  * The GPU warm-up's time budget (WARM_CALLS calls at most): 2 inproc ranks' 8-byte GPU calls ran
  * 470-830 µs a call right after the host runs, 340-420 after 1024 more (0.7 s; the first few
  * hundred take 1-1.5 ms each, so 0.5 s ran about 380), as the sweep's warm worlds' did. Timed
- * cold, they put gpu.call 40-90% over every schedule's few-byte GPU calls (gpu19).
+ * cold, they priced the few-byte GPU calls 35-62% over (the sweeps' signed medians, gpu19).
  */
 const GPU_WARM_SECONDS = 1;
 
