@@ -76,6 +76,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,
+    ...(comm.transport.referenceBytes !== undefined && { referenceBytes: comm.transport.referenceBytes }),
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),

@@ -43,8 +43,8 @@ import { CODECS } from '../collectives/codecs.js';
 import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
-import { betaAt, callTraffic, fixedSeconds } from './model.js';
-import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
+import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -54,6 +54,8 @@ export interface CalibrationComm {
   readonly chunkBytes: number;
   /** The agreed pipeline depth (undefined: the default). */
   readonly pipelineDepth?: number;
+  /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
+  readonly referenceBytes?: number;
   /** An in-place float32 sum allreduce of `data` with the named algorithm. */
   allReduce(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
@@ -236,6 +238,11 @@ export interface Sample {
   readonly ownOnly?: boolean;
   /** Its figure is the lower quartile of its calls, not the median (the mid sizes' points; the few-byte runs' figures those subtract). */
   readonly lower?: boolean;
+  /** The schedule's own messages on the busiest rank and their size (model.ts's PricedTraffic): those past the threshold go by reference. */
+  readonly referenceSends?: number;
+  readonly referenceBytes?: number;
+  /** The ring past LARGEST_RUN_BYTES (REFERENCE_PROBE_BYTES): only referenceCost takes it, not the fit nor any curve. */
+  readonly probe?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -354,7 +361,7 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm, referenceSends: traffic.referenceSends, referenceBytes: traffic.referenceBytes };
 }
 
 /** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleavedTimes). */
@@ -387,6 +394,8 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
 interface Run {
   readonly algorithm: string;
   readonly bytes: number;
+  /** The by-reference probe (REFERENCE_PROBE_BYTES): a sample of its own kind. */
+  readonly probe?: boolean;
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
@@ -652,8 +661,8 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
-    const point = run.bytes > CURVE_BYTES.at(-1)!;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point };
+    const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -982,8 +991,12 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
-function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const shared = m.samples.filter((s) => !s.ownOnly && !(s.lower && !s.point));
+function parametersOf(comm: CalibrationComm, m: Measured, threshold?: number): CostParams {
+  const reference = threshold === undefined ? undefined : referenceCost(m.samples, threshold);
+  // What the runs' messages by reference cost is priced by ρ, not in β: their times less it.
+  const samples = reference === undefined ? m.samples : withoutReference(m.samples, reference);
+  m = { ...m, samples };
+  const shared = sharedSamples(m.samples);
   const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
@@ -994,9 +1007,55 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(comm.oneThread === true && { oneThread: true }),
+    ...(reference && { reference }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
+}
+
+/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe. */
+function sharedSamples(samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => !s.ownOnly && !(s.lower && !s.point) && !s.probe);
+}
+
+/**
+ * The ring's call past LARGEST_RUN_BYTES timed beside the 16 MiB one (where the transport sends
+ * by reference): shm's 8 MiB chunk makes its messages 4 MiB here where they are 2 MiB there at 4
+ * ranks (8 MiB and 2 MiB at 2), so it sends fewer per byte, and the two calls' times tell a
+ * message's fixed cost from a byte's (referenceCost). Both past the caches, so a byte costs
+ * alike in both; a fourth as large, 4 MiB, was not (its β is the curve's business).
+ */
+export const REFERENCE_PROBE_BYTES = 64 << 20;
+
+/**
+ * ρ, what a message by reference costs (CostParams.reference), from the probe and the largest
+ * ring point below it: each took call + messages·α + sends·o (the fit of the shared runs) +
+ * r·ρ + linkBytes·β, with r its messages by reference; two equations, ρ and β unknown. Within
+ * [0, what the point's messages could cost] (β ≥ 0 there). Undefined without both runs, or
+ * where they send as many messages by reference per byte (no term is needed then: β carries
+ * them alike at every large size).
+ */
+export function referenceCost(samples: readonly Sample[], threshold: number): ReferenceCostParams | undefined {
+  const probe = samples.find((s) => s.probe);
+  if (probe === undefined) return undefined;
+  const base = samples.filter((s) => s.algorithm === probe.algorithm && s.point && !s.lower && s.terms[3] < probe.terms[3]).sort((a, b) => b.terms[3] - a.terms[3])[0];
+  if (base === undefined) return undefined;
+  const [call, alpha, overhead] = fitLatencyBandwidth(sharedSamples(samples));
+  const beyond = (s: Sample) => s.seconds - (call + s.terms[1] * alpha + s.terms[2] * overhead);
+  const sends = (s: Sample) => referenceSendsOf(s, { bytes: threshold, message: 0 });
+  const [rb, rp, lb, lp] = [sends(base), sends(probe), base.terms[3], probe.terms[3]];
+  const det = rp * lb - rb * lp;
+  if (!(Math.abs(det) > 1e-9 * Math.max(rp * lb, rb * lp))) return undefined;
+  const rho = (beyond(probe) * lb - beyond(base) * lp) / det;
+  return { bytes: threshold, message: Math.min(Math.max(0, rho), rb > 0 ? Math.max(0, beyond(base)) / rb : Math.max(0, rho)) };
+}
+
+/** `samples` with what their messages by reference cost under `reference` taken off their times. */
+function withoutReference(samples: readonly Sample[], reference: ReferenceCostParams): Sample[] {
+  return samples.map((s) => {
+    const sends = referenceSendsOf(s, reference);
+    return sends === 0 ? s : { ...s, seconds: Math.max(0, s.seconds - sends * reference.message) };
+  });
 }
 
 /** The board's fixed costs: the allreduce's, and each other collective's where they were timed. */
@@ -1031,6 +1090,20 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
   return { algorithm, bytes, seconds: await medianSeconds(run, repeats, fastest) };
 }
 
+/**
+ * The ring at REFERENCE_PROBE_BYTES where its messages there and at the largest planned size
+ * (`sizes`) go by reference and it sends fewer of them per byte there (the probe can tell ρ
+ * from β); undefined elsewhere (a chunk small enough that both cut alike, messages below the threshold).
+ */
+function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
+  const largest = Math.max(...sizes);
+  if (!(largest < REFERENCE_PROBE_BYTES)) return undefined;
+  const [base, probe] = [trafficOf(comm, 'ring', largest), trafficOf(comm, 'ring', REFERENCE_PROBE_BYTES)];
+  const sends = (t: typeof base) => referenceSendsOf(t, { bytes: threshold, message: 0 });
+  if (sends(base) === 0 || sends(base) * probe.linkBytes === sends(probe) * base.linkBytes) return undefined;
+  return { algorithm: 'ring', bytes: REFERENCE_PROBE_BYTES, probe: true };
+}
+
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
@@ -1041,6 +1114,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;
+  let threshold: number | undefined;
   if (comm.size > 1) {
     // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[] }>();
@@ -1052,6 +1126,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
+    // The probe only where every rank's transport sends by reference (runs of one shape on every rank), at the largest threshold.
+    const [without, largest] = await comm.maxAll(Float32Array.of(comm.referenceBytes === undefined ? 1 : 0, comm.referenceBytes ?? 0));
+    if (without === 0) threshold = largest!;
+    const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
@@ -1077,7 +1155,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
-    samples.push(...(await largeSamples(comm, [...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), repeats, gamma)));
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : [])], repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
@@ -1116,9 +1194,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const names = Object.keys(codecs).sort();
   const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
-  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names));
+  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold);
   return {
-    params, own: parametersOf(comm, measured), seconds: (performance.now() - started) / 1000,
+    params, own: parametersOf(comm, measured, threshold), seconds: (performance.now() - started) / 1000,
     ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
   };
 }
