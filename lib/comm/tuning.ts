@@ -81,7 +81,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
-    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
+    allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
     async maxAll(values) {
       const out = new Float32Array(values.length);
       await comm.allReduce(values, out, values.length, 'float32', 'max');

@@ -56,8 +56,8 @@ export interface CalibrationComm {
   readonly pipelineDepth?: number;
   /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
   readonly referenceBytes?: number;
-  /** An in-place float32 sum allreduce of `data` with the named algorithm. */
-  allReduce(data: Float32Array, algorithm: string): Promise<void>;
+  /** An in-place float32 sum allreduce of `data` with the named algorithm (cut at `chunkBytes`, where given: referenceProbe). */
+  allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
@@ -241,7 +241,7 @@ export interface Sample {
   /** The schedule's own messages on the busiest rank and their size (model.ts's PricedTraffic): those past the threshold go by reference. */
   readonly referenceSends?: number;
   readonly referenceBytes?: number;
-  /** The ring past LARGEST_RUN_BYTES (REFERENCE_PROBE_BYTES): only referenceCost takes it, not the fit nor any curve. */
+  /** The ring at another chunk size (referenceProbe): only referenceCost takes it, not the fit nor any curve. */
   readonly probe?: boolean;
 }
 
@@ -349,8 +349,8 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 }
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
-function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
+function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number, chunkBytes = comm.chunkBytes) {
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
 }
 
 /** A run's terms in Sample order. */
@@ -359,8 +359,8 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 }
 
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
-function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
-  const traffic = trafficOf(comm, algorithm, bytes);
+function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number, chunkBytes?: number): Sample {
+  const traffic = trafficOf(comm, algorithm, bytes, chunkBytes);
   return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm, referenceSends: traffic.referenceSends, referenceBytes: traffic.referenceBytes };
 }
 
@@ -394,12 +394,13 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
 interface Run {
   readonly algorithm: string;
   readonly bytes: number;
-  /** The by-reference probe (REFERENCE_PROBE_BYTES): a sample of its own kind. */
+  /** The by-reference probe (referenceProbe): a sample of its own kind, cut at its own chunk size. */
   readonly probe?: boolean;
+  readonly chunkBytes?: number;
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
-async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
+async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
   const buffers = new Map<number, Float32Array>();
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
   const times = runs.map(() => [] as number[]);
@@ -415,7 +416,7 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
       if (lineUp) await lineUp();
       let since = performance.now();
       for (let call = 0; call < block; call++) {
-        await run(data, runs[i]!.algorithm);
+        await run(data, runs[i]!.algorithm, runs[i]!.chunkBytes);
         // A block's first call absorbs the wait for the last peer to join (when there are
         // others). Not a sync allreduce after it, tried: the first call after one is a call
         // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
@@ -641,7 +642,7 @@ const LARGE_MAX_ROUNDS = 24;
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
-  const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
+  const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
@@ -662,7 +663,7 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point, ...(run.probe === true && { probe: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -1019,35 +1020,27 @@ function sharedSamples(samples: readonly Sample[]): Sample[] {
 }
 
 /**
- * The ring's call past LARGEST_RUN_BYTES timed beside the 16 MiB one (where the transport sends
- * by reference): shm's 8 MiB chunk makes its messages 4 MiB here where they are 2 MiB there at 4
- * ranks (8 MiB and 2 MiB at 2), so it sends fewer per byte, and the two calls' times tell a
- * message's fixed cost from a byte's (referenceCost). Both past the caches, so a byte costs
- * alike in both; a fourth as large, 4 MiB, was not (its β is the curve's business).
- */
-export const REFERENCE_PROBE_BYTES = 64 << 20;
-
-/**
- * ρ, what a message by reference costs (CostParams.reference), from the probe and the largest
- * ring point below it: each took call + messages·α + sends·o (the fit of the shared runs) +
- * r·ρ + linkBytes·β, with r its messages by reference; two equations, ρ and β unknown. Within
- * [0, what the point's messages could cost] (β ≥ 0 there). Undefined without both runs, or
- * where they send as many messages by reference per byte (no term is needed then: β carries
- * them alike at every large size).
+ * ρ, what a message by reference costs (CostParams.reference), from the probe (the ring at its
+ * largest planned size cut at another chunk size: referenceProbe) and that size's own ring run:
+ * the same bytes, the same working set, r messages by reference in one and r' in the other, so
+ * what one took beyond the other, past call + messages·α + sends·o (the fit of the shared runs),
+ * is (r − r')·ρ. Within [0, what the run's messages could cost] (β ≥ 0 there). Undefined without
+ * both runs. (Two sizes at one chunk, 16 and 64 MiB, tried first: 4·b16 − b64 is a small
+ * difference of large figures, and β itself falls past 16 MiB; ρ came out 1.0-1.7 ms on 4 shm
+ * ranks where a probe of chunks at one size measured 0.3.)
  */
 export function referenceCost(samples: readonly Sample[], threshold: number): ReferenceCostParams | undefined {
   const probe = samples.find((s) => s.probe);
-  if (probe === undefined) return undefined;
-  const base = samples.filter((s) => s.algorithm === probe.algorithm && s.point && !s.lower && s.terms[3] < probe.terms[3]).sort((a, b) => b.terms[3] - a.terms[3])[0];
-  if (base === undefined) return undefined;
+  const base = probe && samples.find((s) => !s.probe && s.algorithm === probe.algorithm && s.bytes === probe.bytes && !s.lower);
+  if (probe === undefined || base === undefined) return undefined;
   const [call, alpha, overhead] = fitLatencyBandwidth(sharedSamples(samples));
   const beyond = (s: Sample) => s.seconds - (call + s.terms[1] * alpha + s.terms[2] * overhead);
   const sends = (s: Sample) => referenceSendsOf(s, { bytes: threshold, message: 0 });
-  const [rb, rp, lb, lp] = [sends(base), sends(probe), base.terms[3], probe.terms[3]];
-  const det = rp * lb - rb * lp;
-  if (!(Math.abs(det) > 1e-9 * Math.max(rp * lb, rb * lp))) return undefined;
-  const rho = (beyond(probe) * lb - beyond(base) * lp) / det;
-  return { bytes: threshold, message: Math.min(Math.max(0, rho), rb > 0 ? Math.max(0, beyond(base)) / rb : Math.max(0, rho)) };
+  const [rb, rp] = [sends(base), sends(probe)];
+  if (rb === rp) return undefined;
+  const rho = (beyond(probe) - beyond(base)) / (rp - rb);
+  const most = Math.max(0, Math.min(beyond(base) / Math.max(1, rb), beyond(probe) / Math.max(1, rp)));
+  return { bytes: threshold, message: Math.min(Math.max(0, rho), most) };
 }
 
 /** `samples` with what their messages by reference cost under `reference` taken off their times. */
@@ -1091,17 +1084,19 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
 }
 
 /**
- * The ring at REFERENCE_PROBE_BYTES where its messages there and at the largest planned size
- * (`sizes`) go by reference and it sends fewer of them per byte there (the probe can tell ρ
- * from β); undefined elsewhere (a chunk small enough that both cut alike, messages below the threshold).
+ * The by-reference probe: the ring at the largest planned size (`sizes`) cut at twice the agreed
+ * chunk, or else at half of it, whichever sends its messages by reference as the planned run does
+ * but a different count of them (shm's 8 MiB chunk: 4 MiB messages against 2 MiB at 2 and 4 ranks,
+ * 1 MiB against 2 MiB at 8); undefined where neither does (messages below the threshold). One ring
+ * call more a round: 14-18 ms at 4 shm ranks.
  */
 function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
-  const largest = Math.max(...sizes);
-  if (!(largest < REFERENCE_PROBE_BYTES)) return undefined;
-  const [base, probe] = [trafficOf(comm, 'ring', largest), trafficOf(comm, 'ring', REFERENCE_PROBE_BYTES)];
-  const sends = (t: typeof base) => referenceSendsOf(t, { bytes: threshold, message: 0 });
-  if (sends(base) === 0 || sends(base) * probe.linkBytes === sends(probe) * base.linkBytes) return undefined;
-  return { algorithm: 'ring', bytes: REFERENCE_PROBE_BYTES, probe: true };
+  const bytes = Math.max(...sizes);
+  const sends = (chunkBytes: number) => referenceSendsOf(trafficOf(comm, 'ring', bytes, chunkBytes), { bytes: threshold, message: 0 });
+  const planned = sends(comm.chunkBytes);
+  if (planned === 0) return undefined;
+  const chunkBytes = [2 * comm.chunkBytes, Math.floor(comm.chunkBytes / 32) * 16].find((chunk) => chunk >= 16 && sends(chunk) > 0 && sends(chunk) !== planned);
+  return chunkBytes === undefined ? undefined : { algorithm: 'ring', bytes, probe: true, chunkBytes };
 }
 
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
