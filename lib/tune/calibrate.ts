@@ -1084,18 +1084,20 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
 }
 
 /**
- * The by-reference probe: the ring at the largest planned size (`sizes`) cut at twice the agreed
- * chunk, or else at half of it, whichever sends its messages by reference as the planned run does
- * but a different count of them (shm's 8 MiB chunk: 4 MiB messages against 2 MiB at 2 and 4 ranks,
- * 1 MiB against 2 MiB at 8); undefined where neither does (messages below the threshold). One ring
- * call more a round: 14-18 ms at 4 shm ranks.
+ * The by-reference probe: the ring at the largest planned size (`sizes`) cut at half the agreed
+ * chunk, or else at twice it, whichever sends its messages by reference as the planned run does
+ * but a different count of them (shm's 8 MiB chunk: 1 MiB messages against 2 MiB at 4 and 8 ranks,
+ * 4 MiB against 2 MiB at 2, where half cuts alike); undefined where neither does (messages below
+ * the threshold). Half first: at 4 ranks twice the chunk sent each segment whole, one pipeline,
+ * and what the lost overlap cost hid what the fewer messages saved (ρ 0 in 3 of 5
+ * calibrations). One ring call more a round: 14-18 ms at 4 shm ranks.
  */
 function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
   const bytes = Math.max(...sizes);
   const sends = (chunkBytes: number) => referenceSendsOf(trafficOf(comm, 'ring', bytes, chunkBytes), { bytes: threshold, message: 0 });
   const planned = sends(comm.chunkBytes);
   if (planned === 0) return undefined;
-  const chunkBytes = [2 * comm.chunkBytes, Math.floor(comm.chunkBytes / 32) * 16].find((chunk) => chunk >= 16 && sends(chunk) > 0 && sends(chunk) !== planned);
+  const chunkBytes = [Math.floor(comm.chunkBytes / 32) * 16, 2 * comm.chunkBytes].find((chunk) => chunk >= 16 && sends(chunk) > 0 && sends(chunk) !== planned);
   return chunkBytes === undefined ? undefined : { algorithm: 'ring', bytes, probe: true, chunkBytes };
 }
 
