@@ -994,7 +994,7 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 /** Parameters from one rank's measurements, or the maximum over ranks. */
 function parametersOf(comm: CalibrationComm, m: Measured, threshold?: number): CostParams {
   const reference = threshold === undefined ? undefined : referenceCost(m.samples, threshold);
-  // What the runs' messages by reference cost is priced by ρ, not in β: their times less it.
+  // What the runs' messages by reference cost is priced by φ, not in β: their times less it.
   const samples = reference === undefined ? m.samples : withoutReference(m.samples, reference);
   m = { ...m, samples };
   const shared = sharedSamples(m.samples);
@@ -1020,13 +1020,13 @@ function sharedSamples(samples: readonly Sample[]): Sample[] {
 }
 
 /**
- * ρ, what a message by reference costs (CostParams.reference), from the probe (the ring at its
+ * φ, what a message by reference costs (CostParams.reference), from the probe (the ring at its
  * largest planned size cut at another chunk size: referenceProbe) and that size's own ring run:
  * the same bytes, the same working set, r messages by reference in one and r' in the other, so
  * what one took beyond the other, past call + messages·α + sends·o (the fit of the shared runs),
- * is (r − r')·ρ. Within [0, what the run's messages could cost] (β ≥ 0 there). Undefined without
+ * is (r − r')·φ. Within [0, what the run's messages could cost] (β ≥ 0 there). Undefined without
  * both runs. (Two sizes at one chunk, 16 and 64 MiB, tried first: 4·b16 − b64 is a small
- * difference of large figures, and β itself falls past 16 MiB; ρ came out 1.0-1.7 ms on 4 shm
+ * difference of large figures, and β itself falls past 16 MiB; φ came out 1.0-1.7 ms on 4 shm
  * ranks where a probe of chunks at one size measured 0.3.)
  */
 export function referenceCost(samples: readonly Sample[], threshold: number): ReferenceCostParams | undefined {
@@ -1090,7 +1090,7 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
  * 4 MiB against 2 MiB at 2, where half cuts alike); undefined where neither does (messages below
  * the threshold). One ring call more a round: 14-18 ms at 4 shm ranks, 0.1-0.2 s a calibration.
  * Either chunk also changes how many pipelines overlap, which the term does not price: at 2 shm
- * ranks (twice the chunk: 2 pipelines against 4) ρ came out 0.35-0.46 ms, at 4 (half: 4 against
+ * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.35-0.46 ms, at 4 (half: 4 against
  * 2; twice: 1 against 2) 0-0.55 ms, 0 in 5 of 8 calibrations, where bench/tune-ring-chunks.ts
  * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20.
  */

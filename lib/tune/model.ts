@@ -1,6 +1,6 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = call + messages·α + sends·o + referenceSends·ρ + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+//   time = call + messages·α + sends·o + referenceSends·φ + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
 // terms were fitted beyond), and the board's own fixed cost (params.board) in place of
@@ -9,7 +9,7 @@
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // (the board, which reduces a GPU call in host memory: its host price + gpu.call + bytes·gpu.stage),
 // where referenceSends counts the busiest rank's messages that the transport sends by reference
-// (their size, the formula's messageBytes, at or past params.reference.bytes) and ρ is what each
+// (their size, the formula's messageBytes, at or past params.reference.bytes) and φ is what each
 // costs (params.reference.message; 0 where calibration did not measure one),
 // where sends counts the communicator's agreement check too (callTraffic), and in a world whose
 // ranks share one thread (params.oneThread: inproc) every rank's messages, not the busiest rank's.
@@ -113,7 +113,7 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
 }
 
 /**
- * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·ρ, or the board's
+ * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ, or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
