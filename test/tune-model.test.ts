@@ -144,7 +144,7 @@ test('parameters from a file are checked field by field', () => {
   assert.throws(() => checkCostParams({ ...params, board: { call: 1e-4, collectives: [1] } }), /board\.collectives is not an object/);
 });
 
-test("messages by reference: each of the schedule's messages at or past the threshold costs rho, counted by the chunk the schedule cuts (not the agreement check's); none below it", () => {
+test("messages by reference: each of the schedule's messages at or past the threshold costs phi, counted by the chunk the schedule cuts (not the agreement check's); none below it", () => {
   const perRef: CostParams = { ...params, call: 0, alpha: 0, overhead: 0, beta: 0, gamma: 0, reference: { bytes: (512 << 10) + 1, message: 1 } };
   const shm = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 8 << 20 });
   // 4 ranks, 8 MiB chunks: the ring's 2(n-1) steps per pipeline, messages of 2 MiB at 16 MiB (2 pipelines),

@@ -1038,9 +1038,9 @@ export function referenceCost(samples: readonly Sample[], threshold: number): Re
   const sends = (s: Sample) => referenceSendsOf(s, { bytes: threshold, message: 0 });
   const [rb, rp] = [sends(base), sends(probe)];
   if (rb === rp) return undefined;
-  const rho = (beyond(probe) - beyond(base)) / (rp - rb);
+  const phi = (beyond(probe) - beyond(base)) / (rp - rb);
   const most = Math.max(0, Math.min(beyond(base) / Math.max(1, rb), beyond(probe) / Math.max(1, rp)));
-  return { bytes: threshold, message: Math.min(Math.max(0, rho), most) };
+  return { bytes: threshold, message: Math.min(Math.max(0, phi), most) };
 }
 
 /** `samples` with what their messages by reference cost under `reference` taken off their times. */
