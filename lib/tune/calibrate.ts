@@ -1090,8 +1090,8 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
  * 4 MiB against 2 MiB at 2, where half cuts alike); undefined where neither does (messages below
  * the threshold). One ring call more a round: 14-18 ms at 4 shm ranks, 0.1-0.2 s a calibration.
  * Either chunk also changes how many pipelines overlap, which the term does not price: at 2 shm
- * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.35-0.46 ms, at 4 (half: 4 against
- * 2; twice: 1 against 2) 0-0.55 ms, 0 in 5 of 8 calibrations, where bench/tune-ring-chunks.ts
+ * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.13-0.46 ms, at 4 (half: 4 against
+ * 2; twice: 1 against 2) 0-0.55 ms, 0 in 7 of 12 calibrations, where bench/tune-ring-chunks.ts
  * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20.
  */
 function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
