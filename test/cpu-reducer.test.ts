@@ -21,7 +21,7 @@ test('host-memory allReduce (sum and avg) folds through the installed reducer', 
   const native = cpuReducer();
   const calls = { accumulate: 0, finishAverage: 0 };
   const counting: CpuReducer = {
-    name: native.name,
+    ...native,
     accumulate: (...args) => { calls.accumulate++; native.accumulate(...args); },
     finishAverage: (...args) => { calls.finishAverage++; native.finishAverage(...args); },
   };

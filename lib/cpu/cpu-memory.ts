@@ -1,5 +1,7 @@
 // Host memory: TypedArrays, reduced by lib/cpu. Reads hand out copies (the caller owns them),
 // outgoing bytes are views of the user's array; writes and reductions land in the user's array.
+// With a hop codec, reads and outgoing bytes are encoded payloads lent from the space's scratch
+// pool until the call's finish.
 import { elementBytes, type DataType, type ReduceOp, type SimpleOp } from '../dtype.js';
 import { internalError } from '../errors.js';
 import { bufferStateError, DETACHED, isDetached, type Located } from '../memory/buffers.js';
@@ -126,7 +128,7 @@ export class CpuMemorySpace implements MemorySpace {
     if (dtype !== 'float32') throw internalError(`codec '${codec.name}' was bound to a ${dtype} call`);
     if (codec.errorFeedback === 'always' && residual === undefined) throw internalError(`codec '${codec.name}' needs a residual`);
     if (!codec.errorFeedback && residual !== undefined) throw internalError(`codec '${codec.name}' keeps no residual`);
-    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), residual !== undefined ? asCpu(residual) : undefined);
+    return new CpuCallMemory(dtype, op, ranks, codec, hostCodec(codec.format), residual !== undefined ? asCpu(residual) : undefined, this.scratchPool);
   }
 
   release(): void {
@@ -140,12 +142,21 @@ class CpuCallMemory implements CallMemory {
   private readonly combineOp: SimpleOp;
   /** Targets of the landings this memory handed out: a payload that is one was applied on arrival (made at the first). */
   private landings: WeakSet<Uint8Array> | undefined;
+  /** The encoded payloads this call borrowed from the pool, given back by finish (see encode). */
+  private readonly payloads: Uint8Array[] = [];
+  private readonly borrowPayload = (bytes: number): Uint8Array => {
+    const payload = this.payloadPool!.acquire(bytes);
+    this.payloads.push(payload);
+    return payload;
+  };
 
   constructor(
     private readonly dtype: DataType, private readonly op: ReduceOp | undefined, private readonly ranks: number, private readonly codec: Codec,
     /** The hop codec's kernels (float32 only), or undefined for the identity. */
     private readonly encoding?: HostCodec,
     private readonly residual?: CpuRegion,
+    /** Where encoded payloads come from (the space's scratch pool); undefined: fresh arrays. */
+    private readonly payloadPool?: HostScratchPool,
   ) {
     this.size = elementBytes(dtype);
     this.combineOp = op === undefined || typeof op !== 'string' ? 'sum' : op;
@@ -163,11 +174,19 @@ class CpuCallMemory implements CallMemory {
     return this.view(source, at, count).slice();
   }
 
-  /** Elements [at, at + count) encoded (error feedback: with the same elements of the residual). */
+  /**
+   * Elements [at, at + count) encoded (error feedback: with the same elements of the residual),
+   * into an array borrowed from the pool: a new one per call cost a page fault per 4 KiB page on
+   * its first write, 30x the encoding itself (docs/PERFORMANCE.md, fold16 and pool20). Borrowed
+   * until the call's finish: the algorithms send the payload, forward it, fold it or decode it
+   * anywhere before then, and every transport's send resolves once the bytes may be reused (the
+   * receiver has its own copy: inproc's slice, the socket's kernel buffer, shm's ring, or the
+   * peer's ack of its read by reference), which the call awaits for every send before it ends.
+   */
   private encode(source: Region, at: number, count: number): Uint8Array {
     const x = readElements('float32', this.view(source, at, count), count) as Float32Array;
     const residual = this.residual ? new Float32Array(this.residual.bytes.buffer, this.residual.bytes.byteOffset + at * 4, count) : undefined;
-    return this.encoding!.encode(x, residual);
+    return this.encoding!.encode(x, residual, this.payloadPool && this.borrowPayload);
   }
 
   /** Decodes a payload over elements [at, at + count) of `target`. */
@@ -286,8 +305,13 @@ class CpuCallMemory implements CallMemory {
     premultiply(view, view, count, this.dtype, this.op.premulSum);
   }
 
+  /**
+   * Host work is done when its method returns. Called only once the call succeeded, after every
+   * send resolved: the payloads go back to the pool. A failed call never gets here, so what it
+   * borrowed (a send may still be reading it) is left to the collector.
+   */
   finish(): undefined {
-    // Host work is done when its method returns.
+    for (const payload of this.payloads.splice(0)) this.payloadPool!.release(payload);
     return undefined;
   }
 }

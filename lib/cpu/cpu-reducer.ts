@@ -2,7 +2,10 @@
 // oracle, everywhere), or a faster reducer with the same bits that an entry installs — the Node
 // entry installs the native addon's SIMD loops when it loads (lib/cpu/native-reducer.ts). The
 // core never imports the addon itself: the browser bundle must not pull in Node-only code.
+// The 16-bit cast codec's host work (lib/cpu/host-codec.ts) is here too: its decode folds a
+// payload into host memory, and its encode and plain decode are the same narrow/widen machinery.
 import type { DataType, SimpleOp } from '../dtype.js';
+import { narrowBits, widenAccumulate, widenBits, type HalfType } from './cast.js';
 import { finishAverage, reduceAccumulate } from './reduce.js';
 
 export interface CpuReducer {
@@ -12,12 +15,21 @@ export interface CpuReducer {
   accumulate(dtype: DataType, op: SimpleOp, dst: Uint8Array, src: Uint8Array, count: number): void;
   /** dst[i] = src[i] / divisor (floats multiply by f32(1/divisor), integers truncate). */
   finishAverage(dtype: DataType, dst: Uint8Array, src: Uint8Array, count: number, divisor: number): void;
+  /** acc[i] = fl(acc[i] + the 16-bit value src[i]), equal counts: cast.ts's widenAccumulate (its NaN rule included). */
+  widenAccumulate(from: HalfType, acc: Float32Array, src: Uint16Array): void;
+  /** dst[i] = the f32 with bits src[i] rounded to `to`, equal counts: cast.ts's narrowBits. */
+  narrow(to: HalfType, dst: Uint16Array, src: Uint32Array): void;
+  /** dst[i] = the f32 bits of the 16-bit value src[i], equal counts: cast.ts's widenBits. */
+  widen(from: HalfType, dst: Uint32Array, src: Uint16Array): void;
 }
 
 export const TYPESCRIPT_REDUCER: CpuReducer = {
   name: 'typescript',
   accumulate: (dtype, op, dst, src, count) => reduceAccumulate(dst, [src], count, dtype, op),
   finishAverage: (dtype, dst, src, count, divisor) => finishAverage(dst, src, count, dtype, divisor),
+  widenAccumulate,
+  narrow: narrowBits,
+  widen: widenBits,
 };
 
 let installed: CpuReducer = TYPESCRIPT_REDUCER;

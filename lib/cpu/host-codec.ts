@@ -3,40 +3,48 @@
 // gpu-codec.ts): both run the same kernels' formats, so ranks holding host and device buffers
 // in one world decode the same bytes to the same values.
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
-import { narrowBits, widenAccumulate, widenBits } from './cast.js';
+import { cpuReducer } from './cpu-reducer.js';
 import { int8Dequantize, int8DequantizeAccumulate, int8Quantize, int8QuantizeWithFeedback } from './int8.js';
 import { onebitCompress, onebitDecompress, onebitDecompressAccumulate } from './onebit.js';
 import { readElements } from './views.js';
 
 export interface HostCodec {
   /**
-   * `x`'s elements as a payload the caller owns. With a residual (error feedback) the residual
-   * is added first and overwritten with what the encoding lost.
+   * `x`'s elements as a payload. With a residual (error feedback) the residual is added first
+   * and overwritten with what the encoding lost. The payload is `allocate`'s array (given the
+   * payload's size; it must start 4-byte aligned, its contents may be anything: every byte is
+   * written), by default a new one the caller owns.
    */
-  encode(x: Float32Array, residual: Float32Array | undefined): Uint8Array;
+  encode(x: Float32Array, residual: Float32Array | undefined, allocate?: PayloadAllocator): Uint8Array;
   /** A payload of `count` elements, decoded into `out`. */
   decode(payload: Uint8Array, count: number, out: Float32Array): void;
   /** acc[i] = fl(acc[i] + decoded_i): decode + accumulate in one pass, bit for bit decode then the reduction's f32 sum (its NaN rule included). */
   decodeAccumulate(payload: Uint8Array, count: number, acc: Float32Array): void;
 }
 
+/** Where an encoding is written: an array of exactly `bytes` bytes, 4-byte aligned. */
+export type PayloadAllocator = (bytes: number) => Uint8Array;
+
+const freshPayload: PayloadAllocator = (bytes) => new Uint8Array(bytes);
+
 /** The payload's words from `at` bytes on (an aligned copy when the transport's bytes are not). */
 function words(payload: Uint8Array, at: number, count: number): Uint32Array {
   return readElements('uint32', payload.subarray(at), count) as Uint32Array;
 }
 
+/** Encode, decode and decode-accumulate go through the installed reducer (native SIMD in Node, else lib/cpu/cast.ts). */
 function halfCodec(half: 'float16' | 'bfloat16'): HostCodec {
   return {
-    encode(x) {
-      const out = new Uint16Array(x.length);
-      narrowBits(half, out, new Uint32Array(x.buffer, x.byteOffset, x.length));
-      return new Uint8Array(out.buffer);
+    encode(x, _residual, allocate = freshPayload) {
+      const payload = allocate(2 * x.length);
+      cpuReducer().narrow(half, new Uint16Array(payload.buffer, payload.byteOffset, x.length), new Uint32Array(x.buffer, x.byteOffset, x.length));
+      return payload;
     },
     decode(payload, count, out) {
-      widenBits(half, new Uint32Array(out.buffer, out.byteOffset, count), readElements('float16', payload, count) as Uint16Array);
+      cpuReducer().widen(half, new Uint32Array(out.buffer, out.byteOffset, count), readElements('float16', payload, count) as Uint16Array);
     },
     decodeAccumulate(payload, count, acc) {
-      widenAccumulate(half, acc.subarray(0, count), readElements('float16', payload, count) as Uint16Array);
+      cpuReducer().widenAccumulate(half, acc.subarray(0, count), readElements('float16', payload, count) as Uint16Array);
     },
   };
 }
@@ -49,12 +57,13 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
     return { scales: new Float32Array(scaleWords.buffer, scaleWords.byteOffset, scaleWords.length), packed: words(payload, sizes.scales, sizes.packed / 4) };
   };
   return {
-    encode(x, residual) {
+    encode(x, residual, allocate = freshPayload) {
       const count = x.length;
       const sizes = blockPayloadBytes(count, blockSize, valuesPerWord);
-      const payload = new Uint8Array(sizes.scales + sizes.packed);
-      const scales = new Float32Array(payload.buffer, 0, sizes.scales / 4);
-      const packed = new Uint32Array(payload.buffer, sizes.scales, sizes.packed / 4);
+      // Every byte is written: each block's scale, and the packed words (cleared first by the quantizers).
+      const payload = allocate(sizes.scales + sizes.packed);
+      const scales = new Float32Array(payload.buffer, payload.byteOffset, sizes.scales / 4);
+      const packed = new Uint32Array(payload.buffer, payload.byteOffset + sizes.scales, sizes.packed / 4);
       if (family === 'int8' && residual) int8QuantizeWithFeedback(x, residual, count, blockSize, { packed, scales });
       else if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
       else onebitCompress(x, residual ?? new Float32Array(count), count, blockSize, { signs: packed, scales });

@@ -104,6 +104,8 @@ export interface CallMemory extends Memory {
    * Resolves once every piece of work the call left unchecked (GPU writes and copies nobody
    * waited for) is known to have been accepted; rejects otherwise. Awaited before a call resolves.
    * Undefined: nothing to wait for (host memory, whose work is done when its method returns).
+   * Called only after the algorithm succeeded, so every send it made has resolved: what the call
+   * handed out to send (host memory's pooled encoded payloads) may be reused from here on.
    */
   finish(): Promise<void> | undefined;
 }

@@ -11,6 +11,15 @@ export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitc
   finishAverage(dtype: DataType, dst: ArrayBufferView, src: ArrayBufferView, divisor: number): void;
   /** A plain memmove of equal-length views: the bandwidth reference for benchmarks. */
   memcpy(dst: ArrayBufferView, src: ArrayBufferView): void;
+  /**
+   * acc[i] = fl(acc[i] + the 16-bit value src[i]) over equal counts (native/src/half-fold.cc):
+   * lib/cpu/cast.ts's widenAccumulate bit for bit. Throws on bad input; absent from an addon built before it.
+   */
+  readonly halfWidenAccumulate?: (type: 'float16' | 'bfloat16', acc: Float32Array, src: Uint16Array) => void;
+  /** dst[i] = src[i] (f32) rounded to nearest even as `type`: cast.ts's narrowBits bit for bit. Absent from older builds. */
+  readonly halfNarrow?: (type: 'float16' | 'bfloat16', dst: Uint16Array, src: Float32Array | Uint32Array) => void;
+  /** dst[i] = the f32 bits of the 16-bit value src[i], exactly: cast.ts's widenBits bit for bit. Absent from older builds. */
+  readonly halfWiden?: (type: 'float16' | 'bfloat16', dst: Float32Array | Uint32Array, src: Uint16Array) => void;
 }
 
 /** What the loader found: the addon, or why there is none. */

@@ -34,10 +34,11 @@
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two
 //      equations for two unknowns.
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
-//      kernel at two sizes (the slope: per byte, without the submission), then the allreduces
-//      again on GPU buffers, fitted like the host ones (α stays the host's: the link's latency);
-//      what the fit gives beyond the host's call, o and β is the GPU call's extra per call, per
-//      message sent and per byte staged.
+//      kernel at two sizes (the slope: per byte, without the submission), then untimed few-byte
+//      GPU calls (the GPU path's own warm-up, as the host's), then the allreduces again on GPU
+//      buffers, fitted like the host ones (α stays the host's: the link's latency); what the fit
+//      gives beyond the host's call, o and β is the GPU call's extra per call, per message sent
+//      and per byte staged.
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import { CODECS } from '../collectives/codecs.js';
 import type { Codec } from '../memory/codec.js';
@@ -147,9 +148,12 @@ function codecRates(bytes: number): Record<string, CodecRate> {
   for (const codec of hopCodecs()) {
     const host = hostCodec(codec.format);
     const residual = codec.errorFeedback ? new Float32Array(count) : undefined;
-    let payload = host.encode(x, residual);
+    const payload = host.encode(x, residual);
+    // Into the same array every time, as a call's encodes reuse pooled ones (lib/cpu/cpu-memory.ts):
+    // a new array's page faults are no part of the codec's rate.
+    const reused = () => payload;
     rates[codec.name] = {
-      encode: localRate(bytes, () => { payload = host.encode(x, residual); }),
+      encode: localRate(bytes, () => host.encode(x, residual, reused)),
       decode: localRate(bytes, () => host.decode(payload, count, out)),
     };
   }
@@ -502,25 +506,30 @@ const WARM_SECONDS = 0.5;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
 const WARM_BATCH = 32;
 
-/**
- * Untimed few-byte calls of each of `algorithms`, WARM_BATCH of each in turn, until `calls` of them
- * or `seconds` on the slowest rank, to within half a batch: a batch that would end more than half
- * of one (at the batches' mean so far) past `seconds` is not begun. Where a batch is long, 8 shm
- * ranks on 2 cores (8-byte calls of 1-5 ms, a batch of the four schedules 0.5 s), the warm-up ran
- * its 0.5 s in 1.1 s before (tune18); where it is short the stop moves by a few ms. Given
- * `perCall` (seconds a call, as an earlier run of them returned), batches are cut to half of
- * `seconds` at most: 8 shm ranks ran each 0.15 s gap between the few-byte passes in one batch
- * of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
- */
-async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0): Promise<number> {
+/** A few-byte allreduce on host memory with the named schedule (untimedCalls' default call). */
+function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void> {
   const data = new Float32Array(FEW_BYTES / 4);
+  return (algorithm) => comm.allReduce(data, algorithm);
+}
+
+/**
+ * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), WARM_BATCH
+ * of each in turn, until `calls` of them or `seconds` on the slowest rank, to within half a
+ * batch: a batch that would end more than half of one (at the batches' mean so far) past
+ * `seconds` is not begun. Where a batch is long, 8 shm ranks on 2 cores (8-byte calls of 1-5 ms,
+ * a batch of the four schedules 0.5 s), the warm-up ran its 0.5 s in 1.1 s before (tune18);
+ * where it is short the stop moves by a few ms. Given `perCall` (seconds a call, as an earlier
+ * run of them returned), batches are cut to half of `seconds` at most: 8 shm ranks ran each
+ * 0.15 s gap between the few-byte passes in one batch of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
+ */
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm)): Promise<number> {
   const started = performance.now();
   const batch = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
   let batches = 0;
   let ran = 0;
   let spent = 0;
   while (ran < calls && spent + spent / Math.max(1, batches) / 2 < seconds) {
-    for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await comm.allReduce(data, algorithm);
+    for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await run(algorithm);
     batches++;
     ran += algorithms.length * batch;
     // The slowest rank's time, so every rank runs as many calls.
@@ -1057,6 +1066,14 @@ function boardCosts(allReduce: BoardCostParams, others: readonly number[]): Boar
   return { ...allReduce, collectives: Object.fromEntries(BOARD_COLLECTIVES.map((name, i) => [name, others[i]!])) };
 }
 
+/**
+ * The GPU warm-up's time budget (WARM_CALLS calls at most): 2 inproc ranks' 8-byte GPU calls ran
+ * 470-830 µs a call right after the host runs, 340-420 after 1024 more (0.7 s; the first few
+ * hundred take 1-1.5 ms each, so 0.5 s ran about 380), as the sweep's warm worlds' did. Timed
+ * cold, they priced the few-byte GPU calls 35-62% over (the sweeps' signed medians, gpu19).
+ */
+const GPU_WARM_SECONDS = 1;
+
 /** Bytes of the larger fold timed for γ_gpu: a few milliseconds on a software adapter, past the submission's fixed cost. */
 const GPU_FOLD_BYTES = 4 << 20;
 
@@ -1074,9 +1091,17 @@ async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
   return slope > 0 ? slope : t1 / GPU_FOLD_BYTES;
 }
 
-/** The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange at two small sizes (and the board at a few bytes, where there is one: calibrate). */
+/**
+ * The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange
+ * at two small sizes (and the board at a few bytes, where there is one: calibrate); every
+ * few-byte run first, as on host memory (blockSamples): right after the tree's four-chunk GPU
+ * run the direct exchange's 8-byte GPU calls took 618-964 µs (2 inproc, 2 tcp ranks) where the
+ * sweep's, and the same calibration's ring's timed before any larger run, took 290-650 (gpu19;
+ * measured before the GPU warm-up, not apart from it).
+ */
 function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
-  return plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
+  const runs = plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
+  return [...runs.filter(([, bytes]) => bytes <= FEW_BYTES), ...runs.filter(([, bytes]) => bytes > FEW_BYTES)];
 }
 
 async function timed(run: () => Promise<void>, algorithm: string, bytes: number, repeats: number, fastest = false): Promise<Timed> {
@@ -1184,8 +1209,14 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   if (gpu) {
     gpuGamma = await gpuFoldRate(gpu);
     if (comm.size > 1) {
+      // The GPU call's own code (staging, read-backs, the device's queue) warmed up as the host
+      // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
+      const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
+      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, 0, (algorithm) => gpu.allReduce(FEW_BYTES, algorithm));
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
-      const runs = [...plannedGpuRuns(chunk, comm.size, repeats), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : [])];
+      const planned = plannedGpuRuns(chunk, comm.size, repeats);
+      const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
+      const runs = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...planned.slice(few)];
       for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();

@@ -1,4 +1,5 @@
-// The module's exports: the SIMD reduction (reduceAccumulate, finishAverage), a plain memcpy
+// The module's exports: the SIMD reduction (reduceAccumulate, finishAverage; the host codec's
+// 16-bit fold and rounding in half-fold.cc), a plain memcpy
 // for bandwidth comparisons, the RDMA-semantics providers shm (shm.cc) and tcp (tcp.cc), and the
 // software switch's data plane (switch-dp.cc), its workers' batched UDP socket (switch-worker.cc),
 // their per-value SwitchML codec (switchml-codec.cc) and the shared-memory collective board (board.cc).
@@ -16,6 +17,7 @@ napi_value init_switchml_codec(napi_env env, napi_value exports);
 napi_value init_board(napi_env env, napi_value exports);
 napi_value init_host_buffers(napi_env env, napi_value exports);
 napi_value init_affinity(napi_env env, napi_value exports);
+napi_value init_half_fold(napi_env env, napi_value exports);
 
 // parse_dtype and parse_op are shared with tcp.cc (its expected receives fold natively).
 bool parse_dtype(napi_env env, napi_value value, DType& out) {
@@ -110,7 +112,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value variant;
   WEBCCL_CHECK(env, napi_create_string_utf8(env, reduce_variant(), NAPI_AUTO_LENGTH, &variant));
   WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariant", variant));
-  return init_affinity(env, init_host_buffers(env, init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports))))))));
+  return init_half_fold(env, init_affinity(env, init_host_buffers(env, init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports)))))))));
 }
 
 }  // namespace

@@ -193,6 +193,87 @@ size_t combine_op(DType dtype, void* dst, const void* first, const void* second,
   return dtype == DType::f16 ? f16_combine<OP>(d, x, y, n) : bf16_combine<OP>(d, x, y, n);
 }
 
+/** 8 bf16 values widened to f32 in element order (acc's lanes are plain f32, not even/odd pairs). */
+HALF_TARGET inline __m256 widen_bf16_in_order(const void* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+}
+
+template <bool BF>
+HALF_TARGET inline __m256 widen8(const uint16_t* p) {
+  return BF ? widen_bf16_in_order(p) : widen_f16(p);
+}
+
+/**
+ * acc[i] += widened src[i], 16 lanes at a time: the plain sum, and the NaN rule (combine16,
+ * acc as the first operand) only for a block whose sum holds a NaN.
+ */
+template <bool BF>
+HALF_TARGET size_t widen_accumulate(float* acc, const uint16_t* src, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 a0 = _mm256_loadu_ps(acc + i), a1 = _mm256_loadu_ps(acc + i + 8);
+    combine16<(int)Op::sum>(a0, widen8<BF>(src + i), a1, widen8<BF>(src + i + 8));
+    _mm256_storeu_ps(acc + i, a0);
+    _mm256_storeu_ps(acc + i + 8, a1);
+  }
+  return i;
+}
+
+/**
+ * 8 f32 lanes to bf16 bits in each lane's low half, as f32BitsToBf16Bits: RNE for numbers, and
+ * for a NaN (which may be signalling or carry payload in its low bits, unlike round_bf16's
+ * inputs) its top half with the quiet bit set.
+ */
+HALF_TARGET inline __m256i bf16_bits(__m256i x) {
+  __m256i top = _mm256_srli_epi32(x, 16);
+  __m256i rne = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), _mm256_and_si256(top, _mm256_set1_epi32(1))), 16);
+  __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  return _mm256_blendv_epi8(rne, _mm256_or_si256(top, _mm256_set1_epi32(0x40)), nan);
+}
+
+/** dst[i] = src[i] (f32 bits) rounded to 16 bits, 16 lanes at a time. */
+template <bool BF>
+HALF_TARGET size_t narrow_blocks(uint16_t* dst, const uint32_t* src, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i lo = _mm256_loadu_si256((const __m256i*)(src + i)), hi = _mm256_loadu_si256((const __m256i*)(src + i + 8));
+    if (BF) {
+      // packus works per 128-bit half (lanes 0-3, 8-11 | 4-7, 12-15); the permute reorders.
+      _mm256_storeu_si256((__m256i*)(dst + i), _mm256_permute4x64_epi64(_mm256_packus_epi32(bf16_bits(lo), bf16_bits(hi)), 0xd8));
+    } else {
+      // A signalling NaN needs no quieting first: vcvtps2ph sets the quiet bit and keeps the
+      // top payload bits, as f32BitsToF16Bits (test/native-half-fold.test.ts covers every sign,
+      // exponent and top payload with signalling and quiet lanes; quieting first changed nothing).
+      narrow_f16(dst + i, _mm256_castsi256_ps(lo));
+      narrow_f16(dst + i + 8, _mm256_castsi256_ps(hi));
+    }
+  }
+  return i;
+}
+
+/**
+ * dst[i] = f32 bits of src[i], exactly, 16 lanes at a time. vcvtph2ps quiets a signalling NaN
+ * (0x7c01 -> 0x7fc02000) where widenBits keeps it (0x7f802000), so a block holding a NaN has
+ * the quiet bit cleared again in the lanes whose 16-bit value had it clear. bf16 is a shift.
+ */
+template <bool BF>
+HALF_TARGET size_t widen_blocks(uint32_t* dst, const uint16_t* src, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (size_t k = 0; k < 16; k += 8) {
+      __m256 v = widen8<BF>(src + i + k);
+      if (!BF && __builtin_expect(_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0, 0)) {
+        __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(src + i + k)));
+        __m256i signalling = _mm256_cmpeq_epi32(_mm256_and_si256(h, _mm256_set1_epi32(0x200)), _mm256_setzero_si256());
+        __m256i clear = _mm256_and_si256(_mm256_and_si256(signalling, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))), _mm256_set1_epi32(0x00400000));
+        v = _mm256_castsi256_ps(_mm256_andnot_si256(clear, _mm256_castps_si256(v)));
+      }
+      _mm256_storeu_ps((float*)(dst + i + k), v);
+    }
+  }
+  return i;
+}
+
 }  // namespace
 
 bool half_simd_supported() {
@@ -229,6 +310,18 @@ HALF_TARGET size_t half_simd_average(DType dtype, void* dst, const void* src, si
   return i;
 }
 
+size_t half_simd_widen_accumulate(DType dtype, float* acc, const uint16_t* src, size_t n) {
+  return dtype == DType::bf16 ? widen_accumulate<true>(acc, src, n) : widen_accumulate<false>(acc, src, n);
+}
+
+size_t half_simd_narrow(DType dtype, uint16_t* dst, const uint32_t* src, size_t n) {
+  return dtype == DType::bf16 ? narrow_blocks<true>(dst, src, n) : narrow_blocks<false>(dst, src, n);
+}
+
+size_t half_simd_widen(DType dtype, uint32_t* dst, const uint16_t* src, size_t n) {
+  return dtype == DType::bf16 ? widen_blocks<true>(dst, src, n) : widen_blocks<false>(dst, src, n);
+}
+
 }  // namespace webccl
 
 #else
@@ -237,6 +330,9 @@ namespace webccl {
 bool half_simd_supported() { return false; }
 size_t half_simd_combine(DType, Op, void*, const void*, const void*, size_t) { return 0; }
 size_t half_simd_average(DType, void*, const void*, size_t, float, bool) { return 0; }
+size_t half_simd_widen_accumulate(DType, float*, const uint16_t*, size_t) { return 0; }
+size_t half_simd_narrow(DType, uint16_t*, const uint32_t*, size_t) { return 0; }
+size_t half_simd_widen(DType, uint32_t*, const uint16_t*, size_t) { return 0; }
 }  // namespace webccl
 
 #endif

@@ -15,4 +15,13 @@ size_t half_simd_combine(DType dtype, Op op, void* dst, const void* first, const
 /** dst[i] = src[i] * k (or the f32 round trip alone when !multiply), for the leading multiple of 16. */
 size_t half_simd_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply);
 
+/** acc[i] = acc[i] + widened src[i] (the sum's NaN rule) for the leading multiple of 16 of n. */
+size_t half_simd_widen_accumulate(DType dtype, float* acc, const uint16_t* src, size_t n);
+
+/** dst[i] = the f32 with bits src[i] rounded (RNE) to f16/bf16, for the leading multiple of 16 of n. */
+size_t half_simd_narrow(DType dtype, uint16_t* dst, const uint32_t* src, size_t n);
+
+/** dst[i] = the f32 bits of f16/bf16 src[i], exactly (signalling NaNs stay signalling), for the leading multiple of 16 of n. */
+size_t half_simd_widen(DType dtype, uint32_t* dst, const uint16_t* src, size_t n);
+
 }  // namespace webccl

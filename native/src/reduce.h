@@ -28,6 +28,18 @@ void finish_average(DType dtype, void* dst, const void* src, size_t count, uint3
 /** The f32 factor floats' average multiplies by: f32(1/divisor), as the oracle's Math.fround(1 / n). */
 inline float average_factor(uint32_t divisor) { return (float)(1.0 / (double)divisor); }
 
+/**
+ * The host codec's decode + fold: acc[i] = fl(acc[i] + widened src[i]) for count f32 acc
+ * values and count f16/bf16 src values (dtype f16 or bf16), NaN by the sum's rule (acc's first).
+ */
+void half_widen_accumulate(DType dtype, void* acc, const void* src, size_t count);
+
+/** The host codec's decode: dst[i] = the f32 bits of f16/bf16 src[i], exactly (NaN bits unchanged). */
+void half_widen(DType dtype, void* dst, const void* src, size_t count);
+
+/** The host codec's encode: dst[i] = f32 src[i] rounded to nearest even as f16/bf16 (dtype). */
+void half_narrow(DType dtype, void* dst, const void* src, size_t count);
+
 /** Which variant the loops run: "avx2+f16c", "avx2" or "baseline" (decided once, at load). */
 const char* reduce_variant();
 
