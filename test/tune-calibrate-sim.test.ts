@@ -14,13 +14,18 @@ const CHUNK = 1 << 20;
 let clockMs = 0;
 /** maxAlls the simulated world has run: one lines its ranks up (every rank leaves it together). */
 let lineUps = 0;
+/** Allreduces the simulated world has run at a chunk size of their own (calibration's by-reference probe). */
+let ownChunkCalls = 0;
 
 /** One rank standing for a world of `size` whose allreduces cost what `truth` prices them at. */
-function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents, oneThread = false): CalibrationComm {
+function simulated(truth: CostParams, size: number, board = false, stall: Stall = () => 0, switchExponents?: SwitchExponents, oneThread = false, world: SimWorld = {}): CalibrationComm {
   // A device where the truth has GPU terms: its calls priced on GPU memory, its fold at gamma_gpu per byte.
   const device = truth.gpu;
+  const chunkBytes = world.chunkBytes ?? CHUNK;
+  const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allReduce', bytes, ranks, chunkBytes });
   return {
-    rank: 0, size, chunkBytes: CHUNK, board, ...(oneThread && { oneThread }),
+    rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }),
+    ...(world.referenceBytes !== undefined && { referenceBytes: world.referenceBytes }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
     ...(device && {
@@ -30,8 +35,9 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
         release() {},
       },
     }),
-    async allReduce(data, algorithm) {
-      clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(switchExponents && { switchExponents }) }, truth)! + stall(algorithm, data.byteLength, 'cpu'));
+    async allReduce(data, algorithm, ownChunk) {
+      if (ownChunk !== undefined) ownChunkCalls++;
+      clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(ownChunk !== undefined && { chunkBytes: ownChunk }), ...(switchExponents && { switchExponents }) }, truth)! + stall(algorithm, data.byteLength, 'cpu'));
     },
     ...(board && truth.board?.collectives && {
       async boardCall(collective: BoardCollective, bytes: number) {
@@ -45,6 +51,12 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
   };
 }
 
+/** The world's transport: its chunk (default CHUNK) and single-copy threshold (default none). */
+interface SimWorld {
+  readonly chunkBytes?: number;
+  readonly referenceBytes?: number;
+}
+
 /** Seconds a call takes beyond the model's price (a time slice lost), by schedule, bytes and where its buffers live. */
 type Stall = (algorithm: string, bytes: number, memory: 'cpu' | 'gpu') => number;
 
@@ -54,7 +66,7 @@ const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allRed
  * calibrate() on the fake clock; Float32Array fills cost `fillNsPerByte` of it (a buffer's
  * zeroing is real work, 0.03-0.1 ns/B here, which the calls the model prices do not do).
  */
-async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall, switchExponents?: SwitchExponents, oneThread = false): Promise<CostParams> {
+async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, board = false, stall?: Stall, switchExponents?: SwitchExponents, oneThread = false, world: SimWorld = {}): Promise<CostParams> {
   const fill = Float32Array.prototype.fill;
   const now = Object.getOwnPropertyDescriptor(performance, 'now');
   Object.defineProperty(performance, 'now', { value: () => clockMs, configurable: true, writable: true });
@@ -63,7 +75,7 @@ async function calibrated(truth: CostParams, size: number, fillNsPerByte = 0, bo
     return fill.apply(this, args);
   };
   try {
-    return (await calibrate(simulated(truth, size, board, stall, switchExponents, oneThread))).params;
+    return (await calibrate(simulated(truth, size, board, stall, switchExponents, oneThread, world))).params;
   } finally {
     Float32Array.prototype.fill = fill;
     if (now) Object.defineProperty(performance, 'now', now);
@@ -462,6 +474,38 @@ test('with a switch at 8 ranks under \'auto\' (the stream): π and the round tri
     near(p.switchPacket, world.switchPacket, `${mode}: pi`);
     near(p.switchRoundTrip, world.switchRoundTrip, `${mode}: the round trip`);
   }
+});
+
+// shm: messages past 512 KiB go by reference, 0.3 ms each beyond o (docs/PERFORMANCE.md, big19),
+// and its 8 MiB chunk cuts the ring's messages larger as calls grow (2 MiB at 16 MiB, 8 MiB from 128 MiB at 4 ranks).
+const SHM = { chunkBytes: 8 << 20, referenceBytes: (512 << 10) + 1 };
+const byReference: CostParams = { ...truth, beta: 0.15e-9, reference: { bytes: SHM.referenceBytes, message: 0.3e-3 } };
+
+test('a world that sends large messages by reference: calibration gives back what each costs, and prices the ring to 256 MiB (16x its largest run) and the tree as the world does', async () => {
+  for (const size of [2, 4]) {
+    const p = await calibrated(byReference, size, 0, false, undefined, undefined, false, SHM);
+    const at = (bytes: number): ModelCall => ({ collective: 'allReduce', bytes, ranks: size, chunkBytes: SHM.chunkBytes });
+    // Without the term (every message priced by its bytes) the 2 ranks' ring came out +56% at 64 MiB (4x the messages' size).
+    for (const bytes of [16 << 20, 64 << 20, 256 << 20]) {
+      for (const algorithm of ['ring', 'tree']) near(predictSeconds(algorithm, at(bytes), p)!, predictSeconds(algorithm, at(bytes), byReference)!, `${size} ranks: ${algorithm} at ${bytes >> 20} MiB`, 0.02);
+    }
+    near(p.reference?.message ?? 0, 0.3e-3, `${size} ranks: a message by reference`, 1e-3);
+    assert.is(p.reference?.bytes, SHM.referenceBytes);
+    near(p.beta, byReference.beta, `${size} ranks: beta without the messages' cost`, 1e-3);
+    for (const point of p.betaCurves['ring'] ?? []) near(point.beta, byReference.beta, `${size} ranks: the ring's curve at ${point.linkBytes}`, 1e-3);
+  }
+});
+
+test('no by-reference term where nothing tells it from the bytes: no threshold, or a chunk that cuts every large call alike (no probe run either)', async () => {
+  ownChunkCalls = 0;
+  // 1 MiB chunks: the ring's messages are 1 MiB at 16 MiB and past it, as many per byte; β carries them.
+  const p = await calibrated(byReference, 4, 0, false, undefined, undefined, false, { referenceBytes: SHM.referenceBytes });
+  assert.is(p.reference, undefined);
+  const at = (bytes: number): ModelCall => ({ collective: 'allReduce', bytes, ranks: 4, chunkBytes: CHUNK });
+  near(predictSeconds('ring', at(256 << 20), p)!, predictSeconds('ring', at(256 << 20), byReference)!, 'ring at 256 MiB, 1 MiB chunks', 0.02);
+  const none = await calibrated(truth, 4, 0, false, undefined, undefined, false, { chunkBytes: SHM.chunkBytes });
+  assert.is(none.reference, undefined);
+  assert.is(ownChunkCalls, 0, 'the probe ran');
 });
 
 test.run();

@@ -76,5 +76,20 @@ test("compression 'auto': a slow link and a loose tolerance take int8; tolerance
   }
 });
 
+test("a call's own chunk size (calibration's by-reference probe): the same sums; one that is no whole number of bytes >= 16 is refused, naming it", async () => {
+  const comms = await world(3, { ...DEFAULT_COST_PARAMS });
+  try {
+    const count = 50000;
+    const plain = await allReduce(comms, count, { algorithm: 'ring' });
+    for (const chunkBytes of [16, 4096, 1 << 20]) {
+      const own = await allReduce(comms, count, { algorithm: 'ring', chunkBytes });
+      for (const out of own) assert.equal(out, plain[0], `chunk ${chunkBytes}`);
+    }
+    for (const bad of [8, 100.5, -64, Number.NaN]) await rejects(allReduce(comms, 4, { algorithm: 'ring', chunkBytes: bad }), new RegExp(`chunkBytes ${String(bad).replace('.', '\\.')} is not an integer >= 16 bytes`));
+  } finally {
+    await Promise.all(comms.map((comm) => comm.destroy().catch(() => undefined)));
+  }
+});
+
 test.after(() => { console.error = consoleError; });
 test.run();

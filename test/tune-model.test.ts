@@ -144,6 +144,42 @@ test('parameters from a file are checked field by field', () => {
   assert.throws(() => checkCostParams({ ...params, board: { call: 1e-4, collectives: [1] } }), /board\.collectives is not an object/);
 });
 
+test("messages by reference: each of the schedule's messages at or past the threshold costs phi, counted by the chunk the schedule cuts (not the agreement check's); none below it", () => {
+  const perRef: CostParams = { ...params, call: 0, alpha: 0, overhead: 0, beta: 0, gamma: 0, reference: { bytes: (512 << 10) + 1, message: 1 } };
+  const shm = (bytes: number, ranks: number) => ({ collective: 'allReduce' as const, bytes, ranks, chunkBytes: 8 << 20 });
+  // 4 ranks, 8 MiB chunks: the ring's 2(n-1) steps per pipeline, messages of 2 MiB at 16 MiB (2 pipelines),
+  // 4 MiB at 64 MiB (4), 8 MiB at 256 MiB (8): 12, 24, 48 by reference.
+  assert.is(predictSeconds('ring', shm(16 << 20, 4), perRef), 12);
+  assert.is(predictSeconds('ring', shm(64 << 20, 4), perRef), 24);
+  assert.is(predictSeconds('ring', shm(256 << 20, 4), perRef), 48);
+  // 2 MiB at 4 ranks: 512 KiB segments, one message each, on the ring path.
+  assert.is(predictSeconds('ring', shm(2 << 20, 4), perRef), 0);
+  // The tree's halves of 8 MiB at 16 MiB: one 8 MiB chunk each, sent by reference.
+  const tree = callTraffic('tree', shm(16 << 20, 4))!;
+  assert.is(tree.referenceBytes, 8 << 20);
+  assert.is(predictSeconds('tree', shm(16 << 20, 4), perRef), tree.referenceSends);
+  // The reduce-scatter's and all-gather's blocks, and a broadcast's chunks.
+  assert.is(predictSeconds('ring', { ...shm(16 << 20, 4), collective: 'reduceScatter' }, perRef), 3 * 4);
+  assert.is(predictSeconds('ring', { ...shm(16 << 20, 4), collective: 'broadcast' }, perRef), 2);
+  // The board sends no message.
+  assert.is(predictSeconds('board', shm(16 << 20, 4), { ...perRef, board: { call: 0 } }), 0);
+});
+
+test("parameters without a by-reference term (every file before it, and every transport without a threshold) price as before; a bad one is refused", () => {
+  const old = checkCostParams(JSON.parse(JSON.stringify(params)));
+  assert.is(old.reference, undefined);
+  for (const [algorithm, bytes] of [['ring', 256 << 20], ['tree', 16 << 20], ['ring', 4096]] as const) {
+    const t = callTraffic(algorithm, call(bytes, 4))!;
+    assert.is(predictSeconds(algorithm, call(bytes, 4), old), params.call + t.messages * params.alpha + t.sends * params.overhead + t.linkBytes * params.beta + t.reducedBytes * params.gamma);
+  }
+  const withRef = { ...params, reference: { bytes: 524289, message: 3e-4 } };
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify(withRef))), withRef);
+  assert.throws(() => checkCostParams({ ...params, reference: { bytes: -1, message: 3e-4 } }), /reference\.bytes -1 is not a whole number of bytes/);
+  assert.throws(() => checkCostParams({ ...params, reference: { bytes: 1.5, message: 3e-4 } }), /reference\.bytes 1\.5/);
+  assert.throws(() => checkCostParams({ ...params, reference: { bytes: 524289, message: 'slow' } }), /reference\.message "slow" is not a number of seconds/);
+  assert.throws(() => checkCostParams({ ...params, reference: 3e-4 }), /reference is not an object/);
+});
+
 type Terms = [number, number, number, number];
 const priced = (truth: readonly number[], terms: readonly number[], off = 1) => terms.reduce((sum, t, i) => sum + t * truth[i]!, 0) * off;
 

@@ -43,5 +43,5 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
  */
 export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
   if ((ranks - 1) * bytes > chunkBytes / 8) return undefined;
-  return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
+  return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes, messageBytes: bytes };
 }

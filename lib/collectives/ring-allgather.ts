@@ -14,6 +14,6 @@ export async function ringAllGather(ctx: CollectiveContext, work: Region, blockL
 export function ringAllGatherTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   const cut = byteCut(call);
-  const { pipelines } = ringPipelines(bytes, cut);
-  return { messages: (ranks - 1) * waves(pipelines, cut.pipelineDepth), sends: (ranks - 1) * pipelines, linkBytes: (ranks - 1) * bytes, reducedBytes: 0 };
+  const { pipelines, chunkElements } = ringPipelines(bytes, cut);
+  return { messages: (ranks - 1) * waves(pipelines, cut.pipelineDepth), sends: (ranks - 1) * pipelines, linkBytes: (ranks - 1) * bytes, reducedBytes: 0, messageBytes: Math.min(chunkElements, bytes) };
 }

@@ -14,14 +14,15 @@ export async function ringAllReduce(ctx: CollectiveContext, work: Region): Promi
 /**
  * Cost (lib/collectives/traffic.ts): every chunk pipeline (runRing's cut of the segments) sends
  * 2(n-1) messages on every rank, in sequence; the pipelines of one wave (pipelineDepth at once)
- * overlap. The busiest rank sends 2(n-1)/n of the bytes and folds (n-1)/n of them in.
+ * overlap. The busiest rank sends 2(n-1)/n of the bytes and folds (n-1)/n of them in; its
+ * messages are a chunk (or a whole segment, where shorter).
  */
 export function ringAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   const cut = byteCut(call);
   const longest = Math.max(...evenSegments(bytes, ranks, cut.alignElements).map((s) => s.length));
-  const { pipelines } = ringPipelines(longest, cut);
+  const { pipelines, chunkElements } = ringPipelines(longest, cut);
   const steps = 2 * (ranks - 1);
   const segment = bytes / ranks;
-  return { messages: steps * waves(pipelines, cut.pipelineDepth), sends: steps * pipelines, linkBytes: steps * segment, reducedBytes: (ranks - 1) * segment };
+  return { messages: steps * waves(pipelines, cut.pipelineDepth), sends: steps * pipelines, linkBytes: steps * segment, reducedBytes: (ranks - 1) * segment, messageBytes: Math.min(chunkElements, longest) };
 }

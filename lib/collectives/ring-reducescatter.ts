@@ -14,6 +14,6 @@ export async function ringReduceScatter(ctx: CollectiveContext, work: Region, bl
 export function ringReduceScatterTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   const cut = byteCut(call);
-  const { pipelines } = ringPipelines(bytes, cut);
-  return { messages: (ranks - 1) * waves(pipelines, cut.pipelineDepth), sends: (ranks - 1) * pipelines, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes };
+  const { pipelines, chunkElements } = ringPipelines(bytes, cut);
+  return { messages: (ranks - 1) * waves(pipelines, cut.pipelineDepth), sends: (ranks - 1) * pipelines, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes, messageBytes: Math.min(chunkElements, bytes) };
 }

@@ -28,6 +28,12 @@ export interface Traffic {
   readonly reducedBytes: number;
   /** Packets through an aggregator (the switch's per-packet cost each). */
   readonly packets?: number;
+  /**
+   * Bytes of each of the busiest rank's `sends` (the schedule's chunk as it cuts it; undefined:
+   * the formula does not say, or the schedule sends no messages): the model prices them by
+   * reference where a transport sends messages of that size so (CostParams.reference).
+   */
+  readonly messageBytes?: number;
 }
 
 /** The arguments every formula gets: bytes per rank, the rank count, the agreed chunk size and pipeline depth. */
@@ -91,8 +97,8 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * an inner rank sends every chunk (to each child), and every rank but the root receives each
  * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
  */
-export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes'> {
+export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const steps = stages + chunks - 1;
-  return { messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks };
+  return { messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks };
 }

@@ -86,7 +86,8 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   if (ranks === 1) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };
   const cut = byteCut(call);
-  const chunks = Math.max(1, ...evenSegments(bytes, 2, cut.alignElements).map((half) => chunkCount(half.length, cut.chunkElements)));
+  const halves = evenSegments(bytes, 2, cut.alignElements);
+  const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, cut.chunkElements)));
   // The schedule's own trees: each rank's messages and folds per chunk pair.
   let perChunk = 0;
   let allPerChunk = 0;
@@ -100,5 +101,5 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   }
   const hops = 2 * treeDepth(ranks);
   const filled = hops + (chunks - 1) * perChunk;
-  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2 };
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(cut.chunkElements, Math.max(...halves.map((half) => half.length))) };
 }

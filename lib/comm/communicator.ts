@@ -758,7 +758,7 @@ export class Communicator implements LinkOwner, Endpoint {
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
       const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op) } : undefined;
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype), ...aggregation, ...board };
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype, plan.chunkBytes), ...aggregation, ...board };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
       if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);
@@ -781,10 +781,10 @@ export class Communicator implements LinkOwner, Endpoint {
     return this.health.error ?? failure;
   }
 
-  private chunking(dtype: DataType): Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'> {
+  private chunking(dtype: DataType, chunkBytes = this.config.chunkBytes): Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'> {
     const bytes = elementBytes(dtype);
     const alignElements = 16 / bytes;
-    const chunkElements = Math.max(alignElements, Math.floor(this.config.chunkBytes / bytes / alignElements) * alignElements);
+    const chunkElements = Math.max(alignElements, Math.floor(chunkBytes / bytes / alignElements) * alignElements);
     return { chunkElements, alignElements, pipelineDepth: this.config.pipelineDepth };
   }
 

@@ -65,6 +65,8 @@ export interface CallPlan {
    * place of `run`. `run` stays the call's meaning (and its path in a group or behind a queue).
    */
   readonly smallBoard?: SmallBoardCall;
+  /** The call's own chunk size (CallOptions.chunkBytes; undefined: the agreed one). */
+  readonly chunkBytes?: number;
   run(ctx: CollectiveContext, memory: CallMemory): Promise<void>;
 }
 
@@ -89,6 +91,12 @@ export interface CallOptions {
    * from zeros and its residual is dropped. Codecs without error feedback ignore it.
    */
   readonly errorFeedback?: FeedbackKey;
+  /**
+   * allReduce: the chunk size (bytes) this call's schedule cuts with, in place of the agreed one;
+   * every rank must pass the same. Calibration times the ring so to tell a message's fixed cost
+   * from its bytes' (lib/tune/calibrate.ts, referenceProbe).
+   */
+  readonly chunkBytes?: number;
 }
 
 /**
@@ -219,6 +227,8 @@ export function planAllReduce(
   const algorithm = scheduleOf(schedule, 'allReduce');
   const codec = choice.codec ?? codecFor(what, env, dtype, op, options, schedule);
   checkFeedbackKey(what, options?.errorFeedback);
+  const chunkBytes = options?.chunkBytes;
+  if (chunkBytes !== undefined && !(Number.isSafeInteger(chunkBytes) && chunkBytes >= 16)) throw invalidArgument(`${what}: chunkBytes ${String(chunkBytes)} is not an integer >= 16 bytes`);
   const feedback = codec.errorFeedback ? options?.errorFeedback : undefined;
   if (feedback !== undefined) env.checkFeedback(what, feedback, output.space, count, codec.name);
   let regions: { readonly work: Region; readonly input: Region | undefined } | undefined;
@@ -230,6 +240,7 @@ export function planAllReduce(
     codec: env.size > 1 && codec.format.kind !== 'integer' ? codec : NO_CODEC,
     ...(feedback !== undefined && { feedback }),
     ...(smallBoard !== undefined && { smallBoard }),
+    ...(chunkBytes !== undefined && { chunkBytes }),
     async run(ctx, memory) {
       // Made at the first run and kept: a plan that is reused (plan-memo.ts) runs on the same buffers.
       regions ??= { work: output.region(0, count), input: copyInput ? input.region(0, count) : undefined };

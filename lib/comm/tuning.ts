@@ -76,11 +76,12 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
     chunkBytes: comm.config.chunkBytes,
+    ...(comm.transport.referenceBytes !== undefined && { referenceBytes: comm.transport.referenceBytes }),
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
-    allReduce: (data, algorithm) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm }),
+    allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
     async maxAll(values) {
       const out = new Float32Array(values.length);
       await comm.allReduce(values, out, values.length, 'float32', 'max');

@@ -79,6 +79,12 @@ export interface Transport {
    * WEBCCL_CHUNK_BYTES sets one (rank 0's proposal holds for every rank). Absent: the default.
    */
   readonly chunkBytes?: number | undefined;
+  /**
+   * Messages of this many bytes or more go by reference (shm's single copy: a descriptor, the
+   * receiver's read, its ack), where the peers can read each other's memory; absent: none do.
+   * Calibration times what such a message costs (CostParams.reference).
+   */
+  readonly referenceBytes?: number | undefined;
   /** Where every rank shares one host's memory (the shm world): the collective board (board.ts). */
   readonly board?: BoardHost | undefined;
 

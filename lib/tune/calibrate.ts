@@ -44,8 +44,8 @@ import { CODECS } from '../collectives/codecs.js';
 import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
-import { betaAt, callTraffic, fixedSeconds } from './model.js';
-import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams } from './params.js';
+import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
+import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -55,8 +55,10 @@ export interface CalibrationComm {
   readonly chunkBytes: number;
   /** The agreed pipeline depth (undefined: the default). */
   readonly pipelineDepth?: number;
-  /** An in-place float32 sum allreduce of `data` with the named algorithm. */
-  allReduce(data: Float32Array, algorithm: string): Promise<void>;
+  /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
+  readonly referenceBytes?: number;
+  /** An in-place float32 sum allreduce of `data` with the named algorithm (cut at `chunkBytes`, where given: referenceProbe). */
+  allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
@@ -240,6 +242,11 @@ export interface Sample {
   readonly ownOnly?: boolean;
   /** Its figure is the lower quartile of its calls, not the median (the mid sizes' points; the few-byte runs' figures those subtract). */
   readonly lower?: boolean;
+  /** The schedule's own messages on the busiest rank and their size (model.ts's PricedTraffic): those past the threshold go by reference. */
+  readonly referenceSends?: number;
+  readonly referenceBytes?: number;
+  /** The ring at another chunk size (referenceProbe): only referenceCost takes it, not the fit nor any curve. */
+  readonly probe?: boolean;
 }
 
 type Terms = readonly [number, number, number, number];
@@ -346,8 +353,8 @@ async function medianSeconds(run: () => Promise<void>, repeats: number, fastest 
 }
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
-function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number) {
-  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes: comm.chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
+function trafficOf(comm: CalibrationComm, algorithm: string, bytes: number, chunkBytes = comm.chunkBytes) {
+  return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
 }
 
 /** A run's terms in Sample order. */
@@ -356,9 +363,9 @@ function termsOf(traffic: { messages: number; sends: number; linkBytes: number }
 }
 
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
-function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number): Sample {
-  const traffic = trafficOf(comm, algorithm, bytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm };
+function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number, chunkBytes?: number): Sample {
+  const traffic = trafficOf(comm, algorithm, bytes, chunkBytes);
+  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm, referenceSends: traffic.referenceSends, referenceBytes: traffic.referenceBytes };
 }
 
 /** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleavedTimes). */
@@ -391,10 +398,13 @@ async function interleavedTimes(comm: CalibrationComm, algorithms: readonly stri
 interface Run {
   readonly algorithm: string;
   readonly bytes: number;
+  /** The by-reference probe (referenceProbe): a sample of its own kind, cut at its own chunk size. */
+  readonly probe?: boolean;
+  readonly chunkBytes?: number;
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
-async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
+async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
   const buffers = new Map<number, Float32Array>();
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
   const times = runs.map(() => [] as number[]);
@@ -410,7 +420,7 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
       if (lineUp) await lineUp();
       let since = performance.now();
       for (let call = 0; call < block; call++) {
-        await run(data, runs[i]!.algorithm);
+        await run(data, runs[i]!.algorithm, runs[i]!.chunkBytes);
         // A block's first call absorbs the wait for the last peer to join (when there are
         // others). Not a sync allreduce after it, tried: the first call after one is a call
         // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
@@ -641,7 +651,7 @@ const LARGE_MAX_ROUNDS = 24;
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
-  const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
+  const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
@@ -661,8 +671,8 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
-    const point = run.bytes > CURVE_BYTES.at(-1)!;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma), point };
+    const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -991,8 +1001,12 @@ function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: numbe
 }
 
 /** Parameters from one rank's measurements, or the maximum over ranks. */
-function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
-  const shared = m.samples.filter((s) => !s.ownOnly && !(s.lower && !s.point));
+function parametersOf(comm: CalibrationComm, m: Measured, threshold?: number): CostParams {
+  const reference = threshold === undefined ? undefined : referenceCost(m.samples, threshold);
+  // What the runs' messages by reference cost is priced by φ, not in β: their times less it.
+  const samples = reference === undefined ? m.samples : withoutReference(m.samples, reference);
+  m = { ...m, samples };
+  const shared = sharedSamples(m.samples);
   const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
@@ -1003,9 +1017,47 @@ function parametersOf(comm: CalibrationComm, m: Measured): CostParams {
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(comm.oneThread === true && { oneThread: true }),
+    ...(reference && { reference }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
   };
+}
+
+/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe. */
+function sharedSamples(samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => !s.ownOnly && !(s.lower && !s.point) && !s.probe);
+}
+
+/**
+ * φ, what a message by reference costs (CostParams.reference), from the probe (the ring at its
+ * largest planned size cut at another chunk size: referenceProbe) and that size's own ring run:
+ * the same bytes, the same working set, r messages by reference in one and r' in the other, so
+ * what one took beyond the other, past call + messages·α + sends·o (the fit of the shared runs),
+ * is (r − r')·φ. Within [0, what the run's messages could cost] (β ≥ 0 there). Undefined without
+ * both runs. (Two sizes at one chunk, 16 and 64 MiB, tried first: 4·b16 − b64 is a small
+ * difference of large figures, and β itself falls past 16 MiB; φ came out 1.0-1.7 ms on 4 shm
+ * ranks where a probe of chunks at one size measured 0.3.)
+ */
+export function referenceCost(samples: readonly Sample[], threshold: number): ReferenceCostParams | undefined {
+  const probe = samples.find((s) => s.probe);
+  const base = probe && samples.find((s) => !s.probe && s.algorithm === probe.algorithm && s.bytes === probe.bytes && !s.lower);
+  if (probe === undefined || base === undefined) return undefined;
+  const [call, alpha, overhead] = fitLatencyBandwidth(sharedSamples(samples));
+  const beyond = (s: Sample) => s.seconds - (call + s.terms[1] * alpha + s.terms[2] * overhead);
+  const sends = (s: Sample) => referenceSendsOf(s, { bytes: threshold, message: 0 });
+  const [rb, rp] = [sends(base), sends(probe)];
+  if (rb === rp) return undefined;
+  const phi = (beyond(probe) - beyond(base)) / (rp - rb);
+  const most = Math.max(0, Math.min(beyond(base) / Math.max(1, rb), beyond(probe) / Math.max(1, rp)));
+  return { bytes: threshold, message: Math.min(Math.max(0, phi), most) };
+}
+
+/** `samples` with what their messages by reference cost under `reference` taken off their times. */
+function withoutReference(samples: readonly Sample[], reference: ReferenceCostParams): Sample[] {
+  return samples.map((s) => {
+    const sends = referenceSendsOf(s, reference);
+    return sends === 0 ? s : { ...s, seconds: Math.max(0, s.seconds - sends * reference.message) };
+  });
 }
 
 /** The board's fixed costs: the allreduce's, and each other collective's where they were timed. */
@@ -1056,6 +1108,26 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
   return { algorithm, bytes, seconds: await medianSeconds(run, repeats, fastest) };
 }
 
+/**
+ * The by-reference probe: the ring at the largest planned size (`sizes`) cut at half the agreed
+ * chunk, or else at twice it, whichever sends its messages by reference as the planned run does
+ * but a different count of them (shm's 8 MiB chunk: 1 MiB messages against 2 MiB at 4 and 8 ranks,
+ * 4 MiB against 2 MiB at 2, where half cuts alike); undefined where neither does (messages below
+ * the threshold). One ring call more a round: 14-18 ms at 4 shm ranks, 0.1-0.2 s a calibration.
+ * Either chunk also changes how many pipelines overlap, which the term does not price: at 2 shm
+ * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.13-0.46 ms, at 4 (half: 4 against
+ * 2; twice: 1 against 2) 0-0.55 ms, 0 in 7 of 12 calibrations, where bench/tune-ring-chunks.ts
+ * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20.
+ */
+function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
+  const bytes = Math.max(...sizes);
+  const sends = (chunkBytes: number) => referenceSendsOf(trafficOf(comm, 'ring', bytes, chunkBytes), { bytes: threshold, message: 0 });
+  const planned = sends(comm.chunkBytes);
+  if (planned === 0) return undefined;
+  const chunkBytes = [Math.floor(comm.chunkBytes / 32) * 16, 2 * comm.chunkBytes].find((chunk) => chunk >= 16 && sends(chunk) > 0 && sends(chunk) !== planned);
+  return chunkBytes === undefined ? undefined : { algorithm: 'ring', bytes, probe: true, chunkBytes };
+}
+
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
@@ -1066,6 +1138,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;
+  let threshold: number | undefined;
   if (comm.size > 1) {
     // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[] }>();
@@ -1077,6 +1150,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       entry.algorithms.push(algorithm);
       bySize.set(bytes, entry);
     }
+    // The probe only where every rank's transport sends by reference (runs of one shape on every rank), at the largest threshold.
+    const [without, largest] = await comm.maxAll(Float32Array.of(comm.referenceBytes === undefined ? 1 : 0, comm.referenceBytes ?? 0));
+    if (without === 0) threshold = largest!;
+    const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
@@ -1102,7 +1179,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
-    samples.push(...(await largeSamples(comm, [...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), repeats, gamma)));
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : [])], repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
@@ -1147,9 +1224,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const names = Object.keys(codecs).sort();
   const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
-  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names));
+  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold);
   return {
-    params, own: parametersOf(comm, measured), seconds: (performance.now() - started) / 1000,
+    params, own: parametersOf(comm, measured, threshold), seconds: (performance.now() - started) / 1000,
     ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
   };
 }

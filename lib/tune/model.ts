@@ -1,6 +1,6 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
-//   time = call + messages·α + sends·o + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+//   time = call + messages·α + sends·o + referenceSends·φ + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
 // terms were fitted beyond), and the board's own fixed cost (params.board) in place of
@@ -8,6 +8,9 @@
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
 // (the board, which reduces a GPU call in host memory: its host price + gpu.call + bytes·gpu.stage),
+// where referenceSends counts the busiest rank's messages that the transport sends by reference
+// (their size, the formula's messageBytes, at or past params.reference.bytes) and φ is what each
+// costs (params.reference.message; 0 where calibration did not measure one),
 // where sends counts the communicator's agreement check too (callTraffic), and in a world whose
 // ranks share one thread (params.oneThread: inproc) every rank's messages, not the busiest rank's.
 // where ratio is the codec's encoded bytes per float32 byte (1 without one) and encode/decode
@@ -54,14 +57,32 @@ export function codecRatio(codec: Codec): number {
  * rank's alone.
  * Undefined where the algorithm has no formula for the call.
  */
-export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>, oneThread = false): Traffic | undefined {
+export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | 'memory'>, oneThread = false): PricedTraffic | undefined {
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
+  // The schedule's own messages, before the agreement check's (a few bytes) joins them.
+  const large = { referenceSends: traffic.sends, referenceBytes: traffic.messageBytes ?? 0 };
   const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
     ? { ...traffic, sends: traffic.sends + 1, allSends: allSendsOf(traffic, call.ranks) + call.ranks }
     : traffic;
-  return oneThread ? { ...checked, sends: allSendsOf(checked, call.ranks) } : checked;
+  return oneThread ? { ...checked, ...large, sends: allSendsOf(checked, call.ranks) } : { ...checked, ...large };
+}
+
+/**
+ * A call's traffic as the model prices it: the formula's, with the agreement check's message,
+ * and the busiest rank's messages of the schedule's own (`referenceSends`, each of
+ * `referenceBytes`: what referenceSendsOf compares with a transport's threshold).
+ */
+export interface PricedTraffic extends Traffic {
+  readonly referenceSends: number;
+  readonly referenceBytes: number;
+}
+
+/** The busiest rank's messages that go by reference under `reference` (none without one, or with messages below its threshold). */
+export function referenceSendsOf(traffic: Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, reference: CostParams['reference']): number {
+  if (reference === undefined || traffic.referenceSends === undefined || traffic.referenceBytes === undefined) return 0;
+  return traffic.referenceBytes > 0 && traffic.referenceBytes >= reference.bytes ? traffic.referenceSends : 0;
 }
 
 /**
@@ -92,15 +113,15 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
 }
 
 /**
- * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o, or the board's
+ * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ, or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
  * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board'>, collective?: ScheduledCollective, bytes?: number): number {
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference'>, collective?: ScheduledCollective, bytes?: number): number {
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
-  return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead;
+  return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0);
 }
 
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */

@@ -60,6 +60,12 @@ export interface CostParams {
    * 116 (direct, 56), where their busiest ranks send 14, 5 and 7 (docs/PERFORMANCE.md, tune18).
    */
   readonly oneThread?: boolean;
+  /**
+   * What a message sent by reference costs (where the transport has a single-copy threshold and
+   * calibration could tell it from the bytes): absent, messages of every size are priced by
+   * their bytes alone, as before it was measured.
+   */
+  readonly reference?: ReferenceCostParams;
   /** What GPU-memory calls pay besides (or instead of) the host figures; absent: priced as host calls. */
   readonly gpu?: GpuCostParams;
   /**
@@ -116,6 +122,20 @@ export function boardCallSeconds(board: BoardCostParams, collective?: string, by
   if (allReduce && board.handedOver !== undefined && bytes !== undefined && bytes > BOARD_JS_THREAD_BYTES) return board.handedOver;
   const own = collective === undefined ? undefined : board.collectives?.[collective as BoardCollective];
   return own ?? board.call;
+}
+
+/**
+ * shm sends a message of `bytes` or more by reference (a descriptor, the receiver's
+ * process_vm_readv, its ack: lib/transport/shm/shm-channel.ts), a fixed cost per message that
+ * per-byte β cannot carry: the ring's messages grow with the call (its chunk is capped at the
+ * agreed size, not its count), so a β fitted at 16 MiB (2 MiB messages at 4 ranks) priced 256
+ * MiB (8 MiB ones, a quarter as many per byte) +31-42% over (docs/PERFORMANCE.md, big19).
+ */
+export interface ReferenceCostParams {
+  /** Messages of this many bytes or more go by reference (the transport's single-copy threshold). */
+  readonly bytes: number;
+  /** Per message sent by reference, beyond o (the receiver's read request and ack, a round trip). */
+  readonly message: number;
 }
 
 /** β measured on calls whose busiest rank sends `linkBytes` on its critical path. */
@@ -182,6 +202,14 @@ function gpuParams(raw: unknown): GpuCostParams {
     call: seconds('gpu.call', g['call']), message: seconds('gpu.message', g['message']), stage: seconds('gpu.stage', g['stage']), gamma: seconds('gpu.gamma', g['gamma']),
     ...(g['board'] !== undefined && { board: seconds('gpu.board', g['board']) }),
   };
+}
+
+function referenceParams(raw: unknown): ReferenceCostParams {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('reference is not an object { bytes, message } of messages sent by reference');
+  const r = raw as Record<string, unknown>;
+  const bytes = r['bytes'];
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`reference.bytes ${JSON.stringify(bytes)} is not a whole number of bytes >= 0`);
+  return { bytes, message: seconds('reference.message', r['message']) };
 }
 
 function boardParams(raw: unknown): BoardCostParams {
@@ -254,6 +282,8 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['gpu'] === undefined ? (missing.push('gpu'), {}) : { gpu: gpuParams(p['gpu']) }),
     // Not named when absent: only worlds with a board have it, and without it the board is priced as before.
     ...(p['board'] !== undefined && { board: boardParams(p['board']) }),
+    // Not named when absent: only worlds that send by reference have it, and without it every message is priced by its bytes, as before.
+    ...(p['reference'] !== undefined && { reference: referenceParams(p['reference']) }),
     // Not named when absent: only one-thread worlds have it, and an older file's o was fitted without it.
     ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
   };

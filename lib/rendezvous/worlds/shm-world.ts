@@ -15,7 +15,7 @@ import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
 import { ShmBoardHost } from '../../transport/shm/shm-board.js';
-import { ShmMesh, ntcpChunkBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmMesh, ntcpChunkBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -59,6 +59,7 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
   const world = options.world ?? 'world';
   const limits = shmLimits(options.limits, kind.provider);
+  const singleCopyBytes = shmSingleCopyBytes();
   const log = logger('NET', rank);
 
   let mesh: ShmMesh | undefined;
@@ -67,7 +68,9 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
-    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size), routeTo: () => rank, poisonReleased: options.poisonReleased, board,
+    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size),
+    // Only the shm provider reads by reference (ntcp's large sends are zero-copy on one side, no ack).
+    referenceBytes: kind.provider.kind === 'shm' && Number.isFinite(singleCopyBytes) ? singleCopyBytes : undefined, routeTo: () => rank, poisonReleased: options.poisonReleased, board,
     release: () => {
       board?.close();
       mesh?.destroy();

@@ -38,6 +38,8 @@ export interface FramedTransportOptions {
   readonly poisonReleased?: boolean | undefined;
   /** Transport.chunkBytes: the chunk size to propose when none is set. */
   readonly chunkBytes?: number | undefined;
+  /** Transport.referenceBytes: the single-copy threshold of the maker's channels (absent: none). */
+  readonly referenceBytes?: number | undefined;
   /** Transport.board: the maker's collective board, where its ranks share a host's memory. */
   readonly board?: BoardHost | undefined;
 }
@@ -49,6 +51,7 @@ export class FramedTransport implements Transport {
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
   readonly chunkBytes: number | undefined;
+  readonly referenceBytes: number | undefined;
   readonly board: BoardHost | undefined;
   private readonly limits: WireLimits;
   private readonly channels = new Map<number, FrameChannel>();
@@ -70,6 +73,7 @@ export class FramedTransport implements Transport {
     this.size = size;
     this.description = options.description;
     this.chunkBytes = options.chunkBytes;
+    this.referenceBytes = options.referenceBytes;
     this.board = options.board;
     this.limits = options.limits;
     this.log = logger('NET', rank);
