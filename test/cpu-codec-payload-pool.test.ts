@@ -84,4 +84,38 @@ test('shm, 2 ranks, every segment over 4 KiB by reference (the sender\'s memory 
   }
 });
 
+// 1-bit without a feedback key encodes against zeros for the call alone. Those zeros come from the
+// same pool (a fresh array faulted in every page), so they must be zeroed: a pool whose free array
+// of that class holds garbage must still give the fresh world's bits, and the call must borrow it.
+test('1-bit without a key: its one-call residual is a pooled array, zeroed first', async () => {
+  const count = 50_001;
+  const pooled = await createWorld(2, { timeoutMs: 60_000 }, 'inproc');
+  const fresh = await createWorld(2, { timeoutMs: 60_000 }, 'inproc');
+  try {
+    const borrowed: number[][] = pooled.map(() => []);
+    for (const [r, comm] of pooled.entries()) {
+      const pool = poolOf(comm);
+      const garbage = pool.acquire(count * 4);
+      new Float32Array(garbage.buffer, 0, count).fill(1e30);
+      pool.release(garbage);
+      const acquire = pool.acquire.bind(pool);
+      pool.acquire = (bytes) => { borrowed[r]!.push(bytes); return acquire(bytes); };
+    }
+    for (const algorithm of ALGORITHMS) {
+      const inputs = pooled.map((_, r) => compressionInput(r, count, 7));
+      const call = { codec: 'onebit' as const, count, op: 'sum' as const, algorithm };
+      const got = await runCompressed(pooled, call, undefined, inputs.map((x) => x.slice()));
+      const want = await runCompressed(fresh, call, undefined, inputs.map((x) => x.slice()));
+      const a = new Uint32Array(got[0]!.buffer);
+      const b = new Uint32Array(want[0]!.buffer);
+      for (let i = 0; i < count; i++) {
+        if (a[i] !== b[i]) assert.unreachable(`${algorithm}: element ${i} is ${got[0]![i]} with a pooled residual, ${want[0]![i]} with fresh zeros`);
+      }
+    }
+    for (const [r, sizes] of borrowed.entries()) assert.ok(sizes.includes(count * 4), `rank ${r} borrowed its residual (${count * 4} bytes) from the pool: ${JSON.stringify(sizes)}`);
+  } finally {
+    await destroyWorld([...pooled, ...fresh]);
+  }
+});
+
 test.run();

@@ -749,7 +749,7 @@ export class Communicator implements LinkOwner, Endpoint {
     let residual: Region | undefined;
     const count = plan.signature.count;
     if (codec.errorFeedback && plan.feedback !== undefined) residual = this.feedback.residual(plan.feedback, plan.space, count, codec.name);
-    else if (codec.errorFeedback === 'always') residual = (transient = plan.space.residual(count)).region;
+    else if (codec.errorFeedback === 'always') residual = (transient = plan.space.residual(count, 'call')).region;
     const memory = plan.space.bind(plan.dtype, plan.op, this.size, codec, residual);
     const traced = this.log.traceEnabled ? `${formatCall(plan.signature, plan.schedule)} #${seq}` : '';
     if (traced) this.log.trace(`${this.name}: ${traced} start`);
@@ -767,7 +767,8 @@ export class Communicator implements LinkOwner, Endpoint {
       if (finishing !== undefined) await finishing;
       transient?.release();
     } catch (error) {
-      transient?.release();
+      if (transient?.abandon) transient.abandon();
+      else transient?.release();
       throw this.ranFailed(plan, seq, error);
     }
     if (traced) this.log.trace(`${this.name}: ${traced} done`);

@@ -119,8 +119,16 @@ export class CpuMemorySpace implements MemorySpace {
     },
   };
 
-  residual(count: number): Scratch {
-    return { region: new CpuRegion(new Uint8Array(count * 4), count, 'an error-feedback residual'), release: () => undefined };
+  residual(count: number, lifetime: 'kept' | 'call' = 'kept'): Scratch {
+    if (lifetime === 'kept') return { region: new CpuRegion(new Uint8Array(count * 4), count, 'an error-feedback residual'), release: () => undefined };
+    // A call's own zeros come from the pool: a fresh array of 4 bytes an element faulted in every
+    // page on its first write, as the encode's payloads did (docs/PERFORMANCE.md "pool20").
+    const bytes = this.scratchPool.acquire(count * 4).fill(0);
+    return {
+      region: new CpuRegion(bytes, count, 'an error-feedback residual'),
+      release: () => this.scratchPool.release(bytes),
+      abandon: () => undefined,
+    };
   }
 
   bind(dtype: DataType, op: ReduceOp | undefined, ranks: number, codec: Codec = NO_CODEC, residual?: Region): CallMemory {

@@ -114,6 +114,11 @@ export interface CallMemory extends Memory {
 export interface Scratch {
   readonly region: Region;
   release(): void;
+  /**
+   * The call that held it failed: branches of that call may still be running and touch it, so
+   * it must not be handed out again (pooled memory is left to the collector). Absent: release.
+   */
+  abandon?(): void;
 }
 
 export interface MemorySpace {
@@ -133,9 +138,10 @@ export interface MemorySpace {
   scratch(dtype: DataType, count: number): Scratch;
   /**
    * `count` float32 zeros that live until released (an error-feedback residual: on the device
-   * for a GPU space, so encoding never moves it to the host). Not pooled: it outlives calls.
+   * for a GPU space, so encoding never moves it to the host). `lifetime` 'kept' (a feedback
+   * key's, outliving calls) or 'call' (zeros for one call alone, which a space may pool).
    */
-  residual(count: number): Scratch;
+  residual(count: number, lifetime?: 'kept' | 'call'): Scratch;
   /**
    * Binds a call: dtype, op (undefined where none), the rank count avg divides by, and the
    * call's codec (default none), which the memory applies to what it sends and receives. A
