@@ -19,28 +19,24 @@ export interface NativeHalfFold {
 export function nativeHalfFold(addon: NativeAddon): NativeHalfFold | undefined {
   const { halfWidenAccumulate, halfNarrow, halfWiden } = addon;
   if (!halfWidenAccumulate || !halfNarrow || !halfWiden) return undefined;
-  // No closure per call (callNative's): a 64 Ki-element hop is about 4 µs of work here.
   return {
-    widenAccumulate(from, acc, src) {
-      try {
-        halfWidenAccumulate(from, acc, src);
-      } catch (error) {
-        throw asNativeError('native halfWidenAccumulate', error);
-      }
-    },
-    narrow(to, dst, src) {
-      try {
-        halfNarrow(to, dst, src);
-      } catch (error) {
-        throw asNativeError('native halfNarrow', error);
-      }
-    },
-    widen(from, dst, src) {
-      try {
-        halfWiden(from, dst, src);
-      } catch (error) {
-        throw asNativeError('native halfWiden', error);
-      }
-    },
+    widenAccumulate: translated('native halfWidenAccumulate', halfWidenAccumulate),
+    narrow: translated('native halfNarrow', halfNarrow),
+    widen: translated('native halfWiden', halfWiden),
+  };
+}
+
+/**
+ * `loop` with the addon's argument errors translated (asNativeError). Wrapped once here, with
+ * fixed arguments: no closure per call (callNative's), since a 64 Ki-element hop is about 4 µs of
+ * work.
+ */
+function translated<A, B, C>(what: string, loop: (a: A, b: B, c: C) => void): (a: A, b: B, c: C) => void {
+  return (a, b, c) => {
+    try {
+      loop(a, b, c);
+    } catch (error) {
+      throw asNativeError(what, error);
+    }
   };
 }

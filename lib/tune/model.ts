@@ -61,12 +61,12 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
-  // The schedule's own messages, before the agreement check's (a few bytes) joins them.
-  const large = { referenceSends: traffic.sends, referenceBytes: traffic.messageBytes ?? 0 };
   const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
     ? { ...traffic, sends: traffic.sends + 1, allSends: allSendsOf(traffic, call.ranks) + call.ranks }
     : traffic;
-  return oneThread ? { ...checked, ...large, sends: allSendsOf(checked, call.ranks) } : { ...checked, ...large };
+  // referenceSends: the schedule's own messages, before the agreement check's (a few bytes) joined them.
+  const priced = { ...checked, referenceSends: traffic.sends, referenceBytes: traffic.messageBytes ?? 0 };
+  return oneThread ? { ...priced, sends: allSendsOf(checked, call.ranks) } : priced;
 }
 
 /**
