@@ -686,7 +686,9 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
  * FAR_WARM_MAX_ROUNDS. They are the world's first calls of that size, and its first few run
  * slow: in fresh tcp worlds of 4 ranks in one process, 16 MiB ring calls 2-5 took 100, 97, 62
  * and 64 ms where the same world settled at 41-44 from its 18th, the tree's 70, 70, 119 and 61
- * against 43-49 (docs/PERFORMANCE.md, tcp21). With the one untimed call only, their median
+ * against 43-49. A fresh connection's kernel receive buffer is 128 KiB (tcp_rmem) and grows
+ * (autotuning) with what the reader takes from it: the ring's 4 sockets were at 128 KiB before
+ * its first 16 MiB call and 3 of them at 32 MiB after 8 (docs/PERFORMANCE.md, tcp21). With the one untimed call only, their median
  * priced every larger call: the 4-rank ring's 16 MiB point came out 10-50% over what the
  * sweep's warm world then ran, and over the tree's, so auto ran the tree at 128-256 MiB where
  * the ring was 1.1-1.4x faster (big19).
