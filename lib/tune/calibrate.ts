@@ -645,7 +645,8 @@ const LARGE_MAX_ROUNDS = 24;
 /**
  * The larger runs' samples (host memory, block of 1: each call its own time), the median of
  * each run's calls, every run timed in each round (runTimes), after one untimed round whose
- * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS). Runs past
+ * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS), and the runs
+ * past 4 chunks after farWarmRounds' more. Runs past
  * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
  * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
  * figure is this rank's own; calibrate takes the fastest rank's.
@@ -664,7 +665,10 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   let round = nearRound!;
   if (kept.length > near.length) {
     const farFirst = (await runTimes(far, 1, 0, 1, allReduce)).flat().reduce((sum, t) => sum + t, 0);
-    round += (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
+    const farRound = (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
+    round += farRound;
+    // The world's first calls of its largest size run slow (FAR_WARM_SECONDS): more of them untimed, as many on every rank (the agreed round).
+    await runTimes(far, 0, farWarmRounds(farRound), 1, allReduce);
   }
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(repeats, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
   const times = await runTimes(kept, rounds, 0, 1, allReduce);
@@ -674,6 +678,25 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
     return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
+}
+
+/**
+ * Untimed rounds of the runs past four chunks (the largest, 16 MiB on tcp's 1 MiB chunk) after
+ * their first untimed one, before the timed rounds: as many as fill FAR_WARM_SECONDS, at most
+ * FAR_WARM_MAX_ROUNDS. They are the world's first calls of that size, and its first few run
+ * slow: in fresh tcp worlds of 4 ranks in one process, 16 MiB ring calls 2-5 took 100, 97, 62
+ * and 64 ms where the same world settled at 41-44 from its 18th, the tree's 70, 70, 119 and 61
+ * against 43-49. A fresh connection's kernel receive buffer is 128 KiB (tcp_rmem) and grows
+ * (autotuning) with what the reader takes from it: the ring's 4 sockets were at 128 KiB before
+ * its first 16 MiB call and 3 of them at 32 MiB after 8 (docs/PERFORMANCE.md, tcp21). With the one untimed call only, their median
+ * priced every larger call: the 4-rank ring's 16 MiB point came out 10-50% over what the
+ * sweep's warm world then ran, and over the tree's, so auto ran the tree at 128-256 MiB where
+ * the ring was 1.1-1.4x faster (big19).
+ */
+const FAR_WARM_SECONDS = 0.5;
+const FAR_WARM_MAX_ROUNDS = 8;
+function farWarmRounds(roundSeconds: number): number {
+  return roundSeconds > 0 ? Math.min(FAR_WARM_MAX_ROUNDS, Math.ceil(FAR_WARM_SECONDS / roundSeconds)) : FAR_WARM_MAX_ROUNDS;
 }
 
 /**
