@@ -31,7 +31,7 @@ namespace {
 struct Loops {
   const char* name;
   void (*int8_quantize)(const float*, float*, size_t, size_t, uint8_t*, uint32_t*);
-  void (*int8_dequantize)(const int8_t*, const uint32_t*, size_t, size_t, uint32_t*, bool);
+  void (*int8_dequantize)(const uint32_t*, const uint32_t*, size_t, size_t, uint32_t*, bool);
   void (*onebit_compress)(const uint32_t*, float*, size_t, size_t, uint32_t*, uint32_t*);
   void (*onebit_decompress)(const uint32_t*, const uint32_t*, size_t, size_t, uint32_t*, bool);
 };
@@ -127,22 +127,36 @@ bool is_null_or_undefined(napi_env env, napi_value value) {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-/** An encoder's arguments: (x, residual, count, blockSize, packed, scales); residual may be null where `optional_residual`. */
+/** Which codec an export runs (its napi data): int8's words hold 4 values, 1-bit's 32; block sizes are multiples of that. */
+struct Format {
+  const char* encoder;
+  const char* decoder;
+  uint64_t per_word;
+  bool int8;
+};
+
+const Format kInt8 = {"int8Quantize", "int8Dequantize", 4, true};
+const Format kOnebit = {"onebitCompress", "onebitDecompress", 32, false};
+
+/** An encoder's arguments: (x, residual, count, blockSize, packed, scales); int8's residual may be null. */
 struct Encode {
+  const Format* format = nullptr;
   uint64_t count = 0, block = 0;
   Array x, residual, packed, scales;
   bool feedback = false;
 };
 
-bool read_encode(napi_env env, napi_callback_info info, const char* what, uint64_t multiple, uint64_t values_per_word, bool optional_residual, Encode& call) {
+bool read_encode(napi_env env, napi_callback_info info, Encode& call) {
   Args args;
-  std::string name = what;
-  if (!get_args(env, info, args, 6, (name + "(x, residual, count, blockSize, packed, scales)").c_str()) || !get_layout(env, args, multiple, call.count, call.block, name)) return false;
-  call.feedback = !(optional_residual && is_null_or_undefined(env, args.values[1]));
+  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
+  call.format = (const Format*)args.data;
+  std::string name = call.format->encoder;
+  if (!get_args(env, info, args, 6, (name + "(x, residual, count, blockSize, packed, scales)").c_str()) || !get_layout(env, args, call.format->per_word, call.count, call.block, name)) return false;
+  call.feedback = !(call.format->int8 && is_null_or_undefined(env, args.values[1]));
   call.x.name = "x", call.residual.name = "residual", call.packed.name = "packed", call.scales.name = "scales";
   if (!get_array(env, args.values[0], napi_float32_array, call.count, call.x, name + ": x") ||
       (call.feedback && !get_array(env, args.values[1], napi_float32_array, call.count, call.residual, name + ": residual")) ||
-      !get_array(env, args.values[4], napi_uint32_array, ceil_div(call.count, values_per_word), call.packed, name + ": packed") ||
+      !get_array(env, args.values[4], napi_uint32_array, ceil_div(call.count, call.format->per_word), call.packed, name + ": packed") ||
       !get_array(env, args.values[5], napi_float32_array, ceil_div(call.count, call.block), call.scales, name + ": scales")) {
     return false;
   }
@@ -152,20 +166,23 @@ bool read_encode(napi_env env, napi_callback_info info, const char* what, uint64
 
 /** A decoder's arguments: (packed, scales, count, blockSize, out, accumulate?). */
 struct Decode {
+  const Format* format = nullptr;
   uint64_t count = 0, block = 0;
   Array packed, scales, out;
   bool accumulate = false;
 };
 
-bool read_decode(napi_env env, napi_callback_info info, const char* what, uint64_t multiple, uint64_t values_per_word, Decode& call) {
+bool read_decode(napi_env env, napi_callback_info info, Decode& call) {
   Args args;
-  std::string name = what;
-  if (!get_args(env, info, args, 5, (name + "(packed, scales, count, blockSize, out, accumulate?)").c_str()) || !get_layout(env, args, multiple, call.count, call.block, name) ||
-      !get_flag(env, args, 5, call.accumulate, name + ": accumulate")) {
+  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
+  call.format = (const Format*)args.data;
+  std::string name = call.format->decoder;
+  if (!get_args(env, info, args, 5, (name + "(packed, scales, count, blockSize, out, accumulate?)").c_str()) ||
+      !get_layout(env, args, call.format->per_word, call.count, call.block, name) || !get_flag(env, args, 5, call.accumulate, name + ": accumulate")) {
     return false;
   }
   call.packed.name = "packed", call.scales.name = "scales", call.out.name = "out";
-  if (!get_array(env, args.values[0], napi_uint32_array, ceil_div(call.count, values_per_word), call.packed, name + ": packed") ||
+  if (!get_array(env, args.values[0], napi_uint32_array, ceil_div(call.count, call.format->per_word), call.packed, name + ": packed") ||
       !get_array(env, args.values[1], napi_float32_array, ceil_div(call.count, call.block), call.scales, name + ": scales") ||
       !get_array(env, args.values[4], napi_float32_array, call.count, call.out, name + ": out")) {
     return false;
@@ -174,39 +191,25 @@ bool read_decode(napi_env env, napi_callback_info info, const char* what, uint64
   return check_disjoint(env, arrays, 3, name);
 }
 
-// int8Quantize(x, residual | null, count, blockSize, packed: Uint32Array, scales: Float32Array)
-napi_value Int8Quantize(napi_env env, napi_callback_info info) {
-  Encode call;
-  if (read_encode(env, info, "int8Quantize", 4, 4, true, call)) {
-    loops.int8_quantize((const float*)call.x.data, call.feedback ? (float*)call.residual.data : nullptr, call.count, call.block, call.packed.data, (uint32_t*)call.scales.data);
-  }
-  return nullptr;
-}
-
-// int8Dequantize(packed, scales, count, blockSize, out, accumulate?)
-napi_value Int8Dequantize(napi_env env, napi_callback_info info) {
-  Decode call;
-  if (read_decode(env, info, "int8Dequantize", 4, 4, call)) {
-    loops.int8_dequantize((const int8_t*)call.packed.data, (const uint32_t*)call.scales.data, call.count, call.block, (uint32_t*)call.out.data, call.accumulate);
-  }
-  return nullptr;
-}
-
+// int8Quantize(x, residual | null, count, blockSize, packed: Uint32Array, scales: Float32Array),
 // onebitCompress(x, residual, count, blockSize, signs: Uint32Array, scales: Float32Array)
-napi_value OnebitCompress(napi_env env, napi_callback_info info) {
+napi_value EncodeExport(napi_env env, napi_callback_info info) {
   Encode call;
-  if (read_encode(env, info, "onebitCompress", 32, 32, false, call)) {
+  if (!read_encode(env, info, call)) return nullptr;
+  if (call.format->int8) {
+    loops.int8_quantize((const float*)call.x.data, call.feedback ? (float*)call.residual.data : nullptr, call.count, call.block, call.packed.data, (uint32_t*)call.scales.data);
+  } else {
     loops.onebit_compress((const uint32_t*)call.x.data, (float*)call.residual.data, call.count, call.block, (uint32_t*)call.packed.data, (uint32_t*)call.scales.data);
   }
   return nullptr;
 }
 
-// onebitDecompress(signs, scales, count, blockSize, out, accumulate?)
-napi_value OnebitDecompress(napi_env env, napi_callback_info info) {
+// int8Dequantize / onebitDecompress(packed, scales, count, blockSize, out, accumulate?)
+napi_value DecodeExport(napi_env env, napi_callback_info info) {
   Decode call;
-  if (read_decode(env, info, "onebitDecompress", 32, 32, call)) {
-    loops.onebit_decompress((const uint32_t*)call.packed.data, (const uint32_t*)call.scales.data, call.count, call.block, (uint32_t*)call.out.data, call.accumulate);
-  }
+  if (!read_decode(env, info, call)) return nullptr;
+  auto decode = call.format->int8 ? loops.int8_dequantize : loops.onebit_decompress;
+  decode((const uint32_t*)call.packed.data, (const uint32_t*)call.scales.data, call.count, call.block, (uint32_t*)call.out.data, call.accumulate);
   return nullptr;
 }
 
@@ -227,12 +230,12 @@ napi_value SelectVariant(napi_env env, napi_callback_info info) {
 
 napi_value init_block_codecs(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"onebitCompress", nullptr, OnebitCompress, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"onebitDecompress", nullptr, OnebitDecompress, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"onebitCompress", nullptr, EncodeExport, nullptr, nullptr, nullptr, napi_enumerable, (void*)&kOnebit},
+      {"onebitDecompress", nullptr, DecodeExport, nullptr, nullptr, nullptr, napi_enumerable, (void*)&kOnebit},
       {"blockCodecSelectVariant", nullptr, SelectVariant, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-      {"int8Quantize", nullptr, Int8Quantize, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"int8Dequantize", nullptr, Int8Dequantize, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"int8Quantize", nullptr, EncodeExport, nullptr, nullptr, nullptr, napi_enumerable, (void*)&kInt8},
+      {"int8Dequantize", nullptr, DecodeExport, nullptr, nullptr, nullptr, napi_enumerable, (void*)&kInt8},
 #endif
   };
   WEBCCL_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
