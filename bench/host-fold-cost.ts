@@ -1,5 +1,5 @@
 // `node --import ./test/register.mjs bench/host-fold-cost.ts [--module ../lib/cpu/cast.js] [--type float16|bfloat16]
-//    [--count N] [--runs N] [--op fold|narrow|widen|BLOCK-OP] [--block N] [--arms typescript,native,memcpy]`
+//    [--count N] [--runs N] [--op fold|narrow|widen|BLOCK-OP] [--block N] [--variant auto|baseline] [--arms typescript,native,memcpy]`
 // The 16-bit host codec's work in ns per element, median of --runs runs over finite inputs (no
 // NaN: the common case whose cost the NaN rule must not raise): --op fold is widenAccumulate (a
 // ring hop's decode + accumulate of bf16/fp16 payloads in host memory), --op narrow is
@@ -12,7 +12,8 @@
 // int8-encode (int8Quantize), int8-feedback (int8QuantizeWithFeedback), int8-decode,
 // int8-fold (int8DequantizeAccumulate), onebit-encode (onebitCompress, residual always),
 // onebit-decode, onebit-fold, over values like the 16-bit ops' (sin(i) * 4): `typescript` is
-// lib/cpu/block-kernels.ts's TypeScript loops, `native` the addon's (native/src/block-codecs.cc).
+// lib/cpu/block-kernels.ts's TypeScript loops, `native` the addon's (native/src/block-codecs.cc),
+// the CPU's best build, or with --variant baseline the one CPUs without AVX2 run.
 import { parseArgs } from 'node:util';
 import { TYPESCRIPT_BLOCK_KERNELS } from '../lib/cpu/block-kernels.js';
 import { nativeBlockKernels } from '../lib/native/block-codecs.js';
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '15' },
     op: { type: 'string', default: 'fold' },
     block: { type: 'string' },
+    variant: { type: 'string', default: 'auto' },
     arms: { type: 'string', default: 'typescript' },
   },
 });
@@ -55,6 +57,8 @@ const acc = Float32Array.from({ length: count }, (_, i) => Math.cos(i));
 const copy = new Float32Array(count);
 const widened = new Uint32Array(count);
 
+if (args.variant !== 'auto' && args.variant !== 'baseline') throw new Error(`--variant ${args.variant}: expected auto or baseline`);
+if (BLOCK_OPS.includes(op) && addon?.blockCodecSelectVariant) addon.blockCodecSelectVariant(args.variant);
 const family = op.startsWith('onebit') ? 'onebit' : 'int8';
 const blockSize = Number(args.block ?? (family === 'int8' ? 64 : 128));
 const blocks = {
@@ -96,7 +100,7 @@ for (let run = 0; run < WARMUP + Number(args.runs); run++) {
 }
 for (const arm of arms) {
   const sorted = times.get(arm)!.sort((a, b) => a - b);
-  const name = arm === 'typescript' ? (BLOCK_OPS.includes(op) ? 'typescript' : args.module) : arm;
+  const name = arm === 'typescript' ? (BLOCK_OPS.includes(op) ? 'typescript' : args.module) : arm === 'native' && BLOCK_OPS.includes(op) ? `native(${args.variant})` : arm;
   const what = BLOCK_OPS.includes(op) ? `block ${blockSize}` : half;
   console.log(`${name} ${op} ${what} ${count}: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)} ns/element (min ${sorted[0]!.toFixed(3)})`);
 }
