@@ -4,7 +4,9 @@
 // core never imports the addon itself: the browser bundle must not pull in Node-only code.
 // The 16-bit cast codec's host work (lib/cpu/host-codec.ts) is here too: its decode folds a
 // payload into host memory, and its encode and plain decode are the same narrow/widen machinery.
+// So are the block int8 and 1-bit codecs' loops (lib/cpu/block-kernels.ts).
 import type { DataType, SimpleOp } from '../dtype.js';
+import { TYPESCRIPT_BLOCK_KERNELS, type BlockKernels } from './block-kernels.js';
 import { narrowBits, widenAccumulate, widenBits, type HalfType } from './cast.js';
 import { finishAverage, reduceAccumulate } from './reduce.js';
 
@@ -21,6 +23,8 @@ export interface CpuReducer {
   narrow(to: HalfType, dst: Uint16Array, src: Uint32Array): void;
   /** dst[i] = the f32 bits of the 16-bit value src[i], equal counts: cast.ts's widenBits. */
   widen(from: HalfType, dst: Uint32Array, src: Uint16Array): void;
+  /** The block int8 and 1-bit codecs' encode and decode loops, bit for bit lib/cpu/int8.ts and onebit.ts. */
+  readonly blocks: BlockKernels;
 }
 
 export const TYPESCRIPT_REDUCER: CpuReducer = {
@@ -30,6 +34,7 @@ export const TYPESCRIPT_REDUCER: CpuReducer = {
   widenAccumulate,
   narrow: narrowBits,
   widen: widenBits,
+  blocks: TYPESCRIPT_BLOCK_KERNELS,
 };
 
 let installed: CpuReducer = TYPESCRIPT_REDUCER;

@@ -4,8 +4,6 @@
 // in one world decode the same bytes to the same values.
 import { blockPayloadBytes, formatImplementations } from '../memory/codec.js';
 import { cpuReducer } from './cpu-reducer.js';
-import { int8Dequantize, int8DequantizeAccumulate, int8Quantize, int8QuantizeWithFeedback } from './int8.js';
-import { onebitCompress, onebitDecompress, onebitDecompressAccumulate } from './onebit.js';
 import { readElements } from './views.js';
 
 export interface HostCodec {
@@ -32,7 +30,7 @@ function words(payload: Uint8Array, at: number, count: number): Uint32Array {
   return readElements('uint32', payload.subarray(at), count) as Uint32Array;
 }
 
-/** Encode, decode and decode-accumulate go through the installed reducer (native SIMD in Node, else lib/cpu/cast.ts). */
+/** Encode, decode and decode-accumulate go through the installed reducer (native SIMD in Node, else lib/cpu/cast.ts); so do blockCodec's. */
 function halfCodec(half: 'float16' | 'bfloat16'): HostCodec {
   return {
     encode(x, _residual, allocate = freshPayload) {
@@ -56,6 +54,11 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
     const scaleWords = words(payload, 0, sizes.scales / 4);
     return { scales: new Float32Array(scaleWords.buffer, scaleWords.byteOffset, scaleWords.length), packed: words(payload, sizes.scales, sizes.packed / 4) };
   };
+  const decodeInto = (payload: Uint8Array, count: number, out: Float32Array, accumulate: boolean) => {
+    const { packed, scales } = streams(payload, count);
+    if (family === 'int8') cpuReducer().blocks.int8Dequantize(packed, scales, count, blockSize, out, accumulate);
+    else cpuReducer().blocks.onebitDecompress(packed, scales, count, blockSize, out, accumulate);
+  };
   return {
     encode(x, residual, allocate = freshPayload) {
       const count = x.length;
@@ -64,20 +67,16 @@ function blockCodec(family: 'int8' | 'onebit', blockSize: number, valuesPerWord:
       const payload = allocate(sizes.scales + sizes.packed);
       const scales = new Float32Array(payload.buffer, payload.byteOffset, sizes.scales / 4);
       const packed = new Uint32Array(payload.buffer, payload.byteOffset + sizes.scales, sizes.packed / 4);
-      if (family === 'int8' && residual) int8QuantizeWithFeedback(x, residual, count, blockSize, { packed, scales });
-      else if (family === 'int8') int8Quantize(x, count, blockSize, { packed, scales });
-      else onebitCompress(x, residual ?? new Float32Array(count), count, blockSize, { signs: packed, scales });
+      const blocks = cpuReducer().blocks;
+      if (family === 'int8') blocks.int8Quantize(x, residual, count, blockSize, { packed, scales });
+      else blocks.onebitCompress(x, residual ?? new Float32Array(count), count, blockSize, { signs: packed, scales });
       return payload;
     },
     decode(payload, count, out) {
-      const { packed, scales } = streams(payload, count);
-      if (family === 'int8') int8Dequantize(packed, scales, count, blockSize, out);
-      else onebitDecompress(packed, scales, count, blockSize, out);
+      decodeInto(payload, count, out, false);
     },
     decodeAccumulate(payload, count, acc) {
-      const { packed, scales } = streams(payload, count);
-      if (family === 'int8') int8DequantizeAccumulate(packed, scales, count, blockSize, acc);
-      else onebitDecompressAccumulate(packed, scales, count, blockSize, acc);
+      decodeInto(payload, count, acc, true);
     },
   };
 }

@@ -20,6 +20,20 @@ export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitc
   readonly halfNarrow?: (type: 'float16' | 'bfloat16', dst: Uint16Array, src: Float32Array | Uint32Array) => void;
   /** dst[i] = the f32 bits of the 16-bit value src[i], exactly: cast.ts's widenBits bit for bit. Absent from older builds. */
   readonly halfWiden?: (type: 'float16' | 'bfloat16', dst: Float32Array | Uint32Array, src: Uint16Array) => void;
+  /**
+   * The block codecs' loops (native/src/block-codecs.cc), bit for bit lib/cpu/int8.ts and
+   * lib/cpu/onebit.ts; absent from older builds (int8's also on big-endian hosts). int8Quantize
+   * with a residual is int8QuantizeWithFeedback; the decoders add into `out` when `accumulate`.
+   * Arrays may be longer than the call's count; overlapping ones are refused. Throw on bad input.
+   */
+  readonly int8Quantize?: (x: Float32Array, residual: Float32Array | null, count: number, blockSize: number, packed: Uint32Array, scales: Float32Array) => void;
+  readonly int8Dequantize?: (packed: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, accumulate?: boolean) => void;
+  readonly onebitCompress?: (x: Float32Array, residual: Float32Array, count: number, blockSize: number, signs: Uint32Array, scales: Float32Array) => void;
+  readonly onebitDecompress?: (signs: Uint32Array, scales: Float32Array, count: number, blockSize: number, out: Float32Array, accumulate?: boolean) => void;
+  /** "avx2" or "baseline": the block codec loops chosen at load. */
+  readonly blockCodecVariant?: string;
+  /** Test hook: run the baseline loops (or the CPU's best again, "auto"); returns their name. */
+  readonly blockCodecSelectVariant?: (variant: 'baseline' | 'auto') => string;
 }
 
 /** What the loader found: the addon, or why there is none. */

@@ -18,6 +18,7 @@ napi_value init_board(napi_env env, napi_value exports);
 napi_value init_host_buffers(napi_env env, napi_value exports);
 napi_value init_affinity(napi_env env, napi_value exports);
 napi_value init_half_fold(napi_env env, napi_value exports);
+napi_value init_block_codecs(napi_env env, napi_value exports);
 
 // parse_dtype and parse_op are shared with tcp.cc (its expected receives fold natively).
 bool parse_dtype(napi_env env, napi_value value, DType& out) {
@@ -112,7 +113,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value variant;
   WEBCCL_CHECK(env, napi_create_string_utf8(env, reduce_variant(), NAPI_AUTO_LENGTH, &variant));
   WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariant", variant));
-  return init_half_fold(env, init_affinity(env, init_host_buffers(env, init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports)))))))));
+  return init_block_codecs(env, init_half_fold(env, init_affinity(env, init_host_buffers(env, init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports))))))))));
 }
 
 }  // namespace
