@@ -29,6 +29,8 @@ interface Joined {
   readonly algorithm?: string;
   readonly bytes?: number;
   readonly values?: Float32Array;
+  /** An allGather (every rank's values in rank order), not a maxAll. */
+  readonly gather?: boolean;
 }
 
 /** Ranks of one world on a fake clock (ms): a collective ends when the model says, given when each rank joined it. */
@@ -50,6 +52,7 @@ class SimWorld {
       rank, size: this.size, chunkBytes: CHUNK,
       allReduce: (data, algorithm) => new Promise<void>((resolve) => this.join({ rank, at: this.clockMs, resolve: () => resolve(), algorithm, bytes: data.byteLength })),
       maxAll: (values) => new Promise<Float32Array>((resolve) => this.join({ rank, at: this.clockMs, resolve: (v) => resolve(v!), values })),
+      allGather: (values) => new Promise<Float32Array>((resolve) => this.join({ rank, at: this.clockMs, resolve: (v) => resolve(v!), values, gather: true })),
     };
   }
 
@@ -68,7 +71,7 @@ class SimWorld {
   private schedule(ranks: Joined[]): void {
     const last = Math.max(...ranks.map((r) => r.at));
     if (ranks[0]!.values) {
-      const max = ranks[0]!.values.map((_, i) => Math.max(...ranks.map((r) => r.values![i]!)));
+      const max = ranks[0]!.gather ? Float32Array.from(ranks.flatMap((r) => [...r.values!])) : ranks[0]!.values.map((_, i) => Math.max(...ranks.map((r) => r.values![i]!)));
       for (const r of ranks) this.events.push({ at: last, run: () => r.resolve(Float32Array.from(max)) });
       return;
     }

@@ -12,8 +12,8 @@
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
-//      in turn (the larger sizes every size in each round: largeSamples), each the fastest
-//      rank's median of some repetitions; each run's traffic (the
+//      in turn (the larger sizes every size in each round: largeSamples), each the median
+//      rank's (over-ranks.ts) median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
 //      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
@@ -45,6 +45,7 @@ import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
+import { median, medianOverRanks } from './over-ranks.js';
 import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -61,6 +62,8 @@ export interface CalibrationComm {
   allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
+  /** Every rank's `values` (as many on every rank), in rank order (the same result on every rank): each run's figure is the median rank's (medianOverRanks). */
+  allGather(values: Float32Array): Promise<Float32Array>;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
   readonly aggregator?: boolean;
   /** Values per switch packet the job agreed (the switch's formula counts its packets; undefined: the formula's default). */
@@ -114,13 +117,6 @@ export interface Calibration {
   /** Of which the switch runs and the GPU-memory runs, where there were any. */
   readonly switchSeconds?: number;
   readonly gpuSeconds?: number;
-}
-
-/** The median (of an even count, the mean of the middle two). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */
@@ -441,16 +437,17 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
  * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
  * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
  * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
- * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
- * calls follow each other with no barrier, so a rank that left the previous block early counts
- * the wait for the last peer to join; the last to join waited for no one.
+ * runs, past one untimed round. Each run's figure is the median rank's (medianOverRanks): calls
+ * follow each other with no barrier, and a block's first call, untimed, absorbs the wait for the
+ * last peer to join. The fastest rank's, kept until session 17 (the last to join waited for no
+ * one), left out what the others waited in the block's later calls: 8 shm ranks' 8-byte figures
+ * 0.83x what webccl-perf measured next, the median rank's 0.95x (docs/PERFORMANCE.md, slow21).
  */
 async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
   const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
-  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
-  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  const agreed = await medianOverRanks(comm, figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile)));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+    ...sampleOf(comm, algorithm, bytes, agreed[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
   })));
 }
 
@@ -476,15 +473,14 @@ async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: nu
 /**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
  * streams of their own as the allreduce's (boardFewSamples), interleaved with one another round by
- * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
+ * round; each the median of its blocks, the median rank's (blockSamples). Empty where the comm
  * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
  */
 async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): Promise<number[]> {
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, BOARD_FEW_BLOCK, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
-  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
-  return Array.from(fastest, (t) => -t);
+  return medianOverRanks(comm, times.map(median));
 }
 
 /**
@@ -561,10 +557,21 @@ const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  */
 const FEW_GAP_SECONDS = 0.15;
 
-/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
+/**
+ * One pass only where the warm-up's seconds a call say a pass would last longer than the host's
+ * phases (50-300 ms): such a pass spans several, fast and slow, and so does each of the others,
+ * which then cannot find a fast phase. 8 shm ranks on 2 cores, 8-byte calls of 2-16 ms: a pass
+ * took 0.3-0.6 s, the three with their gaps 1.5-2.5 s of a 9-12 s calibration, and the first
+ * pass was the one kept in 2 of 3 (docs/PERFORMANCE.md, tune18 and slow21).
+ */
+const FEW_PHASE_SECONDS = 0.3;
+
+/** `perCall`: the warm-up's seconds a call (untimedCalls, the slowest rank's: alike on every rank), to cut the gaps' batches where calls are slow, and the passes where one spans the host's phases. */
 async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
-  for (let pass = 0; pass < FEW_PASSES; pass++) {
+  const passCalls = (rounds + UNTIMED_ROUNDS) * FEW_ALGORITHMS.length * LATENCY_BLOCK;
+  const count = perCall * passCalls > FEW_PHASE_SECONDS ? 1 : FEW_PASSES;
+  for (let pass = 0; pass < count; pass++) {
     if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, perCall);
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
@@ -611,8 +618,8 @@ interface MidRun extends Run {
  * as the sweep's and webccl-perf's streams start together: 2 tcp ranks in one process, each going
  * on to its next block as soon as its own ended, streamed 128 KiB direct exchanges at 880-960 µs a
  * call in 5 of 6 passes (a mode that held for the whole pass), 206-300 µs in 4 of 6 lined up; 64
- * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the fastest
- * rank's figure, as blockSamples's.
+ * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the median
+ * rank's figure, as blockSamples's (8 shm ranks: the fastest rank's 0.70x webccl-perf's time, the median's 0.82x).
  */
 async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
@@ -623,10 +630,9 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
   await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
   const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
-  const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
-  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  const agreed = await medianOverRanks(comm, times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t)));
   return runs.map((run, i) => ({
-    ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
+    ...sampleOf(comm, run.algorithm, run.bytes, agreed[i]!, gamma), point: true,
     ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
   }));
 }
@@ -643,36 +649,54 @@ const LARGE_SPREAD_SECONDS = 0.6;
 const LARGE_MAX_ROUNDS = 24;
 
 /**
+ * The least timed rounds of the larger runs where a round is longer than LONG_ROUND_SECONDS (else
+ * `repeats`): 8 ranks on 2 cores, whose rounds of 4 and 16 MiB calls took 0.3-0.7 s, so that 5
+ * rounds were 2-4 s of a 9-12 s calibration. Each figure is then a median over the ranks of
+ * medians of 3 (docs/PERFORMANCE.md, slow21). 2 and 4 ranks' rounds take 0.05-0.15 s: as before.
+ */
+const LONG_ROUND_ROUNDS = 3;
+const LONG_ROUND_SECONDS = 0.25;
+
+/**
  * The larger runs' samples (host memory, block of 1: each call its own time), the median of
  * each run's calls, every run timed in each round (runTimes), after one untimed round whose
- * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS). Runs past
- * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
- * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
- * figure is this rank's own; calibrate takes the fastest rank's.
+ * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; LONG_ROUND_ROUNDS
+ * at least where rounds are long, else `repeats`). Runs past 4 chunks are left out (every rank
+ * alike: the slowest rank's time decides) when a run's faster untimed call took over
+ * SLOW_LINK_SECONDS: on a slow link they would take seconds. Each call starts after a maxAll that
+ * lines the ranks up, as webccl-perf's barrier does, and each figure is the median rank's
+ * (medianOverRanks). Called back to back with no line-up, schedules alternating, a call's ranks
+ * joined it as they left the previous one (the tree's root last), and at 8 ranks on 2 cores each
+ * rank's call took in the others' unfinished work: the fastest rank's median came out 1.3x (shm)
+ * and 1.55x (tcp) what webccl-perf measured next, and its ranks spread 1.1-2.5x; lined up, the
+ * median rank's 0.97x and 1.4x (docs/PERFORMANCE.md, slow21).
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
+  const lineUp = () => comm.maxAll(LINE_UP);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
   // Where runs could be left out, two untimed rounds and each run's faster call: the first call
   // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its
   // median was under it (2 inproc ranks at 4 MiB, load 7-11), and left out the 16 MiB point.
-  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce)).map((times) => Math.min(...times));
+  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce, lineUp)).map((times) => Math.min(...times));
   const [slowest, nearRound] = await comm.maxAll(Float32Array.of(Math.max(0, ...first), first.reduce((sum, t) => sum + t, 0)));
   const kept = far.length > 0 && slowest! <= SLOW_LINK_SECONDS ? [...near, ...far] : near;
   let round = nearRound!;
   if (kept.length > near.length) {
-    const farFirst = (await runTimes(far, 1, 0, 1, allReduce)).flat().reduce((sum, t) => sum + t, 0);
+    const farFirst = (await runTimes(far, 1, 0, 1, allReduce, lineUp)).flat().reduce((sum, t) => sum + t, 0);
     round += (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
   }
-  const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(repeats, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
-  const times = await runTimes(kept, rounds, 0, 1, allReduce);
+  const least = round > LONG_ROUND_SECONDS ? LONG_ROUND_ROUNDS : repeats;
+  const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
+  const times = await runTimes(kept, rounds, 0, 1, allReduce, lineUp);
+  const agreed = await medianOverRanks(comm, times.map(median));
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), agreed[i]!, gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -1180,12 +1204,6 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
     samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : [])], repeats, gamma)));
-    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
-    // previous call early counts its wait for the last peer to join, and alternating schedules
-    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
-    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
-    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
-    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     samples.unshift(...few);
   }
