@@ -557,21 +557,10 @@ const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  */
 const FEW_GAP_SECONDS = 0.15;
 
-/**
- * One pass only where the warm-up's seconds a call say a pass would last longer than the host's
- * phases (50-300 ms): such a pass spans several, fast and slow, and so does each of the others,
- * which then cannot find a fast phase. 8 shm ranks on 2 cores, 8-byte calls of 2-16 ms: a pass
- * took 0.3-0.6 s, the three with their gaps 1.5-2.5 s of a 9-12 s calibration, and the first
- * pass was the one kept in 2 of 3 (docs/PERFORMANCE.md, tune18 and slow21).
- */
-const FEW_PHASE_SECONDS = 0.3;
-
-/** `perCall`: the warm-up's seconds a call (untimedCalls, the slowest rank's: alike on every rank), to cut the gaps' batches where calls are slow, and the passes where one spans the host's phases. */
+/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
 async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
-  const passCalls = (rounds + UNTIMED_ROUNDS) * FEW_ALGORITHMS.length * LATENCY_BLOCK;
-  const count = perCall * passCalls > FEW_PHASE_SECONDS ? 1 : FEW_PASSES;
-  for (let pass = 0; pass < count; pass++) {
+  for (let pass = 0; pass < FEW_PASSES; pass++) {
     if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, perCall);
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
