@@ -1,8 +1,9 @@
 // Calibration: a few microbenchmarks on the actual world that give the cost model its
-// parameters (params.ts). Every rank measures its own figures, then all take the largest of
-// each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
-// rank) and fit the same parameters from them, so every rank ends with the same parameters,
-// which rank 0 writes to a tuning file.
+// parameters (params.ts). Every rank measures its own figures; each allreduce run's figure is
+// agreed as the median rank's (over-ranks.ts: what webccl-perf's time averages over the ranks),
+// the host's rates as the largest over the ranks (a reduction waits for the slowest rank); all
+// fit the same parameters from them, so every rank ends with the same parameters, which rank 0
+// writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
@@ -638,13 +639,13 @@ const LARGE_SPREAD_SECONDS = 0.6;
 const LARGE_MAX_ROUNDS = 24;
 
 /**
- * The least timed rounds of the larger runs where a round is longer than LONG_ROUND_SECONDS (else
- * `repeats`): 8 ranks on 2 cores, whose rounds of 4 and 16 MiB calls took 0.3-0.7 s, so that 5
- * rounds were 2-4 s of a 9-12 s calibration. Each figure is then a median over the ranks of
- * medians of 3 (docs/PERFORMANCE.md, slow21). 2 and 4 ranks' rounds take 0.05-0.15 s: as before.
+ * The least timed rounds of the larger runs where `repeats` rounds would pass LARGE_SPREAD_SECONDS
+ * (else `repeats`): 8 ranks on 2 cores, whose rounds of 4 and 16 MiB calls took 0.15-0.7 s, so
+ * that 5 rounds were 1-4 s of a 9-12 s calibration. Each figure is then a median over the ranks of
+ * medians of 3 or more (docs/PERFORMANCE.md, slow21). Where a round takes under 0.12 s (2 and 4
+ * ranks, mostly) the spread asks for `repeats` or more anyway: as before.
  */
 const LONG_ROUND_ROUNDS = 3;
-const LONG_ROUND_SECONDS = 0.25;
 
 /**
  * The larger runs' samples (host memory, block of 1: each call its own time), the median of
@@ -677,7 +678,7 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     const farFirst = (await runTimes(far, 1, 0, 1, allReduce, lineUp)).flat().reduce((sum, t) => sum + t, 0);
     round += (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
   }
-  const least = round > LONG_ROUND_SECONDS ? LONG_ROUND_ROUNDS : repeats;
+  const least = round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
   const times = await runTimes(kept, rounds, 0, 1, allReduce, lineUp);
   const agreed = await medianOverRanks(comm, times.map(median));
