@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { calibrate, inTurn, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { cpuReducer } from '../lib/cpu/cpu-reducer.js';
 
-/** Ranks in one process: maxAll and allGather complete when every rank has made its k-th such call; allreduces do nothing. */
+/** Ranks in one process: maxAll completes when every rank has made its k-th call; allreduces do nothing. */
 class World {
   waiting = 0;
   /** Barriers completed so far. */
@@ -25,24 +25,18 @@ class World {
     return {
       rank, size: this.size, chunkBytes: 4096, ...(oneHost !== undefined && { oneHost }),
       allReduce: () => new Promise((resolve) => setImmediate(resolve)),
-      maxAll: (values) => this.rendezvous(rank, values, (joined) => values.map((_, i) => Math.max(...joined.map((j) => j.values[i]!)))),
-      allGather: (values) => this.rendezvous(rank, values, (joined) => Float32Array.from(joined.flatMap((j) => [...j.values]))),
+      maxAll: (values) => new Promise<Float32Array>((resolve) => {
+        const k = this.calls[rank]!++;
+        const joined = (this.pending[k] ??= []);
+        joined.push({ values, resolve });
+        this.waiting++;
+        if (joined.length < this.size) return;
+        this.waiting -= this.size;
+        this.generation++;
+        const max = values.map((_, i) => Math.max(...joined.map((j) => j.values[i]!)));
+        for (const j of joined) j.resolve(Float32Array.from(max));
+      }),
     };
-  }
-
-  /** Completes when every rank has made its k-th call (maxAll or allGather), each rank's values in rank order. */
-  private rendezvous(rank: number, values: Float32Array, result: (joined: { values: Float32Array }[]) => Float32Array): Promise<Float32Array> {
-    return new Promise<Float32Array>((resolve) => {
-      const k = this.calls[rank]!++;
-      const joined = (this.pending[k] ??= []);
-      joined[rank] = { values, resolve };
-      this.waiting++;
-      if (joined.filter(Boolean).length < this.size) return;
-      this.waiting -= this.size;
-      this.generation++;
-      const out = result(joined);
-      for (const j of joined) j.resolve(Float32Array.from(out));
-    });
   }
 }
 

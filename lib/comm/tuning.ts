@@ -87,11 +87,6 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
       await comm.allReduce(values, out, values.length, 'float32', 'max');
       return out;
     },
-    async allGather(values) {
-      const out = new Float32Array(values.length * comm.size);
-      await comm.allGather(values, out, values.length, 'float32');
-      return out;
-    },
   };
 }
 

@@ -1,9 +1,8 @@
 // Calibration: a few microbenchmarks on the actual world that give the cost model its
-// parameters (params.ts). Every rank measures its own figures; each allreduce run's figure is
-// agreed as the median rank's (over-ranks.ts: what webccl-perf's time averages over the ranks),
-// the host's rates as the largest over the ranks (a reduction waits for the slowest rank); all
-// fit the same parameters from them, so every rank ends with the same parameters, which rank 0
-// writes to a tuning file.
+// parameters (params.ts). Every rank measures its own figures, then all take the largest of
+// each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
+// rank) and fit the same parameters from them, so every rank ends with the same parameters,
+// which rank 0 writes to a tuning file.
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
@@ -13,8 +12,8 @@
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
-//      in turn (the larger sizes every size in each round: largeSamples), each the median
-//      rank's (over-ranks.ts) median of some repetitions; each run's traffic (the
+//      in turn (the larger sizes every size in each round: largeSamples), each the fastest
+//      rank's median of some repetitions; each run's traffic (the
 //      formulas beside the schedules) gives one equation time − reducedBytes·γ = call +
 //      messages·α + sends·o + linkBytes·β, and non-negative least squares solve them: call, α
 //      and o from the few-byte runs (the direct exchange's n-1 messages at once against the
@@ -46,7 +45,6 @@ import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
-import { median, medianOverRanks } from './over-ranks.js';
 import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -63,8 +61,6 @@ export interface CalibrationComm {
   allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
-  /** Every rank's `values` (as many on every rank), in rank order (the same result on every rank): each run's figure is the median rank's (medianOverRanks). */
-  allGather(values: Float32Array): Promise<Float32Array>;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
   readonly aggregator?: boolean;
   /** Values per switch packet the job agreed (the switch's formula counts its packets; undefined: the formula's default). */
@@ -118,6 +114,13 @@ export interface Calibration {
   /** Of which the switch runs and the GPU-memory runs, where there were any. */
   readonly switchSeconds?: number;
   readonly gpuSeconds?: number;
+}
+
+/** The median (of an even count, the mean of the middle two). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */
@@ -438,17 +441,16 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
  * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
  * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
  * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
- * runs, past one untimed round. Each run's figure is the median rank's (medianOverRanks): calls
- * follow each other with no barrier, and a block's first call, untimed, absorbs the wait for the
- * last peer to join. The fastest rank's, kept until session 17 (the last to join waited for no
- * one), left out what the others waited in the block's later calls: 8 shm ranks' 8-byte figures
- * 0.83x what webccl-perf measured next, the median rank's 0.95x (docs/PERFORMANCE.md, slow21).
+ * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
+ * calls follow each other with no barrier, so a rank that left the previous block early counts
+ * the wait for the last peer to join; the last to join waited for no one.
  */
 async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
   const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
-  const agreed = await medianOverRanks(comm, figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile)));
+  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, bytes, agreed[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
   })));
 }
 
@@ -474,14 +476,15 @@ async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: nu
 /**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
  * streams of their own as the allreduce's (boardFewSamples), interleaved with one another round by
- * round; each the median of its blocks, the median rank's (blockSamples). Empty where the comm
+ * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
  * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
  */
 async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): Promise<number[]> {
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, BOARD_FEW_BLOCK, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
-  return medianOverRanks(comm, times.map(median));
+  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+  return Array.from(fastest, (t) => -t);
 }
 
 /**
@@ -608,8 +611,8 @@ interface MidRun extends Run {
  * as the sweep's and webccl-perf's streams start together: 2 tcp ranks in one process, each going
  * on to its next block as soon as its own ended, streamed 128 KiB direct exchanges at 880-960 µs a
  * call in 5 of 6 passes (a mode that held for the whole pass), 206-300 µs in 4 of 6 lined up; 64
- * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the median
- * rank's figure, as blockSamples's (8 shm ranks: the fastest rank's 0.70x webccl-perf's time, the median's 0.82x).
+ * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the fastest
+ * rank's figure, as blockSamples's.
  */
 async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);
@@ -620,9 +623,10 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
   await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
   const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
-  const agreed = await medianOverRanks(comm, times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t)));
+  const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return runs.map((run, i) => ({
-    ...sampleOf(comm, run.algorithm, run.bytes, agreed[i]!, gamma), point: true,
+    ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
     ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
   }));
 }
@@ -641,52 +645,44 @@ const LARGE_MAX_ROUNDS = 24;
 /**
  * The least timed rounds of the larger runs where `repeats` rounds would pass LARGE_SPREAD_SECONDS
  * (else `repeats`): 8 ranks on 2 cores, whose rounds of 4 and 16 MiB calls took 0.15-0.7 s, so
- * that 5 rounds were 1-4 s of a 9-12 s calibration. Each figure is then a median over the ranks of
- * medians of 3 or more (docs/PERFORMANCE.md, slow21). Where a round takes under 0.12 s (2 and 4
- * ranks, mostly) the spread asks for `repeats` or more anyway: as before.
+ * that 5 rounds were 1-4 s of a 9-12 s calibration (docs/PERFORMANCE.md, slow21). Where a round
+ * takes under 0.12 s (2 and 4 ranks, mostly) the spread asks for `repeats` or more anyway.
  */
 const LONG_ROUND_ROUNDS = 3;
 
 /**
  * The larger runs' samples (host memory, block of 1: each call its own time), the median of
  * each run's calls, every run timed in each round (runTimes), after one untimed round whose
- * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; LONG_ROUND_ROUNDS
- * at least where rounds are long, else `repeats`). Runs past 4 chunks are left out (every rank
- * alike: the slowest rank's time decides) when a run's faster untimed call took over
- * SLOW_LINK_SECONDS: on a slow link they would take seconds. Each call starts after a maxAll that
- * lines the ranks up, as webccl-perf's barrier does, and each figure is the median rank's
- * (medianOverRanks). Called back to back with no line-up, schedules alternating, a call's ranks
- * joined it as they left the previous one (the tree's root last), and at 8 ranks on 2 cores each
- * rank's call took in the others' unfinished work: the fastest rank's median came out 1.3x (shm)
- * and 1.55x (tcp) what webccl-perf measured next, and its ranks spread 1.1-2.5x; lined up, the
- * median rank's 0.97x and 1.4x (docs/PERFORMANCE.md, slow21).
+ * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; at least
+ * `repeats`, or LONG_ROUND_ROUNDS where rounds are long). Runs past
+ * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
+ * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
+ * figure is this rank's own; calibrate takes the fastest rank's.
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
-  const lineUp = () => comm.maxAll(LINE_UP);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
   // Where runs could be left out, two untimed rounds and each run's faster call: the first call
   // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its
   // median was under it (2 inproc ranks at 4 MiB, load 7-11), and left out the 16 MiB point.
-  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce, lineUp)).map((times) => Math.min(...times));
+  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce)).map((times) => Math.min(...times));
   const [slowest, nearRound] = await comm.maxAll(Float32Array.of(Math.max(0, ...first), first.reduce((sum, t) => sum + t, 0)));
   const kept = far.length > 0 && slowest! <= SLOW_LINK_SECONDS ? [...near, ...far] : near;
   let round = nearRound!;
   if (kept.length > near.length) {
-    const farFirst = (await runTimes(far, 1, 0, 1, allReduce, lineUp)).flat().reduce((sum, t) => sum + t, 0);
+    const farFirst = (await runTimes(far, 1, 0, 1, allReduce)).flat().reduce((sum, t) => sum + t, 0);
     round += (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
   }
   const least = round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
-  const times = await runTimes(kept, rounds, 0, 1, allReduce, lineUp);
-  const agreed = await medianOverRanks(comm, times.map(median));
+  const times = await runTimes(kept, rounds, 0, 1, allReduce);
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), agreed[i]!, gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -1194,6 +1190,12 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
     samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : [])], repeats, gamma)));
+    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
+    // previous call early counts its wait for the last peer to join, and alternating schedules
+    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
+    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
+    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
+    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     samples.unshift(...few);
   }
