@@ -484,6 +484,22 @@ test("untimed calls where 8-byte calls take 4 ms (as 8 shm ranks' on 2 cores): t
   for (const gap of gaps) assert.ok(gap >= 0.15 - 0.05 && gap <= 0.15 + 0.05, `gap ${gap.toFixed(3)} s`);
 });
 
+test("the larger runs where a round of them takes ~0.4 s (as 8 ranks' on 2 cores): 3 timed rounds, not 5, and still the truth", async () => {
+  // shm's 8 MiB chunk: the larger runs are the ring and tree at 4 and 16 MiB (no run past 4
+  // chunks, so one untimed round). At 4 ns/B a round of them takes ~0.4 s at 4 ranks: 5 rounds
+  // would pass the 0.6 s the rounds are spread over, so 3; the spread itself asks for 2.
+  const world: CostParams = { ...truth, beta: 4e-9 };
+  const calls = new Map<string, number>();
+  const count: Stall = (algorithm, bytes) => { if (bytes >= 4 << 20) calls.set(`${algorithm} ${bytes}`, (calls.get(`${algorithm} ${bytes}`) ?? 0) + 1); return 0; };
+  const p = await calibrated(world, 4, 0, false, count, undefined, false, { chunkBytes: 8 << 20 });
+  for (const algorithm of ['ring', 'tree']) {
+    for (const bytes of [4 << 20, 16 << 20]) {
+      assert.is(calls.get(`${algorithm} ${bytes}`), 1 + 3, `${algorithm} at ${bytes} B: one untimed call, then 3 timed`);
+      near(predictSeconds(algorithm, { ...call(bytes, 4), chunkBytes: 8 << 20 }, p)!, predictSeconds(algorithm, { ...call(bytes, 4), chunkBytes: 8 << 20 }, world)!, `${algorithm} at ${bytes} B`, 1e-3);
+    }
+  }
+});
+
 test('with a switch at 8 ranks under \'auto\' (the stream): π and the round trip come back, counted as the stream runs', async () => {
   const world: CostParams = { ...truth, switchPacket: 300e-6, switchRoundTrip: 1e-3 };
   for (const mode of ['auto', 'link'] as const) {

@@ -643,10 +643,21 @@ const LARGE_SPREAD_SECONDS = 0.6;
 const LARGE_MAX_ROUNDS = 24;
 
 /**
+ * The least timed rounds of the larger runs where `repeats` rounds would pass LARGE_SPREAD_SECONDS
+ * (else `repeats`): 8 ranks on 2 cores, whose rounds of 4 and 16 MiB calls took 0.15-0.7 s, so
+ * that 5 rounds were 1-4 s of a 9-12 s calibration (docs/PERFORMANCE.md, slow21). Where a round
+ * takes under 0.12 s (2 and 4 ranks, mostly) the spread asks for `repeats` or more anyway. Not
+ * where runs past 4 chunks are timed: their first calls run cold for longer than farWarmRounds'
+ * time may cover (tcp21), and the median of `repeats` rounds still lands on a warm call.
+ */
+const LONG_ROUND_ROUNDS = 3;
+
+/**
  * The larger runs' samples (host memory, block of 1: each call its own time), the median of
  * each run's calls, every run timed in each round (runTimes), after one untimed round whose
- * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS), and the runs
- * past 4 chunks after farWarmRounds' more. Runs past
+ * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; at least
+ * `repeats`, or LONG_ROUND_ROUNDS where rounds are long), and the runs past 4 chunks after
+ * farWarmRounds' more. Runs past
  * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
  * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
  * figure is this rank's own; calibrate takes the fastest rank's.
@@ -670,7 +681,8 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     // The world's first calls of its largest size run slow (FAR_WARM_SECONDS): more of them untimed, as many on every rank (the agreed round).
     await runTimes(far, 0, farWarmRounds(farRound), 1, allReduce);
   }
-  const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(repeats, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
+  const least = kept.length === near.length && round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
+  const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
   const times = await runTimes(kept, rounds, 0, 1, allReduce);
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
