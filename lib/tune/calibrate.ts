@@ -1146,7 +1146,9 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
  * Either chunk also changes how many pipelines overlap, which the term does not price: at 2 shm
  * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.13-0.46 ms, at 4 (half: 4 against
  * 2; twice: 1 against 2) 0-0.55 ms, 0 in 7 of 12 calibrations, where bench/tune-ring-chunks.ts
- * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20.
+ * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20. Most of those
+ * 0s were the own-chunk run's fresh buffer (largeSamples); with one buffer a size, 0.09-0.44 ms
+ * at 4 ranks, 0 in none of 6 (phi21).
  */
 function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
   const bytes = Math.max(...sizes);
