@@ -404,8 +404,7 @@ interface Run {
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
-async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>): Promise<number[][]> {
-  const buffers = new Map<number, Float32Array>();
+async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>, buffers = new Map<number, Float32Array>()): Promise<number[][]> {
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
   const times = runs.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -664,31 +663,38 @@ const LONG_ROUND_ROUNDS = 3;
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
+  // One buffer a size through the untimed and the timed rounds: a call on a buffer the transport
+  // has not yet seen runs slow (4 shm ranks, 16 MiB ring: the first timed call 32-102 ms, 23-28
+  // after, however many untimed rounds ran on other buffers). With a buffer of their own, every
+  // first timed round paid it, and the first run of a size in it (the ring's own-chunk run, ahead
+  // of the by-reference probe on the same buffer) came out the slower: φ came out 0 (phi21).
+  const buffers = new Map<number, Float32Array>();
+  const times = (runs: readonly Run[], rounds: number, untimed: number) => runTimes(runs, rounds, untimed, 1, allReduce, undefined, buffers);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
   // Where runs could be left out, two untimed rounds and each run's faster call: the first call
   // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its
   // median was under it (2 inproc ranks at 4 MiB, load 7-11), and left out the 16 MiB point.
-  const first = (await runTimes(near, far.length > 0 ? 2 : 1, 0, 1, allReduce)).map((times) => Math.min(...times));
+  const first = (await times(near, far.length > 0 ? 2 : 1, 0)).map((each) => Math.min(...each));
   const [slowest, nearRound] = await comm.maxAll(Float32Array.of(Math.max(0, ...first), first.reduce((sum, t) => sum + t, 0)));
   const kept = far.length > 0 && slowest! <= SLOW_LINK_SECONDS ? [...near, ...far] : near;
   let round = nearRound!;
   if (kept.length > near.length) {
-    const farFirst = (await runTimes(far, 1, 0, 1, allReduce)).flat().reduce((sum, t) => sum + t, 0);
+    const farFirst = (await times(far, 1, 0)).flat().reduce((sum, t) => sum + t, 0);
     const farRound = (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
     round += farRound;
     // The world's first calls of its largest size run slow (FAR_WARM_SECONDS): more of them untimed, as many on every rank (the agreed round).
-    await runTimes(far, 0, farWarmRounds(farRound), 1, allReduce);
+    await times(far, 0, farWarmRounds(farRound));
   }
   const least = kept.length === near.length && round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
-  const times = await runTimes(kept, rounds, 0, 1, allReduce);
+  const timed = await times(kept, rounds, 0);
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(times[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(timed[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
   });
 }
 
@@ -1152,7 +1158,9 @@ async function timed(run: () => Promise<void>, algorithm: string, bytes: number,
  * Either chunk also changes how many pipelines overlap, which the term does not price: at 2 shm
  * ranks (twice the chunk: 2 pipelines against 4) φ came out 0.13-0.46 ms, at 4 (half: 4 against
  * 2; twice: 1 against 2) 0-0.55 ms, 0 in 7 of 12 calibrations, where bench/tune-ring-chunks.ts
- * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20.
+ * measured 0.3 at 64 MiB (4-8 pipelines in every cut): docs/PERFORMANCE.md, ref20. Most of those
+ * 0s were the own-chunk run's fresh buffer (largeSamples); with one buffer a size, 0.09-0.44 ms
+ * at 4 ranks, 0 in none of 6 (phi21).
  */
 function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonly number[]): Run | undefined {
   const bytes = Math.max(...sizes);
