@@ -579,7 +579,7 @@ test("a world whose first call on a buffer it has not seen runs 50 ms slow (shm'
 
 test("a world whose 4 ranks share one CPU (one process): the others' zeroing does not land in a rank's timed calls, and the 16 MiB point is the world's", async () => {
   // 4 shm ranks in one process, 16 MiB ring: every rank zeroed its buffer before each call, and
-  // the others' zeroing ran while it waited for them in its call: the rank medians 51-94 ms with
+  // the others' zeroing ran while it waited for them in its call: the rank medians 47-94 ms with
   // it, 35-56 without (pt16), and the 16 MiB point came out +1 to +77% over the sweep's calls.
   othersFilling = 3;
   try {

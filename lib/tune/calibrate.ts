@@ -414,7 +414,7 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
       // so repeated calls in place never overflow. Not zeroed again before each call: where ranks
       // share the CPU (one process, or more ranks than cores) the others' zeroing ran inside this
       // rank's clock, waiting for them to join. 4 shm ranks in one process (pt16): 16 MiB ring
-      // calls of 51-94 ms (rank medians) with a zeroing before each, 35-56 without, so the 16 MiB
+      // calls of 47-94 ms (rank medians) with a zeroing before each, 35-56 without, so the 16 MiB
       // point came out over what the sweep's calls (no zeroing) took.
       const data = dataOf(runs[i]!.bytes);
       // Every rank starts the block together (see midSamples), where the caller asks.
