@@ -410,11 +410,13 @@ async function runTimes(runs: readonly Run[], rounds: number, untimed: number, b
   for (let round = -untimed; round < rounds; round++) {
     const first = Math.max(0, round) % runs.length;
     for (const i of runs.map((_, k) => (k + first) % runs.length)) {
+      // Zeros from their making (a fresh Float32Array), and zeros stay zeros through every sum,
+      // so repeated calls in place never overflow. Not zeroed again before each call: where ranks
+      // share the CPU (one process, or more ranks than cores) the others' zeroing ran inside this
+      // rank's clock, waiting for them to join. 4 shm ranks in one process (pt16): 16 MiB ring
+      // calls of 47-94 ms (rank medians) with a zeroing before each, 35-56 without, so the 16 MiB
+      // point came out over what the sweep's calls (no zeroing) took.
       const data = dataOf(runs[i]!.bytes);
-      // Zeroed (repeated sums in place would overflow; zeros stay zeros through a block) before
-      // the clock starts: the calls the model prices do not fill their buffers first (0.03-0.1
-      // ns/B, up to a tenth of β).
-      data.fill(0);
       // Every rank starts the block together (see midSamples), where the caller asks.
       if (lineUp) await lineUp();
       let since = performance.now();
