@@ -733,11 +733,13 @@ function warmRounds(roundSeconds: number): number {
 
 /**
  * A round of the mid sizes (the one that sizes the rest, the slowest rank's) at least this long
- * is a long one: 8 ranks on 2 cores, whose rounds took 0.25-0.5 s, so that the mid sizes' 7
- * rounds and the board's curve's 6 were 3.4-6 s of a 9-12 s calibration (docs/PERFORMANCE.md,
- * slow21). Such a round alone fills MID_WARM_SECONDS, so no warm round follows it, and
- * LONG_CURVE_ROUNDS timed rounds spread over twice CURVE_SPREAD_SECONDS at least, where
- * CURVE_ROUNDS would give 4. 2 and 4 ranks' rounds take 5-80 ms (tune17, cal21), unchanged.
+ * is a long one: 8 shm ranks on 2 cores, whose rounds took 0.5-1.5 s (the board's 0.75-1.0) at
+ * load 8-11, so that the mid sizes' 7 rounds and the board's curve's 6 were 3.4-6 s of the
+ * calibration (docs/PERFORMANCE.md, slow21, cal21). Such a round alone fills MID_WARM_SECONDS,
+ * so no warm round follows it, and LONG_CURVE_ROUNDS timed rounds spread over three times
+ * CURVE_SPREAD_SECONDS at least, where CURVE_ROUNDS would give 4. By the round's time, not the
+ * rank count: at load ~10, 2 ranks' mid rounds took 80-190 ms (unchanged), 4 shm ranks' board
+ * curve 0.7 s (cut as at 8 ranks).
  */
 const LONG_MID_ROUND_SECONDS = MID_WARM_SECONDS;
 /** Timed rounds of the mid sizes where a round is long (LONG_MID_ROUND_SECONDS): the lower quartile of 3 is their fastest, as of 4. */
