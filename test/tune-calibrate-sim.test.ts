@@ -594,4 +594,23 @@ test("a world whose 4 ranks share one CPU (one process): the others' zeroing doe
   }
 });
 
+test("the mid sizes and the board's curve where a round of them takes over 0.2 s (8 ranks on 2 cores): no warm round past the one that sizes them, 3 timed rounds, and still the truth", async () => {
+  // At 20 ns/B a round of the mid sizes at 8 ranks (ring and tree at 64 KiB-1 MiB, the direct
+  // exchange's sizes, blocks of 3) takes ~0.5 s, the board's curve's (to 16 MiB at 5 ns/B) ~0.6 s:
+  // each alone fills the 0.2 s of warm rounds. Before cal21: a warm round more and 4 timed ones,
+  // 3 * (2 + 1 + 4) calls of each ring and tree point, 3 * (1 + 1 + 4) of each board point.
+  const world: CostParams = { ...truth, beta: 20e-9, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: 5e-9 }] } };
+  const calls = new Map<string, number>();
+  const count: Stall = (algorithm, bytes) => { calls.set(`${algorithm} ${bytes}`, (calls.get(`${algorithm} ${bytes}`) ?? 0) + 1); return 0; };
+  const p = await calibrated(world, 8, 0, true, count);
+  for (const bytes of [64 << 10, 256 << 10, 1 << 20]) {
+    for (const algorithm of ['ring', 'tree']) assert.is(calls.get(`${algorithm} ${bytes}`), 3 * (2 + 3), `${algorithm} at ${bytes} B: 2 untimed rounds of blocks of 3, then 3 timed`);
+  }
+  for (const bytes of [64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]) assert.is(calls.get(`board ${bytes}`), 3 * (1 + 3), `board at ${bytes} B: 1 untimed round, then 3 timed`);
+  for (const [name, curve] of [['pooled', p.betaCurve], ['ring', p.betaCurves['ring']!], ['tree', p.betaCurves['tree']!]] as const) {
+    for (const point of curve) near(point.beta, world.beta, `${name} at ${point.linkBytes}`, 1e-3);
+  }
+  for (const point of p.betaCurves['board']!) near(point.beta, 5e-9, `board at ${point.linkBytes}`, 1e-3);
+});
+
 test.run();

@@ -608,7 +608,8 @@ interface MidRun extends Run {
  * The curve's points of `runs` (blocks of LATENCY_BLOCK calls), every run timed in each round
  * (runTimes), after the untimed rounds and warmRounds' more, the timed rounds spread over
  * CURVE_SPREAD_SECONDS at least: their count from the last untimed round's time, the slowest
- * rank's, so every rank runs as many. Each block starts after a maxAll that lines the ranks up,
+ * rank's, so every rank runs as many (where that round is long, LONG_MID_ROUND_SECONDS, no warm
+ * round and LONG_CURVE_ROUNDS timed). Each block starts after a maxAll that lines the ranks up,
  * as the sweep's and webccl-perf's streams start together: 2 tcp ranks in one process, each going
  * on to its next block as soon as its own ended, streamed 128 KiB direct exchanges at 880-960 µs a
  * call in 5 of 6 passes (a mode that held for the whole pass), 206-300 µs in 4 of 6 lined up; 64
@@ -622,8 +623,9 @@ async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untime
   const started = performance.now();
   await runTimes(runs, 0, 1, LATENCY_BLOCK, allReduce, lineUp);
   const [round] = await comm.maxAll(Float32Array.of((performance.now() - started) / 1000));
-  await runTimes(runs, 0, warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
-  const times = await runTimes(runs, curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
+  const long = round! >= LONG_MID_ROUND_SECONDS;
+  await runTimes(runs, 0, long ? 0 : warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
+  const times = await runTimes(runs, long ? LONG_CURVE_ROUNDS : curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
   const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return runs.map((run, i) => ({
@@ -730,6 +732,20 @@ const MID_WARM_SECONDS = 0.2;
 function warmRounds(roundSeconds: number): number {
   return roundSeconds > 0 ? Math.min(CURVE_MAX_ROUNDS, Math.ceil(MID_WARM_SECONDS / roundSeconds)) : CURVE_MAX_ROUNDS;
 }
+
+/**
+ * A round of the mid sizes (the one that sizes the rest, the slowest rank's) at least this long
+ * is a long one: 8 shm ranks on 2 cores, whose rounds took 0.5-1.5 s (the board's 0.75-1.0) at
+ * load 8-11, so that the mid sizes' 7 rounds and the board's curve's 6 were 3.4-6 s of the
+ * calibration (docs/PERFORMANCE.md, slow21, cal21). Such a round alone fills MID_WARM_SECONDS,
+ * so no warm round follows it, and LONG_CURVE_ROUNDS timed rounds spread over three times
+ * CURVE_SPREAD_SECONDS at least, where CURVE_ROUNDS would give 4. By the round's time, not the
+ * rank count: at load ~10, 2 ranks' mid rounds took 80-190 ms (unchanged), 4 shm ranks' board
+ * curve 0.7 s (cut as at 8 ranks).
+ */
+const LONG_MID_ROUND_SECONDS = MID_WARM_SECONDS;
+/** Timed rounds of the mid sizes where a round is long (LONG_MID_ROUND_SECONDS): the lower quartile of 3 is their fastest, as of 4. */
+const LONG_CURVE_ROUNDS = 3;
 
 /** Timed rounds of the mid sizes for rounds of `roundSeconds` each: over CURVE_SPREAD_SECONDS, within [CURVE_ROUNDS, CURVE_MAX_ROUNDS]. */
 function curveRounds(roundSeconds: number): number {
