@@ -96,26 +96,13 @@ bool get_layout(napi_env env, const Args& args, uint64_t multiple, uint64_t& cou
 }
 
 /** No two of the arrays share a byte of the elements the call uses. */
-bool check_disjoint(napi_env env, const Array* arrays, size_t n, const std::string& what) {
+bool check_arrays_disjoint(napi_env env, const Array* arrays, size_t n, const std::string& what) {
   for (size_t i = 0; i < n; i++) {
     for (size_t j = i + 1; j < n; j++) {
       const Array &a = arrays[i], &b = arrays[j];
-      if (a.used != 0 && b.used != 0 && a.data < b.data + 4 * b.used && b.data < a.data + 4 * a.used) {
-        return fail(env, what + ": " + a.name + " and " + b.name + " share memory");
-      }
+      if (!check_disjoint(env, a.data, 4 * a.used, b.data, 4 * b.used, what + ": " + a.name + " and " + b.name)) return false;
     }
   }
-  return true;
-}
-
-/** An optional boolean (absent or undefined: false). */
-bool get_flag(napi_env env, const Args& args, size_t index, bool& out, const std::string& what) {
-  out = false;
-  if (args.count <= index) return true;
-  napi_valuetype type;
-  napi_typeof(env, args.values[index], &type);
-  if (type == napi_undefined) return true;
-  if (napi_get_value_bool(env, args.values[index], &out) != napi_ok) return fail(env, what + " must be a boolean");
   return true;
 }
 
@@ -151,7 +138,7 @@ bool read_encode(napi_env env, napi_callback_info info, Encode& call) {
   if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
   call.format = (const Format*)args.data;
   std::string name = call.format->encoder;
-  if (!get_args(env, info, args, 6, (name + "(x, residual, count, blockSize, packed, scales)").c_str()) || !get_layout(env, args, call.format->per_word, call.count, call.block, name)) return false;
+  if (!check_arg_count(env, args, 6, (name + "(x, residual, count, blockSize, packed, scales)").c_str()) || !get_layout(env, args, call.format->per_word, call.count, call.block, name)) return false;
   call.feedback = !(call.format->int8 && is_null_or_undefined(env, args.values[1]));
   call.x.name = "x", call.residual.name = "residual", call.packed.name = "packed", call.scales.name = "scales";
   if (!get_array(env, args.values[0], napi_float32_array, call.count, call.x, name + ": x") ||
@@ -161,7 +148,7 @@ bool read_encode(napi_env env, napi_callback_info info, Encode& call) {
     return false;
   }
   Array arrays[] = {call.x, call.residual, call.packed, call.scales};
-  return check_disjoint(env, arrays, 4, name);
+  return check_arrays_disjoint(env, arrays, 4, name);
 }
 
 /** A decoder's arguments: (packed, scales, count, blockSize, out, accumulate?). */
@@ -177,7 +164,7 @@ bool read_decode(napi_env env, napi_callback_info info, Decode& call) {
   if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
   call.format = (const Format*)args.data;
   std::string name = call.format->decoder;
-  if (!get_args(env, info, args, 5, (name + "(packed, scales, count, blockSize, out, accumulate?)").c_str()) ||
+  if (!check_arg_count(env, args, 5, (name + "(packed, scales, count, blockSize, out, accumulate?)").c_str()) ||
       !get_layout(env, args, call.format->per_word, call.count, call.block, name) || !get_flag(env, args, 5, call.accumulate, name + ": accumulate")) {
     return false;
   }
@@ -188,7 +175,7 @@ bool read_decode(napi_env env, napi_callback_info info, Decode& call) {
     return false;
   }
   Array arrays[] = {call.packed, call.scales, call.out};
-  return check_disjoint(env, arrays, 3, name);
+  return check_arrays_disjoint(env, arrays, 3, name);
 }
 
 // int8Quantize(x, residual | null, count, blockSize, packed: Uint32Array, scales: Float32Array),
@@ -215,15 +202,7 @@ napi_value DecodeExport(napi_env env, napi_callback_info info) {
 
 // blockCodecSelectVariant("baseline" | "auto"): the loops later calls run; returns their name.
 napi_value SelectVariant(napi_env env, napi_callback_info info) {
-  Args args;
-  std::string wanted;
-  if (!get_args(env, info, args, 1, "blockCodecSelectVariant(variant)") || !get_string(env, args.values[0], wanted, "blockCodecSelectVariant: variant")) return nullptr;
-  if (wanted == "baseline") loops = baseline_loops;
-  else if (wanted == "auto") loops = choose();
-  else return fail(env, "blockCodecSelectVariant: variant must be baseline or auto, not " + wanted), nullptr;
-  napi_value name;
-  WEBCCL_CHECK(env, napi_create_string_utf8(env, loops.name, NAPI_AUTO_LENGTH, &name));
-  return name;
+  return select_variant(env, info, "blockCodecSelectVariant", loops, baseline_loops, choose);
 }
 
 }  // namespace

@@ -26,10 +26,15 @@ struct Args {
   void* data = nullptr;
 };
 
-inline bool get_args(napi_env env, napi_callback_info info, Args& args, size_t needed, const char* what) {
-  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
+/** At least `needed` arguments came (checked apart where the message needs the call's data first). */
+inline bool check_arg_count(napi_env env, const Args& args, size_t needed, const char* what) {
   if (args.count < needed) return fail(env, std::string(what) + ": expected " + std::to_string(needed) + " arguments, got " + std::to_string(args.count));
   return true;
+}
+
+inline bool get_args(napi_env env, napi_callback_info info, Args& args, size_t needed, const char* what) {
+  if (napi_get_cb_info(env, info, &args.count, args.values, &args.self, &args.data) != napi_ok) return fail(env, "bad call");
+  return check_arg_count(env, args, needed, what);
 }
 
 /**
@@ -127,6 +132,41 @@ inline void set_bool(napi_env env, napi_value object, const char* name, bool fla
   napi_value value;
   napi_get_boolean(env, flag, &value);
   napi_set_named_property(env, object, name, value);
+}
+
+/** An optional boolean argument (absent or undefined: false). */
+inline bool get_flag(napi_env env, const Args& args, size_t index, bool& out, const std::string& what) {
+  out = false;
+  if (args.count <= index) return true;
+  napi_valuetype type;
+  napi_typeof(env, args.values[index], &type);
+  if (type == napi_undefined) return true;
+  if (napi_get_value_bool(env, args.values[index], &out) != napi_ok) return fail(env, what + " must be a boolean");
+  return true;
+}
+
+/** The bytes [a, a + a_len) and [b, b + b_len) share no byte (a loop reads one and writes the other). */
+inline bool check_disjoint(napi_env env, const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len, const std::string& what) {
+  if (a_len != 0 && b_len != 0 && a < b + b_len && b < a + a_len) return fail(env, what + " share memory");
+  return true;
+}
+
+/**
+ * A test hook's body, `fn("baseline" | "auto")`: sets `current` to the baseline build of a file's
+ * loops or back to the one `choose` picks for this CPU, and returns the name of the loops now in use.
+ */
+template <class Loops>
+napi_value select_variant(napi_env env, napi_callback_info info, const char* fn, Loops& current, const Loops& baseline, Loops (*choose)()) {
+  Args args;
+  std::string wanted;
+  const std::string name = fn;
+  if (!get_args(env, info, args, 1, (name + "(variant)").c_str()) || !get_string(env, args.values[0], wanted, (name + ": variant").c_str())) return nullptr;
+  if (wanted == "baseline") current = baseline;
+  else if (wanted == "auto") current = choose();
+  else return fail(env, name + ": variant must be baseline or auto, not " + wanted), nullptr;
+  napi_value result;
+  WEBCCL_CHECK(env, napi_create_string_utf8(env, current.name, NAPI_AUTO_LENGTH, &result));
+  return result;
 }
 
 /** A method of a class made with napi_define_class. */

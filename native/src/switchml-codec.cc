@@ -121,28 +121,11 @@ bool get_integer(napi_env env, napi_value value, uint64_t low, uint64_t high, ui
   return true;
 }
 
-/** An optional boolean argument (absent or undefined: false). */
-bool get_flag(napi_env env, const Args& args, size_t index, bool& out, const char* what) {
-  out = false;
-  if (args.count <= index) return true;
-  napi_valuetype type;
-  napi_typeof(env, args.values[index], &type);
-  if (type == napi_undefined) return true;
-  if (napi_get_value_bool(env, args.values[index], &out) != napi_ok) return fail(env, std::string(what) + " must be a boolean");
-  return true;
-}
-
 /** `count` elements of `size` bytes from element `start` (or byte `start` when size is 1) lie inside `span`. */
 bool check_range(napi_env env, const Span& span, uint64_t start, uint64_t count, const char* what, const char* unit) {
   if (start > span.elements || count > span.elements - start) {
     return fail(env, std::string(what) + ": " + std::to_string(start) + " + " + std::to_string(count) + " " + unit + " exceeds its " + std::to_string(span.elements));
   }
-  return true;
-}
-
-/** The bytes [a, a + a_len) and [b, b + b_len) share no byte (a loop reads one and writes the other). */
-bool check_disjoint(napi_env env, const uint8_t* a, size_t a_len, const uint8_t* b, size_t b_len, const char* what) {
-  if (a_len != 0 && b_len != 0 && a < b + b_len && b < a + a_len) return fail(env, std::string(what) + " share memory");
   return true;
 }
 
@@ -261,15 +244,7 @@ napi_value Int32FromBigEndian(napi_env env, napi_callback_info info) {
 
 // switchmlSelectVariant("baseline" | "auto"): the loops later calls run; returns their name.
 napi_value SelectVariant(napi_env env, napi_callback_info info) {
-  Args args;
-  std::string wanted;
-  if (!get_args(env, info, args, 1, "switchmlSelectVariant(variant)") || !get_string(env, args.values[0], wanted, "switchmlSelectVariant: variant")) return nullptr;
-  if (wanted == "baseline") kernels = baseline_kernels;
-  else if (wanted == "auto") kernels = choose();
-  else return fail(env, "switchmlSelectVariant: variant must be baseline or auto, not " + wanted), nullptr;
-  napi_value name;
-  WEBCCL_CHECK(env, napi_create_string_utf8(env, kernels.name, NAPI_AUTO_LENGTH, &name));
-  return name;
+  return select_variant(env, info, "switchmlSelectVariant", kernels, baseline_kernels, choose);
 }
 
 }  // namespace
