@@ -6,6 +6,7 @@ process.env['WEBCCL_DEBUG'] = 'INFO';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
+import { cpuReducer, useCpuReducer } from '../lib/cpu/cpu-reducer.js';
 import { DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { rejects } from './helpers/assert.js';
@@ -88,6 +89,40 @@ test("a call's own chunk size (calibration's by-reference probe): the same sums;
     for (const bad of [8, 100.5, -64, Number.NaN]) await rejects(allReduce(comms, 4, { algorithm: 'ring', chunkBytes: bad }), new RegExp(`chunkBytes ${String(bad).replace('.', '\\.')} is not an integer >= 16 bytes`));
   } finally {
     await Promise.all(comms.map((comm) => comm.destroy().catch(() => undefined)));
+  }
+});
+
+test("uncalibrated, compression 'auto' prices codecs at rank 0's loops: the addon's take int8 at the defaults' 1 GB/s link, the TypeScript ones none", async () => {
+  const native = cpuReducer();
+  assert.is(native.codecLoops, 'native', `the Node entry installs the addon's loops (${native.name})`);
+  const uncalibrated = async () => {
+    const id = await getUniqueId({ transport: 'inproc' });
+    return Promise.all(Array.from({ length: 4 }, (_, rank) => Communicator.init({ id, rank, size: 4, chunkBytes: 65536 })));
+  };
+  const count = 1 << 18;
+  const withNative = await uncalibrated();
+  try {
+    assert.is(withNative[0]!.config.codecLoops, 'native');
+    lines.length = 0;
+    await allReduce(withNative, count, { compression: 'auto', tolerance: 0.05 });
+    assert.ok(chose().length === 4 && chose().every((line) => line.includes('with codec int8')), chose().join('\n'));
+    // Agreed at init: a rank whose own loops differ later still prices as rank 0 did.
+    useCpuReducer(undefined);
+    lines.length = 0;
+    await allReduce(withNative, count + 1, { compression: 'auto', tolerance: 0.05 });
+    assert.ok(chose().length === 4 && chose().every((line) => line.includes('with codec int8')), chose().join('\n'));
+    const withTypeScript = await uncalibrated();
+    try {
+      assert.is(withTypeScript[0]!.config.codecLoops, undefined);
+      lines.length = 0;
+      await allReduce(withTypeScript, count, { compression: 'auto', tolerance: 0.05 });
+      assert.ok(chose().length === 4 && chose().every((line) => line.includes('with codec none')), chose().join('\n'));
+    } finally {
+      await Promise.all(withTypeScript.map((comm) => comm.destroy().catch(() => undefined)));
+    }
+  } finally {
+    useCpuReducer(native);
+    await Promise.all(withNative.map((comm) => comm.destroy().catch(() => undefined)));
   }
 });
 

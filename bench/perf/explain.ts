@@ -4,10 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { CODECS } from '../../lib/collectives/codecs.js';
 import { DEFAULT_CHUNK_BYTES, switchExponentsSetting } from '../../lib/comm/config.js';
+import { cpuReducer } from '../../lib/cpu/cpu-reducer.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
 import { candidates } from '../../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
+import { defaultCostParams, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
 import { switchTermsOf } from '../../lib/tune/select.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
 import type { PerfOptions } from './args.js';
@@ -23,12 +24,12 @@ interface Source {
 
 /** The parameters --explain uses: WEBCCL_TUNING_FILE's when it fits `ranks`, else the defaults (and why). */
 export async function explainSource(ranks: number, path = process.env['WEBCCL_TUNING_FILE'] ?? ''): Promise<Source> {
-  if (path === '') return { params: DEFAULT_COST_PARAMS, what: 'the defaults (no WEBCCL_TUNING_FILE)' };
+  if (path === '') return { params: defaultCostParams(cpuReducer().codecLoops), what: 'the defaults (no WEBCCL_TUNING_FILE)' };
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    return { params: DEFAULT_COST_PARAMS, what: `the defaults (${path} cannot be read: ${(error as Error).message})` };
+    return { params: defaultCostParams(cpuReducer().codecLoops), what: `the defaults (${path} cannot be read: ${(error as Error).message})` };
   }
   // The ranks would check the transport and device they run on; here the file's own are taken.
   let world: TuningFile['world'] | undefined;
@@ -36,7 +37,7 @@ export async function explainSource(ranks: number, path = process.env['WEBCCL_TU
     world = (JSON.parse(text) as Partial<TuningFile>).world;
   } catch { /* readTuning says what is wrong with it */ }
   const outcome = await readTuning(text, path, { transport: '', device: '', ...world, size: ranks });
-  if ('problem' in outcome) return { params: DEFAULT_COST_PARAMS, what: `the defaults (${outcome.problem})` };
+  if ('problem' in outcome) return { params: defaultCostParams(cpuReducer().codecLoops), what: `the defaults (${outcome.problem})` };
   return { params: outcome.tuning.params, what: `${path} (${world?.transport}, sha-256 ${outcome.tuning.digest.slice(0, 16)}…)` };
 }
 

@@ -6,7 +6,7 @@ import { codecNamed } from '../../lib/collectives/codecs.js';
 import type { AgreedConfig } from '../../lib/comm/config.js';
 import { elementBytes } from '../../lib/dtype.js';
 import { predictSeconds } from '../../lib/tune/model.js';
-import { DEFAULT_COST_PARAMS, type MemoryKind } from '../../lib/tune/params.js';
+import { defaultCostParams, type MemoryKind } from '../../lib/tune/params.js';
 import { chooseAlgorithm, switchTermsOf } from '../../lib/tune/select.js';
 import type { CallShape } from './expected.js';
 import type { PerfCollective } from './names.js';
@@ -28,7 +28,7 @@ export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, me
     const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, call, undefined, memory);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
-    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? DEFAULT_COST_PARAMS);
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }) }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
     return seconds === undefined ? undefined : seconds * 1e6;
   } catch {
     return undefined;

@@ -5,6 +5,7 @@ import { checkAlgorithmChoice } from '../collectives/algorithms.js';
 import { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import { checkCodecChoice, codecNamed, codecNames } from '../collectives/codecs.js';
+import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { internalError } from '../errors.js';
 import { readEnv, readSettings, type AlgorithmSetting } from '../settings.js';
 import { parseSwitchAddresses } from '../switch/control-protocol.js';
@@ -135,6 +136,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     ...hierarchyField(options.switchHierarchy),
     ...exponentsField(options.switchExponents, address),
     ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
+    ...(cpuReducer().codecLoops === 'native' && { codecLoops: 'native' }),
   }, hostedSwitch !== undefined);
 }
 
@@ -184,8 +186,9 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board, codecLoops } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
+  if (codecLoops !== undefined && codecLoops !== 'native') throw new Error(`codec loops ${JSON.stringify(codecLoops)} are not 'native' or absent`);
   if (board !== undefined && board !== true) throw new Error(`board ${JSON.stringify(board)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
@@ -221,6 +224,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
     ...(board && { board }),
+    ...(codecLoops && { codecLoops }),
   };
 }
 

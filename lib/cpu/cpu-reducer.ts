@@ -25,6 +25,12 @@ export interface CpuReducer {
   widen(from: HalfType, dst: Uint32Array, src: Uint16Array): void;
   /** The block int8 and 1-bit codecs' encode and decode loops, bit for bit lib/cpu/int8.ts and onebit.ts. */
   readonly blocks: BlockKernels;
+  /**
+   * Whose loops every 16-bit and block codec runs: 'native' only where the addon has each of them.
+   * The cost model's defaults (lib/tune/params.ts) price the codecs by it: the addon's run 10-100x
+   * faster, which decides whether a codec pays on an uncalibrated link.
+   */
+  readonly codecLoops: 'typescript' | 'native';
 }
 
 export const TYPESCRIPT_REDUCER: CpuReducer = {
@@ -35,6 +41,7 @@ export const TYPESCRIPT_REDUCER: CpuReducer = {
   narrow: narrowBits,
   widen: widenBits,
   blocks: TYPESCRIPT_BLOCK_KERNELS,
+  codecLoops: 'typescript',
 };
 
 let installed: CpuReducer = TYPESCRIPT_REDUCER;

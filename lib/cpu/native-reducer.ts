@@ -21,5 +21,6 @@ export function nativeCpuReducer(addon: NativeAddon): CpuReducer {
     narrow: half ? half.narrow : narrowBits,
     widen: half ? half.widen : widenBits,
     blocks: nativeBlockKernels(addon, TYPESCRIPT_BLOCK_KERNELS),
+    codecLoops: half && addon.int8Quantize && addon.int8Dequantize && addon.onebitCompress && addon.onebitDecompress ? 'native' : 'typescript',
   };
 }

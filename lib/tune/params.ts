@@ -167,17 +167,42 @@ export interface GpuCostParams {
 }
 
 /**
+ * What the hop codecs cost per float32 byte where nothing was calibrated, as calibration times
+ * them (a quarter chunk, 256 KiB, in cache; the 2-vCPU host of docs/PERFORMANCE.md's rate22),
+ * for the TypeScript loops: the browser's, and Node's without the addon.
+ */
+export const TYPESCRIPT_CODEC_RATES: Readonly<Record<string, CodecRate>> = {
+  bf16: { encode: 0.5e-9, decode: 0.4e-9 }, fp16: { encode: 1.7e-9, decode: 0.35e-9 }, int8: { encode: 7e-9, decode: 1.4e-9 }, onebit: { encode: 2.9e-9, decode: 0.8e-9 },
+};
+
+/** The same for the addon's SIMD loops (lib/cpu/native-reducer.ts): 10-100x faster. */
+export const NATIVE_CODEC_RATES: Readonly<Record<string, CodecRate>> = {
+  bf16: { encode: 0.03e-9, decode: 0.015e-9 }, fp16: { encode: 0.015e-9, decode: 0.02e-9 }, int8: { encode: 0.16e-9, decode: 0.02e-9 }, onebit: { encode: 0.16e-9, decode: 0.026e-9 },
+};
+
+/**
  * Used where nothing was calibrated (webccl-perf's predicted column, `--explain` without a
  * file): 2-core loopback figures of this repository's README (50 µs a call and a message in
  * sequence, split evenly between latency and fixed work, 1 GB/s a link,
- * 2 GB/s a host reduction, the software switch's rate below).
+ * 2 GB/s a host reduction, the software switch's rate below), with the TypeScript codecs'
+ * rates; defaultCostParams() gives the process's own codecs'.
  */
 export const DEFAULT_COST_PARAMS: CostParams = {
   memory: 'cpu', call: 50e-6, alpha: 25e-6, overhead: 25e-6, beta: 1e-9, betaCurve: [], betaCurves: {}, gamma: 0.5e-9,
-  codecs: { bf16: { encode: 1e-9, decode: 1e-9 }, fp16: { encode: 1e-9, decode: 1e-9 }, int8: { encode: 2e-9, decode: 1e-9 }, onebit: { encode: 2e-9, decode: 1e-9 } },
+  codecs: TYPESCRIPT_CODEC_RATES,
   // π per 4096-value packet (what the switch's formula counts by default): the native plane's 10 M elements/s at 2 workers.
   switchPacket: 400e-6, switchRoundTrip: 0,
 };
+
+/**
+ * The defaults with the rates of the codec loops that run (a communicator's agreed codecLoops,
+ * or a process's own: cpuReducer().codecLoops): priced with the TypeScript rates, a Node
+ * process with the addon passed over codecs that pay at the defaults' 1 GB/s link (int8 costs
+ * 0.18 ns a byte natively against the 0.75 it saves).
+ */
+export function defaultCostParams(codecLoops: 'typescript' | 'native' | undefined): CostParams {
+  return codecLoops === 'native' ? { ...DEFAULT_COST_PARAMS, codecs: NATIVE_CODEC_RATES } : DEFAULT_COST_PARAMS;
+}
 
 /** Fields a file may lack (written before they were measured): each gets its default, and the reader names it. */
 export const OPTIONAL_COST_FIELDS = ['overhead', 'switchRoundTrip', 'gpu', 'betaCurve', 'betaCurves'] as const;

@@ -26,7 +26,7 @@ import { internalError, invalidArgument } from '../errors.js';
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { Codec } from '../memory/codec.js';
 import { candidates, type ModelCall } from './model.js';
-import { DEFAULT_COST_PARAMS, type CostParams, type MemoryKind } from './params.js';
+import { defaultCostParams, type CostParams, type MemoryKind } from './params.js';
 
 /** Messages up to this many bytes per rank use the tree when the algorithm is 'auto'. */
 export const DEFAULT_TREE_THRESHOLD_BYTES = 64 * 1024;
@@ -56,6 +56,12 @@ export interface TuningConfig {
   readonly chunkBytes?: number;
   /** Chunk pipelines in flight at once (the model counts their waves); absent: the default. */
   readonly pipelineDepth?: number;
+  /**
+   * 'native' where rank 0's codecs run the addon's loops (CpuReducer.codecLoops): without a tuning
+   * file, compression 'auto' then prices codecs at their rates, else at the TypeScript ones. Rank
+   * 0's holds, so that ranks with and without the addon (a browser tab, say) choose alike.
+   */
+  readonly codecLoops?: 'native';
 }
 
 export interface AgreedTuning {
@@ -102,7 +108,7 @@ export function chooseAlgorithm(
   const setting = requested ?? config.algorithm;
   const refusal = (name: string) => (call ? algorithmNamed(name)?.refuses?.({ ...call, ranks }) : undefined);
   // A call that offers codecs asked for the model: uncalibrated, it prices with the defaults.
-  const params = config.tuning?.params ?? (offer ? DEFAULT_COST_PARAMS : undefined);
+  const params = config.tuning?.params ?? (offer ? defaultCostParams(config.codecLoops) : undefined);
   if (serving.includes(setting)) {
     const row = algorithmNamed(setting)!;
     if (row.aggregator !== undefined && !config.switch) throw invalidArgument(`the ${setting} algorithm needs a switch address (init option switch: 'host:port' or WEBCCL_SWITCH)`);
