@@ -70,5 +70,5 @@ export { connectRelay, type RelayTransportOptions } from './rendezvous/relay-cli
 // The cost model and its calibration (lib/tune): webccl-perf --calibrate / --explain use them.
 export { calibrate, type CalibrationComm, type Calibration } from './tune/calibrate.js';
 export { candidates, predictSeconds, type ModelCall, type Candidate } from './tune/model.js';
-export { DEFAULT_COST_PARAMS, type CostParams, type GpuCostParams } from './tune/params.js';
+export { DEFAULT_COST_PARAMS, defaultCostParams, NATIVE_CODEC_RATES, TYPESCRIPT_CODEC_RATES, type CostParams, type GpuCostParams } from './tune/params.js';
 export { readTuning, tuningFileText, type TuningFile, type TuningWorld } from './tune/tuning-file.js';
