@@ -5,7 +5,7 @@
 // the switch's UDP data plane on a port of its own, its WebSocket door on this server's port
 // (a hello with role 'switch' is a worker's join), the same secret; a world's 'ready' notice
 // names the UDP port, so ranks need no switch address of their own.
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from '../transport/handshake/ws-package.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../errors.js';

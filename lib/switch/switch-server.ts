@@ -22,7 +22,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from '../transport/handshake/ws-package.js';
 import { detailOf, systemError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { CLOSE_BAD_HELLO, sameSecret } from '../transport/handshake/handshake.js';

@@ -5,7 +5,7 @@
 // self-signed rendezvous certificate); NODE_EXTRA_CA_CERTS works too.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { WebSocket } from 'ws';
+import { WebSocket } from './ws-package.js';
 import { invalidArgument } from '../../errors.js';
 import { readEnv } from '../../settings.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../framed/limits.js';

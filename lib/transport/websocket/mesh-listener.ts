@@ -3,7 +3,7 @@
 // hello, mesh-admission.ts who may join). Everything else is refused with a close code and a
 // reason, and logged. The WebSocket server sits on an upgrade-only http server with tight
 // timeouts, so that a connection that never upgrades is dropped within seconds.
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from '../handshake/ws-package.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemError } from '../../errors.js';

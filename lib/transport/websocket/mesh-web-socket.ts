@@ -5,7 +5,7 @@
 // would protect nothing while costing a copy and a pass over every byte sent by the dialler.
 // ws accepts a generated all-zero key as "no masking" on both ends: the sender skips the XOR
 // and the copy it implies, and the receiver skips unmasking a zero key.
-import { WebSocket, type ClientOptions } from 'ws';
+import { WebSocket, type ClientOptions } from '../handshake/ws-package.js';
 import type { WebSocketConstructor } from '../handshake/web-socket-like.js';
 import { WS_SOCKET_OPTIONS } from '../handshake/ws-options.js';
 import { maxFrameBytes, type WireLimits } from '../framed/limits.js';
