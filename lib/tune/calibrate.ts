@@ -1207,11 +1207,12 @@ const RING_REACH_BYTES = 4 * LARGEST_RUN_BYTES;
  * (the depth) and the reach run into larger messages: shm's 8 MiB chunk at 4 ranks (16 MiB: 2
  * pipelines of 2 MiB messages; 64 MiB: 4 of 4 MiB), not 2 shm ranks (4 pipelines at 16 MiB),
  * tcp's 1 MiB chunk nor 8 shm ranks (2 MiB messages at both). Past 16 MiB the sweep's 4-rank
- * ring cost less per link byte than the 16 MiB point priced: over 7 sweeps the 16 MiB point
- * priced 64 MiB +28% and 256 MiB +45% (medians), the 64 MiB point +4% and +22%
+ * ring cost less per link byte than the 16 MiB point priced: over 12 sweeps the 16 MiB point
+ * priced 64 MiB 36% and 256 MiB 49% off (median |error|, nearly all over), with the 64 MiB point
+ * 19% and 30%; its first call on fresh buffers made calibration ~1.6 s longer
  * (docs/PERFORMANCE.md, big22). At 2 ranks the sweep's cost per byte falls past 16 MiB too, but
  * calibration's 64 MiB run came out over the sweep's (+16 to +80%) and priced 256 MiB worse
- * (+51% against +31%): not run there.
+ * (median +51% against +31%): not run there.
  */
 function ringReach(comm: CalibrationComm, largest: number): Run | undefined {
   if (RING_REACH_BYTES <= largest || comm.size < 2) return undefined;
