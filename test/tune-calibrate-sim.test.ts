@@ -507,17 +507,19 @@ test("untimed calls where 8-byte calls take 4 ms (as 8 shm ranks' on 2 cores): t
 });
 
 test("the larger runs where a round of them takes ~0.4 s (as 8 ranks' on 2 cores): 3 timed rounds, not 5, and still the truth", async () => {
-  // shm's 8 MiB chunk: the larger runs are the ring and tree at 4 and 16 MiB (no run past 4
-  // chunks, so one untimed round). At 4 ns/B a round of them takes ~0.4 s at 4 ranks: 5 rounds
-  // would pass the 0.6 s the rounds are spread over, so 3; the spread itself asks for 2.
+  // shm's 8 MiB chunk at 8 ranks: the larger runs are the ring and tree at 4 and 16 MiB (no run
+  // past 4 chunks, nor the ring's 64 MiB run: its messages are 2 MiB as at 16 MiB, so one untimed
+  // round). At 4 ns/B a round of them takes ~0.5 s: 5 rounds would pass the 0.6 s the rounds are
+  // spread over, so 3; the spread itself asks for 2. (At 4 ranks, where the ring's 64 MiB run is
+  // planned, the 4 and 16 MiB runs take two untimed rounds: largeSamples.)
   const world: CostParams = { ...truth, beta: 4e-9 };
   const calls = new Map<string, number>();
   const count: Stall = (algorithm, bytes) => { if (bytes >= 4 << 20) calls.set(`${algorithm} ${bytes}`, (calls.get(`${algorithm} ${bytes}`) ?? 0) + 1); return 0; };
-  const p = await calibrated(world, 4, 0, false, count, undefined, false, { chunkBytes: 8 << 20 });
+  const p = await calibrated(world, 8, 0, false, count, undefined, false, { chunkBytes: 8 << 20 });
   for (const algorithm of ['ring', 'tree']) {
     for (const bytes of [4 << 20, 16 << 20]) {
       assert.is(calls.get(`${algorithm} ${bytes}`), 1 + 3, `${algorithm} at ${bytes} B: one untimed call, then 3 timed`);
-      near(predictSeconds(algorithm, { ...call(bytes, 4), chunkBytes: 8 << 20 }, p)!, predictSeconds(algorithm, { ...call(bytes, 4), chunkBytes: 8 << 20 }, world)!, `${algorithm} at ${bytes} B`, 1e-3);
+      near(predictSeconds(algorithm, { ...call(bytes, 8), chunkBytes: 8 << 20 }, p)!, predictSeconds(algorithm, { ...call(bytes, 8), chunkBytes: 8 << 20 }, world)!, `${algorithm} at ${bytes} B`, 1e-3);
     }
   }
 });
@@ -548,6 +550,27 @@ test('a world that sends large messages by reference: calibration gives back wha
     assert.is(p.reference?.bytes, SHM.referenceBytes);
     near(p.beta, byReference.beta, `${size} ranks: beta without the messages' cost`, 1e-3);
     for (const point of p.betaCurves['ring'] ?? []) near(point.beta, byReference.beta, `${size} ranks: the ring's curve at ${point.linkBytes}`, 1e-3);
+  }
+});
+
+test("a world whose ring costs less per link byte past 16 MiB (4 shm ranks' sweeps): its 64 MiB calls are timed where the 16 MiB run's cut leaves pipelines idle, and price 256 MiB as the world does", async () => {
+  // 4 ranks, shm's 8 MiB chunk: 16 MiB runs 2 chunk pipelines of a depth of 4 (24 MiB on the
+  // busiest rank's link), 64 MiB 4 (96 MiB). Priced from the 16 MiB point alone, 256 MiB came
+  // out +45% (median of 7 sweeps; docs/PERFORMANCE.md, big22).
+  const falling: CostParams = { ...byReference, betaCurves: { ring: [{ linkBytes: 24 << 20, beta: 0.2e-9 }, { linkBytes: 96 << 20, beta: 0.12e-9 }] } };
+  for (const size of [2, 4]) {
+    firstSights.clear();
+    const p = await calibrated(falling, size, 0, false, undefined, undefined, false, SHM);
+    // 2 ranks: the 16 MiB run already runs 4 pipelines (their calibrated 64 MiB run came out over the sweep's): no such run.
+    if (size === 2) {
+      assert.not.ok(firstSights.has(64 << 20), '2 ranks: a 64 MiB run');
+      continue;
+    }
+    const at = (bytes: number): ModelCall => ({ collective: 'allReduce', bytes, ranks: size, chunkBytes: SHM.chunkBytes });
+    for (const bytes of [16 << 20, 64 << 20, 256 << 20]) near(predictSeconds('ring', at(bytes), p)!, predictSeconds('ring', at(bytes), falling)!, `${size} ranks: ring at ${bytes >> 20} MiB`, 0.02);
+    near(p.reference?.message ?? 0, 0.3e-3, `${size} ranks: a message by reference`, 1e-3);
+    // The 64 MiB run is the ring's own: not in the fit's β nor in the pooled curve.
+    assert.ok(p.betaCurve.every((point) => point.linkBytes < (64 << 20)), 'the pooled curve took the ring\'s 64 MiB run');
   }
 });
 

@@ -40,6 +40,7 @@
 //      gives beyond the host's call, o and β is the GPU call's extra per call, per message sent
 //      and per byte staged.
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
+import { DEFAULT_PIPELINE_DEPTH } from '../collectives/pipeline.js';
 import { CODECS } from '../collectives/codecs.js';
 import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
@@ -401,6 +402,8 @@ interface Run {
   /** The by-reference probe (referenceProbe): a sample of its own kind, cut at its own chunk size. */
   readonly probe?: boolean;
   readonly chunkBytes?: number;
+  /** A point of its schedule's own curve only (ringReach): not the fit nor the pooled curve. */
+  readonly ownOnly?: boolean;
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
@@ -685,11 +688,14 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   const kept = far.length > 0 && slowest! <= SLOW_LINK_SECONDS ? [...near, ...far] : near;
   let round = nearRound!;
   if (kept.length > near.length) {
-    const farFirst = (await times(far, 1, 0)).flat().reduce((sum, t) => sum + t, 0);
-    const farRound = (await comm.maxAll(Float32Array.of(farFirst)))[0]!;
-    round += farRound;
+    // Not the ring's reach run (ownOnly): the untimed round takes its buffer's first use, and
+    // 0.5 s of warm rounds of it added 1-2.5 s to 4 shm ranks' calibration (big22).
+    const warmed = far.filter((run) => run.ownOnly !== true);
+    const farFirst = (await times(far, 1, 0)).map((each) => each.reduce((sum, t) => sum + t, 0));
+    const [farRound, warmedRound] = await comm.maxAll(Float32Array.of(farFirst.reduce((sum, t) => sum + t, 0), farFirst.filter((_, i) => far[i]!.ownOnly !== true).reduce((sum, t) => sum + t, 0)));
+    round += farRound!;
     // The world's first calls of its largest size run slow (FAR_WARM_SECONDS): more of them untimed, as many on every rank (the agreed round).
-    await times(far, 0, farWarmRounds(farRound));
+    if (warmed.length > 0) await times(warmed, 0, farWarmRounds(warmedRound!));
   }
   const least = kept.length === near.length && round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
@@ -698,7 +704,7 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(timed[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(timed[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }), ...(run.ownOnly === true && { ownOnly: true }) };
   });
 }
 
@@ -1189,6 +1195,34 @@ function referenceProbe(comm: CalibrationComm, threshold: number, sizes: readonl
   return chunkBytes === undefined ? undefined : { algorithm: 'ring', bytes, probe: true, chunkBytes };
 }
 
+/**
+ * The ring's call past LARGEST_RUN_BYTES whose point ends its own curve (ringReach), where its
+ * cut there differs from the largest run's.
+ */
+const RING_REACH_BYTES = 4 * LARGEST_RUN_BYTES;
+
+/**
+ * One ring run at RING_REACH_BYTES, a point of the ring's own curve alone (ownOnly), where the
+ * largest planned run (`largest` bytes) cuts the ring into fewer chunk pipelines than run at once
+ * (the depth) and the reach run into larger messages: shm's 8 MiB chunk at 4 ranks (16 MiB: 2
+ * pipelines of 2 MiB messages; 64 MiB: 4 of 4 MiB), not 2 shm ranks (4 pipelines at 16 MiB),
+ * tcp's 1 MiB chunk nor 8 shm ranks (2 MiB messages at both). Past 16 MiB the sweep's 4-rank
+ * ring cost less per link byte than the 16 MiB point priced: over 12 sweeps the 16 MiB point
+ * priced 64 MiB 36% and 256 MiB 49% off (median |error|, nearly all over), with the 64 MiB point
+ * 19% and 30%; its first call on fresh buffers made calibration ~1.6 s longer
+ * (docs/PERFORMANCE.md, big22). At 2 ranks the sweep's cost per byte falls past 16 MiB too, but
+ * calibration's 64 MiB run came out over the sweep's (+16 to +80%) and priced 256 MiB worse
+ * (median +51% against +31%): not run there.
+ */
+function ringReach(comm: CalibrationComm, largest: number): Run | undefined {
+  if (RING_REACH_BYTES <= largest || comm.size < 2) return undefined;
+  const [at, reach] = [largest, RING_REACH_BYTES].map((bytes) => trafficOf(comm, 'ring', bytes));
+  // The ring's own messages are pipelines × 2(n - 1) on every rank (ringAllReduceTraffic).
+  const pipelines = at!.referenceSends / (2 * (comm.size - 1));
+  const fewer = pipelines < (comm.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH);
+  return fewer && reach!.referenceBytes > at!.referenceBytes ? { algorithm: 'ring', bytes: RING_REACH_BYTES, ownOnly: true } : undefined;
+}
+
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
@@ -1240,7 +1274,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
-    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : [])], repeats, gamma)));
+    const reach = ringReach(comm, Math.max(...bySize.keys()));
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : [])], repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for
