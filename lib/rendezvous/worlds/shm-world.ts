@@ -15,7 +15,7 @@ import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
 import { ShmBoardHost } from '../../transport/shm/shm-board.js';
-import { ShmMesh, ntcpChunkBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmMesh, ntcpChunkBytes, NTCP_MESH_THRESHOLD_BYTES, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -69,6 +69,7 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
     chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size),
+    meshThresholdBytes: kind.provider.kind === 'shm' ? undefined : NTCP_MESH_THRESHOLD_BYTES,
     // Only the shm provider reads by reference (ntcp's large sends are zero-copy on one side, no ack).
     referenceBytes: kind.provider.kind === 'shm' && Number.isFinite(singleCopyBytes) ? singleCopyBytes : undefined, routeTo: () => rank, poisonReleased: options.poisonReleased, board,
     release: () => {

@@ -52,6 +52,16 @@ export const SHM_CHUNK_BYTES = 8 << 20;
 export function ntcpChunkBytes(size: number): number {
   return NTCP_SEGMENT_BYTES * Math.min(Math.max(size, 2), 8);
 }
+/**
+ * The ntcp transport's mesh threshold (Transport.meshThresholdBytes): allreduces up to 4 MiB run
+ * the mesh (two hops) instead of the ring from 3 ranks up. Each ring step over ntcp is a chain
+ * of wake-ups (the receiver's I/O thread, its completion, its event loop, the post to the next
+ * rank), and a 1 MiB call at 4 ranks is six such steps of 256 KiB; the mesh makes it two, with
+ * the same bytes on every link. Between network namespaces, 4 ranks on 2 busy cores, the mesh's
+ * busbw was 1.3-2.2x the ring's at 1 MiB and about even at 4 MiB; at 16 MiB (4 MiB messages,
+ * unpipelined) it lost (docs/PERFORMANCE.md, ntcp22).
+ */
+export const NTCP_MESH_THRESHOLD_BYTES = 4 << 20;
 export const SHM_SEND_SLOTS = 4;
 export const SHM_RECEIVE_SLOTS = 4;
 
