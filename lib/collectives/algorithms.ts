@@ -134,8 +134,8 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   },
   // Reduce-scatter and all-gather in one hop each over every pair of ranks (mesh-allreduce.ts):
   // the ring's bytes in two hops instead of 2(n-1). Every rank sends to and awaits every other.
-  // 'auto' picks it from 3 ranks up for calls up to meshThresholdBytes (the ntcp transport's: 4 MiB;
-  // others: 0, never). No traffic formula yet: the cost model does not price it.
+  // 'auto' picks it from 3 ranks up for calls up to meshThresholdBytes (ntcp's: 1 MiB on one
+  // host, 4 MiB across hosts; others': 0, never). No traffic formula yet: the cost model does not price it.
   { name: 'mesh', wireCode: 10, selectable: true, checksNeighbours: 'always', serves: { allReduce: meshAllReduce } },
 ];
 

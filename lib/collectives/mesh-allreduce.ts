@@ -13,7 +13,6 @@
 // which lands there, exists only after rank p received this rank's piece of it whole.
 import type { CollectiveContext, Region } from './context.js';
 import { evenSegments, type Span } from './partition.js';
-import type { Traffic, TrafficCall } from './traffic.js';
 
 /** The first hop's messages (pieces to fold) and the second's (finished segments). */
 const PIECE = 0;
@@ -65,13 +64,4 @@ export async function meshAllReduce(ctx: CollectiveContext, work: Region): Promi
 function quiet<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
-}
-
-/**
- * Cost (lib/collectives/traffic.ts): two hops (α twice), n - 1 messages of a segment each per
- * hop; every rank sends 2(n-1)/n of the bytes and folds (n-1)/n of them in.
- */
-export function meshAllReduceTraffic({ bytes, ranks }: TrafficCall): Traffic {
-  const segment = bytes / ranks;
-  return { messages: 2, sends: 2 * (ranks - 1), linkBytes: 2 * (ranks - 1) * segment, reducedBytes: (ranks - 1) * segment, messageBytes: segment };
 }

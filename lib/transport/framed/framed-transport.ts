@@ -53,7 +53,8 @@ export class FramedTransport implements Transport {
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
   readonly chunkBytes: number | undefined;
-  readonly meshThresholdBytes: number | undefined;
+  /** Set by a world that learns it once connected (ntcp: whether the peers share this host). */
+  meshThresholdBytes: number | undefined;
   readonly referenceBytes: number | undefined;
   readonly board: BoardHost | undefined;
   private readonly limits: WireLimits;
