@@ -15,6 +15,7 @@
 #   -M MTU: of every veth end and the bridge (1500 as most networks; 9000 for jumbo frames)
 #   -T TRANSPORTS: each ntcp, tcp or websocket, optionally with a chunk size (WEBCCL_CHUNK_BYTES):
 #   -T "ntcp ntcp:1M" runs ntcp at its default chunk and at 1 MiB side by side
+#   and optionally an algorithm (WEBCCL_ALGO) after @: -T "ntcp ntcp@mesh" runs auto's choice and the mesh
 #   -c CHECK: 1 checks every webccl result (#wrong column) outside the timed loop
 #   -G 0: no Gloo run (the table then has no ratio)
 #   -R ROUNDS: run every contestant ROUNDS times, alternating (ntcp, tcp, gloo, ntcp, ...), and
@@ -30,7 +31,7 @@ while getopts 'n:r:M:b:e:f:i:w:c:T:G:R:h' opt; do
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; T) transports=$OPTARG ;;
     G) gloo=$OPTARG ;; R) rounds=$OPTARG ;;
-    *) sed -n '12,23p' "$0" >&2; exit 2 ;;
+    *) sed -n '12,24p' "$0" >&2; exit 2 ;;
   esac
 done
 fail() { echo "tcp-netns: $*" >&2; exit 2; }
@@ -44,7 +45,7 @@ for size in "$minb" "$maxb"; do
   [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || fail "$size: give a size in bytes with an optional K, M or G, e.g. 1M"
 done
 for t in $transports; do
-  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?$ ]] || fail "-T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK (e.g. ntcp:1M)"
+  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?(@[a-z]+)?$ ]] || fail "-T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK and @ALGORITHM (e.g. ntcp:1M, ntcp@mesh)"
 done
 
 cd "$(dirname "$0")/.."
@@ -113,10 +114,12 @@ on_ranks() { # name command...
 
 # One webccl-perf per rank, each under its own `webccl-run --nnodes N` (node 0 hosts the
 # rendezvous); only rank 0 writes the JSON report (-J).
-webccl_rank() { # transport[:chunk] masterport
-  local t=${1%%:*} chunk=''
-  [ "$t" = "$1" ] || chunk=$(bytes "${1#*:}")
-  exec env ${chunk:+WEBCCL_CHUNK_BYTES=$chunk} WEBCCL_TRANSPORT="$t" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
+webccl_rank() { # transport[:chunk][@algorithm] masterport
+  local spec=${1%%@*} algo=''
+  [ "$spec" = "$1" ] || algo=${1#*@}
+  local t=${spec%%:*} chunk=''
+  [ "$t" = "$spec" ] || chunk=$(bytes "${spec#*:}")
+  exec env ${chunk:+WEBCCL_CHUNK_BYTES=$chunk} ${algo:+WEBCCL_ALGO=$algo} WEBCCL_TRANSPORT="$t" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
     node --import ./test/register.mjs bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$RANK_INDEX" --master-addr "$master" --master-port "$2" \
     bin/webccl-perf.ts allreduce --mem cpu --transport "$t" -d float -o sum -a 1 -c "$check" \
     -b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -J "$work/$1.json"

@@ -1,8 +1,9 @@
 // allReduce on the inproc transport against the serial oracle: every rank count, count,
-// dtype, op, in place and out of place, ring and tree (and auto).
+// dtype, op, in place and out of place, ring, tree and mesh (and auto).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkAllReduce } from './helpers/collective-checks.js';
+import { selectAlgorithm } from '../lib/tune/select.js';
 import { createWorld, destroyWorld, DTYPES, opsFor, sameElements } from './helpers/comm-world.js';
 
 const RANKS = [1, 2, 3, 4, 5, 8];
@@ -17,7 +18,7 @@ for (const size of RANKS) {
       for (const count of SMALL_COUNTS) {
         for (const dtype of DTYPES) {
           for (const op of opsFor(dtype)) {
-            for (const algorithm of ['ring', 'tree'] as const) {
+            for (const algorithm of ['ring', 'tree', 'mesh'] as const) {
               for (const inPlace of [false, true]) await checkAllReduce(comms, count, dtype, op, inPlace, algorithm);
             }
           }
@@ -46,6 +47,22 @@ for (const size of RANKS) {
     }
   });
 }
+
+test('allReduce: the mesh (auto under its threshold, 3-5 ranks) matches the oracle, every rank the same bits, 2^20+3 elements', async () => {
+  for (const size of [3, 5]) {
+    const comms = await createWorld(size, { meshThresholdBytes: 1 << 30 });
+    try {
+      for (const comm of comms) assert.is(selectAlgorithm('allReduce', 4 * BIG, size, comm.config), 'mesh');
+      for (const [dtype, op] of [['float32', 'sum'], ['bfloat16', 'avg'], ['int32', 'max']] as const) await checkAllReduce(comms, BIG, dtype, op, size === 3, 'auto');
+      const count = 1000;
+      const bufs = comms.map((_, r) => Float32Array.from({ length: count }, (_, i) => Math.fround(1 / (1 + i + 7 * r))));
+      await Promise.all(comms.map((c, r) => c.allReduce(bufs[r]!, bufs[r]!, count, 'float32', 'sum')));
+      for (let r = 1; r < size; r++) sameElements(bufs[r]!, bufs[0]!, `rank ${r} vs rank 0`);
+    } finally {
+      await destroyWorld(comms);
+    }
+  }
+});
 
 test('allReduce: direct exchange results are bit-identical on every rank (rank-order fold)', async () => {
   // Inexact float sums: a different fold order on some rank would show as differing bits.

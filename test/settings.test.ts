@@ -31,9 +31,19 @@ test('settings: WEBCCL_TRANSPORT=tcp selects the raw tcp mesh', () => {
 
 test('settings: bad values name the variable', () => {
   // Algorithm and transport names are checked against their registries where they are used.
-  withEnv('WEBCCL_ALGO', 'butterfly', () => assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, direct, switch, board, auto/));
+  withEnv('WEBCCL_ALGO', 'butterfly', () => assert.throws(() => proposeConfig({}), /^InvalidArgument: WEBCCL_ALGO=butterfly: algorithm "butterfly" is not one of ring, tree, direct, switch, board, mesh, auto/));
   assert.throws(() => readSettings({ WEBCCL_TIMEOUT_MS: '-3' }), /WEBCCL_TIMEOUT_MS=-3/);
   withEnv('WEBCCL_TRANSPORT', 'carrier-pigeon', () => assert.throws(() => transportSetting(), /^InvalidArgument: WEBCCL_TRANSPORT=carrier-pigeon/));
+});
+
+test('config: the mesh threshold is the option, else WEBCCL_MESH_THRESHOLD_BYTES, else the transport\'s, else absent (0)', () => {
+  assert.is(proposeConfig({}).meshThresholdBytes, undefined);
+  assert.is(proposeConfig({}, '', undefined, 4 << 20).meshThresholdBytes, 4 << 20);
+  withEnv('WEBCCL_MESH_THRESHOLD_BYTES', '65536', () => assert.is(proposeConfig({}, '', undefined, 4 << 20).meshThresholdBytes, 65536));
+  withEnv('WEBCCL_MESH_THRESHOLD_BYTES', '0', () => assert.is(proposeConfig({}, '', undefined, 4 << 20).meshThresholdBytes, undefined));
+  assert.is(proposeConfig({ meshThresholdBytes: 1024 }, '', undefined, 4 << 20).meshThresholdBytes, 1024);
+  withEnv('WEBCCL_MESH_THRESHOLD_BYTES', 'lots', () => assert.throws(() => proposeConfig({}), /WEBCCL_MESH_THRESHOLD_BYTES=lots is not a non-negative integer/));
+  assert.throws(() => proposeConfig({ meshThresholdBytes: -1 }), /mesh threshold -1 is not a non-negative integer/);
 });
 
 test('dtype: sizes and guards', () => {

@@ -24,6 +24,21 @@ test('a threshold of 0 turns the direct exchange off; an explicit algorithm wins
   assert.is(selectAlgorithm('reduce', 65537, 4, config), 'ring');
 });
 
+test('mesh: auto picks it from 3 ranks up for allreduces above the tree threshold up to the mesh threshold, never without one', () => {
+  const mesh = { ...config, meshThresholdBytes: 4 << 20 };
+  assert.is(selectAlgorithm('allReduce', 1 << 20, 4, mesh), 'mesh');
+  assert.is(selectAlgorithm('allReduce', 4 << 20, 3, mesh), 'mesh');
+  assert.is(selectAlgorithm('allReduce', (4 << 20) + 4, 4, mesh), 'ring', 'above the threshold');
+  assert.is(selectAlgorithm('allReduce', 1 << 20, 2, mesh), 'ring', 'at 2 ranks the ring is the same two hops');
+  assert.is(selectAlgorithm('allReduce', 65536, 4, mesh), 'tree', 'the tree keeps its sizes');
+  assert.is(selectAlgorithm('allReduce', 8, 4, mesh), 'direct');
+  assert.is(selectAlgorithm('allReduce', 1 << 20, 4, config), 'ring', 'no threshold: never');
+  assert.is(selectAlgorithm('allReduce', 1 << 20, 4, { ...mesh, meshThresholdBytes: 0 }), 'ring');
+  assert.is(selectAlgorithm('reduce', 1 << 20, 4, mesh), 'ring', 'the mesh serves allreduce only');
+  assert.is(selectAlgorithm('allReduce', 1 << 20, 4, mesh, 'ring'), 'ring', 'an explicit algorithm wins');
+  assert.is(selectAlgorithm('allReduce', 64 << 20, 4, config, 'mesh'), 'mesh', 'named, it runs at any size');
+});
+
 test('a collective that a chosen algorithm does not serve gets one that does', () => {
   assert.is(selectAlgorithm('allGather', 8, 4, { ...config, algorithm: 'tree' }), 'ring');
   assert.is(selectAlgorithm('broadcast', 8, 4, config, 'ring'), 'ring');

@@ -17,6 +17,7 @@ import { boardRefusal } from './board-run.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce, directAllReduceTraffic } from './direct-allreduce.js';
+import { meshAllReduce } from './mesh-allreduce.js';
 import { recvFrom, sendTo } from './point-to-point.js';
 import { ringAllGather, ringAllGatherTraffic } from './ring-allgather.js';
 import { ringAllReduce, ringAllReduceTraffic } from './ring-allreduce.js';
@@ -131,6 +132,11 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
     refuses: boardRefusal,
     traffic: { allReduce: boardAllReduceTraffic, reduce: boardAllReduceTraffic, reduceScatter: boardReduceScatterTraffic, allGather: boardAllGatherTraffic, broadcast: boardBroadcastTraffic },
   },
+  // Reduce-scatter and all-gather in one hop each over every pair of ranks (mesh-allreduce.ts):
+  // the ring's bytes in two hops instead of 2(n-1). Every rank sends to and awaits every other.
+  // 'auto' picks it from 3 ranks up for calls up to meshThresholdBytes (ntcp's: 1 MiB on one
+  // host, 4 MiB across hosts; others': 0, never). No traffic formula yet: the cost model does not price it.
+  { name: 'mesh', wireCode: 10, selectable: true, checksNeighbours: 'always', serves: { allReduce: meshAllReduce } },
 ];
 
 /** Whether a row reduces the call's own elements elsewhere (a switch, the board), so that no hop codec can apply. */

@@ -126,7 +126,7 @@ export class Communicator implements LinkOwner, Endpoint {
     // Proposed again now that the transport says whether its rendezvous server hosts a switch.
     let switchAccess: SwitchAccess;
     try {
-      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '', transport.chunkBytes);
+      proposal = proposeConfig(options, transport.hostedSwitch?.address ?? '', transport.chunkBytes, transport.meshThresholdBytes);
       switchAccess = switchAccessOf(options, transport);
     } catch (error) {
       if (!options.transport) await transport.close();

@@ -68,6 +68,8 @@ export interface ConfigOptions {
   readonly chunkBytes?: number;
   readonly treeThresholdBytes?: number;
   readonly directThresholdBytes?: number;
+  /** TuningConfig.meshThresholdBytes (default WEBCCL_MESH_THRESHOLD_BYTES, else the transport's, else 0). */
+  readonly meshThresholdBytes?: number;
   readonly pipelineDepth?: number;
   /**
    * The communicator's default compression for allreduce (float32 sum and avg calls): a codec
@@ -116,9 +118,10 @@ const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negativ
  * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
  * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
  * connected, when the check that algorithm 'switch' has an address waits for it.
- * `transportChunkBytes` is the transport's own default chunk size (Transport.chunkBytes), if any.
+ * `transportChunkBytes` is the transport's own default chunk size (Transport.chunkBytes), if any,
+ * `transportMeshBytes` its mesh threshold (Transport.meshThresholdBytes).
  */
-export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, transportChunkBytes?: number): AgreedConfig {
+export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, transportChunkBytes?: number, transportMeshBytes?: number): AgreedConfig {
   const algorithm = options.algorithm ?? readSettings().algorithm;
   if (options.algorithm === undefined) checkAlgorithmChoice(`WEBCCL_ALGO=${algorithm}`, algorithm);
   const explicit = options.compression ?? options.codec;
@@ -130,6 +133,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
+    meshThresholdBytes: options.meshThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_MESH_THRESHOLD_BYTES') ?? transportMeshBytes ?? 0,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
     ...switchFields(address, options.switchPacketValues),
@@ -186,7 +190,7 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board, codecLoops } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, meshThresholdBytes = 0, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board, codecLoops } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   if (codecLoops !== undefined && codecLoops !== 'native') throw new Error(`codec loops ${JSON.stringify(codecLoops)} are not 'native' or absent`);
   if (board !== undefined && board !== true) throw new Error(`board ${JSON.stringify(board)} is not true or absent`);
@@ -194,6 +198,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(directThresholdBytes) || directThresholdBytes < 0) throw new Error(`direct threshold ${directThresholdBytes} is not a non-negative integer`);
+  if (!Number.isSafeInteger(meshThresholdBytes) || meshThresholdBytes < 0) throw new Error(`mesh threshold ${meshThresholdBytes} is not a non-negative integer`);
   if (!Number.isSafeInteger(pipelineDepth) || pipelineDepth < 1) throw new Error(`pipeline depth ${pipelineDepth} is not a positive integer`);
   if (typeof codec !== 'string' || !codecNamed(codec)) throw new Error(`codec '${String(codec)}' is not one of ${codecNames()}`);
   if (typeof address !== 'string' || typeof switchJob !== 'string') throw new Error('switch address and job must be strings');
@@ -219,7 +224,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
   const hierarchy = switchHierarchy === undefined ? {} : { switchHierarchy, ...(hosts === undefined ? {} : { hosts: [...hosts] }) };
   const twoLevels = leaves === undefined || address === '' ? {} : { leaves: [...leaves] };
   return {
-    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, pipelineDepth, codec, switch: address, switchJob,
+    algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, ...(meshThresholdBytes > 0 && { meshThresholdBytes }), pipelineDepth, codec, switch: address, switchJob,
     ...(address !== '' && { switchPacketValues: switchPacketValues ?? 'auto' }), ...hierarchy, ...twoLevels, ...(address !== '' && { switchExponents: switchExponents! }),
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),

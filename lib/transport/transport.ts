@@ -80,6 +80,12 @@ export interface Transport {
    */
   readonly chunkBytes?: number | undefined;
   /**
+   * Allreduces up to this many bytes do best on the mesh (two hops, lib/collectives/mesh-allreduce.ts)
+   * rather than the ring from 3 ranks up, when neither the caller nor WEBCCL_MESH_THRESHOLD_BYTES
+   * sets a threshold (rank 0's proposal holds). Absent: 0, the ring.
+   */
+  readonly meshThresholdBytes?: number | undefined;
+  /**
    * Messages of this many bytes or more go by reference (shm's single copy: a descriptor, the
    * receiver's read, its ack), where the peers can read each other's memory; absent: none do.
    * Calibration times what such a message costs (CostParams.reference).

@@ -1,7 +1,8 @@
 // Algorithm selection among the rows of the registry (lib/collectives/algorithms.ts) that
 // serve a collective. A name the user chose holds where that algorithm serves the call; 'auto'
 // goes by size: the direct exchange (one hop) for the smallest allreduces, the double binary
-// tree (latency grows with log n) below a threshold, the ring (bandwidth-optimal) above it.
+// tree (latency grows with log n) below a threshold, the ring (bandwidth-optimal) above it, or
+// up to the transport's mesh threshold (ntcp) the mesh allreduce (the ring's bytes in two hops).
 // The thresholds are part of the communicator's agreed configuration, so every rank picks the
 // same algorithm for the same call; the choice depends only on what is in the call's signature
 // and the communicator's size.
@@ -38,6 +39,12 @@ export interface TuningConfig {
   readonly algorithm: string;
   readonly treeThresholdBytes: number;
   readonly directThresholdBytes: number;
+  /**
+   * Allreduces of up to this many bytes run the mesh (two hops) under 'auto' from 3 ranks up,
+   * where they would otherwise run the ring; absent or 0: never. The transport proposes it
+   * (Transport.meshThresholdBytes): the ntcp transport's ring steps each cost thread wake-ups.
+   */
+  readonly meshThresholdBytes?: number;
   /** The switch's 'host:port' ('' or absent: none, so no aggregator row is chosen by 'auto'). */
   readonly switch?: string;
   /**
@@ -201,5 +208,7 @@ function sizeBased(serving: readonly string[], bytes: number, ranks: number, con
   const direct = config.directThresholdBytes > 0 && ranks > 1 && bytes * (ranks - 1) <= config.directThresholdBytes;
   if (serving.includes('direct') && setting === 'auto' && direct) return 'direct';
   if (serving.includes('tree') && bytes <= config.treeThresholdBytes) return 'tree';
+  // From 3 ranks up (at 2 the ring is the same two hops), up to the transport's threshold.
+  if (serving.includes('mesh') && setting === 'auto' && ranks > 2 && bytes <= (config.meshThresholdBytes ?? 0)) return 'mesh';
   return serving.includes('ring') ? 'ring' : serving[0]!;
 }

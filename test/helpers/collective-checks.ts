@@ -11,7 +11,7 @@ export const ALGORITHMS = ['ring', 'tree'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 export async function checkAllReduce(
-  comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'auto',
+  comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, inPlace: boolean, algorithm: 'ring' | 'tree' | 'mesh' | 'auto',
 ): Promise<void> {
   const inputs = comms.map((c) => inputFor(dtype, op, c.rank, count));
   const expected = oracleReduce(inputs, count, dtype, op);

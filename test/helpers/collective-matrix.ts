@@ -1,6 +1,6 @@
 // The collective matrix over a transport between ranks in this process joined by a real
 // rendezvous and a real socket mesh (websocket or tcp): every collective, count, dtype and
-// placement at 1-8 ranks, 2^20+3 elements at 3 ranks, and ring allReduce sent straight from
+// placement at 1-8 ranks (allReduce by ring, tree, auto and mesh), 2^20+3 elements at 3 ranks, and ring allReduce sent straight from
 // the user's array. Each transport's suite registers it.
 import { test } from 'uvu';
 import type { TransportSetting } from '../../lib/settings.js';
@@ -31,6 +31,7 @@ export function registerCollectiveMatrix(transport: Exclude<TransportSetting, 'i
                 await checkReduce(comms, count, dtype, op, root, inPlace, algorithm);
               }
               await checkAllReduce(comms, count, dtype, op, inPlace, 'auto');
+              await checkAllReduce(comms, count, dtype, op, inPlace, 'mesh');
               await checkAllGather(comms, count, dtype, inPlace);
               await checkReduceScatter(comms, count, dtype, op, inPlace);
               await checkAllToAll(comms, count, dtype, inPlace);
@@ -48,6 +49,9 @@ export function registerCollectiveMatrix(transport: Exclude<TransportSetting, 'i
     try {
       await checkAllReduce(comms, BIG, 'float32', 'sum', false, 'ring');
       await checkAllReduce(comms, BIG, 'bfloat16', 'avg', true, 'tree');
+      // The mesh's second hop lands on arrival (ntcp, shm): in place, and from a separate send buffer.
+      await checkAllReduce(comms, BIG, 'float32', 'sum', true, 'mesh');
+      await checkAllReduce(comms, BIG, 'int32', 'max', false, 'mesh');
       await checkBroadcast(comms, BIG, 'int32', 2, false, 'ring');
       await checkReduce(comms, BIG, 'uint32', 'max', 1, true, 'tree');
       await checkAllGather(comms, BIG, 'float16', false);

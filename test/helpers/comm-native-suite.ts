@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import '../../lib/index.node.js'; // registers the webccl+shm:// and webccl+ntcp:// worlds
 import { WebcclError } from '../../lib/errors.js';
 import { registerCollectiveMatrix } from './collective-matrix.js';
-import { ntcpChunkBytes, SHM_CHUNK_BYTES } from '../../lib/transport/shm/shm-mesh.js';
+import { ntcpChunkBytes, ntcpMeshThresholdBytes, NTCP_LOCAL_MESH_THRESHOLD_BYTES, NTCP_MESH_THRESHOLD_BYTES, SHM_CHUNK_BYTES } from '../../lib/transport/shm/shm-mesh.js';
 import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './comm-world.js';
 import { requireAddon, type NativeTransport } from './native-transports.js';
 import { within } from '../within.js';
@@ -28,11 +28,19 @@ export function runCommNativeSuite(transport: NativeTransport): void {
     assert.match(errors[2]!.message, /rank 2 called allReduce\(count=20, float32, sum\) \[ring\] but rank 1 called allReduce\(count=10, float32, sum\) \[ring\]/);
     await destroyWorld(comms);
   });
-  test(`${transport}: the chunk size defaults to the transport's own (shm: SHM_CHUNK_BYTES, ntcp: ntcpChunkBytes(ranks), 2 MiB a rank); a large allreduce with it matches the oracle`, async () => {
+  test(`${transport}: the chunk size and mesh threshold default to the transport's own (shm: SHM_CHUNK_BYTES, none; ntcp: ntcpChunkBytes(ranks), 2 MiB a rank, and 1 MiB on one host); a large allreduce with it matches the oracle`, async () => {
     const expected = transport === 'shm' ? SHM_CHUNK_BYTES : 3 * (2 << 20);
     if (transport === 'ntcp') assert.equal([1, 2, 4, 8, 16].map(ntcpChunkBytes), [4 << 20, 4 << 20, 8 << 20, 16 << 20, 16 << 20]);
     const comms = await createWorld(3, { timeoutMs: 20_000 }, transport);
     for (const comm of comms) assert.is(comm.config.chunkBytes, expected);
+    // ntcp proposes its mesh threshold (allreduces up to 1 MiB on one host, 4 MiB across hosts,
+    // run the mesh from 3 ranks up); shm none.
+    for (const comm of comms) assert.is(comm.config.meshThresholdBytes, transport === 'ntcp' ? NTCP_LOCAL_MESH_THRESHOLD_BYTES : undefined);
+    if (transport === 'ntcp') {
+      assert.is(ntcpMeshThresholdBytes('127.0.0.1:40001 ab', ['127.0.0.1:40002 cd', '127.0.0.1:40003 ef']), 1 << 20);
+      assert.is(ntcpMeshThresholdBytes('10.0.0.1:40001 ab', ['10.0.0.1:40002 cd', '10.0.0.2:40003 ef']), NTCP_MESH_THRESHOLD_BYTES);
+      assert.is(NTCP_MESH_THRESHOLD_BYTES, 4 << 20);
+    }
     // 3 × 1.5 MiB segments, one chunk each over shm: messages of 1.5 MiB go by reference whole.
     const count = 3 * 3 * (1 << 17) + 5;
     const inputs = comms.map((_, rank) => inputFor('float32', 'sum', rank, count));

@@ -15,7 +15,7 @@ import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
 import { ShmBoardHost } from '../../transport/shm/shm-board.js';
-import { ShmMesh, ntcpChunkBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmMesh, ntcpChunkBytes, ntcpMeshThresholdBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -84,14 +84,18 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
     const joined = store;
     await joined.set(shmAddressKey(world, size, rank, name), JSON.stringify(mesh.addresses()));
     const connected = new Set<number>();
+    const peerAddresses: string[] = [];
     const peers = Array.from({ length: size }, (_, peer) => peer).filter((peer) => peer !== rank);
     await withDeadline(Promise.all(peers.map(async (peer) => {
       const addresses = parseAddresses(await joined.getString(shmAddressKey(world, size, peer, name), timeoutMs), peer, name);
       const address = addresses[rank];
       if (typeof address !== 'string') throw systemError(`rank ${peer} published no ${name} address for rank ${rank}`);
       mesh!.connect(peer, address, transport, timeoutMs);
+      peerAddresses.push(address);
       connected.add(peer);
     })), timeoutMs, () => `rank ${rank}: ${name} mesh not formed within ${timeoutMs} ms; missing peers ${peers.filter((p) => !connected.has(p)).join(', ')}`);
+    // Before init proposes the configuration: whether the peers are on this host sets ntcp's mesh threshold.
+    if (kind.provider.kind === 'tcp') transport.meshThresholdBytes = ntcpMeshThresholdBytes(Object.values(mesh.addresses())[0] ?? '', peerAddresses);
     log.info(`${name} mesh of ${size} formed`);
     return transport;
   } catch (error) {

@@ -38,6 +38,8 @@ export interface FramedTransportOptions {
   readonly poisonReleased?: boolean | undefined;
   /** Transport.chunkBytes: the chunk size to propose when none is set. */
   readonly chunkBytes?: number | undefined;
+  /** Transport.meshThresholdBytes: the mesh threshold to propose when none is set. */
+  readonly meshThresholdBytes?: number | undefined;
   /** Transport.referenceBytes: the single-copy threshold of the maker's channels (absent: none). */
   readonly referenceBytes?: number | undefined;
   /** Transport.board: the maker's collective board, where its ranks share a host's memory. */
@@ -51,6 +53,8 @@ export class FramedTransport implements Transport {
   /** Set by the relay client when the server says it hosts a switch. */
   hostedSwitch: HostedSwitch | undefined;
   readonly chunkBytes: number | undefined;
+  /** Set by a world that learns it once connected (ntcp: whether the peers share this host). */
+  meshThresholdBytes: number | undefined;
   readonly referenceBytes: number | undefined;
   readonly board: BoardHost | undefined;
   private readonly limits: WireLimits;
@@ -73,6 +77,7 @@ export class FramedTransport implements Transport {
     this.size = size;
     this.description = options.description;
     this.chunkBytes = options.chunkBytes;
+    this.meshThresholdBytes = options.meshThresholdBytes;
     this.referenceBytes = options.referenceBytes;
     this.board = options.board;
     this.limits = options.limits;

@@ -52,6 +52,28 @@ export const SHM_CHUNK_BYTES = 8 << 20;
 export function ntcpChunkBytes(size: number): number {
   return NTCP_SEGMENT_BYTES * Math.min(Math.max(size, 2), 8);
 }
+/**
+ * The ntcp transport's mesh thresholds (Transport.meshThresholdBytes): allreduces up to these
+ * run the mesh (two hops) instead of the ring from 3 ranks up. Each ring step over ntcp is a
+ * chain of wake-ups (the receiver's I/O thread, its completion, its event loop, the post to the
+ * next rank), and a 1 MiB call at 4 ranks is six such steps of 256 KiB; the mesh makes it two,
+ * with the same bytes on every link. Between hosts (4 ranks in network namespaces on veth links,
+ * 2 busy cores) the mesh's busbw was above the ring's at 256 KiB-4 MiB (medians 1.2-1.9x) and
+ * lost at 16 MiB (4 MiB messages, unpipelined). On one host (loopback, where a ring step is
+ * cheaper) it was ahead at 1 MiB and behind at 2 and 4 MiB (docs/PERFORMANCE.md, ntcp22).
+ */
+export const NTCP_MESH_THRESHOLD_BYTES = 4 << 20;
+export const NTCP_LOCAL_MESH_THRESHOLD_BYTES = 1 << 20;
+
+/**
+ * The mesh threshold an ntcp rank proposes, from its peers' endpoint addresses (`ip:port token`)
+ * and its own: NTCP_LOCAL_MESH_THRESHOLD_BYTES when every peer listens on its own address (one
+ * host, loopback), else NTCP_MESH_THRESHOLD_BYTES.
+ */
+export function ntcpMeshThresholdBytes(own: string, peers: readonly string[]): number {
+  const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
+  return peers.every((peer) => host(peer) === host(own)) ? NTCP_LOCAL_MESH_THRESHOLD_BYTES : NTCP_MESH_THRESHOLD_BYTES;
+}
 export const SHM_SEND_SLOTS = 4;
 export const SHM_RECEIVE_SLOTS = 4;
 
