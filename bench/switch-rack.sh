@@ -10,13 +10,14 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-A ALGOS] [-d DTYPE] [-k DIR] [-v]
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-S RANK] [-A ALGOS] [-d DTYPE] [-k DIR] [-v]
 #   defaults: -n 4 -r 1gbit -M 9000 -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the
 #   links, not a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
 #   -M MTU: of every veth end and the bridge (jumbo frames, as datacenter switch ports run); the
 #   ring's TCP segments and the switch's datagrams both use it: 'auto' switch packets carry 2048
 #   values at 9000, 256 at 1500 (lib/switch/packet-size.ts); the switch's log line says which
 #   -s SLOW: the last rank's link runs at RATE / SLOW (an uneven cluster; RATE in kbit, mbit or gbit)
+#   -S RANK: which rank is behind the slow link (default the last; a tree's root/leaf or inner rank)
 #   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
 #   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
 #   -d DTYPE: webccl-perf's datatype (float, int32, ...; default float)
@@ -30,20 +31,24 @@
 set -euo pipefail
 
 ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch' dtype=float
-verbose=0 keep=''
-while getopts 'n:r:M:b:e:f:i:w:c:m:s:A:d:k:vh' opt; do
+verbose=0 keep='' slowrank=''
+while getopts 'n:r:M:b:e:f:i:w:c:m:s:S:A:d:k:vh' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
-    s) slow=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;; k) keep=$OPTARG ;;
+    s) slow=$OPTARG ;; S) slowrank=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;; k) keep=$OPTARG ;;
     v) verbose=1 ;;
-    *) sed -n '13,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '13,28p' "$0" >&2; exit 2 ;;
   esac
 done
 # The slow rank's rate in kbit (tc takes it as given).
 [[ $rate =~ ^([0-9]+)(kbit|mbit|gbit)$ ]] || { echo "switch-rack: -r $rate: give kbit, mbit or gbit, e.g. 1gbit" >&2; exit 2; }
 case ${BASH_REMATCH[2]} in kbit) kbit=1 ;; mbit) kbit=1000 ;; gbit) kbit=1000000 ;; esac
 slowrate="$(( BASH_REMATCH[1] * kbit / slow ))kbit"
+slowrank=${slowrank:-$(( ranks - 1 ))}
+if ! [[ $slowrank =~ ^[0-9]+$ ]] || [ "$slowrank" -ge "$ranks" ]; then
+  echo "switch-rack: -S $slowrank: give the slow rank, 0 to $(( ranks - 1 ))" >&2; exit 2
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "switch-rack: needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/switch-rack.sh" >&2
   exit 2
@@ -96,7 +101,7 @@ for ((i = 0; i < ranks; i++)); do
   ns=$(rankns $i) host="wr${tag}a$i" port="wr${tag}b$i"
   netns_rank_link "$ns" "$host" "$port" "$swns" "$bridge" "$(rankaddr $i)/24" "$mtu"
   linkrate=$rate
-  [ "$i" = $(( ranks - 1 )) ] && [ "$slow" != 1 ] && linkrate=$slowrate
+  [ "$i" = "$slowrank" ] && [ "$slow" != 1 ] && linkrate=$slowrate
   shape "$ns" "$host" "$linkrate"
   shape "$swns" "$port" "$linkrate"
 done
@@ -116,7 +121,7 @@ for ((t = 0; t < 200; t++)); do
 done
 grep -q '^switch ' "$work/switch.out" || { echo "switch-rack: the switch did not start within 20 s" >&2; exit 1; }
 
-echo "# switch-rack: $ranks ranks, each on its own netns and a veth link (MTU $mtu) shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $(( ranks - 1 )) at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
+echo "# switch-rack: $ranks ranks, each on its own netns and a veth link (MTU $mtu) shaped to $rate (htb, both ends)$([ "$slow" != 1 ] && echo ", rank $slowrank at $slowrate"), bridged in $swns; switch at $swaddr:$swport"
 
 # -v: the links' qdisc counters since the last call (each sweep's own), one line per link end.
 declare -A last_tc=()

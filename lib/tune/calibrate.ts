@@ -659,8 +659,21 @@ const LARGE_MAX_ROUNDS = 24;
 const LONG_ROUND_ROUNDS = 3;
 
 /**
- * The larger runs' samples (host memory, block of 1: each call its own time), the median of
- * each run's calls, every run timed in each round (runTimes), after one untimed round whose
+ * Calls in a block of a larger run, the first untimed (runTimes): each figure is the second call's,
+ * end to end after the first, which is what a call costs in a stream of its own kind (webccl-perf's
+ * sweeps, training steps). Timed alone (one call a block, before uneven22), a call after another
+ * schedule's was this rank's clock from its own join, and the fastest rank's was the last to
+ * join, whose peers had pushed bytes through their links and into its socket while it was still
+ * in the previous call: on a link-bound world those bytes came free. 4 tcp ranks, one behind a
+ * quarter-rate link (bench/switch-rack.sh -s 4), 4 MiB: the ranks' medians 427-540 ms for the ring
+ * and 391-517 for the tree, the fastest 427 and 391, where the same calls in a stream took 517-573
+ * and 439-528; the two came out level and the tree's lead at 4-16 MiB went unseen.
+ */
+const LARGE_BLOCK = 2;
+
+/**
+ * The larger runs' samples (host memory, in blocks of LARGE_BLOCK: see there), the median of
+ * each run's blocks, every run timed in each round (runTimes), after one untimed round whose
  * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; at least
  * `repeats`, or LONG_ROUND_ROUNDS where rounds are long), and the runs past 4 chunks after
  * farWarmRounds' more. Runs past
@@ -676,7 +689,7 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   // first timed round paid it, and the first run of a size in it (the ring's own-chunk run, ahead
   // of the by-reference probe on the same buffer) came out the slower: φ came out 0 (phi21).
   const buffers = new Map<number, Float32Array>();
-  const times = (runs: readonly Run[], rounds: number, untimed: number) => runTimes(runs, rounds, untimed, 1, allReduce, undefined, buffers);
+  const times = (runs: readonly Run[], rounds: number, untimed: number, block = 1) => runTimes(runs, rounds, untimed, block, allReduce, undefined, buffers);
   const longest = 4 * comm.chunkBytes;
   const near = runs.filter((run) => run.bytes <= longest);
   const far = runs.filter((run) => run.bytes > longest);
@@ -697,9 +710,11 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
     // The world's first calls of its largest size run slow (FAR_WARM_SECONDS): more of them untimed, as many on every rank (the agreed round).
     if (warmed.length > 0) await times(warmed, 0, farWarmRounds(warmedRound!));
   }
+  // A timed round runs each call LARGE_BLOCK times: the spread over LARGE_SPREAD_SECONDS counts them all.
+  round *= LARGE_BLOCK;
   const least = kept.length === near.length && round * repeats > LARGE_SPREAD_SECONDS ? LONG_ROUND_ROUNDS : repeats;
   const rounds = Math.min(LARGE_MAX_ROUNDS, Math.max(least, round > 0 ? Math.ceil(LARGE_SPREAD_SECONDS / round) : LARGE_MAX_ROUNDS));
-  const timed = await times(kept, rounds, 0);
+  const timed = await times(kept, rounds, 0, LARGE_BLOCK);
   return kept.map((run, i) => {
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
