@@ -184,7 +184,7 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
     const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
-    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
+    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }), ...(config.meshThresholdBytes !== undefined && { meshThresholdBytes: config.meshThresholdBytes }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }
   return best;
