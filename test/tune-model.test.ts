@@ -51,6 +51,28 @@ test("the agreement check's send is counted where the communicator runs it (need
   assert.is(extra('tree', 'allReduce', 4096, 1), 0);
 });
 
+test('mesh: two hops of n-1 messages at once, the ring\'s bytes; priced under the agreed mesh threshold only, where tuned auto takes it', () => {
+  const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
+  // alpha twice (the reduce-scatter's hop, the all-gather's), against the ring's 2(n-1) steps; o for each of the 2(n-1) messages.
+  assert.is(predictSeconds('mesh', call(4096, 4), unit), 2);
+  assert.is(predictSeconds('mesh', call(4096, 4), { ...unit, alpha: 0, overhead: 1 }), 6);
+  assert.is(predictSeconds('mesh', call(4096, 4), { ...unit, alpha: 0, beta: 1 }), 4096 + 2 * 1024);
+  assert.is(predictSeconds('mesh', call(4096, 2), unit), undefined, 'at 2 ranks the ring is the same two hops');
+  // Segments past a quarter chunk are whole messages the ring would pipeline: not priced.
+  assert.is(predictSeconds('mesh', call(1 << 20, 4), unit), 2, '256 KiB segments: a quarter of the 1 MiB chunk');
+  assert.is(predictSeconds('mesh', call((1 << 20) + 64, 4), unit), undefined);
+  const meshTuned: TuningConfig = { ...tuned, meshThresholdBytes: 4 << 20 };
+  assert.is(chooseAlgorithm('allReduce', 1 << 20, 4, meshTuned).algorithm, 'mesh');
+  assert.ok(chooseAlgorithm('allReduce', 1 << 20, 4, meshTuned).predicted! < predictSeconds('ring', call(1 << 20, 4), params)!);
+  // Not past the threshold, not without one (tcp, shm: calibration never times the mesh), not at 2 ranks.
+  assert.is.not(chooseAlgorithm('allReduce', 1 << 20, 4, { ...meshTuned, meshThresholdBytes: (1 << 20) - 4 }).algorithm, 'mesh');
+  assert.is.not(chooseAlgorithm('allReduce', 1 << 20, 4, tuned).algorithm, 'mesh');
+  assert.is.not(chooseAlgorithm('allReduce', 1 << 20, 2, meshTuned).algorithm, 'mesh');
+  assert.not.ok(candidates(call(1 << 20, 4), params, { aggregator: false }).some((c) => c.algorithm === 'mesh'));
+  // The tiniest calls keep the direct exchange's one hop.
+  assert.is(chooseAlgorithm('allReduce', 8, 4, meshTuned).algorithm, 'direct');
+});
+
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
   for (const algorithm of ['ring', 'tree', 'direct']) {
     let last = -1;

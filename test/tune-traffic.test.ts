@@ -88,6 +88,26 @@ for (const algorithm of ['ring', 'tree', 'direct']) {
   });
 }
 
+test("mesh allreduce: the busiest rank sends the formula's messages and bytes, all ranks together its messages; none past a quarter chunk's segments nor at 2 ranks", async () => {
+  const mesh = algorithmNamed('mesh')!;
+  for (const size of [3, 4, 5, 8]) {
+    for (const count of COUNTS) {
+      // A chunk large enough that every count's segments are inside the formula's domain (the schedule cuts no chunks).
+      const traffic = mesh.traffic!.allReduce!({ ...call(count, size), chunkBytes: 1 << 20 })!;
+      const counted = await run(size, count, 1, mesh.serves.allReduce!);
+      assert.is(traffic.sends, Math.max(...counted.sends), `n=${size} count=${count}: sends per rank ${counted.sends}`);
+      assert.is(allSendsOf(traffic, size), sum(counted.sends), `n=${size} count=${count}: all ranks' sends ${counted.sends}`);
+      // Exactly: the formula cuts with the schedule's own evenSegments (uneven counts put more on the first ranks).
+      assert.is(traffic.linkBytes, Math.max(...counted.bytes), `n=${size} count=${count}: bytes per rank ${counted.bytes}`);
+      assert.is(traffic.messages, 2);
+    }
+  }
+  // 4 ranks of 300 floats: segments of 76 floats (304 bytes) against the test's 256-byte chunk, a quarter of which is 64.
+  assert.is(mesh.traffic!.allReduce!(call(300, 4)), undefined);
+  assert.ok(mesh.traffic!.allReduce!(call(64, 4)) !== undefined, '16-float segments: a quarter chunk');
+  assert.is(mesh.traffic!.allReduce!(call(64, 2)), undefined, 'at 2 ranks the ring keeps its two hops');
+});
+
 test('ring allreduce: segments between a quarter chunk and pipelineDepth chunks are re-cut, and the formula counts the re-cut', async () => {
   // 4 ranks of 400 floats: 100 a segment, between a quarter chunk (16) and 4 chunks (256): the
   // schedule cuts it into 4 chunks of 28 (a quarter of it, aligned), where counting whole chunks

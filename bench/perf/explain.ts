@@ -3,7 +3,7 @@
 // or the defaults. It runs no ranks: the model is a pure function of its parameters.
 import { readFileSync } from 'node:fs';
 import { CODECS } from '../../lib/collectives/codecs.js';
-import { DEFAULT_CHUNK_BYTES, switchExponentsSetting } from '../../lib/comm/config.js';
+import { DEFAULT_CHUNK_BYTES, meshThresholdEnv, switchExponentsSetting } from '../../lib/comm/config.js';
 import { cpuReducer } from '../../lib/cpu/cpu-reducer.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
@@ -63,12 +63,15 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   const memory = options.mem === 'gpu' ? 'gpu' as const : undefined;
   // The switch priced as the ranks would run it: their exponents mode (WEBCCL_SWITCH_EXPONENTS, else 'auto') for a float dtype.
   const switchTerms = options.switch === undefined ? {} : switchTermsOf({ switchExponents: switchExponentsSetting() }, dtype);
+  // The mesh is priced only under the mesh threshold the ranks would agree: the transport proposes it, which runs no ranks here, so the variable's.
+  const meshThresholdBytes = meshThresholdEnv() ?? 0;
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : ''}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
+    `#   mesh threshold ${formatBytes(meshThresholdBytes)} (WEBCCL_MESH_THRESHOLD_BYTES; the mesh is priced only up to it, and ntcp's own proposal, which needs its ranks, is not known here)`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',
   ];
@@ -76,7 +79,7 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   for (const size of sweepSizes(options)) {
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
-    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined })
+    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     if (priced.length === 0) continue;
     if (!header) {

@@ -17,7 +17,7 @@ import { boardRefusal } from './board-run.js';
 import { pairwiseAllToAll } from './alltoall-pairwise.js';
 import { disseminationBarrier } from './barrier-dissemination.js';
 import { directAllReduce, directAllReduceTraffic } from './direct-allreduce.js';
-import { meshAllReduce } from './mesh-allreduce.js';
+import { meshAllReduce, meshAllReduceTraffic } from './mesh-allreduce.js';
 import { recvFrom, sendTo } from './point-to-point.js';
 import { ringAllGather, ringAllGatherTraffic } from './ring-allgather.js';
 import { ringAllReduce, ringAllReduceTraffic } from './ring-allreduce.js';
@@ -69,6 +69,11 @@ export interface AlgorithmRow {
    * communicator opens and binds into the call's context; it refuses worlds without one.
    */
   readonly board?: true;
+  /**
+   * 'auto' runs it only for calls up to the agreed meshThresholdBytes (from 3 ranks up), with a
+   * tuning file too: there the model prices it against the others, never past the threshold.
+   */
+  readonly meshThreshold?: true;
   /** Why it cannot run a reduction of this signature (undefined: it can). */
   readonly refuses?: (call: ReductionCall) => string | undefined;
   /**
@@ -135,8 +140,14 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   // Reduce-scatter and all-gather in one hop each over every pair of ranks (mesh-allreduce.ts):
   // the ring's bytes in two hops instead of 2(n-1). Every rank sends to and awaits every other.
   // 'auto' picks it from 3 ranks up for calls up to meshThresholdBytes (ntcp's: 1 MiB on one
-  // host, 4 MiB across hosts; others': 0, never). No traffic formula yet: the cost model does not price it.
-  { name: 'mesh', wireCode: 10, selectable: true, checksNeighbours: 'always', serves: { allReduce: meshAllReduce } },
+  // host, 4 MiB across hosts; others': 0, never). With a tuning file the model prices it
+  // (meshAllReduceTraffic) against the others, but only under that threshold: calibration never
+  // times it, and on tcp and shm, priced from the others' α and o, it was picked at 128-512 KiB
+  // where it measured no faster than the tree (PERFORMANCE.md, meshf22).
+  {
+    name: 'mesh', wireCode: 10, selectable: true, checksNeighbours: 'always', serves: { allReduce: meshAllReduce }, meshThreshold: true,
+    traffic: { allReduce: meshAllReduceTraffic },
+  },
 ];
 
 /** Whether a row reduces the call's own elements elsewhere (a switch, the board), so that no hop codec can apply. */

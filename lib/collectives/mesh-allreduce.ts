@@ -13,6 +13,7 @@
 // which lands there, exists only after rank p received this rank's piece of it whole.
 import type { CollectiveContext, Region } from './context.js';
 import { evenSegments, type Span } from './partition.js';
+import { byteCut, type Traffic, type TrafficCall } from './traffic.js';
 
 /** The first hop's messages (pieces to fold) and the second's (finished segments). */
 const PIECE = 0;
@@ -64,4 +65,24 @@ export async function meshAllReduce(ctx: CollectiveContext, work: Region): Promi
 function quiet<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+/**
+ * Cost (lib/collectives/traffic.ts): two hops in sequence (α twice), each of n-1 messages at once
+ * (o each, as the direct exchange's). Rank r sends the other segments once and its own n-1 times:
+ * bytes + (n-2)·its segment, the most on the rank with the longest (evenSegments' cut, as the
+ * schedule's), and folds n-1 pieces of it; every message is a segment (the longest).
+ * Only while a segment stays within a quarter of a chunk, where the ring sends its segments whole
+ * too (pipelinedChunkElements' floor): past that the ring pipelines and the mesh's whole-segment
+ * messages cost per byte what the calibrated β (chunk-sized messages) does not describe (4 ntcp
+ * ranks at 16 MiB: 4 MiB segments against the 8 MiB chunk, 0.43-0.92x Gloo where the ring made
+ * 0.90-1.07x; PERFORMANCE.md ntcp22), so the model does not consider the mesh there. At 2 ranks
+ * it is the ring's own two hops, one message each: the ring keeps them.
+ */
+export function meshAllReduceTraffic(call: TrafficCall): Traffic | undefined {
+  const { bytes, ranks, chunkBytes } = call;
+  if (ranks < 3) return undefined;
+  const longest = Math.max(...evenSegments(bytes, ranks, byteCut(call).alignElements).map((s) => s.length));
+  if (longest > chunkBytes / 4) return undefined;
+  return { messages: 2, sends: 2 * (ranks - 1), linkBytes: bytes + (ranks - 2) * longest, reducedBytes: (ranks - 1) * longest, messageBytes: longest };
 }

@@ -114,6 +114,9 @@ const positiveIntegerEnv = (name: string) => integerEnv(name, 1, 'positive');
 /** 0 is a meaningful threshold: it turns an algorithm off. */
 const nonNegativeIntegerEnv = (name: string) => integerEnv(name, 0, 'non-negative');
 
+/** WEBCCL_MESH_THRESHOLD_BYTES where set (a bad value throws, naming it), for tools that price without a transport (webccl-perf --explain). */
+export const meshThresholdEnv = (): number | undefined => nonNegativeIntegerEnv('WEBCCL_MESH_THRESHOLD_BYTES');
+
 /**
  * What this rank would propose: options, then WEBCCL_* settings, then defaults. `hostedSwitch`
  * is the switch the rendezvous server hosts ('' for none); undefined before the transport is
@@ -133,7 +136,7 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
-    meshThresholdBytes: options.meshThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_MESH_THRESHOLD_BYTES') ?? transportMeshBytes ?? 0,
+    meshThresholdBytes: options.meshThresholdBytes ?? meshThresholdEnv() ?? transportMeshBytes ?? 0,
     pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
     codec,
     ...switchFields(address, options.switchPacketValues),

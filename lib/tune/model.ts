@@ -176,6 +176,8 @@ export interface CandidateFilter {
   readonly aggregator: boolean;
   /** The reduction's dtype and op, for rows that support only some. */
   readonly call?: Omit<ReductionCall, 'ranks'>;
+  /** The agreed meshThresholdBytes: rows that 'auto' runs only under it (meshThreshold) are priced only there (absent: 0, never). */
+  readonly meshThresholdBytes?: number;
 }
 
 /** Every algorithm that may run `call` and has a formula, with its prediction, fastest first (registry order breaks ties). */
@@ -187,6 +189,7 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
     if (reducesElsewhere(row) && call.codec && !call.codec.identity) continue;
     // The board only where the transport offers one (the call says so).
     if (row.board && filter.call?.board !== true) continue;
+    if (row.meshThreshold && !(call.bytes <= (filter.meshThresholdBytes ?? 0))) continue;
     if (filter.call && row.refuses?.({ ...filter.call, ranks: call.ranks }) !== undefined) continue;
     const seconds = predictSeconds(row.name, call, params);
     if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });

@@ -13,7 +13,7 @@
 //
 // With calibrated parameters in the agreed configuration (a tuning file rank 0 read at init),
 // 'auto' takes instead the algorithm the cost model (model.ts) predicts fastest among those that
-// may run the call, and, when the call lets it pick the codec (compression 'auto' with a
+// may run the call (the mesh only up to the mesh threshold, which calibration never times), and, when the call lets it pick the codec (compression 'auto' with a
 // tolerance), the fastest (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
@@ -43,6 +43,7 @@ export interface TuningConfig {
    * Allreduces of up to this many bytes run the mesh (two hops) under 'auto' from 3 ranks up,
    * where they would otherwise run the ring; absent or 0: never. The transport proposes it
    * (Transport.meshThresholdBytes): the ntcp transport's ring steps each cost thread wake-ups.
+   * With a tuning file the model prices the mesh against the others, up to this size only.
    */
   readonly meshThresholdBytes?: number;
   /** The switch's 'host:port' ('' or absent: none, so no aggregator row is chosen by 'auto'). */
@@ -184,7 +185,7 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
   let best: Choice | undefined;
   for (const codec of offer?.codecs ?? [undefined]) {
     const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
-    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }) }).find((c) => only === undefined || c.algorithm === only);
+    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }), ...(config.meshThresholdBytes !== undefined && { meshThresholdBytes: config.meshThresholdBytes }) }).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }
   return best;
