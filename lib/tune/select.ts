@@ -13,8 +13,9 @@
 //
 // With calibrated parameters in the agreed configuration (a tuning file rank 0 read at init),
 // 'auto' takes instead the algorithm the cost model (model.ts) predicts fastest among those that
-// may run the call (the mesh only up to the mesh threshold, which calibration never times), and, when the call lets it pick the codec (compression 'auto' with a
-// tolerance), the fastest (algorithm, codec) pair among codecs whose stated error bound fits.
+// may run the call (the mesh only up to the mesh threshold, which calibration never times), and,
+// when the call lets it pick the codec (compression 'auto' with a tolerance), the fastest
+// (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
 // without a tuning file (or with one that did not time the board) picks the board algorithm for
