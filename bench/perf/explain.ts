@@ -22,14 +22,19 @@ interface Source {
   readonly what: string;
 }
 
+/** The defaults with this process's codec loops' rates (what its ranks would agree), and why they are used. */
+function defaults(why: string): Source {
+  return { params: defaultCostParams(cpuReducer().codecLoops), what: `the defaults (${why})` };
+}
+
 /** The parameters --explain uses: WEBCCL_TUNING_FILE's when it fits `ranks`, else the defaults (and why). */
 export async function explainSource(ranks: number, path = process.env['WEBCCL_TUNING_FILE'] ?? ''): Promise<Source> {
-  if (path === '') return { params: defaultCostParams(cpuReducer().codecLoops), what: 'the defaults (no WEBCCL_TUNING_FILE)' };
+  if (path === '') return defaults('no WEBCCL_TUNING_FILE');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    return { params: defaultCostParams(cpuReducer().codecLoops), what: `the defaults (${path} cannot be read: ${(error as Error).message})` };
+    return defaults(`${path} cannot be read: ${(error as Error).message}`);
   }
   // The ranks would check the transport and device they run on; here the file's own are taken.
   let world: TuningFile['world'] | undefined;
@@ -37,7 +42,7 @@ export async function explainSource(ranks: number, path = process.env['WEBCCL_TU
     world = (JSON.parse(text) as Partial<TuningFile>).world;
   } catch { /* readTuning says what is wrong with it */ }
   const outcome = await readTuning(text, path, { transport: '', device: '', ...world, size: ranks });
-  if ('problem' in outcome) return { params: defaultCostParams(cpuReducer().codecLoops), what: `the defaults (${outcome.problem})` };
+  if ('problem' in outcome) return defaults(outcome.problem);
   return { params: outcome.tuning.params, what: `${path} (${world?.transport}, sha-256 ${outcome.tuning.digest.slice(0, 16)}…)` };
 }
 
