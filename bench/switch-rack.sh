@@ -19,7 +19,8 @@
 #   -s SLOW: the last rank's link runs at RATE / SLOW (an uneven cluster; RATE in kbit, mbit or gbit)
 #   -S RANK: which rank is behind the slow link (default the last; a tree's root/leaf or inner rank)
 #   -A ALGOS: the sweeps to run, in order; "auto" first calibrates the cost model on these links
-#   (webccl-perf --calibrate), prints its --explain, and runs auto with the tuning file and the switch
+#   (webccl-perf --calibrate, with the switch: its π is timed too), prints its --explain, and runs
+#   auto with the tuning file and the switch
 #   -d DTYPE: webccl-perf's datatype (float, int32, ...; default float)
 #   -k DIR: keep every rank's output of each sweep there (ALGO.RANK.out; with WEBCCL_SWITCH_TRACE=1
 #   the phase lines bench/switch-trace.ts reads)
@@ -175,8 +176,10 @@ tuning=''
 mport=29500
 for algo in $algos; do
   if [ "$algo" = auto ]; then
-    sweep calibrate $(( mport++ )) --calibrate "$work/tuning.json"
-    WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts allreduce --explain --np "$ranks" --switch "$swaddr:$swport" -b "$minb" -e "$maxb" -f "$factor"
+    # With the switch, as auto runs: calibration times it too and fits its π (else π stays at its default).
+    sweep calibrate $(( mport++ )) --calibrate "$work/tuning.json" --switch "$swaddr:$swport"
+    # In rank 0's namespace: its path to the switch gives the packet size the ranks agree.
+    ip netns exec "$(rankns 0)" env WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts allreduce --explain --np "$ranks" --switch "$swaddr:$swport" -b "$minb" -e "$maxb" -f "$factor"
     tuning="$work/tuning.json"
   fi
   sweep "$algo" $(( mport++ ))

@@ -20,7 +20,7 @@ import { transportNamed } from '../lib/transport/registry.js';
 import { WebcclError } from '../lib/errors.js';
 import { perfSwitch, type PerfSwitch } from '../bench/perf/switch.js';
 import { calibrateTo } from '../bench/perf/calibration.js';
-import { explainLines, explainSource } from '../bench/perf/explain.js';
+import { explainLines, explainPacketValues, explainSource } from '../bench/perf/explain.js';
 
 /** --np with a transport between processes: become mpirun, start N copies of this command as ranks. */
 async function launchSelf(np: number, transport: MeshTransport, switched: PerfSwitch | undefined): Promise<number> {
@@ -71,7 +71,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (options.explain) {
-    console.log(explainLines(options, await explainSource(options.np ?? 1)).join('\n'));
+    const packetValues = options.switch === undefined ? undefined : await explainPacketValues(options.switch);
+    console.log(explainLines(options, await explainSource(options.np ?? 1), packetValues).join('\n'));
     return 0;
   }
   const isLaunchedRank = process.env['RANK'] !== undefined;

@@ -3,7 +3,8 @@
 // or the defaults. It runs no ranks: the model is a pure function of its parameters.
 import { readFileSync } from 'node:fs';
 import { CODECS } from '../../lib/collectives/codecs.js';
-import { DEFAULT_CHUNK_BYTES, meshThresholdEnv, switchExponentsSetting } from '../../lib/comm/config.js';
+import { DEFAULT_CHUNK_BYTES, meshThresholdEnv, switchExponentsSetting, switchPacketValuesSetting } from '../../lib/comm/config.js';
+import { switchLeafOf, switchPathHello, switchViaOf } from '../../lib/comm/switch-access.js';
 import { cpuReducer } from '../../lib/cpu/cpu-reducer.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
@@ -46,6 +47,20 @@ export async function explainSource(ranks: number, path = process.env['WEBCCL_TU
   return { params: outcome.tuning.params, what: `${path} (${world?.transport}, sha-256 ${outcome.tuning.digest.slice(0, 16)}…)` };
 }
 
+/**
+ * The values a switch packet carries, as the ranks would agree them: WEBCCL_SWITCH_PACKET_VALUES,
+ * else what this host's path to the switch fits (each rank probes its own, from WEBCCL_SWITCH_LEAF
+ * where it names one, and rank 0 agrees the smallest). The switch's formula counts packets by it:
+ * priced at its default 4096 values, the 256-value packets of a 1500-byte path came out 16x too
+ * few, and --explain named the switch where the ranks, pricing what they agreed, ran the tree.
+ */
+export async function explainPacketValues(address: string): Promise<number> {
+  const setting = switchPacketValuesSetting();
+  if (setting !== 'auto') return setting;
+  const path = await switchPathHello(address, { secret: undefined, via: switchViaOf(undefined), leaf: switchLeafOf(undefined) });
+  return path.switchPacketValues!;
+}
+
 const us = (seconds: number) => formatTime(seconds * 1e6);
 
 /** The β curve in one line ('' without one): the β host calls of each link size are priced with. */
@@ -56,7 +71,8 @@ export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves'>): 
   return `beta by link bytes: ${points(p.betaCurve)} ns/B${own}`;
 }
 
-export function explainLines(options: PerfOptions, source: Source): string[] {
+/** `switchPacketValues`: what explainPacketValues found (with --switch); the formula's default without it. */
+export function explainLines(options: PerfOptions, source: Source, switchPacketValues?: number): string[] {
   const ranks = options.np ?? 1;
   const collective = SCHEDULED[options.collective];
   if (collective === undefined) throw new Error(`--explain: the cost model has no formula for ${options.collective}`);
@@ -67,14 +83,14 @@ export function explainLines(options: PerfOptions, source: Source): string[] {
   const p = source.params;
   const memory = options.mem === 'gpu' ? 'gpu' as const : undefined;
   // The switch priced as the ranks would run it: their exponents mode (WEBCCL_SWITCH_EXPONENTS, else 'auto') for a float dtype.
-  const switchTerms = options.switch === undefined ? {} : switchTermsOf({ switchExponents: switchExponentsSetting() }, dtype);
+  const switchTerms = options.switch === undefined ? {} : switchTermsOf({ switchExponents: switchExponentsSetting(), ...(switchPacketValues !== undefined && { switchPacketValues }) }, dtype);
   // The mesh is priced only under the mesh threshold the ranks would agree: the transport proposes it, which runs no ranks here, so the variable's.
   const meshThresholdBytes = meshThresholdEnv() ?? 0;
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
-    `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : ''}`,
+    `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : `, packets of ${switchPacketValues ?? 'the formula\'s default'} values`}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   mesh threshold ${formatBytes(meshThresholdBytes)} (WEBCCL_MESH_THRESHOLD_BYTES; the mesh is priced only up to it, and ntcp's own proposal, which needs its ranks, is not known here)`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,

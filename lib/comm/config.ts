@@ -170,12 +170,18 @@ function isExponentMode(mode: unknown): mode is SwitchExponents {
   return EXPONENT_MODES.includes(mode as SwitchExponents);
 }
 
-function switchFields(address: string, packetValues: number | 'auto' | undefined): Pick<AgreedConfig, 'switch' | 'switchJob' | 'switchPacketValues'> {
+/** The switch packet's values: the option, else WEBCCL_SWITCH_PACKET_VALUES, else 'auto'; a plain Error names a bad one. */
+export function switchPacketValuesSetting(given?: number | 'auto'): number | 'auto' {
   const env = readEnv('WEBCCL_SWITCH_PACKET_VALUES') || 'auto';
-  const values = packetValues ?? (env === 'auto' ? env : Number(env));
+  const values = given ?? (env === 'auto' ? env : Number(env));
   if (!isPacketValues(values)) {
-    throw new Error(`${packetValues === undefined ? `WEBCCL_SWITCH_PACKET_VALUES=${env}` : `switchPacketValues ${String(packetValues)}`} is not 'auto' or a power of two from 32 to 4096`);
+    throw new Error(`${given === undefined ? `WEBCCL_SWITCH_PACKET_VALUES=${env}` : `switchPacketValues ${String(given)}`} is not 'auto' or a power of two from 32 to 4096`);
   }
+  return values;
+}
+
+function switchFields(address: string, packetValues: number | 'auto' | undefined): Pick<AgreedConfig, 'switch' | 'switchJob' | 'switchPacketValues'> {
+  const values = switchPacketValuesSetting(packetValues);
   if (address === '') return { switch: '', switchJob: '' };
   const job = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   return { switch: address, switchJob: `webccl-${job}`, switchPacketValues: values };

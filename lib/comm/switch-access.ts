@@ -46,11 +46,15 @@ export function switchAccessOf(
   transport: Transport,
 ): SwitchAccess {
   const secret = options.switchSecret ?? (readEnv('WEBCCL_SWITCH_SECRET') || readEnv('WEBCCL_SECRET') || transport.hostedSwitch?.secret || undefined);
+  return { secret, via: switchViaOf(options.switchVia), leaf: switchLeafOf(options.switchLeaf) };
+}
+
+/** The path to the switch: the option, else WEBCCL_SWITCH_VIA, else undefined (the provider's default); a plain Error names a bad variable. */
+export function switchViaOf(given: SwitchVia | undefined): SwitchVia | undefined {
+  if (given !== undefined) return given;
   const env = readEnv('WEBCCL_SWITCH_VIA') || undefined;
-  if (options.switchVia === undefined && env !== undefined && env !== 'udp' && env !== 'websocket') {
-    throw new Error(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
-  }
-  return { secret, via: options.switchVia ?? env as SwitchVia | undefined, leaf: switchLeafOf(options.switchLeaf) };
+  if (env !== undefined && env !== 'udp' && env !== 'websocket') throw new Error(`WEBCCL_SWITCH_VIA=${env} is not 'udp' or 'websocket'`);
+  return env;
 }
 
 /**
