@@ -566,6 +566,18 @@ test('with a switch at 8 ranks under \'auto\' (the stream): π and the round tri
   }
 });
 
+test('a switch whose packets hide behind a slow link (the larger run\'s remainder not the larger): π is 0, never the default, and the switch is priced near its time', async () => {
+  // bench/switch-rack.sh at 1 Gbit and a 1500-byte MTU: the switch's 1 MiB took about β·bytes; its
+  // 16 KiB run a little more than its formula, as a loaded host's small runs do.
+  const world: CostParams = { ...truth, beta: 8e-9, switchPacket: 0, switchRoundTrip: 0.4e-3 };
+  const stall: Stall = (algorithm, bytes) => (algorithm === 'switch' && bytes <= 16384 ? 0.2e-3 : 0);
+  const p = await calibrated(world, 4, 0, false, stall, 'auto');
+  assert.is(p.switchPacket, 0, 'pi');
+  assert.ok(p.switchRoundTrip > 0.3e-3 && p.switchRoundTrip < 0.7e-3, `round trip ${p.switchRoundTrip} s`);
+  const at = (params: CostParams) => predictSeconds('switch', { ...call(1 << 20, 4), switchPacketValues: 256, switchExponents: 'auto' }, params)!;
+  near(at(p), at(world), 'the switch at 1 MiB', 0.1);
+});
+
 // shm: messages past 512 KiB go by reference, 0.3 ms each beyond o (docs/PERFORMANCE.md, big19),
 // and its 8 MiB chunk cuts the ring's messages larger as calls grow (2 MiB at 16 MiB, 8 MiB from 128 MiB at 4 ranks).
 const SHM = { chunkBytes: 8 << 20, referenceBytes: (512 << 10) + 1 };
