@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { doubleBinaryTree, placedLabels } from '../lib/collectives/tree-topology.js';
 import { connectInproc, inprocName } from '../lib/transport/inproc.js';
-import { probePartner, probeRounds, slowestRank } from '../lib/tune/placement.js';
+import { probePartner, probeRounds, slowestRank, slowRankOf } from '../lib/tune/placement.js';
 import { DEFAULT_COST_PARAMS } from '../lib/tune/params.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { checkAllReduce, checkBroadcast, checkReduce, rootsOf } from './helpers/collective-checks.js';
@@ -76,13 +76,18 @@ test('the probe pairs every two ranks exactly once, a partner a round, at even a
   }
 });
 
-test('slowestRank: a rank at 1.5x the median figure or more, else none (and none below 3 ranks)', () => {
+test('slowestRank: a rank at 1.5x the median figure or more, else none (and none below 3 ranks); slowRankOf: the same rank in every pass', () => {
   assert.is(slowestRank([0.02, 0.08, 0.021, 0.019]), 1);
   assert.is(slowestRank([0.02, 0.02, 0.02, 0.03]), 3);
   assert.is(slowestRank([0.02, 0.029, 0.02, 0.021]), undefined);
   assert.is(slowestRank([0.001, 0.0012, 0.0009, 0.0011, 0.001, 0.0013, 0.001, 0.0011]), undefined);
   assert.is(slowestRank([0.02, 0.08]), undefined);
   assert.is(slowestRank([0, 0, 0]), undefined);
+  // Both passes must find the same rank.
+  assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.021, 0.07, 0.02, 0.02]]), 1);
+  assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.02, 0.02, 0.02, 0.02]]), undefined);
+  assert.is(slowRankOf([[0.04, 0.02, 0.02, 0.02], [0.02, 0.02, 0.04, 0.02]]), undefined);
+  assert.is(slowRankOf([]), undefined);
 });
 
 /** A world of `size` inproc ranks whose rank 0 reads a tuning file naming `slowRank`; `sent` records each rank's large messages by peer. */
