@@ -84,7 +84,8 @@ test('slowestRank: a rank at 1.5x the median figure or more, else none (and none
   assert.is(slowestRank([0.02, 0.08]), undefined);
   assert.is(slowestRank([0, 0, 0]), undefined);
   // Both passes must find the same rank.
-  assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.021, 0.07, 0.02, 0.02]]), 1);
+  assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.021, 0.07, 0.02, 0.02], [0.02, 0.09, 0.022, 0.02]]), 1);
+  assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.021, 0.07, 0.02, 0.02], [0.02, 0.02, 0.022, 0.02]]), undefined);
   assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.02, 0.02, 0.02, 0.02]]), undefined);
   assert.is(slowRankOf([[0.04, 0.02, 0.02, 0.02], [0.02, 0.02, 0.04, 0.02]]), undefined);
   assert.is(slowRankOf([]), undefined);

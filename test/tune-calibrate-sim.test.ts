@@ -709,7 +709,7 @@ test("one of 4 ranks behind a quarter-rate link, inner in the identity tree: the
   probes = 0;
   placements.length = 0;
   treeCallsUnplaced = 0;
-  const p = await calibrated(inner, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.084, 0.022, 0.02], [0.02, 0.085, 0.021, 0.021]], placedTree });
+  const p = await calibrated(inner, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.084, 0.022, 0.02], [0.02, 0.085, 0.021, 0.021], [0.022, 0.083, 0.02, 0.021]], placedTree });
   assert.is(probes, 1, 'one probe');
   assert.equal(placements, [1], 'rank 1 placed, once');
   assert.is(treeCallsUnplaced, 0, 'no tree call timed before the placement');
@@ -722,10 +722,10 @@ test("one of 4 ranks behind a quarter-rate link, inner in the identity tree: the
   }
 });
 
-test('an evenly linked world (no rank at 1.5x the median figure in both passes): no rank placed, the identity kept, the tuning names none', async () => {
+test('an evenly linked world (no rank at 1.5x the median figure in every pass): no rank placed, the identity kept, the tuning names none', async () => {
   probes = 0;
   placements.length = 0;
-  const p = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.03, 0.02, 0.024], [0.021, 0.021, 0.035, 0.02]] });
+  const p = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.03, 0.02, 0.024], [0.021, 0.021, 0.035, 0.02], [0.021, 0.02, 0.035, 0.02]] });
   assert.is(probes, 1, 'the probe ran');
   assert.equal(placements, [undefined], 'placed: none');
   assert.is(p.slowRank, undefined);

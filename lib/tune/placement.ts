@@ -9,7 +9,7 @@
 // when some peer's is faster, and the rank behind a slow link is slow with every peer. One
 // figure a rank tells nothing about other causes (a rank whose process lost its time slices
 // in every round looks the same); a rank so placed is still priced as it runs, since the tree's
-// figures are measured in the placement. Two passes, and a rank is slow only when both find it.
+// figures are measured in the placement. Three passes, and a rank is slow only when all find it.
 /** What the probe needs of a communicator. */
 export interface ProbeComm {
   readonly rank: number;
@@ -26,8 +26,13 @@ export interface ProbeComm {
  * few ms over shm or loopback).
  */
 export const PROBE_BYTES = 1 << 20;
-/** Passes over every pair, each giving every rank a figure: the slow rank must be found in both (slowRankOf). */
-const PROBE_PASSES = 2;
+/**
+ * Passes over every pair, each giving every rank a figure: the slow rank must be found in all
+ * (slowRankOf). Loaded hosts find some rank in one pass more often than not: 8 shm ranks on 2
+ * cores at load 9-15 had one rank at 2.4x and another at 3.3x the median in two passes, 4 tcp
+ * ranks one at 8x (docs/PERFORMANCE.md, place23), never the same rank in each.
+ */
+const PROBE_PASSES = 3;
 /**
  * A rank is declared slow only when its figure is at least this many times the median rank's:
  * evenly linked worlds (one host, one switch) keep the identity labels.
@@ -81,7 +86,7 @@ export async function linkFigures(comm: ProbeComm, bytes = PROBE_BYTES): Promise
 
 /**
  * The slow rank of the probe's passes: the one slowestRank finds in every pass (a rank that lost
- * its time slices in one pass's rounds is not slow in the other's), or undefined.
+ * its time slices in one pass's rounds is not slow in the others'), or undefined.
  */
 export function slowRankOf(passes: readonly (readonly number[])[]): number | undefined {
   const found = passes.map(slowestRank);
