@@ -39,7 +39,7 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
   let placed: number | undefined;
   const priced = (algorithm: string) => (algorithm === 'tree' && placed !== undefined && world.placedTree ? world.placedTree : truth);
   return {
-    rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }),
+    rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }), ...(world.oneHost && { oneHost: true }),
     ...(world.referenceBytes !== undefined && { referenceBytes: world.referenceBytes }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
@@ -94,6 +94,8 @@ interface SimWorld {
   readonly linkFigures?: readonly (readonly number[])[];
   /** What the tree costs once a slow rank is placed (absent: the truth's, placed or not). */
   readonly placedTree?: CostParams;
+  /** Every rank on this one host (CalibrationComm.oneHost). */
+  readonly oneHost?: boolean;
 }
 
 /** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
@@ -722,7 +724,7 @@ test("one of 4 ranks behind a quarter-rate link, inner in the identity tree: the
   }
 });
 
-test('an evenly linked world (no rank at 1.5x the median figure in every pass): no rank placed, the identity kept, the tuning names none', async () => {
+test('an evenly linked world (no rank at 1.5x the median figure in every pass): no rank placed, the identity kept, the tuning names none; one host runs no probe', async () => {
   probes = 0;
   placements.length = 0;
   const p = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.03, 0.02, 0.024], [0.021, 0.021, 0.035, 0.02], [0.021, 0.02, 0.035, 0.02]] });
@@ -730,6 +732,14 @@ test('an evenly linked world (no rank at 1.5x the median figure in every pass): 
   assert.equal(placements, [undefined], 'placed: none');
   assert.is(p.slowRank, undefined);
   assert.not.ok('slowRank' in p, 'no slowRank field');
+  // On one host (shm, inproc) no probe runs, whatever it would have seen.
+  probes = 0;
+  placements.length = 0;
+  const slow = [0.021, 0.084, 0.022, 0.02];
+  const host = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [slow, slow, slow], oneHost: true });
+  assert.is(probes, 0, 'no probe on one host');
+  assert.equal(placements, []);
+  assert.is(host.slowRank, undefined);
 });
 
 test.run();

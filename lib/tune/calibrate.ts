@@ -3,7 +3,7 @@
 // each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
 // rank) and fit the same parameters from them, so every rank ends with the same parameters,
 // which rank 0 writes to a tuning file.
-//   the slow rank (where a world has 3 ranks or more and the comm can probe): every pair of ranks
+//   the slow rank (where a world has 3 ranks or more, not all on one host, and the comm can probe): every pair of ranks
 //      exchanges a block, and a rank clearly slower with every peer is placed at a root/leaf of the
 //      double binary tree before anything is timed (placement.ts; CostParams.slowRank).
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
@@ -1263,8 +1263,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let slowRank: number | undefined;
   if (comm.size > 1) {
     // The rank behind the slowest link first, placed before any schedule is timed: the tree's
-    // runs below are then timed as it will run (lib/tune/placement.ts).
-    if (comm.size >= 3 && comm.linkFigures) {
+    // runs below are then timed as it will run (lib/tune/placement.ts). Not on one host, whose
+    // ranks' links are its memory: what the probe would see there is the ranks' turns on the
+    // cores (8 shm ranks on 2: some rank at 2.4-3.3x the median in each pass, a different one).
+    if (comm.size >= 3 && comm.linkFigures && !comm.oneHost) {
       slowRank = slowRankOf(await comm.linkFigures());
       comm.placeTree?.(slowRank);
     }
