@@ -1265,7 +1265,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // The rank behind the slowest link first, placed before any schedule is timed: the tree's
     // runs below are then timed as it will run (lib/tune/placement.ts). Not on one host, whose
     // ranks' links are its memory: what the probe would see there is the ranks' turns on the
-    // cores (8 shm ranks on 2: some rank at 2.4-3.3x the median in each pass, a different one).
+    // cores (8 shm ranks on 2: some rank at 2.3-2.5x the median in each pass, a different one).
     if (comm.size >= 3 && comm.linkFigures && !comm.oneHost) {
       slowRank = slowRankOf(await comm.linkFigures());
       comm.placeTree?.(slowRank);

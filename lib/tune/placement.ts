@@ -29,8 +29,8 @@ export const PROBE_BYTES = 1 << 20;
 /**
  * Passes over every pair, each giving every rank a figure: the slow rank must be found in all
  * (slowRankOf). Loaded hosts find some rank in one pass more often than not: 8 shm ranks on 2
- * cores at load 9-15 had one rank at 2.4x and another at 3.3x the median in two passes, 4 tcp
- * ranks one at 8x (docs/PERFORMANCE.md, place23), never the same rank in each.
+ * cores at load 9-15 had one rank at 2.3x and another at 2.5x the median in two passes, 4 tcp
+ * ranks one at 5.6x (docs/PERFORMANCE.md, place23), never the same rank in each.
  */
 const PROBE_PASSES = 3;
 /**
