@@ -9,7 +9,7 @@ import type { AgreedConfig } from './config.js';
 export class TreePlacement {
   /** Calibration's finding (place), which holds over the agreed tuning's: null, none was found. */
   private found: number | null | undefined;
-  private memo: { readonly slow: number; readonly labels: readonly number[] | undefined } | undefined;
+  private memo: { readonly world: number | undefined; readonly labels: readonly number[] | undefined } | undefined;
 
   /** `members`: the communicator's ranks as world (transport) ranks, in communicator order. */
   constructor(private readonly members: readonly number[]) {}
@@ -22,8 +22,11 @@ export class TreePlacement {
   /** Each rank's label for a tree call under `config`; undefined: the identity. */
   labels(config: AgreedConfig): readonly number[] | undefined {
     const world = this.found === undefined ? config.tuning?.params.slowRank : this.found ?? undefined;
-    const slow = world === undefined ? -1 : this.members.indexOf(world);
-    if (this.memo?.slow !== slow) this.memo = { slow, labels: slow < 0 ? undefined : placedLabels(this.members.length, slow) };
+    // Every call asks: the labels are worked out once per slow rank.
+    if (this.memo === undefined || this.memo.world !== world) {
+      const slow = world === undefined ? -1 : this.members.indexOf(world);
+      this.memo = { world, labels: slow < 0 ? undefined : placedLabels(this.members.length, slow) };
+    }
     return this.memo.labels;
   }
 }
