@@ -8,6 +8,7 @@ import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
 import { betaAt, callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
+import { chooseAlgorithm } from '../lib/tune/select.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
 
 const CHUNK = 1 << 20;
@@ -34,8 +35,11 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
   const chunkBytes = world.chunkBytes ?? CHUNK;
   const call = (bytes: number, ranks: number): ModelCall => ({ collective: 'allReduce', bytes, ranks, chunkBytes });
   const seen = new WeakSet<Float32Array>();
+  // The rank placeTree placed (lib/tune/placement.ts): its tree is priced with world.placedTree.
+  let placed: number | undefined;
+  const priced = (algorithm: string) => (algorithm === 'tree' && placed !== undefined && world.placedTree ? world.placedTree : truth);
   return {
-    rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }),
+    rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }), ...(world.oneHost && { oneHost: true }),
     ...(world.referenceBytes !== undefined && { referenceBytes: world.referenceBytes }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
@@ -54,8 +58,19 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
         firstSights.set(data.byteLength, (firstSights.get(data.byteLength) ?? 0) + 1);
         clockMs += 1e3 * (world.firstSightSeconds ?? 0);
       }
-      clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(ownChunk !== undefined && { chunkBytes: ownChunk }), ...(switchExponents && { switchExponents }) }, truth)! + stall(algorithm, data.byteLength, 'cpu'));
+      if (algorithm === 'tree' && placed === undefined) treeCallsUnplaced++;
+      clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(ownChunk !== undefined && { chunkBytes: ownChunk }), ...(switchExponents && { switchExponents }) }, priced(algorithm))! + stall(algorithm, data.byteLength, 'cpu'));
     },
+    ...(world.linkFigures && {
+      async linkFigures() {
+        probes++;
+        return world.linkFigures!;
+      },
+      placeTree(slowRank: number | undefined) {
+        placements.push(slowRank);
+        placed = slowRank;
+      },
+    }),
     ...(board && truth.board?.collectives && {
       async boardCall(collective: BoardCollective, bytes: number) {
         clockMs += 1e3 * predictSeconds('board', { ...call(bytes, size), collective }, truth)!;
@@ -75,7 +90,18 @@ interface SimWorld {
   readonly referenceBytes?: number;
   /** What a host call on a buffer the transport has not seen before costs beyond its price. */
   readonly firstSightSeconds?: number;
+  /** Every rank's figure in each pass of the slow-rank probe (absent: a comm without the probe). */
+  readonly linkFigures?: readonly (readonly number[])[];
+  /** What the tree costs once a slow rank is placed (absent: the truth's, placed or not). */
+  readonly placedTree?: CostParams;
+  /** Every rank on this one host (CalibrationComm.oneHost). */
+  readonly oneHost?: boolean;
 }
+
+/** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
+let probes = 0;
+const placements: (number | undefined)[] = [];
+let treeCallsUnplaced = 0;
 
 /** Seconds a call takes beyond the model's price (a time slice lost), by schedule, bytes and where its buffers live. */
 type Stall = (algorithm: string, bytes: number, memory: 'cpu' | 'gpu') => number;
@@ -679,6 +705,53 @@ test("the mid sizes and the board's curve where a round of them takes over 0.2 s
     for (const point of curve) near(point.beta, world.beta, `${name} at ${point.linkBytes}`, 1e-3);
   }
   for (const point of p.betaCurves['board']!) near(point.beta, 5e-9, `board at ${point.linkBytes}`, 1e-3);
+});
+
+test("one of 4 ranks behind a quarter-rate link, inner in the identity tree: the probe finds it, the tree is placed before it is timed and priced so, under the ring, and 'auto' runs it", async () => {
+  // bench/switch-rack.sh -n 4 -s 4 -S 1 (docs/PERFORMANCE.md uneven22, place23): with the slow
+  // rank inner its link carries 2S a call (the tree ran 1.7x the ring's 1.5S); placed at a
+  // root/leaf label, S (the tree ran 0.75x the ring). Simulated: the tree's bytes at 1.6x the
+  // ring's β inner, 0.6x placed; the probe's figures (each rank's fastest pair exchange of 1 MiB)
+  // 4x at the slow rank.
+  const inner: CostParams = { ...truth, betaCurves: { tree: [{ linkBytes: 1, beta: 1.6 * truth.beta }] } };
+  const placedTree: CostParams = { ...truth, betaCurves: { tree: [{ linkBytes: 1, beta: 0.6 * truth.beta }] } };
+  const large = [4 << 20, 16 << 20];
+  for (const bytes of large) {
+    assert.ok(predictSeconds('tree', call(bytes, 4), inner)! > predictSeconds('ring', call(bytes, 4), inner)!, `the inner tree at ${bytes}`);
+    assert.ok(predictSeconds('tree', call(bytes, 4), placedTree)! < 0.85 * predictSeconds('ring', call(bytes, 4), inner)!, `the placed tree at ${bytes}`);
+  }
+  probes = 0;
+  placements.length = 0;
+  treeCallsUnplaced = 0;
+  const p = await calibrated(inner, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.084, 0.022, 0.02], [0.02, 0.085, 0.021, 0.021], [0.022, 0.083, 0.02, 0.021]], placedTree });
+  assert.is(probes, 1, 'one probe');
+  assert.equal(placements, [1], 'rank 1 placed, once');
+  assert.is(treeCallsUnplaced, 0, 'no tree call timed before the placement');
+  assert.is(p.slowRank, 1, 'the tuning names the slow rank');
+  const config = { algorithm: 'auto', treeThresholdBytes: 64 << 10, directThresholdBytes: 32 << 10, chunkBytes: CHUNK, tuning: { params: p, digest: 'sim' } };
+  for (const bytes of large) {
+    const [ring, tree] = ['ring', 'tree'].map((name) => predictSeconds(name, call(bytes, 4), p)!);
+    near(tree! / ring!, predictSeconds('tree', call(bytes, 4), placedTree)! / predictSeconds('ring', call(bytes, 4), inner)!, `the placed tree's lead at ${bytes}`, 1e-2);
+    assert.is(chooseAlgorithm('allReduce', bytes, 4, config).algorithm, 'tree', `auto at ${bytes}`);
+  }
+});
+
+test('an evenly linked world (no rank at 1.5x the median figure in every pass): no rank placed, the identity kept, the tuning names none; one host runs no probe', async () => {
+  probes = 0;
+  placements.length = 0;
+  const p = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [[0.021, 0.03, 0.02, 0.024], [0.021, 0.021, 0.035, 0.02], [0.021, 0.02, 0.035, 0.02]] });
+  assert.is(probes, 1, 'the probe ran');
+  assert.equal(placements, [undefined], 'placed: none');
+  assert.is(p.slowRank, undefined);
+  assert.not.ok('slowRank' in p, 'no slowRank field');
+  // On one host (shm, inproc) no probe runs, whatever it would have seen.
+  probes = 0;
+  placements.length = 0;
+  const slow = [0.021, 0.084, 0.022, 0.02];
+  const host = await calibrated(truth, 4, 0, false, undefined, undefined, false, { linkFigures: [slow, slow, slow], oneHost: true });
+  assert.is(probes, 0, 'no probe on one host');
+  assert.equal(placements, []);
+  assert.is(host.slowRank, undefined);
 });
 
 test.run();

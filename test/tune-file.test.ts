@@ -130,6 +130,9 @@ const BAD: readonly (readonly [string, () => Partial<InitOptions>, RegExp])[] = 
   ['a beta curve out of order', () => ({ tuning: fits(2, { ...params, betaCurve: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] }) }), /betaCurve\[1\]\.linkBytes 1024 does not follow 2048/],
   ['a board cost out of range', () => ({ tuning: fits(2, { ...params, board: { call: -2 } }) }), /board\.call -2 is not a number of seconds/],
   ['a board collective unknown', () => ({ tuning: fits(2, { ...params, board: { call: 1e-4, collectives: { gather: 1e-4 } as never } }) }), /board\.collectives\.gather is not one of/],
+  ['a slow rank outside the world', () => ({ tuning: fits(2, { ...params, slowRank: 2 }) }), /slowRank 2 is not a rank of this world of 2/],
+  ['a slow rank not a whole number', () => ({ tuning: fits(2, { ...params, slowRank: 0.5 }) }), /slowRank 0\.5 is not a rank \(a whole number >= 0\)/],
+  ['a negative slow rank', () => ({ tuning: fits(2, { ...params, slowRank: -1 }) }), /slowRank -1 is not a rank/],
   ['another version', () => ({ tuning: fits(2).replace('"webcclTuning": 1', '"webcclTuning": 9') }), /is version 9, not 1/],
 ];
 

@@ -20,13 +20,15 @@ function rack(): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
 }
 
-test('one rank behind a quarter-rate link: calibration sees it, every rank adopts the file, auto runs exact', async () => {
+test('one rank behind a quarter-rate link: calibration sees it (and its probe names the rank), every rank adopts the file, auto runs exact', async () => {
   const { code, out } = await within(rack(), 120_000, 'the uneven rack');
   assert.is(code, 0, out);
   assert.match(out, /rank 3 at 100000kbit/);
   const calibrated = /calibrated 4 ranks over tcp in ([\d.]+) s; wrote \S+: (\{.*\})$/m.exec(out);
   assert.ok(calibrated, out);
-  const params = JSON.parse(calibrated![2]!) as { beta: number; betaCurve?: { linkBytes: number; beta: number }[] };
+  const params = JSON.parse(calibrated![2]!) as { beta: number; betaCurve?: { linkBytes: number; beta: number }[]; slowRank?: number };
+  // The slow-rank probe (lib/tune/placement.ts) names it: its pair exchanges run at a quarter of the others'.
+  assert.is(params.slowRank, 3, 'the probe found the slow rank');
   // The fast links carry 50 MB/s; the slow one 12.5. Load can only make a measured β larger. The
   // model prices a large host call at the curve's largest point (the single β is fitted jointly
   // with α and o, for the GPU and switch terms, and may come out below any link's).

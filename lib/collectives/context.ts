@@ -53,4 +53,9 @@ export interface CollectiveContext {
    * has `aggregation`.
    */
   readonly hostRanks?: readonly number[];
+  /**
+   * Each rank's label in the double binary tree (tree-topology.ts's placedLabels: a slow rank
+   * placed at a root/leaf), alike on every rank; absent: the identity.
+   */
+  readonly treeLabels?: readonly number[];
 }

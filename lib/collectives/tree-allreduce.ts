@@ -2,6 +2,8 @@
 // reduced up one of the two trees and broadcast back down it, chunk by chunk, so a chunk can
 // go down while later ones are still going up. Latency grows with log(n) instead of n, which
 // wins for small counts; every rank is a leaf in one tree, so no rank does inner-node work twice.
+// The ranks' labels may be placed (ctx.treeLabels): the formula below counts the busiest rank's
+// messages, the same whichever rank that is.
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
@@ -14,7 +16,7 @@ const DOWN = 1;
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
   const { rank, size, chunkElements } = ctx;
-  const trees = doubleBinaryTree(rank, size);
+  const trees = doubleBinaryTree(rank, size, ctx.treeLabels);
   const halves = evenSegments(work.length, 2, ctx.alignElements);
   const perTree = Math.max(...halves.map((half) => chunkCount(half.length, chunkElements)));
   // Pipelines alternate between the trees so that both halves progress together.

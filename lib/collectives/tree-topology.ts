@@ -7,6 +7,9 @@
 // The second tree relabels the first so that its leaves are the first's inner nodes: mirrored
 // (label n-1-r) when n is even, shifted by one (label r-1) when n is odd. Each rank then does
 // inner-node work in at most one tree, and the two halves of the data share the links evenly.
+// Ranks map to labels one to one, the identity unless a slow rank was placed (placedLabels):
+// the leaves and the roots' links carry half the bytes of the inner ranks', so a rank behind a
+// slow link is given such a label (docs/PERFORMANCE.md, uneven22 and place23).
 
 export interface TreeNode {
   /** The parent's rank, or -1 at the root. */
@@ -60,13 +63,49 @@ export function rootedTree(rank: number, size: number, root: number): TreeNode {
   return relabeled(rank, size, (r) => (r - root + size) % size, (l) => (l + root) % size);
 }
 
-/** The two trees of NCCL's double binary tree, as seen from `rank`. */
-export function doubleBinaryTree(rank: number, size: number): readonly [TreeNode, TreeNode] {
-  const first = relabeled(rank, size, (r) => r, (l) => l);
+/**
+ * The two trees of NCCL's double binary tree, as seen from `rank`. `labels` (placedLabels) gives
+ * each rank its label in the first tree; absent, a rank's label is itself.
+ */
+export function doubleBinaryTree(rank: number, size: number, labels?: readonly number[]): readonly [TreeNode, TreeNode] {
+  const toLabel = labels ? (r: number) => labels[r]! : (r: number) => r;
+  const ranks = labels ? inverse(labels) : undefined;
+  const toRank = ranks ? (l: number) => ranks[l]! : (l: number) => l;
+  const first = relabeled(rank, size, toLabel, toRank);
   const second = size % 2 === 0
-    ? relabeled(rank, size, (r) => size - 1 - r, (l) => size - 1 - l)
-    : relabeled(rank, size, (r) => (r - 1 + size) % size, (l) => (l + 1) % size);
+    ? relabeled(rank, size, (r) => size - 1 - toLabel(r), (l) => toRank(size - 1 - l))
+    : relabeled(rank, size, (r) => (toLabel(r) - 1 + size) % size, (l) => toRank((l + 1) % size));
   return [first, second];
+}
+
+function inverse(labels: readonly number[]): number[] {
+  const ranks = new Array<number>(labels.length);
+  labels.forEach((label, rank) => { ranks[label] = rank; });
+  return ranks;
+}
+
+/** Messages a rank sends and receives per chunk pair of the double binary tree's allreduce (a parent, children, up and down), by label. */
+function labelLoads(size: number): number[] {
+  return Array.from({ length: size }, (_, label) => 2 * doubleBinaryTree(label, size).reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0));
+}
+
+/**
+ * Each rank's label in the double binary tree when `slowRank` is behind a slow link: that rank
+ * takes the highest of the labels whose link carries the fewest messages (at 4 ranks labels 0 and
+ * 3, a root in one tree and a leaf in the other: S each way a call, where an inner label's link
+ * carries 2S and the ring's 1.5S), swapping with the rank that had it; every other rank keeps
+ * its own. The identity (undefined) when the slow rank already has such a label, or none is given.
+ */
+export function placedLabels(size: number, slowRank: number | undefined): number[] | undefined {
+  if (slowRank === undefined || size < 3 || slowRank < 0 || slowRank >= size) return undefined;
+  const loads = labelLoads(size);
+  const least = Math.min(...loads);
+  if (loads[slowRank] === least) return undefined;
+  const target = loads.lastIndexOf(least);
+  const labels = Array.from({ length: size }, (_, r) => r);
+  labels[slowRank] = target;
+  labels[target] = slowRank;
+  return labels;
 }
 
 /** The most children any rank has in the tree rooted at rank 0 (the cost formulas' fan-out; the same for any root). */

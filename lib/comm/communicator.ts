@@ -47,6 +47,7 @@ import { NO_CODEC } from '../memory/codec.js';
 import type { Region, Scratch } from '../memory/memory.js';
 import { ErrorFeedback, checkFeedbackKey, type FeedbackKey } from './error-feedback.js';
 import { BoardAccess } from './board-access.js';
+import { TreePlacement } from './tree-placement.js';
 import type { SmallBoardCall } from '../transport/board.js';
 import { allocHostBuffer, freeHostBuffer, holdHostBuffers, hostBuffersAllocated } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
@@ -197,6 +198,8 @@ export class Communicator implements LinkOwner, Endpoint {
   /** This communicator's job on the switch, joined at its first switch call (every rank's first is the same call). */
   private switchSession: Promise<AggregatorSession> | undefined;
   private readonly board: BoardAccess;
+  /** The double binary tree's labels (a slow rank placed at a root/leaf). */
+  private readonly treePlacement: TreePlacement;
   /** Fallbacks from the switch already logged (once per reason, not once per call). */
   private readonly fallbacksLogged = new Set<string>();
   private hostGroupMemo: HostGroup | undefined;
@@ -220,6 +223,7 @@ export class Communicator implements LinkOwner, Endpoint {
     this.log = logger('COLL', transportRank);
     this.switchAccess = parts.switchAccess;
     this.board = new BoardAccess(this.shared.transport.board, { members: this.members, channel: this.channelIds.collective, rank: this.rank, timeoutMs: this.health.timeoutMs });
+    this.treePlacement = new TreePlacement(this.members);
     // A clean destroy() poisons the communicator too (later calls reject); that is no warning.
     this.health.onFail((error) => (error === this.destroyedError ? this.log.info : this.log.warn)(`${this.name}: ${error.message}`));
     // Leaving the job makes the switch tell every other rank, whose call in flight then ends.
@@ -368,6 +372,15 @@ export class Communicator implements LinkOwner, Endpoint {
 
   barrier(): Promise<void> {
     return this.submit(() => planBarrier(this.planEnv(), this.cpuSpace));
+  }
+
+  /**
+   * Calibration's (lib/tune/calibrate.ts): the world rank behind the slowest link, placed at a
+   * root/leaf of the double binary tree for the calls that follow (undefined: none, the identity),
+   * over what the agreed tuning says. Every rank must call it with the same rank, between calls.
+   */
+  placeTree(slowWorldRank: number | undefined): void {
+    this.treePlacement.place(slowWorldRank);
   }
 
   // ---- groups ------------------------------------------------------------------------------
@@ -758,7 +771,8 @@ export class Communicator implements LinkOwner, Endpoint {
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
       const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op) } : undefined;
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype, plan.chunkBytes), ...aggregation, ...board };
+      const treeLabels = this.treePlacement.labels(this.config);
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype, plan.chunkBytes), ...aggregation, ...board, ...(treeLabels && { treeLabels }) };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
       if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);

@@ -12,12 +12,13 @@ import { switchTermsOf, type Choice } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
+import { linkFigures } from '../tune/placement.js';
 import type { AgreedTuning } from '../tune/select.js';
 import { gpuCalibration } from './gpu-calibration.js';
 import { boardCaller } from './board-calibration.js';
 
 /** What calibration runs on a communicator: its allreduces, and the board's other collectives where it has one. */
-type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'transport' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce'>;
+type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'transport' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce' | 'send' | 'recv' | 'groupStart' | 'groupEnd' | 'placeTree'>;
 
 export interface TuningOptions {
   /** A tuning file's path (default WEBCCL_TUNING_FILE); rank 0's holds for every rank. */
@@ -65,6 +66,11 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
 /** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch, agreed board and device. */
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   const inproc = comm.transport.description === 'inproc';
+  const maxAll = async (values: Float32Array) => {
+    const out = new Float32Array(values.length);
+    await comm.allReduce(values, out, values.length, 'float32', 'max');
+    return out;
+  };
   return {
     rank: comm.rank,
     size: comm.size,
@@ -81,12 +87,16 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
+    // The slow-rank probe's pair exchanges: a send and a receive in one group, both at once.
+    linkFigures: () => linkFigures({ rank: comm.rank, size: comm.size, maxAll, exchange: (peer, data, landing) => {
+      comm.groupStart();
+      const sent = comm.send(data, data.length, 'float32', peer);
+      const received = comm.recv(landing, landing.length, 'float32', peer);
+      return Promise.all([sent, received, comm.groupEnd()]).then(() => undefined);
+    } }),
+    placeTree: (slowRank) => comm.placeTree(slowRank),
     allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
-    async maxAll(values) {
-      const out = new Float32Array(values.length);
-      await comm.allReduce(values, out, values.length, 'float32', 'max');
-      return out;
-    },
+    maxAll,
   };
 }
 

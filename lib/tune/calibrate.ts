@@ -3,6 +3,9 @@
 // each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
 // rank) and fit the same parameters from them, so every rank ends with the same parameters,
 // which rank 0 writes to a tuning file.
+//   the slow rank (where a world has 3 ranks or more, not all on one host, and the comm can probe): every pair of ranks
+//      exchanges a block, and a rank clearly slower with every peer is placed at a root/leaf of the
+//      double binary tree before anything is timed (placement.ts; CostParams.slowRank).
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
@@ -46,6 +49,7 @@ import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
+import { slowRankOf } from './placement.js';
 import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
@@ -88,6 +92,13 @@ export interface CalibrationComm {
    * cost of its own (BoardCostParams.collectives). Absent: they are priced at the allreduce's.
    */
   boardCall?(collective: BoardCollective, bytes: number): Promise<void>;
+  /**
+   * Every rank's link figure in each pass of the probe of lib/tune/placement.ts (linkFigures), the
+   * same lists on every rank. Absent: no probe, and the tree keeps its identity labels.
+   */
+  linkFigures?(): Promise<readonly (readonly number[])[]>;
+  /** Places the world rank behind the slowest link at a root/leaf of the double binary tree for the calls that follow (undefined: the identity). */
+  placeTree?(slowRank: number | undefined): void;
 }
 
 /** What calibration needs of a device (lib/comm/tuning.ts adapts the communicator's). */
@@ -1254,7 +1265,16 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let boardCollectives: number[] = [];
   let board = false;
   let threshold: number | undefined;
+  let slowRank: number | undefined;
   if (comm.size > 1) {
+    // The rank behind the slowest link first, placed before any schedule is timed: the tree's
+    // runs below are then timed as it will run (lib/tune/placement.ts). Not on one host, whose
+    // ranks' links are its memory: what the probe would see there is the ranks' turns on the
+    // cores (8 shm ranks on 2: some rank at 2.3-2.5x the median in each pass, a different one).
+    if (comm.size >= 3 && comm.linkFigures && !comm.oneHost) {
+      slowRank = slowRankOf(await comm.linkFigures());
+      comm.placeTree?.(slowRank);
+    }
     // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[] }>();
     // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
@@ -1340,9 +1360,10 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const names = Object.keys(codecs).sort();
   const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
-  const params = parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold);
+  const placed = slowRank === undefined ? {} : { slowRank };
+  const params = { ...parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold), ...placed };
   return {
-    params, own: parametersOf(comm, measured, threshold), seconds: (performance.now() - started) / 1000,
+    params, own: { ...parametersOf(comm, measured, threshold), ...placed }, seconds: (performance.now() - started) / 1000,
     ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
   };
 }

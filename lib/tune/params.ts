@@ -74,6 +74,13 @@ export interface CostParams {
    * priced with call + α per synchronization, as a schedule of messages.
    */
   readonly board?: BoardCostParams;
+  /**
+   * The rank calibration found behind the slowest link (lib/tune/placement.ts), which the double
+   * binary tree places at a root/leaf label (tree-topology.ts's placedLabels), so the tree's
+   * figures above were measured with it there. Absent: no rank was clearly slower (or a file of
+   * an older calibration): the identity labels.
+   */
+  readonly slowRank?: number;
 }
 
 /**
@@ -220,6 +227,11 @@ function flag(what: string, value: unknown): boolean {
   return value;
 }
 
+function rankNumber(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${what} ${JSON.stringify(value)} is not a rank (a whole number >= 0)`);
+  return value;
+}
+
 function gpuParams(raw: unknown): GpuCostParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('gpu is not an object of GPU-memory costs');
   const g = raw as Record<string, unknown>;
@@ -311,5 +323,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['reference'] !== undefined && { reference: referenceParams(p['reference']) }),
     // Not named when absent: only one-thread worlds have it, and an older file's o was fitted without it.
     ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
+    // Not named when absent: no slow rank was found, or an older calibration placed none.
+    ...(p['slowRank'] !== undefined && { slowRank: rankNumber('slowRank', p['slowRank']) }),
   };
 }

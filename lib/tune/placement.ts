@@ -1,0 +1,104 @@
+// The probe that finds the rank behind the slowest link, for the double binary tree's placement
+// (tree-topology.ts's placedLabels): calibration runs it before it times any schedule, so the
+// tree is timed, and priced, in the placement it will run (docs/PERFORMANCE.md, place23).
+//
+// Every pair of ranks exchanges one block, a round of disjoint pairs at a time (a round-robin
+// tournament: size-1 rounds, size at odd sizes with one rank idle in each), the ranks lined up
+// before each round. A rank's figure is its fastest exchange with any peer: an exchange is as
+// slow as the slower of its two links, so a rank's fastest is bounded by its own link alone
+// when some peer's is faster, and the rank behind a slow link is slow with every peer. One
+// figure a rank tells nothing about other causes (a rank whose process lost its time slices
+// in every round looks the same); a rank so placed is still priced as it runs, since the tree's
+// figures are measured in the placement. Three passes, and a rank is slow only when all find it.
+/** What the probe needs of a communicator. */
+export interface ProbeComm {
+  readonly rank: number;
+  readonly size: number;
+  /** Sends `data` to `peer` and receives its block into `landing`, at once. */
+  exchange(peer: number, data: Float32Array, landing: Float32Array): Promise<void>;
+  /** Element-wise maximum of every rank's `values` (the same result on every rank). */
+  maxAll(values: Float32Array): Promise<Float32Array>;
+}
+
+/**
+ * The block each pair exchanges: 1 MiB, where a link's rate shows beyond its fixed costs (20 ms
+ * on the 50 MB/s links of bench/switch-rack.sh's 400mbit rack, 80 on its quarter-rate one; a
+ * few ms over shm or loopback).
+ */
+export const PROBE_BYTES = 1 << 20;
+/**
+ * Passes over every pair, each giving every rank a figure: the slow rank must be found in all
+ * (slowRankOf). Loaded hosts find some rank in one pass more often than not: 8 shm ranks on 2
+ * cores at load 9-15 had one rank at 2.3x and another at 2.5x the median in two passes, 4 tcp
+ * ranks one at 5.6x (docs/PERFORMANCE.md, place23), never the same rank in each.
+ */
+const PROBE_PASSES = 3;
+/**
+ * A rank is declared slow only when its figure is at least this many times the median rank's:
+ * evenly linked worlds (one host, one switch) keep the identity labels.
+ */
+export const SLOW_RANK_RATIO = 1.5;
+
+/** Rounds of the round-robin tournament over `size` ranks. */
+export function probeRounds(size: number): number {
+  return size % 2 === 0 ? size - 1 : size;
+}
+
+/**
+ * `rank`'s partner in `round` of the tournament (the circle method: the last of an even count
+ * stays put while the others turn), or -1 where it sits out (odd sizes).
+ */
+export function probePartner(rank: number, size: number, round: number): number {
+  const even = size % 2 === 0 ? size : size + 1;
+  const turning = even - 1;
+  let partner: number;
+  if (rank === turning) partner = round;
+  else if (rank === round) partner = turning;
+  else partner = (((2 * round - rank) % turning) + turning) % turning;
+  return partner >= size ? -1 : partner;
+}
+
+/**
+ * Every rank's figure (seconds: its fastest exchange with any peer) in each pass over the pairs,
+ * a list of ranks' figures a pass, the same lists on every rank.
+ */
+export async function linkFigures(comm: ProbeComm, bytes = PROBE_BYTES): Promise<number[][]> {
+  const { rank, size } = comm;
+  const data = new Float32Array(bytes / 4);
+  const landing = new Float32Array(bytes / 4);
+  const lineUp = new Float32Array(1);
+  const mine = new Float32Array(PROBE_PASSES * size);
+  for (let pass = 0; pass < PROBE_PASSES; pass++) {
+    let fastest = Infinity;
+    for (let round = 0; round < probeRounds(size); round++) {
+      await comm.maxAll(lineUp);
+      const peer = probePartner(rank, size, round);
+      if (peer < 0) continue;
+      const started = performance.now();
+      await comm.exchange(peer, data, landing);
+      fastest = Math.min(fastest, (performance.now() - started) / 1000);
+    }
+    mine[pass * size + rank] = fastest;
+  }
+  const all = Array.from(await comm.maxAll(mine));
+  return Array.from({ length: PROBE_PASSES }, (_, pass) => all.slice(pass * size, (pass + 1) * size));
+}
+
+/**
+ * The slow rank of the probe's passes: the one slowestRank finds in every pass (a rank that lost
+ * its time slices in one pass's rounds is not slow in the others'), or undefined.
+ */
+export function slowRankOf(passes: readonly (readonly number[])[]): number | undefined {
+  const found = passes.map(slowestRank);
+  return found.length > 0 && found.every((rank) => rank !== undefined && rank === found[0]) ? found[0] : undefined;
+}
+
+/** The rank whose figure is at least SLOW_RANK_RATIO times the median one (the lowest such rank of the largest figure), or undefined. */
+export function slowestRank(figures: readonly number[]): number | undefined {
+  if (figures.length < 3) return undefined;
+  const sorted = [...figures].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const slowest = figures.indexOf(sorted[sorted.length - 1]!);
+  return median > 0 && figures[slowest]! >= SLOW_RANK_RATIO * median ? slowest : undefined;
+}
