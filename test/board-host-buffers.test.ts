@@ -21,6 +21,7 @@ import { createWorld, destroyWorld, DTYPES } from './helpers/comm-world.js';
 import { requireAddon, shmLeftovers } from './helpers/native-transports.js';
 import { rejection, within } from './within.js';
 import { checkKilledRoot } from './helpers/board-killed-root.js';
+import { hostBufferMemory } from './helpers/host-buffer-memory.js';
 
 const load = requireAddon('shm');
 if (!('addon' in load)) throw new Error('unreachable');
@@ -36,23 +37,6 @@ const broadcastDirect = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
 
 /** Lines of this process's memory map that are host buffers (its own and the peers' it mapped). */
 const hostBufferMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('webccl-host-buffer')).length;
-
-/** Buffers placed in host buffers of `comm` (every one kept, to be freed by `freeAll`). */
-function hostBufferMemory(comm: Communicator): CheckMemory<ElementArray> & { freeAll(): void } {
-  const placed: ElementArray[] = [];
-  return {
-    place: (data) => {
-      const Kind = data.constructor as new (buffer: ArrayBuffer) => ElementArray;
-      const placedData = new Kind(comm.allocHostBuffer(data.byteLength));
-      placedData.set(data);
-      placed.push(placedData);
-      return placedData;
-    },
-    block: HOST_MEMORY.block,
-    read: HOST_MEMORY.read,
-    freeAll: () => placed.splice(0).forEach((buffer) => comm.freeHostBuffer(buffer)),
-  };
-}
 
 async function boardWorld(size: number): Promise<{ comms: Communicator[]; id: string }> {
   const id = await getUniqueId({ transport: 'shm' });

@@ -759,7 +759,12 @@ class Board {
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
     const size_t e = element_bytes(call.dtype), bytes = (hi - lo) * e;
     if (hi <= lo) return;
-    auto source = [&](uint32_t r) -> const uint8_t* { return r == rank_ && mine ? mine : lane_of(call, r, buffer) + lo * e; };
+    // A peer that published its host buffer (a large allreduce: host_fold) is read where its
+    // elements lie, at this chunk's place in its view; the others from their lanes.
+    auto source = [&](uint32_t r) -> const uint8_t* {
+      if (r == rank_ && mine) return mine;
+      return direct(call, r) ? direct(call, r) + (call.chunk + lo) * e : lane_of(call, r, buffer) + lo * e;
+    };
     // The running result lives in `out` itself unless it must not: an average is finalized
     // from it into `out`, and an `out` that is `mine` would be overwritten by the first step
     // before a later step reads `mine` (rank 2 and up). Either way it stays in L1 per step.
@@ -831,6 +836,8 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) return (void)memcpy(lane_of(call, rank_, call.buffer), from, length * e);
+    // A large allreduce from a host buffer: the peers fold its elements straight from there.
+    if (own_direct(call)) return;
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
     memcpy(to, from, lo * e);
@@ -871,9 +878,11 @@ class Board {
     if (call.chunk > 0) gather_slices(call, call.chunk - call.step, call.step, call.buffer ^ 1);
     // This rank's slice: into the caller's elements where they get the result (allreduce, the
     // reduce's root) and into its lane where other ranks read it (allreduce, a reduce's others).
+    // host_fold: the peers gather it from this rank's host buffer, so it goes into no lane
+    // (whose buffer is too small for a slice of the whole call anyway).
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
-    uint8_t* published = lane(rank_, call.buffer) + lo * e;
+    uint8_t* published = host_fold(call) ? nullptr : lane(rank_, call.buffer) + lo * e;
     const uint8_t* mine = own_input(call) + lo * e;
     if (call.kind == Kind::all_reduce) fold(call, mine, data + lo * e, published, lo, hi, call.buffer);
     else fold(call, mine, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
@@ -889,7 +898,8 @@ class Board {
       if (r == rank_) continue;
       size_t lo, hi;
       slice(call, length, r, lo, hi);
-      memcpy(data + lo * e, lane(r, buffer) + lo * e, (hi - lo) * e);
+      const uint8_t* from = host_fold(call) ? direct(call, r) + (at + lo) * e : lane(r, buffer) + lo * e;
+      memcpy(data + lo * e, from, (hi - lo) * e);
     }
   }
 
@@ -919,16 +929,31 @@ class Board {
    * buffers, where the lanes arrive twice too.
    */
   bool publishes(const Call& call) const {
-    if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
     const uint64_t bytes = (uint64_t)span(call) * element_bytes(call.dtype);
+    if (call.kind == Kind::all_reduce) return sliced(call) && bytes > buffer_bytes_;
+    if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
     return (call.kind == Kind::all_gather ? bytes >= buffer_bytes_ : bytes > buffer_bytes_) || single_copy(call);
   }
 
   /** This rank published a host buffer for `call`: its peers read its view there, and it copies nothing into its lane. */
   bool own_direct(const Call& call) const { return call.own_ref.serial != 0 && publishes(call); }
 
-  /** Whether the others read rank `r`'s view in `call`: every rank's block (allgather), the root's data (broadcast). */
-  static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || r == call.root; }
+  /** Whether the others read rank `r`'s view in `call`: every rank's block (allgather), every rank's elements (allreduce), the root's data (broadcast). */
+  static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || call.kind == Kind::all_reduce || r == call.root; }
+
+  /**
+   * A large allreduce in which every rank published its host buffer (its view, in place: an
+   * out-of-place call publishes none): one chunk of the whole call and no lane. Each rank folds
+   * its slice straight from the peers' buffers into its own view, arrives, gathers the others'
+   * reduced slices from their buffers, and arrives once more before it returns, so that no owner
+   * overwrites its view while a peer still reads its slice: three arrivals in all. Writing its
+   * own slice in place is safe while the peers read the others' (slices never overlap), and
+   * writing the others' slices after the second arrival, once every peer folded its own.
+   */
+  static bool host_fold(const Call& call) { return call.kind == Kind::all_reduce && call.direct_all; }
+
+  /** advance_single_copy's path: an allgather or broadcast by single copy, or one every rank read from has a host buffer for. */
+  bool single_copy_path(const Call& call) const { return single_copy(call) || (call.direct_all && call.kind != Kind::all_reduce); }
 
   /** Rank `r`'s view mapped from its host buffer (resolve_sources), or null: read its lane (or by process_vm_readv). */
   static const uint8_t* direct(const Call& call, uint32_t r) { return call.source.empty() ? nullptr : call.source[r]; }
@@ -1096,7 +1121,7 @@ class Board {
   /** Runs `call` from where it stands until done, failed, or (JS thread) `until`. */
   Wait advance(Call& call, int64_t until, bool sleep) {
     if (!broken_.empty()) return call.error = broken_, Wait::failed;
-    if (ranks_ > 1 && (single_copy(call) || call.direct_all)) return advance_single_copy(call, until, sleep);
+    if (ranks_ > 1 && single_copy_path(call)) return advance_single_copy(call, until, sleep);
     const size_t total = span(call);
     if (call.step == 0) call.step = chunk_elements(call);
     while (call.chunk < total) {
@@ -1116,7 +1141,9 @@ class Board {
           if (call.chunk == 0 && publishes(call) && !call.resolved) {
             if (!resolve_sources(call)) return Wait::failed;
             // Every rank read from has a host buffer: none copied in, all read straight from there.
-            if (call.direct_all) return advance_single_copy(call, until, sleep);
+            if (single_copy_path(call)) return advance_single_copy(call, until, sleep);
+            // An allreduce's: its whole call is one chunk (host_fold).
+            if (host_fold(call)) length = call.step = total;
           }
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
@@ -1134,6 +1161,8 @@ class Board {
         case 2: {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
+          // The test hook's slow reader, before it reads its peers' slices from their buffers.
+          if (host_fold(call) && read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);
           gather_slices(call, call.chunk, length, call.buffer);
         }
       }
@@ -1141,8 +1170,10 @@ class Board {
       call.stage = 0;
     }
     // Some ranks' views were read from their host buffers: they may not return (and let their
-    // user overwrite them) before every reader is done, which one more arrival says.
-    if (call.direct_any && ranks_ > 1) {
+    // user overwrite them) before every reader is done, which one more arrival says. A mixed
+    // allreduce reads them only as it folds, which the arrival after its last chunk already
+    // says is over (its slices are gathered from the lanes).
+    if (call.direct_any && ranks_ > 1 && (call.kind != Kind::all_reduce || host_fold(call))) {
       if (call.tail == 0) {
         arrive(call.stamp, false);
         call.target = arrivals_;
@@ -1311,7 +1342,9 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   // Set where the call first reads the clock (Board::run_here, Board::hand_over).
   here.deadline = kClockLater;
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
-  if ((kind == Kind::all_gather || kind == Kind::broadcast) && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
+  // An allreduce in place only: its view is then what its peers fold, and where they gather its slice (Board::host_fold).
+  bool may_publish = kind == Kind::all_gather || kind == Kind::broadcast || (kind == Kind::all_reduce && input == nullptr);
+  if (may_publish && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
   // Every call begins here, once attached (until then the board thread owns the segment): a
   // small one for up to spin_ns, a large one for up to kHereNs (Board::run_here).

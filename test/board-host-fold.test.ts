@@ -1,0 +1,150 @@
+// The board allreduce from host buffers (native/src/board.cc, Board::host_fold and the mixed
+// path): a large allreduce whose every rank's view lies in a host buffer folds each rank's slice
+// straight from its peers' buffers and gathers the reduced slices from there (no lane); where
+// only some ranks have one, the others fold those ranks' elements from their buffers and the
+// slices go through the lanes. The oracle bit for bit (2 and 4 ranks, every dtype, sum and
+// avg/max/prod, counts at the threshold, just over it and over several lane buffers, in and out
+// of place) with the path counted; a mix of ranks; an owner that overwrites its buffer as soon as
+// its call resolves does not reach a slow peer; a freed buffer is InvalidArgument.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { Communicator, getUniqueId } from '../lib/index.node.js';
+import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
+import { WebcclError } from '../lib/errors.js';
+import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
+import { nativeAddon } from '../lib/native/load.js';
+import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { destroyWorld, DTYPES, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
+import { hostBufferMemory } from './helpers/host-buffer-memory.js';
+import { requireAddon } from './helpers/native-transports.js';
+import { rejection, within } from './within.js';
+
+const load = requireAddon('shm');
+if (!('addon' in load)) throw new Error('unreachable');
+const boardAddon = load.addon;
+const addon = nativeAddon()!;
+const counters = () => addon.boardCounters!();
+
+/** Where an allreduce publishes (board.cc's Board::publishes): more than one lane buffer. */
+const folds = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
+
+async function boardWorld(size: number): Promise<Communicator[]> {
+  const id = await getUniqueId({ transport: 'shm' });
+  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
+}
+
+/** Which of a rank's two buffers lie in host buffers: `send` (= recv in place), `recv`. */
+interface Placement { readonly inPlace: boolean; readonly send: boolean; readonly recv: boolean }
+
+/** One allreduce over `comms`, each rank's buffers placed as `placed(rank)` says, checked against the oracle bit for bit. */
+async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, placed: (rank: number) => Placement): Promise<void> {
+  const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
+  const expected = oracleReduce(inputs, count, dtype, op);
+  const memories = comms.map((comm) => hostBufferMemory(comm));
+  const place = (rank: number, inHost: boolean, data: ElementArray) => (inHost ? memories[rank]!.place(data) : data.slice());
+  const sends = inputs.map((input, rank) => place(rank, placed(rank).send, input));
+  const recvs = inputs.map((input, rank) => (placed(rank).inPlace ? sends[rank]! : place(rank, placed(rank).recv, input.map(() => 0) as ElementArray)));
+  const label = `${comms.length} ranks ${dtype} ${String(op)} count ${count}`;
+  await within(Promise.all(comms.map((comm, rank) => comm.allReduce(sends[rank]!, recvs[rank]!, count, dtype, op))), 30_000, label);
+  for (const [rank, recv] of recvs.entries()) {
+    sameElements(recv, expected, `${label} rank ${rank} ${JSON.stringify(placed(rank))}`);
+    if (!placed(rank).inPlace) sameElements(sends[rank]!, inputs[rank]!, `${label} rank ${rank}'s send buffer changed`);
+  }
+  for (const memory of memories) memory.freeAll();
+}
+
+const PLACEMENTS: readonly (Placement & { direct: boolean })[] = [
+  { inPlace: true, send: true, recv: true, direct: true },
+  // The communicator copies send into recv and reduces there: recv's host buffer is what publishes.
+  { inPlace: false, send: false, recv: true, direct: true },
+  { inPlace: false, send: true, recv: false, direct: false },
+];
+
+test('allReduce from host buffers matches the oracle bit for bit: 2 and 4 ranks, every dtype, sum and avg/max/prod, at the threshold (lanes), just over and over 2.5 lane buffers (direct), in and out of place; the direct path counted', async () => {
+  for (const size of [2, 4]) {
+    const comms = await boardWorld(size);
+    const before = counters();
+    let direct = 0;
+    for (const dtype of DTYPES) {
+      const e = elementBytes(dtype);
+      const floats = dtype !== 'int32' && dtype !== 'uint32';
+      for (const count of [BOARD_BUFFER_BYTES / e, BOARD_BUFFER_BYTES / e + 17, Math.floor((2.5 * BOARD_BUFFER_BYTES) / e) + 7]) {
+        const ops: ReduceOp[] = count === BOARD_BUFFER_BYTES / e + 17 ? ['sum', ...(floats ? ['avg', 'max', 'prod'] as const : [])] : ['sum'];
+        for (const op of ops) {
+          for (const placement of PLACEMENTS) {
+            await checkAllReduce(comms, count, dtype, op, () => placement);
+            if (placement.direct && folds(count * e)) direct++;
+          }
+        }
+      }
+    }
+    const after = counters();
+    // Every rank counts each direct call once; none was mixed.
+    assert.is(after.hostBufferCalls - before.hostBufferCalls, size * direct, `direct calls at ${size} ranks`);
+    assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 0, `no mixed call at ${size} ranks`);
+    await destroyWorld(comms);
+    assert.is(addon.hostBufferCount!(), 0, 'every host buffer freed');
+  }
+});
+
+test('only some ranks with host buffers: the others fold their elements from there, the slices through the lanes (one chunk and several, in and out of place), counted as mixed', async () => {
+  const comms = await boardWorld(3);
+  for (const count of [BOARD_BUFFER_BYTES / 4 + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
+    for (const inPlace of [true, false]) {
+      const before = counters();
+      await checkAllReduce(comms, count, 'float32', 'avg', (rank) => ({ inPlace, send: rank === 1, recv: rank === 1 }));
+      const after = counters();
+      assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 3, `one mixed call per rank (count ${count}, ${inPlace ? 'in place' : 'out of place'})`);
+      assert.is(after.hostBufferCalls - before.hostBufferCalls, 0, 'none direct');
+    }
+  }
+  await destroyWorld(comms);
+});
+
+test('an owner returns only once its peers gathered its slice: rank 0 overwriting its host buffer as soon as its allReduce resolves does not reach a slow rank 1', async () => {
+  const bytes = 2 * BOARD_BUFFER_BYTES + 64;
+  // Rank 1 sleeps 1 s before it gathers the reduced slices from its peer's buffer: without the
+  // last arrival rank 0's call resolves first, and rank 1 copies the overwritten slice.
+  const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-gather');
+  const open = (rank: number, env: Record<string, string>) => {
+    Object.assign(process.env, env);
+    try {
+      return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
+    } finally {
+      for (const key of Object.keys(env)) delete process.env[key];
+    }
+  };
+  const boards = [open(0, {}), open(1, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' })];
+  const data = [0, 1].map(() => new Uint32Array(addon.allocHostBuffer!(bytes)));
+  data.forEach((view, rank) => view.fill(rank + 1));
+  const before = counters().hostBufferCalls;
+  await within(Promise.all(boards.map(async (board, rank) => {
+    const call = board.forCall(1);
+    try {
+      await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'allReduce', dtype: 'uint32', op: 'sum', average: false });
+      if (rank === 0) data[0]!.fill(0xdead);
+    } finally {
+      call.done();
+    }
+  })), 20_000, 'the allReduce');
+  assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
+  const wrong = data[1]!.findIndex((value) => value !== 3);
+  assert.is(wrong, -1, `rank 1's element ${wrong} is ${data[1]![wrong]}, not 1 + 2`);
+  for (const board of boards) board.close();
+  for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
+});
+
+test('a freed host buffer given to a board allReduce is InvalidArgument saying so', async () => {
+  const comms = await boardWorld(2);
+  const count = BOARD_BUFFER_BYTES / 2;
+  const buffers = comms.map((comm) => new Float32Array(comm.allocHostBuffer(count * 4)));
+  for (const [rank, comm] of comms.entries()) comm.freeHostBuffer(buffers[rank]!);
+  const error = await rejection(comms[0]!.allReduce(buffers[0]!, buffers[0]!, count, 'float32', 'sum'), 10_000, 'an allReduce on a freed view');
+  assert.instance(error, WebcclError);
+  assert.is((error as WebcclError).code, 'InvalidArgument');
+  assert.match(error.message, /host buffer that was freed \(freeHostBuffer\)/);
+  await destroyWorld(comms);
+});
+
+test.run();
