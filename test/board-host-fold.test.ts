@@ -64,42 +64,48 @@ const PLACEMENTS: readonly (Placement & { direct: boolean })[] = [
 test('allReduce from host buffers matches the oracle bit for bit: 2 and 4 ranks, every dtype, sum and avg/max/prod, at the threshold (lanes), just over and over 2.5 lane buffers (direct), in and out of place; the direct path counted', async () => {
   for (const size of [2, 4]) {
     const comms = await boardWorld(size);
-    const before = counters();
-    let direct = 0;
-    for (const dtype of DTYPES) {
-      const e = elementBytes(dtype);
-      const floats = dtype !== 'int32' && dtype !== 'uint32';
-      for (const count of [BOARD_BUFFER_BYTES / e, BOARD_BUFFER_BYTES / e + 17, Math.floor((2.5 * BOARD_BUFFER_BYTES) / e) + 7]) {
-        const ops: ReduceOp[] = count === BOARD_BUFFER_BYTES / e + 17 ? ['sum', ...(floats ? ['avg', 'max', 'prod'] as const : [])] : ['sum'];
-        for (const op of ops) {
-          for (const placement of PLACEMENTS) {
-            await checkAllReduce(comms, count, dtype, op, () => placement);
-            if (placement.direct && folds(count * e)) direct++;
+    try {
+      const before = counters();
+      let direct = 0;
+      for (const dtype of DTYPES) {
+        const e = elementBytes(dtype);
+        const floats = dtype !== 'int32' && dtype !== 'uint32';
+        for (const count of [BOARD_BUFFER_BYTES / e, BOARD_BUFFER_BYTES / e + 17, Math.floor((2.5 * BOARD_BUFFER_BYTES) / e) + 7]) {
+          const ops: ReduceOp[] = count === BOARD_BUFFER_BYTES / e + 17 ? ['sum', ...(floats ? ['avg', 'max', 'prod'] as const : [])] : ['sum'];
+          for (const op of ops) {
+            for (const placement of PLACEMENTS) {
+              await checkAllReduce(comms, count, dtype, op, () => placement);
+              if (placement.direct && folds(count * e)) direct++;
+            }
           }
         }
       }
+      const after = counters();
+      // Every rank counts each direct call once; none was mixed.
+      assert.is(after.hostBufferCalls - before.hostBufferCalls, size * direct, `direct calls at ${size} ranks`);
+      assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 0, `no mixed call at ${size} ranks`);
+    } finally {
+      await destroyWorld(comms);
     }
-    const after = counters();
-    // Every rank counts each direct call once; none was mixed.
-    assert.is(after.hostBufferCalls - before.hostBufferCalls, size * direct, `direct calls at ${size} ranks`);
-    assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 0, `no mixed call at ${size} ranks`);
-    await destroyWorld(comms);
     assert.is(addon.hostBufferCount!(), 0, 'every host buffer freed');
   }
 });
 
 test('only some ranks with host buffers: the others fold their elements from there, the slices through the lanes (one chunk and several, in and out of place), counted as mixed', async () => {
   const comms = await boardWorld(3);
-  for (const count of [BOARD_BUFFER_BYTES / 4 + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
-    for (const inPlace of [true, false]) {
-      const before = counters();
-      await checkAllReduce(comms, count, 'float32', 'avg', (rank) => ({ inPlace, send: rank === 1, recv: rank === 1 }));
-      const after = counters();
-      assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 3, `one mixed call per rank (count ${count}, ${inPlace ? 'in place' : 'out of place'})`);
-      assert.is(after.hostBufferCalls - before.hostBufferCalls, 0, 'none direct');
+  try {
+    for (const count of [BOARD_BUFFER_BYTES / 4 + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
+      for (const inPlace of [true, false]) {
+        const before = counters();
+        await checkAllReduce(comms, count, 'float32', 'avg', (rank) => ({ inPlace, send: rank === 1, recv: rank === 1 }));
+        const after = counters();
+        assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 3, `one mixed call per rank (count ${count}, ${inPlace ? 'in place' : 'out of place'})`);
+        assert.is(after.hostBufferCalls - before.hostBufferCalls, 0, 'none direct');
+      }
     }
+  } finally {
+    await destroyWorld(comms);
   }
-  await destroyWorld(comms);
 });
 
 test('an owner returns only once its peers gathered its slice: rank 0 overwriting its host buffer as soon as its allReduce resolves does not reach a slow rank 1', async () => {
@@ -110,7 +116,7 @@ test('an owner returns only once its peers gathered its slice: rank 0 overwritin
   const open = (rank: number, env: Record<string, string>) => {
     Object.assign(process.env, env);
     try {
-      return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
+        return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
     } finally {
       for (const key of Object.keys(env)) delete process.env[key];
     }
@@ -119,32 +125,38 @@ test('an owner returns only once its peers gathered its slice: rank 0 overwritin
   const data = [0, 1].map(() => new Uint32Array(addon.allocHostBuffer!(bytes)));
   data.forEach((view, rank) => view.fill(rank + 1));
   const before = counters().hostBufferCalls;
-  await within(Promise.all(boards.map(async (board, rank) => {
-    const call = board.forCall(1);
-    try {
-      await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'allReduce', dtype: 'uint32', op: 'sum', average: false });
-      if (rank === 0) data[0]!.fill(0xdead);
-    } finally {
-      call.done();
-    }
-  })), 20_000, 'the allReduce');
-  assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
-  const wrong = data[1]!.findIndex((value) => value !== 3);
-  assert.is(wrong, -1, `rank 1's element ${wrong} is ${data[1]![wrong]}, not 1 + 2`);
-  for (const board of boards) board.close();
-  for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
+  try {
+    await within(Promise.all(boards.map(async (board, rank) => {
+      const call = board.forCall(1);
+      try {
+        await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'allReduce', dtype: 'uint32', op: 'sum', average: false });
+        if (rank === 0) data[0]!.fill(0xdead);
+      } finally {
+        call.done();
+      }
+    })), 20_000, 'the allReduce');
+    assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
+    const wrong = data[1]!.findIndex((value) => value !== 3);
+    assert.is(wrong, -1, `rank 1's element ${wrong} is ${data[1]![wrong]}, not 1 + 2`);
+  } finally {
+    for (const board of boards) board.close();
+    for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
+  }
 });
 
 test('a freed host buffer given to a board allReduce is InvalidArgument saying so', async () => {
   const comms = await boardWorld(2);
-  const count = BOARD_BUFFER_BYTES / 2;
-  const buffers = comms.map((comm) => new Float32Array(comm.allocHostBuffer(count * 4)));
-  for (const [rank, comm] of comms.entries()) comm.freeHostBuffer(buffers[rank]!);
-  const error = await rejection(comms[0]!.allReduce(buffers[0]!, buffers[0]!, count, 'float32', 'sum'), 10_000, 'an allReduce on a freed view');
-  assert.instance(error, WebcclError);
-  assert.is((error as WebcclError).code, 'InvalidArgument');
-  assert.match(error.message, /host buffer that was freed \(freeHostBuffer\)/);
-  await destroyWorld(comms);
+  try {
+    const count = BOARD_BUFFER_BYTES / 2;
+    const buffers = comms.map((comm) => new Float32Array(comm.allocHostBuffer(count * 4)));
+    for (const [rank, comm] of comms.entries()) comm.freeHostBuffer(buffers[rank]!);
+    const error = await rejection(comms[0]!.allReduce(buffers[0]!, buffers[0]!, count, 'float32', 'sum'), 10_000, 'an allReduce on a freed view');
+    assert.instance(error, WebcclError);
+    assert.is((error as WebcclError).code, 'InvalidArgument');
+    assert.match(error.message, /host buffer that was freed \(freeHostBuffer\)/);
+  } finally {
+    await destroyWorld(comms);
+  }
 });
 
 test.run();
