@@ -1,8 +1,7 @@
-// The board allreduce from host buffers (native/src/board.cc, Board::host_fold and the mixed
-// path): a large allreduce whose every rank's view lies in a host buffer folds each rank's slice
-// straight from its peers' buffers and gathers the reduced slices from there (no lane); where
-// only some ranks have one, the others fold those ranks' elements from their buffers and the
-// slices go through the lanes. The oracle bit for bit (2 and 4 ranks, every dtype, sum and
+// The board allreduce from host buffers (native/src/board.cc, Board::publishes, fold's sources):
+// a large in-place allreduce whose view lies in a host buffer publishes it and copies nothing
+// into its lane; every rank folds that rank's elements straight from its buffer, chunk by chunk,
+// and the reduced slices go through the lanes as before (every rank with one, or only some). The oracle bit for bit (2 and 4 ranks, every dtype, sum and
 // avg/max/prod, counts at the threshold, just over it and over several lane buffers, in and out
 // of place) with the path counted; a mix of ranks; an owner that overwrites its buffer as soon as
 // its call resolves does not reach a slow peer; a freed buffer is InvalidArgument.
@@ -108,10 +107,10 @@ test('only some ranks with host buffers: the others fold their elements from the
   }
 });
 
-test('an owner returns only once its peers gathered its slice: rank 0 overwriting its host buffer as soon as its allReduce resolves does not reach a slow rank 1', async () => {
+test('an owner returns only once its peers folded its elements: rank 0 overwriting its host buffer as soon as its allReduce resolves does not reach a slow rank 1', async () => {
   const bytes = 2 * BOARD_BUFFER_BYTES + 64;
-  // Rank 1 sleeps 1 s before it gathers the reduced slices from its peer's buffer: without the
-  // last arrival rank 0's call resolves first, and rank 1 copies the overwritten slice.
+  // Rank 1 sleeps 1 s before it maps rank 0's buffer and folds from it: rank 0's call must not
+  // resolve before rank 1 folded its last chunk, or rank 1 folds the overwritten elements.
   const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-gather');
   const open = (rank: number, env: Record<string, string>) => {
     Object.assign(process.env, env);

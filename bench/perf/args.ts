@@ -160,7 +160,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   --mem M               gpu (GPUBuffers), cpu (TypedArrays) or auto (gpu when an adapter exists; default)
   --host-buffers        CPU buffers from Communicator.allocHostBuffer (shared memory that the shm
                         transport's board reads straight from: large allgathers and broadcasts
-                        make one copy instead of two), not plain TypedArrays
+                        make one copy instead of two, large allreduces fold the peers' elements
+                        where they lie), not plain TypedArrays
   -Z, --compression C   ${CODECS.map((c) => c.name).join(', ')} (default WEBCCL_COMPRESSION or none): float32
                         sum/avg allreduce payloads travel encoded; algbw and busbw are computed
                         from the uncompressed bytes; a lossy codec turns -c off (its bounds are

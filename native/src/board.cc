@@ -31,7 +31,10 @@
 //   publishes): a rank whose view lies in a host buffer (host-buffer.h) publishes it in its slot
 //   and copies nothing in; the readers map it and copy straight out of it (resolve_sources), and
 //   the owners return only after one more arrival (every rank read from has one:
-//   advance_single_copy's two arrivals, no lane at all).
+//   advance_single_copy's two arrivals, no lane at all). A large allreduce in place publishes
+//   its view too, and its owner copies nothing in: the peers fold its elements straight from
+//   its buffer (fold's sources), chunk by chunk, and the reduced slices go through the lanes
+//   as before (no arrival more: every fold is over at the arrival after the last chunk).
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival (a large allreduce's published slices: before its arrival
@@ -759,7 +762,7 @@ class Board {
   void fold(const Call& call, const uint8_t* mine, uint8_t* out, uint8_t* also, size_t lo, size_t hi, uint32_t buffer) const {
     const size_t e = element_bytes(call.dtype), bytes = (hi - lo) * e;
     if (hi <= lo) return;
-    // A peer that published its host buffer (a large allreduce: host_fold) is read where its
+    // A peer that published its host buffer (a large allreduce, Board::publishes) is read where its
     // elements lie, at this chunk's place in its view; the others from their lanes.
     auto source = [&](uint32_t r) -> const uint8_t* {
       if (r == rank_ && mine) return mine;
@@ -878,11 +881,9 @@ class Board {
     if (call.chunk > 0) gather_slices(call, call.chunk - call.step, call.step, call.buffer ^ 1);
     // This rank's slice: into the caller's elements where they get the result (allreduce, the
     // reduce's root) and into its lane where other ranks read it (allreduce, a reduce's others).
-    // host_fold: the peers gather it from this rank's host buffer, so it goes into no lane
-    // (whose buffer is too small for a slice of the whole call anyway).
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
-    uint8_t* published = host_fold(call) ? nullptr : lane(rank_, call.buffer) + lo * e;
+    uint8_t* published = lane(rank_, call.buffer) + lo * e;
     const uint8_t* mine = own_input(call) + lo * e;
     if (call.kind == Kind::all_reduce) fold(call, mine, data + lo * e, published, lo, hi, call.buffer);
     else fold(call, mine, rank_ == call.root ? data + lo * e : published, nullptr, lo, hi, call.buffer);
@@ -898,8 +899,7 @@ class Board {
       if (r == rank_) continue;
       size_t lo, hi;
       slice(call, length, r, lo, hi);
-      const uint8_t* from = host_fold(call) ? direct(call, r) + (at + lo) * e : lane(r, buffer) + lo * e;
-      memcpy(data + lo * e, from, (hi - lo) * e);
+      memcpy(data + lo * e, lane(r, buffer) + lo * e, (hi - lo) * e);
     }
   }
 
@@ -926,7 +926,8 @@ class Board {
    * ~15 µs of copy against ~150-250 µs of arrival at 4 ranks on 2 cores). From a block of one
    * buffer, every allgather rank saves its copy of a whole buffer, which measured more than the
    * arrival (docs/PERFORMANCE.md, hb12); a broadcast saves only the root's, and gains from two
-   * buffers, where the lanes arrive twice too.
+   * buffers, where the lanes arrive twice too. A large allreduce (in place: BoardRun) from more
+   * than one buffer: it costs no arrival there, and each owner saves its copy-in.
    */
   bool publishes(const Call& call) const {
     const uint64_t bytes = (uint64_t)span(call) * element_bytes(call.dtype);
@@ -942,17 +943,13 @@ class Board {
   static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || call.kind == Kind::all_reduce || r == call.root; }
 
   /**
-   * A large allreduce in which every rank published its host buffer (its view, in place: an
-   * out-of-place call publishes none): one chunk of the whole call and no lane. Each rank folds
-   * its slice straight from the peers' buffers into its own view, arrives, gathers the others'
-   * reduced slices from their buffers, and arrives once more before it returns, so that no owner
-   * overwrites its view while a peer still reads its slice: three arrivals in all. Writing its
-   * own slice in place is safe while the peers read the others' (slices never overlap), and
-   * writing the others' slices after the second arrival, once every peer folded its own.
+   * advance_single_copy's path: an allgather or broadcast by single copy, or one every rank read
+   * from has a host buffer for. Not an allreduce: its peers fold its elements from its buffer
+   * chunk by chunk and gather the slices from the lanes even then. Folding the whole call as one
+   * chunk and gathering the slices from the owners' buffers (three arrivals a call) measured
+   * slower from 4 MiB (docs/PERFORMANCE.md, hbfold23): its reads of the peers' slices come
+   * from memory, where the lanes' come from cache.
    */
-  static bool host_fold(const Call& call) { return call.kind == Kind::all_reduce && call.direct_all; }
-
-  /** advance_single_copy's path: an allgather or broadcast by single copy, or one every rank read from has a host buffer for. */
   bool single_copy_path(const Call& call) const { return single_copy(call) || (call.direct_all && call.kind != Kind::all_reduce); }
 
   /** Rank `r`'s view mapped from its host buffer (resolve_sources), or null: read its lane (or by process_vm_readv). */
@@ -1142,8 +1139,6 @@ class Board {
             if (!resolve_sources(call)) return Wait::failed;
             // Every rank read from has a host buffer: none copied in, all read straight from there.
             if (single_copy_path(call)) return advance_single_copy(call, until, sleep);
-            // An allreduce's: its whole call is one chunk (host_fold).
-            if (host_fold(call)) length = call.step = total;
           }
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
@@ -1161,8 +1156,6 @@ class Board {
         case 2: {
           Wait w = wait(call, until, sleep);
           if (w != Wait::done) return w;
-          // The test hook's slow reader, before it reads its peers' slices from their buffers.
-          if (host_fold(call) && read_delay_us_ > 0) usleep((useconds_t)read_delay_us_);
           gather_slices(call, call.chunk, length, call.buffer);
         }
       }
@@ -1170,10 +1163,10 @@ class Board {
       call.stage = 0;
     }
     // Some ranks' views were read from their host buffers: they may not return (and let their
-    // user overwrite them) before every reader is done, which one more arrival says. A mixed
+    // user overwrite them) before every reader is done, which one more arrival says. An
     // allreduce reads them only as it folds, which the arrival after its last chunk already
     // says is over (its slices are gathered from the lanes).
-    if (call.direct_any && ranks_ > 1 && (call.kind != Kind::all_reduce || host_fold(call))) {
+    if (call.direct_any && ranks_ > 1 && call.kind != Kind::all_reduce) {
       if (call.tail == 0) {
         arrive(call.stamp, false);
         call.target = arrivals_;
@@ -1342,7 +1335,7 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   // Set where the call first reads the clock (Board::run_here, Board::hand_over).
   here.deadline = kClockLater;
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
-  // An allreduce in place only: its view is then what its peers fold, and where they gather its slice (Board::host_fold).
+  // An allreduce in place only: its view is then what its peers fold (an out-of-place one publishes none).
   bool may_publish = kind == Kind::all_gather || kind == Kind::broadcast || (kind == Kind::all_reduce && input == nullptr);
   if (may_publish && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
