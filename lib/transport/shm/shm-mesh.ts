@@ -64,15 +64,28 @@ export function ntcpChunkBytes(size: number): number {
  */
 export const NTCP_MESH_THRESHOLD_BYTES = 4 << 20;
 export const NTCP_LOCAL_MESH_THRESHOLD_BYTES = 1 << 20;
+/**
+ * Between hosts from NTCP_WIDE_MESH_RANKS ranks on, the threshold is NTCP_WIDE_MESH_THRESHOLD_BYTES:
+ * at 8 ranks (in network namespaces) the ring's chain is 14 steps where 4 ranks' is 6, and the
+ * mesh, its segments at most 2 MiB (one frame), was ahead of the ring at 256 KiB-4 MiB (busbw
+ * medians 1.0-1.5x) and at 16 MiB in 7 of 8 rounds (1.2-1.5x), level at 8 MiB; at 32 MiB
+ * (4 MiB segments) it fell to 0.6x. With one-frame segments at 4 and 6 ranks (8 and 12 MiB) it
+ * only tied the ring, so fewer ranks keep 4 MiB (docs/PERFORMANCE.md, mesh8). On one host the
+ * threshold stays 1 MiB at 8 ranks: loopback showed no steady lead either way past it.
+ */
+export const NTCP_WIDE_MESH_RANKS = 8;
+export const NTCP_WIDE_MESH_THRESHOLD_BYTES = 16 << 20;
 
 /**
  * The mesh threshold an ntcp rank proposes, from its peers' endpoint addresses (`ip:port token`)
  * and its own: NTCP_LOCAL_MESH_THRESHOLD_BYTES when every peer listens on its own address (one
- * host, loopback), else NTCP_MESH_THRESHOLD_BYTES.
+ * host, loopback), else NTCP_MESH_THRESHOLD_BYTES, or NTCP_WIDE_MESH_THRESHOLD_BYTES from
+ * NTCP_WIDE_MESH_RANKS ranks (the peers and this rank) on.
  */
 export function ntcpMeshThresholdBytes(own: string, peers: readonly string[]): number {
   const host = (address: string) => address.slice(0, address.lastIndexOf(':'));
-  return peers.every((peer) => host(peer) === host(own)) ? NTCP_LOCAL_MESH_THRESHOLD_BYTES : NTCP_MESH_THRESHOLD_BYTES;
+  if (peers.every((peer) => host(peer) === host(own))) return NTCP_LOCAL_MESH_THRESHOLD_BYTES;
+  return peers.length + 1 >= NTCP_WIDE_MESH_RANKS ? NTCP_WIDE_MESH_THRESHOLD_BYTES : NTCP_MESH_THRESHOLD_BYTES;
 }
 export const SHM_SEND_SLOTS = 4;
 export const SHM_RECEIVE_SLOTS = 4;
