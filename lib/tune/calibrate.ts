@@ -3,9 +3,9 @@
 // each over the ranks (a ring is as fast as its slowest link, a reduction waits for the slowest
 // rank) and fit the same parameters from them, so every rank ends with the same parameters,
 // which rank 0 writes to a tuning file.
-//   the slow rank (where a world has 3 ranks or more, not all on one host, and the comm can probe): every pair of ranks
-//      exchanges a block, and a rank clearly slower with every peer is placed at a root/leaf of the
-//      double binary tree before anything is timed (placement.ts; CostParams.slowRank).
+//   the slow rank (3 ranks or more, not all on one host, a comm that can probe): every pair of
+//      ranks exchanges a block, and a rank clearly slower with every peer is placed at a root/leaf
+//      of the double binary tree before anything is timed (placement.ts; CostParams.slowRank).
 //   γ: folding one chunk of float32 into another in host memory (the installed CPU reducer).
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
