@@ -49,6 +49,7 @@ import type { Codec } from '../memory/codec.js';
 import { cpuReducer } from '../cpu/cpu-reducer.js';
 import { hostCodec } from '../cpu/host-codec.js';
 import { betaAt, callTraffic, fixedSeconds, referenceSendsOf } from './model.js';
+import { median } from './median.js';
 import { slowRankOf } from './placement.js';
 import { BOARD_COLLECTIVES, BOARD_JS_THREAD_BYTES, DEFAULT_COST_PARAMS, type BetaPoint, type BoardCollective, type BoardCostParams, type CodecRate, type CostParams, type GpuCostParams, type ReferenceCostParams } from './params.js';
 
@@ -126,13 +127,6 @@ export interface Calibration {
   /** Of which the switch runs and the GPU-memory runs, where there were any. */
   readonly switchSeconds?: number;
   readonly gpuSeconds?: number;
-}
-
-/** The median (of an even count, the mean of the middle two). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
 }
 
 /** Seconds per byte of `run` over `bytes` bytes: the fastest of a few runs (local work has no peers to wait for). */

@@ -10,6 +10,8 @@
 // figure a rank tells nothing about other causes (a rank whose process lost its time slices
 // in every round looks the same); a rank so placed is still priced as it runs, since the tree's
 // figures are measured in the placement. Three passes, and a rank is slow only when all find it.
+import { median } from './median.js';
+
 /** What the probe needs of a communicator. */
 export interface ProbeComm {
   readonly rank: number;
@@ -96,9 +98,7 @@ export function slowRankOf(passes: readonly (readonly number[])[]): number | und
 /** The rank whose figure is at least SLOW_RANK_RATIO times the median one (the lowest such rank of the largest figure), or undefined. */
 export function slowestRank(figures: readonly number[]): number | undefined {
   if (figures.length < 3) return undefined;
-  const sorted = [...figures].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  const slowest = figures.indexOf(sorted[sorted.length - 1]!);
-  return median > 0 && figures[slowest]! >= SLOW_RANK_RATIO * median ? slowest : undefined;
+  const middle = median(figures);
+  const slowest = figures.indexOf(Math.max(...figures));
+  return middle > 0 && figures[slowest]! >= SLOW_RANK_RATIO * middle ? slowest : undefined;
 }
