@@ -6,7 +6,9 @@
 // buffer and writes the other (2 × bytes); "ratio" is reduce traffic ÷ memcpy traffic, i.e. the
 // share of the copy's memory bandwidth the reduction reaches. Op avg times finishAverage
 // (dst = src / 3: 2 × bytes, like the copy), the step avg adds after its sums. --before loads a
-// second build of the addon (an earlier commit's, say) and times it interleaved with this one.
+// second build of the addon (an earlier commit's, say) and times it interleaved with this one;
+// --variants avx2+f16c,baseline times other builds of the loops in this addon (reduceSelectVariant),
+// interleaved the same way, each as GB/s and its ratio to memcpy.
 // Each figure is the fastest of the runs (batches of at least 10 ms), interleaved: on a shared
 // machine the fastest run is the one other processes disturbed least, for every contestant
 // alike. --oracle-runs 0 skips the slow TypeScript column.
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '9' },
     'oracle-runs': { type: 'string', default: '3' },
     before: { type: 'string' },
+    variants: { type: 'string', default: '' },
   },
 });
 
@@ -34,6 +37,8 @@ function addonAt(path?: string): NativeAddon {
 }
 const addon = addonAt();
 const before = args.before === undefined ? undefined : addonAt(args.before);
+const variants = args.variants === '' ? [] : args.variants.split(',');
+if (variants.length > 0 && !addon.reduceSelectVariant) throw new Error('--variants: this addon has no reduceSelectVariant (rebuild it)');
 
 function parseSize(text: string): number {
   const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
@@ -64,7 +69,8 @@ function nativeRate(lib: NativeAddon, dtype: DataType, op: SimpleOp, dst: Uint8A
 
 console.log(`native reduction (${addon.reduceVariant}) vs native memcpy vs TypeScript, dst = dst op src`);
 if (before) console.log(`before: ${args.before} (${before.reduceVariant})`);
-console.log(`dtype      op    bytes       memcpy GB/s  native GB/s  ratio  ts GB/s  native/ts${before ? '  before GB/s  ratio' : ''}`);
+const variantHeads = variants.map((name) => `  ${name.padStart(11)}  ratio`).join('');
+console.log(`dtype      op    bytes       memcpy GB/s  native GB/s  ratio  ts GB/s  native/ts${before ? '  before GB/s  ratio' : ''}${variantHeads}`);
 for (const dtype of args.dtypes.split(',') as DataType[]) {
   for (const op of args.ops.split(',') as SimpleOp[]) for (const bytes of args.sizes.split(',').map(parseSize)) {
     const count = bytes / elementBytes(dtype);
@@ -76,16 +82,23 @@ for (const dtype of args.dtypes.split(',') as DataType[]) {
     const native: number[] = [];
     const ts: number[] = [];
     const old: number[] = [];
+    const others: number[][] = variants.map(() => []);
     for (let run = 0; run < runs; run++) {
       copy.push(2 * bytes / secondsPerCall(() => addon.memcpy(copyTo, src)) / 1e9);
       native.push(nativeRate(addon, dtype, op, dst, src));
       if (before) old.push(nativeRate(before, dtype, op, dst, src));
+      variants.forEach((name, v) => {
+        addon.reduceSelectVariant!(name);
+        others[v]!.push(nativeRate(addon, dtype, op, dst, src));
+        addon.reduceSelectVariant!('auto');
+      });
       if (run >= oracleRuns) continue;
       if (op === 'avg') ts.push(2 * bytes / secondsPerCall(() => finishAverage(dst, src, count, dtype, 3)) / 1e9);
       else ts.push(3 * bytes / secondsPerCall(() => reduceAccumulate(dst, [src], count, dtype, op)) / 1e9);
     }
     const [c, n, t] = [fastest(copy), fastest(native), fastest(ts)];
     const o = before ? `  ${fastest(old).toFixed(2).padStart(11)}  ${(fastest(old) / c).toFixed(2).padStart(5)}` : '';
-    console.log(`${dtype.padEnd(10)} ${op.padEnd(5)} ${String(bytes).padStart(10)}  ${c.toFixed(2).padStart(11)}  ${n.toFixed(2).padStart(11)}  ${(n / c).toFixed(2).padStart(5)}  ${t.toFixed(2).padStart(7)}  ${(n / t).toFixed(1).padStart(9)}${o}`);
+    const v = others.map((rates) => `  ${fastest(rates).toFixed(2).padStart(11)}  ${(fastest(rates) / c).toFixed(2).padStart(5)}`).join('');
+    console.log(`${dtype.padEnd(10)} ${op.padEnd(5)} ${String(bytes).padStart(10)}  ${c.toFixed(2).padStart(11)}  ${n.toFixed(2).padStart(11)}  ${(n / c).toFixed(2).padStart(5)}  ${t.toFixed(2).padStart(7)}  ${(n / t).toFixed(1).padStart(9)}${o}${v}`);
   }
 }

@@ -12,7 +12,7 @@ import { readNativeEnabled } from '../lib/settings.js';
 test('native: the addon built by native/build.mjs loads and reports its reduction variant', () => {
   const result = loadNative();
   assert.ok('addon' in result, describeUnavailable(result));
-  if ('addon' in result) assert.match(result.addon.reduceVariant, /^(avx2\+f16c|avx2|baseline)$/);
+  if ('addon' in result) assert.match(result.addon.reduceVariant, /^(avx512\+f16c|avx512|avx2\+f16c|avx2|baseline)$/);
 });
 
 test('native: a missing file gives "unavailable: <reason>"', () => {

@@ -2,7 +2,9 @@
 // dtype × op on random bit patterns laced with NaN (quiet and signalling, both signs), ±Inf,
 // ±0, subnormals, 16-bit rounding ties and integer wrap-around, at lengths that leave vector
 // tails and at odd byte offsets; NaNs of different payloads meeting each other across 2-4
-// sources (the NaN rule); then finishAverage; then bad arguments.
+// sources (the NaN rule); then finishAverage; then bad arguments. Every check runs once per
+// build of the loops this CPU can run (baseline, AVX2, AVX-512, with and without the 16-bit
+// intrinsic blocks), not only the one chosen at load.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DATA_TYPES, elementBytes, type DataType, type SimpleOp } from '../lib/dtype.js';
@@ -17,6 +19,21 @@ if (!('addon' in loaded)) throw new Error(`the native suite needs the addon: ${d
 const addon = loaded.addon;
 
 const OPS: SimpleOp[] = ['sum', 'prod', 'min', 'max', 'avg'];
+const VARIANTS = addon.reduceVariants ?? [addon.reduceVariant];
+
+/** One test per variant of the loops, each run with that variant selected. */
+function variantTest(name: string, body: () => void): void {
+  for (const variant of VARIANTS) {
+    test(`${name} [${variant}]`, () => {
+      assert.is(addon.reduceSelectVariant!(variant), variant);
+      try {
+        body();
+      } finally {
+        addon.reduceSelectVariant!('auto');
+      }
+    });
+  }
+}
 
 // A deterministic generator (xorshift32), so a failure reproduces.
 let seed = 0x9e3779b9;
@@ -75,7 +92,7 @@ function firstDifference(dtype: DataType, actual: Uint8Array, expected: Uint8Arr
 }
 
 for (const dtype of DATA_TYPES) {
-  test(`native reduceAccumulate ${dtype}: every op bit-identical to the oracle`, () => {
+  variantTest(`native reduceAccumulate ${dtype}: every op bit-identical to the oracle`, () => {
     for (const count of [1, 7, 33, 1000, 4099]) {
       for (const op of OPS) {
         for (const offset of count === 1000 ? [0, 1, 3] : [0]) {
@@ -98,7 +115,7 @@ for (const dtype of DATA_TYPES) {
     }
   });
 
-  test(`native finishAverage ${dtype}: bit-identical to the oracle for divisors 1, 2, 3, 7 and 2^31-1`, () => {
+  variantTest(`native finishAverage ${dtype}: bit-identical to the oracle for divisors 1, 2, 3, 7 and 2^31-1`, () => {
     for (const divisor of [1, 2, 3, 7, 0x7fffffff]) {
       const src = randomBytes(dtype, 517);
       const expected = new Uint8Array(src.length);
@@ -110,7 +127,7 @@ for (const dtype of DATA_TYPES) {
   });
 }
 
-test('native reduce: every float16 and bfloat16 value sums with every 16th other value as the oracle does', () => {
+variantTest('native reduce: every float16 and bfloat16 value sums with every 16th other value as the oracle does', () => {
   // All 65536 bit patterns as dst, shifted patterns as src: covers every exponent, NaN payload and rounding tie.
   for (const dtype of ['float16', 'bfloat16'] as const) {
     for (const shift of [1, 4099, 30001]) {
@@ -138,7 +155,7 @@ const EDGES: Record<'float16' | 'bfloat16', number[]> = {
     0x7f7f, 0xff7f, 0x7400, 0x7f7e, 0x3f7f, 0x0100, 0x0180],
 };
 
-test('native reduce: float16/bfloat16 edge values, every pair, every op and the average, as the oracle', () => {
+variantTest('native reduce: float16/bfloat16 edge values, every pair, every op and the average, as the oracle', () => {
   for (const dtype of ['float16', 'bfloat16'] as const) {
     const edges = EDGES[dtype];
     // Every ordered pair once: 1,000+ lanes, so the 16-lane SIMD blocks and the scalar tail both see them.
@@ -165,13 +182,13 @@ test('native reduce: float16/bfloat16 edge values, every pair, every op and the 
   }
 });
 
-test('native reduce: NaN meeting NaN or a number, 2-4 sources folded pairwise, as the oracle\'s n-ary fold and the NaN rule', () => {
+variantTest('native reduce: NaN meeting NaN or a number, 2-4 sources folded pairwise, as the oracle\'s n-ary fold and the NaN rule', () => {
   for (const dtype of FLOAT_TYPES) {
     for (const sources of [2, 3, 4]) checkRule(dtype, sources, () => nanCases(dtype, sources));
   }
 });
 
-test('native reduce: a NaN made from numbers (∞ - ∞, 0 × ∞) is the canonical quiet NaN, as the oracle\'s', () => {
+variantTest('native reduce: a NaN made from numbers (∞ - ∞, 0 × ∞) is the canonical quiet NaN, as the oracle\'s', () => {
   // It used to be x86's default NaN, 0xffc00000 (f16 0xfe00, bf16 0xffc0).
   for (const dtype of FLOAT_TYPES) {
     for (const sources of [2, 3]) checkRule(dtype, sources, (op) => madeNaNCases(dtype, sources, foldOf(op, 'nary')));
@@ -196,6 +213,16 @@ function checkRule(dtype: (typeof FLOAT_TYPES)[number], sources: number, casesFo
     }
   }
 }
+
+test('native reduce: the variants this CPU runs, best first, and a name it cannot run refused', () => {
+  assert.is(VARIANTS[0], addon.reduceVariant);
+  assert.is(VARIANTS[VARIANTS.length - 1], 'baseline');
+  assert.ok(addon.reduceVariants!.every((name) => /^(avx512\+f16c|avx512|avx2\+f16c|avx2|baseline)$/.test(name)), addon.reduceVariants!.join());
+  for (const wanted of ['sse9', '', 'AVX2']) {
+    assert.throws(() => addon.reduceSelectVariant!(wanted), (error: Error) => error.message.includes(`this CPU runs auto, ${VARIANTS.join(', ')}, not ${wanted}`));
+  }
+  assert.is(addon.reduceSelectVariant!('auto'), addon.reduceVariant);
+});
 
 test('native reduce: bad arguments throw InvalidArgument and leave dst untouched', () => {
   const dst = new Uint8Array(8).fill(7);

@@ -3,8 +3,12 @@
 import type { DataType, SimpleOp } from '../dtype.js';
 
 export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon, NativeBoardAddon, NativeAffinityAddon {
-  /** "avx2" or "baseline": which build of the reduction loops this CPU runs. */
+  /** Which build of the reduction loops this CPU runs, chosen at load: "avx512+f16c", "avx512", "avx2+f16c", "avx2" or "baseline". */
   readonly reduceVariant: string;
+  /** Every build this CPU can run, fastest first (absent from older builds). */
+  readonly reduceVariants?: readonly string[];
+  /** Test hook: later reductions run `variant` ("auto": reduceVariant again); returns its name; throws for one this CPU cannot run. */
+  readonly reduceSelectVariant?: (variant: string) => string;
   /** dst[i] = dst[i] ⊕ src[i] over equal-length byte views; avg accumulates as sum. Throws on bad input. */
   reduceAccumulate(dtype: DataType, op: SimpleOp, dst: ArrayBufferView, src: ArrayBufferView): void;
   /** dst[i] = src[i] / divisor (floats multiply by f32(1/divisor), integers truncate). */

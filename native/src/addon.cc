@@ -103,16 +103,43 @@ napi_value Memcpy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reduceSelectVariant(name): later reductions run that variant ("auto": the load-time choice);
+// returns its name. A name this CPU cannot run, or no such name, is an error naming the choices.
+napi_value ReduceSelectVariant(napi_env env, napi_callback_info info) {
+  Args args;
+  std::string wanted;
+  if (!get_args(env, info, args, 1, "reduceSelectVariant(variant)") || !get_string(env, args.values[0], wanted, "reduceSelectVariant: variant")) return nullptr;
+  const char* selected = reduce_select_variant(wanted.c_str());
+  if (selected == nullptr) {
+    std::string choices = "auto";
+    for (const char* name : reduce_variants()) choices += std::string(", ") + name;
+    return fail(env, "reduceSelectVariant: this CPU runs " + choices + ", not " + wanted), nullptr;
+  }
+  napi_value result;
+  WEBCCL_CHECK(env, napi_create_string_utf8(env, selected, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"reduceAccumulate", nullptr, ReduceAccumulate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"finishAverage", nullptr, FinishAverage, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"memcpy", nullptr, Memcpy, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduceSelectVariant", nullptr, ReduceSelectVariant, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   WEBCCL_CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value variant;
   WEBCCL_CHECK(env, napi_create_string_utf8(env, reduce_variant(), NAPI_AUTO_LENGTH, &variant));
   WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariant", variant));
+  const std::vector<const char*> names = reduce_variants();
+  napi_value variants;
+  WEBCCL_CHECK(env, napi_create_array_with_length(env, names.size(), &variants));
+  for (size_t i = 0; i < names.size(); i++) {
+    napi_value name;
+    WEBCCL_CHECK(env, napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &name));
+    WEBCCL_CHECK(env, napi_set_element(env, variants, (uint32_t)i, name));
+  }
+  WEBCCL_CHECK(env, napi_set_named_property(env, exports, "reduceVariants", variants));
   return init_block_codecs(env, init_half_fold(env, init_affinity(env, init_host_buffers(env, init_board(env, init_switchml_codec(env, init_switch_worker(env, init_switch(env, init_tcp(env, init_shm(env, exports))))))))));
 }
 

@@ -24,4 +24,15 @@ size_t half_simd_narrow(DType dtype, uint16_t* dst, const uint32_t* src, size_t 
 /** dst[i] = the f32 bits of f16/bf16 src[i], exactly (signalling NaNs stay signalling), for the leading multiple of 16 of n. */
 size_t half_simd_widen(DType dtype, uint32_t* dst, const uint16_t* src, size_t n);
 
+/** True when this CPU has AVX-512 (F, BW, VL, DQ) and F16C: half-simd512.cc's loops may run. */
+bool half_simd512_supported();
+
+/**
+ * half_simd_combine and half_simd_average in blocks of 32 with AVX-512 (half-simd512.cc):
+ * same results, bit for bit; blocks holding a NaN run the AVX2 loops. Call only when
+ * half_simd512_supported().
+ */
+size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n);
+size_t half_simd512_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply);
+
 }  // namespace webccl

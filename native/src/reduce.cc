@@ -1,9 +1,13 @@
-// Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64) and AVX2 builds of
-// the same loops (kernels.inc), plus hand-written AVX2/F16C loops for the 16-bit floats
-// (half-simd.cc) where the CPU has F16C. __builtin_cpu_supports is asked once; a binary built
-// here runs on any CPU of its architecture.
+// Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64), AVX2 and AVX-512
+// builds of the same loops (kernels.inc), plus hand-written AVX2/F16C loops for the 16-bit
+// floats (half-simd.cc) where the CPU has F16C. __builtin_cpu_supports is asked once; a binary
+// built here runs on any CPU of its architecture. reduce_select_variant (a test hook) switches
+// to any variant this CPU can run, so that one machine checks every one it has against the
+// oracle, not only the fastest.
 #include "reduce.h"
 #include "half-simd.h"
+#include <atomic>
+#include <cstring>
 
 namespace webccl {
 
@@ -18,81 +22,198 @@ namespace avx2 {
 #include "kernels.inc"
 }
 #pragma GCC pop_options
+
+// 512-bit vectors: GCC's default tuning stays at 256 bits even with AVX-512 allowed.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512")
+namespace avx512 {
+#include "kernels.inc"
+}
+#pragma GCC pop_options
 #endif
 
 namespace {
-struct Variant {
+struct Loops {
   void (*combine)(DType, Op, void*, const void*, const void*, size_t);
   void (*average)(DType, void*, const void*, size_t, uint32_t);
   void (*widen_add)(DType, void*, const void*, size_t);
   void (*narrow)(DType, void*, const void*, size_t);
   void (*widen)(DType, void*, const void*, size_t);
-  const char* name;
 };
 
+struct Variant {
+  const char* name;
+  bool (*supported)();
+  Loops loops;
+};
+
+bool always() { return true; }
+
+constexpr Loops kBaseline{baseline::combine, baseline::average, baseline::widen_add, baseline::narrow_half, baseline::widen_half};
+
 #if defined(__x86_64__)
+constexpr Loops kAvx2{avx2::combine, avx2::average, avx2::widen_add, avx2::narrow_half, avx2::widen_half};
+constexpr Loops kAvx512{avx512::combine, avx512::average, avx512::widen_add, avx512::narrow_half, avx512::widen_half};
+
+bool has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+
+bool has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
+}
+
 bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
 
-// The intrinsic loops take whole blocks of 16 elements; the compiler-vectorized AVX2 loops do
-// the tail (and every 32-bit dtype).
-void avx2_f16c_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  size_t done = is_half(dtype) ? half_simd_combine(dtype, op, dst, first, second, n) : 0;
-  avx2::combine(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)first + done * 2, (const uint8_t*)second + done * 2, n - done);
+// The intrinsic loops (half-simd.cc, half-simd512.cc) take whole blocks of 16 or 32 elements;
+// the compiler-vectorized loops of `rest` do the tail (and every 32-bit dtype). The codec's
+// widen/narrow steps have AVX2 blocks only.
+struct HalfBlocks {
+  size_t (*combine)(DType, Op, void*, const void*, const void*, size_t);
+  size_t (*average)(DType, void*, const void*, size_t, float, bool);
+};
+constexpr HalfBlocks kHalf256{half_simd_combine, half_simd_average};
+constexpr HalfBlocks kHalf512{half_simd512_combine, half_simd512_average};
+
+template <const HalfBlocks& half, const Loops& rest>
+void half_blocks_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  size_t done = is_half(dtype) ? half.combine(dtype, op, dst, first, second, n) : 0;
+  rest.combine(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)first + done * 2, (const uint8_t*)second + done * 2, n - done);
 }
 
-void avx2_f16c_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
-  size_t done = is_half(dtype) ? half_simd_average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
-  avx2::average(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done, divisor);
+template <const HalfBlocks& half, const Loops& rest>
+void half_blocks_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  size_t done = is_half(dtype) ? half.average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
+  rest.average(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done, divisor);
 }
 
-void avx2_f16c_widen_add(DType dtype, void* acc, const void* src, size_t n) {
+template <const Loops& rest>
+void half_blocks_widen_add(DType dtype, void* acc, const void* src, size_t n) {
   size_t done = half_simd_widen_accumulate(dtype, (float*)acc, (const uint16_t*)src, n);
-  avx2::widen_add(dtype, (uint8_t*)acc + done * 4, (const uint8_t*)src + done * 2, n - done);
+  rest.widen_add(dtype, (uint8_t*)acc + done * 4, (const uint8_t*)src + done * 2, n - done);
 }
 
-void avx2_f16c_narrow(DType dtype, void* dst, const void* src, size_t n) {
+template <const Loops& rest>
+void half_blocks_narrow(DType dtype, void* dst, const void* src, size_t n) {
   size_t done = half_simd_narrow(dtype, (uint16_t*)dst, (const uint32_t*)src, n);
-  avx2::narrow_half(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 4, n - done);
+  rest.narrow(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 4, n - done);
 }
 
-void avx2_f16c_widen(DType dtype, void* dst, const void* src, size_t n) {
+template <const Loops& rest>
+void half_blocks_widen(DType dtype, void* dst, const void* src, size_t n) {
   size_t done = half_simd_widen(dtype, (uint32_t*)dst, (const uint16_t*)src, n);
-  avx2::widen_half(dtype, (uint8_t*)dst + done * 4, (const uint8_t*)src + done * 2, n - done);
+  rest.widen(dtype, (uint8_t*)dst + done * 4, (const uint8_t*)src + done * 2, n - done);
+}
+
+/**
+ * Elements of `n` before `p`'s next 64-byte boundary. Node's large ArrayBuffers start 16 bytes
+ * past a page (malloc's header), so without this head every 512-bit access of a loop straddles
+ * two cache lines; done first, the rest of the call stores whole lines (and loads them, where
+ * the sources share dst's offset, as buffers allocated alike do).
+ */
+size_t before_line(const void* p, size_t element, size_t n) {
+  size_t head = ((64 - ((uintptr_t)p & 63)) & 63) / element;
+  return head < n ? head : n;
+}
+
+template <const Loops& body>
+void line_aligned_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  size_t e = element_bytes(dtype), head = before_line(dst, e, n);
+  body.combine(dtype, op, dst, first, second, head);
+  body.combine(dtype, op, (uint8_t*)dst + head * e, (const uint8_t*)first + head * e, (const uint8_t*)second + head * e, n - head);
+}
+
+template <const Loops& body>
+void line_aligned_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  size_t e = element_bytes(dtype), head = before_line(dst, e, n);
+  body.average(dtype, dst, src, head, divisor);
+  body.average(dtype, (uint8_t*)dst + head * e, (const uint8_t*)src + head * e, n - head, divisor);
+}
+
+template <const Loops& body>
+constexpr Loops line_aligned() {
+  return {line_aligned_combine<body>, line_aligned_average<body>, body.widen_add, body.narrow, body.widen};
+}
+
+template <const HalfBlocks& half, const Loops& rest>
+constexpr Loops with_half_blocks() {
+  return {half_blocks_combine<half, rest>, half_blocks_average<half, rest>, half_blocks_widen_add<rest>, half_blocks_narrow<rest>, half_blocks_widen<rest>};
 }
 #endif
 
-Variant choose() {
+constexpr Loops kAvx512Half = with_half_blocks<kHalf512, kAvx512>();
+
+// Fastest first: choose() takes the first this CPU supports.
+const Variant kVariants[] = {
 #if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (half_simd_supported()) return {avx2_f16c_combine, avx2_f16c_average, avx2_f16c_widen_add, avx2_f16c_narrow, avx2_f16c_widen, "avx2+f16c"};
-  if (__builtin_cpu_supports("avx2")) return {avx2::combine, avx2::average, avx2::widen_add, avx2::narrow_half, avx2::widen_half, "avx2"};
+    {"avx512+f16c", half_simd512_supported, line_aligned<kAvx512Half>()},
+    {"avx512", has_avx512, line_aligned<kAvx512>()},
+    {"avx2+f16c", half_simd_supported, with_half_blocks<kHalf256, kAvx2>()},
+    {"avx2", has_avx2, kAvx2},
 #endif
-  return {baseline::combine, baseline::average, baseline::widen_add, baseline::narrow_half, baseline::widen_half, "baseline"};
+    {"baseline", always, kBaseline},
+};
+
+const Variant* choose() {
+  for (const Variant& v : kVariants) {
+    if (v.supported()) return &v;
+  }
+  return &kVariants[sizeof kVariants / sizeof kVariants[0] - 1];
 }
 
-const Variant variant = choose();
+const Variant* const chosen = choose();
+// Read by every thread that reduces (the board's, the transports' I/O threads); written only
+// by the test hook, between calls.
+std::atomic<const Variant*> current{chosen};
+
+const Loops& loops() { return current.load(std::memory_order_relaxed)->loops; }
 }  // namespace
 
 size_t element_bytes(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16 ? 2 : 4; }
 
 void reduce_accumulate(DType dtype, Op op, void* dst, const void* src, size_t count) {
-  variant.combine(dtype, op, dst, dst, src, count);
+  loops().combine(dtype, op, dst, dst, src, count);
 }
 
 void reduce_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t count) {
-  variant.combine(dtype, op, dst, first, second, count);
+  loops().combine(dtype, op, dst, first, second, count);
 }
 
 void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor) {
-  variant.average(dtype, dst, src, count, divisor);
+  loops().average(dtype, dst, src, count, divisor);
 }
 
-void half_widen_accumulate(DType dtype, void* acc, const void* src, size_t count) { variant.widen_add(dtype, acc, src, count); }
+void half_widen_accumulate(DType dtype, void* acc, const void* src, size_t count) { loops().widen_add(dtype, acc, src, count); }
 
-void half_narrow(DType dtype, void* dst, const void* src, size_t count) { variant.narrow(dtype, dst, src, count); }
+void half_narrow(DType dtype, void* dst, const void* src, size_t count) { loops().narrow(dtype, dst, src, count); }
 
-void half_widen(DType dtype, void* dst, const void* src, size_t count) { variant.widen(dtype, dst, src, count); }
+void half_widen(DType dtype, void* dst, const void* src, size_t count) { loops().widen(dtype, dst, src, count); }
 
-const char* reduce_variant() { return variant.name; }
+const char* reduce_variant() { return chosen->name; }
+
+std::vector<const char*> reduce_variants() {
+  std::vector<const char*> names;
+  for (const Variant& v : kVariants) {
+    if (v.supported()) names.push_back(v.name);
+  }
+  return names;
+}
+
+const char* reduce_select_variant(const char* name) {
+  if (std::strcmp(name, "auto") == 0) {
+    current.store(chosen, std::memory_order_relaxed);
+    return chosen->name;
+  }
+  for (const Variant& v : kVariants) {
+    if (std::strcmp(v.name, name) != 0) continue;
+    if (!v.supported()) return nullptr;
+    current.store(&v, std::memory_order_relaxed);
+    return v.name;
+  }
+  return nullptr;
+}
 
 }  // namespace webccl

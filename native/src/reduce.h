@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace webccl {
 
@@ -40,7 +41,16 @@ void half_widen(DType dtype, void* dst, const void* src, size_t count);
 /** The host codec's encode: dst[i] = f32 src[i] rounded to nearest even as f16/bf16 (dtype). */
 void half_narrow(DType dtype, void* dst, const void* src, size_t count);
 
-/** Which variant the loops run: "avx2+f16c", "avx2" or "baseline" (decided once, at load). */
+/** The variant chosen at load for this CPU: "avx512+f16c", "avx512", "avx2+f16c", "avx2" or "baseline". */
 const char* reduce_variant();
+
+/** The variants this CPU can run, fastest first (the first is reduce_variant()). */
+std::vector<const char*> reduce_variants();
+
+/**
+ * A test hook: later reductions run variant `name` ("auto": back to reduce_variant()). Returns
+ * the name now in use, or nullptr when `name` is unknown or this CPU cannot run it.
+ */
+const char* reduce_select_variant(const char* name);
 
 }  // namespace webccl
