@@ -68,6 +68,22 @@ function randomBytes(dtype: DataType, count: number): Uint8Array {
   return out;
 }
 
+/** randomBytes with every NaN replaced by a finite value: whole SIMD blocks then take the fast path (a block holding a NaN is redone the NaN-aware way). */
+function nanFreeBytes(dtype: DataType, count: number): Uint8Array {
+  const out = randomBytes(dtype, count);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < count; i++) {
+    if (dtype === 'float16' || dtype === 'bfloat16') {
+      const bits = view.getUint16(i * 2, true);
+      if ((bits & 0x7fff) > (dtype === 'float16' ? 0x7c00 : 0x7f80)) view.setUint16(i * 2, bits & 0x3fff, true);
+    } else if (dtype === 'float32') {
+      const bits = view.getUint32(i * 4, true);
+      if ((bits & 0x7fffffff) > 0x7f800000) view.setUint32(i * 4, (bits & 0x3fffffff) >>> 0, true);
+    }
+  }
+  return out;
+}
+
 /** A copy of `bytes` placed at byte `offset` of a fresh buffer (misaligned when odd). */
 function at(bytes: Uint8Array, offset: number): Uint8Array {
   const copy = new Uint8Array(bytes.length + offset).subarray(offset);
@@ -112,6 +128,30 @@ for (const dtype of DATA_TYPES) {
       reduceAccumulate(expected, [expected], count, dtype, 'sum');
       nativeReduceAccumulate(addon, dtype, 'sum', both, both);
       assert.is(firstDifference(dtype, both, expected), 'none', `${dtype} in place`);
+    }
+  });
+
+  variantTest(`native reduceAccumulate and finishAverage ${dtype}: NaN-free data (the blocks' fast path), bit-identical to the oracle`, () => {
+    for (const count of [64, 4099]) {
+      for (const offset of [0, 2, 6]) {
+        for (const op of OPS) {
+          const dst = nanFreeBytes(dtype, count);
+          const src = nanFreeBytes(dtype, count);
+          const expected = at(dst, offset);
+          reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
+          const actual = at(dst, offset);
+          nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
+          assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} ${op} count ${count} offset ${offset}`);
+        }
+        for (const divisor of [1, 3]) {
+          const src = at(nanFreeBytes(dtype, count), offset);
+          const expected = new Uint8Array(src.length);
+          finishAverage(expected, src, count, dtype, divisor);
+          const actual = new Uint8Array(src.length);
+          nativeFinishAverage(addon, dtype, actual, src, divisor);
+          assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} average / ${divisor} count ${count} offset ${offset}`);
+        }
+      }
     }
   });
 

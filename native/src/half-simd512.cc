@@ -16,46 +16,66 @@ namespace {
 #define HALF512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c")))
 constexpr int kRne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 
-/** 16 elements of f16 or bf16 widened to f32 in element order. */
-template <bool BF>
-HALF512_TARGET inline __m512 widen16(const uint16_t* p) {
-  __m256i h = _mm256_loadu_si256((const __m256i*)p);
-  return BF ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)) : _mm512_cvtph_ps(h);
+/** 16 float16 elements widened to f32 (exact: vcvtph2ps). */
+HALF512_TARGET inline __m512 widen16_f16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
 }
 
 /**
- * 32 f32 lanes (two vectors, element order) rounded to nearest even as f16/bf16 and stored.
- * For bf16 this is round_bf16's x + 0x7fff + odd, which every NaN reaching it here passes
- * unchanged (quiet, low 16 bits zero: a widened bf16, or the product of one and a number).
+ * 32 elements as two vectors of 16 f32: float16 in element order (0-15, 16-31), bfloat16 as
+ * half-simd.cc's widen_bf16 does, even elements and odd ones, each by one shift or mask of the
+ * 32-bit words (no cross-lane shuffle: the port that does those bounded the in-order form).
  */
 template <bool BF>
-HALF512_TARGET inline void narrow32(uint16_t* p, __m512 lo, __m512 hi) {
+HALF512_TARGET inline void widen32(const uint16_t* p, __m512& a, __m512& b) {
   if (BF) {
-    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
-    __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
-    a = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(a, bias), _mm512_and_si512(_mm512_srli_epi32(a, 16), one)), 16);
-    b = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(b, bias), _mm512_and_si512(_mm512_srli_epi32(b, 16), one)), 16);
-    _mm256_storeu_si256((__m256i*)p, _mm512_cvtepi32_epi16(a));
-    _mm256_storeu_si256((__m256i*)(p + 16), _mm512_cvtepi32_epi16(b));
+    __m512i x = _mm512_loadu_si512(p);
+    a = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+    b = _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32((int)0xffff0000u)));
   } else {
-    _mm256_storeu_si256((__m256i*)p, _mm512_cvtps_ph(lo, kRne));
-    _mm256_storeu_si256((__m256i*)(p + 16), _mm512_cvtps_ph(hi, kRne));
+    a = widen16_f16(p);
+    b = widen16_f16(p + 16);
+  }
+}
+
+/** round_bf16 of half-simd.cc at 512 bits: bf16 bits in each lane's top half, RNE. */
+HALF512_TARGET inline __m512i round_bf16(__m512 v) {
+  __m512i x = _mm512_castps_si512(v);
+  __m512i odd = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+  return _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), odd);
+}
+
+/**
+ * The inverse of widen32: 32 f32 lanes rounded to nearest even as f16/bf16 and stored. For
+ * bf16 every NaN reaching it here passes unchanged (quiet, low 16 bits zero: a widened bf16, or
+ * the product of one and a number), as round_bf16's callers guarantee.
+ */
+template <bool BF>
+HALF512_TARGET inline void narrow32(uint16_t* p, __m512 a, __m512 b) {
+  if (BF) {
+    __m512i low_words = _mm512_srli_epi32(round_bf16(a), 16);
+    _mm512_storeu_si512(p, _mm512_mask_blend_epi16(0xaaaaaaaa, low_words, round_bf16(b)));
+  } else {
+    _mm256_storeu_si256((__m256i*)p, _mm512_cvtps_ph(a, kRne));
+    _mm256_storeu_si256((__m256i*)(p + 16), _mm512_cvtps_ph(b, kRne));
   }
 }
 
 /**
  * d = x op y over whole blocks of 32; returns how many elements it did. Sum and product check
  * their results for NaN, min and max their operands (they can drop one); such a block goes to
- * the AVX2 loops. Min and max of numbers select the stored 16-bit values (no narrowing).
+ * the AVX2 loops. Min and max of numbers select the stored 16-bit values (no narrowing; float16
+ * only, whose lanes are in element order).
  */
 template <int OP, bool BF>
 HALF512_TARGET size_t combine32(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
   const DType dtype = BF ? DType::bf16 : DType::f16;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    __m512 a0 = widen16<BF>(x + i), a1 = widen16<BF>(x + i + 16);
-    __m512 b0 = widen16<BF>(y + i), b1 = widen16<BF>(y + i + 16);
-    if (OP == (int)Op::sum || OP == (int)Op::prod) {
+    __m512 a0, a1, b0, b1;
+    widen32<BF>(x + i, a0, a1);
+    widen32<BF>(y + i, b0, b1);
+    if constexpr (OP == (int)Op::sum || OP == (int)Op::prod) {
       __m512 r0 = OP == (int)Op::sum ? _mm512_add_ps(a0, b0) : _mm512_mul_ps(a0, b0);
       __m512 r1 = OP == (int)Op::sum ? _mm512_add_ps(a1, b1) : _mm512_mul_ps(a1, b1);
       if (__builtin_expect(_mm512_cmp_ps_mask(r0, r1, _CMP_UNORD_Q) != 0, 0)) {
@@ -63,16 +83,17 @@ HALF512_TARGET size_t combine32(uint16_t* d, const uint16_t* x, const uint16_t* 
         continue;
       }
       narrow32<BF>(d + i, r0, r1);
-      continue;
+    } else {
+      static_assert(!BF, "bfloat16 min/max take half-simd.cc's select (combine_op)");
+      if (__builtin_expect((_mm512_cmp_ps_mask(a0, b0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(a1, b1, _CMP_UNORD_Q)) != 0, 0)) {
+        half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
+        continue;
+      }
+      constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
+      __mmask32 keep = (__mmask32)_mm512_cmp_ps_mask(a0, b0, predicate) | ((__mmask32)_mm512_cmp_ps_mask(a1, b1, predicate) << 16);
+      __m512i xs = _mm512_loadu_si512(x + i), ys = _mm512_loadu_si512(y + i);
+      _mm512_storeu_si512(d + i, _mm512_mask_blend_epi16(keep, ys, xs));
     }
-    if (__builtin_expect((_mm512_cmp_ps_mask(a0, b0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(a1, b1, _CMP_UNORD_Q)) != 0, 0)) {
-      half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
-      continue;
-    }
-    constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
-    __mmask32 keep = (__mmask32)_mm512_cmp_ps_mask(a0, b0, predicate) | ((__mmask32)_mm512_cmp_ps_mask(a1, b1, predicate) << 16);
-    __m512i xs = _mm512_loadu_si512(x + i), ys = _mm512_loadu_si512(y + i);
-    _mm512_storeu_si512(d + i, _mm512_mask_blend_epi16(keep, ys, xs));
   }
   return i;
 }
@@ -82,7 +103,11 @@ size_t combine_op(DType dtype, void* dst, const void* first, const void* second,
   uint16_t* d = (uint16_t*)dst;
   const uint16_t* x = (const uint16_t*)first;
   const uint16_t* y = (const uint16_t*)second;
-  return dtype == DType::bf16 ? combine32<OP, true>(d, x, y, n) : combine32<OP, false>(d, x, y, n);
+  if (dtype == DType::f16) return combine32<OP, false>(d, x, y, n);
+  // bfloat16 min/max: combine32's select needs element-order masks, which bf16's even/odd
+  // widening does not give; half-simd.cc's select does the same work on 256-bit even/odd lanes.
+  if constexpr (OP == (int)Op::min || OP == (int)Op::max) return half_simd_combine(dtype, (Op)OP, dst, first, second, n);
+  else return combine32<OP, true>(d, x, y, n);
 }
 
 /** d = s * k (or the f32 round trip alone when !multiply) over whole blocks of 32. */
@@ -92,13 +117,20 @@ HALF512_TARGET size_t average32(uint16_t* d, const uint16_t* s, size_t n, float 
   const __m512 scale = _mm512_set1_ps(k);
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    __m512 lo = widen16<BF>(s + i), hi = widen16<BF>(s + i + 16);
-    // A NaN lane (a signalling one to quiet, or bf16's rounding precondition): the AVX2 loop.
+    __m512 lo, hi;
+    widen32<BF>(s + i, lo, hi);
+    if (multiply) {
+      // A product with a NaN operand is that NaN quieted, its low 16 bits still zero: what
+      // narrow32 needs, and what the oracle gives. No check.
+      narrow32<BF>(d + i, _mm512_mul_ps(lo, scale), _mm512_mul_ps(hi, scale));
+      continue;
+    }
+    // The f32 round trip alone (divisor 1) must quiet a signalling NaN: such a block goes to the AVX2 loop.
     if (__builtin_expect(_mm512_cmp_ps_mask(lo, hi, _CMP_UNORD_Q) != 0, 0)) {
       half_simd_average(dtype, d + i, s + i, 32, k, multiply);
       continue;
     }
-    narrow32<BF>(d + i, multiply ? _mm512_mul_ps(lo, scale) : lo, multiply ? _mm512_mul_ps(hi, scale) : hi);
+    narrow32<BF>(d + i, lo, hi);
   }
   return i;
 }
@@ -112,9 +144,6 @@ bool half_simd512_supported() {
 }
 
 size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  // bfloat16 min/max: the AVX2 select (even/odd lanes, no widening shuffle) measured faster than
-  // this file's in-order widening at every size (bench/native-reduce.ts --variants).
-  if (dtype == DType::bf16 && (op == Op::min || op == Op::max)) return half_simd_combine(dtype, op, dst, first, second, n);
   switch (op) {
     case Op::sum: return combine_op<(int)Op::sum>(dtype, dst, first, second, n);
     case Op::prod: return combine_op<(int)Op::prod>(dtype, dst, first, second, n);
