@@ -167,6 +167,26 @@ for (const dtype of DATA_TYPES) {
   });
 }
 
+variantTest('native finishAverage int32/uint32: every divisor 2-40 and some large ones, at and around each multiple, the extremes, as the oracle truncates', () => {
+  const divisors = [...Array.from({ length: 39 }, (_, i) => i + 2), 255, 256, 1000, 65535, 65536, 65537, 0x12345678, 0x7fffffff];
+  for (const dtype of ['int32', 'uint32'] as const) {
+    for (const divisor of divisors) {
+      const values: number[] = [0, 1, 2, 0x7fffffff, 0x80000000, 0x80000001, 0xffffffff, 0xfffffffe];
+      for (const multiple of [1, 2, 3, 1000, Math.floor(0x7fffffff / divisor), Math.floor(0xffffffff / divisor)]) {
+        const at = multiple * divisor;
+        for (const delta of [-1, 0, 1]) values.push((at + delta) >>> 0, (-(at + delta)) >>> 0);
+      }
+      for (let i = 0; i < 64; i++) values.push(next());
+      const src = new Uint8Array(new Uint32Array(values).buffer);
+      const expected = new Uint8Array(src.length);
+      finishAverage(expected, src, values.length, dtype, divisor);
+      const actual = new Uint8Array(src.length);
+      nativeFinishAverage(addon, dtype, actual, src, divisor);
+      assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} / ${divisor}`);
+    }
+  }
+});
+
 variantTest('native reduce: every float16 and bfloat16 value sums with every 16th other value as the oracle does', () => {
   // All 65536 bit patterns as dst, shifted patterns as src: covers every exponent, NaN payload and rounding tie.
   for (const dtype of ['float16', 'bfloat16'] as const) {
