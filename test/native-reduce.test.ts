@@ -107,20 +107,23 @@ function firstDifference(dtype: DataType, actual: Uint8Array, expected: Uint8Arr
   return 'none';
 }
 
+/** dst op= src by the addon and by the oracle, `count` elements of `make`'s data placed at byte `offset`: the same bits. */
+function checkAccumulate(dtype: DataType, op: SimpleOp, count: number, offset: number, make: (dtype: DataType, count: number) => Uint8Array): void {
+  const dst = make(dtype, count);
+  const src = make(dtype, count);
+  const expected = at(dst, offset);
+  reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
+  const actual = at(dst, offset);
+  nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
+  const difference = firstDifference(dtype, actual, expected);
+  assert.is(difference, 'none', `${dtype} ${op} count ${count} offset ${offset}: ${difference}`);
+}
+
 for (const dtype of DATA_TYPES) {
   variantTest(`native reduceAccumulate ${dtype}: every op bit-identical to the oracle`, () => {
     for (const count of [1, 7, 33, 1000, 4099]) {
       for (const op of OPS) {
-        for (const offset of count === 1000 ? [0, 1, 3] : [0]) {
-          const dst = randomBytes(dtype, count);
-          const src = randomBytes(dtype, count);
-          const expected = at(dst, offset);
-          reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
-          const actual = at(dst, offset);
-          nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
-          const difference = firstDifference(dtype, actual, expected);
-          assert.is(difference, 'none', `${dtype} ${op} count ${count} offset ${offset}: ${difference}`);
-        }
+        for (const offset of count === 1000 ? [0, 1, 3] : [0]) checkAccumulate(dtype, op, count, offset, randomBytes);
       }
       // In place: dst and src are the same memory.
       const both = randomBytes(dtype, count);
@@ -134,15 +137,7 @@ for (const dtype of DATA_TYPES) {
   variantTest(`native reduceAccumulate and finishAverage ${dtype}: NaN-free data (the blocks' fast path), bit-identical to the oracle`, () => {
     for (const count of [64, 4099]) {
       for (const offset of [0, 2, 6]) {
-        for (const op of OPS) {
-          const dst = nanFreeBytes(dtype, count);
-          const src = nanFreeBytes(dtype, count);
-          const expected = at(dst, offset);
-          reduceAccumulate(expected, [at(src, offset)], count, dtype, op);
-          const actual = at(dst, offset);
-          nativeReduceAccumulate(addon, dtype, op, actual, at(src, offset));
-          assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} ${op} count ${count} offset ${offset}`);
-        }
+        for (const op of OPS) checkAccumulate(dtype, op, count, offset, nanFreeBytes);
         for (const divisor of [1, 3]) {
           const src = at(nanFreeBytes(dtype, count), offset);
           const expected = new Uint8Array(src.length);

@@ -282,12 +282,7 @@ bool half_simd_supported() {
 }
 
 size_t half_simd_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  switch (op) {
-    case Op::sum: return combine_op<(int)Op::sum>(dtype, dst, first, second, n);
-    case Op::prod: return combine_op<(int)Op::prod>(dtype, dst, first, second, n);
-    case Op::min: return combine_op<(int)Op::min>(dtype, dst, first, second, n);
-    default: return combine_op<(int)Op::max>(dtype, dst, first, second, n);
-  }
+  return with_op(op, [&](auto o) { return combine_op<decltype(o)::value>(dtype, dst, first, second, n); });
 }
 
 HALF_TARGET size_t half_simd_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply) {

@@ -99,14 +99,11 @@ HALF512_TARGET size_t combine32(uint16_t* d, const uint16_t* x, const uint16_t* 
 }
 
 template <int OP>
-size_t combine_op(DType dtype, void* dst, const void* first, const void* second, size_t n) {
-  uint16_t* d = (uint16_t*)dst;
-  const uint16_t* x = (const uint16_t*)first;
-  const uint16_t* y = (const uint16_t*)second;
+size_t combine_of(DType dtype, uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
   if (dtype == DType::f16) return combine32<OP, false>(d, x, y, n);
   // bfloat16 min/max: combine32's select needs element-order masks, which bf16's even/odd
   // widening does not give; half-simd.cc's select does the same work on 256-bit even/odd lanes.
-  if constexpr (OP == (int)Op::min || OP == (int)Op::max) return half_simd_combine(dtype, (Op)OP, dst, first, second, n);
+  if constexpr (OP == (int)Op::min || OP == (int)Op::max) return half_simd_combine(dtype, (Op)OP, d, x, y, n);
   else return combine32<OP, true>(d, x, y, n);
 }
 
@@ -144,12 +141,9 @@ bool half_simd512_supported() {
 }
 
 size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  switch (op) {
-    case Op::sum: return combine_op<(int)Op::sum>(dtype, dst, first, second, n);
-    case Op::prod: return combine_op<(int)Op::prod>(dtype, dst, first, second, n);
-    case Op::min: return combine_op<(int)Op::min>(dtype, dst, first, second, n);
-    default: return combine_op<(int)Op::max>(dtype, dst, first, second, n);
-  }
+  uint16_t* d = (uint16_t*)dst;
+  const uint16_t *x = (const uint16_t*)first, *y = (const uint16_t*)second;
+  return with_op(op, [&](auto o) { return combine_of<decltype(o)::value>(dtype, d, x, y, n); });
 }
 
 size_t half_simd512_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply) {
