@@ -5,6 +5,7 @@
 // to any variant this CPU can run, so that one machine checks every one it has against the
 // oracle, not only the fastest.
 #include "reduce.h"
+#include "divide-simd.h"
 #include "half-simd.h"
 #include <atomic>
 #include <cstring>
@@ -68,26 +69,46 @@ bool has_avx512() {
 
 bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
 
-// The intrinsic loops (half-simd.cc, half-simd512.cc) take whole blocks of 16 or 32 elements;
-// the compiler-vectorized loops of `rest` do the tail (and every 32-bit dtype). The codec's
-// widen/narrow steps have AVX2 blocks only.
-struct HalfBlocks {
+// The intrinsic loops (half-simd.cc, half-simd512.cc, divide-simd.cc) take whole blocks of 8,
+// 16 or 32 elements; the compiler-vectorized loops of `rest` do the tail (and the rest of the
+// dtypes). The codec's widen/narrow steps have AVX2 blocks only.
+struct Blocks {
   size_t (*combine)(DType, Op, void*, const void*, const void*, size_t);
-  size_t (*average)(DType, void*, const void*, size_t, float, bool);
+  size_t (*average)(DType, void*, const void*, size_t, uint32_t);
 };
-constexpr HalfBlocks kHalf256{half_simd_combine, half_simd_average};
-constexpr HalfBlocks kHalf512{half_simd512_combine, half_simd512_average};
 
-template <const HalfBlocks& half, const Loops& rest>
-void half_blocks_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  size_t done = is_half(dtype) ? half.combine(dtype, op, dst, first, second, n) : 0;
-  rest.combine(dtype, op, (uint8_t*)dst + done * 2, (const uint8_t*)first + done * 2, (const uint8_t*)second + done * 2, n - done);
+size_t avx2_average_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  if (is_half(dtype)) return half_simd_average(dtype, dst, src, n, average_factor(divisor), divisor > 1);
+  // GCC's AVX2 form of the integer division widens every lane; the intrinsic one does not.
+  if ((dtype == DType::i32 || dtype == DType::u32) && divisor > 1) return divide_simd_blocks(dtype, dst, src, n, divisor);
+  return 0;
 }
 
-template <const HalfBlocks& half, const Loops& rest>
-void half_blocks_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
-  size_t done = is_half(dtype) ? half.average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
-  rest.average(dtype, (uint8_t*)dst + done * 2, (const uint8_t*)src + done * 2, n - done, divisor);
+size_t avx512_average_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  return is_half(dtype) ? half_simd512_average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
+}
+
+size_t half_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  return is_half(dtype) ? half_simd_combine(dtype, op, dst, first, second, n) : 0;
+}
+
+size_t half512_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  return is_half(dtype) ? half_simd512_combine(dtype, op, dst, first, second, n) : 0;
+}
+
+constexpr Blocks kBlocks256{half_combine_blocks, avx2_average_blocks};
+constexpr Blocks kBlocks512{half512_combine_blocks, avx512_average_blocks};
+
+template <const Blocks& blocks, const Loops& rest>
+void blocks_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  size_t done = blocks.combine(dtype, op, dst, first, second, n), e = element_bytes(dtype);
+  rest.combine(dtype, op, (uint8_t*)dst + done * e, (const uint8_t*)first + done * e, (const uint8_t*)second + done * e, n - done);
+}
+
+template <const Blocks& blocks, const Loops& rest>
+void blocks_average(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
+  size_t done = blocks.average(dtype, dst, src, n, divisor), e = element_bytes(dtype);
+  rest.average(dtype, (uint8_t*)dst + done * e, (const uint8_t*)src + done * e, n - done, divisor);
 }
 
 template <const Loops& rest>
@@ -138,20 +159,20 @@ constexpr Loops line_aligned() {
   return {line_aligned_combine<body>, line_aligned_average<body>, body.widen_add, body.narrow, body.widen};
 }
 
-template <const HalfBlocks& half, const Loops& rest>
-constexpr Loops with_half_blocks() {
-  return {half_blocks_combine<half, rest>, half_blocks_average<half, rest>, half_blocks_widen_add<rest>, half_blocks_narrow<rest>, half_blocks_widen<rest>};
+template <const Blocks& blocks, const Loops& rest>
+constexpr Loops with_blocks() {
+  return {blocks_combine<blocks, rest>, blocks_average<blocks, rest>, half_blocks_widen_add<rest>, half_blocks_narrow<rest>, half_blocks_widen<rest>};
 }
 #endif
 
-constexpr Loops kAvx512Half = with_half_blocks<kHalf512, kAvx512>();
+constexpr Loops kAvx512Blocks = with_blocks<kBlocks512, kAvx512>();
 
 // Fastest first: choose() takes the first this CPU supports.
 const Variant kVariants[] = {
 #if defined(__x86_64__)
-    {"avx512+f16c", half_simd512_supported, line_aligned<kAvx512Half>()},
+    {"avx512+f16c", half_simd512_supported, line_aligned<kAvx512Blocks>()},
     {"avx512", has_avx512, line_aligned<kAvx512>()},
-    {"avx2+f16c", half_simd_supported, with_half_blocks<kHalf256, kAvx2>()},
+    {"avx2+f16c", half_simd_supported, with_blocks<kBlocks256, kAvx2>()},
     {"avx2", has_avx2, kAvx2},
 #endif
     {"baseline", always, kBaseline},

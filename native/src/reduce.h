@@ -26,6 +26,27 @@ void reduce_combine(DType dtype, Op op, void* dst, const void* first, const void
 /** dst[i] = src[i] / divisor: floats multiply by f32(1/divisor), integers truncate toward zero. */
 void finish_average(DType dtype, void* dst, const void* src, size_t count, uint32_t divisor);
 
+/**
+ * x / d for every 32-bit unsigned x and d >= 2, as a multiply and shifts (Granlund and
+ * Montgomery's round-up method): with l = ceil(log2 d) and magic = floor(2^32 (2^l - d) / d) + 1,
+ * the quotient is (t + ((x - t) >> 1)) >> (l - 1), t = the high half of x * magic.
+ */
+struct Divisor {
+  uint32_t magic;
+  int shift;
+};
+
+inline Divisor divisor_of(uint32_t d) {
+  int l = 32 - __builtin_clz(d - 1);
+  uint64_t magic = (((uint64_t)1 << l) - d) * ((uint64_t)1 << 32) / d + 1;
+  return {(uint32_t)magic, l - 1};
+}
+
+inline uint32_t divide_by(uint32_t x, Divisor v) {
+  uint32_t t = (uint32_t)(((uint64_t)x * v.magic) >> 32);
+  return (t + ((x - t) >> 1)) >> v.shift;
+}
+
 /** The f32 factor floats' average multiplies by: f32(1/divisor), as the oracle's Math.fround(1 / n). */
 inline float average_factor(uint32_t divisor) { return (float)(1.0 / (double)divisor); }
 

@@ -1,0 +1,13 @@
+// The integer average's division with AVX2 intrinsics (divide-simd.cc).
+#pragma once
+#include "reduce.h"
+
+namespace webccl {
+
+/**
+ * dst[i] = src[i] / divisor (int32 toward zero, or uint32) for the leading multiple of 8 of n;
+ * returns how many it did. divisor >= 2. Call only where the CPU has AVX2.
+ */
+size_t divide_simd_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor);
+
+}  // namespace webccl
