@@ -1,6 +1,7 @@
 // Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64), AVX2 and AVX-512
-// builds of the same loops (kernels.inc), plus hand-written AVX2/F16C loops for the 16-bit
-// floats (half-simd.cc) where the CPU has F16C. __builtin_cpu_supports is asked once; a binary
+// builds of the same loops (kernels.inc), plus hand-written intrinsic blocks: the 16-bit floats
+// at 256 bits where the CPU has F16C (half-simd.cc) and at 512 with AVX-512 (half-simd512.cc),
+// and the integer average's division at 256 (divide-simd.cc). __builtin_cpu_supports is asked once; a binary
 // built here runs on any CPU of its architecture. reduce_select_variant (a test hook) switches
 // to any variant this CPU can run, so that one machine checks every one it has against the
 // oracle, not only the fastest.
@@ -163,9 +164,9 @@ template <const Blocks& blocks, const Loops& rest>
 constexpr Loops with_blocks() {
   return {blocks_combine<blocks, rest>, blocks_average<blocks, rest>, half_blocks_widen_add<rest>, half_blocks_narrow<rest>, half_blocks_widen<rest>};
 }
-#endif
 
 constexpr Loops kAvx512Blocks = with_blocks<kBlocks512, kAvx512>();
+#endif
 
 // Fastest first: choose() takes the first this CPU supports.
 const Variant kVariants[] = {
