@@ -38,7 +38,7 @@ if [ "$SMALL" = 1 ]; then MAXB=1M; GMAX=1M; N=3; W=1; LATN=200; else MAXB=256M; 
 } > "$OUT/info.txt" 2>&1
 
 # issue 10: native reduction against memcpy; shm against Open MPI (vader) and Gloo at 2/4/8 ranks
-step cpu.txt 30 $R bench/native-reduce.ts --sizes 1M,64M --dtypes float32,float16,bfloat16 --ops sum --oracle-runs 0
+step cpu.txt 40 $R bench/native-reduce.ts --sizes 64K,1M,64M --dtypes float32,float16,bfloat16,int32 --ops sum,avg --oracle-runs 0 --runs 5 --variants avx2+f16c
 for np in 2 4 8; do
   step cpu.txt 80 $R bench/compare.ts --np $np -b 16 -e $MAXB -f 4 -n $N -w $W --transports shm --peers mpi-sm,gloo
 done
