@@ -276,6 +276,8 @@ test('native reduce: the variants this CPU runs, best first, and a name it canno
   for (const wanted of ['sse9', '', 'AVX2']) {
     assert.throws(() => addon.reduceSelectVariant!(wanted), (error: Error) => error.message.includes(`this CPU runs auto, ${VARIANTS.join(', ')}, not ${wanted}`));
   }
+  assert.throws(() => addon.reduceSelectVariant!(5 as unknown as string), /reduceSelectVariant: variant must be a string/);
+  assert.throws(() => (addon.reduceSelectVariant as () => string)(), /expected 1 arguments, got 0/);
   assert.is(addon.reduceSelectVariant!('auto'), addon.reduceVariant);
 });
 
