@@ -170,6 +170,12 @@ test("a schedule whose few-byte calls cost less than the shared fit prices them 
   }
 });
 
+test("a schedule whose few-byte calls cost more than the shared fit prices them (a stall, or its hops dearer) gets no offset above 0: the fit's price holds", async () => {
+  const p = await calibrated(truth, 4, 0, false, (algorithm, bytes) => (algorithm === 'tree' && bytes === 8 ? 500e-6 : 0));
+  assert.ok(Object.values(p.fixedOffsets ?? {}).every((offset) => offset <= 0), JSON.stringify(p.fixedOffsets));
+  assert.ok((p.fixedOffsets?.['tree'] ?? 0) === 0);
+});
+
 test('a simulated world with a collective board: calibration gives it a fixed cost and a curve of its own, which price its calls; a world without one gets neither', async () => {
   // The board sends no message: what its calls cost is its own (here 70 us a call, where the
   // link's call + alpha is 110, and a quarter of the link's beta per byte).

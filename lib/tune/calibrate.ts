@@ -955,7 +955,11 @@ export interface FixedOffsets {
 /**
  * CostParams.fixedOffsets: what each schedule's own few-byte run (fewByteSamples: ring, tree,
  * direct; the lower quartiles with `lower`, else the medians) took beyond what `fit` prices it at,
- * call + messages·α + sends·o + linkBytes·β; negative where the fit over-prices it. Three
+ * call + messages·α + sends·o + linkBytes·β, where the fit over-prices it (≤ 0). Not above: a
+ * loaded host only makes calls slower, so a figure under the fit is the schedule's, one over it
+ * may be a stall that the fit, spread over three schedules, had averaged away (4 tcp processes:
+ * a tree median 488 µs over the fit, its 64 KiB calls priced 2.1x, auto on the ring at 64 KiB-1
+ * MiB; docs/PERFORMANCE.md, fixed24). Three
  * schedules, three unknowns, but each ≥ 0 and one α for every schedule's hops: on 4 tcp processes
  * sharing 2 cores o came out 0 in 5 of 5 calibrations and the tree's fixed part 1.1-1.6x its own
  * few-byte figure (docs/PERFORMANCE.md, reach23 (b)). The board's runs (ownOnly) have fixed costs
@@ -968,7 +972,7 @@ export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: b
     const priced = s.terms.reduce((sum, term, j) => sum + term * fit[j]!, 0);
     byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - priced]);
   }
-  return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, median(residuals)]));
+  return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, Math.min(0, median(residuals))]));
 }
 
 /** The board's own fixed cost (boardFixed) as its median few-byte figure and as its lower quartile, which its curve's lower-quartile points are priced beyond. */
