@@ -35,7 +35,7 @@ import { predictSeconds } from '../lib/tune/model.js';
 import { chooseAlgorithm } from '../lib/tune/select.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { parseBytes } from './perf/sizes.js';
-import { betaCurveText } from './perf/explain.js';
+import { betaCurveText, fixedOffsetsText } from './perf/explain.js';
 import { createNodeDevice } from '../lib/gpu/node-device.js';
 import { pointLine, pointStats, reportLines, type PointStats, type SweptWorld } from './tune-sweep-report.js';
 
@@ -120,7 +120,7 @@ for (const transport of transports) {
     for (const comms of [...fixedWorlds.values(), tuned]) await warm(comms);
     const { chunkBytes, pipelineDepth } = tuned[0]!.config;
     worlds.push({ transport, ranks: np, chunkBytes, pipelineDepth, memory: memory as 'cpu' | 'gpu', board: hasBoard, params });
-    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.board ? `; board ${(params.board.call * 1e6).toFixed(1)} us a call${params.board.collectives ? ` (${Object.entries(params.board.collectives).map(([name, s]) => `${name} ${(s * 1e6).toFixed(1)}`).join(', ')})` : ''}` : ''}${params.reference ? `; by reference (${params.reference.bytes} B and up) ${(params.reference.message * 1e6).toFixed(1)} us a message` : ''}${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
+    console.log(`\n# ${transport}, ${np} ranks: calibration ${calibrationSeconds.toFixed(2)} s: call ${(params.call * 1e6).toFixed(1)} us, alpha ${(params.alpha * 1e6).toFixed(1)} us, o ${(params.overhead * 1e6).toFixed(1)} us, beta ${(params.beta * 1e9).toFixed(3)} ns/B (${(1e-9 / params.beta).toFixed(2)} GB/s), gamma ${(params.gamma * 1e9).toFixed(3)} ns/B${params.board ? `; board ${(params.board.call * 1e6).toFixed(1)} us a call${params.board.collectives ? ` (${Object.entries(params.board.collectives).map(([name, s]) => `${name} ${(s * 1e6).toFixed(1)}`).join(', ')})` : ''}` : ''}${params.reference ? `; by reference (${params.reference.bytes} B and up) ${(params.reference.message * 1e6).toFixed(1)} us a message` : ''}${params.betaCurve.length > 0 ? `; ${betaCurveText(params)}` : ''}; ${fixedOffsetsText(params)}${params.gpu ? `; GPU: +${(params.gpu.call * 1e6).toFixed(1)} us a call, +${(params.gpu.message * 1e6).toFixed(1)} us a message, +${(params.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(params.gpu.gamma * 1e9).toFixed(3)} ns/B` : ''}`);
     console.log('#      size       ring       tree     direct      board       auto  pick    best  auto/best  pred(auto)  err(auto)  worst err (algo)');
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;

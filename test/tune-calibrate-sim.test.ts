@@ -149,6 +149,33 @@ test('a simulated world of 4 ranks: calibration gives back call, alpha, o and be
   }
 });
 
+test("a schedule whose few-byte calls cost less than the shared fit prices them gets a negative offset, and its mid sizes are priced from it (the tree's 64 KiB within 20%, not clamped at the fit's fixed part)", async () => {
+  // The tree's hops cheaper than the ring's and the direct exchange's: 250 us off each of its calls,
+  // which one alpha and o (each >= 0) for all three schedules cannot fit (4 tcp processes on 2
+  // cores: docs/PERFORMANCE.md, reach23 (b)).
+  // Its 64 KiB calls cost what its few-byte ones do (reach23: 574 against 563 us), here their
+  // link bytes 2.6 us: the fit's over-priced fixed part clamped their beta at 0 and priced them
+  // 22-25% over (cheaper by 200-280 us), as its 8-byte calls.
+  const cheaper = 250e-6;
+  const world: CostParams = { ...truth, beta: 0.25e-9, betaCurves: { tree: [{ linkBytes: 1, beta: 0.02e-9 }] } };
+  const treeSeconds = (bytes: number) => predictSeconds('tree', call(bytes, 4), world)! - cheaper;
+  const p = await calibrated(world, 4, 0, false, (algorithm) => (algorithm === 'tree' ? -cheaper : 0));
+  const offset = p.fixedOffsets?.['tree'];
+  assert.ok(offset !== undefined && offset < 0, `tree offset ${offset}`);
+  // Its few-byte calls priced at what they take, its fixed part being theirs.
+  near(predictSeconds('tree', call(8, 4), p)!, treeSeconds(8), 'tree at 8 B', 1e-3);
+  for (const bytes of [64 << 10, 256 << 10]) {
+    const error = predictSeconds('tree', call(bytes, 4), p)! / treeSeconds(bytes) - 1;
+    assert.ok(Math.abs(error) <= 0.2, `tree at ${bytes} B: predicted ${(100 * error).toFixed(0)}% off`);
+  }
+});
+
+test("a schedule whose few-byte calls cost more than the shared fit prices them (a stall, or its hops dearer) gets no offset above 0: the fit's price holds", async () => {
+  const p = await calibrated(truth, 4, 0, false, (algorithm, bytes) => (algorithm === 'tree' && bytes === 8 ? 500e-6 : 0));
+  assert.ok(Object.values(p.fixedOffsets ?? {}).every((offset) => offset <= 0), JSON.stringify(p.fixedOffsets));
+  assert.ok((p.fixedOffsets?.['tree'] ?? 0) === 0);
+});
+
 test('a simulated world with a collective board: calibration gives it a fixed cost and a curve of its own, which price its calls; a world without one gets neither', async () => {
   // The board sends no message: what its calls cost is its own (here 70 us a call, where the
   // link's call + alpha is 110, and a quarter of the link's beta per byte).

@@ -71,6 +71,13 @@ export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves'>): 
   return `beta by link bytes: ${points(p.betaCurve)} ns/B${own}`;
 }
 
+/** Each schedule's fixed-part offset in one line: what an allreduce of it pays beyond call + messages·alpha + sends·o. */
+export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets'>): string {
+  const offsets = Object.entries(p.fixedOffsets ?? {});
+  if (offsets.length === 0) return 'fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)';
+  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${offsets.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ')} us`;
+}
+
 /** `switchPacketValues`: what explainPacketValues found (with --switch); the formula's default without it. */
 export function explainLines(options: PerfOptions, source: Source, switchPacketValues?: number): string[] {
   const ranks = options.np ?? 1;
@@ -90,6 +97,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
+    `#   ${fixedOffsetsText(p)}`,
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : `, packets of ${switchPacketValues ?? 'the formula\'s default'} values`}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   mesh threshold ${formatBytes(meshThresholdBytes)} (WEBCCL_MESH_THRESHOLD_BYTES; the mesh is priced only up to it, and ntcp's own proposal, which needs its ranks, is not known here)`,

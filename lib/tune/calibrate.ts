@@ -23,6 +23,9 @@
 //      ring's and tree's in sequence tell α from o), β from the others (fitLatencyBandwidth). Measuring
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
+//   each schedule's offset (fixedOffsetsOf): what its own few-byte run took beyond what the fit
+//      prices it at (negative where one α over-prices its hops), so that its fixed part, in the
+//      curve's points and in the model, is its own few-byte figure.
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
@@ -911,9 +914,11 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  * than their fixed costs gets β = 0 (its bytes cost nothing measurable); points keep
  * ascending where the two schedules' mean link bytes of neighbouring sizes would cross.
  * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves). A run whose
- * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit).
+ * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit). With `offsets`,
+ * each schedule's fixed part is its own few-byte figure's (fixedOffsetsOf: the fit's plus its
+ * offset), as the model prices it.
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit, board?: BoardFixed): BetaPoint[] {
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets): BetaPoint[] {
   const bySize = new Map<number, Sample[]>();
   for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
@@ -924,7 +929,8 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
     const fixed = (s: Sample) => {
       const [call, alpha, overhead] = s.lower ? lower : fit;
       const own = s.lower ? board?.lower : board?.median;
-      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }) }, undefined, s.bytes);
+      const fixedOffsets = s.lower ? offsets?.lower : offsets?.median;
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }), ...(fixedOffsets && { fixedOffsets }) }, undefined, s.bytes);
     };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
@@ -935,9 +941,38 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
 }
 
 /** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
-export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit, board?: BoardFixed): Record<string, BetaPoint[]> {
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets): Record<string, BetaPoint[]> {
   const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
-  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower, board)]));
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower, board, offsets)]));
+}
+
+/** Each schedule's offset (fixedOffsetsOf) beyond the fit of the few-byte medians and beyond lowerFit's, which curveOf prices median and lower-quartile points beyond. */
+export interface FixedOffsets {
+  readonly median: Readonly<Record<string, number>>;
+  readonly lower: Readonly<Record<string, number>>;
+}
+
+/**
+ * CostParams.fixedOffsets: what each schedule's own few-byte run (fewByteSamples: ring, tree,
+ * direct; the lower quartiles with `lower`, else the medians) took beyond what `fit` prices it at,
+ * call + messages·α + sends·o + linkBytes·β, where the fit over-prices it (≤ 0). Not above: a
+ * loaded host only makes calls slower, so a figure under the fit is the schedule's, one over it
+ * may be a stall that the fit, spread over three schedules, had averaged away (4 tcp processes:
+ * a tree median 488 µs over the fit, its 64 KiB calls priced 2.1x, auto on the ring at 64 KiB-1
+ * MiB; docs/PERFORMANCE.md, fixed24). Three
+ * schedules, three unknowns, but each ≥ 0 and one α for every schedule's hops: on 4 tcp processes
+ * sharing 2 cores o came out 0 in 5 of 5 calibrations and the tree's fixed part 1.1-1.6x its own
+ * few-byte figure (docs/PERFORMANCE.md, reach23 (b)). The board's runs (ownOnly) have fixed costs
+ * of their own (boardFixed).
+ */
+export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: boolean): Record<string, number> {
+  const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower);
+  const byAlgorithm = new Map<string, number[]>();
+  for (const s of few) {
+    const priced = s.terms.reduce((sum, term, j) => sum + term * fit[j]!, 0);
+    byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - priced]);
+  }
+  return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, Math.min(0, median(residuals))]));
 }
 
 /** The board's own fixed cost (boardFixed) as its median few-byte figure and as its lower quartile, which its curve's lower-quartile points are priced beyond. */
@@ -1079,10 +1114,11 @@ interface HostFit {
  * latency, subtracted: the memory changes each message's work, not its flight), so call, o and
  * β only; what exceeds the host's figures is the GPU's.
  */
-function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit, board: BoardCostParams | undefined): GpuCostParams {
+function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma: number, host: HostFit, board: BoardCostParams | undefined, offsets: Readonly<Record<string, number>>): GpuCostParams {
+  // The host schedules' own offsets too (fixedOffsetsOf): the model adds them to GPU calls' host part as well.
   const fitted = fitLatencyBandwidth(runs.filter((r) => r.algorithm !== 'board').map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha) };
+    return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha - (offsets[r.algorithm] ?? 0)) };
   }), [0, 2]);
   const gpu: GpuCostParams = { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
   // The board's few-byte GPU call beyond its host fixed cost: its read-back and write (it sends no message, so the fit says nothing of it).
@@ -1101,15 +1137,17 @@ function parametersOf(comm: CalibrationComm, m: Measured, threshold?: number): C
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const lower = lowerFit(m.samples, fit);
-  const betaCurve = curveOf(shared, fit, undefined, lower);
+  const offsets: FixedOffsets = { median: fixedOffsetsOf(m.samples, fit, false), lower: fixedOffsetsOf(m.samples, lower, true) };
+  const betaCurve = curveOf(shared, fit, undefined, lower, undefined, offsets);
   const board = boardFixed(m.samples);
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
-    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board, offsets), gamma: m.gamma, codecs: m.codecs, ...switched,
     ...(comm.oneThread === true && { oneThread: true }),
     ...(reference && { reference }),
+    ...(Object.keys(offsets.median).length > 0 && { fixedOffsets: offsets.median }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
-    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median) }),
+    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median, offsets.median) }),
   };
 }
 

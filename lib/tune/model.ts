@@ -113,15 +113,18 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
 }
 
 /**
- * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ, or the board's
+ * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ,
+ * plus the schedule's own offset on an allreduce (CostParams.fixedOffsets: what its few-byte run
+ * took beyond that; other collectives' hops were not timed, so none), never below 0; or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
  * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference'>, collective?: ScheduledCollective, bytes?: number): number {
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
-  return params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0);
+  const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0 : 0;
+  return Math.max(0, params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0) + offset);
 }
 
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */

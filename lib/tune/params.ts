@@ -81,6 +81,18 @@ export interface CostParams {
    * an older calibration): the identity labels.
    */
   readonly slowRank?: number;
+  /**
+   * Each schedule's fixed part beyond call + messages·α + sends·o, by algorithm name (ring, tree,
+   * direct), for allreduces: what its own few-byte run took beyond what the shared fit prices it
+   * at (calibrate.ts's fixedOffsetsOf), negative where the one α over-prices that schedule's hops
+   * (calibration writes none above 0: a figure over the fit may be a stall; a file may hold one).
+   * One α and o for every schedule, each ≥ 0, leave the fit off some schedule's few-byte figure:
+   * 4 tcp processes on 2 cores priced the tree's fixed part at 774-1018 µs where its own few-byte
+   * calls took 688-1031 (lower quartiles 563-660), so its 64 KiB point's β was clamped at 0 and the
+   * tree priced 1.5-1.9x its time at 64 KiB-1 MiB (docs/PERFORMANCE.md, reach23 (b)). Absent (a
+   * file of an older calibration, or a schedule calibration did not time): 0, priced as before.
+   */
+  readonly fixedOffsets?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -278,6 +290,22 @@ function betaCurve(raw: unknown, what = 'betaCurve'): BetaPoint[] {
   });
 }
 
+/** A signed number of seconds (an offset may take off what the shared fit over-prices). */
+function signedSeconds(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > 3600) throw new Error(`${what} ${JSON.stringify(value)} is not a number of seconds in [-3600, 3600]`);
+  return value;
+}
+
+function fixedOffsets(raw: unknown): Record<string, number> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('fixedOffsets is not an object of seconds by algorithm name');
+  const offsets: Record<string, number> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!algorithmNamed(name)) throw new Error(`fixedOffsets names '${name}', which is no algorithm`);
+    offsets[name] = signedSeconds(`fixedOffsets.${name}`, value);
+  }
+  return offsets;
+}
+
 function betaCurves(raw: unknown): Record<string, BetaPoint[]> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('betaCurves is not an object of beta curves by algorithm name');
   const curves: Record<string, BetaPoint[]> = {};
@@ -325,5 +353,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
     // Not named when absent: no slow rank was found, or an older calibration placed none.
     ...(p['slowRank'] !== undefined && { slowRank: rankNumber('slowRank', p['slowRank']) }),
+    // Not named when absent: an older calibration's file, whose schedules are priced by the shared fit alone (offset 0), as before.
+    ...(p['fixedOffsets'] !== undefined && { fixedOffsets: fixedOffsets(p['fixedOffsets']) }),
   };
 }
