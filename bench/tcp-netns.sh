@@ -147,8 +147,8 @@ report=()
 contestants=($transports)
 [ "$gloo" = 1 ] && [ -n "$python" ] && contestants+=(gloo)
 for ((round = 1; round <= rounds; round++)); do
-  for ((i = 0; i < ${#contestants[@]}; i++)); do
-    t=${contestants[(i + round - 1) % ${#contestants[@]}]}
+  for ((place = 0; place < ${#contestants[@]}; place++)); do
+    t=${contestants[(place + round - 1) % ${#contestants[@]}]}
     if [ "$t" = gloo ]; then
       on_ranks gloo bash -c 'gloo_rank "$@"' _ $(( mport++ ))
       mv "$work/gloo.0.out" "$work/gloo-round$round.out"
