@@ -18,7 +18,8 @@
 #   and optionally an algorithm (WEBCCL_ALGO) after @: -T "ntcp ntcp@mesh" runs auto's choice and the mesh
 #   -c CHECK: 1 checks every webccl result (#wrong column) outside the timed loop
 #   -G 0: no Gloo run (the table then has no ratio)
-#   -R ROUNDS: run every contestant ROUNDS times, alternating (ntcp, tcp, gloo, ntcp, ...), and
+#   -R ROUNDS: run every contestant ROUNDS times, alternating, each round starting one contestant
+#   later (ntcp, tcp, gloo; tcp, gloo, ntcp; ...), and
 #   end with a table of each contestant's median time per size over the rounds: on a shared,
 #   loaded machine one round can be off by 2-10x either way
 # Addresses: 10.78.X.0/24 (X from this shell's pid); everything created is removed on exit (trap),
@@ -31,7 +32,7 @@ while getopts 'n:r:M:b:e:f:i:w:c:T:G:R:h' opt; do
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; T) transports=$OPTARG ;;
     G) gloo=$OPTARG ;; R) rounds=$OPTARG ;;
-    *) sed -n '12,24p' "$0" >&2; exit 2 ;;
+    *) sed -n '12,25p' "$0" >&2; exit 2 ;;
   esac
 done
 fail() { echo "tcp-netns: $*" >&2; exit 2; }
@@ -140,19 +141,26 @@ export ranks secret check minb maxb factor iters warmup work python master
 
 mport=29600
 report=()
+# Each round starts one contestant later than the round before (a, b, gloo; b, gloo, a; ...):
+# with a fixed order, the same configuration measured twice in one round differed by 1.8x by its
+# place alone (docs/PERFORMANCE.md, ntcp16), so a fixed place would bias every ratio.
+contestants=($transports)
+[ "$gloo" = 1 ] && [ -n "$python" ] && contestants+=(gloo)
 for ((round = 1; round <= rounds; round++)); do
-  for t in $transports; do
+  for ((place = 0; place < ${#contestants[@]}; place++)); do
+    t=${contestants[(place + round - 1) % ${#contestants[@]}]}
+    if [ "$t" = gloo ]; then
+      on_ranks gloo bash -c 'gloo_rank "$@"' _ $(( mport++ ))
+      mv "$work/gloo.0.out" "$work/gloo-round$round.out"
+      report+=(--gloo "$work/gloo-round$round.out")
+      continue
+    fi
     on_ranks "$t" bash -c 'webccl_rank "$@"' _ "$t" $(( mport++ ))
     echo "# transport: $t$([ "$rounds" = 1 ] || echo ", round $round of $rounds")"
     sed -e 's/^\[rank[0-9]*\]: //' "$work/$t.0.out"
     mv "$work/$t.json" "$work/$t.$round.json"
     report+=(--webccl "$t=$work/$t.$round.json")
   done
-  if [ "$gloo" = 1 ] && [ -n "$python" ]; then
-    on_ranks gloo bash -c 'gloo_rank "$@"' _ $(( mport++ ))
-    mv "$work/gloo.0.out" "$work/gloo-round$round.out"
-    report+=(--gloo "$work/gloo-round$round.out")
-  fi
 done
 [ "$gloo" = 1 ] && [ -z "$python" ] && echo "# gloo: not measured, python3 with torch not found (apt-get install python3-torch)"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
