@@ -1,0 +1,170 @@
+// The board reduce from host buffers (native/src/board.cc, Board::publishes, fold's sources;
+// lib/comm/plans.ts planReduce): a large reduce whose rank's view lies in a host buffer publishes
+// it and copies nothing into its lane; every rank folds that rank's elements straight from its
+// buffer, chunk by chunk, the reduced slices reach the root through the lanes, and a non-root
+// runs on its send buffer itself (no scratch copy). The oracle bit for bit, and the same bits as
+// plain arrays (the lanes): 2, 3 and 4 ranks, roots 0 and the last, every dtype and op, counts 0,
+// 1, odd, at the threshold (lanes), just over it and over several lane buffers, in and out of
+// place, with the path counted; a mix of ranks; a non-root owner that overwrites its buffer as
+// soon as its call resolves does not reach a slow root.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { Communicator, getUniqueId } from '../lib/index.node.js';
+import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
+import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
+import { nativeAddon } from '../lib/native/load.js';
+import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
+import { destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements } from './helpers/comm-world.js';
+import { requireAddon } from './helpers/native-transports.js';
+import { within } from './within.js';
+
+const load = requireAddon('shm');
+if (!('addon' in load)) throw new Error('unreachable');
+const boardAddon = load.addon;
+const addon = nativeAddon()!;
+const counters = () => addon.boardCounters!();
+
+/** Where a reduce publishes (board.cc's Board::publishes): more than one lane buffer. */
+const folds = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
+
+async function boardWorld(size: number): Promise<Communicator[]> {
+  const id = await getUniqueId({ transport: 'shm' });
+  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
+}
+
+/** Which of a rank's buffers lie in host buffers: `send` (= recv in place, the root's), `recv` (the root's). */
+interface Placement { readonly inPlace: boolean; readonly send: boolean; readonly recv: boolean }
+
+/**
+ * One reduce over `comms` to `root`, each rank's buffers placed as `placed(rank)` says (a
+ * non-root passes no recv), checked against the oracle bit for bit; returns the root's result.
+ */
+async function checkReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, root: number, placed: (rank: number) => Placement): Promise<ElementArray> {
+  const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
+  const expected = oracleReduce(inputs, count, dtype, op);
+  const owned: { comm: Communicator; data: ElementArray }[] = [];
+  const place = (rank: number, inHost: boolean, data: ElementArray): ElementArray => {
+    // A host buffer of no bytes is none: a count of 0 passes a plain array.
+    if (!inHost || data.byteLength === 0) return data.slice();
+    const Kind = data.constructor as new (buffer: ArrayBuffer) => ElementArray;
+    const put = new Kind(comms[rank]!.allocHostBuffer(data.byteLength));
+    put.set(data);
+    owned.push({ comm: comms[rank]!, data: put });
+    return put;
+  };
+  const sends = inputs.map((input, rank) => place(rank, placed(rank).send, input));
+  const recvs = inputs.map((input, rank) => (rank !== root ? null : placed(rank).inPlace ? sends[rank]! : place(rank, placed(rank).recv, input.map(() => 0) as ElementArray)));
+  const label = `${comms.length} ranks ${dtype} ${opLabel(op)} count ${count} root ${root}`;
+  try {
+    await within(Promise.all(comms.map((comm, rank) => comm.reduce(sends[rank]!, recvs[rank]!, count, dtype, op, root))), 30_000, label);
+    sameElements(recvs[root]!, expected, `${label} ${JSON.stringify(placed(root))}`);
+    // A non-root's send buffer (the board's view now) and an out-of-place root's stay as given.
+    for (const [rank, send] of sends.entries()) if (rank !== root || !placed(rank).inPlace) sameElements(send, inputs[rank]!, `${label} rank ${rank}'s send buffer changed`);
+    return recvs[root]!.slice();
+  } finally {
+    for (const { comm, data } of owned) comm.freeHostBuffer(data);
+  }
+}
+
+const PLACEMENTS: readonly (Placement & { direct: boolean })[] = [
+  { inPlace: true, send: true, recv: true, direct: true },
+  // The root's communicator copies send into recv and reduces there: recv's host buffer is what it publishes.
+  { inPlace: false, send: true, recv: true, direct: true },
+  { inPlace: false, send: false, recv: true, direct: false },
+];
+const PLAIN: Placement = { inPlace: false, send: false, recv: false };
+
+test('reduce from host buffers matches the oracle and plain arrays bit for bit: 2, 3 and 4 ranks, roots 0 and the last, every dtype and op just over the threshold, counts 0, 1, odd, at the threshold and over 2.5 lane buffers, in and out of place; the direct path counted', async () => {
+  for (const size of [2, 3, 4]) {
+    const comms = await boardWorld(size);
+    try {
+      const before = counters();
+      let direct = 0;
+      for (const root of [0, size - 1]) {
+        for (const dtype of DTYPES) {
+          const e = elementBytes(dtype);
+          const over = BOARD_BUFFER_BYTES / e + 17;
+          // Every op just over the threshold (the new path), the same bits as plain arrays (the lanes).
+          for (const op of opsFor(dtype)) {
+            const lanes = await checkReduce(comms, over, dtype, op, root, () => PLAIN);
+            const placement = PLACEMENTS[0]!;
+            sameElements(await checkReduce(comms, over, dtype, op, root, () => placement), lanes, `${size} ranks ${dtype} ${opLabel(op)} root ${root}: host buffers against plain arrays`);
+            // premulSum scales a copy first: a non-root's send buffer is not the board's view then.
+            if (typeof op === 'string') direct++;
+          }
+          if (dtype !== 'float32' && dtype !== 'int32') continue;
+          const counts = [0, 1, 1001, BOARD_BUFFER_BYTES / e, over, Math.floor((2.5 * BOARD_BUFFER_BYTES) / e) + 7];
+          for (const count of counts) {
+            for (const placement of PLACEMENTS) {
+              await checkReduce(comms, count, dtype, dtype === 'float32' ? 'avg' : 'max', root, () => placement);
+              if (placement.direct && folds(count * e)) direct++;
+            }
+          }
+        }
+      }
+      const after = counters();
+      // Every rank counts each direct call once; none was mixed.
+      assert.is(after.hostBufferCalls - before.hostBufferCalls, size * direct, `direct calls at ${size} ranks`);
+      assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 0, `no mixed call at ${size} ranks`);
+    } finally {
+      await destroyWorld(comms);
+    }
+    assert.is(addon.hostBufferCount!(), 0, 'every host buffer freed');
+  }
+});
+
+test('only some ranks with host buffers: the others fold their elements from there and the lanes, counted as mixed (the root with one and without)', async () => {
+  const comms = await boardWorld(3);
+  try {
+    for (const count of [BOARD_BUFFER_BYTES / 4 + 5, Math.floor((2.5 * BOARD_BUFFER_BYTES) / 4) + 1]) {
+      for (const root of [0, 1]) {
+        const before = counters();
+        await checkReduce(comms, count, 'float32', 'sum', root, (rank) => ({ inPlace: true, send: rank === 1, recv: rank === 1 }));
+        const after = counters();
+        assert.is(after.hostBufferMixedCalls - before.hostBufferMixedCalls, 3, `one mixed call per rank (count ${count}, root ${root})`);
+        assert.is(after.hostBufferCalls - before.hostBufferCalls, 0, 'none direct');
+      }
+    }
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
+test('a non-root owner returns only once the root folded its elements: rank 1 overwriting its host buffer as soon as its reduce resolves does not reach a slow root', async () => {
+  const bytes = 2 * BOARD_BUFFER_BYTES + 64;
+  // Rank 0 (the root) sleeps 1 s before it maps rank 1's buffer and folds from it: rank 1's call
+  // must not resolve before rank 0 folded its last chunk, or rank 0 folds the overwritten elements.
+  const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-root');
+  const open = (rank: number, env: Record<string, string>) => {
+    Object.assign(process.env, env);
+    try {
+      return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
+    } finally {
+      for (const key of Object.keys(env)) delete process.env[key];
+    }
+  };
+  const boards = [open(0, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' }), open(1, {})];
+  const data = [0, 1].map(() => new Uint32Array(addon.allocHostBuffer!(bytes)));
+  data.forEach((view, rank) => view.fill(rank + 1));
+  const before = counters().hostBufferCalls;
+  try {
+    await within(Promise.all(boards.map(async (board, rank) => {
+      const call = board.forCall(1);
+      try {
+        await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'reduce', dtype: 'uint32', op: 'sum', average: false, root: 0 });
+        if (rank === 1) data[1]!.fill(0xdead);
+      } finally {
+        call.done();
+      }
+    })), 20_000, 'the reduce');
+    assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
+    const wrong = data[0]!.findIndex((value) => value !== 3);
+    assert.is(wrong, -1, `the root's element ${wrong} is ${data[0]![wrong]}, not 1 + 2`);
+  } finally {
+    for (const board of boards) board.close();
+    for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
+  }
+});
+
+test.run();
