@@ -9,32 +9,13 @@
 // soon as its call resolves does not reach a slow root.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
-import { Communicator, getUniqueId } from '../lib/index.node.js';
+import type { Communicator } from '../lib/index.node.js';
 import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
-import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
-import { nativeAddon } from '../lib/native/load.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
 import { destroyWorld, DTYPES, inputFor, opLabel, opsFor, oracleReduce, sameElements } from './helpers/comm-world.js';
-import { requireAddon } from './helpers/native-transports.js';
+import { addon, boardWorld, counters, folds, type Placement } from './helpers/board-host-world.js';
+import { raceSlowReader } from './helpers/slow-board-reader.js';
 import { within } from './within.js';
-
-const load = requireAddon('shm');
-if (!('addon' in load)) throw new Error('unreachable');
-const boardAddon = load.addon;
-const addon = nativeAddon()!;
-const counters = () => addon.boardCounters!();
-
-/** Where a reduce publishes (board.cc's Board::publishes): more than one lane buffer. */
-const folds = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
-
-async function boardWorld(size: number): Promise<Communicator[]> {
-  const id = await getUniqueId({ transport: 'shm' });
-  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
-}
-
-/** Which of a rank's buffers lie in host buffers: `send` (= recv in place, the root's), `recv` (the root's). */
-interface Placement { readonly inPlace: boolean; readonly send: boolean; readonly recv: boolean }
 
 /**
  * One reduce over `comms` to `root`, each rank's buffers placed as `placed(rank)` says (a
@@ -136,39 +117,9 @@ test('only some ranks with host buffers: the others fold their elements from the
 });
 
 test('a non-root owner returns only once the root folded its elements: rank 1 overwriting its host buffer as soon as its reduce resolves does not reach a slow root', async () => {
-  const bytes = 2 * BOARD_BUFFER_BYTES + 64;
-  // Rank 0 (the root) sleeps 1 s before it maps rank 1's buffer and folds from it: rank 1's call
-  // must not resolve before rank 0 folded its last chunk, or rank 0 folds the overwritten elements.
-  const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-root');
-  const open = (rank: number, env: Record<string, string>) => {
-    Object.assign(process.env, env);
-    try {
-      return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
-    } finally {
-      for (const key of Object.keys(env)) delete process.env[key];
-    }
-  };
-  const boards = [open(0, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' }), open(1, {})];
-  const data = [0, 1].map(() => new Uint32Array(addon.allocHostBuffer!(bytes)));
-  data.forEach((view, rank) => view.fill(rank + 1));
-  const before = counters().hostBufferCalls;
-  try {
-    await within(Promise.all(boards.map(async (board, rank) => {
-      const call = board.forCall(1);
-      try {
-        await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'reduce', dtype: 'uint32', op: 'sum', average: false, root: 0 });
-        if (rank === 1) data[1]!.fill(0xdead);
-      } finally {
-        call.done();
-      }
-    })), 20_000, 'the reduce');
-    assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
-    const wrong = data[0]!.findIndex((value) => value !== 3);
-    assert.is(wrong, -1, `the root's element ${wrong} is ${data[0]![wrong]}, not 1 + 2`);
-  } finally {
-    for (const board of boards) board.close();
-    for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
-  }
+  // Rank 0 sleeps 1 s before it maps its peer's buffer and folds from it: the owner's call
+  // must not resolve before that fold of its last chunk, or rank 0 folds the overwritten elements.
+  await raceSlowReader('slow-root', { collective: 'reduce', dtype: 'uint32', op: 'sum', average: false, root: 0 }, 0);
 });
 
 test.run();
