@@ -310,7 +310,7 @@ export function planReduce(
   checkOp(what, op, dtype);
   checkRank(what, 'root', root, env.size);
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
-  // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
+  // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory (on the board: from send itself, below).
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
   const schedule = algorithmFor(env, what, 'reduce', count, dtype, options, op, undefined, input.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduce');
