@@ -7,34 +7,15 @@
 // its call resolves does not reach a slow peer; a freed buffer is InvalidArgument.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
-import { Communicator, getUniqueId } from '../lib/index.node.js';
+import type { Communicator } from '../lib/index.node.js';
 import { elementBytes, type DataType, type ElementArray, type ReduceOp } from '../lib/dtype.js';
 import { WebcclError } from '../lib/errors.js';
-import { boardSegmentName, NativeBoardSession } from '../lib/native/board.js';
-import { nativeAddon } from '../lib/native/load.js';
 import { BOARD_BUFFER_BYTES } from '../lib/transport/board.js';
 import { destroyWorld, DTYPES, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
 import { hostBufferMemory } from './helpers/host-buffer-memory.js';
-import { requireAddon } from './helpers/native-transports.js';
+import { addon, boardWorld, counters, folds, type Placement } from './helpers/board-host-world.js';
+import { raceSlowReader } from './helpers/slow-board-reader.js';
 import { rejection, within } from './within.js';
-
-const load = requireAddon('shm');
-if (!('addon' in load)) throw new Error('unreachable');
-const boardAddon = load.addon;
-const addon = nativeAddon()!;
-const counters = () => addon.boardCounters!();
-
-/** Where an allreduce publishes (board.cc's Board::publishes): more than one lane buffer. */
-const folds = (bytes: number) => bytes > BOARD_BUFFER_BYTES;
-
-async function boardWorld(size: number): Promise<Communicator[]> {
-  const id = await getUniqueId({ transport: 'shm' });
-  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, timeoutMs: 20_000, algorithm: 'board' })));
-}
-
-/** Which of a rank's two buffers lie in host buffers: `send` (= recv in place), `recv`. */
-interface Placement { readonly inPlace: boolean; readonly send: boolean; readonly recv: boolean }
 
 /** One allreduce over `comms`, each rank's buffers placed as `placed(rank)` says, checked against the oracle bit for bit. */
 async function checkAllReduce(comms: readonly Communicator[], count: number, dtype: DataType, op: ReduceOp, placed: (rank: number) => Placement): Promise<void> {
@@ -108,39 +89,9 @@ test('only some ranks with host buffers: the others fold their elements from the
 });
 
 test('an owner returns only once its peers folded its elements: rank 0 overwriting its host buffer as soon as its allReduce resolves does not reach a slow rank 1', async () => {
-  const bytes = 2 * BOARD_BUFFER_BYTES + 64;
-  // Rank 1 sleeps 1 s before it maps rank 0's buffer and folds from it: rank 0's call must not
-  // resolve before rank 1 folded its last chunk, or rank 1 folds the overwritten elements.
-  const name = boardSegmentName(randomBytes(16).toString('hex'), 'slow-gather');
-  const open = (rank: number, env: Record<string, string>) => {
-    Object.assign(process.env, env);
-    try {
-        return new NativeBoardSession(boardAddon, name, rank, 2, BOARD_BUFFER_BYTES, 10_000);
-    } finally {
-      for (const key of Object.keys(env)) delete process.env[key];
-    }
-  };
-  const boards = [open(0, {}), open(1, { WEBCCL_BOARD_TEST_READ_DELAY_MS: '1000' })];
-  const data = [0, 1].map(() => new Uint32Array(addon.allocHostBuffer!(bytes)));
-  data.forEach((view, rank) => view.fill(rank + 1));
-  const before = counters().hostBufferCalls;
-  try {
-    await within(Promise.all(boards.map(async (board, rank) => {
-      const call = board.forCall(1);
-      try {
-        await call.run(new Uint8Array(data[rank]!.buffer), { collective: 'allReduce', dtype: 'uint32', op: 'sum', average: false });
-        if (rank === 0) data[0]!.fill(0xdead);
-      } finally {
-        call.done();
-      }
-    })), 20_000, 'the allReduce');
-    assert.is(counters().hostBufferCalls - before, 2, 'direct on both ranks');
-    const wrong = data[1]!.findIndex((value) => value !== 3);
-    assert.is(wrong, -1, `rank 1's element ${wrong} is ${data[1]![wrong]}, not 1 + 2`);
-  } finally {
-    for (const board of boards) board.close();
-    for (const view of data) addon.freeHostBuffer!(view.buffer as ArrayBuffer);
-  }
+  // Rank 1 sleeps 1 s before it maps its peer's buffer and folds from it: the owner's call
+  // must not resolve before that fold of its last chunk, or rank 1 folds the overwritten elements.
+  await raceSlowReader('slow-gather', { collective: 'allReduce', dtype: 'uint32', op: 'sum', average: false }, 1);
 });
 
 test('a freed host buffer given to a board allReduce is InvalidArgument saying so', async () => {

@@ -5,7 +5,7 @@
 import { runOnBoard } from './board-run.js';
 import type { CollectiveContext, Region } from './context.js';
 
-/** `work` holds this rank's contribution (premultiplied; scratch off the root); afterwards the root's holds the reduction. */
+/** `work` holds this rank's contribution (premultiplied; off the root its send buffer, only read, or scratch: planReduce); afterwards the root's holds the reduction. */
 export async function boardReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const result = ctx.rank === root ? { offset: 0, length: work.length } : undefined;
   await runOnBoard(ctx, work, { collective: 'reduce', root, result }, () => ctx.memory.finalize(work, 0, work.length));

@@ -310,17 +310,21 @@ export function planReduce(
   checkOp(what, op, dtype);
   checkRank(what, 'root', root, env.size);
   const input = operand(env, `${what}: send buffer`, send, dtype, count);
-  // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory.
+  // Only the root writes a result (as in NCCL); other ranks reduce in scratch memory (on the board: from send itself, below).
   const output = env.rank === root ? operand(env, `${what}: recv buffer`, recv, dtype, count) : undefined;
-  const copyInput = output === undefined || copyNeeded(what, input, output, count, dtype);
   const schedule = algorithmFor(env, what, 'reduce', count, dtype, options, op, undefined, input.located.kind).algorithm;
   const algorithm = scheduleOf(schedule, 'reduce');
+  // The board only reads a non-root's host memory (board.cc: its slices go to its lane), so it
+  // runs on the send buffer itself, which in a host buffer its peers then fold straight from;
+  // not with premulSum, which scales the elements first.
+  const readsInput = output === undefined && env.size > 1 && algorithmNamed(schedule)?.board === true && typeof op === 'string' && input.located.kind === 'cpu';
+  const copyInput = !readsInput && (output === undefined || copyNeeded(what, input, output, count, dtype));
   return {
     signature: signature('reduce', count, dtype, opName(op), root), schedule, space: input.space, buffers: buffersOf(input, output), dtype, op,
     async run(ctx, memory) {
-      const scratch = output ? undefined : input.space.scratch(dtype, count);
+      const scratch = output || readsInput ? undefined : input.space.scratch(dtype, count);
       try {
-        const work = output ? output.region(0, count) : scratch!.region;
+        const work = output ? output.region(0, count) : readsInput ? input.region(0, count) : scratch!.region;
         if (copyInput) await memory.copy(work, 0, input.region(0, count), 0, count);
         await memory.premultiply(work, 0, count);
         await algorithm(ctx, work, root);

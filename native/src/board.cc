@@ -34,7 +34,8 @@
 //   advance_single_copy's two arrivals, no lane at all). A large allreduce in place publishes
 //   its view too, and its owner copies nothing in: the peers fold its elements straight from
 //   its buffer (fold's sources), chunk by chunk, and the reduced slices go through the lanes
-//   as before (no arrival more: every fold is over at the arrival after the last chunk).
+//   as before (no arrival more: every fold is over at the arrival after the last chunk). A large
+//   reduce does the same, and its other ranks then wait for that last arrival too.
 //
 // Why it is safe to reuse a buffer with no more barriers: a rank reads buffer b of input phase
 // p only before its own next arrival (a large allreduce's published slices: before its arrival
@@ -839,7 +840,7 @@ class Board {
       default: break;
     }
     if (one_arrival(call)) return (void)memcpy(lane_of(call, rank_, call.buffer), from, length * e);
-    // A large allreduce from a host buffer: the peers fold its elements straight from there.
+    // A large allreduce or reduce from a host buffer: the peers fold its elements straight from there.
     if (own_direct(call)) return;
     size_t lo, hi;
     slice(call, length, rank_, lo, hi);
@@ -931,7 +932,7 @@ class Board {
    */
   bool publishes(const Call& call) const {
     const uint64_t bytes = (uint64_t)span(call) * element_bytes(call.dtype);
-    if (call.kind == Kind::all_reduce) return sliced(call) && bytes > buffer_bytes_;
+    if (call.kind == Kind::all_reduce || call.kind == Kind::reduce) return sliced(call) && bytes > buffer_bytes_;
     if (call.kind != Kind::all_gather && call.kind != Kind::broadcast) return false;
     return (call.kind == Kind::all_gather ? bytes >= buffer_bytes_ : bytes > buffer_bytes_) || single_copy(call);
   }
@@ -939,8 +940,8 @@ class Board {
   /** This rank published a host buffer for `call`: its peers read its view there, and it copies nothing into its lane. */
   bool own_direct(const Call& call) const { return call.own_ref.serial != 0 && publishes(call); }
 
-  /** Whether the others read rank `r`'s view in `call`: every rank's block (allgather), every rank's elements (allreduce), the root's data (broadcast). */
-  static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || call.kind == Kind::all_reduce || r == call.root; }
+  /** Whether the others read rank `r`'s view in `call`: every rank's block (allgather), every rank's elements (allreduce, reduce), the root's data (broadcast). */
+  static bool read_from(const Call& call, uint32_t r) { return call.kind == Kind::all_gather || call.kind == Kind::all_reduce || call.kind == Kind::reduce || r == call.root; }
 
   /**
    * advance_single_copy's path: an allgather or broadcast by single copy, or one every rank read
@@ -950,7 +951,10 @@ class Board {
    * slower from 4 MiB (docs/PERFORMANCE.md, hbfold23): its reads of the peers' slices come
    * from memory, where the lanes' come from cache.
    */
-  bool single_copy_path(const Call& call) const { return single_copy(call) || (call.direct_all && call.kind != Kind::all_reduce); }
+  bool single_copy_path(const Call& call) const { return single_copy(call) || (call.direct_all && !folds_direct(call)); }
+
+  /** An allreduce or reduce: its peers fold a published view chunk by chunk (fold's sources), never advance_single_copy. */
+  static bool folds_direct(const Call& call) { return call.kind == Kind::all_reduce || call.kind == Kind::reduce; }
 
   /** Rank `r`'s view mapped from its host buffer (resolve_sources), or null: read its lane (or by process_vm_readv). */
   static const uint8_t* direct(const Call& call, uint32_t r) { return call.source.empty() ? nullptr : call.source[r]; }
@@ -1143,11 +1147,14 @@ class Board {
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
             // slice is published, one arrival a chunk; the last chunk's takes one of its own.
-            // A reduce's other ranks gather nothing, so they do not wait for it.
+            // A reduce's other ranks gather nothing, so they do not wait for it, unless some
+            // rank's elements were folded from its host buffer: the owner may not return (and
+            // let its user overwrite them) before every rank folded the last chunk, which this
+            // arrival says, and direct_any is alike on every rank (resolve_sources).
             if (call.chunk + length < total) break;
             arrive(call.stamp, false);
             call.target = arrivals_;
-            if (call.kind == Kind::reduce && rank_ != call.root) break;
+            if (call.kind == Kind::reduce && rank_ != call.root && !call.direct_any) break;
             call.stage = 2;
             continue;
           }
@@ -1164,9 +1171,10 @@ class Board {
     }
     // Some ranks' views were read from their host buffers: they may not return (and let their
     // user overwrite them) before every reader is done, which one more arrival says. An
-    // allreduce reads them only as it folds, which the arrival after its last chunk already
-    // says is over (its slices are gathered from the lanes).
-    if (call.direct_any && ranks_ > 1 && call.kind != Kind::all_reduce) {
+    // allreduce or reduce reads them only as it folds, which the arrival after its last chunk
+    // already says is over (its slices are gathered from the lanes; a reduce's other ranks wait
+    // for that arrival too, above).
+    if (call.direct_any && ranks_ > 1 && !folds_direct(call)) {
       if (call.tail == 0) {
         arrive(call.stamp, false);
         call.target = arrivals_;
@@ -1335,8 +1343,8 @@ napi_value BoardRun(napi_env env, napi_callback_info info) {
   // Set where the call first reads the clock (Board::run_here, Board::hand_over).
   here.deadline = kClockLater;
   // A view in a host buffer (allocHostBuffer): held in use, and published where the call is large enough (Board::publishes).
-  // An allreduce in place only: its view is then what its peers fold (an out-of-place one publishes none).
-  bool may_publish = kind == Kind::all_gather || kind == Kind::broadcast || (kind == Kind::all_reduce && input == nullptr);
+  // An allreduce in place only, or a reduce: its view is then what its peers fold (an out-of-place allreduce publishes none).
+  bool may_publish = kind == Kind::all_gather || kind == Kind::broadcast || kind == Kind::reduce || (kind == Kind::all_reduce && input == nullptr);
   if (may_publish && board->ranks() > 1) here.own_buffer = use_host_buffer(data, length, here.own_ref);
   napi_value result;
   // Every call begins here, once attached (until then the board thread owns the segment): a
