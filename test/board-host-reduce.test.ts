@@ -117,11 +117,10 @@ test('only some ranks with host buffers: the others fold their elements from the
 });
 
 test('a non-root owner returns only once the root folded its elements: rank 1 overwriting its host buffer as soon as its reduce resolves does not reach a slow root', async () => {
-  // Rank 0 sleeps 1 s before it maps rank 1's buffer, so rank 1 runs ahead to its last arrival.
-  // Weaker than it looks: the delay comes before the first chunk's fold only, and rank 1 cannot
-  // pass the last chunk's input arrival before the root makes it, so the window left to catch
-  // (the root's fold of its last slice against rank 1's return and overwrite) stays narrow:
-  // with the non-root's wait removed this passed once in one try (hbroot24, docs/PERFORMANCE.md).
+  // Rank 0 sleeps 1 s before it maps rank 1's buffer and again before it folds the last chunk
+  // (board.cc's test hook), so rank 1, past the last chunk's input arrival, would return and
+  // overwrite its buffer while the root has yet to read it: with the non-root's wait removed
+  // this fails (rank 0's elements read 0xdead + 1).
   await raceSlowReader('slow-root', { collective: 'reduce', dtype: 'uint32', op: 'sum', average: false, root: 0 }, 0);
 });
 

@@ -1144,6 +1144,10 @@ class Board {
             // Every rank read from has a host buffer: none copied in, all read straight from there.
             if (single_copy_path(call)) return advance_single_copy(call, until, sleep);
           }
+          // The test hook's slow reader, again before it folds the last chunk: an owner of a host
+          // buffer that returned without waiting for this fold would have let its user overwrite
+          // the elements read here (test/board-host-reduce.test.ts, the slow root).
+          if (read_delay_us_ > 0 && call.direct_any && folds_direct(call) && call.chunk + length >= total) usleep((useconds_t)read_delay_us_);
           if (!use_lanes(call, length)) {
             // Sliced: the next chunk's arrival (its copy-in made) also says that this chunk's
             // slice is published, one arrival a chunk; the last chunk's takes one of its own.

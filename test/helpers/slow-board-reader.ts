@@ -1,6 +1,7 @@
 // A race the board's host-buffer paths must win (native/src/board.cc, Board::publishes): two
 // native board sessions whose views lie in host buffers, one rank slowed before it maps and reads
-// its peer's buffer (WEBCCL_BOARD_TEST_READ_DELAY_MS), the other overwriting its buffer as soon as
+// its peer's buffer and, for an allreduce or reduce, again before it folds the last chunk
+// (WEBCCL_BOARD_TEST_READ_DELAY_MS), the other overwriting its buffer as soon as
 // its call resolves. A call that let the owner return before the slow rank read would hand that
 // rank the overwritten elements.
 import * as assert from 'uvu/assert';
