@@ -864,9 +864,14 @@ function subsetsOf(columns: readonly number[]): number[][] {
 }
 
 /** Σ((predicted − measured) / measured)², the quantity leastSquares minimises. */
+/** What `fit` prices sample `s` at: its terms (call, messages, sends, link bytes) times the fit's parameters. */
+function pricedBy(s: Sample, fit: readonly number[]): number {
+  return s.terms.reduce((sum, term, j) => sum + term * fit[j]!, 0);
+}
+
 function relativeResidual(samples: readonly Sample[], fit: Fitted): number {
   return samples.reduce((sum, s) => {
-    const predicted = s.terms.reduce((t, term, j) => t + term * fit[j]!, 0);
+    const predicted = pricedBy(s, fit);
     const weight = s.seconds > 0 ? 1 / s.seconds : 1;
     return sum + (weight * (predicted - s.seconds)) ** 2;
   }, 0);
@@ -969,7 +974,7 @@ export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: b
   const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower);
   const byAlgorithm = new Map<string, number[]>();
   for (const s of few) {
-    const priced = s.terms.reduce((sum, term, j) => sum + term * fit[j]!, 0);
+    const priced = pricedBy(s, fit);
     byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - priced]);
   }
   return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, Math.min(0, median(residuals))]));

@@ -39,7 +39,10 @@ size_t half_simd_narrow(DType dtype, uint16_t* dst, const uint32_t* src, size_t 
 /** dst[i] = the f32 bits of f16/bf16 src[i], exactly (signalling NaNs stay signalling), for the leading multiple of 16 of n. */
 size_t half_simd_widen(DType dtype, uint32_t* dst, const uint16_t* src, size_t n);
 
-/** True when this CPU has AVX-512 (F, BW, VL, DQ) and F16C: half-simd512.cc's loops may run. */
+/** True when this CPU has AVX-512 F, BW, VL and DQ (the set every AVX-512 loop here is built for). */
+bool avx512_supported();
+
+/** True when this CPU has AVX-512 (avx512_supported) and F16C: half-simd512.cc's loops may run. */
 bool half_simd512_supported();
 
 /**

@@ -135,11 +135,13 @@ HALF512_TARGET size_t average32(uint16_t* d, const uint16_t* s, size_t n, float 
 
 }  // namespace
 
-bool half_simd512_supported() {
+bool avx512_supported() {
   __builtin_cpu_init();
-  return half_simd_supported() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
 }
+
+bool half_simd512_supported() { return half_simd_supported() && avx512_supported(); }
 
 size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
   uint16_t* d = (uint16_t*)dst;
@@ -158,6 +160,7 @@ size_t half_simd512_average(DType dtype, void* dst, const void* src, size_t n, f
 #else
 
 namespace webccl {
+bool avx512_supported() { return false; }
 bool half_simd512_supported() { return false; }
 size_t half_simd512_combine(DType, Op, void*, const void*, const void*, size_t) { return 0; }
 size_t half_simd512_average(DType, void*, const void*, size_t, float, bool) { return 0; }

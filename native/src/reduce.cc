@@ -62,12 +62,6 @@ bool has_avx2() {
   return __builtin_cpu_supports("avx2");
 }
 
-bool has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512dq");
-}
-
 bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
 
 // The intrinsic loops (half-simd.cc, half-simd512.cc, divide-simd.cc) take whole blocks of 8,
@@ -172,7 +166,7 @@ constexpr Loops kAvx512Blocks = with_blocks<kBlocks512, kAvx512>();
 const Variant kVariants[] = {
 #if defined(__x86_64__)
     {"avx512+f16c", half_simd512_supported, line_aligned<kAvx512Blocks>()},
-    {"avx512", has_avx512, line_aligned<kAvx512>()},
+    {"avx512", avx512_supported, line_aligned<kAvx512>()},
     {"avx2+f16c", half_simd_supported, with_blocks<kBlocks256, kAvx2>()},
     {"avx2", has_avx2, kAvx2},
 #endif
