@@ -288,6 +288,38 @@ test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, l
   }
 });
 
+test('3 ranks over ntcp: messages of several frames (2 MiB each) land frame by frame and match the oracle', async () => {
+  const size = 3;
+  // One pipeline a segment: a segment of 2.8 MB goes as one message of two frames.
+  const comms = await within(createWorld(size, { timeoutMs: 20_000, chunkBytes: 6 << 20, pipelineDepth: 1 }, 'ntcp'), 20_000, 'world');
+  try {
+    let messages = 0;
+    let calls = 0;
+    const landed = await countExpected(async () => {
+      for (const [dtype, op] of [['float32', 'sum'], ['int32', 'max']] as const) {
+        for (const inPlace of [true, false]) {
+          const count = 3 * 700_001 + 2; // segments of 700_001 elements (2.8 MB): odd, over one frame
+          const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
+          const sends = inputs.map((input) => input.slice());
+          const outputs = inPlace ? sends : sends.map((send) => send.slice().fill(0));
+          const label = `${dtype} ${op} ${inPlace ? 'in place' : 'out of place'}`;
+          await within(Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, outputs[r]!, count, dtype, op, { algorithm: 'ring' }))), 20_000, label);
+          const oracle = oracleReduce(inputs, count, dtype, op);
+          for (const [rank, output] of outputs.entries()) sameElements(output, oracle, `${label}, rank ${rank}`);
+          messages += size * 2 * (size - 1);
+          calls++;
+        }
+      }
+    });
+    // Two frames a message; a rank's first receive of a call may come before its landing.
+    const frames = 2 * messages;
+    const firsts = 2 * size * calls;
+    assert.ok(landed >= frames - firsts && landed <= frames, `${landed} of ${frames} frames landed on arrival (at least ${frames - firsts})`);
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test('WEBCCL_NTCP_LANDING: fold by default, off and copy on request, anything else InvalidArgument naming it', () => {
   const saved = process.env['WEBCCL_NTCP_LANDING'];
   try {

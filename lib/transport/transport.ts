@@ -112,9 +112,9 @@ export interface Transport {
   /**
    * Optional (fused receive, lib/memory/landing.ts): the message from `peer` with exactly this
    * header (signature included, so that a mismatched call never touches the memory) may be
-   * applied to `landing` the moment it arrives, if it comes whole in one frame and is exactly
-   * the landing's size; recv then hands it out with landing.target as its payload (and no
-   * release). Returns the cancel: once called, nothing lands there.
+   * applied to `landing` as it arrives, frame by frame, if it is exactly the landing's size;
+   * recv then hands it out with landing.target as its payload (and no release). Returns the
+   * cancel: once called, nothing lands there.
    */
   land?(peer: number, header: Header, landing: Landing): () => void;
 

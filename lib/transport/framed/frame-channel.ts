@@ -21,17 +21,25 @@ export interface FrameChannel {
    */
   segmentBytes?(messageBytes: number): number;
   /**
-   * Optional: the frame whose header is `head` (a whole message of one frame, the landing's
-   * size) is coming and belongs to `landing`; a channel that can put its payload there as it
-   * arrives (ntcp's expected receives) says so by returning the cancel, undefined otherwise. The
-   * frame is still handed over as usual (receiveFrameSink then gives `landing.target`).
+   * Optional: the frames of one message, each named by its header and the span of the message it
+   * carries, are coming and belong to `landing` (the message's size); a channel that can put
+   * their payloads there as they arrive (ntcp's expected receives) says so by returning the
+   * cancel, undefined otherwise. Each frame is still handed over as usual (receiveFrameSink
+   * then gives its span of `landing.target`).
    */
-  expect?(head: Uint8Array, landing: Landing): (() => void) | undefined;
+  expect?(frames: readonly ExpectedFrame[], landing: Landing): (() => void) | undefined;
   /** Stops reading from the connection (receive backpressure); a no-op where impossible. */
   pauseReading(): void;
   resumeReading(): void;
   /** Closes the connection with a WebSocket close code and a reason the other side will log. */
   close(code: number, reason: string): void;
+}
+
+/** One frame of a message that lands (FrameChannel.expect): its header, and where its payload goes in the message. */
+export interface ExpectedFrame {
+  readonly head: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
 }
 
 /** Normal closure: the other side closed its transport on purpose. */

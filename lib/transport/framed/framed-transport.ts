@@ -5,7 +5,7 @@ import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from
 import { logger, type Logger } from '../../log.js';
 import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, type FrameHead } from '../frame.js';
 import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
-import { CLOSE_NORMAL, type FrameChannel } from './frame-channel.js';
+import { CLOSE_NORMAL, type ExpectedFrame, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
 import type { WireLimits } from './limits.js';
 import { MessageAssembler, sameHeader } from './message-assembler.js';
@@ -149,7 +149,10 @@ export class FramedTransport implements Transport {
     const key = landingKey(header.comm, header.seq, header.chunk);
     const entry = { header, landing };
     byKey.set(key, entry);
-    const unexpect = this.expectLanding(peer, header, landing);
+    // A message whose first frames came before its landing was listed is being assembled in a
+    // buffer of the pool: its later frames must go there too, not into the landing.
+    const started = this.assemblers[peer]?.assembling();
+    const unexpect = started && sameHeader(started, header) ? undefined : this.expectLanding(peer, header, landing);
     return () => {
       if (byKey.get(key) === entry) byKey.delete(key);
       unexpect?.();
@@ -157,19 +160,25 @@ export class FramedTransport implements Transport {
   }
 
   /**
-   * Tells `peer`'s channel which frame the landing waits for, when it can take the payload
-   * straight there (FrameChannel.expect): the frame head that peer writes for a message of one
-   * frame (a mesh: the route is the sender's rank). Returns the channel's cancel.
+   * Tells `peer`'s channel which frames the landing waits for, when it can take their payloads
+   * straight there (FrameChannel.expect): the frame heads that peer writes for the message, cut
+   * as writeSegments cuts it (a mesh: the route is the sender's rank). Returns the channel's cancel.
    */
   private expectLanding(peer: number, header: Header, landing: Landing): (() => void) | undefined {
     const channel = this.channels.get(peer);
+    if (!channel?.expect) return undefined;
     const messageBytes = landing.target.byteLength;
-    if (!channel?.expect || messageBytes > (channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes)) return undefined;
+    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
+    const frames: ExpectedFrame[] = [];
     try {
-      return channel.expect(encodeFrameHeader(header, { route: peer, messageBytes, offset: 0 }, messageBytes), landing);
+      for (let offset = 0; offset < messageBytes; offset += segmentBytes) {
+        const length = Math.min(segmentBytes, messageBytes - offset);
+        frames.push({ head: encodeFrameHeader(header, { route: peer, messageBytes, offset }, length), offset, length });
+      }
     } catch {
       return undefined; // a header that cannot be encoded never comes either
     }
+    return frames.length === 0 ? undefined : channel.expect(frames, landing);
   }
 
   onControl(listener: (message: Message) => void): void {
@@ -221,9 +230,10 @@ export class FramedTransport implements Transport {
 
   /**
    * receiveFrameHead for a channel that writes each frame's payload synchronously, before it
-   * returns to the event loop: a whole message of one frame may then land (Transport.land),
-   * its payload written into, or folded (`fold`) into, the caller's memory. The channel must
-   * apply `fold` when there is one, else write `target`; then receivePayload as usual.
+   * returns to the event loop: a message may then land (Transport.land), each frame's payload
+   * written into, or folded (`fold`) into, its span of the caller's memory (the first frame
+   * takes the landing, the later ones follow it). The channel must apply `fold` when there is
+   * one, else write `target`; then receivePayload as usual.
    */
   receiveFrameSink(head: Uint8Array, from: number): FrameSink | undefined {
     return this.reserveFrame(head, from, true);
@@ -235,9 +245,11 @@ export class FramedTransport implements Transport {
     try {
       const frame = decodeFrameHead(head, this.limits);
       const assembler = this.assemblerFor(frame.route, from);
-      const landing = mayLand && frame.offset === 0 && frame.segmentBytes === frame.messageBytes ? this.takeLanding(from, frame) : undefined;
+      // A message's first frame takes its landing; the later ones follow it there (reserve).
+      const landing = !mayLand ? undefined : frame.offset === 0 ? this.takeLanding(from, frame) : assembler.landing();
       if (!landing) return { target: assembler.reserve(frame) };
-      return { target: assembler.reserve(frame, landing.target), fold: landing.fold, elementBytes: landing.elementBytes, answeredAtOnce: landing.answeredAtOnce === true };
+      const last = frame.offset + frame.segmentBytes === frame.messageBytes;
+      return { target: assembler.reserve(frame, landing), fold: landing.fold, elementBytes: landing.elementBytes, answeredAtOnce: last && landing.answeredAtOnce === true };
     } catch (error) {
       this.untrusted(from, error);
       return undefined;

@@ -4,6 +4,7 @@
 // Two ways in: accept() takes a frame whose payload already sits in some buffer (websocket,
 // relay), and reserve()/commit() let a stream reader learn where a segment's payload belongs
 // before it arrives, so that the kernel writes it straight into the message (tcp).
+import type { Landing } from '../../memory/landing.js';
 import { frameError, type Frame, type FrameHead } from '../frame.js';
 import type { Header, Message } from '../transport.js';
 import type { PayloadPool } from './payload-pool.js';
@@ -13,6 +14,8 @@ interface PartialMessage {
   readonly payload: Uint8Array;
   /** Absent for a message that landed in the receiver's memory. */
   readonly release: (() => void) | undefined;
+  /** The receiver's landing the message is written (or folded) into, if it lands. */
+  readonly landing: Landing | undefined;
   received: number;
 }
 
@@ -38,15 +41,16 @@ export class MessageAssembler {
 
   /**
    * Where the payload of the frame `head` announces must be written: a view into its message's
-   * buffer (from the pool, 8-byte aligned, or `landing` when the message lands in the receiver's
-   * memory). Throws if the frame does not continue the stream.
+   * buffer (from the pool, 8-byte aligned, or the target of `landing` when the message lands in
+   * the receiver's memory; given with its first frame, it holds for the message's later frames:
+   * see landing()). Throws if the frame does not continue the stream.
    */
-  reserve(head: FrameHead, landing?: Uint8Array): Uint8Array {
+  reserve(head: FrameHead, landing?: Landing): Uint8Array {
     if (!this.partial) {
       if (head.offset !== 0) throw frameError(`from rank ${this.from}: message starts at offset ${head.offset}, not 0`);
       // A landing (the receiver's own memory, exactly the message's size) is not the pool's: nothing to release.
-      const { bytes, release }: { bytes: Uint8Array; release?: () => void } = landing ? { bytes: landing } : this.pool.take(head.messageBytes);
-      this.partial = { header: head.header, payload: bytes, release, received: 0 };
+      const { bytes, release }: { bytes: Uint8Array; release?: () => void } = landing ? { bytes: landing.target } : this.pool.take(head.messageBytes);
+      this.partial = { header: head.header, payload: bytes, release, landing, received: 0 };
     }
     const partial = this.partial;
     if (head.offset !== partial.received) throw frameError(`from rank ${this.from}: segment at offset ${head.offset}, expected ${partial.received}`);
@@ -55,6 +59,16 @@ export class MessageAssembler {
     }
     this.reserved = head.segmentBytes;
     return partial.payload.subarray(head.offset, head.offset + head.segmentBytes);
+  }
+
+  /** The landing of the message being assembled (its later frames go there too), if it lands. */
+  landing(): Landing | undefined {
+    return this.partial?.landing;
+  }
+
+  /** The header of the message whose frames are arriving (some, not all, are here), if any. */
+  assembling(): Header | undefined {
+    return this.partial?.header;
   }
 
   /** The reserved segment has been written; returns the message it completes, if any. */

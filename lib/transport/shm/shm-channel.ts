@@ -37,21 +37,25 @@
 // reader's thread no longer stalls on the ack's doorbell in the middle of its step. Any other
 // read is acked at once, so a call never returns with its peer's send waiting on user code.
 // One-sided writes are not used: they would add a round trip to learn the target's key.
-// Expected receives (tcp provider): when the algorithm waits for a message of one frame with a
-// landing (lib/memory/landing.ts), the transport tells the channel the frame head that message
-// will carry (expect); the channel registers the landing's memory and lists the head with the
-// endpoint. The I/O thread compares each message's first 56 bytes with the list, and a match
-// has the rest of its payload received straight into the landing (no copy out of the receive
-// slot) or, for a fold, received into a cache-sized bounce buffer and reduced into it piece by
-// piece as it arrives, on the I/O thread, with the native kernels (bit-identical to the
-// reducer's). The receive slot then holds the head alone and its completion names the match.
+// Expected receives (tcp provider): when the algorithm waits for a message with a landing
+// (lib/memory/landing.ts), the transport tells the channel the frame heads that message will
+// carry, one per frame, each with its span of the message (expect); the channel registers the
+// landing's memory once and lists every head with the endpoint. The I/O thread compares each
+// frame's first 56 bytes with the list, and a match has the rest of its payload received
+// straight into its span of the landing (no copy out of the receive slot) or, for a fold,
+// received into a cache-sized bounce buffer and reduced into it piece by piece as it arrives,
+// on the I/O thread, with the native kernels (bit-identical to the reducer's). The receive
+// slot then holds the head alone and its completion names the match. Messages larger than a
+// frame (a 64 MiB allreduce at 4 ranks sends 4 MiB messages in 2 MiB frames) land too: before,
+// only messages of one frame did, and every other byte was copied out of the slot on the event
+// loop, then folded there (docs/PERFORMANCE.md, land25).
 import { invalidArgument, systemError, WebcclError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import type { Landing } from '../../memory/landing.js';
 import { readEnv } from '../../settings.js';
 import { HEADER_BYTES } from '../frame.js';
-import { CLOSE_NORMAL, type FrameChannel } from '../framed/frame-channel.js';
+import { CLOSE_NORMAL, type ExpectedFrame, type FrameChannel } from '../framed/frame-channel.js';
 import type { FrameSink, FramedTransport } from '../framed/framed-transport.js';
 import { SlotPool } from './slot-pool.js';
 
@@ -108,6 +112,13 @@ const NO_BYTES = new Uint8Array(0);
 /** The reason a clean close carries to the peer's waiters, in the words of the tcp and websocket meshes. */
 const CLOSED_WITHOUT_GOODBYE = 1006;
 
+/** One landing's memory, registered for its frames' expected receives (ids) until they landed or its wait ended. */
+interface LandingRegistration {
+  readonly key: number;
+  readonly ids: number[];
+  registered: boolean;
+}
+
 export class ShmChannel implements FrameChannel {
   private readonly context: ShmContext;
   private readonly endpoint: ShmEndpoint;
@@ -134,10 +145,10 @@ export class ShmChannel implements FrameChannel {
   private readonly ackBytes = new Uint8Array(ACK_BYTES);
   /** Which landings are expected (tcp provider only; 'off' elsewhere). */
   private readonly landingMode: 'off' | 'copy' | 'fold';
-  /** FrameChannel.expect, only where landings are expected: elsewhere the transport does not even encode the head. */
-  readonly expect?: (head: Uint8Array, landing: Landing) => (() => void) | undefined;
-  /** Expected receives listed with the endpoint, by id: the registration of their landing's memory. */
-  private readonly expected = new Map<number, { key: number; landing: Landing }>();
+  /** FrameChannel.expect, only where landings are expected: elsewhere the transport does not even encode the heads. */
+  readonly expect?: (frames: readonly ExpectedFrame[], landing: Landing) => (() => void) | undefined;
+  /** Expected receives listed with the endpoint, by id: the frame's span of its landing, and the landing's registration. */
+  private readonly expected = new Map<number, { readonly target: Uint8Array; readonly fold: boolean; readonly registration: LandingRegistration }>();
   private nextExpect = 1;
   /** Data frames received, and those of them the I/O thread put into a landing (logged at close, INFO). */
   private framesIn = 0;
@@ -158,7 +169,7 @@ export class ShmChannel implements FrameChannel {
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
     this.sendsNow = options.context.provider.kind === 'shm';
     this.landingMode = options.endpoint.expects ? ntcpLandingMode() : 'off';
-    if (this.landingMode !== 'off') this.expect = (head, landing) => this.listExpected(head, landing);
+    if (this.landingMode !== 'off') this.expect = (frames, landing) => this.listExpected(frames, landing);
     const reads = options.endpoint.readsPeer();
     logger('NET', this.transport.rank).info(reads === ''
       ? `${options.context.provider.kind} peer ${this.peer}: single copy (process_vm_readv) for segments of ${this.singleCopyBytes} bytes or more`
@@ -288,7 +299,7 @@ export class ShmChannel implements FrameChannel {
     // The peer's progress thread sees the closed flag and fails its waiters as a clean close.
     this.endpoint.destroy();
     // Its I/O thread is joined: no landing is written any more.
-    for (const { key } of this.expected.values()) if (!this.context.destroyed) this.context.deregisterMemory(key);
+    for (const { registration } of this.expected.values()) this.release(registration);
     this.expected.clear();
   }
 
@@ -336,60 +347,74 @@ export class ShmChannel implements FrameChannel {
   }
 
   /**
-   * Lists the frame `head` announces as an expected receive whose payload goes to the landing
-   * (FrameChannel.expect); undefined when this channel does not take it (a small
-   * landing, a fold the native kernels do not do, every region or the list in use).
+   * Lists the frames of a message as expected receives whose payloads go to the landing, each
+   * to its span (FrameChannel.expect), under one registration of the landing's memory; undefined
+   * when this channel does not take it (a small landing, a fold the native kernels do not do,
+   * every region or the list in use).
    */
-  private listExpected(head: Uint8Array, landing: Landing): (() => void) | undefined {
+  private listExpected(frames: readonly ExpectedFrame[], landing: Landing): (() => void) | undefined {
     const length = landing.target.byteLength;
     if (this.closed || length < EXPECT_BYTES) return undefined;
     if (landing.fold && (this.landingMode !== 'fold' || !landing.reduce)) return undefined;
-    const id = this.nextExpect;
-    this.nextExpect = id >= 0xffffffff ? 1 : id + 1;
-    let key: number | undefined;
+    let registration: LandingRegistration;
     try {
-      key = this.context.registerMemory(landing.target);
-      this.endpoint.expect(id, head, key, 0, length, landing.fold ? landing.reduce : undefined);
+      registration = { key: this.context.registerMemory(landing.target), ids: [], registered: true };
     } catch {
-      if (key !== undefined) this.context.deregisterMemory(key);
-      return undefined; // every region or the endpoint's list in use: the frame takes the slot
+      return undefined; // every region in use: the frames take the slots
     }
-    this.expected.set(id, { key, landing });
-    return () => this.unexpect(id);
+    for (const frame of frames) {
+      const id = this.nextExpect;
+      this.nextExpect = id >= 0xffffffff ? 1 : id + 1;
+      try {
+        this.endpoint.expect(id, frame.head, registration.key, frame.offset, frame.length, landing.fold ? landing.reduce : undefined);
+      } catch {
+        this.unexpect(registration);
+        return undefined; // the endpoint's list is full: the message takes the slots
+      }
+      registration.ids.push(id);
+      this.expected.set(id, { target: landing.target.subarray(frame.offset, frame.offset + frame.length), fold: landing.fold !== undefined, registration });
+    }
+    return () => this.unexpect(registration);
   }
 
   /**
    * The landing's wait is over (its message was handed out, or the call failed): nothing may
-   * land there any more. When a message matched it already and is still arriving, the
-   * deregistration below waits for the I/O thread's system call in that memory to return, and
-   * the message's receive then fails (the connection with it: the call it belonged to is over).
+   * land there any more. When a frame matched already and is still arriving, the deregistration
+   * below waits for the I/O thread's system call in that memory to return, and the frame's
+   * receive then fails (the connection with it: the call it belonged to is over).
    */
-  private unexpect(id: number): void {
-    const entry = this.expected.get(id);
-    if (!entry) return;
-    this.expected.delete(id);
-    if (this.context.destroyed) return;
-    this.endpoint.cancelExpect(id);
-    this.context.deregisterMemory(entry.key);
+  private unexpect(registration: LandingRegistration): void {
+    for (const id of registration.ids) {
+      if (!this.expected.delete(id)) continue; // landed, or withdrawn at close
+      if (!this.context.destroyed) this.endpoint.cancelExpect(id);
+    }
+    this.release(registration);
   }
 
-  /** A frame whose payload the I/O thread put into expectation `id`'s landing: the slot holds its head. */
+  /** Deregisters a landing's memory once (its frames all landed, or its wait is over). */
+  private release(registration: LandingRegistration): void {
+    if (!registration.registered) return;
+    registration.registered = false;
+    if (!this.context.destroyed) this.context.deregisterMemory(registration.key);
+  }
+
+  /** A frame whose payload the I/O thread put into expectation `id`'s span of its landing: the slot holds its head. */
   private receivedExpected(slot: number, bytes: number, id: number): void {
     if (this.closed) return;
     const entry = this.expected.get(id);
     if (!entry) return this.transport.untrusted(this.peer, new Error(`a frame landed in expected receive ${id}, which was withdrawn`));
     this.expected.delete(id);
-    this.context.deregisterMemory(entry.key);
+    const { registration } = entry;
+    if (registration.ids.every((other) => !this.expected.has(other))) this.release(registration);
     this.framesIn++;
     this.framesLanded++;
-    const { landing } = entry;
-    if (bytes !== HEADER_BYTES + landing.target.byteLength) {
-      return this.transport.untrusted(this.peer, new Error(`expected receive ${id} of ${landing.target.byteLength} bytes completed with ${bytes - HEADER_BYTES}`));
+    if (bytes !== HEADER_BYTES + entry.target.byteLength) {
+      return this.transport.untrusted(this.peer, new Error(`expected receive ${id} of ${entry.target.byteLength} bytes completed with ${bytes - HEADER_BYTES}`));
     }
     const sink = this.transport.receiveFrameSink(this.receives.view(slot).subarray(0, HEADER_BYTES), this.peer);
     if (sink === undefined) return;
     const { target } = sink;
-    if (target.buffer !== landing.target.buffer || target.byteOffset !== landing.target.byteOffset || target.byteLength !== landing.target.byteLength || !sink.fold !== !landing.fold) {
+    if (target.buffer !== entry.target.buffer || target.byteOffset !== entry.target.byteOffset || target.byteLength !== entry.target.byteLength || !sink.fold !== !entry.fold) {
       return this.transport.untrusted(this.peer, new Error(`a frame put into expected receive ${id} belongs elsewhere`));
     }
     this.transport.receivePayload(this.peer);
