@@ -14,7 +14,8 @@
 #   -r RATE: shape every link to RATE (tc htb, both ends: the rank's egress and the bridge port's), e.g. 10gbit
 #   -M MTU: of every veth end and the bridge (1500 as most networks; 9000 for jumbo frames)
 #   -T TRANSPORTS: each ntcp, tcp or websocket, optionally with a chunk size (WEBCCL_CHUNK_BYTES):
-#   -T "ntcp ntcp:1M" runs ntcp at its default chunk and at 1 MiB side by side
+#   -T "ntcp ntcp:1M" runs ntcp at its default chunk and at 1 MiB side by side; a pipeline depth
+#   (WEBCCL_PIPELINE_DEPTH) may follow the chunk after +: -T "ntcp:16M+1" (one chunk pipeline)
 #   and optionally an algorithm (WEBCCL_ALGO) after @: -T "ntcp ntcp@mesh" runs auto's choice and the mesh
 #   -c CHECK: 1 checks every webccl result (#wrong column) outside the timed loop
 #   -G 0: no Gloo run (the table then has no ratio)
@@ -46,7 +47,7 @@ for size in "$minb" "$maxb"; do
   [[ $size =~ ^[0-9]+[KMGkmg]?$ ]] || fail "$size: give a size in bytes with an optional K, M or G, e.g. 1M"
 done
 for t in $transports; do
-  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?)?(@[a-z]+)?$ ]] || fail "-T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK and @ALGORITHM (e.g. ntcp:1M, ntcp@mesh)"
+  [[ $t =~ ^(ntcp|tcp|websocket)(:[0-9]+[KMkm]?(\+[1-9][0-9]*)?)?(@[a-z]+)?$ ]] || fail "-T: $t is not a network transport (ntcp, tcp, websocket) with an optional :CHUNK[+DEPTH] and @ALGORITHM (e.g. ntcp:1M, ntcp:16M+1, ntcp@mesh)"
 done
 
 cd "$(dirname "$0")/.."
@@ -115,12 +116,16 @@ on_ranks() { # name command...
 
 # One webccl-perf per rank, each under its own `webccl-run --nnodes N` (node 0 hosts the
 # rendezvous); only rank 0 writes the JSON report (-J).
-webccl_rank() { # transport[:chunk][@algorithm] masterport
+webccl_rank() { # transport[:chunk[+depth]][@algorithm] masterport
   local spec=${1%%@*} algo=''
   [ "$spec" = "$1" ] || algo=${1#*@}
-  local t=${spec%%:*} chunk=''
-  [ "$t" = "$spec" ] || chunk=$(bytes "${spec#*:}")
-  exec env ${chunk:+WEBCCL_CHUNK_BYTES=$chunk} ${algo:+WEBCCL_ALGO=$algo} WEBCCL_TRANSPORT="$t" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
+  local t=${spec%%:*} chunk='' depth=''
+  if [ "$t" != "$spec" ]; then
+    chunk=${spec#*:}
+    [ "${chunk%%+*}" = "$chunk" ] || depth=${chunk#*+}
+    chunk=$(bytes "${chunk%%+*}")
+  fi
+  exec env ${chunk:+WEBCCL_CHUNK_BYTES=$chunk} ${depth:+WEBCCL_PIPELINE_DEPTH=$depth} ${algo:+WEBCCL_ALGO=$algo} WEBCCL_TRANSPORT="$t" WEBCCL_SOCKET_IFNAME="$RANK_DEV" WEBCCL_SECRET="$secret" \
     node --import ./test/register.mjs bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$RANK_INDEX" --master-addr "$master" --master-port "$2" \
     bin/webccl-perf.ts allreduce --mem cpu --transport "$t" -d float -o sum -a 1 -c "$check" \
     -b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -J "$work/$1.json"
