@@ -28,9 +28,9 @@ export function runCommNativeSuite(transport: NativeTransport): void {
     assert.match(errors[2]!.message, /rank 2 called allReduce\(count=20, float32, sum\) \[ring\] but rank 1 called allReduce\(count=10, float32, sum\) \[ring\]/);
     await destroyWorld(comms);
   });
-  test(`${transport}: the chunk size and mesh threshold default to the transport's own (shm: SHM_CHUNK_BYTES, none; ntcp: ntcpChunkBytes(ranks), 2 MiB a rank, and 1 MiB on one host); a large allreduce with it matches the oracle`, async () => {
-    const expected = transport === 'shm' ? SHM_CHUNK_BYTES : 3 * (2 << 20);
-    if (transport === 'ntcp') assert.equal([1, 2, 4, 8, 16].map(ntcpChunkBytes), [4 << 20, 4 << 20, 8 << 20, 16 << 20, 16 << 20]);
+  test(`${transport}: the chunk size and mesh threshold default to the transport's own (shm: SHM_CHUNK_BYTES, none; ntcp: ntcpChunkBytes(ranks), 4 MiB a rank from 3 ranks, and 1 MiB on one host); a large allreduce with it matches the oracle`, async () => {
+    const expected = transport === 'shm' ? SHM_CHUNK_BYTES : 3 * (4 << 20);
+    if (transport === 'ntcp') assert.equal([1, 2, 3, 4, 8, 16].map(ntcpChunkBytes), [4 << 20, 4 << 20, 12 << 20, 16 << 20, 32 << 20, 32 << 20]);
     const comms = await createWorld(3, { timeoutMs: 20_000 }, transport);
     for (const comm of comms) assert.is(comm.config.chunkBytes, expected);
     // ntcp proposes its mesh threshold (allreduces up to 1 MiB on one host, 4 MiB across hosts,

@@ -40,17 +40,21 @@ export const NTCP_SEGMENT_BYTES = 2 << 20;
  */
 export const SHM_CHUNK_BYTES = 8 << 20;
 /**
- * The ntcp transport's default chunk size for `size` ranks: one 2 MiB frame (NTCP_SEGMENT_BYTES)
- * per rank, so that a chunk's piece (chunk / ranks) is the largest message that is still one
- * frame, received (and folded) on arrival into its landing. Each message costs a post, a
+ * The ntcp transport's default chunk size for `size` ranks: 4 MiB at 1 or 2 ranks, 4 MiB a rank
+ * from 3 ranks on (16 MiB at 4 ranks), up to 32 MiB from 8. Each message costs a post, a
  * completion and JavaScript on the event loop, so fewer, larger ones cost less: with 1 MiB
  * chunks (the default of the others) a 4 MiB allreduce took 5.7-6.8 ms of CPU per call at 2
  * ranks and 15-16 ms at 4, with 4 MiB 3.4-4.4 and 7.0-7.5 ms (Gloo on the same host: 3.2 and
- * 7.5); a 16 MiB allreduce at 4 ranks 28-31 ms with 4 MiB and 22-24 with 8 MiB (bench/allreduce-cpu.ts
- * on 2 busy cores, alternated runs). From 8 ranks on it stays at 16 MiB (pieces of 2 MiB and less).
+ * 7.5). Until messages of several frames landed (docs/PERFORMANCE.md, land25) the chunk was
+ * held at one 2 MiB frame a rank, so that a ring message was still one frame; since, a 16 MiB
+ * allreduce at 4 ranks between network namespaces runs one pipeline of 4 MiB messages instead
+ * of two of 2 MiB: busbw medians 1.27-1.34x Gloo against 0.91x in the same runs (4 rotated
+ * rounds; chunk25). At 64 MiB every cut from 4 pipelines of 4 MiB to one of 16 MiB ran alike.
+ * At 2 ranks a larger chunk lost at 4 MiB (one 2 MiB message a half instead of two pipelined
+ * 1 MiB ones) and gained nothing measurable above, so 2 ranks keep 4 MiB.
  */
 export function ntcpChunkBytes(size: number): number {
-  return NTCP_SEGMENT_BYTES * Math.min(Math.max(size, 2), 8);
+  return size <= 2 ? 2 * NTCP_SEGMENT_BYTES : 2 * NTCP_SEGMENT_BYTES * Math.min(size, 8);
 }
 /**
  * The ntcp transport's mesh thresholds (Transport.meshThresholdBytes): allreduces up to these
