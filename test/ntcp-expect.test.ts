@@ -146,8 +146,8 @@ test('bad expectations throw InvalidArgument at the call', () => {
     assert.throws(() => eb.expect(1, head, key, 0, 8, { dtype: 'float64', op: 'sum' }), /unknown dtype float64/);
     eb.expect(1, head, key, 0, 8);
     assert.throws(() => eb.expect(1, head, key, 0, 8), /id 1 is listed already/);
-    for (let id = 2; id <= 64; id++) eb.expect(id, head, key, 0, 8);
-    assert.throws(() => eb.expect(65, head, key, 0, 8), /64 expected receives are listed already/);
+    for (let id = 2; id <= 256; id++) eb.expect(id, head, key, 0, 8);
+    assert.throws(() => eb.expect(257, head, key, 0, 8), /256 expected receives are listed already/);
     assert.is(eb.cancelExpect(9999), false);
   } finally {
     destroy();

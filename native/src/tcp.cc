@@ -64,7 +64,10 @@ constexpr size_t kMaxInline = 64;  // bytes a send may carry inline, ahead of it
 // Expected receives (postExpect): a message whose first kHeadBytes equal an expectation's head
 // has the rest of its payload put straight into the expectation's region, or folded into it.
 constexpr size_t kHeadBytes = 56;  // the framed transport's frame header
-constexpr size_t kMaxExpects = 64;  // expectations listed per endpoint at once
+// Expectations listed per endpoint at once: one per frame of every landing posted (a 4-rank
+// 256 MiB ring has 4 pipelines of 16 MiB messages, 8 frames each, 2 receives posted a pipeline:
+// 64). A head is compared with the list once per frame, a scan of at most this many entries.
+constexpr size_t kMaxExpects = 256;
 // Folds on arrival go through a bounce buffer of this many bytes: each piece is reduced into the
 // destination right after it is received, while it is still in the core's cache (a multiple of every element size).
 constexpr uint64_t kFoldPiece = 256u << 10;
