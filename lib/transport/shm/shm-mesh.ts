@@ -69,15 +69,17 @@ export function ntcpChunkBytes(size: number): number {
 export const NTCP_MESH_THRESHOLD_BYTES = 4 << 20;
 export const NTCP_LOCAL_MESH_THRESHOLD_BYTES = 1 << 20;
 /**
- * Between hosts from NTCP_WIDE_MESH_RANKS ranks on, the threshold is NTCP_WIDE_MESH_THRESHOLD_BYTES:
- * at 8 ranks (in network namespaces) the ring's chain is 14 steps where 4 ranks' is 6, and the
+ * Between hosts from NTCP_WIDE_MESH_RANKS ranks on, the threshold is NTCP_WIDE_MESH_THRESHOLD_BYTES.
+ * At 8 ranks (in network namespaces) the ring's chain is 14 steps where 4 ranks' is 6, and the
  * mesh, its segments at most 2 MiB (one frame), was ahead of the ring at 256 KiB-4 MiB (busbw
  * medians 1.0-1.5x) and at 16 MiB in 7 of 8 rounds (1.2-1.5x), level at 8 MiB; at 32 MiB
- * (4 MiB segments) it fell to 0.6x. With one-frame segments at 4 and 6 ranks (8 and 12 MiB) it
- * only tied the ring, so fewer ranks keep 4 MiB (docs/PERFORMANCE.md, mesh8). On one host the
- * threshold stays 1 MiB at 8 ranks: loopback showed no steady lead either way past it.
+ * (4 MiB segments, which did not land then) it fell to 0.6x (docs/PERFORMANCE.md, mesh8). At 4
+ * ranks, once segments of several frames landed (land25), the mesh was ahead of the ring at
+ * 16 MiB (4 MiB segments) in 6 of 7 rounds (medians 1.04-1.08x Gloo against the ring's
+ * 0.89-1.03x) and at 8 MiB in 5 of 7 (mesh25); 3 ranks (not measured) keep 4 MiB. On one host
+ * the threshold stays 1 MiB: loopback showed no steady lead either way past it.
  */
-export const NTCP_WIDE_MESH_RANKS = 8;
+export const NTCP_WIDE_MESH_RANKS = 4;
 export const NTCP_WIDE_MESH_THRESHOLD_BYTES = 16 << 20;
 
 /**
