@@ -16,7 +16,7 @@ import { reduceAccumulate } from '../lib/cpu/reduce.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, tcpDigest, type ShmCompletion, type ShmEndpoint } from '../lib/native/shm.js';
 import { ntcpLandingMode, ShmChannel } from '../lib/transport/shm/shm-channel.js';
-import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements } from './helpers/comm-world.js';
+import { createWorld, destroyWorld, inputFor, oracleReduce, sameElements, type WorldOptions } from './helpers/comm-world.js';
 import { digest, newSecret } from './helpers/native-peer.js';
 import { rejects } from './helpers/assert.js';
 import { within } from './within.js';
@@ -255,16 +255,20 @@ async function countExpected(body: () => Promise<void>): Promise<number> {
   return count;
 }
 
-test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, land on arrival (all but a first receive\'s worth) and match the oracle', async () => {
+/**
+ * Ring allreduces of `count` elements over a 3-rank ntcp world, each (dtype, op) in place and out
+ * of place, checked against the oracle (and an out-of-place call's input kept); returns the
+ * frames the I/O threads landed, the messages sent and the calls made.
+ */
+async function ringAllReducesLanded(options: WorldOptions, count: number, cases: readonly (readonly [DataType, SimpleOp])[]): Promise<{ landed: number; messages: number; calls: number }> {
   const size = 3;
-  const comms = await within(createWorld(size, { timeoutMs: 20_000 }, 'ntcp'), 20_000, 'world');
+  const comms = await within(createWorld(size, { timeoutMs: 20_000, ...options }, 'ntcp'), 20_000, 'world');
   try {
     let messages = 0;
     let calls = 0;
     const landed = await countExpected(async () => {
-      for (const [dtype, op] of [['float32', 'sum'], ['bfloat16', 'max'], ['int32', 'min'], ['float32', 'avg']] as const) {
+      for (const [dtype, op] of cases) {
         for (const inPlace of [true, false]) {
-          const count = 3 * 40_001 + 2; // pieces of 40_000-40_001 elements: odd, above the 32 KiB threshold
           const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
           const sends = inputs.map((input) => input.slice());
           const outputs = inPlace ? sends : sends.map((send) => send.slice().fill(0));
@@ -278,46 +282,29 @@ test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, l
         }
       }
     });
-    // A message whose head arrives before its landing is listed takes the slot. The ring posts
-    // each receive while the one before it is awaited (ring-receives.ts), so at least as many
-    // land as there are receives after each rank's first of a call (before that: 52-54 of 96).
-    const firsts = size * calls;
-    assert.ok(landed >= messages - firsts && landed <= messages, `${landed} of ${messages} messages landed on arrival (at least ${messages - firsts})`);
+    return { landed, messages, calls };
   } finally {
     await destroyWorld(comms); // a failed check must not leave the world's threads running
   }
+}
+
+test('3 ranks over ntcp: ring allreduces in place and out of place, odd sizes, land on arrival (all but a first receive\'s worth) and match the oracle', async () => {
+  // Pieces of 40_000-40_001 elements: odd, above the 32 KiB threshold.
+  const { landed, messages, calls } = await ringAllReducesLanded({}, 3 * 40_001 + 2, [['float32', 'sum'], ['bfloat16', 'max'], ['int32', 'min'], ['float32', 'avg']]);
+  // A message whose head arrives before its landing is listed takes the slot. The ring posts
+  // each receive while the one before it is awaited (ring-receives.ts), so at least as many
+  // land as there are receives after each rank's first of a call (before that: 52-54 of 96).
+  const firsts = 3 * calls;
+  assert.ok(landed >= messages - firsts && landed <= messages, `${landed} of ${messages} messages landed on arrival (at least ${messages - firsts})`);
 });
 
 test('3 ranks over ntcp: messages of several frames (2 MiB each) land frame by frame and match the oracle', async () => {
-  const size = 3;
-  // One pipeline a segment: a segment of 2.8 MB goes as one message of two frames.
-  const comms = await within(createWorld(size, { timeoutMs: 20_000, chunkBytes: 6 << 20, pipelineDepth: 1 }, 'ntcp'), 20_000, 'world');
-  try {
-    let messages = 0;
-    let calls = 0;
-    const landed = await countExpected(async () => {
-      for (const [dtype, op] of [['float32', 'sum'], ['int32', 'max']] as const) {
-        for (const inPlace of [true, false]) {
-          const count = 3 * 700_001 + 2; // segments of 700_001 elements (2.8 MB): odd, over one frame
-          const inputs = comms.map((_, rank) => inputFor(dtype, op, rank, count));
-          const sends = inputs.map((input) => input.slice());
-          const outputs = inPlace ? sends : sends.map((send) => send.slice().fill(0));
-          const label = `${dtype} ${op} ${inPlace ? 'in place' : 'out of place'}`;
-          await within(Promise.all(comms.map((c, r) => c.allReduce(sends[r]!, outputs[r]!, count, dtype, op, { algorithm: 'ring' }))), 20_000, label);
-          const oracle = oracleReduce(inputs, count, dtype, op);
-          for (const [rank, output] of outputs.entries()) sameElements(output, oracle, `${label}, rank ${rank}`);
-          messages += size * 2 * (size - 1);
-          calls++;
-        }
-      }
-    });
-    // Two frames a message; a rank's first receive of a call may come before its landing.
-    const frames = 2 * messages;
-    const firsts = 2 * size * calls;
-    assert.ok(landed >= frames - firsts && landed <= frames, `${landed} of ${frames} frames landed on arrival (at least ${frames - firsts})`);
-  } finally {
-    await destroyWorld(comms);
-  }
+  // One pipeline a segment: segments of 700_001 elements (2.8 MB, odd) go as messages of two frames.
+  const { landed, messages, calls } = await ringAllReducesLanded({ chunkBytes: 6 << 20, pipelineDepth: 1 }, 3 * 700_001 + 2, [['float32', 'sum'], ['int32', 'max']]);
+  // Two frames a message; a rank's first receive of a call may come before its landing.
+  const frames = 2 * messages;
+  const firsts = 2 * 3 * calls;
+  assert.ok(landed >= frames - firsts && landed <= frames, `${landed} of ${frames} frames landed on arrival (at least ${frames - firsts})`);
 });
 
 test('WEBCCL_NTCP_LANDING: fold by default, off and copy on request, anything else InvalidArgument naming it', () => {
