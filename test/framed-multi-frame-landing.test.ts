@@ -14,6 +14,7 @@ import { decodeFrameHead, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Header } from '../lib/transport/transport.js';
 import type { Landing } from '../lib/memory/landing.js';
 import { header } from './transport-conformance.js';
+import { rejects } from './helpers/assert.js';
 
 const SEGMENT = 1024;
 const MESSAGE = 2 * SEGMENT + 200; // three frames: 1024, 1024, 200 bytes
@@ -135,6 +136,34 @@ test('a copy landing of a message the size of one frame is expected as one frame
   for (const frame of framesOf(other, bytesOf(4))) assert.is.not(feed(transport, frame).target.buffer, short.buffer);
   const message = await transport.recv(1, other.comm, other.seq);
   assert.equal([...message.payload], [...bytesOf(4)]);
+  await transport.close();
+});
+
+test('frames that split elements: a message cut so is not taken (the pool assembles it); a later frame that splits one fails the connection, naming it', async () => {
+  const { transport } = setup();
+  const h = header(0, 7);
+  const target = new Uint8Array(MESSAGE).fill(0xee);
+  const fold = () => { throw new Error('no fold expected'); };
+  transport.land(1, h, { target, fold, elementBytes: 4 });
+  // A sender that cuts at 1022 bytes: no frame lands, the message comes whole from the pool.
+  const bytes = bytesOf(6);
+  for (let offset = 0; offset < MESSAGE; offset += 1022) {
+    const payload = bytes.subarray(offset, offset + 1022);
+    const sink = feed(transport, { head: encodeFrameHeader(h, { route: 1, messageBytes: MESSAGE, offset }, payload.byteLength), payload });
+    assert.is.not(sink.target.buffer, target.buffer);
+    assert.not.ok(sink.folded);
+  }
+  const message = await transport.recv(1, h.comm, h.seq);
+  assert.equal([...message.payload], [...bytes]);
+  assert.ok(target.every((b) => b === 0xee));
+  // A first frame of whole elements takes the landing; a second of 1022 bytes splits one.
+  const next = header(0, 8);
+  transport.land(1, next, { target, fold: (into, b) => into.set(b), elementBytes: 4 });
+  const receiving = transport.recv(1, next.comm, next.seq);
+  receiving.catch(() => undefined);
+  feed(transport, { head: encodeFrameHeader(next, { route: 1, messageBytes: MESSAGE, offset: 0 }, SEGMENT), payload: bytes.subarray(0, SEGMENT) });
+  assert.is(transport.receiveFrameSink(encodeFrameHeader(next, { route: 1, messageBytes: MESSAGE, offset: SEGMENT }, 1022), 1), undefined, 'the frame is refused');
+  await rejects(receiving, /closing the connection to peer 1: .*a segment of 1022 bytes at offset 1024 splits the 4-byte elements of the message it lands in/);
   await transport.close();
 });
 

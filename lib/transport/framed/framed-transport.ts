@@ -3,7 +3,7 @@
 // and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, type FrameHead } from '../frame.js';
+import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, frameError, type FrameHead } from '../frame.js';
 import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type ExpectedFrame, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
@@ -248,6 +248,8 @@ export class FramedTransport implements Transport {
       // A message's first frame takes its landing; the later ones follow it there (reserve).
       const landing = !mayLand ? undefined : frame.offset === 0 ? this.takeLanding(from, frame) : assembler.landing();
       if (!landing) return { target: assembler.reserve(frame) };
+      // A fold takes whole elements: a frame that splits one cannot go to its span.
+      if (frame.segmentBytes % landing.elementBytes !== 0) throw frameError(`from rank ${from}: a segment of ${frame.segmentBytes} bytes at offset ${frame.offset} splits the ${landing.elementBytes}-byte elements of the message it lands in`);
       const last = frame.offset + frame.segmentBytes === frame.messageBytes;
       return { target: assembler.reserve(frame, landing), fold: landing.fold, elementBytes: landing.elementBytes, answeredAtOnce: last && landing.answeredAtOnce === true };
     } catch (error) {
@@ -263,6 +265,8 @@ export class FramedTransport implements Transport {
     const key = landingKey(frame.header.comm, frame.header.seq, frame.header.chunk);
     const entry = byKey.get(key);
     if (!entry || entry.landing.target.byteLength !== frame.messageBytes || !sameHeader(entry.header, frame.header)) return undefined;
+    // A message cut into frames of part elements is not taken (the pool assembles it).
+    if (frame.segmentBytes % entry.landing.elementBytes !== 0) return undefined;
     byKey.delete(key);
     return entry.landing;
   }
