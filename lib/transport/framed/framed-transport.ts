@@ -168,17 +168,29 @@ export class FramedTransport implements Transport {
     const channel = this.channels.get(peer);
     if (!channel?.expect) return undefined;
     const messageBytes = landing.target.byteLength;
-    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
-    const frames: ExpectedFrame[] = [];
+    let frames: ExpectedFrame[];
     try {
-      for (let offset = 0; offset < messageBytes; offset += segmentBytes) {
-        const length = Math.min(segmentBytes, messageBytes - offset);
-        frames.push({ head: encodeFrameHeader(header, { route: peer, messageBytes, offset }, length), offset, length });
-      }
+      frames = this.frameSpans(channel, messageBytes).map(({ offset, length }) => ({ head: encodeFrameHeader(header, { route: peer, messageBytes, offset }, length), offset, length }));
     } catch {
       return undefined; // a header that cannot be encoded never comes either
     }
-    return frames.length === 0 ? undefined : channel.expect(frames, landing);
+    return channel.expect(frames, landing);
+  }
+
+  /**
+   * How a message of `messageBytes` is cut into frames on `channel`: the spans writeSegments
+   * sends and expectLanding lists, in order (one empty span for an empty message).
+   */
+  private frameSpans(channel: FrameChannel, messageBytes: number): { offset: number; length: number }[] {
+    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
+    const spans = [];
+    let offset = 0;
+    do {
+      const length = Math.min(segmentBytes, messageBytes - offset);
+      spans.push({ offset, length });
+      offset += length;
+    } while (offset < messageBytes);
+    return spans;
   }
 
   onControl(listener: (message: Message) => void): void {
@@ -320,27 +332,24 @@ export class FramedTransport implements Transport {
   private async writeSegments(peer: number, channel: FrameChannel, header: Header, payload: Uint8Array, issued: () => void): Promise<void> {
     const messageBytes = payload.byteLength;
     const route = this.options.routeTo(peer);
-    const segmentBytes = channel.segmentBytes?.(messageBytes) ?? this.limits.maxSegmentBytes;
     const inFlight: { bytes: number; done: Promise<void> }[] = [];
     let inFlightBytes = 0;
-    let offset = 0;
-    do {
-      const segment = payload.subarray(offset, offset + segmentBytes);
-      const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, segment.byteLength);
+    for (const { offset, length } of this.frameSpans(channel, messageBytes)) {
+      const segment = payload.subarray(offset, offset + length);
+      const frameHeader = encodeFrameHeader(header, { route, messageBytes, offset }, length);
       const done = this.whileConnected(peer, channel.write(frameHeader, segment));
       // A dropped connection fails every segment in flight at once, but only the one awaited
       // first reports it (the loop below stops there): the others must not go unhandled.
       done.catch(() => {});
-      inFlight.push({ bytes: segment.byteLength, done });
-      inFlightBytes += segment.byteLength;
-      offset += segment.byteLength;
+      inFlight.push({ bytes: length, done });
+      inFlightBytes += length;
       // Send backpressure: no more than the high-water mark handed to the socket unwritten.
       while (inFlightBytes > this.limits.sendHighWaterBytes) {
         const oldest = inFlight.shift()!;
         await oldest.done;
         inFlightBytes -= oldest.bytes;
       }
-    } while (offset < messageBytes);
+    }
     issued();
     await Promise.all(inFlight.map((entry) => entry.done));
   }
