@@ -7,7 +7,7 @@ process.env['WEBCCL_DEBUG'] = 'WARN';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
-import { doubleBinaryTree, placedLabels } from '../lib/collectives/tree-topology.js';
+import { doubleBinaryTree, placedLabels, rootedLabels, rootedTree } from '../lib/collectives/tree-topology.js';
 import { connectInproc, inprocName } from '../lib/transport/inproc.js';
 import { probePartner, probeRounds, slowestRank, slowRankOf } from '../lib/tune/placement.js';
 import { DEFAULT_COST_PARAMS } from '../lib/tune/params.js';
@@ -58,6 +58,44 @@ test('doubleBinaryTree with labels: both trees span every rank once, parents and
   // 4 ranks, rank 1 slow: a leaf under rank 2 in the first tree, the root over rank 3 in the second (identity: inner, under rank 3 with ranks 2 and 0 below).
   assert.equal(doubleBinaryTree(1, 4, placedLabels(4, 1)), [{ parent: 2, children: [] }, { parent: -1, children: [3] }]);
   assert.equal(doubleBinaryTree(1, 4), [{ parent: 2, children: [] }, { parent: 3, children: [2, 0] }]);
+});
+
+test('rootedLabels: a slow rank that is not the root takes a leaf label by one swap, the root keeps label 0; the rooted tree still spans every rank', () => {
+  // 4 ranks rooted at 0: labels 0 -> 2 -> {1, 3}; rank 2 (inner) swaps with the highest leaf, 3.
+  assert.equal(rootedLabels(4, 0, 2), [0, 1, 3, 2]);
+  assert.equal(rootedTree(2, 4, 0, 2), { parent: 3, children: [] });
+  assert.equal(rootedTree(2, 4, 0), { parent: 0, children: [1, 3] });
+  // Rooted at 1, rank 3 has label 2 (inner): it takes label 3, which rank 0 had.
+  assert.equal(rootedLabels(4, 1, 3), [2, 0, 1, 3]);
+  assert.is(rootedLabels(4, 0, 1), undefined, 'a leaf already');
+  assert.is(rootedLabels(4, 2, 2), undefined, 'the root');
+  assert.is(rootedLabels(4, 0, undefined), undefined);
+  assert.is(rootedLabels(2, 0, 1), undefined);
+  for (let size = 2; size <= 16; size++) {
+    for (let root = 0; root < size; root++) {
+      for (let slow = 0; slow < size; slow++) {
+        const at = `size ${size} root ${root} slow ${slow}`;
+        const labels = rootedLabels(size, root, slow);
+        if (labels) {
+          assert.equal([...labels].sort((a, b) => a - b), Array.from({ length: size }, (_, r) => r), `${at}: a permutation`);
+          assert.is(labels[root], 0, `${at}: the root keeps label 0`);
+          assert.is(labels.filter((label, r) => label !== (r - root + size) % size).length, 2, `${at}: one swap`);
+        }
+        const nodes = Array.from({ length: size }, (_, r) => rootedTree(r, size, root, slow));
+        assert.is(nodes[root]!.parent, -1, `${at}: rooted at the root`);
+        assert.is(nodes.filter((node) => node.parent < 0).length, 1, `${at}: one root`);
+        nodes.forEach((node, r) => {
+          for (const child of node.children) assert.is(nodes[child]!.parent, r, `${at}: ${child}'s parent`);
+        });
+        // Every rank reaches the root (no cycle): the tree spans the world.
+        nodes.forEach((_, r) => {
+          let hops = 0;
+          for (let at2 = r; at2 !== root; at2 = nodes[at2]!.parent) assert.ok(++hops < size, `${at}: ${r} reaches the root`);
+        });
+        if (slow !== root) assert.is(nodes[slow]!.children.length, 0, `${at}: the slow rank is a leaf`);
+      }
+    }
+  }
 });
 
 test('the probe pairs every two ranks exactly once, a partner a round, at even and odd sizes', () => {
@@ -116,6 +154,23 @@ test("a tuning file's slowRank places the tree: 4 ranks, rank 1 slow, exchanges 
       for (const peer of [2, 3]) assert.ok(sent.has(`1-${peer}`) && sent.has(`${peer}-1`), `slow rank ${slowRank}: rank 1 with ${peer}`);
     } finally {
       await destroyWorld(comms);
+    }
+  }
+});
+
+test("a tuning file's slowRank places broadcast's and reduce's trees: 4 ranks rooted at 0, rank 2 slow, talks with rank 3 only (with the identity, with ranks 0 and 1 too)", async () => {
+  for (const [slowRank, inner] of [[2, false], [undefined, true]] as const) {
+    for (const collective of ['broadcast', 'reduce'] as const) {
+      const sent = new Set<string>();
+      const comms = await placedWorld(4, slowRank, sent);
+      try {
+        if (collective === 'broadcast') await checkBroadcast(comms, 4096, 'float32', 0, false, 'tree');
+        else await checkReduce(comms, 4096, 'float32', 'sum', 0, false, 'tree');
+        const peers = [...sent].filter((pair) => pair.split('-').includes('2')).sort();
+        assert.equal(peers, inner ? (collective === 'broadcast' ? ['0-2', '2-1', '2-3'] : ['1-2', '2-0', '3-2']) : (collective === 'broadcast' ? ['3-2'] : ['2-3']), `${collective} slow rank ${slowRank}`);
+      } finally {
+        await destroyWorld(comms);
+      }
     }
   }
 });

@@ -54,8 +54,9 @@ export interface CollectiveContext {
    */
   readonly hostRanks?: readonly number[];
   /**
-   * Each rank's label in the double binary tree (tree-topology.ts's placedLabels: a slow rank
-   * placed at a root/leaf), alike on every rank; absent: the identity.
+   * The rank behind the slowest link (calibration's probe, lib/tune/placement.ts), alike on every
+   * rank: the trees place it where its link carries least (tree-topology.ts's placedLabels for the
+   * double binary tree, rootedLabels for broadcast's and reduce's); absent: no rank is placed.
    */
-  readonly treeLabels?: readonly number[];
+  readonly slowRank?: number;
 }

@@ -2,12 +2,12 @@
 // reduced up one of the two trees and broadcast back down it, chunk by chunk, so a chunk can
 // go down while later ones are still going up. Latency grows with log(n) instead of n, which
 // wins for small counts; every rank is a leaf in one tree, so no rank does inner-node work twice.
-// The ranks' labels may be placed (ctx.treeLabels): the formula below counts the busiest rank's
-// messages, the same whichever rank that is.
+// A slow rank is placed at a root/leaf label (ctx.slowRank, placedLabels): the formula below
+// counts the busiest rank's messages, the same whichever rank that is.
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { doubleBinaryTree, type TreeNode } from './tree-topology.js';
+import { doubleBinaryTree, placedLabels, type TreeNode } from './tree-topology.js';
 import { byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
@@ -16,7 +16,7 @@ const DOWN = 1;
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
   const { rank, size, chunkElements } = ctx;
-  const trees = doubleBinaryTree(rank, size, ctx.treeLabels);
+  const trees = doubleBinaryTree(rank, size, placedLabels(size, ctx.slowRank));
   const halves = evenSegments(work.length, 2, ctx.alignElements);
   const perTree = Math.max(...halves.map((half) => chunkCount(half.length, chunkElements)));
   // Pipelines alternate between the trees so that both halves progress together.

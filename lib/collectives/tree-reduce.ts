@@ -12,7 +12,7 @@ import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from '
  */
 export async function treeReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const { rank, size, link, memory, chunkElements } = ctx;
-  const node = rootedTree(rank, size, root);
+  const node = rootedTree(rank, size, root, ctx.slowRank);
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
     const piece = chunkOf(whole, chunk, chunkElements);

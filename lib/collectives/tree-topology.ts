@@ -7,9 +7,9 @@
 // The second tree relabels the first so that its leaves are the first's inner nodes: mirrored
 // (label n-1-r) when n is even, shifted by one (label r-1) when n is odd. Each rank then does
 // inner-node work in at most one tree, and the two halves of the data share the links evenly.
-// Ranks map to labels one to one, the identity unless a slow rank was placed (placedLabels):
-// the leaves and the roots' links carry half the bytes of the inner ranks', so a rank behind a
-// slow link is given such a label (docs/PERFORMANCE.md, uneven22 and place23).
+// Ranks map to labels one to one, the identity unless a slow rank was placed (placedLabels,
+// rootedLabels): the leaves' and the roots' links carry half the bytes of the inner ranks', so a
+// rank behind a slow link is given such a label (docs/PERFORMANCE.md, uneven22, place23, root26).
 
 export interface TreeNode {
   /** The parent's rank, or -1 at the root. */
@@ -58,9 +58,35 @@ function relabeled(rank: number, size: number, toLabel: (r: number) => number, t
   return { parent: node.parent < 0 ? -1 : toRank(node.parent), children: node.children.map(toRank) };
 }
 
-/** A binary tree rooted at `root` (broadcast, reduce). */
-export function rootedTree(rank: number, size: number, root: number): TreeNode {
-  return relabeled(rank, size, (r) => (r - root + size) % size, (l) => (l + root) % size);
+/**
+ * A binary tree rooted at `root` (broadcast, reduce): rank r takes label r − root (mod n), unless
+ * `slowRank` is given and would be inner (rootedLabels).
+ */
+export function rootedTree(rank: number, size: number, root: number, slowRank?: number): TreeNode {
+  const labels = rootedLabels(size, root, slowRank);
+  if (!labels) return relabeled(rank, size, (r) => (r - root + size) % size, (l) => (l + root) % size);
+  const ranks = inverse(labels);
+  return relabeled(rank, size, (r) => labels[r]!, (l) => ranks[l]!);
+}
+
+/**
+ * Each rank's label in the tree rooted at `root` when `slowRank` is behind a slow link: an inner
+ * rank's link carries each chunk once for its parent and once for each child (3 times at 2
+ * children), a leaf's once, so the slow rank takes the highest leaf label, swapping with the rank that had
+ * it; the root keeps label 0. Undefined (the rotation by the root) when the slow rank is the root,
+ * a leaf already, or none is given.
+ */
+export function rootedLabels(size: number, root: number, slowRank: number | undefined): number[] | undefined {
+  if (slowRank === undefined || slowRank === root || slowRank < 0 || slowRank >= size) return undefined;
+  const tree = labelTree(size);
+  const labels = Array.from({ length: size }, (_, r) => (r - root + size) % size);
+  const slowLabel = labels[slowRank]!;
+  if (tree[slowLabel]!.children.length === 0) return undefined;
+  let leaf = size - 1; // label 0 has a child from 2 ranks, so a leaf is found above it
+  while (tree[leaf]!.children.length > 0) leaf--;
+  labels[(leaf + root) % size] = slowLabel;
+  labels[slowRank] = leaf;
+  return labels;
 }
 
 /**
@@ -84,9 +110,16 @@ function inverse(labels: readonly number[]): number[] {
   return ranks;
 }
 
-/** Messages a rank sends and receives per chunk pair of the double binary tree's allreduce (a parent, children, up and down), by label. */
+const loadsCache = new Map<number, number[]>();
+
+/** Messages a rank sends and receives per chunk pair of the double binary tree's allreduce (a parent, children, up and down), by label (worked out once per size). */
 function labelLoads(size: number): number[] {
-  return Array.from({ length: size }, (_, label) => 2 * doubleBinaryTree(label, size).reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0));
+  let loads = loadsCache.get(size);
+  if (!loads) {
+    loads = Array.from({ length: size }, (_, label) => 2 * doubleBinaryTree(label, size).reduce((sum, node) => sum + (node.parent >= 0 ? 1 : 0) + node.children.length, 0));
+    loadsCache.set(size, loads);
+  }
+  return loads;
 }
 
 /**

@@ -376,8 +376,9 @@ export class Communicator implements LinkOwner, Endpoint {
 
   /**
    * Calibration's (lib/tune/calibrate.ts): the world rank behind the slowest link, placed at a
-   * root/leaf of the double binary tree for the calls that follow (undefined: none, the identity),
-   * over what the agreed tuning says. Every rank must call it with the same rank, between calls.
+   * root/leaf of the double binary tree and at a leaf of broadcast's and reduce's trees for the
+   * calls that follow (undefined: none, the identity), over what the agreed tuning says. Every
+   * rank must call it with the same rank, between calls.
    */
   placeTree(slowWorldRank: number | undefined): void {
     this.treePlacement.place(slowWorldRank);
@@ -771,8 +772,8 @@ export class Communicator implements LinkOwner, Endpoint {
       // Awaited only where there is one to join: an await costs a turn of the microtask queue.
       const aggregation = row?.aggregator === undefined ? undefined : await this.aggregation(plan);
       const board = row?.board ? { board: this.board.forCall(plan.signature, seq, plan.dtype, plan.op) } : undefined;
-      const treeLabels = this.treePlacement.labels(this.config);
-      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype, plan.chunkBytes), ...aggregation, ...board, ...(treeLabels && { treeLabels }) };
+      const slowRank = this.treePlacement.slowRank(this.config);
+      const ctx: CollectiveContext = { rank: this.rank, size: this.size, link, memory, ...this.chunking(plan.dtype, plan.chunkBytes), ...aggregation, ...board, ...(slowRank !== undefined && { slowRank }) };
       // Point-to-point calls involve two ranks only; their messages are checked by the receiver.
       // Schedules whose own messages reach every rank's ring successor need no check (agreement.ts).
       if (plan.p2p !== undefined || !needsAgreementCheck(plan.schedule, plan.signature.kind, count === 0, this.size)) await plan.run(ctx, memory);

@@ -1,15 +1,13 @@
-// Which labels a communicator's ranks take in the double binary tree (tree-topology.ts's
-// placedLabels): the world rank behind the slowest link, as calibration found it (its probe,
-// lib/tune/placement.ts), placed at a root/leaf label. Every rank knows the same slow rank (the
-// agreed tuning's, or calibration's decision from figures every rank holds), so every rank
+// Which of a communicator's ranks the trees place (tree-topology.ts's placedLabels for the double
+// binary tree, rootedLabels for broadcast's and reduce's): the world rank behind the slowest link,
+// as calibration found it (its probe, lib/tune/placement.ts). Every rank knows the same slow rank
+// (the agreed tuning's, or calibration's decision from figures every rank holds), so every rank
 // builds the same trees. A split child places the slow world rank where it is a member.
-import { placedLabels } from '../collectives/tree-topology.js';
 import type { AgreedConfig } from './config.js';
 
 export class TreePlacement {
   /** Calibration's finding (place), which holds over the agreed tuning's: null, none was found. */
   private found: number | null | undefined;
-  private memo: { readonly world: number | undefined; readonly labels: readonly number[] | undefined } | undefined;
 
   /** `members`: the communicator's ranks as world (transport) ranks, in communicator order. */
   constructor(private readonly members: readonly number[]) {}
@@ -19,14 +17,10 @@ export class TreePlacement {
     this.found = slowWorldRank ?? null;
   }
 
-  /** Each rank's label for a tree call under `config`; undefined: the identity. */
-  labels(config: AgreedConfig): readonly number[] | undefined {
+  /** The communicator rank the trees place under `config`; undefined: none (not found, or not a member). */
+  slowRank(config: AgreedConfig): number | undefined {
     const world = this.found === undefined ? config.tuning?.params.slowRank : this.found ?? undefined;
-    // Every call asks: the labels are worked out once per slow rank.
-    if (this.memo === undefined || this.memo.world !== world) {
-      const slow = world === undefined ? -1 : this.members.indexOf(world);
-      this.memo = { world, labels: slow < 0 ? undefined : placedLabels(this.members.length, slow) };
-    }
-    return this.memo.labels;
+    const slow = world === undefined ? -1 : this.members.indexOf(world);
+    return slow < 0 ? undefined : slow;
   }
 }
