@@ -10,7 +10,7 @@
 # A rank's link carries 2(n-1)/n of the data with the ring and 1x with the switch, so the switch
 # can be up to 2(n-1)/n times faster when the links are the bottleneck.
 #
-# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-S RANK] [-A ALGOS] [-N] [-d DTYPE] [-k DIR] [-v]
+# usage (as root): bench/switch-rack.sh [-n RANKS] [-r RATE] [-M MTU] [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-i ITERS] [-w WARMUP] [-c CHECK] [-m MEM] [-s SLOW] [-S RANK] [-A ALGOS] [-N] [-d DTYPE] [-C COLLECTIVE] [-k DIR] [-v]
 #   defaults: -n 4 -r 1gbit -M 9000 -b 1M -e 16M -f 2 -i 5 -w 2 -c 1 -m cpu (host buffers: the
 #   links, not a software GPU, are what this measures; -m gpu uses the adapter) -s 1 -A "ring switch"
 #   -M MTU: of every veth end and the bridge (jumbo frames, as datacenter switch ports run); the
@@ -24,6 +24,8 @@
 #   -N: auto (its calibration and --explain too) without the switch: the model picks among the
 #   rank-to-rank schedules
 #   -d DTYPE: webccl-perf's datatype (float, int32, ...; default float)
+#   -C COLLECTIVE: what the sweeps (not calibration) run: allreduce (default), broadcast or reduce
+#   (rooted at rank 0: with -S, a slow rank that is an inner node of the rooted tree or a leaf)
 #   -k DIR: keep every rank's output of each sweep there (ALGO.RANK.out; with WEBCCL_SWITCH_TRACE=1
 #   the phase lines bench/switch-trace.ts reads)
 #   -v: after each sweep, what each link's htb qdisc sent and dropped during it (rank end and switch
@@ -34,14 +36,14 @@
 set -euo pipefail
 
 ranks=4 rate=1gbit mtu=9000 minb=1M maxb=16M factor=2 iters=5 warmup=2 check=1 mem=cpu slow=1 algos='ring switch' dtype=float
-verbose=0 keep='' slowrank='' autoswitch=1
-while getopts 'n:r:M:b:e:f:i:w:c:m:s:S:A:d:k:Nvh' opt; do
+verbose=0 keep='' slowrank='' autoswitch=1 collective=allreduce
+while getopts 'n:r:M:b:e:f:i:w:c:m:s:S:A:d:C:k:Nvh' opt; do
   case $opt in
     n) ranks=$OPTARG ;; r) rate=$OPTARG ;; M) mtu=$OPTARG ;; b) minb=$OPTARG ;; e) maxb=$OPTARG ;;
     f) factor=$OPTARG ;; i) iters=$OPTARG ;; w) warmup=$OPTARG ;; c) check=$OPTARG ;; m) mem=$OPTARG ;;
-    s) slow=$OPTARG ;; S) slowrank=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;; k) keep=$OPTARG ;;
+    s) slow=$OPTARG ;; S) slowrank=$OPTARG ;; A) algos=$OPTARG ;; d) dtype=$OPTARG ;; C) collective=$OPTARG ;; k) keep=$OPTARG ;;
     v) verbose=1 ;; N) autoswitch=0 ;;
-    *) sed -n '13,31p' "$0" >&2; exit 2 ;;
+    *) sed -n '13,33p' "$0" >&2; exit 2 ;;
   esac
 done
 # The slow rank's rate in kbit (tc takes it as given).
@@ -52,6 +54,7 @@ slowrank=${slowrank:-$(( ranks - 1 ))}
 if ! [[ $slowrank =~ ^[0-9]+$ ]] || [ "$slowrank" -ge "$ranks" ]; then
   echo "switch-rack: -S $slowrank: give the slow rank, 0 to $(( ranks - 1 ))" >&2; exit 2
 fi
+case $collective in allreduce|broadcast|reduce) ;; *) echo "switch-rack: -C $collective: give allreduce, broadcast or reduce" >&2; exit 2 ;; esac
 if [ "$(id -u)" != 0 ]; then
   echo "switch-rack: needs root (it creates network namespaces, veth links and tc qdiscs); run it as root, e.g. sudo bench/switch-rack.sh" >&2
   exit 2
@@ -146,19 +149,20 @@ link_stats() {
   done
 }
 
-# One allreduce sweep: one `webccl-run --nnodes N` per rank namespace; rank 0's output is the table.
-# --calibrate runs the same way (webccl-perf's arguments after the master port).
+# One sweep of -C's collective: one `webccl-run --nnodes N` per rank namespace; rank 0's output is
+# the table. --calibrate runs the same way (an allreduce run: webccl-perf's arguments after the
+# master port).
 sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
-  local algo=$1 mport=$2 pids=() status=0
+  local algo=$1 mport=$2 pids=() status=0 run_collective=$collective
   shift 2
   local run=(-b "$minb" -e "$maxb" -f "$factor" -n "$iters" -w "$warmup" -c "$check" -d "$dtype" --algo "$algo")
   [ "$algo" = switch ] || { [ "$algo" = auto ] && [ "$autoswitch" = 1 ]; } && run+=(--switch "$swaddr:$swport")
-  [ $# -gt 0 ] && run=("$@")
+  [ $# -gt 0 ] && run=("$@") run_collective=allreduce
   for ((i = 0; i < ranks; i++)); do
     ip netns exec "$(rankns $i)" env WEBCCL_TRANSPORT=tcp WEBCCL_SOCKET_IFNAME="wr${tag}a" WEBCCL_SECRET="$secret" \
       ${tuning:+WEBCCL_TUNING_FILE="$tuning"} \
       "${node_ts[@]}" bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$i" --master-addr "$(rankaddr 0)" --master-port "$mport" \
-      bin/webccl-perf.ts allreduce --mem "$mem" --transport tcp "${run[@]}" > "$work/$algo.$i.out" 2>&1 &
+      bin/webccl-perf.ts "$run_collective" --mem "$mem" --transport tcp "${run[@]}" > "$work/$algo.$i.out" 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
@@ -182,7 +186,7 @@ for algo in $algos; do
     # With the switch, as auto runs: calibration times it too and fits its π (else π stays at its default).
     sweep calibrate $(( mport++ )) --calibrate "$work/tuning.json" "${explained[@]}"
     # In rank 0's namespace: its path to the switch gives the packet size the ranks agree.
-    ip netns exec "$(rankns 0)" env WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts allreduce --explain --np "$ranks" "${explained[@]}" -b "$minb" -e "$maxb" -f "$factor"
+    ip netns exec "$(rankns 0)" env WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts "$collective" --explain --np "$ranks" "${explained[@]}" -b "$minb" -e "$maxb" -f "$factor"
     tuning="$work/tuning.json"
   fi
   sweep "$algo" $(( mport++ ))
