@@ -39,6 +39,8 @@ async function profile(script, dir) {
       writeFileSync(join(dir, `rank${process.env['RANK'] ?? process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });
   });
+  // The script reads its own arguments from argv[2] on, as if started as `node SCRIPT ARGS`.
+  process.argv.splice(1, 2, resolve(script));
   await import(pathToFileURL(resolve(script)).href);
 }
 
