@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CODECS, codecNamed } from '../lib/collectives/codecs.js';
 import { algorithmNamed, type ScheduledCollective } from '../lib/collectives/algorithms.js';
-import { callTraffic, candidates, predictSeconds } from '../lib/tune/model.js';
+import { callTraffic, candidates, EXTRAPOLATED_TIE, linkBytesPastCurve, predictSeconds } from '../lib/tune/model.js';
 import { fitLatencyBandwidth } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { chooseAlgorithm, type TuningConfig } from '../lib/tune/select.js';
@@ -264,6 +264,36 @@ test('calibration fit: one stalled large run (10x its time) moves beta little: i
   const beta = fitLatencyBandwidth([...small, ...large(10)])[3];
   // The mean of the five runs' seconds per byte would be 2.8x.
   assert.ok(beta > truth[3]! && beta < 1.1 * truth[3]!, `beta ${beta}`);
+});
+
+test('past the calibrated curves, a near tie goes to the schedule of fewer link bytes (the ring); within them, or by more than the tie, the cheaper holds', () => {
+  const MiB = 1 << 20;
+  // Ring and tree curves to a 16 MiB allreduce at 4 ranks (24 and 32 MiB of link bytes), flat.
+  const curves = (ringBeta: number, treeBeta: number): CostParams => ({
+    ...params, call: 0, alpha: 0, overhead: 0, gamma: 0,
+    betaCurves: { ring: [{ linkBytes: 6 * MiB, beta: ringBeta }, { linkBytes: 24 * MiB, beta: ringBeta }], tree: [{ linkBytes: 8 * MiB, beta: treeBeta }, { linkBytes: 32 * MiB, beta: treeBeta }] },
+  });
+  const price = (p: CostParams, bytes: number, algorithm: string) => predictSeconds(algorithm, call(bytes, 4), p)!;
+  const first = (p: CostParams, bytes: number) => candidates(call(bytes, 4), p, { aggregator: false })[0]!.algorithm;
+  const choice = (p: CostParams, bytes: number) => chooseAlgorithm('allReduce', bytes, 4, { ...tuned, tuning: { params: p, digest: 'x' } }).algorithm;
+  // The tree priced 2% under the ring: a tie.
+  const near = curves(1e-9, 0.98 * 0.75e-9);
+  const [ring, tree] = [price(near, 128 * MiB, 'ring'), price(near, 128 * MiB, 'tree')];
+  assert.ok(tree < ring && ring < tree * (1 + EXTRAPOLATED_TIE), `tree ${tree} ring ${ring}`);
+  assert.ok(linkBytesPastCurve('ring', call(128 * MiB, 4), near)! < linkBytesPastCurve('tree', call(128 * MiB, 4), near)!);
+  assert.is(first(near, 128 * MiB), 'ring');
+  assert.is(choice(near, 128 * MiB), 'ring');
+  assert.is(choice(near, 256 * MiB), 'ring');
+  // At 16 MiB both lie on their curves' last points: the model's order holds.
+  assert.is(linkBytesPastCurve('ring', call(16 * MiB, 4), near), undefined);
+  assert.ok(price(near, 16 * MiB, 'tree') < price(near, 16 * MiB, 'ring'));
+  assert.is(choice(near, 16 * MiB), 'tree');
+  // The tree priced 10% under the ring past the curves: no tie, the tree.
+  const clear = curves(1e-9, 0.9 * 0.75e-9);
+  assert.ok(price(clear, 128 * MiB, 'ring') > price(clear, 128 * MiB, 'tree') * (1 + EXTRAPOLATED_TIE));
+  assert.is(choice(clear, 128 * MiB), 'tree');
+  // The ring already the cheaper: unchanged.
+  assert.is(choice(curves(1e-9, 0.8e-9), 128 * MiB), 'ring');
 });
 
 test.run();

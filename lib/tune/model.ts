@@ -99,8 +99,7 @@ export function referenceSendsOf(traffic: Partial<Pick<PricedTraffic, 'reference
  * whose per-message costs spread over more bytes), log(bytes) stays: the fall is smooth.
  */
 export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, linkBytes: number, algorithm?: string): number {
-  const own = algorithm === undefined ? undefined : params.betaCurves?.[algorithm];
-  const curve: readonly BetaPoint[] = own !== undefined && own.length > 0 ? own : params.betaCurve;
+  const curve = curveFor(params, algorithm);
   if (curve.length === 0) return params.beta;
   const above = curve.findIndex((p) => p.linkBytes >= linkBytes);
   if (above === 0) return curve[0]!.beta;
@@ -110,6 +109,35 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
     ? (linkBytes - lo.linkBytes) / (hi.linkBytes - lo.linkBytes)
     : Math.log(linkBytes / lo.linkBytes) / Math.log(hi.linkBytes / lo.linkBytes);
   return lo.beta + f * (hi.beta - lo.beta);
+}
+
+/** The β curve that prices `algorithm`: its own where calibration measured one, else the pooled one. */
+function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, algorithm?: string): readonly BetaPoint[] {
+  const own = algorithm === undefined ? undefined : params.betaCurves?.[algorithm];
+  return own !== undefined && own.length > 0 ? own : params.betaCurve;
+}
+
+/**
+ * Past the last point of the curves that price them, schedules carry that point's β flat, so two
+ * priced within this share of each other there are a tie the model cannot break: the cheapest's
+ * lead is the two last points' noise. tcp at 4 ranks (docs/PERFORMANCE.md, reach23) priced the
+ * ring and the tree at 128–256 MiB from their 16 MiB points within 0.93–1.03 of each other in five
+ * calibrations, where the ring ran 11–14% faster; the tree's turn cost auto 1.15–1.30x.
+ */
+export const EXTRAPOLATED_TIE = 0.05;
+
+/**
+ * The link bytes (as the codec sends them) of `algorithm` running `call`, where they lie past the
+ * last point of the β curve that prices it; undefined within the curve, with no curve, or on GPU
+ * memory (priced with one β).
+ */
+export function linkBytesPastCurve(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
+  if (call.memory === 'gpu' && params.gpu) return undefined;
+  const traffic = callTraffic(algorithm, call, params.oneThread);
+  const last = curveFor(params, algorithm).at(-1);
+  if (!traffic || !last) return undefined;
+  const bytes = (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * traffic.linkBytes;
+  return bytes > last.linkBytes ? bytes : undefined;
 }
 
 /**
@@ -183,7 +211,10 @@ export interface CandidateFilter {
   readonly meshThresholdBytes?: number;
 }
 
-/** Every algorithm that may run `call` and has a formula, with its prediction, fastest first (registry order breaks ties). */
+/**
+ * Every algorithm that may run `call` and has a formula, with its prediction, fastest first
+ * (registry order breaks ties), except past the calibrated curves (tiedPastCurves).
+ */
 export function candidates(call: ModelCall, params: CostParams, filter: CandidateFilter): Candidate[] {
   const priced: Candidate[] = [];
   for (const row of algorithmsServing(call.collective)) {
@@ -198,5 +229,25 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
     if (seconds !== undefined) priced.push({ algorithm: row.name, seconds });
   }
   // Stable: equal predictions keep registry order.
-  return priced.sort((a, b) => a.seconds - b.seconds);
+  return tiedPastCurves(priced.sort((a, b) => a.seconds - b.seconds), call, params);
+}
+
+/**
+ * `sorted` (fastest first), with the first place given, where the fastest is priced past its
+ * curve, to the schedule that sends the fewest link bytes among those past theirs within
+ * EXTRAPOLATED_TIE of it: the bandwidth-optimal one (the ring's 2(n−1)/n of the bytes against the
+ * tree's 2), whose price grows least if per-byte costs change past the measured points, and the
+ * faster where it was measured (reach23).
+ */
+function tiedPastCurves(sorted: Candidate[], call: ModelCall, params: CostParams): Candidate[] {
+  const fastest = sorted[0];
+  let bytes = fastest === undefined ? undefined : linkBytesPastCurve(fastest.algorithm, call, params);
+  if (fastest === undefined || bytes === undefined) return sorted;
+  let pick = fastest;
+  for (const other of sorted.slice(1)) {
+    if (other.seconds > fastest.seconds * (1 + EXTRAPOLATED_TIE)) break;
+    const own = linkBytesPastCurve(other.algorithm, call, params);
+    if (own !== undefined && own < bytes) [pick, bytes] = [other, own];
+  }
+  return pick === fastest ? sorted : [pick, ...sorted.filter((c) => c !== pick)];
 }
