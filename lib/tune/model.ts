@@ -120,11 +120,13 @@ function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParam
 /**
  * Past the last point of the curves that price them, schedules carry that point's β flat, so two
  * priced within this share of each other there are a tie the model cannot break: the cheapest's
- * lead is the two last points' noise. tcp at 4 ranks (docs/PERFORMANCE.md, reach23) priced the
- * ring and the tree at 128–256 MiB from their 16 MiB points within 0.93–1.03 of each other in five
- * calibrations, where the ring ran 11–14% faster; the tree's turn cost auto 1.15–1.30x.
+ * lead is the two last points' noise. tcp at 4 ranks (docs/PERFORMANCE.md, reach23 and tie26)
+ * priced the ring and the tree at 128–256 MiB from their 16 MiB points at 0.93–1.10 of each other
+ * over eight calibrations of one world, where the ring ran 9–22% faster (at 32–64 MiB, 0.82–1.06x
+ * the tree's time), and the tree's turn cost auto 1.15–1.36x. The goal auto is held to is 10% of
+ * the best choice.
  */
-export const EXTRAPOLATED_TIE = 0.05;
+export const EXTRAPOLATED_TIE = 0.1;
 
 /**
  * The link bytes (as the codec sends them) of `algorithm` running `call`, where they lie past the
@@ -235,7 +237,7 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
 /**
  * `sorted` (fastest first), with the first place given, where the fastest is priced past its
  * curve, to the schedule that sends the fewest link bytes among those past theirs within
- * EXTRAPOLATED_TIE of it: the bandwidth-optimal one (the ring's 2(n−1)/n of the bytes against the
+ * EXTRAPOLATED_TIE of its price: the bandwidth-optimal one (the ring's 2(n−1)/n of the bytes against the
  * tree's 2), whose price grows least if per-byte costs change past the measured points, and the
  * faster where it was measured (reach23).
  */
