@@ -8,7 +8,7 @@ import { switchLeafOf, switchPathHello, switchViaOf } from '../../lib/comm/switc
 import { cpuReducer } from '../../lib/cpu/cpu-reducer.js';
 import { elementBytes } from '../../lib/dtype.js';
 import type { Codec } from '../../lib/memory/codec.js';
-import { candidates } from '../../lib/tune/model.js';
+import { candidates, EXTRAPOLATED_TIE } from '../../lib/tune/model.js';
 import { defaultCostParams, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
 import { switchTermsOf } from '../../lib/tune/select.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
@@ -100,6 +100,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     `#   ${fixedOffsetsText(p)}`,
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : `, packets of ${switchPacketValues ?? 'the formula\'s default'} values`}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
+    `#   past the calibrated curves, a schedule priced within ${EXTRAPOLATED_TIE * 100}% of the cheapest that sends fewer link bytes is taken (a tie the curves cannot break)`,
     `#   mesh threshold ${formatBytes(meshThresholdBytes)} (WEBCCL_MESH_THRESHOLD_BYTES; the mesh is priced only up to it, and ntcp's own proposal, which needs its ranks, is not known here)`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',
@@ -108,15 +109,18 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   for (const size of sweepSizes(options)) {
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
-    const priced = codecs.flatMap((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
+    // Per codec in the model's order: its first is the choice (past the calibrated curves a near tie may put a dearer one first).
+    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
+    const priced = perCodec.flat();
     if (priced.length === 0) continue;
     if (!header) {
       header = priced.map((c) => c.label).sort();
       lines.push(`#${'size'.padStart(11)}  ${'choice'.padEnd(14)}  ${'predicted'.padStart(9)}${header.map((label) => `  ${label.padStart(12)}`).join('')}`);
       lines.push(`#${'(B)'.padStart(11)}  ${''.padEnd(14)}  ${'(us)'.padStart(9)}${header.map(() => `  ${'(us)'.padStart(12)}`).join('')}`);
     }
-    const best = priced.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    // As select.ts's pricedChoice: the codec whose choice is priced least.
+    const best = perCodec.flatMap((ordered) => ordered.slice(0, 1)).reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const cells = header.map((label) => priced.find((c) => c.label === label)).map((c) => (c ? us(c.seconds) : 'N/A'));
     lines.push(` ${String(layout.bytes).padStart(11)}  ${best.label.padEnd(14)}  ${us(best.seconds).padStart(9)}${cells.map((cell) => `  ${cell.padStart(12)}`).join('')}`);
   }
