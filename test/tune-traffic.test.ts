@@ -49,13 +49,13 @@ function countingLinks(size: number): { links: Link[]; counted: Counted } {
 }
 
 /** Runs `schedule` on `size` ranks of `count` float32 each (the work buffer: `count` × `blocks`) and returns what each rank sent. */
-async function run(size: number, count: number, blocks: number, schedule: (ctx: CollectiveContext, work: ReturnType<CpuMemorySpace['region']>) => Promise<void>, chunkElements = CHUNK_ELEMENTS): Promise<Counted> {
+async function run(size: number, count: number, blocks: number, schedule: (ctx: CollectiveContext, work: ReturnType<CpuMemorySpace['region']>) => Promise<void>): Promise<Counted> {
   const space = new CpuMemorySpace();
   const { links, counted } = countingLinks(size);
   await Promise.all(links.map((link, rank) => {
     const data = new Float32Array(count * blocks).fill(rank + 1);
     const region = space.region({ kind: 'cpu', what: `rank ${rank}`, bytes: new Uint8Array(data.buffer) }, 'float32', 0, count * blocks);
-    const ctx: CollectiveContext = { rank, size, link, memory: space.bind('float32', 'sum', size), chunkElements, alignElements: 4, pipelineDepth: DEPTH };
+    const ctx: CollectiveContext = { rank, size, link, memory: space.bind('float32', 'sum', size), chunkElements: CHUNK_ELEMENTS, alignElements: 4, pipelineDepth: DEPTH };
     return schedule(ctx, region);
   }));
   return counted;
@@ -87,23 +87,6 @@ for (const algorithm of ['ring', 'tree', 'direct']) {
     }
   });
 }
-
-test('tree allreduce with a large chunk: a half of 2 chunks is cut in pipelineDepth pieces of at least 1 MiB, a half of one chunk stays whole, as the formula counts', async () => {
-  const chunk = 1 << 20; // elements: a 4 MiB chunk
-  const tree = algorithmNamed('tree')!;
-  // [count, chunks a half]: 16 MiB halves 8 MiB = 2 chunks -> 4 pieces of 2 MiB; 6 MiB halves 3 MiB: one chunk.
-  for (const [count, perHalf] of [[4 * chunk, 4], [1.5 * chunk, 1]] as const) {
-    const traffic = tree.traffic!.allReduce!({ bytes: 4 * count, ranks: 4, chunkBytes: 4 * chunk, pipelineDepth: DEPTH })!;
-    const counted = await run(4, count, 1, tree.serves.allReduce!, chunk);
-    assert.is(traffic.sends, Math.max(...counted.sends), `count ${count}: sends per rank ${counted.sends}`);
-    // At 4 ranks the busiest rank sends 4 messages a chunk pair (inner in one tree, a leaf in the other).
-    assert.is(Math.max(...counted.sends), 4 * perHalf, `count ${count}: ${perHalf} pieces a half`);
-  }
-  // tcp's 1 MiB chunk: a half of 2 chunks is not cut below 1 MiB (2 chunks, as before).
-  const small = 1 << 18; // elements: a 1 MiB chunk
-  const counted = await run(4, 4 * small, 1, tree.serves.allReduce!, small);
-  assert.is(Math.max(...counted.sends), 4 * 2);
-});
 
 test("mesh allreduce: the busiest rank sends the formula's messages and bytes, all ranks together its messages; none past a quarter chunk's segments nor at 2 ranks", async () => {
   const mesh = algorithmNamed('mesh')!;

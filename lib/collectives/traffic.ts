@@ -50,7 +50,7 @@ export interface TrafficCall {
 }
 
 /** The 16-byte alignment of segment boundaries (the communicator's alignElements of any dtype). */
-export const ALIGN_BYTES = 16;
+const ALIGN_BYTES = 16;
 
 /**
  * The call's cutting in bytes, as the schedule's context gives it in elements: counting in

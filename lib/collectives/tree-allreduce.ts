@@ -5,20 +5,19 @@
 // A slow rank is placed at a root/leaf label (ctx.slowRank, placedLabels): the formula below
 // counts the busiest rank's messages, the same whichever rank that is.
 import type { CollectiveContext, Region } from './context.js';
-import { chunkCount, chunkOf, evenSegments, pipelinedChunkElements, type Span } from './partition.js';
+import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { doubleBinaryTree, placedLabels, type TreeNode } from './tree-topology.js';
-import { ALIGN_BYTES, byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
+import { byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
 const DOWN = 1;
 
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
-  const { rank, size } = ctx;
+  const { rank, size, chunkElements } = ctx;
   const trees = doubleBinaryTree(rank, size, placedLabels(size, ctx.slowRank));
   const halves = evenSegments(work.length, 2, ctx.alignElements);
-  const chunkElements = treeChunkElements(halves, ctx);
   const perTree = Math.max(...halves.map((half) => chunkCount(half.length, chunkElements)));
   // Pipelines alternate between the trees so that both halves progress together.
   await runPipelines(2 * perTree, ctx.pipelineDepth, async (index) => {
@@ -29,28 +28,6 @@ export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promi
     await reduceUpThenBroadcastDown(ctx, trees[which]!, work, piece.offset, piece.length, tag);
   });
 }
-
-/**
- * The chunk the halves are cut at: the agreed chunk, and where a half spans more than one but
- * fewer than pipelineDepth of them, smaller (pipelinedChunkElements, the ring's rule), but never
- * below TREE_MIN_PIECE_BYTES. Each chunk climbs and descends log2(n) hops, stored and forwarded
- * at each, so a half of two chunks overlaps little: ntcp's 16 MiB chunk at 4 ranks ran a 64 MiB
- * tree at 2.2x the ring's time (docs/PERFORMANCE.md, tie26 and treecut26). A half within one
- * chunk stays one message: there the tree is chosen for its few hops, which more messages cost.
- */
-function treeChunkElements(halves: readonly Span[], cut: Pick<CollectiveContext, 'chunkElements' | 'pipelineDepth' | 'alignElements'>): number {
-  const longest = Math.max(...halves.map((half) => half.length));
-  if (longest <= cut.chunkElements) return cut.chunkElements;
-  const floor = (TREE_MIN_PIECE_BYTES / ALIGN_BYTES) * cut.alignElements;
-  return Math.min(cut.chunkElements, Math.max(floor, pipelinedChunkElements(longest, cut.chunkElements, cut.pipelineDepth, cut.alignElements)));
-}
-
-/**
- * The smallest piece treeChunkElements cuts: the default chunk, the size per-message costs were
- * set against. tcp keeps its 1 MiB chunk whole: its 4 MiB tree cut into 512 KiB pieces ran
- * 1.3x slower (treecut26).
- */
-const TREE_MIN_PIECE_BYTES = 1 << 20;
 
 async function reduceUpThenBroadcastDown(
   ctx: CollectiveContext, node: TreeNode, work: Region, offset: number, length: number, tag: (direction: number) => number,
@@ -112,8 +89,7 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   if (ranks === 1) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };
   const cut = byteCut(call);
   const halves = evenSegments(bytes, 2, cut.alignElements);
-  const chunkElements = treeChunkElements(halves, cut);
-  const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, chunkElements)));
+  const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, cut.chunkElements)));
   // The schedule's own trees: each rank's messages and folds per chunk pair.
   let perChunk = 0;
   let allPerChunk = 0;
@@ -127,5 +103,5 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   }
   const hops = 2 * treeDepth(ranks);
   const filled = hops + (chunks - 1) * perChunk;
-  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(chunkElements, Math.max(...halves.map((half) => half.length))) };
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(cut.chunkElements, Math.max(...halves.map((half) => half.length))) };
 }
