@@ -72,9 +72,9 @@ export function rootedTree(rank: number, size: number, root: number, slowRank?: 
 /**
  * Each rank's label in the tree rooted at `root` when `slowRank` is behind a slow link: an inner
  * rank's link carries each chunk once for its parent and once for each child (3 times at 2
- * children), a leaf's once, so the slow rank takes the highest leaf label, swapping with the rank that had
- * it; the root keeps label 0. Undefined (the rotation by the root) when the slow rank is the root,
- * a leaf already, or none is given.
+ * children), a leaf's once, so the slow rank takes the highest leaf label, swapping with the
+ * rank that had it; the root keeps label 0. Undefined (the rotation by the root) when the slow
+ * rank is the root, a leaf already, or none is given.
  */
 export function rootedLabels(size: number, root: number, slowRank: number | undefined): number[] | undefined {
   if (slowRank === undefined || slowRank === root || slowRank < 0 || slowRank >= size) return undefined;

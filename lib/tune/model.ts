@@ -123,8 +123,8 @@ function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParam
  * lead is the two last points' noise. tcp at 4 ranks (docs/PERFORMANCE.md, reach23 and tie26)
  * priced the ring and the tree at 128–256 MiB from their 16 MiB points at 0.90–1.08 of each other
  * over ten calibrations of one world, where the ring ran faster at 11 of 12 points measured (by
- * 3–23%; at 32–64 MiB the two about even), and the tree's turn cost auto 1.15–1.36x. The goal auto is held to is 10% of
- * the best choice.
+ * 3–23%; at 32–64 MiB the two about even), and the tree's turn cost auto 1.15–1.36x. The goal
+ * auto is held to is 10% of the best choice.
  */
 export const EXTRAPOLATED_TIE = 0.1;
 
