@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CODECS, codecNamed } from '../lib/collectives/codecs.js';
 import { algorithmNamed, type ScheduledCollective } from '../lib/collectives/algorithms.js';
-import { callTraffic, candidates, EXTRAPOLATED_TIE, linkBytesPastCurve, predictSeconds } from '../lib/tune/model.js';
+import { callTraffic, candidates, EXTRAPOLATED_TIE, predictSeconds, pricedPastCurve, sentLinkBytes } from '../lib/tune/model.js';
 import { fitLatencyBandwidth } from '../lib/tune/calibrate.js';
 import { checkCostParams, DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 import { chooseAlgorithm, type TuningConfig } from '../lib/tune/select.js';
@@ -266,7 +266,7 @@ test('calibration fit: one stalled large run (10x its time) moves beta little: i
   assert.ok(beta > truth[3]! && beta < 1.1 * truth[3]!, `beta ${beta}`);
 });
 
-test('past the calibrated curves, a near tie goes to the schedule of fewer link bytes (the ring); within them, or by more than the tie, the cheaper holds', () => {
+test('past the calibrated curves, a near tie goes to the schedule of fewer link bytes (the ring, extrapolated or measured there); within them, or by more than the tie, the cheaper holds', () => {
   const MiB = 1 << 20;
   // Ring and tree curves to a 16 MiB allreduce at 4 ranks (24 and 32 MiB of link bytes), flat.
   const curves = (ringBeta: number, treeBeta: number): CostParams => ({
@@ -280,12 +280,13 @@ test('past the calibrated curves, a near tie goes to the schedule of fewer link 
   const near = curves(1e-9, 0.98 * 0.75e-9);
   const [ring, tree] = [price(near, 128 * MiB, 'ring'), price(near, 128 * MiB, 'tree')];
   assert.ok(tree < ring && ring < tree * (1 + EXTRAPOLATED_TIE), `tree ${tree} ring ${ring}`);
-  assert.ok(linkBytesPastCurve('ring', call(128 * MiB, 4), near)! < linkBytesPastCurve('tree', call(128 * MiB, 4), near)!);
+  assert.ok(pricedPastCurve('ring', call(128 * MiB, 4), near) && pricedPastCurve('tree', call(128 * MiB, 4), near));
+  assert.ok(sentLinkBytes('ring', call(128 * MiB, 4), near)! < sentLinkBytes('tree', call(128 * MiB, 4), near)!);
   assert.is(first(near, 128 * MiB), 'ring');
   assert.is(choice(near, 128 * MiB), 'ring');
   assert.is(choice(near, 256 * MiB), 'ring');
   // At 16 MiB both lie on their curves' last points: the model's order holds.
-  assert.is(linkBytesPastCurve('ring', call(16 * MiB, 4), near), undefined);
+  assert.not.ok(pricedPastCurve('ring', call(16 * MiB, 4), near));
   assert.ok(price(near, 16 * MiB, 'tree') < price(near, 16 * MiB, 'ring'));
   assert.is(choice(near, 16 * MiB), 'tree');
   // The tree priced 15% under the ring past the curves: no tie, the tree.
@@ -294,6 +295,16 @@ test('past the calibrated curves, a near tie goes to the schedule of fewer link 
   assert.is(choice(clear, 128 * MiB), 'tree');
   // The ring already the cheaper: unchanged.
   assert.is(choice(curves(1e-9, 0.8e-9), 128 * MiB), 'ring');
+  // The ring measured out to 64 MiB (a reach point), the tree extrapolated past 16 MiB and priced
+  // 2% under it at 32 MiB: the ring, whose price there is a measurement (8 ntcp ranks, tie26).
+  const reach: CostParams = { ...near, betaCurves: { ...near.betaCurves, ring: [...near.betaCurves['ring']!, { linkBytes: 96 * MiB, beta: 1e-9 }] } };
+  assert.not.ok(pricedPastCurve('ring', call(32 * MiB, 4), reach));
+  assert.ok(pricedPastCurve('tree', call(32 * MiB, 4), reach));
+  assert.ok(price(reach, 32 * MiB, 'tree') < price(reach, 32 * MiB, 'ring'));
+  assert.is(choice(reach, 32 * MiB), 'ring');
+  // The other way round (the tree measured, the ring extrapolated and the cheaper): the ring holds.
+  const treeReach: CostParams = { ...clear, betaCurves: { ...clear.betaCurves, tree: [...clear.betaCurves['tree']!, { linkBytes: 128 * MiB, beta: 0.85 * 0.75e-9 }] } };
+  assert.is(choice({ ...treeReach, betaCurves: { ...treeReach.betaCurves, ring: [{ linkBytes: 24 * MiB, beta: 0.5e-9 }] } }, 32 * MiB), 'ring');
 });
 
 test.run();

@@ -128,18 +128,18 @@ function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParam
  */
 export const EXTRAPOLATED_TIE = 0.1;
 
-/**
- * The link bytes (as the codec sends them) of `algorithm` running `call`, where they lie past the
- * last point of the β curve that prices it; undefined within the curve, with no curve, or on GPU
- * memory (priced with one β).
- */
-export function linkBytesPastCurve(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
-  if (call.memory === 'gpu' && params.gpu) return undefined;
+/** The link bytes of `algorithm` running `call`, as its codec sends them; undefined without a formula. */
+export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   const traffic = callTraffic(algorithm, call, params.oneThread);
+  return traffic && (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * traffic.linkBytes;
+}
+
+/** Whether `algorithm`'s call lies past the last point of the β curve that prices it (never on GPU memory, priced with one β). */
+export function pricedPastCurve(algorithm: string, call: ModelCall, params: CostParams): boolean {
+  if (call.memory === 'gpu' && params.gpu) return false;
   const last = curveFor(params, algorithm).at(-1);
-  if (!traffic || !last) return undefined;
-  const bytes = (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * traffic.linkBytes;
-  return bytes > last.linkBytes ? bytes : undefined;
+  const bytes = sentLinkBytes(algorithm, call, params);
+  return last !== undefined && bytes !== undefined && bytes > last.linkBytes;
 }
 
 /**
@@ -236,19 +236,19 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
 
 /**
  * `sorted` (fastest first), with the first place given, where the fastest is priced past its
- * curve, to the schedule that sends the fewest link bytes among those past theirs within
- * EXTRAPOLATED_TIE of its price: the bandwidth-optimal one (the ring's 2(n−1)/n of the bytes against the
- * tree's 2), whose price grows least if per-byte costs change past the measured points, and the
- * faster where it was measured (reach23).
+ * curve, to the schedule that sends the fewest link bytes among those within EXTRAPOLATED_TIE of
+ * its price (priced past their curves or on them): the bandwidth-optimal one (the ring's 2(n−1)/n
+ * of the bytes against the tree's 2), whose price grows least if per-byte costs change past the
+ * measured points, and the faster where it was measured (reach23, tie26).
  */
 function tiedPastCurves(sorted: Candidate[], call: ModelCall, params: CostParams): Candidate[] {
   const fastest = sorted[0];
-  let bytes = fastest === undefined ? undefined : linkBytesPastCurve(fastest.algorithm, call, params);
-  if (fastest === undefined || bytes === undefined) return sorted;
+  if (fastest === undefined || !pricedPastCurve(fastest.algorithm, call, params)) return sorted;
   let pick = fastest;
+  let bytes = sentLinkBytes(fastest.algorithm, call, params)!;
   for (const other of sorted.slice(1)) {
     if (other.seconds > fastest.seconds * (1 + EXTRAPOLATED_TIE)) break;
-    const own = linkBytesPastCurve(other.algorithm, call, params);
+    const own = sentLinkBytes(other.algorithm, call, params);
     if (own !== undefined && own < bytes) [pick, bytes] = [other, own];
   }
   return pick === fastest ? sorted : [pick, ...sorted.filter((c) => c !== pick)];
