@@ -76,8 +76,12 @@ export function rootedTree(rank: number, size: number, root: number, slowRank?: 
  * rank that had it; the root keeps label 0. Undefined (the rotation by the root) when the slow
  * rank is the root, a leaf already, or none is given.
  */
-export function rootedLabels(size: number, root: number, slowRank: number | undefined): number[] | undefined {
+export function rootedLabels(size: number, root: number, slowRank: number | undefined): readonly number[] | undefined {
   if (slowRank === undefined || slowRank === root || slowRank < 0 || slowRank >= size) return undefined;
+  return placement(`rooted ${size} ${root} ${slowRank}`, () => rootedPlacement(size, root, slowRank));
+}
+
+function rootedPlacement(size: number, root: number, slowRank: number): number[] | undefined {
   const tree = labelTree(size);
   const labels = Array.from({ length: size }, (_, r) => (r - root + size) % size);
   const slowLabel = labels[slowRank]!;
@@ -110,6 +114,14 @@ function inverse(labels: readonly number[]): number[] {
   return ranks;
 }
 
+const placements = new Map<string, readonly number[] | undefined>();
+
+/** A placement worked out once: every tree call of a world with a slow rank asks for its labels. */
+function placement(key: string, make: () => number[] | undefined): readonly number[] | undefined {
+  if (!placements.has(key)) placements.set(key, make());
+  return placements.get(key);
+}
+
 const loadsCache = new Map<number, number[]>();
 
 /** Messages a rank sends and receives per chunk pair of the double binary tree's allreduce (a parent, children, up and down), by label (worked out once per size). */
@@ -129,8 +141,12 @@ function labelLoads(size: number): number[] {
  * carries 2S and the ring's 1.5S), swapping with the rank that had it; every other rank keeps
  * its own. The identity (undefined) when the slow rank already has such a label, or none is given.
  */
-export function placedLabels(size: number, slowRank: number | undefined): number[] | undefined {
+export function placedLabels(size: number, slowRank: number | undefined): readonly number[] | undefined {
   if (slowRank === undefined || size < 3 || slowRank < 0 || slowRank >= size) return undefined;
+  return placement(`double ${size} ${slowRank}`, () => doublePlacement(size, slowRank));
+}
+
+function doublePlacement(size: number, slowRank: number): number[] | undefined {
   const loads = labelLoads(size);
   const least = Math.min(...loads);
   if (loads[slowRank] === least) return undefined;

@@ -136,9 +136,13 @@ export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostPa
 
 /** Whether `algorithm`'s call lies past the last point of the β curve that prices it (never on GPU memory, priced with one β). */
 export function pricedPastCurve(algorithm: string, call: ModelCall, params: CostParams): boolean {
+  return pastCurve(algorithm, sentLinkBytes(algorithm, call, params), call, params);
+}
+
+/** pricedPastCurve for a call of `bytes` link bytes (sentLinkBytes's). */
+function pastCurve(algorithm: string, bytes: number | undefined, call: ModelCall, params: CostParams): boolean {
   if (call.memory === 'gpu' && params.gpu) return false;
   const last = curveFor(params, algorithm).at(-1);
-  const bytes = sentLinkBytes(algorithm, call, params);
   return last !== undefined && bytes !== undefined && bytes > last.linkBytes;
 }
 
@@ -243,9 +247,9 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
  */
 function tiedPastCurves(sorted: Candidate[], call: ModelCall, params: CostParams): Candidate[] {
   const fastest = sorted[0];
-  if (fastest === undefined || !pricedPastCurve(fastest.algorithm, call, params)) return sorted;
+  let bytes = fastest && sentLinkBytes(fastest.algorithm, call, params);
+  if (fastest === undefined || bytes === undefined || !pastCurve(fastest.algorithm, bytes, call, params)) return sorted;
   let pick = fastest;
-  let bytes = sentLinkBytes(fastest.algorithm, call, params)!;
   for (const other of sorted.slice(1)) {
     if (other.seconds > fastest.seconds * (1 + EXTRAPOLATED_TIE)) break;
     const own = sentLinkBytes(other.algorithm, call, params);
