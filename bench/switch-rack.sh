@@ -159,7 +159,9 @@ sweep() { # algo masterport [webccl-perf arguments instead of the sweep's]
   [ "$algo" = switch ] || { [ "$algo" = auto ] && [ "$autoswitch" = 1 ]; } && run+=(--switch "$swaddr:$swport")
   [ $# -gt 0 ] && run=("$@") run_collective=allreduce
   for ((i = 0; i < ranks; i++)); do
-    ip netns exec "$(rankns $i)" env WEBCCL_TRANSPORT=tcp WEBCCL_SOCKET_IFNAME="wr${tag}a" WEBCCL_SECRET="$secret" \
+    # Each namespace a host of its own (WEBCCL_HOST_ID): the rack simulates one rank a host, and
+    # ranks that name one host are calibrated as one (no slow-link probe, host rates timed once).
+    ip netns exec "$(rankns $i)" env WEBCCL_TRANSPORT=tcp WEBCCL_SOCKET_IFNAME="wr${tag}a" WEBCCL_SECRET="$secret" WEBCCL_HOST_ID="rack-$i" \
       ${tuning:+WEBCCL_TUNING_FILE="$tuning"} \
       "${node_ts[@]}" bin/webccl-run.ts -np 1 --nnodes "$ranks" --node-rank "$i" --master-addr "$(rankaddr 0)" --master-port "$mport" \
       bin/webccl-perf.ts "$run_collective" --mem "$mem" --transport tcp "${run[@]}" > "$work/$algo.$i.out" 2>&1 &

@@ -103,7 +103,8 @@ on_ranks() { # name command...
   local name=$1 pids=() status=0
   shift
   for ((i = 0; i < ranks; i++)); do
-    ip netns exec "$(rankns $i)" env RANK_INDEX=$i RANK_ADDR="$(rankaddr $i)" RANK_DEV="$(rankdev $i)" "$@" > "$work/$name.$i.out" 2>&1 &
+    # A host of its own (WEBCCL_HOST_ID): the namespaces simulate one rank a host.
+    ip netns exec "$(rankns $i)" env WEBCCL_HOST_ID="netns-$i" RANK_INDEX=$i RANK_ADDR="$(rankaddr $i)" RANK_DEV="$(rankdev $i)" "$@" > "$work/$name.$i.out" 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || status=$?; done

@@ -38,8 +38,9 @@ async function runRanks(options: PerfOptions, switched: PerfSwitch | undefined):
   const ranks = await openRanks(options, switched?.init);
   try {
     if (options.calibrate !== undefined) {
-      const { params, seconds } = await calibrateTo(ranks.communicators, options.calibrate);
-      if (ranks.comms[0]!.rank === 0) console.log(`webccl-perf: calibrated ${ranks.facts.ranks} ranks over ${ranks.facts.transport} in ${seconds.toFixed(2)} s; wrote ${options.calibrate}: ${JSON.stringify(params)}`);
+      const { params, seconds, phases } = await calibrateTo(ranks.communicators, options.calibrate);
+      const spent = Object.entries(phases).map(([phase, s]) => `${phase} ${s.toFixed(2)}`).join(', ');
+      if (ranks.comms[0]!.rank === 0) console.log(`webccl-perf: calibrated ${ranks.facts.ranks} ranks over ${ranks.facts.transport} in ${seconds.toFixed(2)} s (${spent}); wrote ${options.calibrate}: ${JSON.stringify(params)}`);
       return 0;
     }
     // Every rank names its adapter; rank 0 prints them all ("# Using devices").

@@ -21,7 +21,7 @@ function perf(args: readonly string[], env: Record<string, string> = {}): string
 
 test('--calibrate writes a tuning file for the world it ran on', () => {
   const out = perf(['allreduce', '--np', '2', '--transport', 'inproc', '--mem', 'cpu', '--calibrate', file]);
-  assert.match(out, /calibrated 2 ranks over inproc in [\d.]+ s; wrote /);
+  assert.match(out, /calibrated 2 ranks over inproc in [\d.]+ s \(host rates [\d.]+, warm-up [\d.]+, few bytes [\d.]+, mid sizes [\d.]+, larger runs [\d.]+\); wrote /);
   const written = JSON.parse(readFileSync(file, 'utf8'));
   assert.equal(written.world, { size: 2, transport: 'inproc', device: 'cpu' });
   // A small call's fixed cost is call + messages·α + sends·o: a fit under load may put all of it

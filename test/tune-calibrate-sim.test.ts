@@ -591,6 +591,36 @@ test("untimed calls where 8-byte calls take 4 ms (as 8 shm ranks' on 2 cores): t
   for (const gap of gaps) assert.ok(gap >= 0.15 - 0.05 && gap <= 0.15 + 0.05, `gap ${gap.toFixed(3)} s`);
 });
 
+test("the warm-up where 8-byte calls take 4 or 11 ms (8 shm or 8 ntcp ranks on 2 cores): its batches start at one call of each schedule and grow, so it ends within half a batch of its 0.5 s, not after a first batch of 32 of each (1.06 s at 11 ms)", async () => {
+  for (const seconds of [4e-3, 11e-3]) {
+    const world = { ...truth, call: seconds };
+    const few: string[] = [];
+    await calibrated(world, 4, 0, false, (algorithm, bytes) => { if (bytes === 8) few.push(algorithm); return 0; });
+    // The warm-up's batches are runs of 1, 2, 4, 8... calls of one schedule; the first few-byte
+    // pass starts with its untimed round's blocks of 3 (LATENCY_BLOCK), which end the warm-up.
+    let warm = 0;
+    for (let i = 0, length = 1; i < few.length; i += length) {
+      length = 1;
+      while (few[i + length] === few[i]) length++;
+      if (length === 3) break;
+      warm += length * predictSeconds(few[i]!, call(8, 4), world)!;
+    }
+    assert.ok(warm >= 0.5 - 0.21 && warm <= 0.5 + 0.21, `${seconds * 1e3} ms calls: warm-up ${warm.toFixed(3)} s`);
+  }
+});
+
+test("the ring's 64 MiB reach run goes with the runs past 4 chunks: timed where the 16 MiB runs' first calls are quick, left out where they take over 50 ms (8 ntcp ranks on 2 cores, a 32 MiB chunk: no run past 4 chunks)", async () => {
+  const NTCP8 = { chunkBytes: 32 << 20, referenceBytes: SHM.referenceBytes };
+  for (const [beta, timed] of [[0.2e-9, true], [4e-9, false]] as const) {
+    firstSights.clear();
+    const world: CostParams = { ...byReference, beta };
+    const p = await calibrated(world, 8, 0, false, undefined, undefined, false, NTCP8);
+    assert.is(firstSights.has(64 << 20), timed, `β ${beta * 1e9} ns/B: a 64 MiB run`);
+    const at: ModelCall = { collective: 'allReduce', bytes: 16 << 20, ranks: 8, chunkBytes: NTCP8.chunkBytes };
+    near(predictSeconds('ring', at, p)!, predictSeconds('ring', at, world)!, `β ${beta * 1e9} ns/B: ring at 16 MiB`, 1e-3);
+  }
+});
+
 test("the larger runs where a round of them takes ~0.4 s (as 8 ranks' on 2 cores): 3 timed rounds, not 5, and still the truth", async () => {
   // shm's 8 MiB chunk at 8 ranks: the larger runs are the ring and tree at 4 and 16 MiB (no run
   // past 4 chunks, nor the ring's 64 MiB run: its messages are 2 MiB as at 16 MiB, so one untimed

@@ -24,7 +24,7 @@ test('one rank behind a quarter-rate link: calibration sees it (and its probe na
   const { code, out } = await within(rack(), 120_000, 'the uneven rack');
   assert.is(code, 0, out);
   assert.match(out, /rank 3 at 100000kbit/);
-  const calibrated = /calibrated 4 ranks over tcp in ([\d.]+) s; wrote \S+: (\{.*\})$/m.exec(out);
+  const calibrated = /calibrated 4 ranks over tcp in ([\d.]+) s \([^)]*\); wrote \S+: (\{.*\})$/m.exec(out);
   assert.ok(calibrated, out);
   const params = JSON.parse(calibrated![2]!) as { beta: number; betaCurve?: { linkBytes: number; beta: number }[]; slowRank?: number };
   // The slow-rank probe (lib/tune/placement.ts) names it: its pair exchanges run at a quarter of the others'.

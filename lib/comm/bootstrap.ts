@@ -60,7 +60,7 @@ export async function agreeOnConfig(link: Link, rank: number, size: number, prop
   const hosts = proposal.switchHierarchy === 'host' ? numberHosts(hellos.map((h) => h.host)) : undefined;
   // Leaves matter only to a communicator with a switch (the root they forward to).
   const leaves = proposal.switch === '' ? undefined : numberLeaves(hellos.map((h) => h.leaf));
-  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...packetValues(proposal, hellos), ...boardOf(hellos) };
+  const config = { ...proposal, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...packetValues(proposal, hellos), ...boardOf(hellos), ...oneHostOf(hellos) };
   const bytes = encodeConfig(config);
   await Promise.all(others.map((peer) => link.send(peer, CONFIG_TAG, bytes)));
   return config;
@@ -71,6 +71,11 @@ function packetValues(proposal: AgreedConfig, hellos: readonly Hello[]): Pick<Ag
   if (proposal.switch === '' || proposal.switchPacketValues !== 'auto') return {};
   const found = hellos.flatMap((h) => (h.switchPacketValues === undefined ? [] : [h.switchPacketValues]));
   return { switchPacketValues: found.length === 0 ? valuesOf(UNKNOWN_PATH_SIZE_CLASS) : Math.min(...found) };
+}
+
+/** oneHost where every rank named one host, and not '' (a rank that names none is a host of its own). */
+function oneHostOf(hellos: readonly Hello[]): Pick<AgreedConfig, 'oneHost'> {
+  return hellos.every((h) => h.host !== '' && h.host === hellos[0]!.host) ? { oneHost: true } : {};
 }
 
 /** The board where every rank's transport has one; ranks that differ are named (InvalidArgument, every rank fails init). */

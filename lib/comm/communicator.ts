@@ -815,9 +815,9 @@ export class Communicator implements LinkOwner, Endpoint {
       throw error;
     }
     // The switch job's name is random per rank: only rank 0's counts, and it differing is no news; nor are the host and leaf numbers, nor what 'auto' packet values became.
-    const { switchJob, hosts, leaves, switchPacketValues, board } = this.agreed;
+    const { switchJob, hosts, leaves, switchPacketValues, board, oneHost } = this.agreed;
     const auto = proposal.switchPacketValues === 'auto' ? { switchPacketValues } : {};
-    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...(board && { board }) })) {
+    if (JSON.stringify(this.agreed) !== JSON.stringify({ ...proposal, switchJob, ...auto, ...(hosts ? { hosts } : {}), ...(leaves ? { leaves } : {}), ...(board && { board }), ...(oneHost && { oneHost }) })) {
       this.initLog.info(`${this.name}: using rank 0's configuration ${JSON.stringify(this.agreed)} (this rank proposed ${JSON.stringify(proposal)})`);
     }
   }

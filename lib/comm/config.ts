@@ -57,6 +57,12 @@ export interface AgreedConfig extends TuningConfig {
   readonly leaves?: readonly number[];
   /** Every rank's transport has a collective board (lib/transport/board.ts), from the bootstrap hellos; absent: not every rank's. */
   readonly board?: true;
+  /**
+   * Every rank named the same host in its bootstrap hello (host-groups.ts): their links are
+   * that host's memory and cores, which calibration times once, not rank by rank (inTurn), and
+   * probes for no slow link. Absent: some rank named another host, or none.
+   */
+  readonly oneHost?: true;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -199,10 +205,11 @@ function checkTuning(tuning: unknown): AgreedTuning {
 }
 
 export function validateConfig(config: AgreedConfig, requireSwitch = true): AgreedConfig {
-  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, meshThresholdBytes = 0, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board, codecLoops } = config;
+  const { algorithm, chunkBytes, treeThresholdBytes, directThresholdBytes, meshThresholdBytes = 0, pipelineDepth, codec, switch: address, switchJob, switchPacketValues, switchHierarchy, switchExponents, hosts, leaves, tuning, calibrate, board, oneHost, codecLoops } = config;
   if (calibrate !== undefined && calibrate !== true) throw new Error(`calibrate ${JSON.stringify(calibrate)} is not true or absent`);
   if (codecLoops !== undefined && codecLoops !== 'native') throw new Error(`codec loops ${JSON.stringify(codecLoops)} are not 'native' or absent`);
   if (board !== undefined && board !== true) throw new Error(`board ${JSON.stringify(board)} is not true or absent`);
+  if (oneHost !== undefined && oneHost !== true) throw new Error(`oneHost ${JSON.stringify(oneHost)} is not true or absent`);
   checkAlgorithmChoice('configuration', algorithm);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 16) throw new Error(`chunk size ${chunkBytes} is not an integer >= 16 bytes`);
   if (!Number.isSafeInteger(treeThresholdBytes) || treeThresholdBytes < 0) throw new Error(`tree threshold ${treeThresholdBytes} is not a non-negative integer`);
@@ -238,6 +245,7 @@ export function validateConfig(config: AgreedConfig, requireSwitch = true): Agre
     ...(tuning !== undefined && { tuning: checkTuning(tuning) }),
     ...(calibrate && { calibrate }),
     ...(board && { board }),
+    ...(oneHost && { oneHost }),
     ...(codecLoops && { codecLoops }),
   };
 }

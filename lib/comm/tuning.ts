@@ -75,8 +75,10 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     rank: comm.rank,
     size: comm.size,
     board: comm.config.board === true,
-    // A board is one host's shared memory, every rank mapping it; inproc ranks share one process.
-    oneHost: comm.config.board === true || inproc,
+    // A board is one host's shared memory, every rank mapping it; inproc ranks share one process;
+    // otherwise every rank named the same host at bootstrap (its network namespaces, if any, name
+    // hosts of their own: bench/switch-rack.sh sets WEBCCL_HOST_ID).
+    oneHost: comm.config.board === true || inproc || comm.config.oneHost === true,
     // inproc ranks share one event loop too: a call's time is all of their work in turn.
     oneThread: inproc,
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).

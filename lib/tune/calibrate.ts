@@ -127,6 +127,11 @@ export interface Calibration {
   readonly own: CostParams;
   /** Wall time the calibration took on this rank, in seconds. */
   readonly seconds: number;
+  /**
+   * Of which each host-memory phase, in seconds (host rates, warm-up, few-byte, mid and larger
+   * runs), in the order run: where a calibration's time goes (issue 15's goal is under 10 s).
+   */
+  readonly phases: Record<string, number>;
   /** Of which the switch runs and the GPU-memory runs, where there were any. */
   readonly switchSeconds?: number;
   readonly gpuSeconds?: number;
@@ -525,25 +530,27 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
 }
 
 /**
- * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), WARM_BATCH
- * of each in turn, until `calls` of them or `seconds` on the slowest rank, to within half a
- * batch: a batch that would end more than half of one (at the batches' mean so far) past
- * `seconds` is not begun. Where a batch is long, 8 shm ranks on 2 cores (8-byte calls of 1-5 ms,
- * a batch of the four schedules 0.5 s), the warm-up ran its 0.5 s in 1.1 s before (tune18);
- * where it is short the stop moves by a few ms. Given `perCall` (seconds a call, as an earlier
- * run of them returned), batches are cut to half of `seconds` at most: 8 shm ranks ran each
- * 0.15 s gap between the few-byte passes in one batch of 0.3 s. Returns the seconds a call took (the slowest rank's, so alike on every rank).
+ * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), a batch of
+ * each in turn, until `calls` of them or `seconds` on the slowest rank, to within half a batch: a
+ * batch that would end more than half of one (at the calls' mean so far) past `seconds` is not
+ * begun. The batches start at one call of each and double up to WARM_BATCH: where calls are slow,
+ * 8 ntcp ranks on 2 cores (8-byte calls of ~11 ms), a first batch of WARM_BATCH took 1.0 s of the
+ * 0.5 (cal27); begun at WARM_BATCH with the stop at the batches' mean, as before, that was the
+ * whole warm-up. Given `perCall` (seconds a call, as an earlier run of them returned), every batch
+ * is cut to half of `seconds` at most from the first: 8 shm ranks ran each 0.15 s gap between the
+ * few-byte passes in one batch of 0.3 s (tune18). Returns the seconds a call took (the slowest
+ * rank's, so alike on every rank).
  */
 async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm)): Promise<number> {
   const started = performance.now();
-  const batch = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
-  let batches = 0;
+  const most = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
+  let batch = perCall > 0 ? most : 1;
   let ran = 0;
   let spent = 0;
-  while (ran < calls && spent + spent / Math.max(1, batches) / 2 < seconds) {
+  while (ran < calls && spent + (ran > 0 ? (spent / ran) * algorithms.length * batch : 0) / 2 < seconds) {
     for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await run(algorithm);
-    batches++;
     ran += algorithms.length * batch;
+    batch = Math.min(most, 2 * batch);
     // The slowest rank's time, so every rank runs as many calls.
     spent = (await comm.maxAll(Float32Array.of((performance.now() - started) / 1000)))[0]!;
   }
@@ -685,8 +692,9 @@ const LARGE_BLOCK = 2;
  * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; at least
  * `repeats`, or LONG_ROUND_ROUNDS where rounds are long), and the runs past 4 chunks after
  * farWarmRounds' more. Runs past
- * 4 chunks are left out (every rank alike: the slowest rank's time decides) when a run's faster
- * untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
+ * 4 chunks and the ring's reach run are left out (every rank alike: the slowest rank's time
+ * decides) when a run's faster untimed call took over SLOW_LINK_SECONDS: on a slow link they
+ * would take seconds. Each
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
@@ -698,9 +706,11 @@ async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats
   // of the by-reference probe on the same buffer) came out the slower: φ came out 0 (phi21).
   const buffers = new Map<number, Float32Array>();
   const times = (runs: readonly Run[], rounds: number, untimed: number, block = 1) => runTimes(runs, rounds, untimed, block, allReduce, undefined, buffers);
+  // The ring's reach run (ownOnly) with the runs past 4 chunks wherever it lies: 4 times the
+  // largest run's bytes, it is left out where they are (8 ntcp ranks, cal27).
   const longest = 4 * comm.chunkBytes;
-  const near = runs.filter((run) => run.bytes <= longest);
-  const far = runs.filter((run) => run.bytes > longest);
+  const far = runs.filter((run) => run.bytes > longest || run.ownOnly === true);
+  const near = runs.filter((run) => !far.includes(run));
   // Where runs could be left out, two untimed rounds and each run's faster call: the first call
   // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its
   // median was under it (2 inproc ranks at 4 MiB, load 7-11), and left out the 16 MiB point.
@@ -1280,7 +1290,11 @@ const RING_REACH_BYTES = 4 * LARGEST_RUN_BYTES;
  * 19% and 30%; its first call on fresh buffers made calibration ~1.6 s longer
  * (docs/PERFORMANCE.md, big22). At 2 ranks the sweep's cost per byte falls past 16 MiB too, but
  * calibration's 64 MiB run came out over the sweep's (+16 to +80%) and priced 256 MiB worse
- * (median +51% against +31%): not run there.
+ * (median +51% against +31%): not run there. Left out where the largest runs' first calls are
+ * slow (largeSamples, SLOW_LINK_SECONDS), as the runs past 4 chunks are: at 8 ntcp ranks on 2
+ * cores (a 32 MiB chunk, so the reach run was not past 4 chunks and always ran) its first call
+ * took 1.5 s and its blocks 1.5 more, 3 s of an 11-12 s calibration, and its point priced the
+ * ring within 0.47-1.09x of the 16 MiB point's β (median 0.91, 14 calibrations; cal27).
  */
 function ringReach(comm: CalibrationComm, largest: number): Run | undefined {
   if (RING_REACH_BYTES <= largest || comm.size < 2) return undefined;
@@ -1294,10 +1308,18 @@ function ringReach(comm: CalibrationComm, largest: number): Run | undefined {
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
 export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
   const started = performance.now();
+  const phases: Record<string, number> = {};
+  let phaseStarted = started;
+  const phaseEnds = (name: string) => {
+    const now = performance.now();
+    phases[name] = (now - phaseStarted) / 1000;
+    phaseStarted = now;
+  };
   const repeats = options.repeats ?? 5;
   const chunk = comm.chunkBytes;
   // Ranks that did not time them (rank 0 of their one host did) count 0: the maximum over ranks gives rank 0's.
   const { gamma, codecs } = (await inTurn(comm, () => hostRates(chunk))) ?? untimedRates();
+  phaseEnds('host rates');
   const samples: Sample[] = [];
   let boardCollectives: number[] = [];
   let board = false;
@@ -1328,6 +1350,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
+    phaseEnds('warm-up');
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
     // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
@@ -1341,6 +1364,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
       boardCollectives = await boardCollectiveSeconds(comm, repeats);
     }
+    phaseEnds('few bytes');
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
     // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
@@ -1351,6 +1375,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
+    phaseEnds('mid sizes');
     const reach = ringReach(comm, Math.max(...bySize.keys()));
     samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : [])], repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
@@ -1361,6 +1386,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     samples.unshift(...few);
+    phaseEnds('larger runs');
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
@@ -1400,7 +1426,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const placed = slowRank === undefined ? {} : { slowRank };
   const params = { ...parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold), ...placed };
   return {
-    params, own: { ...parametersOf(comm, measured, threshold), ...placed }, seconds: (performance.now() - started) / 1000,
+    params, own: { ...parametersOf(comm, measured, threshold), ...placed }, seconds: (performance.now() - started) / 1000, phases,
     ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
   };
 }
