@@ -46,11 +46,20 @@ import './switch/udp-link.js'; // registers the worker's UDP link
 import './switch/native-stream-codec.js'; // the addon's SwitchML codec for workers and host memory (when it loads)
 import './switch/path-mtu.js'; // registers the probe of the path MTU that 'auto' switch packet sizes read
 registerAggregatorProvider(switchAggregatorProvider({ udp: true, webSocket: webSocketForSwitch() }));
-// The switch's host-local hierarchy groups ranks by host: in Node, the machine's name.
+// The switch's host-local hierarchy and calibration (AgreedConfig.oneHost) group ranks by host:
+// in Node, the machine's name and, where Linux gives one, its boot id, so that two machines left
+// with one default name (localhost, ubuntu) are not taken for one host. Containers and network
+// namespaces of one kernel share the boot id; they are one host unless their names differ.
 import { hostname } from 'node:os';
-import { registerHostIdSource } from './comm/host-groups.js';
-registerHostIdSource(() => hostname());
-// Tuning files (WEBCCL_TUNING_FILE, init's tuningFile; lib/tune/tuning-file.ts) are read with node:fs.
 import { readFileSync } from 'node:fs';
+import { registerHostIdSource } from './comm/host-groups.js';
+registerHostIdSource(() => {
+  let boot = '';
+  try {
+    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch { /* not Linux, or no /proc: the name alone */ }
+  return boot === '' ? hostname() : `${hostname()}@${boot}`;
+});
+// Tuning files (WEBCCL_TUNING_FILE, init's tuningFile; lib/tune/tuning-file.ts) are read with node:fs.
 import { registerTuningFileReader } from './tune/tuning-file.js';
 registerTuningFileReader((path) => readFileSync(path, 'utf8'));

@@ -7,6 +7,9 @@ import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the tcp world
 import { Communicator, getUniqueId } from '../lib/comm/communicator.js';
 import { calibrationComm } from '../lib/comm/tuning.js';
+import { hostIdOf } from '../lib/comm/host-groups.js';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { destroyWorld } from './helpers/comm-world.js';
 import { within } from './within.js';
 
@@ -28,5 +31,14 @@ for (const [hosts, one] of [[['a', 'a', 'a'], true], [['a', 'a', 'b'], false], [
     }
   });
 }
+
+test("a rank that names no host is on its machine's: the name and (on Linux) the boot id, so two machines of one default name are two hosts", () => {
+  let boot = '';
+  try {
+    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch { /* no /proc */ }
+  assert.is(hostIdOf(undefined), boot === '' ? hostname() : `${hostname()}@${boot}`);
+  assert.is(hostIdOf('given'), 'given');
+});
 
 test.run();

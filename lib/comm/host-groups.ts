@@ -4,8 +4,8 @@
 // numbers the names (first appearance, in rank order) and sends the numbers, indexed by world
 // rank, in the agreed configuration, so every rank and every split child groups alike.
 // A rank that names no host is a host of its own. The name: the init option hostId, else
-// WEBCCL_HOST_ID, else what the platform's entry registered (Node: os.hostname()); a browser
-// registers none, so each tab is its own host.
+// WEBCCL_HOST_ID, else what the platform's entry registered (Node: os.hostname() and the boot
+// id, lib/index.node.ts); a browser registers none, so each tab is its own host.
 import { readEnv } from '../settings.js';
 
 /** Host names longer than this many characters are cut (they only need to tell hosts apart). */
@@ -13,7 +13,7 @@ export const MAX_HOST_ID_CHARS = 255;
 
 let platformHostId: () => string | undefined = () => undefined;
 
-/** The platform's default host name (the Node entry registers os.hostname). */
+/** The platform's default host name (the Node entry registers os.hostname() and the boot id). */
 export function registerHostIdSource(source: () => string | undefined): void {
   platformHostId = source;
 }
