@@ -3,7 +3,7 @@
 // or the defaults. It runs no ranks: the model is a pure function of its parameters.
 import { readFileSync } from 'node:fs';
 import { CODECS } from '../../lib/collectives/codecs.js';
-import { DEFAULT_CHUNK_BYTES, meshThresholdEnv, switchExponentsSetting, switchPacketValuesSetting } from '../../lib/comm/config.js';
+import { chunkBytesSetting, meshThresholdEnv, pipelineDepthSetting, switchExponentsSetting, switchPacketValuesSetting } from '../../lib/comm/config.js';
 import { switchLeafOf, switchPathHello, switchViaOf } from '../../lib/comm/switch-access.js';
 import { cpuReducer } from '../../lib/cpu/cpu-reducer.js';
 import { elementBytes } from '../../lib/dtype.js';
@@ -12,6 +12,7 @@ import { candidates, EXTRAPOLATED_TIE } from '../../lib/tune/model.js';
 import { defaultCostParams, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
 import { switchTermsOf } from '../../lib/tune/select.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
+import { proposedChunkBytes } from '../../lib/transport/world.js';
 import type { PerfOptions } from './args.js';
 import { bufferLayout } from './layout.js';
 import { formatBytes, sweepSizes } from './sizes.js';
@@ -93,8 +94,14 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   const switchTerms = options.switch === undefined ? {} : switchTermsOf({ switchExponents: switchExponentsSetting(), ...(switchPacketValues !== undefined && { switchPacketValues }) }, dtype);
   // The mesh is priced only under the mesh threshold the ranks would agree: the transport proposes it, which runs no ranks here, so the variable's.
   const meshThresholdBytes = meshThresholdEnv() ?? 0;
+  // The chunk and depth the ranks would agree without init options: the variables', else the
+  // transport's own chunk (ntcp's grows with the ranks, shm's is 8 MiB). Priced at the default
+  // 1 MiB, as before cal27, the 8-rank ntcp tree past 16 MiB was pipelined in 1 MiB pieces on
+  // paper where the ranks send its halves whole, and --explain named it where they ran the ring.
+  const chunkBytes = chunkBytesSetting(proposedChunkBytes(options.transport, ranks));
+  const pipelineDepth = pipelineDepthSetting();
   const lines = [
-    `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks, chunk ${formatBytes(DEFAULT_CHUNK_BYTES)}: parameters from ${source.what}`,
+    `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks over ${options.transport}, chunk ${formatBytes(chunkBytes)}, pipeline depth ${pipelineDepth}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
     `#   ${fixedOffsetsText(p)}`,
@@ -110,7 +117,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
     // Per codec in the model's order: its first is the choice (past the calibrated curves a near tie may put a dearer one first).
-    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes: DEFAULT_CHUNK_BYTES, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
+    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes, pipelineDepth, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     const priced = perCodec.flat();
     if (priced.length === 0) continue;

@@ -139,11 +139,11 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
   const address = options.switch ?? (readEnv('WEBCCL_SWITCH') || (hostedSwitch ?? ''));
   return validateConfig({
     algorithm,
-    chunkBytes: options.chunkBytes ?? positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES,
+    chunkBytes: options.chunkBytes ?? chunkBytesSetting(transportChunkBytes),
     treeThresholdBytes: options.treeThresholdBytes ?? positiveIntegerEnv('WEBCCL_TREE_THRESHOLD_BYTES') ?? DEFAULT_TREE_THRESHOLD_BYTES,
     directThresholdBytes: options.directThresholdBytes ?? nonNegativeIntegerEnv('WEBCCL_DIRECT_THRESHOLD_BYTES') ?? DEFAULT_DIRECT_THRESHOLD_BYTES,
     meshThresholdBytes: options.meshThresholdBytes ?? meshThresholdEnv() ?? transportMeshBytes ?? 0,
-    pipelineDepth: options.pipelineDepth ?? positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH,
+    pipelineDepth: options.pipelineDepth ?? pipelineDepthSetting(),
     codec,
     ...switchFields(address, options.switchPacketValues),
     ...hierarchyField(options.switchHierarchy),
@@ -151,6 +151,16 @@ export function proposeConfig(options: ConfigOptions, hostedSwitch?: string, tra
     ...((options.calibrate ?? readEnv('WEBCCL_CALIBRATE') === '1') && { calibrate: true }),
     ...(cpuReducer().codecLoops === 'native' && { codecLoops: 'native' }),
   }, hostedSwitch !== undefined);
+}
+
+/** The chunk size without an init option: WEBCCL_CHUNK_BYTES, else the transport's own, else the default. */
+export function chunkBytesSetting(transportChunkBytes?: number): number {
+  return positiveIntegerEnv('WEBCCL_CHUNK_BYTES') ?? transportChunkBytes ?? DEFAULT_CHUNK_BYTES;
+}
+
+/** The pipeline depth without an init option: WEBCCL_PIPELINE_DEPTH, else the default. */
+export function pipelineDepthSetting(): number {
+  return positiveIntegerEnv('WEBCCL_PIPELINE_DEPTH') ?? DEFAULT_PIPELINE_DEPTH;
 }
 
 function hierarchyField(given: string | undefined): Pick<AgreedConfig, 'switchHierarchy'> {

@@ -34,6 +34,12 @@ export interface WorldProvider {
    * Rank 0 hosts that rendezvous, as rank 0 hosts torch's TCPStore under `env://`.
    */
   idFromAddress?(host: string, port: number, rank: number, size: number): Promise<string>;
+  /**
+   * The chunk size its transports propose at `size` ranks (Transport.chunkBytes), known before
+   * any world is joined, for what prices calls without ranks (webccl-perf --explain). Absent:
+   * they propose none (the configuration's default).
+   */
+  chunkBytes?(size: number): number;
 }
 
 function randomName(): string {
@@ -68,6 +74,11 @@ export function providerForId(id: string): WorldProvider {
     throw invalidArgument(`no transport knows the id '${id.split('/').slice(0, 3).join('/')}...' (known: ${providers.map((p) => p.scheme).join(', ')})`);
   }
   return provider;
+}
+
+/** The chunk size the worlds of `transport` propose at `size` ranks (WorldProvider.chunkBytes); undefined where none is registered or proposed. */
+export function proposedChunkBytes(transport: TransportSetting, size: number): number | undefined {
+  return providers.find((p) => p.transport === transport)?.chunkBytes?.(size);
 }
 
 export function providerForTransport(transport: TransportSetting): WorldProvider {

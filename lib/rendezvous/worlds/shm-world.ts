@@ -15,7 +15,7 @@ import { FramedTransport } from '../../transport/framed/framed-transport.js';
 import { nodeWebSocket } from '../../transport/handshake/node-web-socket.js';
 import type { NativeProvider } from '../../native/shm.js';
 import { ShmBoardHost } from '../../transport/shm/shm-board.js';
-import { ShmMesh, ntcpChunkBytes, ntcpMeshThresholdBytes, worldTag, SHM_CHUNK_BYTES, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { ShmMesh, meshChunkBytes, ntcpMeshThresholdBytes, worldTag, shmLimits, shmReceiveLimits, shmSingleCopyBytes, SHM_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
@@ -68,7 +68,7 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
   const transport = new FramedTransport({
     rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
-    chunkBytes: kind.provider.kind === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size),
+    chunkBytes: meshChunkBytes(kind.provider.kind, size),
     // Only the shm provider reads by reference (ntcp's large sends are zero-copy on one side, no ack).
     referenceBytes: kind.provider.kind === 'shm' && Number.isFinite(singleCopyBytes) ? singleCopyBytes : undefined, routeTo: () => rank, poisonReleased: options.poisonReleased, board,
     release: () => {
@@ -123,16 +123,20 @@ function unavailable(load: NativeLoad, name: string): string {
 
 /** The shm world's provider: the real one when the addon loaded, else a stub that says why not. */
 export function nodeShmWorld(load: NativeLoad): WorldProvider {
-  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon));
+  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon), (size) => meshChunkBytes('shm', size));
 }
 
-/** A native world's provider: `connect` when the addon loaded, else a stub whose every call says why not. */
-export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>): WorldProvider {
-  if ('addon' in load) return hostedMeshWorld(name, (options) => connect(options, load));
+/**
+ * A native world's provider: `connect` when the addon loaded, else a stub whose every call says
+ * why not; either way proposing `chunkBytes` (what --explain prices with).
+ */
+export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>, chunkBytes: (size: number) => number): WorldProvider {
+  if ('addon' in load) return { ...hostedMeshWorld(name, (options) => connect(options, load)), chunkBytes };
   const why = unavailable(load, name);
   return {
     scheme: idScheme(name),
     transport: name,
+    chunkBytes,
     createId: () => Promise.reject(invalidArgument(`getUniqueId: ${why}`)),
     idFromAddress: () => Promise.reject(invalidArgument(`fromEnv: ${why}`)),
     connect: () => Promise.reject(systemError(`init: ${why}`)),

@@ -56,6 +56,10 @@ export const SHM_CHUNK_BYTES = 8 << 20;
 export function ntcpChunkBytes(size: number): number {
   return size <= 2 ? 2 * NTCP_SEGMENT_BYTES : 2 * NTCP_SEGMENT_BYTES * Math.min(size, 8);
 }
+/** A native mesh's chunk size at `size` ranks: the shm provider's SHM_CHUNK_BYTES, the tcp provider's ntcpChunkBytes. */
+export function meshChunkBytes(provider: 'shm' | 'tcp', size: number): number {
+  return provider === 'shm' ? SHM_CHUNK_BYTES : ntcpChunkBytes(size);
+}
 /**
  * The ntcp transport's mesh thresholds (Transport.meshThresholdBytes): allreduces up to these
  * run the mesh (two hops) instead of the ring from 3 ranks up. Each ring step over ntcp is a
