@@ -11,6 +11,7 @@ import type { CollectiveContext, Link } from '../lib/collectives/context.js';
 import { ringAllGather, ringAllGatherTraffic } from '../lib/collectives/ring-allgather.js';
 import { ringReduceScatter, ringReduceScatterTraffic } from '../lib/collectives/ring-reducescatter.js';
 import { allSendsOf, type Traffic, type TrafficCall } from '../lib/collectives/traffic.js';
+import { TREE_PIECE_BYTES } from '../lib/collectives/tree-allreduce.js';
 import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
 
 /** Four-byte elements, 64 to a chunk: small sizes reach every regime of the cut. */
@@ -20,6 +21,8 @@ const DEPTH = 4;
 interface Counted {
   readonly sends: number[];
   readonly bytes: number[];
+  /** Each rank's work buffer after the schedule ran (run's data: rank r starts at r + 1 everywhere). */
+  readonly results?: Float32Array[];
 }
 
 /** An in-memory link for `size` ranks that counts what each rank sends; every wait is bounded. */
@@ -49,16 +52,18 @@ function countingLinks(size: number): { links: Link[]; counted: Counted } {
 }
 
 /** Runs `schedule` on `size` ranks of `count` float32 each (the work buffer: `count` × `blocks`) and returns what each rank sent. */
-async function run(size: number, count: number, blocks: number, schedule: (ctx: CollectiveContext, work: ReturnType<CpuMemorySpace['region']>) => Promise<void>): Promise<Counted> {
+async function run(size: number, count: number, blocks: number, schedule: (ctx: CollectiveContext, work: ReturnType<CpuMemorySpace['region']>) => Promise<void>, chunkElements = CHUNK_ELEMENTS): Promise<Counted> {
   const space = new CpuMemorySpace();
   const { links, counted } = countingLinks(size);
+  const results: Float32Array[] = [];
   await Promise.all(links.map((link, rank) => {
     const data = new Float32Array(count * blocks).fill(rank + 1);
+    results.push(data);
     const region = space.region({ kind: 'cpu', what: `rank ${rank}`, bytes: new Uint8Array(data.buffer) }, 'float32', 0, count * blocks);
-    const ctx: CollectiveContext = { rank, size, link, memory: space.bind('float32', 'sum', size), chunkElements: CHUNK_ELEMENTS, alignElements: 4, pipelineDepth: DEPTH };
+    const ctx: CollectiveContext = { rank, size, link, memory: space.bind('float32', 'sum', size), chunkElements, alignElements: 4, pipelineDepth: DEPTH };
     return schedule(ctx, region);
   }));
-  return counted;
+  return { ...counted, results };
 }
 
 const call = (count: number, ranks: number): TrafficCall => ({ bytes: 4 * count, ranks, chunkBytes: 4 * CHUNK_ELEMENTS, pipelineDepth: DEPTH });
@@ -87,6 +92,22 @@ for (const algorithm of ['ring', 'tree', 'direct']) {
     }
   });
 }
+
+test("tree allreduce under a chunk past TREE_PIECE_BYTES (ntcp's 32 MiB at 8 ranks): its halves go in pieces of at most 8 MiB, and the formula counts them", async () => {
+  const chunkBytes = 32 << 20;
+  for (const [count, pieces] of [[3 << 20, 1], [5 << 20, 2], [9 << 20, 3]] as const) {
+    // Halves of 6, 10 and 18 MiB: one piece, two, three (float32, so 4 bytes an element).
+    const traffic = formula('tree', 'allReduce')({ bytes: 4 * count, ranks: 4, chunkBytes, pipelineDepth: DEPTH })!;
+    const counted = await run(4, count, 1, algorithmNamed('tree')!.serves.allReduce!, chunkBytes / 4);
+    assert.is(traffic.sends, Math.max(...counted.sends), `${4 * count >> 20} MiB: sends per rank ${counted.sends}`);
+    assert.is(allSendsOf(traffic, 4), sum(counted.sends), `${4 * count >> 20} MiB: all ranks' sends ${counted.sends}`);
+    // 4 ranks: each rank sends up and down 4 messages a piece pair (inner in one tree, a leaf in the other).
+    assert.is(Math.max(...counted.sends), 4 * pieces, `${4 * count >> 20} MiB: ${pieces} piece(s) a half`);
+    assert.ok(traffic.messageBytes! <= TREE_PIECE_BYTES, `${4 * count >> 20} MiB: messages of ${traffic.messageBytes} bytes`);
+    // And the pieces add up: every rank holds 1 + 2 + 3 + 4 everywhere.
+    for (const result of counted.results!) assert.ok(result.every((x) => x === 10), `${4 * count >> 20} MiB: a result differs from the sum`);
+  }
+});
 
 test("mesh allreduce: the busiest rank sends the formula's messages and bytes, all ranks together its messages; none past a quarter chunk's segments nor at 2 ranks", async () => {
   const mesh = algorithmNamed('mesh')!;

@@ -13,9 +13,26 @@ import { byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './tra
 const UP = 0;
 const DOWN = 1;
 
+/**
+ * The largest piece a half is cut into, whatever the agreed chunk: a piece climbs and descends
+ * whole, stored and forwarded at every hop. ntcp's chunk grows with the ranks for the ring's sake
+ * (each message costs a post, a completion and JavaScript: 32 MiB from 8 ranks), and 8 ntcp
+ * ranks' tree with such pieces (a 64 MiB call's halves sent whole) ran at half the busbw of 8 MiB
+ * pieces between network namespaces and 2.8x their time on loopback, where 8 MiB pieces ran as
+ * fast as the ring or faster (docs/PERFORMANCE.md, piece27). shm's 8 MiB chunk and the others'
+ * 1 MiB are under it.
+ */
+export const TREE_PIECE_BYTES = 8 << 20;
+
+/** Elements a tree piece holds: the agreed chunk's, at most TREE_PIECE_BYTES (alignElements span 16 bytes). */
+export function treePieceElements(chunkElements: number, alignElements: number): number {
+  return Math.min(chunkElements, (TREE_PIECE_BYTES / 16) * alignElements);
+}
+
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
-  const { rank, size, chunkElements } = ctx;
+  const { rank, size } = ctx;
+  const chunkElements = treePieceElements(ctx.chunkElements, ctx.alignElements);
   const trees = doubleBinaryTree(rank, size, placedLabels(size, ctx.slowRank));
   const halves = evenSegments(work.length, 2, ctx.alignElements);
   const perTree = Math.max(...halves.map((half) => chunkCount(half.length, chunkElements)));
@@ -77,7 +94,7 @@ async function reduceUpThenBroadcastDown(
 
 /**
  * Cost (lib/collectives/traffic.ts): each half goes up and down its tree, 2·ceil(log2 n) hops,
- * chunk by chunk (the schedule's own cut, m chunks a half); the two trees' chunk pipelines run
+ * chunk by chunk (the schedule's own cut, m pieces of at most TREE_PIECE_BYTES a half); the two trees' chunk pipelines run
  * pipelineDepth at once, each wave's hops in sequence. Per chunk pair a rank sends one message
  * to its parent and one to each child in each tree: the busiest (inner in one tree, a leaf in
  * the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes on the path count the
@@ -88,8 +105,9 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   if (ranks === 1) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };
   const cut = byteCut(call);
+  const piece = treePieceElements(cut.chunkElements, cut.alignElements);
   const halves = evenSegments(bytes, 2, cut.alignElements);
-  const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, cut.chunkElements)));
+  const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, piece)));
   // The schedule's own trees: each rank's messages and folds per chunk pair.
   let perChunk = 0;
   let allPerChunk = 0;
@@ -103,5 +121,5 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   }
   const hops = 2 * treeDepth(ranks);
   const filled = hops + (chunks - 1) * perChunk;
-  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(cut.chunkElements, Math.max(...halves.map((half) => half.length))) };
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(piece, Math.max(...halves.map((half) => half.length))) };
 }
