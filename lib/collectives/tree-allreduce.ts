@@ -94,12 +94,13 @@ async function reduceUpThenBroadcastDown(
 
 /**
  * Cost (lib/collectives/traffic.ts): each half goes up and down its tree, 2·ceil(log2 n) hops,
- * chunk by chunk (the schedule's own cut, m pieces of at most TREE_PIECE_BYTES a half); the two trees' chunk pipelines run
- * pipelineDepth at once, each wave's hops in sequence. Per chunk pair a rank sends one message
- * to its parent and one to each child in each tree: the busiest (inner in one tree, a leaf in
- * the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes on the path count the
- * pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks. All ranks together send 2(n-1) messages a
- * chunk pair (each tree's n-1 edges, up and down), not n times the busiest rank's 4 (allSends).
+ * chunk by chunk (the schedule's own cut, m pieces of at most TREE_PIECE_BYTES a half); the two
+ * trees' chunk pipelines run pipelineDepth at once, each wave's hops in sequence. Per chunk pair
+ * a rank sends one message to its parent and one to each child in each tree: the busiest (inner
+ * in one tree, a leaf in the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes
+ * on the path count the pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks. All ranks together
+ * send 2(n-1) messages a chunk pair (each tree's n-1 edges, up and down), not n times the
+ * busiest rank's 4 (allSends).
  */
 export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
