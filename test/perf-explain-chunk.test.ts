@@ -1,8 +1,8 @@
 // webccl-perf --explain prices with the chunk size and pipeline depth the ranks would agree: the
 // transport's own chunk (ntcp's grows with the ranks, shm's is 8 MiB) unless WEBCCL_CHUNK_BYTES
 // sets one. Priced at the default 1 MiB whatever the transport, 8 ntcp ranks' tree past 16 MiB
-// came out pipelined in 1 MiB pieces where the ranks send its halves whole (a 32 MiB chunk), and
-// --explain named the tree where their auto ran the ring.
+// came out pipelined in 1 MiB pieces where the ranks cut its halves at their 32 MiB chunk (8 MiB
+// pieces at most since piece27), and --explain named the tree where their auto ran the ring.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import '../lib/index.node.js'; // registers the shm and ntcp worlds (their chunk sizes, addon or not)
@@ -14,10 +14,12 @@ import { chooseAlgorithm, DEFAULT_DIRECT_THRESHOLD_BYTES, DEFAULT_TREE_THRESHOLD
 import { ntcpChunkBytes, SHM_CHUNK_BYTES } from '../lib/transport/shm/shm-mesh.js';
 
 const MiB = 1 << 20;
-// An 8-rank ntcp calibration's curves to 16 MiB (cal27): the ring's 16 MiB point at 2 ns/B, the tree's at 1.1.
+// Curves to a 16 MiB call at 8 ranks, as an ntcp calibration's (cal27): the ring's point at 2 ns/B,
+// the tree's at 1.5. At a 32 MiB chunk the tree's halves go in 8 MiB pieces at most
+// (TREE_PIECE_BYTES), one or a few, and the ring is cheaper; at 1 MiB they pipeline and the tree is.
 const params: CostParams = {
   ...DEFAULT_COST_PARAMS, call: 0, alpha: 0, overhead: 0, gamma: 0,
-  betaCurves: { ring: [{ linkBytes: 28 * MiB, beta: 2e-9 }], tree: [{ linkBytes: 48 * MiB, beta: 1.1e-9 }] },
+  betaCurves: { ring: [{ linkBytes: 28 * MiB, beta: 2e-9 }], tree: [{ linkBytes: 48 * MiB, beta: 1.5e-9 }] },
 };
 
 function explained(transport: string, ranks: number): { chunk: string; choices: Map<number, string> } {
@@ -54,9 +56,9 @@ test('WEBCCL_CHUNK_BYTES, which the ranks would agree, wins over the transport\'
   }
 });
 
-test("8 ntcp ranks: each choice is auto's at ntcp's 32 MiB chunk (the ring at 32 and 64 MiB), not at 1 MiB (the tree)", () => {
+test("8 ntcp ranks: each choice is auto's at ntcp's 32 MiB chunk (the ring at 16-64 MiB), not at 1 MiB (the tree)", () => {
   const { choices } = explained('ntcp', 8);
-  for (const bytes of [32 * MiB, 64 * MiB]) {
+  for (const bytes of [16 * MiB, 32 * MiB, 64 * MiB]) {
     assert.is(choices.get(bytes), choiceAt(bytes, ntcpChunkBytes(8)), `${bytes >> 20} MiB`);
     assert.is(choices.get(bytes), 'ring', `${bytes >> 20} MiB`);
     assert.is(choiceAt(bytes, MiB), 'tree', `${bytes >> 20} MiB at a 1 MiB chunk (what the test tells apart)`);

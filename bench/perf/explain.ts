@@ -97,7 +97,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   // The chunk and depth the ranks would agree without init options: the variables', else the
   // transport's own chunk (ntcp's grows with the ranks, shm's is 8 MiB). Priced at the default
   // 1 MiB, as before cal27, the 8-rank ntcp tree past 16 MiB was pipelined in 1 MiB pieces on
-  // paper where the ranks send its halves whole, and --explain named it where they ran the ring.
+  // paper where the ranks sent its halves whole, and --explain named it where they ran the ring.
   const chunkBytes = chunkBytesSetting(proposedChunkBytes(options.transport, ranks));
   const pipelineDepth = pipelineDepthSetting();
   const lines = [
