@@ -16,7 +16,7 @@ import { ntcpChunkBytes, SHM_CHUNK_BYTES } from '../lib/transport/shm/shm-mesh.j
 const MiB = 1 << 20;
 // Curves to a 16 MiB call at 8 ranks, as an ntcp calibration's (cal27): the ring's point at 2 ns/B,
 // the tree's at 1.5. At a 32 MiB chunk the tree's halves go in 8 MiB pieces at most
-// (TREE_PIECE_BYTES), one or a few, and the ring is cheaper; at 1 MiB they pipeline and the tree is.
+// (STORED_PIECE_BYTES), one or a few, and the ring is cheaper; at 1 MiB they pipeline and the tree is.
 const params: CostParams = {
   ...DEFAULT_COST_PARAMS, call: 0, alpha: 0, overhead: 0, gamma: 0,
   betaCurves: { ring: [{ linkBytes: 28 * MiB, beta: 2e-9 }], tree: [{ linkBytes: 48 * MiB, beta: 1.5e-9 }] },

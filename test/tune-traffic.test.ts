@@ -11,7 +11,7 @@ import type { CollectiveContext, Link } from '../lib/collectives/context.js';
 import { ringAllGather, ringAllGatherTraffic } from '../lib/collectives/ring-allgather.js';
 import { ringReduceScatter, ringReduceScatterTraffic } from '../lib/collectives/ring-reducescatter.js';
 import { allSendsOf, type Traffic, type TrafficCall } from '../lib/collectives/traffic.js';
-import { TREE_PIECE_BYTES } from '../lib/collectives/tree-allreduce.js';
+import { STORED_PIECE_BYTES } from '../lib/collectives/traffic.js';
 import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
 
 /** Four-byte elements, 64 to a chunk: small sizes reach every regime of the cut. */
@@ -93,7 +93,7 @@ for (const algorithm of ['ring', 'tree', 'direct']) {
   });
 }
 
-test("tree allreduce under a chunk past TREE_PIECE_BYTES (ntcp's 32 MiB at 8 ranks): its halves go in pieces of at most 8 MiB, and the formula counts them", async () => {
+test("tree allreduce under a chunk past STORED_PIECE_BYTES (ntcp's 32 MiB at 8 ranks): its halves go in pieces of at most 8 MiB, and the formula counts them", async () => {
   const chunkBytes = 32 << 20;
   for (const [count, pieces] of [[3 << 20, 1], [5 << 20, 2], [9 << 20, 3]] as const) {
     // Halves of 6, 10 and 18 MiB: one piece, two, three (float32, so 4 bytes an element).
@@ -103,7 +103,7 @@ test("tree allreduce under a chunk past TREE_PIECE_BYTES (ntcp's 32 MiB at 8 ran
     assert.is(allSendsOf(traffic, 4), sum(counted.sends), `${4 * count >> 20} MiB: all ranks' sends ${counted.sends}`);
     // 4 ranks: each rank sends up and down 4 messages a piece pair (inner in one tree, a leaf in the other).
     assert.is(Math.max(...counted.sends), 4 * pieces, `${4 * count >> 20} MiB: ${pieces} piece(s) a half`);
-    assert.ok(traffic.messageBytes! <= TREE_PIECE_BYTES, `${4 * count >> 20} MiB: messages of ${traffic.messageBytes} bytes`);
+    assert.ok(traffic.messageBytes! <= STORED_PIECE_BYTES, `${4 * count >> 20} MiB: messages of ${traffic.messageBytes} bytes`);
     // And the pieces add up: every rank holds 1 + 2 + 3 + 4 everywhere.
     for (const result of counted.results!) assert.ok(result.every((x) => x === 10), `${4 * count >> 20} MiB: a result differs from the sum`);
   }
@@ -168,6 +168,14 @@ for (const collective of ['broadcast', 'reduce'] as const) {
           assert.is(allSendsOf(traffic, size), sum(counted.sends), `n=${size} count=${count}: all ranks' sends ${counted.sends}`);
         }
       }
+      // Under ntcp's 32 MiB chunk a 20 MiB call goes in pieces of at most 8 MiB (STORED_PIECE_BYTES): 3, and the formula counts them.
+      const chunkBytes = 32 << 20;
+      const count = 5 << 20;
+      const counted = await run(4, count, 1, (ctx, work) => schedule(ctx, work, 0), chunkBytes / 4);
+      const traffic = formula(algorithm, collective)({ bytes: 4 * count, ranks: 4, chunkBytes, pipelineDepth: DEPTH })!;
+      assert.is(traffic.sends, Math.max(...counted.sends), `20 MiB at a 32 MiB chunk: sends per rank ${counted.sends}`);
+      assert.is(allSendsOf(traffic, 4), sum(counted.sends), `20 MiB at a 32 MiB chunk: all ranks' sends ${counted.sends}`);
+      assert.is(sum(counted.sends), 3 * 3, `20 MiB at a 32 MiB chunk: 3 pieces to each of 3 ranks (${counted.sends})`);
     });
   }
 }

@@ -4,11 +4,13 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { chunksOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, storedPiecesOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory, chunkElements } = ctx;
+  const { rank, size, link, memory } = ctx;
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
+  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
   if (size === 1) return;
   const position = ringPeer(rank, -root, size);
   const next = ringPeer(rank, 1, size);
@@ -29,5 +31,5 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks. */
 export function ringBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: 0 };
+  return { ...pipelined(ranks - 1, storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: 0 };
 }

@@ -3,14 +3,16 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { chunksOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, storedPiecesOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
  * afterwards the root's `work` holds the reduction.
  */
 export async function ringReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory, chunkElements } = ctx;
+  const { rank, size, link, memory } = ctx;
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
+  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
   const position = ringPeer(rank, -root - 1, size); // 0 starts the chain, size-1 is the root
   const next = ringPeer(rank, 1, size);
   const prev = ringPeer(rank, -1, size);
@@ -41,5 +43,5 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks, each folding what it receives. */
 export function ringReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
+  return { ...pipelined(ranks - 1, storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
 }

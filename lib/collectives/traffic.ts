@@ -74,9 +74,30 @@ export function waves(pipelines: number, depth: number): number {
 /** A schedule's traffic for a call; undefined where the formula does not describe it (the model then never picks it). */
 export type TrafficFormula = (call: TrafficCall) => Traffic | undefined;
 
+/**
+ * The largest piece a schedule stores and forwards whole at every hop (the trees, the rooted
+ * chains), whatever the agreed chunk. ntcp's chunk grows with the ranks for the ring
+ * allreduce's sake, whose messages are a chunk's n-th (each message costs a post, a completion
+ * and JavaScript: 32 MiB from 8 ranks); sent whole at every hop, such pieces ran 8 ntcp ranks'
+ * tree allreduce at half the busbw of 8 MiB pieces between network namespaces, and their tree
+ * broadcast and reduce 4-6x slower on loopback (docs/PERFORMANCE.md, piece27). shm's 8 MiB
+ * chunk and the others' 1 MiB are under it.
+ */
+export const STORED_PIECE_BYTES = 8 << 20;
+
+/** Elements a stored piece holds: the agreed chunk's, at most STORED_PIECE_BYTES (alignElements span ALIGN_BYTES). */
+export function storedPieceElements(chunkElements: number, alignElements: number): number {
+  return Math.min(chunkElements, (STORED_PIECE_BYTES / ALIGN_BYTES) * alignElements);
+}
+
 /** Chunks a piece of `bytes` is cut into (at least one, so an empty call still sends a message). */
 export function chunksOf(bytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(bytes / chunkBytes));
+}
+
+/** Stored pieces a rooted pipeline cuts `bytes` into at an agreed chunk of `chunkBytes` (storedPieceElements' cut, in bytes). */
+export function storedPiecesOf(bytes: number, chunkBytes: number): number {
+  return chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
 }
 
 /** ceil(log2 n): the depth of a binary tree over n ranks (0 for one rank). */

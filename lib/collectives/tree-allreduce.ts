@@ -8,31 +8,15 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { doubleBinaryTree, placedLabels, type TreeNode } from './tree-topology.js';
-import { byteCut, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
+import { byteCut, storedPieceElements, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
 const DOWN = 1;
 
-/**
- * The largest piece a half is cut into, whatever the agreed chunk: a piece climbs and descends
- * whole, stored and forwarded at every hop. ntcp's chunk grows with the ranks for the ring's sake
- * (each message costs a post, a completion and JavaScript: 32 MiB from 8 ranks), and 8 ntcp
- * ranks' tree with such pieces (a 64 MiB call's halves sent whole) ran at half the busbw of 8 MiB
- * pieces between network namespaces and 2.8x their time on loopback, where 8 MiB pieces ran as
- * fast as the ring or faster (docs/PERFORMANCE.md, piece27). shm's 8 MiB chunk and the others'
- * 1 MiB are under it.
- */
-export const TREE_PIECE_BYTES = 8 << 20;
-
-/** Elements a tree piece holds: the agreed chunk's, at most TREE_PIECE_BYTES (alignElements span 16 bytes). */
-export function treePieceElements(chunkElements: number, alignElements: number): number {
-  return Math.min(chunkElements, (TREE_PIECE_BYTES / 16) * alignElements);
-}
-
 /** Reduces `work` (this rank's contribution, already premultiplied) in place on every rank. */
 export async function treeAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
   const { rank, size } = ctx;
-  const chunkElements = treePieceElements(ctx.chunkElements, ctx.alignElements);
+  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
   const trees = doubleBinaryTree(rank, size, placedLabels(size, ctx.slowRank));
   const halves = evenSegments(work.length, 2, ctx.alignElements);
   const perTree = Math.max(...halves.map((half) => chunkCount(half.length, chunkElements)));
@@ -94,7 +78,7 @@ async function reduceUpThenBroadcastDown(
 
 /**
  * Cost (lib/collectives/traffic.ts): each half goes up and down its tree, 2·ceil(log2 n) hops,
- * chunk by chunk (the schedule's own cut, m pieces of at most TREE_PIECE_BYTES a half); the two
+ * chunk by chunk (the schedule's own cut, m pieces of at most STORED_PIECE_BYTES a half); the two
  * trees' chunk pipelines run pipelineDepth at once, each wave's hops in sequence. Per chunk pair
  * a rank sends one message to its parent and one to each child in each tree: the busiest (inner
  * in one tree, a leaf in the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes
@@ -106,7 +90,7 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
   if (ranks === 1) return { messages: 0, sends: 0, linkBytes: 0, reducedBytes: 0 };
   const cut = byteCut(call);
-  const piece = treePieceElements(cut.chunkElements, cut.alignElements);
+  const piece = storedPieceElements(cut.chunkElements, cut.alignElements);
   const halves = evenSegments(bytes, 2, cut.alignElements);
   const chunks = Math.max(1, ...halves.map((half) => chunkCount(half.length, piece)));
   // The schedule's own trees: each rank's messages and folds per chunk pair.

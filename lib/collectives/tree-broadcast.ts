@@ -4,11 +4,13 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree, widestFanout } from './tree-topology.js';
-import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, storedPiecesOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory, chunkElements } = ctx;
+  const { rank, size, link, memory } = ctx;
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
+  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
   const node = rootedTree(rank, size, root, ctx.slowRank);
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
@@ -33,5 +35,5 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4). */
 export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(ranks), storedPiecesOf(bytes, chunkBytes), bytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
 }

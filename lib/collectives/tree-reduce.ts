@@ -4,14 +4,16 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree, widestFanout } from './tree-topology.js';
-import { chunksOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, storedPiecesOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
  * afterwards the root's `work` holds the reduction.
  */
 export async function treeReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory, chunkElements } = ctx;
+  const { rank, size, link, memory } = ctx;
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
+  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
   const node = rootedTree(rank, size, root, ctx.slowRank);
   const whole = { offset: 0, length: work.length };
   await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
@@ -32,5 +34,5 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds each of its children's chunks (the widest rank's count). */
 export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), chunksOf(bytes, chunkBytes), bytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
+  return { ...pipelined(treeDepth(ranks), storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
 }
