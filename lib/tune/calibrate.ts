@@ -10,7 +10,8 @@
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
-//      (or half a second of them), so that a fresh process's collective code is optimised (WARM_CALLS).
+//      (or half a second of them where a thousand would take over 3 s), so that a fresh process's
+//      collective code is optimised (WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
@@ -520,6 +521,17 @@ async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): P
  */
 const WARM_CALLS = 1024;
 const WARM_SECONDS = 0.5;
+/**
+ * Where all WARM_CALLS calls fit in this many seconds at the fastest pace seen, the warm-up runs
+ * them all, not WARM_SECONDS of them: the tier-up counts calls, not time. 4 tcp processes on 2
+ * cores ran ~190 calls in 0.5 s (1.7-2.5 ms each), and their 8-byte calls came out 1.6-2x what a
+ * warm sweep measured: ring 1.7-2.1 ms, tree 0.9-1.0, direct 0.50-0.51, against 0.96-1.03,
+ * 0.55-0.58 and 0.29-0.33 after all 1024 (about 2 s; 1.0 and 1.4 s of them gave figures between),
+ * and the sweeps' allreduces to 2 KiB were priced 1.3-2.7x (docs/PERFORMANCE.md, warm28). Where
+ * calls are slower (4 ntcp ranks, ~3-5 ms; 8 ranks on one host, 6-16 ms), a JIT's fixed saving
+ * is a smaller share of a call and 8 ranks' calibration would pass its 10 s: WARM_SECONDS.
+ */
+const WARM_LONGEST_SECONDS = 3;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
 const WARM_BATCH = 32;
 
@@ -531,9 +543,9 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
 
 /**
  * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), a batch of
- * each in turn, until `calls` of them or `seconds` on the slowest rank, to within half a batch: a
- * batch that would end more than half of one (at the calls' mean so far) past `seconds` is not
- * begun. The batches start at one call of each and double up to WARM_BATCH: where calls are slow,
+ * each in turn, until `calls` of them or `seconds` on the slowest rank (`longest` where all
+ * `calls` would fit in it at the fastest batch's pace so far), to within half a batch: a batch that would
+ * end more than half of one (at that mean) past the budget is not begun. The batches start at one call of each and double up to WARM_BATCH: where calls are slow,
  * 8 ntcp ranks on 2 cores (8-byte calls of ~11 ms), a first batch of WARM_BATCH took 1.0 s of the
  * 0.5 (cal27); begun at WARM_BATCH with the stop at the batches' mean, as before, that was the
  * whole warm-up. Given `perCall` (seconds a call, as an earlier run of them returned), every batch
@@ -541,18 +553,25 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
  * few-byte passes in one batch of 0.3 s (tune18). Returns the seconds a call took (the slowest
  * rank's, so alike on every rank).
  */
-async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm)): Promise<number> {
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm), longest = seconds): Promise<number> {
   const started = performance.now();
   const most = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
   let batch = perCall > 0 ? most : 1;
   let ran = 0;
   let spent = 0;
-  while (ran < calls && spent + (ran > 0 ? (spent / ran) * algorithms.length * batch : 0) / 2 < seconds) {
+  // The fastest batch's seconds a call so far: the first calls, cold, run several times slower,
+  // and one batch's pace moves 1.5x with the host's phases.
+  let pace = Infinity;
+  // Of agreed figures (`spent`), so every rank takes the same budget.
+  const budget = () => (pace * calls <= longest ? longest : seconds);
+  while (ran < calls && spent + (ran > 0 ? (spent / ran) * algorithms.length * batch : 0) / 2 < budget()) {
     for (const algorithm of algorithms) for (let i = 0; i < batch; i++) await run(algorithm);
     ran += algorithms.length * batch;
-    batch = Math.min(most, 2 * batch);
     // The slowest rank's time, so every rank runs as many calls.
+    const before = spent;
     spent = (await comm.maxAll(Float32Array.of((performance.now() - started) / 1000)))[0]!;
+    pace = Math.min(pace, (spent - before) / (algorithms.length * batch));
+    batch = Math.min(most, 2 * batch);
   }
   return ran > 0 ? spent / ran : 0;
 }
@@ -1349,7 +1368,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (without === 0) threshold = largest!;
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
-    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS);
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, 0, hostFewCall(comm), WARM_LONGEST_SECONDS);
     phaseEnds('warm-up');
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
