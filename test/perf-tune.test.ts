@@ -56,5 +56,17 @@ test('a sweep run with the file prints the predicted time beside the measured on
   for (const row of rows) assert.match(row, /\s0\s+[\d.]+$/);
 });
 
+test("a broadcast's predicted time is the time per call back to back, as the sweep times it (the chain's period), not one call alone", async () => {
+  const { predictSeconds } = await import('../lib/tune/model.js');
+  const { DEFAULT_COST_PARAMS } = await import('../lib/tune/params.js');
+  const out = perf(['broadcast', '--np', '4', '--transport', 'inproc', '--mem', 'cpu', '-b', '3M', '-e', '3M', '-n', '1', '-w', '0', '-c', '0', '--algo', 'ring'], { WEBCCL_CHUNK_BYTES: String(1 << 20), WEBCCL_TUNING_FILE: '' });
+  const row = out.split('\n').find((line) => /^\s+\d+\s+\d+\s+float/.test(line));
+  const predicted = Number(row?.trim().split(/\s+/).at(-1));
+  const at = { collective: 'broadcast' as const, bytes: 3 << 20, ranks: 4, chunkBytes: 1 << 20 };
+  const [stream, alone] = [predictSeconds('ring', { ...at, backToBack: true }, DEFAULT_COST_PARAMS)!, predictSeconds('ring', at, DEFAULT_COST_PARAMS)!];
+  assert.ok(stream < 0.9 * alone, `back to back ${stream}, alone ${alone}`);
+  assert.ok(Math.abs(predicted - stream * 1e6) <= 0.01 * stream * 1e6, `predicted ${predicted} µs, back to back ${stream * 1e6}, alone ${alone * 1e6}`);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();

@@ -30,6 +30,22 @@ test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', (
   assert.is(predictSeconds('ring', call(4096, 4), { ...unit, call: 10 }), 16);
 });
 
+test("calls back to back (webccl-perf's timing): a rooted pipeline costs one stage's chunks (its period), not the chain's fill; an allreduce, whose ranks finish together, the same as alone", () => {
+  const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
+  const perByte: CostParams = { ...unit, alpha: 0, beta: 1 };
+  const stream = { backToBack: true } as const;
+  // 4 ranks, 3 MiB at a 1 MiB chunk: the chain's 3 hops + 3 chunks - 1 alone, the 3 chunks back to back.
+  const chain = { ...call(3 << 20, 4), collective: 'broadcast' as const };
+  assert.is(predictSeconds('ring', chain, unit), 5);
+  assert.is(predictSeconds('ring', { ...chain, ...stream }, unit), 3);
+  assert.is(predictSeconds('ring', chain, perByte), 5 << 20);
+  assert.is(predictSeconds('ring', { ...chain, ...stream }, perByte), 3 << 20);
+  // The tree's root sends each chunk to both its children: twice the bytes a call, back to back too.
+  assert.is(predictSeconds('tree', { ...chain, ...stream }, perByte), 6 << 20);
+  assert.is(predictSeconds('ring', { ...chain, collective: 'reduce', ...stream }, unit), 3);
+  for (const algorithm of ['ring', 'tree', 'direct']) assert.is(predictSeconds(algorithm, { ...call(3 << 20, 4), ...stream }, params), predictSeconds(algorithm, call(3 << 20, 4), params), algorithm);
+});
+
 test("the agreement check's send is counted where the communicator runs it (needsAgreementCheck), and only there", () => {
   const extra = (algorithm: string, collective: ScheduledCollective, bytes: number, ranks: number) => {
     const c = { ...call(bytes, ranks), collective };

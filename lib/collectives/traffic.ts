@@ -34,6 +34,15 @@ export interface Traffic {
    * reference where a transport sends messages of that size so (CostParams.reference).
    */
   readonly messageBytes?: number;
+  /**
+   * A rooted pipeline's period: what its busiest rank's part costs a call where calls follow
+   * back to back, as webccl-perf (and nccl-tests) time them. Its ranks do not finish together
+   * (the root is done after its sends, a leaf after its receive), so the next call's chunks
+   * enter the chain while the last one's leave it, and a call takes one stage's chunks, not the
+   * chain's fill as well (docs/PERFORMANCE.md, stream28). Undefined where the ranks finish
+   * together (the allreduces): the call's own figures.
+   */
+  readonly stream?: Pick<Traffic, 'messages' | 'linkBytes'>;
 }
 
 /** The arguments every formula gets: bytes per rank, the rank count, the agreed chunk size and pipeline depth. */
@@ -117,9 +126,14 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
  * an inner rank sends every chunk (to each child), and every rank but the root receives each
  * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
+ * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
  */
-export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes'> {
+export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const steps = stages + chunks - 1;
-  return { messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks };
+  return {
+    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks,
+    // Back to back, a call costs one stage: its chunks in sequence, to each child.
+    stream: { messages: chunks, linkBytes: fanout * bytes },
+  };
 }

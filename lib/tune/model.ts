@@ -38,6 +38,12 @@ export interface ModelCall {
   readonly codec?: Codec;
   /** Where the call's buffers live (undefined: host memory). */
   readonly memory?: MemoryKind;
+  /**
+   * Price the time per call of calls run back to back, as webccl-perf times them (a rooted
+   * pipeline's period, Traffic.stream), not one call alone (undefined: alone, as `auto` prices:
+   * a training step's broadcast waits for its own end, not for a stream of them).
+   */
+  readonly backToBack?: boolean;
 }
 
 /** A codec's wire bytes per float32 byte, measured on a large payload. */
@@ -52,6 +58,8 @@ export function codecRatio(codec: Codec): number {
  * the schedule (o, not α) where the schedule's own messages do not do the check
  * (needsAgreementCheck: not the direct exchange, nor the ring's allreduce, reduce-scatter and
  * all-gather with elements).
+ * `call.backToBack`: a rooted pipeline's period (Traffic.stream) in place of its messages and link
+ * bytes.
  * `oneThread` (CostParams.oneThread): every rank runs on one thread, so its `sends` are every
  * rank's messages (allSendsOf), each one's work done in turn on that thread, not the busiest
  * rank's alone.
@@ -61,9 +69,10 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
+  const timed = call.backToBack && traffic.stream ? { ...traffic, ...traffic.stream } : traffic;
   const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
-    ? { ...traffic, sends: traffic.sends + 1, allSends: allSendsOf(traffic, call.ranks) + call.ranks }
-    : traffic;
+    ? { ...timed, sends: timed.sends + 1, allSends: allSendsOf(timed, call.ranks) + call.ranks }
+    : timed;
   // referenceSends: the schedule's own messages, before the agreement check's (a few bytes) joined them.
   const priced = { ...checked, referenceSends: traffic.sends, referenceBytes: traffic.messageBytes ?? 0 };
   return oneThread ? { ...priced, sends: allSendsOf(checked, call.ranks) } : priced;
