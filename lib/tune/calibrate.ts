@@ -527,9 +527,10 @@ const WARM_SECONDS = 0.5;
  * cores ran ~190 calls in 0.5 s (1.7-2.5 ms each), and their 8-byte calls came out 1.6-2x what a
  * warm sweep measured: ring 1.7-2.1 ms, tree 0.9-1.0, direct 0.50-0.51, against 0.96-1.03,
  * 0.55-0.58 and 0.29-0.33 after all 1024 (about 2 s; 1.0 and 1.4 s of them gave figures between),
- * and the sweeps' allreduces to 2 KiB were priced 1.3-2.7x (docs/PERFORMANCE.md, warm28). Where
- * calls are slower (4 ntcp ranks, ~3-5 ms; 8 ranks on one host, 6-16 ms), a JIT's fixed saving
- * is a smaller share of a call and 8 ranks' calibration would pass its 10 s: WARM_SECONDS.
+ * and the sweeps' allreduces to 2 KiB were priced 1.0-2.7x (0.6-1.3x after; docs/
+ * PERFORMANCE.md, warm28). Where calls are slower (4 ntcp ranks, ~3-5 ms; 8 ranks on one host,
+ * 6-16 ms), a JIT's fixed saving is a smaller share of a call and 8 ranks' calibration would
+ * pass its 10 s: WARM_SECONDS.
  */
 const WARM_LONGEST_SECONDS = 3;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
