@@ -545,8 +545,9 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
 /**
  * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), a batch of
  * each in turn, until `calls` of them or `seconds` on the slowest rank (`longest` where all
- * `calls` would fit in it at the fastest batch's pace so far), to within half a batch: a batch that would
- * end more than half of one (at that mean) past the budget is not begun. The batches start at one call of each and double up to WARM_BATCH: where calls are slow,
+ * `calls` would fit in it at the fastest batch's pace so far), to within half a batch: a batch
+ * that would end more than half of one (at the calls' mean so far) past that budget is not
+ * begun. The batches start at one call of each and double up to WARM_BATCH: where calls are slow,
  * 8 ntcp ranks on 2 cores (8-byte calls of ~11 ms), a first batch of WARM_BATCH took 1.0 s of the
  * 0.5 (cal27); begun at WARM_BATCH with the stop at the batches' mean, as before, that was the
  * whole warm-up. Given `perCall` (seconds a call, as an earlier run of them returned), every batch
