@@ -1,0 +1,54 @@
+// Does one schedule's run slow another's after it? A process first makes PRE_CALLS allreduces of
+// PRE_BYTES with the PRE schedule (untimed; none with PRE_CALLS=0), then times blocks of BLOCK
+// back-to-back allreduces of MAIN_BYTES with the MAIN schedule, and rank 0 prints the median
+// time per call over the blocks. 4 tcp processes' auto sweeps ran the tree at 128–512 KiB 1.3–2x
+// slower after 32 KiB direct exchanges than after the tree's own smaller calls, and level with
+// V8's optimizing compilers off (docs/PERFORMANCE.md, jit28). With PROFILE_DIR set, each rank
+// writes a CPU profile of the timed blocks alone (PROFILE_DIR/mainN.cpuprofile; read it with
+// `node bench/cpu-profile.mjs --top DIR`).
+// PRE and MAIN name a schedule to pass with every call, or 'auto' (the default) for the
+// communicator's own choice (a tuning file's: WEBCCL_TUNING_FILE).
+//   WEBCCL_TRANSPORT=tcp PRE=direct node --import ./test/register.mjs bin/webccl-run.ts -np 4 bench/mixed-schedules.ts
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Communicator } from '../lib/index.node.js';
+
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const [pre, preBytes, preCalls] = [env('PRE', 'auto'), Number(env('PRE_BYTES', '32768')), Number(env('PRE_CALLS', '2000'))];
+const [main, mainBytes, blocks, block] = [env('MAIN', 'auto'), Number(env('MAIN_BYTES', '524288')), Number(env('BLOCKS', '15')), Number(env('BLOCK', '20'))];
+const profileDir = process.env['PROFILE_DIR'];
+
+const comm = await Communicator.fromEnv();
+// 'auto': the communicator's own choice, with no per-call options (as webccl-perf calls it).
+const run = async (algorithm: string, bytes: number, calls: number) => {
+  const data = new Float32Array(bytes / 4);
+  const options = algorithm === 'auto' ? undefined : { algorithm };
+  for (let i = 0; i < calls; i++) await comm.allReduce(data, data, data.length, 'float32', 'sum', options);
+};
+await run(main, mainBytes, 3); // the main size's buffers and pools, as webccl-perf's -w
+await run(pre, preBytes, preCalls);
+const session = profileDir === undefined ? undefined : new Session();
+if (session) {
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.setSamplingInterval', { interval: 200 });
+  session.post('Profiler.start');
+}
+const times: number[] = [];
+for (let b = 0; b < blocks; b++) {
+  await comm.barrier();
+  const started = performance.now();
+  await run(main, mainBytes, block);
+  times.push(((performance.now() - started) * 1000) / block);
+}
+if (session) {
+  await new Promise<void>((done) => session.post('Profiler.stop', (error, result) => {
+    if (error) throw error;
+    writeFileSync(join(profileDir!, `main${comm.rank}.cpuprofile`), JSON.stringify(result.profile));
+    done();
+  }));
+}
+times.sort((a, b) => a - b);
+if (comm.rank === 0) console.log(`${pre} ${preBytes} B x ${preCalls}, then ${main} ${mainBytes} B: median ${times[times.length >> 1]!.toFixed(0)} µs a call (lower quartile ${times[times.length >> 2]!.toFixed(0)}, ${blocks} blocks of ${block})`);
+await comm.destroy();
