@@ -6,10 +6,14 @@
 // V8's optimizing compilers off (docs/PERFORMANCE.md, jit28). With PROFILE_DIR set, each rank
 // writes a CPU profile of the timed blocks alone (PROFILE_DIR/mainN.cpuprofile; read it with
 // `node bench/cpu-profile.mjs --top DIR`).
+// PIN=1 pins each rank's threads to one CPU (rank mod the CPUs, `taskset -a`): is it where the
+// scheduler placed the ranks?
 // PRE and MAIN name a schedule to pass with every call, or 'auto' (the default) for the
 // communicator's own choice (a tuning file's: WEBCCL_TUNING_FILE).
 //   WEBCCL_TRANSPORT=tcp PRE=direct node --import ./test/register.mjs bin/webccl-run.ts -np 4 bench/mixed-schedules.ts
+import { execFileSync } from 'node:child_process';
 import { Session } from 'node:inspector';
+import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Communicator } from '../lib/index.node.js';
@@ -20,6 +24,7 @@ const [main, mainBytes, blocks, block] = [env('MAIN', 'auto'), Number(env('MAIN_
 const profileDir = process.env['PROFILE_DIR'];
 
 const comm = await Communicator.fromEnv();
+if (process.env['PIN'] === '1') execFileSync('taskset', ['-a', '-cp', String(comm.rank % availableParallelism()), String(process.pid)], { stdio: 'ignore' });
 // 'auto': the communicator's own choice, with no per-call options (as webccl-perf calls it).
 const run = async (algorithm: string, bytes: number, calls: number) => {
   const data = new Float32Array(bytes / 4);
