@@ -8,6 +8,8 @@
 // `node bench/cpu-profile.mjs --top DIR`).
 // PIN=1 pins each rank's threads to one CPU (rank mod the CPUs, `taskset -a`): is it where the
 // scheduler placed the ranks?
+// SPLIT=1 times the MAIN calls on a communicator split off after the PRE calls (new
+// communicator state, the same transport): is it the communicator's or the transport's?
 // PRE and MAIN name a schedule to pass with every call, or 'auto' (the default) for the
 // communicator's own choice (a tuning file's: WEBCCL_TUNING_FILE).
 //   WEBCCL_TRANSPORT=tcp PRE=direct node --import ./test/register.mjs bin/webccl-run.ts -np 4 bench/mixed-schedules.ts
@@ -26,13 +28,15 @@ const profileDir = process.env['PROFILE_DIR'];
 const comm = await Communicator.fromEnv();
 if (process.env['PIN'] === '1') execFileSync('taskset', ['-a', '-cp', String(comm.rank % availableParallelism()), String(process.pid)], { stdio: 'ignore' });
 // 'auto': the communicator's own choice, with no per-call options (as webccl-perf calls it).
-const run = async (algorithm: string, bytes: number, calls: number) => {
+const run = async (algorithm: string, bytes: number, calls: number, on = comm) => {
   const data = new Float32Array(bytes / 4);
   const options = algorithm === 'auto' ? undefined : { algorithm };
-  for (let i = 0; i < calls; i++) await comm.allReduce(data, data, data.length, 'float32', 'sum', options);
+  for (let i = 0; i < calls; i++) await on.allReduce(data, data, data.length, 'float32', 'sum', options);
 };
 await run(main, mainBytes, 3); // the main size's buffers and pools, as webccl-perf's -w
 await run(pre, preBytes, preCalls);
+const timedOn = process.env['SPLIT'] === '1' ? (await comm.split(0))! : comm;
+if (timedOn !== comm) await run(main, mainBytes, 3, timedOn);
 const session = profileDir === undefined ? undefined : new Session();
 if (session) {
   session.connect();
@@ -42,9 +46,9 @@ if (session) {
 }
 const times: number[] = [];
 for (let b = 0; b < blocks; b++) {
-  await comm.barrier();
+  await timedOn.barrier();
   const started = performance.now();
-  await run(main, mainBytes, block);
+  await run(main, mainBytes, block, timedOn);
   times.push(((performance.now() - started) * 1000) / block);
 }
 if (session) {
@@ -56,4 +60,5 @@ if (session) {
 }
 times.sort((a, b) => a - b);
 if (comm.rank === 0) console.log(`${pre} ${preBytes} B x ${preCalls}, then ${main} ${mainBytes} B: median ${times[times.length >> 1]!.toFixed(0)} µs a call (lower quartile ${times[times.length >> 2]!.toFixed(0)}, ${blocks} blocks of ${block})`);
+if (timedOn !== comm) await timedOn.destroy();
 await comm.destroy();
