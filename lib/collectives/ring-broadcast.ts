@@ -4,7 +4,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { storedPieceElements, storedPiecesOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
@@ -31,5 +31,5 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks. */
 export function ringBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: 0 };
+  return { ...pipelined(ranks - 1, bytes, chunkBytes, ranks), reducedBytes: 0 };
 }

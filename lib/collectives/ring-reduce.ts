@@ -3,7 +3,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { storedPieceElements, storedPiecesOf, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
@@ -43,5 +43,5 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks, each folding what it receives. */
 export function ringReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
+  return { ...pipelined(ranks - 1, bytes, chunkBytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
 }

@@ -104,10 +104,6 @@ export function chunksOf(bytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(bytes / chunkBytes));
 }
 
-/** Stored pieces a rooted pipeline cuts `bytes` into at an agreed chunk of `chunkBytes` (storedPieceElements' cut, in bytes). */
-export function storedPiecesOf(bytes: number, chunkBytes: number): number {
-  return chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
-}
 
 /** ceil(log2 n): the depth of a binary tree over n ranks (0 for one rank). */
 export function treeDepth(ranks: number): number {
@@ -120,7 +116,8 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
 }
 
 /**
- * A pipeline of `chunks` equal pieces of `bytes` through `stages` hops in sequence, from a root
+ * A pipeline of `bytes` through `stages` hops in sequence, cut in chunks as the rooted schedules
+ * cut it (the agreed `chunkBytes`, at most STORED_PIECE_BYTES: storedPieceElements), from a root
  * to the other ranks of `ranks` (or from them to it): the last chunk leaves the first hop after
  * chunks - 1 stage times and needs `stages` more, so stages + chunks - 1 stage times, each one
  * message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
@@ -128,8 +125,9 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
  */
-export function pipelined(stages: number, chunks: number, bytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream'> {
+export function pipelined(stages: number, bytes: number, chunkBytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
+  const chunks = chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
   const steps = stages + chunks - 1;
   return {
     messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks,

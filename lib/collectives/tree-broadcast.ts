@@ -4,7 +4,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree, widestFanout } from './tree-topology.js';
-import { storedPieceElements, storedPiecesOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
@@ -35,5 +35,5 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4). */
 export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), storedPiecesOf(bytes, chunkBytes), bytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
 }

@@ -4,7 +4,7 @@ import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf } from './partition.js';
 import { runPipelines } from './pipeline.js';
 import { rootedTree, widestFanout } from './tree-topology.js';
-import { storedPieceElements, storedPiecesOf, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { storedPieceElements, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
@@ -34,5 +34,5 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
 
 /** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds each of its children's chunks (the widest rank's count). */
 export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), storedPiecesOf(bytes, chunkBytes), bytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
+  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
 }

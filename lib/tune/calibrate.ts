@@ -542,6 +542,13 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
   return (algorithm) => comm.allReduce(data, algorithm);
 }
 
+/** untimedCalls' optional terms (each described there). */
+interface UntimedOptions {
+  readonly perCall?: number;
+  readonly run?: (algorithm: string) => Promise<void>;
+  readonly longest?: number;
+}
+
 /**
  * Untimed few-byte calls of each of `algorithms` (`run`: on host memory unless given), a batch of
  * each in turn, until `calls` of them or `seconds` on the slowest rank (`longest` where all
@@ -555,7 +562,7 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
  * few-byte passes in one batch of 0.3 s (tune18). Returns the seconds a call took (the slowest
  * rank's, so alike on every rank).
  */
-async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, perCall = 0, run = hostFewCall(comm), longest = seconds): Promise<number> {
+async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, { perCall = 0, run = hostFewCall(comm), longest = seconds }: UntimedOptions = {}): Promise<number> {
   const started = performance.now();
   const most = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
   let batch = perCall > 0 ? most : 1;
@@ -605,7 +612,7 @@ const FEW_GAP_SECONDS = 0.15;
 async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, perCall);
+    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, { perCall });
     passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
@@ -1370,7 +1377,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (without === 0) threshold = largest!;
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
-    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, 0, hostFewCall(comm), WARM_LONGEST_SECONDS);
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: WARM_LONGEST_SECONDS });
     phaseEnds('warm-up');
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
@@ -1432,7 +1439,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       // The GPU call's own code (staging, read-backs, the device's queue) warmed up as the host
       // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
       const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
-      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, 0, (algorithm) => gpu.allReduce(FEW_BYTES, algorithm));
+      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: (algorithm) => gpu.allReduce(FEW_BYTES, algorithm) });
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
       const planned = plannedGpuRuns(chunk, comm.size, repeats);
       const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
