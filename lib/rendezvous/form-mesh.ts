@@ -8,6 +8,7 @@ import { logger } from '../log.js';
 import { readSettings } from '../settings.js';
 import { HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
 import { nodeWebSocket } from '../transport/handshake/node-web-socket.js';
+import { formationWorld } from './formation.js';
 import { StoreClient } from './store-client.js';
 import { hostForUrl, parseUniqueId } from './unique-id.js';
 import { socketHosts } from './socket-host.js';
@@ -47,7 +48,6 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
   const { secret } = parseUniqueId(options.id);
   const { listen, advertise } = options.host !== undefined ? { listen: options.host, advertise: options.host } : socketHosts();
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
-  const world = options.world ?? 'world';
   const limits = withLimits(options.limits);
   const log = logger('NET', rank);
 
@@ -59,8 +59,6 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
       options.onClose?.();
     },
   });
-  const helloTimeoutMs = Math.min(timeoutMs, HELLO_TIMEOUT_MS);
-  const sockets = kind.sockets({ identity: { rank, size, world, secret }, host: listen, timeoutMs, helloTimeoutMs, limits, log, transport });
   const connected = new Set<number>();
   let allConnected!: () => void;
   const ready = new Promise<void>((resolve) => { allConnected = resolve; });
@@ -72,6 +70,9 @@ export async function formMesh(options: MeshOptions, kind: MeshKind): Promise<Fr
 
   const store = await StoreClient.connect({ id: options.id, WebSocket: nodeWebSocket(limits), timeoutMs, who: `rank ${rank}` });
   try {
+    const world = await formationWorld(store, kind.addressKind, options.world ?? 'world', size);
+    const helloTimeoutMs = Math.min(timeoutMs, HELLO_TIMEOUT_MS);
+    const sockets = kind.sockets({ identity: { rank, size, world, secret }, host: listen, timeoutMs, helloTimeoutMs, limits, log, transport });
     listening = await sockets.listen(attached);
     const address = `${hostForUrl(advertise)}:${listening.port}`;
     await store.set(meshAddressKey(kind.addressKind, world, size, rank), address);

@@ -1,5 +1,6 @@
-// The rendezvous servers this process hosts for worlds it named (getUniqueId, or rank 0 under
-// MASTER_ADDR/MASTER_PORT), and how long each lives. Ranks need the store only to form their
+// The rendezvous servers this process hosts for worlds it named with getUniqueId, and how long
+// each lives (rank 0's under MASTER_ADDR/MASTER_PORT live as long as the process:
+// hosted-mesh-world.ts). Ranks need the store only to form their
 // mesh, so a server is closed when the last transport of this process that joined through its
 // id closes (a world and its splits share one transport; the communicators close it when the
 // last of them is destroyed), like NCCL's bootstrap root, which is done once ranks connected.

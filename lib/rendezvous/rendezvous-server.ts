@@ -7,7 +7,7 @@
 // names the UDP port, so ranks need no switch address of their own.
 import { WebSocketServer, type WebSocket } from '../transport/handshake/ws-package.js';
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
@@ -38,8 +38,9 @@ export interface RendezvousServerOptions {
   readonly helloTimeoutMs?: number;
   readonly limits?: Partial<WireLimits>;
   /**
-   * Do not keep the process alive just for listening (getUniqueId's in-process server: the
-   * process lives as long as its ranks do). Open connections still keep it alive.
+   * Never keep the process alive, neither by listening nor by a connection (the in-process
+   * servers of getUniqueId and of rank 0: the process lives as long as its ranks do, and a
+   * stranger's open connection must not hold it after they are gone).
    */
   readonly unref?: boolean;
   /** Serve wss:// with this certificate and key (ids then carry `+tls`); plain ws:// otherwise. */
@@ -78,7 +79,10 @@ export class RendezvousServer {
     const host = options.host ?? listenHost();
     const limits = withLimits(options.limits);
     const http = await listenForUpgrades(host, options.port ?? 0, (error) => systemError(`rendezvous server: cannot listen on ${host}:${options.port ?? 0}`, error), options.tls);
-    if (options.unref) http.unref();
+    if (options.unref) {
+      http.unref();
+      http.on('connection', (socket: Socket) => socket.unref());
+    }
     const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
     guardListener(http, server, 'rendezvous server', log);
     const { port } = http.address() as AddressInfo;

@@ -20,6 +20,7 @@ import type { Transport } from '../../transport/transport.js';
 import { checkWorldShape } from '../../transport/world-shape.js';
 import type { WorldProvider } from '../../transport/world.js';
 import type { MeshOptions } from '../form-mesh.js';
+import { formationWorld } from '../formation.js';
 import { StoreClient } from '../store-client.js';
 import { idScheme, parseUniqueId } from '../unique-id.js';
 import { hostedMeshWorld } from './hosted-mesh-world.js';
@@ -57,31 +58,32 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
   const { addon } = load;
   const { secret } = parseUniqueId(options.id);
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
-  const world = options.world ?? 'world';
   const limits = shmLimits(options.limits, kind.provider);
   const singleCopyBytes = shmSingleCopyBytes();
   const log = logger('NET', rank);
 
   let mesh: ShmMesh | undefined;
-  // Only the shm provider's ranks share one host's memory (ntcp's may be anywhere); an addon
-  // built before the board existed offers none (the board algorithm then refuses, auto passes it by).
-  const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
-  const transport = new FramedTransport({
-    rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
-    chunkBytes: meshChunkBytes(kind.provider.kind, size),
-    // Only the shm provider reads by reference (ntcp's large sends are zero-copy on one side, no ack).
-    referenceBytes: kind.provider.kind === 'shm' && Number.isFinite(singleCopyBytes) ? singleCopyBytes : undefined, routeTo: () => rank, poisonReleased: options.poisonReleased, board,
-    release: () => {
-      board?.close();
-      mesh?.destroy();
-      options.onClose?.();
-    },
-  });
+  let transport: FramedTransport | undefined;
   let store: StoreClient | undefined;
   try {
-    mesh = new ShmMesh(addon, secret, rank, size, world, limits, kind.provider);
     store = await StoreClient.connect({ id: options.id, WebSocket: nodeWebSocket(limits), timeoutMs, who: `rank ${rank}` });
     const joined = store;
+    const world = await formationWorld(joined, name, options.world ?? 'world', size);
+    // Only the shm provider's ranks share one host's memory (ntcp's may be anywhere); an addon
+    // built before the board existed offers none (the board algorithm then refuses, auto passes it by).
+    const board = kind.provider.kind === 'shm' && addon.Board !== undefined ? new ShmBoardHost(addon, secret, worldTag(world, size)) : undefined;
+    const formed = transport = new FramedTransport({
+      rank, size, limits: shmReceiveLimits(limits, kind.provider), description: kind.description,
+      chunkBytes: meshChunkBytes(kind.provider.kind, size),
+      // Only the shm provider reads by reference (ntcp's large sends are zero-copy on one side, no ack).
+      referenceBytes: kind.provider.kind === 'shm' && Number.isFinite(singleCopyBytes) ? singleCopyBytes : undefined, routeTo: () => rank, poisonReleased: options.poisonReleased, board,
+      release: () => {
+        board?.close();
+        mesh?.destroy();
+        options.onClose?.();
+      },
+    });
+    mesh = new ShmMesh(addon, secret, rank, size, world, limits, kind.provider);
     await joined.set(shmAddressKey(world, size, rank, name), JSON.stringify(mesh.addresses()));
     const connected = new Set<number>();
     const peerAddresses: string[] = [];
@@ -90,16 +92,16 @@ export async function connectNativeMesh(options: ShmMeshOptions, load: NativeLoa
       const addresses = parseAddresses(await joined.getString(shmAddressKey(world, size, peer, name), timeoutMs), peer, name);
       const address = addresses[rank];
       if (typeof address !== 'string') throw systemError(`rank ${peer} published no ${name} address for rank ${rank}`);
-      mesh!.connect(peer, address, transport, timeoutMs);
+      mesh!.connect(peer, address, formed, timeoutMs);
       peerAddresses.push(address);
       connected.add(peer);
     })), timeoutMs, () => `rank ${rank}: ${name} mesh not formed within ${timeoutMs} ms; missing peers ${peers.filter((p) => !connected.has(p)).join(', ')}`);
     // Before init proposes the configuration: whether the peers are on this host sets ntcp's mesh threshold.
-    if (kind.provider.kind === 'tcp') transport.meshThresholdBytes = ntcpMeshThresholdBytes(Object.values(mesh.addresses())[0] ?? '', peerAddresses);
+    if (kind.provider.kind === 'tcp') formed.meshThresholdBytes = ntcpMeshThresholdBytes(Object.values(mesh.addresses())[0] ?? '', peerAddresses);
     log.info(`${name} mesh of ${size} formed`);
-    return transport;
+    return formed;
   } catch (error) {
-    await transport.close();
+    await transport?.close();
     mesh?.destroy();
     throw asWebcclError(error, 'SystemError', `rank ${rank}: ${name} mesh`);
   } finally {

@@ -59,6 +59,8 @@ export function awaitHello(door: HelloDoor, gate: HelloGate, admit: (hello: Hell
     door.refuse({ code, reason: told });
   };
   const timer = setTimeout(() => refuse({ code: CLOSE_HELLO_TIMEOUT, reason: `no hello within ${gate.timeoutMs} ms` }), gate.timeoutMs);
+  // The connection keeps the process alive if anything should; a stranger's wait must not.
+  timer.unref?.();
   const leave = gate.pending.enter(() => {
     clearTimeout(timer);
     gate.log.warn(`${gate.refusing}: too many connections waiting for a hello; dropping the one that waited longest`);
