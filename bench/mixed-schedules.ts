@@ -10,6 +10,9 @@
 // scheduler placed the ranks?
 // SPLIT=1 times the MAIN calls on a communicator split off after the PRE calls (new
 // communicator state, the same transport): is it the communicator's or the transport's?
+// FRESH=1 times the MAIN calls on a new world made in the same process after the PRE calls (the
+// first destroyed: new sockets and transport, the same compiled code): is it the transport's state
+// or V8's?
 // PRE and MAIN name a schedule to pass with every call, or 'auto' (the default) for the
 // communicator's own choice (a tuning file's: WEBCCL_TUNING_FILE).
 //   WEBCCL_TRANSPORT=tcp PRE=direct node --import ./test/register.mjs bin/webccl-run.ts -np 4 bench/mixed-schedules.ts
@@ -25,7 +28,7 @@ const [pre, preBytes, preCalls] = [env('PRE', 'auto'), Number(env('PRE_BYTES', '
 const [main, mainBytes, blocks, block] = [env('MAIN', 'auto'), Number(env('MAIN_BYTES', '524288')), Number(env('BLOCKS', '15')), Number(env('BLOCK', '20'))];
 const profileDir = process.env['PROFILE_DIR'];
 
-const comm = await Communicator.fromEnv();
+let comm = await Communicator.fromEnv();
 if (process.env['PIN'] === '1') execFileSync('taskset', ['-a', '-cp', String(comm.rank % availableParallelism()), String(process.pid)], { stdio: 'ignore' });
 // 'auto': the communicator's own choice, with no per-call options (as webccl-perf calls it).
 const run = async (algorithm: string, bytes: number, calls: number, on = comm) => {
@@ -35,6 +38,11 @@ const run = async (algorithm: string, bytes: number, calls: number, on = comm) =
 };
 await run(main, mainBytes, 3); // the main size's buffers and pools, as webccl-perf's -w
 await run(pre, preBytes, preCalls);
+if (process.env['FRESH'] === '1') {
+  await comm.destroy();
+  comm = await Communicator.fromEnv();
+  await run(main, mainBytes, 3);
+}
 const timedOn = process.env['SPLIT'] === '1' ? (await comm.split(0))! : comm;
 if (timedOn !== comm) await run(main, mainBytes, 3, timedOn);
 const session = profileDir === undefined ? undefined : new Session();
@@ -45,6 +53,7 @@ if (session) {
   session.post('Profiler.start');
 }
 const times: number[] = [];
+const cpuBefore = process.cpuUsage();
 for (let b = 0; b < blocks; b++) {
   await timedOn.barrier();
   const started = performance.now();
@@ -58,7 +67,9 @@ if (session) {
     done();
   }));
 }
+const cpu = process.cpuUsage(cpuBefore);
+const cpuPerCall = (cpu.user + cpu.system) / (blocks * block);
 times.sort((a, b) => a - b);
-if (comm.rank === 0) console.log(`${pre} ${preBytes} B x ${preCalls}, then ${main} ${mainBytes} B: median ${times[times.length >> 1]!.toFixed(0)} µs a call (lower quartile ${times[times.length >> 2]!.toFixed(0)}, ${blocks} blocks of ${block})`);
+if (comm.rank === 0) console.log(`${pre} ${preBytes} B x ${preCalls}, then ${main} ${mainBytes} B: median ${times[times.length >> 1]!.toFixed(0)} µs a call (lower quartile ${times[times.length >> 2]!.toFixed(0)}, ${blocks} blocks of ${block}); rank 0's CPU ${cpuPerCall.toFixed(0)} µs a call`);
 if (timedOn !== comm) await timedOn.destroy();
 await comm.destroy();
