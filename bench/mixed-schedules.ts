@@ -13,6 +13,7 @@
 // FRESH=1 times the MAIN calls on a new world made in the same process after the PRE calls (the
 // first destroyed: new sockets and transport, the same compiled code): is it the transport's state
 // or V8's?
+// SERIES=1 also prints how the time per call moves over the timed blocks.
 // PRE and MAIN name a schedule to pass with every call, or 'auto' (the default) for the
 // communicator's own choice (a tuning file's: WEBCCL_TUNING_FILE).
 //   WEBCCL_TRANSPORT=tcp PRE=direct node --import ./test/register.mjs bin/webccl-run.ts -np 4 bench/mixed-schedules.ts
@@ -66,6 +67,11 @@ if (session) {
     writeFileSync(join(profileDir!, `main${comm.rank}.cpuprofile`), JSON.stringify(result.profile));
     done();
   }));
+}
+// SERIES=1: how the time per call moves over the run (the median of every 20 blocks, in order).
+if (comm.rank === 0 && process.env['SERIES'] === '1') {
+  const groups = Array.from({ length: Math.ceil(times.length / 20) }, (_, g) => times.slice(g * 20, g * 20 + 20).sort((a, b) => a - b));
+  console.log(`median of every 20 blocks, in order: ${groups.map((g) => g[g.length >> 1]!.toFixed(0)).join(' ')} µs`);
 }
 const cpu = process.cpuUsage(cpuBefore);
 const cpuPerCall = (cpu.user + cpu.system) / (blocks * block);
