@@ -91,6 +91,28 @@ test('warm-up stops on the slowest rank\'s clock, after the same block on every 
   assert.is(counted.gathers(), sizes.length);
 });
 
+test('--warmup-ms: after the -w calls of each size and placement, more until that long has passed on the slowest rank; 0 (the default) is -w alone', async () => {
+  assert.is(options('allreduce').warmupMs, 0);
+  assert.is(options('allreduce', '--warmup-ms', '250').warmupMs, 250);
+  assert.throws(() => options('allreduce', '--warmup-ms=-5'), /--warmup-ms needs an integer >= 0, got "-5"/);
+  const argv = ['allreduce', '-b', '8', '-e', '16', '-f', '2', '-n', '3', '-w', '1', '-c', '0', '--jit-warmup', '0'];
+  // Another rank reports 5 s at the first check: one block of 2 after the -w call, at each size
+  // and placement, on every rank alike (the ranks' calls must match).
+  const slowPeer = recordingComm(5000);
+  await runSweep(slowPeer.comm, options(...argv, '--warmup-ms', '100'), () => hostStores);
+  assert.is(slowPeer.calls.length, 2 * 2 * (1 + 2 + 3));
+  // Our own clock: the calls take no time, so blocks of 2, 4, ... go on until 30 ms have passed.
+  const own = recordingComm(0);
+  own.comm.run = async (shape) => { own.calls.push({ send: undefined!, recv: undefined!, count: shape.layout.callCount }); await new Promise((done) => setTimeout(done, 1)); };
+  const started = performance.now();
+  await runSweep(own.comm, options(...argv, '-b', '8', '-e', '8', '--warmup-ms', '30'), () => hostStores);
+  assert.ok(performance.now() - started >= 2 * 30, 'both placements warmed 30 ms each');
+  assert.ok(own.calls.length > 2 * (1 + 3 + 2), `${own.calls.length} calls`);
+  const plain = recordingComm(5000);
+  await runSweep(plain.comm, options(...argv), () => hostStores);
+  assert.is(plain.calls.length, 2 * 2 * (1 + 3), 'without it, -w alone');
+});
+
 test('a rank without hooks (every rank but 0) warms up all the same: the ranks\' calls must match', async () => {
   const withHooks = recordingComm();
   const without = recordingComm();

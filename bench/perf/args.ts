@@ -27,6 +27,12 @@ export interface PerfOptions extends SizeSweep {
   readonly collective: PerfCollective;
   readonly iters: number;
   readonly warmup: number;
+  /**
+   * --warmup-ms: each size's warm-up (per placement) goes on, after its -w calls, until this
+   * long has passed on the slowest rank (0: -w alone, as nccl-tests). V8 takes 1000–2000 calls
+   * to settle after the calls change (docs/PERFORMANCE.md, fresh29); -w 1 times that settling.
+   */
+  readonly warmupMs: number;
   /** --jit-warmup: untimed calls of the first size before the sweep, until V8 has compiled the call path (jit-warmup.ts). */
   readonly jitWarmup: number;
   readonly check: boolean;
@@ -104,6 +110,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'f', long: ['stepfactor'], apply: (o, v) => { o.stepFactor = integer('-f', v, 1); } },
   { short: 'n', long: ['iters'], apply: (o, v) => { o.iters = integer('-n', v, 1); } },
   { short: 'w', long: ['warmup_iters', 'warmup-iters'], apply: (o, v) => { o.warmup = integer('-w', v, 0); } },
+  { long: ['warmup-ms'], apply: (o, v) => { o.warmupMs = integer('--warmup-ms', v, 0); } },
   { long: ['jit-warmup'], apply: (o, v) => { o.jitWarmup = integer('--jit-warmup', v, 0); } },
   { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
   { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
@@ -132,6 +139,9 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   -i, --stepbytes N     add N bytes each step (default 1M)
   -n, --iters N         timed iterations per size (default 20)
   -w, --warmup_iters N  untimed iterations before timing (default 1)
+  --warmup-ms MS        and after them more untimed ones, until MS ms have passed on every
+                        rank, at each size and placement: V8 takes 1000-2000 calls to settle
+                        after the calls change, which -w 1 times (default 0: -w alone)
   --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
                         at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not
                         its first calls in the interpreter (default ${DEFAULT_JIT_WARMUP}; 0: none)
@@ -184,7 +194,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
-    iters: 20, warmup: 1, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    iters: 20, warmup: 1, warmupMs: 0, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto', hostBuffers: false,
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,

@@ -97,6 +97,8 @@ export interface PerfReport {
     readonly predicted_times: (number | null)[];
     /** The untimed calls before the sweep (--jit-warmup): how many each rank made, and the slowest rank's seconds. */
     readonly jit_warmup: { readonly calls: number; readonly seconds: number };
+    /** --warmup-ms: each size's warm-up goes on until this long has passed (0: -w calls alone). */
+    readonly warmup_ms: number;
   };
 }
 
@@ -156,7 +158,7 @@ export function buildReport(
     errors: [],
     end_time: formatTimestamp(new Date()),
     webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null),
-      jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 },
+      jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs,
     },
   };
 }
@@ -177,6 +179,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# ranks: ${facts.ranks}  transport: ${facts.transport}  algorithm: ${facts.algorithm}  memory: ${facts.mem}  device: ${facts.device}  bufferutil: ${facts.bufferutil ? 'loaded' : 'not loaded'}`,
     `# predicted: cost model with ${facts.prediction}`,
     `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
+    ...(options.warmupMs > 0 ? [`# each size and placement: ${options.warmup} warm-up calls, then more until ${options.warmupMs} ms have passed on every rank (--warmup-ms)`] : []),
     ...compression,
     '#',
     ...deviceLines(devices),

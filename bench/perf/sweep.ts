@@ -69,6 +69,7 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
       await placement.prepare(data);
     }
     await callInTurn(call, options.warmup);
+    if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(call, n); return n; });
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
     const sentBefore = comm.bytesSent();
@@ -97,7 +98,7 @@ async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape
 /** The JIT warm-up (jit-warmup.ts): untimed rows of `shape`, unchecked, of growing iteration counts. */
 function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
   if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
-  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0 };
+  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0, warmupMs: 0 };
   const data = shapeData(comm, shape);
   return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
     const iters = Math.ceil(n / PLACEMENTS.length);
