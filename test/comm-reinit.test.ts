@@ -1,9 +1,9 @@
 // A world formed again at the same rendezvous after its ranks destroyed their communicators
 // (torch's destroy_process_group then init_process_group on one MASTER_PORT): the ranks that
 // come back before rank 0 has left must not read the last formation's addresses from the store
-// (formation.ts). Rank 0 lingers before each destroy, so they always do. Under MASTER_ADDR rank 0
-// hosts the store (and keeps it for the next formation); under WEBCCL_ID the test hosts it, as
-// webccl-run's launcher does.
+// (formation.ts), nor sit down in its relay world. Rank 0 lingers before each destroy, so they
+// always come back first. Under MASTER_ADDR rank 0 hosts the store (and keeps it for the next
+// formation); under WEBCCL_ID the test hosts it, as webccl-run's launcher does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -49,11 +49,11 @@ for (const transport of ['websocket', 'tcp'] as const) {
   });
 }
 
-for (const transport of ['tcp', 'shm', 'ntcp'] as const) {
+for (const transport of ['tcp', 'shm', 'ntcp', 'relay'] as const) {
   test(`WEBCCL_ID: one store for the job (webccl-run's), ${FORMATIONS} formations of ${SIZE} ${transport} ranks`, async () => {
-    if (transport !== 'tcp') requireAddon(transport);
+    if (transport === 'shm' || transport === 'ntcp') requireAddon(transport);
     const id = await getUniqueId({ transport });
-    await formAgainAndAgain({ WEBCCL_ID: id }, transport);
+    await formAgainAndAgain({ WEBCCL_ID: id }, transport === 'relay' ? 'websocket(relay)' : transport);
   });
 }
 

@@ -12,6 +12,8 @@ import { withDeadline } from '../transport/deadline.js';
 import { FramedTransport } from '../transport/framed/framed-transport.js';
 import { withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { checkWorldShape } from '../transport/world-shape.js';
+import { formationWorld } from './formation.js';
+import { StoreClient } from './store-client.js';
 import { SocketChannel } from '../transport/websocket/socket-channel.js';
 
 export interface RelayTransportOptions {
@@ -37,7 +39,6 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
   if (!WebSocket) throw invalidArgument('relay transport: no global WebSocket here; pass one (in Node: nodeWebSocket())');
   const parsed = parseUniqueId(options.id);
   const timeoutMs = options.timeoutMs ?? readSettings().timeoutMs;
-  const world = options.world ?? 'world';
   const limits = withLimits(options.limits);
   const transport = new FramedTransport({
     rank, size, limits, description: 'websocket(relay)', routeTo: (peer) => peer, ...(options.onClose ? { release: options.onClose } : {}),
@@ -63,6 +64,15 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
   };
 
   try {
+    // Which formation of the world this is (formation.ts): the relay's worlds are named per
+    // formation too, so that a rank that comes back early is not seated beside the last one's.
+    const store = await StoreClient.connect({ id: options.id, WebSocket, timeoutMs, who: `rank ${rank}` });
+    let world: string;
+    try {
+      world = await formationWorld(store, 'relay', options.world ?? 'world', size);
+    } finally {
+      store.close();
+    }
     const socket = await openSession({
       WebSocket, url: rendezvousUrl(parsed), timeoutMs, who: `rank ${rank} relay client`,
       hello: { t: 'hello', secret: parsed.secret, role: 'relay', world, rank, size },
