@@ -2,8 +2,9 @@
 // PRE_BYTES with the PRE schedule (untimed; none with PRE_CALLS=0), then times blocks of BLOCK
 // back-to-back allreduces of MAIN_BYTES with the MAIN schedule, and rank 0 prints the median
 // time per call over the blocks. 4 tcp processes' auto sweeps ran the tree at 128–512 KiB 1.3–2x
-// slower after 32 KiB direct exchanges than after the tree's own smaller calls, and level with
-// V8's optimizing compilers off (docs/PERFORMANCE.md, jit28). With PROFILE_DIR set, each rank
+// slower after 32 KiB direct exchanges than after the tree's own smaller calls (docs/PERFORMANCE.md,
+// jit28); timed for longer, that was V8 settling after the change (fresh29: 1000–2000 calls, then
+// level whatever came before; SERIES=1 shows it). With PROFILE_DIR set, each rank
 // writes a CPU profile of the timed blocks alone (PROFILE_DIR/mainN.cpuprofile; read it with
 // `node bench/cpu-profile.mjs --top DIR`).
 // PIN=1 pins each rank's threads to one CPU (rank mod the CPUs, `taskset -a`): is it where the
@@ -61,6 +62,7 @@ for (let b = 0; b < blocks; b++) {
   await run(main, mainBytes, block, timedOn);
   times.push(((performance.now() - started) * 1000) / block);
 }
+const cpu = process.cpuUsage(cpuBefore);
 if (session) {
   await new Promise<void>((done) => session.post('Profiler.stop', (error, result) => {
     if (error) throw error;
@@ -73,7 +75,6 @@ if (comm.rank === 0 && process.env['SERIES'] === '1') {
   const groups = Array.from({ length: Math.ceil(times.length / 20) }, (_, g) => times.slice(g * 20, g * 20 + 20).sort((a, b) => a - b));
   console.log(`median of every 20 blocks, in order: ${groups.map((g) => g[g.length >> 1]!.toFixed(0)).join(' ')} µs`);
 }
-const cpu = process.cpuUsage(cpuBefore);
 const cpuPerCall = (cpu.user + cpu.system) / (blocks * block);
 times.sort((a, b) => a - b);
 if (comm.rank === 0) console.log(`${pre} ${preBytes} B x ${preCalls}, then ${main} ${mainBytes} B: median ${times[times.length >> 1]!.toFixed(0)} µs a call (lower quartile ${times[times.length >> 2]!.toFixed(0)}, ${blocks} blocks of ${block}); rank 0's CPU ${cpuPerCall.toFixed(0)} µs a call`);

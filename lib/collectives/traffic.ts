@@ -104,7 +104,6 @@ export function chunksOf(bytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(bytes / chunkBytes));
 }
 
-
 /** ceil(log2 n): the depth of a binary tree over n ranks (0 for one rank). */
 export function treeDepth(ranks: number): number {
   return ranks <= 1 ? 0 : Math.ceil(Math.log2(ranks));

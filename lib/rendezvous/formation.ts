@@ -12,7 +12,7 @@ import type { StoreClient } from './store-client.js';
  * The store key counting the joins of `world` at `size` over `transport` (one server may hold a
  * websocket and a tcp world of the same name and size: they are two worlds).
  */
-export function joinsKey(transport: string, world: string, size: number): string {
+function joinsKey(transport: string, world: string, size: number): string {
   return `webccl/${world}/${size}/${transport}-joins`;
 }
 
