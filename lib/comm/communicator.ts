@@ -52,6 +52,8 @@ import type { SmallBoardCall } from '../transport/board.js';
 import { allocHostBuffer, freeHostBuffer, holdHostBuffers, hostBuffersAllocated } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
+import { AutoShapes, tuneCalls, type TunedCall, type TuneOptions } from './tuned-calls.js';
+import { measuredKey } from '../tune/select.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
   /** The world's id (from getUniqueId on one rank); not needed when `transport` is given. */
@@ -205,6 +207,8 @@ export class Communicator implements LinkOwner, Endpoint {
   private hostGroupMemo: HostGroup | undefined;
   /** The cost model's choices already logged (once per collective, size class and choice). */
   private readonly choicesLogged = new Set<string>();
+  /** The allreduce shapes run under 'auto', for tune(). */
+  private readonly autoShapes = new AutoShapes();
 
   private constructor(parts: CommunicatorParts) {
     this.shared = parts.shared;
@@ -384,6 +388,27 @@ export class Communicator implements LinkOwner, Endpoint {
     this.treePlacement.place(slowWorldRank);
   }
 
+  /**
+   * Times, on this world and now, the algorithms the cost model ranks nearest its pick for each
+   * allreduce shape run under 'auto' since the last tune() (with `again`, every one so far), and
+   * has 'auto' run the fastest for those shapes from then on (FFTW's MEASURE, cuDNN's benchmark
+   * mode). Worth calling once a training loop's first steps have run: the model's parameters were
+   * measured early and can rank a near tie wrongly. Costs (warmCalls + rounds) calls of each
+   * candidate of each shape. Every rank must call it at the same point, after the same calls,
+   * and await it before its next call; ranks that ran different shapes fail it with InvalidUsage.
+   */
+  async tune(options: TuneOptions = {}): Promise<TunedCall[]> {
+    if (this.group) throw invalidUsage(`tune on ${this.name}: tune cannot be called inside a group`);
+    if (this.size === 1) return [];
+    const { tuned, config } = await tuneCalls(this, this.autoShapes, options);
+    this.agreed = config;
+    for (const call of tuned) {
+      const times = call.seconds.map((c) => `${c.algorithm} ${(c.seconds * 1e6).toFixed(1)} us`).join(', ');
+      this.log.info(`${this.name}: tune: allReduce of ${call.bytes} bytes ${call.dtype} ${call.op} (${call.memory} memory): ${times}; auto runs ${call.algorithm} (the model's pick: ${call.modelChoice})`);
+    }
+    return tuned;
+  }
+
   // ---- groups ------------------------------------------------------------------------------
 
   groupStart(): void {
@@ -528,6 +553,10 @@ export class Communicator implements LinkOwner, Endpoint {
         if (this.fallbacksLogged.has(reason)) return;
         this.fallbacksLogged.add(reason);
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
+      },
+      planned: (collective, count, dtype, op, memory) => {
+        if (collective !== 'allReduce' || typeof op !== 'string') return;
+        this.autoShapes.note(measuredKey(collective, count * elementBytes(dtype), this.size, { dtype, op }, memory), { count, dtype, op, memory: memory ?? 'cpu' });
       },
       modelChose: (collective, bytes, choice) => {
         const key = choiceKey(collective, bytes, choice);

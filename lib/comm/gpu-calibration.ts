@@ -4,10 +4,10 @@
 import { GpuContext } from '../gpu/context.js';
 import { gpuReduceAccumulate } from '../gpu/reduce.js';
 import { region } from '../gpu/region.js';
+import { requiredUsage } from '../gpu/gpu-memory.js';
 import type { GpuCalibration } from '../tune/calibrate.js';
 import type { Communicator } from './communicator.js';
 
-const USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const align4 = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
 
 export function gpuCalibration(comm: Pick<Communicator, 'allReduce'>, device: GPUDevice): GpuCalibration {
@@ -15,7 +15,7 @@ export function gpuCalibration(comm: Pick<Communicator, 'allReduce'>, device: GP
   const bufferOf = (bytes: number, slot = 0) => {
     const key = 2 * align4(bytes) + slot;
     let buffer = buffers.get(key);
-    if (!buffer) buffers.set(key, (buffer = device.createBuffer({ size: align4(bytes), usage: USAGE() })));
+    if (!buffer) buffers.set(key, (buffer = device.createBuffer({ size: align4(bytes), usage: requiredUsage() })));
     return buffer;
   };
   const ctx = GpuContext.for(device);

@@ -43,6 +43,8 @@ export interface PlanEnv {
   fellBack(what: string, reason: string, algorithm: string): void;
   /** The cost model chose for a call (logged at INFO once per collective, choice and size class). */
   modelChose?(collective: ScheduledCollective, bytes: number, choice: Choice): void;
+  /** A call left to 'auto' (no codec offered) was planned: what Communicator.tune() may time (tuned-calls.ts). */
+  planned?(collective: ScheduledCollective, count: number, dtype: DataType, op: ReduceOp | undefined, memory: MemoryKind | undefined): void;
 }
 
 export interface CallPlan {
@@ -210,6 +212,7 @@ function algorithmFor(
   }
   if (choice.fallback !== undefined) env.fellBack(what, choice.fallback, choice.algorithm);
   if (choice.predicted !== undefined) env.modelChose?.(collective, bytes, choice);
+  if ((options?.algorithm ?? env.config.algorithm) === 'auto' && offer === undefined) env.planned?.(collective, count, dtype, op, memory);
   return choice;
 }
 

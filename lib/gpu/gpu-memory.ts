@@ -30,8 +30,8 @@ import { encodeFinishAverage, encodePremultiply, encodeReduceAccumulate } from '
 import type { GpuRegion } from './region.js';
 import { readRegion, writeRegion } from './transfer.js';
 
-/** Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
-const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** The usage a GPUBuffer given to a call needs. Read at use, not at import: the WebGPU globals exist only once a GPU entry point was loaded. */
+export const requiredUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
 const EMPTY = new Uint8Array(0);
 /** Sources one accumulate dispatch reads besides its destination. */

@@ -57,9 +57,17 @@ export function isDetached(buffer: ArrayBufferLike): boolean {
 
 export const DETACHED = 'its ArrayBuffer is detached (it was transferred, e.g. by postMessage or structuredClone)';
 
-const ARRAY_FOR: Record<DataType, string> = {
-  float32: 'Float32Array', float16: 'Uint16Array', bfloat16: 'Uint16Array', int32: 'Int32Array', uint32: 'Uint32Array',
+/** The TypedArray that holds each dtype in host memory (float16 and bfloat16 as their bits). */
+const HOST_ARRAY: Record<DataType, Float32ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor> = {
+  float32: Float32Array, float16: Uint16Array, bfloat16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
 };
+
+const ARRAY_FOR = Object.fromEntries(Object.entries(HOST_ARRAY).map(([dtype, array]) => [dtype, array.name])) as Record<DataType, string>;
+
+/** A zeroed host array of `count` elements of `dtype`, of the kind calls take for it. */
+export function hostArrayOf(dtype: DataType, count: number): ElementArray {
+  return new HOST_ARRAY[dtype](count);
+}
 
 function isGpuBuffer(value: unknown): value is GPUBuffer {
   // Duck-typed: Node's Dawn bindings and browsers do not share one GPUBuffer global.

@@ -17,6 +17,8 @@
 // when the call lets it pick the codec (compression 'auto' with a tolerance), the fastest
 // (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.
+// After Communicator.tune() (lib/comm/tuned-calls.ts) has timed the model's nearest candidates
+// for a call's shape on the world itself, 'auto' takes the fastest of them for that shape.
 // Where the transport offers a shared-memory board (ranks on one host, the shm world), 'auto'
 // without a tuning file (or with one that did not time the board) picks the board algorithm for
 // host-memory calls of every collective it serves (allreduce, reduce, reduce-scatter, allgather,
@@ -27,7 +29,7 @@ import { isFloat, type DataType } from '../dtype.js';
 import { internalError, invalidArgument } from '../errors.js';
 import type { SwitchExponents } from '../collectives/switch-allreduce.js';
 import type { Codec } from '../memory/codec.js';
-import { candidates, type ModelCall } from './model.js';
+import { candidates, type Candidate, type ModelCall } from './model.js';
 import { defaultCostParams, type CostParams, type MemoryKind } from './params.js';
 
 /** Messages up to this many bytes per rank use the tree when the algorithm is 'auto'. */
@@ -71,6 +73,13 @@ export interface TuningConfig {
    * 0's holds, so that ranks with and without the addon (a browser tab, say) choose alike.
    */
   readonly codecLoops?: 'native';
+  /**
+   * The algorithms Communicator.tune() timed fastest, by measuredKey: 'auto' runs them for those
+   * calls, over the model and the size thresholds (an explicit choice still wins). Every rank
+   * holds the same (the choice is the least of timings all ranks agreed), so it is part of the
+   * agreed configuration, though it is added after init.
+   */
+  readonly measured?: Readonly<Record<string, string>>;
 }
 
 export interface AgreedTuning {
@@ -125,6 +134,8 @@ export function chooseAlgorithm(
     if (refused !== undefined) throw invalidArgument(refused);
     return (offer && params && modelChoice(collective, bytes, ranks, { config, params, offer, call, memory }, setting)) || { algorithm: setting };
   }
+  const measured = setting === 'auto' && !offer && call !== undefined ? config.measured?.[measuredKey(collective, bytes, ranks, call, memory)] : undefined;
+  if (measured !== undefined) return { algorithm: measured };
   let fallback: string | undefined;
   if (setting === 'auto' && config.switch) {
     for (const name of serving.filter((name) => algorithmNamed(name)!.aggregator !== undefined)) {
@@ -182,14 +193,35 @@ const choices = new WeakMap<TuningConfig, Map<string, Choice | undefined>>();
 const MEMO_LIMIT = 4096;
 
 function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: number, pricing: Pricing, only?: string): Choice | undefined {
-  const { config, params, offer, call, memory } = pricing;
   let best: Choice | undefined;
-  for (const codec of offer?.codecs ?? [undefined]) {
-    const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
-    const found = candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }), ...(config.meshThresholdBytes !== undefined && { meshThresholdBytes: config.meshThresholdBytes }) }).find((c) => only === undefined || c.algorithm === only);
+  for (const codec of pricing.offer?.codecs ?? [undefined]) {
+    const found = pricedCandidates(collective, bytes, ranks, pricing, codec).find((c) => only === undefined || c.algorithm === only);
     if (found && (best === undefined || found.seconds < best.predicted!)) best = { algorithm: found.algorithm, predicted: found.seconds, ...(codec && { codec }) };
   }
   return best;
+}
+
+/** Every algorithm that may run the call with `codec` (none: the call's own), priced and sorted fastest first. */
+function pricedCandidates(collective: ScheduledCollective, bytes: number, ranks: number, pricing: Omit<Pricing, 'offer'>, codec?: Codec): Candidate[] {
+  const { config, params, call, memory } = pricing;
+  const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
+  return candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }), ...(config.meshThresholdBytes !== undefined && { meshThresholdBytes: config.meshThresholdBytes }) });
+}
+
+/**
+ * The algorithms 'auto' could run a call with (no codec offered), fastest first as the model
+ * prices them with the agreed parameters (without a tuning file, the defaults): what tune()
+ * times. Every rank lists the same.
+ */
+export function rankedAlgorithms(collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, call: Omit<ReductionCall, 'ranks'>, memory?: MemoryKind): Candidate[] {
+  const params = config.tuning?.params ?? defaultCostParams(config.codecLoops);
+  return pricedCandidates(collective, bytes, ranks, { config, params, call, memory });
+}
+
+/** The key of a call's shape in TuningConfig.measured: what the choice depends on besides the configuration. */
+export function measuredKey(collective: ScheduledCollective, bytes: number, ranks: number, call: Pick<ReductionCall, 'dtype' | 'op'>, memory: MemoryKind = 'cpu'): string {
+  const op = call.op === undefined ? '' : typeof call.op === 'object' ? 'premulSum' : call.op;
+  return `${collective}/${bytes}/${ranks}/${call.dtype}/${op}/${memory}`;
 }
 
 /**

@@ -1,0 +1,147 @@
+// Communicator.tune(): the allreduce shapes this communicator has run under 'auto', timed with
+// the cost model's nearest candidates on the world itself (lib/tune/measure-choices.ts), the
+// fastest kept in the agreed configuration (TuningConfig.measured) for the calls that follow.
+//
+// The shapes are noted as calls are planned (the first call of a shape always is), in call
+// order, so ranks that made the same calls hold the same list; tune() checks that they do
+// before it sends anything of its own, since ranks timing different shapes would mismatch.
+import { elementBytes, type DataType, type ElementArray, type SimpleOp } from '../dtype.js';
+import { invalidUsage } from '../errors.js';
+import { hostArrayOf } from '../memory/buffers.js';
+import { requiredUsage } from '../gpu/gpu-memory.js';
+import { measureChoices, nearestCandidates, type MeasureOptions } from '../tune/measure-choices.js';
+import type { MemoryKind } from '../tune/params.js';
+import { measuredKey, rankedAlgorithms } from '../tune/select.js';
+import type { AgreedConfig } from './config.js';
+import type { Communicator } from './communicator.js';
+
+/** An allreduce shape 'auto' ran: what tune() times (a named op: premulSum's scalar is the call's own). */
+export interface AutoShape {
+  readonly count: number;
+  readonly dtype: DataType;
+  readonly op: SimpleOp;
+  readonly memory: MemoryKind;
+}
+
+/** The most shapes noted: a program of many sizes gets its first ones timed, not an unbounded list. */
+export const MAX_AUTO_SHAPES = 64;
+
+/** The allreduce shapes planned under 'auto', in call order, each once. */
+export class AutoShapes {
+  private readonly shapes = new Map<string, AutoShape>();
+  private paused = 0;
+
+  /** Notes `shape` under `key` (measuredKey) unless noted already, the list is full, or tune() is running its own calls. */
+  note(key: string, shape: AutoShape): void {
+    if (this.paused === 0 && this.shapes.size < MAX_AUTO_SHAPES && !this.shapes.has(key)) this.shapes.set(key, shape);
+  }
+
+  entries(): Array<[string, AutoShape]> {
+    return [...this.shapes];
+  }
+
+  /** Runs `work` without noting the calls it makes. */
+  async unnoted<T>(work: () => Promise<T>): Promise<T> {
+    this.paused++;
+    try {
+      return await work();
+    } finally {
+      this.paused--;
+    }
+  }
+}
+
+export interface TuneOptions extends MeasureOptions {
+  /** Time the candidates the model prices within this factor of its fastest (default 2.5: its worst errors measured were about 2x). */
+  readonly margin?: number;
+  /** At most this many candidates a shape (default 3). */
+  readonly candidates?: number;
+  /** Time again the shapes an earlier tune() chose for (default: only the new ones). */
+  readonly again?: boolean;
+}
+
+export const DEFAULT_TUNE_MARGIN = 2.5;
+export const DEFAULT_TUNE_CANDIDATES = 3;
+
+/** One shape's outcome, as tune() returns and logs it. */
+export interface TunedCall extends AutoShape {
+  readonly collective: 'allReduce';
+  readonly bytes: number;
+  /** What 'auto' runs the shape with from now on. */
+  readonly algorithm: string;
+  /** The model's pick, which the timing confirmed or overruled. */
+  readonly modelChoice: string;
+  /** Each candidate's median seconds a call, the largest over the ranks. */
+  readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
+}
+
+type TunedComm = Pick<Communicator, 'name' | 'size' | 'config' | 'allReduce' | 'device'>;
+
+/**
+ * Times the candidates of `shapes` not chosen for yet (all of them with `again`) and returns the
+ * outcomes and the configuration that holds them. Every rank must call it at the same point.
+ */
+export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: TuneOptions = {}): Promise<{ tuned: TunedCall[]; config: AgreedConfig }> {
+  const config = comm.config;
+  const pending = shapes.entries().filter(([key]) => options.again === true || config.measured?.[key] === undefined);
+  return shapes.unnoted(async () => {
+    await checkSameShapes(comm, pending.map(([key]) => key));
+    const margin = options.margin ?? DEFAULT_TUNE_MARGIN;
+    const most = options.candidates ?? DEFAULT_TUNE_CANDIDATES;
+    const tuned: TunedCall[] = [];
+    for (const [, shape] of pending) {
+      const bytes = shape.count * elementBytes(shape.dtype);
+      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, config, { dtype: shape.dtype, op: shape.op, ...(config.board && { board: true }) }, shape.memory);
+      const candidates = nearestCandidates(ranked, margin, most);
+      const buffer = bufferFor(comm, shape);
+      try {
+        const [choice] = await measureChoices({
+          run: (s, algorithm) => comm.allReduce(buffer, buffer, s.count, s.dtype, s.op, { algorithm }),
+          maxAll: (values) => maxAll(comm, values),
+          now: () => performance.now(),
+        }, [{ shape, candidates }], options);
+        if (choice) tuned.push({ ...shape, collective: 'allReduce', bytes, algorithm: choice.algorithm, modelChoice: candidates[0]!, seconds: choice.seconds });
+      } finally {
+        if (!ArrayBuffer.isView(buffer)) buffer.destroy();
+      }
+    }
+    const measured = { ...config.measured };
+    for (const call of tuned) measured[measuredKey('allReduce', call.bytes, comm.size, call, call.memory)] = call.algorithm;
+    return { tuned, config: { ...config, measured } };
+  });
+}
+
+/** A zeroed buffer for the shape's calls (zeros stay zeros under every op: no overflow, the same values every call). */
+function bufferFor(comm: TunedComm, shape: AutoShape): ElementArray | GPUBuffer {
+  if (shape.memory === 'cpu') return hostArrayOf(shape.dtype, shape.count);
+  if (!comm.device) throw invalidUsage(`${comm.name}: tune(): a GPU-memory shape was noted but the communicator has no device`);
+  return comm.device.createBuffer({ size: Math.max(4, Math.ceil((shape.count * elementBytes(shape.dtype)) / 4) * 4), usage: requiredUsage() });
+}
+
+async function maxAll(comm: TunedComm, values: Float32Array): Promise<Float32Array> {
+  const out = new Float32Array(values.length);
+  await comm.allReduce(values, out, values.length, 'float32', 'max');
+  return out;
+}
+
+/**
+ * Every rank's list of keys must be the same: a digest of it (and its length) is compared as
+ * the largest and the least over the ranks, in one allreduce. Every rank sees the same figures,
+ * so a difference fails tune() on every rank alike, before any timed call.
+ */
+async function checkSameShapes(comm: TunedComm, keys: readonly string[]): Promise<void> {
+  const digest = digestOf(keys.join('\n'));
+  const figures = Int32Array.of(digest, -digest, keys.length, -keys.length);
+  const out = new Int32Array(4);
+  await comm.allReduce(figures, out, 4, 'int32', 'max');
+  if (out[0] !== -out[1]! || out[2] !== -out[3]!) {
+    throw invalidUsage(`${comm.name}: tune(): the ranks have run different allreduce shapes under 'auto' since the last tune() (${keys.length} here); every rank must make the same calls before it`);
+  }
+}
+
+/** FNV-1a of the text's UTF-16 units, in 30 bits (so that its negation is an int32 too). */
+function digestOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash & 0x3fffffff;
+}

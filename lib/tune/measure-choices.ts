@@ -1,0 +1,83 @@
+// Choosing by measurement (FFTW's MEASURE, cuDNN's benchmark mode, Horovod's autotune): for each
+// call shape a program has made, time the algorithms the cost model ranks nearest its pick on
+// the world itself, in the process as it runs now, and keep the fastest. The model's parameters
+// come from a calibration of a few seconds made early in a process's life; V8 compiles a
+// schedule's per-message code over the first thousands of calls (docs/PERFORMANCE.md, tier30),
+// and timings move from day to day, so its near ties can fall either way by 10-50%. Timing the
+// candidates later, on the program's own sizes, settles them.
+//
+// Every rank times every candidate (the same calls in the same order: they are collective), then
+// all take the largest of each candidate's median over the ranks (a call is as slow as its
+// slowest rank) and the least of those: the same figures, so the same choice, on every rank.
+import { median } from './median.js';
+
+/** One call shape to time: its candidates, fastest first as the model prices them. */
+export interface ShapeToMeasure<Shape> {
+  readonly shape: Shape;
+  readonly candidates: readonly string[];
+}
+
+/** What measuring needs of a communicator (lib/comm/tuned-calls.ts adapts one). */
+export interface MeasuringComm<Shape> {
+  /** Runs one call of `shape` with the named algorithm on every rank; resolves when this rank's part is done. */
+  run(shape: Shape, algorithm: string): Promise<void>;
+  /** Element-wise maximum of every rank's `values` (the same result on every rank). */
+  maxAll(values: Float32Array): Promise<Float32Array>;
+  /** A clock in milliseconds (performance.now; tests give their own). */
+  now(): number;
+}
+
+export interface MeasureOptions {
+  /** Untimed calls of each candidate before the timed rounds (default 2). */
+  readonly warmCalls?: number;
+  /** Timed rounds; each runs every candidate once, in an order that turns each round (default 5). */
+  readonly rounds?: number;
+}
+
+export const DEFAULT_WARM_CALLS = 2;
+export const DEFAULT_ROUNDS = 5;
+
+export interface MeasuredChoice<Shape> {
+  readonly shape: Shape;
+  /** The fastest candidate by the agreed medians (a tie goes to the model's order). */
+  readonly algorithm: string;
+  /** Each candidate's agreed median seconds per call, in the model's order. */
+  readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
+}
+
+/**
+ * Times the candidates of each shape and returns the agreed choice of each, in order. Shapes with
+ * fewer than two candidates are left out (nothing to choose). Every rank must pass the same
+ * shapes and candidates, in the same order.
+ */
+export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: readonly ShapeToMeasure<Shape>[], options: MeasureOptions = {}): Promise<MeasuredChoice<Shape>[]> {
+  const warmCalls = options.warmCalls ?? DEFAULT_WARM_CALLS;
+  const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
+  const chosen: MeasuredChoice<Shape>[] = [];
+  for (const { shape, candidates } of shapes) {
+    if (candidates.length < 2) continue;
+    for (const algorithm of candidates) for (let i = 0; i < warmCalls; i++) await comm.run(shape, algorithm);
+    const samples = candidates.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      // Each round starts one candidate later, so none always follows the same other.
+      for (let k = 0; k < candidates.length; k++) {
+        const c = (round + k) % candidates.length;
+        const started = comm.now();
+        await comm.run(shape, candidates[c]!);
+        samples[c]!.push((comm.now() - started) / 1000);
+      }
+    }
+    const agreed = await comm.maxAll(Float32Array.from(samples, median));
+    let best = 0;
+    for (let c = 1; c < candidates.length; c++) if (agreed[c]! < agreed[best]!) best = c;
+    chosen.push({ shape, algorithm: candidates[best]!, seconds: candidates.map((algorithm, c) => ({ algorithm, seconds: agreed[c]! })) });
+  }
+  return chosen;
+}
+
+/** The model's candidates worth timing: within `margin` times its fastest price, at most `most` of them. */
+export function nearestCandidates(ranked: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>, margin: number, most: number): string[] {
+  const fastest = ranked[0];
+  if (fastest === undefined) return [];
+  return ranked.filter((c) => c.seconds <= fastest.seconds * margin).slice(0, most).map((c) => c.algorithm);
+}

@@ -1,0 +1,168 @@
+// Choosing by measurement: lib/tune/measure-choices.ts times each shape's candidates in turned
+// rounds and takes the least of the medians agreed over the ranks; Communicator.tune() (lib/comm/
+// tuned-calls.ts) does that for the allreduce shapes a program ran under 'auto', and 'auto' then
+// runs the fastest for them, the same on every rank, with exact results.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Communicator, getUniqueId } from '../lib/index.node.js';
+import { measureChoices, nearestCandidates, type MeasuringComm } from '../lib/tune/measure-choices.js';
+import { chooseAlgorithm, measuredKey } from '../lib/tune/select.js';
+import { MAX_AUTO_SHAPES, AutoShapes } from '../lib/comm/tuned-calls.js';
+import { rejects } from './helpers/assert.js';
+
+/** One rank of a fake world: each algorithm's call advances the clock by its cost; a peer reports `peer` as its medians. */
+function fakeComm(cost: Record<string, number>, peer?: readonly number[]) {
+  let clock = 0;
+  const runs: string[] = [];
+  const comm: MeasuringComm<string> = {
+    run: async (_shape, algorithm) => { runs.push(algorithm); clock += cost[algorithm]!; },
+    maxAll: async (values) => Float32Array.from(values, (v, i) => Math.max(v, peer?.[i] ?? 0)),
+    now: () => clock,
+  };
+  return { comm, runs };
+}
+
+test('measureChoices: warm calls, then rounds that turn the order; the least agreed median wins', async () => {
+  const { comm, runs } = fakeComm({ ring: 3, tree: 2, direct: 5 });
+  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree', 'direct'] }], { warmCalls: 1, rounds: 3 });
+  assert.equal(runs, ['ring', 'tree', 'direct', 'ring', 'tree', 'direct', 'tree', 'direct', 'ring', 'direct', 'ring', 'tree']);
+  assert.is(choice!.algorithm, 'tree');
+  assert.equal(choice!.seconds.map((c) => c.algorithm), ['ring', 'tree', 'direct']);
+  assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002, 0.005].map(Math.fround));
+});
+
+test('measureChoices: the slowest rank\'s figures count (a candidate fast here but slow on a peer loses); a tie keeps the model\'s order', async () => {
+  const slowPeer = fakeComm({ ring: 3, tree: 2 }, [0.003, 0.004]);
+  assert.is((await measureChoices(slowPeer.comm, [{ shape: 's', candidates: ['ring', 'tree'] }]))[0]!.algorithm, 'ring');
+  const tie = fakeComm({ ring: 2, tree: 2 });
+  assert.is((await measureChoices(tie.comm, [{ shape: 's', candidates: ['tree', 'ring'] }]))[0]!.algorithm, 'tree');
+});
+
+test('measureChoices: a shape with one candidate is left out, untimed', async () => {
+  const { comm, runs } = fakeComm({ ring: 1 });
+  assert.equal(await measureChoices(comm, [{ shape: 's', candidates: ['ring'] }]), []);
+  assert.equal(runs, []);
+});
+
+test('nearestCandidates: within the margin of the fastest price, at most the count, in the model\'s order', () => {
+  const ranked = [{ algorithm: 'direct', seconds: 1 }, { algorithm: 'tree', seconds: 2 }, { algorithm: 'ring', seconds: 2.6 }, { algorithm: 'mesh', seconds: 2.4 }];
+  assert.equal(nearestCandidates(ranked, 2.5, 3), ['direct', 'tree', 'mesh']);
+  assert.equal(nearestCandidates(ranked, 2.5, 2), ['direct', 'tree']);
+  assert.equal(nearestCandidates(ranked, 1.5, 3), ['direct']);
+  assert.equal(nearestCandidates([], 2, 3), []);
+});
+
+test('AutoShapes: each key once, in call order, at most MAX_AUTO_SHAPES, none while unnoted', async () => {
+  const shapes = new AutoShapes();
+  const shape = { count: 1, dtype: 'float32', op: 'sum', memory: 'cpu' } as const;
+  shapes.note('a', shape);
+  shapes.note('b', shape);
+  shapes.note('a', { ...shape, count: 2 });
+  await shapes.unnoted(async () => shapes.note('c', shape));
+  assert.equal(shapes.entries().map(([key, s]) => [key, s.count]), [['a', 1], ['b', 1]]);
+  for (let i = 0; i < 2 * MAX_AUTO_SHAPES; i++) shapes.note(`k${i}`, shape);
+  assert.is(shapes.entries().length, MAX_AUTO_SHAPES);
+});
+
+async function world(size: number): Promise<Communicator[]> {
+  const id = await getUniqueId({ transport: 'inproc' });
+  return Promise.all(Array.from({ length: size }, (_, rank) => Communicator.init({ id, rank, size, chunkBytes: 65536 })));
+}
+
+interface Shape {
+  readonly count: number;
+  readonly dtype: 'float32' | 'int32';
+  readonly op: 'sum' | 'max';
+  readonly array: Float32ArrayConstructor | Int32ArrayConstructor;
+}
+
+const SHAPES: readonly [Shape, Shape, Shape] = [
+  { count: 2, dtype: 'float32', op: 'sum', array: Float32Array },
+  { count: 40000, dtype: 'float32', op: 'sum', array: Float32Array },
+  { count: 1001, dtype: 'int32', op: 'max', array: Int32Array },
+];
+
+/** Every rank's allreduce of `shape` with small-integer inputs (exact in float32), checked against the serial result. */
+async function checkedAllReduce(comms: readonly Communicator[], shape: Shape, options?: { algorithm: string }): Promise<void> {
+  const input = (r: number) => {
+    const values = new shape.array(shape.count);
+    for (let i = 0; i < shape.count; i++) values[i] = ((i * 7 + r * 3) % 11) - 5;
+    return values;
+  };
+  const inputs = comms.map((_, r) => input(r));
+  const outs = comms.map(() => new shape.array(shape.count));
+  await Promise.all(comms.map((comm, r) => comm.allReduce(inputs[r]!, outs[r]!, shape.count, shape.dtype, shape.op, options)));
+  const expected = Array.from({ length: shape.count }, (_, i) => {
+    const values = inputs.map((values) => values[i]!);
+    return shape.op === 'sum' ? values.reduce((a, b) => a + b, 0) : Math.max(...values);
+  });
+  for (const out of outs) assert.equal(Array.from(out), expected);
+}
+
+test('tune(): every rank times the same candidates of each auto shape and keeps the same fastest; auto then runs it, exact; an explicit algorithm still wins', async () => {
+  const comms = await world(4);
+  try {
+    for (const shape of SHAPES) await checkedAllReduce(comms, shape);
+    await checkedAllReduce(comms, { ...SHAPES[0], count: 7 }, { algorithm: 'ring' }); // named: not tune()'s to time
+    const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 3 })));
+    for (const mine of tuned) assert.equal(mine, tuned[0]);
+    const outcomes = tuned[0]!;
+    assert.equal(outcomes.map((t) => [t.count, t.dtype, t.op]), SHAPES.map((s) => [s.count, s.dtype, s.op]));
+    for (const outcome of outcomes) {
+      assert.ok(outcome.seconds.length >= 2, JSON.stringify(outcome));
+      assert.is(outcome.seconds[0]!.algorithm, outcome.modelChoice);
+      const fastest = outcome.seconds.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      assert.is(outcome.algorithm, fastest.algorithm);
+      const call = { dtype: outcome.dtype, op: outcome.op };
+      for (const comm of comms) {
+        assert.is(comm.config.measured?.[measuredKey('allReduce', outcome.bytes, 4, call)], outcome.algorithm);
+        assert.is(chooseAlgorithm('allReduce', outcome.bytes, 4, comm.config, undefined, call).algorithm, outcome.algorithm);
+        const other = outcome.seconds.find((c) => c.algorithm !== outcome.algorithm)!.algorithm;
+        assert.is(chooseAlgorithm('allReduce', outcome.bytes, 4, comm.config, other, call).algorithm, other);
+      }
+    }
+    for (const shape of SHAPES) await checkedAllReduce(comms, shape);
+    // Nothing new since: nothing to time; `again` times them all again.
+    assert.equal(await Promise.all(comms.map((comm) => comm.tune())), [[], [], [], []]);
+    const again = await Promise.all(comms.map((comm) => comm.tune({ again: true, warmCalls: 0, rounds: 1 })));
+    assert.is(again[0]!.length, SHAPES.length);
+  } finally {
+    await Promise.all(comms.map((comm) => comm.destroy()));
+  }
+});
+
+test('tune(): ranks that ran different auto shapes all fail with InvalidUsage before any timed call, and the communicator goes on', async () => {
+  const comms = await world(3);
+  try {
+    const shape = SHAPES[1];
+    // Rank 0 names the algorithm auto runs on the others: the same call everywhere, noted on two ranks only.
+    const algorithm = chooseAlgorithm('allReduce', shape.count * 4, 3, comms[0]!.config, undefined, { dtype: shape.dtype, op: shape.op }).algorithm;
+    const data = comms.map(() => new Float32Array(shape.count).fill(1));
+    await Promise.all(comms.map((comm, r) => comm.allReduce(data[r]!, data[r]!, shape.count, 'float32', 'sum', r === 0 ? { algorithm } : undefined)));
+    const outcomes = await Promise.allSettled(comms.map((comm) => comm.tune()));
+    for (const outcome of outcomes) {
+      assert.is(outcome.status, 'rejected');
+      const error = (outcome as PromiseRejectedResult).reason as Error & { code: string };
+      assert.is(error.code, 'InvalidUsage');
+      assert.match(error.message, /tune\(\): the ranks have run different allreduce shapes under 'auto'/);
+    }
+    await checkedAllReduce(comms, SHAPES[2]);
+    comms[0]!.groupStart();
+    await rejects(comms[0]!.tune(), /tune cannot be called inside a group/);
+    await comms[0]!.groupEnd();
+  } finally {
+    await Promise.all(comms.map((comm) => comm.destroy()));
+  }
+});
+
+test('tune(): a world of one has nothing to choose', async () => {
+  const [comm] = await world(1);
+  try {
+    await comm!.allReduce(new Float32Array(4), new Float32Array(4), 4, 'float32', 'sum');
+    assert.equal(await comm!.tune(), []);
+  } finally {
+    await comm!.destroy();
+  }
+});
+
+test.run();
