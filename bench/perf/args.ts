@@ -33,6 +33,12 @@ export interface PerfOptions extends SizeSweep {
    * to settle after the calls change (docs/PERFORMANCE.md, fresh29); -w 1 times that settling.
    */
   readonly warmupMs: number;
+  /**
+   * --tune: after each size's warm-up, Communicator.tune() times the cost model's nearest
+   * candidates for the shape 'auto' runs and keeps the fastest for the timed calls (only where
+   * the algorithm is auto, and for allreduce: what tune() times).
+   */
+  readonly tune: boolean;
   /** --jit-warmup: untimed calls of the first size before the sweep, until V8 has compiled the call path (jit-warmup.ts). */
   readonly jitWarmup: number;
   readonly check: boolean;
@@ -111,6 +117,7 @@ const FLAGS: readonly Flag[] = [
   { short: 'n', long: ['iters'], apply: (o, v) => { o.iters = integer('-n', v, 1); } },
   { short: 'w', long: ['warmup_iters', 'warmup-iters'], apply: (o, v) => { o.warmup = integer('-w', v, 0); } },
   { long: ['warmup-ms'], apply: (o, v) => { o.warmupMs = integer('--warmup-ms', v, 0); } },
+  { long: ['tune'], boolean: true, apply: (o) => { o.tune = true; } },
   { long: ['jit-warmup'], apply: (o, v) => { o.jitWarmup = integer('--jit-warmup', v, 0); } },
   { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
   { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
@@ -142,6 +149,8 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   --warmup-ms MS        and after them more untimed ones, until MS ms have passed on every
                         rank, at each size and placement: V8 takes 1000-2000 calls to settle
                         after the calls change, which -w 1 times (default 0: -w alone)
+  --tune                after each size's warm-up, time the cost model's nearest candidates
+                        for the allreduce 'auto' runs and keep the fastest (Communicator.tune)
   --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
                         at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not
                         its first calls in the interpreter (default ${DEFAULT_JIT_WARMUP}; 0: none)
@@ -194,7 +203,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
-    iters: 20, warmup: 1, warmupMs: 0, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    iters: 20, warmup: 1, warmupMs: 0, tune: false, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto', hostBuffers: false,
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,

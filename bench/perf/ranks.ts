@@ -60,6 +60,7 @@ function asPerfComm(comm: Communicator): PerfComm {
     barrier: () => comm.barrier(),
     bytesSent: () => comm.bytesSent,
     predict: (shape) => predictedMicroseconds(comm.config, shape, comm.device ? 'gpu' : 'cpu'),
+    tune: () => comm.tune().then(() => undefined),
   };
 }
 

@@ -99,6 +99,8 @@ export interface PerfReport {
     readonly jit_warmup: { readonly calls: number; readonly seconds: number };
     /** --warmup-ms: each size's warm-up goes on until this long has passed (0: -w calls alone). */
     readonly warmup_ms: number;
+    /** --tune: each size's auto shape was timed with the model's nearest candidates before its timed calls. */
+    readonly tune: boolean;
   };
 }
 
@@ -158,7 +160,7 @@ export function buildReport(
     errors: [],
     end_time: formatTimestamp(new Date()),
     webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null),
-      jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs,
+      jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs, tune: options.tune,
     },
   };
 }
@@ -180,6 +182,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# predicted: cost model with ${facts.prediction}`,
     `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
     ...(options.warmupMs > 0 ? [`# each size and placement: ${options.warmup} warm-up calls, then more until ${options.warmupMs} ms have passed on every rank (--warmup-ms)`] : []),
+    ...(options.tune ? ['# tune: after each size\'s warm-up, auto\'s allreduce timed with the cost model\'s nearest candidates, the fastest kept (--tune: Communicator.tune)'] : []),
     ...compression,
     '#',
     ...deviceLines(devices),

@@ -31,6 +31,8 @@ export interface PerfComm {
   bytesSent(): number;
   /** The cost model's microseconds per call of `shape` (undefined: no prediction). */
   predict?(shape: CallShape): number | undefined;
+  /** --tune: Communicator.tune() (the shapes run under 'auto' since its last call, timed with the model's nearest candidates). */
+  tune?(): Promise<void>;
 }
 
 export interface SweepHooks {
@@ -70,6 +72,8 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     }
     await callInTurn(call, options.warmup);
     if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(call, n); return n; });
+    // After the warm-up, so that the candidates are timed as settled as the calls that follow.
+    if (options.tune) await comm.tune?.();
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
     const sentBefore = comm.bytesSent();
@@ -98,7 +102,7 @@ async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape
 /** The JIT warm-up (jit-warmup.ts): untimed rows of `shape`, unchecked, of growing iteration counts. */
 function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
   if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
-  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0, warmupMs: 0 };
+  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0, warmupMs: 0, tune: false };
   const data = shapeData(comm, shape);
   return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
     const iters = Math.ceil(n / PLACEMENTS.length);
