@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
-import { measureChoices, nearestCandidates, type MeasuringComm } from '../lib/tune/measure-choices.js';
+import { blockCalls, MAX_BLOCK_CALLS, measureChoices, nearestCandidates, type MeasuringComm } from '../lib/tune/measure-choices.js';
 import { chooseAlgorithm, measuredKey } from '../lib/tune/select.js';
 import { MAX_AUTO_SHAPES, AutoShapes } from '../lib/comm/tuned-calls.js';
 import { rejects } from './helpers/assert.js';
@@ -38,6 +38,18 @@ test('measureChoices: the slowest rank\'s figures count (a candidate fast here b
   assert.is((await measureChoices(tie.comm, [{ shape: 's', candidates: ['tree', 'ring'] }]))[0]!.algorithm, 'tree');
 });
 
+test('measureChoices: a block of calls a candidate and round, sized by the model\'s price to blockSeconds (1 to MAX_BLOCK_CALLS), timed per call', async () => {
+  const { comm, runs } = fakeComm({ ring: 3, tree: 2 });
+  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { warmCalls: 1, rounds: 2, blockSeconds: 0.004 });
+  assert.equal(runs, ['ring', 'tree', ...Array(4).fill('ring'), ...Array(4).fill('tree'), ...Array(4).fill('tree'), ...Array(4).fill('ring')]);
+  assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002].map(Math.fround));
+  assert.is(blockCalls(0.001, 0.005), 5);
+  assert.is(blockCalls(0.01, 0.005), 1);
+  assert.is(blockCalls(1e-7, 0.005), MAX_BLOCK_CALLS);
+  assert.is(blockCalls(undefined, 0.005), 1);
+  assert.is(blockCalls(0, 0.005), 1);
+});
+
 test('measureChoices: a shape with one candidate is left out, untimed', async () => {
   const { comm, runs } = fakeComm({ ring: 1 });
   assert.equal(await measureChoices(comm, [{ shape: 's', candidates: ['ring'] }]), []);
@@ -54,7 +66,7 @@ test('nearestCandidates: within the margin of the fastest price, at most the cou
 
 test('AutoShapes: each key once, in call order, at most MAX_AUTO_SHAPES, none while unnoted', async () => {
   const shapes = new AutoShapes();
-  const shape = { count: 1, dtype: 'float32', op: 'sum', memory: 'cpu' } as const;
+  const shape = { count: 1, call: { dtype: 'float32', op: 'sum' }, memory: 'cpu' } as const;
   shapes.note('a', shape);
   shapes.note('b', shape);
   shapes.note('a', { ...shape, count: 2 });
@@ -104,16 +116,17 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
   try {
     for (const shape of SHAPES) await checkedAllReduce(comms, shape);
     await checkedAllReduce(comms, { ...SHAPES[0], count: 7 }, { algorithm: 'ring' }); // named: not tune()'s to time
+    const before = SHAPES.map((s) => chooseAlgorithm('allReduce', s.count * 4, 4, comms[0]!.config, undefined, { dtype: s.dtype, op: s.op }).algorithm);
     const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 3 })));
     for (const mine of tuned) assert.equal(mine, tuned[0]);
     const outcomes = tuned[0]!;
-    assert.equal(outcomes.map((t) => [t.count, t.dtype, t.op]), SHAPES.map((s) => [s.count, s.dtype, s.op]));
+    assert.equal(outcomes.map((t) => [t.count, t.call.dtype, t.call.op, t.memory]), SHAPES.map((s) => [s.count, s.dtype, s.op, 'cpu']));
+    assert.equal(outcomes.map((t) => t.previous), before);
     for (const outcome of outcomes) {
       assert.ok(outcome.seconds.length >= 2, JSON.stringify(outcome));
-      assert.is(outcome.seconds[0]!.algorithm, outcome.modelChoice);
       const fastest = outcome.seconds.reduce((a, b) => (b.seconds < a.seconds ? b : a));
       assert.is(outcome.algorithm, fastest.algorithm);
-      const call = { dtype: outcome.dtype, op: outcome.op };
+      const call = outcome.call;
       for (const comm of comms) {
         assert.is(comm.config.measured?.[measuredKey('allReduce', outcome.bytes, 4, call)], outcome.algorithm);
         assert.is(chooseAlgorithm('allReduce', outcome.bytes, 4, comm.config, undefined, call).algorithm, outcome.algorithm);

@@ -70,10 +70,17 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
       if (options.compressionColumns) relError = expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected);
       await placement.prepare(data);
     }
-    await callInTurn(call, options.warmup);
-    if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(call, n); return n; });
-    // After the warm-up, so that the candidates are timed as settled as the calls that follow.
-    if (options.tune) await comm.tune?.();
+    const warm = async () => {
+      await callInTurn(call, options.warmup);
+      if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(call, n); return n; });
+    };
+    await warm();
+    if (options.tune && comm.tune) {
+      // After the warm-up, so that the candidates are timed as settled as the calls that follow;
+      // then warmed again, as its calls of other schedules unsettle the next ones (fresh29).
+      await comm.tune();
+      await warm();
+    }
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
     const sentBefore = comm.bytesSent();

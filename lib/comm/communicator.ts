@@ -404,7 +404,7 @@ export class Communicator implements LinkOwner, Endpoint {
     this.agreed = config;
     for (const call of tuned) {
       const times = call.seconds.map((c) => `${c.algorithm} ${(c.seconds * 1e6).toFixed(1)} us`).join(', ');
-      this.log.info(`${this.name}: tune: allReduce of ${call.bytes} bytes ${call.dtype} ${call.op} (${call.memory} memory): ${times}; auto runs ${call.algorithm} (the model's pick: ${call.modelChoice})`);
+      this.log.info(`${this.name}: tune: allReduce of ${call.bytes} bytes ${call.call.dtype} ${call.call.op} (${call.memory} memory): ${times}; auto runs ${call.algorithm} (before: ${call.previous})`);
     }
     return tuned;
   }
@@ -554,9 +554,10 @@ export class Communicator implements LinkOwner, Endpoint {
         this.fallbacksLogged.add(reason);
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
       },
-      planned: (collective, count, dtype, op, memory) => {
+      planned: (collective, count, call, memory) => {
+        const { op } = call;
         if (collective !== 'allReduce' || typeof op !== 'string') return;
-        this.autoShapes.note(measuredKey(collective, count * elementBytes(dtype), this.size, { dtype, op }, memory), { count, dtype, op, memory: memory ?? 'cpu' });
+        this.autoShapes.note(measuredKey(collective, count * elementBytes(call.dtype), this.size, call, memory), { count, call: { ...call, op }, memory: memory ?? 'cpu' });
       },
       modelChose: (collective, bytes, choice) => {
         const key = choiceKey(collective, bytes, choice);

@@ -2,7 +2,7 @@
 // does with its buffers around that schedule (copy the input into place, premultiply, borrow
 // scratch, copy a result out). Building a plan checks every argument, so a bad call is
 // rejected before anything is sent; running it is left to the communicator.
-import { algorithmNamed, reducesElsewhere, scheduleOf, type ScheduledCollective } from '../collectives/algorithms.js';
+import { algorithmNamed, reducesElsewhere, scheduleOf, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { boardReduceScatterInto } from '../collectives/board-reducescatter.js';
 import type { CollectiveContext, Region } from '../collectives/context.js';
 import { elementBytes, opName, type DataType, type ReduceOp } from '../dtype.js';
@@ -44,7 +44,7 @@ export interface PlanEnv {
   /** The cost model chose for a call (logged at INFO once per collective, choice and size class). */
   modelChose?(collective: ScheduledCollective, bytes: number, choice: Choice): void;
   /** A call left to 'auto' (no codec offered) was planned: what Communicator.tune() may time (tuned-calls.ts). */
-  planned?(collective: ScheduledCollective, count: number, dtype: DataType, op: ReduceOp | undefined, memory: MemoryKind | undefined): void;
+  planned?(collective: ScheduledCollective, count: number, call: Omit<ReductionCall, 'ranks'>, memory: MemoryKind | undefined): void;
 }
 
 export interface CallPlan {
@@ -201,10 +201,10 @@ function algorithmFor(
   checkAlgorithm(what, options?.algorithm);
   let choice;
   const bytes = count * elementBytes(dtype);
+  // Every call says whether there is a board: it serves the reductions and allGather and broadcast alike.
+  const call = { dtype, ...(op !== undefined && { op }), ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) };
   try {
-    // Every call says whether there is a board: it serves the reductions and allGather and broadcast alike.
-    choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm,
-      { dtype, ...(op !== undefined && { op }), ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) }, offer, memory);
+    choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm, call, offer, memory);
   } catch (error) {
     // A named algorithm that cannot run this call: the call has no effect on any rank.
     if (error instanceof WebcclError && error.code === 'InvalidArgument') throw invalidArgument(`${what}: ${error.detail}`);
@@ -212,7 +212,7 @@ function algorithmFor(
   }
   if (choice.fallback !== undefined) env.fellBack(what, choice.fallback, choice.algorithm);
   if (choice.predicted !== undefined) env.modelChose?.(collective, bytes, choice);
-  if ((options?.algorithm ?? env.config.algorithm) === 'auto' && offer === undefined) env.planned?.(collective, count, dtype, op, memory);
+  if ((options?.algorithm ?? env.config.algorithm) === 'auto' && offer === undefined) env.planned?.(collective, count, call, memory);
   return choice;
 }
 

@@ -5,21 +5,22 @@
 // The shapes are noted as calls are planned (the first call of a shape always is), in call
 // order, so ranks that made the same calls hold the same list; tune() checks that they do
 // before it sends anything of its own, since ranks timing different shapes would mismatch.
-import { elementBytes, type DataType, type ElementArray, type SimpleOp } from '../dtype.js';
+import { elementBytes, type ElementArray, type SimpleOp } from '../dtype.js';
+import type { ReductionCall } from '../collectives/algorithms.js';
 import { invalidUsage } from '../errors.js';
 import { hostArrayOf } from '../memory/buffers.js';
 import { requiredUsage } from '../gpu/gpu-memory.js';
 import { measureChoices, nearestCandidates, type MeasureOptions } from '../tune/measure-choices.js';
 import type { MemoryKind } from '../tune/params.js';
-import { measuredKey, rankedAlgorithms } from '../tune/select.js';
+import { chooseAlgorithm, measuredKey, rankedAlgorithms } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 
 /** An allreduce shape 'auto' ran: what tune() times (a named op: premulSum's scalar is the call's own). */
 export interface AutoShape {
   readonly count: number;
-  readonly dtype: DataType;
-  readonly op: SimpleOp;
+  /** The call as its plan described it to the choice (dtype, op, the board, the switch's width). */
+  readonly call: Omit<ReductionCall, 'ranks' | 'op'> & { readonly op: SimpleOp };
   readonly memory: MemoryKind;
 }
 
@@ -69,8 +70,8 @@ export interface TunedCall extends AutoShape {
   readonly bytes: number;
   /** What 'auto' runs the shape with from now on. */
   readonly algorithm: string;
-  /** The model's pick, which the timing confirmed or overruled. */
-  readonly modelChoice: string;
+  /** What 'auto' ran the shape with before (the model's pick, or without a tuning file the size thresholds'). */
+  readonly previous: string;
   /** Each candidate's median seconds a call, the largest over the ranks. */
   readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
 }
@@ -90,32 +91,33 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
     const most = options.candidates ?? DEFAULT_TUNE_CANDIDATES;
     const tuned: TunedCall[] = [];
     for (const [, shape] of pending) {
-      const bytes = shape.count * elementBytes(shape.dtype);
-      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, config, { dtype: shape.dtype, op: shape.op, ...(config.board && { board: true }) }, shape.memory);
+      const bytes = shape.count * elementBytes(shape.call.dtype);
+      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, config, shape.call, shape.memory);
       const candidates = nearestCandidates(ranked, margin, most);
+      const previous = chooseAlgorithm('allReduce', bytes, comm.size, config, undefined, shape.call, undefined, shape.memory).algorithm;
       const buffer = bufferFor(comm, shape);
       try {
         const [choice] = await measureChoices({
-          run: (s, algorithm) => comm.allReduce(buffer, buffer, s.count, s.dtype, s.op, { algorithm }),
+          run: (s, algorithm) => comm.allReduce(buffer, buffer, s.count, s.call.dtype, s.call.op, { algorithm }),
           maxAll: (values) => maxAll(comm, values),
           now: () => performance.now(),
-        }, [{ shape, candidates }], options);
-        if (choice) tuned.push({ ...shape, collective: 'allReduce', bytes, algorithm: choice.algorithm, modelChoice: candidates[0]!, seconds: choice.seconds });
+        }, [{ shape, candidates, ...(ranked[0] && { predictedSeconds: ranked[0].seconds }) }], options);
+        if (choice) tuned.push({ ...shape, collective: 'allReduce', bytes, algorithm: choice.algorithm, previous, seconds: choice.seconds });
       } finally {
         if (!ArrayBuffer.isView(buffer)) buffer.destroy();
       }
     }
     const measured = { ...config.measured };
-    for (const call of tuned) measured[measuredKey('allReduce', call.bytes, comm.size, call, call.memory)] = call.algorithm;
+    for (const outcome of tuned) measured[measuredKey('allReduce', outcome.bytes, comm.size, outcome.call, outcome.memory)] = outcome.algorithm;
     return { tuned, config: { ...config, measured } };
   });
 }
 
 /** A zeroed buffer for the shape's calls (zeros stay zeros under every op: no overflow, the same values every call). */
 function bufferFor(comm: TunedComm, shape: AutoShape): ElementArray | GPUBuffer {
-  if (shape.memory === 'cpu') return hostArrayOf(shape.dtype, shape.count);
+  if (shape.memory === 'cpu') return hostArrayOf(shape.call.dtype, shape.count);
   if (!comm.device) throw invalidUsage(`${comm.name}: tune(): a GPU-memory shape was noted but the communicator has no device`);
-  return comm.device.createBuffer({ size: Math.max(4, Math.ceil((shape.count * elementBytes(shape.dtype)) / 4) * 4), usage: requiredUsage() });
+  return comm.device.createBuffer({ size: Math.max(4, Math.ceil((shape.count * elementBytes(shape.call.dtype)) / 4) * 4), usage: requiredUsage() });
 }
 
 async function maxAll(comm: TunedComm, values: Float32Array): Promise<Float32Array> {

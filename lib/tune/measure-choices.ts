@@ -15,6 +15,8 @@ import { median } from './median.js';
 export interface ShapeToMeasure<Shape> {
   readonly shape: Shape;
   readonly candidates: readonly string[];
+  /** The model's price of the fastest candidate, which sizes the timed blocks (absent: one call a block). */
+  readonly predictedSeconds?: number;
 }
 
 /** What measuring needs of a communicator (lib/comm/tuned-calls.ts adapts one). */
@@ -30,12 +32,27 @@ export interface MeasuringComm<Shape> {
 export interface MeasureOptions {
   /** Untimed calls of each candidate before the timed rounds (default 2). */
   readonly warmCalls?: number;
-  /** Timed rounds; each runs every candidate once, in an order that turns each round (default 5). */
+  /** Timed rounds; each times a block of every candidate's calls, in an order that turns each round (default 5). */
   readonly rounds?: number;
+  /**
+   * How long a timed block should take by the model's price (default 5 ms): a block is that many
+   * calls back to back (1 to MAX_BLOCK_CALLS), as a loop repeats one call. Calls timed one at a
+   * time, each after another schedule's, took about twice what the same calls took back to back
+   * (4 tcp processes, 32–512 KiB), and small calls' timings are noise-bound.
+   */
+  readonly blockSeconds?: number;
 }
 
 export const DEFAULT_WARM_CALLS = 2;
 export const DEFAULT_ROUNDS = 5;
+export const DEFAULT_BLOCK_SECONDS = 0.005;
+export const MAX_BLOCK_CALLS = 32;
+
+/** Calls a timed block makes: the same on every rank (the model's price is agreed). */
+export function blockCalls(predictedSeconds: number | undefined, blockSeconds: number): number {
+  if (predictedSeconds === undefined || !(predictedSeconds > 0)) return 1;
+  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.round(blockSeconds / predictedSeconds)));
+}
 
 export interface MeasuredChoice<Shape> {
   readonly shape: Shape;
@@ -54,8 +71,9 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
   const warmCalls = options.warmCalls ?? DEFAULT_WARM_CALLS;
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
   const chosen: MeasuredChoice<Shape>[] = [];
-  for (const { shape, candidates } of shapes) {
+  for (const { shape, candidates, predictedSeconds } of shapes) {
     if (candidates.length < 2) continue;
+    const block = blockCalls(predictedSeconds, options.blockSeconds ?? DEFAULT_BLOCK_SECONDS);
     for (const algorithm of candidates) for (let i = 0; i < warmCalls; i++) await comm.run(shape, algorithm);
     const samples = candidates.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
@@ -63,8 +81,8 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
       for (let k = 0; k < candidates.length; k++) {
         const c = (round + k) % candidates.length;
         const started = comm.now();
-        await comm.run(shape, candidates[c]!);
-        samples[c]!.push((comm.now() - started) / 1000);
+        for (let i = 0; i < block; i++) await comm.run(shape, candidates[c]!);
+        samples[c]!.push((comm.now() - started) / 1000 / block);
       }
     }
     const agreed = await comm.maxAll(Float32Array.from(samples, median));
