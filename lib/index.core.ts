@@ -11,6 +11,7 @@ export type { SwitchVia } from './comm/switch-access.js';
 export { SwitchWorker, type SwitchWorkerOptions, type WorkerCounters as SwitchWorkerCounters } from './switch/worker.js';
 export type { CommBuffer, GpuBufferRange } from './memory/buffers.js';
 export type { CallOptions } from './comm/plans.js';
+export type { TunedCall, TuneOptions } from './comm/tuned-calls.js';
 export type { FeedbackKey } from './comm/error-feedback.js';
 export { CODECS, codecNamed } from './collectives/codecs.js';
 export type { Codec } from './memory/codec.js';

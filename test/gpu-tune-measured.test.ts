@@ -31,7 +31,7 @@ test('tune() times a GPU shape on GPU buffers, apart from the host shape of the 
     await gpuAllReduce(comms);
     const host = comms.map(() => new Float32Array(COUNT));
     await Promise.all(comms.map((comm, r) => comm.allReduce(host[r]!, host[r]!, COUNT, 'float32', 'sum')));
-    const tuned = await within(Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 2 }))), 60_000, 'tune');
+    const tuned = await within(Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 2, blockSeconds: 0.002 }))), 60_000, 'tune');
     for (const mine of tuned) assert.equal(mine, tuned[0]);
     assert.equal(tuned[0]!.map((t) => t.memory), ['gpu', 'cpu']);
     for (const outcome of tuned[0]!) {

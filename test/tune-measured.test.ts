@@ -38,15 +38,19 @@ test('measureChoices: the slowest rank\'s figures count (a candidate fast here b
   assert.is((await measureChoices(tie.comm, [{ shape: 's', candidates: ['tree', 'ring'] }]))[0]!.algorithm, 'tree');
 });
 
-test('measureChoices: a block of calls a candidate and round, sized by the model\'s price to blockSeconds (1 to MAX_BLOCK_CALLS), timed per call', async () => {
+test('measureChoices: a block of calls a candidate and round, sized by the model\'s price to blockSeconds (1 to MAX_BLOCK_CALLS), timed per call; warm by one block unless told', async () => {
   const { comm, runs } = fakeComm({ ring: 3, tree: 2 });
   const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { warmCalls: 1, rounds: 2, blockSeconds: 0.004 });
   assert.equal(runs, ['ring', 'tree', ...Array(4).fill('ring'), ...Array(4).fill('tree'), ...Array(4).fill('tree'), ...Array(4).fill('ring')]);
   assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002].map(Math.fround));
   assert.is(blockCalls(0.001, 0.005), 5);
+  assert.is(blockCalls(0.003, 0.005), 2);
   assert.is(blockCalls(0.01, 0.005), 1);
   assert.is(blockCalls(1e-7, 0.005), MAX_BLOCK_CALLS);
   assert.is(blockCalls(undefined, 0.005), 1);
+  const byDefault = fakeComm({ ring: 1, tree: 1 });
+  await measureChoices(byDefault.comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { rounds: 1, blockSeconds: 0.003 });
+  assert.equal(byDefault.runs, [...Array(3).fill('ring'), ...Array(3).fill('tree'), ...Array(3).fill('ring'), ...Array(3).fill('tree')]);
   assert.is(blockCalls(0, 0.005), 1);
 });
 
@@ -117,7 +121,7 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
     for (const shape of SHAPES) await checkedAllReduce(comms, shape);
     await checkedAllReduce(comms, { ...SHAPES[0], count: 7 }, { algorithm: 'ring' }); // named: not tune()'s to time
     const before = SHAPES.map((s) => chooseAlgorithm('allReduce', s.count * 4, 4, comms[0]!.config, undefined, { dtype: s.dtype, op: s.op }).algorithm);
-    const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 3 })));
+    const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 3, blockSeconds: 0.002 })));
     for (const mine of tuned) assert.equal(mine, tuned[0]);
     const outcomes = tuned[0]!;
     assert.equal(outcomes.map((t) => [t.count, t.call.dtype, t.call.op, t.memory]), SHAPES.map((s) => [s.count, s.dtype, s.op, 'cpu']));
@@ -137,7 +141,7 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
     for (const shape of SHAPES) await checkedAllReduce(comms, shape);
     // Nothing new since: nothing to time; `again` times them all again.
     assert.equal(await Promise.all(comms.map((comm) => comm.tune())), [[], [], [], []]);
-    const again = await Promise.all(comms.map((comm) => comm.tune({ again: true, warmCalls: 0, rounds: 1 })));
+    const again = await Promise.all(comms.map((comm) => comm.tune({ again: true, warmCalls: 0, rounds: 1, blockSeconds: 0.002 })));
     assert.is(again[0]!.length, SHAPES.length);
   } finally {
     await Promise.all(comms.map((comm) => comm.destroy()));

@@ -30,28 +30,28 @@ export interface MeasuringComm<Shape> {
 }
 
 export interface MeasureOptions {
-  /** Untimed calls of each candidate before the timed rounds (default 2). */
+  /** Untimed calls of each candidate before the timed rounds (default: one block's). */
   readonly warmCalls?: number;
   /** Timed rounds; each times a block of every candidate's calls, in an order that turns each round (default 5). */
   readonly rounds?: number;
   /**
-   * How long a timed block should take by the model's price (default 5 ms): a block is that many
+   * How long a timed block should take by the model's price (default 20 ms): a block is that many
    * calls back to back (1 to MAX_BLOCK_CALLS), as a loop repeats one call. Calls timed one at a
    * time, each after another schedule's, took about twice what the same calls took back to back
-   * (4 tcp processes, 32–512 KiB), and small calls' timings are noise-bound.
+   * (4 tcp processes, 32–512 KiB); with 5 ms blocks, a 17% gap at 512 KiB went the wrong way in
+   * 1 of 2 sweeps (docs/PERFORMANCE.md, tune30).
    */
   readonly blockSeconds?: number;
 }
 
-export const DEFAULT_WARM_CALLS = 2;
 export const DEFAULT_ROUNDS = 5;
-export const DEFAULT_BLOCK_SECONDS = 0.005;
-export const MAX_BLOCK_CALLS = 32;
+export const DEFAULT_BLOCK_SECONDS = 0.02;
+export const MAX_BLOCK_CALLS = 64;
 
 /** Calls a timed block makes: the same on every rank (the model's price is agreed). */
 export function blockCalls(predictedSeconds: number | undefined, blockSeconds: number): number {
   if (predictedSeconds === undefined || !(predictedSeconds > 0)) return 1;
-  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.round(blockSeconds / predictedSeconds)));
+  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.ceil(blockSeconds / predictedSeconds)));
 }
 
 export interface MeasuredChoice<Shape> {
@@ -68,12 +68,12 @@ export interface MeasuredChoice<Shape> {
  * shapes and candidates, in the same order.
  */
 export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: readonly ShapeToMeasure<Shape>[], options: MeasureOptions = {}): Promise<MeasuredChoice<Shape>[]> {
-  const warmCalls = options.warmCalls ?? DEFAULT_WARM_CALLS;
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
   const chosen: MeasuredChoice<Shape>[] = [];
   for (const { shape, candidates, predictedSeconds } of shapes) {
     if (candidates.length < 2) continue;
     const block = blockCalls(predictedSeconds, options.blockSeconds ?? DEFAULT_BLOCK_SECONDS);
+    const warmCalls = options.warmCalls ?? block;
     for (const algorithm of candidates) for (let i = 0; i < warmCalls; i++) await comm.run(shape, algorithm);
     const samples = candidates.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
