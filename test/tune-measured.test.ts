@@ -148,7 +148,7 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
   }
 });
 
-test('tune(): ranks that ran different auto shapes all fail with InvalidUsage before any timed call, and the communicator goes on', async () => {
+test('tune(): ranks that ran different auto shapes or pass different options all fail with InvalidUsage before any timed call, and the communicator goes on; bad options are named', async () => {
   const comms = await world(3);
   try {
     const shape = SHAPES[1];
@@ -161,8 +161,17 @@ test('tune(): ranks that ran different auto shapes all fail with InvalidUsage be
       assert.is(outcome.status, 'rejected');
       const error = (outcome as PromiseRejectedResult).reason as Error & { code: string };
       assert.is(error.code, 'InvalidUsage');
-      assert.match(error.message, /tune\(\): the ranks have run different allreduce shapes under 'auto'/);
+      assert.match(error.message, /tune\(\): the ranks have run different allreduce shapes under 'auto' since the last tune\(\) \(\d here\), or passed different options/);
     }
+    await checkedAllReduce(comms, SHAPES[2]);
+    // The same calls, different options: every rank fails alike.
+    const options = await Promise.allSettled(comms.map((comm, r) => comm.tune({ rounds: r === 1 ? 2 : 3 })));
+    for (const outcome of options) assert.match(String((outcome as PromiseRejectedResult).reason), /or passed different options/);
+    await rejects(comms[0]!.tune({ rounds: 0 }), /tune\(\): rounds 0 is not an integer >= 1/);
+    await rejects(comms[0]!.tune({ margin: Number.NaN }), /tune\(\): margin NaN is not a number >= 1/);
+    await rejects(comms[0]!.tune({ candidates: 1 }), /tune\(\): candidates 1 is not an integer >= 2/);
+    await rejects(comms[0]!.tune({ warmCalls: 1.5 }), /tune\(\): warmCalls 1.5 is not an integer >= 0/);
+    await rejects(comms[0]!.tune({ blockSeconds: -1 }), /tune\(\): blockSeconds -1 is not a number >= 0/);
     await checkedAllReduce(comms, SHAPES[2]);
     comms[0]!.groupStart();
     await rejects(comms[0]!.tune(), /tune cannot be called inside a group/);

@@ -7,7 +7,7 @@
 // before it sends anything of its own, since ranks timing different shapes would mismatch.
 import { elementBytes, type ElementArray, type SimpleOp } from '../dtype.js';
 import type { ReductionCall } from '../collectives/algorithms.js';
-import { invalidUsage } from '../errors.js';
+import { invalidArgument, invalidUsage } from '../errors.js';
 import { hostArrayOf } from '../memory/buffers.js';
 import { requiredUsage } from '../gpu/gpu-memory.js';
 import { measureChoices, nearestCandidates, type MeasureOptions } from '../tune/measure-choices.js';
@@ -83,10 +83,11 @@ type TunedComm = Pick<Communicator, 'name' | 'size' | 'config' | 'allReduce' | '
  * outcomes and the configuration that holds them. Every rank must call it at the same point.
  */
 export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: TuneOptions = {}): Promise<{ tuned: TunedCall[]; config: AgreedConfig }> {
+  checkTuneOptions(comm, options);
   const config = comm.config;
   const pending = shapes.entries().filter(([key]) => options.again === true || config.measured?.[key] === undefined);
   return shapes.unnoted(async () => {
-    await checkSameShapes(comm, pending.map(([key]) => key));
+    await checkSameCalls(comm, pending.map(([key]) => key), options);
     const margin = options.margin ?? DEFAULT_TUNE_MARGIN;
     const most = options.candidates ?? DEFAULT_TUNE_CANDIDATES;
     const tuned: TunedCall[] = [];
@@ -126,18 +127,32 @@ async function maxAll(comm: TunedComm, values: Float32Array): Promise<Float32Arr
   return out;
 }
 
+/** Options that set how many calls are made must be whole numbers in range (each rank's own, so they are compared too: checkSameCalls). */
+function checkTuneOptions(comm: TunedComm, options: TuneOptions): void {
+  const check = (name: keyof TuneOptions, ok: (value: number) => boolean, what: string) => {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== 'number' || !ok(value))) throw invalidArgument(`${comm.name}: tune(): ${name} ${String(value)} is not ${what}`);
+  };
+  check('rounds', (v) => Number.isSafeInteger(v) && v >= 1, 'an integer >= 1');
+  check('warmCalls', (v) => Number.isSafeInteger(v) && v >= 0, 'an integer >= 0');
+  check('candidates', (v) => Number.isSafeInteger(v) && v >= 2, 'an integer >= 2');
+  check('margin', (v) => Number.isFinite(v) && v >= 1, 'a number >= 1');
+  check('blockSeconds', (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');
+}
+
 /**
- * Every rank's list of keys must be the same: a digest of it (and its length) is compared as
- * the largest and the least over the ranks, in one allreduce. Every rank sees the same figures,
- * so a difference fails tune() on every rank alike, before any timed call.
+ * Every rank's list of keys and its options must be the same: a digest of them (and the list's
+ * length) is compared as the largest and the least over the ranks, in one allreduce. Every rank
+ * sees the same figures, so a difference fails tune() on every rank alike, before any timed call.
  */
-async function checkSameShapes(comm: TunedComm, keys: readonly string[]): Promise<void> {
-  const digest = digestOf(keys.join('\n'));
+async function checkSameCalls(comm: TunedComm, keys: readonly string[], options: TuneOptions): Promise<void> {
+  const { again, candidates, margin, rounds, warmCalls, blockSeconds } = options;
+  const digest = digestOf(`${keys.join('\n')}\n${JSON.stringify([again === true, candidates, margin, rounds, warmCalls, blockSeconds])}`);
   const figures = Int32Array.of(digest, -digest, keys.length, -keys.length);
   const out = new Int32Array(4);
   await comm.allReduce(figures, out, 4, 'int32', 'max');
   if (out[0] !== -out[1]! || out[2] !== -out[3]!) {
-    throw invalidUsage(`${comm.name}: tune(): the ranks have run different allreduce shapes under 'auto' since the last tune() (${keys.length} here); every rank must make the same calls before it`);
+    throw invalidUsage(`${comm.name}: tune(): the ranks have run different allreduce shapes under 'auto' since the last tune() (${keys.length} here), or passed different options; every rank must make the same calls before it and pass the same options`);
   }
 }
 
