@@ -60,12 +60,16 @@ test('measureChoices: a shape with one candidate is left out, untimed', async ()
   assert.equal(runs, []);
 });
 
-test('nearestCandidates: within the margin of the fastest price, at most the count, in the model\'s order', () => {
+test('nearestCandidates: the incumbent first, then those within the margin of the fastest price in the model\'s order, at most the count', () => {
   const ranked = [{ algorithm: 'direct', seconds: 1 }, { algorithm: 'tree', seconds: 2 }, { algorithm: 'ring', seconds: 2.6 }, { algorithm: 'mesh', seconds: 2.4 }];
   assert.equal(nearestCandidates(ranked, 2.5, 3), ['direct', 'tree', 'mesh']);
   assert.equal(nearestCandidates(ranked, 2.5, 2), ['direct', 'tree']);
   assert.equal(nearestCandidates(ranked, 1.5, 3), ['direct']);
   assert.equal(nearestCandidates([], 2, 3), []);
+  // What the call ran before comes first, timed even where the model prices it out.
+  assert.equal(nearestCandidates(ranked, 2.5, 3, 'ring'), ['ring', 'direct', 'tree']);
+  assert.equal(nearestCandidates(ranked, 1.5, 3, 'board'), ['board', 'direct']);
+  assert.equal(nearestCandidates(ranked, 2.5, 3, 'tree'), ['tree', 'direct', 'mesh']);
 });
 
 test('AutoShapes: each key once, in call order, at most MAX_AUTO_SHAPES, none while unnoted', async () => {
@@ -128,6 +132,7 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
     assert.equal(outcomes.map((t) => t.previous), before);
     for (const outcome of outcomes) {
       assert.ok(outcome.seconds.length >= 2, JSON.stringify(outcome));
+      assert.is(outcome.seconds[0]!.algorithm, outcome.previous, 'what auto ran before is always timed, first');
       const fastest = outcome.seconds.reduce((a, b) => (b.seconds < a.seconds ? b : a));
       assert.is(outcome.algorithm, fastest.algorithm);
       const call = outcome.call;

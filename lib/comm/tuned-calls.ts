@@ -93,9 +93,9 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
     const tuned: TunedCall[] = [];
     for (const [, shape] of pending) {
       const bytes = shape.count * elementBytes(shape.call.dtype);
-      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, config, shape.call, shape.memory);
-      const candidates = nearestCandidates(ranked, margin, most);
+      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, meshAnySize(config, comm.size), shape.call, shape.memory);
       const previous = chooseAlgorithm('allReduce', bytes, comm.size, config, undefined, shape.call, undefined, shape.memory).algorithm;
+      const candidates = nearestCandidates(ranked, margin, most, previous);
       const buffer = bufferFor(comm, shape);
       try {
         const [choice] = await measureChoices({
@@ -112,6 +112,16 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
     for (const outcome of tuned) measured[measuredKey('allReduce', outcome.bytes, comm.size, outcome.call, outcome.memory)] = outcome.algorithm;
     return { tuned, config: { ...config, measured } };
   });
+}
+
+/**
+ * The mesh at every size from 3 ranks (at 2 it is the ring's two hops): its threshold keeps the
+ * model, which calibration never times it for, from pricing it past the sizes measured; here it
+ * is timed (ntcp, 4 ranks on one host: 1.3x faster than the tree at 2–8 MiB, past the 1 MiB
+ * threshold; docs/PERFORMANCE.md, tune30).
+ */
+function meshAnySize(config: AgreedConfig, ranks: number): AgreedConfig {
+  return ranks > 2 ? { ...config, meshThresholdBytes: Number.MAX_SAFE_INTEGER } : config;
 }
 
 /** A zeroed buffer for the shape's calls (zeros stay zeros under every op: no overflow, the same values every call). */

@@ -56,7 +56,7 @@ export function blockCalls(predictedSeconds: number | undefined, blockSeconds: n
 
 export interface MeasuredChoice<Shape> {
   readonly shape: Shape;
-  /** The fastest candidate by the agreed medians (a tie goes to the model's order). */
+  /** The fastest candidate by the agreed medians (a tie goes to the earlier candidate). */
   readonly algorithm: string;
   /** Each candidate's agreed median seconds per call, in the model's order. */
   readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
@@ -93,9 +93,13 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
   return chosen;
 }
 
-/** The model's candidates worth timing: within `margin` times its fastest price, at most `most` of them. */
-export function nearestCandidates(ranked: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>, margin: number, most: number): string[] {
+/**
+ * The candidates worth timing: `incumbent` (what the call ran before: tuning never leaves it
+ * untimed, so it cannot choose worse than it without seeing so) first, then the model's within
+ * `margin` times its fastest price, in its order, at most `most` in all.
+ */
+export function nearestCandidates(ranked: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>, margin: number, most: number, incumbent?: string): string[] {
   const fastest = ranked[0];
-  if (fastest === undefined) return [];
-  return ranked.filter((c) => c.seconds <= fastest.seconds * margin).slice(0, most).map((c) => c.algorithm);
+  const near = fastest === undefined ? [] : ranked.filter((c) => c.seconds <= fastest.seconds * margin).map((c) => c.algorithm);
+  return (incumbent === undefined ? near : [incumbent, ...near.filter((name) => name !== incumbent)]).slice(0, most);
 }
