@@ -24,33 +24,43 @@ function fakeComm(cost: Record<string, number>, peer?: readonly number[]) {
 
 test('measureChoices: warm calls, then rounds that turn the order; the least agreed median wins', async () => {
   const { comm, runs } = fakeComm({ ring: 3, tree: 2, direct: 5 });
-  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree', 'direct'] }], { warmCalls: 1, rounds: 3 });
+  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree', 'direct'] }], { warmCalls: 1, rounds: 3, blockSeconds: 0 });
   assert.equal(runs, ['ring', 'tree', 'direct', 'ring', 'tree', 'direct', 'tree', 'direct', 'ring', 'direct', 'ring', 'tree']);
   assert.is(choice!.algorithm, 'tree');
   assert.equal(choice!.seconds.map((c) => c.algorithm), ['ring', 'tree', 'direct']);
   assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002, 0.005].map(Math.fround));
 });
 
-test('measureChoices: the slowest rank\'s figures count (a candidate fast here but slow on a peer loses); a tie keeps the model\'s order', async () => {
+test('measureChoices: the slowest rank\'s figures count (a candidate fast here but slow on a peer loses); a tie keeps the earlier candidate', async () => {
   const slowPeer = fakeComm({ ring: 3, tree: 2 }, [0.003, 0.004]);
   assert.is((await measureChoices(slowPeer.comm, [{ shape: 's', candidates: ['ring', 'tree'] }]))[0]!.algorithm, 'ring');
   const tie = fakeComm({ ring: 2, tree: 2 });
   assert.is((await measureChoices(tie.comm, [{ shape: 's', candidates: ['tree', 'ring'] }]))[0]!.algorithm, 'tree');
 });
 
-test('measureChoices: a block of calls a candidate and round, sized by the model\'s price to blockSeconds (1 to MAX_BLOCK_CALLS), timed per call; warm by one block unless told', async () => {
+test('measureChoices: blocks of calls back to back, timed per call, sized to blockSeconds by the first call of each candidate (the least, agreed as the largest over ranks), warmed by one block unless told', async () => {
+  // First calls of 3 and 2 ms: 2 ms a call, 8 ms blocks of 4 calls.
   const { comm, runs } = fakeComm({ ring: 3, tree: 2 });
-  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { warmCalls: 1, rounds: 2, blockSeconds: 0.004 });
+  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { warmCalls: 1, rounds: 2, blockSeconds: 0.008 });
   assert.equal(runs, ['ring', 'tree', ...Array(4).fill('ring'), ...Array(4).fill('tree'), ...Array(4).fill('tree'), ...Array(4).fill('ring')]);
   assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002].map(Math.fround));
+  // A peer whose first calls took 4 ms: blocks of 2 on every rank.
+  const slowPeer = fakeComm({ ring: 1, tree: 1 }, [0.004]);
+  await measureChoices(slowPeer.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { warmCalls: 1, rounds: 1, blockSeconds: 0.008 });
+  assert.equal(slowPeer.runs, ['ring', 'tree', 'ring', 'ring', 'tree', 'tree']);
+  // By default the warm-up is one block of each (its first call included).
+  const byDefault = fakeComm({ ring: 1, tree: 1 });
+  await measureChoices(byDefault.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { rounds: 1, blockSeconds: 0.003 });
+  assert.equal(byDefault.runs, ['ring', 'tree', 'ring', 'ring', 'tree', 'tree', ...Array(3).fill('ring'), ...Array(3).fill('tree')]);
+  // No warm-up: the model's price sizes the blocks.
+  const priced = fakeComm({ ring: 1, tree: 1 });
+  await measureChoices(priced.comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { warmCalls: 0, rounds: 1, blockSeconds: 0.003 });
+  assert.equal(priced.runs, [...Array(3).fill('ring'), ...Array(3).fill('tree')]);
   assert.is(blockCalls(0.001, 0.005), 5);
   assert.is(blockCalls(0.003, 0.005), 2);
   assert.is(blockCalls(0.01, 0.005), 1);
   assert.is(blockCalls(1e-7, 0.005), MAX_BLOCK_CALLS);
   assert.is(blockCalls(undefined, 0.005), 1);
-  const byDefault = fakeComm({ ring: 1, tree: 1 });
-  await measureChoices(byDefault.comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { rounds: 1, blockSeconds: 0.003 });
-  assert.equal(byDefault.runs, [...Array(3).fill('ring'), ...Array(3).fill('tree'), ...Array(3).fill('ring'), ...Array(3).fill('tree')]);
   assert.is(blockCalls(0, 0.005), 1);
 });
 

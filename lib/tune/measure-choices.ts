@@ -1,6 +1,6 @@
 // Choosing by measurement (FFTW's MEASURE, cuDNN's benchmark mode, Horovod's autotune): for each
-// call shape a program has made, time the algorithms the cost model ranks nearest its pick on
-// the world itself, in the process as it runs now, and keep the fastest. The model's parameters
+// call shape a program has made, time what it ran and the algorithms the cost model ranks nearest
+// its pick on the world itself, in the process as it runs now, and keep the fastest. The model's parameters
 // come from a calibration of a few seconds made early in a process's life; V8 compiles a
 // schedule's per-message code over the first thousands of calls (docs/PERFORMANCE.md, tier30),
 // and timings move from day to day, so its near ties can fall either way by 10-50%. Timing the
@@ -15,7 +15,7 @@ import { median } from './median.js';
 export interface ShapeToMeasure<Shape> {
   readonly shape: Shape;
   readonly candidates: readonly string[];
-  /** The model's price of the fastest candidate, which sizes the timed blocks (absent: one call a block). */
+  /** The model's price of the fastest candidate: sizes the timed blocks where no call is made before them (warmCalls 0; absent: one call a block). */
   readonly predictedSeconds?: number;
 }
 
@@ -30,12 +30,17 @@ export interface MeasuringComm<Shape> {
 }
 
 export interface MeasureOptions {
-  /** Untimed calls of each candidate before the timed rounds (default: one block's). */
+  /**
+   * Calls of each candidate before the timed rounds (default: one block's). The first of each
+   * is timed to size the blocks: the least over the candidates, the largest over the ranks
+   * (agreed, so every rank makes as many calls), as the model's price can be 10–50x off
+   * without a tuning file (the README's lavapipe job: 0.2 against 6–16 ms).
+   */
   readonly warmCalls?: number;
   /** Timed rounds; each times a block of every candidate's calls, in an order that turns each round (default 5). */
   readonly rounds?: number;
   /**
-   * How long a timed block should take by the model's price (default 20 ms): a block is that many
+   * How long a timed block should take (default 20 ms): a block is that many
    * calls back to back (1 to MAX_BLOCK_CALLS), as a loop repeats one call. Calls timed one at a
    * time, each after another schedule's, took about twice what the same calls took back to back
    * (4 tcp processes, 32–512 KiB); with 5 ms blocks, a 17% gap at 512 KiB went the wrong way in
@@ -48,17 +53,17 @@ export const DEFAULT_ROUNDS = 5;
 export const DEFAULT_BLOCK_SECONDS = 0.02;
 export const MAX_BLOCK_CALLS = 64;
 
-/** Calls a timed block makes: the same on every rank (the model's price is agreed). */
-export function blockCalls(predictedSeconds: number | undefined, blockSeconds: number): number {
-  if (predictedSeconds === undefined || !(predictedSeconds > 0)) return 1;
-  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.ceil(blockSeconds / predictedSeconds)));
+/** Calls a timed block makes, from seconds a call (the same on every rank where those are agreed). */
+export function blockCalls(callSeconds: number | undefined, blockSeconds: number): number {
+  if (callSeconds === undefined || !(callSeconds > 0)) return 1;
+  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.ceil(blockSeconds / callSeconds)));
 }
 
 export interface MeasuredChoice<Shape> {
   readonly shape: Shape;
   /** The fastest candidate by the agreed medians (a tie goes to the earlier candidate). */
   readonly algorithm: string;
-  /** Each candidate's agreed median seconds per call, in the model's order. */
+  /** Each candidate's agreed median seconds per call, in the candidates' order. */
   readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
 }
 
@@ -72,9 +77,21 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
   const chosen: MeasuredChoice<Shape>[] = [];
   for (const { shape, candidates, predictedSeconds } of shapes) {
     if (candidates.length < 2) continue;
-    const block = blockCalls(predictedSeconds, options.blockSeconds ?? DEFAULT_BLOCK_SECONDS);
+    const blockSeconds = options.blockSeconds ?? DEFAULT_BLOCK_SECONDS;
+    let block = blockCalls(predictedSeconds, blockSeconds);
+    let warmed = 0;
+    if (options.warmCalls !== 0) {
+      const first: number[] = [];
+      for (const algorithm of candidates) {
+        const started = comm.now();
+        await comm.run(shape, algorithm);
+        first.push((comm.now() - started) / 1000);
+      }
+      warmed = 1;
+      block = blockCalls((await comm.maxAll(Float32Array.of(Math.min(...first))))[0], blockSeconds);
+    }
     const warmCalls = options.warmCalls ?? block;
-    for (const algorithm of candidates) for (let i = 0; i < warmCalls; i++) await comm.run(shape, algorithm);
+    for (const algorithm of candidates) for (let i = warmed; i < warmCalls; i++) await comm.run(shape, algorithm);
     const samples = candidates.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
       // Each round starts one candidate later, so none always follows the same other.
