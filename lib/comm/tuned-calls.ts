@@ -15,6 +15,7 @@ import type { MemoryKind } from '../tune/params.js';
 import { chooseAlgorithm, measuredKey, rankedAlgorithms } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
+import { maxAllOf } from './tuning.js';
 
 /** An allreduce shape 'auto' ran: what tune() times (a named op: premulSum's scalar is the call's own). */
 export interface AutoShape {
@@ -100,7 +101,7 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
       try {
         const [choice] = await measureChoices({
           run: (s, algorithm) => comm.allReduce(buffer, buffer, s.count, s.call.dtype, s.call.op, { algorithm }),
-          maxAll: (values) => maxAll(comm, values),
+          maxAll: (values) => maxAllOf(comm, values),
           now: () => performance.now(),
         }, [{ shape, candidates, ...(ranked[0] && { predictedSeconds: ranked[0].seconds }) }], options);
         if (choice) tuned.push({ ...shape, collective: 'allReduce', bytes, algorithm: choice.algorithm, previous, seconds: choice.seconds });
@@ -129,12 +130,6 @@ function bufferFor(comm: TunedComm, shape: AutoShape): ElementArray | GPUBuffer 
   if (shape.memory === 'cpu') return hostArrayOf(shape.call.dtype, shape.count);
   if (!comm.device) throw invalidUsage(`${comm.name}: tune(): a GPU-memory shape was noted but the communicator has no device`);
   return comm.device.createBuffer({ size: Math.max(4, Math.ceil((shape.count * elementBytes(shape.call.dtype)) / 4) * 4), usage: requiredUsage() });
-}
-
-async function maxAll(comm: TunedComm, values: Float32Array): Promise<Float32Array> {
-  const out = new Float32Array(values.length);
-  await comm.allReduce(values, out, values.length, 'float32', 'max');
-  return out;
 }
 
 /** Options that set how many calls are made must be whole numbers in range (each rank's own, so they are compared too: checkSameCalls). */

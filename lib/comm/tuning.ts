@@ -63,14 +63,17 @@ export function describeChoice(collective: ScheduledCollective, bytes: number, c
   return `${collective} of ${bytes} bytes (size class 2^${sizeClass(bytes)}): the cost model chose ${choice.algorithm}${codec}, predicted ${(choice.predicted! * 1e6).toFixed(1)} us`;
 }
 
+/** Element-wise maximum of every rank's `values` (the same on every rank): how calibration and tune() agree their figures. */
+export async function maxAllOf(comm: Pick<Communicator, 'allReduce'>, values: Float32Array): Promise<Float32Array> {
+  const out = new Float32Array(values.length);
+  await comm.allReduce(values, out, values.length, 'float32', 'max');
+  return out;
+}
+
 /** Calibration's view of a communicator: named-algorithm allreduces, max through allReduce, its switch, agreed board and device. */
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   const inproc = comm.transport.description === 'inproc';
-  const maxAll = async (values: Float32Array) => {
-    const out = new Float32Array(values.length);
-    await comm.allReduce(values, out, values.length, 'float32', 'max');
-    return out;
-  };
+  const maxAll = (values: Float32Array) => maxAllOf(comm, values);
   return {
     rank: comm.rank,
     size: comm.size,
