@@ -1,7 +1,7 @@
 // webccl-perf's command line: nccl-tests' flags (short and long spellings, `-b 8`, `-b8`,
 // `--minbytes=8`, parsed by node:util's parseArgs) plus webccl's own (--np, --transport, --algo, --mem). Every mistake is an
 // error that names the flag; nothing is silently ignored.
-import { ALGORITHM_CHOICES, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
+import { ALGORITHM_CHOICES, algorithmNamed, checkAlgorithmChoice } from '../../lib/collectives/algorithms.js';
 import { checkCodecChoice, codecNamed, CODECS } from '../../lib/collectives/codecs.js';
 import { parseSwitchAddresses } from '../../lib/switch/control-protocol.js';
 import { transportSetting, TRANSPORT_NAMES, TRANSPORTS } from '../../lib/transport/registry.js';
@@ -11,6 +11,7 @@ import { parseCollective, parseDataTypes, parseOps, type PerfCollective, type Pe
 import { parseBytes, type SizeSweep } from './sizes.js';
 import { parseOptions, type OptionSpecs } from '../../bin/cli.js';
 import { JIT_WARMUP_MS } from './jit-warmup.js';
+import { SCHEDULED } from './prediction.js';
 
 /**
  * TurboFan was still compiling the small call's path (the memo's check, the board's short path)
@@ -39,6 +40,13 @@ export interface PerfOptions extends SizeSweep {
    * the algorithm is auto, and for allreduce: what tune() times).
    */
   readonly tune: boolean;
+  /**
+   * --versus: algorithms timed against the run's own (--algo) on the same ranks, in turns with
+   * its out-of-place calls (versus.ts): the run's choice against the fixed ones in one run.
+   */
+  readonly versus: readonly string[];
+  /** --rounds: with --versus, how many turns of -n calls each contender gets (the median is reported). */
+  readonly rounds: number;
   /** --jit-warmup: untimed calls of the first size before the sweep, until V8 has compiled the call path (jit-warmup.ts). */
   readonly jitWarmup: number;
   readonly check: boolean;
@@ -103,6 +111,24 @@ function bytes(flag: string, text: string): number {
   }
 }
 
+/** A comma list of distinct algorithm names (--versus ring,tree,direct). */
+function algorithmList(flag: string, text: string): string[] {
+  const names = text.split(',').map((name) => oneOf(flag, name.trim(), ALGORITHM_CHOICES));
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new Error(`${flag} names ${repeated} twice`);
+  return names;
+}
+
+/** --versus needs a collective whose calls take an algorithm, and algorithms that run it. */
+function checkVersus(options: PerfOptions): void {
+  if (options.versus.length === 0) return;
+  const scheduled = SCHEDULED[options.collective];
+  if (scheduled === undefined) throw new Error(`--versus: ${options.collective} has one schedule, no algorithm to choose`);
+  for (const name of options.versus) {
+    if (name !== 'auto' && algorithmNamed(name)?.serves[scheduled] === undefined) throw new Error(`--versus: the ${name} algorithm does not run ${options.collective}`);
+  }
+}
+
 /** --plot writes SVG (our own few lines of code); a PNG would need a rasterizer we do not ship. */
 export function plotFile(path: string): string {
   if (/\.svg$/i.test(path)) return path;
@@ -118,6 +144,8 @@ const FLAGS: readonly Flag[] = [
   { short: 'w', long: ['warmup_iters', 'warmup-iters'], apply: (o, v) => { o.warmup = integer('-w', v, 0); } },
   { long: ['warmup-ms'], apply: (o, v) => { o.warmupMs = integer('--warmup-ms', v, 0); } },
   { long: ['tune'], boolean: true, apply: (o) => { o.tune = true; } },
+  { long: ['versus'], apply: (o, v) => { o.versus = algorithmList('--versus', v); } },
+  { long: ['rounds'], apply: (o, v) => { o.rounds = integer('--rounds', v, 1); } },
   { long: ['jit-warmup'], apply: (o, v) => { o.jitWarmup = integer('--jit-warmup', v, 0); } },
   { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
   { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
@@ -151,6 +179,13 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         after the calls change, which -w 1 times (default 0: -w alone)
   --tune                after each size's warm-up, time the cost model's nearest candidates
                         for the allreduce 'auto' runs and keep the fastest (Communicator.tune)
+  --versus A,B,...      also time these algorithms (${ALGORITHM_CHOICES.join(', ')}) on the same
+                        ranks, in turns with the out-of-place calls of --algo's: each size gets
+                        --rounds rounds of one turn (-n calls) each, the order turned every
+                        round; the table adds each one's median time per call and ratio, the
+                        out-of-place time over the fastest of them
+  --rounds R            with --versus: rounds per size (default 5); the out-of-place time is
+                        then the median round's
   --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
                         at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not
                         its first calls in the interpreter (default ${DEFAULT_JIT_WARMUP}; 0: none)
@@ -203,7 +238,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
-    iters: 20, warmup: 1, warmupMs: 0, tune: false, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    iters: 20, warmup: 1, warmupMs: 0, tune: false, versus: [], rounds: 5, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto', hostBuffers: false,
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,
@@ -233,6 +268,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' | '
     if (token.kind !== 'option') continue;
     FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value ?? '');
   }
+  checkVersus(options);
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
   if (options.switchVia === 'websocket' && options.switch !== undefined && parseSwitchAddresses(options.switch).webSocket === undefined) {
     throw new Error(`--switch-via websocket: --switch ${options.switch} names no ws:// URL of the switch's WebSocket door (give HOST:PORT,ws://HOST:PORT)`);

@@ -9,6 +9,7 @@ import { buildReport, headerLines, jitWarmupLine, type RunFacts, type RunStart }
 import type { JitWarmup } from './jit-warmup.js';
 import type { ResultRow } from './results.js';
 import type { SweepHooks } from './sweep.js';
+import { versusSummary } from './versus.js';
 import { extraColumns, formatRow, tableFooter, tableHeader, type ExtraColumn } from './table.js';
 
 export class PerfOutput {
@@ -40,7 +41,7 @@ export class PerfOutput {
 
   async end(rows: readonly ResultRow[]): Promise<void> {
     this.progress.finish();
-    if (this.table) this.print([jitWarmupLine(this.warmup), ...tableFooter(rows, this.options.check)]);
+    if (this.table) this.print([jitWarmupLine(this.warmup), ...versusSummary(this.facts.algorithm, rows), ...tableFooter(rows, this.options.check)]);
     if (this.options.plotFile !== undefined) await writePerfPlot(this.options.plotFile, this.options, this.facts, rows);
     const file = this.options.jsonFile;
     if (file === undefined) return;

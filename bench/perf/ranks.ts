@@ -26,17 +26,21 @@ export interface OpenRanks {
   close(): Promise<void>;
 }
 
-/** Runs the collective of `shape` on a webccl communicator (sendrecv: to the next rank, from the previous). */
-function runCollective(comm: Communicator, shape: CallShape, send: Operand, recv: Operand): Promise<void> {
+/**
+ * Runs the collective of `shape` on a webccl communicator (sendrecv: to the next rank, from the
+ * previous); `algorithm` (--versus) overrides the communicator's for this call.
+ */
+function runCollective(comm: Communicator, shape: CallShape, send: Operand, recv: Operand, algorithm?: string): Promise<void> {
   const { dtype, root } = shape;
   const op = rankReduceOp(shape.op, comm.rank);
   const count = shape.layout.callCount;
+  const options = algorithm === undefined ? undefined : { algorithm };
   switch (shape.collective) {
-    case 'allreduce': return comm.allReduce(send, recv, count, dtype, op);
-    case 'allgather': return comm.allGather(send, recv, count, dtype);
-    case 'reducescatter': return comm.reduceScatter(send, recv, count, dtype, op);
-    case 'broadcast': return comm.broadcast(send, recv, count, dtype, root);
-    case 'reduce': return comm.reduce(send, recv, count, dtype, op, root);
+    case 'allreduce': return comm.allReduce(send, recv, count, dtype, op, options);
+    case 'allgather': return comm.allGather(send, recv, count, dtype, options);
+    case 'reducescatter': return comm.reduceScatter(send, recv, count, dtype, op, options);
+    case 'broadcast': return comm.broadcast(send, recv, count, dtype, root, options);
+    case 'reduce': return comm.reduce(send, recv, count, dtype, op, root, options);
     case 'alltoall': return comm.allToAll(send, recv, count, dtype);
     case 'sendrecv': {
       comm.groupStart();
@@ -51,7 +55,7 @@ function asPerfComm(comm: Communicator): PerfComm {
   return {
     rank: comm.rank,
     size: comm.size,
-    run: (shape, send, recv) => runCollective(comm, shape, send, recv),
+    run: (shape, send, recv, algorithm) => runCollective(comm, shape, send, recv, algorithm),
     allGather: (async (values: Float32Array | Uint32Array) => {
       const out = new (values.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(values.length * comm.size);
       await comm.allGather(values, out, values.length, values instanceof Float32Array ? 'float32' : 'uint32');

@@ -49,6 +49,8 @@ export interface NcclTestsResult {
   /** webccl's additions with -Z (the table's wire and maxrelerr columns). */
   readonly wire_bytes?: number;
   readonly max_rel_error?: number;
+  /** With --versus: each named algorithm's out-of-place microseconds per call (the table's extra columns). */
+  readonly versus_times?: Readonly<Record<string, number>>;
 }
 
 export interface NcclTestsDevice {
@@ -101,6 +103,8 @@ export interface PerfReport {
     readonly warmup_ms: number;
     /** --tune: each size's auto shape was timed with the model's nearest candidates before its timed calls. */
     readonly tune: boolean;
+    /** --versus: the algorithms raced with the out-of-place column, and the rounds of turns each size had. */
+    readonly versus?: { readonly algorithms: readonly string[]; readonly rounds: number };
   };
 }
 
@@ -131,6 +135,7 @@ function result(row: ResultRow, iters: number): NcclTestsResult {
     size: row.bytes, count: row.count, type: row.type, redop: row.redop, root: String(row.root).padStart(6),
     out_of_place: measurement(row.outOfPlace), in_place: measurement(row.inPlace), actual_iterations: iters, experiment_name: '',
     ...(row.compression ? { wire_bytes: row.compression.wireBytes, max_rel_error: row.compression.maxRelError } : {}),
+    ...(row.versus ? { versus_times: Object.fromEntries(row.versus.map((v) => [v.algorithm, v.timeUs])) } : {}),
   };
 }
 
@@ -161,6 +166,7 @@ export function buildReport(
     end_time: formatTimestamp(new Date()),
     webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null),
       jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs, tune: options.tune,
+      ...(options.versus.length > 0 && { versus: { algorithms: options.versus, rounds: options.rounds } }),
     },
   };
 }
@@ -182,6 +188,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# predicted: cost model with ${facts.prediction}`,
     `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
     ...(options.warmupMs > 0 ? [`# each size and placement: ${options.warmup} warm-up calls, then more until ${options.warmupMs} ms have passed on every rank (--warmup-ms)`] : []),
+    ...(options.versus.length > 0 ? [`# versus: out of place, ${facts.algorithm} and ${options.versus.join(', ')} timed in turns on these ranks, ${options.rounds} rounds of ${options.iters} calls each, the order turned every round; each time is its median round's (--versus)`] : []),
     ...(options.tune ? ['# tune: after each size\'s warm-up, auto\'s allreduce timed with the cost model\'s nearest candidates, the fastest kept (--tune: Communicator.tune)'] : []),
     ...compression,
     '#',

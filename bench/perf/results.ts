@@ -1,5 +1,6 @@
 // What one sweep produces: one row per (type, op, size), each with the out-of-place and the
 // in-place measurement, as nccl-tests reports them. Shared by the table, the JSON and compare.
+import type { VersusTime } from './versus.js';
 
 export interface Measurement {
   /** Microseconds per call, after combining the ranks' times by the -a mode. */
@@ -25,6 +26,8 @@ export interface ResultRow {
   readonly inPlace: Measurement;
   /** With -Z: what the codec put on the wire and what it cost in accuracy (table.ts's extra columns). */
   readonly compression?: CompressionFigures;
+  /** --versus: each named algorithm's out-of-place time, timed in turns with the out-of-place column's calls (versus.ts). */
+  readonly versus?: readonly VersusTime[];
   /** The cost model's time per call in microseconds (bench/perf/prediction.ts); undefined where it has no formula. */
   readonly predictedUs?: number;
 }

@@ -16,13 +16,14 @@ import { createPlacement, rowData, type PlacementKind, type RowData, type StoreF
 import type { CompressionFigures, Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import type { Operand } from './store.js';
+import { raceInTurns, type VersusTime } from './versus.js';
 
 /** What the sweep needs from a communicator (adapted from lib/comm by the CLI). */
 export interface PerfComm {
   readonly rank: number;
   readonly size: number;
-  /** Runs the benchmarked collective once. */
-  run(shape: CallShape, send: Operand, recv: Operand): Promise<void>;
+  /** Runs the benchmarked collective once (with `algorithm`: that one, else the communicator's --algo). */
+  run(shape: CallShape, send: Operand, recv: Operand, algorithm?: string): Promise<void>;
   /** Every rank's `values`, concatenated in rank order. */
   allGather(values: Float32Array): Promise<Float32Array>;
   allGather(values: Uint32Array): Promise<Uint32Array>;
@@ -50,6 +51,8 @@ interface RankMeasurement {
   readonly wrong: number | undefined;
   /** With options.compressionColumns. */
   readonly compression?: CompressionFigures;
+  /** --versus (out of place): each named algorithm's median turn, in options.versus' order. */
+  readonly versusUs?: readonly number[];
 }
 
 async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, kind: PlacementKind, makeStore: StoreFactory, data: RowData): Promise<RankMeasurement> {
@@ -58,28 +61,39 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     // Read once: each timed call reads only what it captured, not the placement object.
     const { send, recv } = placement;
     const call = () => comm.run(shape, send, recv);
+    // --versus races the out-of-place calls only; the in-place column is timed as nccl-tests times it.
+    const rivals = kind === 'out-of-place' ? options.versus.map((algorithm) => () => comm.run(shape, send, recv, algorithm)) : [];
     await placement.prepare(data);
     let wrong: number | undefined;
     let relError: number | undefined;
     if (options.check || options.compressionColumns) {
-      await call();
-      const expected = expectedOutput(shape, comm.rank);
-      const output = expected === undefined ? undefined : await placement.output();
-      if (options.check) wrong = expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks);
-      // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
-      if (options.compressionColumns) relError = expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected);
-      await placement.prepare(data);
+      // Each rival is checked too, its wrong elements counted in this column's: a race of wrong results is no race.
+      for (const checked of [call, ...rivals]) {
+        await checked();
+        const expected = expectedOutput(shape, comm.rank);
+        const output = expected === undefined ? undefined : await placement.output();
+        if (options.check) wrong = (wrong ?? 0) + (expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks));
+        // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
+        if (options.compressionColumns) relError = Math.max(relError ?? 0, expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected));
+        await placement.prepare(data);
+      }
     }
-    const warm = async () => {
-      await callInTurn(call, options.warmup);
-      if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(call, n); return n; });
+    const warm = async (run: () => Promise<void>) => {
+      await callInTurn(run, options.warmup);
+      if (options.warmupMs > 0) await callUntil(comm, Infinity, options.warmupMs, async (n) => { await callInTurn(run, n); return n; });
     };
-    await warm();
+    await warm(call);
     if (options.tune && comm.tune) {
       // After the warm-up, so that the candidates are timed as settled as the calls that follow;
       // then warmed again, as its calls of other schedules unsettle the next ones (fresh29).
       await comm.tune();
-      await warm();
+      await warm(call);
+    }
+    const compression = (wireBytes: number) => (relError === undefined ? {} : { compression: { wireBytes, maxRelError: relError } });
+    if (rivals.length > 0) {
+      for (const rival of rivals) await warm(rival);
+      const race = await raceInTurns([call, ...rivals], options.rounds, options.iters, comm);
+      return { timeUs: race.medianUs[0]!, wrong, versusUs: race.medianUs.slice(1), ...compression(race.firstBytesPerCall) };
     }
     // Start together, so that no rank's time includes waiting for a late peer to arrive.
     await comm.barrier();
@@ -87,8 +101,7 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     const started = performance.now();
     await callInTurn(call, options.iters);
     const timeUs = ((performance.now() - started) * 1000) / options.iters;
-    const wireBytes = options.iters > 0 ? Math.round((comm.bytesSent() - sentBefore) / options.iters) : 0;
-    return { timeUs, wrong, ...(relError === undefined ? {} : { compression: { wireBytes, maxRelError: relError } }) };
+    return { timeUs, wrong, ...compression(options.iters > 0 ? Math.round((comm.bytesSent() - sentBefore) / options.iters) : 0) };
   } finally {
     placement.destroy();
   }
@@ -100,16 +113,17 @@ function shapeData(comm: PerfComm, shape: CallShape): RowData {
 }
 
 /** Both placements of one shape, measured, and combined over the ranks. */
-async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory, data = shapeData(comm, shape)): Promise<{ mine: RankMeasurement[]; combined: Measurement[] }> {
+async function measureRow(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory, data = shapeData(comm, shape)): Promise<{ mine: RankMeasurement[]; combined: Measurement[]; versus?: VersusTime[] }> {
   const mine: RankMeasurement[] = [];
   for (const kind of PLACEMENTS) mine.push(await measure(comm, options, shape, kind, makeStore, data));
-  return { mine, combined: await combineRanks(comm, options, shape, mine) };
+  const { measurements, versus } = await combineRanks(comm, options, shape, mine);
+  return { mine, combined: measurements, ...(versus && { versus }) };
 }
 
 /** The JIT warm-up (jit-warmup.ts): untimed rows of `shape`, unchecked, of growing iteration counts. */
 function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeStore: StoreFactory): Promise<JitWarmup> {
   if (options.jitWarmup === 0) return Promise.resolve(NO_WARMUP);
-  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0, warmupMs: 0, tune: false };
+  const untimed = { ...options, check: false, compressionColumns: false, warmup: 0, warmupMs: 0, tune: false, versus: [] };
   const data = shapeData(comm, shape);
   return callUntil(comm, options.jitWarmup, JIT_WARMUP_MS, async (n) => {
     const iters = Math.ceil(n / PLACEMENTS.length);
@@ -118,20 +132,31 @@ function warmUpJit(comm: PerfComm, options: PerfOptions, shape: CallShape, makeS
   });
 }
 
+/** Every figure a rank timed for a row: each placement's time, then the --versus medians. */
+function timesOf(mine: readonly RankMeasurement[]): number[] {
+  return mine.flatMap((m) => [m.timeUs, ...(m.versusUs ?? [])]);
+}
+
 /** Shares every rank's times and wrong counts; each rank gets the same combined measurements. */
-async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallShape, mine: readonly RankMeasurement[]): Promise<Measurement[]> {
-  const times = await comm.allGather(Float32Array.from(mine, (m) => m.timeUs));
+async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallShape, mine: readonly RankMeasurement[]): Promise<{ measurements: Measurement[]; versus?: VersusTime[] }> {
+  const width = timesOf(mine).length;
+  const times = await comm.allGather(Float32Array.from(timesOf(mine)));
   const wrongs = await comm.allGather(Uint32Array.from(mine, (m) => m.wrong ?? 0));
-  return mine.map((_, column) => {
-    const perRank = (values: Float32Array | Uint32Array) => Array.from({ length: comm.size }, (_, r) => values[r * mine.length + column]!);
-    const timeUs = combineTimes(perRank(times), options.average);
+  const perRank = (values: Float32Array | Uint32Array, stride: number, column: number) => Array.from({ length: comm.size }, (_, r) => values[r * stride + column]!);
+  const timeAt = (column: number) => combineTimes(perRank(times, width, column), options.average);
+  let column = 0;
+  let versus: VersusTime[] | undefined;
+  const measurements = mine.map((m, placement) => {
+    const timeUs = timeAt(column++);
+    if (m.versusUs !== undefined) versus = m.versusUs.map((_, i) => ({ algorithm: options.versus[i]!, timeUs: timeAt(column++) }));
     return {
       timeUs,
       algbw: algorithmBandwidth(shape.layout.bytes, timeUs),
       busbw: busBandwidth(shape.collective, comm.size, shape.layout.bytes, timeUs),
-      wrong: options.check ? perRank(wrongs).reduce((a, b) => a + b, 0) : undefined,
+      wrong: options.check ? perRank(wrongs, mine.length, placement).reduce((a, b) => a + b, 0) : undefined,
     };
   });
+  return { measurements, ...(versus && { versus }) };
 }
 
 /** The wire column is the most any rank sent per call; the error column the worst over ranks and placements. */
@@ -172,12 +197,13 @@ export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: 
       for (const bytes of sizes) {
         hooks.onProgress?.(rows.length, total, `${ncclTypeName(dtype)} ${formatBytes(bytes)}`);
         const shape = shapeOf(dtype, op, bytes);
-        const { mine, combined: [outOfPlace, inPlace] } = await measureRow(comm, options, shape, makeStore(dtype));
+        const { mine, combined: [outOfPlace, inPlace], versus } = await measureRow(comm, options, shape, makeStore(dtype));
         const compression = options.compressionColumns ? await combineCompression(comm, mine) : undefined;
         const row: ResultRow = {
           bytes: shape.layout.bytes, count: shape.layout.callCount, type: ncclTypeName(dtype),
           redop: reduces(options.collective) ? op : 'none', root, outOfPlace: outOfPlace!, inPlace: inPlace!,
           ...(compression ? { compression } : {}),
+          ...(versus && { versus }),
           ...predicted(comm, shape),
         };
         rows.push(row);

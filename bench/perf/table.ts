@@ -2,6 +2,7 @@
 // for all_reduce_perf output read webccl-perf output too.
 import type { PerfOptions } from './args.js';
 import { averageBusBandwidth, totalWrong, type Measurement, type ResultRow } from './results.js';
+import { versusRatio } from './versus.js';
 
 // Widths of nccl-tests' printf formats: "%12li  %12li  %8s  %6s  %6i" then per column "  %7s  %6.2f  %6.2f  %5s".
 const KEY_WIDTHS = [12, 12, 8, 6, 6] as const;
@@ -37,9 +38,25 @@ export const PREDICTED_COLUMN: ExtraColumn = {
   name: 'predicted', unit: '(us)', width: 9, cell: (row) => (row.predictedUs === undefined ? 'N/A' : formatTime(row.predictedUs)),
 };
 
-/** The extra columns a run shows, left to right: always the prediction, with -Z the codec's cost. */
-export function extraColumns(options: Pick<PerfOptions, 'compressionColumns'>): ExtraColumn[] {
-  return [PREDICTED_COLUMN, ...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : [])];
+/** --versus: one named algorithm's median time per call, raced with the out-of-place column. */
+function versusColumn(algorithm: string): ExtraColumn {
+  return {
+    name: algorithm, unit: '(us)', width: Math.max(9, algorithm.length),
+    cell: (row) => { const time = row.versus?.find((v) => v.algorithm === algorithm)?.timeUs; return time === undefined ? 'N/A' : formatTime(time); },
+  };
+}
+
+/** --versus: the out-of-place time over the fastest named algorithm's. */
+export const RATIO_COLUMN: ExtraColumn = {
+  name: 'ratio', unit: '(/best)', width: 7, cell: (row) => { const ratio = versusRatio(row.outOfPlace.timeUs, row.versus ?? []); return ratio === undefined ? 'N/A' : ratio.toFixed(2); },
+};
+
+/** The extra columns a run shows, left to right: always the prediction, with -Z the codec's cost, with --versus the race. */
+export function extraColumns(options: Pick<PerfOptions, 'compressionColumns' | 'versus'>): ExtraColumn[] {
+  return [
+    PREDICTED_COLUMN, ...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : []),
+    ...(options.versus.length > 0 ? [...options.versus.map(versusColumn), RATIO_COLUMN] : []),
+  ];
 }
 
 function extraCells(cells: readonly string[], extras: readonly ExtraColumn[]): string {

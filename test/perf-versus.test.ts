@@ -1,0 +1,138 @@
+// webccl-perf --versus (bench/perf/versus.ts): the run's algorithm and the named ones timed in
+// turns on the same ranks, each the median of its turns; every contender checked; the table's
+// extra columns, the summary line and the JSON.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
+import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
+import { HostStore } from '../bench/perf/store.js';
+import { raceInTurns, turnOrder, versusRatio, versusSummary } from '../bench/perf/versus.js';
+import { extraColumns, formatRow, tableHeader } from '../bench/perf/table.js';
+import type { PerfReport } from '../bench/perf/report.js';
+import type { ResultRow } from '../bench/perf/results.js';
+
+function options(...argv: string[]): PerfOptions {
+  const parsed = parsePerfArgs(argv);
+  if (parsed === 'help' || parsed === 'version') throw new Error(parsed);
+  return parsed;
+}
+
+const hostStores = (n: number) => new HostStore('float32', n);
+
+test('args: --versus takes distinct algorithms that run the collective; --rounds a count; off by default', () => {
+  const plain = options('allreduce');
+  assert.equal([plain.versus, plain.rounds], [[], 5]);
+  const raced = options('allreduce', '--versus', 'ring,tree,direct', '--rounds', '3');
+  assert.equal([raced.versus, raced.rounds], [['ring', 'tree', 'direct'], 3]);
+  assert.equal(options('allreduce', '--algo', 'ring', '--versus=auto,mesh').versus, ['auto', 'mesh']);
+  assert.equal(options('broadcast', '--versus', 'ring,tree').versus, ['ring', 'tree']);
+  assert.throws(() => options('allreduce', '--versus', 'ring,bubble'), /--versus must be one of .*got "bubble"/);
+  assert.throws(() => options('allreduce', '--versus', 'ring,tree,ring'), /--versus names ring twice/);
+  assert.throws(() => options('alltoall', '--versus', 'ring'), /--versus: alltoall has one schedule, no algorithm to choose/);
+  assert.throws(() => options('broadcast', '--versus', 'tree,mesh'), /--versus: the mesh algorithm does not run broadcast/);
+  assert.throws(() => options('allreduce', '--versus', 'ring', '--rounds', '0'), /--rounds needs an integer >= 1, got "0"/);
+});
+
+test('turns: every contender once a round, the order turned by one each round', () => {
+  const order = (round: number) => [0, 1, 2].map((turn) => turnOrder(round, turn, 3));
+  assert.equal([order(0), order(1), order(2), order(3)], [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 1, 2]]);
+});
+
+test('race: each contender\'s median turn in µs per call, a barrier before every turn, the first one\'s bytes per call', async () => {
+  const events: string[] = [];
+  let sent = 0;
+  // Contender a's calls sleep 0.5 ms, then 4.5 ms (its second turn), then 1 ms: the median turn is not the slow one; b's are steady.
+  const aTurns = [1, 9, 2];
+  let aCalls = 0;
+  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  const a = async () => { events.push('a'); sent += 10; await sleep(aTurns[Math.floor(aCalls++ / 2)]! / 2); };
+  const b = async () => { events.push('b'); sent += 1000; await sleep(1); };
+  const race = await raceInTurns([a, b], 3, 2, { barrier: async () => { events.push('|'); }, bytesSent: () => sent });
+  assert.equal(events.join(''), '|aa|bb|bb|aa|aa|bb');
+  assert.is(race.firstBytesPerCall, 10, 'only the first contender\'s turns count for the wire column');
+  assert.ok(race.medianUs[0]! >= 1000 && race.medianUs[0]! < 4000, `a: ${race.medianUs[0]} µs (the 9 ms turn is not the median)`);
+  assert.ok(race.medianUs[1]! >= 1000, `b: ${race.medianUs[1]} µs`);
+});
+
+/** One rank (of one: the result is the input) whose collective records which algorithm ran it; `broken` never writes its output. */
+function recordingComm(broken?: string) {
+  const events: string[] = [];
+  const comm: PerfComm = {
+    rank: 0, size: 1,
+    run: async (_shape, send, recv, algorithm) => {
+      events.push(algorithm ?? 'own');
+      if (broken === undefined || algorithm !== broken) (recv as Float32Array).set(send as Float32Array);
+    },
+    allGather: (async (values: Float32Array | Uint32Array) => values) as PerfComm['allGather'],
+    barrier: async () => { events.push('|'); },
+    bytesSent: () => 0,
+  };
+  return { comm, events };
+}
+
+const raced = ['allreduce', '-b', '8', '-e', '8', '-n', '2', '-w', '1', '--jit-warmup', '0', '--versus', 'ring,tree', '--rounds', '2'];
+
+test('sweep: the rivals are checked, warmed and raced out of place only; in place is timed as before', async () => {
+  const { comm, events } = recordingComm();
+  const rows = await runSweep(comm, options(...raced), () => hostStores);
+  const text = events.join(' ');
+  // Out of place: check own, ring, tree; warm each (-w 1); 2 rounds of turns of 2 calls, turned by one.
+  // In place: its check, -w 1, then one barrier and -n 2 calls of its own algorithm.
+  assert.is(text, 'own ring tree own ring tree | own own | ring ring | tree tree | ring ring | tree tree | own own own own | own own');
+  const row = rows[0]!;
+  assert.equal(row.versus!.map((v) => v.algorithm), ['ring', 'tree']);
+  assert.ok(row.versus!.every((v) => Number.isFinite(v.timeUs) && v.timeUs >= 0));
+  assert.is(row.outOfPlace.wrong, 0);
+  assert.is(row.inPlace.wrong, 0);
+});
+
+test('sweep: a rival that computes nothing is counted in the out-of-place #wrong', async () => {
+  const { comm } = recordingComm('tree');
+  const rows = await runSweep(comm, options(...raced), () => hostStores);
+  assert.is(rows[0]!.outOfPlace.wrong, 2, 'its 2 elements keep their poison');
+});
+
+test('table: a column per rival and the ratio over the fastest; the summary line under the table', () => {
+  const measurement = (timeUs: number) => ({ timeUs, algbw: 0, busbw: 0, wrong: 0 });
+  const row = (bytes: number, own: number, ring: number, tree: number): ResultRow => ({
+    bytes, count: bytes / 4, type: 'float', redop: 'sum', root: -1, outOfPlace: measurement(own), inPlace: measurement(own),
+    versus: [{ algorithm: 'ring', timeUs: ring }, { algorithm: 'tree', timeUs: tree }],
+  });
+  const rows = [row(8, 50, 100, 40), row(1024, 90, 100, 120), row(1 << 20, 2000, 1000, 1500)];
+  assert.is(versusRatio(50, rows[0]!.versus!), 1.25);
+  const extras = extraColumns(options(...raced));
+  assert.equal(extras.map((c) => c.name), ['predicted', 'ring', 'tree', 'ratio']);
+  const [, , names, units] = tableHeader(extras);
+  assert.match(names!, /predicted {7}ring {7}tree {4}ratio$/);
+  assert.match(units!, /\(us\) {7}\(us\) {7}\(us\) {2}\(\/best\)$/);
+  assert.match(formatRow(rows[0]!, extras), /N\/A {6}100\.0 {6}40\.00 {5}1\.25$/);
+  assert.is(formatRow(rows[0]!, extras).length, names!.length, 'the cells line up with the header');
+  assert.equal(versusSummary('auto', rows), ['# versus: auto\'s out-of-place time / the fastest of ring, tree, over 3 sizes: median 1.25, within 1.10 at 1, worst 2.00 at 1048576 B']);
+  assert.equal(versusSummary('auto', rows.map(({ versus: _, ...plain }) => plain)), [], 'no line without --versus');
+});
+
+test('end to end: 3 in-process ranks, the header, the columns, #wrong 0, the JSON', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webccl-versus-'));
+  try {
+    const json = join(dir, 'report.json');
+    const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', 'allreduce', '--np', '3', '--transport', 'inproc', '--mem', 'cpu',
+      '-b', '8', '-e', '4K', '-f', '8', '-n', '2', '-w', '1', '--jit-warmup', '0', '--versus', 'ring,tree,direct,mesh', '--rounds', '3', '-J', json], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^# versus: out of place, auto and ring, tree, direct, mesh timed in turns on these ranks, 3 rounds of 2 calls each/m);
+    assert.match(run.stdout, /^# versus: auto's out-of-place time \/ the fastest of ring, tree, direct, mesh, over 4 sizes: median [\d.]+, within 1\.10 at \d, worst [\d.]+ at \d+ B$/m);
+    assert.match(run.stdout, /# Out of bounds values : 0 OK/);
+    assert.ok(existsSync(json));
+    const report = JSON.parse(readFileSync(json, 'utf8')) as PerfReport;
+    assert.equal(report.webccl.versus, { algorithms: ['ring', 'tree', 'direct', 'mesh'], rounds: 3 });
+    assert.equal(report.results.map((r) => Object.keys(r.versus_times ?? {})), Array(4).fill(['ring', 'tree', 'direct', 'mesh']));
+    assert.ok(report.results.every((r) => Object.values(r.versus_times!).every((us) => us > 0)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
