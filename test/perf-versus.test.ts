@@ -99,19 +99,19 @@ test('sweep: a rival that computes nothing is counted in the out-of-place #wrong
 test('table: a column per rival and the ratio over the fastest; the summary line under the table', () => {
   const measurement = (timeUs: number) => ({ timeUs, algbw: 0, busbw: 0, wrong: 0 });
   const row = (bytes: number, own: number, ring: number, tree: number): ResultRow => ({
-    bytes, count: bytes / 4, type: 'float', redop: 'sum', root: -1, outOfPlace: measurement(own), inPlace: measurement(own),
+    bytes, count: bytes / 4, type: 'float', redop: 'sum', root: -1, outOfPlace: measurement(own), inPlace: measurement(own), runs: 'tree',
     versus: [{ algorithm: 'ring', timeUs: ring }, { algorithm: 'tree', timeUs: tree }],
   });
   const rows = [row(8, 50, 100, 40), row(1024, 90, 100, 120), row(1 << 20, 2000, 1000, 1500)];
   assert.is(versusRatio(50, rows[0]!.versus!), 1.25);
   const extras = extraColumns(options(...raced));
-  assert.equal(extras.map((c) => c.name), ['predicted', 'ring', 'tree', 'ratio']);
+  assert.equal(extras.map((c) => c.name), ['predicted', 'runs', 'ring', 'tree', 'ratio']);
   const [, , names, units] = tableHeader(extras);
-  assert.match(names!, /predicted {7}ring {7}tree {4}ratio$/);
-  assert.match(units!, /\(us\) {7}\(us\) {7}\(us\) {2}\(\/best\)$/);
-  assert.match(formatRow(rows[0]!, extras), /N\/A {6}100\.0 {6}40\.00 {5}1\.25$/);
+  assert.match(names!, /predicted {7}runs {7}ring {7}tree {4}ratio$/);
+  assert.match(units!, /\(us\) {18}\(us\) {7}\(us\) {2}\(\/best\)$/, 'runs has no unit');
+  assert.match(formatRow(rows[0]!, extras), /N\/A {7}tree {6}100\.0 {6}40\.00 {5}1\.25$/);
   assert.is(formatRow(rows[0]!, extras).length, names!.length, 'the cells line up with the header');
-  assert.equal(versusSummary('auto', rows), ['# versus: auto\'s out-of-place time / the fastest of ring, tree, over 3 sizes: median 1.25, within 1.10 at 1, worst 2.00 at 1048576 B']);
+  assert.equal(versusSummary('auto', rows), ['# versus: auto\'s out-of-place time / the fastest of ring, tree, over 3 sizes: median 1.25, within 1.10 at 1 (of the 2 others, 1 ran the fastest one\'s algorithm), worst 2.00 at 1048576 B']);
   assert.equal(versusSummary('auto', rows.map(({ versus: _, ...plain }) => plain)), [], 'no line without --versus');
 });
 
@@ -123,11 +123,13 @@ test('end to end: 3 in-process ranks, the header, the columns, #wrong 0, the JSO
       '-b', '8', '-e', '4K', '-f', '8', '-n', '2', '-w', '1', '--jit-warmup', '0', '--versus', 'ring,tree,direct,mesh', '--rounds', '3', '-J', json], { encoding: 'utf8', timeout: 60_000 });
     assert.is(run.status, 0, run.stderr);
     assert.match(run.stdout, /^# versus: out of place, auto and ring, tree, direct, mesh timed in turns on these ranks, 3 rounds of 2 calls each/m);
-    assert.match(run.stdout, /^# versus: auto's out-of-place time \/ the fastest of ring, tree, direct, mesh, over 4 sizes: median [\d.]+, within 1\.10 at \d, worst [\d.]+ at \d+ B$/m);
+    assert.match(run.stdout, /^# versus: auto's out-of-place time \/ the fastest of ring, tree, direct, mesh, over 4 sizes: median [\d.]+, within 1\.10 at \d \(of the \d others, \d ran the fastest one's algorithm\), worst [\d.]+ at \d+ B$/m);
     assert.match(run.stdout, /# Out of bounds values : 0 OK/);
     assert.ok(existsSync(json));
     const report = JSON.parse(readFileSync(json, 'utf8')) as PerfReport;
     assert.equal(report.webccl.versus, { algorithms: ['ring', 'tree', 'direct', 'mesh'], rounds: 3 });
+    // Uncalibrated, auto keeps the size thresholds: the direct exchange for these few bytes.
+    assert.equal(report.webccl.algorithms_run, Array(4).fill('direct'));
     assert.equal(report.results.map((r) => Object.keys(r.versus_times ?? {})), Array(4).fill(['ring', 'tree', 'direct', 'mesh']));
     assert.ok(report.results.every((r) => Object.values(r.versus_times!).every((us) => us > 0)));
   } finally {

@@ -16,8 +16,14 @@ export const SCHEDULED: Partial<Record<PerfCollective, ScheduledCollective>> = {
   allreduce: 'allReduce', allgather: 'allGather', reducescatter: 'reduceScatter', broadcast: 'broadcast', reduce: 'reduce',
 };
 
-/** Predicted microseconds per call of `shape` on `memory` (the perf buffers'), or undefined where no formula prices it. */
-export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, memory: MemoryKind = 'cpu'): number | undefined {
+/** What the communicator runs for a row's call and the model's time for it (undefined: no formula prices it). */
+export interface PredictedCall {
+  readonly algorithm: string;
+  readonly us: number | undefined;
+}
+
+/** The algorithm the communicator picks for `shape` on `memory` (the perf buffers') and its predicted microseconds per call; undefined where the collective has no choice. */
+export function predictedCall(config: AgreedConfig, shape: CallShape, memory: MemoryKind = 'cpu'): PredictedCall | undefined {
   const collective = SCHEDULED[shape.collective];
   if (collective === undefined) return undefined;
   const bytes = shape.layout.callCount * elementBytes(shape.dtype);
@@ -30,7 +36,7 @@ export function predictedMicroseconds(config: AgreedConfig, shape: CallShape, me
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
     const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }), backToBack: true }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
-    return seconds === undefined ? undefined : seconds * 1e6;
+    return { algorithm: choice.algorithm, us: seconds === undefined ? undefined : seconds * 1e6 };
   } catch {
     return undefined;
   }

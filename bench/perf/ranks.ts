@@ -15,7 +15,7 @@ import { HostArrays } from './host-arrays.js';
 import type { PerfComm } from './sweep.js';
 import { rankReduceOp } from './names.js';
 import type { PerfSwitch } from './switch.js';
-import { predictedMicroseconds } from './prediction.js';
+import { predictedCall } from './prediction.js';
 
 export interface OpenRanks {
   readonly comms: readonly PerfComm[];
@@ -63,7 +63,7 @@ function asPerfComm(comm: Communicator): PerfComm {
     }) as PerfComm['allGather'],
     barrier: () => comm.barrier(),
     bytesSent: () => comm.bytesSent,
-    predict: (shape) => predictedMicroseconds(comm.config, shape, comm.device ? 'gpu' : 'cpu'),
+    predict: (shape) => predictedCall(comm.config, shape, comm.device ? 'gpu' : 'cpu'),
     tune: () => comm.tune().then(() => undefined),
   };
 }

@@ -97,6 +97,8 @@ export interface PerfReport {
     readonly version: string; readonly collective: string; readonly average: number; readonly compression: string;
     /** The cost model's time per call in microseconds, one per result (null: no formula): the table's predicted column. */
     readonly predicted_times: (number | null)[];
+    /** The algorithm each result's calls ran (auto's choice, or --algo's; null: the collective has none to choose). */
+    readonly algorithms_run: (string | null)[];
     /** The untimed calls before the sweep (--jit-warmup): how many each rank made, and the slowest rank's seconds. */
     readonly jit_warmup: { readonly calls: number; readonly seconds: number };
     /** --warmup-ms: each size's warm-up goes on until this long has passed (0: -w calls alone). */
@@ -164,7 +166,7 @@ export function buildReport(
     average_bus_bandwidth: { bandwidth: averageBusBandwidth(rows), okay: 'unchecked' },
     errors: [],
     end_time: formatTimestamp(new Date()),
-    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null),
+    webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null), algorithms_run: rows.map((row) => row.runs ?? null),
       jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs, tune: options.tune,
       ...(options.versus.length > 0 && { versus: { algorithms: options.versus, rounds: options.rounds } }),
     },

@@ -28,6 +28,8 @@ export interface ResultRow {
   readonly compression?: CompressionFigures;
   /** --versus: each named algorithm's out-of-place time, timed in turns with the out-of-place column's calls (versus.ts). */
   readonly versus?: readonly VersusTime[];
+  /** The algorithm the communicator runs for the row's calls (auto's choice, or --algo's); undefined where the collective has no choice. */
+  readonly runs?: string;
   /** The cost model's time per call in microseconds (bench/perf/prediction.ts); undefined where it has no formula. */
   readonly predictedUs?: number;
 }

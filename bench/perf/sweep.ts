@@ -17,6 +17,7 @@ import type { CompressionFigures, Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import type { Operand } from './store.js';
 import { raceInTurns, type VersusTime } from './versus.js';
+import type { PredictedCall } from './prediction.js';
 
 /** What the sweep needs from a communicator (adapted from lib/comm by the CLI). */
 export interface PerfComm {
@@ -30,8 +31,8 @@ export interface PerfComm {
   barrier(): Promise<void>;
   /** Payload bytes this rank has handed to its transport so far (for the wire column). */
   bytesSent(): number;
-  /** The cost model's microseconds per call of `shape` (undefined: no prediction). */
-  predict?(shape: CallShape): number | undefined;
+  /** The algorithm the communicator runs for `shape` and the cost model's microseconds per call of it (undefined: no choice). */
+  predict?(shape: CallShape): PredictedCall | undefined;
   /** --tune: Communicator.tune() (the shapes run under 'auto' since its last call, timed with the model's nearest candidates). */
   tune?(): Promise<void>;
 }
@@ -166,9 +167,9 @@ async function combineCompression(comm: PerfComm, mine: readonly RankMeasurement
   return { wireBytes: Math.max(...wire), maxRelError: Math.max(...errors) };
 }
 
-function predicted(comm: PerfComm, shape: CallShape): Pick<ResultRow, 'predictedUs'> {
-  const predictedUs = comm.predict?.(shape);
-  return predictedUs === undefined ? {} : { predictedUs };
+function predicted(comm: PerfComm, shape: CallShape): Pick<ResultRow, 'predictedUs' | 'runs'> {
+  const call = comm.predict?.(shape);
+  return { ...(call?.us !== undefined && { predictedUs: call.us }), ...(call && { runs: call.algorithm }) };
 }
 
 export async function runSweep(comm: PerfComm, options: PerfOptions, makeStore: (dtype: DataType) => StoreFactory, hooks: SweepHooks = {}): Promise<ResultRow[]> {

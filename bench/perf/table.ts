@@ -46,6 +46,11 @@ function versusColumn(algorithm: string): ExtraColumn {
   };
 }
 
+/** --versus: the algorithm the run's calls ran (auto's choice), to tell a schedule's lead from noise between turns of one schedule. */
+export const RUNS_COLUMN: ExtraColumn = {
+  name: 'runs', unit: '', width: 9, cell: (row) => row.runs ?? 'N/A',
+};
+
 /** --versus: the out-of-place time over the fastest named algorithm's. */
 export const RATIO_COLUMN: ExtraColumn = {
   name: 'ratio', unit: '(/best)', width: 7, cell: (row) => { const ratio = versusRatio(row.outOfPlace.timeUs, row.versus ?? []); return ratio === undefined ? 'N/A' : ratio.toFixed(2); },
@@ -55,7 +60,7 @@ export const RATIO_COLUMN: ExtraColumn = {
 export function extraColumns(options: Pick<PerfOptions, 'compressionColumns' | 'versus'>): ExtraColumn[] {
   return [
     PREDICTED_COLUMN, ...(options.compressionColumns ? [WIRE_COLUMN, ERROR_COLUMN] : []),
-    ...(options.versus.length > 0 ? [...options.versus.map(versusColumn), RATIO_COLUMN] : []),
+    ...(options.versus.length > 0 ? [RUNS_COLUMN, ...options.versus.map(versusColumn), RATIO_COLUMN] : []),
   ];
 }
 
