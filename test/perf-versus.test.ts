@@ -37,24 +37,38 @@ test('args: --versus takes distinct algorithms that run the collective; --rounds
   assert.throws(() => options('allreduce', '--versus', 'ring', '--rounds', '0'), /--rounds needs an integer >= 1, got "0"/);
 });
 
-test('turns: every contender once a round, the order turned by one each round', () => {
-  const order = (round: number) => [0, 1, 2].map((turn) => turnOrder(round, turn, 3));
-  assert.equal([order(0), order(1), order(2), order(3)], [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 1, 2]]);
+test('turns: every contender once a round, in an order shuffled by the round, the same on every rank', () => {
+  const orders = Array.from({ length: 12 }, (_, round) => turnOrder(round, 4));
+  for (const order of orders) assert.equal([...order].sort(), [0, 1, 2, 3]);
+  assert.equal(turnOrder(5, 4), orders[5], 'a function of the round alone');
+  // Every contender follows more than one other over the rounds (a rotation keeps one predecessor).
+  for (let who = 0; who < 4; who++) {
+    const before = new Set(orders.map((order) => order[order.indexOf(who) - 1]).filter((w) => w !== undefined));
+    assert.ok(before.size >= 2, `contender ${who} followed only ${[...before]}`);
+  }
+  assert.equal(turnOrder(0, 1), [0]);
 });
 
-test('race: each contender\'s median turn in µs per call, a barrier before every turn, the first one\'s bytes per call', async () => {
+test('race: each contender\'s median turn in µs per call, a barrier and an untimed call before every turn, the first one\'s bytes per call', async () => {
   const events: string[] = [];
   let sent = 0;
-  // Contender a's calls sleep 0.5 ms, then 4.5 ms (its second turn), then 1 ms: the median turn is not the slow one; b's are steady.
-  const aTurns = [1, 9, 2];
-  let aCalls = 0;
   const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-  const a = async () => { events.push('a'); sent += 10; await sleep(aTurns[Math.floor(aCalls++ / 2)]! / 2); };
+  // Contender a's timed calls sleep 0.5 ms, then 4.5 ms (its second turn), then 1 ms: the median turn is not the slow one; b's are steady.
+  const aTurns = [0.5, 4.5, 1];
+  let aTurn = -1;
+  let aInTurn = 0;
+  const a = async () => {
+    events.push('a'); sent += 10;
+    if (events.at(-2) === '|') { aTurn++; aInTurn = 0; return; }
+    aInTurn++;
+    await sleep(aTurns[aTurn]!);
+  };
   const b = async () => { events.push('b'); sent += 1000; await sleep(1); };
   const race = await raceInTurns([a, b], 3, 2, { barrier: async () => { events.push('|'); }, bytesSent: () => sent });
-  assert.equal(events.join(''), '|aa|bb|bb|aa|aa|bb');
-  assert.is(race.firstBytesPerCall, 10, 'only the first contender\'s turns count for the wire column');
-  assert.ok(race.medianUs[0]! >= 1000 && race.medianUs[0]! < 4000, `a: ${race.medianUs[0]} µs (the 9 ms turn is not the median)`);
+  const expected = [0, 1, 2].map((round) => turnOrder(round, 2).map((who) => '|' + (who === 0 ? 'aaa' : 'bbb')).join('')).join('');
+  assert.is(events.join(''), expected);
+  assert.is(race.firstBytesPerCall, 10, 'only the first contender\'s timed calls count for the wire column');
+  assert.ok(race.medianUs[0]! >= 900 && race.medianUs[0]! < 4000, `a: ${race.medianUs[0]} µs (the 4.5 ms turn is not the median)`);
   assert.ok(race.medianUs[1]! >= 1000, `b: ${race.medianUs[1]} µs`);
 });
 
@@ -80,9 +94,11 @@ test('sweep: the rivals are checked, warmed and raced out of place only; in plac
   const { comm, events } = recordingComm();
   const rows = await runSweep(comm, options(...raced), () => hostStores);
   const text = events.join(' ');
-  // Out of place: check own, ring, tree; warm each (-w 1); 2 rounds of turns of 2 calls, turned by one.
+  // Out of place: check own, ring, tree; warm each (-w 1); 2 rounds of turns of 1 + 2 calls, shuffled.
   // In place: its check, -w 1, then one barrier and -n 2 calls of its own algorithm.
-  assert.is(text, 'own ring tree own ring tree | own own | ring ring | tree tree | ring ring | tree tree | own own own own | own own');
+  const names = ['own', 'ring', 'tree'];
+  const turns = [0, 1].flatMap((round) => turnOrder(round, 3).map((who) => `| ${names[who]} ${names[who]} ${names[who]}`));
+  assert.is(text, `own ring tree own ring tree ${turns.join(' ')} own own | own own`);
   const row = rows[0]!;
   assert.equal(row.versus!.map((v) => v.algorithm), ['ring', 'tree']);
   assert.ok(row.versus!.every((v) => Number.isFinite(v.timeUs) && v.timeUs >= 0));
@@ -122,7 +138,7 @@ test('end to end: 3 in-process ranks, the header, the columns, #wrong 0, the JSO
     const run = spawnSync(process.execPath, ['--import', './test/register.mjs', 'bin/webccl-perf.ts', 'allreduce', '--np', '3', '--transport', 'inproc', '--mem', 'cpu',
       '-b', '8', '-e', '4K', '-f', '8', '-n', '2', '-w', '1', '--jit-warmup', '0', '--versus', 'ring,tree,direct,mesh', '--rounds', '3', '-J', json], { encoding: 'utf8', timeout: 60_000 });
     assert.is(run.status, 0, run.stderr);
-    assert.match(run.stdout, /^# versus: out of place, auto and ring, tree, direct, mesh timed in turns on these ranks, 3 rounds of 2 calls each/m);
+    assert.match(run.stdout, /^# versus: out of place, auto and ring, tree, direct, mesh timed in turns on these ranks, 3 rounds of one untimed and 2 timed calls each, the order shuffled every round/m);
     assert.match(run.stdout, /^# versus: auto's out-of-place time \/ the fastest of ring, tree, direct, mesh, over 4 sizes: median [\d.]+, within 1\.10 at \d \(of the \d others, \d ran the fastest one's algorithm\), worst [\d.]+ at \d+ B$/m);
     assert.match(run.stdout, /# Out of bounds values : 0 OK/);
     assert.ok(existsSync(json));

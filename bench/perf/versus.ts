@@ -2,8 +2,8 @@
 // that "auto against the best fixed choice" is one run's comparison. Timed in separate runs,
 // the columns came from separate processes whose times moved 10-40% between runs, more than the
 // differences they were to show (docs/PERFORMANCE.md, tune30). A turn is -n calls back to back
-// after a barrier, as nccl-tests times them; each round gives every contender one turn, the order
-// turned by one each round so that none always follows the same one (a schedule's calls unsettle
+// after a barrier, as nccl-tests times them; each round gives every contender one turn, in an
+// order shuffled each round so that none always follows the same one (a schedule's calls unsettle
 // the next one's, fresh29); each contender's time is its median turn's, so a round that met a
 // burst of the machine's load counts once.
 import { median } from '../../lib/tune/median.js';
@@ -22,15 +22,35 @@ export interface Race {
   readonly firstBytesPerCall: number;
 }
 
-/** Which contender takes the `turn`-th turn of round `round` (of `count`): the order turned by one each round. */
-export function turnOrder(round: number, turn: number, count: number): number {
-  return (round + turn) % count;
+/** MurmurHash3's 32-bit finalizer: every input bit moves every output bit, so consecutive rounds give unrelated orders. */
+function mix(value: number): number {
+  let h = value >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**
- * Runs `rounds` rounds of one turn of `iters` calls per contender, every rank the same order
- * (their calls must match), a barrier before each turn so that no turn's time includes a late
- * peer's arrival.
+ * The order of round `round`'s turns over `count` contenders: a shuffle seeded by the round, the
+ * same on every rank (their calls must match). Not a rotation: rotated, every contender still
+ * follows the same one each round, and a schedule's calls are slower after some schedules than
+ * after others (4 tcp processes: auto's direct exchange after the mesh's turns 1.2-1.5x the
+ * direct column's own, after the tree's).
+ */
+export function turnOrder(round: number, count: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor((mix(Math.imul(round + 1, 0x9e3779b9) + i) / 2 ** 32) * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/**
+ * Runs `rounds` rounds of one turn per contender, in turnOrder's order. A turn is a barrier (so
+ * that its time includes no late peer's arrival), one untimed call (the first after another
+ * schedule meets its leftovers: a plan to build, another schedule's traffic pattern in the
+ * sockets; a program repeating its call does not), then `iters` timed calls back to back.
  */
 export async function raceInTurns(
   calls: readonly (() => Promise<void>)[], rounds: number, iters: number,
@@ -39,9 +59,9 @@ export async function raceInTurns(
   const turns: number[][] = calls.map(() => []);
   let firstBytes = 0;
   for (let round = 0; round < rounds; round++) {
-    for (let turn = 0; turn < calls.length; turn++) {
-      const who = turnOrder(round, turn, calls.length);
+    for (const who of turnOrder(round, calls.length)) {
       await comm.barrier();
+      await calls[who]!();
       const sentBefore = comm.bytesSent();
       const started = performance.now();
       await callInTurn(calls[who]!, iters);
