@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
 import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
 import { HostStore } from '../bench/perf/store.js';
-import { raceInTurns, turnOrder, versusRatio, versusSummary } from '../bench/perf/versus.js';
+import { callsFilling, MAX_TURN_CALLS, raceInTurns, turnOrder, versusRatio, versusSummary } from '../bench/perf/versus.js';
 import { extraColumns, formatRow, tableHeader } from '../bench/perf/table.js';
 import type { PerfReport } from '../bench/perf/report.js';
 import type { ResultRow } from '../bench/perf/results.js';
@@ -35,6 +35,10 @@ test('args: --versus takes distinct algorithms that run the collective; --rounds
   assert.throws(() => options('alltoall', '--versus', 'ring'), /--versus: alltoall has one schedule, no algorithm to choose/);
   assert.throws(() => options('broadcast', '--versus', 'tree,mesh'), /--versus: the mesh algorithm does not run broadcast/);
   assert.throws(() => options('allreduce', '--versus', 'ring', '--rounds', '0'), /--rounds needs an integer >= 1, got "0"/);
+  assert.is(options('allreduce', '--versus', 'ring', '--turn-ms', '50').turnMs, 50);
+  assert.is(plain.turnMs, 0);
+  assert.throws(() => options('allreduce', '--rounds', '5'), /--rounds times the turns of --versus: name the algorithms to race with --versus A,B/);
+  assert.throws(() => options('allreduce', '--turn-ms', '50'), /--turn-ms times the turns of --versus/);
 });
 
 test('turns: every contender once a round, in an order shuffled by the round, the same on every rank', () => {
@@ -52,7 +56,7 @@ test('turns: every contender once a round, in an order shuffled by the round, th
 test('race: each contender\'s median turn in µs per call, a barrier and an untimed call before every turn, the first one\'s bytes per call', async () => {
   const events: string[] = [];
   let sent = 0;
-  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
   // Contender a's timed calls sleep 0.5 ms, then 4.5 ms (its second turn), then 1 ms: the median turn is not the slow one; b's are steady.
   const aTurns = [0.5, 4.5, 1];
   let aTurn = -1;
@@ -64,12 +68,28 @@ test('race: each contender\'s median turn in µs per call, a barrier and an unti
     await sleep(aTurns[aTurn]!);
   };
   const b = async () => { events.push('b'); sent += 1000; await sleep(1); };
-  const race = await raceInTurns([a, b], 3, 2, { barrier: async () => { events.push('|'); }, bytesSent: () => sent });
+  const race = await raceInTurns([a, b], 3, [2, 2], { barrier: async () => { events.push('|'); }, bytesSent: () => sent });
   const expected = [0, 1, 2].map((round) => turnOrder(round, 2).map((who) => '|' + (who === 0 ? 'aaa' : 'bbb')).join('')).join('');
   assert.is(events.join(''), expected);
   assert.is(race.firstBytesPerCall, 10, 'only the first contender\'s timed calls count for the wire column');
   assert.ok(race.medianUs[0]! >= 900 && race.medianUs[0]! < 4000, `a: ${race.medianUs[0]} µs (the 4.5 ms turn is not the median)`);
   assert.ok(race.medianUs[1]! >= 1000, `b: ${race.medianUs[1]} µs`);
+});
+
+test('--turn-ms: each contender\'s calls per turn fill the time at its own pace, the slowest rank\'s, at least one', async () => {
+  const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+  // This rank's calls take ~2 ms and ~20 ms; the other rank (allGather's second half) reports 30 ms for the first.
+  const comm = {
+    size: 2,
+    allGather: async (mine: Float32Array) => { const all = new Float32Array(4); all.set(mine); all.set([30, 1], 2); return all; },
+  };
+  const counts = await callsFilling(comm, [() => sleep(2), () => sleep(20)], 300);
+  assert.is(counts[0], 10, 'the other rank\'s 30 ms: 300 / 30 -> 10 calls');
+  assert.ok(counts[1]! >= 5 && counts[1]! <= 15, `${counts[1]} calls of ~20 ms`);
+  const quick = await callsFilling({ size: 1, allGather: async (mine: Float32Array) => mine }, [async () => {}], 1e9);
+  assert.is(quick[0], MAX_TURN_CALLS);
+  const slow = await callsFilling({ size: 1, allGather: async (mine: Float32Array) => mine }, [() => sleep(5)], 1);
+  assert.is(slow[0], 1);
 });
 
 /** One rank (of one: the result is the input) whose collective records which algorithm ran it; `broken` never writes its output. */
@@ -143,7 +163,7 @@ test('end to end: 3 in-process ranks, the header, the columns, #wrong 0, the JSO
     assert.match(run.stdout, /# Out of bounds values : 0 OK/);
     assert.ok(existsSync(json));
     const report = JSON.parse(readFileSync(json, 'utf8')) as PerfReport;
-    assert.equal(report.webccl.versus, { algorithms: ['ring', 'tree', 'direct', 'mesh'], rounds: 3 });
+    assert.equal(report.webccl.versus, { algorithms: ['ring', 'tree', 'direct', 'mesh'], rounds: 3, turn_ms: 0 });
     // Uncalibrated, auto keeps the size thresholds: the direct exchange for these few bytes.
     assert.equal(report.webccl.algorithms_run, Array(4).fill('direct'));
     assert.equal(report.results.map((r) => Object.keys(r.versus_times ?? {})), Array(4).fill(['ring', 'tree', 'direct', 'mesh']));

@@ -47,6 +47,8 @@ export interface PerfOptions extends SizeSweep {
   readonly versus: readonly string[];
   /** --rounds: with --versus, how many turns of -n calls each contender gets (the median is reported). */
   readonly rounds: number;
+  /** --turn-ms: with --versus, each contender's turn is as many calls as fill this many ms at its own pace, not -n (0: -n). */
+  readonly turnMs: number;
   /** --jit-warmup: untimed calls of the first size before the sweep, until V8 has compiled the call path (jit-warmup.ts). */
   readonly jitWarmup: number;
   readonly check: boolean;
@@ -119,9 +121,13 @@ function algorithmList(flag: string, text: string): string[] {
   return names;
 }
 
-/** --versus needs a collective whose calls take an algorithm, and algorithms that run it. */
-function checkVersus(options: PerfOptions): void {
-  if (options.versus.length === 0) return;
+/** --versus needs a collective whose calls take an algorithm, and algorithms that run it; --rounds and --turn-ms need --versus. */
+function checkVersus(options: PerfOptions, given: ReadonlySet<string>): void {
+  if (options.versus.length === 0) {
+    const stray = ['rounds', 'turn-ms'].find((name) => given.has(name));
+    if (stray !== undefined) throw new Error(`--${stray} times the turns of --versus: name the algorithms to race with --versus A,B`);
+    return;
+  }
   const scheduled = SCHEDULED[options.collective];
   if (scheduled === undefined) throw new Error(`--versus: ${options.collective} has one schedule, no algorithm to choose`);
   for (const name of options.versus) {
@@ -146,6 +152,7 @@ const FLAGS: readonly Flag[] = [
   { long: ['tune'], boolean: true, apply: (o) => { o.tune = true; } },
   { long: ['versus'], apply: (o, v) => { o.versus = algorithmList('--versus', v); } },
   { long: ['rounds'], apply: (o, v) => { o.rounds = integer('--rounds', v, 1); } },
+  { long: ['turn-ms'], apply: (o, v) => { o.turnMs = integer('--turn-ms', v, 0); } },
   { long: ['jit-warmup'], apply: (o, v) => { o.jitWarmup = integer('--jit-warmup', v, 0); } },
   { short: 'c', long: ['check'], apply: (o, v) => { o.check = integer('-c', v, 0) > 0; } },
   { short: 'o', long: ['op'], apply: (o, v) => { o.ops = parseOps(v); } },
@@ -187,6 +194,9 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         the fastest of them
   --rounds R            with --versus: rounds per size (default 5); the out-of-place time is
                         then the median round's
+  --turn-ms MS          with --versus: each one's turn is as many calls as fill MS ms at its
+                        own pace (one timed call each, the slowest rank's), not -n: turns of a
+                        few ms time the OS scheduler more than the calls (default 0: -n)
   --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
                         at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not
                         its first calls in the interpreter (default ${DEFAULT_JIT_WARMUP}; 0: none)
@@ -239,7 +249,7 @@ export function defaultPerfOptions(collective: PerfCollective): PerfOptions {
   // nccl-tests' defaults (src/common.cu: iters 20, warmup_iters 1, datacheck 1, average 1).
   return {
     collective, minBytes: 32 * 1024 ** 2, maxBytes: 32 * 1024 ** 2, stepFactor: 1, stepBytes: 1024 ** 2,
-    iters: 20, warmup: 1, warmupMs: 0, tune: false, versus: [], rounds: 5, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
+    iters: 20, warmup: 1, warmupMs: 0, tune: false, versus: [], rounds: 5, turnMs: 0, jitWarmup: DEFAULT_JIT_WARMUP, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, average: 1,
     jsonFile: undefined, np: undefined, transport: transportSetting(), algorithm: settings.algorithm, mem: 'auto', hostBuffers: false,
     compression: settings.compression, compressionColumns: settings.compression !== 'none', plotFile: undefined, switch: undefined, calibrate: undefined, explain: false, tolerance: undefined,
     switchVia: undefined,
@@ -265,11 +275,14 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' | '
   // mpirun's single-dash -np (parseArgs would read it as -n with the value "p").
   const args = rest.map((arg) => (arg === '-np' ? '--np' : arg.startsWith('-np=') ? `--np=${arg.slice(4)}` : arg));
   // In command-line order, as nccl-tests applies them (-b8, -b 8, --minbytes=8 alike).
+  const given = new Set<string>();
   for (const token of parseOptions(args, parseArgsOptions()).tokens) {
     if (token.kind !== 'option') continue;
-    FLAGS.find((flag) => flag.long.includes(token.name!))!.apply(options, token.value ?? '');
+    const flag = FLAGS.find((f) => f.long.includes(token.name!))!;
+    flag.apply(options, token.value ?? '');
+    given.add(flag.long[0]!);
   }
-  checkVersus(options);
+  checkVersus(options, given);
   if (options.minBytes > options.maxBytes) throw new Error(`-b (${options.minBytes}) is above -e (${options.maxBytes})`);
   if (options.switchVia === 'websocket' && options.switch !== undefined && parseSwitchAddresses(options.switch).webSocket === undefined) {
     throw new Error(`--switch-via websocket: --switch ${options.switch} names no ws:// URL of the switch's WebSocket door (give HOST:PORT,ws://HOST:PORT)`);

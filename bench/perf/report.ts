@@ -106,7 +106,7 @@ export interface PerfReport {
     /** --tune: each size's auto shape was timed with the model's nearest candidates before its timed calls. */
     readonly tune: boolean;
     /** --versus: the algorithms raced with the out-of-place column, and the rounds of turns each size had. */
-    readonly versus?: { readonly algorithms: readonly string[]; readonly rounds: number };
+    readonly versus?: { readonly algorithms: readonly string[]; readonly rounds: number; readonly turn_ms: number };
   };
 }
 
@@ -168,7 +168,7 @@ export function buildReport(
     end_time: formatTimestamp(new Date()),
     webccl: { ...facts, version, collective: options.collective, average: options.average, compression: options.compression, predicted_times: rows.map((row) => row.predictedUs ?? null), algorithms_run: rows.map((row) => row.runs ?? null),
       jit_warmup: { calls: warmup.calls, seconds: warmup.ms / 1000 }, warmup_ms: options.warmupMs, tune: options.tune,
-      ...(options.versus.length > 0 && { versus: { algorithms: options.versus, rounds: options.rounds } }),
+      ...(options.versus.length > 0 && { versus: { algorithms: options.versus, rounds: options.rounds, turn_ms: options.turnMs } }),
     },
   };
 }
@@ -190,7 +190,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# predicted: cost model with ${facts.prediction}`,
     `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
     ...(options.warmupMs > 0 ? [`# each size and placement: ${options.warmup} warm-up calls, then more until ${options.warmupMs} ms have passed on every rank (--warmup-ms)`] : []),
-    ...(options.versus.length > 0 ? [`# versus: out of place, ${facts.algorithm} and ${options.versus.join(', ')} timed in turns on these ranks, ${options.rounds} rounds of one untimed and ${options.iters} timed calls each, the order shuffled every round; each time is its median round's (--versus)`] : []),
+    ...(options.versus.length > 0 ? [`# versus: out of place, ${facts.algorithm} and ${options.versus.join(', ')} timed in turns on these ranks, ${options.rounds} rounds of one untimed and ${options.turnMs > 0 ? `as many timed calls as fill ${options.turnMs} ms` : `${options.iters} timed calls`} each, the order shuffled every round; each time is its median round's (--versus)`] : []),
     ...(options.tune ? ['# tune: after each size\'s warm-up, auto\'s allreduce timed with the cost model\'s nearest candidates, the fastest kept (--tune: Communicator.tune)'] : []),
     ...compression,
     '#',

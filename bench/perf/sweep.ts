@@ -16,7 +16,7 @@ import { createPlacement, rowData, type PlacementKind, type RowData, type StoreF
 import type { CompressionFigures, Measurement, ResultRow } from './results.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import type { Operand } from './store.js';
-import { raceInTurns, type VersusTime } from './versus.js';
+import { callsFilling, raceInTurns, type VersusTime } from './versus.js';
 import type { PredictedCall } from './prediction.js';
 
 /** What the sweep needs from a communicator (adapted from lib/comm by the CLI). */
@@ -93,7 +93,9 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     const compression = (wireBytes: number) => (relError === undefined ? {} : { compression: { wireBytes, maxRelError: relError } });
     if (rivals.length > 0) {
       for (const rival of rivals) await warm(rival);
-      const race = await raceInTurns([call, ...rivals], options.rounds, options.iters, comm);
+      const contenders = [call, ...rivals];
+      const turnCalls = options.turnMs > 0 ? await callsFilling(comm, contenders, options.turnMs) : contenders.map(() => options.iters);
+      const race = await raceInTurns(contenders, options.rounds, turnCalls, comm);
       return { timeUs: race.medianUs[0]!, wrong, versusUs: race.medianUs.slice(1), ...compression(race.firstBytesPerCall) };
     }
     // Start together, so that no rank's time includes waiting for a late peer to arrive.

@@ -50,26 +50,51 @@ export function turnOrder(round: number, count: number): number[] {
  * Runs `rounds` rounds of one turn per contender, in turnOrder's order. A turn is a barrier (so
  * that its time includes no late peer's arrival), one untimed call (the first after another
  * schedule meets its leftovers: a plan to build, another schedule's traffic pattern in the
- * sockets; a program repeating its call does not), then `iters` timed calls back to back.
+ * sockets; a program repeating its call does not), then `turnCalls[i]` timed calls back to back.
  */
 export async function raceInTurns(
-  calls: readonly (() => Promise<void>)[], rounds: number, iters: number,
+  calls: readonly (() => Promise<void>)[], rounds: number, turnCalls: readonly number[],
   comm: { barrier(): Promise<void>; bytesSent(): number },
 ): Promise<Race> {
   const turns: number[][] = calls.map(() => []);
   let firstBytes = 0;
   for (let round = 0; round < rounds; round++) {
     for (const who of turnOrder(round, calls.length)) {
+      const count = turnCalls[who]!;
       await comm.barrier();
       await calls[who]!();
       const sentBefore = comm.bytesSent();
       const started = performance.now();
-      await callInTurn(calls[who]!, iters);
-      turns[who]!.push(((performance.now() - started) * 1000) / iters);
+      await callInTurn(calls[who]!, count);
+      turns[who]!.push(((performance.now() - started) * 1000) / count);
       if (who === 0) firstBytes += comm.bytesSent() - sentBefore;
     }
   }
-  return { medianUs: turns.map(median), firstBytesPerCall: Math.round(firstBytes / (rounds * iters)) };
+  return { medianUs: turns.map(median), firstBytesPerCall: Math.round(firstBytes / (rounds * turnCalls[0]!)) };
+}
+
+/** The most calls a --turn-ms turn makes: a few-byte call's turn ends well within a second. */
+export const MAX_TURN_CALLS = 10_000;
+
+/**
+ * --turn-ms: each contender's calls per turn, as many as fill `turnMs` at its own pace (one
+ * timed call each, the slowest rank's, so that every rank computes the same counts). On 4 tcp
+ * processes sharing 2 vCPUs, turns of 8 ms (20 calls of 400 µs) put one schedule's two columns
+ * 0.67-1.24x apart; turns of 80 ms 0.87-1.10x: a turn shorter than a few of the scheduler's time
+ * slices times who ran when.
+ */
+export async function callsFilling(comm: { allGather(values: Float32Array): Promise<Float32Array>; readonly size: number }, calls: readonly (() => Promise<void>)[], turnMs: number): Promise<number[]> {
+  const mine = new Float32Array(calls.length);
+  for (const [i, call] of calls.entries()) {
+    const started = performance.now();
+    await call();
+    mine[i] = performance.now() - started;
+  }
+  const all = await comm.allGather(mine);
+  return calls.map((_, i) => {
+    const slowest = Math.max(...Array.from({ length: comm.size }, (_, r) => all[r * calls.length + i]!));
+    return Math.min(MAX_TURN_CALLS, Math.max(1, Math.ceil(turnMs / Math.max(slowest, 1e-3))));
+  });
 }
 
 /** The out-of-place time over the fastest contender's (under 1: the run's own algorithm was faster than every one named). */
