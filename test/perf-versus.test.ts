@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parsePerfArgs, type PerfOptions } from '../bench/perf/args.js';
 import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
 import { HostStore } from '../bench/perf/store.js';
-import { callsFilling, MAX_TURN_CALLS, raceInTurns, turnOrder, versusRatio, versusSummary } from '../bench/perf/versus.js';
+import { callsFilling, MAX_TURN_CALLS, PACE_CALLS, raceInTurns, turnOrder, versusRatio, versusSummary } from '../bench/perf/versus.js';
 import { extraColumns, formatRow, tableHeader } from '../bench/perf/table.js';
 import type { PerfReport } from '../bench/perf/report.js';
 import type { ResultRow } from '../bench/perf/results.js';
@@ -79,17 +79,23 @@ test('race: each contender\'s median turn in µs per call, a barrier and an unti
 test('--turn-ms: each contender\'s calls per turn fill the time at its own pace, the slowest rank\'s, at least one', async () => {
   const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
   // This rank's calls take ~2 ms and ~20 ms; the other rank (allGather's second half) reports 30 ms for the first.
+  // One slow call of the first (50 ms) is not its pace: the quickest of PACE_CALLS counts.
+  let first = 0;
+  const firstCall = () => sleep(first++ === 0 ? 50 : 2);
   const comm = {
     size: 2,
     allGather: async (mine: Float32Array) => { const all = new Float32Array(4); all.set(mine); all.set([30, 1], 2); return all; },
   };
-  const counts = await callsFilling(comm, [() => sleep(2), () => sleep(20)], 300);
+  const counts = await callsFilling(comm, [firstCall, () => sleep(20)], 300);
+  assert.is(first, PACE_CALLS);
   assert.is(counts[0], 10, 'the other rank\'s 30 ms: 300 / 30 -> 10 calls');
   assert.ok(counts[1]! >= 5 && counts[1]! <= 15, `${counts[1]} calls of ~20 ms`);
   const quick = await callsFilling({ size: 1, allGather: async (mine: Float32Array) => mine }, [async () => {}], 1e9);
   assert.is(quick[0], MAX_TURN_CALLS);
   const slow = await callsFilling({ size: 1, allGather: async (mine: Float32Array) => mine }, [() => sleep(5)], 1);
   assert.is(slow[0], 1);
+  const oneRank = await callsFilling({ size: 1, allGather: async (mine: Float32Array) => mine }, [firstCall], 300);
+  assert.ok(oneRank[0]! >= 30, `${oneRank[0]} calls: the pace is the quick calls'`);
 });
 
 /** One rank (of one: the result is the input) whose collective records which algorithm ran it; `broken` never writes its output. */

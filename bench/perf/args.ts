@@ -195,7 +195,7 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   --rounds R            with --versus: rounds per size (default 5); the out-of-place time is
                         then the median round's
   --turn-ms MS          with --versus: each one's turn is as many calls as fill MS ms at its
-                        own pace (one timed call each, the slowest rank's), not -n: turns of a
+                        own pace (the quickest of 3 calls, the slowest rank's), not -n: turns of a
                         few ms time the OS scheduler more than the calls (default 0: -n)
   --jit-warmup N        before the sweep, N untimed calls of the first size (both placements),
                         at most ${JIT_WARMUP_MS / 1000} s, so that the table times V8's compiled code, not

@@ -76,19 +76,25 @@ export async function raceInTurns(
 /** The most calls a --turn-ms turn makes: a few-byte call's turn ends well within a second. */
 export const MAX_TURN_CALLS = 10_000;
 
+/** Calls each contender makes to find its pace for --turn-ms (the quickest of them counts). */
+export const PACE_CALLS = 3;
+
 /**
- * --turn-ms: each contender's calls per turn, as many as fill `turnMs` at its own pace (one
- * timed call each, the slowest rank's, so that every rank computes the same counts). On 4 tcp
- * processes sharing 2 vCPUs, turns of 8 ms (20 calls of 400 µs) put one schedule's two columns
- * 0.67-1.24x apart; turns of 80 ms 0.87-1.10x: a turn shorter than a few of the scheduler's time
- * slices times who ran when.
+ * --turn-ms: each contender's calls per turn, as many as fill `turnMs` at its own pace: the
+ * quickest of PACE_CALLS timed calls on each rank (one call alone was once 10x its pace, and
+ * gave a 2 MiB call turns of 9 ms), the slowest rank's, so that every rank computes the same
+ * counts. On 4 tcp processes sharing 2 vCPUs, turns of 8 ms (20 calls of 400 µs) put one
+ * schedule's two columns 0.67-1.24x apart; turns of 80 ms 0.87-1.10x: a turn shorter than a
+ * few of the scheduler's time slices times who ran when.
  */
 export async function callsFilling(comm: { allGather(values: Float32Array): Promise<Float32Array>; readonly size: number }, calls: readonly (() => Promise<void>)[], turnMs: number): Promise<number[]> {
-  const mine = new Float32Array(calls.length);
+  const mine = new Float32Array(calls.length).fill(Infinity);
   for (const [i, call] of calls.entries()) {
-    const started = performance.now();
-    await call();
-    mine[i] = performance.now() - started;
+    for (let n = 0; n < PACE_CALLS; n++) {
+      const started = performance.now();
+      await call();
+      mine[i] = Math.min(mine[i]!, performance.now() - started);
+    }
   }
   const all = await comm.allGather(mine);
   return calls.map((_, i) => {
