@@ -1,6 +1,7 @@
 // webccl-perf's --plot: the run's rows as plot series, one per (algorithm, transport, op/type),
 // drawing the out-of-place busbw (the column nccl-tests users usually quote), each beside the
-// busbw the cost model's predicted time would give ("... predicted").
+// busbw the cost model's predicted time would give ("... predicted"), and with --versus one
+// series per algorithm raced with the run's own.
 import { writeFile } from 'node:fs/promises';
 import type { PerfOptions } from './args.js';
 import { renderBusbwSvg, type PlotSeries } from './plot.js';
@@ -26,6 +27,10 @@ export function perfSeries(facts: RunFacts, rows: readonly ResultRow[], collecti
   if (collective !== undefined) {
     for (const row of rows) {
       if (row.predictedUs !== undefined) add(`${seriesName(facts, row)} predicted`, row.bytes, busBandwidth(collective, facts.ranks, row.bytes, row.predictedUs));
+    }
+    // --versus: each named algorithm's line, raced with the run's own.
+    for (const row of rows) {
+      for (const rival of row.versus ?? []) add(seriesName({ ...facts, algorithm: rival.algorithm }, row), row.bytes, busBandwidth(collective, facts.ranks, row.bytes, rival.timeUs));
     }
   }
   return [...byName].map(([name, points]) => ({ name, points }));
