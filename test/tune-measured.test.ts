@@ -1,11 +1,12 @@
-// Choosing by measurement: lib/tune/measure-choices.ts times each shape's candidates in turned
+// Choosing by measurement: lib/tune/measure-choices.ts times each shape's candidates in shuffled
 // rounds and takes the least of the medians agreed over the ranks; Communicator.tune() (lib/comm/
 // tuned-calls.ts) does that for the allreduce shapes a program ran under 'auto', and 'auto' then
 // runs the fastest for them, the same on every rank, with exact results.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
-import { blockCalls, MAX_BLOCK_CALLS, measureChoices, nearestCandidates, type MeasuringComm } from '../lib/tune/measure-choices.js';
+import { blockCalls, MAX_BLOCK_CALLS, measureChoices, nearestCandidates, PACE_CALLS, type MeasuringComm } from '../lib/tune/measure-choices.js';
+import { turnOrder } from '../lib/tune/turn-order.js';
 import { chooseAlgorithm, measuredKey } from '../lib/tune/select.js';
 import { MAX_AUTO_SHAPES, AutoShapes } from '../lib/comm/tuned-calls.js';
 import { rejects } from './helpers/assert.js';
@@ -22,10 +23,17 @@ function fakeComm(cost: Record<string, number>, peer?: readonly number[]) {
   return { comm, runs };
 }
 
-test('measureChoices: warm calls, then rounds that turn the order; the least agreed median wins', async () => {
+/** The calls of `rounds` shuffled rounds (turn-order.ts): each block an untimed call and then `blocks[c]` timed ones. */
+function roundsOf(candidates: readonly string[], blocks: readonly number[], rounds: number): string[] {
+  return Array.from({ length: rounds }, (_, round) => turnOrder(round, candidates.length))
+    .flatMap((order) => order.flatMap((c) => Array(1 + blocks[c]!).fill(candidates[c]!)));
+}
+
+test('measureChoices: pace calls, then rounds in shuffled orders, each block opened by an untimed call; the least agreed median wins', async () => {
   const { comm, runs } = fakeComm({ ring: 3, tree: 2, direct: 5 });
-  const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree', 'direct'] }], { warmCalls: 1, rounds: 3, blockSeconds: 0 });
-  assert.equal(runs, ['ring', 'tree', 'direct', 'ring', 'tree', 'direct', 'tree', 'direct', 'ring', 'direct', 'ring', 'tree']);
+  const candidates = ['ring', 'tree', 'direct'];
+  const [choice] = await measureChoices(comm, [{ shape: 's', candidates }], { warmCalls: 1, rounds: 3, blockSeconds: 0 });
+  assert.equal(runs, [...candidates, ...roundsOf(candidates, [1, 1, 1], 3)]);
   assert.is(choice!.algorithm, 'tree');
   assert.equal(choice!.seconds.map((c) => c.algorithm), ['ring', 'tree', 'direct']);
   assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002, 0.005].map(Math.fround));
@@ -38,28 +46,35 @@ test('measureChoices: the slowest rank\'s figures count (a candidate fast here b
   assert.is((await measureChoices(tie.comm, [{ shape: 's', candidates: ['tree', 'ring'] }]))[0]!.algorithm, 'tree');
 });
 
-test('measureChoices: blocks of calls back to back, timed per call, sized to blockSeconds by the first call of each candidate (the least, agreed as the largest over ranks), warmed by one block unless told', async () => {
-  // First calls of 3 and 2 ms: 2 ms a call, 8 ms blocks of 4 calls.
+test('measureChoices: blocks of calls back to back, timed per call, each candidate\'s sized to blockSeconds by its quickest pace call (agreed as the largest over ranks), warmed by one block unless told', async () => {
+  // Calls of 3 and 2 ms, 8 ms blocks: 3 calls of the ring, 4 of the tree.
   const { comm, runs } = fakeComm({ ring: 3, tree: 2 });
   const [choice] = await measureChoices(comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { warmCalls: 1, rounds: 2, blockSeconds: 0.008 });
-  assert.equal(runs, ['ring', 'tree', ...Array(4).fill('ring'), ...Array(4).fill('tree'), ...Array(4).fill('tree'), ...Array(4).fill('ring')]);
+  assert.equal(runs, ['ring', 'tree', ...roundsOf(['ring', 'tree'], [3, 4], 2)]);
   assert.equal(choice!.seconds.map((c) => c.seconds), [0.003, 0.002].map(Math.fround));
-  // A peer whose first calls took 4 ms: blocks of 2 on every rank.
+  // A peer whose ring calls took 4 ms: blocks of 2 ring calls on every rank, 8 of the tree's.
   const slowPeer = fakeComm({ ring: 1, tree: 1 }, [0.004]);
   await measureChoices(slowPeer.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { warmCalls: 1, rounds: 1, blockSeconds: 0.008 });
-  assert.equal(slowPeer.runs, ['ring', 'tree', 'ring', 'ring', 'tree', 'tree']);
-  // By default the warm-up is one block of each (its first call included).
+  assert.equal(slowPeer.runs, ['ring', 'tree', ...roundsOf(['ring', 'tree'], [2, 8], 1)]);
+  // By default PACE_CALLS of each are timed, and the warm-up is one block of each (those included).
   const byDefault = fakeComm({ ring: 1, tree: 1 });
-  await measureChoices(byDefault.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { rounds: 1, blockSeconds: 0.003 });
-  assert.equal(byDefault.runs, ['ring', 'tree', 'ring', 'ring', 'tree', 'tree', ...Array(3).fill('ring'), ...Array(3).fill('tree')]);
+  await measureChoices(byDefault.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { rounds: 1, blockSeconds: 0.005 });
+  assert.equal(byDefault.runs, [...Array(PACE_CALLS).fill('ring'), ...Array(PACE_CALLS).fill('tree'), ...Array(5 - PACE_CALLS).fill('ring'), ...Array(5 - PACE_CALLS).fill('tree'), ...roundsOf(['ring', 'tree'], [5, 5], 1)]);
+  // The quickest pace call counts: a first call 10x the next does not shrink the blocks.
+  let first = true;
+  const cold = fakeComm({ ring: 1, tree: 1 });
+  const coldRun = cold.comm.run;
+  cold.comm.run = async (shape, algorithm) => { await coldRun(shape, algorithm); if (first) { first = false; await coldRun(shape, algorithm); cold.runs.pop(); } };
+  await measureChoices(cold.comm, [{ shape: 's', candidates: ['ring', 'tree'] }], { warmCalls: PACE_CALLS, rounds: 1, blockSeconds: 0.004 });
+  assert.equal(cold.runs.slice(2 * PACE_CALLS), roundsOf(['ring', 'tree'], [4, 4], 1));
   // No warm-up: the model's price sizes the blocks.
   const priced = fakeComm({ ring: 1, tree: 1 });
   await measureChoices(priced.comm, [{ shape: 's', candidates: ['ring', 'tree'], predictedSeconds: 0.001 }], { warmCalls: 0, rounds: 1, blockSeconds: 0.003 });
-  assert.equal(priced.runs, [...Array(3).fill('ring'), ...Array(3).fill('tree')]);
+  assert.equal(priced.runs, roundsOf(['ring', 'tree'], [3, 3], 1));
   assert.is(blockCalls(0.001, 0.005), 5);
   assert.is(blockCalls(0.003, 0.005), 2);
   assert.is(blockCalls(0.01, 0.005), 1);
-  assert.is(blockCalls(1e-7, 0.005), MAX_BLOCK_CALLS);
+  assert.is(blockCalls(1e-9, 0.005), MAX_BLOCK_CALLS);
   assert.is(blockCalls(undefined, 0.005), 1);
   assert.is(blockCalls(0, 0.005), 1);
 });

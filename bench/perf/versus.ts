@@ -8,6 +8,8 @@
 // burst of the machine's load counts once.
 import { median } from '../../lib/tune/median.js';
 import { callInTurn } from './calls.js';
+import { turnOrder } from '../../lib/tune/turn-order.js';
+import { PACE_CALLS, quickestCalls } from '../../lib/tune/measure-choices.js';
 
 /** A contender's median round: microseconds per call. */
 export interface VersusTime {
@@ -20,30 +22,6 @@ export interface Race {
   readonly medianUs: number[];
   /** Payload bytes per call handed to the transport in the first contender's turns (the wire column). */
   readonly firstBytesPerCall: number;
-}
-
-/** MurmurHash3's 32-bit finalizer: every input bit moves every output bit, so consecutive rounds give unrelated orders. */
-function mix(value: number): number {
-  let h = value >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/**
- * The order of round `round`'s turns over `count` contenders: a shuffle seeded by the round, the
- * same on every rank (their calls must match). Not a rotation: rotated, every contender still
- * follows the same one each round, and a schedule's calls are slower after some schedules than
- * after others (4 tcp processes: auto's direct exchange after the mesh's turns 1.2-1.5x the
- * direct column's own, after the tree's).
- */
-export function turnOrder(round: number, count: number): number[] {
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor((mix(Math.imul(round + 1, 0x9e3779b9) + i) / 2 ** 32) * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }
 
 /**
@@ -76,9 +54,6 @@ export async function raceInTurns(
 /** The most calls a --turn-ms turn makes: a few-byte call's turn ends well within a second. */
 export const MAX_TURN_CALLS = 10_000;
 
-/** Calls each contender makes to find its pace for --turn-ms (the quickest of them counts). */
-export const PACE_CALLS = 3;
-
 /**
  * --turn-ms: each contender's calls per turn, as many as fill `turnMs` at its own pace: the
  * quickest of PACE_CALLS timed calls on each rank (one call alone was once 10x its pace, and
@@ -88,15 +63,8 @@ export const PACE_CALLS = 3;
  * few of the scheduler's time slices times who ran when.
  */
 export async function callsFilling(comm: { allGather(values: Float32Array): Promise<Float32Array>; readonly size: number }, calls: readonly (() => Promise<void>)[], turnMs: number): Promise<number[]> {
-  const mine = new Float32Array(calls.length).fill(Infinity);
-  for (const [i, call] of calls.entries()) {
-    for (let n = 0; n < PACE_CALLS; n++) {
-      const started = performance.now();
-      await call();
-      mine[i] = Math.min(mine[i]!, performance.now() - started);
-    }
-  }
-  const all = await comm.allGather(mine);
+  const mine = await quickestCalls(calls, PACE_CALLS, () => performance.now());
+  const all = await comm.allGather(Float32Array.from(mine, (seconds) => seconds * 1000));
   return calls.map((_, i) => {
     const slowest = Math.max(...Array.from({ length: comm.size }, (_, r) => all[r * calls.length + i]!));
     return Math.min(MAX_TURN_CALLS, Math.max(1, Math.ceil(turnMs / Math.max(slowest, 1e-3))));

@@ -393,8 +393,8 @@ export class Communicator implements LinkOwner, Endpoint {
    * allreduce shape run under 'auto' since the last tune() (with `again`, every one so far), and
    * has 'auto' run the fastest for those shapes from then on (FFTW's MEASURE, cuDNN's benchmark
    * mode). Worth calling once a training loop's first steps have run: the model's parameters were
-   * measured early and can rank a near tie wrongly. Costs about (rounds + 1) blocks of 20 ms (of
-   * at least one call) for each candidate of each shape. Every rank must call it at the same point, after the same calls,
+   * measured early and can rank a near tie wrongly. Costs about (rounds + 1) blocks of 50 ms (of
+   * at least one call, plus one untimed) for each candidate of each shape. Every rank must call it at the same point, after the same calls,
    * and await it before its next call; ranks that ran different shapes fail it with InvalidUsage.
    */
   async tune(options: TuneOptions = {}): Promise<TunedCall[]> {

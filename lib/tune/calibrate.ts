@@ -11,7 +11,8 @@
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
 //      (or half a second of them where a thousand would take over 3 s), so that a fresh process's
-//      collective code is optimised (WARM_CALLS).
+//      collective code is optimised (WARM_CALLS); then the board's, 20,000 or 0.3 s of them
+//      (BOARD_WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
 //      one of the host's slow phases does not set call, α and o.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
@@ -472,8 +473,24 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
   })));
 }
 
-/** Calls in a block of the board's few-byte stream: one untimed, then 4 (a stream's time per call, as bench/tune-sweep.ts's -k 4). */
-export const BOARD_FEW_BLOCK = 5;
+/**
+ * Calls in a block of the board's few-byte streams: one untimed, then as many as take
+ * BOARD_BLOCK_SECONDS at the board warm-up's pace (boardFewBlock), at least 4, at most
+ * BOARD_FEW_BLOCK_MOST. Blocks of 4 timed calls priced 2 shm processes' board allreduce at 6.5 µs
+ * a call where settled streams of them ran 1.0-1.4 (the sweep's 8 B-4 KiB points 3.5-6.8x over),
+ * blocks of 64 at 3.8-4.0 µs, of 512 at 1.0 (docs/PERFORMANCE.md, versus31): a block of a few
+ * µs times its own start. At 4 and 8 ranks a call takes 15-70 µs, and 4 of them were priced
+ * within 15%.
+ */
+const BOARD_BLOCK_SECONDS = 0.001;
+const BOARD_FEW_BLOCK_LEAST = 5;
+export const BOARD_FEW_BLOCK_MOST = 513;
+
+/** The board's few-byte block (one untimed call and the timed ones) for calls of `perCall` seconds (agreed on every rank). */
+export function boardFewBlock(perCall: number): number {
+  if (!(perCall > 0)) return BOARD_FEW_BLOCK_LEAST;
+  return Math.min(BOARD_FEW_BLOCK_MOST, Math.max(BOARD_FEW_BLOCK_LEAST, 1 + Math.ceil(BOARD_BLOCK_SECONDS / perCall)));
+}
 
 /**
  * The board's few-byte figures (median and lower quartile over blocks): its calls in a stream of
@@ -487,8 +504,8 @@ export const BOARD_FEW_BLOCK = 5;
  * sweep's calibration, 59-134 µs measured by the sweep at 8 B-128 KiB, its worst points: +639 to
  * +1526%). More rounds too (2·repeats + 1), so the median of the blocks holds when a few stall.
  */
-async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number): Promise<Sample[]> {
-  return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], BOARD_FEW_BLOCK);
+async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number, block: number): Promise<Sample[]> {
+  return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], block);
 }
 
 /**
@@ -497,10 +514,10 @@ async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: nu
  * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
  * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
  */
-async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number): Promise<number[]> {
+async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number, block: number): Promise<number[]> {
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
-  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, BOARD_FEW_BLOCK, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
+  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
   const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
   return Array.from(fastest, (t) => -t);
 }
@@ -533,6 +550,16 @@ const WARM_SECONDS = 0.5;
  * pass its 10 s: WARM_SECONDS.
  */
 const WARM_LONGEST_SECONDS = 3;
+/**
+ * The board's few-byte calls are so short (1-2 µs at 2 shm ranks once settled) that V8's tier-up
+ * of their path is most of them: after the shared warm-up's quarter of WARM_CALLS they ran
+ * 6.5 µs a call in calibration, and the model priced 2 shm ranks' settled 8 B-4 KiB allreduces
+ * 3.6-6.8x over (docs/PERFORMANCE.md, versus31). TurboFan finishes that path after some 20,000
+ * calls (webccl-perf's JIT warm-up, DEFAULT_JIT_WARMUP): as many of them, or as many as fit in
+ * BOARD_WARM_SECONDS where calls are slower (8 ranks on 2 cores).
+ */
+const BOARD_WARM_CALLS = 20_000;
+const BOARD_WARM_SECONDS = 0.3;
 /** Calls of each schedule between two checks of the time spent (a check is one maxAll). */
 const WARM_BATCH = 32;
 
@@ -1378,6 +1405,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: WARM_LONGEST_SECONDS });
+    // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
+    const boardPerCall = board ? await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS) : 0;
     phaseEnds('warm-up');
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
@@ -1389,8 +1418,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
-      few.push(...(await boardFewSamples(comm, repeats, gamma)).map((s) => ({ ...s, ownOnly: true })));
-      boardCollectives = await boardCollectiveSeconds(comm, repeats);
+      few.push(...(await boardFewSamples(comm, repeats, gamma, boardFewBlock(boardPerCall))).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats, boardFewBlock(boardPerCall));
     }
     phaseEnds('few bytes');
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see

@@ -10,6 +10,7 @@
 // all take the largest of each candidate's median over the ranks (a call is as slow as its
 // slowest rank) and the least of those: the same figures, so the same choice, on every rank.
 import { median } from './median.js';
+import { turnOrder } from './turn-order.js';
 
 /** One call shape to time: its candidates, fastest first as the model prices them. */
 export interface ShapeToMeasure<Shape> {
@@ -31,27 +32,32 @@ export interface MeasuringComm<Shape> {
 
 export interface MeasureOptions {
   /**
-   * Calls of each candidate before the timed rounds (default: one block's). The first of each
-   * is timed to size the blocks: the least over the candidates, the largest over the ranks
-   * (agreed, so every rank makes as many calls), as the model's price can be 10–50x off
-   * without a tuning file (the README's lavapipe job: 0.2 against 6–16 ms).
+   * Calls of each candidate before the timed rounds (default: one block's). The first
+   * PACE_CALLS of each are timed one by one to size its blocks: its quickest, the largest over
+   * the ranks (agreed, so every rank makes as many calls), as the model's price can be 10–50x
+   * off without a tuning file (the README's lavapipe job: 0.2 against 6–16 ms).
    */
   readonly warmCalls?: number;
-  /** Timed rounds; each times a block of every candidate's calls, in an order that turns each round (default 5). */
+  /** Timed rounds; each times a block of every candidate's calls, in an order shuffled each round (default 5). */
   readonly rounds?: number;
   /**
-   * How long a timed block should take (default 20 ms): a block is that many
-   * calls back to back (1 to MAX_BLOCK_CALLS), as a loop repeats one call. Calls timed one at a
-   * time, each after another schedule's, took about twice what the same calls took back to back
-   * (4 tcp processes, 32–512 KiB); with 5 ms blocks, a 17% gap at 512 KiB went the wrong way in
-   * 1 of 2 sweeps (docs/PERFORMANCE.md, tune30).
+   * How long a timed block should take (default 50 ms): a block is one untimed call and then as
+   * many as fill it back to back (1 to MAX_BLOCK_CALLS), as a loop repeats one call. Calls timed
+   * one at a time, each after another schedule's, took about twice what the same calls took back
+   * to back (4 tcp processes, 32–512 KiB); with 5 ms blocks, a 17% gap at 512 KiB went the wrong
+   * way in 1 of 2 sweeps (docs/PERFORMANCE.md, tune30); with 20 ms blocks 2 ntcp processes' 256
+   * KiB ring timed 1.8x the tree, the same in webccl-perf --versus's 100 ms turns, and the direct
+   * exchange, 2.2x slower there, was kept in 1 of 2 sweeps (versus31).
    */
   readonly blockSeconds?: number;
 }
 
 export const DEFAULT_ROUNDS = 5;
-export const DEFAULT_BLOCK_SECONDS = 0.02;
-export const MAX_BLOCK_CALLS = 64;
+export const DEFAULT_BLOCK_SECONDS = 0.05;
+/** The most calls in a block: 50 ms of the quickest calls seen (2 shm ranks' board, 1-2 µs). */
+export const MAX_BLOCK_CALLS = 50_000;
+/** Calls of each candidate timed one by one to find its pace (its quickest counts: a first call can be 10x the next). */
+export const PACE_CALLS = 3;
 
 /** Calls a timed block makes, from seconds a call (the same on every rank where those are agreed). */
 export function blockCalls(callSeconds: number | undefined, blockSeconds: number): number {
@@ -67,6 +73,30 @@ export interface MeasuredChoice<Shape> {
   readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
 }
 
+/** Each of `calls` made `paceCalls` times one by one: the quickest of each, in seconds (`now` in ms). */
+export async function quickestCalls(calls: readonly (() => Promise<void>)[], paceCalls: number, now: () => number): Promise<number[]> {
+  const quickest = calls.map(() => Infinity);
+  for (const [c, call] of calls.entries()) {
+    for (let i = 0; i < paceCalls; i++) {
+      const started = now();
+      await call();
+      quickest[c] = Math.min(quickest[c]!, (now() - started) / 1000);
+    }
+  }
+  return quickest;
+}
+
+/**
+ * Each candidate's calls per block: from its quickest of `paceCalls` calls timed one by one, the
+ * slowest rank's; with no calls to time, the model's price of the fastest candidate for all.
+ */
+async function blockSizes<Shape>(comm: MeasuringComm<Shape>, shape: Shape, candidates: readonly string[], paceCalls: number, blockSeconds: number, predictedSeconds: number | undefined): Promise<number[]> {
+  if (paceCalls === 0) return candidates.map(() => blockCalls(predictedSeconds, blockSeconds));
+  const quickest = await quickestCalls(candidates.map((algorithm) => () => comm.run(shape, algorithm)), paceCalls, () => comm.now());
+  const agreed = await comm.maxAll(Float32Array.from(quickest));
+  return candidates.map((_, c) => blockCalls(agreed[c], blockSeconds));
+}
+
 /**
  * Times the candidates of each shape and returns the agreed choice of each, in order. Shapes with
  * fewer than two candidates are left out (nothing to choose). Every rank must pass the same
@@ -74,32 +104,24 @@ export interface MeasuredChoice<Shape> {
  */
 export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: readonly ShapeToMeasure<Shape>[], options: MeasureOptions = {}): Promise<MeasuredChoice<Shape>[]> {
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
+  const blockSeconds = options.blockSeconds ?? DEFAULT_BLOCK_SECONDS;
   const chosen: MeasuredChoice<Shape>[] = [];
   for (const { shape, candidates, predictedSeconds } of shapes) {
     if (candidates.length < 2) continue;
-    const blockSeconds = options.blockSeconds ?? DEFAULT_BLOCK_SECONDS;
-    let block = blockCalls(predictedSeconds, blockSeconds);
-    let warmed = 0;
-    if (options.warmCalls !== 0) {
-      const first: number[] = [];
-      for (const algorithm of candidates) {
-        const started = comm.now();
-        await comm.run(shape, algorithm);
-        first.push((comm.now() - started) / 1000);
-      }
-      warmed = 1;
-      block = blockCalls((await comm.maxAll(Float32Array.of(Math.min(...first))))[0], blockSeconds);
+    const paceCalls = Math.min(PACE_CALLS, options.warmCalls ?? PACE_CALLS);
+    const blocks = await blockSizes(comm, shape, candidates, paceCalls, blockSeconds, predictedSeconds);
+    for (const [c, algorithm] of candidates.entries()) {
+      for (let i = paceCalls; i < (options.warmCalls ?? blocks[c]!); i++) await comm.run(shape, algorithm);
     }
-    const warmCalls = options.warmCalls ?? block;
-    for (const algorithm of candidates) for (let i = warmed; i < warmCalls; i++) await comm.run(shape, algorithm);
     const samples = candidates.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
-      // Each round starts one candidate later, so none always follows the same other.
-      for (let k = 0; k < candidates.length; k++) {
-        const c = (round + k) % candidates.length;
+      // Shuffled each round (turn-order.ts), so that no candidate always follows the same other.
+      for (const c of turnOrder(round, candidates.length)) {
+        // The first call after another schedule's meets its leftovers; a loop repeating one call does not.
+        await comm.run(shape, candidates[c]!);
         const started = comm.now();
-        for (let i = 0; i < block; i++) await comm.run(shape, candidates[c]!);
-        samples[c]!.push((comm.now() - started) / 1000 / block);
+        for (let i = 0; i < blocks[c]!; i++) await comm.run(shape, candidates[c]!);
+        samples[c]!.push((comm.now() - started) / 1000 / blocks[c]!);
       }
     }
     const agreed = await comm.maxAll(Float32Array.from(samples, median));
