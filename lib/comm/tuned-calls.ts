@@ -56,14 +56,17 @@ export class AutoShapes {
 export interface TuneOptions extends MeasureOptions {
   /** Time the candidates the model prices within this factor of its fastest (default 2.5: its worst errors measured were about 2x). */
   readonly margin?: number;
-  /** At most this many candidates a shape (default 3). */
+  /**
+   * At most this many candidates a shape (default 4: on 4 ntcp processes at 256 KiB the model
+   * ranked the tree, 1.14-1.22x faster than its mesh, fourth; docs/PERFORMANCE.md, versus31).
+   */
   readonly candidates?: number;
   /** Time again the shapes an earlier tune() chose for (default: only the new ones). */
   readonly again?: boolean;
 }
 
 export const DEFAULT_TUNE_MARGIN = 2.5;
-export const DEFAULT_TUNE_CANDIDATES = 3;
+export const DEFAULT_TUNE_CANDIDATES = 4;
 
 /** One shape's outcome, as tune() returns and logs it. */
 export interface TunedCall extends AutoShape {
