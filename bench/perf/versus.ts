@@ -1,8 +1,9 @@
 // --versus: the run's own algorithm and the ones named, timed on the same ranks in turns, so
 // that "auto against the best fixed choice" is one run's comparison. Timed in separate runs,
 // the columns came from separate processes whose times moved 10-40% between runs, more than the
-// differences they were to show (docs/PERFORMANCE.md, tune30). A turn is -n calls back to back
-// after a barrier, as nccl-tests times them; each round gives every contender one turn, in an
+// differences they were to show (docs/PERFORMANCE.md, tune30). A turn is a barrier, one untimed
+// call, then -n calls back to back (or --turn-ms's worth), as nccl-tests times them; each round
+// gives every contender one turn, in an
 // order shuffled each round so that none always follows the same one (a schedule's calls unsettle
 // the next one's, fresh29); each contender's time is its median turn's, so a round that met a
 // burst of the machine's load counts once.
@@ -51,8 +52,8 @@ export async function raceInTurns(
   return { medianUs: turns.map(median), firstBytesPerCall: Math.round(firstBytes / (rounds * turnCalls[0]!)) };
 }
 
-/** The most calls a --turn-ms turn makes: a few-byte call's turn ends well within a second. */
-export const MAX_TURN_CALLS = 10_000;
+/** The most calls a --turn-ms turn makes: 100 ms of the quickest calls seen (2 shm ranks' board, 1-2 µs). */
+export const MAX_TURN_CALLS = 100_000;
 
 /**
  * --turn-ms: each contender's calls per turn, as many as fill `turnMs` at its own pace: the
