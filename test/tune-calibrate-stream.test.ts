@@ -10,7 +10,7 @@
 // as that rank's figure, priced the direct exchange's bytes at ~half of what its stream costs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { calibrate, type CalibrationComm } from '../lib/tune/calibrate.js';
+import { BOARD_FEW_BLOCK_MOST, boardFewBlock, calibrate, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { DEFAULT_COST_PARAMS, type CostParams } from '../lib/tune/params.js';
 
@@ -131,6 +131,14 @@ test("2 ranks on one CPU whose direct exchange's late rank only folds: its curve
   for (const bytes of [32 << 10, 128 << 10]) near(predictSeconds('direct', call(bytes, 2), p)!, predictSeconds('direct', call(bytes, 2), truth)!, `direct at ${bytes} B`, 0.02);
   // The schedules whose ranks leave together are measured as before.
   for (const algorithm of ['ring', 'tree']) near(predictSeconds(algorithm, call(1 << 20, 2), p)!, predictSeconds(algorithm, call(1 << 20, 2), truth)!, `${algorithm} at 1 MiB`, 0.02);
+});
+
+test('the board\'s few-byte blocks: one untimed call and 1 ms of calls at the warm-up\'s pace, 4 timed at least, BOARD_FEW_BLOCK_MOST at most', () => {
+  assert.is(boardFewBlock(5e-6), 1 + 200, '2 ranks\' µs calls: 200 of them');
+  assert.is(boardFewBlock(70e-6), 1 + 15, '8 ranks\' 70 µs calls');
+  assert.is(boardFewBlock(1e-3), 5, 'slow calls: 4 timed, as before');
+  assert.is(boardFewBlock(1e-9), BOARD_FEW_BLOCK_MOST);
+  assert.is(boardFewBlock(0), 5, 'no pace (no warm-up ran): 4 timed');
 });
 
 test.run();

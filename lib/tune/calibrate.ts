@@ -477,10 +477,12 @@ async function blockSamples(comm: CalibrationComm, algorithms: readonly string[]
  * Calls in a block of the board's few-byte streams: one untimed, then as many as take
  * BOARD_BLOCK_SECONDS at the board warm-up's pace (boardFewBlock), at least 4, at most
  * BOARD_FEW_BLOCK_MOST. Blocks of 4 timed calls priced 2 shm processes' board allreduce at 6.5 µs
- * a call where settled streams of them ran 1.0-1.4 (the sweep's 8 B-4 KiB points 3.5-6.8x over),
- * blocks of 64 at 3.8-4.0 µs, of 512 at 1.0 (docs/PERFORMANCE.md, versus31): a block of a few
- * µs times its own start. At 4 and 8 ranks a call takes 15-70 µs, and 4 of them were priced
- * within 15%.
+ * a call in two calibrations where settled streams of them ran 1.0-1.4 (the sweep's 8 B-4 KiB
+ * points 3.5-6.8x over): a block of a few µs times its own start. Blocks of 1 ms priced it 1.2-5.0
+ * µs: a 2-process calibration runs in one of two modes for seconds at a time, every block at
+ * 1.2-2.2 µs in one, 3.2-4.5 in another (docs/PERFORMANCE.md, versus31). At 4 and 8 ranks a call
+ * takes 15-70 µs, and blocks of 4 priced them within 15%; 1 ms blocks added about 0.4 s to 8 shm
+ * ranks' calibration (8.5 -> 9.6 s in one run each).
  */
 const BOARD_BLOCK_SECONDS = 0.001;
 const BOARD_FEW_BLOCK_LEAST = 5;
@@ -552,11 +554,10 @@ const WARM_SECONDS = 0.5;
 const WARM_LONGEST_SECONDS = 3;
 /**
  * The board's few-byte calls are so short (1-2 µs at 2 shm ranks once settled) that V8's tier-up
- * of their path is most of them: after the shared warm-up's quarter of WARM_CALLS they ran
- * 6.5 µs a call in calibration, and the model priced 2 shm ranks' settled 8 B-4 KiB allreduces
- * 3.6-6.8x over (docs/PERFORMANCE.md, versus31). TurboFan finishes that path after some 20,000
- * calls (webccl-perf's JIT warm-up, DEFAULT_JIT_WARMUP): as many of them, or as many as fit in
- * BOARD_WARM_SECONDS where calls are slower (8 ranks on 2 cores).
+ * of their path is much of them, and the shared warm-up gives them a quarter of WARM_CALLS:
+ * TurboFan finishes that path after some 20,000 calls (webccl-perf's JIT warm-up,
+ * DEFAULT_JIT_WARMUP; oop18). As many of them, or as many as fit in BOARD_WARM_SECONDS where
+ * calls are slower (8 ranks on 2 cores); their pace sizes the board's few-byte blocks.
  */
 const BOARD_WARM_CALLS = 20_000;
 const BOARD_WARM_SECONDS = 0.3;
