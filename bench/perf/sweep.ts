@@ -69,9 +69,10 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     let relError: number | undefined;
     if (options.check || options.compressionColumns) {
       // Each rival is checked too, its wrong elements counted in this column's: a race of wrong results is no race.
+      // One expected result for them all (a 256 MiB call's is 256 MiB).
+      const expected = expectedOutput(shape, comm.rank);
       for (const checked of [call, ...rivals]) {
         await checked();
-        const expected = expectedOutput(shape, comm.rank);
         const output = expected === undefined ? undefined : await placement.output();
         if (options.check) wrong = (wrong ?? 0) + (expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks));
         // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
