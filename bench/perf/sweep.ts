@@ -148,11 +148,10 @@ async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallSha
   const wrongs = await comm.allGather(Uint32Array.from(mine, (m) => m.wrong ?? 0));
   const perRank = (values: Float32Array | Uint32Array, stride: number, column: number) => Array.from({ length: comm.size }, (_, r) => values[r * stride + column]!);
   const timeAt = (column: number) => combineTimes(perRank(times, width, column), options.average);
-  let column = 0;
-  let versus: VersusTime[] | undefined;
-  const measurements = mine.map((m, placement) => {
-    const timeUs = timeAt(column++);
-    if (m.versusUs !== undefined) versus = m.versusUs.map((_, i) => ({ algorithm: options.versus[i]!, timeUs: timeAt(column++) }));
+  // Where each placement's figures start in a rank's row of `times`.
+  const starts = mine.map((_, placement) => timesOf(mine.slice(0, placement)).length);
+  const measurements = mine.map((_, placement) => {
+    const timeUs = timeAt(starts[placement]!);
     return {
       timeUs,
       algbw: algorithmBandwidth(shape.layout.bytes, timeUs),
@@ -160,6 +159,8 @@ async function combineRanks(comm: PerfComm, options: PerfOptions, shape: CallSha
       wrong: options.check ? perRank(wrongs, mine.length, placement).reduce((a, b) => a + b, 0) : undefined,
     };
   });
+  const raced = mine.findIndex((m) => m.versusUs !== undefined);
+  const versus = raced < 0 ? undefined : mine[raced]!.versusUs!.map((_, i) => ({ algorithm: options.versus[i]!, timeUs: timeAt(starts[raced]! + 1 + i) }));
   return { measurements, ...(versus && { versus }) };
 }
 

@@ -10,7 +10,7 @@
 import { median } from '../../lib/tune/median.js';
 import { callInTurn } from './calls.js';
 import { turnOrder } from '../../lib/tune/turn-order.js';
-import { PACE_CALLS, quickestCalls } from '../../lib/tune/measure-choices.js';
+import { blockCalls, PACE_CALLS, quickestCalls } from '../../lib/tune/measure-choices.js';
 
 /** A contender's median round: microseconds per call. */
 export interface VersusTime {
@@ -68,14 +68,14 @@ export async function callsFilling(comm: { allGather(values: Float32Array): Prom
   const all = await comm.allGather(Float32Array.from(mine, (seconds) => seconds * 1000));
   return calls.map((_, i) => {
     const slowest = Math.max(...Array.from({ length: comm.size }, (_, r) => all[r * calls.length + i]!));
-    return Math.min(MAX_TURN_CALLS, Math.max(1, Math.ceil(turnMs / Math.max(slowest, 1e-3))));
+    return blockCalls(Math.max(slowest, 1e-3), turnMs, MAX_TURN_CALLS);
   });
 }
 
 /** The out-of-place time over the fastest contender's (under 1: the run's own algorithm was faster than every one named). */
 export function versusRatio(timeUs: number, versus: readonly VersusTime[]): number | undefined {
   if (versus.length === 0) return undefined;
-  const best = Math.min(...versus.map((v) => v.timeUs));
+  const best = fastest(versus).timeUs;
   return best > 0 ? timeUs / best : undefined;
 }
 

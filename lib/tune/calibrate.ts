@@ -1407,7 +1407,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: WARM_LONGEST_SECONDS });
     // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
-    const boardPerCall = board ? await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS) : 0;
+    const boardBlock = board ? boardFewBlock(await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)) : 0;
     phaseEnds('warm-up');
     // The few-byte runs next, on the warm code and before any larger run: right after the larger
     // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
@@ -1419,8 +1419,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
-      few.push(...(await boardFewSamples(comm, repeats, gamma, boardFewBlock(boardPerCall))).map((s) => ({ ...s, ownOnly: true })));
-      boardCollectives = await boardCollectiveSeconds(comm, repeats, boardFewBlock(boardPerCall));
+      few.push(...(await boardFewSamples(comm, repeats, gamma, boardBlock)).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats, boardBlock);
     }
     phaseEnds('few bytes');
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see

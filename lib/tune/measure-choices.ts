@@ -59,10 +59,13 @@ export const MAX_BLOCK_CALLS = 50_000;
 /** Calls of each candidate timed one by one to find its pace (its quickest counts: a first call can be 10x the next). */
 export const PACE_CALLS = 3;
 
-/** Calls a timed block makes, from seconds a call (the same on every rank where those are agreed). */
-export function blockCalls(callSeconds: number | undefined, blockSeconds: number): number {
-  if (callSeconds === undefined || !(callSeconds > 0)) return 1;
-  return Math.min(MAX_BLOCK_CALLS, Math.max(1, Math.ceil(blockSeconds / callSeconds)));
+/**
+ * Calls a timed block makes, from the time a call takes (the same on every rank where those are
+ * agreed): as many as fill `blockTime` (in the same unit), 1 to `most`.
+ */
+export function blockCalls(callTime: number | undefined, blockTime: number, most = MAX_BLOCK_CALLS): number {
+  if (callTime === undefined || !(callTime > 0)) return 1;
+  return Math.min(most, Math.max(1, Math.ceil(blockTime / callTime)));
 }
 
 export interface MeasuredChoice<Shape> {
