@@ -37,26 +37,39 @@ function ranks(n: number): number[] {
 
 /** What `rank`'s receive buffer must hold; undefined where the collective defines nothing (reduce off the root). */
 export function expectedOutput(shape: CallShape, rank: number): ElementArray | undefined {
+  return expectedSlice(shape, rank, 0, shape.layout.recvCount);
+}
+
+/**
+ * Elements [from, from + count) of expectedOutput, built from the inputs' same elements alone: the
+ * check goes through a large output a slice at a time, so that it never holds every rank's whole
+ * input at once (an 8-rank 256 MiB allreduce used to hold 2.25 GiB per rank for it).
+ */
+export function expectedSlice(shape: CallShape, rank: number, from: number, count: number): ElementArray | undefined {
   const { collective, dtype, op, root, layout } = shape;
   const n = shape.ranks;
   const piece = layout.callCount;
   switch (collective) {
     case 'allreduce':
-      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, layout.sendCount)), layout.sendCount);
+      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, count, from)), count);
     case 'reduce':
-      return rank === root ? reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, layout.sendCount)), layout.sendCount) : undefined;
+      return rank === root ? reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, count, from)), count) : undefined;
     case 'reducescatter':
-      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, piece, rank * piece)), piece);
+      return reduceAll(dtype, op, ranks(n).map((k) => rankInput(dtype, k, count, rank * piece + from)), count);
     case 'broadcast':
-      return rankInput(dtype, root, layout.sendCount);
+      return rankInput(dtype, root, count, from);
     case 'sendrecv':
-      return rankInput(dtype, (rank - 1 + n) % n, layout.sendCount);
+      return rankInput(dtype, (rank - 1 + n) % n, count, from);
     case 'allgather':
     case 'alltoall': {
       // Block k comes from rank k: its whole input (allgather) or the block it addressed to us (alltoall).
-      const out = allocateElements(dtype, layout.recvCount);
+      const out = allocateElements(dtype, count);
       const firstIndex = collective === 'alltoall' ? rank * piece : 0;
-      for (const k of ranks(n)) out.set(rankInput(dtype, k, piece, firstIndex), k * piece);
+      const end = from + count;
+      for (const k of ranks(n)) {
+        const [start, stop] = [Math.max(from, k * piece), Math.min(end, (k + 1) * piece)];
+        if (start < stop) out.set(rankInput(dtype, k, stop - start, firstIndex + start - k * piece), start - from);
+      }
       return out;
     }
   }

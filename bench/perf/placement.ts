@@ -14,8 +14,8 @@ export interface Placement {
   readonly recv: Operand;
   /** Puts the rank's input where the call reads it and a poison value where it must write. */
   prepare(data: RowData): Promise<void>;
-  /** The receive elements after the call. */
-  output(): Promise<ElementArray>;
+  /** `count` receive elements from the output's element `from`, after the call. */
+  output(from: number, count: number): Promise<ElementArray>;
   destroy(): void;
 }
 
@@ -28,22 +28,26 @@ export type StoreFactory = (length: number) => ElementStore;
  */
 export interface RowData {
   readonly input: ElementArray;
-  /** `count` poison elements (the same array each time for a count). */
-  poisoned(count: number): ElementArray;
+  /** Poisons `count` elements of `store` from `offset`. */
+  poison(store: ElementStore, offset: number, count: number): Promise<void>;
 }
 
+/** Poison is written a slice at a time: a whole-buffer poison array was one more copy of the largest buffer. */
+const POISON_SLICE_ELEMENTS = 1 << 20;
+
 export function rowData(dtype: DataType, input: ElementArray): RowData {
-  const made = new Map<number, ElementArray>();
+  let poisoned: ElementArray | undefined;
   return {
     input,
-    poisoned(count) {
-      let array = made.get(count);
-      if (array === undefined) {
-        array = allocateElements(dtype, count);
-        poison(dtype, array);
-        made.set(count, array);
+    async poison(store, offset, count) {
+      const slice = Math.min(count, POISON_SLICE_ELEMENTS);
+      if (poisoned === undefined || poisoned.length < slice) {
+        poisoned = allocateElements(dtype, slice);
+        poison(dtype, poisoned);
       }
-      return array;
+      for (let done = 0; done < count; done += slice) {
+        await store.write(offset + done, poisoned.subarray(0, Math.min(slice, count - done)));
+      }
     },
   };
 }
@@ -56,9 +60,9 @@ function outOfPlace(dtype: DataType, layout: BufferLayout, makeStore: StoreFacto
     recv: recv.operand(0, layout.recvCount),
     async prepare(data) {
       await send.write(0, data.input);
-      await recv.write(0, data.poisoned(layout.recvCount));
+      await data.poison(recv, 0, layout.recvCount);
     },
-    output: () => recv.read(0, layout.recvCount),
+    output: (from, count) => recv.read(from, count),
     destroy() { send.destroy(); recv.destroy(); },
   };
 }
@@ -72,10 +76,10 @@ function inPlace(collective: PerfCollective, dtype: DataType, layout: BufferLayo
     return {
       send: store.operand(slot, layout.sendCount), recv: whole,
       async prepare(data) {
-        await store.write(0, data.poisoned(length));
+        await data.poison(store, 0, length);
         await store.write(slot, data.input);
       },
-      output: () => store.read(0, length),
+      output: (from, count) => store.read(from, count),
       destroy: () => store.destroy(),
     };
   }
@@ -85,7 +89,7 @@ function inPlace(collective: PerfCollective, dtype: DataType, layout: BufferLayo
   return {
     send: whole, recv,
     prepare: (data) => store.write(0, data.input),
-    output: () => store.read(outputAt, layout.recvCount),
+    output: (from, count) => store.read(outputAt + from, count),
     destroy: () => store.destroy(),
   };
 }

@@ -7,8 +7,8 @@ import type { PerfOptions } from './args.js';
 import { busBandwidth, algorithmBandwidth } from './bandwidth.js';
 import { callInTurn } from './calls.js';
 import { combineTimes } from './combine.js';
-import { countWrong, maxRelativeError } from './data.js';
-import { expectedOutput, sendInput, type CallShape } from './expected.js';
+import { checkOutput } from './check.js';
+import { sendInput, type CallShape } from './expected.js';
 import { bufferLayout } from './layout.js';
 import { callUntil, JIT_WARMUP_MS, NO_WARMUP, type JitWarmup } from './jit-warmup.js';
 import { hasRoot, ncclTypeName, reduces, type PerfOp } from './names.js';
@@ -69,14 +69,12 @@ async function measure(comm: PerfComm, options: PerfOptions, shape: CallShape, k
     let relError: number | undefined;
     if (options.check || options.compressionColumns) {
       // Each rival is checked too, its wrong elements counted in this column's: a race of wrong results is no race.
-      // One expected result for them all (a 256 MiB call's is 256 MiB).
-      const expected = expectedOutput(shape, comm.rank);
       for (const checked of [call, ...rivals]) {
         await checked();
-        const output = expected === undefined ? undefined : await placement.output();
-        if (options.check) wrong = (wrong ?? 0) + (expected === undefined ? 0 : countWrong(shape.dtype, output!, expected, shape.ranks));
+        const result = await checkOutput(shape, comm.rank, placement, options.compressionColumns);
+        if (options.check) wrong = (wrong ?? 0) + result.wrong;
         // The inputs are quarters summed exactly in float32 (data.ts): expected is the exact result.
-        if (options.compressionColumns) relError = Math.max(relError ?? 0, expected === undefined ? 0 : maxRelativeError(shape.dtype, output!, expected));
+        if (options.compressionColumns) relError = Math.max(relError ?? 0, result.maxRelError);
         await placement.prepare(data);
       }
     }
