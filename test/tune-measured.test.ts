@@ -1,7 +1,8 @@
 // Choosing by measurement: lib/tune/measure-choices.ts times each shape's candidates in shuffled
 // rounds and takes the least of the medians agreed over the ranks; Communicator.tune() (lib/comm/
-// tuned-calls.ts) does that for the allreduce shapes a program ran under 'auto', and 'auto' then
-// runs the fastest for them, the same on every rank, with exact results.
+// tuned-calls.ts) does that for the call shapes a program ran under 'auto' (allreduce,
+// reduce-scatter, all-gather, broadcast, reduce), and 'auto' then runs the fastest for them, the
+// same on every rank, with exact results.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
@@ -99,7 +100,7 @@ test('nearestCandidates: the incumbent first, then those within the margin of th
 
 test('AutoShapes: each key once, in call order, at most MAX_AUTO_SHAPES, none while unnoted', async () => {
   const shapes = new AutoShapes();
-  const shape = { count: 1, call: { dtype: 'float32', op: 'sum' }, memory: 'cpu' } as const;
+  const shape = { collective: 'allReduce', count: 1, call: { dtype: 'float32', op: 'sum' }, memory: 'cpu' } as const;
   shapes.note('a', shape);
   shapes.note('b', shape);
   shapes.note('a', { ...shape, count: 2 });
@@ -178,6 +179,50 @@ test('tune(): every rank times the same candidates of each auto shape and keeps 
   }
 });
 
+/** Every rank's broadcast (root 2), reduce (sum to root 1), reduce-scatter (max) and all-gather of `count` small integers, checked against the serial results. */
+async function checkedOthers(comms: readonly Communicator[], count: number): Promise<void> {
+  const n = comms.length;
+  const value = (r: number, i: number) => ((i * 5 + r * 3) % 13) - 6;
+  const inputs = comms.map((_, r) => Float32Array.from({ length: count * n }, (_, i) => value(r, i)));
+  const sum = (i: number) => inputs.reduce((a, input) => a + input[i]!, 0);
+  const max = (i: number) => Math.max(...inputs.map((input) => input[i]!));
+  const bcast = comms.map((_, r) => inputs[r]!.slice(0, count));
+  const reduced = comms.map(() => new Float32Array(count));
+  const scattered = comms.map(() => new Float32Array(count));
+  const gathered = comms.map(() => new Float32Array(count * n));
+  await Promise.all(comms.map((comm, r) => comm.broadcast(bcast[r]!, bcast[r]!, count, 'float32', 2)));
+  await Promise.all(comms.map((comm, r) => comm.reduce(inputs[r]!, reduced[r]!, count, 'float32', 'sum', 1)));
+  await Promise.all(comms.map((comm, r) => comm.reduceScatter(inputs[r]!, scattered[r]!, count, 'float32', 'max')));
+  await Promise.all(comms.map((comm, r) => comm.allGather(inputs[r]!.subarray(0, count), gathered[r]!, count, 'float32')));
+  for (let r = 0; r < n; r++) {
+    assert.equal(Array.from(bcast[r]!), Array.from(inputs[2]!.subarray(0, count)), `broadcast rank ${r}`);
+    assert.equal(Array.from(scattered[r]!), Array.from({ length: count }, (_, i) => max(r * count + i)), `reduceScatter rank ${r}`);
+    assert.equal(Array.from(gathered[r]!), Array.from({ length: count * n }, (_, i) => value(Math.floor(i / count), i % count)), `allGather rank ${r}`);
+  }
+  assert.equal(Array.from(reduced[1]!), Array.from({ length: count }, (_, i) => sum(i)), 'reduce at the root');
+}
+
+test('tune(): broadcast and reduce shapes are timed too (ring against tree), and auto then runs the fastest, exact; one-schedule shapes are left out', async () => {
+  const comms = await world(4);
+  try {
+    for (const count of [3, 20000]) await checkedOthers(comms, count);
+    const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 2, blockSeconds: 0.002 })));
+    for (const mine of tuned) assert.equal(mine, tuned[0]);
+    // reduceScatter and allGather have the ring alone without a board: nothing to choose.
+    assert.equal(tuned[0]!.map((t) => [t.collective, t.count, t.call.op]), [['broadcast', 3, undefined], ['reduce', 3, 'sum'], ['broadcast', 20000, undefined], ['reduce', 20000, 'sum']]);
+    for (const outcome of tuned[0]!) {
+      assert.equal(outcome.seconds.map((c) => c.algorithm).sort(), ['ring', 'tree'], JSON.stringify(outcome));
+      assert.is(outcome.seconds[0]!.algorithm, outcome.previous);
+      for (const comm of comms) {
+        assert.is(chooseAlgorithm(outcome.collective, outcome.bytes, 4, comm.config, undefined, outcome.call).algorithm, outcome.algorithm);
+      }
+    }
+    for (const count of [3, 20000]) await checkedOthers(comms, count);
+  } finally {
+    await Promise.all(comms.map((comm) => comm.destroy()));
+  }
+});
+
 test('tune(): ranks that ran different auto shapes or pass different options all fail with InvalidUsage before any timed call, and the communicator goes on; bad options are named', async () => {
   const comms = await world(3);
   try {
@@ -191,7 +236,7 @@ test('tune(): ranks that ran different auto shapes or pass different options all
       assert.is(outcome.status, 'rejected');
       const error = (outcome as PromiseRejectedResult).reason as Error & { code: string };
       assert.is(error.code, 'InvalidUsage');
-      assert.match(error.message, /tune\(\): the ranks have run different allreduce shapes under 'auto' since the last tune\(\) \(\d here\), or passed different options/);
+      assert.match(error.message, /tune\(\): the ranks have run different call shapes under 'auto' since the last tune\(\) \(\d here\), or passed different options/);
     }
     await checkedAllReduce(comms, SHAPES[2]);
     // The same calls, different options: every rank fails alike.

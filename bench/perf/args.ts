@@ -37,7 +37,7 @@ export interface PerfOptions extends SizeSweep {
   /**
    * --tune: after each size's warm-up, Communicator.tune() times the cost model's nearest
    * candidates for the shape 'auto' runs and keeps the fastest for the timed calls (only where
-   * the algorithm is auto, and for allreduce: what tune() times).
+   * the algorithm is auto, and for the collectives tune() times: not alltoall nor sendrecv).
    */
   readonly tune: boolean;
   /**
@@ -185,7 +185,7 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
                         rank, at each size and placement: V8 takes 1000-2000 calls to settle
                         after the calls change, which -w 1 times (default 0: -w alone)
   --tune                after each size's warm-up, time the cost model's nearest candidates
-                        for the allreduce 'auto' runs and keep the fastest (Communicator.tune)
+                        for the call 'auto' runs and keep the fastest (Communicator.tune)
   --versus A,B,...      also time these algorithms (${ALGORITHM_CHOICES.join(', ')}) on the same
                         ranks, in turns with the out-of-place calls of --algo's: each size gets
                         --rounds rounds of one turn each (one untimed call, then -n timed), the

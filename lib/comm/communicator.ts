@@ -52,7 +52,7 @@ import type { SmallBoardCall } from '../transport/board.js';
 import { allocHostBuffer, freeHostBuffer, holdHostBuffers, hostBuffersAllocated } from '../memory/host-buffers.js';
 import { calibrateAtInit, choiceKey, describeChoice, proposeTuning, tuningWorld, type TuningOptions } from './tuning.js';
 import { traceCall } from '../switch/call-trace.js';
-import { AutoShapes, tuneCalls, type TunedCall, type TuneOptions } from './tuned-calls.js';
+import { AutoShapes, isTunedCollective, tuneCalls, type TunedCall, type TuneOptions } from './tuned-calls.js';
 import { measuredKey } from '../tune/select.js';
 
 export interface InitOptions extends ConfigOptions, TuningOptions {
@@ -207,7 +207,7 @@ export class Communicator implements LinkOwner, Endpoint {
   private hostGroupMemo: HostGroup | undefined;
   /** The cost model's choices already logged (once per collective, size class and choice). */
   private readonly choicesLogged = new Set<string>();
-  /** The allreduce shapes run under 'auto', for tune(). */
+  /** The call shapes run under 'auto', for tune(). */
   private readonly autoShapes = new AutoShapes();
 
   private constructor(parts: CommunicatorParts) {
@@ -390,7 +390,7 @@ export class Communicator implements LinkOwner, Endpoint {
 
   /**
    * Times, on this world and now, the algorithms the cost model ranks nearest its pick for each
-   * allreduce shape run under 'auto' since the last tune() (with `again`, every one so far), and
+   * call shape (allreduce, reduce-scatter, all-gather, broadcast, reduce) run under 'auto' since the last tune() (with `again`, every one so far), and
    * has 'auto' run the fastest for those shapes from then on (FFTW's MEASURE, cuDNN's benchmark
    * mode). Worth calling once a training loop's first steps have run: the model's parameters were
    * measured early and can rank a near tie wrongly. Costs about (rounds + 1) blocks of 50 ms (of
@@ -404,7 +404,7 @@ export class Communicator implements LinkOwner, Endpoint {
     this.agreed = config;
     for (const call of tuned) {
       const times = call.seconds.map((c) => `${c.algorithm} ${(c.seconds * 1e6).toFixed(1)} us`).join(', ');
-      this.log.info(`${this.name}: tune: allReduce of ${call.bytes} bytes ${call.call.dtype} ${call.call.op} (${call.memory} memory): ${times}; auto runs ${call.algorithm} (before: ${call.previous})`);
+      this.log.info(`${this.name}: tune: ${call.collective} of ${call.bytes} bytes ${call.call.dtype}${call.call.op === undefined ? '' : ` ${call.call.op}`} (${call.memory} memory): ${times}; auto runs ${call.algorithm} (before: ${call.previous})`);
     }
     return tuned;
   }
@@ -555,9 +555,10 @@ export class Communicator implements LinkOwner, Endpoint {
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
       },
       planned: (collective, count, call, memory) => {
-        const { op } = call;
-        if (collective !== 'allReduce' || typeof op !== 'string') return;
-        this.autoShapes.note(measuredKey(collective, count * elementBytes(call.dtype), this.size, call, memory), { count, call: { ...call, op }, memory: memory ?? 'cpu' });
+        const { op, ...rest } = call;
+        // premulSum's scalar is the call's own: tune() could not repeat the call.
+        if (!isTunedCollective(collective) || typeof op === 'object') return;
+        this.autoShapes.note(measuredKey(collective, count * elementBytes(call.dtype), this.size, call, memory), { collective, count, call: { ...rest, ...(op !== undefined && { op }) }, memory: memory ?? 'cpu' });
       },
       modelChose: (collective, bytes, choice) => {
         const key = choiceKey(collective, bytes, choice);

@@ -1,13 +1,14 @@
-// Communicator.tune(): the allreduce shapes this communicator has run under 'auto', timed with
-// the cost model's nearest candidates on the world itself (lib/tune/measure-choices.ts), the
-// fastest kept in the agreed configuration (TuningConfig.measured) for the calls that follow.
+// Communicator.tune(): the call shapes this communicator has run under 'auto' (allreduce,
+// reduce-scatter, all-gather, broadcast, reduce: the collectives with more than one schedule),
+// timed with the cost model's nearest candidates on the world itself (lib/tune/measure-choices.ts),
+// the fastest kept in the agreed configuration (TuningConfig.measured) for the calls that follow.
 //
 // The shapes are noted as calls are planned (the first call of a shape always is), in call
 // order, so ranks that made the same calls hold the same list; tune() checks that they do
 // before it sends anything of its own, since ranks timing different shapes would mismatch.
 import { elementBytes, type ElementArray, type SimpleOp } from '../dtype.js';
-import type { ReductionCall } from '../collectives/algorithms.js';
-import { invalidArgument, invalidUsage } from '../errors.js';
+import type { ReductionCall, ScheduledCollective } from '../collectives/algorithms.js';
+import { internalError, invalidArgument, invalidUsage } from '../errors.js';
 import { hostArrayOf } from '../memory/buffers.js';
 import { requiredUsage } from '../gpu/gpu-memory.js';
 import { measureChoices, nearestCandidates, type MeasureOptions } from '../tune/measure-choices.js';
@@ -17,18 +18,31 @@ import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 import { maxAllOf } from './tuning.js';
 
-/** An allreduce shape 'auto' ran: what tune() times (a named op: premulSum's scalar is the call's own). */
+/**
+ * The collectives tune() times: those that 'auto' chooses a schedule for among several (the
+ * others have one: pairwise all-to-all, point-to-point, the dissemination barrier).
+ */
+export const TUNED_COLLECTIVES = ['allReduce', 'reduceScatter', 'allGather', 'broadcast', 'reduce'] as const;
+export type TunedCollective = typeof TUNED_COLLECTIVES[number];
+
+export function isTunedCollective(collective: ScheduledCollective): collective is TunedCollective {
+  return (TUNED_COLLECTIVES as readonly string[]).includes(collective);
+}
+
+/** A call shape 'auto' ran: what tune() times (a named op or none: premulSum's scalar is the call's own). */
 export interface AutoShape {
+  readonly collective: TunedCollective;
+  /** The call's count (per rank for reduceScatter's output and allGather's input, as the call states it). */
   readonly count: number;
-  /** The call as its plan described it to the choice (dtype, op, the board, the switch's width). */
-  readonly call: Omit<ReductionCall, 'ranks' | 'op'> & { readonly op: SimpleOp };
+  /** The call as its plan described it to the choice (dtype, op where it reduces, the board, the switch's width). */
+  readonly call: Omit<ReductionCall, 'ranks' | 'op'> & { readonly op?: SimpleOp };
   readonly memory: MemoryKind;
 }
 
 /** The most shapes noted: a program of many sizes gets its first ones timed, not an unbounded list. */
 export const MAX_AUTO_SHAPES = 64;
 
-/** The allreduce shapes planned under 'auto', in call order, each once. */
+/** The shapes planned under 'auto', in call order, each once. */
 export class AutoShapes {
   private readonly shapes = new Map<string, AutoShape>();
   private paused = 0;
@@ -70,7 +84,7 @@ export const DEFAULT_TUNE_CANDIDATES = 4;
 
 /** One shape's outcome, as tune() returns and logs it. */
 export interface TunedCall extends AutoShape {
-  readonly collective: 'allReduce';
+  /** count × the dtype's size, as measuredKey and the model state the call. */
   readonly bytes: number;
   /** What 'auto' runs the shape with from now on. */
   readonly algorithm: string;
@@ -80,7 +94,7 @@ export interface TunedCall extends AutoShape {
   readonly seconds: ReadonlyArray<{ readonly algorithm: string; readonly seconds: number }>;
 }
 
-type TunedComm = Pick<Communicator, 'name' | 'size' | 'config' | 'allReduce' | 'device'>;
+type TunedComm = Pick<Communicator, 'name' | 'size' | 'config' | 'device' | TunedCollective>;
 
 /**
  * Times the candidates of `shapes` not chosen for yet (all of them with `again`) and returns the
@@ -96,24 +110,25 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
     const most = options.candidates ?? DEFAULT_TUNE_CANDIDATES;
     const tuned: TunedCall[] = [];
     for (const [, shape] of pending) {
+      const { collective } = shape;
       const bytes = shape.count * elementBytes(shape.call.dtype);
-      const ranked = rankedAlgorithms('allReduce', bytes, comm.size, meshAnySize(config, comm.size), shape.call, shape.memory);
-      const previous = chooseAlgorithm('allReduce', bytes, comm.size, config, undefined, shape.call, undefined, shape.memory).algorithm;
+      const ranked = rankedAlgorithms(collective, bytes, comm.size, meshAnySize(config, comm.size), shape.call, shape.memory);
+      const previous = chooseAlgorithm(collective, bytes, comm.size, config, undefined, shape.call, undefined, shape.memory).algorithm;
       const candidates = nearestCandidates(ranked, margin, most, previous);
-      const buffer = bufferFor(comm, shape);
+      const buffers = buffersFor(comm, shape);
       try {
         const [choice] = await measureChoices({
-          run: (s, algorithm) => comm.allReduce(buffer, buffer, s.count, s.call.dtype, s.call.op, { algorithm }),
+          run: (s, algorithm) => runShape(comm, s, buffers, algorithm),
           maxAll: (values) => maxAllOf(comm, values),
           now: () => performance.now(),
         }, [{ shape, candidates, ...(ranked[0] && { predictedSeconds: ranked[0].seconds }) }], options);
-        if (choice) tuned.push({ ...shape, collective: 'allReduce', bytes, algorithm: choice.algorithm, previous, seconds: choice.seconds });
+        if (choice) tuned.push({ ...shape, bytes, algorithm: choice.algorithm, previous, seconds: choice.seconds });
       } finally {
-        if (!ArrayBuffer.isView(buffer)) buffer.destroy();
+        for (const buffer of new Set([buffers.send, buffers.recv])) if (!ArrayBuffer.isView(buffer)) buffer.destroy();
       }
     }
     const measured = { ...config.measured };
-    for (const outcome of tuned) measured[measuredKey('allReduce', outcome.bytes, comm.size, outcome.call, outcome.memory)] = outcome.algorithm;
+    for (const outcome of tuned) measured[measuredKey(outcome.collective, outcome.bytes, comm.size, outcome.call, outcome.memory)] = outcome.algorithm;
     return { tuned, config: { ...config, measured } };
   });
 }
@@ -128,11 +143,42 @@ function meshAnySize(config: AgreedConfig, ranks: number): AgreedConfig {
   return ranks > 2 ? { ...config, meshThresholdBytes: Number.MAX_SAFE_INTEGER } : config;
 }
 
-/** A zeroed buffer for the shape's calls (zeros stay zeros under every op: no overflow, the same values every call). */
-function bufferFor(comm: TunedComm, shape: AutoShape): ElementArray | GPUBuffer {
-  if (shape.memory === 'cpu') return hostArrayOf(shape.call.dtype, shape.count);
+type Buffer = ElementArray | GPUBuffer;
+
+/**
+ * Zeroed buffers for the shape's calls (zeros stay zeros under every op: no overflow, the same
+ * values every call): one, used in place, where the call's input and output are alike in size;
+ * reduceScatter's and allGather's whole buffer and rank's piece apart.
+ */
+function buffersFor(comm: TunedComm, shape: AutoShape): { readonly send: Buffer; readonly recv: Buffer } {
+  const whole = bufferFor(comm, shape, shape.count * (shape.collective === 'reduceScatter' || shape.collective === 'allGather' ? comm.size : 1));
+  if (shape.collective === 'reduceScatter') return { send: whole, recv: bufferFor(comm, shape, shape.count) };
+  if (shape.collective === 'allGather') return { send: bufferFor(comm, shape, shape.count), recv: whole };
+  return { send: whole, recv: whole };
+}
+
+function bufferFor(comm: TunedComm, shape: AutoShape, count: number): Buffer {
+  if (shape.memory === 'cpu') return hostArrayOf(shape.call.dtype, count);
   if (!comm.device) throw invalidUsage(`${comm.name}: tune(): a GPU-memory shape was noted but the communicator has no device`);
-  return comm.device.createBuffer({ size: Math.max(4, Math.ceil((shape.count * elementBytes(shape.call.dtype)) / 4) * 4), usage: requiredUsage() });
+  return comm.device.createBuffer({ size: Math.max(4, Math.ceil((count * elementBytes(shape.call.dtype)) / 4) * 4), usage: requiredUsage() });
+}
+
+/** One call of `shape` with `algorithm`; the rooted ones rooted at rank 0 (the choice is the same for every root: measuredKey has none). */
+function runShape(comm: TunedComm, shape: AutoShape, buffers: { readonly send: Buffer; readonly recv: Buffer }, algorithm: string): Promise<void> {
+  const { count, call: { dtype, op } } = shape;
+  const { send, recv } = buffers;
+  const options = { algorithm };
+  const reduction = (): SimpleOp => {
+    if (op === undefined) throw internalError(`${comm.name}: tune(): a ${shape.collective} shape was noted without its op`);
+    return op;
+  };
+  switch (shape.collective) {
+    case 'allReduce': return comm.allReduce(send, recv, count, dtype, reduction(), options);
+    case 'reduceScatter': return comm.reduceScatter(send, recv, count, dtype, reduction(), options);
+    case 'allGather': return comm.allGather(send, recv, count, dtype, options);
+    case 'broadcast': return comm.broadcast(send, recv, count, dtype, 0, options);
+    case 'reduce': return comm.reduce(send, recv, count, dtype, reduction(), 0, options);
+  }
 }
 
 /** Options that set how many calls are made must be whole numbers in range (each rank's own, so they are compared too: checkSameCalls). */
@@ -160,7 +206,7 @@ async function checkSameCalls(comm: TunedComm, keys: readonly string[], options:
   const out = new Int32Array(4);
   await comm.allReduce(figures, out, 4, 'int32', 'max');
   if (out[0] !== -out[1]! || out[2] !== -out[3]!) {
-    throw invalidUsage(`${comm.name}: tune(): the ranks have run different allreduce shapes under 'auto' since the last tune() (${keys.length} here), or passed different options; every rank must make the same calls before it and pass the same options`);
+    throw invalidUsage(`${comm.name}: tune(): the ranks have run different call shapes under 'auto' since the last tune() (${keys.length} here), or passed different options; every rank must make the same calls before it and pass the same options`);
   }
 }
 
