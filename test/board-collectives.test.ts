@@ -76,6 +76,30 @@ test('reduceScatter out of place on the board: recv apart from send is written s
   await destroyWorld(comms);
 });
 
+test('tune() on a board world times reduceScatter and allGather against the ring (each on buffers of its own shape), agreed on every rank; the calls stay exact after', async () => {
+  const id = await getUniqueId({ transport: 'shm' });
+  const comms = await Promise.all([0, 1, 2].map((rank) => Communicator.init({ id, rank, size: 3, timeoutMs: 20_000 })));
+  try {
+    const count = 3001;
+    await within((async () => {
+      await checkReduceScatter(comms, count, 'float32', 'sum', false);
+      await checkAllGather(comms, count, 'float32', false);
+      const tuned = await Promise.all(comms.map((comm) => comm.tune({ warmCalls: 1, rounds: 2, blockSeconds: 0.002 })));
+      for (const mine of tuned) assert.equal(mine, tuned[0]);
+      assert.equal(tuned[0]!.map((t) => [t.collective, t.count, t.bytes]), [['reduceScatter', count, 4 * count], ['allGather', count, 4 * count]]);
+      for (const outcome of tuned[0]!) {
+        assert.equal(outcome.seconds.map((c) => c.algorithm).sort(), ['board', 'ring'], JSON.stringify(outcome));
+        assert.is(outcome.previous, 'board');
+        assert.ok(outcome.seconds.every((c) => c.seconds > 0), JSON.stringify(outcome));
+      }
+      await checkReduceScatter(comms, count, 'float32', 'sum', true);
+      await checkAllGather(comms, count, 'float32', true);
+    })(), 30_000, 'tune on 3 shm ranks');
+  } finally {
+    await destroyWorld(comms);
+  }
+});
+
 test('board: a group of different collectives runs them one after another on the board, in call order', async () => {
   const { comms } = await boardWorld(3);
   const count = 70_001;
