@@ -1,0 +1,58 @@
+// The board's few-byte runs: its allreduce's and its other collectives' calls, each in a stream
+// of its own, in blocks sized by its warm-up's pace.
+import { median } from '../median.js';
+import { BOARD_COLLECTIVES, type BoardCollective } from '../params.js';
+import type { CalibrationComm, Sample } from './types.js';
+import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
+import { interleavedTimes, blockSamples } from './timing.js';
+
+/**
+ * Calls in a block of the board's few-byte streams: one untimed, then as many as take
+ * BOARD_BLOCK_SECONDS at the board warm-up's pace (boardFewBlock), at least 4, at most
+ * BOARD_FEW_BLOCK_MOST. Blocks of 4 timed calls priced 2 shm processes' board allreduce at 6.5 µs
+ * a call in two calibrations where settled streams of them ran 1.0-1.4 (the sweep's 8 B-4 KiB
+ * points 3.5-6.8x over): a block of a few µs times its own start. Blocks of 1 ms priced it 1.2-5.0
+ * µs: a 2-process calibration runs in one of two modes for seconds at a time, every block at
+ * 1.2-2.2 µs in one, 3.2-4.5 in another (docs/PERFORMANCE.md, versus31). At 4 and 8 ranks a call
+ * takes 15-70 µs, and blocks of 4 priced them within 15%; 1 ms blocks added about 0.4 s to 8 shm
+ * ranks' calibration (8.5 -> 9.6 s in one run each).
+ */
+const BOARD_BLOCK_SECONDS = 0.001;
+const BOARD_FEW_BLOCK_LEAST = 5;
+export const BOARD_FEW_BLOCK_MOST = 513;
+
+/** The board's few-byte block (one untimed call and the timed ones) for calls of `perCall` seconds (agreed on every rank). */
+export function boardFewBlock(perCall: number): number {
+  if (!(perCall > 0)) return BOARD_FEW_BLOCK_LEAST;
+  return Math.min(BOARD_FEW_BLOCK_MOST, Math.max(BOARD_FEW_BLOCK_LEAST, 1 + Math.ceil(BOARD_BLOCK_SECONDS / perCall)));
+}
+
+/**
+ * The board's few-byte figures (median and lower quartile over blocks): its calls in a stream of
+ * board calls alone, not blocks interleaved with the schedules of messages as the others' few-byte
+ * runs are. A board call right after another schedule's finds the board's side asleep (its thread
+ * parked on the futex, the JS thread's spin given up), which a stream of board calls, what `auto`
+ * runs on a host with a board, does not: 2 shm ranks in one process at load 7-10
+ * (`bench/tune-board-fixed.ts 2 12`), blocks of 3 among the others' took 163 / 209 µs a call
+ * (median of 12; single blocks up to 16 ms), the board's own blocks of 5 84 / 104 µs; with 6 such
+ * interleaved blocks calibration's median flipped between the modes (2 ranks: 987 µs in one
+ * sweep's calibration, 59-134 µs measured by the sweep at 8 B-128 KiB, its worst points: +639 to
+ * +1526%). More rounds too (2·repeats + 1), so the median of the blocks holds when a few stall.
+ */
+export async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number, block: number): Promise<Sample[]> {
+  return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], block);
+}
+
+/**
+ * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
+ * streams of their own as the allreduce's (boardFewSamples), interleaved with one another round by
+ * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
+ * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
+ */
+export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number, block: number): Promise<number[]> {
+  const boardCall = comm.boardCall?.bind(comm);
+  if (!boardCall) return [];
+  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
+  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
+  return Array.from(fastest, (t) => -t);
+}

@@ -1,0 +1,41 @@
+// The cost model's parameters from one rank's measurements (or the maximum over ranks): the fits,
+// curves, offsets, φ, the board's, the switch's and the GPU's terms together.
+import { betaAt } from '../model.js';
+import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, type BoardCostParams, type CostParams } from '../params.js';
+import type { CalibrationComm, Fitted, Measured } from './types.js';
+import { fitLatencyBandwidth, lowerFit, sharedSamples } from './fit.js';
+import { curveOf, curvesByAlgorithm, type FixedOffsets, fixedOffsetsOf, boardFixed } from './curves.js';
+import { referenceCost, withoutReference } from './reference.js';
+import { switchCosts } from './switch.js';
+import { gpuCosts } from './gpu.js';
+
+/** Parameters from one rank's measurements, or the maximum over ranks. */
+export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: number): CostParams {
+  const reference = threshold === undefined ? undefined : referenceCost(m.samples, threshold);
+  // What the runs' messages by reference cost is priced by φ, not in β: their times less it.
+  const samples = reference === undefined ? m.samples : withoutReference(m.samples, reference);
+  m = { ...m, samples };
+  const shared = sharedSamples(m.samples);
+  const fit = shared.length === 0 ? [0, 0, 0, 0] as Fitted : fitLatencyBandwidth(shared);
+  const [call, alpha, overhead, beta] = fit;
+  const host = { call, alpha, overhead, beta };
+  const lower = lowerFit(m.samples, fit);
+  const offsets: FixedOffsets = { median: fixedOffsetsOf(m.samples, fit, false), lower: fixedOffsetsOf(m.samples, lower, true) };
+  const betaCurve = curveOf(shared, fit, undefined, lower, undefined, offsets);
+  const board = boardFixed(m.samples);
+  const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
+  return {
+    ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board, offsets), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(comm.oneThread === true && { oneThread: true }),
+    ...(reference && { reference }),
+    ...(Object.keys(offsets.median).length > 0 && { fixedOffsets: offsets.median }),
+    ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
+    ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median, offsets.median) }),
+  };
+}
+
+/** The board's fixed costs: the allreduce's, and each other collective's where they were timed. */
+function boardCosts(allReduce: BoardCostParams, others: readonly number[]): BoardCostParams {
+  if (others.length !== BOARD_COLLECTIVES.length) return allReduce;
+  return { ...allReduce, collectives: Object.fromEntries(BOARD_COLLECTIVES.map((name, i) => [name, others[i]!])) };
+}

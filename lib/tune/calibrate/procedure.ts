@@ -1,0 +1,145 @@
+// The calibration itself: every phase in order (lib/tune/calibrate.ts's header describes them), then
+// the agreed figures' parameters.
+import { slowRankOf } from '../placement.js';
+import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach } from './plan.js';
+import { timed } from './timing.js';
+import { untimedRates, hostRates, inTurn } from './host-rates.js';
+import { WARM_CALLS, WARM_SECONDS, WARM_LONGEST_SECONDS, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
+import { FEW_ALGORITHMS, fewByteSamples } from './few-bytes.js';
+import { boardFewBlock, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
+import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
+import { largeSamples } from './large-runs.js';
+import { referenceProbe } from './reference.js';
+import { SWITCH_BYTES } from './switch.js';
+import { GPU_WARM_SECONDS, gpuFoldRate, plannedGpuRuns } from './gpu.js';
+import { flatten, unflatten } from './agreement.js';
+import { parametersOf } from './parameters.js';
+
+/** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
+export async function calibrate(comm: CalibrationComm, options: CalibrationOptions = {}): Promise<Calibration> {
+  const started = performance.now();
+  const phases: Record<string, number> = {};
+  let phaseStarted = started;
+  const phaseEnds = (name: string) => {
+    const now = performance.now();
+    phases[name] = (now - phaseStarted) / 1000;
+    phaseStarted = now;
+  };
+  const repeats = options.repeats ?? 5;
+  const chunk = comm.chunkBytes;
+  // Ranks that did not time them (rank 0 of their one host did) count 0: the maximum over ranks gives rank 0's.
+  const { gamma, codecs } = (await inTurn(comm, () => hostRates(chunk))) ?? untimedRates();
+  phaseEnds('host rates');
+  const samples: Sample[] = [];
+  let boardCollectives: number[] = [];
+  let board = false;
+  let threshold: number | undefined;
+  let slowRank: number | undefined;
+  if (comm.size > 1) {
+    // The rank behind the slowest link first, placed before any schedule is timed: the tree's
+    // runs below are then timed as it will run (lib/tune/placement.ts). Not on one host, whose
+    // ranks' links are its memory: what the probe would see there is the ranks' turns on the
+    // cores (8 shm ranks on 2: some rank at 2.3-2.5x the median in each pass, a different one).
+    if (comm.size >= 3 && comm.linkFigures && !comm.oneHost) {
+      slowRank = slowRankOf(await comm.linkFigures());
+      comm.placeTree?.(slowRank);
+    }
+    // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
+    const bySize = new Map<number, { algorithms: string[] }>();
+    // Not the direct exchange at an eighth of a chunk: its whole-buffer messages cost 3-4x the
+    // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
+    // runs), a β of its own that moved the world's 2-20x between calibrations.
+    for (const [algorithm, bytes] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
+      const entry = bySize.get(bytes) ?? { algorithms: [] };
+      entry.algorithms.push(algorithm);
+      bySize.set(bytes, entry);
+    }
+    // The probe only where every rank's transport sends by reference (runs of one shape on every rank), at the largest threshold.
+    const [without, largest] = await comm.maxAll(Float32Array.of(comm.referenceBytes === undefined ? 1 : 0, comm.referenceBytes ?? 0));
+    if (without === 0) threshold = largest!;
+    const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
+    board = comm.board === true;
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: WARM_LONGEST_SECONDS });
+    // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
+    const boardBlock = board ? boardFewBlock(await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)) : 0;
+    phaseEnds('warm-up');
+    // The few-byte runs next, on the warm code and before any larger run: right after the larger
+    // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
+    // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
+    // a second calibration), a whole pass of the few-byte rounds, so α and o doubled in some
+    // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
+    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
+    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
+    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
+    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
+    if (board) {
+      few.push(...(await boardFewSamples(comm, repeats, gamma, boardBlock)).map((s) => ({ ...s, ownOnly: true })));
+      boardCollectives = await boardCollectiveSeconds(comm, repeats, boardBlock);
+    }
+    phaseEnds('few bytes');
+    // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
+    // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
+    // slices (midSamples).
+    const mid = await midSamples(comm, [
+      ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
+      ...directCurveBytes(comm).map((bytes) => ({ algorithm: 'direct', bytes, figure: 'lower' as const, ownOnly: true })),
+    ], MID_UNTIMED_ROUNDS, gamma);
+    // Only where every rank has a board (agreed at init, so the samples have one shape on every
+    // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
+    if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
+    phaseEnds('mid sizes');
+    const reach = ringReach(comm, Math.max(...bySize.keys()));
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : [])], repeats, gamma)));
+    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
+    // previous call early counts its wait for the last peer to join, and alternating schedules
+    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
+    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
+    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
+    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
+    samples.push(...mid);
+    samples.unshift(...few);
+    phaseEnds('larger runs');
+  }
+  const switchRuns: Timed[] = [];
+  const switchStarted = performance.now();
+  if (comm.aggregator && comm.size > 1) {
+    for (const bytes of SWITCH_BYTES) {
+      const data = new Float32Array(bytes / 4);
+      // The fastest of at least 5: a lost datagram's retransmission (a timeout, not a per-packet
+      // cost) makes runs many times slower, several in a row on a loaded host.
+      switchRuns.push(await timed(() => { data.fill(0); return comm.allReduce(data, 'switch'); }, 'switch', bytes, Math.max(5, repeats), true));
+    }
+  }
+  const switchSeconds = (performance.now() - switchStarted) / 1000;
+  const gpuStarted = performance.now();
+  // Only when every rank has a device (the vectors must have one shape on every rank).
+  const [deviceless] = await comm.maxAll(Float32Array.of(comm.gpu ? 0 : 1));
+  const gpu = deviceless === 0 ? comm.gpu : undefined;
+  const gpuRuns: Timed[] = [];
+  let gpuGamma: number | undefined;
+  if (gpu) {
+    gpuGamma = await gpuFoldRate(gpu);
+    if (comm.size > 1) {
+      // The GPU call's own code (staging, read-backs, the device's queue) warmed up as the host
+      // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
+      const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
+      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: (algorithm) => gpu.allReduce(FEW_BYTES, algorithm) });
+      // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
+      const planned = plannedGpuRuns(chunk, comm.size, repeats);
+      const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
+      const runs = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...planned.slice(few)];
+      for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
+    }
+    gpu.release();
+  }
+  const names = Object.keys(codecs).sort();
+  const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
+  // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
+  const placed = slowRank === undefined ? {} : { slowRank };
+  const params = { ...parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold), ...placed };
+  return {
+    params, own: { ...parametersOf(comm, measured, threshold), ...placed }, seconds: (performance.now() - started) / 1000, phases,
+    ...(switchRuns.length > 0 && { switchSeconds }), ...(gpuGamma !== undefined && { gpuSeconds: (performance.now() - gpuStarted) / 1000 }),
+  };
+}

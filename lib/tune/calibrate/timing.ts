@@ -1,0 +1,111 @@
+// Timing primitives shared by every phase: a run's median, the interleaved rounds of blocks
+// (runTimes) and their figures, the fastest rank's (blockSamples).
+import { median } from '../median.js';
+import type { CalibrationComm, Sample, Run, Figure, Timed } from './types.js';
+import { sampleOf } from './traffic.js';
+
+/** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
+async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    await run();
+    times.push((performance.now() - started) / 1000);
+  }
+  return fastest ? Math.min(...times) : median(times);
+}
+
+export async function timed(run: () => Promise<void>, algorithm: string, bytes: number, repeats: number, fastest = false): Promise<Timed> {
+  return { algorithm, bytes, seconds: await medianSeconds(run, repeats, fastest) };
+}
+
+/** Few-byte and mid-size calls run in blocks back to back, the first untimed (see interleavedTimes). */
+export const LATENCY_BLOCK = 3;
+
+/**
+ * This rank's seconds per call of each of `algorithms` on `bytes` (host memory; one figure per call alone, one per block of several), timed
+ * in turn, round after round, each round starting with the next schedule, so that a burst of
+ * load falls on every schedule alike (the fit of call against α and o, whose message counts
+ * differ by a few, would take it for a per-message cost) and none always follows the same
+ * other. `untimed` rounds first (first use of a size: buffers, pools, the compiler). With
+ * `block` > 1 each entry is that many calls back to back, the first untimed (a rank that left
+ * the previous schedule early counts its wait for the last peer to join in that call), and its
+ * figure is the stream's time per call after it: from the first call's end to the last's, over
+ * the calls between, as webccl-perf and nccl-tests time calls in a row and bench/tune-sweep.ts
+ * its blocks. Not each call's own time: in a stream the ranks do not join a call together, and
+ * a one-hop schedule's late rank finds its peers' bytes already there and only folds them, while
+ * the early one waits for it; on ranks sharing a CPU the two alternate call by call (2 shm ranks
+ * at 512 KiB, direct exchange: calls of 0.6 and 2.1 ms in a stream of 1.3 ms a call), so a lower
+ * quartile of single calls priced the direct exchange's bytes at a fraction of what they cost
+ * (test/tune-calibrate-stream). Its median over blocks, not one mean over all of them: a loaded
+ * host stalls single calls 10-100x (an 8-byte call of 83 ms among 0.3 ms ones at load average
+ * 12 on 2 cores), which a median over the blocks drops.
+ */
+export async function interleavedTimes(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string) => Promise<void> = (data, name) => comm.allReduce(data, name)): Promise<number[][]> {
+  return runTimes(algorithms.map((algorithm) => ({ algorithm, bytes })), rounds, untimed, block, run);
+}
+
+/** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
+export async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>, buffers = new Map<number, Float32Array>()): Promise<number[][]> {
+  const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
+  const times = runs.map(() => [] as number[]);
+  for (let round = -untimed; round < rounds; round++) {
+    const first = Math.max(0, round) % runs.length;
+    for (const i of runs.map((_, k) => (k + first) % runs.length)) {
+      // Zeros from their making (a fresh Float32Array), and zeros stay zeros through every sum,
+      // so repeated calls in place never overflow. Not zeroed again before each call: where ranks
+      // share the CPU (one process, or more ranks than cores) the others' zeroing ran inside this
+      // rank's clock, waiting for them to join. 4 shm ranks in one process (pt16): 16 MiB ring
+      // calls of 47-94 ms (rank medians) with a zeroing before each, 35-56 without, so the 16 MiB
+      // point came out over what the sweep's calls (no zeroing) took.
+      const data = dataOf(runs[i]!.bytes);
+      // Every rank starts the block together (see midSamples), where the caller asks.
+      if (lineUp) await lineUp();
+      let since = performance.now();
+      for (let call = 0; call < block; call++) {
+        await run(data, runs[i]!.algorithm, runs[i]!.chunkBytes);
+        // A block's first call absorbs the wait for the last peer to join (when there are
+        // others). Not a sync allreduce after it, tried: the first call after one is a call
+        // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct
+        // exchange on 2 shm ranks calibrated at 109 us so, 48-80 us in the sweep's blocks).
+        if (call === 0 && block > 1) since = performance.now();
+      }
+      if (round >= 0) times[i]!.push((performance.now() - since) / 1000 / Math.max(1, block - 1));
+    }
+  }
+  return times;
+}
+
+/**
+ * Runs timed in blocks past `untimed` rounds: the few-byte runs after the warm-up and before any
+ * larger run (see calibrate), the β curve's mid sizes after them. Rounds spread between the larger runs timed the first calls'
+ * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
+ * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
+ * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
+ * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
+ * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
+ * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
+ * calls follow each other with no barrier, so a rank that left the previous block early counts
+ * the wait for the last peer to join; the last to join waited for no one.
+ */
+export async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
+  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
+  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
+  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
+    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+  })));
+}
+
+/**
+ * The β curve's mid-size figure: the lower quartile of the timed calls, not their median. On a
+ * loaded host a mid-size call either runs through (1-2.5 ms for 64 KiB-1 MiB on 2 tcp ranks)
+ * or waits for a time slice (10-75 ms), a mix whose median flips with the moment's load (half
+ * or more of the 1 MiB calls of one calibration at load average 27, few in the sweep minutes
+ * later); predicted from a stalled median, the calls that run through were priced 10-30x over.
+ * The larger runs have no such choice (a call of many slices always waits some) and keep theirs.
+ */
+export function lowerQuartile(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)]!;
+}
