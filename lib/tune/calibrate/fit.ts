@@ -65,12 +65,12 @@ function subsetsOf(columns: readonly number[]): number[][] {
   return subsets.sort((a, b) => b.length - a.length);
 }
 
-/** Σ((predicted − measured) / measured)², the quantity leastSquares minimises. */
 /** What `fit` prices sample `s` at: its terms (call, messages, sends, link bytes) times the fit's parameters. */
 export function pricedBy(s: Sample, fit: readonly number[]): number {
   return s.terms.reduce((sum, term, j) => sum + term * fit[j]!, 0);
 }
 
+/** Σ((predicted − measured) / measured)², the quantity leastSquares minimises. */
 function relativeResidual(samples: readonly Sample[], fit: Fitted): number {
   return samples.reduce((sum, s) => {
     const predicted = pricedBy(s, fit);
