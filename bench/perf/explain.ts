@@ -12,12 +12,13 @@ import { candidates, EXTRAPOLATED_TIE } from '../../lib/tune/model.js';
 import { defaultCostParams, type BetaPoint, type CostParams } from '../../lib/tune/params.js';
 import { switchTermsOf } from '../../lib/tune/select.js';
 import { readTuning, type TuningFile } from '../../lib/tune/tuning-file.js';
-import { proposedChunkBytes } from '../../lib/transport/world.js';
+import { offersBoard, proposedChunkBytes } from '../../lib/transport/world.js';
 import type { PerfOptions } from './args.js';
 import { bufferLayout } from './layout.js';
 import { formatBytes, sweepSizes } from './sizes.js';
 import { formatTime } from './table.js';
 import { SCHEDULED } from './prediction.js';
+import { reduces } from './names.js';
 
 interface Source {
   readonly params: CostParams;
@@ -99,6 +100,12 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   // 1 MiB, as before cal27, the 8-rank ntcp tree past 16 MiB was pipelined in 1 MiB pieces on
   // paper where the ranks sent its halves whole, and --explain named it where they ran the ring.
   const chunkBytes = chunkBytesSetting(proposedChunkBytes(options.transport, ranks));
+  // The call as the ranks would describe it to the choice: its dtype, the sweep's first op (a
+  // row may refuse some) and the transport's board, which the ranks run where it has one (shm:
+  // without it every shm size was explained as a schedule of messages 1.4-31x the board's time).
+  const op = options.ops[0];
+  const board = offersBoard(options.transport);
+  const call = { dtype, ...(reduces(options.collective) && op !== undefined && op !== 'mulsum' && { op }), ...(board && { board: true }) };
   const pipelineDepth = pipelineDepthSetting();
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks over ${options.transport}, chunk ${formatBytes(chunkBytes)}, pipeline depth ${pipelineDepth}: parameters from ${source.what}`,
@@ -109,6 +116,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   past the calibrated curves, a schedule priced within ${EXTRAPOLATED_TIE * 100}% of the cheapest that sends fewer link bytes is taken (a tie the curves cannot break)`,
     `#   mesh threshold ${formatBytes(meshThresholdBytes)} (WEBCCL_MESH_THRESHOLD_BYTES; the mesh is priced only up to it, and ntcp's own proposal, which needs its ranks, is not known here)`,
+    `#   ${board ? `board: ${options.transport} offers one, a candidate where it serves the collective` : `board: ${options.transport} offers none`}`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',
   ];
@@ -117,7 +125,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
     // Per codec in the model's order: its first is the choice (past the calibrated curves a near tie may put a dearer one first).
-    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes, pipelineDepth, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes })
+    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes, pipelineDepth, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes, call })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     const priced = perCodec.flat();
     if (priced.length === 0) continue;

@@ -40,6 +40,12 @@ export interface WorldProvider {
    * they propose none (the configuration's default).
    */
   chunkBytes?(size: number): number;
+  /**
+   * Its worlds offer a collective board (Transport.board: ranks sharing one host's memory, with
+   * an addon that has one), known before any world is joined, for what prices calls without
+   * ranks (webccl-perf --explain). Absent: none.
+   */
+  readonly board?: true;
 }
 
 function randomName(): string {
@@ -79,6 +85,11 @@ export function providerForId(id: string): WorldProvider {
 /** The chunk size the worlds of `transport` propose at `size` ranks (WorldProvider.chunkBytes); undefined where none is registered or proposed. */
 export function proposedChunkBytes(transport: TransportSetting, size: number): number | undefined {
   return providers.find((p) => p.transport === transport)?.chunkBytes?.(size);
+}
+
+/** Whether the worlds of `transport` offer a collective board (WorldProvider.board). */
+export function offersBoard(transport: TransportSetting): boolean {
+  return providers.find((p) => p.transport === transport)?.board === true;
 }
 
 export function providerForTransport(transport: TransportSetting): WorldProvider {

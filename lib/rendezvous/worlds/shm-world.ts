@@ -125,15 +125,18 @@ function unavailable(load: NativeLoad, name: string): string {
 
 /** The shm world's provider: the real one when the addon loaded, else a stub that says why not. */
 export function nodeShmWorld(load: NativeLoad): WorldProvider {
-  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon), (size) => meshChunkBytes('shm', size));
+  // A board where the transport opens one (connectNativeMesh): an addon built with it.
+  const board = 'addon' in load && load.addon.Board !== undefined;
+  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon), (size) => meshChunkBytes('shm', size), board);
 }
 
 /**
  * A native world's provider: `connect` when the addon loaded, else a stub whose every call says
- * why not; either way proposing `chunkBytes` (what --explain prices with).
+ * why not; either way proposing `chunkBytes` and saying whether it has a `board` (what --explain
+ * prices with).
  */
-export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>, chunkBytes: (size: number) => number): WorldProvider {
-  if ('addon' in load) return { ...hostedMeshWorld(name, (options) => connect(options, load)), chunkBytes };
+export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>, chunkBytes: (size: number) => number, board = false): WorldProvider {
+  if ('addon' in load) return { ...hostedMeshWorld(name, (options) => connect(options, load)), chunkBytes, ...(board && { board: true as const }) };
   const why = unavailable(load, name);
   return {
     scheme: idScheme(name),
