@@ -143,28 +143,28 @@ function meshAnySize(config: AgreedConfig, ranks: number): AgreedConfig {
   return ranks > 2 ? { ...config, meshThresholdBytes: Number.MAX_SAFE_INTEGER } : config;
 }
 
-type Buffer = ElementArray | GPUBuffer;
+type TuneBuffer = ElementArray | GPUBuffer;
 
 /**
  * Zeroed buffers for the shape's calls (zeros stay zeros under every op: no overflow, the same
  * values every call): one, used in place, where the call's input and output are alike in size;
  * reduceScatter's and allGather's whole buffer and rank's piece apart.
  */
-function buffersFor(comm: TunedComm, shape: AutoShape): { readonly send: Buffer; readonly recv: Buffer } {
+function buffersFor(comm: TunedComm, shape: AutoShape): { readonly send: TuneBuffer; readonly recv: TuneBuffer } {
   const whole = bufferFor(comm, shape, shape.count * (shape.collective === 'reduceScatter' || shape.collective === 'allGather' ? comm.size : 1));
   if (shape.collective === 'reduceScatter') return { send: whole, recv: bufferFor(comm, shape, shape.count) };
   if (shape.collective === 'allGather') return { send: bufferFor(comm, shape, shape.count), recv: whole };
   return { send: whole, recv: whole };
 }
 
-function bufferFor(comm: TunedComm, shape: AutoShape, count: number): Buffer {
+function bufferFor(comm: TunedComm, shape: AutoShape, count: number): TuneBuffer {
   if (shape.memory === 'cpu') return hostArrayOf(shape.call.dtype, count);
   if (!comm.device) throw invalidUsage(`${comm.name}: tune(): a GPU-memory shape was noted but the communicator has no device`);
   return comm.device.createBuffer({ size: Math.max(4, Math.ceil((count * elementBytes(shape.call.dtype)) / 4) * 4), usage: requiredUsage() });
 }
 
 /** One call of `shape` with `algorithm`; the rooted ones rooted at rank 0 (the choice is the same for every root: measuredKey has none). */
-function runShape(comm: TunedComm, shape: AutoShape, buffers: { readonly send: Buffer; readonly recv: Buffer }, algorithm: string): Promise<void> {
+function runShape(comm: TunedComm, shape: AutoShape, buffers: { readonly send: TuneBuffer; readonly recv: TuneBuffer }, algorithm: string): Promise<void> {
   const { count, call: { dtype, op } } = shape;
   const { send, recv } = buffers;
   const options = { algorithm };
