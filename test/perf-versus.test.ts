@@ -12,7 +12,7 @@ import { runSweep, type PerfComm } from '../bench/perf/sweep.js';
 import { HostStore } from '../bench/perf/store.js';
 import { callsFilling, MAX_TURN_CALLS, raceInTurns, versusRatio, versusSummary } from '../bench/perf/versus.js';
 import { PACE_CALLS } from '../lib/tune/measure-choices.js';
-import { turnOrder } from '../lib/tune/turn-order.js';
+import { balancedRounds, turnOrder } from '../lib/tune/turn-order.js';
 import { extraColumns, formatRow, tableHeader } from '../bench/perf/table.js';
 import type { PerfReport } from '../bench/perf/report.js';
 import type { ResultRow } from '../bench/perf/results.js';
@@ -45,15 +45,24 @@ test('args: --versus takes distinct algorithms that run the collective; --rounds
   assert.throws(() => options('allreduce', '--turn-ms', '50'), /--turn-ms times the turns of --versus/);
 });
 
-test('turns: every contender once a round, in an order shuffled by the round, the same on every rank', () => {
-  const orders = Array.from({ length: 12 }, (_, round) => turnOrder(round, 4));
-  for (const order of orders) assert.equal([...order].sort(), [0, 1, 2, 3]);
-  assert.equal(turnOrder(5, 4), orders[5], 'a function of the round alone');
-  // Every contender follows more than one other over the rounds (a rotation keeps one predecessor).
-  for (let who = 0; who < 4; who++) {
-    const before = new Set(orders.map((order) => order[order.indexOf(who) - 1]).filter((w) => w !== undefined));
-    assert.ok(before.size >= 2, `contender ${who} followed only ${[...before]}`);
+test('turns: every contender once a round, in a Williams design: over balancedRounds every contender follows every other equally often, the same on every rank', () => {
+  for (const count of [2, 3, 4, 5, 6]) {
+    const rounds = balancedRounds(count);
+    assert.is(rounds, count % 2 === 0 ? count : 2 * count);
+    const follows = new Map<string, number>();
+    for (let round = 0; round < rounds; round++) {
+      const order = turnOrder(round, count);
+      assert.equal([...order].sort(), Array.from({ length: count }, (_, i) => i), `${count} contenders, round ${round}`);
+      assert.equal(turnOrder(round + rounds, count), order, 'a function of the round alone, repeating after balancedRounds');
+      for (let i = 1; i < count; i++) follows.set(`${order[i - 1]}>${order[i]}`, (follows.get(`${order[i - 1]}>${order[i]}`) ?? 0) + 1);
+    }
+    // Every ordered pair of two contenders is adjacent, each as often as the others.
+    assert.is(follows.size, count * (count - 1), `${count} contenders: ${[...follows.keys()]}`);
+    assert.is(new Set(follows.values()).size, 1, `${count} contenders: ${[...follows.values()]}`);
   }
+  // 3 contenders (auto and two named), 5 rounds: auto's and each column's predecessors spread, none 3 times.
+  const before = (who: number) => [0, 1, 2, 3, 4].map((round) => turnOrder(round, 3)).map((order) => order[order.indexOf(who) - 1]).filter((w) => w !== undefined);
+  for (const who of [0, 1, 2]) for (const other of [0, 1, 2]) assert.ok(before(who).filter((w) => w === other).length <= 2, `${who} after ${other}`);
   assert.equal(turnOrder(0, 1), [0]);
 });
 

@@ -189,7 +189,7 @@ export const PERF_USAGE = `usage: webccl-perf <allreduce|allgather|reducescatter
   --versus A,B,...      also time these algorithms (${ALGORITHM_CHOICES.join(', ')}) on the same
                         ranks, in turns with the out-of-place calls of --algo's: each size gets
                         --rounds rounds of one turn each (one untimed call, then -n timed), the
-                        order shuffled every round; the table adds the algorithm auto runs,
+                        order balanced over the rounds; the table adds the algorithm auto runs,
                         each one's median time per call, and ratio, the out-of-place time over
                         the fastest of them
   --rounds R            with --versus: rounds per size (default 5); the out-of-place time is

@@ -190,7 +190,7 @@ export function headerLines(options: PerfOptions, facts: RunFacts, devices: read
     `# predicted: cost model with ${facts.prediction}`,
     `# JIT warm-up: ${options.jitWarmup === 0 ? 'none' : `up to ${options.jitWarmup} untimed calls of the first size before the sweep`} (--jit-warmup)`,
     ...(options.warmupMs > 0 ? [`# each size and placement: ${options.warmup} warm-up calls, then more until ${options.warmupMs} ms have passed on every rank (--warmup-ms)`] : []),
-    ...(options.versus.length > 0 ? [`# versus: out of place, ${facts.algorithm} and ${options.versus.join(', ')} timed in turns on these ranks, ${options.rounds} rounds of one untimed and ${options.turnMs > 0 ? `as many timed calls as fill ${options.turnMs} ms` : `${options.iters} timed calls`} each, the order shuffled every round; each time is its median round's (--versus)`] : []),
+    ...(options.versus.length > 0 ? [`# versus: out of place, ${facts.algorithm} and ${options.versus.join(', ')} timed in turns on these ranks, ${options.rounds} rounds of one untimed and ${options.turnMs > 0 ? `as many timed calls as fill ${options.turnMs} ms` : `${options.iters} timed calls`} each, the order balanced over the rounds; each time is its median round's (--versus)`] : []),
     ...(options.tune ? ['# tune: after each size\'s warm-up, auto\'s call timed with the cost model\'s nearest candidates, the fastest kept (--tune: Communicator.tune)'] : []),
     ...compression,
     '#',

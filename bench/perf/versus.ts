@@ -4,8 +4,8 @@
 // differences they were to show (docs/PERFORMANCE.md, tune30). A turn is a barrier, one untimed
 // call, then -n calls back to back (or --turn-ms's worth), as nccl-tests times them; each round
 // gives every contender one turn, in an
-// order shuffled each round so that none always follows the same one (a schedule's calls unsettle
-// the next one's, fresh29); each contender's time is its median turn's, so a round that met a
+// order balanced over the rounds so that each follows every other equally often (a schedule's
+// calls unsettle the next one's, fresh29; lib/tune/turn-order.ts); each contender's time is its median turn's, so a round that met a
 // burst of the machine's load counts once.
 import { median } from '../../lib/tune/median.js';
 import { callInTurn } from './calls.js';

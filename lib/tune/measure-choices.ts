@@ -38,7 +38,7 @@ export interface MeasureOptions {
    * off without a tuning file (the README's lavapipe job: 0.2 against 6–16 ms).
    */
   readonly warmCalls?: number;
-  /** Timed rounds; each times a block of every candidate's calls, in an order shuffled each round (default 5). */
+  /** Timed rounds; each times a block of every candidate's calls, in the order of turn-order.ts, balanced over the rounds (default 5). */
   readonly rounds?: number;
   /**
    * How long a timed block should take (default 50 ms): a block is one untimed call and then as
@@ -118,7 +118,7 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
     }
     const samples = candidates.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
-      // Shuffled each round (turn-order.ts), so that no candidate always follows the same other.
+      // Balanced over the rounds (turn-order.ts): each candidate follows every other equally often.
       for (const c of turnOrder(round, candidates.length)) {
         // The first call after another schedule's meets its leftovers; a loop repeating one call does not.
         await comm.run(shape, candidates[c]!);

@@ -1,27 +1,35 @@
 // The order in which timed turns of several contenders run, round after round: shared by
 // Communicator.tune() (measure-choices.ts) and webccl-perf --versus (bench/perf/versus.ts), so
 // that both time their contenders alike.
+//
+// A turn is slower after some schedules' turns than after others' (webccl-perf --versus on 4 tcp
+// processes: auto's direct exchange after the mesh's turns timed 1.2-1.5x the direct column's
+// own, after the tree's; docs/PERFORMANCE.md, versus31), and an untimed call at the start of each
+// turn does not absorb all of it. So the order balances who goes before whom, as crossover
+// trials balance carry-over: a Williams design, in which over its rows every contender follows
+// every other equally often. A rotation keeps one predecessor for each contender; a shuffle per
+// round (before big32) was the same few orders in every run, and with 3 contenders put auto right
+// after the tree in 3 of 5 rounds and the ring right after auto in 3: where auto ran the ring,
+// its turns came out slower than the ring column's at 6 of 8 broadcast sizes (1.07-1.27x).
 
-/** MurmurHash3's 32-bit finalizer: every input bit moves every output bit, so consecutive rounds give unrelated orders. */
-function mix(value: number): number {
-  let h = value >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+/** Rounds after which every contender has followed every other equally often: n for an even count, 2n for an odd one. */
+export function balancedRounds(count: number): number {
+  return count % 2 === 0 ? count : 2 * count;
 }
 
 /**
- * The order of round `round`'s turns over `count` contenders: a shuffle seeded by the round, the
- * same on every rank (their calls must match). Not a rotation: rotated, every contender still
- * follows the same one each round, and a schedule's calls are slower after some schedules than
- * after others (webccl-perf --versus on 4 tcp processes: auto's direct exchange after the mesh's
- * turns timed 1.2-1.5x the direct column's own, after the tree's; docs/PERFORMANCE.md, versus31).
+ * The order of round `round`'s turns over `count` contenders, the same on every rank (their calls
+ * must match): row `round` of a Williams design (repeating after balancedRounds(count) rounds).
+ * Its first row is 0, 1, n−1, 2, n−2, ...; row i adds i to each (mod n). For an odd count each
+ * row is followed by its reverse, which the balance needs: row i is then round 2i, its reverse
+ * round 2i + 1.
  */
 export function turnOrder(round: number, count: number): number[] {
-  const order = Array.from({ length: count }, (_, i) => i);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor((mix(Math.imul(round + 1, 0x9e3779b9) + i) / 2 ** 32) * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  const first: number[] = [];
+  for (let k = 0, low = 1, high = count - 1; k < count; k++) first.push(k === 0 ? 0 : k % 2 === 1 ? low++ : high--);
+  const row = round % balancedRounds(count);
+  const odd = count % 2 === 1;
+  const shift = odd ? row >> 1 : row;
+  const order = first.map((who) => (who + shift) % count);
+  return odd && row % 2 === 1 ? order.reverse() : order;
 }
