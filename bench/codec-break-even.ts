@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import '../lib/index.node.js'; // the native sum, when built
 import { codecNamed } from '../lib/collectives/codecs.js';
 import { cpuReducer } from '../lib/cpu/cpu-reducer.js';
+import { medianSeconds } from '../lib/tune/calibrate/timing.js';
 import { hostCodec } from '../lib/cpu/host-codec.js';
 
 const { values: args } = parseArgs({
@@ -27,21 +28,8 @@ const ranks = Number(args.ranks);
 const runs = Number(args.runs);
 const CODECS = ['bf16', 'fp16', 'int8', 'onebit'];
 
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-}
-
-/** Seconds of one call, the median of `runs` (after one warm-up). */
-async function seconds(fn: () => Promise<void> | void): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push((performance.now() - start) / 1e3);
-  }
-  return median(times);
-}
+/** Seconds of one call, the median of `runs` (after one warm-up): calibration's own timing. */
+const seconds = (fn: () => Promise<void> | void): Promise<number> => medianSeconds(async () => { await fn(); }, runs);
 
 interface Steps { encode: number; fold: number; decode: number; sum: number }
 

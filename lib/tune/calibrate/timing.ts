@@ -5,7 +5,7 @@ import type { CalibrationComm, Sample, Run, Figure, Timed } from './types.js';
 import { sampleOf } from './traffic.js';
 
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
-async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
+export async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
   await run();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
