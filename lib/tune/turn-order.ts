@@ -7,10 +7,11 @@
 // own, after the tree's; docs/PERFORMANCE.md, versus31), and an untimed call at the start of each
 // turn does not absorb all of it. So the order balances who goes before whom, as crossover
 // trials balance carry-over: a Williams design, in which over its rows every contender follows
-// every other equally often. A rotation keeps one predecessor for each contender; a shuffle per
-// round (before big32) was the same few orders in every run, and with 3 contenders put auto right
-// after the tree in 3 of 5 rounds and the ring right after auto in 3: where auto ran the ring,
-// its turns came out slower than the ring column's at 6 of 8 broadcast sizes (1.07-1.27x).
+// every other equally often. A rotation keeps one predecessor for each contender; the shuffle per
+// round it replaces gave the same few orders in every run, unbalanced (with 3 contenders, auto
+// after the same one in 3 of 5 rounds). On 4 tcp processes' broadcast the two orders left the
+// same spread between turns of one schedule (auto's over its own column's: more than 1.10 apart
+// at 2-3 of 8 sizes in each of two alternated runs a side, big32): that spread is not the order's.
 
 /** Rounds after which every contender has followed every other equally often: n for an even count, 2n for an odd one. */
 export function balancedRounds(count: number): number {
