@@ -31,7 +31,11 @@ import type { TrafficFormula } from './traffic.js';
 
 /** The collectives a schedule may implement, with the arguments each is run with. */
 export interface Schedules {
-  allReduce(ctx: CollectiveContext, work: Region): Promise<void>;
+  /**
+   * `work` holds this rank's elements and gets the result; a row with `readsInput` may instead be
+   * given the send buffer as `input` (out of place, a named op), `work` then holding nothing yet.
+   */
+  allReduce(ctx: CollectiveContext, work: Region, input?: Region): Promise<void>;
   broadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void>;
   reduce(ctx: CollectiveContext, work: Region, root: number): Promise<void>;
   allGather(ctx: CollectiveContext, work: Region, blockLength: number): Promise<void>;
@@ -74,6 +78,13 @@ export interface AlgorithmRow {
    * tuning file too: there the model prices it against the others, never past the threshold.
    */
   readonly meshThreshold?: true;
+  /**
+   * Its allreduce reads an out-of-place call's send buffer where it is (Schedules.allReduce's
+   * `input`), so the plan does not copy it into the receive buffer first: the board, whose native
+   * copy-in takes each slice from the input (a whole-buffer copy ahead of it cost 4 shm ranks
+   * 1.3-2.3x the in-place call's time at 4-64 MiB, big32).
+   */
+  readonly readsInput?: true;
   /** Why it cannot run a reduction of this signature (undefined: it can). */
   readonly refuses?: (call: ReductionCall) => string | undefined;
   /**
@@ -133,7 +144,7 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   // and gets the communicator's check.
   {
     name: 'board', wireCode: 9, selectable: true, checksNeighbours: { nonEmpty: ['allReduce', 'reduce', 'reduceScatter', 'allGather', 'broadcast'] },
-    serves: { allReduce: boardAllReduce, reduce: boardReduce, reduceScatter: boardReduceScatter, allGather: boardAllGather, broadcast: boardBroadcast }, board: true,
+    serves: { allReduce: boardAllReduce, reduce: boardReduce, reduceScatter: boardReduceScatter, allGather: boardAllGather, broadcast: boardBroadcast }, board: true, readsInput: true,
     refuses: boardRefusal,
     traffic: { allReduce: boardAllReduceTraffic, reduce: boardAllReduceTraffic, reduceScatter: boardReduceScatterTraffic, allGather: boardAllGatherTraffic, broadcast: boardBroadcastTraffic },
   },

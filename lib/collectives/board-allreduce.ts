@@ -14,9 +14,10 @@ import { runOnBoard } from './board-run.js';
 import type { CollectiveContext, Region } from './context.js';
 import type { Traffic, TrafficCall } from './traffic.js';
 
-export function boardAllReduce(ctx: CollectiveContext, work: Region): Promise<void> {
+/** `input` (out of place): the send buffer, read where it is by the board's copy-in; `work` then gets the result only. */
+export function boardAllReduce(ctx: CollectiveContext, work: Region, input?: Region): Promise<void> {
   const whole = { offset: 0, length: work.length };
-  return runOnBoard(ctx, work, { collective: 'allReduce', result: whole }, () => ctx.memory.finalize(work, 0, work.length));
+  return runOnBoard(ctx, work, { collective: 'allReduce', result: whole, ...(input && { input }) }, () => ctx.memory.finalize(work, 0, work.length));
 }
 
 /**

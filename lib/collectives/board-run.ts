@@ -5,6 +5,7 @@
 // Host memory lends its own bytes (Memory.inPlace), run in place; other memories (GPU buffers)
 // are staged: read into host bytes, run, and what the collective wrote written back.
 import { internalError } from '../errors.js';
+import { isSharedHostBuffer } from '../memory/host-buffers.js';
 import type { BoardCollective } from '../transport/board.js';
 import { aggregateOp } from './aggregator-allreduce.js';
 import type { ReductionCall } from './algorithms.js';
@@ -21,6 +22,11 @@ export interface BoardStep {
    * read (`result` is then unused). Staged memories write it back from a block of host bytes.
    */
   readonly output?: Region;
+  /**
+   * allReduce out of place: the send buffer, read where it is (its memory lends its bytes: the
+   * plan passes it only then, with peers), so that `work` is only written.
+   */
+  readonly input?: Region;
 }
 
 /** Runs `step` over `work` on the board (a world of one: `alone` instead, nothing shared). */
@@ -32,14 +38,22 @@ export async function runOnBoard(ctx: CollectiveContext, work: Region, step: Boa
     const count = work.length;
     if (count === 0) return;
     if (ctx.size === 1) return await alone();
+    let input = step.input && memory.inPlace?.(step.input, 0, count);
+    if (step.input && input === undefined) throw internalError(`the board was given an ${step.collective} input its memory cannot lend`);
     const { board, dtype, op } = binding;
     const own = memory.inPlace?.(work, 0, count);
+    // A result buffer in shared host memory is read by the peers where it is (the board's direct
+    // path, which a separate input turns off): the input goes into it first, as in place.
+    if (input !== undefined && own !== undefined && isSharedHostBuffer(own.buffer)) {
+      own.set(input);
+      input = undefined;
+    }
     const bytes = own ?? await memory.read(work, 0, count);
     const fold = op === undefined ? {} : { op: aggregateOp(op), average: op === 'avg' };
     const { output } = step;
     const lent = output && memory.inPlace?.(output, 0, output.length);
     const outputBytes = output && (lent ?? new Uint8Array((bytes.byteLength / count) * output.length));
-    await board.run(bytes, { collective: step.collective, dtype, ...fold, ...(step.root !== undefined && { root: step.root }), ...(outputBytes && { output: outputBytes }) });
+    await board.run(bytes, { collective: step.collective, dtype, ...fold, ...(step.root !== undefined && { root: step.root }), ...(outputBytes && { output: outputBytes }), ...(input && { input }) });
     if (output !== undefined) {
       if (lent === undefined && output.length > 0) await memory.write(output, 0, output.length, outputBytes!);
       return;

@@ -228,6 +228,7 @@ export function planAllReduce(
   const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options), output.located.kind);
   const schedule = choice.algorithm;
   const algorithm = scheduleOf(schedule, 'allReduce');
+  const scheduleReadsInput = algorithmNamed(schedule)?.readsInput === true;
   const codec = choice.codec ?? codecFor(what, env, dtype, op, options, schedule);
   checkFeedbackKey(what, options?.errorFeedback);
   const chunkBytes = options?.chunkBytes;
@@ -253,7 +254,11 @@ export function planAllReduce(
       const switchBlock = integerCodec ? undefined : switchBlockSize(schedule, dtype, ctx, env.config.switchExponents);
       // The switch's float path reads a sum or avg input where it is (nothing to premultiply).
       const readsInput = switchBlock !== undefined && typeof op === 'string';
-      if (regions.input && !readsInput) await memory.copy(work, 0, regions.input, 0, count);
+      // A schedule that reads the send buffer where it is (AlgorithmRow.readsInput: the board)
+      // takes it as lent bytes, with peers and a named op (premulSum scales a copy), no codec.
+      const lentInput = regions.input !== undefined && scheduleReadsInput && typeof op === 'string' && !integerCodec && switchBlock === undefined && ctx.size > 1
+        && memory.inPlace?.(regions.input, 0, count) !== undefined ? regions.input : undefined;
+      if (regions.input && !readsInput && !lentInput) await memory.copy(work, 0, regions.input, 0, count);
       // Only premulSum scales its input (an await saved on every other call).
       if (typeof op !== 'string') await memory.premultiply(work, 0, count);
       if (integerCodec) await integerAllReduce(ctx, memory, output.space, { agree: algorithm, sum: algorithm }, work, format.blockSize);
@@ -261,7 +266,7 @@ export function planAllReduce(
         // Made once per plan: the agreement's algorithm depends only on the call's shape and the agreed configuration.
         switchSteps ??= switchIntegerSteps(env.config, env.size, count, switchBlock);
         await switchFloatAllReduce(ctx, memory, output.space, switchSteps, work, dtype, switchBlock, readsInput ? regions.input : undefined);
-      } else await algorithm(ctx, work);
+      } else await algorithm(ctx, work, lentInput);
     },
   };
 }

@@ -38,6 +38,11 @@ export function allocHostBuffer(allocator: HostBufferAllocator | undefined, byte
   return buffer;
 }
 
+/** Whether `buffer` is a live host buffer in shared memory (the allocator's), which the board's peers may read where it is. */
+export function isSharedHostBuffer(buffer: ArrayBufferLike): boolean {
+  return allocated.get(buffer) === 'shared';
+}
+
 /** Whether any host buffer is allocated and not freed: while not, no call has one to hold. */
 export function hostBuffersAllocated(): boolean {
   return unfreed > 0;

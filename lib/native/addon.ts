@@ -115,6 +115,8 @@ export interface BoardWork {
    * the call's bytes then only read; absent: block rank of the call's bytes gets it.
    */
   readonly output?: Uint8Array;
+  /** allReduce out of place: this rank's elements, only read; the call's bytes then get the result (nothing copied into them first). */
+  readonly input?: Uint8Array;
 }
 
 /**

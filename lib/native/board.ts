@@ -143,7 +143,7 @@ export class NativeBoardSession {
 
   private run(bytes: Uint8Array, work: BoardWork, stamp: number): Promise<void> {
     try {
-      return this.start(bytes, work, stamp, work.output, undefined) ?? Promise.resolve();
+      return this.start(bytes, work, stamp, work.output, work.input) ?? Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
