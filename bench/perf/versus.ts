@@ -9,7 +9,7 @@
 // burst of the machine's load counts once.
 import { median } from '../../lib/tune/median.js';
 import { callInTurn } from './calls.js';
-import { turnOrder } from '../../lib/tune/turn-order.js';
+import { timeTurns } from '../../lib/tune/turn-order.js';
 import { blockCalls, PACE_CALLS, quickestCalls } from '../../lib/tune/measure-choices.js';
 
 /** A contender's median round: microseconds per call. */
@@ -26,30 +26,26 @@ export interface Race {
 }
 
 /**
- * Runs `rounds` rounds of one turn per contender, in turnOrder's order. A turn is a barrier (so
- * that its time includes no late peer's arrival), one untimed call (the first after another
- * schedule meets its leftovers: a plan to build, another schedule's traffic pattern in the
- * sockets; a program repeating its call does not), then `turnCalls[i]` timed calls back to back.
+ * Runs `rounds` rounds of one turn per contender (lib/tune/turn-order.ts's timeTurns: an untimed
+ * call, then `turnCalls[i]` timed calls back to back), each turn after a barrier (so that its
+ * time includes no late peer's arrival). Each contender's bytes are counted over all its calls
+ * (every call of one sends the same), the same way for each so that none pays more per call;
+ * the first's give the wire column.
  */
 export async function raceInTurns(
   calls: readonly (() => Promise<void>)[], rounds: number, turnCalls: readonly number[],
   comm: { barrier(): Promise<void>; bytesSent(): number },
 ): Promise<Race> {
-  const turns: number[][] = calls.map(() => []);
-  let firstBytes = 0;
-  for (let round = 0; round < rounds; round++) {
-    for (const who of turnOrder(round, calls.length)) {
-      const count = turnCalls[who]!;
-      await comm.barrier();
-      await calls[who]!();
-      const sentBefore = comm.bytesSent();
-      const started = performance.now();
-      await callInTurn(calls[who]!, count);
-      turns[who]!.push(((performance.now() - started) * 1000) / count);
-      if (who === 0) firstBytes += comm.bytesSent() - sentBefore;
-    }
-  }
-  return { medianUs: turns.map(median), firstBytesPerCall: Math.round(firstBytes / (rounds * turnCalls[0]!)) };
+  const bytes = calls.map(() => 0);
+  const made = calls.map(() => 0);
+  const counted = calls.map((call, c) => async () => {
+    const sentBefore = comm.bytesSent();
+    await call();
+    bytes[c] = bytes[c]! + comm.bytesSent() - sentBefore;
+    made[c] = made[c]! + 1;
+  });
+  const turns = await timeTurns(counted, turnCalls, rounds, () => performance.now(), { beforeTurn: () => comm.barrier(), repeat: callInTurn });
+  return { medianUs: turns.map((ms) => median(ms) * 1000), firstBytesPerCall: made[0]! > 0 ? Math.round(bytes[0]! / made[0]!) : 0 };
 }
 
 /** The most calls a --turn-ms turn makes: 100 ms of the quickest calls seen (2 shm ranks' board, 1-2 µs). */

@@ -10,7 +10,7 @@
 // all take the largest of each candidate's median over the ranks (a call is as slow as its
 // slowest rank) and the least of those: the same figures, so the same choice, on every rank.
 import { median } from './median.js';
-import { turnOrder } from './turn-order.js';
+import { timeTurns } from './turn-order.js';
 
 /** One call shape to time: its candidates, fastest first as the model prices them. */
 export interface ShapeToMeasure<Shape> {
@@ -116,18 +116,9 @@ export async function measureChoices<Shape>(comm: MeasuringComm<Shape>, shapes: 
     for (const [c, algorithm] of candidates.entries()) {
       for (let i = paceCalls; i < (options.warmCalls ?? blocks[c]!); i++) await comm.run(shape, algorithm);
     }
-    const samples = candidates.map(() => [] as number[]);
-    for (let round = 0; round < rounds; round++) {
-      // Balanced over the rounds (turn-order.ts): each candidate follows every other equally often.
-      for (const c of turnOrder(round, candidates.length)) {
-        // The first call after another schedule's meets its leftovers; a loop repeating one call does not.
-        await comm.run(shape, candidates[c]!);
-        const started = comm.now();
-        for (let i = 0; i < blocks[c]!; i++) await comm.run(shape, candidates[c]!);
-        samples[c]!.push((comm.now() - started) / 1000 / blocks[c]!);
-      }
-    }
-    const agreed = await comm.maxAll(Float32Array.from(samples, median));
+    // Blocks in turns balanced over the rounds, each opened by an untimed call (turn-order.ts).
+    const samples = await timeTurns(candidates.map((algorithm) => () => comm.run(shape, algorithm)), blocks, rounds, () => comm.now());
+    const agreed = await comm.maxAll(Float32Array.from(samples, (ms) => median(ms) / 1000));
     let best = 0;
     for (let c = 1; c < candidates.length; c++) if (agreed[c]! < agreed[best]!) best = c;
     chosen.push({ shape, algorithm: candidates[best]!, seconds: candidates.map((algorithm, c) => ({ algorithm, seconds: agreed[c]! })) });

@@ -34,3 +34,37 @@ export function turnOrder(round: number, count: number): number[] {
   const order = first.map((who) => (who + shift) % count);
   return odd && row % 2 === 1 ? order.reverse() : order;
 }
+
+/** Makes `count` calls of `call`, one after the other. */
+async function repeatCall(call: () => Promise<void>, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await call();
+}
+
+export interface TurnOptions {
+  /** Run before each turn (webccl-perf --versus: a barrier, so that no turn's time holds a late peer's arrival). */
+  readonly beforeTurn?: () => Promise<void>;
+  /** The loop of a turn's timed calls (webccl-perf's own, which its warm-up has made hot); default a plain one. */
+  readonly repeat?: (call: () => Promise<void>, count: number) => Promise<void>;
+}
+
+/**
+ * `rounds` rounds of one turn per contender, in turnOrder's order. A turn is `beforeTurn`, one
+ * untimed call (the first after another schedule's meets its leftovers: a plan to build, another
+ * schedule's traffic in the sockets; a loop repeating one call does not), then
+ * `callsPerTurn[c]` timed calls back to back. Returns each contender's time per call, one a
+ * round, in `now`'s unit. Shared by Communicator.tune() (measure-choices.ts) and --versus.
+ */
+export async function timeTurns(calls: readonly (() => Promise<void>)[], callsPerTurn: readonly number[], rounds: number, now: () => number, options: TurnOptions = {}): Promise<number[][]> {
+  const repeat = options.repeat ?? repeatCall;
+  const times: number[][] = calls.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of turnOrder(round, calls.length)) {
+      await options.beforeTurn?.();
+      await calls[c]!();
+      const started = now();
+      await repeat(calls[c]!, callsPerTurn[c]!);
+      times[c]!.push((now() - started) / callsPerTurn[c]!);
+    }
+  }
+  return times;
+}
