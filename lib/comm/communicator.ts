@@ -555,10 +555,13 @@ export class Communicator implements LinkOwner, Endpoint {
         this.log.info(`${what}: ${reason}; using ${algorithm} (logged once per reason)`);
       },
       planned: (collective, count, call, memory) => {
-        const { op, ...rest } = call;
         // premulSum's scalar is the call's own: tune() could not repeat the call.
-        if (!isTunedCollective(collective) || typeof op === 'object') return;
-        this.autoShapes.note(measuredKey(collective, count * elementBytes(call.dtype), this.size, call, memory), { collective, count, call: { ...rest, ...(op !== undefined && { op }) }, memory: memory ?? 'cpu' });
+        if (!isTunedCollective(collective) || typeof call.op === 'object') return;
+        const key = measuredKey(collective, count * elementBytes(call.dtype), this.size, call, memory);
+        // Asked on every call under 'auto': the shape is built only the first time.
+        if (!this.autoShapes.wants(key)) return;
+        const { op, ...rest } = call;
+        this.autoShapes.note(key, { collective, count, call: { ...rest, ...(op !== undefined && typeof op !== 'object' && { op }) }, memory: memory ?? 'cpu' });
       },
       modelChose: (collective, bytes, choice) => {
         const key = choiceKey(collective, bytes, choice);

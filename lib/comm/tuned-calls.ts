@@ -49,7 +49,12 @@ export class AutoShapes {
 
   /** Notes `shape` under `key` (measuredKey) unless noted already, the list is full, or tune() is running its own calls. */
   note(key: string, shape: AutoShape): void {
-    if (this.paused === 0 && this.shapes.size < MAX_AUTO_SHAPES && !this.shapes.has(key)) this.shapes.set(key, shape);
+    if (this.wants(key)) this.shapes.set(key, shape);
+  }
+
+  /** Whether note(key) would note anything: the caller builds the shape only then (every call under 'auto' asks). */
+  wants(key: string): boolean {
+    return this.paused === 0 && this.shapes.size < MAX_AUTO_SHAPES && !this.shapes.has(key);
   }
 
   entries(): Array<[string, AutoShape]> {
