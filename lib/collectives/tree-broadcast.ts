@@ -1,20 +1,14 @@
 // Tree broadcast: chunks flow from the root down a binary tree rooted at it; each rank
 // stores a chunk and forwards the bytes it received to its children. log(n) hops deep.
 import type { CollectiveContext, Region } from './context.js';
-import { chunkCount, chunkOf } from './partition.js';
-import { runPipelines } from './pipeline.js';
-import { rootedTree, widestFanout } from './tree-topology.js';
-import { storedPieceElements, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { runRootedPieces } from './rooted-pieces.js';
+import { widestFanout } from './tree-topology.js';
+import { pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
-  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
-  const node = rootedTree(rank, size, root, ctx.slowRank);
-  const whole = { offset: 0, length: work.length };
-  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
-    const piece = chunkOf(whole, chunk, chunkElements);
+  const { link, memory } = ctx;
+  await runRootedPieces(ctx, work, root, async (node, piece, chunk) => {
     let bytes: Uint8Array;
     let received: Uint8Array | undefined;
     if (node.parent < 0) {

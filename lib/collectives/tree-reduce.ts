@@ -1,23 +1,17 @@
 // Tree reduce: partial results flow up a binary tree rooted at the root, chunk by chunk; each
 // rank folds its children's chunks into its own before passing it up. log(n) hops deep.
 import type { CollectiveContext, Region } from './context.js';
-import { chunkCount, chunkOf } from './partition.js';
-import { runPipelines } from './pipeline.js';
-import { rootedTree, widestFanout } from './tree-topology.js';
-import { storedPieceElements, pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
+import { runRootedPieces } from './rooted-pieces.js';
+import { widestFanout } from './tree-topology.js';
+import { pipelined, treeDepth, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
  * afterwards the root's `work` holds the reduction.
  */
 export async function treeReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
-  const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
-  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
-  const node = rootedTree(rank, size, root, ctx.slowRank);
-  const whole = { offset: 0, length: work.length };
-  await runPipelines(chunkCount(work.length, chunkElements), ctx.pipelineDepth, async (chunk) => {
-    const piece = chunkOf(whole, chunk, chunkElements);
+  const { link, memory } = ctx;
+  await runRootedPieces(ctx, work, root, async (node, piece, chunk) => {
     const isRoot = node.parent < 0;
     let up: Uint8Array | undefined;
     for (const [i, child] of node.children.entries()) {

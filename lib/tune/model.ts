@@ -17,23 +17,13 @@
 // its per-byte cost; a lossless, identity codec costs nothing. Pure functions of their
 // arguments, so ranks given the same agreed parameters predict the same.
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
-import type { SwitchExponents } from '../collectives/switch-allreduce.js';
-import { allSendsOf, type Traffic } from '../collectives/traffic.js';
+import { allSendsOf, type Traffic, type TrafficCall } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
 import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind } from './params.js';
 
-export interface ModelCall {
+/** A call as the model prices it: what every traffic formula gets (bytes per rank as the call states them, count × element size), and more. */
+export interface ModelCall extends TrafficCall {
   readonly collective: ScheduledCollective;
-  /** Bytes per rank as the call states them (count × element size). */
-  readonly bytes: number;
-  readonly ranks: number;
-  /** Values per switch packet, as the communicator's job agreed them (undefined: the switch formula's default). */
-  readonly switchPacketValues?: number;
-  /** Where a float call's exponents are agreed, as the communicator's configuration says (undefined: over the link; int32 calls agree none). */
-  readonly switchExponents?: SwitchExponents;
-  readonly chunkBytes: number;
-  /** Chunk pipelines in flight at once (undefined: the default depth). */
-  readonly pipelineDepth?: number;
   /** How payloads travel (undefined: as they are). */
   readonly codec?: Codec;
   /** Where the call's buffers live (undefined: host memory). */
