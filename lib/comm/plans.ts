@@ -434,25 +434,24 @@ export function planAllToAll(env: PlanEnv, send: unknown, recv: unknown, count: 
 }
 
 export function planSend(env: PlanEnv, buffer: unknown, count: number, dtype: DataType, peer: number): CallPlan {
-  const what = head(env, 'send', count, dtype);
-  checkRank(what, 'peer', peer, env.size, env.rank);
-  const data = operand(env, `${what}: buffer`, buffer, dtype, count);
-  const schedule = algorithmFor(env, what, 'send', count, dtype).algorithm;
-  return {
-    signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'send' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
-    run: (ctx) => scheduleOf(schedule, 'send')(ctx, data.region(0, count), peer),
-  };
+  return planPointToPoint(env, 'send', buffer, count, dtype, peer);
 }
 
 export function planRecv(env: PlanEnv, buffer: unknown, count: number, dtype: DataType, peer: number): CallPlan {
-  const what = head(env, 'recv', count, dtype);
+  return planPointToPoint(env, 'recv', buffer, count, dtype, peer);
+}
+
+/** One end of a point-to-point transfer: `buffer` is sent from, or received into. */
+function planPointToPoint(env: PlanEnv, direction: 'send' | 'recv', buffer: unknown, count: number, dtype: DataType, peer: number): CallPlan {
+  const what = head(env, direction, count, dtype);
   checkRank(what, 'peer', peer, env.size, env.rank);
   const data = operand(env, `${what}: buffer`, buffer, dtype, count);
-  const schedule = algorithmFor(env, what, 'recv', count, dtype).algorithm;
+  const schedule = algorithmFor(env, what, direction, count, dtype).algorithm;
+  const transfer = scheduleOf(schedule, direction);
   return {
     // Both ends of a transfer carry the sender's signature, so that they can be compared.
-    signature: signature('send', count, dtype), schedule, p2p: { peer, direction: 'recv' }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
-    run: (ctx) => scheduleOf(schedule, 'recv')(ctx, data.region(0, count), peer),
+    signature: signature('send', count, dtype), schedule, p2p: { peer, direction }, space: data.space, buffers: buffersOf(data), dtype, op: undefined,
+    run: (ctx) => transfer(ctx, data.region(0, count), peer),
   };
 }
 
