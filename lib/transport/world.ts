@@ -46,6 +46,13 @@ export interface WorldProvider {
    * ranks (webccl-perf --explain). Absent: none.
    */
   readonly board?: true;
+  /**
+   * The mesh threshold its transports propose at `size` ranks that all share one host (as
+   * webccl-perf --np launches them), known before any world is joined, for what prices calls
+   * without ranks (webccl-perf --explain): the ranks price the mesh only up to the threshold
+   * they agree. Absent: they propose none (0, never).
+   */
+  localMeshThresholdBytes?(size: number): number;
 }
 
 function randomName(): string {
@@ -85,6 +92,11 @@ export function providerForId(id: string): WorldProvider {
 /** The chunk size the worlds of `transport` propose at `size` ranks (WorldProvider.chunkBytes); undefined where none is registered or proposed. */
 export function proposedChunkBytes(transport: TransportSetting, size: number): number | undefined {
   return providers.find((p) => p.transport === transport)?.chunkBytes?.(size);
+}
+
+/** The mesh threshold the worlds of `transport` propose for `size` ranks on one host (WorldProvider.localMeshThresholdBytes); undefined where none is registered or proposed. */
+export function proposedLocalMeshThresholdBytes(transport: TransportSetting, size: number): number | undefined {
+  return providers.find((p) => p.transport === transport)?.localMeshThresholdBytes?.(size);
 }
 
 /** Whether the worlds of `transport` offer a collective board (WorldProvider.board). */

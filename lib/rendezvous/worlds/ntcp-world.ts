@@ -7,7 +7,7 @@
 // connection whose hello carries a digest of the id's secret. Without the addon, a stub that
 // says "ntcp transport unavailable: <reason>".
 import type { NativeLoad } from '../../native/load.js';
-import { meshChunkBytes, NTCP_DESCRIPTION } from '../../transport/shm/shm-mesh.js';
+import { meshChunkBytes, NTCP_DESCRIPTION, NTCP_LOCAL_MESH_THRESHOLD_BYTES } from '../../transport/shm/shm-mesh.js';
 import type { Transport } from '../../transport/transport.js';
 import type { WorldProvider } from '../../transport/world.js';
 import type { MeshOptions } from '../form-mesh.js';
@@ -23,5 +23,5 @@ export function connectNtcpMesh(options: NtcpMeshOptions, load: NativeLoad): Pro
 }
 
 export function nodeNtcpWorld(load: NativeLoad): WorldProvider {
-  return nativeWorld('ntcp', load, connectNtcpMesh, (size) => meshChunkBytes('tcp', size));
+  return nativeWorld('ntcp', load, connectNtcpMesh, { chunkBytes: (size) => meshChunkBytes('tcp', size), localMeshThresholdBytes: () => NTCP_LOCAL_MESH_THRESHOLD_BYTES });
 }

@@ -127,21 +127,23 @@ function unavailable(load: NativeLoad, name: string): string {
 export function nodeShmWorld(load: NativeLoad): WorldProvider {
   // A board where the transport opens one (connectNativeMesh): an addon built with it.
   const board = 'addon' in load && load.addon.Board !== undefined;
-  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon), (size) => meshChunkBytes('shm', size), board);
+  return nativeWorld('shm', load, (options, addon) => connectShmMesh(options, addon), { chunkBytes: (size) => meshChunkBytes('shm', size), ...(board && { board: true as const }) });
 }
+
+/** What a native world's transports propose, known before any world is joined (what --explain prices with). */
+export type WorldProposals = Pick<WorldProvider, 'chunkBytes' | 'board' | 'localMeshThresholdBytes'>;
 
 /**
  * A native world's provider: `connect` when the addon loaded, else a stub whose every call says
- * why not; either way proposing `chunkBytes` and saying whether it has a `board` (what --explain
- * prices with).
+ * why not; either way with its `proposals`.
  */
-export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>, chunkBytes: (size: number) => number, board = false): WorldProvider {
-  if ('addon' in load) return { ...hostedMeshWorld(name, (options) => connect(options, load)), chunkBytes, ...(board && { board: true as const }) };
+export function nativeWorld(name: string, load: NativeLoad, connect: (options: MeshOptions, load: NativeLoad) => Promise<Transport>, proposals: WorldProposals): WorldProvider {
+  if ('addon' in load) return { ...hostedMeshWorld(name, (options) => connect(options, load)), ...proposals };
   const why = unavailable(load, name);
   return {
     scheme: idScheme(name),
     transport: name,
-    chunkBytes,
+    ...proposals,
     createId: () => Promise.reject(invalidArgument(`getUniqueId: ${why}`)),
     idFromAddress: () => Promise.reject(invalidArgument(`fromEnv: ${why}`)),
     connect: () => Promise.reject(systemError(`init: ${why}`)),
