@@ -2,6 +2,7 @@
 // JSON lines, for fitting cost-model structures offline (exploration for issue 15).
 //   node --import ./test/register.mjs bench/tune-probe.ts inproc,shm 2 -b 8 -e 16M -f 2 -r 9 > out.jsonl
 import { Communicator, getUniqueId } from '../lib/index.node.js';
+import { directReachBytes } from '../lib/collectives/direct-allreduce.js';
 import { callTraffic } from '../lib/tune/model.js';
 import { parseBytes } from './perf/sizes.js';
 
@@ -22,7 +23,7 @@ for (const transport of transports) {
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
       const buffers = comms.map(() => new Float32Array(count).fill(1));
-      const algos = ['ring', 'tree', ...(bytes * (np - 1) <= chunkBytes / 8 ? ['direct'] : [])];
+      const algos = ['ring', 'tree', ...(bytes * (np - 1) <= directReachBytes(chunkBytes) ? ['direct'] : [])];
       const times = new Map(algos.map((a) => [a, [] as number[]]));
       for (let round = -1; round < rounds; round++) {
         for (const algorithm of algos.map((_, i) => algos[(i + round + 1) % algos.length]!)) {

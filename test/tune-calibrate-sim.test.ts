@@ -349,10 +349,13 @@ test('a simulated world whose tree costs 2x the ring per link byte: each gets it
 });
 
 test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {
-  // An eighth of the chunk over n-1 messages: 128 KiB at 2 ranks of 1 MiB chunks, 42 KiB at 4; 1 MiB at 2 shm ranks (8 MiB chunks).
+  // An eighth of the chunk over n-1 messages, at most 128 KiB in all (directReachBytes): 128 KiB at
+  // 2 ranks of 1 MiB chunks, 42 KiB at 4; the same at 2 shm ranks (8 MiB chunks: 1 MiB before
+  // the cap) and 2 and 4 ntcp ranks (4 and 16 MiB).
   assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [16 << 10, 64 << 10, 128 << 10]);
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [16 << 10, 43008]);
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10, 256 << 10, 1 << 20]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10, 128 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [16 << 10, 43008]);
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {

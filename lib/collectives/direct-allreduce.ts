@@ -34,14 +34,32 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
 }
 
 /**
+ * The most bytes a rank's n-1 whole-buffer messages may add up to where the model prices the
+ * direct exchange: an eighth of a chunk, and never more than DIRECT_MOST_LINK_BYTES. Past that,
+ * whole-buffer messages (unpipelined, beyond what the transports' payload pools hold) cost 3-7x
+ * the per-byte price of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up on
+ * 1 MiB chunks), which the formula does not describe.
+ */
+export function directReachBytes(chunkBytes: number): number {
+  return Math.min(chunkBytes / 8, DIRECT_MOST_LINK_BYTES);
+}
+
+/**
+ * Where a transport's chunk is large (ntcp's 4 MiB at 2 ranks, 16 MiB at 4; shm's 8 MiB), its
+ * eighth priced whole-buffer messages that run with a heavy tail: 2 ntcp ranks, 2000 calls each
+ * (bench/allreduce-percentiles.ts), the direct exchange at 64 / 128 / 256 KiB p10 99 / 158 / 179
+ * µs, p90 429 / 395 / 1173, mean 276 / 496 / 487, against the ring's means 334 / 517 / 383 and the
+ * tree's 375 / 478 / 395. Calibration's mid-size points (lower quartiles) see the fast calls, so
+ * auto ran it at 256 KiB, 1.4-2.4x the ring's time (docs/PERFORMANCE.md, versus31 and day33).
+ */
+const DIRECT_MOST_LINK_BYTES = 128 << 10;
+
+/**
  * Cost (lib/collectives/traffic.ts): one hop (α once) of n-1 messages at once (o each) of the
- * whole buffer, n-1 folds.
- * Only while those messages stay within an eighth of a chunk: past that, whole-buffer messages
- * (unpipelined, beyond what the transports' payload pools hold) cost 3-7x the per-byte price
- * of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up), which this formula
- * does not describe, so the model does not consider the direct exchange there.
+ * whole buffer, n-1 folds. Only up to directReachBytes: the model does not consider the direct
+ * exchange past it.
  */
 export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
-  if ((ranks - 1) * bytes > chunkBytes / 8) return undefined;
+  if ((ranks - 1) * bytes > directReachBytes(chunkBytes)) return undefined;
   return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes, messageBytes: bytes };
 }
