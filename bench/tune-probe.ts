@@ -23,7 +23,7 @@ for (const transport of transports) {
     for (let bytes = minBytes; bytes <= maxBytes; bytes *= factor) {
       const count = bytes / 4;
       const buffers = comms.map(() => new Float32Array(count).fill(1));
-      const algos = ['ring', 'tree', ...(bytes * (np - 1) <= directReachBytes(chunkBytes) ? ['direct'] : [])];
+      const algos = ['ring', 'tree', ...(bytes <= directReachBytes(chunkBytes, np) ? ['direct'] : [])];
       const times = new Map(algos.map((a) => [a, [] as number[]]));
       for (let round = -1; round < rounds; round++) {
         for (const algorithm of algos.map((_, i) => algos[(i + round + 1) % algos.length]!)) {

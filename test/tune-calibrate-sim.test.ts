@@ -349,13 +349,13 @@ test('a simulated world whose tree costs 2x the ring per link byte: each gets it
 });
 
 test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {
-  // An eighth of the chunk over n-1 messages, at most 128 KiB in all (directReachBytes): 128 KiB at
-  // 2 ranks of 1 MiB chunks, 42 KiB at 4; the same at 2 shm ranks (8 MiB chunks: 1 MiB before
-  // the cap) and 2 and 4 ntcp ranks (4 and 16 MiB).
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [16 << 10, 64 << 10, 128 << 10]);
+  // An eighth of the chunk over n-1 messages, each at most 64 KiB (directReachBytes): 64 KiB at 2
+  // ranks of 1 MiB chunks (128 KiB before the cap), 42 KiB at 4; 64 KiB at 2 shm ranks (8 MiB
+  // chunks: 1 MiB before) and at 4 ntcp ranks (16 MiB chunks: 1.3 MiB before).
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [16 << 10, 64 << 10]);
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [16 << 10, 43008]);
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10, 128 << 10]);
-  assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [16 << 10, 43008]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [16 << 10, 64 << 10]);
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {
@@ -365,7 +365,7 @@ test('a simulated world whose direct exchange costs 3x the ring per byte: its mi
   // Within what 2 ranks allow (o not told from α: the larger runs' extra sends land in β), as without the direct exchange's runs.
   near(p.beta, truth.beta, 'beta', 0.02);
   for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 0.05);
-  near(predictSeconds('direct', call(128 << 10, 2), p)!, predictSeconds('direct', call(128 << 10, 2), world)!, 'direct at 128 KiB', 1e-3);
+  near(predictSeconds('direct', call(64 << 10, 2), p)!, predictSeconds('direct', call(64 << 10, 2), world)!, 'direct at 64 KiB', 1e-3);
 });
 
 test("the direct exchange's curve starts at 16 KiB: a world whose direct exchange costs more per byte the larger its messages has its 8-32 KiB calls priced so", async () => {
@@ -374,7 +374,7 @@ test("the direct exchange's curve starts at 16 KiB: a world whose direct exchang
   // priced at that point's figure: 32 KiB calls here 1.14 ns/B against 0.71.
   const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 16 << 10, beta: 0.5e-9 }, { linkBytes: 128 << 10, beta: 2e-9 }] } };
   const p = await calibrated(world, 2);
-  for (const bytes of [8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10]) {
+  for (const bytes of [8 << 10, 16 << 10, 32 << 10, 64 << 10]) {
     near(predictSeconds('direct', call(bytes, 2), p)!, predictSeconds('direct', call(bytes, 2), world)!, `direct at ${bytes >> 10} KiB`, 1e-3);
   }
 });

@@ -92,7 +92,7 @@ test('mesh: two hops of n-1 messages at once, the ring\'s bytes; priced under th
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
   for (const algorithm of ['ring', 'tree', 'direct']) {
     let last = -1;
-    // The direct exchange's formula stops where its messages pass an eighth of a chunk (at most 128 KiB: directReachBytes).
+    // The direct exchange's formula stops where its messages pass an eighth of a chunk (each at most 64 KiB: directReachBytes).
     for (let bytes = 8; bytes <= (algorithm === 'direct' ? (1 << 17) / 3 : 1 << 26); bytes *= 4) {
       const t = predictSeconds(algorithm, call(bytes, 4), params)!;
       assert.ok(t > last, `${algorithm} ${bytes}`);

@@ -34,25 +34,28 @@ export async function directAllReduce(ctx: CollectiveContext, work: Region): Pro
 }
 
 /**
- * The most bytes a rank's n-1 whole-buffer messages may add up to where the model prices the
- * direct exchange: an eighth of a chunk, and never more than DIRECT_MOST_LINK_BYTES. Past that,
- * whole-buffer messages (unpipelined, beyond what the transports' payload pools hold) cost 3-7x
- * the per-byte price of chunked traffic (bench/tune-sweep.ts measured it from 128 KiB up on
- * 1 MiB chunks), which the formula does not describe.
+ * The most bytes per rank (each of its n-1 messages) for which the model prices the direct
+ * exchange: its messages adding up to an eighth of a chunk at most, each DIRECT_MOST_MESSAGE_BYTES
+ * at most. Past that, whole-buffer messages (unpipelined, beyond what the transports' payload
+ * pools hold) cost 3-7x the per-byte price of chunked traffic (bench/tune-sweep.ts measured it
+ * from 128 KiB up on 1 MiB chunks), which the formula does not describe.
  */
-export function directReachBytes(chunkBytes: number): number {
-  return Math.min(chunkBytes / 8, DIRECT_MOST_LINK_BYTES);
+export function directReachBytes(chunkBytes: number, ranks: number): number {
+  return Math.min(chunkBytes / 8 / Math.max(1, ranks - 1), DIRECT_MOST_MESSAGE_BYTES);
 }
 
 /**
- * Where a transport's chunk is large (ntcp's 4 MiB at 2 ranks, 16 MiB at 4; shm's 8 MiB), its
- * eighth priced whole-buffer messages that run with a heavy tail: 2 ntcp ranks, 2000 calls each
- * (bench/allreduce-percentiles.ts), the direct exchange at 64 / 128 / 256 KiB p10 99 / 158 / 179
- * µs, p90 429 / 395 / 1173, mean 276 / 496 / 487, against the ring's means 334 / 517 / 383 and the
- * tree's 375 / 478 / 395. Calibration's mid-size points (lower quartiles) see the fast calls, so
- * auto ran it at 256 KiB, 1.4-2.4x the ring's time (docs/PERFORMANCE.md, versus31 and day33).
+ * A whole-buffer message past this runs with a heavy tail, which calibration's mid-size points
+ * (lower quartiles) do not see. 2 ntcp ranks, 2000 calls each (bench/allreduce-percentiles.ts):
+ * the direct exchange at 64 / 128 / 256 KiB p10 99 / 158 / 179 µs, p90 429 / 395 / 1173, mean
+ * 276 / 496 / 487, against the ring's means 334 / 517 / 383. In webccl-perf --versus turns, 2
+ * ranks: the direct exchange's column over the ring's at 32 / 64 / 128 KiB 0.59 / 1.08 / 2.89 on
+ * tcp, 0.69 / 1.00 / 1.28 on ntcp; 4 ntcp ranks at 32 KiB (three 32 KiB messages) 0.79 of the
+ * tree's. ntcp's and shm's larger chunks (4-32 and 8 MiB) had put the limit at 512 KiB-4 MiB a
+ * message, and auto ran 2 ntcp ranks' 256 KiB calls there at 1.95-2.38x the fastest column
+ * (docs/PERFORMANCE.md, versus31 and day33).
  */
-const DIRECT_MOST_LINK_BYTES = 128 << 10;
+const DIRECT_MOST_MESSAGE_BYTES = 64 << 10;
 
 /**
  * Cost (lib/collectives/traffic.ts): one hop (α once) of n-1 messages at once (o each) of the
@@ -60,6 +63,6 @@ const DIRECT_MOST_LINK_BYTES = 128 << 10;
  * exchange past it.
  */
 export function directAllReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic | undefined {
-  if ((ranks - 1) * bytes > directReachBytes(chunkBytes)) return undefined;
+  if (bytes > directReachBytes(chunkBytes, ranks)) return undefined;
   return { messages: 1, sends: ranks - 1, linkBytes: (ranks - 1) * bytes, reducedBytes: (ranks - 1) * bytes, messageBytes: bytes };
 }

@@ -30,7 +30,7 @@ export function plannedRuns(chunk: number, ranks: number, repeats: number): (rea
   // The direct exchange's one hop of n-1 messages, against the ring's and tree's several hops
   // of one message each at the same sizes, is what tells α from o and the per-call cost; its
   // larger run is timed on GPU memory only (plannedGpuRuns).
-  const direct = Math.max(1024, Math.floor(directReachBytes(chunk) / Math.max(1, ranks - 1) / 1024) * 1024);
+  const direct = Math.max(1024, Math.floor(directReachBytes(chunk, ranks) / 1024) * 1024);
   // The few-byte runs alone fix call, α and o (fitLatencyBandwidth): more repeats, they are quick.
   const many = 2 * repeats + 1;
   const large = [...new Set([chunk / 2, 4 * chunk, 16 * chunk].map((bytes) => Math.min(bytes, LARGEST_RUN_BYTES)))];
