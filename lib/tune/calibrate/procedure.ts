@@ -47,9 +47,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[] }>();
-    // Not the direct exchange at the edge of its reach (directReachBytes): its whole-buffer messages cost 3-4x the
-    // ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the ring's and tree's
-    // runs), a β of its own that moved the world's 2-20x between calibrations.
+    // Not the direct exchange at the edge of its reach (directReachBytes): its whole-buffer
+    // messages cost 3-4x the ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the
+    // ring's and tree's runs), a β of its own that moved the world's 2-20x between calibrations.
     for (const [algorithm, bytes] of plannedRuns(chunk, comm.size, repeats).filter(([a, b]) => b !== FEW_BYTES && a !== 'direct')) {
       const entry = bySize.get(bytes) ?? { algorithms: [] };
       entry.algorithms.push(algorithm);
