@@ -89,6 +89,21 @@ test('mesh: two hops of n-1 messages at once, the ring\'s bytes; priced under th
   assert.is(chooseAlgorithm('allReduce', 8, 4, meshTuned).algorithm, 'direct');
 });
 
+test("the direct exchange's reach: an eighth of a chunk over its messages, each at most 64 KiB, whatever the chunk (ntcp's and shm's are 4-32 MiB)", () => {
+  const KiB = 1024;
+  const at = (bytes: number, ranks: number, chunkBytes: number) => callTraffic('direct', { collective: 'allReduce', bytes, ranks, chunkBytes });
+  for (const [ranks, chunkBytes, reach] of [[2, 1 << 20, 64 * KiB], [4, 1 << 20, (128 * KiB) / 3], [2, 4 << 20, 64 * KiB], [2, 8 << 20, 64 * KiB], [4, 16 << 20, 64 * KiB], [8, 32 << 20, 64 * KiB]] as const) {
+    const within = Math.floor(reach / 4) * 4;
+    assert.ok(at(within, ranks, chunkBytes), `${ranks} ranks, chunk ${chunkBytes}: priced at ${within} B`);
+    assert.is(at(within + 4, ranks, chunkBytes), undefined, `${ranks} ranks, chunk ${chunkBytes}: not past ${reach} B`);
+  }
+  // So a world whose calibration priced the direct exchange cheapest at 256 KiB (2 ntcp ranks' lower quartiles) runs the ring or the tree there.
+  const cheapDirect: CostParams = { ...DEFAULT_COST_PARAMS, betaCurves: { direct: [{ linkBytes: 16 * KiB, beta: 1e-12 }] } };
+  const config: TuningConfig = { algorithm: 'auto', treeThresholdBytes: 0, directThresholdBytes: 0, chunkBytes: 4 << 20, tuning: { params: cheapDirect, digest: 'test' } };
+  assert.is(chooseAlgorithm('allReduce', 64 * KiB, 2, config).algorithm, 'direct');
+  assert.is.not(chooseAlgorithm('allReduce', 256 * KiB, 2, config).algorithm, 'direct');
+});
+
 test('predictions grow with bytes; every allReduce row with a formula is priced, the switch only with an address', () => {
   for (const algorithm of ['ring', 'tree', 'direct']) {
     let last = -1;
