@@ -96,8 +96,9 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   // The mesh is priced only under the mesh threshold the ranks would agree: the variable's, else
   // what the transport proposes for ranks on one host, as webccl-perf --np launches them (ntcp: 1
   // MiB). Priced at 0 before, the mesh was never explained on ntcp, where the ranks' auto ran it.
+  const meshEnv = meshThresholdEnv();
   const proposedMesh = proposedLocalMeshThresholdBytes(options.transport, ranks);
-  const meshThresholdBytes = meshThresholdEnv() ?? proposedMesh ?? 0;
+  const meshThresholdBytes = meshEnv ?? proposedMesh ?? 0;
   // The chunk and depth the ranks would agree without init options: the variables', else the
   // transport's own chunk (ntcp's grows with the ranks, shm's is 8 MiB). Priced at the default
   // 1 MiB, as before cal27, the 8-rank ntcp tree past 16 MiB was pipelined in 1 MiB pieces on
@@ -118,7 +119,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : `, packets of ${switchPacketValues ?? 'the formula\'s default'} values`}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   past the calibrated curves, a schedule priced within ${EXTRAPOLATED_TIE * 100}% of the cheapest that sends fewer link bytes is taken (a tie the curves cannot break)`,
-    `#   mesh threshold ${formatBytes(meshThresholdBytes)} (${meshThresholdEnv() !== undefined ? 'WEBCCL_MESH_THRESHOLD_BYTES' : proposedMesh !== undefined ? `${options.transport}'s proposal for ranks on one host; across hosts it may propose more` : `${options.transport} proposes none`}; the mesh is priced only up to it)`,
+    `#   mesh threshold ${formatBytes(meshThresholdBytes)} (${meshEnv !== undefined ? 'WEBCCL_MESH_THRESHOLD_BYTES' : proposedMesh !== undefined ? `${options.transport}'s proposal for ranks on one host; across hosts it may propose more` : `${options.transport} proposes none`}; the mesh is priced only up to it)`,
     `#   ${board ? `board: ${options.transport} offers one, a candidate where it serves the collective` : `board: ${options.transport} offers none`}`,
     `#   ${options.tolerance === undefined ? 'codec as configured (none)' : `codecs within tolerance ${options.tolerance}: ${codecs.map((c) => c!.name).join(', ')}`}`,
     '#',

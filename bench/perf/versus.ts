@@ -28,24 +28,27 @@ export interface Race {
 /**
  * Runs `rounds` rounds of one turn per contender (lib/tune/turn-order.ts's timeTurns: an untimed
  * call, then `turnCalls[i]` timed calls back to back), each turn after a barrier (so that its
- * time includes no late peer's arrival). Each contender's bytes are counted over all its calls
- * (every call of one sends the same), the same way for each so that none pays more per call;
- * the first's give the wire column.
+ * time includes no late peer's arrival). Every contender's calls read the bytes sent around
+ * them, so that none pays more per call; the first's (every call of one sends the same) give the
+ * wire column.
  */
 export async function raceInTurns(
   calls: readonly (() => Promise<void>)[], rounds: number, turnCalls: readonly number[],
   comm: { barrier(): Promise<void>; bytesSent(): number },
 ): Promise<Race> {
-  const bytes = calls.map(() => 0);
-  const made = calls.map(() => 0);
+  let firstBytes = 0;
+  let firstCalls = 0;
   const counted = calls.map((call, c) => async () => {
     const sentBefore = comm.bytesSent();
     await call();
-    bytes[c] = bytes[c]! + comm.bytesSent() - sentBefore;
-    made[c] = made[c]! + 1;
+    const sent = comm.bytesSent() - sentBefore;
+    if (c === 0) {
+      firstBytes += sent;
+      firstCalls++;
+    }
   });
   const turns = await timeTurns(counted, turnCalls, rounds, () => performance.now(), { beforeTurn: () => comm.barrier(), repeat: callInTurn });
-  return { medianUs: turns.map((ms) => median(ms) * 1000), firstBytesPerCall: made[0]! > 0 ? Math.round(bytes[0]! / made[0]!) : 0 };
+  return { medianUs: turns.map((ms) => median(ms) * 1000), firstBytesPerCall: firstCalls > 0 ? Math.round(firstBytes / firstCalls) : 0 };
 }
 
 /** The most calls a --turn-ms turn makes: 100 ms of the quickest calls seen (2 shm ranks' board, 1-2 µs). */
