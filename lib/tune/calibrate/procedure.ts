@@ -5,7 +5,7 @@ import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, M
 import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach } from './plan.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
-import { WARM_CALLS, WARM_SECONDS, WARM_LONGEST_SECONDS, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
+import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
 import { FEW_ALGORITHMS, fewByteSamples } from './few-bytes.js';
 import { boardFewBlock, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
@@ -60,7 +60,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (without === 0) threshold = largest!;
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
-    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: WARM_LONGEST_SECONDS });
+    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
     // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
     const boardBlock = board ? boardFewBlock(await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)) : 0;
     phaseEnds('warm-up');

@@ -26,11 +26,18 @@ export const WARM_SECONDS = 0.5;
  * warm sweep measured: ring 1.7-2.1 ms, tree 0.9-1.0, direct 0.50-0.51, against 0.96-1.03,
  * 0.55-0.58 and 0.29-0.33 after all 1024 (about 2 s; 1.0 and 1.4 s of them gave figures between),
  * and the sweeps' allreduces to 2 KiB were priced 1.0-2.7x (0.6-1.3x after; docs/
- * PERFORMANCE.md, warm28). Where calls are slower (4 ntcp ranks, ~3-5 ms; 8 ranks on one host,
- * 6-16 ms), a JIT's fixed saving is a smaller share of a call and 8 ranks' calibration would
- * pass its 10 s: WARM_SECONDS.
+ * PERFORMANCE.md, warm28). 4 ntcp ranks pace their first batches at 3-4 ms a call and settle at
+ * 1.6 after some 1300 (about 3 s): with 3 s here they warmed for 0.4-0.5 s, and their 8-byte
+ * direct exchange was priced 1.4 ms where warm calls take 0.65-0.75 (call 1.18 ms against 0.53
+ * warmed; docs/PERFORMANCE.md, day34). Up to 4 ranks, 4.5 s: the phases after the warm-up take
+ * 2-3 s there. At 8 ranks they take 4-7 s, and calibration is to stay under 10 s: 3 (8 shm ranks
+ * pace at 3-4 ms too, and warmed 4.4 s of a 10.4 s calibration under 4.5). Where calls are
+ * slower still (8 ntcp ranks, ~11 ms), a JIT's fixed saving is a smaller share of a call:
+ * WARM_SECONDS.
  */
-export const WARM_LONGEST_SECONDS = 3;
+export function warmLongestSeconds(ranks: number): number {
+  return ranks <= 4 ? 4.5 : 3;
+}
 /**
  * The board's few-byte calls are so short (1-2 µs at 2 shm ranks once settled) that V8's tier-up
  * of their path is much of them, and the shared warm-up gives them a quarter of WARM_CALLS:
