@@ -41,6 +41,8 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
   const priced = (algorithm: string) => (algorithm === 'tree' && placed !== undefined && world.placedTree ? world.placedTree : truth);
   return {
     rank: 0, size, chunkBytes, board, ...(oneThread && { oneThread }), ...(world.oneHost && { oneHost: true }),
+    // The out-of-place copy where the truth prices one: its bytes at the truth's rate.
+    ...(truth.copy !== undefined && { copy: (target: Float32Array) => { clockMs += 1e3 * target.byteLength * truth.copy!; } }),
     ...(world.referenceBytes !== undefined && { referenceBytes: world.referenceBytes }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
@@ -633,6 +635,15 @@ test("the warm-up where all 1024 8-byte calls fit in the world's longest budget:
     if (all) assert.ok(calls >= 1024 && warm <= warmLongestSeconds(ranks), label);
     else assert.ok(calls < 1024 && warm >= 0.5 - 0.21 && warm <= 0.5 + 0.21, label);
   }
+});
+
+test("the out-of-place copy's rate is the world's, timed at the larger runs' size; a comm with no copy to time prices none", async () => {
+  const copying: CostParams = { ...truth, copy: 0.3e-9 };
+  const p = await calibrated(copying, 4);
+  near(p.copy!, copying.copy!, 'copy', 1e-3);
+  const at: ModelCall = { ...call(64 << 20, 4), outOfPlace: true };
+  near(predictSeconds('ring', at, p)! - predictSeconds('ring', { ...at, outOfPlace: false }, p)!, (64 << 20) * copying.copy!, 'the ring\'s out-of-place extra at 64 MiB', 1e-3);
+  assert.is((await calibrated(truth, 4)).copy, undefined);
 });
 
 test("the ring's 64 MiB reach run goes with the runs past 4 chunks: timed where the 16 MiB runs' first calls are quick, left out where they take over 50 ms (8 ntcp ranks on 2 cores, a 32 MiB chunk: no run past 4 chunks)", async () => {

@@ -338,4 +338,20 @@ test('past the calibrated curves, a near tie goes to the schedule of fewer link 
   assert.is(choice({ ...treeReach, betaCurves: { ...treeReach.betaCurves, ring: [{ linkBytes: 24 * MiB, beta: 0.5e-9 }] } }, 32 * MiB), 'ring');
 });
 
+test("an out-of-place host allreduce pays its bytes at the copy rate on the schedules of messages, not on the board (which reads its send buffer), nor on GPU memory, nor on other collectives, nor without a rate", () => {
+  const copying: CostParams = { ...params, copy: 0.25e-9, board: { call: 5e-6 } };
+  // Within the direct exchange's reach at 4 ranks (directReachBytes).
+  const bytes = 32 << 10;
+  const extra = (algorithm: string, p: CostParams, at = call(bytes, 4)) => predictSeconds(algorithm, { ...at, outOfPlace: true }, p)! - predictSeconds(algorithm, at, p)!;
+  for (const algorithm of ['ring', 'tree', 'direct', 'mesh']) assert.ok(Math.abs(extra(algorithm, copying) - bytes * 0.25e-9) < 1e-12, algorithm);
+  assert.is(extra('board', copying), 0);
+  assert.is(extra('ring', params), 0);
+  assert.is(extra('ring', copying, { ...call(bytes, 4), memory: 'gpu' } as ReturnType<typeof call>), 0);
+  assert.is(extra('ring', copying, { ...call(bytes, 4), collective: 'broadcast' as 'allReduce' }), 0);
+  // One thread copies every rank's buffer in turn.
+  assert.ok(Math.abs(extra('ring', { ...copying, oneThread: true }) - 4 * bytes * 0.25e-9) < 1e-12);
+  assert.is(checkCostParams(JSON.parse(JSON.stringify(copying))).copy, 0.25e-9);
+  assert.throws(() => checkCostParams({ ...JSON.parse(JSON.stringify(copying)), copy: -1 }), /copy/);
+});
+
 test.run();

@@ -1,7 +1,8 @@
 // The cost model's prediction for one row of webccl-perf: the algorithm (and codec) the
 // communicator will choose for the call, priced with its agreed parameters (its tuning file's,
 // else the defaults), so the `predicted` column sits beside the measured time: the time per call
-// of calls back to back, as the sweep times them (ModelCall.backToBack).
+// of calls back to back, as the sweep times them (ModelCall.backToBack), out of place, as the
+// first of the row's two groups (an allreduce's copy of its send buffer, ModelCall.outOfPlace).
 import type { ScheduledCollective } from '../../lib/collectives/algorithms.js';
 import { codecNamed } from '../../lib/collectives/codecs.js';
 import type { AgreedConfig } from '../../lib/comm/config.js';
@@ -35,7 +36,7 @@ export function predictedCall(config: AgreedConfig, shape: CallShape, memory: Me
     const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, call, undefined, memory);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
-    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }), backToBack: true }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory, outOfPlace: true }), backToBack: true }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
     return { algorithm: choice.algorithm, us: seconds === undefined ? undefined : seconds * 1e6 };
   } catch {
     return undefined;

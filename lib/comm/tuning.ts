@@ -102,6 +102,8 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     placeTree: (slowRank) => comm.placeTree(slowRank),
     allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
     maxAll,
+    // What CpuMemory.copy does with an out-of-place host allreduce's buffers.
+    copy: (target, source) => target.set(source),
   };
 }
 

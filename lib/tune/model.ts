@@ -1,6 +1,7 @@
 // The cost model: a schedule's traffic (its formula beside the schedule, lib/collectives/
 // traffic.ts) priced with calibrated parameters (params.ts):
 //   time = call + messages·α + sends·o + referenceSends·φ + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
+//          (+ bytes·copy for an out-of-place host allreduce, outOfPlaceCopySeconds)
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
 // terms were fitted beyond), and the board's own fixed cost (params.board) in place of
@@ -34,6 +35,12 @@ export interface ModelCall extends TrafficCall {
    * a training step's broadcast waits for its own end, not for a stream of them).
    */
   readonly backToBack?: boolean;
+  /**
+   * An allreduce whose receive buffer is not its send buffer: on host memory a schedule of
+   * messages first copies the one into the other (CostParams.copy; undefined: in place, as
+   * calibration times the schedules).
+   */
+  readonly outOfPlace?: boolean;
 }
 
 /** A codec's wire bytes per float32 byte, measured on a large payload. */
@@ -182,8 +189,24 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
   const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + traffic.linkBytes * (ratio * beta + perByte)
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
-    + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket);
+    + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket)
+    + outOfPlaceCopySeconds(algorithm, call, params);
   return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
+}
+
+/**
+ * An out-of-place host allreduce's copy of its send buffer into its receive buffer
+ * (lib/comm/plans.ts), which the schedules of messages make before they reduce in place: its
+ * bytes at the calibrated copy rate (0 where none was measured). Not the board's, which reads the
+ * send buffer where it is (AlgorithmRow.readsInput), nor the switch's (its float path reads it
+ * too); GPU buffers copy on the device. Other collectives' copies are not priced: calibration
+ * times allreduces only, and theirs are a share of their bytes, not all of them.
+ */
+function outOfPlaceCopySeconds(algorithm: string, call: ModelCall, params: Pick<CostParams, 'copy' | 'oneThread'>): number {
+  const row = algorithmNamed(algorithm);
+  if (call.outOfPlace !== true || call.collective !== 'allReduce' || call.memory === 'gpu' || row?.readsInput === true || row?.aggregator !== undefined) return 0;
+  // A world of one thread (inproc) copies every rank's buffer in turn on it.
+  return call.bytes * (params.copy ?? 0) * (params.oneThread === true ? call.ranks : 1);
 }
 
 /**

@@ -45,6 +45,14 @@ export interface CostParams {
   readonly betaCurves: Readonly<Record<string, readonly BetaPoint[]>>;
   /** Per byte folded into the memory by a reduction (γ). */
   readonly gamma: number;
+  /**
+   * Per byte of an out-of-place allreduce's copy of its send buffer into its receive buffer on
+   * host memory, which a schedule of messages reduces in place (lib/comm/plans.ts), as every
+   * rank copies at once (ranks on one host share its cores and memory): 4 tcp ranks on 2 vCPUs
+   * copied 64 MiB in 10.4-11.8 ms a call, a tenth of the call (docs/PERFORMANCE.md, day33).
+   * Absent: not measured (a file from before), and no copy is priced.
+   */
+  readonly copy?: number;
   /** Encode and decode cost per codec name (codecs without a rate are not chosen by 'auto'). */
   readonly codecs: Readonly<Record<string, CodecRate>>;
   /** Per packet through the switch (the software switch handles one at a time): π. */
@@ -353,6 +361,8 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
     // Not named when absent: no slow rank was found, or an older calibration placed none.
     ...(p['slowRank'] !== undefined && { slowRank: rankNumber('slowRank', p['slowRank']) }),
+    // Not named when absent: an older calibration's file, whose out-of-place calls are priced as in-place ones, as before.
+    ...(p['copy'] !== undefined && { copy: seconds('copy', p['copy']) }),
     // Not named when absent: an older calibration's file, whose schedules are priced by the shared fit alone (offset 0), as before.
     ...(p['fixedOffsets'] !== undefined && { fixedOffsets: fixedOffsets(p['fixedOffsets']) }),
   };

@@ -26,6 +26,7 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board, offsets), gamma: m.gamma, codecs: m.codecs, ...switched,
+    ...(m.copy > 0 && { copy: m.copy }),
     ...(comm.oneThread === true && { oneThread: true }),
     ...(reference && { reference }),
     ...(Object.keys(offsets.median).length > 0 && { fixedOffsets: offsets.median }),

@@ -11,6 +11,7 @@ import { boardFewBlock, boardFewSamples, boardCollectiveSeconds } from './board-
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
 import { largeSamples } from './large-runs.js';
 import { referenceProbe } from './reference.js';
+import { copyRate } from './copy.js';
 import { SWITCH_BYTES } from './switch.js';
 import { GPU_WARM_SECONDS, gpuFoldRate, plannedGpuRuns } from './gpu.js';
 import { flatten, unflatten } from './agreement.js';
@@ -36,6 +37,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let board = false;
   let threshold: number | undefined;
   let slowRank: number | undefined;
+  let copy = 0;
   if (comm.size > 1) {
     // The rank behind the slowest link first, placed before any schedule is timed: the tree's
     // runs below are then timed as it will run (lib/tune/placement.ts). Not on one host, whose
@@ -99,6 +101,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
     samples.push(...mid);
     samples.unshift(...few);
+    // At the larger runs' largest size: an out-of-place call's copy costs its bytes only where
+    // they are many (a 64 KiB copy is a few µs of a call of hundreds).
+    copy = await copyRate(comm, Math.max(...bySize.keys()));
     phaseEnds('larger runs');
   }
   const switchRuns: Timed[] = [];
@@ -134,7 +139,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     gpu.release();
   }
   const names = Object.keys(codecs).sort();
-  const measured: Measured = { gamma, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
+  const measured: Measured = { gamma, copy, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
   const placed = slowRank === undefined ? {} : { slowRank };
   const params = { ...parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold), ...placed };

@@ -17,6 +17,11 @@ export interface CalibrationComm {
   allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
+  /**
+   * The host copy an out-of-place allreduce makes of its send buffer into its receive buffer
+   * (CpuMemory.copy's), timed for CostParams.copy (copyRate). Absent: not timed, and no copy is priced.
+   */
+  copy?(target: Float32Array, source: Float32Array): void;
   /** A switch is configured (agreed, so alike on every rank): its allreduce is timed too. */
   readonly aggregator?: boolean;
   /** Values per switch packet the job agreed (the switch's formula counts its packets; undefined: the formula's default). */
@@ -134,6 +139,8 @@ export interface Timed {
 /** Everything one rank measured; every rank has the same shape (the same runs, in the same order). */
 export interface Measured {
   readonly gamma: number;
+  /** Seconds per byte of the out-of-place copy, every rank copying at once (copyRate; 0 in a world of one). */
+  readonly copy: number;
   readonly codecs: Record<string, CodecRate>;
   readonly samples: readonly Sample[];
   /** The board's other collectives' few-byte seconds (boardCollectiveSeconds; empty without a board). */
