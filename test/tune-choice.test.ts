@@ -53,6 +53,29 @@ test('with a tuning file, auto logs the model decision once per size class and e
   }
 });
 
+test("an out-of-place call's predicted time carries its copy of the send buffer (params.copy), an in-place call's none", async () => {
+  const params = { ...DEFAULT_COST_PARAMS, alpha: 1e-4, beta: 1e-9, copy: 1e-7 };
+  const count = 4096;
+  const predicted = () => chose().map((line) => Number(/predicted ([\d.]+) us/.exec(line)?.[1]));
+  const times: number[][] = [];
+  for (const inPlace of [true, false]) {
+    const comms = await world(2, params);
+    try {
+      lines.length = 0;
+      if (inPlace) await Promise.all(comms.map((comm) => { const data = new Float32Array(count).fill(1); return comm.allReduce(data, data, count, 'float32', 'sum'); }));
+      else await allReduce(comms, count);
+      times.push(predicted());
+    } finally {
+      await Promise.all(comms.map((comm) => comm.destroy()));
+    }
+  }
+  const [inPlace, outOfPlace] = times as [number[], number[]];
+  assert.is(inPlace.length, 2, chose().join('\n'));
+  assert.is(outOfPlace.length, 2);
+  // 16 KiB at 0.1 µs/B (the parameters are no one-thread world's: one rank's copy).
+  for (let r = 0; r < 2; r++) assert.ok(Math.abs(outOfPlace[r]! - inPlace[r]! - 4 * count * 0.1) < 1, `${outOfPlace[r]} against ${inPlace[r]}`);
+});
+
 test("compression 'auto': a slow link and a loose tolerance take int8; tolerance 0 keeps the result exact; a named algorithm wins", async () => {
   const comms = await world(4, { ...DEFAULT_COST_PARAMS, alpha: 1e-4, beta: 1e-7 });
   try {

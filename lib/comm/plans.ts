@@ -196,13 +196,13 @@ function copyNeeded(what: string, send: Operand, recv: Operand, count: number, d
 /** The agreed choice of algorithm for a call: the same on every rank (see lib/tune/select.ts). */
 function algorithmFor(
   env: PlanEnv, what: string, collective: ScheduledCollective, count: number, dtype: DataType, options?: CallOptions, op?: ReduceOp, offer?: CodecOffer,
-  memory?: MemoryKind,
+  memory?: MemoryKind, outOfPlace = false,
 ): Choice {
   checkAlgorithm(what, options?.algorithm);
   let choice;
   const bytes = count * elementBytes(dtype);
   // Every call says whether there is a board: it serves the reductions and allGather and broadcast alike.
-  const call = { dtype, ...(op !== undefined && { op }), ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }) };
+  const call = { dtype, ...(op !== undefined && { op }), ...(env.switchWorkers === undefined ? {} : { aggregatorWorkers: env.switchWorkers }), ...(env.board && { board: true }), ...(outOfPlace && { outOfPlace }) };
   try {
     choice = chooseAlgorithm(collective, bytes, env.size, env.config, options?.algorithm, call, offer, memory);
   } catch (error) {
@@ -225,7 +225,7 @@ export function planAllReduce(
   const output = operand(env, `${what}: recv buffer`, recv, dtype, count);
   const copyInput = copyNeeded(what, input, output, count, dtype);
   // GPU buffers are priced with the model's GPU terms (staging, submissions, the device's fold).
-  const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options), output.located.kind);
+  const choice = algorithmFor(env, what, 'allReduce', count, dtype, options, op, codecOffer(what, env, dtype, op, options), output.located.kind, copyInput);
   const schedule = choice.algorithm;
   const algorithm = scheduleOf(schedule, 'allReduce');
   const scheduleReadsInput = algorithmNamed(schedule)?.readsInput === true;

@@ -98,6 +98,9 @@ export interface Choice {
   readonly codec?: Codec;
 }
 
+/** What the choice knows of a call besides its shape: the reduction's (ReductionCall's), and whether an allreduce runs out of place (ModelCall.outOfPlace: its copy is priced). */
+export type PricedCall = Omit<ReductionCall, 'ranks'> & { readonly outOfPlace?: boolean };
+
 /** A call that lets the model choose its codec: the codecs whose error bound fits, identity first. */
 export interface CodecOffer {
   readonly codecs: readonly Codec[];
@@ -118,7 +121,7 @@ export function selectAlgorithm(collective: ScheduledCollective, bytes: number, 
  * buffers', host when absent) picks the model's GPU terms.
  */
 export function chooseAlgorithm(
-  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, requested?: string, call?: Omit<ReductionCall, 'ranks'>,
+  collective: ScheduledCollective, bytes: number, ranks: number, config: TuningConfig, requested?: string, call?: PricedCall,
   offer?: CodecOffer, memory?: MemoryKind,
 ): Choice {
   const serving = algorithmsServing(collective).map((row) => row.name);
@@ -172,7 +175,7 @@ interface Pricing {
   readonly config: TuningConfig;
   readonly params: CostParams;
   readonly offer: CodecOffer | undefined;
-  readonly call: Omit<ReductionCall, 'ranks'> | undefined;
+  readonly call: PricedCall | undefined;
   readonly memory: MemoryKind | undefined;
 }
 
@@ -181,7 +184,7 @@ function modelChoice(collective: ScheduledCollective, bytes: number, ranks: numb
   // Training loops repeat the same few calls: the choice is kept per configuration and call.
   let memo = choices.get(config);
   if (!memo) choices.set(config, (memo = new Map()));
-  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}/${pricing.memory}`;
+  const key = `${collective}/${bytes}/${ranks}/${call?.dtype}/${String(call?.op && typeof call.op === 'object' ? 'premulSum' : call?.op)}/${offer?.codecs.map((c) => c.name).join(',')}/${only}/${pricing.memory}/${call?.outOfPlace === true}`;
   if (memo.has(key)) return memo.get(key);
   if (memo.size >= MEMO_LIMIT) memo.clear();
   const choice = pricedChoice(collective, bytes, ranks, pricing, only);
@@ -204,7 +207,7 @@ function pricedChoice(collective: ScheduledCollective, bytes: number, ranks: num
 /** Every algorithm that may run the call with `codec` (none: the call's own), priced and sorted fastest first. */
 function pricedCandidates(collective: ScheduledCollective, bytes: number, ranks: number, pricing: Omit<Pricing, 'offer'>, codec?: Codec): Candidate[] {
   const { config, params, call, memory } = pricing;
-  const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }) };
+  const modelCall: ModelCall = { collective, bytes, ranks, chunkBytes: config.chunkBytes ?? 1 << 20, ...(config.pipelineDepth !== undefined && { pipelineDepth: config.pipelineDepth }), ...switchTermsOf(config, call?.dtype), ...(codec && { codec }), ...(memory && { memory }), ...(call?.outOfPlace === true && { outOfPlace: true }) };
   return candidates(modelCall, params, { aggregator: Boolean(config.switch), ...(call && { call }), ...(config.meshThresholdBytes !== undefined && { meshThresholdBytes: config.meshThresholdBytes }) });
 }
 
