@@ -26,7 +26,8 @@
 //      the schedules themselves prices what a message costs inside a call (pipelining,
 //      the communicator's own work), which a bare ping-pong would not.
 //   each schedule's offset (fixedOffsetsOf): what its own few-byte run took beyond what the fit
-//      prices it at (negative where one α over-prices its hops), so that its fixed part, in the
+//      prices it at (negative where one α over-prices its hops; positive where it under-prices
+//      them in the median and the lower quartile both), so that its fixed part, in the
 //      curve's points and in the model, is its own few-byte figure.
 //   β by size (betaCurve): the ring and tree also at 64 KiB, 256 KiB and 1 MiB (mid sizes,
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each

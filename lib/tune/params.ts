@@ -93,7 +93,8 @@ export interface CostParams {
    * Each schedule's fixed part beyond call + messages·α + sends·o, by algorithm name (ring, tree,
    * direct), for allreduces: what its own few-byte run took beyond what the shared fit prices it
    * at (calibrate.ts's fixedOffsetsOf), negative where the one α over-prices that schedule's hops
-   * (calibration writes none above 0: a figure over the fit may be a stall; a file may hold one).
+   * (above 0 only where the schedule's median and lower quartile both lie over their fits, the
+   * smaller of the two: a figure over the fit may be a stall, which moves the median only).
    * One α and o for every schedule, each ≥ 0, leave the fit off some schedule's few-byte figure:
    * 4 tcp processes on 2 cores priced the tree's fixed part at 774-1018 µs where its own few-byte
    * calls took 688-1031 (lower quartiles 563-660), so its 64 KiB point's β was clamped at 0 and the

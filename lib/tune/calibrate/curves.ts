@@ -54,26 +54,35 @@ export interface FixedOffsets {
 }
 
 /**
- * CostParams.fixedOffsets: what each schedule's own few-byte run (fewByteSamples: ring, tree,
- * direct; the lower quartiles with `lower`, else the medians) took beyond what `fit` prices it at,
- * call + messages·α + sends·o + linkBytes·β, where the fit over-prices it (≤ 0). Not above: a
- * loaded host only makes calls slower, so a figure under the fit is the schedule's, one over it
- * may be a stall that the fit, spread over three schedules, had averaged away (4 tcp processes:
- * a tree median 488 µs over the fit, its 64 KiB calls priced 2.1x, auto on the ring at 64 KiB-1
- * MiB; docs/PERFORMANCE.md, fixed24). Three
- * schedules, three unknowns, but each ≥ 0 and one α for every schedule's hops: on 4 tcp processes
- * sharing 2 cores o came out 0 in 5 of 5 calibrations and the tree's fixed part 1.1-1.6x its own
- * few-byte figure (docs/PERFORMANCE.md, reach23 (b)). The board's runs (ownOnly) have fixed costs
- * of their own (boardFixed).
+ * CostParams.fixedOffsets (`median`) and the offsets the curves' lower-quartile points are priced
+ * beyond (`lower`): what each schedule's own few-byte run (fewByteSamples: ring, tree, direct)
+ * took beyond what the fit prices it at, call + messages·α + sends·o + linkBytes·β, its medians
+ * beyond `fit`, its lower quartiles beyond `lower` (lowerFit). Three schedules, three unknowns,
+ * but each ≥ 0 and one α for every schedule's hops: on 4 tcp processes sharing 2 cores o came out
+ * 0 in 5 of 5 calibrations and the tree's fixed part 1.1-1.6x its own few-byte figure
+ * (docs/PERFORMANCE.md, reach23 (b)); there the direct exchange's came out under its own
+ * (8-byte medians ring / tree / direct 1162 / 1006 / 398 µs, the fit's direct 253: day34).
+ * Where the fit over-prices a schedule the offset is negative. Where it under-prices one, the
+ * offset is positive only where its median and its lower quartile both lie over their fits, and
+ * then the smaller of the two: a stall slows some calls, which moves a median (4 tcp processes: a
+ * tree median 488 µs over the fit, its 64 KiB calls priced 2.1x, auto on the ring at 64 KiB-1
+ * MiB; fixed24) but not the quartile of the fastest calls, where a schedule dearer than the fit
+ * is dearer in every call. The board's runs (ownOnly) have fixed costs of their own (boardFixed).
  */
-export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: boolean): Record<string, number> {
+export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: Fitted): FixedOffsets {
+  const medians = residualsOf(samples, fit, false);
+  const quartiles = residualsOf(samples, lower, true);
+  const kept = (own: Record<string, number>, other: Record<string, number>) =>
+    Object.fromEntries(Object.entries(own).map(([name, r]) => [name, r <= 0 ? r : Math.max(0, Math.min(r, other[name] ?? 0))]));
+  return { median: kept(medians, quartiles), lower: kept(quartiles, medians) };
+}
+
+/** Each schedule's few-byte figures (its lower quartiles with `lower`, else its medians) less what `fit` prices them at: their median, by schedule name in order. */
+function residualsOf(samples: readonly Sample[], fit: Fitted, lower: boolean): Record<string, number> {
   const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower);
   const byAlgorithm = new Map<string, number[]>();
-  for (const s of few) {
-    const priced = pricedBy(s, fit);
-    byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - priced]);
-  }
-  return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, Math.min(0, median(residuals))]));
+  for (const s of few) byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - pricedBy(s, fit)]);
+  return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, median(residuals)]));
 }
 
 /** The board's own fixed cost (boardFixed) as its median few-byte figure and as its lower quartile, which its curve's lower-quartile points are priced beyond. */

@@ -20,7 +20,7 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
   const [call, alpha, overhead, beta] = fit;
   const host = { call, alpha, overhead, beta };
   const lower = lowerFit(m.samples, fit);
-  const offsets: FixedOffsets = { median: fixedOffsetsOf(m.samples, fit, false), lower: fixedOffsetsOf(m.samples, lower, true) };
+  const offsets: FixedOffsets = fixedOffsetsOf(m.samples, fit, lower);
   const betaCurve = curveOf(shared, fit, undefined, lower, undefined, offsets);
   const board = boardFixed(m.samples);
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
