@@ -68,5 +68,21 @@ test("a broadcast's predicted time is the time per call back to back, as the swe
   assert.ok(Math.abs(predicted - stream * 1e6) <= 0.01 * stream * 1e6, `predicted ${predicted} µs, back to back ${stream * 1e6}, alone ${alone * 1e6}`);
 });
 
+test("the predicted column's algorithm is the one the ranks run for the row's out-of-place allreduce: where the copy tips it, the board (which pays none)", async () => {
+  const { predictedCall } = await import('../bench/perf/prediction.js');
+  const { chooseAlgorithm } = await import('../lib/tune/select.js');
+  const { DEFAULT_COST_PARAMS } = await import('../lib/tune/params.js');
+  type Config = Parameters<typeof predictedCall>[0];
+  const params = { ...DEFAULT_COST_PARAMS, copy: 1e-9, board: { call: 5e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: 1.2e-9 }] } };
+  const config = { algorithm: 'auto', treeThresholdBytes: 65536, directThresholdBytes: 32768, chunkBytes: 1 << 20, board: true, codec: 'none', tuning: { params, digest: 'x' } } as unknown as Config;
+  const bytes = 64 << 20;
+  const call = { dtype: 'float32' as const, op: 'sum' as const, board: true };
+  // The premise: in place the ring, out of place the board.
+  assert.is(chooseAlgorithm('allReduce', bytes, 4, config, undefined, call).algorithm, 'ring');
+  assert.is(chooseAlgorithm('allReduce', bytes, 4, config, undefined, { ...call, outOfPlace: true }).algorithm, 'board');
+  const shape = { collective: 'allreduce' as const, dtype: 'float32' as const, op: 'sum' as const, root: 0, ranks: 4, layout: { callCount: bytes / 4 } } as unknown as Parameters<typeof predictedCall>[1];
+  assert.is(predictedCall(config, shape)?.algorithm, 'board');
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
