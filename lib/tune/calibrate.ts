@@ -10,7 +10,8 @@
 //   codecs: encoding and decoding a quarter chunk with each hop codec's host implementation.
 //      Both timed by one rank at a time while its peers wait in a barrier (inTurn): on one host by rank 0 alone.
 //   warm-up: before the allreduces are timed, a thousand untimed few-byte calls of every schedule
-//      (or half a second of them where a thousand would take over 3 s), so that a fresh process's
+//      (or half a second of them where a thousand would take over 4.5 s, 3 s past 4 ranks:
+//      warmLongestSeconds), so that a fresh process's
 //      collective code is optimised (WARM_CALLS); then the board's, 20,000 or 0.3 s of them
 //      (BOARD_WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
@@ -34,6 +35,8 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
+//   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
+//      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
 //      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own
 //      curve at BOARD_CURVE_BYTES beyond it; its other collectives' fixed costs the same way
@@ -56,11 +59,12 @@
 //   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach
 //   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), blockSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
-//   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS)
+//   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
 //   few-bytes.ts    the few-byte passes (fewByteSamples)
 //   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewSamples, boardCollectiveSeconds)
 //   mid-sizes.ts    the β curves' mid sizes (midSamples)
 //   large-runs.ts   the larger runs (largeSamples)
+//   copy.ts         the out-of-place copy's rate, every rank copying at once (copyRate)
 //   fit.ts          call, α, o and β from the samples (fitLatencyBandwidth, lowerFit)
 //   curves.ts       the β curves and the fixed parts they are priced beyond (curveOf, fixedOffsetsOf, boardFixed)
 //   reference.ts    φ, a message by reference: its probe run and its cost (referenceProbe, referenceCost)
