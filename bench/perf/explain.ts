@@ -109,16 +109,15 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
   // without it every shm size was explained as a schedule of messages 1.4-31x the board's time).
   const op = options.ops[0];
   const board = offersBoard(options.transport);
-  // An allreduce out of place, as the sweep's first column runs it (its copy priced: params.copy).
-  const outOfPlace = collective === 'allReduce';
-  const call = { dtype, ...(reduces(options.collective) && op !== undefined && op !== 'mulsum' && { op }), ...(board && { board: true }), ...(outOfPlace && { outOfPlace }) };
+  // Out of place, as the sweep's first column runs it (the model prices an allreduce's copy: params.copy).
+  const call = { dtype, ...(reduces(options.collective) && op !== undefined && op !== 'mulsum' && { op }), ...(board && { board: true }), outOfPlace: true };
   const pipelineDepth = pipelineDepthSetting();
   const lines = [
     `# cost model for ${options.collective} of ${dtype} on ${ranks} ranks over ${options.transport}, chunk ${formatBytes(chunkBytes)}, pipeline depth ${pipelineDepth}: parameters from ${source.what}`,
     `#   call ${us(p.call)} us, alpha ${us(p.alpha)} us per message, beta ${(p.beta * 1e9).toFixed(3)} ns/B (${(1 / p.beta / 1e9).toFixed(2)} GB/s), gamma ${(p.gamma * 1e9).toFixed(3)} ns/B on ${p.memory} memory`,
     `#   ${betaCurveText(p) || 'beta the same at every size (no betaCurve)'}`,
     `#   ${fixedOffsetsText(p)}`,
-    ...(outOfPlace ? [`#   out of place, as the sweep's first column: ${p.copy === undefined ? 'no copy rate (priced as in place)' : `its copy of the send buffer at ${(p.copy * 1e9).toFixed(3)} ns/B (but the board's)`}`] : []),
+    ...(collective === 'allReduce' ? [`#   out of place, as the sweep's first column: ${p.copy === undefined ? 'no copy rate (priced as in place)' : `its copy of the send buffer at ${(p.copy * 1e9).toFixed(3)} ns/B (but the board's)`}`] : []),
     `#   switch ${us(p.switchPacket)} us per packet (pi), ${us(p.switchRoundTrip)} us round trip${options.switch === undefined ? ' (no --switch: not a candidate)' : `, packets of ${switchPacketValues ?? 'the formula\'s default'} values`}`,
     `#   ${p.gpu ? `GPU memory: +${us(p.gpu.call)} us a call, +${us(p.gpu.message)} us a message, +${(p.gpu.stage * 1e9).toFixed(3)} ns/B staged, gamma ${(p.gpu.gamma * 1e9).toFixed(3)} ns/B` : 'GPU memory: not calibrated (priced as host memory)'}${memory === 'gpu' ? '; this sweep is priced on GPU memory (--mem gpu)' : ''}`,
     `#   past the calibrated curves, a schedule priced within ${EXTRAPOLATED_TIE * 100}% of the cheapest that sends fewer link bytes is taken (a tie the curves cannot break)`,
@@ -132,7 +131,7 @@ export function explainLines(options: PerfOptions, source: Source, switchPacketV
     const layout = bufferLayout(options.collective, size, dtype, ranks);
     const bytes = layout.callCount * elementBytes(dtype);
     // Per codec in the model's order: its first is the choice (past the calibrated curves a near tie may put a dearer one first).
-    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes, pipelineDepth, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }), ...(outOfPlace && { outOfPlace }) }, p, { aggregator: options.switch !== undefined, meshThresholdBytes, call })
+    const perCodec = codecs.map((codec) => candidates({ collective, bytes, ranks, chunkBytes, pipelineDepth, ...switchTerms, ...(codec && { codec }), ...(memory && { memory }), outOfPlace: true }, p, { aggregator: options.switch !== undefined, meshThresholdBytes, call })
       .map((c) => ({ label: codec && !codec.identity ? `${c.algorithm}+${codec.name}` : c.algorithm, seconds: c.seconds })));
     const priced = perCodec.flat();
     if (priced.length === 0) continue;

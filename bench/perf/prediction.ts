@@ -31,14 +31,14 @@ export function predictedCall(config: AgreedConfig, shape: CallShape, memory: Me
   const op = shape.op === 'mulsum' ? 'sum' : shape.op;
   const reduces = collective === 'allReduce' || collective === 'reduce' || collective === 'reduceScatter';
   // As the communicator's plans say it: the op where the call reduces, the agreed board, the
-  // memory, and an allreduce out of place (its copy priced, which the board does not pay).
-  const outOfPlace = collective === 'allReduce';
-  const call = { dtype: shape.dtype, ...(reduces && { op }), ...(config.board && { board: true }), ...(outOfPlace && { outOfPlace }) };
+  // memory, and out of place as the row's first group (the model prices an allreduce's copy,
+  // which the board does not pay).
+  const call = { dtype: shape.dtype, ...(reduces && { op }), ...(config.board && { board: true }), outOfPlace: true };
   try {
     const choice = chooseAlgorithm(collective, bytes, shape.ranks, config, undefined, call, undefined, memory);
     const compressible = collective === 'allReduce' && shape.dtype === 'float32' && (op === 'sum' || op === 'avg');
     const codec = choice.codec ?? (compressible ? codecNamed(config.codec) : undefined);
-    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory, outOfPlace }), backToBack: true }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
+    const seconds = predictSeconds(choice.algorithm, { collective, bytes, ranks: shape.ranks, chunkBytes: config.chunkBytes, pipelineDepth: config.pipelineDepth, ...switchTermsOf(config, shape.dtype), ...(codec && { codec }), ...(collective === 'allReduce' && { memory }), outOfPlace: true, backToBack: true }, config.tuning?.params ?? defaultCostParams(config.codecLoops));
     return { algorithm: choice.algorithm, us: seconds === undefined ? undefined : seconds * 1e6 };
   } catch {
     return undefined;

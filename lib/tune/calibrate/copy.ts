@@ -10,8 +10,8 @@ export const COPY_RUNS = 3;
 
 /** Seconds per byte of the comm's host copy of `bytes`, every rank at once: the median of COPY_RUNS, each begun together; 0 where the comm has no copy to time. */
 export async function copyRate(comm: Pick<CalibrationComm, 'maxAll' | 'copy'>, bytes: number): Promise<number> {
-  if (comm.copy === undefined) return 0;
-  const copy = (target: Float32Array, source: Float32Array) => comm.copy!(target, source);
+  const copy = comm.copy?.bind(comm);
+  if (copy === undefined) return 0;
   const count = Math.max(1, Math.floor(bytes / 4));
   const source = new Float32Array(count);
   const target = new Float32Array(count);
