@@ -52,7 +52,7 @@ for (const transport of ['websocket', 'tcp'] as const) {
     const ranks = [0, 1, 2, 3].map((rank) => startRank(transport, rank, 4, `procs-${transport}`, 'exchange'));
     const codes = await within(Promise.all(ranks.map((r) => r.exited)), 30_000, 'ranks exit');
     assert.equal(codes, [0, 0, 0, 0]);
-    for (const r of ranks) assert.match(String(r.reports.find((x) => x.event === 'exchanged')?.['description']), transport === 'tcp' ? /^tcp$/ : /^websocket\(/);
+    for (const r of ranks) assert.match(String(r.reports.find((x) => x.event === 'exchanged')?.['description']), transport === 'tcp' ? /^tcp$/ : /^websocket$/);
   });
 
   test(`${transport}: a killed rank makes the survivors reject promptly and exit`, async () => {

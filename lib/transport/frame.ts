@@ -20,9 +20,8 @@
 //
 // A message larger than one segment travels as consecutive frames with equal headers, so that
 // no single frame can be larger than a small bound (and a receiver never has to accept one).
-// A channel may also carry a frame as two buffers, the header alone and then the payload (the
-// websocket mesh does for large payloads: see split-frames.ts); decodeFrameParts reads those,
-// and decodeFrameHead reads a header before its payload has arrived (the tcp mesh).
+// decodeFrameHead reads a header before its payload has arrived (the stream readers of the tcp
+// and websocket meshes, which then read the payload straight to where it belongs).
 import type { CollectiveKind, Header, Signature } from './transport.js';
 import type { DataType, ReduceOpName } from '../dtype.js';
 import { WebcclError, invalidArgument } from '../errors.js';
@@ -167,22 +166,14 @@ export function rewriteFrameRoute(bytes: Uint8Array, route: number): void {
   new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).setUint32(32, route, true);
 }
 
-/** Payload bytes a header declares for its own frame (whether or not they came with it). */
-export function readSegmentBytes(head: Uint8Array): number {
-  return new DataView(head.buffer, head.byteOffset, HEADER_BYTES).getUint32(36, true);
-}
-
 /** Strictly decodes one frame; any inconsistency throws a SystemError naming what was wrong. */
 export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
   if (bytes.byteLength < HEADER_BYTES) throw frameError(`${bytes.byteLength} bytes is shorter than the ${HEADER_BYTES}-byte header`);
   return decodeFrameParts(bytes.subarray(0, HEADER_BYTES), bytes.subarray(HEADER_BYTES), limits);
 }
 
-/**
- * decodeFrame for a frame whose header and payload arrived as separate buffers (a channel that
- * sends large payloads on their own, so that they are never copied to sit behind a header).
- */
-export function decodeFrameParts(head: Uint8Array, payload: Uint8Array, limits: FrameLimits): Frame {
+/** decodeFrame for a frame whose header and payload lie in separate buffers. */
+function decodeFrameParts(head: Uint8Array, payload: Uint8Array, limits: FrameLimits): Frame {
   const { segmentBytes, ...frame } = decodeFrameHead(head, limits);
   const actual = payload.byteLength;
   if (segmentBytes !== actual) throw frameError(`header declares ${segmentBytes} payload bytes but ${actual} arrived`);

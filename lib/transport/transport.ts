@@ -70,7 +70,7 @@ export interface HostedSwitch {
 export interface Transport {
   readonly rank: number;
   readonly size: number;
-  /** A short name for logs and benchmark headers, e.g. 'inproc', 'websocket(bufferutil)'. */
+  /** A short name for logs and benchmark headers, e.g. 'inproc', 'websocket', 'websocket(relay)'. */
   readonly description: string;
   /** The switch the world's rendezvous server hosts, when it hosts one (the relay world tells its ranks). */
   readonly hostedSwitch?: HostedSwitch | undefined;

@@ -12,7 +12,7 @@ export const TUNING_FILE_VERSION = 1;
 /** The world a file was measured on; a file applies only to the same. */
 export interface TuningWorld {
   readonly size: number;
-  /** The transport's description (e.g. 'tcp', 'websocket(bufferutil)', 'inproc'). */
+  /** The transport's description (e.g. 'tcp', 'websocket', 'inproc'). */
   readonly transport: string;
   /** The GPU adapter's name for parameters measured on GPU memory, 'cpu' for host memory. */
   readonly device: string;

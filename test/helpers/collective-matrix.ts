@@ -64,7 +64,7 @@ export function registerCollectiveMatrix(transport: Exclude<TransportSetting, 'i
 
   for (const size of [2, 4]) {
     test(`${transport}: ${size} ranks, ring allReduce of 2^20+3 in place, sent straight from the user's array`, async () => {
-      // 64 KiB chunks are sent without a copy (websocket: split-frames.ts; tcp: tcp-channel.ts),
+      // 64 KiB chunks are sent without a copy (websocket: web-socket-channel.ts; tcp: tcp-channel.ts),
       // so a chunk written while its send were still queued would arrive corrupted.
       const comms = await createWorld(size, { chunkBytes: 64 * 1024, pipelineDepth: 4 }, transport);
       try {

@@ -3,7 +3,7 @@
 // and the browser relay (one channel for all). Platform-neutral; the channels do the I/O.
 import { WebcclError, detailOf, invalidArgument, remoteError, systemError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { decodeFrame, decodeFrameHead, decodeFrameParts, encodeFrameHeader, frameError, type FrameHead } from '../frame.js';
+import { decodeFrame, decodeFrameHead, encodeFrameHeader, frameError, type FrameHead } from '../frame.js';
 import type { Header, HostedSwitch, Message, Transport, TransportFailure } from '../transport.js';
 import { CLOSE_NORMAL, type ExpectedFrame, type FrameChannel } from './frame-channel.js';
 import { Inbox } from './inbox.js';
@@ -214,15 +214,12 @@ export class FramedTransport implements Transport {
     return this.inbox.queuedBytes(peer);
   }
 
-  /**
-   * Feeds one frame that arrived on `from`'s connection (undefined: a relay, trust the route):
-   * whole in `bytes`, or its header in `bytes` and its payload in `payload`.
-   */
-  receiveFrame(bytes: Uint8Array, from: number | undefined, payload?: Uint8Array): void {
+  /** Feeds one whole frame that arrived on `from`'s connection (undefined: a relay, trust the route). */
+  receiveFrame(bytes: Uint8Array, from: number | undefined): void {
     if (this.closedWith) return;
     let message: Message | undefined;
     try {
-      const frame = payload ? decodeFrameParts(bytes, payload, this.limits) : decodeFrame(bytes, this.limits);
+      const frame = decodeFrame(bytes, this.limits);
       message = this.assemblerFor(frame.route, from).accept(frame);
     } catch (error) {
       return this.untrusted(from, error);

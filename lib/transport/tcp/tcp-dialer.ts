@@ -62,7 +62,7 @@ export function dialTcp(options: TcpDialOptions): Promise<void> {
   });
 }
 
-function splitAddress(address: string): { host: string; port: number } {
+export function splitAddress(address: string): { host: string; port: number } {
   const match = /^\[?([^\]]+)\]?:(\d+)$/.exec(address);
   if (!match) throw systemError(`'${address}' is not host:port`);
   return { host: match[1]!, port: Number(match[2]) };

@@ -1,5 +1,5 @@
-// Whether `ws` masks and unmasks frames with the native `bufferutil` addon or in JavaScript
-// (about 6x slower for frames from the dialling side). Mirrors ws's own choice: it loads the
+// Whether `ws` (the rendezvous server, the relay and their clients) masks and unmasks frames with
+// the native `bufferutil` addon or in JavaScript (about 6x slower for frames from a client). Mirrors ws's own choice: it loads the
 // addon unless WS_NO_BUFFER_UTIL is set, and falls back silently when it is not installed.
 import { createRequire } from 'node:module';
 
@@ -16,8 +16,4 @@ export function bufferutilLoaded(): boolean {
     }
   }
   return loaded;
-}
-
-export function websocketDescription(): string {
-  return bufferutilLoaded() ? 'websocket(bufferutil)' : 'websocket(js)';
 }
