@@ -4,18 +4,8 @@
 // header has been parsed, it is the rest of that frame's payload inside the message being
 // assembled, so a large payload is copied exactly once: from the kernel into its message.
 import { HEADER_BYTES } from '../frame.js';
+import type { RecordSink } from '../mesh/record-sink.js';
 import { MAX_TEXT_BYTES, TEXT_HEAD_BYTES, TEXT_MAGIC } from './text-record.js';
-
-/** What the records of a connection go to (the handshake first, then the peer's channel). */
-export interface RecordSink {
-  text(text: string): void;
-  /** A frame's header: returns the buffer its payload must be read into, or undefined to stop reading. */
-  frameHead(head: Uint8Array): Uint8Array | undefined;
-  /** The payload of the last frameHead has been written into the buffer it returned. */
-  framePayload(): void;
-  /** The stream is not made of records: reading has stopped. */
-  garbage(detail: string): void;
-}
 
 /**
  * Staging room for records between payloads: a text record fits whole. Bytes of a large payload

@@ -8,7 +8,7 @@ import { systemError } from '../../errors.js';
 import type { FrameChannel } from '../framed/frame-channel.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
 import { PendingWrites } from '../framed/pending-writes.js';
-import { endPolitely } from './end-politely.js';
+import { endPolitely } from '../mesh/end-politely.js';
 import type { RecordReader } from './record-reader.js';
 import { encodeTextRecord, parseClosing } from './text-record.js';
 

@@ -3,6 +3,7 @@
 // the acceptor's close code and reason into the error, as a WebSocket close would.
 import { connect, type Socket } from 'node:net';
 import { systemError, timeoutError } from '../../errors.js';
+import { splitAddress } from '../mesh/address.js';
 import { WELCOME, type Hello } from '../handshake/handshake.js';
 import { RecordReader } from './record-reader.js';
 import { encodeTextRecord, parseClosing } from './text-record.js';
@@ -60,10 +61,4 @@ export function dialTcp(options: TcpDialOptions): Promise<void> {
     socket.on('error', (error) => settle(systemError(`${who}: cannot connect to ${address}: ${error.message}`, error)));
     socket.once('close', () => settle(systemError(`${who}: ${address} closed the connection before answering the hello`)));
   });
-}
-
-export function splitAddress(address: string): { host: string; port: number } {
-  const match = /^\[?([^\]]+)\]?:(\d+)$/.exec(address);
-  if (!match) throw systemError(`'${address}' is not host:port`);
-  return { host: match[1]!, port: Number(match[2]) };
 }

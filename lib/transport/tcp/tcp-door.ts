@@ -2,7 +2,7 @@
 // if it is a text record, and a refusal is a text record followed by the end of the connection.
 import type { Socket } from 'node:net';
 import type { HelloDoor } from '../handshake/hello-gate.js';
-import { endPolitely } from './end-politely.js';
+import { endPolitely } from '../mesh/end-politely.js';
 import type { RecordReader } from './record-reader.js';
 import { encodeTextRecord } from './text-record.js';
 

@@ -10,7 +10,7 @@ import { HEADER_BYTES } from '../frame.js';
 import type { FrameChannel } from '../framed/frame-channel.js';
 import type { FramedTransport } from '../framed/framed-transport.js';
 import { PendingWrites } from '../framed/pending-writes.js';
-import { endPolitely } from '../tcp/end-politely.js';
+import { endPolitely } from '../mesh/end-politely.js';
 import { CLOSE_NO_STATUS, closePayload, frameHeader, OPCODE, wholeFrame } from './rfc6455.js';
 import type { WebSocketReader } from './ws-reader.js';
 

@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { systemError, timeoutError } from '../../errors.js';
 import { WELCOME, type Hello } from '../handshake/handshake.js';
-import { splitAddress } from '../tcp/tcp-dialer.js';
+import { splitAddress } from '../mesh/address.js';
 import { handshakeKey, OPCODE, upgradeRefusal, upgradeRequest, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 

@@ -18,7 +18,7 @@ import { awaitHello, type HelloDoor, type HelloGate } from '../handshake/hello-g
 import { PendingHellos } from '../handshake/pending-hellos.js';
 import { MeshAdmission, type MeshIdentity } from '../mesh/mesh-admission.js';
 import type { MeshListening } from '../mesh/mesh-kind.js';
-import { endPolitely } from '../tcp/end-politely.js';
+import { endPolitely } from '../mesh/end-politely.js';
 import { closePayload, NOT_AN_UPGRADE, OPCODE, upgradeKeyOf, upgradeResponse, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 

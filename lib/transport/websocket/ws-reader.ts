@@ -11,7 +11,7 @@
 // fragmented control frame, a data frame over the payload limit, invalid UTF-8, a bad close
 // code, a message that does not hold exactly one webccl frame) stops reading: sink.garbage.
 import { HEADER_BYTES } from '../frame.js';
-import type { RecordSink } from '../tcp/record-reader.js';
+import type { RecordSink } from '../mesh/record-sink.js';
 import { CLOSE_NO_STATUS, isValidCloseCode, MAX_CONTROL_PAYLOAD, OPCODE } from './rfc6455.js';
 
 /** What a websocket connection's frames go to, besides a tcp connection's records. */

@@ -1,5 +1,6 @@
-// Ends a tcp connection after a last record (a refusal or a goodbye): the record is flushed
-// before the FIN, and a peer that never closes its side is cut off after a grace period.
+// Ends a mesh connection (tcp or websocket) after a last record or frame (a refusal or a
+// goodbye): it is flushed before the FIN, and a peer that never closes its side is cut off after
+// a grace period.
 import type { Socket } from 'node:net';
 import { CLOSE_GRACE_MS } from '../close-grace.js';
 
