@@ -12,3 +12,13 @@ export interface RecordSink {
   /** The stream is not made of records: reading has stopped. */
   garbage(detail: string): void;
 }
+
+/** A connection's reader as net.Socket's `onread` option drives it. */
+export interface StreamReader {
+  /** Where the next read goes (never empty). */
+  nextBuffer(): Uint8Array;
+  /** `bytes` were written into the last buffer nextBuffer() returned. */
+  arrived(bytes: number): void;
+  /** Ignores everything from now on (a refused, closed or untrusted connection). */
+  stop(): void;
+}

@@ -4,10 +4,11 @@
 // (record-reader.ts) and sent straight from the caller's memory (tcp-channel.ts).
 import type { Socket } from 'node:net';
 import type { MeshKind } from '../mesh/mesh-kind.js';
+import { MeshListener } from '../mesh/mesh-listener.js';
 import type { RecordReader } from './record-reader.js';
 import { TcpChannel } from './tcp-channel.js';
 import { dialTcp } from './tcp-dialer.js';
-import { TcpListener } from './tcp-listener.js';
+import { TCP_ACCEPT } from './tcp-listener.js';
 
 
 export const TCP_DESCRIPTION = 'tcp';
@@ -19,7 +20,7 @@ export const tcpMesh: MeshKind = {
   sockets: ({ identity, host, timeoutMs, helloTimeoutMs, log, transport }) => {
     const adopt = (peer: number, socket: Socket, reader: RecordReader) => transport.attach(peer, new TcpChannel(socket, reader, peer, transport));
     return {
-      listen: (attached) => TcpListener.listen(host, identity, helloTimeoutMs, log, (peer, socket, reader) => {
+      listen: (attached) => MeshListener.listen(host, identity, helloTimeoutMs, log, TCP_ACCEPT, (peer, socket, reader) => {
         adopt(peer, socket, reader);
         attached(peer);
       }),

@@ -5,9 +5,10 @@
 import type { Socket } from 'node:net';
 import { maxFrameBytes } from '../framed/limits.js';
 import type { MeshKind } from '../mesh/mesh-kind.js';
+import { MeshListener } from '../mesh/mesh-listener.js';
 import { WebSocketChannel } from './web-socket-channel.js';
 import { dialWebSocket } from './web-socket-dialer.js';
-import { WebSocketListener } from './web-socket-listener.js';
+import { webSocketAccept } from './web-socket-listener.js';
 import type { WebSocketReader } from './ws-reader.js';
 
 export const WEBSOCKET_DESCRIPTION = 'websocket';
@@ -20,7 +21,7 @@ export const websocketMesh: MeshKind = {
     const adopt = (peer: number, socket: Socket, reader: WebSocketReader, dialled: boolean) => transport.attach(peer, new WebSocketChannel(socket, reader, peer, transport, dialled));
     const maxFramePayload = maxFrameBytes(limits);
     return {
-      listen: (attached) => WebSocketListener.listen(host, maxFramePayload, identity, helloTimeoutMs, log, (peer, socket, reader) => {
+      listen: (attached) => MeshListener.listen(host, identity, helloTimeoutMs, log, webSocketAccept(maxFramePayload, log), (peer, socket, reader) => {
         adopt(peer, socket, reader, false);
         attached(peer);
       }),

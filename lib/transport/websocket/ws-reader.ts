@@ -49,6 +49,7 @@ export class WebSocketReader {
   private end = 0;
   private stopped = false;
   private inHead = true;
+  private headAccepted = false;
 
   // The frame being read: its payload bytes still to come, its opcode, FIN bit and mask key.
   private frameLeft = 0;
@@ -79,6 +80,11 @@ export class WebSocketReader {
   private direct = false;
 
   constructor(private readonly options: WebSocketReaderOptions) {}
+
+  /** Whether the opening handshake's head came and was accepted: the connection speaks WebSocket. */
+  get upgraded(): boolean {
+    return this.headAccepted;
+  }
 
   /** onread's `buffer`: where the next read goes (never empty). */
   nextBuffer(): Uint8Array {
@@ -144,7 +150,8 @@ export class WebSocketReader {
     const text = new TextDecoder('latin1').decode(staged.subarray(0, blank));
     this.start += blank + 4;
     this.inHead = false;
-    if (!this.options.head(text)) this.stop();
+    this.headAccepted = this.options.head(text);
+    if (!this.headAccepted) this.stop();
     return true;
   }
 
