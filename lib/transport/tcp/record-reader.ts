@@ -4,7 +4,7 @@
 // header has been parsed, it is the rest of that frame's payload inside the message being
 // assembled, so a large payload is copied exactly once: from the kernel into its message.
 import { HEADER_BYTES } from '../frame.js';
-import type { RecordSink } from '../mesh/record-sink.js';
+import type { RecordSink, StreamReader } from '../mesh/record-sink.js';
 import { MAX_TEXT_BYTES, TEXT_HEAD_BYTES, TEXT_MAGIC } from './text-record.js';
 
 /**
@@ -13,7 +13,7 @@ import { MAX_TEXT_BYTES, TEXT_HEAD_BYTES, TEXT_MAGIC } from './text-record.js';
  */
 const STAGING_BYTES = 8 * 1024;
 
-export class RecordReader {
+export class RecordReader implements StreamReader {
   sink: RecordSink | undefined;
   private readonly staging = new Uint8Array(STAGING_BYTES);
   /** Unparsed bytes are staging[start, end). */

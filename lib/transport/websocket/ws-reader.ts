@@ -11,7 +11,7 @@
 // fragmented control frame, a data frame over the payload limit, invalid UTF-8, a bad close
 // code, a message that does not hold exactly one webccl frame) stops reading: sink.garbage.
 import { HEADER_BYTES } from '../frame.js';
-import type { RecordSink } from '../mesh/record-sink.js';
+import type { RecordSink, StreamReader } from '../mesh/record-sink.js';
 import { CLOSE_NO_STATUS, isValidCloseCode, MAX_CONTROL_PAYLOAD, OPCODE } from './rfc6455.js';
 
 /** What a websocket connection's frames go to, besides a tcp connection's records. */
@@ -30,7 +30,7 @@ export interface WebSocketReaderOptions {
    * line: true to go on reading frames, false to stop reading.
    */
   readonly head: (text: string) => boolean;
-  /** The most payload bytes one data frame may carry (a webccl frame, header included). */
+  /** The most bytes one binary message may carry (a webccl frame, header included). */
   readonly maxFramePayload: number;
 }
 
@@ -41,7 +41,7 @@ export interface WebSocketReaderOptions {
 const STAGING_BYTES = 8 * 1024;
 const MAX_TEXT_BYTES = 4096;
 
-export class WebSocketReader {
+export class WebSocketReader implements StreamReader {
   sink: WebSocketSink | undefined;
   private readonly staging = new Uint8Array(STAGING_BYTES);
   /** Unparsed bytes are staging[start, end). */
