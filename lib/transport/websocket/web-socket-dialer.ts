@@ -6,7 +6,7 @@ import { dialMesh, type MeshDialOptions } from '../mesh/mesh-dialer.js';
 import { handshakeKey, OPCODE, upgradeRefusal, upgradeRequest, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 
-/** `maxFramePayload`: the most payload bytes a data frame from the acceptor may carry. */
+/** `maxFramePayload`: the most bytes a binary message from the acceptor may carry (one webccl frame). */
 export function dialWebSocket(options: MeshDialOptions<WebSocketReader> & { readonly maxFramePayload: number }): Promise<void> {
   const key = handshakeKey();
   return dialMesh(options, {

@@ -9,26 +9,24 @@ import type { AcceptProtocol } from '../mesh/mesh-listener.js';
 import { closePayload, NOT_AN_UPGRADE, OPCODE, upgradeKeyOf, upgradeResponse, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 
-/** `maxFramePayload`: the most payload bytes a data frame from an admitted peer may carry. */
+/** `maxFramePayload`: the most bytes a binary message from an admitted peer may carry (one webccl frame). */
 export function webSocketAccept(maxFramePayload: number, log: { warn(line: string): void }): AcceptProtocol<WebSocketReader> {
   return {
     name: 'websocket mesh',
-    reader: (socket, who) => {
-      return new WebSocketReader({
-        role: 'server',
-        maxFramePayload,
-        head: (text) => {
-          const request = upgradeKeyOf(text);
-          if ('problem' in request) {
-            log.warn(`${who}: ${request.problem}; answering 426`);
-            endPolitely(socket(), new TextEncoder().encode(NOT_AN_UPGRADE));
-            return false;
-          }
-          socket().write(upgradeResponse(request.key));
-          return true;
-        },
-      });
-    },
+    reader: (socket, who) => new WebSocketReader({
+      role: 'server',
+      maxFramePayload,
+      head: (text) => {
+        const request = upgradeKeyOf(text);
+        if ('problem' in request) {
+          log.warn(`${who}: ${request.problem}; answering 426`);
+          endPolitely(socket(), new TextEncoder().encode(NOT_AN_UPGRADE));
+          return false;
+        }
+        socket().write(upgradeResponse(request.key));
+        return true;
+      },
+    }),
     door: (socket, reader) => meshDoor(socket, reader, {
       sink: (common) => ({ ...common, ping: () => {}, closing: () => socket.destroy() }),
       refusal: ({ code, reason }) => (reader.upgraded ? wholeFrame(OPCODE.close, closePayload(code, reason), false) : undefined),

@@ -1,5 +1,5 @@
 // A full mesh of WebSocket connections between the ranks of a world (Node). The mesh forms as
-// every mesh does (../mesh/form-mesh.ts); this file supplies the WebSocket side of it: a listener
+// every mesh does (lib/rendezvous/form-mesh.ts); this file supplies the WebSocket side of it: a listener
 // that upgrades and admits, a dialler, and a channel per peer, each speaking RFC 6455 on the raw
 // socket (rfc6455.ts: why not through `ws`) and reading payloads straight into their messages.
 import type { Socket } from 'node:net';
@@ -11,12 +11,10 @@ import { dialWebSocket } from './web-socket-dialer.js';
 import { webSocketAccept } from './web-socket-listener.js';
 import type { WebSocketReader } from './ws-reader.js';
 
-export const WEBSOCKET_DESCRIPTION = 'websocket';
-
 export const websocketMesh: MeshKind = {
   name: 'websocket mesh',
   addressKind: 'websocket',
-  description: WEBSOCKET_DESCRIPTION,
+  description: 'websocket',
   sockets: ({ identity, host, timeoutMs, helloTimeoutMs, limits, log, transport }) => {
     const adopt = (peer: number, socket: Socket, reader: WebSocketReader, dialled: boolean) => transport.attach(peer, new WebSocketChannel(socket, reader, peer, transport, dialled));
     const maxFramePayload = maxFrameBytes(limits);
