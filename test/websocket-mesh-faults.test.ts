@@ -134,6 +134,23 @@ test('a header sent alone must be followed by exactly its payload', async () => 
   await Promise.all([a!.close(), b!.close()]);
 });
 
+test('an admitted peer is answered in kind: its ping gets a pong with its payload, its close frame ends it as a close with its code and reason', async () => {
+  const { real: [a, b], fake } = await worldWithImpostor('polite');
+  const pong = within(new Promise<Buffer>((resolve) => fake[0]!.once('pong', resolve)), 2000, 'pong');
+  fake[0]!.ping(Buffer.from('are you there'));
+  assert.is((await pong).toString(), 'are you there');
+  const failure = within(new Promise<TransportFailure>((resolve) => a!.onFailure(resolve)), 3000, 'failure');
+  const echoed = closeOf(fake[0]!);
+  fake[0]!.close(1000, 'done here');
+  const { peer, error } = await failure;
+  assert.is(peer, 2);
+  assert.match(error.message, /rank 0: peer 2 closed its connection \(1000: done here\)/);
+  assert.is((await within(echoed, 2000, 'close answered'))[0], 1000, 'the close frame is answered with its code');
+  await stillTalking(a!, b!, 5);
+  fake.forEach((s) => s.terminate());
+  await Promise.all([a!.close(), b!.close()]);
+});
+
 test('backpressure: a slow reader holds the sender back and its queue stays bounded', () =>
   checkBoundedBackpressure((rank) => connectWebSocketMesh({ id: server.id, rank, size: 2, world: 'slow', limits: SLOW_READER_LIMITS, timeoutMs: 5000 })));
 
