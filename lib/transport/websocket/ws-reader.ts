@@ -40,6 +40,8 @@ export interface WebSocketReaderOptions {
  */
 const STAGING_BYTES = 8 * 1024;
 const MAX_TEXT_BYTES = 4096;
+/** Text messages and close reasons must be valid UTF-8 (section 8.1): decoding throws where they are not. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export class WebSocketReader implements StreamReader {
   sink: WebSocketSink | undefined;
@@ -97,8 +99,8 @@ export class WebSocketReader implements StreamReader {
   arrived(bytes: number): void {
     if (this.stopped) return;
     if (this.direct) {
-      const landed = this.into!.subarray(this.intoFilled, this.intoFilled + bytes);
-      this.unmask(landed);
+      // Under the all-zero key the mesh sends with there is nothing to unmask (no view to make).
+      if (this.mask) this.unmask(this.into!.subarray(this.intoFilled, this.intoFilled + bytes));
       this.frameLeft -= bytes;
       this.messageBytes += bytes;
       this.intoFilled += bytes;
@@ -142,7 +144,7 @@ export class WebSocketReader implements StreamReader {
   /** The HTTP head, once its blank line is in: false while it is not. */
   private parseHead(): boolean {
     const staged = this.staging.subarray(this.start, this.end);
-    const blank = indexOfBlankLine(staged);
+    const blank = Buffer.from(staged.buffer, staged.byteOffset, staged.byteLength).indexOf('\r\n\r\n');
     if (blank < 0) {
       if (this.end === STAGING_BYTES) this.garbage(`an HTTP head of more than ${STAGING_BYTES} bytes`);
       return false;
@@ -272,7 +274,7 @@ export class WebSocketReader implements StreamReader {
     if (kind === 'text') {
       let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(this.text.subarray(0, this.messageBytes));
+        text = STRICT_UTF8.decode(this.text.subarray(0, this.messageBytes));
       } catch {
         return this.garbage('a text message of invalid UTF-8');
       }
@@ -308,7 +310,7 @@ export class WebSocketReader implements StreamReader {
     const code = payload.byteLength >= 2 ? (payload[0]! << 8) | payload[1]! : 0;
     let reason: string;
     try {
-      reason = new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(2));
+      reason = STRICT_UTF8.decode(payload.subarray(2));
     } catch {
       return this.garbage('a close frame whose reason is invalid UTF-8');
     }
@@ -328,12 +330,4 @@ export class WebSocketReader implements StreamReader {
     this.stop();
     this.sink!.garbage(detail);
   }
-}
-
-/** Where "\r\n\r\n" starts in `bytes`, or -1. */
-function indexOfBlankLine(bytes: Uint8Array): number {
-  for (let i = 0; i + 3 < bytes.byteLength; i++) {
-    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
-  }
-  return -1;
 }
