@@ -2,7 +2,7 @@
 // allreduces of one schedule timed fresh (after a warm-up), again after a mix of every size and
 // schedule in and out of place, and again after a few thousand more 8-byte calls. A calibration
 // and a sweep minutes apart stand in this drift (docs/PERFORMANCE.md, day36: 4 socket ranks on 2
-// vCPUs, 1.3-1.6x within one process, 1.3-1.8x between two launches a minute apart).
+// vCPUs, 1.1-2.5x within one process, 1.2-1.9x between two launches a minute apart).
 //   NP=4 ALGO=direct WEBCCL_TRANSPORT=websocket node --import ./test/register.mjs bench/tune-drift.ts
 import { Communicator } from '../lib/index.node.js';
 import { launchRanks } from '../bin/launch/launch.js';
