@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { WebcclError } from '../lib/errors.js';
 import { PlanMemo, repeatableKey } from '../lib/comm/plan-memo.js';
 import type { AgreedConfig } from '../lib/comm/config.js';
-import type { CallPlan } from '../lib/comm/plans.js';
+import type { CallOptions, CallPlan } from '../lib/comm/plans.js';
 import { createWorld, destroyWorld } from './helpers/comm-world.js';
 
 /** ES2024's resizable ArrayBuffer (Node 20 has it; this project's TypeScript lib predates it). */
@@ -67,6 +67,11 @@ test('a call that names only its algorithm reuses its plan; other options, or an
   assert.is(repeatableKey('sum', { algorithm: 'ring' }), 'sum/ring');
   assert.is(repeatableKey('sum', { algorithm: 'ring', compression: 'bf16' }), undefined);
   assert.is(repeatableKey('sum', { compression: 'bf16' }), undefined);
+  // Options left undefined are no options: an empty object keeps the reuse a call without one has.
+  assert.is(repeatableKey('sum', {}), 'sum');
+  // (as a JavaScript caller may pass them: TypeScript's exactOptionalPropertyTypes forbids it here)
+  assert.is(repeatableKey('sum', { algorithm: undefined, chunkBytes: undefined } as unknown as CallOptions), 'sum');
+  assert.is(repeatableKey('sum', { algorithm: 'ring', compression: undefined } as unknown as CallOptions), 'sum/ring');
   const memo = new PlanMemo();
   const config = {} as AgreedConfig;
   const array = new Float32Array(4);
