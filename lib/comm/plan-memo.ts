@@ -25,10 +25,15 @@ import type { CallOptions, CallPlan } from './plans.js';
  * algorithm the model chose).
  */
 export function repeatableKey(scalar: string | number, options: CallOptions | undefined): string | number | undefined {
-  const names = options === undefined ? [] : Object.keys(options).filter((name) => options[name as keyof CallOptions] !== undefined);
-  if (names.length === 0) return scalar;
-  if (names.length !== 1 || names[0] !== 'algorithm' || typeof options!.algorithm !== 'string') return undefined;
-  return `${scalar}/${options!.algorithm}`;
+  // Every call asks: no options (the usual case) costs no allocation.
+  if (options === undefined) return scalar;
+  let key: string | number = scalar;
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (name !== 'algorithm' || typeof value !== 'string') return undefined;
+    key = `${scalar}/${value}`;
+  }
+  return key;
 }
 
 export class PlanMemo {
