@@ -1,7 +1,7 @@
 // Fuzz: random and truncated bytes at every port the library listens on, from strangers and
-// from admitted store and relay sessions: a rank 0's rendezvous server, its websocket mesh
-// listener and its tcp mesh listener (test/workers/listener-host.ts), and `webccl serve`'s
-// store and relay. Afterwards no process has exited, their memory has stayed bounded, and a
+// from admitted store and relay sessions: a rank 0's rendezvous server (its root path and the
+// relay's own, RELAY_PATH), its websocket mesh listener and its tcp mesh listener
+// (test/workers/listener-host.ts), and `webccl serve`'s store and relay (both paths). Afterwards no process has exited, their memory has stayed bounded, and a
 // correct job runs on the same ports and ids: rank 0's websocket and tcp allreduce with the
 // test as rank 1, and the serve's store and a relay world.
 //
@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { RELAY_PATH } from '../lib/rendezvous/relay-notice.js';
 import { fuzzInput, seededRandom, type FuzzInput, type FuzzTarget, type Random } from './helpers/fuzz-inputs.js';
 import { ListenerHost } from './helpers/listener-host.js';
 import { OPCODE, upgradeRequest, wsFrame } from './helpers/raw-web-socket.js';
@@ -60,7 +61,7 @@ async function play(target: FuzzTarget, input: FuzzInput): Promise<Outcome> {
     let outcome: Outcome = 'raw';
     if (!await until(() => socket.readyState === 'open', 3000)) return 'cut short';
     if (input.upgrade) {
-      socket.write(upgradeRequest(target.host, target.port));
+      socket.write(upgradeRequest(target.host, target.port, target.path));
       if (!await until(() => received.includes('\r\n\r\n'), 3000) || !received.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) return 'cut short';
       received = received.subarray(received.indexOf('\r\n\r\n') + 4);
       outcome = 'upgraded';
@@ -105,6 +106,12 @@ test('every listening port survives random and truncated bytes; memory stays bou
       { name: 'rank 0 tcp mesh', kind: 'tcp', secret: hostSecret, ...host.tcpMesh },
       { name: 'webccl serve', kind: 'websocket', secret: serveAt.secret, host: serveAt.host, port: serveAt.port, admittedHello: () => ({ t: 'hello', secret: serveAt.secret, role: 'store' }) },
       { name: 'webccl serve relay', kind: 'websocket', secret: serveAt.secret, host: serveAt.host, port: serveAt.port, admittedHello: relayHello, admittedShare: 0.8 },
+      // The relay's own reader (lib/rendezvous/relay-stream.ts), where relay clients dial.
+      {
+        name: 'rank 0 relay path', kind: 'websocket', secret: hostSecret, ...host.rendezvous, path: RELAY_PATH,
+        admittedHello: (random) => ({ ...relayHello(random), secret: hostSecret }), admittedShare: 0.6,
+      },
+      { name: 'webccl serve relay path', kind: 'websocket', secret: serveAt.secret, host: serveAt.host, port: serveAt.port, path: RELAY_PATH, admittedHello: relayHello, admittedShare: 0.8 },
     ];
     const hostBefore = await host.memory();
     const serveBefore = rssOf(serve.child.pid!);

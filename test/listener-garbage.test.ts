@@ -18,21 +18,25 @@ import { stillTalking } from './helpers/mesh-faults.js';
 import { relayStillWorks, storeStillWorks } from './helpers/rendezvous-checks.js';
 import { startServe } from './helpers/serve-process.js';
 import { within } from './within.js';
+import { RELAY_PATH } from '../lib/rendezvous/relay-notice.js';
 
 // An 'error' event nobody listens to throws out of ws's socket handler; catch it here so that
 // the test fails with what went wrong instead of the process dying.
 const uncaught: Error[] = [];
 process.on('uncaughtException', (error) => uncaught.push(error));
 
-type Phase = 'before the hello' | 'after a refused hello' | 'after a store hello' | 'after a relay hello';
+type Phase = 'before the hello' | 'after a refused hello' | 'after a store hello' | 'after a relay hello'
+  | 'before the hello on the relay path' | 'after a relay hello on the relay path';
 
 let worlds = 0;
 
 /** Opens a raw connection to host:port and brings it to `phase`. */
 async function reach(host: string, port: number, secret: string, phase: Phase): Promise<RawWebSocket> {
   if (phase === 'after a store hello') return RawWebSocket.welcomed(host, port, { secret, role: 'store' });
-  if (phase === 'after a relay hello') return RawWebSocket.welcomed(host, port, { secret, role: 'relay', world: `garbage-${worlds++}`, rank: 0, size: 2 });
-  const raw = await RawWebSocket.open(host, port);
+  const onRelayPath = phase.endsWith('on the relay path');
+  const path = onRelayPath ? RELAY_PATH : '/';
+  if (phase.startsWith('after a relay hello')) return RawWebSocket.welcomed(host, port, { secret, role: 'relay', world: `garbage-${worlds++}`, rank: 0, size: 2 }, path);
+  const raw = await RawWebSocket.open(host, port, path);
   if (phase === 'after a refused hello') {
     raw.send(wsFrame({ opcode: OPCODE.text, payload: Buffer.from(JSON.stringify({ t: 'hello', secret: generateSecret(), role: 'store' })) }));
     await within(new Promise<void>((resolve) => raw.socket.once('data', () => resolve())), 3000, 'refusal');
@@ -53,7 +57,10 @@ async function attack(id: string, phases: readonly Phase[]): Promise<void> {
   assert.equal(uncaught.map((error) => error.message), []);
 }
 
-const ALL_PHASES: readonly Phase[] = ['before the hello', 'after a refused hello', 'after a store hello', 'after a relay hello'];
+const ALL_PHASES: readonly Phase[] = [
+  'before the hello', 'after a refused hello', 'after a store hello', 'after a relay hello',
+  'before the hello on the relay path', 'after a relay hello on the relay path',
+];
 
 test('rendezvous server: each protocol violation, before and after the hello, closes only its own connection', async () => {
   const server = await RendezvousServer.start();

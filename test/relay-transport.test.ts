@@ -7,7 +7,9 @@ import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous
 import { connectRelay } from '../lib/rendezvous/relay-client.js';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
-import { encodeFrame } from '../lib/transport/frame.js';
+import { decodeFrame, encodeFrame } from '../lib/transport/frame.js';
+import { DEFAULT_LIMITS } from '../lib/transport/framed/limits.js';
+import { RELAY_PATH } from '../lib/rendezvous/relay-notice.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
 import { rejection, within } from './within.js';
 
@@ -21,10 +23,13 @@ function relayWorld(size: number, world = `r${worlds++}`): Promise<Transport[]> 
 
 registerTransportConformance('relay', (size) => relayWorld(size));
 
-/** A raw member of a relay world that says hello properly and then does what a test wants. */
-async function rawMember(world: string, rank: number, size: number): Promise<WebSocket> {
+/**
+ * A raw member of a relay world that says hello properly and then does what a test wants, on
+ * `path`: the relay's own reader (RELAY_PATH, where relay clients dial) or ws's (any other).
+ */
+async function rawMember(world: string, rank: number, size: number, path: string): Promise<WebSocket> {
   const { port, secret } = parseUniqueId(server.id);
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
   await within(new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); }), 2000, 'raw open');
   socket.send(JSON.stringify({ t: 'hello', secret, role: 'relay', world, rank, size }));
   await within(new Promise((resolve) => socket.once('message', resolve)), 2000, 'raw welcome');
@@ -65,36 +70,58 @@ test('relay: an incomplete world times out naming the deadline', async () => {
   assert.match(error.message, /^Timeout: rank 0: not every rank of 2 joined the relay within 300 ms/);
 });
 
-test('relay: garbage is never forwarded; the sender is cut off, the others told, the rest keep working', async () => {
-  const world = 'garbage';
-  const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000 })));
-  const raw = await rawMember(world, 2, 3);
-  const [a, b] = await within(joining, 5000, 'join');
-  const received: unknown[] = [];
-  raw.on('message', (data) => received.push(data));
-  const closed = new Promise<[number, string]>((resolve) => raw.on('close', (code, reason) => resolve([code, reason.toString()])));
-  const pending = rejection(a!.recv(2, 0, 0), 4000, 'recv from the cut-off rank');
-  const garbage = new Uint8Array(100).fill(0xab);
-  raw.send(garbage);
-  const [code, reason] = await within(closed, 2000, 'raw close');
-  assert.is(code, 4402);
-  assert.match(reason, /garbage from rank 2: bad frame: wrong magic/);
-  const error = await pending;
-  assert.match(error.message, /rank 0: .*peer 2/);
-  await within(a!.send(1, header(0, 1), pattern(10, 2)), 2000, 'a->b');
-  assert.equal([...(await within(b!.recv(0, 0, 1), 2000, 'b'))!.payload], [...pattern(10, 2)]);
-  await Promise.all([a!.close(), b!.close()]);
-});
+for (const path of ['/', RELAY_PATH]) {
+  test(`relay (${path}): garbage is never forwarded; the sender is cut off, the others told, the rest keep working`, async () => {
+    const world = `garbage${path}`;
+    const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000 })));
+    const raw = await rawMember(world, 2, 3, path);
+    const [a, b] = await within(joining, 5000, 'join');
+    const received: unknown[] = [];
+    raw.on('message', (data) => received.push(data));
+    const closed = new Promise<[number, string]>((resolve) => raw.on('close', (code, reason) => resolve([code, reason.toString()])));
+    const pending = rejection(a!.recv(2, 0, 0), 4000, 'recv from the cut-off rank');
+    const garbage = new Uint8Array(100).fill(0xab);
+    raw.send(garbage);
+    const [code, reason] = await within(closed, 2000, 'raw close');
+    assert.is(code, 4402);
+    assert.match(reason, /garbage from rank 2: bad frame: wrong magic/);
+    const error = await pending;
+    assert.match(error.message, /rank 0: .*peer 2/);
+    await within(a!.send(1, header(0, 1), pattern(10, 2)), 2000, 'a->b');
+    assert.equal([...(await within(b!.recv(0, 0, 1), 2000, 'b'))!.payload], [...pattern(10, 2)]);
+    await Promise.all([a!.close(), b!.close()]);
+  });
 
-test('relay: a frame addressed outside the world is garbage too', async () => {
-  const world = 'outside';
-  const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000 });
-  const raw = await rawMember(world, 1, 2);
-  const a = await within(joining, 5000, 'join');
-  const closed = new Promise<string>((resolve) => raw.on('close', (_, reason) => resolve(reason.toString())));
-  raw.send(encodeFrame(header(0, 0), { route: 9, messageBytes: 1, offset: 0 }, new Uint8Array(1)));
-  assert.match(await within(closed, 2000, 'close'), /destination rank 9 is not in a world of 2/);
-  await a.close();
+  test(`relay (${path}): a frame addressed outside the world is garbage too`, async () => {
+    const world = `outside${path}`;
+    const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000 });
+    const raw = await rawMember(world, 1, 2, path);
+    const a = await within(joining, 5000, 'join');
+    const closed = new Promise<string>((resolve) => raw.on('close', (_, reason) => resolve(reason.toString())));
+    raw.send(encodeFrame(header(0, 0), { route: 9, messageBytes: 1, offset: 0 }, new Uint8Array(1)));
+    assert.match(await within(closed, 2000, 'close'), /destination rank 9 is not in a world of 2/);
+    await a.close();
+  });
+}
+
+test('relay: members on both paths share a world; frames of MiBs cross between them both ways', async () => {
+  const world = 'mixed';
+  const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000 })));
+  const raw = await rawMember(world, 2, 3, '/');
+  const [a, b] = await within(joining, 5000, 'join');
+  const fromA = new Promise<Buffer>((resolve) => raw.on('message', (data, isBinary) => isBinary && resolve(data as Buffer)));
+  // RELAY_PATH to ws: the pooled payload, written on in one buffer.
+  const big = pattern(3 << 18, 5);
+  await within(a!.send(2, header(0, 7), big), 4000, 'a->raw');
+  const frame = decodeFrame(new Uint8Array(await within(fromA, 4000, 'raw receives')), DEFAULT_LIMITS);
+  assert.is(frame.route, 0);
+  assert.equal(frame.payload, big);
+  // ws to RELAY_PATH: a whole message forwarded to a stream member.
+  const back = pattern(1 << 20, 9);
+  raw.send(encodeFrame(header(0, 8), { route: 1, messageBytes: back.byteLength, offset: 0 }, back));
+  assert.equal((await within(b!.recv(2, 0, 8), 4000, 'b receives from raw')).payload, back);
+  raw.close();
+  await Promise.all([a!.close(), b!.close()]);
 });
 
 test.after(() => server.close());

@@ -4,7 +4,7 @@
 import { asWebcclError, invalidArgument, systemError } from '../errors.js';
 import { readSettings } from '../settings.js';
 import { openSession } from '../transport/handshake/open-session.js';
-import type { RelayNotice } from './relay-notice.js';
+import { RELAY_PATH, type RelayNotice } from './relay-notice.js';
 import { hostForUrl, parseUniqueId, rendezvousUrl } from './unique-id.js';
 import { globalWebSocket, type WebSocketConstructor } from '../transport/handshake/web-socket-like.js';
 import type { Transport } from '../transport/transport.js';
@@ -74,7 +74,7 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
       store.close();
     }
     const socket = await openSession({
-      WebSocket, url: rendezvousUrl(parsed), timeoutMs, who: `rank ${rank} relay client`,
+      WebSocket, url: new URL(RELAY_PATH, rendezvousUrl(parsed)).href, timeoutMs, who: `rank ${rank} relay client`,
       hello: { t: 'hello', secret: parsed.secret, role: 'relay', world, rank, size },
       onMessage: (data) => {
         if (typeof data === 'string') onNotice(data);

@@ -12,11 +12,14 @@ import { systemError } from '../errors.js';
 import { logger } from '../log.js';
 import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { CLOSE_BAD_HELLO, WELCOME } from '../transport/handshake/handshake.js';
-import { awaitHello, HELLO_TIMEOUT_MS } from '../transport/handshake/hello-gate.js';
+import { awaitHello, HELLO_TIMEOUT_MS, type HelloGate } from '../transport/handshake/hello-gate.js';
 import { KeyValueStore } from './key-value-store.js';
 import { guardListener } from '../transport/handshake/listener-guards.js';
 import { PendingHellos } from '../transport/handshake/pending-hellos.js';
 import { RelayHub } from './relay-hub.js';
+import { RELAY_PATH } from './relay-notice.js';
+import { acceptRelayStream, type RelayStreamContext } from './relay-stream.js';
+import { joinRelayWithWebSocket } from './relay-ws-member.js';
 import { listenHost } from './socket-host.js';
 import { serveStore } from './store-session.js';
 import { listenForUpgrades, type TlsFiles } from '../transport/handshake/upgrade-server.js';
@@ -53,6 +56,9 @@ export class RendezvousServer {
   private readonly store = new KeyValueStore();
   private readonly relay: RelayHub;
   private readonly pending = new PendingHellos();
+  /** The relay's own path (relay-stream.ts): its context, and the sockets it reads. */
+  private readonly relayStreams: RelayStreamContext;
+  private readonly streams = new Set<Socket>();
 
   private constructor(
     private readonly http: Server,
@@ -67,7 +73,15 @@ export class RendezvousServer {
     readonly hostedSwitch: SwitchServer | undefined,
   ) {
     this.relay = new RelayHub(limits, hostedSwitch?.port);
+    this.relayStreams = {
+      hub: this.relay, gate: this.gate('relay connection'), log, maxFramePayload: maxFrameBytes(limits),
+      track: (socket) => {
+        this.streams.add(socket);
+        socket.once('close', () => this.streams.delete(socket));
+      },
+    };
     server.on('connection', (socket, request) => this.accept(socket, request));
+    http.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => this.route(request, socket, head));
   }
 
   /** The id clients connect with: webccl://host:port/secret (webccl+tls:// when it serves wss://). */
@@ -83,8 +97,11 @@ export class RendezvousServer {
       http.unref();
       http.on('connection', (socket: Socket) => socket.unref());
     }
-    const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, server: http, maxPayload: maxFrameBytes(limits) });
+    // Upgrades are routed here (route): ws takes every path but a ws:// server's RELAY_PATH.
+    const server = new WebSocketServer({ ...WS_SOCKET_OPTIONS, noServer: true, maxPayload: maxFrameBytes(limits) });
     guardListener(http, server, 'rendezvous server', log);
+    // Without the http server ws does not re-emit its errors (guardListener's first case): heard here.
+    http.on('error', (error) => log.warn(`rendezvous server: ${error.message}`));
     const { port } = http.address() as AddressInfo;
     const secret = options.secret ?? generateSecret();
     let hosted: SwitchServer | undefined;
@@ -102,22 +119,33 @@ export class RendezvousServer {
   /** Stops listening and closes every connection, upgraded or not (the port is free once this resolves). */
   async close(): Promise<void> {
     for (const client of this.server.clients) client.terminate();
+    for (const socket of this.streams) socket.destroy();
     this.server.close();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     await Promise.all([closed, this.hostedSwitch?.close()]);
   }
 
+  /** An upgrade request: a ws:// server's RELAY_PATH to the relay's own reader, everything else to ws. */
+  private route(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (!this.tls && pathOf(request) === RELAY_PATH) return acceptRelayStream(request, socket, head, this.relayStreams);
+    this.server.handleUpgrade(request, socket, head, (client) => this.server.emit('connection', client, request));
+  }
+
+  /** The hello gate for a connection, its log lines naming it as `what`. */
+  private gate(what: string, peer?: string): HelloGate {
+    return { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer ?? `a ${what}`}`, pending: this.pending };
+  }
+
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const gate = { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer}`, pending: this.pending };
-    awaitHello(webSocketDoor(socket, request.socket, `rendezvous: connection from ${peer}`, log), gate, (hello) => {
+    awaitHello(webSocketDoor(socket, request.socket, `rendezvous: connection from ${peer}`, log), this.gate('connection', peer), (hello) => {
       const welcome = () => socket.send(WELCOME);
       if (hello.role === 'store') {
         welcome();
         serveStore(socket, this.store, peer);
       } else if (hello.role === 'relay') {
-        this.relay.join(socket, hello, welcome);
+        joinRelayWithWebSocket(this.relay, socket, hello, welcome);
       } else if (hello.role === 'switch' && this.hostedSwitch) {
         return this.hostedSwitch.admitWebSocket(socket, request, hello);
       } else {
@@ -126,4 +154,11 @@ export class RendezvousServer {
       return undefined;
     });
   }
+}
+
+/** The path of a request's URL, without its query. */
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }

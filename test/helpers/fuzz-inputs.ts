@@ -37,6 +37,8 @@ export interface FuzzTarget {
   readonly secret: string;
   readonly host: string;
   readonly port: number;
+  /** The URL path websocket inputs upgrade on (default '/'). */
+  readonly path?: string;
   /** Hellos for this target's own states (e.g. a relay member); undefined: strangers only. */
   readonly admittedHello?: (random: Random) => Record<string, unknown>;
   /** How often a websocket input reaches admission first (default 0.25). */
@@ -150,7 +152,7 @@ function randomTcpRecord(random: Random, target: FuzzTarget): Buffer {
 
 /** A plausible HTTP upgrade request with a byte or a line mangled, or cut short. */
 function mangledUpgrade(random: Random, target: FuzzTarget): Buffer {
-  const request = Buffer.from(upgradeRequest(target.host, target.port));
+  const request = Buffer.from(upgradeRequest(target.host, target.port, target.path));
   for (let flips = int(random, 4); flips > 0; flips--) request[int(random, request.length)] = int(random, 256);
   if (random() < 0.3) return Buffer.concat([request.subarray(0, int(random, request.length)), randomBytes(random, int(random, 64))]);
   return random() < 0.2 ? Buffer.concat([request, randomBytes(random, randomLength(random))]) : request;

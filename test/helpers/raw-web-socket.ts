@@ -44,9 +44,9 @@ export function wsFrame(spec: FrameSpec): Buffer {
   return Buffer.concat([Buffer.from(head), key, body]);
 }
 
-/** The HTTP request that upgrades a connection to a WebSocket. */
-export function upgradeRequest(host: string, port: number): string {
-  return `GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+/** The HTTP request that upgrades a connection to a WebSocket (on `path`, default '/'). */
+export function upgradeRequest(host: string, port: number, path = '/'): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
     + `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 }
 
@@ -68,19 +68,19 @@ export class RawWebSocket {
     });
   }
 
-  /** Connects to host:port and performs the upgrade (fails unless the server answers 101). */
-  static async open(host: string, port: number): Promise<RawWebSocket> {
+  /** Connects to host:port and performs the upgrade on `path` (fails unless the server answers 101). */
+  static async open(host: string, port: number, path = '/'): Promise<RawWebSocket> {
     const socket = connect({ host, port });
     await within(new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); }), 3000, 'connect');
     const raw = new RawWebSocket(socket);
-    socket.write(upgradeRequest(host, port));
+    socket.write(upgradeRequest(host, port, path));
     await raw.until(() => raw.upgraded, 'upgrade');
     return raw;
   }
 
   /** Opens and says a text hello, then waits for the welcome (a test that expects one). */
-  static async welcomed(host: string, port: number, hello: Record<string, unknown>): Promise<RawWebSocket> {
-    const raw = await RawWebSocket.open(host, port);
+  static async welcomed(host: string, port: number, hello: Record<string, unknown>, path = '/'): Promise<RawWebSocket> {
+    const raw = await RawWebSocket.open(host, port, path);
     raw.send(wsFrame({ opcode: OPCODE.text, payload: Buffer.from(JSON.stringify({ t: 'hello', ...hello })) }));
     const text = await raw.nextText();
     if (!text.includes('welcome')) throw new Error(`expected a welcome, got ${text}`);

@@ -76,9 +76,9 @@ export function acceptFor(key: string): string {
   return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
 }
 
-/** The client's upgrade request for `host` (host:port as dialled). */
-export function upgradeRequest(host: string, key: string): string {
-  return `GET / HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+/** The client's upgrade request for `host` (host:port as dialled) and `path` (default '/'). */
+export function upgradeRequest(host: string, key: string, path = '/'): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 }
 
 /** The server's answer to an upgrade request with `key`. */
@@ -103,6 +103,11 @@ export function parseHead(head: string): { startLine: string; fields: Map<string
 /** The request's Sec-WebSocket-Key when `head` is a version-13 WebSocket upgrade (section 4.2.1), else why it is not. */
 export function upgradeKeyOf(head: string): { key: string } | { problem: string } {
   const { startLine, fields } = parseHead(head);
+  return upgradeKeyFrom(startLine, fields);
+}
+
+/** upgradeKeyOf for a request already parsed (Node's http server's): its start line and lower-cased fields. */
+export function upgradeKeyFrom(startLine: string, fields: ReadonlyMap<string, string>): { key: string } | { problem: string } {
   if (!/^GET \S+ HTTP\/1\.1$/.test(startLine)) return { problem: 'not an HTTP/1.1 GET' };
   if (!/\bwebsocket\b/i.test(fields.get('upgrade') ?? '')) return { problem: 'no Upgrade: websocket' };
   if (!/\bupgrade\b/i.test(fields.get('connection') ?? '')) return { problem: 'no Connection: Upgrade' };

@@ -13,6 +13,7 @@
 import { HEADER_BYTES } from '../frame.js';
 import type { RecordSink, StreamReader } from '../mesh/record-sink.js';
 import { CLOSE_NO_STATUS, isValidCloseCode, MAX_CONTROL_PAYLOAD, OPCODE } from './rfc6455.js';
+import { unmaskInPlace } from './unmask.js';
 
 /** What a websocket connection's frames go to, besides a tcp connection's records. */
 export interface WebSocketSink extends RecordSink {
@@ -27,11 +28,16 @@ export interface WebSocketReaderOptions {
   readonly role: 'server' | 'client';
   /**
    * The HTTP head that opens the connection (the request, or the response), without its blank
-   * line: true to go on reading frames, false to stop reading.
+   * line: true to go on reading frames, false to stop reading (absent: afterHandshake).
    */
-  readonly head: (text: string) => boolean;
+  readonly head?: (text: string) => boolean;
   /** The most bytes one binary message may carry (a webccl frame, header included). */
   readonly maxFramePayload: number;
+  /**
+   * The opening handshake is done already (Node's http server read the request and `head`
+   * is not called): the first bytes are frames.
+   */
+  readonly afterHandshake?: boolean;
 }
 
 /**
@@ -81,7 +87,12 @@ export class WebSocketReader implements StreamReader {
   /** The last nextBuffer() was a view into `into`, not staging. */
   private direct = false;
 
-  constructor(private readonly options: WebSocketReaderOptions) {}
+  constructor(private readonly options: WebSocketReaderOptions) {
+    if (options.afterHandshake) {
+      this.inHead = false;
+      this.headAccepted = true;
+    }
+  }
 
   /** Whether the opening handshake's head came and was accepted: the connection speaks WebSocket. */
   get upgraded(): boolean {
@@ -152,7 +163,7 @@ export class WebSocketReader implements StreamReader {
     const text = new TextDecoder('latin1').decode(staged.subarray(0, blank));
     this.start += blank + 4;
     this.inHead = false;
-    this.headAccepted = this.options.head(text);
+    this.headAccepted = this.options.head?.(text) ?? false;
     if (!this.headAccepted) this.stop();
     return true;
   }
@@ -321,8 +332,7 @@ export class WebSocketReader implements StreamReader {
 
   /** Unmasks payload bytes in place (nothing to do under the all-zero key the mesh sends with). */
   private unmask(bytes: Uint8Array): void {
-    const mask = this.mask;
-    if (mask) for (let i = 0; i < bytes.byteLength; i++) bytes[i]! ^= mask[(this.maskOffset + i) & 3]!;
+    if (this.mask) unmaskInPlace(bytes, this.mask, this.maskOffset);
     this.maskOffset += bytes.byteLength;
   }
 
