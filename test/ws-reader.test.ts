@@ -8,6 +8,7 @@ import { encodeFrame, encodeFrameHeader, HEADER_BYTES } from '../lib/transport/f
 import type { Header } from '../lib/transport/transport.js';
 import { acceptFor, frameHeader, upgradeKeyOf, upgradeRefusal, upgradeRequest, upgradeResponse } from '../lib/transport/websocket/rfc6455.js';
 import { WebSocketReader } from '../lib/transport/websocket/ws-reader.js';
+import { unmaskInJavaScript, unmaskInPlace } from '../lib/transport/websocket/unmask.js';
 import { OPCODE, wsFrame, type FrameSpec } from './helpers/raw-web-socket.js';
 
 const HEADER: Header = { comm: 1, seq: 2, chunk: 0, signature: { kind: 'send', dtype: 'none', op: 'none', count: 0, root: -1 } };
@@ -179,6 +180,41 @@ test('frame headers: the three length forms', () => {
     assert.is(frameHeader(OPCODE.binary, bytes, true).byteLength, size + 4, `${bytes} masked`);
   }
   assert.equal(encodeFrameHeader(HEADER, { route: 1, messageBytes: 0, offset: 0 }, 0).byteLength, HEADER_BYTES);
+});
+
+test('unmasking in place, natively and in JavaScript, at any alignment and mask position, as a byte loop does', () => {
+  const mask = Uint8Array.of(0x12, 0xa7, 0x3c, 0xf0);
+  const memory = new Uint8Array(300);
+  for (let i = 0; i < memory.length; i++) memory[i] = (i * 37 + 11) & 0xff;
+  for (const start of [0, 1, 2, 3, 5]) {
+    for (const length of [0, 1, 3, 4, 7, 64, 131]) {
+      for (const offset of [0, 1, 2, 3, 6]) {
+        const expected = memory.slice(start, start + length).map((byte, i) => byte ^ mask[(offset + i) & 3]!);
+        const native = memory.slice();
+        unmaskInPlace(native.subarray(start, start + length), mask, offset);
+        assert.equal(native.subarray(start, start + length), expected, `native: start ${start}, length ${length}, offset ${offset}`);
+        const js = memory.slice();
+        const turned = Uint8Array.from({ length: 4 }, (_, i) => mask[(offset + i) & 3]!);
+        unmaskInJavaScript(js.subarray(start, start + length), turned);
+        assert.equal(js.subarray(start, start + length), expected, `JavaScript: start ${start}, length ${length}, offset ${offset}`);
+        // Nothing outside the bytes is touched.
+        assert.equal([...native.subarray(0, start), ...native.subarray(start + length)], [...memory.subarray(0, start), ...memory.subarray(start + length)]);
+        assert.equal([...js.subarray(0, start), ...js.subarray(start + length)], [...memory.subarray(0, start), ...memory.subarray(start + length)]);
+      }
+    }
+  }
+});
+
+test('a reader that starts after the handshake (the relay server\'s) reads frames from its first byte', () => {
+  const seen: string[] = [];
+  const late = new WebSocketReader({ role: 'server', maxFramePayload: MAX_PAYLOAD, afterHandshake: true });
+  late.sink = { text: (text) => seen.push(text), frameHead: () => undefined, framePayload: () => {}, garbage: (detail) => seen.push(`garbage: ${detail}`), ping: () => {}, closing: () => {} };
+  const bytes = wsFrame({ opcode: OPCODE.text, payload: Buffer.from('hello there') });
+  const into = late.nextBuffer();
+  into.set(bytes);
+  late.arrived(bytes.byteLength);
+  assert.equal(seen, ['hello there']);
+  assert.ok(late.upgraded);
 });
 
 test.run();

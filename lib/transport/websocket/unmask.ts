@@ -25,7 +25,12 @@ export function unmaskInPlace(bytes: Uint8Array, mask: Uint8Array, offset: numbe
   if (bytes.byteLength === 0) return;
   const key = Buffer.from([mask[offset & 3]!, mask[(offset + 1) & 3]!, mask[(offset + 2) & 3]!, mask[(offset + 3) & 3]!]);
   const unmask = nativeUnmask();
-  if (unmask) return unmask(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), key);
+  if (unmask) unmask(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), key);
+  else unmaskInJavaScript(bytes, key);
+}
+
+/** unmaskInPlace without bufferutil, for `key` already turned to the bytes' first position. */
+export function unmaskInJavaScript(bytes: Uint8Array, key: Uint8Array): void {
   // Bytes up to a 4-byte boundary one at a time, then whole words (the key turned to match), then the tail.
   let at = 0;
   while (at < bytes.byteLength && (bytes.byteOffset + at) % 4 !== 0) {
