@@ -7,7 +7,8 @@ import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous
 import { connectRelay } from '../lib/rendezvous/relay-client.js';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
-import { decodeFrame, encodeFrame } from '../lib/transport/frame.js';
+import { decodeFrame, encodeFrame, HEADER_BYTES } from '../lib/transport/frame.js';
+import { RawWebSocket } from './helpers/raw-web-socket.js';
 import { DEFAULT_LIMITS } from '../lib/transport/framed/limits.js';
 import { RELAY_PATH } from '../lib/rendezvous/relay-notice.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
@@ -122,6 +123,31 @@ test('relay: members on both paths share a world; frames of MiBs cross between t
   assert.equal((await within(b!.recv(2, 0, 8), 4000, 'b receives from raw')).payload, back);
   raw.close();
   await Promise.all([a!.close(), b!.close()]);
+});
+
+test('relay: a destination that stops reading holds its sender back (the sender\'s sends stall), and everything arrives once it reads again', async () => {
+  const { host, port, secret } = parseUniqueId(server.id);
+  const world = 'held-back';
+  const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000 });
+  const slow = await RawWebSocket.welcomed(host, port, { secret, role: 'relay', world, rank: 1, size: 2 }, RELAY_PATH);
+  const sender = await within(joining, 5000, 'join');
+  slow.socket.pause();
+  const frames = 48;
+  const payload = pattern(1 << 20, 3);
+  let sent = 0;
+  const sends = Array.from({ length: frames }, (_, i) => sender.send(1, header(0, i), payload).then(() => { sent++; }));
+  // Socket buffers on the way hold a few MiB each; the relay itself holds at most its high-water mark.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.ok(sent < frames, `all ${frames} MiB went out while the destination read nothing`);
+  slow.socket.resume();
+  await within(Promise.all(sends), 10_000, 'the sends, once the destination reads');
+  await within(new Promise<void>((resolve) => {
+    const look = () => (slow.binaryBytes >= frames * (HEADER_BYTES + payload.byteLength) ? resolve() : setTimeout(look, 20));
+    look();
+  }), 10_000, 'every frame at the destination');
+  assert.is(slow.binaryBytes, frames * (HEADER_BYTES + payload.byteLength));
+  slow.destroy();
+  await sender.close();
 });
 
 test.after(() => server.close());

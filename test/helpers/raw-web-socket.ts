@@ -57,6 +57,8 @@ export class RawWebSocket {
   private upgraded = false;
   private readonly texts: string[] = [];
   private closeCode: number | undefined;
+  /** Payload bytes of the binary frames received so far. */
+  binaryBytes = 0;
   private readonly wakers: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
@@ -153,6 +155,7 @@ export class RawWebSocket {
       if (this.received.length < offset + length) break;
       const payload = this.received.subarray(offset, offset + length);
       if (opcode === OPCODE.text) this.texts.push(payload.toString());
+      if (opcode === OPCODE.binary) this.binaryBytes += payload.length;
       if (opcode === OPCODE.close && payload.length >= 2) this.closeCode = payload.readUInt16BE(0);
       this.received = this.received.subarray(offset + length);
     }
