@@ -5,6 +5,7 @@ import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
 import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectRelay } from '../lib/rendezvous/relay-client.js';
+import { dialRelayStream } from '../lib/rendezvous/relay-stream-client.js';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { decodeFrame, encodeFrame, HEADER_BYTES } from '../lib/transport/frame.js';
@@ -18,11 +19,16 @@ const WS = nodeWebSocket();
 const server = await RendezvousServer.start();
 let worlds = 0;
 
-function relayWorld(size: number, world = `r${worlds++}`): Promise<Transport[]> {
-  return Promise.all(Array.from({ length: size }, (_, rank) => connectRelay({ id: server.id, rank, size, world, WebSocket: WS, timeoutMs: 5000 })));
+/** How a Node rank's relay client connects: through the WebSocket API (as a browser does), or on the raw socket (Node's own). */
+const CLIENTS = { websocket: {}, stream: { dial: dialRelayStream } } as const;
+type ClientKind = keyof typeof CLIENTS;
+
+function relayWorld(size: number, client: ClientKind, world = `r${worlds++}`): Promise<Transport[]> {
+  return Promise.all(Array.from({ length: size }, (_, rank) => connectRelay({ id: server.id, rank, size, world, WebSocket: WS, timeoutMs: 5000, ...CLIENTS[client] })));
 }
 
-registerTransportConformance('relay', (size) => relayWorld(size));
+registerTransportConformance('relay (WebSocket clients)', (size) => relayWorld(size, 'websocket'));
+registerTransportConformance('relay (stream clients)', (size) => relayWorld(size, 'stream'));
 
 /**
  * A raw member of a relay world that says hello properly and then does what a test wants, on
@@ -50,11 +56,14 @@ test('webccl+relay:// ids: Node ranks join through the relay with Communicator.i
   }
 });
 
-test('relay: two clients exchange through the server; description says relay', async () => {
-  const [a, b] = await within(relayWorld(2), 5000, 'world');
+test('relay: a WebSocket client and a stream client exchange through the server, both ways; description says relay', async () => {
+  const world = 'two-kinds';
+  const [a, b] = await within(Promise.all((['websocket', 'stream'] as const).map((client, rank) => connectRelay({ id: server.id, rank, size: 2, world, WebSocket: WS, timeoutMs: 5000, ...CLIENTS[client] }))), 5000, 'world');
   assert.is(a!.description, 'websocket(relay)');
   await within(a!.send(1, header(0, 0), pattern(1000, 1)), 2000, 'send');
   assert.equal([...(await within(b!.recv(0, 0, 0), 2000, 'recv')).payload], [...pattern(1000, 1)]);
+  await within(b!.send(0, header(0, 1), pattern(5 << 20, 2)), 4000, 'send back');
+  assert.equal((await within(a!.recv(1, 0, 1), 4000, 'recv back')).payload, pattern(5 << 20, 2));
   await Promise.all([a!.close(), b!.close()]);
 });
 
@@ -71,10 +80,10 @@ test('relay: an incomplete world times out naming the deadline', async () => {
   assert.match(error.message, /^Timeout: rank 0: not every rank of 2 joined the relay within 300 ms/);
 });
 
-for (const path of ['/', RELAY_PATH]) {
-  test(`relay (${path}): garbage is never forwarded; the sender is cut off, the others told, the rest keep working`, async () => {
-    const world = `garbage${path}`;
-    const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000 })));
+for (const [path, client] of [['/', 'websocket'], [RELAY_PATH, 'websocket'], [RELAY_PATH, 'stream']] as const) {
+  test(`relay (garbage on ${path}, ${client} clients): garbage is never forwarded; the sender is cut off, the others told, the rest keep working`, async () => {
+    const world = `garbage${path}-${client}`;
+    const joining = Promise.all([0, 1].map((rank) => connectRelay({ id: server.id, rank, size: 3, world, WebSocket: WS, timeoutMs: 5000, ...CLIENTS[client] })));
     const raw = await rawMember(world, 2, 3, path);
     const [a, b] = await within(joining, 5000, 'join');
     const received: unknown[] = [];
@@ -93,9 +102,9 @@ for (const path of ['/', RELAY_PATH]) {
     await Promise.all([a!.close(), b!.close()]);
   });
 
-  test(`relay (${path}): a frame addressed outside the world is garbage too`, async () => {
-    const world = `outside${path}`;
-    const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000 });
+  test(`relay (garbage on ${path}, ${client} clients): a frame addressed outside the world is garbage too`, async () => {
+    const world = `outside${path}-${client}`;
+    const joining = connectRelay({ id: server.id, rank: 0, size: 2, world, WebSocket: WS, timeoutMs: 5000, ...CLIENTS[client] });
     const raw = await rawMember(world, 1, 2, path);
     const a = await within(joining, 5000, 'join');
     const closed = new Promise<string>((resolve) => raw.on('close', (_, reason) => resolve(reason.toString())));

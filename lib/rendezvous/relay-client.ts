@@ -10,11 +10,13 @@ import { globalWebSocket, type WebSocketConstructor } from '../transport/handsha
 import type { Transport } from '../transport/transport.js';
 import { withDeadline } from '../transport/deadline.js';
 import { FramedTransport } from '../transport/framed/framed-transport.js';
-import { withLimits, type WireLimits } from '../transport/framed/limits.js';
+import { maxFrameBytes, withLimits, type WireLimits } from '../transport/framed/limits.js';
 import { checkWorldShape } from '../transport/world-shape.js';
 import { formationWorld } from './formation.js';
 import { StoreClient } from './store-client.js';
 import { SocketChannel } from '../transport/websocket/socket-channel.js';
+import type { FrameChannel } from '../transport/framed/frame-channel.js';
+import type { Hello } from '../transport/handshake/handshake.js';
 
 export interface RelayTransportOptions {
   /** The unique id: webccl+relay:// (or webccl://) host:port/secret of the rendezvous server that relays. */
@@ -30,7 +32,31 @@ export interface RelayTransportOptions {
   readonly limits?: Partial<WireLimits>;
   /** Called once when the transport closes, or when joining fails (releases what the caller holds for it). */
   readonly onClose?: () => void;
+  /**
+   * Opens the relay connection itself where the server speaks ws:// (Node: on the raw socket,
+   * relay-stream-client.ts); absent, or for a wss:// server, the WebSocket above does.
+   */
+  readonly dial?: RelayDial;
 }
+
+/** What a RelayDial gets: where to, what to say, and where the frames and notices go. */
+export interface RelayDialOptions {
+  /** host:port of the rendezvous server (IPv6 hosts in brackets). */
+  readonly address: string;
+  readonly hello: Hello;
+  readonly timeoutMs: number;
+  /** Names the caller in errors. */
+  readonly who: string;
+  /** The most bytes one binary message may carry (a webccl frame: maxFrameBytes). */
+  readonly maxFramePayload: number;
+  /** Frames go in here, and it hears of the connection's loss. */
+  readonly transport: FramedTransport;
+  /** The relay's text messages (relay-notice.ts). */
+  readonly notice: (text: string) => void;
+}
+
+/** Opens a relay connection on RELAY_PATH and resolves, once welcomed, with its channel to every peer. */
+export type RelayDial = (options: RelayDialOptions) => Promise<FrameChannel>;
 
 export async function connectRelay(options: RelayTransportOptions): Promise<Transport> {
   const { rank, size } = options;
@@ -73,16 +99,22 @@ export async function connectRelay(options: RelayTransportOptions): Promise<Tran
     } finally {
       store.close();
     }
-    const socket = await openSession({
-      WebSocket, url: new URL(RELAY_PATH, rendezvousUrl(parsed)).href, timeoutMs, who: `rank ${rank} relay client`,
-      hello: { t: 'hello', secret: parsed.secret, role: 'relay', world, rank, size },
-      onMessage: (data) => {
-        if (typeof data === 'string') onNotice(data);
-        else transport.receiveFrame(new Uint8Array(data as ArrayBuffer), undefined);
-      },
-      onClose: (code, reason) => transport.everyPeerFailed(systemError(`rank ${rank}: relay connection closed (${code}${reason ? `: ${reason}` : ''})`)),
-    });
-    const channel = new SocketChannel(socket, rank, limits.sendHighWaterBytes);
+    const hello: Hello = { t: 'hello', secret: parsed.secret, role: 'relay', world, rank, size };
+    const who = `rank ${rank} relay client`;
+    let channel: FrameChannel;
+    if (options.dial && !parsed.tls) {
+      channel = await options.dial({ address: `${hostForUrl(parsed.host)}:${parsed.port}`, hello, timeoutMs, who, maxFramePayload: maxFrameBytes(limits), transport, notice: onNotice });
+    } else {
+      const socket = await openSession({
+        WebSocket, url: new URL(RELAY_PATH, rendezvousUrl(parsed)).href, timeoutMs, who, hello,
+        onMessage: (data) => {
+          if (typeof data === 'string') onNotice(data);
+          else transport.receiveFrame(new Uint8Array(data as ArrayBuffer), undefined);
+        },
+        onClose: (code, reason) => transport.everyPeerFailed(systemError(`rank ${rank}: relay connection closed (${code}${reason ? `: ${reason}` : ''})`)),
+      });
+      channel = new SocketChannel(socket, rank, limits.sendHighWaterBytes);
+    }
     for (let peer = 0; peer < size; peer++) if (peer !== rank) transport.attach(peer, channel);
     await withDeadline(ready, timeoutMs, () => `rank ${rank}: not every rank of ${size} joined the relay within ${timeoutMs} ms`);
     return transport;

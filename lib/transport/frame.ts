@@ -156,7 +156,7 @@ export function encodeFrame(header: Header, routing: FrameRouting, segment: Uint
   return bytes;
 }
 
-/** The route field alone, for a relay that only rewrites who a frame is from. */
+/** The route field alone (unchecked), for a relay and its clients, which only read or rewrite who a frame is for or from. */
 export function readFrameRoute(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES).getUint32(32, true);
 }

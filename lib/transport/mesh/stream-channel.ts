@@ -1,5 +1,6 @@
 // What the two stream meshes' channels (tcp/tcp-channel.ts, websocket/web-socket-channel.ts)
-// share once a connection is admitted. Sending: a frame's bytes (the protocol's own header, if
+// share once a connection is admitted (a Node rank's relay connection is a websocket one whose
+// frames reach every peer: `peer` undefined). Sending: a frame's bytes (the protocol's own header, if
 // any, then webccl's header and the payload) go out corked, as one writev, straight from the
 // caller's memory; write() resolves on the socket's write callback, when the kernel has the
 // bytes and the caller may reuse them. Closing: a last goodbye in the protocol's form, then the
@@ -19,20 +20,23 @@ export abstract class StreamChannel implements FrameChannel {
   private readonly pending = new PendingWrites();
   private goodbye: { code: number; reason: string } | undefined;
   private lastError: Error | undefined;
-  private readonly rank: number;
+  /** Names the connection in errors: 'connection to peer 3', 'relay connection'. */
+  private readonly name: string;
 
-  constructor(protected readonly socket: Socket, private readonly peer: number, transport: FramedTransport) {
-    this.rank = transport.rank;
+  /** `peer`: the one peer the connection reaches, undefined for the relay's (every peer). */
+  constructor(protected readonly socket: Socket, peer: number | undefined, transport: FramedTransport) {
+    this.name = `rank ${transport.rank}: ${peer === undefined ? 'relay connection' : `connection to peer ${peer}`}`;
     socket.on('error', (error) => { this.lastError = error; });
     socket.on('close', () => {
-      this.pending.failAll(systemError(`rank ${transport.rank}: connection to peer ${peer} closed with a send in flight`));
+      this.pending.failAll(systemError(`${this.name} closed with a send in flight`));
       const { code, reason } = this.goodbye ?? { code: CLOSED_WITHOUT_GOODBYE, reason: this.lastError?.message ?? 'ended without a goodbye' };
-      transport.connectionLost(peer, code, reason);
+      if (peer !== undefined) return transport.connectionLost(peer, code, reason);
+      transport.everyPeerFailed(systemError(`${this.name} closed (${code}${reason ? `: ${reason}` : ''})`));
     });
   }
 
   write(header: Uint8Array, segment: Uint8Array): Promise<void> {
-    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(systemError(`rank ${this.rank}: connection to peer ${this.peer} is not open`));
+    if (this.socket.destroyed || this.socket.writableEnded) return Promise.reject(systemError(`${this.name} is not open`));
     return this.pending.start((done) => {
       // The socket writes in order, so the last buffer's callback means all were written.
       this.socket.cork();

@@ -1,4 +1,5 @@
-// The dialling side of a websocket mesh connection (mesh/mesh-dialer.ts): the upgrade request
+// The dialling side of a websocket mesh connection (mesh/mesh-dialer.ts), and of a Node rank's
+// relay connection (lib/rendezvous/relay-stream-client.ts): the upgrade request
 // goes out on connecting, the hello as a text message once the server has accepted it, and the
 // answer is the welcome (a text message) or a refusal (the acceptor's close frame).
 import { WELCOME } from '../handshake/handshake.js';
@@ -6,8 +7,11 @@ import { dialMesh, type MeshDialOptions } from '../mesh/mesh-dialer.js';
 import { handshakeKey, OPCODE, upgradeRefusal, upgradeRequest, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 
-/** `maxFramePayload`: the most bytes a binary message from the acceptor may carry (one webccl frame). */
-export function dialWebSocket(options: MeshDialOptions<WebSocketReader> & { readonly maxFramePayload: number }): Promise<void> {
+/**
+ * `maxFramePayload`: the most bytes a binary message from the acceptor may carry (one webccl
+ * frame); `path`: the URL path to upgrade on (default '/'; the relay's, for a relay connection).
+ */
+export function dialWebSocket(options: MeshDialOptions<WebSocketReader> & { readonly maxFramePayload: number; readonly path?: string }): Promise<void> {
   const key = handshakeKey();
   return dialMesh(options, {
     reader: (socket, outcome) => {
@@ -37,6 +41,6 @@ export function dialWebSocket(options: MeshDialOptions<WebSocketReader> & { read
       };
       return reader;
     },
-    opened: (socket) => socket.write(upgradeRequest(options.address, key)),
+    opened: (socket) => socket.write(upgradeRequest(options.address, key, options.path)),
   });
 }
