@@ -9,8 +9,12 @@ import { dialRelayStream } from '../lib/rendezvous/relay-stream-client.js';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { decodeFrame, encodeFrame, HEADER_BYTES } from '../lib/transport/frame.js';
-import { RawWebSocket } from './helpers/raw-web-socket.js';
-import { DEFAULT_LIMITS } from '../lib/transport/framed/limits.js';
+import { RawWebSocket, wsFrame } from './helpers/raw-web-socket.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { FramedTransport } from '../lib/transport/framed/framed-transport.js';
+import { DEFAULT_LIMITS, maxFrameBytes } from '../lib/transport/framed/limits.js';
+import { WELCOME } from '../lib/transport/handshake/handshake.js';
+import { OPCODE, upgradeKeyOf, upgradeResponse, wholeFrame } from '../lib/transport/websocket/rfc6455.js';
 import { RELAY_PATH } from '../lib/rendezvous/relay-notice.js';
 import { header, pattern, registerTransportConformance } from './transport-conformance.js';
 import { rejection, within } from './within.js';
@@ -158,6 +162,60 @@ test('relay: a destination that stops reading holds its sender back (the sender\
   slow.destroy();
   await sender.close();
 });
+
+/**
+ * A relay that answers a stream client's upgrade and hello, says the world is ready, and then
+ * sends `bytes` (as a server would, unmasked): what a client must survive from a broken relay.
+ */
+async function fakeRelay(bytes: Uint8Array): Promise<{ port: number; close: () => void }> {
+  const fake = createServer((socket) => {
+    socket.on('error', () => {});
+    let received = Buffer.alloc(0);
+    let upgraded = false;
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (!upgraded && end >= 0) {
+        const asked = upgradeKeyOf(received.subarray(0, end).toString('latin1'));
+        if ('problem' in asked) return socket.destroy();
+        upgraded = true;
+        socket.write(upgradeResponse(asked.key));
+        received = received.subarray(end + 4);
+      }
+      // Any bytes after the upgrade are the hello: welcome, ready, then the test's bytes.
+      if (upgraded && received.length > 0) {
+        received = Buffer.alloc(0);
+        socket.write(Buffer.concat([wholeFrame(OPCODE.text, Buffer.from(WELCOME), false), wholeFrame(OPCODE.text, Buffer.from('{"t":"ready"}'), false), bytes]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  return { port: (fake.address() as AddressInfo).port, close: () => fake.close() };
+}
+
+for (const [what, bytes, expected] of [
+  ['a frame from a rank outside the world', wholeFrame(OPCODE.binary, encodeFrame(header(0, 0), { route: 7, messageBytes: 4, offset: 0 }, new Uint8Array(4)), false), /a frame from rank 7, not a peer of rank 0 of 2/],
+  ['a frame from the client itself', wholeFrame(OPCODE.binary, encodeFrame(header(0, 0), { route: 0, messageBytes: 4, offset: 0 }, new Uint8Array(4)), false), /a frame from rank 0, not a peer of rank 0 of 2/],
+  ['a masked frame', wsFrame({ opcode: OPCODE.binary, payload: Buffer.alloc(60) }), /masked frame from the server/],
+] as const) {
+  test(`relay (stream client): ${what} from the relay fails the transport, naming it; nothing crashes`, async () => {
+    const relay = await fakeRelay(bytes);
+    const transport = new FramedTransport({ rank: 0, size: 2, limits: DEFAULT_LIMITS, description: 'websocket(relay)', routeTo: (peer) => peer });
+    try {
+      const channel = await within(dialRelayStream({
+        address: `127.0.0.1:${relay.port}`, hello: { t: 'hello', secret: generateSecret(), role: 'relay', world: 'fake', rank: 0, size: 2 },
+        timeoutMs: 3000, who: 'rank 0 relay client', maxFramePayload: maxFrameBytes(DEFAULT_LIMITS), transport,
+        notice: () => {},
+      }), 4000, 'dial');
+      transport.attach(1, channel);
+      const error = await rejection(transport.recv(1, 0, 0), 4000, 'recv');
+      assert.match(error.message, expected);
+    } finally {
+      await transport.close();
+      relay.close();
+    }
+  });
+}
 
 test.after(() => server.close());
 test.run();
