@@ -10,7 +10,9 @@ import { Communicator, getUniqueId } from '../lib/index.node.js';
 import type { Transport } from '../lib/transport/transport.js';
 import { decodeFrame, encodeFrame, HEADER_BYTES } from '../lib/transport/frame.js';
 import { RawWebSocket, wsFrame } from './helpers/raw-web-socket.js';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, Socket, type AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { acceptRelayStream, type RelayStreamContext } from '../lib/rendezvous/relay-stream.js';
 import { FramedTransport } from '../lib/transport/framed/framed-transport.js';
 import { DEFAULT_LIMITS, maxFrameBytes } from '../lib/transport/framed/limits.js';
 import { WELCOME } from '../lib/transport/handshake/handshake.js';
@@ -216,6 +218,13 @@ for (const [what, bytes, expected] of [
     }
   });
 }
+
+test('relay: a socket without a handle to take over is left to ws (acceptRelayStream touches nothing and says so)', () => {
+  const untouched = new Socket();
+  const context = { hub: undefined, gate: undefined, log: undefined, maxFramePayload: 0, track: () => { throw new Error('tracked'); } };
+  assert.is(acceptRelayStream({} as IncomingMessage, untouched, Buffer.alloc(0), context as unknown as RelayStreamContext), false);
+  assert.is(untouched.destroyed, false);
+});
 
 test.after(() => server.close());
 test.run();

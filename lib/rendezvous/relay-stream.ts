@@ -33,19 +33,23 @@ export interface RelayStreamContext {
   readonly track: (socket: Socket) => void;
 }
 
-/** Takes an upgrade request for RELAY_PATH (`upgraded`: a plain TCP socket, `head`: what came after the request). */
-export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, head: Buffer, context: RelayStreamContext): void {
+/**
+ * Takes an upgrade request for RELAY_PATH (`upgraded`: a plain TCP socket, `head`: what came after
+ * the request); false, having touched nothing, where the socket has no handle to take over (a
+ * Node whose sockets are built otherwise), so that ws takes it as it takes every other path.
+ */
+export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, head: Buffer, context: RelayStreamContext): boolean {
+  if (!handleOf(upgraded)) return false;
   const who = `rendezvous: relay connection from ${upgraded.remoteAddress}:${upgraded.remotePort}`;
   const fields = new Map(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value ?? '']));
   const asked = upgradeKeyFrom(`${request.method} ${request.url} HTTP/${request.httpVersion}`, fields);
   if ('problem' in asked) {
     context.log.warn(`${who}: ${asked.problem}; answering 426`);
     endPolitely(upgraded, new TextEncoder().encode(NOT_AN_UPGRADE));
-    return;
+    return true;
   }
   const reader = new WebSocketReader({ role: 'server', maxFramePayload: context.maxFramePayload, afterHandshake: true });
   const socket = takeOver(upgraded, reader);
-  if (!socket) return;
   context.track(socket);
   // A reset or the like destroys the socket, and its 'close' reaches the door or the seat.
   socket.on('error', (error) => context.log.info(`${who}: ${error.message}`));
@@ -70,6 +74,18 @@ export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, he
     reader.arrived(count);
   }
   socket.resume();
+  return true;
+}
+
+/** The libuv stream handle under a net.Socket (Node's private `_handle`), where there is one. */
+interface StreamHandle {
+  reading: boolean;
+  readStop(): number;
+}
+
+function handleOf(socket: Socket): StreamHandle | null {
+  const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+  return handle && typeof handle.readStop === 'function' ? handle : null;
 }
 
 /**
@@ -78,15 +94,13 @@ export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, he
  * one). The old socket, left without its handle, is destroyed: that closes nothing, and its
  * server stops counting it (http's close waits for the sockets it counts).
  */
-function takeOver(upgraded: Socket, reader: WebSocketReader): Socket | undefined {
-  const old = upgraded as unknown as { _handle: { reading: boolean; readStop(): number } | null };
-  const handle = old._handle;
-  if (!handle) return undefined;
+function takeOver(upgraded: Socket, reader: WebSocketReader): Socket {
+  const handle = handleOf(upgraded)!;
   upgraded.setTimeout(0);
   // Reading starts again under the new socket (its resume), into the reader's buffers.
   handle.reading = false;
   handle.readStop();
-  old._handle = null;
+  (upgraded as unknown as { _handle: StreamHandle | null })._handle = null;
   const socket = new Socket({
     handle, onread: { buffer: () => reader.nextBuffer(), callback: (bytes: number) => { reader.arrived(bytes); return true; } },
   } as unknown as ConstructorParameters<typeof Socket>[0]);

@@ -128,7 +128,7 @@ export class RendezvousServer {
 
   /** An upgrade request: a ws:// server's RELAY_PATH to the relay's own reader, everything else to ws. */
   private route(request: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (!this.tls && pathOf(request) === RELAY_PATH) return acceptRelayStream(request, socket, head, this.relayStreams);
+    if (!this.tls && pathOf(request) === RELAY_PATH && acceptRelayStream(request, socket, head, this.relayStreams)) return;
     this.server.handleUpgrade(request, socket, head, (client) => this.server.emit('connection', client, request));
   }
 
