@@ -237,6 +237,22 @@ variantTest('native reduce: float16/bfloat16 edge values, every pair, every op a
   }
 });
 
+variantTest('native reduce: float16/bfloat16 min and max of every pair of numbers among the edge values (SIMD blocks without a NaN: ±0 ties, ±Inf, subnormals), as the oracle', () => {
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    const infinity = dtype === 'float16' ? 0x7c00 : 0x7f80;
+    const numbers = EDGES[dtype].filter((bits) => (bits & 0x7fff) <= infinity);
+    const dst = new Uint16Array(numbers.length * numbers.length).map((_, i) => numbers[Math.floor(i / numbers.length)]!);
+    const src = new Uint16Array(dst.length).map((_, i) => numbers[i % numbers.length]!);
+    for (const op of ['min', 'max'] as const) {
+      const expected = new Uint8Array(dst.slice().buffer);
+      reduceAccumulate(expected, [new Uint8Array(src.buffer)], dst.length, dtype, op);
+      const actual = new Uint8Array(dst.slice().buffer);
+      nativeReduceAccumulate(addon, dtype, op, actual, new Uint8Array(src.buffer));
+      assert.is(firstDifference(dtype, actual, expected), 'none', `${dtype} ${op}`);
+    }
+  }
+});
+
 variantTest('native reduce: NaN meeting NaN or a number, 2-4 sources folded pairwise, as the oracle\'s n-ary fold and the NaN rule', () => {
   for (const dtype of FLOAT_TYPES) {
     for (const sources of [2, 3, 4]) checkRule(dtype, sources, () => nanCases(dtype, sources));

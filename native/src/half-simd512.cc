@@ -1,7 +1,8 @@
 // float16/bfloat16 reductions with AVX-512 intrinsics, 32 elements a block: the same semantics
 // as half-simd.cc's AVX2 loops (read its header), at twice the width, for the common case only.
 // A block whose operands or results hold a NaN is handed to the AVX2 loops, which carry the NaN
-// rule. At 1 MiB (in cache) the sums ran 1.4-1.5x and the bf16 average 1.5x the AVX2 loops,
+// rule. Min and max compare the stored bits without widening (select32). At 1 MiB (in cache)
+// the sums ran 1.4-1.5x and the bf16 average 1.5x the AVX2 loops,
 // which were bound by instruction count (vcvtps2ph, bf16's integer rounding), not by memory
 // (native/README.md, "AVX-512"). Compiled per function for AVX-512 F/BW/VL/DQ and F16C (target
 // attribute), so the file builds and the binary runs on any x86-64; reduce.cc calls it only
@@ -63,49 +64,68 @@ HALF512_TARGET inline void narrow32(uint16_t* p, __m512 a, __m512 b) {
 }
 
 /**
- * d = x op y over whole blocks of 32; returns how many elements it did. Sum and product check
- * their results for NaN, min and max their operands (they can drop one); such a block goes to
- * the AVX2 loops. Min and max of numbers select the stored 16-bit values (no narrowing; float16
- * only, whose lanes are in element order).
+ * d = x op y (sum or product) over whole blocks of 32; returns how many elements it did. A
+ * block whose results hold a NaN goes to the AVX2 loops.
  */
 template <int OP, bool BF>
 HALF512_TARGET size_t combine32(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
+  static_assert(OP == (int)Op::sum || OP == (int)Op::prod, "min and max take select32");
   const DType dtype = BF ? DType::bf16 : DType::f16;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     __m512 a0, a1, b0, b1;
     widen32<BF>(x + i, a0, a1);
     widen32<BF>(y + i, b0, b1);
-    if constexpr (OP == (int)Op::sum || OP == (int)Op::prod) {
-      __m512 r0 = OP == (int)Op::sum ? _mm512_add_ps(a0, b0) : _mm512_mul_ps(a0, b0);
-      __m512 r1 = OP == (int)Op::sum ? _mm512_add_ps(a1, b1) : _mm512_mul_ps(a1, b1);
-      if (__builtin_expect(_mm512_cmp_ps_mask(r0, r1, _CMP_UNORD_Q) != 0, 0)) {
-        half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
-        continue;
-      }
-      narrow32<BF>(d + i, r0, r1);
-    } else {
-      static_assert(!BF, "bfloat16 min/max take half-simd.cc's select (combine_op)");
-      if (__builtin_expect((_mm512_cmp_ps_mask(a0, b0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(a1, b1, _CMP_UNORD_Q)) != 0, 0)) {
-        half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
-        continue;
-      }
-      constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
-      __mmask32 keep = (__mmask32)_mm512_cmp_ps_mask(a0, b0, predicate) | ((__mmask32)_mm512_cmp_ps_mask(a1, b1, predicate) << 16);
-      __m512i xs = _mm512_loadu_si512(x + i), ys = _mm512_loadu_si512(y + i);
-      _mm512_storeu_si512(d + i, _mm512_mask_blend_epi16(keep, ys, xs));
+    __m512 r0 = OP == (int)Op::sum ? _mm512_add_ps(a0, b0) : _mm512_mul_ps(a0, b0);
+    __m512 r1 = OP == (int)Op::sum ? _mm512_add_ps(a1, b1) : _mm512_mul_ps(a1, b1);
+    if (__builtin_expect(_mm512_cmp_ps_mask(r0, r1, _CMP_UNORD_Q) != 0, 0)) {
+      half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
+      continue;
     }
+    narrow32<BF>(d + i, r0, r1);
+  }
+  return i;
+}
+
+/**
+ * Min and max of 32 16-bit floats a block without widening them: both types are sign and
+ * magnitude, so flipping a negative value's magnitude bits (x ^ 0x7fff where the sign is set)
+ * orders their bits as signed 16-bit integers order the values, except that -0 sorts below +0,
+ * which the float comparison calls equal (the earlier operand is kept: the tie rule). The
+ * result is one of the stored operands, as the select above; a block with a NaN (magnitude
+ * above the infinity's) goes to the AVX2 loops. At 1 MiB the widening form ran float16 max at
+ * 0.69 of memcpy (four vcvtph2ps and four compares a block).
+ */
+template <int OP, bool BF>
+HALF512_TARGET size_t select32(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
+  const DType dtype = BF ? DType::bf16 : DType::f16;
+  const __m512i magnitude = _mm512_set1_epi16(0x7fff);
+  const __m512i infinity = _mm512_set1_epi16(BF ? 0x7f80 : 0x7c00);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512i xs = _mm512_loadu_si512(x + i), ys = _mm512_loadu_si512(y + i);
+    __m512i xm = _mm512_and_si512(xs, magnitude), ym = _mm512_and_si512(ys, magnitude);
+    if (__builtin_expect((_mm512_cmpgt_epu16_mask(xm, infinity) | _mm512_cmpgt_epu16_mask(ym, infinity)) != 0, 0)) {
+      half_simd_combine(dtype, (Op)OP, d + i, x + i, y + i, 32);
+      continue;
+    }
+    __m512i xk = _mm512_xor_si512(xs, _mm512_and_si512(_mm512_srai_epi16(xs, 15), magnitude));
+    __m512i yk = _mm512_xor_si512(ys, _mm512_and_si512(_mm512_srai_epi16(ys, 15), magnitude));
+    __mmask32 keep = _mm512_cmp_epi16_mask(xk, yk, OP == (int)Op::min ? _MM_CMPINT_LE : _MM_CMPINT_NLT);
+    // Two zeros of either sign are equal: the first operand stays.
+    keep |= _mm512_testn_epi16_mask(_mm512_or_si512(xm, ym), magnitude);
+    _mm512_storeu_si512(d + i, _mm512_mask_blend_epi16(keep, ys, xs));
   }
   return i;
 }
 
 template <int OP>
 size_t combine_of(DType dtype, uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
-  if (dtype == DType::f16) return combine32<OP, false>(d, x, y, n);
-  // bfloat16 min/max: combine32's select needs element-order masks, which bf16's even/odd
-  // widening does not give; half-simd.cc's select does the same work on 256-bit even/odd lanes.
-  if constexpr (OP == (int)Op::min || OP == (int)Op::max) return half_simd_combine(dtype, (Op)OP, d, x, y, n);
-  else return combine32<OP, true>(d, x, y, n);
+  if constexpr (OP == (int)Op::min || OP == (int)Op::max) {
+    return dtype == DType::f16 ? select32<OP, false>(d, x, y, n) : select32<OP, true>(d, x, y, n);
+  } else {
+    return dtype == DType::f16 ? combine32<OP, false>(d, x, y, n) : combine32<OP, true>(d, x, y, n);
+  }
 }
 
 /** d = s * k (or the f32 round trip alone when !multiply) over whole blocks of 32. */
