@@ -12,9 +12,9 @@ import { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { CLOSE_BAD_HELLO, WELCOME } from '../transport/handshake/handshake.js';
 import { awaitHello, type HelloGate } from '../transport/handshake/hello-gate.js';
-import { endPolitely } from '../transport/mesh/end-politely.js';
+import { endPolitely, writeIfOpen } from '../transport/mesh/end-politely.js';
 import { meshDoor } from '../transport/mesh/mesh-door.js';
-import { CLOSE_NO_STATUS, closePayload, frameHeader, NOT_AN_UPGRADE, OPCODE, upgradeKeyFrom, upgradeResponse, wholeFrame } from '../transport/websocket/rfc6455.js';
+import { closeFrame, frameHeader, NOT_AN_UPGRADE, OPCODE, upgradeKeyFrom, upgradeResponse, wholeFrame } from '../transport/websocket/rfc6455.js';
 import { WebSocketReader } from '../transport/websocket/ws-reader.js';
 import type { RelayHub } from './relay-hub.js';
 import type { RelayMember, RelaySeat } from './relay-member.js';
@@ -39,7 +39,8 @@ export interface RelayStreamContext {
  * Node whose sockets are built otherwise), so that ws takes it as it takes every other path.
  */
 export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, head: Buffer, context: RelayStreamContext): boolean {
-  if (!handleOf(upgraded)) return false;
+  const handle = handleOf(upgraded);
+  if (!handle) return false;
   const who = `rendezvous: relay connection from ${upgraded.remoteAddress}:${upgraded.remotePort}`;
   const fields = new Map(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value ?? '']));
   const asked = upgradeKeyFrom(`${request.method} ${request.url} HTTP/${request.httpVersion}`, fields);
@@ -49,13 +50,13 @@ export function acceptRelayStream(request: IncomingMessage, upgraded: Socket, he
     return true;
   }
   const reader = new WebSocketReader({ role: 'server', maxFramePayload: context.maxFramePayload, afterHandshake: true });
-  const socket = takeOver(upgraded, reader);
+  const socket = takeOver(upgraded, handle, reader);
   context.track(socket);
   // A reset or the like destroys the socket, and its 'close' reaches the door or the seat.
   socket.on('error', (error) => context.log.info(`${who}: ${error.message}`));
   const door = meshDoor(socket, reader, {
     sink: (common) => ({ ...common, ping: (payload) => writeIfOpen(socket, wholeFrame(OPCODE.pong, payload, false)), closing: () => socket.destroy() }),
-    refusal: ({ code, reason }) => wholeFrame(OPCODE.close, closePayload(code, reason), false),
+    refusal: ({ code, reason }) => closeFrame(code, reason, false),
   });
   awaitHello(door, context.gate, (hello) => {
     if (hello.role !== 'relay') return { code: CLOSE_BAD_HELLO, reason: `role '${hello.role}' is not served on ${RELAY_PATH}` };
@@ -94,8 +95,7 @@ function handleOf(socket: Socket): StreamHandle | null {
  * one). The old socket, left without its handle, is destroyed: that closes nothing, and its
  * server stops counting it (http's close waits for the sockets it counts).
  */
-function takeOver(upgraded: Socket, reader: WebSocketReader): Socket {
-  const handle = handleOf(upgraded)!;
+function takeOver(upgraded: Socket, handle: StreamHandle, reader: WebSocketReader): Socket {
   upgraded.setTimeout(0);
   // Reading starts again under the new socket (its resume), into the reader's buffers.
   handle.reading = false;
@@ -107,10 +107,6 @@ function takeOver(upgraded: Socket, reader: WebSocketReader): Socket {
   socket.setNoDelay(true);
   upgraded.destroy();
   return socket;
-}
-
-function writeIfOpen(socket: Socket, bytes: Uint8Array): void {
-  if (!socket.destroyed && !socket.writableEnded) socket.write(bytes);
 }
 
 /** A seated client of RELAY_PATH: frames out as one writev each (WebSocket header, then the frame's parts). */
@@ -130,7 +126,7 @@ class RelayStreamMember implements RelayMember {
       closing: (code, reason) => {
         // Its goodbye: answered in kind (section 5.5.1), and the others told why it left.
         this.goodbye = { code, reason };
-        endPolitely(this.socket, wholeFrame(OPCODE.close, code === CLOSE_NO_STATUS ? new Uint8Array(0) : closePayload(code, ''), false));
+        endPolitely(this.socket, closeFrame(code, '', false));
       },
     };
     this.socket.once('close', () => seat.left(this.goodbye?.code ?? CLOSED_WITHOUT_GOODBYE, this.goodbye?.reason ?? 'ended without a goodbye'));
@@ -152,7 +148,7 @@ class RelayStreamMember implements RelayMember {
 
   close(code: number, reason: string): void {
     this.reader.stop();
-    endPolitely(this.socket, wholeFrame(OPCODE.close, closePayload(code, reason), false));
+    endPolitely(this.socket, closeFrame(code, reason, false));
   }
 
   pauseReading(): void {

@@ -74,7 +74,7 @@ export class RendezvousServer {
   ) {
     this.relay = new RelayHub(limits, hostedSwitch?.port);
     this.relayStreams = {
-      hub: this.relay, gate: this.gate('relay connection'), log, maxFramePayload: maxFrameBytes(limits),
+      hub: this.relay, gate: this.gate('a relay connection'), log, maxFramePayload: maxFrameBytes(limits),
       track: (socket) => {
         this.streams.add(socket);
         socket.once('close', () => this.streams.delete(socket));
@@ -132,14 +132,14 @@ export class RendezvousServer {
     this.server.handleUpgrade(request, socket, head, (client) => this.server.emit('connection', client, request));
   }
 
-  /** The hello gate for a connection, its log lines naming it as `what`. */
-  private gate(what: string, peer?: string): HelloGate {
-    return { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${peer ?? `a ${what}`}`, pending: this.pending };
+  /** The hello gate for connections its refusals name as `who` (an address, 'a relay connection'). */
+  private gate(who: string): HelloGate {
+    return { secret: this.secret, timeoutMs: this.helloTimeoutMs, log, refusing: `rendezvous: refusing ${who}`, pending: this.pending };
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    awaitHello(webSocketDoor(socket, request.socket, `rendezvous: connection from ${peer}`, log), this.gate('connection', peer), (hello) => {
+    awaitHello(webSocketDoor(socket, request.socket, `rendezvous: connection from ${peer}`, log), this.gate(peer), (hello) => {
       const welcome = () => socket.send(WELCOME);
       if (hello.role === 'store') {
         welcome();

@@ -61,6 +61,11 @@ export function closePayload(code: number, reason: string): Uint8Array {
   return payload;
 }
 
+/** A whole close frame: `code` and `reason`, or no payload where the code is undefined or CLOSE_NO_STATUS (a close that gave none). */
+export function closeFrame(code: number | undefined, reason: string, masked: boolean): Uint8Array {
+  return wholeFrame(OPCODE.close, code === undefined || code === CLOSE_NO_STATUS ? new Uint8Array(0) : closePayload(code, reason), masked);
+}
+
 /** Whether a close frame may carry `code` (section 7.4: the defined codes, and 3000-4999 for libraries and applications). */
 export function isValidCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);

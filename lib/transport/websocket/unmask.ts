@@ -1,6 +1,6 @@
 // Unmasking a client's payload in place (RFC 6455 section 5.3). Node ranks send under the
 // all-zero key, which needs nothing; a browser masks every frame with a random key, so the relay
-// server (lib/rendezvous/relay-stream-member.ts) undoes it on every byte a tab sends. A byte loop
+// server (lib/rendezvous/relay-stream.ts) undoes it on every byte a tab sends. A byte loop
 // in JavaScript runs at a fraction of the link's rate; `bufferutil` (ws's optional native addon,
 // installed beside it) does it natively, and without it 32-bit words do a quarter of the steps.
 import { createRequire } from 'node:module';

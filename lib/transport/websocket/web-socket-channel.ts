@@ -7,8 +7,9 @@
 import type { Socket } from 'node:net';
 import type { FramedTransport } from '../framed/framed-transport.js';
 import { readFrameRoute } from '../frame.js';
+import { writeIfOpen } from '../mesh/end-politely.js';
 import { StreamChannel } from '../mesh/stream-channel.js';
-import { CLOSE_NO_STATUS, closePayload, frameHeader, OPCODE, wholeFrame } from './rfc6455.js';
+import { closeFrame, frameHeader, OPCODE, wholeFrame } from './rfc6455.js';
 import type { WebSocketReader } from './ws-reader.js';
 
 export class WebSocketChannel extends StreamChannel {
@@ -37,11 +38,11 @@ export class WebSocketChannel extends StreamChannel {
       framePayload: () => transport.receivePayload(from),
       garbage: (detail) => transport.untrusted(peer, new Error(detail)),
       ping: (payload) => {
-        if (!socket.destroyed && !socket.writableEnded) socket.write(wholeFrame(OPCODE.pong, payload, masked));
+        writeIfOpen(socket, wholeFrame(OPCODE.pong, payload, masked));
       },
       closing: (code, reason) => {
         this.heardGoodbye(code, reason);
-        this.endWith(code === CLOSE_NO_STATUS ? undefined : code, '');
+        this.endWith(code, '');
       },
     };
   }
@@ -51,6 +52,6 @@ export class WebSocketChannel extends StreamChannel {
   }
 
   protected goodbyeBytes(code: number | undefined, reason: string): Uint8Array {
-    return wholeFrame(OPCODE.close, code === undefined ? new Uint8Array(0) : closePayload(code, reason), this.masked);
+    return closeFrame(code, reason, this.masked);
   }
 }

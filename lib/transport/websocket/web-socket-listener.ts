@@ -6,7 +6,7 @@ import { WELCOME } from '../handshake/handshake.js';
 import { endPolitely } from '../mesh/end-politely.js';
 import { meshDoor } from '../mesh/mesh-door.js';
 import type { AcceptProtocol } from '../mesh/mesh-listener.js';
-import { closePayload, NOT_AN_UPGRADE, OPCODE, upgradeKeyOf, upgradeResponse, wholeFrame } from './rfc6455.js';
+import { closeFrame, NOT_AN_UPGRADE, OPCODE, upgradeKeyOf, upgradeResponse, wholeFrame } from './rfc6455.js';
 import { WebSocketReader } from './ws-reader.js';
 
 /** `maxFramePayload`: the most bytes a binary message from an admitted peer may carry (one webccl frame). */
@@ -29,7 +29,7 @@ export function webSocketAccept(maxFramePayload: number, log: { warn(line: strin
     }),
     door: (socket, reader) => meshDoor(socket, reader, {
       sink: (common) => ({ ...common, ping: () => {}, closing: () => socket.destroy() }),
-      refusal: ({ code, reason }) => (reader.upgraded ? wholeFrame(OPCODE.close, closePayload(code, reason), false) : undefined),
+      refusal: ({ code, reason }) => (reader.upgraded ? closeFrame(code, reason, false) : undefined),
     }),
     welcome: (socket) => socket.write(wholeFrame(OPCODE.text, new TextEncoder().encode(WELCOME), false)),
   };
