@@ -188,7 +188,7 @@ for algo in $algos; do
     # With the switch, as auto runs: calibration times it too and fits its π (else π stays at its default).
     sweep calibrate $(( mport++ )) --calibrate "$work/tuning.json" "${explained[@]}"
     # In rank 0's namespace: its path to the switch gives the packet size the ranks agree.
-    ip netns exec "$(rankns 0)" env WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts "$collective" --explain --np "$ranks" "${explained[@]}" -b "$minb" -e "$maxb" -f "$factor"
+    ip netns exec "$(rankns 0)" env WEBCCL_TUNING_FILE="$work/tuning.json" "${node_ts[@]}" bin/webccl-perf.ts "$collective" --explain --transport tcp --np "$ranks" "${explained[@]}" -b "$minb" -e "$maxb" -f "$factor"
     tuning="$work/tuning.json"
   fi
   sweep "$algo" $(( mport++ ))

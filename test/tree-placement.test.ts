@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Communicator, getUniqueId } from '../lib/index.node.js';
 import { doubleBinaryTree, placedLabels, rootedLabels, rootedTree } from '../lib/collectives/tree-topology.js';
 import { connectInproc, inprocName } from '../lib/transport/inproc.js';
-import { probePartner, probeRounds, slowestRank, slowRankOf } from '../lib/tune/placement.js';
+import { probePartner, probeRounds, slowestRank, slowLinkRatios, slowRankOf, type ProbeComm } from '../lib/tune/placement.js';
 import { DEFAULT_COST_PARAMS } from '../lib/tune/params.js';
 import { tuningFileText } from '../lib/tune/tuning-file.js';
 import { checkAllReduce, checkBroadcast, checkReduce, rootsOf } from './helpers/collective-checks.js';
@@ -127,6 +127,60 @@ test('slowestRank: a rank at 1.5x the median figure or more, else none (and none
   assert.is(slowRankOf([[0.02, 0.08, 0.02, 0.02], [0.02, 0.02, 0.02, 0.02]]), undefined);
   assert.is(slowRankOf([[0.04, 0.02, 0.02, 0.02], [0.02, 0.02, 0.04, 0.02]]), undefined);
   assert.is(slowRankOf([]), undefined);
+});
+
+/**
+ * A world of `size` probe ranks on one event loop whose one-way transfers take `baseMs` a 4 KiB
+ * times the slower of the sender's way out and the receiver's way in (`out`, `in`: 1 for a fast
+ * link): a send is delivered after that long, the receiver's recv waits for it (and takes it
+ * from its box); maxAll lines every rank up.
+ */
+function timedLinks(size: number, baseMs: number, out: readonly number[], into: readonly number[]): ProbeComm[] {
+  const mail = new Map<string, { arrived: Promise<void>; arrive: () => void }>();
+  const box = (from: number, to: number) => {
+    const key = `${from}>${to}`;
+    let entry = mail.get(key);
+    if (!entry) {
+      let arrive!: () => void;
+      entry = { arrived: new Promise<void>((resolve) => { arrive = resolve; }), arrive };
+      mail.set(key, entry);
+    }
+    return entry;
+  };
+  let waiting: { values: Float32Array; done: (max: Float32Array) => void }[] = [];
+  return Array.from({ length: size }, (_, rank): ProbeComm => ({
+    rank, size,
+    maxAll: (values) => new Promise((done) => {
+      waiting.push({ values, done });
+      if (waiting.length < size) return;
+      const max = new Float32Array(values.length).fill(-Infinity);
+      for (const w of waiting) w.values.forEach((v, i) => { max[i] = Math.max(max[i]!, v); });
+      const lined = waiting;
+      waiting = [];
+      for (const w of lined) w.done(max.slice());
+    }),
+    exchange: () => Promise.reject(new Error('not used')),
+    send: async (peer, data) => { const entry = box(rank, peer); setTimeout(entry.arrive, (baseMs * Math.max(out[rank]!, into[peer]!) * data.byteLength) / 4096); },
+    recv: async (peer) => { const entry = box(peer, rank); await entry.arrived; mail.delete(`${peer}>${rank}`); },
+  }));
+}
+
+test('slowLinkRatios: each way of the slow rank\'s link against the others\' (one-way transfers timed by their senders to an acknowledgement), the same on every rank', async () => {
+  // Rank 2 sends at a quarter of the others' rate and receives at a third (bench/switch-rack.sh's
+  // quarter-rate link ran its receives faster than its sends).
+  const comms = timedLinks(4, 30, [1, 1, 4, 1], [1, 1, 3, 1]);
+  const ratios = await Promise.all(comms.map((comm) => slowLinkRatios(comm, 2, 4096)));
+  for (const r of ratios) assert.equal(r, ratios[0], 'every rank has the same ratios');
+  const { send, receive } = ratios[0]!;
+  assert.ok(send >= 3.2 && send <= 4.8, `send ${send} about 4`);
+  assert.ok(receive >= 2.4 && receive <= 3.6, `receive ${receive} about 3`);
+  // Three ranks: the slow rank and the two it is compared through.
+  const three = await Promise.all(timedLinks(3, 30, [1, 1, 1], [1, 2, 1]).map((comm) => slowLinkRatios(comm, 1, 4096)));
+  assert.ok(three[0]!.send >= 0.8 && three[0]!.send <= 1.2, `sends as fast: ${three[0]!.send}`);
+  assert.ok(three[0]!.receive >= 1.6 && three[0]!.receive <= 2.4, `receives at half the rate: ${three[0]!.receive}`);
+  // Two ranks leave nothing to compare with.
+  const refused = await slowLinkRatios(timedLinks(2, 1, [1, 1], [1, 1])[0]!, 1, 4096).then(() => undefined, (error: unknown) => error as Error);
+  assert.match(refused?.message ?? 'resolved', /no two others/);
 });
 
 /** A world of `size` inproc ranks whose rank 0 reads a tuning file naming `slowRank`; `sent` records each rank's large messages by peer. */

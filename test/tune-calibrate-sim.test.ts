@@ -10,7 +10,7 @@ import { warmLongestSeconds } from '../lib/tune/calibrate/warm-up.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
 import { betaAt, callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { chooseAlgorithm } from '../lib/tune/select.js';
-import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams } from '../lib/tune/params.js';
+import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams, type SlowLink } from '../lib/tune/params.js';
 
 const CHUNK = 1 << 20;
 let clockMs = 0;
@@ -74,6 +74,7 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
         placed = slowRank;
       },
     }),
+    ...(world.slowLink && { async slowLinkRatios() { return world.slowLink!; } }),
     ...(board && truth.board?.collectives && {
       async boardCall(collective: BoardCollective, bytes: number) {
         clockMs += 1e3 * predictSeconds('board', { ...call(bytes, size), collective }, truth)!;
@@ -99,6 +100,8 @@ interface SimWorld {
   readonly placedTree?: CostParams;
   /** Every rank on this one host (CalibrationComm.oneHost). */
   readonly oneHost?: boolean;
+  /** What the probe measures of the slow rank's link, each way (absent: a comm that does not measure it). */
+  readonly slowLink?: SlowLink;
 }
 
 /** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
@@ -865,6 +868,41 @@ test('an evenly linked world (no rank at 1.5x the median figure in every pass): 
   assert.is(probes, 0, 'no probe on one host');
   assert.equal(placements, []);
   assert.is(host.slowRank, undefined);
+});
+
+test("one of 4 ranks behind a link 4x slower out and 3x in, priced per link: calibration gives back the fast links' beta and the slow link's ratios, and prices the rooted trees as they run", async () => {
+  // The truth: a world whose schedules cost what the model prices with the slow link (wireBytes),
+  // bench/switch-rack.sh -n 4 -s 4 -S 2 as its one-way transfers measured it.
+  const slowLink = { send: 4, receive: 3 };
+  const world: CostParams = { ...truth, slowRank: 2, slowLink };
+  const figures = [[0.021, 0.02, 0.084, 0.022], [0.02, 0.021, 0.085, 0.021], [0.022, 0.02, 0.083, 0.021]];
+  const p = await calibrated(world, 4, 0, false, undefined, undefined, false, { linkFigures: figures, slowLink });
+  assert.is(p.slowRank, 2);
+  assert.equal(p.slowLink, slowLink, 'the tuning records both ways');
+  near(p.beta, truth.beta, 'beta: the fast links\'', 1e-3);
+  for (const [name, curve] of [['pooled', p.betaCurve], ['ring', p.betaCurves['ring']!], ['tree', p.betaCurves['tree']!]] as const) {
+    for (const point of curve) near(point.beta, truth.beta, `${name} at ${point.linkBytes}`, 1e-3);
+  }
+  // Broadcast and reduce, back to back and alone, as the truth prices them; the tree broadcast's
+  // leaf receives at 3x, its inner ranks send to 2 children at 1x: under the ring's 4x way out.
+  for (const bytes of [1 << 20, 4 << 20, 16 << 20]) {
+    for (const collective of ['broadcast', 'reduce'] as const) {
+      for (const backToBack of [false, true]) {
+        for (const algorithm of ['ring', 'tree']) {
+          const at: ModelCall = { ...call(bytes, 4), collective, backToBack };
+          near(predictSeconds(algorithm, at, p)!, predictSeconds(algorithm, at, world)!, `${algorithm} ${collective} of ${bytes}${backToBack ? ' back to back' : ''}`, 1e-2);
+        }
+      }
+    }
+    const stream: ModelCall = { ...call(bytes, 4), collective: 'broadcast', backToBack: true };
+    assert.ok(predictSeconds('tree', stream, p)! < 0.85 * predictSeconds('ring', stream, p)!, `the tree broadcast under the ring at ${bytes}`);
+  }
+  // Without the ratios (an older calibration, or a comm that does not measure them) β is the slow
+  // link's as the schedules met it, and the tree broadcast is priced over what it takes.
+  const old = await calibrated(world, 4, 0, false, undefined, undefined, false, { linkFigures: figures });
+  assert.is(old.slowLink, undefined);
+  const stream: ModelCall = { ...call(4 << 20, 4), collective: 'broadcast', backToBack: true };
+  assert.ok(predictSeconds('tree', stream, old)! > 1.3 * predictSeconds('tree', stream, world)!, 'one beta for every link over-prices the tree broadcast');
 });
 
 test.run();

@@ -93,6 +93,19 @@ test('calibrateTo writes a file that a world of the same size and transport adop
   }
 });
 
+test('a file naming a slow rank and its link each way: adopted as written, without a WARN, on every rank', async () => {
+  const slow = { ...params, slowRank: 1, slowLink: { send: 4.2, receive: 3.1 } };
+  warnings.length = 0;
+  const comms = await world(2, (rank) => (rank === 0 ? { tuning: fits(2, slow) } : {}));
+  try {
+    for (const comm of comms) assert.equal(comm.config.tuning?.params.slowLink, slow.slowLink);
+    assert.equal(warnings.filter((line) => / WARN /.test(line)), []);
+    await sums(comms);
+  } finally {
+    await close(comms);
+  }
+});
+
 test("rank 0's file holds: a different file (or none, or a bad one) on another rank changes nothing", async () => {
   const mine = file('rank0.json', fits(3));
   const other = file('other.json', fits(3, { ...params, alpha: 1 }));
@@ -133,6 +146,10 @@ const BAD: readonly (readonly [string, () => Partial<InitOptions>, RegExp])[] = 
   ['a slow rank outside the world', () => ({ tuning: fits(2, { ...params, slowRank: 2 }) }), /slowRank 2 is not a rank of this world of 2/],
   ['a slow rank not a whole number', () => ({ tuning: fits(2, { ...params, slowRank: 0.5 }) }), /slowRank 0\.5 is not a rank \(a whole number >= 0\)/],
   ['a negative slow rank', () => ({ tuning: fits(2, { ...params, slowRank: -1 }) }), /slowRank -1 is not a rank/],
+  ['a slow link without its slow rank', () => ({ tuning: fits(2, { ...params, slowLink: { send: 4, receive: 3 } }) }), /slowLink is given without the slowRank it measures/],
+  ['a slow link ratio of 0', () => ({ tuning: fits(2, { ...params, slowRank: 1, slowLink: { send: 0, receive: 3 } }) }), /slowLink\.send 0 is not a ratio in \(0, 1000\]/],
+  ['a slow link ratio not a number', () => ({ tuning: fits(2, { ...params, slowRank: 1, slowLink: { send: 4, receive: 'fast' as never } }) }), /slowLink\.receive "fast" is not a ratio/],
+  ['a slow link not an object', () => ({ tuning: fits(2, { ...params, slowRank: 1, slowLink: [4, 3] as never }) }), /slowLink is not an object of \{ send, receive \} ratios/],
   ['another version', () => ({ tuning: fits(2).replace('"webcclTuning": 1', '"webcclTuning": 9') }), /is version 9, not 1/],
 ];
 

@@ -42,7 +42,21 @@ export interface Traffic {
    * chain's fill as well (docs/PERFORMANCE.md, stream28). Undefined where the ranks finish
    * together (the allreduces): the call's own figures.
    */
-  readonly stream?: Pick<Traffic, 'messages' | 'linkBytes'>;
+  readonly stream?: Pick<Traffic, 'messages' | 'linkBytes' | 'slowRankBytes'>;
+  /**
+   * Bytes that cross the link of the rank behind the slowest link on the critical path, placed as
+   * the schedule places it (tree-topology.ts: a rooted tree's leaf, the double binary tree's
+   * least-loaded label), each way: what the model prices at that link's own β where calibration
+   * measured it (CostParams.slowLink). Undefined: the busiest rank's linkBytes each way (every
+   * rank alike: the ring, the direct exchange, the mesh, the switch).
+   */
+  readonly slowRankBytes?: SlowRankBytes;
+}
+
+/** Bytes the slow rank sends and receives on a schedule's critical path (Traffic.slowRankBytes). */
+export interface SlowRankBytes {
+  readonly sent: number;
+  readonly received: number;
 }
 
 /** The arguments every formula gets: bytes per rank, the rank count, the agreed chunk size and pipeline depth. */
@@ -123,14 +137,19 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * an inner rank sends every chunk (to each child), and every rank but the root receives each
  * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
+ * `slowLeaf`: the schedule places the slow rank at a leaf (the rooted trees: rootedLabels), which
+ * receives (a broadcast) or sends (a reduce) each chunk once, `bytes` in turn over its link, and
+ * nothing the other way (the pipeline's fill crosses the others' links); undefined (a chain,
+ * whose ranks each receive and send every chunk): as the busiest rank.
  */
-export function pipelined(stages: number, bytes: number, chunkBytes: number, ranks: number, fanout = 1): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream'> {
+export function pipelined(stages: number, bytes: number, chunkBytes: number, ranks: number, fanout = 1, slowLeaf?: 'receives' | 'sends'): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream' | 'slowRankBytes'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const chunks = chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
   const steps = stages + chunks - 1;
+  const leaf = (stageBytes: number) => (slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: stageBytes } : { sent: stageBytes, received: 0 } });
   return {
-    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks,
+    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf(bytes),
     // Back to back, a call costs one stage: its chunks in sequence, to each child.
-    stream: { messages: chunks, linkBytes: fanout * bytes },
+    stream: { messages: chunks, linkBytes: fanout * bytes, ...leaf(bytes) },
   };
 }

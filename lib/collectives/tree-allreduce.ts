@@ -7,7 +7,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, evenSegments } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { doubleBinaryTree, placedLabels, type TreeNode } from './tree-topology.js';
+import { doubleBinaryTree, placedLabels, placedSlowSends, type TreeNode } from './tree-topology.js';
 import { byteCut, storedPieceElements, treeDepth, waves, type Traffic, type TrafficCall } from './traffic.js';
 
 const UP = 0;
@@ -84,7 +84,12 @@ async function reduceUpThenBroadcastDown(
  * in one tree, a leaf in the other, from 4 ranks) sends 4, about 2x the ring's bytes. The bytes
  * on the path count the pipeline's fill: 2·ceil(log2 n) + (m-1)·4 chunks. All ranks together
  * send 2(n-1) messages a chunk pair (each tree's n-1 edges, up and down), not n times the
- * busiest rank's 4 (allSends).
+ * busiest rank's 4 (allSends). The slow rank, at a least-loaded label (placedLabels), sends and
+ * receives its own count a chunk pair (2 from 4 ranks), every chunk in turn over its link, and
+ * waits a chunk's crossing more: in each tree its last chunk's result comes back over the link
+ * its partial went up (a leaf's parent, a root's child). So its count × (m + 1) chunks each way
+ * (S·(1 + 1/m) from 4 ranks; the fill's other hops cross the fast links). On the quarter-rate
+ * rack the tree's 1 MiB allreduce (m = 1) took 52 ms, its slow link's 2S about 60% of it.
  */
 export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   const { bytes, ranks } = call;
@@ -106,5 +111,6 @@ export function treeAllReduceTraffic(call: TrafficCall): Traffic {
   }
   const hops = 2 * treeDepth(ranks);
   const filled = hops + (chunks - 1) * perChunk;
-  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(piece, Math.max(...halves.map((half) => half.length))) };
+  const slow = (placedSlowSends(ranks) * (chunks + 1) * bytes) / 2 / chunks;
+  return { messages: hops * waves(2 * chunks, cut.pipelineDepth), sends: chunks * perChunk, allSends: chunks * allPerChunk, linkBytes: (filled * bytes) / 2 / chunks, reducedBytes: (folds * bytes) / 2, messageBytes: Math.min(piece, Math.max(...halves.map((half) => half.length))), slowRankBytes: { sent: slow, received: slow } };
 }

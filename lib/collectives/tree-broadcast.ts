@@ -27,7 +27,11 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
   });
 }
 
-/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4). */
+/**
+ * Cost (lib/collectives/traffic.ts): ceil(log2 n) hops down a binary tree, pipelined, to each of
+ * an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4); the slow rank, a
+ * leaf, receives each chunk once (a call rooted at the slow rank is priced so too).
+ */
 export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, widestFanout(ranks)), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, widestFanout(ranks), 'receives'), reducedBytes: 0 };
 }

@@ -26,7 +26,11 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
   });
 }
 
-/** Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner rank folds each of its children's chunks (the widest rank's count). */
+/**
+ * Cost (lib/collectives/traffic.ts): ceil(log2 n) hops up a binary tree, pipelined; an inner
+ * rank folds each of its children's chunks (the widest rank's count); the slow rank, a leaf,
+ * sends each chunk once (a call rooted at the slow rank is priced so too).
+ */
 export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks), reducedBytes: widestFanout(ranks) * bytes };
+  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, 1, 'sends'), reducedBytes: widestFanout(ranks) * bytes };
 }

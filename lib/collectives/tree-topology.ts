@@ -134,6 +134,11 @@ function labelLoads(size: number): number[] {
   return loads;
 }
 
+/** Messages the slow rank sends (and as many it receives) per chunk pair of the double binary tree's allreduce, placed by placedLabels at a least-loaded label. */
+export function placedSlowSends(size: number): number {
+  return Math.min(...labelLoads(size)) / 2;
+}
+
 /**
  * Each rank's label in the double binary tree when `slowRank` is behind a slow link: that rank
  * takes the highest of the labels whose link carries the fewest messages (at 4 ranks labels 0 and

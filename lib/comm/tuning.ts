@@ -12,7 +12,7 @@ import { switchTermsOf, type Choice } from '../tune/select.js';
 import type { AgreedConfig } from './config.js';
 import type { Communicator } from './communicator.js';
 import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
-import { linkFigures } from '../tune/placement.js';
+import { linkFigures, slowLinkRatios, type ProbeComm } from '../tune/placement.js';
 import type { AgreedTuning } from '../tune/select.js';
 import { gpuCalibration } from './gpu-calibration.js';
 import { boardCaller } from './board-calibration.js';
@@ -74,6 +74,18 @@ export async function maxAllOf(comm: Pick<Communicator, 'allReduce'>, values: Fl
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   const inproc = comm.transport.description === 'inproc';
   const maxAll = (values: Float32Array) => maxAllOf(comm, values);
+  const probe: ProbeComm = {
+    rank: comm.rank, size: comm.size, maxAll,
+    // The slow-rank probe's pair exchanges: a send and a receive in one group, both at once.
+    exchange: (peer, data, landing) => {
+      comm.groupStart();
+      const sent = comm.send(data, data.length, 'float32', peer);
+      const received = comm.recv(landing, landing.length, 'float32', peer);
+      return Promise.all([sent, received, comm.groupEnd()]).then(() => undefined);
+    },
+    send: (peer, data) => comm.send(data, data.length, 'float32', peer),
+    recv: (peer, landing) => comm.recv(landing, landing.length, 'float32', peer),
+  };
   return {
     rank: comm.rank,
     size: comm.size,
@@ -92,13 +104,8 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),
     ...(comm.device && { gpu: gpuCalibration(comm, comm.device) }),
-    // The slow-rank probe's pair exchanges: a send and a receive in one group, both at once.
-    linkFigures: () => linkFigures({ rank: comm.rank, size: comm.size, maxAll, exchange: (peer, data, landing) => {
-      comm.groupStart();
-      const sent = comm.send(data, data.length, 'float32', peer);
-      const received = comm.recv(landing, landing.length, 'float32', peer);
-      return Promise.all([sent, received, comm.groupEnd()]).then(() => undefined);
-    } }),
+    linkFigures: () => linkFigures(probe),
+    slowLinkRatios: (slowRank) => slowLinkRatios(probe, slowRank),
     placeTree: (slowRank) => comm.placeTree(slowRank),
     allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
     maxAll,

@@ -2,6 +2,9 @@
 // traffic.ts) priced with calibrated parameters (params.ts):
 //   time = call + messages·α + sends·o + referenceSends·φ + linkBytes·ratio·β(ratio·linkBytes) + reducedBytes·γ + linkBytes·(encode + decode) + packets·π (+ the switch's round trip)
 //          (+ bytes·copy for an out-of-place host allreduce, outOfPlaceCopySeconds)
+// where linkBytes is the busiest rank's, or, where calibration found a rank behind a slower link
+// and measured how much slower (CostParams.slowLink), the larger of that and the slow rank's own
+// bytes each way times its link's ratio (wireBytes: β is then the other links'),
 // where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
 // terms were fitted beyond), and the board's own fixed cost (params.board) in place of
@@ -20,7 +23,7 @@
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { allSendsOf, type Traffic, type TrafficCall } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind } from './params.js';
+import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind, type SlowLink } from './params.js';
 
 /** A call as the model prices it: what every traffic formula gets (bytes per rank as the call states them, count × element size), and more. */
 export interface ModelCall extends TrafficCall {
@@ -66,7 +69,9 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
-  const timed = call.backToBack && traffic.stream ? { ...traffic, ...traffic.stream } : traffic;
+  // The stream's own slow-rank bytes (or none, the busiest rank's), not the call's.
+  const { slowRankBytes: _alone, ...rest } = traffic;
+  const timed = call.backToBack && traffic.stream ? { ...rest, ...traffic.stream } : traffic;
   const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
     ? { ...timed, sends: timed.sends + 1, allSends: allSendsOf(timed, call.ranks) + call.ranks }
     : timed;
@@ -134,10 +139,24 @@ function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParam
  */
 export const EXTRAPOLATED_TIE = 0.1;
 
-/** The link bytes of `algorithm` running `call`, as its codec sends them; undefined without a formula. */
+/** The link bytes of `algorithm` running `call` as β prices them (wireBytes), as its codec sends them; undefined without a formula. */
 export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   const traffic = callTraffic(algorithm, call, params.oneThread);
-  return traffic && (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * traffic.linkBytes;
+  return traffic && (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * wireBytes(traffic, params.slowLink);
+}
+
+/**
+ * The link bytes β prices: the busiest rank's, or where a rank is behind a slower link
+ * (`slowLink`, measured by calibration's probe), the slow rank's bytes each way on the critical
+ * path (Traffic.slowRankBytes; undefined: the busiest rank's) times that way's ratio, where that
+ * is more. Calibration divides its runs' times by the same bytes, so β is the other links'; a
+ * schedule that keeps the slow link off its path (the rooted trees' leaf, the double binary
+ * tree's least-loaded label) is priced as the fast links run it.
+ */
+export function wireBytes(traffic: Pick<Traffic, 'linkBytes' | 'slowRankBytes'>, slowLink: SlowLink | undefined): number {
+  if (slowLink === undefined) return traffic.linkBytes;
+  const { sent, received } = traffic.slowRankBytes ?? { sent: traffic.linkBytes, received: traffic.linkBytes };
+  return Math.max(traffic.linkBytes, sent * slowLink.send, received * slowLink.receive);
 }
 
 /** Whether `algorithm`'s call lies past the last point of the β curve that prices it (never on GPU memory, priced with one β). */
@@ -186,12 +205,15 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
     return predictSeconds(algorithm, { ...call, memory: 'cpu' }, params)! + gpuStaged(call.bytes, params.gpu);
   }
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
-  const beta = gpu ? params.beta : betaAt(params, ratio * traffic.linkBytes, algorithm);
-  const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + traffic.linkBytes * (ratio * beta + perByte)
+  // The link's bytes as β prices them (wireBytes); a codec's work is on the busiest rank's own.
+  const wire = wireBytes(traffic, params.slowLink);
+  const beta = gpu ? params.beta : betaAt(params, ratio * wire, algorithm);
+  const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + wire * ratio * beta + traffic.linkBytes * perByte
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket)
     + outOfPlaceCopySeconds(algorithm, call, params);
-  return gpu ? host + gpu.call + traffic.sends * gpu.message + traffic.linkBytes * ratio * gpu.stage : host;
+  // Staging fitted on the same bytes as β (calibrate/gpu.ts's termsOf).
+  return gpu ? host + gpu.call + traffic.sends * gpu.message + wire * ratio * gpu.stage : host;
 }
 
 /**

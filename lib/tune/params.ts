@@ -90,6 +90,14 @@ export interface CostParams {
    */
   readonly slowRank?: number;
   /**
+   * How much slower the slow rank's link is than the others', each way (placement.ts's
+   * slowLinkRatios): the model prices a schedule's link bytes at the larger of its busiest rank's
+   * and the slow rank's, each way, times these (model.ts's wireBytes), so a schedule that keeps
+   * the slow link off its critical path is priced as the fast links run it. Absent (no slow rank,
+   * or an older calibration's file): β is the slowest link's for every schedule, as before.
+   */
+  readonly slowLink?: SlowLink;
+  /**
    * Each schedule's fixed part beyond call + messages·α + sends·o, by algorithm name (ring, tree,
    * direct), for allreduces: what its own few-byte run took beyond what the shared fit prices it
    * at (calibrate.ts's fixedOffsetsOf), negative where the one α over-prices that schedule's hops
@@ -164,6 +172,14 @@ export interface ReferenceCostParams {
   readonly bytes: number;
   /** Per message sent by reference, beyond o (the receiver's read request and ack, a round trip). */
   readonly message: number;
+}
+
+/** The slow rank's link against the others': one-way transfer times, theirs over the others' (1: as fast). */
+export interface SlowLink {
+  /** What the slow rank sends, against another rank's sends to the same receiver. */
+  readonly send: number;
+  /** What the slow rank receives, against another rank's receives from the same sender. */
+  readonly receive: number;
 }
 
 /** β measured on calls whose busiest rank sends `linkBytes` on its critical path. */
@@ -251,6 +267,19 @@ function flag(what: string, value: unknown): boolean {
 function rankNumber(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${what} ${JSON.stringify(value)} is not a rank (a whole number >= 0)`);
   return value;
+}
+
+/** The most a slow link's ratio may be: a link 1000x slower than the others' is no cluster to price. */
+const MAX_SLOW_LINK_RATIO = 1000;
+
+function slowLinkParams(raw: unknown): SlowLink {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('slowLink is not an object of { send, receive } ratios');
+  const r = raw as Record<string, unknown>;
+  const ratio = (what: string, value: unknown) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_SLOW_LINK_RATIO) throw new Error(`slowLink.${what} ${JSON.stringify(value)} is not a ratio in (0, ${MAX_SLOW_LINK_RATIO}]`);
+    return value;
+  };
+  return { send: ratio('send', r['send']), receive: ratio('receive', r['receive']) };
 }
 
 function gpuParams(raw: unknown): GpuCostParams {
@@ -362,6 +391,8 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['oneThread'] !== undefined && { oneThread: flag('oneThread', p['oneThread']) }),
     // Not named when absent: no slow rank was found, or an older calibration placed none.
     ...(p['slowRank'] !== undefined && { slowRank: rankNumber('slowRank', p['slowRank']) }),
+    // Not named when absent: no slow rank was found, or an older calibration measured its link's β as every link's.
+    ...(p['slowLink'] !== undefined && { slowLink: slowLinkParams(p['slowLink']) }),
     // Not named when absent: an older calibration's file, whose out-of-place calls are priced as in-place ones, as before.
     ...(p['copy'] !== undefined && { copy: seconds('copy', p['copy']) }),
     // Not named when absent: an older calibration's file, whose schedules are priced by the shared fit alone (offset 0), as before.

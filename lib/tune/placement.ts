@@ -11,6 +11,7 @@
 // in every round looks the same); a rank so placed is still priced as it runs, since the tree's
 // figures are measured in the placement. Three passes, and a rank is slow only when all find it.
 import { median } from './median.js';
+import type { SlowLink } from './params.js';
 
 /** What the probe needs of a communicator. */
 export interface ProbeComm {
@@ -20,6 +21,10 @@ export interface ProbeComm {
   exchange(peer: number, data: Float32Array, landing: Float32Array): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
+  /** Sends `data` to `peer` (slowLinkRatios' one-way transfers). */
+  send(peer: number, data: Float32Array): Promise<void>;
+  /** Receives `peer`'s block into `landing`. */
+  recv(peer: number, landing: Float32Array): Promise<void>;
 }
 
 /**
@@ -101,4 +106,45 @@ export function slowestRank(figures: readonly number[]): number | undefined {
   const middle = median(figures);
   const slowest = figures.indexOf(Math.max(...figures));
   return middle > 0 && figures[slowest]! >= SLOW_RANK_RATIO * middle ? slowest : undefined;
+}
+
+/**
+ * How much slower `slowRank`'s link is than the others', each way (CostParams.slowLink): one-way
+ * transfers of a block, one at a time, each timed by its sender from its send to the receiver's
+ * few-byte acknowledgement (a send may end once the socket buffer holds the block; the receiver's
+ * own clock would start at its line-up, which ends a link latency apart from the sender's). The
+ * slow rank's send to a rank p against another rank q's send to p, and p's send to the slow rank
+ * against p's to q: each pair shares one end, so the ratio is the other end's link. A link may be
+ * shaped unevenly (bench/switch-rack.sh's quarter-rate rack ran the slow rank's receives faster
+ * than its sends), and a rooted tree's slow leaf uses one way only. The fastest of PROBE_PASSES
+ * passes each; at least 3 ranks (p and q besides the slow rank).
+ */
+export async function slowLinkRatios(comm: ProbeComm, slowRank: number, bytes = PROBE_BYTES): Promise<SlowLink> {
+  const { rank, size } = comm;
+  const [p, q] = Array.from({ length: size }, (_, r) => r).filter((r) => r !== slowRank);
+  if (p === undefined || q === undefined || slowRank < 0 || slowRank >= size) throw new Error(`slowLinkRatios: slow rank ${slowRank} of ${size} ranks leaves no two others to compare it with`);
+  const transfers: readonly (readonly [number, number])[] = [[slowRank, p], [q, p], [p, slowRank], [p, q]];
+  const data = new Float32Array(bytes / 4);
+  const landing = new Float32Array(bytes / 4);
+  const ack = new Float32Array(1);
+  const lineUp = new Float32Array(1);
+  // Each transfer's time as its sender saw it (seconds); the maximum over ranks shares it (the others hold 0).
+  const fastest = new Float32Array(transfers.length);
+  for (let pass = 0; pass < PROBE_PASSES; pass++) {
+    for (const [i, [from, to]] of transfers.entries()) {
+      await comm.maxAll(lineUp);
+      if (rank === from) {
+        const started = performance.now();
+        await comm.send(to, data);
+        await comm.recv(to, ack);
+        const seconds = (performance.now() - started) / 1000;
+        fastest[i] = pass === 0 ? seconds : Math.min(fastest[i]!, seconds);
+      } else if (rank === to) {
+        await comm.recv(from, landing);
+        await comm.send(from, ack);
+      }
+    }
+  }
+  const [slowSends, otherSends, slowReceives, otherReceives] = Array.from(await comm.maxAll(fastest));
+  return { send: slowSends! / otherSends!, receive: slowReceives! / otherReceives! };
 }

@@ -67,6 +67,7 @@ export async function readTuning(text: string, source: string, world: TuningWorl
     return { problem: `tuning file ${source}: ${(error as Error).message}` };
   }
   if (params.slowRank !== undefined && params.slowRank >= world.size) return { problem: `tuning file ${source}: slowRank ${params.slowRank} is not a rank of this world of ${world.size}` };
+  if (params.slowLink !== undefined && params.slowRank === undefined) return { problem: `tuning file ${source}: slowLink is given without the slowRank it measures` };
   if (params.memory === 'gpu' && measured.device !== world.device) {
     return { problem: `tuning file ${source} was measured on ${JSON.stringify(measured.device)}, this rank's device is ${JSON.stringify(world.device)}` };
   }

@@ -53,7 +53,7 @@ export function gpuCosts(comm: CalibrationComm, runs: readonly Timed[], gpuGamma
   // The host schedules' own offsets too (fixedOffsetsOf): the model adds them to GPU calls' host part as well.
   const fitted = fitLatencyBandwidth(runs.filter((r) => r.algorithm !== 'board').map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { terms: termsOf(traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha - (offsets[r.algorithm] ?? 0)) };
+    return { terms: termsOf(comm, traffic), seconds: Math.max(0, r.seconds - traffic.reducedBytes * gpuGamma - traffic.messages * host.alpha - (offsets[r.algorithm] ?? 0)) };
   }), [0, 2]);
   const gpu: GpuCostParams = { call: Math.max(0, fitted[0] - host.call), message: Math.max(0, fitted[2] - host.overhead), stage: Math.max(0, fitted[3] - host.beta), gamma: gpuGamma };
   // The board's few-byte GPU call beyond its host fixed cost: its read-back and write (it sends no message, so the fit says nothing of it).

@@ -1,6 +1,7 @@
 // The calibration itself: every phase in order (lib/tune/calibrate.ts's header describes them), then
 // the agreed figures' parameters.
 import { slowRankOf } from '../placement.js';
+import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
 import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach } from './plan.js';
 import { timed } from './timing.js';
@@ -37,6 +38,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let board = false;
   let threshold: number | undefined;
   let slowRank: number | undefined;
+  let slowLink: SlowLink | undefined;
   let copy = 0;
   if (comm.size > 1) {
     // The rank behind the slowest link first, placed before any schedule is timed: the tree's
@@ -46,6 +48,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (comm.size >= 3 && comm.linkFigures && !comm.oneHost) {
       slowRank = slowRankOf(await comm.linkFigures());
       comm.placeTree?.(slowRank);
+      // Each way, how much slower: every run below is priced, and fitted, with it (termsOf).
+      slowLink = slowRank === undefined ? undefined : await comm.slowLinkRatios?.(slowRank);
+      if (slowLink !== undefined) comm = { ...comm, slowLink };
     }
     // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
     const bySize = new Map<number, { algorithms: string[] }>();
@@ -141,7 +146,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   const names = Object.keys(codecs).sort();
   const measured: Measured = { gamma, copy, codecs, samples, boardCollectives, switchRuns, gpuRuns, ...(gpuGamma !== undefined && { gpuGamma }) };
   // Every rank fits the same (largest) figures with the same code: the same parameters everywhere.
-  const placed = slowRank === undefined ? {} : { slowRank };
+  const placed = slowRank === undefined ? {} : { slowRank, ...(slowLink !== undefined && { slowLink }) };
   const params = { ...parametersOf(comm, unflatten(await comm.maxAll(flatten(measured, names)), measured, names), threshold), ...placed };
   return {
     params, own: { ...parametersOf(comm, measured, threshold), ...placed }, seconds: (performance.now() - started) / 1000, phases,

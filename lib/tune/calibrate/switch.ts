@@ -1,6 +1,6 @@
 // The switch's runs and terms: π and the round trip from two switch allreduces' remainders.
 import type { CalibrationComm, Timed, HostFit } from './types.js';
-import { trafficOf } from './traffic.js';
+import { termsOf, trafficOf } from './traffic.js';
 
 /**
  * Switch allreduces timed: 16 KiB and 1 MiB, 1 and 64 packets at 4096 values ('auto' on loopback,
@@ -28,7 +28,8 @@ export function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host:
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - traffic.linkBytes * linkBeta(traffic.linkBytes) };
+    const wire = termsOf(comm, traffic)[3];
+    return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - wire * linkBeta(wire) };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
   if (!(many.extra > few.extra)) return { switchPacket: 0, switchRoundTrip: Math.max(0, (few.extra + many.extra) / 2) };
   const switchPacket = (many.extra - few.extra) / (many.packets - few.packets);

@@ -1,5 +1,6 @@
 // A run's traffic by its schedule's formula (model.ts), and the Sample a timed run makes of it.
-import { callTraffic } from '../model.js';
+import { callTraffic, wireBytes } from '../model.js';
+import type { Traffic } from '../../collectives/traffic.js';
 import type { CalibrationComm, Sample, Terms } from './types.js';
 
 /** An allreduce's traffic by its formula (plannedRuns keeps the direct exchange inside its domain; the others have none). */
@@ -7,13 +8,13 @@ export function trafficOf(comm: CalibrationComm, algorithm: string, bytes: numbe
   return callTraffic(algorithm, { collective: 'allReduce', bytes, ranks: comm.size, chunkBytes, ...(comm.pipelineDepth !== undefined && { pipelineDepth: comm.pipelineDepth }), ...(comm.switchPacketValues !== undefined && { switchPacketValues: comm.switchPacketValues }), ...(comm.switchExponents !== undefined && { switchExponents: comm.switchExponents }) }, comm.oneThread)!;
 }
 
-/** A run's terms in Sample order. */
-export function termsOf(traffic: { messages: number; sends: number; linkBytes: number }): Terms {
-  return [1, traffic.messages, traffic.sends, traffic.linkBytes];
+/** A run's terms in Sample order: its link bytes as the model prices them (wireBytes, with the probe's slow link where it measured one). */
+export function termsOf(comm: Pick<CalibrationComm, 'slowLink'>, traffic: Pick<Traffic, 'messages' | 'sends' | 'linkBytes' | 'slowRankBytes'>): Terms {
+  return [1, traffic.messages, traffic.sends, wireBytes(traffic, comm.slowLink)];
 }
 
 /** A host-memory run's sample: its traffic's terms and its time less its folds' γ. */
 export function sampleOf(comm: CalibrationComm, algorithm: string, bytes: number, seconds: number, gamma: number, chunkBytes?: number): Sample {
   const traffic = trafficOf(comm, algorithm, bytes, chunkBytes);
-  return { terms: termsOf(traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm, referenceSends: traffic.referenceSends, referenceBytes: traffic.referenceBytes };
+  return { terms: termsOf(comm, traffic), seconds: Math.max(0, seconds - traffic.reducedBytes * gamma), bytes, algorithm, referenceSends: traffic.referenceSends, referenceBytes: traffic.referenceBytes };
 }

@@ -1,7 +1,7 @@
 // What calibration works with: the communicator's and the device's side of it (CalibrationComm,
 // GpuCalibration), what it returns, and the shapes its runs and samples take between the parts.
 import type { SwitchExponents } from '../../collectives/switch-allreduce.js';
-import type { BoardCollective, CodecRate, CostParams } from '../params.js';
+import type { BoardCollective, CodecRate, CostParams, SlowLink } from '../params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -55,6 +55,13 @@ export interface CalibrationComm {
   linkFigures?(): Promise<readonly (readonly number[])[]>;
   /** Places the world rank behind the slowest link at a root/leaf of the double binary tree for the calls that follow (undefined: the identity). */
   placeTree?(slowRank: number | undefined): void;
+  /**
+   * How much slower `slowRank`'s link is than the others', each way (placement.ts's
+   * slowLinkRatios), the same on every rank. Absent: not measured, β is the slowest link's.
+   */
+  slowLinkRatios?(slowRank: number): Promise<SlowLink>;
+  /** The ratios slowLinkRatios gave, which calibration sets once measured: its runs' link bytes are priced with them (termsOf). */
+  readonly slowLink?: SlowLink;
 }
 
 /** What calibration needs of a device (lib/comm/tuning.ts adapts the communicator's). */
