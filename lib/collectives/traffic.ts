@@ -44,11 +44,12 @@ export interface Traffic {
    */
   readonly stream?: Pick<Traffic, 'messages' | 'linkBytes' | 'slowRankBytes'>;
   /**
-   * Bytes that cross the link of the rank behind the slowest link on the critical path, placed as
-   * the schedule places it (tree-topology.ts: a rooted tree's leaf, the double binary tree's
-   * least-loaded label), each way: what the model prices at that link's own β where calibration
-   * measured it (CostParams.slowLink). Undefined: the busiest rank's linkBytes each way (every
-   * rank alike: the ring, the direct exchange, the mesh, the switch).
+   * Bytes that cross the link of the rank behind the slowest link in turn, each way, with that
+   * rank placed as the schedule places it (tree-topology.ts: a rooted tree's leaf, the double
+   * binary tree's least-loaded label): what the model prices at that link's ratio where
+   * calibration measured it (CostParams.slowLink, model.ts's wireBytes). Undefined: the busiest
+   * rank's linkBytes each way (every rank alike: the ring, the direct exchange, the mesh, the
+   * switch).
    */
   readonly slowRankBytes?: SlowRankBytes;
 }
