@@ -54,7 +54,7 @@ export interface Traffic {
   readonly slowRankBytes?: SlowRankBytes;
 }
 
-/** Bytes the slow rank sends and receives on a schedule's critical path (Traffic.slowRankBytes). */
+/** Bytes the slow rank sends and receives over its link in a call (Traffic.slowRankBytes). */
 export interface SlowRankBytes {
   readonly sent: number;
   readonly received: number;

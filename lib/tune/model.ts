@@ -147,8 +147,8 @@ export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostPa
 
 /**
  * The link bytes β prices: the busiest rank's, or where a rank is behind a slower link
- * (`slowLink`, measured by calibration's probe), the slow rank's bytes each way on the critical
- * path (Traffic.slowRankBytes; undefined: the busiest rank's) times that way's ratio, where that
+ * (`slowLink`, measured by calibration's probe), the bytes the slow rank carries each way in
+ * turn (Traffic.slowRankBytes; undefined: the busiest rank's) times that way's ratio, where that
  * is more. Calibration divides its runs' times by the same bytes, so β is the other links'; a
  * schedule that keeps the slow link off its path (the rooted trees' leaf, the double binary
  * tree's least-loaded label) is priced as the fast links run it.
