@@ -30,11 +30,11 @@ export const WARM_SECONDS = 0.5;
  * 1.6 after some 1300 (about 3 s): with 3 s here they warmed for 0.4-0.5 s, and their 8-byte
  * direct exchange was priced 1.4 ms where warm calls take 0.65-0.75 (call 1.18 ms against 0.53
  * warmed; docs/PERFORMANCE.md, day34). Up to 4 ranks, 6 s: the phases after the warm-up take
- * 2-4 s there, and a world whose cold calls pace at 4.4-5.9 ms gets its 1024 too: 4 relay ranks
- * paced 4.2-5.3 ms a call in their first 0.5 s, so under the 4.5 s of before 5 of 6 calibrations
- * stopped there and priced the 8-byte direct exchange at 825-1753 µs, where one that ran all
- * 1024 calls (2.7 s; they paced 1.3 ms by then) priced it 363 and the sweep's took 387-598
- * (docs/PERFORMANCE.md, warm38). At 8 ranks they take 4-7 s, and calibration is to stay under
+ * 2-4 s there, and a world whose cold calls pace at 4.4-5.9 ms gets its 1024 too: under the
+ * 4.5 s of before, 5 of 6 calibrations of 4 relay ranks stopped at 0.5 s (their pace over the
+ * 4.39 ms a call it allows; the sixth paced 4.32) and priced the 8-byte direct exchange at
+ * 825-1753 µs, where the one that ran all 1024 calls (2.7 s; 1.35 ms a call by then) priced it
+ * 363 and the sweeps' took 387-615 (docs/PERFORMANCE.md, warm38). At 8 ranks they take 4-7 s, and calibration is to stay under
  * 10 s: 3 (8 shm ranks pace at 3-4 ms too, and warmed 4.4 s of a 10.4 s calibration under 4.5).
  * Where calls are slower still (8 ntcp ranks, ~11 ms), a JIT's fixed saving is a smaller share
  * of a call: WARM_SECONDS.
