@@ -39,7 +39,7 @@ test('one rank behind a quarter-rate link: calibration sees it (and its probe na
   // below any link's).
   const largest = params.betaCurve?.at(-1)?.beta ?? params.beta;
   assert.ok(1 / (largest * Math.min(send, receive)) < 25e6, `calibrated ${(1 / (largest * Math.min(send, receive)) / 1e6).toFixed(1)} MB/s for the slow link's largest runs: the slow link was not seen`);
-  assert.match(out, /slow rank 3, placed at a tree leaf; its link [\d.]+x the others' time out, [\d.]+x in/);
+  assert.match(out, /slow rank 3, kept off the trees' inner nodes; its link [\d.]+x the others' time out, [\d.]+x in/);
   assert.match(out, /parameters from \S+tuning\.json \(tcp, sha-256 [0-9a-f]{16}…\)/);
   assert.not.match(out, /WARN/);
   const rows = out.split('\n').filter((line) => /^\s+\d+\s+\d+\s+float/.test(line));

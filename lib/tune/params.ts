@@ -269,8 +269,8 @@ function rankNumber(what: string, value: unknown): number {
   return value;
 }
 
-/** The most a slow link's ratio may be: a link 1000x slower than the others' is no cluster to price. */
-const MAX_SLOW_LINK_RATIO = 1000;
+/** The most a slow link's ratio may be (and the least, its inverse): a link a thousand times slower is priced as that. */
+export const MAX_SLOW_LINK_RATIO = 1000;
 
 function slowLinkParams(raw: unknown): SlowLink {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('slowLink is not an object of { send, receive } ratios');

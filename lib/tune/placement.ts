@@ -11,7 +11,7 @@
 // in every round looks the same); a rank so placed is still priced as it runs, since the tree's
 // figures are measured in the placement. Three passes, and a rank is slow only when all find it.
 import { median } from './median.js';
-import type { SlowLink } from './params.js';
+import { MAX_SLOW_LINK_RATIO, type SlowLink } from './params.js';
 
 /** What the probe needs of a communicator. */
 export interface ProbeComm {
@@ -146,5 +146,11 @@ export async function slowLinkRatios(comm: ProbeComm, slowRank: number, bytes = 
     }
   }
   const [slowSends, otherSends, slowReceives, otherReceives] = Array.from(await comm.maxAll(fastest));
-  return { send: slowSends! / otherSends!, receive: slowReceives! / otherReceives! };
+  return { send: ratioOf(slowSends!, otherSends!), receive: ratioOf(slowReceives!, otherReceives!) };
+}
+
+/** `slow` over `other`, within the tuning file's bounds (params.ts's MAX_SLOW_LINK_RATIO, either way); 1 where either is no time (a clock that did not move). */
+function ratioOf(slow: number, other: number): number {
+  if (!(slow > 0) || !(other > 0)) return 1;
+  return Math.min(MAX_SLOW_LINK_RATIO, Math.max(1 / MAX_SLOW_LINK_RATIO, slow / other));
 }
