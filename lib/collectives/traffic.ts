@@ -147,10 +147,11 @@ export function pipelined(stages: number, bytes: number, chunkBytes: number, ran
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const chunks = chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
   const steps = stages + chunks - 1;
-  const leaf = (stageBytes: number) => (slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: stageBytes } : { sent: stageBytes, received: 0 } });
+  // The leaf's bytes are the call's, alone or back to back.
+  const leaf = slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };
   return {
-    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf(bytes),
+    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf,
     // Back to back, a call costs one stage: its chunks in sequence, to each child.
-    stream: { messages: chunks, linkBytes: fanout * bytes, ...leaf(bytes) },
+    stream: { messages: chunks, linkBytes: fanout * bytes, ...leaf },
   };
 }

@@ -74,17 +74,16 @@ export async function maxAllOf(comm: Pick<Communicator, 'allReduce'>, values: Fl
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   const inproc = comm.transport.description === 'inproc';
   const maxAll = (values: Float32Array) => maxAllOf(comm, values);
+  const send = (peer: number, data: Float32Array) => comm.send(data, data.length, 'float32', peer);
+  const recv = (peer: number, landing: Float32Array) => comm.recv(landing, landing.length, 'float32', peer);
   const probe: ProbeComm = {
-    rank: comm.rank, size: comm.size, maxAll,
+    rank: comm.rank, size: comm.size, maxAll, send, recv,
     // The slow-rank probe's pair exchanges: a send and a receive in one group, both at once.
     exchange: (peer, data, landing) => {
       comm.groupStart();
-      const sent = comm.send(data, data.length, 'float32', peer);
-      const received = comm.recv(landing, landing.length, 'float32', peer);
-      return Promise.all([sent, received, comm.groupEnd()]).then(() => undefined);
+      const both = [send(peer, data), recv(peer, landing)];
+      return Promise.all([...both, comm.groupEnd()]).then(() => undefined);
     },
-    send: (peer, data) => comm.send(data, data.length, 'float32', peer),
-    recv: (peer, landing) => comm.recv(landing, landing.length, 'float32', peer),
   };
   return {
     rank: comm.rank,

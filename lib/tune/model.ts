@@ -69,9 +69,12 @@ export function callTraffic(algorithm: string, call: Omit<ModelCall, 'codec' | '
   const row = algorithmNamed(algorithm);
   const traffic = row?.traffic?.[call.collective]?.({ bytes: call.bytes, ranks: call.ranks, chunkBytes: call.chunkBytes, ...(call.pipelineDepth !== undefined && { pipelineDepth: call.pipelineDepth }), ...(call.switchPacketValues !== undefined && { switchPacketValues: call.switchPacketValues }), ...(call.switchExponents !== undefined && { switchExponents: call.switchExponents }) });
   if (!traffic) return undefined;
-  // The stream's own slow-rank bytes (or none, the busiest rank's), not the call's.
-  const { slowRankBytes: _alone, ...rest } = traffic;
-  const timed = call.backToBack && traffic.stream ? { ...rest, ...traffic.stream } : traffic;
+  let timed: Traffic = traffic;
+  if (call.backToBack && traffic.stream) {
+    // The stream's own slow-rank bytes (or none: the busiest rank's), not the call's.
+    const { slowRankBytes: _call, ...rest } = traffic;
+    timed = { ...rest, ...traffic.stream };
+  }
   const checked = needsAgreementCheck(algorithm, call.collective, call.bytes === 0, call.ranks)
     ? { ...timed, sends: timed.sends + 1, allSends: allSendsOf(timed, call.ranks) + call.ranks }
     : timed;

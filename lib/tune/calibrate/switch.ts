@@ -1,6 +1,7 @@
 // The switch's runs and terms: π and the round trip from two switch allreduces' remainders.
 import type { CalibrationComm, Timed, HostFit } from './types.js';
-import { termsOf, trafficOf } from './traffic.js';
+import { wireBytes } from '../model.js';
+import { trafficOf } from './traffic.js';
 
 /**
  * Switch allreduces timed: 16 KiB and 1 MiB, 1 and 64 packets at 4096 values ('auto' on loopback,
@@ -28,7 +29,7 @@ export function switchCosts(comm: CalibrationComm, runs: readonly Timed[], host:
   if (runs.length !== 2) return undefined;
   const [few, many] = runs.map((r) => {
     const traffic = trafficOf(comm, r.algorithm, r.bytes);
-    const wire = termsOf(comm, traffic)[3];
+    const wire = wireBytes(traffic, comm.slowLink);
     return { packets: traffic.packets!, extra: r.seconds - host.call - traffic.messages * host.alpha - traffic.sends * host.overhead - wire * linkBeta(wire) };
   }) as [{ packets: number; extra: number }, { packets: number; extra: number }];
   if (!(many.extra > few.extra)) return { switchPacket: 0, switchRoundTrip: Math.max(0, (few.extra + many.extra) / 2) };
