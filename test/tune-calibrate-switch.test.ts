@@ -23,11 +23,19 @@ test('calibration with a switch: π and the round trip measured, plausible, iden
   const comms = await within(createWorld(2, { switch: server.address, switchSecret: server.secret }), 30_000, 'a world with a switch');
   try {
     const without = await within(Promise.all(plain.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration without a switch');
-    const results = await within(Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration with a switch');
+    // A second calibration only where the first found π 0: that is calibration's answer when the
+    // larger switch run's remainder came out no larger than the smaller's (switchCosts): CI's host
+    // gave it once (stop 49), 14 runs here gave 8-26 µs. Two in a row would be a bug.
+    const tries: string[] = [];
+    let results = await within(Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration with a switch');
+    if (results[0]!.params.switchPacket === 0) {
+      tries.push(`first pi 0, round trip ${results[0]!.params.switchRoundTrip} s`);
+      results = await within(Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration with a switch, again');
+    }
     const p = results[0]!.params;
     for (const result of results) assert.equal(result.params, p, 'every rank the same parameters');
     // The software switch on loopback: between a tenth of a microsecond and a millisecond a packet.
-    assert.ok(p.switchPacket > 1e-7 && p.switchPacket < 1e-3, `pi ${p.switchPacket} s`);
+    assert.ok(p.switchPacket > 1e-7 && p.switchPacket < 1e-3, `pi ${p.switchPacket} s ${tries.join('; ')}`);
     assert.ok(p.switchRoundTrip >= 0 && p.switchRoundTrip < 0.1, `round trip ${p.switchRoundTrip} s`);
     assert.is.not(p.switchPacket, DEFAULT_COST_PARAMS.switchPacket);
     // Without a switch nothing is timed: the defaults stay.
