@@ -1,12 +1,13 @@
 // `node --import ./test/register.mjs bench/native-reduce.ts [--sizes 64K,1M,64M] [--dtypes float32,float16]
-//    [--ops sum,max,avg] [--runs N] [--oracle-runs N] [--before OTHER.node]`
+//    [--ops sum,max,avg] [--runs N] [--oracle-runs N] [--before OTHER.node [--before-variant NAME]]`
 // The native SIMD reduction (dst = dst op src) next to a native memcpy of the same bytes and the
 // TypeScript oracle, measured in the same run (DESIGN.md: ratios, never a bare number). GB/s is
 // memory traffic: a reduce reads dst and src and writes dst (3 × bytes), a memcpy reads one
 // buffer and writes the other (2 × bytes); "ratio" is reduce traffic ÷ memcpy traffic, i.e. the
 // share of the copy's memory bandwidth the reduction reaches. Op avg times finishAverage
 // (dst = src / 3: 2 × bytes, like the copy), the step avg adds after its sums. --before loads a
-// second build of the addon (an earlier commit's, say) and times it interleaved with this one;
+// second build of the addon (an earlier commit's, say) and times it interleaved with this one
+// (--before-variant: that build running one of its variants, as --variants names them);
 // --variants avx2+f16c,baseline times other builds of the loops in this addon (reduceSelectVariant),
 // interleaved the same way, each as GB/s and its ratio to memcpy.
 // Each figure is the fastest of the runs (batches of at least 10 ms), interleaved: on a shared
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '9' },
     'oracle-runs': { type: 'string', default: '3' },
     before: { type: 'string' },
+    'before-variant': { type: 'string' },
     variants: { type: 'string', default: '' },
   },
 });
@@ -37,6 +39,8 @@ function addonAt(path?: string): NativeAddon {
 }
 const addon = addonAt();
 const before = args.before === undefined ? undefined : addonAt(args.before);
+const beforeVariant = args['before-variant'];
+if (beforeVariant !== undefined && before?.reduceSelectVariant?.(beforeVariant) !== beforeVariant) throw new Error(`--before-variant ${beforeVariant}: needs --before, and a build that runs that variant here`);
 const variants = args.variants === '' ? [] : args.variants.split(',');
 if (variants.length > 0 && !addon.reduceSelectVariant) throw new Error('--variants: this addon has no reduceSelectVariant (rebuild it)');
 
@@ -68,7 +72,7 @@ function nativeRate(lib: NativeAddon, dtype: DataType, op: SimpleOp, dst: Uint8A
 }
 
 console.log(`native reduction (${addon.reduceVariant}) vs native memcpy vs TypeScript, dst = dst op src`);
-if (before) console.log(`before: ${args.before} (${before.reduceVariant})`);
+if (before) console.log(`before: ${args.before} (${beforeVariant ?? before.reduceVariant})`);
 const variantHeads = variants.map((name) => `  ${name.padStart(11)}  ratio`).join('');
 console.log(`dtype      op    bytes       memcpy GB/s  native GB/s  ratio  ts GB/s  native/ts${before ? '  before GB/s  ratio' : ''}${variantHeads}`);
 for (const dtype of args.dtypes.split(',') as DataType[]) {

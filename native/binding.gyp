@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "webccl_native",
-      "sources": ["src/addon.cc", "src/reduce.cc", "src/half-simd.cc", "src/half-simd512.cc", "src/divide-simd.cc", "src/half-fold.cc", "src/provider-common.cc", "src/shm.cc", "src/tcp.cc", "src/switch-dp.cc", "src/switch-worker.cc", "src/switchml-codec.cc", "src/block-codecs.cc", "src/board.cc", "src/cross-memory.cc", "src/host-buffer.cc", "src/affinity.cc"],
+      "sources": ["src/addon.cc", "src/reduce.cc", "src/half-simd.cc", "src/half-simd512.cc", "src/float-simd.cc", "src/divide-simd.cc", "src/half-fold.cc", "src/provider-common.cc", "src/shm.cc", "src/tcp.cc", "src/switch-dp.cc", "src/switch-worker.cc", "src/switchml-codec.cc", "src/block-codecs.cc", "src/board.cc", "src/cross-memory.cc", "src/host-buffer.cc", "src/affinity.cc"],
       # -O2 for all code; the reduction adds its own AVX2 copies (#pragma GCC target) chosen at
       # run time, so the shipped binary runs on any x86-64 (never -march=native).
       # -ffp-contract=off: no a*b+c fusion, results stay bit-identical to the TS oracle.

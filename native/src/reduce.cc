@@ -1,12 +1,14 @@
 // Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64), AVX2 and AVX-512
 // builds of the same loops (kernels.inc), plus hand-written intrinsic blocks: the 16-bit floats
 // at 256 bits where the CPU has F16C (half-simd.cc) and at 512 with AVX-512 (half-simd512.cc),
-// and the integer average's division at 256 (divide-simd.cc). __builtin_cpu_supports is asked once; a binary
+// the f32 combination at both widths (float-simd.cc), and the integer average's division at 256
+// (divide-simd.cc). __builtin_cpu_supports is asked once; a binary
 // built here runs on any CPU of its architecture. reduce_select_variant (a test hook) switches
 // to any variant this CPU can run, so that one machine checks every one it has against the
 // oracle, not only the fastest.
 #include "reduce.h"
 #include "divide-simd.h"
+#include "float-simd.h"
 #include "half-simd.h"
 #include <atomic>
 #include <cstring>
@@ -64,7 +66,7 @@ bool has_avx2() {
 
 bool is_half(DType dtype) { return dtype == DType::f16 || dtype == DType::bf16; }
 
-// The intrinsic loops (half-simd.cc, half-simd512.cc, divide-simd.cc) take whole blocks of 8,
+// The intrinsic loops (half-simd*.cc, float-simd.cc, divide-simd.cc) take whole blocks of 8,
 // 16 or 32 elements; the compiler-vectorized loops of `rest` do the tail (and the rest of the
 // dtypes). The codec's widen/narrow steps have AVX2 blocks only.
 struct Blocks {
@@ -83,16 +85,18 @@ size_t avx512_average_blocks(DType dtype, void* dst, const void* src, size_t n, 
   return is_half(dtype) ? half_simd512_average(dtype, dst, src, n, average_factor(divisor), divisor > 1) : 0;
 }
 
-size_t half_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  return is_half(dtype) ? half_simd_combine(dtype, op, dst, first, second, n) : 0;
+size_t avx2_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  if (is_half(dtype)) return half_simd_combine(dtype, op, dst, first, second, n);
+  return dtype == DType::f32 ? float_simd_combine(op, (float*)dst, (const float*)first, (const float*)second, n) : 0;
 }
 
-size_t half512_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  return is_half(dtype) ? half_simd512_combine(dtype, op, dst, first, second, n) : 0;
+size_t avx512_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
+  if (is_half(dtype)) return half_simd512_combine(dtype, op, dst, first, second, n);
+  return dtype == DType::f32 ? float_simd512_combine(op, (float*)dst, (const float*)first, (const float*)second, n) : 0;
 }
 
-constexpr Blocks kBlocks256{half_combine_blocks, avx2_average_blocks};
-constexpr Blocks kBlocks512{half512_combine_blocks, avx512_average_blocks};
+constexpr Blocks kBlocks256{avx2_combine_blocks, avx2_average_blocks};
+constexpr Blocks kBlocks512{avx512_combine_blocks, avx512_average_blocks};
 
 template <const Blocks& blocks, const Loops& rest>
 void blocks_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
