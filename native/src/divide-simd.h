@@ -1,4 +1,4 @@
-// The integer average's division with AVX2 intrinsics (divide-simd.cc).
+// The integer average's division with AVX2 and AVX-512 intrinsics (divide-simd.cc).
 #pragma once
 #include "reduce.h"
 
@@ -9,5 +9,8 @@ namespace webccl {
  * returns how many it did. divisor >= 2. Call only where the CPU has AVX2.
  */
 size_t divide_simd_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor);
+
+/** The same for the leading multiple of 16, with AVX-512 F/BW/VL/DQ (reduce.cc runs it for int32 only). Call only where avx512_supported(). */
+size_t divide_simd512_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor);
 
 }  // namespace webccl
