@@ -34,15 +34,22 @@ test("calls back to back (webccl-perf's timing): a rooted pipeline costs one sta
   const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
   const perByte: CostParams = { ...unit, alpha: 0, beta: 1 };
   const stream = { backToBack: true } as const;
-  // 4 ranks, 3 MiB at a 1 MiB chunk: the chain's 3 hops + 3 chunks - 1 alone, the 3 chunks back to back.
-  const chain = { ...call(3 << 20, 4), collective: 'broadcast' as const };
-  assert.is(predictSeconds('ring', chain, unit), 5);
-  assert.is(predictSeconds('ring', { ...chain, ...stream }, unit), 3);
-  assert.is(predictSeconds('ring', chain, perByte), 5 << 20);
-  assert.is(predictSeconds('ring', { ...chain, ...stream }, perByte), 3 << 20);
+  // 4 ranks, 6 MiB at a 1 MiB chunk: the chain's 3 hops + 6 chunks - 1 alone, the 6 chunks back to back.
+  const chain = { ...call(6 << 20, 4), collective: 'broadcast' as const };
+  assert.is(predictSeconds('ring', chain, unit), 8);
+  assert.is(predictSeconds('ring', { ...chain, ...stream }, unit), 6);
+  assert.is(predictSeconds('ring', chain, perByte), 8 << 20);
+  assert.is(predictSeconds('ring', { ...chain, ...stream }, perByte), 6 << 20);
   // The tree's root sends each chunk to both its children: twice the bytes a call, back to back too.
-  assert.is(predictSeconds('tree', { ...chain, ...stream }, perByte), 6 << 20);
-  assert.is(predictSeconds('ring', { ...chain, collective: 'reduce', ...stream }, unit), 3);
+  assert.is(predictSeconds('tree', { ...chain, ...stream }, perByte), 12 << 20);
+  assert.is(predictSeconds('ring', { ...chain, collective: 'reduce', ...stream }, unit), 6);
+  // A call of fewer chunks than the pipeline depth (4) goes in 4 pieces, down to a quarter chunk:
+  // 1 MiB in 4 of 256 KiB (3 hops + 4 - 1 alone, 4 back to back), 512 KiB in 2 of 256 KiB.
+  const one = { ...call(1 << 20, 4), collective: 'broadcast' as const };
+  assert.is(predictSeconds('ring', one, unit), 6);
+  assert.is(predictSeconds('ring', one, perByte), 6 << 18);
+  assert.is(predictSeconds('ring', { ...one, ...stream }, unit), 4);
+  assert.is(predictSeconds('ring', { ...one, bytes: 1 << 19 }, unit), 4);
   for (const algorithm of ['ring', 'tree', 'direct']) assert.is(predictSeconds(algorithm, { ...call(3 << 20, 4), ...stream }, params), predictSeconds(algorithm, call(3 << 20, 4), params), algorithm);
 });
 
@@ -213,7 +220,8 @@ test("messages by reference: each of the schedule's messages at or past the thre
   assert.is(predictSeconds('tree', shm(16 << 20, 4), perRef), tree.referenceSends);
   // The reduce-scatter's and all-gather's blocks, and a broadcast's chunks.
   assert.is(predictSeconds('ring', { ...shm(16 << 20, 4), collective: 'reduceScatter' }, perRef), 3 * 4);
-  assert.is(predictSeconds('ring', { ...shm(16 << 20, 4), collective: 'broadcast' }, perRef), 2);
+  // A broadcast's pieces: 16 MiB at the 8 MiB chunk goes in the pipeline depth's 4 pieces of 4 MiB.
+  assert.is(predictSeconds('ring', { ...shm(16 << 20, 4), collective: 'broadcast' }, perRef), 4);
   // The board sends no message.
   assert.is(predictSeconds('board', shm(16 << 20, 4), { ...perRef, board: { call: 0 } }), 0);
 });

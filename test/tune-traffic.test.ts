@@ -168,14 +168,18 @@ for (const collective of ['broadcast', 'reduce'] as const) {
           assert.is(allSendsOf(traffic, size), sum(counted.sends), `n=${size} count=${count}: all ranks' sends ${counted.sends}`);
         }
       }
-      // Under ntcp's 32 MiB chunk a 20 MiB call goes in pieces of at most 8 MiB (STORED_PIECE_BYTES): 3, and the formula counts them.
+      // Under ntcp's 32 MiB chunk a 40 MiB call goes in pieces of at most 8 MiB (STORED_PIECE_BYTES): 5, and the formula counts them.
       const chunkBytes = 32 << 20;
-      const count = 5 << 20;
+      const count = 10 << 20;
       const counted = await run(4, count, 1, (ctx, work) => schedule(ctx, work, 0), chunkBytes / 4);
       const traffic = formula(algorithm, collective)({ bytes: 4 * count, ranks: 4, chunkBytes, pipelineDepth: DEPTH })!;
-      assert.is(traffic.sends, Math.max(...counted.sends), `20 MiB at a 32 MiB chunk: sends per rank ${counted.sends}`);
-      assert.is(allSendsOf(traffic, 4), sum(counted.sends), `20 MiB at a 32 MiB chunk: all ranks' sends ${counted.sends}`);
-      assert.is(sum(counted.sends), 3 * 3, `20 MiB at a 32 MiB chunk: 3 pieces to each of 3 ranks (${counted.sends})`);
+      assert.is(traffic.sends, Math.max(...counted.sends), `40 MiB at a 32 MiB chunk: sends per rank ${counted.sends}`);
+      assert.is(allSendsOf(traffic, 4), sum(counted.sends), `40 MiB at a 32 MiB chunk: all ranks' sends ${counted.sends}`);
+      assert.is(sum(counted.sends), 5 * 3, `40 MiB at a 32 MiB chunk: 5 pieces to each of 3 ranks (${counted.sends})`);
+      // A call of one 1 MiB chunk goes in the pipeline depth's pieces of 256 KiB: 4 to each of 3 ranks.
+      const oneChunk = await run(4, 1 << 18, 1, (ctx, work) => schedule(ctx, work, 0), (1 << 20) / 4);
+      assert.is(sum(oneChunk.sends), 4 * 3, `1 MiB at a 1 MiB chunk: 4 pieces to each of 3 ranks (${oneChunk.sends})`);
+      assert.is(formula(algorithm, collective)({ bytes: 1 << 20, ranks: 4, chunkBytes: 1 << 20, pipelineDepth: DEPTH })!.allSends, 4 * 3);
     });
   }
 }

@@ -4,13 +4,13 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { storedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { rootedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
-  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and at least the depth of them where a quarter chunk allows (traffic.ts).
+  const chunkElements = rootedPieceElements(work.length, ctx);
   if (size === 1) return;
   const position = ringPeer(rank, -root, size);
   const next = ringPeer(rank, 1, size);
@@ -30,6 +30,6 @@ export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: 
 }
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks. */
-export function ringBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, bytes, chunkBytes, ranks), reducedBytes: 0 };
+export function ringBroadcastTraffic(call: TrafficCall): Traffic {
+  return { ...pipelined(call.ranks - 1, call), reducedBytes: 0 };
 }

@@ -3,7 +3,7 @@
 import type { CollectiveContext, Region } from './context.js';
 import { chunkCount, chunkOf, ringPeer } from './partition.js';
 import { runPipelines } from './pipeline.js';
-import { storedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
+import { rootedPieceElements, pipelined, type Traffic, type TrafficCall } from './traffic.js';
 
 /**
  * `work` holds this rank's contribution (premultiplied) and may be scratch on non-roots;
@@ -11,8 +11,8 @@ import { storedPieceElements, pipelined, type Traffic, type TrafficCall } from '
  */
 export async function ringReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES (traffic.ts).
-  const chunkElements = storedPieceElements(ctx.chunkElements, ctx.alignElements);
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and at least the depth of them where a quarter chunk allows (traffic.ts).
+  const chunkElements = rootedPieceElements(work.length, ctx);
   const position = ringPeer(rank, -root - 1, size); // 0 starts the chain, size-1 is the root
   const next = ringPeer(rank, 1, size);
   const prev = ringPeer(rank, -1, size);
@@ -42,6 +42,6 @@ export async function ringReduce(ctx: CollectiveContext, work: Region, root: num
 }
 
 /** Cost (lib/collectives/traffic.ts): a chain of n-1 hops, pipelined in chunks, each folding what it receives. */
-export function ringReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(ranks - 1, bytes, chunkBytes, ranks), reducedBytes: ranks > 1 ? bytes : 0 };
+export function ringReduceTraffic(call: TrafficCall): Traffic {
+  return { ...pipelined(call.ranks - 1, call), reducedBytes: call.ranks > 1 ? call.bytes : 0 };
 }

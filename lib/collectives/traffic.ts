@@ -10,6 +10,7 @@
 // holds only the shape and the arithmetic that several formulas share.
 import type { CollectiveContext } from './context.js';
 import { DEFAULT_PIPELINE_DEPTH } from './pipeline.js';
+import { pipelinedChunkElements } from './partition.js';
 import type { SwitchExponents } from './switch-allreduce.js';
 
 export interface Traffic {
@@ -114,6 +115,18 @@ export function storedPieceElements(chunkElements: number, alignElements: number
   return Math.min(chunkElements, (STORED_PIECE_BYTES / ALIGN_BYTES) * alignElements);
 }
 
+/**
+ * Elements of each piece a rooted pipeline (the chains, the rooted trees) cuts a call of `count`
+ * elements into: a stored piece, made smaller where that would leave fewer pieces than the
+ * pipeline depth, down to a quarter of it, as the ring allreduce cuts its segments
+ * (pipelinedChunkElements). A call of one piece crossed each hop whole before the next hop
+ * began: 4 tcp ranks' ring broadcast of 1 MiB took 3 hops' time alone, and 1.7 hops' back to
+ * back (docs/PERFORMANCE.md, piece39). A function of agreed values and the call's count only.
+ */
+export function rootedPieceElements(count: number, cut: Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'>): number {
+  return pipelinedChunkElements(count, storedPieceElements(cut.chunkElements, cut.alignElements), cut.pipelineDepth, cut.alignElements);
+}
+
 /** Chunks a piece of `bytes` is cut into (at least one, so an empty call still sends a message). */
 export function chunksOf(bytes: number, chunkBytes: number): number {
   return Math.max(1, Math.ceil(bytes / chunkBytes));
@@ -130,11 +143,10 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
 }
 
 /**
- * A pipeline of `bytes` through `stages` hops in sequence, cut in chunks as the rooted schedules
- * cut it (the agreed `chunkBytes`, at most STORED_PIECE_BYTES: storedPieceElements), from a root
- * to the other ranks of `ranks` (or from them to it): the last chunk leaves the first hop after
- * chunks - 1 stage times and needs `stages` more, so stages + chunks - 1 stage times, each one
- * message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
+ * A pipeline of the call's bytes through `stages` hops in sequence, cut in chunks as the rooted
+ * schedules cut it (rootedPieceElements), from a root to the other ranks (or from them to it):
+ * the last chunk leaves the first hop after chunks - 1 stage times and needs `stages` more, so
+ * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
  * an inner rank sends every chunk (to each child), and every rank but the root receives each
  * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
@@ -143,9 +155,10 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * nothing the other way (the pipeline's fill crosses the others' links); undefined (a chain,
  * whose ranks each receive and send every chunk): as the busiest rank.
  */
-export function pipelined(stages: number, bytes: number, chunkBytes: number, ranks: number, fanout = 1, slowLeaf?: 'receives' | 'sends'): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream' | 'slowRankBytes'> {
+export function pipelined(stages: number, call: TrafficCall, fanout = 1, slowLeaf?: 'receives' | 'sends'): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream' | 'slowRankBytes'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
-  const chunks = chunksOf(bytes, Math.min(chunkBytes, STORED_PIECE_BYTES));
+  const { bytes, ranks } = call;
+  const chunks = chunksOf(bytes, rootedPieceElements(bytes, byteCut(call)));
   const steps = stages + chunks - 1;
   // The leaf's bytes are the call's, alone or back to back.
   const leaf = slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };

@@ -32,6 +32,6 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
  * an inner rank's children (the widest rank's count: 1 with 3 ranks, 2 from 4); the slow rank, a
  * leaf, receives each chunk once (a call rooted at the slow rank is priced so too).
  */
-export function treeBroadcastTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, widestFanout(ranks), 'receives'), reducedBytes: 0 };
+export function treeBroadcastTraffic(call: TrafficCall): Traffic {
+  return { ...pipelined(treeDepth(call.ranks), call, widestFanout(call.ranks), 'receives'), reducedBytes: 0 };
 }

@@ -31,6 +31,6 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
  * rank folds each of its children's chunks (the widest rank's count); the slow rank, a leaf,
  * sends each chunk once (a call rooted at the slow rank is priced so too).
  */
-export function treeReduceTraffic({ bytes, ranks, chunkBytes }: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(ranks), bytes, chunkBytes, ranks, 1, 'sends'), reducedBytes: widestFanout(ranks) * bytes };
+export function treeReduceTraffic(call: TrafficCall): Traffic {
+  return { ...pipelined(treeDepth(call.ranks), call, 1, 'sends'), reducedBytes: widestFanout(call.ranks) * call.bytes };
 }
