@@ -9,7 +9,8 @@ import { rootedPieceElements, pipelined, type Traffic, type TrafficCall } from '
 /** `work` holds the data on `root`; afterwards it does on every rank. */
 export async function ringBroadcast(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and at least the depth of them where a quarter chunk allows (traffic.ts).
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and the pipeline depth of
+  // them where a quarter chunk allows (rootedPieceElements, traffic.ts).
   const chunkElements = rootedPieceElements(work.length, ctx);
   if (size === 1) return;
   const position = ringPeer(rank, -root, size);

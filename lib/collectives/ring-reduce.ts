@@ -11,7 +11,8 @@ import { rootedPieceElements, pipelined, type Traffic, type TrafficCall } from '
  */
 export async function ringReduce(ctx: CollectiveContext, work: Region, root: number): Promise<void> {
   const { rank, size, link, memory } = ctx;
-  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and at least the depth of them where a quarter chunk allows (traffic.ts).
+  // Each piece goes whole from hop to hop: at most STORED_PIECE_BYTES, and the pipeline depth of
+  // them where a quarter chunk allows (rootedPieceElements, traffic.ts).
   const chunkElements = rootedPieceElements(work.length, ctx);
   const position = ringPeer(rank, -root - 1, size); // 0 starts the chain, size-1 is the root
   const next = ringPeer(rank, 1, size);

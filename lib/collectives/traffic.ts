@@ -119,9 +119,10 @@ export function storedPieceElements(chunkElements: number, alignElements: number
  * Elements of each piece a rooted pipeline (the chains, the rooted trees) cuts a call of `count`
  * elements into: a stored piece, made smaller where that would leave fewer pieces than the
  * pipeline depth, down to a quarter of it, as the ring allreduce cuts its segments
- * (pipelinedChunkElements). A call of one piece crossed each hop whole before the next hop
- * began: 4 tcp ranks' ring broadcast of 1 MiB took 3 hops' time alone, and 1.7 hops' back to
- * back (docs/PERFORMANCE.md, piece39). A function of agreed values and the call's count only.
+ * (pipelinedChunkElements). A call of one piece crosses each hop whole before the next hop
+ * begins (three hops in sequence at 4 ranks); back to back, 4 tcp ranks' 1 MiB ring broadcast
+ * took 1.7-1.8 hops' time, and 1.1 once cut (docs/PERFORMANCE.md, piece39). A function of agreed
+ * values and the call's count only, so every rank cuts alike.
  */
 export function rootedPieceElements(count: number, cut: Pick<CollectiveContext, 'chunkElements' | 'alignElements' | 'pipelineDepth'>): number {
   return pipelinedChunkElements(count, storedPieceElements(cut.chunkElements, cut.alignElements), cut.pipelineDepth, cut.alignElements);
@@ -146,9 +147,10 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * A pipeline of the call's bytes through `stages` hops in sequence, cut in chunks as the rooted
  * schedules cut it (rootedPieceElements), from a root to the other ranks (or from them to it):
  * the last chunk leaves the first hop after chunks - 1 stage times and needs `stages` more, so
- * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a rank sends each piece to several children);
- * an inner rank sends every chunk (to each child), and every rank but the root receives each
- * chunk once (a broadcast) or sends it once (a reduce): ranks - 1 messages a chunk in all.
+ * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a
+ * rank sends each piece to several children); an inner rank sends every chunk (to each child),
+ * and every rank but the root receives each chunk once (a broadcast) or sends it once (a
+ * reduce): ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
  * `slowLeaf`: the schedule places the slow rank at a leaf (the rooted trees: rootedLabels), which
  * receives (a broadcast) or sends (a reduce) each chunk once, `bytes` in turn over its link, and

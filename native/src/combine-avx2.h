@@ -47,8 +47,7 @@ AVX2_TARGET inline __m256 combine_any(__m256 a, __m256 b) {
  * Combine two pairs of 8 lanes: the plain operation unless a NaN is among the operands, then
  * the NaN-aware one. A sum or product is NaN wherever an operand is, so its results are checked
  * (one compare for 16 lanes; a NaN made from numbers, inf - inf, takes that path too and becomes
- * the canonical NaN there); min
- * and max can drop a NaN operand, so theirs are.
+ * the canonical NaN there); min and max can drop a NaN operand, so their operands are.
  */
 template <int OP>
 AVX2_TARGET inline void combine16(__m256& a0, __m256 b0, __m256& a1, __m256 b1) {

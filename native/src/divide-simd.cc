@@ -1,8 +1,9 @@
-// The integer average's division (divide_by in reduce.h) with explicit AVX2 intrinsics, 8 lanes
-// a block, and AVX-512, 16. GCC vectorizes kernels.inc's loop too, but for AVX2 it widens every lane to 64 bits
-// and packs it back (0.12-0.50 of memcpy); here the high half of x * magic comes from two
-// vpmuludq, one on the even lanes and one on the odd lanes shifted down, and a blend. Compiled
-// per function for its ISA, so the file builds and the binary runs on any x86-64.
+// The integer average's division (divide_by in reduce.h) with explicit intrinsics, 8 lanes a
+// block with AVX2 and 16 with AVX-512. GCC vectorizes kernels.inc's loop too, but for AVX2 it
+// widens every lane to 64 bits and packs it back (0.12-0.50 of memcpy); here the high half of
+// x * magic comes from two vpmuludq, one on the even lanes and one on the odd lanes shifted down,
+// and a blend. Compiled per function for its ISA, so the file builds and the binary runs on any
+// x86-64.
 #include "divide-simd.h"
 
 #if defined(__x86_64__)
