@@ -25,7 +25,7 @@ test('calibration with a switch: π and the round trip measured, plausible, iden
     const without = await within(Promise.all(plain.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration without a switch');
     // A second calibration only where the first found π 0: that is calibration's answer when the
     // larger switch run's remainder came out no larger than the smaller's (switchCosts): CI's host
-    // gave it once (stop 49), 14 runs here gave 8-26 µs. Two in a row would be a bug.
+    // gave it once (stop 49), 12 runs here gave 8-26 µs. Two in a row would be a bug.
     const tries: string[] = [];
     let results = await within(Promise.all(comms.map((comm) => calibrate(calibrationComm(comm), { repeats: 3 }))), 30_000, 'calibration with a switch');
     if (results[0]!.params.switchPacket === 0) {
