@@ -65,7 +65,7 @@ size_t float_simd_combine(Op op, float* dst, const float* first, const float* se
 
 size_t float_simd512_combine(Op op, float* dst, const float* first, const float* second, size_t n) {
   // Min and max at 256 bits: at 16 MiB (dst, src and the results about L3's size) the 512-bit
-  // select ran at 0.83-0.86 of memcpy where the 256-bit one ran 1.41-1.42, in three runs, the
+  // select ran at 0.77-0.86 of memcpy where the 256-bit one ran 1.33-1.42, in three runs, the
   // compiler's 512-bit loop as slow as this one; level at 1 MiB, 0.98 against 1.12 at 4 MiB.
   switch (op) {
     case Op::sum: return combine_blocks512<(int)Op::sum>(dst, first, second, n);

@@ -83,10 +83,10 @@ size_t avx2_average_blocks(DType dtype, void* dst, const void* src, size_t n, ui
 
 size_t avx512_average_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
   if (is_half(dtype)) return half_simd512_average(dtype, dst, src, n, average_factor(divisor), divisor > 1);
-  // int32 only: its loop ran at 0.94 of memcpy at 1 MiB where the compiler's ran 0.69 (0.98
-  // against 0.73 at 8 MiB, level at 16). For uint32 the compiler's 512-bit loop stays: this one
-  // ran level with it at 1 MiB and at 0.60-0.65 at 8 and 16 MiB, where the compiler's and the
-  // 256-bit one ran 0.90-1.10.
+  // int32 only: its loop ran at 0.94-0.95 of memcpy at 1 MiB where the compiler's ran 0.69-0.70
+  // (0.93 against 0.69 at 8 MiB, level at 16). For uint32 the compiler's 512-bit loop stays: this
+  // one ran level with it at 1 MiB and at 0.53-0.65 at 8 and 16 MiB, where the compiler's ran
+  // 0.84-1.10 and the 256-bit one 0.90-1.05.
   if (divisor > 1 && dtype == DType::i32) return divide_simd512_blocks(dtype, dst, src, n, divisor);
   return 0;
 }
