@@ -7,7 +7,6 @@
 // for its ISA (target attributes): the binary runs on any x86-64, and reduce.cc calls these
 // only where the CPU has the ISA.
 #include "float-simd.h"
-#include "half-simd.h"
 
 #if defined(__x86_64__)
 #include "combine-avx2.h"

@@ -2,24 +2,9 @@
 // Each processes whole blocks of 16 elements from the start and returns how many it did; the
 // caller finishes the rest with the scalar loops. Call only when half_simd_supported().
 #pragma once
-#include <type_traits>
 #include "reduce.h"
 
 namespace webccl {
-
-/**
- * f(std::integral_constant<int, (int)op>{}): the run-time op as a compile-time one, for loops
- * that are templates on it (half-simd.cc, half-simd512.cc).
- */
-template <class F>
-size_t with_op(Op op, F&& f) {
-  switch (op) {
-    case Op::sum: return f(std::integral_constant<int, (int)Op::sum>{});
-    case Op::prod: return f(std::integral_constant<int, (int)Op::prod>{});
-    case Op::min: return f(std::integral_constant<int, (int)Op::min>{});
-    default: return f(std::integral_constant<int, (int)Op::max>{});
-  }
-}
 
 /** True when this CPU has AVX2 and F16C (asked once by reduce.cc at load). */
 bool half_simd_supported();

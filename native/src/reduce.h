@@ -5,12 +5,27 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace webccl {
 
 enum class DType { f32, f16, bf16, i32, u32 };
 enum class Op { sum, prod, min, max };
+
+/**
+ * f(std::integral_constant<int, (int)op>{}): the run-time op as a compile-time one, for loops
+ * that are templates on it (half-simd.cc, half-simd512.cc, float-simd.cc).
+ */
+template <class F>
+size_t with_op(Op op, F&& f) {
+  switch (op) {
+    case Op::sum: return f(std::integral_constant<int, (int)Op::sum>{});
+    case Op::prod: return f(std::integral_constant<int, (int)Op::prod>{});
+    case Op::min: return f(std::integral_constant<int, (int)Op::min>{});
+    default: return f(std::integral_constant<int, (int)Op::max>{});
+  }
+}
 
 size_t element_bytes(DType dtype);
 
