@@ -139,4 +139,23 @@ test("a file's betaCurves are checked curve by curve; a file without them prices
   assert.throws(() => checkCostParams({ ...withOwn, betaCurves: { tree: [{ linkBytes: 2048, beta: 1e-9 }, { linkBytes: 1024, beta: 1e-9 }] } }), /betaCurves\.tree\[1\]\.linkBytes 1024 does not follow 2048/);
 });
 
+test("a file's rootedCurves are checked as betaCurves are and price the tree's broadcast and reduce, not its allreduce; a file without them prices those on the tree's own curve, unnamed (only a world that broadcast has them)", () => {
+  const rooted: CostParams = { ...curved, betaCurves: { tree: [{ linkBytes: 1 << 20, beta: 10e-9 }] }, rootedCurves: { tree: [{ linkBytes: 8 << 20, beta: 7.5e-9 }] } };
+  assert.equal(checkCostParams(JSON.parse(JSON.stringify(rooted))), rooted);
+  const { rootedCurves: _dropped, ...older } = rooted;
+  const missing: string[] = [];
+  assert.is(checkCostParams(older, missing).rootedCurves, undefined);
+  assert.not.ok(missing.includes('rootedCurves'), String(missing));
+  assert.throws(() => checkCostParams({ ...rooted, rootedCurves: 3 }), /rootedCurves is not an object/);
+  assert.throws(() => checkCostParams({ ...rooted, rootedCurves: { spiral: [] } }), /rootedCurves names 'spiral', which is no algorithm/);
+  assert.throws(() => checkCostParams({ ...rooted, rootedCurves: { tree: [{ linkBytes: -1, beta: 1e-9 }] } }), /rootedCurves\.tree\[0\]/);
+  for (const collective of ['broadcast', 'reduce', 'allReduce'] as const) {
+    const beta = collective === 'allReduce' ? 10e-9 : 7.5e-9;
+    assert.is(betaAt(rooted, 4 << 20, 'tree', collective), beta, collective);
+    assert.is(betaAt(older, 4 << 20, 'tree', collective), 10e-9, `${collective} without rootedCurves`);
+  }
+  // The ring has no rooted curve: its broadcast keeps its own (here the pooled) curve.
+  assert.is(betaAt(rooted, 4 << 20, 'ring', 'broadcast'), betaAt(rooted, 4 << 20, 'ring', 'allReduce'));
+});
+
 test.run();

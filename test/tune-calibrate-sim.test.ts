@@ -64,6 +64,15 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
       if (algorithm === 'tree' && placed === undefined) treeCallsUnplaced++;
       clockMs += 1e3 * (predictSeconds(algorithm, { ...call(data.byteLength, size), ...(ownChunk !== undefined && { chunkBytes: ownChunk }), ...(switchExponents && { switchExponents }) }, priced(algorithm))! + stall(algorithm, data.byteLength, 'cpu'));
     },
+    // The rooted tree's run (rootedRun): a broadcast priced back to back, as the larger runs time
+    // it; never stalled (`stall` speaks of allreduces: the tests that count or slow a schedule's calls).
+    ...(world.noBroadcast !== true && {
+      async broadcast(data: Float32Array, algorithm: string) {
+        payPendingFill();
+        rootedCalls++;
+        clockMs += 1e3 * predictSeconds(algorithm, { ...call(data.byteLength, size), collective: 'broadcast', backToBack: true }, priced(algorithm))!;
+      },
+    }),
     ...(world.linkFigures && {
       async linkFigures() {
         probes++;
@@ -102,12 +111,16 @@ interface SimWorld {
   readonly oneHost?: boolean;
   /** What the probe measures of the slow rank's link, each way (absent: a comm that does not measure it). */
   readonly slowLink?: SlowLink;
+  /** A comm that cannot broadcast (CalibrationComm.broadcast absent): no rooted run. */
+  readonly noBroadcast?: boolean;
 }
 
 /** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
 let probes = 0;
 const placements: (number | undefined)[] = [];
 let treeCallsUnplaced = 0;
+/** Broadcasts the simulated world has run (the rooted tree's run). */
+let rootedCalls = 0;
 
 /** Seconds a call takes beyond the model's price (a time slice lost), by schedule, bytes and where its buffers live. */
 type Stall = (algorithm: string, bytes: number, memory: 'cpu' | 'gpu') => number;
@@ -371,6 +384,38 @@ test('a simulated world whose tree costs 2x the ring per link byte: each gets it
     for (const point of p.betaCurves[algorithm]!) near(point.beta, beta, `${algorithm} at ${point.linkBytes}`);
     near(predictSeconds(algorithm, call(16 << 20, 4), p)!, predictSeconds(algorithm, call(16 << 20, 4), world)!, `${algorithm} at 16 MiB`, 1e-3);
   }
+});
+
+test("a world whose rooted tree costs less per link byte than its allreduce (one way at a time on each link): calibration gives it a rooted curve, which prices the tree's broadcast and reduce; without a broadcast to time, none, and the allreduce's curve prices them", async () => {
+  // The even 1 Gbit rack of 4 tcp ranks (docs/PERFORMANCE.md, rooted40): the tree allreduce's
+  // curve 10.4 ns/B at 8 MiB of link bytes, its broadcast's calls 7.6.
+  const world: CostParams = { ...truth, betaCurves: { ring: [{ linkBytes: 1, beta: 8e-9 }], tree: [{ linkBytes: 1, beta: 10.4e-9 }] }, rootedCurves: { tree: [{ linkBytes: 1, beta: 7.6e-9 }] } };
+  rootedCalls = 0;
+  const p = await calibrated(world, 4);
+  assert.ok(rootedCalls > 0, 'the tree broadcast was timed');
+  assert.equal(Object.keys(p.rootedCurves ?? {}), ['tree'], 'a rooted curve for the tree only');
+  for (const point of p.rootedCurves!['tree']!) near(point.beta, 7.6e-9, `the rooted curve at ${point.linkBytes}`, 1e-3);
+  // The allreduce's curves keep their own figures: the rooted run is in neither them nor the fit.
+  for (const point of p.betaCurves['tree']!) near(point.beta, 10.4e-9, `the tree's own at ${point.linkBytes}`, 1e-3);
+  for (const bytes of [1 << 20, 4 << 20, 16 << 20]) {
+    for (const collective of ['broadcast', 'reduce'] as const) {
+      for (const backToBack of [false, true]) {
+        const at: ModelCall = { ...call(bytes, 4), collective, backToBack };
+        near(predictSeconds('tree', at, p)!, predictSeconds('tree', at, world)!, `tree ${collective} of ${bytes}${backToBack ? ' back to back' : ''}`, 1e-2);
+        near(predictSeconds('ring', at, p)!, predictSeconds('ring', at, world)!, `ring ${collective} of ${bytes}${backToBack ? ' back to back' : ''}`, 1e-2);
+      }
+    }
+  }
+  rootedCalls = 0;
+  const without = await calibrated(world, 4, 0, false, undefined, undefined, false, { noBroadcast: true });
+  assert.is(rootedCalls, 0);
+  assert.is(without.rootedCurves, undefined);
+  const stream: ModelCall = { ...call(4 << 20, 4), collective: 'broadcast', backToBack: true };
+  assert.ok(predictSeconds('tree', stream, without)! > 1.3 * predictSeconds('tree', stream, world)!, 'priced on the allreduce\'s curve, over');
+  // 2 ranks: no rooted run (the rooted tree is the ring's one hop there).
+  rootedCalls = 0;
+  assert.is((await calibrated(world, 2)).rootedCurves, undefined);
+  assert.is(rootedCalls, 0);
 });
 
 test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {
@@ -898,8 +943,9 @@ test("one of 4 ranks behind a link 4x slower out and 3x in, priced per link: cal
     assert.ok(predictSeconds('tree', stream, p)! < 0.85 * predictSeconds('ring', stream, p)!, `the tree broadcast under the ring at ${bytes}`);
   }
   // Without the ratios (an older calibration, or a comm that does not measure them) β is the slow
-  // link's as the schedules met it, and the tree broadcast is priced over what it takes.
-  const old = await calibrated(world, 4, 0, false, undefined, undefined, false, { linkFigures: figures });
+  // link's as the schedules met it, and the tree broadcast is priced over what it takes (without
+  // a rooted run either, whose curve would price it from its own calls).
+  const old = await calibrated(world, 4, 0, false, undefined, undefined, false, { linkFigures: figures, noBroadcast: true });
   assert.is(old.slowLink, undefined);
   const stream: ModelCall = { ...call(4 << 20, 4), collective: 'broadcast', backToBack: true };
   assert.ok(predictSeconds('tree', stream, old)! > 1.3 * predictSeconds('tree', stream, world)!, 'one beta for every link over-prices the tree broadcast');

@@ -21,13 +21,15 @@ const DEPTH = 4;
 interface Counted {
   readonly sends: number[];
   readonly bytes: number[];
+  /** Bytes each rank received. */
+  readonly received: number[];
   /** Each rank's work buffer after the schedule ran (run's data: rank r starts at r + 1 everywhere). */
   readonly results?: Float32Array[];
 }
 
 /** An in-memory link for `size` ranks that counts what each rank sends; every wait is bounded. */
 function countingLinks(size: number): { links: Link[]; counted: Counted } {
-  const counted: Counted = { sends: new Array<number>(size).fill(0), bytes: new Array<number>(size).fill(0) };
+  const counted: Counted = { sends: new Array<number>(size).fill(0), bytes: new Array<number>(size).fill(0), received: new Array<number>(size).fill(0) };
   const boxes = new Map<string, { payload?: Uint8Array; waiter?: (p: Uint8Array) => void }>();
   const box = (key: string) => { let b = boxes.get(key); if (!b) boxes.set(key, (b = {})); return b; };
   const links = Array.from({ length: size }, (_, rank): Link => ({
@@ -36,6 +38,7 @@ function countingLinks(size: number): { links: Link[]; counted: Counted } {
       counted.bytes[rank]! += payload.byteLength;
       const b = box(`${rank}>${peer}#${tag}`);
       const copy = payload.slice();
+      counted.received[peer]! += copy.byteLength;
       if (b.waiter) b.waiter(copy); else b.payload = copy;
     },
     recv: (peer, tag) => {
@@ -180,6 +183,17 @@ for (const collective of ['broadcast', 'reduce'] as const) {
       const oneChunk = await run(4, 1 << 18, 1, (ctx, work) => schedule(ctx, work, 0), (1 << 20) / 4);
       assert.is(sum(oneChunk.sends), 4 * 3, `1 MiB at a 1 MiB chunk: 4 pieces to each of 3 ranks (${oneChunk.sends})`);
       assert.is(formula(algorithm, collective)({ bytes: 1 << 20, ranks: 4, chunkBytes: 1 << 20, pipelineDepth: DEPTH })!.allSends, 4 * 3);
+    });
+
+    test(`${algorithm} ${collective}: back to back, a call's link bytes are the busiest rank's one way, sent or received (a tree's inner rank sends each piece to each child, or receives each child's)`, async () => {
+      const schedule = algorithmNamed(algorithm)!.serves[collective]!;
+      for (const size of [2, 3, 4, 7]) {
+        for (const count of COUNTS) {
+          const counted = await run(size, count, 1, (ctx, work) => schedule(ctx, work, 0));
+          const busiest = Math.max(...counted.bytes, ...counted.received);
+          assert.is(formula(algorithm, collective)(call(count, size))!.stream!.linkBytes, busiest, `n=${size} count=${count}: sent ${counted.bytes}, received ${counted.received}`);
+        }
+      }
     });
   }
 }

@@ -66,11 +66,11 @@ export async function explainPacketValues(address: string): Promise<number> {
 const us = (seconds: number) => formatTime(seconds * 1e6);
 
 /** The β curve in one line ('' without one): the β host calls of each link size are priced with. */
-export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves'>): string {
+export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves' | 'rootedCurves'>): string {
   if (p.betaCurve.length === 0) return '';
   const points = (curve: readonly BetaPoint[]) => curve.map((point) => `${formatBytes(point.linkBytes)} ${(point.beta * 1e9).toFixed(2)}`).join(', ');
-  const own = Object.entries(p.betaCurves).filter(([, curve]) => curve.length > 0).map(([name, curve]) => `; ${name}'s own: ${points(curve)}`).join('');
-  return `beta by link bytes: ${points(p.betaCurve)} ns/B${own}`;
+  const named = (curves: CostParams['betaCurves'], what: string) => Object.entries(curves).filter(([, curve]) => curve.length > 0).map(([name, curve]) => `; ${name}'s ${what}: ${points(curve)}`).join('');
+  return `beta by link bytes: ${points(p.betaCurve)} ns/B${named(p.betaCurves, 'own')}${named(p.rootedCurves ?? {}, 'broadcast and reduce')}`;
 }
 
 /** Each schedule's fixed-part offset in one line: what an allreduce of it pays beyond call + messages·alpha + sends·o. */

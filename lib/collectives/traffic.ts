@@ -147,10 +147,12 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * A pipeline of the call's bytes through `stages` hops in sequence, cut in chunks as the rooted
  * schedules cut it (rootedPieceElements), from a root to the other ranks (or from them to it):
  * the last chunk leaves the first hop after chunks - 1 stage times and needs `stages` more, so
- * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where a
- * rank sends each piece to several children); an inner rank sends every chunk (to each child),
- * and every rank but the root receives each chunk once (a broadcast) or sends it once (a
- * reduce): ranks - 1 messages a chunk in all.
+ * stages + chunks - 1 stage times, each one message of bytes / chunks (times `fanout` where an
+ * inner rank has several children: a broadcast's sends each piece to each in turn over its
+ * outgoing link, a reduce's receives each child's piece in turn over its incoming one); an inner
+ * rank sends every chunk (to each child, in a broadcast; once, to its parent, in a reduce), and
+ * every rank but the root receives each chunk once (a broadcast) or sends it once (a reduce):
+ * ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
  * `slowLeaf`: the schedule places the slow rank at a leaf (the rooted trees: rootedLabels), which
  * receives (a broadcast) or sends (a reduce) each chunk once, `bytes` in turn over its link, and
@@ -164,8 +166,10 @@ export function pipelined(stages: number, call: TrafficCall, fanout = 1, slowLea
   const steps = stages + chunks - 1;
   // The leaf's bytes are the call's, alone or back to back.
   const leaf = slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };
+  // A reduce's inner rank sends each folded chunk once, up; a broadcast's, once to each child.
+  const sendsPerChunk = slowLeaf === 'sends' ? 1 : fanout;
   return {
-    messages: steps, sends: chunks * fanout, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf,
+    messages: steps, sends: chunks * sendsPerChunk, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf,
     // Back to back, a call costs one stage: its chunks in sequence, to each child.
     stream: { messages: chunks, linkBytes: fanout * bytes, ...leaf },
   };

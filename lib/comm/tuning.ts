@@ -107,6 +107,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     slowLinkRatios: (slowRank) => slowLinkRatios(probe, slowRank),
     placeTree: (slowRank) => comm.placeTree(slowRank),
     allReduce: (data, algorithm, chunkBytes) => comm.allReduce(data, data, data.length, 'float32', 'sum', { algorithm, ...(chunkBytes !== undefined && { chunkBytes }) }),
+    broadcast: (data, algorithm) => comm.broadcast(data, data, data.length, 'float32', 0, { algorithm }),
     maxAll,
     // What CpuMemory.copy does with an out-of-place host allreduce's buffers.
     copy: (target, source) => target.set(source),

@@ -23,7 +23,7 @@
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { allSendsOf, type Traffic, type TrafficCall } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import { boardCallSeconds, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind, type SlowLink } from './params.js';
+import { boardCallSeconds, isRooted, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind, type SlowLink } from './params.js';
 
 /** A call as the model prices it: what every traffic formula gets (bytes per rank as the call states them, count × element size), and more. */
 export interface ModelCall extends TrafficCall {
@@ -104,7 +104,8 @@ export function referenceSendsOf(traffic: Partial<Pick<PricedTraffic, 'reference
  * curve's points (calibration measures them a factor of 2-8 apart) linearly in log(bytes) where
  * β falls with size, linearly in bytes where it rises; the first point's below them, the last's
  * above; `beta` where there is no curve. The curve is `algorithm`'s own (betaCurves) where
- * calibration measured one, else the pooled betaCurve.
+ * calibration measured one, else the pooled betaCurve; a rooted `collective`'s (broadcast,
+ * reduce) its schedule's rooted curve (rootedCurves) where there is one.
  * Where β rises, the larger point's calls have left the caches the smaller one's ran in, and
  * per byte they stay at the smaller one's cost until their working set passes the cache's size:
  * a step near the larger point, not a slope even in log(bytes), which put half the rise at the
@@ -112,8 +113,8 @@ export function referenceSendsOf(traffic: Partial<Pick<PricedTraffic, 'reference
  * at 8 MiB, where its calls ran at 0.41-0.50; linearly in bytes 0.71). Where β falls (mid sizes,
  * whose per-message costs spread over more bytes), log(bytes) stays: the fall is smooth.
  */
-export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, linkBytes: number, algorithm?: string): number {
-  const curve = curveFor(params, algorithm);
+export function betaAt(params: CurveParams, linkBytes: number, algorithm?: string, collective?: ScheduledCollective): number {
+  const curve = curveFor(params, algorithm, collective);
   if (curve.length === 0) return params.beta;
   const above = curve.findIndex((p) => p.linkBytes >= linkBytes);
   if (above === 0) return curve[0]!.beta;
@@ -125,8 +126,17 @@ export function betaAt(params: Pick<CostParams, 'beta' | 'betaCurve'> & Partial<
   return lo.beta + f * (hi.beta - lo.beta);
 }
 
-/** The β curve that prices `algorithm`: its own where calibration measured one, else the pooled one. */
-function curveFor(params: Pick<CostParams, 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves'>>, algorithm?: string): readonly BetaPoint[] {
+/** What betaAt reads: the one β and the curves. */
+type CurveParams = Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves' | 'rootedCurves'>>;
+
+/**
+ * The β curve that prices `algorithm` on `collective`: a rooted collective's curve of its
+ * schedule where calibration timed one, else the schedule's own where calibration measured one,
+ * else the pooled one.
+ */
+function curveFor(params: Omit<CurveParams, 'beta'>, algorithm?: string, collective?: ScheduledCollective): readonly BetaPoint[] {
+  const rooted = algorithm !== undefined && isRooted(collective) ? params.rootedCurves?.[algorithm] : undefined;
+  if (rooted !== undefined && rooted.length > 0) return rooted;
   const own = algorithm === undefined ? undefined : params.betaCurves?.[algorithm];
   return own !== undefined && own.length > 0 ? own : params.betaCurve;
 }
@@ -170,7 +180,7 @@ export function pricedPastCurve(algorithm: string, call: ModelCall, params: Cost
 /** pricedPastCurve for a call of `bytes` link bytes (sentLinkBytes's). */
 function pastCurve(algorithm: string, bytes: number | undefined, call: ModelCall, params: CostParams): boolean {
   if (call.memory === 'gpu' && params.gpu) return false;
-  const last = curveFor(params, algorithm).at(-1);
+  const last = curveFor(params, algorithm, call.collective).at(-1);
   return last !== undefined && bytes !== undefined && bytes > last.linkBytes;
 }
 
@@ -210,7 +220,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   // The link's bytes as β prices them (wireBytes); a codec's work is on the busiest rank's own.
   const wire = wireBytes(traffic, params.slowLink);
-  const beta = gpu ? params.beta : betaAt(params, ratio * wire, algorithm);
+  const beta = gpu ? params.beta : betaAt(params, ratio * wire, algorithm, call.collective);
   const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + wire * ratio * beta + traffic.linkBytes * perByte
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket)

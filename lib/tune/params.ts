@@ -43,6 +43,15 @@ export interface CostParams {
    * (bench/tune-sweep.ts), the ring over-predicted and the tree under.
    */
   readonly betaCurves: Readonly<Record<string, readonly BetaPoint[]>>;
+  /**
+   * β curves of the rooted collectives (ROOTED_COLLECTIVES: broadcast, reduce) by schedule name,
+   * where calibration timed that schedule's broadcast (the tree); absent or without the
+   * schedule: its own allreduce curve. The double binary tree's allreduce and the rooted tree
+   * cost different amounts per byte their formulas count: on an even 1 Gbit rack of 4 tcp ranks
+   * the tree allreduce's curve said 10.4-11.8 ns/B at 2-8 MiB where the tree broadcast's calls ran
+   * at 7.6, priced 35-64% over (docs/PERFORMANCE.md, rooted40).
+   */
+  readonly rootedCurves?: Readonly<Record<string, readonly BetaPoint[]>>;
   /** Per byte folded into the memory by a reduction (γ). */
   readonly gamma: number;
   /**
@@ -147,6 +156,15 @@ export const BOARD_JS_THREAD_BYTES = 64 << 10;
 /** The board's collectives besides the allreduce, each timed for a fixed cost of its own (BoardCostParams.collectives). */
 export const BOARD_COLLECTIVES = ['reduceScatter', 'allGather', 'broadcast', 'reduce'] as const;
 export type BoardCollective = (typeof BOARD_COLLECTIVES)[number];
+
+/** The collectives a root sends from or gathers to, priced on CostParams.rootedCurves where their schedule has one. */
+export const ROOTED_COLLECTIVES = ['broadcast', 'reduce'] as const;
+export type RootedCollective = (typeof ROOTED_COLLECTIVES)[number];
+
+/** Whether `collective` is one of ROOTED_COLLECTIVES. */
+export function isRooted(collective: string | undefined): collective is RootedCollective {
+  return (ROOTED_COLLECTIVES as readonly string[]).includes(collective ?? '');
+}
 
 /**
  * What a board call of `collective` costs besides its bytes: its own figure where calibration timed
@@ -344,12 +362,12 @@ function fixedOffsets(raw: unknown): Record<string, number> {
   return offsets;
 }
 
-function betaCurves(raw: unknown): Record<string, BetaPoint[]> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('betaCurves is not an object of beta curves by algorithm name');
+function betaCurves(raw: unknown, field = 'betaCurves'): Record<string, BetaPoint[]> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${field} is not an object of beta curves by algorithm name`);
   const curves: Record<string, BetaPoint[]> = {};
   for (const [name, curve] of Object.entries(raw)) {
-    if (!algorithmNamed(name)) throw new Error(`betaCurves names '${name}', which is no algorithm`);
-    curves[name] = betaCurve(curve, `betaCurves.${name}`);
+    if (!algorithmNamed(name)) throw new Error(`${field} names '${name}', which is no algorithm`);
+    curves[name] = betaCurve(curve, `${field}.${name}`);
   }
   return curves;
 }
@@ -397,5 +415,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['copy'] !== undefined && { copy: seconds('copy', p['copy']) }),
     // Not named when absent: an older calibration's file, whose schedules are priced by the shared fit alone (offset 0), as before.
     ...(p['fixedOffsets'] !== undefined && { fixedOffsets: fixedOffsets(p['fixedOffsets']) }),
+    // Not named when absent: an older calibration's file, whose rooted calls are priced on their schedules' allreduce curves, as before.
+    ...(p['rootedCurves'] !== undefined && { rootedCurves: betaCurves(p['rootedCurves'], 'rootedCurves') }),
   };
 }

@@ -2,7 +2,7 @@
 // they are priced beyond: each schedule's offset and the board's own fixed cost.
 import { fixedSeconds } from '../model.js';
 import { median } from '../median.js';
-import { BOARD_JS_THREAD_BYTES, type BetaPoint, type BoardCostParams } from '../params.js';
+import { BOARD_JS_THREAD_BYTES, type BetaPoint, type BoardCostParams, type RootedCollective } from '../params.js';
 import type { Sample, Fitted } from './types.js';
 import { FEW_BYTES } from './plan.js';
 import { pricedBy } from './fit.js';
@@ -17,11 +17,12 @@ import { pricedBy } from './fit.js';
  * With `algorithm`, that schedule's runs alone: its own curve (params.betaCurves). A run whose
  * figure is a lower quartile is priced beyond `lower`'s fixed costs (lowerFit). With `offsets`,
  * each schedule's fixed part is its own few-byte figure's (fixedOffsetsOf: the fit's plus its
- * offset), as the model prices it.
+ * offset), as the model prices it. The allreduce's runs, or with `collective` the rooted runs of
+ * it (Sample.collective).
  */
-export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets): BetaPoint[] {
+export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: string, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets, collective?: RootedCollective): BetaPoint[] {
   const bySize = new Map<number, Sample[]>();
-  for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm)) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
+  for (const s of samples) if (s.point && s.bytes !== undefined && (algorithm === undefined || s.algorithm === algorithm) && s.collective === collective) bySize.set(s.bytes, [...(bySize.get(s.bytes) ?? []), s]);
   const curve: BetaPoint[] = [];
   for (const [, runs] of [...bySize].sort((x, y) => x[0] - y[0])) {
     const link = runs.reduce((sum, s) => sum + s.terms[3], 0);
@@ -31,7 +32,7 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
       const [call, alpha, overhead] = s.lower ? lower : fit;
       const own = s.lower ? board?.lower : board?.median;
       const fixedOffsets = s.lower ? offsets?.lower : offsets?.median;
-      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }), ...(fixedOffsets && { fixedOffsets }) }, undefined, s.bytes);
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }), ...(fixedOffsets && { fixedOffsets }) }, s.collective, s.bytes);
     };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
@@ -41,10 +42,10 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
   return curve;
 }
 
-/** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points. */
-export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets): Record<string, BetaPoint[]> {
-  const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined).map((s) => s.algorithm!))].sort();
-  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower, board, offsets)]));
+/** Each schedule's own curve (curveOf of its runs alone), for every schedule with runs that are points (an allreduce's, or with `collective`, that collective's). */
+export function curvesByAlgorithm(samples: readonly Sample[], fit: Fitted, lower: Fitted = fit, board?: BoardFixed, offsets?: FixedOffsets, collective?: RootedCollective): Record<string, BetaPoint[]> {
+  const names = [...new Set(samples.filter((s) => s.point && s.algorithm !== undefined && s.collective === collective).map((s) => s.algorithm!))].sort();
+  return Object.fromEntries(names.map((name) => [name, curveOf(samples, fit, name, lower, board, offsets, collective)]));
 }
 
 /** Each schedule's offset (fixedOffsetsOf) beyond the fit of the few-byte medians and beyond lowerFit's, which curveOf prices median and lower-quartile points beyond. */

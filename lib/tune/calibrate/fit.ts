@@ -128,7 +128,7 @@ export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
   return [call, alpha, overhead, fit[3]];
 }
 
-/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe. */
+/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe, nor a rooted run. */
 export function sharedSamples(samples: readonly Sample[]): Sample[] {
-  return samples.filter((s) => !s.ownOnly && !(s.lower && !s.point) && !s.probe);
+  return samples.filter((s) => !s.ownOnly && !(s.lower && !s.point) && !s.probe && s.collective === undefined);
 }

@@ -55,14 +55,15 @@ const LARGE_BLOCK = 2;
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
-  const allReduce = (data: Float32Array, name: string, chunkBytes?: number) => comm.allReduce(data, name, chunkBytes);
+  // An allreduce, or a rooted run's collective (rootedRun: only where the comm has it).
+  const call = (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => (collective === 'broadcast' ? comm.broadcast!(data, name) : comm.allReduce(data, name, chunkBytes));
   // One buffer a size through the untimed and the timed rounds: a call on a buffer the transport
   // has not yet seen runs slow (4 shm ranks, 16 MiB ring: the first timed call 32-102 ms, 23-28
   // after, however many untimed rounds ran on other buffers). With a buffer of their own, every
   // first timed round paid it, and the first run of a size in it (the ring's own-chunk run, ahead
   // of the by-reference probe on the same buffer) came out the slower: φ came out 0 (phi21).
   const buffers = new Map<number, Float32Array>();
-  const times = (runs: readonly Run[], rounds: number, untimed: number, block = 1) => runTimes(runs, rounds, untimed, block, allReduce, undefined, buffers);
+  const times = (runs: readonly Run[], rounds: number, untimed: number, block = 1) => runTimes(runs, rounds, untimed, block, call, undefined, buffers);
   // The ring's reach run (ownOnly) with the runs past 4 chunks wherever it lies: 4 times the
   // largest run's bytes, it is left out where they are (8 ntcp ranks, cal27).
   const longest = 4 * comm.chunkBytes;
@@ -94,7 +95,7 @@ export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], 
     // Past the mid sizes a run is a point of the curve too; among them (a half chunk of up to
     // 2 MiB) its median would put a stalled figure between the blocks' lower quartiles.
     const point = run.bytes > CURVE_BYTES.at(-1)! && run.probe !== true;
-    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(timed[i]!), gamma, run.chunkBytes), point, ...(run.probe === true && { probe: true }), ...(run.ownOnly === true && { ownOnly: true }) };
+    return { ...sampleOf(comm, run.algorithm, 4 * Math.max(1, Math.floor(run.bytes / 4)), median(timed[i]!), gamma, run.chunkBytes, run.collective), point, ...(run.probe === true && { probe: true }), ...(run.ownOnly === true && { ownOnly: true }) };
   });
 }
 

@@ -93,6 +93,21 @@ export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkByte
 }
 
 /**
+ * The rooted tree's run: a tree broadcast from rank 0 of four chunks (at most LARGEST_RUN_BYTES),
+ * timed among the larger runs, back to back as they are, the one point of the tree's rooted curve
+ * (CostParams.rootedCurves), which prices its broadcasts and reduces at every size. Their
+ * formulas count an inner rank's pieces to (or from) each child in turn over its one link, where
+ * the double binary tree's allreduce keeps both ways of every link busy with two trees' pieces:
+ * per byte they counted, on an even 1 Gbit rack of 4 tcp ranks, the tree broadcast's calls ran
+ * at 7.6 ns/B where the allreduce's curve said 10.4-11.8 (docs/PERFORMANCE.md, rooted40). Only
+ * where the comm can broadcast, and from 3 ranks (at 2 the rooted tree is the ring's one hop).
+ */
+export function rootedRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast'>): Run | undefined {
+  if (comm.broadcast === undefined || comm.size < 3) return undefined;
+  return { algorithm: 'tree', bytes: Math.min(4 * comm.chunkBytes, LARGEST_RUN_BYTES), collective: 'broadcast' };
+}
+
+/**
  * The ring's call past LARGEST_RUN_BYTES whose point ends its own curve (ringReach), where its
  * cut there differs from the largest run's.
  */

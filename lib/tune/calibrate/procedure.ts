@@ -3,7 +3,7 @@
 import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
-import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach } from './plan.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun } from './plan.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
@@ -97,7 +97,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
     phaseEnds('mid sizes');
     const reach = ringReach(comm, Math.max(...bySize.keys()));
-    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : [])], repeats, gamma)));
+    const rooted = rootedRun(comm);
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : []), ...(rooted ? [rooted] : [])], repeats, gamma)));
     // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
     // previous call early counts its wait for the last peer to join, and alternating schedules
     // leave the ranks further apart (the tree's root leaves last). The last to join waited for

@@ -47,7 +47,7 @@ export async function interleavedTimes(comm: CalibrationComm, algorithms: readon
 }
 
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
-export async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number) => Promise<void>, lineUp?: () => Promise<unknown>, buffers = new Map<number, Float32Array>()): Promise<number[][]> {
+export async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => Promise<void>, lineUp?: () => Promise<unknown>, buffers = new Map<number, Float32Array>()): Promise<number[][]> {
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
   const times = runs.map(() => [] as number[]);
   for (let round = -untimed; round < rounds; round++) {
@@ -64,7 +64,7 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
       if (lineUp) await lineUp();
       let since = performance.now();
       for (let call = 0; call < block; call++) {
-        await run(data, runs[i]!.algorithm, runs[i]!.chunkBytes);
+        await run(data, runs[i]!.algorithm, runs[i]!.chunkBytes, runs[i]!.collective);
         // A block's first call absorbs the wait for the last peer to join (when there are
         // others). Not a sync allreduce after it, tried: the first call after one is a call
         // alone (its whole latency), where the next ones overlap the previous (an 8-byte direct

@@ -1,7 +1,7 @@
 // What calibration works with: the communicator's and the device's side of it (CalibrationComm,
 // GpuCalibration), what it returns, and the shapes its runs and samples take between the parts.
 import type { SwitchExponents } from '../../collectives/switch-allreduce.js';
-import type { BoardCollective, CodecRate, CostParams, SlowLink } from '../params.js';
+import type { BoardCollective, CodecRate, CostParams, RootedCollective, SlowLink } from '../params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -15,6 +15,12 @@ export interface CalibrationComm {
   readonly referenceBytes?: number;
   /** An in-place float32 sum allreduce of `data` with the named algorithm (cut at `chunkBytes`, where given: referenceProbe). */
   allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
+  /**
+   * An in-place float32 broadcast of `data` from rank 0 with the named algorithm: the rooted
+   * tree's run (plan.ts's rootedRun). Absent: not timed, and rooted calls are priced on their
+   * schedules' allreduce curves.
+   */
+  broadcast?(data: Float32Array, algorithm: string): Promise<void>;
   /** Element-wise maximum of every rank's `values` (the same result on every rank). */
   maxAll(values: Float32Array): Promise<Float32Array>;
   /**
@@ -115,6 +121,8 @@ export interface Sample {
   readonly referenceBytes?: number;
   /** The ring at another chunk size (referenceProbe): only referenceCost takes it, not the fit nor any curve. */
   readonly probe?: boolean;
+  /** A rooted collective's run (rootedRun), timed back to back: only its schedule's rooted curve takes it (CostParams.rootedCurves). */
+  readonly collective?: RootedCollective;
 }
 
 export type Terms = readonly [number, number, number, number];
@@ -131,6 +139,8 @@ export interface Run {
   readonly chunkBytes?: number;
   /** A point of its schedule's own curve only (ringReach): not the fit nor the pooled curve. */
   readonly ownOnly?: boolean;
+  /** The rooted tree's broadcast (rootedRun) in place of an allreduce (CalibrationComm.broadcast). */
+  readonly collective?: 'broadcast';
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
