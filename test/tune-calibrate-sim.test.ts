@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
 import { calibrate, directCurveBytes, type CalibrationComm } from '../lib/tune/calibrate.js';
 import { warmLongestSeconds } from '../lib/tune/calibrate/warm-up.js';
+import { agreedSeconds } from '../lib/tune/calibrate/agreement.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
 import { betaAt, callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { chooseAlgorithm } from '../lib/tune/select.js';
@@ -416,6 +417,23 @@ test("a world whose rooted tree costs less per link byte than its allreduce (one
   rootedCalls = 0;
   assert.is((await calibrated(world, 2)).rootedCurves, undefined);
   assert.is(rootedCalls, 0);
+});
+
+test("the larger runs' agreed figures: an allreduce's the fastest rank's, the rooted broadcast's the slowest rank's (its leaves wait for the bytes, its root only for the kernel to take them)", async () => {
+  const terms = [1, 1, 1, 1] as const;
+  const ranks = [[0.1, 0.05], [0.3, 0.2], [0.2, 0.4]];
+  // Three ranks' maximum, element by element, of what each puts in.
+  const rankOf = (r: number) => [{ terms, seconds: ranks[r]![0]!, algorithm: 'ring' }, { terms, seconds: ranks[r]![1]!, algorithm: 'tree', collective: 'broadcast' as const }];
+  const inputs: Float32Array[] = [];
+  const maxAll = async (values: Float32Array) => {
+    inputs.push(values);
+    return Float32Array.from(values, (_, i) => Math.max(...[0, 1, 2].map((r) => (r === 0 ? values[i]! : (i === 0 ? -1 : 1) * ranks[r]![i]!))));
+  };
+  const agreed = await agreedSeconds(rankOf(0), maxAll);
+  assert.is(inputs.length, 1);
+  near(agreed[0]!.seconds, 0.1, 'the ring allreduce: the fastest rank');
+  near(agreed[1]!.seconds, 0.4, 'the tree broadcast: the slowest rank');
+  assert.is(agreed[1]!.collective, 'broadcast');
 });
 
 test("the direct exchange's own curve: measured inside its domain, at the mid sizes and its largest size, kept out of the fit and the pooled curve", () => {

@@ -35,6 +35,10 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
+//   the rooted tree (3 ranks or more, a comm that can broadcast): its broadcast at four chunks
+//      among the larger runs, back to back, what it took beyond its fixed part per byte of its
+//      busiest link one way (rootedRun): the curve its broadcasts and reduces are priced on
+//      (rootedCurves), none of it in the fit nor the allreduces' curves.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
@@ -56,7 +60,7 @@
 // what the rest of the library, the benches and the tests use):
 //   types.ts        the communicator's and the device's interfaces, the result, Sample, Run, Timed, Measured
 //   traffic.ts      a run's traffic by its formula, and the Sample a timed run makes
-//   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach
+//   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRun
 //   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), blockSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
@@ -70,7 +74,7 @@
 //   reference.ts    φ, a message by reference: its probe run and its cost (referenceProbe, referenceCost)
 //   switch.ts       the switch's runs and π, round trip (switchCosts)
 //   gpu.ts          GPU memory's runs and terms (gpuFoldRate, plannedGpuRuns, gpuCosts)
-//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten)
+//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten), the larger runs' agreed (agreedSeconds)
 //   parameters.ts   the cost model's parameters from the figures (parametersOf)
 //   procedure.ts    calibrate: every phase above in order
 export type { CalibrationComm, GpuCalibration, CalibrationOptions, Calibration, Sample, Figure } from './calibrate/types.js';

@@ -15,7 +15,7 @@ import { referenceProbe } from './reference.js';
 import { copyRate } from './copy.js';
 import { SWITCH_BYTES } from './switch.js';
 import { GPU_WARM_SECONDS, gpuFoldRate, plannedGpuRuns } from './gpu.js';
-import { flatten, unflatten } from './agreement.js';
+import { agreedSeconds, flatten, unflatten } from './agreement.js';
 import { parametersOf } from './parameters.js';
 
 /** Measures this world's parameters (every rank calls it at once) and agrees on the slowest rank's. */
@@ -99,12 +99,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const reach = ringReach(comm, Math.max(...bySize.keys()));
     const rooted = rootedRun(comm);
     samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : []), ...(rooted ? [rooted] : [])], repeats, gamma)));
-    // The fastest rank's figures, as for the few-byte runs (blockSamples): a rank that left the
-    // previous call early counts its wait for the last peer to join, and alternating schedules
-    // leave the ranks further apart (the tree's root leaves last). The last to join waited for
-    // no one, and still for the slowest link: its call cannot end before that link's bytes arrive.
-    const fastest = await comm.maxAll(Float32Array.from(samples, (s) => -s.seconds));
-    samples.forEach((s, i) => { samples[i] = { ...s, seconds: -fastest[i]! }; });
+    samples.splice(0, samples.length, ...(await agreedSeconds(samples, (values) => comm.maxAll(values))));
     samples.push(...mid);
     samples.unshift(...few);
     // At the larger runs' largest size: an out-of-place call's copy costs its bytes only where
