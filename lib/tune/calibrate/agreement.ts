@@ -1,6 +1,6 @@
 // Agreement across ranks: a rank's measured figures as one vector for the maximum over ranks, and back.
 import type { CodecRate } from '../params.js';
-import type { Measured, Sample } from './types.js';
+import type { CalibrationComm, Measured, Sample } from './types.js';
 
 /** A rank's measurements as one vector, for the maximum over ranks: γ, the copy's rate, encode and decode per codec (in `names` order), each sample's, switch run's and GPU run's seconds, γ_gpu. */
 export function flatten(m: Measured, names: readonly string[]): Float32Array {
@@ -26,18 +26,27 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
 }
 
 /**
- * The larger runs' figures as every rank takes them: the fastest rank's, as for the few-byte runs
- * (blockSamples): a rank that left the previous call early counts its wait for the last peer to
- * join, and alternating schedules leave the ranks further apart (the tree's root leaves last).
- * The last to join waited for no one, and still for the slowest link: its call cannot end before
- * that link's bytes arrive. But a rooted run's (the broadcast) the slowest rank's: its root and
- * inner ranks end once the kernel has taken their sends, and only its leaves wait for the bytes,
- * so the slowest rank's figure is the period. On the quarter-rate rack (4 tcp ranks,
- * bench/switch-rack.sh -s 4 -S 2) the fastest rank's priced the tree's 1-16 MiB broadcasts 43-61%
- * under and its reduces 32-46% (docs/PERFORMANCE.md, rooted40).
+ * The larger runs' figures as every rank takes them: an allreduce's the fastest rank's, as for the
+ * few-byte runs (blockSamples): a rank that left the previous call early counts its wait for the
+ * last peer to join, and alternating schedules leave the ranks further apart (the tree's root
+ * leaves last). The last to join waited for no one, and still for the slowest link: its call
+ * cannot end before that link's bytes arrive. A rooted run's (the broadcast) halfway between its
+ * fastest rank's and its slowest's: its root and inner ranks end once the kernel has taken their
+ * sends and run ahead of its leaves by what the sockets hold, and webccl-perf (as nccl-tests)
+ * reports a call's mean over the ranks, which lies between the two. On the quarter-rate rack (4
+ * tcp ranks, bench/switch-rack.sh -s 4 -S 2) the fastest rank's figure priced the tree's 1-16 MiB
+ * broadcasts 43-61% under and its reduces 32-46%, the slowest rank's 18-60% and 15-35% over; on
+ * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40).
  */
-export async function agreedSeconds(samples: readonly Sample[], maxAll: (values: Float32Array) => Promise<Float32Array>): Promise<Sample[]> {
-  const signOf = (s: Sample) => (s.collective === undefined ? -1 : 1);
-  const agreed = await maxAll(Float32Array.from(samples, (s) => signOf(s) * s.seconds));
-  return samples.map((s, i) => ({ ...s, seconds: signOf(s) * agreed[i]! }));
+export async function agreedSeconds(samples: readonly Sample[], maxAll: CalibrationComm['maxAll']): Promise<Sample[]> {
+  // The allreduces' negated figures, then each rooted figure's, negated and not: one maximum gives both ends.
+  const rooted = samples.flatMap((s) => (s.collective === undefined ? [] : [-s.seconds, s.seconds]));
+  const agreed = await maxAll(Float32Array.from([...samples.map((s) => (s.collective === undefined ? -s.seconds : 0)), ...rooted]));
+  let next = samples.length;
+  return samples.map((s, i) => {
+    if (s.collective === undefined) return { ...s, seconds: -agreed[i]! };
+    const [fastest, slowest] = [-agreed[next]!, agreed[next + 1]!];
+    next += 2;
+    return { ...s, seconds: (fastest + slowest) / 2 };
+  });
 }
