@@ -413,9 +413,11 @@ test("a world whose rooted tree costs less per link byte than its allreduce (one
   assert.is(without.rootedCurves, undefined);
   const stream: ModelCall = { ...call(4 << 20, 4), collective: 'broadcast', backToBack: true };
   assert.ok(predictSeconds('tree', stream, without)! > 1.3 * predictSeconds('tree', stream, world)!, 'priced on the allreduce\'s curve, over');
-  // 2 ranks: no rooted run (the rooted tree is the ring's one hop there).
+  // 2 ranks: no rooted run (the rooted tree is the ring's one hop there); nor with a board, whose own rooted calls are priced on its curve.
   rootedCalls = 0;
   assert.is((await calibrated(world, 2)).rootedCurves, undefined);
+  assert.is(rootedCalls, 0);
+  assert.is((await calibrated({ ...world, board: { call: 20e-6 } }, 4, 0, true)).rootedCurves, undefined);
   assert.is(rootedCalls, 0);
 });
 

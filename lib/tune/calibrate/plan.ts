@@ -100,10 +100,13 @@ export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkByte
  * the double binary tree's allreduce keeps both ways of every link busy with two trees' pieces:
  * per byte they counted, on an even 1 Gbit rack of 4 tcp ranks, the tree broadcast's calls ran
  * at 7.6 ns/B where the allreduce's curve said 10.4-11.8 (docs/PERFORMANCE.md, rooted40). Only
- * where the comm can broadcast, and from 3 ranks (at 2 the rooted tree is the ring's one hop).
+ * where the comm can broadcast, from 3 ranks (at 2 the rooted tree is the ring's one hop), and
+ * not where a board serves every rank: its own broadcast and reduce, on its own curve, are priced
+ * 2.5-7x under the tree at 8 shm ranks (64 KiB-64 MiB, webccl-perf --explain) and are auto's
+ * choice there, and the run took 1.3 s of a 10.7 s calibration (8.2-8.8 s without it).
  */
-export function rootedRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast'>): Run | undefined {
-  if (comm.broadcast === undefined || comm.size < 3) return undefined;
+export function rootedRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast' | 'board'>): Run | undefined {
+  if (comm.broadcast === undefined || comm.size < 3 || comm.board === true) return undefined;
   return { algorithm: 'tree', bytes: Math.min(4 * comm.chunkBytes, LARGEST_RUN_BYTES), collective: 'broadcast' };
 }
 
