@@ -35,7 +35,7 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
-//   the rooted tree (3 ranks or more, a comm that can broadcast): its broadcast at four chunks
+//   the rooted tree (3 ranks or more, a comm that can broadcast, no board): its broadcast at four chunks
 //      among the larger runs, back to back, what it took beyond its fixed part per byte of its
 //      busiest link one way (rootedRun): the curve its broadcasts and reduces are priced on
 //      (rootedCurves), none of it in the fit nor the allreduces' curves.
