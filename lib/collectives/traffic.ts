@@ -166,7 +166,7 @@ export function pipelined(stages: number, call: TrafficCall, fanout = 1, slowLea
   const steps = stages + chunks - 1;
   // The leaf's bytes are the call's, alone or back to back.
   const leaf = slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };
-  // A reduce's inner rank sends each folded chunk once, up; a broadcast's, once to each child.
+  // A reduce's inner rank (its leaves send: slowLeaf 'sends') sends each folded chunk once, up; a broadcast's, once to each child.
   const sendsPerChunk = slowLeaf === 'sends' ? 1 : fanout;
   return {
     messages: steps, sends: chunks * sendsPerChunk, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf,

@@ -99,6 +99,9 @@ export function referenceSendsOf(traffic: Partial<Pick<PricedTraffic, 'reference
   return traffic.referenceBytes > 0 && traffic.referenceBytes >= reference.bytes ? traffic.referenceSends : 0;
 }
 
+/** What betaAt reads: the one β and the curves. */
+type CurveParams = Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves' | 'rootedCurves'>>;
+
 /**
  * β for a call whose busiest rank sends `linkBytes` on its critical path: between two of the
  * curve's points (calibration measures them a factor of 2-8 apart) linearly in log(bytes) where
@@ -125,9 +128,6 @@ export function betaAt(params: CurveParams, linkBytes: number, algorithm?: strin
     : Math.log(linkBytes / lo.linkBytes) / Math.log(hi.linkBytes / lo.linkBytes);
   return lo.beta + f * (hi.beta - lo.beta);
 }
-
-/** What betaAt reads: the one β and the curves. */
-type CurveParams = Pick<CostParams, 'beta' | 'betaCurve'> & Partial<Pick<CostParams, 'betaCurves' | 'rootedCurves'>>;
 
 /**
  * The β curve that prices `algorithm` on `collective`: a rooted collective's curve of its
