@@ -149,11 +149,6 @@ test("a file's rootedCurves are checked as betaCurves are and price the tree's b
   assert.throws(() => checkCostParams({ ...rooted, rootedCurves: 3 }), /rootedCurves is not an object/);
   assert.throws(() => checkCostParams({ ...rooted, rootedCurves: { spiral: [] } }), /rootedCurves names 'spiral', which is no algorithm/);
   assert.throws(() => checkCostParams({ ...rooted, rootedCurves: { tree: [{ linkBytes: -1, beta: 1e-9 }] } }), /rootedCurves\.tree\[0\]/);
-  // Its offsets likewise (signed seconds by algorithm), absent in older files without a WARN.
-  const offset: CostParams = { ...rooted, rootedOffsets: { tree: -150e-6 } };
-  assert.equal(checkCostParams(JSON.parse(JSON.stringify(offset))), offset);
-  assert.throws(() => checkCostParams({ ...offset, rootedOffsets: { spiral: 0 } }), /rootedOffsets names 'spiral', which is no algorithm/);
-  assert.throws(() => checkCostParams({ ...offset, rootedOffsets: { tree: 'soon' } }), /rootedOffsets\.tree "soon" is not a number of seconds/);
   for (const collective of ['broadcast', 'reduce', 'allReduce'] as const) {
     const beta = collective === 'allReduce' ? 10e-9 : 7.5e-9;
     assert.is(betaAt(rooted, 4 << 20, 'tree', collective), beta, collective);

@@ -74,13 +74,10 @@ export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves' | '
 }
 
 /** Each schedule's fixed-part offset in one line: what an allreduce of it pays beyond call + messages·alpha + sends·o. */
-export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets' | 'rootedOffsets'>): string {
+export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets'>): string {
   const offsets = Object.entries(p.fixedOffsets ?? {});
-  const listed = (entries: [string, number][]) => entries.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ');
-  const rooted = Object.entries(p.rootedOffsets ?? {});
-  const broadcasts = rooted.length === 0 ? '' : `; broadcast and reduce: ${listed(rooted)} us`;
-  if (offsets.length === 0) return `fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)${broadcasts}`;
-  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${listed(offsets)} us${broadcasts}`;
+  if (offsets.length === 0) return 'fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)';
+  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${offsets.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ')} us`;
 }
 
 /** `switchPacketValues`: what explainPacketValues found (with --switch); the formula's default without it. */

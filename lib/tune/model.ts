@@ -187,16 +187,15 @@ function pastCurve(algorithm: string, bytes: number | undefined, call: ModelCall
 /**
  * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ,
  * plus the schedule's own offset on an allreduce (CostParams.fixedOffsets: what its few-byte run
- * took beyond that) or on a rooted collective (rootedOffsets: its few-byte broadcasts'; the other
- * collectives' hops were not timed, so none), never below 0; or the board's
+ * took beyond that; other collectives' hops were not timed, so none), never below 0; or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
  * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets' | 'rootedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
-  const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0 : isRooted(collective) ? params.rootedOffsets?.[algorithm] ?? 0 : 0;
+  const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0 : 0;
   return Math.max(0, params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0) + offset);
 }
 

@@ -52,14 +52,6 @@ export interface CostParams {
    * at 7.6, priced 35-64% over (docs/PERFORMANCE.md, rooted40).
    */
   readonly rootedCurves?: Readonly<Record<string, readonly BetaPoint[]>>;
-  /**
-   * What a rooted collective's call of that schedule costs beyond call + messages·α + sends·o,
-   * as fixedOffsets for its allreduce: its few-byte broadcasts in a stream less the fit's price
-   * (calibration's rootedFewRun; absent: 0). On 4 tcp ranks on one host a stream of the tree's
-   * 64 KiB broadcasts ran at about 250 µs a call, priced 744 by the allreduce fit's fixed part
-   * (docs/PERFORMANCE.md, rooted40).
-   */
-  readonly rootedOffsets?: Readonly<Record<string, number>>;
   /** Per byte folded into the memory by a reduction (γ). */
   readonly gamma: number;
   /**
@@ -360,12 +352,12 @@ function signedSeconds(what: string, value: unknown): number {
   return value;
 }
 
-function fixedOffsets(raw: unknown, field = 'fixedOffsets'): Record<string, number> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${field} is not an object of seconds by algorithm name`);
+function fixedOffsets(raw: unknown): Record<string, number> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('fixedOffsets is not an object of seconds by algorithm name');
   const offsets: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!algorithmNamed(name)) throw new Error(`${field} names '${name}', which is no algorithm`);
-    offsets[name] = signedSeconds(`${field}.${name}`, value);
+    if (!algorithmNamed(name)) throw new Error(`fixedOffsets names '${name}', which is no algorithm`);
+    offsets[name] = signedSeconds(`fixedOffsets.${name}`, value);
   }
   return offsets;
 }
@@ -425,7 +417,5 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['fixedOffsets'] !== undefined && { fixedOffsets: fixedOffsets(p['fixedOffsets']) }),
     // Not named when absent: an older calibration's file, whose rooted calls are priced on their schedules' allreduce curves, as before.
     ...(p['rootedCurves'] !== undefined && { rootedCurves: betaCurves(p['rootedCurves'], 'rootedCurves') }),
-    // Not named when absent: an older calibration's file, whose rooted calls are priced by the shared fit alone (offset 0), as before.
-    ...(p['rootedOffsets'] !== undefined && { rootedOffsets: fixedOffsets(p['rootedOffsets'], 'rootedOffsets') }),
   };
 }

@@ -1,6 +1,6 @@
 // The few-byte runs of the schedules of messages: passes apart in time, the fastest kept, so that
 // one of the host's slow phases does not set call, α and o.
-import type { CalibrationComm, Run, Sample } from './types.js';
+import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
 import { blockSamples } from './timing.js';
 import { untimedCalls } from './warm-up.js';
@@ -28,19 +28,12 @@ export const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  */
 const FEW_GAP_SECONDS = 0.15;
 
-/**
- * `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are
- * slow. `rooted` (rootedFewRun): the rooted tree's few-byte broadcasts too, in each pass after the
- * allreduces' rounds, in rounds of their own (one schedule: nothing to interleave).
- */
-export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number, rooted?: Run): Promise<Sample[]> {
+/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
+export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   const passes: Sample[][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
     if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, { perCall });
-    const untimed = pass === 0 ? UNTIMED_ROUNDS : 1;
-    const samples = await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, untimed, gamma, ['median', 'lower']);
-    if (rooted) samples.push(...(await blockSamples(comm, [rooted.algorithm], FEW_BYTES, rounds, untimed, gamma, ['median', 'lower'], undefined, rooted.collective)));
-    passes.push(samples);
+    passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
   }
   // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
   // that timed no host work (inTurn), a few bytes' folds that could split a near tie.

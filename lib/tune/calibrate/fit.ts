@@ -122,7 +122,7 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  */
 export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
   // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
-  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly && s.collective === undefined).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
   if (few.length < 2) return fit;
   const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
   return [call, alpha, overhead, fit[3]];

@@ -4,7 +4,7 @@ import { median } from '../median.js';
 import type { CalibrationComm, Sample, Run } from './types.js';
 import { sampleOf } from './traffic.js';
 import { CURVE_BYTES } from './plan.js';
-import { hostCall, runTimes } from './timing.js';
+import { runTimes } from './timing.js';
 
 /** Past this, a four-chunk run is on a link too slow to time sixteen chunks within the budget. */
 const SLOW_LINK_SECONDS = 0.05;
@@ -55,7 +55,8 @@ const LARGE_BLOCK = 2;
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
-  const call = hostCall(comm);
+  // An allreduce, or a rooted run's collective (rootedRun: only where the comm has it).
+  const call = (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => (collective === 'broadcast' ? comm.broadcast!(data, name) : comm.allReduce(data, name, chunkBytes));
   // One buffer a size through the untimed and the timed rounds: a call on a buffer the transport
   // has not yet seen runs slow (4 shm ranks, 16 MiB ring: the first timed call 32-102 ms, 23-28
   // after, however many untimed rounds ran on other buffers). With a buffer of their own, every

@@ -111,18 +111,6 @@ export function rootedRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'b
 }
 
 /**
- * The rooted tree's few-byte run, where rootedRun times its larger one: what its calls cost
- * besides their bytes (CostParams.rootedOffsets), as each schedule's few-byte allreduce gives its
- * offset. Priced with the allreduce fit's fixed part (call 293 µs and o 133 µs a send on 4 tcp
- * ranks on one host), 4 tcp ranks' 64 KiB tree broadcasts in a stream, 250 µs a call, were priced
- * 744 (docs/PERFORMANCE.md, rooted40).
- */
-export function rootedFewRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast' | 'board'>): Run | undefined {
-  const run = rootedRun(comm);
-  return run && { ...run, bytes: FEW_BYTES };
-}
-
-/**
  * The ring's call past LARGEST_RUN_BYTES whose point ends its own curve (ringReach), where its
  * cut there differs from the largest run's.
  */

@@ -3,7 +3,7 @@
 import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
-import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun, rootedFewRun } from './plan.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun } from './plan.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
@@ -68,13 +68,6 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
     const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
-    // The rooted tree's broadcast code warmed before its few-byte runs, as the allreduces' was,
-    // for WARM_SECONDS at most (not warmLongestSeconds: 4 relay ranks' 1024 calls would take 4 s).
-    const rootedFew = rootedFewRun(comm);
-    if (rootedFew) {
-      const few = new Float32Array(FEW_BYTES / 4);
-      await untimedCalls(comm, [rootedFew.algorithm], WARM_CALLS, WARM_SECONDS, { run: (algorithm) => comm.broadcast!(few, algorithm) });
-    }
     // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
     const boardBlock = board ? boardFewBlock(await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)) : 0;
     phaseEnds('warm-up');
@@ -85,7 +78,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall, rootedFew);
+    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
     if (board) {
       few.push(...(await boardFewSamples(comm, repeats, gamma, boardBlock)).map((s) => ({ ...s, ownOnly: true })));

@@ -46,11 +46,6 @@ export async function interleavedTimes(comm: CalibrationComm, algorithms: readon
   return runTimes(algorithms.map((algorithm) => ({ algorithm, bytes })), rounds, untimed, block, run);
 }
 
-/** A run's call on `data`: an allreduce, or the rooted run's broadcast (Run.collective: only where the comm has one). */
-export function hostCall(comm: CalibrationComm): (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => Promise<void> {
-  return (data, name, chunkBytes, collective) => (collective === 'broadcast' ? comm.broadcast!(data, name) : comm.allReduce(data, name, chunkBytes));
-}
-
 /** interleavedTimes over runs of any sizes: each round times every run in turn, starting with the next one. */
 export async function runTimes(runs: readonly Run[], rounds: number, untimed: number, block: number, run: (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => Promise<void>, lineUp?: () => Promise<unknown>, buffers = new Map<number, Float32Array>()): Promise<number[][]> {
   const dataOf = (bytes: number) => buffers.get(bytes) ?? buffers.set(bytes, new Float32Array(Math.max(1, Math.floor(bytes / 4)))).get(bytes)!;
@@ -94,13 +89,12 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
  * calls follow each other with no barrier, so a rank that left the previous block early counts
  * the wait for the last peer to join; the last to join waited for no one.
  */
-export async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK, collective?: Run['collective']): Promise<Sample[]> {
-  const call = hostCall(comm);
-  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block, (data, name) => call(data, name, undefined, collective));
+export async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
+  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
   const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma, undefined, collective), ...(figure === 'lower' && { lower: true }),
+    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
   })));
 }
 
