@@ -154,20 +154,20 @@ export function allSendsOf(traffic: Pick<Traffic, 'sends' | 'allSends'>, ranks: 
  * every rank but the root receives each chunk once (a broadcast) or sends it once (a reduce):
  * ranks - 1 messages a chunk in all.
  * Calls back to back (`stream`) overlap along the chain: each costs one stage's chunks.
- * `slowLeaf`: the schedule places the slow rank at a leaf (the rooted trees: rootedLabels), which
- * receives (a broadcast) or sends (a reduce) each chunk once, `bytes` in turn over its link, and
- * nothing the other way (the pipeline's fill crosses the others' links); undefined (a chain,
- * whose ranks each receive and send every chunk): as the busiest rank.
+ * `leaves`: a rooted tree's, which receive (a broadcast) or send (a reduce) each chunk once; the
+ * schedule places the slow rank at one (rootedLabels), so it carries `bytes` in turn over its
+ * link and nothing the other way (the pipeline's fill crosses the others' links), and an inner
+ * rank sends each chunk to every child (a broadcast) or once, to its parent (a reduce).
+ * Undefined: a chain, whose ranks each receive and send every chunk, the slow one as the busiest.
  */
-export function pipelined(stages: number, call: TrafficCall, fanout = 1, slowLeaf?: 'receives' | 'sends'): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream' | 'slowRankBytes'> {
+export function pipelined(stages: number, call: TrafficCall, fanout = 1, leaves?: 'receive' | 'send'): Pick<Traffic, 'messages' | 'sends' | 'allSends' | 'linkBytes' | 'messageBytes' | 'stream' | 'slowRankBytes'> {
   if (stages === 0) return { messages: 0, sends: 0, allSends: 0, linkBytes: 0 };
   const { bytes, ranks } = call;
   const chunks = chunksOf(bytes, rootedPieceElements(bytes, byteCut(call)));
   const steps = stages + chunks - 1;
   // The leaf's bytes are the call's, alone or back to back.
-  const leaf = slowLeaf === undefined ? {} : { slowRankBytes: slowLeaf === 'receives' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };
-  // A reduce's inner rank (its leaves send: slowLeaf 'sends') sends each folded chunk once, up; a broadcast's, once to each child.
-  const sendsPerChunk = slowLeaf === 'sends' ? 1 : fanout;
+  const leaf = leaves === undefined ? {} : { slowRankBytes: leaves === 'receive' ? { sent: 0, received: bytes } : { sent: bytes, received: 0 } };
+  const sendsPerChunk = leaves === 'send' ? 1 : fanout;
   return {
     messages: steps, sends: chunks * sendsPerChunk, allSends: (ranks - 1) * chunks, linkBytes: (steps * fanout * bytes) / chunks, messageBytes: bytes / chunks, ...leaf,
     // Back to back, a call costs one stage: its chunks in sequence, to each child.

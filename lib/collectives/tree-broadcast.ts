@@ -33,5 +33,5 @@ export async function treeBroadcast(ctx: CollectiveContext, work: Region, root: 
  * leaf, receives each chunk once (a call rooted at the slow rank is priced so too).
  */
 export function treeBroadcastTraffic(call: TrafficCall): Traffic {
-  return { ...pipelined(treeDepth(call.ranks), call, widestFanout(call.ranks), 'receives'), reducedBytes: 0 };
+  return { ...pipelined(treeDepth(call.ranks), call, widestFanout(call.ranks), 'receive'), reducedBytes: 0 };
 }

@@ -36,5 +36,5 @@ export async function treeReduce(ctx: CollectiveContext, work: Region, root: num
  */
 export function treeReduceTraffic(call: TrafficCall): Traffic {
   const fanout = widestFanout(call.ranks);
-  return { ...pipelined(treeDepth(call.ranks), call, fanout, 'sends'), reducedBytes: fanout * call.bytes };
+  return { ...pipelined(treeDepth(call.ranks), call, fanout, 'send'), reducedBytes: fanout * call.bytes };
 }

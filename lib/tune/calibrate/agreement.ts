@@ -39,14 +39,12 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40).
  */
 export async function agreedSeconds(samples: readonly Sample[], maxAll: CalibrationComm['maxAll']): Promise<Sample[]> {
-  // The allreduces' negated figures, then each rooted figure's, negated and not: one maximum gives both ends.
-  const rooted = samples.flatMap((s) => (s.collective === undefined ? [] : [-s.seconds, s.seconds]));
-  const agreed = await maxAll(Float32Array.from([...samples.map((s) => (s.collective === undefined ? -s.seconds : 0)), ...rooted]));
-  let next = samples.length;
+  // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
+  const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
+  const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));
   return samples.map((s, i) => {
-    if (s.collective === undefined) return { ...s, seconds: -agreed[i]! };
-    const [fastest, slowest] = [-agreed[next]!, agreed[next + 1]!];
-    next += 2;
-    return { ...s, seconds: (fastest + slowest) / 2 };
+    const fastest = -agreed[i]!;
+    const k = rooted.indexOf(i);
+    return { ...s, seconds: k < 0 ? fastest : (fastest + agreed[samples.length + k]!) / 2 };
   });
 }
