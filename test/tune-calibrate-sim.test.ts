@@ -246,6 +246,22 @@ test("the board's fixed cost is its calls' in a stream of board calls: the first
   // Interleaved blocks of 3 (one untimed) with the ring's, tree's and direct exchange's, as before, would have priced it at 1.07 ms.
 });
 
+test("the board's few-byte allreduce is priced at its settled calls: a pass timed in a slow spell after the message schedules' few-byte runs is not it", async () => {
+  const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
+  // Every few-byte board call within 100 ms of the fake clock after a call of messages runs 4x
+  // (2 shm processes' slow mode after the few-byte runs: 3.6-6.5 µs against 1.0-2.4 settled).
+  let lastMessageMs = -Infinity;
+  const stall: Stall = (algorithm, bytes) => {
+    if (algorithm !== 'board') { lastMessageMs = clockMs; return 0; }
+    return bytes <= 8 && clockMs - lastMessageMs < 100 ? 3 * 70e-6 : 0;
+  };
+  // No boardCall here: the first pass comes straight after the few-byte runs, in the spell; the
+  // one after the mid sizes does not, and is the one kept. (One pass there priced it at 280 µs.)
+  const p = await calibrated(world, 4, 0, true, stall);
+  near(p.board?.call ?? 0, 70e-6, 'board call', 1e-3);
+  near(predictSeconds('board', call(8, 4), p)!, predictSeconds('board', call(8, 4), world)!, 'board at 8 B', 1e-3);
+});
+
 test("the board's other collectives get fixed costs of their own where the comm runs them; without boardCall they keep the allreduce's", async () => {
   const collectives = { reduceScatter: 250e-6, allGather: 180e-6, broadcast: 120e-6, reduce: 160e-6 };
   const world: CostParams = { ...truth, board: { call: 70e-6, collectives }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };

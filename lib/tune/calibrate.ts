@@ -65,7 +65,7 @@
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
 //   few-bytes.ts    the few-byte passes (fewByteSamples)
-//   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewSamples, boardCollectiveSeconds)
+//   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds)
 //   mid-sizes.ts    the β curves' mid sizes (midSamples)
 //   large-runs.ts   the larger runs (largeSamples)
 //   copy.ts         the out-of-place copy's rate, every rank copying at once (copyRate)

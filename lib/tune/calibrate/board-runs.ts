@@ -4,7 +4,7 @@ import { median } from '../median.js';
 import { BOARD_COLLECTIVES, type BoardCollective } from '../params.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
-import { interleavedTimes, blockSamples } from './timing.js';
+import { interleavedTimes, agreedSamples } from './timing.js';
 
 /**
  * Calls in a block of the board's few-byte streams: one untimed, then as many as take
@@ -28,25 +28,43 @@ export function boardFewBlock(perCall: number): number {
 }
 
 /**
- * The board's few-byte figures (median and lower quartile over blocks): its calls in a stream of
- * board calls alone, not blocks interleaved with the schedules of messages as the others' few-byte
- * runs are. A board call right after another schedule's finds the board's side asleep (its thread
- * parked on the futex, the JS thread's spin given up), which a stream of board calls, what `auto`
- * runs on a host with a board, does not: 2 shm ranks in one process at load 7-10
+ * One pass of the board's few-byte allreduce: its calls in a stream of board calls alone (not
+ * blocks interleaved with the schedules of messages as the others' few-byte runs are), 2·repeats
+ * + 1 rounds of `block` calls past UNTIMED_ROUNDS; this rank's seconds a call in each block. A
+ * board call right after another schedule's finds the board's side asleep (its thread parked on
+ * the futex, the JS thread's spin given up), which a stream of board calls, what `auto` runs on
+ * a host with a board, does not: 2 shm ranks in one process at load 7-10
  * (`bench/tune-board-fixed.ts 2 12`), blocks of 3 among the others' took 163 / 209 µs a call
  * (median of 12; single blocks up to 16 ms), the board's own blocks of 5 84 / 104 µs; with 6 such
  * interleaved blocks calibration's median flipped between the modes (2 ranks: 987 µs in one
  * sweep's calibration, 59-134 µs measured by the sweep at 8 B-128 KiB, its worst points: +639 to
  * +1526%). More rounds too (2·repeats + 1), so the median of the blocks holds when a few stall.
  */
-export async function boardFewSamples(comm: CalibrationComm, repeats: number, gamma: number, block: number): Promise<Sample[]> {
-  return blockSamples(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, gamma, ['median', 'lower'], block);
+export async function boardFewTimes(comm: CalibrationComm, repeats: number, block: number): Promise<number[][]> {
+  return interleavedTimes(comm, ['board'], FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block);
+}
+
+/**
+ * The board's few-byte figures (median and lower quartile over a pass's blocks) from its passes
+ * (boardFewTimes), each figure the lowest pass's, then the fastest rank's. Two processes' board
+ * calls run in modes that hold for tens to hundreds of milliseconds, 1.0-1.2, about 2 and 3.5-4
+ * µs a call at 2 shm ranks on this host, switching with no change in what the ranks run (a loop
+ * of nothing but board calls switches too: docs/PERFORMANCE.md, modes37); a pass of 11 blocks
+ * of about 1 ms sits in one of them. Timed right after the other schedules' few-byte runs, as
+ * it was, the pass met the slow mode in 24 of 31 calibrations (3.6-6.5 µs, where the sweeps'
+ * 8 B-4 KiB calls ran 0.8-2.5), and after the board's other collectives and after the mid sizes
+ * 1.6-1.8 and 1.7-2.6 µs: calibrate times a pass at each of those two points and keeps the
+ * faster, what a stream of calls settles at once past a slow spell.
+ */
+export async function boardFewSamples(comm: CalibrationComm, passes: readonly (readonly (readonly number[])[])[], gamma: number): Promise<Sample[]> {
+  return agreedSamples(comm, ['board'], FEW_BYTES, passes, gamma, ['median', 'lower']);
 }
 
 /**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
- * streams of their own as the allreduce's (boardFewSamples), interleaved with one another round by
- * round; each the median of its blocks, the fastest rank's (blockSamples). Empty where the comm
+ * streams of their own as the allreduce's (boardFewTimes), interleaved with one another round by
+ * round; each the median of its blocks, the fastest rank's (blockSamples). Timed before the
+ * allreduce's first pass: at 10-50 µs a call, the slow mode's few µs weigh less on them. Empty where the comm
  * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
  */
 export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number, block: number): Promise<number[]> {

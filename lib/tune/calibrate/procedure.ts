@@ -8,7 +8,7 @@ import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
 import { FEW_ALGORITHMS, fewByteSamples } from './few-bytes.js';
-import { boardFewBlock, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
+import { boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
 import { largeSamples } from './large-runs.js';
 import { referenceProbe } from './reference.js';
@@ -79,10 +79,13 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
     // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
     const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
-    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewSamples), kept out of the fit of call, α and o (ownOnly).
+    // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
+    // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
+    // few-byte runs of messages) and another after the mid sizes, the faster kept (boardFewSamples).
+    const boardPasses: number[][][] = [];
     if (board) {
-      few.push(...(await boardFewSamples(comm, repeats, gamma, boardBlock)).map((s) => ({ ...s, ownOnly: true })));
       boardCollectives = await boardCollectiveSeconds(comm, repeats, boardBlock);
+      boardPasses.push(await boardFewTimes(comm, repeats, boardBlock));
     }
     phaseEnds('few bytes');
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
@@ -94,7 +97,11 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     ], MID_UNTIMED_ROUNDS, gamma);
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.
-    if (board) mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
+    if (board) {
+      mid.push(...(await midSamples(comm, BOARD_CURVE_BYTES.map((bytes) => ({ algorithm: 'board', bytes, figure: boardFigure(bytes), ownOnly: true })), 1, gamma)));
+      boardPasses.push(await boardFewTimes(comm, repeats, boardBlock));
+      few.push(...(await boardFewSamples(comm, boardPasses, gamma)).map((s) => ({ ...s, ownOnly: true })));
+    }
     phaseEnds('mid sizes');
     const reach = ringReach(comm, Math.max(...bySize.keys()));
     const rooted = rootedRun(comm);

@@ -90,8 +90,17 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
  * the wait for the last peer to join; the last to join waited for no one.
  */
 export async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
-  const times = await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block);
-  const own = figures.flatMap((figure) => times.map(figure === 'median' ? median : lowerQuartile));
+  return agreedSamples(comm, algorithms, bytes, [await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)], gamma, figures);
+}
+
+/**
+ * The samples of `algorithms` on `bytes` from the block times of one or more passes (each
+ * interleavedTimes' result): each figure the lowest of the passes' figures on this rank, then the
+ * fastest rank's (blockSamples; a pass each where a schedule is timed at several points of the
+ * calibration: the board's few-byte calls, boardFewSamples).
+ */
+export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
+  const own = figures.flatMap((figure) => algorithms.map((_, i) => Math.min(...passes.map((times) => (figure === 'median' ? median : lowerQuartile)(times[i]!)))));
   const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
     ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
