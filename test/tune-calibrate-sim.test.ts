@@ -249,7 +249,7 @@ test("the board's fixed cost is its calls' in a stream of board calls: the first
 test("the board's few-byte allreduce is priced at its settled calls: a pass timed in a slow spell after the message schedules' few-byte runs is not it", async () => {
   const world: CostParams = { ...truth, board: { call: 70e-6 }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
   // Every few-byte board call within 100 ms of the fake clock after a call of messages runs 4x
-  // (2 shm processes' slow mode after the few-byte runs: 3.6-6.5 µs against 1.0-2.4 settled).
+  // (2 shm processes' slow mode after the few-byte runs: 3.6-6.5 µs where the sweeps' calls ran 0.8-2.5).
   let lastMessageMs = -Infinity;
   const stall: Stall = (algorithm, bytes) => {
     if (algorithm !== 'board') { lastMessageMs = clockMs; return 0; }
