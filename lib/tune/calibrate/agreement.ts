@@ -42,9 +42,10 @@ export async function agreedSeconds(samples: readonly Sample[], maxAll: Calibrat
   // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
   const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
   const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));
+  const slowest = new Map(rooted.map((i, k) => [i, agreed[samples.length + k]!]));
   return samples.map((s, i) => {
     const fastest = -agreed[i]!;
-    const k = rooted.indexOf(i);
-    return { ...s, seconds: k < 0 ? fastest : (fastest + agreed[samples.length + k]!) / 2 };
+    const slow = slowest.get(i);
+    return { ...s, seconds: slow === undefined ? fastest : (fastest + slow) / 2 };
   });
 }

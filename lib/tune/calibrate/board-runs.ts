@@ -4,7 +4,7 @@ import { median } from '../median.js';
 import { BOARD_COLLECTIVES, type BoardCollective } from '../params.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
-import { interleavedTimes, agreedSamples } from './timing.js';
+import { interleavedTimes, agreedSamples, fastestRanks } from './timing.js';
 
 /**
  * Calls in a block of the board's few-byte streams: one untimed, then as many as take
@@ -63,7 +63,7 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 /**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
  * streams of their own as the allreduce's (boardFewTimes), interleaved with one another round by
- * round; each the median of its blocks, the fastest rank's (blockSamples). Timed before the
+ * round; each the median of its blocks, the fastest rank's (fastestRanks). Timed before the
  * allreduce's first pass: at 10-50 µs a call, the slow mode's few µs weigh less on them. Empty where the comm
  * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
  */
@@ -71,6 +71,5 @@ export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: num
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
-  const fastest = await comm.maxAll(Float32Array.from(times, (t) => -median(t)));
-  return Array.from(fastest, (t) => -t);
+  return fastestRanks(comm, times.map(median));
 }

@@ -1,9 +1,8 @@
 // The β curves' mid sizes: rounds of blocks of every schedule at every mid size, spread over a
 // few time slices, each point the lower quartile (or median) of its blocks.
-import { median } from '../median.js';
 import type { CalibrationComm, Sample, Run, Figure } from './types.js';
 import { sampleOf } from './traffic.js';
-import { LATENCY_BLOCK, runTimes, lowerQuartile } from './timing.js';
+import { LATENCY_BLOCK, runTimes, fastestRanks, figureOf } from './timing.js';
 
 /** Untimed rounds of the mid sizes before their timed ones. */
 export const MID_UNTIMED_ROUNDS = 2;
@@ -55,10 +54,9 @@ export async function midSamples(comm: CalibrationComm, runs: readonly MidRun[],
   const long = round! >= LONG_MID_ROUND_SECONDS;
   await runTimes(runs, 0, long ? 0 : warmRounds(round!), LATENCY_BLOCK, allReduce, lineUp);
   const times = await runTimes(runs, long ? LONG_CURVE_ROUNDS : curveRounds(round!), 0, LATENCY_BLOCK, allReduce, lineUp);
-  const own = times.map((t, i) => (runs[i]!.figure === 'median' ? median : lowerQuartile)(t));
-  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  const fastest = await fastestRanks(comm, times.map((t, i) => figureOf(runs[i]!.figure)(t)));
   return runs.map((run, i) => ({
-    ...sampleOf(comm, run.algorithm, run.bytes, -fastest[i]!, gamma), point: true,
+    ...sampleOf(comm, run.algorithm, run.bytes, fastest[i]!, gamma), point: true,
     ...(run.figure === 'lower' && { lower: true }), ...(run.ownOnly && { ownOnly: true }),
   }));
 }

@@ -100,11 +100,21 @@ export async function blockSamples(comm: CalibrationComm, algorithms: readonly s
  * calibration: the board's few-byte calls, boardFewSamples).
  */
 export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
-  const own = figures.flatMap((figure) => algorithms.map((_, i) => Math.min(...passes.map((times) => (figure === 'median' ? median : lowerQuartile)(times[i]!)))));
-  const fastest = await comm.maxAll(Float32Array.from(own, (t) => -t));
+  const own = figures.flatMap((figure) => algorithms.map((_, i) => Math.min(...passes.map((times) => figureOf(figure)(times[i]!)))));
+  const fastest = await fastestRanks(comm, own);
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, bytes, -fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+    ...sampleOf(comm, algorithm, bytes, fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
   })));
+}
+
+/** Each of this rank's `seconds` as the fastest rank's (the maximum of the negated): the same figures on every rank. */
+export async function fastestRanks(comm: Pick<CalibrationComm, 'maxAll'>, seconds: readonly number[]): Promise<number[]> {
+  return Array.from(await comm.maxAll(Float32Array.from(seconds, (t) => -t)), (t) => -t);
+}
+
+/** The function of a run's timed calls that gives its `figure` (Figure). */
+export function figureOf(figure: Figure): (values: readonly number[]) => number {
+  return figure === 'median' ? median : lowerQuartile;
 }
 
 /**
