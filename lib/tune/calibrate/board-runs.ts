@@ -5,6 +5,7 @@ import { BOARD_COLLECTIVES, type BoardCollective } from '../params.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
 import { interleavedTimes, agreedSamples, fastestRanks } from './timing.js';
+import { WARM_SECONDS, untimedCalls } from './warm-up.js';
 
 /**
  * Calls in a block of the board's few-byte streams: one untimed, then as many as take
@@ -61,15 +62,31 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 }
 
 /**
+ * The warm-up of the board's other collectives (untimedCalls): this many calls of them in all
+ * (a thousand each), or as many as fit in WARM_SECONDS where they would not all fit in
+ * BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen. The board's warm-up runs its allreduce
+ * only, and their own code (each collective's call into the board) ran cold through the two
+ * untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took, 4
+ * shm ranks 1.35-3.2x; after 4096 calls 0.74-0.99x and 0.69-1.22x (two calibrations each:
+ * docs/PERFORMANCE.md, bwarm38). Blocks of three times the calls, tried beside it (modes37's
+ * remedy at 2 ranks), added nothing once they were warm.
+ */
+export const BOARD_COLLECTIVE_WARM_CALLS = 4096;
+const BOARD_COLLECTIVE_WARM_LONGEST = 1;
+
+/**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
  * streams of their own as the allreduce's (boardFewTimes), interleaved with one another round by
- * round; each the median of its blocks, the fastest rank's (fastestRanks). Timed before the
- * allreduce's first pass: at 10-50 µs a call, the slow mode's few µs weigh less on them. Empty where the comm
- * cannot run them (no boardCall: every rank alike, calibrationComm gives it wherever it gives board).
+ * round, after their own warm-up (BOARD_COLLECTIVE_WARM_CALLS); each the median of its blocks, the
+ * fastest rank's (fastestRanks). Timed before the allreduce's first pass: at 10-50 µs a call, the
+ * slow mode's few µs weigh less on them. Empty where the comm cannot run them (no boardCall: every
+ * rank alike, calibrationComm gives it wherever it gives board).
  */
 export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: number, block: number): Promise<number[]> {
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
-  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => boardCall(name as BoardCollective, FEW_BYTES));
+  const run = (name: string) => boardCall(name as BoardCollective, FEW_BYTES);
+  await untimedCalls(comm, BOARD_COLLECTIVES, BOARD_COLLECTIVE_WARM_CALLS, WARM_SECONDS, { longest: BOARD_COLLECTIVE_WARM_LONGEST, run });
+  const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => run(name));
   return fastestRanks(comm, times.map(median));
 }
