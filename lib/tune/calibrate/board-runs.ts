@@ -67,7 +67,7 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
  * BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen. The board's warm-up runs its allreduce
  * only, and their own code (each collective's call into the board) ran cold through the two
  * untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took, 4
- * shm ranks 1.35-3.2x; after 4096 calls 0.74-0.99x and 0.69-1.22x (two calibrations each:
+ * shm ranks 1.35-3.2x; after 4096 calls 0.72-1.55x and 0.69-2.34x (six and eight calibrations;
  * docs/PERFORMANCE.md, bwarm38). Blocks of three times the calls, tried beside it (modes37's
  * remedy at 2 ranks), added nothing once they were warm.
  */
