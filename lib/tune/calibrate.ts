@@ -43,8 +43,8 @@
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
 //      timed after the others' in a stream of its own (boardFixed, boardFewSamples), and its own
-//      curve at BOARD_CURVE_BYTES beyond it; its other collectives' fixed costs the same way
-//      (boardCollectiveSeconds, where the comm gives boardCall); none of it enters the fit of
+//      curve at BOARD_CURVE_BYTES beyond it; its other collectives' fixed costs the same way, after
+//      a warm-up of their own (boardCollectiveSeconds, where the comm gives boardCall); none of it enters the fit of
 //      call, α, o and β (it sends no message).
 //   π and the switch round trip (only where a switch is configured): switch allreduces of two
 //      sizes; what each took beyond call + 2α + 2o + bytes·β is round trip + packets·π, two

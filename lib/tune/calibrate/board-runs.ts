@@ -71,7 +71,7 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
  * docs/PERFORMANCE.md, bwarm38). Blocks of three times the calls, tried beside it (modes37's
  * remedy at 2 ranks), added nothing once they were warm.
  */
-export const BOARD_COLLECTIVE_WARM_CALLS = 4096;
+const BOARD_COLLECTIVE_WARM_CALLS = 4096;
 const BOARD_COLLECTIVE_WARM_LONGEST = 1;
 
 /**
