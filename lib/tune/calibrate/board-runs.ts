@@ -5,7 +5,7 @@ import { BOARD_COLLECTIVES, type BoardCollective } from '../params.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
 import { interleavedTimes, agreedSamples, fastestRanks } from './timing.js';
-import { WARM_SECONDS, untimedCalls } from './warm-up.js';
+import { untimedCalls } from './warm-up.js';
 
 /**
  * Calls in a block of the board's few-byte streams: one untimed, then as many as take
@@ -63,16 +63,19 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 
 /**
  * The warm-up of the board's other collectives (untimedCalls): this many calls of them in all
- * (a thousand each), or as many as fit in WARM_SECONDS where they would not all fit in
- * BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen. The board's warm-up runs its allreduce
- * only, and their own code (each collective's call into the board) ran cold through the two
- * untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took, 4
+ * (a thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen,
+ * else only the BOARD_COLLECTIVE_WARM_PROBE that measures the pace. The board's warm-up runs its
+ * allreduce only, and their own code (each collective's call into the board) ran cold through the
+ * two untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took, 4
  * shm ranks 1.35-3.2x; after 4096 calls 0.72-1.55x and 0.69-2.34x (six and eight calibrations;
- * docs/PERFORMANCE.md, bwarm38). Blocks of three times the calls, tried beside it (modes37's
- * remedy at 2 ranks), added nothing once they were warm.
+ * docs/PERFORMANCE.md, bwarm38). Where they do not fit (8 shm ranks on 2 cores, calls of
+ * 160-290 µs) 0.5 s of them priced the four higher, not lower: 1.65-2.76x against 1.14-2.03x
+ * without (two calibrations each; cause not found). Blocks of three times the calls, tried beside
+ * it (modes37's remedy at 2 ranks), added nothing once they were warm.
  */
 const BOARD_COLLECTIVE_WARM_CALLS = 4096;
 const BOARD_COLLECTIVE_WARM_LONGEST = 1;
+const BOARD_COLLECTIVE_WARM_PROBE = 0.05;
 
 /**
  * Seconds per few-byte call of each of the board's other collectives (BOARD_COLLECTIVES order), in
@@ -86,7 +89,7 @@ export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: num
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
   const run = (name: string) => boardCall(name as BoardCollective, FEW_BYTES);
-  await untimedCalls(comm, BOARD_COLLECTIVES, BOARD_COLLECTIVE_WARM_CALLS, WARM_SECONDS, { longest: BOARD_COLLECTIVE_WARM_LONGEST, run });
+  await untimedCalls(comm, BOARD_COLLECTIVES, BOARD_COLLECTIVE_WARM_CALLS, BOARD_COLLECTIVE_WARM_PROBE, { longest: BOARD_COLLECTIVE_WARM_LONGEST, run });
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => run(name));
   return fastestRanks(comm, times.map(median));
 }
