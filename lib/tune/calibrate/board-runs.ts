@@ -62,19 +62,21 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 }
 
 /**
- * The warm-up of the board's other collectives (untimedCalls): this many calls of them in all
- * (a thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen,
- * else only the BOARD_COLLECTIVE_WARM_PROBE that measures the pace. The board's warm-up runs its
+ * The warm-up of the board's other collectives (untimedCalls): up to 4 ranks, this many calls of
+ * them in all (a thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest
+ * pace seen (about 0.2 s at 4 shm ranks once warm; a limit of 1 s, met by their cold first calls,
+ * left 4 ranks cold in one calibration of two: 1.76-3.48x), else only the
+ * BOARD_COLLECTIVE_WARM_PROBE that measures the pace; past 4 ranks the probe alone. The board's warm-up runs its
  * allreduce only, and their own code (each collective's call into the board) ran cold through the
  * two untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took, 4
  * shm ranks 1.35-3.2x; after 4096 calls 0.72-1.55x and 0.69-2.34x (six and eight calibrations;
- * docs/PERFORMANCE.md, bwarm38). Where they do not fit (8 shm ranks on 2 cores, calls of
- * 160-290 µs) 0.5 s of them priced the four higher, not lower: 1.65-2.76x against 1.14-2.03x
- * without (two calibrations each; cause not found). Blocks of three times the calls, tried beside
+ * docs/PERFORMANCE.md, bwarm38). At 8 shm ranks on 2 cores (calls of 160-290 µs) 0.5 s of them
+ * priced the four higher, not lower: 1.65-2.76x against 1.14-2.03x without (two calibrations
+ * each; cause not found); with the probe alone 1.10-1.40x (one). Blocks of three times the calls, tried beside
  * it (modes37's remedy at 2 ranks), added nothing once they were warm.
  */
 const BOARD_COLLECTIVE_WARM_CALLS = 4096;
-const BOARD_COLLECTIVE_WARM_LONGEST = 1;
+const BOARD_COLLECTIVE_WARM_LONGEST = 3;
 const BOARD_COLLECTIVE_WARM_PROBE = 0.05;
 
 /**
@@ -89,7 +91,8 @@ export async function boardCollectiveSeconds(comm: CalibrationComm, repeats: num
   const boardCall = comm.boardCall?.bind(comm);
   if (!boardCall) return [];
   const run = (name: string) => boardCall(name as BoardCollective, FEW_BYTES);
-  await untimedCalls(comm, BOARD_COLLECTIVES, BOARD_COLLECTIVE_WARM_CALLS, BOARD_COLLECTIVE_WARM_PROBE, { longest: BOARD_COLLECTIVE_WARM_LONGEST, run });
+  const longest = comm.size <= 4 ? BOARD_COLLECTIVE_WARM_LONGEST : BOARD_COLLECTIVE_WARM_PROBE;
+  await untimedCalls(comm, BOARD_COLLECTIVES, BOARD_COLLECTIVE_WARM_CALLS, BOARD_COLLECTIVE_WARM_PROBE, { longest, run });
   const times = await interleavedTimes(comm, BOARD_COLLECTIVES, FEW_BYTES, 2 * repeats + 1, UNTIMED_ROUNDS, block, (_, name) => run(name));
   return fastestRanks(comm, times.map(median));
 }
