@@ -64,8 +64,8 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 /**
  * The warm-up of the board's other collectives (untimedCalls): up to 4 ranks, this many calls of
  * them in all (a thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest
- * pace seen (about 0.2 s at 4 shm ranks once warm; a limit of 1 s, met by their cold first calls,
- * left 4 ranks cold in one calibration of two: 1.76-3.48x), else only the
+ * pace seen (about 0.2 s at 4 shm ranks once warm; the cold first calls' pace can fail a limit
+ * of 1 s), else only the
  * BOARD_COLLECTIVE_WARM_PROBE that measures the pace; past 4 ranks the probe alone. The board's warm-up runs its
  * allreduce only, and their own code (each collective's call into the board) ran cold through the
  * two untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took,
