@@ -284,7 +284,7 @@ test("the board's other collectives get fixed costs of their own where the comm 
 });
 
 test("the board's other collectives are warmed before they are timed: a world whose calls of each run 3x for their first 200 is priced at their settled cost", async () => {
-  // Calls of 12-25 µs: the 4096 warm-up calls fit in its second (at 8 shm ranks' 160-290 µs they do not, and only its probe runs).
+  // Calls of 12-25 µs at 4 ranks: all 4096 warm-up calls fit in its budget even at their cold pace (past 4 ranks only its probe runs).
   const collectives = { reduceScatter: 25e-6, allGather: 18e-6, broadcast: 12e-6, reduce: 16e-6 };
   const world: CostParams = { ...truth, board: { call: 70e-6, collectives }, betaCurves: { board: [{ linkBytes: 1, beta: truth.beta / 4 }] } };
   boardCalls.clear();

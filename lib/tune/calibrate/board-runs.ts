@@ -62,18 +62,18 @@ export async function boardFewSamples(comm: CalibrationComm, passes: readonly (r
 }
 
 /**
- * The warm-up of the board's other collectives (untimedCalls): up to 4 ranks, this many calls of
- * them in all (a thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest
- * pace seen (about 0.2 s at 4 shm ranks once warm; the cold first calls' pace can fail a limit
- * of 1 s), else only the
- * BOARD_COLLECTIVE_WARM_PROBE that measures the pace; past 4 ranks the probe alone. The board's warm-up runs its
+ * The warm-up of the board's other collectives (untimedCalls). The board's warm-up runs its
  * allreduce only, and their own code (each collective's call into the board) ran cold through the
  * two untimed rounds: 2 shm ranks priced them 1.25-5.7x what the sweeps' streams of them took,
  * 0.67-1.55x warmed (five and seven calibrations); 4 shm ranks 1.35-3.8x and 0.69-3.48x, no clear
- * gain (docs/PERFORMANCE.md, bwarm38). At 8 shm ranks on 2 cores (calls of 160-290 µs) 0.5 s of them
- * priced the four higher, not lower: 1.65-2.76x against 1.14-2.03x without (two calibrations
- * each; cause not found); with the probe alone 1.10-1.40x (one). Blocks of three times the calls, tried beside
- * it (modes37's remedy at 2 ranks), added nothing once they were warm.
+ * gain (docs/PERFORMANCE.md, bwarm38). Up to 4 ranks: BOARD_COLLECTIVE_WARM_CALLS in all (a
+ * thousand each) where they fit in BOARD_COLLECTIVE_WARM_LONGEST at the fastest pace seen (about
+ * 0.2 s at 4 shm ranks once warm; their cold first calls' pace can fail a limit of 1 s), else only
+ * the BOARD_COLLECTIVE_WARM_PROBE that measures the pace. Past 4 ranks the probe alone: at 8 shm
+ * ranks on 2 cores (calls of 160-290 µs) 0.5 s of them priced the four higher, not lower,
+ * 1.65-2.76x against 1.14-2.03x without (two calibrations each; cause not found), the probe alone
+ * 1.10-1.40x (one). Blocks of three times the calls, tried beside it (modes37's remedy at 2
+ * ranks), added nothing once they were warm.
  */
 const BOARD_COLLECTIVE_WARM_CALLS = 4096;
 const BOARD_COLLECTIVE_WARM_LONGEST = 3;
