@@ -30,6 +30,21 @@ test('ring: 2(n-1) messages of bytes/n and 2(n-1)/n of the bytes on the link', (
   assert.is(predictSeconds('ring', call(4096, 4), { ...unit, call: 10 }), 16);
 });
 
+test("the ring's reduce-scatter and all-gather, halves of its allreduce, are priced at that allreduce's point of the β curve", () => {
+  // β falls from 4 ns/B at 96 KiB of link bytes to 1 ns/B at 384 KiB (the ring allreduce of 64 and 256 KiB at 4 ranks).
+  const curve: CostParams = { ...params, call: 0, alpha: 0, overhead: 0, gamma: 0, betaCurves: { ring: [{ linkBytes: 96 << 10, beta: 4e-9 }, { linkBytes: 384 << 10, beta: 1e-9 }] } };
+  // 64 KiB a rank: 192 KiB on the link, priced at the 256 KiB allreduce's 1 ns/B, not at 192 KiB's point (2 ns/B between the two).
+  for (const collective of ['allGather', 'reduceScatter'] as const) {
+    const half = { ...call(64 << 10, 4), collective };
+    assert.is(callTraffic('ring', half)!.linkBytes, 192 << 10);
+    assert.ok(Math.abs(predictSeconds('ring', half, curve)! - (192 << 10) * 1e-9) < 1e-12, `${collective} ${predictSeconds('ring', half, curve)}`);
+  }
+  // The allreduce itself at its own link bytes; past the curve's last point is where its allreduce lies past it.
+  assert.ok(Math.abs(predictSeconds('ring', call(256 << 10, 4), curve)! - (384 << 10) * 1e-9) < 1e-12);
+  assert.ok(pricedPastCurve('ring', { ...call(80 << 10, 4), collective: 'allGather' }, curve));
+  assert.not.ok(pricedPastCurve('ring', { ...call(64 << 10, 4), collective: 'allGather' }, curve));
+});
+
 test("calls back to back (webccl-perf's timing): a rooted pipeline costs one stage's chunks (its period), not the chain's fill; an allreduce, whose ranks finish together, the same as alone", () => {
   const unit: CostParams = { ...params, call: 0, alpha: 1, overhead: 0, beta: 0, gamma: 0 };
   const perByte: CostParams = { ...unit, alpha: 0, beta: 1 };

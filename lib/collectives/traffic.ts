@@ -53,6 +53,15 @@ export interface Traffic {
    * switch).
    */
   readonly slowRankBytes?: SlowRankBytes;
+  /**
+   * Where the call is one half of its schedule's allreduce of this many bytes (the ring's
+   * reduce-scatter and all-gather of b bytes a rank: the allreduce of n·b runs the same messages,
+   * of the same size, over a buffer of the same size, and then the other half): the model prices
+   * its link bytes at that allreduce's point of the β curve (calibration times allreduces), not
+   * at the point of its own link bytes, an allreduce of half as many bytes whose messages are
+   * half the size (docs/PERFORMANCE.md, halves39). Undefined: at its own link bytes.
+   */
+  readonly halfOfAllReduce?: number;
 }
 
 /** Bytes the slow rank sends and receives over its link in a call (Traffic.slowRankBytes). */

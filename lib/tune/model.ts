@@ -5,7 +5,8 @@
 // where linkBytes is the busiest rank's, or, where calibration found a rank behind a slower link
 // and measured how much slower (CostParams.slowLink), the larger of that and the slow rank's own
 // bytes each way times its link's ratio (wireBytes: β is then the other links'),
-// where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
+// where β(bytes) is the β calibration measured at about that many link bytes (a half of an
+// allreduce, the ring's reduce-scatter and all-gather, at that allreduce's: curveLinkBytes) (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
 // terms were fitted beyond), and the board's own fixed cost (params.board) in place of
 // call + messages·α + sends·o where calibration timed it,
@@ -155,7 +156,21 @@ export const EXTRAPOLATED_TIE = 0.1;
 /** The link bytes of `algorithm` running `call` as β prices them (wireBytes), as its codec sends them; undefined without a formula. */
 export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
   const traffic = callTraffic(algorithm, call, params.oneThread);
-  return traffic && (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * wireBytes(traffic, params.slowLink);
+  return traffic && codecRatioOf(call) * wireBytes(traffic, params.slowLink);
+}
+
+/**
+ * Where on `algorithm`'s β curve `call` is priced (betaAt's linkBytes): its sent link bytes, or for
+ * a half of an allreduce (Traffic.halfOfAllReduce) that allreduce's.
+ */
+export function curveLinkBytes(algorithm: string, call: ModelCall, params: CostParams, traffic = callTraffic(algorithm, call, params.oneThread)): number | undefined {
+  if (traffic?.halfOfAllReduce === undefined) return traffic && codecRatioOf(call) * wireBytes(traffic, params.slowLink);
+  return sentLinkBytes(algorithm, { ...call, collective: 'allReduce', bytes: traffic.halfOfAllReduce }, params);
+}
+
+/** The codec's wire bytes per float32 byte, 1 without one (or with an identity codec). */
+function codecRatioOf(call: Pick<ModelCall, 'codec'>): number {
+  return call.codec && !call.codec.identity ? codecRatio(call.codec) : 1;
 }
 
 /**
@@ -174,10 +189,10 @@ export function wireBytes(traffic: Pick<Traffic, 'linkBytes' | 'slowRankBytes'>,
 
 /** Whether `algorithm`'s call lies past the last point of the β curve that prices it (never on GPU memory, priced with one β). */
 export function pricedPastCurve(algorithm: string, call: ModelCall, params: CostParams): boolean {
-  return pastCurve(algorithm, sentLinkBytes(algorithm, call, params), call, params);
+  return pastCurve(algorithm, curveLinkBytes(algorithm, call, params), call, params);
 }
 
-/** pricedPastCurve for a call of `bytes` link bytes (sentLinkBytes's). */
+/** pricedPastCurve for a call priced at `bytes` on its curve (curveLinkBytes's). */
 function pastCurve(algorithm: string, bytes: number | undefined, call: ModelCall, params: CostParams): boolean {
   if (call.memory === 'gpu' && params.gpu) return false;
   const last = curveFor(params, algorithm, call.collective).at(-1);
@@ -220,7 +235,7 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   const gpu = call.memory === 'gpu' ? params.gpu : undefined;
   // The link's bytes as β prices them (wireBytes); a codec's work is on the busiest rank's own.
   const wire = wireBytes(traffic, params.slowLink);
-  const beta = gpu ? params.beta : betaAt(params, ratio * wire, algorithm, call.collective);
+  const beta = gpu ? params.beta : betaAt(params, curveLinkBytes(algorithm, call, params, traffic)!, algorithm, call.collective);
   const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + wire * ratio * beta + traffic.linkBytes * perByte
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket)
@@ -305,7 +320,7 @@ export function candidates(call: ModelCall, params: CostParams, filter: Candidat
 function tiedPastCurves(sorted: Candidate[], call: ModelCall, params: CostParams): Candidate[] {
   const fastest = sorted[0];
   let bytes = fastest && sentLinkBytes(fastest.algorithm, call, params);
-  if (fastest === undefined || bytes === undefined || !pastCurve(fastest.algorithm, bytes, call, params)) return sorted;
+  if (fastest === undefined || bytes === undefined || !pricedPastCurve(fastest.algorithm, call, params)) return sorted;
   let pick = fastest;
   for (const other of sorted.slice(1)) {
     if (other.seconds > fastest.seconds * (1 + EXTRAPOLATED_TIE)) break;
