@@ -5,10 +5,10 @@
 // where linkBytes is the busiest rank's, or, where calibration found a rank behind a slower link
 // and measured how much slower (CostParams.slowLink), the larger of that and the slow rank's own
 // bytes each way times its link's ratio (wireBytes: β is then the other links'),
-// where β(bytes) is the β calibration measured at about that many link bytes (a half of an
-// allreduce, the ring's reduce-scatter and all-gather, at that allreduce's: curveLinkBytes) (betaAt: host
+// where β(bytes) is the β calibration measured at about that many link bytes (betaAt: host
 // calls, on the algorithm's own curve where there is one; GPU calls keep the one β their GPU
-// terms were fitted beyond), and the board's own fixed cost (params.board) in place of
+// terms were fitted beyond; a half of an allreduce, the ring's reduce-scatter and all-gather, at
+// that allreduce's link bytes: curveLinkBytes), and the board's own fixed cost (params.board) in place of
 // call + messages·α + sends·o where calibration timed it,
 // and for a call on GPU memory, with the GPU terms (params.gpu) where calibration measured them:
 //   + gpu.call + sends·gpu.message + linkBytes·gpu.stage, and reducedBytes·gpu.gamma in place of γ
