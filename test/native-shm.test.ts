@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
 import { hammer } from './helpers/shm-hammer.js';
-import { digest, fdCount, fuzzProvider, newSecret, peerDigestSoon, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
+import { digest, exchangeChecks, fdCount, fuzzProvider, newSecret, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
 
 const loaded = loadNative();
 if (!('addon' in loaded)) throw new Error(`the shm suite needs the addon: ${describeUnavailable(loaded)}`);
@@ -24,30 +24,10 @@ const pair = (secret: string) => pairWith(addon, secret);
 test('shm: messages and one-sided writes between two processes carry the right bytes', async () => {
   const secret = newSecret();
   const fds = fdCount();
-  const { peer, context, region, key, endpoint, remoteKey } = await pair(secret);
+  const connected = await pair(secret);
+  const { peer, context } = connected;
   assert.equal(leftovers(secret), [], 'connected endpoints leave no names in /dev/shm');
-  // Two-sided: a small message and one of 5 MiB (larger than the 4 MiB ring: fragmented).
-  const small = endpoint.recv(key, 100, 1000);
-  const large = endpoint.recv(key, 2 << 20, 5 << 20);
-  assert.equal(await peer.ask({ cmd: 'send', offset: 0, length: 77, fill: 1 }), { opcode: 'send', bytes: 77 });
-  assert.equal(await small, { opcode: 'recv', bytes: 77 });
-  assert.is(digest(region.subarray(100, 177)), digest(pattern(77, 1)));
-  await peer.ask({ cmd: 'send', offset: 0, length: 5 << 20, fill: 2 });
-  assert.equal(await large, { opcode: 'recv', bytes: 5 << 20 });
-  assert.is(digest(region.subarray(2 << 20, 7 << 20)), digest(pattern(5 << 20, 2)));
-  // One-sided from the peer into our region, with an immediate that consumes our receive.
-  const notice = endpoint.recv(key, 0, 0);
-  assert.equal(await peer.ask({ cmd: 'write', offset: 4096, length: 3 << 20, rkey: key, roffset: 12345, imm: 0xdeadbeef, fill: 3 }), { opcode: 'write', bytes: 3 << 20 });
-  assert.equal(await notice, { opcode: 'write-imm', bytes: 3 << 20, imm: 0xdeadbeef });
-  assert.is(digest(region.subarray(12345, 12345 + (3 << 20))), digest(pattern(3 << 20, 3)));
-  // And from us into the peer's region, without an immediate.
-  region.set(pattern(65536, 4), 0);
-  assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
-  assert.is(await peerDigestSoon(peer, 999, 65536, digest(pattern(65536, 4))), digest(pattern(65536, 4)));
-  // Too long for the posted receive: the receive fails, the data does not overflow it.
-  const short = rejects(endpoint.recv(key, 0, 10), /^SystemError: shm recv: message of 11 bytes exceeds the posted receive of 10 bytes/);
-  await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
-  await short;
+  await exchangeChecks('shm', connected);
   await peer.ask({ cmd: 'destroy' });
   await new Promise((resolve) => peer.child.once('exit', resolve)); // its IPC channel closes with it
   context.destroy();

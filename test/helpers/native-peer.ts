@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import type { NativeAddon } from '../../lib/native/addon.js';
 import { ShmContext, type NativeProvider, type ShmEndpoint } from '../../lib/native/shm.js';
-import { REGION_BYTES } from '../workers/shm-peer.js';
+import { pattern, REGION_BYTES } from '../workers/shm-peer.js';
+import { rejects } from './assert.js';
 
 export interface Peer { child: ChildProcess; ask(message: object): Promise<any> }
 
@@ -44,6 +45,38 @@ export async function pair(addon: NativeAddon, secret: string, provider: NativeP
   endpoint.connect(remote.address, 10_000);
   await peer.ask({ cmd: 'connect', address: endpoint.address() });
   return { peer, context, region, key, endpoint, remoteKey: remote.key as number };
+}
+
+/** A connected pair (pair's). */
+export type Pair = Awaited<ReturnType<typeof pair>>;
+
+/**
+ * What every provider must carry byte for byte between the two processes of `connected`:
+ * two-sided messages, a small one and one of 5 MiB (larger than shm's 4 MiB ring: fragmented);
+ * one-sided writes, from the peer into our region with an immediate that consumes our receive,
+ * and from us into the peer's without one; and a message too long for the posted receive, which
+ * fails that receive (`kind` names the provider in its error) without overflowing it.
+ */
+export async function exchangeChecks(kind: NativeProvider['kind'], connected: Pair): Promise<void> {
+  const { peer, region, key, endpoint, remoteKey } = connected;
+  const small = endpoint.recv(key, 100, 1000);
+  const large = endpoint.recv(key, 2 << 20, 5 << 20);
+  assert.equal(await peer.ask({ cmd: 'send', offset: 0, length: 77, fill: 1 }), { opcode: 'send', bytes: 77 });
+  assert.equal(await small, { opcode: 'recv', bytes: 77 });
+  assert.is(digest(region.subarray(100, 177)), digest(pattern(77, 1)));
+  await peer.ask({ cmd: 'send', offset: 0, length: 5 << 20, fill: 2 });
+  assert.equal(await large, { opcode: 'recv', bytes: 5 << 20 });
+  assert.is(digest(region.subarray(2 << 20, 7 << 20)), digest(pattern(5 << 20, 2)));
+  const notice = endpoint.recv(key, 0, 0);
+  assert.equal(await peer.ask({ cmd: 'write', offset: 4096, length: 3 << 20, rkey: key, roffset: 12345, imm: 0xdeadbeef, fill: 3 }), { opcode: 'write', bytes: 3 << 20 });
+  assert.equal(await notice, { opcode: 'write-imm', bytes: 3 << 20, imm: 0xdeadbeef });
+  assert.is(digest(region.subarray(12345, 12345 + (3 << 20))), digest(pattern(3 << 20, 3)));
+  region.set(pattern(65536, 4), 0);
+  assert.equal(await endpoint.write(key, 0, 65536, remoteKey, 999), { opcode: 'write', bytes: 65536 });
+  assert.is(await peerDigestSoon(peer, 999, 65536, digest(pattern(65536, 4))), digest(pattern(65536, 4)));
+  const short = rejects(endpoint.recv(key, 0, 10), new RegExp(`^SystemError: ${kind} recv: message of 11 bytes exceeds the posted receive of 10 bytes`));
+  await peer.ask({ cmd: 'send', offset: 0, length: 11, fill: 5 });
+  await short;
 }
 
 /**
