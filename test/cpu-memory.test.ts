@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CpuMemorySpace } from '../lib/cpu/cpu-memory.js';
-import { WebcclError } from '../lib/errors.js';
+import { assertWrongSizePayloadsRefused } from './helpers/payload-checks.js';
 
 const space = new CpuMemorySpace();
 
@@ -28,20 +28,7 @@ test('a payload of the wrong size is an error naming the sender, never folded as
   const { array, located: buffer } = located([1, 2, 3, 4]);
   const memory = space.bind('float32', 'sum', 2);
   const region = space.region(buffer, 'float32', 0, 4);
-  for (const [name, action] of [
-    ['accumulate of an empty payload', () => memory.accumulate(region, 0, 4, new Uint8Array(0))],
-    ['accumulate of a short payload', () => memory.accumulate(region, 0, 4, bytesOf([1, 1]))],
-    ['write of a long payload', () => memory.write(region, 0, 2, bytesOf([1, 1, 1]))],
-  ] as const) {
-    try {
-      await action();
-      assert.unreachable(`${name} was accepted`);
-    } catch (error) {
-      assert.instance(error, WebcclError, name);
-      assert.is((error as WebcclError).code, 'RemoteError', name);
-      assert.match((error as WebcclError).message, /a peer sent \d+ bytes where \d+ float32 elements \(\d+ bytes\) were expected/, name);
-    }
-  }
+  await assertWrongSizePayloadsRefused(memory, region);
   assert.equal([...array], [1, 2, 3, 4], 'nothing was changed');
 });
 
