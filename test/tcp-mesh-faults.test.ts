@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
-import { formatUniqueId, generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { formatUniqueId, parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { meshAddressKey } from '../lib/rendezvous/form-mesh.js';
 import { connectTcpMesh } from '../lib/rendezvous/worlds/tcp-world.js';
 import { encodeTextRecord, MAX_TEXT_BYTES, TEXT_MAGIC } from '../lib/transport/tcp/text-record.js';
@@ -14,7 +14,7 @@ import type { Transport, TransportFailure } from '../lib/transport/transport.js'
 import { RawTcpPeer } from './helpers/raw-tcp-peer.js';
 import { header } from './transport-conformance.js';
 import { rejection, within } from './within.js';
-import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking } from './helpers/mesh-faults.js';
+import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking, strangerHellos } from './helpers/mesh-faults.js';
 
 const server = await RendezvousServer.start();
 const id = formatUniqueId({ ...parseUniqueId(server.id), transport: 'tcp' });
@@ -49,14 +49,7 @@ test('strangers are refused with a code and a reason; the mesh still forms', asy
   const rank0 = connectTcpMesh({ id, rank: 0, size: 3, world, timeoutMs: 5000 });
   const impostor = await dial(world, 3, 0, { secret, rank: 2 });
   assert.equal(await impostor.nextText(), { t: 'welcome' });
-  const refusals = [
-    [{ secret: generateSecret(), rank: 1 }, 4401, /^wrong secret from a caller claiming rank 1$/],
-    [{ secret, rank: 7 }, 4400, /unknown rank 7 for size 3/],
-    [{ secret, rank: 0 }, 4400, /unknown rank 0 \(dialling rank 0\) for rank 0/],
-    [{ secret, rank: 2 }, 4409, /rank 2 is already connected/],
-    [{ secret, rank: 1, world: 'elsewhere' }, 4400, /rank 1 is in world 'elsewhere' of size 3/],
-  ] as const;
-  for (const [hello, code, reason] of refusals) {
+  for (const [hello, code, reason] of strangerHellos(secret)) {
     const stranger = await dial(world, 3, 0, hello);
     const answer = await stranger.nextText();
     assert.is(answer['t'], 'refused');

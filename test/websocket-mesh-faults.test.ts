@@ -5,14 +5,14 @@ import { WebSocket } from 'ws';
 import { RendezvousServer } from '../lib/rendezvous/rendezvous-server.js';
 import { StoreClient } from '../lib/rendezvous/store-client.js';
 import { nodeWebSocket } from '../lib/transport/handshake/node-web-socket.js';
-import { generateSecret, parseUniqueId } from '../lib/rendezvous/unique-id.js';
+import { parseUniqueId } from '../lib/rendezvous/unique-id.js';
 import { connectWebSocketMesh } from '../lib/rendezvous/worlds/websocket-world.js';
 import { meshAddressKey } from '../lib/rendezvous/form-mesh.js';
 import { HEADER_BYTES, encodeFrame, encodeFrameHeader } from '../lib/transport/frame.js';
 import type { Transport, TransportFailure } from '../lib/transport/transport.js';
 import { header } from './transport-conformance.js';
 import { rejection, within } from './within.js';
-import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking } from './helpers/mesh-faults.js';
+import { checkBoundedBackpressure, SLOW_READER_LIMITS, stillTalking, strangerHellos } from './helpers/mesh-faults.js';
 
 const server = await RendezvousServer.start();
 const limits = { maxSegmentBytes: 64 << 10 };
@@ -55,14 +55,7 @@ test('strangers are refused with a reason (wrong secret, unknown or duplicate ra
   const rank0 = connectWebSocketMesh({ id: server.id, rank: 0, size: 3, world, timeoutMs: 5000 });
   const impostor = await dial(world, 3, 0, { secret, rank: 2 });
   await welcomed(impostor);
-  const refusals = [
-    [{ secret: generateSecret(), rank: 1 }, 4401, /^wrong secret from a caller claiming rank 1$/],
-    [{ secret, rank: 7 }, 4400, /unknown rank 7 for size 3/],
-    [{ secret, rank: 0 }, 4400, /unknown rank 0 \(dialling rank 0\) for rank 0/],
-    [{ secret, rank: 2 }, 4409, /rank 2 is already connected/],
-    [{ secret, rank: 1, world: 'elsewhere' }, 4400, /rank 1 is in world 'elsewhere' of size 3/],
-  ] as const;
-  for (const [hello, code, reason] of refusals) {
+  for (const [hello, code, reason] of strangerHellos(secret)) {
     const [actualCode, actualReason] = await within(closeOf(await dial(world, 3, 0, hello)), 2000, `refusal ${code}`);
     assert.is(actualCode, code);
     assert.match(actualReason, reason);

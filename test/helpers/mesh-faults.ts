@@ -1,6 +1,8 @@
 // Checks shared by the mesh fault suites (websocket and tcp): after a fault on one connection
-// the others still carry messages, and a slow reader holds a fast sender back.
+// the others still carry messages, a slow reader holds a fast sender back, and the hellos a
+// listening rank of a 3-rank world refuses.
 import * as assert from 'uvu/assert';
+import { generateSecret } from '../../lib/rendezvous/unique-id.js';
 import type { WireLimits } from '../../lib/transport/framed/limits.js';
 import type { FramedTransport } from '../../lib/transport/framed/framed-transport.js';
 import type { Transport } from '../../lib/transport/transport.js';
@@ -40,4 +42,18 @@ export async function checkBoundedBackpressure(connect: (rank: number) => Promis
   }
   await within(sending, 5000, 'sender finishes once the reader drains');
   await Promise.all([a!.close(), b!.close()]);
+}
+
+/**
+ * Hellos rank 0 of a 3-rank world (rank 2 already connected) must refuse, with the close code and
+ * reason each gets: a wrong secret, ranks outside the world or its own, a duplicate, another world.
+ */
+export function strangerHellos(secret: string): ReadonlyArray<readonly [{ secret: string; rank: number; world?: string }, number, RegExp]> {
+  return [
+    [{ secret: generateSecret(), rank: 1 }, 4401, /^wrong secret from a caller claiming rank 1$/],
+    [{ secret, rank: 7 }, 4400, /unknown rank 7 for size 3/],
+    [{ secret, rank: 0 }, 4400, /unknown rank 0 \(dialling rank 0\) for rank 0/],
+    [{ secret, rank: 2 }, 4409, /rank 2 is already connected/],
+    [{ secret, rank: 1, world: 'elsewhere' }, 4400, /rank 1 is in world 'elsewhere' of size 3/],
+  ];
 }
