@@ -154,9 +154,8 @@ function curveFor(params: Omit<CurveParams, 'beta'>, algorithm?: string, collect
 export const EXTRAPOLATED_TIE = 0.1;
 
 /** The link bytes of `algorithm` running `call` as β prices them (wireBytes), as its codec sends them; undefined without a formula. */
-export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostParams): number | undefined {
-  const traffic = callTraffic(algorithm, call, params.oneThread);
-  return traffic && codecRatioOf(call) * wireBytes(traffic, params.slowLink);
+export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostParams, traffic = callTraffic(algorithm, call, params.oneThread)): number | undefined {
+  return traffic && (call.codec && !call.codec.identity ? codecRatio(call.codec) : 1) * wireBytes(traffic, params.slowLink);
 }
 
 /**
@@ -164,13 +163,8 @@ export function sentLinkBytes(algorithm: string, call: ModelCall, params: CostPa
  * a half of an allreduce (Traffic.halfOfAllReduce) that allreduce's.
  */
 export function curveLinkBytes(algorithm: string, call: ModelCall, params: CostParams, traffic = callTraffic(algorithm, call, params.oneThread)): number | undefined {
-  if (traffic?.halfOfAllReduce === undefined) return traffic && codecRatioOf(call) * wireBytes(traffic, params.slowLink);
+  if (traffic?.halfOfAllReduce === undefined) return sentLinkBytes(algorithm, call, params, traffic);
   return sentLinkBytes(algorithm, { ...call, collective: 'allReduce', bytes: traffic.halfOfAllReduce }, params);
-}
-
-/** The codec's wire bytes per float32 byte, 1 without one (or with an identity codec). */
-function codecRatioOf(call: Pick<ModelCall, 'codec'>): number {
-  return call.codec && !call.codec.identity ? codecRatio(call.codec) : 1;
 }
 
 /**
@@ -189,12 +183,8 @@ export function wireBytes(traffic: Pick<Traffic, 'linkBytes' | 'slowRankBytes'>,
 
 /** Whether `algorithm`'s call lies past the last point of the β curve that prices it (never on GPU memory, priced with one β). */
 export function pricedPastCurve(algorithm: string, call: ModelCall, params: CostParams): boolean {
-  return pastCurve(algorithm, curveLinkBytes(algorithm, call, params), call, params);
-}
-
-/** pricedPastCurve for a call priced at `bytes` on its curve (curveLinkBytes's). */
-function pastCurve(algorithm: string, bytes: number | undefined, call: ModelCall, params: CostParams): boolean {
   if (call.memory === 'gpu' && params.gpu) return false;
+  const bytes = curveLinkBytes(algorithm, call, params);
   const last = curveFor(params, algorithm, call.collective).at(-1);
   return last !== undefined && bytes !== undefined && bytes > last.linkBytes;
 }
