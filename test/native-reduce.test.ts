@@ -197,6 +197,24 @@ variantTest('native reduce: every float16 and bfloat16 value sums with every 16t
   }
 });
 
+variantTest('native reduce: every float16 and bfloat16 number meets every 16th other number in min and max (NaN-free blocks: the keys\' order, ±0 ties), as the oracle', () => {
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    const infinity = dtype === 'float16' ? 0x7c00 : 0x7f80;
+    const numbers = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((bits) => (bits & 0x7fff) <= infinity);
+    for (const shift of [0, 1, 4099, 30001]) {
+      const src = numbers.map((_, i) => numbers[(i * 16 + shift) % numbers.length]!);
+      for (const op of ['min', 'max'] as const) {
+        const expected = numbers.slice();
+        reduceAccumulate(expected, [src], numbers.length, dtype, op);
+        const actual = numbers.slice();
+        nativeReduceAccumulate(addon, dtype, op, actual, src);
+        const difference = firstDifference(dtype, new Uint8Array(actual.buffer), new Uint8Array(expected.buffer));
+        assert.is(difference, 'none', `${dtype} ${op} shift ${shift}`);
+      }
+    }
+  }
+});
+
 // Edge values of each 16-bit type: NaNs (quiet, signalling, both signs, payloads), ±Inf, ±0,
 // subnormals, the smallest normal, the largest finite, and operands whose sums, products and
 // averages land exactly halfway between two representable values (ties to even, in the normal
