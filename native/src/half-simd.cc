@@ -91,46 +91,44 @@ HALF_TARGET size_t bf16_combine(uint16_t* d, const uint16_t* x, const uint16_t* 
 }
 
 /**
- * Min and max return one of their operands, exactly: in a block of 16 lanes without a NaN the
- * comparison's mask, packed to 16-bit lanes, selects between the stored 16-bit values, with no
- * narrowing (for float16 that skips vcvtps2ph, the loop's costliest step). A block holding a
- * NaN takes the widen, combine_any, narrow path.
+ * Min and max return one of their operands, exactly, and compare the stored bits without
+ * widening: both types are sign and magnitude, so the magnitude negated where the sign is set,
+ * (m ^ s) - s with s the sign spread over the lane, orders as signed 16-bit integers as the
+ * values do, -0 and +0 both 0 (equal: the earlier operand stays, the tie rule). A block of 16
+ * lanes holding a NaN (a magnitude above the infinity's, found by one unsigned max of the two
+ * magnitudes) takes the widen, combine_any, narrow path.
  */
 template <int OP, bool BF>
 HALF_TARGET size_t select_combine(uint16_t* d, const uint16_t* x, const uint16_t* y, size_t n) {
+  const __m256i magnitude = _mm256_set1_epi16(0x7fff);
+  const __m256i infinity = _mm256_set1_epi16(BF ? 0x7f80 : 0x7c00);
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256i x16 = _mm256_loadu_si256((const __m256i*)(x + i)), y16 = _mm256_loadu_si256((const __m256i*)(y + i));
-    // float16: lanes 0-7 and 8-15; bfloat16: the even and the odd lanes (widen_bf16).
-    __m256 a0, a1, b0, b1;
-    if (BF) {
-      widen_bf16(x16, a0, a1);
-      widen_bf16(y16, b0, b1);
-    } else {
-      // Loaded again as halves: a conversion from memory costs less than extracting the half.
-      a0 = widen_f16(x + i);
-      a1 = widen_f16(x + i + 8);
-      b0 = widen_f16(y + i);
-      b1 = widen_f16(y + i + 8);
-    }
-    if (__builtin_expect(_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q), _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q))) != 0, 0)) {
-      a0 = combine_any<OP>(a0, b0);
-      a1 = combine_any<OP>(a1, b1);
+    __m256i xm = _mm256_and_si256(x16, magnitude), ym = _mm256_and_si256(y16, magnitude);
+    if (__builtin_expect(_mm256_movemask_epi8(_mm256_cmpgt_epi16(_mm256_max_epu16(xm, ym), infinity)) != 0, 0)) {
+      // float16: lanes 0-7 and 8-15; bfloat16: the even and the odd lanes (widen_bf16).
+      __m256 a0, a1, b0, b1;
       if (BF) {
-        narrow_bf16(d + i, a0, a1);
+        widen_bf16(x16, a0, a1);
+        widen_bf16(y16, b0, b1);
+        narrow_bf16(d + i, combine_any<OP>(a0, b0), combine_any<OP>(a1, b1));
       } else {
-        narrow_f16(d + i, a0);
-        narrow_f16(d + i + 8, a1);
+        a0 = widen_f16(x + i);
+        a1 = widen_f16(x + i + 8);
+        b0 = widen_f16(y + i);
+        b1 = widen_f16(y + i + 8);
+        narrow_f16(d + i, combine_any<OP>(a0, b0));
+        narrow_f16(d + i + 8, combine_any<OP>(a1, b1));
       }
       continue;
     }
-    constexpr int predicate = OP == (int)Op::min ? _CMP_LE_OQ : _CMP_GE_OQ;
-    __m256i keep0 = _mm256_castps_si256(_mm256_cmp_ps(a0, b0, predicate));
-    __m256i keep1 = _mm256_castps_si256(_mm256_cmp_ps(a1, b1, predicate));
-    // bfloat16: each 32-bit mask covers its lane's 16-bit word (low word even, high word odd).
-    // float16: packs works per 128-bit half (lanes 0-3, 8-11 | 4-7, 12-15); the permute reorders.
-    __m256i keep = BF ? _mm256_blend_epi16(keep0, keep1, 0xaa) : _mm256_permute4x64_epi64(_mm256_packs_epi32(keep0, keep1), 0xd8);
-    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(y16, x16, keep));
+    __m256i xsign = _mm256_srai_epi16(x16, 15), ysign = _mm256_srai_epi16(y16, 15);
+    __m256i xk = _mm256_sub_epi16(_mm256_xor_si256(xm, xsign), xsign);
+    __m256i yk = _mm256_sub_epi16(_mm256_xor_si256(ym, ysign), ysign);
+    // y where it is strictly smaller (min) or larger (max); x on ties.
+    __m256i take_y = OP == (int)Op::min ? _mm256_cmpgt_epi16(xk, yk) : _mm256_cmpgt_epi16(yk, xk);
+    _mm256_storeu_si256((__m256i*)(d + i), _mm256_blendv_epi8(x16, y16, take_y));
   }
   return i;
 }
