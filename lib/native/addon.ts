@@ -3,7 +3,7 @@
 import type { DataType, SimpleOp } from '../dtype.js';
 
 export interface NativeAddon extends NativeShmAddon, NativeTcpAddon, NativeSwitchAddon, NativeSwitchWorkerAddon, NativeSwitchmlCodecAddon, NativeBoardAddon, NativeAffinityAddon {
-  /** Which build of the reduction loops this CPU runs, chosen at load: "avx512+f16c", "avx512", "avx2+f16c", "avx2" or "baseline". */
+  /** Which build of the reduction loops this CPU runs, chosen at load: "avx512bf16+f16c", "avx512+f16c", "avx512", "avx2+f16c", "avx2" or "baseline". */
   readonly reduceVariant: string;
   /** Every build this CPU can run, fastest first (absent from older builds). */
   readonly reduceVariants?: readonly string[];

@@ -30,12 +30,19 @@ bool avx512_supported();
 /** True when this CPU has AVX-512 (avx512_supported) and F16C: half-simd512.cc's loops may run. */
 bool half_simd512_supported();
 
+/** True when half_simd512_supported() and the CPU has AVX512-BF16 (Bf16Rounding::instruction may run). */
+bool half_simd512_bf16_supported();
+
+/** How the 512-bit loops round bfloat16 results: integer arithmetic, or vcvtne2ps2bf16 (AVX512-BF16). */
+enum class Bf16Rounding { integer, instruction };
+
 /**
  * half_simd_combine and half_simd_average in blocks of 32 with AVX-512 (half-simd512.cc):
- * same results, bit for bit; blocks holding a NaN run the AVX2 loops. Call only when
- * half_simd512_supported().
+ * same results, bit for bit, either rounding; blocks holding a NaN (and, with the instruction,
+ * a subnormal) run the AVX2 loops. Call only when half_simd512_supported(), and with
+ * Bf16Rounding::instruction only when half_simd512_bf16_supported().
  */
-size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n);
-size_t half_simd512_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply);
+size_t half_simd512_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n, Bf16Rounding rounding);
+size_t half_simd512_average(DType dtype, void* dst, const void* src, size_t n, float k, bool multiply, Bf16Rounding rounding);
 
 }  // namespace webccl

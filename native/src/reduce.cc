@@ -1,7 +1,8 @@
 // Runtime dispatch between the baseline (SSE2 on x86-64, NEON on arm64), AVX2 and AVX-512
 // builds of the same loops (kernels.inc), plus hand-written intrinsic blocks: the 16-bit floats
 // at 256 bits where the CPU has F16C (half-simd.cc) and at 512 with AVX-512 (half-simd512.cc),
-// the f32 combination at both widths (float-simd.cc), and the integer average's division at both
+// (and its bfloat16 rounding by AVX512-BF16's instruction where the CPU has it), the f32
+// combination at both widths (float-simd.cc), and the integer average's division at both
 // (divide-simd.cc). __builtin_cpu_supports is asked once; a binary
 // built here runs on any CPU of its architecture. reduce_select_variant (a test hook) switches
 // to any variant this CPU can run, so that one machine checks every one it has against the
@@ -81,8 +82,9 @@ size_t avx2_average_blocks(DType dtype, void* dst, const void* src, size_t n, ui
   return 0;
 }
 
+template <Bf16Rounding rounding>
 size_t avx512_average_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
-  if (is_half(dtype)) return half_simd512_average(dtype, dst, src, n, average_factor(divisor), divisor > 1);
+  if (is_half(dtype)) return half_simd512_average(dtype, dst, src, n, average_factor(divisor), divisor > 1, rounding);
   // int32 only: its loop ran at 0.94-0.95 of memcpy at 1 MiB where the compiler's ran 0.69-0.70
   // (0.93 against 0.69 at 8 MiB, level at 16). For uint32 the compiler's 512-bit loop stays: this
   // one ran level with it at 1 MiB and at 0.53-0.65 at 8 and 16 MiB, where the compiler's ran
@@ -96,13 +98,15 @@ size_t avx2_combine_blocks(DType dtype, Op op, void* dst, const void* first, con
   return dtype == DType::f32 ? float_simd_combine(op, (float*)dst, (const float*)first, (const float*)second, n) : 0;
 }
 
+template <Bf16Rounding rounding>
 size_t avx512_combine_blocks(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
-  if (is_half(dtype)) return half_simd512_combine(dtype, op, dst, first, second, n);
+  if (is_half(dtype)) return half_simd512_combine(dtype, op, dst, first, second, n, rounding);
   return dtype == DType::f32 ? float_simd512_combine(op, (float*)dst, (const float*)first, (const float*)second, n) : 0;
 }
 
 constexpr Blocks kBlocks256{avx2_combine_blocks, avx2_average_blocks};
-constexpr Blocks kBlocks512{avx512_combine_blocks, avx512_average_blocks};
+constexpr Blocks kBlocks512{avx512_combine_blocks<Bf16Rounding::integer>, avx512_average_blocks<Bf16Rounding::integer>};
+constexpr Blocks kBlocks512Bf16{avx512_combine_blocks<Bf16Rounding::instruction>, avx512_average_blocks<Bf16Rounding::instruction>};
 
 template <const Blocks& blocks, const Loops& rest>
 void blocks_combine(DType dtype, Op op, void* dst, const void* first, const void* second, size_t n) {
@@ -170,11 +174,13 @@ constexpr Loops with_blocks() {
 }
 
 constexpr Loops kAvx512Blocks = with_blocks<kBlocks512, kAvx512>();
+constexpr Loops kAvx512Bf16Blocks = with_blocks<kBlocks512Bf16, kAvx512>();
 #endif
 
 // Fastest first: choose() takes the first this CPU supports.
 const Variant kVariants[] = {
 #if defined(__x86_64__)
+    {"avx512bf16+f16c", half_simd512_bf16_supported, line_aligned<kAvx512Bf16Blocks>()},
     {"avx512+f16c", half_simd512_supported, line_aligned<kAvx512Blocks>()},
     {"avx512", avx512_supported, line_aligned<kAvx512>()},
     {"avx2+f16c", half_simd_supported, with_blocks<kBlocks256, kAvx2>()},
