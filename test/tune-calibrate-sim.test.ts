@@ -381,6 +381,23 @@ test("few-byte GPU calls slow for 30 ms after a GPU call of 4 MiB (the larger ru
   nearGpuTruth(await calibrated(gpuTruth, 2, 0, false, stall), 'slow after a large GPU call');
 });
 
+test("one slow phase of the host (few-byte GPU calls 3x for 250 ms) anywhere around the few-byte GPU runs: the GPU terms are the fast phase's", async () => {
+  // The GPU runs' few bytes timed in one block each (before session 40): the fit of 2 tcp ranks on
+  // lavapipe split gpu.call and gpu.message 418/258, 1356/0, 952/19 and 500/110 µs in four
+  // calibrations, where the sweeps' 8-byte direct exchanges ran 668-773 µs in all four.
+  // Offsets from the first few-byte GPU call (the GPU warm-up's, 0.7 s here; the few-byte runs follow).
+  for (let offsetMs = 400; offsetMs <= 1000; offsetMs += 50) {
+    let first: number | undefined;
+    const stall: Stall = (algorithm, bytes, memory) => {
+      if (memory !== 'gpu' || bytes > 8) return 0;
+      first ??= clockMs;
+      const at = clockMs - first;
+      return at >= offsetMs && at < offsetMs + 250 ? 2 * predictSeconds(algorithm, { ...call(bytes, 2), memory }, gpuTruth)! : 0;
+    };
+    nearGpuTruth(await calibrated(gpuTruth, 2, 0, false, stall), `slow from +${offsetMs} ms`);
+  }
+});
+
 test("a world whose ranks share one thread (inproc): every rank's messages cost o on it, and calibration prices them so (8 ranks: the tree's busiest rank sends 5 of its 36 few-byte messages, the ring's 14 of 112)", async () => {
   // The clock: the busiest rank's price (the model's without oneThread) and o for every other
   // rank's messages, counted by the formulas alone.

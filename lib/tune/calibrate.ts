@@ -52,7 +52,7 @@
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
 //      kernel at two sizes (the slope: per byte, without the submission), then untimed few-byte
 //      GPU calls (the GPU path's own warm-up, as the host's), then the allreduces again on GPU
-//      buffers, fitted like the host ones (α stays the host's: the link's latency); what the fit
+//      buffers (the few-byte ones in passes, as the host's: fewBytePass), fitted like the host ones (α stays the host's: the link's latency); what the fit
 //      gives beyond the host's call, o and β is the GPU call's extra per call, per message sent
 //      and per byte staged.
 //
@@ -61,10 +61,10 @@
 //   types.ts        the communicator's and the device's interfaces, the result, Sample, Run, Timed, Measured
 //   traffic.ts      a run's traffic by its formula, and the Sample a timed run makes
 //   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRun
-//   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), blockSamples
+//   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), agreedSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
-//   few-bytes.ts    the few-byte passes (fewByteSamples)
+//   few-bytes.ts    the few-byte passes, host and GPU memory (fewBytePass, fewByteSamples)
 //   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds)
 //   mid-sizes.ts    the β curves' mid sizes (midSamples)
 //   large-runs.ts   the larger runs (largeSamples)

@@ -1,8 +1,9 @@
 // The few-byte runs of the schedules of messages: passes apart in time, the fastest kept, so that
 // one of the host's slow phases does not set call, α and o.
+import { median } from '../median.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
-import { blockSamples } from './timing.js';
+import { LATENCY_BLOCK, agreedSamples, fastestRanks, interleavedTimes } from './timing.js';
 import { untimedCalls } from './warm-up.js';
 
 /**
@@ -28,16 +29,32 @@ export const FEW_ALGORITHMS = ['ring', 'tree', 'direct'] as const;
  */
 const FEW_GAP_SECONDS = 0.15;
 
-/** `perCall`: the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow. */
-export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
-  const passes: Sample[][] = [];
+/**
+ * The block times (interleavedTimes) of `algorithms`' few-byte calls in the pass kept, after the
+ * warm-up and before any larger run (see calibrate). Rounds spread between the larger runs timed
+ * the first calls' warm-up (a first ring call took 0.6 s on inproc) and the collection of the
+ * large runs' buffers (12 ms for an 8-byte ring call right after a 4 MiB one, against 0.2 ms),
+ * which fell mostly on the round's first schedule, the ring: its median doubled, and so did α.
+ * Each figure taken from them is the fastest rank's (agreedSamples): calls follow each other
+ * with no barrier, so a rank that left the previous block early counts the wait for the last
+ * peer to join; the last to join waited for no one. `perCall`:
+ * the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow;
+ * `run`: one few-byte call of a schedule, where it is not the host's (the GPU runs').
+ */
+export async function fewBytePass(comm: CalibrationComm, algorithms: readonly string[], rounds: number, perCall: number, run?: (algorithm: string) => Promise<void>): Promise<number[][]> {
+  const passes: number[][][] = [];
   for (let pass = 0; pass < FEW_PASSES; pass++) {
-    if (pass > 0) await untimedCalls(comm, FEW_ALGORITHMS, Infinity, FEW_GAP_SECONDS, { perCall });
-    passes.push(await blockSamples(comm, FEW_ALGORITHMS, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, gamma, ['median', 'lower']));
+    if (pass > 0) await untimedCalls(comm, algorithms, Infinity, FEW_GAP_SECONDS, { perCall, ...(run && { run }) });
+    passes.push(await interleavedTimes(comm, algorithms, FEW_BYTES, rounds, pass === 0 ? UNTIMED_ROUNDS : 1, LATENCY_BLOCK, run && ((_, algorithm) => run(algorithm))));
   }
-  // The sums agreed too: the figures are (blockSamples's), but less each rank's own γ, 0 on a rank
-  // that timed no host work (inTurn), a few bytes' folds that could split a near tie.
-  const sums = await comm.maxAll(Float32Array.from(passes, (samples) => samples.filter((s) => !s.lower).reduce((sum, s) => sum + s.seconds, 0)));
-  const kept = sums.indexOf(Math.min(...sums));
-  return passes[kept]!;
+  // Each pass's medians as agreedSamples takes them (the fastest rank's), summed: the same sums
+  // on every rank, so every rank keeps the same pass. One agreement after another (collectives in one order).
+  const sums: number[] = [];
+  for (const times of passes) sums.push((await fastestRanks(comm, times.map((t) => median(t)))).reduce((sum, t) => sum + t, 0));
+  return passes[sums.indexOf(Math.min(...sums))]!;
+}
+
+/** The host's few-byte samples of the schedules of messages (FEW_ALGORITHMS), medians and lower quartiles, from the pass kept. */
+export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
+  return agreedSamples(comm, FEW_ALGORITHMS, FEW_BYTES, [await fewBytePass(comm, FEW_ALGORITHMS, rounds, perCall)], gamma, ['median', 'lower']);
 }

@@ -32,16 +32,14 @@ export async function gpuFoldRate(gpu: GpuCalibration): Promise<number> {
 }
 
 /**
- * The GPU runs: ring and tree at a few bytes, half a chunk and four chunks, the direct exchange
- * at two small sizes (and the board at a few bytes, where there is one: calibrate); every
- * few-byte run first, as on host memory (blockSamples): right after the tree's four-chunk GPU
- * run the direct exchange's 8-byte GPU calls took 618-964 µs (2 inproc, 2 tcp ranks) where the
- * sweep's, and the same calibration's ring's timed before any larger run, took 290-650 (gpu19;
- * measured before the GPU warm-up, not apart from it).
+ * The larger GPU runs: ring and tree at half a chunk and four chunks, the direct exchange at its
+ * small size, timed after the few-byte GPU runs (fewBytePass, as on host memory): right after the
+ * tree's four-chunk GPU run the direct exchange's 8-byte GPU calls took 618-964 µs (2 inproc, 2 tcp
+ * ranks) where the sweep's, and the same calibration's ring's timed before any larger run, took
+ * 290-650 (gpu19; measured before the GPU warm-up, not apart from it).
  */
 export function plannedGpuRuns(chunk: number, ranks: number, repeats: number): (readonly [string, number, number])[] {
-  const runs = plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes <= 4 * chunk);
-  return [...runs.filter(([, bytes]) => bytes <= FEW_BYTES), ...runs.filter(([, bytes]) => bytes > FEW_BYTES)];
+  return plannedRuns(chunk, ranks, repeats).filter(([, bytes]) => bytes > FEW_BYTES && bytes <= 4 * chunk);
 }
 
 /**

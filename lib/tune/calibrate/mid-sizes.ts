@@ -42,7 +42,7 @@ interface MidRun extends Run {
  * on to its next block as soon as its own ended, streamed 128 KiB direct exchanges at 880-960 µs a
  * call in 5 of 6 passes (a mode that held for the whole pass), 206-300 µs in 4 of 6 lined up; 64
  * KiB ones at 194-655 against 146-190 (docs/PERFORMANCE.md, tune17). Each point is the fastest
- * rank's figure, as blockSamples's.
+ * rank's figure, as the few-byte runs' (fewBytePass).
  */
 export async function midSamples(comm: CalibrationComm, runs: readonly MidRun[], untimed: number, gamma: number): Promise<Sample[]> {
   const allReduce = (data: Float32Array, name: string) => comm.allReduce(data, name);

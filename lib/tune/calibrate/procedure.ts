@@ -4,10 +4,11 @@ import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
 import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun } from './plan.js';
-import { timed } from './timing.js';
+import { median } from '../median.js';
+import { fastestRanks, timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
-import { FEW_ALGORITHMS, fewByteSamples } from './few-bytes.js';
+import { FEW_ALGORITHMS, fewBytePass, fewByteSamples } from './few-bytes.js';
 import { boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
 import { largeSamples } from './large-runs.js';
@@ -52,7 +53,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       slowLink = slowRank === undefined ? undefined : await comm.slowLinkRatios?.(slowRank);
       if (slowLink !== undefined) comm = { ...comm, slowLink };
     }
-    // The larger runs, every size in each round (largeSamples; the few-byte runs last, see blockSamples).
+    // The larger runs, every size in each round (largeSamples; the few-byte runs last, see fewBytePass).
     const bySize = new Map<number, { algorithms: string[] }>();
     // Not the direct exchange at the edge of its reach (directReachBytes): its whole-buffer
     // messages cost 3-4x the ring's per byte (4 inproc ranks: 21.6 ns/B against 3.7-8.7 for the
@@ -89,7 +90,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     phaseEnds('few bytes');
     // Then the β curve's mid sizes, in blocks past untimed rounds, their lower quartiles (see
-    // blockSamples, lowerQuartile), every size in each round, the rounds spread over a few time
+    // interleavedTimes, lowerQuartile), every size in each round, the rounds spread over a few time
     // slices (midSamples).
     const mid = await midSamples(comm, [
       ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
@@ -137,11 +138,15 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       // The GPU call's own code (staging, read-backs, the device's queue) warmed up as the host
       // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
       const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
-      await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: (algorithm) => gpu.allReduce(FEW_BYTES, algorithm) });
+      const gpuFewCall = (algorithm: string) => gpu.allReduce(FEW_BYTES, algorithm);
+      const gpuPerCall = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: gpuFewCall });
+      // The few-byte GPU runs as the host's (fewBytePass: passes apart in time, the fastest kept,
+      // blocks of calls), each the fastest rank's median, before any larger GPU run (plannedGpuRuns).
+      const fewTimes = await fewBytePass(comm, FEW_ALGORITHMS, repeats + 1, gpuPerCall, gpuFewCall);
+      const fewSeconds = await fastestRanks(comm, fewTimes.map((times) => median(times)));
+      gpuRuns.push(...FEW_ALGORITHMS.map((algorithm, i) => ({ algorithm, bytes: FEW_BYTES, seconds: fewSeconds[i]! })));
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
-      const planned = plannedGpuRuns(chunk, comm.size, repeats);
-      const few = planned.filter(([, bytes]) => bytes <= FEW_BYTES).length;
-      const runs = [...planned.slice(0, few), ...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...planned.slice(few)];
+      const runs = [...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...plannedGpuRuns(chunk, comm.size, repeats)];
       for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
     }
     gpu.release();

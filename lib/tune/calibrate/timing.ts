@@ -1,5 +1,5 @@
 // Timing primitives shared by every phase: a run's median, the interleaved rounds of blocks
-// (runTimes) and their figures, the fastest rank's (blockSamples).
+// (runTimes) and their figures, the fastest rank's (agreedSamples).
 import { median } from '../median.js';
 import type { CalibrationComm, Sample, Run, Figure, Timed } from './types.js';
 import { sampleOf } from './traffic.js';
@@ -78,25 +78,9 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
 }
 
 /**
- * Runs timed in blocks past `untimed` rounds: the few-byte runs after the warm-up and before any
- * larger run (see calibrate), the β curve's mid sizes after them. Rounds spread between the larger runs timed the first calls'
- * warm-up (a first ring call took 0.6 s on inproc; the first 64 KiB tcp calls 20-100 ms
- * against 1) and the collection of the large runs' buffers (12 ms for an 8-byte ring call
- * right after a 4 MiB one, against 0.2 ms), which fell mostly on the round's first schedule,
- * the ring: its median doubled, and so did α; the mid sizes' β came out 10-400 ns/B against
- * 1-3 timed first past one untimed call, and 3-30x the sweeps' timed right after the 16-chunk
- * runs, past one untimed round. Each run's figure is the fastest rank's (the maximum of the negated):
- * calls follow each other with no barrier, so a rank that left the previous block early counts
- * the wait for the last peer to join; the last to join waited for no one.
- */
-export async function blockSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, rounds: number, untimed: number, gamma: number, figures: readonly Figure[] = ['median'], block = LATENCY_BLOCK): Promise<Sample[]> {
-  return agreedSamples(comm, algorithms, bytes, [await interleavedTimes(comm, algorithms, bytes, rounds, untimed, block)], gamma, figures);
-}
-
-/**
  * The samples of `algorithms` on `bytes` from the block times of one or more passes (each
  * interleavedTimes' result): each figure the lowest of the passes' figures on this rank, then the
- * fastest rank's (blockSamples; a pass each where a schedule is timed at several points of the
+ * fastest rank's (a pass each where a schedule is timed at several points of the
  * calibration: the board's few-byte calls, boardFewSamples).
  */
 export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
