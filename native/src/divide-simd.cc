@@ -1,4 +1,4 @@
-// The integer average's division (divide_by in reduce.h) with explicit intrinsics, 8 lanes a
+// The integer average's division (divisor_of and divide_as in reduce.h) with explicit intrinsics, 8 lanes a
 // block with AVX2 and 16 with AVX-512. GCC vectorizes kernels.inc's loop too, but for AVX2 it
 // widens every lane to 64 bits and packs it back (0.12-0.50 of memcpy); here the high half of
 // x * magic comes from two vpmuludq, one on the even lanes and one on the odd lanes shifted down,
@@ -15,7 +15,7 @@ namespace {
 #define DIVIDE_TARGET __attribute__((target("avx2")))
 
 /** d[i] = s[i] / v over whole blocks of 8: unsigned, or signed toward zero (the magnitude divided, the sign put back). */
-template <bool SIGNED>
+template <bool SIGNED, bool ADD>
 DIVIDE_TARGET size_t divide8(uint32_t* d, const uint32_t* s, size_t n, Divisor v) {
   const __m256i magic = _mm256_set1_epi32((int)v.magic);
   const __m128i shift = _mm_cvtsi32_si128(v.shift);
@@ -29,7 +29,7 @@ DIVIDE_TARGET size_t divide8(uint32_t* d, const uint32_t* s, size_t n, Divisor v
     __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(x, magic), 32);
     __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), magic);
     __m256i t = _mm256_blend_epi32(even, odd, 0xaa);
-    __m256i q = _mm256_srl_epi32(_mm256_add_epi32(t, _mm256_srli_epi32(_mm256_sub_epi32(x, t), 1)), shift);
+    __m256i q = _mm256_srl_epi32(ADD ? _mm256_add_epi32(t, _mm256_srli_epi32(_mm256_sub_epi32(x, t), 1)) : t, shift);
     // vpsignd: q negated where the input was negative (where it was 0, q is 0 already).
     if (SIGNED) q = _mm256_sign_epi32(q, in);
     _mm256_storeu_si256((__m256i*)(d + i), q);
@@ -40,7 +40,7 @@ DIVIDE_TARGET size_t divide8(uint32_t* d, const uint32_t* s, size_t n, Divisor v
 #define DIVIDE512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 /** divide8 at 512 bits, 16 lanes a block (AVX-512 has no vpsignd: a masked subtraction puts the sign back). */
-template <bool SIGNED>
+template <bool SIGNED, bool ADD>
 DIVIDE512_TARGET size_t divide16(uint32_t* d, const uint32_t* s, size_t n, Divisor v) {
   const __m512i magic = _mm512_set1_epi32((int)v.magic);
   const __m128i shift = _mm_cvtsi32_si128(v.shift);
@@ -51,7 +51,7 @@ DIVIDE512_TARGET size_t divide16(uint32_t* d, const uint32_t* s, size_t n, Divis
     __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(x, magic), 32);
     __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), magic);
     __m512i t = _mm512_mask_blend_epi32(0xaaaa, even, odd);
-    __m512i q = _mm512_srl_epi32(_mm512_add_epi32(t, _mm512_srli_epi32(_mm512_sub_epi32(x, t), 1)), shift);
+    __m512i q = _mm512_srl_epi32(ADD ? _mm512_add_epi32(t, _mm512_srli_epi32(_mm512_sub_epi32(x, t), 1)) : t, shift);
     if (SIGNED) q = _mm512_mask_sub_epi32(q, _mm512_movepi32_mask(in), _mm512_setzero_si512(), q);
     _mm512_storeu_si512(d + i, q);
   }
@@ -64,14 +64,16 @@ size_t divide_simd_blocks(DType dtype, void* dst, const void* src, size_t n, uin
   uint32_t* d = (uint32_t*)dst;
   const uint32_t* s = (const uint32_t*)src;
   Divisor v = divisor_of(divisor);
-  return dtype == DType::i32 ? divide8<true>(d, s, n, v) : divide8<false>(d, s, n, v);
+  if (dtype == DType::i32) return v.add ? divide8<true, true>(d, s, n, v) : divide8<true, false>(d, s, n, v);
+  return v.add ? divide8<false, true>(d, s, n, v) : divide8<false, false>(d, s, n, v);
 }
 
 size_t divide_simd512_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
   uint32_t* d = (uint32_t*)dst;
   const uint32_t* s = (const uint32_t*)src;
   Divisor v = divisor_of(divisor);
-  return dtype == DType::i32 ? divide16<true>(d, s, n, v) : divide16<false>(d, s, n, v);
+  if (dtype == DType::i32) return v.add ? divide16<true, true>(d, s, n, v) : divide16<true, false>(d, s, n, v);
+  return v.add ? divide16<false, true>(d, s, n, v) : divide16<false, false>(d, s, n, v);
 }
 
 }  // namespace webccl

@@ -43,23 +43,32 @@ void finish_average(DType dtype, void* dst, const void* src, size_t count, uint3
 
 /**
  * x / d for every 32-bit unsigned x and d >= 2, as a multiply and shifts (Granlund and
- * Montgomery's round-up method): with l = ceil(log2 d) and magic = floor(2^32 (2^l - d) / d) + 1,
- * the quotient is (t + ((x - t) >> 1)) >> (l - 1), t = the high half of x * magic.
+ * Montgomery). With l = ceil(log2 d) and m = ceil(2^(31+l) / d), where m·d − 2^(31+l) <= 2^(l−1)
+ * (every power of two, 3, 5, 6, ...: about half the divisors) the quotient is the high half of
+ * x * m shifted right by l − 1 (`add` false: two steps fewer a lane); for the rest the round-up
+ * method: magic = floor(2^32 (2^l − d) / d) + 1 (a 33-bit multiplier less 2^32), the quotient
+ * (t + ((x − t) >> 1)) >> (l − 1), t the high half of x * magic.
  */
 struct Divisor {
   uint32_t magic;
   int shift;
+  bool add;
 };
 
 inline Divisor divisor_of(uint32_t d) {
   int l = 32 - __builtin_clz(d - 1);
+  uint64_t power = (uint64_t)1 << (31 + l);
+  uint64_t m = (power + d - 1) / d;  // < 2^32: 2^(31+l) / d <= 2^32, equal only where d = 2^(l−1), which l excludes
+  if (m * d - power <= ((uint64_t)1 << (l - 1))) return {(uint32_t)m, l - 1, false};
   uint64_t magic = (((uint64_t)1 << l) - d) * ((uint64_t)1 << 32) / d + 1;
-  return {(uint32_t)magic, l - 1};
+  return {(uint32_t)magic, l - 1, true};
 }
 
-inline uint32_t divide_by(uint32_t x, Divisor v) {
+/** x / d by a Divisor whose form is known at compile time (ADD = v.add), so that a loop over it vectorizes without a select. */
+template <bool ADD>
+inline uint32_t divide_as(uint32_t x, Divisor v) {
   uint32_t t = (uint32_t)(((uint64_t)x * v.magic) >> 32);
-  return (t + ((x - t) >> 1)) >> v.shift;
+  return (ADD ? t + ((x - t) >> 1) : t) >> v.shift;
 }
 
 /** The f32 factor floats' average multiplies by: f32(1/divisor), as the oracle's Math.fround(1 / n). */
