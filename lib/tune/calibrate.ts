@@ -52,9 +52,9 @@
 //   GPU memory (only where every rank has a device): γ_gpu from timing the device's fold
 //      kernel at two sizes (the slope: per byte, without the submission), then untimed few-byte
 //      GPU calls (the GPU path's own warm-up, as the host's), then the allreduces again on GPU
-//      buffers (the few-byte ones in passes, as the host's: fewBytePass), fitted like the host ones (α stays the host's: the link's latency); what the fit
-//      gives beyond the host's call, o and β is the GPU call's extra per call, per message sent
-//      and per byte staged.
+//      buffers (the few-byte ones in passes, as the host's: fewBytePass), fitted like the host
+//      ones (α stays the host's: the link's latency); what the fit gives beyond the host's call,
+//      o and β is the GPU call's extra per call, per message sent and per byte staged.
 //
 // The parts, in lib/tune/calibrate/ (each imports only those listed above it; this file re-exports
 // what the rest of the library, the benches and the tests use):

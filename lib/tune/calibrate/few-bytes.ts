@@ -9,7 +9,7 @@ import { untimedCalls } from './warm-up.js';
 /**
  * Passes of the few-byte rounds, FEW_GAP_SECONDS of untimed few-byte calls between two (the
  * code stays warm, the clock moves on); the pass kept is the one whose schedules' medians sum to
- * the least (the agreed figures' sums, agreed once more, so every rank keeps the same pass),
+ * the least (sums of the agreed figures, the same on every rank, so every rank keeps the same pass),
  * medians and lower quartiles together, so that call, α and o come from one pass's figures. One
  * pass of 6 rounds takes 15-40 ms on 2 tcp ranks, and the host runs in fast and slow phases of
  * 50-300 ms, 10-15x apart: in about half of the 2-rank tcp calibrations of tune15's sweeps the
@@ -37,9 +37,9 @@ const FEW_GAP_SECONDS = 0.15;
  * which fell mostly on the round's first schedule, the ring: its median doubled, and so did α.
  * Each figure taken from them is the fastest rank's (agreedSamples): calls follow each other
  * with no barrier, so a rank that left the previous block early counts the wait for the last
- * peer to join; the last to join waited for no one. `perCall`:
- * the warm-up's seconds a call (untimedCalls), to cut the gaps' batches where calls are slow;
- * `run`: one few-byte call of a schedule, where it is not the host's (the GPU runs').
+ * peer to join; the last to join waited for no one. `perCall`: the warm-up's seconds a call
+ * (untimedCalls), to cut the gaps' batches where calls are slow; `run`: one few-byte call of a
+ * schedule, where it is not the host's (the GPU runs').
  */
 export async function fewBytePass(comm: CalibrationComm, algorithms: readonly string[], rounds: number, perCall: number, run?: (algorithm: string) => Promise<void>): Promise<number[][]> {
   const passes: number[][][] = [];
