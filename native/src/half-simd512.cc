@@ -114,7 +114,7 @@ HALF512_TARGET size_t combine32(uint16_t* d, const uint16_t* x, const uint16_t* 
 
 /**
  * Min and max of 32 16-bit floats a block without widening them: both types are sign and
- * magnitude, so the magnitude negated where the sign is set (m ^ s) - s, s the sign spread
+ * magnitude, so the magnitude negated where the sign is set ((m ^ s) - s, s the sign spread
  * over the lane) orders as signed 16-bit integers as the values do, -0 and +0 both 0: equal,
  * as the float comparison calls them (the earlier operand is kept: the tie rule). The result
  * is one of the stored operands, as half-simd.cc's select; a block with a NaN (magnitude above
