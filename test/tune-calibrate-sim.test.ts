@@ -370,7 +370,7 @@ test("a process whose first 300 GPU calls run 3x (the GPU path's code not yet op
 });
 
 test("few-byte GPU calls slow for 30 ms after a GPU call of 4 MiB (the larger runs' hangover, as on host memory): the GPU terms are the few-byte calls' own cost", async () => {
-  // The host's few-byte runs come before the larger ones for this (blockSamples); the GPU runs
+  // The host's few-byte runs come before the larger ones for this (fewBytePass); the GPU runs
   // timed the direct exchange's few bytes right after the tree's four-chunk run (before gpu19).
   let since = -Infinity;
   const stall: Stall = (algorithm, bytes, memory) => {
