@@ -5,7 +5,7 @@ import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
 import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun } from './plan.js';
 import { median } from '../median.js';
-import { fastestRanks, timed } from './timing.js';
+import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
 import { FEW_ALGORITHMS, fewBytePass, fewByteSamples } from './few-bytes.js';
@@ -140,11 +140,11 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
       const gpuFewCall = (algorithm: string) => gpu.allReduce(FEW_BYTES, algorithm);
       const gpuPerCall = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: gpuFewCall });
-      // The few-byte GPU runs as the host's (fewBytePass: passes apart in time, the fastest kept,
-      // blocks of calls), each the fastest rank's median, before any larger GPU run (plannedGpuRuns).
+      // The few-byte GPU runs in passes as the host's (fewBytePass: passes apart in time, the
+      // fastest kept, blocks of calls), before any larger GPU run (plannedGpuRuns); each this
+      // rank's median, the slowest rank's in the end, as every GPU run's.
       const fewTimes = await fewBytePass(comm, FEW_ALGORITHMS, repeats + 1, gpuPerCall, gpuFewCall);
-      const fewSeconds = await fastestRanks(comm, fewTimes.map((times) => median(times)));
-      gpuRuns.push(...FEW_ALGORITHMS.map((algorithm, i) => ({ algorithm, bytes: FEW_BYTES, seconds: fewSeconds[i]! })));
+      gpuRuns.push(...FEW_ALGORITHMS.map((algorithm, i) => ({ algorithm, bytes: FEW_BYTES, seconds: median(fewTimes[i]!) })));
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
       const runs = [...(board ? [['board', FEW_BYTES, 2 * repeats + 1] as const] : []), ...plannedGpuRuns(chunk, comm.size, repeats)];
       for (const [algorithm, bytes, times] of runs) gpuRuns.push(await timed(() => gpu.allReduce(bytes, algorithm), algorithm, bytes, times));
