@@ -142,7 +142,9 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       const gpuPerCall = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: gpuFewCall });
       // The few-byte GPU runs in passes as the host's (fewBytePass: passes apart in time, the
       // fastest kept, blocks of calls), before any larger GPU run (plannedGpuRuns); each this
-      // rank's median, the slowest rank's in the end, as every GPU run's.
+      // rank's median, the slowest rank's in the end, as every GPU run's: the fastest rank's, as
+      // the host's few-byte figures are taken, priced 4 tcp ranks' GPU calls 23-36% under in
+      // median (docs/PERFORMANCE.md, gpufew40).
       const fewTimes = await fewBytePass(comm, FEW_ALGORITHMS, repeats + 1, gpuPerCall, gpuFewCall);
       gpuRuns.push(...FEW_ALGORITHMS.map((algorithm, i) => ({ algorithm, bytes: FEW_BYTES, seconds: median(fewTimes[i]!) })));
       // The board's few-byte call too, for its own GPU fixed cost (gpuCosts).
