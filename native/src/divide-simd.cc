@@ -64,16 +64,18 @@ size_t divide_simd_blocks(DType dtype, void* dst, const void* src, size_t n, uin
   uint32_t* d = (uint32_t*)dst;
   const uint32_t* s = (const uint32_t*)src;
   Divisor v = divisor_of(divisor);
-  if (dtype == DType::i32) return v.add ? divide8<true, true>(d, s, n, v) : divide8<true, false>(d, s, n, v);
-  return v.add ? divide8<false, true>(d, s, n, v) : divide8<false, false>(d, s, n, v);
+  return with_divisor_form(v, [&](auto add) {
+    return dtype == DType::i32 ? divide8<true, decltype(add)::value>(d, s, n, v) : divide8<false, decltype(add)::value>(d, s, n, v);
+  });
 }
 
 size_t divide_simd512_blocks(DType dtype, void* dst, const void* src, size_t n, uint32_t divisor) {
   uint32_t* d = (uint32_t*)dst;
   const uint32_t* s = (const uint32_t*)src;
   Divisor v = divisor_of(divisor);
-  if (dtype == DType::i32) return v.add ? divide16<true, true>(d, s, n, v) : divide16<true, false>(d, s, n, v);
-  return v.add ? divide16<false, true>(d, s, n, v) : divide16<false, false>(d, s, n, v);
+  return with_divisor_form(v, [&](auto add) {
+    return dtype == DType::i32 ? divide16<true, decltype(add)::value>(d, s, n, v) : divide16<false, decltype(add)::value>(d, s, n, v);
+  });
 }
 
 }  // namespace webccl

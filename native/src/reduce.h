@@ -44,8 +44,8 @@ void finish_average(DType dtype, void* dst, const void* src, size_t count, uint3
 /**
  * x / d for every 32-bit unsigned x and d >= 2, as a multiply and shifts (Granlund and
  * Montgomery). With l = ceil(log2 d) and m = ceil(2^(31+l) / d), where m·d − 2^(31+l) <= 2^(l−1)
- * (up to 24 every divisor but 7, 14, 19 and 21; 63% of those below 200,000) the quotient is the high half of
- * x * m shifted right by l − 1 (`add` false: two steps fewer a lane); for the rest the round-up
+ * (up to 24 every divisor but 7, 14, 19 and 21; 63% of those below 200,000) the quotient is the
+ * high half of x * m shifted right by l − 1 (`add` false: two steps fewer a lane); for the rest the round-up
  * method: magic = floor(2^32 (2^l − d) / d) + 1 (a 33-bit multiplier less 2^32), the quotient
  * (t + ((x − t) >> 1)) >> (l − 1), t the high half of x * magic.
  */
@@ -69,6 +69,12 @@ template <bool ADD>
 inline uint32_t divide_as(uint32_t x, Divisor v) {
   uint32_t t = (uint32_t)(((uint64_t)x * v.magic) >> 32);
   return (ADD ? t + ((x - t) >> 1) : t) >> v.shift;
+}
+
+/** f(std::bool_constant<v.add>{}): the divisor's form as a compile-time one, as with_op does the op, for loops templated on it. */
+template <class F>
+auto with_divisor_form(Divisor v, F&& f) {
+  return v.add ? f(std::true_type{}) : f(std::false_type{});
 }
 
 /** The f32 factor floats' average multiplies by: f32(1/divisor), as the oracle's Math.fround(1 / n). */

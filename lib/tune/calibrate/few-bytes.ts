@@ -50,7 +50,7 @@ export async function fewBytePass(comm: CalibrationComm, algorithms: readonly st
   // Each pass's medians as agreedSamples takes them (the fastest rank's), summed: the same sums
   // on every rank, so every rank keeps the same pass. One agreement after another (collectives in one order).
   const sums: number[] = [];
-  for (const times of passes) sums.push((await fastestRanks(comm, times.map((t) => median(t)))).reduce((sum, t) => sum + t, 0));
+  for (const times of passes) sums.push((await fastestRanks(comm, times.map(median))).reduce((sum, t) => sum + t, 0));
   return passes[sums.indexOf(Math.min(...sums))]!;
 }
 
