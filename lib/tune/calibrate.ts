@@ -35,9 +35,10 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
-//   the rooted tree (3 ranks or more, a comm that can broadcast, no board): its broadcast at four chunks
-//      among the larger runs, back to back, what it took beyond its fixed part per byte of its
-//      busiest link one way (rootedRun): the curve its broadcasts and reduces are priced on
+//   the rooted tree and ring (3 ranks or more, a comm that can broadcast, no board): each one's
+//      broadcast at four chunks among the larger runs, back to back, what it took beyond its fixed
+//      part per byte of its busiest link one way (rootedRuns; the ring's left out where the larger
+//      runs' first calls are slow): the curve its broadcasts and reduces are priced on
 //      (rootedCurves), none of it in the fit nor the allreduces' curves.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
@@ -60,7 +61,7 @@
 // what the rest of the library, the benches and the tests use):
 //   types.ts        the communicator's and the device's interfaces, the result, Sample, Run, Timed, Measured
 //   traffic.ts      a run's traffic by its formula, and the Sample a timed run makes
-//   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRun
+//   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRuns
 //   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), agreedSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)

@@ -55,7 +55,7 @@ const LARGE_BLOCK = 2;
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
-  // An allreduce, or a rooted run's collective (rootedRun: only where the comm has it).
+  // An allreduce, or a rooted run's collective (rootedRuns: only where the comm has it).
   const call = (data: Float32Array, name: string, chunkBytes?: number, collective?: Run['collective']) => (collective === 'broadcast' ? comm.broadcast!(data, name) : comm.allReduce(data, name, chunkBytes));
   // One buffer a size through the untimed and the timed rounds: a call on a buffer the transport
   // has not yet seen runs slow (4 shm ranks, 16 MiB ring: the first timed call 32-102 ms, 23-28
@@ -65,9 +65,10 @@ export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], 
   const buffers = new Map<number, Float32Array>();
   const times = (runs: readonly Run[], rounds: number, untimed: number, block = 1) => runTimes(runs, rounds, untimed, block, call, undefined, buffers);
   // The ring's reach run (ownOnly) with the runs past 4 chunks wherever it lies: 4 times the
-  // largest run's bytes, it is left out where they are (8 ntcp ranks, cal27).
+  // largest run's bytes, it is left out where they are (8 ntcp ranks, cal27); so is an optional
+  // run (the ring's rooted one, rootedRuns), which would take calibration past 10 s there.
   const longest = 4 * comm.chunkBytes;
-  const far = runs.filter((run) => run.bytes > longest || run.ownOnly === true);
+  const far = runs.filter((run) => run.bytes > longest || run.ownOnly === true || run.optional === true);
   const near = runs.filter((run) => !far.includes(run));
   // Where runs could be left out, two untimed rounds and each run's faster call: the first call
   // of a new size (its buffer's first use, a phase of the host) took over 50 ms where its

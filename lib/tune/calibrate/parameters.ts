@@ -23,7 +23,7 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
   const offsets: FixedOffsets = fixedOffsetsOf(m.samples, fit, lower);
   const betaCurve = curveOf(shared, fit, undefined, lower, undefined, offsets);
   const board = boardFixed(m.samples);
-  // The rooted runs' (rootedRun: the tree's broadcast), which price every rooted collective of their schedule.
+  // The rooted runs' (rootedRuns: the tree's and the ring's broadcasts), which price every rooted collective of their schedule.
   const rootedCurves = curvesByAlgorithm(m.samples, fit, lower, board, offsets, 'broadcast');
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {

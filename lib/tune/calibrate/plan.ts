@@ -93,21 +93,27 @@ export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkByte
 }
 
 /**
- * The rooted tree's run: a tree broadcast from rank 0 of four chunks (at most LARGEST_RUN_BYTES),
- * timed among the larger runs, back to back as they are, the one point of the tree's rooted curve
- * (CostParams.rootedCurves), which prices its broadcasts and reduces at every size. Their
- * formulas count an inner rank's pieces to (or from) each child in turn over its one link, where
- * the double binary tree's allreduce keeps both ways of every link busy with two trees' pieces:
- * per byte they counted, on an even 1 Gbit rack of 4 tcp ranks, the tree broadcast's calls ran
- * at 7.6 ns/B where the allreduce's curve said 10.4-11.8 (docs/PERFORMANCE.md, rooted40). Only
- * where the comm can broadcast, from 3 ranks (at 2 the rooted tree is the ring's one hop), and
- * not where a board serves every rank: its own broadcast and reduce, on its own curve, are priced
- * 2.5-7x under the tree at 8 shm ranks (64 KiB-64 MiB, webccl-perf --explain) and are auto's
- * choice there, and the run took 1.3 s of a 10.7 s calibration (8.2-8.8 s without it).
+ * The rooted runs: a broadcast from rank 0 of four chunks (at most LARGEST_RUN_BYTES) by each
+ * schedule of rooted calls, timed among the larger runs, back to back as they are, each the one
+ * point of its schedule's rooted curve (CostParams.rootedCurves), which prices its broadcasts and
+ * reduces at every size. A rooted call sends one way at a time on each link, where the allreduces
+ * keep both ways busy (the double binary tree with two trees' pieces, the ring with its pipelines'
+ * messages beside each other's), so per byte they ran apart: on an even 1 Gbit rack of 4 tcp
+ * ranks the tree broadcast's calls at 7.6 ns/B where the tree allreduce's curve said 10.4-11.8
+ * (docs/PERFORMANCE.md, rooted40); on 4 tcp ranks of one host the ring's 4-16 MiB broadcasts,
+ * priced on the ring allreduce's curve, +16..+45% in four sweeps, -9..+29% on their own curve
+ * (ringroot41). Only where the comm can broadcast, from 3 ranks (at 2 both are one hop, priced
+ * on the allreduce's curve), and not where a board serves every rank: its own broadcast and
+ * reduce, on its own curve, are priced 2.5-7x under the tree at 8 shm ranks (64 KiB-64 MiB,
+ * webccl-perf --explain) and are auto's choice there, and the tree's run took 1.3 s of a 10.7 s
+ * calibration (8.2-8.8 s without it). The ring's is optional (Run.optional: left out where the
+ * larger runs' first calls are slow): at 8 ntcp ranks it added 0.6-0.9 s to calibrations of
+ * 9.4-9.5 s.
  */
-export function rootedRun(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast' | 'board'>): Run | undefined {
-  if (comm.broadcast === undefined || comm.size < 3 || comm.board === true) return undefined;
-  return { algorithm: 'tree', bytes: Math.min(4 * comm.chunkBytes, LARGEST_RUN_BYTES), collective: 'broadcast' };
+export function rootedRuns(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast' | 'board'>): Run[] {
+  if (comm.broadcast === undefined || comm.size < 3 || comm.board === true) return [];
+  const bytes = Math.min(4 * comm.chunkBytes, LARGEST_RUN_BYTES);
+  return [{ algorithm: 'tree', bytes, collective: 'broadcast' }, { algorithm: 'ring', bytes, collective: 'broadcast', optional: true }];
 }
 
 /**

@@ -3,7 +3,7 @@
 import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
-import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRun } from './plan.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRuns } from './plan.js';
 import { median } from '../median.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
@@ -105,8 +105,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     }
     phaseEnds('mid sizes');
     const reach = ringReach(comm, Math.max(...bySize.keys()));
-    const rooted = rootedRun(comm);
-    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : []), ...(rooted ? [rooted] : [])], repeats, gamma)));
+    const rooted = rootedRuns(comm);
+    samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : []), ...rooted], repeats, gamma)));
     samples.splice(0, samples.length, ...(await agreedSeconds(samples, (values) => comm.maxAll(values))));
     samples.push(...mid);
     samples.unshift(...few);

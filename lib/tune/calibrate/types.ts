@@ -17,7 +17,7 @@ export interface CalibrationComm {
   allReduce(data: Float32Array, algorithm: string, chunkBytes?: number): Promise<void>;
   /**
    * An in-place float32 broadcast of `data` from rank 0 with the named algorithm: the rooted
-   * tree's run (plan.ts's rootedRun). Absent: not timed, and rooted calls are priced on their
+   * tree's and the ring's runs (plan.ts's rootedRuns). Absent: not timed, and rooted calls are priced on their
    * schedules' allreduce curves.
    */
   broadcast?(data: Float32Array, algorithm: string): Promise<void>;
@@ -121,7 +121,7 @@ export interface Sample {
   readonly referenceBytes?: number;
   /** The ring at another chunk size (referenceProbe): only referenceCost takes it, not the fit nor any curve. */
   readonly probe?: boolean;
-  /** A rooted collective's run (rootedRun), timed back to back: only its schedule's rooted curve takes it (CostParams.rootedCurves). */
+  /** A rooted collective's run (rootedRuns), timed back to back: only its schedule's rooted curve takes it (CostParams.rootedCurves). */
   readonly collective?: RootedCollective;
 }
 
@@ -139,8 +139,10 @@ export interface Run {
   readonly chunkBytes?: number;
   /** A point of its schedule's own curve only (ringReach): not the fit nor the pooled curve. */
   readonly ownOnly?: boolean;
-  /** The rooted tree's broadcast (rootedRun) in place of an allreduce (CalibrationComm.broadcast). */
+  /** A rooted run's broadcast (rootedRuns) in place of an allreduce (CalibrationComm.broadcast). */
   readonly collective?: 'broadcast';
+  /** Left out with the runs past four chunks where the larger runs' first calls are slow (largeSamples): the ring's rooted run. */
+  readonly optional?: boolean;
 }
 
 /** A run's figure over its timed calls: their median, or their lower quartile (lowerQuartile). */
