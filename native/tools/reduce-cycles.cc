@@ -1,6 +1,7 @@
 // The reduction loops against memcpy at one size, in TSC cycles, x86-64 only:
 //   g++ -O2 -std=c++17 -ffp-contract=off -fno-trapping-math -ftree-vectorize native/tools/reduce-cycles.cc \
-//       native/src/half-simd.cc -o /tmp/reduce-cycles && /tmp/reduce-cycles 1048576 300
+//       native/src/half-simd.cc native/src/half-simd512.cc native/src/float-simd.cc native/src/divide-simd.cc \
+//       -o /tmp/reduce-cycles && /tmp/reduce-cycles 1048576 300
 // Each loop's figure is its fastest of `reps` calls, interleaved: on a shared, loaded machine
 // (where bench/native-reduce.ts's GB/s swing by 2x) the least disturbed call is the most
 // repeatable measure. Bytes of traffic per cycle: reduce 3 × bytes, memcpy and average 2 ×.
