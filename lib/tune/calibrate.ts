@@ -35,7 +35,7 @@
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
-//   the rooted tree and ring (3 ranks or more, a comm that can broadcast, no board): each one's
+//   the rooted tree and ring (2 ranks or more, a comm that can broadcast, no board): each one's
 //      broadcast at four chunks among the larger runs, back to back, what it took beyond its fixed
 //      part per byte of its busiest link one way (rootedRuns; the ring's left out where the larger
 //      runs' first calls are slow): the curve its broadcasts and reduces are priced on

@@ -101,17 +101,18 @@ export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkByte
  * messages beside each other's), so per byte they ran apart: on an even 1 Gbit rack of 4 tcp
  * ranks the tree broadcast's calls at 7.6 ns/B where the tree allreduce's curve said 10.4-11.8
  * (docs/PERFORMANCE.md, rooted40); on 4 tcp ranks of one host the ring's 4-16 MiB broadcasts,
- * priced on the ring allreduce's curve, +16..+45% in four sweeps, -9..+29% on their own curve
- * (ringroot41). Only where the comm can broadcast, from 3 ranks (at 2 both are one hop, priced
- * on the allreduce's curve), and not where a board serves every rank: its own broadcast and
+ * priced on the ring allreduce's curve, +16..+45% in four sweeps, -9..+29% on their own curve,
+ * and at 2 ranks, where each is one hop, the rooted calls' |error| median 97.5% -> 29% (tcp,
+ * four calibrations) and 60% -> 17% (ntcp, two) at 64 KiB-16 MiB (ringroot41). Only where the
+ * comm can broadcast, and not where a board serves every rank: its own broadcast and
  * reduce, on its own curve, are priced 2.5-7x under the tree at 8 shm ranks (64 KiB-64 MiB,
  * webccl-perf --explain) and are auto's choice there, and the tree's run took 1.3 s of a 10.7 s
  * calibration (8.2-8.8 s without it). The ring's is optional (Run.optional: left out where the
- * larger runs' first calls are slow): at 8 ntcp ranks it added 0.6-0.9 s to calibrations of
- * 9.4-9.5 s.
+ * larger runs' first calls are slow): at 8 ntcp ranks on 2 cores, calibrations took 9.3-10.6 s
+ * with it, 9.4-9.5 without.
  */
 export function rootedRuns(comm: Pick<CalibrationComm, 'size' | 'chunkBytes' | 'broadcast' | 'board'>): Run[] {
-  if (comm.broadcast === undefined || comm.size < 3 || comm.board === true) return [];
+  if (comm.broadcast === undefined || comm.size < 2 || comm.board === true) return [];
   const bytes = Math.min(4 * comm.chunkBytes, LARGEST_RUN_BYTES);
   return [{ algorithm: 'tree', bytes, collective: 'broadcast' }, { algorithm: 'ring', bytes, collective: 'broadcast', optional: true }];
 }
