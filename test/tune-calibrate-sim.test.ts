@@ -495,7 +495,6 @@ test("a world whose rooted schedules cost less per link byte than their allreduc
 });
 
 test("the ring's rooted run goes with the runs past 4 chunks: timed where the larger runs' first calls are quick, left out where they take over 50 ms (the tree's kept: 8 ntcp ranks on 2 cores, whose calibration it took past 10 s)", async () => {
-  const NTCP8 = { chunkBytes: 32 << 20, referenceBytes: SHM.referenceBytes };
   for (const [beta, timed] of [[0.2e-9, true], [4e-9, false]] as const) {
     const world: CostParams = { ...truth, beta };
     const p = await calibrated(world, 8, 0, false, undefined, undefined, false, NTCP8);
@@ -826,7 +825,6 @@ test("the out-of-place copy's rate is the world's, timed at the larger runs' siz
 });
 
 test("the ring's 64 MiB reach run goes with the runs past 4 chunks: timed where the 16 MiB runs' first calls are quick, left out where they take over 50 ms (8 ntcp ranks on 2 cores, a 32 MiB chunk: no run past 4 chunks)", async () => {
-  const NTCP8 = { chunkBytes: 32 << 20, referenceBytes: SHM.referenceBytes };
   for (const [beta, timed] of [[0.2e-9, true], [4e-9, false]] as const) {
     firstSights.clear();
     const world: CostParams = { ...byReference, beta };
@@ -881,6 +879,8 @@ test('a switch whose packets hide behind a slow link (the larger run\'s remainde
 // shm: messages past 512 KiB go by reference, 0.3 ms each beyond o (docs/PERFORMANCE.md, big19),
 // and its 8 MiB chunk cuts the ring's messages larger as calls grow (2 MiB at 16 MiB, 8 MiB from 128 MiB at 4 ranks).
 const SHM = { chunkBytes: 8 << 20, referenceBytes: (512 << 10) + 1 };
+// ntcp at 8 ranks: its chunk grows with the ranks (32 MiB), so no run lies past 4 chunks.
+const NTCP8 = { chunkBytes: 32 << 20, referenceBytes: SHM.referenceBytes };
 const byReference: CostParams = { ...truth, beta: 0.15e-9, reference: { bytes: SHM.referenceBytes, message: 0.3e-3 } };
 
 test('a world that sends large messages by reference: calibration gives back what each costs, and prices the ring to 256 MiB (16x its largest run) and the tree as the world does', async () => {

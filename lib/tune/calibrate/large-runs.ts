@@ -48,10 +48,9 @@ const LARGE_BLOCK = 2;
  * each run's blocks, every run timed in each round (runTimes), after one untimed round whose
  * time (the slowest rank's) sets the count of timed rounds (LARGE_SPREAD_SECONDS; at least
  * `repeats`, or LONG_ROUND_ROUNDS where rounds are long), and the runs past 4 chunks after
- * farWarmRounds' more. Runs past
- * 4 chunks and the ring's reach run are left out (every rank alike: the slowest rank's time
- * decides) when a run's faster untimed call took over SLOW_LINK_SECONDS: on a slow link they
- * would take seconds. Each
+ * farWarmRounds' more. Runs past 4 chunks, the ring's reach run and the optional runs
+ * (Run.optional) are left out (every rank alike: the slowest rank's time decides) when a run's
+ * faster untimed call took over SLOW_LINK_SECONDS: on a slow link they would take seconds. Each
  * figure is this rank's own; calibrate takes the fastest rank's.
  */
 export async function largeSamples(comm: CalibrationComm, runs: readonly Run[], repeats: number, gamma: number): Promise<Sample[]> {
