@@ -449,7 +449,8 @@ test("a world whose rooted schedules cost less per link byte than their allreduc
   // first calls are slow, as on that rack) is timed too.
   const fast = 1 / 40;
   const rooted = { tree: 7.6e-9 * fast, ring: 6e-9 * fast };
-  const world: CostParams = { ...truth, betaCurves: { ring: [{ linkBytes: 1, beta: 8e-9 * fast }], tree: [{ linkBytes: 1, beta: 10.4e-9 * fast }] }, rootedCurves: { tree: [{ linkBytes: 1, beta: rooted.tree }], ring: [{ linkBytes: 1, beta: rooted.ring }] } };
+  // Its few-byte broadcasts as the allreduces' fit prices them (rootedOffsets 0: calibration finds them so).
+  const world: CostParams = { ...truth, betaCurves: { ring: [{ linkBytes: 1, beta: 8e-9 * fast }], tree: [{ linkBytes: 1, beta: 10.4e-9 * fast }] }, rootedCurves: { tree: [{ linkBytes: 1, beta: rooted.tree }], ring: [{ linkBytes: 1, beta: rooted.ring }] }, rootedOffsets: { tree: 0, ring: 0 } };
   rootedCalls = 0;
   const p = await calibrated(world, 4);
   assert.ok(rootedCalls > 0, 'the broadcasts were timed');
@@ -491,6 +492,40 @@ test("a world whose rooted schedules cost less per link byte than their allreduc
   // Nor with a board, whose own rooted calls are priced on its curve.
   rootedCalls = 0;
   assert.is((await calibrated({ ...world, board: { call: 20e-6 } }, 4, 0, true)).rootedCurves, undefined);
+  assert.is(rootedCalls, 0);
+});
+
+test("a world whose few-byte broadcasts cost less than the allreduces' fit prices them: calibration times each rooted schedule's few-byte broadcasts for its own offset (rootedOffsets) up to 4 ranks, which prices its broadcasts and reduces to 64 KiB as the world does; none without a broadcast to time, nor with a board", async () => {
+  // 4 tcp ranks on 2 vCPUs (docs/PERFORMANCE.md, rootfew42): every 8 B-32 KiB broadcast and reduce
+  // priced at 340-375 µs by the fit, which took 165-275.
+  const rootedOffsets = { tree: -100e-6, ring: -60e-6 };
+  const world: CostParams = { ...truth, rootedOffsets };
+  for (const ranks of [2, 4]) {
+    rootedCalls = 0;
+    const p = await calibrated(world, ranks);
+    assert.ok(rootedCalls > 0, `${ranks} ranks: the broadcasts were timed`);
+    for (const [algorithm, offset] of Object.entries(rootedOffsets)) near(-(p.rootedOffsets?.[algorithm] ?? 0), -offset, `${ranks} ranks: the ${algorithm}'s rooted offset`, 1e-3);
+    // The fit and the allreduces' offsets are the world's: the broadcasts are in neither.
+    near(p.call, truth.call, `${ranks} ranks: call`);
+    near(p.overhead, truth.overhead, `${ranks} ranks: o`);
+    for (const bytes of [8, 4096, 64 << 10]) {
+      for (const collective of ['broadcast', 'reduce'] as const) {
+        for (const backToBack of [false, true]) {
+          for (const algorithm of ['tree', 'ring']) {
+            const at: ModelCall = { ...call(bytes, ranks), collective, backToBack };
+            near(predictSeconds(algorithm, at, p)!, predictSeconds(algorithm, at, world)!, `${ranks} ranks: ${algorithm} ${collective} of ${bytes}${backToBack ? ' back to back' : ''}`, 1e-2);
+          }
+        }
+      }
+    }
+  }
+  // Not past 4 ranks (8 ntcp ranks: calibration past 10 s, no gain measured), where the rooted curves still are.
+  const eight = await calibrated(world, 8, 0, false, undefined, undefined, false, NTCP8);
+  assert.is(eight.rootedOffsets, undefined);
+  assert.ok(eight.rootedCurves?.['tree'] !== undefined);
+  rootedCalls = 0;
+  assert.is((await calibrated(world, 4, 0, false, undefined, undefined, false, { noBroadcast: true })).rootedOffsets, undefined);
+  assert.is((await calibrated({ ...world, board: { call: 20e-6 } }, 4, 0, true)).rootedOffsets, undefined);
   assert.is(rootedCalls, 0);
 });
 

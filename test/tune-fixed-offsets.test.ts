@@ -1,6 +1,7 @@
-// Each schedule's fixed-part offset (CostParams.fixedOffsets): carried by the tuning file (an
-// older file without it loads, offset 0), checked like every field, and priced by fixedSeconds on
-// allreduces only. Calibration's side is in tune-calibrate-sim. Structure, no timings.
+// Each schedule's fixed-part offset (CostParams.fixedOffsets, and the rooted collectives'
+// rootedOffsets): carried by the tuning file (an older file without them loads, offset 0), checked
+// like every field, and priced by fixedSeconds, fixedOffsets on allreduces only, rootedOffsets on
+// broadcasts and reduces. Calibration's side is in tune-calibrate-sim. Structure, no timings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixedOffsetsText } from '../bench/perf/explain.js';
@@ -46,11 +47,56 @@ test("fixedSeconds adds the schedule's own offset on allreduces only, never belo
   near(fixedSeconds('tree', traffic, withOffsets, 'allReduce'), Math.max(0, shared - 150e-6));
   near(fixedSeconds('ring', traffic, withOffsets, 'allReduce'), shared + 20e-6);
   near(fixedSeconds('direct', traffic, withOffsets, 'allReduce'), shared);
-  // Other collectives' hops were never timed: the shared fit alone.
+  // Other collectives' hops were never timed: the shared fit alone (rootedOffsets below).
   near(fixedSeconds('tree', traffic, withOffsets, 'broadcast'), shared);
   near(fixedSeconds('tree', traffic, { ...withOffsets, fixedOffsets: { tree: -1 } }, 'allReduce'), 0);
   assert.match(fixedOffsetsText(withOffsets), /tree -150\.0?.*ring \+20/);
   assert.match(fixedOffsetsText(DEFAULT_COST_PARAMS), /no fixedOffsets/);
+});
+
+const rooted = { tree: -120e-6, ring: -40e-6 };
+const withRooted: CostParams = { ...withOffsets, rootedOffsets: rooted };
+
+test('the tuning file carries rootedOffsets: read back as written, its digest differs, and a bad one is the usual problem', async () => {
+  const read = await readTuning(tuningFileText(world, withRooted, 1), 'new.json', world);
+  assert.ok('tuning' in read, JSON.stringify(read));
+  assert.equal(read.tuning.params.rootedOffsets, rooted);
+  const without = await readTuning(tuningFileText(world, withOffsets, 1), 'old.json', world);
+  assert.ok('tuning' in without && without.stale === undefined, JSON.stringify(without));
+  assert.is(without.tuning.params.rootedOffsets, undefined);
+  assert.not.equal(without.tuning.digest, read.tuning.digest);
+  for (const [bad, message] of [[{ tree: 'fast' }, /rootedOffsets\.tree/], [{ nosuch: 1e-6 }, /rootedOffsets names 'nosuch'/], [[1], /rootedOffsets is not an object/]] as const) {
+    const text = tuningFileText(world, { ...DEFAULT_COST_PARAMS, rootedOffsets: bad as unknown as Record<string, number> }, 1);
+    const problem = await readTuning(text, 'bad.json', world);
+    assert.ok('problem' in problem && message.test(problem.problem), JSON.stringify(problem));
+  }
+});
+
+test("rootedOffsets price broadcasts and reduces (not allreduces, nor the ring's all-gather): a reduce's few bytes at what the broadcast's cost, whatever the fit's split of call and o; --explain names them", () => {
+  const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
+  const traffic = { messages: 2, sends: 3 };
+  const shared = DEFAULT_COST_PARAMS.call + 2 * DEFAULT_COST_PARAMS.alpha + 3 * DEFAULT_COST_PARAMS.overhead;
+  near(fixedSeconds('tree', traffic, withRooted, 'broadcast'), shared - 120e-6, 'broadcast');
+  near(fixedSeconds('ring', traffic, withRooted, 'reduce'), shared - 40e-6, 'reduce');
+  near(fixedSeconds('tree', traffic, withRooted, 'allReduce'), shared - 150e-6, 'the allreduce keeps its own');
+  near(fixedSeconds('ring', traffic, withRooted, 'allGather'), shared, 'all-gather: none');
+  // One fit puts the per-call cost in o, another in call: the tree reduce's inner rank sends one
+  // message a chunk where the broadcast's root sends two, yet each few-byte reduce is priced as its broadcast.
+  for (const split of [{ call: 0, overhead: 80e-6 }, { call: 200e-6, overhead: 0 }]) {
+    const p: CostParams = { ...withRooted, ...split, alpha: 60e-6, beta: 0, gamma: 0 };
+    for (const ranks of [2, 4, 8]) {
+      for (const algorithm of ['tree', 'ring']) {
+        const at = (collective: 'broadcast' | 'reduce') => predictSeconds(algorithm, { collective, bytes: 8, ranks, chunkBytes: 1 << 20, backToBack: true }, p)!;
+        near(at('reduce'), at('broadcast'), `${ranks} ranks, ${algorithm}, o ${split.overhead}`);
+      }
+    }
+    // Without rootedOffsets (an older file) the reduce is priced by the fit alone, as before.
+    const { rootedOffsets: _, ...older } = p;
+    const reduce = predictSeconds('tree', { collective: 'reduce', bytes: 8, ranks: 4, chunkBytes: 1 << 20, backToBack: true }, older)!;
+    near(reduce, older.call + older.alpha + 2 * older.overhead, `older file, o ${split.overhead}`);
+  }
+  assert.match(fixedOffsetsText(withRooted), /broadcasts' and reduces' own .*tree -120\.0?.*ring -40/);
+  assert.not.match(fixedOffsetsText(withOffsets), /broadcasts/);
 });
 
 test.run();

@@ -74,10 +74,13 @@ export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves' | '
 }
 
 /** Each schedule's fixed-part offset in one line: what an allreduce of it pays beyond call + messages·alpha + sends·o. */
-export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets'>): string {
+export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets' | 'rootedOffsets'>): string {
   const offsets = Object.entries(p.fixedOffsets ?? {});
-  if (offsets.length === 0) return 'fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)';
-  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${offsets.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ')} us`;
+  const rooted = Object.entries(p.rootedOffsets ?? {});
+  const listed = (entries: [string, number][]) => entries.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ');
+  const broadcasts = rooted.length === 0 ? '' : `; broadcasts' and reduces' own (their few-byte broadcast beyond that): ${listed(rooted)} us`;
+  if (offsets.length === 0) return `fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)${broadcasts}`;
+  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${listed(offsets)} us${broadcasts}`;
 }
 
 /** `switchPacketValues`: what explainPacketValues found (with --switch); the formula's default without it. */

@@ -15,7 +15,10 @@
 //      collective code is optimised (WARM_CALLS); then the board's, 20,000 or 0.3 s of them
 //      (BOARD_WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
-//      one of the host's slow phases does not set call, α and o.
+//      one of the host's slow phases does not set call, α and o; then the rooted schedules' few-byte
+//      broadcasts the same way, after 2048 untimed ones (or 0.3 s of them where they would take over
+//      1.5 s, or past 4 ranks), each figure halfway between the fastest rank's and the slowest's
+//      (rootedFewSamples), none of it in the fit.
 //   call, α, o, β: allreduces with the ring and the tree at a few sizes (a few bytes, half a chunk,
 //      four and sixteen chunks) and the direct exchange at a few bytes, the schedules of one size
 //      in turn (the larger sizes every size in each round: largeSamples), each the fastest
@@ -36,10 +39,12 @@
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
 //      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
 //   the rooted tree and ring (2 ranks or more, a comm that can broadcast, no board): each one's
-//      broadcast at four chunks among the larger runs, back to back, what it took beyond its fixed
-//      part per byte of its busiest link one way (rootedRuns; the ring's left out where the larger
-//      runs' first calls are slow): the curve its broadcasts and reduces are priced on
-//      (rootedCurves), none of it in the fit nor the allreduces' curves.
+//      few-byte broadcasts beyond what the fit prices them at, its broadcasts' and reduces' own
+//      offset (rootedOffsets, fixedOffsetsOf of them); its broadcast at four chunks among the
+//      larger runs, back to back, what it took beyond that fixed part per byte of its busiest link
+//      one way (rootedRuns; the ring's left out where the larger runs' first calls are slow): the
+//      curve its broadcasts and reduces are priced on (rootedCurves), none of it in the fit nor
+//      the allreduces' curves.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
@@ -64,8 +69,9 @@
 //   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRuns
 //   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), agreedSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
+//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten), the rooted and larger runs' agreed (agreedSeconds)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
-//   few-bytes.ts    the few-byte passes, host and GPU memory (fewBytePass, fewByteSamples)
+//   few-bytes.ts    the few-byte passes, host and GPU memory, and the rooted schedules' (fewBytePass, fewByteSamples, rootedFewSamples)
 //   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds)
 //   mid-sizes.ts    the β curves' mid sizes (midSamples)
 //   large-runs.ts   the larger runs (largeSamples)
@@ -75,7 +81,6 @@
 //   reference.ts    φ, a message by reference: its probe run and its cost (referenceProbe, referenceCost)
 //   switch.ts       the switch's runs and π, round trip (switchCosts)
 //   gpu.ts          GPU memory's runs and terms (gpuFoldRate, plannedGpuRuns, gpuCosts)
-//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten), the larger runs' agreed (agreedSeconds)
 //   parameters.ts   the cost model's parameters from the figures (parametersOf)
 //   procedure.ts    calibrate: every phase above in order
 export type { CalibrationComm, GpuCalibration, CalibrationOptions, Calibration, Sample, Figure } from './calibrate/types.js';

@@ -192,16 +192,40 @@ export function pricedPastCurve(algorithm: string, call: ModelCall, params: Cost
 /**
  * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ,
  * plus the schedule's own offset on an allreduce (CostParams.fixedOffsets: what its few-byte run
- * took beyond that; other collectives' hops were not timed, so none), never below 0; or the board's
+ * took beyond that), on a broadcast or a reduce its rooted offset (CostParams.rootedOffsets: what
+ * its few-byte broadcast took beyond that; the reduce's few bytes cost about as much: 189-233
+ * against 165-228 µs at 4 tcp ranks, rootfew42), none on the ring's reduce-scatter and all-gather
+ * (not timed), never below 0; or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
  * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets' | 'rootedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
-  const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0 : 0;
+  const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0
+    : isRooted(collective) ? params.rootedOffsets?.[algorithm] ?? 0 : 0;
   return Math.max(0, params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0) + offset);
+}
+
+/**
+ * What a reduce's fixed part is moved by where its schedule has a rooted offset
+ * (CostParams.rootedOffsets, measured on few-byte broadcasts only): the fit's price of a
+ * one-element broadcast less a one-element reduce, back to back as calibration times them, so
+ * that a reduce's few bytes are priced at what the broadcast's took. The fit counts the messages
+ * the busiest rank sends, and a tree reduce's inner rank sends one a chunk where the broadcast's
+ * sends two, but it receives two: where the fit put the per-call cost in o (one calibration of 4
+ * tcp ranks: call 0, o 82 µs), the reduce's 8 bytes were priced 65 µs against the broadcast's
+ * 146, where the sweep's streams of both took 180-220 (docs/PERFORMANCE.md, rootfew42). 0 on
+ * anything else, and where the offset is absent.
+ */
+function reduceFromBroadcast(algorithm: string, call: ModelCall, params: CostParams): number {
+  if (call.collective !== 'reduce' || params.rootedOffsets?.[algorithm] === undefined) return 0;
+  const fewBytes = (collective: 'broadcast' | 'reduce') => {
+    const traffic = callTraffic(algorithm, { ...call, collective, bytes: 4, backToBack: true }, params.oneThread);
+    return traffic === undefined ? 0 : fixedSeconds(algorithm, traffic, params, collective, 4);
+  };
+  return fewBytes('broadcast') - fewBytes('reduce');
 }
 
 /** Predicted seconds for `algorithm` on `call`; undefined when the algorithm has no formula for it (or no rate for its codec). */
@@ -226,7 +250,8 @@ export function predictSeconds(algorithm: string, call: ModelCall, params: CostP
   // The link's bytes as β prices them (wireBytes); a codec's work is on the busiest rank's own.
   const wire = wireBytes(traffic, params.slowLink);
   const beta = gpu ? params.beta : betaAt(params, curveLinkBytes(algorithm, call, params, traffic)!, algorithm, call.collective);
-  const host = fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + wire * ratio * beta + traffic.linkBytes * perByte
+  const fixed = Math.max(0, fixedSeconds(algorithm, traffic, params, call.collective, call.bytes) + reduceFromBroadcast(algorithm, call, params));
+  const host = fixed + wire * ratio * beta + traffic.linkBytes * perByte
     + traffic.reducedBytes * (gpu ? gpu.gamma : params.gamma)
     + (traffic.packets === undefined ? 0 : params.switchRoundTrip + traffic.packets * params.switchPacket)
     + outOfPlaceCopySeconds(algorithm, call, params);

@@ -119,6 +119,15 @@ export interface CostParams {
    * file of an older calibration, or a schedule calibration did not time): 0, priced as before.
    */
   readonly fixedOffsets?: Readonly<Record<string, number>>;
+  /**
+   * The same for the rooted collectives (ROOTED_COLLECTIVES: broadcast, reduce), by schedule name
+   * (tree, ring): what each schedule's few-byte broadcast took beyond what the allreduces' fit
+   * prices it at (calibrate/few-bytes.ts's rootedFewSamples, fixedOffsetsOf). The fit's call is an
+   * allreduce's, and a broadcast of a few bytes costs less than it: 4 tcp ranks on 2 vCPUs priced
+   * every 8 B-32 KiB broadcast and reduce at 340-375 µs where they took 165-275 (docs/
+   * PERFORMANCE.md, rootfew42). Absent (an older file, a world without a rooted run): 0.
+   */
+  readonly rootedOffsets?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -352,12 +361,12 @@ function signedSeconds(what: string, value: unknown): number {
   return value;
 }
 
-function fixedOffsets(raw: unknown): Record<string, number> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('fixedOffsets is not an object of seconds by algorithm name');
+function fixedOffsets(raw: unknown, field = 'fixedOffsets'): Record<string, number> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${field} is not an object of seconds by algorithm name`);
   const offsets: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!algorithmNamed(name)) throw new Error(`fixedOffsets names '${name}', which is no algorithm`);
-    offsets[name] = signedSeconds(`fixedOffsets.${name}`, value);
+    if (!algorithmNamed(name)) throw new Error(`${field} names '${name}', which is no algorithm`);
+    offsets[name] = signedSeconds(`${field}.${name}`, value);
   }
   return offsets;
 }
@@ -417,5 +426,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['fixedOffsets'] !== undefined && { fixedOffsets: fixedOffsets(p['fixedOffsets']) }),
     // Not named when absent: an older calibration's file, whose rooted calls are priced on their schedules' allreduce curves, as before.
     ...(p['rootedCurves'] !== undefined && { rootedCurves: betaCurves(p['rootedCurves'], 'rootedCurves') }),
+    // Not named when absent: an older calibration's file, whose rooted calls' fixed part is the allreduces' fit's, as before.
+    ...(p['rootedOffsets'] !== undefined && { rootedOffsets: fixedOffsets(p['rootedOffsets'], 'rootedOffsets') }),
   };
 }

@@ -26,7 +26,8 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
 }
 
 /**
- * The larger runs' figures as every rank takes them: an allreduce's the fastest rank's, as for the
+ * The larger runs' figures (and the rooted schedules' few-byte ones: rootedFewSamples) as every rank
+ * takes them: an allreduce's the fastest rank's, as for the
  * few-byte runs (fewBytePass): a rank that left the previous call early counts its wait for the
  * last peer to join, and alternating schedules leave the ranks further apart (the tree's root
  * leaves last). The last to join waited for no one, and still for the slowest link: its call

@@ -32,7 +32,9 @@ export function curveOf(samples: readonly Sample[], fit: Fitted, algorithm?: str
       const [call, alpha, overhead] = s.lower ? lower : fit;
       const own = s.lower ? board?.lower : board?.median;
       const fixedOffsets = s.lower ? offsets?.lower : offsets?.median;
-      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }), ...(fixedOffsets && { fixedOffsets }) }, s.collective, s.bytes);
+      // A rooted run's offsets are its schedule's broadcasts' (rootedOffsets), as the model prices it.
+      const priced = fixedOffsets && (s.collective === undefined ? { fixedOffsets } : { rootedOffsets: fixedOffsets });
+      return fixedSeconds(s.algorithm ?? '', { messages: s.terms[1], sends: s.terms[2] }, { call, alpha, overhead, ...(own && { board: own }), ...priced }, s.collective, s.bytes);
     };
     const beyond = runs.reduce((sum, s) => sum + Math.max(0, s.seconds - fixed(s)), 0);
     const linkBytes = link / runs.length;
@@ -69,18 +71,20 @@ export interface FixedOffsets {
  * tree median 488 µs over the fit, its 64 KiB calls priced 2.1x, auto on the ring at 64 KiB-1
  * MiB; fixed24) but not the quartile of the fastest calls, where a schedule dearer than the fit
  * is dearer in every call. The board's runs (ownOnly) have fixed costs of their own (boardFixed).
+ * With `collective`, the same of that collective's few-byte runs (rootedFewSamples:
+ * CostParams.rootedOffsets), beyond the allreduces' fit.
  */
-export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: Fitted): FixedOffsets {
-  const medians = residualsOf(samples, fit, false);
-  const quartiles = residualsOf(samples, lower, true);
+export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: Fitted, collective?: RootedCollective): FixedOffsets {
+  const medians = residualsOf(samples, fit, false, collective);
+  const quartiles = residualsOf(samples, lower, true, collective);
   const kept = (own: Record<string, number>, other: Record<string, number>) =>
     Object.fromEntries(Object.entries(own).map(([name, r]) => [name, r <= 0 ? r : Math.max(0, Math.min(r, other[name] ?? 0))]));
   return { median: kept(medians, quartiles), lower: kept(quartiles, medians) };
 }
 
-/** Each schedule's few-byte figures (its lower quartiles with `lower`, else its medians) less what `fit` prices them at: their median, by schedule name in order. */
-function residualsOf(samples: readonly Sample[], fit: Fitted, lower: boolean): Record<string, number> {
-  const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower);
+/** Each schedule's few-byte figures (its lower quartiles with `lower`, else its medians) less what `fit` prices them at: their median, by schedule name in order (an allreduce's, or with `collective`, that collective's). */
+function residualsOf(samples: readonly Sample[], fit: Fitted, lower: boolean, collective?: RootedCollective): Record<string, number> {
+  const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower && s.collective === collective);
   const byAlgorithm = new Map<string, number[]>();
   for (const s of few) byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - pricedBy(s, fit)]);
   return Object.fromEntries([...byAlgorithm].sort((x, y) => x[0].localeCompare(y[0])).map(([name, residuals]) => [name, median(residuals)]));

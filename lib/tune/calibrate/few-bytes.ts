@@ -2,8 +2,10 @@
 // one of the host's slow phases does not set call, α and o.
 import { median } from '../median.js';
 import type { CalibrationComm, Sample } from './types.js';
-import { UNTIMED_ROUNDS, FEW_BYTES } from './plan.js';
-import { LATENCY_BLOCK, agreedSamples, fastestRanks, interleavedTimes } from './timing.js';
+import { UNTIMED_ROUNDS, FEW_BYTES, rootedRuns } from './plan.js';
+import { LATENCY_BLOCK, agreedSamples, fastestRanks, figureOf, interleavedTimes } from './timing.js';
+import { sampleOf } from './traffic.js';
+import { agreedSeconds } from './agreement.js';
 import { untimedCalls } from './warm-up.js';
 
 /**
@@ -57,4 +59,49 @@ export async function fewBytePass(comm: CalibrationComm, algorithms: readonly st
 /** The host's few-byte samples of the schedules of messages (FEW_ALGORITHMS), medians and lower quartiles, from the pass kept. */
 export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamma: number, perCall: number): Promise<Sample[]> {
   return agreedSamples(comm, FEW_ALGORITHMS, FEW_BYTES, [await fewBytePass(comm, FEW_ALGORITHMS, rounds, perCall)], gamma, ['median', 'lower']);
+}
+
+/**
+ * Untimed few-byte broadcasts of each rooted schedule before its passes (rootedFewSamples):
+ * ROOTED_WARM_CALLS of them where they fit in ROOTED_WARM_LONGEST at the fastest pace seen, else
+ * as many as fit in ROOTED_WARM_SECONDS (untimedCalls). The warm-up runs allreduces, and a
+ * broadcast's own path speeds up over its first thousands of calls: 4 tcp ranks on 2 vCPUs, the
+ * tree's few-byte broadcasts (agreed figures, two calibrations each) 330-474 µs after 256 warm
+ * calls, 265-282 after 1024, 209-238 after 2048 and 201-213 after 4096, where a sweep's warm
+ * streams took 175-215 (docs/PERFORMANCE.md, rootfew42).
+ */
+const ROOTED_WARM_CALLS = 2048;
+const ROOTED_WARM_SECONDS = 0.3;
+const ROOTED_WARM_LONGEST = 1.5;
+/**
+ * The most ranks whose rooted schedules' few-byte broadcasts are timed. At 8 ntcp ranks on 2
+ * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration once to 10.27
+ * s (8.32-8.36 otherwise; the goal is under 10), and that world's fits move more between
+ * calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced 28% off
+ * in median with the offset, 27% without it, by the same calibration (108% by another, before
+ * rootfew42).
+ */
+const ROOTED_FEW_MOST_RANKS = 4;
+
+/**
+ * The few-byte broadcasts of each rooted schedule (rootedRuns: the tree and the ring, where the
+ * comm can broadcast and no board serves every rank; up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles, in passes as
+ * the allreduces' (fewBytePass) and after them, each figure halfway between the fastest rank's
+ * and the slowest's, as the rooted larger runs' (agreedSeconds): what their fixed part costs
+ * (CostParams.rootedOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit of call, α
+ * and o, a broadcast's few bytes cost what an allreduce's call costs plus its hops: 4 tcp ranks
+ * on 2 vCPUs priced every 8 B-32 KiB broadcast and reduce at 340-375 µs, which took 165-275
+ * (docs/PERFORMANCE.md, rootfew42).
+ */
+export async function rootedFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+  const algorithms = rootedRuns(comm).map((run) => run.algorithm);
+  if (algorithms.length === 0 || comm.size > ROOTED_FEW_MOST_RANKS) return [];
+  const data = new Float32Array(FEW_BYTES / 4);
+  const run = (algorithm: string) => comm.broadcast!(data, algorithm);
+  const perCall = await untimedCalls(comm, algorithms, ROOTED_WARM_CALLS, ROOTED_WARM_SECONDS, { run, longest: ROOTED_WARM_LONGEST });
+  const times = await fewBytePass(comm, algorithms, rounds, perCall, run);
+  const own = (['median', 'lower'] as const).flatMap((figure) => algorithms.map((algorithm, i) => ({
+    ...sampleOf(comm, algorithm, FEW_BYTES, figureOf(figure)(times[i]!), gamma, undefined, 'broadcast'), ...(figure === 'lower' && { lower: true }),
+  })));
+  return agreedSeconds(own, (values) => comm.maxAll(values));
 }

@@ -114,15 +114,15 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
 }
 
 /**
- * call, α and o of the few-byte runs' lower quartiles (the samples marked lower that are not
- * points), β the fit's: what the mid sizes' points, lower quartiles too, are priced beyond.
+ * call, α and o of the few-byte allreduces' lower quartiles (the samples marked lower that are not
+ * points, nor a rooted collective's), β the fit's: what the mid sizes' points, lower quartiles too, are priced beyond.
  * Their medians' fixed costs, subtracted from lower quartiles, took the quartiles' gap for
  * negative bytes: a 64 KiB point came out 0 in every calibration of 8 for the direct exchange,
  * 0-5.7 ns/B for ring and tree. `fit` itself where there are none.
  */
 export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
   // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
-  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly && s.collective === undefined).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
   if (few.length < 2) return fit;
   const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
   return [call, alpha, overhead, fit[3]];

@@ -24,7 +24,9 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
   const betaCurve = curveOf(shared, fit, undefined, lower, undefined, offsets);
   const board = boardFixed(m.samples);
   // The rooted runs' (rootedRuns: the tree's and the ring's broadcasts), which price every rooted collective of their schedule.
-  const rootedCurves = curvesByAlgorithm(m.samples, fit, lower, board, offsets, 'broadcast');
+  // Their fixed part is their few-byte broadcasts' (rootedFewSamples), as the model prices it.
+  const rooted = fixedOffsetsOf(m.samples, fit, lower, 'broadcast');
+  const rootedCurves = curvesByAlgorithm(m.samples, fit, lower, board, rooted, 'broadcast');
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board, offsets), gamma: m.gamma, codecs: m.codecs, ...switched,
@@ -33,6 +35,7 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
     ...(reference && { reference }),
     ...(Object.keys(offsets.median).length > 0 && { fixedOffsets: offsets.median }),
     ...(Object.keys(rootedCurves).length > 0 && { rootedCurves }),
+    ...(Object.keys(rooted.median).length > 0 && { rootedOffsets: rooted.median }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median, offsets.median) }),
   };
