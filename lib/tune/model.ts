@@ -193,8 +193,8 @@ export function pricedPastCurve(algorithm: string, call: ModelCall, params: Cost
  * What `algorithm`'s call costs besides its bytes: call + messages·α + sends·o + referenceSends·φ,
  * plus the schedule's own offset on an allreduce (CostParams.fixedOffsets: what its few-byte run
  * took beyond that), on a broadcast or a reduce its rooted offset (CostParams.rootedOffsets: what
- * its few-byte broadcast took beyond that; the reduce's few bytes cost about as much: 189-233
- * against 165-228 µs at 4 tcp ranks, rootfew42), none on the ring's reduce-scatter and all-gather
+ * its few-byte broadcast took beyond that; the reduce's few bytes cost about as much: 188-233
+ * against 165-232 µs at 4 tcp ranks, rootfew42), none on the ring's reduce-scatter and all-gather
  * (not timed), never below 0; or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),

@@ -75,8 +75,8 @@ const ROOTED_WARM_SECONDS = 0.3;
 const ROOTED_WARM_LONGEST = 1.5;
 /**
  * The most ranks whose rooted schedules' few-byte broadcasts are timed. At 8 ntcp ranks on 2
- * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration once to 10.27
- * s (8.32-8.36 otherwise; the goal is under 10), and that world's fits move more between
+ * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
+ * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move more between
  * calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced 28% off
  * in median with the offset, 27% without it, by the same calibration (108% by another, before
  * rootfew42).
