@@ -26,11 +26,10 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
 }
 
 /**
- * The larger runs' figures (and the rooted schedules' few-byte ones: rootedFewSamples) as every rank
- * takes them: an allreduce's the fastest rank's, as for the
- * few-byte runs (fewBytePass): a rank that left the previous call early counts its wait for the
- * last peer to join, and alternating schedules leave the ranks further apart (the tree's root
- * leaves last). The last to join waited for no one, and still for the slowest link: its call
+ * The larger runs' figures (and the rooted schedules' few-byte ones: rootedFewSamples) as every
+ * rank takes them: an allreduce's the fastest rank's, as for the few-byte runs (fewBytePass): a
+ * rank that left the previous call early counts its wait for the last peer to join, and
+ * alternating schedules leave the ranks further apart (the tree's root leaves last). The last to join waited for no one, and still for the slowest link: its call
  * cannot end before that link's bytes arrive. A rooted run's (the broadcast) halfway between its
  * fastest rank's and its slowest's: its root and inner ranks end once the kernel has taken their
  * sends and run ahead of its leaves by what the sockets hold, and webccl-perf (as nccl-tests)

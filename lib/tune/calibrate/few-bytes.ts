@@ -76,18 +76,18 @@ const ROOTED_WARM_LONGEST = 1.5;
 /**
  * The most ranks whose rooted schedules' few-byte broadcasts are timed. At 8 ntcp ranks on 2
  * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
- * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move more between
- * calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced 28% off
- * in median with the offset, 27% without it, by the same calibration (108% by another, before
- * rootfew42).
+ * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move
+ * more between calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB
+ * priced 28% off in median with the offset, 27% without it, by the same calibration (108% by
+ * another, before rootfew42).
  */
 const ROOTED_FEW_MOST_RANKS = 4;
 
 /**
  * The few-byte broadcasts of each rooted schedule (rootedRuns: the tree and the ring, where the
- * comm can broadcast and no board serves every rank; up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles, in passes as
- * the allreduces' (fewBytePass) and after them, each figure halfway between the fastest rank's
- * and the slowest's, as the rooted larger runs' (agreedSeconds): what their fixed part costs
+ * comm can broadcast and no board serves every rank; up to ROOTED_FEW_MOST_RANKS), medians and
+ * lower quartiles, in passes as the allreduces' (fewBytePass) and after them, each figure halfway
+ * between the fastest rank's and the slowest's, as the rooted larger runs' (agreedSeconds): what their fixed part costs
  * (CostParams.rootedOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit of call, α
  * and o, a broadcast's few bytes cost what an allreduce's call costs plus its hops: 4 tcp ranks
  * on 2 vCPUs priced every 8 B-32 KiB broadcast and reduce at 340-375 µs, which took 165-275
