@@ -67,9 +67,9 @@
 //   types.ts        the communicator's and the device's interfaces, the result, Sample, Run, Timed, Measured
 //   traffic.ts      a run's traffic by its formula, and the Sample a timed run makes
 //   plan.ts         the runs and sizes: plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, directCurveBytes, ringReach, rootedRuns
+//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten), the rooted and larger runs' agreed (agreedSeconds)
 //   timing.ts       timing primitives: medianSeconds, runTimes (interleaved rounds of blocks), agreedSamples
 //   host-rates.ts   γ and the codecs' rates, timed one rank at a time (inTurn)
-//   agreement.ts    a rank's figures as one vector for the maximum over ranks (flatten, unflatten), the rooted and larger runs' agreed (agreedSeconds)
 //   warm-up.ts      the untimed calls before anything is timed (untimedCalls, WARM_CALLS, warmLongestSeconds)
 //   few-bytes.ts    the few-byte passes, host and GPU memory, and the rooted schedules' (fewBytePass, fewByteSamples, rootedFewSamples)
 //   board-runs.ts   the board's few-byte streams (boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds)

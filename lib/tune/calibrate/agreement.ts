@@ -38,7 +38,7 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  * broadcasts 43-61% under and its reduces 32-46%, the slowest rank's 18-60% and 15-35% over; on
  * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40).
  */
-export async function agreedSeconds(samples: readonly Sample[], maxAll: CalibrationComm['maxAll']): Promise<Sample[]> {
+export async function agreedSeconds<S extends Pick<Sample, 'seconds' | 'collective'>>(samples: readonly S[], maxAll: CalibrationComm['maxAll']): Promise<S[]> {
   // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
   const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
   const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));

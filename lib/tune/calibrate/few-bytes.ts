@@ -3,9 +3,7 @@
 import { median } from '../median.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES, rootedRuns } from './plan.js';
-import { LATENCY_BLOCK, agreedSamples, fastestRanks, figureOf, interleavedTimes } from './timing.js';
-import { sampleOf } from './traffic.js';
-import { agreedSeconds } from './agreement.js';
+import { LATENCY_BLOCK, agreedSamples, fastestRanks, interleavedTimes } from './timing.js';
 import { untimedCalls } from './warm-up.js';
 
 /**
@@ -87,7 +85,8 @@ const ROOTED_FEW_MOST_RANKS = 4;
  * The few-byte broadcasts of each rooted schedule (rootedRuns: the tree and the ring, where the
  * comm can broadcast and no board serves every rank; up to ROOTED_FEW_MOST_RANKS), medians and
  * lower quartiles, in passes as the allreduces' (fewBytePass) and after them, each figure halfway
- * between the fastest rank's and the slowest's, as the rooted larger runs' (agreedSeconds): what their fixed part costs
+ * between the fastest rank's and the slowest's, as the rooted larger runs' (agreedSamples with
+ * the collective, agreedSeconds): what their fixed part costs
  * (CostParams.rootedOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit of call, α
  * and o, a broadcast's few bytes cost what an allreduce's call costs plus its hops: 4 tcp ranks
  * on 2 vCPUs priced every 8 B-32 KiB broadcast and reduce at 340-375 µs, which took 165-275
@@ -99,9 +98,5 @@ export async function rootedFewSamples(comm: CalibrationComm, rounds: number, ga
   const data = new Float32Array(FEW_BYTES / 4);
   const run = (algorithm: string) => comm.broadcast!(data, algorithm);
   const perCall = await untimedCalls(comm, algorithms, ROOTED_WARM_CALLS, ROOTED_WARM_SECONDS, { run, longest: ROOTED_WARM_LONGEST });
-  const times = await fewBytePass(comm, algorithms, rounds, perCall, run);
-  const own = (['median', 'lower'] as const).flatMap((figure) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, FEW_BYTES, figureOf(figure)(times[i]!), gamma, undefined, 'broadcast'), ...(figure === 'lower' && { lower: true }),
-  })));
-  return agreedSeconds(own, (values) => comm.maxAll(values));
+  return agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall, run)], gamma, ['median', 'lower'], 'broadcast');
 }

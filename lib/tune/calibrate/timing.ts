@@ -2,7 +2,9 @@
 // (runTimes) and their figures, the fastest rank's (agreedSamples).
 import { median } from '../median.js';
 import type { CalibrationComm, Sample, Run, Figure, Timed } from './types.js';
+import type { RootedCollective } from '../params.js';
 import { sampleOf } from './traffic.js';
+import { agreedSeconds } from './agreement.js';
 
 /** The median (or fastest) seconds of `repeats` runs of `run`, after one untimed (first use of a size: buffers, pools). */
 export async function medianSeconds(run: () => Promise<void>, repeats: number, fastest = false): Promise<number> {
@@ -80,14 +82,15 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
 /**
  * The samples of `algorithms` on `bytes` from the block times of one or more passes (each
  * interleavedTimes' result): each figure the lowest of the passes' figures on this rank, then the
- * fastest rank's (a pass each where a schedule is timed at several points of the
- * calibration: the board's few-byte calls, boardFewSamples).
+ * fastest rank's, or with `collective` (a rooted schedule's runs) halfway between the fastest
+ * rank's and the slowest's (agreedSeconds; a pass each where a schedule is timed at several points
+ * of the calibration: the board's few-byte calls, boardFewSamples).
  */
-export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median']): Promise<Sample[]> {
-  const own = figures.flatMap((figure) => algorithms.map((_, i) => Math.min(...passes.map((times) => figureOf(figure)(times[i]!)))));
-  const fastest = await fastestRanks(comm, own);
+export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median'], collective?: RootedCollective): Promise<Sample[]> {
+  const own = figures.flatMap((figure) => algorithms.map((_, i) => ({ seconds: Math.min(...passes.map((times) => figureOf(figure)(times[i]!))), ...(collective !== undefined && { collective }) })));
+  const agreed = await agreedSeconds(own, (values) => comm.maxAll(values));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({
-    ...sampleOf(comm, algorithm, bytes, fastest[f * algorithms.length + i]!, gamma), ...(figure === 'lower' && { lower: true }),
+    ...sampleOf(comm, algorithm, bytes, agreed[f * algorithms.length + i]!.seconds, gamma, undefined, collective), ...(figure === 'lower' && { lower: true }),
   })));
 }
 
