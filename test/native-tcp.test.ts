@@ -2,8 +2,8 @@
 // messages and one-sided writes with the right bytes, bad input refused at the call, a peer
 // killed with SIGKILL (pending operations reject, the I/O thread and descriptors are given back),
 // strangers at an endpoint's listening port (random bytes, truncated and wrong hellos, a silent
-// socket, a wrong secret) dropped while the real peer still connects, and a fuzz run (expected
-// receives included).
+// socket, a wrong secret) dropped while the real peer still connects, a fuzz run (expected
+// receives included), and the hand-over of reading between the JS thread and the I/O thread.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { WebcclError } from '../lib/errors.js';
 import { describeUnavailable, loadNative } from '../lib/native/load.js';
 import { ShmContext, tcpDigest, type ShmEndpoint } from '../lib/native/shm.js';
-import { REGION_BYTES } from './workers/shm-peer.js';
+import { pattern, REGION_BYTES } from './workers/shm-peer.js';
 import { rejects } from './helpers/assert.js';
 import { digest, exchangeChecks, fdCount, fuzzProvider, newSecret, pair as pairWith, startPeer, threadCount } from './helpers/native-peer.js';
 import { within } from './within.js';
@@ -117,6 +117,61 @@ test('tcp: a send with inline bytes arrives as one message, the inline bytes fir
     assert.throws(() => shm.createEndpoint('inline').send(key, 0, 8, new Uint8Array(8)), /inline bytes need the tcp provider/);
   } finally {
     shm.destroy();
+  }
+});
+
+test('tcp: the JS thread reads the small records, the I/O thread the larger ones and those that wait for a receive; each arrives whole and in order', async () => {
+  const counters = addon.tcpCounters!;
+  const slot = 640 << 10;
+  // Small (at most 16 KiB, the JS thread's) and larger records, mixed.
+  const sizes = [100, 300_000, 40, 20_000, 8, 16_384, 16_385, 1, 600_000, 77];
+  const larger = sizes.filter((length) => length > 16_384).length;
+  const sends = (fill: number) => sizes.map((length, i) => ({ offset: i * slot, length, fill: fill + i }));
+  const check = (region: Uint8Array, got: Array<{ bytes: number }>, fill: number, what: string) => {
+    assert.equal(got.map(({ bytes }) => bytes), sizes, `${what}: lengths in order`);
+    sizes.forEach((length, i) => assert.is(digest(region.subarray(i * slot, i * slot + length)), digest(pattern(length, fill + i)), `${what}: record ${i}`));
+  };
+  for (const jsReads of [true, false]) {
+    if (jsReads) delete process.env['WEBCCL_NTCP_JS_READS'];
+    else process.env['WEBCCL_NTCP_JS_READS'] = '0';
+    const before = counters();
+    const { peer, context, region, key, endpoint } = await pair(newSecret());
+    try {
+      // One small record at a time, its receive posted ahead: the socket was drained before each.
+      for (let i = 0; i < 5; i++) {
+        const received = endpoint.recv(key, 0, slot);
+        await peer.ask({ cmd: 'send', offset: 0, length: 64, fill: 50 + i });
+        assert.is((await within(received, 10_000, 'one small record')).bytes, 64);
+        assert.is(digest(region.subarray(0, 64)), digest(pattern(64, 50 + i)));
+      }
+      // All the records at once, their receives posted ahead.
+      const ahead = sizes.map((_, i) => endpoint.recv(key, i * slot, slot));
+      await peer.ask({ cmd: 'sends', sends: sends(1) });
+      check(region, await within(Promise.all(ahead), 10_000, 'receives posted ahead'), 1, 'posted ahead');
+      // The records first, their receives after: the first waits for its receive.
+      const sent = peer.ask({ cmd: 'sends', sends: sends(20) });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const late = sizes.map((_, i) => endpoint.recv(key, i * slot, slot));
+      check(region, await within(Promise.all(late), 10_000, 'receives posted late'), 20, 'posted late');
+      await sent;
+    } finally {
+      delete process.env['WEBCCL_NTCP_JS_READS'];
+      const exited = new Promise((resolve) => peer.child.once('exit', resolve));
+      await peer.ask({ cmd: 'destroy' });
+      await exited; // its IPC channel's descriptor with it, before the next test counts them
+      context.destroy();
+    }
+    const after = counters();
+    const [js, io] = [after.jsRecords - before.jsRecords, after.ioRecords - before.ioRecords];
+    assert.is(js + io, 5 + 2 * sizes.length, 'every record read once');
+    if (jsReads) {
+      assert.ok(js >= 5, `the JS thread read the lone small records (${js} records)`);
+      assert.ok(io >= 2 * larger, `the I/O thread read the larger records (${io} records)`);
+      assert.ok(after.handOvers > before.handOvers && after.handBacks > before.handBacks, 'reading changed hands both ways');
+    } else {
+      assert.is(js, 0, 'WEBCCL_NTCP_JS_READS=0: the I/O thread reads every record');
+      assert.is(after.handBacks, before.handBacks);
+    }
   }
 });
 

@@ -190,6 +190,12 @@ export interface NativeAffinityAddon {
 export interface NativeTcpAddon {
   /** digest: 48 hex characters of the job secret's hash (sent in the hello); host: the IPv4 address to listen on and advertise. */
   readonly TcpContext: new (digest: string, onCompletion: NativeCompletionCallback, host?: string) => NativeShmContext;
+  /**
+   * This process's tcp records so far, by the thread that read them (tests, benchmarks): the JS
+   * thread's and the I/O thread's, and the hand-overs of reading between them
+   * (native/src/tcp.cc, the JS thread's reads). Absent from an addon built before it existed.
+   */
+  readonly tcpCounters?: () => { jsRecords: number; ioRecords: number; handOvers: number; handBacks: number };
 }
 
 /** The software switch's native data plane (native/src/switch-dp.cc); lib/switch/native-door.ts wraps it. */

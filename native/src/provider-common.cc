@@ -65,6 +65,17 @@ bool read_post(napi_env env, const Args& args, PostKind kind, EndpointBase* endp
   return true;
 }
 
+napi_value counters_object(napi_env env, std::initializer_list<std::pair<const char*, const std::atomic<uint64_t>*>> fields) {
+  napi_value result;
+  napi_create_object(env, &result);
+  for (const auto& [name, counter] : fields) {
+    napi_value value;
+    napi_create_double(env, (double)counter->load(std::memory_order_relaxed), &value);
+    napi_set_named_property(env, result, name, value);
+  }
+  return result;
+}
+
 /** Calls onCompletion(wrId, error | null, opcode, bytes, imm | undefined) on the JS thread. */
 void deliver(napi_env env, napi_value callback, void*, void* data) {
   std::unique_ptr<Completion> completion(static_cast<Completion*>(data));

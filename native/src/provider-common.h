@@ -8,8 +8,10 @@
 #pragma once
 #include <node_api.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -169,6 +171,9 @@ struct QueuedEndpoint : EndpointBase {
  * on the JS thread itself (shm) calls inside its own callback scope. Dropped when env is null.
  */
 void deliver(napi_env env, napi_value callback, void*, void* data);
+
+/** A provider's process-wide counters as a JS object of numbers, { name: count } (shmCounters, tcpCounters). */
+napi_value counters_object(napi_env env, std::initializer_list<std::pair<const char*, const std::atomic<uint64_t>*>> fields);
 
 /** Which post a call is. */
 enum class PostKind { kSend, kRecv, kWrite };

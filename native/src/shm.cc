@@ -978,17 +978,8 @@ napi_value ContextAddressOf(napi_env env, napi_callback_info info) {
 
 /** shmCounters() → { peerEventfd, selfEventfd, futexWakes, prepareDrains }: this process's counts so far (Counters). */
 napi_value ShmCounters(napi_env env, napi_callback_info) {
-  napi_value result;
-  napi_create_object(env, &result);
-  std::pair<const char*, const std::atomic<uint64_t>*> fields[] = {
-      {"peerEventfd", &counters.peer_eventfd}, {"selfEventfd", &counters.self_eventfd},
-      {"futexWakes", &counters.futex_wakes}, {"prepareDrains", &counters.prepare_drains}};
-  for (const auto& [name, counter] : fields) {
-    napi_value value;
-    napi_create_double(env, (double)counter->load(std::memory_order_relaxed), &value);
-    napi_set_named_property(env, result, name, value);
-  }
-  return result;
+  return counters_object(env, {{"peerEventfd", &counters.peer_eventfd}, {"selfEventfd", &counters.self_eventfd},
+                               {"futexWakes", &counters.futex_wakes}, {"prepareDrains", &counters.prepare_drains}});
 }
 
 }  // namespace

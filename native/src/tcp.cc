@@ -8,7 +8,9 @@
 // Each endpoint has one native I/O thread that sleeps in epoll on its socket and an eventfd
 // doorbell (rung by the JS thread after a post and by destroy); it writes records with writev
 // (header + payload straight from the registered region) and reads payloads straight into the
-// posted receive's region, so Node's stream machinery never sees the bytes. Expected receives
+// posted receive's region, so Node's stream machinery never sees the bytes. Small records the
+// JS thread reads itself, from its event loop, while the I/O thread has nothing to read: a
+// message then costs one wakeup, not two ("the JS thread's reads" below). Expected receives
 // (postExpect, like tagged receives matched on a message's first 56 bytes) take the rest of a
 // matching message straight into their own region, or fold it in there piece by piece with the
 // SIMD kernels as it arrives (the ntcp channel lists one per landing: native/README.md).
@@ -31,6 +33,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cerrno>
 #include <cstring>
@@ -71,6 +74,21 @@ constexpr size_t kMaxExpects = 256;
 // Folds on arrival go through a bounce buffer of this many bytes: each piece is reduced into the
 // destination right after it is received, while it is still in the core's cache (a multiple of every element size).
 constexpr uint64_t kFoldPiece = 256u << 10;
+// Records of at most this many payload bytes the JS thread reads itself, when reading is its
+// (see "the JS thread's reads"); a larger one it leaves to the I/O thread, whose copy overlaps
+// the JS thread's work.
+constexpr uint64_t kJsRecordBytes = 16u << 10;
+
+// Process-wide counts of who read the records (tcpCounters()): what the JS thread's reads take
+// over from the I/O thread, independent of how busy the machine is.
+struct Counters {
+  std::atomic<uint64_t> js_records{0};  // records read to their end by the JS thread
+  std::atomic<uint64_t> io_records{0};  // records read to their end by the I/O thread
+  std::atomic<uint64_t> hand_overs{0};  // reading handed from the JS thread to the I/O thread
+  std::atomic<uint64_t> hand_backs{0};  // reading handed from the I/O thread back to the JS thread
+} counters;
+
+void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 enum RecordType : uint32_t { kSend = 1, kWrite = 2, kGoodbye = 3 };
 constexpr uint32_t kImm = 1;
@@ -188,7 +206,14 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
     return std::string(ip) + ":" + std::to_string(port) + " " + token;
   }
   void ring() { uint64_t one = 1; ssize_t n = write(bell, &one, sizeof one); (void)n; }
-  void recv_posted() { ring(); }
+  /** A receive was posted (JS thread): the I/O thread may be waiting for one, unless reading is the JS thread's (which never waits for one: it hands reading over at such a record). */
+  void recv_posted() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (js_reads) return;
+    }
+    ring();
+  }
   void run();
   bool form(std::string& why);
   bool accept_peer(std::string& why);
@@ -204,7 +229,18 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
     else ring();
     return nullptr;
   }
-  bool pump_in(std::string& why, bool& eof);
+  bool pump_in(std::string& why, bool& eof, uint64_t most = UINT64_MAX, bool* stopped = nullptr);
+  // The JS thread's reads (see there). `js_reads` and `js_broken` are under mutex.
+  uv_loop_t* loop = nullptr;
+  uv_poll_t* poller = nullptr;   // JS thread: polls the socket while reading is its
+  uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
+  bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
+  std::string js_broken;         // why a read on the JS thread broke the stream (the I/O thread fails it)
+  bool start_resume(napi_env env);
+  void on_resume();
+  void on_readable();
+  void hand_to_io(const std::string& why);
+  void close_handles();
   void match_head();
   void fold_piece();
   void shutdown() override;
@@ -395,8 +431,13 @@ void Endpoint::post_now(Op op) {
   else ring();
 }
 
-/** Reads records as far as posted receives allow; false (with why) when the stream is broken. */
-bool Endpoint::pump_in(std::string& why, bool& eof) {
+/**
+ * Reads records as far as posted receives allow; false (with why) when the stream is broken.
+ * With `stopped`, stops (and sets it) at a record whose payload exceeds `most`, its header read.
+ * Only the thread that owns the receive state calls it (the I/O thread, or the JS thread while
+ * `js_reads`).
+ */
+bool Endpoint::pump_in(std::string& why, bool& eof, uint64_t most, bool* stopped) {
   uint8_t discard[64 << 10];
   for (;;) {
     if (!in_payload) {
@@ -421,6 +462,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
         why = "malformed record from peer " + peer_name;
         return false;
       }
+      if (stopped && header.length > most) { *stopped = true; return true; }
       bool needs_recv = header.type == kSend || (header.flags & kImm);
       current_error.clear();
       if (needs_recv) {
@@ -490,6 +532,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof) {
     }
     in_payload = false;
     header_got = 0;
+    count(stopped ? counters.js_records : counters.io_records);
   }
 }
 
@@ -547,7 +590,13 @@ void Endpoint::run() {
   bool eof = false, hung_up = false, registered = false;
   uint32_t armed = 0;  // the socket's events as last given to epoll_ctl
   while (!stop.load(std::memory_order_acquire)) {
-    if (!pump_out(why) || !pump_in(why, eof)) break;
+    bool reading;  // the receive state is this thread's (not the JS thread's)
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      reading = !js_reads;
+      why = js_broken;
+    }
+    if (!why.empty() || !pump_out(why) || (reading && !pump_in(why, eof))) break;
     if (eof) {
       // Like the shm provider: what arrived before the FIN has been delivered; the rest fails.
       std::string gone;
@@ -555,11 +604,17 @@ void Endpoint::run() {
       why = gone.empty() ? "peer " + peer_name + " died (connection lost)" : gone;
       break;
     }
-    bool want_out, want_in;
+    bool want_out, want_in, handed = false;
     {
       std::lock_guard<std::mutex> lock(mutex);
+      // Nothing of a record is read and the socket is drained: reading goes back to the JS thread.
+      if (reading && resume && !hung_up && header_got == 0 && !in_payload) js_reads = true, reading = false, handed = true;
       want_out = !ops.empty();
-      want_in = in_payload || header_got < sizeof header || !recvs.empty();
+      want_in = reading && (in_payload || header_got < sizeof header || !recvs.empty());
+    }
+    if (handed) {
+      count(counters.hand_backs);
+      uv_async_send(resume);
     }
     // After a hang-up seen while no receive is posted, only the doorbell (a post) can help:
     // the socket leaves the set, or its level-triggered hang-up would spin this loop.
@@ -567,7 +622,7 @@ void Endpoint::run() {
       if (registered) epoll_ctl(epoll, EPOLL_CTL_DEL, sock, nullptr);
       registered = false;
     } else {
-      uint32_t events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (uint32_t)EPOLLRDHUP;
+      uint32_t events = (want_out ? (uint32_t)EPOLLOUT : 0u) | (want_in ? (uint32_t)EPOLLIN : 0u) | (reading ? (uint32_t)EPOLLRDHUP : 0u);
       // One system call less per wake-up when the interest is what it was (the common case).
       if (!registered || events != armed) {
         event.events = events;
@@ -604,6 +659,7 @@ void Endpoint::shutdown() {
     ring();
     thread.join();
   }
+  close_handles();  // before the socket closes: the loop must not poll a closed descriptor
   if (sock >= 0) {
     // A goodbye record, best effort, so that the peer reports a clean close rather than a death.
     WireRecord goodbye{kGoodbye, 0, 0, 0, 0, 0, 0};
@@ -617,6 +673,101 @@ void Endpoint::shutdown() {
   fail_all("endpoint destroyed");
   if (bell >= 0) close(bell);
   bell = -1;
+}
+
+// ---- the JS thread's reads (issue 10: 8-byte latency) ----------------------------------------
+//
+// A message read by the I/O thread costs two wakeups: the socket wakes the I/O thread, and its
+// completion wakes the JS thread through the completion queue (2 ntcp ranks' 8-byte allreduce
+// 100-116 us against Node's sockets' 35-53, about six context switches a call against one).
+// So while the I/O thread has nothing of a record in hand, reading is the JS thread's: its event
+// loop polls the socket (uv_poll) and reads records of up to kJsRecordBytes with the same
+// pump_in, straight into the posted receives; the socket then wakes only the thread that takes
+// the message. It hands reading to the I/O thread (and rings it) at a larger record, a record
+// whose receive is not posted yet, the end of the stream or an error; the I/O thread hands it
+// back (through `resume`) once it has read to a record's end and the socket is drained. One
+// owner at a time, the hand-over under the endpoint's mutex, so the receive state (header ..
+// bounce) is never read by one thread while the other writes it. Completions still go through
+// the completion queue, so they reach JS in the order the records came, whoever read them.
+// WEBCCL_NTCP_JS_READS=0 leaves all reading to the I/O thread.
+
+/** connect (JS thread): the handle the I/O thread hands reading back through; false leaves all reading to the I/O thread. */
+bool Endpoint::start_resume(napi_env env) {
+  const char* setting = getenv("WEBCCL_NTCP_JS_READS");
+  if (setting && strcmp(setting, "0") == 0) return false;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return false;
+  resume = new uv_async_t;
+  if (uv_async_init(loop, resume, [](uv_async_t* handle) { static_cast<Endpoint*>(handle->data)->on_resume(); }) != 0) {
+    delete resume;
+    resume = nullptr;
+    return false;
+  }
+  resume->data = this;
+  // The completion queue keeps the loop alive while the context lives; this adds nothing.
+  uv_unref(reinterpret_cast<uv_handle_t*>(resume));
+  return true;
+}
+
+/** JS thread: reading was handed back; poll the socket (made on the first hand-back, once the connection is formed). */
+void Endpoint::on_resume() {
+  if (destroyed) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!js_reads) return;
+  }
+  if (!poller) {
+    poller = new uv_poll_t;
+    if (uv_poll_init(loop, poller, sock) != 0) {
+      delete poller;
+      poller = nullptr;
+      hand_to_io("");  // and keep it there: no poller, so on_resume hands it straight back
+      return;
+    }
+    poller->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(poller));
+  }
+  uv_poll_start(poller, UV_READABLE, [](uv_poll_t* handle, int, int) { static_cast<Endpoint*>(handle->data)->on_readable(); });
+}
+
+/** The socket is readable (JS thread): reads the small records there are, or hands reading to the I/O thread. */
+void Endpoint::on_readable() {
+  if (destroyed) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!js_reads) return;
+  }
+  std::string why;
+  bool eof = false, stopped = false;
+  bool ok = pump_in(why, eof, kJsRecordBytes, &stopped);
+  // A header read whose payload is not begun: a larger record, or one whose receive is not posted.
+  bool waiting = header_got == sizeof header && !in_payload;
+  if (ok && !eof && !stopped && !waiting) return;  // drained (or mid-record): the next readable goes on
+  hand_to_io(ok ? "" : why);
+}
+
+/** JS thread: the receive state goes to the I/O thread (with why, the stream is broken and it fails it). */
+void Endpoint::hand_to_io(const std::string& why) {
+  count(counters.hand_overs);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    js_reads = false;
+    if (!why.empty() && js_broken.empty()) js_broken = why;
+  }
+  if (poller) uv_poll_stop(poller);
+  ring();
+}
+
+/** JS thread, after the I/O thread has stopped: closes the poll and the hand-back handle (freed on the loop's next turn). */
+void Endpoint::close_handles() {
+  if (poller) {
+    uv_poll_stop(poller);
+    uv_close(reinterpret_cast<uv_handle_t*>(poller), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    poller = nullptr;
+  }
+  if (resume) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resume), [](uv_handle_t* handle) { delete reinterpret_cast<uv_async_t*>(handle); });
+    resume = nullptr;
+  }
 }
 
 // ---- JS surface ---------------------------------------------------------------------------
@@ -714,6 +865,7 @@ napi_value EndpointConnect(napi_env env, napi_callback_info info) {
   endpoint->dialer = blob > mine;  // exactly one side dials: the one whose own blob sorts first
   endpoint->deadline_ms = now_ms() + (int64_t)timeout;
   endpoint->connecting = true;
+  endpoint->start_resume(env);
   endpoint->thread = std::thread([endpoint] { endpoint->run(); });
   return nullptr;
 }
@@ -827,9 +979,18 @@ napi_value EndpointCancelExpect(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/** tcpCounters() → { jsRecords, ioRecords, handOvers, handBacks }: this process's counts so far (Counters). */
+napi_value TcpCounters(napi_env env, napi_callback_info) {
+  return counters_object(env, {{"jsRecords", &counters.js_records}, {"ioRecords", &counters.io_records},
+                               {"handOvers", &counters.hand_overs}, {"handBacks", &counters.hand_backs}});
+}
+
 }  // namespace
 
 napi_value init_tcp(napi_env env, napi_value exports) {
+  napi_value counts;
+  napi_create_function(env, "tcpCounters", NAPI_AUTO_LENGTH, TcpCounters, nullptr, &counts);
+  napi_set_named_property(env, exports, "tcpCounters", counts);
   define_provider(env, exports,
                   {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {},

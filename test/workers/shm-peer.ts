@@ -36,6 +36,14 @@ if (process.send) {
         case 'send':
           region.set(pattern(message.length, message.fill), message.offset);
           return process.send!(await endpoint!.send(key, message.offset, message.length));
+        case 'sends': {
+          // Several sends posted at once, each { offset, length, fill }, in order on the wire: their completions.
+          const posted = message.sends.map(({ offset, length, fill }: Record<string, number>) => {
+            region.set(pattern(length!, fill!), offset!);
+            return endpoint!.send(key, offset!, length!);
+          });
+          return process.send!(await Promise.all(posted));
+        }
         case 'recv': {
           // `count` receives of up to `length` bytes, side by side from offset 0: their sizes and digests, in order.
           const posted = Array.from({ length: message.count }, (_, i) => endpoint!.recv(key, i * message.length, message.length));
