@@ -235,6 +235,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   uv_poll_t* poller = nullptr;   // JS thread: polls the socket while reading is its
   uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
   bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
+  bool last_small = true;        // the last record read to its end was one the JS thread would read (receive state)
   std::string js_broken;         // why a read on the JS thread broke the stream (the I/O thread fails it)
   bool start_resume(napi_env env);
   void on_resume();
@@ -533,6 +534,7 @@ bool Endpoint::pump_in(std::string& why, bool& eof, uint64_t most, bool* stopped
     in_payload = false;
     header_got = 0;
     count(stopped ? counters.js_records : counters.io_records);
+    last_small = header.length <= kJsRecordBytes;
   }
 }
 
@@ -607,8 +609,10 @@ void Endpoint::run() {
     bool want_out, want_in, handed = false;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      // Nothing of a record is read and the socket is drained: reading goes back to the JS thread.
-      if (reading && resume && !hung_up && header_got == 0 && !in_payload) js_reads = true, reading = false, handed = true;
+      // Nothing of a record is read, the socket is drained and the last record was a small one:
+      // reading goes back to the JS thread. After a larger record it stays here, where the next
+      // larger one would otherwise cost two more wakeups (the JS thread's, to hand it back).
+      if (reading && resume && !hung_up && last_small && header_got == 0 && !in_payload) js_reads = true, reading = false, handed = true;
       want_out = !ops.empty();
       want_in = reading && (in_payload || header_got < sizeof header || !recvs.empty());
     }
