@@ -175,6 +175,48 @@ test('tcp: the JS thread reads the small records, the I/O thread the larger ones
   }
 });
 
+test('tcp: sendNow writes a small message from the calling thread; a full socket takes the rest later, in order; larger messages and unformed endpoints say false', async () => {
+  const secret = newSecret();
+  const [a, b] = [new ShmContext(addon, secret, TCP), new ShmContext(addon, secret, TCP)];
+  try {
+    const slot = 16 << 10;
+    const target = new Uint8Array(2048 * slot);
+    const [sourceKey, targetKey] = [a.registerMemory(new Uint8Array(64)), b.registerMemory(target)];
+    const [ea, eb] = [a.createEndpoint('0-1'), b.createEndpoint('1-0')];
+    assert.is(ea.sendNow(new Uint8Array(8), new Uint8Array(8)), false, 'not connected');
+    ea.connect(eb.address(), 10_000);
+    eb.connect(ea.address(), 10_000);
+    const formed = eb.recv(targetKey, 0, slot);
+    await within(Promise.all([ea.send(sourceKey, 0, 8), formed]), 10_000, 'the connection forms');
+    assert.is(ea.sendNow(new Uint8Array(8), new Uint8Array(slot - 7)), false, 'over 16 KiB: post it');
+    // No receive posted: the receiver stops reading, and the socket fills.
+    const splitBefore = addon.tcpCounters!().splitSends;
+    const sent: Uint8Array[] = [];
+    while (sent.length < 2000) {
+      const header = new Uint8Array(8);
+      new DataView(header.buffer).setUint32(0, sent.length, true);
+      const payload = randomBytes(slot - 8);
+      if (!ea.sendNow(header, payload)) break;
+      sent.push(Buffer.concat([header, payload]));
+    }
+    assert.ok(sent.length > 0 && sent.length < 2000, `the socket filled after ${sent.length} messages`);
+    // The last may have gone in part (its rest queued, so that the next said false): at most one did.
+    assert.ok(addon.tcpCounters!().splitSends - splitBefore <= 1, 'at most one message split');
+    const got = await within(Promise.all(sent.map((_, i) => eb.recv(targetKey, i * slot, slot))), 20_000, 'the messages sent now');
+    assert.ok(got.every(({ bytes }) => bytes === slot), 'each message whole');
+    sent.forEach((message, i) => assert.is(digest(target.subarray(i * slot, (i + 1) * slot)), digest(message), `message ${i}`));
+    // A post after them still comes after them.
+    const after = eb.recv(targetKey, 0, slot);
+    await ea.send(sourceKey, 0, 8);
+    assert.is((await within(after, 10_000, 'a post after')).bytes, 8);
+    ea.destroy();
+    assert.throws(() => ea.sendNow(new Uint8Array(8), new Uint8Array(8)), /not a live object|destroyed/);
+  } finally {
+    a.destroy();
+    b.destroy();
+  }
+});
+
 test('tcp: a peer killed with SIGKILL fails pending operations with RemoteError; thread and descriptors are given back', async () => {
   const fds = fdCount();
   const threads = threadCount();

@@ -133,10 +133,11 @@ export class ShmEndpoint {
   }
 
   /**
-   * The small path (shm provider only): sends header ‖ payload as one message from this thread,
-   * copied into the peer's ring, when it fits now and no earlier post is still queued; true when
-   * it was sent (the bytes may be reused at once, no completion follows). false: nothing was
-   * sent (ring full, posts queued, peer gone, the tcp provider): post it with send().
+   * The small path: sends header ‖ payload as one message from this thread (copied into the
+   * peer's ring, or written to the socket: the tcp provider's up to 16 KiB), when it fits now and
+   * no earlier post is still queued; true when it was sent (the bytes may be reused at once, no
+   * completion follows). false: nothing was sent (ring or socket full, posts queued, peer gone,
+   * an addon without it): post it with send().
    */
   sendNow(header: Uint8Array, payload: Uint8Array): boolean {
     const native = this.native;

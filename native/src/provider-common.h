@@ -224,6 +224,23 @@ napi_value post_receive(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/**
+ * sendNow(header, payload) on an endpoint of type T: whether its send_now sent header ‖ payload
+ * as one message from the calling thread (no completion follows); false: post it instead.
+ */
+template <class T>
+napi_value send_now_call(napi_env env, napi_callback_info info) {
+  Args args;
+  uint8_t *header, *payload;
+  size_t header_length, payload_length;
+  if (!get_args(env, info, args, 2, "sendNow(header, payload)")) return nullptr;
+  T* endpoint = live_endpoint<T>(env, args.self, "sendNow");
+  if (!endpoint || !get_bytes(env, args.values[0], header, header_length, "header") || !get_bytes(env, args.values[1], payload, payload_length, "payload")) return nullptr;
+  napi_value sent;
+  napi_get_boolean(env, endpoint->send_now(header, header_length, payload, payload_length), &sent);
+  return sent;
+}
+
 /** connect(address, ...)'s endpoint and address blob (`usage` names the call); nullptr with a JS error. */
 template <class T>
 T* connecting_endpoint(napi_env env, napi_callback_info info, const char* usage, Args& args, std::string& blob) {

@@ -903,19 +903,6 @@ napi_value EndpointPostWrite(napi_env env, napi_callback_info info) {
   return endpoint->post(env, "postWrite", op);
 }
 
-/** sendNow(header, payload) → whether it was sent, complete (Endpoint::send_now); false: post it. */
-napi_value EndpointSendNow(napi_env env, napi_callback_info info) {
-  Args args;
-  uint8_t *header, *payload;
-  size_t header_length, payload_length;
-  if (!get_args(env, info, args, 2, "sendNow(header, payload)")) return nullptr;
-  Endpoint* endpoint = live_endpoint<Endpoint>(env, args.self, "sendNow");
-  if (!endpoint || !get_bytes(env, args.values[0], header, header_length, "header") || !get_bytes(env, args.values[1], payload, payload_length, "payload")) return nullptr;
-  napi_value sent;
-  napi_get_boolean(env, endpoint->send_now(header, header_length, payload, payload_length), &sent);
-  return sent;
-}
-
 /**
  * singleCopy() → { readsPeer, peerReads }: readsPeer is "" when read() works toward this peer,
  * else why not; peerReads is true once the peer has connected and found it can read this
@@ -991,7 +978,7 @@ napi_value init_shm(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"ShmContext", ContextNew, ContextCreateEndpoint, "ShmEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {{"addressOf", ContextAddressOf}},
-                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}, {"sendNow", EndpointSendNow}}},
+                   {{"singleCopy", EndpointSingleCopy}, {"read", EndpointRead}, {"sendNow", send_now_call<Endpoint>}}},
                   endpoint_constructor);
   return exports;
 }

@@ -86,6 +86,7 @@ struct Counters {
   std::atomic<uint64_t> io_records{0};  // records read to their end by the I/O thread
   std::atomic<uint64_t> hand_overs{0};  // reading handed from the JS thread to the I/O thread
   std::atomic<uint64_t> hand_backs{0};  // reading handed from the I/O thread back to the JS thread
+  std::atomic<uint64_t> split_sends{0};  // send_now messages the socket took only part of
 } counters;
 
 void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -149,6 +150,8 @@ struct Op : WorkRequest {
   // without staging the payload next to the header.
   uint32_t inline_length = 0;
   uint8_t inline_data[kMaxInline];
+  // The bytes of a send_now that the socket took only part of: the rest goes from this copy.
+  std::shared_ptr<std::vector<uint8_t>> owned;
 
   uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
@@ -221,6 +224,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool pump_out(std::string& why);
   ssize_t write_some(Op& op, std::string& local_why);
   void post_now(Op op);
+  bool send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length);
   /** Queues a checked send or write, or writes it from here when nothing is queued (post_now). */
   napi_value post(napi_env env, const char* what, const Op& op) {
     bool direct = false;
@@ -361,7 +365,7 @@ ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
   }
   uint64_t done = op.sent > head ? op.sent - head : 0;
   uint64_t chunk = std::min(op.length - done, kMaxChunk);
-  uint8_t* source = chunk > 0 ? context->hold(op.key, op.offset + done, chunk, local_why) : nullptr;
+  uint8_t* source = chunk == 0 ? nullptr : op.owned ? op.owned->data() + done : context->hold(op.key, op.offset + done, chunk, local_why);
   if (!local_why.empty()) return 0;
   if (source) iov[count++] = {source, chunk};
   msghdr message{};
@@ -369,7 +373,7 @@ ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
   message.msg_iovlen = count;
   ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
   int saved = errno;
-  if (source) context->release(op.key);
+  if (source && !op.owned) context->release(op.key);
   errno = saved;
   if (n > 0) op.sent += n;
   return n;
@@ -679,6 +683,46 @@ void Endpoint::shutdown() {
   bell = -1;
 }
 
+/**
+ * The small send (JS thread), as the shm provider's: header ‖ payload as one message, written
+ * from here when nothing is queued and the connection is formed; true when it went (the caller
+ * may reuse its bytes at once, and no completion follows). Should the socket take only part of
+ * it, the rest is copied and queued first (the I/O thread writes it; its completion has no
+ * waiter). false: nothing was written (a larger message, posts queued, a full socket, a broken
+ * endpoint): post it instead, which reports what is wrong.
+ */
+bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length) {
+  uint64_t length = header_length + payload_length;
+  if (length > kJsRecordBytes) return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!broken.empty() || !peer_gone.empty() || !ops.empty() || !streaming.load(std::memory_order_acquire)) return false;
+  }
+  // Only queued operations are the I/O thread's to write, and only this thread queues them.
+  WireRecord record{kSend, 0, 0, 0, length, 0, 0};
+  iovec iov[3] = {{&record, sizeof record}, {const_cast<uint8_t*>(header), header_length}, {const_cast<uint8_t*>(payload), payload_length}};
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = 3;
+  ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n == (ssize_t)(sizeof record + length)) return true;
+  if (n <= 0) return false;
+  count(counters.split_sends);
+  Op rest;
+  rest.wr_id = -1;  // no waiter: the caller was told it went
+  rest.length = length;
+  rest.owned = std::make_shared<std::vector<uint8_t>>(length);
+  memcpy(rest.owned->data(), header, header_length);
+  memcpy(rest.owned->data() + header_length, payload, payload_length);
+  rest.sent = (uint64_t)n;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ops.push_back(rest);
+  }
+  ring();
+  return true;
+}
+
 // ---- the JS thread's reads (issue 10: 8-byte latency) ----------------------------------------
 //
 // A message read by the I/O thread costs two wakeups: the socket wakes the I/O thread, and its
@@ -983,10 +1027,11 @@ napi_value EndpointCancelExpect(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** tcpCounters() → { jsRecords, ioRecords, handOvers, handBacks }: this process's counts so far (Counters). */
+/** tcpCounters() → { jsRecords, ioRecords, handOvers, handBacks, splitSends }: this process's counts so far (Counters). */
 napi_value TcpCounters(napi_env env, napi_callback_info) {
   return counters_object(env, {{"jsRecords", &counters.js_records}, {"ioRecords", &counters.io_records},
-                               {"handOvers", &counters.hand_overs}, {"handBacks", &counters.hand_backs}});
+                               {"handOvers", &counters.hand_overs}, {"handBacks", &counters.hand_backs},
+                               {"splitSends", &counters.split_sends}});
 }
 
 }  // namespace
@@ -998,7 +1043,7 @@ napi_value init_tcp(napi_env env, napi_value exports) {
   define_provider(env, exports,
                   {"TcpContext", ContextNew, ContextCreateEndpoint, "TcpEndpoint", EndpointConnect, EndpointPostSend,
                    post_receive<Endpoint>, EndpointPostWrite, {},
-                   {{"postExpect", EndpointPostExpect}, {"cancelExpect", EndpointCancelExpect}}},
+                   {{"postExpect", EndpointPostExpect}, {"cancelExpect", EndpointCancelExpect}, {"sendNow", send_now_call<Endpoint>}}},
                   endpoint_constructor);
   return exports;
 }

@@ -167,7 +167,7 @@ export class ShmChannel implements FrameChannel {
     this.singleCopyBytes = options.singleCopyBytes;
     this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
-    this.sendsNow = options.context.provider.kind === 'shm';
+    this.sendsNow = true; // both providers (the tcp one writes it to the socket from this thread)
     this.landingMode = options.endpoint.expects ? ntcpLandingMode() : 'off';
     if (this.landingMode !== 'off') this.expect = (frames, landing) => this.listExpected(frames, landing);
     const reads = options.endpoint.readsPeer();
