@@ -240,6 +240,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
   bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
   bool last_small = true;        // the last record read to its end was one the JS thread would read (receive state)
+  bool js_off = false;           // the loop could not poll the socket: reading stays the I/O thread's
   std::string js_broken;         // why a read on the JS thread broke the stream (the I/O thread fails it)
   bool start_resume(napi_env env);
   void on_resume();
@@ -616,7 +617,7 @@ void Endpoint::run() {
       // Nothing of a record is read, the socket is drained and the last record was a small one:
       // reading goes back to the JS thread. After a larger record it stays here, where the next
       // larger one would otherwise cost two more wakeups (the JS thread's, to hand it back).
-      if (reading && resume && !hung_up && last_small && header_got == 0 && !in_payload) js_reads = true, reading = false, handed = true;
+      if (reading && resume && !js_off && !hung_up && last_small && header_got == 0 && !in_payload) js_reads = true, reading = false, handed = true;
       want_out = !ops.empty();
       want_in = reading && (in_payload || header_got < sizeof header || !recvs.empty());
     }
@@ -733,7 +734,8 @@ bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uin
 // pump_in, straight into the posted receives; the socket then wakes only the thread that takes
 // the message. It hands reading to the I/O thread (and rings it) at a larger record, a record
 // whose receive is not posted yet, the end of the stream or an error; the I/O thread hands it
-// back (through `resume`) once it has read to a record's end and the socket is drained. One
+// back (through `resume`) once it has read a small record to its end and the socket is drained
+// (after a larger record it keeps reading, see run()). One
 // owner at a time, the hand-over under the endpoint's mutex, so the receive state (header ..
 // bounce) is never read by one thread while the other writes it. Completions still go through
 // the completion queue, so they reach JS in the order the records came, whoever read them.
@@ -768,7 +770,8 @@ void Endpoint::on_resume() {
     if (uv_poll_init(loop, poller, sock) != 0) {
       delete poller;
       poller = nullptr;
-      hand_to_io("");  // and keep it there: no poller, so on_resume hands it straight back
+      { std::lock_guard<std::mutex> lock(mutex); js_off = true; }  // before the hand-over: never handed back
+      hand_to_io("");
       return;
     }
     poller->data = this;
