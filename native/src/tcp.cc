@@ -150,8 +150,11 @@ struct Op : WorkRequest {
   // without staging the payload next to the header.
   uint32_t inline_length = 0;
   uint8_t inline_data[kMaxInline];
-  // The bytes of a send_now that the socket took only part of: the rest goes from this copy.
+  // A send_now's payload in place of a region's: the caller's bytes while it writes (borrowed),
+  // or a copy of them when the socket took only part and the rest is queued (owned).
+  const uint8_t* borrowed = nullptr;
   std::shared_ptr<std::vector<uint8_t>> owned;
+  const uint8_t* payload() const { return owned ? owned->data() : borrowed; }
 
   uint64_t total() const { return sizeof(WireRecord) + inline_length + length; }
 };
@@ -224,6 +227,7 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool pump_out(std::string& why);
   ssize_t write_some(Op& op, std::string& local_why);
   void post_now(Op op);
+  void queue_rest(const Op& op);
   bool send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length);
   /** Queues a checked send or write, or writes it from here when nothing is queued (post_now). */
   napi_value post(napi_env env, const char* what, const Op& op) {
@@ -366,15 +370,15 @@ ssize_t Endpoint::write_some(Op& op, std::string& local_why) {
   }
   uint64_t done = op.sent > head ? op.sent - head : 0;
   uint64_t chunk = std::min(op.length - done, kMaxChunk);
-  uint8_t* source = chunk == 0 ? nullptr : op.owned ? op.owned->data() + done : context->hold(op.key, op.offset + done, chunk, local_why);
+  const uint8_t* source = chunk == 0 ? nullptr : op.payload() ? op.payload() + done : context->hold(op.key, op.offset + done, chunk, local_why);
   if (!local_why.empty()) return 0;
-  if (source) iov[count++] = {source, chunk};
+  if (source) iov[count++] = {const_cast<uint8_t*>(source), chunk};
   msghdr message{};
   message.msg_iov = iov;
   message.msg_iovlen = count;
   ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
   int saved = errno;
-  if (source && !op.owned) context->release(op.key);
+  if (source && !op.payload()) context->release(op.key);
   errno = saved;
   if (n > 0) op.sent += n;
   return n;
@@ -426,6 +430,11 @@ void Endpoint::post_now(Op op) {
     context->complete(new Completion{op.wr_id, "", op.opcode(), (double)(op.inline_length + op.length), 0, false});
     return;
   }
+  queue_rest(op);
+}
+
+/** JS thread: what the socket did not take of a record written from here (or its error) goes to the I/O thread, first in its queue. */
+void Endpoint::queue_rest(const Op& op) {
   std::string failed;
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -685,42 +694,35 @@ void Endpoint::shutdown() {
 }
 
 /**
- * The small send (JS thread), as the shm provider's: header ‖ payload as one message, written
- * from here when nothing is queued and the connection is formed; true when it went (the caller
+ * The small send (JS thread), as the shm provider's: header ‖ payload as one message (the header
+ * at most kMaxInline bytes, the whole at most kJsRecordBytes), written from here as post_now
+ * writes, when nothing is queued and the connection is formed; true when it went (the caller
  * may reuse its bytes at once, and no completion follows). Should the socket take only part of
  * it, the rest is copied and queued first (the I/O thread writes it; its completion has no
  * waiter). false: nothing was written (a larger message, posts queued, a full socket, a broken
  * endpoint): post it instead, which reports what is wrong.
  */
 bool Endpoint::send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length) {
-  uint64_t length = header_length + payload_length;
-  if (length > kJsRecordBytes) return false;
+  if (header_length > kMaxInline || header_length + payload_length > kJsRecordBytes) return false;
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (!broken.empty() || !peer_gone.empty() || !ops.empty() || !streaming.load(std::memory_order_acquire)) return false;
   }
-  // Only queued operations are the I/O thread's to write, and only this thread queues them.
-  WireRecord record{kSend, 0, 0, 0, length, 0, 0};
-  iovec iov[3] = {{&record, sizeof record}, {const_cast<uint8_t*>(header), header_length}, {const_cast<uint8_t*>(payload), payload_length}};
-  msghdr message{};
-  message.msg_iov = iov;
-  message.msg_iovlen = 3;
-  ssize_t n = sendmsg(sock, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (n == (ssize_t)(sizeof record + length)) return true;
-  if (n <= 0) return false;
+  // The header as inline bytes, the payload from the caller's memory: the record post_now writes.
+  Op op;
+  op.wr_id = -1;  // no waiter: the caller is told it went
+  op.inline_length = (uint32_t)header_length;
+  memcpy(op.inline_data, header, header_length);
+  op.borrowed = payload;
+  op.length = payload_length;
+  std::string unused;  // a borrowed payload needs no region
+  write_some(op, unused);
+  if (op.sent == op.total()) return true;
+  if (op.sent == 0) return false;
   count(counters.split_sends);
-  Op rest;
-  rest.wr_id = -1;  // no waiter: the caller was told it went
-  rest.length = length;
-  rest.owned = std::make_shared<std::vector<uint8_t>>(length);
-  memcpy(rest.owned->data(), header, header_length);
-  memcpy(rest.owned->data() + header_length, payload, payload_length);
-  rest.sent = (uint64_t)n;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    ops.push_back(rest);
-  }
-  ring();
+  op.owned = std::make_shared<std::vector<uint8_t>>(payload, payload + payload_length);
+  op.borrowed = nullptr;
+  queue_rest(op);
   return true;
 }
 
@@ -790,9 +792,9 @@ void Endpoint::on_readable() {
   std::string why;
   bool eof = false, stopped = false;
   bool ok = pump_in(why, eof, kJsRecordBytes, &stopped);
-  // A header read whose payload is not begun: a larger record, or one whose receive is not posted.
+  // A header read whose payload is not begun: a larger record (stopped), or one whose receive is not posted.
   bool waiting = header_got == sizeof header && !in_payload;
-  if (ok && !eof && !stopped && !waiting) return;  // drained (or mid-record): the next readable goes on
+  if (ok && !eof && !waiting) return;  // drained (or mid-record): the next readable goes on
   hand_to_io(ok ? "" : why);
 }
 

@@ -3,8 +3,9 @@
 // failure propagation, exactly as over tcp; this file only moves frames.
 //
 // Every frame (56-byte header + segment) travels as one two-sided send. The small path
-// (writeNow, shm provider): a frame that fits a slot, with no earlier write still waiting for
-// its post, is copied straight into the peer's ring by this thread and is done at once.
+// (writeNow): a frame that fits a slot, with no earlier write still waiting for its post, is
+// copied straight into the peer's ring (tcp: written to the socket, up to 16 KiB) by this thread
+// and is done at once.
 // Otherwise it is copied into a registered send slot, posted, and the write resolves on the
 // send's completion (the bytes are in the peer's ring). Over the tcp provider a segment of DIRECT_SEND_BYTES or more is not
 // copied: the segment's memory is registered for the send's lifetime (a table entry there,
@@ -140,8 +141,6 @@ export class ShmChannel implements FrameChannel {
   private unsentAcks = 0;
   private flushScheduled = false;
   private paused = false;
-  /** The provider copies small frames into the ring on the caller's thread (shm: yes; tcp: no). */
-  private readonly sendsNow: boolean;
   private readonly ackBytes = new Uint8Array(ACK_BYTES);
   /** Which landings are expected (tcp provider only; 'off' elsewhere). */
   private readonly landingMode: 'off' | 'copy' | 'fold';
@@ -167,7 +166,6 @@ export class ShmChannel implements FrameChannel {
     this.singleCopyBytes = options.singleCopyBytes;
     this.referenceSegmentBytes = options.referenceSegmentBytes;
     this.ackKey = options.context.registerMemory(new Uint8Array(64));
-    this.sendsNow = true; // both providers (the tcp one writes it to the socket from this thread)
     this.landingMode = options.endpoint.expects ? ntcpLandingMode() : 'off';
     if (this.landingMode !== 'off') this.expect = (frames, landing) => this.listExpected(frames, landing);
     const reads = options.endpoint.readsPeer();
@@ -193,12 +191,12 @@ export class ShmChannel implements FrameChannel {
   }
 
   /**
-   * The small path: a frame that fits a slot goes straight into the peer's ring from this
-   * thread and is done (no slot, no completion, no promise), unless an earlier write still
+   * The small path: a frame that fits a slot goes straight into the peer's ring (or socket) from
+   * this thread and is done (no slot, no completion, no promise), unless an earlier write still
    * waits to be posted (one holds a slot until its completion: frames must keep their order).
    */
   writeNow(header: Uint8Array, segment: Uint8Array): boolean {
-    if (this.closed || !this.sendsNow || !this.sends.idle) return false;
+    if (this.closed || !this.sends.idle) return false;
     if (segment.byteLength >= this.singleCopyBytes || header.byteLength + segment.byteLength > this.frameBytes) return false;
     try {
       return this.endpoint.sendNow(header, segment);
@@ -494,7 +492,7 @@ export class ShmChannel implements FrameChannel {
       try {
         // Straight into the ring when it can (no completion to wait for); acks need no order
         // among data frames, so one may pass a write still waiting for its post.
-        if (this.sendsNow && this.endpoint.sendNow(NO_BYTES, this.ackBytes)) continue;
+        if (this.endpoint.sendNow(NO_BYTES, this.ackBytes)) continue;
         this.endpoint.send(this.ackKey, 0, ACK_BYTES).catch((error: unknown) => this.lost(error));
       } catch (error) {
         return this.lost(error);
