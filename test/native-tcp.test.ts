@@ -120,7 +120,7 @@ test('tcp: a send with inline bytes arrives as one message, the inline bytes fir
   }
 });
 
-test('tcp: the JS thread reads the small records, the I/O thread the larger ones and those that wait for a receive; each arrives whole and in order', async () => {
+test('tcp: the JS thread reads the small records (delivering their completions as it reads), the I/O thread the larger ones and those that wait for a receive; each arrives whole and in order', async () => {
   const counters = addon.tcpCounters!;
   const slot = 640 << 10;
   // Small (at most 16 KiB, the JS thread's) and larger records, mixed.
@@ -163,9 +163,12 @@ test('tcp: the JS thread reads the small records, the I/O thread the larger ones
     }
     const after = counters();
     const [js, io] = [after.jsRecords - before.jsRecords, after.ioRecords - before.ioRecords];
+    const delivered = after.jsDelivered - before.jsDelivered;
     assert.is(js + io, 5 + 2 * sizes.length, 'every record read once');
+    assert.ok(delivered <= js, `only records the JS thread read are delivered by it (${delivered} of ${js})`);
     if (jsReads) {
       assert.ok(js >= 5, `the JS thread read the lone small records (${js} records)`);
+      assert.ok(delivered >= 1, `the JS thread delivered completions as it read (${delivered} of ${js})`);
       assert.ok(io >= 2 * larger, `the I/O thread read the larger records (${io} records)`);
       assert.ok(after.handOvers > before.handOvers && after.handBacks > before.handBacks, 'reading changed hands both ways');
     } else {

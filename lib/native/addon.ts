@@ -193,10 +193,11 @@ export interface NativeTcpAddon {
   /**
    * This process's tcp records so far, by the thread that read them (tests, benchmarks): the JS
    * thread's and the I/O thread's, and the hand-overs of reading between them
-   * (native/src/tcp.cc, the JS thread's reads); and the sendNow messages the socket took only
-   * part of (their rest queued). Absent from an addon built before it existed.
+   * (native/src/tcp.cc, the JS thread's reads); the sendNow messages the socket took only part
+   * of (their rest queued); and the receive completions the JS thread delivered as it read them,
+   * not through the completion queue. Absent from an addon built before it existed.
    */
-  readonly tcpCounters?: () => { jsRecords: number; ioRecords: number; handOvers: number; handBacks: number; splitSends: number };
+  readonly tcpCounters?: () => { jsRecords: number; ioRecords: number; handOvers: number; handBacks: number; splitSends: number; jsDelivered: number };
 }
 
 /** The software switch's native data plane (native/src/switch-dp.cc); lib/switch/native-door.ts wraps it. */

@@ -20,7 +20,31 @@ uint8_t* ContextBase::locate(uint64_t key, uint64_t offset, uint64_t length, std
 }
 
 void ContextBase::complete(Completion* completion) {
-  if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) delete completion;
+  queued.fetch_add(1, std::memory_order_acq_rel);
+  if (napi_call_threadsafe_function(completions, completion, napi_tsfn_nonblocking) != napi_ok) {
+    queued.fetch_sub(1, std::memory_order_acq_rel);
+    delete completion;
+  }
+}
+
+void ContextBase::deliver_in_scope(Completion* completion) {
+  napi_handle_scope handles;
+  napi_open_handle_scope(env, &handles);
+  napi_value target, on_completion;
+  napi_get_reference_value(env, resource, &target);
+  napi_get_reference_value(env, callback, &on_completion);
+  napi_callback_scope scope;
+  napi_open_callback_scope(env, target, async, &scope);
+  deliver(env, on_completion, nullptr, completion);
+  bool thrown = false;
+  napi_is_exception_pending(env, &thrown);
+  if (thrown) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
+  }
+  napi_close_callback_scope(env, scope);
+  napi_close_handle_scope(env, handles);
 }
 
 void* unwrap_object(napi_env env, napi_value self, const char* what) {
@@ -151,6 +175,11 @@ napi_value ContextDestroy(napi_env env, napi_callback_info info) {
   for (EndpointBase* endpoint : endpoints) endpoint->shutdown();
   context->destroyed = true;
   context->release(env);
+  if (context->async) napi_async_destroy(env, context->async);
+  if (context->callback) napi_delete_reference(env, context->callback);
+  if (context->resource) napi_delete_reference(env, context->resource);
+  context->async = nullptr;
+  context->callback = context->resource = nullptr;
   for (Region& r : context->regions) {
     if (r.buffer) napi_delete_reference(env, r.buffer);
     r.buffer = nullptr;
@@ -193,7 +222,21 @@ bool wrap_context(napi_env env, napi_value self, napi_value callback, ContextBas
   if (type != napi_function) return delete context, fail(env, "onCompletion must be a function");
   napi_value name;
   napi_create_string_utf8(env, queue_name, NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, callback, nullptr, name, 0, 1, nullptr, nullptr, nullptr, deliver, &context->completions) != napi_ok) {
+  // deliver_now's callback, async context and resource (made before the queue, which would keep the loop alive).
+  napi_value resource;
+  napi_create_object(env, &resource);
+  context->env = env;
+  if (napi_create_reference(env, callback, 1, &context->callback) != napi_ok || napi_create_reference(env, resource, 1, &context->resource) != napi_ok ||
+      napi_async_init(env, resource, name, &context->async) != napi_ok) {
+    delete context;
+    return fail(env, "could not set up the completion callback");
+  }
+  // The queue's call_js counts each delivery off `queued` (the context is never freed: see below).
+  auto deliver_queued = [](napi_env env, napi_value callback, void* context, void* data) {
+    static_cast<ContextBase*>(context)->queued.fetch_sub(1, std::memory_order_acq_rel);
+    deliver(env, callback, nullptr, data);
+  };
+  if (napi_create_threadsafe_function(env, callback, nullptr, name, 0, 1, nullptr, nullptr, context, deliver_queued, &context->completions) != napi_ok) {
     delete context;
     return fail(env, "could not create the completion queue");
   }

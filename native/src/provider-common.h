@@ -77,12 +77,41 @@ struct ContextBase {
   Region regions[kMaxRegions];
   std::vector<EndpointBase*> endpoints;
   napi_threadsafe_function completions = nullptr;
+  // Completions in the queue not yet delivered: the JS thread delivers its own at once only when
+  // none is (deliver_now's callers), so that none overtakes one a progress thread queued first.
+  std::atomic<uint32_t> queued{0};
+  // What deliver_now calls on the JS thread: the completion callback, and the async context and
+  // resource its callback scopes run in (made by wrap_context, dropped by destroy()).
+  napi_env env = nullptr;
+  napi_ref callback = nullptr;
+  napi_ref resource = nullptr;
+  napi_async_context async = nullptr;
   bool destroyed = false;
 
   /** The bytes of `key` at [offset, offset + length) when they lie inside it; else nullptr and why. Hold `mutex`. */
   uint8_t* locate(uint64_t key, uint64_t offset, uint64_t length, std::string& why);
   /** Queues a completion for JS (any thread); takes ownership. */
   void complete(Completion* completion);
+  /**
+   * JS thread, from a libuv callback (not inside JS): calls onCompletion with each of `batch` now,
+   * each in a callback scope of its own, whose close runs the microtasks that completion's
+   * handling queued before the next is delivered (as when each came through the queue);
+   * `after_each` runs after each. Drops the rest once a callback destroyed the context.
+   */
+  template <class AfterEach>
+  void deliver_now(std::vector<Completion*>& batch, AfterEach after_each) {
+    for (Completion* completion : batch) {
+      if (destroyed) {
+        delete completion;
+        continue;
+      }
+      deliver_in_scope(completion);
+      after_each();
+    }
+    batch.clear();
+  }
+  /** One completion of deliver_now's (deleted here). */
+  void deliver_in_scope(Completion* completion);
   /** Called under `mutex` after slot `slot` was registered or deregistered (shm publishes it to peers). */
   virtual void published(uint32_t slot) {}
   /** Called by destroy() on the JS thread once every endpoint is shut down: drops what the provider holds of JS. */

@@ -77,12 +77,7 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + str
 struct Context : ContextBase {
   using Base = ContextBase;
   std::string prefix;
-  // Receive completions are delivered on the JS thread by the endpoints' uv_poll callbacks:
-  // the completion callback, and the async context and resource their callback scope runs in.
-  napi_env env = nullptr;
-  napi_ref callback = nullptr;
-  napi_ref resource = nullptr;
-  napi_async_context async = nullptr;
+  // Receive completions are delivered on the JS thread by the endpoints' uv_poll callbacks (deliver_now).
   int64_t spin_ns = 0;  // WEBCCL_SHM_SPIN_US (spin_for_data)
   // WEBCCL_SHM_BELL (see "when the doorbell rings" below): eager = the reader arms after each
   // drain and a writer rings at once; idle (default) = the reader arms only while its loop is
@@ -106,11 +101,6 @@ struct Context : ContextBase {
     }
     before_sleep = nullptr;
     after_wake = nullptr;
-    if (async) napi_async_destroy(env, async);
-    if (callback) napi_delete_reference(env, callback);
-    if (resource) napi_delete_reference(env, resource);
-    async = nullptr;
-    callback = resource = nullptr;
   }
 
   void published(uint32_t slot) override;
@@ -580,35 +570,9 @@ bool Endpoint::drain_and_deliver() {
     { std::lock_guard<std::mutex> lock(mutex); why = gone; }
     fail_all(why);  // through the queue: after the batch below
   }
-  if (batch.empty()) return !context->destroyed;
-  napi_env env = context->env;
-  napi_handle_scope handles;
-  napi_open_handle_scope(env, &handles);
-  napi_value resource, callback;
-  napi_get_reference_value(env, context->resource, &resource);
-  napi_get_reference_value(env, context->callback, &callback);
-  for (Completion* completion : batch) {
-    if (context->destroyed) {  // an earlier completion's callback destroyed the context: drop the rest, as its queue would
-      delete completion;
-      continue;
-    }
-    // One callback scope per completion: its close runs the microtasks this one queued before
-    // the next is delivered, as when each came on its own (a message's continuation runs
-    // before a later message, e.g. an abort, is looked at).
-    napi_callback_scope scope;
-    napi_open_callback_scope(env, resource, context->async, &scope);
-    deliver(env, callback, nullptr, completion);
-    bool thrown = false;
-    napi_is_exception_pending(env, &thrown);
-    if (thrown) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);  // as the completion queue would: an uncaught exception
-    }
-    napi_close_callback_scope(env, scope);
-    context->ring_pending();  // what this message's handling sent (its microtasks included) goes now
-  }
-  napi_close_handle_scope(env, handles);
+  // ring_pending after each: what that message's handling sent (its microtasks included) goes now.
+  Context* ctx = context;
+  ctx->deliver_now(batch, [ctx] { ctx->ring_pending(); });
   return !context->destroyed && !destroyed;
 }
 
@@ -788,17 +752,9 @@ napi_value ContextNew(napi_env env, napi_callback_info info) {
   context->prefix = prefix;
   context->bell = bell;
   if (!wrap_context(env, args.self, args.values[1], context, "webccl-shm-completions")) return nullptr;
-  napi_value resource, name;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, "webccl-shm-receive", NAPI_AUTO_LENGTH, &name);
-  context->env = env;
   if (!context->start_bells(env, why)) return fail(env, "ShmContext: " + why), nullptr;
   const char* spin = getenv("WEBCCL_SHM_SPIN_US");
   if (spin) context->spin_ns = std::min<int64_t>(std::max<int64_t>(atoll(spin), 0), 1000) * 1000;  // at most 1 ms
-  if (napi_create_reference(env, args.values[1], 1, &context->callback) != napi_ok || napi_create_reference(env, resource, 1, &context->resource) != napi_ok ||
-      napi_async_init(env, resource, name, &context->async) != napi_ok) {
-    return fail(env, "could not set up the receive callback"), nullptr;
-  }
   return args.self;
 }
 

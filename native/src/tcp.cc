@@ -87,6 +87,7 @@ struct Counters {
   std::atomic<uint64_t> hand_overs{0};  // reading handed from the JS thread to the I/O thread
   std::atomic<uint64_t> hand_backs{0};  // reading handed from the I/O thread back to the JS thread
   std::atomic<uint64_t> split_sends{0};  // send_now messages the socket took only part of
+  std::atomic<uint64_t> js_delivered{0};  // receive completions the JS thread delivered at once, not queued
 } counters;
 
 void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -243,6 +244,13 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   uv_poll_t* poller = nullptr;   // JS thread: polls the socket while reading is its
   uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
   bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
+  // Set while the JS thread reads (on_readable): its receives' completions go here, delivered
+  // when it is done reading, not through the queue (one event-loop turn and an eventfd write less).
+  std::vector<Completion*>* direct = nullptr;
+  void completed(Completion* completion) {
+    if (direct) direct->push_back(completion);
+    else context->complete(completion);
+  }
   bool last_small = true;        // the last record read to its end was one the JS thread would read (receive state)
   bool js_off = false;           // the loop could not poll the socket: reading stays the I/O thread's
   std::string js_broken;         // why a read on the JS thread broke the stream (the I/O thread fails it)
@@ -542,8 +550,8 @@ bool Endpoint::pump_in(std::string& why, bool& eof, uint64_t most, bool* stopped
       Recv done = current;
       { std::lock_guard<std::mutex> lock(mutex); receiving = false; }
       // A matched message says which expectation it filled (its id as the immediate).
-      if (header.type == kSend) context->complete(new Completion{done.wr_id, current_error, "recv", (double)header.length, landing.id, matched});
-      else context->complete(new Completion{done.wr_id, current_error, "write-imm", (double)header.length, header.imm, true});
+      if (header.type == kSend) completed(new Completion{done.wr_id, current_error, "recv", (double)header.length, landing.id, matched});
+      else completed(new Completion{done.wr_id, current_error, "write-imm", (double)header.length, header.imm, true});
     }
     in_payload = false;
     header_got = 0;
@@ -791,11 +799,22 @@ void Endpoint::on_readable() {
   }
   std::string why;
   bool eof = false, stopped = false;
+  std::vector<Completion*> batch;
+  direct = &batch;
   bool ok = pump_in(why, eof, kJsRecordBytes, &stopped);
+  direct = nullptr;
+  // The batch goes at once only when nothing is queued before it (a completion the I/O thread
+  // queued for an earlier record, before it handed reading back, must come first); else behind
+  // it, before reading is handed over below (the I/O thread's next records come after these).
+  if (!batch.empty() && context->queued.load(std::memory_order_acquire) != 0) {
+    for (Completion* completion : batch) context->complete(completion);
+    batch.clear();
+  }
   // A header read whose payload is not begun: a larger record (stopped), or one whose receive is not posted.
   bool waiting = header_got == sizeof header && !in_payload;
-  if (ok && !eof && !waiting) return;  // drained (or mid-record): the next readable goes on
-  hand_to_io(ok ? "" : why);
+  if (!ok || eof || waiting) hand_to_io(ok ? "" : why);  // a failure it reports comes through the queue, after the batch
+  counters.js_delivered.fetch_add(batch.size(), std::memory_order_relaxed);
+  context->deliver_now(batch, [] {});  // last: a callback may destroy this endpoint
 }
 
 /** JS thread: the receive state goes to the I/O thread (with why, the stream is broken and it fails it). */
@@ -1036,7 +1055,7 @@ napi_value EndpointCancelExpect(napi_env env, napi_callback_info info) {
 napi_value TcpCounters(napi_env env, napi_callback_info) {
   return counters_object(env, {{"jsRecords", &counters.js_records}, {"ioRecords", &counters.io_records},
                                {"handOvers", &counters.hand_overs}, {"handBacks", &counters.hand_backs},
-                               {"splitSends", &counters.split_sends}});
+                               {"splitSends", &counters.split_sends}, {"jsDelivered", &counters.js_delivered}});
 }
 
 }  // namespace
