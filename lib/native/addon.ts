@@ -194,8 +194,9 @@ export interface NativeTcpAddon {
    * This process's tcp records so far, by the thread that read them (tests, benchmarks): the JS
    * thread's and the I/O thread's, and the hand-overs of reading between them
    * (native/src/tcp.cc, the JS thread's reads); the sendNow messages the socket took only part
-   * of (their rest queued); and the receive completions the JS thread delivered as it read them,
-   * not through the completion queue. Absent from an addon built before it existed.
+   * of (their rest queued); and the receive completions of the records the JS thread read that
+   * it delivered itself, in the same turn of the event loop, not through the completion queue.
+   * Absent from an addon built before it existed.
    */
   readonly tcpCounters?: () => { jsRecords: number; ioRecords: number; handOvers: number; handBacks: number; splitSends: number; jsDelivered: number };
 }

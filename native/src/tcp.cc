@@ -143,6 +143,19 @@ struct Context : ContextBase {
     return bytes;
   }
   void release(uint64_t key) { in_io[key & 0xff].fetch_sub(1, std::memory_order_release); }
+  // The receive completions of the records the JS thread read in this turn of the event loop,
+  // delivered in its check phase (deliver_ready), right after the poll phase that read every
+  // readable socket: one delivery for all of them, as the queue's would be, without its eventfd
+  // write and the turn of the loop it waits for. Handles and completions are the JS thread's.
+  std::vector<Completion*> ready;
+  uv_check_t* deliverer = nullptr;
+  bool deliver_ready_later(std::vector<Completion*>& batch, uv_loop_t* loop);
+  void release(napi_env) override {
+    for (Completion* completion : ready) delete completion;
+    ready.clear();
+    if (deliverer) uv_close(reinterpret_cast<uv_handle_t*>(deliverer), [](uv_handle_t* handle) { delete reinterpret_cast<uv_check_t*>(handle); });
+    deliverer = nullptr;
+  }
 };
 struct Op : WorkRequest {
   uint64_t sent = 0;  // bytes of header + inline + payload on the wire
@@ -244,8 +257,8 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   uv_poll_t* poller = nullptr;   // JS thread: polls the socket while reading is its
   uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
   bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
-  // Set while the JS thread reads (on_readable): its receives' completions go here, delivered
-  // when it is done reading, not through the queue (one event-loop turn and an eventfd write less).
+  // Set while the JS thread reads (on_readable): its receives' completions go here, and from
+  // there to JS in this turn of the loop (Context::ready), not through the queue.
   std::vector<Completion*>* direct = nullptr;
   void completed(Completion* completion) {
     if (direct) direct->push_back(completion);
@@ -803,9 +816,10 @@ void Endpoint::on_readable() {
   direct = &batch;
   bool ok = pump_in(why, eof, kJsRecordBytes, &stopped);
   direct = nullptr;
-  // The batch goes at once only when nothing is queued before it (a completion the I/O thread
-  // queued for an earlier record, before it handed reading back, must come first); else behind
-  // it, before reading is handed over below (the I/O thread's next records come after these).
+  // The batch bypasses the queue only when nothing is queued before it (a completion the I/O
+  // thread queued for an earlier record, before it handed reading back, must come first); else
+  // it goes behind that, before reading is handed over below (the I/O thread's next records
+  // come after these).
   if (!batch.empty() && context->queued.load(std::memory_order_acquire) != 0) {
     for (Completion* completion : batch) context->complete(completion);
     batch.clear();
@@ -813,8 +827,37 @@ void Endpoint::on_readable() {
   // A header read whose payload is not begun: a larger record (stopped), or one whose receive is not posted.
   bool waiting = header_got == sizeof header && !in_payload;
   if (!ok || eof || waiting) hand_to_io(ok ? "" : why);  // a failure it reports comes through the queue, after the batch
+  if (batch.empty()) return;
   counters.js_delivered.fetch_add(batch.size(), std::memory_order_relaxed);
-  context->deliver_now(batch, [] {});  // last: a callback may destroy this endpoint
+  if (!context->deliver_ready_later(batch, loop)) context->deliver_now(batch, [] {});  // last: a callback may destroy this endpoint
+}
+
+/**
+ * Queues `batch` for the check phase of this turn of the loop (JS thread); false, keeping it,
+ * when the check handle cannot be made. The I/O thread's completions of later records come
+ * through the queue, in a later turn's poll phase: after these.
+ */
+bool Context::deliver_ready_later(std::vector<Completion*>& batch, uv_loop_t* loop) {
+  if (!deliverer) {
+    auto* check = new uv_check_t;
+    if (uv_check_init(loop, check) != 0) {
+      delete check;
+      return false;
+    }
+    check->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(check));  // this turn's check phase comes whether or not it keeps the loop alive
+    deliverer = check;
+  }
+  ready.insert(ready.end(), batch.begin(), batch.end());
+  batch.clear();
+  uv_check_start(deliverer, [](uv_check_t* handle) {
+    auto* context = static_cast<Context*>(handle->data);
+    uv_check_stop(handle);
+    std::vector<Completion*> batch;
+    batch.swap(context->ready);
+    context->deliver_now(batch, [] {});
+  });
+  return true;
 }
 
 /** JS thread: the receive state goes to the I/O thread (with why, the stream is broken and it fails it). */
