@@ -816,17 +816,21 @@ void Endpoint::on_readable() {
   direct = &batch;
   bool ok = pump_in(why, eof, kJsRecordBytes, &stopped);
   direct = nullptr;
-  // The batch bypasses the queue only when nothing is queued before it (a completion the I/O
-  // thread queued for an earlier record, before it handed reading back, must come first); else
-  // it goes behind that, before reading is handed over below (the I/O thread's next records
-  // come after these).
-  if (!batch.empty() && context->queued.load(std::memory_order_acquire) != 0) {
+  // A header read whose payload is not begun: a larger record (stopped), or one whose receive is not posted.
+  bool waiting = header_got == sizeof header && !in_payload;
+  bool hand_over = !ok || eof || waiting;
+  // The batch bypasses the queue only when nothing can come through the queue before it that
+  // should come after, or the other way round. So it goes through the queue when something is
+  // queued already (a completion the I/O thread queued for an earlier record, before it handed
+  // reading back, comes first), and when reading is handed over now: the I/O thread's next
+  // records' completions, queued from now on, might otherwise be delivered in this turn's poll
+  // phase (the loop's async handles share one eventfd, which may be due already) before the
+  // batch's check phase. Queued before the hand-over, the batch is ahead of them.
+  if (!batch.empty() && (hand_over || context->queued.load(std::memory_order_acquire) != 0)) {
     for (Completion* completion : batch) context->complete(completion);
     batch.clear();
   }
-  // A header read whose payload is not begun: a larger record (stopped), or one whose receive is not posted.
-  bool waiting = header_got == sizeof header && !in_payload;
-  if (!ok || eof || waiting) hand_to_io(ok ? "" : why);  // a failure it reports comes through the queue, after the batch
+  if (hand_over) hand_to_io(ok ? "" : why);  // a failure it reports comes through the queue, after the batch
   if (batch.empty()) return;
   counters.js_delivered.fetch_add(batch.size(), std::memory_order_relaxed);
   if (!context->deliver_ready_later(batch, loop)) context->deliver_now(batch, [] {});  // last: a callback may destroy this endpoint
@@ -834,8 +838,8 @@ void Endpoint::on_readable() {
 
 /**
  * Queues `batch` for the check phase of this turn of the loop (JS thread); false, keeping it,
- * when the check handle cannot be made. The I/O thread's completions of later records come
- * through the queue, in a later turn's poll phase: after these.
+ * when the check handle cannot be made. Reading stays the JS thread's until a later turn's
+ * on_readable hands it over, so the next records' completions come after these.
  */
 bool Context::deliver_ready_later(std::vector<Completion*>& batch, uv_loop_t* loop) {
   if (!deliverer) {
