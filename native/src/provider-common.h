@@ -134,6 +134,13 @@ struct QueuedEndpoint : EndpointBase {
   std::string peer_gone;  // non-empty: the peer closed or died; sends fail, receives drain what it left
   bool receiving = false; // `current` is taken from recvs and not completed yet
   Recv current{};
+  // Set while the JS thread reads for itself (a provider's uv_poll callback): the completions of
+  // the receives it fills go to this batch, which it delivers (deliver_now), not to the queue.
+  std::vector<Completion*>* direct = nullptr;
+  void completed(Completion* completion) {
+    if (direct) direct->push_back(completion);
+    else context->complete(completion);
+  }
 
   /** Every pending operation and receive fails with `why`; later posts of sends throw it, later receives complete with it. */
   void fail_all(const std::string& why) {

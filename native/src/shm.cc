@@ -145,7 +145,6 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   int eventfd = -1;       // this side's: its event loop polls it; the peer (or this progress thread) writes it
   int peer_eventfd = -1;  // this process's copy of the peer's (pidfd_getfd); -1: ring the peer's futex instead
   uv_poll_t* poller = nullptr;
-  std::vector<Completion*>* direct = nullptr;  // set while the JS thread drains: completions go here, not through the queue
   std::atomic<bool> peer_went{false};          // the progress thread found the peer gone (why: `gone`, under mutex)
   std::string gone;
   bool start_doorbell(napi_env env, std::string& why);
@@ -159,10 +158,6 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   bool drain_and_deliver();
   bool spin_for_data();
   uint64_t drained_head = 0;  // the head the last drain saw (JS thread)
-  void completed(Completion* completion) {
-    if (direct) direct->push_back(completion);
-    else context->complete(completion);
-  }
   bool send_now(const uint8_t* header, uint64_t header_length, const uint8_t* payload, uint64_t payload_length);
   /**
    * Queues a checked send or write and pushes it into the peer's ring from this (JS) thread,

@@ -87,7 +87,7 @@ struct Counters {
   std::atomic<uint64_t> hand_overs{0};  // reading handed from the JS thread to the I/O thread
   std::atomic<uint64_t> hand_backs{0};  // reading handed from the I/O thread back to the JS thread
   std::atomic<uint64_t> split_sends{0};  // send_now messages the socket took only part of
-  std::atomic<uint64_t> js_delivered{0};  // receive completions the JS thread delivered at once, not queued
+  std::atomic<uint64_t> js_delivered{0};  // receive completions the JS thread delivered itself, not through the queue
 } counters;
 
 void count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -144,7 +144,7 @@ struct Context : ContextBase {
   }
   void release(uint64_t key) { in_io[key & 0xff].fetch_sub(1, std::memory_order_release); }
   // The receive completions of the records the JS thread read in this turn of the event loop,
-  // delivered in its check phase (deliver_ready), right after the poll phase that read every
+  // delivered in its check phase (deliver_ready_later), right after the poll phase that read every
   // readable socket: one delivery for all of them, as the queue's would be, without its eventfd
   // write and the turn of the loop it waits for. Handles and completions are the JS thread's.
   std::vector<Completion*> ready;
@@ -257,13 +257,6 @@ struct Endpoint : QueuedEndpoint<Context, Op> {
   uv_poll_t* poller = nullptr;   // JS thread: polls the socket while reading is its
   uv_async_t* resume = nullptr;  // the I/O thread hands reading back through it; null: the I/O thread reads all
   bool js_reads = false;         // the JS thread owns the receive state (header .. bounce)
-  // Set while the JS thread reads (on_readable): its receives' completions go here, and from
-  // there to JS in this turn of the loop (Context::ready), not through the queue.
-  std::vector<Completion*>* direct = nullptr;
-  void completed(Completion* completion) {
-    if (direct) direct->push_back(completion);
-    else context->complete(completion);
-  }
   bool last_small = true;        // the last record read to its end was one the JS thread would read (receive state)
   bool js_off = false;           // the loop could not poll the socket: reading stays the I/O thread's
   std::string js_broken;         // why a read on the JS thread broke the stream (the I/O thread fails it)
