@@ -568,16 +568,17 @@ test("the direct exchange's own curve: measured inside its domain, at the mid si
   // An eighth of the chunk over n-1 messages, each at most 64 KiB (directReachBytes): 64 KiB at 2
   // ranks of 1 MiB chunks (128 KiB before the cap), 42 KiB at 4; 64 KiB at 2 shm ranks (8 MiB
   // chunks: 1 MiB before) and at 4 ntcp ranks (16 MiB chunks: 1.3 MiB before).
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [16 << 10, 64 << 10]);
-  assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [16 << 10, 43008]);
-  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [16 << 10, 64 << 10]);
-  assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [16 << 10, 64 << 10]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 1 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [4 << 10, 16 << 10, 43008]);
+  assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
+  assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {
   const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 1, beta: 6e-9 }] } };
   const p = await calibrated(world, 2);
-  for (const point of p.betaCurves['direct']!) near(point.beta, 6e-9, `direct at ${point.linkBytes}`, 1e-3);
+  // The 4 KiB point's bytes are a few µs beyond its fixed costs, so the fit's small error in those shows more there.
+  for (const point of p.betaCurves['direct']!) near(point.beta, 6e-9, `direct at ${point.linkBytes}`, point.linkBytes < 16 << 10 ? 5e-3 : 1e-3);
   // Within what 2 ranks allow (o not told from α: the larger runs' extra sends land in β), as without the direct exchange's runs.
   near(p.beta, truth.beta, 'beta', 0.02);
   for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 0.05);
@@ -591,6 +592,16 @@ test("the direct exchange's curve starts at 16 KiB: a world whose direct exchang
   const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 16 << 10, beta: 0.5e-9 }, { linkBytes: 128 << 10, beta: 2e-9 }] } };
   const p = await calibrated(world, 2);
   for (const bytes of [8 << 10, 16 << 10, 32 << 10, 64 << 10]) {
+    near(predictSeconds('direct', call(bytes, 2), p)!, predictSeconds('direct', call(bytes, 2), world)!, `direct at ${bytes >> 10} KiB`, 1e-3);
+  }
+});
+
+test("the direct exchange's curve has a point at 4 KiB: a world whose direct exchange costs a step past 4 KiB (ntcp's records past 16 KiB) has its 4 KiB calls priced below the step", async () => {
+  // 2 ntcp ranks after jsread43: 4 KiB direct exchanges in 39-43 µs, 16 KiB ones at 4.8-6.9
+  // ns/B beyond their fixed costs; from a first point at 16 KiB, 4 KiB was priced 50-80 µs.
+  const world: CostParams = { ...truth, betaCurves: { direct: [{ linkBytes: 4 << 10, beta: 0.5e-9 }, { linkBytes: 16 << 10, beta: 5e-9 }, { linkBytes: 64 << 10, beta: 2e-9 }] } };
+  const p = await calibrated(world, 2);
+  for (const bytes of [4 << 10, 16 << 10, 64 << 10]) {
     near(predictSeconds('direct', call(bytes, 2), p)!, predictSeconds('direct', call(bytes, 2), world)!, `direct at ${bytes >> 10} KiB`, 1e-3);
   }
 });

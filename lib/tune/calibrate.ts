@@ -37,7 +37,7 @@
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
-//      the direct exchange's from its own runs at 16 KiB and the mid sizes inside its domain (directCurveBytes).
+//      the direct exchange's from its own runs at 4 and 16 KiB and the mid sizes inside its domain (directCurveBytes).
 //   the rooted tree and ring (2 ranks or more, a comm that can broadcast, no board): each one's
 //      few-byte broadcasts beyond what the fit prices them at, its broadcasts' and reduces' own
 //      offset (rootedOffsets, fixedOffsetsOf of them); its broadcast at four chunks among the

@@ -74,9 +74,12 @@ export function boardFigure(bytes: number): Figure {
  * cost more per byte the larger they are (2 tcp ranks, in the sweep's blocks: 32 KiB calls about
  * 0.6 ns/B beyond their fixed costs, 128 KiB ones 1.1), and its calls below its first point are
  * priced at that point's β: from a first point at 64 KiB (1.7-2.8 ns/B), its 32 KiB calls were
- * priced 112-146 µs against 74-98 measured, and `auto` ran the ring there (tune17).
+ * priced 112-146 µs against 74-98 measured, and `auto` ran the ring there (tune17). A point at
+ * 4 KiB below that: ntcp's cost steps where its records pass 16 KiB (the JS thread reads smaller
+ * ones itself, jsread43), so at 2 ntcp ranks the 16 KiB point said 4.8-6.9 ns/B and 4 KiB calls,
+ * which ran in 39-43 µs, were priced 50-80 (docs/PERFORMANCE.md, deliver44, step45).
  */
-const DIRECT_CURVE_BYTES = [16 << 10, ...CURVE_BYTES] as const;
+const DIRECT_CURVE_BYTES = [4 << 10, 16 << 10, ...CURVE_BYTES] as const;
 
 /**
  * The sizes the direct exchange's own curve is measured at: DIRECT_CURVE_BYTES inside its formula's
