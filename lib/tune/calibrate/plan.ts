@@ -76,8 +76,8 @@ export function boardFigure(bytes: number): Figure {
  * priced at that point's β: from a first point at 64 KiB (1.7-2.8 ns/B), its 32 KiB calls were
  * priced 112-146 µs against 74-98 measured, and `auto` ran the ring there (tune17). A point at
  * 4 KiB below that: ntcp's cost steps where its records pass 16 KiB (the JS thread reads smaller
- * ones itself, jsread43), so at 2 ntcp ranks the 16 KiB point said 4.8-6.9 ns/B and 4 KiB calls,
- * which ran in 39-43 µs, were priced 50-80 (docs/PERFORMANCE.md, deliver44, step45).
+ * ones itself, jsread43), so at 2 ntcp ranks the 16 KiB point said 4.6-6.9 ns/B and 4 KiB calls,
+ * which ran in 37-69 µs, were priced 47-80 (docs/PERFORMANCE.md, deliver44, step45).
  */
 const DIRECT_CURVE_BYTES = [4 << 10, 16 << 10, ...CURVE_BYTES] as const;
 
