@@ -20,6 +20,8 @@ const loaded = loadNative(process.env['SHM_ADDON']);
 if (!('addon' in loaded)) throw new Error(`the native tcp suite needs the addon: ${describeUnavailable(loaded)}`);
 const addon = loaded.addon;
 const TCP = { kind: 'tcp', host: '127.0.0.1' } as const;
+// native/src/tcp.cc's kJsRecordBytes: the most payload bytes a record the JS thread reads, and header + payload it sends with sendNow.
+const JS_RECORD_BYTES = 64 << 10;
 
 const portOf = (endpoint: ShmEndpoint) => Number(/:(\d+) /.exec(endpoint.address())![1]);
 const pair = (secret: string) => pairWith(addon, secret, TCP);
@@ -123,9 +125,9 @@ test('tcp: a send with inline bytes arrives as one message, the inline bytes fir
 test('tcp: the JS thread reads the small records (delivering their completions as it reads), the I/O thread the larger ones and those that wait for a receive; each arrives whole and in order', async () => {
   const counters = addon.tcpCounters!;
   const slot = 640 << 10;
-  // Small (at most 16 KiB, the JS thread's) and larger records, mixed.
-  const sizes = [100, 300_000, 40, 20_000, 8, 16_384, 16_385, 1, 600_000, 77];
-  const larger = sizes.filter((length) => length > 16_384).length;
+  // Small (payloads of at most JS_RECORD_BYTES, the JS thread's) and larger records, mixed.
+  const sizes = [100, 300_000, 40, 20_000, 8, JS_RECORD_BYTES, JS_RECORD_BYTES + 1, 1, 600_000, 77];
+  const larger = sizes.filter((length) => length > JS_RECORD_BYTES).length;
   const sends = (fill: number) => sizes.map((length, i) => ({ offset: i * slot, length, fill: fill + i }));
   const check = (region: Uint8Array, got: Array<{ bytes: number }>, fill: number, what: string) => {
     assert.equal(got.map(({ bytes }) => bytes), sizes, `${what}: lengths in order`);
@@ -191,7 +193,12 @@ test('tcp: sendNow writes a small message from the calling thread; a full socket
     eb.connect(ea.address(), 10_000);
     const formed = eb.recv(targetKey, 0, slot);
     await within(Promise.all([ea.send(sourceKey, 0, 8), formed]), 10_000, 'the connection forms');
-    assert.is(ea.sendNow(new Uint8Array(8), new Uint8Array(slot - 7)), false, 'over 16 KiB: post it');
+    assert.is(ea.sendNow(new Uint8Array(8), new Uint8Array(JS_RECORD_BYTES - 7)), false, 'over JS_RECORD_BYTES with its header: post it');
+    // Exactly JS_RECORD_BYTES with its header goes now, whole.
+    const largest = randomBytes(JS_RECORD_BYTES);
+    assert.ok(ea.sendNow(largest.subarray(0, 8), largest.subarray(8)), 'JS_RECORD_BYTES with its header: sent now');
+    assert.is((await within(eb.recv(targetKey, 0, JS_RECORD_BYTES), 10_000, 'the largest message sent now')).bytes, JS_RECORD_BYTES);
+    assert.is(digest(target.subarray(0, JS_RECORD_BYTES)), digest(largest));
     // No receive posted: the receiver stops reading, and the socket fills.
     const splitBefore = addon.tcpCounters!().splitSends;
     const sent: Uint8Array[] = [];

@@ -134,7 +134,7 @@ export class ShmEndpoint {
 
   /**
    * The small path: sends header ‖ payload as one message from this thread (copied into the
-   * peer's ring, or written to the socket: the tcp provider's up to 16 KiB), when it fits now and
+   * peer's ring, or written to the socket: the tcp provider's up to 64 KiB), when it fits now and
    * no earlier post is still queued; true when it was sent (the bytes may be reused at once, no
    * completion follows). false: nothing was sent (ring or socket full, posts queued, peer gone,
    * an addon without it): post it with send().

@@ -75,9 +75,12 @@ constexpr size_t kMaxExpects = 256;
 // destination right after it is received, while it is still in the core's cache (a multiple of every element size).
 constexpr uint64_t kFoldPiece = 256u << 10;
 // Records of at most this many payload bytes the JS thread reads itself, when reading is its
-// (see "the JS thread's reads"); a larger one it leaves to the I/O thread, whose copy overlaps
-// the JS thread's work.
-constexpr uint64_t kJsRecordBytes = 16u << 10;
+// (see "the JS thread's reads"), and messages of at most this many bytes, header included, it
+// sends itself (send_now); a larger one it leaves to the I/O thread, whose copy overlaps the JS
+// thread's work. 64 KiB, not 16: a collective's 16 KiB payload carries a frame header, and up to
+// 64 KiB the wakeup saved outweighs the copy (2 ranks' 16 KiB allreduce 1.7-2.4x, 4 and 8 ranks'
+// 64 KiB 1.4-1.8x; docs/PERFORMANCE.md jsread45 and jsread46).
+constexpr uint64_t kJsRecordBytes = 64u << 10;
 
 // Process-wide counts of who read the records (tcpCounters()): what the JS thread's reads take
 // over from the I/O thread, independent of how busy the machine is.
