@@ -77,7 +77,9 @@ export function boardFigure(bytes: number): Figure {
  * priced 112-146 µs against 74-98 measured, and `auto` ran the ring there (tune17). A point at
  * 4 KiB below that: ntcp's cost steps where its records pass 16 KiB (the JS thread reads smaller
  * ones itself, jsread43), so at 2 ntcp ranks the 16 KiB point said 4.6-6.9 ns/B and 4 KiB calls,
- * which ran in 37-69 µs, were priced 47-80 (docs/PERFORMANCE.md, deliver44, step45).
+ * which ran in 37-69 µs, were priced 47-80 (docs/PERFORMANCE.md, deliver44, step45). Since
+ * jsread46 that step is where records pass 64 KiB, past the 16 KiB point; the 4 KiB point stays
+ * (a block of 3 calls a mid-size round) for a world whose step lies lower.
  */
 const DIRECT_CURVE_BYTES = [4 << 10, 16 << 10, ...CURVE_BYTES] as const;
 
