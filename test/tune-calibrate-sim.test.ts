@@ -11,7 +11,7 @@ import { agreedSeconds } from '../lib/tune/calibrate/agreement.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
 import { betaAt, callTraffic, predictSeconds, type ModelCall } from '../lib/tune/model.js';
 import { chooseAlgorithm } from '../lib/tune/select.js';
-import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams, type SlowLink } from '../lib/tune/params.js';
+import { checkCostParams, DEFAULT_COST_PARAMS, type BoardCollective, type CostParams, type HalfCollective, type SlowLink } from '../lib/tune/params.js';
 
 const CHUNK = 1 << 20;
 let clockMs = 0;
@@ -74,6 +74,14 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
         clockMs += 1e3 * predictSeconds(algorithm, { ...call(data.byteLength, size), collective: 'broadcast', backToBack: true }, priced(algorithm))!;
       },
     }),
+    // The halves of the allreduce (reduce-scatter, all-gather) at `bytes` a rank, never stalled.
+    ...(world.noHalves !== true && {
+      async halfCall(collective: HalfCollective, bytes: number, algorithm: string) {
+        payPendingFill();
+        halfCalls++;
+        clockMs += 1e3 * predictSeconds(algorithm, { ...call(bytes, size), collective }, truth)!;
+      },
+    }),
     ...(world.linkFigures && {
       async linkFigures() {
         probes++;
@@ -117,6 +125,8 @@ interface SimWorld {
   readonly slowLink?: SlowLink;
   /** A comm that cannot broadcast (CalibrationComm.broadcast absent): no rooted run. */
   readonly noBroadcast?: boolean;
+  /** A comm that cannot run the halves of the allreduce (CalibrationComm.halfCall absent). */
+  readonly noHalves?: boolean;
 }
 
 /** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
@@ -125,6 +135,8 @@ const placements: (number | undefined)[] = [];
 let treeCallsUnplaced = 0;
 /** Broadcasts the simulated world has run (the rooted runs). */
 let rootedCalls = 0;
+/** The halves of the allreduce run (CalibrationComm.halfCall) in the simulated world. */
+let halfCalls = 0;
 /** The board's other collectives' calls so far, by collective, and how many of each run cold (3x their price). */
 const boardCalls = new Map<string, number>();
 let coldBoardCalls = 0;
@@ -527,6 +539,33 @@ test("a world whose few-byte broadcasts cost less than the allreduces' fit price
   assert.is((await calibrated(world, 4, 0, false, undefined, undefined, false, { noBroadcast: true })).rootedOffsets, undefined);
   assert.is((await calibrated({ ...world, board: { call: 20e-6 } }, 4, 0, true)).rootedOffsets, undefined);
   assert.is(rootedCalls, 0);
+});
+
+test("a world whose ring reduce-scatters and all-gathers of few bytes cost less than the allreduces' fit prices them: calibration times them for their own offsets (halfOffsets) up to 4 ranks, which price them as the world does; none without a comm that runs them, nor with a board, nor at 8 ranks", async () => {
+  // 4 ntcp ranks on 2 vCPUs (docs/PERFORMANCE.md, halves46): the ring's 64 B-32 KiB reduce-scatters
+  // and all-gathers priced at 798-858 µs by the fit, which took 469-796.
+  const halfOffsets = { reduceScatter: { ring: -80e-6 }, allGather: { ring: -50e-6 } };
+  const world: CostParams = { ...truth, halfOffsets };
+  for (const ranks of [2, 4]) {
+    halfCalls = 0;
+    const p = await calibrated(world, ranks);
+    assert.ok(halfCalls > 0, `${ranks} ranks: the halves were timed`);
+    for (const [collective, own] of Object.entries(halfOffsets)) near(-(p.halfOffsets?.[collective as HalfCollective]?.['ring'] ?? 0), -own.ring, `${ranks} ranks: the ring's ${collective} offset`, 1e-3);
+    // The fit and the allreduces' offsets are the world's: the halves are in neither.
+    near(p.call, truth.call, `${ranks} ranks: call`);
+    near(p.overhead, truth.overhead, `${ranks} ranks: o`);
+    for (const bytes of [8, 4096, 64 << 10]) {
+      for (const collective of ['reduceScatter', 'allGather'] as const) {
+        const at: ModelCall = { ...call(bytes, ranks), collective };
+        near(predictSeconds('ring', at, p)!, predictSeconds('ring', at, world)!, `${ranks} ranks: the ring's ${collective} of ${bytes}`, 1e-2);
+      }
+    }
+  }
+  halfCalls = 0;
+  assert.is((await calibrated(world, 8, 0, false, undefined, undefined, false, NTCP8)).halfOffsets, undefined);
+  assert.is((await calibrated(world, 4, 0, false, undefined, undefined, false, { noHalves: true })).halfOffsets, undefined);
+  assert.is((await calibrated({ ...world, board: { call: 20e-6 } }, 4, 0, true)).halfOffsets, undefined);
+  assert.is(halfCalls, 0);
 });
 
 test("the ring's rooted run goes with the runs past 4 chunks: timed where the larger runs' first calls are quick, left out where they take over 50 ms (the tree's kept: 8 ntcp ranks on 2 cores, whose calibration it took past 10 s)", async () => {

@@ -1,7 +1,8 @@
-// Each schedule's fixed-part offset (CostParams.fixedOffsets, and the rooted collectives'
-// rootedOffsets): carried by the tuning file (an older file without them loads, offset 0), checked
-// like every field, and priced by fixedSeconds, fixedOffsets on allreduces only, rootedOffsets on
-// broadcasts and reduces. Calibration's side is in tune-calibrate-sim. Structure, no timings.
+// Each schedule's fixed-part offset (CostParams.fixedOffsets, the rooted collectives'
+// rootedOffsets and the allreduce's halves' halfOffsets): carried by the tuning file (an older file
+// without them loads, offset 0), checked like every field, and priced by fixedSeconds, fixedOffsets
+// on allreduces only, rootedOffsets on broadcasts and reduces, halfOffsets on reduce-scatters and
+// all-gathers. Calibration's side is in tune-calibrate-sim. Structure, no timings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixedOffsetsText } from '../bench/perf/explain.js';
@@ -97,6 +98,39 @@ test("rootedOffsets price broadcasts and reduces (not allreduces, nor the ring's
   }
   assert.match(fixedOffsetsText(withRooted), /broadcasts' and reduces' own .*tree -120\.0?.*ring -40/);
   assert.not.match(fixedOffsetsText(withOffsets), /broadcasts/);
+});
+
+const halves = { reduceScatter: { ring: -150e-6 }, allGather: { ring: -90e-6 } };
+const withHalves: CostParams = { ...withRooted, halfOffsets: halves };
+
+test('the tuning file carries halfOffsets: read back as written, its digest differs, and a bad one is the usual problem', async () => {
+  const read = await readTuning(tuningFileText(world, withHalves, 1), 'new.json', world);
+  assert.ok('tuning' in read, JSON.stringify(read));
+  assert.equal(read.tuning.params.halfOffsets, halves);
+  const without = await readTuning(tuningFileText(world, withRooted, 1), 'old.json', world);
+  assert.ok('tuning' in without && without.stale === undefined, JSON.stringify(without));
+  assert.is(without.tuning.params.halfOffsets, undefined);
+  assert.not.equal(without.tuning.digest, read.tuning.digest);
+  for (const [bad, message] of [[{ reduceScatter: { ring: 'fast' } }, /halfOffsets\.reduceScatter\.ring/], [{ broadcast: { ring: 1e-6 } }, /halfOffsets names 'broadcast'/], [{ allGather: { nosuch: 1e-6 } }, /halfOffsets\.allGather names 'nosuch'/], [[1], /halfOffsets is not an object/]] as const) {
+    const text = tuningFileText(world, { ...DEFAULT_COST_PARAMS, halfOffsets: bad as unknown as NonNullable<CostParams['halfOffsets']> }, 1);
+    const problem = await readTuning(text, 'bad.json', world);
+    assert.ok('problem' in problem && message.test(problem.problem), JSON.stringify(problem));
+  }
+});
+
+test("halfOffsets price the ring's reduce-scatters and all-gathers (each its own; not allreduces, nor broadcasts), never below 0; --explain names them", () => {
+  const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
+  const traffic = { messages: 3, sends: 3 };
+  const shared = DEFAULT_COST_PARAMS.call + 3 * DEFAULT_COST_PARAMS.alpha + 3 * DEFAULT_COST_PARAMS.overhead;
+  near(fixedSeconds('ring', traffic, withHalves, 'reduceScatter'), Math.max(0, shared - 150e-6), 'reduce-scatter');
+  near(fixedSeconds('ring', traffic, withHalves, 'allGather'), Math.max(0, shared - 90e-6), 'all-gather');
+  near(fixedSeconds('ring', traffic, withHalves, 'allReduce'), shared + 20e-6, 'the allreduce keeps its own');
+  near(fixedSeconds('ring', traffic, withHalves, 'broadcast'), shared - 40e-6, 'the broadcast keeps its rooted one');
+  near(fixedSeconds('ring', traffic, { ...withHalves, call: 0, alpha: 0, overhead: 0 }, 'reduceScatter'), 0, 'never below 0');
+  // Without them (an older file) the halves are priced by the fit alone, as before.
+  near(fixedSeconds('ring', traffic, withRooted, 'reduceScatter'), shared, 'older file');
+  assert.match(fixedOffsetsText(withHalves), /reduceScatter's own .*ring -150\.0?.*allGather's own .*ring -90/);
+  assert.not.match(fixedOffsetsText(withRooted), /reduceScatter/);
 });
 
 test.run();

@@ -74,13 +74,14 @@ export function betaCurveText(p: Pick<CostParams, 'betaCurve' | 'betaCurves' | '
 }
 
 /** Each schedule's fixed-part offset in one line: what an allreduce of it pays beyond call + messages·alpha + sends·o. */
-export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets' | 'rootedOffsets'>): string {
+export function fixedOffsetsText(p: Pick<CostParams, 'fixedOffsets' | 'rootedOffsets' | 'halfOffsets'>): string {
   const offsets = Object.entries(p.fixedOffsets ?? {});
   const rooted = Object.entries(p.rootedOffsets ?? {});
   const listed = (entries: [string, number][]) => entries.map(([name, seconds]) => `${name} ${seconds < 0 ? '-' : '+'}${us(Math.abs(seconds))}`).join(', ');
   const broadcasts = rooted.length === 0 ? '' : `; broadcasts' and reduces' own (their few-byte broadcast beyond that): ${listed(rooted)} us`;
-  if (offsets.length === 0) return `fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)${broadcasts}`;
-  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${listed(offsets)} us${broadcasts}`;
+  const halves = Object.entries(p.halfOffsets ?? {}).map(([collective, own]) => `; ${collective}'s own (its few-byte run beyond that): ${listed(Object.entries(own))} us`).join('');
+  if (offsets.length === 0) return `fixed part call + messages*alpha + sends*o for every schedule (no fixedOffsets)${broadcasts}${halves}`;
+  return `fixed part call + messages*alpha + sends*o, plus each schedule's own offset (its few-byte run beyond that): ${listed(offsets)} us${broadcasts}${halves}`;
 }
 
 /** `switchPacketValues`: what explainPacketValues found (with --switch); the formula's default without it. */

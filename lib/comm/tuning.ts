@@ -15,7 +15,7 @@ import { calibrate, type CalibrationComm } from '../tune/calibrate.js';
 import { linkFigures, slowLinkRatios, type ProbeComm } from '../tune/placement.js';
 import type { AgreedTuning } from '../tune/select.js';
 import { gpuCalibration } from './gpu-calibration.js';
-import { boardCaller } from './board-calibration.js';
+import { collectiveCaller } from './collective-calibration.js';
 
 /** What calibration runs on a communicator: its allreduces, and the board's other collectives where it has one. */
 type CalibratedComm = Pick<Communicator, 'rank' | 'size' | 'config' | 'transport' | 'allReduce' | 'device' | 'reduceScatter' | 'allGather' | 'broadcast' | 'reduce' | 'send' | 'recv' | 'groupStart' | 'groupEnd' | 'placeTree'>;
@@ -74,6 +74,7 @@ export async function maxAllOf(comm: Pick<Communicator, 'allReduce'>, values: Fl
 export function calibrationComm(comm: CalibratedComm): CalibrationComm {
   const inproc = comm.transport.description === 'inproc';
   const maxAll = (values: Float32Array) => maxAllOf(comm, values);
+  const collectiveCall = collectiveCaller(comm);
   const send = (peer: number, data: Float32Array) => comm.send(data, data.length, 'float32', peer);
   const recv = (peer: number, landing: Float32Array) => comm.recv(landing, landing.length, 'float32', peer);
   const probe: ProbeComm = {
@@ -96,7 +97,9 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     // inproc ranks share one event loop too: a call's time is all of their work in turn.
     oneThread: inproc,
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
-    ...(comm.config.board === true && { boardCall: boardCaller(comm) }),
+    ...(comm.config.board === true && { boardCall: (collective, bytes) => collectiveCall(collective, bytes, 'board') }),
+    // The halves of an allreduce on a schedule of messages (the ring), each for a fixed part of its own.
+    halfCall: (collective, bytes, algorithm) => collectiveCall(collective, bytes, algorithm),
     chunkBytes: comm.config.chunkBytes,
     ...(comm.transport.referenceBytes !== undefined && { referenceBytes: comm.transport.referenceBytes }),
     pipelineDepth: comm.config.pipelineDepth,

@@ -45,6 +45,8 @@
 //      one way (rootedRuns; the ring's left out where the larger runs' first calls are slow): the
 //      curve its broadcasts and reduces are priced on (rootedCurves), none of it in the fit nor
 //      the allreduces' curves.
+//   the ring's reduce-scatter and all-gather (2-4 ranks, no board): each one's few-byte calls
+//      beyond what the fit prices them at, its own offset (halfOffsets, halfFewSamples).
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,

@@ -24,7 +24,7 @@
 import { algorithmNamed, algorithmsServing, needsAgreementCheck, reducesElsewhere, type ReductionCall, type ScheduledCollective } from '../collectives/algorithms.js';
 import { allSendsOf, type Traffic, type TrafficCall } from '../collectives/traffic.js';
 import type { Codec } from '../memory/codec.js';
-import { boardCallSeconds, isRooted, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind, type SlowLink } from './params.js';
+import { boardCallSeconds, isHalf, isRooted, type BetaPoint, type CostParams, type GpuCostParams, type MemoryKind, type SlowLink } from './params.js';
 
 /** A call as the model prices it: what every traffic formula gets (bytes per rank as the call states them, count × element size), and more. */
 export interface ModelCall extends TrafficCall {
@@ -194,17 +194,18 @@ export function pricedPastCurve(algorithm: string, call: ModelCall, params: Cost
  * plus the schedule's own offset on an allreduce (CostParams.fixedOffsets: what its few-byte run
  * took beyond that), on a broadcast or a reduce its rooted offset (CostParams.rootedOffsets: what
  * its few-byte broadcast took beyond that; the reduce's few bytes cost about as much: 188-233
- * against 165-232 µs at 4 tcp ranks, rootfew42), none on the ring's reduce-scatter and all-gather
- * (not timed), never below 0; or the board's
+ * against 165-232 µs at 4 tcp ranks, rootfew42), on a reduce-scatter or an all-gather its own
+ * (CostParams.halfOffsets, where calibration timed it; else none), never below 0; or the board's
  * own fixed cost where calibration timed it (its synchronizations are no link messages; its
  * chunks' second arrivals are priced in its curve's β, which calibration measures beyond this),
  * the collective's own where calibration timed that, a large allreduce's (`bytes` per rank) its
  * handed-over figure (params.ts's boardCallSeconds).
  */
-export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets' | 'rootedOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
+export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages' | 'sends'> & Partial<Pick<PricedTraffic, 'referenceSends' | 'referenceBytes'>>, params: Pick<CostParams, 'call' | 'alpha' | 'overhead' | 'board' | 'reference' | 'fixedOffsets' | 'rootedOffsets' | 'halfOffsets'>, collective?: ScheduledCollective, bytes?: number): number {
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
   const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0
-    : isRooted(collective) ? params.rootedOffsets?.[algorithm] ?? 0 : 0;
+    : isRooted(collective) ? params.rootedOffsets?.[algorithm] ?? 0
+    : isHalf(collective) ? params.halfOffsets?.[collective]?.[algorithm] ?? 0 : 0;
   return Math.max(0, params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0) + offset);
 }
 

@@ -128,6 +128,15 @@ export interface CostParams {
    * PERFORMANCE.md, rootfew42). Absent (an older file, a world without a rooted run): 0.
    */
   readonly rootedOffsets?: Readonly<Record<string, number>>;
+  /**
+   * The same for the halves of an allreduce (HALF_COLLECTIVES: reduce-scatter, all-gather), by
+   * collective, then schedule name (the ring): what each one's few-byte calls took beyond what the
+   * allreduces' fit prices them at (calibrate/few-bytes.ts's halfFewSamples). The fit's call and α
+   * are an allreduce's: 4 ntcp ranks on 2 vCPUs priced the ring's 64 B-32 KiB reduce-scatters and
+   * all-gathers at 798-858 µs where they took 469-796 (docs/PERFORMANCE.md, halves46). Absent (an
+   * older file, a world where they were not timed): 0.
+   */
+  readonly halfOffsets?: Readonly<Partial<Record<HalfCollective, Readonly<Record<string, number>>>>>;
 }
 
 /**
@@ -174,6 +183,18 @@ export type RootedCollective = (typeof ROOTED_COLLECTIVES)[number];
 export function isRooted(collective: string | undefined): collective is RootedCollective {
   return (ROOTED_COLLECTIVES as readonly string[]).includes(collective ?? '');
 }
+
+/** The halves of an allreduce (the ring's), each timed at a few bytes for a fixed part of its own (CostParams.halfOffsets). */
+export const HALF_COLLECTIVES = ['reduceScatter', 'allGather'] as const;
+export type HalfCollective = (typeof HALF_COLLECTIVES)[number];
+
+/** Whether `collective` is one of HALF_COLLECTIVES. */
+export function isHalf(collective: string | undefined): collective is HalfCollective {
+  return (HALF_COLLECTIVES as readonly string[]).includes(collective ?? '');
+}
+
+/** The collectives besides the allreduce that calibration times runs of (Sample.collective). */
+export type TimedCollective = RootedCollective | HalfCollective;
 
 /**
  * What a board call of `collective` costs besides its bytes: its own figure where calibration timed
@@ -371,6 +392,16 @@ function fixedOffsets(raw: unknown, field = 'fixedOffsets'): Record<string, numb
   return offsets;
 }
 
+function halfOffsets(raw: unknown): Partial<Record<HalfCollective, Record<string, number>>> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('halfOffsets is not an object of offsets by collective');
+  const offsets: Partial<Record<HalfCollective, Record<string, number>>> = {};
+  for (const [collective, value] of Object.entries(raw)) {
+    if (!isHalf(collective)) throw new Error(`halfOffsets names '${collective}', which is not one of ${HALF_COLLECTIVES.join(', ')}`);
+    offsets[collective] = fixedOffsets(value, `halfOffsets.${collective}`);
+  }
+  return offsets;
+}
+
 function betaCurves(raw: unknown, field = 'betaCurves'): Record<string, BetaPoint[]> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${field} is not an object of beta curves by algorithm name`);
   const curves: Record<string, BetaPoint[]> = {};
@@ -428,5 +459,7 @@ export function checkCostParams(raw: unknown, missing: string[] = []): CostParam
     ...(p['rootedCurves'] !== undefined && { rootedCurves: betaCurves(p['rootedCurves'], 'rootedCurves') }),
     // Not named when absent: an older calibration's file, whose rooted calls' fixed part is the allreduces' fit's, as before.
     ...(p['rootedOffsets'] !== undefined && { rootedOffsets: fixedOffsets(p['rootedOffsets'], 'rootedOffsets') }),
+    // Not named when absent: an older calibration's file, whose reduce-scatters' and all-gathers' fixed part is the allreduces' fit's, as before.
+    ...(p['halfOffsets'] !== undefined && { halfOffsets: halfOffsets(p['halfOffsets']) }),
   };
 }

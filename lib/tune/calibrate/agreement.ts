@@ -1,5 +1,5 @@
 // Agreement across ranks: a rank's measured figures as one vector for the maximum over ranks, and back.
-import type { CodecRate } from '../params.js';
+import { isRooted, type CodecRate } from '../params.js';
 import type { CalibrationComm, Measured, Sample } from './types.js';
 
 /** A rank's measurements as one vector, for the maximum over ranks: γ, the copy's rate, encode and decode per codec (in `names` order), each sample's, switch run's and GPU run's seconds, γ_gpu. */
@@ -40,7 +40,7 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  */
 export async function agreedSeconds<S extends Pick<Sample, 'seconds' | 'collective'>>(samples: readonly S[], maxAll: CalibrationComm['maxAll']): Promise<S[]> {
   // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
-  const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
+  const rooted = samples.flatMap((s, i) => (isRooted(s.collective) ? [i] : []));
   const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));
   const slowest = new Map(rooted.map((i, k) => [i, agreed[samples.length + k]!]));
   return samples.map((s, i) => {

@@ -2,7 +2,7 @@
 // they are priced beyond: each schedule's offset and the board's own fixed cost.
 import { fixedSeconds } from '../model.js';
 import { median } from '../median.js';
-import { BOARD_JS_THREAD_BYTES, type BetaPoint, type BoardCostParams, type RootedCollective } from '../params.js';
+import { BOARD_JS_THREAD_BYTES, type BetaPoint, type BoardCostParams, type RootedCollective, type TimedCollective } from '../params.js';
 import type { Sample, Fitted } from './types.js';
 import { FEW_BYTES } from './plan.js';
 import { pricedBy } from './fit.js';
@@ -72,9 +72,9 @@ export interface FixedOffsets {
  * MiB; fixed24) but not the quartile of the fastest calls, where a schedule dearer than the fit
  * is dearer in every call. The board's runs (ownOnly) have fixed costs of their own (boardFixed).
  * With `collective`, the same of that collective's few-byte runs (rootedFewSamples:
- * CostParams.rootedOffsets), beyond the allreduces' fit.
+ * CostParams.rootedOffsets; halfFewSamples: CostParams.halfOffsets), beyond the allreduces' fit.
  */
-export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: Fitted, collective?: RootedCollective): FixedOffsets {
+export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: Fitted, collective?: TimedCollective): FixedOffsets {
   const medians = residualsOf(samples, fit, false, collective);
   const quartiles = residualsOf(samples, lower, true, collective);
   const kept = (own: Record<string, number>, other: Record<string, number>) =>
@@ -83,7 +83,7 @@ export function fixedOffsetsOf(samples: readonly Sample[], fit: Fitted, lower: F
 }
 
 /** Each schedule's few-byte figures (its lower quartiles with `lower`, else its medians) less what `fit` prices them at: their median, by schedule name in order (an allreduce's, or with `collective`, that collective's). */
-function residualsOf(samples: readonly Sample[], fit: Fitted, lower: boolean, collective?: RootedCollective): Record<string, number> {
+function residualsOf(samples: readonly Sample[], fit: Fitted, lower: boolean, collective?: TimedCollective): Record<string, number> {
   const few = samples.filter((s) => s.bytes === FEW_BYTES && !s.point && !s.probe && !s.ownOnly && s.algorithm !== undefined && (s.lower === true) === lower && s.collective === collective);
   const byAlgorithm = new Map<string, number[]>();
   for (const s of few) byAlgorithm.set(s.algorithm!, [...(byAlgorithm.get(s.algorithm!) ?? []), s.seconds - pricedBy(s, fit)]);

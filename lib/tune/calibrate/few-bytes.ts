@@ -1,6 +1,8 @@
 // The few-byte runs of the schedules of messages: passes apart in time, the fastest kept, so that
 // one of the host's slow phases does not set call, α and o.
 import { median } from '../median.js';
+import { algorithmsServing } from '../../collectives/algorithms.js';
+import { HALF_COLLECTIVES } from '../params.js';
 import type { CalibrationComm, Sample } from './types.js';
 import { UNTIMED_ROUNDS, FEW_BYTES, rootedRuns } from './plan.js';
 import { LATENCY_BLOCK, agreedSamples, fastestRanks, interleavedTimes } from './timing.js';
@@ -99,4 +101,35 @@ export async function rootedFewSamples(comm: CalibrationComm, rounds: number, ga
   const run = (algorithm: string) => comm.broadcast!(data, algorithm);
   const perCall = await untimedCalls(comm, algorithms, ROOTED_WARM_CALLS, ROOTED_WARM_SECONDS, { run, longest: ROOTED_WARM_LONGEST });
   return agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall, run)], gamma, ['median', 'lower'], 'broadcast');
+}
+
+/**
+ * Untimed few-byte calls of each half of the allreduce before its passes (halfFewSamples):
+ * HALF_WARM_CALLS of them, or as many as fit in HALF_WARM_SECONDS. Fewer than the rooted
+ * schedules' (their code is the ring allreduce's halves, which the allreduces' warm-up ran).
+ */
+const HALF_WARM_CALLS = 512;
+const HALF_WARM_SECONDS = 0.2;
+
+/**
+ * The few-byte reduce-scatters and all-gathers of each schedule of messages that runs them (the
+ * ring), where the comm can run them and no board serves every rank, up to ROOTED_FEW_MOST_RANKS
+ * (the 8-rank calibration's time), medians and lower quartiles, in passes as the allreduces'
+ * (fewBytePass) and after them, each figure the fastest rank's as theirs: what their fixed part
+ * costs (CostParams.halfOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit, a
+ * reduce-scatter's few bytes cost one call and n-1 α: 4 ntcp ranks on 2 vCPUs priced the ring's
+ * 64 B-32 KiB reduce-scatters and all-gathers at 798-858 µs, which took 469-796
+ * (docs/PERFORMANCE.md, halves46).
+ */
+export async function halfFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
+  if (!comm.halfCall || comm.board === true || comm.size > ROOTED_FEW_MOST_RANKS) return [];
+  const samples: Sample[] = [];
+  for (const collective of HALF_COLLECTIVES) {
+    const algorithms = algorithmsServing(collective).filter((row) => row.board !== true).map((row) => row.name);
+    if (algorithms.length === 0) continue;
+    const run = (algorithm: string) => comm.halfCall!(collective, FEW_BYTES, algorithm);
+    const perCall = await untimedCalls(comm, algorithms, HALF_WARM_CALLS, HALF_WARM_SECONDS, { run });
+    samples.push(...(await agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall, run)], gamma, ['median', 'lower'], collective)));
+  }
+  return samples;
 }

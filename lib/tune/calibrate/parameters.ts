@@ -1,7 +1,7 @@
 // The cost model's parameters from one rank's measurements (or the maximum over ranks): the fits,
 // curves, offsets, φ, the board's, the switch's and the GPU's terms together.
 import { betaAt } from '../model.js';
-import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, type BoardCostParams, type CostParams } from '../params.js';
+import { BOARD_COLLECTIVES, DEFAULT_COST_PARAMS, HALF_COLLECTIVES, type BoardCostParams, type CostParams } from '../params.js';
 import type { CalibrationComm, Fitted, Measured } from './types.js';
 import { fitLatencyBandwidth, lowerFit, sharedSamples } from './fit.js';
 import { curveOf, curvesByAlgorithm, type FixedOffsets, fixedOffsetsOf, boardFixed } from './curves.js';
@@ -27,6 +27,11 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
   // Their fixed part is their few-byte broadcasts' (rootedFewSamples), as the model prices it.
   const rooted = fixedOffsetsOf(m.samples, fit, lower, 'broadcast');
   const rootedCurves = curvesByAlgorithm(m.samples, fit, lower, board, rooted, 'broadcast');
+  // The halves of the allreduce (halfFewSamples), each its own fixed part, where they were timed.
+  const halves = HALF_COLLECTIVES.flatMap((collective) => {
+    const own = fixedOffsetsOf(m.samples, fit, lower, collective).median;
+    return Object.keys(own).length > 0 ? [[collective, own] as const] : [];
+  });
   const switched = switchCosts(comm, m.switchRuns, host, (linkBytes) => betaAt({ beta, betaCurve }, linkBytes));
   return {
     ...DEFAULT_COST_PARAMS, memory: m.gpuGamma === undefined ? 'cpu' : 'gpu', call, alpha, overhead, beta, betaCurve, betaCurves: curvesByAlgorithm(m.samples, fit, lower, board, offsets), gamma: m.gamma, codecs: m.codecs, ...switched,
@@ -36,6 +41,7 @@ export function parametersOf(comm: CalibrationComm, m: Measured, threshold?: num
     ...(Object.keys(offsets.median).length > 0 && { fixedOffsets: offsets.median }),
     ...(Object.keys(rootedCurves).length > 0 && { rootedCurves }),
     ...(Object.keys(rooted.median).length > 0 && { rootedOffsets: rooted.median }),
+    ...(halves.length > 0 && { halfOffsets: Object.fromEntries(halves) }),
     ...(board && { board: boardCosts(board.median, m.boardCollectives) }),
     ...(m.gpuGamma !== undefined && m.gpuRuns.length > 0 && { gpu: gpuCosts(comm, m.gpuRuns, m.gpuGamma, host, board?.median, offsets.median) }),
   };

@@ -8,7 +8,7 @@ import { median } from '../median.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
-import { FEW_ALGORITHMS, fewBytePass, fewByteSamples, rootedFewSamples } from './few-bytes.js';
+import { FEW_ALGORITHMS, fewBytePass, fewByteSamples, halfFewSamples, rootedFewSamples } from './few-bytes.js';
 import { boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
 import { largeSamples } from './large-runs.js';
@@ -83,6 +83,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // The rooted schedules' few-byte broadcasts, for their own fixed part (rootedOffsets), after
     // the allreduces' passes: not in the fit.
     few.push(...(await rootedFewSamples(comm, repeats + 1, gamma)));
+    // The ring's reduce-scatters and all-gathers, for their own fixed part (halfOffsets): not in the fit either.
+    few.push(...(await halfFewSamples(comm, repeats + 1, gamma)));
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
     // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
     // few-byte runs of messages) and another after the mid sizes, the faster kept (boardFewSamples).

@@ -2,7 +2,7 @@
 // (runTimes) and their figures, the fastest rank's (agreedSamples).
 import { median } from '../median.js';
 import type { CalibrationComm, Sample, Run, Figure, Timed } from './types.js';
-import type { RootedCollective } from '../params.js';
+import type { TimedCollective } from '../params.js';
 import { sampleOf } from './traffic.js';
 import { agreedSeconds } from './agreement.js';
 
@@ -82,11 +82,11 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
 /**
  * The samples of `algorithms` on `bytes` from the block times of one or more passes (each
  * interleavedTimes' result): each figure the lowest of the passes' figures on this rank, then the
- * fastest rank's, or with `collective` (a rooted schedule's runs) halfway between the fastest
- * rank's and the slowest's (agreedSeconds; a pass each where a schedule is timed at several points
+ * fastest rank's, or with a rooted `collective` (a rooted schedule's runs) halfway between the
+ * fastest rank's and the slowest's (agreedSeconds; a pass each where a schedule is timed at several points
  * of the calibration: the board's few-byte calls, boardFewSamples).
  */
-export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median'], collective?: RootedCollective): Promise<Sample[]> {
+export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median'], collective?: TimedCollective): Promise<Sample[]> {
   const own = figures.flatMap((figure) => algorithms.map((_, i) => ({ seconds: Math.min(...passes.map((times) => figureOf(figure)(times[i]!))), ...(collective !== undefined && { collective }) })));
   const agreed = await agreedSeconds(own, (values) => comm.maxAll(values));
   return figures.flatMap((figure, f) => algorithms.map((algorithm, i) => ({

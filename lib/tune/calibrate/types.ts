@@ -1,7 +1,7 @@
 // What calibration works with: the communicator's and the device's side of it (CalibrationComm,
 // GpuCalibration), what it returns, and the shapes its runs and samples take between the parts.
 import type { SwitchExponents } from '../../collectives/switch-allreduce.js';
-import type { BoardCollective, CodecRate, CostParams, RootedCollective, SlowLink } from '../params.js';
+import type { BoardCollective, CodecRate, CostParams, HalfCollective, SlowLink, TimedCollective } from '../params.js';
 
 /** What calibration needs of a communicator (the perf CLI adapts one). */
 export interface CalibrationComm {
@@ -54,6 +54,13 @@ export interface CalibrationComm {
    * cost of its own (BoardCostParams.collectives). Absent: they are priced at the allreduce's.
    */
   boardCall?(collective: BoardCollective, bytes: number): Promise<void>;
+  /**
+   * A float32 sum call of a half of the allreduce (reduce-scatter, all-gather) with the named
+   * schedule, `bytes` per rank as the model states the call (lib/comm/tuning.ts runs it on the
+   * communicator): each gets a fixed part of its own (CostParams.halfOffsets). Absent: they are
+   * priced on the allreduces' fit.
+   */
+  halfCall?(collective: HalfCollective, bytes: number, algorithm: string): Promise<void>;
   /**
    * Every rank's link figure in each pass of the probe of lib/tune/placement.ts (linkFigures), the
    * same lists on every rank. Absent: no probe, and the tree keeps its identity labels.
@@ -121,8 +128,12 @@ export interface Sample {
   readonly referenceBytes?: number;
   /** The ring at another chunk size (referenceProbe): only referenceCost takes it, not the fit nor any curve. */
   readonly probe?: boolean;
-  /** A rooted collective's run (rootedRuns), timed back to back: only its schedule's rooted curve takes it (CostParams.rootedCurves). */
-  readonly collective?: RootedCollective;
+  /**
+   * A rooted collective's run (rootedRuns), timed back to back: only its schedule's rooted curve
+   * takes it (CostParams.rootedCurves); or a few-byte run of that collective or of a half of the
+   * allreduce, for its own fixed part (rootedOffsets, halfOffsets). Absent: an allreduce's.
+   */
+  readonly collective?: TimedCollective;
 }
 
 export type Terms = readonly [number, number, number, number];
