@@ -118,7 +118,7 @@ test('the tuning file carries halfOffsets: read back as written, its digest diff
   }
 });
 
-test("halfOffsets price the ring's reduce-scatters and all-gathers (each its own; not allreduces, nor broadcasts), never below 0; --explain names them", () => {
+test("halfOffsets price the ring's reduce-scatters and all-gathers (each its own; not allreduces, nor broadcasts, nor a call with no message), never below 0; --explain names them", () => {
   const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
   const traffic = { messages: 3, sends: 3 };
   const shared = DEFAULT_COST_PARAMS.call + 3 * DEFAULT_COST_PARAMS.alpha + 3 * DEFAULT_COST_PARAMS.overhead;
@@ -127,6 +127,8 @@ test("halfOffsets price the ring's reduce-scatters and all-gathers (each its own
   near(fixedSeconds('ring', traffic, withHalves, 'allReduce'), shared + 20e-6, 'the allreduce keeps its own');
   near(fixedSeconds('ring', traffic, withHalves, 'broadcast'), shared - 40e-6, 'the broadcast keeps its rooted one');
   near(fixedSeconds('ring', traffic, { ...withHalves, call: 0, alpha: 0, overhead: 0 }, 'reduceScatter'), 0, 'never below 0');
+  // A call with no message (a zero count) pays none of what the few-byte calls' messages took.
+  near(fixedSeconds('ring', { messages: 0, sends: 0 }, withHalves, 'allGather'), DEFAULT_COST_PARAMS.call, 'no message: no offset');
   // Without them (an older file) the halves are priced by the fit alone, as before.
   near(fixedSeconds('ring', traffic, withRooted, 'reduceScatter'), shared, 'older file');
   assert.match(fixedOffsetsText(withHalves), /reduceScatter's own .*ring -150\.0?.*allGather's own .*ring -90/);

@@ -205,7 +205,8 @@ export function fixedSeconds(algorithm: string, traffic: Pick<Traffic, 'messages
   if (params.board !== undefined && algorithmNamed(algorithm)?.board === true) return boardCallSeconds(params.board, collective, bytes);
   const offset = collective === undefined || collective === 'allReduce' ? params.fixedOffsets?.[algorithm] ?? 0
     : isRooted(collective) ? params.rootedOffsets?.[algorithm] ?? 0
-    : isHalf(collective) ? params.halfOffsets?.[collective]?.[algorithm] ?? 0 : 0;
+    // A half's offset is what its few-byte calls' messages took beyond their price: a call with no message (a zero count) has none.
+    : isHalf(collective) && traffic.messages > 0 ? params.halfOffsets?.[collective]?.[algorithm] ?? 0 : 0;
   return Math.max(0, params.call + traffic.messages * params.alpha + traffic.sends * params.overhead + referenceSendsOf(traffic, params.reference) * (params.reference?.message ?? 0) + offset);
 }
 

@@ -1,5 +1,5 @@
 // Agreement across ranks: a rank's measured figures as one vector for the maximum over ranks, and back.
-import { isRooted, type CodecRate } from '../params.js';
+import type { CodecRate } from '../params.js';
 import type { CalibrationComm, Measured, Sample } from './types.js';
 
 /** A rank's measurements as one vector, for the maximum over ranks: γ, the copy's rate, encode and decode per codec (in `names` order), each sample's, switch run's and GPU run's seconds, γ_gpu. */
@@ -36,11 +36,13 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  * reports a call's mean over the ranks, which lies between the two. On the quarter-rate rack (4
  * tcp ranks, bench/switch-rack.sh -s 4 -S 2) the fastest rank's figure priced the tree's 1-16 MiB
  * broadcasts 43-61% under and its reduces 32-46%, the slowest rank's 18-60% and 15-35% over; on
- * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40).
+ * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40). The
+ * halves' few-byte runs too (halfFewSamples): 4 ntcp ranks' all-gathers, the fastest rank's
+ * figure, were priced 352-561 µs where the sweeps ran them at 480-886 (halves46).
  */
 export async function agreedSeconds<S extends Pick<Sample, 'seconds' | 'collective'>>(samples: readonly S[], maxAll: CalibrationComm['maxAll']): Promise<S[]> {
   // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
-  const rooted = samples.flatMap((s, i) => (isRooted(s.collective) ? [i] : []));
+  const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
   const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));
   const slowest = new Map(rooted.map((i, k) => [i, agreed[samples.length + k]!]));
   return samples.map((s, i) => {

@@ -115,7 +115,8 @@ const HALF_WARM_SECONDS = 0.2;
  * The few-byte reduce-scatters and all-gathers of each schedule of messages that runs them (the
  * ring), where the comm can run them and no board serves every rank, up to ROOTED_FEW_MOST_RANKS
  * (the 8-rank calibration's time), medians and lower quartiles, in passes as the allreduces'
- * (fewBytePass) and after them, each figure the fastest rank's as theirs: what their fixed part
+ * (fewBytePass) and after them, each figure halfway between the fastest rank's and the slowest's
+ * as the rooted runs' (agreedSeconds): what their fixed part
  * costs (CostParams.halfOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit, a
  * reduce-scatter's few bytes cost one call and n-1 α: 4 ntcp ranks on 2 vCPUs priced the ring's
  * 64 B-32 KiB reduce-scatters and all-gathers at 798-858 µs, which took 469-796
