@@ -38,7 +38,7 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  * broadcasts 43-61% under and its reduces 32-46%, the slowest rank's 18-60% and 15-35% over; on
  * the even rack the slowest rank's broadcasts 18-26% over (docs/PERFORMANCE.md, rooted40). The
  * halves' few-byte runs too (halfFewSamples): 4 ntcp ranks' all-gathers, the fastest rank's
- * figure, were priced 352-561 µs where the sweeps ran them at 480-886 (halves46).
+ * figure, were priced 352-562 µs at 64 B-4 KiB where the sweeps ran them at 479-886 (halves46).
  */
 export async function agreedSeconds<S extends Pick<Sample, 'seconds' | 'collective'>>(samples: readonly S[], maxAll: CalibrationComm['maxAll']): Promise<S[]> {
   // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
