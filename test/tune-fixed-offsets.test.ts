@@ -58,20 +58,27 @@ test("fixedSeconds adds the schedule's own offset on allreduces only, never belo
 const rooted = { tree: -120e-6, ring: -40e-6 };
 const withRooted: CostParams = { ...withOffsets, rootedOffsets: rooted };
 
-test('the tuning file carries rootedOffsets: read back as written, its digest differs, and a bad one is the usual problem', async () => {
-  const read = await readTuning(tuningFileText(world, withRooted, 1), 'new.json', world);
+/**
+ * A tuning file with `field` (`withIt`) reads back as written and with another digest than one
+ * without it (`without`, an older file: no WARN, the field absent); each of `bads` is the usual
+ * problem, its message as given.
+ */
+async function fileCarries(field: 'rootedOffsets' | 'halfOffsets', withIt: CostParams, without: CostParams, bads: readonly (readonly [unknown, RegExp])[]): Promise<void> {
+  const read = await readTuning(tuningFileText(world, withIt, 1), 'new.json', world);
   assert.ok('tuning' in read, JSON.stringify(read));
-  assert.equal(read.tuning.params.rootedOffsets, rooted);
-  const without = await readTuning(tuningFileText(world, withOffsets, 1), 'old.json', world);
-  assert.ok('tuning' in without && without.stale === undefined, JSON.stringify(without));
-  assert.is(without.tuning.params.rootedOffsets, undefined);
-  assert.not.equal(without.tuning.digest, read.tuning.digest);
-  for (const [bad, message] of [[{ tree: 'fast' }, /rootedOffsets\.tree/], [{ nosuch: 1e-6 }, /rootedOffsets names 'nosuch'/], [[1], /rootedOffsets is not an object/]] as const) {
-    const text = tuningFileText(world, { ...DEFAULT_COST_PARAMS, rootedOffsets: bad as unknown as Record<string, number> }, 1);
-    const problem = await readTuning(text, 'bad.json', world);
+  assert.equal(read.tuning.params[field], withIt[field]);
+  const older = await readTuning(tuningFileText(world, without, 1), 'old.json', world);
+  assert.ok('tuning' in older && older.stale === undefined, JSON.stringify(older));
+  assert.is(older.tuning.params[field], undefined);
+  assert.not.equal(older.tuning.digest, read.tuning.digest);
+  for (const [bad, message] of bads) {
+    const problem = await readTuning(tuningFileText(world, { ...DEFAULT_COST_PARAMS, [field]: bad } as CostParams, 1), 'bad.json', world);
     assert.ok('problem' in problem && message.test(problem.problem), JSON.stringify(problem));
   }
-});
+}
+
+test('the tuning file carries rootedOffsets: read back as written, its digest differs, and a bad one is the usual problem', () =>
+  fileCarries('rootedOffsets', withRooted, withOffsets, [[{ tree: 'fast' }, /rootedOffsets\.tree/], [{ nosuch: 1e-6 }, /rootedOffsets names 'nosuch'/], [[1], /rootedOffsets is not an object/]]));
 
 test("rootedOffsets price broadcasts and reduces (not allreduces, nor the ring's all-gather): a reduce's few bytes at what the broadcast's cost, whatever the fit's split of call and o; --explain names them", () => {
   const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
@@ -103,20 +110,11 @@ test("rootedOffsets price broadcasts and reduces (not allreduces, nor the ring's
 const halves = { reduceScatter: { ring: -150e-6 }, allGather: { ring: -90e-6 } };
 const withHalves: CostParams = { ...withRooted, halfOffsets: halves };
 
-test('the tuning file carries halfOffsets: read back as written, its digest differs, and a bad one is the usual problem', async () => {
-  const read = await readTuning(tuningFileText(world, withHalves, 1), 'new.json', world);
-  assert.ok('tuning' in read, JSON.stringify(read));
-  assert.equal(read.tuning.params.halfOffsets, halves);
-  const without = await readTuning(tuningFileText(world, withRooted, 1), 'old.json', world);
-  assert.ok('tuning' in without && without.stale === undefined, JSON.stringify(without));
-  assert.is(without.tuning.params.halfOffsets, undefined);
-  assert.not.equal(without.tuning.digest, read.tuning.digest);
-  for (const [bad, message] of [[{ reduceScatter: { ring: 'fast' } }, /halfOffsets\.reduceScatter\.ring/], [{ broadcast: { ring: 1e-6 } }, /halfOffsets names 'broadcast'/], [{ allGather: { nosuch: 1e-6 } }, /halfOffsets\.allGather names 'nosuch'/], [[1], /halfOffsets is not an object/]] as const) {
-    const text = tuningFileText(world, { ...DEFAULT_COST_PARAMS, halfOffsets: bad as unknown as NonNullable<CostParams['halfOffsets']> }, 1);
-    const problem = await readTuning(text, 'bad.json', world);
-    assert.ok('problem' in problem && message.test(problem.problem), JSON.stringify(problem));
-  }
-});
+test('the tuning file carries halfOffsets: read back as written, its digest differs, and a bad one is the usual problem', () =>
+  fileCarries('halfOffsets', withHalves, withRooted, [
+    [{ reduceScatter: { ring: 'fast' } }, /halfOffsets\.reduceScatter\.ring/], [{ broadcast: { ring: 1e-6 } }, /halfOffsets names 'broadcast'/],
+    [{ allGather: { nosuch: 1e-6 } }, /halfOffsets\.allGather names 'nosuch'/], [[1], /halfOffsets is not an object/],
+  ]));
 
 test("halfOffsets price the ring's reduce-scatters and all-gathers (each its own; not allreduces, nor broadcasts, nor a call with no message), never below 0; --explain names them", () => {
   const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
