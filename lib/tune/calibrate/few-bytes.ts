@@ -74,7 +74,8 @@ const ROOTED_WARM_CALLS = 2048;
 const ROOTED_WARM_SECONDS = 0.3;
 const ROOTED_WARM_LONGEST = 1.5;
 /**
- * The most ranks whose rooted schedules' few-byte broadcasts are timed. At 8 ntcp ranks on 2
+ * The most ranks whose rooted schedules' few-byte broadcasts (and the halves' few-byte calls,
+ * halfFewSamples) are timed. At 8 ntcp ranks on 2
  * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
  * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move
  * more between calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB
@@ -116,11 +117,10 @@ const HALF_WARM_SECONDS = 0.2;
  * ring), where the comm can run them and no board serves every rank, up to ROOTED_FEW_MOST_RANKS
  * (the 8-rank calibration's time), medians and lower quartiles, in passes as the allreduces'
  * (fewBytePass) and after them, each figure halfway between the fastest rank's and the slowest's
- * as the rooted runs' (agreedSeconds): what their fixed part
- * costs (CostParams.halfOffsets: fixedOffsetsOf of these). Priced on the allreduces' fit, a
- * reduce-scatter's few bytes cost one call and n-1 α: 4 ntcp ranks on 2 vCPUs priced the ring's
- * 64 B-32 KiB reduce-scatters and all-gathers at 798-858 µs, which took 469-796
- * (docs/PERFORMANCE.md, halves46).
+ * as the rooted runs' (agreedSeconds): what their fixed part costs (CostParams.halfOffsets:
+ * fixedOffsetsOf of these). Priced on the allreduces' fit, a reduce-scatter's few bytes cost one
+ * call and n-1 α: 4 ntcp ranks on 2 vCPUs priced the ring's 64 B-32 KiB reduce-scatters and
+ * all-gathers at 798-858 µs, which took 469-796 (docs/PERFORMANCE.md, halves46).
  */
 export async function halfFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
   if (!comm.halfCall || comm.board === true || comm.size > ROOTED_FEW_MOST_RANKS) return [];

@@ -83,8 +83,8 @@ export async function runTimes(runs: readonly Run[], rounds: number, untimed: nu
  * The samples of `algorithms` on `bytes` from the block times of one or more passes (each
  * interleavedTimes' result): each figure the lowest of the passes' figures on this rank, then the
  * fastest rank's, or with `collective` (a rooted schedule's runs, a half's) halfway between the
- * fastest rank's and the slowest's (agreedSeconds; a pass each where a schedule is timed at several points
- * of the calibration: the board's few-byte calls, boardFewSamples).
+ * fastest rank's and the slowest's (agreedSeconds; a pass each where a schedule is timed at
+ * several points of the calibration: the board's few-byte calls, boardFewSamples).
  */
 export async function agreedSamples(comm: CalibrationComm, algorithms: readonly string[], bytes: number, passes: readonly (readonly (readonly number[])[])[], gamma: number, figures: readonly Figure[] = ['median'], collective?: TimedCollective): Promise<Sample[]> {
   const own = figures.flatMap((figure) => algorithms.map((_, i) => ({ seconds: Math.min(...passes.map((times) => figureOf(figure)(times[i]!))), ...(collective !== undefined && { collective }) })));
