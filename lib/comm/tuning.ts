@@ -99,7 +99,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     // The board's other collectives too, each for a fixed cost of its own (only where the agreed configuration has a board: alike on every rank).
     ...(comm.config.board === true && { boardCall: (collective, bytes) => collectiveCall(collective, bytes, 'board') }),
     // The halves of an allreduce on a schedule of messages (the ring), each for a fixed part of its own.
-    halfCall: (collective, bytes, algorithm) => collectiveCall(collective, bytes, algorithm),
+    halfCall: collectiveCall,
     chunkBytes: comm.config.chunkBytes,
     ...(comm.transport.referenceBytes !== undefined && { referenceBytes: comm.transport.referenceBytes }),
     pipelineDepth: comm.config.pipelineDepth,

@@ -181,7 +181,11 @@ export type RootedCollective = (typeof ROOTED_COLLECTIVES)[number];
 
 /** Whether `collective` is one of ROOTED_COLLECTIVES. */
 export function isRooted(collective: string | undefined): collective is RootedCollective {
-  return (ROOTED_COLLECTIVES as readonly string[]).includes(collective ?? '');
+  return isOneOf(ROOTED_COLLECTIVES, collective);
+}
+
+function isOneOf<T extends string>(names: readonly T[], name: string | undefined): name is T {
+  return (names as readonly string[]).includes(name ?? '');
 }
 
 /** The halves of an allreduce (the ring's), each timed at a few bytes for a fixed part of its own (CostParams.halfOffsets). */
@@ -190,7 +194,7 @@ export type HalfCollective = (typeof HALF_COLLECTIVES)[number];
 
 /** Whether `collective` is one of HALF_COLLECTIVES. */
 export function isHalf(collective: string | undefined): collective is HalfCollective {
-  return (HALF_COLLECTIVES as readonly string[]).includes(collective ?? '');
+  return isOneOf(HALF_COLLECTIVES, collective);
 }
 
 /** The collectives besides the allreduce that calibration times runs of (Sample.collective). */

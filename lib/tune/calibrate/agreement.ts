@@ -41,10 +41,10 @@ export function unflatten(values: Float32Array, shape: Measured, names: readonly
  * figure, were priced 352-562 µs at 64 B-4 KiB where the sweeps ran them at 479-886 (halves46).
  */
 export async function agreedSeconds<S extends Pick<Sample, 'seconds' | 'collective'>>(samples: readonly S[], maxAll: CalibrationComm['maxAll']): Promise<S[]> {
-  // Every figure negated (the fastest rank's), then each rooted one as it is (the slowest rank's): one maximum gives both.
-  const rooted = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
-  const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...rooted.map((i) => samples[i]!.seconds)]));
-  const slowest = new Map(rooted.map((i, k) => [i, agreed[samples.length + k]!]));
+  // Every figure negated (the fastest rank's), then each other collective's (rooted or a half) as it is (the slowest rank's): one maximum gives both.
+  const others = samples.flatMap((s, i) => (s.collective === undefined ? [] : [i]));
+  const agreed = await maxAll(Float32Array.from([...samples.map((s) => -s.seconds), ...others.map((i) => samples[i]!.seconds)]));
+  const slowest = new Map(others.map((i, k) => [i, agreed[samples.length + k]!]));
   return samples.map((s, i) => {
     const fastest = -agreed[i]!;
     const slow = slowest.get(i);
