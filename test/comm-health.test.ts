@@ -59,4 +59,33 @@ test('settled waits leave no referenced timer; a new wait references it again', 
   assert.is(health.error, undefined);
 });
 
+test('waits settled in any order leave the others pending in deadline order', async () => {
+  const before = referencedTimers();
+  const health = new Health(60_000);
+  const rejected: number[] = [];
+  const waits = Array.from({ length: 40 }, (_, i) => health.track(() => { rejected.push(i); }, () => timeoutError(`wait ${i}`)));
+  // The oldest, the newest, one in the middle twice, and every third from the back.
+  const settle = [0, 39, 20, 20, ...Array.from({ length: 13 }, (_, k) => 38 - 3 * k)];
+  for (const i of settle) health.settled(waits[i]);
+  health.settled(undefined);
+  const failure = new WebcclError('RemoteError', 'peer went away');
+  assert.ok(health.fail(failure));
+  const expected = waits.map((_, i) => i).filter((i) => !settle.includes(i));
+  assert.equal(rejected, expected, 'every pending wait rejected once, oldest first; no settled one');
+  for (const wait of waits) health.settled(wait);
+  assert.is(referencedTimers(), before, 'no timer left behind');
+});
+
+test('after the oldest settles, the timer fails the next oldest at its own deadline', async () => {
+  const health = new Health(120);
+  const first = health.track(() => undefined, () => timeoutError('first'));
+  await sleep(40);
+  const started = performance.now();
+  const second = outcome(health.watch(NEVER, () => timeoutError('second')));
+  health.settled(first);
+  const { error, at } = await second;
+  assert.match((error as Error).message, /second/);
+  assert.ok(at - started >= 119, `failed ${(at - started).toFixed(0)} ms after it started, before its deadline`);
+});
+
 test.run();
