@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { invalidArgument, remoteError, systemError, type WebcclError } from '../errors.js';
 import type { NativeAddon, NativeShmContext, NativeShmEndpoint } from './addon.js';
 import { asNativeError, callNative } from './call.js';
+import { PostedRequests } from './posted-requests.js';
 
 export interface ShmCompletion {
   readonly opcode: 'send' | 'recv' | 'write' | 'write-imm';
@@ -42,17 +43,16 @@ const PEER_GONE = /peer (process \d+|[\d.]+:\d+) (died|closed)/;
 
 export class ShmContext {
   private readonly native: NativeShmContext;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  /** Posts waiting for their completions (not a Map: see posted-requests.ts). */
+  private readonly pending = new PostedRequests<Pending>();
   private wasDestroyed = false;
 
   /** A context for this process; `secret` is the job's (WEBCCL_SECRET or the rendezvous id's). */
   constructor(addon: NativeAddon, secret: string, readonly provider: NativeProvider = { kind: 'shm' }) {
     if (typeof secret !== 'string' || secret.length < 16) throw invalidArgument(`${provider.kind}: the job secret must be a string of 16 or more characters`);
     const onCompletion = (wrId: number, error: string | null, opcode: string, bytes: number, imm: number | undefined): void => {
-      const waiter = this.pending.get(wrId);
+      const waiter = this.pending.take(wrId);
       if (!waiter) return;
-      this.pending.delete(wrId);
       if (error === null) waiter.resolve({ opcode: opcode as ShmCompletion['opcode'], bytes, ...(imm === undefined ? {} : { imm }) });
       else waiter.reject(PEER_GONE.test(error) ? remoteError(`${provider.kind} ${opcode}: ${error}`) : systemError(`${provider.kind} ${opcode}: ${error}`));
     };
@@ -104,9 +104,13 @@ export class ShmContext {
 
   /** @internal Posts through `post` (throwing what it throws) and hands its completion to `waiter`. */
   trackWith(what: string, post: (wrId: number) => void, waiter: Pending): void {
-    const wrId = this.nextId++;
-    callNative(what, () => post(wrId));
-    this.pending.set(wrId, waiter);
+    const wrId = this.pending.add(waiter);
+    try {
+      callNative(what, () => post(wrId));
+    } catch (error) {
+      this.pending.take(wrId); // nothing was posted
+      throw error;
+    }
   }
 }
 
