@@ -11,7 +11,7 @@ const lib = fileURLToPath(new URL('../lib/', import.meta.url));
 
 /** Lowest first. A file's layer is that of its first folder under lib/ (or its own name). */
 const LAYERS: readonly (readonly string[])[] = [
-  ['dtype', 'errors', 'log', 'settings'],
+  ['dtype', 'errors', 'log', 'pending-list', 'settings'],
   ['memory', 'cpu', 'native'],
   ['gpu', 'transport'],
   ['rendezvous', 'collectives', 'switch'],

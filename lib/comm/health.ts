@@ -10,35 +10,24 @@
 // deadline, and re-arms for the next oldest if that one has settled. While nothing is
 // pending the timer is unreferenced, so an idle communicator does not keep the process alive.
 //
-// The pending waits are a doubly linked list, not a Set: a long-lived Set that every call adds
-// to and deletes from rehashes into a new table every few calls, and V8 leaves each replaced
-// table pointing at its successor and at the waits it held. Once one such table had been
-// promoted to the old generation (dead, but a root for scavenges until the next full
-// collection), every later table, its waits and their calls' objects survived each scavenge and
-// were promoted in turn: 4 ntcp ranks' 8-byte allreduce promoted 0.7-0.8 MB a scavenge (16 KB
-// with the list), and each scavenge took 3-10 ms (docs/PERFORMANCE.md, nepotism47). A settled
-// wait leaves the list with its links cleared, so a dead one in the old generation holds nothing.
+// The pending waits are a PendingList, not a Set (lib/pending-list.ts says why).
 import { WebcclError } from '../errors.js';
+import { PendingList, type PendingEntry } from '../pending-list.js';
 
 /** A pending wait: when it expires, the error it then fails the communicator with, and how to reject it early. */
-export interface Tracked {
+interface Wait {
   readonly deadline: number;
   readonly onTimeout: () => WebcclError;
   readonly reject: (error: WebcclError) => void;
 }
 
-/** A wait while it is pending: linked between the one tracked before it and the one after. */
-class Wait implements Tracked {
-  newer: Wait | undefined = undefined;
-  linked = true;
-  constructor(readonly deadline: number, readonly onTimeout: () => WebcclError, readonly reject: (error: WebcclError) => void, public older: Wait | undefined) {}
-}
+/** What track returns and settled takes. */
+export type Tracked = PendingEntry<Wait>;
 
 export class Health {
   private failure: WebcclError | undefined;
-  /** The pending waits' ends; tracking order is deadline order. */
-  private oldest: Wait | undefined;
-  private newest: Wait | undefined;
+  /** Tracking order is deadline order. */
+  private readonly pending = new PendingList<Wait>();
   private readonly listeners: ((error: WebcclError) => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -57,8 +46,7 @@ export class Health {
   fail(error: WebcclError): boolean {
     if (this.failure) return false;
     this.failure = error;
-    const pending: Wait[] = [];
-    while (this.oldest) pending.push(this.unlink(this.oldest));
+    const pending = this.pending.drain();
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const wait of pending) wait.reject(error);
@@ -99,38 +87,22 @@ export class Health {
       reject(this.failure);
       return undefined;
     }
-    const wait = new Wait(performance.now() + this.timeoutMs, onTimeout, reject, this.newest);
-    if (this.newest) this.newest.newer = wait;
-    else this.oldest = wait;
-    this.newest = wait;
+    const wait = this.pending.add({ deadline: performance.now() + this.timeoutMs, onTimeout, reject });
     if (this.timer === undefined) this.timer = setTimeout(() => this.sweep(), this.timeoutMs);
-    else if (wait === this.oldest) this.timer.ref?.();
+    else if (this.pending.first === wait.item) this.timer.ref?.();
     return wait;
   }
 
   /** The wait ended (resolved or rejected by its own source): its deadline no longer applies. */
   settled(wait: Tracked | undefined): void {
-    if (!(wait instanceof Wait) || !wait.linked) return;
-    this.unlink(wait);
-    if (this.oldest === undefined) this.timer?.unref?.();
-  }
-
-  /** Takes `wait` out of the list and clears its links (see the header: no dead wait holds a live one). */
-  private unlink(wait: Wait): Wait {
-    const { older, newer } = wait;
-    if (older) older.newer = newer;
-    else this.oldest = newer;
-    if (newer) newer.older = older;
-    else this.newest = older;
-    wait.older = wait.newer = undefined;
-    wait.linked = false;
-    return wait;
+    if (!this.pending.remove(wait)) return;
+    if (this.pending.empty) this.timer?.unref?.();
   }
 
   /** The timer fired: fail if the oldest wait has expired, else wait for it. */
   private sweep(): void {
     this.timer = undefined;
-    const oldest = this.oldest;
+    const oldest = this.pending.first;
     if (oldest === undefined) return;
     const left = oldest.deadline - performance.now();
     // Timers may fire a little early (they round to milliseconds): only a wait past its deadline fails.

@@ -62,10 +62,14 @@ export class FramedTransport implements Transport {
   private readonly paused = new Set<number>();
   private readonly assemblers: MessageAssembler[];
   private readonly inbox: Inbox;
-  /** Per peer: resolves when the previous message's segments have all been handed to the channel (absent: none is being handed). */
-  private readonly sendTails = new Map<number, Promise<void>>();
-  /** Per peer: landings registered for messages not yet arrived (and the header each expects), by landingKey. */
-  private readonly landings = new Map<number, Map<string, { header: Header; landing: Landing }>>();
+  /**
+   * Per peer: resolves when the previous message's segments have all been handed to the channel
+   * (undefined: none is being handed). Arrays by peer, not Maps that every send or landing adds
+   * to and deletes from (lib/pending-list.ts says what such a table costs).
+   */
+  private readonly sendTails: (Promise<void> | undefined)[] = [];
+  /** Per peer: landings registered for messages not yet arrived (and the header each expects); a few at a time. */
+  private readonly landings: ListedLanding[][] = [];
   private readonly controlListeners: ((message: Message) => void)[] = [];
   private readonly failureListeners: ((failure: TransportFailure) => void)[] = [];
   private closedWith: WebcclError | undefined;
@@ -105,15 +109,15 @@ export class FramedTransport implements Transport {
     const channel = this.channels.get(peer);
     if (!channel) throw systemError(`rank ${this.rank}: no connection to peer ${peer}`);
     // Frames of one message must go out back to back: wait until the previous message is issued.
-    const previous = this.sendTails.get(peer);
+    const previous = this.sendTails[peer];
     if (previous === undefined && this.writtenNow(peer, channel, header, payload)) return;
     let resolveTail!: () => void;
     const tail = new Promise<void>((resolve) => { resolveTail = resolve; });
     const issued = (): void => {
       resolveTail();
-      if (this.sendTails.get(peer) === tail) this.sendTails.delete(peer);
+      if (this.sendTails[peer] === tail) this.sendTails[peer] = undefined;
     };
-    this.sendTails.set(peer, tail);
+    this.sendTails[peer] = tail;
     await previous;
     try {
       await this.writeSegments(peer, channel, header, payload, issued);
@@ -144,17 +148,18 @@ export class FramedTransport implements Transport {
   }
 
   land(peer: number, header: Header, landing: Landing): () => void {
-    let byKey = this.landings.get(peer);
-    if (!byKey) this.landings.set(peer, (byKey = new Map()));
-    const key = landingKey(header.comm, header.seq, header.chunk);
+    const listed = (this.landings[peer] ??= []);
     const entry = { header, landing };
-    byKey.set(key, entry);
+    // A second landing for the same message replaces the first.
+    const same = indexOfLanding(listed, header);
+    if (same < 0) listed.push(entry);
+    else listed[same] = entry;
     // A message whose first frames came before its landing was listed is being assembled in a
     // buffer of the pool: its later frames must go there too, not into the landing.
     const started = this.assemblers[peer]?.assembling();
     const unexpect = started && sameHeader(started, header) ? undefined : this.expectLanding(peer, header, landing);
     return () => {
-      if (byKey.get(key) === entry) byKey.delete(key);
+      removeLanding(listed, listed.indexOf(entry));
       unexpect?.();
     };
   }
@@ -269,14 +274,14 @@ export class FramedTransport implements Transport {
 
   /** The landing registered for this whole-message frame, if one is and its size matches (it is used up). */
   private takeLanding(from: number, frame: FrameHead): Landing | undefined {
-    const byKey = this.landings.get(from);
-    if (!byKey || byKey.size === 0) return undefined;
-    const key = landingKey(frame.header.comm, frame.header.seq, frame.header.chunk);
-    const entry = byKey.get(key);
+    const listed = this.landings[from];
+    if (!listed || listed.length === 0) return undefined;
+    const at = indexOfLanding(listed, frame.header);
+    const entry = listed[at];
     if (!entry || entry.landing.target.byteLength !== frame.messageBytes || !sameHeader(entry.header, frame.header)) return undefined;
     // A message cut into frames of part elements is not taken (the pool assembles it).
     if (frame.segmentBytes % entry.landing.elementBytes !== 0) return undefined;
-    byKey.delete(key);
+    removeLanding(listed, at);
     return entry.landing;
   }
 
@@ -401,6 +406,23 @@ export class FramedTransport implements Transport {
   }
 }
 
-function landingKey(comm: number, seq: number, chunk: number): string {
-  return `${comm}:${seq}:${chunk}`;
+interface ListedLanding {
+  readonly header: Header;
+  readonly landing: Landing;
+}
+
+/** Where the landing for `header`'s message (its comm, seq and chunk) is listed; -1: none is. */
+function indexOfLanding(listed: readonly ListedLanding[], header: Header): number {
+  for (let i = 0; i < listed.length; i++) {
+    const other = listed[i]!.header;
+    if (other.seq === header.seq && other.chunk === header.chunk && other.comm === header.comm) return i;
+  }
+  return -1;
+}
+
+/** Takes listed[at] out (the last one moves into its place; order does not matter); at -1: nothing. */
+function removeLanding(listed: ListedLanding[], at: number): void {
+  if (at < 0) return;
+  const last = listed.pop()!;
+  if (at < listed.length) listed[at] = last;
 }

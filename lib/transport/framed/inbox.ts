@@ -8,26 +8,40 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** FIFO queues of one kind of item per (comm, seq) key. */
+/**
+ * FIFO queues of one kind of item per (comm, seq) key. Kept in a dictionary object, not a Map:
+ * every message adds a key and deletes it, and a long-lived Map churned so links each replaced
+ * table to its successor (lib/pending-list.ts says what that costs); an object in dictionary
+ * mode rehashes into tables that are not linked.
+ */
 class KeyedQueues<T> {
-  private readonly queues = new Map<string, T[]>();
+  private queues: Record<string, T[]> = Object.create(null) as Record<string, T[]>;
+  private keys = 0;
   push(key: string, item: T): void {
-    const queue = this.queues.get(key);
+    const queue = this.queues[key];
     if (queue) queue.push(item);
-    else this.queues.set(key, [item]);
+    else {
+      this.queues[key] = [item];
+      this.keys++;
+    }
   }
   shift(key: string): T | undefined {
-    const queue = this.queues.get(key);
-    const item = queue?.shift();
-    if (queue?.length === 0) this.queues.delete(key);
+    const queue = this.queues[key];
+    if (!queue) return undefined;
+    const item = queue.shift();
+    if (queue.length === 0) {
+      delete this.queues[key];
+      this.keys--;
+    }
     return item;
   }
   get empty(): boolean {
-    return this.queues.size === 0;
+    return this.keys === 0;
   }
   drain(): T[] {
-    const all = [...this.queues.values()].flat();
-    this.queues.clear();
+    const all = Object.values(this.queues).flat();
+    this.queues = Object.create(null) as Record<string, T[]>;
+    this.keys = 0;
     return all;
   }
 }

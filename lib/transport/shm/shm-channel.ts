@@ -55,6 +55,7 @@ import { logger } from '../../log.js';
 import type { ShmCompletion, ShmContext, ShmEndpoint } from '../../native/shm.js';
 import type { Landing } from '../../memory/landing.js';
 import { readEnv } from '../../settings.js';
+import { PendingList } from '../../pending-list.js';
 import { HEADER_BYTES } from '../frame.js';
 import { CLOSE_NORMAL, type ExpectedFrame, type FrameChannel } from '../framed/frame-channel.js';
 import type { FrameSink, FramedTransport } from '../framed/framed-transport.js';
@@ -130,7 +131,8 @@ export class ShmChannel implements FrameChannel {
   private readonly receives: SlotPool;
   /** Receive slots completed while reading is paused, posted again on resume. */
   private readonly idle: number[] = [];
-  private readonly waitingWrites = new Set<(error: Error) => void>();
+  /** Rejected when the channel closes (not a Set: see lib/pending-list.ts). */
+  private readonly waitingWrites = new PendingList<(error: Error) => void>();
   private readonly singleCopyBytes: number;
   private readonly referenceSegmentBytes: number;
   /** Writes sent by reference, oldest first, waiting for the peer's ack (it reads in order). */
@@ -291,8 +293,7 @@ export class ShmChannel implements FrameChannel {
     this.flushAcks();
     if (this.landingMode !== 'off') logger('NET', this.transport.rank).info(`ntcp peer ${this.peer}: ${this.framesLanded} of ${this.framesIn} data frames landed on arrival`);
     this.closed = systemError(`rank ${this.transport.rank}: connection to peer ${this.peer} closed (${reason})`);
-    for (const reject of this.waitingWrites) reject(this.closed);
-    this.waitingWrites.clear();
+    for (const reject of this.waitingWrites.drain()) reject(this.closed);
     this.sends.close(this.closed);
     // The peer's progress thread sees the closed flag and fails its waiters as a clean close.
     this.endpoint.destroy();
@@ -515,8 +516,8 @@ export class ShmChannel implements FrameChannel {
   private whileOpen<T>(pending: Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise<T>((resolve, reject) => {
-      this.waitingWrites.add(reject);
-      pending.then(resolve, reject).finally(() => this.waitingWrites.delete(reject));
+      const waiting = this.waitingWrites.add(reject);
+      pending.then(resolve, reject).finally(() => this.waitingWrites.remove(waiting));
     });
   }
 }
