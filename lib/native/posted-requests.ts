@@ -1,13 +1,8 @@
 // The waiters of work requests posted to a provider, by work-request id (ibverbs' wr_id): a
-// table of slots reused through a free list, each id a slot and that slot's generation.
-//
-// Not a Map: a long-lived Map that every post adds to and every completion deletes from
-// rehashes into a new table every few posts, and V8 leaves each replaced table pointing at its
-// successor and at the entries it held. Once one such table was in the old generation (dead,
-// but a root for scavenges until the next full collection), every later table and its waiters
-// (their promises, their calls' objects) survived each scavenge and were promoted in turn (4
-// ntcp ranks' 8-byte allreduce: 40-45 KB a scavenge, 6 KB with this table; docs/PERFORMANCE.md,
-// nepotism47). A slot is cleared when its completion takes it.
+// table of slots reused through a free list, each id a slot and that slot's generation. Not a
+// Map that every post adds to and every completion deletes from: lib/pending-list.ts says what
+// V8 makes of such a table (here, at 4 ntcp ranks' 8-byte allreduce: 40-45 KB promoted a
+// scavenge, 6 KB with this one; docs/PERFORMANCE.md, nepotism47). A completion clears its slot.
 
 /** Slots a table can hold at once: an id's low part. 2^20 pending posts, and 2^33 uses of a slot, stay below 2^53. */
 const SLOT_RANGE = 1 << 20;

@@ -9,10 +9,11 @@ interface Waiter {
 }
 
 /**
- * FIFO queues of one kind of item per (comm, seq) key. Kept in a dictionary object, not a Map:
- * every message adds a key and deletes it, and a long-lived Map churned so links each replaced
- * table to its successor (lib/pending-list.ts says what that costs); an object in dictionary
- * mode rehashes into tables that are not linked.
+ * FIFO queues of one kind of item per (comm, seq) key. Kept in an object, not a Map: every
+ * message adds a key and deletes it, and a long-lived Map churned so links each replaced table
+ * to its successor (lib/pending-list.ts says what that costs). V8 makes an Object.create(null)
+ * object in dictionary mode from the start (no hidden class per key), and a dictionary
+ * rehashes into tables that are not linked.
  */
 class KeyedQueues<T> {
   private queues: Record<string, T[]> = Object.create(null) as Record<string, T[]>;
