@@ -8,7 +8,7 @@
 // pointers into the young one are roots for a scavenge: its successor survives, with the
 // entries it holds and whatever they reach (reject functions, promises, a call's objects); the
 // next scavenge promotes them, and so on from table to table. A communicator's Set of waits did
-// this: 4 ntcp ranks' 8-byte allreduce promoted 0.5-0.8 MB a scavenge, 5-7 KB with this list,
+// this: 4 ntcp ranks' 8-byte allreduce promoted 0.46-0.8 MB a scavenge, 4-7 KB with this list,
 // and the scavenges' pauses (3-8 ms, each stalling the peers) went with it (docs/PERFORMANCE.md,
 // nepotism47). An entry leaves the list with its links cleared, so a dead one holds nothing.
 
