@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
-import { calibrate, directCurveBytes, type CalibrationComm, type Sample } from '../lib/tune/calibrate.js';
+import { calibrate, directCurveBytes, meshCurveBytes, type CalibrationComm, type Sample } from '../lib/tune/calibrate.js';
 import { warmLongestSeconds } from '../lib/tune/calibrate/warm-up.js';
 import { agreedSeconds } from '../lib/tune/calibrate/agreement.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
@@ -45,6 +45,7 @@ function simulated(truth: CostParams, size: number, board = false, stall: Stall 
     // The out-of-place copy where the truth prices one: its bytes at the truth's rate.
     ...(truth.copy !== undefined && { copy: (target: Float32Array) => { clockMs += 1e3 * target.byteLength * truth.copy!; } }),
     ...(world.referenceBytes !== undefined && { referenceBytes: world.referenceBytes }),
+    ...(world.meshThresholdBytes !== undefined && { meshThresholdBytes: world.meshThresholdBytes }),
     // With a switch, in the exponents mode the world agreed: its switch calls priced in it.
     ...(switchExponents && { aggregator: true, switchExponents }),
     ...(device && {
@@ -127,6 +128,8 @@ interface SimWorld {
   readonly noBroadcast?: boolean;
   /** A comm that cannot run the halves of the allreduce (CalibrationComm.halfCall absent). */
   readonly noHalves?: boolean;
+  /** The agreed mesh threshold (CalibrationComm.meshThresholdBytes; absent: none). */
+  readonly meshThresholdBytes?: number;
 }
 
 /** Slow-rank probes run, ranks placed (placeTree's arguments) and tree calls timed before any placement, in the simulated world. */
@@ -611,6 +614,31 @@ test("the direct exchange's own curve: measured inside its domain, at the mid si
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 1 << 20 }), [4 << 10, 16 << 10, 43008]);
   assert.equal(directCurveBytes({ size: 2, chunkBytes: 8 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
+});
+
+test("the mesh's own curve: measured at the mid sizes up to the mesh threshold, from 3 to 4 ranks", () => {
+  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 1 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
+  assert.equal(meshCurveBytes({ size: 3, meshThresholdBytes: 16 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
+  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 300 << 10 }), [64 << 10, 256 << 10]);
+  // No threshold ('auto' never runs it), 2 ranks (the ring's two hops), past 4 ranks (calibration's time).
+  assert.equal(meshCurveBytes({ size: 4 }), []);
+  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 0 }), []);
+  assert.equal(meshCurveBytes({ size: 2, meshThresholdBytes: 1 << 20 }), []);
+  assert.equal(meshCurveBytes({ size: 8, meshThresholdBytes: 1 << 20 }), []);
+});
+
+test('a simulated world whose mesh costs 3x the ring per byte: with a mesh threshold its calls are priced so, the others are not moved; without one it gets no curve', async () => {
+  const world: CostParams = { ...truth, betaCurves: { mesh: [{ linkBytes: 1, beta: 6e-9 }] } };
+  const p = await calibrated(world, 4, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20 });
+  assert.is(p.betaCurves['mesh']!.length, 3, JSON.stringify(p.betaCurves['mesh']));
+  for (const point of p.betaCurves['mesh']!) near(point.beta, 6e-9, `mesh at ${point.linkBytes}`, 1e-3);
+  near(p.call, truth.call, 'call');
+  near(p.alpha, truth.alpha, 'alpha');
+  near(p.beta, truth.beta, 'beta', 1e-3);
+  for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 1e-3);
+  for (const bytes of [16 << 10, 256 << 10, 1 << 20]) near(predictSeconds('mesh', call(bytes, 4), p)!, predictSeconds('mesh', call(bytes, 4), world)!, `mesh at ${bytes}`, 1e-3);
+  const without = await calibrated(world, 4);
+  assert.is(without.betaCurves['mesh'], undefined);
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {

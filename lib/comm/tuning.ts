@@ -102,6 +102,7 @@ export function calibrationComm(comm: CalibratedComm): CalibrationComm {
     halfCall: collectiveCall,
     chunkBytes: comm.config.chunkBytes,
     ...(comm.transport.referenceBytes !== undefined && { referenceBytes: comm.transport.referenceBytes }),
+    ...(comm.config.meshThresholdBytes !== undefined && { meshThresholdBytes: comm.config.meshThresholdBytes }),
     pipelineDepth: comm.config.pipelineDepth,
     aggregator: Boolean(comm.config.switch),
     ...switchTermsOf(comm.config),

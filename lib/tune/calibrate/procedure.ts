@@ -3,7 +3,7 @@
 import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
-import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRuns } from './plan.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, meshCurveBytes, ringReach, rootedRuns } from './plan.js';
 import { median } from '../median.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
@@ -100,6 +100,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const mid = await midSamples(comm, [
       ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
       ...directCurveBytes(comm).map((bytes) => ({ algorithm: 'direct', bytes, figure: 'lower' as const, ownOnly: true })),
+      // The mesh's, where auto may run it: a curve of its own, out of the fit and the pooled curve as the direct exchange's.
+      ...meshCurveBytes(comm).map((bytes) => ({ algorithm: 'mesh', bytes, figure: 'median' as const, ownOnly: true })),
     ], MID_UNTIMED_ROUNDS, gamma);
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.

@@ -11,6 +11,12 @@ export interface CalibrationComm {
   readonly chunkBytes: number;
   /** The agreed pipeline depth (undefined: the default). */
   readonly pipelineDepth?: number;
+  /**
+   * The agreed mesh threshold (TuningConfig.meshThresholdBytes; undefined or 0: none): 'auto' may
+   * run the mesh allreduce for calls up to it from 3 ranks on, so its runs at the mid sizes up to
+   * it give it a curve of its own (meshCurveBytes).
+   */
+  readonly meshThresholdBytes?: number;
   /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
   readonly referenceBytes?: number;
   /** An in-place float32 sum allreduce of `data` with the named algorithm (cut at `chunkBytes`, where given: referenceProbe). */
