@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SwitchExponents } from '../lib/collectives/switch-allreduce.js';
-import { calibrate, directCurveBytes, meshCurveBytes, type CalibrationComm, type Sample } from '../lib/tune/calibrate.js';
+import { calibrate, directCurveBytes, type CalibrationComm, type Sample } from '../lib/tune/calibrate.js';
 import { warmLongestSeconds } from '../lib/tune/calibrate/warm-up.js';
 import { agreedSeconds } from '../lib/tune/calibrate/agreement.js';
 import { allSendsOf } from '../lib/collectives/traffic.js';
@@ -616,29 +616,33 @@ test("the direct exchange's own curve: measured inside its domain, at the mid si
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
 });
 
-test("the mesh's own curve: measured at the mid sizes up to the mesh threshold, from 3 to 4 ranks", () => {
-  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 1 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
-  assert.equal(meshCurveBytes({ size: 3, meshThresholdBytes: 16 << 20 }), [64 << 10, 256 << 10, 1 << 20]);
-  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 300 << 10 }), [64 << 10, 256 << 10]);
-  // No threshold ('auto' never runs it), 2 ranks (the ring's two hops), past 4 ranks (calibration's time).
-  assert.equal(meshCurveBytes({ size: 4 }), []);
-  assert.equal(meshCurveBytes({ size: 4, meshThresholdBytes: 0 }), []);
-  assert.equal(meshCurveBytes({ size: 2, meshThresholdBytes: 1 << 20 }), []);
-  assert.equal(meshCurveBytes({ size: 8, meshThresholdBytes: 1 << 20 }), []);
-});
-
-test('a simulated world whose mesh costs 3x the ring per byte: with a mesh threshold its calls are priced so, the others are not moved; without one it gets no curve', async () => {
-  const world: CostParams = { ...truth, betaCurves: { mesh: [{ linkBytes: 1, beta: 6e-9 }] } };
+test("a simulated world whose mesh costs 300 µs a call beyond the fit: with a mesh threshold at 3 and 4 ranks its calls are priced so and the fit is not moved; without one, at 2 ranks or past 4, it gets no offset", async () => {
+  const world: CostParams = { ...truth, fixedOffsets: { mesh: 300e-6 } };
+  for (const size of [3, 4]) {
+    const p = await calibrated(world, size, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20 });
+    for (const bytes of [8, 16 << 10, 256 << 10]) {
+      for (const name of ['mesh', 'direct', 'ring', 'tree']) {
+        const expected = predictSeconds(name, call(bytes, size), world);
+        // Where the schedule has a formula for the call (the direct exchange's reach ends below 256 KiB).
+        if (expected !== undefined || name === 'mesh') near(predictSeconds(name, call(bytes, size), p)!, expected!, `${size} ranks: ${name} at ${bytes}`, 1e-3);
+      }
+    }
+    // No curve of its own: its bytes go on the ring's and tree's.
+    assert.is(p.betaCurves['mesh'], undefined);
+  }
+  // At 4 ranks the few-byte runs tell call, α and o apart (at 3 they price every schedule right
+  // without: the ring's and the direct exchange's messages and sends are in one proportion), so
+  // the offset is the mesh's own 300 µs and nothing else moved.
   const p = await calibrated(world, 4, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20 });
-  assert.is(p.betaCurves['mesh']!.length, 3, JSON.stringify(p.betaCurves['mesh']));
-  for (const point of p.betaCurves['mesh']!) near(point.beta, 6e-9, `mesh at ${point.linkBytes}`, 1e-3);
+  near(p.fixedOffsets!['mesh']!, 300e-6, "the mesh's offset", 1e-3);
   near(p.call, truth.call, 'call');
   near(p.alpha, truth.alpha, 'alpha');
+  near(p.overhead, truth.overhead, 'o');
   near(p.beta, truth.beta, 'beta', 1e-3);
-  for (const point of p.betaCurve) near(point.beta, truth.beta, `pooled at ${point.linkBytes}`, 1e-3);
-  for (const bytes of [16 << 10, 256 << 10, 1 << 20]) near(predictSeconds('mesh', call(bytes, 4), p)!, predictSeconds('mesh', call(bytes, 4), world)!, `mesh at ${bytes}`, 1e-3);
-  const without = await calibrated(world, 4);
-  assert.is(without.betaCurves['mesh'], undefined);
+  for (const [size, threshold] of [[4, undefined], [4, 0], [2, 1 << 20], [8, 1 << 20]] as const) {
+    const q = await calibrated(world, size, 0, false, undefined, undefined, false, threshold === undefined ? {} : { meshThresholdBytes: threshold });
+    assert.is(q.fixedOffsets?.['mesh'], undefined, `${size} ranks, threshold ${threshold}`);
+  }
 });
 
 test('a simulated world whose direct exchange costs 3x the ring per byte: its mid-size calls are priced so, and the others are not moved', async () => {

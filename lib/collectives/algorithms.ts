@@ -152,10 +152,10 @@ export const ALGORITHMS: readonly AlgorithmRow[] = [
   // the ring's bytes in two hops instead of 2(n-1). Every rank sends to and awaits every other.
   // 'auto' picks it from 3 ranks up for calls up to meshThresholdBytes (ntcp's: 1 MiB on one
   // host, 4 MiB across hosts; others': 0, never). With a tuning file the model prices it
-  // (meshAllReduceTraffic) against the others, but only under that threshold, on a curve of its
-  // own from calibration's runs of it at the mid sizes under it (meshcurve48): on tcp and shm,
-  // priced from the others' α and o, it was picked at 128-512 KiB where it measured no faster
-  // than the tree (PERFORMANCE.md, meshf22).
+  // (meshAllReduceTraffic) against the others, but only under that threshold, its fixed part
+  // from calibration's few-byte runs of it (meshfew48), its bytes on the ring's and tree's curve:
+  // on tcp and shm, priced from the others' α and o, it was picked at 128-512 KiB where it
+  // measured no faster than the tree (PERFORMANCE.md, meshf22).
   {
     name: 'mesh', wireCode: 10, selectable: true, checksNeighbours: 'always', serves: { allReduce: meshAllReduce }, meshThreshold: true,
     traffic: { allReduce: meshAllReduceTraffic },

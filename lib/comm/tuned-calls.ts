@@ -140,8 +140,8 @@ export async function tuneCalls(comm: TunedComm, shapes: AutoShapes, options: Tu
 
 /**
  * The mesh at every size from 3 ranks (at 2 it is the ring's two hops): its threshold keeps the
- * model, which calibration times it for only up to that threshold (meshCurveBytes), from pricing
- * it past the sizes measured; here it
+ * model, whose calibration times only its few-byte calls (meshFewSamples), from pricing it past
+ * the sizes measured; here it
  * is timed (ntcp, 4 ranks on one host: 1.3x faster than the tree at 2–8 MiB, past the 1 MiB
  * threshold; docs/PERFORMANCE.md, tune30).
  */

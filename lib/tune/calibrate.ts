@@ -37,8 +37,7 @@
 //      where one β was 2-5x off either way; the lower quartile of blocks of calls), and at each
 //      of those and the larger sizes, what its runs took beyond call, α and o per byte on their
 //      link (curveOf); and the same of each schedule's runs alone, its own curve (betaCurves),
-//      the direct exchange's from its own runs at 4 and 16 KiB and the mid sizes inside its domain (directCurveBytes),
-//      the mesh's from its own runs at the mid sizes up to the agreed mesh threshold, from 3 ranks (meshCurveBytes).
+//      the direct exchange's from its own runs at 4 and 16 KiB and the mid sizes inside its domain (directCurveBytes).
 //   the rooted tree and ring (2 ranks or more, a comm that can broadcast, no board): each one's
 //      few-byte broadcasts beyond what the fit prices them at, its broadcasts' and reduces' own
 //      offset (rootedOffsets, fixedOffsetsOf of them); its broadcast at four chunks among the
@@ -48,6 +47,9 @@
 //      the allreduces' curves.
 //   the ring's reduce-scatter and all-gather (2-4 ranks, no board): each one's few-byte calls
 //      beyond what the fit prices them at, its own offset (halfOffsets, halfFewSamples).
+//   the mesh allreduce (3-4 ranks, where the agreed mesh threshold lets auto run it): its few-byte
+//      calls beyond what the fit prices them at, its own offset (fixedOffsets.mesh, meshFewSamples),
+//      none of it in the fit; its bytes on the pooled curve.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,
@@ -87,7 +89,7 @@
 //   parameters.ts   the cost model's parameters from the figures (parametersOf)
 //   procedure.ts    calibrate: every phase above in order
 export type { CalibrationComm, GpuCalibration, CalibrationOptions, Calibration, Sample, Figure } from './calibrate/types.js';
-export { CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, meshCurveBytes } from './calibrate/plan.js';
+export { CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes } from './calibrate/plan.js';
 export { type HostRates, inTurn } from './calibrate/host-rates.js';
 export { BOARD_FEW_BLOCK_MOST, boardFewBlock } from './calibrate/board-runs.js';
 export { fitLatencyBandwidth, lowerFit } from './calibrate/fit.js';

@@ -13,7 +13,7 @@
 //
 // With calibrated parameters in the agreed configuration (a tuning file rank 0 read at init),
 // 'auto' takes instead the algorithm the cost model (model.ts) predicts fastest among those that
-// may run the call (the mesh only up to the mesh threshold, the sizes calibration times it at), and,
+// may run the call (the mesh only up to the mesh threshold), and,
 // when the call lets it pick the codec (compression 'auto' with a tolerance), the fastest
 // (algorithm, codec) pair among codecs whose stated error bound fits.
 // The parameters are rank 0's, so the choice is still the same on every rank.

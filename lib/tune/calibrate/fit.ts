@@ -122,13 +122,13 @@ export function fitLatencyBandwidth(samples: readonly Sample[], latency: readonl
  */
 export function lowerFit(samples: readonly Sample[], fit: Fitted): Fitted {
   // Less their few bytes' β, as fitLatencyBandwidth fits the medians.
-  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly && s.collective === undefined).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
+  const few = samples.filter((s) => s.lower && !s.point && !s.ownOnly && !s.offsetOnly && s.collective === undefined).map((s) => ({ terms: s.terms, seconds: Math.max(0, s.seconds - s.terms[3] * fit[3]) }));
   if (few.length < 2) return fit;
   const [call, alpha, overhead] = nonNegativeFit(few, [0, 1, 2]);
   return [call, alpha, overhead, fit[3]];
 }
 
-/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe, nor a rooted run. */
+/** The samples the fit of call, α, o and β and the pooled curve take: not a schedule's own, nor the few-byte lower quartiles, nor the probe, nor a rooted run, nor one for an offset only. */
 export function sharedSamples(samples: readonly Sample[]): Sample[] {
-  return samples.filter((s) => !s.ownOnly && !(s.lower && !s.point) && !s.probe && s.collective === undefined);
+  return samples.filter((s) => !s.ownOnly && !s.offsetOnly && !(s.lower && !s.point) && !s.probe && s.collective === undefined);
 }

@@ -98,29 +98,6 @@ export function directCurveBytes(comm: Pick<CalibrationComm, 'size' | 'chunkByte
 }
 
 /**
- * The most ranks at which the mesh's own curve is measured (meshCurveBytes). At 8 ntcp ranks on
- * 2 vCPUs its runs made the mid sizes 2.43-2.55 s where they took 1.59-1.73 (calibration 9.0-9.3
- * s wall, the goal under 10), and their medians priced its 64 KiB-1 MiB calls 1.5-4x what a
- * sweep's turns took (5.6 / 13.0 / 16.7 ms against 2.6 / 3.1 / 11.3 at 64 KiB / 256 KiB / 1 MiB),
- * where the pooled curve priced them 0.7-1.2x (docs/PERFORMANCE.md, meshcurve48).
- */
-const MESH_CURVE_MOST_RANKS = 4;
-
-/**
- * The sizes the mesh allreduce's own curve is measured at: the mid sizes up to the agreed mesh
- * threshold, where 'auto' may run it (from 3 ranks on, up to MESH_CURVE_MOST_RANKS; none without
- * a threshold), each point the median of its blocks (their lower quartile priced its 1 MiB calls
- * 36-40% under in the two of three calibrations whose sweeps ran it). Priced on the pooled curve
- * of the ring's and tree's runs, 4 ntcp ranks of one host ran it at 4-16 KiB in 5 of 9
- * calibrate-and-sweep pairs (7 sizes, 1.33-1.98x the direct exchange's time); on its own curve
- * in 1 of 9 (docs/PERFORMANCE.md, meshcurve48). Past the last point its calls carry that point's β, as every curve's.
- */
-export function meshCurveBytes(comm: Pick<CalibrationComm, 'size' | 'meshThresholdBytes'>): number[] {
-  if (comm.size < 3 || comm.size > MESH_CURVE_MOST_RANKS) return [];
-  return CURVE_BYTES.filter((bytes) => bytes <= (comm.meshThresholdBytes ?? 0));
-}
-
-/**
  * The rooted runs: a broadcast from rank 0 of four chunks (at most LARGEST_RUN_BYTES) by each
  * schedule of rooted calls, timed among the larger runs, back to back as they are, each the one
  * point of its schedule's rooted curve (CostParams.rootedCurves), which prices its broadcasts and

@@ -3,12 +3,12 @@
 import { slowRankOf } from '../placement.js';
 import type { SlowLink } from '../params.js';
 import type { CalibrationComm, CalibrationOptions, Calibration, Sample, Timed, Measured } from './types.js';
-import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, meshCurveBytes, ringReach, rootedRuns } from './plan.js';
+import { FEW_BYTES, plannedRuns, CURVE_BYTES, BOARD_CURVE_BYTES, boardFigure, directCurveBytes, ringReach, rootedRuns } from './plan.js';
 import { median } from '../median.js';
 import { timed } from './timing.js';
 import { untimedRates, hostRates, inTurn } from './host-rates.js';
 import { WARM_CALLS, WARM_SECONDS, warmLongestSeconds, BOARD_WARM_CALLS, BOARD_WARM_SECONDS, untimedCalls } from './warm-up.js';
-import { FEW_ALGORITHMS, fewBytePass, fewByteSamples, halfFewSamples, rootedFewSamples } from './few-bytes.js';
+import { FEW_ALGORITHMS, fewBytePass, fewByteSamples, halfFewSamples, meshFewSamples, rootedFewSamples } from './few-bytes.js';
 import { boardFewBlock, boardFewTimes, boardFewSamples, boardCollectiveSeconds } from './board-runs.js';
 import { MID_UNTIMED_ROUNDS, midSamples } from './mid-sizes.js';
 import { largeSamples } from './large-runs.js';
@@ -85,6 +85,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     few.push(...(await rootedFewSamples(comm, repeats + 1, gamma)));
     // The ring's reduce-scatters and all-gathers, for their own fixed part (halfOffsets): not in the fit either.
     few.push(...(await halfFewSamples(comm, repeats + 1, gamma)));
+    // The mesh's allreduces where auto may run it, for its own offset (fixedOffsets.mesh): not in the fit either.
+    few.push(...(await meshFewSamples(comm, repeats + 1, gamma)));
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
     // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
     // few-byte runs of messages) and another after the mid sizes, the faster kept (boardFewSamples).
@@ -100,8 +102,6 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const mid = await midSamples(comm, [
       ...CURVE_BYTES.flatMap((bytes) => ['ring', 'tree'].map((algorithm) => ({ algorithm, bytes, figure: 'lower' as const }))),
       ...directCurveBytes(comm).map((bytes) => ({ algorithm: 'direct', bytes, figure: 'lower' as const, ownOnly: true })),
-      // The mesh's, where auto may run it: a curve of its own, out of the fit and the pooled curve as the direct exchange's.
-      ...meshCurveBytes(comm).map((bytes) => ({ algorithm: 'mesh', bytes, figure: 'median' as const, ownOnly: true })),
     ], MID_UNTIMED_ROUNDS, gamma);
     // Only where every rank has a board (agreed at init, so the samples have one shape on every
     // rank); its sizes in rounds of their own (one untimed, as before), not among the others'.

@@ -13,8 +13,8 @@ export interface CalibrationComm {
   readonly pipelineDepth?: number;
   /**
    * The agreed mesh threshold (TuningConfig.meshThresholdBytes; undefined or 0: none): 'auto' may
-   * run the mesh allreduce for calls up to it from 3 ranks on, so its runs at the mid sizes up to
-   * it give it a curve of its own (meshCurveBytes).
+   * run the mesh allreduce for calls up to it from 3 ranks on, so its few-byte calls
+   * it get a fixed part of their own (meshFewSamples).
    */
   readonly meshThresholdBytes?: number;
   /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
@@ -127,6 +127,8 @@ export interface Sample {
   readonly algorithm?: string;
   /** A run only its schedule's own curve takes, not the fit nor the pooled curve (the direct exchange's mid sizes). */
   readonly ownOnly?: boolean;
+  /** A few-byte run only its schedule's offset takes (fixedOffsetsOf), not the fit (the mesh's: meshFewSamples). */
+  readonly offsetOnly?: boolean;
   /** Its figure is the lower quartile of its calls, not the median (the mid sizes' points; the few-byte runs' figures those subtract). */
   readonly lower?: boolean;
   /** The schedule's own messages on the busiest rank and their size (model.ts's PricedTraffic): those past the threshold go by reference. */
