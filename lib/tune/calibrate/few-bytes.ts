@@ -75,8 +75,7 @@ const ROOTED_WARM_SECONDS = 0.3;
 const ROOTED_WARM_LONGEST = 1.5;
 /**
  * The most ranks whose rooted schedules' few-byte broadcasts (and the halves' few-byte calls,
- * halfFewSamples) are timed. At 8 ntcp ranks on 2
- * vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
+ * halfFewSamples, and the mesh's, meshFewSamples) are timed. At 8 ntcp ranks on 2 vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
  * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move
  * more between calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB
  * priced 28% off in median with the offset, 27% without it, by the same calibration (108% by
@@ -146,11 +145,11 @@ const MESH_WARM_SECONDS = 0.3;
  * fixed part costs beyond the fit (CostParams.fixedOffsets.mesh, fixedOffsetsOf), kept out of the
  * fit (offsetOnly). Priced on the fit alone, its two hops of n-1 messages came out under the
  * direct exchange's one (4 KiB: 323-411 µs against 430-485 in four calibrations), where they take
- * 1.3-2x as long: 4 ntcp ranks of one host ran it at
- * 4-16 KiB in 5 of 9 calibrate-and-sweep pairs (1.33-1.98x the fastest schedule's time), 3 ranks
- * at 4 KiB in 2 of 3 (2.05x, 2.18x; docs/PERFORMANCE.md, meshfew48). Its bytes stay on the
- * pooled curve: a curve of its own from its mid-size blocks priced them 1.5-4x over at 8 ranks
- * and 1.2-4.7x over at 64 KiB-1 MiB at 3, where auto then left it for slower schedules (tried, meshfew48).
+ * 1.3-2x as long: 4 ntcp ranks of one host ran it at 4-16 KiB in 5 of 9 calibrate-and-sweep pairs
+ * (1.33-1.98x the fastest schedule's time), 3 ranks at 4 KiB in 2 of 3 (2.05x, 2.18x;
+ * docs/PERFORMANCE.md, meshfew48). Its bytes stay on the pooled curve: a curve of its own from its
+ * mid-size blocks (tried) priced them 1.5-4x over at 8 ranks and 1.2-4.7x over at 64 KiB-1 MiB
+ * at 3, where auto then left it for slower schedules.
  */
 export async function meshFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
   if (comm.size < 3 || comm.size > ROOTED_FEW_MOST_RANKS || !((comm.meshThresholdBytes ?? 0) > 0)) return [];

@@ -13,8 +13,8 @@ export interface CalibrationComm {
   readonly pipelineDepth?: number;
   /**
    * The agreed mesh threshold (TuningConfig.meshThresholdBytes; undefined or 0: none): 'auto' may
-   * run the mesh allreduce for calls up to it from 3 ranks on, so its few-byte calls
-   * it get a fixed part of their own (meshFewSamples).
+   * run the mesh allreduce for calls up to it from 3 ranks on, so its few-byte calls are timed
+   * for a fixed part of its own (meshFewSamples).
    */
   readonly meshThresholdBytes?: number;
   /** The transport's single-copy threshold (Transport.referenceBytes; undefined: nothing goes by reference): what a message by reference costs is timed too. */
