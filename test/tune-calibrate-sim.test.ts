@@ -616,10 +616,10 @@ test("the direct exchange's own curve: measured inside its domain, at the mid si
   assert.equal(directCurveBytes({ size: 4, chunkBytes: 16 << 20 }), [4 << 10, 16 << 10, 64 << 10]);
 });
 
-test("a simulated world whose mesh costs 300 µs a call beyond the fit: with a mesh threshold at 3 and 4 ranks its calls are priced so and the fit is not moved; without one, at 2 ranks or past 4, it gets no offset", async () => {
+test("a simulated world of one host whose mesh costs 300 µs a call beyond the fit: with a mesh threshold at 3 and 4 ranks its calls are priced so and the fit is not moved; without one, at 2 ranks, past 4 or across hosts, it gets no offset", async () => {
   const world: CostParams = { ...truth, fixedOffsets: { mesh: 300e-6 } };
   for (const size of [3, 4]) {
-    const p = await calibrated(world, size, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20 });
+    const p = await calibrated(world, size, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20, oneHost: true });
     for (const bytes of [8, 16 << 10, 256 << 10]) {
       for (const name of ['mesh', 'direct', 'ring', 'tree']) {
         const expected = predictSeconds(name, call(bytes, size), world);
@@ -633,15 +633,15 @@ test("a simulated world whose mesh costs 300 µs a call beyond the fit: with a m
   // At 4 ranks the few-byte runs tell call, α and o apart, so the offset is the mesh's own 300 µs
   // and nothing else moved. At 3 they do not (call 57 µs, α 93, o 0 for the truth's 30, 80, 20),
   // and the offset makes up the rest of the mesh's price, which comes out right as checked above.
-  const p = await calibrated(world, 4, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20 });
+  const p = await calibrated(world, 4, 0, false, undefined, undefined, false, { meshThresholdBytes: 1 << 20, oneHost: true });
   near(p.fixedOffsets!['mesh']!, 300e-6, "the mesh's offset", 1e-3);
   near(p.call, truth.call, 'call');
   near(p.alpha, truth.alpha, 'alpha');
   near(p.overhead, truth.overhead, 'o');
   near(p.beta, truth.beta, 'beta', 1e-3);
-  for (const [size, threshold] of [[4, undefined], [4, 0], [2, 1 << 20], [8, 1 << 20]] as const) {
-    const q = await calibrated(world, size, 0, false, undefined, undefined, false, threshold === undefined ? {} : { meshThresholdBytes: threshold });
-    assert.is(q.fixedOffsets?.['mesh'], undefined, `${size} ranks, threshold ${threshold}`);
+  for (const [size, threshold, oneHost] of [[4, undefined, true], [4, 0, true], [2, 1 << 20, true], [8, 1 << 20, true], [4, 1 << 20, false]] as const) {
+    const q = await calibrated(world, size, 0, false, undefined, undefined, false, { ...(threshold !== undefined && { meshThresholdBytes: threshold }), oneHost });
+    assert.is(q.fixedOffsets?.['mesh'], undefined, `${size} ranks, threshold ${threshold}, ${oneHost ? 'one host' : 'across hosts'}`);
   }
 });
 

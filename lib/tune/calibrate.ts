@@ -47,7 +47,7 @@
 //      the allreduces' curves.
 //   the ring's reduce-scatter and all-gather (2-4 ranks, no board): each one's few-byte calls
 //      beyond what the fit prices them at, its own offset (halfOffsets, halfFewSamples).
-//   the mesh allreduce (3-4 ranks, where the agreed mesh threshold lets auto run it): its few-byte
+//   the mesh allreduce (3-4 ranks on one host, where the agreed mesh threshold lets auto run it): its few-byte
 //      calls beyond what the fit prices them at, its own offset (fixedOffsets.mesh, meshFewSamples),
 //      none of it in the fit; its bytes on the pooled curve.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an

@@ -139,8 +139,8 @@ const MESH_WARM_CALLS = 1024;
 const MESH_WARM_SECONDS = 0.3;
 
 /**
- * The mesh allreduce's few-byte calls, where the agreed mesh threshold lets 'auto' run it (3 ranks
- * up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles in passes as the other schedules'
+ * The mesh allreduce's few-byte calls on one host, where the agreed mesh threshold lets 'auto' run
+ * it (3 ranks up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles in passes as the other schedules'
  * (fewBytePass), after a warm-up of their own, each the fastest rank's figure as theirs: what its
  * fixed part costs beyond the fit (CostParams.fixedOffsets.mesh, fixedOffsetsOf), kept out of the
  * fit (offsetOnly). Priced on the fit alone, its two hops of n-1 messages came out under the
@@ -149,10 +149,13 @@ const MESH_WARM_SECONDS = 0.3;
  * (1.33-1.98x the fastest schedule's time), 3 ranks at 4 KiB in 2 of 3 (2.05x, 2.18x;
  * docs/PERFORMANCE.md, meshfew48). Its bytes stay on the pooled curve: a curve of its own from its
  * mid-size blocks (tried) priced them 1.5-4x over at 8 ranks and 1.2-4.7x over at 64 KiB-1 MiB
- * at 3, where auto then left it for slower schedules.
+ * at 3, where auto then left it for slower schedules. Ranks on one host only: across hosts its
+ * bytes cost less than that curve says (ntcp22), which its unpriced fixed part had made up for;
+ * with the offset, auto left it where it led (4 ranks in network namespaces, three pairs: within
+ * 1.10 of the best at 7 of 12 points against 9 of 12).
  */
 export async function meshFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  if (comm.size < 3 || comm.size > ROOTED_FEW_MOST_RANKS || !((comm.meshThresholdBytes ?? 0) > 0)) return [];
+  if (comm.oneHost !== true || comm.size < 3 || comm.size > ROOTED_FEW_MOST_RANKS || !((comm.meshThresholdBytes ?? 0) > 0)) return [];
   const algorithms = ['mesh'];
   const perCall = await untimedCalls(comm, algorithms, MESH_WARM_CALLS, MESH_WARM_SECONDS);
   const samples = await agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall)], gamma, ['median', 'lower']);
