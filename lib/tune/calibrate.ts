@@ -47,9 +47,9 @@
 //      the allreduces' curves.
 //   the ring's reduce-scatter and all-gather (2-4 ranks, no board): each one's few-byte calls
 //      beyond what the fit prices them at, its own offset (halfOffsets, halfFewSamples).
-//   the mesh allreduce (3-4 ranks on one host, where the agreed mesh threshold lets auto run it): its few-byte
-//      calls beyond what the fit prices them at, its own offset (fixedOffsets.mesh, meshFewSamples),
-//      none of it in the fit; its bytes on the pooled curve.
+//   the mesh allreduce (3-4 ranks on one host, where the agreed mesh threshold lets auto run it):
+//      its few-byte calls beyond what the fit prices them at, its own offset (fixedOffsets.mesh,
+//      meshFewSamples), none of it in the fit; its bytes on the pooled curve.
 //   the copy: every rank copying the larger runs' largest size at once (copyRate), what an
 //      out-of-place allreduce pays on the schedules of messages before they reduce in place.
 //   the board (where every rank's transport has one): its own fixed cost from its few-byte runs,

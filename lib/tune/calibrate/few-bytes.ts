@@ -75,11 +75,12 @@ const ROOTED_WARM_SECONDS = 0.3;
 const ROOTED_WARM_LONGEST = 1.5;
 /**
  * The most ranks whose rooted schedules' few-byte broadcasts (and the halves' few-byte calls,
- * halfFewSamples, and the mesh's, meshFewSamples) are timed. At 8 ntcp ranks on 2 vCPUs they took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
- * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move
- * more between calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB
- * priced 28% off in median with the offset, 27% without it, by the same calibration (108% by
- * another, before rootfew42).
+ * halfFewSamples, and the mesh's, meshFewSamples) are timed. At 8 ntcp ranks on 2 vCPUs they
+ * took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and 10.27 s
+ * (8.34-8.36 with the code before; the goal is under 10), and that world's fits move more between
+ * calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced 28% off in
+ * median with the offset, 27% without it, by the same calibration (108% by another, before
+ * rootfew42).
  */
 const ROOTED_FEW_MOST_RANKS = 4;
 
@@ -140,8 +141,8 @@ const MESH_WARM_SECONDS = 0.3;
 
 /**
  * The mesh allreduce's few-byte calls on one host, where the agreed mesh threshold lets 'auto' run
- * it (3 ranks up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles in passes as the other schedules'
- * (fewBytePass), after a warm-up of their own, each the fastest rank's figure as theirs: what its
+ * it (3 ranks up to ROOTED_FEW_MOST_RANKS), medians and lower quartiles in passes as the other
+ * schedules' (fewBytePass), after a warm-up of their own, each the fastest rank's figure as theirs: what its
  * fixed part costs beyond the fit (CostParams.fixedOffsets.mesh, fixedOffsetsOf), kept out of the
  * fit (offsetOnly). Priced on the fit alone, its two hops of n-1 messages came out under the
  * direct exchange's one (4 KiB: 323-411 µs against 430-485 in four calibrations), where they take
