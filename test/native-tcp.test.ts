@@ -210,8 +210,12 @@ test('tcp: sendNow writes a small message from the calling thread; a full socket
       sent.push(Buffer.concat([header, payload]));
     }
     assert.ok(sent.length > 0 && sent.length < 2000, `the socket filled after ${sent.length} messages`);
-    // The last may have gone in part (its rest queued, so that the next said false): at most one did.
-    assert.ok(addon.tcpCounters!().splitSends - splitBefore <= 1, 'at most one message split');
+    // A message the socket took only part of has its rest queued (the next says false until the
+    // I/O thread has written it). More than one may split: the receiver's window can grow while
+    // the loop runs (TCP autotuning), the queued rest goes, and a later message splits again (CI,
+    // stop 62). Whatever split, every message must arrive whole and in order, below.
+    const split = addon.tcpCounters!().splitSends - splitBefore;
+    assert.ok(split <= sent.length, `no more messages split (${split}) than went (${sent.length})`);
     const got = await within(Promise.all(sent.map((_, i) => eb.recv(targetKey, i * slot, slot))), 20_000, 'the messages sent now');
     assert.ok(got.every(({ bytes }) => bytes === slot), 'each message whole');
     sent.forEach((message, i) => assert.is(digest(target.subarray(i * slot, (i + 1) * slot)), digest(message), `message ${i}`));
