@@ -841,6 +841,29 @@ test("calls slow for 100 ms after the larger runs (a fresh process's hangover fr
   for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 4), p)!, predictSeconds(algorithm, call(8, 4), truth)!, `${algorithm} at 8 bytes`);
 });
 
+test("where the warm-up stops short of its calls (8 ranks whose calls take ms, as on 2 cores), the few-byte runs go last, after the larger runs: a process whose few-byte calls run 2x for its first 3 s has call, α and o priced at the settled calls; where it runs them all, they go first", async () => {
+  // 8 ntcp ranks on 2 vCPUs: the warm-up's 0.5 s runs 150-250 calls, and the few-byte calls
+  // keep getting faster for some 8 s (V8 compiling on the cores the ranks share); timed right
+  // after the warm-up they were priced 1.2-1.8x what a sweep's settled calls took (fewlast49).
+  // Here the warm-up ends at about 0.4 s and the larger runs at about 5 s.
+  const world = { ...truth, call: 4e-3 };
+  let first: number | undefined;
+  const settling: Stall = (algorithm, bytes) => {
+    first ??= clockMs;
+    return bytes === 8 && clockMs - first < 3000 ? predictSeconds(algorithm, call(bytes, 8), world)! : 0;
+  };
+  const p = await calibrated(world, 8, 0, false, settling);
+  for (const key of ['call', 'alpha', 'overhead'] as const) near(p[key], world[key], key);
+  for (const algorithm of ['ring', 'tree', 'direct']) near(predictSeconds(algorithm, call(8, 8), p)!, predictSeconds(algorithm, call(8, 8), world)!, `${algorithm} at 8 bytes`);
+  // A world quick enough for the whole warm-up: every few-byte allreduce before the first larger one.
+  for (const [params, ranks] of [[truth, 4], [truth, 8], [world, 2]] as const) {
+    const sizes: number[] = [];
+    await calibrated(params, ranks, 0, false, (_, bytes) => { sizes.push(bytes); return 0; });
+    const larger = sizes.findIndex((bytes) => bytes > 8);
+    assert.ok(larger > 0 && sizes.lastIndexOf(8) < larger, `${ranks} ranks, call ${params.call * 1e3} ms: the few-byte runs first`);
+  }
+});
+
 test("one slow phase of the host (few-byte calls 3x for 250 ms) anywhere around the few-byte runs: call, α, o, the 8-byte predictions and the curve's points are the fast phase's", async () => {
   // The host runs in fast and slow phases of 50-300 ms, 10-15x apart; one pass of the few-byte
   // rounds takes 15-40 ms on 2 tcp ranks, so it can fall inside a slow one (tune15: the 8-byte

@@ -15,7 +15,9 @@
 //      collective code is optimised (WARM_CALLS); then the board's, 20,000 or 0.3 s of them
 //      (BOARD_WARM_CALLS).
 //   the few-byte runs: three passes 0.15 s apart, the fastest pass kept (fewByteSamples), so that
-//      one of the host's slow phases does not set call, α and o; then the rooted schedules' few-byte
+//      one of the host's slow phases does not set call, α and o (right after the warm-up, or after
+//      the larger runs where the warm-up stopped short of its calls: the code still warming, 8
+//      ranks on 2 cores); then the rooted schedules' few-byte
 //      broadcasts the same way, after 2048 untimed ones (or 0.3 s of them where they would take over
 //      1.5 s, or past 4 ranks), each figure halfway between the fastest rank's and the slowest's
 //      (rootedFewSamples), none of it in the fit.

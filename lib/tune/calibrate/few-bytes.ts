@@ -87,7 +87,7 @@ interface FewWarmUp {
  * `collective`, halfway between the fastest rank's figure and the slowest's).
  */
 async function ownFewSamples(comm: CalibrationComm, algorithms: readonly string[], rounds: number, gamma: number, warm: FewWarmUp, run?: (algorithm: string) => Promise<void>, collective?: TimedCollective): Promise<Sample[]> {
-  const perCall = await untimedCalls(comm, algorithms, warm.calls, warm.seconds, { ...(run && { run }), ...(warm.longest !== undefined && { longest: warm.longest }) });
+  const { perCall } = await untimedCalls(comm, algorithms, warm.calls, warm.seconds, { ...(run && { run }), ...(warm.longest !== undefined && { longest: warm.longest }) });
   return agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall, run)], gamma, ['median', 'lower'], collective);
 }
 

@@ -26,7 +26,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
   let phaseStarted = started;
   const phaseEnds = (name: string) => {
     const now = performance.now();
-    phases[name] = (now - phaseStarted) / 1000;
+    // Summed where a phase comes twice (the few-byte runs, where they go last: board's and messages').
+    phases[name] = (phases[name] ?? 0) + (now - phaseStarted) / 1000;
     phaseStarted = now;
   };
   const repeats = options.repeats ?? 5;
@@ -68,25 +69,38 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (without === 0) threshold = largest!;
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
-    const perCall = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
+    const warmed = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
+    const { perCall } = warmed;
     // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
-    const boardBlock = board ? boardFewBlock(await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)) : 0;
+    const boardBlock = board ? boardFewBlock((await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)).perCall) : 0;
     phaseEnds('warm-up');
-    // The few-byte runs next, on the warm code and before any larger run: right after the larger
-    // runs (where they were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp
-    // ranks: ring 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in
-    // a second calibration), a whole pass of the few-byte rounds, so α and o doubled in some
-    // calibrations and the sweep's 8 B-8 KiB calls came out 2-5x over.
-    // Rounds of blocks: repeats + 1 block figures of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default).
-    // Their lower quartiles too: what the mid sizes' points (lower quartiles) are priced beyond (curveOf).
-    const few = await fewByteSamples(comm, repeats + 1, gamma, perCall);
-    // The rooted schedules' few-byte broadcasts, for their own fixed part (rootedOffsets), after
-    // the allreduces' passes: not in the fit.
-    few.push(...(await rootedFewSamples(comm, repeats + 1, gamma)));
-    // The ring's reduce-scatters and all-gathers, for their own fixed part (halfOffsets): not in the fit either.
-    few.push(...(await halfFewSamples(comm, repeats + 1, gamma)));
-    // The mesh's allreduces where auto may run it, for its own offset (fixedOffsets.mesh): not in the fit either.
-    few.push(...(await meshFewSamples(comm, repeats + 1, gamma)));
+    // The few-byte runs of the schedules of messages: rounds of blocks, repeats + 1 block figures
+    // of each schedule ((LATENCY_BLOCK - 1)·(repeats + 1) timed calls: 12 by default), their lower
+    // quartiles too (what the mid sizes' points, lower quartiles, are priced beyond: curveOf).
+    // Then, for their own fixed parts and out of the fit, the rooted schedules' few-byte
+    // broadcasts (rootedOffsets), the ring's reduce-scatters and all-gathers (halfOffsets) and the
+    // mesh's allreduces where auto may run it (fixedOffsets.mesh).
+    const fewRuns = async (): Promise<Sample[]> => [
+      ...(await fewByteSamples(comm, repeats + 1, gamma, perCall)),
+      ...(await rootedFewSamples(comm, repeats + 1, gamma)),
+      ...(await halfFewSamples(comm, repeats + 1, gamma)),
+      ...(await meshFewSamples(comm, repeats + 1, gamma)),
+    ];
+    // Next, on the warm code and before any larger run: right after the larger runs (where they
+    // were until tune15) a fresh process ran them 3-4x slow for 20-30 ms (2 tcp ranks: ring
+    // 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in a second
+    // calibration), a whole pass, so α and o doubled in some calibrations and the sweep's 8 B-8
+    // KiB calls came out 2-5x over (the passes, fewBytePass, came later). But where the warm-up
+    // stopped short of its WARM_CALLS, the code is far from warm: 8 ntcp ranks on 2 vCPUs warm
+    // 150-250 calls in its 0.5 s, and their few-byte calls keep getting faster for some 8 s of a
+    // process's life (the tree's 7.3 ms a call in its first half second, 2.6 at 3 s, 1.5-1.6 from
+    // 8 s; 2.8 throughout with V8's compilers off, --jitless: their compiling, on cores the 8
+    // ranks share, is the slow start). There the passes go last, after the larger runs, where
+    // they find the code some seconds warmer: three calibrate-and-sweep pairs each way, the fixed
+    // columns' |error| median 44, 17 and 58% with the passes first, 21, 39 and 9% last
+    // (docs/PERFORMANCE.md, fewlast49).
+    const fewLast = warmed.calls < WARM_CALLS;
+    const few = fewLast ? [] : await fewRuns();
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
     // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
     // few-byte runs of messages) and another after the mid sizes, the faster kept (boardFewSamples).
@@ -115,12 +129,16 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     const rooted = rootedRuns(comm);
     samples.push(...(await largeSamples(comm, [...[...bySize].sort((x, y) => x[0] - y[0]).flatMap(([bytes, { algorithms }]) => algorithms.map((algorithm) => ({ algorithm, bytes }))), ...(probe ? [probe] : []), ...(reach ? [reach] : []), ...rooted], repeats, gamma)));
     samples.splice(0, samples.length, ...(await agreedSeconds(samples, (values) => comm.maxAll(values))));
-    samples.push(...mid);
-    samples.unshift(...few);
     // At the larger runs' largest size: an out-of-place call's copy costs its bytes only where
     // they are many (a 64 KiB copy is a few µs of a call of hundreds).
     copy = await copyRate(comm, Math.max(...bySize.keys()));
     phaseEnds('larger runs');
+    if (fewLast) {
+      few.unshift(...(await fewRuns()));
+      phaseEnds('few bytes');
+    }
+    samples.push(...mid);
+    samples.unshift(...few);
   }
   const switchRuns: Timed[] = [];
   const switchStarted = performance.now();
@@ -146,7 +164,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
       // calls' was (untimedCalls), for up to GPU_WARM_SECONDS.
       const gpuSchedules = [...FEW_ALGORITHMS, ...(board ? ['board'] : [])];
       const gpuFewCall = (algorithm: string) => gpu.allReduce(FEW_BYTES, algorithm);
-      const gpuPerCall = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: gpuFewCall });
+      const { perCall: gpuPerCall } = await untimedCalls(comm, gpuSchedules, WARM_CALLS, GPU_WARM_SECONDS, { run: gpuFewCall });
       // The few-byte GPU runs in passes as the host's (fewBytePass: passes apart in time, the
       // fastest kept, blocks of calls), before any larger GPU run (plannedGpuRuns); each this
       // rank's median, the slowest rank's in the end, as every GPU run's: the fastest rank's, as

@@ -60,6 +60,12 @@ function hostFewCall(comm: CalibrationComm): (algorithm: string) => Promise<void
   return (algorithm) => comm.allReduce(data, algorithm);
 }
 
+/** What untimedCalls ran: the seconds a call took (the slowest rank's) and how many calls. */
+export interface Warmed {
+  readonly perCall: number;
+  readonly calls: number;
+}
+
 /** untimedCalls' optional terms (each described there). */
 interface UntimedOptions {
   readonly perCall?: number;
@@ -78,9 +84,9 @@ interface UntimedOptions {
  * whole warm-up. Given `perCall` (seconds a call, as an earlier run of them returned), every batch
  * is cut to half of `seconds` at most from the first: 8 shm ranks ran each 0.15 s gap between the
  * few-byte passes in one batch of 0.3 s (tune18). Returns the seconds a call took (the slowest
- * rank's, so alike on every rank).
+ * rank's) and the calls run: alike on every rank.
  */
-export async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, { perCall = 0, run = hostFewCall(comm), longest = seconds }: UntimedOptions = {}): Promise<number> {
+export async function untimedCalls(comm: CalibrationComm, algorithms: readonly string[], calls: number, seconds: number, { perCall = 0, run = hostFewCall(comm), longest = seconds }: UntimedOptions = {}): Promise<Warmed> {
   const started = performance.now();
   const most = perCall > 0 ? Math.max(1, Math.min(WARM_BATCH, Math.floor(seconds / 2 / (perCall * algorithms.length)))) : WARM_BATCH;
   let batch = perCall > 0 ? most : 1;
@@ -100,5 +106,5 @@ export async function untimedCalls(comm: CalibrationComm, algorithms: readonly s
     pace = Math.min(pace, (spent - before) / (algorithms.length * batch));
     batch = Math.min(most, 2 * batch);
   }
-  return ran > 0 ? spent / ran : 0;
+  return { perCall: ran > 0 ? spent / ran : 0, calls: ran };
 }
