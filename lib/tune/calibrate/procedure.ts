@@ -96,10 +96,12 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // process's life (the tree's 7.3 ms a call in its first half second, 2.6 at 3 s, 1.5-1.6 from
     // 8 s; 2.8 throughout with V8's compilers off, --jitless: their compiling, on cores the 8
     // ranks share, is the slow start). There the passes go last, after the larger runs, where
-    // they find the code some seconds warmer: three calibrate-and-sweep pairs each way, the fixed
-    // columns' |error| median 44, 17 and 58% with the passes first, 21, 39 and 9% last
-    // (docs/PERFORMANCE.md, fewlast49).
-    const fewLast = warmed.calls < WARM_CALLS;
+    // they find the code some seconds warmer: six calibrate-and-sweep pairs alternated, the fixed
+    // columns' |error| median 33% with the passes first, 22.5% last (medians of the sweeps';
+    // docs/PERFORMANCE.md, fewlast49). Not with a board: auto runs it for every call there, priced
+    // by its own passes, and the mid sizes, then on colder code, took 8 shm ranks' calibration to
+    // 8.28-11.28 s (7.55-8.46 with the passes first, three pairs; the goal is under 10).
+    const fewLast = !board && warmed.calls < WARM_CALLS;
     const few = fewLast ? [] : await fewRuns();
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
     // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
