@@ -842,9 +842,10 @@ test("calls slow for 100 ms after the larger runs (a fresh process's hangover fr
 });
 
 test("where the warm-up stops short of its calls (8 ranks whose calls take ms, as on 2 cores), the few-byte runs go last, after the larger runs: a process whose few-byte calls run 2x for its first 3 s has call, α and o priced at the settled calls; where it runs them all, they go first", async () => {
-  // 8 ntcp ranks on 2 vCPUs: the warm-up's 0.5 s runs 150-250 calls, and the few-byte calls
+  // 8 ntcp ranks on 2 vCPUs: the warm-up's 0.5 s runs some tens of calls, and the few-byte calls
   // keep getting faster for some 8 s (V8 compiling on the cores the ranks share); timed right
-  // after the warm-up they were priced 1.2-1.8x what a sweep's settled calls took (fewlast49).
+  // after the warm-up, the direct exchange's and the tree's came out 1.1-1.9x what the sweep
+  // after took (six calibrations; fewlast49).
   // Here the warm-up ends at about 0.4 s and the larger runs at about 5 s.
   const world = { ...truth, call: 4e-3 };
   let first: number | undefined;

@@ -91,8 +91,8 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // 363-412 µs a call in the first pass of blocks, 95-140 in the next three and in a second
     // calibration), a whole pass, so α and o doubled in some calibrations and the sweep's 8 B-8
     // KiB calls came out 2-5x over (the passes, fewBytePass, came later). But where the warm-up
-    // stopped short of its WARM_CALLS, the code is far from warm: 8 ntcp ranks on 2 vCPUs warm
-    // 150-250 calls in its 0.5 s, and their few-byte calls keep getting faster for some 8 s of a
+    // stopped short of its WARM_CALLS, the code is far from warm: 8 ntcp ranks on 2 vCPUs run
+    // some tens of calls in its 0.5 s, and their few-byte calls keep getting faster for some 8 s of a
     // process's life (the tree's 7.3 ms a call in its first half second, 2.6 at 3 s, 1.5-1.6 from
     // 8 s; 2.8 throughout with V8's compilers off, --jitless: their compiling, on cores the 8
     // ranks share, is the slow start). There the passes go last, after the larger runs, where
