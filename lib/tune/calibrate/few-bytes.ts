@@ -73,6 +73,17 @@ export async function fewByteSamples(comm: CalibrationComm, rounds: number, gamm
 const ROOTED_WARM_CALLS = 2048;
 const ROOTED_WARM_SECONDS = 0.3;
 const ROOTED_WARM_LONGEST = 1.5;
+
+/**
+ * The most ranks at which few-byte calls are timed for a fixed part of their own (ownFewSamples:
+ * the rooted schedules' broadcasts, the halves', the mesh's). At 8 ntcp ranks on 2 vCPUs the
+ * rooted ones took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and
+ * 10.27 s (8.34-8.36 with the code before; the goal is under 10), and that world's fits move more
+ * between calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced
+ * 28% off in median with the offset, 27% without it, by the same calibration (108% by another,
+ * before rootfew42).
+ */
+const OWN_FEW_MOST_RANKS = 4;
 /** Untimed few-byte calls before a schedule's own passes (ownFewSamples): untimedCalls' calls, seconds and longest. */
 interface FewWarmUp {
   readonly calls: number;
@@ -82,25 +93,16 @@ interface FewWarmUp {
 
 /**
  * The few-byte calls of `algorithms` (`run`: on host memory unless given) timed for a fixed part of
- * their own, outside the fit: untimed ones first (`warm`), then passes as the allreduces'
- * (fewBytePass), medians and lower quartiles, agreed as agreedSamples agrees them (with
- * `collective`, halfway between the fastest rank's figure and the slowest's).
+ * their own, outside the fit, up to OWN_FEW_MOST_RANKS (none past it): untimed ones first
+ * (`warm`), then passes as the allreduces' (fewBytePass), medians and lower quartiles, agreed as
+ * agreedSamples agrees them (with `collective`, halfway between the fastest rank's figure and the
+ * slowest's).
  */
 async function ownFewSamples(comm: CalibrationComm, algorithms: readonly string[], rounds: number, gamma: number, warm: FewWarmUp, run?: (algorithm: string) => Promise<void>, collective?: TimedCollective): Promise<Sample[]> {
+  if (comm.size > OWN_FEW_MOST_RANKS) return [];
   const { perCall } = await untimedCalls(comm, algorithms, warm.calls, warm.seconds, { ...(run && { run }), ...(warm.longest !== undefined && { longest: warm.longest }) });
   return agreedSamples(comm, algorithms, FEW_BYTES, [await fewBytePass(comm, algorithms, rounds, perCall, run)], gamma, ['median', 'lower'], collective);
 }
-
-/**
- * The most ranks at which few-byte calls are timed for a fixed part of their own (ownFewSamples:
- * the rooted schedules' broadcasts, the halves', the mesh's). At 8 ntcp ranks on 2 vCPUs the
- * rooted ones took the few-byte phase from 2.37-2.61 s to 2.90-3.90 and calibration to 8.32 and 10.27 s
- * (8.34-8.36 with the code before; the goal is under 10), and that world's fits move more between
- * calibrations than the offset moves the price: a broadcast sweep of 8 B-32 KiB priced 28% off in
- * median with the offset, 27% without it, by the same calibration (108% by another, before
- * rootfew42).
- */
-const OWN_FEW_MOST_RANKS = 4;
 
 /**
  * The few-byte broadcasts of each rooted schedule (rootedRuns: the tree and the ring, where the
@@ -115,7 +117,7 @@ const OWN_FEW_MOST_RANKS = 4;
  */
 export async function rootedFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
   const algorithms = rootedRuns(comm).map((run) => run.algorithm);
-  if (algorithms.length === 0 || comm.size > OWN_FEW_MOST_RANKS) return [];
+  if (algorithms.length === 0) return [];
   const data = new Float32Array(FEW_BYTES / 4);
   const run = (algorithm: string) => comm.broadcast!(data, algorithm);
   return ownFewSamples(comm, algorithms, rounds, gamma, { calls: ROOTED_WARM_CALLS, seconds: ROOTED_WARM_SECONDS, longest: ROOTED_WARM_LONGEST }, run, 'broadcast');
@@ -140,7 +142,7 @@ const HALF_WARM_SECONDS = 0.2;
  * all-gathers at 798-858 µs, which took 469-796 (docs/PERFORMANCE.md, halves46).
  */
 export async function halfFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  if (!comm.halfCall || comm.board === true || comm.size > OWN_FEW_MOST_RANKS) return [];
+  if (!comm.halfCall || comm.board === true) return [];
   const samples: Sample[] = [];
   for (const collective of HALF_COLLECTIVES) {
     const algorithms = algorithmsServing(collective).filter((row) => row.board !== true).map((row) => row.name);
@@ -159,8 +161,9 @@ const MESH_WARM_SECONDS = 0.3;
  * The mesh allreduce's few-byte calls on one host, where the agreed mesh threshold lets 'auto' run
  * it (3 ranks up to OWN_FEW_MOST_RANKS), medians and lower quartiles in passes as the other
  * schedules' (ownFewSamples), each the fastest rank's figure as theirs: what its fixed part costs
- * beyond the fit (CostParams.fixedOffsets.mesh, fixedOffsetsOf), kept out of the fit (offsetOnly). Priced on the fit alone, its two hops of n-1 messages came out under the
- * direct exchange's one (4 KiB: 323-411 µs against 430-485 in four calibrations), where they take
+ * beyond the fit (CostParams.fixedOffsets.mesh, fixedOffsetsOf), kept out of the fit
+ * (offsetOnly). Priced on the fit alone, its two hops of n-1 messages came out under the direct
+ * exchange's one (4 KiB: 323-411 µs against 430-485 in four calibrations), where they take
  * 1.3-2x as long: 4 ntcp ranks of one host ran it at 4-16 KiB in 5 of 9 calibrate-and-sweep pairs
  * (1.33-1.98x the fastest schedule's time), 3 ranks at 4 KiB in 2 of 3 (2.05x, 2.18x;
  * docs/PERFORMANCE.md, meshfew48). Its bytes stay on the pooled curve: a curve of its own from its
@@ -171,7 +174,7 @@ const MESH_WARM_SECONDS = 0.3;
  * 1.10 of the best at 7 of 12 points against 9 of 12).
  */
 export async function meshFewSamples(comm: CalibrationComm, rounds: number, gamma: number): Promise<Sample[]> {
-  if (comm.oneHost !== true || comm.size < 3 || comm.size > OWN_FEW_MOST_RANKS || !((comm.meshThresholdBytes ?? 0) > 0)) return [];
+  if (comm.oneHost !== true || comm.size < 3 || !((comm.meshThresholdBytes ?? 0) > 0)) return [];
   const samples = await ownFewSamples(comm, ['mesh'], rounds, gamma, { calls: MESH_WARM_CALLS, seconds: MESH_WARM_SECONDS });
   return samples.map((sample) => ({ ...sample, offsetOnly: true }));
 }

@@ -69,8 +69,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     if (without === 0) threshold = largest!;
     const probe = threshold === undefined ? undefined : referenceProbe(comm, threshold, [...bySize.keys()]);
     board = comm.board === true;
-    const warmed = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
-    const { perCall } = warmed;
+    const { perCall, calls: warmCalls } = await untimedCalls(comm, [...FEW_ALGORITHMS, ...(board ? ['board'] : [])], WARM_CALLS, WARM_SECONDS, { longest: warmLongestSeconds(comm.size) });
     // The board's own pace (the slowest rank's, agreed) sizes its few-byte blocks.
     const boardBlock = board ? boardFewBlock((await untimedCalls(comm, ['board'], BOARD_WARM_CALLS, BOARD_WARM_SECONDS)).perCall) : 0;
     phaseEnds('warm-up');
@@ -101,7 +100,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     // docs/PERFORMANCE.md, fewlast49). Not with a board: auto runs it for every call there, priced
     // by its own passes, and the mid sizes, then on colder code, took 8 shm ranks' calibration to
     // 8.28-11.28 s (7.55-8.46 with the passes first, three pairs; the goal is under 10).
-    const fewLast = !board && warmed.calls < WARM_CALLS;
+    const fewLast = !board && warmCalls < WARM_CALLS;
     const few = fewLast ? [] : await fewRuns();
     // The board's own fixed cost (boardFixed), in a stream of its own (boardFewTimes), kept out of
     // the fit of call, α and o (ownOnly): a pass after its other collectives (not right after the
@@ -136,7 +135,7 @@ export async function calibrate(comm: CalibrationComm, options: CalibrationOptio
     copy = await copyRate(comm, Math.max(...bySize.keys()));
     phaseEnds('larger runs');
     if (fewLast) {
-      few.unshift(...(await fewRuns()));
+      few.push(...(await fewRuns())); // none before them: no board where they go last
       phaseEnds('few bytes');
     }
     samples.push(...mid);
